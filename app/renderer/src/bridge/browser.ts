@@ -1,0 +1,40 @@
+import { HuiliuError, fail, ok } from '../../../../common/errors/codes';
+import {
+  NotifySchema,
+  OpenExternalSchema,
+  SetBadgeSchema,
+  type DesktopBridge,
+} from '../../../../common/ipc/desktop-bridge';
+
+/**
+ * The DesktopBridge for a plain browser (tests, `/app/` in any browser): the same contract as the
+ * Electron preload, implemented with web APIs, validating input the same way.
+ */
+export function createBrowserBridge(win: Window = window): DesktopBridge {
+  const baseTitle = win.document.title;
+  return {
+    async appInfo() {
+      return ok({ runtime: 'browser' as const, version: '0.1.0', platform: win.navigator.platform || 'web' });
+    },
+    async notify(request) {
+      const parsed = NotifySchema.safeParse(request);
+      if (!parsed.success) return fail('VALIDATION_FAILED');
+      const N = (win as unknown as { Notification?: typeof Notification }).Notification;
+      if (!N || N.permission !== 'granted') return ok({ shown: false });
+      new N(parsed.data.title, { body: parsed.data.body });
+      return ok({ shown: true });
+    },
+    async setBadge(request) {
+      const parsed = SetBadgeSchema.safeParse(request);
+      if (!parsed.success) return fail('VALIDATION_FAILED');
+      win.document.title = parsed.data.count > 0 ? `(${parsed.data.count}) ${baseTitle}` : baseTitle;
+      return ok({ count: parsed.data.count });
+    },
+    async openExternal(request) {
+      const parsed = OpenExternalSchema.safeParse(request);
+      if (!parsed.success) return { ok: false, error: new HuiliuError('VALIDATION_FAILED').toInfo() };
+      win.open(parsed.data.url, '_blank', 'noopener,noreferrer');
+      return ok({ opened: true });
+    },
+  };
+}

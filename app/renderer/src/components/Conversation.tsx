@@ -1,0 +1,142 @@
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions';
+import { textOf } from '../../../../common/message/envelope';
+import { useWorkstation } from '../context';
+import { channelName, clock } from '../format';
+
+export function Conversation() {
+  const detail = useWorkstation((s) => s.detail);
+  const userId = useWorkstation((s) => s.user?.id);
+  const pending = useWorkstation((s) => s.pending);
+  const send = useWorkstation((s) => s.send);
+  const retry = useWorkstation((s) => s.retry);
+  const accept = useWorkstation((s) => s.accept);
+  const closeSession = useWorkstation((s) => s.closeSession);
+  const workError = useWorkstation((s) => s.workError);
+  const [draft, setDraft] = useState('');
+  const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
+  const [closing, setClosing] = useState(false);
+  const listRef = useRef<HTMLOListElement>(null);
+
+  useEffect(() => {
+    listRef.current?.scrollTo({ top: listRef.current.scrollHeight });
+  }, [detail?.messages.length, pending.length]);
+
+  if (!detail) {
+    return (
+      <section className="conversation conversation--empty">
+        <p>Select a contact from the queue.</p>
+        {workError ? <p className="error" role="alert">{workError}</p> : null}
+      </section>
+    );
+  }
+
+  const mine = detail.status === 'active' && detail.assignedAgentId === userId;
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault();
+    const text = draft.trim();
+    if (!text) return;
+    setDraft('');
+    void send(text);
+  };
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      submit();
+    }
+  };
+
+  return (
+    <section className="conversation" aria-label="Conversation">
+      <header className="conversation__head">
+        <div>
+          <h2 data-testid="conversation-customer">{detail.customerName}</h2>
+          <p className="muted">
+            {channelName(detail.channel)} · <code data-testid="session-id">{detail.id}</code> · {detail.skillGroup}
+          </p>
+        </div>
+        <div className="conversation__actions">
+          {detail.tier ? <span className={`tier tier--${detail.tier}`}>{detail.tier}</span> : null}
+          {detail.priority !== null ? <span className="prio">P{detail.priority.toFixed(0)}</span> : null}
+          {mine ? (
+            closing ? (
+              <span className="wrapup">
+                <select aria-label="Wrap-up code" value={wrapUp} onChange={(e) => setWrapUp(e.target.value as WrapUpCode)}>
+                  {WRAP_UP_CODES.map((c) => (
+                    <option key={c} value={c}>
+                      {c}
+                    </option>
+                  ))}
+                </select>
+                <button type="button" className="danger" onClick={() => void closeSession(wrapUp).then(() => setClosing(false))}>
+                  Close conversation
+                </button>
+                <button type="button" className="ghost" onClick={() => setClosing(false)}>
+                  Cancel
+                </button>
+              </span>
+            ) : (
+              <button type="button" className="ghost" onClick={() => setClosing(true)}>
+                Wrap up…
+              </button>
+            )
+          ) : null}
+          {detail.status === 'queued' || detail.status === 'offered' ? (
+            <button type="button" onClick={() => void accept(detail.id)}>
+              Accept
+            </button>
+          ) : null}
+        </div>
+      </header>
+      <ol className="messages" ref={listRef} data-testid="messages">
+        {detail.messages.map((m) => (
+          <li key={m.id} className={`bubble bubble--${m.direction}`} data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}>
+            <span className="bubble__text">{textOf(m)}</span>
+            <span className="bubble__meta">
+              {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
+              {clock(m.sentAt)} · #{m.seq}
+            </span>
+          </li>
+        ))}
+        {pending.map((p) => (
+          <li key={p.clientMessageId} className={`bubble bubble--out bubble--pending${p.error ? ' bubble--failed' : ''}`}>
+            <span className="bubble__text">{p.text}</span>
+            <span className="bubble__meta">
+              {p.error ? (
+                <>
+                  {p.error}{' '}
+                  <button type="button" className="linklike" onClick={() => void retry(p.clientMessageId)}>
+                    Retry
+                  </button>
+                </>
+              ) : (
+                'sending…'
+              )}
+            </span>
+          </li>
+        ))}
+      </ol>
+      {workError ? <p className="error" role="alert">{workError}</p> : null}
+      {detail.status === 'closed' ? (
+        <p className="closed-note">Closed{detail.wrapUpCode ? ` · ${detail.wrapUpCode}` : ''}.</p>
+      ) : mine ? (
+        <form className="composer" onSubmit={submit}>
+          <textarea
+            aria-label="Reply"
+            placeholder="Type a reply… (Enter to send, Shift+Enter for a new line)"
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={onKey}
+            rows={3}
+            maxLength={8000}
+          />
+          <button type="submit" disabled={!draft.trim()}>
+            Send
+          </button>
+        </form>
+      ) : (
+        <p className="closed-note">Accept this contact to reply.</p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,91 @@
+import { useEffect, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { useWorkstation } from '../context';
+import { channelName, waitedFor } from '../format';
+import { visibleQueue } from '../stores/queue';
+
+export function QueueList() {
+  const userId = useWorkstation((s) => s.user?.id);
+  const filter = useWorkstation((s) => s.queueFilter);
+  const setFilter = useWorkstation((s) => s.setQueueFilter);
+  const items = useWorkstation(useShallow((s) => visibleQueue(s, s.user?.id)));
+  const counts = useWorkstation(
+    useShallow((s) => {
+      const all = Object.values(s.queue);
+      return [
+        all.filter((x) => x.status === 'queued' || x.status === 'offered').length,
+        all.filter((x) => x.status === 'active' && x.assignedAgentId === s.user?.id).length,
+      ] as const;
+    }),
+  );
+  const offers = useWorkstation((s) => s.offers);
+  const unread = useWorkstation((s) => s.unread);
+  const openId = useWorkstation((s) => s.openSessionId);
+  const openSession = useWorkstation((s) => s.openSession);
+  const accept = useWorkstation((s) => s.accept);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+
+  return (
+    <nav className="queue" aria-label="Unified queue">
+      <div className="queue__tabs" role="tablist">
+        <button role="tab" aria-selected={filter === 'waiting'} onClick={() => setFilter('waiting')}>
+          Waiting <span className="count">{counts[0]}</span>
+        </button>
+        <button role="tab" aria-selected={filter === 'mine'} onClick={() => setFilter('mine')}>
+          My chats <span className="count">{counts[1]}</span>
+        </button>
+      </div>
+      {items.length === 0 ? (
+        <p className="queue__empty">{filter === 'waiting' ? 'No one is waiting. 🎉' : 'No open chats.'}</p>
+      ) : (
+        <ul className="queue__list">
+          {items.map((s) => {
+            const offered = Boolean(offers[s.id]) || (s.status === 'offered' && s.offeredAgentId === userId);
+            return (
+              <li
+                key={s.id}
+                className={`qitem${openId === s.id ? ' qitem--open' : ''}${offered ? ' qitem--offered' : ''}`}
+                data-testid="queue-item"
+                data-session-id={s.id}
+              >
+                <button type="button" className="qitem__main" onClick={() => void openSession(s.id)}>
+                  <span className="qitem__top">
+                    <span className={`chan chan--${s.channel}`} title={channelName(s.channel)}>
+                      {s.channel}
+                    </span>
+                    <strong className="qitem__name">{s.customerName}</strong>
+                    {unread[s.id] ? <span className="unread">{unread[s.id]}</span> : null}
+                    <span className="qitem__wait">{waitedFor(s.status === 'active' ? s.lastMessageAt : s.waitingSince, now)}</span>
+                  </span>
+                  <span className="qitem__preview">{s.lastMessagePreview}</span>
+                  <span className="qitem__tags">
+                    {s.tier ? (
+                      <span className={`tier tier--${s.tier}`} data-testid="tier">
+                        {s.tier}
+                      </span>
+                    ) : null}
+                    {s.priority !== null ? (
+                      <span className="prio" data-testid="priority">
+                        P{s.priority.toFixed(0)}
+                      </span>
+                    ) : null}
+                    <span className="group">{s.skillGroup}</span>
+                  </span>
+                </button>
+                {s.status !== 'active' ? (
+                  <button type="button" className="qitem__accept" onClick={() => void accept(s.id)} data-testid="accept">
+                    {offered ? 'Accept offer' : 'Take'}
+                  </button>
+                ) : null}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </nav>
+  );
+}

@@ -1,0 +1,37 @@
+import { useWorkstation } from '../context';
+
+export function TopBar() {
+  const user = useWorkstation((s) => s.user);
+  const link = useWorkstation((s) => s.link);
+  const presence = useWorkstation((s) => s.presence);
+  const setPresence = useWorkstation((s) => s.setPresence);
+  const logout = useWorkstation((s) => s.logout);
+  const linkLabel = link === 'online' ? 'Connected' : link === 'connecting' ? 'Reconnecting…' : 'Offline';
+  return (
+    <header className="topbar">
+      <div className="topbar__brand">
+        汇流 <span>Huiliu</span>
+      </div>
+      <div className="topbar__right">
+        <span className={`link link--${link}`} data-testid="link-state">
+          {linkLabel}
+        </span>
+        <select
+          aria-label="Presence"
+          value={presence}
+          onChange={(e) => void setPresence(e.target.value as 'available' | 'away')}
+          className={`presence presence--${presence}`}
+        >
+          <option value="available">Available</option>
+          <option value="away">Away</option>
+        </select>
+        <span className="topbar__user" data-testid="current-user">
+          {user?.displayName} · {user?.skillGroups.join(', ')}
+        </span>
+        <button type="button" className="ghost" onClick={() => void logout()}>
+          Sign out
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,56 @@
+import type { UserView } from '../../../../common/api/auth';
+import { HuiliuError } from '../../../../common/errors/codes';
+import type { Slice, WorkstationDeps } from './types';
+
+export interface AuthSlice {
+  token: string | null;
+  user: UserView | null;
+  loginError: string | null;
+  loggingIn: boolean;
+  login(username: string, password: string): Promise<void>;
+  logout(): Promise<void>;
+  /** Resumes a session saved in this tab (reload keeps you signed in). */
+  restore(): void;
+}
+
+const TOKEN_KEY = 'huiliu.token';
+
+export const createAuthSlice =
+  (deps: WorkstationDeps): Slice<AuthSlice> =>
+  (set, get) => ({
+    token: null,
+    user: null,
+    loginError: null,
+    loggingIn: false,
+    async login(username, password) {
+      set({ loggingIn: true, loginError: null });
+      try {
+        const res = await deps.api.login(username, password);
+        deps.storage.setItem(TOKEN_KEY, JSON.stringify({ token: res.token, user: res.user }));
+        set({ token: res.token, user: res.user, loggingIn: false });
+        get().goOnline(res.token);
+      } catch (error) {
+        const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
+        set({ loggingIn: false, loginError: message });
+      }
+    },
+    async logout() {
+      const token = get().token;
+      get().goOffline();
+      deps.storage.removeItem(TOKEN_KEY);
+      set({ token: null, user: null });
+      get().resetWork();
+      if (token) await deps.api.logout(token).catch(() => undefined);
+    },
+    restore() {
+      const raw = deps.storage.getItem(TOKEN_KEY);
+      if (!raw) return;
+      try {
+        const saved = JSON.parse(raw) as { token: string; user: UserView };
+        set({ token: saved.token, user: saved.user });
+        get().goOnline(saved.token);
+      } catch {
+        deps.storage.removeItem(TOKEN_KEY);
+      }
+    },
+  });

@@ -1,0 +1,68 @@
+import type { Presence } from '../../../../common/socket/agent-events';
+import type { AgentConnection } from '../api/agent-socket';
+import type { Slice, WorkstationDeps } from './types';
+
+export interface ConnectionSlice {
+  link: 'offline' | 'connecting' | 'online';
+  presence: Presence;
+  linkError: string | null;
+  connection: AgentConnection | null;
+  goOnline(token: string): void;
+  goOffline(): void;
+  setPresence(presence: Presence): Promise<void>;
+}
+
+export const createConnectionSlice =
+  (deps: WorkstationDeps): Slice<ConnectionSlice> =>
+  (set, get) => ({
+    link: 'offline',
+    presence: 'available',
+    linkError: null,
+    connection: null,
+    goOnline(token) {
+      get().connection?.close();
+      const connection = deps.connect(token);
+      set({ connection, link: 'connecting', linkError: null });
+      const { socket } = connection;
+      socket.on('connect', () => set({ link: 'online', linkError: null }));
+      socket.on('disconnect', () => set({ link: 'connecting' }));
+      socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+        if (err.data?.code === 'UNAUTHENTICATED') {
+          // The token expired or was revoked: back to the sign-in screen.
+          void get().logout();
+          set({ linkError: 'Your session ended; please sign in again.' });
+        } else {
+          set({ link: 'connecting', linkError: 'Cannot reach the server; retrying…' });
+        }
+      });
+      socket.on('hello', ({ user, queue, presence }) => {
+        set({ user, presence });
+        get().replaceQueue(queue);
+        // After a reconnect, refresh the open conversation: we may have missed messages.
+        const open = get().openSessionId;
+        if (open) void get().openSession(open);
+      });
+      socket.on('queue:upsert', (summary) => get().upsertQueueItem(summary));
+      socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
+      socket.on('offer:new', (offer) => {
+        get().addOffer(offer);
+        void deps.bridge.notify({
+          title: `New contact: ${offer.summary.customerName}`,
+          body: offer.summary.lastMessagePreview,
+          sessionId: offer.sessionId,
+        });
+      });
+      socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
+      socket.on('message:new', (message) => get().receiveMessage(message));
+    },
+    goOffline() {
+      get().connection?.close();
+      set({ connection: null, link: 'offline' });
+    },
+    async setPresence(presence) {
+      const conn = get().connection;
+      if (!conn) return;
+      const res = await conn.request('presence:set', { presence });
+      set({ presence: res.presence });
+    },
+  });

@@ -1,0 +1,121 @@
+import type { MessageView, SessionDetail, WrapUpCode } from '../../../../common/api/sessions';
+import { HuiliuError } from '../../../../common/errors/codes';
+import type { Slice } from './types';
+
+export interface PendingReply {
+  clientMessageId: string;
+  text: string;
+  error: string | null;
+}
+
+export interface ConversationSlice {
+  openSessionId: string | null;
+  detail: SessionDetail | null;
+  pending: PendingReply[];
+  workError: string | null;
+  openSession(sessionId: string): Promise<void>;
+  accept(sessionId: string): Promise<void>;
+  send(text: string): Promise<void>;
+  retry(clientMessageId: string): Promise<void>;
+  closeSession(wrapUpCode: WrapUpCode, note?: string): Promise<void>;
+  receiveMessage(message: MessageView): void;
+  resetWork(): void;
+}
+
+const describe = (error: unknown) => (error instanceof HuiliuError ? error.message : 'No answer from the server; will retry.');
+
+function withMessage(detail: SessionDetail, message: MessageView): SessionDetail {
+  if (detail.messages.some((m) => m.id === message.id)) return detail;
+  const messages = [...detail.messages, message].sort((a, b) => a.seq - b.seq);
+  return { ...detail, messages };
+}
+
+export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
+  async function deliver(item: PendingReply): Promise<void> {
+    const { connection, openSessionId } = get();
+    if (!connection || !openSessionId) return;
+    try {
+      const message = await connection.request('message:send', {
+        sessionId: openSessionId,
+        clientMessageId: item.clientMessageId,
+        text: item.text,
+      });
+      set((s) => ({
+        pending: s.pending.filter((p) => p.clientMessageId !== item.clientMessageId),
+        detail: s.detail && s.detail.id === message.sessionId ? withMessage(s.detail, message) : s.detail,
+      }));
+    } catch (error) {
+      set((s) => ({
+        pending: s.pending.map((p) => (p.clientMessageId === item.clientMessageId ? { ...p, error: describe(error) } : p)),
+      }));
+    }
+  }
+
+  return {
+    openSessionId: null,
+    detail: null,
+    pending: [],
+    workError: null,
+    async openSession(sessionId) {
+      const conn = get().connection;
+      if (!conn) return;
+      set({ openSessionId: sessionId, workError: null });
+      try {
+        const detail = await conn.request('session:open', { sessionId });
+        if (get().openSessionId === sessionId) set((s) => ({ detail, unread: { ...s.unread, [sessionId]: 0 } }));
+      } catch (error) {
+        set({ workError: describe(error) });
+      }
+    },
+    async accept(sessionId) {
+      const conn = get().connection;
+      if (!conn) return;
+      set({ workError: null });
+      try {
+        const detail = await conn.request('offer:accept', { sessionId });
+        get().dropOffer(sessionId);
+        get().upsertQueueItem(detail);
+        set({ openSessionId: sessionId, detail, pending: [], queueFilter: 'mine' });
+      } catch (error) {
+        set({ workError: describe(error) });
+      }
+    },
+    async send(text) {
+      const item: PendingReply = { clientMessageId: crypto.randomUUID(), text, error: null };
+      set((s) => ({ pending: [...s.pending, item] }));
+      await deliver(item);
+    },
+    async retry(clientMessageId) {
+      const item = get().pending.find((p) => p.clientMessageId === clientMessageId);
+      if (!item) return;
+      set((s) => ({ pending: s.pending.map((p) => (p.clientMessageId === clientMessageId ? { ...p, error: null } : p)) }));
+      await deliver(item);
+    },
+    async closeSession(wrapUpCode, note) {
+      const { connection, openSessionId } = get();
+      if (!connection || !openSessionId) return;
+      try {
+        const summary = await connection.request('session:close', {
+          sessionId: openSessionId,
+          wrapUpCode,
+          ...(note ? { note } : {}),
+        });
+        get().removeQueueItem(summary.id);
+        set((s) => ({ detail: s.detail ? { ...s.detail, status: 'closed', wrapUpCode } : null }));
+      } catch (error) {
+        set({ workError: describe(error) });
+      }
+    },
+    receiveMessage(message) {
+      set((s) => {
+        if (s.detail && s.detail.conversationId === message.conversationId) {
+          return { detail: withMessage(s.detail, message) };
+        }
+        return { unread: { ...s.unread, [message.sessionId]: (s.unread[message.sessionId] ?? 0) + 1 } };
+      });
+    },
+    resetWork() {
+      set({ openSessionId: null, detail: null, pending: [], workError: null, queue: {}, offers: {}, unread: {} });
+    },
+  };
+};

@@ -1,0 +1,85 @@
+import type { SessionSummary } from '../../../../common/api/sessions';
+import type { OfferView } from '../../../../common/socket/agent-events';
+import type { Slice, WorkstationDeps } from './types';
+
+export type QueueFilter = 'waiting' | 'mine';
+
+export interface QueueSlice {
+  queue: Record<string, SessionSummary>;
+  offers: Record<string, OfferView>;
+  unread: Record<string, number>;
+  queueFilter: QueueFilter;
+  replaceQueue(items: SessionSummary[]): void;
+  upsertQueueItem(item: SessionSummary): void;
+  removeQueueItem(sessionId: string): void;
+  addOffer(offer: OfferView): void;
+  dropOffer(sessionId: string): void;
+  setQueueFilter(filter: QueueFilter): void;
+}
+
+const waiting = (s: SessionSummary) => s.status === 'queued' || s.status === 'offered';
+
+/** Waiting contacts first by priority (highest first), then by how long they have waited. */
+export function sortQueue(items: SessionSummary[]): SessionSummary[] {
+  return [...items].sort(
+    (a, b) => (b.priority ?? 0) - (a.priority ?? 0) || Date.parse(a.waitingSince) - Date.parse(b.waitingSince),
+  );
+}
+
+export function visibleQueue(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, userId: string | undefined): SessionSummary[] {
+  const all = Object.values(state.queue);
+  const picked =
+    state.queueFilter === 'waiting' ? all.filter(waiting) : all.filter((s) => s.status === 'active' && s.assignedAgentId === userId);
+  return sortQueue(picked);
+}
+
+export const createQueueSlice =
+  (deps: WorkstationDeps): Slice<QueueSlice> =>
+  (set, get) => {
+    const syncBadge = () => {
+      const count = Object.values(get().queue).filter(waiting).length;
+      void deps.bridge.setBadge({ count });
+    };
+    return {
+      queue: {},
+      offers: {},
+      unread: {},
+      queueFilter: 'waiting',
+      replaceQueue(items) {
+        set({ queue: Object.fromEntries(items.map((s) => [s.id, s])) });
+        syncBadge();
+      },
+      upsertQueueItem(item) {
+        set((s) => {
+          const offers = { ...s.offers };
+          if (item.status !== 'offered' || item.offeredAgentId !== s.user?.id) delete offers[item.id];
+          return { queue: { ...s.queue, [item.id]: item }, offers };
+        });
+        syncBadge();
+      },
+      removeQueueItem(sessionId) {
+        set((s) => {
+          const queue = { ...s.queue };
+          const offers = { ...s.offers };
+          delete queue[sessionId];
+          delete offers[sessionId];
+          return { queue, offers };
+        });
+        syncBadge();
+      },
+      addOffer(offer) {
+        set((s) => ({ offers: { ...s.offers, [offer.sessionId]: offer }, queue: { ...s.queue, [offer.sessionId]: offer.summary } }));
+        syncBadge();
+      },
+      dropOffer(sessionId) {
+        set((s) => {
+          const offers = { ...s.offers };
+          delete offers[sessionId];
+          return { offers };
+        });
+      },
+      setQueueFilter(queueFilter) {
+        set({ queueFilter });
+      },
+    };
+  };

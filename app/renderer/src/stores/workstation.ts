@@ -1,0 +1,20 @@
+import { createStore } from 'zustand/vanilla';
+import { createAuthSlice } from './auth';
+import { createConnectionSlice } from './connection';
+import { createConversationSlice } from './conversation';
+import { createQueueSlice } from './queue';
+import type { Workstation, WorkstationDeps } from './types';
+
+export type { Workstation, WorkstationDeps };
+
+/** The whole workstation state, from small slices (zustand slices pattern). */
+export function createWorkstationStore(deps: WorkstationDeps) {
+  return createStore<Workstation>()((...a) => ({
+    ...createAuthSlice(deps)(...a),
+    ...createConnectionSlice(deps)(...a),
+    ...createQueueSlice(deps)(...a),
+    ...createConversationSlice(...a),
+  }));
+}
+
+export type WorkstationStore = ReturnType<typeof createWorkstationStore>;

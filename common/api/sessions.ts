@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
+import { ContentSchema, DirectionSchema } from '../message/envelope';
+import { RoutingDecisionSchema, TierSchema } from '../routing/types';
+
+export const SessionStatusSchema = z.enum(['queued', 'offered', 'active', 'closed']);
+export type SessionStatus = z.infer<typeof SessionStatusSchema>;
+
+/** Wrap-up codes an agent picks when closing a conversation. */
+export const WRAP_UP_CODES = [
+  'resolved',
+  'follow-up',
+  'escalated',
+  'no-response',
+  'spam',
+  'duplicate',
+] as const;
+export const WrapUpCodeSchema = z.enum(WRAP_UP_CODES);
+export type WrapUpCode = z.infer<typeof WrapUpCodeSchema>;
+
+/** One message as staff see it (decrypted): the Envelope's content plus ordering. */
+export const MessageViewSchema = z
+  .object({
+    id: z.string(),
+    sessionId: SessionIdSchema,
+    conversationId: z.string(),
+    seq: z.number().int(),
+    direction: DirectionSchema,
+    channel: ChannelCodeSchema,
+    authorId: z.string().nullable(),
+    sentAt: z.string(),
+    receivedAt: z.string(),
+  })
+  .and(ContentSchema);
+export type MessageView = z.infer<typeof MessageViewSchema>;
+
+export const SessionSummarySchema = z.object({
+  id: SessionIdSchema,
+  conversationId: z.string(),
+  customerId: z.string(),
+  customerName: z.string(),
+  channel: ChannelCodeSchema,
+  status: SessionStatusSchema,
+  skillGroup: z.string(),
+  assignedAgentId: z.string().nullable(),
+  offeredAgentId: z.string().nullable(),
+  tier: TierSchema.nullable(),
+  priority: z.number().nullable(),
+  lastMessagePreview: z.string(),
+  lastMessageAt: z.string(),
+  createdAt: z.string(),
+  waitingSince: z.string(),
+});
+export type SessionSummary = z.infer<typeof SessionSummarySchema>;
+
+export const SessionDetailSchema = SessionSummarySchema.extend({
+  wrapUpCode: WrapUpCodeSchema.nullable(),
+  closedAt: z.string().nullable(),
+  messages: z.array(MessageViewSchema),
+  routing: RoutingDecisionSchema.nullable(),
+  context: z.object({
+    customer: z.object({ id: z.string(), name: z.string(), channels: z.array(ChannelCodeSchema) }),
+    previousSessions: z.array(
+      z.object({
+        id: SessionIdSchema,
+        channel: ChannelCodeSchema,
+        status: SessionStatusSchema,
+        createdAt: z.string(),
+      }),
+    ),
+  }),
+});
+export type SessionDetail = z.infer<typeof SessionDetailSchema>;

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/**
+ * The one registry of error codes (DESIGN §6). Every REST error, socket ack and IPC answer uses a
+ * code from here, so clients can branch on `code` and never on message text.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, message: 'The request is not valid.' },
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  UNAUTHENTICATED: { status: 401, message: 'Sign in first.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'Wrong username or password.' },
+  INVALID_APP_KEY: { status: 401, message: 'The app channel key is missing or unknown.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+  IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    message: 'This clientMessageId was already used for a different message.',
+  },
+  SESSION_CLOSED: { status: 409, message: 'The session is closed.' },
+  OFFER_TAKEN: { status: 409, message: 'Another agent already took this contact.' },
+  NOT_ASSIGNED: { status: 409, message: 'This contact is not assigned to you.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
+  INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
+  NOT_IMPLEMENTED: { status: 501, message: 'Not available in this version.' },
+  NOT_READY: { status: 503, message: 'The server is not ready.' },
+  DESKTOP_UNAVAILABLE: { status: 501, message: 'This needs the desktop app.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+
+export const ErrorInfoSchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
+
+/** The one error body shape on every REST route: `{error:{code,message,details?}}`. */
+export const ErrorBodySchema = z.object({ error: ErrorInfoSchema });
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** An error that carries a registry code; servers and the desktop bridge turn it into `ErrorInfo`. */
+export class HuiliuError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'HuiliuError';
+    this.code = code;
+    this.details = details;
+  }
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+  toInfo(): ErrorInfo {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Answer shape for every socket ack and IPC call: `{ok:true,data}|{ok:false,error}`. */
+export type Result<T> = { ok: true; data: T } | { ok: false; error: ErrorInfo };
+
+export const ok = <T>(data: T): Result<T> => ({ ok: true, data });
+export const fail = (code: ErrorCode, message?: string, details?: unknown): Result<never> => ({
+  ok: false,
+  error: new HuiliuError(code, message, details).toInfo(),
+});
+
+/** Turns zod issues into a short, field-naming detail list (never echoes the rejected values). */
+export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+}

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { ChannelCodeSchema, SessionIdSchema } from './session-id';
+
+/** Internal standard message format (DESIGN §4). Adapters never leak channel shapes past here. */
+export const ENVELOPE_VERSION = 1 as const;
+
+export const MAX_TEXT_LENGTH = 8000;
+
+const Uuid = z.uuid();
+const UuidV7 = z.uuid({ version: 'v7' });
+const IsoTime = z.iso.datetime({ offset: true });
+
+export const TextBodySchema = z.object({ text: z.string().trim().min(1).max(MAX_TEXT_LENGTH) });
+export const ImageBodySchema = z.object({
+  attachmentId: z.string().min(1).max(200),
+  mime: z.string().regex(/^image\/[\w.+-]+$/),
+  size: z.number().int().nonnegative(),
+  caption: z.string().max(MAX_TEXT_LENGTH).optional(),
+});
+export const FileBodySchema = z.object({
+  attachmentId: z.string().min(1).max(200),
+  name: z.string().min(1).max(255),
+  mime: z.string().min(1).max(200),
+  size: z.number().int().nonnegative(),
+});
+export const AudioBodySchema = z.object({
+  attachmentId: z.string().min(1).max(200),
+  mime: z.string().regex(/^audio\/[\w.+-]+$/),
+  durationMs: z.number().int().nonnegative(),
+  transcript: z.string().max(MAX_TEXT_LENGTH).optional(),
+});
+export const EventBodySchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const DirectionSchema = z.enum(['in', 'out']);
+export type Direction = z.infer<typeof DirectionSchema>;
+
+/** Channel raw ids (message ids, openids...) — scalar values only, never channel payload shapes. */
+export const MetaSchema = z.record(
+  z.string().max(64),
+  z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]),
+);
+
+const base = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  id: UuidV7,
+  sessionId: SessionIdSchema,
+  conversationId: Uuid,
+  customerId: Uuid,
+  channel: ChannelCodeSchema,
+  direction: DirectionSchema,
+  seq: z.number().int().min(1),
+  critical: z.boolean(),
+  clientMessageId: z.string().min(1).max(128),
+  sentAt: IsoTime,
+  receivedAt: IsoTime,
+  /** Staff user id for outbound messages written by an agent; absent for customer and AI messages. */
+  authorId: z.string().min(1).max(64).optional(),
+  meta: MetaSchema,
+});
+
+export const EnvelopeSchema = z.discriminatedUnion('kind', [
+  base.extend({ kind: z.literal('text'), body: TextBodySchema }),
+  base.extend({ kind: z.literal('image'), body: ImageBodySchema }),
+  base.extend({ kind: z.literal('file'), body: FileBodySchema }),
+  base.extend({ kind: z.literal('audio'), body: AudioBodySchema }),
+  base.extend({ kind: z.literal('event'), body: EventBodySchema }),
+]);
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+export type MessageKind = Envelope['kind'];
+export type MessageBody = Envelope['body'];
+
+/** The kind + body pair alone (what a channel or an agent says), validated together. */
+export const ContentSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('text'), body: TextBodySchema }),
+  z.object({ kind: z.literal('image'), body: ImageBodySchema }),
+  z.object({ kind: z.literal('file'), body: FileBodySchema }),
+  z.object({ kind: z.literal('audio'), body: AudioBodySchema }),
+  z.object({ kind: z.literal('event'), body: EventBodySchema }),
+]);
+export type Content = z.infer<typeof ContentSchema>;
+
+/** A customer's identity on one channel (an openid, a JID, a phone, an app user id, a web visitor). */
+export const ChannelIdentitySchema = z.object({
+  channel: ChannelCodeSchema,
+  externalId: z.string().min(1).max(256),
+  displayName: z.string().max(128).optional(),
+  phone: z.string().max(32).optional(),
+});
+export type ChannelIdentity = z.infer<typeof ChannelIdentitySchema>;
+
+/**
+ * What `normalize` produces from one inbound channel message: everything the store needs to mint or
+ * find the customer, conversation and session and to assign `id` and `seq`.
+ */
+export const InboundDraftSchema = z.object({
+  identity: ChannelIdentitySchema,
+  content: ContentSchema,
+  critical: z.boolean(),
+  clientMessageId: z.string().min(1).max(128),
+  sentAt: IsoTime,
+  receivedAt: IsoTime,
+  meta: MetaSchema,
+  hints: z
+    .object({
+      skillGroup: z.string().min(1).max(64).optional(),
+      lang: z.string().min(2).max(16).optional(),
+    })
+    .optional(),
+});
+export type InboundDraft = z.infer<typeof InboundDraftSchema>;
+
+/** A one-line text rendering of any message, for previews, scoring and text-only channels. */
+export function textOf(content: Content): string {
+  switch (content.kind) {
+    case 'text':
+      return content.body.text;
+    case 'image':
+      return content.body.caption ?? '[image]';
+    case 'file':
+      return `[file] ${content.body.name}`;
+    case 'audio':
+      return content.body.transcript ?? '[voice message]';
+    case 'event':
+      return `[${content.body.name}]`;
+  }
+}

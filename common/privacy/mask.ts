@@ -1,0 +1,69 @@
+/**
+ * PII masking for logs and error paths (DESIGN §8): phone numbers, Chinese resident ID numbers
+ * (checksum-verified), payment card numbers (Luhn-verified) and e-mail addresses become `*` runs
+ * that keep only a short, non-identifying tail. Pure string code: every runtime's logger uses it.
+ */
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK = '10X98765432';
+
+/** GB 11643-1999 check digit (ISO 7064 MOD 11-2) for an 18-character resident ID. */
+export function isChineseResidentId(value: string): boolean {
+  if (!/^\d{17}[\dXx]$/.test(value)) return false;
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(value[i]) * ID_WEIGHTS[i]!;
+  return ID_CHECK[sum % 11] === value[17]!.toUpperCase();
+}
+
+export function luhnValid(digits: string): boolean {
+  if (!/^\d+$/.test(digits)) return false;
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = Number(digits[i]);
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+const stars = (n: number) => '*'.repeat(Math.max(n, 1));
+
+// Order matters: ID numbers and cards are longer digit runs than phones, so they go first.
+// `(?<!\d\.)` keeps decimal fractions (response times, amounts) out of the digit-run rules.
+const ID_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d{17}[\dXx])(?![\dA-Za-z])/g;
+const CARD_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d(?:[ -]?\d){12,18})(?![\dA-Za-z])/g;
+const EMAIL_RE = /([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+// Chinese mobiles (+86 / 0086 / bare 1[3-9]x) and other E.164-looking numbers.
+const CN_MOBILE_RE = /(?<![\dA-Za-z])(?<!\d\.)((?:\+86|0086)?[ -]?1[3-9]\d[ -]?\d{4}[ -]?\d{4})(?![\dA-Za-z])/g;
+const INTL_PHONE_RE = /(?<![\dA-Za-z+])(\+\d{1,3}[ -]?(?:\(?\d{1,4}\)?[ -]?){2,5}\d{2,4})(?![\dA-Za-z])/g;
+
+export function maskPii(text: string): string {
+  if (!/\d|@/.test(text)) return text;
+  return text
+    .replace(ID_RE, (m: string) => (isChineseResidentId(m) ? stars(14) + m.slice(-4) : m))
+    .replace(CARD_RE, (m: string) => {
+      const digits = m.replace(/[ -]/g, '');
+      return digits.length >= 13 && luhnValid(digits) ? stars(digits.length - 4) + digits.slice(-4) : m;
+    })
+    .replace(EMAIL_RE, (_m: string, _local: string, domain: string) => `***@${domain}`)
+    .replace(CN_MOBILE_RE, (m: string) => stars(m.length - 4) + m.slice(-4))
+    .replace(INTL_PHONE_RE, (m: string) => {
+      const digits = m.replace(/\D/g, '');
+      return digits.length >= 8 ? stars(m.length - 2) + m.slice(-2) : m;
+    });
+}
+
+/** Masks every string inside a JSON-like value (objects, arrays), leaving its shape alone. */
+export function maskDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskPii(value);
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);
+  return out;
+}

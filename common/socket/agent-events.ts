@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import type { Result } from '../errors/codes';
+import { SessionIdSchema } from '../message/session-id';
+import { MAX_TEXT_LENGTH } from '../message/envelope';
+import {
+  WrapUpCodeSchema,
+  type MessageView,
+  type SessionDetail,
+  type SessionSummary,
+} from '../api/sessions';
+import type { UserView } from '../api/auth';
+
+/** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
+export const AGENT_NAMESPACE = '/agent';
+
+export const PresenceSchema = z.enum(['available', 'away']);
+export type Presence = z.infer<typeof PresenceSchema>;
+
+/** Client → server payloads; the server validates every one of them with these schemas. */
+export const AcceptOfferSchema = z.object({ sessionId: SessionIdSchema });
+export const OpenSessionSchema = z.object({ sessionId: SessionIdSchema });
+export const SendMessageSchema = z.object({
+  sessionId: SessionIdSchema,
+  clientMessageId: z.string().min(8).max(128),
+  text: z.string().trim().min(1).max(MAX_TEXT_LENGTH),
+});
+export const CloseSessionSchema = z.object({
+  sessionId: SessionIdSchema,
+  wrapUpCode: WrapUpCodeSchema,
+  note: z.string().max(2000).optional(),
+});
+export const SetPresenceSchema = z.object({ presence: PresenceSchema });
+
+export type AcceptOffer = z.infer<typeof AcceptOfferSchema>;
+export type OpenSession = z.infer<typeof OpenSessionSchema>;
+export type SendMessage = z.infer<typeof SendMessageSchema>;
+export type CloseSession = z.infer<typeof CloseSessionSchema>;
+export type SetPresence = z.infer<typeof SetPresenceSchema>;
+
+export type Ack<T> = (result: Result<T>) => void;
+
+/** Every client → server event carries an ack answered `{ok,data}|{ok:false,error}`. */
+export interface AgentClientToServerEvents {
+  'queue:list': (payload: Record<string, never>, ack: Ack<SessionSummary[]>) => void;
+  'offer:accept': (payload: AcceptOffer, ack: Ack<SessionDetail>) => void;
+  'session:open': (payload: OpenSession, ack: Ack<SessionDetail>) => void;
+  'message:send': (payload: SendMessage, ack: Ack<MessageView>) => void;
+  'session:close': (payload: CloseSession, ack: Ack<SessionSummary>) => void;
+  'presence:set': (payload: SetPresence, ack: Ack<{ presence: Presence }>) => void;
+}
+
+export interface OfferView {
+  sessionId: string;
+  expiresAt: string;
+  summary: SessionSummary;
+}
+
+export interface AgentServerToClientEvents {
+  /** Sent once after connect: who you are and your skill groups' queue. */
+  hello: (payload: { user: UserView; queue: SessionSummary[]; presence: Presence }) => void;
+  /** A contact entered, changed in, or left the visible queue. */
+  'queue:upsert': (summary: SessionSummary) => void;
+  'queue:remove': (payload: { sessionId: string }) => void;
+  /** The router offers this contact to you; accept before `expiresAt`. */
+  'offer:new': (offer: OfferView) => void;
+  'offer:revoked': (payload: { sessionId: string; reason: string }) => void;
+  /** A message in a session you are assigned to or can see. */
+  'message:new': (message: MessageView) => void;
+}

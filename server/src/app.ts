@@ -1,0 +1,77 @@
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import type { AuthService } from './auth/auth';
+import { authPlugin } from './auth/plugin';
+import type { Bus } from './bus/bus';
+import type { ServerConfig } from './config/config';
+import { appChannelPlugin } from './gateway/app/plugin';
+import type { Ingest } from './gateway/ingest';
+import { webChannelPlugin } from './gateway/web/plugin';
+import { healthPlugin } from './health/plugin';
+import { registerErrorHandling } from './http/errors';
+import type { Logger } from './logging/logger';
+import { sessionsPlugin } from './sessions/plugin';
+import type { SessionStore } from './sessions/store';
+import type { SessionViews } from './sessions/views';
+import { workstationPlugin } from './workstation/plugin';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../app/renderer/dist/', import.meta.url));
+export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL('../dist/widget/', import.meta.url));
+
+export interface AppDeps {
+  config: ServerConfig;
+  logger: Logger;
+  store: SessionStore;
+  bus: Bus;
+  auth: AuthService;
+  ingest: Ingest;
+  views: SessionViews;
+  version: string;
+  ready: () => boolean;
+  tls?: { cert: string; key: string };
+  rendererDir?: string;
+  widgetDir?: string;
+}
+
+/**
+ * Builds the HTTP(S) app from its parts; `main.ts` passes real adapters, tests pass theirs and use
+ * `inject()`. TLS 1.3 only: there is no downgrade to 1.2 on any listener (DESIGN §8).
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    forceCloseConnections: true,
+    ...(deps.tls
+      ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const } }
+      : {}),
+  }) as unknown as FastifyInstance;
+
+  registerErrorHandling(app);
+  await app.register(helmet, {
+    // Pages set their own CSP (workstation, widget); APIs answer JSON.
+    contentSecurityPolicy: false,
+    crossOriginEmbedderPolicy: false,
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+
+  const { config, store, auth, ingest, views, bus, logger } = deps;
+  await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
+  await app.register(authPlugin, { auth });
+  await app.register(sessionsPlugin, { auth, store, views });
+  await app.register(appChannelPlugin, { auth, ingest, config });
+  await app.register(webChannelPlugin, {
+    store,
+    ingest,
+    bus,
+    config,
+    logger,
+    widgetDir: deps.widgetDir ?? DEFAULT_WIDGET_DIR,
+    agentName: (id) => auth.displayName(id),
+  });
+  await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });
+  return app;
+}

@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import YAML from 'yaml';
+import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema } from '../../../common/routing/types';
+
+/** Raised when configuration is wrong; the message names the variable or field. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const HostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')
+  .refine((s) => Number(s.split(':')[1]) <= 65535, 'port must be ≤ 65535');
+
+const Host = z
+  .string()
+  .min(1)
+  .refine((h) => isIP(h) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(h), {
+    message: 'expected an IP address or a host name',
+  });
+
+/** The `HUILIU_*` environment (DESIGN §6), validated once at start. */
+export const EnvSchema = z.object({
+  HUILIU_DATA_DIR: z.string().min(1).default('./var'),
+  HUILIU_HOST: Host.default('127.0.0.1'),
+  HUILIU_PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'expected a port number')
+    .transform(Number)
+    .refine((n) => n <= 65535, 'port must be ≤ 65535')
+    .default(8443),
+  HUILIU_CONFIG: z.string().min(1).optional(),
+  HUILIU_STORE: z.enum(['sqlite', 'redis']).default('sqlite'),
+  HUILIU_BUS: z.enum(['memory', 'redis']).default('memory'),
+  HUILIU_REDIS_NODES: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(HostPort).min(1))
+    .optional(),
+  HUILIU_PG_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
+  HUILIU_KEYS: z.enum(['local', 'pkcs11']).default('local'),
+  HUILIU_PKCS11_LIB: z.string().min(1).optional(),
+  HUILIU_PKCS11_TOKEN: z.string().min(1).optional(),
+  HUILIU_PKCS11_PIN: z.string().min(1).optional(),
+  HUILIU_PKCS11_KEY: z.string().min(1).optional(),
+  HUILIU_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const SkillGroupConfig = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes'),
+  name: z.string().min(1).max(64),
+});
+
+/** The `HUILIU_CONFIG` file (YAML or JSON). Unknown fields are errors, so typos do not pass silently. */
+export const FileConfigSchema = z.strictObject({
+  skillGroups: z.array(SkillGroupConfig).min(1).optional(),
+  routing: RoutingConfigSchema.optional(),
+  channels: z
+    .strictObject({
+      web: z.strictObject({ defaultSkillGroup: z.string().min(1) }).partial().optional(),
+      app: z.strictObject({ defaultSkillGroup: z.string().min(1) }).partial().optional(),
+    })
+    .optional(),
+  widget: z
+    .strictObject({
+      title: z.string().min(1).max(64).optional(),
+      /** Origins allowed to embed the widget in an iframe (CSP frame-ancestors). */
+      allowedOrigins: z.array(z.url()).optional(),
+    })
+    .optional(),
+});
+export type FileConfig = z.infer<typeof FileConfigSchema>;
+
+export interface ServerConfig {
+  readonly demo: boolean;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly store: 'sqlite' | 'redis';
+  readonly bus: 'memory' | 'redis';
+  readonly redisNodes: readonly string[];
+  readonly pgUrl: string | undefined;
+  readonly keys:
+    | { readonly mode: 'local' }
+    | { readonly mode: 'pkcs11'; readonly lib: string; readonly token: string; readonly pin: string; readonly keyLabel: string };
+  readonly logLevel: z.infer<typeof EnvSchema>['HUILIU_LOG_LEVEL'];
+  readonly skillGroups: readonly { id: string; name: string }[];
+  readonly routing: z.infer<typeof RoutingConfigSchema>;
+  readonly channels: { readonly web: { defaultSkillGroup: string }; readonly app: { defaultSkillGroup: string } };
+  readonly widget: { readonly title: string; readonly allowedOrigins: readonly string[] };
+  readonly paths: { readonly db: string; readonly tls: string; readonly keys: string; readonly logs: string };
+}
+
+export const DEFAULT_SKILL_GROUPS = [
+  { id: 'general', name: 'General' },
+  { id: 'vip', name: 'VIP' },
+] as const;
+
+function firstIssue(error: z.ZodError, prefix = ''): string {
+  const issue = error.issues[0]!;
+  const path = issue.path.map(String).join('.');
+  return `${prefix}${path || '(root)'}: ${issue.message}`;
+}
+
+function readFileConfig(path: string): FileConfig {
+  let raw: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    raw = /\.json$/i.test(path) ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    throw new ConfigError(`HUILIU_CONFIG: cannot read ${path}: ${(e as Error).message}`);
+  }
+  const parsed = FileConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(firstIssue(parsed.error, `HUILIU_CONFIG (${path}) field `));
+  return parsed.data;
+}
+
+export interface LoadOptions {
+  env: Record<string, string | undefined>;
+  argv: readonly string[];
+  cwd: string;
+}
+
+/** Reads and validates configuration once; a bad value throws a ConfigError naming it. */
+export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
+  const known = new Set(['--demo']);
+  for (const arg of argv) {
+    if (!known.has(arg)) throw new ConfigError(`unknown argument ${arg} (known: ${[...known].join(', ')})`);
+  }
+  const huiliuEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HUILIU_')));
+  for (const key of Object.keys(huiliuEnv)) {
+    if (!(key in EnvSchema.shape)) throw new ConfigError(`${key}: unknown variable`);
+  }
+  // An empty variable counts as unset, as shells often export them that way.
+  const cleaned = Object.fromEntries(Object.entries(huiliuEnv).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(firstIssue(parsed.error));
+  const e = parsed.data;
+
+  if ((e.HUILIU_STORE === 'redis' || e.HUILIU_BUS === 'redis') && !e.HUILIU_REDIS_NODES) {
+    throw new ConfigError('HUILIU_REDIS_NODES: required when HUILIU_STORE or HUILIU_BUS is redis');
+  }
+  let keys: ServerConfig['keys'] = { mode: 'local' };
+  if (e.HUILIU_KEYS === 'pkcs11') {
+    for (const k of ['HUILIU_PKCS11_LIB', 'HUILIU_PKCS11_TOKEN', 'HUILIU_PKCS11_PIN', 'HUILIU_PKCS11_KEY'] as const) {
+      if (!e[k]) throw new ConfigError(`${k}: required when HUILIU_KEYS is pkcs11`);
+    }
+    keys = {
+      mode: 'pkcs11',
+      lib: e.HUILIU_PKCS11_LIB!,
+      token: e.HUILIU_PKCS11_TOKEN!,
+      pin: e.HUILIU_PKCS11_PIN!,
+      keyLabel: e.HUILIU_PKCS11_KEY!,
+    };
+  }
+
+  const file = e.HUILIU_CONFIG ? readFileConfig(resolve(cwd, e.HUILIU_CONFIG)) : {};
+  const skillGroups = file.skillGroups ?? DEFAULT_SKILL_GROUPS.map((g) => ({ ...g }));
+  const groupIds = new Set(skillGroups.map((g) => g.id));
+  const channels = {
+    web: { defaultSkillGroup: file.channels?.web?.defaultSkillGroup ?? skillGroups[0]!.id },
+    app: { defaultSkillGroup: file.channels?.app?.defaultSkillGroup ?? skillGroups[0]!.id },
+  };
+  for (const [name, ch] of Object.entries(channels)) {
+    if (!groupIds.has(ch.defaultSkillGroup)) {
+      throw new ConfigError(
+        `HUILIU_CONFIG field channels.${name}.defaultSkillGroup: no skill group "${ch.defaultSkillGroup}"`,
+      );
+    }
+  }
+
+  const dataDir = isAbsolute(e.HUILIU_DATA_DIR) ? e.HUILIU_DATA_DIR : resolve(cwd, e.HUILIU_DATA_DIR);
+  const config: ServerConfig = {
+    demo: argv.includes('--demo'),
+    dataDir,
+    host: e.HUILIU_HOST,
+    port: e.HUILIU_PORT,
+    store: e.HUILIU_STORE,
+    bus: e.HUILIU_BUS,
+    redisNodes: e.HUILIU_REDIS_NODES ?? [],
+    pgUrl: e.HUILIU_PG_URL,
+    keys,
+    logLevel: e.HUILIU_LOG_LEVEL,
+    skillGroups,
+    routing: file.routing ?? DEFAULT_ROUTING_CONFIG,
+    channels,
+    widget: { title: file.widget?.title ?? 'Huiliu support', allowedOrigins: file.widget?.allowedOrigins ?? [] },
+    paths: {
+      db: resolve(dataDir, 'huiliu.db'),
+      tls: resolve(dataDir, 'tls'),
+      keys: resolve(dataDir, 'keys'),
+      logs: resolve(dataDir, 'logs'),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,48 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { HuiliuError } from '../../../common/errors/codes';
+
+/**
+ * AES-256-GCM sealing for data at rest (DESIGN §8). Layout: version (1) | nonce (12) | tag (16) | ct.
+ * Nonces are 96 random bits per message; under one data key that stays far below the 2^32 messages
+ * at which random nonces would risk a repeat (NIST SP 800-38D §8.3). The AAD binds a ciphertext to
+ * its row, so swapping ciphertexts between rows is detected like any other tampering.
+ */
+const VERSION = 1;
+const NONCE = 12;
+const TAG = 16;
+export const KEY_BYTES = 32;
+
+export class TamperError extends HuiliuError {
+  constructor() {
+    super('INTERNAL', 'Stored data failed its integrity check.');
+    this.name = 'TamperError';
+  }
+}
+
+export function seal(key: Buffer, plaintext: Buffer, aad: string): Buffer {
+  if (key.length !== KEY_BYTES) throw new RangeError('AES-256 needs a 32-byte key');
+  const nonce = randomBytes(NONCE);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG });
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.from([VERSION]), nonce, cipher.getAuthTag(), ct]);
+}
+
+export function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  if (key.length !== KEY_BYTES) throw new RangeError('AES-256 needs a 32-byte key');
+  if (sealed.length < 1 + NONCE + TAG || sealed[0] !== VERSION) throw new TamperError();
+  const nonce = sealed.subarray(1, 1 + NONCE);
+  const tag = sealed.subarray(1 + NONCE, 1 + NONCE + TAG);
+  const ct = sealed.subarray(1 + NONCE + TAG);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG });
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(ct), decipher.final()]);
+  } catch {
+    throw new TamperError();
+  }
+}
+
+export const sealText = (key: Buffer, text: string, aad: string): Buffer => seal(key, Buffer.from(text, 'utf8'), aad);
+export const openText = (key: Buffer, sealed: Buffer, aad: string): string => open(key, sealed, aad).toString('utf8');

@@ -1,0 +1,57 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * Opens the embedded database. WAL for concurrent readers; synchronous=FULL so a committed write
+ * survives power loss, because the server acks senders right after commit (DESIGN §7).
+ */
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
+
+/**
+ * Applies the numbered, forward-only migrations in `dir` that `component` has not applied yet,
+ * each in its own transaction. Each capability owns its folder (sessions/migrations, auth/migrations).
+ */
+export function migrate(db: Db, component: string, dir: string): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL,
+    PRIMARY KEY (component, version))`);
+  const applied = new Set(
+    db
+      .prepare('SELECT version FROM schema_migrations WHERE component = ?')
+      .all(component)
+      .map((r) => (r as { version: number }).version),
+  );
+  const files = readdirSync(dir)
+    .filter((f) => MIGRATION_FILE.test(f))
+    .sort();
+  const ran: number[] = [];
+  for (const file of files) {
+    const version = Number(MIGRATION_FILE.exec(file)![1]);
+    if (applied.has(version)) continue;
+    const sql = readFileSync(join(dir, file), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)').run(
+        component,
+        version,
+        file,
+        new Date().toISOString(),
+      );
+    })();
+    ran.push(version);
+  }
+  return ran;
+}

@@ -1,0 +1,40 @@
+import type { Role } from '../../../common/api/auth';
+import type { AuthService } from '../auth/auth';
+import type { ServerConfig } from '../config/config';
+
+/** DESIGN §6: the `--demo` seed. Demo secrets exist only with `--demo`. */
+export const DEMO_PASSWORD = 'huiliu-demo';
+export const DEMO_APP_KEY = 'demo-app-key';
+
+export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; skillGroups: string[]; expert?: boolean }[] = [
+  { username: 'admin', displayName: 'Admin', roles: ['admin'], skillGroups: ['general', 'vip'] },
+  { username: 'lead', displayName: 'Team Lead', roles: ['lead'], skillGroups: ['general', 'vip'] },
+  { username: 'agent1', displayName: 'Agent One', roles: ['agent'], skillGroups: ['general'] },
+  { username: 'agent2', displayName: 'Agent Two', roles: ['agent'], skillGroups: ['vip'], expert: true },
+  { username: 'auditor', displayName: 'Auditor', roles: ['auditor'], skillGroups: [] },
+  { username: 'privacy', displayName: 'Privacy Officer', roles: ['privacy-officer'], skillGroups: [] },
+];
+
+/** The WeChat demo account (used when the WeChat gateway lands; listed here so the seed is one place). */
+export const DEMO_WECHAT = {
+  accountId: 'demo',
+  token: 'huiliu-demo-token',
+  appId: 'wx0000000000demo0',
+  encodingAesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+} as const;
+
+/** Idempotent: re-running with `--demo` on an existing data dir adds only what is missing. */
+export async function seedDemo(auth: AuthService, config: ServerConfig): Promise<string[]> {
+  const groups = new Set(config.skillGroups.map((g) => g.id));
+  for (const id of ['general', 'vip']) {
+    if (!groups.has(id)) throw new Error(`--demo needs skill group "${id}" in the configuration`);
+  }
+  const created: string[] = [];
+  for (const u of DEMO_USERS) {
+    if (auth.hasUser(u.username)) continue;
+    await auth.createUser({ ...u, password: DEMO_PASSWORD });
+    created.push(u.username);
+  }
+  auth.addChannelKey(DEMO_APP_KEY, { channel: 'AP', name: 'Demo app', skillGroup: null });
+  return created;
+}

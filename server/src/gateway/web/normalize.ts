@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import type { InboundDraft } from '../../../../common/message/envelope';
+
+/**
+ * The web channel identity is the visitor token the widget keeps; only its hash is used as the
+ * external id, so the stored identity cannot be replayed as a token.
+ */
+export function visitorExternalId(visitorToken: string): string {
+  return createHash('sha256').update(`huiliu-visitor:${visitorToken}`).digest('hex');
+}
+
+export function normalizeWidgetMessage(
+  frame: { clientMessageId: string; text: string; sentAt?: string | undefined },
+  visitor: { token: string; name?: string | undefined },
+  now: Date,
+): InboundDraft {
+  const t = now.toISOString();
+  return {
+    identity: {
+      channel: 'WB',
+      externalId: visitorExternalId(visitor.token),
+      ...(visitor.name ? { displayName: visitor.name } : { displayName: 'Web visitor' }),
+    },
+    content: { kind: 'text', body: { text: frame.text } },
+    critical: true,
+    clientMessageId: frame.clientMessageId,
+    sentAt: frame.sentAt ?? t,
+    receivedAt: t,
+    meta: {},
+  };
+}

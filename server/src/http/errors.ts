@@ -1,0 +1,41 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { ERROR_CODES, HuiliuError, zodDetails, type ErrorBody, type ErrorCode } from '../../../common/errors/codes';
+
+export function errorBody(code: ErrorCode, message?: string, details?: unknown): ErrorBody {
+  return { error: new HuiliuError(code, message, details).toInfo() };
+}
+
+/** Parses a request part with a zod schema, or throws VALIDATION_FAILED naming the fields. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new HuiliuError('VALIDATION_FAILED', undefined, zodDetails(parsed.error));
+  return parsed.data;
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+/** Every error leaves in the one `{error:{code,message,details?}}` shape (DESIGN §6). */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof HuiliuError) {
+      if (err.status >= 500) request.log.error({ err }, 'request failed');
+      return reply.status(err.status).send({ error: err.toInfo() });
+    }
+    const mapped = (err.code && FASTIFY_CODES[err.code]) || (err instanceof SyntaxError ? 'INVALID_JSON' : undefined);
+    if (mapped) return reply.status(ERROR_CODES[mapped].status).send(errorBody(mapped));
+    if (err.statusCode === 429) return reply.status(429).send(errorBody('RATE_LIMITED'));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.status(err.statusCode).send(errorBody('VALIDATION_FAILED', err.message));
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.status(500).send(errorBody('INTERNAL'));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send(errorBody('NOT_FOUND')));
+}

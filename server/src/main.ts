@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { createAgentHub, type AgentHub } from './agent/hub';
+import { buildApp, REPO_ROOT } from './app';
+import { AuthService } from './auth/auth';
+import { createMemoryBus } from './bus/bus.memory';
+import { ConfigError, loadConfig, type ServerConfig } from './config/config';
+import { openDatabase } from './db/sqlite';
+import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
+import { Ingest } from './gateway/ingest';
+import { createLocalKeyProvider } from './keys/provider.local';
+import { createLogger, type Logger } from './logging/logger';
+import { AgentPool } from './routing/agent-pool';
+import { createRouter, type Router } from './routing/router';
+import { createSqliteSessionStore } from './sessions/store.sqlite';
+import { SessionViews } from './sessions/views';
+import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
+
+export interface RunningServer {
+  url: string;
+  config: ServerConfig;
+  tls: TlsMaterial;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * The composition root (DESIGN §2): reads nothing global itself beyond what it is given, picks the
+ * adapters the configuration names, wires them, and starts listening.
+ */
+export async function startServer(config: ServerConfig, logger: Logger = createLogger({ level: config.logLevel, dir: config.paths.logs })): Promise<RunningServer> {
+  if (config.store !== 'sqlite' || config.bus !== 'memory') {
+    throw new ConfigError('HUILIU_STORE/HUILIU_BUS: the redis scale-out adapters are not in this version; use sqlite/memory');
+  }
+  if (config.keys.mode !== 'local') {
+    throw new ConfigError('HUILIU_KEYS: pkcs11 is not in this version; use local');
+  }
+
+  const tls = await ensureTlsMaterial(config.paths.tls, [config.host]);
+  const keys = createLocalKeyProvider(config.paths.keys);
+  const store = await createSqliteSessionStore({ path: config.paths.db, keys });
+  const authDb = openDatabase(config.paths.db);
+  const auth = new AuthService(authDb);
+  if (config.demo) {
+    const created = await seedDemo(auth, config);
+    if (created.length) logger.info({ users: created }, 'demo data seeded');
+  }
+  const bus = createMemoryBus({
+    onDeadLetter: (topic, group, _payload, error) => logger.error({ topic, group, err: error }, 'bus message dead-lettered'),
+  });
+  const pool = new AgentPool();
+  const routingConfig = () => config.routing;
+  const router: Router = createRouter({ store, bus, pool, config: routingConfig, logger });
+  const views = new SessionViews(store);
+  const ingest = new Ingest(store, bus);
+  let ready = false;
+
+  const app = await buildApp({
+    config,
+    logger,
+    store,
+    bus,
+    auth,
+    ingest,
+    views,
+    version: VERSION,
+    ready: () => ready,
+    tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
+  });
+  const hub: AgentHub = await createAgentHub({
+    httpServer: app.server as unknown as import('node:https').Server,
+    auth,
+    store,
+    views,
+    bus,
+    pool,
+    router,
+    routing: routingConfig,
+    logger,
+  });
+  await router.start();
+  const address = await app.listen({ host: config.host, port: config.port });
+  ready = true;
+  const url = address.replace('[::1]', 'localhost');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    config,
+    tls,
+    app,
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        await hub.close();
+        await app.close();
+        await router.stop();
+        await bus.close();
+        await store.shutdown();
+        authDb.close();
+        await keys.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function banner(server: RunningServer): string {
+  const lines = [
+    '',
+    `Huiliu ${VERSION} is running on ${server.url}`,
+    `  workstation  ${server.url}/app/`,
+    `  web widget   ${server.url}/widget`,
+    `  data dir     ${server.config.dataDir}`,
+    `  local CA     ${join(server.config.paths.tls, 'ca.pem')} (SHA-256 ${server.tls.caFingerprint256})`,
+  ];
+  if (server.config.demo) {
+    lines.push(`  demo logins  ${DEMO_USERS.map((u) => u.username).join(', ')} — password "${DEMO_PASSWORD}"`);
+    lines.push('  app key      demo-app-key (header X-Huiliu-Key)');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = loadConfig({ env: process.env, argv: process.argv.slice(2), cwd: process.cwd() });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`huiliu: configuration error: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, dir: config.paths.logs });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`huiliu: configuration error: ${error.message}\n`);
+      process.exit(78);
+    }
+    logger.fatal({ err: error }, 'start failed');
+    process.exit(1);
+  }
+  process.stdout.write(banner(server));
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    void server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void run();
+}

@@ -1,0 +1,92 @@
+import type { Presence } from '../../../common/socket/agent-events';
+
+export interface AgentState {
+  id: string;
+  username: string;
+  displayName: string;
+  skillGroups: readonly string[];
+  expert: boolean;
+  presence: Presence;
+  /** Open socket connections (an agent may run the app and a browser tab). */
+  connections: number;
+  activeChats: number;
+  /** When the agent last became free of work; the longest idle agent gets the next contact. */
+  idleSince: number;
+}
+
+/**
+ * Who is online to take contacts (DESIGN §5 assignment). In-process for the embedded mode; the
+ * agent hub keeps it current from socket connects, presence changes, claims and closes.
+ */
+export class AgentPool {
+  private readonly agents = new Map<string, AgentState>();
+
+  connect(agent: Omit<AgentState, 'presence' | 'connections' | 'idleSince' | 'activeChats'>, activeChats: number, now: number): AgentState {
+    const existing = this.agents.get(agent.id);
+    if (existing) {
+      existing.connections += 1;
+      return existing;
+    }
+    const state: AgentState = { ...agent, presence: 'available', connections: 1, activeChats, idleSince: now };
+    this.agents.set(agent.id, state);
+    return state;
+  }
+
+  /** Returns true when the agent's last connection went away. */
+  disconnect(agentId: string): boolean {
+    const a = this.agents.get(agentId);
+    if (!a) return false;
+    a.connections -= 1;
+    if (a.connections > 0) return false;
+    this.agents.delete(agentId);
+    return true;
+  }
+
+  get(agentId: string): AgentState | undefined {
+    return this.agents.get(agentId);
+  }
+
+  setPresence(agentId: string, presence: Presence, now: number): void {
+    const a = this.agents.get(agentId);
+    if (!a) return;
+    if (a.presence !== presence && presence === 'available' && a.activeChats === 0) a.idleSince = now;
+    a.presence = presence;
+  }
+
+  addChat(agentId: string): void {
+    const a = this.agents.get(agentId);
+    if (a) a.activeChats += 1;
+  }
+
+  removeChat(agentId: string, now: number): void {
+    const a = this.agents.get(agentId);
+    if (!a) return;
+    a.activeChats = Math.max(0, a.activeChats - 1);
+    if (a.activeChats === 0) a.idleSince = now;
+  }
+
+  /**
+   * Agents who can take a chat in `skillGroup` now: available, under capacity, not excluded;
+   * experts first for expert-tier contacts, then fewest chats, then longest idle.
+   */
+  candidates(skillGroup: string, options: { capacity: number; preferExpert: boolean; exclude?: ReadonlySet<string> }): AgentState[] {
+    return [...this.agents.values()]
+      .filter(
+        (a) =>
+          a.skillGroups.includes(skillGroup) &&
+          a.presence === 'available' &&
+          a.activeChats < options.capacity &&
+          !options.exclude?.has(a.id),
+      )
+      .sort(
+        (x, y) =>
+          (options.preferExpert ? Number(y.expert) - Number(x.expert) : 0) ||
+          x.activeChats - y.activeChats ||
+          x.idleSince - y.idleSince,
+      );
+  }
+
+  online(): AgentState[] {
+    return [...this.agents.values()];
+  }
+}

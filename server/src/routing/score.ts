@@ -1,0 +1,92 @@
+import type { ChannelCode } from '../../../common/message/session-id';
+import type { Reason, RoutingConfig, Tier } from '../../../common/routing/types';
+
+/** What we know of the customer's value (DESIGN §5). Unknowns stay neutral, never zero-by-accident. */
+export interface ValueFacts {
+  /** Total purchase spend; 0 when unknown. */
+  spend: number;
+  /** Mean past CSAT, 1..5; null when the customer never rated. */
+  csat: number | null;
+  /** Contacts in the last 30 days, this one included. */
+  contacts30d: number;
+}
+
+export interface DifficultyFacts {
+  text: string;
+  channel: ChannelCode;
+  contacts30d: number;
+}
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+export function valueScore(facts: ValueFacts, config: RoutingConfig): { score: number; reasons: Reason[] } {
+  const w = config.value.factorWeights;
+  const spend = clamp01(Math.log10(1 + Math.max(0, facts.spend)) / Math.log10(1 + config.value.spendCap));
+  // Low past satisfaction raises value: an unhappy customer is the one at risk of leaving.
+  const satisfaction = facts.csat === null ? 0.5 : clamp01((5 - facts.csat) / 4);
+  const frequency = clamp01(facts.contacts30d / config.value.frequencyCap);
+  const total = w.spend + w.satisfaction + w.frequency || 1;
+  const pts = (weight: number, f: number) => round2((100 * weight * f) / total);
+  const reasons: Reason[] = [
+    { factor: 'spend', value: round2(spend), points: pts(w.spend, spend), note: `spend ${facts.spend} on a log scale to ${config.value.spendCap}` },
+    {
+      factor: 'satisfaction',
+      value: round2(satisfaction),
+      points: pts(w.satisfaction, satisfaction),
+      note: facts.csat === null ? 'no CSAT yet (neutral)' : `past CSAT ${facts.csat}/5`,
+    },
+    {
+      factor: 'frequency',
+      value: round2(frequency),
+      points: pts(w.frequency, frequency),
+      note: `${facts.contacts30d} contacts in 30 days (saturates at ${config.value.frequencyCap})`,
+    },
+  ];
+  return { score: round2(clamp01((w.spend * spend + w.satisfaction * satisfaction + w.frequency * frequency) / total) * 100), reasons };
+}
+
+const NEGATIVE = [
+  /投诉|生气|愤怒|垃圾|骗|差劲|失望|退款|太慢|不满|气死|坑/g,
+  /\b(angry|furious|terrible|awful|scam|refund|complain(?:t)?|unacceptable|worst|ridiculous|disappointed|lawyer)\b/gi,
+];
+const ISSUE_SPLIT = /[?？]|(?:\b(?:also|another|and also|plus)\b)|另外|还有|以及|并且/gi;
+const ENTITY = /\d{4,}|\d+(?:\.\d+)?\s*(?:元|块|yuan|rmb|usd|\$|¥)|\b[A-Z]{2,}\d{3,}\b/gi;
+
+/**
+ * First version of the text difficulty (DESIGN §5) from surface features; the NLP model (intent
+ * confidence, out-of-scope, emotion) replaces these factors one by one without changing the shape.
+ */
+export function difficultyScore(facts: DifficultyFacts): { score: number; reasons: Reason[] } {
+  const text = facts.text;
+  const length = clamp01([...text].length / 300);
+  const issues = Math.max(1, (text.match(ISSUE_SPLIT) ?? []).length);
+  const entities = (text.match(ENTITY) ?? []).length;
+  const negativeHits = NEGATIVE.reduce((n, re) => n + (text.match(re) ?? []).length, 0) + (/[!！]{2,}/.test(text) ? 1 : 0);
+  const voice = facts.channel === 'SP';
+  const repeat = facts.contacts30d >= 2;
+
+  const reasons: Reason[] = [
+    { factor: 'length', value: round2(length), points: round2(length * 20), note: `${[...text].length} characters` },
+    { factor: 'issues', value: issues, points: Math.min(25, (issues - 1) * 10), note: `${issues} distinct question(s)` },
+    { factor: 'entities', value: entities, points: Math.min(15, entities * 5), note: `${entities} order numbers, amounts or codes` },
+    { factor: 'negative-emotion', value: negativeHits, points: Math.min(25, negativeHits * 10), note: `${negativeHits} negative cue(s)` },
+    { factor: 'channel', points: voice ? 15 : 0, note: voice ? 'voice is harder to serve' : 'text channel' },
+    { factor: 'repeat-contact', points: repeat ? 10 : 0, note: repeat ? 'contacted us again within 30 days' : 'first contact in 30 days' },
+  ];
+  const base = 10; // every contact carries some difficulty
+  const score = Math.min(100, base + reasons.reduce((s, r) => s + (r.points ?? 0), 0));
+  return { score: round2(score), reasons: [{ factor: 'base', points: base, note: 'baseline' }, ...reasons] };
+}
+
+/** `priority = value × w.value + difficulty × w.difficulty` (DESIGN §5; weights are admin config). */
+export function priorityOf(value: number, difficulty: number, config: RoutingConfig): number {
+  return round2(value * config.weights.value + difficulty * config.weights.difficulty);
+}
+
+/** `> expert` → expert; `> assisted` (and ≤ expert) → assisted; `≤ assisted` → ai. */
+export function tierOf(priority: number, config: RoutingConfig): Tier {
+  if (priority > config.thresholds.expert) return 'expert';
+  if (priority > config.thresholds.assisted) return 'assisted';
+  return 'ai';
+}

@@ -1,0 +1,193 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HuiliuError } from '../../../common/errors/codes';
+import { SESSION_ID_PATTERN } from '../../../common/message/session-id';
+import type { InboundDraft } from '../../../common/message/envelope';
+import type { RoutingDecision } from '../../../common/routing/types';
+import type { SessionStore } from './store';
+
+export interface StoreHarness {
+  store: SessionStore;
+  /** Moves the store's clock forward. */
+  advance: (ms: number) => void;
+  cleanup: () => Promise<void>;
+}
+
+let counter = 0;
+export function draft(overrides: Partial<InboundDraft> & { text?: string } = {}): InboundDraft {
+  const { text, ...rest } = overrides;
+  const t = new Date().toISOString();
+  return {
+    identity: { channel: 'WB', externalId: 'visitor-1', displayName: 'Li Lei' },
+    content: { kind: 'text', body: { text: text ?? 'Where is my parcel?' } },
+    critical: true,
+    clientMessageId: `cm-${++counter}-${Math.random().toString(36).slice(2)}`,
+    sentAt: t,
+    receivedAt: t,
+    meta: {},
+    ...rest,
+  };
+}
+
+const decision = (tier: RoutingDecision['tier'] = 'assisted'): RoutingDecision => ({
+  valueScore: 50,
+  difficultyScore: 60,
+  priority: 54,
+  tier,
+  configVersion: 1,
+  weights: { value: 0.6, difficulty: 0.4 },
+  thresholds: { expert: 80, assisted: 50 },
+  skillGroup: 'general',
+  reasons: [{ factor: 'test', note: 'fixture' }],
+  offeredTo: 'agent-a',
+  assignment: 'longest idle',
+  decidedAt: new Date().toISOString(),
+});
+
+/** The SessionStore contract: SQLite now, Redis Cluster later, the same suite. */
+export function sessionStoreContract(name: string, factory: () => Promise<StoreHarness>): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let h: StoreHarness;
+    beforeEach(async () => {
+      h = await factory();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it('opens a session with a well-formed ID and seq 1 for a first message', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      expect(r.newSession).toBe(true);
+      expect(r.duplicate).toBe(false);
+      expect(r.session.id).toMatch(SESSION_ID_PATTERN);
+      expect(r.session.id.startsWith('WB')).toBe(true);
+      expect(r.envelope.seq).toBe(1);
+      expect(r.envelope.sessionId).toBe(r.session.id);
+      expect(r.session.status).toBe('queued');
+      expect(r.session.skillGroup).toBe('general');
+    });
+
+    it('keeps seq gap-free across inbound and outbound messages', async () => {
+      const first = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      const second = await h.store.appendInbound(draft({ text: 'and the invoice' }), { skillGroup: 'general' });
+      expect(second.newSession).toBe(false);
+      expect(second.session.id).toBe(first.session.id);
+      const reply = await h.store.appendOutbound({
+        sessionId: first.session.id,
+        authorId: 'agent-a',
+        clientMessageId: 'agent-msg-1',
+        content: { kind: 'text', body: { text: 'Let me check.' } },
+        critical: true,
+      });
+      expect(reply.envelope.seq).toBe(3);
+      const history = await h.store.listMessages(first.session.conversationId);
+      expect(history.map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect(history.map((m) => m.direction)).toEqual(['in', 'in', 'out']);
+      expect(history[2]!.authorId).toBe('agent-a');
+      expect((await h.store.listMessages(first.session.conversationId, { afterSeq: 2 })).map((m) => m.seq)).toEqual([3]);
+    });
+
+    it('answers a repeated clientMessageId with the stored message and stores nothing new', async () => {
+      const d = draft();
+      const a = await h.store.appendInbound(d, { skillGroup: 'general' });
+      const b = await h.store.appendInbound(d, { skillGroup: 'general' });
+      expect(b.duplicate).toBe(true);
+      expect(b.envelope.id).toBe(a.envelope.id);
+      expect(b.envelope.seq).toBe(a.envelope.seq);
+      expect(await h.store.listMessages(a.session.conversationId)).toHaveLength(1);
+    });
+
+    it('rejects a reused clientMessageId with different content', async () => {
+      const d = draft();
+      await h.store.appendInbound(d, { skillGroup: 'general' });
+      const err = await h.store
+        .appendInbound({ ...d, content: { kind: 'text', body: { text: 'something else' } } }, { skillGroup: 'general' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HuiliuError);
+      expect((err as HuiliuError).code).toBe('IDEMPOTENCY_CONFLICT');
+    });
+
+    it('is idempotent for concurrent duplicates of a first message', async () => {
+      const d = draft({ identity: { channel: 'AP', externalId: 'app-user-9' } });
+      const results = await Promise.all(Array.from({ length: 5 }, () => h.store.appendInbound(d, { skillGroup: 'general' })));
+      expect(new Set(results.map((r) => r.envelope.id)).size).toBe(1);
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    });
+
+    it('keeps customers apart by channel identity', async () => {
+      const a = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'v-a' } }), { skillGroup: 'general' });
+      const b = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'v-b' } }), { skillGroup: 'general' });
+      expect(a.envelope.customerId).not.toBe(b.envelope.customerId);
+      expect(a.session.id).not.toBe(b.session.id);
+      expect((await h.store.findCustomerByIdentity('WB', 'v-a'))?.id).toBe(a.envelope.customerId);
+      expect(await h.store.findCustomerByIdentity('WB', 'nobody')).toBeNull();
+    });
+
+    it('decrypts the customer profile it stored', async () => {
+      const r = await h.store.appendInbound(draft({ identity: { channel: 'AP', externalId: 'u-1', displayName: '王芳' } }), {
+        skillGroup: 'vip',
+      });
+      const c = await h.store.getCustomer(r.envelope.customerId);
+      expect(c).toMatchObject({ name: '王芳', channels: ['AP'] });
+    });
+
+    it('records routing, lets one agent claim, and refuses a second', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      const offered = await h.store.saveRouting(r.session.id, decision(), { agentId: 'agent-a', expiresAt: new Date().toISOString() });
+      expect(offered.status).toBe('offered');
+      expect(offered.routing?.tier).toBe('assisted');
+      const claimed = await h.store.claim(r.session.id, 'agent-a');
+      expect(claimed).toMatchObject({ status: 'active', assignedAgentId: 'agent-a', offeredAgentId: null });
+      expect((await h.store.claim(r.session.id, 'agent-a')).status).toBe('active');
+      await expect(h.store.claim(r.session.id, 'agent-b')).rejects.toMatchObject({ code: 'OFFER_TAKEN' });
+    });
+
+    it('closes with a wrap-up code, then refuses replies, and the next contact opens a new session', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      await h.store.claim(r.session.id, 'agent-a');
+      await expect(h.store.close(r.session.id, 'agent-b', 'resolved')).rejects.toMatchObject({ code: 'NOT_ASSIGNED' });
+      const closed = await h.store.close(r.session.id, 'agent-a', 'resolved', 'refund issued');
+      expect(closed).toMatchObject({ status: 'closed', wrapUpCode: 'resolved' });
+      await expect(
+        h.store.appendOutbound({
+          sessionId: r.session.id,
+          authorId: 'agent-a',
+          clientMessageId: 'late-1',
+          content: { kind: 'text', body: { text: 'late' } },
+          critical: true,
+        }),
+      ).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+      const next = await h.store.appendInbound(draft({ text: 'one more thing' }), { skillGroup: 'general' });
+      expect(next.newSession).toBe(true);
+      expect(next.session.id).not.toBe(r.session.id);
+      expect(next.envelope.seq).toBe(1);
+      expect((await h.store.latestSession(r.envelope.customerId, 'WB'))?.id).toBe(next.session.id);
+    });
+
+    it('lists sessions by status and skill group, oldest waiting first', async () => {
+      const a = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'l-1' } }), { skillGroup: 'general' });
+      h.advance(1000);
+      const b = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'l-2' } }), { skillGroup: 'vip' });
+      h.advance(1000);
+      const c = await h.store.appendInbound(draft({ identity: { channel: 'AP', externalId: 'l-3' } }), { skillGroup: 'general' });
+      const general = await h.store.listSessions({ status: ['queued', 'offered'], skillGroups: ['general'] });
+      expect(general.map((s) => s.id)).toEqual([a.session.id, c.session.id]);
+      expect((await h.store.listSessions({ skillGroups: ['vip'] })).map((s) => s.id)).toEqual([b.session.id]);
+      expect((await h.store.listSessions({ channel: 'AP' })).map((s) => s.id)).toEqual([c.session.id]);
+      expect(await h.store.listSessions({ skillGroups: [] })).toEqual([]);
+    });
+
+    it('starts a new conversation when the customer returns after the last one was closed', async () => {
+      const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'cw' } }), { skillGroup: 'general' });
+      await h.store.claim(r.session.id, 'agent-a');
+      await h.store.close(r.session.id, 'agent-a', 'resolved');
+      h.advance(31 * 60_000);
+      const later = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'cw' } }), { skillGroup: 'general' });
+      expect(later.session.conversationId).not.toBe(r.session.conversationId);
+    });
+
+    it('returns null or NOT_FOUND for unknown sessions', async () => {
+      expect(await h.store.getSession('WB000000000000000000')).toBeNull();
+      await expect(h.store.claim('WB000000000000000000', 'x')).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { createLocalKeyProvider } from '../keys/provider.local';
+import { draft, sessionStoreContract } from './store.contract';
+import { createSqliteSessionStore } from './store.sqlite';
+
+async function harness(random?: () => number) {
+  const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
+  let clock = Date.now();
+  const keys = createLocalKeyProvider(join(dir, 'keys'));
+  const store = await createSqliteSessionStore({
+    path: join(dir, 'huiliu.db'),
+    keys,
+    now: () => clock,
+    ...(random ? { random } : {}),
+  });
+  return {
+    dir,
+    store,
+    advance: (ms: number) => void (clock += ms),
+    cleanup: async () => {
+      await store.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+sessionStoreContract('sqlite', () => harness());
+
+describe('sqlite session store', () => {
+  it('retries when a minted session ID collides with an existing one', async () => {
+    // The random source repeats 424: the first draw for the second session collides (same clock).
+    const draws = [424, 424, 425];
+    const h = await harness(() => draws.shift() ?? 426);
+    const a = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'c-1' } }), { skillGroup: 'general' });
+    const b = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'c-2' } }), { skillGroup: 'general' });
+    expect(a.session.id.endsWith('00424')).toBe(true);
+    expect(b.session.id.endsWith('00425')).toBe(true);
+    expect(b.session.id.slice(0, 15)).toBe(a.session.id.slice(0, 15));
+    await h.cleanup();
+  });
+
+  it('keeps no plaintext of message text, names or external ids on disk', async () => {
+    const h = await harness();
+    const marker = `PLAINTEXT-MARKER-${Date.now()}-订单号`;
+    await h.store.appendInbound(
+      draft({ text: `hello ${marker}`, identity: { channel: 'AP', externalId: `ext-${marker}`, displayName: `name-${marker}` } }),
+      { skillGroup: 'general' },
+    );
+    // Force the WAL into the main file too, then search every byte of the data dir.
+    const db = new Database(join(h.dir, 'huiliu.db'));
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const needle = Buffer.from(marker, 'utf8');
+    const files = readdirSync(h.dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) {
+      const path = join(f.parentPath, f.name);
+      expect(readFileSync(path).includes(needle), path).toBe(false);
+    }
+    // And the same with grep, as an operator would check: exit status 1 means "no match".
+    const grep = spawnSync('grep', ['-rl', '--binary-files=text', 'PLAINTEXT-MARKER', h.dir], { encoding: 'utf8' });
+    expect(grep.stdout).toBe('');
+    expect(grep.status).toBe(1);
+    await h.cleanup();
+  });
+
+  it('detects a tampered message row instead of returning altered text', async () => {
+    const h = await harness();
+    const r = await h.store.appendInbound(draft({ text: 'pay 10 yuan' }), { skillGroup: 'general' });
+    const db = new Database(join(h.dir, 'huiliu.db'));
+    const row = db.prepare('SELECT body_ct FROM messages WHERE id = ?').get(r.envelope.id) as { body_ct: Buffer };
+    const altered = Buffer.from(row.body_ct);
+    altered[altered.length - 2] = altered[altered.length - 2]! ^ 0x01;
+    db.prepare('UPDATE messages SET body_ct = ? WHERE id = ?').run(altered, r.envelope.id);
+    db.close();
+    await expect(h.store.listMessages(r.session.conversationId)).rejects.toThrow(/integrity/);
+    await h.cleanup();
+  });
+});

@@ -1,0 +1,433 @@
+import { createHmac } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { v7 as uuidv7 } from 'uuid';
+import { HuiliuError } from '../../../common/errors/codes';
+import { ENVELOPE_VERSION, EnvelopeSchema, type Content, type Envelope, type InboundDraft } from '../../../common/message/envelope';
+import type { ChannelCode } from '../../../common/message/session-id';
+import type { RoutingDecision } from '../../../common/routing/types';
+import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
+import { openText, sealText } from '../crypto/aead';
+import { migrate, openDatabase, type Db } from '../db/sqlite';
+import type { KeyProvider } from '../keys/provider';
+import { DataKeyRing } from './data-keys';
+import { mintSessionId, type RandomSource } from './session-id';
+import type { CustomerRecord, InboundResult, OutboundInput, SessionFilter, SessionRecord, SessionStore } from './store';
+
+export interface SqliteStoreOptions {
+  path: string;
+  keys: KeyProvider;
+  /** A customer's new contact joins their open conversation if it was active this recently. */
+  continuityMs?: number;
+  now?: () => number;
+  random?: RandomSource;
+}
+
+interface SessionRow {
+  id: string;
+  conversation_id: string;
+  customer_id: string;
+  channel: ChannelCode;
+  status: SessionStatus;
+  skill_group: string;
+  assigned_agent_id: string | null;
+  offered_agent_id: string | null;
+  offer_expires_at: string | null;
+  routing_json: string | null;
+  wrap_up_code: WrapUpCode | null;
+  created_at: string;
+  updated_at: string;
+  waiting_since: string;
+  closed_at: string | null;
+  last_message_at: string;
+}
+
+interface MessageRow {
+  id: string;
+  conversation_id: string;
+  session_id: string;
+  customer_id: string;
+  seq: number;
+  channel: ChannelCode;
+  direction: 'in' | 'out';
+  kind: Envelope['kind'];
+  body_ct: Buffer;
+  meta_ct: Buffer;
+  content_hmac: string;
+  client_message_id: string;
+  critical: number;
+  author_id: string | null;
+  sent_at: string;
+  received_at: string;
+}
+
+const INDEX_KEY_OWNER = 'index';
+const customerKeyOwner = (customerId: string) => `customer:${customerId}`;
+const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    customerId: row.customer_id,
+    channel: row.channel,
+    status: row.status,
+    skillGroup: row.skill_group,
+    assignedAgentId: row.assigned_agent_id,
+    offeredAgentId: row.offered_agent_id,
+    offerExpiresAt: row.offer_expires_at,
+    routing: row.routing_json ? (JSON.parse(row.routing_json) as RoutingDecision) : null,
+    wrapUpCode: row.wrap_up_code,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    waitingSince: row.waiting_since,
+    closedAt: row.closed_at,
+    lastMessageAt: row.last_message_at,
+  };
+}
+
+/** Embedded SessionStore on SQLite (better-sqlite3, WAL), everything sensitive sealed with AES-256-GCM. */
+export async function createSqliteSessionStore(options: SqliteStoreOptions): Promise<SessionStore> {
+  const db: Db = openDatabase(options.path);
+  migrate(db, 'sessions', MIGRATIONS);
+  const now = options.now ?? Date.now;
+  const iso = () => new Date(now()).toISOString();
+  const continuityMs = options.continuityMs ?? 30 * 60_000;
+  const ring = new DataKeyRing(db, options.keys);
+  const indexKey = await ring.getOrCreate(INDEX_KEY_OWNER);
+  const blind = (...parts: string[]) => createHmac('sha256', indexKey).update(parts.join('\u0000')).digest('hex');
+
+  const q = {
+    identity: db.prepare('SELECT customer_id FROM customer_identities WHERE channel = ? AND external_id_hmac = ?'),
+    insertCustomer: db.prepare('INSERT INTO customers (id, name_ct, created_at) VALUES (?, ?, ?)'),
+    insertIdentity: db.prepare(
+      `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    customer: db.prepare('SELECT id, name_ct, created_at FROM customers WHERE id = ?'),
+    customerChannels: db.prepare('SELECT DISTINCT channel FROM customer_identities WHERE customer_id = ? ORDER BY channel'),
+    messageByClientId: db.prepare('SELECT * FROM messages WHERE customer_id = ? AND direction = ? AND client_message_id = ?'),
+    openSessionOnChannel: db.prepare(
+      `SELECT * FROM sessions WHERE customer_id = ? AND channel = ? AND status != 'closed' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+    ),
+    latestSession: db.prepare('SELECT * FROM sessions WHERE customer_id = ? AND channel = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+    recentOpenConversation: db.prepare(
+      `SELECT id FROM conversations WHERE customer_id = ? AND status = 'open' AND updated_at >= ? ORDER BY updated_at DESC LIMIT 1`,
+    ),
+    insertConversation: db.prepare(
+      `INSERT INTO conversations (id, customer_id, status, last_seq, created_at, updated_at) VALUES (?, ?, 'open', 0, ?, ?)`,
+    ),
+    insertSession: db.prepare(
+      `INSERT OR IGNORE INTO sessions (id, conversation_id, customer_id, channel, status, skill_group, created_at, updated_at, waiting_since, last_message_at)
+       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+    ),
+    nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq'),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, body_ct, meta_ct,
+         content_hmac, client_message_id, critical, author_id, sent_at, received_at)
+       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @body_ct, @meta_ct,
+         @content_hmac, @client_message_id, @critical, @author_id, @sent_at, @received_at)`,
+    ),
+    touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
+    session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+    messagesAfter: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    lastMessage: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1'),
+    saveRouting: db.prepare(
+      `UPDATE sessions SET routing_json = ?, status = ?, offered_agent_id = ?, offer_expires_at = ?, updated_at = ?
+       WHERE id = ? AND status IN ('queued', 'offered') RETURNING *`,
+    ),
+    claim: db.prepare(
+      `UPDATE sessions SET status = 'active', assigned_agent_id = ?, offered_agent_id = NULL, offer_expires_at = NULL, updated_at = ?
+       WHERE id = ? AND status IN ('queued', 'offered') RETURNING *`,
+    ),
+    close: db.prepare(
+      `UPDATE sessions SET status = 'closed', wrap_up_code = ?, wrap_up_note_ct = ?, closed_at = ?, updated_at = ?
+       WHERE id = ? AND status != 'closed' RETURNING *`,
+    ),
+    openSessionsInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
+    closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
+  };
+
+  function decryptMessage(row: MessageRow): Envelope {
+    const key = ring.cached(customerKeyOwner(row.customer_id));
+    const body = JSON.parse(openText(key, row.body_ct, `msg:${row.id}:body`)) as unknown;
+    const meta = JSON.parse(openText(key, row.meta_ct, `msg:${row.id}:meta`)) as unknown;
+    return EnvelopeSchema.parse({
+      v: ENVELOPE_VERSION,
+      id: row.id,
+      sessionId: row.session_id,
+      conversationId: row.conversation_id,
+      customerId: row.customer_id,
+      channel: row.channel,
+      direction: row.direction,
+      seq: row.seq,
+      kind: row.kind,
+      body,
+      critical: row.critical === 1,
+      clientMessageId: row.client_message_id,
+      sentAt: row.sent_at,
+      receivedAt: row.received_at,
+      ...(row.author_id ? { authorId: row.author_id } : {}),
+      meta,
+    });
+  }
+
+  async function loadCustomerKey(customerId: string): Promise<Buffer> {
+    const key = await ring.get(customerKeyOwner(customerId));
+    if (!key) throw new HuiliuError('INTERNAL', `customer ${customerId} has no data key (erased?)`);
+    return key;
+  }
+
+  const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
+
+  function insertMessage(args: {
+    session: SessionRow;
+    direction: 'in' | 'out';
+    content: Content;
+    clientMessageId: string;
+    critical: boolean;
+    authorId: string | null;
+    sentAt: string;
+    receivedAt: string;
+    meta: Envelope['meta'];
+  }): MessageRow {
+    const { session } = args;
+    const key = ring.cached(customerKeyOwner(session.customer_id));
+    const t = iso();
+    const { last_seq: seq } = q.nextSeq.get(t, session.conversation_id) as { last_seq: number };
+    const id = uuidv7();
+    const row: MessageRow = {
+      id,
+      conversation_id: session.conversation_id,
+      session_id: session.id,
+      customer_id: session.customer_id,
+      seq,
+      channel: session.channel,
+      direction: args.direction,
+      kind: args.content.kind,
+      body_ct: sealText(key, JSON.stringify(args.content.body), `msg:${id}:body`),
+      meta_ct: sealText(key, JSON.stringify(args.meta), `msg:${id}:meta`),
+      content_hmac: contentHmac(session.customer_id, args.content),
+      client_message_id: args.clientMessageId,
+      critical: args.critical ? 1 : 0,
+      author_id: args.authorId,
+      sent_at: args.sentAt,
+      received_at: args.receivedAt,
+    };
+    q.insertMessage.run(row);
+    q.touchSession.run(t, t, session.id);
+    return row;
+  }
+
+  function checkDuplicate(customerId: string, direction: 'in' | 'out', clientMessageId: string, content: Content): MessageRow | null {
+    const existing = q.messageByClientId.get(customerId, direction, clientMessageId) as MessageRow | undefined;
+    if (!existing) return null;
+    if (existing.content_hmac !== contentHmac(customerId, content)) {
+      throw new HuiliuError('IDEMPOTENCY_CONFLICT');
+    }
+    return existing;
+  }
+
+  async function resolveCustomer(draft: InboundDraft): Promise<string> {
+    const { identity } = draft;
+    const hmac = blind('identity', identity.channel, identity.externalId);
+    const found = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
+    if (found) {
+      await loadCustomerKey(found.customer_id);
+      return found.customer_id;
+    }
+    const customerId = uuidv7();
+    const key = await ring.getOrCreate(customerKeyOwner(customerId));
+    // Re-check after the await: a concurrent first message from the same identity may have won.
+    return db.transaction(() => {
+      const again = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
+      if (again) return again.customer_id;
+      const t = iso();
+      const name = identity.displayName ?? `${identity.channel} customer`;
+      q.insertCustomer.run(customerId, sealText(key, name, `cust:${customerId}:name`), t);
+      q.insertIdentity.run(
+        identity.channel,
+        hmac,
+        customerId,
+        sealText(key, identity.externalId, `ident:${identity.channel}:${hmac}:ext`),
+        identity.phone ? sealText(key, identity.phone, `ident:${identity.channel}:${hmac}:phone`) : null,
+        t,
+      );
+      return customerId;
+    })();
+  }
+
+  const store: SessionStore = {
+    kind: 'sqlite',
+
+    async appendInbound(draft, { skillGroup }) {
+      const customerId = await resolveCustomer(draft);
+      await loadCustomerKey(customerId);
+      return db.transaction((): InboundResult => {
+        const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
+        if (dup) {
+          const session = toSession(q.session.get(dup.session_id) as SessionRow);
+          return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false };
+        }
+        const channel = draft.identity.channel;
+        let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
+        let newSession = false;
+        if (!sessionRow) {
+          const t = iso();
+          const recent = q.recentOpenConversation.get(customerId, new Date(now() - continuityMs).toISOString()) as
+            | { id: string }
+            | undefined;
+          const conversationId = recent?.id ?? uuidv7();
+          if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
+          const { id } = mintSessionId(
+            channel,
+            (candidate) => q.insertSession.run(candidate, conversationId, customerId, channel, skillGroup, t, t, t, t).changes === 1,
+            { now, ...(options.random ? { random: options.random } : {}) },
+          );
+          sessionRow = q.session.get(id) as SessionRow;
+          newSession = true;
+        }
+        const row = insertMessage({
+          session: sessionRow,
+          direction: 'in',
+          content: draft.content,
+          clientMessageId: draft.clientMessageId,
+          critical: draft.critical,
+          authorId: null,
+          sentAt: draft.sentAt,
+          receivedAt: draft.receivedAt,
+          meta: draft.meta,
+        });
+        const session = toSession(q.session.get(sessionRow.id) as SessionRow);
+        return { envelope: decryptMessage(row), session, duplicate: false, newSession };
+      })();
+    },
+
+    async appendOutbound(input: OutboundInput) {
+      const current = q.session.get(input.sessionId) as SessionRow | undefined;
+      if (!current) throw new HuiliuError('SESSION_NOT_FOUND');
+      await loadCustomerKey(current.customer_id);
+      return db.transaction(() => {
+        const dup = checkDuplicate(current.customer_id, 'out', input.clientMessageId, input.content);
+        if (dup) return { envelope: decryptMessage(dup), duplicate: true };
+        const session = q.session.get(input.sessionId) as SessionRow;
+        if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+        const t = iso();
+        const row = insertMessage({
+          session,
+          direction: 'out',
+          content: input.content,
+          clientMessageId: input.clientMessageId,
+          critical: input.critical,
+          authorId: input.authorId,
+          sentAt: t,
+          receivedAt: t,
+          meta: {},
+        });
+        return { envelope: decryptMessage(row), duplicate: false };
+      })();
+    },
+
+    async getSession(id) {
+      const row = q.session.get(id) as SessionRow | undefined;
+      return row ? toSession(row) : null;
+    },
+
+    async listSessions(filter: SessionFilter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const list = (column: string, values: readonly string[]) => {
+        where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+        params.push(...values);
+      };
+      if (filter.status) list('status', filter.status);
+      if (filter.skillGroups) list('skill_group', filter.skillGroups);
+      if (filter.channel) list('channel', [filter.channel]);
+      if (filter.customerId) list('customer_id', [filter.customerId]);
+      if (filter.assignedAgentId) list('assigned_agent_id', [filter.assignedAgentId]);
+      if ((filter.status && filter.status.length === 0) || (filter.skillGroups && filter.skillGroups.length === 0)) return [];
+      const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY waiting_since ASC, id ASC LIMIT ?`;
+      params.push(Math.min(filter.limit ?? 500, 5000));
+      return (db.prepare(sql).all(...params) as SessionRow[]).map(toSession);
+    },
+
+    async listMessages(conversationId, { afterSeq = 0, limit = 1000 } = {}) {
+      const rows = q.messagesAfter.all(conversationId, afterSeq, Math.min(limit, 10_000)) as MessageRow[];
+      if (rows.length > 0) await loadCustomerKey(rows[0]!.customer_id);
+      return rows.map(decryptMessage);
+    },
+
+    async lastMessage(conversationId) {
+      const row = q.lastMessage.get(conversationId) as MessageRow | undefined;
+      if (!row) return null;
+      await loadCustomerKey(row.customer_id);
+      return decryptMessage(row);
+    },
+
+    async getCustomer(id) {
+      const row = q.customer.get(id) as { id: string; name_ct: Buffer; created_at: string } | undefined;
+      if (!row) return null;
+      const key = await loadCustomerKey(id);
+      const channels = (q.customerChannels.all(id) as { channel: ChannelCode }[]).map((r) => r.channel);
+      return { id, name: openText(key, row.name_ct, `cust:${id}:name`), channels, createdAt: row.created_at } satisfies CustomerRecord;
+    },
+
+    async findCustomerByIdentity(channel, externalId) {
+      const found = q.identity.get(channel, blind('identity', channel, externalId)) as { customer_id: string } | undefined;
+      return found ? store.getCustomer(found.customer_id) : null;
+    },
+
+    async latestSession(customerId, channel) {
+      const row = q.latestSession.get(customerId, channel) as SessionRow | undefined;
+      return row ? toSession(row) : null;
+    },
+
+    async saveRouting(sessionId, decision, offer) {
+      const row = q.saveRouting.get(
+        JSON.stringify(decision),
+        offer ? 'offered' : 'queued',
+        offer?.agentId ?? null,
+        offer?.expiresAt ?? null,
+        iso(),
+        sessionId,
+      ) as SessionRow | undefined;
+      if (row) return toSession(row);
+      const existing = q.session.get(sessionId) as SessionRow | undefined;
+      if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+      // Already taken or closed: the decision no longer applies; the session is returned unchanged.
+      return toSession(existing);
+    },
+
+    async claim(sessionId, agentId) {
+      const row = q.claim.get(agentId, iso(), sessionId) as SessionRow | undefined;
+      if (row) return toSession(row);
+      const existing = q.session.get(sessionId) as SessionRow | undefined;
+      if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (existing.status === 'active' && existing.assigned_agent_id === agentId) return toSession(existing);
+      if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      throw new HuiliuError('OFFER_TAKEN');
+    },
+
+    async close(sessionId, agentId, wrapUpCode, note) {
+      const existing = q.session.get(sessionId) as SessionRow | undefined;
+      if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      if (existing.assigned_agent_id !== agentId) throw new HuiliuError('NOT_ASSIGNED');
+      const key = await loadCustomerKey(existing.customer_id);
+      return db.transaction(() => {
+        const t = iso();
+        const noteCt = note ? sealText(key, note, `session:${sessionId}:note`) : null;
+        const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
+        if (!row) throw new HuiliuError('SESSION_CLOSED');
+        const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
+        if (n === 0) q.closeConversation.run(t, row.conversation_id);
+        return toSession(row);
+      })();
+    },
+
+    async shutdown() {
+      db.close();
+    },
+  };
+  return store;
+}

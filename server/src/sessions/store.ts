@@ -1,0 +1,92 @@
+import type { ChannelCode } from '../../../common/message/session-id';
+import type { Content, Envelope, InboundDraft } from '../../../common/message/envelope';
+import type { RoutingDecision } from '../../../common/routing/types';
+import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
+
+export interface CustomerRecord {
+  id: string;
+  name: string;
+  channels: ChannelCode[];
+  createdAt: string;
+}
+
+export interface SessionRecord {
+  id: string;
+  conversationId: string;
+  customerId: string;
+  channel: ChannelCode;
+  status: SessionStatus;
+  skillGroup: string;
+  assignedAgentId: string | null;
+  offeredAgentId: string | null;
+  offerExpiresAt: string | null;
+  routing: RoutingDecision | null;
+  wrapUpCode: WrapUpCode | null;
+  createdAt: string;
+  updatedAt: string;
+  waitingSince: string;
+  closedAt: string | null;
+  lastMessageAt: string;
+}
+
+export interface InboundResult {
+  envelope: Envelope;
+  session: SessionRecord;
+  /** The same clientMessageId was stored before; `envelope` is the stored one. */
+  duplicate: boolean;
+  /** This message opened a new session (the router must score it). */
+  newSession: boolean;
+}
+
+export interface OutboundInput {
+  sessionId: string;
+  authorId: string | null;
+  clientMessageId: string;
+  content: Content;
+  critical: boolean;
+}
+
+export interface SessionFilter {
+  status?: readonly SessionStatus[];
+  skillGroups?: readonly string[];
+  channel?: ChannelCode;
+  customerId?: string;
+  assignedAgentId?: string;
+  limit?: number;
+}
+
+/**
+ * The session store port (DESIGN §2, §4). Adapters encrypt message bodies, metadata and customer
+ * PII at rest with per-customer AES-256-GCM data keys wrapped by the KeyProvider. A method that
+ * resolves has made its write durable, so callers may ack the sender after it.
+ */
+export interface SessionStore {
+  readonly kind: 'sqlite' | 'redis';
+  /**
+   * Stores one customer message: finds or creates the customer, conversation and session, assigns
+   * `id` and the next gap-free `seq`. Idempotent on (customer, clientMessageId); the same id with
+   * other content is an IDEMPOTENCY_CONFLICT.
+   */
+  appendInbound(draft: InboundDraft, options: { skillGroup: string }): Promise<InboundResult>;
+  /** Stores one staff/AI message in a session; idempotent on clientMessageId. */
+  appendOutbound(input: OutboundInput): Promise<{ envelope: Envelope; duplicate: boolean }>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  listSessions(filter: SessionFilter): Promise<SessionRecord[]>;
+  /** Conversation history in seq order (decrypted), optionally after a seq. */
+  listMessages(conversationId: string, options?: { afterSeq?: number; limit?: number }): Promise<Envelope[]>;
+  lastMessage(conversationId: string): Promise<Envelope | null>;
+  getCustomer(id: string): Promise<CustomerRecord | null>;
+  findCustomerByIdentity(channel: ChannelCode, externalId: string): Promise<CustomerRecord | null>;
+  /** The customer's newest session on a channel, open or not. */
+  latestSession(customerId: string, channel: ChannelCode): Promise<SessionRecord | null>;
+  /** Records the routing decision; with an offer the session becomes `offered`, else `queued`. */
+  saveRouting(
+    sessionId: string,
+    decision: RoutingDecision,
+    offer: { agentId: string; expiresAt: string } | null,
+  ): Promise<SessionRecord>;
+  /** Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it). */
+  claim(sessionId: string, agentId: string): Promise<SessionRecord>;
+  close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;
+  shutdown(): Promise<void>;
+}

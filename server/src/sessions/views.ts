@@ -1,0 +1,70 @@
+import { textOf, type Envelope } from '../../../common/message/envelope';
+import type { MessageView, SessionDetail, SessionSummary } from '../../../common/api/sessions';
+import type { SessionRecord, SessionStore } from './store';
+
+export function toMessageView(e: Envelope): MessageView {
+  return {
+    id: e.id,
+    sessionId: e.sessionId,
+    conversationId: e.conversationId,
+    seq: e.seq,
+    direction: e.direction,
+    channel: e.channel,
+    authorId: e.authorId ?? null,
+    sentAt: e.sentAt,
+    receivedAt: e.receivedAt,
+    kind: e.kind,
+    body: e.body,
+  } as MessageView;
+}
+
+const PREVIEW = 120;
+
+/** Staff-facing views of sessions, assembled from the store (decrypting what they show). */
+export class SessionViews {
+  constructor(private readonly store: SessionStore) {}
+
+  async summary(s: SessionRecord): Promise<SessionSummary> {
+    const [customer, last] = await Promise.all([this.store.getCustomer(s.customerId), this.store.lastMessage(s.conversationId)]);
+    const preview = last ? textOf(last) : '';
+    return {
+      id: s.id,
+      conversationId: s.conversationId,
+      customerId: s.customerId,
+      customerName: customer?.name ?? 'Unknown customer',
+      channel: s.channel,
+      status: s.status,
+      skillGroup: s.skillGroup,
+      assignedAgentId: s.assignedAgentId,
+      offeredAgentId: s.offeredAgentId,
+      tier: s.routing?.tier ?? null,
+      priority: s.routing?.priority ?? null,
+      lastMessagePreview: preview.length > PREVIEW ? `${preview.slice(0, PREVIEW - 1)}…` : preview,
+      lastMessageAt: s.lastMessageAt,
+      createdAt: s.createdAt,
+      waitingSince: s.waitingSince,
+    };
+  }
+
+  async detail(s: SessionRecord): Promise<SessionDetail> {
+    const [summary, messages, customer, previous] = await Promise.all([
+      this.summary(s),
+      this.store.listMessages(s.conversationId),
+      this.store.getCustomer(s.customerId),
+      this.store.listSessions({ customerId: s.customerId, limit: 50 }),
+    ]);
+    return {
+      ...summary,
+      wrapUpCode: s.wrapUpCode,
+      closedAt: s.closedAt,
+      messages: messages.map(toMessageView),
+      routing: s.routing,
+      context: {
+        customer: { id: s.customerId, name: customer?.name ?? 'Unknown customer', channels: customer?.channels ?? [] },
+        previousSessions: previous
+          .filter((p) => p.id !== s.id)
+          .map((p) => ({ id: p.id, channel: p.channel, status: p.status, createdAt: p.createdAt })),
+      },
+    };
+  }
+}

@@ -1,0 +1,128 @@
+// @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
+import { X509Certificate as NodeX509, webcrypto, createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { isIP } from 'node:net';
+import * as x509 from '@peculiar/x509';
+
+export interface TlsMaterial {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  /** SHA-256 of the CA certificate (DER), hex upper-case with colons, for pinning. */
+  caFingerprint256: string;
+  /** base64 SHA-256 of the server certificate's SubjectPublicKeyInfo (Chromium's SPKI pin form). */
+  spkiSha256: string;
+}
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+const crypto = webcrypto;
+const ALG: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const DAY = 86_400_000;
+// Browsers reject server certificates valid for more than 398 days.
+const LEAF_DAYS = 397;
+const CA_DAYS = 3650;
+const RENEW_BEFORE_DAYS = 30;
+
+async function exportPkcs8Pem(key: CryptoKey): Promise<string> {
+  const der = await crypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+async function importPkcs8Pem(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decode(pem)[0]!;
+  return crypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+}
+
+const pemFile = (pem: string) => (pem.endsWith('\n') ? pem : `${pem}\n`);
+
+function writeSecret(path: string, content: string): void {
+  writeFileSync(path, pemFile(content), { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+function leafCovers(certPem: string, hosts: readonly string[]): boolean {
+  const cert = new NodeX509(certPem);
+  const validTo = Date.parse(cert.validTo);
+  if (validTo - Date.now() < RENEW_BEFORE_DAYS * DAY) return false;
+  return hosts.every((h) => cert.checkHost(h) !== undefined || cert.checkIP(h) !== undefined);
+}
+
+/**
+ * Ensures a local CA (`ca.pem`) and a server certificate signed by it exist under `dir`, generating
+ * them on first start (ECDSA P-256). The server certificate is renewed when it nears expiry or does
+ * not cover `hosts`; the CA stays, so pinned clients keep working.
+ */
+export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): Promise<TlsMaterial> {
+  x509.cryptoProvider.set(crypto as never);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caPath = join(dir, 'ca.pem');
+  const caKeyPath = join(dir, 'ca-key.pem');
+  const certPath = join(dir, 'server.pem');
+  const keyPath = join(dir, 'server-key.pem');
+  const allHosts = [...new Set(['localhost', '127.0.0.1', '::1', ...hosts])].filter((h) => h !== '0.0.0.0' && h !== '::');
+
+  let caCert: x509.X509Certificate;
+  let caKey: CryptoKey;
+  if (existsSync(caPath) && existsSync(caKeyPath)) {
+    caCert = new x509.X509Certificate(readFileSync(caPath, 'utf8'));
+    caKey = await importPkcs8Pem(readFileSync(caKeyPath, 'utf8'));
+  } else {
+    const keys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+    caCert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=Huiliu Local CA, O=Huiliu',
+      keys,
+      signingAlgorithm: ALG,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + CA_DAYS * DAY),
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    });
+    caKey = keys.privateKey;
+    writeSecret(caKeyPath, await exportPkcs8Pem(caKey));
+    writeFileSync(caPath, pemFile(caCert.toString('pem')));
+  }
+
+  const haveLeaf = existsSync(certPath) && existsSync(keyPath);
+  if (!haveLeaf || !leafCovers(readFileSync(certPath, 'utf8'), allHosts)) {
+    const keys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const leaf = await x509.X509CertificateGenerator.create({
+      subject: 'CN=Huiliu companion server',
+      issuer: caCert.subject,
+      publicKey: keys.publicKey,
+      signingKey: caKey,
+      signingAlgorithm: ALG,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + LEAF_DAYS * DAY),
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(
+          allHosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h })),
+        ),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      ],
+    });
+    writeSecret(keyPath, await exportPkcs8Pem(keys.privateKey));
+    writeFileSync(certPath, pemFile(leaf.toString('pem')));
+  }
+
+  const caPem = readFileSync(caPath, 'utf8');
+  const certPem = readFileSync(certPath, 'utf8');
+  const leafCert = new NodeX509(certPem);
+  const spkiDer = leafCert.publicKey.export({ type: 'spki', format: 'der' });
+  return {
+    caPem,
+    certPem,
+    keyPem: readFileSync(keyPath, 'utf8'),
+    caFingerprint256: new NodeX509(caPem).fingerprint256,
+    spkiSha256: createHash('sha256').update(spkiDer).digest('base64'),
+  };
+}
