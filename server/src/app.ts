@@ -10,6 +10,7 @@ import type { Ingest } from './gateway/ingest';
 import { webChannelPlugin } from './gateway/web/plugin';
 import { healthPlugin } from './health/plugin';
 import { registerErrorHandling } from './http/errors';
+import { UpgradeRouter } from './http/upgrades';
 import type { Logger } from './logging/logger';
 import { sessionsPlugin } from './sessions/plugin';
 import type { SessionStore } from './sessions/store';
@@ -51,6 +52,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
 
   registerErrorHandling(app);
+  const upgrades = new UpgradeRouter();
+  upgrades.attach(app.server);
+  // socket.io (the agent hub) listens for its own upgrades under /socket.io/.
+  upgrades.leaveTo('/socket.io/');
   await app.register(helmet, {
     // Pages set their own CSP (workstation, widget); APIs answer JSON.
     contentSecurityPolicy: false,
@@ -71,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger,
     widgetDir: deps.widgetDir ?? DEFAULT_WIDGET_DIR,
     agentName: (id) => auth.displayName(id),
+    upgrades,
   });
   await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });
   return app;

@@ -54,7 +54,14 @@ const OPEN = ['queued', 'offered', 'active'] as const;
 export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'agent-hub' });
-  const io = new Server<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, { user: UserView }>(deps.httpServer, { serveClient: false, pingInterval: 25_000, pingTimeout: 20_000, maxHttpBufferSize: 256 * 1024 });
+  const io = new Server<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, { user: UserView }>(deps.httpServer, {
+    serveClient: false,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+    maxHttpBufferSize: 256 * 1024,
+    // Other paths' upgrades belong to the UpgradeRouter; engine.io must not destroy them.
+    destroyUpgrade: false,
+  });
   const nsp: AgentNamespace = io.of(AGENT_NAMESPACE);
   const subs: Subscription[] = [];
 

@@ -35,8 +35,8 @@ export function connectAgent(token: string, base = ''): AgentConnection {
       const retries = options?.retries ?? 3;
       for (let attempt = 0; ; attempt++) {
         try {
-          const emit = socket.timeout(8000).emitWithAck as unknown as (e: string, p: unknown) => Promise<Result<unknown>>;
-          const result = await emit(event, payload);
+          const timed = socket.timeout(8000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Result<unknown>> };
+          const result = await timed.emitWithAck(event, payload);
           if (result.ok) return result.data as never;
           throw new HuiliuError(result.error.code, result.error.message);
         } catch (error) {

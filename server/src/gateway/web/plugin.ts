@@ -3,8 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import websocket from '@fastify/websocket';
-import type { WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { textOf, type Envelope } from '../../../../common/message/envelope';
 import {
@@ -17,6 +16,7 @@ import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
 import type { Logger } from '../../logging/logger';
 import type { SessionStore } from '../../sessions/store';
+import type { UpgradeRouter } from '../../http/upgrades';
 import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
 
@@ -30,6 +30,7 @@ export interface WebChannelOptions {
   widgetDir: string;
   /** Staff display names for "agent joined". */
   agentName: (agentId: string) => string | null;
+  upgrades: UpgradeRouter;
   heartbeatMs?: number;
 }
 
@@ -99,22 +100,32 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
   // The widget page and its assets. CSP frame-ancestors lets configured sites embed it.
   const indexPath = join(opts.widgetDir, 'index.html');
   const frameAncestors = ["'self'", ...config.widget.allowedOrigins].join(' ');
+  const escapeHtml = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const widgetPage = existsSync(indexPath)
+    ? readFileSync(indexPath, 'utf8').replaceAll('%WIDGET_TITLE%', escapeHtml(config.widget.title))
+    : null;
   app.get('/widget', async (_request, reply) => {
-    if (!existsSync(indexPath)) throw new HuiliuError('NOT_READY', 'The widget is not built; run `npm run build:widget`.');
+    if (!widgetPage) throw new HuiliuError('NOT_READY', 'The widget is not built; run `npm run build:widget`.');
     // Sites allowed to embed the widget are named by frame-ancestors; X-Frame-Options cannot list them.
     if (config.widget.allowedOrigins.length) reply.removeHeader('X-Frame-Options');
     return reply
       .type('text/html; charset=utf-8')
       .header('Content-Security-Policy', `default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors ${frameAncestors}`)
-      .send(readFileSync(indexPath, 'utf8').replace('%WIDGET_TITLE%', config.widget.title.replace(/[<>&"]/g, '')));
+      .send(widgetPage);
   });
   if (existsSync(join(opts.widgetDir, 'assets'))) {
     await app.register(fastifyStatic, { root: join(opts.widgetDir, 'assets'), prefix: '/widget/assets/', decorateReply: false });
   }
 
-  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  opts.upgrades.route(WIDGET_PATH, (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+  // preClose: open WebSockets would otherwise keep the HTTPS server from closing.
+  app.addHook('preClose', async () => {
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
 
-  app.get(WIDGET_PATH, { websocket: true }, (socket) => {
+  wss.on('connection', (socket: WebSocket) => {
     let visitor: Visitor | null = null;
     let alive = true;
     socket.on('pong', () => (alive = true));

@@ -211,8 +211,13 @@ $text.addEventListener('keydown', (event) => {
     $form.requestSubmit();
   }
 });
+// The browser knows before any heartbeat does: drop the link at once, come back as soon as it returns.
+window.addEventListener('offline', () => socket?.close());
 window.addEventListener('online', () => {
-  if (!socket || socket.readyState > WebSocket.OPEN) connect();
+  if (!socket || socket.readyState > WebSocket.OPEN) {
+    backoff = 1000;
+    connect();
+  }
 });
 
 render();

@@ -1,0 +1,143 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { X509Certificate, createHash } from 'node:crypto';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_ID_PATTERN } from '../../common/message/session-id';
+import { launchChromium } from './support/browser';
+import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+
+const SHOTS = join(REPO, 'test-output', 'e2e');
+
+describe('one conversation end to end: widget → server → workstation → widget', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let customerCtx: BrowserContext;
+  let agentCtx: BrowserContext;
+  let customer: Page;
+  let agent: Page;
+  const stamp = Date.now().toString(36);
+  const question = `My order HL-${stamp} has not arrived, can you check? 我的订单还没到`;
+  const answer = `It ships today, tracking ${stamp}-TRACK. 今天发货`;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startServerProcess();
+    // Pin the server's key the way the desktop app pins its CA: trust exactly this SPKI, nothing else.
+    const cert = new X509Certificate(readFileSync(join(server.dataDir, 'tls', 'server.pem')));
+    const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki}`]);
+    customerCtx = await browser.newContext({ viewport: { width: 480, height: 720 } });
+    agentCtx = await browser.newContext({ viewport: { width: 1360, height: 800 } });
+    customer = await customerCtx.newPage();
+    agent = await agentCtx.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('lets agent1 sign in to the workstation at /app/', async () => {
+    await agent.goto(`${server.url}/app/`);
+    await agent.getByLabel('Username').fill('agent1');
+    await agent.getByLabel('Password').fill('huiliu-demo');
+    await agent.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => agent.getByTestId('link-state').textContent()).toBe('Connected');
+    expect(await agent.getByTestId('current-user').textContent()).toContain('Agent One');
+  });
+
+  it('refuses a wrong password with a clear message', async () => {
+    const page = await agentCtx.newPage();
+    await page.goto(`${server.url}/app/`);
+    // This tab shares the signed-in session storage? No: sessionStorage is per tab, so it shows the login.
+    await page.getByLabel('Username').fill('agent1');
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong username or password.');
+    await page.close();
+  });
+
+  it('carries a customer question from the widget into the agent queue with tier and priority', async () => {
+    await customer.goto(`${server.url}/widget`);
+    await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('online');
+    await customer.getByPlaceholder(/Type your question/).fill(question);
+    await customer.keyboard.press('Enter');
+    // Acked by the server: the bubble has a seq and is no longer pending.
+    await expect.poll(() => customer.locator('[data-testid="customer-message"][data-seq="1"]').count()).toBe(1);
+
+    const row = agent.getByTestId('queue-item').filter({ hasText: `HL-${stamp}` });
+    await row.waitFor();
+    expect(await row.getAttribute('data-session-id')).toMatch(SESSION_ID_PATTERN);
+    expect(await row.getByTestId('tier').textContent()).toMatch(/^(expert|assisted|ai)$/);
+    expect(await row.getByTestId('priority').textContent()).toMatch(/^P\d+$/);
+    await agent.screenshot({ path: join(SHOTS, 'workstation-queue.png') });
+  });
+
+  it('lets the agent accept, read the history and reply; the widget shows the answer', async () => {
+    const row = agent.getByTestId('queue-item').filter({ hasText: `HL-${stamp}` });
+    await row.getByTestId('accept').click();
+    await agent.getByTestId('customer-message').filter({ hasText: `HL-${stamp}` }).waitFor();
+    expect(await agent.getByTestId('session-id').textContent()).toMatch(/^WB\d{18}$/);
+    await agent.getByTestId('routing').waitFor();
+
+    await expect.poll(() => customer.getByTestId('status').allTextContents()).toContain('Agent One joined the chat');
+    await agent.getByLabel('Reply').fill(answer);
+    await agent.keyboard.press('Enter');
+    await agent.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).waitFor();
+
+    await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).waitFor();
+    await agent.screenshot({ path: join(SHOTS, 'workstation-conversation.png') });
+    await customer.screenshot({ path: join(SHOTS, 'widget-answer.png') });
+  });
+
+  it('resumes the widget after a page reload without duplicates', async () => {
+    await customer.reload();
+    await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('online');
+    await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).waitFor();
+    expect(await customer.getByTestId('customer-message').filter({ hasText: `HL-${stamp}` }).count()).toBe(1);
+    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).count()).toBe(1);
+  });
+
+  it('delivers what the agent sent while the customer was offline once the network is back', async () => {
+    await customerCtx.setOffline(true);
+    await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('offline');
+    const whileAway = `Also: your refund ${stamp}-AWAY is done.`;
+    await agent.getByLabel('Reply').fill(whileAway);
+    await agent.keyboard.press('Enter');
+    await agent.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).waitFor();
+    // Really offline: the reply cannot reach the widget yet.
+    await customer.waitForTimeout(1500);
+    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).count()).toBe(0);
+    await customerCtx.setOffline(false);
+    await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).waitFor({ timeout: 20_000 });
+    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).count()).toBe(1);
+    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).count()).toBe(1);
+  });
+
+  it('closes the conversation with a wrap-up code and tells the customer', async () => {
+    await agent.getByRole('button', { name: 'Wrap up…' }).click();
+    await agent.getByLabel('Wrap-up code').selectOption('resolved');
+    await agent.getByRole('button', { name: 'Close conversation' }).click();
+    await agent.getByText('Closed · resolved.').waitFor();
+    await expect.poll(() => customer.getByTestId('status').allTextContents()).toContain('Conversation closed');
+  });
+
+  it('stores the conversation encrypted: no plaintext anywhere in the data dir', async () => {
+    const code = await server.stop();
+    expect(code, server.output().slice(-3000)).toBe(0);
+    const files = readdirSync(server.dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.map((f) => f.name)).toContain('huiliu.db');
+    for (const needle of [`HL-${stamp}`, `${stamp}-TRACK`, `${stamp}-AWAY`, '我的订单还没到']) {
+      const grep = spawnSync('grep', ['-rl', '--binary-files=text', needle, server.dataDir], { encoding: 'utf8' });
+      expect(grep.stdout, needle).toBe('');
+      expect(grep.status, needle).toBe(1);
+    }
+    // The same check in-process, byte for byte, in case grep's locale treats UTF-8 oddly.
+    for (const f of files) {
+      const bytes = readFileSync(join(f.parentPath, f.name));
+      expect(bytes.includes(Buffer.from(`HL-${stamp}`)), f.name).toBe(false);
+    }
+  });
+});
