@@ -31,21 +31,34 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** First-generation 15-digit IDs have no check digit: province code and a real YYMMDD birth date. */
+export function isChineseResidentId15(value: string): boolean {
+  if (!/^\d{15}$/.test(value)) return false;
+  const province = Number(value.slice(0, 2));
+  if (province < 11 || (province > 65 && ![71, 81, 82, 83].includes(province))) return false;
+  const [yy, mm, dd] = [value.slice(6, 8), value.slice(8, 10), value.slice(10, 12)].map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(1900 + yy, mm - 1, dd));
+  return date.getUTCMonth() === mm - 1 && date.getUTCDate() === dd;
+}
+
 const stars = (n: number) => '*'.repeat(Math.max(n, 1));
 
 // Order matters: ID numbers and cards are longer digit runs than phones, so they go first.
 // `(?<!\d\.)` keeps decimal fractions (response times, amounts) out of the digit-run rules.
 const ID_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d{17}[\dXx])(?![\dA-Za-z])/g;
+const ID15_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d{15})(?![\dA-Za-z])/g;
 const CARD_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d(?:[ -]?\d){12,18})(?![\dA-Za-z])/g;
 const EMAIL_RE = /([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
-// Chinese mobiles (+86 / 0086 / bare 1[3-9]x) and other E.164-looking numbers.
-const CN_MOBILE_RE = /(?<![\dA-Za-z])(?<!\d\.)((?:\+86|0086)?[ -]?1[3-9]\d[ -]?\d{4}[ -]?\d{4})(?![\dA-Za-z])/g;
+// Chinese mobiles (+86 / 0086 / bare 1[3-9]x, and the reserved 92x/98x segments) and other
+// E.164-looking numbers. Masking a look-alike in a log costs nothing; missing a phone does.
+const CN_MOBILE_RE = /(?<![\dA-Za-z])(?<!\d\.)((?:\+86|0086)?[ -]?(?:1[3-9]|9[28])\d[ -]?\d{4}[ -]?\d{4})(?![\dA-Za-z])/g;
 const INTL_PHONE_RE = /(?<![\dA-Za-z+])(\+\d{1,3}[ -]?(?:\(?\d{1,4}\)?[ -]?){2,5}\d{2,4})(?![\dA-Za-z])/g;
 
 export function maskPii(text: string): string {
   if (!/\d|@/.test(text)) return text;
   return text
     .replace(ID_RE, (m: string) => (isChineseResidentId(m) ? stars(14) + m.slice(-4) : m))
+    .replace(ID15_RE, (m: string) => (isChineseResidentId15(m) ? stars(11) + m.slice(-4) : m))
     .replace(CARD_RE, (m: string) => {
       const digits = m.replace(/[ -]/g, '');
       return digits.length >= 13 && luhnValid(digits) ? stars(digits.length - 4) + digits.slice(-4) : m;

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { isChineseResidentId, luhnValid, maskDeep, maskPii } from './mask';
+
+// Public PII vectors (validator.js and id-validator, MIT): ../shared/data/pii-test-vectors/SOURCE.md
+const VECTORS = fileURLToPath(new URL('../../../shared/data/pii-test-vectors/pii_vectors.json', import.meta.url));
+interface Vector {
+  value: string;
+  expected_valid: boolean | null;
+  note: string;
+}
+const data = JSON.parse(readFileSync(VECTORS, 'utf8')) as Record<string, Vector[]>;
+const valid = (list: string) => data[list]!.filter((v) => v.expected_valid === true);
+const digitsOf = (s: string) => s.replace(/\D/g, '');
+
+describe('PII masking for logs (DESIGN §8)', () => {
+  it('masks every valid Chinese resident ID embedded in a sentence', () => {
+    const ids = valid('cn_resident_id');
+    expect(ids.length).toBeGreaterThan(5);
+    for (const { value } of ids) {
+      const out = maskPii(`我的身份证号是${value}，请帮我查一下`);
+      expect(out, value).not.toContain(value);
+      expect(out).toContain('*');
+    }
+  });
+
+  it('verifies the GB 11643 check digit', () => {
+    for (const v of data.cn_resident_id!.filter((x) => x.value.length === 18 && /^\d{17}[\dX]$/.test(x.value))) {
+      const sourceSaysChecksumOk = (v as unknown as { checks_here: { checksum_ok: boolean } }).checks_here.checksum_ok;
+      expect(isChineseResidentId(v.value), v.value).toBe(sourceSaysChecksumOk);
+    }
+  });
+
+  it('masks every valid Chinese mobile number, bare or with +86 / 0086', () => {
+    const phones = valid('cn_mobile');
+    expect(phones.length).toBeGreaterThan(10);
+    for (const { value } of phones) {
+      const out = maskPii(`call me on ${value} please`);
+      expect(digitsOf(out), value).not.toContain(digitsOf(value).slice(-11));
+    }
+  });
+
+  it('masks every valid payment card (spaces and dashes too) and keeps only the last 4', () => {
+    const cards = valid('payment_card_isCreditCard');
+    expect(cards.length).toBeGreaterThan(10);
+    for (const { value } of cards) {
+      const out = maskPii(`my card is ${value}.`);
+      expect(digitsOf(out), value).toBe(digitsOf(value).slice(-4));
+    }
+  });
+
+  it('agrees with the published Luhn verdicts', () => {
+    for (const v of data.luhn_isLuhnNumber!) {
+      if (/^\d+$/.test(v.value)) expect(luhnValid(v.value), v.value).toBe(v.expected_valid);
+    }
+  });
+
+  it('masks e-mail local parts and international numbers', () => {
+    expect(maskPii('write to li.lei@example.com')).toBe('write to ***@example.com');
+    expect(maskPii('UK line +44 20 7946 0958 ok')).not.toContain('7946');
+  });
+
+  it('leaves ordinary numbers alone: order numbers, amounts, times, decimals, session IDs', () => {
+    for (const text of [
+      '订单 202311150001 金额 399.00 元',
+      'at 2026-11-26T11:48:10.456Z took 3.0000000000001356 ms',
+      'session WB169208100012348213 seq 12',
+      'uuid 01a217af-518a-76c9-b3e0-cc994d61d475',
+    ]) {
+      expect(maskPii(text)).toBe(text);
+    }
+  });
+
+  it('masks inside nested objects without changing their shape', () => {
+    expect(maskDeep({ a: ['13812345678'], b: { c: 'x' }, n: 5 })).toEqual({ a: ['*******5678'], b: { c: 'x' }, n: 5 });
+  });
+});

@@ -1,0 +1,104 @@
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Result } from '../../../common/errors/codes';
+import type { SessionSummary } from '../../../common/api/sessions';
+import { AGENT_NAMESPACE } from '../../../common/socket/agent-events';
+import { startTestServer, type TestServer } from '../../test/support/harness';
+
+type Any = Socket;
+
+function open(s: TestServer, token?: string): Promise<Any> {
+  const socket = connect(`${s.url}${AGENT_NAMESPACE}`, {
+    auth: token ? { token } : {},
+    transports: ['websocket'],
+    ca: s.tls.caPem, // trust exactly the server's own local CA
+    reconnection: false,
+  } as never);
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (e) => reject(e));
+  });
+}
+
+const ack = <T>(socket: Any, event: string, payload: unknown) =>
+  socket.timeout(5000).emitWithAck(event, payload) as Promise<Result<T>>;
+
+async function postApp(s: TestServer, externalId: string, skillGroup = 'general') {
+  const res = await s.app.inject({
+    method: 'POST',
+    url: '/api/v1/channels/app/messages',
+    headers: { 'x-huiliu-key': 'demo-app-key' },
+    payload: { customer: { externalId, name: externalId }, text: `help ${externalId}`, clientMessageId: `c-${externalId}`, hints: { skillGroup } },
+  });
+  return (res.json() as { sessionId: string }).sessionId;
+}
+
+describe('socket.io /agent namespace', () => {
+  let s: TestServer;
+  const sockets: Any[] = [];
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    for (const x of sockets) x.close();
+    await s.cleanup();
+  });
+
+  it('refuses a connection without a valid token, with a coded error', async () => {
+    const err = (await open(s, 'bogus').catch((e: unknown) => e)) as Error & { data?: { code: string } };
+    expect(err.data?.code).toBe('UNAUTHENTICATED');
+    const auditor = (await open(s, await s.login('auditor')).catch((e: unknown) => e)) as Error & { data?: { code: string } };
+    expect(auditor.data?.code).toBe('FORBIDDEN');
+  });
+
+  it('greets an agent with their queue and offers new contacts of their group', async () => {
+    const socket = await open(s, await s.login('agent1'));
+    sockets.push(socket);
+    const offer = new Promise<{ sessionId: string }>((resolve) => socket.on('offer:new', resolve));
+    const sessionId = await postApp(s, 'sock-1');
+    expect((await offer).sessionId).toBe(sessionId);
+    const queue = await ack<SessionSummary[]>(socket, 'queue:list', {});
+    expect(queue.ok && queue.data.map((q) => q.id)).toContain(sessionId);
+  });
+
+  it('acks every event with {ok,data} or {ok:false,error}', async () => {
+    const socket = await open(s, await s.login('agent1'));
+    sockets.push(socket);
+    const bad = await ack(socket, 'message:send', { sessionId: 'x', text: '' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    const sessionId = await postApp(s, 'sock-2');
+    const notMine = await ack(socket, 'message:send', { sessionId, clientMessageId: 'abcdefgh-1', text: 'hi' });
+    expect(notMine).toMatchObject({ ok: false, error: { code: 'NOT_ASSIGNED' } });
+    const accepted = await ack<{ id: string; status: string }>(socket, 'offer:accept', { sessionId });
+    expect(accepted).toMatchObject({ ok: true, data: { id: sessionId, status: 'active' } });
+    const sent = await ack<{ seq: number }>(socket, 'message:send', { sessionId, clientMessageId: 'abcdefgh-2', text: 'on it' });
+    const again = await ack<{ seq: number }>(socket, 'message:send', { sessionId, clientMessageId: 'abcdefgh-2', text: 'on it' });
+    expect(sent).toMatchObject({ ok: true, data: { seq: 2 } });
+    expect(again).toEqual(sent); // idempotent retry: same message, no second copy
+    const closed = await ack(socket, 'session:close', { sessionId, wrapUpCode: 'resolved' });
+    expect(closed).toMatchObject({ ok: true, data: { status: 'closed' } });
+    const late = await ack(socket, 'message:send', { sessionId, clientMessageId: 'abcdefgh-3', text: 'late' });
+    expect(late).toMatchObject({ ok: false, error: { code: 'SESSION_CLOSED' } });
+  });
+
+  it('keeps one contact with one agent: a second accept gets OFFER_TAKEN', async () => {
+    const a = await open(s, await s.login('agent1'));
+    const lead = await open(s, await s.login('lead'));
+    sockets.push(a, lead);
+    const sessionId = await postApp(s, 'sock-3');
+    const first = await ack(a, 'offer:accept', { sessionId });
+    const second = await ack(lead, 'offer:accept', { sessionId });
+    expect(first.ok).toBe(true);
+    expect(second).toMatchObject({ ok: false, error: { code: 'OFFER_TAKEN' } });
+  });
+
+  it('enforces skill groups on socket events, not only in the UI', async () => {
+    const agent1 = await open(s, await s.login('agent1'));
+    sockets.push(agent1);
+    const vipSession = await postApp(s, 'sock-vip', 'vip');
+    expect(await ack(agent1, 'session:open', { sessionId: vipSession })).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+    expect(await ack(agent1, 'offer:accept', { sessionId: vipSession })).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+    const queue = await ack<SessionSummary[]>(agent1, 'queue:list', {});
+    expect(queue.ok && queue.data.map((q) => q.id)).not.toContain(vipSession);
+  });
+});

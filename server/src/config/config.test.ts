@@ -1,0 +1,117 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ROUTING_CONFIG } from '../../../common/routing/types';
+import { ConfigError, loadConfig } from './config';
+
+const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv, cwd: '/srv/huiliu' });
+const errorOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
+  it('has the documented defaults', () => {
+    const c = load();
+    expect(c).toMatchObject({
+      demo: false,
+      dataDir: '/srv/huiliu/var',
+      host: '127.0.0.1',
+      port: 8443,
+      store: 'sqlite',
+      bus: 'memory',
+      keys: { mode: 'local' },
+      routing: DEFAULT_ROUTING_CONFIG,
+    });
+    expect(c.paths).toEqual({
+      db: '/srv/huiliu/var/huiliu.db',
+      tls: '/srv/huiliu/var/tls',
+      keys: '/srv/huiliu/var/keys',
+      logs: '/srv/huiliu/var/logs',
+    });
+    expect(c.skillGroups.map((g) => g.id)).toEqual(['general', 'vip']);
+    expect(Object.isFrozen(c) && Object.isFrozen(c.paths)).toBe(true);
+  });
+
+  it('honours every variable', () => {
+    const c = load(
+      {
+        HUILIU_DATA_DIR: '/data',
+        HUILIU_HOST: '0.0.0.0',
+        HUILIU_PORT: '9443',
+        HUILIU_STORE: 'redis',
+        HUILIU_BUS: 'redis',
+        HUILIU_REDIS_NODES: '127.0.0.1:7000, 127.0.0.1:7001',
+        HUILIU_PG_URL: 'postgres://localhost/huiliu',
+        HUILIU_KEYS: 'pkcs11',
+        HUILIU_PKCS11_LIB: '/usr/lib/softhsm/libsofthsm2.so',
+        HUILIU_PKCS11_TOKEN: 'huiliu',
+        HUILIU_PKCS11_PIN: '1234',
+        HUILIU_PKCS11_KEY: 'kek',
+      },
+      ['--demo'],
+    );
+    expect(c).toMatchObject({
+      demo: true,
+      dataDir: '/data',
+      host: '0.0.0.0',
+      port: 9443,
+      store: 'redis',
+      bus: 'redis',
+      redisNodes: ['127.0.0.1:7000', '127.0.0.1:7001'],
+      pgUrl: 'postgres://localhost/huiliu',
+      keys: { mode: 'pkcs11', lib: '/usr/lib/softhsm/libsofthsm2.so', token: 'huiliu', pin: '1234', keyLabel: 'kek' },
+    });
+  });
+
+  it.each([
+    [{ HUILIU_PORT: 'eighty' }, /^HUILIU_PORT: /],
+    [{ HUILIU_PORT: '70000' }, /^HUILIU_PORT: port must be/],
+    [{ HUILIU_STORE: 'mongo' }, /^HUILIU_STORE: /],
+    [{ HUILIU_HOST: 'bad host!' }, /^HUILIU_HOST: /],
+    [{ HUILIU_STORE: 'redis' }, /^HUILIU_REDIS_NODES: required/],
+    [{ HUILIU_REDIS_NODES: 'localhost' }, /^HUILIU_REDIS_NODES/],
+    [{ HUILIU_KEYS: 'pkcs11' }, /^HUILIU_PKCS11_LIB: required/],
+    [{ HUILIU_PG_URL: 'mysql://x' }, /^HUILIU_PG_URL: /],
+    [{ HUILIU_TYPO: '1' }, /^HUILIU_TYPO: unknown variable/],
+  ])('stops on %j, naming the variable', (env, message) => {
+    const e = errorOf(() => load(env as Record<string, string>));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toMatch(message);
+  });
+
+  it('refuses unknown arguments', () => {
+    expect(errorOf(() => load({}, ['--demoo'])).message).toMatch(/unknown argument --demoo/);
+  });
+
+  it('reads HUILIU_CONFIG (YAML) and names a bad field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-cfg-'));
+    const good = join(dir, 'good.yaml');
+    writeFileSync(
+      good,
+      'skillGroups:\n  - {id: billing, name: Billing}\n  - {id: tech, name: Tech}\nchannels:\n  web: {defaultSkillGroup: tech}\n',
+    );
+    const c = load({ HUILIU_CONFIG: good });
+    expect(c.skillGroups.map((g) => g.id)).toEqual(['billing', 'tech']);
+    expect(c.channels).toEqual({ web: { defaultSkillGroup: 'tech' }, app: { defaultSkillGroup: 'billing' } });
+
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(typo, 'skilGroups: []\n');
+    expect(errorOf(() => load({ HUILIU_CONFIG: typo })).message).toMatch(/HUILIU_CONFIG .* field .*skilGroups/);
+
+    const badWeights = join(dir, 'weights.json');
+    writeFileSync(badWeights, JSON.stringify({ routing: { ...DEFAULT_ROUTING_CONFIG, weights: { value: 0.9, difficulty: 0.9 } } }));
+    expect(errorOf(() => load({ HUILIU_CONFIG: badWeights })).message).toMatch(/field routing\.weights: weights\.value \+ weights\.difficulty must be 1/);
+
+    const badGroup = join(dir, 'group.yaml');
+    writeFileSync(badGroup, 'channels:\n  app: {defaultSkillGroup: nowhere}\n');
+    expect(errorOf(() => load({ HUILIU_CONFIG: badGroup })).message).toMatch(/channels\.app\.defaultSkillGroup/);
+
+    expect(errorOf(() => load({ HUILIU_CONFIG: join(dir, 'missing.yaml') })).message).toMatch(/^HUILIU_CONFIG: cannot read/);
+  });
+});

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorBodySchema } from '../../../../common/errors/codes';
+import { SESSION_ID_PATTERN } from '../../../../common/message/session-id';
+import { SessionDetailSchema, type SessionDetail } from '../../../../common/api/sessions';
+import { startTestServer, type TestServer } from '../../../test/support/harness';
+
+const KEY = { 'x-huiliu-key': 'demo-app-key' };
+const body = (over: Record<string, unknown> = {}) => ({
+  customer: { externalId: 'app-user-42', name: '张伟', phone: '13812345678' },
+  text: 'My refund for order 88990011 has not arrived, I am very disappointed!!',
+  clientMessageId: `m-${Math.random().toString(36).slice(2)}`,
+  ...over,
+});
+
+describe('POST /api/v1/channels/app/messages', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+
+  it('accepts a message with 202 and an AP session ID', async () => {
+    const res = await s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers: KEY, payload: body() });
+    expect(res.statusCode).toBe(202);
+    const json = res.json() as { sessionId: string; conversationId: string; messageId: string; seq: number };
+    expect(json.sessionId).toMatch(SESSION_ID_PATTERN);
+    expect(json.sessionId.startsWith('AP')).toBe(true);
+    expect(json.seq).toBe(1);
+  });
+
+  it('answers the same clientMessageId with the same answer and stores no duplicate', async () => {
+    const payload = body({ customer: { externalId: 'idem-user' } });
+    const first = await s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers: KEY, payload });
+    const again = await s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers: KEY, payload });
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toEqual(first.json());
+    const token = await s.login('admin');
+    const detail = await s.app.inject({
+      method: 'GET',
+      url: `/api/v1/sessions/${(first.json() as { sessionId: string }).sessionId}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(SessionDetailSchema.parse(detail.json()).messages).toHaveLength(1);
+  });
+
+  it('refuses a reused clientMessageId with different text (409 IDEMPOTENCY_CONFLICT)', async () => {
+    const payload = body({ customer: { externalId: 'conflict-user' } });
+    await s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers: KEY, payload });
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: KEY,
+      payload: { ...payload, text: 'something else' },
+    });
+    expect(res.statusCode).toBe(409);
+    expect(ErrorBodySchema.parse(res.json()).error.code).toBe('IDEMPOTENCY_CONFLICT');
+  });
+
+  it.each([
+    ['a missing key', {}, 401, 'INVALID_APP_KEY'],
+    ['a wrong key', { 'x-huiliu-key': 'nope' }, 401, 'INVALID_APP_KEY'],
+  ])('refuses %s', async (_n, headers, status, code) => {
+    const res = await s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers, payload: body() });
+    expect(res.statusCode).toBe(status);
+    expect(ErrorBodySchema.parse(res.json()).error.code).toBe(code);
+  });
+
+  it('names the bad fields of an invalid body', async () => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: KEY,
+      payload: { customer: {}, text: '', clientMessageId: 'x' },
+    });
+    expect(res.statusCode).toBe(400);
+    const err = ErrorBodySchema.parse(res.json()).error;
+    expect(err.code).toBe('VALIDATION_FAILED');
+    const paths = (err.details as { path: string }[]).map((d) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['customer.externalId', 'text']));
+  });
+
+  it('refuses malformed JSON and unknown skill groups with stable codes', async () => {
+    const bad = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: { ...KEY, 'content-type': 'application/json' },
+      payload: '{"customer":',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(ErrorBodySchema.parse(bad.json()).error.code).toBe('INVALID_JSON');
+    const group = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: KEY,
+      payload: body({ hints: { skillGroup: 'nope' } }),
+    });
+    expect(group.statusCode).toBe(400);
+    expect(ErrorBodySchema.parse(group.json()).error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('scores and routes the contact, and GET /api/v1/sessions/:id explains the decision', async () => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: KEY,
+      payload: body({ customer: { externalId: 'vip-1', name: 'VIP' }, hints: { skillGroup: 'vip' } }),
+    });
+    const { sessionId } = res.json() as { sessionId: string };
+    const token = await s.login('agent2');
+    let detail: SessionDetail | undefined;
+    await expect
+      .poll(async () => {
+        const r = await s.app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } });
+        detail = SessionDetailSchema.parse(r.json());
+        return detail.routing;
+      })
+      .not.toBeNull();
+    const routing = detail!.routing!;
+    expect(routing.priority).toBeCloseTo(routing.valueScore * 0.6 + routing.difficultyScore * 0.4, 1);
+    expect(routing.tier).toBe(routing.priority > 80 ? 'expert' : routing.priority > 50 ? 'assisted' : 'ai');
+    expect(routing.configVersion).toBe(1);
+    expect(routing.reasons.some((r) => r.factor === 'difficulty.negative-emotion' && (r.points ?? 0) > 0)).toBe(true);
+    expect(detail!.skillGroup).toBe('vip');
+    expect(detail!.messages[0]).toMatchObject({ seq: 1, direction: 'in', kind: 'text' });
+    expect(detail!.context.customer.name).toBe('VIP');
+  });
+});

@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/logging/logger';
+import { startServer, type RunningServer } from '../../src/main';
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  /** Logs in a demo user and returns the bearer token. */
+  login(username: string): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+/** The real server, in-process, on an ephemeral port and a fresh data dir, with the demo seed. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-test-'));
+  const config = loadConfig({
+    env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent', ...env },
+    argv: ['--demo'],
+    cwd: process.cwd(),
+  });
+  const server = await startServer(config, createLogger({ level: 'silent' }));
+  return {
+    ...server,
+    dataDir,
+    async login(username) {
+      const res = await server.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: 'huiliu-demo' } });
+      if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.body}`);
+      return (res.json() as { token: string }).token;
+    },
+    async cleanup() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
