@@ -7,15 +7,7 @@ import type { Result } from '../errors/codes';
  * Browser (tests, `/app/` in a browser): implemented in `app/renderer/bridge/browser.ts`.
  * The renderer talks to nothing else that is privileged.
  */
-export const BRIDGE_GLOBAL = 'huiliuDesktop';
-
-export const IPC_CHANNELS = {
-  appInfo: 'huiliu:app-info',
-  notify: 'huiliu:notify',
-  setBadge: 'huiliu:set-badge',
-  openExternal: 'huiliu:open-external',
-} as const;
-export type IpcChannel = (typeof IPC_CHANNELS)[keyof typeof IPC_CHANNELS];
+export { BRIDGE_GLOBAL, IPC_CHANNELS, type IpcChannel } from './channels';
 
 export const NotifySchema = z.object({
   title: z.string().min(1).max(120),

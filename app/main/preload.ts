@@ -1,0 +1,13 @@
+import { contextBridge, ipcRenderer } from 'electron';
+import { BRIDGE_GLOBAL, IPC_CHANNELS } from '../../common/ipc/channels';
+import type { DesktopBridge } from '../../common/ipc/desktop-bridge';
+
+// The whole preload: a few named functions, never ipcRenderer itself (Signal-Desktop style).
+const bridge: DesktopBridge = {
+  appInfo: () => ipcRenderer.invoke(IPC_CHANNELS.appInfo),
+  notify: (request) => ipcRenderer.invoke(IPC_CHANNELS.notify, request),
+  setBadge: (request) => ipcRenderer.invoke(IPC_CHANNELS.setBadge, request),
+  openExternal: (request) => ipcRenderer.invoke(IPC_CHANNELS.openExternal, request),
+};
+
+contextBridge.exposeInMainWorld(BRIDGE_GLOBAL, bridge);
