@@ -28,7 +28,10 @@ describe('desktop bridge handlers (app/main)', () => {
   });
 
   it('answers appInfo', async () => {
-    expect(await setup().call(IPC_CHANNELS.appInfo)).toEqual({ ok: true, data: { runtime: 'electron', version: '0.1.0', platform: 'win32' } });
+    expect(await setup().call(IPC_CHANNELS.appInfo)).toEqual({
+      ok: true,
+      data: { runtime: 'electron', version: '0.1.0', platform: 'win32' },
+    });
   });
 
   it('shows a notification and focuses the session when it is clicked', async () => {
@@ -55,7 +58,10 @@ describe('desktop bridge handlers (app/main)', () => {
 
   it('opens only http(s) links externally', async () => {
     const { services, call } = setup();
-    expect(await call(IPC_CHANNELS.openExternal, { url: 'file:///etc/passwd' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(await call(IPC_CHANNELS.openExternal, { url: 'file:///etc/passwd' })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED' },
+    });
     expect(await call(IPC_CHANNELS.openExternal, { url: 'https://help.example.com' })).toEqual({ ok: true, data: { opened: true } });
     expect(services.openExternal).toHaveBeenCalledTimes(1);
   });

@@ -1,12 +1,6 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 import { fail, ok, zodDetails, type Result } from '../../common/errors/codes';
-import {
-  IPC_CHANNELS,
-  NotifySchema,
-  OpenExternalSchema,
-  SetBadgeSchema,
-  type AppInfo,
-} from '../../common/ipc/desktop-bridge';
+import { IPC_CHANNELS, NotifySchema, OpenExternalSchema, SetBadgeSchema, type AppInfo } from '../../common/ipc/desktop-bridge';
 
 /** The Electron APIs the bridge uses, injected so Node tests cover the handlers without Electron. */
 export interface BridgeServices {

@@ -16,7 +16,9 @@ describe('electron-builder.yml (Windows nsis, macOS dmg)', () => {
       validateConfiguration: (c: unknown, logger: { isEnabled: boolean; add(): void }) => Promise<void>;
     };
     await expect(validateConfiguration(config, { isEnabled: false, add: () => undefined })).resolves.toBeUndefined();
-    await expect(validateConfiguration({ ...config, mac: { ...config.mac, hardendRuntime: true } }, { isEnabled: false, add: () => undefined })).rejects.toThrow();
+    await expect(
+      validateConfiguration({ ...config, mac: { ...config.mac, hardendRuntime: true } }, { isEnabled: false, add: () => undefined }),
+    ).rejects.toThrow();
   });
 
   it('targets nsis on Windows and a hardened-runtime dmg on macOS', () => {

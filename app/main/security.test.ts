@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ACCEPT, REJECT, USE_CHROMIUM, createCertificateVerifier, isAllowedNavigation, isExternalLink, secureWebPreferences } from './security';
+import {
+  ACCEPT,
+  REJECT,
+  USE_CHROMIUM,
+  createCertificateVerifier,
+  isAllowedNavigation,
+  isExternalLink,
+  secureWebPreferences,
+} from './security';
 
 const server = new URL('https://127.0.0.1:8443');
 const CA = 'sha256/CA-PIN=';
@@ -9,7 +17,9 @@ describe('certificate pinning to the companion server', () => {
   const verify = createCertificateVerifier(server, CA);
 
   it('accepts the server when its chain carries the pinned CA', () => {
-    expect(verify({ hostname: '127.0.0.1', certificate: chain(CA), verificationResult: 'net::ERR_CERT_AUTHORITY_INVALID', errorCode: -202 })).toBe(ACCEPT);
+    expect(
+      verify({ hostname: '127.0.0.1', certificate: chain(CA), verificationResult: 'net::ERR_CERT_AUTHORITY_INVALID', errorCode: -202 }),
+    ).toBe(ACCEPT);
   });
 
   it('rejects the server host with any other CA, even one the system trusts', () => {
@@ -17,8 +27,12 @@ describe('certificate pinning to the companion server', () => {
   });
 
   it('rejects a pinned chain that is wrong for other reasons (expired, name mismatch)', () => {
-    expect(verify({ hostname: '127.0.0.1', certificate: chain(CA), verificationResult: 'net::ERR_CERT_DATE_INVALID', errorCode: -201 })).toBe(REJECT);
-    expect(verify({ hostname: '127.0.0.1', certificate: chain(CA), verificationResult: 'net::ERR_CERT_COMMON_NAME_INVALID', errorCode: -200 })).toBe(REJECT);
+    expect(
+      verify({ hostname: '127.0.0.1', certificate: chain(CA), verificationResult: 'net::ERR_CERT_DATE_INVALID', errorCode: -201 }),
+    ).toBe(REJECT);
+    expect(
+      verify({ hostname: '127.0.0.1', certificate: chain(CA), verificationResult: 'net::ERR_CERT_COMMON_NAME_INVALID', errorCode: -200 }),
+    ).toBe(REJECT);
   });
 
   it("leaves other hosts to Chromium's own verification", () => {
@@ -28,7 +42,9 @@ describe('certificate pinning to the companion server', () => {
   it('without a local CA, trusts only what the system trusts', () => {
     const v = createCertificateVerifier(new URL('https://cs.example.com'), null);
     expect(v({ hostname: 'cs.example.com', certificate: chain('x'), verificationResult: 'net::OK', errorCode: 0 })).toBe(ACCEPT);
-    expect(v({ hostname: 'cs.example.com', certificate: chain('x'), verificationResult: 'net::ERR_CERT_AUTHORITY_INVALID', errorCode: -202 })).toBe(REJECT);
+    expect(
+      v({ hostname: 'cs.example.com', certificate: chain('x'), verificationResult: 'net::ERR_CERT_AUTHORITY_INVALID', errorCode: -202 }),
+    ).toBe(REJECT);
   });
 });
 
@@ -50,6 +66,11 @@ describe('navigation lock', () => {
   });
 
   it('gives windows isolation, sandbox and no Node', () => {
-    expect(secureWebPreferences('/p.cjs')).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false });
+    expect(secureWebPreferences('/p.cjs')).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webviewTag: false,
+    });
   });
 });

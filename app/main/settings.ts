@@ -19,11 +19,15 @@ export function electronFingerprint(pem: string): string {
  * companion server) and `HUILIU_CA_FILE` (default the local server's generated CA under
  * `HUILIU_DATA_DIR`); a server with a publicly trusted certificate needs no CA file.
  */
-export function resolveSettings(env: Record<string, string | undefined>, cwd: string, readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): DesktopSettings {
+export function resolveSettings(
+  env: Record<string, string | undefined>,
+  cwd: string,
+  readFile: (p: string) => string = (p) => readFileSync(p, 'utf8'),
+): DesktopSettings {
   const serverUrl = new URL(env.HUILIU_SERVER_URL ?? 'https://127.0.0.1:8443');
   if (serverUrl.protocol !== 'https:') throw new Error('HUILIU_SERVER_URL: the workstation only talks HTTPS');
   const caFile = env.HUILIU_CA_FILE ?? join(env.HUILIU_DATA_DIR ?? join(cwd, 'var'), 'tls', 'ca.pem');
-  let caFingerprint: string | null = null;
+  let caFingerprint: string | null;
   try {
     caFingerprint = electronFingerprint(readFile(caFile));
   } catch {

@@ -31,7 +31,12 @@ describe('workstation window', () => {
     const f = fakeWindow();
     createWorkstationWindow(f.factory, { server, preloadPath: '/x/preload.cjs', openExternal: vi.fn() });
     expect(f.win.loaded).toEqual(['https://127.0.0.1:8443/app/']);
-    expect(f.options().webPreferences).toMatchObject({ preload: '/x/preload.cjs', contextIsolation: true, sandbox: true, nodeIntegration: false });
+    expect(f.options().webPreferences).toMatchObject({
+      preload: '/x/preload.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+    });
     expect(f.win.show).toHaveBeenCalled();
   });
 

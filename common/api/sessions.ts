@@ -7,14 +7,7 @@ export const SessionStatusSchema = z.enum(['queued', 'offered', 'active', 'close
 export type SessionStatus = z.infer<typeof SessionStatusSchema>;
 
 /** Wrap-up codes an agent picks when closing a conversation. */
-export const WRAP_UP_CODES = [
-  'resolved',
-  'follow-up',
-  'escalated',
-  'no-response',
-  'spam',
-  'duplicate',
-] as const;
+export const WRAP_UP_CODES = ['resolved', 'follow-up', 'escalated', 'no-response', 'spam', 'duplicate'] as const;
 export const WrapUpCodeSchema = z.enum(WRAP_UP_CODES);
 export type WrapUpCode = z.infer<typeof WrapUpCodeSchema>;
 

@@ -38,10 +38,7 @@ export const DirectionSchema = z.enum(['in', 'out']);
 export type Direction = z.infer<typeof DirectionSchema>;
 
 /** Channel raw ids (message ids, openids...) — scalar values only, never channel payload shapes. */
-export const MetaSchema = z.record(
-  z.string().max(64),
-  z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]),
-);
+export const MetaSchema = z.record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]));
 
 const base = z.object({
   v: z.literal(ENVELOPE_VERSION),

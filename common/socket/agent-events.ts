@@ -2,12 +2,7 @@ import { z } from 'zod';
 import type { Result } from '../errors/codes';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import {
-  WrapUpCodeSchema,
-  type MessageView,
-  type SessionDetail,
-  type SessionSummary,
-} from '../api/sessions';
+import { WrapUpCodeSchema, type MessageView, type SessionDetail, type SessionSummary } from '../api/sessions';
 import type { UserView } from '../api/auth';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -32,7 +33,10 @@ const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'
  * The composition root (DESIGN §2): reads nothing global itself beyond what it is given, picks the
  * adapters the configuration names, wires them, and starts listening.
  */
-export async function startServer(config: ServerConfig, logger: Logger = createLogger({ level: config.logLevel, dir: config.paths.logs })): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger = createLogger({ level: config.logLevel, dir: config.paths.logs }),
+): Promise<RunningServer> {
   if (config.store !== 'sqlite' || config.bus !== 'memory') {
     throw new ConfigError('HUILIU_STORE/HUILIU_BUS: the redis scale-out adapters are not in this version; use sqlite/memory');
   }
@@ -72,7 +76,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
   });
   const hub: AgentHub = await createAgentHub({
-    httpServer: app.server as unknown as import('node:https').Server,
+    httpServer: app.server as unknown as HttpsServer,
     auth,
     store,
     views,

@@ -26,7 +26,9 @@ describe('one conversation end to end: widget → server → workstation → wid
     server = await startServerProcess();
     // Pin the server's key the way the desktop app pins its CA: trust exactly this SPKI, nothing else.
     const cert = new X509Certificate(readFileSync(join(server.dataDir, 'tls', 'server.pem')));
-    const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    const spki = createHash('sha256')
+      .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
     browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki}`]);
     customerCtx = await browser.newContext({ viewport: { width: 480, height: 720 } });
     agentCtx = await browser.newContext({ viewport: { width: 1360, height: 800 } });
@@ -78,16 +80,25 @@ describe('one conversation end to end: widget → server → workstation → wid
   it('lets the agent accept, read the history and reply; the widget shows the answer', async () => {
     const row = agent.getByTestId('queue-item').filter({ hasText: `HL-${stamp}` });
     await row.getByTestId('accept').click();
-    await agent.getByTestId('customer-message').filter({ hasText: `HL-${stamp}` }).waitFor();
+    await agent
+      .getByTestId('customer-message')
+      .filter({ hasText: `HL-${stamp}` })
+      .waitFor();
     expect(await agent.getByTestId('session-id').textContent()).toMatch(/^WB\d{18}$/);
     await agent.getByTestId('routing').waitFor();
 
     await expect.poll(() => customer.getByTestId('status').allTextContents()).toContain('Agent One joined the chat');
     await agent.getByLabel('Reply').fill(answer);
     await agent.keyboard.press('Enter');
-    await agent.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).waitFor();
+    await agent
+      .getByTestId('agent-message')
+      .filter({ hasText: `${stamp}-TRACK` })
+      .waitFor();
 
-    await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).waitFor();
+    await customer
+      .getByTestId('agent-message')
+      .filter({ hasText: `${stamp}-TRACK` })
+      .waitFor();
     await agent.screenshot({ path: join(SHOTS, 'workstation-conversation.png') });
     await customer.screenshot({ path: join(SHOTS, 'widget-answer.png') });
   });
@@ -95,9 +106,22 @@ describe('one conversation end to end: widget → server → workstation → wid
   it('resumes the widget after a page reload without duplicates', async () => {
     await customer.reload();
     await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('online');
-    await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).waitFor();
-    expect(await customer.getByTestId('customer-message').filter({ hasText: `HL-${stamp}` }).count()).toBe(1);
-    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).count()).toBe(1);
+    await customer
+      .getByTestId('agent-message')
+      .filter({ hasText: `${stamp}-TRACK` })
+      .waitFor();
+    expect(
+      await customer
+        .getByTestId('customer-message')
+        .filter({ hasText: `HL-${stamp}` })
+        .count(),
+    ).toBe(1);
+    expect(
+      await customer
+        .getByTestId('agent-message')
+        .filter({ hasText: `${stamp}-TRACK` })
+        .count(),
+    ).toBe(1);
   });
 
   it('delivers what the agent sent while the customer was offline once the network is back', async () => {
@@ -106,14 +130,35 @@ describe('one conversation end to end: widget → server → workstation → wid
     const whileAway = `Also: your refund ${stamp}-AWAY is done.`;
     await agent.getByLabel('Reply').fill(whileAway);
     await agent.keyboard.press('Enter');
-    await agent.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).waitFor();
+    await agent
+      .getByTestId('agent-message')
+      .filter({ hasText: `${stamp}-AWAY` })
+      .waitFor();
     // Really offline: the reply cannot reach the widget yet.
     await customer.waitForTimeout(1500);
-    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).count()).toBe(0);
+    expect(
+      await customer
+        .getByTestId('agent-message')
+        .filter({ hasText: `${stamp}-AWAY` })
+        .count(),
+    ).toBe(0);
     await customerCtx.setOffline(false);
-    await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).waitFor({ timeout: 20_000 });
-    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-AWAY` }).count()).toBe(1);
-    expect(await customer.getByTestId('agent-message').filter({ hasText: `${stamp}-TRACK` }).count()).toBe(1);
+    await customer
+      .getByTestId('agent-message')
+      .filter({ hasText: `${stamp}-AWAY` })
+      .waitFor({ timeout: 20_000 });
+    expect(
+      await customer
+        .getByTestId('agent-message')
+        .filter({ hasText: `${stamp}-AWAY` })
+        .count(),
+    ).toBe(1);
+    expect(
+      await customer
+        .getByTestId('agent-message')
+        .filter({ hasText: `${stamp}-TRACK` })
+        .count(),
+    ).toBe(1);
   });
 
   it('closes the conversation with a wrap-up code and tells the customer', async () => {

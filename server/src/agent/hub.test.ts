@@ -20,15 +20,19 @@ function open(s: TestServer, token?: string): Promise<Any> {
   });
 }
 
-const ack = <T>(socket: Any, event: string, payload: unknown) =>
-  socket.timeout(5000).emitWithAck(event, payload) as Promise<Result<T>>;
+const ack = <T>(socket: Any, event: string, payload: unknown) => socket.timeout(5000).emitWithAck(event, payload) as Promise<Result<T>>;
 
 async function postApp(s: TestServer, externalId: string, skillGroup = 'general') {
   const res = await s.app.inject({
     method: 'POST',
     url: '/api/v1/channels/app/messages',
     headers: { 'x-huiliu-key': 'demo-app-key' },
-    payload: { customer: { externalId, name: externalId }, text: `help ${externalId}`, clientMessageId: `c-${externalId}`, hints: { skillGroup } },
+    payload: {
+      customer: { externalId, name: externalId },
+      text: `help ${externalId}`,
+      clientMessageId: `c-${externalId}`,
+      hints: { skillGroup },
+    },
   });
   return (res.json() as { sessionId: string }).sessionId;
 }

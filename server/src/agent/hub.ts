@@ -113,7 +113,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     const takesContacts = user.roles.includes('agent') || user.roles.includes('lead');
     // Handlers are registered before any await, so no event sent right after connect is lost.
 
-    socket.on('queue:list', handle(socket, SetPresenceSchema.partial(), async () => queueFor(user)));
+    socket.on(
+      'queue:list',
+      handle(socket, SetPresenceSchema.partial(), async () => queueFor(user)),
+    );
 
     socket.on(
       'offer:accept',
@@ -129,11 +132,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       }),
     );
 
-    socket.on('session:open', handle(socket, OpenSessionSchema, async ({ sessionId }) => {
-      const session = await deps.store.getSession(sessionId);
-      if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
-      return deps.views.detail(session);
-    }));
+    socket.on(
+      'session:open',
+      handle(socket, OpenSessionSchema, async ({ sessionId }) => {
+        const session = await deps.store.getSession(sessionId);
+        if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
+        return deps.views.detail(session);
+      }),
+    );
 
     socket.on(
       'message:send',

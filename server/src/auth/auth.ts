@@ -152,8 +152,7 @@ export class AuthService {
     if (!key || key.length > 256) return null;
     const digest = sha256(key);
     const row = this.db.prepare('SELECT * FROM channel_keys WHERE key_hash = ?').get(digest) as
-      | { key_hash: string; channel: ChannelCode; name: string; skill_group: string | null }
-      | undefined;
+      { key_hash: string; channel: ChannelCode; name: string; skill_group: string | null } | undefined;
     if (!row || row.channel !== channel) return null;
     if (!timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(digest))) return null;
     return { channel: row.channel, name: row.name, skillGroup: row.skill_group };

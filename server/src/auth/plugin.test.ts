@@ -53,7 +53,11 @@ describe('staff auth and RBAC over REST', () => {
   it('slows down password guessing: the 11th failure in 5 minutes is RATE_LIMITED', async () => {
     let last = 0;
     for (let i = 0; i < 11; i++) {
-      const res = await s.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor', password: `guess-${i}` } });
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'auditor', password: `guess-${i}` },
+      });
       last = res.statusCode;
     }
     expect(last).toBe(429);
@@ -90,7 +94,9 @@ describe('staff auth and RBAC over REST', () => {
     expect((await s.app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}`, headers: agent2 })).statusCode).toBe(200);
     expect((await s.app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}`, headers: admin })).statusCode).toBe(200);
 
-    const list1 = (await s.app.inject({ method: 'GET', url: '/api/v1/sessions', headers: agent1 })).json() as { sessions: { id: string }[] };
+    const list1 = (await s.app.inject({ method: 'GET', url: '/api/v1/sessions', headers: agent1 })).json() as {
+      sessions: { id: string }[];
+    };
     expect(list1.sessions.map((x) => x.id)).not.toContain(sessionId);
     const forbidden = await s.app.inject({ method: 'GET', url: '/api/v1/sessions?skillGroup=vip', headers: agent1 });
     expect(forbidden.statusCode).toBe(403);

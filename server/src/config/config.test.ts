@@ -106,7 +106,9 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
 
     const badWeights = join(dir, 'weights.json');
     writeFileSync(badWeights, JSON.stringify({ routing: { ...DEFAULT_ROUTING_CONFIG, weights: { value: 0.9, difficulty: 0.9 } } }));
-    expect(errorOf(() => load({ HUILIU_CONFIG: badWeights })).message).toMatch(/field routing\.weights: weights\.value \+ weights\.difficulty must be 1/);
+    expect(errorOf(() => load({ HUILIU_CONFIG: badWeights })).message).toMatch(
+      /field routing\.weights: weights\.value \+ weights\.difficulty must be 1/,
+    );
 
     const badGroup = join(dir, 'group.yaml');
     writeFileSync(badGroup, 'channels:\n  app: {defaultSkillGroup: nowhere}\n');

@@ -40,7 +40,12 @@ export const EnvSchema = z.object({
   HUILIU_BUS: z.enum(['memory', 'redis']).default('memory'),
   HUILIU_REDIS_NODES: z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(HostPort).min(1))
     .optional(),
   HUILIU_PG_URL: z
@@ -66,8 +71,14 @@ export const FileConfigSchema = z.strictObject({
   routing: RoutingConfigSchema.optional(),
   channels: z
     .strictObject({
-      web: z.strictObject({ defaultSkillGroup: z.string().min(1) }).partial().optional(),
-      app: z.strictObject({ defaultSkillGroup: z.string().min(1) }).partial().optional(),
+      web: z
+        .strictObject({ defaultSkillGroup: z.string().min(1) })
+        .partial()
+        .optional(),
+      app: z
+        .strictObject({ defaultSkillGroup: z.string().min(1) })
+        .partial()
+        .optional(),
     })
     .optional(),
   widget: z
@@ -124,6 +135,9 @@ function readFileConfig(path: string): FileConfig {
   return parsed.data;
 }
 
+/** HUILIU_* variables read by the other parts (launcher, desktop app, tests), not the server. */
+const OTHER_COMPONENTS = new Set(['HUILIU_NO_OPEN', 'HUILIU_SERVER_URL', 'HUILIU_CA_FILE', 'HUILIU_CHROMIUM']);
+
 export interface LoadOptions {
   env: Record<string, string | undefined>;
   argv: readonly string[];
@@ -136,7 +150,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
   for (const arg of argv) {
     if (!known.has(arg)) throw new ConfigError(`unknown argument ${arg} (known: ${[...known].join(', ')})`);
   }
-  const huiliuEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HUILIU_')));
+  const huiliuEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HUILIU_') && !OTHER_COMPONENTS.has(k)));
   for (const key of Object.keys(huiliuEnv)) {
     if (!(key in EnvSchema.shape)) throw new ConfigError(`${key}: unknown variable`);
   }
@@ -172,9 +186,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
   };
   for (const [name, ch] of Object.entries(channels)) {
     if (!groupIds.has(ch.defaultSkillGroup)) {
-      throw new ConfigError(
-        `HUILIU_CONFIG field channels.${name}.defaultSkillGroup: no skill group "${ch.defaultSkillGroup}"`,
-      );
+      throw new ConfigError(`HUILIU_CONFIG field channels.${name}.defaultSkillGroup: no skill group "${ch.defaultSkillGroup}"`);
     }
   }
 

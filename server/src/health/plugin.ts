@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { SessionStore } from '../sessions/store';
 
-export async function healthPlugin(app: FastifyInstance, opts: { store: SessionStore; version: string; ready: () => boolean }): Promise<void> {
+export async function healthPlugin(
+  app: FastifyInstance,
+  opts: { store: SessionStore; version: string; ready: () => boolean },
+): Promise<void> {
   const started = Date.now();
   app.get('/healthz', async () => ({ status: 'ok', version: opts.version, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
   app.get('/readyz', async (_request, reply) => {
-    let storeOk = false;
+    let storeOk: boolean;
     try {
       await opts.store.getSession('WB000000000000000000');
       storeOk = true;

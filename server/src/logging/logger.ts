@@ -36,9 +36,7 @@ export function maskingStream(inner: DestinationStream): DestinationStream {
 
 /** The one logger factory: PII masked on every line, secret fields censored outright. */
 export function createLogger(options: LoggerOptions): Logger {
-  const streams: pino.StreamEntry[] = [
-    { level: 'trace', stream: maskingStream(options.destination ?? pino.destination(1)) },
-  ];
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: maskingStream(options.destination ?? pino.destination(1)) }];
   if (options.dir) {
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     const file = pino.destination({ dest: join(options.dir, 'huiliu.log'), mkdir: true, sync: false });

@@ -80,9 +80,7 @@ export class AgentPool {
       )
       .sort(
         (x, y) =>
-          (options.preferExpert ? Number(y.expert) - Number(x.expert) : 0) ||
-          x.activeChats - y.activeChats ||
-          x.idleSince - y.idleSince,
+          (options.preferExpert ? Number(y.expert) - Number(x.expert) : 0) || x.activeChats - y.activeChats || x.idleSince - y.idleSince,
       );
   }
 

@@ -136,9 +136,7 @@ export function createRouter(deps: RouterDeps): Router {
       if (session.routing) return session;
       const config = deps.config();
       const contacts = await contacts30d(session.customerId);
-      const facts = deps.valueFacts
-        ? await deps.valueFacts(session.customerId, contacts)
-        : { spend: 0, csat: null, contacts30d: contacts };
+      const facts = deps.valueFacts ? await deps.valueFacts(session.customerId, contacts) : { spend: 0, csat: null, contacts30d: contacts };
       const value = valueScore(facts, config);
       const difficulty = difficultyScore({ text: textOf(envelope), channel: session.channel, contacts30d: contacts });
       const priority = priorityOf(value.score, difficulty.score, config);

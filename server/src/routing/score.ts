@@ -29,7 +29,12 @@ export function valueScore(facts: ValueFacts, config: RoutingConfig): { score: n
   const total = w.spend + w.satisfaction + w.frequency || 1;
   const pts = (weight: number, f: number) => round2((100 * weight * f) / total);
   const reasons: Reason[] = [
-    { factor: 'spend', value: round2(spend), points: pts(w.spend, spend), note: `spend ${facts.spend} on a log scale to ${config.value.spendCap}` },
+    {
+      factor: 'spend',
+      value: round2(spend),
+      points: pts(w.spend, spend),
+      note: `spend ${facts.spend} on a log scale to ${config.value.spendCap}`,
+    },
     {
       factor: 'satisfaction',
       value: round2(satisfaction),

@@ -26,8 +26,7 @@ export class DataKeyRing {
     const hit = this.cache.get(owner);
     if (hit) return this.remember(owner, hit);
     const row = this.db.prepare('SELECT kek_id, wrapped FROM data_keys WHERE owner = ?').get(owner) as
-      | { kek_id: string; wrapped: Buffer }
-      | undefined;
+      { kek_id: string; wrapped: Buffer } | undefined;
     if (!row) return null;
     const plain = await this.keys.unwrapDataKey({ kekId: row.kek_id, wrapped: row.wrapped });
     return this.remember(owner, plain);

@@ -274,8 +274,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
         if (!sessionRow) {
           const t = iso();
           const recent = q.recentOpenConversation.get(customerId, new Date(now() - continuityMs).toISOString()) as
-            | { id: string }
-            | undefined;
+            { id: string } | undefined;
           const conversationId = recent?.id ?? uuidv7();
           if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
           const { id } = mintSessionId(

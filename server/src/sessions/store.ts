@@ -80,11 +80,7 @@ export interface SessionStore {
   /** The customer's newest session on a channel, open or not. */
   latestSession(customerId: string, channel: ChannelCode): Promise<SessionRecord | null>;
   /** Records the routing decision; with an offer the session becomes `offered`, else `queued`. */
-  saveRouting(
-    sessionId: string,
-    decision: RoutingDecision,
-    offer: { agentId: string; expiresAt: string } | null,
-  ): Promise<SessionRecord>;
+  saveRouting(sessionId: string, decision: RoutingDecision, offer: { agentId: string; expiresAt: string } | null): Promise<SessionRecord>;
   /** Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it). */
   claim(sessionId: string, agentId: string): Promise<SessionRecord>;
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;

@@ -103,9 +103,7 @@ export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): 
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension(
-          allHosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h })),
-        ),
+        new x509.SubjectAlternativeNameExtension(allHosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h }))),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
         await x509.AuthorityKeyIdentifierExtension.create(caCert),
       ],

@@ -29,7 +29,9 @@ export interface ServerProcess {
  * Starts the real companion server as an operator would (`npm run server -- --demo`), on a free
  * port and a fresh data dir, and waits for its banner.
  */
-export async function startServerProcess(options: { env?: Record<string, string>; args?: string[]; dataDir?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  options: { env?: Record<string, string>; args?: string[]; dataDir?: string } = {},
+): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'huiliu-e2e-'));
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', ...(options.args ?? ['--demo'])], {

@@ -1,10 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { HuiliuError, type Result } from '../../../../common/errors/codes';
-import {
-  AGENT_NAMESPACE,
-  type AgentClientToServerEvents,
-  type AgentServerToClientEvents,
-} from '../../../../common/socket/agent-events';
+import { AGENT_NAMESPACE, type AgentClientToServerEvents, type AgentServerToClientEvents } from '../../../../common/socket/agent-events';
 
 export type AgentSocket = Socket<AgentServerToClientEvents, AgentClientToServerEvents>;
 

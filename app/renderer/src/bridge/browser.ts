@@ -1,10 +1,5 @@
 import { HuiliuError, fail, ok } from '../../../../common/errors/codes';
-import {
-  NotifySchema,
-  OpenExternalSchema,
-  SetBadgeSchema,
-  type DesktopBridge,
-} from '../../../../common/ipc/desktop-bridge';
+import { NotifySchema, OpenExternalSchema, SetBadgeSchema, type DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 
 /**
  * The DesktopBridge for a plain browser (tests, `/app/` in any browser): the same contract as the

@@ -26,7 +26,11 @@ export function Conversation() {
     return (
       <section className="conversation conversation--empty">
         <p>Select a contact from the queue.</p>
-        {workError ? <p className="error" role="alert">{workError}</p> : null}
+        {workError ? (
+          <p className="error" role="alert">
+            {workError}
+          </p>
+        ) : null}
       </section>
     );
   }
@@ -90,7 +94,11 @@ export function Conversation() {
       </header>
       <ol className="messages" ref={listRef} data-testid="messages">
         {detail.messages.map((m) => (
-          <li key={m.id} className={`bubble bubble--${m.direction}`} data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}>
+          <li
+            key={m.id}
+            className={`bubble bubble--${m.direction}`}
+            data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
+          >
             <span className="bubble__text">{textOf(m)}</span>
             <span className="bubble__meta">
               {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
@@ -116,7 +124,11 @@ export function Conversation() {
           </li>
         ))}
       </ol>
-      {workError ? <p className="error" role="alert">{workError}</p> : null}
+      {workError ? (
+        <p className="error" role="alert">
+          {workError}
+        </p>
+      ) : null}
       {detail.status === 'closed' ? (
         <p className="closed-note">Closed{detail.wrapUpCode ? ` · ${detail.wrapUpCode}` : ''}.</p>
       ) : mine ? (

@@ -21,9 +21,7 @@ const waiting = (s: SessionSummary) => s.status === 'queued' || s.status === 'of
 
 /** Waiting contacts first by priority (highest first), then by how long they have waited. */
 export function sortQueue(items: SessionSummary[]): SessionSummary[] {
-  return [...items].sort(
-    (a, b) => (b.priority ?? 0) - (a.priority ?? 0) || Date.parse(a.waitingSince) - Date.parse(b.waitingSince),
-  );
+  return [...items].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || Date.parse(a.waitingSince) - Date.parse(b.waitingSince));
 }
 
 export function visibleQueue(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, userId: string | undefined): SessionSummary[] {

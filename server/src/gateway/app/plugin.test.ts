@@ -112,7 +112,11 @@ describe('POST /api/v1/channels/app/messages', () => {
     let detail: SessionDetail | undefined;
     await expect
       .poll(async () => {
-        const r = await s.app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } });
+        const r = await s.app.inject({
+          method: 'GET',
+          url: `/api/v1/sessions/${sessionId}`,
+          headers: { authorization: `Bearer ${token}` },
+        });
         detail = SessionDetailSchema.parse(r.json());
         return detail.routing;
       })

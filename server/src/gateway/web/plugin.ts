@@ -6,12 +6,7 @@ import fastifyStatic from '@fastify/static';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { textOf, type Envelope } from '../../../../common/message/envelope';
-import {
-  WIDGET_PATH,
-  WidgetClientFrameSchema,
-  type WidgetMessage,
-  type WidgetServerFrame,
-} from '../../../../common/web/widget-protocol';
+import { WIDGET_PATH, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
 import type { Logger } from '../../logging/logger';
@@ -110,7 +105,10 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
     if (config.widget.allowedOrigins.length) reply.removeHeader('X-Frame-Options');
     return reply
       .type('text/html; charset=utf-8')
-      .header('Content-Security-Policy', `default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors ${frameAncestors}`)
+      .header(
+        'Content-Security-Policy',
+        `default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors ${frameAncestors}`,
+      )
       .send(widgetPage);
   });
   if (existsSync(join(opts.widgetDir, 'assets'))) {
@@ -142,10 +140,12 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
     // Frames are handled one at a time, in order, so acks and replays keep the customer's order.
     let chain = Promise.resolve();
     socket.on('message', (raw, isBinary) => {
-      chain = chain.then(() => handle(raw.toString(), isBinary)).catch((error: unknown) => {
-        log.error({ err: error }, 'widget frame failed');
-        fail('INTERNAL', 'Something went wrong; your message was not stored. Please retry.');
-      });
+      chain = chain
+        .then(() => handle(raw.toString(), isBinary))
+        .catch((error: unknown) => {
+          log.error({ err: error }, 'widget frame failed');
+          fail('INTERNAL', 'Something went wrong; your message was not stored. Please retry.');
+        });
     });
 
     async function handle(text: string, isBinary: boolean): Promise<void> {
@@ -159,7 +159,11 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
       const parsed = WidgetClientFrameSchema.safeParse(json);
       if (!parsed.success) {
         const cm = (json as { clientMessageId?: unknown } | null)?.clientMessageId;
-        return fail('VALIDATION_FAILED', parsed.error.issues[0]?.message ?? 'invalid frame', typeof cm === 'string' ? cm.slice(0, 128) : undefined);
+        return fail(
+          'VALIDATION_FAILED',
+          parsed.error.issues[0]?.message ?? 'invalid frame',
+          typeof cm === 'string' ? cm.slice(0, 128) : undefined,
+        );
       }
       const frame = parsed.data;
       switch (frame.type) {

@@ -162,7 +162,14 @@ function onFrame(frame: WidgetServerFrame): void {
         state.messages = [];
       }
       if (pending) {
-        accept({ id: frame.messageId, seq: frame.seq, direction: 'in', text: pending.text, sentAt: pending.sentAt, clientMessageId: pending.clientMessageId });
+        accept({
+          id: frame.messageId,
+          seq: frame.seq,
+          direction: 'in',
+          text: pending.text,
+          sentAt: pending.sentAt,
+          clientMessageId: pending.clientMessageId,
+        });
       }
       return;
     }

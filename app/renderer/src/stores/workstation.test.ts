@@ -1,0 +1,137 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
+import { HuiliuError } from '../../../../common/errors/codes';
+import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import type { SessionDetail, SessionSummary } from '../../../../common/api/sessions';
+import type { AgentConnection } from '../api/agent-socket';
+import { visibleQueue } from './queue';
+import { createWorkstationStore } from './workstation';
+
+const user = { id: 'u1', username: 'agent1', displayName: 'Agent One', roles: ['agent' as const], skillGroups: ['general'], expert: false };
+
+const summary = (id: string, over: Partial<SessionSummary> = {}): SessionSummary => ({
+  id,
+  conversationId: `c-${id}`,
+  customerId: 'cust',
+  customerName: 'Li',
+  channel: 'WB',
+  status: 'queued',
+  skillGroup: 'general',
+  assignedAgentId: null,
+  offeredAgentId: null,
+  tier: 'ai',
+  priority: 20,
+  lastMessagePreview: 'hi',
+  lastMessageAt: '2026-11-26T10:00:00Z',
+  createdAt: '2026-11-26T10:00:00Z',
+  waitingSince: '2026-11-26T10:00:00Z',
+  ...over,
+});
+
+function setup(request: AgentConnection['request'] = vi.fn()) {
+  const socket = new EventEmitter();
+  const connection = { socket, request, close: vi.fn() } as unknown as AgentConnection;
+  const bridge: DesktopBridge = {
+    appInfo: vi.fn(),
+    notify: vi.fn(async () => ({ ok: true as const, data: { shown: true } })),
+    setBadge: vi.fn(async (r) => ({ ok: true as const, data: r })),
+    openExternal: vi.fn(),
+  };
+  const storage = new Map<string, string>();
+  const store = createWorkstationStore({
+    api: {
+      login: vi.fn(async (u: string, p: string) => {
+        if (p !== 'huiliu-demo') throw new HuiliuError('INVALID_CREDENTIALS');
+        return { token: 't1', expiresAt: '', user: { ...user, username: u } };
+      }),
+      logout: vi.fn(async () => undefined),
+    },
+    bridge,
+    connect: () => connection,
+    storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v), removeItem: (k) => void storage.delete(k) },
+  });
+  return { store, socket, bridge, storage };
+}
+
+describe('workstation store', () => {
+  it('signs in, keeps the token for this tab, and shows a clear error on a wrong password', async () => {
+    const { store, storage } = setup();
+    await store.getState().login('agent1', 'nope');
+    expect(store.getState().loginError).toBe('Wrong username or password.');
+    expect(store.getState().token).toBeNull();
+    await store.getState().login('agent1', 'huiliu-demo');
+    expect(store.getState().token).toBe('t1');
+    expect(JSON.parse(storage.get('huiliu.token')!).token).toBe('t1');
+    await store.getState().logout();
+    expect(store.getState().token).toBeNull();
+    expect(storage.has('huiliu.token')).toBe(false);
+  });
+
+  it('fills the queue from hello, sorts by priority then waiting time, and keeps the badge in sync', async () => {
+    const { store, socket, bridge } = setup();
+    await store.getState().login('agent1', 'huiliu-demo');
+    socket.emit('hello', {
+      user,
+      presence: 'available',
+      queue: [
+        summary('WB1', { priority: 30, waitingSince: '2026-11-26T10:00:05Z' }),
+        summary('WB2', { priority: 90 }),
+        summary('WB3', { priority: 30, waitingSince: '2026-11-26T10:00:01Z' }),
+        summary('WB4', { status: 'active', assignedAgentId: 'u1' }),
+      ],
+    });
+    const s = store.getState();
+    expect(visibleQueue(s, 'u1').map((x) => x.id)).toEqual(['WB2', 'WB3', 'WB1']);
+    expect(visibleQueue({ ...s, queueFilter: 'mine' }, 'u1').map((x) => x.id)).toEqual(['WB4']);
+    expect(bridge.setBadge).toHaveBeenLastCalledWith({ count: 3 });
+    socket.emit('queue:remove', { sessionId: 'WB2' });
+    expect(bridge.setBadge).toHaveBeenLastCalledWith({ count: 2 });
+  });
+
+  it('notifies the desktop of a new offer', async () => {
+    const { store, socket, bridge } = setup();
+    await store.getState().login('agent1', 'huiliu-demo');
+    socket.emit('offer:new', { sessionId: 'WB9', expiresAt: '', summary: summary('WB9', { status: 'offered', offeredAgentId: 'u1' }) });
+    expect(store.getState().offers.WB9).toBeDefined();
+    expect(bridge.notify).toHaveBeenCalledWith(expect.objectContaining({ sessionId: 'WB9' }));
+  });
+
+  it('shows a reply as pending until acked, keeps it with an error when it fails, and retries with the same id', async () => {
+    const detail = { ...summary('WB5', { status: 'active', assignedAgentId: 'u1' }), messages: [] } as unknown as SessionDetail;
+    const sentIds: string[] = [];
+    let fail = true;
+    const request = vi.fn(async (event: string, payload: { clientMessageId?: string; text?: string }) => {
+      if (event === 'offer:accept') return detail;
+      if (event === 'message:send') {
+        sentIds.push(payload.clientMessageId!);
+        if (fail) throw new HuiliuError('INTERNAL', 'down');
+        return { id: 'm1', sessionId: 'WB5', conversationId: 'c-WB5', seq: 2, direction: 'out', kind: 'text', body: { text: payload.text } };
+      }
+      throw new Error(event);
+    }) as unknown as AgentConnection['request'];
+    const { store } = setup(request);
+    await store.getState().login('agent1', 'huiliu-demo');
+    await store.getState().accept('WB5');
+    expect(store.getState().openSessionId).toBe('WB5');
+    await store.getState().send('hello');
+    expect(store.getState().pending).toMatchObject([{ text: 'hello', error: 'down' }]);
+    fail = false;
+    await store.getState().retry(store.getState().pending[0]!.clientMessageId);
+    expect(store.getState().pending).toEqual([]);
+    expect(store.getState().detail!.messages.map((m) => m.id)).toEqual(['m1']);
+    expect(new Set(sentIds).size).toBe(1); // the retry reused the idempotency key
+  });
+
+  it('shows each incoming message once in the open conversation, and counts unread elsewhere', async () => {
+    const detail = { ...summary('WB6', { status: 'active', assignedAgentId: 'u1' }), messages: [] } as unknown as SessionDetail;
+    const { store, socket } = setup(vi.fn(async () => detail) as unknown as AgentConnection['request']);
+    await store.getState().login('agent1', 'huiliu-demo');
+    await store.getState().openSession('WB6');
+    const m = { id: 'x', sessionId: 'WB6', conversationId: 'c-WB6', seq: 3, direction: 'in', kind: 'text', body: { text: 'again' } };
+    socket.emit('message:new', m);
+    socket.emit('message:new', m);
+    socket.emit('message:new', { ...m, id: 'y', sessionId: 'WB7', conversationId: 'c-WB7' });
+    expect(store.getState().detail!.messages).toHaveLength(1);
+    expect(store.getState().unread.WB7).toBe(1);
+  });
+});

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * `npm start`: the README's first command. Installs what is missing, builds the workstation and the
+ * widget, starts the companion server on the embedded default with demo data, and opens the
+ * workstation — the Electron app where its binary is installed, otherwise the default browser.
+ * Plain JavaScript on purpose: it runs before `npm ci` has installed TypeScript tooling.
+ * Environment: HUILIU_* as for the server; HUILIU_NO_OPEN=1 starts without opening anything.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const say = (/** @type {string} */ m) => process.stdout.write(`[huiliu] ${m}\n`);
+
+function run(/** @type {string} */ cmd, /** @type {string[]} */ args, env = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env }, shell: process.platform === 'win32' });
+  if (r.status !== 0) {
+    say(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  say(`Node ${process.versions.node} is too old: Huiliu needs Node 20.19+ (or 22.12+).`);
+  process.exit(1);
+}
+
+// 1. Dependencies: install when missing or older than the lock file.
+const installed = join(ROOT, 'node_modules', '.package-lock.json');
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(join(ROOT, 'package-lock.json')).mtimeMs) {
+  say('installing dependencies (npm ci)…');
+  // Electron's binary is fetched separately below, so an offline machine still gets the browser path.
+  run(npm, ['ci', '--no-audit', '--no-fund'], { ELECTRON_SKIP_BINARY_DOWNLOAD: '1' });
+}
+
+/** The Electron binary path when it is installed, else null. */
+function electronBinary() {
+  try {
+    const require = createRequire(join(ROOT, 'package.json'));
+    const path = require('electron');
+    return typeof path === 'string' && existsSync(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+if (!electronBinary() && process.env.HUILIU_NO_OPEN !== '1') {
+  say('fetching the Electron binary (the browser is used if this is not possible)…');
+  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'electron', 'install.js')], { cwd: ROOT, stdio: 'ignore' });
+}
+
+// 2. Build the workstation renderer, the widget and the Electron main process.
+say('building the workstation and the widget…');
+run(npm, ['run', '--silent', 'build']);
+
+// 3. Start the server with demo data.
+const env = { ...process.env, HUILIU_DATA_DIR: process.env.HUILIU_DATA_DIR ?? join(ROOT, 'var') };
+const server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'src', 'main.ts'), '--demo'], {
+  cwd: ROOT,
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let desktop = /** @type {import('node:child_process').ChildProcess | null} */ (null);
+const stopAll = () => {
+  desktop?.kill();
+  server.kill('SIGTERM');
+};
+process.once('SIGINT', stopAll);
+process.once('SIGTERM', stopAll);
+server.on('exit', (code) => process.exit(code ?? 0));
+
+let banner = '';
+server.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  if (desktop || banner.includes('\u0000')) return;
+  banner += chunk.toString();
+  const m = /is running on (https:\/\/\S+)/.exec(banner);
+  if (!m) return;
+  banner += '\u0000';
+  open(m[1]);
+});
+
+function open(/** @type {string} */ url) {
+  if (process.env.HUILIU_NO_OPEN === '1') return say('ready (HUILIU_NO_OPEN=1: not opening a window)');
+  const electron = electronBinary();
+  const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+  if (electron && hasDisplay) {
+    say('opening the Huiliu desktop app…');
+    desktop = spawn(electron, [ROOT], { cwd: ROOT, stdio: 'inherit', env: { ...env, HUILIU_SERVER_URL: url } });
+    return;
+  }
+  const target = `${url}/app/`;
+  say(`opening ${target} in your browser (accept the local certificate, or trust ${join(env.HUILIU_DATA_DIR, 'tls', 'ca.pem')})`);
+  const opener = process.platform === 'darwin' ? ['open', [target]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', target]] : ['xdg-open', [target]];
+  const child = spawn(/** @type {string} */ (opener[0]), /** @type {string[]} */ (opener[1]), { stdio: 'ignore', detached: true });
+  child.on('error', () => say(`could not open a browser here; open ${target} yourself`));
+  child.unref();
+}
