@@ -74,10 +74,10 @@ describe('sqlite session store', () => {
     const h = await harness();
     const r = await h.store.appendInbound(draft({ text: 'pay 10 yuan' }), { skillGroup: 'general' });
     const db = new Database(join(h.dir, 'huiliu.db'));
-    const row = db.prepare('SELECT body_ct FROM messages WHERE id = ?').get(r.envelope.id) as { body_ct: Buffer };
-    const altered = Buffer.from(row.body_ct);
+    const row = db.prepare('SELECT payload_ct FROM messages WHERE id = ?').get(r.envelope.id) as { payload_ct: Buffer };
+    const altered = Buffer.from(row.payload_ct);
     altered[altered.length - 2] = altered[altered.length - 2]! ^ 0x01;
-    db.prepare('UPDATE messages SET body_ct = ? WHERE id = ?').run(altered, r.envelope.id);
+    db.prepare('UPDATE messages SET payload_ct = ? WHERE id = ?').run(altered, r.envelope.id);
     db.close();
     await expect(h.store.listMessages(r.session.conversationId)).rejects.toThrow(/integrity/);
     await h.cleanup();

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
-import { ENVELOPE_VERSION, EnvelopeSchema, type Content, type Envelope, type InboundDraft } from '../../../common/message/envelope';
+import { ENVELOPE_VERSION, type Content, type Envelope, type InboundDraft } from '../../../common/message/envelope';
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
@@ -50,8 +50,7 @@ interface MessageRow {
   channel: ChannelCode;
   direction: 'in' | 'out';
   kind: Envelope['kind'];
-  body_ct: Buffer;
-  meta_ct: Buffer;
+  payload_ct: Buffer;
   content_hmac: string;
   client_message_id: string;
   critical: number;
@@ -122,9 +121,9 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     ),
     nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq'),
     insertMessage: db.prepare(
-      `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, body_ct, meta_ct,
+      `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, payload_ct,
          content_hmac, client_message_id, critical, author_id, sent_at, received_at)
-       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @body_ct, @meta_ct,
+       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @payload_ct,
          @content_hmac, @client_message_id, @critical, @author_id, @sent_at, @received_at)`,
     ),
     touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
@@ -147,11 +146,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
   };
 
-  function decryptMessage(row: MessageRow): Envelope {
-    const key = ring.cached(customerKeyOwner(row.customer_id));
-    const body = JSON.parse(openText(key, row.body_ct, `msg:${row.id}:body`)) as unknown;
-    const meta = JSON.parse(openText(key, row.meta_ct, `msg:${row.id}:meta`)) as unknown;
-    return EnvelopeSchema.parse({
+  function envelopeOf(row: MessageRow, body: unknown, meta: unknown): Envelope {
+    // Not re-validated with zod: what we sealed was validated on the way in, and GCM proves it
+    // is unchanged since.
+    return {
       v: ENVELOPE_VERSION,
       id: row.id,
       sessionId: row.session_id,
@@ -168,7 +166,13 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       receivedAt: row.received_at,
       ...(row.author_id ? { authorId: row.author_id } : {}),
       meta,
-    });
+    } as Envelope;
+  }
+
+  function decryptMessage(row: MessageRow): Envelope {
+    const key = ring.cached(customerKeyOwner(row.customer_id));
+    const { body, meta } = JSON.parse(openText(key, row.payload_ct, `msg:${row.id}`)) as { body: unknown; meta: unknown };
+    return envelopeOf(row, body, meta);
   }
 
   async function loadCustomerKey(customerId: string): Promise<Buffer> {
@@ -189,7 +193,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     sentAt: string;
     receivedAt: string;
     meta: Envelope['meta'];
-  }): MessageRow {
+  }): { row: MessageRow; envelope: Envelope } {
     const { session } = args;
     const key = ring.cached(customerKeyOwner(session.customer_id));
     const t = iso();
@@ -204,8 +208,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       channel: session.channel,
       direction: args.direction,
       kind: args.content.kind,
-      body_ct: sealText(key, JSON.stringify(args.content.body), `msg:${id}:body`),
-      meta_ct: sealText(key, JSON.stringify(args.meta), `msg:${id}:meta`),
+      payload_ct: sealText(key, JSON.stringify({ body: args.content.body, meta: args.meta }), `msg:${id}`),
       content_hmac: contentHmac(session.customer_id, args.content),
       client_message_id: args.clientMessageId,
       critical: args.critical ? 1 : 0,
@@ -215,7 +218,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     };
     q.insertMessage.run(row);
     q.touchSession.run(t, t, session.id);
-    return row;
+    return { row, envelope: envelopeOf(row, args.content.body, args.meta) };
   }
 
   function checkDuplicate(customerId: string, direction: 'in' | 'out', clientMessageId: string, content: Content): MessageRow | null {
@@ -285,7 +288,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
           sessionRow = q.session.get(id) as SessionRow;
           newSession = true;
         }
-        const row = insertMessage({
+        const { envelope } = insertMessage({
           session: sessionRow,
           direction: 'in',
           content: draft.content,
@@ -297,7 +300,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
           meta: draft.meta,
         });
         const session = toSession(q.session.get(sessionRow.id) as SessionRow);
-        return { envelope: decryptMessage(row), session, duplicate: false, newSession };
+        return { envelope, session, duplicate: false, newSession };
       })();
     },
 
@@ -311,7 +314,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
         const session = q.session.get(input.sessionId) as SessionRow;
         if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
         const t = iso();
-        const row = insertMessage({
+        const { envelope } = insertMessage({
           session,
           direction: 'out',
           content: input.content,
@@ -322,7 +325,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
           receivedAt: t,
           meta: {},
         });
-        return { envelope: decryptMessage(row), duplicate: false };
+        return { envelope, duplicate: false };
       })();
     },
 

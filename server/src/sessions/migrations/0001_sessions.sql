@@ -67,8 +67,8 @@ CREATE TABLE messages (
   channel           TEXT NOT NULL,
   direction         TEXT NOT NULL CHECK (direction IN ('in', 'out')),
   kind              TEXT NOT NULL,
-  body_ct           BLOB NOT NULL,
-  meta_ct           BLOB NOT NULL,
+  payload_ct        BLOB NOT NULL,    -- sealed JSON {body, meta}
+
   content_hmac      TEXT NOT NULL,
   client_message_id TEXT NOT NULL,
   critical          INTEGER NOT NULL,
