@@ -30,6 +30,7 @@ function validated<S extends z.ZodType, T>(schema: S, fn: (input: z.infer<S>) =>
  * caller, and answers `{ok,data}|{ok:false,error}`; nothing privileged is reachable any other way.
  */
 export function registerBridgeHandlers(s: BridgeServices): Record<string, Handler> {
+  // focusSession flows main → renderer (webContents.send), so it has no handler here.
   const handlers: Record<string, Handler> = {
     [IPC_CHANNELS.appInfo]: async () => ok<AppInfo>({ runtime: 'electron', version: s.appVersion, platform: s.platform }),
     [IPC_CHANNELS.notify]: validated(NotifySchema, (n) => ({

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, Notification, session, shell } from 'electron';
+import { IPC_CHANNELS } from '../../common/ipc/channels';
 import { registerBridgeHandlers } from './bridge-handlers';
 import { createCertificateVerifier, isAllowedNavigation } from './security';
 import { resolveSettings } from './settings';
@@ -36,7 +37,7 @@ app.whenReady().then(() => {
     openExternal: (url) => shell.openExternal(url),
     focusSession: (sessionId) => {
       mainWindow?.focus();
-      mainWindow?.webContents.send('huiliu:focus-session', sessionId);
+      mainWindow?.webContents.send(IPC_CHANNELS.focusSession, sessionId);
     },
     isTrustedSender: (url) => isAllowedNavigation(url, settings.serverUrl),
   });

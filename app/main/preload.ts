@@ -8,6 +8,14 @@ const bridge: DesktopBridge = {
   notify: (request) => ipcRenderer.invoke(IPC_CHANNELS.notify, request),
   setBadge: (request) => ipcRenderer.invoke(IPC_CHANNELS.setBadge, request),
   openExternal: (request) => ipcRenderer.invoke(IPC_CHANNELS.openExternal, request),
+  onFocusSession: (listener) => {
+    // The page gets the session ID only, never the IPC event (which would expose the sender).
+    const handler = (_event: unknown, sessionId: unknown) => {
+      if (typeof sessionId === 'string' && /^[A-Z]{2}\d{18}$/.test(sessionId)) listener(sessionId);
+    };
+    ipcRenderer.on(IPC_CHANNELS.focusSession, handler);
+    return () => void ipcRenderer.removeListener(IPC_CHANNELS.focusSession, handler);
+  },
 };
 
 contextBridge.exposeInMainWorld(BRIDGE_GLOBAL, bridge);

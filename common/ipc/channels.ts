@@ -9,5 +9,7 @@ export const IPC_CHANNELS = {
   notify: 'huiliu:notify',
   setBadge: 'huiliu:set-badge',
   openExternal: 'huiliu:open-external',
+  /** main → renderer: the user clicked a notification for this session. */
+  focusSession: 'huiliu:focus-session',
 } as const;
 export type IpcChannel = (typeof IPC_CHANNELS)[keyof typeof IPC_CHANNELS];

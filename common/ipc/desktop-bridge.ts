@@ -39,4 +39,6 @@ export interface DesktopBridge {
   setBadge(request: SetBadgeRequest): Promise<Result<{ count: number }>>;
   /** Opens an http(s) link in the system browser, never inside the workstation. */
   openExternal(request: OpenExternalRequest): Promise<Result<{ opened: boolean }>>;
+  /** Called with a session ID when the user clicks its notification; returns an unsubscribe. */
+  onFocusSession(listener: (sessionId: string) => void): () => void;
 }

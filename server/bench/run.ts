@@ -95,12 +95,14 @@ async function main() {
     const selectSealed = sealed.db.prepare('SELECT * FROM msg WHERE conv = ? AND seq > ? ORDER BY seq LIMIT 50');
     const rawRead = await timed('raw SELECT 50 + JSON.parse (plaintext)', reads * 5, () => {
       for (let r = 0; r < 5; r++)
-        for (let i = 0; i < reads; i++) for (const row of selectPlain.all('c', i * 50) as { body: Buffer }[]) JSON.parse(row.body.toString());
+        for (let i = 0; i < reads; i++)
+          for (const row of selectPlain.all('c', i * 50) as { body: Buffer }[]) JSON.parse(row.body.toString());
     });
     const rawReadSealed = await timed('raw SELECT 50 + AES-256-GCM open + parse', reads * 5, () => {
       for (let r = 0; r < 5; r++)
         for (let i = 0; i < reads; i++)
-          for (const row of selectSealed.all('c', i * 50) as { id: string; body: Buffer }[]) JSON.parse(openText(key, row.body, `msg:${row.id}:body`));
+          for (const row of selectSealed.all('c', i * 50) as { id: string; body: Buffer }[])
+            JSON.parse(openText(key, row.body, `msg:${row.id}:body`));
     });
     rows.push({ what: 'encryption keeps, reads (sealed / plaintext)', ratio: rawReadSealed / rawRead, target: 0.7 });
     const storeRead = await timed('SessionStore.listMessages 50 (decrypting)', reads * 5, async () => {
@@ -116,7 +118,9 @@ async function main() {
     process.stdout.write('\n  ratio against the baseline of this run                target   result\n');
     for (const r of rows) {
       const ok = r.ratio >= r.target;
-      process.stdout.write(`  ${r.what.padEnd(50)} ≥ ${(r.target * 100).toFixed(0)} %   ${(r.ratio * 100).toFixed(1).padStart(5)} % ${ok ? 'ok' : 'BELOW TARGET'}\n`);
+      process.stdout.write(
+        `  ${r.what.padEnd(50)} ≥ ${(r.target * 100).toFixed(0)} %   ${(r.ratio * 100).toFixed(1).padStart(5)} % ${ok ? 'ok' : 'BELOW TARGET'}\n`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -96,7 +96,12 @@ function open(/** @type {string} */ url) {
   }
   const target = `${url}/app/`;
   say(`opening ${target} in your browser (accept the local certificate, or trust ${join(env.HUILIU_DATA_DIR, 'tls', 'ca.pem')})`);
-  const opener = process.platform === 'darwin' ? ['open', [target]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', target]] : ['xdg-open', [target]];
+  const opener =
+    process.platform === 'darwin'
+      ? ['open', [target]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', target]]
+        : ['xdg-open', [target]];
   const child = spawn(/** @type {string} */ (opener[0]), /** @type {string[]} */ (opener[1]), { stdio: 'ignore', detached: true });
   child.on('error', () => say(`could not open a browser here; open ${target} yourself`));
   child.unref();

@@ -18,6 +18,7 @@ const store = createWorkstationStore({
   storage: window.sessionStorage,
 });
 store.getState().restore();
+bridge.onFocusSession((sessionId) => void store.getState().openSession(sessionId));
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -16,7 +16,12 @@ export function createBrowserBridge(win: Window = window): DesktopBridge {
       if (!parsed.success) return fail('VALIDATION_FAILED');
       const N = (win as unknown as { Notification?: typeof Notification }).Notification;
       if (!N || N.permission !== 'granted') return ok({ shown: false });
-      new N(parsed.data.title, { body: parsed.data.body });
+      const n = new N(parsed.data.title, { body: parsed.data.body });
+      const sessionId = parsed.data.sessionId;
+      n.onclick = () => {
+        win.focus();
+        if (sessionId) win.postMessage({ huiliuFocusSession: sessionId }, win.location.origin);
+      };
       return ok({ shown: true });
     },
     async setBadge(request) {
@@ -30,6 +35,15 @@ export function createBrowserBridge(win: Window = window): DesktopBridge {
       if (!parsed.success) return { ok: false, error: new HuiliuError('VALIDATION_FAILED').toInfo() };
       win.open(parsed.data.url, '_blank', 'noopener,noreferrer');
       return ok({ opened: true });
+    },
+    onFocusSession(listener) {
+      // A browser notification click focuses the tab; the page then opens the session.
+      const onMessage = (event: MessageEvent) => {
+        if (event.origin === win.location.origin && typeof event.data?.huiliuFocusSession === 'string')
+          listener(event.data.huiliuFocusSession);
+      };
+      win.addEventListener('message', onMessage);
+      return () => win.removeEventListener('message', onMessage);
     },
   };
 }

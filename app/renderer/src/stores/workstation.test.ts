@@ -36,6 +36,7 @@ function setup(request: AgentConnection['request'] = vi.fn()) {
     notify: vi.fn(async () => ({ ok: true as const, data: { shown: true } })),
     setBadge: vi.fn(async (r) => ({ ok: true as const, data: r })),
     openExternal: vi.fn(),
+    onFocusSession: vi.fn(() => () => undefined),
   };
   const storage = new Map<string, string>();
   const store = createWorkstationStore({
@@ -48,7 +49,11 @@ function setup(request: AgentConnection['request'] = vi.fn()) {
     },
     bridge,
     connect: () => connection,
-    storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v), removeItem: (k) => void storage.delete(k) },
+    storage: {
+      getItem: (k) => storage.get(k) ?? null,
+      setItem: (k, v) => void storage.set(k, v),
+      removeItem: (k) => void storage.delete(k),
+    },
   });
   return { store, socket, bridge, storage };
 }
@@ -105,7 +110,15 @@ describe('workstation store', () => {
       if (event === 'message:send') {
         sentIds.push(payload.clientMessageId!);
         if (fail) throw new HuiliuError('INTERNAL', 'down');
-        return { id: 'm1', sessionId: 'WB5', conversationId: 'c-WB5', seq: 2, direction: 'out', kind: 'text', body: { text: payload.text } };
+        return {
+          id: 'm1',
+          sessionId: 'WB5',
+          conversationId: 'c-WB5',
+          seq: 2,
+          direction: 'out',
+          kind: 'text',
+          body: { text: payload.text },
+        };
       }
       throw new Error(event);
     }) as unknown as AgentConnection['request'];
