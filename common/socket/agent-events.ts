@@ -12,6 +12,7 @@ export const PresenceSchema = z.enum(['available', 'away']);
 export type Presence = z.infer<typeof PresenceSchema>;
 
 /** Client → server payloads; the server validates every one of them with these schemas. */
+export const QueueListSchema = z.strictObject({});
 export const AcceptOfferSchema = z.object({ sessionId: SessionIdSchema });
 export const OpenSessionSchema = z.object({ sessionId: SessionIdSchema });
 export const SendMessageSchema = z.object({

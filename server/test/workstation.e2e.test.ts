@@ -10,6 +10,10 @@ import { REPO, startServerProcess, type ServerProcess } from './support/server-p
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
+/** The chat bubbles of one kind (`customer-message` / `agent-message`) that contain `marker`. */
+const bubbles = (page: Page, kind: 'customer-message' | 'agent-message', marker: string) =>
+  page.getByTestId(kind).filter({ hasText: marker });
+
 describe('one conversation end to end: widget → server → workstation → widget', () => {
   let server: ServerProcess;
   let browser: Browser;
@@ -80,25 +84,16 @@ describe('one conversation end to end: widget → server → workstation → wid
   it('lets the agent accept, read the history and reply; the widget shows the answer', async () => {
     const row = agent.getByTestId('queue-item').filter({ hasText: `HL-${stamp}` });
     await row.getByTestId('accept').click();
-    await agent
-      .getByTestId('customer-message')
-      .filter({ hasText: `HL-${stamp}` })
-      .waitFor();
+    await bubbles(agent, 'customer-message', `HL-${stamp}`).waitFor();
     expect(await agent.getByTestId('session-id').textContent()).toMatch(/^WB\d{18}$/);
     await agent.getByTestId('routing').waitFor();
 
     await expect.poll(() => customer.getByTestId('status').allTextContents()).toContain('Agent One joined the chat');
     await agent.getByLabel('Reply').fill(answer);
     await agent.keyboard.press('Enter');
-    await agent
-      .getByTestId('agent-message')
-      .filter({ hasText: `${stamp}-TRACK` })
-      .waitFor();
+    await bubbles(agent, 'agent-message', `${stamp}-TRACK`).waitFor();
 
-    await customer
-      .getByTestId('agent-message')
-      .filter({ hasText: `${stamp}-TRACK` })
-      .waitFor();
+    await bubbles(customer, 'agent-message', `${stamp}-TRACK`).waitFor();
     await agent.screenshot({ path: join(SHOTS, 'workstation-conversation.png') });
     await customer.screenshot({ path: join(SHOTS, 'widget-answer.png') });
   });
@@ -106,22 +101,9 @@ describe('one conversation end to end: widget → server → workstation → wid
   it('resumes the widget after a page reload without duplicates', async () => {
     await customer.reload();
     await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('online');
-    await customer
-      .getByTestId('agent-message')
-      .filter({ hasText: `${stamp}-TRACK` })
-      .waitFor();
-    expect(
-      await customer
-        .getByTestId('customer-message')
-        .filter({ hasText: `HL-${stamp}` })
-        .count(),
-    ).toBe(1);
-    expect(
-      await customer
-        .getByTestId('agent-message')
-        .filter({ hasText: `${stamp}-TRACK` })
-        .count(),
-    ).toBe(1);
+    await bubbles(customer, 'agent-message', `${stamp}-TRACK`).waitFor();
+    expect(await bubbles(customer, 'customer-message', `HL-${stamp}`).count()).toBe(1);
+    expect(await bubbles(customer, 'agent-message', `${stamp}-TRACK`).count()).toBe(1);
   });
 
   it('delivers what the agent sent while the customer was offline once the network is back', async () => {
@@ -130,35 +112,14 @@ describe('one conversation end to end: widget → server → workstation → wid
     const whileAway = `Also: your refund ${stamp}-AWAY is done.`;
     await agent.getByLabel('Reply').fill(whileAway);
     await agent.keyboard.press('Enter');
-    await agent
-      .getByTestId('agent-message')
-      .filter({ hasText: `${stamp}-AWAY` })
-      .waitFor();
+    await bubbles(agent, 'agent-message', `${stamp}-AWAY`).waitFor();
     // Really offline: the reply cannot reach the widget yet.
     await customer.waitForTimeout(1500);
-    expect(
-      await customer
-        .getByTestId('agent-message')
-        .filter({ hasText: `${stamp}-AWAY` })
-        .count(),
-    ).toBe(0);
+    expect(await bubbles(customer, 'agent-message', `${stamp}-AWAY`).count()).toBe(0);
     await customerCtx.setOffline(false);
-    await customer
-      .getByTestId('agent-message')
-      .filter({ hasText: `${stamp}-AWAY` })
-      .waitFor({ timeout: 20_000 });
-    expect(
-      await customer
-        .getByTestId('agent-message')
-        .filter({ hasText: `${stamp}-AWAY` })
-        .count(),
-    ).toBe(1);
-    expect(
-      await customer
-        .getByTestId('agent-message')
-        .filter({ hasText: `${stamp}-TRACK` })
-        .count(),
-    ).toBe(1);
+    await bubbles(customer, 'agent-message', `${stamp}-AWAY`).waitFor({ timeout: 20_000 });
+    expect(await bubbles(customer, 'agent-message', `${stamp}-AWAY`).count()).toBe(1);
+    expect(await bubbles(customer, 'agent-message', `${stamp}-TRACK`).count()).toBe(1);
   });
 
   it('closes the conversation with a wrap-up code and tells the customer', async () => {

@@ -7,6 +7,7 @@ import {
   AcceptOfferSchema,
   CloseSessionSchema,
   OpenSessionSchema,
+  QueueListSchema,
   SendMessageSchema,
   SetPresenceSchema,
   type AgentClientToServerEvents,
@@ -115,7 +116,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     socket.on(
       'queue:list',
-      handle(socket, SetPresenceSchema.partial(), async () => queueFor(user)),
+      handle(socket, QueueListSchema, async () => queueFor(user)),
     );
 
     socket.on(

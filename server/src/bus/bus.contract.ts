@@ -1,13 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bus, BusOptions } from './bus';
-
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+import { until } from '../../test/support/until';
 
 const changed = (n: number) => ({ sessionId: `WB${String(n).padStart(18, '0')}`, status: 'queued', agentId: null });
 

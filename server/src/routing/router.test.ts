@@ -14,14 +14,7 @@ import type { SessionStore } from '../sessions/store';
 import { createSqliteSessionStore } from '../sessions/store.sqlite';
 import { AgentPool } from './agent-pool';
 import { createRouter, type Router } from './router';
-
-const until = async (cond: () => Promise<boolean> | boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+import { until } from '../../test/support/until';
 
 describe('router', () => {
   let dir: string;
