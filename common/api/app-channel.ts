@@ -26,3 +26,30 @@ export const AppMessageResponseSchema = z.object({
   seq: z.number().int(),
 });
 export type AppMessageResponse = z.infer<typeof AppMessageResponseSchema>;
+
+/** `GET /api/v1/channels/app/messages` query: the app polls its customer's conversation. */
+export const AppMessagesQuerySchema = z.strictObject({
+  externalId: z.string().trim().min(1).max(256),
+  /** The conversation `afterSeq` counts in; when the customer's latest conversation differs, all of it is returned. */
+  conversationId: z.uuid().optional(),
+  afterSeq: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+});
+export type AppMessagesQuery = z.infer<typeof AppMessagesQuerySchema>;
+
+export interface AppMessageView {
+  id: string;
+  seq: number;
+  direction: 'in' | 'out';
+  kind: string;
+  text: string;
+  clientMessageId: string;
+  sentAt: string;
+}
+
+export interface AppMessagesResponse {
+  sessionId: string | null;
+  conversationId: string | null;
+  status: 'queued' | 'offered' | 'active' | 'closed' | null;
+  messages: AppMessageView[];
+}

@@ -8,7 +8,7 @@
  * Environment: HUILIU_* as for the server; HUILIU_NO_OPEN=1 starts without opening anything.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,9 +54,30 @@ if (!electronBinary() && process.env.HUILIU_NO_OPEN !== '1') {
   spawnSync(process.execPath, [join(ROOT, 'node_modules', 'electron', 'install.js')], { cwd: ROOT, stdio: 'ignore' });
 }
 
-// 2. Build the workstation renderer, the widget and the Electron main process.
-say('building the workstation and the widget…');
-run(npm, ['run', '--silent', 'build']);
+// 2. Build the workstation renderer, the widget and the Electron main process when their sources
+// are newer than the last build (a running server may be serving the current one).
+/** Newest modification time of the files under `paths` (0 when none exist). */
+function newest(/** @type {string[]} */ paths) {
+  let max = 0;
+  const visit = (/** @type {string} */ p) => {
+    if (!existsSync(p)) return;
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p)) if (name !== 'dist' && name !== 'node_modules') visit(join(p, name));
+    } else max = Math.max(max, st.mtimeMs);
+  };
+  paths.forEach(visit);
+  return max;
+}
+const outputs = ['app/renderer/dist/index.html', 'server/dist/widget/index.html', 'app/main/dist/main.cjs'].map((p) => join(ROOT, p));
+const built = outputs.every((p) => existsSync(p)) ? Math.min(...outputs.map((p) => statSync(p).mtimeMs)) : 0;
+const sources = newest(
+  ['app/renderer', 'app/main', 'common', 'server/src/gateway/web/widget', 'package-lock.json'].map((p) => join(ROOT, p)),
+);
+if (built < sources) {
+  say('building the workstation and the widget…');
+  run(npm, ['run', '--silent', 'build']);
+}
 
 // 3. Start the server with demo data.
 const env = { ...process.env, HUILIU_DATA_DIR: process.env.HUILIU_DATA_DIR ?? join(ROOT, 'var') };

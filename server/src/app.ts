@@ -67,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
   await app.register(authPlugin, { auth });
   await app.register(sessionsPlugin, { auth, store, views });
-  await app.register(appChannelPlugin, { auth, ingest, config });
+  await app.register(appChannelPlugin, { auth, ingest, store, config });
   await app.register(webChannelPlugin, {
     store,
     ingest,

@@ -15,6 +15,7 @@ import { createLocalKeyProvider } from './keys/provider.local';
 import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createRouter, type Router } from './routing/router';
+import type { SessionStore } from './sessions/store';
 import { createSqliteSessionStore } from './sessions/store.sqlite';
 import { SessionViews } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
@@ -24,6 +25,8 @@ export interface RunningServer {
   config: ServerConfig;
   tls: TlsMaterial;
   app: FastifyInstance;
+  /** The wired services, for operators' scripts and tests (the composition root hands them out). */
+  services: { auth: AuthService; store: SessionStore };
   close(): Promise<void>;
 }
 
@@ -97,6 +100,7 @@ export async function startServer(
     config,
     tls,
     app,
+    services: { auth, store },
     close() {
       closing ??= (async () => {
         ready = false;

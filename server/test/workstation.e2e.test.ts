@@ -122,6 +122,32 @@ describe('one conversation end to end: widget → server → workstation → wid
     expect(await bubbles(customer, 'agent-message', `${stamp}-TRACK`).count()).toBe(1);
   });
 
+  it('loses nothing across a server restart: the outbox and both sides catch up', async () => {
+    expect(await server.stop()).toBe(0);
+    await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('offline');
+    // Written while the server is down: waits in the widget's outbox.
+    const queued = `Typed while you were down ${stamp}-OUTBOX`;
+    await customer.getByPlaceholder(/Type your question/).fill(queued);
+    await customer.keyboard.press('Enter');
+    await bubbles(customer, 'customer-message', `${stamp}-OUTBOX`).waitFor();
+    expect(await bubbles(customer, 'customer-message', `${stamp}-OUTBOX`).getAttribute('class')).toContain('msg--pending');
+
+    server = await startServerProcess({ dataDir: server.dataDir, port: server.port });
+    await expect.poll(() => customer.locator('#link-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('online');
+    await expect.poll(() => agent.getByTestId('link-state').textContent(), { timeout: 30_000 }).toBe('Connected');
+    // The outbox was flushed and acked (seq assigned), and the agent sees it in the open conversation.
+    await expect
+      .poll(() => bubbles(customer, 'customer-message', `${stamp}-OUTBOX`).getAttribute('data-seq'), { timeout: 20_000 })
+      .toMatch(/^\d+$/);
+    await bubbles(agent, 'customer-message', `${stamp}-OUTBOX`).waitFor({ timeout: 20_000 });
+    const after = `Back online ${stamp}-RESTART`;
+    await agent.getByLabel('Reply').fill(after);
+    await agent.keyboard.press('Enter');
+    await bubbles(customer, 'agent-message', `${stamp}-RESTART`).waitFor({ timeout: 20_000 });
+    expect(await bubbles(customer, 'customer-message', `${stamp}-OUTBOX`).count()).toBe(1);
+    expect(await bubbles(agent, 'customer-message', `${stamp}-OUTBOX`).count()).toBe(1);
+  }, 120_000);
+
   it('closes the conversation with a wrap-up code and tells the customer', async () => {
     await agent.getByRole('button', { name: 'Wrap up…' }).click();
     await agent.getByLabel('Wrap-up code').selectOption('resolved');
@@ -135,7 +161,7 @@ describe('one conversation end to end: widget → server → workstation → wid
     expect(code, server.output().slice(-3000)).toBe(0);
     const files = readdirSync(server.dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
     expect(files.map((f) => f.name)).toContain('huiliu.db');
-    for (const needle of [`HL-${stamp}`, `${stamp}-TRACK`, `${stamp}-AWAY`, '我的订单还没到']) {
+    for (const needle of [`HL-${stamp}`, `${stamp}-TRACK`, `${stamp}-AWAY`, `${stamp}-OUTBOX`, `${stamp}-RESTART`, '我的订单还没到']) {
       const grep = spawnSync('grep', ['-rl', '--binary-files=text', needle, server.dataDir], { encoding: 'utf8' });
       expect(grep.stdout, needle).toBe('');
       expect(grep.status, needle).toBe(1);

@@ -1,26 +1,11 @@
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Result } from '../../../common/errors/codes';
 import type { SessionSummary } from '../../../common/api/sessions';
-import { AGENT_NAMESPACE } from '../../../common/socket/agent-events';
+import { ack, openAgentSocket } from '../../test/support/agent-client';
 import { startTestServer, type TestServer } from '../../test/support/harness';
 
 type Any = Socket;
-
-function open(s: TestServer, token?: string): Promise<Any> {
-  const socket = connect(`${s.url}${AGENT_NAMESPACE}`, {
-    auth: token ? { token } : {},
-    transports: ['websocket'],
-    ca: s.tls.caPem, // trust exactly the server's own local CA
-    reconnection: false,
-  } as never);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (e) => reject(e));
-  });
-}
-
-const ack = <T>(socket: Any, event: string, payload: unknown) => socket.timeout(5000).emitWithAck(event, payload) as Promise<Result<T>>;
+const open = openAgentSocket;
 
 async function postApp(s: TestServer, externalId: string, skillGroup = 'general') {
   const res = await s.app.inject({

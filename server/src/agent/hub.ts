@@ -233,8 +233,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   return {
     async close() {
       await Promise.all(subs.map((s) => s.unsubscribe()));
-      nsp.disconnectSockets(true);
-      // Not io.close(): that would also close the HTTPS server, which Fastify owns and closes.
+      // Close the transports only: clients see "transport close" and reconnect to the next server
+      // (a server-side disconnect would tell them not to). Not io.close(): that would also close the
+      // HTTPS server, which Fastify owns and closes.
       io.engine.close();
     },
   };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { v7 as uuidv7 } from 'uuid';
@@ -36,6 +36,8 @@ export interface NewUser {
 
 export interface ChannelKeyInfo {
   channel: ChannelCode;
+  /** The integrating app: scopes its customers' external ids, stays the same across key rotation. */
+  appId: string;
   name: string;
   skillGroup: string | null;
 }
@@ -144,17 +146,16 @@ export class AuthService {
 
   addChannelKey(key: string, info: ChannelKeyInfo): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO channel_keys (key_hash, channel, name, skill_group, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(sha256(key), info.channel, info.name, info.skillGroup, new Date(this.now()).toISOString());
+      .prepare('INSERT OR REPLACE INTO channel_keys (key_hash, channel, app_id, name, skill_group, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(sha256(key), info.channel, info.appId, info.name, info.skillGroup, new Date(this.now()).toISOString());
   }
 
   channelKey(key: string | undefined, channel: ChannelCode): ChannelKeyInfo | null {
     if (!key || key.length > 256) return null;
-    const digest = sha256(key);
-    const row = this.db.prepare('SELECT * FROM channel_keys WHERE key_hash = ?').get(digest) as
-      { key_hash: string; channel: ChannelCode; name: string; skill_group: string | null } | undefined;
+    const row = this.db.prepare('SELECT * FROM channel_keys WHERE key_hash = ?').get(sha256(key)) as
+      { channel: ChannelCode; app_id: string; name: string; skill_group: string | null } | undefined;
+    // Looked up by SHA-256 of the key, so lookup time says nothing about the key itself.
     if (!row || row.channel !== channel) return null;
-    if (!timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(digest))) return null;
-    return { channel: row.channel, name: row.name, skillGroup: row.skill_group };
+    return { channel: row.channel, appId: row.app_id, name: row.name, skillGroup: row.skill_group };
   }
 }

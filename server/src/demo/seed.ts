@@ -35,6 +35,6 @@ export async function seedDemo(auth: AuthService, config: ServerConfig): Promise
     await auth.createUser({ ...u, password: DEMO_PASSWORD });
     created.push(u.username);
   }
-  auth.addChannelKey(DEMO_APP_KEY, { channel: 'AP', name: 'Demo app', skillGroup: null });
+  auth.addChannelKey(DEMO_APP_KEY, { channel: 'AP', appId: 'demo', name: 'Demo app', skillGroup: null });
   return created;
 }

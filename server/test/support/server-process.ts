@@ -20,6 +20,7 @@ export async function freePort(): Promise<number> {
 
 export interface ServerProcess {
   url: string;
+  port: number;
   dataDir: string;
   output: () => string;
   stop: () => Promise<number | null>;
@@ -30,10 +31,10 @@ export interface ServerProcess {
  * port and a fresh data dir, and waits for its banner.
  */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; args?: string[]; dataDir?: string } = {},
+  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; port?: number } = {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'huiliu-e2e-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', ...(options.args ?? ['--demo'])], {
     cwd: REPO,
     env: { ...process.env, HUILIU_DATA_DIR: dataDir, HUILIU_PORT: String(port), HUILIU_LOG_LEVEL: 'info', ...options.env },
@@ -62,6 +63,7 @@ export async function startServerProcess(
 
   return {
     url,
+    port,
     dataDir,
     output: () => out,
     stop: async () => {

@@ -25,7 +25,12 @@ export const createConnectionSlice =
       set({ connection, link: 'connecting', linkError: null });
       const { socket } = connection;
       socket.on('connect', () => set({ link: 'online', linkError: null }));
-      socket.on('disconnect', () => set({ link: 'connecting' }));
+      socket.on('disconnect', (reason) => {
+        set({ link: 'connecting' });
+        // After a server-side disconnect socket.io does not retry by itself; a token that is no
+        // longer valid is refused on connect and ends the session there.
+        if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
+      });
       socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
         if (err.data?.code === 'UNAUTHENTICATED') {
           // The token expired or was revoked: back to the sign-in screen.

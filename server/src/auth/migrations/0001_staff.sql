@@ -19,10 +19,12 @@ CREATE TABLE auth_tokens (
 );
 CREATE INDEX auth_tokens_user ON auth_tokens(user_id);
 
--- Channel credentials (the app channel's X-Huiliu-Key), stored as SHA-256.
+-- Channel credentials (the app channel's X-Huiliu-Key), stored as SHA-256. `app_id` names the
+-- integrating app; it scopes that app's customer ids and survives key rotation.
 CREATE TABLE channel_keys (
   key_hash    TEXT PRIMARY KEY,
   channel     TEXT NOT NULL,
+  app_id      TEXT NOT NULL,
   name        TEXT NOT NULL,
   skill_group TEXT,
   created_at  TEXT NOT NULL

@@ -1,13 +1,19 @@
 import type { AppMessageRequest } from '../../../../common/api/app-channel';
 import type { InboundDraft } from '../../../../common/message/envelope';
 
+/**
+ * The stored identity of an app's customer: the app id scopes the app's own user ids, so two
+ * integrating apps never share (or read) each other's customers.
+ */
+export const appExternalId = (appId: string, externalId: string) => `${appId}:${externalId}`;
+
 /** App channel request → InboundDraft. Nothing app-shaped passes this point. */
-export function normalizeAppMessage(req: AppMessageRequest, keyName: string, now: Date): InboundDraft {
+export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: Date): InboundDraft {
   const t = now.toISOString();
   return {
     identity: {
       channel: 'AP',
-      externalId: req.customer.externalId,
+      externalId: appExternalId(appId, req.customer.externalId),
       ...(req.customer.name ? { displayName: req.customer.name } : {}),
       ...(req.customer.phone ? { phone: req.customer.phone } : {}),
     },
@@ -16,7 +22,7 @@ export function normalizeAppMessage(req: AppMessageRequest, keyName: string, now
     clientMessageId: req.clientMessageId,
     sentAt: t,
     receivedAt: t,
-    meta: { appKey: keyName },
+    meta: { appId },
     ...(req.hints ? { hints: req.hints } : {}),
   };
 }

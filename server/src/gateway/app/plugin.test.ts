@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema } from '../../../../common/errors/codes';
 import { SESSION_ID_PATTERN } from '../../../../common/message/session-id';
 import { SessionDetailSchema, type SessionDetail } from '../../../../common/api/sessions';
+import { ack, openAgentSocket } from '../../../test/support/agent-client';
 import { startTestServer, type TestServer } from '../../../test/support/harness';
 
 const KEY = { 'x-huiliu-key': 'demo-app-key' };
@@ -129,5 +130,78 @@ describe('POST /api/v1/channels/app/messages', () => {
     expect(detail!.skillGroup).toBe('vip');
     expect(detail!.messages[0]).toMatchObject({ seq: 1, direction: 'in', kind: 'text' });
     expect(detail!.context.customer.name).toBe('VIP');
+  });
+});
+
+describe('GET /api/v1/channels/app/messages (the app fetches replies)', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+
+  it("returns the customer's conversation after a seq, with the agent's replies", async () => {
+    const empty = await s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?externalId=poller', headers: KEY });
+    expect(empty.json()).toEqual({ sessionId: null, conversationId: null, status: null, messages: [] });
+
+    const post = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: KEY,
+      payload: body({ customer: { externalId: 'poller' }, text: 'Is my order shipped?', clientMessageId: 'p-1' }),
+    });
+    const { sessionId, conversationId } = post.json() as { sessionId: string; conversationId: string };
+    const agent = await openAgentSocket(s, await s.login('agent1'));
+    try {
+      expect((await ack(agent, 'offer:accept', { sessionId })).ok).toBe(true);
+      expect((await ack(agent, 'message:send', { sessionId, clientMessageId: 'reply-0001', text: 'Yes, it left today.' })).ok).toBe(true);
+    } finally {
+      agent.close();
+    }
+    const all = await s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?externalId=poller', headers: KEY });
+    expect(all.json()).toMatchObject({
+      sessionId,
+      conversationId,
+      status: 'active',
+      messages: [
+        { seq: 1, direction: 'in', text: 'Is my order shipped?' },
+        { seq: 2, direction: 'out', text: 'Yes, it left today.' },
+      ],
+    });
+    const after = await s.app.inject({
+      method: 'GET',
+      url: `/api/v1/channels/app/messages?externalId=poller&conversationId=${conversationId}&afterSeq=1`,
+      headers: KEY,
+    });
+    expect((after.json() as { messages: { seq: number }[] }).messages.map((m) => m.seq)).toEqual([2]);
+  });
+
+  it("keeps apps apart: another app's key cannot read this app's customer", async () => {
+    s.services.auth.addChannelKey('other-app-key', { channel: 'AP', appId: 'other', name: 'Other', skillGroup: null });
+    await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: KEY,
+      payload: body({ customer: { externalId: 'shared-id' }, text: 'private to demo app', clientMessageId: 'iso-1' }),
+    });
+    const other = await s.app.inject({
+      method: 'GET',
+      url: '/api/v1/channels/app/messages?externalId=shared-id',
+      headers: { 'x-huiliu-key': 'other-app-key' },
+    });
+    expect(other.json()).toMatchObject({ sessionId: null, messages: [] });
+    const mine = await s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?externalId=shared-id', headers: KEY });
+    expect((mine.json() as { messages: { text: string }[] }).messages[0]?.text).toBe('private to demo app');
+  });
+
+  it('refuses without a key and names bad query fields', async () => {
+    expect((await s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?externalId=x' })).statusCode).toBe(401);
+    const bad = await s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?afterSeq=-1', headers: KEY });
+    expect(bad.statusCode).toBe(400);
+    expect((ErrorBodySchema.parse(bad.json()).error.details as { path: string }[]).map((d) => d.path)).toEqual(
+      expect.arrayContaining(['externalId', 'afterSeq']),
+    );
   });
 });

@@ -1,30 +1,44 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HuiliuError } from '../../../../common/errors/codes';
-import { AppMessageRequestSchema, type AppMessageResponse } from '../../../../common/api/app-channel';
+import {
+  AppMessageRequestSchema,
+  AppMessagesQuerySchema,
+  type AppMessageResponse,
+  type AppMessagesResponse,
+} from '../../../../common/api/app-channel';
+import { textOf } from '../../../../common/message/envelope';
 import type { AuthService } from '../../auth/auth';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
+import type { SessionStore } from '../../sessions/store';
 import type { Ingest } from '../ingest';
-import { normalizeAppMessage } from './normalize';
+import { appExternalId, normalizeAppMessage } from './normalize';
 
-/** `POST /api/v1/channels/app/messages` (DESIGN §6): the app / HTTP channel (`AP`). */
+/**
+ * The app / HTTP channel (`AP`, DESIGN §6): `POST /api/v1/channels/app/messages` for the customer's
+ * messages, and `GET` of the same path for the app to fetch the replies (poll with `afterSeq`).
+ */
 export async function appChannelPlugin(
   app: FastifyInstance,
-  opts: { auth: AuthService; ingest: Ingest; config: ServerConfig; now?: () => number },
+  opts: { auth: AuthService; ingest: Ingest; store: SessionStore; config: ServerConfig; now?: () => number },
 ): Promise<void> {
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
   const now = opts.now ?? Date.now;
+  const appKey = (request: FastifyRequest) => {
+    const raw = request.headers['x-huiliu-key'];
+    const key = opts.auth.channelKey(typeof raw === 'string' ? raw : undefined, 'AP');
+    if (!key) throw new HuiliuError('INVALID_APP_KEY');
+    return key;
+  };
 
   app.post('/api/v1/channels/app/messages', async (request, reply) => {
-    const rawKey = request.headers['x-huiliu-key'];
-    const key = opts.auth.channelKey(typeof rawKey === 'string' ? rawKey : undefined, 'AP');
-    if (!key) throw new HuiliuError('INVALID_APP_KEY');
+    const key = appKey(request);
     const body = parseWith(AppMessageRequestSchema, request.body);
     const skillGroup = body.hints?.skillGroup ?? key.skillGroup ?? opts.config.channels.app.defaultSkillGroup;
     if (!groups.has(skillGroup)) {
       throw new HuiliuError('VALIDATION_FAILED', undefined, [{ path: 'hints.skillGroup', message: `unknown skill group "${skillGroup}"` }]);
     }
-    const result = await opts.ingest.accept(normalizeAppMessage(body, key.name, new Date(now())), skillGroup);
+    const result = await opts.ingest.accept(normalizeAppMessage(body, key.appId, new Date(now())), skillGroup);
     const answer: AppMessageResponse = {
       sessionId: result.session.id,
       conversationId: result.envelope.conversationId,
@@ -32,5 +46,29 @@ export async function appChannelPlugin(
       seq: result.envelope.seq,
     };
     return reply.status(202).send(answer);
+  });
+
+  app.get('/api/v1/channels/app/messages', async (request): Promise<AppMessagesResponse> => {
+    const key = appKey(request);
+    const q = parseWith(AppMessagesQuerySchema, request.query);
+    const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.appId, q.externalId));
+    const session = customer ? await opts.store.latestSession(customer.id, 'AP') : null;
+    if (!session) return { sessionId: null, conversationId: null, status: null, messages: [] };
+    const afterSeq = q.conversationId === session.conversationId ? q.afterSeq : 0;
+    const messages = await opts.store.listMessages(session.conversationId, { afterSeq, limit: q.limit });
+    return {
+      sessionId: session.id,
+      conversationId: session.conversationId,
+      status: session.status,
+      messages: messages.map((m) => ({
+        id: m.id,
+        seq: m.seq,
+        direction: m.direction,
+        kind: m.kind,
+        text: textOf(m),
+        clientMessageId: m.clientMessageId,
+        sentAt: m.sentAt,
+      })),
+    };
   });
 }
