@@ -16,6 +16,10 @@ export const ACCEPT = 0;
 export const REJECT = -2;
 export const USE_CHROMIUM = -3;
 
+// Chromium net error codes (net/base/net_error_list.h): 0 OK, -202 ERR_CERT_AUTHORITY_INVALID.
+const NET_OK = 0;
+const ERR_CERT_AUTHORITY_INVALID = -202;
+
 /**
  * Certificate pinning to the companion server (DESIGN §8). For the server's host, the chain must
  * contain the pinned CA; a chain Chromium rejects only because it does not know that CA is accepted,
@@ -24,13 +28,14 @@ export const USE_CHROMIUM = -3;
 export function createCertificateVerifier(server: URL, pinnedCa: string | null): (req: VerifyRequest) => number {
   return (req) => {
     if (req.hostname !== server.hostname) return USE_CHROMIUM;
-    if (!pinnedCa) return req.verificationResult === 'net::OK' ? ACCEPT : REJECT;
+    const valid = req.errorCode === NET_OK;
+    if (!pinnedCa) return valid ? ACCEPT : REJECT;
     let pinned = false;
     for (let c: CertLike | null | undefined = req.certificate, depth = 0; c && depth < 8; c = c.issuerCert, depth++) {
       if (c.fingerprint === pinnedCa) pinned = true;
     }
     if (!pinned) return REJECT;
-    return req.verificationResult === 'net::OK' || req.verificationResult === 'net::ERR_CERT_AUTHORITY_INVALID' ? ACCEPT : REJECT;
+    return valid || req.errorCode === ERR_CERT_AUTHORITY_INVALID ? ACCEPT : REJECT;
   };
 }
 
