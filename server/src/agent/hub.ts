@@ -167,7 +167,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         deps.router.settle(sessionId);
         deps.pool.removeChat(user.id, now());
         await deps.bus.publish('session.changed', { sessionId, status: 'closed', agentId: user.id });
-        void deps.router.agentAvailable(user.id);
+        void deps.router.agentAvailable(user.id).catch((error: unknown) => log.error({ err: error }, 'offering waiting contacts failed'));
         return deps.views.summary(closed);
       }),
     );
@@ -183,22 +183,30 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     );
 
     socket.on('disconnect', () => {
-      if (takesContacts && deps.pool.disconnect(user.id)) void deps.router.agentGone(user.id);
+      if (takesContacts && deps.pool.disconnect(user.id)) {
+        void deps.router.agentGone(user.id).catch((error: unknown) => log.error({ err: error }, 're-offering after disconnect failed'));
+      }
       log.info({ user: user.username }, 'agent disconnected');
     });
 
-    if (takesContacts) {
-      const active = await deps.store.listSessions({ status: ['active'], assignedAgentId: user.id });
-      if (socket.disconnected) return; // gone while we looked: do not leave a ghost in the pool
-      deps.pool.connect(
-        { id: user.id, username: user.username, displayName: user.displayName, skillGroups: user.skillGroups, expert: user.expert },
-        active.length,
-        now(),
-      );
+    try {
+      if (takesContacts) {
+        const active = await deps.store.listSessions({ status: ['active'], assignedAgentId: user.id });
+        if (socket.disconnected) return; // gone while we looked: do not leave a ghost in the pool
+        deps.pool.connect(
+          { id: user.id, username: user.username, displayName: user.displayName, skillGroups: user.skillGroups, expert: user.expert },
+          active.length,
+          now(),
+        );
+      }
+      log.info({ user: user.username }, 'agent connected');
+      socket.emit('hello', { user, queue: await queueFor(user), presence: deps.pool.get(user.id)?.presence ?? 'available' });
+      if (takesContacts) await deps.router.agentAvailable(user.id);
+    } catch (error) {
+      // The client reconnects and gets a fresh hello; a half-greeted socket is worse than none.
+      log.error({ err: error, user: user.username }, 'agent greeting failed');
+      socket.disconnect(true);
     }
-    log.info({ user: user.username }, 'agent connected');
-    socket.emit('hello', { user, queue: await queueFor(user), presence: deps.pool.get(user.id)?.presence ?? 'available' });
-    if (takesContacts) await deps.router.agentAvailable(user.id);
   });
 
   async function pushSession(sessionId: string) {
@@ -222,7 +230,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const view = toMessageView(envelope);
       if (session.assignedAgentId) nsp.to(agentRoom(session.assignedAgentId)).emit('message:new', view);
       // The queue row's preview and time change with every message.
-      if (session.status !== 'closed') nsp.to(groupRoom(session.skillGroup)).emit('queue:upsert', await deps.views.summary(session));
+      if (session.status !== 'closed')
+        nsp.to(groupRoom(session.skillGroup)).emit('queue:upsert', await deps.views.summary(session, envelope));
     }),
     await deps.bus.subscribe('message.out', 'agent-hub', async ({ envelope }) => {
       const session = await deps.store.getSession(envelope.sessionId);

@@ -47,6 +47,8 @@ export function createRouter(deps: RouterDeps): Router {
   const pendingFor = (agentId: string) => [...pending.values()].filter((a) => a === agentId).length;
   const subs: Subscription[] = [];
   const log = deps.logger.child({ component: 'router' });
+  // Once stopped (shutdown), late events — an agent socket closing, a timer — change nothing.
+  let stopped = false;
 
   async function contacts30d(customerId: string): Promise<number> {
     const since = now() - 30 * DAY;
@@ -103,6 +105,7 @@ export function createRouter(deps: RouterDeps): Router {
   }
 
   async function expire(sessionId: string, agentId: string): Promise<void> {
+    if (stopped) return;
     const session = await deps.store.getSession(sessionId);
     if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return;
     let set = declined.get(sessionId);
@@ -171,6 +174,7 @@ export function createRouter(deps: RouterDeps): Router {
     },
 
     async agentAvailable(agentId) {
+      if (stopped) return;
       const agent = deps.pool.get(agentId);
       if (!agent || agent.presence !== 'available') return;
       const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 50 });
@@ -198,6 +202,7 @@ export function createRouter(deps: RouterDeps): Router {
     },
 
     async stop() {
+      stopped = true;
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
       pending.clear();

@@ -11,6 +11,8 @@ export class DataKeyRing {
   constructor(
     private readonly db: Db,
     private readonly keys: KeyProvider,
+    /** How writes reach the disk (the store passes its group commit); direct by default. */
+    private readonly write: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
     private readonly maxCached = 50_000,
   ) {}
 
@@ -37,9 +39,12 @@ export class DataKeyRing {
     if (existing) return existing;
     const { plain, wrapped } = await this.keys.generateDataKey();
     // Another caller may have created it while we awaited the provider: keep the first one.
-    const info = this.db
-      .prepare('INSERT OR IGNORE INTO data_keys (owner, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?)')
-      .run(owner, wrapped.kekId, wrapped.wrapped, new Date().toISOString());
+    // Durable before any data is sealed with it: a key lost in a crash would make that data unreadable.
+    const info = await this.write(() =>
+      this.db
+        .prepare('INSERT OR IGNORE INTO data_keys (owner, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?)')
+        .run(owner, wrapped.kekId, wrapped.wrapped, new Date().toISOString()),
+    );
     if (info.changes === 0) return (await this.get(owner))!;
     return this.remember(owner, plain);
   }

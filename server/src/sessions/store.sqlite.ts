@@ -7,6 +7,8 @@ import type { ChannelCode } from '../../../common/message/session-id';
 import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import { openText, sealText } from '../crypto/aead';
+import type { Statement } from 'better-sqlite3';
+import { GroupCommit } from '../db/group-commit';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
 import { DataKeyRing } from './data-keys';
@@ -91,7 +93,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   const now = options.now ?? Date.now;
   const iso = () => new Date(now()).toISOString();
   const continuityMs = options.continuityMs ?? 30 * 60_000;
-  const ring = new DataKeyRing(db, options.keys);
+  const commit = new GroupCommit(db);
+  const ring = new DataKeyRing(db, options.keys, (fn) => commit.run(fn));
+  // listSessions builds its SQL from the filter's shape; there are few shapes, so cache them.
+  const listStatements = new Map<string, Statement<unknown[]>>();
   const indexKey = await ring.getOrCreate(INDEX_KEY_OWNER);
   const blind = (...parts: string[]) => createHmac('sha256', indexKey).update(parts.join('\u0000')).digest('hex');
 
@@ -241,7 +246,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     const customerId = uuidv7();
     const key = await ring.getOrCreate(customerKeyOwner(customerId));
     // Re-check after the await: a concurrent first message from the same identity may have won.
-    return db.transaction(() => {
+    return commit.run(() => {
       const again = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
       if (again) return again.customer_id;
       const t = iso();
@@ -256,7 +261,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
         t,
       );
       return customerId;
-    })();
+    });
   }
 
   const store: SessionStore = {
@@ -265,7 +270,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     async appendInbound(draft, { skillGroup }) {
       const customerId = await resolveCustomer(draft);
       await loadCustomerKey(customerId);
-      return db.transaction((): InboundResult => {
+      return commit.run((): InboundResult => {
         const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
         if (dup) {
           const session = toSession(q.session.get(dup.session_id) as SessionRow);
@@ -301,14 +306,14 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
         });
         const session = toSession(q.session.get(sessionRow.id) as SessionRow);
         return { envelope, session, duplicate: false, newSession };
-      })();
+      });
     },
 
     async appendOutbound(input: OutboundInput) {
       const current = q.session.get(input.sessionId) as SessionRow | undefined;
       if (!current) throw new HuiliuError('SESSION_NOT_FOUND');
       await loadCustomerKey(current.customer_id);
-      return db.transaction(() => {
+      return commit.run(() => {
         const dup = checkDuplicate(current.customer_id, 'out', input.clientMessageId, input.content);
         if (dup) return { envelope: decryptMessage(dup), duplicate: true };
         const session = q.session.get(input.sessionId) as SessionRow;
@@ -326,7 +331,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
           meta: {},
         });
         return { envelope, duplicate: false };
-      })();
+      });
     },
 
     async getSession(id) {
@@ -350,7 +355,9 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY waiting_since ASC, id ASC LIMIT ?`;
       params.push(Math.min(filter.limit ?? 500, 5000));
-      return (db.prepare(sql).all(...params) as SessionRow[]).map(toSession);
+      let stmt = listStatements.get(sql);
+      if (!stmt) listStatements.set(sql, (stmt = db.prepare(sql)));
+      return (stmt.all(...params) as SessionRow[]).map(toSession);
     },
 
     async listMessages(conversationId, { afterSeq = 0, limit = 1000 } = {}) {
@@ -385,14 +392,17 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     async saveRouting(sessionId, decision, offer) {
-      const row = q.saveRouting.get(
-        JSON.stringify(decision),
-        offer ? 'offered' : 'queued',
-        offer?.agentId ?? null,
-        offer?.expiresAt ?? null,
-        iso(),
-        sessionId,
-      ) as SessionRow | undefined;
+      const row = await commit.run(
+        () =>
+          q.saveRouting.get(
+            JSON.stringify(decision),
+            offer ? 'offered' : 'queued',
+            offer?.agentId ?? null,
+            offer?.expiresAt ?? null,
+            iso(),
+            sessionId,
+          ) as SessionRow | undefined,
+      );
       if (row) return toSession(row);
       const existing = q.session.get(sessionId) as SessionRow | undefined;
       if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
@@ -401,7 +411,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     async claim(sessionId, agentId) {
-      const row = q.claim.get(agentId, iso(), sessionId) as SessionRow | undefined;
+      const row = await commit.run(() => q.claim.get(agentId, iso(), sessionId) as SessionRow | undefined);
       if (row) return toSession(row);
       const existing = q.session.get(sessionId) as SessionRow | undefined;
       if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
@@ -416,7 +426,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
       if (existing.assigned_agent_id !== agentId) throw new HuiliuError('NOT_ASSIGNED');
       const key = await loadCustomerKey(existing.customer_id);
-      return db.transaction(() => {
+      return commit.run(() => {
         const t = iso();
         const noteCt = note ? sealText(key, note, `session:${sessionId}:note`) : null;
         const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
@@ -424,10 +434,11 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
         const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
         if (n === 0) q.closeConversation.run(t, row.conversation_id);
         return toSession(row);
-      })();
+      });
     },
 
     async shutdown() {
+      await commit.run(() => undefined); // writes already queued are committed first
       db.close();
     },
   };

@@ -24,9 +24,11 @@ const PREVIEW = 120;
 export class SessionViews {
   constructor(private readonly store: SessionStore) {}
 
-  async summary(s: SessionRecord): Promise<SessionSummary> {
-    const [customer, last] = await Promise.all([this.store.getCustomer(s.customerId), this.store.lastMessage(s.conversationId)]);
-    const preview = last ? textOf(last) : '';
+  /** `last`: the conversation's newest message when the caller already has it (saves a read). */
+  async summary(s: SessionRecord, last?: Envelope): Promise<SessionSummary> {
+    const [customer, newest] = await Promise.all([this.store.getCustomer(s.customerId), last ?? this.store.lastMessage(s.conversationId)]);
+    const lastMessage = newest;
+    const preview = lastMessage ? textOf(lastMessage) : '';
     return {
       id: s.id,
       conversationId: s.conversationId,
