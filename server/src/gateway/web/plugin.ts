@@ -11,6 +11,7 @@ import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
 import type { Logger } from '../../logging/logger';
 import type { SessionStore } from '../../sessions/store';
+import { TokenBucket } from '../../http/token-bucket';
 import type { UpgradeRouter } from '../../http/upgrades';
 import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
@@ -30,6 +31,9 @@ export interface WebChannelOptions {
 }
 
 const MAX_FRAME_BYTES = 64 * 1024;
+// A person types well under one message a second; a burst of 20 covers a pasted list or an outbox flush.
+const MESSAGE_BURST = 20;
+const MESSAGES_PER_SECOND = 1;
 
 function toWidgetMessage(e: Envelope): WidgetMessage {
   return { id: e.id, seq: e.seq, direction: e.direction, text: textOf(e), sentAt: e.sentAt, clientMessageId: e.clientMessageId };
@@ -125,6 +129,7 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
 
   wss.on('connection', (socket: WebSocket) => {
     let visitor: Visitor | null = null;
+    const messages = new TokenBucket(MESSAGE_BURST, MESSAGES_PER_SECOND);
     let alive = true;
     socket.on('pong', () => (alive = true));
     const beat = setInterval(() => {
@@ -198,6 +203,7 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
         }
         case 'message': {
           if (!visitor) return fail('VALIDATION_FAILED', 'Say hello first.', frame.clientMessageId);
+          if (!messages.take()) return fail('RATE_LIMITED', 'Too many messages; this one will be retried.', frame.clientMessageId);
           try {
             const result = await ingest.accept(normalizeWidgetMessage(frame, visitor, new Date()), config.channels.web.defaultSkillGroup);
             if (!visitor.customerId) {

@@ -89,6 +89,7 @@ let socket: WebSocket | null = null;
 let backoff = 1000;
 let heartbeat: ReturnType<typeof setInterval> | undefined;
 let lastPong = Date.now();
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
 function setLink(s: 'online' | 'offline' | 'connecting'): void {
   $link.dataset.state = s;
@@ -190,7 +191,16 @@ function onFrame(frame: WidgetServerFrame): void {
       lastPong = Date.now();
       return;
     case 'error':
-      if (frame.clientMessageId && frame.code !== 'INTERNAL') {
+      if (frame.code === 'RATE_LIMITED' || frame.code === 'INTERNAL') {
+        // Not refused for good: the message stays in the outbox and goes again shortly (one timer
+        // for all, so a burst of refusals does not multiply the retries).
+        retryTimer ??= setTimeout(() => {
+          retryTimer = undefined;
+          flushOutbox();
+        }, 3000);
+        return;
+      }
+      if (frame.clientMessageId) {
         // The server refused this message for good (too long, malformed): drop it from the outbox.
         state.outbox = state.outbox.filter((p) => p.clientMessageId !== frame.clientMessageId);
         save();

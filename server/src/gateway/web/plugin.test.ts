@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { WidgetServerFrame } from '../../../../common/web/widget-protocol';
+import { startTestServer, type TestServer } from '../../../test/support/harness';
+
+/** A widget connection speaking the JSON frame protocol, trusting the server's CA. */
+async function widget(s: TestServer) {
+  const ws = new WebSocket(`${s.url.replace('https', 'wss')}/channels/web`, { ca: s.tls.caPem });
+  const frames: WidgetServerFrame[] = [];
+  ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as WidgetServerFrame));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const send = (frame: unknown) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  const next = async <T extends WidgetServerFrame['type']>(
+    type: T,
+    where: (f: Extract<WidgetServerFrame, { type: T }>) => boolean = () => true,
+  ) => {
+    const end = Date.now() + 5000;
+    for (;;) {
+      const i = frames.findIndex((f) => f.type === type && where(f as Extract<WidgetServerFrame, { type: T }>));
+      if (i >= 0) return frames.splice(i, 1)[0] as Extract<WidgetServerFrame, { type: T }>;
+      if (Date.now() > end) throw new Error(`no ${type} frame; got ${JSON.stringify(frames)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { ws, frames, send, next };
+}
+
+describe('web widget channel (wss /channels/web)', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+
+  it('welcomes a new visitor with a token, acks a message with seq and a WB session, and is idempotent', async () => {
+    const w = await widget(s);
+    w.send({ type: 'hello' });
+    const welcome = await w.next('welcome');
+    expect(welcome.visitorToken.length).toBeGreaterThanOrEqual(16);
+    expect(welcome.sessionId).toBeNull();
+    w.send({ type: 'message', clientMessageId: 'widget-0001', text: 'hello there' });
+    const ack = await w.next('ack');
+    expect(ack).toMatchObject({ clientMessageId: 'widget-0001', seq: 1 });
+    expect(ack.sessionId).toMatch(/^WB\d{18}$/);
+    expect((await w.next('status')).status).toBe('waiting');
+    w.send({ type: 'message', clientMessageId: 'widget-0001', text: 'hello there' });
+    expect(await w.next('ack')).toEqual(ack);
+    w.send({ type: 'message', clientMessageId: 'widget-0001', text: 'changed' });
+    expect(await w.next('error')).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', clientMessageId: 'widget-0001' });
+    w.ws.close();
+  });
+
+  it('answers bad frames with stable codes and keeps the connection', async () => {
+    const w = await widget(s);
+    w.send('{not json');
+    expect((await w.next('error')).code).toBe('INVALID_JSON');
+    w.send({ type: 'message', clientMessageId: 'before-hello', text: 'hi' });
+    expect(await w.next('error')).toMatchObject({ code: 'VALIDATION_FAILED', clientMessageId: 'before-hello' });
+    w.send({ type: 'shout' });
+    expect((await w.next('error')).code).toBe('VALIDATION_FAILED');
+    w.send({ type: 'ping', t: 7 });
+    expect(await w.next('pong')).toEqual({ type: 'pong', t: 7 });
+    w.ws.close();
+  });
+
+  it('resumes a returning visitor with exactly the messages after their last seq', async () => {
+    const first = await widget(s);
+    first.send({ type: 'hello' });
+    const { visitorToken } = await first.next('welcome');
+    for (let i = 1; i <= 3; i++) {
+      first.send({ type: 'message', clientMessageId: `resume-000${i}`, text: `message ${i}` });
+      await first.next('ack', (a) => a.clientMessageId === `resume-000${i}`);
+    }
+    first.ws.close();
+
+    const again = await widget(s);
+    again.send({ type: 'hello', visitorToken });
+    const welcome = await again.next('welcome');
+    expect(welcome.visitorToken).toBe(visitorToken);
+    expect(welcome.conversationId).not.toBeNull();
+    again.ws.close();
+
+    const resumed = await widget(s);
+    resumed.send({ type: 'hello', visitorToken, conversationId: welcome.conversationId!, lastSeq: 2 });
+    await resumed.next('welcome');
+    const replay = await resumed.next('message');
+    expect(replay.message).toMatchObject({ seq: 3, text: 'message 3', direction: 'in' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(resumed.frames.filter((f) => f.type === 'message')).toEqual([]);
+    resumed.ws.close();
+  });
+
+  it('limits how fast one connection may send, with RATE_LIMITED, and stores what it accepted', async () => {
+    const w = await widget(s);
+    w.send({ type: 'hello' });
+    await w.next('welcome');
+    for (let i = 0; i < 30; i++) w.send({ type: 'message', clientMessageId: `flood-${String(i).padStart(4, '0')}`, text: `flood ${i}` });
+    const end = Date.now() + 5000;
+    while (w.frames.filter((f) => f.type === 'ack' || f.type === 'error').length < 30 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 10));
+    const acks = w.frames.filter((f) => f.type === 'ack');
+    const limited = w.frames.filter((f) => f.type === 'error' && f.code === 'RATE_LIMITED');
+    expect(acks.length).toBeGreaterThanOrEqual(20);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(acks.length + limited.length).toBe(30);
+    w.ws.close();
+  });
+});

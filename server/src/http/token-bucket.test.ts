@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { TokenBucket } from './token-bucket';
+
+describe('token bucket', () => {
+  it('allows a burst, then the refill rate', () => {
+    let t = 0;
+    const b = new TokenBucket(3, 1, () => t);
+    expect([b.take(), b.take(), b.take(), b.take()]).toEqual([true, true, true, false]);
+    t += 999;
+    expect(b.take()).toBe(false);
+    t += 1;
+    expect(b.take()).toBe(true);
+    t += 60_000;
+    expect([b.take(), b.take(), b.take(), b.take()]).toEqual([true, true, true, false]);
+  });
+});
