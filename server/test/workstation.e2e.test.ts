@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate, createHash } from 'node:crypto';
+import { request } from 'node:https';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_ID_PATTERN } from '../../common/message/session-id';
@@ -9,6 +10,25 @@ import { launchChromium } from './support/browser';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
+
+/** A customer writing through the app channel (`POST /api/v1/channels/app/messages`). */
+async function postApp(server: ServerProcess, customer: { externalId: string; name: string }, text: string): Promise<void> {
+  const ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
+  const body = JSON.stringify({ customer, text, clientMessageId: `${customer.externalId}-1` });
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(
+      `${server.url}/api/v1/channels/app/messages`,
+      { method: 'POST', ca, headers: { 'content-type': 'application/json', 'x-huiliu-key': 'demo-app-key' } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  expect(status).toBe(202);
+}
 
 /** The chat bubbles of one kind (`customer-message` / `agent-message`) that contain `marker`. */
 const bubbles = (page: Page, kind: 'customer-message' | 'agent-message', marker: string) =>
@@ -78,6 +98,26 @@ describe('one conversation end to end: widget → server → workstation → wid
     expect(await row.getAttribute('data-session-id')).toMatch(SESSION_ID_PATTERN);
     expect(await row.getByTestId('tier').textContent()).toMatch(/^(expert|assisted|ai)$/);
     expect(await row.getByTestId('priority').textContent()).toMatch(/^P\d+$/);
+
+    // Two app-channel customers join the same unified queue; the angrier one ranks higher.
+    await postApp(server, { externalId: `calm-${stamp}`, name: '王芳' }, `Can I change my delivery address? APP-${stamp}-1`);
+    await postApp(
+      server,
+      { externalId: `angry-${stamp}`, name: 'Zhang Wei' },
+      `我要投诉！！订单 2023111500${stamp.length} 付了 399 元还没发货，退款也没到？太慢了 APP-${stamp}-2`,
+    );
+    const calm = agent.getByTestId('queue-item').filter({ hasText: `APP-${stamp}-1` });
+    const angry = agent.getByTestId('queue-item').filter({ hasText: `APP-${stamp}-2` });
+    await calm.waitFor();
+    await angry.waitFor();
+    expect(await angry.getAttribute('data-session-id')).toMatch(/^AP\d{18}$/);
+    const prio = async (r: typeof row) => Number((await r.getByTestId('priority').textContent())!.slice(1));
+    expect(await prio(angry)).toBeGreaterThan(await prio(calm));
+    // Sorted by priority: the angry customer is listed above the calm one.
+    const order = await agent.getByTestId('queue-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')));
+    expect(order.indexOf(await angry.getAttribute('data-session-id'))).toBeLessThan(
+      order.indexOf(await calm.getAttribute('data-session-id')),
+    );
     await agent.screenshot({ path: join(SHOTS, 'workstation-queue.png') });
   });
 
