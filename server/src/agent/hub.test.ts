@@ -90,4 +90,15 @@ describe('socket.io /agent namespace', () => {
     const queue = await ack<SessionSummary[]>(agent1, 'queue:list', {});
     expect(queue.ok && queue.data.map((q) => q.id)).not.toContain(vipSession);
   });
+
+  it('checks the token on every event: after logout the socket is refused and closed', async () => {
+    const token = await s.login('agent1');
+    const socket = await open(s, token);
+    sockets.push(socket);
+    expect((await ack(socket, 'queue:list', {})).ok).toBe(true);
+    await s.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: `Bearer ${token}` } });
+    const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    expect(await ack(socket, 'queue:list', {})).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    expect(await closed).toBe('io server disconnect');
+  });
 });

@@ -24,8 +24,12 @@ import type { RoutingConfig } from '../../../common/routing/types';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import { toMessageView, type SessionViews } from '../sessions/views';
 
-type AgentSocket = Socket<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, { user: UserView }>;
-type AgentNamespace = Namespace<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, { user: UserView }>;
+interface SocketData {
+  user: UserView;
+  token: string;
+}
+type AgentSocket = Socket<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
+type AgentNamespace = Namespace<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface AgentHubDeps {
   httpServer: HttpsServer;
@@ -55,7 +59,7 @@ const OPEN = ['queued', 'offered', 'active'] as const;
 export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'agent-hub' });
-  const io = new Server<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, { user: UserView }>(deps.httpServer, {
+  const io = new Server<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>(deps.httpServer, {
     serveClient: false,
     pingInterval: 25_000,
     pingTimeout: 20_000,
@@ -72,6 +76,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     if (!user) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
     if (!isStaffOnQueue(user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
     socket.data.user = user;
+    socket.data.token = token as string;
     next();
   });
 
@@ -95,6 +100,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   function handle<S extends z.ZodType, T>(socket: AgentSocket, schema: S, fn: (payload: z.infer<S>) => Promise<T>) {
     return async (payload: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: Result<T>) => void) : () => undefined;
+      // The token is checked on every event, not only at connect: a logout or expiry ends the socket.
+      if (!deps.auth.verify(socket.data.token)) {
+        reply(fail('UNAUTHENTICATED'));
+        socket.disconnect(true);
+        return;
+      }
       const parsed = schema.safeParse(payload ?? {});
       if (!parsed.success) return reply(fail('VALIDATION_FAILED', undefined, zodDetails(parsed.error)));
       try {
