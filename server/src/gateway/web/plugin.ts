@@ -1,99 +1,28 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
-import { textOf, type Envelope } from '../../../../common/message/envelope';
-import { WIDGET_PATH, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
-import type { Bus, Subscription } from '../../bus/bus';
-import type { ServerConfig } from '../../config/config';
-import type { Logger } from '../../logging/logger';
-import type { SessionStore } from '../../sessions/store';
-import { TokenBucket } from '../../http/token-bucket';
+import { WIDGET_PATH } from '../../../../common/web/widget-protocol';
 import type { UpgradeRouter } from '../../http/upgrades';
-import type { Ingest } from '../ingest';
-import { normalizeWidgetMessage, visitorExternalId } from './normalize';
+import { createWebChannelAdapter, type WebChannelAdapterOptions } from './adapter';
 
-export interface WebChannelOptions {
-  store: SessionStore;
-  ingest: Ingest;
-  bus: Bus;
-  config: ServerConfig;
-  logger: Logger;
+export interface WebChannelOptions extends WebChannelAdapterOptions {
   /** Built widget (index.html + assets). */
   widgetDir: string;
-  /** Staff display names for "agent joined". */
-  agentName: (agentId: string) => string | null;
   upgrades: UpgradeRouter;
-  heartbeatMs?: number;
-}
-
-const MAX_FRAME_BYTES = 64 * 1024;
-// A person types well under one message a second; a burst of 20 covers a pasted list or an outbox flush.
-const MESSAGE_BURST = 20;
-const MESSAGES_PER_SECOND = 1;
-
-function toWidgetMessage(e: Envelope): WidgetMessage {
-  return { id: e.id, seq: e.seq, direction: e.direction, text: textOf(e), sentAt: e.sentAt, clientMessageId: e.clientMessageId };
-}
-
-interface Visitor {
-  token: string;
-  name?: string | undefined;
-  customerId: string | null;
 }
 
 /**
- * Web chat channel (`WB`): the embeddable widget page at `/widget` and its resumable WebSocket at
- * `/channels/web` (DESIGN §6, §7). Replies reach every open tab of the visitor; a visitor who was
- * away gets exactly the messages after the `seq` they last saw.
+ * Web chat channel (`WB`): the embeddable widget page at `/widget` (DESIGN §6) and, through the
+ * adapter, its WebSocket at `/channels/web`.
  */
 export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOptions): Promise<void> {
-  const { store, ingest, bus, config } = opts;
-  const log = opts.logger.child({ component: 'gateway.web' });
-  const heartbeatMs = opts.heartbeatMs ?? 30_000;
-  const byCustomer = new Map<string, Set<WebSocket>>();
-  const subs: Subscription[] = [];
-
-  const send = (socket: WebSocket, frame: WidgetServerFrame) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
-  };
-  const toCustomer = (customerId: string, frame: WidgetServerFrame) => {
-    for (const s of byCustomer.get(customerId) ?? []) send(s, frame);
-  };
-  const attach = (customerId: string, socket: WebSocket) => {
-    let set = byCustomer.get(customerId);
-    if (!set) byCustomer.set(customerId, (set = new Set()));
-    set.add(socket);
-  };
-  const detach = (customerId: string | null, socket: WebSocket) => {
-    if (!customerId) return;
-    const set = byCustomer.get(customerId);
-    set?.delete(socket);
-    if (set?.size === 0) byCustomer.delete(customerId);
-  };
-
-  subs.push(
-    await bus.subscribe('message.out', 'gateway.web', ({ envelope }) => {
-      if (envelope.channel !== 'WB') return;
-      toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
-    }),
-    await bus.subscribe('session.changed', 'gateway.web', async ({ sessionId, status }) => {
-      if (!sessionId.startsWith('WB') || (status !== 'active' && status !== 'closed')) return;
-      const session = await store.getSession(sessionId);
-      if (!session) return;
-      if (status === 'active' && session.assignedAgentId) {
-        const agentName = opts.agentName(session.assignedAgentId) ?? 'An agent';
-        toCustomer(session.customerId, { type: 'status', status: 'agent-joined', agentName });
-      } else if (status === 'closed') {
-        toCustomer(session.customerId, { type: 'status', status: 'closed' });
-      }
-    }),
-  );
-  app.addHook('onClose', async () => {
-    await Promise.all(subs.map((s) => s.unsubscribe()));
+  const { config } = opts;
+  const adapter = await createWebChannelAdapter(opts);
+  opts.upgrades.route(WIDGET_PATH, (req, socket, head) => adapter.handleUpgrade(req, socket, head));
+  app.addHook('preClose', async () => {
+    await adapter.close();
   });
 
   // The widget page and its assets. CSP frame-ancestors lets configured sites embed it.
@@ -118,119 +47,4 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
   if (existsSync(join(opts.widgetDir, 'assets'))) {
     await app.register(fastifyStatic, { root: join(opts.widgetDir, 'assets'), prefix: '/widget/assets/', decorateReply: false });
   }
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  opts.upgrades.route(WIDGET_PATH, (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
-  // preClose: open WebSockets would otherwise keep the HTTPS server from closing.
-  app.addHook('preClose', async () => {
-    for (const client of wss.clients) client.terminate();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
-  });
-
-  wss.on('connection', (socket: WebSocket) => {
-    let visitor: Visitor | null = null;
-    const messages = new TokenBucket(MESSAGE_BURST, MESSAGES_PER_SECOND);
-    let alive = true;
-    socket.on('pong', () => (alive = true));
-    const beat = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
-      socket.ping();
-    }, heartbeatMs);
-    beat.unref();
-
-    const fail = (code: HuiliuError['code'], message: string, clientMessageId?: string) =>
-      send(socket, { type: 'error', code, message, ...(clientMessageId ? { clientMessageId } : {}) });
-
-    // Frames are handled one at a time, in order, so acks and replays keep the customer's order.
-    let chain = Promise.resolve();
-    socket.on('message', (raw, isBinary) => {
-      chain = chain
-        .then(() => handle(raw.toString(), isBinary))
-        .catch((error: unknown) => {
-          log.error({ err: error }, 'widget frame failed');
-          fail('INTERNAL', 'Something went wrong; your message was not stored. Please retry.');
-        });
-    });
-
-    async function handle(text: string, isBinary: boolean): Promise<void> {
-      if (isBinary) return fail('VALIDATION_FAILED', 'Frames are JSON text.');
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        return fail('INVALID_JSON', 'Frames are JSON text.');
-      }
-      const parsed = WidgetClientFrameSchema.safeParse(json);
-      if (!parsed.success) {
-        const cm = (json as { clientMessageId?: unknown } | null)?.clientMessageId;
-        return fail(
-          'VALIDATION_FAILED',
-          parsed.error.issues[0]?.message ?? 'invalid frame',
-          typeof cm === 'string' ? cm.slice(0, 128) : undefined,
-        );
-      }
-      const frame = parsed.data;
-      switch (frame.type) {
-        case 'ping':
-          return send(socket, { type: 'pong', ...(frame.t !== undefined ? { t: frame.t } : {}) });
-        case 'hello': {
-          const token = frame.visitorToken ?? randomBytes(24).toString('base64url');
-          const customer = frame.visitorToken ? await store.findCustomerByIdentity('WB', visitorExternalId(token)) : null;
-          if (visitor) detach(visitor.customerId, socket);
-          visitor = { token, name: frame.name, customerId: customer?.id ?? null };
-          const session = customer ? await store.latestSession(customer.id, 'WB') : null;
-          if (customer) attach(customer.id, socket);
-          send(socket, {
-            type: 'welcome',
-            visitorToken: token,
-            sessionId: session?.id ?? null,
-            conversationId: session?.conversationId ?? null,
-            heartbeatMs,
-          });
-          if (session) {
-            const afterSeq = frame.conversationId === session.conversationId ? (frame.lastSeq ?? 0) : 0;
-            for (const m of await store.listMessages(session.conversationId, { afterSeq })) {
-              send(socket, { type: 'message', message: toWidgetMessage(m) });
-            }
-            if (session.status === 'active' && session.assignedAgentId) {
-              send(socket, { type: 'status', status: 'agent-joined', agentName: opts.agentName(session.assignedAgentId) ?? 'An agent' });
-            } else if (session.status === 'closed') {
-              send(socket, { type: 'status', status: 'closed' });
-            }
-          }
-          return;
-        }
-        case 'message': {
-          if (!visitor) return fail('VALIDATION_FAILED', 'Say hello first.', frame.clientMessageId);
-          if (!messages.take()) return fail('RATE_LIMITED', 'Too many messages; this one will be retried.', frame.clientMessageId);
-          try {
-            const result = await ingest.accept(normalizeWidgetMessage(frame, visitor, new Date()), config.channels.web.defaultSkillGroup);
-            if (!visitor.customerId) {
-              visitor.customerId = result.envelope.customerId;
-              attach(visitor.customerId, socket);
-            }
-            send(socket, {
-              type: 'ack',
-              clientMessageId: frame.clientMessageId,
-              messageId: result.envelope.id,
-              seq: result.envelope.seq,
-              sessionId: result.session.id,
-              conversationId: result.envelope.conversationId,
-            });
-            if (result.newSession) send(socket, { type: 'status', status: 'waiting' });
-          } catch (error) {
-            if (error instanceof HuiliuError) return fail(error.code, error.message, frame.clientMessageId);
-            throw error;
-          }
-          return;
-        }
-      }
-    }
-
-    socket.on('close', () => {
-      clearInterval(beat);
-      detach(visitor?.customerId ?? null, socket);
-    });
-  });
 }
