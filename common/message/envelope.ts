@@ -58,17 +58,6 @@ const base = z.object({
   meta: MetaSchema,
 });
 
-export const EnvelopeSchema = z.discriminatedUnion('kind', [
-  base.extend({ kind: z.literal('text'), body: TextBodySchema }),
-  base.extend({ kind: z.literal('image'), body: ImageBodySchema }),
-  base.extend({ kind: z.literal('file'), body: FileBodySchema }),
-  base.extend({ kind: z.literal('audio'), body: AudioBodySchema }),
-  base.extend({ kind: z.literal('event'), body: EventBodySchema }),
-]);
-export type Envelope = z.infer<typeof EnvelopeSchema>;
-export type MessageKind = Envelope['kind'];
-export type MessageBody = Envelope['body'];
-
 /** The kind + body pair alone (what a channel or an agent says), validated together. */
 export const ContentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), body: TextBodySchema }),
@@ -78,6 +67,12 @@ export const ContentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('event'), body: EventBodySchema }),
 ]);
 export type Content = z.infer<typeof ContentSchema>;
+
+/** The envelope: routing and ordering fields plus one content variant. */
+export const EnvelopeSchema = z.intersection(base, ContentSchema);
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+export type MessageKind = Envelope['kind'];
+export type MessageBody = Envelope['body'];
 
 /** A customer's identity on one channel (an openid, a JID, a phone, an app user id, a web visitor). */
 export const ChannelIdentitySchema = z.object({
