@@ -11,33 +11,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { NPM as npm, ROOT, ensureDependencies, run, say } from './ensure-deps.mjs';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const say = (/** @type {string} */ m) => process.stdout.write(`[huiliu] ${m}\n`);
-
-function run(/** @type {string} */ cmd, /** @type {string[]} */ args, env = {}) {
-  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env }, shell: process.platform === 'win32' });
-  if (r.status !== 0) {
-    say(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
-    process.exit(r.status ?? 1);
-  }
-}
-
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 20 || (major === 20 && minor < 19)) {
-  say(`Node ${process.versions.node} is too old: Huiliu needs Node 20.19+ (or 22.12+).`);
-  process.exit(1);
-}
-
-// 1. Dependencies: install when missing or older than the lock file.
-const installed = join(ROOT, 'node_modules', '.package-lock.json');
-if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(join(ROOT, 'package-lock.json')).mtimeMs) {
-  say('installing dependencies (npm ci)…');
-  // Electron's binary is fetched separately below, so an offline machine still gets the browser path.
-  run(npm, ['ci', '--no-audit', '--no-fund'], { ELECTRON_SKIP_BINARY_DOWNLOAD: '1' });
-}
+ensureDependencies();
 
 /** The Electron binary path when it is installed, else null. */
 function electronBinary() {
