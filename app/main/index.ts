@@ -1,15 +1,16 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, ipcMain, Notification, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, nativeImage, Notification, session, shell } from 'electron';
 import { IPC_CHANNELS } from '../../common/ipc/channels';
+import { createBadgeSetter } from './badge';
 import { registerBridgeHandlers } from './bridge-handlers';
 import { createCertificateVerifier, isAllowedNavigation } from './security';
 import { resolveSettings } from './settings';
-import { createWorkstationWindow, type WindowFactory, type WindowLike } from './window';
+import { createWorkstationWindow, type WindowFactory } from './window';
 
 // Composition root of the desktop app: the only file that touches Electron's globals. Everything it
 // wires is a plain service with Electron APIs passed in, covered by Node tests.
 const settings = resolveSettings(process.env, process.cwd());
-let mainWindow: (WindowLike & { focus(): void; webContents: { send(channel: string, ...args: unknown[]): void } }) | null = null;
+let mainWindow: BrowserWindow | null = null;
 
 app.enableSandbox();
 if (!app.requestSingleInstanceLock()) app.quit();
@@ -33,7 +34,15 @@ app.whenReady().then(() => {
       n.show();
       return true;
     },
-    setBadgeCount: (count) => void app.setBadgeCount(count),
+    setBadgeCount: createBadgeSetter({
+      platform: process.platform,
+      setBadgeCount: (count) => void app.setBadgeCount(count),
+      setOverlay: (withBadge, description) =>
+        mainWindow?.setOverlayIcon(
+          withBadge ? nativeImage.createFromPath(join(__dirname, '..', 'assets', 'badge.png')) : null,
+          description,
+        ),
+    }),
     openExternal: (url) => shell.openExternal(url),
     focusSession: (sessionId) => {
       mainWindow?.focus();
@@ -46,7 +55,7 @@ app.whenReady().then(() => {
     server: settings.serverUrl,
     preloadPath: join(__dirname, 'preload.cjs'),
     openExternal: (url) => void shell.openExternal(url),
-  }) as typeof mainWindow;
+  }) as unknown as BrowserWindow;
 });
 
 app.on('web-contents-created', (_event, contents) => {

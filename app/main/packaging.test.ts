@@ -32,6 +32,9 @@ describe('electron-builder.yml (Windows nsis, macOS dmg)', () => {
     expect(pkg.main).toBe('app/main/dist/main.cjs');
     expect(config.files).toContain('app/main/dist/**/*');
     expect(config.files).toContain('!node_modules/**');
+    // The Windows taskbar badge image is loaded from app/main/assets at run time.
+    expect(config.files).toContain('app/main/assets/**/*');
+    expect(existsSync(join(ROOT, 'app', 'main', 'assets', 'badge.png'))).toBe(true);
   });
 
   it('has an icon large enough for both platforms (≥ 512 px PNG)', () => {
