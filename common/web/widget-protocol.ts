@@ -10,6 +10,7 @@ export const WIDGET_PATH = '/channels/web';
 export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('hello'),
+    /** A token this server issued earlier; any other is replaced by a fresh one. */
     visitorToken: z.string().min(16).max(128).optional(),
     name: z.string().trim().min(1).max(64).optional(),
     /** The conversation `lastSeq` counts in; a different or missing one replays from the start. */

@@ -8,6 +8,7 @@ import type { ServerConfig } from './config/config';
 import { appChannelPlugin } from './gateway/app/plugin';
 import type { Ingest } from './gateway/ingest';
 import { webChannelPlugin } from './gateway/web/plugin';
+import type { VisitorTokens } from './gateway/web/visitor-token';
 import { healthPlugin } from './health/plugin';
 import { registerErrorHandling } from './http/errors';
 import { UpgradeRouter } from './http/upgrades';
@@ -32,6 +33,7 @@ export interface AppDeps {
   version: string;
   ready: () => boolean;
   tls?: { cert: string; key: string };
+  visitorTokens: VisitorTokens;
   rendererDir?: string;
   widgetDir?: string;
 }
@@ -76,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger,
     widgetDir: deps.widgetDir ?? DEFAULT_WIDGET_DIR,
     agentName: (id) => auth.displayName(id),
+    visitorTokens: deps.visitorTokens,
     upgrades,
   });
   await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });

@@ -12,6 +12,8 @@ import { openDatabase } from './db/sqlite';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
 import { Ingest } from './gateway/ingest';
 import { createLocalKeyProvider } from './keys/provider.local';
+import { loadOrCreateSecret } from './keys/secret-file';
+import { VisitorTokens } from './gateway/web/visitor-token';
 import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createRouter, type Router } from './routing/router';
@@ -77,6 +79,7 @@ export async function startServer(
     version: VERSION,
     ready: () => ready,
     tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
+    visitorTokens: new VisitorTokens(loadOrCreateSecret(join(config.paths.keys, 'visitor.key'))),
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -12,6 +11,7 @@ import type { Logger } from '../../logging/logger';
 import type { SessionStore } from '../../sessions/store';
 import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
+import type { VisitorTokens } from './visitor-token';
 
 export interface WebChannelAdapterOptions {
   store: SessionStore;
@@ -21,6 +21,8 @@ export interface WebChannelAdapterOptions {
   logger: Logger;
   /** Staff display names for "agent joined". */
   agentName: (agentId: string) => string | null;
+  /** Signs and checks visitor tokens (only server-issued tokens resume a conversation). */
+  visitorTokens: VisitorTokens;
   heartbeatMs?: number;
 }
 
@@ -143,8 +145,10 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
         case 'ping':
           return send(socket, { type: 'pong', ...(frame.t !== undefined ? { t: frame.t } : {}) });
         case 'hello': {
-          const token = frame.visitorToken ?? randomBytes(24).toString('base64url');
-          const customer = frame.visitorToken ? await store.findCustomerByIdentity('WB', visitorExternalId(token)) : null;
+          // A token we did not issue is replaced by a new one: it resumes nothing.
+          const known = frame.visitorToken !== undefined && opts.visitorTokens.verify(frame.visitorToken);
+          const token = known ? frame.visitorToken! : opts.visitorTokens.issue();
+          const customer = known ? await store.findCustomerByIdentity('WB', visitorExternalId(token)) : null;
           if (visitor) detach(visitor.customerId, socket);
           visitor = { token, name: frame.name, customerId: customer?.id ?? null };
           const session = customer ? await store.latestSession(customer.id, 'WB') : null;

@@ -110,4 +110,25 @@ describe('web widget channel (wss /channels/web)', () => {
     expect(acks.length + limited.length).toBe(30);
     w.ws.close();
   });
+
+  it('resumes only with a token the server issued; a made-up token starts afresh', async () => {
+    const owner = await widget(s);
+    owner.send({ type: 'hello' });
+    const { visitorToken } = await owner.next('welcome');
+    owner.send({ type: 'message', clientMessageId: 'secret-0001', text: 'my private question' });
+    await owner.next('ack');
+    owner.ws.close();
+
+    const guesser = await widget(s);
+    const forged = `${visitorToken.split('.')[0]}.${'A'.repeat(22)}`;
+    for (const token of [forged, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']) {
+      guesser.send({ type: 'hello', visitorToken: token });
+      const welcome = await guesser.next('welcome');
+      expect(welcome.visitorToken).not.toBe(token);
+      expect(welcome.sessionId).toBeNull();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(guesser.frames.filter((f) => f.type === 'message')).toEqual([]);
+    guesser.ws.close();
+  });
 });
