@@ -77,9 +77,12 @@ export function QueueList() {
                   </span>
                 </button>
                 {s.status !== 'active' ? (
-                  <button type="button" className="qitem__accept" onClick={() => void accept(s.id)} data-testid="accept">
-                    {offered ? 'Accept offer' : 'Take'}
-                  </button>
+                  <span className="qitem__actions">
+                    <button type="button" className="qitem__accept" onClick={() => void accept(s.id)} data-testid="accept">
+                      {offered ? 'Accept offer' : 'Take'}
+                    </button>
+                    {offers[s.id]?.expiresAt ? <OfferCountdown expiresAt={offers[s.id]!.expiresAt} now={now} /> : null}
+                  </span>
                 ) : null}
               </li>
             );
@@ -87,5 +90,15 @@ export function QueueList() {
         </ul>
       )}
     </nav>
+  );
+}
+
+/** Seconds left on an offer; after that the router offers the contact to the next agent. */
+function OfferCountdown({ expiresAt, now }: { expiresAt: string; now: number }) {
+  const left = Math.max(0, Math.floor((Date.parse(expiresAt) - now) / 1000));
+  return (
+    <span className="countdown" title="Offered to you; it moves to the next agent when the time is up">
+      {left > 0 ? `${left}s left` : 'moving on…'}
+    </span>
   );
 }
