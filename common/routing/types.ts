@@ -23,6 +23,8 @@ export const RoutingConfigSchema = z
       }),
     }),
     offerTimeoutMs: z.number().int().min(1000).max(600_000),
+    /** An agent gone (app closed, network lost) this long gets their open chats taken back to the queue. */
+    reassignAfterMs: z.number().int().min(10_000).max(3_600_000),
     chatCapacity: z.number().int().min(1).max(20),
   })
   .refine((c) => Math.abs(c.weights.value + c.weights.difficulty - 1) < 1e-9, {
@@ -45,6 +47,7 @@ export const DEFAULT_ROUTING_CONFIG: RoutingConfig = {
     factorWeights: { spend: 0.5, satisfaction: 0.3, frequency: 0.2 },
   },
   offerTimeoutMs: 20_000,
+  reassignAfterMs: 120_000,
   chatCapacity: 3,
 };
 

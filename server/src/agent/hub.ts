@@ -195,6 +195,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     socket.on('disconnect', () => {
       if (takesContacts && deps.pool.disconnect(user.id)) {
+        deps.router.agentDisconnected(user.id);
         void deps.router.agentGone(user.id).catch((error: unknown) => log.error({ err: error }, 're-offering after disconnect failed'));
       }
       log.info({ user: user.username }, 'agent disconnected');

@@ -12,7 +12,7 @@ export interface BusTopics {
   /** A staff or AI message was stored and must reach the customer's channel. */
   'message.out': { envelope: Envelope };
   /** A session changed state (routed, offered, accepted, closed). */
-  'session.changed': { sessionId: string; status: string; agentId: string | null };
+  'session.changed': { sessionId: string; status: string; agentId: string | null; reason?: 'released' };
 }
 export type Topic = keyof BusTopics;
 

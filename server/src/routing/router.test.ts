@@ -35,7 +35,7 @@ describe('router', () => {
     store = await createSqliteSessionStore({ path: join(dir, 'db.sqlite'), keys });
     bus = createMemoryBus();
     pool = new AgentPool();
-    config = { ...DEFAULT_ROUTING_CONFIG, offerTimeoutMs: 150, chatCapacity: 2 };
+    config = { ...DEFAULT_ROUTING_CONFIG, offerTimeoutMs: 150, chatCapacity: 2, reassignAfterMs: 200 };
     router = createRouter({ store, bus, pool, config: () => config, logger: createLogger({ level: 'silent' }) });
     ingest = new Ingest(store, bus);
   });
@@ -111,5 +111,37 @@ describe('router', () => {
     const s = await store.getSession(r.session.id);
     expect(s?.routing).not.toBeNull();
     expect(s?.offeredAgentId).toBe('on-duty');
+  });
+
+  it('takes the chats of an agent who stays gone back to the queue and offers them to another agent', async () => {
+    await router.start();
+    agent('leaver', ['general'], false, 0);
+    const s = await contact('gone-1');
+    await store.claim(s.id, 'leaver');
+    pool.addChat('leaver');
+    router.settle(s.id);
+    const changes: { status: string; reason?: string }[] = [];
+    await bus.subscribe('session.changed', 'test', (p) => void changes.push(p));
+    // The leaver's app dies; a colleague is on duty.
+    pool.disconnect('leaver');
+    router.agentDisconnected('leaver');
+    agent('colleague', ['general'], false, 0);
+    await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'colleague');
+    expect(await store.getSession(s.id)).toMatchObject({ status: 'offered', assignedAgentId: null });
+    expect(changes[0]).toMatchObject({ status: 'queued', reason: 'released' });
+  });
+
+  it('leaves the chats alone when the agent comes back within the grace period', async () => {
+    await router.start();
+    agent('blinker', ['general'], false, 0);
+    const s = await contact('gone-2');
+    await store.claim(s.id, 'blinker');
+    router.settle(s.id);
+    pool.disconnect('blinker');
+    router.agentDisconnected('blinker');
+    agent('blinker', ['general'], false, 0);
+    await router.agentAvailable('blinker');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await store.getSession(s.id)).toMatchObject({ status: 'active', assignedAgentId: 'blinker' });
   });
 });

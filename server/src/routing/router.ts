@@ -25,6 +25,11 @@ export interface Router {
   agentAvailable(agentId: string): Promise<void>;
   /** The agent went offline or away: their pending offers go to the next agent now. */
   agentGone(agentId: string): Promise<void>;
+  /**
+   * The agent's last connection closed: if they are not back within `reassignAfterMs`, their active
+   * chats return to the queue and are offered again. Coming back (`agentAvailable`) cancels it.
+   */
+  agentDisconnected(agentId: string): void;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
   stop(): Promise<void>;
@@ -45,6 +50,7 @@ export function createRouter(deps: RouterDeps): Router {
   /** Pending offers per agent: an offer holds a slot of the agent's capacity until it is settled. */
   const pending = new Map<string, string>(); // sessionId → agentId
   const pendingFor = (agentId: string) => [...pending.values()].filter((a) => a === agentId).length;
+  const reassignTimers = new Map<string, NodeJS.Timeout>();
   const subs: Subscription[] = [];
   const log = deps.logger.child({ component: 'router' });
   // Once stopped (shutdown), late events — an agent socket closing, a timer — change nothing.
@@ -102,6 +108,24 @@ export function createRouter(deps: RouterDeps): Router {
     }, ms);
     timer.unref();
     timers.set(sessionId, timer);
+  }
+
+  async function reassign(agentId: string): Promise<void> {
+    if (stopped || deps.pool.get(agentId)) return; // back in the meantime
+    const theirs = await deps.store.listSessions({ status: ['active'], assignedAgentId: agentId });
+    for (const s of theirs) {
+      const released = await deps.store.release(s.id, agentId);
+      if (!released) continue;
+      log.info({ sessionId: s.id, agentId }, 'agent gone; chat back to the queue');
+      await deps.bus.publish('session.changed', { sessionId: s.id, status: 'queued', agentId: null, reason: 'released' });
+      const decision = released.routing;
+      if (decision) {
+        let set = declined.get(s.id);
+        if (!set) declined.set(s.id, (set = new Set()));
+        set.add(agentId);
+        await offer(released, decision);
+      }
+    }
   }
 
   async function expire(sessionId: string, agentId: string): Promise<void> {
@@ -175,6 +199,8 @@ export function createRouter(deps: RouterDeps): Router {
 
     async agentAvailable(agentId) {
       if (stopped) return;
+      clearTimeout(reassignTimers.get(agentId));
+      reassignTimers.delete(agentId);
       const agent = deps.pool.get(agentId);
       if (!agent || agent.presence !== 'available') return;
       const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 50 });
@@ -194,6 +220,17 @@ export function createRouter(deps: RouterDeps): Router {
       }
     },
 
+    agentDisconnected(agentId) {
+      if (stopped) return;
+      clearTimeout(reassignTimers.get(agentId));
+      const timer = setTimeout(() => {
+        reassignTimers.delete(agentId);
+        void reassign(agentId).catch((error: unknown) => log.error({ err: error, agentId }, 'reassigning chats failed'));
+      }, deps.config().reassignAfterMs);
+      timer.unref();
+      reassignTimers.set(agentId, timer);
+    },
+
     settle(sessionId) {
       clearTimeout(timers.get(sessionId));
       timers.delete(sessionId);
@@ -205,6 +242,8 @@ export function createRouter(deps: RouterDeps): Router {
       stopped = true;
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
+      for (const t of reassignTimers.values()) clearTimeout(t);
+      reassignTimers.clear();
       pending.clear();
       await Promise.all(subs.map((s) => s.unsubscribe()));
     },

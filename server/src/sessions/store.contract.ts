@@ -163,6 +163,18 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect((await h.store.latestSession(r.envelope.customerId, 'WB'))?.id).toBe(next.session.id);
     });
 
+    it("releases an agent's active session back to the queue, once, and only theirs", async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      await h.store.claim(r.session.id, 'agent-a');
+      expect(await h.store.release(r.session.id, 'agent-b')).toBeNull();
+      h.advance(5000);
+      const released = await h.store.release(r.session.id, 'agent-a');
+      expect(released).toMatchObject({ status: 'queued', assignedAgentId: null });
+      expect(Date.parse(released!.waitingSince)).toBeGreaterThan(Date.parse(r.session.waitingSince));
+      expect(await h.store.release(r.session.id, 'agent-a')).toBeNull();
+      expect((await h.store.claim(r.session.id, 'agent-b')).assignedAgentId).toBe('agent-b');
+    });
+
     it('lists sessions by status and skill group, oldest waiting first', async () => {
       const a = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'l-1' } }), { skillGroup: 'general' });
       h.advance(1000);

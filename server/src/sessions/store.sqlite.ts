@@ -147,6 +147,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       `UPDATE sessions SET status = 'closed', wrap_up_code = ?, wrap_up_note_ct = ?, closed_at = ?, updated_at = ?
        WHERE id = ? AND status != 'closed' RETURNING *`,
     ),
+    release: db.prepare(
+      `UPDATE sessions SET status = 'queued', assigned_agent_id = NULL, waiting_since = ?, updated_at = ?
+       WHERE id = ? AND status = 'active' AND assigned_agent_id = ? RETURNING *`,
+    ),
     openSessionsInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
     closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
   };
@@ -435,6 +439,12 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
         if (n === 0) q.closeConversation.run(t, row.conversation_id);
         return toSession(row);
       });
+    },
+
+    async release(sessionId, agentId) {
+      const t = iso();
+      const row = await commit.run(() => q.release.get(t, t, sessionId, agentId) as SessionRow | undefined);
+      return row ? toSession(row) : null;
     },
 
     async shutdown() {

@@ -84,5 +84,7 @@ export interface SessionStore {
   /** Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it). */
   claim(sessionId: string, agentId: string): Promise<SessionRecord>;
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;
+  /** Takes an active session back from its agent into the queue; null when it is no longer theirs. */
+  release(sessionId: string, agentId: string): Promise<SessionRecord | null>;
   shutdown(): Promise<void>;
 }

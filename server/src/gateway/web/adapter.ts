@@ -82,8 +82,14 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       if (envelope.channel !== 'WB') return;
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
-    await bus.subscribe('session.changed', 'gateway.web', async ({ sessionId, status }) => {
-      if (!sessionId.startsWith('WB') || (status !== 'active' && status !== 'closed')) return;
+    await bus.subscribe('session.changed', 'gateway.web', async ({ sessionId, status, reason }) => {
+      if (!sessionId.startsWith('WB')) return;
+      if (reason === 'released') {
+        const released = await store.getSession(sessionId);
+        if (released) toCustomer(released.customerId, { type: 'status', status: 'waiting' });
+        return;
+      }
+      if (status !== 'active' && status !== 'closed') return;
       const session = await store.getSession(sessionId);
       if (!session) return;
       if (status === 'active' && session.assignedAgentId) {
