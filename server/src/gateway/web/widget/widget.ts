@@ -1,3 +1,4 @@
+import { Heartbeat } from '../../../../../common/web/heartbeat';
 import type { WidgetClientFrame, WidgetMessage, WidgetServerFrame } from '../../../../../common/web/widget-protocol';
 
 /**
@@ -87,8 +88,23 @@ function accept(m: WidgetMessage): void {
 
 let socket: WebSocket | null = null;
 let backoff = 1000;
-let heartbeat: ReturnType<typeof setInterval> | undefined;
-let lastPong = Date.now();
+// The browser cannot see WebSocket pings, so the widget pings too: 30 s on a good link, 60 s on a
+// weak one, and a dead link is noticed within one interval (DESIGN §7, common/web/heartbeat.ts).
+const heartbeat = new Heartbeat();
+let beatTimer: ReturnType<typeof setTimeout> | undefined;
+
+function scheduleBeat(): void {
+  clearTimeout(beatTimer);
+  beatTimer = setTimeout(() => {
+    const now = Date.now();
+    if (heartbeat.beat(now) === 'dead') {
+      socket?.close();
+      return;
+    }
+    sendFrame({ type: 'ping', t: now });
+    scheduleBeat();
+  }, heartbeat.intervalMs);
+}
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
 function setLink(s: 'online' | 'offline' | 'connecting'): void {
@@ -121,7 +137,7 @@ function connect(): void {
   };
   ws.onmessage = (event) => onFrame(JSON.parse(String(event.data)) as WidgetServerFrame);
   ws.onclose = () => {
-    clearInterval(heartbeat);
+    clearTimeout(beatTimer);
     if (socket !== ws) return;
     setLink('offline');
     // Exponential backoff with jitter, so a server restart is not met by every widget at once.
@@ -143,15 +159,8 @@ function onFrame(frame: WidgetServerFrame): void {
       save();
       render();
       setLink('online');
-      lastPong = Date.now();
-      clearInterval(heartbeat);
-      // The browser cannot see WebSocket pings, so the widget pings too and notices a dead link
-      // within one interval (DESIGN §7).
-      const every = Math.min(frame.heartbeatMs, 30_000);
-      heartbeat = setInterval(() => {
-        if (Date.now() - lastPong > every * 2) return socket?.close();
-        sendFrame({ type: 'ping', t: Date.now() });
-      }, every);
+      heartbeat.reset();
+      scheduleBeat();
       flushOutbox();
       return;
     }
@@ -188,7 +197,7 @@ function onFrame(frame: WidgetServerFrame): void {
       }
       return;
     case 'pong':
-      lastPong = Date.now();
+      if (frame.t !== undefined) heartbeat.pong(frame.t, Date.now());
       return;
     case 'error':
       if (frame.code === 'RATE_LIMITED' || frame.code === 'INTERNAL') {
