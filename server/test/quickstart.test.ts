@@ -1,22 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { httpsRequest } from './support/https';
 import { REPO, freePort } from './support/server-process';
 
-function get(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const get = (url: string, ca: string) => httpsRequest(url, { ca });
 
 describe('README first command (npm start → server/scripts/quickstart.mjs)', () => {
   it('builds, starts the server with demo data, prints the URL and logins, and stops cleanly', async () => {

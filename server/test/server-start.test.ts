@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
 
 /** Runs `npm run server` the way an operator does and returns its exit code and output. */
@@ -52,19 +52,8 @@ describe('without --demo', () => {
     server = await startServerProcess({ args: [] });
     expect(server.output()).not.toContain('demo logins');
     const ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
-    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(
-          `${server.url}${path}`,
-          { method: 'POST', ca, headers: { 'content-type': 'application/json', ...headers } },
-          (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          },
-        );
-        req.on('error', reject);
-        req.end(JSON.stringify(body));
-      });
+    const post = async (path: string, json: unknown, headers: Record<string, string> = {}) =>
+      (await httpsRequest(`${server.url}${path}`, { method: 'POST', ca, headers, json })).status;
     expect(await post('/api/v1/auth/login', { username: 'agent1', password: 'huiliu-demo' })).toBe(401);
     expect(
       await post(

@@ -1,9 +1,7 @@
-import { X509Certificate, createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './support/browser';
+import { launchPinnedChromium } from './support/browser';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 
 /**
@@ -17,11 +15,8 @@ describe('widget heartbeat in the browser', () => {
 
   beforeAll(async () => {
     server = await startServerProcess();
-    const cert = new X509Certificate(readFileSync(join(server.dataDir, 'tls', 'server.pem')));
-    const spki = createHash('sha256')
-      .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
-      .digest('base64');
-    browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki}`]);
+    // Trust exactly this server's key, the way the desktop app pins its CA.
+    browser = await launchPinnedChromium(server.dataDir);
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { X509Certificate, createHash } from 'node:crypto';
-import { request } from 'node:https';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_ID_PATTERN } from '../../common/message/session-id';
-import { launchChromium } from './support/browser';
+import { launchPinnedChromium } from './support/browser';
+import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
@@ -14,18 +13,11 @@ const SHOTS = join(REPO, 'test-output', 'e2e');
 /** A customer writing through the app channel (`POST /api/v1/channels/app/messages`). */
 async function postApp(server: ServerProcess, customer: { externalId: string; name: string }, text: string): Promise<void> {
   const ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
-  const body = JSON.stringify({ customer, text, clientMessageId: `${customer.externalId}-1` });
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = request(
-      `${server.url}/api/v1/channels/app/messages`,
-      { method: 'POST', ca, headers: { 'content-type': 'application/json', 'x-huiliu-key': 'demo-app-key' } },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+  const { status } = await httpsRequest(`${server.url}/api/v1/channels/app/messages`, {
+    method: 'POST',
+    ca,
+    headers: { 'x-huiliu-key': 'demo-app-key' },
+    json: { customer, text, clientMessageId: `${customer.externalId}-1` },
   });
   expect(status).toBe(202);
 }
@@ -48,12 +40,8 @@ describe('one conversation end to end: widget → server → workstation → wid
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     server = await startServerProcess();
-    // Pin the server's key the way the desktop app pins its CA: trust exactly this SPKI, nothing else.
-    const cert = new X509Certificate(readFileSync(join(server.dataDir, 'tls', 'server.pem')));
-    const spki = createHash('sha256')
-      .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
-      .digest('base64');
-    browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki}`]);
+    // Trust exactly this server's key, the way the desktop app pins its CA.
+    browser = await launchPinnedChromium(server.dataDir);
     customerCtx = await browser.newContext({ viewport: { width: 480, height: 720 } });
     agentCtx = await browser.newContext({ viewport: { width: 1360, height: 800 } });
     customer = await customerCtx.newPage();

@@ -36,6 +36,13 @@ async function importPkcs8Pem(pem: string): Promise<CryptoKey> {
   return crypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
 }
 
+/** base64 SHA-256 of a certificate's SubjectPublicKeyInfo: Chromium's `--ignore-certificate-errors-spki-list` form. */
+export function spkiPin(certPem: string): string {
+  return createHash('sha256')
+    .update(new NodeX509(certPem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
+}
+
 const pemFile = (pem: string) => (pem.endsWith('\n') ? pem : `${pem}\n`);
 
 function writeSecret(path: string, content: string): void {
@@ -114,13 +121,11 @@ export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): 
 
   const caPem = readFileSync(caPath, 'utf8');
   const certPem = readFileSync(certPath, 'utf8');
-  const leafCert = new NodeX509(certPem);
-  const spkiDer = leafCert.publicKey.export({ type: 'spki', format: 'der' });
   return {
     caPem,
     certPem,
     keyPem: readFileSync(keyPath, 'utf8'),
     caFingerprint256: new NodeX509(caPem).fingerprint256,
-    spkiSha256: createHash('sha256').update(spkiDer).digest('base64'),
+    spkiSha256: spkiPin(certPem),
   };
 }

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { spkiPin } from '../../src/tls/certificates';
 
 export const CHROMIUM = process.env.HUILIU_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -22,4 +24,13 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
       ...extraArgs,
     ],
   });
+}
+
+/**
+ * Chromium that trusts exactly the key of the server whose data dir is given, the way the desktop app
+ * pins its CA: nothing else is accepted.
+ */
+export function launchPinnedChromium(dataDir: string): Promise<Browser> {
+  const pin = spkiPin(readFileSync(join(dataDir, 'tls', 'server.pem'), 'utf8'));
+  return launchChromium([`--ignore-certificate-errors-spki-list=${pin}`]);
 }
