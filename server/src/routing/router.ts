@@ -110,6 +110,13 @@ export function createRouter(deps: RouterDeps): Router {
     timers.set(sessionId, timer);
   }
 
+  /** The session will not be offered to this agent again (timed out, or gone). */
+  function decline(sessionId: string, agentId: string): void {
+    let set = declined.get(sessionId);
+    if (!set) declined.set(sessionId, (set = new Set()));
+    set.add(agentId);
+  }
+
   async function reassign(agentId: string): Promise<void> {
     if (stopped || deps.pool.get(agentId)) return; // back in the meantime
     const theirs = await deps.store.listSessions({ status: ['active'], assignedAgentId: agentId });
@@ -118,12 +125,9 @@ export function createRouter(deps: RouterDeps): Router {
       if (!released) continue;
       log.info({ sessionId: s.id, agentId }, 'agent gone; chat back to the queue');
       await deps.bus.publish('session.changed', { sessionId: s.id, status: 'queued', agentId: null, reason: 'released' });
-      const decision = released.routing;
-      if (decision) {
-        let set = declined.get(s.id);
-        if (!set) declined.set(s.id, (set = new Set()));
-        set.add(agentId);
-        await offer(released, decision);
+      if (released.routing) {
+        decline(s.id, agentId);
+        await offer(released, released.routing);
       }
     }
   }
@@ -132,9 +136,7 @@ export function createRouter(deps: RouterDeps): Router {
     if (stopped) return;
     const session = await deps.store.getSession(sessionId);
     if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return;
-    let set = declined.get(sessionId);
-    if (!set) declined.set(sessionId, (set = new Set()));
-    set.add(agentId);
+    decline(sessionId, agentId);
     log.info({ sessionId, agentId }, 'offer timed out; offering to the next agent');
     await offer(session, session.routing);
   }

@@ -272,8 +272,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     kind: 'sqlite',
 
     async appendInbound(draft, { skillGroup }) {
+      // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
       const customerId = await resolveCustomer(draft);
-      await loadCustomerKey(customerId);
       return commit.run((): InboundResult => {
         const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
         if (dup) {

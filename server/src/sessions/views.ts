@@ -27,8 +27,7 @@ export class SessionViews {
   /** `last`: the conversation's newest message when the caller already has it (saves a read). */
   async summary(s: SessionRecord, last?: Envelope): Promise<SessionSummary> {
     const [customer, newest] = await Promise.all([this.store.getCustomer(s.customerId), last ?? this.store.lastMessage(s.conversationId)]);
-    const lastMessage = newest;
-    const preview = lastMessage ? textOf(lastMessage) : '';
+    const preview = newest ? textOf(newest) : '';
     return {
       id: s.id,
       conversationId: s.conversationId,
