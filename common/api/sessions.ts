@@ -49,7 +49,10 @@ export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 export const SessionDetailSchema = SessionSummarySchema.extend({
   wrapUpCode: WrapUpCodeSchema.nullable(),
   closedAt: z.string().nullable(),
+  /** The newest page of the conversation (at most DETAIL_PAGE messages), oldest first. */
   messages: z.array(MessageViewSchema),
+  /** Older messages exist before `messages[0]`: page back with `session:history` / `GET …/messages?beforeSeq=`. */
+  hasOlderMessages: z.boolean(),
   routing: RoutingDecisionSchema.nullable(),
   context: z.object({
     customer: z.object({ id: z.string(), name: z.string(), channels: z.array(ChannelCodeSchema) }),
@@ -64,3 +67,11 @@ export const SessionDetailSchema = SessionSummarySchema.extend({
   }),
 });
 export type SessionDetail = z.infer<typeof SessionDetailSchema>;
+
+/** How many of the newest messages a session detail carries; older ones come in pages of up to 200. */
+export const DETAIL_PAGE = 100;
+export const HISTORY_PAGE_MAX = 200;
+
+/** One page of older messages (`session:history`, `GET /api/v1/sessions/:id/messages`). */
+export const MessagePageSchema = z.object({ messages: z.array(MessageViewSchema), hasOlder: z.boolean() });
+export type MessagePageView = z.infer<typeof MessagePageSchema>;

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import type { Result } from '../errors/codes';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import { WrapUpCodeSchema, type MessageView, type SessionDetail, type SessionSummary } from '../api/sessions';
+import {
+  HISTORY_PAGE_MAX,
+  WrapUpCodeSchema,
+  type MessagePageView,
+  type MessageView,
+  type SessionDetail,
+  type SessionSummary,
+} from '../api/sessions';
 import type { UserView } from '../api/auth';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
@@ -15,6 +22,12 @@ export type Presence = z.infer<typeof PresenceSchema>;
 export const QueueListSchema = z.strictObject({});
 export const AcceptOfferSchema = z.object({ sessionId: SessionIdSchema });
 export const OpenSessionSchema = z.object({ sessionId: SessionIdSchema });
+/** Older messages of a session's conversation: the page that ends just before `beforeSeq`. */
+export const SessionHistorySchema = z.object({
+  sessionId: SessionIdSchema,
+  beforeSeq: z.number().int().min(1),
+  limit: z.number().int().min(1).max(HISTORY_PAGE_MAX).optional(),
+});
 export const SendMessageSchema = z.object({
   sessionId: SessionIdSchema,
   clientMessageId: z.string().min(8).max(128),
@@ -29,6 +42,7 @@ export const SetPresenceSchema = z.object({ presence: PresenceSchema });
 
 export type AcceptOffer = z.infer<typeof AcceptOfferSchema>;
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
+export type SessionHistory = z.infer<typeof SessionHistorySchema>;
 export type SendMessage = z.infer<typeof SendMessageSchema>;
 export type CloseSession = z.infer<typeof CloseSessionSchema>;
 export type SetPresence = z.infer<typeof SetPresenceSchema>;
@@ -40,6 +54,7 @@ export interface AgentClientToServerEvents {
   'queue:list': (payload: Record<string, never>, ack: Ack<SessionSummary[]>) => void;
   'offer:accept': (payload: AcceptOffer, ack: Ack<SessionDetail>) => void;
   'session:open': (payload: OpenSession, ack: Ack<SessionDetail>) => void;
+  'session:history': (payload: SessionHistory, ack: Ack<MessagePageView>) => void;
   'message:send': (payload: SendMessage, ack: Ack<MessageView>) => void;
   'session:close': (payload: CloseSession, ack: Ack<SessionSummary>) => void;
   'presence:set': (payload: SetPresence, ack: Ack<{ presence: Presence }>) => void;

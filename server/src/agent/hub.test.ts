@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionSummary } from '../../../common/api/sessions';
+import type { MessagePageView, SessionDetail, SessionSummary } from '../../../common/api/sessions';
+import { textOf } from '../../../common/message/envelope';
 import { ack, openAgentSocket } from '../../test/support/agent-client';
 import { startTestServer, type TestServer } from '../../test/support/harness';
 
@@ -100,5 +101,62 @@ describe('socket.io /agent namespace', () => {
     const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
     expect(await ack(socket, 'queue:list', {})).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
     expect(await closed).toBe('io server disconnect');
+  });
+
+  it('shows the newest messages of a long conversation and pages back to the first one (C8)', async () => {
+    const store = s.services.store;
+    const at = new Date().toISOString();
+    const message = (i: number) => ({
+      identity: { channel: 'AP' as const, externalId: 'demo:long-talker' },
+      content: { kind: 'text' as const, body: { text: `message ${i}` } },
+      critical: true,
+      clientMessageId: `long-${i}`,
+      sentAt: at,
+      receivedAt: at,
+      meta: {},
+    });
+    const first = await store.appendInbound(message(1), { skillGroup: 'general' });
+    for (let i = 2; i <= 1051; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, 1052 - i) }, (_, k) => store.appendInbound(message(i + k), { skillGroup: 'general' })),
+      );
+    }
+    const sessionId = first.session.id;
+    const token = await s.login('agent1');
+    const socket = await open(s, token);
+    sockets.push(socket);
+    const newestSeqs = (d: SessionDetail) => [d.messages[0]!.seq, d.messages.at(-1)!.seq, d.hasOlderMessages];
+
+    const opened = await ack<SessionDetail>(socket, 'session:open', { sessionId });
+    expect(opened.ok && newestSeqs(opened.data)).toEqual([952, 1051, true]);
+    const accepted = await ack<SessionDetail>(socket, 'offer:accept', { sessionId });
+    expect(accepted.ok && newestSeqs(accepted.data)).toEqual([952, 1051, true]);
+    const rest = await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } });
+    expect(newestSeqs(rest.json() as SessionDetail)).toEqual([952, 1051, true]);
+
+    // Page back over the socket, then over REST, until the very first message.
+    const older = await ack<MessagePageView>(socket, 'session:history', { sessionId, beforeSeq: 952 });
+    expect(older.ok && [older.data.messages[0]!.seq, older.data.messages.at(-1)!.seq, older.data.hasOlder]).toEqual([752, 951, true]);
+    let beforeSeq = 752;
+    const seen: number[] = [];
+    for (;;) {
+      const res = await s.app.inject({
+        url: `/api/v1/sessions/${sessionId}/messages?beforeSeq=${beforeSeq}&limit=200`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const page = res.json() as MessagePageView;
+      seen.unshift(...page.messages.map((m) => m.seq));
+      if (!page.hasOlder) {
+        expect(textOf(page.messages[0]!)).toBe('message 1');
+        break;
+      }
+      beforeSeq = page.messages[0]!.seq;
+    }
+    expect(seen).toEqual(Array.from({ length: 751 }, (_, i) => i + 1));
+    const bad = await s.app.inject({
+      url: `/api/v1/sessions/${sessionId}/messages?limit=5000`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
   });
 });

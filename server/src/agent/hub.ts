@@ -2,6 +2,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import { HuiliuError, fail, ok, zodDetails, type Result } from '../../../common/errors/codes';
 import type { UserView } from '../../../common/api/auth';
+import { HISTORY_PAGE_MAX } from '../../../common/api/sessions';
 import {
   AGENT_NAMESPACE,
   AcceptOfferSchema,
@@ -9,13 +10,24 @@ import {
   OpenSessionSchema,
   QueueListSchema,
   SendMessageSchema,
+  SessionHistorySchema,
   SetPresenceSchema,
   type AgentClientToServerEvents,
   type AgentServerToClientEvents,
 } from '../../../common/socket/agent-events';
 import type { z } from 'zod';
 import type { AuthService } from '../auth/auth';
-import { canHandleSession, canSeeSession, isStaffOnQueue, visibleGroups } from '../auth/rbac';
+import {
+  canHandleSession,
+  canSeeInQueue,
+  canSeeSession,
+  isStaffOnQueue,
+  queueAudience,
+  queueRooms,
+  queueRoomsOf,
+  queueWatchers,
+  visibleGroups,
+} from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
 import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
@@ -48,8 +60,7 @@ export interface AgentHub {
   close(): Promise<void>;
 }
 
-const groupRoom = (g: string) => `group:${g}`;
-const agentRoom = (id: string) => `agent:${id}`;
+const agentRoom = queueRooms.agent;
 const OPEN = ['queued', 'offered', 'active'] as const;
 
 /**
@@ -83,10 +94,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   async function queueFor(user: UserView) {
     const groups = visibleGroups(user);
     const sessions = await deps.store.listSessions({ status: [...OPEN], ...(groups ? { skillGroups: groups } : {}) });
-    // Agents see their groups' waiting contacts and their own active ones; leads and admins see all.
-    const mine = user.roles.includes('agent') && !user.roles.includes('lead') && !user.roles.includes('admin');
-    const visible = mine ? sessions.filter((s) => s.status !== 'active' || s.assignedAgentId === user.id) : sessions;
-    return Promise.all(visible.map((s) => deps.views.summary(s)));
+    return Promise.all(sessions.filter((s) => canSeeInQueue(user, s)).map((s) => deps.views.summary(s)));
+  }
+
+  /** Capacity comes from the store's count of the agent's active sessions (C9), never a side counter. */
+  async function syncCapacity(agentId: string): Promise<void> {
+    deps.pool.setActiveChats(agentId, await deps.store.activeChatCount(agentId), now());
   }
 
   async function loadHandled(user: UserView, sessionId: string): Promise<SessionRecord> {
@@ -120,8 +133,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   nsp.on('connection', async (socket: AgentSocket) => {
     const user = socket.data.user;
-    for (const g of user.skillGroups) void socket.join(groupRoom(g));
-    void socket.join(agentRoom(user.id));
+    // Room membership is the queue policy (rbac.queueRoomsOf): pushes reach only who may see them.
+    void socket.join(queueRoomsOf(user));
     const takesContacts = user.roles.includes('agent') || user.roles.includes('lead');
     // Handlers are registered before any await, so no event sent right after connect is lost.
 
@@ -133,14 +146,15 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     socket.on(
       'offer:accept',
       handle(socket, AcceptOfferSchema, async ({ sessionId }) => {
-        const before = await loadHandled(user, sessionId);
-        const claimed = await deps.store.claim(sessionId, user.id);
-        if (before.status !== 'active') {
+        await loadHandled(user, sessionId);
+        const { session, changed } = await deps.store.claim(sessionId, user.id);
+        // Only the claim that changed the session acts on it: a double accept counts once (C9).
+        if (changed) {
           deps.router.settle(sessionId);
-          deps.pool.addChat(user.id);
+          await syncCapacity(user.id);
           await deps.bus.publish('session.changed', { sessionId, status: 'active', agentId: user.id });
         }
-        return deps.views.detail(claimed);
+        return deps.views.detail(session, user);
       }),
     );
 
@@ -149,7 +163,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       handle(socket, OpenSessionSchema, async ({ sessionId }) => {
         const session = await deps.store.getSession(sessionId);
         if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
-        return deps.views.detail(session);
+        return deps.views.detail(session, user);
+      }),
+    );
+
+    socket.on(
+      'session:history',
+      handle(socket, SessionHistorySchema, async ({ sessionId, beforeSeq, limit }) => {
+        const session = await deps.store.getSession(sessionId);
+        if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
+        const page = await deps.store.recentMessages(session.conversationId, { beforeSeq, limit: limit ?? HISTORY_PAGE_MAX });
+        return { messages: page.messages.map(toMessageView), hasOlder: page.hasOlder };
       }),
     );
 
@@ -176,7 +200,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         await loadHandled(user, sessionId);
         const closed = await deps.store.close(sessionId, user.id, wrapUpCode, note);
         deps.router.settle(sessionId);
-        deps.pool.removeChat(user.id, now());
+        await syncCapacity(user.id);
         await deps.bus.publish('session.changed', { sessionId, status: 'closed', agentId: user.id });
         void deps.router.agentAvailable(user.id).catch((error: unknown) => log.error({ err: error }, 'offering waiting contacts failed'));
         return deps.views.summary(closed);
@@ -225,10 +249,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     const session = await deps.store.getSession(sessionId);
     if (!session) return;
     const summary = await deps.views.summary(session);
-    const room = nsp.to(groupRoom(session.skillGroup));
-    if (session.status === 'closed') room.emit('queue:remove', { sessionId });
-    else room.emit('queue:upsert', summary);
-    // Admins (all groups) are not in group rooms of groups they do not belong to; they poll REST for now.
+    const audience = queueAudience(session);
+    if (audience.length) nsp.to(audience).emit('queue:upsert', summary);
+    // Whoever may have shown it and may no longer (taken by a colleague, closed) drops it (B6).
+    nsp.to(queueWatchers(session)).except(audience).emit('queue:remove', { sessionId });
     if (session.status === 'offered' && session.offeredAgentId) {
       nsp.to(agentRoom(session.offeredAgentId)).emit('offer:new', { sessionId, expiresAt: session.offerExpiresAt ?? '', summary });
     }
@@ -241,9 +265,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       if (!session) return;
       const view = toMessageView(envelope);
       if (session.assignedAgentId) nsp.to(agentRoom(session.assignedAgentId)).emit('message:new', view);
-      // The queue row's preview and time change with every message.
-      if (session.status !== 'closed')
-        nsp.to(groupRoom(session.skillGroup)).emit('queue:upsert', await deps.views.summary(session, envelope));
+      // The queue row's preview and time change with every message: only for those who may see the row.
+      const audience = queueAudience(session);
+      if (audience.length) nsp.to(audience).emit('queue:upsert', await deps.views.summary(session, envelope));
     }),
     await deps.bus.subscribe('message.out', 'agent-hub', async ({ envelope }) => {
       const session = await deps.store.getSession(envelope.sessionId);

@@ -53,16 +53,15 @@ export class AgentPool {
     a.presence = presence;
   }
 
-  addChat(agentId: string): void {
-    const a = this.agents.get(agentId);
-    if (a) a.activeChats += 1;
-  }
-
-  removeChat(agentId: string, now: number): void {
+  /**
+   * Sets the agent's chat count from the store (`SessionStore.activeChatCount`): capacity is derived
+   * from what the store says is active, never incremented beside it, so it cannot drift (C9).
+   */
+  setActiveChats(agentId: string, activeChats: number, now: number): void {
     const a = this.agents.get(agentId);
     if (!a) return;
-    a.activeChats = Math.max(0, a.activeChats - 1);
-    if (a.activeChats === 0) a.idleSince = now;
+    if (activeChats === 0 && a.activeChats > 0) a.idleSince = now;
+    a.activeChats = activeChats;
   }
 
   /**

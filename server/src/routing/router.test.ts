@@ -118,7 +118,7 @@ describe('router', () => {
     agent('leaver', ['general'], false, 0);
     const s = await contact('gone-1');
     await store.claim(s.id, 'leaver');
-    pool.addChat('leaver');
+    pool.setActiveChats('leaver', await store.activeChatCount('leaver'), Date.now());
     router.settle(s.id);
     const changes: { status: string; reason?: string }[] = [];
     await bus.subscribe('session.changed', 'test', (p) => void changes.push(p));

@@ -136,9 +136,52 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect(offered.status).toBe('offered');
       expect(offered.routing?.tier).toBe('assisted');
       const claimed = await h.store.claim(r.session.id, 'agent-a');
-      expect(claimed).toMatchObject({ status: 'active', assignedAgentId: 'agent-a', offeredAgentId: null });
-      expect((await h.store.claim(r.session.id, 'agent-a')).status).toBe('active');
+      expect(claimed).toMatchObject({ changed: true, session: { status: 'active', assignedAgentId: 'agent-a', offeredAgentId: null } });
+      expect(await h.store.claim(r.session.id, 'agent-a')).toMatchObject({ changed: false, session: { status: 'active' } });
       await expect(h.store.claim(r.session.id, 'agent-b')).rejects.toMatchObject({ code: 'OFFER_TAKEN' });
+    });
+
+    it('lets exactly one of two simultaneous claims by the same agent change the session, and counts it once', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      const both = await Promise.all([h.store.claim(r.session.id, 'agent-a'), h.store.claim(r.session.id, 'agent-a')]);
+      expect(both.map((c) => c.changed).sort()).toEqual([false, true]);
+      expect(await h.store.activeChatCount('agent-a')).toBe(1);
+      await h.store.close(r.session.id, 'agent-a', 'resolved');
+      expect(await h.store.activeChatCount('agent-a')).toBe(0);
+    });
+
+    it('gives the newest page of a long conversation and pages back to the oldest without gaps', async () => {
+      const first = await h.store.appendInbound(draft({ text: 'm1' }), { skillGroup: 'general' });
+      for (let i = 2; i <= 1051; i++) await h.store.appendInbound(draft({ text: `m${i}` }), { skillGroup: 'general' });
+      const newest = await h.store.recentMessages(first.envelope.conversationId, { limit: 100 });
+      expect(newest.messages.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 952 + i));
+      expect(newest.hasOlder).toBe(true);
+      const seen: number[] = [...newest.messages.map((m) => m.seq)];
+      let before = newest.messages[0]!.seq;
+      for (;;) {
+        const page = await h.store.recentMessages(first.envelope.conversationId, { beforeSeq: before, limit: 200 });
+        seen.unshift(...page.messages.map((m) => m.seq));
+        if (!page.hasOlder) break;
+        before = page.messages[0]!.seq;
+      }
+      expect(seen).toEqual(Array.from({ length: 1051 }, (_, i) => i + 1));
+    });
+
+    it('updates a returning customer to their newest name and phone and keeps the history of changes', async () => {
+      const identity = { channel: 'AP' as const, externalId: 'app:lin', displayName: 'Lin Mei' };
+      const first = await h.store.appendInbound(draft({ identity }), { skillGroup: 'general' });
+      await h.store.appendInbound(draft({ identity }), { skillGroup: 'general' }); // same details: no change recorded
+      await h.store.appendInbound(draft({ identity: { ...identity, displayName: 'Lin Mei (Gold member)', phone: '+8613800138000' } }), {
+        skillGroup: 'general',
+      });
+      await h.store.appendInbound(draft({ identity: { channel: 'AP', externalId: 'app:lin' } }), { skillGroup: 'general' }); // absent: kept
+      const customer = await h.store.getCustomer(first.envelope.customerId);
+      expect(customer?.name).toBe('Lin Mei (Gold member)');
+      const changes = await h.store.profileChanges(first.envelope.customerId);
+      expect(changes).toMatchObject([
+        { field: 'name', channel: 'AP', previous: 'Lin Mei', value: 'Lin Mei (Gold member)' },
+        { field: 'phone', channel: 'AP', previous: null, value: '+8613800138000' },
+      ]);
     });
 
     it('closes with a wrap-up code, then refuses replies, and the next contact opens a new session', async () => {
@@ -172,7 +215,7 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect(released).toMatchObject({ status: 'queued', assignedAgentId: null });
       expect(Date.parse(released!.waitingSince)).toBeGreaterThan(Date.parse(r.session.waitingSince));
       expect(await h.store.release(r.session.id, 'agent-a')).toBeNull();
-      expect((await h.store.claim(r.session.id, 'agent-b')).assignedAgentId).toBe('agent-b');
+      expect((await h.store.claim(r.session.id, 'agent-b')).session.assignedAgentId).toBe('agent-b');
     });
 
     it('lists sessions by status and skill group, oldest waiting first', async () => {

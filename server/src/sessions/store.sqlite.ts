@@ -7,13 +7,23 @@ import type { ChannelCode } from '../../../common/message/session-id';
 import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import { openText, sealText } from '../crypto/aead';
+import { joinKey } from '../crypto/composite-key';
 import type { Statement } from 'better-sqlite3';
 import { GroupCommit } from '../db/group-commit';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
 import { DataKeyRing } from './data-keys';
 import { mintSessionId, type RandomSource } from './session-id';
-import type { CustomerRecord, InboundResult, OutboundInput, SessionFilter, SessionRecord, SessionStore } from './store';
+import type {
+  CustomerRecord,
+  InboundResult,
+  MessagePage,
+  OutboundInput,
+  ProfileChange,
+  SessionFilter,
+  SessionRecord,
+  SessionStore,
+} from './store';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -62,6 +72,8 @@ interface MessageRow {
 }
 
 const INDEX_KEY_OWNER = 'index';
+/** The name a customer has until a channel tells us theirs. */
+const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor' };
 const customerKeyOwner = (customerId: string) => `customer:${customerId}`;
 const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -98,14 +110,15 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   // listSessions builds its SQL from the filter's shape; there are few shapes, so cache them.
   const listStatements = new Map<string, Statement<unknown[]>>();
   const indexKey = await ring.getOrCreate(INDEX_KEY_OWNER);
-  const blind = (...parts: string[]) => createHmac('sha256', indexKey).update(parts.join('\u0000')).digest('hex');
+  // Blind index: a keyed hash of label + fixed parts + one free-text part, joined injectively (B7).
+  const blind = (...parts: string[]) => createHmac('sha256', indexKey).update(joinKey('\u0000', parts)).digest('hex');
 
   const q = {
     identity: db.prepare('SELECT customer_id FROM customer_identities WHERE channel = ? AND external_id_hmac = ?'),
-    insertCustomer: db.prepare('INSERT INTO customers (id, name_ct, created_at) VALUES (?, ?, ?)'),
+    insertCustomer: db.prepare('INSERT INTO customers (id, name_ct, name_hmac, created_at) VALUES (?, ?, ?, ?)'),
     insertIdentity: db.prepare(
-      `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, phone_hmac, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     customer: db.prepare('SELECT id, name_ct, created_at FROM customers WHERE id = ?'),
     customerChannels: db.prepare('SELECT DISTINCT channel FROM customer_identities WHERE customer_id = ? ORDER BY channel'),
@@ -134,6 +147,18 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
     session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
     messagesAfter: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    messagesBefore: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    activeChats: db.prepare(`SELECT count(*) AS n FROM sessions WHERE assigned_agent_id = ? AND status = 'active'`),
+    profileState: db.prepare(
+      `SELECT c.name_ct, c.name_hmac, i.phone_ct, i.phone_hmac FROM customers c
+         JOIN customer_identities i ON i.customer_id = c.id WHERE i.channel = ? AND i.external_id_hmac = ?`,
+    ),
+    setName: db.prepare('UPDATE customers SET name_ct = ?, name_hmac = ? WHERE id = ?'),
+    setPhone: db.prepare('UPDATE customer_identities SET phone_ct = ?, phone_hmac = ? WHERE channel = ? AND external_id_hmac = ?'),
+    insertProfileChange: db.prepare(
+      `INSERT INTO customer_profile_changes (id, customer_id, field, channel, previous_ct, value_ct, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    profileChanges: db.prepare('SELECT * FROM customer_profile_changes WHERE customer_id = ? ORDER BY id'),
     lastMessage: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1'),
     saveRouting: db.prepare(
       `UPDATE sessions SET routing_json = ?, status = ?, offered_agent_id = ?, offer_expires_at = ?, updated_at = ?
@@ -239,6 +264,57 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     return existing;
   }
 
+  const nameAad = (customerId: string) => `cust:${customerId}:name`;
+  const phoneAad = (channel: ChannelCode, identityHmac: string) => `ident:${channel}:${identityHmac}:phone`;
+  const changeAad = (customerId: string, id: string, field: ProfileChange['field']) => `cust:${customerId}:change:${id}:${field}`;
+  const nameHmac = (customerId: string, name: string) => blind('name', customerId, name);
+  const phoneHmac = (channel: ChannelCode, identityHmac: string, phone: string) => blind('phone', channel, identityHmac, phone);
+
+  /**
+   * Later contact details win (C10): a name or phone that differs from the stored one replaces it and
+   * the change is kept, sealed, in customer_profile_changes. Absent fields change nothing. Runs inside
+   * the message's transaction; "unchanged" is decided on keyed hashes, so the usual case decrypts nothing.
+   */
+  function updateProfile(customerId: string, identity: InboundDraft['identity']): void {
+    if (!identity.displayName && !identity.phone) return;
+    const hmac = blind('identity', identity.channel, identity.externalId);
+    const row = q.profileState.get(identity.channel, hmac) as
+      { name_ct: Buffer; name_hmac: string | null; phone_ct: Buffer | null; phone_hmac: string | null } | undefined;
+    if (!row) return;
+    const key = ring.cached(customerKeyOwner(customerId));
+    const t = iso();
+    const record = (field: ProfileChange['field'], previous: string | null, value: string) => {
+      const id = uuidv7();
+      q.insertProfileChange.run(
+        id,
+        customerId,
+        field,
+        identity.channel,
+        previous === null ? null : sealText(key, previous, changeAad(customerId, id, field) + ':prev'),
+        sealText(key, value, changeAad(customerId, id, field)),
+        t,
+      );
+    };
+    if (identity.displayName) {
+      const next = nameHmac(customerId, identity.displayName);
+      // Rows from before migration 0002 have no hash yet: decrypt once to compare.
+      const current = row.name_hmac ?? nameHmac(customerId, openText(key, row.name_ct, nameAad(customerId)));
+      if (current !== next) {
+        record('name', openText(key, row.name_ct, nameAad(customerId)), identity.displayName);
+        q.setName.run(sealText(key, identity.displayName, nameAad(customerId)), next, customerId);
+      }
+    }
+    if (identity.phone) {
+      const next = phoneHmac(identity.channel, hmac, identity.phone);
+      const previous = row.phone_ct ? openText(key, row.phone_ct, phoneAad(identity.channel, hmac)) : null;
+      const current = row.phone_hmac ?? (previous === null ? null : phoneHmac(identity.channel, hmac, previous));
+      if (current !== next) {
+        record('phone', previous, identity.phone);
+        q.setPhone.run(sealText(key, identity.phone, phoneAad(identity.channel, hmac)), next, identity.channel, hmac);
+      }
+    }
+  }
+
   async function resolveCustomer(draft: InboundDraft): Promise<string> {
     const { identity } = draft;
     const hmac = blind('identity', identity.channel, identity.externalId);
@@ -254,14 +330,15 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       const again = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
       if (again) return again.customer_id;
       const t = iso();
-      const name = identity.displayName ?? `${identity.channel} customer`;
-      q.insertCustomer.run(customerId, sealText(key, name, `cust:${customerId}:name`), t);
+      const name = identity.displayName ?? DEFAULT_NAMES[identity.channel] ?? `${identity.channel} customer`;
+      q.insertCustomer.run(customerId, sealText(key, name, nameAad(customerId)), nameHmac(customerId, name), t);
       q.insertIdentity.run(
         identity.channel,
         hmac,
         customerId,
         sealText(key, identity.externalId, `ident:${identity.channel}:${hmac}:ext`),
-        identity.phone ? sealText(key, identity.phone, `ident:${identity.channel}:${hmac}:phone`) : null,
+        identity.phone ? sealText(key, identity.phone, phoneAad(identity.channel, hmac)) : null,
+        identity.phone ? phoneHmac(identity.channel, hmac, identity.phone) : null,
         t,
       );
       return customerId;
@@ -280,6 +357,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
           const session = toSession(q.session.get(dup.session_id) as SessionRow);
           return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false };
         }
+        updateProfile(customerId, draft.identity);
         const channel = draft.identity.channel;
         let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
         let newSession = false;
@@ -370,6 +448,40 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       return rows.map(decryptMessage);
     },
 
+    async recentMessages(conversationId, { beforeSeq, limit = 100 } = {}): Promise<MessagePage> {
+      const n = Math.max(1, Math.min(limit, 1000));
+      // One row more than asked says whether an older page exists.
+      const rows = q.messagesBefore.all(conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, n + 1) as MessageRow[];
+      const hasOlder = rows.length > n;
+      const page = rows.slice(0, n).reverse();
+      if (page.length > 0) await loadCustomerKey(page[0]!.customer_id);
+      return { messages: page.map(decryptMessage), hasOlder };
+    },
+
+    async profileChanges(customerId) {
+      const rows = q.profileChanges.all(customerId) as {
+        id: string;
+        field: ProfileChange['field'];
+        channel: ChannelCode;
+        previous_ct: Buffer | null;
+        value_ct: Buffer;
+        changed_at: string;
+      }[];
+      if (rows.length === 0) return [];
+      const key = await loadCustomerKey(customerId);
+      return rows.map((r) => ({
+        field: r.field,
+        channel: r.channel,
+        previous: r.previous_ct ? openText(key, r.previous_ct, changeAad(customerId, r.id, r.field) + ':prev') : null,
+        value: openText(key, r.value_ct, changeAad(customerId, r.id, r.field)),
+        changedAt: r.changed_at,
+      }));
+    },
+
+    async activeChatCount(agentId) {
+      return (q.activeChats.get(agentId) as { n: number }).n;
+    },
+
     async lastMessage(conversationId) {
       const row = q.lastMessage.get(conversationId) as MessageRow | undefined;
       if (!row) return null;
@@ -382,7 +494,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       if (!row) return null;
       const key = await loadCustomerKey(id);
       const channels = (q.customerChannels.all(id) as { channel: ChannelCode }[]).map((r) => r.channel);
-      return { id, name: openText(key, row.name_ct, `cust:${id}:name`), channels, createdAt: row.created_at } satisfies CustomerRecord;
+      return { id, name: openText(key, row.name_ct, nameAad(id)), channels, createdAt: row.created_at } satisfies CustomerRecord;
     },
 
     async findCustomerByIdentity(channel, externalId) {
@@ -415,11 +527,13 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     async claim(sessionId, agentId) {
+      // The conditional UPDATE is the one place that decides a hand-over happened: of two concurrent
+      // claims (even by the same agent) exactly one sees `changed` (C9).
       const row = await commit.run(() => q.claim.get(agentId, iso(), sessionId) as SessionRow | undefined);
-      if (row) return toSession(row);
+      if (row) return { session: toSession(row), changed: true };
       const existing = q.session.get(sessionId) as SessionRow | undefined;
       if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
-      if (existing.status === 'active' && existing.assigned_agent_id === agentId) return toSession(existing);
+      if (existing.status === 'active' && existing.assigned_agent_id === agentId) return { session: toSession(existing), changed: false };
       if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
       throw new HuiliuError('OFFER_TAKEN');
     },

@@ -10,6 +10,28 @@ export interface CustomerRecord {
   createdAt: string;
 }
 
+/** One change of a customer's contact details, oldest first (C10: later details win, history kept). */
+export interface ProfileChange {
+  field: 'name' | 'phone';
+  /** The channel whose message carried the new value. */
+  channel: ChannelCode;
+  previous: string | null;
+  value: string;
+  changedAt: string;
+}
+
+/** The outcome of `claim`: `changed` is true for exactly one caller per hand-over to an agent. */
+export interface ClaimResult {
+  session: SessionRecord;
+  changed: boolean;
+}
+
+/** A page of a conversation, oldest first, with whether older messages exist before it. */
+export interface MessagePage {
+  messages: Envelope[];
+  hasOlder: boolean;
+}
+
 export interface SessionRecord {
   id: string;
   conversationId: string;
@@ -72,17 +94,30 @@ export interface SessionStore {
   appendOutbound(input: OutboundInput): Promise<{ envelope: Envelope; duplicate: boolean }>;
   getSession(id: string): Promise<SessionRecord | null>;
   listSessions(filter: SessionFilter): Promise<SessionRecord[]>;
-  /** Conversation history in seq order (decrypted), optionally after a seq. */
+  /** Conversation history in seq order (decrypted), optionally after a seq: the OLDEST `limit` after it. */
   listMessages(conversationId: string, options?: { afterSeq?: number; limit?: number }): Promise<Envelope[]>;
+  /**
+   * The NEWEST `limit` messages (default 100, at most 1,000) before `beforeSeq` (default: the end), in
+   * seq order — what a person opening a conversation wants to see first; page back with the first
+   * seq of the page as the next `beforeSeq`.
+   */
+  recentMessages(conversationId: string, options?: { beforeSeq?: number; limit?: number }): Promise<MessagePage>;
   lastMessage(conversationId: string): Promise<Envelope | null>;
   getCustomer(id: string): Promise<CustomerRecord | null>;
   findCustomerByIdentity(channel: ChannelCode, externalId: string): Promise<CustomerRecord | null>;
+  /** Every change of the customer's name or phone, oldest first (decrypted). */
+  profileChanges(customerId: string): Promise<ProfileChange[]>;
   /** The customer's newest session on a channel, open or not. */
   latestSession(customerId: string, channel: ChannelCode): Promise<SessionRecord | null>;
   /** Records the routing decision; with an offer the session becomes `offered`, else `queued`. */
   saveRouting(sessionId: string, decision: RoutingDecision, offer: { agentId: string; expiresAt: string } | null): Promise<SessionRecord>;
-  /** Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it). */
-  claim(sessionId: string, agentId: string): Promise<SessionRecord>;
+  /**
+   * Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it).
+   * Idempotent per agent: claiming a session the agent already has answers `changed: false`.
+   */
+  claim(sessionId: string, agentId: string): Promise<ClaimResult>;
+  /** How many sessions are `active` with this agent now: capacity is derived from this, never counted beside it. */
+  activeChatCount(agentId: string): Promise<number>;
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;
   /** Takes an active session back from its agent into the queue; null when it is no longer theirs. */
   release(sessionId: string, agentId: string): Promise<SessionRecord | null>;

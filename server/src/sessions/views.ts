@@ -1,5 +1,7 @@
 import { textOf, type Envelope } from '../../../common/message/envelope';
-import type { MessageView, SessionDetail, SessionSummary } from '../../../common/api/sessions';
+import { DETAIL_PAGE, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
+import type { UserView } from '../../../common/api/auth';
+import { canSeeSession } from '../auth/rbac';
 import type { SessionRecord, SessionStore } from './store';
 
 export function toMessageView(e: Envelope): MessageView {
@@ -47,10 +49,14 @@ export class SessionViews {
     };
   }
 
-  async detail(s: SessionRecord): Promise<SessionDetail> {
-    const [summary, messages, customer, previous] = await Promise.all([
+  /**
+   * The session as `viewer` may see it: the newest DETAIL_PAGE messages (C8: never the oldest), and
+   * only the previous sessions the viewer's policy allows (B6: same rule as the session route).
+   */
+  async detail(s: SessionRecord, viewer: UserView): Promise<SessionDetail> {
+    const [summary, page, customer, previous] = await Promise.all([
       this.summary(s),
-      this.store.listMessages(s.conversationId),
+      this.store.recentMessages(s.conversationId, { limit: DETAIL_PAGE }),
       this.store.getCustomer(s.customerId),
       this.store.listSessions({ customerId: s.customerId, limit: 50 }),
     ]);
@@ -58,12 +64,13 @@ export class SessionViews {
       ...summary,
       wrapUpCode: s.wrapUpCode,
       closedAt: s.closedAt,
-      messages: messages.map(toMessageView),
+      messages: page.messages.map(toMessageView),
+      hasOlderMessages: page.hasOlder,
       routing: s.routing,
       context: {
         customer: { id: s.customerId, name: customer?.name ?? 'Unknown customer', channels: customer?.channels ?? [] },
         previousSessions: previous
-          .filter((p) => p.id !== s.id)
+          .filter((p) => p.id !== s.id && canSeeSession(viewer, p))
           .map((p) => ({ id: p.id, channel: p.channel, status: p.status, createdAt: p.createdAt })),
       },
     };

@@ -13,7 +13,11 @@ export interface ConversationSlice {
   detail: SessionDetail | null;
   pending: PendingReply[];
   workError: string | null;
+  /** An older page is being fetched (the "Show earlier messages" button waits). */
+  loadingOlder: boolean;
   openSession(sessionId: string): Promise<void>;
+  /** Prepends the page of messages just before the oldest one shown (C8: long conversations). */
+  loadOlder(): Promise<void>;
   accept(sessionId: string): Promise<void>;
   send(text: string): Promise<void>;
   retry(clientMessageId: string): Promise<void>;
@@ -24,11 +28,15 @@ export interface ConversationSlice {
 
 const describe = (error: unknown) => (error instanceof HuiliuError ? error.message : 'No answer from the server; will retry.');
 
-function withMessage(detail: SessionDetail, message: MessageView): SessionDetail {
-  if (detail.messages.some((m) => m.id === message.id)) return detail;
-  const messages = [...detail.messages, message].sort((a, b) => a.seq - b.seq);
+function withMessages(detail: SessionDetail, incoming: readonly MessageView[]): SessionDetail {
+  const known = new Set(detail.messages.map((m) => m.id));
+  const fresh = incoming.filter((m) => !known.has(m.id));
+  if (fresh.length === 0) return detail;
+  // seq is the conversation's order of record; merging never drops what is already shown.
+  const messages = [...detail.messages, ...fresh].sort((a, b) => a.seq - b.seq);
   return { ...detail, messages };
 }
+const withMessage = (detail: SessionDetail, message: MessageView) => withMessages(detail, [message]);
 
 export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
   async function deliver(item: PendingReply): Promise<void> {
@@ -56,6 +64,23 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     detail: null,
     pending: [],
     workError: null,
+    loadingOlder: false,
+    async loadOlder() {
+      const { connection, detail, loadingOlder } = get();
+      const oldest = detail?.messages[0];
+      if (!connection || !detail || !oldest || !detail.hasOlderMessages || loadingOlder) return;
+      set({ loadingOlder: true });
+      try {
+        const page = await connection.request('session:history', { sessionId: detail.id, beforeSeq: oldest.seq });
+        set((s) =>
+          s.detail && s.detail.id === detail.id
+            ? { detail: { ...withMessages(s.detail, page.messages), hasOlderMessages: page.hasOlder }, loadingOlder: false }
+            : { loadingOlder: false },
+        );
+      } catch (error) {
+        set({ workError: describe(error), loadingOlder: false });
+      }
+    },
     async openSession(sessionId) {
       const conn = get().connection;
       if (!conn) return;

@@ -147,4 +147,40 @@ describe('workstation store', () => {
     expect(store.getState().detail!.messages).toHaveLength(1);
     expect(store.getState().unread.WB7).toBe(1);
   });
+
+  it('pages back through a long conversation, keeping what is shown and the seq order', async () => {
+    const msg = (seq: number) => ({
+      id: `m${seq}`,
+      sessionId: 'WB8',
+      conversationId: 'c-WB8',
+      seq,
+      direction: 'in',
+      kind: 'text',
+      body: { text: `#${seq}` },
+    });
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => msg(from + i));
+    const detail = {
+      ...summary('WB8', { status: 'active', assignedAgentId: 'u1' }),
+      messages: range(952, 1051),
+      hasOlderMessages: true,
+    } as unknown as SessionDetail;
+    const asked: unknown[] = [];
+    const request = vi.fn(async (event: string, payload: { beforeSeq?: number }) => {
+      if (event === 'session:history') {
+        asked.push(payload.beforeSeq);
+        return payload.beforeSeq === 952 ? { messages: range(752, 951), hasOlder: true } : { messages: range(1, 751), hasOlder: false };
+      }
+      return detail;
+    });
+    const { store } = setup(request as unknown as AgentConnection['request']);
+    await store.getState().login('agent1', 'huiliu-demo');
+    await store.getState().openSession('WB8');
+    await store.getState().loadOlder();
+    await store.getState().loadOlder();
+    await store.getState().loadOlder(); // nothing older: no request
+    expect(asked).toEqual([952, 752]);
+    const seqs = store.getState().detail!.messages.map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: 1051 }, (_, i) => i + 1));
+    expect(store.getState().detail!.hasOlderMessages).toBe(false);
+  });
 });

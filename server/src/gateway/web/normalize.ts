@@ -19,7 +19,8 @@ export function normalizeWidgetMessage(
     identity: {
       channel: 'WB',
       externalId: visitorExternalId(visitor.token),
-      ...(visitor.name ? { displayName: visitor.name } : { displayName: 'Web visitor' }),
+      // No name means "unchanged": the store names a new visitor and keeps a name given earlier (C10).
+      ...(visitor.name ? { displayName: visitor.name } : {}),
     },
     content: { kind: 'text', body: { text: frame.text } },
     critical: true,
