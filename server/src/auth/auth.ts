@@ -152,7 +152,11 @@ export class AuthService {
     this.sql('DELETE FROM auth_tokens WHERE token_hash = ?').run(sha256(token));
   }
 
+  /** Registers a channel key (stored as its SHA-256). Throws VALIDATION_FAILED for an app id outside `[A-Za-z0-9._-]{1,64}`. */
   addChannelKey(key: string, info: ChannelKeyInfo): void {
+    // App ids scope customer identities as `appId:externalId`: a ':' in one would make two apps' ids collide (B7).
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(info.appId))
+      throw new HuiliuError('VALIDATION_FAILED', 'appId: letters, digits, ".", "_" or "-", at most 64');
     this.sql(
       'INSERT OR REPLACE INTO channel_keys (key_hash, channel, app_id, name, skill_group, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ).run(sha256(key), info.channel, info.appId, info.name, info.skillGroup, new Date(this.now()).toISOString());
