@@ -6,10 +6,8 @@ import { joinKey } from '../../crypto/composite-key';
  * The stored identity of an app's customer: the app id scopes the app's own user ids, so two
  * integrating apps never share (or read) each other's customers.
  */
+// App ids never contain ':' (AuthService.addChannelKey refuses them), so this join is unambiguous (B7).
 export const appExternalId = (appId: string, externalId: string) => joinKey(':', [appId, externalId]);
-
-/** App ids name an integrating app; they never contain ':' so `appExternalId` stays unambiguous (B7). */
-export const APP_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** App channel request → InboundDraft. Nothing app-shaped passes this point. */
 export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: Date): InboundDraft {
