@@ -10,7 +10,7 @@ import type { Ingest } from './gateway/ingest';
 import { webChannelPlugin } from './gateway/web/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
 import { healthPlugin } from './health/plugin';
-import { registerErrorHandling } from './http/errors';
+import { frameworkErrors, registerErrorHandling } from './http/errors';
 import { UpgradeRouter } from './http/upgrades';
 import type { Logger } from './logging/logger';
 import { sessionsPlugin } from './sessions/plugin';
@@ -21,6 +21,13 @@ import { workstationPlugin } from './workstation/plugin';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../app/renderer/dist/', import.meta.url));
 export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL('../dist/widget/', import.meta.url));
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every registered route (method + URL pattern), HEAD excepted. */
+    routeTable: readonly { method: string; url: string }[];
+  }
+}
 
 export interface AppDeps {
   config: ServerConfig;
@@ -48,12 +55,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     forceCloseConnections: true,
+    frameworkErrors,
     ...(deps.tls
       ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const } }
       : {}),
   }) as unknown as FastifyInstance;
 
   registerErrorHandling(app);
+  // Every route, as registered: security tests walk it so no route escapes the malformed-input suite.
+  const routeTable: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
+  });
+  app.decorate('routeTable', routeTable);
   const upgrades = new UpgradeRouter();
   upgrades.attach(app.server);
   // socket.io (the agent hub) listens for its own upgrades under /socket.io/.

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { ERROR_CODES, HuiliuError, zodDetails, type ErrorBody, type ErrorCode } from '../../../common/errors/codes';
 
@@ -20,6 +20,17 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised by its router before any handler (a malformed
+ * URL, an over-long path parameter) leave in the registry shape too, instead of Fastify's own.
+ */
+export function frameworkErrors(error: FastifyError, _request: unknown, reply: FastifyReply): void {
+  const code: ErrorCode = error.code === 'FST_ERR_MAX_PARAM_LENGTH' || error.code === 'FST_ERR_BAD_URL' ? 'VALIDATION_FAILED' : 'NOT_FOUND';
+  void reply
+    .status(ERROR_CODES[code].status)
+    .send(errorBody(code, code === 'VALIDATION_FAILED' ? 'The URL is malformed or too long.' : undefined));
+}
 
 /** Every error leaves in the one `{error:{code,message,details?}}` shape (DESIGN §6). */
 export function registerErrorHandling(app: FastifyInstance): void {
