@@ -187,15 +187,23 @@ function connect(): void {
   };
 }
 
+/**
+ * Follows the server to `conversationId`. Only a different known conversation clears the history:
+ * before the first ack another tab may already have merged this conversation's messages in.
+ */
+function adoptConversation(conversationId: string): void {
+  if (state.conversationId && state.conversationId !== conversationId) {
+    state.lastSeq = 0;
+    state.messages = [];
+  }
+  state.conversationId = conversationId;
+}
+
 function onFrame(frame: WidgetServerFrame): void {
   switch (frame.type) {
     case 'welcome': {
       state.visitorToken = frame.visitorToken;
-      if (frame.conversationId && frame.conversationId !== state.conversationId) {
-        state.conversationId = frame.conversationId;
-        state.lastSeq = 0;
-        state.messages = [];
-      }
+      if (frame.conversationId) adoptConversation(frame.conversationId);
       save();
       render();
       setLink('online');
@@ -206,11 +214,7 @@ function onFrame(frame: WidgetServerFrame): void {
     }
     case 'ack': {
       const pending = state.outbox.find((p) => p.clientMessageId === frame.clientMessageId);
-      if (frame.conversationId !== state.conversationId) {
-        state.conversationId = frame.conversationId;
-        state.lastSeq = 0;
-        state.messages = [];
-      }
+      adoptConversation(frame.conversationId);
       if (pending) {
         accept({
           id: frame.messageId,
