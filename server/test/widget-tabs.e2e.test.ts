@@ -9,6 +9,13 @@ import { startServerProcess, type ServerProcess } from './support/server-process
  * message of the conversation, local history merges by seq and never overwrites, user text is laid
  * out by its own direction, and the time shown is the server's receivedAt.
  */
+// The page's globals, typed here: the server's tsconfig has no DOM lib. Functions passed to evaluate
+// run in the page, so they reach these through globalThis, not through closures.
+type PageGlobals = {
+  localStorage: { getItem(key: string): string | null };
+  getComputedStyle(el: unknown): { direction: string };
+};
+
 describe('two widget tabs of one visitor', () => {
   let server: ServerProcess;
   let browser: Browser;
@@ -58,8 +65,12 @@ describe('two widget tabs of one visitor', () => {
     const all = ['typed in tab A', 'typed in tab B', 'just before the reload'];
     await expect.poll(() => texts(tabA)).toEqual(all);
     await expect.poll(() => texts(tabB)).toEqual(all);
-    const saved = await tabA.evaluate(
-      () => (JSON.parse(localStorage.getItem('huiliu.widget.v1') ?? '{}') as { messages: { seq: number }[] }).messages.map((m) => m.seq),
+    const saved = await tabA.evaluate(() =>
+      (
+        JSON.parse((globalThis as unknown as PageGlobals).localStorage.getItem('huiliu.widget.v1') ?? '{}') as {
+          messages: { seq: number }[];
+        }
+      ).messages.map((m) => m.seq),
     );
     expect(saved).toEqual([1, 2, 3]);
   });
@@ -70,24 +81,24 @@ describe('two widget tabs of one visitor', () => {
     const bubble = tabB.locator('[data-testid="customer-message"] .msg__text', { hasText: 'مرحبا' });
     await expect.poll(() => bubble.count()).toBe(1);
     expect(await bubble.getAttribute('dir')).toBe('auto');
-    expect(await bubble.evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
+    expect(await bubble.evaluate((el) => (globalThis as unknown as PageGlobals).getComputedStyle(el).direction)).toBe('rtl');
     const hebrew = tabB.locator('[data-testid="customer-message"] .msg__text', { hasText: 'שלום' });
     await expect.poll(() => hebrew.count()).toBe(1);
-    expect(await hebrew.evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
+    expect(await hebrew.evaluate((el) => (globalThis as unknown as PageGlobals).getComputedStyle(el).direction)).toBe('rtl');
     expect(await tabA.locator('#text').getAttribute('dir')).toBe('auto');
   });
 
   it('shows the server’s receivedAt, not a device clock of 2001', async () => {
     // A client with a wrong clock: the same visitor, a raw frame with sentAt in 2001.
-    await tabA.evaluate(async () => {
-      const token = (JSON.parse(localStorage.getItem('huiliu.widget.v1') ?? '{}') as { visitorToken: string }).visitorToken;
-      const ws = new WebSocket(`wss://${location.host}/channels/web`);
+    await tabA.evaluate(`(async () => {
+      const token = JSON.parse(localStorage.getItem('huiliu.widget.v1')).visitorToken;
+      const ws = new WebSocket('wss://' + location.host + '/channels/web');
       await new Promise((resolve) => (ws.onopen = resolve));
       ws.send(JSON.stringify({ type: 'hello', visitorToken: token }));
       ws.send(JSON.stringify({ type: 'message', clientMessageId: 'clock-2001-0001', text: 'sent from 2001', sentAt: '2001-01-01T00:00:00Z' }));
       await new Promise((resolve) => (ws.onmessage = (e) => String(e.data).includes('"ack"') && resolve(null)));
       ws.close();
-    });
+    })()`);
     const time = tabB.locator('[data-testid="customer-message"]', { hasText: 'sent from 2001' }).locator('time');
     await expect.poll(() => time.count()).toBe(1);
     const at = await time.getAttribute('datetime');

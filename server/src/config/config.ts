@@ -93,9 +93,16 @@ export const LimitsSchema = z.strictObject({
   widget: z
     .strictObject({
       /** Largest widget frame accepted; a larger one closes that connection with 1009. */
-      frameBytes: z.number().int().min(1024).max(16 * 1024 * 1024),
+      frameBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(16 * 1024 * 1024),
       /** Unsent bytes queued to one widget socket before it is closed as a slow consumer (1013). */
-      sendBufferBytes: z.number().int().min(16 * 1024),
+      sendBufferBytes: z
+        .number()
+        .int()
+        .min(16 * 1024),
       /** Messages replayed per page on hello or history. */
       replayPageSize: z.number().int().min(1).max(1000),
       /** Per connection: messages at once, then per second (token bucket). */

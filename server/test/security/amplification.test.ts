@@ -70,7 +70,8 @@ describe('amplification and unbounded buffering on the widget socket', () => {
 
   it('closes a connection that says hello more often than its replay budget with 1008', async () => {
     const w = await openWidget(s);
-    for (let i = 0; i < 12; i++) w.send({ type: 'hello', visitorToken: visitor.visitorToken, conversationId: visitor.conversationId, lastSeq: 149 });
+    for (let i = 0; i < 12; i++)
+      w.send({ type: 'hello', visitorToken: visitor.visitorToken, conversationId: visitor.conversationId, lastSeq: 149 });
     expect(await w.closed).toBe(1008);
     expect(w.frames.filter((f) => f.type === 'welcome').length).toBe(10);
     expect(await counter(s, 'huiliu_rate_limited_total', 'limit="widget_connection_replays"')).toBeGreaterThanOrEqual(1);

@@ -29,7 +29,13 @@ const widgetFrame: fc.Arbitrary<Frame> = fc.oneof(
       afterSeq: fc.option(fc.integer({ min: -5, max: 1e9 }), { nil: undefined }),
       clientMessageId: fc.option(fc.string({ maxLength: 200 }), { nil: undefined }),
       text: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
-      sentAt: fc.option(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()), { nil: undefined }),
+      sentAt: fc.option(
+        fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string(),
+        ),
+        { nil: undefined },
+      ),
       t: fc.option(fc.double(), { nil: undefined }),
     })
     .map((r) => text(JSON.stringify(r))),
@@ -46,7 +52,10 @@ const agentFrame: fc.Arbitrary<Frame> = fc.oneof(
       fc.oneof(
         fc.json({ maxDepth: 3 }),
         fc
-          .tuple(fc.constantFrom('queue:list', 'offer:accept', 'session:open', 'message:send', 'session:close', 'presence:set', 'x'), fc.json({ maxDepth: 2 }))
+          .tuple(
+            fc.constantFrom('queue:list', 'offer:accept', 'session:open', 'message:send', 'session:close', 'presence:set', 'x'),
+            fc.json({ maxDepth: 2 }),
+          )
           .map((t) => JSON.stringify(t)),
       ),
     )

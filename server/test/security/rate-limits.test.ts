@@ -41,8 +41,7 @@ async function sendAll(w: WidgetClient, ids: string[]) {
         if (f.type === 'ack') {
           acked.push(id);
           conversationId = f.conversationId;
-        }
-        else if (f.type === 'error' && f.code === 'RATE_LIMITED') limited.push({ id, retryAfterMs: f.retryAfterMs });
+        } else if (f.type === 'error' && f.code === 'RATE_LIMITED') limited.push({ id, retryAfterMs: f.retryAfterMs });
         else throw new Error(`unexpected ${JSON.stringify(f)}`);
         break;
       }
@@ -143,7 +142,11 @@ describe('rate limits on the widget and the app channel', () => {
     expect(relayed.statusCode).toBe(401);
     expect(relayed.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
     const token = await s.login('lead');
-    const withToken = await s.app.inject({ method: 'GET', url: '/metrics', headers: { ...xff('198.51.100.7'), authorization: `Bearer ${token}` } });
+    const withToken = await s.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { ...xff('198.51.100.7'), authorization: `Bearer ${token}` },
+    });
     expect(withToken.statusCode).toBe(200);
     expect(withToken.body).toContain('huiliu_rate_limited_total');
 
@@ -194,7 +197,11 @@ describe('the app key budget', () => {
           method: 'POST',
           url: '/api/v1/channels/app/messages',
           headers: { 'x-huiliu-key': 'demo-app-key' },
-          payload: { customer: { externalId: `customer-${i}` }, text: 'where is my order?', clientMessageId: `app-key-${String(i).padStart(4, '0')}` },
+          payload: {
+            customer: { externalId: `customer-${i}` },
+            text: 'where is my order?',
+            clientMessageId: `app-key-${String(i).padStart(4, '0')}`,
+          },
         }),
       ),
     );

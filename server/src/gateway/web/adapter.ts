@@ -3,12 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { textOf, type Envelope } from '../../../../common/message/envelope';
-import {
-  WIDGET_CLOSE,
-  WidgetClientFrameSchema,
-  type WidgetMessage,
-  type WidgetServerFrame,
-} from '../../../../common/web/widget-protocol';
+import { WIDGET_CLOSE, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
 import type { Limits } from '../../http/limits';
@@ -181,7 +176,11 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     }, heartbeatMs);
     beat.unref();
 
-    const fail = (code: HuiliuError['code'], message: string, extra: { clientMessageId?: string | undefined; retryAfterMs?: number } = {}) =>
+    const fail = (
+      code: HuiliuError['code'],
+      message: string,
+      extra: { clientMessageId?: string | undefined; retryAfterMs?: number } = {},
+    ) =>
       send(socket, {
         type: 'error',
         code,
