@@ -105,4 +105,19 @@ describe('two widget tabs of one visitor', () => {
     expect(new Date(at!).getFullYear()).toBe(new Date().getFullYear());
     expect(await time.textContent()).not.toMatch(/2001/);
   });
+
+  it('shows the date beside the time for a message not from today', async () => {
+    const later = await context.newPage();
+    // Three days on, the same history: every message gets its date, from receivedAt.
+    await later.clock.setFixedTime(new Date(Date.now() + 3 * 86_400_000));
+    await later.goto(`${server.url}/widget`);
+    await online(later);
+    const first = later.locator('[data-testid="customer-message"]', { hasText: 'typed in tab A' }).locator('time');
+    const received = new Date((await first.getAttribute('datetime'))!);
+    expect(await first.textContent()).toContain(String(received.getFullYear()));
+    expect(
+      await tabA.locator('[data-testid="customer-message"]', { hasText: 'typed in tab A' }).locator('time').textContent(),
+    ).not.toContain(String(received.getFullYear()));
+    await later.close();
+  });
 });
