@@ -24,15 +24,35 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
     sentAt: z.iso.datetime({ offset: true }).optional(),
   }),
   z.object({ type: z.literal('ping'), t: z.number().optional() }),
+  /** The next page of a replay: messages after `afterSeq`, answered like a hello's replay. */
+  z.object({ type: z.literal('history'), conversationId: z.uuid(), afterSeq: z.number().int().min(0) }),
 ]);
 export type WidgetClientFrame = z.infer<typeof WidgetClientFrameSchema>;
+
+/**
+ * Close codes the server uses on the widget socket (RFC 6455 §7.4.1): the widget reconnects and
+ * resumes by `lastSeq` after any of them, so nothing acked is lost.
+ */
+export const WIDGET_CLOSE = {
+  /** A frame larger than the frame limit. */
+  tooBig: 1009,
+  /** A binary frame: the protocol is JSON text. */
+  unsupportedData: 1003,
+  /** Abuse: too many hellos, too many connections from one address. */
+  policy: 1008,
+  /** The client did not read what it was sent (send buffer over its high-water mark). */
+  tryAgainLater: 1013,
+} as const;
 
 export interface WidgetMessage {
   id: string;
   seq: number;
   direction: 'in' | 'out';
   text: string;
+  /** The sender's clock: metadata only, never shown (DESIGN §4). */
   sentAt: string;
+  /** The server's clock: the time of record, shown and sorted by. */
+  receivedAt: string;
   clientMessageId: string;
 }
 
@@ -44,8 +64,21 @@ export type WidgetServerFrame =
       conversationId: string | null;
       heartbeatMs: number;
     }
-  | { type: 'ack'; clientMessageId: string; messageId: string; seq: number; sessionId: string; conversationId: string }
+  | {
+      type: 'ack';
+      clientMessageId: string;
+      messageId: string;
+      seq: number;
+      sessionId: string;
+      conversationId: string;
+      receivedAt: string;
+    }
   | { type: 'message'; message: WidgetMessage }
+  /**
+   * Ends one replay page (after a hello or a history frame): `lastSeq` is the last seq of the page;
+   * with `more`, newer messages exist and the widget asks for them with `history` after `lastSeq`.
+   */
+  | { type: 'replayed'; conversationId: string; lastSeq: number; more: boolean }
   | { type: 'status'; status: 'waiting' | 'agent-joined' | 'closed'; agentName?: string }
   | { type: 'pong'; t?: number }
-  | { type: 'error'; code: string; message: string; clientMessageId?: string };
+  | { type: 'error'; code: string; message: string; clientMessageId?: string; retryAfterMs?: number };

@@ -11,8 +11,11 @@ import { webChannelPlugin } from './gateway/web/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
 import { healthPlugin } from './health/plugin';
 import { frameworkErrors, registerErrorHandling } from './http/errors';
+import { Limits } from './http/limits';
 import { UpgradeRouter } from './http/upgrades';
 import type { Logger } from './logging/logger';
+import { createMetrics } from './metrics/metrics';
+import { metricsPlugin } from './metrics/plugin';
 import { sessionsPlugin } from './sessions/plugin';
 import type { SessionStore } from './sessions/store';
 import type { SessionViews } from './sessions/views';
@@ -50,10 +53,14 @@ export interface AppDeps {
  * `inject()`. TLS 1.3 only: there is no downgrade to 1.2 on any listener (DESIGN §8).
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const metrics = createMetrics();
+  const limits = new Limits(deps.config.limits, deps.config.trustedProxies, metrics);
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    // request.ip is the client behind HUILIU_TRUSTED_PROXIES only (loopback by default), the same
+    // rule the WebSocket upgrades use.
+    trustProxy: limits.trustProxy,
     forceCloseConnections: true,
     frameworkErrors,
     ...(deps.tls
@@ -69,7 +76,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.decorate('routeTable', routeTable);
   const upgrades = new UpgradeRouter();
-  upgrades.attach(app.server);
+  upgrades.attach(app.server, (error) => deps.logger.debug({ err: error }, 'upgrade socket error'));
+  // A failed TLS handshake is the client's problem; Node drops the socket, this only reports it.
+  app.server.on('tlsClientError', (error: Error) => deps.logger.debug({ err: error }, 'TLS handshake failed'));
   // socket.io (the agent hub) listens for its own upgrades under /socket.io/.
   upgrades.leaveTo('/socket.io/');
   await app.register(helmet, {
@@ -81,9 +90,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const { config, store, auth, ingest, views, bus, logger } = deps;
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
+  await app.register(metricsPlugin, { metrics, auth });
   await app.register(authPlugin, { auth });
   await app.register(sessionsPlugin, { auth, store, views });
-  await app.register(appChannelPlugin, { auth, ingest, store, config });
+  await app.register(appChannelPlugin, { auth, ingest, store, config, limits });
   await app.register(webChannelPlugin, {
     store,
     ingest,
@@ -94,6 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     agentName: (id) => auth.displayName(id),
     visitorTokens: deps.visitorTokens,
     upgrades,
+    limits,
+    metrics,
   });
   await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });
   return app;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTING_CONFIG } from '../../../common/routing/types';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, DEFAULT_LIMITS, loadConfig } from './config';
 
 const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv, cwd: '/srv/huiliu' });
 const errorOf = (fn: () => unknown) => {
@@ -115,5 +115,33 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     expect(errorOf(() => load({ HUILIU_CONFIG: badGroup })).message).toMatch(/channels\.app\.defaultSkillGroup/);
 
     expect(errorOf(() => load({ HUILIU_CONFIG: join(dir, 'missing.yaml') })).message).toMatch(/^HUILIU_CONFIG: cannot read/);
+  });
+
+  it('reads the limits section over the defaults and names a bad limit', () => {
+    expect(load().limits).toEqual(DEFAULT_LIMITS);
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-cfg-'));
+    const good = join(dir, 'limits.yaml');
+    writeFileSync(good, 'limits:\n  widget: {replayPageSize: 50}\n  ip: {connections: 5, newSessions: {points: 3, seconds: 10}}\n');
+    const c = load({ HUILIU_CONFIG: good });
+    expect(c.limits.widget).toEqual({ ...DEFAULT_LIMITS.widget, replayPageSize: 50 });
+    expect(c.limits.ip).toEqual({ ...DEFAULT_LIMITS.ip, connections: 5, newSessions: { points: 3, seconds: 10 } });
+    expect(c.limits.appKey).toEqual(DEFAULT_LIMITS.appKey);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'limits:\n  visitor: {messages: {points: 0, seconds: 60}}\n');
+    expect(errorOf(() => load({ HUILIU_CONFIG: bad })).message).toMatch(/field limits\.visitor\.messages\.points/);
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(typo, 'limits:\n  ip: {conections: 5}\n');
+    expect(errorOf(() => load({ HUILIU_CONFIG: typo })).message).toMatch(/field limits\.ip/);
+  });
+
+  it('reads HUILIU_TRUSTED_PROXIES (loopback by default) and refuses a bad address', () => {
+    expect(load().trustedProxies).toEqual(['loopback']);
+    expect(load({ HUILIU_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.5,uniquelocal' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.5',
+      'uniquelocal',
+    ]);
+    expect(errorOf(() => load({ HUILIU_TRUSTED_PROXIES: 'proxy.example.com' })).message).toMatch(/^HUILIU_TRUSTED_PROXIES: expected IP/);
   });
 });

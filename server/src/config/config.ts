@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isIP } from 'node:net';
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import YAML from 'yaml';
 import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema } from '../../../common/routing/types';
@@ -58,7 +59,113 @@ export const EnvSchema = z.object({
   HUILIU_PKCS11_PIN: z.string().min(1).optional(),
   HUILIU_PKCS11_KEY: z.string().min(1).optional(),
   HUILIU_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Addresses or CIDRs (or `loopback`, `linklocal`, `uniquelocal`) whose `X-Forwarded-For` is believed. */
+  HUILIU_TRUSTED_PROXIES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string()).refine((list) => {
+        try {
+          proxyAddr.compile(list);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected IP addresses, CIDRs, or loopback/linklocal/uniquelocal, separated by commas'),
+    )
+    .default(['loopback']),
 });
+
+const PositiveInt = z.number().int().positive();
+/** A fixed-window budget: `points` actions per `seconds`. */
+const Budget = z.strictObject({ points: PositiveInt, seconds: PositiveInt });
+
+/**
+ * Abuse limits (issue 6 A1–A3). Defaults are far above what a person typing reaches and well below
+ * what a script reaches; docs/operations.md lists them with the reasoning.
+ */
+export const LimitsSchema = z.strictObject({
+  widget: z
+    .strictObject({
+      /** Largest widget frame accepted; a larger one closes that connection with 1009. */
+      frameBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(16 * 1024 * 1024),
+      /** Unsent bytes queued to one widget socket before it is closed as a slow consumer (1013). */
+      sendBufferBytes: z
+        .number()
+        .int()
+        .min(16 * 1024),
+      /** Messages replayed per page on hello or history. */
+      replayPageSize: z.number().int().min(1).max(1000),
+      /** Per connection: messages at once, then per second (token bucket). */
+      messageBurst: PositiveInt,
+      messagesPerSecond: z.number().positive(),
+      /** Per connection: hello/history pages at once, then per second; an over-limit hello closes it (1008). */
+      replayBurst: PositiveInt,
+      replaysPerSecond: z.number().positive(),
+    })
+    .partial()
+    .optional(),
+  /** Across all connections of one widget visitor, or one app customer. */
+  visitor: z.strictObject({ messages: Budget }).partial().optional(),
+  /** Per client IP (after trusted proxies). */
+  ip: z
+    .strictObject({
+      messages: Budget,
+      /** New widget visitors (fresh tokens) per IP. */
+      newSessions: Budget,
+      /** Open widget connections per IP at one time. */
+      connections: PositiveInt,
+    })
+    .partial()
+    .optional(),
+  /** Per app channel key. */
+  appKey: z.strictObject({ messages: Budget }).partial().optional(),
+});
+
+export interface LimitsConfig {
+  readonly widget: {
+    readonly frameBytes: number;
+    readonly sendBufferBytes: number;
+    readonly replayPageSize: number;
+    readonly messageBurst: number;
+    readonly messagesPerSecond: number;
+    readonly replayBurst: number;
+    readonly replaysPerSecond: number;
+  };
+  readonly visitor: { readonly messages: { points: number; seconds: number } };
+  readonly ip: {
+    readonly messages: { points: number; seconds: number };
+    readonly newSessions: { points: number; seconds: number };
+    readonly connections: number;
+  };
+  readonly appKey: { readonly messages: { points: number; seconds: number } };
+}
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  // A person types well under one message a second; a burst of 20 covers a pasted list or an outbox flush.
+  widget: {
+    frameBytes: 64 * 1024,
+    sendBufferBytes: 1024 * 1024,
+    replayPageSize: 100,
+    messageBurst: 20,
+    messagesPerSecond: 1,
+    replayBurst: 10,
+    replaysPerSecond: 1,
+  },
+  visitor: { messages: { points: 120, seconds: 60 } },
+  // One office or mobile carrier NAT can put many customers behind one address.
+  ip: { messages: { points: 600, seconds: 60 }, newSessions: { points: 30, seconds: 60 }, connections: 50 },
+  appKey: { messages: { points: 1200, seconds: 60 } },
+};
 
 const SkillGroupConfig = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes'),
@@ -88,6 +195,7 @@ export const FileConfigSchema = z.strictObject({
       allowedOrigins: z.array(z.url()).optional(),
     })
     .optional(),
+  limits: LimitsSchema.optional(),
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -108,6 +216,9 @@ export interface ServerConfig {
   readonly routing: z.infer<typeof RoutingConfigSchema>;
   readonly channels: { readonly web: { defaultSkillGroup: string }; readonly app: { defaultSkillGroup: string } };
   readonly widget: { readonly title: string; readonly allowedOrigins: readonly string[] };
+  readonly limits: LimitsConfig;
+  /** `HUILIU_TRUSTED_PROXIES`, for proxy-addr. */
+  readonly trustedProxies: readonly string[];
   readonly paths: { readonly db: string; readonly tls: string; readonly keys: string; readonly logs: string };
 }
 
@@ -206,6 +317,13 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     routing: file.routing ?? DEFAULT_ROUTING_CONFIG,
     channels,
     widget: { title: file.widget?.title ?? 'Huiliu support', allowedOrigins: file.widget?.allowedOrigins ?? [] },
+    limits: {
+      widget: { ...DEFAULT_LIMITS.widget, ...file.limits?.widget },
+      visitor: { ...DEFAULT_LIMITS.visitor, ...file.limits?.visitor },
+      ip: { ...DEFAULT_LIMITS.ip, ...file.limits?.ip },
+      appKey: { ...DEFAULT_LIMITS.appKey, ...file.limits?.appKey },
+    },
+    trustedProxies: e.HUILIU_TRUSTED_PROXIES,
     paths: {
       db: resolve(dataDir, 'huiliu.db'),
       tls: resolve(dataDir, 'tls'),

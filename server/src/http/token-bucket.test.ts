@@ -13,4 +13,14 @@ describe('token bucket', () => {
     t += 60_000;
     expect([b.take(), b.take(), b.take(), b.take()]).toEqual([true, true, true, false]);
   });
+
+  it('says how long until the next token, for retryAfterMs', () => {
+    let t = 0;
+    const b = new TokenBucket(1, 2, () => t);
+    expect(b.msUntilNext()).toBe(0);
+    b.take();
+    expect(b.msUntilNext()).toBe(500);
+    t += 200;
+    expect(b.msUntilNext()).toBe(300);
+  });
 });

@@ -10,6 +10,7 @@ import { textOf } from '../../../../common/message/envelope';
 import type { AuthService } from '../../auth/auth';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
+import type { Limits } from '../../http/limits';
 import type { SessionStore } from '../../sessions/store';
 import type { Ingest } from '../ingest';
 import { appExternalId, normalizeAppMessage } from './normalize';
@@ -20,8 +21,26 @@ import { appExternalId, normalizeAppMessage } from './normalize';
  */
 export async function appChannelPlugin(
   app: FastifyInstance,
-  opts: { auth: AuthService; ingest: Ingest; store: SessionStore; config: ServerConfig; now?: () => number },
+  opts: { auth: AuthService; ingest: Ingest; store: SessionStore; config: ServerConfig; limits: Limits; now?: () => number },
 ): Promise<void> {
+  // Per app key and per app customer, before anything is parsed further or stored (issue 6 A3);
+  // a bad key or body is left to the handler's own errors.
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    const raw = request.headers['x-huiliu-key'];
+    const key = opts.auth.channelKey(typeof raw === 'string' ? raw : undefined, 'AP');
+    if (!key) return;
+    const externalId = (request.body as { customer?: { externalId?: unknown } } | null)?.customer?.externalId;
+    const verdict = await opts.limits.take([
+      ['app_key_messages', key.appId],
+      ...(typeof externalId === 'string' ? [['app_customer_messages', JSON.stringify([key.appId, externalId])] as const] : []),
+    ]);
+    if (!verdict.ok) {
+      reply.header('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));
+      throw new HuiliuError('RATE_LIMITED', undefined, { limit: verdict.limit, retryAfterMs: verdict.retryAfterMs });
+    }
+  });
+
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
   const now = opts.now ?? Date.now;
   const appKey = (request: FastifyRequest) => {

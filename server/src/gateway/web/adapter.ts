@@ -3,11 +3,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { textOf, type Envelope } from '../../../../common/message/envelope';
-import { WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
+import { WIDGET_CLOSE, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
+import type { Limits } from '../../http/limits';
 import { TokenBucket } from '../../http/token-bucket';
 import type { Logger } from '../../logging/logger';
+import type { Metrics } from '../../metrics/metrics';
 import type { SessionStore } from '../../sessions/store';
 import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
@@ -23,6 +25,9 @@ export interface WebChannelAdapterOptions {
   agentName: (agentId: string) => string | null;
   /** Signs and checks visitor tokens (only server-issued tokens resume a conversation). */
   visitorTokens: VisitorTokens;
+  /** Per visitor / IP budgets and the open-connection count (shared with the other channels). */
+  limits: Limits;
+  metrics: Metrics;
   heartbeatMs?: number;
 }
 
@@ -32,52 +37,99 @@ export interface WebChannelAdapter {
   close(): Promise<void>;
 }
 
-const MAX_FRAME_BYTES = 64 * 1024;
-// A person types well under one message a second; a burst of 20 covers a pasted list or an outbox flush.
-const MESSAGE_BURST = 20;
-const MESSAGES_PER_SECOND = 1;
+// After a close for a slow consumer the close frame may never be read; the socket is cut this much later.
+const SLOW_CONSUMER_GRACE_MS = 2000;
 
 function toWidgetMessage(e: Envelope): WidgetMessage {
-  return { id: e.id, seq: e.seq, direction: e.direction, text: textOf(e), sentAt: e.sentAt, clientMessageId: e.clientMessageId };
+  return {
+    id: e.id,
+    seq: e.seq,
+    direction: e.direction,
+    text: textOf(e),
+    sentAt: e.sentAt,
+    receivedAt: e.receivedAt,
+    clientMessageId: e.clientMessageId,
+  };
 }
 
 interface Visitor {
   token: string;
+  /** `visitorExternalId(token)`: the key of the visitor's budget and of its not-yet-stored tabs. */
+  externalId: string;
   name?: string | undefined;
   customerId: string | null;
 }
 
+/** One widget connection: its socket, the visitor it said hello as, and its client address. */
+interface Connection {
+  socket: WebSocket;
+  ip: string;
+  visitor: Visitor | null;
+}
+
 /**
  * The web chat channel adapter (`WB`): the widget's resumable WebSocket (DESIGN §6, §7). Frames in,
- * `normalize` → `Ingest`; replies out from the bus to every open tab of the visitor; a returning
- * visitor gets exactly the messages after the `seq` they last saw.
+ * limits, `normalize` → `Ingest`; every message of the conversation, inbound and outbound, out to
+ * every open tab of the visitor; a returning visitor gets the messages after the `seq` they last saw,
+ * one bounded page at a time. Every push respects the socket's send buffer: past
+ * `limits.widget.sendBufferBytes` a volatile frame is dropped and a slow consumer is closed (1013),
+ * so a client that does not read cannot grow the server's memory (issue 6 A2).
  */
 export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): Promise<WebChannelAdapter> {
-  const { store, ingest, bus, config } = opts;
+  const { store, ingest, bus, config, limits, metrics } = opts;
+  const lim = config.limits.widget;
   const log = opts.logger.child({ component: 'gateway.web' });
   const heartbeatMs = opts.heartbeatMs ?? 30_000;
   const subs: Subscription[] = [];
-  const byCustomer = new Map<string, Set<WebSocket>>();
+  const byCustomer = new Map<string, Set<Connection>>();
+  // Tabs of a visitor with no stored message yet: they join byCustomer when the first one is stored.
+  const byNewVisitor = new Map<string, Set<Connection>>();
 
-  const send = (socket: WebSocket, frame: WidgetServerFrame) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+  const closeFor = (socket: WebSocket, code: number, reason: string, label: string) => {
+    if (socket.readyState !== socket.OPEN) return;
+    metrics.widgetClosed.inc({ reason: label });
+    socket.close(code, reason);
+    setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+  };
+  /**
+   * Queues one frame unless the socket's unsent bytes are over the high-water mark: then a volatile
+   * frame is dropped, and for any other the client is closed with 1013 (it resumes by lastSeq on
+   * reconnect, so nothing is lost). Returns whether the frame was queued.
+   */
+  const send = (socket: WebSocket, frame: WidgetServerFrame, volatile = false): boolean => {
+    if (socket.readyState !== socket.OPEN) return false;
+    if (socket.bufferedAmount > (volatile ? lim.sendBufferBytes / 2 : lim.sendBufferBytes)) {
+      if (!volatile) closeFor(socket, WIDGET_CLOSE.tryAgainLater, 'slow consumer', 'slow_consumer');
+      return false;
+    }
+    socket.send(JSON.stringify(frame));
+    return true;
   };
   const toCustomer = (customerId: string, frame: WidgetServerFrame) => {
-    for (const s of byCustomer.get(customerId) ?? []) send(s, frame);
+    for (const c of byCustomer.get(customerId) ?? []) send(c.socket, frame);
   };
-  const attach = (customerId: string, socket: WebSocket) => {
-    let set = byCustomer.get(customerId);
-    if (!set) byCustomer.set(customerId, (set = new Set()));
-    set.add(socket);
+  const join = <K>(map: Map<K, Set<Connection>>, key: K, conn: Connection) => {
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    set.add(conn);
   };
-  const detach = (customerId: string | null, socket: WebSocket) => {
-    if (!customerId) return;
-    const set = byCustomer.get(customerId);
-    set?.delete(socket);
-    if (set?.size === 0) byCustomer.delete(customerId);
+  const leave = <K>(map: Map<K, Set<Connection>>, key: K, conn: Connection) => {
+    const set = map.get(key);
+    set?.delete(conn);
+    if (set?.size === 0) map.delete(key);
+  };
+  const detach = (conn: Connection) => {
+    if (!conn.visitor) return;
+    if (conn.visitor.customerId) leave(byCustomer, conn.visitor.customerId, conn);
+    else leave(byNewVisitor, conn.visitor.externalId, conn);
   };
 
   subs.push(
+    // Both directions go to every tab: another tab of the visitor sees what this one typed (D16).
+    await bus.subscribe('message.in', 'gateway.web', ({ envelope }) => {
+      if (envelope.channel !== 'WB') return;
+      toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
+    }),
     await bus.subscribe('message.out', 'gateway.web', ({ envelope }) => {
       if (envelope.channel !== 'WB') return;
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
@@ -100,13 +152,22 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       }
     }),
   );
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  wss.on('connection', onConnection);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: lim.frameBytes });
+  wss.on('error', (error) => log.warn({ err: error }, 'widget WebSocket server error'));
+  wss.on('connection', (socket: WebSocket, _req: IncomingMessage, ip: string) => onConnection({ socket, ip, visitor: null }));
 
-  function onConnection(socket: WebSocket): void {
-    let visitor: Visitor | null = null;
-    const messages = new TokenBucket(MESSAGE_BURST, MESSAGES_PER_SECOND);
+  function onConnection(conn: Connection): void {
+    const { socket, ip } = conn;
+    const messages = new TokenBucket(lim.messageBurst, lim.messagesPerSecond);
+    const replays = new TokenBucket(lim.replayBurst, lim.replaysPerSecond);
     let alive = true;
+    // ws closes the connection itself (1009 for an oversized frame, 1002 for a protocol error) and
+    // then emits 'error': without this listener that error would end the process (issue 6 A1).
+    socket.on('error', (error: Error & { code?: string }) => {
+      const reason = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_big' : 'error';
+      metrics.widgetClosed.inc({ reason });
+      log.debug({ code: error.code, reason }, 'widget socket error; connection closed');
+    });
     socket.on('pong', () => (alive = true));
     const beat = setInterval(() => {
       if (!alive) return socket.terminate();
@@ -115,50 +176,82 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     }, heartbeatMs);
     beat.unref();
 
-    const fail = (code: HuiliuError['code'], message: string, clientMessageId?: string) =>
-      send(socket, { type: 'error', code, message, ...(clientMessageId ? { clientMessageId } : {}) });
+    const fail = (
+      code: HuiliuError['code'],
+      message: string,
+      extra: { clientMessageId?: string | undefined; retryAfterMs?: number } = {},
+    ) =>
+      send(socket, {
+        type: 'error',
+        code,
+        message,
+        ...(extra.clientMessageId ? { clientMessageId: extra.clientMessageId } : {}),
+        ...(extra.retryAfterMs !== undefined ? { retryAfterMs: extra.retryAfterMs } : {}),
+      });
 
     // Frames are handled one at a time, in order, so acks and replays keep the customer's order.
     let chain = Promise.resolve();
     socket.on('message', (raw, isBinary) => {
+      if (isBinary) return closeFor(socket, WIDGET_CLOSE.unsupportedData, 'frames are JSON text', 'policy');
       chain = chain
-        .then(() => handle(raw.toString(), isBinary))
+        .then(() => handle(raw.toString()))
         .catch((error: unknown) => {
           log.error({ err: error }, 'widget frame failed');
           fail('INTERNAL', 'Something went wrong; your message was not stored. Please retry.');
         });
     });
 
-    async function handle(text: string, isBinary: boolean): Promise<void> {
-      if (isBinary) return fail('VALIDATION_FAILED', 'Frames are JSON text.');
+    /** Sends one page of the conversation after `afterSeq`, then `replayed`; stops if the socket fills. */
+    async function replay(conversationId: string, afterSeq: number): Promise<void> {
+      const page = await store.listMessages(conversationId, { afterSeq, limit: lim.replayPageSize + 1 });
+      const shown = page.slice(0, lim.replayPageSize);
+      for (const m of shown) if (!send(socket, { type: 'message', message: toWidgetMessage(m) })) return;
+      send(socket, { type: 'replayed', conversationId, lastSeq: shown.at(-1)?.seq ?? afterSeq, more: page.length > shown.length });
+    }
+
+    async function handle(text: string): Promise<void> {
+      if (socket.readyState !== socket.OPEN) return;
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
-        return fail('INVALID_JSON', 'Frames are JSON text.');
+        return void fail('INVALID_JSON', 'Frames are JSON text.');
       }
       const parsed = WidgetClientFrameSchema.safeParse(json);
       if (!parsed.success) {
         const cm = (json as { clientMessageId?: unknown } | null)?.clientMessageId;
-        return fail(
-          'VALIDATION_FAILED',
-          parsed.error.issues[0]?.message ?? 'invalid frame',
-          typeof cm === 'string' ? cm.slice(0, 128) : undefined,
-        );
+        return void fail('VALIDATION_FAILED', parsed.error.issues[0]?.message ?? 'invalid frame', {
+          clientMessageId: typeof cm === 'string' ? cm.slice(0, 128) : undefined,
+        });
       }
       const frame = parsed.data;
       switch (frame.type) {
         case 'ping':
-          return send(socket, { type: 'pong', ...(frame.t !== undefined ? { t: frame.t } : {}) });
+          return void send(socket, { type: 'pong', ...(frame.t !== undefined ? { t: frame.t } : {}) }, true);
         case 'hello': {
+          // Each hello costs a replay: a widget says hello once per connection, so a burst of them
+          // is an amplification attempt and ends the connection (issue 6 A2).
+          if (!replays.take()) {
+            limits.refuse('widget_connection_replays', replays.msUntilNext());
+            return closeFor(socket, WIDGET_CLOSE.policy, 'too many hellos', 'policy');
+          }
           // A token we did not issue is replaced by a new one: it resumes nothing.
           const known = frame.visitorToken !== undefined && opts.visitorTokens.verify(frame.visitorToken);
+          if (!known) {
+            const verdict = await limits.take([['ip_new_sessions', ip]]);
+            if (!verdict.ok) {
+              fail('RATE_LIMITED', 'Too many new chats from this address; try again later.', { retryAfterMs: verdict.retryAfterMs });
+              return closeFor(socket, WIDGET_CLOSE.policy, 'too many new visitors', 'policy');
+            }
+          }
           const token = known ? frame.visitorToken! : opts.visitorTokens.issue();
-          const customer = known ? await store.findCustomerByIdentity('WB', visitorExternalId(token)) : null;
-          if (visitor) detach(visitor.customerId, socket);
-          visitor = { token, name: frame.name, customerId: customer?.id ?? null };
+          const externalId = visitorExternalId(token);
+          const customer = known ? await store.findCustomerByIdentity('WB', externalId) : null;
+          detach(conn);
+          conn.visitor = { token, externalId, name: frame.name, customerId: customer?.id ?? null };
           const session = customer ? await store.latestSession(customer.id, 'WB') : null;
-          if (customer) attach(customer.id, socket);
+          if (customer) join(byCustomer, customer.id, conn);
+          else join(byNewVisitor, externalId, conn);
           send(socket, {
             type: 'welcome',
             visitorToken: token,
@@ -167,10 +260,13 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
             heartbeatMs,
           });
           if (session) {
-            const afterSeq = frame.conversationId === session.conversationId ? (frame.lastSeq ?? 0) : 0;
-            for (const m of await store.listMessages(session.conversationId, { afterSeq })) {
-              send(socket, { type: 'message', message: toWidgetMessage(m) });
+            let afterSeq = frame.lastSeq ?? 0;
+            if (frame.conversationId !== session.conversationId || frame.lastSeq === undefined) {
+              // A tab that knows nothing of this conversation starts at its newest page.
+              const last = await store.lastMessage(session.conversationId);
+              afterSeq = Math.max(0, (last?.seq ?? 0) - lim.replayPageSize);
             }
+            await replay(session.conversationId, afterSeq);
             if (session.status === 'active' && session.assignedAgentId) {
               send(socket, { type: 'status', status: 'agent-joined', agentName: opts.agentName(session.assignedAgentId) ?? 'An agent' });
             } else if (session.status === 'closed') {
@@ -179,15 +275,41 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           }
           return;
         }
+        case 'history': {
+          if (!conn.visitor?.customerId) return void fail('VALIDATION_FAILED', 'Say hello first.');
+          if (!replays.take()) {
+            const v = limits.refuse('widget_connection_replays', replays.msUntilNext());
+            return void fail('RATE_LIMITED', 'Too many history requests; ask again shortly.', { retryAfterMs: v.ok ? 0 : v.retryAfterMs });
+          }
+          const session = await store.latestSession(conn.visitor.customerId, 'WB');
+          // Only the visitor's own current conversation can be paged.
+          if (!session || session.conversationId !== frame.conversationId) return void fail('SESSION_NOT_FOUND', 'No such conversation.');
+          return replay(session.conversationId, frame.afterSeq);
+        }
         case 'message': {
-          if (!visitor) return fail('VALIDATION_FAILED', 'Say hello first.', frame.clientMessageId);
-          if (!messages.take()) return fail('RATE_LIMITED', 'Too many messages; this one will be retried.', frame.clientMessageId);
+          const visitor = conn.visitor;
+          if (!visitor) return void fail('VALIDATION_FAILED', 'Say hello first.', { clientMessageId: frame.clientMessageId });
+          // Every limit is checked before the message is stored, so a refused message was never acked.
+          if (!messages.take()) {
+            const v = limits.refuse('widget_connection_messages', messages.msUntilNext());
+            return void fail('RATE_LIMITED', 'Too many messages; this one will be retried.', {
+              clientMessageId: frame.clientMessageId,
+              retryAfterMs: v.ok ? 0 : v.retryAfterMs,
+            });
+          }
+          const verdict = await limits.take([
+            ['visitor_messages', visitor.externalId],
+            ['ip_messages', ip],
+          ]);
+          if (!verdict.ok) {
+            return void fail('RATE_LIMITED', 'Too many messages; this one will be retried.', {
+              clientMessageId: frame.clientMessageId,
+              retryAfterMs: verdict.retryAfterMs,
+            });
+          }
           try {
             const result = await ingest.accept(normalizeWidgetMessage(frame, visitor, new Date()), config.channels.web.defaultSkillGroup);
-            if (!visitor.customerId) {
-              visitor.customerId = result.envelope.customerId;
-              attach(visitor.customerId, socket);
-            }
+            if (!visitor.customerId) promote(visitor.externalId, result.envelope, conn);
             send(socket, {
               type: 'ack',
               clientMessageId: frame.clientMessageId,
@@ -195,10 +317,11 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
               seq: result.envelope.seq,
               sessionId: result.session.id,
               conversationId: result.envelope.conversationId,
+              receivedAt: result.envelope.receivedAt,
             });
-            if (result.newSession) send(socket, { type: 'status', status: 'waiting' });
+            if (result.newSession) toCustomer(result.envelope.customerId, { type: 'status', status: 'waiting' });
           } catch (error) {
-            if (error instanceof HuiliuError) return fail(error.code, error.message, frame.clientMessageId);
+            if (error instanceof HuiliuError) return void fail(error.code, error.message, { clientMessageId: frame.clientMessageId });
             throw error;
           }
           return;
@@ -208,13 +331,37 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
 
     socket.on('close', () => {
       clearInterval(beat);
-      detach(visitor?.customerId ?? null, socket);
+      detach(conn);
     });
+  }
+
+  /**
+   * The visitor's first stored message made them a customer: every tab of that visitor joins the
+   * customer's set, and the tabs other than the sender get the message (the bus event that carried it
+   * went out before they were joined).
+   */
+  function promote(externalId: string, envelope: Envelope, sender: Connection): void {
+    const tabs = byNewVisitor.get(externalId) ?? new Set([sender]);
+    byNewVisitor.delete(externalId);
+    tabs.add(sender);
+    for (const c of tabs) {
+      if (c.visitor) c.visitor.customerId = envelope.customerId;
+      join(byCustomer, envelope.customerId, c);
+      if (c !== sender) send(c.socket, { type: 'message', message: toWidgetMessage(envelope) });
+    }
   }
 
   return {
     handleUpgrade(req, socket, head) {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      const ip = limits.clientIp(req);
+      const release = limits.openConnection(ip);
+      if (!release) {
+        socket.end('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      // The raw socket closes however the connection ends, handshake failures included.
+      socket.once('close', release);
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, ip));
     },
     async close() {
       await Promise.all(subs.map((s) => s.unsubscribe()));

@@ -131,4 +131,39 @@ describe('web widget channel (wss /channels/web)', () => {
     expect(guesser.frames.filter((f) => f.type === 'message')).toEqual([]);
     guesser.ws.close();
   });
+
+  it('sends every message of the conversation to every tab of the visitor, the inbound one too', async () => {
+    const a = await widget(s);
+    a.send({ type: 'hello' });
+    const { visitorToken } = await a.next('welcome');
+    // Tab B opens before the visitor has stored anything: it must still see tab A's first message.
+    const b = await widget(s);
+    b.send({ type: 'hello', visitorToken });
+    await b.next('welcome');
+    a.send({ type: 'message', clientMessageId: 'tabs-0001', text: 'typed in tab A' });
+    const ack = await a.next('ack');
+    expect((await b.next('message')).message).toMatchObject({ id: ack.messageId, seq: 1, direction: 'in', text: 'typed in tab A' });
+    b.send({ type: 'message', clientMessageId: 'tabs-0002', text: 'typed in tab B' });
+    await b.next('ack');
+    expect((await a.next('message', (m) => m.message.seq === 2)).message).toMatchObject({ text: 'typed in tab B', direction: 'in' });
+    a.ws.close();
+    b.ws.close();
+  });
+
+  it("keeps the server's receivedAt as the time of record and a client's sentAt only as metadata", async () => {
+    const w = await widget(s);
+    w.send({ type: 'hello' });
+    const { visitorToken } = await w.next('welcome');
+    const before = Date.now();
+    w.send({ type: 'message', clientMessageId: 'clock-0001', text: 'my clock is wrong', sentAt: '2001-01-01T00:00:00Z' });
+    const ack = await w.next('ack');
+    expect(Date.parse(ack.receivedAt)).toBeGreaterThanOrEqual(before - 1000);
+    w.ws.close();
+    const again = await widget(s);
+    again.send({ type: 'hello', visitorToken });
+    const replayed = (await again.next('message')).message;
+    expect(replayed.receivedAt).toBe(ack.receivedAt);
+    expect(replayed.sentAt).toBe('2001-01-01T00:00:00Z');
+    again.ws.close();
+  });
 });

@@ -27,8 +27,27 @@ function load(): Saved {
   return { lastSeq: 0, messages: [], outbox: [] };
 }
 
+/**
+ * Merges another tab's saved state into this one by message id and seq, never overwriting (DESIGN
+ * §7): two tabs of one visitor share one localStorage, and the last writer must not erase what the
+ * other one stored. A different conversation in storage is left alone (this tab's is newer to it).
+ */
+function merge(into: Saved, other: Saved): void {
+  into.visitorToken ??= other.visitorToken;
+  if (!into.conversationId && other.conversationId) into.conversationId = other.conversationId;
+  if (other.conversationId !== into.conversationId) return;
+  const byId = new Map(into.messages.map((m) => [m.id, m]));
+  for (const m of other.messages) if (!byId.has(m.id)) byId.set(m.id, m);
+  into.messages = [...byId.values()].sort((a, b) => a.seq - b.seq).slice(-KEEP);
+  into.lastSeq = Math.max(into.lastSeq, other.lastSeq);
+  const stored = new Set(into.messages.map((m) => m.clientMessageId));
+  const pending = new Map([...into.outbox, ...other.outbox].map((p) => [p.clientMessageId, p]));
+  into.outbox = [...pending.values()].filter((p) => !stored.has(p.clientMessageId));
+}
+
 const state = load();
 const save = () => {
+  merge(state, load());
   state.messages = state.messages.slice(-KEEP);
   localStorage.setItem(STORAGE, JSON.stringify(state));
 };
@@ -39,14 +58,22 @@ const $text = document.getElementById('text') as HTMLTextAreaElement;
 const $link = document.getElementById('link-state') as HTMLSpanElement;
 const $agent = document.getElementById('agent-line') as HTMLParagraphElement;
 
-const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+/** The server's receivedAt, as the time of day, with the date when it is not today (C12). */
+function when(iso: string): string {
+  const d = new Date(iso);
+  const t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (d.toDateString() === new Date().toDateString()) return t;
+  return `${d.toLocaleDateString([], { year: 'numeric', month: 'short', day: 'numeric' })} ${t}`;
+}
 
 function render(): void {
   $messages.replaceChildren();
   const shown = new Set<string>();
   for (const m of state.messages) {
     shown.add(m.clientMessageId);
-    $messages.append(bubble(m.direction, m.text, time(m.sentAt), false, m.seq));
+    // A message cached by an older widget has no receivedAt; the server's copy has it.
+    const at = (m as Partial<WidgetMessage>).receivedAt ?? m.sentAt;
+    $messages.append(bubble(m.direction, m.text, when(at), false, m.seq, at));
   }
   for (const p of state.outbox) {
     if (!shown.has(p.clientMessageId)) $messages.append(bubble('in', p.text, 'sending…', true));
@@ -54,16 +81,21 @@ function render(): void {
   $messages.scrollTop = $messages.scrollHeight;
 }
 
-function bubble(direction: 'in' | 'out', text: string, meta: string, pending: boolean, seq?: number): HTMLLIElement {
+function bubble(direction: 'in' | 'out', text: string, meta: string, pending: boolean, seq?: number, at?: string): HTMLLIElement {
   const li = document.createElement('li');
   li.className = `msg msg--${direction}${pending ? ' msg--pending' : ''}`;
   if (seq !== undefined) li.dataset.seq = String(seq);
   li.dataset.testid = direction === 'in' ? 'customer-message' : 'agent-message';
-  li.textContent = text;
-  const small = document.createElement('span');
+  // User text lays itself out by its first strong character: Arabic and Hebrew right to left (D15).
+  const body = document.createElement('span');
+  body.className = 'msg__text';
+  body.dir = 'auto';
+  body.textContent = text;
+  const small = document.createElement(at ? 'time' : 'span');
   small.className = 'msg__meta';
+  if (at) small.setAttribute('datetime', at);
   small.textContent = meta;
-  li.append(small);
+  li.append(body, small);
   return li;
 }
 
@@ -71,6 +103,7 @@ function statusLine(text: string): void {
   const li = document.createElement('li');
   li.className = 'status';
   li.dataset.testid = 'status';
+  li.dir = 'auto';
   li.textContent = text;
   $messages.append(li);
   $messages.scrollTop = $messages.scrollHeight;
@@ -106,6 +139,13 @@ function scheduleBeat(): void {
   }, heartbeat.intervalMs);
 }
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
+// The replay page asked for and not yet answered, asked again after a RATE_LIMITED.
+let wantedPage: { conversationId: string; afterSeq: number } | null = null;
+
+function askPage(conversationId: string, afterSeq: number): void {
+  wantedPage = { conversationId, afterSeq };
+  sendFrame({ type: 'history', ...wantedPage });
+}
 
 function setLink(s: 'online' | 'offline' | 'connecting'): void {
   $link.dataset.state = s;
@@ -147,15 +187,23 @@ function connect(): void {
   };
 }
 
+/**
+ * Follows the server to `conversationId`. Only a different known conversation clears the history:
+ * before the first ack another tab may already have merged this conversation's messages in.
+ */
+function adoptConversation(conversationId: string): void {
+  if (state.conversationId && state.conversationId !== conversationId) {
+    state.lastSeq = 0;
+    state.messages = [];
+  }
+  state.conversationId = conversationId;
+}
+
 function onFrame(frame: WidgetServerFrame): void {
   switch (frame.type) {
     case 'welcome': {
       state.visitorToken = frame.visitorToken;
-      if (frame.conversationId && frame.conversationId !== state.conversationId) {
-        state.conversationId = frame.conversationId;
-        state.lastSeq = 0;
-        state.messages = [];
-      }
+      if (frame.conversationId) adoptConversation(frame.conversationId);
       save();
       render();
       setLink('online');
@@ -166,11 +214,7 @@ function onFrame(frame: WidgetServerFrame): void {
     }
     case 'ack': {
       const pending = state.outbox.find((p) => p.clientMessageId === frame.clientMessageId);
-      if (frame.conversationId !== state.conversationId) {
-        state.conversationId = frame.conversationId;
-        state.lastSeq = 0;
-        state.messages = [];
-      }
+      adoptConversation(frame.conversationId);
       if (pending) {
         accept({
           id: frame.messageId,
@@ -178,6 +222,7 @@ function onFrame(frame: WidgetServerFrame): void {
           direction: 'in',
           text: pending.text,
           sentAt: pending.sentAt,
+          receivedAt: frame.receivedAt,
           clientMessageId: pending.clientMessageId,
         });
       }
@@ -185,6 +230,12 @@ function onFrame(frame: WidgetServerFrame): void {
     }
     case 'message':
       return accept(frame.message);
+    case 'replayed':
+      wantedPage = null;
+      // Pages come one at a time, each asked for once the last one arrived: a reconnect after a long
+      // absence fetches what it missed without the server pushing it all at once.
+      if (frame.more && frame.conversationId === state.conversationId) askPage(frame.conversationId, frame.lastSeq);
+      return;
     case 'status':
       if (frame.status === 'agent-joined') {
         $agent.textContent = `${frame.agentName ?? 'An agent'} is helping you`;
@@ -203,10 +254,14 @@ function onFrame(frame: WidgetServerFrame): void {
       if (frame.code === 'RATE_LIMITED' || frame.code === 'INTERNAL') {
         // Not refused for good: the message stays in the outbox and goes again shortly (one timer
         // for all, so a burst of refusals does not multiply the retries).
-        retryTimer ??= setTimeout(() => {
-          retryTimer = undefined;
-          flushOutbox();
-        }, 3000);
+        retryTimer ??= setTimeout(
+          () => {
+            retryTimer = undefined;
+            flushOutbox();
+            if (wantedPage) askPage(wantedPage.conversationId, wantedPage.afterSeq);
+          },
+          Math.max(1000, frame.retryAfterMs ?? 3000),
+        );
         return;
       }
       if (frame.clientMessageId) {
@@ -236,6 +291,12 @@ $text.addEventListener('keydown', (event) => {
     event.preventDefault();
     $form.requestSubmit();
   }
+});
+// Another tab of this visitor saved: take in what it has (merged, never overwritten) and show it.
+window.addEventListener('storage', (event) => {
+  if (event.key !== STORAGE) return;
+  merge(state, load());
+  render();
 });
 // The browser knows before any heartbeat does: drop the link at once, come back as soon as it returns.
 window.addEventListener('offline', () => socket?.close());

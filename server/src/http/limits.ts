@@ -1,0 +1,93 @@
+import type { IncomingMessage } from 'node:http';
+import proxyAddr from 'proxy-addr';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { LimitsConfig } from '../config/config';
+import type { LimitName, Metrics } from '../metrics/metrics';
+
+/** The answer of a limit check: allowed, or refused with the milliseconds until a retry can pass. */
+export type LimitVerdict = { ok: true } | { ok: false; limit: LimitName; retryAfterMs: number };
+
+type BudgetName = Exclude<LimitName, 'widget_connection_messages' | 'widget_connection_replays' | 'ip_connections'>;
+
+/**
+ * Limits shared by every connection and request of one node (issue 6 A3, DESIGN §6): fixed-window
+ * budgets per visitor, client IP and app key (rate-limiter-flexible; `RateLimiterMemory` now, its
+ * Redis variant when the node scales out), and a count of open widget connections per IP. Every
+ * refusal is counted in `huiliu_rate_limited_total{limit}`. Checks run before anything is stored,
+ * so a refused message was never acked.
+ */
+export class Limits {
+  private readonly budgets: Record<BudgetName, RateLimiterMemory>;
+  private readonly open = new Map<string, number>();
+  private readonly trust: (addr: string, i: number) => boolean;
+
+  constructor(
+    readonly config: LimitsConfig,
+    trustedProxies: readonly string[],
+    private readonly metrics: Metrics,
+  ) {
+    const budget = (b: { points: number; seconds: number }, keyPrefix: string) =>
+      new RateLimiterMemory({ points: b.points, duration: b.seconds, keyPrefix });
+    this.budgets = {
+      visitor_messages: budget(config.visitor.messages, 'visitor'),
+      app_customer_messages: budget(config.visitor.messages, 'app-customer'),
+      ip_messages: budget(config.ip.messages, 'ip'),
+      ip_new_sessions: budget(config.ip.newSessions, 'ip-new'),
+      app_key_messages: budget(config.appKey.messages, 'app-key'),
+    };
+    this.trust = proxyAddr.compile([...trustedProxies]);
+  }
+
+  /** The same trust function, for Fastify's `trustProxy` so `request.ip` agrees with `clientIp`. */
+  get trustProxy(): (addr: string, i: number) => boolean {
+    return this.trust;
+  }
+
+  /** The client address of a raw request: `X-Forwarded-For` is believed only from trusted proxies. */
+  clientIp(req: IncomingMessage): string {
+    return proxyAddr(req, this.trust);
+  }
+
+  /**
+   * Takes one point from each named budget for its key, in order; the first that is spent refuses
+   * (points already taken from earlier budgets stay taken: a refused flood still costs the flooder).
+   */
+  async take(checks: readonly (readonly [BudgetName, string])[]): Promise<LimitVerdict> {
+    for (const [name, key] of checks) {
+      try {
+        await this.budgets[name].consume(key);
+      } catch (error) {
+        if (!(error instanceof RateLimiterRes)) throw error;
+        return this.refuse(name, Math.max(1, error.msBeforeNext));
+      }
+    }
+    return { ok: true };
+  }
+
+  /** Counts a refusal decided elsewhere (per-connection buckets) under its limit name. */
+  refuse(limit: LimitName, retryAfterMs: number): LimitVerdict {
+    this.metrics.rateLimited.inc({ limit });
+    return { ok: false, limit, retryAfterMs: Math.ceil(retryAfterMs) };
+  }
+
+  /**
+   * Registers one more open connection from `ip`; returns a release function, or null (counted) when
+   * the IP already has `ip.connections` open. Release is idempotent.
+   */
+  openConnection(ip: string): (() => void) | null {
+    const n = this.open.get(ip) ?? 0;
+    if (n >= this.config.ip.connections) {
+      this.refuse('ip_connections', 1000);
+      return null;
+    }
+    this.open.set(ip, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(ip) ?? 1) - 1;
+      if (left <= 0) this.open.delete(ip);
+      else this.open.set(ip, left);
+    };
+  }
+}

@@ -1,0 +1,43 @@
+import { Counter, Registry } from 'prom-client';
+
+/** Names of the limits a refusal is counted under (`huiliu_rate_limited_total{limit}`). */
+export type LimitName =
+  | 'widget_connection_messages'
+  | 'widget_connection_replays'
+  | 'visitor_messages'
+  | 'ip_messages'
+  | 'ip_new_sessions'
+  | 'ip_connections'
+  | 'app_key_messages'
+  | 'app_customer_messages';
+
+/**
+ * The server's Prometheus metrics (DESIGN §6, names `huiliu_*`). One registry per app instance, not
+ * prom-client's global one, so several servers in one process (tests) do not collide.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Requests, frames or connections refused by a limit, by limit name. */
+  readonly rateLimited: Counter<'limit'>;
+  /** Widget sockets closed by the server, by reason (`too_big`, `slow_consumer`, `policy`, `error`). */
+  readonly widgetClosed: Counter<'reason'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  return {
+    registry,
+    rateLimited: new Counter({
+      name: 'huiliu_rate_limited_total',
+      help: 'Requests, frames or connections refused by a rate or concurrency limit.',
+      labelNames: ['limit'],
+      registers: [registry],
+    }),
+    widgetClosed: new Counter({
+      name: 'huiliu_widget_closed_total',
+      help: 'Widget WebSocket connections closed by the server, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+  };
+}
