@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Result } from '../errors/codes';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
+import { visibleTextSchema } from '../text/text';
 import { WrapUpCodeSchema, type MessageView, type SessionDetail, type SessionSummary } from '../api/sessions';
 import type { UserView } from '../api/auth';
 
@@ -18,7 +19,7 @@ export const OpenSessionSchema = z.object({ sessionId: SessionIdSchema });
 export const SendMessageSchema = z.object({
   sessionId: SessionIdSchema,
   clientMessageId: z.string().min(8).max(128),
-  text: z.string().trim().min(1).max(MAX_TEXT_LENGTH),
+  text: visibleTextSchema(MAX_TEXT_LENGTH),
 });
 export const CloseSessionSchema = z.object({
   sessionId: SessionIdSchema,
