@@ -1,6 +1,7 @@
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import type { MessageView, SessionDetail, SessionSummary } from '../../../common/api/sessions';
 import type { SessionRecord, SessionStore } from './store';
+import { truncateText } from '../../../common/text/text';
 
 export function toMessageView(e: Envelope): MessageView {
   return {
@@ -40,7 +41,7 @@ export class SessionViews {
       offeredAgentId: s.offeredAgentId,
       tier: s.routing?.tier ?? null,
       priority: s.routing?.priority ?? null,
-      lastMessagePreview: preview.length > PREVIEW ? `${preview.slice(0, PREVIEW - 1)}…` : preview,
+      lastMessagePreview: truncateText(preview, PREVIEW, '…'),
       lastMessageAt: s.lastMessageAt,
       createdAt: s.createdAt,
       waitingSince: s.waitingSince,
