@@ -7,7 +7,10 @@ import type { InboundDraft } from '../../../../common/message/envelope';
  */
 export const appExternalId = (appId: string, externalId: string) => `${appId}:${externalId}`;
 
-/** App channel request → InboundDraft. Nothing app-shaped passes this point. */
+/**
+ * App channel request (already cleaned by `cleanAppMessage`) → InboundDraft. Nothing app-shaped
+ * passes this point. `sentAt` is the server's time too: an app sends no trustworthy client clock.
+ */
 export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: Date): InboundDraft {
   const t = now.toISOString();
   return {
