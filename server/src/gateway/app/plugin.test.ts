@@ -94,7 +94,8 @@ describe('POST /api/v1/channels/app/messages', () => {
     expect(ErrorBodySchema.parse(bad.json()).error.code).toBe('INVALID_JSON');
   });
 
-  const post = (payload: unknown) => s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers: KEY, payload });
+  const post = (payload: Record<string, unknown>) =>
+    s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers: KEY, payload });
   const storedText = async (sessionId: string) => {
     const token = await s.login('admin');
     const res = await s.app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } });
