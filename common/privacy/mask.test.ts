@@ -116,6 +116,13 @@ describe('PII masking of encoded forms (E17)', () => {
     }
   });
 
+  it('keeps a JSON log line parseable when a decoded token held quotes or backslashes', () => {
+    const line = JSON.stringify({ url: '/x?q=%22%2B8613800138000%5C%22', msg: 'incoming request' });
+    const out = maskPii(line);
+    expect(out).not.toContain('%2B8613800138000');
+    expect((JSON.parse(out) as { url: string }).url).toContain('8000');
+  });
+
   it('leaves encoded text with nothing personal in it alone', () => {
     const line = 'GET /api/v1/sessions?skillGroup=general&q=%E4%BD%A0%E5%A5%BD&limit=20 took 12.5 ms';
     expect(maskPii(line)).toBe(line);

@@ -100,7 +100,7 @@ function maskEncodedToken(token: string): string {
   for (const plain of [decodeLayers(token), decodeLayers(token.replace(/\+/g, ' '))]) {
     const masked = maskPlain(plain);
     // The decoded form goes into a JSON log line: keep out what would end or escape its string.
-    if (masked !== plain) return masked.replace(/["\\\u0000-\u001f\u007f]/g, '?');
+    if (masked !== plain) return masked.replace(/["\\\p{Cc}]/gu, '?');
   }
   return token;
 }
