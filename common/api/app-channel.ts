@@ -1,29 +1,119 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
+import { normalizeName, visibleTextSchema } from '../text/text';
 
-/** `POST /api/v1/channels/app/messages` body (DESIGN §6). */
+/** Longest customer name kept from the app channel (UTF-16 code units; longer ones are cut by grapheme). */
+export const APP_NAME_MAX_LENGTH = 128;
+/** Longest phone kept (characters as given); a phone is never cut, a longer one is dropped. */
+export const APP_PHONE_MAX_LENGTH = 32;
+
+/**
+ * `POST /api/v1/channels/app/messages` body as received (DESIGN §6). Only `customer.externalId`,
+ * `text` and `clientMessageId` can reject a message; the optional metadata is taken as any JSON value
+ * here and cleaned by `cleanAppMessage`, which drops or normalises it and says so in `warnings`.
+ */
 export const AppMessageRequestSchema = z.object({
   customer: z.object({
     externalId: z.string().trim().min(1).max(256),
-    name: z.string().trim().min(1).max(128).optional(),
-    phone: z.string().trim().min(3).max(32).optional(),
+    name: z.unknown().optional(),
+    phone: z.unknown().optional(),
   }),
-  text: z.string().trim().min(1).max(MAX_TEXT_LENGTH),
+  text: visibleTextSchema(MAX_TEXT_LENGTH),
   clientMessageId: z.string().trim().min(1).max(128),
-  hints: z
-    .object({
-      skillGroup: z.string().min(1).max(64).optional(),
-      lang: z.string().min(2).max(16).optional(),
-    })
-    .optional(),
+  hints: z.unknown().optional(),
 });
-export type AppMessageRequest = z.infer<typeof AppMessageRequestSchema>;
+export type AppMessageRequestRaw = z.infer<typeof AppMessageRequestSchema>;
+
+/** The request after `cleanAppMessage`: every optional field present is valid. */
+export interface AppMessageRequest {
+  customer: { externalId: string; name?: string; phone?: string };
+  text: string;
+  clientMessageId: string;
+  hints?: { skillGroup?: string; lang?: string };
+}
+
+/**
+ * Why a piece of optional metadata was not kept as sent: `NO_VISIBLE_TEXT` (blank or only invisible
+ * characters; dropped), `INVALID` (wrong type or format; dropped), `TRUNCATED` (too long; cut by
+ * grapheme and kept), `UNKNOWN_SKILL_GROUP` (no such group; the default route is used).
+ */
+export const AppMessageWarningCodeSchema = z.enum(['NO_VISIBLE_TEXT', 'INVALID', 'TRUNCATED', 'UNKNOWN_SKILL_GROUP']);
+export const AppMessageWarningSchema = z.object({
+  /** Dotted path in the request body, e.g. `customer.phone`. */
+  field: z.string(),
+  code: AppMessageWarningCodeSchema,
+  message: z.string(),
+});
+export type AppMessageWarning = z.infer<typeof AppMessageWarningSchema>;
+
+// Digits with the usual separators; 3..20 digits (E.164 has at most 15, local extensions add a few).
+const PHONE_RE = /^\+?[\d\s().-]+$/;
+const isPhone = (v: string) => PHONE_RE.test(v) && /^\d{3,20}$/.test(v.replace(/\D/g, '')) && v.length <= APP_PHONE_MAX_LENGTH;
+const SKILL_GROUP_RE = /^[A-Za-z0-9][\w.-]{0,63}$/;
+
+function canonicalLang(v: string): string | null {
+  if (v.length < 2 || v.length > 16) return null;
+  try {
+    return Intl.getCanonicalLocales(v)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Cleans the optional metadata of a parsed app-channel request (C11): a blank, invisible,
+ * mistyped or malformed `customer.name`, `customer.phone`, `hints.skillGroup` or `hints.lang` is
+ * dropped, a too-long name is cut by grapheme to `APP_NAME_MAX_LENGTH`; each change is one warning.
+ * `knownSkillGroup` decides whether a hinted group exists (unknown ones are dropped too).
+ * Never throws.
+ */
+export function cleanAppMessage(
+  raw: AppMessageRequestRaw,
+  knownSkillGroup: (id: string) => boolean,
+): { request: AppMessageRequest; warnings: AppMessageWarning[] } {
+  const warnings: AppMessageWarning[] = [];
+  const warn = (field: string, code: AppMessageWarning['code'], message: string) => warnings.push({ field, code, message });
+  const customer: AppMessageRequest['customer'] = { externalId: raw.customer.externalId };
+
+  const name = normalizeName(raw.customer.name, APP_NAME_MAX_LENGTH);
+  if (name.value !== undefined) customer.name = name.value;
+  if (name.issue === 'NO_VISIBLE_TEXT') warn('customer.name', 'NO_VISIBLE_TEXT', 'The name has no visible character; it was ignored.');
+  if (name.issue === 'NOT_A_STRING') warn('customer.name', 'INVALID', 'The name is not a string; it was ignored.');
+  if (name.issue === 'TRUNCATED') warn('customer.name', 'TRUNCATED', `The name was cut to ${APP_NAME_MAX_LENGTH} characters.`);
+
+  const phone = raw.customer.phone;
+  if (typeof phone === 'string' && isPhone(phone.trim())) customer.phone = phone.trim();
+  else if (typeof phone === 'string' && phone.trim() === '')
+    warn('customer.phone', 'NO_VISIBLE_TEXT', 'The phone is blank; it was ignored.');
+  else if (phone !== undefined) warn('customer.phone', 'INVALID', 'The phone is not a phone number (3 to 20 digits); it was ignored.');
+
+  const hints: NonNullable<AppMessageRequest['hints']> = {};
+  const rawHints = raw.hints;
+  if (rawHints !== undefined && rawHints !== null && (typeof rawHints !== 'object' || Array.isArray(rawHints))) {
+    warn('hints', 'INVALID', 'hints is not an object; it was ignored.');
+  } else if (rawHints) {
+    const { skillGroup, lang } = rawHints as { skillGroup?: unknown; lang?: unknown };
+    if (typeof skillGroup === 'string' && SKILL_GROUP_RE.test(skillGroup) && knownSkillGroup(skillGroup)) hints.skillGroup = skillGroup;
+    else if (typeof skillGroup === 'string' && SKILL_GROUP_RE.test(skillGroup)) {
+      warn('hints.skillGroup', 'UNKNOWN_SKILL_GROUP', 'No such skill group; the default route was used.');
+    } else if (skillGroup !== undefined) warn('hints.skillGroup', 'INVALID', 'hints.skillGroup is not a skill group id; it was ignored.');
+    const tag = typeof lang === 'string' ? canonicalLang(lang.trim()) : null;
+    if (tag) hints.lang = tag;
+    else if (lang !== undefined) warn('hints.lang', 'INVALID', 'hints.lang is not a BCP 47 language tag; it was ignored.');
+  }
+
+  const request: AppMessageRequest = { customer, text: raw.text, clientMessageId: raw.clientMessageId };
+  if (hints.skillGroup !== undefined || hints.lang !== undefined) request.hints = hints;
+  return { request, warnings };
+}
 
 export const AppMessageResponseSchema = z.object({
   sessionId: z.string(),
   conversationId: z.string(),
   messageId: z.string(),
   seq: z.number().int(),
+  /** Optional metadata that was dropped or normalised; the message itself was kept. Empty when none. */
+  warnings: z.array(AppMessageWarningSchema),
 });
 export type AppMessageResponse = z.infer<typeof AppMessageResponseSchema>;
 
@@ -44,6 +134,9 @@ export interface AppMessageView {
   kind: string;
   text: string;
   clientMessageId: string;
+  /** Server time the message was received: the time of record, what apps should show and sort by. */
+  receivedAt: string;
+  /** The sender's own clock (metadata only; may be wrong). */
   sentAt: string;
 }
 

@@ -53,6 +53,15 @@ describe('Envelope schema (DESIGN §4)', () => {
     expect(EnvelopeSchema.safeParse({ ...valid, meta: { xml: '<xml/>', n: 1, ok: true, none: null } }).success).toBe(true);
   });
 
+  it('refuses a text body with no visible character, in envelopes and inbound drafts', () => {
+    for (const text of ['\u200B', '\u3164\u2800', '\u202E\u2066', '\u0301', '\u3000']) {
+      const env = EnvelopeSchema.safeParse({ ...valid, body: { text } });
+      expect(env.success, JSON.stringify(text)).toBe(false);
+      expect(env.error?.issues.map((i) => [i.path.join('.'), i.message])).toContainEqual(['body.text', 'has no visible character']);
+    }
+    expect(EnvelopeSchema.safeParse({ ...valid, body: { text: '\u200Bok' } }).success).toBe(true);
+  });
+
   it('renders a one-line text for every kind', () => {
     expect(textOf(valid)).toBe('我的订单还没到');
     expect(textOf({ kind: 'file', body: { attachmentId: 'a', name: 'x.pdf', mime: 'application/pdf', size: 1 } })).toBe('[file] x.pdf');

@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import { ChannelCodeSchema, SessionIdSchema } from './session-id';
+import { visibleTextSchema } from '../text/text';
 
 /** Internal standard message format (DESIGN §4). Adapters never leak channel shapes past here. */
 export const ENVELOPE_VERSION = 1 as const;
 
+/** Longest message text in UTF-16 code units (a longer message is refused, never cut: cutting would lose words). */
 export const MAX_TEXT_LENGTH = 8000;
 
 const Uuid = z.uuid();
 const UuidV7 = z.uuid({ version: 'v7' });
 const IsoTime = z.iso.datetime({ offset: true });
 
-export const TextBodySchema = z.object({ text: z.string().trim().min(1).max(MAX_TEXT_LENGTH) });
+/** A text message needs a visible character (DESIGN §8): only zero-width or blank text is refused. */
+export const TextBodySchema = z.object({ text: visibleTextSchema(MAX_TEXT_LENGTH) });
 export const ImageBodySchema = z.object({
   attachmentId: z.string().min(1).max(200),
   mime: z.string().regex(/^image\/[\w.+-]+$/),

@@ -76,3 +76,56 @@ describe('PII masking for logs (DESIGN §8)', () => {
     expect(maskDeep({ a: ['13812345678'], b: { c: 'x' }, n: 5 })).toEqual({ a: ['*******5678'], b: { c: 'x' }, n: 5 });
   });
 });
+
+describe('PII masking of encoded forms (E17)', () => {
+  const phone = '+8613800138000';
+  it.each([
+    ['percent-encoded plus', 'GET /api/v1/channels/app/messages?externalId=%2B8613800138000 200'],
+    ['double percent-encoding', 'url=/x?externalId=%252B8613800138000'],
+    [
+      'every character percent-encoded',
+      `q=${[...phone].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('')}`,
+    ],
+    ['form-encoded spaces', 'q=%2B86+138+0013+8000&x=1'],
+    ['percent-encoded spaces', 'q=138%200013%208000'],
+    [
+      'JSON unicode escapes',
+      '{"text":"\\\\u0031\\\\u0033\\\\u0038\\\\u0030\\\\u0030\\\\u0031\\\\u0033\\\\u0038\\\\u0030\\\\u0030\\\\u0030"}',
+    ],
+    ['full-width digits', '我的电话是１３８００１３８０００，谢谢'],
+    ['full-width plus and digits', '＋８６１３８００１３８０００'],
+  ])('masks a phone written with %s', (_label, line) => {
+    const out = maskPii(line);
+    expect(digitsOf(out.normalize('NFKC'))).not.toContain('13800138000');
+    expect(out).not.toContain('%2B8613800138000');
+    expect(out).toContain('8000');
+  });
+
+  it('masks percent-encoded e-mails, IDs and cards from the public vectors', () => {
+    expect(maskPii('u?email=li.lei%40example.com')).not.toContain('li.lei');
+    expect(maskPii('u?email=li.lei%2540example.com')).not.toContain('li.lei');
+    expect(maskPii('u?email=li.lei＠example.com')).not.toContain('li.lei');
+    for (const { value } of [...valid('cn_resident_id'), ...valid('payment_card_isCreditCard'), ...valid('cn_mobile')]) {
+      const encoded = encodeURIComponent(value);
+      const everyChar = [...value].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
+      for (const form of [encoded, everyChar, encodeURIComponent(encoded)]) {
+        const out = maskPii(`GET /x?id=${form}&n=1`);
+        expect(out, form).not.toContain(form);
+        expect(digitsOf(out.replace(/%[0-9A-Fa-f]{2}/g, '')), form).not.toContain(digitsOf(value).slice(-11));
+      }
+    }
+  });
+
+  it('keeps a JSON log line parseable when a decoded token held quotes or backslashes', () => {
+    const line = JSON.stringify({ url: '/x?q=%22%2B8613800138000%5C%22', msg: 'incoming request' });
+    const out = maskPii(line);
+    expect(out).not.toContain('%2B8613800138000');
+    expect((JSON.parse(out) as { url: string }).url).toContain('8000');
+  });
+
+  it('leaves encoded text with nothing personal in it alone', () => {
+    const line = 'GET /api/v1/sessions?skillGroup=general&q=%E4%BD%A0%E5%A5%BD&limit=20 took 12.5 ms';
+    expect(maskPii(line)).toBe(line);
+    expect(maskPii('价格：１２元')).toBe('价格：１２元');
+  });
+});

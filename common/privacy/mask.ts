@@ -54,7 +54,58 @@ const EMAIL_RE = /([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 const CN_MOBILE_RE = /(?<![\dA-Za-z])(?<!\d\.)((?:\+86|0086)?[ -]?(?:1[3-9]|9[28])\d[ -]?\d{4}[ -]?\d{4})(?![\dA-Za-z])/g;
 const INTL_PHONE_RE = /(?<![\dA-Za-z+])(\+\d{1,3}[ -]?(?:\(?\d{1,4}\)?[ -]?){2,5}\d{2,4})(?![\dA-Za-z])/g;
 
+/**
+ * Masks phone numbers, resident IDs, cards and e-mails in one log line or error text (DESIGN §8),
+ * also when they are written encoded: percent-encoding (`%2B86…`, double `%252B…`, `+` for a space),
+ * JSON `\uXXXX` escapes and full-width forms (`１３８…`, `＠`) are decoded before deciding, and
+ * an encoded token that holds personal data is replaced by its decoded, masked form.
+ * @param text any string; returned unchanged when nothing personal is found
+ */
 export function maskPii(text: string): string {
+  const decoded = ENCODED_HINT.test(text) ? text.replace(TOKEN_RE, maskEncodedToken) : text;
+  return maskPlain(decoded);
+}
+
+// A token that may hide encoded data: runs without the separators of URLs, JSON and prose.
+const TOKEN_RE = /[^\s"'<>,;&=?#/{}[\]()|]+/g;
+const ENCODED_HINT = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|[\uFF01-\uFF5E]/;
+const PCT_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
+const JSON_U = /\\{1,2}u([0-9A-Fa-f]{4})/g;
+
+function percentDecode(s: string): string {
+  return s.replace(PCT_RUN, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      // Not UTF-8: decode byte by byte so a `%2B` beside a stray `%FF` is still seen.
+      return run.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    }
+  });
+}
+
+/** Peels up to 4 layers of percent-encoding and JSON escapes, then folds full-width forms (NFKC). */
+function decodeLayers(s: string): string {
+  let cur = s;
+  for (let i = 0; i < 4; i++) {
+    const next = percentDecode(cur).replace(JSON_U, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    if (next === cur) break;
+    cur = next;
+  }
+  return cur.normalize('NFKC');
+}
+
+function maskEncodedToken(token: string): string {
+  if (!ENCODED_HINT.test(token)) return token;
+  // `+` is a space in form-encoded queries but the plus of `+86` elsewhere: try both readings.
+  for (const plain of [decodeLayers(token), decodeLayers(token.replace(/\+/g, ' '))]) {
+    const masked = maskPlain(plain);
+    // The decoded form goes into a JSON log line: keep out what would end or escape its string.
+    if (masked !== plain) return masked.replace(/["\\\p{Cc}]/gu, '?');
+  }
+  return token;
+}
+
+function maskPlain(text: string): string {
   if (!/\d|@/.test(text)) return text;
   return text
     .replace(ID_RE, (m: string) => (isChineseResidentId(m) ? stars(14) + m.slice(-4) : m))

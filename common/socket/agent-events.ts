@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Result } from '../errors/codes';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
+import { visibleTextSchema } from '../text/text';
 import {
   HISTORY_PAGE_MAX,
   WrapUpCodeSchema,
@@ -31,7 +32,7 @@ export const SessionHistorySchema = z.object({
 export const SendMessageSchema = z.object({
   sessionId: SessionIdSchema,
   clientMessageId: z.string().min(8).max(128),
-  text: z.string().trim().min(1).max(MAX_TEXT_LENGTH),
+  text: visibleTextSchema(MAX_TEXT_LENGTH),
 });
 export const CloseSessionSchema = z.object({
   sessionId: SessionIdSchema,

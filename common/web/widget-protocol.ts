@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
+import { optionalNameSchema, visibleTextSchema } from '../text/text';
 
 /**
  * JSON frames on `wss://…/channels/web` (DESIGN §6, §7). Resumable: the widget keeps a visitor token
@@ -12,7 +13,8 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
     type: z.literal('hello'),
     /** A token this server issued earlier; any other is replaced by a fresh one. */
     visitorToken: z.string().min(16).max(128).optional(),
-    name: z.string().trim().min(1).max(64).optional(),
+    /** Optional metadata: a blank, invisible or mistyped name is dropped, a long one cut by grapheme. */
+    name: optionalNameSchema(64),
     /** The conversation `lastSeq` counts in; a different or missing one replays from the start. */
     conversationId: z.uuid().optional(),
     lastSeq: z.number().int().min(0).optional(),
@@ -20,7 +22,7 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('message'),
     clientMessageId: z.string().min(8).max(128),
-    text: z.string().trim().min(1).max(MAX_TEXT_LENGTH),
+    text: visibleTextSchema(MAX_TEXT_LENGTH),
     sentAt: z.iso.datetime({ offset: true }).optional(),
   }),
   z.object({ type: z.literal('ping'), t: z.number().optional() }),

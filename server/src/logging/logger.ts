@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger, type DestinationStream } from 'pino';
 import { maskPii } from '../../../common/privacy/mask';
+import { truncateText } from '../../../common/text/text';
 
 export type { Logger };
 
@@ -26,6 +27,43 @@ const SECRET_PATHS = [
 ];
 
 /**
+ * Fields that hold personal data whatever they look like (DESIGN §8): channel external ids (an app's
+ * user id may be a phone, an e-mail or anything else) and query objects. Never written.
+ */
+const PERSONAL_PATHS = ['externalId', '*.externalId', '*.*.externalId', 'query', '*.query'];
+const PERSONAL_KEYS = new Set(['externalId', 'query']);
+
+/** Longest string value written in one log field (UTF-16 code units), cut by grapheme with `…`. */
+export const LOG_STRING_MAX = 2048;
+
+/**
+ * What a request log line says about the request: method and path, never the query string
+ * (channel routes carry customer ids there, e.g. `?externalId=%2B86…`).
+ * @param req a Fastify request or a Node `IncomingMessage`
+ */
+export function serializeRequest(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } | null }) {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return {
+    method: req.method,
+    url: q === -1 ? url : `${url.slice(0, q)}?[query]`,
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+  };
+}
+
+/** Cuts long strings in a log object by grapheme; walks plain objects and arrays only (not requests, errors). */
+function boundStrings(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.length > LOG_STRING_MAX ? truncateText(value, LOG_STRING_MAX, '…') : value;
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => boundStrings(v, depth + 1));
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = boundStrings(v, depth + 1);
+  return out;
+}
+
+/**
  * Masks each serialized line just before it is written, so nothing escapes masking: messages, bound
  * fields, serialized errors and stack traces alike. Times are ISO strings so no epoch digit run can
  * look like a card number.
@@ -47,7 +85,12 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { service: 'huiliu' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: SECRET_PATHS, censor: '[secret]' },
+      redact: {
+        paths: [...SECRET_PATHS, ...PERSONAL_PATHS],
+        censor: (_v, path) => (PERSONAL_KEYS.has(String(path.at(-1))) ? '[personal]' : '[secret]'),
+      },
+      serializers: { req: serializeRequest },
+      formatters: { log: (obj) => boundStrings(obj) as Record<string, unknown> },
     },
     pino.multistream(streams),
   );

@@ -3,6 +3,7 @@ import { DETAIL_PAGE, type MessageView, type SessionDetail, type SessionSummary 
 import type { UserView } from '../../../common/api/auth';
 import { canSeeSession } from '../auth/rbac';
 import type { SessionRecord, SessionStore } from './store';
+import { truncateText } from '../../../common/text/text';
 
 export function toMessageView(e: Envelope): MessageView {
   return {
@@ -42,7 +43,7 @@ export class SessionViews {
       offeredAgentId: s.offeredAgentId,
       tier: s.routing?.tier ?? null,
       priority: s.routing?.priority ?? null,
-      lastMessagePreview: preview.length > PREVIEW ? `${preview.slice(0, PREVIEW - 1)}…` : preview,
+      lastMessagePreview: truncateText(preview, PREVIEW, '…'),
       lastMessageAt: s.lastMessageAt,
       createdAt: s.createdAt,
       waitingSince: s.waitingSince,

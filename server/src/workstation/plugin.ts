@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -18,9 +19,28 @@ export const WORKSTATION_CSP = [
   "form-action 'self'",
 ].join('; ');
 
-/** Serves the built renderer at `/app/` so a browser works as a workstation (DESIGN §6). */
-export async function workstationPlugin(app: FastifyInstance, opts: { rendererDir: string }): Promise<void> {
+/** The site icon: build/icon.png downsampled to 16², 32² and 48² PNG images in one ICO file. */
+export const DEFAULT_FAVICON = fileURLToPath(new URL('../../../build/favicon.ico', import.meta.url));
+
+// Vite names bundled assets `<name>-<8-char content hash>.<ext>`: a new build gets new names, so
+// these may be cached for a year; everything else (index.html above all) is revalidated each time.
+const HASHED_ASSET = /[\\/]assets[\\/][^\\/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
+export const CACHE_HTML = 'no-cache';
+export const CACHE_HASHED = 'public, max-age=31536000, immutable';
+
+/**
+ * Serves the built renderer at `/app/` so a browser works as a workstation (DESIGN §6), and the site
+ * icon at `/favicon.ico` (`image/x-icon`). `index.html` and unhashed files answer
+ * `Cache-Control: no-cache`; content-hashed assets under `assets/` are immutable for a year.
+ */
+export async function workstationPlugin(app: FastifyInstance, opts: { rendererDir: string; favicon?: string }): Promise<void> {
   const index = join(opts.rendererDir, 'index.html');
+  const favicon = opts.favicon ?? DEFAULT_FAVICON;
+  const icon = existsSync(favicon) ? readFileSync(favicon) : null;
+  app.get('/favicon.ico', async (_request, reply) => {
+    if (!icon) throw new HuiliuError('NOT_FOUND');
+    return reply.type('image/x-icon').header('Cache-Control', 'public, max-age=86400').send(icon);
+  });
   app.get('/', async (_request, reply) => reply.redirect('/app/'));
   app.get('/app', async (_request, reply) => reply.redirect('/app/'));
   if (!existsSync(index)) {
@@ -33,9 +53,11 @@ export async function workstationPlugin(app: FastifyInstance, opts: { rendererDi
     root: opts.rendererDir,
     prefix: '/app/',
     decorateReply: false,
-    setHeaders: (res) => {
+    // @fastify/static's own header (`public, max-age=0`) would replace ours: we set it per file.
+    cacheControl: false,
+    setHeaders: (res, path) => {
       res.setHeader('Content-Security-Policy', WORKSTATION_CSP);
-      res.setHeader('Cache-Control', 'no-cache');
+      res.setHeader('Cache-Control', HASHED_ASSET.test(path) ? CACHE_HASHED : CACHE_HTML);
     },
   });
 }

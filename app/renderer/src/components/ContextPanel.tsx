@@ -9,7 +9,9 @@ export function ContextPanel() {
     <aside className="context" aria-label="Customer context">
       <section>
         <h3>Customer</h3>
-        <p className="context__name">{detail.context.customer.name}</p>
+        <p className="context__name" dir="auto">
+          {detail.context.customer.name}
+        </p>
         <p className="muted">Channels: {detail.context.customer.channels.map(channelName).join(', ') || '—'}</p>
       </section>
       {r ? (

@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions';
-import { textOf } from '../../../../common/message/envelope';
+import { MAX_TEXT_LENGTH, textOf } from '../../../../common/message/envelope';
+import { hasVisibleText } from '../../../../common/text/text';
 import { useWorkstation } from '../context';
-import { channelName, clock } from '../format';
+import { channelName, stamp } from '../format';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -39,7 +40,8 @@ export function Conversation() {
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
     const text = draft.trim();
-    if (!text) return;
+    // The server refuses text with no visible character (zero-width spaces, fillers): so do we.
+    if (!hasVisibleText(text)) return;
     setDraft('');
     void send(text);
   };
@@ -54,7 +56,9 @@ export function Conversation() {
     <section className="conversation" aria-label="Conversation">
       <header className="conversation__head">
         <div>
-          <h2 data-testid="conversation-customer">{detail.customerName}</h2>
+          <h2 data-testid="conversation-customer" dir="auto">
+            {detail.customerName}
+          </h2>
           <p className="muted">
             {channelName(detail.channel)} · <code data-testid="session-id">{detail.id}</code> · {detail.skillGroup}
           </p>
@@ -99,16 +103,23 @@ export function Conversation() {
             className={`bubble bubble--${m.direction}`}
             data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
           >
-            <span className="bubble__text">{textOf(m)}</span>
+            <span className="bubble__text" dir="auto">
+              {textOf(m)}
+            </span>
             <span className="bubble__meta">
               {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
-              {clock(m.sentAt)} · #{m.seq}
+              <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
+                {stamp(m.receivedAt)}
+              </time>{' '}
+              · #{m.seq}
             </span>
           </li>
         ))}
         {pending.map((p) => (
           <li key={p.clientMessageId} className={`bubble bubble--out bubble--pending${p.error ? ' bubble--failed' : ''}`}>
-            <span className="bubble__text">{p.text}</span>
+            <span className="bubble__text" dir="auto">
+              {p.text}
+            </span>
             <span className="bubble__meta">
               {p.error ? (
                 <>
@@ -135,14 +146,15 @@ export function Conversation() {
         <form className="composer" onSubmit={submit}>
           <textarea
             aria-label="Reply"
+            dir="auto"
             placeholder="Type a reply… (Enter to send, Shift+Enter for a new line)"
             value={draft}
             onChange={(e) => setDraft(e.target.value)}
             onKeyDown={onKey}
             rows={3}
-            maxLength={8000}
+            maxLength={MAX_TEXT_LENGTH}
           />
-          <button type="submit" disabled={!draft.trim()}>
+          <button type="submit" disabled={!hasVisibleText(draft)}>
             Send
           </button>
         </form>

@@ -57,11 +57,15 @@ export function QueueList() {
                     <span className={`chan chan--${s.channel}`} title={channelName(s.channel)}>
                       {s.channel}
                     </span>
-                    <strong className="qitem__name">{s.customerName}</strong>
+                    <strong className="qitem__name" dir="auto">
+                      {s.customerName}
+                    </strong>
                     {unread[s.id] ? <span className="unread">{unread[s.id]}</span> : null}
                     <span className="qitem__wait">{waitedFor(s.status === 'active' ? s.lastMessageAt : s.waitingSince, now)}</span>
                   </span>
-                  <span className="qitem__preview">{s.lastMessagePreview}</span>
+                  <span className="qitem__preview" dir="auto">
+                    {s.lastMessagePreview}
+                  </span>
                   <span className="qitem__tags">
                     {s.tier ? (
                       <span className={`tier tier--${s.tier}`} data-testid="tier">

@@ -26,7 +26,7 @@ export function TopBar() {
           <option value="away">Away</option>
         </select>
         <span className="topbar__user" data-testid="current-user">
-          {user?.displayName} · {user?.skillGroups.join(', ')}
+          <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}
         </span>
         <button type="button" className="ghost" onClick={() => void logout()}>
           Sign out

@@ -1,6 +1,12 @@
+import { NotifySchema } from '../../../../common/ipc/desktop-bridge';
 import type { Presence } from '../../../../common/socket/agent-events';
+import { truncateText } from '../../../../common/text/text';
 import type { AgentConnection } from '../api/agent-socket';
 import type { Slice, WorkstationDeps } from './types';
+
+// The bridge refuses longer notifications; read its limits rather than repeat them.
+const NOTIFY_TITLE_MAX = NotifySchema.shape.title.maxLength ?? 120;
+const NOTIFY_BODY_MAX = NotifySchema.shape.body.maxLength ?? 300;
 
 export interface ConnectionSlice {
   link: 'offline' | 'connecting' | 'online';
@@ -51,9 +57,10 @@ export const createConnectionSlice =
       socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
       socket.on('offer:new', (offer) => {
         get().addOffer(offer);
+        // Customer text meets the bridge's limits here: cut by grapheme, never refused for length.
         void deps.bridge.notify({
-          title: `New contact: ${offer.summary.customerName}`,
-          body: offer.summary.lastMessagePreview,
+          title: truncateText(`New contact: ${offer.summary.customerName}`, NOTIFY_TITLE_MAX, '…'),
+          body: truncateText(offer.summary.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
           sessionId: offer.sessionId,
         });
       });

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { HuiliuError } from '../../../../common/errors/codes';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { NotifySchema, type DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { isWellFormed } from '../../../../common/text/text';
 import type { SessionDetail, SessionSummary } from '../../../../common/api/sessions';
 import type { AgentConnection } from '../api/agent-socket';
 import { visibleQueue } from './queue';
@@ -99,6 +100,25 @@ describe('workstation store', () => {
     socket.emit('offer:new', { sessionId: 'WB9', expiresAt: '', summary: summary('WB9', { status: 'offered', offeredAgentId: 'u1' }) });
     expect(store.getState().offers.WB9).toBeDefined();
     expect(bridge.notify).toHaveBeenCalledWith(expect.objectContaining({ sessionId: 'WB9' }));
+  });
+
+  it('notifies of an offer from a customer with a 128-character emoji name, cut by grapheme within the bridge limits', async () => {
+    const { store, socket, bridge } = setup();
+    await store.getState().login('agent1', 'huiliu-demo');
+    const name = `${'a'.repeat(105)}${'😀'.repeat(11)}`;
+    const preview = `${'b'.repeat(119)}…`;
+    socket.emit('offer:new', {
+      sessionId: 'WB8',
+      expiresAt: '',
+      summary: summary('WB8', { status: 'offered', offeredAgentId: 'u1', customerName: name, lastMessagePreview: preview }),
+    });
+    const request = vi.mocked(bridge.notify).mock.calls.at(-1)![0];
+    // The real bridge handler's schema must accept it (a refused one is a lost notification).
+    expect(NotifySchema.safeParse(request).success).toBe(true);
+    expect(isWellFormed(request.title)).toBe(true);
+    expect(request.title.startsWith(`New contact: ${'a'.repeat(105)}`)).toBe(true);
+    expect(request.title.endsWith('…')).toBe(true);
+    expect(request.body).toBe(preview);
   });
 
   it('shows a reply as pending until acked, keeps it with an error when it fails, and retries with the same id', async () => {

@@ -9,7 +9,10 @@ import { joinKey } from '../../crypto/composite-key';
 // App ids never contain ':' (AuthService.addChannelKey refuses them), so this join is unambiguous (B7).
 export const appExternalId = (appId: string, externalId: string) => joinKey(':', [appId, externalId]);
 
-/** App channel request → InboundDraft. Nothing app-shaped passes this point. */
+/**
+ * App channel request (already cleaned by `cleanAppMessage`) → InboundDraft. Nothing app-shaped
+ * passes this point. `sentAt` is the server's time too: an app sends no trustworthy client clock.
+ */
 export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: Date): InboundDraft {
   const t = now.toISOString();
   return {

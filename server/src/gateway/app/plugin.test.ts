@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_NAME_MAX_LENGTH, AppMessageResponseSchema } from '../../../../common/api/app-channel';
 import { ErrorBodySchema } from '../../../../common/errors/codes';
 import { SESSION_ID_PATTERN } from '../../../../common/message/session-id';
 import { SessionDetailSchema, type SessionDetail } from '../../../../common/api/sessions';
@@ -82,7 +83,7 @@ describe('POST /api/v1/channels/app/messages', () => {
     expect(paths).toEqual(expect.arrayContaining(['customer.externalId', 'text']));
   });
 
-  it('refuses malformed JSON and unknown skill groups with stable codes', async () => {
+  it('refuses malformed JSON with a stable code', async () => {
     const bad = await s.app.inject({
       method: 'POST',
       url: '/api/v1/channels/app/messages',
@@ -91,14 +92,69 @@ describe('POST /api/v1/channels/app/messages', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(ErrorBodySchema.parse(bad.json()).error.code).toBe('INVALID_JSON');
-    const group = await s.app.inject({
-      method: 'POST',
-      url: '/api/v1/channels/app/messages',
-      headers: KEY,
-      payload: body({ hints: { skillGroup: 'nope' } }),
-    });
-    expect(group.statusCode).toBe(400);
-    expect(ErrorBodySchema.parse(group.json()).error.code).toBe('VALIDATION_FAILED');
+  });
+
+  const post = (payload: Record<string, unknown>) =>
+    s.app.inject({ method: 'POST', url: '/api/v1/channels/app/messages', headers: KEY, payload });
+  const storedText = async (sessionId: string) => {
+    const token = await s.login('admin');
+    const res = await s.app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } });
+    return SessionDetailSchema.parse(res.json());
+  };
+
+  it.each([
+    ['an empty name', { customer: { externalId: 'c11-a', name: '' } }, 'customer.name', 'NO_VISIBLE_TEXT'],
+    ['a blank name', { customer: { externalId: 'c11-b', name: '   ' } }, 'customer.name', 'NO_VISIBLE_TEXT'],
+    ['a null name', { customer: { externalId: 'c11-c', name: null } }, 'customer.name', 'INVALID'],
+    [
+      'a name of only invisible characters',
+      { customer: { externalId: 'c11-d', name: '\u200B\u3164\u2800' } },
+      'customer.name',
+      'NO_VISIBLE_TEXT',
+    ],
+    ['an empty phone', { customer: { externalId: 'c11-e', phone: '' } }, 'customer.phone', 'NO_VISIBLE_TEXT'],
+    ['a 2-digit phone', { customer: { externalId: 'c11-f', phone: '12' } }, 'customer.phone', 'INVALID'],
+    ['a numeric phone', { customer: { externalId: 'c11-g', phone: 13812345678 } }, 'customer.phone', 'INVALID'],
+    ['an unknown skill group', { hints: { skillGroup: 'nope' } }, 'hints.skillGroup', 'UNKNOWN_SKILL_GROUP'],
+    ['a bad language tag', { hints: { lang: 'not a language!' } }, 'hints.lang', 'INVALID'],
+    ['hints that are not an object', { hints: 'vip' }, 'hints', 'INVALID'],
+  ])('keeps the message and warns about %s', async (_label, over, field, code) => {
+    const text = `C11 text for ${field} ${code} ${Math.random()}`;
+    const res = await post(body({ ...over, text }));
+    expect(res.statusCode).toBe(202);
+    const json = AppMessageResponseSchema.parse(res.json());
+    expect(json.warnings).toEqual([expect.objectContaining({ field, code })]);
+    expect((await storedText(json.sessionId)).messages.map((m) => (m.kind === 'text' ? m.body.text : ''))).toContain(text);
+  });
+
+  it('cuts an over-long name by grapheme, keeps the message and says so', async () => {
+    const family = '👨\u200D👩\u200D👧\u200D👦';
+    const name = `${'王'.repeat(APP_NAME_MAX_LENGTH - 4)}${family}${'x'.repeat(50)}`;
+    const res = await post(body({ customer: { externalId: 'c11-long', name } }));
+    expect(res.statusCode).toBe(202);
+    const json = AppMessageResponseSchema.parse(res.json());
+    expect(json.warnings).toEqual([expect.objectContaining({ field: 'customer.name', code: 'TRUNCATED' })]);
+    const detail = await storedText(json.sessionId);
+    expect(detail.customerName).toBe('王'.repeat(APP_NAME_MAX_LENGTH - 4));
+  });
+
+  it('answers with no warnings when every optional field is good', async () => {
+    const res = await post(body({ hints: { skillGroup: 'vip', lang: 'zh-cn' } }));
+    expect(res.statusCode).toBe(202);
+    expect(AppMessageResponseSchema.parse(res.json()).warnings).toEqual([]);
+  });
+
+  it.each([
+    ['a zero-width space', '\u200B'],
+    ['a Hangul filler and a BOM', '\u3164\uFEFF'],
+    ['a braille blank between bidi marks', '\u200F\u2800\u200E'],
+    ['ideographic spaces', '\u3000\u3000'],
+  ])('refuses text made only of %s, naming the field', async (_label, text) => {
+    const res = await post(body({ text }));
+    expect(res.statusCode).toBe(400);
+    const err = ErrorBodySchema.parse(res.json()).error;
+    expect(err.code).toBe('VALIDATION_FAILED');
+    expect(err.details).toEqual([{ path: 'text', message: 'has no visible character' }]);
   });
 
   it('scores and routes the contact, and GET /api/v1/sessions/:id explains the decision', async () => {
@@ -166,7 +222,7 @@ describe('GET /api/v1/channels/app/messages (the app fetches replies)', () => {
       conversationId,
       status: 'active',
       messages: [
-        { seq: 1, direction: 'in', text: 'Is my order shipped?' },
+        { seq: 1, direction: 'in', text: 'Is my order shipped?', receivedAt: expect.any(String) },
         { seq: 2, direction: 'out', text: 'Yes, it left today.' },
       ],
     });

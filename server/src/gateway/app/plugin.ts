@@ -3,6 +3,7 @@ import { HuiliuError } from '../../../../common/errors/codes';
 import {
   AppMessageRequestSchema,
   AppMessagesQuerySchema,
+  cleanAppMessage,
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
@@ -52,17 +53,19 @@ export async function appChannelPlugin(
 
   app.post('/api/v1/channels/app/messages', async (request, reply) => {
     const key = appKey(request);
-    const body = parseWith(AppMessageRequestSchema, request.body);
-    const skillGroup = body.hints?.skillGroup ?? key.skillGroup ?? opts.config.channels.app.defaultSkillGroup;
-    if (!groups.has(skillGroup)) {
-      throw new HuiliuError('VALIDATION_FAILED', undefined, [{ path: 'hints.skillGroup', message: `unknown skill group "${skillGroup}"` }]);
-    }
+    // Only externalId, text and clientMessageId can refuse the message; bad optional metadata is
+    // dropped or cut and reported in `warnings` so the customer's text is never lost over it (C11).
+    const { request: body, warnings } = cleanAppMessage(parseWith(AppMessageRequestSchema, request.body), (g) => groups.has(g));
+    // The channel default is checked against the groups at start; a key's group may have gone since.
+    const keyGroup = key.skillGroup && groups.has(key.skillGroup) ? key.skillGroup : null;
+    const skillGroup = body.hints?.skillGroup ?? keyGroup ?? opts.config.channels.app.defaultSkillGroup;
     const result = await opts.ingest.accept(normalizeAppMessage(body, key.appId, new Date(now())), skillGroup);
     const answer: AppMessageResponse = {
       sessionId: result.session.id,
       conversationId: result.envelope.conversationId,
       messageId: result.envelope.id,
       seq: result.envelope.seq,
+      warnings,
     };
     return reply.status(202).send(answer);
   });
@@ -86,6 +89,7 @@ export async function appChannelPlugin(
         kind: m.kind,
         text: textOf(m),
         clientMessageId: m.clientMessageId,
+        receivedAt: m.receivedAt,
         sentAt: m.sentAt,
       })),
     };

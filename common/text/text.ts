@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/**
+ * Text from customers and agents, handled by user-perceived character (grapheme cluster, UAX #29)
+ * rather than by UTF-16 code unit (DESIGN §8). Pure string code: no DOM, no Node.
+ */
+
+// Lone surrogates: a high one not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Replaces every lone surrogate with U+FFFD, so the string encodes to UTF-8 without throwing. */
+export function toWellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** Whether `text` has no lone surrogate (what `String.prototype.isWellFormed` answers in ES2024). */
+export function isWellFormed(text: string): boolean {
+  return !new RegExp(LONE_SURROGATE.source).test(text);
+}
+
+type Segmenter = { segment(text: string): Iterable<{ segment: string }> };
+let segmenter: Segmenter | null | undefined;
+
+/** Splits `text` into grapheme clusters; falls back to code points where `Intl.Segmenter` is missing. */
+export function graphemes(text: string): string[] {
+  if (segmenter === undefined) {
+    segmenter = typeof Intl !== 'undefined' && 'Segmenter' in Intl ? new Intl.Segmenter(undefined, { granularity: 'grapheme' }) : null;
+  }
+  if (!segmenter) return Array.from(text);
+  const out: string[] = [];
+  for (const s of segmenter.segment(text)) out.push(s.segment);
+  return out;
+}
+
+/**
+ * Shortens `text` to at most `maxLength` UTF-16 code units (the unit of `String.length`, zod
+ * `.max()` and the store's column limits), cutting only between grapheme clusters, and appends
+ * `ellipsis` when something was cut (counted inside `maxLength`).
+ *
+ * - The result is always well-formed UTF-16 (lone surrogates in the input become U+FFFD).
+ * - `text` that already fits is returned unchanged (apart from lone surrogates).
+ * - A single grapheme longer than the room left (e.g. a letter with hundreds of combining marks)
+ *   is cut by code point rather than dropped, so a long name never becomes empty.
+ * @param maxLength limit in UTF-16 code units, ≥ 0
+ * @param ellipsis appended after a cut, e.g. '…'; dropped if `maxLength` cannot hold it
+ */
+export function truncateText(text: string, maxLength: number, ellipsis = ''): string {
+  const whole = toWellFormed(text);
+  if (whole.length <= maxLength) return whole;
+  const mark = ellipsis.length <= maxLength ? ellipsis : '';
+  const room = maxLength - mark.length;
+  let out = '';
+  for (const g of graphemes(whole)) {
+    if (out.length + g.length > room) {
+      if (out === '') {
+        for (const cp of g) {
+          if (out.length + cp.length > room) break;
+          out += cp;
+        }
+      }
+      break;
+    }
+    out += g;
+  }
+  return out + mark;
+}
+
+// What a reader cannot see: whitespace of every kind, default-ignorable code points (zero-width
+// space/joiners, U+2060, U+FEFF, Hangul fillers U+115F/U+1160/U+3164/U+FFA0, bidi controls, tag
+// characters, variation selectors, soft hyphen), other format and control characters, lone
+// surrogates, combining marks standing alone, and the braille blank U+2800 (drawn as nothing).
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Cs}\p{M}\u2800]/u;
+
+/** Whether `text` holds at least one character a reader can see (not decided by `trim()`). */
+export function hasVisibleText(text: string): boolean {
+  return VISIBLE.test(text);
+}
+
+/** The message every "no visible character" refusal carries; the detail `path` names the field. */
+export const NO_VISIBLE_TEXT = 'has no visible character';
+
+/**
+ * A required text field (message text): trimmed, at most `maxLength` UTF-16 code units, and at least one
+ * visible character. Refusals are zod issues, so every channel answers `VALIDATION_FAILED` with a
+ * detail `{path: <field>, message: 'has no visible character'}`.
+ */
+export function visibleTextSchema(maxLength: number) {
+  return z.string().trim().max(maxLength).refine(hasVisibleText, { message: NO_VISIBLE_TEXT });
+}
+
+/** Why an optional display name was not kept as given. */
+export type NameIssue = 'NOT_A_STRING' | 'NO_VISIBLE_TEXT' | 'TRUNCATED';
+
+/**
+ * Normalises an optional display name (customer metadata, C11): trims it, drops it when it is not a
+ * string or has no visible character, cuts it by grapheme to `maxLength` when it is too long.
+ * Never throws: a name is never a reason to refuse the customer's message.
+ * @returns `value` (undefined when dropped) and `issue` when the input was changed or dropped
+ */
+export function normalizeName(raw: unknown, maxLength: number): { value: string | undefined; issue?: NameIssue } {
+  if (raw === undefined) return { value: undefined };
+  if (typeof raw !== 'string') return { value: undefined, issue: 'NOT_A_STRING' };
+  const trimmed = raw.trim();
+  if (!hasVisibleText(trimmed)) return { value: undefined, issue: 'NO_VISIBLE_TEXT' };
+  const cut = truncateText(trimmed, maxLength);
+  return cut === trimmed ? { value: cut } : { value: cut, issue: 'TRUNCATED' };
+}
+
+/**
+ * A lenient zod field for an optional display name: any input parses; what `normalizeName` drops
+ * becomes `undefined`, a long name is cut by grapheme. For channels with no warning channel (the
+ * widget `hello`); the app channel reports the same normalisation as `warnings`.
+ */
+export function optionalNameSchema(maxLength: number) {
+  return z
+    .unknown()
+    .transform((raw) => normalizeName(raw, maxLength).value)
+    .optional();
+}
