@@ -14,7 +14,7 @@ import { frameworkErrors, registerErrorHandling } from './http/errors';
 import { Limits } from './http/limits';
 import { UpgradeRouter } from './http/upgrades';
 import type { Logger } from './logging/logger';
-import { createMetrics } from './metrics/metrics';
+import { createMetrics, type Metrics } from './metrics/metrics';
 import { metricsPlugin } from './metrics/plugin';
 import { sessionsPlugin } from './sessions/plugin';
 import type { SessionStore } from './sessions/store';
@@ -44,6 +44,9 @@ export interface AppDeps {
   ready: () => boolean;
   tls?: { cert: string; key: string };
   visitorTokens: VisitorTokens;
+  /** Shared with the agent hub by the composition root; created here when absent (plugin tests). */
+  metrics?: Metrics;
+  limits?: Limits;
   rendererDir?: string;
   widgetDir?: string;
 }
@@ -53,8 +56,8 @@ export interface AppDeps {
  * `inject()`. TLS 1.3 only: there is no downgrade to 1.2 on any listener (DESIGN §8).
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const metrics = createMetrics();
-  const limits = new Limits(deps.config.limits, deps.config.trustedProxies, metrics);
+  const metrics = deps.metrics ?? createMetrics();
+  const limits = deps.limits ?? new Limits(deps.config.limits, deps.config.trustedProxies, metrics);
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: 1024 * 1024,

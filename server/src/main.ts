@@ -11,6 +11,8 @@ import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { openDatabase } from './db/sqlite';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
 import { Ingest } from './gateway/ingest';
+import { Limits } from './http/limits';
+import { createMetrics } from './metrics/metrics';
 import { createLocalKeyProvider } from './keys/provider.local';
 import { loadOrCreateSecret } from './keys/secret-file';
 import { VisitorTokens } from './gateway/web/visitor-token';
@@ -65,6 +67,8 @@ export async function startServer(
   const routingConfig = () => config.routing;
   const router: Router = createRouter({ store, bus, pool, config: routingConfig, logger });
   const views = new SessionViews(store);
+  const metrics = createMetrics();
+  const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
   let ready = false;
 
@@ -80,6 +84,8 @@ export async function startServer(
     ready: () => ready,
     tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
     visitorTokens: new VisitorTokens(loadOrCreateSecret(join(config.paths.keys, 'visitor.key'))),
+    metrics,
+    limits,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -91,6 +97,8 @@ export async function startServer(
     router,
     routing: routingConfig,
     logger,
+    limits,
+    metrics,
   });
   await router.start();
   const address = await app.listen({ host: config.host, port: config.port });

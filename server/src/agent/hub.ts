@@ -29,7 +29,11 @@ import {
   visibleGroups,
 } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
+import type { IncomingMessage } from 'node:http';
+import { TokenBucket } from '../http/token-bucket';
+import type { Limits } from '../http/limits';
 import type { Logger } from '../logging/logger';
+import type { Metrics } from '../metrics/metrics';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import type { RoutingConfig } from '../../../common/routing/types';
@@ -53,6 +57,9 @@ export interface AgentHubDeps {
   router: Router;
   routing: () => RoutingConfig;
   logger: Logger;
+  /** Per-IP connection caps and refusal counters shared with the other sockets. */
+  limits: Limits;
+  metrics: Metrics;
   now?: () => number;
 }
 
@@ -77,7 +84,43 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     maxHttpBufferSize: 256 * 1024,
     // Other paths' upgrades belong to the UpgradeRouter; engine.io must not destroy them.
     destroyUpgrade: false,
+    // A transport that never joins the namespace (no auth) is dropped after 10 s, not the default 45.
+    connectTimeout: 10_000,
+    // Open agent sockets per client IP are capped (issue 6 A3): a flood of handshakes is refused
+    // before engine.io allocates anything for it.
+    allowRequest: (req, callback) => {
+      const release = deps.limits.openConnection(deps.limits.clientIp(req), 'agent');
+      if (!release) return callback('Too many connections from this address', false);
+      pendingRelease.set(req, release);
+      callback(null, true);
+    },
   });
+  const agentLimits = deps.limits.config.agent;
+  const pendingRelease = new WeakMap<IncomingMessage, () => void>();
+  const takeRelease = (req: IncomingMessage) => {
+    const release = pendingRelease.get(req);
+    pendingRelease.delete(req);
+    return release;
+  };
+  io.engine.on('connection', (raw: { request: IncomingMessage; once(event: 'close', fn: () => void): void }) => {
+    const release = takeRelease(raw.request);
+    if (release) raw.once('close', release);
+  });
+  io.engine.on('connection_error', (error: { req: IncomingMessage }) => takeRelease(error.req)?.());
+
+  // Backpressure (issue 6 A2): a socket whose unsent bytes pass the high-water mark is a slow or
+  // hostile consumer; it is disconnected (its client reconnects and resyncs from a fresh hello).
+  const sweep = setInterval(() => {
+    for (const socket of nsp.sockets.values()) {
+      if (unsentBytes(socket) > agentLimits.sendBufferBytes) {
+        deps.metrics.agentDisconnected.inc({ reason: 'slow_consumer' });
+        log.warn({ user: socket.data.user?.id }, 'agent socket disconnected: send buffer over the limit');
+        socket.disconnect(true);
+        socket.conn.close();
+      }
+    }
+  }, 1000);
+  sweep.unref();
   const nsp: AgentNamespace = io.of(AGENT_NAMESPACE);
   const subs: Subscription[] = [];
 
@@ -90,6 +133,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     socket.data.token = token as string;
     next();
   });
+
+  /** Per-socket event budget: one person's clicks fit easily; a script flooding events does not. */
+  const events = new WeakMap<AgentSocket, TokenBucket>();
 
   async function queueFor(user: UserView) {
     const groups = visibleGroups(user);
@@ -113,6 +159,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   function handle<S extends z.ZodType, T>(socket: AgentSocket, schema: S, fn: (payload: z.infer<S>) => Promise<T>) {
     return async (payload: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: Result<T>) => void) : () => undefined;
+      if (!events.get(socket)?.take()) {
+        deps.limits.refuse('agent_socket_events', 1000 / agentLimits.eventsPerSecond);
+        return reply(fail('RATE_LIMITED'));
+      }
       // The token is checked on every event, not only at connect: a logout or expiry ends the socket.
       if (!deps.auth.verify(socket.data.token)) {
         reply(fail('UNAUTHENTICATED'));
@@ -133,6 +183,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   nsp.on('connection', async (socket: AgentSocket) => {
     const user = socket.data.user;
+    events.set(socket, new TokenBucket(agentLimits.eventBurst, agentLimits.eventsPerSecond));
     // Room membership is the queue policy (rbac.queueRoomsOf): pushes reach only who may see them.
     void socket.join(queueRoomsOf(user));
     const takesContacts = user.roles.includes('agent') || user.roles.includes('lead');
@@ -277,6 +328,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   return {
     async close() {
+      clearInterval(sweep);
       await Promise.all(subs.map((s) => s.unsubscribe()));
       // Close the transports only: clients see "transport close" and reconnect to the next server
       // (a server-side disconnect would tell them not to). Not io.close(): that would also close the
@@ -284,4 +336,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       io.engine.close();
     },
   };
+}
+
+/** Bytes queued to a socket.io client and not yet taken by the network: engine.io's queue + ws's buffer. */
+function unsentBytes(socket: { conn: unknown }): number {
+  const conn = socket.conn as { writeBuffer?: { data?: unknown }[]; transport?: { socket?: { bufferedAmount?: number } } };
+  let queued = conn.transport?.socket?.bufferedAmount ?? 0;
+  for (const packet of conn.writeBuffer ?? []) queued += typeof packet.data === 'string' ? packet.data.length : 0;
+  return queued;
 }

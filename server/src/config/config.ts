@@ -129,6 +129,22 @@ export const LimitsSchema = z.strictObject({
     .optional(),
   /** Per app channel key. */
   appKey: z.strictObject({ messages: Budget }).partial().optional(),
+  /** The staff socket (`/agent`): signed-in people, so higher, but still bounded. */
+  agent: z
+    .strictObject({
+      /** Open agent sockets per client IP (a contact centre sits behind one NAT address). */
+      connections: PositiveInt,
+      /** Per socket: events at once, then per second; over it an event is answered RATE_LIMITED. */
+      eventBurst: PositiveInt,
+      eventsPerSecond: z.number().positive(),
+      /** Unsent bytes queued to one agent socket before it is disconnected as a slow consumer. */
+      sendBufferBytes: z
+        .number()
+        .int()
+        .min(16 * 1024),
+    })
+    .partial()
+    .optional(),
 });
 
 export interface LimitsConfig {
@@ -148,6 +164,12 @@ export interface LimitsConfig {
     readonly connections: number;
   };
   readonly appKey: { readonly messages: { points: number; seconds: number } };
+  readonly agent: {
+    readonly connections: number;
+    readonly eventBurst: number;
+    readonly eventsPerSecond: number;
+    readonly sendBufferBytes: number;
+  };
 }
 
 export const DEFAULT_LIMITS: LimitsConfig = {
@@ -165,6 +187,8 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   // One office or mobile carrier NAT can put many customers behind one address.
   ip: { messages: { points: 600, seconds: 60 }, newSessions: { points: 30, seconds: 60 }, connections: 50 },
   appKey: { messages: { points: 1200, seconds: 60 } },
+  // A busy agent clicks a few times a second; a reconnect replays a handful of requests at once.
+  agent: { connections: 500, eventBurst: 60, eventsPerSecond: 20, sendBufferBytes: 4 * 1024 * 1024 },
 };
 
 const SkillGroupConfig = z.strictObject({
@@ -322,6 +346,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       visitor: { ...DEFAULT_LIMITS.visitor, ...file.limits?.visitor },
       ip: { ...DEFAULT_LIMITS.ip, ...file.limits?.ip },
       appKey: { ...DEFAULT_LIMITS.appKey, ...file.limits?.appKey },
+      agent: { ...DEFAULT_LIMITS.agent, ...file.limits?.agent },
     },
     trustedProxies: e.HUILIU_TRUSTED_PROXIES,
     paths: {

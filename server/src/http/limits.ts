@@ -7,7 +7,10 @@ import type { LimitName, Metrics } from '../metrics/metrics';
 /** The answer of a limit check: allowed, or refused with the milliseconds until a retry can pass. */
 export type LimitVerdict = { ok: true } | { ok: false; limit: LimitName; retryAfterMs: number };
 
-type BudgetName = Exclude<LimitName, 'widget_connection_messages' | 'widget_connection_replays' | 'ip_connections'>;
+type BudgetName = Exclude<
+  LimitName,
+  'widget_connection_messages' | 'widget_connection_replays' | 'ip_connections' | 'agent_ip_connections' | 'agent_socket_events'
+>;
 
 /**
  * Limits shared by every connection and request of one node (issue 6 A3, DESIGN §6): fixed-window
@@ -18,7 +21,7 @@ type BudgetName = Exclude<LimitName, 'widget_connection_messages' | 'widget_conn
  */
 export class Limits {
   private readonly budgets: Record<BudgetName, RateLimiterMemory>;
-  private readonly open = new Map<string, number>();
+  private readonly open = { widget: new Map<string, number>(), agent: new Map<string, number>() };
   private readonly trust: (addr: string, i: number) => boolean;
 
   constructor(
@@ -71,23 +74,26 @@ export class Limits {
   }
 
   /**
-   * Registers one more open connection from `ip`; returns a release function, or null (counted) when
-   * the IP already has `ip.connections` open. Release is idempotent.
+   * Registers one more open connection from `ip` on the widget socket or the agent socket (each has
+   * its own cap: `ip.connections`, `agent.connections`); returns a release function, or null
+   * (counted) when the IP already has that many open. Release is idempotent.
    */
-  openConnection(ip: string): (() => void) | null {
-    const n = this.open.get(ip) ?? 0;
-    if (n >= this.config.ip.connections) {
-      this.refuse('ip_connections', 1000);
+  openConnection(ip: string, socket: 'widget' | 'agent' = 'widget'): (() => void) | null {
+    const open = this.open[socket];
+    const cap = socket === 'widget' ? this.config.ip.connections : this.config.agent.connections;
+    const n = open.get(ip) ?? 0;
+    if (n >= cap) {
+      this.refuse(socket === 'widget' ? 'ip_connections' : 'agent_ip_connections', 1000);
       return null;
     }
-    this.open.set(ip, n + 1);
+    open.set(ip, n + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.open.get(ip) ?? 1) - 1;
-      if (left <= 0) this.open.delete(ip);
-      else this.open.set(ip, left);
+      const left = (open.get(ip) ?? 1) - 1;
+      if (left <= 0) open.delete(ip);
+      else open.set(ip, left);
     };
   }
 }

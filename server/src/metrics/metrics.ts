@@ -9,7 +9,9 @@ export type LimitName =
   | 'ip_new_sessions'
   | 'ip_connections'
   | 'app_key_messages'
-  | 'app_customer_messages';
+  | 'app_customer_messages'
+  | 'agent_ip_connections'
+  | 'agent_socket_events';
 
 /**
  * The server's Prometheus metrics (DESIGN §6, names `huiliu_*`). One registry per app instance, not
@@ -21,6 +23,8 @@ export interface Metrics {
   readonly rateLimited: Counter<'limit'>;
   /** Widget sockets closed by the server, by reason (`too_big`, `slow_consumer`, `policy`, `error`). */
   readonly widgetClosed: Counter<'reason'>;
+  /** Agent sockets the server disconnected, by reason (`slow_consumer`, `revoked`, `expired`). */
+  readonly agentDisconnected: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -36,6 +40,12 @@ export function createMetrics(): Metrics {
     widgetClosed: new Counter({
       name: 'huiliu_widget_closed_total',
       help: 'Widget WebSocket connections closed by the server, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    agentDisconnected: new Counter({
+      name: 'huiliu_agent_disconnected_total',
+      help: 'Agent socket.io connections the server disconnected, by reason.',
       labelNames: ['reason'],
       registers: [registry],
     }),

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions';
 import { MAX_TEXT_LENGTH, textOf } from '../../../../common/message/envelope';
 import { hasVisibleText } from '../../../../common/text/text';
@@ -14,14 +14,30 @@ export function Conversation() {
   const accept = useWorkstation((s) => s.accept);
   const closeSession = useWorkstation((s) => s.closeSession);
   const workError = useWorkstation((s) => s.workError);
+  const loadOlder = useWorkstation((s) => s.loadOlder);
+  const loadingOlder = useWorkstation((s) => s.loadingOlder);
   const [draft, setDraft] = useState('');
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
   const [closing, setClosing] = useState(false);
   const listRef = useRef<HTMLOListElement>(null);
+  /** The list's height before older messages were prepended, to keep the reader's place. */
+  const heightBeforeOlder = useRef<number | null>(null);
+  const newestId = detail?.messages.at(-1)?.id;
+  const oldestId = detail?.messages[0]?.id;
 
+  // A new message (or a pending reply) scrolls to the bottom; an older page keeps the reader's place.
   useEffect(() => {
     listRef.current?.scrollTo({ top: listRef.current.scrollHeight });
-  }, [detail?.messages.length, pending.length]);
+  }, [newestId, pending.length]);
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    if (list && heightBeforeOlder.current !== null) list.scrollTop += list.scrollHeight - heightBeforeOlder.current;
+    heightBeforeOlder.current = null;
+  }, [oldestId]);
+  const showOlder = () => {
+    heightBeforeOlder.current = listRef.current?.scrollHeight ?? null;
+    void loadOlder();
+  };
 
   if (!detail) {
     return (
@@ -97,6 +113,13 @@ export function Conversation() {
         </div>
       </header>
       <ol className="messages" ref={listRef} data-testid="messages">
+        {detail.hasOlderMessages ? (
+          <li className="messages__older">
+            <button type="button" className="linklike" onClick={showOlder} disabled={loadingOlder} data-testid="load-older">
+              {loadingOlder ? 'Loading…' : 'Show earlier messages'}
+            </button>
+          </li>
+        ) : null}
         {detail.messages.map((m) => (
           <li
             key={m.id}

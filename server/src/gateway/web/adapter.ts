@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
+import { truncateText } from '../../../../common/text/text';
 import { textOf, type Envelope } from '../../../../common/message/envelope';
 import { WIDGET_CLOSE, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import type { Bus, Subscription } from '../../bus/bus';
@@ -221,7 +222,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       if (!parsed.success) {
         const cm = (json as { clientMessageId?: unknown } | null)?.clientMessageId;
         return void fail('VALIDATION_FAILED', parsed.error.issues[0]?.message ?? 'invalid frame', {
-          clientMessageId: typeof cm === 'string' ? cm.slice(0, 128) : undefined,
+          clientMessageId: typeof cm === 'string' ? truncateText(cm, 128) : undefined,
         });
       }
       const frame = parsed.data;

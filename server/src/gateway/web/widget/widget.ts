@@ -1,3 +1,4 @@
+import { hasVisibleText } from '../../../../../common/text/text';
 import { Heartbeat } from '../../../../../common/web/heartbeat';
 import type { WidgetClientFrame, WidgetMessage, WidgetServerFrame } from '../../../../../common/web/widget-protocol';
 
@@ -278,7 +279,8 @@ function onFrame(frame: WidgetServerFrame): void {
 $form.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = $text.value.trim();
-  if (!text) return;
+  // Invisible-only text (zero-width spaces, fillers) is not a message: the server would refuse it (D14).
+  if (!hasVisibleText(text)) return;
   const item = { clientMessageId: crypto.randomUUID(), text, sentAt: new Date().toISOString() };
   state.outbox.push(item);
   save();

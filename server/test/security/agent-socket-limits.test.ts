@@ -1,0 +1,97 @@
+import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Socket } from 'socket.io-client';
+import { ack, openAgentSocket } from '../support/agent-client';
+import { writeConfigFile } from '../support/config-file';
+import { startTestServer, type TestServer } from '../support/harness';
+import { until } from '../support/until';
+
+/** Polls `probe` until it gives a value. */
+async function eventually<T>(probe: () => Promise<T | null>, ms = 5000): Promise<T> {
+  let value: T | null = null;
+  await until(async () => (value = await probe()) !== null, ms);
+  return value as T;
+}
+
+/**
+ * The staff socket (`/agent`) gets the same kinds of limits as the widget (issue 6 A2, A3): open
+ * sockets per IP, an event budget per socket, and a send-buffer high-water mark for slow readers.
+ */
+async function counter(s: TestServer, name: string, label: string): Promise<number> {
+  const body = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('limits on the agent socket', () => {
+  let s: TestServer;
+  let token: string;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    const config = writeConfigFile({
+      limits: { agent: { connections: 3, eventBurst: 40, eventsPerSecond: 1, sendBufferBytes: 16 * 1024 } },
+    });
+    s = await startTestServer({ HUILIU_CONFIG: config });
+    token = await s.login('agent1');
+  });
+  afterAll(async () => {
+    for (const x of sockets) x.close();
+    await s.cleanup();
+  });
+
+  it('refuses a fourth socket from one address and takes one again when a socket closes', async () => {
+    const open = [await openAgentSocket(s, token), await openAgentSocket(s, token), await openAgentSocket(s, token)];
+    sockets.push(...open);
+    await expect(openAgentSocket(s, token)).rejects.toThrow();
+    expect(await counter(s, 'huiliu_rate_limited_total', 'limit="agent_ip_connections"')).toBeGreaterThanOrEqual(1);
+    open[0]!.close();
+    const again = await eventually(async () => openAgentSocket(s, token).catch(() => null));
+    sockets.push(again);
+    expect(again.connected).toBe(true);
+    for (const x of [...open, again]) x.close();
+  });
+
+  it('answers events beyond the per-socket budget with RATE_LIMITED and keeps the socket', async () => {
+    const socket = await eventually(async () => openAgentSocket(s, token).catch(() => null));
+    sockets.push(socket);
+    const answers = await Promise.all(Array.from({ length: 60 }, () => ack(socket, 'queue:list', {})));
+    const limited = answers.filter((a) => !a.ok && a.error.code === 'RATE_LIMITED').length;
+    expect(limited).toBeGreaterThanOrEqual(15);
+    expect(answers.filter((a) => a.ok).length).toBeLessThanOrEqual(45);
+    expect(socket.connected).toBe(true);
+    socket.close();
+  });
+
+  it('disconnects a signed-in client that stops reading while asking for large answers', async () => {
+    // One conversation with about 800 KB of text: each session:open answer carries its newest page.
+    const at = new Date().toISOString();
+    let sessionId = '';
+    for (let i = 0; i < 100; i++) {
+      const r = await s.services.store.appendInbound(
+        {
+          identity: { channel: 'AP', externalId: 'demo:big-talker' },
+          content: { kind: 'text', body: { text: `${i} ${'x'.repeat(7900)}` } },
+          critical: true,
+          clientMessageId: `big-${i}`,
+          sentAt: at,
+          receivedAt: at,
+          meta: {},
+        },
+        { skillGroup: 'general' },
+      );
+      sessionId = r.session.id;
+    }
+    // A raw socket.io client (engine.io v4 frames) whose TCP socket is paused after it signs in.
+    const ws = new WebSocket(`${s.url.replace('https', 'wss')}/socket.io/?EIO=4&transport=websocket`, { ca: s.tls.caPem });
+    const frames: string[] = [];
+    ws.on('message', (d) => frames.push(d.toString()));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(`40/agent,${JSON.stringify({ token })}`);
+    await until(async () => frames.some((f) => f.startsWith('40/agent,{"sid"')));
+    (ws as unknown as { _socket: Duplex })._socket.pause();
+    for (let i = 0; i < 40; i++) ws.send(`42/agent,${i}["session:open",{"sessionId":"${sessionId}"}]`);
+    await until(async () => (await counter(s, 'huiliu_agent_disconnected_total', 'reason="slow_consumer"')) >= 1, 15_000);
+    ws.terminate();
+  });
+});
