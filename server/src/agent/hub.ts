@@ -27,6 +27,9 @@ import { toMessageView, type SessionViews } from '../sessions/views';
 interface SocketData {
   user: UserView;
   token: string;
+  tokenHash: string;
+  /** When the token expires, ms since the epoch: the socket is disconnected then. */
+  expiresAt: number;
 }
 type AgentSocket = Socket<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
 type AgentNamespace = Namespace<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
@@ -72,12 +75,23 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   nsp.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown }).token;
-    const user = deps.auth.verify(typeof token === 'string' ? token : undefined);
-    if (!user) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
-    if (!isStaffOnQueue(user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
-    socket.data.user = user;
+    const session = deps.auth.session(typeof token === 'string' ? token : undefined);
+    if (!session) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
+    if (!isStaffOnQueue(session.user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
+    socket.data.user = session.user;
     socket.data.token = token as string;
+    socket.data.tokenHash = session.tokenHash;
+    socket.data.expiresAt = session.expiresAt;
     next();
+  });
+
+  // DESIGN §6: logout (and disabling a user) ends that token's sockets at once, not at their next event;
+  // the disconnect handler below then takes the agent out of routing.
+  const stopRevocations = deps.auth.onRevoked((revocation) => {
+    for (const socket of nsp.sockets.values()) {
+      const { tokenHash, user } = socket.data;
+      if (revocation.kind === 'token' ? tokenHash === revocation.tokenHash : user.id === revocation.userId) socket.disconnect(true);
+    }
   });
 
   async function queueFor(user: UserView) {
@@ -120,6 +134,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   nsp.on('connection', async (socket: AgentSocket) => {
     const user = socket.data.user;
+    // Revoked between the middleware and now: the revocation listener could not see this socket yet.
+    if (!deps.auth.verify(socket.data.token)) return void socket.disconnect(true);
+    // Node timers hold at most 2^31-1 ms (~24.8 days); a longer-lived token's client just reconnects then.
+    const expiry = setTimeout(() => socket.disconnect(true), Math.min(Math.max(0, socket.data.expiresAt - now()), 2 ** 31 - 1));
+    expiry.unref();
+    let inPool = false;
     for (const g of user.skillGroups) void socket.join(groupRoom(g));
     void socket.join(agentRoom(user.id));
     const takesContacts = user.roles.includes('agent') || user.roles.includes('lead');
@@ -194,7 +214,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     );
 
     socket.on('disconnect', () => {
-      if (takesContacts && deps.pool.disconnect(user.id)) {
+      clearTimeout(expiry);
+      // Only a connection that was counted in the pool may be taken out of it, or a socket closed
+      // mid-greeting would take away another connection of the same agent.
+      if (inPool && deps.pool.disconnect(user.id)) {
         deps.router.agentDisconnected(user.id);
         void deps.router.agentGone(user.id).catch((error: unknown) => log.error({ err: error }, 're-offering after disconnect failed'));
       }
@@ -210,6 +233,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
           active.length,
           now(),
         );
+        inPool = true;
       }
       log.info({ user: user.username }, 'agent connected');
       socket.emit('hello', { user, queue: await queueFor(user), presence: deps.pool.get(user.id)?.presence ?? 'available' });
@@ -253,6 +277,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   return {
     async close() {
+      stopRevocations();
       await Promise.all(subs.map((s) => s.unsubscribe()));
       // Close the transports only: clients see "transport close" and reconnect to the next server
       // (a server-side disconnect would tell them not to). Not io.close(): that would also close the
