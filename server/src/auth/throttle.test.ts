@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HuiliuError } from '../../../common/errors/codes';
 import { openDatabase, type Db } from '../db/sqlite';
 import { AuthService } from './auth';
-import { ConcurrencyGate, LoginThrottle, retryAfterSeconds } from './throttle';
+import { ConcurrencyGate, LoginThrottle, clientNetwork, retryAfterSeconds } from './throttle';
 
 describe('ConcurrencyGate', () => {
   it('runs at most `max` jobs at once, queues `maxWaiting` more and refuses the rest at call time', async () => {
@@ -107,5 +107,17 @@ describe('LoginThrottle', () => {
     expect(() => throttle.reserve('mei', '192.0.2.1')).toThrow(HuiliuError);
     second.release();
     expect(() => throttle.reserve('mei', '192.0.2.1')).toThrow(HuiliuError);
+  });
+});
+
+describe('clientNetwork', () => {
+  it('counts an IPv6 client by its /64 and an IPv4 client by its address, also when IPv4-mapped', () => {
+    expect(clientNetwork('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('2001:db8::2:1')).toBe('2001:db8:0:0::/64');
+    expect(clientNetwork('::1')).toBe('0:0:0:0::/64');
+    expect(clientNetwork('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientNetwork('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientNetwork('203.0.113.7')).toBe('203.0.113.7');
   });
 });

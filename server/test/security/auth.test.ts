@@ -111,6 +111,15 @@ describe('login throttling: attempts are counted atomically, in the database, be
     expect((await outcome(auth.login('MEI', PASSWORD, '198.51.100.201'))).code).toBe('RATE_LIMITED');
   });
 
+  it('counts a whole IPv6 /64 as one client, so rotating interface ids buys no extra guesses', async () => {
+    const auth = open();
+    for (let i = 1; i <= 10; i++)
+      expect((await outcome(auth.login('mei', `guess-${i}`, `2001:db8:1:2::${i.toString(16)}`))).code).toBe('INVALID_CREDENTIALS');
+    expect((await outcome(auth.login('mei', PASSWORD, '2001:db8:1:2:dead:beef:0:1'))).code).toBe('RATE_LIMITED');
+    // Another network still has its own budget (the per-username ceiling is 30).
+    expect((await outcome(auth.login('mei', PASSWORD, '2001:db8:1:3::1'))).code).toBe('ok');
+  });
+
   it('caps one client address across usernames (password spraying) at 100 attempts in 5 minutes', async () => {
     const auth = open();
     const results = [];
