@@ -75,13 +75,13 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   nsp.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown }).token;
-    const session = deps.auth.session(typeof token === 'string' ? token : undefined);
-    if (!session) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
-    if (!isStaffOnQueue(session.user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
-    socket.data.user = session.user;
+    const verified = deps.auth.verifyToken(typeof token === 'string' ? token : undefined);
+    if (!verified) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
+    if (!isStaffOnQueue(verified.user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
+    socket.data.user = verified.user;
     socket.data.token = token as string;
-    socket.data.tokenHash = session.tokenHash;
-    socket.data.expiresAt = session.expiresAt;
+    socket.data.tokenHash = verified.tokenHash;
+    socket.data.expiresAt = verified.expiresAt;
     next();
   });
 

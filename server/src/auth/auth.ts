@@ -7,6 +7,7 @@ import { RoleSchema, type LoginResponse, type Role, type UserView } from '../../
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Statement } from 'better-sqlite3';
 import { migrate, type Db } from '../db/sqlite';
+import type { Logger } from '../logging/logger';
 import { ConcurrencyGate, DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './throttle';
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -42,10 +43,12 @@ export interface AuthOptions {
   loginLimits?: LoginLimits;
   /** argon2id verifications at once (19 MiB each) and how many more may wait. Default 4 and 16. */
   passwordChecks?: { concurrent: number; waiting: number };
+  /** Where a failing revocation listener is reported. */
+  logger?: Logger;
 }
 
 /** A verified bearer token: who it is, when it expires (ms since the epoch) and its stored hash. */
-export interface StaffSession {
+export interface VerifiedToken {
   user: UserView;
   tokenHash: string;
   expiresAt: number;
@@ -67,7 +70,7 @@ export interface ChannelKeyInfo {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** The stored form of a bearer token (SHA-256, hex): what `StaffSession.tokenHash` and revocations carry. */
+/** The stored form of a bearer token (SHA-256, hex): what `VerifiedToken.tokenHash` and revocations carry. */
 export const tokenHash = (token: string): string => sha256(token);
 
 function toView(row: UserRow): UserView {
@@ -90,6 +93,7 @@ export class AuthService {
   private readonly throttle: LoginThrottle;
   private readonly passwordChecks: ConcurrencyGate;
   private readonly revocationListeners = new Set<(revocation: Revocation) => void>();
+  private readonly logger: Logger | undefined;
 
   /** Prepared once, reused: token checks run on every staff request and socket connect. */
   private sql(text: string): Statement<unknown[]> {
@@ -108,6 +112,7 @@ export class AuthService {
     this.throttle = new LoginThrottle(db, options.loginLimits ?? DEFAULT_LOGIN_LIMITS, this.now);
     const checks = options.passwordChecks ?? { concurrent: 4, waiting: 16 };
     this.passwordChecks = new ConcurrencyGate(checks.concurrent, checks.waiting);
+    this.logger = options.logger;
   }
 
   async createUser(user: NewUser): Promise<UserView> {
@@ -181,14 +186,14 @@ export class AuthService {
 
   /** The user behind a bearer token, or null when unknown, expired or disabled. */
   verify(token: string | undefined): UserView | null {
-    return this.session(token)?.user ?? null;
+    return this.verifyToken(token)?.user ?? null;
   }
 
   /**
    * Like `verify`, with the token's hash and expiry (ms since the epoch), for holders of long-lived
    * connections that must end when the token does. Null when unknown, expired or the user is disabled.
    */
-  session(token: string | undefined): StaffSession | null {
+  verifyToken(token: string | undefined): VerifiedToken | null {
     if (!token || token.length > 256) return null;
     const hash = sha256(token);
     const row = this.sql(
@@ -226,8 +231,9 @@ export class AuthService {
     for (const listener of [...this.revocationListeners]) {
       try {
         listener(revocation);
-      } catch {
+      } catch (error) {
         // The token is already gone from the store; a listener's own failure must not undo that.
+        this.logger?.error({ err: error, userId: revocation.userId }, 'revocation listener failed');
       }
     }
   }
