@@ -55,7 +55,7 @@ export async function startServer(
   const keys = createLocalKeyProvider(config.paths.keys);
   const store = await createSqliteSessionStore({ path: config.paths.db, keys });
   const authDb = openDatabase(config.paths.db);
-  const auth = new AuthService(authDb);
+  const auth = new AuthService(authDb, { logger });
   if (config.demo) {
     const created = await seedDemo(auth, config);
     if (created.length) logger.info({ users: created }, 'demo data seeded');

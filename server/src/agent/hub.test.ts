@@ -92,14 +92,13 @@ describe('socket.io /agent namespace', () => {
     expect(queue.ok && queue.data.map((q) => q.id)).not.toContain(vipSession);
   });
 
-  it('checks the token on every event: after logout the socket is refused and closed', async () => {
+  it('closes the socket at logout, before its next event', async () => {
     const token = await s.login('agent1');
     const socket = await open(s, token);
     sockets.push(socket);
     expect((await ack(socket, 'queue:list', {})).ok).toBe(true);
-    await s.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: `Bearer ${token}` } });
     const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
-    expect(await ack(socket, 'queue:list', {})).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    await s.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: `Bearer ${token}` } });
     expect(await closed).toBe('io server disconnect');
   });
 

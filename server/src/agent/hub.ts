@@ -43,6 +43,9 @@ import { toMessageView, type SessionViews } from '../sessions/views';
 interface SocketData {
   user: UserView;
   token: string;
+  tokenHash: string;
+  /** When the token expires, ms since the epoch: the socket is disconnected then. */
+  expiresAt: number;
 }
 type AgentSocket = Socket<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
 type AgentNamespace = Namespace<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
@@ -126,16 +129,26 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   nsp.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown }).token;
-    const user = deps.auth.verify(typeof token === 'string' ? token : undefined);
-    if (!user) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
-    if (!isStaffOnQueue(user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
-    socket.data.user = user;
+    const verified = deps.auth.verifyToken(typeof token === 'string' ? token : undefined);
+    if (!verified) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
+    if (!isStaffOnQueue(verified.user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
+    socket.data.user = verified.user;
     socket.data.token = token as string;
+    socket.data.tokenHash = verified.tokenHash;
+    socket.data.expiresAt = verified.expiresAt;
     next();
   });
 
   /** Per-socket event budget: one person's clicks fit easily; a script flooding events does not. */
   const events = new WeakMap<AgentSocket, TokenBucket>();
+  // DESIGN §6: logout (and disabling a user) ends that token's sockets at once, not at their next event;
+  // the disconnect handler below then takes the agent out of routing.
+  const stopRevocations = deps.auth.onRevoked((revocation) => {
+    for (const socket of nsp.sockets.values()) {
+      const { tokenHash, user } = socket.data;
+      if (revocation.kind === 'token' ? tokenHash === revocation.tokenHash : user.id === revocation.userId) socket.disconnect(true);
+    }
+  });
 
   async function queueFor(user: UserView) {
     const groups = visibleGroups(user);
@@ -184,6 +197,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   nsp.on('connection', async (socket: AgentSocket) => {
     const user = socket.data.user;
     events.set(socket, new TokenBucket(agentLimits.eventBurst, agentLimits.eventsPerSecond));
+    // Revoked between the middleware and now: the revocation listener could not see this socket yet.
+    if (!deps.auth.verify(socket.data.token)) return void socket.disconnect(true);
+    // Node timers hold at most 2^31-1 ms (~24.8 days); a longer-lived token's client just reconnects then.
+    const expiry = setTimeout(() => socket.disconnect(true), Math.min(Math.max(0, socket.data.expiresAt - now()), 2 ** 31 - 1));
+    expiry.unref();
+    let inPool = false;
     // Room membership is the queue policy (rbac.queueRoomsOf): pushes reach only who may see them.
     void socket.join(queueRoomsOf(user));
     const takesContacts = user.roles.includes('agent') || user.roles.includes('lead');
@@ -269,7 +288,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     );
 
     socket.on('disconnect', () => {
-      if (takesContacts && deps.pool.disconnect(user.id)) {
+      clearTimeout(expiry);
+      // Only a connection that was counted in the pool may be taken out of it, or a socket closed
+      // mid-greeting would take away another connection of the same agent.
+      if (inPool && deps.pool.disconnect(user.id)) {
         deps.router.agentDisconnected(user.id);
         void deps.router.agentGone(user.id).catch((error: unknown) => log.error({ err: error }, 're-offering after disconnect failed'));
       }
@@ -285,6 +307,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
           active.length,
           now(),
         );
+        inPool = true;
       }
       log.info({ user: user.username }, 'agent connected');
       socket.emit('hello', { user, queue: await queueFor(user), presence: deps.pool.get(user.id)?.presence ?? 'available' });
@@ -329,6 +352,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   return {
     async close() {
       clearInterval(sweep);
+      stopRevocations();
       await Promise.all(subs.map((s) => s.unsubscribe()));
       // Close the transports only: clients see "transport close" and reconnect to the next server
       // (a server-side disconnect would tell them not to). Not io.close(): that would also close the

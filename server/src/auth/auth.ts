@@ -7,11 +7,11 @@ import { RoleSchema, type LoginResponse, type Role, type UserView } from '../../
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Statement } from 'better-sqlite3';
 import { migrate, type Db } from '../db/sqlite';
+import type { Logger } from '../logging/logger';
+import { ConcurrencyGate, DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './throttle';
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
 const TOKEN_TTL_MS = 12 * 3600_000;
-const FAIL_WINDOW_MS = 5 * 60_000;
-const MAX_FAILS = 10;
 // OWASP's argon2id baseline: m=19 MiB, t=2, p=1.
 const ARGON = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
@@ -35,6 +35,31 @@ export interface NewUser {
   expert?: boolean;
 }
 
+export interface AuthOptions {
+  /** The clock (ms since the epoch); tests inject one. */
+  now?: () => number;
+  /** How long a bearer token lives, in ms. Default 12 h. */
+  tokenTtlMs?: number;
+  loginLimits?: LoginLimits;
+  /** argon2id verifications at once (19 MiB each) and how many more may wait. Default 4 and 16. */
+  passwordChecks?: { concurrent: number; waiting: number };
+  /** Where a failing revocation listener is reported. */
+  logger?: Logger;
+}
+
+/** A verified bearer token: who it is, when it expires (ms since the epoch) and its stored hash. */
+export interface VerifiedToken {
+  user: UserView;
+  tokenHash: string;
+  expiresAt: number;
+}
+
+/**
+ * What was revoked: one token (logout) or every token of a user (`revokeUser`, e.g. when disabled).
+ * Listeners end whatever that token or user still holds open, such as live sockets.
+ */
+export type Revocation = { kind: 'token'; tokenHash: string; userId: string } | { kind: 'user'; userId: string };
+
 export interface ChannelKeyInfo {
   channel: ChannelCode;
   /** The integrating app: scopes its customers' external ids, stays the same across key rotation. */
@@ -44,6 +69,9 @@ export interface ChannelKeyInfo {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** The stored form of a bearer token (SHA-256, hex): what `VerifiedToken.tokenHash` and revocations carry. */
+export const tokenHash = (token: string): string => sha256(token);
 
 function toView(row: UserRow): UserView {
   return {
@@ -58,9 +86,14 @@ function toView(row: UserRow): UserView {
 
 /** Staff accounts, sessions (bearer tokens) and channel keys. Passwords: argon2id. */
 export class AuthService {
-  private readonly failures = new Map<string, { count: number; since: number }>();
   private dummyHash: Promise<string> | null = null;
   private readonly statements = new Map<string, Statement<unknown[]>>();
+  private readonly now: () => number;
+  private readonly tokenTtlMs: number;
+  private readonly throttle: LoginThrottle;
+  private readonly passwordChecks: ConcurrencyGate;
+  private readonly revocationListeners = new Set<(revocation: Revocation) => void>();
+  private readonly logger: Logger | undefined;
 
   /** Prepared once, reused: token checks run on every staff request and socket connect. */
   private sql(text: string): Statement<unknown[]> {
@@ -71,9 +104,15 @@ export class AuthService {
 
   constructor(
     private readonly db: Db,
-    private readonly now: () => number = Date.now,
+    options: AuthOptions = {},
   ) {
     migrate(db, 'auth', MIGRATIONS);
+    this.now = options.now ?? Date.now;
+    this.tokenTtlMs = options.tokenTtlMs ?? TOKEN_TTL_MS;
+    this.throttle = new LoginThrottle(db, options.loginLimits ?? DEFAULT_LOGIN_LIMITS, this.now);
+    const checks = options.passwordChecks ?? { concurrent: 4, waiting: 16 };
+    this.passwordChecks = new ConcurrencyGate(checks.concurrent, checks.waiting);
+    this.logger = options.logger;
   }
 
   async createUser(user: NewUser): Promise<UserView> {
@@ -110,24 +149,32 @@ export class AuthService {
     return row?.display_name ?? null;
   }
 
+  /**
+   * Signs a staff user in and issues a bearer token (`expiresAt` ISO 8601, 12 h by default).
+   * `clientKey` is the request's client address. The attempt is counted (DESIGN §8, LoginThrottle)
+   * synchronously before anything is awaited, so concurrent guesses cannot outrun the limit; at most
+   * 4 argon2id checks run at once. Errors: RATE_LIMITED (details `{retryAfterSeconds}`) when a limit
+   * or the check queue is full, INVALID_CREDENTIALS for a wrong password or an unknown or disabled user.
+   */
   async login(username: string, password: string, clientKey: string): Promise<LoginResponse> {
-    const throttleKey = `${username.toLowerCase()}|${clientKey}`;
-    const f = this.failures.get(throttleKey);
-    if (f && this.now() - f.since < FAIL_WINDOW_MS && f.count >= MAX_FAILS) throw new HuiliuError('RATE_LIMITED');
-
+    const attempt = this.throttle.reserve(username, clientKey);
     const row = this.sql('SELECT * FROM users WHERE username = ? AND disabled = 0').get(username) as UserRow | undefined;
-    // Verify against a dummy hash for unknown users so response time does not reveal which exist.
-    this.dummyHash ??= argonHash(randomBytes(16).toString('hex'), ARGON);
-    const valid = await argonVerify(row?.password_hash ?? (await this.dummyHash), password).catch(() => false);
-    if (!row || !valid) {
-      const entry = f && this.now() - f.since < FAIL_WINDOW_MS ? f : { count: 0, since: this.now() };
-      entry.count += 1;
-      this.failures.set(throttleKey, entry);
-      throw new HuiliuError('INVALID_CREDENTIALS');
+    let valid: boolean;
+    try {
+      valid = await this.passwordChecks.run(async () => {
+        // Verify against a dummy hash for unknown users so response time does not reveal which exist.
+        this.dummyHash ??= argonHash(randomBytes(16).toString('hex'), ARGON);
+        return argonVerify(row?.password_hash ?? (await this.dummyHash), password).catch(() => false);
+      });
+    } catch (error) {
+      // Refused before the password was looked at (queue full): that attempt guessed nothing.
+      attempt.release();
+      throw error;
     }
-    this.failures.delete(throttleKey);
+    if (!row || !valid) throw new HuiliuError('INVALID_CREDENTIALS');
+    attempt.release();
     const token = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(this.now() + TOKEN_TTL_MS).toISOString();
+    const expiresAt = new Date(this.now() + this.tokenTtlMs).toISOString();
     this.sql('INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
       sha256(token),
       row.id,
@@ -139,17 +186,56 @@ export class AuthService {
 
   /** The user behind a bearer token, or null when unknown, expired or disabled. */
   verify(token: string | undefined): UserView | null {
+    return this.verifyToken(token)?.user ?? null;
+  }
+
+  /**
+   * Like `verify`, with the token's hash and expiry (ms since the epoch), for holders of long-lived
+   * connections that must end when the token does. Null when unknown, expired or the user is disabled.
+   */
+  verifyToken(token: string | undefined): VerifiedToken | null {
     if (!token || token.length > 256) return null;
+    const hash = sha256(token);
     const row = this.sql(
       `SELECT u.* , t.expires_at FROM auth_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ? AND u.disabled = 0`,
-    ).get(sha256(token)) as (UserRow & { expires_at: string }) | undefined;
-    if (!row || Date.parse(row.expires_at) <= this.now()) return null;
-    return toView(row);
+    ).get(hash) as (UserRow & { expires_at: string }) | undefined;
+    const expiresAt = row ? Date.parse(row.expires_at) : NaN;
+    if (!row || !(expiresAt > this.now())) return null;
+    return { user: toView(row), tokenHash: hash, expiresAt };
   }
 
+  /** Revokes one bearer token and tells the revocation listeners (its sockets close at once). */
   logout(token: string): void {
-    this.sql('DELETE FROM auth_tokens WHERE token_hash = ?').run(sha256(token));
+    const hash = sha256(token);
+    const row = this.sql('DELETE FROM auth_tokens WHERE token_hash = ? RETURNING user_id').get(hash) as { user_id: string } | undefined;
+    if (row) this.fireRevoked({ kind: 'token', tokenHash: hash, userId: row.user_id });
+  }
+
+  /** Revokes every token of a user (e.g. when the account is disabled) and tells the listeners. */
+  revokeUser(userId: string): void {
+    this.sql('DELETE FROM auth_tokens WHERE user_id = ?').run(userId);
+    this.fireRevoked({ kind: 'user', userId });
+  }
+
+  /**
+   * Calls `listener` synchronously after every revocation (`logout`, `revokeUser`). Returns its
+   * disposer. A throwing listener does not stop the others or the revocation.
+   */
+  onRevoked(listener: (revocation: Revocation) => void): () => void {
+    this.revocationListeners.add(listener);
+    return () => this.revocationListeners.delete(listener);
+  }
+
+  private fireRevoked(revocation: Revocation): void {
+    for (const listener of [...this.revocationListeners]) {
+      try {
+        listener(revocation);
+      } catch (error) {
+        // The token is already gone from the store; a listener's own failure must not undo that.
+        this.logger?.error({ err: error, userId: revocation.userId }, 'revocation listener failed');
+      }
+    }
   }
 
   /** Registers a channel key (stored as its SHA-256). Throws VALIDATION_FAILED for an app id outside `[A-Za-z0-9._-]{1,64}`. */

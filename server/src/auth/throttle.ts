@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+import type { Statement } from 'better-sqlite3';
+import { HuiliuError } from '../../../common/errors/codes';
+import type { Db } from '../db/sqlite';
+
+/** At most `attempts` login attempts per fixed window of `windowMs` milliseconds. */
+export interface AttemptLimit {
+  attempts: number;
+  windowMs: number;
+}
+
+/**
+ * The login throttle's keys (DESIGN §8). Every attempt counts under all three, whether or not the
+ * username exists, so the answer never tells which usernames do.
+ */
+export interface LoginLimits {
+  /** One username from one client address: the ordinary guesser. */
+  perUserAndClient: AttemptLimit;
+  /** One username from any address: a ceiling a botnet cannot get around by rotating addresses. */
+  perUser: AttemptLimit;
+  /** One client address across usernames: password spraying. */
+  perClient: AttemptLimit;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
+  perUserAndClient: { attempts: 10, windowMs: 5 * 60_000 },
+  perUser: { attempts: 30, windowMs: 60 * 60_000 },
+  perClient: { attempts: 100, windowMs: 5 * 60_000 },
+};
+
+/** A reserved attempt. `release()` gives it back after a success; a failure keeps it counted. */
+export interface AttemptReservation {
+  release(): void;
+}
+
+/** RATE_LIMITED with the seconds until a retry can succeed (the route sends them as `Retry-After`). */
+export function rateLimited(retryAfterSeconds: number, message?: string): HuiliuError {
+  return new HuiliuError('RATE_LIMITED', message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+}
+
+/** The `Retry-After` seconds a RATE_LIMITED error carries, if any. */
+export function retryAfterSeconds(error: unknown): number | undefined {
+  if (!(error instanceof HuiliuError) || error.code !== 'RATE_LIMITED') return undefined;
+  const details = error.details as { retryAfterSeconds?: unknown } | undefined;
+  return typeof details?.retryAfterSeconds === 'number' ? details.retryAfterSeconds : undefined;
+}
+
+interface CounterRow {
+  count: number;
+  window_end: number;
+}
+
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * Counts login attempts in SQLite, atomically and before the password is checked: `reserve` is one
+ * synchronous IMMEDIATE transaction, so concurrent logins (in this process or another on the same
+ * file) can never all pass a check that only one of them should pass. Counters survive restarts.
+ *
+ * A refused attempt raises its key's count above the limit; from then on releases of attempts still
+ * in flight do nothing, so a success never lifts a lockout already reached. Windows are fixed: at most
+ * `attempts` per window, the lockout ends with the window (that is the `Retry-After`).
+ */
+export class LoginThrottle {
+  private readonly select: Statement<[string], CounterRow>;
+  private readonly bumpRefused: Statement<[string]>;
+  private readonly count: Statement<[string, number, number, number, number], CounterRow>;
+  private readonly refund: Statement<[string, number, number]>;
+  private readonly prune: Statement<[number]>;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.select = db.prepare<[string], CounterRow>('SELECT count, window_end FROM login_attempts WHERE key_hash = ?');
+    this.bumpRefused = db.prepare<[string]>('UPDATE login_attempts SET count = count + 1 WHERE key_hash = ?');
+    // Positional: key, window end, now, now, window end.
+    this.count = db.prepare<[string, number, number, number, number], CounterRow>(
+      `INSERT INTO login_attempts (key_hash, count, window_end) VALUES (?, 1, ?)
+         ON CONFLICT (key_hash) DO UPDATE SET
+           count = CASE WHEN window_end <= ? THEN 1 ELSE count + 1 END,
+           window_end = CASE WHEN window_end <= ? THEN ? ELSE window_end END
+         RETURNING count, window_end`,
+    );
+    this.refund = db.prepare<[string, number, number]>(
+      'UPDATE login_attempts SET count = count - 1 WHERE key_hash = ? AND window_end = ? AND count <= ? AND count > 0',
+    );
+    this.prune = db.prepare<[number]>('DELETE FROM login_attempts WHERE window_end <= ?');
+  }
+
+  /**
+   * Reserves one attempt for `username` from `client` (the request's client address) under every key,
+   * or throws RATE_LIMITED (details `{retryAfterSeconds}`) without counting it under the keys that are
+   * not exhausted. Synchronous on purpose: call it before the first `await` of a login.
+   */
+  reserve(username: string, clientAddress: string): AttemptReservation {
+    const name = username.normalize('NFKC').toLowerCase();
+    const client = clientNetwork(clientAddress);
+    // JSON arrays, not joined strings: no two different (name, client) pairs give the same key.
+    const keys = [
+      { key: keyHash(['user+client', name, client]), limit: this.limits.perUserAndClient },
+      { key: keyHash(['user', name]), limit: this.limits.perUser },
+      { key: keyHash(['client', client]), limit: this.limits.perClient },
+    ];
+    const now = this.now();
+    const outcome = this.db
+      .transaction(() => {
+        if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+          this.prune.run(now);
+          this.lastPrune = now;
+        }
+        const current = keys.map(({ key, limit }) => {
+          const row = this.select.get(key);
+          return row && row.window_end > now ? row : { count: 0, window_end: now + limit.windowMs };
+        });
+        const full = keys.filter((k, i) => current[i]!.count >= k.limit.attempts);
+        if (full.length > 0) {
+          for (const k of full) this.bumpRefused.run(k.key);
+          const waitMs = Math.max(...keys.map((k, i) => (current[i]!.count >= k.limit.attempts ? current[i]!.window_end - now : 0)));
+          return { ok: false as const, waitMs };
+        }
+        const windows = keys.map(({ key, limit }) => this.count.get(key, now + limit.windowMs, now, now, now + limit.windowMs)!.window_end);
+        return { ok: true as const, windows };
+      })
+      .immediate();
+    if (!outcome.ok) throw rateLimited(outcome.waitMs / 1000, 'Too many sign-in attempts; try again later.');
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.db.transaction(() => {
+          keys.forEach(({ key, limit }, i) => this.refund.run(key, outcome.windows[i]!, limit.attempts));
+        })();
+      },
+    };
+  }
+}
+
+/**
+ * The client part of a throttle key: an IPv4 address as is (also when IPv4-mapped), an IPv6 address
+ * as its /64 — one host usually holds a whole /64 (RFC 4291 §2.5.1, SLAAC), so counting single
+ * addresses would give it 2^64 fresh budgets. Anything else (a test's name) is used as is.
+ */
+export function clientNetwork(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const ip = address.split('%')[0]!;
+  if (!isIPv6(ip)) return address;
+  const [head = '', tail] = ip.split('::');
+  // An embedded IPv4 tail (::1.2.3.4) is two groups; only the first four groups matter here anyway.
+  const groups = (part: string) => (part === '' ? [] : part.split(':'));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail).flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const all = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+const keyHash = (parts: readonly string[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+
+/**
+ * Bounds how many expensive jobs (argon2id verifications, 19 MiB each) run at once: at most `max`
+ * run, at most `maxWaiting` wait, and any more are refused at once with RATE_LIMITED (retry in 1 s).
+ * The refusal is decided synchronously when `run` is called, so callers can count on it before any await.
+ */
+export class ConcurrencyGate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    readonly max: number,
+    readonly maxWaiting: number,
+  ) {}
+
+  /** True when `run` would refuse now. */
+  get full(): boolean {
+    return this.active >= this.max && this.waiting.length >= this.maxWaiting;
+  }
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.full) return Promise.reject(rateLimited(1, 'The server is busy signing people in; try again in a moment.'));
+    const start = async (): Promise<T> => {
+      try {
+        return await job();
+      } finally {
+        this.active -= 1;
+        this.waiting.shift()?.();
+      }
+    };
+    if (this.active < this.max) {
+      this.active += 1;
+      return start();
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push(() => {
+        this.active += 1;
+        start().then(resolve, reject);
+      });
+    });
+  }
+}
