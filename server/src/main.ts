@@ -55,7 +55,13 @@ export async function startServer(
   const keys = createLocalKeyProvider(config.paths.keys);
   const store = await createSqliteSessionStore({ path: config.paths.db, keys });
   const authDb = openDatabase(config.paths.db);
-  const auth = new AuthService(authDb, { logger });
+  const login = config.limits.login;
+  const window = (b: { points: number; seconds: number }) => ({ attempts: b.points, windowMs: b.seconds * 1000 });
+  const auth = new AuthService(authDb, {
+    logger,
+    loginLimits: { perUserAndClient: window(login.perUserAndIp), perUser: window(login.perUser), perClient: window(login.perIp) },
+    passwordChecks: { concurrent: login.concurrentChecks, waiting: login.waitingChecks },
+  });
   if (config.demo) {
     const created = await seedDemo(auth, config);
     if (created.length) logger.info({ users: created }, 'demo data seeded');

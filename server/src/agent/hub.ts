@@ -143,10 +143,15 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   const events = new WeakMap<AgentSocket, TokenBucket>();
   // DESIGN §6: logout (and disabling a user) ends that token's sockets at once, not at their next event;
   // the disconnect handler below then takes the agent out of routing.
+  /** Sockets ended by a sign-out: their agent left on purpose, so their chats need not wait for a reconnect. */
+  const signedOut = new WeakSet<AgentSocket>();
   const stopRevocations = deps.auth.onRevoked((revocation) => {
     for (const socket of nsp.sockets.values()) {
       const { tokenHash, user } = socket.data;
-      if (revocation.kind === 'token' ? tokenHash === revocation.tokenHash : user.id === revocation.userId) socket.disconnect(true);
+      if (revocation.kind === 'token' ? tokenHash === revocation.tokenHash : user.id === revocation.userId) {
+        signedOut.add(socket);
+        socket.disconnect(true);
+      }
     }
   });
 
@@ -292,7 +297,13 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       // Only a connection that was counted in the pool may be taken out of it, or a socket closed
       // mid-greeting would take away another connection of the same agent.
       if (inPool && deps.pool.disconnect(user.id)) {
-        deps.router.agentDisconnected(user.id);
+        if (signedOut.has(socket)) {
+          void deps.router
+            .agentSignedOut(user.id)
+            .catch((error: unknown) => log.error({ err: error }, 're-offering after sign-out failed'));
+        } else {
+          deps.router.agentDisconnected(user.id);
+        }
         void deps.router.agentGone(user.id).catch((error: unknown) => log.error({ err: error }, 're-offering after disconnect failed'));
       }
       log.info({ user: user.username }, 'agent disconnected');

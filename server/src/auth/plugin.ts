@@ -3,7 +3,6 @@ import { HuiliuError } from '../../../common/errors/codes';
 import { LoginRequestSchema, type Role, type UserView } from '../../../common/api/auth';
 import { parseWith } from '../http/errors';
 import type { AuthService } from './auth';
-import { retryAfterSeconds } from './throttle';
 
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -23,16 +22,10 @@ export function requireStaff(auth: AuthService, request: FastifyRequest, roles?:
 export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService }): Promise<void> {
   const { auth } = opts;
 
-  app.post('/api/v1/auth/login', async (request, reply) => {
+  // A lockout's RATE_LIMITED carries `retryAfterSeconds`; the error handler sends it as Retry-After.
+  app.post('/api/v1/auth/login', async (request) => {
     const body = parseWith(LoginRequestSchema, request.body);
-    try {
-      return await auth.login(body.username, body.password, request.ip);
-    } catch (error) {
-      // RFC 9110 §10.2.3: seconds until a retry can succeed (the lockout's window end).
-      const seconds = retryAfterSeconds(error);
-      if (seconds !== undefined) void reply.header('Retry-After', String(seconds));
-      throw error;
-    }
+    return auth.login(body.username, body.password, request.ip);
   });
 
   app.post('/api/v1/auth/logout', async (request, reply) => {

@@ -129,6 +129,21 @@ export const LimitsSchema = z.strictObject({
     .optional(),
   /** Per app channel key. */
   appKey: z.strictObject({ messages: Budget }).partial().optional(),
+  /** Sign-in attempts, counted in the database before the password is checked (issue 6 B4). */
+  login: z
+    .strictObject({
+      /** One username from one client address. */
+      perUserAndIp: Budget,
+      /** One username from any address (a botnet's ceiling). */
+      perUser: Budget,
+      /** One client address across usernames (password spraying). */
+      perIp: Budget,
+      /** argon2id checks (19 MiB each) running at once, and how many more may wait. */
+      concurrentChecks: PositiveInt,
+      waitingChecks: z.number().int().min(0),
+    })
+    .partial()
+    .optional(),
   /** The staff socket (`/agent`): signed-in people, so higher, but still bounded. */
   agent: z
     .strictObject({
@@ -164,6 +179,13 @@ export interface LimitsConfig {
     readonly connections: number;
   };
   readonly appKey: { readonly messages: { points: number; seconds: number } };
+  readonly login: {
+    readonly perUserAndIp: { points: number; seconds: number };
+    readonly perUser: { points: number; seconds: number };
+    readonly perIp: { points: number; seconds: number };
+    readonly concurrentChecks: number;
+    readonly waitingChecks: number;
+  };
   readonly agent: {
     readonly connections: number;
     readonly eventBurst: number;
@@ -187,6 +209,13 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   // One office or mobile carrier NAT can put many customers behind one address.
   ip: { messages: { points: 600, seconds: 60 }, newSessions: { points: 30, seconds: 60 }, connections: 50 },
   appKey: { messages: { points: 1200, seconds: 60 } },
+  login: {
+    perUserAndIp: { points: 10, seconds: 300 },
+    perUser: { points: 30, seconds: 3600 },
+    perIp: { points: 100, seconds: 300 },
+    concurrentChecks: 4,
+    waitingChecks: 16,
+  },
   // A busy agent clicks a few times a second; a reconnect replays a handful of requests at once.
   agent: { connections: 500, eventBurst: 60, eventsPerSecond: 20, sendBufferBytes: 4 * 1024 * 1024 },
 };
@@ -347,6 +376,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       ip: { ...DEFAULT_LIMITS.ip, ...file.limits?.ip },
       appKey: { ...DEFAULT_LIMITS.appKey, ...file.limits?.appKey },
       agent: { ...DEFAULT_LIMITS.agent, ...file.limits?.agent },
+      login: { ...DEFAULT_LIMITS.login, ...file.limits?.login },
     },
     trustedProxies: e.HUILIU_TRUSTED_PROXIES,
     paths: {

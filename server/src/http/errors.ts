@@ -37,6 +37,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof HuiliuError) {
       if (err.status >= 500) request.log.error({ err }, 'request failed');
+      // RFC 9110 §10.2.3: every 429 says when to come back, in whole seconds, when the limit knows.
+      const retryAfter = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (err.code === 'RATE_LIMITED' && typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
       return reply.status(err.status).send({ error: err.toInfo() });
     }
     const mapped = (err.code && FASTIFY_CODES[err.code]) || (err instanceof SyntaxError ? 'INVALID_JSON' : undefined);

@@ -30,6 +30,11 @@ export interface Router {
    * chats return to the queue and are offered again. Coming back (`agentAvailable`) cancels it.
    */
   agentDisconnected(agentId: string): void;
+  /**
+   * The agent signed out (logout, revoked token) and has no connection left: their active chats go
+   * back to the queue and are offered again now, without waiting for `reassignAfterMs`.
+   */
+  agentSignedOut(agentId: string): Promise<void>;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
   stop(): Promise<void>;
@@ -231,6 +236,13 @@ export function createRouter(deps: RouterDeps): Router {
       }, deps.config().reassignAfterMs);
       timer.unref();
       reassignTimers.set(agentId, timer);
+    },
+
+    async agentSignedOut(agentId) {
+      if (stopped) return;
+      clearTimeout(reassignTimers.get(agentId));
+      reassignTimers.delete(agentId);
+      await reassign(agentId);
     },
 
     settle(sessionId) {

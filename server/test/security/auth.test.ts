@@ -178,6 +178,28 @@ describe('login throttling over HTTP', () => {
   });
 });
 
+describe('login limits from HUILIU_CONFIG', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-login-limits-'));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ limits: { login: { perUserAndIp: { points: 3, seconds: 60 } } } }));
+    s = await startTestServer({ HUILIU_CONFIG: join(dir, 'c.json') });
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+
+  it('locks a username out after the configured number of attempts, with Retry-After within the window', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await s.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'agent1', password: `nope-${i}` } });
+      codes.push(r.statusCode);
+      if (r.statusCode === 429) expect(Number(r.headers['retry-after'])).toBeLessThanOrEqual(60);
+    }
+    expect(codes).toEqual([401, 401, 401, 429]);
+  });
+});
+
 /** A customer writes on the app channel; returns the new session's id. */
 async function customerWrites(s: TestServer, externalId: string): Promise<string> {
   const res = await s.app.inject({
@@ -247,6 +269,23 @@ describe('revocation reaches live agent sockets at once', () => {
     const next = await customerWrites(s, 'revoke-2');
     await until(() => leadSeen.events.some((e) => e.event === 'queue:upsert' && (e.payload as { id: string }).id === next));
     expect(seen.events.slice(countBefore)).toEqual([]);
+  });
+
+  it('gives the chats of an agent who signs out back to the queue at once and offers them to a colleague', async () => {
+    const agentToken = await s.login('agent1');
+    const agent = await openAgentSocket(s, agentToken);
+    sockets.push(agent);
+    const sessionId = await customerWrites(s, 'signout-1');
+    await until(async () => (await ack(agent, 'offer:accept', { sessionId })).ok);
+    const lead = await openAgentSocket(s, await s.login('lead'));
+    sockets.push(lead);
+    const reoffered = new Promise<{ sessionId: string }>((resolve) =>
+      lead.on('offer:new', (o: { sessionId: string }) => o.sessionId === sessionId && resolve(o)),
+    );
+    await logout(s, agentToken);
+    // reassignAfterMs is 2 minutes; a sign-out does not wait for it.
+    expect((await reoffered).sessionId).toBe(sessionId);
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ status: 'offered', assignedAgentId: null });
   });
 
   it('disconnects every socket of the revoked token and keeps the same user’s other token connected', async () => {

@@ -26,7 +26,7 @@ export async function appChannelPlugin(
 ): Promise<void> {
   // Per app key and per app customer, before anything is parsed further or stored (issue 6 A3);
   // a bad key or body is left to the handler's own errors.
-  app.addHook('preHandler', async (request, reply) => {
+  app.addHook('preHandler', async (request) => {
     if (request.method !== 'POST') return;
     const raw = request.headers['x-huiliu-key'];
     const key = opts.auth.channelKey(typeof raw === 'string' ? raw : undefined, 'AP');
@@ -37,8 +37,11 @@ export async function appChannelPlugin(
       ...(typeof externalId === 'string' ? [['app_customer_messages', JSON.stringify([key.appId, externalId])] as const] : []),
     ]);
     if (!verdict.ok) {
-      reply.header('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));
-      throw new HuiliuError('RATE_LIMITED', undefined, { limit: verdict.limit, retryAfterMs: verdict.retryAfterMs });
+      throw new HuiliuError('RATE_LIMITED', undefined, {
+        limit: verdict.limit,
+        retryAfterMs: verdict.retryAfterMs,
+        retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+      });
     }
   });
 
