@@ -40,6 +40,8 @@ export class GroupCommit {
     }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
+      // BEGIN IMMEDIATE: the write lock is taken before the first read, so a second process on the same
+      // database waits (busy_timeout) instead of failing a read-then-write upgrade on a stale snapshot.
       this.db.transaction(() => {
         for (const job of batch) {
           try {
@@ -49,7 +51,7 @@ export class GroupCommit {
             outcomes.push({ ok: false, error });
           }
         }
-      })();
+      }).immediate();
     } catch (error) {
       for (const job of batch) job.reject(error);
       return;
