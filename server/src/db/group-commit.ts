@@ -42,7 +42,7 @@ export class GroupCommit {
     try {
       // BEGIN IMMEDIATE: the write lock is taken before the first read, so a second process on the same
       // database waits (busy_timeout) instead of failing a read-then-write upgrade on a stale snapshot.
-      this.db.transaction(() => {
+      const group = this.db.transaction(() => {
         for (const job of batch) {
           try {
             // A nested better-sqlite3 transaction is a savepoint.
@@ -51,7 +51,8 @@ export class GroupCommit {
             outcomes.push({ ok: false, error });
           }
         }
-      }).immediate();
+      });
+      group.immediate();
     } catch (error) {
       for (const job of batch) job.reject(error);
       return;

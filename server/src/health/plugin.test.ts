@@ -18,7 +18,10 @@ describe('health plugin on a small app', () => {
     const app = Fastify();
     await app.register(healthPlugin, { store, version: '9.9.9', ready: () => started });
     try {
-      expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ ready: false, checks: { store: true, started: false } });
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({
+        ready: false,
+        checks: { store: true, started: false },
+      });
       started = true;
       const up = await app.inject({ method: 'GET', url: '/readyz' });
       expect([up.statusCode, up.json()]).toEqual([200, { ready: true, checks: { store: true, started: true } }]);

@@ -82,7 +82,10 @@ describe('routers of two servers on one SQLite database', () => {
     // Each agent presses accept on a different server for every contact at the same moment.
     const outcomes = await Promise.all(
       contacts.map((e) =>
-        Promise.allSettled([a.store.claim(e.sessionId, 'a1'), b.store.claim(e.sessionId, 'a2')]).then((pair) => ({ id: e.sessionId, pair })),
+        Promise.allSettled([a.store.claim(e.sessionId, 'a1'), b.store.claim(e.sessionId, 'a2')]).then((pair) => ({
+          id: e.sessionId,
+          pair,
+        })),
       ),
     );
     for (const { id, pair } of outcomes) {

@@ -111,7 +111,11 @@ export function createRouter(deps: RouterDeps): Router {
         continue;
       }
       const why = [
-        decision.tier === 'expert' ? (agent.expert ? 'expert agent for an expert-tier contact' : 'no expert free; best available agent') : null,
+        decision.tier === 'expert'
+          ? agent.expert
+            ? 'expert agent for an expert-tier contact'
+            : 'no expert free; best available agent'
+          : null,
         `${agent.activeChats}/${capacity} chats`,
         `idle since ${new Date(agent.idleSince).toISOString()}`,
       ]
@@ -178,7 +182,10 @@ export function createRouter(deps: RouterDeps): Router {
     const session = await deps.store.getSession(sessionId);
     if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return;
     decline(sessionId, agentId);
-    log.info({ sessionId, agentId }, trigger === 'timeout' ? 'offer timed out; offering to the next agent' : 'agent gone; offering to the next agent');
+    log.info(
+      { sessionId, agentId },
+      trigger === 'timeout' ? 'offer timed out; offering to the next agent' : 'agent gone; offering to the next agent',
+    );
     await offer(session, session.routing, trigger);
   }
 
