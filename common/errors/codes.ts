@@ -24,9 +24,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
-  NOT_IMPLEMENTED: { status: 501, message: 'Not available in this version.' },
   NOT_READY: { status: 503, message: 'The server is not ready.' },
-  DESKTOP_UNAVAILABLE: { status: 501, message: 'This needs the desktop app.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

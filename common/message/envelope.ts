@@ -80,7 +80,8 @@ export type MessageBody = Envelope['body'];
 /** A customer's identity on one channel (an openid, a JID, a phone, an app user id, a web visitor). */
 export const ChannelIdentitySchema = z.object({
   channel: ChannelCodeSchema,
-  externalId: z.string().min(1).max(256),
+  // Room for a channel's scope before the channel's own id (app: `appId:` + up to 256 characters).
+  externalId: z.string().min(1).max(512),
   displayName: z.string().max(128).optional(),
   phone: z.string().max(32).optional(),
 });

@@ -61,6 +61,29 @@ export const ReasonSchema = z.object({
 });
 export type Reason = z.infer<typeof ReasonSchema>;
 
+/** One agent the router looked at for an offer, and why it was or was not chosen (DESIGN §5 `candidates`). */
+export const RoutingCandidateSchema = z.object({
+  agentId: z.string(),
+  chosen: z.boolean(),
+  reasons: z.array(z.string()),
+});
+export type RoutingCandidate = z.infer<typeof RoutingCandidateSchema>;
+
+/**
+ * The inputs the scores were computed from, kept so a past day can be replayed under another config
+ * (DESIGN §5 what-if). Value facts are numbers; the difficulty input is the first message, named by
+ * id (its text stays sealed in the store, never copied into the clear-text log).
+ */
+export const RoutingFactsSchema = z.object({
+  value: z.object({ spend: z.number(), csat: z.number().nullable(), contacts30d: z.number().int().min(0) }),
+  difficulty: z.object({ messageId: z.string(), channel: z.string(), contacts30d: z.number().int().min(0) }),
+});
+export type RoutingFacts = z.infer<typeof RoutingFactsSchema>;
+
+/** What made the router decide (again): a new contact, or a re-offer and its cause. */
+export const RoutingTriggerSchema = z.enum(['new', 'recovery', 'timeout', 'agent-gone', 'released', 'agent-available']);
+export type RoutingTrigger = z.infer<typeof RoutingTriggerSchema>;
+
 /** The stored explanation of one routing decision (DESIGN §5, §6 `routing`). */
 export const RoutingDecisionSchema = z.object({
   valueScore: Score,
@@ -76,5 +99,14 @@ export const RoutingDecisionSchema = z.object({
   offeredTo: z.string().nullable(),
   assignment: z.string(),
   decidedAt: z.iso.datetime({ offset: true }),
+  // Additive fields (issue 7): older stored decisions lack them.
+  facts: RoutingFactsSchema.optional(),
+  /** Every agent of the skill group on this node when the offer was made, chosen or not, and why. */
+  candidates: z.array(RoutingCandidateSchema).optional(),
+  trigger: RoutingTriggerSchema.optional(),
+  /** The config version the offer (capacity, time-out) was made under; `configVersion` is the one the scores used. */
+  offerConfigVersion: z.number().int().min(1).optional(),
+  /** When this offer (or queueing) was decided; `decidedAt` stays the time of the first scoring. */
+  offeredAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type RoutingDecision = z.infer<typeof RoutingDecisionSchema>;

@@ -18,6 +18,7 @@ import { loadOrCreateSecret } from './keys/secret-file';
 import { VisitorTokens } from './gateway/web/visitor-token';
 import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
+import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
 import { createRouter, type Router } from './routing/router';
 import type { SessionStore } from './sessions/store';
 import { createSqliteSessionStore } from './sessions/store.sqlite';
@@ -70,8 +71,9 @@ export async function startServer(
     onDeadLetter: (topic, group, _payload, error) => logger.error({ topic, group, err: error }, 'bus message dead-lettered'),
   });
   const pool = new AgentPool();
-  const routingConfig = () => config.routing;
-  const router: Router = createRouter({ store, bus, pool, config: routingConfig, logger });
+  // The file's routing config seeds the versioned store; the router reads the newest version at each decision.
+  const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });
+  const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger });
   const views = new SessionViews(store);
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
@@ -101,7 +103,6 @@ export async function startServer(
     bus,
     pool,
     router,
-    routing: routingConfig,
     logger,
     limits,
     metrics,
@@ -126,6 +127,7 @@ export async function startServer(
         await router.stop();
         await bus.close();
         await store.shutdown();
+        await routingConfigs.close();
         authDb.close();
         await keys.close();
       })();

@@ -36,7 +36,6 @@ import type { Logger } from '../logging/logger';
 import type { Metrics } from '../metrics/metrics';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
-import type { RoutingConfig } from '../../../common/routing/types';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import { toMessageView, type SessionViews } from '../sessions/views';
 
@@ -58,7 +57,6 @@ export interface AgentHubDeps {
   bus: Bus;
   pool: AgentPool;
   router: Router;
-  routing: () => RoutingConfig;
   logger: Logger;
   /** Per-IP connection caps and refusal counters shared with the other sockets. */
   limits: Limits;

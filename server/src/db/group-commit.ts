@@ -40,7 +40,9 @@ export class GroupCommit {
     }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      this.db.transaction(() => {
+      // BEGIN IMMEDIATE: the write lock is taken before the first read, so a second process on the same
+      // database waits (busy_timeout) instead of failing a read-then-write upgrade on a stale snapshot.
+      const group = this.db.transaction(() => {
         for (const job of batch) {
           try {
             // A nested better-sqlite3 transaction is a savepoint.
@@ -49,7 +51,8 @@ export class GroupCommit {
             outcomes.push({ ok: false, error });
           }
         }
-      })();
+      });
+      group.immediate();
     } catch (error) {
       for (const job of batch) job.reject(error);
       return;

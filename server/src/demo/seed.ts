@@ -15,14 +15,6 @@ export const DEMO_USERS: { username: string; displayName: string; roles: Role[];
   { username: 'privacy', displayName: 'Privacy Officer', roles: ['privacy-officer'], skillGroups: [] },
 ];
 
-/** The WeChat demo account (used when the WeChat gateway lands; listed here so the seed is one place). */
-export const DEMO_WECHAT = {
-  accountId: 'demo',
-  token: 'huiliu-demo-token',
-  appId: 'wx0000000000demo0',
-  encodingAesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
-} as const;
-
 /** Idempotent: re-running with `--demo` on an existing data dir adds only what is missing. */
 export async function seedDemo(auth: AuthService, config: ServerConfig): Promise<string[]> {
   const groups = new Set(config.skillGroups.map((g) => g.id));

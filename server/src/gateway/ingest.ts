@@ -1,11 +1,12 @@
-import type { InboundDraft } from '../../../common/message/envelope';
+import { HuiliuError, zodDetails } from '../../../common/errors/codes';
+import { InboundDraftSchema, type InboundDraft } from '../../../common/message/envelope';
 import type { Bus } from '../bus/bus';
 import type { InboundResult, SessionStore } from '../sessions/store';
 
 /**
- * The one path every channel's inbound message takes after `normalize` (DESIGN §1): store it
- * durably (seq assigned, encrypted), then publish it. A duplicate is answered from the store and not
- * published again, so nothing shows twice.
+ * The one path every channel's inbound message takes after `normalize` (DESIGN §1): check the draft,
+ * store it durably (seq assigned, encrypted), then publish it. A duplicate is answered from the store
+ * and not published again, so nothing shows twice.
  */
 export class Ingest {
   constructor(
@@ -13,8 +14,20 @@ export class Ingest {
     private readonly bus: Bus,
   ) {}
 
+  /**
+   * Stores one normalised inbound message and publishes `message.in` unless it is a duplicate.
+   *
+   * @param draft what a channel adapter's `normalize` produced; validated here with
+   *   `InboundDraftSchema` (common/message/envelope.ts) whatever the adapter checked before, so no
+   *   channel can store a message another channel could not
+   * @param skillGroup the skill group a new session opens in
+   * @throws HuiliuError VALIDATION_FAILED (details name the draft's fields, never their values) for a
+   *   draft that breaks the schema; the store's errors (IDEMPOTENCY_CONFLICT …) as they are
+   */
   async accept(draft: InboundDraft, skillGroup: string): Promise<InboundResult> {
-    const result = await this.store.appendInbound(draft, { skillGroup });
+    const parsed = InboundDraftSchema.safeParse(draft);
+    if (!parsed.success) throw new HuiliuError('VALIDATION_FAILED', 'The inbound message is not valid.', zodDetails(parsed.error));
+    const result = await this.store.appendInbound(parsed.data, { skillGroup });
     if (!result.duplicate) {
       await this.bus.publish('message.in', { envelope: result.envelope, newSession: result.newSession });
     }

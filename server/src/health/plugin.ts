@@ -10,7 +10,7 @@ export async function healthPlugin(
   app.get('/readyz', async (_request, reply) => {
     let storeOk: boolean;
     try {
-      await opts.store.getSession('WB000000000000000000');
+      await opts.store.ping();
       storeOk = true;
     } catch {
       storeOk = false;

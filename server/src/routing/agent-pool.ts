@@ -83,7 +83,8 @@ export class AgentPool {
       );
   }
 
-  online(): AgentState[] {
-    return [...this.agents.values()];
+  /** Every connected agent of `skillGroup`, whatever their presence or load: what the router explains. */
+  inGroup(skillGroup: string): AgentState[] {
+    return [...this.agents.values()].filter((a) => a.skillGroups.includes(skillGroup));
   }
 }

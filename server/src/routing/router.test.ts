@@ -13,6 +13,7 @@ import { draft } from '../sessions/store.contract';
 import type { SessionStore } from '../sessions/store';
 import { createSqliteSessionStore } from '../sessions/store.sqlite';
 import { AgentPool } from './agent-pool';
+import { createSqliteRoutingConfigStore } from './config-store.sqlite';
 import { createRouter, type Router } from './router';
 import { until } from '../../test/support/until';
 
@@ -129,6 +130,72 @@ describe('router', () => {
     await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'colleague');
     expect(await store.getSession(s.id)).toMatchObject({ status: 'offered', assignedAgentId: null });
     expect(changes[0]).toMatchObject({ status: 'queued', reason: 'released' });
+  });
+
+  it('reads the routing config at each decision, so a version published after start applies to the next contact', async () => {
+    const valid = { ...DEFAULT_ROUTING_CONFIG, chatCapacity: 2 }; // the store refuses the short test time-outs
+    const configs = createSqliteRoutingConfigStore({ path: join(dir, 'db.sqlite'), seed: valid });
+    await router.stop();
+    router = createRouter({ store, bus, pool, config: () => configs.current(), logger: createLogger({ level: 'silent' }) });
+    await router.start();
+    agent('expert', ['general'], true, 0);
+    const before = await contact('cfg-1');
+    expect(before.routing).toMatchObject({ configVersion: 1, offerConfigVersion: 1, tier: 'ai' });
+    await configs.publish({ ...valid, thresholds: { expert: 5, assisted: 2 } }, 'admin-1');
+    const after = await contact('cfg-2');
+    expect(after.routing).toMatchObject({ configVersion: 2, offerConfigVersion: 2, tier: 'expert' });
+    expect((await store.decisions(after.id))[0]?.configVersion).toBe(2);
+    await configs.close();
+  });
+
+  it('logs each decision with its facts and every candidate, and appends a re-offer instead of overwriting', async () => {
+    await router.start();
+    agent('first', ['general'], false, 0);
+    agent('second', ['general'], false, 1);
+    agent('on-break', ['general'], false, 0);
+    pool.setPresence('on-break', 'away', 0);
+    agent('vip-only', ['vip'], false, 0);
+    const s = await contact('log-1', 'Order 12345 is late!!');
+    await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'second');
+    const log = await store.decisions(s.id);
+    expect(log.map((e) => [e.decision.trigger, e.decision.offeredTo])).toEqual([
+      ['new', 'first'],
+      ['timeout', 'second'],
+    ]);
+    const [offered, reoffered] = log.map((e) => e.decision);
+    const first = (await store.listMessages(s.conversationId))[0]!;
+    expect(offered?.facts).toEqual({
+      value: { spend: 0, csat: null, contacts30d: 1 },
+      difficulty: { messageId: first.id, channel: 'WB', contacts30d: 1 },
+    });
+    const byAgent = (d: typeof offered) => Object.fromEntries((d?.candidates ?? []).map((c) => [c.agentId, c]));
+    expect(Object.keys(byAgent(offered)).sort()).toEqual(['first', 'on-break', 'second']);
+    expect(byAgent(offered)).toMatchObject({
+      first: { chosen: true },
+      second: { chosen: false, reasons: [expect.stringMatching(/^ranked after first/)] },
+      'on-break': { chosen: false, reasons: ['presence away'] },
+    });
+    expect(byAgent(reoffered)).toMatchObject({
+      first: { chosen: false, reasons: [expect.stringMatching(/lapse/)] },
+      second: { chosen: true },
+    });
+    // The first entry is as it was written: the re-offer did not overwrite it.
+    expect(offered?.offeredTo).toBe('first');
+    expect(Date.parse(log[1]!.at)).toBeGreaterThanOrEqual(Date.parse(log[0]!.at));
+  });
+
+  it('counts pending offers from the store, so offers made before a restart still hold capacity', async () => {
+    agent('solo', ['general']);
+    await router.start();
+    const a = await contact('held-1');
+    expect(a.offeredAgentId).toBe('solo');
+    // A new router (a restart, or another node) knows nothing in memory of that offer.
+    await router.stop();
+    router = createRouter({ store, bus, pool, config: () => ({ ...config, chatCapacity: 1 }), logger: createLogger({ level: 'silent' }) });
+    await router.start();
+    const b = await contact('held-2');
+    expect(b.status).toBe('queued');
+    expect(b.routing?.candidates).toEqual([{ agentId: 'solo', chosen: false, reasons: ['full: 0 active + 1 offered of 1'] }]);
   });
 
   it('leaves the chats alone when the agent comes back within the grace period', async () => {

@@ -1,16 +1,20 @@
-import type { RoutingConfig, RoutingDecision } from '../../../common/routing/types';
+import type { RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import type { Bus, Subscription } from '../bus/bus';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
-import type { AgentPool } from './agent-pool';
+import type { AgentPool, AgentState } from './agent-pool';
 import { difficultyScore, priorityOf, tierOf, valueScore, type ValueFacts } from './score';
 
 export interface RouterDeps {
   store: SessionStore;
   bus: Bus;
   pool: AgentPool;
-  config: () => RoutingConfig;
+  /**
+   * The routing config, read at each decision (`RoutingConfigStore.current` in the server), so a
+   * published version applies from the next decision on, on every node.
+   */
+  config: () => RoutingConfig | Promise<RoutingConfig>;
   /** Customer value facts (CRM/order system later); the embedded default knows contact counts only. */
   valueFacts?: (customerId: string, contacts30d: number) => Promise<ValueFacts>;
   logger: Logger;
@@ -47,15 +51,21 @@ const DAY = 86_400_000;
  * real formula; assignment is capacity → expert preference → fewest chats → longest idle, with
  * offers that time out to the next agent. The AI tier has no AI yet, so every tier is offered to a
  * person and the explanation says so (handing over is never a dead end).
+ *
+ * State that decides who gets a contact lives in the store, so several routers on one database agree:
+ * an agent's load is the store's active sessions plus pending offers (`SessionStore.agentLoad`), and
+ * the offer is written only if the agent still has room, in the same atomic write
+ * (`saveRouting` with `capacity`). Each decision, first or re-offer, is appended to the store's
+ * decision log with its facts, config versions and every candidate's reasons. Only timers and the
+ * per-contact list of agents who let an offer lapse are this process's own.
  */
 export function createRouter(deps: RouterDeps): Router {
   const now = deps.now ?? Date.now;
   const timers = new Map<string, NodeJS.Timeout>();
   const declined = new Map<string, Set<string>>();
-  /** Pending offers per agent: an offer holds a slot of the agent's capacity until it is settled. */
-  const pending = new Map<string, string>(); // sessionId → agentId
-  const pendingFor = (agentId: string) => [...pending.values()].filter((a) => a === agentId).length;
   const reassignTimers = new Map<string, NodeJS.Timeout>();
+  /** The pending `agentDisconnected` of each agent, until its timer is set: cancelling drops it. */
+  const reassignTokens = new Map<string, object>();
   const subs: Subscription[] = [];
   const log = deps.logger.child({ component: 'router' });
   // Once stopped (shutdown), late events — an agent socket closing, a timer — change nothing.
@@ -67,40 +77,70 @@ export function createRouter(deps: RouterDeps): Router {
     return sessions.filter((s) => Date.parse(s.createdAt) >= since).length;
   }
 
-  function pickAgent(session: SessionRecord, tier: RoutingDecision['tier']) {
-    const config = deps.config();
-    const candidates = deps.pool
-      .candidates(session.skillGroup, {
-        capacity: config.chatCapacity,
-        preferExpert: tier === 'expert',
-        exclude: declined.get(session.id) ?? new Set(),
-      })
-      .filter((a) => pending.get(session.id) === a.id || a.activeChats + pendingFor(a.id) < config.chatCapacity);
-    const agent = candidates[0];
-    if (!agent) {
-      return { agent: null, why: `no available agent in ${session.skillGroup} with capacity; waiting in queue` };
-    }
-    const why = [
-      tier === 'expert' ? (agent.expert ? 'expert agent for an expert-tier contact' : 'no expert free; best available agent') : null,
-      `${agent.activeChats}/${config.chatCapacity} chats`,
-      `idle since ${new Date(agent.idleSince).toISOString()}`,
-    ]
-      .filter(Boolean)
-      .join('; ');
-    return { agent, why };
+  /** Why an agent of the group is not eligible at all (DESIGN §5 `candidates`). */
+  function notEligible(a: AgentState, exclude: ReadonlySet<string>, capacity: number): string[] {
+    const reasons: string[] = [];
+    if (a.presence !== 'available') reasons.push(`presence ${a.presence}`);
+    if (a.activeChats >= capacity) reasons.push(`at capacity: ${a.activeChats}/${capacity} chats`);
+    if (exclude.has(a.id)) reasons.push('let an offer of this contact lapse, or left, earlier');
+    return reasons;
   }
 
-  async function offer(session: SessionRecord, decision: RoutingDecision): Promise<SessionRecord> {
-    const config = deps.config();
-    const { agent, why } = pickAgent(session, decision.tier);
-    const next: RoutingDecision = { ...decision, offeredTo: agent?.id ?? null, assignment: why };
+  /**
+   * Offers the session to the first eligible agent with room (checked again by the store in the same
+   * write), or queues it; appends the decision to the log either way.
+   */
+  async function offer(session: SessionRecord, decision: RoutingDecision, trigger: RoutingTrigger): Promise<SessionRecord> {
+    const config = await deps.config();
+    const capacity = config.chatCapacity;
+    const exclude = declined.get(session.id) ?? new Set<string>();
+    const ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert: decision.tier === 'expert', exclude });
+    const reasons = new Map<string, string[]>();
+    for (const a of deps.pool.inGroup(session.skillGroup)) if (!ranked.includes(a)) reasons.set(a.id, notEligible(a, exclude, capacity));
+    const candidates = (chosen: string | null): RoutingCandidate[] =>
+      [...reasons].map(([agentId, why]) => ({ agentId, chosen: agentId === chosen, reasons: why }));
+    const base: RoutingDecision = { ...decision, trigger, offerConfigVersion: config.version, offeredAt: new Date(now()).toISOString() };
     const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
-    const saved = await deps.store.saveRouting(session.id, next, agent ? { agentId: agent.id, expiresAt } : null);
-    pending.delete(saved.id);
-    if (saved.status === 'offered' && saved.offeredAgentId) {
-      pending.set(saved.id, saved.offeredAgentId);
-      schedule(saved.id, saved.offeredAgentId, config.offerTimeoutMs);
+
+    for (const [i, agent] of ranked.entries()) {
+      const load = await deps.store.agentLoad(agent.id);
+      // This session's own pending offer to the agent does not count against them.
+      const held = load.active + load.offered - (session.status === 'offered' && session.offeredAgentId === agent.id ? 1 : 0);
+      if (held >= capacity) {
+        reasons.set(agent.id, [`full: ${load.active} active + ${load.offered} offered of ${capacity}`]);
+        continue;
+      }
+      const why = [
+        decision.tier === 'expert'
+          ? agent.expert
+            ? 'expert agent for an expert-tier contact'
+            : 'no expert free; best available agent'
+          : null,
+        `${agent.activeChats}/${capacity} chats`,
+        `idle since ${new Date(agent.idleSince).toISOString()}`,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      reasons.set(agent.id, [why]);
+      for (const later of ranked.slice(i + 1)) {
+        reasons.set(later.id, [
+          `ranked after ${agent.id} (experts first for expert tier, then fewest chats, then longest idle): ${later.expert ? 'expert; ' : ''}${later.activeChats} chats, idle since ${new Date(later.idleSince).toISOString()}`,
+        ]);
+      }
+      const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: why, candidates: candidates(agent.id) };
+      const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity });
+      if (applied || (saved.status !== 'queued' && saved.status !== 'offered')) return settled(saved, config.offerTimeoutMs);
+      // Another router filled the agent between our look and our write: the store refused; try the next.
+      reasons.set(agent.id, [`full: another server's offer took the last slot of ${capacity}`]);
     }
+    const why = `no available agent in ${session.skillGroup} with capacity; waiting in queue`;
+    const next: RoutingDecision = { ...base, offeredTo: null, assignment: why, candidates: candidates(null) };
+    const { session: saved } = await deps.store.saveRouting(session.id, next, null);
+    return settled(saved, config.offerTimeoutMs);
+  }
+
+  async function settled(saved: SessionRecord, offerTimeoutMs: number): Promise<SessionRecord> {
+    if (saved.status === 'offered' && saved.offeredAgentId) schedule(saved.id, saved.offeredAgentId, offerTimeoutMs);
     await deps.bus.publish('session.changed', { sessionId: saved.id, status: saved.status, agentId: saved.offeredAgentId });
     return saved;
   }
@@ -132,18 +172,27 @@ export function createRouter(deps: RouterDeps): Router {
       await deps.bus.publish('session.changed', { sessionId: s.id, status: 'queued', agentId: null, reason: 'released' });
       if (released.routing) {
         decline(s.id, agentId);
-        await offer(released, released.routing);
+        await offer(released, released.routing, 'released');
       }
     }
   }
 
-  async function expire(sessionId: string, agentId: string): Promise<void> {
+  async function expire(sessionId: string, agentId: string, trigger: 'timeout' | 'agent-gone' = 'timeout'): Promise<void> {
     if (stopped) return;
     const session = await deps.store.getSession(sessionId);
     if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return;
     decline(sessionId, agentId);
-    log.info({ sessionId, agentId }, 'offer timed out; offering to the next agent');
-    await offer(session, session.routing);
+    log.info(
+      { sessionId, agentId },
+      trigger === 'timeout' ? 'offer timed out; offering to the next agent' : 'agent gone; offering to the next agent',
+    );
+    await offer(session, session.routing, trigger);
+  }
+
+  function cancelReassign(agentId: string): void {
+    clearTimeout(reassignTimers.get(agentId));
+    reassignTimers.delete(agentId);
+    reassignTokens.delete(agentId);
   }
 
   const router: Router = {
@@ -159,7 +208,7 @@ export function createRouter(deps: RouterDeps): Router {
           const first = await deps.store.listMessages(s.conversationId, { limit: 1 });
           if (first[0]) await router.route(first[0]);
         } else {
-          await offer(s, s.routing);
+          await offer(s, s.routing, 'recovery');
         }
       }
     },
@@ -168,7 +217,7 @@ export function createRouter(deps: RouterDeps): Router {
       const session = await deps.store.getSession(envelope.sessionId);
       if (!session) throw new Error(`session ${envelope.sessionId} vanished`);
       if (session.routing) return session;
-      const config = deps.config();
+      const config = await deps.config();
       const contacts = await contacts30d(session.customerId);
       const facts = deps.valueFacts ? await deps.valueFacts(session.customerId, contacts) : { spend: 0, csat: null, contacts30d: contacts };
       const value = valueScore(facts, config);
@@ -200,48 +249,59 @@ export function createRouter(deps: RouterDeps): Router {
         offeredTo: null,
         assignment: '',
         decidedAt: new Date(now()).toISOString(),
+        facts: {
+          value: { spend: facts.spend, csat: facts.csat, contacts30d: facts.contacts30d },
+          difficulty: { messageId: envelope.id, channel: session.channel, contacts30d: contacts },
+        },
       };
-      return offer(session, decision);
+      return offer(session, decision, 'new');
     },
 
     async agentAvailable(agentId) {
       if (stopped) return;
-      clearTimeout(reassignTimers.get(agentId));
-      reassignTimers.delete(agentId);
+      cancelReassign(agentId);
       const agent = deps.pool.get(agentId);
       if (!agent || agent.presence !== 'available') return;
       const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 50 });
       for (const s of waiting) {
         const a = deps.pool.get(agentId);
-        if (!a || a.activeChats >= deps.config().chatCapacity) break;
-        if (s.routing) await offer(s, s.routing);
+        if (!a || a.activeChats >= (await deps.config()).chatCapacity) break;
+        if (s.routing) await offer(s, s.routing, 'agent-available');
       }
     },
 
     async agentGone(agentId) {
-      const theirs = [...pending.entries()].filter(([, a]) => a === agentId).map(([sessionId]) => sessionId);
-      for (const sessionId of theirs) {
-        clearTimeout(timers.get(sessionId));
-        timers.delete(sessionId);
-        await expire(sessionId, agentId);
+      // The agent's pending offers as stored, whichever router made them.
+      const theirs = await deps.store.listSessions({ status: ['offered'], offeredAgentId: agentId });
+      for (const { id } of theirs) {
+        clearTimeout(timers.get(id));
+        timers.delete(id);
+        await expire(id, agentId, 'agent-gone');
       }
     },
 
     agentDisconnected(agentId) {
       if (stopped) return;
-      clearTimeout(reassignTimers.get(agentId));
-      const timer = setTimeout(() => {
-        reassignTimers.delete(agentId);
-        void reassign(agentId).catch((error: unknown) => log.error({ err: error, agentId }, 'reassigning chats failed'));
-      }, deps.config().reassignAfterMs);
-      timer.unref();
-      reassignTimers.set(agentId, timer);
+      cancelReassign(agentId);
+      const token = {};
+      reassignTokens.set(agentId, token);
+      void (async () => {
+        const { reassignAfterMs } = await deps.config();
+        // Back (agentAvailable), signed out or disconnected again while the config was read.
+        if (stopped || reassignTokens.get(agentId) !== token) return;
+        const timer = setTimeout(() => {
+          reassignTimers.delete(agentId);
+          reassignTokens.delete(agentId);
+          void reassign(agentId).catch((error: unknown) => log.error({ err: error, agentId }, 'reassigning chats failed'));
+        }, reassignAfterMs);
+        timer.unref();
+        reassignTimers.set(agentId, timer);
+      })().catch((error: unknown) => log.error({ err: error, agentId }, 'scheduling the reassignment failed'));
     },
 
     async agentSignedOut(agentId) {
       if (stopped) return;
-      clearTimeout(reassignTimers.get(agentId));
-      reassignTimers.delete(agentId);
+      cancelReassign(agentId);
       await reassign(agentId);
     },
 
@@ -249,7 +309,6 @@ export function createRouter(deps: RouterDeps): Router {
       clearTimeout(timers.get(sessionId));
       timers.delete(sessionId);
       declined.delete(sessionId);
-      pending.delete(sessionId);
     },
 
     async stop() {
@@ -258,7 +317,7 @@ export function createRouter(deps: RouterDeps): Router {
       timers.clear();
       for (const t of reassignTimers.values()) clearTimeout(t);
       reassignTimers.clear();
-      pending.clear();
+      reassignTokens.clear();
       await Promise.all(subs.map((s) => s.unsubscribe()));
     },
   };

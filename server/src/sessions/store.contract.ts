@@ -132,7 +132,10 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
 
     it('records routing, lets one agent claim, and refuses a second', async () => {
       const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
-      const offered = await h.store.saveRouting(r.session.id, decision(), { agentId: 'agent-a', expiresAt: new Date().toISOString() });
+      const { session: offered } = await h.store.saveRouting(r.session.id, decision(), {
+        agentId: 'agent-a',
+        expiresAt: new Date().toISOString(),
+      });
       expect(offered.status).toBe('offered');
       expect(offered.routing?.tier).toBe('assisted');
       const claimed = await h.store.claim(r.session.id, 'agent-a');
@@ -238,6 +241,53 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       h.advance(31 * 60_000);
       const later = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'cw' } }), { skillGroup: 'general' });
       expect(later.session.conversationId).not.toBe(r.session.conversationId);
+    });
+
+    it('appends every routing decision to the log, a re-offer as a new entry, and pages a time range', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      const expiresAt = new Date().toISOString();
+      const first = { ...decision(), trigger: 'new' as const, offeredTo: 'agent-a' };
+      await h.store.saveRouting(r.session.id, first, { agentId: 'agent-a', expiresAt });
+      h.advance(20_000);
+      const again = { ...first, trigger: 'timeout' as const, offeredTo: 'agent-b', offerConfigVersion: 2 };
+      await h.store.saveRouting(r.session.id, again, { agentId: 'agent-b', expiresAt });
+      const log = await h.store.decisions(r.session.id);
+      expect(log.map((e) => [e.decision.offeredTo, e.decision.trigger, e.configVersion])).toEqual([
+        ['agent-a', 'new', 1],
+        ['agent-b', 'timeout', 2],
+      ]);
+      expect(log[1]!.seq).toBeGreaterThan(log[0]!.seq);
+      expect(Date.parse(log[1]!.at) - Date.parse(log[0]!.at)).toBe(20_000);
+      // A write that no longer applies (claimed meanwhile) is not logged.
+      await h.store.claim(r.session.id, 'agent-b');
+      expect((await h.store.saveRouting(r.session.id, again, null)).applied).toBe(false);
+      expect(await h.store.decisions(r.session.id)).toHaveLength(2);
+      const day = await h.store.decisionsBetween(log[0]!.at, new Date(Date.parse(log[1]!.at) + 1).toISOString());
+      expect(day.map((e) => e.seq)).toEqual(log.map((e) => e.seq));
+      expect(await h.store.decisionsBetween(log[0]!.at, log[1]!.at)).toHaveLength(1);
+      expect(await h.store.decisionsBetween(log[0]!.at, '9999-01-01T00:00:00.000Z', { afterSeq: log[0]!.seq })).toHaveLength(1);
+    });
+
+    it("writes an offer with a capacity only while the agent's active chats and pending offers leave room", async () => {
+      const [a, b, c] = await Promise.all(
+        ['cap-a', 'cap-b', 'cap-c'].map((externalId) =>
+          h.store.appendInbound(draft({ identity: { channel: 'WB', externalId } }), { skillGroup: 'general' }),
+        ),
+      );
+      const offer = { agentId: 'agent-a', expiresAt: new Date().toISOString(), capacity: 2 };
+      expect((await h.store.saveRouting(a!.session.id, decision(), offer)).applied).toBe(true);
+      await h.store.claim(a!.session.id, 'agent-a');
+      expect((await h.store.saveRouting(b!.session.id, decision(), offer)).applied).toBe(true);
+      // Re-offering the same session to the same agent does not count its own offer against them.
+      expect((await h.store.saveRouting(b!.session.id, decision(), offer)).applied).toBe(true);
+      const refused = await h.store.saveRouting(c!.session.id, decision(), offer);
+      expect(refused).toMatchObject({ applied: false, session: { status: 'queued', offeredAgentId: null } });
+      expect(await h.store.agentLoad('agent-a')).toEqual({ active: 1, offered: 1 });
+      expect((await h.store.listSessions({ status: ['offered'], offeredAgentId: 'agent-a' })).map((s) => s.id)).toEqual([b!.session.id]);
+    });
+
+    it('answers a ping while open', async () => {
+      await expect(h.store.ping()).resolves.toBeUndefined();
     });
 
     it('returns null or NOT_FOUND for unknown sessions', async () => {

@@ -20,6 +20,7 @@ import type {
   MessagePage,
   OutboundInput,
   ProfileChange,
+  RoutingLogEntry,
   SessionFilter,
   SessionRecord,
   SessionStore,
@@ -98,6 +99,24 @@ function toSession(row: SessionRow): SessionRecord {
   };
 }
 
+interface DecisionRow {
+  seq: number;
+  session_id: string;
+  at: string;
+  config_version: number;
+  decision_json: string;
+}
+
+function toLogEntry(row: DecisionRow): RoutingLogEntry {
+  return {
+    seq: row.seq,
+    sessionId: row.session_id,
+    at: row.at,
+    configVersion: row.config_version,
+    decision: JSON.parse(row.decision_json) as RoutingDecision,
+  };
+}
+
 /** Embedded SessionStore on SQLite (better-sqlite3, WAL), everything sensitive sealed with AES-256-GCM. */
 export async function createSqliteSessionStore(options: SqliteStoreOptions): Promise<SessionStore> {
   const db: Db = openDatabase(options.path);
@@ -164,6 +183,23 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       `UPDATE sessions SET routing_json = ?, status = ?, offered_agent_id = ?, offer_expires_at = ?, updated_at = ?
        WHERE id = ? AND status IN ('queued', 'offered') RETURNING *`,
     ),
+    // The capacity check and the offer are one statement: no other writer (process) can slip an offer
+    // to the same agent between the count and the write.
+    saveOfferWithin: db.prepare(
+      `UPDATE sessions SET routing_json = @routing, status = 'offered', offered_agent_id = @agent, offer_expires_at = @expires,
+         updated_at = @t
+       WHERE id = @id AND status IN ('queued', 'offered')
+         AND (SELECT count(*) FROM sessions WHERE id != @id AND
+               ((status = 'active' AND assigned_agent_id = @agent) OR (status = 'offered' AND offered_agent_id = @agent))) < @capacity
+       RETURNING *`,
+    ),
+    appendDecision: db.prepare(
+      `INSERT INTO routing_decisions (session_id, at, config_version, cause, offered_to, decision_json) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    decisions: db.prepare('SELECT * FROM routing_decisions WHERE session_id = ? ORDER BY seq'),
+    decisionsBetween: db.prepare('SELECT * FROM routing_decisions WHERE at >= ? AND at < ? AND seq > ? ORDER BY at, seq LIMIT ?'),
+    offeredCount: db.prepare(`SELECT count(*) AS n FROM sessions WHERE offered_agent_id = ? AND status = 'offered'`),
+    ping: db.prepare('SELECT 1 AS ok'),
     claim: db.prepare(
       `UPDATE sessions SET status = 'active', assigned_agent_id = ?, offered_agent_id = NULL, offer_expires_at = NULL, updated_at = ?
        WHERE id = ? AND status IN ('queued', 'offered') RETURNING *`,
@@ -433,6 +469,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       if (filter.channel) list('channel', [filter.channel]);
       if (filter.customerId) list('customer_id', [filter.customerId]);
       if (filter.assignedAgentId) list('assigned_agent_id', [filter.assignedAgentId]);
+      if (filter.offeredAgentId) list('offered_agent_id', [filter.offeredAgentId]);
       if ((filter.status && filter.status.length === 0) || (filter.skillGroups && filter.skillGroups.length === 0)) return [];
       const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY waiting_since ASC, id ASC LIMIT ?`;
@@ -508,22 +545,53 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     async saveRouting(sessionId, decision, offer) {
-      const row = await commit.run(
-        () =>
-          q.saveRouting.get(
-            JSON.stringify(decision),
-            offer ? 'offered' : 'queued',
-            offer?.agentId ?? null,
-            offer?.expiresAt ?? null,
-            iso(),
-            sessionId,
-          ) as SessionRow | undefined,
-      );
-      if (row) return toSession(row);
+      const json = JSON.stringify(decision);
+      const row = await commit.run(() => {
+        const t = iso();
+        const saved = (
+          offer?.capacity !== undefined
+            ? q.saveOfferWithin.get({
+                routing: json,
+                agent: offer.agentId,
+                expires: offer.expiresAt,
+                t,
+                id: sessionId,
+                capacity: offer.capacity,
+              })
+            : q.saveRouting.get(json, offer ? 'offered' : 'queued', offer?.agentId ?? null, offer?.expiresAt ?? null, t, sessionId)
+        ) as SessionRow | undefined;
+        // Logged in the same transaction as the state it explains: a decision is in the log iff it applied.
+        if (saved) {
+          const version = decision.offerConfigVersion ?? decision.configVersion;
+          q.appendDecision.run(sessionId, t, version, decision.trigger ?? 'new', offer?.agentId ?? null, json);
+        }
+        return saved;
+      });
+      if (row) return { session: toSession(row), applied: true };
       const existing = q.session.get(sessionId) as SessionRow | undefined;
       if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
-      // Already taken or closed: the decision no longer applies; the session is returned unchanged.
-      return toSession(existing);
+      // Taken, closed, or the agent is full: the decision does not apply; the session is returned unchanged.
+      return { session: toSession(existing), applied: false };
+    },
+
+    async decisions(sessionId) {
+      return (q.decisions.all(sessionId) as DecisionRow[]).map(toLogEntry);
+    },
+
+    async decisionsBetween(from, to, { afterSeq = 0, limit = 1000 } = {}) {
+      const n = Math.max(1, Math.min(limit, 10_000));
+      return (q.decisionsBetween.all(from, to, afterSeq, n) as DecisionRow[]).map(toLogEntry);
+    },
+
+    async agentLoad(agentId) {
+      return {
+        active: (q.activeChats.get(agentId) as { n: number }).n,
+        offered: (q.offeredCount.get(agentId) as { n: number }).n,
+      };
+    },
+
+    async ping() {
+      q.ping.get();
     },
 
     async claim(sessionId, agentId) {

@@ -74,7 +74,45 @@ export interface SessionFilter {
   channel?: ChannelCode;
   customerId?: string;
   assignedAgentId?: string;
+  /** Sessions with a pending offer to this agent (status `offered`). */
+  offeredAgentId?: string;
   limit?: number;
+}
+
+/** An offer to write with a routing decision; with `capacity`, only if the agent has room for it. */
+export interface RoutingOffer {
+  agentId: string;
+  expiresAt: string;
+  /**
+   * The agent's chat capacity: the offer is written only while the agent's active sessions plus
+   * pending offers (this session not counted) stay below it, decided in the same atomic write, so two
+   * routers on one database cannot overfill an agent.
+   */
+  capacity?: number;
+}
+
+/** The outcome of `saveRouting`: `applied` is false when the session was taken/closed or the agent was full. */
+export interface RoutingSave {
+  session: SessionRecord;
+  applied: boolean;
+}
+
+/** One appended entry of the routing decision log (DESIGN §5 replay). */
+export interface RoutingLogEntry {
+  /** Position in the log: strictly increasing, never reused. */
+  seq: number;
+  sessionId: string;
+  /** When the entry was written (the store's clock), ISO 8601. */
+  at: string;
+  /** The config version the entry's offer was made under. */
+  configVersion: number;
+  decision: RoutingDecision;
+}
+
+/** How many chats an agent holds: `active` sessions plus pending `offered` ones. */
+export interface AgentLoad {
+  active: number;
+  offered: number;
 }
 
 /**
@@ -109,8 +147,23 @@ export interface SessionStore {
   profileChanges(customerId: string): Promise<ProfileChange[]>;
   /** The customer's newest session on a channel, open or not. */
   latestSession(customerId: string, channel: ChannelCode): Promise<SessionRecord | null>;
-  /** Records the routing decision; with an offer the session becomes `offered`, else `queued`. */
-  saveRouting(sessionId: string, decision: RoutingDecision, offer: { agentId: string; expiresAt: string } | null): Promise<SessionRecord>;
+  /**
+   * Records the routing decision on a `queued`/`offered` session; with an offer the session becomes
+   * `offered`, else `queued`. When applied, the decision is also appended to the decision log in the
+   * same atomic write (a re-offer appends a new entry; nothing is overwritten). Not applied (the
+   * session was claimed or closed meanwhile, or `offer.capacity` is reached) → the session unchanged
+   * and `applied: false`. SESSION_NOT_FOUND for an unknown id.
+   */
+  saveRouting(sessionId: string, decision: RoutingDecision, offer: RoutingOffer | null): Promise<RoutingSave>;
+  /** The decision log of one session, oldest first. */
+  decisions(sessionId: string): Promise<RoutingLogEntry[]>;
+  /**
+   * Decision log entries written in [from, to) (ISO 8601), oldest first, at most `limit` (default
+   * 1,000, at most 10,000) after `afterSeq`: page a past day with the last entry's seq.
+   */
+  decisionsBetween(from: string, to: string, options?: { afterSeq?: number; limit?: number }): Promise<RoutingLogEntry[]>;
+  /** The agent's active sessions and pending offers, as stored: capacity is derived from this. */
+  agentLoad(agentId: string): Promise<AgentLoad>;
   /**
    * Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it).
    * Idempotent per agent: claiming a session the agent already has answers `changed: false`.
@@ -121,5 +174,7 @@ export interface SessionStore {
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;
   /** Takes an active session back from its agent into the queue; null when it is no longer theirs. */
   release(sessionId: string, agentId: string): Promise<SessionRecord | null>;
+  /** Resolves when the store answers a trivial query (readiness probe); rejects when it cannot. */
+  ping(): Promise<void>;
   shutdown(): Promise<void>;
 }

@@ -59,7 +59,7 @@ describe('a long conversation in the workstation', () => {
   let host: HTMLDivElement;
   const asked: number[] = [];
   beforeEach(async () => {
-    const unavailable = async () => ({ ok: false as const, error: { code: 'DESKTOP_UNAVAILABLE' as const, message: 'n/a' } });
+    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
     const bridge: DesktopBridge = {
       appInfo: unavailable,
       notify: unavailable,

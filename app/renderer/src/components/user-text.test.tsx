@@ -70,7 +70,7 @@ const detail: SessionDetail = {
 } as unknown as SessionDetail;
 
 function workstation(): WorkstationStore {
-  const unavailable = async () => ({ ok: false as const, error: { code: 'DESKTOP_UNAVAILABLE' as const, message: 'n/a' } });
+  const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
   const bridge: DesktopBridge = {
     appInfo: unavailable,
     notify: unavailable,

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InboundDraft } from '../../../common/message/envelope';
+import type { Bus } from '../bus/bus';
+import { createMemoryBus } from '../bus/bus.memory';
+import type { KeyProvider } from '../keys/provider';
+import { createLocalKeyProvider } from '../keys/provider.local';
+import { draft } from '../sessions/store.contract';
+import type { SessionStore } from '../sessions/store';
+import { createSqliteSessionStore } from '../sessions/store.sqlite';
+import { appExternalId } from './app/normalize';
+import { Ingest } from './ingest';
+import { until } from '../../test/support/until';
+
+describe('Ingest', () => {
+  let dir: string;
+  let keys: KeyProvider;
+  let store: SessionStore;
+  let bus: Bus;
+  let ingest: Ingest;
+  let published: number;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'huiliu-ingest-'));
+    keys = createLocalKeyProvider(join(dir, 'keys'));
+    store = await createSqliteSessionStore({ path: join(dir, 'db.sqlite'), keys });
+    bus = createMemoryBus();
+    published = 0;
+    await bus.subscribe('message.in', 'test', () => void (published += 1));
+    ingest = new Ingest(store, bus);
+  });
+  afterEach(async () => {
+    await bus.close();
+    await store.shutdown();
+    await keys.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a draft that breaks the InboundDraft schema with VALIDATION_FAILED, storing and publishing nothing', async () => {
+    const good = draft();
+    const bad: [string, unknown][] = [
+      ['identity.externalId', { ...good, identity: { channel: 'WB', externalId: '' } }],
+      ['identity.channel', { ...good, identity: { channel: 'ZZ', externalId: 'x' } }],
+      ['content.body.text', { ...good, content: { kind: 'text', body: { text: '\u200B\u200B' } } }],
+      ['clientMessageId', { ...good, clientMessageId: 'x'.repeat(129) }],
+      ['sentAt', { ...good, sentAt: 'yesterday' }],
+      ['meta.k', { ...good, meta: { k: { nested: true } } }],
+    ];
+    for (const [path, d] of bad) {
+      const error = await ingest.accept(d as InboundDraft, 'general').catch((e: unknown) => e);
+      expect(error, path).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect((error as { details: { path: string }[] }).details.map((x) => x.path).join(' '), path).toContain(path);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await store.listSessions({})).toEqual([]);
+    expect(published).toBe(0);
+  });
+
+  it('stores and publishes a valid draft, including an app customer id of 256 characters under a 64-character app id', async () => {
+    const externalId = appExternalId('a'.repeat(64), 'u'.repeat(256));
+    const r = await ingest.accept(draft({ identity: { channel: 'AP', externalId } }), 'general');
+    expect(r).toMatchObject({ duplicate: false, newSession: true });
+    expect((await store.findCustomerByIdentity('AP', externalId))?.id).toBe(r.envelope.customerId);
+    await until(() => published === 1);
+  });
+});
