@@ -8,6 +8,11 @@ export function seesAllGroups(user: UserView): boolean {
   return user.roles.some((r) => ALL_GROUPS.has(r));
 }
 
+/** Leads and all-group roles see how their team is doing: colleagues' load and routing candidates. */
+export function seesTeam(user: UserView): boolean {
+  return seesAllGroups(user) || user.roles.includes('lead');
+}
+
 /** Skill groups whose sessions the user may see; null means all. */
 export function visibleGroups(user: UserView): readonly string[] | null {
   return seesAllGroups(user) ? null : user.skillGroups;

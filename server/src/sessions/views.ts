@@ -1,7 +1,7 @@
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import { DETAIL_PAGE, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
 import type { UserView } from '../../../common/api/auth';
-import { canSeeSession } from '../auth/rbac';
+import { canSeeSession, seesTeam } from '../auth/rbac';
 import type { SessionRecord, SessionStore } from './store';
 import { truncateText } from '../../../common/text/text';
 
@@ -67,7 +67,11 @@ export class SessionViews {
       closedAt: s.closedAt,
       messages: page.messages.map(toMessageView),
       hasOlderMessages: page.hasOlder,
-      routing: s.routing,
+      // Who else was considered (colleagues' ids, load, presence) is for leads and admins (B6 kind).
+      routing:
+        s.routing && s.routing.candidates && !seesTeam(viewer)
+          ? { ...s.routing, candidates: s.routing.candidates.filter((c) => c.agentId === viewer.id) }
+          : s.routing,
       context: {
         customer: { id: s.customerId, name: customer?.name ?? 'Unknown customer', channels: customer?.channels ?? [] },
         previousSessions: previous

@@ -83,3 +83,47 @@ async function until(check: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('routing explanation in the session detail', () => {
+  let s: TestServer;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    for (const x of sockets) x.close();
+    await s.cleanup();
+  });
+
+  it("shows an agent only their own line of the candidates, and the lead every colleague's", async () => {
+    const agentToken = await s.login('agent1');
+    const leadToken = await s.login('lead');
+    sockets.push(await openAgentSocket(s, agentToken), await openAgentSocket(s, leadToken));
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+      payload: { customer: { externalId: 'cand-1' }, text: 'hello', clientMessageId: 'cand-1-a' },
+    });
+    const { sessionId } = res.json() as { sessionId: string };
+    const detail = async (token: string) => {
+      for (;;) {
+        const d = (
+          await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } })
+        ).json() as SessionDetail;
+        if (d.routing?.candidates?.length) return d;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const asLead = await detail(leadToken);
+    const ids = asLead.routing!.candidates!.map((c) => c.agentId);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    const asAgent = (
+      await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${agentToken}` } })
+    ).json() as SessionDetail;
+    const me = (await s.app.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${agentToken}` } })).json() as {
+      user: { id: string };
+    };
+    expect(asAgent.routing!.candidates!.map((c) => c.agentId)).toEqual([me.user.id]);
+  });
+});
