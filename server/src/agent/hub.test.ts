@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessagePageView, SessionDetail, SessionSummary } from '../../../common/api/sessions';
 import { textOf } from '../../../common/message/envelope';
 import { ack, openAgentSocket } from '../../test/support/agent-client';
+import { QUEUE_WAITING_MAX } from './hub';
 import { startTestServer, type TestServer } from '../../test/support/harness';
 
 type Any = Socket;
@@ -157,5 +158,39 @@ describe('socket.io /agent namespace', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+  });
+
+  it("keeps an agent's own open chat in the queue list however many contacts are waiting", async () => {
+    const store = s.services.store;
+    const at = new Date().toISOString();
+    const draftOf = (externalId: string, clientMessageId: string) => ({
+      identity: { channel: 'AP' as const, externalId },
+      content: { kind: 'text' as const, body: { text: 'waiting' } },
+      critical: true,
+      clientMessageId,
+      sentAt: at,
+      receivedAt: at,
+      meta: {},
+    });
+    const token = await s.login('agent1');
+    const socket = await open(s, token);
+    sockets.push(socket);
+    for (let i = 0; i < QUEUE_WAITING_MAX + 20; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, k) =>
+          store.appendInbound(draftOf(`demo:flood-${i + k}`, `flood-${i + k}`), { skillGroup: 'general' }),
+        ),
+      );
+    }
+    // The newest contact, taken by the agent: the longest-waiting page does not reach it.
+    const mine = await store.appendInbound(draftOf('demo:mine-under-flood', 'mine-1'), { skillGroup: 'general' });
+    expect((await ack(socket, 'offer:accept', { sessionId: mine.session.id })).ok).toBe(true);
+    const list = await ack<SessionSummary[]>(socket, 'queue:list', {});
+    expect(list.ok && list.data.some((q) => q.id === mine.session.id)).toBe(true);
+    expect(list.ok && list.data.filter((q) => q.status !== 'active').length).toBeLessThanOrEqual(QUEUE_WAITING_MAX);
+    const again = await open(s, token);
+    sockets.push(again);
+    const hello = await new Promise<{ queue: SessionSummary[] }>((resolve) => again.once('hello', resolve));
+    expect(hello.queue.some((q) => q.id === mine.session.id)).toBe(true);
   });
 });

@@ -25,6 +25,7 @@ import {
   queueAudience,
   queueRooms,
   queueRoomsOf,
+  seesTeam,
   queueWatchers,
   visibleGroups,
 } from '../auth/rbac';
@@ -69,7 +70,8 @@ export interface AgentHub {
 }
 
 const agentRoom = queueRooms.agent;
-const OPEN = ['queued', 'offered', 'active'] as const;
+/** How many waiting contacts a queue list carries (the longest-waiting first). */
+export const QUEUE_WAITING_MAX = 500;
 
 /**
  * The staff real-time path: socket.io namespace `/agent` (DESIGN §6). Every client → server event is
@@ -93,6 +95,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const release = deps.limits.openConnection(deps.limits.clientIp(req), 'agent');
       if (!release) return callback('Too many connections from this address', false);
       pendingRelease.set(req, release);
+      // A handshake that never becomes a connection (an upgrade ws refuses, a client gone mid-way)
+      // raises no engine event; its TCP socket closing gives the slot back. Once the connection
+      // exists, the engine socket's close does (a polling session outlives its first request).
+      req.socket.once('close', () => takeRelease(req)?.());
       callback(null, true);
     },
   });
@@ -155,8 +161,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   async function queueFor(user: UserView) {
     const groups = visibleGroups(user);
-    const sessions = await deps.store.listSessions({ status: [...OPEN], ...(groups ? { skillGroups: groups } : {}) });
-    return Promise.all(sessions.filter((s) => canSeeInQueue(user, s)).map((s) => deps.views.summary(s)));
+    const scope = groups ? { skillGroups: groups } : {};
+    // Waiting contacts: the QUEUE_WAITING_MAX longest-waiting (a flood cannot make the list unbounded).
+    // Chats being handled are listed apart, so no number of waiting contacts can push an agent's own
+    // open chats out of their queue.
+    const [waiting, active] = await Promise.all([
+      deps.store.listSessions({ status: ['queued', 'offered'], ...scope, limit: QUEUE_WAITING_MAX }),
+      seesTeam(user)
+        ? deps.store.listSessions({ status: ['active'], ...scope, limit: 5000 })
+        : deps.store.listSessions({ status: ['active'], assignedAgentId: user.id }),
+    ]);
+    return Promise.all([...active, ...waiting].filter((s) => canSeeInQueue(user, s)).map((s) => deps.views.summary(s)));
   }
 
   /** Capacity comes from the store's count of the agent's active sessions (C9), never a side counter. */

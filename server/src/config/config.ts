@@ -124,11 +124,13 @@ export const LimitsSchema = z.strictObject({
       newSessions: Budget,
       /** Open widget connections per IP at one time. */
       connections: PositiveInt,
+      /** Requests with a wrong app key per IP (key guessing). */
+      badAppKeys: Budget,
     })
     .partial()
     .optional(),
-  /** Per app channel key. */
-  appKey: z.strictObject({ messages: Budget }).partial().optional(),
+  /** Per app channel key: messages posted, and reads (`GET …/app/messages` polls). */
+  appKey: z.strictObject({ messages: Budget, reads: Budget }).partial().optional(),
   /** Sign-in attempts, counted in the database before the password is checked (issue 6 B4). */
   login: z
     .strictObject({
@@ -177,8 +179,9 @@ export interface LimitsConfig {
     readonly messages: { points: number; seconds: number };
     readonly newSessions: { points: number; seconds: number };
     readonly connections: number;
+    readonly badAppKeys: { points: number; seconds: number };
   };
-  readonly appKey: { readonly messages: { points: number; seconds: number } };
+  readonly appKey: { readonly messages: { points: number; seconds: number }; readonly reads: { points: number; seconds: number } };
   readonly login: {
     readonly perUserAndIp: { points: number; seconds: number };
     readonly perUser: { points: number; seconds: number };
@@ -207,8 +210,15 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   },
   visitor: { messages: { points: 120, seconds: 60 } },
   // One office or mobile carrier NAT can put many customers behind one address.
-  ip: { messages: { points: 600, seconds: 60 }, newSessions: { points: 30, seconds: 60 }, connections: 50 },
-  appKey: { messages: { points: 1200, seconds: 60 } },
+  ip: {
+    messages: { points: 600, seconds: 60 },
+    newSessions: { points: 30, seconds: 60 },
+    connections: 50,
+    // A misconfigured app retries a few times; a key guesser tries thousands.
+    badAppKeys: { points: 30, seconds: 60 },
+  },
+  // An app polling every second for 100 customers at once stays under the read budget.
+  appKey: { messages: { points: 1200, seconds: 60 }, reads: { points: 6000, seconds: 60 } },
   login: {
     perUserAndIp: { points: 10, seconds: 300 },
     perUser: { points: 30, seconds: 3600 },

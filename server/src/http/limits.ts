@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from 'proxy-addr';
+import { HuiliuError } from '../../../common/errors/codes';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config';
+import { clientNetwork } from './client-network';
 import type { LimitName, Metrics } from '../metrics/metrics';
 
 /** The answer of a limit check: allowed, or refused with the milliseconds until a retry can pass. */
@@ -37,6 +39,8 @@ export class Limits {
       ip_messages: budget(config.ip.messages, 'ip'),
       ip_new_sessions: budget(config.ip.newSessions, 'ip-new'),
       app_key_messages: budget(config.appKey.messages, 'app-key'),
+      app_key_reads: budget(config.appKey.reads, 'app-key-reads'),
+      ip_bad_app_keys: budget(config.ip.badAppKeys, 'ip-bad-app-keys'),
     };
     this.trust = proxyAddr.compile([...trustedProxies]);
   }
@@ -46,9 +50,13 @@ export class Limits {
     return this.trust;
   }
 
-  /** The client address of a raw request: `X-Forwarded-For` is believed only from trusted proxies. */
+  /**
+   * The client a raw request counts against: its address (`X-Forwarded-For` believed only from
+   * trusted proxies), IPv4-mapped IPv6 folded to IPv4 and IPv6 taken as its /64, so one host cannot
+   * mint fresh budgets by rotating addresses inside its own prefix (same rule as sign-in throttling).
+   */
   clientIp(req: IncomingMessage): string {
-    return proxyAddr(req, this.trust);
+    return clientNetwork(proxyAddr(req, this.trust));
   }
 
   /**
@@ -96,4 +104,16 @@ export class Limits {
       else open.set(ip, left);
     };
   }
+}
+
+/**
+ * The REST answer to a refused budget: RATE_LIMITED (HTTP 429) whose details carry the limit and the
+ * wait, which the error handler sends as `Retry-After` in whole seconds (RFC 9110 §10.2.3).
+ */
+export function rateLimitedError(verdict: Extract<LimitVerdict, { ok: false }>): HuiliuError {
+  return new HuiliuError('RATE_LIMITED', undefined, {
+    limit: verdict.limit,
+    retryAfterMs: verdict.retryAfterMs,
+    retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+  });
 }

@@ -10,6 +10,8 @@ export type LimitName =
   | 'ip_connections'
   | 'app_key_messages'
   | 'app_customer_messages'
+  | 'app_key_reads'
+  | 'ip_bad_app_keys'
   | 'agent_ip_connections'
   | 'agent_socket_events';
 

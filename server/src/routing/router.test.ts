@@ -81,8 +81,34 @@ describe('router', () => {
     const s = await contact('r-3');
     expect(s.offeredAgentId).toBe('first');
     await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'second');
-    // With nobody else left, it waits in the queue rather than bouncing back forever.
-    await until(async () => (await store.getSession(s.id))?.status === 'queued');
+    // Everyone let it lapse: it goes round again once the first agent's cool-down has passed, never stranded.
+    await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'first');
+  });
+
+  it('offers a contact again to the only agent after a missed offer, once a cool-down has passed', async () => {
+    config = { ...config, offerTimeoutMs: 1000 };
+    await router.start();
+    agent('alone', ['general']);
+    const s = await contact('r-lapse');
+    expect(s.offeredAgentId).toBe('alone');
+    await until(async () => (await store.getSession(s.id))?.status === 'queued', 3000); // missed: waits out the cool-down
+    await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'alone', 3000);
+    const triggers = (await store.decisions(s.id)).map((d) => d.decision.trigger);
+    expect(triggers).toEqual(expect.arrayContaining(['new', 'timeout', 'cooled-down']));
+  });
+
+  it('offers a missed contact at once to an agent who comes back (a page reload)', async () => {
+    config = { ...config, offerTimeoutMs: 60_000 };
+    await router.start();
+    agent('reloader', ['general']);
+    const s = await contact('r-reload');
+    expect(s.offeredAgentId).toBe('reloader');
+    pool.disconnect('reloader');
+    await router.agentGone('reloader');
+    expect((await store.getSession(s.id))?.status).toBe('queued');
+    agent('reloader', ['general']);
+    await router.agentAvailable('reloader');
+    expect((await store.getSession(s.id))?.offeredAgentId).toBe('reloader');
   });
 
   it('keeps a contact queued when nobody is free, and offers it when someone becomes available', async () => {

@@ -62,7 +62,9 @@ const DAY = 86_400_000;
 export function createRouter(deps: RouterDeps): Router {
   const now = deps.now ?? Date.now;
   const timers = new Map<string, NodeJS.Timeout>();
-  const declined = new Map<string, Set<string>>();
+  /** Per contact: agents who let its offer lapse or left, and when (ms). A preference, never a ban. */
+  const declined = new Map<string, Map<string, number>>();
+  const retryTimers = new Map<string, NodeJS.Timeout>();
   const reassignTimers = new Map<string, NodeJS.Timeout>();
   /** The pending `agentDisconnected` of each agent, until its timer is set: cancelling drops it. */
   const reassignTokens = new Map<string, object>();
@@ -93,8 +95,20 @@ export function createRouter(deps: RouterDeps): Router {
   async function offer(session: SessionRecord, decision: RoutingDecision, trigger: RoutingTrigger): Promise<SessionRecord> {
     const config = await deps.config();
     const capacity = config.chatCapacity;
-    const exclude = declined.get(session.id) ?? new Set<string>();
-    const ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert: decision.tier === 'expert', exclude });
+    const lapsed = declined.get(session.id) ?? new Map<string, number>();
+    const preferExpert = decision.tier === 'expert';
+    let exclude: ReadonlySet<string> = new Set(lapsed.keys());
+    let ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert, exclude });
+    if (ranked.length === 0 && lapsed.size > 0) {
+      // Nobody else can take it: an agent who let it lapse gets it again once a cool-down of one
+      // offer timeout has passed, so a contact is never stranded by a missed offer or a reload.
+      const cooling = [...lapsed].filter(([, at]) => now() - at < config.offerTimeoutMs);
+      exclude = new Set(cooling.map(([id]) => id));
+      ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert, exclude });
+      if (ranked.length === 0 && cooling.length > 0) {
+        retryAfter(session.id, Math.min(...cooling.map(([, at]) => at + config.offerTimeoutMs)) - now());
+      }
+    }
     const reasons = new Map<string, string[]>();
     for (const a of deps.pool.inGroup(session.skillGroup)) if (!ranked.includes(a)) reasons.set(a.id, notEligible(a, exclude, capacity));
     const candidates = (chosen: string | null): RoutingCandidate[] =>
@@ -155,11 +169,29 @@ export function createRouter(deps: RouterDeps): Router {
     timers.set(sessionId, timer);
   }
 
-  /** The session will not be offered to this agent again (timed out, or gone). */
+  /** Other agents go first for this contact (the agent timed out on it, or left); see `offer`. */
   function decline(sessionId: string, agentId: string): void {
-    let set = declined.get(sessionId);
-    if (!set) declined.set(sessionId, (set = new Set()));
-    set.add(agentId);
+    let lapsed = declined.get(sessionId);
+    if (!lapsed) declined.set(sessionId, (lapsed = new Map()));
+    lapsed.set(agentId, now());
+  }
+
+  /** Offers a still-waiting contact again when the cool-down of its only candidates ends. */
+  function retryAfter(sessionId: string, ms: number): void {
+    clearTimeout(retryTimers.get(sessionId));
+    const timer = setTimeout(
+      () => {
+        retryTimers.delete(sessionId);
+        void (async () => {
+          if (stopped) return;
+          const s = await deps.store.getSession(sessionId);
+          if (s?.status === 'queued' && s.routing) await offer(s, s.routing, 'cooled-down');
+        })().catch((error: unknown) => log.error({ err: error, sessionId }, 're-offer after cool-down failed'));
+      },
+      Math.max(0, ms) + 10,
+    );
+    timer.unref();
+    retryTimers.set(sessionId, timer);
   }
 
   async function reassign(agentId: string): Promise<void> {
@@ -262,7 +294,11 @@ export function createRouter(deps: RouterDeps): Router {
       cancelReassign(agentId);
       const agent = deps.pool.get(agentId);
       if (!agent || agent.presence !== 'available') return;
-      const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 50 });
+      // Back, or ready again: contacts they missed earlier may be theirs again at once.
+      for (const lapsed of declined.values()) lapsed.delete(agentId);
+      // Oldest first until the agent is full; the first page rarely runs out, but a page of 500 keeps
+      // an agent from idling behind 50 contacts that others hold.
+      const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 500 });
       for (const s of waiting) {
         const a = deps.pool.get(agentId);
         if (!a || a.activeChats >= (await deps.config()).chatCapacity) break;
@@ -309,6 +345,8 @@ export function createRouter(deps: RouterDeps): Router {
       clearTimeout(timers.get(sessionId));
       timers.delete(sessionId);
       declined.delete(sessionId);
+      clearTimeout(retryTimers.get(sessionId));
+      retryTimers.delete(sessionId);
     },
 
     async stop() {
@@ -317,6 +355,8 @@ export function createRouter(deps: RouterDeps): Router {
       timers.clear();
       for (const t of reassignTimers.values()) clearTimeout(t);
       reassignTimers.clear();
+      for (const t of retryTimers.values()) clearTimeout(t);
+      retryTimers.clear();
       reassignTokens.clear();
       await Promise.all(subs.map((s) => s.unsubscribe()));
     },

@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -50,6 +51,31 @@ describe('limits on the agent socket', () => {
     sockets.push(again);
     expect(again.connected).toBe(true);
     for (const x of [...open, again]) x.close();
+  });
+
+  it('gives a slot back when a handshake is refused before it becomes a connection', async () => {
+    // Upgrades that the WebSocket layer refuses (a bad Sec-WebSocket-Key) raise no socket.io event.
+    for (let i = 0; i < 10; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(`${s.url}/socket.io/?EIO=4&transport=websocket`, {
+          ca: s.tls.caPem,
+          headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'notvalid' },
+        });
+        req.once('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.once('upgrade', () => resolve(101));
+        req.once('error', reject);
+        req.end();
+      });
+      expect(status).toBe(400);
+    }
+    const open: Socket[] = [];
+    for (let i = 0; i < 3; i++) open.push(await eventually(async () => openAgentSocket(s, token).catch(() => null)));
+    sockets.push(...open);
+    expect(open.every((x) => x.connected)).toBe(true);
+    for (const x of open) x.close();
   });
 
   it('answers events beyond the per-socket budget with RATE_LIMITED and keeps the socket', async () => {

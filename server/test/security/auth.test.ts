@@ -301,10 +301,19 @@ describe('revocation reaches live agent sockets at once', () => {
     expect(other.connected).toBe(true);
     expect(seenOther.reason()).toBeNull();
     expect((await ack(other, 'queue:list', {})).ok).toBe(true);
-    // Still routed: a new contact of the group is offered on the remaining connection.
-    const offered = new Promise<{ sessionId: string }>((resolve) => other.once('offer:new', resolve));
+    // Still routed: the agent is still in the pool. Contacts the earlier tests left waiting were offered
+    // to it on reconnect; once it takes those, a new contact is offered on the remaining connection.
+    const me = await s.app.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${second}` } });
+    const agentId = (me.json() as { user: { id: string } }).user.id;
+    for (const waiting of await s.services.store.listSessions({ status: ['offered'], offeredAgentId: agentId })) {
+      expect((await ack(other, 'offer:accept', { sessionId: waiting.id })).ok).toBe(true);
+      expect((await ack(other, 'session:close', { sessionId: waiting.id, wrapUpCode: 'resolved' })).ok).toBe(true);
+    }
+    const offers: string[] = [];
+    other.on('offer:new', (o: { sessionId: string }) => offers.push(o.sessionId));
     const sessionId = await customerWrites(s, 'revoke-3');
-    expect((await offered).sessionId).toBe(sessionId);
+    await until(() => offers.includes(sessionId), 3000);
+    expect((await s.services.store.getSession(sessionId))?.offeredAgentId).toBe(agentId);
   });
 
   it('disconnects every socket of a user whose tokens are all revoked (revokeUser)', async () => {

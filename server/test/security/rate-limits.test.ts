@@ -62,8 +62,13 @@ describe('rate limits on the widget and the app channel', () => {
       limits: {
         widget: { messageBurst: 100 },
         visitor: { messages: { points: 5, seconds: 60 } },
-        ip: { messages: { points: 12, seconds: 60 }, newSessions: { points: 6, seconds: 60 }, connections: 8 },
-        appKey: { messages: { points: 1000, seconds: 60 } },
+        ip: {
+          messages: { points: 12, seconds: 60 },
+          newSessions: { points: 6, seconds: 60 },
+          connections: 8,
+          badAppKeys: { points: 3, seconds: 60 },
+        },
+        appKey: { messages: { points: 1000, seconds: 60 }, reads: { points: 5, seconds: 60 } },
       },
     });
     s = await startTestServer({ HUILIU_CONFIG: config });
@@ -103,6 +108,24 @@ describe('rate limits on the widget and the app channel', () => {
     expect(w.frames.filter((f) => f.type === 'welcome')).toEqual([]);
     // A returning visitor (a token the server issued) is not a new session.
     expect(await counter(s, 'ip_new_sessions')).toBe(1);
+  });
+
+  it('counts an IPv6 /64 as one client, and an IPv4-mapped address as its IPv4 one', async () => {
+    // One host holds a whole /64: rotating addresses inside it must not mint fresh budgets.
+    for (let i = 1; i <= 6; i++) {
+      const { w } = await visitorFrom(s, `2001:db8:1:2::${i.toString(16)}`);
+      w.ws.close();
+    }
+    const v6 = await openWidget(s, xff('2001:db8:1:2:ffff::99'));
+    v6.send({ type: 'hello' });
+    expect((await v6.next('error')).code).toBe('RATE_LIMITED');
+    for (let i = 0; i < 6; i++) {
+      const { w } = await visitorFrom(s, i % 2 ? '203.0.113.77' : '::ffff:203.0.113.77');
+      w.ws.close();
+    }
+    const mapped = await openWidget(s, xff('::ffff:203.0.113.77'));
+    mapped.send({ type: 'hello' });
+    expect((await mapped.next('error')).code).toBe('RATE_LIMITED');
   });
 
   it('limits one visitor across its connections and stores none of the refused messages', async () => {
@@ -177,6 +200,19 @@ describe('rate limits on the widget and the app channel', () => {
     }
     const { conversationId } = answers[0]!.json() as { conversationId: string };
     expect((await storedIds(s, conversationId)).length).toBe(5);
+  });
+  it('limits app polls per key and wrong-key guesses per address, with 429 + Retry-After', async () => {
+    const get = (key: string) =>
+      s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?externalId=poller', headers: { 'x-huiliu-key': key } });
+    const polls = [];
+    for (let i = 0; i < 6; i++) polls.push((await get('demo-app-key')).statusCode);
+    expect(polls).toEqual([200, 200, 200, 200, 200, 429]);
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push(await get(`guess-${i}`));
+    expect(guesses.map((r) => r.statusCode)).toEqual([401, 401, 401, 429]);
+    expect(Number(guesses[3]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await counter(s, 'ip_bad_app_keys')).toBe(1);
+    expect(await counter(s, 'app_key_reads')).toBe(1);
   });
 });
 

@@ -11,7 +11,8 @@ import { textOf } from '../../../../common/message/envelope';
 import type { AuthService } from '../../auth/auth';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
-import type { Limits } from '../../http/limits';
+import { clientNetwork } from '../../http/client-network';
+import { rateLimitedError, type Limits } from '../../http/limits';
 import type { SessionStore } from '../../sessions/store';
 import type { Ingest } from '../ingest';
 import { appExternalId, normalizeAppMessage } from './normalize';
@@ -24,25 +25,25 @@ export async function appChannelPlugin(
   app: FastifyInstance,
   opts: { auth: AuthService; ingest: Ingest; store: SessionStore; config: ServerConfig; limits: Limits; now?: () => number },
 ): Promise<void> {
-  // Per app key and per app customer, before anything is parsed further or stored (issue 6 A3);
-  // a bad key or body is left to the handler's own errors.
+  // Budgets before anything is parsed further or stored (issue 6 A3): wrong keys per client address
+  // (key guessing), posts per app key and per app customer, reads per app key. The handler answers
+  // a bad key or body with its own errors.
   app.addHook('preHandler', async (request) => {
-    if (request.method !== 'POST') return;
     const raw = request.headers['x-huiliu-key'];
     const key = opts.auth.channelKey(typeof raw === 'string' ? raw : undefined, 'AP');
-    if (!key) return;
-    const externalId = (request.body as { customer?: { externalId?: unknown } } | null)?.customer?.externalId;
-    const verdict = await opts.limits.take([
-      ['app_key_messages', key.appId],
-      ...(typeof externalId === 'string' ? [['app_customer_messages', JSON.stringify([key.appId, externalId])] as const] : []),
-    ]);
-    if (!verdict.ok) {
-      throw new HuiliuError('RATE_LIMITED', undefined, {
-        limit: verdict.limit,
-        retryAfterMs: verdict.retryAfterMs,
-        retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
-      });
+    let verdict;
+    if (!key) {
+      verdict = await opts.limits.take([['ip_bad_app_keys', clientNetwork(request.ip)]]);
+    } else if (request.method === 'POST') {
+      const externalId = (request.body as { customer?: { externalId?: unknown } } | null)?.customer?.externalId;
+      verdict = await opts.limits.take([
+        ['app_key_messages', key.appId],
+        ...(typeof externalId === 'string' ? [['app_customer_messages', JSON.stringify([key.appId, externalId])] as const] : []),
+      ]);
+    } else {
+      verdict = await opts.limits.take([['app_key_reads', key.appId]]);
     }
+    if (!verdict.ok) throw rateLimitedError(verdict);
   });
 
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
