@@ -226,6 +226,36 @@ describe('login throttling over HTTP', () => {
   });
 });
 
+describe('a name-guessing botnet behind the trusted proxy cannot lock an agent out at their desk', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+  const login = (password: string, from: string) =>
+    s.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'X-Forwarded-For': from },
+      payload: { username: 'privacy', password },
+    });
+
+  it('answers the right password with 200 from the address the user signed in from and 429 from a new one', async () => {
+    expect((await login('huiliu-demo', '203.0.113.50')).statusCode).toBe(200);
+    for (let i = 0; i < 30; i++) expect((await login(`guess-${i}`, `198.51.100.${i}`)).statusCode).toBe(401);
+    const desk = await login('huiliu-demo', '203.0.113.50');
+    expect(desk.statusCode).toBe(200);
+    expect(s.services.auth.verify((desk.json() as { token: string }).token)?.username).toBe('privacy');
+    const elsewhere = await login('huiliu-demo', '198.51.100.200');
+    expect(elsewhere.statusCode).toBe(429);
+    // The hour-long window began with the first guess, moments ago (real clock here).
+    expect(Number(elsewhere.headers['retry-after'])).toBeGreaterThan(3500);
+    expect(Number(elsewhere.headers['retry-after'])).toBeLessThanOrEqual(3600);
+  });
+});
+
 describe('login limits from HUILIU_CONFIG', () => {
   let s: TestServer;
   beforeAll(async () => {
