@@ -153,7 +153,8 @@ export class AuthService {
    * Signs a staff user in and issues a bearer token (`expiresAt` ISO 8601, 12 h by default).
    * `clientKey` is the request's client address. The attempt is counted (DESIGN §8, LoginThrottle)
    * synchronously before anything is awaited, so concurrent guesses cannot outrun the limit; at most
-   * 4 argon2id checks run at once. Errors: RATE_LIMITED (details `{retryAfterSeconds}`) when a limit
+   * 4 argon2id checks run at once. A success makes the client's network known to the user for 30 days,
+   * and from a known network the per-username ceiling does not apply. Errors: RATE_LIMITED (details `{retryAfterSeconds}`) when a limit
    * or the check queue is full, INVALID_CREDENTIALS for a wrong password or an unknown or disabled user.
    */
   async login(username: string, password: string, clientKey: string): Promise<LoginResponse> {
@@ -172,7 +173,7 @@ export class AuthService {
       throw error;
     }
     if (!row || !valid) throw new HuiliuError('INVALID_CREDENTIALS');
-    attempt.release();
+    attempt.succeeded();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.now() + this.tokenTtlMs).toISOString();
     this.sql('INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(

@@ -108,6 +108,25 @@ describe('LoginThrottle', () => {
     second.release();
     expect(() => throttle.reserve('mei', '192.0.2.1')).toThrow(HuiliuError);
   });
+
+  it('neither checks nor counts the per-username key from a client the user signed in from', () => {
+    const throttle = new LoginThrottle(db, limits, () => clock);
+    throttle.reserve('mei', '192.0.2.1').succeeded();
+    throttle.reserve('mei', '192.0.2.1');
+    throttle.reserve('mei', '192.0.2.1');
+    // The per-user-and-client limit (2 a second) still holds from the known client.
+    expect(() => throttle.reserve('mei', '192.0.2.1')).toThrow(HuiliuError);
+    clock += 1000;
+    throttle.reserve('mei', '192.0.2.1');
+    throttle.reserve('mei', '192.0.2.1');
+    // Five attempts from the known client in the 10 s per-user window, none of them counted there.
+    throttle.reserve('mei', '192.0.2.2');
+    throttle.reserve('mei', '192.0.2.3');
+    throttle.reserve('mei', '192.0.2.4');
+    expect(() => throttle.reserve('mei', '192.0.2.5')).toThrow(HuiliuError);
+    const known = db.prepare('SELECT key_hash, last_success FROM login_known_clients').all();
+    expect(known).toEqual([{ key_hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, last_success: 1_000_000 }]);
+  });
 });
 
 describe('clientNetwork', () => {

@@ -17,11 +17,22 @@ export interface AttemptLimit {
 export interface LoginLimits {
   /** One username from one client address: the ordinary guesser. */
   perUserAndClient: AttemptLimit;
-  /** One username from any address: a ceiling a botnet cannot get around by rotating addresses. */
+  /**
+   * One username from any address: a ceiling a botnet cannot get around by rotating addresses. It does
+   * not apply from the user's known clients (see `knownClientMs`), so it cannot lock the user out there.
+   */
   perUser: AttemptLimit;
   /** One client address across usernames: password spraying. */
   perClient: AttemptLimit;
+  /**
+   * How long (ms) a client network stays known to a user after a successful sign-in from it. Default
+   * 30 days; every success from it starts the period again.
+   */
+  knownClientMs?: number;
 }
+
+/** How long a client stays known after a successful sign-in unless `LoginLimits.knownClientMs` says otherwise: 30 days. */
+export const KNOWN_CLIENT_MS = 30 * 24 * 3600_000;
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perUserAndClient: { attempts: 10, windowMs: 5 * 60_000 },
@@ -29,9 +40,13 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perClient: { attempts: 100, windowMs: 5 * 60_000 },
 };
 
-/** A reserved attempt. `release()` gives it back after a success; a failure keeps it counted. */
+/**
+ * A reserved attempt. A failure keeps it counted. `release()` gives it back (an attempt refused before
+ * the password was looked at); `succeeded()` gives it back and remembers the client as known to the user.
+ */
 export interface AttemptReservation {
   release(): void;
+  succeeded(): void;
 }
 
 /** RATE_LIMITED with the seconds until a retry can succeed (the route sends them as `Retry-After`). */
@@ -68,6 +83,10 @@ export class LoginThrottle {
   private readonly count: Statement<[string, number, number, number, number], CounterRow>;
   private readonly refund: Statement<[string, number, number]>;
   private readonly prune: Statement<[number]>;
+  private readonly selectKnown: Statement<[string, number], { last_success: number }>;
+  private readonly markKnown: Statement<[string, number]>;
+  private readonly pruneKnown: Statement<[number]>;
+  private readonly knownClientMs: number;
   private lastPrune = 0;
 
   constructor(
@@ -89,29 +108,44 @@ export class LoginThrottle {
       'UPDATE login_attempts SET count = count - 1 WHERE key_hash = ? AND window_end = ? AND count <= ? AND count > 0',
     );
     this.prune = db.prepare<[number]>('DELETE FROM login_attempts WHERE window_end <= ?');
+    this.selectKnown = db.prepare<[string, number], { last_success: number }>(
+      'SELECT last_success FROM login_known_clients WHERE key_hash = ? AND last_success > ?',
+    );
+    this.markKnown = db.prepare<[string, number]>(
+      `INSERT INTO login_known_clients (key_hash, last_success) VALUES (?, ?)
+         ON CONFLICT (key_hash) DO UPDATE SET last_success = MAX(last_success, excluded.last_success)`,
+    );
+    this.pruneKnown = db.prepare<[number]>('DELETE FROM login_known_clients WHERE last_success <= ?');
+    this.knownClientMs = limits.knownClientMs ?? KNOWN_CLIENT_MS;
   }
 
   /**
    * Reserves one attempt for `username` from `client` (the request's client address) under every key,
    * or throws RATE_LIMITED (details `{retryAfterSeconds}`) without counting it under the keys that are
-   * not exhausted. Synchronous on purpose: call it before the first `await` of a login.
+   * not exhausted. From a client known to the user (a success from its network within `knownClientMs`)
+   * the per-username key is neither checked nor counted. Synchronous on purpose: call it before the
+   * first `await` of a login.
    */
   reserve(username: string, clientAddress: string): AttemptReservation {
     const name = username.normalize('NFKC').toLowerCase();
     const client = clientNetwork(clientAddress);
     // JSON arrays, not joined strings: no two different (name, client) pairs give the same key.
-    const keys = [
-      { key: keyHash(['user+client', name, client]), limit: this.limits.perUserAndClient },
-      { key: keyHash(['user', name]), limit: this.limits.perUser },
-      { key: keyHash(['client', client]), limit: this.limits.perClient },
-    ];
+    const knownKey = keyHash(['known', name, client]);
+    const perUserAndClient = { key: keyHash(['user+client', name, client]), limit: this.limits.perUserAndClient };
+    const perUser = { key: keyHash(['user', name]), limit: this.limits.perUser };
+    const perClient = { key: keyHash(['client', client]), limit: this.limits.perClient };
     const now = this.now();
     const outcome = this.db
       .transaction(() => {
         if (now - this.lastPrune >= PRUNE_EVERY_MS) {
           this.prune.run(now);
+          this.pruneKnown.run(now - this.knownClientMs);
           this.lastPrune = now;
         }
+        // The real user at a network they signed in from is not held back by guesses made elsewhere;
+        // guesses from that network still meet the per-user-and-client and per-client limits.
+        const known = this.selectKnown.get(knownKey, now - this.knownClientMs) !== undefined;
+        const keys = known ? [perUserAndClient, perClient] : [perUserAndClient, perUser, perClient];
         const current = keys.map(({ key, limit }) => {
           const row = this.select.get(key);
           return row && row.window_end > now ? row : { count: 0, window_end: now + limit.windowMs };
@@ -123,20 +157,20 @@ export class LoginThrottle {
           return { ok: false as const, waitMs };
         }
         const windows = keys.map(({ key, limit }) => this.count.get(key, now + limit.windowMs, now, now, now + limit.windowMs)!.window_end);
-        return { ok: true as const, windows };
+        return { ok: true as const, keys, windows };
       })
       .immediate();
     if (!outcome.ok) throw rateLimited(outcome.waitMs / 1000, 'Too many sign-in attempts; try again later.');
     let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.db.transaction(() => {
-          keys.forEach(({ key, limit }, i) => this.refund.run(key, outcome.windows[i]!, limit.attempts));
-        })();
-      },
+    const giveBack = (known: boolean) => {
+      if (released) return;
+      released = true;
+      this.db.transaction(() => {
+        outcome.keys.forEach(({ key, limit }, i) => this.refund.run(key, outcome.windows[i]!, limit.attempts));
+        if (known) this.markKnown.run(knownKey, this.now());
+      })();
     };
+    return { release: () => giveBack(false), succeeded: () => giveBack(true) };
   }
 }
 

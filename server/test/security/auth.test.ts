@@ -111,6 +111,54 @@ describe('login throttling: attempts are counted atomically, in the database, be
     expect((await outcome(auth.login('MEI', PASSWORD, '198.51.100.201'))).code).toBe('RATE_LIMITED');
   });
 
+  /** 30 wrong passwords for `mei`, each from its own address of 198.51.100.0/24: the per-username ceiling. */
+  async function botnetExhausts(auth: AuthService): Promise<void> {
+    for (let i = 0; i < 30; i++)
+      expect((await outcome(auth.login('mei', `guess-${i}`, `198.51.100.${i}`))).code).toBe('INVALID_CREDENTIALS');
+  }
+
+  it('lets the agent in from a client they signed in from after a botnet used up the per-username ceiling, and nobody new', async () => {
+    const auth = open();
+    expect((await outcome(auth.login('mei', PASSWORD, '203.0.113.7'))).code).toBe('ok');
+    expect((await outcome(auth.login('mei', PASSWORD, '2001:db8:1:2::1'))).code).toBe('ok');
+    await botnetExhausts(auth);
+    const again = await auth.login('mei', PASSWORD, '203.0.113.7');
+    expect(again.user.username).toBe('mei');
+    expect(auth.verify(again.token)?.username).toBe('mei');
+    // An IPv6 client is known by its /64, like the throttle counts it.
+    expect((await outcome(auth.login('mei', PASSWORD, '2001:db8:1:2:dead:beef:0:5'))).code).toBe('ok');
+    expect(await outcome(auth.login('mei', PASSWORD, '198.51.100.200'))).toEqual({ code: 'RATE_LIMITED', retryAfter: 3600 });
+    // A known client still has the per-username-and-address limit: 10 guesses in 5 minutes.
+    for (let i = 0; i < 10; i++) expect((await outcome(auth.login('mei', `guess-${i}`, '203.0.113.7'))).code).toBe('INVALID_CREDENTIALS');
+    expect(await outcome(auth.login('mei', PASSWORD, '203.0.113.7'))).toEqual({ code: 'RATE_LIMITED', retryAfter: 300 });
+  });
+
+  it('forgets a known client 30 days after its last successful sign-in (injected clock) and prunes its record', async () => {
+    const auth = open();
+    const start = clock;
+    expect((await outcome(auth.login('mei', PASSWORD, '203.0.113.7'))).code).toBe('ok');
+    clock = start + 24 * 3600_000;
+    expect((await outcome(auth.login('mei', PASSWORD, '203.0.113.8'))).code).toBe('ok');
+    clock = start + 30 * 24 * 3600_000;
+    await botnetExhausts(auth);
+    expect(await outcome(auth.login('mei', PASSWORD, '203.0.113.7'))).toEqual({ code: 'RATE_LIMITED', retryAfter: 3600 });
+    // Signed in from .8 a day later: 29 days ago, still known.
+    expect((await outcome(auth.login('mei', PASSWORD, '203.0.113.8'))).code).toBe('ok');
+    const rows = db.prepare('SELECT key_hash FROM login_known_clients').all() as { key_hash: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.key_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps a known client across a restart: a new AuthService on the same database file still lets the agent in', async () => {
+    expect((await outcome(open().login('mei', PASSWORD, '203.0.113.7'))).code).toBe('ok');
+    db.close();
+    db = openDatabase(dbPath);
+    const after = open();
+    await botnetExhausts(after);
+    expect((await outcome(after.login('mei', PASSWORD, '203.0.113.7'))).code).toBe('ok');
+    expect((await outcome(after.login('mei', PASSWORD, '198.51.100.200'))).code).toBe('RATE_LIMITED');
+  });
+
   it('counts a whole IPv6 /64 as one client, so rotating interface ids buys no extra guesses', async () => {
     const auth = open();
     for (let i = 1; i <= 10; i++)
@@ -175,6 +223,36 @@ describe('login throttling over HTTP', () => {
       payload: { username: 'agent2', password: 'huiliu-demo' },
     });
     expect(after.statusCode).toBe(429);
+  });
+});
+
+describe('a name-guessing botnet behind the trusted proxy cannot lock an agent out at their desk', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+  const login = (password: string, from: string) =>
+    s.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'X-Forwarded-For': from },
+      payload: { username: 'privacy', password },
+    });
+
+  it('answers the right password with 200 from the address the user signed in from and 429 from a new one', async () => {
+    expect((await login('huiliu-demo', '203.0.113.50')).statusCode).toBe(200);
+    for (let i = 0; i < 30; i++) expect((await login(`guess-${i}`, `198.51.100.${i}`)).statusCode).toBe(401);
+    const desk = await login('huiliu-demo', '203.0.113.50');
+    expect(desk.statusCode).toBe(200);
+    expect(s.services.auth.verify((desk.json() as { token: string }).token)?.username).toBe('privacy');
+    const elsewhere = await login('huiliu-demo', '198.51.100.200');
+    expect(elsewhere.statusCode).toBe(429);
+    // The hour-long window began with the first guess, moments ago (real clock here).
+    expect(Number(elsewhere.headers['retry-after'])).toBeGreaterThan(3500);
+    expect(Number(elsewhere.headers['retry-after'])).toBeLessThanOrEqual(3600);
   });
 });
 
