@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import { normalizeName, visibleTextSchema } from '../text/text';
+import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
 
 /** Longest customer name kept from the app channel (UTF-16 code units; longer ones are cut by grapheme). */
 export const APP_NAME_MAX_LENGTH = 128;
@@ -34,10 +34,11 @@ export interface AppMessageRequest {
 
 /**
  * Why a piece of optional metadata was not kept as sent: `NO_VISIBLE_TEXT` (blank or only invisible
- * characters; dropped), `INVALID` (wrong type or format; dropped), `TRUNCATED` (too long; cut by
- * grapheme and kept), `UNKNOWN_SKILL_GROUP` (no such group; the default route is used).
+ * characters; dropped), `INVALID` (wrong type or format; dropped), `NORMALISED` (bidi control
+ * characters removed from a name; kept), `TRUNCATED` (too long; cut by grapheme and kept),
+ * `UNKNOWN_SKILL_GROUP` (no such group; the default route is used).
  */
-export const AppMessageWarningCodeSchema = z.enum(['NO_VISIBLE_TEXT', 'INVALID', 'TRUNCATED', 'UNKNOWN_SKILL_GROUP']);
+export const AppMessageWarningCodeSchema = z.enum(['NO_VISIBLE_TEXT', 'INVALID', 'NORMALISED', 'TRUNCATED', 'UNKNOWN_SKILL_GROUP']);
 export const AppMessageWarningSchema = z.object({
   /** Dotted path in the request body, e.g. `customer.phone`. */
   field: z.string(),
@@ -63,7 +64,8 @@ function canonicalLang(v: string): string | null {
 /**
  * Cleans the optional metadata of a parsed app-channel request (C11): a blank, invisible,
  * mistyped or malformed `customer.name`, `customer.phone`, `hints.skillGroup` or `hints.lang` is
- * dropped, a too-long name is cut by grapheme to `APP_NAME_MAX_LENGTH`; each change is one warning.
+ * dropped, bidi control characters are removed from a name (`NORMALISED`), a too-long name is cut
+ * by grapheme to `APP_NAME_MAX_LENGTH`; each change is one warning.
  * `knownSkillGroup` decides whether a hinted group exists (unknown ones are dropped too).
  * Never throws.
  */
@@ -77,9 +79,13 @@ export function cleanAppMessage(
 
   const name = normalizeName(raw.customer.name, APP_NAME_MAX_LENGTH);
   if (name.value !== undefined) customer.name = name.value;
-  if (name.issue === 'NO_VISIBLE_TEXT') warn('customer.name', 'NO_VISIBLE_TEXT', 'The name has no visible character; it was ignored.');
-  if (name.issue === 'NOT_A_STRING') warn('customer.name', 'INVALID', 'The name is not a string; it was ignored.');
-  if (name.issue === 'TRUNCATED') warn('customer.name', 'TRUNCATED', `The name was cut to ${APP_NAME_MAX_LENGTH} characters.`);
+  const NAME_WARNINGS: Record<NameIssue, [AppMessageWarning['code'], string]> = {
+    NO_VISIBLE_TEXT: ['NO_VISIBLE_TEXT', 'The name has no visible character; it was ignored.'],
+    NOT_A_STRING: ['INVALID', 'The name is not a string; it was ignored.'],
+    NORMALISED: ['NORMALISED', 'Bidirectional control characters were removed from the name.'],
+    TRUNCATED: ['TRUNCATED', `The name was cut to ${APP_NAME_MAX_LENGTH} characters.`],
+  };
+  for (const issue of name.issues) warn('customer.name', ...NAME_WARNINGS[issue]);
 
   const phone = raw.customer.phone;
   if (typeof phone === 'string' && isPhone(phone.trim())) customer.phone = phone.trim();

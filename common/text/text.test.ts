@@ -76,6 +76,13 @@ describe('hasVisibleText', () => {
     ['combining marks alone', '\u0301\u0308'],
     ['whitespace of all kinds', ' \t\n\r\u00A0\u1680\u2000\u2003\u2028\u2029\u202F\u205F\u3000'],
     ['soft hyphen', '\u00AD'],
+    ['Egyptian hieroglyph full and half blanks', '\u{13441}\u{13442}'],
+    ['musical null notehead', '\u{1D159}'],
+    ['object replacement character', '\uFFFC'],
+    ['private-use code points', '\uE000\uF8FF\u{F0000}\u{10FFFD}'],
+    ['lone emoji skin-tone modifiers', '\u{1F3FB}\u{1F3FF}'],
+    ['unassigned code points', '\u{1CBB}\u{E0080}'],
+    ['blanks of every new kind together with old ones', '\u200B\u{13441} \uFFFC\uE000\u{1F3FC}\u3164'],
     ['empty', ''],
   ])('finds nothing visible in %s', (_label, text) => {
     expect(hasVisibleText(text)).toBe(false);
@@ -84,6 +91,13 @@ describe('hasVisibleText', () => {
   it.each([['a'], ['汇流'], ['😀'], [FAMILY], [FLAG_CN], [E_ACUTE], ['مرحبا'], ['\u200B.'], ['1️⃣']])('sees %s', (text) => {
     expect(hasVisibleText(text)).toBe(true);
   });
+
+  it.each([['a\u{13441}'], ['\u{1D159}汇'], ['\uFFFC see attachment'], ['\uE000x'], ['👍🏻'], ['\u{1F3FB}ok'], ['\u{1CBB}1']])(
+    'sees %s: blanks beside a visible character do not hide it',
+    (text) => {
+      expect(hasVisibleText(text)).toBe(true);
+    },
+  );
 });
 
 describe('visibleTextSchema', () => {
@@ -105,23 +119,44 @@ describe('normalizeName', () => {
     ['an invisible name', '\u200B\u3164', 'NO_VISIBLE_TEXT'],
     ['null', null, 'NOT_A_STRING'],
     ['a number', 42, 'NOT_A_STRING'],
+    ['a name of only bidi controls', '\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u200E\u200F\u061C', 'NO_VISIBLE_TEXT'],
   ])('drops %s and says why', (_label, raw, issue) => {
-    expect(normalizeName(raw, 64)).toEqual({ value: undefined, issue });
+    expect(normalizeName(raw, 64)).toEqual({ value: undefined, issues: [issue] });
+  });
+
+  it.each([
+    ['a right-to-left override', '\u202ELin Mei', 'Lin Mei'],
+    ['an override closed by PDF', '\u202Eevil\u202C名', 'evil名'],
+    ['embeddings', '\u202A\u202BLi\u202DLei\u202C', 'LiLei'],
+    ['isolates', '\u2066\u2067\u2068王芳\u2069', '王芳'],
+    ['marks (LRM, RLM, ALM)', '\u200EAli\u200F\u061C', 'Ali'],
+    ['a control hiding leading space', '\u202E  Lin ', 'Lin'],
+  ])('removes bidi controls from %s and reports NORMALISED', (_label, raw, value) => {
+    expect(normalizeName(raw, 64)).toEqual({ value, issues: ['NORMALISED'] });
+  });
+
+  it('reports both NORMALISED and TRUNCATED when a name needed both', () => {
+    expect(normalizeName(`\u202E${'a'.repeat(10)}`, 4)).toEqual({ value: 'aaaa', issues: ['NORMALISED', 'TRUNCATED'] });
+  });
+
+  it('keeps other invisible format characters inside a visible name (only bidi controls reorder it)', () => {
+    expect(normalizeName('👨\u200D👩', 64)).toEqual({ value: '👨\u200D👩', issues: [] });
   });
 
   it('cuts an over-long name by grapheme instead of refusing it', () => {
     const name = `${'王'.repeat(63)}${FAMILY}`;
-    expect(normalizeName(name, 64)).toEqual({ value: '王'.repeat(63), issue: 'TRUNCATED' });
+    expect(normalizeName(name, 64)).toEqual({ value: '王'.repeat(63), issues: ['TRUNCATED'] });
   });
 
   it('keeps a good name as given (trimmed) and an absent one absent', () => {
-    expect(normalizeName(' Lin Mei ', 64)).toEqual({ value: 'Lin Mei' });
-    expect(normalizeName(undefined, 64)).toEqual({ value: undefined });
+    expect(normalizeName(' Lin Mei ', 64)).toEqual({ value: 'Lin Mei', issues: [] });
+    expect(normalizeName(undefined, 64)).toEqual({ value: undefined, issues: [] });
   });
 
   it('parses any input as an optional name in a zod object', () => {
     expect(optionalNameSchema(5).parse('\u200B')).toBeUndefined();
     expect(optionalNameSchema(5).parse('abcdefgh')).toBe('abcde');
     expect(optionalNameSchema(5).parse(undefined)).toBeUndefined();
+    expect(optionalNameSchema(64).parse('\u202Eevil\u202C名')).toBe('evil名');
   });
 });

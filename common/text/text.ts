@@ -68,10 +68,20 @@ export function truncateText(text: string, maxLength: number, ellipsis = ''): st
 // What a reader cannot see: whitespace of every kind, default-ignorable code points (zero-width
 // space/joiners, U+2060, U+FEFF, Hangul fillers U+115F/U+1160/U+3164/U+FFA0, bidi controls, tag
 // characters, variation selectors, soft hyphen), other format and control characters, lone
-// surrogates, combining marks standing alone, and the braille blank U+2800 (drawn as nothing).
-const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Cs}\p{M}\u2800]/u;
+// surrogates, combining marks standing alone, and characters drawn as a blank or as nothing
+// readable: the braille blank U+2800, the Egyptian hieroglyph full/half blanks U+13441/U+13442,
+// the musical null notehead U+1D159, the object replacement character U+FFFC (a placeholder for
+// an object that is not there), private-use code points (no agreed glyph; most fonts draw nothing
+// or a box), unassigned code points (no glyph until Unicode assigns one; the set follows the
+// runtime's Unicode version), and emoji skin-tone modifiers (a swatch with nothing to modify;
+// beside the emoji they modify, that emoji is the visible character).
+const VISIBLE =
+  /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{M}\p{Emoji_Modifier}\u2800\uFFFC\u{13441}\u{13442}\u{1D159}]/u;
 
-/** Whether `text` holds at least one character a reader can see (not decided by `trim()`). */
+/**
+ * Whether `text` holds at least one character a reader can see (not decided by `trim()`): one code
+ * point outside the blank kinds listed above. Text with blanks beside a visible character is visible.
+ */
 export function hasVisibleText(text: string): boolean {
   return VISIBLE.test(text);
 }
@@ -88,22 +98,33 @@ export function visibleTextSchema(maxLength: number) {
   return z.string().trim().max(maxLength).refine(hasVisibleText, { message: NO_VISIBLE_TEXT });
 }
 
+// Bidi embeddings, overrides, isolates and marks (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM):
+// in a name they reorder what the workstation draws around it ("\u202EniL" shows as "Lin").
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+
 /** Why an optional display name was not kept as given. */
-export type NameIssue = 'NOT_A_STRING' | 'NO_VISIBLE_TEXT' | 'TRUNCATED';
+export type NameIssue = 'NOT_A_STRING' | 'NO_VISIBLE_TEXT' | 'NORMALISED' | 'TRUNCATED';
 
 /**
- * Normalises an optional display name (customer metadata, C11): trims it, drops it when it is not a
- * string or has no visible character, cuts it by grapheme to `maxLength` when it is too long.
+ * Normalises an optional display name (customer metadata, C11): removes bidi control characters
+ * (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C; a name is shown inside other text, where
+ * they would spoof it), trims it, drops it when it is not a string or has no visible character,
+ * cuts it by grapheme to `maxLength` when it is too long. Message text is not cleaned this way.
  * Never throws: a name is never a reason to refuse the customer's message.
- * @returns `value` (undefined when dropped) and `issue` when the input was changed or dropped
+ * @returns `value` (undefined when dropped) and `issues`, one per change, in the order applied:
+ *   `NOT_A_STRING` or `NO_VISIBLE_TEXT` (dropped) alone, else `NORMALISED` (bidi controls removed)
+ *   and/or `TRUNCATED`; empty when the name was kept as given (apart from trimming)
  */
-export function normalizeName(raw: unknown, maxLength: number): { value: string | undefined; issue?: NameIssue } {
-  if (raw === undefined) return { value: undefined };
-  if (typeof raw !== 'string') return { value: undefined, issue: 'NOT_A_STRING' };
-  const trimmed = raw.trim();
-  if (!hasVisibleText(trimmed)) return { value: undefined, issue: 'NO_VISIBLE_TEXT' };
+export function normalizeName(raw: unknown, maxLength: number): { value: string | undefined; issues: NameIssue[] } {
+  if (raw === undefined) return { value: undefined, issues: [] };
+  if (typeof raw !== 'string') return { value: undefined, issues: ['NOT_A_STRING'] };
+  const cleaned = raw.replace(BIDI_CONTROLS, '');
+  const trimmed = cleaned.trim();
+  if (!hasVisibleText(trimmed)) return { value: undefined, issues: ['NO_VISIBLE_TEXT'] };
+  const issues: NameIssue[] = cleaned === raw ? [] : ['NORMALISED'];
   const cut = truncateText(trimmed, maxLength);
-  return cut === trimmed ? { value: cut } : { value: cut, issue: 'TRUNCATED' };
+  if (cut !== trimmed) issues.push('TRUNCATED');
+  return { value: cut, issues };
 }
 
 /**

@@ -13,7 +13,7 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
     type: z.literal('hello'),
     /** A token this server issued earlier; any other is replaced by a fresh one. */
     visitorToken: z.string().min(16).max(128).optional(),
-    /** Optional metadata: a blank, invisible or mistyped name is dropped, a long one cut by grapheme. */
+    /** Optional metadata: a blank, invisible or mistyped name is dropped, bidi controls removed, a long one cut by grapheme. */
     name: optionalNameSchema(64),
     /** The conversation `lastSeq` counts in; a different or missing one replays from the start. */
     conversationId: z.uuid().optional(),

@@ -28,6 +28,11 @@ const HASHED_ASSET = /[\\/]assets[\\/][^\\/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 export const CACHE_HTML = 'no-cache';
 export const CACHE_HASHED = 'public, max-age=31536000, immutable';
 
+/** `Cache-Control` for a file of a Vite build at `path` (absolute): a year for hashed assets, else revalidate. */
+export function buildCacheControl(path: string): string {
+  return HASHED_ASSET.test(path) ? CACHE_HASHED : CACHE_HTML;
+}
+
 /**
  * Serves the built renderer at `/app/` so a browser works as a workstation (DESIGN §6), and the site
  * icon at `/favicon.ico` (`image/x-icon`). `index.html` and unhashed files answer
@@ -57,7 +62,7 @@ export async function workstationPlugin(app: FastifyInstance, opts: { rendererDi
     cacheControl: false,
     setHeaders: (res, path) => {
       res.setHeader('Content-Security-Policy', WORKSTATION_CSP);
-      res.setHeader('Cache-Control', HASHED_ASSET.test(path) ? CACHE_HASHED : CACHE_HTML);
+      res.setHeader('Cache-Control', buildCacheControl(path));
     },
   });
 }

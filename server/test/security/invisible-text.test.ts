@@ -18,6 +18,12 @@ const INVISIBLE = [
   '\uFE0F',
   '\u0301',
   ' \u3000\u00A0\t',
+  '\u{13441}\u{13442}',
+  '\u{1D159}',
+  '\uFFFC',
+  '\uE000\u{F0000}',
+  '\u{1F3FB}',
+  '\u{1CBB}',
 ];
 
 async function widget(s: TestServer) {
@@ -65,6 +71,30 @@ describe('text with no visible character (D14)', () => {
       expect(await w.next('ack')).toMatchObject({ clientMessageId: 'visible-01', seq: 1 });
     } finally {
       w.ws.close();
+    }
+  });
+
+  it('refuses an invisible app message with VALIDATION_FAILED and accepts blanks beside visible text', async () => {
+    for (const [i, text] of INVISIBLE.entries()) {
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/channels/app/messages',
+        headers: { 'x-huiliu-key': 'demo-app-key' },
+        payload: { customer: { externalId: 'd14-app' }, text, clientMessageId: `d14-app-${i}` },
+      });
+      expect(res.statusCode, JSON.stringify(text)).toBe(400);
+      expect(res.json(), JSON.stringify(text)).toMatchObject({
+        error: { code: 'VALIDATION_FAILED', details: [{ path: 'text', message: 'has no visible character' }] },
+      });
+    }
+    for (const [i, text] of ['\uFFFC photo', '👍🏻', 'ok\u{13441}'].entries()) {
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/channels/app/messages',
+        headers: { 'x-huiliu-key': 'demo-app-key' },
+        payload: { customer: { externalId: 'd14-app' }, text, clientMessageId: `d14-app-ok-${i}` },
+      });
+      expect(res.statusCode, JSON.stringify(text)).toBe(202);
     }
   });
 

@@ -1,7 +1,11 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import { startTestServer, type TestServer } from '../../../test/support/harness';
+import { DEFAULT_WIDGET_DIR } from '../../app';
+import { CACHE_HASHED, CACHE_HTML } from '../../workstation/plugin';
 
 /** A widget connection speaking the JSON frame protocol, trusting the server's CA. */
 async function widget(s: TestServer) {
@@ -165,5 +169,19 @@ describe('web widget channel (wss /channels/web)', () => {
     expect(replayed.receivedAt).toBe(ack.receivedAt);
     expect(replayed.sentAt).toBe('2001-01-01T00:00:00Z');
     again.ws.close();
+  });
+
+  it('answers the widget page with no-cache and its content-hashed assets as immutable for a year', async () => {
+    // The built widget (npm run build:widget): Vite names every asset `<name>-<hash>.<ext>`.
+    const assets = readdirSync(join(DEFAULT_WIDGET_DIR, 'assets'));
+    expect(assets.length).toBeGreaterThan(0);
+    const page = await s.app.inject({ url: '/widget' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['cache-control']).toBe(CACHE_HTML);
+    for (const name of assets) {
+      const res = await s.app.inject({ url: `/widget/assets/${name}` });
+      expect(res.statusCode, name).toBe(200);
+      expect(res.headers['cache-control'], name).toBe(CACHE_HASHED);
+    }
   });
 });

@@ -5,6 +5,7 @@ import fastifyStatic from '@fastify/static';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { WIDGET_PATH } from '../../../../common/web/widget-protocol';
 import type { UpgradeRouter } from '../../http/upgrades';
+import { buildCacheControl, CACHE_HTML } from '../../workstation/plugin';
 import { createWebChannelAdapter, type WebChannelAdapterOptions } from './adapter';
 
 export interface WebChannelOptions extends WebChannelAdapterOptions {
@@ -15,7 +16,8 @@ export interface WebChannelOptions extends WebChannelAdapterOptions {
 
 /**
  * Web chat channel (`WB`): the embeddable widget page at `/widget` (DESIGN §6) and, through the
- * adapter, its WebSocket at `/channels/web`.
+ * adapter, its WebSocket at `/channels/web`. The page answers `Cache-Control: no-cache`; Vite's
+ * content-hashed files under `/widget/assets/` are immutable for a year.
  */
 export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOptions): Promise<void> {
   const { config } = opts;
@@ -36,15 +38,26 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
     if (!widgetPage) throw new HuiliuError('NOT_READY', 'The widget is not built; run `npm run build:widget`.');
     // Sites allowed to embed the widget are named by frame-ancestors; X-Frame-Options cannot list them.
     if (config.widget.allowedOrigins.length) reply.removeHeader('X-Frame-Options');
-    return reply
-      .type('text/html; charset=utf-8')
-      .header(
-        'Content-Security-Policy',
-        `default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors ${frameAncestors}`,
-      )
-      .send(widgetPage);
+    return (
+      reply
+        .type('text/html; charset=utf-8')
+        // Revalidated each time, so a new build's asset names reach visitors at once.
+        .header('Cache-Control', CACHE_HTML)
+        .header(
+          'Content-Security-Policy',
+          `default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors ${frameAncestors}`,
+        )
+        .send(widgetPage)
+    );
   });
   if (existsSync(join(opts.widgetDir, 'assets'))) {
-    await app.register(fastifyStatic, { root: join(opts.widgetDir, 'assets'), prefix: '/widget/assets/', decorateReply: false });
+    await app.register(fastifyStatic, {
+      root: join(opts.widgetDir, 'assets'),
+      prefix: '/widget/assets/',
+      decorateReply: false,
+      // @fastify/static's own `public, max-age=0` would replace ours; Vite hashes these names.
+      cacheControl: false,
+      setHeaders: (res, path) => res.setHeader('Cache-Control', buildCacheControl(path)),
+    });
   }
 }
