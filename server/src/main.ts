@@ -68,7 +68,7 @@ export async function startServer(
     if (created.length) logger.info({ users: created }, 'demo data seeded');
   }
   const bus = createMemoryBus({
-    onDeadLetter: (topic, group, _payload, error) => logger.error({ topic, group, err: error }, 'bus message dead-lettered'),
+    onDeadLetter: (type, consumer, _event, error) => logger.error({ type, consumer, err: error }, 'bus event dead-lettered'),
   });
   const pool = new AgentPool();
   // The file's routing config seeds the versioned store; the router reads the newest version at each decision.
