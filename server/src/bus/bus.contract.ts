@@ -128,7 +128,11 @@ export function busContract(name: string, cluster: () => Promise<BusCluster>): v
 
       it('lets a consumer keyed by event id act once on an event delivered twice', async () => {
         const acted: string[] = [];
-        await bus.subscribe('session.changed', 'once', onceById((e) => void acted.push(e.id)));
+        await bus.subscribe(
+          'session.changed',
+          'once',
+          onceById((e) => void acted.push(e.id)),
+        );
         const e = changed(5);
         // A publisher that retried after a lost acknowledgement sends the same event again.
         await bus.publish(e);
