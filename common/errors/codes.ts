@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
+  EVENT_INVALID: { status: 500, message: 'An event broke its schema (a server bug).' },
   NOT_READY: { status: 503, message: 'The server is not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

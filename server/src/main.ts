@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
 import { buildApp, REPO_ROOT } from './app';
 import { AuthService } from './auth/auth';
+import type { Bus } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { openDatabase } from './db/sqlite';
@@ -44,6 +45,8 @@ const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'
 export async function startServer(
   config: ServerConfig,
   logger: Logger = createLogger({ level: config.logLevel, dir: config.paths.logs }),
+  /** `bus`: this node's bus on a backend shared with other nodes (tests of several nodes in one process). */
+  wiring: { bus?: Bus } = {},
 ): Promise<RunningServer> {
   if (config.store !== 'sqlite' || config.bus !== 'memory') {
     throw new ConfigError('HUILIU_STORE/HUILIU_BUS: the redis scale-out adapters are not in this version; use sqlite/memory');
@@ -67,9 +70,11 @@ export async function startServer(
     const created = await seedDemo(auth, config);
     if (created.length) logger.info({ users: created }, 'demo data seeded');
   }
-  const bus = createMemoryBus({
-    onDeadLetter: (topic, group, _payload, error) => logger.error({ topic, group, err: error }, 'bus message dead-lettered'),
-  });
+  const bus =
+    wiring.bus ??
+    createMemoryBus({
+      onDeadLetter: (type, consumer, _event, error) => logger.error({ type, consumer, err: error }, 'bus event dead-lettered'),
+    });
   const pool = new AgentPool();
   // The file's routing config seeds the versioned store; the router reads the newest version at each decision.
   const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });

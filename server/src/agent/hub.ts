@@ -30,6 +30,7 @@ import {
   visibleGroups,
 } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
+import { newEvent, sessionChanged, sessionFacts } from '../bus/events';
 import type { IncomingMessage } from 'node:http';
 import { TokenBucket } from '../http/token-bucket';
 import type { Limits } from '../http/limits';
@@ -240,7 +241,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         if (changed) {
           deps.router.settle(sessionId);
           await syncCapacity(user.id);
-          await deps.bus.publish('session.changed', { sessionId, status: 'active', agentId: user.id });
+          await deps.bus.publish(sessionChanged(session, 'accepted', user.id));
         }
         return deps.views.detail(session, user);
       }),
@@ -277,7 +278,16 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
           content: { kind: 'text', body: { text } },
           critical: true,
         });
-        if (!duplicate) await deps.bus.publish('message.out', { envelope });
+        if (!duplicate) {
+          await deps.bus.publish(
+            newEvent('message.out', {
+              actor: user.id,
+              sessionId,
+              conversationId: envelope.conversationId,
+              payload: { envelope, session: sessionFacts(session) },
+            }),
+          );
+        }
         return toMessageView(envelope);
       }),
     );
@@ -289,7 +299,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         const closed = await deps.store.close(sessionId, user.id, wrapUpCode, note);
         deps.router.settle(sessionId);
         await syncCapacity(user.id);
-        await deps.bus.publish('session.changed', { sessionId, status: 'closed', agentId: user.id });
+        await deps.bus.publish(sessionChanged(closed, 'closed', user.id));
         void deps.router.agentAvailable(user.id).catch((error: unknown) => log.error({ err: error }, 'offering waiting contacts failed'));
         return deps.views.summary(closed);
       }),
@@ -357,8 +367,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   }
 
   subs.push(
-    await deps.bus.subscribe('session.changed', 'agent-hub', ({ sessionId }) => pushSession(sessionId)),
-    await deps.bus.subscribe('message.in', 'agent-hub', async ({ envelope }) => {
+    // Fan-out: every node pushes to the agent sockets connected to it (DESIGN §1 "Events").
+    await deps.bus.subscribeAll('session.changed', ({ sessionId }) => pushSession(sessionId)),
+    await deps.bus.subscribeAll('message.in', async ({ payload: { envelope } }) => {
       const session = await deps.store.getSession(envelope.sessionId);
       if (!session) return;
       const view = toMessageView(envelope);
@@ -367,9 +378,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const audience = queueAudience(session);
       if (audience.length) nsp.to(audience).emit('queue:upsert', await deps.views.summary(session, envelope));
     }),
-    await deps.bus.subscribe('message.out', 'agent-hub', async ({ envelope }) => {
-      const session = await deps.store.getSession(envelope.sessionId);
-      if (session?.assignedAgentId) nsp.to(agentRoom(session.assignedAgentId)).emit('message:new', toMessageView(envelope));
+    await deps.bus.subscribeAll('message.out', ({ payload: { envelope, session } }) => {
+      if (session.assignedAgentId) nsp.to(agentRoom(session.assignedAgentId)).emit('message:new', toMessageView(envelope));
     }),
   );
 

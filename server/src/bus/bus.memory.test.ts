@@ -1,4 +1,7 @@
 import { busContract } from './bus.contract';
-import { createMemoryBus } from './bus.memory';
+import { createMemoryBroker } from './bus.memory';
 
-busContract('in-process', async (options) => createMemoryBus(options));
+busContract('in-process', async () => {
+  const broker = createMemoryBroker();
+  return { node: async (options) => broker.node(options) };
+});

@@ -1,42 +1,52 @@
-import type { Envelope } from '../../../common/message/envelope';
+import type { EventOf, EventType } from '../../../common/events/events';
 
-/**
- * The message bus (DESIGN §1, §2). Topics carry facts that already happened and are durable in the
- * session store; the bus moves them to the router, the agent hub and the channel adapters.
- * Delivery is at-least-once per consumer group, in publish order per topic; consumers are
- * idempotent by message id. In-process by default, Redis Streams consumer groups in scale-out.
- */
-export interface BusTopics {
-  /** A customer message was stored (seq assigned). `newSession` when it opened a session. */
-  'message.in': { envelope: Envelope; newSession: boolean };
-  /** A staff or AI message was stored and must reach the customer's channel. */
-  'message.out': { envelope: Envelope };
-  /** A session changed state (routed, offered, accepted, closed). */
-  'session.changed': { sessionId: string; status: string; agentId: string | null; reason?: 'released' };
-}
-export type Topic = keyof BusTopics;
+export type { BusEvent, EventOf, EventType } from '../../../common/events/events';
 
-export type Handler<T extends Topic> = (payload: BusTopics[T]) => Promise<void> | void;
+export type Handler<T extends EventType> = (event: EventOf<T>) => Promise<void> | void;
 
 export interface Subscription {
   unsubscribe(): Promise<void>;
 }
 
+/**
+ * The event bus (DESIGN §1 "Events", §2). Topics are event types (common/events/); every event is a
+ * fact that already happened and is durable in the session store. Two delivery modes:
+ *
+ * - **work** (`subscribe(type, group, handler)`): each event goes once to every group, and within a
+ *   group to one consumer, on whichever node it runs (the router, the outbound dispatcher, the AI).
+ *   At least once: a handler that throws is retried with backoff, then the event is reported to
+ *   `onDeadLetter` and the group moves on. A retry redelivers the same event (same `id`), so
+ *   consumers are idempotent by event id (see `onceById`).
+ * - **fan-out** (`subscribeAll(type, handler)`): every subscriber on every node gets every event
+ *   published while it is subscribed (pushes to the sockets connected to this node). Not durable: no
+ *   backlog for a subscriber that was not there; a client that missed pushes resyncs on reconnect.
+ *   Failures are retried and reported like work deliveries (consumer name `fanout`).
+ *
+ * Both modes deliver in publish order per topic to each group / subscriber. In-process by default
+ * (`createMemoryBus`), Redis Streams (consumer groups for work, a per-node reader for fan-out) in
+ * scale-out; both pass `busContract`.
+ */
 export interface Bus {
   readonly kind: 'memory' | 'redis';
-  publish<T extends Topic>(topic: T, payload: BusTopics[T]): Promise<void>;
   /**
-   * Every group receives every message once (at least once on failure); within a group, one
-   * consumer handles a message. A handler that throws is retried with backoff, then the message is
-   * reported to `onDeadLetter` and the group moves on.
+   * Publishes one event after checking it against its schema (common/events/ `EVENT_SCHEMAS`).
+   * @throws HuiliuError EVENT_INVALID (details name the fields) for an event that breaks its schema:
+   *   a programming error, never a customer's input; Error when the bus is closed
    */
-  subscribe<T extends Topic>(topic: T, group: string, handler: Handler<T>): Promise<Subscription>;
-  /** Waits for in-flight deliveries, then stops. */
+  publish<T extends EventType>(event: EventOf<T>): Promise<void>;
+  /** Work delivery: one consumer per group (see above). */
+  subscribe<T extends EventType>(type: T, group: string, handler: Handler<T>): Promise<Subscription>;
+  /** Fan-out delivery: every subscriber on every node (see above). */
+  subscribeAll<T extends EventType>(type: T, handler: Handler<T>): Promise<Subscription>;
+  /** Waits for deliveries already queued to this node's subscribers, then stops them and refuses publishes. */
   close(): Promise<void>;
 }
 
 export interface BusOptions {
+  /** Tries per delivery before it is dead-lettered (default 5). */
   maxAttempts?: number;
+  /** Backoff base in ms: try n waits n × this (default 50). */
   retryDelayMs?: number;
-  onDeadLetter?: (topic: Topic, group: string, payload: unknown, error: unknown) => void;
+  /** `consumer` is the work group, or `fanout` for a fan-out subscriber. */
+  onDeadLetter?: (type: EventType, consumer: string, event: unknown, error: unknown) => void;
 }

@@ -1,6 +1,7 @@
 import { HuiliuError, zodDetails } from '../../../common/errors/codes';
 import { InboundDraftSchema, type InboundDraft } from '../../../common/message/envelope';
 import type { Bus } from '../bus/bus';
+import { newEvent, sessionFacts } from '../bus/events';
 import type { InboundResult, SessionStore } from '../sessions/store';
 
 /**
@@ -29,7 +30,15 @@ export class Ingest {
     if (!parsed.success) throw new HuiliuError('VALIDATION_FAILED', 'The inbound message is not valid.', zodDetails(parsed.error));
     const result = await this.store.appendInbound(parsed.data, { skillGroup });
     if (!result.duplicate) {
-      await this.bus.publish('message.in', { envelope: result.envelope, newSession: result.newSession });
+      const { envelope, session, newSession } = result;
+      await this.bus.publish(
+        newEvent('message.in', {
+          actor: 'customer',
+          sessionId: envelope.sessionId,
+          conversationId: envelope.conversationId,
+          payload: { envelope, newSession, session: sessionFacts(session) },
+        }),
+      );
     }
     return result;
   }

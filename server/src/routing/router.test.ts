@@ -148,7 +148,7 @@ describe('router', () => {
     pool.setActiveChats('leaver', await store.activeChatCount('leaver'), Date.now());
     router.settle(s.id);
     const changes: { status: string; reason?: string }[] = [];
-    await bus.subscribe('session.changed', 'test', (p) => void changes.push(p));
+    await bus.subscribe('session.changed', 'test', (e) => void changes.push(e.payload));
     // The leaver's app dies; a colleague is on duty.
     pool.disconnect('leaver');
     router.agentDisconnected('leaver');

@@ -1,6 +1,7 @@
 import type { RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import type { Bus, Subscription } from '../bus/bus';
+import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { AgentPool, AgentState } from './agent-pool';
@@ -143,19 +144,19 @@ export function createRouter(deps: RouterDeps): Router {
       }
       const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: why, candidates: candidates(agent.id) };
       const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity });
-      if (applied || (saved.status !== 'queued' && saved.status !== 'offered')) return settled(saved, config.offerTimeoutMs);
+      if (applied || (saved.status !== 'queued' && saved.status !== 'offered')) return settled(saved, config.offerTimeoutMs, trigger);
       // Another router filled the agent between our look and our write: the store refused; try the next.
       reasons.set(agent.id, [`full: another server's offer took the last slot of ${capacity}`]);
     }
     const why = `no available agent in ${session.skillGroup} with capacity; waiting in queue`;
     const next: RoutingDecision = { ...base, offeredTo: null, assignment: why, candidates: candidates(null) };
     const { session: saved } = await deps.store.saveRouting(session.id, next, null);
-    return settled(saved, config.offerTimeoutMs);
+    return settled(saved, config.offerTimeoutMs, trigger);
   }
 
-  async function settled(saved: SessionRecord, offerTimeoutMs: number): Promise<SessionRecord> {
+  async function settled(saved: SessionRecord, offerTimeoutMs: number, trigger: RoutingTrigger): Promise<SessionRecord> {
     if (saved.status === 'offered' && saved.offeredAgentId) schedule(saved.id, saved.offeredAgentId, offerTimeoutMs);
-    await deps.bus.publish('session.changed', { sessionId: saved.id, status: saved.status, agentId: saved.offeredAgentId });
+    await deps.bus.publish(sessionChanged(saved, 'routed', 'system', trigger));
     return saved;
   }
 
@@ -201,7 +202,7 @@ export function createRouter(deps: RouterDeps): Router {
       const released = await deps.store.release(s.id, agentId);
       if (!released) continue;
       log.info({ sessionId: s.id, agentId }, 'agent gone; chat back to the queue');
-      await deps.bus.publish('session.changed', { sessionId: s.id, status: 'queued', agentId: null, reason: 'released' });
+      await deps.bus.publish(sessionChanged(released, 'released', 'system'));
       if (released.routing) {
         decline(s.id, agentId);
         await offer(released, released.routing, 'released');
@@ -230,7 +231,7 @@ export function createRouter(deps: RouterDeps): Router {
   const router: Router = {
     async start() {
       subs.push(
-        await deps.bus.subscribe('message.in', 'router', async ({ envelope, newSession }) => {
+        await deps.bus.subscribe('message.in', 'router', async ({ payload: { envelope, newSession } }) => {
           if (newSession) await router.route(envelope);
         }),
       );

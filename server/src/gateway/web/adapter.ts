@@ -127,24 +127,24 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
 
   subs.push(
     // Both directions go to every tab: another tab of the visitor sees what this one typed (D16).
-    await bus.subscribe('message.in', 'gateway.web', ({ envelope }) => {
+    // Fan-out: every node pushes to the widget sockets connected to it (DESIGN §1 "Events").
+    await bus.subscribeAll('message.in', ({ payload: { envelope } }) => {
       if (envelope.channel !== 'WB') return;
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
-    await bus.subscribe('message.out', 'gateway.web', ({ envelope }) => {
+    await bus.subscribeAll('message.out', ({ payload: { envelope } }) => {
       if (envelope.channel !== 'WB') return;
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
-    await bus.subscribe('session.changed', 'gateway.web', async ({ sessionId, status, reason }) => {
-      if (!sessionId.startsWith('WB')) return;
-      if (reason === 'released') {
-        const released = await store.getSession(sessionId);
-        if (released) toCustomer(released.customerId, { type: 'status', status: 'waiting' });
+    // The event carries the session's customer and agent: no store read per push.
+    await bus.subscribeAll('session.changed', ({ payload: session }) => {
+      if (session.channel !== 'WB') return;
+      if (session.reason === 'released') {
+        toCustomer(session.customerId, { type: 'status', status: 'waiting' });
         return;
       }
+      const { status } = session;
       if (status !== 'active' && status !== 'closed') return;
-      const session = await store.getSession(sessionId);
-      if (!session) return;
       if (status === 'active' && session.assignedAgentId) {
         const agentName = opts.agentName(session.assignedAgentId) ?? 'An agent';
         toCustomer(session.customerId, { type: 'status', status: 'agent-joined', agentName });

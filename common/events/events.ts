@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { SessionStatusSchema } from '../api/sessions';
+import { EnvelopeSchema } from '../message/envelope';
+import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
+import { RoutingTriggerSchema } from '../routing/types';
+
+/**
+ * Events (DESIGN §1 "Events"): facts that already happened and are durable in the session store,
+ * declared once here so the bus, audit, metrics and idempotent consumers share one shape. Every
+ * event is `{id, type, at, actor, sessionId?, conversationId?, payload}`; `type` picks the payload
+ * schema. Payloads carry what consumers need to act (Chatwoot's push_event_data style), so a
+ * consumer that only pushes does not read the store again.
+ *
+ * Adding an event type: one schema below + one entry in `EVENT_SCHEMAS`; the bus validates it on
+ * publish from then on.
+ */
+
+/** Staff user ids (the same bound as `Envelope.authorId`). */
+export const StaffIdSchema = z.string().min(1).max(64);
+
+/**
+ * Who caused the event: the customer, the system (router, timers), the AI tier, or a staff user by id.
+ * The named actors are listed first so a reader sees them; any other string is a staff user id.
+ */
+export const ActorSchema = z.union([z.enum(['customer', 'system', 'ai']), StaffIdSchema]);
+export type Actor = z.infer<typeof ActorSchema>;
+
+/**
+ * The session facts a push needs without reading the store (where it is, who has it, whose it is),
+ * as they were when the event was published.
+ */
+export const SessionFactsSchema = z.object({
+  status: SessionStatusSchema,
+  channel: ChannelCodeSchema,
+  customerId: z.uuid(),
+  skillGroup: z.string().min(1),
+  assignedAgentId: StaffIdSchema.nullable(),
+  offeredAgentId: StaffIdSchema.nullable(),
+  /** ISO 8601; set while `status` is `offered`. */
+  offerExpiresAt: z.iso.datetime({ offset: true }).nullable(),
+});
+export type SessionFacts = z.infer<typeof SessionFactsSchema>;
+
+/**
+ * Why a session changed: `routed` (the router decided: offered or still queued; `trigger` says what
+ * made it decide), `accepted` (an agent took the offer), `closed` (wrapped up), `released` (its agent
+ * left and it went back to the queue; a `routed` event follows).
+ */
+export const SessionChangeReasonSchema = z.enum(['routed', 'accepted', 'closed', 'released']);
+export type SessionChangeReason = z.infer<typeof SessionChangeReasonSchema>;
+
+const base = {
+  /** UUIDv7: time-ordered, the idempotency key of every consumer. */
+  id: z.uuid({ version: 'v7' }),
+  /** ISO 8601 with offset: when the fact happened (the server's clock). */
+  at: z.iso.datetime({ offset: true }),
+  actor: ActorSchema,
+  sessionId: SessionIdSchema.optional(),
+  conversationId: z.uuid().optional(),
+};
+
+/** A customer message was stored (seq assigned). `newSession` when it opened a session. */
+export const MessageInEventSchema = z.object({
+  ...base,
+  type: z.literal('message.in'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({ envelope: EnvelopeSchema, newSession: z.boolean(), session: SessionFactsSchema }),
+});
+
+/** A staff, AI or system message was stored and must reach the customer's channel. */
+export const MessageOutEventSchema = z.object({
+  ...base,
+  type: z.literal('message.out'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({ envelope: EnvelopeSchema, session: SessionFactsSchema }),
+});
+
+/** A session changed state; the payload is its state after the change. */
+export const SessionChangedEventSchema = z.object({
+  ...base,
+  type: z.literal('session.changed'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: SessionFactsSchema.extend({
+    reason: SessionChangeReasonSchema,
+    trigger: RoutingTriggerSchema.optional(),
+  }),
+});
+
+/** One schema per event type: the bus validates every published event against its entry. */
+export const EVENT_SCHEMAS = {
+  'message.in': MessageInEventSchema,
+  'message.out': MessageOutEventSchema,
+  'session.changed': SessionChangedEventSchema,
+} as const;
+
+export type EventType = keyof typeof EVENT_SCHEMAS;
+export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
+
+/** Every event, discriminated by `type`. */
+export const BusEventSchema = z.discriminatedUnion('type', [MessageInEventSchema, MessageOutEventSchema, SessionChangedEventSchema]);
+export type BusEvent = z.infer<typeof BusEventSchema>;
+/** The event of one type. */
+export type EventOf<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
+/** What a publisher supplies; `id` and `at` are stamped when the event is made (see the server's `newEvent`). */
+export type EventDraft<T extends EventType> = Omit<EventOf<T>, 'id' | 'at' | 'type'>;

@@ -1,0 +1,59 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { EventDraft, EventOf, EventType, SessionChangeReason, SessionFacts } from '../../../common/events/events';
+import type { RoutingTrigger } from '../../../common/routing/types';
+import type { SessionRecord } from '../sessions/store';
+
+/**
+ * Makes one event: stamps a fresh UUIDv7 `id` and `at` (ISO 8601, now) on what the publisher says.
+ * The bus checks the result against the type's schema on publish.
+ */
+export function newEvent<T extends EventType>(type: T, draft: EventDraft<T>, now: () => number = Date.now): EventOf<T> {
+  return { ...draft, id: uuidv7(), at: new Date(now()).toISOString(), type } as EventOf<T>;
+}
+
+/** The session facts events carry (common/events/ `SessionFactsSchema`) from a stored session. */
+export function sessionFacts(s: SessionRecord): SessionFacts {
+  return {
+    status: s.status,
+    channel: s.channel,
+    customerId: s.customerId,
+    skillGroup: s.skillGroup,
+    assignedAgentId: s.assignedAgentId,
+    offeredAgentId: s.offeredAgentId,
+    offerExpiresAt: s.offerExpiresAt,
+  };
+}
+
+/**
+ * `session.changed` for a session as stored after the change.
+ * @param actor 'system' for the router, the staff user id for an agent's act
+ */
+export function sessionChanged(
+  s: SessionRecord,
+  reason: SessionChangeReason,
+  actor: string,
+  trigger?: RoutingTrigger,
+): EventOf<'session.changed'> {
+  return newEvent('session.changed', {
+    actor,
+    sessionId: s.id,
+    conversationId: s.conversationId,
+    payload: { ...sessionFacts(s), reason, ...(trigger ? { trigger } : {}) },
+  });
+}
+
+/**
+ * Wraps a handler so an event id it has already handled is skipped (at-least-once delivery made
+ * effectively once). Remembers the last `max` ids (default 10,000) in this process; a handler that
+ * throws does not mark the id, so the bus's retry runs it again.
+ */
+export function onceById<E extends { id: string }>(handler: (event: E) => Promise<void> | void, max = 10_000): (event: E) => Promise<void> {
+  const seen = new Set<string>();
+  return async (event) => {
+    if (seen.has(event.id)) return;
+    await handler(event);
+    seen.add(event.id);
+    // A Set iterates in insertion order: the first entry is the oldest.
+    if (seen.size > max) seen.delete(seen.values().next().value!);
+  };
+}
