@@ -69,7 +69,14 @@ export interface OfferView {
 
 export interface AgentServerToClientEvents {
   /** Sent once after connect: who you are and your skill groups' queue. */
-  hello: (payload: { user: UserView; queue: SessionSummary[]; presence: Presence }) => void;
+  hello: (payload: {
+    user: UserView;
+    /** Your own open chats, then at most 500 waiting contacts, highest priority first. */
+    queue: SessionSummary[];
+    presence: Presence;
+    /** How many contacts you may see are waiting in all; more than the list holds when it was cut. */
+    waitingTotal?: number;
+  }) => void;
   /** A contact entered, changed in, or left the visible queue. */
   'queue:upsert': (summary: SessionSummary) => void;
   'queue:remove': (payload: { sessionId: string }) => void;

@@ -160,3 +160,20 @@ describe('normalizeName', () => {
     expect(optionalNameSchema(64).parse('\u202Eevil\u202C名')).toBe('evil名');
   });
 });
+
+describe('text that is kept, made well-formed and single-line (second review)', () => {
+  it('replaces lone surrogates in message text with U+FFFD and keeps the rest', () => {
+    const parsed = visibleTextSchema(100).parse('hi \uD800 there \uDFFF');
+    expect(parsed).toBe('hi \uFFFD there \uFFFD');
+    expect(isWellFormed(parsed)).toBe(true);
+  });
+
+  it.each([
+    ['NUL and an escape sequence', 'Lin\u0000Mei\u001b[31m', 'Lin Mei [31m'],
+    ['line breaks and separators', 'Lin\r\nMei\u2028Zhang', 'Lin Mei Zhang'],
+    ['tag characters', 'Lin\u{E0041}\u{E0042}Mei', 'Lin Mei'],
+    ['a lone surrogate', 'N\uD800x', 'N\uFFFDx'],
+  ])('cleans %s from a name and says NORMALISED', (_label, raw, value) => {
+    expect(normalizeName(raw, 64)).toEqual({ value, issues: ['NORMALISED'] });
+  });
+});

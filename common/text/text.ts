@@ -95,20 +95,26 @@ export const NO_VISIBLE_TEXT = 'has no visible character';
  * detail `{path: <field>, message: 'has no visible character'}`.
  */
 export function visibleTextSchema(maxLength: number) {
-  return z.string().trim().max(maxLength).refine(hasVisibleText, { message: NO_VISIBLE_TEXT });
+  // Lone surrogates (invalid UTF-16, which a strict UTF-8 encoder rejects) become U+FFFD before anything
+  // is stored, so every reader downstream gets well-formed text.
+  return z.string().trim().max(maxLength).transform(toWellFormed).refine(hasVisibleText, { message: NO_VISIBLE_TEXT });
 }
 
 // Bidi embeddings, overrides, isolates and marks (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM):
 // in a name they reorder what the workstation draws around it ("\u202EniL" shows as "Lin").
 const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+// Control characters (NUL, ESC, line breaks), line/paragraph separators and tag characters: a name is
+// one line of plain text, so these would only hide content or fake a layout.
+const NAME_CONTROLS = /[\p{Cc}\u2028\u2029\u{E0000}-\u{E007F}]+/gu;
 
 /** Why an optional display name was not kept as given. */
 export type NameIssue = 'NOT_A_STRING' | 'NO_VISIBLE_TEXT' | 'NORMALISED' | 'TRUNCATED';
 
 /**
- * Normalises an optional display name (customer metadata, C11): removes bidi control characters
- * (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C; a name is shown inside other text, where
- * they would spoof it), trims it, drops it when it is not a string or has no visible character,
+ * Normalises an optional display name (customer metadata, C11): replaces lone surrogates with
+ * U+FFFD, removes bidi control characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C; a
+ * name is shown inside other text, where they would spoof it), turns runs of control characters,
+ * line/paragraph separators and tag characters into one space, trims it, drops it when it is not a string or has no visible character,
  * cuts it by grapheme to `maxLength` when it is too long. Message text is not cleaned this way.
  * Never throws: a name is never a reason to refuse the customer's message.
  * @returns `value` (undefined when dropped) and `issues`, one per change, in the order applied:
@@ -118,7 +124,7 @@ export type NameIssue = 'NOT_A_STRING' | 'NO_VISIBLE_TEXT' | 'NORMALISED' | 'TRU
 export function normalizeName(raw: unknown, maxLength: number): { value: string | undefined; issues: NameIssue[] } {
   if (raw === undefined) return { value: undefined, issues: [] };
   if (typeof raw !== 'string') return { value: undefined, issues: ['NOT_A_STRING'] };
-  const cleaned = raw.replace(BIDI_CONTROLS, '');
+  const cleaned = toWellFormed(raw).replace(BIDI_CONTROLS, '').replace(NAME_CONTROLS, ' ');
   const trimmed = cleaned.trim();
   if (!hasVisibleText(trimmed)) return { value: undefined, issues: ['NO_VISIBLE_TEXT'] };
   const issues: NameIssue[] = cleaned === raw ? [] : ['NORMALISED'];

@@ -66,6 +66,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: limits.trustProxy,
     forceCloseConnections: true,
     frameworkErrors,
+    // A `__proto__` / `constructor.prototype` key in a JSON body is dropped, not a reason to refuse
+    // the whole body: the customer's message is kept (issue 6 C11) and nothing is polluted.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
     ...(deps.tls
       ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const } }
       : {}),

@@ -190,7 +190,9 @@ describe('socket.io /agent namespace', () => {
     expect(list.ok && list.data.filter((q) => q.status !== 'active').length).toBeLessThanOrEqual(QUEUE_WAITING_MAX);
     const again = await open(s, token);
     sockets.push(again);
-    const hello = await new Promise<{ queue: SessionSummary[] }>((resolve) => again.once('hello', resolve));
+    const hello = await new Promise<{ queue: SessionSummary[]; waitingTotal?: number }>((resolve) => again.once('hello', resolve));
     expect(hello.queue.some((q) => q.id === mine.session.id)).toBe(true);
+    // The list is cut, and the greeting says by how much, so the workstation can say so.
+    expect(hello.waitingTotal).toBeGreaterThan(QUEUE_WAITING_MAX);
   });
 });

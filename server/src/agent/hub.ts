@@ -163,11 +163,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   async function queueFor(user: UserView) {
     const groups = visibleGroups(user);
     const scope = groups ? { skillGroups: groups } : {};
-    // Waiting contacts: the QUEUE_WAITING_MAX longest-waiting (a flood cannot make the list unbounded).
+    // Waiting contacts: the QUEUE_WAITING_MAX most urgent (priority, then longest wait), so a flood
+    // cannot make the list unbounded nor hide a high-priority contact behind older low-priority ones.
     // Chats being handled are listed apart, so no number of waiting contacts can push an agent's own
     // open chats out of their queue.
     const [waiting, active] = await Promise.all([
-      deps.store.listSessions({ status: ['queued', 'offered'], ...scope, limit: QUEUE_WAITING_MAX }),
+      deps.store.listSessions({ status: ['queued', 'offered'], ...scope, order: 'priority', limit: QUEUE_WAITING_MAX }),
       seesTeam(user)
         ? deps.store.listSessions({ status: ['active'], ...scope, limit: 5000 })
         : deps.store.listSessions({ status: ['active'], assignedAgentId: user.id }),
@@ -344,7 +345,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         inPool = true;
       }
       log.info({ user: user.username }, 'agent connected');
-      socket.emit('hello', { user, queue: await queueFor(user), presence: deps.pool.get(user.id)?.presence ?? 'available' });
+      const groups = visibleGroups(user);
+      const [queue, waitingTotal] = await Promise.all([
+        queueFor(user),
+        deps.store.countSessions({ status: ['queued', 'offered'], ...(groups ? { skillGroups: groups } : {}) }),
+      ]);
+      socket.emit('hello', { user, queue, presence: deps.pool.get(user.id)?.presence ?? 'available', waitingTotal });
       if (takesContacts) await deps.router.agentAvailable(user.id);
     } catch (error) {
       // The client reconnects and gets a fresh hello; a half-greeted socket is worse than none.

@@ -1,23 +1,37 @@
 import { isIPv6 } from 'node:net';
 
+/** An IPv6 address as its eight 16-bit groups (RFC 4291 §2.2: `::` and an embedded IPv4 tail expanded). */
+function ipv6Groups(ip: string): number[] {
+  const toGroups = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [parseInt(g, 16)];
+          const [a, b, c, d] = g.split('.').map(Number) as [number, number, number, number];
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const [head = '', tail] = ip.split('::');
+  const left = toGroups(head);
+  if (tail === undefined) return left;
+  const right = toGroups(tail);
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
 /**
- * The client part of a throttle key: an IPv4 address as is (also when IPv4-mapped), an IPv6 address
+ * The client a limit counts against: an IPv4 address as is; an IPv4-mapped IPv6 address
+ * (`::ffff:a.b.c.d` in any spelling, RFC 4291 §2.5.5.2) as its IPv4 address; any other IPv6 address
  * as its /64 — one host usually holds a whole /64 (RFC 4291 §2.5.1, SLAAC), so counting single
  * addresses would give it 2^64 fresh budgets. Anything else (a test's name) is used as is.
  */
 export function clientNetwork(address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped) return mapped[1]!;
   const ip = address.split('%')[0]!;
   if (!isIPv6(ip)) return address;
-  const [head = '', tail] = ip.split('::');
-  // An embedded IPv4 tail (::1.2.3.4) is two groups; only the first four groups matter here anyway.
-  const groups = (part: string) => (part === '' ? [] : part.split(':'));
-  const left = groups(head);
-  const right = tail === undefined ? [] : groups(tail).flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
-  const all = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${all
+  const g = ipv6Groups(ip);
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.');
+  }
+  return `${g
     .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
+    .map((x) => x.toString(16))
     .join(':')}::/64`;
 }

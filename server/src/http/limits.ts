@@ -63,6 +63,17 @@ export class Limits {
    * Takes one point from each named budget for its key, in order; the first that is spent refuses
    * (points already taken from earlier budgets stay taken: a refused flood still costs the flooder).
    */
+  /**
+   * Whether `key` has already spent its budget, without taking a point: a refusal (counted) when it
+   * has. For budgets that must hold before a costly or revealing check runs (an app key lookup).
+   */
+  async spent(name: BudgetName, key: string): Promise<LimitVerdict> {
+    const limiter = this.budgets[name];
+    const res = await limiter.get(key);
+    if (res && res.consumedPoints >= limiter.points) return this.refuse(name, Math.max(1, res.msBeforeNext));
+    return { ok: true };
+  }
+
   async take(checks: readonly (readonly [BudgetName, string])[]): Promise<LimitVerdict> {
     for (const [name, key] of checks) {
       try {

@@ -221,6 +221,20 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect((await h.store.claim(r.session.id, 'agent-b')).session.assignedAgentId).toBe('agent-b');
     });
 
+    it('lists waiting sessions by priority when asked, unscored last, and counts them', async () => {
+      const ids: string[] = [];
+      for (const [i, priority] of [10, 90, null, 50].entries()) {
+        const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: `prio-${i}` } }), { skillGroup: 'general' });
+        if (priority !== null) await h.store.saveRouting(r.session.id, { ...decision(), priority }, null);
+        ids.push(r.session.id);
+        h.advance(1000);
+      }
+      const byPriority = await h.store.listSessions({ status: ['queued'], order: 'priority' });
+      expect(byPriority.map((s) => s.id)).toEqual([ids[1], ids[3], ids[0], ids[2]]);
+      expect(await h.store.countSessions({ status: ['queued'], skillGroups: ['general'] })).toBe(4);
+      expect(await h.store.countSessions({ status: [] })).toBe(0);
+    });
+
     it('lists sessions by status and skill group, oldest waiting first', async () => {
       const a = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'l-1' } }), { skillGroup: 'general' });
       h.advance(1000);

@@ -381,6 +381,30 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     });
   }
 
+  /** The WHERE clause of a session filter, or null when it can match nothing (an empty list). */
+  function whereOf(filter: SessionFilter): { sql: string; params: unknown[] } | null {
+    if ((filter.status && filter.status.length === 0) || (filter.skillGroups && filter.skillGroups.length === 0)) return null;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const list = (column: string, values: readonly string[]) => {
+      where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+      params.push(...values);
+    };
+    if (filter.status) list('status', filter.status);
+    if (filter.skillGroups) list('skill_group', filter.skillGroups);
+    if (filter.channel) list('channel', [filter.channel]);
+    if (filter.customerId) list('customer_id', [filter.customerId]);
+    if (filter.assignedAgentId) list('assigned_agent_id', [filter.assignedAgentId]);
+    if (filter.offeredAgentId) list('offered_agent_id', [filter.offeredAgentId]);
+    return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+  }
+  // The SQL of a filter depends on its shape only; there are few shapes, so statements are cached.
+  const statement = (sql: string) => {
+    let stmt = listStatements.get(sql);
+    if (!stmt) listStatements.set(sql, (stmt = db.prepare(sql)));
+    return stmt;
+  };
+
   const store: SessionStore = {
     kind: 'sqlite',
 
@@ -458,25 +482,20 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     async listSessions(filter: SessionFilter) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const list = (column: string, values: readonly string[]) => {
-        where.push(`${column} IN (${values.map(() => '?').join(',')})`);
-        params.push(...values);
-      };
-      if (filter.status) list('status', filter.status);
-      if (filter.skillGroups) list('skill_group', filter.skillGroups);
-      if (filter.channel) list('channel', [filter.channel]);
-      if (filter.customerId) list('customer_id', [filter.customerId]);
-      if (filter.assignedAgentId) list('assigned_agent_id', [filter.assignedAgentId]);
-      if (filter.offeredAgentId) list('offered_agent_id', [filter.offeredAgentId]);
-      if ((filter.status && filter.status.length === 0) || (filter.skillGroups && filter.skillGroups.length === 0)) return [];
-      const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY waiting_since ASC, id ASC LIMIT ?`;
-      params.push(Math.min(filter.limit ?? 500, 5000));
-      let stmt = listStatements.get(sql);
-      if (!stmt) listStatements.set(sql, (stmt = db.prepare(sql)));
-      return (stmt.all(...params) as SessionRow[]).map(toSession);
+      const where = whereOf(filter);
+      if (!where) return [];
+      const order =
+        filter.order === 'priority'
+          ? `json_extract(routing_json, '$.priority') IS NULL, json_extract(routing_json, '$.priority') DESC, waiting_since ASC, id ASC`
+          : 'waiting_since ASC, id ASC';
+      const sql = `SELECT * FROM sessions ${where.sql} ORDER BY ${order} LIMIT ?`;
+      return (statement(sql).all(...where.params, Math.min(filter.limit ?? 500, 5000)) as SessionRow[]).map(toSession);
+    },
+
+    async countSessions(filter: SessionFilter) {
+      const where = whereOf(filter);
+      if (!where) return 0;
+      return (statement(`SELECT count(*) AS n FROM sessions ${where.sql}`).get(...where.params) as { n: number }).n;
     },
 
     async listMessages(conversationId, { afterSeq = 0, limit = 1000 } = {}) {

@@ -76,6 +76,11 @@ export interface SessionFilter {
   assignedAgentId?: string;
   /** Sessions with a pending offer to this agent (status `offered`). */
   offeredAgentId?: string;
+  /**
+   * `waiting` (default): longest-waiting first. `priority`: highest routing priority first (unscored
+   * last), then longest-waiting — the order a person works a queue in.
+   */
+  order?: 'waiting' | 'priority';
   limit?: number;
 }
 
@@ -132,6 +137,8 @@ export interface SessionStore {
   appendOutbound(input: OutboundInput): Promise<{ envelope: Envelope; duplicate: boolean }>;
   getSession(id: string): Promise<SessionRecord | null>;
   listSessions(filter: SessionFilter): Promise<SessionRecord[]>;
+  /** How many sessions match (`limit` and `order` are ignored). */
+  countSessions(filter: SessionFilter): Promise<number>;
   /** Conversation history in seq order (decrypted), optionally after a seq: the OLDEST `limit` after it. */
   listMessages(conversationId: string, options?: { afterSeq?: number; limit?: number }): Promise<Envelope[]>;
   /**

@@ -98,6 +98,19 @@ describe('malformed input on every route', () => {
     expect(({} as Record<string, unknown>).admin).toBeUndefined(); // no prototype was polluted
   });
 
+  it("keeps a customer's message whose body carries __proto__ keys, and drops the keys", async () => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      // Another client than the junk above, whose wrong-key budget that junk has spent.
+      headers: { 'x-huiliu-key': 'demo-app-key', 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.20' },
+      payload:
+        '{"__proto__":{"admin":true},"customer":{"externalId":"proto-1","__proto__":{"x":1}},"text":"still here","clientMessageId":"proto-1"}',
+    });
+    expect(res.statusCode).toBe(202);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
   it('is still healthy afterwards', async () => {
     const res = await s.app.inject({ url: '/healthz' });
     expect(res.statusCode).toBe(200);

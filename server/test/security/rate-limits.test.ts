@@ -210,8 +210,10 @@ describe('rate limits on the widget and the app channel', () => {
     const guesses = [];
     for (let i = 0; i < 4; i++) guesses.push(await get(`guess-${i}`));
     expect(guesses.map((r) => r.statusCode)).toEqual([401, 401, 401, 429]);
+    // Out of wrong-key budget, the address learns nothing more: the right key is refused too.
+    expect((await get('demo-app-key')).statusCode).toBe(429);
     expect(Number(guesses[3]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(await counter(s, 'ip_bad_app_keys')).toBe(1);
+    expect(await counter(s, 'ip_bad_app_keys')).toBe(2);
     expect(await counter(s, 'app_key_reads')).toBe(1);
   });
 });

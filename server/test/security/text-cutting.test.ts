@@ -40,4 +40,21 @@ describe('customer text cut by grapheme (D13)', () => {
     expect(() => new TextDecoder('utf-8', { fatal: true }).decode(new TextEncoder().encode(preview))).not.toThrow();
     expect(Buffer.from(preview).toString()).toBe(preview);
   });
+
+  it('stores message text with lone surrogates as well-formed UTF-16 (U+FFFD), keeping the message', async () => {
+    const post = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: { 'x-huiliu-key': 'demo-app-key', 'content-type': 'application/json' },
+      payload: '{"customer":{"externalId":"lone-surrogate"},"text":"hi \\ud800 there \\udfff","clientMessageId":"lone-1"}',
+    });
+    expect(post.statusCode).toBe(202);
+    const res = await s.app.inject({
+      url: '/api/v1/channels/app/messages?externalId=lone-surrogate',
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+    });
+    const text = (res.json() as { messages: { text: string }[] }).messages[0]!.text;
+    expect(text).toBe('hi \uFFFD there \uFFFD');
+    expect(isWellFormed(text)).toBe(true);
+  });
 });

@@ -19,6 +19,7 @@ export function QueueList() {
     }),
   );
   const offers = useWorkstation((s) => s.offers);
+  const waitingTotal = useWorkstation((s) => s.waitingTotal);
   const unread = useWorkstation((s) => s.unread);
   const openId = useWorkstation((s) => s.openSessionId);
   const openSession = useWorkstation((s) => s.openSession);
@@ -93,6 +94,11 @@ export function QueueList() {
           })}
         </ul>
       )}
+      {filter === 'waiting' && waitingTotal !== null && waitingTotal > counts[0] ? (
+        <p className="queue__more" data-testid="queue-more">
+          Showing the {counts[0]} most urgent of {waitingTotal} waiting.
+        </p>
+      ) : null}
     </nav>
   );
 }

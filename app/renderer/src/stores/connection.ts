@@ -46,9 +46,9 @@ export const createConnectionSlice =
           set({ link: 'connecting', linkError: 'Cannot reach the server; retrying…' });
         }
       });
-      socket.on('hello', ({ user, queue, presence }) => {
+      socket.on('hello', ({ user, queue, presence, waitingTotal }) => {
         set({ user, presence });
-        get().replaceQueue(queue);
+        get().replaceQueue(queue, waitingTotal);
         // After a reconnect, refresh the open conversation: we may have missed messages.
         const open = get().openSessionId;
         if (open) void get().openSession(open);

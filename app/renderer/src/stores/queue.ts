@@ -9,7 +9,9 @@ export interface QueueSlice {
   offers: Record<string, OfferView>;
   unread: Record<string, number>;
   queueFilter: QueueFilter;
-  replaceQueue(items: SessionSummary[]): void;
+  /** Waiting contacts in all at the last greeting, when the server's list held fewer (it sends at most 500). */
+  waitingTotal: number | null;
+  replaceQueue(items: SessionSummary[], waitingTotal?: number): void;
   upsertQueueItem(item: SessionSummary): void;
   removeQueueItem(sessionId: string): void;
   addOffer(offer: OfferView): void;
@@ -43,8 +45,13 @@ export const createQueueSlice =
       offers: {},
       unread: {},
       queueFilter: 'waiting',
-      replaceQueue(items) {
-        set({ queue: Object.fromEntries(items.map((s) => [s.id, s])) });
+      waitingTotal: null,
+      replaceQueue(items, waitingTotal) {
+        const shown = items.filter(waiting).length;
+        set({
+          queue: Object.fromEntries(items.map((s) => [s.id, s])),
+          waitingTotal: waitingTotal !== undefined && waitingTotal > shown ? waitingTotal : null,
+        });
         syncBadge();
       },
       upsertQueueItem(item) {

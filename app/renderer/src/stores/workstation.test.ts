@@ -203,4 +203,12 @@ describe('workstation store', () => {
     expect(seqs).toEqual(Array.from({ length: 1051 }, (_, i) => i + 1));
     expect(store.getState().detail!.hasOlderMessages).toBe(false);
   });
+
+  it('remembers how many contacts wait in all when the greeting list was cut, and forgets it otherwise', () => {
+    const { store } = setup();
+    store.getState().replaceQueue([summary('WB1'), summary('WB2')], 563);
+    expect(store.getState().waitingTotal).toBe(563);
+    store.getState().replaceQueue([summary('WB1'), summary('WB2')], 2);
+    expect(store.getState().waitingTotal).toBeNull();
+  });
 });

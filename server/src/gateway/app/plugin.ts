@@ -29,11 +29,16 @@ export async function appChannelPlugin(
   // (key guessing), posts per app key and per app customer, reads per app key. The handler answers
   // a bad key or body with its own errors.
   app.addHook('preHandler', async (request) => {
+    const client = clientNetwork(request.ip);
+    // An address out of wrong-key budget is refused before any key is looked up: otherwise a
+    // guesser could still tell a right key (answered) from a wrong one (refused).
+    const guessing = await opts.limits.spent('ip_bad_app_keys', client);
+    if (!guessing.ok) throw rateLimitedError(guessing);
     const raw = request.headers['x-huiliu-key'];
     const key = opts.auth.channelKey(typeof raw === 'string' ? raw : undefined, 'AP');
     let verdict;
     if (!key) {
-      verdict = await opts.limits.take([['ip_bad_app_keys', clientNetwork(request.ip)]]);
+      verdict = await opts.limits.take([['ip_bad_app_keys', client]]);
     } else if (request.method === 'POST') {
       const externalId = (request.body as { customer?: { externalId?: unknown } } | null)?.customer?.externalId;
       verdict = await opts.limits.take([
