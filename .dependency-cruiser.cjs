@@ -35,6 +35,20 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'widget-no-core-modules',
+      comment: "The customer widget runs in the visitor's browser: no Node built-ins (its Vite config runs in Node).",
+      severity: 'error',
+      from: { path: '^server/src/gateway/web/widget/', pathNot: 'vite\\.config\\.ts$' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'widget-only-common',
+      comment: 'The widget is shipped to browsers: it may use common/, never server code outside its own folder.',
+      severity: 'error',
+      from: { path: '^server/src/gateway/web/widget/', pathNot: 'vite\\.config\\.ts$' },
+      to: { path: '^server/', pathNot: '^server/src/gateway/web/widget/' },
+    },
+    {
       name: 'server-not-into-app',
       comment: 'The companion server does not depend on the desktop app.',
       severity: 'error',
