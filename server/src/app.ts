@@ -52,8 +52,9 @@ export interface AppDeps {
 }
 
 /**
- * Builds the HTTP(S) app from its parts; `main.ts` passes real adapters, tests pass theirs and use
- * `inject()`. TLS 1.3 only: there is no downgrade to 1.2 on any listener (DESIGN §8).
+ * Builds the HTTP(S) app from its parts; `main.ts` passes real adapters. Server tests boot the whole
+ * server through the harness (`server/test/support/harness.ts`) and call `inject()` on it; plugin tests
+ * build a small app with one plugin. TLS 1.3 only: there is no downgrade to 1.2 on any listener (DESIGN §8).
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics();
