@@ -51,7 +51,8 @@ export function sessionChanged(
 function withdrawnOffer(before: Pick<SessionRecord, 'status' | 'offeredAgentId'> | undefined, after: SessionRecord): string | null {
   if (before?.status !== 'offered' || !before.offeredAgentId) return null;
   const agent = before.offeredAgentId;
-  const kept = (after.status === 'offered' && after.offeredAgentId === agent) || (after.status === 'active' && after.assignedAgentId === agent);
+  const kept =
+    (after.status === 'offered' && after.offeredAgentId === agent) || (after.status === 'active' && after.assignedAgentId === agent);
   return kept ? null : agent;
 }
 

@@ -149,7 +149,8 @@ export function createRouter(deps: RouterDeps): Router {
       }
       const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: why, candidates: candidates(agent.id) };
       const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity });
-      if (applied || (saved.status !== 'queued' && saved.status !== 'offered')) return settled(session, saved, config.offerTimeoutMs, trigger);
+      if (applied || (saved.status !== 'queued' && saved.status !== 'offered'))
+        return settled(session, saved, config.offerTimeoutMs, trigger);
       // Another router filled the agent between our look and our write: the store refused; try the next.
       reasons.set(agent.id, [`full: another server's offer took the last slot of ${capacity}`]);
     }
@@ -160,7 +161,12 @@ export function createRouter(deps: RouterDeps): Router {
   }
 
   /** `before`: the session as this decision found it, so the event can name an offer it withdrew. */
-  async function settled(before: SessionRecord, saved: SessionRecord, offerTimeoutMs: number, trigger: RoutingTrigger): Promise<SessionRecord> {
+  async function settled(
+    before: SessionRecord,
+    saved: SessionRecord,
+    offerTimeoutMs: number,
+    trigger: RoutingTrigger,
+  ): Promise<SessionRecord> {
     if (saved.status === 'offered' && saved.offeredAgentId) schedule(saved.id, saved.offeredAgentId, offerTimeoutMs);
     await deps.bus.publish(sessionChanged(saved, 'routed', 'system', trigger, before));
     return saved;
