@@ -228,4 +228,15 @@ describe('conversation service', () => {
     const timedOut = await changeOf(sessionId, 'routed', 'timeout');
     expect(timedOut.payload).toMatchObject({ offeredAgentId: 'bob', offerWithdrawnFrom: 'ann' });
   });
+
+  it('names the agent who went away as losing their offer, even when nobody else can take it yet', async () => {
+    await router.start();
+    online(ann);
+    const sessionId = await contact('c-12');
+    await until(async () => (await store.getSession(sessionId))?.offeredAgentId === 'ann');
+    pool.setPresence('ann', 'away', Date.now());
+    await router.agentGone('ann');
+    const gone = await changeOf(sessionId, 'routed', 'agent-gone');
+    expect(gone.payload).toMatchObject({ status: 'queued', offeredAgentId: null, offerWithdrawnFrom: 'ann' });
+  });
 });
