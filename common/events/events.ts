@@ -86,6 +86,8 @@ export const SessionChangedEventSchema = z.object({
   payload: SessionFactsSchema.extend({
     reason: SessionChangeReasonSchema,
     trigger: RoutingTriggerSchema.optional(),
+    /** The agent whose pending offer this change withdrew (timed out, agent gone, taken by another). */
+    offerWithdrawnFrom: StaffIdSchema.optional(),
   }),
 });
 

@@ -40,6 +40,8 @@ export const CloseSessionSchema = z.object({
   note: z.string().max(2000).optional(),
 });
 export const SetPresenceSchema = z.object({ presence: PresenceSchema });
+/** Hands your active chat back to the queue; it is offered to another agent first. */
+export const ReleaseSessionSchema = z.object({ sessionId: SessionIdSchema });
 
 export type AcceptOffer = z.infer<typeof AcceptOfferSchema>;
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
@@ -47,6 +49,7 @@ export type SessionHistory = z.infer<typeof SessionHistorySchema>;
 export type SendMessage = z.infer<typeof SendMessageSchema>;
 export type CloseSession = z.infer<typeof CloseSessionSchema>;
 export type SetPresence = z.infer<typeof SetPresenceSchema>;
+export type ReleaseSession = z.infer<typeof ReleaseSessionSchema>;
 
 export type Ack<T> = (result: Result<T>) => void;
 
@@ -58,6 +61,7 @@ export interface AgentClientToServerEvents {
   'session:history': (payload: SessionHistory, ack: Ack<MessagePageView>) => void;
   'message:send': (payload: SendMessage, ack: Ack<MessageView>) => void;
   'session:close': (payload: CloseSession, ack: Ack<SessionSummary>) => void;
+  'session:release': (payload: ReleaseSession, ack: Ack<SessionSummary>) => void;
   'presence:set': (payload: SetPresence, ack: Ack<{ presence: Presence }>) => void;
 }
 
@@ -82,6 +86,10 @@ export interface AgentServerToClientEvents {
   'queue:remove': (payload: { sessionId: string }) => void;
   /** The router offers this contact to you; accept before `expiresAt`. */
   'offer:new': (offer: OfferView) => void;
+  /**
+   * Your pending offer of this contact is gone: `timeout` (passed to the next agent), `agent-gone`
+   * (you went away or offline), `taken` (a colleague accepted it), or another routing trigger.
+   */
   'offer:revoked': (payload: { sessionId: string; reason: string }) => void;
   /** A message in a session you are assigned to or can see. */
   'message:new': (message: MessageView) => void;

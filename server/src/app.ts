@@ -17,6 +17,7 @@ import type { Logger } from './logging/logger';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { metricsPlugin } from './metrics/plugin';
 import { sessionsPlugin } from './sessions/plugin';
+import type { ConversationService } from './conversations/service';
 import type { SessionStore } from './sessions/store';
 import type { SessionViews } from './sessions/views';
 import { workstationPlugin } from './workstation/plugin';
@@ -40,6 +41,8 @@ export interface AppDeps {
   auth: AuthService;
   ingest: Ingest;
   views: SessionViews;
+  /** The conversation use cases the session routes call (the same ones the agent socket calls). */
+  conversations: ConversationService;
   version: string;
   ready: () => boolean;
   tls?: { cert: string; key: string };
@@ -100,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
   await app.register(metricsPlugin, { metrics, auth });
   await app.register(authPlugin, { auth });
-  await app.register(sessionsPlugin, { auth, store, views });
+  await app.register(sessionsPlugin, { auth, store, views, conversations: deps.conversations });
   await app.register(appChannelPlugin, { auth, ingest, store, config, limits });
   await app.register(webChannelPlugin, {
     store,

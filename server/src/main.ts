@@ -9,6 +9,7 @@ import { AuthService } from './auth/auth';
 import type { Bus } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
+import { createConversationService } from './conversations/service';
 import { openDatabase } from './db/sqlite';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
 import { Ingest } from './gateway/ingest';
@@ -80,6 +81,7 @@ export async function startServer(
   const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });
   const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger });
   const views = new SessionViews(store);
+  const conversations = createConversationService({ store, router, pool, bus, views, logger });
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
@@ -93,6 +95,7 @@ export async function startServer(
     auth,
     ingest,
     views,
+    conversations,
     version: VERSION,
     ready: () => ready,
     tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
@@ -108,6 +111,7 @@ export async function startServer(
     bus,
     pool,
     router,
+    conversations,
     logger,
     limits,
     metrics,

@@ -196,3 +196,46 @@ describe('socket.io /agent namespace', () => {
     expect(hello.waitingTotal).toBeGreaterThan(QUEUE_WAITING_MAX);
   });
 });
+
+describe('socket.io /agent: offers taken away and chats handed back', () => {
+  let s: TestServer;
+  const sockets: Any[] = [];
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    for (const x of sockets) x.close();
+    await s.cleanup();
+  });
+
+  /** Opens a socket and waits for its greeting, so the agent is in the routing pool. */
+  const greeted = async (username: string) => {
+    const socket = await open(s, await s.login(username));
+    sockets.push(socket);
+    await new Promise((resolve) => socket.once('hello', resolve));
+    return socket;
+  };
+
+  it('tells an agent their offer is revoked when a colleague takes the contact, and offers a released chat to the colleague', async () => {
+    const agent1 = await greeted('agent1');
+    const lead = await greeted('lead');
+    const offers = (socket: Any) => new Promise<{ sessionId: string }>((resolve) => socket.once('offer:new', resolve));
+    const firstOffer = Promise.race([
+      offers(agent1).then((o) => ({ o, to: agent1, other: lead })),
+      offers(lead).then((o) => ({ o, to: lead, other: agent1 })),
+    ]);
+    const sessionId = await postApp(s, 'revoke-1');
+    const { o, to, other } = await firstOffer;
+    expect(o.sessionId).toBe(sessionId);
+
+    const revoked = new Promise<{ sessionId: string; reason: string }>((resolve) => to.once('offer:revoked', resolve));
+    expect(await ack(other, 'offer:accept', { sessionId })).toMatchObject({ ok: true, data: { status: 'active' } });
+    expect(await revoked).toEqual({ sessionId, reason: 'taken' });
+
+    // Handed back: the chat goes to the colleague first, not back to who released it.
+    const reoffered = offers(to);
+    expect(await ack(other, 'session:release', { sessionId })).toMatchObject({ ok: true, data: { id: sessionId, status: 'offered' } });
+    expect((await reoffered).sessionId).toBe(sessionId);
+    expect(await ack(other, 'session:release', { sessionId })).toMatchObject({ ok: false, error: { code: 'NOT_ASSIGNED' } });
+  });
+});

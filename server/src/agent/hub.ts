@@ -2,13 +2,13 @@ import type { Server as HttpsServer } from 'node:https';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import { HuiliuError, fail, ok, zodDetails, type Result } from '../../../common/errors/codes';
 import type { UserView } from '../../../common/api/auth';
-import { HISTORY_PAGE_MAX } from '../../../common/api/sessions';
 import {
   AGENT_NAMESPACE,
   AcceptOfferSchema,
   CloseSessionSchema,
   OpenSessionSchema,
   QueueListSchema,
+  ReleaseSessionSchema,
   SendMessageSchema,
   SessionHistorySchema,
   SetPresenceSchema,
@@ -18,9 +18,7 @@ import {
 import type { z } from 'zod';
 import type { AuthService } from '../auth/auth';
 import {
-  canHandleSession,
   canSeeInQueue,
-  canSeeSession,
   isStaffOnQueue,
   queueAudience,
   queueRooms,
@@ -30,7 +28,6 @@ import {
   visibleGroups,
 } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
-import { newEvent, sessionChanged, sessionFacts } from '../bus/events';
 import type { IncomingMessage } from 'node:http';
 import { TokenBucket } from '../http/token-bucket';
 import type { Limits } from '../http/limits';
@@ -38,7 +35,8 @@ import type { Logger } from '../logging/logger';
 import type { Metrics } from '../metrics/metrics';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
-import type { SessionRecord, SessionStore } from '../sessions/store';
+import type { ConversationService } from '../conversations/service';
+import type { SessionStore } from '../sessions/store';
 import { toMessageView, type SessionViews } from '../sessions/views';
 
 interface SocketData {
@@ -59,6 +57,8 @@ export interface AgentHubDeps {
   bus: Bus;
   pool: AgentPool;
   router: Router;
+  /** The conversation use cases: every session act of a socket event goes through them. */
+  conversations: ConversationService;
   logger: Logger;
   /** Per-IP connection caps and refusal counters shared with the other sockets. */
   limits: Limits;
@@ -75,8 +75,10 @@ const agentRoom = queueRooms.agent;
 export const QUEUE_WAITING_MAX = 500;
 
 /**
- * The staff real-time path: socket.io namespace `/agent` (DESIGN §6). Every client → server event is
- * validated with its zod schema, checked against RBAC, and acked `{ok,data}|{ok:false,error}`.
+ * The staff real-time path: socket.io namespace `/agent` (DESIGN §6). Transport only: every client →
+ * server event is rate-limited, token-checked, validated with its zod schema, handed to the
+ * conversation use cases (which apply RBAC) and acked `{ok,data}|{ok:false,error}`; bus events are
+ * pushed to the sockets that may see them.
  */
 export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   const now = deps.now ?? Date.now;
@@ -176,18 +178,6 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     return Promise.all([...active, ...waiting].filter((s) => canSeeInQueue(user, s)).map((s) => deps.views.summary(s)));
   }
 
-  /** Capacity comes from the store's count of the agent's active sessions (C9), never a side counter. */
-  async function syncCapacity(agentId: string): Promise<void> {
-    deps.pool.setActiveChats(agentId, await deps.store.activeChatCount(agentId), now());
-  }
-
-  async function loadHandled(user: UserView, sessionId: string): Promise<SessionRecord> {
-    const session = await deps.store.getSession(sessionId);
-    if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
-    if (!canHandleSession(user, session)) throw new HuiliuError('FORBIDDEN');
-    return session;
-  }
-
   /** Wraps a handler: validates the payload, answers the ack with a Result, never throws. */
   function handle<S extends z.ZodType, T>(socket: AgentSocket, schema: S, fn: (payload: z.infer<S>) => Promise<T>) {
     return async (payload: unknown, ack: unknown) => {
@@ -233,77 +223,30 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       handle(socket, QueueListSchema, async () => queueFor(user)),
     );
 
+    const conversations = deps.conversations;
     socket.on(
       'offer:accept',
-      handle(socket, AcceptOfferSchema, async ({ sessionId }) => {
-        await loadHandled(user, sessionId);
-        const { session, changed } = await deps.store.claim(sessionId, user.id);
-        // Only the claim that changed the session acts on it: a double accept counts once (C9).
-        if (changed) {
-          deps.router.settle(sessionId);
-          await syncCapacity(user.id);
-          await deps.bus.publish(sessionChanged(session, 'accepted', user.id));
-        }
-        return deps.views.detail(session, user);
-      }),
+      handle(socket, AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId)),
     );
-
     socket.on(
       'session:open',
-      handle(socket, OpenSessionSchema, async ({ sessionId }) => {
-        const session = await deps.store.getSession(sessionId);
-        if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
-        return deps.views.detail(session, user);
-      }),
+      handle(socket, OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId)),
     );
-
     socket.on(
       'session:history',
-      handle(socket, SessionHistorySchema, async ({ sessionId, beforeSeq, limit }) => {
-        const session = await deps.store.getSession(sessionId);
-        if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
-        const page = await deps.store.recentMessages(session.conversationId, { beforeSeq, limit: limit ?? HISTORY_PAGE_MAX });
-        return { messages: page.messages.map(toMessageView), hasOlder: page.hasOlder };
-      }),
+      handle(socket, SessionHistorySchema, (input) => conversations.history(user, input)),
     );
-
     socket.on(
       'message:send',
-      handle(socket, SendMessageSchema, async ({ sessionId, clientMessageId, text }) => {
-        const session = await loadHandled(user, sessionId);
-        if (session.assignedAgentId !== user.id) throw new HuiliuError('NOT_ASSIGNED');
-        const { envelope, duplicate } = await deps.store.appendOutbound({
-          sessionId,
-          authorId: user.id,
-          clientMessageId,
-          content: { kind: 'text', body: { text } },
-          critical: true,
-        });
-        if (!duplicate) {
-          await deps.bus.publish(
-            newEvent('message.out', {
-              actor: user.id,
-              sessionId,
-              conversationId: envelope.conversationId,
-              payload: { envelope, session: sessionFacts(session) },
-            }),
-          );
-        }
-        return toMessageView(envelope);
-      }),
+      handle(socket, SendMessageSchema, (input) => conversations.reply(user, input)),
     );
-
     socket.on(
       'session:close',
-      handle(socket, CloseSessionSchema, async ({ sessionId, wrapUpCode, note }) => {
-        await loadHandled(user, sessionId);
-        const closed = await deps.store.close(sessionId, user.id, wrapUpCode, note);
-        deps.router.settle(sessionId);
-        await syncCapacity(user.id);
-        await deps.bus.publish(sessionChanged(closed, 'closed', user.id));
-        void deps.router.agentAvailable(user.id).catch((error: unknown) => log.error({ err: error }, 'offering waiting contacts failed'));
-        return deps.views.summary(closed);
-      }),
+      handle(socket, CloseSessionSchema, (input) => conversations.close(user, input)),
+    );
+    socket.on(
+      'session:release',
+      handle(socket, ReleaseSessionSchema, ({ sessionId }) => conversations.release(user, sessionId)),
     );
 
     socket.on(
@@ -374,7 +317,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   subs.push(
     // Fan-out: every node pushes to the agent sockets connected to it (DESIGN §1 "Events").
-    await deps.bus.subscribeAll('session.changed', ({ sessionId }) => pushSession(sessionId)),
+    await deps.bus.subscribeAll('session.changed', async ({ sessionId, payload }) => {
+      // The agent whose offer this change withdrew drops it now, not when its timer would have run out.
+      if (payload.offerWithdrawnFrom) {
+        const reason = payload.reason === 'accepted' ? 'taken' : (payload.trigger ?? payload.reason);
+        nsp.to(agentRoom(payload.offerWithdrawnFrom)).emit('offer:revoked', { sessionId, reason });
+      }
+      await pushSession(sessionId);
+    }),
     await deps.bus.subscribeAll('message.in', async ({ payload: { envelope } }) => {
       const session = await deps.store.getSession(envelope.sessionId);
       if (!session) return;

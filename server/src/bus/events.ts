@@ -27,19 +27,33 @@ export function sessionFacts(s: SessionRecord): SessionFacts {
 /**
  * `session.changed` for a session as stored after the change.
  * @param actor 'system' for the router, the staff user id for an agent's act
+ * @param before the session as the changer found it: when it held an offer that the change took
+ *   away from its agent (timed out, agent gone, taken by someone else), the payload names that agent
+ *   in `offerWithdrawnFrom` so their workstation drops the offer (`offer:revoked`).
  */
 export function sessionChanged(
   s: SessionRecord,
   reason: SessionChangeReason,
   actor: string,
   trigger?: RoutingTrigger,
+  before?: Pick<SessionRecord, 'status' | 'offeredAgentId'>,
 ): EventOf<'session.changed'> {
+  const withdrawn = withdrawnOffer(before, s);
   return newEvent('session.changed', {
     actor,
     sessionId: s.id,
     conversationId: s.conversationId,
-    payload: { ...sessionFacts(s), reason, ...(trigger ? { trigger } : {}) },
+    payload: { ...sessionFacts(s), reason, ...(trigger ? { trigger } : {}), ...(withdrawn ? { offerWithdrawnFrom: withdrawn } : {}) },
   });
+}
+
+/** The agent whose pending offer `before` held and `after` no longer gives them (neither offered nor theirs). */
+function withdrawnOffer(before: Pick<SessionRecord, 'status' | 'offeredAgentId'> | undefined, after: SessionRecord): string | null {
+  if (before?.status !== 'offered' || !before.offeredAgentId) return null;
+  const agent = before.offeredAgentId;
+  const kept =
+    (after.status === 'offered' && after.offeredAgentId === agent) || (after.status === 'active' && after.assignedAgentId === agent);
+  return kept ? null : agent;
 }
 
 /**

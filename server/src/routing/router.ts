@@ -40,6 +40,11 @@ export interface Router {
    * back to the queue and are offered again now, without waiting for `reassignAfterMs`.
    */
   agentSignedOut(agentId: string): Promise<void>;
+  /**
+   * A session its agent handed back (now `queued`): offered again, other agents first. Resolves with
+   * the session as routed, or null when it is no longer waiting (taken or closed meanwhile).
+   */
+  reoffer(sessionId: string, declinedBy: string): Promise<SessionRecord | null>;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
   stop(): Promise<void>;
@@ -144,19 +149,26 @@ export function createRouter(deps: RouterDeps): Router {
       }
       const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: why, candidates: candidates(agent.id) };
       const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity });
-      if (applied || (saved.status !== 'queued' && saved.status !== 'offered')) return settled(saved, config.offerTimeoutMs, trigger);
+      if (applied || (saved.status !== 'queued' && saved.status !== 'offered'))
+        return settled(session, saved, config.offerTimeoutMs, trigger);
       // Another router filled the agent between our look and our write: the store refused; try the next.
       reasons.set(agent.id, [`full: another server's offer took the last slot of ${capacity}`]);
     }
     const why = `no available agent in ${session.skillGroup} with capacity; waiting in queue`;
     const next: RoutingDecision = { ...base, offeredTo: null, assignment: why, candidates: candidates(null) };
     const { session: saved } = await deps.store.saveRouting(session.id, next, null);
-    return settled(saved, config.offerTimeoutMs, trigger);
+    return settled(session, saved, config.offerTimeoutMs, trigger);
   }
 
-  async function settled(saved: SessionRecord, offerTimeoutMs: number, trigger: RoutingTrigger): Promise<SessionRecord> {
+  /** `before`: the session as this decision found it, so the event can name an offer it withdrew. */
+  async function settled(
+    before: SessionRecord,
+    saved: SessionRecord,
+    offerTimeoutMs: number,
+    trigger: RoutingTrigger,
+  ): Promise<SessionRecord> {
     if (saved.status === 'offered' && saved.offeredAgentId) schedule(saved.id, saved.offeredAgentId, offerTimeoutMs);
-    await deps.bus.publish(sessionChanged(saved, 'routed', 'system', trigger));
+    await deps.bus.publish(sessionChanged(saved, 'routed', 'system', trigger, before));
     return saved;
   }
 
@@ -315,6 +327,14 @@ export function createRouter(deps: RouterDeps): Router {
         timers.delete(id);
         await expire(id, agentId, 'agent-gone');
       }
+    },
+
+    async reoffer(sessionId, declinedBy) {
+      if (stopped) return null;
+      const session = await deps.store.getSession(sessionId);
+      if (session?.status !== 'queued' || !session.routing) return null;
+      decline(sessionId, declinedBy);
+      return offer(session, session.routing, 'released');
     },
 
     agentDisconnected(agentId) {

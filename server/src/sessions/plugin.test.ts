@@ -4,10 +4,16 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema } from '../../../common/errors/codes';
+import { DEFAULT_ROUTING_CONFIG } from '../../../common/routing/types';
 import { AuthService } from '../auth/auth';
+import { createMemoryBus } from '../bus/bus.memory';
+import { createConversationService } from '../conversations/service';
 import { openDatabase, type Db } from '../db/sqlite';
 import { frameworkErrors, registerErrorHandling } from '../http/errors';
 import { createLocalKeyProvider } from '../keys/provider.local';
+import { createLogger } from '../logging/logger';
+import { AgentPool } from '../routing/agent-pool';
+import { createRouter } from '../routing/router';
 import { sessionsPlugin } from './plugin';
 import { draft } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
@@ -51,7 +57,11 @@ describe('sessions plugin on a small app', () => {
 
     app = Fastify({ frameworkErrors });
     registerErrorHandling(app);
-    await app.register(sessionsPlugin, { auth, store, views: new SessionViews(store) });
+    const views = new SessionViews(store);
+    const [bus, pool, logger] = [createMemoryBus(), new AgentPool(), createLogger({ level: 'silent' })];
+    const router = createRouter({ store, bus, pool, config: () => DEFAULT_ROUTING_CONFIG, logger });
+    const conversations = createConversationService({ store, router, pool, bus, views, logger });
+    await app.register(sessionsPlugin, { auth, store, views, conversations });
   });
 
   afterAll(async () => {

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { HuiliuError } from '../../../common/errors/codes';
 import { ChannelCodeSchema, SessionIdSchema } from '../../../common/message/session-id';
 import { HISTORY_PAGE_MAX, SessionStatusSchema, type MessagePageView } from '../../../common/api/sessions';
+import type { ConversationService } from '../conversations/service';
 import type { AuthService } from '../auth/auth';
 import { requireStaff } from '../auth/plugin';
-import { canSeeSession, visibleGroups } from '../auth/rbac';
+import { visibleGroups } from '../auth/rbac';
 import { parseWith } from '../http/errors';
 import type { SessionStore } from './store';
-import { toMessageView, type SessionViews } from './views';
+import type { SessionViews } from './views';
 
 const ListQuery = z.strictObject({
   channel: ChannelCodeSchema.optional(),
@@ -21,17 +22,15 @@ const ListQuery = z.strictObject({
 /** `GET /api/v1/sessions/:id` and `GET /api/v1/sessions` (DESIGN §6), RBAC by skill group. */
 export async function sessionsPlugin(
   app: FastifyInstance,
-  opts: { auth: AuthService; store: SessionStore; views: SessionViews },
+  opts: { auth: AuthService; store: SessionStore; views: SessionViews; conversations: ConversationService },
 ): Promise<void> {
-  const { auth, store, views } = opts;
+  const { auth, store, views, conversations } = opts;
 
   app.get('/api/v1/sessions/:id', async (request) => {
     const user = requireStaff(auth, request);
     const { id } = parseWith(z.object({ id: SessionIdSchema }), request.params);
-    const session = await store.getSession(id);
-    // An agent of another group learns nothing, not even that the session exists.
-    if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
-    return views.detail(session, user);
+    // The same use case as the socket's `session:open`: another group's session is SESSION_NOT_FOUND.
+    return conversations.open(user, id);
   });
 
   const HistoryQuery = z.strictObject({
@@ -44,13 +43,7 @@ export async function sessionsPlugin(
     const user = requireStaff(auth, request);
     const { id } = parseWith(z.object({ id: SessionIdSchema }), request.params);
     const q = parseWith(HistoryQuery, request.query);
-    const session = await store.getSession(id);
-    if (!session || !canSeeSession(user, session)) throw new HuiliuError('SESSION_NOT_FOUND');
-    const page = await store.recentMessages(session.conversationId, {
-      ...(q.beforeSeq ? { beforeSeq: q.beforeSeq } : {}),
-      limit: q.limit ?? HISTORY_PAGE_MAX,
-    });
-    return { messages: page.messages.map(toMessageView), hasOlder: page.hasOlder };
+    return conversations.history(user, { sessionId: id, ...q });
   });
 
   app.get('/api/v1/sessions', async (request) => {

@@ -53,7 +53,16 @@ const agentFrame: fc.Arbitrary<Frame> = fc.oneof(
         fc.json({ maxDepth: 3 }),
         fc
           .tuple(
-            fc.constantFrom('queue:list', 'offer:accept', 'session:open', 'message:send', 'session:close', 'presence:set', 'x'),
+            fc.constantFrom(
+              'queue:list',
+              'offer:accept',
+              'session:open',
+              'message:send',
+              'session:close',
+              'session:release',
+              'presence:set',
+              'x',
+            ),
             fc.json({ maxDepth: 2 }),
           )
           .map((t) => JSON.stringify(t)),
