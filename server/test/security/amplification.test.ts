@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../support/harness';
 import { until } from '../support/until';
 import { writeConfigFile } from '../support/config-file';
 import { openWidget, type WidgetClient } from '../support/widget-client';
+import { visitorExternalId } from '../../src/gateway/web/normalize';
 
 /**
  * Issue 6 A2: a client that never reads cannot make the server buffer without bound. Replays are
@@ -127,7 +128,30 @@ describe('a widget consumer that stops reading', () => {
 
   it('is closed with 1013 once its send buffer passes the high-water mark', async () => {
     // About 4 MB of replay: more than the kernel's socket buffers take, so the rest queues in the server.
-    const { visitorToken } = await conversation(s, 600);
+    // Written through the store in parallel (one fsync per batch) rather than 600 widget round trips.
+    const w0 = await openWidget(s);
+    w0.send({ type: 'hello' });
+    const { visitorToken } = await w0.next('welcome');
+    w0.ws.close();
+    const at = new Date().toISOString();
+    for (let i = 0; i < 600; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, k) =>
+          s.services.store.appendInbound(
+            {
+              identity: { channel: 'WB', externalId: visitorExternalId(visitorToken) },
+              content: { kind: 'text', body: { text: `${i + k} ${BIG}` } },
+              critical: true,
+              clientMessageId: `buf-${String(i + k).padStart(6, '0')}`,
+              sentAt: at,
+              receivedAt: at,
+              meta: {},
+            },
+            { skillGroup: 'general' },
+          ),
+        ),
+      );
+    }
     const w = await openWidget(s);
     rawOf(w).pause();
     w.send({ type: 'hello', visitorToken });
