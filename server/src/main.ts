@@ -36,7 +36,7 @@ export interface RunningServer {
   tls: TlsMaterial;
   app: FastifyInstance;
   /** The wired services, for operators' scripts and tests (the composition root hands them out). */
-  services: { auth: AuthService; store: SessionStore; channels: ChannelStore; bus: Bus };
+  services: { auth: AuthService; store: SessionStore; channels: ChannelStore; adapters: ChannelAdapters; bus: Bus };
   close(): Promise<void>;
 }
 
@@ -135,7 +135,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, bus },
+    services: { auth, store, channels, adapters, bus },
     close() {
       closing ??= (async () => {
         ready = false;

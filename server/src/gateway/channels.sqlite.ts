@@ -84,7 +84,9 @@ export function createSqliteChannelStore(options: { path: string; keys: KeyProvi
     byKey: db.prepare('SELECT * FROM channel_accounts WHERE key_hash = ?'),
     byId: db.prepare('SELECT * FROM channel_accounts WHERE id = ?'),
     byChannel: db.prepare('SELECT * FROM channel_accounts WHERE channel = ? ORDER BY created_at, id'),
-    updateByKey: db.prepare('UPDATE channel_accounts SET channel = ?, account_id = ?, name = ?, skill_group = ? WHERE key_hash = ? RETURNING *'),
+    updateByKey: db.prepare(
+      'UPDATE channel_accounts SET channel = ?, account_id = ?, name = ?, skill_group = ? WHERE key_hash = ? RETURNING *',
+    ),
     insert: db.prepare(
       `INSERT INTO channel_accounts (id, channel, account_id, name, skill_group, key_hash, kek_id, wrapped_key, sealed_secrets, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,

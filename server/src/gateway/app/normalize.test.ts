@@ -14,8 +14,12 @@ describe('app customer identities (B7: unambiguous keys)', () => {
     const keys = createLocalKeyProvider(join(dir, 'keys'));
     const channels = createSqliteChannelStore({ path: ':memory:', keys });
     try {
-      await expect(channels.addAccount({ key: 'k-1', channel: 'AP', accountId: 'shop:a', name: 'x', skillGroup: null })).rejects.toThrow(/appId/);
-      await expect(channels.addAccount({ key: 'k-2', channel: 'AP', accountId: 'shop', name: 'x', skillGroup: null })).resolves.toMatchObject({
+      await expect(channels.addAccount({ key: 'k-1', channel: 'AP', accountId: 'shop:a', name: 'x', skillGroup: null })).rejects.toThrow(
+        /appId/,
+      );
+      await expect(
+        channels.addAccount({ key: 'k-2', channel: 'AP', accountId: 'shop', name: 'x', skillGroup: null }),
+      ).resolves.toMatchObject({
         accountId: 'shop',
       });
     } finally {

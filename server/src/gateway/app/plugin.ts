@@ -30,7 +30,12 @@ export async function appChannelPlugin(
   opts: {
     channels: ChannelStore;
     adapters: ChannelAdapters;
-    ingest: Ingest; store: SessionStore; config: ServerConfig; limits: Limits; now?: () => number },
+    ingest: Ingest;
+    store: SessionStore;
+    config: ServerConfig;
+    limits: Limits;
+    now?: () => number;
+  },
 ): Promise<void> {
   // Budgets before anything is parsed further or stored (issue 6 A3): wrong keys per client address
   // (key guessing), posts per app key and per app customer, reads per app key. The handler answers
