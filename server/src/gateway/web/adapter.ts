@@ -157,7 +157,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
     await bus.subscribeAll('message.out', ({ payload: { envelope } }) => {
-      if (!ours(envelope.channel)) return;
+      // A kind the widget cannot show is not pushed either: `send` records it as failed.
+      if (!ours(envelope.channel) || !carries(CAPABILITIES, envelope.kind)) return;
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
     // The event carries the session's customer and agent: no store read per push.
