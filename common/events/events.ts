@@ -92,7 +92,8 @@ export const SessionChangedEventSchema = z.object({
 
 /**
  * An outbound message's delivery state changed (the outbound dispatcher recorded what its channel
- * answered). The workstation shows it on the agent's bubble.
+ * answered). The workstation shows it on the agent's bubble; `session` (as the reply's `message.out`
+ * carried it) names the agent to push to without a store read.
  */
 export const DeliveryChangedEventSchema = z.object({
   ...base,
@@ -104,6 +105,7 @@ export const DeliveryChangedEventSchema = z.object({
     channel: ChannelCodeSchema,
     state: DeliveryStateSchema,
     error: DeliveryErrorSchema.optional(),
+    session: SessionFactsSchema,
   }),
 });
 

@@ -114,7 +114,10 @@ describe('outbound dispatcher', () => {
     expect(wx.sent).toEqual([event.payload.envelope.id]);
     expect(xm.sent).toEqual([]);
     expect(await channels.delivery(event.payload.envelope.id)).toMatchObject({ state: 'delivered', channel: 'WX', error: null });
-    expect(changes[0]).toMatchObject({ sessionId: event.sessionId, payload: { messageId: event.payload.envelope.id, state: 'delivered' } });
+    expect(changes[0]).toMatchObject({
+      sessionId: event.sessionId,
+      payload: { messageId: event.payload.envelope.id, state: 'delivered', session: { assignedAgentId: 'agent-1' } },
+    });
   });
 
   it("records the channel's own error when it refuses, and ADAPTER_ERROR when the adapter throws", async () => {

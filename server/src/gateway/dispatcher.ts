@@ -70,6 +70,7 @@ export function createOutboundDispatcher(deps: {
                 channel: record.channel,
                 state: record.state,
                 ...(record.error ? { error: record.error } : {}),
+                session,
               },
             }),
           );
