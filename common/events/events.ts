@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SessionStatusSchema } from '../api/sessions';
+import { DeliveryErrorSchema, DeliveryStateSchema } from '../message/delivery';
 import { EnvelopeSchema } from '../message/envelope';
 import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
 import { RoutingTriggerSchema } from '../routing/types';
@@ -91,18 +92,43 @@ export const SessionChangedEventSchema = z.object({
   }),
 });
 
+/**
+ * An outbound message's delivery state changed (the outbound dispatcher recorded what its channel
+ * answered). The workstation shows it on the agent's bubble; `session` (as the reply's `message.out`
+ * carried it) names the agent to push to without a store read.
+ */
+export const DeliveryChangedEventSchema = z.object({
+  ...base,
+  type: z.literal('delivery.changed'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({
+    messageId: z.uuid(),
+    channel: ChannelCodeSchema,
+    state: DeliveryStateSchema,
+    error: DeliveryErrorSchema.optional(),
+    session: SessionFactsSchema,
+  }),
+});
+
 /** One schema per event type: the bus validates every published event against its entry. */
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
   'message.out': MessageOutEventSchema,
   'session.changed': SessionChangedEventSchema,
+  'delivery.changed': DeliveryChangedEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 
 /** Every event, discriminated by `type`. */
-export const BusEventSchema = z.discriminatedUnion('type', [MessageInEventSchema, MessageOutEventSchema, SessionChangedEventSchema]);
+export const BusEventSchema = z.discriminatedUnion('type', [
+  MessageInEventSchema,
+  MessageOutEventSchema,
+  SessionChangedEventSchema,
+  DeliveryChangedEventSchema,
+]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */
 export type EventOf<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;

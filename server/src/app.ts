@@ -6,6 +6,8 @@ import { authPlugin } from './auth/plugin';
 import type { Bus } from './bus/bus';
 import type { ServerConfig } from './config/config';
 import { appChannelPlugin } from './gateway/app/plugin';
+import { ChannelAdapters } from './gateway/channel-adapter';
+import type { ChannelStore } from './gateway/channels';
 import type { Ingest } from './gateway/ingest';
 import { webChannelPlugin } from './gateway/web/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
@@ -40,6 +42,10 @@ export interface AppDeps {
   bus: Bus;
   auth: AuthService;
   ingest: Ingest;
+  /** Channel accounts (app keys …) and delivery states. */
+  channels: ChannelStore;
+  /** The channel adapters join this registry; the composition root's dispatcher reads it. Created here when absent. */
+  adapters?: ChannelAdapters;
   views: SessionViews;
   /** The conversation use cases the session routes call (the same ones the agent socket calls). */
   conversations: ConversationService;
@@ -99,12 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     hsts: { maxAge: 31_536_000, includeSubDomains: true },
   });
 
-  const { config, store, auth, ingest, views, bus, logger } = deps;
+  const { config, store, auth, ingest, views, bus, logger, channels } = deps;
+  const adapters = deps.adapters ?? new ChannelAdapters();
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
   await app.register(metricsPlugin, { metrics, auth });
   await app.register(authPlugin, { auth });
   await app.register(sessionsPlugin, { auth, store, views, conversations: deps.conversations });
-  await app.register(appChannelPlugin, { auth, ingest, store, config, limits });
+  await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
   await app.register(webChannelPlugin, {
     store,
     ingest,
@@ -115,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     agentName: (id) => auth.displayName(id),
     visitorTokens: deps.visitorTokens,
     upgrades,
+    adapters,
     limits,
     metrics,
   });

@@ -12,6 +12,10 @@ import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { openDatabase } from './db/sqlite';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
+import { ChannelAdapters } from './gateway/channel-adapter';
+import type { ChannelStore } from './gateway/channels';
+import { createSqliteChannelStore } from './gateway/channels.sqlite';
+import { createOutboundDispatcher } from './gateway/dispatcher';
 import { Ingest } from './gateway/ingest';
 import { Limits } from './http/limits';
 import { createMetrics } from './metrics/metrics';
@@ -33,7 +37,7 @@ export interface RunningServer {
   tls: TlsMaterial;
   app: FastifyInstance;
   /** The wired services, for operators' scripts and tests (the composition root hands them out). */
-  services: { auth: AuthService; store: SessionStore };
+  services: { auth: AuthService; store: SessionStore; channels: ChannelStore; adapters: ChannelAdapters; bus: Bus };
   close(): Promise<void>;
 }
 
@@ -67,8 +71,10 @@ export async function startServer(
     loginLimits: { perUserAndClient: window(login.perUserAndIp), perUser: window(login.perUser), perClient: window(login.perIp) },
     passwordChecks: { concurrent: login.concurrentChecks, waiting: login.waitingChecks },
   });
+  // After auth: on its first start the channels store takes over the app keys auth used to keep.
+  const channels = createSqliteChannelStore({ path: config.paths.db, keys });
   if (config.demo) {
-    const created = await seedDemo(auth, config);
+    const created = await seedDemo(auth, channels, config);
     if (created.length) logger.info({ users: created }, 'demo data seeded');
   }
   const bus =
@@ -85,6 +91,7 @@ export async function startServer(
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
+  const adapters = new ChannelAdapters();
   let ready = false;
 
   const app = await buildApp({
@@ -94,6 +101,8 @@ export async function startServer(
     bus,
     auth,
     ingest,
+    channels,
+    adapters,
     views,
     conversations,
     version: VERSION,
@@ -116,6 +125,9 @@ export async function startServer(
     limits,
     metrics,
   });
+  // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
+  const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
+  await dispatcher.start();
   await router.start();
   const address = await app.listen({ host: config.host, port: config.port });
   ready = true;
@@ -127,16 +139,19 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store },
+    services: { auth, store, channels, adapters, bus },
     close() {
       closing ??= (async () => {
         ready = false;
+        // Before the adapters close, so no reply is recorded as failed only because this node stops.
+        await dispatcher.stop();
         await hub.close();
         await app.close();
         await router.stop();
         await bus.close();
         await store.shutdown();
         await routingConfigs.close();
+        await channels.close();
         authDb.close();
         await keys.close();
       })();

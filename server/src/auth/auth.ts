@@ -4,7 +4,6 @@ import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
 import { RoleSchema, type LoginResponse, type Role, type UserView } from '../../../common/api/auth';
-import type { ChannelCode } from '../../../common/message/session-id';
 import type { Statement } from 'better-sqlite3';
 import { migrate, type Db } from '../db/sqlite';
 import type { Logger } from '../logging/logger';
@@ -59,14 +58,6 @@ export interface VerifiedToken {
  * Listeners end whatever that token or user still holds open, such as live sockets.
  */
 export type Revocation = { kind: 'token'; tokenHash: string; userId: string } | { kind: 'user'; userId: string };
-
-export interface ChannelKeyInfo {
-  channel: ChannelCode;
-  /** The integrating app: scopes its customers' external ids, stays the same across key rotation. */
-  appId: string;
-  name: string;
-  skillGroup: string | null;
-}
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -237,24 +228,5 @@ export class AuthService {
         this.logger?.error({ err: error, userId: revocation.userId }, 'revocation listener failed');
       }
     }
-  }
-
-  /** Registers a channel key (stored as its SHA-256). Throws VALIDATION_FAILED for an app id outside `[A-Za-z0-9._-]{1,64}`. */
-  addChannelKey(key: string, info: ChannelKeyInfo): void {
-    // App ids scope customer identities as `appId:externalId`: a ':' in one would make two apps' ids collide (B7).
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(info.appId))
-      throw new HuiliuError('VALIDATION_FAILED', 'appId: letters, digits, ".", "_" or "-", at most 64');
-    this.sql(
-      'INSERT OR REPLACE INTO channel_keys (key_hash, channel, app_id, name, skill_group, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(sha256(key), info.channel, info.appId, info.name, info.skillGroup, new Date(this.now()).toISOString());
-  }
-
-  channelKey(key: string | undefined, channel: ChannelCode): ChannelKeyInfo | null {
-    if (!key || key.length > 256) return null;
-    const row = this.sql('SELECT * FROM channel_keys WHERE key_hash = ?').get(sha256(key)) as
-      { channel: ChannelCode; app_id: string; name: string; skill_group: string | null } | undefined;
-    // Looked up by SHA-256 of the key, so lookup time says nothing about the key itself.
-    if (!row || row.channel !== channel) return null;
-    return { channel: row.channel, appId: row.app_id, name: row.name, skillGroup: row.skill_group };
   }
 }

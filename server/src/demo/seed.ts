@@ -1,6 +1,7 @@
 import type { Role } from '../../../common/api/auth';
 import type { AuthService } from '../auth/auth';
 import type { ServerConfig } from '../config/config';
+import type { ChannelStore } from '../gateway/channels';
 
 /** DESIGN §6: the `--demo` seed. Demo secrets exist only with `--demo`. */
 export const DEMO_PASSWORD = 'huiliu-demo';
@@ -15,8 +16,11 @@ export const DEMO_USERS: { username: string; displayName: string; roles: Role[];
   { username: 'privacy', displayName: 'Privacy Officer', roles: ['privacy-officer'], skillGroups: [] },
 ];
 
-/** Idempotent: re-running with `--demo` on an existing data dir adds only what is missing. */
-export async function seedDemo(auth: AuthService, config: ServerConfig): Promise<string[]> {
+/**
+ * Idempotent: re-running with `--demo` on an existing data dir adds only what is missing. Channel
+ * accounts are data: the demo app key is one row of the channels store (hashed like any other key).
+ */
+export async function seedDemo(auth: AuthService, channels: ChannelStore, config: ServerConfig): Promise<string[]> {
   const groups = new Set(config.skillGroups.map((g) => g.id));
   for (const id of ['general', 'vip']) {
     if (!groups.has(id)) throw new Error(`--demo needs skill group "${id}" in the configuration`);
@@ -27,6 +31,6 @@ export async function seedDemo(auth: AuthService, config: ServerConfig): Promise
     await auth.createUser({ ...u, password: DEMO_PASSWORD });
     created.push(u.username);
   }
-  auth.addChannelKey(DEMO_APP_KEY, { channel: 'AP', appId: 'demo', name: 'Demo app', skillGroup: null });
+  await channels.addAccount({ key: DEMO_APP_KEY, channel: 'AP', accountId: 'demo', name: 'Demo app', skillGroup: null });
   return created;
 }

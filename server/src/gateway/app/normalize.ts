@@ -6,7 +6,7 @@ import { joinKey } from '../../crypto/composite-key';
  * The stored identity of an app's customer: the app id scopes the app's own user ids, so two
  * integrating apps never share (or read) each other's customers.
  */
-// App ids never contain ':' (AuthService.addChannelKey refuses them), so this join is unambiguous (B7).
+// App ids never contain ':' (ChannelStore.addAccount refuses them), so this join is unambiguous (B7).
 export const appExternalId = (appId: string, externalId: string) => joinKey(':', [appId, externalId]);
 
 /**

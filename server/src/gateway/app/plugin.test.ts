@@ -235,7 +235,7 @@ describe('GET /api/v1/channels/app/messages (the app fetches replies)', () => {
   });
 
   it("keeps apps apart: another app's key cannot read this app's customer", async () => {
-    s.services.auth.addChannelKey('other-app-key', { channel: 'AP', appId: 'other', name: 'Other', skillGroup: null });
+    await s.services.channels.addAccount({ key: 'other-app-key', channel: 'AP', accountId: 'other', name: 'Other', skillGroup: null });
     await s.app.inject({
       method: 'POST',
       url: '/api/v1/channels/app/messages',

@@ -8,22 +8,34 @@ import {
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
 import { textOf } from '../../../../common/message/envelope';
-import type { AuthService } from '../../auth/auth';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
 import { clientNetwork } from '../../http/client-network';
 import { rateLimitedError, type Limits } from '../../http/limits';
 import type { SessionStore } from '../../sessions/store';
+import type { ChannelAdapters } from '../channel-adapter';
+import type { ChannelStore } from '../channels';
 import type { Ingest } from '../ingest';
+import { createAppChannelAdapter } from './adapter';
 import { appExternalId, normalizeAppMessage } from './normalize';
 
 /**
  * The app / HTTP channel (`AP`, DESIGN §6): `POST /api/v1/channels/app/messages` for the customer's
  * messages, and `GET` of the same path for the app to fetch the replies (poll with `afterSeq`).
+ * Keys are channel accounts in the channels store; the channel's adapter joins `adapters` so the
+ * outbound dispatcher records its replies.
  */
 export async function appChannelPlugin(
   app: FastifyInstance,
-  opts: { auth: AuthService; ingest: Ingest; store: SessionStore; config: ServerConfig; limits: Limits; now?: () => number },
+  opts: {
+    channels: ChannelStore;
+    adapters: ChannelAdapters;
+    ingest: Ingest;
+    store: SessionStore;
+    config: ServerConfig;
+    limits: Limits;
+    now?: () => number;
+  },
 ): Promise<void> {
   // Budgets before anything is parsed further or stored (issue 6 A3): wrong keys per client address
   // (key guessing), posts per app key and per app customer, reads per app key. The handler answers
@@ -35,40 +47,41 @@ export async function appChannelPlugin(
     const guessing = await opts.limits.spent('ip_bad_app_keys', client);
     if (!guessing.ok) throw rateLimitedError(guessing);
     const raw = request.headers['x-huiliu-key'];
-    const key = opts.auth.channelKey(typeof raw === 'string' ? raw : undefined, 'AP');
+    const key = await opts.channels.accountByKey('AP', typeof raw === 'string' ? raw : undefined);
     let verdict;
     if (!key) {
       verdict = await opts.limits.take([['ip_bad_app_keys', client]]);
     } else if (request.method === 'POST') {
       const externalId = (request.body as { customer?: { externalId?: unknown } } | null)?.customer?.externalId;
       verdict = await opts.limits.take([
-        ['app_key_messages', key.appId],
-        ...(typeof externalId === 'string' ? [['app_customer_messages', JSON.stringify([key.appId, externalId])] as const] : []),
+        ['app_key_messages', key.accountId],
+        ...(typeof externalId === 'string' ? [['app_customer_messages', JSON.stringify([key.accountId, externalId])] as const] : []),
       ]);
     } else {
-      verdict = await opts.limits.take([['app_key_reads', key.appId]]);
+      verdict = await opts.limits.take([['app_key_reads', key.accountId]]);
     }
     if (!verdict.ok) throw rateLimitedError(verdict);
   });
 
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
   const now = opts.now ?? Date.now;
-  const appKey = (request: FastifyRequest) => {
+  opts.adapters.register(createAppChannelAdapter());
+  const appKey = async (request: FastifyRequest) => {
     const raw = request.headers['x-huiliu-key'];
-    const key = opts.auth.channelKey(typeof raw === 'string' ? raw : undefined, 'AP');
+    const key = await opts.channels.accountByKey('AP', typeof raw === 'string' ? raw : undefined);
     if (!key) throw new HuiliuError('INVALID_APP_KEY');
     return key;
   };
 
   app.post('/api/v1/channels/app/messages', async (request, reply) => {
-    const key = appKey(request);
+    const key = await appKey(request);
     // Only externalId, text and clientMessageId can refuse the message; bad optional metadata is
     // dropped or cut and reported in `warnings` so the customer's text is never lost over it (C11).
     const { request: body, warnings } = cleanAppMessage(parseWith(AppMessageRequestSchema, request.body), (g) => groups.has(g));
     // The channel default is checked against the groups at start; a key's group may have gone since.
     const keyGroup = key.skillGroup && groups.has(key.skillGroup) ? key.skillGroup : null;
     const skillGroup = body.hints?.skillGroup ?? keyGroup ?? opts.config.channels.app.defaultSkillGroup;
-    const result = await opts.ingest.accept(normalizeAppMessage(body, key.appId, new Date(now())), skillGroup);
+    const result = await opts.ingest.accept(normalizeAppMessage(body, key.accountId, new Date(now())), skillGroup);
     const answer: AppMessageResponse = {
       sessionId: result.session.id,
       conversationId: result.envelope.conversationId,
@@ -80,9 +93,9 @@ export async function appChannelPlugin(
   });
 
   app.get('/api/v1/channels/app/messages', async (request): Promise<AppMessagesResponse> => {
-    const key = appKey(request);
+    const key = await appKey(request);
     const q = parseWith(AppMessagesQuerySchema, request.query);
-    const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.appId, q.externalId));
+    const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, q.externalId));
     const session = customer ? await opts.store.latestSession(customer.id, 'AP') : null;
     if (!session) return { sessionId: null, conversationId: null, status: null, messages: [] };
     const afterSeq = q.conversationId === session.conversationId ? q.afterSeq : 0;

@@ -12,6 +12,7 @@ import { TokenBucket } from '../../http/token-bucket';
 import type { Logger } from '../../logging/logger';
 import type { Metrics } from '../../metrics/metrics';
 import type { SessionStore } from '../../sessions/store';
+import { carries, unsupportedKind, type ChannelAdapter, type ChannelCapabilities } from '../channel-adapter';
 import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
 import type { VisitorTokens } from './visitor-token';
@@ -32,11 +33,22 @@ export interface WebChannelAdapterOptions {
   heartbeatMs?: number;
 }
 
-export interface WebChannelAdapter {
+export interface WebChannelAdapter extends ChannelAdapter {
   /** Takes over an HTTP upgrade on the widget path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): Promise<void>;
 }
+
+const CHANNEL = 'WB' as const;
+const CAPABILITIES: ChannelCapabilities = {
+  text: true,
+  image: false,
+  file: false,
+  audio: false,
+  typing: false,
+  readReceipts: false,
+  passiveReply: false,
+};
 
 // After a close for a slow consumer the close frame may never be read; the socket is cut this much later.
 const SLOW_CONSUMER_GRACE_MS = 2000;
@@ -75,6 +87,14 @@ interface Connection {
  * one bounded page at a time. Every push respects the socket's send buffer: past
  * `limits.widget.sendBufferBytes` a volatile frame is dropped and a slow consumer is closed (1013),
  * so a client that does not read cannot grow the server's memory (issue 6 A2).
+ *
+ * Outbound has two roles (docs/architecture.md "Channel adapters"):
+ * - `send`, called by the outbound dispatcher — a bus WORK consumer, so on ONE node per message —
+ *   answers for the channel: `sent` once the message is stored and this channel is serving, `failed`
+ *   for a kind the widget cannot show or when this node's channel is shut down. It does not push: the
+ *   visitor's tabs may be connected to any node, and only the node running the dispatcher calls it.
+ * - the FAN-OUT subscriptions below push every stored message and status to the visitor's tabs
+ *   connected to THIS node, on every node. The widget has no read receipts, so `sent` is final.
  */
 export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): Promise<WebChannelAdapter> {
   const { store, ingest, bus, config, limits, metrics } = opts;
@@ -125,20 +145,25 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     else leave(byNewVisitor, conn.visitor.externalId, conn);
   };
 
+  // Fan-out pushes concern this channel's own sessions only; which adapter sends an outbound message
+  // is the dispatcher's choice, not a filter here.
+  const ours = (channel: string) => channel === CHANNEL;
+  let closed = false;
   subs.push(
     // Both directions go to every tab: another tab of the visitor sees what this one typed (D16).
     // Fan-out: every node pushes to the widget sockets connected to it (DESIGN §1 "Events").
     await bus.subscribeAll('message.in', ({ payload: { envelope } }) => {
-      if (envelope.channel !== 'WB') return;
+      if (!ours(envelope.channel)) return;
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
     await bus.subscribeAll('message.out', ({ payload: { envelope } }) => {
-      if (envelope.channel !== 'WB') return;
+      // A kind the widget cannot show is not pushed either: `send` records it as failed.
+      if (!ours(envelope.channel) || !carries(CAPABILITIES, envelope.kind)) return;
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
     // The event carries the session's customer and agent: no store read per push.
     await bus.subscribeAll('session.changed', ({ payload: session }) => {
-      if (session.channel !== 'WB') return;
+      if (!ours(session.channel)) return;
       if (session.reason === 'released') {
         toCustomer(session.customerId, { type: 'status', status: 'waiting' });
         return;
@@ -247,10 +272,10 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           }
           const token = known ? frame.visitorToken! : opts.visitorTokens.issue();
           const externalId = visitorExternalId(token);
-          const customer = known ? await store.findCustomerByIdentity('WB', externalId) : null;
+          const customer = known ? await store.findCustomerByIdentity(CHANNEL, externalId) : null;
           detach(conn);
           conn.visitor = { token, externalId, name: frame.name, customerId: customer?.id ?? null };
-          const session = customer ? await store.latestSession(customer.id, 'WB') : null;
+          const session = customer ? await store.latestSession(customer.id, CHANNEL) : null;
           if (customer) join(byCustomer, customer.id, conn);
           else join(byNewVisitor, externalId, conn);
           send(socket, {
@@ -282,7 +307,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
             const v = limits.refuse('widget_connection_replays', replays.msUntilNext());
             return void fail('RATE_LIMITED', 'Too many history requests; ask again shortly.', { retryAfterMs: v.ok ? 0 : v.retryAfterMs });
           }
-          const session = await store.latestSession(conn.visitor.customerId, 'WB');
+          const session = await store.latestSession(conn.visitor.customerId, CHANNEL);
           // Only the visitor's own current conversation can be paged.
           if (!session || session.conversationId !== frame.conversationId) return void fail('SESSION_NOT_FOUND', 'No such conversation.');
           return replay(session.conversationId, frame.afterSeq);
@@ -353,6 +378,13 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   }
 
   return {
+    channel: CHANNEL,
+    capabilities: CAPABILITIES,
+    async send(envelope) {
+      if (!carries(CAPABILITIES, envelope.kind)) return unsupportedKind(CHANNEL, envelope.kind);
+      if (closed) return { state: 'failed', error: { code: 'CHANNEL_CLOSED', message: 'The web channel on this node is shut down.' } };
+      return { state: 'sent' };
+    },
     handleUpgrade(req, socket, head) {
       const ip = limits.clientIp(req);
       const release = limits.openConnection(ip);
@@ -365,6 +397,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, ip));
     },
     async close() {
+      closed = true;
       await Promise.all(subs.map((s) => s.unsubscribe()));
       // Open WebSockets would otherwise keep the HTTPS server from closing.
       for (const client of wss.clients) client.terminate();

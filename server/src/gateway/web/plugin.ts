@@ -6,12 +6,15 @@ import { HuiliuError } from '../../../../common/errors/codes';
 import { WIDGET_PATH } from '../../../../common/web/widget-protocol';
 import type { UpgradeRouter } from '../../http/upgrades';
 import { buildCacheControl, CACHE_HTML } from '../../workstation/plugin';
+import type { ChannelAdapters } from '../channel-adapter';
 import { createWebChannelAdapter, type WebChannelAdapterOptions } from './adapter';
 
 export interface WebChannelOptions extends WebChannelAdapterOptions {
   /** Built widget (index.html + assets). */
   widgetDir: string;
   upgrades: UpgradeRouter;
+  /** The adapter joins these, so the outbound dispatcher sends the web channel's replies through it. */
+  adapters: ChannelAdapters;
 }
 
 /**
@@ -22,6 +25,7 @@ export interface WebChannelOptions extends WebChannelAdapterOptions {
 export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOptions): Promise<void> {
   const { config } = opts;
   const adapter = await createWebChannelAdapter(opts);
+  opts.adapters.register(adapter);
   opts.upgrades.route(WIDGET_PATH, (req, socket, head) => adapter.handleUpgrade(req, socket, head));
   app.addHook('preClose', async () => {
     await adapter.close();

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { v7 as uuidv7 } from 'uuid';
+import { HuiliuError } from '../../../common/errors/codes';
+import { DELIVERY_RANK, type DeliveryState } from '../../../common/message/delivery';
+import type { ChannelCode } from '../../../common/message/session-id';
+import { openText, sealText } from '../crypto/aead';
+import { migrate, openDatabase, type Db } from '../db/sqlite';
+import type { KeyProvider } from '../keys/provider';
+import type { ChannelAccount, ChannelStore, DeliveryRecord } from './channels';
+
+const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+// The sealed secrets are bound to their row: a sealed blob copied onto another account does not open.
+const aad = (id: string) => `huiliu:channel-account:${id}`;
+
+interface AccountRow {
+  id: string;
+  channel: ChannelCode;
+  account_id: string;
+  name: string;
+  skill_group: string | null;
+  kek_id: string | null;
+  wrapped_key: Buffer | null;
+  sealed_secrets: Buffer | null;
+  created_at: string;
+}
+
+interface DeliveryRow {
+  message_id: string;
+  channel: ChannelCode;
+  state: DeliveryState;
+  error_code: string | null;
+  error_message: string | null;
+  updated_at: string;
+}
+
+const toAccount = (r: AccountRow): ChannelAccount => ({
+  id: r.id,
+  channel: r.channel,
+  accountId: r.account_id,
+  name: r.name,
+  skillGroup: r.skill_group,
+  createdAt: r.created_at,
+});
+
+const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
+  messageId: r.message_id,
+  channel: r.channel,
+  state: r.state,
+  error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
+  updatedAt: r.updated_at,
+});
+
+/**
+ * ChannelStore on SQLite, in the server's database file (its own connection and migrations,
+ * component `channels`). On its first migration it takes over the app keys the auth component kept
+ * in `channel_keys` (same SHA-256 hashes), so an existing data dir keeps its keys working.
+ */
+export function createSqliteChannelStore(options: { path: string; keys: KeyProvider; now?: () => number }): ChannelStore {
+  const db: Db = openDatabase(options.path);
+  const now = options.now ?? Date.now;
+  db.transaction(() => {
+    const ran = migrate(db, 'channels', MIGRATIONS);
+    const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'channel_keys'").get();
+    if (ran.includes(1) && legacy) {
+      const rows = db.prepare('SELECT * FROM channel_keys').all() as {
+        key_hash: string;
+        channel: ChannelCode;
+        app_id: string;
+        name: string;
+        skill_group: string | null;
+        created_at: string;
+      }[];
+      const insert = db.prepare(
+        'INSERT OR IGNORE INTO channel_accounts (id, channel, account_id, name, skill_group, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      for (const r of rows) insert.run(uuidv7(), r.channel, r.app_id, r.name, r.skill_group, r.key_hash, r.created_at);
+    }
+  }).immediate();
+
+  const q = {
+    byKey: db.prepare('SELECT * FROM channel_accounts WHERE key_hash = ?'),
+    byId: db.prepare('SELECT * FROM channel_accounts WHERE id = ?'),
+    byChannel: db.prepare('SELECT * FROM channel_accounts WHERE channel = ? ORDER BY created_at, id'),
+    updateByKey: db.prepare(
+      'UPDATE channel_accounts SET channel = ?, account_id = ?, name = ?, skill_group = ? WHERE key_hash = ? RETURNING *',
+    ),
+    insert: db.prepare(
+      `INSERT INTO channel_accounts (id, channel, account_id, name, skill_group, key_hash, kek_id, wrapped_key, sealed_secrets, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    ),
+    delivery: db.prepare('SELECT * FROM message_deliveries WHERE message_id = ?'),
+    upsertDelivery: db.prepare(
+      `INSERT INTO message_deliveries (message_id, channel, state, error_code, error_message, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (message_id) DO UPDATE SET state = excluded.state, error_code = excluded.error_code,
+         error_message = excluded.error_message, updated_at = excluded.updated_at`,
+    ),
+  };
+
+  return {
+    async addAccount(input) {
+      if (!ACCOUNT_ID.test(input.accountId))
+        throw new HuiliuError('VALIDATION_FAILED', 'accountId (appId): letters, digits, ".", "_" or "-", at most 64');
+      if (!input.name.trim()) throw new HuiliuError('VALIDATION_FAILED', 'name: required');
+      const keyHash = input.key === undefined ? null : sha256(input.key);
+      if (keyHash) {
+        const updated = q.updateByKey.get(input.channel, input.accountId, input.name, input.skillGroup, keyHash) as AccountRow | undefined;
+        if (updated) return toAccount(updated);
+      }
+      const id = uuidv7();
+      let sealed: { kekId: string; wrapped: Buffer; secrets: Buffer } | null = null;
+      if (input.secrets) {
+        const { plain, wrapped } = await options.keys.generateDataKey();
+        sealed = { kekId: wrapped.kekId, wrapped: wrapped.wrapped, secrets: sealText(plain, JSON.stringify(input.secrets), aad(id)) };
+      }
+      const row = q.insert.get(
+        id,
+        input.channel,
+        input.accountId,
+        input.name,
+        input.skillGroup,
+        keyHash,
+        sealed?.kekId ?? null,
+        sealed?.wrapped ?? null,
+        sealed?.secrets ?? null,
+        new Date(now()).toISOString(),
+      ) as AccountRow;
+      return toAccount(row);
+    },
+
+    async accountByKey(channel, key) {
+      // Looked up by SHA-256 of the key, so lookup time says nothing about the key itself.
+      if (!key || key.length > 256) return null;
+      const row = q.byKey.get(sha256(key)) as AccountRow | undefined;
+      return row && row.channel === channel ? toAccount(row) : null;
+    },
+
+    async accounts(channel) {
+      return (q.byChannel.all(channel) as AccountRow[]).map(toAccount);
+    },
+
+    async secrets(id) {
+      const row = q.byId.get(id) as AccountRow | undefined;
+      if (!row?.sealed_secrets || !row.kek_id || !row.wrapped_key) return null;
+      const key = await options.keys.unwrapDataKey({ kekId: row.kek_id, wrapped: row.wrapped_key });
+      return JSON.parse(openText(key, row.sealed_secrets, aad(row.id))) as Record<string, string>;
+    },
+
+    async recordDelivery(messageId, channel, result) {
+      return db
+        .transaction(() => {
+          const old = q.delivery.get(messageId) as DeliveryRow | undefined;
+          if (old && DELIVERY_RANK[old.state] >= DELIVERY_RANK[result.state]) return { record: toDelivery(old), changed: false };
+          const at = new Date(now()).toISOString();
+          q.upsertDelivery.run(messageId, channel, result.state, result.error?.code ?? null, result.error?.message ?? null, at);
+          return { record: toDelivery(q.delivery.get(messageId) as DeliveryRow), changed: true };
+        })
+        .immediate();
+    },
+
+    async delivery(messageId) {
+      const row = q.delivery.get(messageId) as DeliveryRow | undefined;
+      return row ? toDelivery(row) : null;
+    },
+
+    async deliveries(messageIds) {
+      const out = new Map<string, DeliveryRecord>();
+      for (const id of messageIds) {
+        const row = q.delivery.get(id) as DeliveryRow | undefined;
+        if (row) out.set(id, toDelivery(row));
+      }
+      return out;
+    },
+
+    async close() {
+      db.close();
+    },
+  };
+}

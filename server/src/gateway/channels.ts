@@ -1,0 +1,67 @@
+import type { DeliveryError, DeliveryResult, DeliveryState } from '../../../common/message/delivery';
+import type { ChannelCode } from '../../../common/message/session-id';
+
+/** One channel account: a connection of the server to a channel (an integrating app, a WeChat account…). */
+export interface ChannelAccount {
+  /** The row's own id (UUIDv7). */
+  id: string;
+  channel: ChannelCode;
+  /**
+   * The channel's account id: the app id (scopes that app's customer ids, stays the same across key
+   * rotation), a WeChat AppID, an XMPP component JID. Letters, digits, `.`, `_`, `-`; at most 64.
+   */
+  accountId: string;
+  name: string;
+  /** Where a new session from this account opens unless the message hints otherwise. */
+  skillGroup: string | null;
+  createdAt: string;
+}
+
+export interface NewChannelAccount {
+  channel: ChannelCode;
+  accountId: string;
+  name: string;
+  skillGroup: string | null;
+  /** A key callers present (the app channel's X-Huiliu-Key): stored hashed; re-adding a key updates its account. */
+  key?: string;
+  /** Secrets the server itself must use (an AppSecret, a SIP password): stored sealed. */
+  secrets?: Record<string, string>;
+}
+
+/** The newest delivery state of one outbound message. */
+export interface DeliveryRecord {
+  messageId: string;
+  channel: ChannelCode;
+  state: DeliveryState;
+  error: DeliveryError | null;
+  /** ISO 8601: when this state was recorded. */
+  updatedAt: string;
+}
+
+/**
+ * The channels store port (issue 7 §1): channel accounts as data, and the delivery state of every
+ * outbound message. SQLite in the embedded mode (`channels.sqlite.ts`).
+ */
+export interface ChannelStore {
+  /**
+   * Adds an account (or, for a `key` already stored, updates the account that key opens).
+   * @throws HuiliuError VALIDATION_FAILED for an `accountId` outside `[A-Za-z0-9._-]{1,64}` (a ':'
+   *   would make two apps' customer ids collide, issue 6 B7) or an empty name
+   */
+  addAccount(input: NewChannelAccount): Promise<ChannelAccount>;
+  /** The account a presented key opens on `channel`; null for no key, an unknown key or another channel's key. */
+  accountByKey(channel: ChannelCode, key: string | undefined): Promise<ChannelAccount | null>;
+  accounts(channel: ChannelCode): Promise<ChannelAccount[]>;
+  /** The account's secrets, unsealed; null when it has none. @throws TamperError when the sealed row was altered */
+  secrets(id: string): Promise<Record<string, string> | null>;
+  /**
+   * Records what the channel answered for one outbound message. A state never moves backwards
+   * (`DELIVERY_RANK`): a redelivered `sent` after `read`, or a `failed` after a success, leaves the
+   * row as it is. Returns the row as stored and whether it changed.
+   */
+  recordDelivery(messageId: string, channel: ChannelCode, result: DeliveryResult): Promise<{ record: DeliveryRecord; changed: boolean }>;
+  delivery(messageId: string): Promise<DeliveryRecord | null>;
+  /** The delivery states of several messages (a conversation page), keyed by message id. */
+  deliveries(messageIds: readonly string[]): Promise<Map<string, DeliveryRecord>>;
+  close(): Promise<void>;
+}
