@@ -12,6 +12,7 @@ import {
   type SessionSummary,
 } from '../api/sessions';
 import type { UserView } from '../api/auth';
+import type { DeliveryState } from '../message/delivery';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
@@ -65,6 +66,14 @@ export interface AgentClientToServerEvents {
   'presence:set': (payload: SetPresence, ack: Ack<{ presence: Presence }>) => void;
 }
 
+export interface MessageDelivery {
+  messageId: string;
+  sessionId: string;
+  state: DeliveryState;
+  /** The channel's own error, when `state` is `failed`. */
+  error?: { code: string; message: string };
+}
+
 export interface OfferView {
   sessionId: string;
   expiresAt: string;
@@ -93,4 +102,6 @@ export interface AgentServerToClientEvents {
   'offer:revoked': (payload: { sessionId: string; reason: string }) => void;
   /** A message in a session you are assigned to or can see. */
   'message:new': (message: MessageView) => void;
+  /** How far one of your replies got on the customer's channel (sent / delivered / read / failed). */
+  'message:delivery': (payload: MessageDelivery) => void;
 }

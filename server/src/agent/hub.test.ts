@@ -238,4 +238,16 @@ describe('socket.io /agent: offers taken away and chats handed back', () => {
     expect((await reoffered).sessionId).toBe(sessionId);
     expect(await ack(other, 'session:release', { sessionId })).toMatchObject({ ok: false, error: { code: 'NOT_ASSIGNED' } });
   });
+
+  it("tells the agent how far their reply got on the customer's channel", async () => {
+    const socket = await open(s, await s.login('agent1'));
+    sockets.push(socket);
+    const sessionId = await postApp(s, 'delivery-1');
+    expect((await ack(socket, 'offer:accept', { sessionId })).ok).toBe(true);
+    const delivered = new Promise<{ messageId: string; state: string }>((resolve) => socket.on('message:delivery', resolve));
+    const sent = await ack<{ id: string }>(socket, 'message:send', { sessionId, clientMessageId: 'delivery-reply-1', text: 'on it' });
+    expect(sent.ok).toBe(true);
+    // The app channel is polled: its adapter reports the reply as sent.
+    expect(await delivered).toMatchObject({ messageId: sent.ok ? sent.data.id : '', state: 'sent' });
+  });
 });

@@ -337,6 +337,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     await deps.bus.subscribeAll('message.out', ({ payload: { envelope, session } }) => {
       if (session.assignedAgentId) nsp.to(agentRoom(session.assignedAgentId)).emit('message:new', toMessageView(envelope));
     }),
+    // The dispatcher's record of how far a reply got, to the agent who has the chat (their bubble's tick).
+    await deps.bus.subscribeAll('delivery.changed', ({ sessionId, payload: { messageId, state, error, session } }) => {
+      if (!session.assignedAgentId) return;
+      nsp.to(agentRoom(session.assignedAgentId)).emit('message:delivery', { messageId, sessionId, state, ...(error ? { error } : {}) });
+    }),
   );
 
   return {

@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type Keyb
 import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions';
 import { MAX_TEXT_LENGTH, textOf } from '../../../../common/message/envelope';
 import { hasVisibleText } from '../../../../common/text/text';
+import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useWorkstation } from '../context';
 import { channelName, stamp } from '../format';
 
@@ -15,6 +16,7 @@ export function Conversation() {
   const closeSession = useWorkstation((s) => s.closeSession);
   const workError = useWorkstation((s) => s.workError);
   const loadOlder = useWorkstation((s) => s.loadOlder);
+  const deliveries = useWorkstation((s) => s.deliveries);
   const loadingOlder = useWorkstation((s) => s.loadingOlder);
   const [draft, setDraft] = useState('');
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
@@ -135,6 +137,7 @@ export function Conversation() {
                 {stamp(m.receivedAt)}
               </time>{' '}
               · #{m.seq}
+              {m.direction === 'out' && deliveries[m.id] ? <DeliveryMark delivery={deliveries[m.id]!} /> : null}
             </span>
           </li>
         ))}
@@ -185,5 +188,24 @@ export function Conversation() {
         <p className="closed-note">Accept this contact to reply.</p>
       )}
     </section>
+  );
+}
+
+/** How far a reply got on the customer's channel: ✓ sent, ✓✓ delivered or read, or why it failed. */
+function DeliveryMark({ delivery }: { delivery: MessageDelivery }) {
+  if (delivery.state === 'failed') {
+    return (
+      <span className="delivery delivery--failed" data-testid="delivery" role="status">
+        {' '}
+        · not delivered: {delivery.error?.message ?? delivery.error?.code ?? 'the channel refused it'}
+      </span>
+    );
+  }
+  const label = { sent: 'Sent', delivered: 'Delivered', read: 'Read' }[delivery.state];
+  return (
+    <span className={`delivery delivery--${delivery.state}`} data-testid="delivery" title={label} aria-label={label}>
+      {' '}
+      · {delivery.state === 'sent' ? '✓' : '✓✓'}
+    </span>
   );
 }

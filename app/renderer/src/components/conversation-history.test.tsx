@@ -48,7 +48,7 @@ const detail = {
   wrapUpCode: null,
   closedAt: null,
   routing: null,
-  messages: range(952, 1051),
+  messages: [...range(952, 1051), { ...message(1052), direction: 'out', authorId: 'u1', body: { text: 'on it' } }],
   hasOlderMessages: true,
   context: { customer: { id: 'cust-1', name: 'Long Talker', channels: ['AP'] }, previousSessions: [] },
 } as unknown as SessionDetail;
@@ -58,6 +58,7 @@ describe('a long conversation in the workstation', () => {
   let root: Root;
   let host: HTMLDivElement;
   const asked: number[] = [];
+  let store: ReturnType<typeof createWorkstationStore>;
   beforeEach(async () => {
     const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
     const bridge: DesktopBridge = {
@@ -72,7 +73,7 @@ describe('a long conversation in the workstation', () => {
       asked.push(payload.beforeSeq);
       return payload.beforeSeq === 952 ? { messages: range(752, 951), hasOlder: true } : { messages: range(1, 751), hasOlder: false };
     };
-    const store = createWorkstationStore({
+    store = createWorkstationStore({
       api: { login: () => Promise.reject(new Error('not used')), logout: async () => undefined },
       bridge,
       connect: () => ({ socket: { on: () => undefined }, request, close: () => undefined }) as unknown as AgentConnection,
@@ -116,5 +117,21 @@ describe('a long conversation in the workstation', () => {
     expect(asked).toEqual([952, 752]);
     expect(bubbles()[0]).toContain('message 1');
     expect(host.querySelector('[data-testid="load-older"]')).toBeNull();
+  });
+
+  it("shows how far the agent's reply got on the customer's channel", async () => {
+    const mark = () => host.querySelector('[data-testid="agent-message"] [data-testid="delivery"]');
+    expect(mark()).toBeNull();
+    await act(async () => store.getState().receiveDelivery({ messageId: 'm-1052', sessionId: 'AP1', state: 'sent' }));
+    expect(mark()?.textContent).toContain('✓');
+    await act(async () =>
+      store.getState().receiveDelivery({
+        messageId: 'm-1052',
+        sessionId: 'AP1',
+        state: 'failed',
+        error: { code: 'UNSUPPORTED_KIND', message: 'The widget cannot show this kind of message.' },
+      }),
+    );
+    expect(mark()?.textContent).toContain('not delivered: The widget cannot show this kind of message.');
   });
 });

@@ -1,5 +1,6 @@
 import type { MessageView, SessionDetail, WrapUpCode } from '../../../../common/api/sessions';
 import { HuiliuError } from '../../../../common/errors/codes';
+import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import type { Slice } from './types';
 
 export interface PendingReply {
@@ -15,6 +16,9 @@ export interface ConversationSlice {
   workError: string | null;
   /** An older page is being fetched (the "Show earlier messages" button waits). */
   loadingOlder: boolean;
+  /** How far each of the agent's replies got on the customer's channel, by message id. */
+  deliveries: Record<string, MessageDelivery>;
+  receiveDelivery(delivery: MessageDelivery): void;
   openSession(sessionId: string): Promise<void>;
   /** Prepends the page of messages just before the oldest one shown (C8: long conversations). */
   loadOlder(): Promise<void>;
@@ -65,6 +69,10 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     pending: [],
     workError: null,
     loadingOlder: false,
+    deliveries: {},
+    receiveDelivery(delivery) {
+      set((s) => ({ deliveries: { ...s.deliveries, [delivery.messageId]: delivery } }));
+    },
     async loadOlder() {
       const { connection, detail, loadingOlder } = get();
       const oldest = detail?.messages[0];
@@ -140,7 +148,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       });
     },
     resetWork() {
-      set({ openSessionId: null, detail: null, pending: [], workError: null, queue: {}, offers: {}, unread: {} });
+      set({ openSessionId: null, detail: null, pending: [], workError: null, queue: {}, offers: {}, unread: {}, deliveries: {} });
     },
   };
 };
