@@ -66,6 +66,27 @@ export interface AgentClientToServerEvents {
   'presence:set': (payload: SetPresence, ack: Ack<{ presence: Presence }>) => void;
 }
 
+/**
+ * The names of every client → server event, at run time: the server's event policy map and its test
+ * walk this list. `satisfies` below keeps it equal to the keys of `AgentClientToServerEvents`.
+ */
+export const AGENT_CLIENT_EVENTS = [
+  'queue:list',
+  'offer:accept',
+  'session:open',
+  'session:history',
+  'message:send',
+  'session:close',
+  'session:release',
+  'presence:set',
+] as const satisfies readonly (keyof AgentClientToServerEvents)[];
+export type AgentClientEvent = keyof AgentClientToServerEvents;
+// Fails to compile when an event is added to the interface but not to the list.
+const everyEventListed: Record<AgentClientEvent, true> = Object.fromEntries(AGENT_CLIENT_EVENTS.map((e) => [e, true])) as {
+  [K in (typeof AGENT_CLIENT_EVENTS)[number]]: true;
+};
+void everyEventListed;
+
 export interface MessageDelivery {
   messageId: string;
   sessionId: string;

@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
-import type { AuthService } from './auth/auth';
+import type { IdentityStore } from './auth/identity';
 import { authPlugin } from './auth/plugin';
+import type { RoutePolicy } from './auth/policy';
+import { registerRoutePolicy } from './auth/route-policy';
 import type { Bus } from './bus/bus';
 import type { ServerConfig } from './config/config';
 import { appChannelPlugin } from './gateway/app/plugin';
@@ -30,8 +32,8 @@ export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL('../dist/widget/', impor
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Every registered route (method + URL pattern), HEAD excepted. */
-    routeTable: readonly { method: string; url: string }[];
+    /** Every registered route (method + URL pattern) and the policy it named, HEAD excepted. */
+    routeTable: readonly { method: string; url: string; policy: RoutePolicy | undefined }[];
   }
 }
 
@@ -40,7 +42,8 @@ export interface AppDeps {
   logger: Logger;
   store: SessionStore;
   bus: Bus;
-  auth: AuthService;
+  /** Who is signing in (the authentication port; `AuthService` in main.ts). */
+  auth: IdentityStore;
   ingest: Ingest;
   /** Channel accounts (app keys …) and delivery states. */
   channels: ChannelStore;
@@ -87,9 +90,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   // Every route, as registered: security tests walk it so no route escapes the malformed-input suite.
-  const routeTable: { method: string; url: string }[] = [];
+  const routeTable: { method: string; url: string; policy: RoutePolicy | undefined }[] = [];
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
+    const policy = route.config?.policy;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url, policy });
   });
   app.decorate('routeTable', routeTable);
   const upgrades = new UpgradeRouter();
@@ -106,11 +110,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const { config, store, auth, ingest, views, bus, logger, channels } = deps;
+  // One authorization hook for every route below, from each route's `config.policy` (issue 7 §4).
+  registerRoutePolicy(app, auth);
   const adapters = deps.adapters ?? new ChannelAdapters();
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
-  await app.register(metricsPlugin, { metrics, auth });
+  await app.register(metricsPlugin, { metrics });
   await app.register(authPlugin, { auth });
-  await app.register(sessionsPlugin, { auth, store, views, conversations: deps.conversations });
+  await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
   await app.register(webChannelPlugin, {
     store,

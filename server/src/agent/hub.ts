@@ -12,14 +12,15 @@ import {
   SendMessageSchema,
   SessionHistorySchema,
   SetPresenceSchema,
+  type AgentClientEvent,
   type AgentClientToServerEvents,
   type AgentServerToClientEvents,
 } from '../../../common/socket/agent-events';
 import type { z } from 'zod';
-import type { AuthService } from '../auth/auth';
+import type { IdentityStore } from '../auth/identity';
+import { can, type Action } from '../auth/policy';
 import {
   canSeeInQueue,
-  isStaffOnQueue,
   queueAudience,
   queueRooms,
   queueRoomsOf,
@@ -51,7 +52,7 @@ type AgentNamespace = Namespace<AgentClientToServerEvents, AgentServerToClientEv
 
 export interface AgentHubDeps {
   httpServer: HttpsServer;
-  auth: AuthService;
+  auth: IdentityStore;
   store: SessionStore;
   views: SessionViews;
   bus: Bus;
@@ -71,6 +72,22 @@ export interface AgentHub {
 }
 
 const agentRoom = queueRooms.agent;
+
+/**
+ * The action each client → server event needs (issue 7 §4), checked before its handler runs; the
+ * handler's use case then checks the session's group. Typed complete over the event map, and
+ * server/test/security/policy-coverage.test.ts walks `AGENT_CLIENT_EVENTS` against it.
+ */
+export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
+  'queue:list': 'queue.view',
+  'offer:accept': 'session.handle',
+  'session:open': 'session.view',
+  'session:history': 'session.view',
+  'message:send': 'session.handle',
+  'session:close': 'session.handle',
+  'session:release': 'session.handle',
+  'presence:set': 'presence.set',
+};
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
 
@@ -138,7 +155,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     const token = (socket.handshake.auth as { token?: unknown }).token;
     const verified = deps.auth.verifyToken(typeof token === 'string' ? token : undefined);
     if (!verified) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
-    if (!isStaffOnQueue(verified.user)) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
+    if (!can(verified.user, 'queue.view')) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
     socket.data.user = verified.user;
     socket.data.token = token as string;
     socket.data.tokenHash = verified.tokenHash;
@@ -178,8 +195,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     return Promise.all([...active, ...waiting].filter((s) => canSeeInQueue(user, s)).map((s) => deps.views.summary(s)));
   }
 
-  /** Wraps a handler: validates the payload, answers the ack with a Result, never throws. */
-  function handle<S extends z.ZodType, T>(socket: AgentSocket, schema: S, fn: (payload: z.infer<S>) => Promise<T>) {
+  /**
+   * Wraps a handler: rate limit, token, the event's policy (`AGENT_EVENT_POLICY`, FORBIDDEN), then the
+   * payload's schema; answers the ack with a Result, never throws.
+   */
+  function handle<S extends z.ZodType, T>(socket: AgentSocket, event: AgentClientEvent, schema: S, fn: (payload: z.infer<S>) => Promise<T>) {
+    const action = AGENT_EVENT_POLICY[event];
     return async (payload: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: Result<T>) => void) : () => undefined;
       if (!events.get(socket)?.take()) {
@@ -192,6 +213,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         socket.disconnect(true);
         return;
       }
+      if (!can(socket.data.user, action)) return reply(fail('FORBIDDEN'));
       const parsed = schema.safeParse(payload ?? {});
       if (!parsed.success) return reply(fail('VALIDATION_FAILED', undefined, zodDetails(parsed.error)));
       try {
@@ -220,38 +242,38 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     socket.on(
       'queue:list',
-      handle(socket, QueueListSchema, async () => queueFor(user)),
+      handle(socket, 'queue:list', QueueListSchema, async () => queueFor(user)),
     );
 
     const conversations = deps.conversations;
     socket.on(
       'offer:accept',
-      handle(socket, AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId)),
+      handle(socket, 'offer:accept', AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId)),
     );
     socket.on(
       'session:open',
-      handle(socket, OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId)),
+      handle(socket, 'session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId)),
     );
     socket.on(
       'session:history',
-      handle(socket, SessionHistorySchema, (input) => conversations.history(user, input)),
+      handle(socket, 'session:history', SessionHistorySchema, (input) => conversations.history(user, input)),
     );
     socket.on(
       'message:send',
-      handle(socket, SendMessageSchema, (input) => conversations.reply(user, input)),
+      handle(socket, 'message:send', SendMessageSchema, (input) => conversations.reply(user, input)),
     );
     socket.on(
       'session:close',
-      handle(socket, CloseSessionSchema, (input) => conversations.close(user, input)),
+      handle(socket, 'session:close', CloseSessionSchema, (input) => conversations.close(user, input)),
     );
     socket.on(
       'session:release',
-      handle(socket, ReleaseSessionSchema, ({ sessionId }) => conversations.release(user, sessionId)),
+      handle(socket, 'session:release', ReleaseSessionSchema, ({ sessionId }) => conversations.release(user, sessionId)),
     );
 
     socket.on(
       'presence:set',
-      handle(socket, SetPresenceSchema, async ({ presence }) => {
+      handle(socket, 'presence:set', SetPresenceSchema, async ({ presence }) => {
         deps.pool.setPresence(user.id, presence, now());
         if (presence === 'available') await deps.router.agentAvailable(user.id);
         else await deps.router.agentGone(user.id);

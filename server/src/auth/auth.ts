@@ -7,6 +7,7 @@ import { RoleSchema, type LoginResponse, type Role, type UserView } from '../../
 import type { Statement } from 'better-sqlite3';
 import { migrate, type Db } from '../db/sqlite';
 import type { Logger } from '../logging/logger';
+import type { IdentityStore, Revocation, VerifiedToken } from './identity';
 import { ConcurrencyGate, DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './throttle';
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -46,18 +47,7 @@ export interface AuthOptions {
   logger?: Logger;
 }
 
-/** A verified bearer token: who it is, when it expires (ms since the epoch) and its stored hash. */
-export interface VerifiedToken {
-  user: UserView;
-  tokenHash: string;
-  expiresAt: number;
-}
-
-/**
- * What was revoked: one token (logout) or every token of a user (`revokeUser`, e.g. when disabled).
- * Listeners end whatever that token or user still holds open, such as live sockets.
- */
-export type Revocation = { kind: 'token'; tokenHash: string; userId: string } | { kind: 'user'; userId: string };
+export type { Revocation, VerifiedToken } from './identity';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -75,8 +65,8 @@ function toView(row: UserRow): UserView {
   };
 }
 
-/** Staff accounts, sessions (bearer tokens) and channel keys. Passwords: argon2id. */
-export class AuthService {
+/** Staff accounts and sessions (bearer tokens): the local `IdentityStore`. Passwords: argon2id. */
+export class AuthService implements IdentityStore {
   private dummyHash: Promise<string> | null = null;
   private readonly statements = new Map<string, Statement<unknown[]>>();
   private readonly now: () => number;

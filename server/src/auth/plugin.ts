@@ -1,38 +1,26 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HuiliuError } from '../../../common/errors/codes';
-import { LoginRequestSchema, type Role, type UserView } from '../../../common/api/auth';
+import type { FastifyInstance } from 'fastify';
+import { LoginRequestSchema } from '../../../common/api/auth';
 import { parseWith } from '../http/errors';
-import type { AuthService } from './auth';
+import type { IdentityStore } from './identity';
+import { bearerToken, staffOf } from './route-policy';
 
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (!header) return undefined;
-  const m = /^Bearer\s+(\S+)$/i.exec(header);
-  return m?.[1];
-}
+export { bearerToken };
 
-/** The signed-in staff user, or UNAUTHENTICATED / FORBIDDEN (when `roles` is given and none match). */
-export function requireStaff(auth: AuthService, request: FastifyRequest, roles?: readonly Role[]): UserView {
-  const user = auth.verify(bearerToken(request));
-  if (!user) throw new HuiliuError('UNAUTHENTICATED');
-  if (roles && !user.roles.some((r) => roles.includes(r))) throw new HuiliuError('FORBIDDEN');
-  return user;
-}
-
-export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService }): Promise<void> {
+/** Sign-in, sign-out and "who am I" (DESIGN §6); the policy hook checks the token of the last two. */
+export async function authPlugin(app: FastifyInstance, opts: { auth: IdentityStore }): Promise<void> {
   const { auth } = opts;
 
   // A lockout's RATE_LIMITED carries `retryAfterSeconds`; the error handler sends it as Retry-After.
-  app.post('/api/v1/auth/login', async (request) => {
+  app.post('/api/v1/auth/login', { config: { policy: 'public' } }, async (request) => {
     const body = parseWith(LoginRequestSchema, request.body);
     return auth.login(body.username, body.password, request.ip);
   });
 
-  app.post('/api/v1/auth/logout', async (request, reply) => {
-    requireStaff(auth, request);
+  app.post('/api/v1/auth/logout', { config: { policy: 'account.self' } }, async (request, reply) => {
+    staffOf(request);
     auth.logout(bearerToken(request)!);
     return reply.status(204).send();
   });
 
-  app.get('/api/v1/auth/me', async (request) => ({ user: requireStaff(auth, request) }));
+  app.get('/api/v1/auth/me', { config: { policy: 'account.self' } }, async (request) => ({ user: staffOf(request) }));
 }

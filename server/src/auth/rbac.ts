@@ -1,34 +1,33 @@
 import type { UserView } from '../../../common/api/auth';
 import type { SessionRecord } from '../sessions/store';
+import { can, queueRowVisible, scopeOf, seesAllGroups } from './policy';
 
-/** Roles that see every skill group (DESIGN §8 RBAC). */
-const ALL_GROUPS = new Set(['admin', 'auditor']);
+// Thin wrappers over policy.ts (issue 7 §4), kept for their readable names; the rules live in `can`.
 
-export function seesAllGroups(user: UserView): boolean {
-  return user.roles.some((r) => ALL_GROUPS.has(r));
-}
+export { seesAllGroups };
 
 /** Leads and all-group roles see how their team is doing: colleagues' load and routing candidates. */
 export function seesTeam(user: UserView): boolean {
-  return seesAllGroups(user) || user.roles.includes('lead');
+  return can(user, 'team.view');
 }
 
 /** Skill groups whose sessions the user may see; null means all. */
 export function visibleGroups(user: UserView): readonly string[] | null {
-  return seesAllGroups(user) ? null : user.skillGroups;
+  return scopeOf(user, 'session.view');
 }
 
 export function canSeeSession(user: UserView, session: Pick<SessionRecord, 'skillGroup'>): boolean {
-  return seesAllGroups(user) || user.skillGroups.includes(session.skillGroup);
+  return can(user, 'session.view', { skillGroup: session.skillGroup });
 }
 
 /** Handling contacts (accept, reply, close) is for agents and leads of the session's group. */
 export function canHandleSession(user: UserView, session: Pick<SessionRecord, 'skillGroup'>): boolean {
-  return (user.roles.includes('agent') || user.roles.includes('lead')) && user.skillGroups.includes(session.skillGroup);
+  return can(user, 'session.handle', { skillGroup: session.skillGroup });
 }
 
+/** Who may be on the live queue (the agent socket): `queue.view` without a resource. */
 export function isStaffOnQueue(user: UserView): boolean {
-  return user.roles.includes('agent') || user.roles.includes('lead') || user.roles.includes('admin');
+  return can(user, 'queue.view');
 }
 
 type QueueItem = Pick<SessionRecord, 'skillGroup' | 'status' | 'assignedAgentId'>;
@@ -36,14 +35,10 @@ type QueueItem = Pick<SessionRecord, 'skillGroup' | 'status' | 'assignedAgentId'
 /**
  * Queue visibility, the one rule behind `queue:list` and every queue push (issue 6, B6): agents see
  * their groups' waiting contacts and their own chats; leads see every open contact of their groups;
- * admins see all. Closed sessions are in no one's queue.
+ * admins see all. Closed sessions are in no one's queue. (policy.ts `queueRowVisible`.)
  */
 export function canSeeInQueue(user: UserView, s: QueueItem): boolean {
-  if (s.status === 'closed') return false;
-  if (s.status === 'active' && s.assignedAgentId === user.id) return true;
-  if (!canSeeSession(user, s)) return false;
-  if (seesAllGroups(user) || user.roles.includes('lead')) return true;
-  return s.status === 'queued' || s.status === 'offered';
+  return queueRowVisible(user, s);
 }
 
 /** socket.io rooms; the prefixes are distinct and ids never contain ':' before their own part. */

@@ -6,8 +6,8 @@ export async function healthPlugin(
   opts: { store: SessionStore; version: string; ready: () => boolean },
 ): Promise<void> {
   const started = Date.now();
-  app.get('/healthz', async () => ({ status: 'ok', version: opts.version, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { config: { policy: 'public' } }, async () => ({ status: 'ok', version: opts.version, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
+  app.get('/readyz', { config: { policy: 'public' } }, async (_request, reply) => {
     let storeOk: boolean;
     try {
       await opts.store.ping();

@@ -7,6 +7,7 @@ import { frameworkErrors, registerErrorHandling } from '../http/errors';
 import { Limits } from '../http/limits';
 import { createMetrics } from './metrics';
 import { metricsPlugin } from './plugin';
+import { registerRoutePolicy } from '../auth/route-policy';
 
 const REMOTE = '203.0.113.7';
 
@@ -26,7 +27,8 @@ describe('metrics plugin on a small app', () => {
     const limits = new Limits(DEFAULT_LIMITS, ['loopback'], metrics);
     app = Fastify({ frameworkErrors, trustProxy: limits.trustProxy });
     registerErrorHandling(app);
-    await app.register(metricsPlugin, { metrics, auth });
+    registerRoutePolicy(app, auth);
+    await app.register(metricsPlugin, { metrics });
   });
 
   afterAll(async () => {

@@ -15,6 +15,7 @@ import { createLogger } from '../logging/logger';
 import { AgentPool } from '../routing/agent-pool';
 import { createRouter } from '../routing/router';
 import { sessionsPlugin } from './plugin';
+import { registerRoutePolicy } from '../auth/route-policy';
 import { draft } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
 import { SessionViews } from './views';
@@ -61,7 +62,8 @@ describe('sessions plugin on a small app', () => {
     const [bus, pool, logger] = [createMemoryBus(), new AgentPool(), createLogger({ level: 'silent' })];
     const router = createRouter({ store, bus, pool, config: () => DEFAULT_ROUTING_CONFIG, logger });
     const conversations = createConversationService({ store, router, pool, bus, views, logger });
-    await app.register(sessionsPlugin, { auth, store, views, conversations });
+    registerRoutePolicy(app, auth);
+    await app.register(sessionsPlugin, { store, views, conversations });
   });
 
   afterAll(async () => {

@@ -4,9 +4,8 @@ import { HuiliuError } from '../../../common/errors/codes';
 import { ChannelCodeSchema, SessionIdSchema } from '../../../common/message/session-id';
 import { HISTORY_PAGE_MAX, SessionStatusSchema, type MessagePageView } from '../../../common/api/sessions';
 import type { ConversationService } from '../conversations/service';
-import type { AuthService } from '../auth/auth';
-import { requireStaff } from '../auth/plugin';
-import { visibleGroups } from '../auth/rbac';
+import { scopeOf } from '../auth/policy';
+import { staffOf } from '../auth/route-policy';
 import { parseWith } from '../http/errors';
 import type { SessionStore } from './store';
 import type { SessionViews } from './views';
@@ -19,15 +18,16 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
-/** `GET /api/v1/sessions/:id` and `GET /api/v1/sessions` (DESIGN §6), RBAC by skill group. */
+/** `GET /api/v1/sessions/:id` and `GET /api/v1/sessions` (DESIGN §6), RBAC by skill group: the route policy `session.view`, then the
+ * session's group (`can` in the use cases, `scopeOf` for the list). */
 export async function sessionsPlugin(
   app: FastifyInstance,
-  opts: { auth: AuthService; store: SessionStore; views: SessionViews; conversations: ConversationService },
+  opts: { store: SessionStore; views: SessionViews; conversations: ConversationService },
 ): Promise<void> {
-  const { auth, store, views, conversations } = opts;
+  const { store, views, conversations } = opts;
 
-  app.get('/api/v1/sessions/:id', async (request) => {
-    const user = requireStaff(auth, request);
+  app.get('/api/v1/sessions/:id', { config: { policy: 'session.view' } }, async (request) => {
+    const user = staffOf(request);
     const { id } = parseWith(z.object({ id: SessionIdSchema }), request.params);
     // The same use case as the socket's `session:open`: another group's session is SESSION_NOT_FOUND.
     return conversations.open(user, id);
@@ -39,17 +39,17 @@ export async function sessionsPlugin(
   });
 
   /** Older pages of the session's conversation, newest first by page, oldest first inside a page (C8). */
-  app.get('/api/v1/sessions/:id/messages', async (request): Promise<MessagePageView> => {
-    const user = requireStaff(auth, request);
+  app.get('/api/v1/sessions/:id/messages', { config: { policy: 'session.view' } }, async (request): Promise<MessagePageView> => {
+    const user = staffOf(request);
     const { id } = parseWith(z.object({ id: SessionIdSchema }), request.params);
     const q = parseWith(HistoryQuery, request.query);
     return conversations.history(user, { sessionId: id, ...q });
   });
 
-  app.get('/api/v1/sessions', async (request) => {
-    const user = requireStaff(auth, request);
+  app.get('/api/v1/sessions', { config: { policy: 'session.view' } }, async (request) => {
+    const user = staffOf(request);
     const q = parseWith(ListQuery, request.query);
-    const allowed = visibleGroups(user);
+    const allowed = scopeOf(user, 'session.view');
     let groups: readonly string[] | undefined = allowed ?? undefined;
     if (q.skillGroup) {
       if (allowed && !allowed.includes(q.skillGroup)) throw new HuiliuError('FORBIDDEN');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { HuiliuError } from '../../../common/errors/codes';
+import { defaultRoutePolicy } from '../auth/route-policy';
 
 /** Strict CSP for the workstation (DESIGN §8): only our own scripts, styles and connections. */
 export const WORKSTATION_CSP = [
@@ -42,27 +43,31 @@ export async function workstationPlugin(app: FastifyInstance, opts: { rendererDi
   const index = join(opts.rendererDir, 'index.html');
   const favicon = opts.favicon ?? DEFAULT_FAVICON;
   const icon = existsSync(favicon) ? readFileSync(favicon) : null;
-  app.get('/favicon.ico', async (_request, reply) => {
+  app.get('/favicon.ico', { config: { policy: 'public' } }, async (_request, reply) => {
     if (!icon) throw new HuiliuError('NOT_FOUND');
     return reply.type('image/x-icon').header('Cache-Control', 'public, max-age=86400').send(icon);
   });
-  app.get('/', async (_request, reply) => reply.redirect('/app/'));
-  app.get('/app', async (_request, reply) => reply.redirect('/app/'));
+  app.get('/', { config: { policy: 'public' } }, async (_request, reply) => reply.redirect('/app/'));
+  app.get('/app', { config: { policy: 'public' } }, async (_request, reply) => reply.redirect('/app/'));
   if (!existsSync(index)) {
-    app.get('/app/*', async () => {
+    app.get('/app/*', { config: { policy: 'public' } }, async () => {
       throw new HuiliuError('NOT_READY', 'The workstation is not built; run `npm run build:renderer`.');
     });
     return;
   }
-  await app.register(fastifyStatic, {
-    root: opts.rendererDir,
-    prefix: '/app/',
-    decorateReply: false,
-    // @fastify/static's own header (`public, max-age=0`) would replace ours: we set it per file.
-    cacheControl: false,
-    setHeaders: (res, path) => {
-      res.setHeader('Content-Security-Policy', WORKSTATION_CSP);
-      res.setHeader('Cache-Control', buildCacheControl(path));
-    },
+  // Static files are public; @fastify/static registers their routes, so the policy is given here.
+  await app.register(async (scope) => {
+    defaultRoutePolicy(scope, 'public');
+    await scope.register(fastifyStatic, {
+      root: opts.rendererDir,
+      prefix: '/app/',
+      decorateReply: false,
+      // @fastify/static's own header (`public, max-age=0`) would replace ours: we set it per file.
+      cacheControl: false,
+      setHeaders: (res, path) => {
+        res.setHeader('Content-Security-Policy', WORKSTATION_CSP);
+        res.setHeader('Cache-Control', buildCacheControl(path));
+      },
+    });
   });
 }

@@ -73,7 +73,7 @@ export async function appChannelPlugin(
     return key;
   };
 
-  app.post('/api/v1/channels/app/messages', async (request, reply) => {
+  app.post('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request, reply) => {
     const key = await appKey(request);
     // Only externalId, text and clientMessageId can refuse the message; bad optional metadata is
     // dropped or cut and reported in `warnings` so the customer's text is never lost over it (C11).
@@ -92,7 +92,7 @@ export async function appChannelPlugin(
     return reply.status(202).send(answer);
   });
 
-  app.get('/api/v1/channels/app/messages', async (request): Promise<AppMessagesResponse> => {
+  app.get('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request): Promise<AppMessagesResponse> => {
     const key = await appKey(request);
     const q = parseWith(AppMessagesQuerySchema, request.query);
     const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, q.externalId));

@@ -1,3 +1,4 @@
+import { defaultRoutePolicy } from '../../auth/route-policy';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -38,7 +39,7 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
   const widgetPage = existsSync(indexPath)
     ? readFileSync(indexPath, 'utf8').replaceAll('%WIDGET_TITLE%', escapeHtml(config.widget.title))
     : null;
-  app.get('/widget', async (_request, reply) => {
+  app.get('/widget', { config: { policy: 'public' } }, async (_request, reply) => {
     if (!widgetPage) throw new HuiliuError('NOT_READY', 'The widget is not built; run `npm run build:widget`.');
     // Sites allowed to embed the widget are named by frame-ancestors; X-Frame-Options cannot list them.
     if (config.widget.allowedOrigins.length) reply.removeHeader('X-Frame-Options');
@@ -55,13 +56,17 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
     );
   });
   if (existsSync(join(opts.widgetDir, 'assets'))) {
-    await app.register(fastifyStatic, {
-      root: join(opts.widgetDir, 'assets'),
-      prefix: '/widget/assets/',
-      decorateReply: false,
-      // @fastify/static's own `public, max-age=0` would replace ours; Vite hashes these names.
-      cacheControl: false,
-      setHeaders: (res, path) => res.setHeader('Cache-Control', buildCacheControl(path)),
+    // Static files are public; @fastify/static registers their routes, so the policy is given here.
+    await app.register(async (scope) => {
+      defaultRoutePolicy(scope, 'public');
+      await scope.register(fastifyStatic, {
+        root: join(opts.widgetDir, 'assets'),
+        prefix: '/widget/assets/',
+        decorateReply: false,
+        // @fastify/static's own `public, max-age=0` would replace ours; Vite hashes these names.
+        cacheControl: false,
+        setHeaders: (res, path) => res.setHeader('Cache-Control', buildCacheControl(path)),
+      });
     });
   }
 }

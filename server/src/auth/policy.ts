@@ -1,0 +1,129 @@
+import type { Role, UserView } from '../../../common/api/auth';
+import type { SessionStatus } from '../../../common/api/sessions';
+
+/**
+ * Every act the server authorizes (DESIGN §8 RBAC). One list, one rule per act: REST routes name
+ * theirs in route config (`config: { policy }`), socket events in the hub's event → action map, and
+ * use cases and views ask `can()` with the resource at hand.
+ */
+export const ACTIONS = [
+  /** Own account: who am I, sign out. Every signed-in user. */
+  'account.self',
+  /** Read a session (detail, history, list). Resource: `{ skillGroup }`. */
+  'session.view',
+  /** Accept, reply, close, release a session. Resource: `{ skillGroup }`. */
+  'session.handle',
+  /** Be on the live queue (agent socket), and see one queue row. Resource: `{ skillGroup, status, assignedAgentId }`. */
+  'queue.view',
+  /** Set one's own presence (available / away) on the agent socket. */
+  'presence.set',
+  /** See colleagues' load and routing candidates. Resource: `{ skillGroup }`. */
+  'team.view',
+  /** See service metrics. Resource: `{ skillGroup }` (a group's numbers). */
+  'metrics.view',
+  /** See a customer's profile. Resource: `{ skillGroups }`, the groups the customer has sessions in. */
+  'customer.view',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** What an action is about; each action reads the fields it names above. */
+export interface PolicyResource {
+  skillGroup?: string;
+  /** For `customer.view`: every group the customer was served in. */
+  skillGroups?: readonly string[];
+  status?: SessionStatus;
+  assignedAgentId?: string | null;
+}
+
+/** The fields of a user the policy reads. */
+export type PolicyUser = Pick<UserView, 'id' | 'roles' | 'skillGroups'>;
+
+/** Roles that see every skill group (DESIGN §8 RBAC). */
+const ALL_GROUP_ROLES: readonly Role[] = ['admin', 'auditor'];
+
+/** Which roles may do an action at all (in some scope); the scope rule below then narrows it. */
+const ROLES: Record<Action, readonly Role[]> = {
+  'account.self': ['agent', 'lead', 'admin', 'auditor', 'privacy-officer'],
+  // Any staff role reads sessions, each within its scope (a privacy officer's are its skill groups).
+  'session.view': ['agent', 'lead', 'admin', 'auditor', 'privacy-officer'],
+  'session.handle': ['agent', 'lead'],
+  'queue.view': ['agent', 'lead', 'admin'],
+  'presence.set': ['agent', 'lead', 'admin'],
+  'team.view': ['lead', 'admin', 'auditor'],
+  'metrics.view': ['agent', 'lead', 'admin', 'auditor'],
+  'customer.view': ['agent', 'lead', 'admin', 'auditor', 'privacy-officer'],
+};
+
+const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
+
+/** True when the user's roles reach every skill group (admin, auditor). */
+export function seesAllGroups(user: PolicyUser): boolean {
+  return has(user, ALL_GROUP_ROLES);
+}
+
+/** In scope: an all-group role, or the group is one of the user's. */
+const inScope = (user: PolicyUser, group: string) => seesAllGroups(user) || user.skillGroups.includes(group);
+
+/**
+ * May `user` do `action` on `resource`? Without a resource: may the user do the action at all, in
+ * some scope (the check a route or socket event makes before its handler loads anything). With one:
+ * the role rule and the skill-group scope (DESIGN §8: agents see only sessions, customers and metrics
+ * of their skill groups; admins and auditors see all groups). Pure and total: never throws; a
+ * resource without the group field its action reads is refused (fail closed).
+ *
+ * Scope rules: `session.handle` needs the group among the user's own even for an admin (admins
+ * supervise, agents and leads handle); `queue.view` rows follow the queue rule (agents: their groups'
+ * waiting contacts and their own chats; leads: every open contact of their groups; admins: all;
+ * closed sessions: no one).
+ */
+export function can(user: PolicyUser, action: Action, resource?: PolicyResource): boolean {
+  if (!has(user, ROLES[action])) return false;
+  if (!resource) return true;
+  switch (action) {
+    case 'account.self':
+    case 'presence.set':
+      return true;
+    case 'session.view':
+    case 'team.view':
+    case 'metrics.view':
+      return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
+    case 'session.handle':
+      return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);
+    case 'customer.view':
+      return seesAllGroups(user) || (resource.skillGroups ?? []).some((g) => user.skillGroups.includes(g));
+    case 'queue.view':
+      return queueRowVisible(user, resource);
+  }
+}
+
+/**
+ * The queue rule alone, without the role gate of `queue.view` (the agent socket's connect check makes
+ * that one): rbac's room membership mirrors exactly this function.
+ */
+export function queueRowVisible(user: PolicyUser, s: PolicyResource): boolean {
+  if (s.status === 'closed') return false;
+  if (s.status === 'active' && s.assignedAgentId === user.id) return true;
+  if (s.skillGroup === undefined || !inScope(user, s.skillGroup)) return false;
+  if (seesAllGroups(user) || user.roles.includes('lead')) return true;
+  return s.status === 'queued' || s.status === 'offered';
+}
+
+/** Skill groups in which the user may do `action`; null means all groups. */
+export function scopeOf(user: PolicyUser, action: Action): readonly string[] | null {
+  if (!has(user, ROLES[action])) return [];
+  if (action === 'session.handle') return user.skillGroups;
+  return seesAllGroups(user) ? null : user.skillGroups;
+}
+
+/**
+ * How a REST route is authorized: an `Action` (a signed-in user who `can` do it, checked by the
+ * policy hook), or one of the other authentications: `public` (no one: health, login, static pages),
+ * `channel-key` (an app channel's `X-Huiliu-Key`, checked by that plugin), `loopback-or-staff` (a
+ * local scraper or any signed-in staff user: `/metrics`).
+ */
+export type RoutePolicy = Action | 'public' | 'channel-key' | 'loopback-or-staff';
+export const ROUTE_POLICIES_OTHER = ['public', 'channel-key', 'loopback-or-staff'] as const;
+
+export function isRoutePolicy(value: unknown): value is RoutePolicy {
+  return typeof value === 'string' && ((ACTIONS as readonly string[]).includes(value) || (ROUTE_POLICIES_OTHER as readonly string[]).includes(value));
+}
