@@ -92,8 +92,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Every route, as registered: security tests walk it so no route escapes the malformed-input suite.
   const routeTable: { method: string; url: string; policy: RoutePolicy | undefined }[] = [];
   app.addHook('onRoute', (route) => {
-    const policy = route.config?.policy;
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url, policy });
+    // Read when asked: a child scope's onRoute hook (defaultRoutePolicy) runs after this one.
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD')
+        routeTable.push({
+          method,
+          url: route.url,
+          get policy() {
+            return route.config?.policy;
+          },
+        });
+    }
   });
   app.decorate('routeTable', routeTable);
   const upgrades = new UpgradeRouter();
