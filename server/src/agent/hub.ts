@@ -19,15 +19,7 @@ import {
 import type { z } from 'zod';
 import type { IdentityStore } from '../auth/identity';
 import { can, type Action } from '../auth/policy';
-import {
-  canSeeInQueue,
-  queueAudience,
-  queueRooms,
-  queueRoomsOf,
-  seesTeam,
-  queueWatchers,
-  visibleGroups,
-} from '../auth/rbac';
+import { canSeeInQueue, queueAudience, queueRooms, queueRoomsOf, seesTeam, queueWatchers, visibleGroups } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
 import type { IncomingMessage } from 'node:http';
 import { TokenBucket } from '../http/token-bucket';
@@ -155,7 +147,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     const token = (socket.handshake.auth as { token?: unknown }).token;
     const verified = deps.auth.verifyToken(typeof token === 'string' ? token : undefined);
     if (!verified) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: new HuiliuError('UNAUTHENTICATED').toInfo() }));
-    if (!can(verified.user, 'queue.view')) return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
+    if (!can(verified.user, 'queue.view'))
+      return next(Object.assign(new Error('FORBIDDEN'), { data: new HuiliuError('FORBIDDEN').toInfo() }));
     socket.data.user = verified.user;
     socket.data.token = token as string;
     socket.data.tokenHash = verified.tokenHash;
@@ -199,7 +192,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * Wraps a handler: rate limit, token, the event's policy (`AGENT_EVENT_POLICY`, FORBIDDEN), then the
    * payload's schema; answers the ack with a Result, never throws.
    */
-  function handle<S extends z.ZodType, T>(socket: AgentSocket, event: AgentClientEvent, schema: S, fn: (payload: z.infer<S>) => Promise<T>) {
+  function handle<S extends z.ZodType, T>(
+    socket: AgentSocket,
+    event: AgentClientEvent,
+    schema: S,
+    fn: (payload: z.infer<S>) => Promise<T>,
+  ) {
     const action = AGENT_EVENT_POLICY[event];
     return async (payload: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: Result<T>) => void) : () => undefined;

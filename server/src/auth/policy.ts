@@ -125,5 +125,8 @@ export type RoutePolicy = Action | 'public' | 'channel-key' | 'loopback-or-staff
 export const ROUTE_POLICIES_OTHER = ['public', 'channel-key', 'loopback-or-staff'] as const;
 
 export function isRoutePolicy(value: unknown): value is RoutePolicy {
-  return typeof value === 'string' && ((ACTIONS as readonly string[]).includes(value) || (ROUTE_POLICIES_OTHER as readonly string[]).includes(value));
+  return (
+    typeof value === 'string' &&
+    ((ACTIONS as readonly string[]).includes(value) || (ROUTE_POLICIES_OTHER as readonly string[]).includes(value))
+  );
 }

@@ -6,7 +6,11 @@ export async function healthPlugin(
   opts: { store: SessionStore; version: string; ready: () => boolean },
 ): Promise<void> {
   const started = Date.now();
-  app.get('/healthz', { config: { policy: 'public' } }, async () => ({ status: 'ok', version: opts.version, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
+  app.get('/healthz', { config: { policy: 'public' } }, async () => ({
+    status: 'ok',
+    version: opts.version,
+    uptimeSeconds: Math.round((Date.now() - started) / 1000),
+  }));
   app.get('/readyz', { config: { policy: 'public' } }, async (_request, reply) => {
     let storeOk: boolean;
     try {
