@@ -237,47 +237,27 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     void socket.join(queueRoomsOf(user));
     const takesContacts = user.roles.includes('agent') || user.roles.includes('lead');
     // Handlers are registered before any await, so no event sent right after connect is lost.
+    // One registration path: the event's name picks its policy (AGENT_EVENT_POLICY) and its handler.
+    // The wrapped listener takes unknown payload and ack, so it fits every event's signature.
+    const on = <S extends z.ZodType, T>(event: AgentClientEvent, schema: S, fn: (payload: z.infer<S>) => Promise<T>) =>
+      socket.on(event, handle(socket, event, schema, fn) as never);
 
-    socket.on(
-      'queue:list',
-      handle(socket, 'queue:list', QueueListSchema, async () => queueFor(user)),
-    );
+    on('queue:list', QueueListSchema, async () => queueFor(user));
 
     const conversations = deps.conversations;
-    socket.on(
-      'offer:accept',
-      handle(socket, 'offer:accept', AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId)),
-    );
-    socket.on(
-      'session:open',
-      handle(socket, 'session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId)),
-    );
-    socket.on(
-      'session:history',
-      handle(socket, 'session:history', SessionHistorySchema, (input) => conversations.history(user, input)),
-    );
-    socket.on(
-      'message:send',
-      handle(socket, 'message:send', SendMessageSchema, (input) => conversations.reply(user, input)),
-    );
-    socket.on(
-      'session:close',
-      handle(socket, 'session:close', CloseSessionSchema, (input) => conversations.close(user, input)),
-    );
-    socket.on(
-      'session:release',
-      handle(socket, 'session:release', ReleaseSessionSchema, ({ sessionId }) => conversations.release(user, sessionId)),
-    );
+    on('offer:accept', AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId));
+    on('session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId));
+    on('session:history', SessionHistorySchema, (input) => conversations.history(user, input));
+    on('message:send', SendMessageSchema, (input) => conversations.reply(user, input));
+    on('session:close', CloseSessionSchema, (input) => conversations.close(user, input));
+    on('session:release', ReleaseSessionSchema, ({ sessionId }) => conversations.release(user, sessionId));
 
-    socket.on(
-      'presence:set',
-      handle(socket, 'presence:set', SetPresenceSchema, async ({ presence }) => {
-        deps.pool.setPresence(user.id, presence, now());
-        if (presence === 'available') await deps.router.agentAvailable(user.id);
-        else await deps.router.agentGone(user.id);
-        return { presence };
-      }),
-    );
+    on('presence:set', SetPresenceSchema, async ({ presence }) => {
+      deps.pool.setPresence(user.id, presence, now());
+      if (presence === 'available') await deps.router.agentAvailable(user.id);
+      else await deps.router.agentGone(user.id);
+      return { presence };
+    });
 
     socket.on('disconnect', () => {
       clearTimeout(expiry);

@@ -8,7 +8,7 @@ import {
   type SessionSummary,
   type WrapUpCode,
 } from '../../../common/api/sessions';
-import { canHandleSession, canSeeSession } from '../auth/rbac';
+import { can } from '../auth/policy';
 import type { Bus } from '../bus/bus';
 import { newEvent, sessionChanged, sessionFacts } from '../bus/events';
 import type { Logger } from '../logging/logger';
@@ -104,13 +104,13 @@ export function createConversationService(deps: ConversationDeps): ConversationS
   async function seen(actor: ConversationActor, sessionId: string): Promise<SessionRecord> {
     const session = await deps.store.getSession(sessionId);
     // A session of another group is not there for this actor: not even its existence leaks.
-    if (!session || !canSeeSession(actor, session)) throw new HuiliuError('SESSION_NOT_FOUND');
+    if (!session || !can(actor, 'session.view', { skillGroup: session.skillGroup })) throw new HuiliuError('SESSION_NOT_FOUND');
     return session;
   }
 
   async function handled(actor: ConversationActor, sessionId: string): Promise<SessionRecord> {
     const session = await seen(actor, sessionId);
-    if (!canHandleSession(actor, session)) throw new HuiliuError('FORBIDDEN');
+    if (!can(actor, 'session.handle', { skillGroup: session.skillGroup })) throw new HuiliuError('FORBIDDEN');
     return session;
   }
 

@@ -59,6 +59,19 @@ describe('an authorization policy on every route and socket event', () => {
     }
   });
 
+  it('answers every client → server event on the agent socket (none is left without its handler)', async () => {
+    const socket = await openAgentSocket(s, await s.login('agent1'));
+    try {
+      for (const event of AGENT_CLIENT_EVENTS) {
+        // An empty payload: the answer may be a refusal, but an unhandled event would never ack.
+        const res = await ack(socket, event, {});
+        expect(typeof res.ok, event).toBe('boolean');
+      }
+    } finally {
+      socket.disconnect();
+    }
+  });
+
   it('refuses a route that names no policy with FORBIDDEN (fail closed)', async () => {
     const db = openDatabase(':memory:');
     const app = Fastify();
