@@ -73,6 +73,8 @@ export async function startServer(
   });
   // After auth: on its first start the channels store takes over the app keys auth used to keep.
   const channels = createSqliteChannelStore({ path: config.paths.db, keys });
+  // Accounts from HUILIU_CONFIG: adding a key already stored updates its account, so restarts are idempotent.
+  for (const account of config.channelAccounts) await channels.addAccount(account);
   if (config.demo) {
     const created = await seedDemo(auth, channels, config);
     if (created.length) logger.info({ users: created }, 'demo data seeded');

@@ -144,4 +144,43 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     ]);
     expect(errorOf(() => load({ HUILIU_TRUSTED_PROXIES: 'proxy.example.com' })).message).toMatch(/^HUILIU_TRUSTED_PROXIES: expected IP/);
   });
+
+  it('reads app channel accounts with an inline key or a key file, and names a bad account field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-accounts-'));
+    writeFileSync(join(dir, 'shop.key'), 'shop-app-key-0123456789\n');
+    const good = join(dir, 'accounts.json');
+    writeFileSync(
+      good,
+      JSON.stringify({
+        channels: {
+          accounts: [
+            { channel: 'AP', accountId: 'shop', name: 'Shop app', skillGroup: 'vip', keyFile: join(dir, 'shop.key') },
+            { channel: 'AP', accountId: 'kiosk', name: 'Kiosk', key: 'kiosk-key-0123456789' },
+          ],
+        },
+      }),
+    );
+    expect(load({ HUILIU_CONFIG: good }).channelAccounts).toEqual([
+      { channel: 'AP', accountId: 'shop', name: 'Shop app', skillGroup: 'vip', key: 'shop-app-key-0123456789' },
+      { channel: 'AP', accountId: 'kiosk', name: 'Kiosk', skillGroup: null, key: 'kiosk-key-0123456789' },
+    ]);
+    const cases: [unknown, RegExp][] = [
+      [{ channel: 'AP', accountId: 'a:b', name: 'x', key: 'k'.repeat(16) }, /channels\.accounts\.0\.accountId/],
+      [{ channel: 'AP', accountId: 'a', name: 'x' }, /exactly one of key or keyFile/],
+      [{ channel: 'AP', accountId: 'a', name: 'x', key: 'short' }, /at least 16/],
+      [{ channel: 'WX', accountId: 'a', name: 'x', key: 'k'.repeat(16) }, /only app accounts/],
+      [
+        { channel: 'AP', accountId: 'a', name: 'x', key: 'k'.repeat(16), skillGroup: 'nope' },
+        /channels\.accounts\.0\.skillGroup: no skill group/,
+      ],
+      [{ channel: 'AP', accountId: 'a', name: 'x', keyFile: join(dir, 'missing.key') }, /keyFile: cannot read/],
+    ];
+    for (const [account, message] of cases) {
+      const bad = join(dir, 'bad.json');
+      writeFileSync(bad, JSON.stringify({ channels: { accounts: [account] } }));
+      const error = errorOf(() => load({ HUILIU_CONFIG: bad }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error?.message).toMatch(message);
+    }
+  });
 });

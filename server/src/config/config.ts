@@ -249,6 +249,24 @@ export const FileConfigSchema = z.strictObject({
         .strictObject({ defaultSkillGroup: z.string().min(1) })
         .partial()
         .optional(),
+      /**
+       * Channel accounts as data (issue 7 §1). This version serves app accounts (`AP`): the key
+       * apps send as `X-Huiliu-Key`, given inline or, better, as a file only the server can read.
+       */
+      accounts: z
+        .array(
+          z
+            .strictObject({
+              channel: z.literal('AP', { message: 'only app accounts (AP) can be configured in this version' }),
+              accountId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64'),
+              name: z.string().min(1).max(64),
+              skillGroup: z.string().min(1).optional(),
+              key: z.string().min(16, 'at least 16 characters').max(256).optional(),
+              keyFile: z.string().min(1).optional(),
+            })
+            .refine((a) => (a.key === undefined) !== (a.keyFile === undefined), { message: 'give exactly one of key or keyFile' }),
+        )
+        .optional(),
     })
     .optional(),
   widget: z
@@ -278,11 +296,21 @@ export interface ServerConfig {
   readonly skillGroups: readonly { id: string; name: string }[];
   readonly routing: z.infer<typeof RoutingConfigSchema>;
   readonly channels: { readonly web: { defaultSkillGroup: string }; readonly app: { defaultSkillGroup: string } };
+  /** `channels.accounts` of HUILIU_CONFIG: added (or updated, by key) at start; keys already read from their files. */
+  readonly channelAccounts: readonly ConfiguredAccount[];
   readonly widget: { readonly title: string; readonly allowedOrigins: readonly string[] };
   readonly limits: LimitsConfig;
   /** `HUILIU_TRUSTED_PROXIES`, for proxy-addr. */
   readonly trustedProxies: readonly string[];
   readonly paths: { readonly db: string; readonly tls: string; readonly keys: string; readonly logs: string };
+}
+
+export interface ConfiguredAccount {
+  readonly channel: 'AP';
+  readonly accountId: string;
+  readonly name: string;
+  readonly skillGroup: string | null;
+  readonly key: string;
 }
 
 export const DEFAULT_SKILL_GROUPS = [
@@ -363,6 +391,21 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       throw new ConfigError(`HUILIU_CONFIG field channels.${name}.defaultSkillGroup: no skill group "${ch.defaultSkillGroup}"`);
     }
   }
+  const accounts: ConfiguredAccount[] = (file.channels?.accounts ?? []).map((a, i) => {
+    const field = `HUILIU_CONFIG field channels.accounts.${i}`;
+    if (a.skillGroup !== undefined && !groupIds.has(a.skillGroup))
+      throw new ConfigError(`${field}.skillGroup: no skill group "${a.skillGroup}"`);
+    let key = a.key;
+    if (a.keyFile !== undefined) {
+      try {
+        key = readFileSync(resolve(cwd, a.keyFile), 'utf8').trim();
+      } catch (error) {
+        throw new ConfigError(`${field}.keyFile: cannot read ${a.keyFile}: ${(error as Error).message}`);
+      }
+      if (key.length < 16 || key.length > 256) throw new ConfigError(`${field}.keyFile: the key must be 16 to 256 characters`);
+    }
+    return { channel: a.channel, accountId: a.accountId, name: a.name, skillGroup: a.skillGroup ?? null, key: key! };
+  });
 
   const dataDir = isAbsolute(e.HUILIU_DATA_DIR) ? e.HUILIU_DATA_DIR : resolve(cwd, e.HUILIU_DATA_DIR);
   const config: ServerConfig = {
@@ -379,6 +422,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     skillGroups,
     routing: file.routing ?? DEFAULT_ROUTING_CONFIG,
     channels,
+    channelAccounts: accounts,
     widget: { title: file.widget?.title ?? 'Huiliu support', allowedOrigins: file.widget?.allowedOrigins ?? [] },
     limits: {
       widget: { ...DEFAULT_LIMITS.widget, ...file.limits?.widget },
