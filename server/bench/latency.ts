@@ -6,7 +6,7 @@
  * bare Fastify route that pushes the same payload to a socket.io client directly: no store, no bus,
  * no router.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,8 +114,14 @@ export async function baselineLatency(count: number, rate: number): Promise<Late
 
 export async function huiliuLatency(count: number, rate: number, customers: number): Promise<LatencyResult> {
   const dir = mkdtempSync(join(tmpdir(), 'huiliu-bench-e2e-'));
+  // The load generator is one app sending for many customers far faster than a real one: lift the
+  // abuse limits (a deployment sets its own in the same `limits:` section) so the path, not a refusal,
+  // is measured.
+  const limitsFile = join(dir, 'bench-limits.json');
+  const budget = { points: 1_000_000, seconds: 60 };
+  writeFileSync(limitsFile, JSON.stringify({ limits: { appKey: { messages: budget, reads: budget }, visitor: { messages: budget } } }));
   const config = loadConfig({
-    env: { HUILIU_DATA_DIR: dir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' },
+    env: { HUILIU_DATA_DIR: dir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent', HUILIU_CONFIG: limitsFile },
     argv: ['--demo'],
     cwd: process.cwd(),
   });
