@@ -6,24 +6,14 @@ import type { Socket } from 'socket.io-client';
 import { ack, openAgentSocket } from '../support/agent-client';
 import { writeConfigFile } from '../support/config-file';
 import { startTestServer, type TestServer } from '../support/harness';
-import { until } from '../support/until';
-
-/** Polls `probe` until it gives a value. */
-async function eventually<T>(probe: () => Promise<T | null>, ms = 5000): Promise<T> {
-  let value: T | null = null;
-  await until(async () => (value = await probe()) !== null, ms);
-  return value as T;
-}
+import { metricValue } from '../support/metrics';
+import { eventually, until } from '../support/until';
 
 /**
  * The staff socket (`/agent`) gets the same kinds of limits as the widget (issue 6 A2, A3): open
  * sockets per IP, an event budget per socket, and a send-buffer high-water mark for slow readers.
  */
-async function counter(s: TestServer, name: string, label: string): Promise<number> {
-  const body = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
-  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
+const counter = metricValue;
 
 describe('limits on the agent socket', () => {
   let s: TestServer;

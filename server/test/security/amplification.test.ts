@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/harness';
+import { metricValue } from '../support/metrics';
 import { until } from '../support/until';
 import { writeConfigFile } from '../support/config-file';
 import { openWidget, type WidgetClient } from '../support/widget-client';
@@ -28,11 +29,7 @@ async function conversation(s: TestServer, count: number): Promise<{ visitorToke
   return { visitorToken, conversationId };
 }
 
-async function counter(s: TestServer, name: string, label: string): Promise<number> {
-  const body = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
-  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
+const counter = metricValue;
 
 describe('amplification and unbounded buffering on the widget socket', () => {
   let s: TestServer;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionDetail, SessionSummary } from '../../../common/api/sessions';
 import { ack, openAgentSocket } from '../support/agent-client';
 import { startTestServer, type TestServer } from '../support/harness';
+import { eventually, until } from '../support/until';
 
 /** B6: every view and push of session data filters by the same policy as the route that shows it. */
 describe('authorization of views and pushes', () => {
@@ -74,26 +75,6 @@ describe('authorization of views and pushes', () => {
     const queue = await ack<SessionSummary[]>(agent, 'queue:list', {});
     expect(queue.ok && queue.data.map((q) => q.id)).not.toContain(sessionId);
   });
-});
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-describe('routing explanation in the session detail', () => {
-  let s: TestServer;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    s = await startTestServer();
-  });
-  afterAll(async () => {
-    for (const x of sockets) x.close();
-    await s.cleanup();
-  });
 
   it("shows an agent only their own line of the candidates, and the lead every colleague's", async () => {
     const agentToken = await s.login('agent1');
@@ -106,15 +87,13 @@ describe('routing explanation in the session detail', () => {
       payload: { customer: { externalId: 'cand-1' }, text: 'hello', clientMessageId: 'cand-1-a' },
     });
     const { sessionId } = res.json() as { sessionId: string };
-    const detail = async (token: string) => {
-      for (;;) {
+    const detail = (token: string) =>
+      eventually(async () => {
         const d = (
           await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } })
         ).json() as SessionDetail;
-        if (d.routing?.candidates?.length) return d;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+        return d.routing?.candidates?.length ? d : null;
+      });
     const asLead = await detail(leadToken);
     const ids = asLead.routing!.candidates!.map((c) => c.agentId);
     expect(ids.length).toBeGreaterThanOrEqual(2);

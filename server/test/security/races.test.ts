@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionDetail } from '../../../common/api/sessions';
 import { ack, openAgentSocket } from '../support/agent-client';
 import { startTestServer, type TestServer } from '../support/harness';
+import { eventually } from '../support/until';
 
 /** Concurrency races on the agent path (issue 6, C9). */
 describe('concurrent agent actions', () => {
@@ -40,32 +41,20 @@ describe('concurrent agent actions', () => {
 
     // The router's explanation states the agent's load when it offers the next contact: 1 chat, not 2.
     const second = await post('race-2');
-    const detail = await until(async () => {
-      const res = await s.app.inject({ url: `/api/v1/sessions/${second}`, headers: { authorization: `Bearer ${token}` } });
-      const d = res.json() as SessionDetail;
-      return d.routing?.offeredTo ? d : null;
-    });
+    const offeredDetail = (sessionId: string) =>
+      eventually(async () => {
+        const res = await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } });
+        const d = res.json() as SessionDetail;
+        return d.routing?.offeredTo ? d : null;
+      });
+    const detail = await offeredDetail(second);
     expect(detail.routing?.assignment).toContain('1/3 chats');
 
     // Closing the one chat frees the capacity completely: the next offer says 0/3... after accepting it, 1/3.
     expect((await ack(agent, 'session:close', { sessionId: first, wrapUpCode: 'resolved' })).ok).toBe(true);
     expect((await ack(agent, 'offer:accept', { sessionId: second })).ok).toBe(true);
     const third = await post('race-3');
-    const next = await until(async () => {
-      const res = await s.app.inject({ url: `/api/v1/sessions/${third}`, headers: { authorization: `Bearer ${token}` } });
-      const d = res.json() as SessionDetail;
-      return d.routing?.offeredTo ? d : null;
-    });
+    const next = await offeredDetail(third);
     expect(next.routing?.assignment).toContain('1/3 chats');
   });
 });
-
-async function until<T>(probe: () => Promise<T | null>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

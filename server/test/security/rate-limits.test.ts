@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/harness';
 import { writeConfigFile } from '../support/config-file';
+import { metricValue } from '../support/metrics';
 import { openWidget, type WidgetClient } from '../support/widget-client';
 
 /**
@@ -13,11 +14,7 @@ import { openWidget, type WidgetClient } from '../support/widget-client';
 
 const xff = (ip: string) => ({ 'X-Forwarded-For': ip });
 
-async function counter(s: TestServer, limit: string): Promise<number> {
-  const body = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
-  const line = body.split('\n').find((l) => l.startsWith('huiliu_rate_limited_total{') && l.includes(`limit="${limit}"`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
+const counter = (s: TestServer, limit: string) => metricValue(s, 'huiliu_rate_limited_total', `limit="${limit}"`);
 
 async function visitorFrom(s: TestServer, ip: string, visitorToken?: string): Promise<{ w: WidgetClient; visitorToken: string }> {
   const w = await openWidget(s, xff(ip));
