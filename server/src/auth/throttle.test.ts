@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HuiliuError } from '../../../common/errors/codes';
 import { openDatabase, type Db } from '../db/sqlite';
 import { AuthService } from './auth';
-import { ConcurrencyGate, LoginThrottle, clientNetwork, retryAfterSeconds } from './throttle';
+import { retryAfterSeconds } from '../http/errors';
+import { ConcurrencyGate, LoginThrottle, clientNetwork } from './throttle';
 
 describe('ConcurrencyGate', () => {
   it('runs at most `max` jobs at once, queues `maxWaiting` more and refuses the rest at call time', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { clientNetwork } from '../http/client-network';
+import { rateLimited } from '../http/errors';
 import type { Statement } from 'better-sqlite3';
-import { HuiliuError } from '../../../common/errors/codes';
 import type { Db } from '../db/sqlite';
 
 /** At most `attempts` login attempts per fixed window of `windowMs` milliseconds. */
@@ -47,18 +47,6 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
 export interface AttemptReservation {
   release(): void;
   succeeded(): void;
-}
-
-/** RATE_LIMITED with the seconds until a retry can succeed (the route sends them as `Retry-After`). */
-export function rateLimited(retryAfterSeconds: number, message?: string): HuiliuError {
-  return new HuiliuError('RATE_LIMITED', message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
-}
-
-/** The `Retry-After` seconds a RATE_LIMITED error carries, if any. */
-export function retryAfterSeconds(error: unknown): number | undefined {
-  if (!(error instanceof HuiliuError) || error.code !== 'RATE_LIMITED') return undefined;
-  const details = error.details as { retryAfterSeconds?: unknown } | undefined;
-  return typeof details?.retryAfterSeconds === 'number' ? details.retryAfterSeconds : undefined;
 }
 
 interface CounterRow {

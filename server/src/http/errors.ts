@@ -6,6 +6,22 @@ export function errorBody(code: ErrorCode, message?: string, details?: unknown):
   return { error: new HuiliuError(code, message, details).toInfo() };
 }
 
+/**
+ * RATE_LIMITED (HTTP 429) saying when a retry can succeed: `details.retryAfterSeconds` (whole seconds,
+ * at least 1), which the error handler sends as `Retry-After` (RFC 9110 §10.2.3); `extra` adds
+ * details such as the limit's name.
+ */
+export function rateLimited(retryAfterSeconds: number, message?: string, extra: Record<string, unknown> = {}): HuiliuError {
+  return new HuiliuError('RATE_LIMITED', message, { ...extra, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+}
+
+/** The `Retry-After` seconds a RATE_LIMITED error carries, if any. */
+export function retryAfterSeconds(error: unknown): number | undefined {
+  if (!(error instanceof HuiliuError) || error.code !== 'RATE_LIMITED') return undefined;
+  const details = error.details as { retryAfterSeconds?: unknown } | undefined;
+  return typeof details?.retryAfterSeconds === 'number' ? details.retryAfterSeconds : undefined;
+}
+
 /** Parses a request part with a zod schema, or throws VALIDATION_FAILED naming the fields. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
@@ -38,8 +54,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (err instanceof HuiliuError) {
       if (err.status >= 500) request.log.error({ err }, 'request failed');
       // RFC 9110 §10.2.3: every 429 says when to come back, in whole seconds, when the limit knows.
-      const retryAfter = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-      if (err.code === 'RATE_LIMITED' && typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
+      const retryAfter = retryAfterSeconds(err);
+      if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
       return reply.status(err.status).send({ error: err.toInfo() });
     }
     const mapped = (err.code && FASTIFY_CODES[err.code]) || (err instanceof SyntaxError ? 'INVALID_JSON' : undefined);

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import { HuiliuError } from '../../../common/errors/codes';
+import type { HuiliuError } from '../../../common/errors/codes';
+import { rateLimited } from './errors';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config';
 import { clientNetwork } from './client-network';
@@ -117,14 +118,7 @@ export class Limits {
   }
 }
 
-/**
- * The REST answer to a refused budget: RATE_LIMITED (HTTP 429) whose details carry the limit and the
- * wait, which the error handler sends as `Retry-After` in whole seconds (RFC 9110 §10.2.3).
- */
+/** The REST answer to a refused budget: RATE_LIMITED (429) naming the limit, with its `Retry-After`. */
 export function rateLimitedError(verdict: Extract<LimitVerdict, { ok: false }>): HuiliuError {
-  return new HuiliuError('RATE_LIMITED', undefined, {
-    limit: verdict.limit,
-    retryAfterMs: verdict.retryAfterMs,
-    retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
-  });
+  return rateLimited(verdict.retryAfterMs / 1000, undefined, { limit: verdict.limit, retryAfterMs: verdict.retryAfterMs });
 }

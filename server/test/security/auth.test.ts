@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { HuiliuError, type ErrorCode } from '../../../common/errors/codes';
 import { DEFAULT_ROUTING_CONFIG } from '../../../common/routing/types';
 import { AuthService, tokenHash, type AuthOptions } from '../../src/auth/auth';
-import { retryAfterSeconds } from '../../src/auth/throttle';
+import { retryAfterSeconds } from '../../src/http/errors';
 import { openDatabase, type Db } from '../../src/db/sqlite';
 import { ack, openAgentSocket } from '../support/agent-client';
 import { startTestServer, type TestServer } from '../support/harness';
