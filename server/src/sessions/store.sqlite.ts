@@ -311,9 +311,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
    * the change is kept, sealed, in customer_profile_changes. Absent fields change nothing. Runs inside
    * the message's transaction; "unchanged" is decided on keyed hashes, so the usual case decrypts nothing.
    */
-  function updateProfile(customerId: string, identity: InboundDraft['identity']): void {
+  function updateProfile(customerId: string, identity: InboundDraft['identity'], hmac: string): void {
     if (!identity.displayName && !identity.phone) return;
-    const hmac = blind('identity', identity.channel, identity.externalId);
     const row = q.profileState.get(identity.channel, hmac) as
       { name_ct: Buffer; name_hmac: string | null; phone_ct: Buffer | null; phone_hmac: string | null } | undefined;
     if (!row) return;
@@ -351,18 +350,19 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     }
   }
 
-  async function resolveCustomer(draft: InboundDraft): Promise<string> {
+  /** The draft's customer (created on first contact) and its identity's blind index, computed once. */
+  async function resolveCustomer(draft: InboundDraft): Promise<{ customerId: string; identityHmac: string }> {
     const { identity } = draft;
     const hmac = blind('identity', identity.channel, identity.externalId);
     const found = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
     if (found) {
       await loadCustomerKey(found.customer_id);
-      return found.customer_id;
+      return { customerId: found.customer_id, identityHmac: hmac };
     }
     const customerId = uuidv7();
     const key = await ring.getOrCreate(customerKeyOwner(customerId));
     // Re-check after the await: a concurrent first message from the same identity may have won.
-    return commit.run(() => {
+    const resolved = await commit.run(() => {
       const again = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
       if (again) return again.customer_id;
       const t = iso();
@@ -379,6 +379,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       );
       return customerId;
     });
+    return { customerId: resolved, identityHmac: hmac };
   }
 
   /** The WHERE clause of a session filter, or null when it can match nothing (an empty list). */
@@ -410,14 +411,14 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
 
     async appendInbound(draft, { skillGroup }) {
       // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
-      const customerId = await resolveCustomer(draft);
+      const { customerId, identityHmac } = await resolveCustomer(draft);
       return commit.run((): InboundResult => {
         const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
         if (dup) {
           const session = toSession(q.session.get(dup.session_id) as SessionRow);
           return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false };
         }
-        updateProfile(customerId, draft.identity);
+        updateProfile(customerId, draft.identity, identityHmac);
         const channel = draft.identity.channel;
         let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
         let newSession = false;
