@@ -62,7 +62,11 @@ export async function startServer(
 
   const tls = await ensureTlsMaterial(config.paths.tls, [config.host]);
   const keys = createLocalKeyProvider(config.paths.keys);
-  const store = await createSqliteSessionStore({ path: config.paths.db, keys });
+  const store = await createSqliteSessionStore({
+    path: config.paths.db,
+    keys,
+    onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
+  });
   const authDb = openDatabase(config.paths.db);
   const login = config.limits.login;
   const window = (b: { points: number; seconds: number }) => ({ attempts: b.points, windowMs: b.seconds * 1000 });

@@ -12,6 +12,13 @@ interface Job {
  * covers many messages, and an ack still means "on disk". A write that throws rolls back its own
  * savepoint only; if the commit itself fails, every write of the group is rejected.
  */
+export interface GroupCommitHooks {
+  /** Inside the open transaction, after the batch's writes and before COMMIT (crash tests hold it here). */
+  beforeCommit?: (jobs: number) => void;
+  /** After the batch's COMMIT returned (the batch is durable). */
+  afterCommit?: (jobs: number) => void;
+}
+
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled = false;
@@ -19,6 +26,7 @@ export class GroupCommit {
   constructor(
     private readonly db: Db,
     private readonly maxBatch = 256,
+    private readonly hooks: GroupCommitHooks = {},
   ) {}
 
   run<T>(fn: () => T): Promise<T> {
@@ -51,8 +59,10 @@ export class GroupCommit {
             outcomes.push({ ok: false, error });
           }
         }
+        this.hooks.beforeCommit?.(batch.length);
       });
       group.immediate();
+      this.hooks.afterCommit?.(batch.length);
     } catch (error) {
       for (const job of batch) job.reject(error);
       return;

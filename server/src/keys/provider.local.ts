@@ -27,6 +27,7 @@ export function createLocalKeyProvider(keysDir: string): KeyProvider {
 
   return {
     kind: 'local',
+    spec: { kind: 'local', dir: keysDir },
     async generateDataKey() {
       const plain = randomBytes(KEY_BYTES);
       const wrapped: WrappedKey = { kekId, wrapped: seal(kek, plain, `kek:${kekId}`) };

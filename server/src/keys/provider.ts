@@ -9,8 +9,16 @@ export interface WrappedKey {
   wrapped: Buffer;
 }
 
+/**
+ * How to open the same provider again in another thread (the session writer's worker, issue 8):
+ * plain data only, never key material.
+ */
+export type KeyProviderSpec = { kind: 'local'; dir: string };
+
 export interface KeyProvider {
   readonly kind: 'local' | 'pkcs11';
+  /** What another thread passes to `openKeyProvider` to reach the same KEK. */
+  readonly spec: KeyProviderSpec;
   /** A fresh random 256-bit data key, in plain for use and wrapped for storage. */
   generateDataKey(): Promise<{ plain: Buffer; wrapped: WrappedKey }>;
   /** Unwraps a stored data key; throws when it was not wrapped by this provider or was altered. */

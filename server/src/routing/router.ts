@@ -121,6 +121,8 @@ export function createRouter(deps: RouterDeps): Router {
       [...reasons].map(([agentId, why]) => ({ agentId, chosen: agentId === chosen, reasons: why }));
     const base: RoutingDecision = { ...decision, trigger, offerConfigVersion: config.version, offeredAt: new Date(now()).toISOString() };
     const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
+    // Compare-and-set on the offer this decision saw: another router's newer offer is never clobbered.
+    const seen = { offeredAgentId: session.status === 'offered' ? session.offeredAgentId : null };
 
     for (const [i, agent] of ranked.entries()) {
       const load = await deps.store.agentLoad(agent.id);
@@ -148,15 +150,16 @@ export function createRouter(deps: RouterDeps): Router {
         ]);
       }
       const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: why, candidates: candidates(agent.id) };
-      const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity });
-      if (applied || (saved.status !== 'queued' && saved.status !== 'offered'))
+      const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity }, seen);
+      // Applied; or taken/closed; or another router changed the offer since we looked: its decision stands.
+      if (applied || (saved.status !== 'queued' && saved.status !== 'offered') || saved.offeredAgentId !== seen.offeredAgentId)
         return settled(session, saved, config.offerTimeoutMs, trigger);
       // Another router filled the agent between our look and our write: the store refused; try the next.
       reasons.set(agent.id, [`full: another server's offer took the last slot of ${capacity}`]);
     }
     const why = `no available agent in ${session.skillGroup} with capacity; waiting in queue`;
     const next: RoutingDecision = { ...base, offeredTo: null, assignment: why, candidates: candidates(null) };
-    const { session: saved } = await deps.store.saveRouting(session.id, next, null);
+    const { session: saved } = await deps.store.saveRouting(session.id, next, null, seen);
     return settled(session, saved, config.offerTimeoutMs, trigger);
   }
 

@@ -300,6 +300,27 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect((await h.store.listSessions({ status: ['offered'], offeredAgentId: 'agent-a' })).map((s) => s.id)).toEqual([b!.session.id]);
     });
 
+    it('applies a decision made on a stale view of the offer neither as a withdrawal nor as a replacement', async () => {
+      const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'cas' } }), { skillGroup: 'general' });
+      const expiresAt = new Date().toISOString();
+      // Router 1 offers to agent-a; router 2 decided while the session was still queued (seen: no offer).
+      expect(
+        (await h.store.saveRouting(r.session.id, decision(), { agentId: 'agent-a', expiresAt }, { offeredAgentId: null })).applied,
+      ).toBe(true);
+      const queued = await h.store.saveRouting(r.session.id, decision(), null, { offeredAgentId: null });
+      expect(queued).toMatchObject({ applied: false, session: { status: 'offered', offeredAgentId: 'agent-a' } });
+      const other = await h.store.saveRouting(
+        r.session.id,
+        decision(),
+        { agentId: 'agent-b', expiresAt, capacity: 5 },
+        { offeredAgentId: null },
+      );
+      expect(other).toMatchObject({ applied: false, session: { offeredAgentId: 'agent-a' } });
+      // The router that saw agent-a's offer (its expiry) may withdraw it; only the applied decisions are logged.
+      expect((await h.store.saveRouting(r.session.id, decision(), null, { offeredAgentId: 'agent-a' })).session.status).toBe('queued');
+      expect(await h.store.decisions(r.session.id)).toHaveLength(2);
+    });
+
     it('answers a ping while open', async () => {
       await expect(h.store.ping()).resolves.toBeUndefined();
     });

@@ -30,7 +30,27 @@ async function harness(random?: () => number) {
   };
 }
 
-sessionStoreContract('sqlite', () => harness());
+/** The production shape: writes in the writer worker thread, reads here; the clock is shared memory. */
+async function workerHarness() {
+  const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
+  const clock = new Float64Array(new SharedArrayBuffer(8));
+  clock[0] = Date.now();
+  const keys = createLocalKeyProvider(join(dir, 'keys'));
+  const store = await createSqliteSessionStore({ path: join(dir, 'huiliu.db'), keys, clock, writer: 'worker' });
+  return {
+    dir,
+    store,
+    advance: (ms: number) => void (clock[0]! += ms),
+    cleanup: async () => {
+      await store.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+sessionStoreContract('sqlite, inline writer', () => harness());
+sessionStoreContract('sqlite, writer thread', () => workerHarness());
 
 describe('sqlite session store', () => {
   it('retries when a minted session ID collides with an existing one', async () => {

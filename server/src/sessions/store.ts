@@ -160,8 +160,18 @@ export interface SessionStore {
    * same atomic write (a re-offer appends a new entry; nothing is overwritten). Not applied (the
    * session was claimed or closed meanwhile, or `offer.capacity` is reached) → the session unchanged
    * and `applied: false`. SESSION_NOT_FOUND for an unknown id.
+   *
+   * `seen`: the offer the decision was made on (`offeredAgentId` null when the session was queued).
+   * When given, the write applies only if the session's pending offer is still that one, so a router
+   * deciding on a stale view (another router offered it meanwhile) neither withdraws nor replaces the
+   * other router's offer (compare-and-set).
    */
-  saveRouting(sessionId: string, decision: RoutingDecision, offer: RoutingOffer | null): Promise<RoutingSave>;
+  saveRouting(
+    sessionId: string,
+    decision: RoutingDecision,
+    offer: RoutingOffer | null,
+    seen?: { offeredAgentId: string | null },
+  ): Promise<RoutingSave>;
   /** The decision log of one session, oldest first. */
   decisions(sessionId: string): Promise<RoutingLogEntry[]>;
   /**

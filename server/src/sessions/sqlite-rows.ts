@@ -1,0 +1,125 @@
+import { createHmac } from 'node:crypto';
+import { ENVELOPE_VERSION, type Envelope } from '../../../common/message/envelope';
+import type { ChannelCode } from '../../../common/message/session-id';
+import type { RoutingDecision } from '../../../common/routing/types';
+import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
+import { joinKey } from '../crypto/composite-key';
+import type { ProfileChange, RoutingLogEntry, SessionRecord } from './store';
+
+/** The SQLite rows and the sealing labels shared by the store's reader (main thread) and its writer (worker). */
+
+export interface SessionRow {
+  id: string;
+  conversation_id: string;
+  customer_id: string;
+  channel: ChannelCode;
+  status: SessionStatus;
+  skill_group: string;
+  assigned_agent_id: string | null;
+  offered_agent_id: string | null;
+  offer_expires_at: string | null;
+  routing_json: string | null;
+  wrap_up_code: WrapUpCode | null;
+  created_at: string;
+  updated_at: string;
+  waiting_since: string;
+  closed_at: string | null;
+  last_message_at: string;
+}
+
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  session_id: string;
+  customer_id: string;
+  seq: number;
+  channel: ChannelCode;
+  direction: 'in' | 'out';
+  kind: Envelope['kind'];
+  payload_ct: Buffer;
+  content_hmac: string;
+  client_message_id: string;
+  critical: number;
+  author_id: string | null;
+  sent_at: string;
+  received_at: string;
+}
+
+export interface DecisionRow {
+  seq: number;
+  session_id: string;
+  at: string;
+  config_version: number;
+  decision_json: string;
+}
+
+/** The data key of the blind indexes (keyed hashes that make sealed columns searchable). */
+export const INDEX_KEY_OWNER = 'index';
+export const customerKeyOwner = (customerId: string) => `customer:${customerId}`;
+
+// Additional authenticated data: binds each ciphertext to its row and column.
+export const messageAad = (messageId: string) => `msg:${messageId}`;
+export const nameAad = (customerId: string) => `cust:${customerId}:name`;
+export const externalIdAad = (channel: ChannelCode, identityHmac: string) => `ident:${channel}:${identityHmac}:ext`;
+export const phoneAad = (channel: ChannelCode, identityHmac: string) => `ident:${channel}:${identityHmac}:phone`;
+export const changeAad = (customerId: string, id: string, field: ProfileChange['field']) => `cust:${customerId}:change:${id}:${field}`;
+export const wrapUpNoteAad = (sessionId: string) => `session:${sessionId}:note`;
+
+/** Blind index: a keyed hash of label + fixed parts + one free-text part, joined injectively (issue 6 B7). */
+export function blindIndex(indexKey: Buffer): (...parts: string[]) => string {
+  return (...parts) => createHmac('sha256', indexKey).update(joinKey('\u0000', parts)).digest('hex');
+}
+
+export function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    customerId: row.customer_id,
+    channel: row.channel,
+    status: row.status,
+    skillGroup: row.skill_group,
+    assignedAgentId: row.assigned_agent_id,
+    offeredAgentId: row.offered_agent_id,
+    offerExpiresAt: row.offer_expires_at,
+    routing: row.routing_json ? (JSON.parse(row.routing_json) as RoutingDecision) : null,
+    wrapUpCode: row.wrap_up_code,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    waitingSince: row.waiting_since,
+    closedAt: row.closed_at,
+    lastMessageAt: row.last_message_at,
+  };
+}
+
+export function toLogEntry(row: DecisionRow): RoutingLogEntry {
+  return {
+    seq: row.seq,
+    sessionId: row.session_id,
+    at: row.at,
+    configVersion: row.config_version,
+    decision: JSON.parse(row.decision_json) as RoutingDecision,
+  };
+}
+
+export function envelopeOf(row: MessageRow, body: unknown, meta: unknown): Envelope {
+  // Not re-validated with zod: what we sealed was validated on the way in, and GCM proves it
+  // is unchanged since.
+  return {
+    v: ENVELOPE_VERSION,
+    id: row.id,
+    sessionId: row.session_id,
+    conversationId: row.conversation_id,
+    customerId: row.customer_id,
+    channel: row.channel,
+    direction: row.direction,
+    seq: row.seq,
+    kind: row.kind,
+    body,
+    critical: row.critical === 1,
+    clientMessageId: row.client_message_id,
+    sentAt: row.sent_at,
+    receivedAt: row.received_at,
+    ...(row.author_id ? { authorId: row.author_id } : {}),
+    meta,
+  } as Envelope;
+}

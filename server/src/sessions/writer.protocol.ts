@@ -1,0 +1,36 @@
+import type { ErrorCode } from '../../../common/errors/codes';
+import type { KeyProviderSpec } from '../keys/provider';
+import type { SessionWriteOp } from './writer';
+
+/** What the main thread hands the session writer's worker when it starts it (structured-clone data only). */
+export interface WriterWorkerData {
+  /** The SQLite file; the main thread has applied the migrations already. */
+  path: string;
+  keys: KeyProviderSpec;
+  continuityMs: number;
+  /** A shared clock (ms since epoch at index 0) for tests; absent: the wall clock. */
+  clock?: Float64Array;
+  /**
+   * Fault injection for the crash tests only: once this many write jobs have committed, the next
+   * batch stops inside its open transaction (before COMMIT), posts `held`, and waits forever.
+   */
+  holdBatchAfterJobs?: number;
+}
+
+export interface WriteCall {
+  id: number;
+  op: SessionWriteOp;
+  args: unknown[];
+}
+
+export type WriteReply =
+  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } };
+
+export type ToWriter = { t: 'calls'; calls: WriteCall[] } | { t: 'shutdown' };
+
+export type FromWriter =
+  | { t: 'ready' }
+  | { t: 'replies'; replies: WriteReply[] }
+  | { t: 'held'; jobs: number }
+  | { t: 'closed' }
+  | { t: 'failed'; message: string };

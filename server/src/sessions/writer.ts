@@ -1,0 +1,405 @@
+import { v7 as uuidv7 } from 'uuid';
+import { HuiliuError } from '../../../common/errors/codes';
+import type { Content, Envelope, InboundDraft } from '../../../common/message/envelope';
+import type { ChannelCode } from '../../../common/message/session-id';
+import { openText, sealText } from '../crypto/aead';
+import { type GroupCommit } from '../db/group-commit';
+import type { Db } from '../db/sqlite';
+import type { DataKeyRing } from './data-keys';
+import { mintSessionId, type RandomSource } from './session-id';
+import {
+  changeAad,
+  customerKeyOwner,
+  envelopeOf,
+  externalIdAad,
+  messageAad,
+  nameAad,
+  phoneAad,
+  toSession,
+  wrapUpNoteAad,
+  type MessageRow,
+  type SessionRow,
+} from './sqlite-rows';
+import type { InboundResult, ProfileChange, SessionStore } from './store';
+
+/** The store's write operations: what runs on the thread that owns the write connection. */
+export type SessionWriter = Pick<SessionStore, 'appendInbound' | 'appendOutbound' | 'saveRouting' | 'claim' | 'close' | 'release'>;
+export type SessionWriteOp = keyof SessionWriter;
+export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = ['appendInbound', 'appendOutbound', 'saveRouting', 'claim', 'close', 'release'];
+
+export interface SessionWriterOptions {
+  db: Db;
+  ring: DataKeyRing;
+  /** Group commit over `db` (shared with the ring, so a new data key and its first use batch together). */
+  commit: GroupCommit;
+  /** The blind index function (keyed with the index data key). */
+  blind: (...parts: string[]) => string;
+  /** A customer's new contact joins their open conversation if it was active this recently (ms). */
+  continuityMs: number;
+  now: () => number;
+  random?: RandomSource;
+}
+
+/** The name a customer has until a channel tells us theirs. */
+const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor' };
+
+/**
+ * The session store's writes over one SQLite connection, each through group commit: a method resolves
+ * after its transaction is on disk (synchronous=FULL). Runs in the writer worker thread in production
+ * (`writer.worker.ts`), or on the caller's thread when the store is opened `writer: 'inline'`.
+ */
+export function createSessionWriter(options: SessionWriterOptions): SessionWriter {
+  const { db, ring, commit, blind, continuityMs, now } = options;
+  const iso = () => new Date(now()).toISOString();
+
+  const q = {
+    identity: db.prepare('SELECT customer_id FROM customer_identities WHERE channel = ? AND external_id_hmac = ?'),
+    insertCustomer: db.prepare('INSERT INTO customers (id, name_ct, name_hmac, created_at) VALUES (?, ?, ?, ?)'),
+    insertIdentity: db.prepare(
+      `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, phone_hmac, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    messageByClientId: db.prepare('SELECT * FROM messages WHERE customer_id = ? AND direction = ? AND client_message_id = ?'),
+    openSessionOnChannel: db.prepare(
+      `SELECT * FROM sessions WHERE customer_id = ? AND channel = ? AND status != 'closed' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+    ),
+    recentOpenConversation: db.prepare(
+      `SELECT id FROM conversations WHERE customer_id = ? AND status = 'open' AND updated_at >= ? ORDER BY updated_at DESC LIMIT 1`,
+    ),
+    insertConversation: db.prepare(
+      `INSERT INTO conversations (id, customer_id, status, last_seq, created_at, updated_at) VALUES (?, ?, 'open', 0, ?, ?)`,
+    ),
+    insertSession: db.prepare(
+      `INSERT OR IGNORE INTO sessions (id, conversation_id, customer_id, channel, status, skill_group, created_at, updated_at, waiting_since, last_message_at)
+       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+    ),
+    nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq'),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, payload_ct,
+         content_hmac, client_message_id, critical, author_id, sent_at, received_at)
+       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @payload_ct,
+         @content_hmac, @client_message_id, @critical, @author_id, @sent_at, @received_at)`,
+    ),
+    touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
+    session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+    profileState: db.prepare(
+      `SELECT c.name_ct, c.name_hmac, i.phone_ct, i.phone_hmac FROM customers c
+         JOIN customer_identities i ON i.customer_id = c.id WHERE i.channel = ? AND i.external_id_hmac = ?`,
+    ),
+    setName: db.prepare('UPDATE customers SET name_ct = ?, name_hmac = ? WHERE id = ?'),
+    setPhone: db.prepare('UPDATE customer_identities SET phone_ct = ?, phone_hmac = ? WHERE channel = ? AND external_id_hmac = ?'),
+    insertProfileChange: db.prepare(
+      `INSERT INTO customer_profile_changes (id, customer_id, field, channel, previous_ct, value_ct, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // @seen: 0 = apply whatever the pending offer; 1 = only if it is still @seenAgent (IS: null-safe).
+    saveRouting: db.prepare(
+      `UPDATE sessions SET routing_json = @routing, status = @status, offered_agent_id = @agent, offer_expires_at = @expires, updated_at = @t
+       WHERE id = @id AND status IN ('queued', 'offered') AND (@seen = 0 OR offered_agent_id IS @seenAgent) RETURNING *`,
+    ),
+    // The capacity check and the offer are one statement: no other writer (process) can slip an offer
+    // to the same agent between the count and the write.
+    saveOfferWithin: db.prepare(
+      `UPDATE sessions SET routing_json = @routing, status = 'offered', offered_agent_id = @agent, offer_expires_at = @expires,
+         updated_at = @t
+       WHERE id = @id AND status IN ('queued', 'offered') AND (@seen = 0 OR offered_agent_id IS @seenAgent)
+         AND (SELECT count(*) FROM sessions WHERE id != @id AND
+               ((status = 'active' AND assigned_agent_id = @agent) OR (status = 'offered' AND offered_agent_id = @agent))) < @capacity
+       RETURNING *`,
+    ),
+    appendDecision: db.prepare(
+      `INSERT INTO routing_decisions (session_id, at, config_version, cause, offered_to, decision_json) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    claim: db.prepare(
+      `UPDATE sessions SET status = 'active', assigned_agent_id = ?, offered_agent_id = NULL, offer_expires_at = NULL, updated_at = ?
+       WHERE id = ? AND status IN ('queued', 'offered') RETURNING *`,
+    ),
+    close: db.prepare(
+      `UPDATE sessions SET status = 'closed', wrap_up_code = ?, wrap_up_note_ct = ?, closed_at = ?, updated_at = ?
+       WHERE id = ? AND status != 'closed' RETURNING *`,
+    ),
+    release: db.prepare(
+      `UPDATE sessions SET status = 'queued', assigned_agent_id = NULL, waiting_since = ?, updated_at = ?
+       WHERE id = ? AND status = 'active' AND assigned_agent_id = ? RETURNING *`,
+    ),
+    openSessionsInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
+    closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
+  };
+
+  function decryptMessage(row: MessageRow): Envelope {
+    const key = ring.cached(customerKeyOwner(row.customer_id));
+    const { body, meta } = JSON.parse(openText(key, row.payload_ct, messageAad(row.id))) as { body: unknown; meta: unknown };
+    return envelopeOf(row, body, meta);
+  }
+
+  async function loadCustomerKey(customerId: string): Promise<Buffer> {
+    const key = await ring.get(customerKeyOwner(customerId));
+    if (!key) throw new HuiliuError('INTERNAL', `customer ${customerId} has no data key (erased?)`);
+    return key;
+  }
+
+  const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
+  const nameHmac = (customerId: string, name: string) => blind('name', customerId, name);
+  const phoneHmac = (channel: ChannelCode, identityHmac: string, phone: string) => blind('phone', channel, identityHmac, phone);
+
+  function insertMessage(args: {
+    session: SessionRow;
+    direction: 'in' | 'out';
+    content: Content;
+    clientMessageId: string;
+    critical: boolean;
+    authorId: string | null;
+    sentAt: string;
+    receivedAt: string;
+    meta: Envelope['meta'];
+  }): Envelope {
+    const { session } = args;
+    const key = ring.cached(customerKeyOwner(session.customer_id));
+    const t = iso();
+    const { last_seq: seq } = q.nextSeq.get(t, session.conversation_id) as { last_seq: number };
+    const id = uuidv7();
+    const row: MessageRow = {
+      id,
+      conversation_id: session.conversation_id,
+      session_id: session.id,
+      customer_id: session.customer_id,
+      seq,
+      channel: session.channel,
+      direction: args.direction,
+      kind: args.content.kind,
+      payload_ct: sealText(key, JSON.stringify({ body: args.content.body, meta: args.meta }), messageAad(id)),
+      content_hmac: contentHmac(session.customer_id, args.content),
+      client_message_id: args.clientMessageId,
+      critical: args.critical ? 1 : 0,
+      author_id: args.authorId,
+      sent_at: args.sentAt,
+      received_at: args.receivedAt,
+    };
+    q.insertMessage.run(row);
+    q.touchSession.run(t, t, session.id);
+    return envelopeOf(row, args.content.body, args.meta);
+  }
+
+  function checkDuplicate(customerId: string, direction: 'in' | 'out', clientMessageId: string, content: Content): MessageRow | null {
+    const existing = q.messageByClientId.get(customerId, direction, clientMessageId) as MessageRow | undefined;
+    if (!existing) return null;
+    if (existing.content_hmac !== contentHmac(customerId, content)) {
+      throw new HuiliuError('IDEMPOTENCY_CONFLICT');
+    }
+    return existing;
+  }
+
+  /**
+   * Later contact details win (C10): a name or phone that differs from the stored one replaces it and
+   * the change is kept, sealed, in customer_profile_changes. Absent fields change nothing. Runs inside
+   * the message's transaction; "unchanged" is decided on keyed hashes, so the usual case decrypts nothing.
+   */
+  function updateProfile(customerId: string, identity: InboundDraft['identity'], hmac: string): void {
+    if (!identity.displayName && !identity.phone) return;
+    const row = q.profileState.get(identity.channel, hmac) as
+      { name_ct: Buffer; name_hmac: string | null; phone_ct: Buffer | null; phone_hmac: string | null } | undefined;
+    if (!row) return;
+    const key = ring.cached(customerKeyOwner(customerId));
+    const t = iso();
+    const record = (field: ProfileChange['field'], previous: string | null, value: string) => {
+      const id = uuidv7();
+      q.insertProfileChange.run(
+        id,
+        customerId,
+        field,
+        identity.channel,
+        previous === null ? null : sealText(key, previous, changeAad(customerId, id, field) + ':prev'),
+        sealText(key, value, changeAad(customerId, id, field)),
+        t,
+      );
+    };
+    if (identity.displayName) {
+      const next = nameHmac(customerId, identity.displayName);
+      // Rows from before migration 0002 have no hash yet: decrypt once to compare.
+      const current = row.name_hmac ?? nameHmac(customerId, openText(key, row.name_ct, nameAad(customerId)));
+      if (current !== next) {
+        record('name', openText(key, row.name_ct, nameAad(customerId)), identity.displayName);
+        q.setName.run(sealText(key, identity.displayName, nameAad(customerId)), next, customerId);
+      }
+    }
+    if (identity.phone) {
+      const next = phoneHmac(identity.channel, hmac, identity.phone);
+      const previous = row.phone_ct ? openText(key, row.phone_ct, phoneAad(identity.channel, hmac)) : null;
+      const current = row.phone_hmac ?? (previous === null ? null : phoneHmac(identity.channel, hmac, previous));
+      if (current !== next) {
+        record('phone', previous, identity.phone);
+        q.setPhone.run(sealText(key, identity.phone, phoneAad(identity.channel, hmac)), next, identity.channel, hmac);
+      }
+    }
+  }
+
+  /** The draft's customer (created on first contact) and its identity's blind index, computed once. */
+  async function resolveCustomer(draft: InboundDraft): Promise<{ customerId: string; identityHmac: string }> {
+    const { identity } = draft;
+    const hmac = blind('identity', identity.channel, identity.externalId);
+    const found = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
+    if (found) {
+      await loadCustomerKey(found.customer_id);
+      return { customerId: found.customer_id, identityHmac: hmac };
+    }
+    const customerId = uuidv7();
+    const key = await ring.getOrCreate(customerKeyOwner(customerId));
+    // Re-check after the await: a concurrent first message from the same identity may have won.
+    const resolved = await commit.run(() => {
+      const again = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
+      if (again) return again.customer_id;
+      const t = iso();
+      const name = identity.displayName ?? DEFAULT_NAMES[identity.channel] ?? `${identity.channel} customer`;
+      q.insertCustomer.run(customerId, sealText(key, name, nameAad(customerId)), nameHmac(customerId, name), t);
+      q.insertIdentity.run(
+        identity.channel,
+        hmac,
+        customerId,
+        sealText(key, identity.externalId, externalIdAad(identity.channel, hmac)),
+        identity.phone ? sealText(key, identity.phone, phoneAad(identity.channel, hmac)) : null,
+        identity.phone ? phoneHmac(identity.channel, hmac, identity.phone) : null,
+        t,
+      );
+      return customerId;
+    });
+    // The winner of a race may be another customer id: its key, not ours, must be in the cache.
+    if (resolved !== customerId) await loadCustomerKey(resolved);
+    return { customerId: resolved, identityHmac: hmac };
+  }
+
+  return {
+    async appendInbound(draft, { skillGroup }) {
+      // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
+      const { customerId, identityHmac } = await resolveCustomer(draft);
+      return commit.run((): InboundResult => {
+        const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
+        if (dup) {
+          const session = toSession(q.session.get(dup.session_id) as SessionRow);
+          return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false };
+        }
+        updateProfile(customerId, draft.identity, identityHmac);
+        const channel = draft.identity.channel;
+        let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
+        let newSession = false;
+        if (!sessionRow) {
+          const t = iso();
+          const recent = q.recentOpenConversation.get(customerId, new Date(now() - continuityMs).toISOString()) as
+            { id: string } | undefined;
+          const conversationId = recent?.id ?? uuidv7();
+          if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
+          const { id } = mintSessionId(
+            channel,
+            (candidate) => q.insertSession.run(candidate, conversationId, customerId, channel, skillGroup, t, t, t, t).changes === 1,
+            { now, ...(options.random ? { random: options.random } : {}) },
+          );
+          sessionRow = q.session.get(id) as SessionRow;
+          newSession = true;
+        }
+        const envelope = insertMessage({
+          session: sessionRow,
+          direction: 'in',
+          content: draft.content,
+          clientMessageId: draft.clientMessageId,
+          critical: draft.critical,
+          authorId: null,
+          sentAt: draft.sentAt,
+          receivedAt: draft.receivedAt,
+          meta: draft.meta,
+        });
+        const session = toSession(q.session.get(sessionRow.id) as SessionRow);
+        return { envelope, session, duplicate: false, newSession };
+      });
+    },
+
+    async appendOutbound(input) {
+      const current = q.session.get(input.sessionId) as SessionRow | undefined;
+      if (!current) throw new HuiliuError('SESSION_NOT_FOUND');
+      await loadCustomerKey(current.customer_id);
+      return commit.run(() => {
+        const dup = checkDuplicate(current.customer_id, 'out', input.clientMessageId, input.content);
+        if (dup) return { envelope: decryptMessage(dup), duplicate: true };
+        const session = q.session.get(input.sessionId) as SessionRow;
+        if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+        const t = iso();
+        const envelope = insertMessage({
+          session,
+          direction: 'out',
+          content: input.content,
+          clientMessageId: input.clientMessageId,
+          critical: input.critical,
+          authorId: input.authorId,
+          sentAt: t,
+          receivedAt: t,
+          meta: {},
+        });
+        return { envelope, duplicate: false };
+      });
+    },
+
+    async saveRouting(sessionId, decision, offer, seen) {
+      const json = JSON.stringify(decision);
+      return commit.run(() => {
+        const t = iso();
+        const common = { routing: json, t, id: sessionId, seen: seen ? 1 : 0, seenAgent: seen?.offeredAgentId ?? null };
+        const saved = (
+          offer?.capacity !== undefined
+            ? q.saveOfferWithin.get({ ...common, agent: offer.agentId, expires: offer.expiresAt, capacity: offer.capacity })
+            : q.saveRouting.get({
+                ...common,
+                status: offer ? 'offered' : 'queued',
+                agent: offer?.agentId ?? null,
+                expires: offer?.expiresAt ?? null,
+              })
+        ) as SessionRow | undefined;
+        if (saved) {
+          // Logged in the same transaction as the state it explains: a decision is in the log iff it applied.
+          const version = decision.offerConfigVersion ?? decision.configVersion;
+          q.appendDecision.run(sessionId, t, version, decision.trigger ?? 'new', offer?.agentId ?? null, json);
+          return { session: toSession(saved), applied: true };
+        }
+        const existing = q.session.get(sessionId) as SessionRow | undefined;
+        if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+        // Taken, closed, or the agent is full: the decision does not apply; the session is returned unchanged.
+        return { session: toSession(existing), applied: false };
+      });
+    },
+
+    async claim(sessionId, agentId) {
+      // The conditional UPDATE is the one place that decides a hand-over happened: of two concurrent
+      // claims (even by the same agent) exactly one sees `changed` (C9).
+      return commit.run(() => {
+        const row = q.claim.get(agentId, iso(), sessionId) as SessionRow | undefined;
+        if (row) return { session: toSession(row), changed: true };
+        const existing = q.session.get(sessionId) as SessionRow | undefined;
+        if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+        if (existing.status === 'active' && existing.assigned_agent_id === agentId) return { session: toSession(existing), changed: false };
+        if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+        throw new HuiliuError('OFFER_TAKEN');
+      });
+    },
+
+    async close(sessionId, agentId, wrapUpCode, note) {
+      const existing = q.session.get(sessionId) as SessionRow | undefined;
+      if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      if (existing.assigned_agent_id !== agentId) throw new HuiliuError('NOT_ASSIGNED');
+      const key = await loadCustomerKey(existing.customer_id);
+      return commit.run(() => {
+        const t = iso();
+        const noteCt = note ? sealText(key, note, wrapUpNoteAad(sessionId)) : null;
+        const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
+        if (!row) throw new HuiliuError('SESSION_CLOSED');
+        const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
+        if (n === 0) q.closeConversation.run(t, row.conversation_id);
+        return toSession(row);
+      });
+    },
+
+    async release(sessionId, agentId) {
+      const t = iso();
+      return commit.run(() => {
+        const row = q.release.get(t, t, sessionId, agentId) as SessionRow | undefined;
+        return row ? toSession(row) : null;
+      });
+    },
+  };
+}

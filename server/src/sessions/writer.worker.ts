@@ -1,0 +1,99 @@
+/**
+ * The session writer's worker thread (issue 8): owns the SQLite write connection, runs the store's
+ * writes in group commits (one transaction and one fsync per batch) and answers the main thread
+ * only after the batch is on disk, so the fsync never blocks the sockets' event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { HuiliuError } from '../../../common/errors/codes';
+import { GroupCommit } from '../db/group-commit';
+import { openDatabase } from '../db/sqlite';
+import { openKeyProvider } from '../keys/open';
+import { DataKeyRing } from './data-keys';
+import { blindIndex, INDEX_KEY_OWNER } from './sqlite-rows';
+import { createSessionWriter, type SessionWriter } from './writer';
+import type { FromWriter, ToWriter, WriteCall, WriteReply, WriterWorkerData } from './writer.protocol';
+
+const port = parentPort!;
+const data = workerData as WriterWorkerData;
+const post = (message: FromWriter) => port.postMessage(message);
+
+function errorInfo(error: unknown): Extract<WriteReply, { ok: false }>['error'] {
+  if (error instanceof HuiliuError) {
+    return error.details === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, details: error.details };
+  }
+  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+async function main(): Promise<void> {
+  const db = openDatabase(data.path);
+  const keys = openKeyProvider(data.keys);
+  let committedJobs = 0;
+  const hold = data.holdBatchAfterJobs;
+  const commit = new GroupCommit(db, 256, {
+    beforeCommit: (jobs) => {
+      if (hold !== undefined && committedJobs >= hold) {
+        post({ t: 'held', jobs });
+        // Blocks this thread inside the open transaction until the process is killed.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      }
+    },
+    afterCommit: (jobs) => {
+      committedJobs += jobs;
+    },
+  });
+  const ring = new DataKeyRing(db, keys, (fn) => commit.run(fn));
+  const indexKey = await ring.getOrCreate(INDEX_KEY_OWNER);
+  const clock = data.clock;
+  const writer: SessionWriter = createSessionWriter({
+    db,
+    ring,
+    commit,
+    blind: blindIndex(indexKey),
+    continuityMs: data.continuityMs,
+    now: clock ? () => clock[0]! : Date.now,
+  });
+
+  // Replies of one turn travel in one message: a batch of 200 acks costs one postMessage.
+  let outbox: WriteReply[] = [];
+  const reply = (r: WriteReply) => {
+    if (outbox.length === 0) setImmediate(flushReplies);
+    outbox.push(r);
+  };
+  function flushReplies() {
+    const replies = outbox;
+    outbox = [];
+    post({ t: 'replies', replies });
+  }
+  const run = (call: WriteCall) => {
+    const fn = writer[call.op] as (...args: unknown[]) => Promise<unknown>;
+    fn(...call.args).then(
+      (value) => reply({ id: call.id, ok: true, value }),
+      (error: unknown) => reply({ id: call.id, ok: false, error: errorInfo(error) }),
+    );
+  };
+
+  port.on('message', (message: ToWriter) => {
+    if (message.t === 'calls') {
+      for (const call of message.calls) run(call);
+      return;
+    }
+    // Shutdown: the writes already queued commit first, then the connection closes.
+    void commit
+      .run(() => undefined)
+      .then(async () => {
+        if (outbox.length) flushReplies();
+        db.close();
+        await keys.close();
+        post({ t: 'closed' });
+        port.close();
+      });
+  });
+  post({ t: 'ready' });
+}
+
+main().catch((error: unknown) => {
+  post({ t: 'failed', message: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+});
