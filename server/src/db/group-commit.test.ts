@@ -7,19 +7,7 @@ describe('group commit', () => {
     const db = openDatabase(':memory:');
     db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
     let commits = 0;
-    const realTransaction = db.transaction.bind(db);
-    let depth = 0;
-    db.transaction = ((fn: () => unknown) =>
-      realTransaction(() => {
-        depth++;
-        try {
-          return fn();
-        } finally {
-          depth--;
-          if (depth === 0) commits++;
-        }
-      })) as typeof db.transaction;
-    const gc = new GroupCommit(db);
+    const gc = new GroupCommit(db, 256, { afterCommit: () => commits++ });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => gc.run(() => db.prepare('INSERT INTO t VALUES (?)').run(`k${i}`).changes)),
     );

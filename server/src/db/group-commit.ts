@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './sqlite';
 
 interface Job {
@@ -21,13 +22,24 @@ export interface GroupCommitHooks {
 
 export class GroupCommit {
   private queue: Job[] = [];
+  private readonly sql: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Statement>;
   private scheduled = false;
 
   constructor(
     private readonly db: Db,
     private readonly maxBatch = 256,
     private readonly hooks: GroupCommitHooks = {},
-  ) {}
+  ) {
+    // Prepared once: a savepoint per write costs two statement steps, not a transaction wrapper each.
+    this.sql = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT job'),
+      release: db.prepare('RELEASE job'),
+      rollbackTo: db.prepare('ROLLBACK TO job'),
+    };
+  }
 
   run<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -47,21 +59,29 @@ export class GroupCommit {
       setImmediate(() => this.flush());
     }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const { sql } = this;
     try {
       // BEGIN IMMEDIATE: the write lock is taken before the first read, so a second process on the same
       // database waits (busy_timeout) instead of failing a read-then-write upgrade on a stale snapshot.
-      const group = this.db.transaction(() => {
+      sql.begin.run();
+      try {
         for (const job of batch) {
+          sql.savepoint.run();
           try {
-            // A nested better-sqlite3 transaction is a savepoint.
-            outcomes.push({ ok: true, value: this.db.transaction(job.fn)() });
+            outcomes.push({ ok: true, value: job.fn() });
+            sql.release.run();
           } catch (error) {
+            sql.rollbackTo.run();
+            sql.release.run();
             outcomes.push({ ok: false, error });
           }
         }
         this.hooks.beforeCommit?.(batch.length);
-      });
-      group.immediate();
+        sql.commit.run();
+      } catch (error) {
+        if (this.db.inTransaction) sql.rollback.run();
+        throw error;
+      }
       this.hooks.afterCommit?.(batch.length);
     } catch (error) {
       for (const job of batch) job.reject(error);

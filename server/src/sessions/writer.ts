@@ -151,7 +151,7 @@ export function createSessionWriter(options: SessionWriterOptions): SessionWrite
     sentAt: string;
     receivedAt: string;
     meta: Envelope['meta'];
-  }): Envelope {
+  }): { envelope: Envelope; at: string } {
     const { session } = args;
     const key = ring.cached(customerKeyOwner(session.customer_id));
     const t = iso();
@@ -176,7 +176,7 @@ export function createSessionWriter(options: SessionWriterOptions): SessionWrite
     };
     q.insertMessage.run(row);
     q.touchSession.run(t, t, session.id);
-    return envelopeOf(row, args.content.body, args.meta);
+    return { envelope: envelopeOf(row, args.content.body, args.meta), at: t };
   }
 
   function checkDuplicate(customerId: string, direction: 'in' | 'out', clientMessageId: string, content: Content): MessageRow | null {
@@ -294,7 +294,7 @@ export function createSessionWriter(options: SessionWriterOptions): SessionWrite
           sessionRow = q.session.get(id) as SessionRow;
           newSession = true;
         }
-        const envelope = insertMessage({
+        const { envelope, at } = insertMessage({
           session: sessionRow,
           direction: 'in',
           content: draft.content,
@@ -305,7 +305,8 @@ export function createSessionWriter(options: SessionWriterOptions): SessionWrite
           receivedAt: draft.receivedAt,
           meta: draft.meta,
         });
-        const session = toSession(q.session.get(sessionRow.id) as SessionRow);
+        // What touchSession wrote, without reading the row back.
+        const session = { ...toSession(sessionRow), lastMessageAt: at, updatedAt: at };
         return { envelope, session, duplicate: false, newSession };
       });
     },
@@ -320,7 +321,7 @@ export function createSessionWriter(options: SessionWriterOptions): SessionWrite
         const session = q.session.get(input.sessionId) as SessionRow;
         if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
         const t = iso();
-        const envelope = insertMessage({
+        const { envelope } = insertMessage({
           session,
           direction: 'out',
           content: input.content,
