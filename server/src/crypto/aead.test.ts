@@ -17,6 +17,17 @@ describe('AES-256-GCM sealing', () => {
     expect(a.subarray(1, 13).equals(b.subarray(1, 13))).toBe(false);
   });
 
+  it('never repeats a nonce across pool refills (each 4 KiB pool serves 340 seals)', () => {
+    const key = randomBytes(32);
+    const nonces = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const sealed = sealText(key, `m${i}`, 'aad');
+      nonces.add(sealed.subarray(1, 13).toString('hex'));
+      expect(openText(key, sealed, 'aad')).toBe(`m${i}`);
+    }
+    expect(nonces.size).toBe(2000);
+  });
+
   it('detects a flipped bit anywhere in the sealed bytes', () => {
     const sealed = seal(key, Buffer.from('refund 100 yuan'), 'aad');
     for (let i = 0; i < sealed.length; i++) {
