@@ -131,6 +131,9 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     writeFileSync(bad, 'limits:\n  visitor: {messages: {points: 0, seconds: 60}}\n');
     expect(errorOf(() => load({ HUILIU_CONFIG: bad })).message).toMatch(/field limits\.visitor\.messages\.points/);
     const typo = join(dir, 'typo.yaml');
+    const heartbeat = join(dir, 'heartbeat.yaml');
+    writeFileSync(heartbeat, 'limits:\n  widget: {heartbeatSeconds: 0}\n');
+    expect(errorOf(() => load({ HUILIU_CONFIG: heartbeat })).message).toMatch(/field limits\.widget\.heartbeatSeconds/);
     writeFileSync(typo, 'limits:\n  ip: {conections: 5}\n');
     expect(errorOf(() => load({ HUILIU_CONFIG: typo })).message).toMatch(/field limits\.ip/);
   });

@@ -111,6 +111,10 @@ export const LimitsSchema = z.strictObject({
       /** Per connection: hello/history pages at once, then per second; an over-limit hello closes it (1008). */
       replayBurst: PositiveInt,
       replaysPerSecond: z.number().positive(),
+      /** Seconds between server pings; a connection that missed the previous pong is cut. */
+      heartbeatSeconds: z.number().int().min(1).max(3600),
+      /** After a 1013 close for a slow consumer, ms before the socket is cut if the close is never read. */
+      slowConsumerGraceMs: z.number().int().min(0).max(60_000),
     })
     .partial()
     .optional(),
@@ -173,6 +177,8 @@ export interface LimitsConfig {
     readonly messagesPerSecond: number;
     readonly replayBurst: number;
     readonly replaysPerSecond: number;
+    readonly heartbeatSeconds: number;
+    readonly slowConsumerGraceMs: number;
   };
   readonly visitor: { readonly messages: { points: number; seconds: number } };
   readonly ip: {
@@ -207,6 +213,8 @@ export const DEFAULT_LIMITS: LimitsConfig = {
     messagesPerSecond: 1,
     replayBurst: 10,
     replaysPerSecond: 1,
+    heartbeatSeconds: 30,
+    slowConsumerGraceMs: 2000,
   },
   visitor: { messages: { points: 120, seconds: 60 } },
   // One office or mobile carrier NAT can put many customers behind one address.

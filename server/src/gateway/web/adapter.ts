@@ -50,9 +50,6 @@ const CAPABILITIES: ChannelCapabilities = {
   passiveReply: false,
 };
 
-// After a close for a slow consumer the close frame may never be read; the socket is cut this much later.
-const SLOW_CONSUMER_GRACE_MS = 2000;
-
 function toWidgetMessage(e: Envelope): WidgetMessage {
   return {
     id: e.id,
@@ -100,7 +97,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   const { store, ingest, bus, config, limits, metrics } = opts;
   const lim = config.limits.widget;
   const log = opts.logger.child({ component: 'gateway.web' });
-  const heartbeatMs = opts.heartbeatMs ?? 30_000;
+  const heartbeatMs = opts.heartbeatMs ?? lim.heartbeatSeconds * 1000;
   const subs: Subscription[] = [];
   const byCustomer = new Map<string, Set<Connection>>();
   // Tabs of a visitor with no stored message yet: they join byCustomer when the first one is stored.
@@ -110,7 +107,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     if (socket.readyState !== socket.OPEN) return;
     metrics.widgetClosed.inc({ reason: label });
     socket.close(code, reason);
-    setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+    // The close frame may never be read by a slow consumer: the socket is cut this much later.
+    setTimeout(() => socket.terminate(), lim.slowConsumerGraceMs).unref();
   };
   /**
    * Queues one frame unless the socket's unsent bytes are over the high-water mark: then a volatile
