@@ -103,3 +103,37 @@ describe('sqlite session store', () => {
     await h.cleanup();
   });
 });
+
+describe('sqlite session store, writer thread dies', () => {
+  it('answers the writes in flight NOT_READY, restarts the thread, and a retry finds each committed write stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
+    const keys = createLocalKeyProvider(join(dir, 'keys'));
+    const errors: Error[] = [];
+    // Jobs: the index key, then the customer's first message (key, customer row, message) = 4; the
+    // thread dies right after the next commit, before it answers.
+    const store = await createSqliteSessionStore({
+      path: join(dir, 'huiliu.db'),
+      keys,
+      writer: 'worker',
+      exitWriterAfterJobs: 5,
+      onWriterError: (e) => errors.push(e),
+    });
+    try {
+      const identity = { channel: 'WB' as const, externalId: 'dies' };
+      await store.appendInbound(draft({ identity, clientMessageId: 'm-first' }), { skillGroup: 'general' });
+      const drafts = Array.from({ length: 12 }, (_, i) => draft({ identity, clientMessageId: `m-${i}` }));
+      const first = await Promise.allSettled(drafts.map((d) => store.appendInbound(d, { skillGroup: 'general' })));
+      expect(first.every((o) => o.status === 'rejected')).toBe(true);
+      for (const o of first) expect(((o as PromiseRejectedResult).reason as { code?: string }).code).toBe('NOT_READY');
+      expect(errors.map((e) => e.message).join()).toMatch(/exited with code 1; restarting/);
+      // The restarted thread takes the retries; what the dead one committed comes back as a duplicate.
+      const retried = await Promise.all(drafts.map((d) => store.appendInbound(d, { skillGroup: 'general' })));
+      expect(retried.filter((r) => r.duplicate).length).toBeGreaterThan(0);
+      expect(retried.map((r) => r.envelope.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
+    } finally {
+      await store.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

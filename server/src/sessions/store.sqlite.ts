@@ -48,6 +48,8 @@ export interface SqliteStoreOptions {
   /** Crash tests only (worker mode): hold the batch after this many committed writes open, forever. */
   holdBatchAfterJobs?: number;
   onWriterHeld?: (jobs: number) => void;
+  /** Crash tests only (worker mode): the first writer thread exits after the commit reaching this many writes. */
+  exitWriterAfterJobs?: number;
 }
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -93,6 +95,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       continuityMs,
       ...(clock ? { clock } : {}),
       ...(options.holdBatchAfterJobs !== undefined ? { holdBatchAfterJobs: options.holdBatchAfterJobs } : {}),
+      ...(options.exitWriterAfterJobs !== undefined ? { exitAfterJobs: options.exitWriterAfterJobs } : {}),
       ...(options.onWriterError ? { onError: options.onWriterError } : {}),
       ...(options.onWriterHeld ? { onHeld: options.onWriterHeld } : {}),
     });

@@ -47,8 +47,11 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
     pending.clear();
   };
 
+  // Injected faults apply to the first thread only: the restarted one runs clean.
+  let workerData: WriterWorkerData = data;
   function spawn(): Promise<void> {
-    worker = startWorker('sessions/writer.worker', { workerData: data });
+    worker = startWorker('sessions/writer.worker', { workerData });
+    workerData = { ...data, holdBatchAfterJobs: undefined, exitAfterJobs: undefined };
     worker.unref();
     return new Promise<void>((resolve, reject) => {
       let started = false;

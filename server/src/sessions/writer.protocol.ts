@@ -15,6 +15,8 @@ export interface WriterWorkerData {
    * batch stops inside its open transaction (before COMMIT), posts `held`, and waits forever.
    */
   holdBatchAfterJobs?: number;
+  /** Fault injection for tests only: the thread exits right after the commit that reaches this many jobs, before answering. */
+  exitAfterJobs?: number;
 }
 
 export interface WriteCall {

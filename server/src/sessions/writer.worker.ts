@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     },
     afterCommit: (jobs) => {
       committedJobs += jobs;
+      // Committed but not answered: the main thread must answer NOT_READY, and a retry must find it stored.
+      if (data.exitAfterJobs !== undefined && committedJobs >= data.exitAfterJobs) process.exit(1);
     },
   });
   const ring = new DataKeyRing(db, keys, (fn) => commit.run(fn));
