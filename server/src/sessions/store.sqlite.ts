@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
 import { ENVELOPE_VERSION, type Content, type Envelope, type InboundDraft } from '../../../common/message/envelope';
@@ -11,6 +10,7 @@ import { joinKey } from '../crypto/composite-key';
 import type { Statement } from 'better-sqlite3';
 import { GroupCommit } from '../db/group-commit';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
+import { migrationsDir } from '../runtime/paths';
 import type { KeyProvider } from '../keys/provider';
 import { DataKeyRing } from './data-keys';
 import { mintSessionId, type RandomSource } from './session-id';
@@ -76,7 +76,7 @@ const INDEX_KEY_OWNER = 'index';
 /** The name a customer has until a channel tells us theirs. */
 const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor' };
 const customerKeyOwner = (customerId: string) => `customer:${customerId}`;
-const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+const MIGRATIONS = migrationsDir('sessions');
 
 function toSession(row: SessionRow): SessionRecord {
   return {
