@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
   EVENT_INVALID: { status: 500, message: 'An event broke its schema (a server bug).' },
   NOT_READY: { status: 503, message: 'The server is not ready.' },
+  OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
+  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm start`: the README's first command. Installs what is missing, builds the workstation and the
- * widget, starts the companion server on the embedded default with demo data, and opens the
+ * `npm start`: the README's first command. Installs what is missing, builds the workstation, the
+ * widget and the server (each only when its sources changed), starts the compiled server
+ * (`node server/dist/server/main.js`) on the embedded default with demo data, and opens the
  * workstation — the Electron app where its binary is installed, otherwise the default browser.
  * Plain JavaScript on purpose: it runs before `npm ci` has installed TypeScript tooling.
  * Environment: HUILIU_* as for the server; HUILIU_NO_OPEN=1 starts without opening anything.
@@ -11,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { MAIN as SERVER_MAIN, serverBuildStale } from './build-server.mjs';
 import { NPM as npm, ROOT, ensureDependencies, run, say } from './ensure-deps.mjs';
 
 ensureDependencies();
@@ -31,7 +33,7 @@ if (!electronBinary() && process.env.HUILIU_NO_OPEN !== '1') {
 }
 
 // 2. Build the workstation renderer, the widget and the Electron main process when their sources
-// are newer than the last build (a running server may be serving the current one).
+// are newer than the last build (a running server may be serving the current one); the server too.
 /** Newest modification time of the files under `paths` (0 when none exist). */
 function newest(/** @type {string[]} */ paths) {
   let max = 0;
@@ -51,13 +53,16 @@ const sources = newest(
   ['app/renderer', 'app/main', 'common', 'server/src/gateway/web/widget', 'package-lock.json'].map((p) => join(ROOT, p)),
 );
 if (built < sources) {
-  say('building the workstation and the widget…');
+  say('building the workstation, the widget and the server…');
   run(npm, ['run', '--silent', 'build']);
+} else if (serverBuildStale()) {
+  say('building the server…');
+  run(npm, ['run', '--silent', 'build:server']);
 }
 
-// 3. Start the server with demo data.
+// 3. Start the compiled server with demo data.
 const env = { ...process.env, HUILIU_DATA_DIR: process.env.HUILIU_DATA_DIR ?? join(ROOT, 'var') };
-const server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'src', 'main.ts'), '--demo'], {
+const server = spawn(process.execPath, [SERVER_MAIN, '--demo'], {
   cwd: ROOT,
   env,
   stdio: ['ignore', 'pipe', 'inherit'],

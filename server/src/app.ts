@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import type { IdentityStore } from './auth/identity';
@@ -20,15 +20,18 @@ import { UpgradeRouter } from './http/upgrades';
 import type { Logger } from './logging/logger';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { metricsPlugin } from './metrics/plugin';
+import { REPO_ROOT } from './runtime/paths';
 import { sessionsPlugin } from './sessions/plugin';
 import type { ConversationService } from './conversations/service';
 import type { SessionStore } from './sessions/store';
 import type { SessionViews } from './sessions/views';
 import { workstationPlugin } from './workstation/plugin';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../app/renderer/dist/', import.meta.url));
-export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL('../dist/widget/', import.meta.url));
+export { REPO_ROOT };
+/** The workstation's build (`npm run build:renderer`). */
+export const DEFAULT_RENDERER_DIR = join(REPO_ROOT, 'app', 'renderer', 'dist');
+/** The widget's build (`npm run build:widget`), beside the server's own build in server/dist. */
+export const DEFAULT_WIDGET_DIR = join(REPO_ROOT, 'server', 'dist', 'widget');
 
 declare module 'fastify' {
   interface FastifyInstance {

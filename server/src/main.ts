@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
-import { buildApp, REPO_ROOT } from './app';
+import { buildApp } from './app';
 import { AuthService } from './auth/auth';
 import type { Bus } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
@@ -28,6 +28,7 @@ import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
 import { createRouter, type Router } from './routing/router';
 import type { SessionStore } from './sessions/store';
 import { createSqliteSessionStore } from './sessions/store.sqlite';
+import { REPO_ROOT } from './runtime/paths';
 import { SessionViews } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
 
@@ -222,6 +223,10 @@ async function run(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run when this module is the process's entry (`tsx server/src/main.ts`, `node server/dist/server/main.js`),
+// not when imported (tests). In the bundle, `import.meta.url` is main.js itself; Node resolves the
+// entry's symlinks, so argv[1] is compared by its real path.
+const entry = process.argv[1] && existsSync(process.argv[1]) ? pathToFileURL(realpathSync(process.argv[1])).href : null;
+if (entry === import.meta.url) {
   void run();
 }

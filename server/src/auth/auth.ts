@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
 import { RoleSchema, type LoginResponse, type Role, type UserView } from '../../../common/api/auth';
 import type { Statement } from 'better-sqlite3';
 import { migrate, type Db } from '../db/sqlite';
+import { migrationsDir } from '../runtime/paths';
 import type { Logger } from '../logging/logger';
 import type { IdentityStore, Revocation, VerifiedToken } from './identity';
 import { ConcurrencyGate, DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './throttle';
 
-const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+const MIGRATIONS = migrationsDir('auth');
 const TOKEN_TTL_MS = 12 * 3600_000;
 // OWASP's argon2id baseline: m=19 MiB, t=2, p=1.
 const ARGON = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
 import { DELIVERY_RANK, type DeliveryState } from '../../../common/message/delivery';
 import type { ChannelCode } from '../../../common/message/session-id';
 import { openText, sealText } from '../crypto/aead';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
+import { migrationsDir } from '../runtime/paths';
 import type { KeyProvider } from '../keys/provider';
 import type { ChannelAccount, ChannelStore, DeliveryRecord } from './channels';
 
-const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+const MIGRATIONS = migrationsDir('gateway');
 const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 // The sealed secrets are bound to their row: a sealed blob copied onto another account does not open.

@@ -1,7 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { HuiliuError, zodDetails } from '../../../common/errors/codes';
 import { RoutingConfigSchema, type RoutingConfig } from '../../../common/routing/types';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
+import { migrationsDir } from '../runtime/paths';
 import { CONFIG_FILE_PUBLISHER, type RoutingConfigDraft, type RoutingConfigStore, type RoutingConfigVersion } from './config-store';
 
 export interface SqliteRoutingConfigOptions {
@@ -16,7 +16,7 @@ export interface SqliteRoutingConfigOptions {
   now?: () => number;
 }
 
-const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+const MIGRATIONS = migrationsDir('routing');
 
 interface Row {
   version: number;

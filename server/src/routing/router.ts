@@ -5,7 +5,7 @@ import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { AgentPool, AgentState } from './agent-pool';
-import { difficultyScore, priorityOf, tierOf, valueScore, type ValueFacts } from './score';
+import { scoreContact, type ValueFacts } from './score';
 
 export interface RouterDeps {
   store: SessionStore;
@@ -268,10 +268,11 @@ export function createRouter(deps: RouterDeps): Router {
       const config = await deps.config();
       const contacts = await contacts30d(session.customerId);
       const facts = deps.valueFacts ? await deps.valueFacts(session.customerId, contacts) : { spend: 0, csat: null, contacts30d: contacts };
-      const value = valueScore(facts, config);
-      const difficulty = difficultyScore({ text: textOf(envelope), channel: session.channel, contacts30d: contacts });
-      const priority = priorityOf(value.score, difficulty.score, config);
-      const tier = tierOf(priority, config);
+      const { value, difficulty, priority, tier } = scoreContact({
+        value: facts,
+        difficulty: { text: textOf(envelope), channel: session.channel, contacts30d: contacts },
+        config,
+      });
       const decision: RoutingDecision = {
         valueScore: value.score,
         difficultyScore: difficulty.score,

@@ -95,3 +95,30 @@ export function tierOf(priority: number, config: RoutingConfig): Tier {
   if (priority > config.thresholds.assisted) return 'assisted';
   return 'ai';
 }
+
+/** What scoring one new contact reads: its value facts, its first message's difficulty facts, and the config. */
+export interface ContactFacts {
+  value: ValueFacts;
+  difficulty: DifficultyFacts;
+  config: RoutingConfig;
+}
+
+/** A contact's scores (DESIGN §5): value and difficulty with their reasons, the priority and its tier. */
+export interface ContactScore {
+  value: { score: number; reasons: Reason[] };
+  difficulty: { score: number; reasons: Reason[] };
+  priority: number;
+  tier: Tier;
+}
+
+/**
+ * Scores one new contact: value, difficulty, `priority` and `tier`. Pure and synchronous (~µs for a
+ * message of `MAX_TEXT_LENGTH`), so the router calls it inline; `workers/cpu.worker.ts` registers it as
+ * the pool's `score` task for batch re-scoring.
+ */
+export function scoreContact(facts: ContactFacts): ContactScore {
+  const value = valueScore(facts.value, facts.config);
+  const difficulty = difficultyScore(facts.difficulty);
+  const priority = priorityOf(value.score, difficulty.score, facts.config);
+  return { value, difficulty, priority, tier: tierOf(priority, facts.config) };
+}

@@ -1,40 +1,44 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { BUILD_DIR, REPO_ROOT, RUNNING_COMPILED } from './paths';
 
-/** How to start one of the server's worker threads. */
+/** How to start one of the server's worker threads: the script and the Node flags it needs. */
 export interface WorkerEntry {
-  /** Absolute path of the worker's script (`.ts` when running from sources, `.js` when compiled). */
+  /** Absolute path of the worker's script (`new Worker(filename)`, or Piscina's `filename`). */
   filename: string;
-  /** True when the script is TypeScript and must be loaded through tsx. */
-  typescript: boolean;
+  /** `execArgv` for `new Worker()` / Piscina: in development tsx's hooks and the worker's module, else nothing. */
+  execArgv: string[];
 }
-
-const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
 
 /**
  * The entry of a worker thread by its source path under `server/src/` without extension (e.g.
- * `sessions/writer.worker`). Running from TypeScript sources (tsx, vitest) it is the `.ts` file;
- * the compiled server (issue 8) maps it to its built file.
+ * `sessions/writer.worker`).
+ * - Compiled (`npm run build:server`): `server/dist/server/workers/sessions.writer.worker.js`; every
+ *   `server/src/**\/*.worker.ts` is an entry point of the build.
+ * - From TypeScript sources (tsx, vitest): Node 20 applies tsx's ES-module hooks to the main thread
+ *   only, so the worker's `.ts` is loaded through tsx's CommonJS hooks as a `--require` preload and
+ *   `runtime/ts-worker.cjs` is the script that hands its exports on. Worker modules therefore avoid
+ *   top-level `await` (CommonJS has none).
+ * Works for `new Worker(filename, { execArgv })` and for Piscina (`{ filename, execArgv }`) alike.
  */
 export function workerEntry(source: string): WorkerEntry {
-  if (RUNNING_TYPESCRIPT) {
-    return { filename: fileURLToPath(new URL(`../${source}.ts`, import.meta.url)), typescript: true };
-  }
-  return { filename: fileURLToPath(new URL(`./workers/${source.replaceAll('/', '.')}.js`, import.meta.url)), typescript: false };
+  if (RUNNING_COMPILED) return { filename: builtWorkerFile(source), execArgv: [] };
+  // Resolved here, not by the worker from its cwd: a server started from another folder finds it too.
+  const tsxCommonJs = createRequire(join(REPO_ROOT, 'package.json')).resolve('tsx/cjs');
+  return {
+    filename: join(REPO_ROOT, 'server', 'src', 'runtime', 'ts-worker.cjs'),
+    execArgv: ['--require', tsxCommonJs, '--require', join(REPO_ROOT, 'server', 'src', `${source}.ts`)],
+  };
 }
 
-/**
- * Starts a worker thread from its source path (see `workerEntry`). From TypeScript sources the thread
- * first registers tsx's ESM hooks (Node 20 ignores `--import` in a worker's execArgv), then imports
- * the `.ts` entry; compiled, it runs the built file directly.
- */
+/** Where `npm run build:server` puts the worker built from `server/src/<source>.ts`: `server/dist/server/workers/<a>.<b>.js`. */
+export function builtWorkerFile(source: string): string {
+  return join(BUILD_DIR, 'workers', `${source.replaceAll('/', '.')}.js`);
+}
+
+/** Starts a worker thread from its source path (see `workerEntry`), compiled or from TypeScript alike. */
 export function startWorker(source: string, options: WorkerOptions = {}): Worker {
   const entry = workerEntry(source);
-  if (!entry.typescript) return new Worker(entry.filename, options);
-  const tsxApi = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx')), 'esm/api/index.mjs')).href;
-  const script = pathToFileURL(entry.filename).href;
-  const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); })`;
-  return new Worker(code, { ...options, eval: true });
+  return new Worker(entry.filename, { ...options, execArgv: [...entry.execArgv, ...(options.execArgv ?? [])] });
 }

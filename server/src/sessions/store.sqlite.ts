@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { Envelope } from '../../../common/message/envelope';
 import type { ChannelCode } from '../../../common/message/session-id';
@@ -6,6 +5,7 @@ import { openText } from '../crypto/aead';
 import type { Statement } from 'better-sqlite3';
 import { GroupCommit } from '../db/group-commit';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
+import { migrationsDir } from '../runtime/paths';
 import type { KeyProvider } from '../keys/provider';
 import { DataKeyRing } from './data-keys';
 import type { RandomSource } from './session-id';
@@ -52,7 +52,7 @@ export interface SqliteStoreOptions {
   exitWriterAfterJobs?: number;
 }
 
-const MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+const MIGRATIONS = migrationsDir('sessions');
 const DEFAULT_CONTINUITY_MS = 30 * 60_000;
 
 /**

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { HuiliuError } from '../../../common/errors/codes';
 import { defaultRoutePolicy } from '../auth/route-policy';
+import { REPO_ROOT } from '../runtime/paths';
 
 /** Strict CSP for the workstation (DESIGN §8): only our own scripts, styles and connections. */
 export const WORKSTATION_CSP = [
@@ -21,7 +21,7 @@ export const WORKSTATION_CSP = [
 ].join('; ');
 
 /** The site icon: build/icon.png downsampled to 16², 32² and 48² PNG images in one ICO file. */
-export const DEFAULT_FAVICON = fileURLToPath(new URL('../../../build/favicon.ico', import.meta.url));
+export const DEFAULT_FAVICON = join(REPO_ROOT, 'build', 'favicon.ico');
 
 // Vite names bundled assets `<name>-<8-char content hash>.<ext>`: a new build gets new names, so
 // these may be cached for a year; everything else (index.html above all) is revalidated each time.

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,16 +26,32 @@ export interface ServerProcess {
   stop: () => Promise<number | null>;
 }
 
+/** The compiled server's entry (`npm run build:server`). */
+export const COMPILED_MAIN = join(REPO, 'server', 'dist', 'server', 'main.js');
+
+/** Builds server/dist/server when it is missing or older than a source (`build-server.mjs --if-stale`). */
+export function ensureServerBuild(): void {
+  const r = spawnSync(process.execPath, ['server/scripts/build-server.mjs', '--if-stale'], { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build:server failed (${r.status}):\n${r.stdout}${r.stderr}`);
+}
+
+/** How to start the server: from TypeScript through tsx (development), or the compiled build. */
+export function serverCommand(compiled = false): string[] {
+  return compiled ? [COMPILED_MAIN] : ['--import', 'tsx', 'server/src/main.ts'];
+}
+
 /**
- * Starts the real companion server as an operator would (`npm run server -- --demo`), on a free
- * port and a fresh data dir, and waits for its banner.
+ * Starts the real companion server as an operator would (`npm run dev:server -- --demo`, or with
+ * `compiled: true` the build `npm run server` runs, built first when stale), on a free port and a
+ * fresh data dir, and waits for its banner.
  */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; port?: number } = {},
+  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; port?: number; compiled?: boolean } = {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'huiliu-e2e-'));
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', ...(options.args ?? ['--demo'])], {
+  if (options.compiled) ensureServerBuild();
+  const child: ChildProcess = spawn(process.execPath, [...serverCommand(options.compiled), ...(options.args ?? ['--demo'])], {
     cwd: REPO,
     env: { ...process.env, HUILIU_DATA_DIR: dataDir, HUILIU_PORT: String(port), HUILIU_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
