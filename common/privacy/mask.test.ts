@@ -158,6 +158,7 @@ describe('the masking fast path (issue 8)', () => {
     ['JSON unicode escapes', (v) => [...v].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')],
     ['JSON unicode escapes, escaped again', (v) => [...v].map((c) => `\\\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')],
     ['full-width', fullWidth],
+    ['full-width with ideographic spaces', (v) => fullWidth(v).replace(/ /g, '\u3000')],
   ];
   const personal = [
     ...valid('cn_mobile').map((v) => v.value),
@@ -178,6 +179,7 @@ describe('the masking fast path (issue 8)', () => {
       expect(piiHints(line), line).not.toBe(0);
       const masked = maskPii(line);
       expect(masked, line).toBe(maskPiiExhaustive(line));
+      expect(masked, line).not.toBe(line);
     }
   });
 

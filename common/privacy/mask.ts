@@ -69,7 +69,7 @@ const INTL_PHONE_RE = /(?<![\dA-Za-z+])(\+\d{1,3}[ -]?(?:\(?\d{1,4}\)?[ -]?){2,5
 export function maskPii(text: string): string {
   const hints = piiHints(text);
   if (hints === 0) return text;
-  if (hints & PII_HINT.encoded) return maskPlain(text.replace(TOKEN_RE, (token) => maskEncodedToken(token, false)));
+  if (hints & PII_HINT.encoded) return maskPlain(maskEncoded(text, false));
   return maskPlainWith(text, hints);
 }
 
@@ -78,7 +78,7 @@ export function maskPii(text: string): string {
  * tokens are checked for encodings. The reference `maskPii` is tested against; slower, not for logs.
  */
 export function maskPiiExhaustive(text: string): string {
-  const decoded = ENCODED_HINT.test(text) ? text.replace(TOKEN_RE, (token) => maskEncodedToken(token, true)) : text;
+  const decoded = ENCODED_HINT.test(text) ? maskEncoded(text, true) : text;
   return maskPlainWith(decoded, ALL_PATTERNS);
 }
 
@@ -92,7 +92,8 @@ export function maskPiiExhaustive(text: string): string {
  *   digits), card (13–19) and Chinese mobile (11) needs such a run.
  * - `email`: an `@`.
  * - `plusDigit`: a `+` followed by a digit (E.164 numbers, `+86` mobiles).
- * - `encoded`: `%XX`, `\uXXXX` or a full-width form (U+FF01–FF5E): decode, then decide again.
+ * - `encoded`: `%XX`, `\uXXXX`, a full-width form (U+FF01–FF5E) or a `+` between two digits (a
+ *   form-encoded space): decode, then decide again.
  */
 export const PII_HINT = { digitRun: 1, email: 2, plusDigit: 4, encoded: 8 } as const;
 const ALL_PATTERNS = PII_HINT.digitRun | PII_HINT.email | PII_HINT.plusDigit;
@@ -135,7 +136,8 @@ export function piiHints(text: string): number {
     joined = false;
     run = 0;
     if (c === 64) hints |= PII_HINT.email;
-    else if (c === 43 && isDigit(text.charCodeAt(i + 1))) hints |= PII_HINT.plusDigit;
+    else if (c === 43 && isDigit(text.charCodeAt(i + 1)))
+      hints |= isDigit(text.charCodeAt(i - 1)) ? PII_HINT.plusDigit | PII_HINT.encoded : PII_HINT.plusDigit;
     else if (c === 37 && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2))) hints |= PII_HINT.encoded;
     else if (c === 92 && text.charCodeAt(i + 1) === 117 && isHexRun(text, i + 2, 4)) hints |= PII_HINT.encoded;
     else if (c >= 0xff01 && c <= 0xff5e) hints |= PII_HINT.encoded;
@@ -150,7 +152,9 @@ function isHexRun(text: string, from: number, n: number): boolean {
 
 // A token that may hide encoded data: runs without the separators of URLs, JSON and prose.
 const TOKEN_RE = /[^\s"'<>,;&=?#/{}[\]()|]+/g;
-const ENCODED_HINT = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|[\uFF01-\uFF5E]/;
+const ENCODED_HINT = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|[\uFF01-\uFF5E]|\d\+\d/;
+// Full-width text split by ASCII or ideographic spaces (`４９２９ ７２２６ …`): one token, though a space ends a TOKEN_RE token.
+const FULLWIDTH_RUN = /[\uFF01-\uFF5E]+(?:[ \u3000][\uFF01-\uFF5E]+)+/g;
 const PCT_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
 const JSON_U = /\\{1,2}u([0-9A-Fa-f]{4})/g;
 
@@ -174,6 +178,12 @@ function decodeLayers(s: string): string {
     cur = next;
   }
   return cur.normalize('NFKC');
+}
+
+/** Replaces each encoded token that holds personal data by its decoded, masked form (see `maskPii`). */
+function maskEncoded(text: string, exhaustive: boolean): string {
+  const mask = (token: string) => maskEncodedToken(token, exhaustive);
+  return text.replace(FULLWIDTH_RUN, mask).replace(TOKEN_RE, mask);
 }
 
 /** `exhaustive`: try every pattern on the decoded token (the reference), not only those its hints allow. */
