@@ -118,7 +118,6 @@ export async function startServer(
     httpServer: app.server as unknown as HttpsServer,
     auth,
     store,
-    views,
     bus,
     pool,
     router,
