@@ -3,7 +3,7 @@ import { SessionStatusSchema } from '../api/sessions';
 import { DeliveryErrorSchema, DeliveryStateSchema } from '../message/delivery';
 import { EnvelopeSchema } from '../message/envelope';
 import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
-import { RoutingTriggerSchema } from '../routing/types';
+import { RoutingTriggerSchema, TierSchema } from '../routing/types';
 
 /**
  * Events (DESIGN §1 "Events"): facts that already happened and are durable in the session store,
@@ -26,9 +26,12 @@ export const StaffIdSchema = z.string().min(1).max(64);
 export const ActorSchema = z.union([z.enum(['customer', 'system', 'ai']), StaffIdSchema]);
 export type Actor = z.infer<typeof ActorSchema>;
 
+const IsoTime = z.iso.datetime({ offset: true });
+
 /**
- * The session facts a push needs without reading the store (where it is, who has it, whose it is),
- * as they were when the event was published.
+ * The session facts a push needs without reading the store (where it is, who has it, whose it is,
+ * and what its queue row shows besides the customer and the last message), as they were when the
+ * event was published.
  */
 export const SessionFactsSchema = z.object({
   status: SessionStatusSchema,
@@ -38,7 +41,14 @@ export const SessionFactsSchema = z.object({
   assignedAgentId: StaffIdSchema.nullable(),
   offeredAgentId: StaffIdSchema.nullable(),
   /** ISO 8601; set while `status` is `offered`. */
-  offerExpiresAt: z.iso.datetime({ offset: true }).nullable(),
+  offerExpiresAt: IsoTime.nullable(),
+  /** The routing decision's tier and priority; null until the session is routed. */
+  tier: TierSchema.nullable(),
+  priority: z.number().nullable(),
+  createdAt: IsoTime,
+  /** Since when the contact has been waiting (reset when it goes back to the queue). */
+  waitingSince: IsoTime,
+  lastMessageAt: IsoTime,
 });
 export type SessionFacts = z.infer<typeof SessionFactsSchema>;
 
@@ -60,13 +70,23 @@ const base = {
   conversationId: z.uuid().optional(),
 };
 
-/** A customer message was stored (seq assigned). `newSession` when it opened a session. */
+/**
+ * A customer message was stored (seq assigned). `newSession` when it opened a session.
+ * `customerName`: the name the message's channel gave for the customer, which the store kept as the
+ * customer's name (later details win, C10); absent when the channel gave none (the name is then
+ * unchanged). Consumers that show the customer keep their copy of the name current with it.
+ */
 export const MessageInEventSchema = z.object({
   ...base,
   type: z.literal('message.in'),
   sessionId: SessionIdSchema,
   conversationId: z.uuid(),
-  payload: z.object({ envelope: EnvelopeSchema, newSession: z.boolean(), session: SessionFactsSchema }),
+  payload: z.object({
+    envelope: EnvelopeSchema,
+    newSession: z.boolean(),
+    session: SessionFactsSchema,
+    customerName: z.string().min(1).max(128).optional(),
+  }),
 });
 
 /** A staff, AI or system message was stored and must reach the customer's channel. */

@@ -18,6 +18,7 @@ import { frameworkErrors, registerErrorHandling } from './http/errors';
 import { Limits } from './http/limits';
 import { UpgradeRouter } from './http/upgrades';
 import type { Logger } from './logging/logger';
+import { RequestLogController } from './logging/request-logs';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { metricsPlugin } from './metrics/plugin';
 import { REPO_ROOT } from './runtime/paths';
@@ -76,6 +77,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.limits ?? new Limits(deps.config.limits, deps.config.trustedProxies, metrics);
   const app = Fastify({
     loggerInstance: deps.logger,
+    // Per-request lines at debug (issue 8): see logging/request-logs.ts.
+    logController: new RequestLogController(),
     bodyLimit: 1024 * 1024,
     // request.ip is the client behind HUILIU_TRUSTED_PROXIES only (loopback by default), the same
     // rule the WebSocket upgrades use.

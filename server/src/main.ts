@@ -123,7 +123,6 @@ export async function startServer(
     httpServer: app.server as unknown as HttpsServer,
     auth,
     store,
-    views,
     bus,
     pool,
     router,

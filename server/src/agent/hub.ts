@@ -21,6 +21,7 @@ import type { IdentityStore } from '../auth/identity';
 import { can, type Action } from '../auth/policy';
 import { canSeeInQueue, queueAudience, queueRooms, queueRoomsOf, seesTeam, queueWatchers, visibleGroups } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
+import { sessionFacts } from '../bus/events';
 import type { IncomingMessage } from 'node:http';
 import { TokenBucket } from '../http/token-bucket';
 import type { Limits } from '../http/limits';
@@ -29,8 +30,10 @@ import type { Metrics } from '../metrics/metrics';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import type { ConversationService } from '../conversations/service';
-import type { SessionStore } from '../sessions/store';
-import { toMessageView, type SessionViews } from '../sessions/views';
+import { BoundedCache } from '../runtime/bounded-cache';
+import type { SessionRecord, SessionStore } from '../sessions/store';
+import { queueRow, queueRowFacts, toMessageView } from '../sessions/views';
+import type { SessionFacts } from '../../../common/events/events';
 
 interface SocketData {
   user: UserView;
@@ -46,7 +49,6 @@ export interface AgentHubDeps {
   httpServer: HttpsServer;
   auth: IdentityStore;
   store: SessionStore;
-  views: SessionViews;
   bus: Bus;
   pool: AgentPool;
   router: Router;
@@ -82,6 +84,12 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
+/**
+ * Customer names the hub shows in queue rows, by customer id: at most `max`, each re-read from the
+ * store after `ttlMs` (bounds a change the hub does not hear of; a name a channel gives arrives with
+ * `message.in` and replaces the entry at once).
+ */
+const CUSTOMER_NAMES = { max: 10_000, ttlMs: 60_000 };
 
 /**
  * The staff real-time path: socket.io namespace `/agent` (DESIGN §6). Transport only: every client →
@@ -185,8 +193,40 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         ? deps.store.listSessions({ status: ['active'], ...scope, limit: 5000 })
         : deps.store.listSessions({ status: ['active'], assignedAgentId: user.id }),
     ]);
-    return Promise.all([...active, ...waiting].filter((s) => canSeeInQueue(user, s)).map((s) => deps.views.summary(s)));
+    return Promise.all([...active, ...waiting].filter((s) => canSeeInQueue(user, s)).map((s) => summaryOf(s)));
   }
+
+  // What the pushes below cost when nobody is listening (issue 8: the message.in push was ~12 % of
+  // the server's CPU with no agent connected): nothing. socket.io encodes a broadcast before it looks
+  // for recipients, so every push first asks whether a room it targets has a socket on this node.
+  // Rooms are this node's (in-memory adapter): each node pushes to its own sockets (bus fan-out).
+  const present = (room: string) => (nsp.adapter.rooms.get(room)?.size ?? 0) > 0;
+  /** Every room that may show a session of these facts, in any state it can reach without changing group. */
+  const mayShow = (facts: Pick<SessionFacts, 'status' | 'skillGroup' | 'assignedAgentId' | 'offeredAgentId'>) => [
+    ...queueWatchers(facts),
+    ...[facts.assignedAgentId, facts.offeredAgentId].filter((id): id is string => id !== null).map(agentRoom),
+  ];
+
+  const customerNames = new BoundedCache<string, string>({ ...CUSTOMER_NAMES, now });
+  /** The customer's name for a queue row, from the cache (a decrypt and a channels query saved) or the store. */
+  async function customerName(customerId: string): Promise<string | null> {
+    const cached = customerNames.get(customerId);
+    if (cached !== undefined) return cached;
+    const customer = await deps.store.getCustomer(customerId);
+    if (customer) customerNames.set(customerId, customer.name);
+    return customer?.name ?? null;
+  }
+  /** A stored session's queue row: its newest message read from the store, the name from the cache. */
+  async function summaryOf(session: SessionRecord) {
+    const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
+    return queueRow(queueRowFacts(session), name, newest);
+  }
+  /**
+   * When the newest `session.changed` this hub handled for a session happened (ms since the epoch).
+   * Events of different types may be handled out of order: a message whose event is not newer than
+   * the session's last change reads the session instead of trusting the facts it carries.
+   */
+  const lastChange = new BoundedCache<string, number>({ max: 10_000 });
 
   /**
    * Wraps a handler: rate limit, token, the event's policy (`AGENT_EVENT_POLICY`, FORBIDDEN), then the
@@ -305,7 +345,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   async function pushSession(sessionId: string) {
     const session = await deps.store.getSession(sessionId);
     if (!session) return;
-    const summary = await deps.views.summary(session);
+    const summary = await summaryOf(session);
     const audience = queueAudience(session);
     if (audience.length) nsp.to(audience).emit('queue:upsert', summary);
     // Whoever may have shown it and may no longer (taken by a colleague, closed) drops it (B6).
@@ -317,30 +357,48 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   subs.push(
     // Fan-out: every node pushes to the agent sockets connected to it (DESIGN §1 "Events").
-    await deps.bus.subscribeAll('session.changed', async ({ sessionId, payload }) => {
+    await deps.bus.subscribeAll('session.changed', async ({ at, sessionId, payload }) => {
+      const changedAt = Date.parse(at);
+      if (changedAt > (lastChange.get(sessionId) ?? -Infinity)) lastChange.set(sessionId, changedAt);
       // The agent whose offer this change withdrew drops it now, not when its timer would have run out.
-      if (payload.offerWithdrawnFrom) {
+      const withdrawnFrom = payload.offerWithdrawnFrom && agentRoom(payload.offerWithdrawnFrom);
+      if (withdrawnFrom && present(withdrawnFrom)) {
         const reason = payload.reason === 'accepted' ? 'taken' : (payload.trigger ?? payload.reason);
-        nsp.to(agentRoom(payload.offerWithdrawnFrom)).emit('offer:revoked', { sessionId, reason });
+        nsp.to(withdrawnFrom).emit('offer:revoked', { sessionId, reason });
       }
-      await pushSession(sessionId);
+      // The row is read fresh (the newest message is its preview); only when someone here may show it.
+      if (mayShow(payload).some(present)) await pushSession(sessionId);
     }),
-    await deps.bus.subscribeAll('message.in', async ({ payload: { envelope } }) => {
-      const session = await deps.store.getSession(envelope.sessionId);
-      if (!session) return;
-      const view = toMessageView(envelope);
-      if (session.assignedAgentId) nsp.to(agentRoom(session.assignedAgentId)).emit('message:new', view);
-      // The queue row's preview and time change with every message: only for those who may see the row.
-      const audience = queueAudience(session);
-      if (audience.length) nsp.to(audience).emit('queue:upsert', await deps.views.summary(session, envelope));
+    // Every customer message: the agent who has the chat gets it, the queue rows that show the
+    // session get its preview. Built from what the event carries (session facts, message, name);
+    // the store is read only for a customer name not yet known or for facts older than a change
+    // already pushed, and nothing at all is done when nobody here may show the session.
+    await deps.bus.subscribeAll('message.in', async ({ at, sessionId, conversationId, payload }) => {
+      const { envelope } = payload;
+      if (payload.customerName) customerNames.set(envelope.customerId, payload.customerName);
+      if (!mayShow(payload.session).some(present)) return;
+      let facts: SessionFacts = payload.session;
+      if (Date.parse(at) <= (lastChange.get(sessionId) ?? -Infinity)) {
+        const stored = await deps.store.getSession(sessionId);
+        if (!stored) return;
+        facts = sessionFacts(stored);
+      }
+      const assigned = facts.assignedAgentId && agentRoom(facts.assignedAgentId);
+      if (assigned && present(assigned)) nsp.to(assigned).emit('message:new', toMessageView(envelope));
+      const audience = queueAudience(facts).filter(present);
+      if (audience.length === 0) return;
+      const row = queueRow({ ...facts, id: sessionId, conversationId }, await customerName(envelope.customerId), envelope);
+      nsp.to(audience).emit('queue:upsert', row);
     }),
     await deps.bus.subscribeAll('message.out', ({ payload: { envelope, session } }) => {
-      if (session.assignedAgentId) nsp.to(agentRoom(session.assignedAgentId)).emit('message:new', toMessageView(envelope));
+      const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
+      if (room && present(room)) nsp.to(room).emit('message:new', toMessageView(envelope));
     }),
     // The dispatcher's record of how far a reply got, to the agent who has the chat (their bubble's tick).
     await deps.bus.subscribeAll('delivery.changed', ({ sessionId, payload: { messageId, state, error, session } }) => {
-      if (!session.assignedAgentId) return;
-      nsp.to(agentRoom(session.assignedAgentId)).emit('message:delivery', { messageId, sessionId, state, ...(error ? { error } : {}) });
+      const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
+      if (!room || !present(room)) return;
+      nsp.to(room).emit('message:delivery', { messageId, sessionId, state, ...(error ? { error } : {}) });
     }),
   );
 

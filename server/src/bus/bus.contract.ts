@@ -31,6 +31,11 @@ const changed = (n: number): EventOf<'session.changed'> =>
       assignedAgentId: null,
       offeredAgentId: null,
       offerExpiresAt: null,
+      tier: null,
+      priority: null,
+      createdAt: '2026-11-30T00:00:00.000Z',
+      waitingSince: '2026-11-30T00:00:00.000Z',
+      lastMessageAt: '2026-11-30T00:00:00.000Z',
     },
   });
 const settle = () => new Promise((r) => setTimeout(r, 50));

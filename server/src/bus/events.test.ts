@@ -39,6 +39,11 @@ describe('events', () => {
       assignedAgentId: null,
       offeredAgentId: 'agent-7',
       offerExpiresAt: session.offerExpiresAt,
+      tier: null,
+      priority: null,
+      createdAt: session.createdAt,
+      waitingSince: session.waitingSince,
+      lastMessageAt: session.lastMessageAt,
     });
   });
 

@@ -21,6 +21,11 @@ export function sessionFacts(s: SessionRecord): SessionFacts {
     assignedAgentId: s.assignedAgentId,
     offeredAgentId: s.offeredAgentId,
     offerExpiresAt: s.offerExpiresAt,
+    tier: s.routing?.tier ?? null,
+    priority: s.routing?.priority ?? null,
+    createdAt: s.createdAt,
+    waitingSince: s.waitingSince,
+    lastMessageAt: s.lastMessageAt,
   };
 }
 

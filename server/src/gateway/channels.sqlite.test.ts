@@ -60,6 +60,41 @@ describe('channels store (SQLite)', () => {
     await channels.close();
   });
 
+  it('caches known keys, and refuses a revoked key or serves an updated account on the very next lookup', async () => {
+    const channels = createSqliteChannelStore({ path: db, keys });
+    await channels.addAccount({ key: 'shop-key', channel: 'AP', accountId: 'shop', name: 'Shop', skillGroup: null });
+    expect(await channels.accountByKey('AP', 'shop-key')).toMatchObject({ name: 'Shop' });
+    // Served from the cache now: the row is changed behind the store's back and the answer stays.
+    const raw = openDatabase(db);
+    raw.prepare("UPDATE channel_accounts SET name = 'Changed elsewhere'").run();
+    expect(await channels.accountByKey('AP', 'shop-key')).toMatchObject({ name: 'Shop' });
+    // A change through the store is seen at once.
+    await channels.addAccount({ key: 'shop-key', channel: 'AP', accountId: 'shop', name: 'Shop (renamed)', skillGroup: 'vip' });
+    expect(await channels.accountByKey('AP', 'shop-key')).toMatchObject({ name: 'Shop (renamed)', skillGroup: 'vip' });
+    expect(await channels.revokeKey('shop-key')).toBe(true);
+    expect(await channels.accountByKey('AP', 'shop-key')).toBeNull();
+    expect(await channels.revokeKey('shop-key')).toBe(false);
+    // The account itself stays; a new key opens it again.
+    expect(await channels.accounts('AP')).toEqual([expect.objectContaining({ accountId: 'shop' })]);
+    raw.close();
+    await channels.close();
+  });
+
+  it('sees a revocation made by another process on the same file once the cached entry expires', async () => {
+    let t = Date.parse('2026-11-30T00:00:00.000Z');
+    const here = createSqliteChannelStore({ path: db, keys, now: () => t, keyCache: { max: 10, ttlMs: 30_000 } });
+    const elsewhere = createSqliteChannelStore({ path: db, keys });
+    await here.addAccount({ key: 'shop-key', channel: 'AP', accountId: 'shop', name: 'Shop', skillGroup: null });
+    expect(await here.accountByKey('AP', 'shop-key')).not.toBeNull();
+    expect(await elsewhere.revokeKey('shop-key')).toBe(true);
+    t += 29_999;
+    expect(await here.accountByKey('AP', 'shop-key')).not.toBeNull();
+    t += 1;
+    expect(await here.accountByKey('AP', 'shop-key')).toBeNull();
+    await elsewhere.close();
+    await here.close();
+  });
+
   it("seals an account's secrets: never plain on disk, and a sealed blob moved to another account does not open", async () => {
     const channels = createSqliteChannelStore({ path: db, keys });
     const wechat = await channels.addAccount({

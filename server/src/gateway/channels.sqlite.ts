@@ -7,6 +7,7 @@ import { openText, sealText } from '../crypto/aead';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
 import { migrationsDir } from '../runtime/paths';
 import type { KeyProvider } from '../keys/provider';
+import { BoundedCache } from '../runtime/bounded-cache';
 import type { ChannelAccount, ChannelStore, DeliveryRecord } from './channels';
 
 const MIGRATIONS = migrationsDir('gateway');
@@ -53,14 +54,31 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   updatedAt: r.updated_at,
 });
 
+/** Keys whose accounts are kept in memory, and for how long (see `createSqliteChannelStore`). */
+const KEY_CACHE = { max: 1024, ttlMs: 30_000 };
+
 /**
  * ChannelStore on SQLite, in the server's database file (its own connection and migrations,
  * component `channels`). On its first migration it takes over the app keys the auth component kept
  * in `channel_keys` (same SHA-256 hashes), so an existing data dir keeps its keys working.
+ *
+ * `accountByKey` runs on every app-channel request, so the accounts of known keys are cached by key
+ * hash (issue 8: the SELECT was ~4 % of the server's CPU under load): at most `KEY_CACHE.max`, each
+ * for `KEY_CACHE.ttlMs`. Every write of this store (add, update, revoke) empties the cache, so this
+ * node refuses a revoked key on the very next request. Another process writing the same database
+ * file (two nodes on one data dir, a script) is not seen until the entry's time runs out: that is
+ * the bound on a stale key elsewhere, 30 s. Unknown keys are not cached, so guessing fills nothing.
  */
-export function createSqliteChannelStore(options: { path: string; keys: KeyProvider; now?: () => number }): ChannelStore {
+export function createSqliteChannelStore(options: {
+  path: string;
+  keys: KeyProvider;
+  now?: () => number;
+  /** Overrides `KEY_CACHE` (tests). */
+  keyCache?: { max: number; ttlMs: number };
+}): ChannelStore {
   const db: Db = openDatabase(options.path);
   const now = options.now ?? Date.now;
+  const byKeyHash = new BoundedCache<string, ChannelAccount>({ ...(options.keyCache ?? KEY_CACHE), now });
   db.transaction(() => {
     const ran = migrate(db, 'channels', MIGRATIONS);
     const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'channel_keys'").get();
@@ -84,6 +102,7 @@ export function createSqliteChannelStore(options: { path: string; keys: KeyProvi
     byKey: db.prepare('SELECT * FROM channel_accounts WHERE key_hash = ?'),
     byId: db.prepare('SELECT * FROM channel_accounts WHERE id = ?'),
     byChannel: db.prepare('SELECT * FROM channel_accounts WHERE channel = ? ORDER BY created_at, id'),
+    revokeKey: db.prepare('UPDATE channel_accounts SET key_hash = NULL WHERE key_hash = ?'),
     updateByKey: db.prepare(
       'UPDATE channel_accounts SET channel = ?, account_id = ?, name = ?, skill_group = ? WHERE key_hash = ? RETURNING *',
     ),
@@ -107,7 +126,10 @@ export function createSqliteChannelStore(options: { path: string; keys: KeyProvi
       const keyHash = input.key === undefined ? null : sha256(input.key);
       if (keyHash) {
         const updated = q.updateByKey.get(input.channel, input.accountId, input.name, input.skillGroup, keyHash) as AccountRow | undefined;
-        if (updated) return toAccount(updated);
+        if (updated) {
+          byKeyHash.clear();
+          return toAccount(updated);
+        }
       }
       const id = uuidv7();
       let sealed: { kekId: string; wrapped: Buffer; secrets: Buffer } | null = null;
@@ -127,14 +149,28 @@ export function createSqliteChannelStore(options: { path: string; keys: KeyProvi
         sealed?.secrets ?? null,
         new Date(now()).toISOString(),
       ) as AccountRow;
+      byKeyHash.clear();
       return toAccount(row);
     },
 
     async accountByKey(channel, key) {
       // Looked up by SHA-256 of the key, so lookup time says nothing about the key itself.
       if (!key || key.length > 256) return null;
-      const row = q.byKey.get(sha256(key)) as AccountRow | undefined;
-      return row && row.channel === channel ? toAccount(row) : null;
+      const hash = sha256(key);
+      let account = byKeyHash.get(hash);
+      if (!account) {
+        const row = q.byKey.get(hash) as AccountRow | undefined;
+        if (!row) return null;
+        // Frozen: every request shares the cached object.
+        byKeyHash.set(hash, (account = Object.freeze(toAccount(row))));
+      }
+      return account.channel === channel ? account : null;
+    },
+
+    async revokeKey(key) {
+      const revoked = q.revokeKey.run(sha256(key)).changes > 0;
+      byKeyHash.clear();
+      return revoked;
     },
 
     async accounts(channel) {

@@ -49,8 +49,18 @@ export interface ChannelStore {
    *   would make two apps' customer ids collide, issue 6 B7) or an empty name
    */
   addAccount(input: NewChannelAccount): Promise<ChannelAccount>;
-  /** The account a presented key opens on `channel`; null for no key, an unknown key or another channel's key. */
+  /**
+   * The account a presented key opens on `channel`; null for no key, an unknown key, a revoked key
+   * or another channel's key. Asked on every app-channel request: adapters may cache, and a change
+   * made through this store (add, update, revoke) is seen by the very next call on this node.
+   */
   accountByKey(channel: ChannelCode, key: string | undefined): Promise<ChannelAccount | null>;
+  /**
+   * Revokes a presented key: it opens nothing from the next `accountByKey` on. The account, its
+   * customers and its other settings stay (re-adding a new key with `addAccount` makes a new account
+   * row for the same `accountId`). Resolves true when the key was known.
+   */
+  revokeKey(key: string): Promise<boolean>;
   accounts(channel: ChannelCode): Promise<ChannelAccount[]>;
   /** The account's secrets, unsealed; null when it has none. @throws TamperError when the sealed row was altered */
   secrets(id: string): Promise<Record<string, string> | null>;

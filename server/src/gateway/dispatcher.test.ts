@@ -52,6 +52,11 @@ function messageOut(channel: ChannelCode): EventOf<'message.out'> {
     assignedAgentId: 'agent-1',
     offeredAgentId: null,
     offerExpiresAt: null,
+    tier: null,
+    priority: null,
+    createdAt: '2026-11-30T00:00:00.000Z',
+    waitingSince: '2026-11-30T00:00:00.000Z',
+    lastMessageAt: '2026-11-30T00:00:00.000Z',
   };
   return newEvent('message.out', { actor: 'agent-1', sessionId, conversationId, payload: { envelope, session } });
 }

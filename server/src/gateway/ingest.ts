@@ -31,12 +31,15 @@ export class Ingest {
     const result = await this.store.appendInbound(parsed.data, { skillGroup });
     if (!result.duplicate) {
       const { envelope, session, newSession } = result;
+      // The store keeps a name the channel gave (an empty one changes nothing): consumers get it
+      // with the message instead of reading and decrypting the customer.
+      const customerName = parsed.data.identity.displayName || undefined;
       await this.bus.publish(
         newEvent('message.in', {
           actor: 'customer',
           sessionId: envelope.sessionId,
           conversationId: envelope.conversationId,
-          payload: { envelope, newSession, session: sessionFacts(session) },
+          payload: { envelope, newSession, session: sessionFacts(session), ...(customerName ? { customerName } : {}) },
         }),
       );
     }

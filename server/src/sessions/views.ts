@@ -1,7 +1,9 @@
+import type { SessionFacts } from '../../../common/events/events';
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import { DETAIL_PAGE, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
 import type { UserView } from '../../../common/api/auth';
 import { canSeeSession, seesTeam } from '../auth/rbac';
+import { sessionFacts } from '../bus/events';
 import type { SessionRecord, SessionStore } from './store';
 import { truncateText } from '../../../common/text/text';
 
@@ -23,6 +25,36 @@ export function toMessageView(e: Envelope): MessageView {
 
 const PREVIEW = 120;
 
+/** What a queue row shows of a session besides its customer and last message: its ids and facts. */
+export type QueueRowFacts = SessionFacts & { id: string; conversationId: string };
+
+/** The queue-row facts of a stored session. */
+export const queueRowFacts = (s: SessionRecord): QueueRowFacts => ({ id: s.id, conversationId: s.conversationId, ...sessionFacts(s) });
+
+/**
+ * A session's queue row from what the caller already has, reading nothing: the facts (from the store
+ * or an event), the customer's name (null: unknown) and the conversation's newest message.
+ */
+export function queueRow(s: QueueRowFacts, customerName: string | null, last: Envelope | null): SessionSummary {
+  return {
+    id: s.id,
+    conversationId: s.conversationId,
+    customerId: s.customerId,
+    customerName: customerName ?? 'Unknown customer',
+    channel: s.channel,
+    status: s.status,
+    skillGroup: s.skillGroup,
+    assignedAgentId: s.assignedAgentId,
+    offeredAgentId: s.offeredAgentId,
+    tier: s.tier,
+    priority: s.priority,
+    lastMessagePreview: truncateText(last ? textOf(last) : '', PREVIEW, '…'),
+    lastMessageAt: s.lastMessageAt,
+    createdAt: s.createdAt,
+    waitingSince: s.waitingSince,
+  };
+}
+
 /** Staff-facing views of sessions, assembled from the store (decrypting what they show). */
 export class SessionViews {
   constructor(private readonly store: SessionStore) {}
@@ -30,24 +62,7 @@ export class SessionViews {
   /** `last`: the conversation's newest message when the caller already has it (saves a read). */
   async summary(s: SessionRecord, last?: Envelope): Promise<SessionSummary> {
     const [customer, newest] = await Promise.all([this.store.getCustomer(s.customerId), last ?? this.store.lastMessage(s.conversationId)]);
-    const preview = newest ? textOf(newest) : '';
-    return {
-      id: s.id,
-      conversationId: s.conversationId,
-      customerId: s.customerId,
-      customerName: customer?.name ?? 'Unknown customer',
-      channel: s.channel,
-      status: s.status,
-      skillGroup: s.skillGroup,
-      assignedAgentId: s.assignedAgentId,
-      offeredAgentId: s.offeredAgentId,
-      tier: s.routing?.tier ?? null,
-      priority: s.routing?.priority ?? null,
-      lastMessagePreview: truncateText(preview, PREVIEW, '…'),
-      lastMessageAt: s.lastMessageAt,
-      createdAt: s.createdAt,
-      waitingSince: s.waitingSince,
-    };
+    return queueRow(queueRowFacts(s), customer?.name ?? null, newest);
   }
 
   /**

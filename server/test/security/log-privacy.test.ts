@@ -23,7 +23,8 @@ describe('logs of channel routes (E17)', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'huiliu-logs-'));
     const config = loadConfig({ env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0' }, argv: ['--demo'], cwd: process.cwd() });
-    const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
+    // Debug: the per-request lines are written at debug since issue 8, and they are what is checked here.
+    const logger = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
     server = await startServer(config, logger);
   });
   afterAll(async () => {

@@ -69,6 +69,29 @@ describe('POST /api/v1/channels/app/messages', () => {
     expect(ErrorBodySchema.parse(res.json()).error.code).toBe(code);
   });
 
+  it('refuses a revoked key on the very next request', async () => {
+    await s.services.channels.addAccount({
+      key: 'short-lived-key',
+      channel: 'AP',
+      accountId: 'partner',
+      name: 'Partner',
+      skillGroup: null,
+    });
+    const post = () =>
+      s.app.inject({
+        method: 'POST',
+        url: '/api/v1/channels/app/messages',
+        headers: { 'x-huiliu-key': 'short-lived-key' },
+        payload: body({ customer: { externalId: 'partner-user' } }),
+      });
+    expect((await post()).statusCode).toBe(202);
+    expect((await post()).statusCode).toBe(202);
+    await s.services.channels.revokeKey('short-lived-key');
+    const refused = await post();
+    expect(refused.statusCode).toBe(401);
+    expect(ErrorBodySchema.parse(refused.json()).error.code).toBe('INVALID_APP_KEY');
+  });
+
   it('names the bad fields of an invalid body', async () => {
     const res = await s.app.inject({
       method: 'POST',

@@ -14,10 +14,17 @@ import { clientNetwork } from '../../http/client-network';
 import { rateLimitedError, type Limits } from '../../http/limits';
 import type { SessionStore } from '../../sessions/store';
 import type { ChannelAdapters } from '../channel-adapter';
-import type { ChannelStore } from '../channels';
+import type { ChannelAccount, ChannelStore } from '../channels';
 import type { Ingest } from '../ingest';
 import { createAppChannelAdapter } from './adapter';
 import { appExternalId, normalizeAppMessage } from './normalize';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The account the request's X-Huiliu-Key opens, looked up once by the app channel's preHandler. */
+    appAccount: ChannelAccount | null;
+  }
+}
 
 /**
  * The app / HTTP channel (`AP`, DESIGN §6): `POST /api/v1/channels/app/messages` for the customer's
@@ -39,7 +46,9 @@ export async function appChannelPlugin(
 ): Promise<void> {
   // Budgets before anything is parsed further or stored (issue 6 A3): wrong keys per client address
   // (key guessing), posts per app key and per app customer, reads per app key. The handler answers
-  // a bad key or body with its own errors.
+  // a bad key or body with its own errors. The key is looked up here once per request; the
+  // handlers read `request.appAccount`.
+  app.decorateRequest('appAccount', null);
   app.addHook('preHandler', async (request) => {
     const client = clientNetwork(request.ip);
     // An address out of wrong-key budget is refused before any key is looked up: otherwise a
@@ -48,6 +57,7 @@ export async function appChannelPlugin(
     if (!guessing.ok) throw rateLimitedError(guessing);
     const raw = request.headers['x-huiliu-key'];
     const key = await opts.channels.accountByKey('AP', typeof raw === 'string' ? raw : undefined);
+    request.appAccount = key;
     let verdict;
     if (!key) {
       verdict = await opts.limits.take([['ip_bad_app_keys', client]]);
@@ -66,15 +76,13 @@ export async function appChannelPlugin(
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
   const now = opts.now ?? Date.now;
   opts.adapters.register(createAppChannelAdapter());
-  const appKey = async (request: FastifyRequest) => {
-    const raw = request.headers['x-huiliu-key'];
-    const key = await opts.channels.accountByKey('AP', typeof raw === 'string' ? raw : undefined);
-    if (!key) throw new HuiliuError('INVALID_APP_KEY');
-    return key;
+  const appKey = (request: FastifyRequest) => {
+    if (!request.appAccount) throw new HuiliuError('INVALID_APP_KEY');
+    return request.appAccount;
   };
 
   app.post('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request, reply) => {
-    const key = await appKey(request);
+    const key = appKey(request);
     // Only externalId, text and clientMessageId can refuse the message; bad optional metadata is
     // dropped or cut and reported in `warnings` so the customer's text is never lost over it (C11).
     const { request: body, warnings } = cleanAppMessage(parseWith(AppMessageRequestSchema, request.body), (g) => groups.has(g));
@@ -93,7 +101,7 @@ export async function appChannelPlugin(
   });
 
   app.get('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request): Promise<AppMessagesResponse> => {
-    const key = await appKey(request);
+    const key = appKey(request);
     const q = parseWith(AppMessagesQuerySchema, request.query);
     const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, q.externalId));
     const session = customer ? await opts.store.latestSession(customer.id, 'AP') : null;

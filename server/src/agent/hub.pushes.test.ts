@@ -1,0 +1,191 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { UserView } from '../../../common/api/auth';
+import type { SessionSummary } from '../../../common/api/sessions';
+import { AGENT_NAMESPACE } from '../../../common/socket/agent-events';
+import type { IdentityStore } from '../auth/identity';
+import type { Bus } from '../bus/bus';
+import { createMemoryBus } from '../bus/bus.memory';
+import { newEvent, sessionChanged, sessionFacts } from '../bus/events';
+import { loadConfig } from '../config/config';
+import type { ConversationService } from '../conversations/service';
+import { Ingest } from '../gateway/ingest';
+import { Limits } from '../http/limits';
+import type { KeyProvider } from '../keys/provider';
+import { createLocalKeyProvider } from '../keys/provider.local';
+import { createLogger } from '../logging/logger';
+import { createMetrics } from '../metrics/metrics';
+import { AgentPool } from '../routing/agent-pool';
+import type { Router } from '../routing/router';
+import { draft } from '../sessions/store.contract';
+import type { SessionStore } from '../sessions/store';
+import { createSqliteSessionStore } from '../sessions/store.sqlite';
+import { until } from '../../test/support/until';
+import { createAgentHub, type AgentHub } from './hub';
+
+const ann: UserView = { id: 'ann', username: 'ann', displayName: 'Ann', roles: ['agent'], skillGroups: ['general'], expert: false };
+
+/** The store as the hub sees it, counting every call the hub makes (ingest uses the store itself). */
+function counted(store: SessionStore): { store: SessionStore; calls: string[] } {
+  const calls: string[] = [];
+  const proxy = new Proxy(store, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(key));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, calls };
+}
+
+/** Ann's token, and nobody else's. */
+const identity = {
+  verifyToken: (token: string | undefined) =>
+    token === 'ann-token' ? { user: ann, tokenHash: 'h', expiresAt: Date.now() + 3_600_000 } : null,
+  verify: (token: string | undefined) => (token === 'ann-token' ? ann : null),
+  onRevoked: () => () => undefined,
+} as unknown as IdentityStore;
+
+describe('agent hub pushes (issue 8: what the events carry, nothing when nobody listens)', () => {
+  let dir: string;
+  let keys: KeyProvider;
+  let raw: SessionStore;
+  let calls: string[];
+  let bus: Bus;
+  let ingest: Ingest;
+  let http: HttpServer;
+  let hub: AgentHub;
+  let url: string;
+  const sockets: Socket[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'huiliu-hub-pushes-'));
+    keys = createLocalKeyProvider(join(dir, 'keys'));
+    raw = await createSqliteSessionStore({ path: join(dir, 'db.sqlite'), keys });
+    const view = counted(raw);
+    calls = view.calls;
+    bus = createMemoryBus();
+    ingest = new Ingest(raw, bus);
+    http = createServer();
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(http.address() as { port: number }).port}${AGENT_NAMESPACE}`;
+    const config = loadConfig({ env: { HUILIU_DATA_DIR: dir }, argv: [], cwd: process.cwd() });
+    const metrics = createMetrics();
+    const router = {
+      agentAvailable: async () => {},
+      agentGone: async () => {},
+      agentDisconnected: () => {},
+      agentSignedOut: async () => {},
+    };
+    hub = await createAgentHub({
+      httpServer: http as unknown as HttpsServer,
+      auth: identity,
+      store: view.store,
+      bus,
+      pool: new AgentPool(),
+      router: router as unknown as Router,
+      conversations: {} as ConversationService,
+      logger: createLogger({ level: 'silent' }),
+      limits: new Limits(config.limits, [], metrics),
+      metrics,
+    });
+  });
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.close();
+    await hub.close();
+    await bus.close();
+    await new Promise((resolve) => http.close(resolve));
+    await raw.shutdown();
+    await keys.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Ann connected and greeted; the calls of the greeting are forgotten. */
+  async function annOnline(): Promise<{ socket: Socket; upserts: SessionSummary[] }> {
+    const socket = connect(url, { auth: { token: 'ann-token' }, transports: ['websocket'], reconnection: false });
+    sockets.push(socket);
+    const upserts: SessionSummary[] = [];
+    socket.on('queue:upsert', (row: SessionSummary) => void upserts.push(row));
+    await new Promise((resolve) => socket.once('hello', resolve));
+    calls.length = 0;
+    return { socket, upserts };
+  }
+
+  const say = (externalId: string, text: string, name?: string) =>
+    ingest.accept(draft({ identity: { channel: 'WB', externalId, ...(name ? { displayName: name } : {}) }, text }), 'general');
+
+  it('reads nothing and pushes nothing for any number of messages while no agent is connected', async () => {
+    for (let i = 0; i < 60; i++) await say(`visitor-${i % 6}`, `message ${i}`, i % 2 ? `Visitor ${i % 6}` : undefined);
+    await bus.close(); // waits for every queued delivery to the hub
+    expect(calls).toEqual([]);
+  });
+
+  it('shows a renamed customer under the new name on the very next message, reading no customer for it', async () => {
+    const { upserts } = await annOnline();
+    await say('visitor-li', 'hello', 'Li');
+    await until(() => upserts.length === 1);
+    await say('visitor-li', 'my name changed', 'Wang');
+    await until(() => upserts.length === 2);
+    await say('visitor-li', 'still there?');
+    await until(() => upserts.length === 3);
+    expect(upserts.map((u) => [u.customerName, u.lastMessagePreview])).toEqual([
+      ['Li', 'hello'],
+      ['Wang', 'my name changed'],
+      ['Wang', 'still there?'],
+    ]);
+    // The session and the name came with the events.
+    expect(calls).toEqual([]);
+  });
+
+  it('reads a customer whose messages carry no name once, then serves the name from its cache', async () => {
+    const { upserts } = await annOnline();
+    for (let i = 0; i < 3; i++) await say('visitor-anon', `message ${i}`);
+    await until(() => upserts.length === 3);
+    expect(upserts.map((u) => u.customerName)).toEqual(['Web visitor', 'Web visitor', 'Web visitor']);
+    expect(calls).toEqual(['getCustomer']);
+  });
+
+  it('shows the session as stored when a message event is older than a change already pushed', async () => {
+    const first = await say('visitor-late', 'first');
+    const { upserts } = await annOnline();
+    // Ann takes the chat; the change is pushed before the message event that preceded it arrives.
+    const before = await raw.getSession(first.session.id);
+    const { session: taken } = await raw.claim(first.session.id, 'ann');
+    const t = Date.now();
+    await bus.publish(sessionChanged(taken, 'accepted', 'ann', undefined, before!));
+    await until(() => upserts.some((u) => u.status === 'active'));
+    calls.length = 0;
+    const late = await raw.appendInbound(draft({ identity: { channel: 'WB', externalId: 'visitor-late' }, text: 'late' }), {
+      skillGroup: 'general',
+    });
+    await bus.publish(
+      newEvent(
+        'message.in',
+        {
+          actor: 'customer',
+          sessionId: late.session.id,
+          conversationId: late.envelope.conversationId,
+          // What the session looked like before Ann took it, stamped before the change.
+          payload: {
+            envelope: late.envelope,
+            newSession: false,
+            session: { ...sessionFacts(late.session), status: 'queued', assignedAgentId: null },
+          },
+        },
+        () => t - 1000,
+      ),
+    );
+    await until(() => upserts.some((u) => u.lastMessagePreview === 'late'));
+    expect(upserts.find((u) => u.lastMessagePreview === 'late')).toMatchObject({ status: 'active', assignedAgentId: 'ann' });
+    expect(calls).toContain('getSession');
+  });
+});
