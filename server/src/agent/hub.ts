@@ -30,7 +30,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import type { ConversationService } from '../conversations/service';
-import { BoundedCache } from '../runtime/bounded-cache';
+import { LRUCache } from 'lru-cache';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import { queueRow, queueRowFacts, toMessageView } from '../sessions/views';
 import type { SessionFacts } from '../../../common/events/events';
@@ -207,7 +207,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     ...[facts.assignedAgentId, facts.offeredAgentId].filter((id): id is string => id !== null).map(agentRoom),
   ];
 
-  const customerNames = new BoundedCache<string, string>({ ...CUSTOMER_NAMES, now });
+  const customerNames = new LRUCache<string, string>({ max: CUSTOMER_NAMES.max, ttl: CUSTOMER_NAMES.ttlMs, perf: { now } });
   /** The customer's name for a queue row, from the cache (a decrypt and a channels query saved) or the store. */
   async function customerName(customerId: string): Promise<string | null> {
     const cached = customerNames.get(customerId);
@@ -226,7 +226,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * Events of different types may be handled out of order: a message whose event is not newer than
    * the session's last change reads the session instead of trusting the facts it carries.
    */
-  const lastChange = new BoundedCache<string, number>({ max: 10_000 });
+  const lastChange = new LRUCache<string, number>({ max: 10_000 });
 
   /**
    * Wraps a handler: rate limit, token, the event's policy (`AGENT_EVENT_POLICY`, FORBIDDEN), then the

@@ -7,7 +7,7 @@ import { openText, sealText } from '../crypto/aead';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
 import { migrationsDir } from '../runtime/paths';
 import type { KeyProvider } from '../keys/provider';
-import { BoundedCache } from '../runtime/bounded-cache';
+import { LRUCache } from 'lru-cache';
 import type { ChannelAccount, ChannelStore, DeliveryRecord } from './channels';
 
 const MIGRATIONS = migrationsDir('gateway');
@@ -78,7 +78,8 @@ export function createSqliteChannelStore(options: {
 }): ChannelStore {
   const db: Db = openDatabase(options.path);
   const now = options.now ?? Date.now;
-  const byKeyHash = new BoundedCache<string, ChannelAccount>({ ...(options.keyCache ?? KEY_CACHE), now });
+  const cacheSize = options.keyCache ?? KEY_CACHE;
+  const byKeyHash = new LRUCache<string, ChannelAccount>({ max: cacheSize.max, ttl: cacheSize.ttlMs, ttlResolution: 0, perf: { now } });
   db.transaction(() => {
     const ran = migrate(db, 'channels', MIGRATIONS);
     const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'channel_keys'").get();
