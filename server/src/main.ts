@@ -26,11 +26,17 @@ import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
 import { createRouter, type Router } from './routing/router';
+import { scoreContact, type ContactFacts } from './routing/score';
+import { createCpuPool } from './workers/pool';
+import { HuiliuError } from '../../common/errors/codes';
 import type { SessionStore } from './sessions/store';
 import { createSqliteSessionStore } from './sessions/store.sqlite';
 import { REPO_ROOT } from './runtime/paths';
 import { SessionViews } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
+
+/** First messages longer than this (UTF-16 units) are scored in the CPU pool (see `startServer`). */
+const POOL_SCORE_MIN_CHARS = 2000;
 
 export interface RunningServer {
   url: string;
@@ -92,7 +98,18 @@ export async function startServer(
   const pool = new AgentPool();
   // The file's routing config seeds the versioned store; the router reads the newest version at each decision.
   const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });
-  const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger });
+  // CPU-heavy work off the socket thread (issue 8): scoring a long first message goes to the pool; the
+  // usual short one costs ~2 µs here, less than the ~100 µs round trip to a thread.
+  const cpu = createCpuPool({ logger });
+  const score = (facts: ContactFacts) =>
+    facts.difficulty.text.length > POOL_SCORE_MIN_CHARS
+      ? cpu.run('score', facts).catch((error: unknown) => {
+          // A full pool or one that is closing must not stop routing: score here instead.
+          if (error instanceof HuiliuError && (error.code === 'OVERLOADED' || error.code === 'SHUTTING_DOWN')) return scoreContact(facts);
+          throw error;
+        })
+      : scoreContact(facts);
+  const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger, score });
   const views = new SessionViews(store);
   const conversations = createConversationService({ store, router, pool, bus, views, logger });
   const metrics = createMetrics();
@@ -157,6 +174,7 @@ export async function startServer(
         await bus.close();
         await store.shutdown();
         await routingConfigs.close();
+        await cpu.close();
         await channels.close();
         authDb.close();
         await keys.close();

@@ -14,6 +14,8 @@ import type { SessionStore } from '../sessions/store';
 import { createSqliteSessionStore } from '../sessions/store.sqlite';
 import { AgentPool } from './agent-pool';
 import { createSqliteRoutingConfigStore } from './config-store.sqlite';
+import { scoreContact } from './score';
+import { createCpuPool } from '../workers/pool';
 import { createRouter, type Router } from './router';
 import { until } from '../../test/support/until';
 
@@ -62,6 +64,37 @@ describe('router', () => {
     expect(s.status).toBe('offered');
     expect(s.offeredAgentId).toBe('idle-longest');
     expect(s.routing?.offeredTo).toBe('idle-longest');
+  });
+
+  it('scores through an injected scorer (the server sends long texts to the CPU pool) with the same decision', async () => {
+    const cpu = createCpuPool({ threads: 1 });
+    const scored: number[] = [];
+    await router.stop();
+    router = createRouter({
+      store,
+      bus,
+      pool,
+      config: () => config,
+      logger: createLogger({ level: 'silent' }),
+      score: async (facts) => {
+        scored.push(facts.difficulty.text.length);
+        return cpu.run('score', facts);
+      },
+    });
+    try {
+      await router.start();
+      const text = '我的订单到底什么时候发货？'.repeat(300);
+      const s = await contact('r-pool', text);
+      expect(scored).toEqual([text.length]);
+      const inline = scoreContact({
+        value: { spend: 0, csat: null, contacts30d: 1 },
+        difficulty: { text, channel: 'WB', contacts30d: 1 },
+        config,
+      });
+      expect(s.routing).toMatchObject({ difficultyScore: inline.difficulty.score, priority: inline.priority, tier: inline.tier });
+    } finally {
+      await cpu.close();
+    }
   });
 
   it('prefers an expert for an expert-tier contact', async () => {

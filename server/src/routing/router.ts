@@ -5,7 +5,7 @@ import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { AgentPool, AgentState } from './agent-pool';
-import { scoreContact, type ValueFacts } from './score';
+import { scoreContact, type ContactFacts, type ContactScore, type ValueFacts } from './score';
 
 export interface RouterDeps {
   store: SessionStore;
@@ -18,6 +18,11 @@ export interface RouterDeps {
   config: () => RoutingConfig | Promise<RoutingConfig>;
   /** Customer value facts (CRM/order system later); the embedded default knows contact counts only. */
   valueFacts?: (customerId: string, contacts30d: number) => Promise<ValueFacts>;
+  /**
+   * Scores a contact; default `scoreContact` on this thread. The server passes one that sends long
+   * texts to the CPU pool (`workers/pool.ts`), so a burst of heavy scoring never stalls the sockets.
+   */
+  score?: (facts: ContactFacts) => ContactScore | Promise<ContactScore>;
   logger: Logger;
   now?: () => number;
 }
@@ -268,7 +273,7 @@ export function createRouter(deps: RouterDeps): Router {
       const config = await deps.config();
       const contacts = await contacts30d(session.customerId);
       const facts = deps.valueFacts ? await deps.valueFacts(session.customerId, contacts) : { spend: 0, csat: null, contacts30d: contacts };
-      const { value, difficulty, priority, tier } = scoreContact({
+      const { value, difficulty, priority, tier } = await (deps.score ?? scoreContact)({
         value: facts,
         difficulty: { text: textOf(envelope), channel: session.channel, contacts30d: contacts },
         config,
