@@ -1,7 +1,7 @@
 /**
  * Inbound message → on the agent's screen (DESIGN §9: p99 ≤ 50 ms at 1,000 msg/s; issue 8: ≥ 5,000
  * msg/s with p99 ≤ 50 ms and nothing lost). Runs inside a load-generator process (generator.ts):
- * messages are POSTed over HTTPS keep-alive at a paced rate and timed until the agent's socket.io
+ * messages are POSTed over HTTPS keep-alive (pipelined-poster.ts) at a paced rate and timed until the agent's socket.io
  * client (TLS WebSocket) receives an event carrying them. Against Huiliu they enter through the app
  * channel route and arrive as the queue row's preview (`queue:upsert`) or, once the session is the
  * agent's, as `message:new`, whichever is first; against the baseline (baselines.ts) a bare Fastify
@@ -11,9 +11,10 @@ import { Agent, request } from 'node:https';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { AgentJob, AgentStep, AgentStepResult, Target } from './jobs';
 import { TEXT } from './jobs';
+import { PipelinedPoster, type PostAnswer } from './pipelined-poster';
 import { nowMs, sleep, summarize } from './stats';
 
-/** Keep-alive HTTPS connections the posts share (a few more than a 10,000 msg/s step keeps busy at 1 ms each). */
+/** Keep-alive TLS connections the pipelined posts share, all open before the first step. */
 const SOCKETS = 16;
 
 /** How long after the last post a step waits for the stragglers before counting them lost. */
@@ -46,17 +47,6 @@ function post(agent: Agent, target: Target, path: string, body: unknown, headers
   });
 }
 
-function get(agent: Agent, target: Target, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(`${target.origin}${path}`, { agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
-
 function socketFor(url: string, caPem: string, auth: Record<string, string>): Promise<Socket> {
   // socket.io-client hands `ca` to its WebSocket transport; its options type does not list it.
   const socket = connect(url, { auth, transports: ['websocket'], ca: caPem, reconnection: false } as never);
@@ -73,9 +63,7 @@ function socketFor(url: string, caPem: string, auth: Record<string, string>): Pr
  */
 export async function runAgentJob(job: AgentJob): Promise<AgentStepResult[]> {
   const { target } = job;
-  const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS, ca: target.caPem });
-  // Every keep-alive connection is open before the first step, so no step pays TLS handshakes.
-  await Promise.all(Array.from({ length: SOCKETS }, () => get(agent, target, '/healthz')));
+  const agent = new Agent({ keepAlive: true, ca: target.caPem });
   let socket: Socket;
   if (job.mode === 'huiliu') {
     const login = await post(agent, target, '/api/v1/auth/login', { username: 'agent1', password: 'huiliu-demo' });
@@ -101,12 +89,11 @@ export async function runAgentJob(job: AgentJob): Promise<AgentStepResult[]> {
   socket.on('message:new', (p: { body?: { text?: unknown } }) => seen(p?.body?.text));
 
   let marker = 0;
-  const deliver = (n: number): Promise<Answer> => {
+  const poster = await PipelinedPoster.open(target.origin, target.caPem, SOCKETS);
+  const deliver = (n: number): Promise<PostAnswer> => {
     const text = `m${n}; ${TEXT}`;
-    if (job.mode === 'bare') return post(agent, target, '/push', { text });
-    return post(
-      agent,
-      target,
+    if (job.mode === 'bare') return poster.post('/push', { text });
+    return poster.post(
       '/api/v1/channels/app/messages',
       { customer: { externalId: `bench-${n % job.customers}` }, text, clientMessageId: `bench-${n}` },
       { 'x-huiliu-key': 'demo-app-key' },
@@ -117,7 +104,7 @@ export async function runAgentJob(job: AgentJob): Promise<AgentStepResult[]> {
     latencies = [];
     sentAt.clear();
     const count = Math.round(step.rate * step.seconds);
-    const answers: Promise<Answer>[] = [];
+    const answers: Promise<PostAnswer>[] = [];
     const start = nowMs();
     const cpu0 = process.cpuUsage();
     let i = 0;
@@ -164,6 +151,7 @@ export async function runAgentJob(job: AgentJob): Promise<AgentStepResult[]> {
     }
   } finally {
     socket.close();
+    poster.close();
     agent.destroy();
   }
   return results;
