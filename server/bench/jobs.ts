@@ -110,6 +110,8 @@ export interface AgentStepResult {
   received: number;
   /** Posts answered with anything but 2xx, or failed. */
   refused: number;
+  /** Those refusals by HTTP status (0: the connection failed). */
+  refusedBy: Record<string, number>;
   latency: LatencySummary;
   /** The generator's own CPU use while sending, in cores (near 1: the generator, not the server, is the limit). */
   generatorCores: number;

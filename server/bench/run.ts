@@ -288,7 +288,7 @@ async function agentRun(mode: AgentJob['mode'], run: Run): Promise<AgentSummary>
     for (const s of steps) {
       log(
         `    ${`${name}, ${s.label}/s`.padEnd(40)} p50 ${ms(s.latency.p50)}  p99 ${ms(s.latency.p99)}  max ${ms(s.latency.max)}` +
-          `  ${s.received}/${s.sent} seen, ${s.refused} refused, paced ${n0(s.sentRate)}/s, generator ${s.generatorCores.toFixed(2)} cores ${s.passed ? '' : '(fails)'}`,
+          `  ${s.received}/${s.sent} seen, ${s.refused} refused${s.refused ? ` ${JSON.stringify(s.refusedBy)}` : ''}, paced ${n0(s.sentRate)}/s, generator ${s.generatorCores.toFixed(2)} cores ${s.passed ? '' : '(fails)'}`,
       );
     }
     const ladder = steps.slice(1);
@@ -542,7 +542,8 @@ async function main(): Promise<number> {
       log(`    (${((Date.now() - a0) / 1000).toFixed(0)} s)`);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (env.BENCH_KEEP) log(`\n  kept ${dir} (BENCH_KEEP)`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 
   log(
