@@ -437,9 +437,10 @@ async function storeArea(run: Run): Promise<void> {
 }
 
 /**
- * HOOK for server/bench/cold-start.ts (written by another change of issue 8): when the file exists
- * its `coldStart()` is called and should resolve with `{ measuredMs, baselineMs }` (start to ready
- * of the server under test and of a bare Fastify HTTPS server). Any other shape is printed as is.
+ * HOOK for server/bench/cold-start.ts (another change of issue 8): when the file exists its
+ * `coldStart()` is called and should resolve with medians in ms, spawn → `/readyz` 200:
+ * `{ bareMs, huiliuMs, tsxMs }` (a bare Fastify HTTPS server, the compiled server, the server under
+ * tsx). Any other shape is printed as is.
  */
 async function coldArea(run: Run): Promise<void> {
   const file = join(REPO, 'server/bench/cold-start.ts');
@@ -461,20 +462,28 @@ async function coldArea(run: Run): Promise<void> {
   if (typeof mod.coldStart !== 'function') throw new Error('server/bench/cold-start.ts exports no coldStart()');
   const result = await mod.coldStart();
   run.raw.cold = result;
-  const r = result as { measuredMs?: unknown; baselineMs?: unknown };
-  if (typeof r?.measuredMs === 'number' && typeof r.baselineMs === 'number') {
+  const r = result as { bareMs?: unknown; huiliuMs?: unknown; tsxMs?: unknown };
+  if (typeof r?.bareMs !== 'number') {
+    log(`    coldStart() answered ${JSON.stringify(result)}`);
+    return;
+  }
+  const bare = r.bareMs;
+  const line = (label: string, measured: unknown) => {
+    if (typeof measured !== 'number') return;
+    log(`    ${label.padEnd(34)} ${ms(measured)} (bare Fastify HTTPS ${ms(bare)})`);
     run.rows.push({
-      line: 'cold start to ready (vs bare Fastify HTTPS)',
-      measured: ms(r.measuredMs),
-      baseline: ms(r.baselineMs),
-      ratio: r.measuredMs / r.baselineMs,
+      line: `cold start to ready, ${label} (vs bare Fastify HTTPS)`,
+      measured: ms(measured),
+      baseline: ms(bare),
+      ratio: measured / bare,
       ratioStyle: 'times',
+      // The issue asks for the number (0.9 s, 2.2× bare before it), not a bound.
       goal: 'measured',
       ok: null,
     });
-  } else {
-    log(`    coldStart() answered ${JSON.stringify(result)}`);
-  }
+  };
+  line('compiled', r.huiliuMs);
+  line('from TypeScript (tsx)', r.tsxMs);
 }
 
 const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
