@@ -1,150 +1,578 @@
 /**
- * `npm run bench`: speed targets of DESIGN §9 as ratios against a bare baseline measured in the same
- * run. The one absolute target (message → agent p99, DESIGN §9) is printed with the bare baseline's
- * p99 beside it. Bounded: a few thousand operations each.
+ * `npm run bench [-- <area> …]`: the issue 8 measurement table, every line against a baseline
+ * measured in the same run. Loopback only; bounded in count and time (the default run takes about
+ * four minutes on the 2-core machine). The server under test, each bare baseline and the load
+ * generators are separate processes (processes.ts); the generators are generator.ts.
  *
- *   session store write  — SessionStore.appendInbound vs raw better-sqlite3 inserts with the same
- *                          durability (WAL, synchronous=FULL, one transaction per message) — target ≥ 50 %
- *   encryption           — raw inserts with AES-256-GCM sealing vs raw inserts of plaintext — target ≥ 70 %
- *   session store read   — SessionStore.listMessages vs raw SELECT + decrypt — target ≥ 50 %
- *   encryption, reads    — raw SELECT + AES-256-GCM open vs raw SELECT of plaintext — target ≥ 70 %
- *   message → agent      — p99 from the app channel to the agent's socket at a paced 1,000 msg/s,
- *                          against a bare socket.io push in the same run (see latency.ts) — p99 ≤ 50 ms
+ *   widget   acked msg/s on the widget WebSocket, 50 and 200 closed-loop clients, vs a bare `ws` echo
+ *            over the same TLS answering the same ack frame — goal ≥ 50 %
+ *   fair     the same Huiliu numbers vs bare `ws` + a raw better-sqlite3 sealed insert with the same
+ *            durability and group commit (baselines.ts `ws-sealed`) — goal ≥ 90 %
+ *   agent    app channel → agent's socket.io client, paced: highest rate with p99 ≤ 50 ms and nothing
+ *            lost (goal ≥ 5,000 msg/s), p99 at 1,000 msg/s warm and on a freshly started server
+ *            (goal ≤ 10 ms); vs a plain socket.io push
+ *   healthz  /healthz p99 while 50 widget clients saturate the server vs idle — goal ≤ 2×
+ *   idle     resident memory per idle widget connection (hello done) at BENCH_IDLE_N vs a bare `ws`
+ *            TLS server holding as many — goal ≤ 1.0×
+ *   store    SessionStore vs raw better-sqlite3 in one process (DESIGN §9) — goals ≥ 50 % / ≥ 70 %
+ *   cold     start to ready vs a bare server (server/bench/cold-start.ts, when present)
+ *
+ * Environment (defaults in brackets): BENCH_REPEAT [1] runs per line, the median is shown (3 for a
+ * recorded run); BENCH_WIDGET_CLIENTS [50,200]; BENCH_WARMUP_MS [1000]; BENCH_DURATION_MS [5000];
+ * BENCH_AGENT_RATES [1000,2000,3000,5000,7000,10000]; BENCH_AGENT_STEP_S [3]; BENCH_IDLE_N [20000];
+ * BENCH_IDLE_PER_PROCESS [5000]; BENCH_N [3000] store operations; BENCH_SERVER (processes.ts);
+ * BENCH_SERVER_LOG_LEVEL [the server's default]; BENCH_JSON: also write the results there.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openText, sealText } from '../src/crypto/aead';
-import { openDatabase } from '../src/db/sqlite';
-import { createLocalKeyProvider } from '../src/keys/provider.local';
-import { createSqliteSessionStore } from '../src/sessions/store.sqlite';
-import { baselineLatency, huiliuLatency, type LatencyResult } from './latency';
+import { pathToFileURL } from 'node:url';
+import { ensureTlsMaterial } from '../src/tls/certificates';
+import type { AgentJob, AgentStepResult, HealthzResult, Target, WidgetResult } from './jobs';
+import {
+  cpuMs,
+  Generator,
+  openFileLimit,
+  REPO,
+  rssKiB,
+  SERVER_COMMAND,
+  startBaseline,
+  startHuiliu,
+  type ServerUnderTest,
+} from './processes';
+import { medianRun, sleep } from './stats';
+import { storeLines } from './store';
 
-const N = Number(process.env.BENCH_N ?? 3000);
-const TEXT = '您好，我的订单 202311150001 还没有发货，能帮我查一下吗？Where is my parcel?';
+const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold'] as const;
+type Area = (typeof AREAS)[number];
 
-async function timed(label: string, ops: number, fn: () => Promise<void> | void): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rate = ops / s;
-  process.stdout.write(`  ${label.padEnd(44)} ${rate.toFixed(0).padStart(8)} ops/s\n`);
-  return rate;
+const env = process.env;
+const positive = (name: string, text: string) => {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name}: positive numbers, not "${env[name]}"`);
+  return v;
+};
+const int = (name: string, fallback: number) => positive(name, env[name] ?? String(fallback));
+const list = (name: string, fallback: string) => (env[name] ?? fallback).split(',').map((s) => positive(name, s));
+
+const REPEAT = int('BENCH_REPEAT', 1);
+const WIDGET_CLIENTS = list('BENCH_WIDGET_CLIENTS', '50,200');
+const WARMUP_MS = int('BENCH_WARMUP_MS', 1000);
+const DURATION_MS = int('BENCH_DURATION_MS', 5000);
+const AGENT_RATES = list('BENCH_AGENT_RATES', '1000,2000,3000,5000,7000,10000');
+const AGENT_STEP_S = int('BENCH_AGENT_STEP_S', 3);
+const IDLE_N = int('BENCH_IDLE_N', 20_000);
+const IDLE_PER_PROCESS = int('BENCH_IDLE_PER_PROCESS', 5000);
+const STORE_N = int('BENCH_N', 3000);
+/** The agent line's latency bound (issue 8), and the p99 goal at 1,000 msg/s. */
+const AGENT_P99_LIMIT_MS = 50;
+const AGENT_P99_GOAL_MS = 10;
+
+/** One line of the final table. */
+interface Row {
+  line: string;
+  measured: string;
+  baseline: string;
+  /** measured / baseline. */
+  ratio: number;
+  ratioStyle: 'percent' | 'times';
+  goal: string;
+  ok: boolean | null;
+  note?: string;
 }
 
-function rawDb(dir: string, name: string) {
-  const db = openDatabase(join(dir, name));
-  db.exec(`CREATE TABLE conv (id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
-    CREATE TABLE msg (id TEXT PRIMARY KEY, conv TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE (conv, seq));
-    INSERT INTO conv VALUES ('c', 0);`);
-  const next = db.prepare('UPDATE conv SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq');
-  const insert = db.prepare('INSERT INTO msg (id, conv, seq, body) VALUES (?, ?, ?, ?)');
-  return { db, next, insert };
+const log = (s: string) => process.stdout.write(`${s}\n`);
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
+const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '—');
+
+interface Run {
+  dir: string;
+  tlsDir: string;
+  /** Huiliu widget runs by client count, shared by the widget and fair areas. */
+  huiliuWidget: Map<number, WidgetRun[]>;
+  rows: Row[];
+  raw: Record<string, unknown>;
 }
 
-async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'huiliu-bench-'));
-  const rows: { what: string; ratio: number; target: number }[] = [];
-  try {
-    process.stdout.write(`Huiliu benchmarks (N=${N}, Node ${process.version})\n\n`);
+/** A widget run, with the server's CPU time per acked message (all its threads) beside it. */
+type WidgetRun = WidgetResult & { serverCpuUsPerMessage: number };
 
-    const plain = rawDb(dir, 'raw-plain.db');
-    const baseline = await timed('raw better-sqlite3 insert (plaintext)', N, () => {
-      for (let i = 0; i < N; i++) {
-        plain.db.transaction(() => {
-          const { last_seq } = plain.next.get('c') as { last_seq: number };
-          plain.insert.run(`m${i}`, 'c', last_seq, Buffer.from(JSON.stringify({ text: TEXT })));
-        })();
-      }
-    });
+async function widgetRun(server: ServerUnderTest, clients: number): Promise<WidgetRun> {
+  const g = await Generator.start();
+  const cpu0 = cpuMs(server.pid);
+  const r = await g.run<WidgetResult>({ kind: 'widget', target: server.target, clients, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+  return { ...r, serverCpuUsPerMessage: ((cpuMs(server.pid) - cpu0) * 1000) / r.ackedTotal };
+}
 
-    const sealed = rawDb(dir, 'raw-sealed.db');
-    const key = randomBytes(32);
-    const withCrypto = await timed('raw better-sqlite3 insert + AES-256-GCM', N, () => {
-      for (let i = 0; i < N; i++) {
-        sealed.db.transaction(() => {
-          const { last_seq } = sealed.next.get('c') as { last_seq: number };
-          sealed.insert.run(`m${i}`, 'c', last_seq, sealText(key, JSON.stringify({ text: TEXT }), `msg:m${i}:body`));
-        })();
-      }
-    });
-    rows.push({ what: 'encryption keeps, writes (sealed / plaintext)', ratio: withCrypto / baseline, target: 0.7 });
+const showWidget = (label: string, r: WidgetRun) =>
+  log(
+    `    ${label.padEnd(34)} ${n0(r.rate).padStart(7)} acked msg/s  ack p50 ${ms(r.ack.p50)}  p99 ${ms(r.ack.p99)}  server CPU ${r.serverCpuUsPerMessage.toFixed(0)} µs/msg, generator ${r.generatorCores.toFixed(2)} cores` +
+      (r.errors || r.closes ? `  (${r.errors} error frames, ${r.closes} closes)` : ''),
+  );
 
-    const keys = createLocalKeyProvider(join(dir, 'keys'));
-    const store = await createSqliteSessionStore({ path: join(dir, 'store.db'), keys });
-    const now = new Date().toISOString();
-    let conversationId = '';
-    const storeRate = await timed('SessionStore.appendInbound (encrypted)', N, async () => {
-      for (let i = 0; i < N; i++) {
-        const r = await store.appendInbound(
-          {
-            identity: { channel: 'AP', externalId: 'bench-user' },
-            content: { kind: 'text', body: { text: TEXT } },
-            critical: true,
-            clientMessageId: `b-${i}`,
-            sentAt: now,
-            receivedAt: now,
-            meta: {},
-          },
-          { skillGroup: 'general' },
-        );
-        conversationId = r.envelope.conversationId;
-      }
-    });
-    rows.push({ what: 'session store write (store / raw inserts)', ratio: storeRate / baseline, target: 0.5 });
-
-    const reads = Math.floor(N / 50);
-    const selectPlain = plain.db.prepare('SELECT * FROM msg WHERE conv = ? AND seq > ? ORDER BY seq LIMIT 50');
-    const selectSealed = sealed.db.prepare('SELECT * FROM msg WHERE conv = ? AND seq > ? ORDER BY seq LIMIT 50');
-    const rawRead = await timed('raw SELECT 50 + JSON.parse (plaintext)', reads * 5, () => {
-      for (let r = 0; r < 5; r++)
-        for (let i = 0; i < reads; i++)
-          for (const row of selectPlain.all('c', i * 50) as { body: Buffer }[]) JSON.parse(row.body.toString());
-    });
-    const rawReadSealed = await timed('raw SELECT 50 + AES-256-GCM open + parse', reads * 5, () => {
-      for (let r = 0; r < 5; r++)
-        for (let i = 0; i < reads; i++)
-          for (const row of selectSealed.all('c', i * 50) as { id: string; body: Buffer }[])
-            JSON.parse(openText(key, row.body, `msg:${row.id}:body`));
-    });
-    rows.push({ what: 'encryption keeps, reads (sealed / plaintext)', ratio: rawReadSealed / rawRead, target: 0.7 });
-    const storeRead = await timed('SessionStore.listMessages 50 (decrypting)', reads * 5, async () => {
-      for (let r = 0; r < 5; r++) for (let i = 0; i < reads; i++) await store.listMessages(conversationId, { afterSeq: i * 50, limit: 50 });
-    });
-    rows.push({ what: 'session store read (store / raw sealed selects)', ratio: storeRead / rawReadSealed, target: 0.5 });
-
-    await store.shutdown();
-    await keys.close();
-    plain.db.close();
-    sealed.db.close();
-
-    const LAT_N = Number(process.env.BENCH_LATENCY_N ?? 3000);
-    const RATE = Number(process.env.BENCH_RATE ?? 1000);
-    process.stdout.write(`\n  message → agent screen, ${LAT_N} messages paced at ${RATE}/s over 200 customers\n`);
-    const show = (label: string, r: LatencyResult) =>
-      process.stdout.write(
-        `  ${label.padEnd(44)} p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  (${r.received}/${r.sent})\n`,
-      );
-    const bare = await baselineLatency(LAT_N, RATE);
-    show('bare socket.io push (baseline)', bare);
-    const full = await huiliuLatency(LAT_N, RATE, 200);
-    show('Huiliu: app channel → store → router → agent', full);
-    const lost = full.sent - full.received;
-
-    process.stdout.write('\n  ratio against the baseline of this run                target   result\n');
-    for (const r of rows) {
-      const ok = r.ratio >= r.target;
-      process.stdout.write(
-        `  ${r.what.padEnd(50)} ≥ ${(r.target * 100).toFixed(0)} %   ${(r.ratio * 100).toFixed(1).padStart(5)} % ${ok ? 'ok' : 'BELOW TARGET'}\n`,
-      );
+/** Measures Huiliu's widget path at `clients` REPEAT times on `server` unless this run already did. */
+async function huiliuWidget(run: Run, clients: number, server: () => Promise<ServerUnderTest>): Promise<WidgetRun> {
+  let runs = run.huiliuWidget.get(clients);
+  if (!runs) {
+    runs = [];
+    const s = await server();
+    for (let i = 0; i < REPEAT; i++) {
+      const r = await widgetRun(s, clients);
+      showWidget(`Huiliu widget path, ${clients} clients`, r);
+      runs.push(r);
     }
-    process.stdout.write(
-      `  ${`message → agent p99 at ${RATE} msg/s (absolute)`.padEnd(50)} ≤ 50 ms  ${full.p99.toFixed(1).padStart(6)} ms ${full.p99 <= 50 && lost === 0 ? 'ok' : 'BELOW TARGET'}${lost ? ` (${lost} not delivered)` : ''}\n`,
-    );
+    run.huiliuWidget.set(clients, runs);
+  }
+  return medianRun(runs, (r) => r.rate);
+}
+
+function widgetRow(line: string, huiliu: WidgetResult, base: WidgetResult, goal: number): Row {
+  const ratio = huiliu.rate / base.rate;
+  return {
+    line,
+    measured: `${n0(huiliu.rate)} msg/s, p99 ${ms(huiliu.ack.p99)}`,
+    baseline: `${n0(base.rate)} msg/s, p99 ${ms(base.ack.p99)}`,
+    ratio,
+    ratioStyle: 'percent',
+    goal: `≥ ${goal * 100} %`,
+    ok: ratio >= goal && huiliu.errors === 0,
+    ...(huiliu.errors ? { note: `${huiliu.errors} error frames` } : {}),
+  };
+}
+
+/** A lazily started server that the area stops at its end. */
+function lazyServer(start: () => Promise<ServerUnderTest>) {
+  let started: Promise<ServerUnderTest> | null = null;
+  return {
+    get: () => (started ??= start()),
+    stop: async () => {
+      if (started) await (await started).stop();
+    },
+  };
+}
+
+async function widgetArea(run: Run): Promise<void> {
+  const huiliu = lazyServer(() => startHuiliu(run.dir, run.tlsDir));
+  const bare = await startBaseline('ws-echo', run.tlsDir);
+  try {
+    for (const clients of WIDGET_CLIENTS) {
+      const bareRuns: WidgetRun[] = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const r = await widgetRun(bare, clients);
+        showWidget(`bare ws echo, ${clients} clients`, r);
+        bareRuns.push(r);
+      }
+      const h = await huiliuWidget(run, clients, huiliu.get);
+      const b = medianRun(bareRuns, (r) => r.rate);
+      run.raw[`widget.${clients}`] = { huiliu: run.huiliuWidget.get(clients), bare: bareRuns };
+      run.rows.push(widgetRow(`widget path, ${clients} clients (vs bare ws echo)`, h, b, 0.5));
+    }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await bare.stop();
+    await huiliu.stop();
   }
 }
 
-await main();
+async function fairArea(run: Run): Promise<void> {
+  const huiliu = lazyServer(() => startHuiliu(run.dir, run.tlsDir));
+  const fair = await startBaseline('ws-sealed', run.tlsDir, join(mkdtempSync(join(run.dir, 'sealed-')), 'fair.db'));
+  try {
+    for (const clients of WIDGET_CLIENTS) {
+      const fairRuns: WidgetRun[] = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const r = await widgetRun(fair, clients);
+        showWidget(`ws + sealed group-commit insert, ${clients}`, r);
+        fairRuns.push(r);
+      }
+      const h = await huiliuWidget(run, clients, huiliu.get);
+      run.raw[`fair.${clients}`] = { huiliu: run.huiliuWidget.get(clients), fair: fairRuns };
+      run.rows.push(
+        widgetRow(
+          `widget path, ${clients} clients (vs ws + sealed insert)`,
+          h,
+          medianRun(fairRuns, (r) => r.rate),
+          0.9,
+        ),
+      );
+    }
+  } finally {
+    await fair.stop();
+    await huiliu.stop();
+  }
+}
+
+async function healthzArea(run: Run): Promise<void> {
+  const server = await startHuiliu(run.dir, run.tlsDir);
+  const idleRuns: HealthzResult[] = [];
+  const busyRuns: { healthz: HealthzResult; widget: WidgetResult }[] = [];
+  try {
+    for (let i = 0; i < REPEAT; i++) {
+      const idle = await (
+        await Generator.start()
+      ).run<HealthzResult>({
+        kind: 'healthz',
+        target: server.target,
+        intervalMs: 10,
+        delayMs: 0,
+        durationMs: 3000,
+      });
+      log(
+        `    /healthz idle                      p50 ${ms(idle.latency.p50)}  p99 ${ms(idle.latency.p99)}  (${idle.latency.count} samples)`,
+      );
+      idleRuns.push(idle);
+      const [load, probe] = await Promise.all([Generator.start(), Generator.start()]);
+      const [widget, healthz] = await Promise.all([
+        load.run<WidgetResult>({ kind: 'widget', target: server.target, clients: 50, warmupMs: WARMUP_MS, durationMs: DURATION_MS }),
+        probe.run<HealthzResult>({
+          kind: 'healthz',
+          target: server.target,
+          intervalMs: 10,
+          delayMs: WARMUP_MS,
+          durationMs: DURATION_MS - 500,
+        }),
+      ]);
+      log(
+        `    /healthz, widget path saturated    p50 ${ms(healthz.latency.p50)}  p99 ${ms(healthz.latency.p99)}  (${healthz.latency.count} samples; widget ${n0(widget.rate)} msg/s)`,
+      );
+      busyRuns.push({ healthz, widget });
+    }
+  } finally {
+    await server.stop();
+  }
+  run.raw.healthz = { idle: idleRuns, busy: busyRuns };
+  const idle = medianRun(idleRuns, (r) => r.latency.p99);
+  const busy = medianRun(busyRuns, (r) => r.healthz.latency.p99);
+  const ratio = busy.healthz.latency.p99 / idle.latency.p99;
+  const failures = busy.healthz.failures + idle.failures;
+  run.rows.push({
+    line: '/healthz p99, widget path saturated (vs idle)',
+    measured: ms(busy.healthz.latency.p99),
+    baseline: ms(idle.latency.p99),
+    ratio,
+    ratioStyle: 'times',
+    goal: '≤ 2×',
+    ok: ratio <= 2 && failures === 0,
+    ...(failures ? { note: `${failures} failed probes` } : {}),
+  });
+}
+
+function agentJob(target: Target, mode: AgentJob['mode']): AgentJob {
+  return {
+    kind: 'agent',
+    target,
+    mode,
+    customers: 200,
+    p99LimitMs: AGENT_P99_LIMIT_MS,
+    steps: [
+      // Right after the banner: the generator was loaded before the server started.
+      { label: 'fresh 1000', rate: 1000, seconds: AGENT_STEP_S, stopOnFail: false },
+      ...AGENT_RATES.map((rate) => ({ label: String(rate), rate, seconds: AGENT_STEP_S, stopOnFail: true })),
+    ],
+  };
+}
+
+interface AgentSummary {
+  fresh: AgentStepResult;
+  warm: AgentStepResult | undefined;
+  highest: number;
+  steps: AgentStepResult[];
+}
+
+async function agentRun(mode: AgentJob['mode'], run: Run): Promise<AgentSummary> {
+  const g = await Generator.start();
+  const server = mode === 'huiliu' ? await startHuiliu(run.dir, run.tlsDir) : await startBaseline('socketio-push', run.tlsDir);
+  try {
+    const steps = await g.run<AgentStepResult[]>(agentJob(server.target, mode));
+    const name = mode === 'huiliu' ? 'Huiliu app channel → agent' : 'plain socket.io push';
+    for (const s of steps) {
+      log(
+        `    ${`${name}, ${s.label}/s`.padEnd(40)} p50 ${ms(s.latency.p50)}  p99 ${ms(s.latency.p99)}  max ${ms(s.latency.max)}` +
+          `  ${s.received}/${s.sent} seen, ${s.refused} refused${s.refused ? ` ${JSON.stringify(s.refusedBy)}` : ''}, paced ${n0(s.sentRate)}/s, generator ${s.generatorCores.toFixed(2)} cores ${s.passed ? '' : '(fails)'}`,
+      );
+    }
+    const ladder = steps.slice(1);
+    let highest = 0;
+    for (const s of ladder) {
+      if (!s.passed) break;
+      highest = s.rate;
+    }
+    return { fresh: steps[0]!, warm: ladder.find((s) => s.rate === 1000), highest, steps };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function agentArea(run: Run): Promise<void> {
+  const bare: AgentSummary[] = [];
+  const huiliu: AgentSummary[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    bare.push(await agentRun('bare', run));
+    huiliu.push(await agentRun('huiliu', run));
+  }
+  run.raw.agent = { bare, huiliu };
+  const top = AGENT_RATES.at(-1)!;
+  const hBest = medianRun(huiliu, (r) => r.highest).highest;
+  const bBest = medianRun(bare, (r) => r.highest).highest;
+  run.rows.push({
+    line: 'agent path: highest paced rate, p99 ≤ 50 ms, none lost',
+    measured: `${n0(hBest)} msg/s`,
+    baseline: `${n0(bBest)} msg/s${bBest === top ? ' (top step)' : ''}`,
+    ratio: hBest / bBest,
+    ratioStyle: 'percent',
+    goal: '≥ 5,000 msg/s',
+    ok: hBest >= 5000,
+  });
+  const p99 = (r: AgentSummary, which: 'fresh' | 'warm') => r[which]?.latency.p99 ?? NaN;
+  for (const which of ['warm', 'fresh'] as const) {
+    const h = p99(
+      medianRun(huiliu, (r) => p99(r, which)),
+      which,
+    );
+    const b = p99(
+      medianRun(bare, (r) => p99(r, which)),
+      which,
+    );
+    const lost = huiliu.reduce((sum, r) => sum + (r[which] ? r[which].sent - r[which].received : 0), 0);
+    run.rows.push({
+      line: `agent path p99 at 1,000 msg/s, ${which === 'warm' ? 'warm' : 'fresh server (first seconds)'}`,
+      measured: ms(h),
+      baseline: ms(b),
+      ratio: h / b,
+      ratioStyle: 'times',
+      goal: `≤ ${AGENT_P99_GOAL_MS} ms`,
+      ok: h <= AGENT_P99_GOAL_MS && lost === 0,
+      ...(lost ? { note: `${lost} not seen` } : {}),
+    });
+  }
+}
+
+/** Resident KiB per held connection of `server` for `n` idle widget connections (hello done). */
+async function idleRun(server: ServerUnderTest, n: number, label: string): Promise<{ kib: number; connected: number; seconds: number }> {
+  // Warm-up: the first connections pay for compiled code and pools that the next thousands share.
+  const warm = await (
+    await Generator.start()
+  ).hold({ kind: 'idle', target: server.target, count: 500, localAddress: '127.0.0.2', timeoutMs: 60_000 });
+  await warm.release();
+  await sleep(1000);
+  const before = rssKiB(server.pid);
+  const processes = Math.ceil(n / IDLE_PER_PROCESS);
+  const gens = await Promise.all(Array.from({ length: processes }, () => Generator.start()));
+  const holds = await Promise.all(
+    gens.map((g, k) =>
+      g.hold({
+        kind: 'idle',
+        target: server.target,
+        count: Math.min(IDLE_PER_PROCESS, n - k * IDLE_PER_PROCESS),
+        // Several source addresses, so the client side never runs short of ephemeral ports.
+        localAddress: `127.0.0.${2 + k}`,
+        timeoutMs: 180_000,
+      }),
+    ),
+  );
+  await sleep(2000);
+  const after = rssKiB(server.pid);
+  const connected = holds.reduce((s, h) => s + h.result.connected, 0);
+  const seconds = Math.max(...holds.map((h) => h.result.seconds));
+  await Promise.all(holds.map((h) => h.release()));
+  const kib = (after - before) / connected;
+  log(
+    `    ${label.padEnd(34)} ${connected.toLocaleString('en-US')}/${n.toLocaleString('en-US')} open in ${seconds.toFixed(1)} s, RSS ${n0(before / 1024)} → ${n0(after / 1024)} MiB, ${kib.toFixed(1)} KiB each`,
+  );
+  return { kib, connected, seconds };
+}
+
+async function idleArea(run: Run): Promise<void> {
+  // The server holds one descriptor per connection besides its own files, and may not exceed the limit.
+  const limit = openFileLimit();
+  const n = Math.min(IDLE_N, limit - 100);
+  if (n < IDLE_N)
+    log(
+      `    open files are limited to ${limit} per process here: measuring ${n.toLocaleString('en-US')}, not ${IDLE_N.toLocaleString('en-US')}`,
+    );
+  const bareServer = await startBaseline('ws-echo', run.tlsDir);
+  let bare;
+  try {
+    bare = await idleRun(bareServer, n, 'bare ws over TLS');
+  } finally {
+    await bareServer.stop();
+  }
+  const server = await startHuiliu(run.dir, run.tlsDir);
+  let huiliu;
+  try {
+    huiliu = await idleRun(server, n, 'Huiliu widget, hello done');
+  } finally {
+    await server.stop();
+  }
+  run.raw.idle = { n, bare, huiliu };
+  const ratio = huiliu.kib / bare.kib;
+  const short = Math.min(huiliu.connected, bare.connected) < n;
+  run.rows.push({
+    line: `idle widget connections, KiB each at ${huiliu.connected.toLocaleString('en-US')}`,
+    measured: `${huiliu.kib.toFixed(1)} KiB`,
+    baseline: `${bare.kib.toFixed(1)} KiB`,
+    ratio,
+    ratioStyle: 'times',
+    goal: '≤ 1.0×',
+    ok: ratio <= 1 && !short,
+    ...(short ? { note: `only ${huiliu.connected} / ${bare.connected} of ${n} connected` } : {}),
+  });
+}
+
+async function storeArea(run: Run): Promise<void> {
+  const lines = await storeLines(mkdtempSync(join(run.dir, 'store-')), STORE_N, log);
+  run.raw.store = lines;
+  for (const l of lines) {
+    const ratio = l.measured / l.baseline;
+    run.rows.push({
+      line: l.line,
+      measured: `${n0(l.measured)} ops/s`,
+      baseline: `${n0(l.baseline)} ops/s`,
+      ratio,
+      ratioStyle: 'percent',
+      goal: `≥ ${l.goal * 100} %`,
+      ok: ratio >= l.goal,
+    });
+  }
+}
+
+/**
+ * HOOK for server/bench/cold-start.ts (another change of issue 8): when the file exists its
+ * `coldStart()` is called and should resolve with medians in ms, spawn → `/readyz` 200:
+ * `{ bareMs, huiliuMs, tsxMs }` (a bare Fastify HTTPS server, the compiled server, the server under
+ * tsx). Any other shape is printed as is.
+ */
+async function coldArea(run: Run): Promise<void> {
+  const file = join(REPO, 'server/bench/cold-start.ts');
+  if (!existsSync(file)) {
+    log('    server/bench/cold-start.ts is not there yet: no cold-start line');
+    run.rows.push({
+      line: 'cold start to ready',
+      measured: '—',
+      baseline: '—',
+      ratio: NaN,
+      ratioStyle: 'times',
+      goal: '—',
+      ok: null,
+      note: 'not measured yet',
+    });
+    return;
+  }
+  const mod = (await import(pathToFileURL(file).href)) as { coldStart?: () => Promise<unknown> };
+  if (typeof mod.coldStart !== 'function') throw new Error('server/bench/cold-start.ts exports no coldStart()');
+  const result = await mod.coldStart();
+  run.raw.cold = result;
+  const r = result as { bareMs?: unknown; huiliuMs?: unknown; tsxMs?: unknown };
+  if (typeof r?.bareMs !== 'number') {
+    log(`    coldStart() answered ${JSON.stringify(result)}`);
+    return;
+  }
+  const bare = r.bareMs;
+  const line = (label: string, measured: unknown) => {
+    if (typeof measured !== 'number') return;
+    log(`    ${label.padEnd(34)} ${ms(measured)} (bare Fastify HTTPS ${ms(bare)})`);
+    run.rows.push({
+      line: `cold start to ready, ${label} (vs bare Fastify HTTPS)`,
+      measured: ms(measured),
+      baseline: ms(bare),
+      ratio: measured / bare,
+      ratioStyle: 'times',
+      // The issue asks for the number (0.9 s, 2.2× bare before it), not a bound.
+      goal: 'measured',
+      ok: null,
+    });
+  };
+  line('compiled', r.huiliuMs);
+  line('from TypeScript (tsx)', r.tsxMs);
+}
+
+const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
+  widget: widgetArea,
+  fair: fairArea,
+  agent: agentArea,
+  healthz: healthzArea,
+  idle: idleArea,
+  store: storeArea,
+  cold: coldArea,
+};
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: REPO, encoding: 'utf8' }).trim();
+  } catch {
+    return '?';
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const ratio = (r: Row) =>
+    !Number.isFinite(r.ratio) ? '—' : r.ratioStyle === 'percent' ? `${(r.ratio * 100).toFixed(1)} %` : `${r.ratio.toFixed(2)}×`;
+  const cells = rows.map((r) => [r.line, r.measured, r.baseline, ratio(r), r.goal, r.ok === null ? '·' : r.ok ? '✓' : '✗', r.note ?? '']);
+  const head = ['line', 'measured', 'baseline (same run)', 'ratio', 'goal', '', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `  ${c.map((v, i) => (i === 3 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  log(line(head));
+  log(line(widths.map((w) => '-'.repeat(w))));
+  for (const c of cells) log(line(c));
+}
+
+async function main(): Promise<number> {
+  const asked = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = asked.filter((a) => !(AREAS as readonly string[]).includes(a));
+  if (unknown.length) {
+    process.stderr.write(`bench: unknown area ${unknown.join(', ')}; areas: ${AREAS.join(', ')}\n`);
+    return 2;
+  }
+  const areas = asked.length ? AREAS.filter((a) => asked.includes(a)) : [...AREAS];
+  const commit = `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? '+dirty' : ''}`;
+  const date = new Date().toISOString();
+  log(`Huiliu benchmark — commit ${commit}, ${date}`);
+  log(`  Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; server: ${SERVER_COMMAND}; runs per line: ${REPEAT}`);
+  const loadAtStart = loadavg()[0]!;
+  // Every line compares two processes that ran minutes apart: anything else busy on the machine skews them.
+  log(`  load average ${loadAtStart.toFixed(2)}${loadAtStart > 0.5 ? ' — something else is running; numbers will be noisy' : ''}`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'huiliu-bench-'));
+  const tlsDir = join(dir, 'tls');
+  await ensureTlsMaterial(tlsDir, ['127.0.0.1']);
+  const run: Run = { dir, tlsDir, huiliuWidget: new Map(), rows: [], raw: {} };
+  const failed: string[] = [];
+  const t0 = Date.now();
+  try {
+    for (const area of areas) {
+      log(`\n  ${area}`);
+      const a0 = Date.now();
+      try {
+        await AREA_RUNNERS[area](run);
+      } catch (error) {
+        failed.push(area);
+        log(`    FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      }
+      log(`    (${((Date.now() - a0) / 1000).toFixed(0)} s)`);
+    }
+  } finally {
+    if (env.BENCH_KEEP) log(`\n  kept ${dir} (BENCH_KEEP)`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+
+  log(
+    `\nResults — commit ${commit}, ${date}, ${((Date.now() - t0) / 1000).toFixed(0)} s, median of ${REPEAT} run(s) per line, ` +
+      `load average ${loadAtStart.toFixed(2)} at start\n`,
+  );
+  printTable(run.rows);
+  if (failed.length) log(`\n  areas that failed to run: ${failed.join(', ')}`);
+  if (env.BENCH_JSON) {
+    writeFileSync(
+      env.BENCH_JSON,
+      JSON.stringify(
+        { commit, date, node: process.version, server: SERVER_COMMAND, repeat: REPEAT, rows: run.rows, raw: run.raw },
+        null,
+        2,
+      ),
+    );
+    log(`\n  results written to ${env.BENCH_JSON}`);
+  }
+  return failed.length ? 1 : 0;
+}
+
+process.exit(await main());
