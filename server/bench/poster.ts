@@ -58,6 +58,7 @@ class Connection {
   }
 
   send(request: string): Promise<PostAnswer> {
+    if (this.closed) return Promise.resolve({ status: 0 });
     return new Promise((resolve) => {
       if (this.pending.length < MAX_DEPTH) this.write(request, resolve);
       else this.waiting.push({ request, resolve });
