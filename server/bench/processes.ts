@@ -13,12 +13,12 @@ import { sleep } from './stats';
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * How the server under test is started, run from the repository root with `--demo` appended. One
- * variable so the benchmark can measure the compiled server (`BENCH_SERVER="node server/dist/main.js"`)
- * as well as the sources. It must exec Node itself (not `npx …`): its pid is the process whose memory
+ * How the server under test is started, run from the repository root with `--demo` appended: by
+ * default the compiled server, as it runs outside development (`npm run bench` builds it first);
+ * `BENCH_SERVER="node --import tsx server/src/main.ts"` measures the sources. It must exec Node itself (not `npx …`): its pid is the process whose memory
  * the idle-connection line reads. A leading `node` means this Node binary.
  */
-export const SERVER_COMMAND = process.env.BENCH_SERVER ?? 'node --import tsx server/src/main.ts';
+export const SERVER_COMMAND = process.env.BENCH_SERVER ?? 'node server/dist/server/main.js';
 
 /** TypeScript children (generators, baselines) run under the same loader as the benchmark itself. */
 const TS_CHILD = { cwd: REPO, execArgv: ['--import', 'tsx'] };

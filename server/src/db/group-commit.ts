@@ -16,8 +16,14 @@ interface Job {
 export interface GroupCommitHooks {
   /** Inside the open transaction, after the batch's writes and before COMMIT (crash tests hold it here). */
   beforeCommit?: (jobs: number) => void;
-  /** After the batch's COMMIT returned (the batch is durable). */
+  /** After the batch's COMMIT returned (and, with `durable`, before that resolved). */
   afterCommit?: (jobs: number) => void;
+  /**
+   * How a committed batch becomes durable when the connection does not fsync at COMMIT
+   * (`synchronous=NORMAL`, see `WalSync`): its writes are answered only once this resolves, and all
+   * rejected if it rejects. The next batch runs meanwhile. Absent: COMMIT itself is durable (FULL).
+   */
+  durable?: () => Promise<void>;
 }
 
 export class GroupCommit {
@@ -87,10 +93,15 @@ export class GroupCommit {
       for (const job of batch) job.reject(error);
       return;
     }
-    batch.forEach((job, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) job.resolve(o.value);
-      else job.reject(o.error);
+    const answer = () =>
+      batch.forEach((job, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) job.resolve(o.value);
+        else job.reject(o.error);
+      });
+    if (!this.hooks.durable) return answer();
+    this.hooks.durable().then(answer, (error: unknown) => {
+      for (const job of batch) job.reject(error);
     });
   }
 }

@@ -5,14 +5,16 @@ import Database from 'better-sqlite3';
 export type Db = Database.Database;
 
 /**
- * Opens the embedded database. WAL for concurrent readers; synchronous=FULL so a committed write
- * survives power loss, because the server acks senders right after commit (DESIGN §7).
+ * Opens the embedded database. WAL for concurrent readers; synchronous=FULL by default so a committed
+ * write survives power loss, because the server acks senders right after commit (DESIGN §7).
+ * `synchronous: 'NORMAL'` is only for a connection whose commits are made durable by `WalSync`
+ * before anyone is answered (the session writer).
  */
-export function openDatabase(path: string): Db {
+export function openDatabase(path: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   return db;

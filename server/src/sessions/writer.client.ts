@@ -39,7 +39,6 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
   let worker!: Worker;
   let ready!: Promise<void>;
   let stopping = false;
-  let closed: (() => void) | null = null;
 
   const send = (message: ToWriter) => worker.postMessage(message);
   const settleAll = (error: Error) => {
@@ -75,7 +74,6 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
             onHeld?.(message.jobs);
             return;
           case 'closed':
-            closed?.();
             return;
           case 'failed':
             if (!started) reject(new Error(`session writer failed to start: ${message.message}`));
@@ -137,8 +135,9 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
       flush();
       stopping = true;
       worker.ref();
+      // Settled by the thread's exit (after it closed the database), not by its 'closed' message: the
+      // thread is gone when this resolves.
       await new Promise<void>((resolve) => {
-        closed = resolve;
         worker.once('exit', () => resolve());
         send({ t: 'shutdown' });
       });

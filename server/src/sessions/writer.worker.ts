@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { HuiliuError } from '../../../common/errors/codes';
 import { GroupCommit } from '../db/group-commit';
 import { openDatabase } from '../db/sqlite';
+import { WalSync } from '../db/wal-sync';
 import { openKeyProvider } from '../keys/open';
 import { DataKeyRing } from './data-keys';
 import { blindIndex, INDEX_KEY_OWNER } from './sqlite-rows';
@@ -27,7 +28,9 @@ function errorInfo(error: unknown): Extract<WriteReply, { ok: false }>['error'] 
 }
 
 async function main(): Promise<void> {
-  const db = openDatabase(data.path);
+  // Commits append to the WAL without fsync; WalSync fsyncs it off this thread before any answer.
+  const db = openDatabase(data.path, { synchronous: 'NORMAL' });
+  const wal = new WalSync(`${data.path}-wal`);
   const keys = openKeyProvider(data.keys);
   let committedJobs = 0;
   const hold = data.holdBatchAfterJobs;
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       }
     },
+    durable: () => wal.durable(),
     afterCommit: (jobs) => {
       committedJobs += jobs;
       // Committed but not answered: the main thread must answer NOT_READY, and a retry must find it stored.
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
     void commit
       .run(() => undefined)
       .then(async () => {
+        await wal.close();
         if (outbox.length) flushReplies();
         db.close();
         await keys.close();

@@ -1,0 +1,71 @@
+import { closeSync, fdatasync, openSync } from 'node:fs';
+
+/**
+ * Makes commits durable without blocking the thread that made them (issue 8). The write connection
+ * runs WAL with `synchronous=NORMAL`, so COMMIT appends its frames to `<db>-wal` with no fsync; this
+ * class then `fdatasync`s that file on libuv's thread pool, and a commit counts as durable once a sync
+ * that STARTED after it finished. That is the guarantee `synchronous=FULL` gives (the WAL synced at
+ * the end of each commit: https://www.sqlite.org/pragma.html#pragma_synchronous), moved off the
+ * thread: while one sync runs, the next batch's writes execute, and one sync covers every commit
+ * made before it started. Checkpoints and WAL restarts stay SQLite's own (NORMAL syncs the WAL before
+ * a checkpoint, the database after it, and the WAL header when the WAL is reused).
+ */
+export class WalSync {
+  private fd: number | null = null;
+  /** Waiters whose commit finished before the running sync started: settled by it. */
+  private running: { waiters: Waiter[] } | null = null;
+  /** Waiters whose commit finished while a sync was running: they need the next one. */
+  private next: Waiter[] = [];
+
+  /** @param walPath the database's WAL file (`<db path>-wal`); opened at the first sync. */
+  constructor(private readonly walPath: string) {}
+
+  /**
+   * Resolves once everything this connection committed before the call is on disk; rejects with the
+   * fdatasync error (EIO…), in which case the caller must not ack.
+   */
+  durable(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.next.push({ resolve, reject });
+      if (!this.running) this.start();
+    });
+  }
+
+  private start(): void {
+    const batch = { waiters: this.next };
+    this.next = [];
+    this.running = batch;
+    let fd: number;
+    try {
+      // The WAL exists once the connection has committed; it is never deleted while the connection is open.
+      fd = this.fd ??= openSync(this.walPath, 'r+');
+    } catch (error) {
+      this.finish(batch, error);
+      return;
+    }
+    fdatasync(fd, (error) => {
+      this.finish(batch, error);
+    });
+  }
+
+  private finish(batch: { waiters: Waiter[] }, error: unknown): void {
+    for (const w of batch.waiters) {
+      if (error) w.reject(error);
+      else w.resolve();
+    }
+    this.running = null;
+    if (this.next.length > 0) this.start();
+  }
+
+  /** Waits for the syncs in flight, then closes the file (before the connection closes). */
+  async close(): Promise<void> {
+    if (this.running || this.next.length) await this.durable().catch(() => undefined);
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
