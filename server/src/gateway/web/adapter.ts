@@ -75,6 +75,11 @@ interface Connection {
   socket: WebSocket;
   ip: string;
   visitor: Visitor | null;
+  /**
+   * clientMessageIds this connection sent and is storing: their ack tells this tab everything, so the
+   * fan-out does not echo them back to it (one TLS write per message instead of two; issue 8).
+   */
+  sending: Set<string>;
 }
 
 /**
@@ -152,7 +157,9 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     // Fan-out: every node pushes to the widget sockets connected to it (DESIGN §1 "Events").
     await bus.subscribeAll('message.in', ({ payload: { envelope } }) => {
       if (!ours(envelope.channel)) return;
-      toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
+      const frame: WidgetServerFrame = { type: 'message', message: toWidgetMessage(envelope) };
+      // The sending tab gets the ack instead; the visitor's other tabs get the message.
+      for (const c of byCustomer.get(envelope.customerId) ?? []) if (!c.sending.delete(envelope.clientMessageId)) send(c.socket, frame);
     }),
     await bus.subscribeAll('message.out', ({ payload: { envelope } }) => {
       // A kind the widget cannot show is not pushed either: `send` records it as failed.
@@ -178,7 +185,9 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   );
   const wss = new WebSocketServer({ noServer: true, maxPayload: lim.frameBytes });
   wss.on('error', (error) => log.warn({ err: error }, 'widget WebSocket server error'));
-  wss.on('connection', (socket: WebSocket, _req: IncomingMessage, ip: string) => onConnection({ socket, ip, visitor: null }));
+  wss.on('connection', (socket: WebSocket, _req: IncomingMessage, ip: string) =>
+    onConnection({ socket, ip, visitor: null, sending: new Set() }),
+  );
 
   function onConnection(conn: Connection): void {
     const { socket, ip } = conn;
@@ -331,6 +340,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
               retryAfterMs: verdict.retryAfterMs,
             });
           }
+          conn.sending.add(frame.clientMessageId);
           try {
             const result = await ingest.accept(normalizeWidgetMessage(frame, visitor, new Date()), config.channels.web.defaultSkillGroup);
             if (!visitor.customerId) promote(visitor.externalId, result.envelope, conn);
@@ -347,6 +357,9 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           } catch (error) {
             if (error instanceof HuiliuError) return void fail(error.code, error.message, { clientMessageId: frame.clientMessageId });
             throw error;
+          } finally {
+            // Normally the fan-out took it out already; a duplicate is not published, a failure not stored.
+            conn.sending.delete(frame.clientMessageId);
           }
           return;
         }

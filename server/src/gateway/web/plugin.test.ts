@@ -136,7 +136,7 @@ describe('web widget channel (wss /channels/web)', () => {
     guesser.ws.close();
   });
 
-  it('sends every message of the conversation to every tab of the visitor, the inbound one too', async () => {
+  it('sends every message of the conversation to every other tab of the visitor, and acks it to the tab that sent it', async () => {
     const a = await widget(s);
     a.send({ type: 'hello' });
     const { visitorToken } = await a.next('welcome');
@@ -150,6 +150,13 @@ describe('web widget channel (wss /channels/web)', () => {
     b.send({ type: 'message', clientMessageId: 'tabs-0002', text: 'typed in tab B' });
     await b.next('ack');
     expect((await a.next('message', (m) => m.message.seq === 2)).message).toMatchObject({ text: 'typed in tab B', direction: 'in' });
+    // The sending tab has its ack: the message is not echoed back to it (one write per message).
+    for (const tab of [a, b]) {
+      tab.send({ type: 'ping', t: 1 });
+      await tab.next('pong');
+    }
+    expect(a.frames.filter((f) => f.type === 'message')).toEqual([]);
+    expect(b.frames.filter((f) => f.type === 'message')).toEqual([]);
     a.ws.close();
     b.ws.close();
   });
