@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createLocalKeyProvider } from '../keys/provider.local';
+import { until } from '../../test/support/until';
 import { draft, sessionStoreContract } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
 
@@ -126,7 +127,14 @@ describe('sqlite session store, writer thread dies', () => {
       expect(first.every((o) => o.status === 'rejected')).toBe(true);
       for (const o of first) expect(((o as PromiseRejectedResult).reason as { code?: string }).code).toBe('NOT_READY');
       expect(errors.map((e) => e.message).join()).toMatch(/exited with code 1; restarting/);
-      // The restarted thread takes the retries; what the dead one committed comes back as a duplicate.
+      // The restarted thread (ready again: readiness says so) takes the retries; what the dead one
+      // committed comes back as a duplicate.
+      await until(async () =>
+        store.ping().then(
+          () => true,
+          () => false,
+        ),
+      );
       const retried = await Promise.all(drafts.map((d) => store.appendInbound(d, { skillGroup: 'general' })));
       expect(retried.filter((r) => r.duplicate).length).toBeGreaterThan(0);
       expect(retried.map((r) => r.envelope.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
@@ -136,4 +144,54 @@ describe('sqlite session store, writer thread dies', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('sqlite session store, writer thread cannot restart', () => {
+  it('answers writes NOT_READY at once and fails readiness while it retries, then recovers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
+    const keysDir = join(dir, 'keys');
+    const keys = createLocalKeyProvider(keysDir);
+    const errors: string[] = [];
+    let broken = false;
+    const store = await createSqliteSessionStore({
+      path: join(dir, 'huiliu.db'),
+      keys,
+      writer: 'worker',
+      exitWriterAfterJobs: 5,
+      onWriterError: (e) => {
+        errors.push(e.message);
+        // The first thread died: take its key file away, so the next one cannot unwrap the data keys.
+        if (!broken) {
+          broken = true;
+          renameSync(keysDir, `${keysDir}.away`);
+        }
+      },
+    });
+    try {
+      const identity = { channel: 'WB' as const, externalId: 'restart' };
+      await store.appendInbound(draft({ identity }), { skillGroup: 'general' });
+      await expect(store.appendInbound(draft({ identity }), { skillGroup: 'general' })).rejects.toMatchObject({ code: 'NOT_READY' });
+      await until(() => errors.some((m) => /failed to start/.test(m)));
+      const t0 = Date.now();
+      await expect(store.appendInbound(draft({ identity }), { skillGroup: 'general' })).rejects.toMatchObject({ code: 'NOT_READY' });
+      expect(Date.now() - t0).toBeLessThan(1000); // answered, not left waiting
+      await expect(store.ping()).rejects.toMatchObject({ code: 'NOT_READY' });
+      // The key file is back: a retry brings a thread up and writes go through again.
+      rmSync(keysDir, { recursive: true, force: true });
+      renameSync(`${keysDir}.away`, keysDir);
+      await until(
+        async () =>
+          store.ping().then(
+            () => true,
+            () => false,
+          ),
+        10_000,
+      );
+      expect((await store.appendInbound(draft({ identity }), { skillGroup: 'general' })).envelope.seq).toBeGreaterThan(1);
+    } finally {
+      await store.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -73,6 +73,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
 
   let writer: SessionWriter;
   let stopWriter: () => Promise<void>;
+  let writerHealthy = () => true;
   let ring: DataKeyRing;
   if (mode === 'inline') {
     const commit = new GroupCommit(db);
@@ -101,6 +102,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     });
     writer = worker;
     stopWriter = () => worker.shutdown();
+    writerHealthy = () => worker.healthy();
     // This thread only reads keys (the writer creates them): it never writes through the ring.
     ring = new DataKeyRing(db, options.keys, () => Promise.reject(new Error('data keys are created by the session writer')));
   }
@@ -277,6 +279,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
 
     async ping() {
       q.ping.get();
+      // Readiness covers writes too: while the writer thread restarts, every write answers NOT_READY.
+      if (!writerHealthy()) throw new HuiliuError('NOT_READY', 'The session writer is restarting.');
     },
 
     async shutdown() {

@@ -18,10 +18,14 @@ interface Pending {
 
 /** The main-thread side of the session writer: `SessionWriter` calls sent to the writer worker. */
 export interface WorkerSessionWriter extends SessionWriter {
+  /** True while a writer thread is up; false while one is being restarted (writes answer NOT_READY). */
+  healthy(): boolean;
   /** Commits what is queued, closes the worker's connection and stops the thread. */
   shutdown(): Promise<void>;
 }
 
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
 const STOPPED = () => new HuiliuError('NOT_READY', 'The session writer restarted; the write was not confirmed, retry it.');
 
 /**
@@ -29,7 +33,9 @@ const STOPPED = () => new HuiliuError('NOT_READY', 'The session writer restarted
  * Calls made in one turn of the event loop go to the worker as one message; each resolves with the
  * worker's answer after its batch is on disk, or rejects with the worker's error (same code). If the
  * worker dies, the writes in flight reject NOT_READY (503: a client retries with the same
- * clientMessageId, which is idempotent) and a new worker is started.
+ * clientMessageId, which is idempotent) and a new worker is started; until it is up, new writes are
+ * answered NOT_READY at once (never left waiting), and a failed start is retried with backoff
+ * (0.5 s doubling to 30 s).
  */
 export async function startWorkerSessionWriter(options: WorkerWriterOptions): Promise<WorkerSessionWriter> {
   const { onError, onHeld, ...data } = options;
@@ -37,11 +43,14 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
   let nextId = 1;
   let outbox: WriteCall[] = [];
   let worker!: Worker;
-  let ready!: Promise<void>;
-  let stopping = false;
+  /** `up`: a thread answers; `down`: none (restarting); `stopped`: shut down. */
+  let state: 'up' | 'down' | 'stopped' = 'down';
+  let exited: Promise<void> = Promise.resolve();
+  let retryMs = RETRY_FIRST_MS;
+  let retryTimer: NodeJS.Timeout | undefined;
 
-  const send = (message: ToWriter) => worker.postMessage(message);
   const settleAll = (error: Error) => {
+    outbox = [];
     for (const p of pending.values()) p.reject(error);
     pending.clear();
   };
@@ -49,15 +58,18 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
   // Injected faults apply to the first thread only: the restarted one runs clean.
   let workerData: WriterWorkerData = data;
   function spawn(): Promise<void> {
-    worker = startWorker('sessions/writer.worker', { workerData });
+    const thread = startWorker('sessions/writer.worker', { workerData });
+    worker = thread;
     workerData = { ...data, holdBatchAfterJobs: undefined, exitAfterJobs: undefined };
-    worker.unref();
+    thread.unref();
+    exited = new Promise((resolve) => thread.once('exit', () => resolve()));
     return new Promise<void>((resolve, reject) => {
       let started = false;
-      worker.on('message', (message: FromWriter) => {
+      thread.on('message', (message: FromWriter) => {
         switch (message.t) {
           case 'ready':
             started = true;
+            state = 'up';
             resolve();
             return;
           case 'replies':
@@ -68,7 +80,7 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
               if (r.ok) p.resolve(r.value);
               else p.reject(new HuiliuError(r.error.code, r.error.message, r.error.details));
             }
-            if (pending.size === 0) worker.unref();
+            if (pending.size === 0) thread.unref();
             return;
           case 'held':
             onHeld?.(message.jobs);
@@ -81,66 +93,82 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
             return;
         }
       });
-      worker.on('error', (error) => {
+      thread.on('error', (error) => {
         if (!started) reject(error);
         else onError?.(error);
       });
-      worker.on('exit', (code) => {
+      thread.on('exit', (code) => {
+        if (state !== 'stopped') state = 'down';
         settleAll(STOPPED());
         if (!started) {
           reject(new Error(`session writer exited with code ${code} before it was ready`));
           return;
         }
-        if (stopping) return;
+        if (state === 'stopped') return;
         onError?.(new Error(`session writer exited with code ${code}; restarting it`));
-        ready = spawn();
-        ready.then(flush, (error: Error) => {
-          onError?.(error);
-          settleAll(STOPPED());
-        });
+        restart();
       });
     });
+  }
+
+  /** Starts a new thread; a failed start is retried with backoff, and writes meanwhile answer NOT_READY. */
+  function restart(): void {
+    if (state === 'stopped') return;
+    spawn().then(
+      () => {
+        retryMs = RETRY_FIRST_MS;
+      },
+      (error: Error) => {
+        onError?.(error);
+        if (state === 'stopped') return;
+        retryTimer = setTimeout(restart, retryMs);
+        retryTimer.unref();
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      },
+    );
   }
 
   function flush(): void {
     if (outbox.length === 0) return;
     const calls = outbox;
     outbox = [];
-    send({ t: 'calls', calls });
+    // The thread died between the call and this turn: its exit answered them NOT_READY already.
+    if (state !== 'up') return;
+    worker.postMessage({ t: 'calls', calls } satisfies ToWriter);
   }
 
   function call(op: SessionWriteOp, args: unknown[]): Promise<never> {
-    if (stopping) return Promise.reject(new HuiliuError('NOT_READY', 'The session store is shutting down.'));
+    if (state === 'stopped') return Promise.reject(new HuiliuError('NOT_READY', 'The session store is shutting down.'));
+    if (state === 'down') return Promise.reject(STOPPED());
     return new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       if (pending.size === 1) worker.ref();
-      if (outbox.length === 0) setImmediate(() => void ready.then(flush, () => undefined));
+      if (outbox.length === 0) setImmediate(flush);
       outbox.push({ id, op, args });
     });
   }
 
-  ready = spawn();
-  await ready;
+  await spawn();
 
   const writer = Object.fromEntries(
     SESSION_WRITE_OPS.map((op) => [op, (...args: unknown[]) => call(op, args)]),
   ) as unknown as SessionWriter;
   return {
     ...writer,
+    healthy: () => state === 'up',
     async shutdown() {
-      if (stopping) return;
-      await ready.catch(() => undefined);
+      if (state === 'stopped') return;
+      clearTimeout(retryTimer);
+      const wasUp = state === 'up';
       // Calls queued in this turn still go out before the shutdown message.
       flush();
-      stopping = true;
+      state = 'stopped';
+      if (!wasUp) return;
       worker.ref();
-      // Settled by the thread's exit (after it closed the database), not by its 'closed' message: the
-      // thread is gone when this resolves.
-      await new Promise<void>((resolve) => {
-        worker.once('exit', () => resolve());
-        send({ t: 'shutdown' });
-      });
+      // Settled by the thread's exit (after it committed what was queued and closed the database).
+      worker.postMessage({ t: 'shutdown' } satisfies ToWriter);
+      await exited;
     },
   };
 }
