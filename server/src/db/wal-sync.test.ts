@@ -44,6 +44,9 @@ describe('WalSync with group commit (synchronous=NORMAL, fsync off the thread)',
     const outcomes = await Promise.allSettled([gc.run(() => 1), gc.run(() => 2)]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/ENOENT/);
+    // Fail-stop: once a sync failed, no later commit is answered as durable either.
+    await expect(gc.run(() => 3)).rejects.toThrow(/ENOENT/);
+    await expect(wal.durable()).rejects.toThrow(/ENOENT/);
     db.close();
   });
 

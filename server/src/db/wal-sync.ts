@@ -16,15 +16,23 @@ export class WalSync {
   private running: { waiters: Waiter[] } | null = null;
   /** Waiters whose commit finished while a sync was running: they need the next one. */
   private next: Waiter[] = [];
+  /**
+   * The first sync error, kept: after a failed fsync the kernel may have dropped dirty WAL pages, and
+   * a later sync that succeeds proves nothing about them (WAL frames are checksummed in a chain, so a
+   * hole can void every later commit on recovery). Fail-stop, like PostgreSQL since 2018: every later
+   * `durable()` rejects with it, and the owner must reopen the database.
+   */
+  private failed: unknown = null;
 
   /** @param walPath the database's WAL file (`<db path>-wal`); opened at the first sync. */
   constructor(private readonly walPath: string) {}
 
   /**
    * Resolves once everything this connection committed before the call is on disk; rejects with the
-   * fdatasync error (EIO…), in which case the caller must not ack.
+   * fdatasync error (EIO…), in which case the caller must not ack — then and for every call after it.
    */
   durable(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.next.push({ resolve, reject });
       if (!this.running) this.start();
@@ -49,6 +57,13 @@ export class WalSync {
   }
 
   private finish(batch: { waiters: Waiter[] }, error: unknown): void {
+    if (error) this.failed ??= error;
+    if (this.failed) {
+      // Those waiting for the next sync are refused too: nothing after a failed sync is acked.
+      batch.waiters.push(...this.next);
+      this.next = [];
+      error = this.failed;
+    }
     for (const w of batch.waiters) {
       if (error) w.reject(error);
       else w.resolve();

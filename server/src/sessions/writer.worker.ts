@@ -42,7 +42,13 @@ async function main(): Promise<void> {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       }
     },
-    durable: () => wal.durable(),
+    // A failed WAL sync is fail-stop: this thread exits without answering, the main thread answers the
+    // writes in flight NOT_READY and starts a new thread over a freshly opened database.
+    durable: () =>
+      wal.durable().catch((error: unknown) => {
+        post({ t: 'failed', message: `WAL sync failed: ${error instanceof Error ? error.message : String(error)}` });
+        process.exit(1);
+      }),
     afterCommit: (jobs) => {
       committedJobs += jobs;
       // Committed but not answered: the main thread must answer NOT_READY, and a retry must find it stored.
