@@ -40,6 +40,8 @@ export interface WebChannelAdapter extends ChannelAdapter {
 }
 
 const CHANNEL = 'WB' as const;
+/** Own messages a tab may have in flight before the oldest stops being held back from its echo. */
+const SENDING_MAX = 256;
 const CAPABILITIES: ChannelCapabilities = {
   text: true,
   image: false,
@@ -341,6 +343,9 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
             });
           }
           conn.sending.add(frame.clientMessageId);
+          // Bounded: an id whose fan-out never reaches this tab (its first message, sent before it
+          // joined its customer's tabs) is dropped once newer ones pile up.
+          if (conn.sending.size > SENDING_MAX) conn.sending.delete(conn.sending.values().next().value!);
           try {
             const result = await ingest.accept(normalizeWidgetMessage(frame, visitor, new Date()), config.channels.web.defaultSkillGroup);
             if (!visitor.customerId) promote(visitor.externalId, result.envelope, conn);
@@ -354,12 +359,13 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
               receivedAt: result.envelope.receivedAt,
             });
             if (result.newSession) toCustomer(result.envelope.customerId, { type: 'status', status: 'waiting' });
+            // A duplicate is not published again: no fan-out will take it out. A stored message's
+            // fan-out may run after this ack (the bus delivers in its own turn), so it stays until then.
+            if (result.duplicate) conn.sending.delete(frame.clientMessageId);
           } catch (error) {
+            conn.sending.delete(frame.clientMessageId);
             if (error instanceof HuiliuError) return void fail(error.code, error.message, { clientMessageId: frame.clientMessageId });
             throw error;
-          } finally {
-            // Normally the fan-out took it out already; a duplicate is not published, a failure not stored.
-            conn.sending.delete(frame.clientMessageId);
           }
           return;
         }

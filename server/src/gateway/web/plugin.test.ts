@@ -161,6 +161,25 @@ describe('web widget channel (wss /channels/web)', () => {
     b.ws.close();
   });
 
+  it('does not echo to the sending tab when many visitors send at once (the fan-out may run after the ack)', async () => {
+    const tabs = await Promise.all(Array.from({ length: 20 }, () => widget(s)));
+    for (const t of tabs) t.send({ type: 'hello' });
+    await Promise.all(tabs.map((t) => t.next('welcome')));
+    // Each visitor's first message makes them a known customer; then five at once from everyone.
+    tabs.forEach((t, i) => t.send({ type: 'message', clientMessageId: `burst-${i}-0`, text: 'first' }));
+    await Promise.all(tabs.map((t, i) => t.next('ack', (a) => a.clientMessageId === `burst-${i}-0`)));
+    for (let n = 1; n <= 5; n++)
+      tabs.forEach((t, i) => t.send({ type: 'message', clientMessageId: `burst-${i}-${n}`, text: `message ${n}` }));
+    for (const [i, t] of tabs.entries()) for (let n = 1; n <= 5; n++) await t.next('ack', (a) => a.clientMessageId === `burst-${i}-${n}`);
+    for (const t of tabs) {
+      t.send({ type: 'ping', t: 1 });
+      await t.next('pong');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(tabs.flatMap((t) => t.frames.filter((f) => f.type === 'message'))).toEqual([]);
+    for (const t of tabs) t.ws.close();
+  });
+
   it("keeps the server's receivedAt as the time of record and a client's sentAt only as metadata", async () => {
     const w = await widget(s);
     w.send({ type: 'hello' });
