@@ -170,6 +170,8 @@ export async function startServer(
         await dispatcher.stop();
         await hub.close();
         await app.close();
+        // Requests already inside a handler still store and publish before the bus closes.
+        await ingest.idle();
         await router.stop();
         await bus.close();
         await store.shutdown();

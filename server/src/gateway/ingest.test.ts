@@ -38,6 +38,24 @@ describe('Ingest', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('idle() waits until accepts under way have stored and published (shutdown closes the bus after it)', async () => {
+    const published: string[] = [];
+    const publish = bus.publish.bind(bus);
+    bus.publish = (async (event: Parameters<typeof publish>[0]) => {
+      await publish(event);
+      if (event.type === 'message.in')
+        published.push((event.payload as { envelope: { clientMessageId: string } }).envelope.clientMessageId);
+    }) as typeof bus.publish;
+    const accepts = Array.from({ length: 20 }, (_, i) =>
+      ingest.accept(draft({ identity: { channel: 'WB', externalId: `idle-${i % 4}` }, clientMessageId: `idle-${i}` }), 'general'),
+    );
+    expect(published).toHaveLength(0);
+    await ingest.idle();
+    // Every accept had stored and published when idle() resolved: closing the bus now loses nothing.
+    expect(published.sort()).toEqual(accepts.map((_, i) => `idle-${i}`).sort());
+    expect((await Promise.all(accepts)).every((r) => !r.duplicate)).toBe(true);
+  });
+
   it('refuses a draft that breaks the InboundDraft schema with VALIDATION_FAILED, storing and publishing nothing', async () => {
     const good = draft();
     const bad: [string, unknown][] = [

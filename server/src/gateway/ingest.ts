@@ -10,6 +10,9 @@ import type { InboundResult, SessionStore } from '../sessions/store';
  * and not published again, so nothing shows twice.
  */
 export class Ingest {
+  /** Accepts under way: shutdown waits for them before it closes the bus (`idle`). */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   constructor(
     private readonly store: SessionStore,
     private readonly bus: Bus,
@@ -25,7 +28,24 @@ export class Ingest {
    * @throws HuiliuError VALIDATION_FAILED (details name the draft's fields, never their values) for a
    *   draft that breaks the schema; the store's errors (IDEMPOTENCY_CONFLICT …) as they are
    */
-  async accept(draft: InboundDraft, skillGroup: string): Promise<InboundResult> {
+  accept(draft: InboundDraft, skillGroup: string): Promise<InboundResult> {
+    const work = this.storeAndPublish(draft, skillGroup);
+    this.inFlight.add(work);
+    const done = () => void this.inFlight.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  /**
+   * Resolves when every accept under way has stored and published (or failed). Shutdown calls it after
+   * the listeners closed and before the bus closes, so a message stored during shutdown is also
+   * published, instead of being stored, unanswered and unannounced.
+   */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async storeAndPublish(draft: InboundDraft, skillGroup: string): Promise<InboundResult> {
     const parsed = InboundDraftSchema.safeParse(draft);
     if (!parsed.success) throw new HuiliuError('VALIDATION_FAILED', 'The inbound message is not valid.', zodDetails(parsed.error));
     const result = await this.store.appendInbound(parsed.data, { skillGroup });
