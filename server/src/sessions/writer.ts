@@ -45,7 +45,7 @@ const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor' 
 
 /**
  * The session store's writes over one SQLite connection, each through group commit: a method resolves
- * after its transaction is on disk (synchronous=FULL). Runs in the writer worker thread in production
+ * after its transaction is on disk (synchronous=FULL inline; in the thread, NORMAL plus `WalSync`). Runs in the writer worker thread in production
  * (`writer.worker.ts`), or on the caller's thread when the store is opened `writer: 'inline'`.
  */
 export function createSessionWriter(options: SessionWriterOptions): SessionWriter {
