@@ -13,10 +13,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/support/server-process';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,17 +25,6 @@ export interface ColdStart {
   bareMs: number;
   huiliuMs: number;
   tsxMs: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** True when `/readyz` answers 200 now; false while nothing listens or it is not ready. */

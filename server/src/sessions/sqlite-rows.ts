@@ -3,7 +3,10 @@ import { ENVELOPE_VERSION, type Envelope } from '../../../common/message/envelop
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
+import { HuiliuError } from '../../../common/errors/codes';
+import { openText } from '../crypto/aead';
 import { joinKey } from '../crypto/composite-key';
+import type { DataKeyRing } from './data-keys';
 import type { ProfileChange, RoutingLogEntry, SessionRecord } from './store';
 
 /** The SQLite rows and the sealing labels shared by the store's reader (main thread) and its writer (worker). */
@@ -122,4 +125,18 @@ export function envelopeOf(row: MessageRow, body: unknown, meta: unknown): Envel
     ...(row.author_id ? { authorId: row.author_id } : {}),
     meta,
   } as Envelope;
+}
+
+/** The customer's data key, loaded into the ring's cache (INTERNAL when the customer has none: erased). */
+export async function loadCustomerKey(ring: DataKeyRing, customerId: string): Promise<Buffer> {
+  const key = await ring.get(customerKeyOwner(customerId));
+  if (!key) throw new HuiliuError('INTERNAL', `customer ${customerId} has no data key (erased?)`);
+  return key;
+}
+
+/** Opens a stored message (its customer's key must be cached: `loadCustomerKey` first). */
+export function decryptMessage(ring: DataKeyRing, row: MessageRow): Envelope {
+  const key = ring.cached(customerKeyOwner(row.customer_id));
+  const { body, meta } = JSON.parse(openText(key, row.payload_ct, messageAad(row.id))) as { body: unknown; meta: unknown };
+  return envelopeOf(row, body, meta);
 }

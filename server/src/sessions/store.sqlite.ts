@@ -1,5 +1,4 @@
 import { HuiliuError } from '../../../common/errors/codes';
-import type { Envelope } from '../../../common/message/envelope';
 import type { ChannelCode } from '../../../common/message/session-id';
 import { openText } from '../crypto/aead';
 import type { Statement } from 'better-sqlite3';
@@ -12,16 +11,15 @@ import type { RandomSource } from './session-id';
 import {
   blindIndex,
   changeAad,
-  customerKeyOwner,
-  envelopeOf,
   INDEX_KEY_OWNER,
-  messageAad,
   nameAad,
   toLogEntry,
   toSession,
   type DecisionRow,
   type MessageRow,
   type SessionRow,
+  decryptMessage as decryptRow,
+  loadCustomerKey as loadKey,
 } from './sqlite-rows';
 import type { CustomerRecord, MessagePage, ProfileChange, SessionFilter, SessionStore } from './store';
 import { createSessionWriter, type SessionWriter } from './writer';
@@ -129,17 +127,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     ping: db.prepare('SELECT 1 AS ok'),
   };
 
-  function decryptMessage(row: MessageRow): Envelope {
-    const key = ring.cached(customerKeyOwner(row.customer_id));
-    const { body, meta } = JSON.parse(openText(key, row.payload_ct, messageAad(row.id))) as { body: unknown; meta: unknown };
-    return envelopeOf(row, body, meta);
-  }
-
-  async function loadCustomerKey(customerId: string): Promise<Buffer> {
-    const key = await ring.get(customerKeyOwner(customerId));
-    if (!key) throw new HuiliuError('INTERNAL', `customer ${customerId} has no data key (erased?)`);
-    return key;
-  }
+  const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
+  const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
 
   /** The WHERE clause of a session filter, or null when it can match nothing (an empty list). */
   function whereOf(filter: SessionFilter): { sql: string; params: unknown[] } | null {

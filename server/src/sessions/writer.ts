@@ -19,6 +19,8 @@ import {
   wrapUpNoteAad,
   type MessageRow,
   type SessionRow,
+  decryptMessage as decryptRow,
+  loadCustomerKey as loadKey,
 } from './sqlite-rows';
 import type { InboundResult, ProfileChange, SessionStore } from './store';
 
@@ -125,17 +127,8 @@ export function createSessionWriter(options: SessionWriterOptions): SessionWrite
     closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
   };
 
-  function decryptMessage(row: MessageRow): Envelope {
-    const key = ring.cached(customerKeyOwner(row.customer_id));
-    const { body, meta } = JSON.parse(openText(key, row.payload_ct, messageAad(row.id))) as { body: unknown; meta: unknown };
-    return envelopeOf(row, body, meta);
-  }
-
-  async function loadCustomerKey(customerId: string): Promise<Buffer> {
-    const key = await ring.get(customerKeyOwner(customerId));
-    if (!key) throw new HuiliuError('INTERNAL', `customer ${customerId} has no data key (erased?)`);
-    return key;
-  }
+  const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
+  const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
 
   const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
   const nameHmac = (customerId: string, name: string) => blind('name', customerId, name);

@@ -4,25 +4,15 @@
  * until the parent kills it (SIGKILL). argv: <data dir> <hold|free> [resend]
  */
 import { join } from 'node:path';
-import type { InboundDraft } from '../../../common/message/envelope';
 import { createLocalKeyProvider } from '../../src/keys/provider.local';
 import { createSqliteSessionStore } from '../../src/sessions/store.sqlite';
+import { crashDraft } from './writer-crash.draft';
 
 const [dir, mode] = process.argv.slice(2) as [string, 'hold' | 'free'];
 const CUSTOMERS = 4;
 const PER_CUSTOMER = 400;
 const IN_FLIGHT = 8;
 const send = (message: unknown) => process.send!(message);
-
-const draft = (customer: number, n: number): InboundDraft => ({
-  identity: { channel: 'AP', externalId: `crash-${customer}` },
-  clientMessageId: `c${customer}-m${n}`,
-  content: { kind: 'text', body: { text: `message ${n} from customer ${customer}` } },
-  critical: false,
-  sentAt: new Date().toISOString(),
-  receivedAt: new Date().toISOString(),
-  meta: {},
-});
 
 async function main() {
   const keys = createLocalKeyProvider(join(dir, 'keys'));
@@ -39,7 +29,7 @@ async function main() {
       const lane = async () => {
         while (next < PER_CUSTOMER) {
           const n = next++;
-          const r = await store.appendInbound(draft(customer, n), { skillGroup: 'general' });
+          const r = await store.appendInbound(crashDraft(customer, n), { skillGroup: 'general' });
           send({ acked: r.envelope.clientMessageId, seq: r.envelope.seq, conversationId: r.envelope.conversationId });
         }
       };

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalKeyProvider } from '../../src/keys/provider.local';
 import { createSqliteSessionStore } from '../../src/sessions/store.sqlite';
+import { crashDraft } from './writer-crash.draft';
 
 /**
  * Kill -9 while the session writer thread is mid-batch (issue 8): every acked message survives, no
@@ -90,18 +91,7 @@ describe('session writer thread killed mid-batch', () => {
       const before = new Map(acked.map((a) => [a.acked, a.seq]));
       for (let customer = 0; customer < 4; customer++) {
         for (let n = 0; n < 400; n++) {
-          const r = await store.appendInbound(
-            {
-              identity: { channel: 'AP', externalId: `crash-${customer}` },
-              clientMessageId: `c${customer}-m${n}`,
-              content: { kind: 'text', body: { text: `message ${n} from customer ${customer}` } },
-              critical: false,
-              sentAt: new Date().toISOString(),
-              receivedAt: new Date().toISOString(),
-              meta: {},
-            },
-            { skillGroup: 'general' },
-          );
+          const r = await store.appendInbound(crashDraft(customer, n), { skillGroup: 'general' });
           if (before.has(r.envelope.clientMessageId)) {
             expect(r.duplicate).toBe(true);
             expect(r.envelope.seq).toBe(before.get(r.envelope.clientMessageId));
