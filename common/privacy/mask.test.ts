@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isChineseResidentId, luhnValid, maskDeep, maskPii, maskPiiExhaustive, piiHints } from './mask';
+import { isChineseResidentId, luhnValid, maskDeep, maskPii, maskPiiExhaustive, piiHints, unicodeDigits } from './mask';
 
 // Public PII vectors (validator.js and id-validator, MIT): ../shared/data/pii-test-vectors/SOURCE.md
 const VECTORS = fileURLToPath(new URL('../../../shared/data/pii-test-vectors/pii_vectors.json', import.meta.url));
@@ -13,6 +13,25 @@ interface Vector {
 const data = JSON.parse(readFileSync(VECTORS, 'utf8')) as Record<string, Vector[]>;
 const valid = (list: string) => data[list]!.filter((v) => v.expected_valid === true);
 const digitsOf = (s: string) => s.replace(/\D/g, '');
+/** `value` with its ASCII digits written in the decimal digit script whose zero is `zero`. */
+const inScript = (value: string, zero: number) => value.replace(/\d/g, (d) => String.fromCodePoint(zero + Number(d)));
+/** The personal values of the look-alike review finding, as the reviewer wrote them. */
+const lookalikeValues = [
+  '138\u00a01234\u00a05678',
+  '138\u20091234\u20095678',
+  '138\u202f1234\u202f5678',
+  '138\u30001234\u30005678',
+  '4929\u20097226\u20095379\u20097141',
+  '138.1234.5678',
+  '(138) 1234-5678',
+  '(010) 1234 5678',
+  '𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖',
+  '١٣٨١٢٣٤٥٦٧٨',
+  '۱۳۸۱۲۳۴۵۶۷۸',
+  '१३८१२३४५६७८',
+  'zhang﹫example.com',
+  'zhang＠example.com',
+];
 
 describe('PII masking for logs (DESIGN §8)', () => {
   it('masks every valid Chinese resident ID embedded in a sentence', () => {
@@ -153,14 +172,45 @@ describe('the masking fast path (issue 8)', () => {
     ['raw', (v) => v],
     ['percent-encoded', (v) => encodeURIComponent(v)],
     ['double percent-encoded', (v) => encodeURIComponent(encodeURIComponent(v))],
-    ['every character percent-encoded', (v) => [...v].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')],
+    ['every character percent-encoded', (v) => [...new TextEncoder().encode(v)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')],
     ['form-encoded (+ for a space)', (v) => encodeURIComponent(v).replace(/%20/g, '+')],
-    ['JSON unicode escapes', (v) => [...v].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')],
-    ['JSON unicode escapes, escaped again', (v) => [...v].map((c) => `\\\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')],
+    // By UTF-16 code unit, as JSON escapes them: an astral digit is a surrogate pair of escapes.
+    [
+      'JSON unicode escapes',
+      (v) =>
+        v
+          .split('')
+          .map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+          .join(''),
+    ],
+    [
+      'JSON unicode escapes, escaped again',
+      (v) =>
+        v
+          .split('')
+          .map((c) => `\\\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+          .join(''),
+    ],
     ['full-width', fullWidth],
     ['full-width with ideographic spaces', (v) => fullWidth(v).replace(/ /g, '\u3000')],
+    // Look-alikes (review finding): Unicode spaces and dashes, other digit scripts, small `﹫`.
+    ['with no-break spaces', (v) => v.replace(/ /g, '\u00a0')],
+    ['with thin spaces', (v) => v.replace(/ /g, '\u2009')],
+    ['with narrow no-break spaces', (v) => v.replace(/ /g, '\u202f')],
+    ['with ideographic spaces', (v) => v.replace(/ /g, '\u3000')],
+    ['with en dashes', (v) => v.replace(/[ -]/g, '\u2013')],
+    ['with zero-width spaces between digits', (v) => v.replace(/(\d)(?=\d)/g, '$1\u200b')],
+    ['in mathematical bold digits', (v) => inScript(v, 0x1d7ce)],
+    ['in Arabic-Indic digits', (v) => inScript(v, 0x660)],
+    ['in Persian digits', (v) => inScript(v, 0x6f0)],
+    ['in Devanagari digits', (v) => inScript(v, 0x966)],
+    ['with a small commercial at', (v) => v.replace(/@/g, '\ufe6b')],
+    ['with a full-width commercial at', (v) => v.replace(/@/g, '\uff20')],
+    ['percent-encoded with no-break spaces', (v) => encodeURIComponent(v.replace(/ /g, '\u00a0'))],
+    ['percent-encoded in Arabic-Indic digits', (v) => encodeURIComponent(inScript(v, 0x660))],
   ];
   const personal = [
+    ...lookalikeValues,
     ...valid('cn_mobile').map((v) => v.value),
     ...valid('cn_resident_id').map((v) => v.value),
     ...valid('payment_card_isCreditCard').map((v) => v.value),
@@ -224,12 +274,121 @@ describe('the masking fast path (issue 8)', () => {
       '/',
       'com',
       '86',
+      // Look-alikes (review finding)
+      '\u00a0',
+      '\u2009',
+      '\u202f',
+      '\u3000',
+      '\u2013',
+      '\u200b',
+      '١',
+      '۳',
+      '८',
+      '𝟏',
+      '𝟖',
+      '﹫',
+      ') ',
+      '138',
+      '1234',
+      '010',
+      '0755',
     ];
     for (let n = 0; n < 5000; n++) {
       let line = '';
       const length = 1 + Math.floor(random() * 60);
       for (let i = 0; i < length; i++) line += random() < 0.05 ? pick(personal) : pick(pieces);
       expect(maskPii(line), line).toBe(maskPiiExhaustive(line));
+    }
+    // Digit groups and separators only, so that runs near the 11-digit threshold and every joiner
+    // (space, `-`, `.`, `(`, `)`, look-alike spaces and digits) are exercised often.
+    const groups = ['1', '13', '138', '0138', '1234', '5678', '010', '0755', '8000', '١٣٨', '𝟏𝟐𝟑𝟒', '१२३४'];
+    const joins = [' ', '-', '.', '(', ')', ') ', ').', '\u00a0', '\u3000', '\u2013', '', 'x', '+', '..', ':'];
+    for (let n = 0; n < 5000; n++) {
+      let line = pick(['', '(', '+86 ', 'a', '1.']);
+      const length = 1 + Math.floor(random() * 8);
+      for (let i = 0; i < length; i++) line += pick(groups) + pick(joins);
+      expect(maskPii(line), line).toBe(maskPiiExhaustive(line));
+    }
+  });
+});
+
+describe('PII masking of look-alike forms (review finding)', () => {
+  it.each([
+    ['a phone with no-break spaces', 'tel 138\u00a01234\u00a05678 ok', 'tel *********5678 ok'],
+    ['a phone with thin spaces', 'tel 138\u20091234\u20095678 ok', 'tel *********5678 ok'],
+    ['a phone with narrow no-break spaces', 'tel 138\u202f1234\u202f5678 ok', 'tel *********5678 ok'],
+    ['a phone with ideographic spaces', '电话　138\u30001234\u30005678　谢谢', '电话**********5678 谢谢'],
+    ['a card with thin spaces', 'card 4929\u20097226\u20095379\u20097141.', 'card ************7141.'],
+    ['a phone with dots', 'tel 138.1234.5678 ok', 'tel *********5678 ok'],
+    ['a phone with a parenthesised prefix', 'tel (138) 1234-5678 ok', 'tel ***********5678 ok'],
+    ['a landline with a parenthesised area code', 'tel (010) 1234 5678 ok', 'tel ***********5678 ok'],
+    ['a landline with a dashed area code', 'tel 0755-1234567 ok', 'tel ********4567 ok'],
+    ['a landline with dots', 'tel 0755.123.4567 ok', 'tel *********4567 ok'],
+    ['a phone in mathematical bold digits', 'tel 𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖 ok', 'tel *******5678 ok'],
+    ['a phone in Arabic-Indic digits', 'tel ١٣٨١٢٣٤٥٦٧٨ ok', 'tel *******5678 ok'],
+    ['a phone in Persian digits', 'tel ۱۳۸۱۲۳۴۵۶۷۸ ok', 'tel *******5678 ok'],
+    ['a phone in Devanagari digits', 'tel १३८१२३४५६७८ ok', 'tel *******5678 ok'],
+    ['a phone with en dashes', 'tel 138–1234–5678 ok', 'tel *********5678 ok'],
+    ['a phone with zero-width spaces', 'tel 138\u200b1234\u200b5678 ok', 'tel *******5678 ok'],
+    ['an e-mail with a small commercial at', 'mail zhang﹫example.com ok', 'mail ***@example.com ok'],
+    ['an e-mail with a full-width commercial at', 'mail zhang＠example.com ok', 'mail ***@example.com ok'],
+    ['a phone percent-encoded with no-break spaces', 'GET /x?q=138%C2%A01234%C2%A05678', 'GET /x?q=*********5678'],
+    ['a phone percent-encoded in Arabic-Indic digits', `GET /x?q=${encodeURIComponent('١٣٨١٢٣٤٥٦٧٨')}`, 'GET /x?q=*******5678'],
+  ])('masks %s, in the fast path and the reference alike', (_label, line, expected) => {
+    expect(piiHints(line), line).not.toBe(0);
+    expect(maskPii(line)).toBe(expected);
+    expect(maskPiiExhaustive(line)).toBe(expected);
+  });
+
+  it('masks the look-alike forms of the public vectors', () => {
+    const values = [...valid('cn_mobile'), ...valid('cn_resident_id'), ...valid('payment_card_isCreditCard')].map((v) => v.value);
+    for (const value of values) {
+      for (const form of [inScript(value, 0x660), inScript(value, 0x1d7ce), value.replace(/ /g, '\u2009'), value.replace(/ /g, '\u00a0')]) {
+        const out = maskPii(`lookup ${form} done`);
+        expect(out, form).toBe(maskPiiExhaustive(`lookup ${form} done`));
+        expect(digitsOf(out), form).not.toContain(digitsOf(value).slice(-11));
+      }
+    }
+  });
+
+  it('leaves ordinary log values alone: times, decimals, versions, addresses, session ids, uuids', () => {
+    for (const text of [
+      'at 2026-11-30T02:48:09.123Z took 12.5 ms',
+      'version 1.2.3 on node 20.20.2, client 10.4.1234.5678',
+      'from 127.0.0.1:51234 via 192.168.100.200',
+      'session WB202611300248090001 offer 3',
+      'agent 01a217af-518a-76c9-b3e0-cc994d61d475',
+      'took 1381234.5678 ms, amount 13812345.67',
+      'range (12) 1234 items',
+      '价格　１２元，第 ٣ 项，共 १२ 项',
+    ]) {
+      expect(maskPii(text), text).toBe(text);
+      expect(maskPiiExhaustive(text), text).toBe(text);
+    }
+    for (const text of ['at 2026-11-30T02:48:09.123Z took 12.5 ms', 'version 1.2.3 from 127.0.0.1', 'session WB202611300248090001']) {
+      expect(piiHints(text), text).toBe(0);
+    }
+  });
+
+  it('maps every Unicode decimal digit to its value', () => {
+    const table = new Map(unicodeDigits());
+    // The table holds every non-ASCII \p{Nd} code point up to U+1FFFF, and nothing else.
+    let count = 0;
+    for (let cp = 0x80; cp < 0x20000; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const nd = /\p{Nd}/u.test(String.fromCodePoint(cp));
+      if (nd) count++;
+      expect(table.has(cp), cp.toString(16)).toBe(nd);
+    }
+    expect(table.size).toBe(count);
+    expect(count).toBeGreaterThan(600);
+    // Each digit's value, by the Unicode names of a few: ARABIC-INDIC DIGIT SEVEN, DEVANAGARI DIGIT ONE,
+    // MATHEMATICAL DOUBLE-STRUCK DIGIT ZERO, MATHEMATICAL MONOSPACE DIGIT NINE, FULLWIDTH DIGIT FIVE.
+    expect([0x667, 0x967, 0x1d7d8, 0x1d7ff, 0xff15].map((cp) => table.get(cp))).toEqual([7, 1, 0, 9, 5]);
+    // Where NFKC folds a digit to ASCII, the table gives the same value.
+    for (const [cp, digit] of table) {
+      const nfkc = String.fromCodePoint(cp).normalize('NFKC');
+      if (/^\d$/.test(nfkc)) expect(Number(nfkc), cp.toString(16)).toBe(digit);
     }
   });
 });

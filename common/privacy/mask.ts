@@ -41,6 +41,88 @@ export function isChineseResidentId15(value: string): boolean {
   return date.getUTCMonth() === mm - 1 && date.getUTCDate() === dd;
 }
 
+/**
+ * Folding of look-alike characters (the reviewer's forms): any Unicode decimal digit (`\p{Nd}`:
+ * Arabic-Indic `١`, Persian `۱`, Devanagari `१`, full-width `１`, mathematical `𝟏`…) becomes its ASCII
+ * digit, Unicode spaces (NBSP, thin, narrow NBSP, ideographic…) an ASCII space, Unicode dashes a
+ * `-`, `﹫` an `@`, and invisible joiners (zero-width space, word joiner, soft hyphen, BOM)
+ * are dropped. Every pattern then sees the number or address as if it were written in ASCII.
+ */
+const FOLD_NONE = 0;
+const FOLD_SPACE = 11;
+const FOLD_DASH = 12;
+const FOLD_AT = 13;
+const FOLD_DROP = 14;
+/** Per BMP code unit: 1–10 = the digit 0–9 plus one, or one of the FOLD_* codes; 0 = kept as it is. */
+const FOLD_BMP = new Uint8Array(0x10000);
+/** Astral decimal digits (mathematical digits U+1D7CE…, Osmanya, Brahmi…): code point → digit value. */
+const ASTRAL_DIGITS = new Map<number, number>();
+
+/**
+ * Every non-ASCII `\p{Nd}` code point with its value. Each Nd run is made of blocks of 10 code
+ * points whose first has the value 0 (mask.test.ts checks this on the running ICU), so a run is
+ * found by probing every 10th code point and its value is the offset from the run's start, mod 10.
+ * @returns [code point, digit 0–9] pairs, U+0080 to U+1FFFF
+ */
+export function unicodeDigits(): [number, number][] {
+  const isNd = (cp: number) => !(cp >= 0xd800 && cp <= 0xdfff) && /\p{Nd}/u.test(String.fromCodePoint(cp));
+  const out: [number, number][] = [];
+  let end = 0x80; // first code point not yet covered by a found run
+  for (let probe = 0x80; probe < 0x20000; probe += 10) {
+    if (probe < end || !isNd(probe)) continue;
+    let start = probe;
+    while (start > end && isNd(start - 1)) start--;
+    let cp = start;
+    for (; isNd(cp); cp++) out.push([cp, (cp - start) % 10]);
+    end = cp;
+  }
+  return out;
+}
+
+for (const [cp, digit] of unicodeDigits()) {
+  // Full-width digits are left to the decoding of encoded forms, which folds whole full-width runs.
+  if (cp >= 0xff10 && cp <= 0xff19) continue;
+  if (cp < 0x10000) FOLD_BMP[cp] = digit + 1;
+  else ASTRAL_DIGITS.set(cp, digit);
+}
+for (const cp of [0xa0, 0x1680, 0x202f, 0x205f, 0x3000]) FOLD_BMP[cp] = FOLD_SPACE;
+for (let cp = 0x2000; cp <= 0x200a; cp++) FOLD_BMP[cp] = FOLD_SPACE;
+for (const cp of [0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0xfe58, 0xfe63]) FOLD_BMP[cp] = FOLD_DASH;
+FOLD_BMP[0xfe6b] = FOLD_AT; // `﹫`; the full-width `＠` is an encoded form (see `decodeLayers`)
+for (const cp of [0xad, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff]) FOLD_BMP[cp] = FOLD_DROP;
+
+/** Whether `text[i]` starts a character `foldForms` changes (a non-ASCII digit, space, dash, at or joiner). */
+function foldsAt(text: string, i: number, c: number): boolean {
+  if (c >= 0xd800 && c <= 0xdbff) return ASTRAL_DIGITS.has(text.codePointAt(i)!);
+  return FOLD_BMP[c] !== FOLD_NONE;
+}
+
+/** Folds the look-alike characters of `text` to ASCII (see FOLD_BMP); other characters are kept. */
+function foldForms(text: string): string {
+  let out = '';
+  let from = 0; // start of the not yet copied stretch
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    let to: string;
+    let width = 1;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const digit = ASTRAL_DIGITS.get(text.codePointAt(i)!);
+      if (digit === undefined) continue;
+      to = String.fromCharCode(48 + digit);
+      width = 2;
+    } else {
+      const f = FOLD_BMP[c]!;
+      if (f === FOLD_NONE) continue;
+      to = f <= 10 ? String.fromCharCode(47 + f) : f === FOLD_SPACE ? ' ' : f === FOLD_DASH ? '-' : f === FOLD_AT ? '@' : '';
+    }
+    out += text.slice(from, i) + to;
+    from = i + width;
+    i += width - 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 const stars = (n: number) => '*'.repeat(Math.max(n, 1));
 
 // Order matters: ID numbers and cards are longer digit runs than phones, so they go first.
@@ -51,7 +133,15 @@ const CARD_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d(?:[ -]?\d){12,18})(?![\dA-Za-z])/g;
 const EMAIL_RE = /([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 // Chinese mobiles (+86 / 0086 / bare 1[3-9]x, and the reserved 92x/98x segments) and other
 // E.164-looking numbers. Masking a look-alike in a log costs nothing; missing a phone does.
-const CN_MOBILE_RE = /(?<![\dA-Za-z])(?<!\d\.)((?:\+86|0086)?[ -]?(?:1[3-9]|9[28])\d[ -]?\d{4}[ -]?\d{4})(?![\dA-Za-z])/g;
+// Separators: a space or `-` between the groups, a parenthesised first group (`(138) 1234-5678`), or
+// dots in the 3.4.4 form only (`138.1234.5678`), so a decimal like `1381234.5678` is not a phone.
+const CN_MOBILE_RE =
+  /(?<![\dA-Za-z])(?<!\d\.)((?:\+86|0086)?[ -]?(?:\((?:1[3-9]|9[28])\d\)[ -]?\d{4}[ -]?|(?:1[3-9]|9[28])\d(?:[ -]?\d{4}[ -]?|\.\d{4}\.))\d{4})(?![\dA-Za-z])/g;
+// Chinese landlines with their area code: 0 + 2 digits and an 8-digit number, or 0 + 3 digits and a
+// 7–8-digit number (11 or 12 digits). The area code is parenthesised (`(010) 1234 5678`) or
+// followed by a separator (`010-1234 5678`, `0755.123.4567`), so bare digit runs starting with 0 stay.
+const CN_LANDLINE_RE =
+  /(?<![\dA-Za-z])(?<!\d\.)(\(0[1-9]\d\)[ -]?\d{4}[ -]?\d{4}|\(0[1-9]\d{2}\)[ -]?\d{3,4}[ -]?\d{4}|0[1-9]\d(?:[ -]\d{4}[ -]?|\.\d{4}\.)\d{4}|0[1-9]\d{2}(?:[ -]\d{3,4}[ -]?|\.\d{3,4}\.)\d{4})(?![\dA-Za-z])/g;
 const INTL_PHONE_RE = /(?<![\dA-Za-z+])(\+\d{1,3}[ -]?(?:\(?\d{1,4}\)?[ -]?){2,5}\d{2,4})(?![\dA-Za-z])/g;
 
 /**
@@ -69,6 +159,11 @@ const INTL_PHONE_RE = /(?<![\dA-Za-z+])(\+\d{1,3}[ -]?(?:\(?\d{1,4}\)?[ -]?){2,5
 export function maskPii(text: string): string {
   const hints = piiHints(text);
   if (hints === 0) return text;
+  if (hints & PII_HINT.lookalike) {
+    const folded = foldForms(text);
+    const masked = maskPii(folded);
+    return masked === folded ? text : masked;
+  }
   if (hints & PII_HINT.encoded) return maskPlain(maskEncoded(text, false));
   return maskPlainWith(text, hints);
 }
@@ -78,69 +173,92 @@ export function maskPii(text: string): string {
  * tokens are checked for encodings. The reference `maskPii` is tested against; slower, not for logs.
  */
 export function maskPiiExhaustive(text: string): string {
-  const decoded = ENCODED_HINT.test(text) ? maskEncoded(text, true) : text;
-  return maskPlainWith(decoded, ALL_PATTERNS);
+  const folded = foldForms(text);
+  const decoded = ENCODED_HINT.test(folded) ? maskEncoded(folded, true) : folded;
+  const masked = maskPlainWith(decoded, ALL_PATTERNS);
+  return masked === folded ? text : masked;
 }
 
 /**
  * Preconditions of the patterns, as bits of `piiHints`' answer. A pattern can match only where its
  * precondition holds, so skipping it when the bit is clear never changes the output:
- * - `digitRun`: 11 or more ASCII digits in a row, a single space or `-` allowed between two digits.
- *   A digit group right after an ASCII letter (`WB1692081000…`, a session id) or after `<digit>.`
- *   (`3.0000000000001356`) is not counted: the patterns' lookbehinds `(?<![\dA-Za-z])(?<!\d\.)`
- *   never let a match start there, and no match spans a `.` or a letter. Every resident ID (15/18
- *   digits), card (13–19) and Chinese mobile (11) needs such a run.
+ * - `digitRun`: 11 or more ASCII digits in a run of digit groups. Groups are joined by one space or
+ *   `-`; by a `.` after a group of 3 or 4 digits (`138.1234.5678`, `0755.123.4567`); or by a `)`,
+ *   optionally followed by one space, `-` or `.` (`(010) 1234 5678`). A run starts at a group that
+ *   does not follow an ASCII letter (`WB1692081000…`, a session id) or a `<digit>.` that did not
+ *   join (`3.0000000000001356`): the patterns' lookbehinds `(?<![\dA-Za-z])(?<!\d\.)` never let a
+ *   match start there. Every resident ID (15/18 digits), card (13–19), Chinese mobile (11) and
+ *   landline (11–12) needs such a run.
  * - `email`: an `@`.
  * - `plusDigit`: a `+` followed by a digit (E.164 numbers, `+86` mobiles).
  * - `encoded`: `%XX`, `\uXXXX`, a full-width form (U+FF01–FF5E) or a `+` between two digits (a
  *   form-encoded space): decode, then decide again.
+ * - `lookalike`: a character `foldForms` changes (a non-ASCII decimal digit, Unicode space or dash,
+ *   `﹫`/`＠`, a zero-width joiner): fold to ASCII, then decide again.
  */
-export const PII_HINT = { digitRun: 1, email: 2, plusDigit: 4, encoded: 8 } as const;
+export const PII_HINT = { digitRun: 1, email: 2, plusDigit: 4, encoded: 8, lookalike: 16 } as const;
 const ALL_PATTERNS = PII_HINT.digitRun | PII_HINT.email | PII_HINT.plusDigit;
-/** Digits in a run (see `PII_HINT.digitRun`): the shortest pattern, a bare Chinese mobile, has 11. */
+/** Digits in a run (see `PII_HINT.digitRun`): the shortest patterns, a bare Chinese mobile or landline, have 11. */
 const DIGIT_RUN_MIN = 11;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+const isJoiner = (c: number) => c === 32 || c === 45 || c === 46; // space, `-`, `.`
 
 /**
  * One pass over `text` (no regular expression, no allocation): which `PII_HINT` preconditions hold.
- * 0 means no pattern can match, encoded or not, and the line needs no masking.
+ * 0 means no pattern can match, encoded, look-alike or not, and the line needs no masking.
  */
 export function piiHints(text: string): number {
   let hints = 0;
-  let run = 0; // digits in the current run
+  let run = 0; // counted digits in the current run
+  let group = 0; // digits in the current (or last) digit group
   let inGroup = false; // the previous character was a digit
-  let joined = false; // the previous character was one separator right after a digit
-  let uncounted = false; // the current digit group follows an ASCII letter or `<digit>.`: no match starts in it
+  let joined = 0; // after a group: 1 = one joining separator seen, 2 = a `)` seen (one more may follow)
+  let counted = false; // a match may start in, or run through, the current digit group
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (isDigit(c)) {
       if (!inGroup) {
-        if (!joined) run = 0;
-        const before = i > 0 ? text.charCodeAt(i - 1) : 0;
-        uncounted = isAsciiLetter(before) || (before === 46 && i >= 2 && isDigit(text.charCodeAt(i - 2)));
+        if (joined === 0) {
+          run = 0;
+          const before = i > 0 ? text.charCodeAt(i - 1) : 0;
+          counted = !(isAsciiLetter(before) || (before === 46 && i >= 2 && isDigit(text.charCodeAt(i - 2))));
+        } else counted = true;
         inGroup = true;
-        joined = false;
+        joined = 0;
+        group = 0;
       }
-      if (!uncounted && ++run >= DIGIT_RUN_MIN) hints |= PII_HINT.digitRun;
+      group++;
+      if (counted && ++run >= DIGIT_RUN_MIN) hints |= PII_HINT.digitRun;
       continue;
     }
-    if (inGroup && (c === 32 || c === 45)) {
+    if (inGroup) {
       inGroup = false;
-      joined = true;
+      if (c === 32 || c === 45 || (c === 46 && (group === 3 || group === 4))) {
+        joined = 1;
+        continue;
+      }
+      if (c === 41) {
+        joined = 2;
+        continue;
+      }
+    } else if (joined === 2 && isJoiner(c)) {
+      joined = 1;
       continue;
     }
-    inGroup = false;
-    joined = false;
+    joined = 0;
     run = 0;
     if (c === 64) hints |= PII_HINT.email;
     else if (c === 43 && isDigit(text.charCodeAt(i + 1)))
       hints |= isDigit(text.charCodeAt(i - 1)) ? PII_HINT.plusDigit | PII_HINT.encoded : PII_HINT.plusDigit;
     else if (c === 37 && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2))) hints |= PII_HINT.encoded;
     else if (c === 92 && text.charCodeAt(i + 1) === 117 && isHexRun(text, i + 2, 4)) hints |= PII_HINT.encoded;
-    else if (c >= 0xff01 && c <= 0xff5e) hints |= PII_HINT.encoded;
+    else if (c >= 0x80) {
+      if (c >= 0xff01 && c <= 0xff5e) hints |= PII_HINT.encoded;
+      if (foldsAt(text, i, c)) hints |= PII_HINT.lookalike;
+    }
   }
   return hints;
 }
@@ -155,6 +273,9 @@ const TOKEN_RE = /[^\s"'<>,;&=?#/{}[\]()|]+/g;
 const ENCODED_HINT = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|[\uFF01-\uFF5E]|\d\+\d/;
 // Full-width text split by ASCII or ideographic spaces (`４９２９ ７２２６ …`): one token, though a space ends a TOKEN_RE token.
 const FULLWIDTH_RUN = /[\uFF01-\uFF5E]+(?:[ \u3000][\uFF01-\uFF5E]+)+/g;
+// A parenthesised area code or prefix before an encoded number (`(138)%201234-5678`, `(010)+1234+5678`):
+// one token, though `(` and `)` end a TOKEN_RE token (`encodeURIComponent` leaves them as they are).
+const PAREN_RUN = /\([^\s"'<>,;&=?#/{}[\]()|]{1,40}\)[^\s"'<>,;&=?#/{}[\]()|]+/g;
 const PCT_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
 const JSON_U = /\\{1,2}u([0-9A-Fa-f]{4})/g;
 
@@ -169,7 +290,7 @@ function percentDecode(s: string): string {
   });
 }
 
-/** Peels up to 4 layers of percent-encoding and JSON escapes, then folds full-width forms (NFKC). */
+/** Peels up to 4 layers of percent-encoding and JSON escapes, then folds full-width forms (NFKC) and look-alikes (`foldForms`). */
 function decodeLayers(s: string): string {
   let cur = s;
   for (let i = 0; i < 4; i++) {
@@ -177,13 +298,13 @@ function decodeLayers(s: string): string {
     if (next === cur) break;
     cur = next;
   }
-  return cur.normalize('NFKC');
+  return foldForms(cur.normalize('NFKC'));
 }
 
 /** Replaces each encoded token that holds personal data by its decoded, masked form (see `maskPii`). */
 function maskEncoded(text: string, exhaustive: boolean): string {
   const mask = (token: string) => maskEncodedToken(token, exhaustive);
-  return text.replace(FULLWIDTH_RUN, mask).replace(TOKEN_RE, mask);
+  return text.replace(FULLWIDTH_RUN, mask).replace(PAREN_RUN, mask).replace(TOKEN_RE, mask);
 }
 
 /** `exhaustive`: try every pattern on the decoded token (the reference), not only those its hints allow. */
@@ -226,6 +347,7 @@ function maskPlainWith(text: string, hints: number): string {
       return digits.length >= 8 ? stars(m.length - 2) + m.slice(-2) : m;
     });
   }
+  if (hints & PII_HINT.digitRun) out = out.replace(CN_LANDLINE_RE, (m: string) => stars(m.length - 4) + m.slice(-4));
   return out;
 }
 

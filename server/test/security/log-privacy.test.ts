@@ -74,6 +74,36 @@ describe('logs of channel routes (E17)', () => {
     expect(written).not.toContain('13800138000');
   });
 
+  it('never writes a phone, card or e-mail written with look-alike characters or separators (review finding)', () => {
+    const log = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
+    const before = lines.length;
+    const values = [
+      '138\u00a01234\u00a05678',
+      '138\u20091234\u20095678',
+      '138\u202f1234\u202f5678',
+      '138\u30001234\u30005678',
+      '4929\u20097226\u20095379\u20097141',
+      '138.1234.5678',
+      '(138) 1234-5678',
+      '(010) 1234 5678',
+      '𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖',
+      '١٣٨١٢٣٤٥٦٧٨',
+      '۱۳۸۱۲۳۴۵۶۷۸',
+      '१३८१२३४५६७८',
+      'zhang﹫example.com',
+    ];
+    for (const value of values) log.info({ component: 'gateway.app', note: `customer wrote ${value}` }, 'lookup');
+    const written = lines.slice(before);
+    expect(written).toHaveLength(values.length);
+    for (const [i, value] of values.entries()) {
+      expect(written[i], value).not.toContain(value);
+      expect(written[i], value).not.toContain('zhang');
+      // Whatever digit script or separator was used, no more than the last 4 digits are left.
+      const digits = [...written[i]!.split('"note":')[1]!].filter((c) => /\p{Nd}/u.test(c));
+      expect(digits.length, value).toBeLessThanOrEqual(4);
+    }
+  });
+
   it('writes "[personal]" instead of any externalId field a component logs', () => {
     const log = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
     const before = lines.length;
