@@ -100,7 +100,7 @@ export async function startServer(
   const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });
   // CPU-heavy work off the socket thread (issue 8): scoring a long first message goes to the pool; the
   // usual short one costs ~2 µs here, less than the ~100 µs round trip to a thread.
-  const cpu = createCpuPool({ logger });
+  const cpu = createCpuPool({ logger, ...config.workers });
   const score = (facts: ContactFacts) =>
     facts.difficulty.text.length > POOL_SCORE_MIN_CHARS
       ? cpu.run('score', facts).catch((error: unknown) => {

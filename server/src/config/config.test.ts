@@ -138,6 +138,17 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     expect(errorOf(() => load({ HUILIU_CONFIG: typo })).message).toMatch(/field limits\.ip/);
   });
 
+  it('reads the CPU pool size from workers: and names a bad value', () => {
+    expect(load().workers).toEqual({});
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-cfg-'));
+    const good = join(dir, 'workers.yaml');
+    writeFileSync(good, 'workers: {threads: 3, queue: 50}\n');
+    expect(load({ HUILIU_CONFIG: good }).workers).toEqual({ threads: 3, queue: 50 });
+    const bad = join(dir, 'workers-bad.yaml');
+    writeFileSync(bad, 'workers: {threads: 0}\n');
+    expect(errorOf(() => load({ HUILIU_CONFIG: bad })).message).toMatch(/field workers\.threads/);
+  });
+
   it('reads HUILIU_TRUSTED_PROXIES (loopback by default) and refuses a bad address', () => {
     expect(load().trustedProxies).toEqual(['loopback']);
     expect(load({ HUILIU_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.5,uniquelocal' }).trustedProxies).toEqual([

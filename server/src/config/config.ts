@@ -285,6 +285,16 @@ export const FileConfigSchema = z.strictObject({
     })
     .optional(),
   limits: LimitsSchema.optional(),
+  /** The CPU pool (`workers/pool.ts`) for work off the sockets' thread: scoring long texts, later AI. */
+  workers: z
+    .strictObject({
+      /** Threads at most (default: cores − 1, at least 1). */
+      threads: z.number().int().min(1).max(64),
+      /** Tasks that may wait for a thread; one more is refused OVERLOADED (default 256). */
+      queue: z.number().int().min(0).max(100_000),
+    })
+    .partial()
+    .optional(),
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -308,6 +318,8 @@ export interface ServerConfig {
   readonly channelAccounts: readonly ConfiguredAccount[];
   readonly widget: { readonly title: string; readonly allowedOrigins: readonly string[] };
   readonly limits: LimitsConfig;
+  /** `workers:` of HUILIU_CONFIG; absent fields take the pool's defaults. */
+  readonly workers: { readonly threads?: number; readonly queue?: number };
   /** `HUILIU_TRUSTED_PROXIES`, for proxy-addr. */
   readonly trustedProxies: readonly string[];
   readonly paths: { readonly db: string; readonly tls: string; readonly keys: string; readonly logs: string };
@@ -440,6 +452,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       agent: { ...DEFAULT_LIMITS.agent, ...file.limits?.agent },
       login: { ...DEFAULT_LIMITS.login, ...file.limits?.login },
     },
+    workers: { ...file.workers },
     trustedProxies: e.HUILIU_TRUSTED_PROXIES,
     paths: {
       db: resolve(dataDir, 'huiliu.db'),
