@@ -22,7 +22,7 @@ import {
   loadCustomerKey as loadKey,
 } from './sqlite-rows';
 import type { CustomerRecord, MessagePage, ProfileChange, SessionFilter, SessionStore } from './store';
-import { createSessionWriter, type SessionWriter } from './writer';
+import { openSessionWriter, type SessionWriter } from './writer';
 import { startWorkerSessionWriter } from './writer.client';
 
 export interface SqliteStoreOptions {
@@ -75,17 +75,14 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   let ring: DataKeyRing;
   if (mode === 'inline') {
     const commit = new GroupCommit(db);
-    ring = new DataKeyRing(db, options.keys, (fn) => commit.run(fn));
-    const indexKey = await ring.getOrCreate(INDEX_KEY_OWNER);
-    writer = createSessionWriter({
+    ({ writer, ring } = await openSessionWriter({
       db,
-      ring,
+      keys: options.keys,
       commit,
-      blind: blindIndex(indexKey),
       continuityMs,
       now,
       ...(options.random ? { random: options.random } : {}),
-    });
+    }));
     stopWriter = () => commit.run(() => undefined); // writes already queued are committed first
   } else {
     const worker = await startWorkerSessionWriter({

@@ -85,8 +85,6 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
           case 'held':
             onHeld?.(message.jobs);
             return;
-          case 'closed':
-            return;
           case 'failed':
             if (!started) reject(new Error(`session writer failed to start: ${message.message}`));
             else onError?.(new Error(message.message));

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../../common/errors/codes';
+import type { ErrorInfo } from '../../../common/errors/codes';
 import type { KeyProviderSpec } from '../keys/provider';
 import type { SessionWriteOp } from './writer';
 
@@ -25,14 +25,9 @@ export interface WriteCall {
   args: unknown[];
 }
 
-export type WriteReply =
-  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } };
+export type WriteReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ErrorInfo };
 
 export type ToWriter = { t: 'calls'; calls: WriteCall[] } | { t: 'shutdown' };
 
 export type FromWriter =
-  | { t: 'ready' }
-  | { t: 'replies'; replies: WriteReply[] }
-  | { t: 'held'; jobs: number }
-  | { t: 'closed' }
-  | { t: 'failed'; message: string };
+  { t: 'ready' } | { t: 'replies'; replies: WriteReply[] } | { t: 'held'; jobs: number } | { t: 'failed'; message: string };

@@ -5,13 +5,16 @@ import type { ChannelCode } from '../../../common/message/session-id';
 import { openText, sealText } from '../crypto/aead';
 import { type GroupCommit } from '../db/group-commit';
 import type { Db } from '../db/sqlite';
-import type { DataKeyRing } from './data-keys';
+import type { KeyProvider } from '../keys/provider';
+import { DataKeyRing } from './data-keys';
 import { mintSessionId, type RandomSource } from './session-id';
 import {
+  blindIndex,
   changeAad,
   customerKeyOwner,
   envelopeOf,
   externalIdAad,
+  INDEX_KEY_OWNER,
   messageAad,
   nameAad,
   phoneAad,
@@ -42,6 +45,34 @@ export interface SessionWriterOptions {
   random?: RandomSource;
 }
 
+/**
+ * Opens the session writer over `db` on this thread: its data-key ring (writing new keys through
+ * `commit`) and the blind index key (created on first use). The worker thread and the inline store
+ * both start their writer here.
+ */
+export async function openSessionWriter(options: {
+  db: Db;
+  keys: KeyProvider;
+  commit: GroupCommit;
+  continuityMs: number;
+  now: () => number;
+  random?: RandomSource;
+}): Promise<{ writer: SessionWriter; ring: DataKeyRing }> {
+  const { db, keys, commit } = options;
+  const ring = new DataKeyRing(db, keys, (fn) => commit.run(fn));
+  const indexKey = await ring.getOrCreate(INDEX_KEY_OWNER);
+  const writer = createSessionWriter({
+    db,
+    ring,
+    commit,
+    blind: blindIndex(indexKey),
+    continuityMs: options.continuityMs,
+    now: options.now,
+    ...(options.random ? { random: options.random } : {}),
+  });
+  return { writer, ring };
+}
+
 /** The name a customer has until a channel tells us theirs. */
 const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor' };
 
@@ -50,7 +81,7 @@ const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor' 
  * after its transaction is on disk (synchronous=FULL inline; in the thread, NORMAL plus `WalSync`). Runs in the writer worker thread in production
  * (`writer.worker.ts`), or on the caller's thread when the store is opened `writer: 'inline'`.
  */
-export function createSessionWriter(options: SessionWriterOptions): SessionWriter {
+function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   const { db, ring, commit, blind, continuityMs, now } = options;
   const iso = () => new Date(now()).toISOString();
 

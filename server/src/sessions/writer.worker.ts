@@ -1,29 +1,25 @@
 /**
  * The session writer's worker thread (issue 8): owns the SQLite write connection, runs the store's
- * writes in group commits (one transaction and one fsync per batch) and answers the main thread
- * only after the batch is on disk, so the fsync never blocks the sockets' event loop.
+ * writes in group commits (one transaction per batch; one WAL fsync covers every batch committed
+ * before it started) and answers the main thread only after the batch is on disk, so neither the
+ * writes nor the fsync block the sockets' event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { HuiliuError } from '../../../common/errors/codes';
+import { HuiliuError, type ErrorInfo } from '../../../common/errors/codes';
 import { GroupCommit } from '../db/group-commit';
 import { openDatabase } from '../db/sqlite';
 import { WalSync } from '../db/wal-sync';
 import { openKeyProvider } from '../keys/open';
-import { DataKeyRing } from './data-keys';
-import { blindIndex, INDEX_KEY_OWNER } from './sqlite-rows';
-import { createSessionWriter, type SessionWriter } from './writer';
+import { openSessionWriter } from './writer';
 import type { FromWriter, ToWriter, WriteCall, WriteReply, WriterWorkerData } from './writer.protocol';
 
 const port = parentPort!;
 const data = workerData as WriterWorkerData;
 const post = (message: FromWriter) => port.postMessage(message);
 
-function errorInfo(error: unknown): Extract<WriteReply, { ok: false }>['error'] {
-  if (error instanceof HuiliuError) {
-    return error.details === undefined
-      ? { code: error.code, message: error.message }
-      : { code: error.code, message: error.message, details: error.details };
-  }
+/** A write's error as it crosses the thread: a HuiliuError keeps its code, anything else is INTERNAL. */
+function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof HuiliuError) return error.toInfo();
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
@@ -55,14 +51,11 @@ async function main(): Promise<void> {
       if (data.exitAfterJobs !== undefined && committedJobs >= data.exitAfterJobs) process.exit(1);
     },
   });
-  const ring = new DataKeyRing(db, keys, (fn) => commit.run(fn));
-  const indexKey = await ring.getOrCreate(INDEX_KEY_OWNER);
   const clock = data.clock;
-  const writer: SessionWriter = createSessionWriter({
+  const { writer } = await openSessionWriter({
     db,
-    ring,
+    keys,
     commit,
-    blind: blindIndex(indexKey),
     continuityMs: data.continuityMs,
     now: clock ? () => clock[0]! : Date.now,
   });
@@ -99,7 +92,6 @@ async function main(): Promise<void> {
         if (outbox.length) flushReplies();
         db.close();
         await keys.close();
-        post({ t: 'closed' });
         port.close();
       });
   });
