@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isChineseResidentId, luhnValid, maskDeep, maskPii, maskPiiExhaustive, piiHints, unicodeDigits } from './mask';
+import { LOOKALIKE_PII } from './lookalike-pii.fixture';
 
 // Public PII vectors (validator.js and id-validator, MIT): ../shared/data/pii-test-vectors/SOURCE.md
 const VECTORS = fileURLToPath(new URL('../../../shared/data/pii-test-vectors/pii_vectors.json', import.meta.url));
@@ -16,22 +17,7 @@ const digitsOf = (s: string) => s.replace(/\D/g, '');
 /** `value` with its ASCII digits written in the decimal digit script whose zero is `zero`. */
 const inScript = (value: string, zero: number) => value.replace(/\d/g, (d) => String.fromCodePoint(zero + Number(d)));
 /** The personal values of the look-alike review finding, as the reviewer wrote them. */
-const lookalikeValues = [
-  '138\u00a01234\u00a05678',
-  '138\u20091234\u20095678',
-  '138\u202f1234\u202f5678',
-  '138\u30001234\u30005678',
-  '4929\u20097226\u20095379\u20097141',
-  '138.1234.5678',
-  '(138) 1234-5678',
-  '(010) 1234 5678',
-  '𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖',
-  '١٣٨١٢٣٤٥٦٧٨',
-  '۱۳۸۱۲۳۴۵۶۷۸',
-  '१३८१२३४५६७८',
-  'zhang﹫example.com',
-  'zhang＠example.com',
-];
+const lookalikeValues = LOOKALIKE_PII;
 
 describe('PII masking for logs (DESIGN §8)', () => {
   it('masks every valid Chinese resident ID embedded in a sentence', () => {

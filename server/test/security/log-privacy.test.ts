@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/main';
 import { httpsRequest } from '../support/https';
+import { LOOKALIKE_PII } from '../../../common/privacy/lookalike-pii.fixture';
 
 // Public PII vectors (validator.js and id-validator, MIT): /work/shared/data/pii-test-vectors/SOURCE.md
 const VECTORS = fileURLToPath(new URL('../../../../shared/data/pii-test-vectors/pii_vectors.json', import.meta.url));
@@ -77,21 +78,7 @@ describe('logs of channel routes (E17)', () => {
   it('never writes a phone, card or e-mail written with look-alike characters or separators (review finding)', () => {
     const log = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
     const before = lines.length;
-    const values = [
-      '138\u00a01234\u00a05678',
-      '138\u20091234\u20095678',
-      '138\u202f1234\u202f5678',
-      '138\u30001234\u30005678',
-      '4929\u20097226\u20095379\u20097141',
-      '138.1234.5678',
-      '(138) 1234-5678',
-      '(010) 1234 5678',
-      '𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖',
-      '١٣٨١٢٣٤٥٦٧٨',
-      '۱۳۸۱۲۳۴۵۶۷۸',
-      '१३८१२३४५६७८',
-      'zhang﹫example.com',
-    ];
+    const values = LOOKALIKE_PII;
     for (const value of values) log.info({ component: 'gateway.app', note: `customer wrote ${value}` }, 'lookup');
     const written = lines.slice(before);
     expect(written).toHaveLength(values.length);
