@@ -7,12 +7,6 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-/**
- * Group commit: writes queued in the same turn of the event loop run in one SQLite transaction, each
- * in its own savepoint, and are answered only after that transaction committed. One fsync then
- * covers many messages, and an ack still means "on disk". A write that throws rolls back its own
- * savepoint only; if the commit itself fails, every write of the group is rejected.
- */
 export interface GroupCommitHooks {
   /** Inside the open transaction, after the batch's writes and before COMMIT (crash tests hold it here). */
   beforeCommit?: (jobs: number) => void;
@@ -26,6 +20,13 @@ export interface GroupCommitHooks {
   durable?: () => Promise<void>;
 }
 
+/**
+ * Group commit: writes queued in the same turn of the event loop run in one SQLite transaction, each
+ * in its own savepoint, and are answered only after that transaction is durable (its COMMIT under
+ * synchronous=FULL, or the `durable` hook's sync). One fsync then covers many messages, and an ack
+ * still means "on disk". A write that throws rolls back its own savepoint only; if the commit itself
+ * fails, every write of the group is rejected.
+ */
 export class GroupCommit {
   private queue: Job[] = [];
   private readonly sql: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Statement>;

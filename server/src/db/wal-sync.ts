@@ -12,8 +12,8 @@ import { closeSync, fdatasync, openSync } from 'node:fs';
  */
 export class WalSync {
   private fd: number | null = null;
-  /** Waiters whose commit finished before the running sync started: settled by it. */
-  private running: { waiters: Waiter[] } | null = null;
+  /** A sync is in flight (it settles the waiters it took when it started). */
+  private syncing = false;
   /** Waiters whose commit finished while a sync was running: they need the next one. */
   private next: Waiter[] = [];
   /**
@@ -35,46 +35,44 @@ export class WalSync {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.next.push({ resolve, reject });
-      if (!this.running) this.start();
+      if (!this.syncing) this.start();
     });
   }
 
   private start(): void {
-    const batch = { waiters: this.next };
+    const waiters = this.next;
     this.next = [];
-    this.running = batch;
+    this.syncing = true;
     let fd: number;
     try {
       // The WAL exists once the connection has committed; it is never deleted while the connection is open.
       fd = this.fd ??= openSync(this.walPath, 'r+');
     } catch (error) {
-      this.finish(batch, error);
+      this.finish(waiters, error);
       return;
     }
-    fdatasync(fd, (error) => {
-      this.finish(batch, error);
-    });
+    fdatasync(fd, (error) => this.finish(waiters, error));
   }
 
-  private finish(batch: { waiters: Waiter[] }, error: unknown): void {
+  private finish(waiters: Waiter[], error: unknown): void {
     if (error) this.failed ??= error;
     if (this.failed) {
       // Those waiting for the next sync are refused too: nothing after a failed sync is acked.
-      batch.waiters.push(...this.next);
+      waiters.push(...this.next);
       this.next = [];
       error = this.failed;
     }
-    for (const w of batch.waiters) {
+    for (const w of waiters) {
       if (error) w.reject(error);
       else w.resolve();
     }
-    this.running = null;
+    this.syncing = false;
     if (this.next.length > 0) this.start();
   }
 
   /** Waits for the syncs in flight, then closes the file (before the connection closes). */
   async close(): Promise<void> {
-    if (this.running || this.next.length) await this.durable().catch(() => undefined);
+    if (this.syncing || this.next.length) await this.durable().catch(() => undefined);
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
