@@ -1,5 +1,6 @@
 import stem from "wink-porter2-stemmer";
-import { isNumberToken, tokenize, normalizeText } from './text';
+import { lexiconFeatures, lexiconHits } from './lexicon';
+import { detectLang, isNumberToken, tokenize, normalizeText } from './text';
 
 /**
  * Sparse TF-IDF features over word and character n-grams (issue 9). Each text becomes a bag of named
@@ -22,19 +23,22 @@ export interface FeatureOptions {
   hanRange: [number, number];
   /** Features seen in fewer training texts are dropped. */
   minDf: number;
+  /** Emotion-lexicon features `l:` (lexicon.ts); the emotion model uses them, intents do not. */
+  lexicon: boolean;
   /** Group weights before the final normalisation. */
-  weights: { w: number; b: number; c: number; h: number; e: number };
+  weights: { w: number; b: number; c: number; h: number; e: number; l: number };
 }
 
 export const DEFAULT_FEATURES: FeatureOptions = {
   charRange: [3, 5],
   hanRange: [1, 3],
   minDf: 1,
-  weights: { w: 1, b: 0.6, c: 2, h: 1, e: 0.5 },
+  lexicon: false,
+  weights: { w: 1, b: 0.6, c: 2, h: 1, e: 0.5, l: 1 },
 };
 
 type Group = keyof FeatureOptions['weights'];
-const GROUPS: Group[] = ['w', 'b', 'c', 'h', 'e'];
+const GROUPS: Group[] = ['w', 'b', 'c', 'h', 'e', 'l'];
 
 /** Counts of each named feature in one text, by group. */
 export type FeatureBag = Map<string, number>;
@@ -48,7 +52,8 @@ const numberShape = (w: string) => (w.length >= 5 ? '#long' : w.length >= 3 ? '#
 export function extractFeatures(text: string, opts: FeatureOptions = DEFAULT_FEATURES): FeatureBag {
   const bag: FeatureBag = new Map();
   const add = (f: string) => bag.set(f, (bag.get(f) ?? 0) + 1);
-  const tokens = tokenize(normalizeText(text));
+  const norm = normalizeText(text);
+  const tokens = tokenize(norm);
   const words = tokens.words.map((w) => (isNumberToken(w) ? numberShape(w) : LATIN_WORD.test(w) ? stem(w) : w));
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
@@ -75,6 +80,7 @@ export function extractFeatures(text: string, opts: FeatureOptions = DEFAULT_FEA
     }
   }
   for (const cue of tokens.cues) add(`e:${cue}`);
+  if (opts.lexicon) for (const f of lexiconFeatures(lexiconHits(norm, detectLang(norm)))) add(f);
   return bag;
 }
 
@@ -126,7 +132,7 @@ export class Vectorizer {
 
   /** The weighted, normalised vector of a feature bag; features outside the vocabulary are ignored. */
   transform(bag: FeatureBag): SparseVector {
-    const groupNorm: Record<Group, number> = { w: 0, b: 0, c: 0, h: 0, e: 0 };
+    const groupNorm: Record<Group, number> = { w: 0, b: 0, c: 0, h: 0, e: 0, l: 0 };
     const entries: [number, number, Group][] = [];
     for (const [f, tf] of bag) {
       const i = this.index.get(f);
@@ -137,7 +143,7 @@ export class Vectorizer {
       entries.push([i, v, g]);
     }
     let total = 0;
-    const scale: Record<Group, number> = { w: 0, b: 0, c: 0, h: 0, e: 0 };
+    const scale: Record<Group, number> = { w: 0, b: 0, c: 0, h: 0, e: 0, l: 0 };
     for (const g of GROUPS) scale[g] = groupNorm[g] > 0 ? this.options.weights[g] / Math.sqrt(groupNorm[g]) : 0;
     for (const e of entries) {
       e[1] *= scale[e[2]];

@@ -1,0 +1,29 @@
+/**
+ * `npm run train:models`: trains the models the product ships (ai/models.ts) — emotion on the
+ * project's seed sentences + GoEmotions dev (Apache-2.0), hand-over requests on the project's own
+ * sentences — and writes server/src/ai/models/core-models.json.gz. Data without a declared licence
+ * (SMP2020-EWECT, AFQMC, FewCLUE) is never read here.
+ */
+import { EMOTION_SEED } from '../src/ai/data/emotion-seed';
+import { HUMAN_REQUEST_SEED } from '../src/ai/data/human-request';
+import { NgramEmotionClassifier, shippedEmotionExamples } from '../src/ai/emotion';
+import { NgramHumanRequestDetector } from '../src/ai/human';
+import { saveShippedModels, SHIPPED_MODELS_FILE } from '../src/ai/models';
+import { goEmotions } from './datasets';
+
+const dev = goEmotions('dev');
+const emotion = NgramEmotionClassifier.train(shippedEmotionExamples(dev), { features: { ...NgramEmotionClassifier.features, minDf: 2 } });
+const human = NgramHumanRequestDetector.train();
+saveShippedModels({
+  provenance: {
+    trainedAt: new Date().toISOString(),
+    sources: [
+      { name: 'Huiliu emotion seed (server/src/ai/data/emotion-seed.ts)', licence: 'Apache-2.0 (this project)', rows: EMOTION_SEED.length },
+      { name: 'GoEmotions, Ekman labels, dev split (Demszky et al. 2020)', licence: 'Apache-2.0', rows: dev.length },
+      { name: 'Huiliu hand-over requests (server/src/ai/data/human-request.ts)', licence: 'Apache-2.0 (this project)', rows: HUMAN_REQUEST_SEED.length },
+    ],
+  },
+  emotion: emotion.classifier.state(),
+  human: human.state(),
+});
+console.log(`wrote ${SHIPPED_MODELS_FILE}: emotion ${JSON.stringify(emotion.classifier.stats)}, human ${JSON.stringify(human.classifier.stats)}`);
