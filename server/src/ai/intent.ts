@@ -6,7 +6,8 @@ import { DEFAULT_CLASSIFIER, TextClassifier, type ClassifierOptions, type TextCl
  * `IntentClassifier`; `NgramIntentClassifier` is the built-in model (classifier.ts: TF-IDF word +
  * character n-grams, logistic regression, temperature-calibrated). A text is out of scope when the
  * optional out-of-scope class (`oos`, when the training data has examples of it) beats every intent,
- * or the best intent's calibrated confidence is below `threshold`.
+ * or the best intent's calibrated confidence above chance, `(p − 1/K) / (1 − 1/K)` for K intents, is
+ * below `threshold`.
  */
 
 /** The label an out-of-scope answer carries (and the class of out-of-scope training examples). */
@@ -37,7 +38,7 @@ export interface IntentClassifier {
 }
 
 export interface IntentTrainingOptions extends ClassifierOptions {
-  /** Out of scope below this calibrated confidence, 0..1 (chosen on CLINC150's validation split, docs/ai-quality.md). */
+  /** Out of scope below this confidence above chance, 0..1 (chosen on CLINC150's validation split, docs/ai-quality.md). */
   threshold: number;
   /** Add each intent's name as one more example ("order_status" → "order status"). */
   labelAsExample: boolean;
@@ -109,7 +110,11 @@ export class NgramIntentClassifier implements IntentClassifier {
     for (let c = 0; c < labels.length; c++) if (c !== this.oosIndex) ranked.push({ label: labels[c]!, p: p[c]! });
     ranked.sort((a, b) => b.p - a.p);
     const top = ranked[0]!;
-    const outOfScope = (this.oosIndex >= 0 && oosProbability > top.p) || top.p < threshold;
+    // The threshold applies to the confidence above chance, so it means the same for 3 intents as for
+    // 150: with K intents a shrug is 1/K each, and (p − 1/K) / (1 − 1/K) is 0 for it.
+    const chance = 1 / ranked.length;
+    const aboveChance = (top.p - chance) / (1 - chance);
+    const outOfScope = (this.oosIndex >= 0 && oosProbability > top.p) || aboveChance < threshold;
     return {
       label: outOfScope ? OOS : top.label,
       confidence: round4(top.p),

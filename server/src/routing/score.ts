@@ -15,6 +15,12 @@ export interface DifficultyFacts {
   text: string;
   channel: ChannelCode;
   contacts30d: number;
+  /**
+   * The AI language core's reading of `text` (ai/core.ts `analyze`, already given this channel and
+   * contact count). When present it is the difficulty; without a model loaded it is absent and the
+   * surface features below are the documented fallback.
+   */
+  analysis?: { difficulty: number; factors: Reason[]; model: string };
 }
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
@@ -59,10 +65,17 @@ const ISSUE_SPLIT = /[?？]|(?:\b(?:also|another|and also|plus)\b)|另外|还有
 const ENTITY = /\d{4,}|\d+(?:\.\d+)?\s*(?:元|块|yuan|rmb|usd|\$|¥)|\b[A-Z]{2,}\d{3,}\b/gi;
 
 /**
- * First version of the text difficulty (DESIGN §5) from surface features; the NLP model (intent
- * confidence, out-of-scope, emotion) replaces these factors one by one without changing the shape.
+ * The text difficulty (DESIGN §5), 0..100 with its reasons: the language core's (`facts.analysis`,
+ * issue 9: out of scope, ambiguity, intents, emotion, a request for a person …) when given, else the
+ * surface fallback — length, question count, entities, a few negative words, channel, repeat contact.
  */
 export function difficultyScore(facts: DifficultyFacts): { score: number; reasons: Reason[] } {
+  if (facts.analysis) {
+    return {
+      score: round2(Math.min(100, Math.max(0, facts.analysis.difficulty))),
+      reasons: [...facts.analysis.factors, { factor: 'model', note: `language core ${facts.analysis.model}` }],
+    };
+  }
   const text = facts.text;
   const length = clamp01([...text].length / 300);
   const issues = Math.max(1, (text.match(ISSUE_SPLIT) ?? []).length);
@@ -81,7 +94,10 @@ export function difficultyScore(facts: DifficultyFacts): { score: number; reason
   ];
   const base = 10; // every contact carries some difficulty
   const score = Math.min(100, base + reasons.reduce((s, r) => s + (r.points ?? 0), 0));
-  return { score: round2(score), reasons: [{ factor: 'base', points: base, note: 'baseline' }, ...reasons] };
+  return {
+    score: round2(score),
+    reasons: [{ factor: 'base', points: base, note: 'baseline' }, ...reasons, { factor: 'model', note: 'surface features (no language model loaded)' }],
+  };
 }
 
 /** `priority = value × w.value + difficulty × w.difficulty` (DESIGN §5; weights are admin config). */

@@ -1,0 +1,304 @@
+/**
+ * `npm run eval [-- <area>…]`: measures the AI language core (issue 9) on public benchmarks and writes
+ * docs/ai-quality.md. Areas: banking77, banking77-10shot, clinc150, afqmc, smp2020, goemotions,
+ * latency (all by default; the report is written only when all ran). Nothing here trains on a test
+ * split; corpora without a declared licence (AFQMC, SMP2020-EWECT) are used for evaluation only and
+ * nothing trained on them is saved.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { EMOTIONS } from '../../common/ai/types';
+import { assessDifficulty } from '../src/ai/difficulty';
+import { NgramEmotionClassifier, shippedEmotionExamples } from '../src/ai/emotion';
+import { extractFeatures, sparseDot, Vectorizer } from '../src/ai/features';
+import { NgramHumanRequestDetector } from '../src/ai/human';
+import { NgramIntentClassifier, OOS } from '../src/ai/intent';
+import { seededRandom } from '../src/ai/linear';
+import { loadShippedModels, SHIPPED_MODELS_FILE } from '../src/ai/models';
+import { warmUpTokenizer } from '../src/ai/text';
+import { REPO_ROOT } from '../src/runtime/paths';
+import { afqmcDev, banking77, clinc150, goEmotions, smp2020, SMP_TO_EKMAN, type Labelled } from './datasets';
+import { accuracy, auroc, macroF1, pct, percentile } from './metrics';
+
+const areas = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const want = (area: string) => areas.length === 0 || areas.includes(area);
+const results: Record<string, string[]> = {};
+const notes: string[] = [];
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const examplesOf = (rows: Labelled[]) => rows.map((r) => ({ text: r.text, intent: r.label }));
+
+function top1(model: NgramIntentClassifier, rows: Labelled[], threshold = 0): string[] {
+  return rows.map((r) => model.classify(r.text, threshold).label);
+}
+
+/** The first `n` examples per label after a seeded shuffle (the few-shot knowledge base). */
+function fewShot(rows: Labelled[], n: number, seed: number): Labelled[] {
+  const random = seededRandom(seed);
+  const shuffled = rows.map((r) => ({ r, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.r);
+  const taken = new Map<string, number>();
+  return shuffled.filter((r) => {
+    const k = taken.get(r.label) ?? 0;
+    taken.set(r.label, k + 1);
+    return k < n;
+  });
+}
+
+warmUpTokenizer();
+let bankingModel: NgramIntentClassifier | null = null;
+let clincModel: NgramIntentClassifier | null = null;
+
+if (want('banking77')) {
+  const train = banking77('train');
+  const test = banking77('test');
+  const model = NgramIntentClassifier.train(examplesOf(train));
+  bankingModel = model;
+  const predicted = top1(model, test);
+  const gold = test.map((r) => r.label);
+  const top3 = test.filter((r) => model.classify(r.text, 0).candidates!.some((c) => c.label === r.label)).length / test.length;
+  const f1 = macroF1(gold, predicted, model.labels);
+  results.banking77 = [
+    `Banking77: train (${train.length}) as KB → test (${test.length})`,
+    'accuracy',
+    'BERT-large 93.66 %',
+    '≥ 90 %, aim past 93.66 %',
+    `${pct(accuracy(gold, predicted))} (macro-F1 ${f1.macro.toFixed(3)}, top-3 ${pct(top3)})`,
+  ];
+  notes.push(
+    `Banking77 model: ${model.stats.features} features × ${model.labels.length} intents, ${(model.classifier.weightBytes / 1e6).toFixed(1)} MB of weights, trained in ${(model.stats.trainMs / 1000).toFixed(1)} s (3-fold calibration + final fit), temperature ${model.stats.temperature.toFixed(2)}.`,
+  );
+  log(results.banking77.join(' | '));
+}
+
+if (want('banking77-10shot')) {
+  const train = fewShot(banking77('train'), 10, 10);
+  const test = banking77('test');
+  const model = NgramIntentClassifier.train(examplesOf(train));
+  const gold = test.map((r) => r.label);
+  results.banking77_10 = [
+    `Banking77, 10 examples per intent (${train.length}) as KB → test`,
+    'accuracy',
+    '10-shot 85.19 %',
+    '≥ 80 %',
+    pct(accuracy(gold, top1(model, test))),
+  ];
+  log(results.banking77_10.join(' | '));
+}
+
+if (want('clinc150')) {
+  const train = [...clinc150('train'), ...clinc150('oos_train')];
+  const val = [...clinc150('val'), ...clinc150('oos_val')];
+  const test = [...clinc150('test'), ...clinc150('oos_test')];
+  const model = NgramIntentClassifier.train(examplesOf(train));
+  clincModel = model;
+  const rate = (rows: Labelled[], threshold: number) => {
+    let inOk = 0;
+    let inN = 0;
+    let oosOk = 0;
+    let oosN = 0;
+    for (const r of rows) {
+      const p = model.classify(r.text, threshold);
+      if (r.label === OOS) {
+        oosN++;
+        if (p.outOfScope) oosOk++;
+      } else {
+        inN++;
+        if (p.label === r.label) inOk++;
+      }
+    }
+    return { inScope: inOk / inN, oosRecall: oosOk / oosN };
+  };
+  // The threshold is chosen on the validation split only: the best mean of in-scope accuracy and OOS recall.
+  let best = { threshold: 0, score: -1 };
+  for (let t = 0; t <= 0.9001; t += 0.05) {
+    const r = rate(val, t);
+    const score = (r.inScope + r.oosRecall) / 2;
+    if (score > best.score) best = { threshold: Math.round(t * 100) / 100, score };
+  }
+  const atDefault = rate(test, model.threshold);
+  const atTuned = rate(test, best.threshold);
+  results.clinc = [
+    `CLINC150 full: train + oos_train (${train.length}) → test (${test.length})`,
+    'in-scope accuracy / OOS recall',
+    'BERT 96.9 % / 40–52 %',
+    '≥ 93 % / ≥ 60 %',
+    `${pct(atDefault.inScope)} / ${pct(atDefault.oosRecall)} at the shipped threshold ${model.threshold}; ${pct(atTuned.inScope)} / ${pct(atTuned.oosRecall)} at ${best.threshold} (chosen on val)`,
+  ];
+  log(results.clinc.join(' | '));
+
+  // Difficulty AUROC: the full analysis (intent + shipped emotion + hand-over request) of each test text.
+  const shipped = loadShippedModels();
+  const emotion = shipped ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion }) : NgramEmotionClassifier.train(shippedEmotionExamples());
+  const human = shipped ? NgramHumanRequestDetector.restore(shipped.human) : NgramHumanRequestDetector.train();
+  const scores = test.map(
+    (r) =>
+      assessDifficulty({ text: r.text, intent: model.classify(r.text), emotion: emotion.classify(r.text), wantsHuman: human.wantsHuman(r.text), channel: 'WB', contacts30d: 1 }).score,
+  );
+  const auc = auroc(
+    scores,
+    test.map((r) => r.label === OOS),
+  );
+  results.clincAuroc = ['CLINC150 test', 'difficulty AUROC, OOS vs in-scope', '—', '≥ 0.85', auc.toFixed(3)];
+  log(results.clincAuroc.join(' | '));
+  notes.push(
+    `CLINC150 model: ${model.stats.features} features × ${model.labels.length + 1} classes (with \`oos\`), trained in ${(model.stats.trainMs / 1000).toFixed(1)} s.`,
+  );
+}
+
+if (want('afqmc')) {
+  // Pair classification by cosine of the pair's TF-IDF vectors (idf from the sentences themselves, the
+  // same scorer the KB uses to compare questions); threshold chosen on the first half, accuracy on the second.
+  const pairs = afqmcDev();
+  const half = Math.floor(pairs.length / 2);
+  const bags = pairs.map((p) => [extractFeatures(p.a), extractFeatures(p.b)] as const);
+  const vec = Vectorizer.fit(bags.flat());
+  const sim = bags.map(([a, b]) => sparseDot(vec.transform(a), vec.transform(b)));
+  let best = { t: 0, acc: -1 };
+  for (let t = 0; t <= 1; t += 0.01) {
+    let ok = 0;
+    for (let i = 0; i < half; i++) ok += sim[i]! >= t === pairs[i]!.same ? 1 : 0;
+    if (ok / half > best.acc) best = { t, acc: ok / half };
+  }
+  let ok = 0;
+  for (let i = half; i < pairs.length; i++) ok += sim[i]! >= best.t === pairs[i]!.same ? 1 : 0;
+  const majority = pairs.slice(half).filter((p) => !p.same).length / (pairs.length - half);
+  const auc = auroc(
+    sim.slice(half),
+    pairs.slice(half).map((p) => p.same),
+  );
+  results.afqmc = [
+    `AFQMC dev: threshold on the first half (${half}), scored on the second (${pairs.length - half})`,
+    'accuracy',
+    'BERT-base 73.7 %, majority 69 %',
+    '> 73 %',
+    `${pct(ok / (pairs.length - half))} (AUC ${auc.toFixed(3)}; majority on this half ${pct(majority)})`,
+  ];
+  log(results.afqmc.join(' | '));
+}
+
+if (want('smp2020')) {
+  const shipped = loadShippedModels();
+  const model = shipped
+    ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion })
+    : NgramEmotionClassifier.train(shippedEmotionExamples(goEmotions('dev')));
+  const test = smp2020('usual_test');
+  const classes = ['anger', 'fear', 'happiness', 'sadness', 'surprise', 'neutral'];
+  const gold = test.map((r) => SMP_TO_EKMAN[r.label]!);
+  // SMP2020 has no disgust: a disgust answer counts as anger, its nearest SMP label.
+  const score = (m: NgramEmotionClassifier) => {
+    const predicted = test.map((r) => {
+      const l = m.classify(r.text).label;
+      return l === 'disgust' ? 'anger' : l;
+    });
+    return { f1: macroF1(gold, predicted, classes), acc: accuracy(gold, predicted) };
+  };
+  const s = score(model);
+  // Evaluation only, never saved: the same model trained also on SMP2020's own `usual_eval` split.
+  const research = NgramEmotionClassifier.train([
+    ...shippedEmotionExamples(goEmotions('dev')),
+    ...smp2020('usual_eval').map((r) => ({ text: r.text, label: SMP_TO_EKMAN[r.label]! })),
+  ]);
+  const r = score(research);
+  results.smp = [
+    `SMP2020-EWECT usual test (${test.length})`,
+    '6-class macro-F1',
+    'bert-base-chinese ≈ 0.73',
+    '≥ 0.65, aim 0.73',
+    `shipped ${s.f1.macro.toFixed(3)} (accuracy ${pct(s.acc)}, anger recall n/a); + usual_eval in training (not shipped) ${r.f1.macro.toFixed(3)} (accuracy ${pct(r.acc)})`,
+  ];
+  notes.push(
+    `SMP2020 per class, shipped: ${classes.map((c) => `${c} ${s.f1.perClass[c]!.toFixed(2)}`).join(', ')}; with usual_eval: ${classes.map((c) => `${c} ${r.f1.perClass[c]!.toFixed(2)}`).join(', ')}.`,
+  );
+  log(results.smp.join(' | '));
+}
+
+if (want('goemotions')) {
+  const shipped = loadShippedModels();
+  const model = shipped
+    ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion })
+    : NgramEmotionClassifier.train(shippedEmotionExamples(goEmotions('dev')));
+  const test = goEmotions('test');
+  const predicted = test.map((r) => model.classify(r.text).label as string);
+  // Lenient (SOURCE.md (a)): the answer is right when it is any of the row's gold labels.
+  const gold = test.map((r, i) => (r.labels.includes(predicted[i]!) ? predicted[i]! : r.labels[0]!));
+  const all = macroF1(gold, predicted, EMOTIONS);
+  const six = macroF1(
+    gold,
+    predicted,
+    EMOTIONS.filter((e) => e !== 'neutral'),
+  );
+  results.goemotions = [
+    `GoEmotions Ekman 6 + neutral, test (${test.length}); trained on dev + project seed`,
+    'macro-F1 (top label vs any gold)',
+    '≈ 0.62',
+    '≥ 0.55',
+    `${all.macro.toFixed(3)} with neutral, ${six.macro.toFixed(3)} over the six emotions`,
+  ];
+  notes.push(`GoEmotions per class: ${EMOTIONS.map((e) => `${e} ${all.perClass[e]!.toFixed(2)}`).join(', ')}.`);
+  log(results.goemotions.join(' | '));
+}
+
+if (want('latency')) {
+  const shipped = loadShippedModels();
+  const emotion = shipped ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion }) : NgramEmotionClassifier.train(shippedEmotionExamples());
+  const human = shipped ? NgramHumanRequestDetector.restore(shipped.human) : NgramHumanRequestDetector.train();
+  const intent = clincModel ?? bankingModel ?? NgramIntentClassifier.train(examplesOf(banking77('train')));
+  const texts = [...clinc150('test').slice(0, 1500), ...smp2020('usual_test').slice(0, 1500)].map((r) => r.text);
+  const times: number[] = [];
+  for (let round = 0; round < 2; round++) {
+    for (const text of texts) {
+      const t0 = performance.now();
+      const i = intent.classify(text);
+      const e = emotion.classify(text);
+      assessDifficulty({ text, intent: i, emotion: e, wantsHuman: human.wantsHuman(text) });
+      if (round === 1) times.push(performance.now() - t0);
+    }
+  }
+  const gz = gzipSync(Buffer.from(JSON.stringify(intent.state().classifier.vectorizer.features))).length + gzipSync(Buffer.from(intent.state().classifier.linear.weights.buffer)).length;
+  results.latency = [
+    `Per message, intent (${intent.labels.length} intents) + emotion + hand-over + difficulty, one core (${texts.length} zh/en texts, second pass)`,
+    'p50 / p99 latency',
+    '—',
+    'p99 ≤ 10 ms',
+    `${percentile(times, 0.5).toFixed(2)} ms / ${percentile(times, 0.99).toFixed(2)} ms`,
+  ];
+  notes.push(
+    `Model sizes: this intent model ${(intent.classifier.weightBytes / 1e6).toFixed(1)} MB in memory (${(gz / 1e6).toFixed(1)} MB gzipped); the shipped emotion + hand-over file ${(statSync(SHIPPED_MODELS_FILE).size / 1e6).toFixed(2)} MB.`,
+  );
+  log(results.latency.join(' | '));
+}
+
+const order = ['banking77', 'banking77_10', 'clinc', 'clincAuroc', 'afqmc', 'smp', 'goemotions', 'latency'];
+if (order.every((k) => results[k])) {
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const table = order.map((k) => `| ${results[k]!.join(' | ')} |`).join('\n');
+  const generated = `Written by \`npm run eval\` (server/eval/run.ts) at commit ${commit}, ${new Date().toISOString().slice(0, 10)}, on ${cpus()[0]?.model ?? 'this machine'} (${cpus().length} cores). The numbers are deterministic (seeded shuffles); re-running gives the same table except the latency line.
+
+| data | measure | published anchor | goal | Huiliu |
+|---|---|---|---|---|
+${table}
+
+## Notes
+${notes.map((n) => `- ${n}`).join('\n')}
+- Model: TF-IDF word unigrams/bigrams (Porter2 stems for English, jieba words for Chinese) + character 3–5-grams (English) and 1–3-grams (Chinese) into a multinomial logistic regression, temperature-calibrated on 3-fold cross-validated logits. One model per knowledge base, all languages in one. Emotion: the same, plus emotion-lexicon features.
+- Licences: the shipped emotion and hand-over models (${SHIPPED_MODELS_FILE.slice(REPO_ROOT.length + 1)}) are trained on the project's own sentences and GoEmotions' dev split (Apache-2.0) only. AFQMC and SMP2020-EWECT declare no licence: they are read here for evaluation only; the "+ usual_eval" SMP2020 line trains in memory and is never saved.
+- Never trained on a test split: Banking77/CLINC150 train on \`train\` (+ \`oos_train\`), the CLINC150 threshold is chosen on \`val\`, the AFQMC threshold on the first half of dev, emotion models on GoEmotions \`dev\`.`;
+  // The generated part sits between markers; the hand-written analysis around it is kept.
+  const file = join(REPO_ROOT, 'docs', 'ai-quality.md');
+  const BEGIN = '<!-- npm run eval: begin -->';
+  const END = '<!-- npm run eval: end -->';
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# AI quality (issue 9)\n\n${BEGIN}\n${END}\n`;
+  const start = old.indexOf(BEGIN);
+  const stop = old.indexOf(END);
+  const doc = start >= 0 && stop > start ? `${old.slice(0, start + BEGIN.length)}\n${generated}\n${old.slice(stop)}` : `${old}\n${BEGIN}\n${generated}\n${END}\n`;
+  writeFileSync(file, doc);
+  log('wrote docs/ai-quality.md');
+}
