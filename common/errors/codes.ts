@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   SESSION_CLOSED: { status: 409, message: 'The session is closed.' },
   OFFER_TAKEN: { status: 409, message: 'Another agent already took this contact.' },
   NOT_ASSIGNED: { status: 409, message: 'This contact is not assigned to you.' },
+  KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
+import type { KnowledgeBase } from './ai/kb';
+import { kbPlugin } from './ai/kb.plugin';
 import type { IdentityStore } from './auth/identity';
 import { authPlugin } from './auth/plugin';
 import type { RoutePolicy } from './auth/policy';
@@ -60,6 +62,8 @@ export interface AppDeps {
   ready: () => boolean;
   tls?: { cert: string; key: string };
   visitorTokens: VisitorTokens;
+  /** The knowledge base; its admin routes (`/api/v1/kb/*`) exist only when it is given. */
+  kb?: KnowledgeBase;
   /** Shared with the agent hub by the composition root; created here when absent (plugin tests). */
   metrics?: Metrics;
   limits?: Limits;
@@ -132,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics });
   await app.register(authPlugin, { auth });
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
+  if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
   await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
   await app.register(webChannelPlugin, {
     store,

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
+import type { KnowledgeBase } from './ai/kb';
+import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
 import type { Bus } from './bus/bus';
@@ -44,7 +46,7 @@ export interface RunningServer {
   tls: TlsMaterial;
   app: FastifyInstance;
   /** The wired services, for operators' scripts and tests (the composition root hands them out). */
-  services: { auth: AuthService; store: SessionStore; channels: ChannelStore; adapters: ChannelAdapters; bus: Bus };
+  services: { auth: AuthService; store: SessionStore; channels: ChannelStore; adapters: ChannelAdapters; bus: Bus; kb: KnowledgeBase };
   close(): Promise<void>;
 }
 
@@ -98,6 +100,11 @@ export async function startServer(
   const pool = new AgentPool();
   // The file's routing config seeds the versioned store; the router reads the newest version at each decision.
   const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });
+  // The FAQ knowledge base (issue 9): same database file, its own connection; changed through /api/v1/kb/*.
+  const kb = createSqliteKnowledgeBase({
+    path: config.paths.db,
+    onListenerError: (error) => logger.error({ err: error }, 'a knowledge-base change listener failed'),
+  });
   // CPU-heavy work off the socket thread (issue 8): scoring a long first message goes to the pool; the
   // usual short one costs ~2 µs here, less than the ~100 µs round trip to a thread.
   const cpu = createCpuPool({ logger, ...config.workers });
@@ -133,6 +140,7 @@ export async function startServer(
     ready: () => ready,
     tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
     visitorTokens: new VisitorTokens(loadOrCreateSecret(join(config.paths.keys, 'visitor.key'))),
+    kb,
     metrics,
     limits,
   });
@@ -162,7 +170,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus },
+    services: { auth, store, channels, adapters, bus, kb },
     close() {
       closing ??= (async () => {
         ready = false;
@@ -176,6 +184,8 @@ export async function startServer(
         await bus.close();
         await store.shutdown();
         await routingConfigs.close();
+        // After the app and the router: no request or decision reads it any more.
+        await kb.close();
         await cpu.close();
         await channels.close();
         authDb.close();

@@ -14,6 +14,8 @@ const arbSession = fc.record({
   status: fc.constantFrom<SessionStatus>('queued', 'offered', 'active', 'closed'),
   assignedAgentId: fc.option(fc.constantFrom(...ids), { nil: null }),
 });
+/** Acts on things of no skill group: the role alone decides. */
+const UNSCOPED: readonly Action[] = ['account.self', 'presence.set', 'kb.view', 'kb.manage'];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
 describe('can(user, action, resource)', () => {
@@ -28,6 +30,8 @@ describe('can(user, action, resource)', () => {
     ['team.view', [false, true, true, true, false], [false, false, true, true, false]],
     ['metrics.view', [true, true, true, true, false], [false, false, true, true, false]],
     ['customer.view', [true, true, true, true, true], [false, false, true, true, false]],
+    ['kb.view', [true, true, true, false, false], [true, true, true, false, false]],
+    ['kb.manage', [false, false, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {
@@ -49,16 +53,26 @@ describe('can(user, action, resource)', () => {
         if (can(user, action, resource)) expect(can(user, action)).toBe(true);
         const allGroups = user.roles.includes('admin') || user.roles.includes('auditor');
         const ownChat = action === 'queue.view' && s.status === 'active' && s.assignedAgentId === user.id;
-        if (!allGroups && !ownChat && can(user, action, resource) && action !== 'account.self' && action !== 'presence.set') {
+        if (!allGroups && !ownChat && can(user, action, resource) && !UNSCOPED.includes(action)) {
           expect(user.skillGroups).toContain(s.skillGroup);
         }
         const scope = scopeOf(user, action);
-        if (scope && action !== 'queue.view' && action !== 'account.self' && action !== 'presence.set') {
+        if (scope && action !== 'queue.view' && !UNSCOPED.includes(action)) {
           expect(can(user, action, resource)).toBe(scope.includes(s.skillGroup) && can(user, action));
         }
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('lets the knowledge base be read by agents, leads and admins and changed by admins only, in every skill group', () => {
+    for (const role of roles) {
+      const user = one(role, []);
+      expect(scopeOf(user, 'kb.view'), role).toEqual(can(user, 'kb.view') ? null : []);
+      expect(scopeOf(user, 'kb.manage'), role).toEqual(role === 'admin' ? null : []);
+      expect(can(user, 'kb.view', { skillGroup: 'vip' }), role).toBe(['agent', 'lead', 'admin'].includes(role));
+    }
+    expect(can({ id: 'u1', roles: ['agent', 'lead'], skillGroups: ['general'] }, 'kb.manage')).toBe(false);
   });
 
   it('refuses a scoped action on a resource that names no skill group', () => {

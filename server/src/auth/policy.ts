@@ -23,6 +23,10 @@ export const ACTIONS = [
   'metrics.view',
   /** See a customer's profile. Resource: `{ skillGroups }`, the groups the customer has sessions in. */
   'customer.view',
+  /** Read the knowledge base: entries, export, version history. Not scoped by skill group. */
+  'kb.view',
+  /** Change the knowledge base: import, create, update, delete entries. Not scoped by skill group. */
+  'kb.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -52,6 +56,9 @@ const ROLES: Record<Action, readonly Role[]> = {
   'team.view': ['lead', 'admin', 'auditor'],
   'metrics.view': ['agent', 'lead', 'admin', 'auditor'],
   'customer.view': ['agent', 'lead', 'admin', 'auditor', 'privacy-officer'],
+  // The FAQ answers agents reuse; only admins change them (every change retrains the classifier).
+  'kb.view': ['agent', 'lead', 'admin'],
+  'kb.manage': ['admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -82,6 +89,8 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
   switch (action) {
     case 'account.self':
     case 'presence.set':
+    case 'kb.view':
+    case 'kb.manage':
       return true;
     case 'session.view':
     case 'team.view':
@@ -108,10 +117,15 @@ export function queueRowVisible(user: PolicyUser, s: PolicyResource): boolean {
   return s.status === 'queued' || s.status === 'offered';
 }
 
-/** Skill groups in which the user may do `action`; null means all groups. */
+/**
+ * Skill groups in which the user may do `action`; null means all groups (also for the acts that no
+ * skill group scopes, such as `kb.view`, once the role allows them).
+ */
 export function scopeOf(user: PolicyUser, action: Action): readonly string[] | null {
   if (!has(user, ROLES[action])) return [];
   if (action === 'session.handle') return user.skillGroups;
+  // The knowledge base belongs to no skill group.
+  if (action === 'kb.view' || action === 'kb.manage') return null;
   return seesAllGroups(user) ? null : user.skillGroups;
 }
 
