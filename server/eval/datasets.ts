@@ -71,6 +71,12 @@ export function goEmotions(split: 'dev' | 'test'): MultiLabelled[] {
     .filter((l) => l.trim())
     .map((l) => {
       const [text, ids] = l.split('\t');
-      return { text: text!, labels: ids!.split(',').map((i) => names[Number(i)]!).map((n) => rename[n] ?? n) };
+      return {
+        text: text!,
+        labels: ids!
+          .split(',')
+          .map((i) => names[Number(i)]!)
+          .map((n) => rename[n] ?? n),
+      };
     });
 }

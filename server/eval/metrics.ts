@@ -7,7 +7,11 @@ export function accuracy(gold: readonly string[], predicted: readonly string[]):
 }
 
 /** Macro-F1 over `classes` (a class with no gold and no predictions scores 0 and still counts). */
-export function macroF1(gold: readonly string[], predicted: readonly string[], classes: readonly string[]): { macro: number; perClass: Record<string, number> } {
+export function macroF1(
+  gold: readonly string[],
+  predicted: readonly string[],
+  classes: readonly string[],
+): { macro: number; perClass: Record<string, number> } {
   const perClass: Record<string, number> = {};
   for (const c of classes) {
     let tp = 0;
@@ -35,10 +39,11 @@ export function auroc(scores: readonly number[], positives: readonly boolean[]):
     let j = i;
     while (j < items.length && items[j]!.s === items[i]!.s) j++;
     const avgRank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (items[k]!.pos) {
-      rankSum += avgRank;
-      nPos++;
-    }
+    for (let k = i; k < j; k++)
+      if (items[k]!.pos) {
+        rankSum += avgRank;
+        nPos++;
+      }
     i = j;
   }
   const nNeg = items.length - nPos;

@@ -37,7 +37,10 @@ function top1(model: NgramIntentClassifier, rows: Labelled[], threshold = 0): st
 /** The first `n` examples per label after a seeded shuffle (the few-shot knowledge base). */
 function fewShot(rows: Labelled[], n: number, seed: number): Labelled[] {
   const random = seededRandom(seed);
-  const shuffled = rows.map((r) => ({ r, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.r);
+  const shuffled = rows
+    .map((r) => ({ r, k: random() }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.r);
   const taken = new Map<string, number>();
   return shuffled.filter((r) => {
     const k = taken.get(r.label) ?? 0;
@@ -130,11 +133,20 @@ if (want('clinc150')) {
 
   // Difficulty AUROC: the full analysis (intent + shipped emotion + hand-over request) of each test text.
   const shipped = loadShippedModels();
-  const emotion = shipped ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion }) : NgramEmotionClassifier.train(shippedEmotionExamples());
+  const emotion = shipped
+    ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion })
+    : NgramEmotionClassifier.train(shippedEmotionExamples());
   const human = shipped ? NgramHumanRequestDetector.restore(shipped.human) : NgramHumanRequestDetector.train();
   const scores = test.map(
     (r) =>
-      assessDifficulty({ text: r.text, intent: model.classify(r.text), emotion: emotion.classify(r.text), wantsHuman: human.wantsHuman(r.text), channel: 'WB', contacts30d: 1 }).score,
+      assessDifficulty({
+        text: r.text,
+        intent: model.classify(r.text),
+        emotion: emotion.classify(r.text),
+        wantsHuman: human.wantsHuman(r.text),
+        channel: 'WB',
+        contacts30d: 1,
+      }).score,
   );
   const auc = auroc(
     scores,
@@ -242,7 +254,9 @@ if (want('goemotions')) {
 
 if (want('latency')) {
   const shipped = loadShippedModels();
-  const emotion = shipped ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion }) : NgramEmotionClassifier.train(shippedEmotionExamples());
+  const emotion = shipped
+    ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion })
+    : NgramEmotionClassifier.train(shippedEmotionExamples());
   const human = shipped ? NgramHumanRequestDetector.restore(shipped.human) : NgramHumanRequestDetector.train();
   const intent = clincModel ?? bankingModel ?? NgramIntentClassifier.train(examplesOf(banking77('train')));
   const texts = [...clinc150('test').slice(0, 1500), ...smp2020('usual_test').slice(0, 1500)].map((r) => r.text);
@@ -256,7 +270,9 @@ if (want('latency')) {
       if (round === 1) times.push(performance.now() - t0);
     }
   }
-  const gz = gzipSync(Buffer.from(JSON.stringify(intent.state().classifier.vectorizer.features))).length + gzipSync(Buffer.from(intent.state().classifier.linear.weights.buffer)).length;
+  const gz =
+    gzipSync(Buffer.from(JSON.stringify(intent.state().classifier.vectorizer.features))).length +
+    gzipSync(Buffer.from(intent.state().classifier.linear.weights.buffer)).length;
   results.latency = [
     `Per message, intent (${intent.labels.length} intents) + emotion + hand-over + difficulty, one core (${texts.length} zh/en texts, second pass)`,
     'p50 / p99 latency',
@@ -298,7 +314,10 @@ ${notes.map((n) => `- ${n}`).join('\n')}
   const old = existsSync(file) ? readFileSync(file, 'utf8') : `# AI quality (issue 9)\n\n${BEGIN}\n${END}\n`;
   const start = old.indexOf(BEGIN);
   const stop = old.indexOf(END);
-  const doc = start >= 0 && stop > start ? `${old.slice(0, start + BEGIN.length)}\n${generated}\n${old.slice(stop)}` : `${old}\n${BEGIN}\n${generated}\n${END}\n`;
+  const doc =
+    start >= 0 && stop > start
+      ? `${old.slice(0, start + BEGIN.length)}\n${generated}\n${old.slice(stop)}`
+      : `${old}\n${BEGIN}\n${generated}\n${END}\n`;
   writeFileSync(file, doc);
   log('wrote docs/ai-quality.md');
 }

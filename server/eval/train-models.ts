@@ -20,10 +20,16 @@ saveShippedModels({
     sources: [
       { name: 'Huiliu emotion seed (server/src/ai/data/emotion-seed.ts)', licence: 'Apache-2.0 (this project)', rows: EMOTION_SEED.length },
       { name: 'GoEmotions, Ekman labels, dev split (Demszky et al. 2020)', licence: 'Apache-2.0', rows: dev.length },
-      { name: 'Huiliu hand-over requests (server/src/ai/data/human-request.ts)', licence: 'Apache-2.0 (this project)', rows: HUMAN_REQUEST_SEED.length },
+      {
+        name: 'Huiliu hand-over requests (server/src/ai/data/human-request.ts)',
+        licence: 'Apache-2.0 (this project)',
+        rows: HUMAN_REQUEST_SEED.length,
+      },
     ],
   },
   emotion: emotion.classifier.state(),
   human: human.state(),
 });
-console.log(`wrote ${SHIPPED_MODELS_FILE}: emotion ${JSON.stringify(emotion.classifier.stats)}, human ${JSON.stringify(human.classifier.stats)}`);
+process.stdout.write(
+  `wrote ${SHIPPED_MODELS_FILE}: emotion ${JSON.stringify(emotion.classifier.stats)}, human ${JSON.stringify(human.classifier.stats)}\n`,
+);

@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import type { KnowledgeBase } from './ai/kb';
 import { kbPlugin } from './ai/kb.plugin';
+import type { LanguageCore } from './ai/core';
+import { aiPlugin } from './ai/plugin';
 import type { IdentityStore } from './auth/identity';
 import { authPlugin } from './auth/plugin';
 import type { RoutePolicy } from './auth/policy';
@@ -64,6 +66,8 @@ export interface AppDeps {
   visitorTokens: VisitorTokens;
   /** The knowledge base; its admin routes (`/api/v1/kb/*`) exist only when it is given. */
   kb?: KnowledgeBase;
+  /** The AI language core; `POST /api/v1/ai/analyze` exists only when it is given. */
+  core?: LanguageCore;
   /** Shared with the agent hub by the composition root; created here when absent (plugin tests). */
   metrics?: Metrics;
   limits?: Limits;
@@ -137,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { auth });
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
+  if (deps.core) await app.register(aiPlugin, { core: deps.core });
   await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
   await app.register(webChannelPlugin, {
     store,

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
 import type { KnowledgeBase } from './ai/kb';
 import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
+import { LanguageCore } from './ai/core';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
 import type { Bus } from './bus/bus';
@@ -13,7 +14,7 @@ import { createMemoryBus } from './bus/bus.memory';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { openDatabase } from './db/sqlite';
-import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
+import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import { createSqliteChannelStore } from './gateway/channels.sqlite';
@@ -37,6 +38,8 @@ import { REPO_ROOT } from './runtime/paths';
 import { SessionViews } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
 
+/** How long start-up waits for the first intent model before it listens anyway (ms). */
+const CORE_START_WAIT_MS = 10_000;
 /** First messages longer than this (UTF-16 units) are scored in the CPU pool (see `startServer`). */
 const POOL_SCORE_MIN_CHARS = 2000;
 
@@ -105,10 +108,19 @@ export async function startServer(
     path: config.paths.db,
     onListenerError: (error) => logger.error({ err: error }, 'a knowledge-base change listener failed'),
   });
-  // CPU-heavy work off the socket thread (issue 8): scoring a long first message goes to the pool; the
-  // usual short one costs ~2 µs here, less than the ~100 µs round trip to a thread.
+  // CPU-heavy work off the socket thread (issue 8): training intent models, and scoring a long first
+  // message with the surface fallback; the usual short one costs ~2 µs here, less than the ~100 µs
+  // round trip to a thread.
   const cpu = createCpuPool({ logger, ...config.workers });
-  const score = (facts: ContactFacts) =>
+  if (config.demo) {
+    const seeded = await seedDemoKnowledgeBase(kb);
+    if (seeded) logger.info({ kbVersion: seeded }, 'demo knowledge base seeded');
+  }
+  // The AI language core (issue 9): intents retrain in a pool thread whenever the KB changes; its
+  // first training runs while the rest of the server starts.
+  const core = new LanguageCore({ kb, train: (examples) => cpu.run('trainIntent', examples), logger });
+  const coreStarted = core.start();
+  const surfaceScore = (facts: ContactFacts) =>
     facts.difficulty.text.length > POOL_SCORE_MIN_CHARS
       ? cpu.run('score', facts).catch((error: unknown) => {
           // A full pool or one that is closing must not stop routing: score here instead.
@@ -116,6 +128,14 @@ export async function startServer(
           throw error;
         })
       : scoreContact(facts);
+  // With a model loaded the core reads the message (~0.5 ms, the first 2,000 characters); without
+  // one (an empty KB) difficulty falls back to the surface features.
+  const score = (facts: ContactFacts) => {
+    if (!core.ready) return surfaceScore(facts);
+    const { channel, contacts30d, text } = facts.difficulty;
+    const analysis = core.analyze(text, { channel, contacts30d });
+    return scoreContact({ ...facts, difficulty: { ...facts.difficulty, analysis } });
+  };
   const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger, score });
   const views = new SessionViews(store);
   const conversations = createConversationService({ store, router, pool, bus, views, logger });
@@ -141,6 +161,7 @@ export async function startServer(
     tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
     visitorTokens: new VisitorTokens(loadOrCreateSecret(join(config.paths.keys, 'visitor.key'))),
     kb,
+    core,
     metrics,
     limits,
   });
@@ -160,6 +181,9 @@ export async function startServer(
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
   await router.start();
+  // A first model before the first contact when it comes quickly (the demo KB: ~1.5 s in a pool thread);
+  // a big KB finishes in the background, scored by the surface fallback meanwhile.
+  await Promise.race([coreStarted, new Promise((resolve) => setTimeout(resolve, CORE_START_WAIT_MS).unref())]);
   const address = await app.listen({ host: config.host, port: config.port });
   ready = true;
   const url = address.replace('[::1]', 'localhost');
@@ -185,6 +209,7 @@ export async function startServer(
         await store.shutdown();
         await routingConfigs.close();
         // After the app and the router: no request or decision reads it any more.
+        await core.close();
         await kb.close();
         await cpu.close();
         await channels.close();

@@ -3,7 +3,19 @@ import type { KbEntry } from '../../../common/ai/types';
 import { inlineIntentTrainer, LanguageCore, type IntentTrainer, type KbSource } from './core';
 
 function entry(intent: string, questions: string[]): KbEntry {
-  return { id: intent, intent, lang: 'en', questions, answer: 'x', tags: [], skillGroup: null, related: [], version: 1, updatedAt: new Date().toISOString(), updatedBy: 't' };
+  return {
+    id: intent,
+    intent,
+    lang: 'en',
+    questions,
+    answer: 'x',
+    tags: [],
+    skillGroup: null,
+    related: [],
+    version: 1,
+    updatedAt: new Date().toISOString(),
+    updatedBy: 't',
+  };
 }
 
 /** A knowledge base in memory, with the port's change notifications. */
@@ -32,21 +44,24 @@ const ORDERS = entry('order_status', ['where is my order', 'my parcel has not ar
 const REFUND = entry('refund', ['i want a refund', 'give me my money back', 'refund my purchase', 'how do refunds work']);
 const LOGIN = entry('login', ['i cannot log in', 'forgot my password', 'reset password', 'my account is locked']);
 
-/** A trainer that waits for `release()` before training, to observe the core mid-training. */
+/** A trainer that holds each training until `release()` gives it a permit, to observe the core mid-training. */
 function gatedTrainer(): { train: IntentTrainer; release: () => void; calls: number } {
-  const gate: { open?: () => void; calls: number } = { calls: 0 };
-  let opened = new Promise<void>((r) => (gate.open = r));
+  let permits = 0;
+  let calls = 0;
+  const waiting: (() => void)[] = [];
   return {
     get calls() {
-      return gate.calls;
+      return calls;
     },
     release: () => {
-      gate.open!();
-      opened = new Promise<void>((r) => (gate.open = r));
+      const next = waiting.shift();
+      if (next) next();
+      else permits++;
     },
     train: async (examples) => {
-      gate.calls++;
-      await opened;
+      calls++;
+      if (permits > 0) permits--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
       return inlineIntentTrainer(examples);
     },
   };
@@ -98,7 +113,7 @@ describe('LanguageCore', () => {
     gate.release(); // v2 done → one more run for v3+v4
     await new Promise((r) => setTimeout(r, 50));
     gate.release();
-    await core.retrain();
+    await core.idle();
     expect(gate.calls).toBe(3);
     expect(seen).toEqual([2, 4]);
     expect(core.analyze('forgot my password').intent.label).toBe('login');
@@ -121,7 +136,7 @@ describe('LanguageCore', () => {
     await core.start();
     fail = true;
     kb.set([ORDERS, REFUND, LOGIN]);
-    await core.retrain();
+    await core.idle();
     expect(errors).toHaveLength(1);
     expect(core.ready).toBe(true);
     expect(core.modelVersion).toBe(1);

@@ -3,7 +3,14 @@ import type { Logger } from '../logging/logger';
 import { assessDifficulty } from './difficulty';
 import { NgramEmotionClassifier, shippedEmotionExamples, type EmotionClassifier } from './emotion';
 import { NgramHumanRequestDetector, type HumanRequestDetector } from './human';
-import { NgramIntentClassifier, OOS, type IntentClassifier, type IntentExample, type IntentModelState, type IntentPrediction } from './intent';
+import {
+  NgramIntentClassifier,
+  OOS,
+  type IntentClassifier,
+  type IntentExample,
+  type IntentModelState,
+  type IntentPrediction,
+} from './intent';
 import { loadShippedModels } from './models';
 import { detectLang } from './text';
 
@@ -63,7 +70,10 @@ export class LanguageCore {
   constructor(private readonly deps: LanguageCoreDeps = {}) {
     const shipped = deps.emotion && deps.human ? null : loadShippedModels();
     this.emotionModel =
-      deps.emotion ?? (shipped ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion }) : NgramEmotionClassifier.train(shippedEmotionExamples(), { folds: 0 }));
+      deps.emotion ??
+      (shipped
+        ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion })
+        : NgramEmotionClassifier.train(shippedEmotionExamples(), { folds: 0 }));
     this.human = deps.human ?? (shipped ? NgramHumanRequestDetector.restore(shipped.human) : NgramHumanRequestDetector.train());
     this.maxChars = deps.maxModelChars ?? 2000;
     this.unsubscribe = deps.kb ? deps.kb.onChange(() => void this.retrain()) : () => {};
@@ -140,6 +150,11 @@ export class LanguageCore {
     return this.training;
   }
 
+  /** Resolves when no training is running or queued (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.training) await this.training;
+  }
+
   /** Emotion of one text (any length; the first `maxModelChars` are read). */
   emotion(text: string): EmotionResult {
     return this.emotionModel.classify(text.slice(0, this.maxChars));
@@ -163,7 +178,14 @@ export class LanguageCore {
       : { label: OOS, confidence: 0, outOfScope: true, candidates: [], margin: 0, oosProbability: 0, likelyIntents: 0 };
     const emotion = this.emotionModel.classify(head);
     const wantsHuman = this.human.wantsHuman(head);
-    const { score, reasons } = assessDifficulty({ text, intent, emotion, wantsHuman, channel: options.channel, contacts30d: options.contacts30d });
+    const { score, reasons } = assessDifficulty({
+      text,
+      intent,
+      emotion,
+      wantsHuman,
+      channel: options.channel,
+      contacts30d: options.contacts30d,
+    });
     return {
       lang,
       intent: { label: intent.label, confidence: intent.confidence, outOfScope: intent.outOfScope, candidates: intent.candidates },

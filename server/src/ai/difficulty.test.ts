@@ -3,10 +3,30 @@ import type { EmotionResult } from '../../../common/ai/types';
 import { assessDifficulty, DIFFICULTY_POINTS } from './difficulty';
 import type { IntentPrediction } from './intent';
 
-const neutral: EmotionResult = { label: 'neutral', intensity: 0, scores: { anger: 0, disgust: 0, fear: 0, happiness: 0, sadness: 0, surprise: 0, neutral: 1 } };
+const neutral: EmotionResult = {
+  label: 'neutral',
+  intensity: 0,
+  scores: { anger: 0, disgust: 0, fear: 0, happiness: 0, sadness: 0, surprise: 0, neutral: 1 },
+};
 const angry: EmotionResult = { label: 'anger', intensity: 0.9, scores: { ...neutral.scores, anger: 0.9, neutral: 0.1 } };
-const sure: IntentPrediction = { label: 'order_status', confidence: 0.97, outOfScope: false, candidates: [{ label: 'order_status', p: 0.97 }], margin: 0.95, oosProbability: 0, likelyIntents: 1 };
-const lost: IntentPrediction = { label: 'oos', confidence: 0.2, outOfScope: true, candidates: [{ label: 'order_status', p: 0.2 }], margin: 0.05, oosProbability: 0, likelyIntents: 1 };
+const sure: IntentPrediction = {
+  label: 'order_status',
+  confidence: 0.97,
+  outOfScope: false,
+  candidates: [{ label: 'order_status', p: 0.97 }],
+  margin: 0.95,
+  oosProbability: 0,
+  likelyIntents: 1,
+};
+const lost: IntentPrediction = {
+  label: 'oos',
+  confidence: 0.2,
+  outOfScope: true,
+  candidates: [{ label: 'order_status', p: 0.2 }],
+  margin: 0.05,
+  oosProbability: 0,
+  likelyIntents: 1,
+};
 const points = (r: ReturnType<typeof assessDifficulty>, factor: string) => r.reasons.find((x) => x.factor === factor)!.points;
 
 describe('difficulty', () => {
@@ -32,12 +52,24 @@ describe('difficulty', () => {
     const web = assessDifficulty({ text, intent: sure, emotion: neutral, wantsHuman: false, channel: 'WB', contacts30d: 1 });
     const voice = assessDifficulty({ text, intent: sure, emotion: neutral, wantsHuman: false, channel: 'SP', contacts30d: 3 });
     expect(voice.score).toBeCloseTo(web.score + DIFFICULTY_POINTS.voice + DIFFICULTY_POINTS.repeat, 5);
-    const worst = assessDifficulty({ text: `${'订单 12345678 退款 ¥199？'.repeat(40)}不不不`, intent: lost, emotion: angry, wantsHuman: true, channel: 'SP', contacts30d: 9 });
+    const worst = assessDifficulty({
+      text: `${'订单 12345678 退款 ¥199？'.repeat(40)}不不不`,
+      intent: lost,
+      emotion: angry,
+      wantsHuman: true,
+      channel: 'SP',
+      contacts30d: 9,
+    });
     expect(worst.score).toBe(100);
   });
 
   it('counts several questions, entities and negations', () => {
-    const r = assessDifficulty({ text: '订单2024112900123还没到？另外退款199元什么时候到？我没有收到短信', intent: sure, emotion: neutral, wantsHuman: false });
+    const r = assessDifficulty({
+      text: '订单2024112900123还没到？另外退款199元什么时候到？我没有收到短信',
+      intent: sure,
+      emotion: neutral,
+      wantsHuman: false,
+    });
     expect(r.reasons.find((x) => x.factor === 'issues')!.value).toBeGreaterThanOrEqual(2);
     expect(r.reasons.find((x) => x.factor === 'entities')!.value).toBeGreaterThanOrEqual(2);
     expect(r.reasons.find((x) => x.factor === 'negation')!.value).toBeGreaterThanOrEqual(1);

@@ -86,8 +86,18 @@ export function assessDifficulty(inputs: DifficultyInputs): { score: number; rea
       points: Math.min(P.multiIntent, (issues - 1) * 7.5),
       note: `${issues} distinct question(s) (${intent.likelyIntents} likely intent(s), ${questions} question mark(s) or joiners)`,
     },
-    { factor: 'length', value: round2(clamp01(chars / 400)), points: round2(P.length * clamp01(chars / 400)), note: `${chars} characters, ${words} words` },
-    { factor: 'entities', value: entities, points: Math.min(P.entities, entities * 3), note: `${entities} order numbers, amounts, codes or links` },
+    {
+      factor: 'length',
+      value: round2(clamp01(chars / 400)),
+      points: round2(P.length * clamp01(chars / 400)),
+      note: `${chars} characters, ${words} words`,
+    },
+    {
+      factor: 'entities',
+      value: entities,
+      points: Math.min(P.entities, entities * 3),
+      note: `${entities} order numbers, amounts, codes or links`,
+    },
     { factor: 'negation', value: negations, points: Math.min(P.negation, negations * 2), note: `${negations} negation(s)` },
     {
       factor: 'negative-emotion',
@@ -102,8 +112,15 @@ export function assessDifficulty(inputs: DifficultyInputs): { score: number; rea
       note: inputs.wantsHuman ? 'asks for a person' : 'no request for a person',
     },
     { factor: 'channel', points: voice ? P.voice : 0, note: voice ? 'voice is harder to serve' : 'text channel' },
-    { factor: 'repeat-contact', points: repeat ? P.repeat : 0, note: repeat ? 'contacted us again within 30 days' : 'first contact in 30 days' },
+    {
+      factor: 'repeat-contact',
+      points: repeat ? P.repeat : 0,
+      note: repeat ? 'contacted us again within 30 days' : 'first contact in 30 days',
+    },
   ];
-  const score = Math.min(100, reasons.reduce((s, r) => s + (r.points ?? 0), 0));
+  const score = Math.min(
+    100,
+    reasons.reduce((s, r) => s + (r.points ?? 0), 0),
+  );
   return { score: round2(score), reasons };
 }

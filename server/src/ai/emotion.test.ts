@@ -54,7 +54,14 @@ describe('emotion classifier (shipped model)', () => {
 
 describe('hand-over request detector (shipped model)', () => {
   it('hears a request for a person in many words, both languages', () => {
-    for (const t of ['I want to talk to a human agent please', 'real person please', 'get me a manager', '转人工', '我要人工客服', '别用机器人糊弄我，找个真人']) {
+    for (const t of [
+      'I want to talk to a human agent please',
+      'real person please',
+      'get me a manager',
+      '转人工',
+      '我要人工客服',
+      '别用机器人糊弄我，找个真人',
+    ]) {
       expect(core.wantsHuman(t), t).toBe(true);
     }
   });

@@ -1,7 +1,7 @@
 import { EMOTIONS, type Emotion, type EmotionResult } from '../../../common/ai/types';
 import { DEFAULT_CLASSIFIER, TextClassifier, type ClassifierOptions, type TextClassifierState, type TrainingExample } from './classifier';
 import { EMOTION_SEED } from './data/emotion-seed';
-import { lexiconHits, LEXICON_EMOTIONS } from './lexicon';
+import { lexiconHits, type LEXICON_EMOTIONS } from './lexicon';
 import { detectLang, normalizeText } from './text';
 
 /**
@@ -36,9 +36,15 @@ export class NgramEmotionClassifier implements EmotionClassifier {
   private constructor(readonly classifier: TextClassifier) {}
 
   /** Trains on examples labelled with `EMOTIONS` names; throws `Error` on any other label. */
-  static train(examples: readonly TrainingExample[], options: Partial<ClassifierOptions> & { balance?: number } = {}): NgramEmotionClassifier {
-    for (const e of examples) if (!(EMOTIONS as readonly string[]).includes(e.label)) throw new Error(`Unknown emotion label "${e.label}".`);
-    return new NgramEmotionClassifier(TextClassifier.train(balanced(examples, options.balance ?? 0.5), { ...EMOTION_TRAINING, ...options }));
+  static train(
+    examples: readonly TrainingExample[],
+    options: Partial<ClassifierOptions> & { balance?: number } = {},
+  ): NgramEmotionClassifier {
+    for (const e of examples)
+      if (!(EMOTIONS as readonly string[]).includes(e.label)) throw new Error(`Unknown emotion label "${e.label}".`);
+    return new NgramEmotionClassifier(
+      TextClassifier.train(balanced(examples, options.balance ?? 0.5), { ...EMOTION_TRAINING, ...options }),
+    );
   }
 
   static restore(state: EmotionModelState): NgramEmotionClassifier {

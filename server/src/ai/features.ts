@@ -1,4 +1,4 @@
-import stem from "wink-porter2-stemmer";
+import stem from 'wink-porter2-stemmer';
 import { lexiconFeatures, lexiconHits } from './lexicon';
 import { detectLang, isNumberToken, tokenize, normalizeText } from './text';
 

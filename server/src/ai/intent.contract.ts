@@ -7,9 +7,33 @@ import type { IntentClassifier } from './intent';
  * loads) a model on the `examples` given.
  */
 export const CONTRACT_EXAMPLES: { text: string; intent: string }[] = [
-  ...['where is my order', 'my order has not arrived yet', 'track my parcel please', 'when will my package come', '我的订单到哪了', '快递怎么还没到', '查一下物流'].map((text) => ({ text, intent: 'order_status' })),
-  ...['i want my money back', 'how do i get a refund', 'refund my payment', 'please refund the charge', '我要退款', '退款怎么申请', '钱什么时候退回来'].map((text) => ({ text, intent: 'refund' })),
-  ...['i forgot my password', 'cannot log in to my account', 'reset my password', 'my login does not work', '忘记密码了', '登录不上去', '账号登不进去怎么办'].map((text) => ({ text, intent: 'login' })),
+  ...[
+    'where is my order',
+    'my order has not arrived yet',
+    'track my parcel please',
+    'when will my package come',
+    '我的订单到哪了',
+    '快递怎么还没到',
+    '查一下物流',
+  ].map((text) => ({ text, intent: 'order_status' })),
+  ...[
+    'i want my money back',
+    'how do i get a refund',
+    'refund my payment',
+    'please refund the charge',
+    '我要退款',
+    '退款怎么申请',
+    '钱什么时候退回来',
+  ].map((text) => ({ text, intent: 'refund' })),
+  ...[
+    'i forgot my password',
+    'cannot log in to my account',
+    'reset my password',
+    'my login does not work',
+    '忘记密码了',
+    '登录不上去',
+    '账号登不进去怎么办',
+  ].map((text) => ({ text, intent: 'login' })),
 ];
 
 export function intentClassifierContract(name: string, make: (examples: { text: string; intent: string }[]) => IntentClassifier): void {

@@ -10,7 +10,12 @@ intentClassifierContract('NgramIntentClassifier restored from its state', (examp
 describe('NgramIntentClassifier', () => {
   it('refuses to train on fewer than two intents', () => {
     expect(() => NgramIntentClassifier.train([{ text: 'hello', intent: 'greet' }])).toThrow(/two intents/);
-    expect(() => NgramIntentClassifier.train([{ text: 'hello', intent: 'greet' }, { text: 'blah', intent: OOS }])).toThrow(/two intents/);
+    expect(() =>
+      NgramIntentClassifier.train([
+        { text: 'hello', intent: 'greet' },
+        { text: 'blah', intent: OOS },
+      ]),
+    ).toThrow(/two intents/);
   });
 
   it('the same data gives the same model (seeded), and the state survives structured clone', () => {
@@ -34,7 +39,15 @@ describe('NgramIntentClassifier', () => {
   it('with oos training examples, an oos-like text is out of scope even at threshold 0', () => {
     const m = NgramIntentClassifier.train([
       ...CONTRACT_EXAMPLES,
-      ...['tell me a joke', 'what is the capital of france', 'play some music', 'how tall is mount everest', 'who won the football game', 'what time is it in tokyo', 'set an alarm for 7am'].map((text) => ({ text, intent: OOS })),
+      ...[
+        'tell me a joke',
+        'what is the capital of france',
+        'play some music',
+        'how tall is mount everest',
+        'who won the football game',
+        'what time is it in tokyo',
+        'set an alarm for 7am',
+      ].map((text) => ({ text, intent: OOS })),
     ]);
     const r = m.classify('tell me a funny joke', 0);
     expect(r.outOfScope).toBe(true);

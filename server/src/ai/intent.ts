@@ -95,7 +95,12 @@ export class NgramIntentClassifier implements IntentClassifier {
   }
 
   state(): IntentModelState {
-    return { kind: 'ngram-linear', classifier: this.classifier.state(), threshold: this.threshold, multiIntentFloor: this.multiIntentFloor };
+    return {
+      kind: 'ngram-linear',
+      classifier: this.classifier.state(),
+      threshold: this.threshold,
+      multiIntentFloor: this.multiIntentFloor,
+    };
   }
 
   get stats(): TextClassifierState['stats'] {

@@ -24,6 +24,8 @@ interface Matcher {
   entries: Map<string, { emotion: LexiconEmotion; weight: number }>;
   negators: RegExp;
   intensifiers: RegExp;
+  /** Every intensifier, anywhere (zh: removed before looking for a negator, so 非常 is not 非). */
+  anyIntensifier: RegExp;
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -46,12 +48,14 @@ function matcher(lang: Lang): Matcher {
           entries,
           negators: new RegExp(`(?:${words(NEGATORS.zh).join('|')})`, 'u'),
           intensifiers: new RegExp(`(?:${words(INTENSIFIERS.zh).join('|')})$`, 'u'),
+          anyIntensifier: new RegExp(words(INTENSIFIERS.zh).join('|'), 'gu'),
         }
       : {
           re: new RegExp(`(?<![\\p{L}\\p{N}])(?:${terms.join('|')})(?![\\p{L}\\p{N}])`, 'gu'),
           entries,
           negators: new RegExp(`(?:^|[^\\p{L}])(?:${words(NEGATORS.en).join('|')})(?:\\s+\\S+){0,2}\\s+$`, 'u'),
           intensifiers: new RegExp(`(?:^|[^\\p{L}])(?:${words(INTENSIFIERS.en).join('|')})\\s+$`, 'u'),
+          anyIntensifier: /(?!)/gu,
         };
   matchers.set(lang, m);
   return m;
@@ -68,7 +72,7 @@ export function lexiconHits(norm: string, lang: Lang): LexiconHits {
     if (!entry) continue;
     const before = norm.slice(Math.max(0, hit.index - (lang === 'zh' ? 3 : 40)), hit.index);
     const selfNegating = NEGATOR_START[lang].test(hit[0]);
-    const window = lang === 'zh' ? (before.split(/[，。！？,.!?\s]/u).pop() ?? '') : before;
+    const window = lang === 'zh' ? (before.split(/[，。！？,.!?\s]/u).pop() ?? '').replace(m.anyIntensifier, '') : before;
     if (!selfNegating && m.negators.test(window)) {
       negated++;
       continue;

@@ -2,10 +2,29 @@ import { describe, expect, it } from 'vitest';
 import type { SparseVector } from './features';
 import { fitTemperature, LinearModel, nll, softmaxInPlace } from './linear';
 
-const v = (pairs: [number, number][]): SparseVector => ({ idx: Int32Array.from(pairs.map((p) => p[0])), val: Float32Array.from(pairs.map((p) => p[1])) });
+const v = (pairs: [number, number][]): SparseVector => ({
+  idx: Int32Array.from(pairs.map((p) => p[0])),
+  val: Float32Array.from(pairs.map((p) => p[1])),
+});
 
 describe('logistic regression', () => {
-  const xs = [v([[0, 1]]), v([[1, 1]]), v([[2, 1]]), v([[0, 0.7], [3, 0.7]]), v([[1, 0.7], [3, 0.7]]), v([[2, 0.7], [3, 0.7]])];
+  const xs = [
+    v([[0, 1]]),
+    v([[1, 1]]),
+    v([[2, 1]]),
+    v([
+      [0, 0.7],
+      [3, 0.7],
+    ]),
+    v([
+      [1, 0.7],
+      [3, 0.7],
+    ]),
+    v([
+      [2, 0.7],
+      [3, 0.7],
+    ]),
+  ];
   const ys = [0, 1, 2, 0, 1, 2];
 
   it('learns a separable problem and answers probabilities that sum to 1', () => {
@@ -19,7 +38,9 @@ describe('logistic regression', () => {
 
   it('is reproducible for a seed', () => {
     const o = { epochs: 5, lr: 1, decay: 0, l2: 1e-4, seed: 3 };
-    expect(Array.from(LinearModel.train(xs, ys, ['a', 'b', 'c'], 4, o).weights)).toEqual(Array.from(LinearModel.train(xs, ys, ['a', 'b', 'c'], 4, o).weights));
+    expect(Array.from(LinearModel.train(xs, ys, ['a', 'b', 'c'], 4, o).weights)).toEqual(
+      Array.from(LinearModel.train(xs, ys, ['a', 'b', 'c'], 4, o).weights),
+    );
   });
 });
 

@@ -86,7 +86,8 @@ export function tokenize(norm: string): Tokens {
   }
   const cues: string[] = [];
   for (const m of norm.matchAll(EMOJI)) cues.push(m[0]);
-  for (const m of norm.matchAll(PUNCT_CUES)) cues.push(m[0].length > 1 ? m[0].slice(0, 2).replace(/！/g, '!').replace(/？/g, '?') : m[0].replace('！', '!').replace('？', '?'));
+  for (const m of norm.matchAll(PUNCT_CUES))
+    cues.push(m[0].length > 1 ? m[0].slice(0, 2).replace(/！/g, '!').replace(/？/g, '?') : m[0].replace('！', '!').replace('？', '?'));
   return { words, hanRuns, cues };
 }
 

@@ -15,7 +15,7 @@ const arbSession = fc.record({
   assignedAgentId: fc.option(fc.constantFrom(...ids), { nil: null }),
 });
 /** Acts on things of no skill group: the role alone decides. */
-const UNSCOPED: readonly Action[] = ['account.self', 'presence.set', 'kb.view', 'kb.manage'];
+const UNSCOPED: readonly Action[] = ['account.self', 'presence.set', 'kb.view', 'kb.manage', 'ai.analyze'];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
 describe('can(user, action, resource)', () => {
@@ -32,6 +32,7 @@ describe('can(user, action, resource)', () => {
     ['customer.view', [true, true, true, true, true], [false, false, true, true, false]],
     ['kb.view', [true, true, true, false, false], [true, true, true, false, false]],
     ['kb.manage', [false, false, true, false, false], [false, false, true, false, false]],
+    ['ai.analyze', [true, true, true, false, false], [true, true, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

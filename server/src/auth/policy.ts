@@ -27,6 +27,8 @@ export const ACTIONS = [
   'kb.view',
   /** Change the knowledge base: import, create, update, delete entries. Not scoped by skill group. */
   'kb.manage',
+  /** Ask the AI language core to analyse a text (`POST /api/v1/ai/analyze`). Not scoped by skill group. */
+  'ai.analyze',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -59,6 +61,7 @@ const ROLES: Record<Action, readonly Role[]> = {
   // The FAQ answers agents reuse; only admins change them (every change retrains the classifier).
   'kb.view': ['agent', 'lead', 'admin'],
   'kb.manage': ['admin'],
+  'ai.analyze': ['agent', 'lead', 'admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -91,6 +94,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'presence.set':
     case 'kb.view':
     case 'kb.manage':
+    case 'ai.analyze':
       return true;
     case 'session.view':
     case 'team.view':
@@ -125,7 +129,7 @@ export function scopeOf(user: PolicyUser, action: Action): readonly string[] | n
   if (!has(user, ROLES[action])) return [];
   if (action === 'session.handle') return user.skillGroups;
   // The knowledge base belongs to no skill group.
-  if (action === 'kb.view' || action === 'kb.manage') return null;
+  if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
   return seesAllGroups(user) ? null : user.skillGroups;
 }
 

@@ -1,4 +1,6 @@
 import type { Role } from '../../../common/api/auth';
+import type { KnowledgeBase } from '../ai/kb';
+import { DEMO_KB } from './kb-data';
 import type { AuthService } from '../auth/auth';
 import type { ServerConfig } from '../config/config';
 import type { ChannelStore } from '../gateway/channels';
@@ -33,4 +35,15 @@ export async function seedDemo(auth: AuthService, channels: ChannelStore, config
   }
   await channels.addAccount({ key: DEMO_APP_KEY, channel: 'AP', accountId: 'demo', name: 'Demo app', skillGroup: null });
   return created;
+}
+
+/**
+ * The demo's bilingual knowledge base (kb-data.ts), imported once: only into an empty KB (version 0),
+ * so an admin's later edits survive restarts with `--demo`. Returns the new KB version, or null when
+ * the KB already had content.
+ */
+export async function seedDemoKnowledgeBase(kb: KnowledgeBase): Promise<number | null> {
+  if ((await kb.version()) > 0) return null;
+  const result = await kb.import(DEMO_KB, { mode: 'merge', by: 'demo-seed' });
+  return result.version;
 }

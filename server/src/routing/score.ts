@@ -96,7 +96,11 @@ export function difficultyScore(facts: DifficultyFacts): { score: number; reason
   const score = Math.min(100, base + reasons.reduce((s, r) => s + (r.points ?? 0), 0));
   return {
     score: round2(score),
-    reasons: [{ factor: 'base', points: base, note: 'baseline' }, ...reasons, { factor: 'model', note: 'surface features (no language model loaded)' }],
+    reasons: [
+      { factor: 'base', points: base, note: 'baseline' },
+      ...reasons,
+      { factor: 'model', note: 'surface features (no language model loaded)' },
+    ],
   };
 }
 
