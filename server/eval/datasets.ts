@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { seededRandom } from '../src/ai/linear';
 import { REPO_ROOT } from '../src/runtime/paths';
 
 /**
@@ -79,4 +80,19 @@ export function goEmotions(split: 'dev' | 'test'): MultiLabelled[] {
           .map((n) => rename[n] ?? n),
       };
     });
+}
+
+/** The first `n` rows per label after a seeded shuffle (a few-shot knowledge base, or a fixed slice). */
+export function fewShot<T extends { label: string }>(rows: readonly T[], n: number, seed: number): T[] {
+  const random = seededRandom(seed);
+  const shuffled = rows
+    .map((r) => ({ r, k: random() }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.r);
+  const taken = new Map<string, number>();
+  return shuffled.filter((r) => {
+    const k = taken.get(r.label) ?? 0;
+    taken.set(r.label, k + 1);
+    return k < n;
+  });
 }

@@ -16,11 +16,10 @@ import { NgramEmotionClassifier, shippedEmotionExamples } from '../src/ai/emotio
 import { extractFeatures, sparseDot, Vectorizer } from '../src/ai/features';
 import { NgramHumanRequestDetector } from '../src/ai/human';
 import { NgramIntentClassifier, OOS } from '../src/ai/intent';
-import { seededRandom } from '../src/ai/linear';
 import { loadShippedModels, SHIPPED_MODELS_FILE } from '../src/ai/models';
 import { warmUpTokenizer } from '../src/ai/text';
 import { REPO_ROOT } from '../src/runtime/paths';
-import { afqmcDev, banking77, clinc150, goEmotions, smp2020, SMP_TO_EKMAN, type Labelled } from './datasets';
+import { afqmcDev, banking77, clinc150, fewShot, goEmotions, smp2020, SMP_TO_EKMAN, type Labelled } from './datasets';
 import { accuracy, auroc, macroF1, pct, percentile } from './metrics';
 
 const areas = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -32,21 +31,6 @@ const examplesOf = (rows: Labelled[]) => rows.map((r) => ({ text: r.text, intent
 
 function top1(model: NgramIntentClassifier, rows: Labelled[], threshold = 0): string[] {
   return rows.map((r) => model.classify(r.text, threshold).label);
-}
-
-/** The first `n` examples per label after a seeded shuffle (the few-shot knowledge base). */
-function fewShot(rows: Labelled[], n: number, seed: number): Labelled[] {
-  const random = seededRandom(seed);
-  const shuffled = rows
-    .map((r) => ({ r, k: random() }))
-    .sort((a, b) => a.k - b.k)
-    .map((x) => x.r);
-  const taken = new Map<string, number>();
-  return shuffled.filter((r) => {
-    const k = taken.get(r.label) ?? 0;
-    taken.set(r.label, k + 1);
-    return k < n;
-  });
 }
 
 warmUpTokenizer();

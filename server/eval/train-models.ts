@@ -9,11 +9,24 @@ import { HUMAN_REQUEST_SEED } from '../src/ai/data/human-request';
 import { NgramEmotionClassifier, shippedEmotionExamples } from '../src/ai/emotion';
 import { NgramHumanRequestDetector } from '../src/ai/human';
 import { saveShippedModels, SHIPPED_MODELS_FILE } from '../src/ai/models';
-import { goEmotions } from './datasets';
+import { DEMO_KB } from '../src/demo/kb-data';
+import { banking77, clinc150, goEmotions } from './datasets';
 
 const dev = goEmotions('dev');
 const emotion = NgramEmotionClassifier.train(shippedEmotionExamples(dev), { features: { ...NgramEmotionClassifier.features, minDf: 2 } });
-const human = NgramHumanRequestDetector.train();
+// Everyday requests that do not ask for a person: the demo KB's questions, CLINC150 train (CC BY 3.0)
+// and Banking77 train (CC BY 4.0) utterances; never their test splits.
+const background = [
+  ...DEMO_KB.flatMap((r) => r.questions),
+  ...clinc150('train')
+    .filter((_, i) => i % 3 === 0)
+    .map((r) => r.text),
+  ...clinc150('oos_train').map((r) => r.text),
+  ...banking77('train')
+    .filter((_, i) => i % 4 === 0)
+    .map((r) => r.text),
+];
+const human = NgramHumanRequestDetector.train(HUMAN_REQUEST_SEED, background);
 saveShippedModels({
   provenance: {
     trainedAt: new Date().toISOString(),

@@ -56,7 +56,8 @@ export function assessDifficulty(inputs: DifficultyInputs): { score: number; rea
   const chars = [...inputs.text].length;
   const words = tokenize(norm.slice(0, 4000)).words.length;
   const oos = intent.outOfScope ? 1 : clamp01(Math.max(intent.oosProbability, 1 - intent.confidence));
-  const ambiguity = intent.outOfScope ? 0 : clamp01(1 - intent.margin);
+  // Unsure between two intents, or between everything (out of scope): either way a person may be needed.
+  const ambiguity = clamp01(1 - intent.margin);
   const questions = (norm.match(ISSUE_SPLIT) ?? []).length;
   const issues = Math.max(1, intent.likelyIntents, questions);
   const entities = (norm.match(ENTITY) ?? []).length;
@@ -78,7 +79,7 @@ export function assessDifficulty(inputs: DifficultyInputs): { score: number; rea
       factor: 'ambiguity',
       value: round2(ambiguity),
       points: round2(P.ambiguity * ambiguity),
-      note: intent.outOfScope ? 'no intent to be unsure between' : `margin ${round2(intent.margin)} over the next intent`,
+      note: `margin ${round2(intent.margin)} between the two likeliest intents`,
     },
     {
       factor: 'issues',

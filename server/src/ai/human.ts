@@ -18,11 +18,21 @@ export class NgramHumanRequestDetector implements HumanRequestDetector {
     this.yes = classifier.labels.indexOf('human');
   }
 
-  /** Trains on `HUMAN_REQUEST_SEED` (or the given sentences); ~0.2 s on one core. */
-  static train(sentences: readonly { text: string; wantsHuman: boolean }[] = HUMAN_REQUEST_SEED): NgramHumanRequestDetector {
+  /**
+   * Trains on `sentences` (default `HUMAN_REQUEST_SEED`) plus `background`: everyday requests that
+   * do not ask for a person (KB questions, public intent corpora), which teach the model that "call
+   * my mom" or "transfer money" are not asks. The asks are weighted up to balance the two classes.
+   */
+  static train(
+    sentences: readonly { text: string; wantsHuman: boolean }[] = HUMAN_REQUEST_SEED,
+    background: readonly string[] = [],
+  ): NgramHumanRequestDetector {
+    const rows = [...sentences.map((s) => ({ text: s.text, label: s.wantsHuman ? 'human' : 'other' })), ...background.map((text) => ({ text, label: 'other' }))];
+    const asks = rows.filter((r) => r.label === 'human').length;
+    const weight = Math.max(1, (rows.length - asks) / Math.max(1, asks)) ** 0.5;
     return new NgramHumanRequestDetector(
       TextClassifier.train(
-        sentences.map((s) => ({ text: s.text, label: s.wantsHuman ? 'human' : 'other' })),
+        rows.map((r) => (r.label === 'human' ? { ...r, weight } : r)),
         { ...DEFAULT_CLASSIFIER, features: { ...DEFAULT_CLASSIFIER.features, charRange: [2, 5] } },
       ),
     );

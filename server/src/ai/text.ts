@@ -1,5 +1,6 @@
 import { Jieba } from '@node-rs/jieba';
-import { dict } from '@node-rs/jieba/dict';
+// The explicit .js: the compiled server is ESM, and this package has no exports map.
+import { dict } from '@node-rs/jieba/dict.js';
 import type { Lang } from '../../../common/ai/types';
 
 /**
