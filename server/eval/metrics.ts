@@ -58,3 +58,29 @@ export function percentile(values: readonly number[], q: number): number {
 }
 
 export const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)} %`;
+
+/**
+ * Expected calibration error (Guo et al. 2017): the mean |accuracy − confidence| over `bins`
+ * equal-width confidence bins, weighted by each bin's share of the answers. 0 = perfectly calibrated.
+ */
+export function expectedCalibrationError(confidence: readonly number[], correct: readonly boolean[], bins = 10): number {
+  const n = confidence.length;
+  if (n === 0) return 0;
+  let ece = 0;
+  for (let b = 0; b < bins; b++) {
+    const lo = b / bins;
+    const hi = (b + 1) / bins;
+    let count = 0;
+    let conf = 0;
+    let ok = 0;
+    confidence.forEach((c, i) => {
+      if ((c > lo || (b === 0 && c >= lo)) && c <= hi) {
+        count++;
+        conf += c;
+        ok += correct[i] ? 1 : 0;
+      }
+    });
+    if (count) ece += (count / n) * Math.abs(ok / count - conf / count);
+  }
+  return ece;
+}

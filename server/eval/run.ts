@@ -20,7 +20,8 @@ import { loadShippedModels, SHIPPED_MODELS_FILE } from '../src/ai/models';
 import { warmUpTokenizer } from '../src/ai/text';
 import { REPO_ROOT } from '../src/runtime/paths';
 import { afqmcDev, banking77, clinc150, fewShot, goEmotions, smp2020, SMP_TO_EKMAN, type Labelled } from './datasets';
-import { accuracy, auroc, macroF1, pct, percentile } from './metrics';
+import { accuracy, auroc, expectedCalibrationError, macroF1, pct, percentile } from './metrics';
+import { softmaxInPlace } from '../src/ai/linear';
 
 const areas = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const want = (area: string) => areas.length === 0 || areas.includes(area);
@@ -138,8 +139,19 @@ if (want('clinc150')) {
   );
   results.clincAuroc = ['CLINC150 test', 'difficulty AUROC, OOS vs in-scope', '—', '≥ 0.85', auc.toFixed(3)];
   log(results.clincAuroc.join(' | '));
+  const inScope = test.filter((r) => r.label !== OOS);
+  const top = inScope.map((r) => model.classify(r.text).candidates![0]!);
+  const right = top.map((c, i) => c.label === inScope[i]!.label);
+  const raw = inScope.map((r, i) => {
+    const z = model.classifier.logits(r.text);
+    softmaxInPlace(z, 1);
+    return z[model.classifier.labels.indexOf(top[i]!.label)]!;
+  });
   notes.push(
-    `CLINC150 model: ${model.stats.features} features × ${model.labels.length + 1} classes (with \`oos\`), trained in ${(model.stats.trainMs / 1000).toFixed(1)} s.`,
+    `CLINC150 model: ${model.stats.features} features × ${model.labels.length + 1} classes (with \`oos\`), trained in ${(model.stats.trainMs / 1000).toFixed(1)} s; expected calibration error of in-scope confidences ${expectedCalibrationError(
+      top.map((c) => c.p),
+      right,
+    ).toFixed(3)} with temperature ${model.stats.temperature.toFixed(2)} (${expectedCalibrationError(raw, right).toFixed(3)} without).`,
   );
 }
 
