@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
 import { ContentSchema, DirectionSchema } from '../message/envelope';
 import { RoutingDecisionSchema, TierSchema } from '../routing/types';
+import { EmotionSchema } from '../ai/types';
 
 export const SessionStatusSchema = z.enum(['queued', 'offered', 'active', 'closed']);
 export type SessionStatus = z.infer<typeof SessionStatusSchema>;
@@ -11,7 +12,17 @@ export const WRAP_UP_CODES = ['resolved', 'follow-up', 'escalated', 'no-response
 export const WrapUpCodeSchema = z.enum(WRAP_UP_CODES);
 export type WrapUpCode = z.infer<typeof WrapUpCodeSchema>;
 
-/** One message as staff see it (decrypted): the Envelope's content plus ordering. */
+/**
+ * A customer message's emotion as staff see it (issue 9): the language core's label and how strongly it
+ * is expressed, 0..1 (0 for `neutral`). Derived from the text on the way out, never stored.
+ */
+export const MessageEmotionSchema = z.object({ label: EmotionSchema, intensity: z.number().min(0).max(1) });
+export type MessageEmotion = z.infer<typeof MessageEmotionSchema>;
+
+/**
+ * One message as staff see it (decrypted): the Envelope's content plus ordering. `emotion`: customer
+ * (inbound) messages with readable text, when the server reads emotions; never on staff or AI messages.
+ */
 export const MessageViewSchema = z
   .object({
     id: z.string(),
@@ -23,6 +34,7 @@ export const MessageViewSchema = z
     authorId: z.string().nullable(),
     sentAt: z.string(),
     receivedAt: z.string(),
+    emotion: MessageEmotionSchema.optional(),
   })
   .and(ContentSchema);
 export type MessageView = z.infer<typeof MessageViewSchema>;
@@ -43,6 +55,8 @@ export const SessionSummarySchema = z.object({
   lastMessageAt: z.string(),
   createdAt: z.string(),
   waitingSince: z.string(),
+  /** The emotion of the customer's newest inbound message (absent: none read, or no text in it). */
+  emotion: MessageEmotionSchema.optional(),
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 

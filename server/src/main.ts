@@ -137,7 +137,9 @@ export async function startServer(
     return scoreContact({ ...facts, difficulty: { ...facts.difficulty, analysis } });
   };
   const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger, score });
-  const views = new SessionViews(store);
+  // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
+  const emotionOf = (text: string) => core.emotion(text);
+  const views = new SessionViews(store, { emotionOf, logger });
   const conversations = createConversationService({ store, router, pool, bus, views, logger });
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
@@ -176,6 +178,7 @@ export async function startServer(
     logger,
     limits,
     metrics,
+    emotionOf,
   });
   // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });

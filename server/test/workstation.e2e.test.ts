@@ -43,7 +43,7 @@ describe('one conversation end to end: widget → server → workstation → wid
     // Trust exactly this server's key, the way the desktop app pins its CA.
     browser = await launchPinnedChromium(server.dataDir);
     customerCtx = await browser.newContext({ viewport: { width: 480, height: 720 } });
-    agentCtx = await browser.newContext({ viewport: { width: 1360, height: 800 } });
+    agentCtx = await browser.newContext({ viewport: { width: 1360, height: 800 }, locale: 'en-US' });
     customer = await customerCtx.newPage();
     agent = await agentCtx.newPage();
   });
@@ -182,6 +182,54 @@ describe('one conversation end to end: widget → server → workstation → wid
     await agent.getByRole('button', { name: 'Close conversation' }).click();
     await agent.getByText('Closed · resolved.').waitFor();
     await expect.poll(() => customer.getByTestId('status').allTextContents()).toContain('Conversation closed');
+  });
+
+  it("shows an angry customer's emotion on the queue item and the message, in English and in Chinese", async () => {
+    await postApp(server, { externalId: `furious-${stamp}`, name: '李娜' }, `气死我了！！你们这什么破服务 EMO-${stamp}`);
+    await agent.getByRole('tab', { name: /Waiting/ }).click();
+    const row = agent.getByTestId('queue-item').filter({ hasText: `EMO-${stamp}` });
+    await row.waitFor();
+    expect(await row.getByTestId('emotion').getAttribute('data-emotion')).toBe('anger');
+    expect(await row.getByTestId('emotion').getAttribute('aria-label')).toMatch(/^anger \d+%$/);
+    expect(await row.getAttribute('data-attention')).toBe('true');
+    // The badge fits the tag line: the row is as tall with it as without it (no jump when it appears).
+    const heights = await row.evaluate((li) => {
+      // (No DOM types in the server's tsconfig: the badge is typed by what is used of it.)
+      const badge = li.querySelector('[data-testid="emotion"]') as unknown as { style: { display: string } };
+      const withBadge = li.getBoundingClientRect().height;
+      badge.style.display = 'none';
+      const without = li.getBoundingClientRect().height;
+      badge.style.display = '';
+      return [withBadge, without];
+    });
+    expect(heights[0]).toBe(heights[1]);
+
+    await row.locator('.qitem__main').click();
+    const said = bubbles(agent, 'customer-message', `EMO-${stamp}`);
+    await said.waitFor();
+    expect(await said.getByTestId('emotion').getAttribute('aria-label')).toMatch(/^anger \d+%$/);
+    await agent.screenshot({ path: join(SHOTS, 'workstation-emotion-en.png') });
+
+    // A Chinese-speaking lead sees the same badges named in Chinese.
+    const zhCtx = await browser.newContext({ viewport: { width: 1360, height: 800 }, locale: 'zh-CN' });
+    try {
+      const lead = await zhCtx.newPage();
+      await lead.goto(`${server.url}/app/`);
+      await lead.getByLabel('Username').fill('lead');
+      await lead.getByLabel('Password').fill('huiliu-demo');
+      await lead.getByRole('button', { name: 'Sign in' }).click();
+      const leadRow = lead.getByTestId('queue-item').filter({ hasText: `EMO-${stamp}` });
+      await leadRow.waitFor();
+      expect(await leadRow.getByTestId('emotion').getAttribute('aria-label')).toMatch(/^愤怒 \d+%$/);
+      expect(await leadRow.getByTestId('emotion').textContent()).toContain('愤怒');
+      await leadRow.locator('.qitem__main').click();
+      const zhSaid = bubbles(lead, 'customer-message', `EMO-${stamp}`);
+      await zhSaid.waitFor();
+      expect(await zhSaid.getByTestId('emotion').getAttribute('aria-label')).toMatch(/^愤怒 \d+%$/);
+      await lead.screenshot({ path: join(SHOTS, 'workstation-emotion-zh.png') });
+    } finally {
+      await zhCtx.close();
+    }
   });
 
   it('stores the conversation encrypted: no plaintext anywhere in the data dir', async () => {

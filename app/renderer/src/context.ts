@@ -1,6 +1,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { DesktopBridge } from '../../../common/ipc/desktop-bridge';
+import { detectLocale, type Locale } from './i18n';
 import type { Workstation, WorkstationStore } from './stores/workstation';
 
 export const StoreContext = createContext<WorkstationStore | null>(null);
@@ -12,3 +13,7 @@ export function useWorkstation<T>(selector: (s: Workstation) => T): T {
   if (!store) throw new Error('StoreContext missing');
   return useStore(store, selector);
 }
+
+/** The UI language: the browser's (Electron: the OS's) by default; tests and a future switch provide one. */
+export const LocaleContext = createContext<Locale>(detectLocale(typeof navigator === 'undefined' ? [] : navigator.languages));
+export const useLocale = (): Locale => useContext(LocaleContext);

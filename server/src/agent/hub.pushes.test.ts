@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserView } from '../../../common/api/auth';
-import type { SessionSummary } from '../../../common/api/sessions';
+import type { MessageView, SessionSummary } from '../../../common/api/sessions';
 import { AGENT_NAMESPACE } from '../../../common/socket/agent-events';
 import type { IdentityStore } from '../auth/identity';
 import type { Bus } from '../bus/bus';
@@ -96,6 +96,8 @@ describe('agent hub pushes (issue 8: what the events carry, nothing when nobody 
       logger: createLogger({ level: 'silent' }),
       limits: new Limits(config.limits, [], metrics),
       metrics,
+      // Deterministic: "!!" is anger. Reading an emotion never touches the store (the calls stay as they were).
+      emotionOf: (text) => (text.includes('!!') ? { label: 'anger', intensity: 0.9 } : { label: 'neutral', intensity: 0 }),
     });
   });
 
@@ -187,5 +189,50 @@ describe('agent hub pushes (issue 8: what the events carry, nothing when nobody 
     await until(() => upserts.some((u) => u.lastMessagePreview === 'late'));
     expect(upserts.find((u) => u.lastMessagePreview === 'late')).toMatchObject({ status: 'active', assignedAgentId: 'ann' });
     expect(calls).toContain('getSession');
+  });
+
+  it("carries the customer's emotion on the pushed message and queue row, and keeps it on the row after a reply", async () => {
+    const { socket, upserts } = await annOnline();
+    const messages: MessageView[] = [];
+    socket.on('message:new', (m: MessageView) => void messages.push(m));
+    const first = await say('visitor-cross', 'third time I ask!!', 'Cross');
+    await until(() => upserts.length === 1);
+    expect(upserts[0]!.emotion).toEqual({ label: 'anger', intensity: 0.9 });
+    // Built from the event alone: no read for the emotion.
+    expect(calls).toEqual([]);
+
+    // Ann takes the chat: the customer's next message reaches her with its emotion.
+    const before = await raw.getSession(first.session.id);
+    const { session: taken } = await raw.claim(first.session.id, 'ann');
+    await bus.publish(sessionChanged(taken, 'accepted', 'ann', undefined, before!));
+    await until(() => upserts.some((u) => u.status === 'active'));
+    await say('visitor-cross', 'still waiting!!', 'Cross');
+    await until(() => messages.length === 1);
+    expect(messages[0]).toMatchObject({ direction: 'in', emotion: { label: 'anger', intensity: 0.9 } });
+
+    // Her reply reaches her without an emotion; a later row (read from the store) shows the customer's newest one.
+    const reply = await raw.appendOutbound({
+      sessionId: taken.id,
+      authorId: 'ann',
+      clientMessageId: 'ann-reply-1',
+      content: { kind: 'text', body: { text: 'Found it, sorry.' } },
+      critical: true,
+    });
+    const facts = sessionFacts(taken);
+    await bus.publish(
+      newEvent('message.out', {
+        actor: 'ann',
+        sessionId: taken.id,
+        conversationId: taken.conversationId,
+        payload: { envelope: reply.envelope, session: facts },
+      }),
+    );
+    await until(() => messages.length === 2);
+    expect(messages[1]!.direction).toBe('out');
+    expect(messages[1]).not.toHaveProperty('emotion');
+    upserts.length = 0;
+    await bus.publish(sessionChanged(taken, 'accepted', 'ann'));
+    await until(() => upserts.length === 1);
+    expect(upserts[0]).toMatchObject({ lastMessagePreview: 'Found it, sorry.', emotion: { label: 'anger', intensity: 0.9 } });
   });
 });

@@ -32,7 +32,15 @@ import type { Router } from '../routing/router';
 import type { ConversationService } from '../conversations/service';
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord, SessionStore } from '../sessions/store';
-import { queueRow, queueRowFacts, toMessageView } from '../sessions/views';
+import {
+  emotionErrorReporter,
+  messageEmotions,
+  newestInbound,
+  queueRow,
+  queueRowFacts,
+  toMessageView,
+  type EmotionOf,
+} from '../sessions/views';
 import type { SessionFacts } from '../../../common/events/events';
 
 interface SocketData {
@@ -58,6 +66,11 @@ export interface AgentHubDeps {
   /** Per-IP connection caps and refusal counters shared with the other sockets. */
   limits: Limits;
   metrics: Metrics;
+  /**
+   * Reads a customer message's emotion (issue 9: `LanguageCore.emotion`) for pushed messages and queue
+   * rows. Absent: pushes carry no emotion.
+   */
+  emotionOf?: EmotionOf;
   now?: () => number;
 }
 
@@ -100,6 +113,7 @@ const CUSTOMER_NAMES = { max: 10_000, ttlMs: 60_000 };
 export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'agent-hub' });
+  const emotions = deps.emotionOf && messageEmotions(deps.emotionOf, { onError: emotionErrorReporter(log) });
   const io = new Server<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>(deps.httpServer, {
     serveClient: false,
     pingInterval: 25_000,
@@ -216,10 +230,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     if (customer) customerNames.set(customerId, customer.name);
     return customer?.name ?? null;
   }
-  /** A stored session's queue row: its newest message read from the store, the name from the cache. */
+  /**
+   * A stored session's queue row: its newest message read from the store, the name from the cache;
+   * with emotions, the customer's newest message too (read only when an agent replied last).
+   */
   async function summaryOf(session: SessionRecord) {
     const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
-    return queueRow(queueRowFacts(session), name, newest);
+    const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
+    return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined);
   }
   /**
    * When the newest `session.changed` this hub handled for a session happened (ms since the epoch).
@@ -384,10 +402,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         facts = sessionFacts(stored);
       }
       const assigned = facts.assignedAgentId && agentRoom(facts.assignedAgentId);
-      if (assigned && present(assigned)) nsp.to(assigned).emit('message:new', toMessageView(envelope));
+      // The customer's message is the newest: its emotion is the bubble's and the queue row's (read once).
+      if (assigned && present(assigned)) nsp.to(assigned).emit('message:new', toMessageView(envelope, emotions));
       const audience = queueAudience(facts).filter(present);
       if (audience.length === 0) return;
-      const row = queueRow({ ...facts, id: sessionId, conversationId }, await customerName(envelope.customerId), envelope);
+      const name = await customerName(envelope.customerId);
+      const row = queueRow({ ...facts, id: sessionId, conversationId }, name, envelope, emotions?.(envelope));
       nsp.to(audience).emit('queue:upsert', row);
     }),
     await deps.bus.subscribeAll('message.out', ({ payload: { envelope, session } }) => {

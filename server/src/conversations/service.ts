@@ -15,7 +15,7 @@ import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import type { SessionRecord, SessionStore } from '../sessions/store';
-import { toMessageView, type SessionViews } from '../sessions/views';
+import type { SessionViews } from '../sessions/views';
 
 /**
  * Who acts in a use case: a signed-in staff user as the auth service verified them. The AI tier and
@@ -135,7 +135,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         ...(beforeSeq ? { beforeSeq } : {}),
         limit: limit ?? HISTORY_PAGE_MAX,
       });
-      return { messages: page.messages.map(toMessageView), hasOlder: page.hasOlder };
+      return { messages: page.messages.map((m) => deps.views.message(m)), hasOlder: page.hasOlder };
     },
 
     async accept(actor, sessionId) {
@@ -169,7 +169,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
           ),
         );
       }
-      return toMessageView(envelope);
+      return deps.views.message(envelope);
     },
 
     async close(actor, { sessionId, wrapUpCode, note }) {

@@ -86,6 +86,25 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect((await h.store.listMessages(first.session.conversationId, { afterSeq: 2 })).map((m) => m.seq)).toEqual([3]);
     });
 
+    it("finds a conversation's newest message, and its newest customer message behind the agent's replies", async () => {
+      const first = await h.store.appendInbound(draft({ text: 'first' }), { skillGroup: 'general' });
+      const conversationId = first.session.conversationId;
+      const second = await h.store.appendInbound(draft({ text: 'second' }), { skillGroup: 'general' });
+      for (const n of [1, 2]) {
+        await h.store.appendOutbound({
+          sessionId: first.session.id,
+          authorId: 'agent-a',
+          clientMessageId: `agent-reply-${n}`,
+          content: { kind: 'text', body: { text: `reply ${n}` } },
+          critical: true,
+        });
+      }
+      expect((await h.store.lastMessage(conversationId))?.seq).toBe(4);
+      expect(await h.store.lastMessage(conversationId, { direction: 'in' })).toMatchObject({ id: second.envelope.id, seq: 2 });
+      expect((await h.store.lastMessage(conversationId, { direction: 'out' }))?.seq).toBe(4);
+      expect(await h.store.lastMessage('00000000-0000-7000-8000-000000000000', { direction: 'in' })).toBeNull();
+    });
+
     it('answers a repeated clientMessageId with the stored message and stores nothing new', async () => {
       const d = draft();
       const a = await h.store.appendInbound(d, { skillGroup: 'general' });

@@ -118,6 +118,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     activeChats: db.prepare(`SELECT count(*) AS n FROM sessions WHERE assigned_agent_id = ? AND status = 'active'`),
     profileChanges: db.prepare('SELECT * FROM customer_profile_changes WHERE customer_id = ? ORDER BY id'),
     lastMessage: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1'),
+    // Walks the (conversation_id, seq) index back from the newest: a customer message is a few rows away.
+    lastMessageOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND direction = ? ORDER BY seq DESC LIMIT 1'),
     decisions: db.prepare('SELECT * FROM routing_decisions WHERE session_id = ? ORDER BY seq'),
     decisionsBetween: db.prepare('SELECT * FROM routing_decisions WHERE at >= ? AND at < ? AND seq > ? ORDER BY at, seq LIMIT ?'),
     offeredCount: db.prepare(`SELECT count(*) AS n FROM sessions WHERE offered_agent_id = ? AND status = 'offered'`),
@@ -222,8 +224,9 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       return (q.activeChats.get(agentId) as { n: number }).n;
     },
 
-    async lastMessage(conversationId) {
-      const row = q.lastMessage.get(conversationId) as MessageRow | undefined;
+    async lastMessage(conversationId, { direction } = {}) {
+      const row = (direction ? q.lastMessageOf.get(conversationId, direction) : q.lastMessage.get(conversationId)) as
+        MessageRow | undefined;
       if (!row) return null;
       await loadCustomerKey(row.customer_id);
       return decryptMessage(row);

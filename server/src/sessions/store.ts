@@ -1,5 +1,5 @@
 import type { ChannelCode } from '../../../common/message/session-id';
-import type { Content, Envelope, InboundDraft } from '../../../common/message/envelope';
+import type { Content, Direction, Envelope, InboundDraft } from '../../../common/message/envelope';
 import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 
@@ -147,7 +147,8 @@ export interface SessionStore {
    * seq of the page as the next `beforeSeq`.
    */
   recentMessages(conversationId: string, options?: { beforeSeq?: number; limit?: number }): Promise<MessagePage>;
-  lastMessage(conversationId: string): Promise<Envelope | null>;
+  /** The conversation's newest message; with `direction`, its newest message of that direction (`in`: the customer's). */
+  lastMessage(conversationId: string, options?: { direction?: Direction }): Promise<Envelope | null>;
   getCustomer(id: string): Promise<CustomerRecord | null>;
   findCustomerByIdentity(channel: ChannelCode, externalId: string): Promise<CustomerRecord | null>;
   /** Every change of the customer's name or phone, oldest first (decrypted). */

@@ -1,13 +1,84 @@
+import { LRUCache } from 'lru-cache';
+import type { Emotion } from '../../../common/ai/types';
 import type { SessionFacts } from '../../../common/events/events';
-import { textOf, type Envelope } from '../../../common/message/envelope';
-import { DETAIL_PAGE, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
+import { textOf, type Content, type Envelope } from '../../../common/message/envelope';
+import { DETAIL_PAGE, type MessageEmotion, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
 import type { UserView } from '../../../common/api/auth';
 import { canSeeSession, seesTeam } from '../auth/rbac';
 import { sessionFacts } from '../bus/events';
+import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from './store';
 import { truncateText } from '../../../common/text/text';
 
-export function toMessageView(e: Envelope): MessageView {
+/**
+ * Reads the emotion of a customer's words (the language core's `emotion`, issue 9): synchronous, about
+ * 0.3 ms a call. `intensity` is 0..1.
+ */
+export type EmotionOf = (text: string) => { label: Emotion; intensity: number };
+
+/** The emotion of a stored message as staff see it; undefined for staff/AI messages and messages without words. */
+export type MessageEmotions = (e: Envelope) => MessageEmotion | undefined;
+
+/** The customer's own words in a message, which its emotion is read from; null for files and events. */
+export function emotionText(content: Content): string | null {
+  switch (content.kind) {
+    case 'text':
+      return content.body.text;
+    case 'image':
+      return content.body.caption ?? null;
+    case 'audio':
+      return content.body.transcript ?? null;
+    default:
+      return null;
+  }
+}
+
+/** How many messages' emotions one reader remembers (~100 bytes each). */
+const EMOTIONS_REMEMBERED = 20_000;
+
+/**
+ * Reads inbound messages' emotions with `emotionOf`, once per message: remembered by message id (a
+ * message never changes), never by its text, so no customer text is kept here and a queue of 500 rows
+ * is not re-read at every greeting. Outbound messages get none. A reader that throws is reported to
+ * `onError` (with the message id only: the text is never logged) and that message shows no emotion.
+ */
+export function messageEmotions(
+  emotionOf: EmotionOf,
+  options: { max?: number; onError?: (error: unknown, messageId: string) => void } = {},
+): MessageEmotions {
+  const read = new LRUCache<string, MessageEmotion | false>({ max: options.max ?? EMOTIONS_REMEMBERED });
+  return (e) => {
+    if (e.direction !== 'in') return undefined;
+    const known = read.get(e.id);
+    if (known !== undefined) return known || undefined;
+    const text = emotionText(e);
+    let emotion: MessageEmotion | false = false;
+    if (text !== null) {
+      try {
+        const { label, intensity } = emotionOf(text);
+        // Two decimals: what a badge can show, and a smaller push.
+        emotion = { label, intensity: Math.round(Math.min(1, Math.max(0, intensity)) * 100) / 100 };
+      } catch (error) {
+        options.onError?.(error, e.id);
+      }
+    }
+    read.set(e.id, emotion);
+    return emotion || undefined;
+  };
+}
+
+/**
+ * Reports an `emotionOf` that threw: the message id and the error's class only. Not the error itself,
+ * whose message or stack could quote the customer's text (DESIGN §8: text never reaches the logs).
+ */
+export function emotionErrorReporter(logger: Pick<Logger, 'warn'> | undefined) {
+  return (error: unknown, messageId: string) =>
+    logger?.warn({ messageId, errorType: error instanceof Error ? error.name : typeof error }, 'reading a message emotion failed');
+}
+
+/** A stored message as staff see it; with `emotions`, a customer message carries its emotion. */
+export function toMessageView(e: Envelope, emotions?: MessageEmotions): MessageView {
+  const emotion = emotions?.(e);
   return {
     id: e.id,
     sessionId: e.sessionId,
@@ -18,9 +89,19 @@ export function toMessageView(e: Envelope): MessageView {
     authorId: e.authorId ?? null,
     sentAt: e.sentAt,
     receivedAt: e.receivedAt,
+    ...(emotion ? { emotion } : {}),
     kind: e.kind,
     body: e.body,
   } as MessageView;
+}
+
+/**
+ * The customer's newest message in a conversation, given its newest message of any kind (`newest`):
+ * the store is read only when that one is not the customer's (an agent replied last).
+ */
+export async function newestInbound(store: Pick<SessionStore, 'lastMessage'>, conversationId: string, newest: Envelope | null) {
+  if (!newest || newest.direction === 'in') return newest;
+  return store.lastMessage(conversationId, { direction: 'in' });
 }
 
 const PREVIEW = 120;
@@ -33,9 +114,10 @@ export const queueRowFacts = (s: SessionRecord): QueueRowFacts => ({ id: s.id, c
 
 /**
  * A session's queue row from what the caller already has, reading nothing: the facts (from the store
- * or an event), the customer's name (null: unknown) and the conversation's newest message.
+ * or an event), the customer's name (null: unknown), the conversation's newest message, and the
+ * emotion of the customer's newest message when the caller reads emotions.
  */
-export function queueRow(s: QueueRowFacts, customerName: string | null, last: Envelope | null): SessionSummary {
+export function queueRow(s: QueueRowFacts, customerName: string | null, last: Envelope | null, emotion?: MessageEmotion): SessionSummary {
   return {
     id: s.id,
     conversationId: s.conversationId,
@@ -52,17 +134,42 @@ export function queueRow(s: QueueRowFacts, customerName: string | null, last: En
     lastMessageAt: s.lastMessageAt,
     createdAt: s.createdAt,
     waitingSince: s.waitingSince,
+    ...(emotion ? { emotion } : {}),
   };
+}
+
+export interface SessionViewsOptions {
+  /**
+   * Reads a customer message's emotion (issue 9: `LanguageCore.emotion`). Absent: views carry no
+   * emotion. Derived on the way out, never stored.
+   */
+  emotionOf?: EmotionOf;
+  /** Where a failing `emotionOf` is reported (the message id and error class, never the text). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** Staff-facing views of sessions, assembled from the store (decrypting what they show). */
 export class SessionViews {
-  constructor(private readonly store: SessionStore) {}
+  private readonly emotions: MessageEmotions | undefined;
+
+  constructor(
+    private readonly store: SessionStore,
+    options: SessionViewsOptions = {},
+  ) {
+    const { emotionOf, logger } = options;
+    this.emotions = emotionOf && messageEmotions(emotionOf, { onError: emotionErrorReporter(logger) });
+  }
+
+  /** One stored message as staff see it (a customer message with its emotion when emotions are read). */
+  message(e: Envelope): MessageView {
+    return toMessageView(e, this.emotions);
+  }
 
   /** `last`: the conversation's newest message when the caller already has it (saves a read). */
   async summary(s: SessionRecord, last?: Envelope): Promise<SessionSummary> {
     const [customer, newest] = await Promise.all([this.store.getCustomer(s.customerId), last ?? this.store.lastMessage(s.conversationId)]);
-    return queueRow(queueRowFacts(s), customer?.name ?? null, newest);
+    const inbound = this.emotions ? await newestInbound(this.store, s.conversationId, newest) : null;
+    return queueRow(queueRowFacts(s), customer?.name ?? null, newest, inbound ? this.emotions?.(inbound) : undefined);
   }
 
   /**
@@ -80,7 +187,7 @@ export class SessionViews {
       ...summary,
       wrapUpCode: s.wrapUpCode,
       closedAt: s.closedAt,
-      messages: page.messages.map(toMessageView),
+      messages: page.messages.map((m) => this.message(m)),
       hasOlderMessages: page.hasOlder,
       // Who else was considered (colleagues' ids, load, presence) is for leads and admins (B6 kind).
       routing:

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger, type Logger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/main';
 
 export interface TestServer extends RunningServer {
@@ -12,15 +12,18 @@ export interface TestServer extends RunningServer {
   cleanup(): Promise<void>;
 }
 
-/** The real server, in-process, on an ephemeral port and a fresh data dir, with the demo seed. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * The real server, in-process, on an ephemeral port and a fresh data dir, with the demo seed.
+ * `logger`: where it logs (default: nowhere), for tests that read the logs.
+ */
+export async function startTestServer(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-test-'));
   const config = loadConfig({
     env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent', ...env },
     argv: ['--demo'],
     cwd: process.cwd(),
   });
-  const server = await startServer(config, createLogger({ level: 'silent' }));
+  const server = await startServer(config, options.logger ?? createLogger({ level: 'silent' }));
   return {
     ...server,
     dataDir,

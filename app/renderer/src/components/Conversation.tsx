@@ -5,6 +5,7 @@ import { hasVisibleText } from '../../../../common/text/text';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useWorkstation } from '../context';
 import { channelName, stamp } from '../format';
+import { EmotionBadge } from './EmotionBadge';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -132,6 +133,7 @@ export function Conversation() {
               {textOf(m)}
             </span>
             <span className="bubble__meta">
+              {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
               {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
               <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
                 {stamp(m.receivedAt)}

@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useWorkstation } from '../context';
 import { channelName, waitedFor } from '../format';
 import { visibleQueue } from '../stores/queue';
+import { EmotionBadge, needsAttention } from './EmotionBadge';
 
 export function QueueList() {
   const userId = useWorkstation((s) => s.user?.id);
@@ -46,12 +47,14 @@ export function QueueList() {
         <ul className="queue__list">
           {items.map((s) => {
             const offered = Boolean(offers[s.id]) || (s.status === 'offered' && s.offeredAgentId === userId);
+            const attention = needsAttention(s.emotion);
             return (
               <li
                 key={s.id}
-                className={`qitem${openId === s.id ? ' qitem--open' : ''}${offered ? ' qitem--offered' : ''}`}
+                className={`qitem${attention ? ' qitem--attention' : ''}${openId === s.id ? ' qitem--open' : ''}${offered ? ' qitem--offered' : ''}`}
                 data-testid="queue-item"
                 data-session-id={s.id}
+                data-attention={attention || undefined}
               >
                 <button type="button" className="qitem__main" onClick={() => void openSession(s.id)}>
                   <span className="qitem__top">
@@ -68,6 +71,7 @@ export function QueueList() {
                     {s.lastMessagePreview}
                   </span>
                   <span className="qitem__tags">
+                    <EmotionBadge emotion={s.emotion} />
                     {s.tier ? (
                       <span className={`tier tier--${s.tier}`} data-testid="tier">
                         {s.tier}

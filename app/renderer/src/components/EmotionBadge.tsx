@@ -1,0 +1,53 @@
+import type { MessageEmotion } from '../../../../common/api/sessions';
+import { NEGATIVE_EMOTIONS } from '../../../../common/ai/types';
+import { useLocale } from '../context';
+import { STRINGS, type Locale, type ShownEmotion } from '../i18n';
+
+const EMOJI: Record<ShownEmotion, string> = {
+  anger: '😠',
+  disgust: '🤢',
+  fear: '😨',
+  happiness: '😊',
+  sadness: '😢',
+  surprise: '😮',
+};
+
+/** From this intensity on, a negative emotion marks its queue item for attention (issue 9). */
+export const ATTENTION_INTENSITY = 0.6;
+
+/** A negative emotion (anger, disgust, fear, sadness) expressed strongly enough to look at first. */
+export const needsAttention = (emotion: MessageEmotion | undefined): boolean =>
+  emotion !== undefined && NEGATIVE_EMOTIONS.includes(emotion.label) && emotion.intensity >= ATTENTION_INTENSITY;
+
+/** What a badge says to a screen reader and in its tooltip, e.g. "anger 82%" / "愤怒 82%". */
+export function emotionCaption(emotion: MessageEmotion & { label: ShownEmotion }, locale: Locale): string {
+  return `${STRINGS[locale].emotions[emotion.label]} ${Math.round(emotion.intensity * 100)}%`;
+}
+
+/**
+ * A customer message's emotion: emoji, localized name and a small meter of its intensity. Neutral
+ * (or no emotion read) shows nothing, so most rows stay quiet.
+ */
+export function EmotionBadge({ emotion }: { emotion: MessageEmotion | undefined }) {
+  const locale = useLocale();
+  if (!emotion || emotion.label === 'neutral') return null;
+  const shown = emotion as MessageEmotion & { label: ShownEmotion };
+  const caption = emotionCaption(shown, locale);
+  const percent = Math.round(emotion.intensity * 100);
+  return (
+    <span
+      className={`emo emo--${shown.label}${needsAttention(emotion) ? ' emo--attention' : ''}`}
+      role="img"
+      aria-label={caption}
+      title={caption}
+      data-testid="emotion"
+      data-emotion={shown.label}
+    >
+      <span className="emo__emoji">{EMOJI[shown.label]}</span>
+      <span className="emo__label">{STRINGS[locale].emotions[shown.label]}</span>
+      <span className="emo__meter">
+        <span className="emo__fill" style={{ width: `${percent}%` }} />
+      </span>
+    </span>
+  );
+}
