@@ -39,6 +39,8 @@ export const DEFAULT_FEATURES: FeatureOptions = {
 
 type Group = keyof FeatureOptions['weights'];
 const GROUPS: Group[] = ['w', 'b', 'c', 'h', 'e', 'l'];
+/** Group number by the feature name's first character code. */
+const GROUP_INDEX: Record<number, number> = Object.fromEntries(GROUPS.map((g, i) => [g.charCodeAt(0), i]));
 
 /** Counts of each named feature in one text, by group. */
 export type FeatureBag = Map<string, number>;
@@ -52,9 +54,7 @@ const numberShape = (w: string) => (w.length >= 5 ? '#long' : w.length >= 3 ? '#
 export function extractFeatures(text: string, opts: FeatureOptions = DEFAULT_FEATURES): FeatureBag {
   const bag: FeatureBag = new Map();
   const add = (f: string) => bag.set(f, (bag.get(f) ?? 0) + 1);
-  const norm = normalizeText(text);
-  const tokens = tokenize(norm);
-  const words = tokens.words.map((w) => (isNumberToken(w) ? numberShape(w) : LATIN_WORD.test(w) ? stem(w) : w));
+  const { norm, tokens, words } = prepared(text);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     add(`w:${w}`);
@@ -82,6 +82,21 @@ export function extractFeatures(text: string, opts: FeatureOptions = DEFAULT_FEA
   for (const cue of tokens.cues) add(`e:${cue}`);
   if (opts.lexicon) for (const f of lexiconFeatures(lexiconHits(norm, detectLang(norm)))) add(f);
   return bag;
+}
+
+/**
+ * The normalised text, its tokens and its feature words (stems, number shapes), remembered for the
+ * last text: one analysis runs three models on the same message, and each would otherwise normalise
+ * and segment it again.
+ */
+let last: { text: string; norm: string; tokens: ReturnType<typeof tokenize>; words: string[] } | null = null;
+function prepared(text: string): NonNullable<typeof last> {
+  if (last?.text === text) return last;
+  const norm = normalizeText(text);
+  const tokens = tokenize(norm);
+  const words = tokens.words.map((w) => (isNumberToken(w) ? numberShape(w) : LATIN_WORD.test(w) ? stem(w) : w));
+  last = { text, norm, tokens, words };
+  return last;
 }
 
 /** A fitted vocabulary: feature name → index, its idf, and the options it was fitted with. */
@@ -130,34 +145,38 @@ export class Vectorizer {
     return this.features.length;
   }
 
-  /** The weighted, normalised vector of a feature bag; features outside the vocabulary are ignored. */
+  /**
+   * The weighted, normalised vector of a feature bag; features outside the vocabulary are ignored.
+   * Indexes come in the bag's order, not sorted (the linear model does not need them sorted; `sparseDot` sorts).
+   */
   transform(bag: FeatureBag): SparseVector {
-    const groupNorm: Record<Group, number> = { w: 0, b: 0, c: 0, h: 0, e: 0, l: 0 };
-    const entries: [number, number, Group][] = [];
+    const groupNorm = new Float64Array(GROUPS.length);
+    const idx = new Int32Array(bag.size);
+    const raw = new Float64Array(bag.size);
+    const group = new Uint8Array(bag.size);
+    let n = 0;
     for (const [f, tf] of bag) {
       const i = this.index.get(f);
       if (i === undefined) continue;
-      const g = f[0] as Group;
+      const g = GROUP_INDEX[f.charCodeAt(0)] ?? 0;
       const v = (1 + Math.log(tf)) * this.idf[i]!;
-      groupNorm[g] += v * v;
-      entries.push([i, v, g]);
+      groupNorm[g]! += v * v;
+      idx[n] = i;
+      raw[n] = v;
+      group[n] = g;
+      n++;
     }
+    const scale = new Float64Array(GROUPS.length);
+    for (let g = 0; g < GROUPS.length; g++) scale[g] = groupNorm[g]! > 0 ? this.options.weights[GROUPS[g]!] / Math.sqrt(groupNorm[g]!) : 0;
     let total = 0;
-    const scale: Record<Group, number> = { w: 0, b: 0, c: 0, h: 0, e: 0, l: 0 };
-    for (const g of GROUPS) scale[g] = groupNorm[g] > 0 ? this.options.weights[g] / Math.sqrt(groupNorm[g]) : 0;
-    for (const e of entries) {
-      e[1] *= scale[e[2]];
-      total += e[1] * e[1];
+    for (let k = 0; k < n; k++) {
+      raw[k]! *= scale[group[k]!]!;
+      total += raw[k]! * raw[k]!;
     }
     const norm = total > 0 ? 1 / Math.sqrt(total) : 0;
-    entries.sort((a, b) => a[0] - b[0]);
-    const idx = new Int32Array(entries.length);
-    const val = new Float32Array(entries.length);
-    entries.forEach((e, k) => {
-      idx[k] = e[0];
-      val[k] = e[1] * norm;
-    });
-    return { idx, val };
+    const val = new Float32Array(n);
+    for (let k = 0; k < n; k++) val[k] = raw[k]! * norm;
+    return { idx: idx.subarray(0, n), val };
   }
 
   /** `transform(extractFeatures(text))`. */
@@ -166,8 +185,16 @@ export class Vectorizer {
   }
 }
 
-/** Cosine of two normalised sparse vectors (indexes ascending). */
-export function sparseDot(a: SparseVector, b: SparseVector): number {
+/** The vector with its indexes in ascending order. */
+function sortedVector(v: SparseVector): SparseVector {
+  const order = Array.from(v.idx.keys()).sort((x, y) => v.idx[x]! - v.idx[y]!);
+  return { idx: Int32Array.from(order, (k) => v.idx[k]!), val: Float32Array.from(order, (k) => v.val[k]!) };
+}
+
+/** Cosine of two normalised sparse vectors (in any index order). */
+export function sparseDot(x: SparseVector, y: SparseVector): number {
+  const a = sortedVector(x);
+  const b = sortedVector(y);
   let i = 0;
   let j = 0;
   let s = 0;

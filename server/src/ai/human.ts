@@ -27,7 +27,10 @@ export class NgramHumanRequestDetector implements HumanRequestDetector {
     sentences: readonly { text: string; wantsHuman: boolean }[] = HUMAN_REQUEST_SEED,
     background: readonly string[] = [],
   ): NgramHumanRequestDetector {
-    const rows = [...sentences.map((s) => ({ text: s.text, label: s.wantsHuman ? 'human' : 'other' })), ...background.map((text) => ({ text, label: 'other' }))];
+    const rows = [
+      ...sentences.map((s) => ({ text: s.text, label: s.wantsHuman ? 'human' : 'other' })),
+      ...background.map((text) => ({ text, label: 'other' })),
+    ];
     const asks = rows.filter((r) => r.label === 'human').length;
     const weight = Math.max(1, (rows.length - asks) / Math.max(1, asks)) ** 0.5;
     return new NgramHumanRequestDetector(

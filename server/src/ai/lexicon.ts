@@ -61,8 +61,18 @@ function matcher(lang: Lang): Matcher {
   return m;
 }
 
-/** Lexicon hits in `norm` (text already normalised by `normalizeText`), read in language `lang`. */
+/** The last answer: features and intensity both read the same message's hits. */
+let last: { norm: string; lang: Lang; hits: LexiconHits } | null = null;
+
+/** Lexicon hits in `norm` (text already normalised by `normalizeText`), read in language `lang`. Do not mutate the answer. */
 export function lexiconHits(norm: string, lang: Lang): LexiconHits {
+  if (last && last.norm === norm && last.lang === lang) return last.hits;
+  const hits = findHits(norm, lang);
+  last = { norm, lang, hits };
+  return hits;
+}
+
+function findHits(norm: string, lang: Lang): LexiconHits {
   const m = matcher(lang);
   const strength: Record<LexiconEmotion, number> = { anger: 0, disgust: 0, fear: 0, happiness: 0, sadness: 0, surprise: 0 };
   let negated = 0;
