@@ -7,6 +7,7 @@ import { createAgentHub, type AgentHub } from './agent/hub';
 import type { KnowledgeBase } from './ai/kb';
 import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
 import { LanguageCore } from './ai/core';
+import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
 import type { Bus } from './bus/bus';
@@ -120,6 +121,7 @@ export async function startServer(
   // first training runs while the rest of the server starts.
   const core = new LanguageCore({ kb, train: (examples) => cpu.run('trainIntent', examples), logger });
   const coreStarted = core.start();
+  core.warmUp();
   const surfaceScore = (facts: ContactFacts) =>
     facts.difficulty.text.length > POOL_SCORE_MIN_CHARS
       ? cpu.run('score', facts).catch((error: unknown) => {
@@ -179,6 +181,8 @@ export async function startServer(
     limits,
     metrics,
     emotionOf,
+    // Reading emotion costs ~0.1 ms of this thread a message: a budget keeps bursts from slowing every push.
+    emotionBudget: budgetOf(config.ai.liveEmotionPerSecond),
   });
   // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
@@ -222,6 +226,13 @@ export async function startServer(
       return closing;
     },
   };
+}
+
+/** `n` actions a second (bursts of up to `n`); 0 = none. */
+function budgetOf(n: number): () => boolean {
+  if (n === 0) return () => false;
+  const bucket = new TokenBucket(n, n);
+  return () => bucket.take();
 }
 
 function banner(server: RunningServer): string {

@@ -71,6 +71,11 @@ export interface AgentHubDeps {
    * rows. Absent: pushes carry no emotion.
    */
   emotionOf?: EmotionOf;
+  /**
+   * Asked before each emotion read for a push (a token bucket in the server: `ai.liveEmotionPerSecond`);
+   * false sends the push without it. Absent = always read.
+   */
+  emotionBudget?: () => boolean;
   now?: () => number;
 }
 
@@ -113,7 +118,7 @@ const CUSTOMER_NAMES = { max: 10_000, ttlMs: 60_000 };
 export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'agent-hub' });
-  const emotions = deps.emotionOf && messageEmotions(deps.emotionOf, { onError: emotionErrorReporter(log) });
+  const emotions = deps.emotionOf && messageEmotions(deps.emotionOf, { onError: emotionErrorReporter(log), allow: deps.emotionBudget });
   const io = new Server<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>(deps.httpServer, {
     serveClient: false,
     pingInterval: 25_000,

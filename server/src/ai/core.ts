@@ -12,7 +12,7 @@ import {
   type IntentPrediction,
 } from './intent';
 import { loadShippedModels } from './models';
-import { detectLang } from './text';
+import { detectLang, warmUpTokenizer } from './text';
 
 /**
  * The AI language core (issue 9, DESIGN §5–6): one `analyze(text)` that the router's difficulty, the
@@ -55,6 +55,13 @@ export function kbExamples(entries: readonly KbEntry[]): IntentExample[] {
   return entries.flatMap((e) => e.questions.map((q) => ({ text: q, intent: e.intent })));
 }
 
+/** The shipped emotion model (ai/models), or one trained now from the seed data when the file is missing. */
+export function loadEmotionClassifier(shipped = loadShippedModels()): EmotionClassifier {
+  return shipped
+    ? NgramEmotionClassifier.restore({ kind: 'ngram-linear', classifier: shipped.emotion })
+    : NgramEmotionClassifier.train(shippedEmotionExamples(), { folds: 0 });
+}
+
 export class LanguageCore {
   private intent: IntentClassifier | null = null;
   private intentVersion = 0;
@@ -77,6 +84,15 @@ export class LanguageCore {
     this.human = deps.human ?? (shipped ? NgramHumanRequestDetector.restore(shipped.human) : NgramHumanRequestDetector.train());
     this.maxChars = deps.maxModelChars ?? 2000;
     this.unsubscribe = deps.kb ? deps.kb.onChange(() => void this.retrain()) : () => {};
+  }
+
+  /**
+   * Loads the Chinese dictionary and runs each model once on this thread (~200 ms), so the first
+   * customer message does not stall the socket thread while jieba loads.
+   */
+  warmUp(): void {
+    warmUpTokenizer();
+    this.analyze('我的订单到哪了？ where is my order?');
   }
 
   /** Trains the first intent model from the KB (resolves when it is in place, or the KB has < 2 intents). */

@@ -63,8 +63,9 @@ export function extractFeatures(text: string, opts: FeatureOptions = DEFAULT_FEA
   if (words.length > 0) {
     add(`b:^_${words[0]}`);
   }
-  const [cmin, cmax] = opts.charRange;
-  for (const w of words) {
+  // A group weighted 0 is not extracted at all (the emotion model has no English character n-grams).
+  const [cmin, cmax] = opts.weights.c > 0 ? opts.charRange : [1, 0];
+  for (const w of cmax >= cmin ? words : []) {
     if (w.startsWith('#') || /\p{Script=Han}/u.test(w)) continue;
     const padded = ` ${w} `;
     for (let n = cmin; n <= cmax; n++) {

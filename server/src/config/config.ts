@@ -295,6 +295,18 @@ export const FileConfigSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  /** The AI language core (docs/ai.md). */
+  ai: z
+    .strictObject({
+      /**
+       * Customer messages per second whose emotion is read on the socket thread for live pushes
+       * (~0.1 ms each). Beyond it a push goes without its emotion (the conversation view reads it
+       * when opened), so a burst never slows every push. 0 = never on pushes. Default 200.
+       */
+      liveEmotionPerSecond: z.number().int().min(0).max(100_000),
+    })
+    .partial()
+    .optional(),
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -320,6 +332,8 @@ export interface ServerConfig {
   readonly limits: LimitsConfig;
   /** `workers:` of HUILIU_CONFIG; absent fields take the pool's defaults. */
   readonly workers: { readonly threads?: number; readonly queue?: number };
+  /** `ai:` of HUILIU_CONFIG, defaults filled in. */
+  readonly ai: { readonly liveEmotionPerSecond: number };
   /** `HUILIU_TRUSTED_PROXIES`, for proxy-addr. */
   readonly trustedProxies: readonly string[];
   readonly paths: { readonly db: string; readonly tls: string; readonly keys: string; readonly logs: string };
@@ -453,6 +467,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       login: { ...DEFAULT_LIMITS.login, ...file.limits?.login },
     },
     workers: { ...file.workers },
+    ai: { liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200 },
     trustedProxies: e.HUILIU_TRUSTED_PROXIES,
     paths: {
       db: resolve(dataDir, 'huiliu.db'),

@@ -89,6 +89,21 @@ describe('session views carry the emotion of customer messages (issue 9)', () =>
     expect(read.sort()).toEqual(['one!!', 'two']);
   });
 
+  it('skips a read the budget refuses, remembers nothing for it, and reads it once the budget allows', async () => {
+    const { emotionOf, read } = reader();
+    let allowed = false;
+    const emotions = messageEmotions(emotionOf, { allow: () => allowed });
+    const { envelope } = await say('not again!!');
+    expect(emotions(envelope)).toBeUndefined();
+    expect(read).toEqual([]);
+    allowed = true;
+    expect(emotions(envelope)?.label).toBe('anger');
+    allowed = false;
+    // Known now: no budget needed to show it again.
+    expect(emotions(envelope)?.label).toBe('anger');
+    expect(read).toEqual(['not again!!']);
+  });
+
   it('adds nothing when no emotion reader is given', async () => {
     const views = new SessionViews(store);
     const first = await say('this is the third time!!');

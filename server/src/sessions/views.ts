@@ -44,7 +44,12 @@ const EMOTIONS_REMEMBERED = 20_000;
  */
 export function messageEmotions(
   emotionOf: EmotionOf,
-  options: { max?: number; onError?: (error: unknown, messageId: string) => void } = {},
+  options: {
+    max?: number;
+    onError?: (error: unknown, messageId: string) => void;
+    /** Asked before each read; false skips it (undefined now, nothing remembered, so a later call can read it). */
+    allow?: () => boolean;
+  } = {},
 ): MessageEmotions {
   const read = new LRUCache<string, MessageEmotion | false>({ max: options.max ?? EMOTIONS_REMEMBERED });
   return (e) => {
@@ -53,6 +58,7 @@ export function messageEmotions(
     if (known !== undefined) return known || undefined;
     const text = emotionText(e);
     let emotion: MessageEmotion | false = false;
+    if (text !== null && options.allow && !options.allow()) return undefined;
     if (text !== null) {
       try {
         const { label, intensity } = emotionOf(text);
