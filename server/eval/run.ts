@@ -201,7 +201,11 @@ if (want('smp2020')) {
       return l === 'disgust' ? 'anger' : l;
     });
     const angry = gold.map((g, i) => (g === 'anger' ? predicted[i] : null)).filter((p) => p !== null);
-    return { f1: macroF1(gold, predicted, classes), acc: accuracy(gold, predicted), angerRecall: angry.filter((p) => p === 'anger').length / angry.length };
+    return {
+      f1: macroF1(gold, predicted, classes),
+      acc: accuracy(gold, predicted),
+      angerRecall: angry.filter((p) => p === 'anger').length / angry.length,
+    };
   };
   const s = score(model);
   // Evaluation only, never saved: the same model trained also on SMP2020's own `usual_eval` split.
