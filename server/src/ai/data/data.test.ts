@@ -9,6 +9,7 @@ import { EMOTIONS, EmotionSchema, KbImportRowSchema, LangSchema, type Emotion } 
 import { DEMO_KB } from '../../demo/kb-data';
 import { REPO_ROOT } from '../../runtime/paths';
 import { EMOTION_LEXICON, INTENSIFIERS, NEGATORS, type LexiconEmotion } from './emotion-lexicon';
+import { EMOTION_SEED_ZH_MORE } from './emotion-seed-zh-more';
 import { EMOTION_SEED } from './emotion-seed';
 import { HUMAN_REQUEST_SEED } from './human-request';
 
@@ -159,7 +160,7 @@ describe('emotion seed (emotion-seed.ts)', () => {
     expect(labelOf("I'm not angry, just disappointed")).toBe('sadness');
   });
 
-  it('copies no sentence from SMP2020-EWECT or GoEmotions', () => {
+  it('copies no sentence from SMP2020-EWECT or GoEmotions (here and in emotion-seed-zh-more.ts)', () => {
     const corpus = new Set<string>();
     for (const file of ['usual_test_labeled', 'virus_test_labeled', 'usual_eval_labeled', 'virus_eval_labeled']) {
       const rows = JSON.parse(readFileSync(join(SHARED_DATA, 'emotion-zh-smp2020-ewect', `${file}.json`), 'utf8')) as { content: string }[];
@@ -171,7 +172,7 @@ describe('emotion seed (emotion-seed.ts)', () => {
       }
     }
     expect(corpus.size).toBeGreaterThan(20_000);
-    const copied = EMOTION_SEED.filter((s) => corpus.has(norm(s.text))).map((s) => s.text);
+    const copied = [...EMOTION_SEED, ...EMOTION_SEED_ZH_MORE].filter((s) => corpus.has(norm(s.text))).map((s) => s.text);
     expect(copied).toEqual([]);
   });
 });
