@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, message: 'The server is not ready.' },
   OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
+  /** Work the server itself called off (a model training superseded by a newer KB); never a client's fault. */
+  CANCELLED: { status: 503, message: 'The work was cancelled.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

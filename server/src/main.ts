@@ -119,7 +119,7 @@ export async function startServer(
   }
   // The AI language core (issue 9): intents retrain in a pool thread whenever the KB changes; its
   // first training runs while the rest of the server starts.
-  const core = new LanguageCore({ kb, train: (examples) => cpu.run('trainIntent', examples), logger });
+  const core = new LanguageCore({ kb, train: (examples, signal) => cpu.run('trainIntent', examples, { signal }), logger });
   const coreStarted = core.start();
   core.warmUp();
   const surfaceScore = (facts: ContactFacts) =>

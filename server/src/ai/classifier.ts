@@ -22,6 +22,12 @@ export interface ClassifierOptions {
   folds: number;
 }
 
+/**
+ * The most weights (features × labels) a model may have: 16 M floats, 64 MB. A bigger vocabulary
+ * keeps only its most frequent features, so a huge knowledge base cannot exhaust memory.
+ */
+export const MAX_WEIGHTS = 16_000_000;
+
 export const DEFAULT_CLASSIFIER: ClassifierOptions = { features: DEFAULT_FEATURES, linear: DEFAULT_LINEAR, folds: 3 };
 
 /** A trained classifier as plain data (typed arrays): moves between threads by structured clone. */
@@ -61,6 +67,7 @@ export class TextClassifier {
       const vec = Vectorizer.fit(
         rows.map((i) => bags[i]!),
         opts.features,
+        MAX_WEIGHTS / labels.length,
       );
       const xs = rows.map((i) => vec.transform(bags[i]!));
       const model = LinearModel.train(

@@ -45,26 +45,37 @@ const REFUND = entry('refund', ['i want a refund', 'give me my money back', 'ref
 const LOGIN = entry('login', ['i cannot log in', 'forgot my password', 'reset password', 'my account is locked']);
 
 /** A trainer that holds each training until `release()` gives it a permit, to observe the core mid-training. */
-function gatedTrainer(): { train: IntentTrainer; release: () => void; calls: number } {
+function gatedTrainer(): { train: IntentTrainer; release: () => void; calls: number; signals: AbortSignal[] } {
   let permits = 0;
   let calls = 0;
+  const signals: AbortSignal[] = [];
   const waiting: (() => void)[] = [];
   return {
     get calls() {
       return calls;
     },
+    signals,
     release: () => {
       const next = waiting.shift();
       if (next) next();
       else permits++;
     },
-    train: async (examples) => {
+    train: async (examples, signal) => {
       calls++;
+      signals.push(signal);
       if (permits > 0) permits--;
       else await new Promise<void>((resolve) => waiting.push(resolve));
-      return inlineIntentTrainer(examples);
+      return inlineIntentTrainer(examples, signal);
     },
   };
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 describe('LanguageCore', () => {
@@ -92,7 +103,7 @@ describe('LanguageCore', () => {
     await core.close();
   });
 
-  it('retrains in the background when the KB changes; the old model answers meanwhile; changes during a training coalesce', async () => {
+  it('retrains in the background when the KB changes; the old model answers meanwhile; a newer KB supersedes a running training', async () => {
     const kb = new MemoryKb();
     kb.set([ORDERS, REFUND]);
     const gate = gatedTrainer();
@@ -101,23 +112,40 @@ describe('LanguageCore', () => {
     gate.release();
     await started;
     expect(gate.calls).toBe(1);
-    kb.set([ORDERS, REFUND, LOGIN]); // v2: training starts, held at the gate
-    kb.set([ORDERS, REFUND, LOGIN]); // v3 and v4 arrive while v2 trains
-    kb.set([ORDERS, REFUND, LOGIN]);
-    await new Promise((r) => setTimeout(r, 10));
+    const seen: number[] = [];
+    core.onModel((v) => seen.push(v));
+    kb.set([ORDERS, REFUND, LOGIN]); // v2: its training starts and is held at the gate
+    await until(() => gate.calls === 2);
     // Still the first model: it does not know `login`, and requests are answered at once.
     expect(core.analyze('forgot my password').intent.candidates!.map((c) => c.label)).not.toContain('login');
     expect(core.modelVersion).toBe(1);
-    const seen: number[] = [];
-    core.onModel((v) => seen.push(v));
-    gate.release(); // v2 done → one more run for v3+v4
-    await new Promise((r) => setTimeout(r, 50));
+    kb.set([ORDERS, LOGIN]); // v3 arrives while v2 trains: v2's training is told to stop
+    kb.set([ORDERS, REFUND, LOGIN]); // v4 too: they coalesce into one more run
+    expect(gate.signals[1]!.aborted).toBe(true);
+    gate.release(); // v2's trainer ignored the signal and finished: its model is out of date and dropped
+    await until(() => gate.calls === 3);
+    expect(gate.signals[2]!.aborted).toBe(false);
     gate.release();
     await core.idle();
     expect(gate.calls).toBe(3);
-    expect(seen).toEqual([2, 4]);
+    expect(seen).toEqual([4]);
+    expect(core.modelVersion).toBe(4);
     expect(core.analyze('forgot my password').intent.label).toBe('login');
     await core.close();
+  });
+
+  it('aborts a running training when closed, without waiting for it', async () => {
+    const kb = new MemoryKb();
+    kb.set([ORDERS, REFUND]);
+    const gate = gatedTrainer();
+    const core = new LanguageCore({ kb, train: gate.train });
+    void core.start();
+    await until(() => gate.calls === 1);
+    await core.close();
+    expect(gate.signals[0]!.aborted).toBe(true);
+    gate.release();
+    await core.idle();
+    expect(core.ready).toBe(false);
   });
 
   it('keeps the previous model when a training fails', async () => {
@@ -127,9 +155,9 @@ describe('LanguageCore', () => {
     const errors: unknown[] = [];
     const core = new LanguageCore({
       kb,
-      train: async (examples) => {
+      train: async (examples, signal) => {
         if (fail) throw new Error('worker died');
-        return inlineIntentTrainer(examples);
+        return inlineIntentTrainer(examples, signal);
       },
       logger: { info: () => {}, warn: () => {}, error: (obj: unknown) => errors.push(obj) },
     });

@@ -29,8 +29,11 @@ export interface KbSource {
   onChange(listener: (version: number) => void): () => void;
 }
 
-/** Trains an intent model off the calling thread (the CPU pool's `trainIntent` task) or inline. */
-export type IntentTrainer = (examples: IntentExample[]) => Promise<IntentModelState>;
+/**
+ * Trains an intent model off the calling thread (the CPU pool's `trainIntent` task) or inline. When
+ * `signal` aborts (a newer KB superseded this training, or the server stops), it should stop and reject.
+ */
+export type IntentTrainer = (examples: IntentExample[], signal: AbortSignal) => Promise<IntentModelState>;
 
 export const inlineIntentTrainer: IntentTrainer = async (examples) => NgramIntentClassifier.train(examples).state();
 
@@ -70,6 +73,7 @@ export class LanguageCore {
   private readonly maxChars: number;
   private training: Promise<void> | null = null;
   private pending = false;
+  private current: AbortController | null = null;
   private closed = false;
   private readonly unsubscribe: () => void;
   private readonly listeners = new Set<(version: number) => void>();
@@ -123,14 +127,17 @@ export class LanguageCore {
   }
 
   /**
-   * Retrains the intent model from the KB. Changes during a training coalesce into one more run;
-   * requests keep the old model until the new one is ready. A failed training is logged and the old
-   * model kept. A KB with fewer than two intents unloads the model (difficulty falls back to surface).
+   * Retrains the intent model from the KB. A change during a training supersedes it: the running
+   * training is aborted and one more run starts from the newest KB (several changes coalesce into
+   * that one run). Requests keep the old model until a new one is ready. A failed training is logged
+   * and the old model kept. A KB with fewer than two intents unloads the model (difficulty falls back
+   * to surface features).
    */
   retrain(): Promise<void> {
     if (!this.deps.kb || this.closed) return Promise.resolve();
     if (this.training) {
       this.pending = true;
+      this.current?.abort();
       return this.training;
     }
     this.training = (async () => {
@@ -139,16 +146,21 @@ export class LanguageCore {
         const kb = this.deps.kb!;
         const version = await kb.version();
         const entries = await kb.list();
+        // Already trained on this version (changes that arrived before the KB was read coalesced into it).
+        if (this.intent && version === this.intentVersion) continue;
         const examples = kbExamples(entries);
         if (new Set(examples.map((e) => e.intent)).size < 2) {
           this.intent = null;
           this.intentVersion = 0;
           continue;
         }
+        const controller = new AbortController();
+        this.current = controller;
         try {
           const started = Date.now();
-          const state = await (this.deps.train ?? inlineIntentTrainer)(examples);
-          if (this.closed) return;
+          const state = await (this.deps.train ?? inlineIntentTrainer)(examples, controller.signal);
+          // Superseded (a newer KB is waiting) or stopping: this model is already out of date.
+          if (this.closed || controller.signal.aborted) continue;
           this.intent = NgramIntentClassifier.restore(state);
           this.intentVersion = version;
           this.deps.logger?.info(
@@ -157,11 +169,13 @@ export class LanguageCore {
           );
           for (const l of this.listeners) l(version);
         } catch (error) {
+          if (controller.signal.aborted) continue;
           this.deps.logger?.error({ err: error, kbVersion: version }, 'intent model training failed; the previous model stays');
         }
       } while (this.pending && !this.closed);
     })().finally(() => {
       this.training = null;
+      this.current = null;
     });
     return this.training;
   }
@@ -213,10 +227,11 @@ export class LanguageCore {
     };
   }
 
-  /** Stops listening to the KB and waits for a running training to end. */
-  async close(): Promise<void> {
+  /** Stops listening to the KB and aborts a running training (it does not wait for it: a pool thread is stopped by the pool's close). */
+  close(): Promise<void> {
     this.closed = true;
     this.unsubscribe();
-    await this.training;
+    this.current?.abort();
+    return Promise.resolve();
   }
 }

@@ -75,3 +75,14 @@ describe('difficulty', () => {
     expect(r.reasons.find((x) => x.factor === 'negation')!.value).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('difficulty: questions are counted as a person would', () => {
+  it('counts a run of question marks as one question, and "another" or "plus" as no new question', () => {
+    const q = (text: string) =>
+      assessDifficulty({ text, intent: sure, emotion: neutral, wantsHuman: false }).reasons.find((r) => r.factor === 'issues')!.points;
+    expect(q('Where is my order???')).toBe(0);
+    expect(q('我的订单呢？？？？')).toBe(0);
+    expect(q('I want another one, plus a bag')).toBe(0);
+    expect(q('Where is my order? And when do refunds arrive?')).toBe(7.5);
+  });
+});

@@ -1,4 +1,4 @@
-import { NEGATIVE_EMOTIONS, type EmotionResult } from '../../../common/ai/types';
+import { NEGATIVE_EMOTIONS, type EmotionResult, type Lang } from '../../../common/ai/types';
 import type { Reason } from '../../../common/routing/types';
 import type { IntentPrediction } from './intent';
 import { detectLang, normalizeText, tokenize } from './text';
@@ -21,6 +21,8 @@ export interface DifficultyInputs {
   channel?: string;
   /** Contacts in the last 30 days, this one included. */
   contacts30d?: number;
+  /** The text's language when the caller knows it (else detected). */
+  lang?: Lang;
 }
 
 /** The most each factor adds. Sum of the maxima is above 100 on purpose: the score is capped. */
@@ -38,7 +40,8 @@ export const DIFFICULTY_POINTS = {
   repeat: 10,
 } as const;
 
-const ISSUE_SPLIT = /[?？]|(?:\b(?:also|another|and also|plus|besides)\b)|另外|还有|以及|并且|顺便|再问/giu;
+// A run of question marks is one question ("where is it???"); "another"/"plus" name things, not questions.
+const ISSUE_SPLIT = /[?？]+|\b(?:also|and also|besides|as well as)\b|另外|还有|以及|并且|顺便|再问/giu;
 const ENTITY = /\d{4,}|\d+(?:\.\d+)?\s*(?:元|块|yuan|rmb|usd|eur|\$|¥|￥)|[$¥￥€£]\s*\d+|\b[a-z]{2,}\d{3,}\b|@|https?:\/\//giu;
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -52,7 +55,7 @@ export function assessDifficulty(inputs: DifficultyInputs): { score: number; rea
   const { intent, emotion } = inputs;
   const P = DIFFICULTY_POINTS;
   const norm = normalizeText(inputs.text);
-  const lang = detectLang(norm);
+  const lang = inputs.lang ?? detectLang(norm);
   const chars = [...inputs.text].length;
   const words = tokenize(norm.slice(0, 4000)).words.length;
   const oos = intent.outOfScope ? 1 : clamp01(Math.max(intent.oosProbability, 1 - intent.confidence));

@@ -67,7 +67,15 @@ describe('hand-over request detector (shipped model)', () => {
   });
 
   it('does not mistake look-alikes for a request', () => {
-    for (const t of ['人工费怎么算', '人工智能是什么', 'where is my order', 'the human body lotion arrived broken', '退款什么时候到账']) {
+    for (const t of [
+      '人工费怎么算',
+      '人工智能是什么',
+      'where is my order',
+      'the human body lotion arrived broken',
+      '退款什么时候到账',
+      "I don't need a human, thanks anyway",
+      '不需要转人工',
+    ]) {
       expect(core.wantsHuman(t), t).toBe(false);
     }
   });

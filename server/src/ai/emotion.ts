@@ -25,7 +25,11 @@ export interface EmotionClassifier {
  */
 export const EMOTION_TRAINING: ClassifierOptions = {
   ...DEFAULT_CLASSIFIER,
-  features: { ...DEFAULT_CLASSIFIER.features, lexicon: true, weights: { ...DEFAULT_CLASSIFIER.features.weights, c: 0, h: 1.5 } },
+  features: {
+    ...DEFAULT_CLASSIFIER.features,
+    lexicon: true,
+    weights: { ...DEFAULT_CLASSIFIER.features.weights, c: 0, h: 1.5 },
+  },
   linear: { ...DEFAULT_CLASSIFIER.linear, epochs: 4 },
 };
 

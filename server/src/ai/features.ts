@@ -10,7 +10,7 @@ import { detectLang, isNumberToken, tokenize, normalizeText } from './text';
  * L2-normalised. The vocabulary is the features seen in at least `minDf` training texts.
  */
 
-/** A sparse vector: parallel arrays of feature indexes (ascending) and values. */
+/** A sparse vector: parallel arrays of feature indexes (in no particular order) and values. */
 export interface SparseVector {
   idx: Int32Array;
   val: Float32Array;
@@ -25,6 +25,7 @@ export interface FeatureOptions {
   minDf: number;
   /** Emotion-lexicon features `l:` (lexicon.ts); the emotion model uses them, intents do not. */
   lexicon: boolean;
+
   /** Group weights before the final normalisation. */
   weights: { w: number; b: number; c: number; h: number; e: number; l: number };
 }
@@ -121,12 +122,19 @@ export class Vectorizer {
     this.index = new Map(state.features.map((f, i) => [f, i]));
   }
 
-  /** Fits the vocabulary and idf (`ln((1 + N) / (1 + df)) + 1`) on `bags`, the training texts' features. */
-  static fit(bags: FeatureBag[], options: FeatureOptions = DEFAULT_FEATURES): Vectorizer {
+  /**
+   * Fits the vocabulary and idf (`ln((1 + N) / (1 + df)) + 1`) on `bags`, the training texts'
+   * features. With `maxFeatures`, only that many are kept: those seen in the most texts (ties by name).
+   */
+  static fit(bags: FeatureBag[], options: FeatureOptions = DEFAULT_FEATURES, maxFeatures = Infinity): Vectorizer {
     const df = new Map<string, number>();
     for (const bag of bags) for (const f of bag.keys()) df.set(f, (df.get(f) ?? 0) + 1);
-    const features: string[] = [];
+    let features: string[] = [];
     for (const [f, n] of df) if (n >= options.minDf) features.push(f);
+    if (features.length > maxFeatures) {
+      features.sort((a, b) => df.get(b)! - df.get(a)! || (a < b ? -1 : 1));
+      features = features.slice(0, Math.max(0, Math.floor(maxFeatures)));
+    }
     features.sort();
     const n = bags.length;
     const idf = new Float32Array(features.length);

@@ -110,6 +110,20 @@ describe('CpuPool', () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
   });
 
+  it('cancels a running task with CANCELLED when its signal aborts, stopping its thread, and takes work again after', async () => {
+    const pool = burnPool({ threads: 1 });
+    await pool.run('burn', 1);
+    const controller = new AbortController();
+    const long = outcome(pool.run('burn', 10_000, { signal: controller.signal }));
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    expect(await long).toBe('CANCELLED');
+    expect(pool.stats().inFlight).toBe(0);
+    expect(await outcome(pool.run('burn', 1))).toBe('resolved');
+    // An already aborted signal never starts the task.
+    expect(await outcome(pool.run('burn', 1, { signal: AbortSignal.abort() }))).toBe('CANCELLED');
+  });
+
   it("passes a task's own error through", async () => {
     const pool = burnPool();
     await expect(pool.run('fail', 'bad input shape')).rejects.toThrow('bad input shape');

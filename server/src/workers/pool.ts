@@ -47,9 +47,10 @@ export interface CpuPool<W extends TaskModule<W> = CpuTasks> {
    * Runs the worker's export `task` on `input` (structured clone both ways) on a free thread, or
    * after the tasks before it. Rejects with `HuiliuError('OVERLOADED')` at once when `threads + queue`
    * tasks are already in flight, with `HuiliuError('SHUTTING_DOWN')` once `close()` was called (for a
-   * task that was still waiting, or still running at the close timeout), else with the task's own error.
+   * task that was still waiting, or still running at the close timeout), with `HuiliuError('CANCELLED')`
+   * when `options.signal` aborts (a running task's thread is stopped), else with the task's own error.
    */
-  run<K extends keyof W & string>(task: K, input: Input<W[K]>): Promise<Output<W[K]>>;
+  run<K extends keyof W & string>(task: K, input: Input<W[K]>, options?: { signal?: AbortSignal }): Promise<Output<W[K]>>;
   stats(): CpuPoolStats;
   /**
    * Refuses new tasks, rejects the waiting ones with `SHUTTING_DOWN`, lets running ones finish for
@@ -101,8 +102,9 @@ export function createCpuPool<W extends TaskModule<W> = CpuTasks>(options: CpuPo
     error instanceof Error && (error.name === 'AbortError' || error.message === 'Terminating worker thread');
 
   return {
-    async run(task, input) {
+    async run(task, input, options = {}) {
       if (closing) throw new HuiliuError('SHUTTING_DOWN', 'The CPU pool is closed.');
+      if (options.signal?.aborted) throw new HuiliuError('CANCELLED');
       if (inFlight.size >= capacity) {
         throw new HuiliuError('OVERLOADED', `The CPU pool is full: ${threads} task(s) running and ${queue} waiting.`, {
           threads,
@@ -112,16 +114,22 @@ export function createCpuPool<W extends TaskModule<W> = CpuTasks>(options: CpuPo
       return new Promise<Output<W[typeof task]>>((resolve, reject) => {
         const entry = { reject, abort: new AbortController() };
         inFlight.add(entry);
+        const cancelled = () => entry.abort.abort(new HuiliuError('CANCELLED'));
+        options.signal?.addEventListener('abort', cancelled, { once: true });
         piscina.run(input, { name: task, signal: entry.abort.signal }).then(
           (result: Output<W[typeof task]>) => {
             inFlight.delete(entry);
+            options.signal?.removeEventListener('abort', cancelled);
             resolve(result);
           },
           (error: unknown) => {
             inFlight.delete(entry);
-            reject(
-              closing && closedByPool(error) ? new HuiliuError('SHUTTING_DOWN', 'The CPU pool closed before this task finished.') : error,
-            );
+            options.signal?.removeEventListener('abort', cancelled);
+            if (options.signal?.aborted) reject(new HuiliuError('CANCELLED'));
+            else
+              reject(
+                closing && closedByPool(error) ? new HuiliuError('SHUTTING_DOWN', 'The CPU pool closed before this task finished.') : error,
+              );
           },
         );
       });

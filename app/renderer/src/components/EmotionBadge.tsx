@@ -15,6 +15,12 @@ const EMOJI: Record<ShownEmotion, string> = {
 /** From this intensity on, a negative emotion marks its queue item for attention (issue 9). */
 export const ATTENTION_INTENSITY = 0.6;
 
+/**
+ * Below this intensity no badge shows: the model's weak readings (a plain question read as surprise
+ * at 0.44, a polite request as anger at 0.48) would make every row noisy.
+ */
+export const SHOWN_INTENSITY = 0.5;
+
 /** A negative emotion (anger, disgust, fear, sadness) expressed strongly enough to look at first. */
 export const needsAttention = (emotion: MessageEmotion | undefined): boolean =>
   emotion !== undefined && NEGATIVE_EMOTIONS.includes(emotion.label) && emotion.intensity >= ATTENTION_INTENSITY;
@@ -25,12 +31,12 @@ export function emotionCaption(emotion: MessageEmotion & { label: ShownEmotion }
 }
 
 /**
- * A customer message's emotion: emoji, localized name and a small meter of its intensity. Neutral
- * (or no emotion read) shows nothing, so most rows stay quiet.
+ * A customer message's emotion: emoji, localized name and a small meter of its intensity. Neutral,
+ * weak (below `SHOWN_INTENSITY`) or no emotion read shows nothing, so most rows stay quiet.
  */
 export function EmotionBadge({ emotion }: { emotion: MessageEmotion | undefined }) {
   const locale = useLocale();
-  if (!emotion || emotion.label === 'neutral') return null;
+  if (!emotion || emotion.label === 'neutral' || emotion.intensity < SHOWN_INTENSITY) return null;
   const shown = emotion as MessageEmotion & { label: ShownEmotion };
   const caption = emotionCaption(shown, locale);
   const percent = Math.round(emotion.intensity * 100);

@@ -61,7 +61,7 @@ const detail: SessionDetail = {
   messages: [
     message(1, { emotion: ANGRY, body: { text: '气死我了！！你们这什么破服务' } }),
     message(2, { emotion: { label: 'neutral', intensity: 0 } }),
-    message(3, { emotion: { label: 'sadness', intensity: 0.4 } }),
+    message(3, { emotion: { label: 'sadness', intensity: 0.55 } }),
     // An agent's message never shows one, whatever it carries.
     message(4, { direction: 'out', authorId: 'u1', emotion: ANGRY }),
   ],
@@ -98,6 +98,7 @@ function workstation(): WorkstationStore {
       WB4: row('WB4', 60, { label: 'neutral', intensity: 0 }),
       WB5: row('WB5', 50),
       WB6: row('WB6', 40, { label: 'disgust', intensity: 0.6 }),
+      WB7: row('WB7', 30, { label: 'surprise', intensity: 0.44 }),
     },
     queueFilter: 'waiting',
     openSessionId: 'WB1',
@@ -146,10 +147,11 @@ describe('emotion badges on queue items and customer messages (issue 9)', () => 
     expect(badge(item('WB3'))!.getAttribute('aria-label')).toBe('fear 59%');
   });
 
-  it('shows nothing for a neutral customer or one whose emotion was not read', async () => {
+  it('shows nothing for a neutral customer, a weak reading (below 0.5) or one whose emotion was not read', async () => {
     await show('en');
     expect(badge(item('WB4'))).toBeNull();
     expect(badge(item('WB5'))).toBeNull();
+    expect(badge(item('WB7'))).toBeNull();
   });
 
   it('marks a strongly negative customer for attention, from 0.6 on, and no one else', async () => {
@@ -166,7 +168,7 @@ describe('emotion badges on queue items and customer messages (issue 9)', () => 
   it("badges the customer's messages but not neutral ones nor the agent's", async () => {
     await show('en');
     const customer = [...host.querySelectorAll('[data-testid="customer-message"]')];
-    expect(customer.map((m) => badge(m)?.getAttribute('aria-label') ?? null)).toEqual(['anger 82%', null, 'sadness 40%']);
+    expect(customer.map((m) => badge(m)?.getAttribute('aria-label') ?? null)).toEqual(['anger 82%', null, 'sadness 55%']);
     const agent = host.querySelector('[data-testid="agent-message"]')!;
     expect(badge(agent)).toBeNull();
   });
@@ -178,7 +180,7 @@ describe('emotion badges on queue items and customer messages (issue 9)', () => 
     expect(badge(item('WB2'))!.getAttribute('aria-label')).toBe('高兴 90%');
     expect(badge(item('WB6'))!.getAttribute('aria-label')).toBe('厌恶 60%');
     const customer = [...host.querySelectorAll('[data-testid="customer-message"]')];
-    expect(badge(customer[2]!)!.getAttribute('aria-label')).toBe('悲伤 40%');
+    expect(badge(customer[2]!)!.getAttribute('aria-label')).toBe('悲伤 55%');
   });
 
   it('shows the badge on a customer message pushed while the conversation is open', async () => {

@@ -373,6 +373,44 @@ function toSentences(lang: 'zh' | 'en', texts: string[], wantsHuman: boolean): H
   return texts.map((text) => ({ text, lang, wantsHuman }));
 }
 
+/** Declining a person ("no need for a human"): the words of an ask, negated (added after review, issue 9). */
+const ZH_DECLINES = [
+  '不用转人工了，谢谢',
+  '不需要人工客服，我自己看看',
+  '别转人工，机器人回答就行',
+  '我不找人工，只想查个物流',
+  '没事了，不用人工了',
+  '不要转接客服，问题已经解决了',
+  '暂时不需要真人帮忙',
+  '人工就不必了，你直接告诉我运费',
+  '不用叫你们经理，我就问问',
+  '我没说要人工，只是问发票',
+  '不想打扰客服，自己能搞定',
+  '先不转人工，我再试试',
+  '不必找真人了，谢谢你',
+  '问题解决了，不需要人工',
+  '不用给我打电话，短信就行',
+  '别叫主管，小事而已',
+];
+const EN_DECLINES = [
+  'no need for a human, thanks',
+  'I do not need an agent, the answer is fine',
+  'please do not transfer me, I am done',
+  'no human needed, just tell me the fee',
+  'I am fine with the bot, no agent please',
+  "don't put me through to anyone, it's sorted",
+  'no need to escalate, thanks for the help',
+  'you do not have to get a manager, it was a small thing',
+  "I didn't ask for a person, just the invoice",
+  'skip the agent, I found it myself',
+  "no thanks, I don't want to talk to anyone",
+  'not necessary to call me, email is fine',
+  'all good now, no representative needed',
+  "I won't need an operator, thanks",
+  'no need for a real person, the link worked',
+  'never mind the agent, problem solved',
+];
+
 /**
  * Labelled sentences for the "wants a person" detector (issue 9, DESIGN §5: the customer asking for a
  * person is a hand-over trigger): ≥ 80 per language that ask for staff and ≥ 80 per language of look-alikes
@@ -381,6 +419,8 @@ function toSentences(lang: 'zh' | 'en', texts: string[], wantsHuman: boolean): H
 export const HUMAN_REQUEST_SEED: HumanRequestSentence[] = [
   ...toSentences('zh', ZH_ASKS, true),
   ...toSentences('zh', ZH_NOT, false),
+  ...toSentences('zh', ZH_DECLINES, false),
   ...toSentences('en', EN_ASKS, true),
   ...toSentences('en', EN_NOT, false),
+  ...toSentences('en', EN_DECLINES, false),
 ];
