@@ -6,14 +6,18 @@
  */
 import { EMOTION_SEED } from '../src/ai/data/emotion-seed';
 import { HUMAN_REQUEST_SEED } from '../src/ai/data/human-request';
-import { NgramEmotionClassifier, shippedEmotionExamples } from '../src/ai/emotion';
+import { isCalm, NgramEmotionClassifier, shippedEmotionExamples } from '../src/ai/emotion';
 import { NgramHumanRequestDetector } from '../src/ai/human';
 import { saveShippedModels, SHIPPED_MODELS_FILE } from '../src/ai/models';
 import { DEMO_KB } from '../src/demo/kb-data';
 import { banking77, clinc150, goEmotions } from './datasets';
 
 const dev = goEmotions('dev');
-const emotion = NgramEmotionClassifier.train(shippedEmotionExamples(dev), { features: { ...NgramEmotionClassifier.features, minDf: 2 } });
+// Calm customer questions as weak "neutral" examples: the demo KB's questions and the hand-over sentences.
+const calm = [...DEMO_KB.flatMap((r) => r.questions), ...HUMAN_REQUEST_SEED.map((s) => s.text)];
+const emotion = NgramEmotionClassifier.train(shippedEmotionExamples(dev, calm), {
+  features: { ...NgramEmotionClassifier.features, minDf: 2 },
+});
 // Everyday requests that do not ask for a person: the demo KB's questions, CLINC150 train (CC BY 3.0)
 // and Banking77 train (CC BY 4.0) utterances; never their test splits.
 const background = [
@@ -33,6 +37,11 @@ saveShippedModels({
     sources: [
       { name: 'Huiliu emotion seed (server/src/ai/data/emotion-seed.ts)', licence: 'Apache-2.0 (this project)', rows: EMOTION_SEED.length },
       { name: 'GoEmotions, Ekman labels, dev split (Demszky et al. 2020)', licence: 'Apache-2.0', rows: dev.length },
+      {
+        name: 'Calm questions as neutral: demo KB questions and hand-over sentences (this project)',
+        licence: 'Apache-2.0 (this project)',
+        rows: calm.filter(isCalm).length,
+      },
       {
         name: 'Huiliu hand-over requests (server/src/ai/data/human-request.ts)',
         licence: 'Apache-2.0 (this project)',

@@ -29,6 +29,9 @@ describe('emotion classifier (shipped model)', () => {
     expect(core.emotion('Thank you so much, you made my day!').label).toBe('happiness');
     expect(core.emotion('我好害怕，账户是不是被盗了').label).toBe('fear');
     expect(core.emotion('请问发票怎么开？').label).toBe('neutral');
+    // Plain questions and polite requests are not surprise or anger (GoEmotions files questions under surprise).
+    for (const t of ['Where is my order?', '我的订单到哪了？', '我要人工客服', 'I want a real person', '今天天气怎么样'])
+      expect(core.emotion(t).label, t).toBe('neutral');
   });
 
   it('answers every emotion with scores summing to 1, and intensity 0 for neutral', () => {

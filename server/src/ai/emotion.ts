@@ -2,7 +2,7 @@ import { EMOTIONS, type Emotion, type EmotionResult } from '../../../common/ai/t
 import { DEFAULT_CLASSIFIER, TextClassifier, type ClassifierOptions, type TextClassifierState, type TrainingExample } from './classifier';
 import { EMOTION_SEED } from './data/emotion-seed';
 import { EMOTION_SEED_ZH_MORE } from './data/emotion-seed-zh-more';
-import { lexiconHits, type LEXICON_EMOTIONS } from './lexicon';
+import { lexiconHits, LEXICON_EMOTIONS } from './lexicon';
 import { detectLang, normalizeText } from './text';
 
 /**
@@ -105,13 +105,29 @@ export function intensityOf(text: string, label: Exclude<Emotion, 'neutral'> | E
 
 /**
  * The emotion examples the product ships a model of: the project's own seed sentences (zh + en,
- * Apache-2.0 with the project) and GoEmotions' dev split (Apache-2.0; Ekman labels, first label of
- * multi-label rows) when `goEmotionsDev` is given. SMP2020-EWECT has no declared licence and is
- * never among them.
+ * Apache-2.0 with the project), GoEmotions' dev split (Apache-2.0; Ekman labels, first label of
+ * multi-label rows) when `goEmotionsDev` is given, and `calmQuestions` labelled neutral when they are
+ * calm (`isCalm`). SMP2020-EWECT has no declared licence and is never among them.
  */
-export function shippedEmotionExamples(goEmotionsDev: readonly { text: string; labels: string[] }[] = []): TrainingExample[] {
+export function shippedEmotionExamples(
+  goEmotionsDev: readonly { text: string; labels: string[] }[] = [],
+  calmQuestions: readonly string[] = [],
+): TrainingExample[] {
   return [
     ...[...EMOTION_SEED, ...EMOTION_SEED_ZH_MORE].map((s) => ({ text: s.text, label: s.label })),
     ...goEmotionsDev.map((r) => ({ text: r.text, label: r.labels[0]! })),
+    ...calmQuestions.filter(isCalm).map((text) => ({ text, label: 'neutral' })),
   ];
+}
+
+/**
+ * A weak "neutral" label for customer questions (issue 9 review): no emotion-lexicon term, no "!",
+ * no emoji. GoEmotions files questions under surprise (curiosity, confusion), so without such
+ * examples "Where is my order?" read as surprise and a polite "我要人工客服" as anger.
+ */
+export function isCalm(text: string): boolean {
+  if (/[!！]|\p{Extended_Pictographic}/u.test(text)) return false;
+  const norm = normalizeText(text);
+  const hits = lexiconHits(norm, detectLang(norm));
+  return LEXICON_EMOTIONS.every((e) => hits.strength[e] === 0);
 }
