@@ -101,6 +101,7 @@ export function visibleTextSchema(maxLength: number) {
 }
 
 // C0 and C1 control characters but TAB (U+0009) and LF (U+000A): NUL, BEL, ESC, CR, DEL, U+0080–U+009F.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_BUT_TAB_LF = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 // Bidi embeddings and overrides (LRE RLE PDF LRO RLO) and isolates (LRI RLI FSI PDI): they reorder
 // the text drawn around them. The marks LRM / RLM / ALM reorder nothing and stay allowed.
