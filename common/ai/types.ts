@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainTextProblem } from '../text/text';
 
 /**
  * The AI language core's shared shapes (issue 9, DESIGN §6 `POST /api/v1/ai/analyze`): knowledge-base
@@ -16,15 +17,41 @@ export type Emotion = z.infer<typeof EmotionSchema>;
 /** The emotions that raise difficulty and (issue 10) trigger a hand-over. */
 export const NEGATIVE_EMOTIONS: readonly Emotion[] = ['anger', 'disgust', 'fear', 'sadness'];
 
-/** An intent label: lowercase ASCII words joined by `_`, `-` or `.` (e.g. `order_status`). */
+/** The intent classifier's out-of-scope class: no knowledge-base entry may use it as its intent. */
+export const OUT_OF_SCOPE_INTENT = 'oos';
+
+/**
+ * An intent label: lowercase ASCII words joined by `_`, `-` or `.` (e.g. `order_status`); never `oos`
+ * (OUT_OF_SCOPE_INTENT, reserved for the classifier).
+ */
 export const IntentLabelSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'intent must be lowercase letters, digits, "_", "-" or "."');
+  .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'intent must be lowercase letters, digits, "_", "-" or "."')
+  .refine((label) => label !== OUT_OF_SCOPE_INTENT, {
+    message: `"${OUT_OF_SCOPE_INTENT}" is reserved for the classifier's out-of-scope class; choose another intent name`,
+  });
 
 const QUESTION_MAX = 500;
 const ANSWER_MAX = 4000;
+/** At most this many questions in one entry (the KB's whole limits are KB_LIMITS in server/src/ai/kb.ts). */
+export const KB_QUESTIONS_PER_ENTRY_MAX = 100;
+
+/**
+ * A knowledge-base text field: trimmed, `min`–`max` UTF-16 code units, and plain text (no control
+ * character but `\n` and `\t`, no lone surrogate, no bidi override or isolate; see `plainTextProblem`).
+ */
+const kbText = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .superRefine((text, ctx) => {
+      const problem = plainTextProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 
 /**
  * One row of `POST /api/v1/kb/import` (JSON array or CSV) and of `GET /api/v1/kb/export`: an FAQ entry
@@ -32,12 +59,21 @@ const ANSWER_MAX = 4000;
  */
 export const KbImportRowSchema = z.object({
   intent: IntentLabelSchema,
-  questions: z.array(z.string().trim().min(1).max(QUESTION_MAX)).min(1).max(500),
-  answer: z.string().trim().min(1).max(ANSWER_MAX),
+  questions: z.array(kbText(1, QUESTION_MAX)).min(1).max(KB_QUESTIONS_PER_ENTRY_MAX),
+  answer: kbText(1, ANSWER_MAX),
   lang: LangSchema.optional(),
-  tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
+  tags: z.array(kbText(1, 64)).max(32).optional(),
   /** The skill group a hand-over on this intent goes to; null = the contact's own group. */
-  skillGroup: z.string().min(1).max(64).nullable().optional(),
+  skillGroup: z
+    .string()
+    .min(1)
+    .max(64)
+    .superRefine((text, ctx) => {
+      const problem = plainTextProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .nullable()
+    .optional(),
   /** Follow-up intents (the small knowledge graph): "customers asking this often ask next…". */
   related: z.array(IntentLabelSchema).max(32).optional(),
 });

@@ -50,6 +50,18 @@ export const KbImportErrorDetailsSchema = z.object({
 });
 export type KbImportErrorDetails = z.infer<typeof KbImportErrorDetailsSchema>;
 
+/** The knowledge-base limits a write can break (KB_LIMITS in server/src/ai/kb.ts has the numbers). */
+export const KbLimitNameSchema = z.enum(['entries', 'intents', 'questions']);
+export type KbLimitName = z.infer<typeof KbLimitNameSchema>;
+
+/** `details` of a 413 KB_TOO_LARGE: the limit the write would break, its maximum and what the write would leave. */
+export const KbTooLargeDetailsSchema = z.object({
+  limit: KbLimitNameSchema,
+  max: z.number().int().min(1),
+  count: z.number().int().min(1),
+});
+export type KbTooLargeDetails = z.infer<typeof KbTooLargeDetailsSchema>;
+
 /** One KB version: each change (one create, update, delete or whole import) is one version. */
 export const KbVersionSchema = z.object({
   version: z.number().int().min(1),
@@ -61,8 +73,20 @@ export const KbVersionSchema = z.object({
 });
 export type KbVersion = z.infer<typeof KbVersionSchema>;
 
-/** `GET /api/v1/kb/entries?lang=&intent=` → the entries ordered by intent, then lang. */
-export const KbEntriesResponseSchema = z.object({ version: z.number().int().min(0), entries: z.array(KbEntrySchema) });
+/** `GET /api/v1/kb/entries` pages: `limit` entries per page by default, at most `max`. */
+export const KB_ENTRIES_PAGE = { default: 200, max: 1000 } as const;
+
+/**
+ * `GET /api/v1/kb/entries?lang=&intent=&limit=&offset=` → one page of the entries ordered by intent,
+ * then lang. `total` counts every entry matching lang and intent; `nextOffset` is the `offset` of the
+ * next page, or null when this page is the last.
+ */
+export const KbEntriesResponseSchema = z.object({
+  version: z.number().int().min(0),
+  total: z.number().int().min(0),
+  entries: z.array(KbEntrySchema),
+  nextOffset: z.number().int().min(1).nullable(),
+});
 export type KbEntriesResponse = z.infer<typeof KbEntriesResponseSchema>;
 
 /** `GET /api/v1/kb/versions?limit=` → newest first. */

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   NOT_ASSIGNED: { status: 409, message: 'This contact is not assigned to you.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  KB_TOO_LARGE: { status: 413, message: 'The knowledge base would grow beyond its limits.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   INTERNAL: { status: 500, message: 'Something went wrong on the server.' },

@@ -100,6 +100,26 @@ export function visibleTextSchema(maxLength: number) {
   return z.string().trim().max(maxLength).transform(toWellFormed).refine(hasVisibleText, { message: NO_VISIBLE_TEXT });
 }
 
+// C0 and C1 control characters but TAB (U+0009) and LF (U+000A): NUL, BEL, ESC, CR, DEL, U+0080–U+009F.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_BUT_TAB_LF = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
+// Bidi embeddings and overrides (LRE RLE PDF LRO RLO) and isolates (LRI RLI FSI PDI): they reorder
+// the text drawn around them. The marks LRM / RLM / ALM reorder nothing and stay allowed.
+const BIDI_OVERRIDES = /[\u202A-\u202E\u2066-\u2069]/;
+
+/**
+ * Why `text` is not plain, stored text (knowledge-base content), or null when it is: a control
+ * character other than `\n` and `\t` (C0 U+0000–U+001F, DEL, C1 U+0080–U+009F; `\r` too), a lone
+ * surrogate (it cannot be written as UTF-8, so it would not survive an export), or a bidi
+ * embedding / override / isolate (U+202A–U+202E, U+2066–U+2069). The reason never repeats the text.
+ */
+export function plainTextProblem(text: string): string | null {
+  if (CONTROL_BUT_TAB_LF.test(text)) return 'contains a control character (only line breaks \\n and tabs are allowed)';
+  if (!isWellFormed(text)) return 'contains a lone surrogate (text that is not valid Unicode)';
+  if (BIDI_OVERRIDES.test(text)) return 'contains a bidi embedding, override or isolate control (U+202A–U+202E, U+2066–U+2069)';
+  return null;
+}
+
 // Bidi embeddings, overrides, isolates and marks (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM):
 // in a name they reorder what the workstation draws around it ("\u202EniL" shows as "Lin").
 const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;

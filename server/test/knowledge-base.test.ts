@@ -63,4 +63,23 @@ describe('knowledge base in the running server', () => {
     const auditor = await s.app.inject({ url: '/api/v1/kb/entries', headers: { authorization: `Bearer ${await s.login('auditor')}` } });
     expect(auditor.statusCode).toBe(403);
   });
+
+  it('drops __proto__ and constructor.prototype keys while parsing a JSON entry, but refuses any other constructor field', async () => {
+    const admin = await s.login('admin');
+    const post = (body: string) =>
+      s.app.inject({
+        method: 'POST',
+        url: '/api/v1/kb/entries',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        payload: body,
+      });
+    const row = '"intent":"kb_proto_check","questions":["Is this kept?"],"answer":"Yes."';
+    const dropped = await post(`{${row},"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}}}`);
+    expect([dropped.statusCode, (dropped.json() as { intent: string }).intent]).toEqual([201, 'kb_proto_check']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const refused = await post(`{${row.replace('kb_proto_check', 'kb_proto_other')},"constructor":"x"}`);
+    expect(refused.statusCode).toBe(400);
+    const error = (refused.json() as { error: { code: string; details: { message: string }[] } }).error;
+    expect([error.code, error.details[0]!.message]).toEqual(['VALIDATION_FAILED', expect.stringContaining('constructor')]);
+  });
 });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KbEntrySchema, type KbImportRow } from '../../../common/ai/types';
 import { KbImportErrorDetailsSchema } from '../../../common/api/kb';
 import { HuiliuError } from '../../../common/errors/codes';
-import type { KnowledgeBase } from './kb';
+import { KB_LIMITS, type KnowledgeBase } from './kb';
 
 export interface KbHarness {
   kb: KnowledgeBase;
@@ -94,6 +94,59 @@ export function knowledgeBaseContract(name: string, factory: () => Promise<KbHar
       expect(keys(await h.kb.list({ intent: 'shipping', lang: 'en' }))).toEqual(['shipping/en']);
       expect(await h.kb.list({ intent: 'nothing' })).toEqual([]);
     });
+
+    it('pages the ordered list with limit and offset, and counts what the filter matches', async () => {
+      await h.kb.import(kbRows(5), { mode: 'merge', by: 'a' });
+      await h.kb.create(kbRow('faq_0002', { lang: 'zh', questions: ['怎么办？'] }), 'a');
+      const keys = (entries: { intent: string; lang: string }[]) => entries.map((e) => `${e.intent}/${e.lang}`);
+      expect(keys(await h.kb.list({ limit: 2, offset: 1 }))).toEqual(['faq_0001/en', 'faq_0002/en']);
+      expect(keys(await h.kb.list({ limit: 10, offset: 4 }))).toEqual(['faq_0003/en', 'faq_0004/en']);
+      expect(await h.kb.list({ limit: 10, offset: 6 })).toEqual([]);
+      expect(keys(await h.kb.list({ intent: 'faq_0002', limit: 1, offset: 1 }))).toEqual(['faq_0002/zh']);
+      expect(await h.kb.list()).toHaveLength(6);
+      expect(await h.kb.count()).toBe(6);
+      expect(await h.kb.count({ lang: 'zh', limit: 0 })).toBe(1);
+      expect(await h.kb.count({ intent: 'faq_0002' })).toBe(2);
+    });
+
+    it('keeps the KB within KB_LIMITS: entries after a merge, intents, and questions in total, changing nothing when refused', async () => {
+      const tooLarge = async (p: Promise<unknown>, limit: string) => {
+        const error = await refusal(p);
+        expect([error.code, (error.details as { limit: string }).limit]).toEqual(['KB_TOO_LARGE', limit]);
+      };
+      // 2,000 intents in two languages: 4,000 entries.
+      const rows = kbRows(KB_LIMITS.intents).flatMap((r) => [r, { ...r, lang: 'zh' as const }]);
+      await h.kb.import(rows, { mode: 'replace', by: 'a' });
+      await tooLarge(h.kb.create(kbRow('one_intent_too_many'), 'a'), 'intents');
+      await tooLarge(h.kb.import([kbRow('one_intent_too_many')], { mode: 'merge', by: 'a' }), 'intents');
+      const first = (await h.kb.list({ limit: 1 }))[0]!;
+      await tooLarge(h.kb.update(first.id, kbRow('one_intent_too_many'), 'a'), 'intents');
+      // The same intents again in merge are updates, not new entries or intents.
+      expect(
+        await h.kb.import(
+          kbRows(10).map((r) => ({ ...r, answer: 'changed' })),
+          { mode: 'merge', by: 'a' },
+        ),
+      ).toMatchObject({ updated: 10 });
+      // With two languages the intents limit caps entries at 4,000; more than 5,000 rows are refused before any is checked.
+      const version = await h.kb.version();
+      await tooLarge(h.kb.import(kbRows(KB_LIMITS.entries + 1), { mode: 'replace', by: 'a' }), 'entries');
+      expect(await h.kb.version()).toBe(version);
+      expect(await h.kb.count()).toBe(4_000);
+
+      // Questions: 500 entries of 100 questions are 50,000.
+      const full = kbRows(500).map((r) => ({ ...r, questions: Array.from({ length: 100 }, (_, i) => `Question ${i} on ${r.intent}?`) }));
+      await h.kb.import(full, { mode: 'replace', by: 'a' });
+      await tooLarge(h.kb.create(kbRow('one_more'), 'a'), 'questions');
+      const entry = (await h.kb.list({ limit: 1 }))[0]!;
+      await h.kb.update(entry.id, { ...full[0]!, answer: 'Same number of questions.' }, 'a');
+      await h.kb.update(entry.id, { ...full[0]!, questions: ['Just one now?'] }, 'a'); // 49,901
+      const many = (n: number) => Array.from({ length: n }, (_, i) => `More ${i}?`);
+      const added = await h.kb.create(kbRow('one_more', { questions: many(99) }), 'a'); // 50,000
+      await tooLarge(h.kb.update(added.id, kbRow('one_more', { questions: many(100) }), 'a'), 'questions');
+      await tooLarge(h.kb.import([kbRow('one_more', { questions: many(100) })], { mode: 'merge', by: 'a' }), 'questions');
+      expect(await h.kb.count()).toBe(501);
+    }, 60_000);
 
     it('updates an entry as one new version, keeps an identical update at the same version, and refuses clashes', async () => {
       const a = await h.kb.create(kbRow('refund'), 'admin-1');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KbImportRow } from '../../../common/ai/types';
+import { plainTextProblem } from '../../../common/text/text';
 import { resolveRow, toImportRow, validateImportRows } from './kb';
 import { formatKbCsv, joinCell, parseKbCsv, splitCell } from './kb.csv';
 
@@ -15,7 +16,7 @@ describe('knowledge base CSV', () => {
       'refund,退款多久到账？|怎么退款,"三到五个工作日,\r\n原路退回。",,,vip,',
     ].join('\r\n');
     const { rows, errors } = parseKbCsv(csv(text));
-    expect(errors).toEqual([]);
+    expect(errors.total).toBe(0);
     expect(rows).toEqual([
       {
         row: 1,
@@ -30,7 +31,7 @@ describe('knowledge base CSV', () => {
       },
       {
         row: 2,
-        value: { intent: 'refund', questions: ['退款多久到账？', '怎么退款'], answer: '三到五个工作日,\r\n原路退回。', skillGroup: 'vip' },
+        value: { intent: 'refund', questions: ['退款多久到账？', '怎么退款'], answer: '三到五个工作日,\n原路退回。', skillGroup: 'vip' },
       },
     ]);
     expect(validateImportRows(rows).rows.map((r) => r.lang)).toEqual(['en', 'zh']);
@@ -38,7 +39,7 @@ describe('knowledge base CSV', () => {
 
   it('takes the columns in any order and case, with a BOM, and only the required ones', () => {
     const { rows, errors } = parseKbCsv(csv('\uFEFFAnswer,INTENT,Questions\nFine.,hello,hi|hello\n,,\n'));
-    expect(errors).toEqual([]);
+    expect(errors.total).toBe(0);
     expect(rows).toEqual([{ row: 1, value: { answer: 'Fine.', intent: 'hello', questions: ['hi', 'hello'] } }]);
   });
 
@@ -51,26 +52,60 @@ describe('knowledge base CSV', () => {
   });
 
   it('refuses a bad header, a wrong cell count, broken quoting and non-UTF-8 text with row numbers and no text', () => {
-    expect(parseKbCsv(csv('intent,question,answer,secret text\n')).errors).toEqual([
+    expect(parseKbCsv(csv('intent,question,answer,secret text\n')).errors.listed).toEqual([
       { row: 0, field: 'header.1', message: expect.stringContaining('unknown column') },
       { row: 0, field: 'header.3', message: expect.stringContaining('unknown column') },
       { row: 0, field: 'questions', message: 'missing column' },
     ]);
-    expect(parseKbCsv(csv('')).errors).toEqual([{ row: 0, field: '(body)', message: expect.stringContaining('empty') }]);
+    expect(parseKbCsv(csv('')).errors.listed).toEqual([{ row: 0, field: '(body)', message: expect.stringContaining('empty') }]);
     const counted = parseKbCsv(csv('intent,questions,answer\na,q,ok\nb,q,one, two\nc,q,ok\n'));
-    expect(counted.errors).toEqual([{ row: 2, field: '(row)', message: 'has 4 cells; the header has 3' }]);
+    expect(counted.errors.listed).toEqual([{ row: 2, field: '(row)', message: 'has 4 cells; the header has 3' }]);
     expect(counted.rows.map((r) => r.row)).toEqual([1, 3]);
     const broken = parseKbCsv(csv('intent,questions,answer\na,q,ok\n"b\nc",q,ok\nd,q,"private 13800138000 never closed\n'));
-    expect(broken.errors).toEqual([{ row: 3, field: '(csv)', message: 'a quoted cell is never closed' }]);
+    expect(broken.errors.listed).toEqual([{ row: 3, field: '(csv)', message: 'a quoted cell is never closed' }]);
     const stray = parseKbCsv(csv('intent,questions,answer\na,q,"ok" 13800138000\n'));
-    expect(stray.errors).toMatchObject([{ row: 1, field: '(csv)' }]);
+    expect(stray.errors.listed).toMatchObject([{ row: 1, field: '(csv)' }]);
     expect(JSON.stringify([broken, stray])).not.toContain('13800138000');
     const gbk = Uint8Array.from([...csv('intent,questions,answer\nrefund,'), 0xcd, 0xcb, 0xbf, 0xee, ...csv(',ok\n')]);
-    expect(parseKbCsv(gbk).errors).toEqual([{ row: 0, field: '(body)', message: expect.stringContaining('UTF-8') }]);
+    expect(parseKbCsv(gbk).errors.listed).toEqual([{ row: 0, field: '(body)', message: expect.stringContaining('UTF-8') }]);
+  });
+
+  it('counts truly blank lines and all-empty records as rows, so later row numbers match the file', () => {
+    // Blank lines before the header are skipped; after it each one is a row: a=1, blank=2, ,,=3, b=4, blank=5, BAD=6.
+    const text = '\n\r\nintent,questions,answer\na,q,ok\n\n,,\nb,q,one,two\n\r\nBAD,q,ok\n';
+    const { rows, errors } = parseKbCsv(csv(text));
+    expect(errors.listed).toEqual([{ row: 4, field: '(row)', message: 'has 4 cells; the header has 3' }]);
+    expect(rows.map((r) => r.row)).toEqual([1, 6]);
+    expect(validateImportRows(rows).errors.listed).toMatchObject([{ row: 6, field: 'intent' }]);
+    // A quoting error after blank lines names the data row it is in.
+    const broken = parseKbCsv(csv('\nintent,questions,answer\na,q,ok\n\nb,q,"never closed\n'));
+    expect(broken.errors.listed).toEqual([{ row: 3, field: '(csv)', message: 'a quoted cell is never closed' }]);
+  });
+
+  it('reads a line break inside a cell as \\n, whatever line ends the file has', () => {
+    const { rows } = parseKbCsv(csv('intent,questions,answer\r\na,q,"one\r\ntwo\rthree\nfour"\r\n'));
+    expect(rows).toEqual([{ row: 1, value: { intent: 'a', questions: ['q'], answer: 'one\ntwo\nthree\nfour' } }]);
+  });
+
+  it('stops reading a CSV with more rows than the KB may hold: KB_TOO_LARGE, and a million rows cost little', () => {
+    const started = Date.now();
+    let refused: unknown;
+    try {
+      parseKbCsv(csv(`intent,questions,answer\n${'X,,\n'.repeat(1_000_000)}`));
+    } catch (error) {
+      refused = error;
+    }
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(refused).toMatchObject({ code: 'KB_TOO_LARGE', details: { limit: 'entries', max: 5_000, count: 5_001 } });
+    // Blank records do not count towards the limit.
+    const blanks = parseKbCsv(csv(`intent,questions,answer\n${'\n,,\n'.repeat(6_000)}a,q,ok\n`));
+    expect(blanks.rows).toEqual([{ row: 12_001, value: { intent: 'a', questions: ['q'], answer: 'ok' } }]);
   });
 
   it('writes CSV that reads back to the very same rows', () => {
-    const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((s) => s.trim() === s && s !== '');
+    const text = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+      .filter((s) => s.trim() === s && s !== '' && plainTextProblem(s) === null);
     const row = fc.record({
       intent: fc.stringMatching(/^[a-z0-9][a-z0-9_.-]{0,20}$/),
       questions: fc.array(text, { minLength: 1, maxLength: 4 }),
@@ -83,9 +118,9 @@ describe('knowledge base CSV', () => {
     fc.assert(
       fc.property(fc.uniqueArray(row, { selector: (r) => r.intent, maxLength: 8 }), (rows: Required<KbImportRow>[]) => {
         const read = parseKbCsv(csv(formatKbCsv(rows)));
-        expect(read.errors).toEqual([]);
+        expect(read.errors.listed).toEqual([]);
         const checked = validateImportRows(read.rows);
-        expect(checked.errors).toEqual([]);
+        expect(checked.errors.listed).toEqual([]);
         expect(checked.rows.map(toImportRow)).toEqual(rows.map((r) => toImportRow(resolveRow(r))));
       }),
       { numRuns: 300 },

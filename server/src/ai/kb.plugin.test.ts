@@ -4,13 +4,18 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KbEntrySchema, type KbEntry, type KbImportRow } from '../../../common/ai/types';
-import { KbImportErrorDetailsSchema, KbImportResultSchema, KbVersionsResponseSchema } from '../../../common/api/kb';
+import {
+  KbEntriesResponseSchema,
+  KbImportErrorDetailsSchema,
+  KbImportResultSchema,
+  KbVersionsResponseSchema,
+} from '../../../common/api/kb';
 import { ErrorBodySchema } from '../../../common/errors/codes';
 import { AuthService } from '../auth/auth';
 import { registerRoutePolicy } from '../auth/route-policy';
 import { openDatabase, type Db } from '../db/sqlite';
 import { frameworkErrors, registerErrorHandling } from '../http/errors';
-import type { KnowledgeBase } from './kb';
+import { KB_LIMITS, type KnowledgeBase } from './kb';
 import { kbRow, kbRows } from './kb.contract';
 import { KB_IMPORT_BODY_LIMIT, kbPlugin } from './kb.plugin';
 import { createSqliteKnowledgeBase } from './kb.sqlite';
@@ -119,7 +124,7 @@ describe('knowledge base REST API on a small app', () => {
         intent: 'refund',
         lang: 'zh',
         questions: ['退款多久到账？', '怎么退款'],
-        answer: '三到五个工作日，\r\n原路退回。',
+        answer: '三到五个工作日，\n原路退回。', // a CRLF inside a cell is stored as \n
         tags: ['money'],
         skillGroup: 'vip',
         related: ['order_status', 'warranty'],
@@ -141,8 +146,9 @@ describe('knowledge base REST API on a small app', () => {
   });
 
   it('takes a 15 MB import, refuses one over 20 MB with 413, and keeps 1 MB on the other routes', async () => {
-    const answer = 'A long, careful answer. '.repeat(160); // ~3.8 KB
-    const rows = kbRows(4100, answer);
+    const answer = 'A long, careful answer. '.repeat(166); // ~4 KB, just under the 4,000-character answer limit
+    // 2,000 intents (KB_LIMITS.intents) in both languages: 4,000 entries.
+    const rows = kbRows(KB_LIMITS.intents, answer).flatMap((r) => [r, { ...r, lang: 'zh' as const }]);
     const body = JSON.stringify(rows);
     expect(body.length).toBeGreaterThan(15 * MB);
     expect(body.length).toBeLessThan(KB_IMPORT_BODY_LIMIT);
@@ -152,7 +158,7 @@ describe('knowledge base REST API on a small app', () => {
       headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
       payload: body,
     });
-    expect([res.statusCode, res.json()]).toMatchObject([200, { created: 4100 }]);
+    expect([res.statusCode, res.json()]).toMatchObject([200, { created: 4000 }]);
 
     const huge = `${HEADER}\n${`x,q,${'y'.repeat(1000)}\n`.repeat(21_000)}`;
     expect(Buffer.byteLength(huge)).toBeGreaterThan(KB_IMPORT_BODY_LIMIT);
@@ -258,7 +264,7 @@ describe('knowledge base REST API on a small app', () => {
   it('exports CSV in the import format that imports back as exactly the same KB', async () => {
     await importJson([
       kbRow('pipes', { questions: ['A | B?', 'C:\\temp\\x'], tags: ['a|b'], related: ['quotes'] }),
-      kbRow('quotes', { questions: ['他说"你好",然后呢？'], answer: 'Line one,\r\nline "two".', lang: 'zh', skillGroup: 'vip' }),
+      kbRow('quotes', { questions: ['他说"你好",然后呢？'], answer: 'Line one,\nline "two".', lang: 'zh', skillGroup: 'vip' }),
     ]);
     const before = await kb.list();
     const exported = await call('GET', '/api/v1/kb/export?format=csv', 'lead');
@@ -334,6 +340,63 @@ describe('knowledge base REST API on a small app', () => {
     const deleted = await call('DELETE', `/api/v1/kb/entries/${entry.id}`, 'admin');
     expect([deleted.statusCode, deleted.body]).toEqual([204, '']);
     expect((await call('GET', `/api/v1/kb/entries/${entry.id}`, 'admin')).statusCode).toBe(404);
+  });
+
+  it('pages GET /api/v1/kb/entries: 200 by default, at most 1000, with total and nextOffset', async () => {
+    await importJson(kbRows(450));
+    const page = (query: string) => call('GET', `/api/v1/kb/entries${query}`, 'agent');
+    const first = KbEntriesResponseSchema.parse((await page('')).json());
+    expect([first.total, first.entries.length, first.nextOffset, first.entries[0]!.intent]).toEqual([450, 200, 200, 'faq_0000']);
+    const second = KbEntriesResponseSchema.parse((await page('?offset=200&limit=1000')).json());
+    expect([second.total, second.entries.length, second.nextOffset, second.entries[0]!.intent]).toEqual([450, 250, null, 'faq_0200']);
+    const past = KbEntriesResponseSchema.parse((await page('?offset=9999')).json());
+    expect([past.total, past.entries, past.nextOffset]).toEqual([450, [], null]);
+    const one = KbEntriesResponseSchema.parse((await page('?intent=faq_0007&limit=1')).json());
+    expect([one.total, one.entries.map((e) => e.intent), one.nextOffset]).toEqual([1, ['faq_0007'], null]);
+    for (const bad of ['?limit=0', '?limit=1001', '?offset=-1', '?limit=abc', '?intent=oos']) {
+      const res = await page(bad);
+      expect([bad, res.statusCode, errorOf(res).code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
+    }
+  });
+
+  it('refuses a 4 MB CSV of a million bad rows fast with KB_TOO_LARGE, and lists 100 of 15,000 errors in 5,000 bad rows', async () => {
+    const started = Date.now();
+    const million = await importCsv(`intent,questions,answer\n${'X,,\n'.repeat(1_000_000)}`);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect([million.statusCode, errorOf(million)]).toMatchObject([
+      413,
+      { code: 'KB_TOO_LARGE', details: { limit: 'entries', max: 5_000 } },
+    ]);
+    const jsonMillion = await importJson(Array.from({ length: 1_000_000 }, () => 0));
+    expect([jsonMillion.statusCode, errorOf(jsonMillion).code]).toEqual([413, 'KB_TOO_LARGE']);
+    const bad = await importCsv(`intent,questions,answer\n${'X,,\n'.repeat(5_000)}`);
+    expect(bad.statusCode).toBe(400);
+    const details = rowErrors(bad);
+    expect([details.total, details.rows.length, details.rows[0]!.row, details.rows.at(-1)!.row]).toEqual([15_000, 100, 1, 34]);
+    expect(await kb.count()).toBe(0);
+  }, 30_000);
+
+  it('refuses NUL, BEL, a lone surrogate and bidi overrides in entries, naming each field, and keeps the CSV round trip exact', async () => {
+    const res = await call('POST', '/api/v1/kb/entries', 'admin', {
+      json: {
+        intent: 'refund',
+        questions: ['nul \u0000', 'lone \ud800', 'ok'],
+        answer: 'rtl \u202E and bell \u0007',
+        tags: ['\u2067isolate'],
+        skillGroup: 'vip\u0000',
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    expect((errorOf(res).details as { path: string }[]).map((d) => d.path)).toEqual([
+      'questions.0',
+      'questions.1',
+      'answer',
+      'tags.0',
+      'skillGroup',
+    ]);
+    const csvBel = await importCsv(`${HEADER}\nrefund,q,bell \u0007,en,,,\n`);
+    expect(rowErrors(csvBel).rows).toMatchObject([{ row: 1, field: 'answer' }]);
+    expect(await kb.count()).toBe(0);
   });
 
   it('lists the versions newest first with who changed what', async () => {

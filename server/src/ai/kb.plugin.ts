@@ -1,11 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { IntentLabelSchema, LangSchema, type KbImportRow } from '../../../common/ai/types';
-import { KbImportModeSchema, type KbEntriesResponse, type KbImportResult, type KbVersionsResponse } from '../../../common/api/kb';
+import {
+  KB_ENTRIES_PAGE,
+  KbImportModeSchema,
+  type KbEntriesResponse,
+  type KbImportResult,
+  type KbVersionsResponse,
+} from '../../../common/api/kb';
 import { HuiliuError } from '../../../common/errors/codes';
 import { staffOf } from '../auth/route-policy';
 import { parseWith } from '../http/errors';
-import { importRefused, parseKbRow, toImportRow, validateImportRows, type KnowledgeBase, type KbRowError } from './kb';
+import { checkImportRowCount, importRefused, parseKbRow, toImportRow, validateImportRows, type KnowledgeBase } from './kb';
 import { formatKbCsv, parseKbCsv } from './kb.csv';
 
 /** `POST /api/v1/kb/import` takes bodies up to this size (DESIGN §6); every other route keeps the app's 1 MB. */
@@ -13,7 +19,12 @@ export const KB_IMPORT_BODY_LIMIT = 20 * 1024 * 1024;
 
 const ImportQuery = z.strictObject({ mode: KbImportModeSchema.default('merge') });
 const ExportQuery = z.strictObject({ format: z.enum(['json', 'csv']).default('json') });
-const EntriesQuery = z.strictObject({ lang: LangSchema.optional(), intent: IntentLabelSchema.optional() });
+const EntriesQuery = z.strictObject({
+  lang: LangSchema.optional(),
+  intent: IntentLabelSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(KB_ENTRIES_PAGE.max).default(KB_ENTRIES_PAGE.default),
+  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
 const VersionsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 const EntryParams = z.object({ id: z.string().min(1).max(64) });
 
@@ -21,17 +32,19 @@ const notFound = () => new HuiliuError('NOT_FOUND', 'No knowledge-base entry has
 
 /**
  * The rows of an import body: a JSON array of KbImportRow (unknown fields refused), or CSV bytes (the
- * `text/csv` parser below; format in kb.csv.ts). Every problem of every row is collected; any problem
- * refuses the whole body with VALIDATION_FAILED `details: {rows:[{row, field, message}], total}`.
+ * `text/csv` parser below; format in kb.csv.ts). A body with more rows than the KB may hold entries is
+ * KB_TOO_LARGE before any row is checked. Otherwise every row is checked (errors counted, the first 100
+ * kept); any problem refuses the whole body with VALIDATION_FAILED `details: {rows:[{row, field, message}], total}`.
  */
 function importRowsOf(body: unknown): KbImportRow[] {
-  const problems: KbRowError[] = [];
   let checked: ReturnType<typeof validateImportRows>;
   if (Buffer.isBuffer(body)) {
     const csv = parseKbCsv(body);
-    problems.push(...csv.errors);
     checked = validateImportRows(csv.rows);
+    // No spread into push: a million errors would overflow the call stack.
+    checked.errors.addAll(csv.errors);
   } else if (Array.isArray(body)) {
+    checkImportRowCount(body.length);
     checked = validateImportRows(
       body.map((value: unknown, i) => ({ row: i + 1, value })),
       { unknownFields: 'reject' },
@@ -39,8 +52,7 @@ function importRowsOf(body: unknown): KbImportRow[] {
   } else {
     throw importRefused([{ row: 0, field: '(body)', message: 'send a JSON array of rows, or CSV with Content-Type: text/csv' }]);
   }
-  problems.push(...checked.errors);
-  if (problems.length) throw importRefused(problems);
+  if (checked.errors.total) throw importRefused(checked.errors);
   return checked.rows;
 }
 
@@ -80,8 +92,10 @@ export async function kbPlugin(app: FastifyInstance, opts: { kb: KnowledgeBase }
 
   app.get('/api/v1/kb/entries', { config: { policy: 'kb.view' } }, async (request): Promise<KbEntriesResponse> => {
     const filter = parseWith(EntriesQuery, request.query);
-    const [version, entries] = await Promise.all([kb.version(), kb.list(filter)]);
-    return { version, entries };
+    // All three run before any awaits: the version and total describe exactly the page listed.
+    const [version, total, entries] = await Promise.all([kb.version(), kb.count(filter), kb.list(filter)]);
+    const next = filter.offset + entries.length;
+    return { version, total, entries, nextOffset: next < total ? next : null };
   });
 
   app.get('/api/v1/kb/entries/:id', { config: { policy: 'kb.view' } }, async (request) => {

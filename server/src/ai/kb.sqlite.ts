@@ -4,12 +4,15 @@ import type { KbEntry, KbImportRow } from '../../../common/ai/types';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
 import { migrationsDir } from '../runtime/paths';
 import {
+  checkImportRowCount,
+  checkKbLimits,
   importRefused,
   parseKbRow,
   requireAuthor,
   sameContent,
   validateImportRows,
   type KbChangeListener,
+  type KbFilter,
   type KbImportResult,
   type KbRow,
   type KbVersion,
@@ -77,8 +80,20 @@ export function createSqliteKnowledgeBase(options: SqliteKnowledgeBaseOptions): 
   const listeners = new Set<KbChangeListener>();
   const q = {
     all: db.prepare('SELECT * FROM kb_entries ORDER BY intent, lang'),
-    byLang: db.prepare('SELECT * FROM kb_entries WHERE lang = ? ORDER BY intent, lang'),
-    byIntent: db.prepare('SELECT * FROM kb_entries WHERE intent = ? ORDER BY intent, lang'),
+    // `@intent IS NULL` = no filter on that column; LIMIT -1 = no limit.
+    page: db.prepare(
+      `SELECT * FROM kb_entries WHERE (@intent IS NULL OR intent = @intent) AND (@lang IS NULL OR lang = @lang)
+       ORDER BY intent, lang LIMIT @limit OFFSET @offset`,
+    ),
+    count: db.prepare(
+      'SELECT count(*) AS n FROM kb_entries WHERE (@intent IS NULL OR intent = @intent) AND (@lang IS NULL OR lang = @lang)',
+    ),
+    // What the KB holds besides entry @id (null: the whole KB), and whether that rest has @intent.
+    sizeBut: db.prepare(
+      `SELECT count(*) AS entries, count(DISTINCT intent) AS intents,
+         coalesce(sum(json_array_length(questions_json)), 0) AS questions, coalesce(max(intent = @intent), 0) AS hasIntent
+       FROM kb_entries WHERE @id IS NULL OR id != @id`,
+    ),
     byBoth: db.prepare('SELECT * FROM kb_entries WHERE intent = ? AND lang = ?'),
     byId: db.prepare('SELECT * FROM kb_entries WHERE id = ?'),
     insert: db.prepare(
@@ -120,6 +135,28 @@ export function createSqliteKnowledgeBase(options: SqliteKnowledgeBaseOptions): 
 
   const byId = (id: string) => q.byId.get(id) as EntryRow | undefined;
 
+  /** KB_TOO_LARGE unless the KB stays within KB_LIMITS with `row` added, or put in place of entry `replacing`. */
+  const checkLimitsWith = (row: KbRow, replacing: string | null) => {
+    const rest = q.sizeBut.get({ id: replacing, intent: row.intent }) as {
+      entries: number;
+      intents: number;
+      questions: number;
+      hasIntent: number;
+    };
+    checkKbLimits({
+      entries: rest.entries + 1,
+      intents: rest.intents + (rest.hasIntent ? 0 : 1),
+      questions: rest.questions + row.questions.length,
+    });
+  };
+
+  /** SQL parameters of a `list` / `count` filter: intent, lang, limit (-1 = all), offset. */
+  const filterParams = (filter: KbFilter) => {
+    const limit = filter.limit === undefined || !Number.isFinite(filter.limit) ? -1 : Math.max(0, Math.floor(filter.limit));
+    const offset = filter.offset === undefined || !Number.isFinite(filter.offset) ? 0 : Math.max(0, Math.floor(filter.offset));
+    return { intent: filter.intent ?? null, lang: filter.lang ?? null, limit, offset };
+  };
+
   const emit = (version: number) => {
     for (const listener of [...listeners]) {
       try {
@@ -132,6 +169,7 @@ export function createSqliteKnowledgeBase(options: SqliteKnowledgeBaseOptions): 
 
   const createTx = db.transaction((row: KbRow, by: string): EntryRow => {
     if (q.byBoth.get(row.intent, row.lang)) throw new HuiliuError('KB_CONFLICT');
+    checkLimitsWith(row, null);
     const id = randomUUID();
     q.insert.run(columns(id, row, nextVersion(by, `create ${label(row)}`)));
     return byId(id)!;
@@ -143,6 +181,7 @@ export function createSqliteKnowledgeBase(options: SqliteKnowledgeBaseOptions): 
     if (sameContent(toEntry(existing), row)) return { entry: existing, changed: false };
     const clash = q.byBoth.get(row.intent, row.lang) as EntryRow | undefined;
     if (clash && clash.id !== id) throw new HuiliuError('KB_CONFLICT');
+    checkLimitsWith(row, id);
     const before = label(toEntry(existing));
     const summary = before === label(row) ? `update ${before}` : `update ${before} → ${label(row)}`;
     q.update.run(columns(id, row, nextVersion(by, summary)));
@@ -170,6 +209,17 @@ export function createSqliteKnowledgeBase(options: SqliteKnowledgeBaseOptions): 
       else if (!sameContent(toEntry(found), row)) updates.push({ id: found.id, row });
     }
     const removals = mode === 'replace' ? [...existing.entries()].filter(([key]) => !kept.has(key)).map(([, r]) => r.id) : [];
+    // The KB after the import, counted before anything is written: the rows, plus (merge) the entries they leave alone.
+    const after: { intent: string; questions: number }[] = rows.map((r) => ({ intent: r.intent, questions: r.questions.length }));
+    if (mode === 'merge') {
+      for (const [key, r] of existing)
+        if (!kept.has(key)) after.push({ intent: r.intent, questions: (JSON.parse(r.questions_json) as unknown[]).length });
+    }
+    checkKbLimits({
+      entries: after.length,
+      intents: new Set(after.map((e) => e.intent)).size,
+      questions: after.reduce((sum, e) => sum + e.questions, 0),
+    });
     const counts = { created: inserts.length, updated: updates.length, removed: removals.length };
     if (counts.created + counts.updated + counts.removed === 0) return { version: currentVersion(), ...counts };
     const stamp = nextVersion(by, `import (${mode}): ${counts.created} created, ${counts.updated} updated, ${counts.removed} removed`);
@@ -181,15 +231,12 @@ export function createSqliteKnowledgeBase(options: SqliteKnowledgeBaseOptions): 
 
   return {
     async list(filter = {}) {
-      const rows =
-        filter.intent !== undefined && filter.lang !== undefined
-          ? [q.byBoth.get(filter.intent, filter.lang)].filter((r) => r !== undefined)
-          : filter.intent !== undefined
-            ? q.byIntent.all(filter.intent)
-            : filter.lang !== undefined
-              ? q.byLang.all(filter.lang)
-              : q.all.all();
-      return (rows as EntryRow[]).map(toEntry);
+      return (q.page.all(filterParams(filter)) as EntryRow[]).map(toEntry);
+    },
+
+    async count(filter = {}) {
+      const { intent, lang } = filterParams(filter);
+      return (q.count.get({ intent, lang }) as { n: number }).n;
     },
 
     async get(id) {
@@ -221,8 +268,9 @@ export function createSqliteKnowledgeBase(options: SqliteKnowledgeBaseOptions): 
         throw new HuiliuError('VALIDATION_FAILED', 'The import mode is merge or replace.', [{ path: 'mode', message: 'merge or replace' }]);
       }
       const author = requireAuthor(by);
+      checkImportRowCount(rows.length);
       const checked = validateImportRows(rows.map((value, i) => ({ row: i + 1, value })));
-      if (checked.errors.length) throw importRefused(checked.errors);
+      if (checked.errors.total) throw importRefused(checked.errors);
       const result = importTx.immediate(checked.rows, mode, author);
       if (result.created + result.updated + result.removed > 0) emit(result.version);
       return result;

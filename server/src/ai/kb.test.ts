@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KbImportErrorDetailsSchema } from '../../../common/api/kb';
-import { importRefused, inferLang, resolveRow, toImportRow, validateImportRows } from './kb';
+import { IntentLabelSchema, OUT_OF_SCOPE_INTENT } from '../../../common/ai/types';
+import { KbImportErrorDetailsSchema, KbTooLargeDetailsSchema } from '../../../common/api/kb';
+import type { HuiliuError } from '../../../common/errors/codes';
+import { checkKbLimits, importRefused, inferLang, KB_LIMITS, KbRowErrors, resolveRow, toImportRow, validateImportRows } from './kb';
 
 describe('knowledge-base rows', () => {
   it('calls questions Chinese from 30 % Han letters on, counting all questions of the row together', () => {
@@ -29,7 +31,7 @@ describe('knowledge-base rows', () => {
 
   it('names unknown fields only when asked to refuse them, and never repeats the rejected text', () => {
     const row = { intent: 'refund', questions: ['My card 4111 1111 1111 1111 was charged twice'], answer: 'ok', tag: ['x'] };
-    expect(validateImportRows([{ row: 1, value: row }]).errors).toEqual([]);
+    expect(validateImportRows([{ row: 1, value: row }]).errors.total).toBe(0);
     const { tag: _tag, ...known } = row;
     const strict = validateImportRows(
       [
@@ -40,7 +42,7 @@ describe('knowledge-base rows', () => {
         unknownFields: 'reject',
       },
     );
-    expect(strict.errors.map((e) => [e.row, e.field])).toEqual([
+    expect(strict.errors.listed.map((e) => [e.row, e.field])).toEqual([
       [7, 'tag'],
       [8, 'lang'],
     ]);
@@ -51,7 +53,8 @@ describe('knowledge-base rows', () => {
   it('lists the first 100 errors by row number and counts them all', () => {
     const rows = Array.from({ length: 150 }, (_, i) => ({ row: 150 - i, value: { intent: 'BAD', questions: [], answer: '' } }));
     const { errors } = validateImportRows(rows);
-    expect(errors).toHaveLength(450);
+    expect(errors.total).toBe(450);
+    expect(errors.listed).toHaveLength(100);
     const error = importRefused(errors);
     expect(error.code).toBe('VALIDATION_FAILED');
     const details = KbImportErrorDetailsSchema.parse(error.details);
@@ -60,5 +63,86 @@ describe('knowledge-base rows', () => {
     expect(details.rows[0]!.row).toBe(1);
     expect(details.rows.at(-1)!.row).toBe(34);
     expect(error.message).toBe('The import has 450 row errors; nothing was imported.');
+  });
+});
+
+describe('knowledge-base row checks', () => {
+  it('keeps the first 100 of a million row errors by row number and counts them all, cheaply', () => {
+    const errors = new KbRowErrors();
+    const started = Date.now();
+    for (let row = 1_000_000; row >= 1; row--) errors.add({ row, field: 'intent', message: 'bad' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(errors.total).toBe(1_000_000);
+    expect(errors.listed.map((e) => e.row)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const more = new KbRowErrors();
+    more.add({ row: 0, field: '(csv)', message: 'header' });
+    more.addAll(errors);
+    expect(more.total).toBe(1_000_001);
+    expect(more.listed[0]!.row).toBe(0);
+    expect(KbImportErrorDetailsSchema.parse(importRefused(more).details).total).toBe(1_000_001);
+  });
+
+  it('reserves the intent name oos for the classifier, also in related', () => {
+    const oos = IntentLabelSchema.safeParse(OUT_OF_SCOPE_INTENT);
+    expect(oos.success).toBe(false);
+    expect(oos.error!.issues[0]!.message).toMatch(/"oos" is reserved/);
+    expect(IntentLabelSchema.safeParse('oos_refund').success).toBe(true);
+    const { errors } = validateImportRows([{ row: 1, value: { intent: 'refund', questions: ['q'], answer: 'a', related: ['oos'] } }]);
+    expect(errors.listed.map((e) => e.field)).toEqual(['related.0']);
+  });
+
+  it('refuses control characters, lone surrogates and bidi overrides in every text field, allowing \\n and \\t', () => {
+    const fine = { intent: 'refund', questions: ['Line one\nline\ttwo'], answer: 'Yes.\n\tIndented, with \u200F a mark.' };
+    expect(validateImportRows([{ row: 1, value: fine }]).errors.total).toBe(0);
+    const bad = {
+      intent: 'refund',
+      questions: ['fine', 'nul \u0000 inside', 'lone \ud800 surrogate', 'rtl \u202E override', 'isolate \u2066 x'],
+      answer: 'bell \u0007',
+      tags: ['ok', 'c1 \u0085 next line', 'cr \r in a tag'],
+      skillGroup: 'esc \u001B',
+      related: ['a\u202Eb'],
+    };
+    const { errors } = validateImportRows([{ row: 1, value: bad }]);
+    expect(errors.listed.map((e) => e.field)).toEqual([
+      'questions.1',
+      'questions.2',
+      'questions.3',
+      'questions.4',
+      'answer',
+      'tags.1',
+      'tags.2',
+      'skillGroup',
+      'related.0',
+    ]);
+    expect(errors.listed.find((e) => e.field === 'questions.2')!.message).toMatch(/lone surrogate/);
+    expect(errors.listed.find((e) => e.field === 'questions.3')!.message).toMatch(/bidi/);
+    expect(errors.listed.find((e) => e.field === 'answer')!.message).toMatch(/control character/);
+  });
+
+  it('refuses more than 100 questions in one entry', () => {
+    const questions = Array.from({ length: KB_LIMITS.questionsPerEntry + 1 }, (_, i) => `Question ${i}?`);
+    const { errors } = validateImportRows([{ row: 1, value: { intent: 'many', questions, answer: 'a' } }]);
+    expect(errors.listed.map((e) => e.field)).toEqual(['questions']);
+    expect(KB_LIMITS).toEqual({ entries: 5_000, intents: 2_000, questionsPerEntry: 100, questions: 50_000 });
+  });
+
+  it('answers KB_TOO_LARGE (413) naming the first limit broken', () => {
+    expect(() => checkKbLimits({ entries: 5_000, intents: 2_000, questions: 50_000 })).not.toThrow();
+    const refusal = (size: { entries: number; intents: number; questions: number }) => {
+      try {
+        checkKbLimits(size);
+      } catch (error) {
+        return error as HuiliuError;
+      }
+      throw new Error('not refused');
+    };
+    const entries = refusal({ entries: 5_001, intents: 2_001, questions: 1 });
+    expect([entries.code, entries.status, KbTooLargeDetailsSchema.parse(entries.details)]).toEqual([
+      'KB_TOO_LARGE',
+      413,
+      { limit: 'entries', max: 5_000, count: 5_001 },
+    ]);
+    expect(refusal({ entries: 10, intents: 2_001, questions: 1 }).details).toEqual({ limit: 'intents', max: 2_000, count: 2_001 });
+    expect(refusal({ entries: 10, intents: 1, questions: 50_001 }).details).toEqual({ limit: 'questions', max: 50_000, count: 50_001 });
   });
 });

@@ -1,21 +1,79 @@
 import { HuiliuError, zodDetails } from '../../../common/errors/codes';
-import { KbImportRowSchema, type KbEntry, type KbImportRow, type Lang } from '../../../common/ai/types';
+import { KB_QUESTIONS_PER_ENTRY_MAX, KbImportRowSchema, type KbEntry, type KbImportRow, type Lang } from '../../../common/ai/types';
 import {
   KB_ROW_ERRORS_LISTED,
   KbImportRowStrictSchema,
   type KbImportErrorDetails,
   type KbImportMode,
   type KbImportResult,
+  type KbLimitName,
   type KbRowError,
+  type KbTooLargeDetails,
   type KbVersion,
 } from '../../../common/api/kb';
 
 export type { KbImportMode, KbImportResult, KbRowError, KbVersion };
 
-/** `list()` filter: exact matches; both absent = every entry. */
+/**
+ * How big the knowledge base may grow (docs/knowledge-base.md "Limits"). Every write is checked against
+ * them before anything is stored: a create, update or import that would leave the KB over one is
+ * refused as KB_TOO_LARGE (413, details `KbTooLargeDetails`), an entry with too many questions as a
+ * VALIDATION_FAILED field error. The intent classifier trains on the whole KB in memory; these keep
+ * its training time and memory bounded.
+ */
+export const KB_LIMITS = Object.freeze({
+  /** Entries in the KB after the write (a `merge` import counts the existing entries it keeps). */
+  entries: 5_000,
+  /** Distinct intents over all entries (one intent in zh and en counts once). */
+  intents: 2_000,
+  /** Questions in one entry (KbImportRowSchema `questions` max). */
+  questionsPerEntry: KB_QUESTIONS_PER_ENTRY_MAX,
+  /** Questions over all entries. */
+  questions: 50_000,
+});
+
+/** What a KB holds, counted for the KB_LIMITS check. */
+export interface KbSize {
+  entries: number;
+  intents: number;
+  questions: number;
+}
+
+/**
+ * Throws KB_TOO_LARGE (details `{limit, max, count}`, the first limit broken in the order entries,
+ * intents, questions) when a KB of `size` would break a KB_LIMITS limit. `count` is what the write
+ * would leave (for `entries` it may be a lower bound: `an import of more rows than the KB may hold`).
+ */
+export function checkKbLimits(size: KbSize): void {
+  const names: readonly (keyof KbSize & KbLimitName)[] = ['entries', 'intents', 'questions'];
+  for (const limit of names) {
+    if (size[limit] > KB_LIMITS[limit]) {
+      const details: KbTooLargeDetails = { limit, max: KB_LIMITS[limit], count: size[limit] };
+      throw new HuiliuError(
+        'KB_TOO_LARGE',
+        `The knowledge base may hold at most ${KB_LIMITS[limit]} ${limit}; this change would leave ${size[limit]}. Nothing was changed.`,
+        details,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses, before any row is validated, an import with more rows than the KB may hold entries: such
+ * an import can never succeed, and a body of a million rows should cost no more than its parse.
+ */
+export function checkImportRowCount(rows: number): void {
+  if (rows > KB_LIMITS.entries) checkKbLimits({ entries: rows, intents: 0, questions: 0 });
+}
+
+/** `list()` filter: exact matches (both absent = every entry), then a page of the ordered result. */
 export interface KbFilter {
   lang?: Lang;
   intent?: string;
+  /** At most this many entries (absent = all of them; the classifier trainer reads the whole KB). */
+  limit?: number;
+  /** Skips this many entries of the ordered result first (default 0). */
+  offset?: number;
 }
 
 /** An import row with every default applied: what an entry holds besides its bookkeeping. */
@@ -34,12 +92,18 @@ export type KbChangeListener = (version: number) => void;
  *
  * Errors (HuiliuError): VALIDATION_FAILED when a row or `by` is not valid (an import's details are
  * `{rows:[{row, field, message}], total}`, see `validateImportRows`); NOT_FOUND for an unknown id on
- * update / remove; KB_CONFLICT when a create or update would give a second entry the same (intent, lang).
+ * update / remove; KB_CONFLICT when a create or update would give a second entry the same (intent, lang);
+ * KB_TOO_LARGE when a create, update or import would leave the KB over a KB_LIMITS limit.
  * A refused write changes nothing.
  */
 export interface KnowledgeBase {
-  /** Entries matching `filter`, ordered by intent, then lang (a stable order for exports and diffs). */
+  /**
+   * Entries matching `filter`, ordered by intent, then lang (a stable order for exports and diffs),
+   * from `filter.offset` (default 0), at most `filter.limit` of them (default: all).
+   */
   list(filter?: KbFilter): Promise<KbEntry[]>;
+  /** How many entries match `filter`'s lang and intent (its limit and offset are ignored). */
+  count(filter?: KbFilter): Promise<number>;
   /** One entry, or null when no entry has this id. */
   get(id: string): Promise<KbEntry | null>;
   /** Adds an entry; `by` is the changing user's id. KB_CONFLICT when (intent, lang) is taken. */
@@ -140,18 +204,52 @@ export interface NumberedRow {
 }
 
 /**
+ * The row errors of an import, in bounded memory: it counts every error (`total`) but keeps only the
+ * KB_ROW_ERRORS_LISTED with the lowest row numbers (ties in the order added), so a body of a million
+ * bad rows costs a count, not a million error objects.
+ */
+export class KbRowErrors {
+  private kept: KbRowError[] = [];
+  /** Every error added. */
+  total = 0;
+
+  add(error: KbRowError): void {
+    this.total++;
+    this.kept.push(error);
+    // Trim in batches: sorting at twice the size keeps adding O(log n) per error on average.
+    if (this.kept.length >= 2 * KB_ROW_ERRORS_LISTED) this.kept = this.sorted();
+  }
+
+  /** Adds another collection's kept errors and counts all of its errors. */
+  addAll(other: KbRowErrors): void {
+    for (const error of other.kept) this.add(error);
+    this.total += other.total - other.kept.length;
+  }
+
+  /** The kept errors: the first KB_ROW_ERRORS_LISTED by row number. */
+  get listed(): KbRowError[] {
+    return this.sorted();
+  }
+
+  private sorted(): KbRowError[] {
+    return [...this.kept].sort((a, b) => a.row - b.row).slice(0, KB_ROW_ERRORS_LISTED);
+  }
+}
+
+/**
  * Validates import rows with KbImportRowSchema (`unknownFields: 'reject'` also refuses fields it does
  * not know), applies the defaults, and finds repeated (intent, lang) pairs (the error is on the later
- * row, `duplicateOf` names the earlier one). Collects every error instead of stopping at the first;
- * messages name the field, never the rejected value. Pure.
+ * row, `duplicateOf` names the earlier one). Checks every row instead of stopping at the first error;
+ * `errors` counts them all and keeps the first 100 (KbRowErrors). Messages name the field, never the
+ * rejected value. Pure.
  */
 export function validateImportRows(
   rows: Iterable<NumberedRow>,
   options: { unknownFields?: 'reject' | 'strip' } = {},
-): { rows: KbRow[]; errors: KbRowError[] } {
+): { rows: KbRow[]; errors: KbRowErrors } {
   const schema = options.unknownFields === 'reject' ? KbImportRowStrictSchema : KbImportRowSchema;
   const valid: KbRow[] = [];
-  const errors: KbRowError[] = [];
+  const errors = new KbRowErrors();
   const firstRowOf = new Map<string, number>();
   for (const { row, value } of rows) {
     const parsed = schema.safeParse(value);
@@ -159,9 +257,9 @@ export function validateImportRows(
       for (const issue of parsed.error.issues) {
         if (issue.code === 'unrecognized_keys') {
           // The key names are the field paths here; they are cut short, being the sender's own text.
-          for (const key of issue.keys) errors.push({ row, field: key.slice(0, 64), message: 'unknown field' });
+          for (const key of issue.keys) errors.add({ row, field: key.slice(0, 64), message: 'unknown field' });
         } else {
-          errors.push({ row, field: issue.path.map(String).join('.') || '(row)', message: issue.message });
+          errors.add({ row, field: issue.path.map(String).join('.') || '(row)', message: issue.message });
         }
       }
       continue;
@@ -170,7 +268,7 @@ export function validateImportRows(
     const key = `${resolved.intent}\u0000${resolved.lang}`;
     const earlier = firstRowOf.get(key);
     if (earlier !== undefined) {
-      errors.push({
+      errors.add({
         row,
         field: 'intent',
         message: `repeats the intent and lang of row ${earlier}; each (intent, lang) may appear once`,
@@ -186,13 +284,20 @@ export function validateImportRows(
 
 /**
  * The VALIDATION_FAILED error of a refused import: `details = {rows, total}` with the first 100 errors
- * by row number (KB_ROW_ERRORS_LISTED) and the count of all of them.
+ * by row number (KB_ROW_ERRORS_LISTED) and the count of all of them. Takes the collected errors, or a
+ * plain list (one or a few errors found outside row validation).
  */
-export function importRefused(errors: readonly KbRowError[]): HuiliuError {
-  const sorted = [...errors].sort((a, b) => a.row - b.row);
-  const details: KbImportErrorDetails = { rows: sorted.slice(0, KB_ROW_ERRORS_LISTED), total: errors.length };
-  const noun = errors.length === 1 ? 'error' : 'errors';
-  return new HuiliuError('VALIDATION_FAILED', `The import has ${errors.length} row ${noun}; nothing was imported.`, details);
+export function importRefused(errors: KbRowErrors | readonly KbRowError[]): HuiliuError {
+  let collected = errors;
+  if (!(collected instanceof KbRowErrors)) {
+    const list = new KbRowErrors();
+    for (const error of collected) list.add(error);
+    collected = list;
+  }
+  const { total } = collected;
+  const details: KbImportErrorDetails = { rows: collected.listed, total };
+  const noun = total === 1 ? 'error' : 'errors';
+  return new HuiliuError('VALIDATION_FAILED', `The import has ${total} row ${noun}; nothing was imported.`, details);
 }
 
 /** Checks `by` for a write: VALIDATION_FAILED when it is empty. */

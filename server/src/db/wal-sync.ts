@@ -58,7 +58,8 @@ export class WalSync {
     if (error) this.failed ??= error;
     if (this.failed) {
       // Those waiting for the next sync are refused too: nothing after a failed sync is acked.
-      waiters.push(...this.next);
+      // A loop, not push(...): under load thousands may be waiting, and a spread that large overflows the stack.
+      for (const w of this.next) waiters.push(w);
       this.next = [];
       error = this.failed;
     }

@@ -117,7 +117,9 @@ export function createRouter(deps: RouterDeps): Router {
       exclude = new Set(cooling.map(([id]) => id));
       ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert, exclude });
       if (ranked.length === 0 && cooling.length > 0) {
-        retryAfter(session.id, Math.min(...cooling.map(([, at]) => at + config.offerTimeoutMs)) - now());
+        // reduce, not Math.min(...): one argument per agent in the group would have no upper bound.
+        const firstFree = cooling.reduce((min, [, at]) => Math.min(min, at + config.offerTimeoutMs), Infinity);
+        retryAfter(session.id, firstFree - now());
       }
     }
     const reasons = new Map<string, string[]>();
