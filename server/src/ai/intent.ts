@@ -1,4 +1,4 @@
-import type { IntentResult } from '../../../common/ai/types';
+import { OUT_OF_SCOPE_INTENT, type IntentResult } from '../../../common/ai/types';
 import { DEFAULT_CLASSIFIER, TextClassifier, type ClassifierOptions, type TextClassifierState } from './classifier';
 
 /**
@@ -11,7 +11,7 @@ import { DEFAULT_CLASSIFIER, TextClassifier, type ClassifierOptions, type TextCl
  */
 
 /** The label an out-of-scope answer carries (and the class of out-of-scope training examples). */
-export const OOS = 'oos';
+export const OOS = OUT_OF_SCOPE_INTENT;
 
 /** One training utterance. `intent: 'oos'` marks an out-of-scope example. */
 export interface IntentExample {
