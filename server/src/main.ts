@@ -41,6 +41,8 @@ import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
 
 /** How long start-up waits for the first intent model before it listens anyway (ms). */
 const CORE_START_WAIT_MS = 10_000;
+/** Start-up waits for the first intent model only for a KB of at most this many questions. */
+const CORE_START_WAIT_MAX_QUESTIONS = 2_000;
 /** First messages longer than this (UTF-16 units) are scored in the CPU pool (see `startServer`). */
 const POOL_SCORE_MIN_CHARS = 2000;
 
@@ -188,9 +190,13 @@ export async function startServer(
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
   await router.start();
-  // A first model before the first contact when it comes quickly (the demo KB: ~1.5 s in a pool thread);
-  // a big KB finishes in the background, scored by the surface fallback meanwhile.
-  await Promise.race([coreStarted, new Promise((resolve) => setTimeout(resolve, CORE_START_WAIT_MS).unref())]);
+  // A first model before the first contact when it comes quickly (a small KB, such as the demo's:
+  // ~1.5 s in a pool thread); a big KB trains in the background, scored by the surface fallback
+  // meanwhile, so a restart is not held up for minutes.
+  const questions = (await kb.list()).reduce((n, e) => n + e.questions.length, 0);
+  if (questions <= CORE_START_WAIT_MAX_QUESTIONS) {
+    await Promise.race([coreStarted, new Promise((resolve) => setTimeout(resolve, CORE_START_WAIT_MS).unref())]);
+  }
   const address = await app.listen({ host: config.host, port: config.port });
   ready = true;
   const url = address.replace('[::1]', 'localhost');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_EXAMPLES, intentClassifierContract } from './intent.contract';
-import { NgramIntentClassifier, OOS } from './intent';
+import { DEFAULT_INTENT_TRAINING, FULL_SCHEDULE_WORK, NgramIntentClassifier, OOS, scheduleFor } from './intent';
 
 intentClassifierContract('NgramIntentClassifier', (examples) => NgramIntentClassifier.train(examples));
 intentClassifierContract('NgramIntentClassifier restored from its state', (examples) =>
@@ -61,5 +61,14 @@ describe('NgramIntentClassifier', () => {
     const one = m.classify('where is my order');
     expect(two.margin).toBeLessThan(one.margin);
     expect(two.likelyIntents).toBeGreaterThanOrEqual(2);
+  });
+
+  it('trains big knowledge bases with fewer epochs and folds, small ones with the full schedule', () => {
+    expect(scheduleFor(15_100, 151, DEFAULT_INTENT_TRAINING)).toBe(DEFAULT_INTENT_TRAINING);
+    const big = scheduleFor(30_000, 1_001, DEFAULT_INTENT_TRAINING);
+    expect([big.linear.epochs, big.folds]).toEqual([3, 2]);
+    const mid = scheduleFor(FULL_SCHEDULE_WORK / 100 + 1, 200, DEFAULT_INTENT_TRAINING);
+    expect(mid.linear.epochs).toBeLessThan(DEFAULT_INTENT_TRAINING.linear.epochs);
+    expect(mid.linear.epochs).toBeGreaterThanOrEqual(3);
   });
 });

@@ -63,6 +63,21 @@ export interface IntentModelState {
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
+/**
+ * Work above which big knowledge bases train with fewer epochs and folds: examples × classes. CLINC150
+ * (15,100 × 151 ≈ 2.3 M) and Banking77 train with the full schedule; a KB at the limits (30,000
+ * questions × 1,000 intents = 30 M) with 3 epochs and 2 folds: 218 s measured for 28,000 × 1,000, instead of most of an hour.
+ */
+export const FULL_SCHEDULE_WORK = 3_000_000;
+
+/** The training schedule for `examples` × `classes`: the given one up to FULL_SCHEDULE_WORK, then scaled down. */
+export function scheduleFor<T extends ClassifierOptions>(examples: number, classes: number, opts: T): T {
+  const work = examples * classes;
+  if (work <= FULL_SCHEDULE_WORK) return opts;
+  const epochs = Math.max(3, Math.round((opts.linear.epochs * FULL_SCHEDULE_WORK) / work));
+  return { ...opts, folds: Math.min(opts.folds, 2), linear: { ...opts.linear, epochs } };
+}
+
 export class NgramIntentClassifier implements IntentClassifier {
   readonly labels: readonly string[];
   private readonly oosIndex: number;
@@ -87,7 +102,11 @@ export class NgramIntentClassifier implements IntentClassifier {
     const intents = [...new Set(data.map((e) => e.label))].filter((l) => l !== OOS);
     if (intents.length < 2) throw new Error('An intent model needs at least two intents.');
     if (opts.labelAsExample) for (const l of intents) data.push({ text: l.replace(/[_.-]+/g, ' '), label: l });
-    return new NgramIntentClassifier(TextClassifier.train(data, opts), opts.threshold, opts.multiIntentFloor);
+    return new NgramIntentClassifier(
+      TextClassifier.train(data, scheduleFor(data.length, intents.length + 1, opts)),
+      opts.threshold,
+      opts.multiIntentFloor,
+    );
   }
 
   static restore(state: IntentModelState): NgramIntentClassifier {

@@ -123,11 +123,11 @@ describe('knowledge-base row checks', () => {
     const questions = Array.from({ length: KB_LIMITS.questionsPerEntry + 1 }, (_, i) => `Question ${i}?`);
     const { errors } = validateImportRows([{ row: 1, value: { intent: 'many', questions, answer: 'a' } }]);
     expect(errors.listed.map((e) => e.field)).toEqual(['questions']);
-    expect(KB_LIMITS).toEqual({ entries: 5_000, intents: 2_000, questionsPerEntry: 100, questions: 50_000 });
+    expect(KB_LIMITS).toEqual({ entries: 2_000, intents: 1_000, questionsPerEntry: 100, questions: 30_000 });
   });
 
   it('answers KB_TOO_LARGE (413) naming the first limit broken', () => {
-    expect(() => checkKbLimits({ entries: 5_000, intents: 2_000, questions: 50_000 })).not.toThrow();
+    expect(() => checkKbLimits({ entries: 2_000, intents: 1_000, questions: 30_000 })).not.toThrow();
     const refusal = (size: { entries: number; intents: number; questions: number }) => {
       try {
         checkKbLimits(size);
@@ -136,13 +136,13 @@ describe('knowledge-base row checks', () => {
       }
       throw new Error('not refused');
     };
-    const entries = refusal({ entries: 5_001, intents: 2_001, questions: 1 });
+    const entries = refusal({ entries: 2_001, intents: 1_001, questions: 1 });
     expect([entries.code, entries.status, KbTooLargeDetailsSchema.parse(entries.details)]).toEqual([
       'KB_TOO_LARGE',
       413,
-      { limit: 'entries', max: 5_000, count: 5_001 },
+      { limit: 'entries', max: 2_000, count: 2_001 },
     ]);
-    expect(refusal({ entries: 10, intents: 2_001, questions: 1 }).details).toEqual({ limit: 'intents', max: 2_000, count: 2_001 });
-    expect(refusal({ entries: 10, intents: 1, questions: 50_001 }).details).toEqual({ limit: 'questions', max: 50_000, count: 50_001 });
+    expect(refusal({ entries: 10, intents: 1_001, questions: 1 }).details).toEqual({ limit: 'intents', max: 1_000, count: 1_001 });
+    expect(refusal({ entries: 10, intents: 1, questions: 30_001 }).details).toEqual({ limit: 'questions', max: 30_000, count: 30_001 });
   });
 });

@@ -23,13 +23,13 @@ export type { KbImportMode, KbImportResult, KbRowError, KbVersion };
  */
 export const KB_LIMITS = Object.freeze({
   /** Entries in the KB after the write (a `merge` import counts the existing entries it keeps). */
-  entries: 5_000,
+  entries: 2_000,
   /** Distinct intents over all entries (one intent in zh and en counts once). */
-  intents: 2_000,
+  intents: 1_000,
   /** Questions in one entry (KbImportRowSchema `questions` max). */
   questionsPerEntry: KB_QUESTIONS_PER_ENTRY_MAX,
-  /** Questions over all entries. */
-  questions: 50_000,
+  /** Questions over all entries. At the limits the intent model trains in ~3–4 minutes on one core (docs/ai.md). */
+  questions: 30_000,
 });
 
 /** What a KB holds, counted for the KB_LIMITS check. */
@@ -51,7 +51,7 @@ export function checkKbLimits(size: KbSize): void {
       const details: KbTooLargeDetails = { limit, max: KB_LIMITS[limit], count: size[limit] };
       throw new HuiliuError(
         'KB_TOO_LARGE',
-        `The knowledge base may hold at most ${KB_LIMITS[limit]} ${limit}; this change would leave ${size[limit]}. Nothing was changed.`,
+        `The knowledge base may hold at most ${KB_LIMITS[limit]} ${limit}; this change would leave ${size[limit] === KB_LIMITS[limit] + 1 ? 'more' : size[limit]}. Nothing was changed.`,
         details,
       );
     }

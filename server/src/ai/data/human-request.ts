@@ -391,6 +391,12 @@ const ZH_DECLINES = [
   '问题解决了，不需要人工',
   '不用给我打电话，短信就行',
   '别叫主管，小事而已',
+  '我不想跟人工聊',
+  '我不想找真人客服，直接回答就行',
+  '不想转人工，麻烦直接说',
+  '别给我接人工了',
+  '我不需要找经理',
+  '不想和客服通话',
 ];
 const EN_DECLINES = [
   'no need for a human, thanks',
@@ -409,6 +415,12 @@ const EN_DECLINES = [
   "I won't need an operator, thanks",
   'no need for a real person, the link worked',
   'never mind the agent, problem solved',
+  "I don't want to talk to a person",
+  'I do not want to speak to a human, just answer',
+  "I'd rather not talk to an agent",
+  "don't connect me with anyone, please",
+  "I don't want a representative, thanks",
+  "no, I don't need to speak with a manager",
 ];
 
 /**
