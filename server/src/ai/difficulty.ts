@@ -3,6 +3,7 @@ import type { Reason } from '../../../common/routing/types';
 import type { IntentPrediction } from './intent';
 import { detectLang, normalizeText, tokenize } from './text';
 import { NEGATORS } from './data/emotion-lexicon';
+import { escapeRegExp } from './lexicon';
 
 /**
  * Difficulty 0–100 from the language core's reading of a message (issue 9, DESIGN §5): how far it is
@@ -46,8 +47,8 @@ const ENTITY = /\d{4,}|\d+(?:\.\d+)?\s*(?:元|块|yuan|rmb|usd|eur|\$|¥|￥)|[$
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const NEGATION = {
-  zh: new RegExp(NEGATORS.zh.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gu'),
-  en: new RegExp(`\\b(?:${NEGATORS.en.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})\\b|n't\\b`, 'giu'),
+  zh: new RegExp(NEGATORS.zh.map(escapeRegExp).join('|'), 'gu'),
+  en: new RegExp(`\\b(?:${NEGATORS.en.map(escapeRegExp).join('|')})\\b|n't\\b`, 'giu'),
 };
 
 /** Difficulty of one message with its factors (`reasons`), 0..100. */

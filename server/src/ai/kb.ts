@@ -1,3 +1,4 @@
+import { detectLang } from './text';
 import { HuiliuError, zodDetails } from '../../../common/errors/codes';
 import { KB_QUESTIONS_PER_ENTRY_MAX, KbImportRowSchema, type KbEntry, type KbImportRow, type Lang } from '../../../common/ai/types';
 import {
@@ -138,24 +139,14 @@ export interface KnowledgeBase {
   close(): Promise<void>;
 }
 
-/** CJK share of a question's letters from which it counts as Chinese. */
-const ZH_HAN_SHARE = 0.3;
-const HAN = /\p{Script=Han}/gu;
-const LETTER = /\p{L}/gu;
-
 /**
  * The language of a set of questions: `zh` when Han characters (\p{Script=Han}) are at least 30 % of
  * all their letters (\p{L}), else `en` (also with no letters at all). Mixed text such as
- * "iPhone 15 保修多久" counts as Chinese: product names are Latin in Chinese questions too.
+ * "iPhone 15 保修多久" counts as Chinese: product names are Latin in Chinese questions too. The same
+ * rule as the language core's `detectLang` (text.ts), which it calls.
  */
 export function inferLang(questions: readonly string[]): Lang {
-  let han = 0;
-  let letters = 0;
-  for (const q of questions) {
-    han += q.match(HAN)?.length ?? 0;
-    letters += q.match(LETTER)?.length ?? 0;
-  }
-  return letters > 0 && han / letters >= ZH_HAN_SHARE ? 'zh' : 'en';
+  return detectLang(questions.join('\n'));
 }
 
 /** A parsed row with its defaults applied (lang inferred when absent). */

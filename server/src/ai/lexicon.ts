@@ -28,7 +28,8 @@ interface Matcher {
   anyIntensifier: RegExp;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** `s` as a literal inside a regular expression. */
+export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const matchers = new Map<Lang, Matcher>();
 
 function matcher(lang: Lang): Matcher {
@@ -39,8 +40,8 @@ function matcher(lang: Lang): Matcher {
     for (const { term, weight } of EMOTION_LEXICON[lang][emotion]) entries.set(term.normalize('NFKC').toLowerCase(), { emotion, weight });
   }
   // Longest first, so "气死我了" wins over "气死" and "not bad" over "bad".
-  const terms = [...entries.keys()].sort((a, b) => b.length - a.length).map(escape);
-  const words = (list: string[]) => list.map((t) => escape(t.toLowerCase())).sort((a, b) => b.length - a.length);
+  const terms = [...entries.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
+  const words = (list: string[]) => list.map((t) => escapeRegExp(t.toLowerCase())).sort((a, b) => b.length - a.length);
   const m: Matcher =
     lang === 'zh'
       ? {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { normalizeText } from '../text';
 import { z } from 'zod';
 import { EMOTIONS, EmotionSchema, KbImportRowSchema, LangSchema, type Emotion } from '../../../../common/ai/types';
 import { DEMO_KB } from '../../demo/kb-data';
@@ -17,10 +18,8 @@ const SHARED_DATA = join(REPO_ROOT, '..', 'shared', 'data');
 const LANGS = ['zh', 'en'] as const;
 const LEXICON_EMOTIONS = EMOTIONS.filter((e): e is LexiconEmotion => e !== 'neutral');
 
-/** Comparison key: NFKC, trimmed, lowercased, inner whitespace collapsed. */
-function norm(text: string): string {
-  return text.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
-}
+/** Comparison key: the core's own normalisation (NFKC, lower case, white space collapsed, trimmed). */
+const norm = normalizeText;
 
 const HAS_CJK = /[\u4e00-\u9fff]/;
 

@@ -2,15 +2,14 @@
  * Written for Huiliu; Apache-2.0 with the project (package.json "license": "Apache-2.0").
  */
 import { describe, expect, it } from 'vitest';
+import { normalizeText } from '../text';
 import { z } from 'zod';
 import { EMOTIONS, EmotionSchema, type Emotion } from '../../../../common/ai/types';
 import { EMOTION_SEED } from './emotion-seed';
 import { EMOTION_SEED_ZH_MORE } from './emotion-seed-zh-more';
 
-/** Comparison key: NFKC, trimmed, lowercased, inner whitespace collapsed. */
-function norm(text: string): string {
-  return text.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
-}
+/** Comparison key: the core's own normalisation (NFKC, lower case, white space collapsed, trimmed). */
+const norm = normalizeText;
 
 const HAS_CJK = /[\u4e00-\u9fff]/;
 
