@@ -7,7 +7,7 @@ import {
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
-import { textOf } from '../../../../common/message/envelope';
+import { authorOf, textOf } from '../../../../common/message/envelope';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
 import { clientNetwork } from '../../http/client-network';
@@ -116,6 +116,7 @@ export async function appChannelPlugin(
         id: m.id,
         seq: m.seq,
         direction: m.direction,
+        author: authorOf(m),
         kind: m.kind,
         text: textOf(m),
         clientMessageId: m.clientMessageId,
