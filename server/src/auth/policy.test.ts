@@ -33,6 +33,7 @@ describe('can(user, action, resource)', () => {
     ['kb.view', [true, true, true, false, false], [true, true, true, false, false]],
     ['kb.manage', [false, false, true, false, false], [false, false, true, false, false]],
     ['ai.analyze', [true, true, true, false, false], [true, true, true, false, false]],
+    ['ai.feedback', [false, true, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -29,6 +29,8 @@ export const ACTIONS = [
   'kb.manage',
   /** Ask the AI language core to analyse a text (`POST /api/v1/ai/analyze`). Not scoped by skill group. */
   'ai.analyze',
+  /** See what agents did with AI drafts (`GET /api/v1/ai/feedback`, issue 10). Resource: `{ skillGroup }`. */
+  'ai.feedback',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -62,6 +64,7 @@ const ROLES: Record<Action, readonly Role[]> = {
   'kb.view': ['agent', 'lead', 'admin'],
   'kb.manage': ['admin'],
   'ai.analyze': ['agent', 'lead', 'admin'],
+  'ai.feedback': ['lead', 'admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -99,6 +102,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'session.view':
     case 'team.view':
     case 'metrics.view':
+    case 'ai.feedback':
       return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
     case 'session.handle':
       return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);
