@@ -5,6 +5,8 @@ import type { KnowledgeBase } from './ai/kb';
 import { kbPlugin } from './ai/kb.plugin';
 import type { LanguageCore } from './ai/core';
 import { aiPlugin } from './ai/plugin';
+import { assistPlugin } from './ai/assist/plugin';
+import type { AssistService } from './ai/assist/service';
 import type { IdentityStore } from './auth/identity';
 import { authPlugin } from './auth/plugin';
 import type { RoutePolicy } from './auth/policy';
@@ -68,6 +70,8 @@ export interface AppDeps {
   kb?: KnowledgeBase;
   /** The AI language core; `POST /api/v1/ai/analyze` exists only when it is given. */
   core?: LanguageCore;
+  /** AI assistance (issue 10); `GET /api/v1/ai/feedback` exists only when it is given. */
+  assist?: Pick<AssistService, 'feedback'>;
   /** Shared with the agent hub by the composition root; created here when absent (plugin tests). */
   metrics?: Metrics;
   limits?: Limits;
@@ -142,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
   if (deps.core) await app.register(aiPlugin, { core: deps.core });
+  if (deps.assist) await app.register(assistPlugin, { assist: deps.assist });
   await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
   await app.register(webChannelPlugin, {
     store,

@@ -7,6 +7,7 @@ import { createAgentHub, type AgentHub } from './agent/hub';
 import type { KnowledgeBase } from './ai/kb';
 import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
 import { LanguageCore } from './ai/core';
+import { createAssistService, type AssistService } from './ai/assist/service';
 import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
@@ -52,7 +53,15 @@ export interface RunningServer {
   tls: TlsMaterial;
   app: FastifyInstance;
   /** The wired services, for operators' scripts and tests (the composition root hands them out). */
-  services: { auth: AuthService; store: SessionStore; channels: ChannelStore; adapters: ChannelAdapters; bus: Bus; kb: KnowledgeBase };
+  services: {
+    auth: AuthService;
+    store: SessionStore;
+    channels: ChannelStore;
+    adapters: ChannelAdapters;
+    bus: Bus;
+    kb: KnowledgeBase;
+    assist: AssistService;
+  };
   close(): Promise<void>;
 }
 
@@ -143,8 +152,19 @@ export async function startServer(
   const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger, score });
   // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
   const emotionOf = (text: string) => core.emotion(text);
-  const views = new SessionViews(store, { emotionOf, logger });
-  const conversations = createConversationService({ store, router, pool, bus, views, logger });
+  // AI assistance (issue 10): drafts for the assisted tier, suggested replies, summaries, the past-reply memory.
+  const assist = createAssistService({
+    store,
+    kb,
+    core,
+    bus,
+    db: { path: config.paths.db, keys },
+    config: config.ai.assist,
+    logger,
+    agentName: (id) => auth.displayName(id),
+  });
+  const views = new SessionViews(store, { emotionOf, logger, extras: (s, viewer) => assist.detailExtras(s, viewer) });
+  const conversations = createConversationService({ store, router, pool, bus, views, logger, drafts: assist });
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
@@ -168,6 +188,7 @@ export async function startServer(
     visitorTokens: new VisitorTokens(loadOrCreateSecret(join(config.paths.keys, 'visitor.key'))),
     kb,
     core,
+    assist,
     metrics,
     limits,
   });
@@ -179,6 +200,7 @@ export async function startServer(
     pool,
     router,
     conversations,
+    assist,
     logger,
     limits,
     metrics,
@@ -189,6 +211,7 @@ export async function startServer(
   // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
+  await assist.start();
   await router.start();
   // A first model before the first contact when it comes quickly (a small KB, such as the demo's:
   // ~1.5 s in a pool thread); a big KB trains in the background, scored by the surface fallback
@@ -207,7 +230,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb },
+    services: { auth, store, channels, adapters, bus, kb, assist },
     close() {
       closing ??= (async () => {
         ready = false;
@@ -218,6 +241,8 @@ export async function startServer(
         // Requests already inside a handler still store and publish before the bus closes.
         await ingest.idle();
         await router.stop();
+        // Before the bus: its consumers stop, pending past replies are written.
+        await assist.close();
         await bus.close();
         await store.shutdown();
         await routingConfigs.close();

@@ -46,15 +46,16 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
     const db = new Database(join(server.dataDir, 'huiliu.db'), { readonly: true });
     try {
       const applied = db.prepare('SELECT component, count(*) AS n FROM schema_migrations GROUP BY component ORDER BY component').all();
-      const expected = ['ai', 'auth', 'gateway', 'routing', 'sessions'].map(
+      const expected = ['ai', 'ai/assist', 'auth', 'gateway', 'routing', 'sessions'].map(
         (capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length,
       );
       expect(applied).toEqual([
         { component: 'ai', n: expected[0] },
-        { component: 'auth', n: expected[1] },
-        { component: 'channels', n: expected[2] },
-        { component: 'routing', n: expected[3] },
-        { component: 'sessions', n: expected[4] },
+        { component: 'assist', n: expected[1] },
+        { component: 'auth', n: expected[2] },
+        { component: 'channels', n: expected[3] },
+        { component: 'routing', n: expected[4] },
+        { component: 'sessions', n: expected[5] },
       ]);
     } finally {
       db.close();

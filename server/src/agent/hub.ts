@@ -12,6 +12,9 @@ import {
   SendMessageSchema,
   SessionHistorySchema,
   SetPresenceSchema,
+  DiscardDraftSchema,
+  SuggestRepliesSchema,
+  SummarizeSessionSchema,
   type AgentClientEvent,
   type AgentClientToServerEvents,
   type AgentServerToClientEvents,
@@ -30,6 +33,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import type { ConversationService } from '../conversations/service';
+import type { AssistService } from '../ai/assist/service';
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import {
@@ -62,6 +66,11 @@ export interface AgentHubDeps {
   router: Router;
   /** The conversation use cases: every session act of a socket event goes through them. */
   conversations: ConversationService;
+  /**
+   * AI assistance use cases (issue 10): `ai:suggest`, `draft:discard`, `session:summary`. Absent: those
+   * events answer NOT_FOUND.
+   */
+  assist?: Pick<AssistService, 'suggest' | 'discardDraft' | 'summaryFor'>;
   logger: Logger;
   /** Per-IP connection caps and refusal counters shared with the other sockets. */
   limits: Limits;
@@ -317,6 +326,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('message:send', SendMessageSchema, (input) => conversations.reply(user, input));
     on('session:close', CloseSessionSchema, (input) => conversations.close(user, input));
     on('session:release', ReleaseSessionSchema, ({ sessionId }) => conversations.release(user, sessionId));
+
+    const assist = () => {
+      if (!deps.assist) throw new HuiliuError('NOT_FOUND', 'AI assistance is not enabled on this server.');
+      return deps.assist;
+    };
+    on('ai:suggest', SuggestRepliesSchema, async ({ sessionId }) => assist().suggest(user, sessionId));
+    on('draft:discard', DiscardDraftSchema, async ({ sessionId, draftId }) => assist().discardDraft(user, sessionId, draftId));
+    on('session:summary', SummarizeSessionSchema, async ({ sessionId }) => assist().summaryFor(user, sessionId));
 
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
       deps.pool.setPresence(user.id, presence, now());

@@ -34,6 +34,13 @@ export interface ConversationDeps {
   logger: Logger;
   /** Clock, ms since the epoch. */
   now?: () => number;
+  /**
+   * AI assistance (issue 10, `ai/assist`): told of a reply sent from an AI draft, to record what the
+   * agent did with it. Absent: drafts are not followed up.
+   */
+  drafts?: {
+    draftUsed(actor: ConversationActor, session: SessionRecord, used: { draftId: string; text: string; messageId: string }): Promise<void>;
+  };
 }
 
 export interface ReplyInput {
@@ -41,6 +48,8 @@ export interface ReplyInput {
   /** The sender's idempotency key: the same id again answers the stored message, once. */
   clientMessageId: string;
   text: string;
+  /** The AI draft the reply came from (assisted tier); the outcome is judged from the texts. */
+  draftId?: string;
 }
 
 export interface CloseInput {
@@ -150,7 +159,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       return deps.views.detail(session, actor);
     },
 
-    async reply(actor, { sessionId, clientMessageId, text }) {
+    async reply(actor, { sessionId, clientMessageId, text, draftId }) {
       const session = await handled(actor, sessionId);
       if (session.assignedAgentId !== actor.id) throw new HuiliuError('NOT_ASSIGNED');
       const { envelope, duplicate } = await deps.store.appendOutbound({
@@ -168,6 +177,12 @@ export function createConversationService(deps: ConversationDeps): ConversationS
             now,
           ),
         );
+        // The reply is stored and on its way: a failure to record the draft's feedback must not fail it.
+        if (draftId && deps.drafts) {
+          await deps.drafts
+            .draftUsed(actor, session, { draftId, text, messageId: envelope.id })
+            .catch((error: unknown) => log.error({ err: error, sessionId }, 'recording the use of a draft failed'));
+        }
       }
       return deps.views.message(envelope);
     },

@@ -154,17 +154,24 @@ export interface SessionViewsOptions {
   emotionOf?: EmotionOf;
   /** Where a failing `emotionOf` is reported (the message id and error class, never the text). */
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * What a detail carries besides the conversation (issue 10, `ai/assist`): the hand-over summary and
+   * the viewer's AI draft. Absent: neither.
+   */
+  extras?: (s: SessionRecord, viewer: UserView) => Promise<Pick<SessionDetail, 'summary' | 'draft'>>;
 }
 
 /** Staff-facing views of sessions, assembled from the store (decrypting what they show). */
 export class SessionViews {
   private readonly emotions: MessageEmotions | undefined;
+  private readonly extras: SessionViewsOptions['extras'];
 
   constructor(
     private readonly store: SessionStore,
     options: SessionViewsOptions = {},
   ) {
     const { emotionOf, logger } = options;
+    this.extras = options.extras;
     this.emotions = emotionOf && messageEmotions(emotionOf, { onError: emotionErrorReporter(logger) });
   }
 
@@ -185,11 +192,12 @@ export class SessionViews {
    * only the previous sessions the viewer's policy allows (B6: same rule as the session route).
    */
   async detail(s: SessionRecord, viewer: UserView): Promise<SessionDetail> {
-    const [summary, page, customer, previous] = await Promise.all([
+    const [summary, page, customer, previous, extras] = await Promise.all([
       this.summary(s),
       this.store.recentMessages(s.conversationId, { limit: DETAIL_PAGE }),
       this.store.getCustomer(s.customerId),
       this.store.listSessions({ customerId: s.customerId, limit: 50 }),
+      this.extras?.(s, viewer),
     ]);
     return {
       ...summary,
@@ -208,6 +216,7 @@ export class SessionViews {
           .filter((p) => p.id !== s.id && canSeeSession(viewer, p))
           .map((p) => ({ id: p.id, channel: p.channel, status: p.status, createdAt: p.createdAt })),
       },
+      ...extras,
     };
   }
 }
