@@ -6,6 +6,9 @@ import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useWorkstation } from '../context';
 import { channelName, stamp } from '../format';
 import { EmotionBadge } from './EmotionBadge';
+import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } from './Assist';
+import { STRINGS } from '../i18n';
+import { useLocale } from '../context';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -22,11 +25,40 @@ export function Conversation() {
   const [draft, setDraft] = useState('');
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
   const [closing, setClosing] = useState(false);
+  // AI assistance (issue 10): the AI draft in the composer, suggestions inserted at the cursor, the wrap-up note.
+  const t = STRINGS[useLocale()].assist;
+  const discardDraft = useWorkstation((s) => s.discardDraft);
+  const summarize = useWorkstation((s) => s.summarize);
+  const [aiDraftId, setAiDraftId] = useState<string | null>(null);
+  const [note, setNote] = useState('');
+  const [noteLoading, setNoteLoading] = useState(false);
+  const composerRef = useRef<HTMLTextAreaElement>(null);
+  /** The draft already put in the composer (it is filled once, never over what the agent typed since). */
+  const filledDraft = useRef<string | null>(null);
   const listRef = useRef<HTMLOListElement>(null);
   /** The list's height before older messages were prepended, to keep the reader's place. */
   const heightBeforeOlder = useRef<number | null>(null);
   const newestId = detail?.messages.at(-1)?.id;
   const oldestId = detail?.messages[0]?.id;
+  const canReply = detail?.status === 'active' && detail.assignedAgentId === userId;
+  const offeredDraft = canReply ? detail?.draft : undefined;
+
+  // Another conversation: an AI draft written for the previous customer never stays in the composer.
+  const heldDraft = useRef<string | null>(null);
+  heldDraft.current = aiDraftId;
+  useEffect(() => {
+    if (heldDraft.current) setDraft('');
+    setAiDraftId(null);
+    setClosing(false);
+    filledDraft.current = null;
+  }, [detail?.id]);
+  // The assisted tier's draft is in the composer when the agent has the contact, for review.
+  useEffect(() => {
+    if (!offeredDraft || filledDraft.current === offeredDraft.id) return;
+    filledDraft.current = offeredDraft.id;
+    setDraft(offeredDraft.text);
+    setAiDraftId(offeredDraft.id);
+  }, [offeredDraft]);
 
   // A new message (or a pending reply) scrolls to the bottom; an older page keeps the reader's place.
   useEffect(() => {
@@ -55,15 +87,41 @@ export function Conversation() {
     );
   }
 
-  const mine = detail.status === 'active' && detail.assignedAgentId === userId;
+  const mine = canReply;
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
     const text = draft.trim();
     // The server refuses text with no visible character (zero-width spaces, fillers): so do we.
     if (!hasVisibleText(text)) return;
     setDraft('');
-    void send(text);
+    // Sent from the AI draft: the server compares the texts and records accepted or edited.
+    void send(text, aiDraftId ?? undefined);
+    setAiDraftId(null);
   };
+  const discard = () => {
+    setDraft('');
+    setAiDraftId(null);
+    void discardDraft();
+  };
+  const insert = (text: string) => {
+    const at = insertAt(draft, text, composerRef.current?.selectionStart ?? null);
+    setDraft(at.value);
+    requestAnimationFrame(() => {
+      composerRef.current?.focus();
+      composerRef.current?.setSelectionRange(at.cursor, at.cursor);
+    });
+  };
+  const startWrapUp = () => {
+    setClosing(true);
+    setNote('');
+    setNoteLoading(true);
+    // The wrap-up note starts as the conversation's summary; the agent edits it.
+    void summarize().then((summary) => {
+      setNoteLoading(false);
+      if (summary) setNote((current) => current || summary.lines.join('\n').slice(0, 2000));
+    });
+  };
+  const latestCustomer = detail.messages.findLast((m) => m.direction === 'in');
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
@@ -95,7 +153,22 @@ export function Conversation() {
                     </option>
                   ))}
                 </select>
-                <button type="button" className="danger" onClick={() => void closeSession(wrapUp).then(() => setClosing(false))}>
+                <textarea
+                  className="wrapup__note"
+                  aria-label={t.wrapUpNote}
+                  placeholder={noteLoading ? t.wrapUpNoteLoading : t.wrapUpNote}
+                  dir="auto"
+                  rows={2}
+                  maxLength={2000}
+                  value={note}
+                  onChange={(e) => setNote(e.target.value)}
+                  data-testid="wrapup-note"
+                />
+                <button
+                  type="button"
+                  className="danger"
+                  onClick={() => void closeSession(wrapUp, note.trim() || undefined).then(() => setClosing(false))}
+                >
                   Close conversation
                 </button>
                 <button type="button" className="ghost" onClick={() => setClosing(false)}>
@@ -103,7 +176,7 @@ export function Conversation() {
                 </button>
               </span>
             ) : (
-              <button type="button" className="ghost" onClick={() => setClosing(true)}>
+              <button type="button" className="ghost" onClick={startWrapUp}>
                 Wrap up…
               </button>
             )
@@ -115,6 +188,7 @@ export function Conversation() {
           ) : null}
         </div>
       </header>
+      {detail.summary ? <SummaryCard summary={detail.summary} /> : null}
       <ol className="messages" ref={listRef} data-testid="messages">
         {detail.hasOlderMessages ? (
           <li className="messages__older">
@@ -126,13 +200,15 @@ export function Conversation() {
         {detail.messages.map((m) => (
           <li
             key={m.id}
-            className={`bubble bubble--${m.direction}`}
+            className={`bubble bubble--${m.direction}${m.author === 'ai' || m.author === 'system' ? ` bubble--${m.author}` : ''}`}
             data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
+            data-author={m.author}
           >
             <span className="bubble__text" dir="auto">
               {textOf(m)}
             </span>
             <span className="bubble__meta">
+              <AuthorMark author={m.author} />
               {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
               {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
               <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
@@ -171,21 +247,26 @@ export function Conversation() {
       {detail.status === 'closed' ? (
         <p className="closed-note">Closed{detail.wrapUpCode ? ` · ${detail.wrapUpCode}` : ''}.</p>
       ) : mine ? (
-        <form className="composer" onSubmit={submit}>
-          <textarea
-            aria-label="Reply"
-            dir="auto"
-            placeholder="Type a reply… (Enter to send, Shift+Enter for a new line)"
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-            onKeyDown={onKey}
-            rows={3}
-            maxLength={MAX_TEXT_LENGTH}
-          />
-          <button type="submit" disabled={!hasVisibleText(draft)}>
-            Send
-          </button>
-        </form>
+        <div className="composer-area">
+          <SuggestionStrip latest={latestCustomer} onInsert={insert} />
+          {aiDraftId && detail.draft ? <AiDraftBanner draft={detail.draft} onDiscard={discard} /> : null}
+          <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}`} onSubmit={submit}>
+            <textarea
+              ref={composerRef}
+              aria-label="Reply"
+              dir="auto"
+              placeholder="Type a reply… (Enter to send, Shift+Enter for a new line)"
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              onKeyDown={onKey}
+              rows={3}
+              maxLength={MAX_TEXT_LENGTH}
+            />
+            <button type="submit" disabled={!hasVisibleText(draft)}>
+              Send
+            </button>
+          </form>
+        </div>
       ) : (
         <p className="closed-note">Accept this contact to reply.</p>
       )}

@@ -7,6 +7,8 @@ export interface PendingReply {
   clientMessageId: string;
   text: string;
   error: string | null;
+  /** The AI draft the reply was written from (the server records what the agent changed). */
+  draftId?: string;
 }
 
 export interface ConversationSlice {
@@ -23,7 +25,8 @@ export interface ConversationSlice {
   /** Prepends the page of messages just before the oldest one shown (C8: long conversations). */
   loadOlder(): Promise<void>;
   accept(sessionId: string): Promise<void>;
-  send(text: string): Promise<void>;
+  /** Sends a reply; `draftId`: the AI draft it was written from (the draft then leaves the detail). */
+  send(text: string, draftId?: string): Promise<void>;
   retry(clientMessageId: string): Promise<void>;
   closeSession(wrapUpCode: WrapUpCode, note?: string): Promise<void>;
   receiveMessage(message: MessageView): void;
@@ -51,6 +54,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         sessionId: openSessionId,
         clientMessageId: item.clientMessageId,
         text: item.text,
+        ...(item.draftId ? { draftId: item.draftId } : {}),
       });
       set((s) => ({
         pending: s.pending.filter((p) => p.clientMessageId !== item.clientMessageId),
@@ -113,9 +117,13 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         set({ workError: describe(error) });
       }
     },
-    async send(text) {
-      const item: PendingReply = { clientMessageId: crypto.randomUUID(), text, error: null };
-      set((s) => ({ pending: [...s.pending, item] }));
+    async send(text, draftId) {
+      const item: PendingReply = { clientMessageId: crypto.randomUUID(), text, error: null, ...(draftId ? { draftId } : {}) };
+      set((s) => ({
+        pending: [...s.pending, item],
+        // The draft is used: it is not offered again when the detail is shown.
+        ...(draftId && s.detail?.draft?.id === draftId ? { detail: { ...s.detail, draft: undefined } } : {}),
+      }));
       await deliver(item);
     },
     async retry(clientMessageId) {
@@ -148,7 +156,17 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       });
     },
     resetWork() {
-      set({ openSessionId: null, detail: null, pending: [], workError: null, queue: {}, offers: {}, unread: {}, deliveries: {} });
+      set({
+        openSessionId: null,
+        detail: null,
+        pending: [],
+        workError: null,
+        queue: {},
+        offers: {},
+        unread: {},
+        deliveries: {},
+        suggestions: null,
+      });
     },
   };
 };

@@ -2,12 +2,13 @@ import type { StateCreator } from 'zustand';
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { ServerApi } from '../api/http';
 import type { AgentConnection } from '../api/agent-socket';
+import type { AssistSlice } from './assist';
 import type { AuthSlice } from './auth';
 import type { ConnectionSlice } from './connection';
 import type { ConversationSlice } from './conversation';
 import type { QueueSlice } from './queue';
 
-export type Workstation = AuthSlice & ConnectionSlice & QueueSlice & ConversationSlice;
+export type Workstation = AuthSlice & ConnectionSlice & QueueSlice & ConversationSlice & AssistSlice;
 
 /** What the store needs from the outside, injected so tests can pass their own. */
 export interface WorkstationDeps {

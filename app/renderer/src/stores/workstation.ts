@@ -1,4 +1,5 @@
 import { createStore } from 'zustand/vanilla';
+import { createAssistSlice } from './assist';
 import { createAuthSlice } from './auth';
 import { createConnectionSlice } from './connection';
 import { createConversationSlice } from './conversation';
@@ -14,6 +15,7 @@ export function createWorkstationStore(deps: WorkstationDeps) {
     ...createConnectionSlice(deps)(...a),
     ...createQueueSlice(deps)(...a),
     ...createConversationSlice(...a),
+    ...createAssistSlice(...a),
   }));
 }
 
