@@ -153,17 +153,6 @@ export function Conversation() {
                     </option>
                   ))}
                 </select>
-                <textarea
-                  className="wrapup__note"
-                  aria-label={t.wrapUpNote}
-                  placeholder={noteLoading ? t.wrapUpNoteLoading : t.wrapUpNote}
-                  dir="auto"
-                  rows={2}
-                  maxLength={2000}
-                  value={note}
-                  onChange={(e) => setNote(e.target.value)}
-                  data-testid="wrapup-note"
-                />
                 <button
                   type="button"
                   className="danger"
@@ -188,6 +177,20 @@ export function Conversation() {
           ) : null}
         </div>
       </header>
+      {mine && closing ? (
+        <div className="wrapup-note">
+          <textarea
+            aria-label={t.wrapUpNote}
+            placeholder={noteLoading ? t.wrapUpNoteLoading : t.wrapUpNote}
+            dir="auto"
+            rows={4}
+            maxLength={2000}
+            value={note}
+            onChange={(e) => setNote(e.target.value)}
+            data-testid="wrapup-note"
+          />
+        </div>
+      ) : null}
       {detail.summary ? <SummaryCard summary={detail.summary} /> : null}
       <ol className="messages" ref={listRef} data-testid="messages">
         {detail.hasOlderMessages ? (
@@ -259,7 +262,7 @@ export function Conversation() {
               value={draft}
               onChange={(e) => setDraft(e.target.value)}
               onKeyDown={onKey}
-              rows={3}
+              rows={aiDraftId ? 6 : 3}
               maxLength={MAX_TEXT_LENGTH}
             />
             <button type="submit" disabled={!hasVisibleText(draft)}>

@@ -431,13 +431,14 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
 
     async suggest(actor, sessionId) {
       const session = await handled(actor, sessionId);
-      const latest = await latestCustomerWords(session);
+      const [latest, draft] = await Promise.all([latestCustomerWords(session), drafts.forSession(session.id)]);
       if (!latest) return [];
       const suggestions = suggestReplies({
         analysis: analysisOf(latest.text),
         entryFor,
         pastReplies: config.pastReplies ? memory.search(latest.text, session.skillGroup, PAST_REPLY_CANDIDATES) : [],
         to: await addressee(session, latest.text, actor.id),
+        draft: draft?.outcome === null ? draft : null,
       });
       await acted(session, 'ai', { action: 'suggested', count: suggestions.length });
       return suggestions;

@@ -41,7 +41,8 @@ describe('suggested replies', () => {
     expect(past?.text).toBe('Sorry Li Na! Please send a photo of the damage and I will refund 2024112900123 at once.');
     const kb = out.filter((s) => s.source.kind === 'kb');
     expect(kb[0]?.source).toMatchObject({ kind: 'kb', intent: 'damaged_item' });
-    expect(kb[0]?.text.startsWith('Hi Li Na, about order 2024112900123:\n')).toBe(true);
+    // Inserted at the cursor, a suggestion carries no greeting: the KB answer as written.
+    expect(kb[0]?.text).toBe(entryFor('damaged_item', 'en')?.answer);
     // Ranked by score: each source's score is its confidence or similarity.
     const scores = out.map((s) => (s.source.kind === 'kb' ? s.source.confidence : s.source.similarity));
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
@@ -64,6 +65,25 @@ describe('suggested replies', () => {
       to: { name: null, details: { orders: [], tracking: [] }, lang: 'en' },
     });
     expect(none).toEqual([]);
+  });
+
+  it("fills free slots with the best intent's related intents, and leaves out the draft already in the composer", () => {
+    const text = 'Where is my order 2024112900123?';
+    const analysis = core.analyze(text);
+    expect(analysis.intent.label).toBe('order_status');
+    const to = { name: 'Zhang Wei', details: { orders: ['2024112900123'], tracking: [] }, lang: 'en' as const };
+    const order = entryFor('order_status', 'en')!;
+    const out = suggestReplies({
+      analysis,
+      entryFor,
+      pastReplies: [],
+      to,
+      draft: {
+        text: `Hi Zhang Wei, about order 2024112900123:\n${order.answer}`,
+        source: { kind: 'kb', entryId: order.id, intent: 'order_status', confidence: 0.9 },
+      },
+    });
+    expect(out.map((s) => s.source.kind === 'kb' && s.source.intent)).toEqual(order.related.slice(0, 3));
   });
 
   it('drops a suggestion that repeats another', () => {
