@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions';
 import { MAX_TEXT_LENGTH, textOf } from '../../../../common/message/envelope';
-import { hasVisibleText } from '../../../../common/text/text';
+import { hasVisibleText, truncateText } from '../../../../common/text/text';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useWorkstation } from '../context';
 import { channelName, stamp } from '../format';
@@ -118,7 +118,7 @@ export function Conversation() {
     // The wrap-up note starts as the conversation's summary; the agent edits it.
     void summarize().then((summary) => {
       setNoteLoading(false);
-      if (summary) setNote((current) => current || summary.lines.join('\n').slice(0, 2000));
+      if (summary) setNote((current) => current || truncateText(summary.lines.join('\n'), 2000));
     });
   };
   const latestCustomer = detail.messages.findLast((m) => m.direction === 'in');
