@@ -24,7 +24,10 @@ const MIGRATIONS = migrationsDir('ai/assist');
  * have been opened by the session store first (its `data_keys` table holds the customers' keys).
  */
 export function openAssistDb(options: { path: string; keys: KeyProvider }): AssistDb {
-  const db = openDatabase(options.path);
+  // NORMAL, not FULL: these writes run on the sockets' thread, and an fsync per draft or outcome would
+  // stall every socket for milliseconds. What they hold is derived (drafts, feedback, learned pairs):
+  // a power cut may lose the last ones, never the conversation, which the session writer keeps durable.
+  const db = openDatabase(options.path, { synchronous: 'NORMAL' });
   migrate(db, 'assist', MIGRATIONS);
   // Reads only: a write through this ring would be a bug (keys are created by the session writer).
   const ring = new DataKeyRing(db, options.keys, () => Promise.reject(new Error('customer keys are created by the session writer')));

@@ -98,5 +98,19 @@ describe('what the agent did with a draft', () => {
     // One emoji with a skin tone, or a Chinese character, is one grapheme.
     expect(editDistance('好的👍🏽', '好的👍')).toBe(1);
     expect(editDistance('今天发货', '明天发货')).toBe(1);
+    // A changed accent or family member is one grapheme, however the common start is cut.
+    expect(editDistance('caf\u00e9 e\u0301x', 'caf\u00e9 e\u0302x')).toBe(1);
+    expect(editDistance('👨‍👩‍👧 ok', '👨‍👩‍👦 ok')).toBe(1);
+    expect(editDistance('ab', 'abab')).toBe(2);
+  });
+
+  it('bounds the work on a long rewrite and still counts it as a big edit', () => {
+    const x = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
+    const y = Array.from({ length: 2500 }, (_, i) => String.fromCharCode(97 + ((i * 11) % 26))).join('');
+    const d = editDistance(x, y);
+    // At least the length difference, at most the longer text.
+    expect(d).toBeGreaterThanOrEqual(500);
+    expect(d).toBeLessThanOrEqual(3000);
+    expect(classifyOutcome(x, y).editRatio).toBeGreaterThan(0.3);
   });
 });
