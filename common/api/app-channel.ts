@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import type { AuthorKind } from '../ai/assist';
+import type { AuthorKind, QueueStanding } from '../ai/assist';
 import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
 
 /** Longest customer name kept from the app channel (UTF-16 code units; longer ones are cut by grapheme). */
@@ -155,4 +155,18 @@ export interface AppMessagesResponse {
   /** `bot`: the AI tier is answering; `queued`/`offered`: waiting for a person. */
   status: 'bot' | 'queued' | 'offered' | 'active' | 'closed' | null;
   messages: AppMessageView[];
+}
+
+/**
+ * `POST /api/v1/channels/app/handover` (issue 10): the app's "talk to a person" — the customer's
+ * open conversation leaves the AI for its skill group's human queue now. Answers where they stand.
+ */
+export const AppHandoverRequestSchema = z.object({ customer: z.object({ externalId: z.string().trim().min(1).max(256) }) });
+export type AppHandoverRequest = z.infer<typeof AppHandoverRequestSchema>;
+
+export interface AppHandoverResponse {
+  sessionId: string;
+  status: 'bot' | 'queued' | 'offered' | 'active' | 'closed';
+  /** Where the customer stands; null once a person has the conversation. */
+  standing: QueueStanding | null;
 }

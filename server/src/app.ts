@@ -142,8 +142,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
   if (deps.core) await app.register(aiPlugin, { core: deps.core });
-  await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
+  // The customer's own way to a person (issue 10): the widget's button and the app's hand-over call.
+  const handOver = (sessionId: string) => deps.conversations.handOver({ sessionId, reason: 'button', by: 'customer' });
+  const standing = (sessionId: string) => deps.conversations.standing(sessionId);
+  await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits, handOver });
   await app.register(webChannelPlugin, {
+    handOver,
+    standing,
     store,
     ingest,
     bus,

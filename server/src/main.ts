@@ -7,6 +7,8 @@ import { createAgentHub, type AgentHub } from './agent/hub';
 import type { KnowledgeBase } from './ai/kb';
 import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
 import { LanguageCore } from './ai/core';
+import { KbAnswerBook } from './ai/tier/answers';
+import { createAiTier } from './ai/tier/ai-tier';
 import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
@@ -15,6 +17,7 @@ import { createMemoryBus } from './bus/bus.memory';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { openDatabase } from './db/sqlite';
+import { demoValueFacts } from './demo/customer-facts';
 import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
@@ -140,11 +143,41 @@ export async function startServer(
     const analysis = core.analyze(text, { channel, contacts30d });
     return scoreContact({ ...facts, difficulty: { ...facts.difficulty, analysis } });
   };
-  const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger, score });
+  // The AI tier answers `ai`-tier contacts when it is on and a KB model is loaded (issue 10).
+  const autoAnswer = config.ai.autoAnswer;
+  const aiTierState = () =>
+    !autoAnswer.enabled
+      ? { available: false as const, why: 'ai.autoAnswer.enabled is false' }
+      : core.ready
+        ? { available: true as const }
+        : { available: false as const, why: 'no knowledge-base model loaded yet' };
+  const router: Router = createRouter({
+    store,
+    bus,
+    pool,
+    config: () => routingConfigs.current(),
+    logger,
+    score,
+    aiTier: aiTierState,
+    // The demo's named customers have purchase history (demo/customer-facts.ts); without --demo none do yet.
+    ...(config.demo ? { valueFacts: demoValueFacts(async (id) => (await store.getCustomer(id))?.name ?? null) } : {}),
+  });
   // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
   const emotionOf = (text: string) => core.emotion(text);
   const views = new SessionViews(store, { emotionOf, logger });
-  const conversations = createConversationService({ store, router, pool, bus, views, logger });
+  const conversations = createConversationService({
+    store,
+    router,
+    pool,
+    bus,
+    views,
+    logger,
+    routingConfig: () => routingConfigs.current(),
+    handleSeconds: autoAnswer.defaultHandleSeconds,
+  });
+  const answers = new KbAnswerBook(kb);
+  await answers.ready();
+  const aiTier = createAiTier({ store, bus, core, book: answers, conversations, config: autoAnswer, logger });
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
@@ -190,6 +223,7 @@ export async function startServer(
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
   await router.start();
+  await aiTier.start();
   // A first model before the first contact when it comes quickly (a small KB, such as the demo's:
   // ~1.5 s in a pool thread); a big KB trains in the background, scored by the surface fallback
   // meanwhile, so a restart is not held up for minutes.
@@ -217,6 +251,8 @@ export async function startServer(
         await app.close();
         // Requests already inside a handler still store and publish before the bus closes.
         await ingest.idle();
+        await aiTier.stop();
+        answers.close();
         await router.stop();
         await bus.close();
         await store.shutdown();

@@ -113,6 +113,11 @@ export function Conversation() {
               Accept
             </button>
           ) : null}
+          {detail.status === 'bot' ? (
+            <button type="button" onClick={() => void accept(detail.id)} data-testid="take-over">
+              Take over from AI
+            </button>
+          ) : null}
         </div>
       </header>
       <ol className="messages" ref={listRef} data-testid="messages">
@@ -187,7 +192,9 @@ export function Conversation() {
           </button>
         </form>
       ) : (
-        <p className="closed-note">Accept this contact to reply.</p>
+        <p className="closed-note">
+          {detail.status === 'bot' ? 'The AI assistant is answering this customer. Take over to reply.' : 'Accept this contact to reply.'}
+        </p>
       )}
     </section>
   );

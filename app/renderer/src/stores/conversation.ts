@@ -20,6 +20,8 @@ export interface ConversationSlice {
   deliveries: Record<string, MessageDelivery>;
   receiveDelivery(delivery: MessageDelivery): void;
   openSession(sessionId: string): Promise<void>;
+  /** Reads the open session again (a conversation with the AI, whose messages are not pushed). */
+  refreshOpen(sessionId: string): Promise<void>;
   /** Prepends the page of messages just before the oldest one shown (C8: long conversations). */
   loadOlder(): Promise<void>;
   accept(sessionId: string): Promise<void>;
@@ -137,6 +139,19 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         set((s) => ({ detail: s.detail ? { ...s.detail, status: 'closed', wrapUpCode } : null }));
       } catch (error) {
         set({ workError: describe(error) });
+      }
+    },
+    async refreshOpen(sessionId) {
+      // A conversation with the AI gets no message pushes (no agent has it): its queue row moving says
+      // the AI or the customer wrote, and the open transcript is read again.
+      const conn = get().connection;
+      if (!conn || get().openSessionId !== sessionId) return;
+      try {
+        const detail = await conn.request('session:open', { sessionId });
+        if (get().openSessionId === sessionId)
+          set((s) => ({ detail: s.detail ? { ...detail, messages: withMessages(detail, s.detail.messages).messages } : detail }));
+      } catch {
+        /* the next change tries again; the queue row already shows the newest message */
       }
     },
     receiveMessage(message) {

@@ -3,11 +3,14 @@ import { HuiliuError } from '../../../../common/errors/codes';
 import {
   AppMessageRequestSchema,
   AppMessagesQuerySchema,
+  AppHandoverRequestSchema,
   cleanAppMessage,
+  type AppHandoverResponse,
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
 import { authorOf, textOf } from '../../../../common/message/envelope';
+import type { QueueStanding } from '../../../../common/ai/assist';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
 import { clientNetwork } from '../../http/client-network';
@@ -41,6 +44,8 @@ export async function appChannelPlugin(
     store: SessionStore;
     config: ServerConfig;
     limits: Limits;
+    /** The hand-over use case (issue 10); absent: `POST …/handover` answers FORBIDDEN. */
+    handOver?: (sessionId: string) => Promise<{ session: { status: AppHandoverResponse['status'] }; standing: QueueStanding | null }>;
     now?: () => number;
   },
 ): Promise<void> {
@@ -98,6 +103,18 @@ export async function appChannelPlugin(
       warnings,
     };
     return reply.status(202).send(answer);
+  });
+
+  app.post('/api/v1/channels/app/handover', { config: { policy: 'channel-key' } }, async (request): Promise<AppHandoverResponse> => {
+    const key = appKey(request);
+    const { customer: who } = parseWith(AppHandoverRequestSchema, request.body);
+    const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, who.externalId));
+    const session = customer ? await opts.store.latestSession(customer.id, 'AP') : null;
+    if (!session || session.status === 'closed')
+      throw new HuiliuError('SESSION_NOT_FOUND', 'The customer has no open conversation: send their message first.');
+    if (!opts.handOver) throw new HuiliuError('FORBIDDEN', 'Hand-over is not available on this server.');
+    const result = await opts.handOver(session.id);
+    return { sessionId: session.id, status: result.session.status, standing: result.standing };
   });
 
   app.get('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request): Promise<AppMessagesResponse> => {
