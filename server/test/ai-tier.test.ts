@@ -18,7 +18,7 @@ describe('the AI tier answers and hands over', () => {
   let sockets: Socket[] = [];
   const events: BusEvent[] = [];
   beforeEach(async () => {
-    s = await startTestServer();
+    s = await startTestServer({}, { aiTier: true });
     events.length = 0;
     for (const type of ['ai.acted', 'session.changed'] as const)
       await s.services.bus.subscribeAll(type, (e) => void events.push(e as BusEvent));

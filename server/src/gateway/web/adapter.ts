@@ -186,6 +186,10 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       }
       const { status } = session;
       if (status === 'bot') return toCustomer(session.customerId, { type: 'status', status: 'bot' });
+      // A new contact routed to people (not the AI): they wait for an agent.
+      if ((status === 'queued' || status === 'offered') && session.reason === 'routed' && session.trigger === 'new' && !session.handover) {
+        return toCustomer(session.customerId, { type: 'status', status: 'waiting' });
+      }
       // Handed over by the AI and waiting for a person: where the customer stands (read only when a
       // tab of theirs is connected here).
       if ((status === 'queued' || status === 'offered') && session.handover && byCustomer.has(session.customerId)) {
@@ -395,7 +399,6 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
               conversationId: result.envelope.conversationId,
               receivedAt: result.envelope.receivedAt,
             });
-            if (result.newSession) toCustomer(result.envelope.customerId, { type: 'status', status: 'waiting' });
             // A duplicate is not published again: no fan-out will take it out. A stored message's
             // fan-out may run after this ack (the bus delivers in its own turn), so it stays until then.
             if (result.duplicate) conn.sending.delete(frame.clientMessageId);

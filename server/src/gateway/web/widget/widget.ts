@@ -85,6 +85,10 @@ function setPhase(next: typeof phase): void {
   phase = next;
   $handover.hidden = !(next === 'bot' || (next === 'new' && Boolean(state.conversationId)));
 }
+function onBot(): void {
+  setPhase('bot');
+  $agent.textContent = t.withAi;
+}
 $handover.addEventListener('click', () => {
   if (sendFrame({ type: 'handover' })) $handover.disabled = true;
   setTimeout(() => ($handover.disabled = false), 3000);
@@ -161,6 +165,8 @@ function statusLine(text: string): void {
 
 function accept(m: WidgetMessage): void {
   if (state.messages.some((x) => x.id === m.id)) return; // replays and multi-tab echoes show once
+  // An AI answer says the AI has the conversation, even if its status frame has not come (yet).
+  if (m.author === 'ai' && phase === 'new') onBot();
   state.messages.push(m);
   state.messages.sort((a, b) => a.seq - b.seq);
   state.lastSeq = Math.max(state.lastSeq, m.seq);
@@ -294,8 +300,7 @@ function onFrame(frame: WidgetServerFrame): void {
         $agent.textContent = `${frame.agentName ?? 'An agent'} is helping you`;
         statusLine(`${frame.agentName ?? 'An agent'} joined the chat`);
       } else if (frame.status === 'bot') {
-        setPhase('bot');
-        $agent.textContent = t.withAi;
+        onBot();
       } else if (frame.status === 'waiting') {
         setPhase('waiting');
         // After a hand-over: where the customer stands, in the header (repeated updates replace it).
