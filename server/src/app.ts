@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import type { KnowledgeBase } from './ai/kb';
 import { kbPlugin } from './ai/kb.plugin';
+import { attachmentsPlugin } from './attachments/plugin';
+import type { AttachmentStore } from './attachments/store';
 import type { LanguageCore } from './ai/core';
 import { aiPlugin } from './ai/plugin';
 import type { IdentityStore } from './auth/identity';
@@ -73,6 +75,11 @@ export interface AppDeps {
   limits?: Limits;
   rendererDir?: string;
   widgetDir?: string;
+  /**
+   * Customers' images (issue 10): the app channel accepts them and `/api/v1/attachments/*` serves
+   * them only when given; `ocr` says whether OCR will read them.
+   */
+  attachments?: { store: AttachmentStore; ocr: boolean };
 }
 
 /**
@@ -142,7 +149,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
   if (deps.core) await app.register(aiPlugin, { core: deps.core });
-  await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
+  await app.register(appChannelPlugin, {
+    channels,
+    adapters,
+    ingest,
+    store,
+    config,
+    limits,
+    ...(deps.attachments ? { attachments: deps.attachments } : {}),
+  });
+  if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
   await app.register(webChannelPlugin, {
     store,
     ingest,

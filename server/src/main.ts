@@ -5,6 +5,10 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
 import type { KnowledgeBase } from './ai/kb';
+import { setUpOcr, type Ocr } from './ai/ocr/setup';
+import { messagesOcr } from './attachments/ocr-view';
+import type { AttachmentStore } from './attachments/store';
+import { createSqliteAttachmentStore } from './attachments/store.sqlite';
 import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
 import { LanguageCore } from './ai/core';
 import { TokenBucket } from './http/token-bucket';
@@ -53,6 +57,8 @@ export interface RunningServer {
   app: FastifyInstance;
   /** The wired services, for operators' scripts and tests (the composition root hands them out). */
   services: { auth: AuthService; store: SessionStore; channels: ChannelStore; adapters: ChannelAdapters; bus: Bus; kb: KnowledgeBase };
+  /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
+  images: { attachments: AttachmentStore; ocr: Ocr };
   close(): Promise<void>;
 }
 
@@ -141,9 +147,13 @@ export async function startServer(
     return scoreContact({ ...facts, difficulty: { ...facts.difficulty, analysis } });
   };
   const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger, score });
+  // Issue 10: customers' images, sealed with their data keys beside the session store, and OCR of
+  // them in the background (docs/ocr.md); staff views show the text read, masked.
+  const attachments = await createSqliteAttachmentStore({ path: config.paths.db, keys });
+  const ocr = setUpOcr(config.ocr, { bus, attachments, sessions: store, logger });
   // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
   const emotionOf = (text: string) => core.emotion(text);
-  const views = new SessionViews(store, { emotionOf, logger });
+  const views = new SessionViews(store, { emotionOf, logger, ocrOf: messagesOcr(attachments) });
   const conversations = createConversationService({ store, router, pool, bus, views, logger });
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
@@ -170,6 +180,7 @@ export async function startServer(
     core,
     metrics,
     limits,
+    attachments: { store: attachments, ocr: ocr.enabled },
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -189,6 +200,7 @@ export async function startServer(
   // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
+  await ocr.start();
   await router.start();
   // A first model before the first contact when it comes quickly (a small KB, such as the demo's:
   // ~1.5 s in a pool thread); a big KB trains in the background, scored by the surface fallback
@@ -208,6 +220,7 @@ export async function startServer(
     tls,
     app,
     services: { auth, store, channels, adapters, bus, kb },
+    images: { attachments, ocr },
     close() {
       closing ??= (async () => {
         ready = false;
@@ -217,6 +230,8 @@ export async function startServer(
         await app.close();
         // Requests already inside a handler still store and publish before the bus closes.
         await ingest.idle();
+        // Images still waiting stay pending for the next start; those being read finish (bounded).
+        await ocr.close();
         await router.stop();
         await bus.close();
         await store.shutdown();
@@ -224,6 +239,7 @@ export async function startServer(
         // After the app and the router: no request or decision reads it any more.
         await core.close();
         await kb.close();
+        await attachments.close();
         await cpu.close();
         await channels.close();
         authDb.close();

@@ -92,6 +92,15 @@ export function attachmentStoreContract(name: string, factory: () => Promise<Att
       expect((await h.store.bytes(a.id))!.equals(a.bytes)).toBe(true);
     });
 
+    it('derives the same id from the same parts, another from other parts, revealing none of them', () => {
+      const id = h.store.idFor('AP', 'shop:user-1', 'cm-1', 'sha256-of-bytes');
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      expect(h.store.idFor('AP', 'shop:user-1', 'cm-1', 'sha256-of-bytes')).toBe(id);
+      expect(h.store.idFor('AP', 'shop:user-1', 'cm-2', 'sha256-of-bytes')).not.toBe(id);
+      // Parts are joined unambiguously: moving a character between parts changes the id.
+      expect(h.store.idFor('AP', 'shop:user-1c', 'm-1', 'sha256-of-bytes')).not.toBe(id);
+    });
+
     it('answers null for an unknown id', async () => {
       expect(await h.store.get(newId())).toBeNull();
       expect(await h.store.bytes(newId())).toBeNull();

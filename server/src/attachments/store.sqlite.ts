@@ -2,6 +2,7 @@ import { HuiliuError } from '../../../common/errors/codes';
 import type { ImageMime, OcrStatus } from '../../../common/api/attachments';
 import type { Lang } from '../../../common/ai/types';
 import { open, openText, seal, sealText } from '../crypto/aead';
+import type { Statement } from 'better-sqlite3';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
 import { migrationsDir } from '../runtime/paths';
@@ -97,7 +98,7 @@ export async function createSqliteAttachmentStore(options: SqliteAttachmentStore
     addTerm: db.prepare('INSERT OR IGNORE INTO attachment_terms (term_hmac, attachment_id) VALUES (?, ?)'),
     pending: db.prepare(`SELECT ${COLUMNS} FROM attachments WHERE ocr_status = 'pending' ORDER BY created_at LIMIT ?`),
   };
-  const searches = new Map<number, ReturnType<Db['prepare']>>();
+  const searches = new Map<number, Statement<unknown[]>>();
   /** One statement per number of terms (few shapes): attachments having all of them, newest first. */
   const searchStatement = (n: number) => {
     let stmt = searches.get(n);
@@ -121,6 +122,8 @@ export async function createSqliteAttachmentStore(options: SqliteAttachmentStore
   };
 
   return {
+    idFor: (...parts) => term('attachment-id', ...parts).slice(0, 32),
+
     async put(a) {
       const key = await customerKey(a.customerId);
       const created =
@@ -190,8 +193,9 @@ export async function createSqliteAttachmentStore(options: SqliteAttachmentStore
       const terms = queryTerms(query);
       if (terms.length === 0) return [];
       const n = Math.max(1, Math.min(limit, SEARCH_MAX));
-      const cursor = before ? [before.createdAt, before.createdAt, before.id] : [null, null, null];
-      const rows = searchStatement(terms.length).all(...terms.map(termHmac), terms.length, ...cursor, n) as Row[];
+      const cursor: (string | null)[] = before ? [before.createdAt, before.createdAt, before.id] : [null, null, null];
+      const params: unknown[] = [...terms.map(termHmac), terms.length, ...cursor, n];
+      const rows = searchStatement(terms.length).all(...params) as Row[];
       return rows.map(toRecord);
     },
 

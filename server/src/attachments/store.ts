@@ -69,6 +69,12 @@ export interface SearchCursor {
  */
 export interface AttachmentStore {
   /**
+   * A deterministic attachment id for an upload: a keyed hash (32 hex digits) of what identifies it —
+   * e.g. channel, customer, clientMessageId and the SHA-256 of its bytes — so a retried message gets
+   * the same id (and the store's idempotency holds), while the id reveals nothing about the image.
+   */
+  idFor(...parts: string[]): string;
+  /**
    * Stores an attachment; idempotent by id (ids derive from the message, so a retried message stores
    * nothing new): `created` is false when it was there already, and the stored record is returned.
    * @throws HuiliuError INTERNAL when the customer has no data key (erased, or not stored yet)

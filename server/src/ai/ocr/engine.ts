@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { HuiliuError } from '../../../../common/errors/codes';
+import { ConfigError } from '../../config/config';
 
 /** One OCR engine instance (a tesseract.js worker thread with its languages loaded). */
 export interface OcrEngine {
@@ -28,16 +28,15 @@ export const DEFAULT_LANG_PATHS = [
 /**
  * The folder holding `<lang>.traineddata` (uncompressed) for every one of `langs`: `configured` when
  * given, else the first of DEFAULT_LANG_PATHS that has them all; null when none has.
- * @throws HuiliuError INTERNAL when `configured` is given but is not an absolute folder with the files
- *   (a configuration mistake must not silently turn OCR off)
+ * @throws ConfigError when `configured` is given but is not an absolute folder with the files (a
+ *   configuration mistake must not silently turn OCR off)
  */
 export function resolveLangPath(configured: string | undefined, langs: readonly string[] = OCR_LANGS): string | null {
   const hasAll = (dir: string) => langs.every((l) => existsSync(join(dir, `${l}.traineddata`)));
   if (configured !== undefined) {
     if (!isAbsolute(configured) || !hasAll(configured)) {
-      throw new HuiliuError(
-        'INTERNAL',
-        `ocr.langPath: ${configured} must be an absolute folder with ${langs.map((l) => `${l}.traineddata`).join(', ')}`,
+      throw new ConfigError(
+        `HUILIU_CONFIG field ocr.langPath: ${configured} must be an absolute folder with ${langs.map((l) => `${l}.traineddata`).join(', ')}`,
       );
     }
     return configured;
