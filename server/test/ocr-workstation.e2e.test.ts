@@ -60,7 +60,7 @@ describe.skipIf(!canRenderText() && !process.env.CI)('an image with its OCR text
     // The picture itself, loaded from an object URL the page made from the authorized fetch.
     const img = bubble.locator('img.image-message__img');
     await img.waitFor();
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(renderWidth(image));
+    await expect.poll(() => img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth)).toBe(renderWidth(image));
     const ocr = bubble.getByTestId('ocr-text');
     await ocr.waitFor();
     const text = (await ocr.textContent()) ?? '';
