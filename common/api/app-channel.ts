@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
 import { ImageUploadSchema, type ImageUpload } from './attachments';
+import type { AuthorKind } from '../ai/assist';
 import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
 
 /** Longest customer name kept from the app channel (UTF-16 code units; longer ones are cut by grapheme). */
@@ -151,6 +152,8 @@ export interface AppMessageView {
   id: string;
   seq: number;
   direction: 'in' | 'out';
+  /** Who wrote it (DESIGN §4): apps mark `ai` messages as the AI's and `system` ones as notices. */
+  author: AuthorKind;
   kind: string;
   text: string;
   clientMessageId: string;
@@ -163,6 +166,7 @@ export interface AppMessageView {
 export interface AppMessagesResponse {
   sessionId: string | null;
   conversationId: string | null;
-  status: 'queued' | 'offered' | 'active' | 'closed' | null;
+  /** `bot`: the AI tier is answering; `queued`/`offered`: waiting for a person. */
+  status: 'bot' | 'queued' | 'offered' | 'active' | 'closed' | null;
   messages: AppMessageView[];
 }

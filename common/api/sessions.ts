@@ -4,8 +4,13 @@ import { ContentSchema, DirectionSchema } from '../message/envelope';
 import { RoutingDecisionSchema, TierSchema } from '../routing/types';
 import { EmotionSchema } from '../ai/types';
 import { OcrViewSchema } from './attachments';
+import { AuthorKindSchema, ConversationSummarySchema, DraftSchema, HandoverSchema } from '../ai/assist';
 
-export const SessionStatusSchema = z.enum(['queued', 'offered', 'active', 'closed']);
+/**
+ * DESIGN §5: `bot` (the AI tier is answering), `queued`, `offered`, `active`, `closed`. A hand-over
+ * moves `bot` → `queued` at once; nothing moves a session back to `bot`.
+ */
+export const SessionStatusSchema = z.enum(['bot', 'queued', 'offered', 'active', 'closed']);
 export type SessionStatus = z.infer<typeof SessionStatusSchema>;
 
 /** Wrap-up codes an agent picks when closing a conversation. */
@@ -33,6 +38,8 @@ export const MessageViewSchema = z
     direction: DirectionSchema,
     channel: ChannelCodeSchema,
     authorId: z.string().nullable(),
+    /** Who wrote it (DESIGN §4): AI messages are `ai`, router/hand-over notices `system`. */
+    author: AuthorKindSchema,
     sentAt: z.string(),
     receivedAt: z.string(),
     emotion: MessageEmotionSchema.optional(),
@@ -60,6 +67,8 @@ export const SessionSummarySchema = z.object({
   waitingSince: z.string(),
   /** The emotion of the customer's newest inbound message (absent: none read, or no text in it). */
   emotion: MessageEmotionSchema.optional(),
+  /** Set once the contact left the AI tier for a person (why, who, when, the intent): absent for contacts that never were with the AI. */
+  handover: HandoverSchema.optional(),
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 
@@ -71,6 +80,10 @@ export const SessionDetailSchema = SessionSummarySchema.extend({
   /** Older messages exist before `messages[0]`: page back with `session:history` / `GET …/messages?beforeSeq=`. */
   hasOlderMessages: z.boolean(),
   routing: RoutingDecisionSchema.nullable(),
+  /** The conversation in a few lines (on hand-over, transfer, wrap-up); absent until one was made. */
+  summary: ConversationSummarySchema.optional(),
+  /** The assisted tier's AI draft for the agent to review (absent when none, or once used or discarded). */
+  draft: DraftSchema.optional(),
   context: z.object({
     customer: z.object({ id: z.string(), name: z.string(), channels: z.array(ChannelCodeSchema) }),
     previousSessions: z.array(

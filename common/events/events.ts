@@ -5,6 +5,7 @@ import { EnvelopeSchema } from '../message/envelope';
 import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
 import { RoutingTriggerSchema, TierSchema } from '../routing/types';
 import { AttachmentIdSchema, OcrViewSchema } from '../api/attachments';
+import { AssistSourceSchema, DraftOutcomeSchema, HandoverReasonSchema, HandoverSchema } from '../ai/assist';
 
 /**
  * Events (DESIGN §1 "Events"): facts that already happened and are durable in the session store,
@@ -50,15 +51,18 @@ export const SessionFactsSchema = z.object({
   /** Since when the contact has been waiting (reset when it goes back to the queue). */
   waitingSince: IsoTime,
   lastMessageAt: IsoTime,
+  /** The hand-over from the AI tier, once there was one (issue 10). */
+  handover: HandoverSchema.nullable().optional(),
 });
 export type SessionFacts = z.infer<typeof SessionFactsSchema>;
 
 /**
  * Why a session changed: `routed` (the router decided: offered or still queued; `trigger` says what
  * made it decide), `accepted` (an agent took the offer), `closed` (wrapped up), `released` (its agent
- * left and it went back to the queue; a `routed` event follows).
+ * left and it went back to the queue; a `routed` event follows), `handed-over` (the AI tier passed
+ * it to a person — `status` is `queued`; a `routed` event follows).
  */
-export const SessionChangeReasonSchema = z.enum(['routed', 'accepted', 'closed', 'released']);
+export const SessionChangeReasonSchema = z.enum(['routed', 'accepted', 'closed', 'released', 'handed-over']);
 export type SessionChangeReason = z.infer<typeof SessionChangeReasonSchema>;
 
 const base = {
@@ -151,6 +155,39 @@ export const DeliveryChangedEventSchema = z.object({
   }),
 });
 
+/**
+ * Something the AI did in a conversation (DESIGN §8: every AI action is audited; the audit log of the
+ * security issue stores these). Facts only — ids, labels, numbers — never the customer's or the AI's
+ * text, which stays sealed in the session store.
+ * - `answered`: an auto-answer was sent (`messageId`, `intent`, `confidence`, `entryId`);
+ * - `clarified`: the AI asked which of two close intents was meant (`candidates`);
+ * - `handed-over`: the contact left the AI for a person (`reason`);
+ * - `drafted`: an assisted-tier draft was made (`draftId`, `source`);
+ * - `draft-used`: what the agent did with it (`draftId`, `outcome`, `actor` = the agent);
+ * - `suggested`: suggested replies were shown (`count`); `summarized`: a summary was made (`by`).
+ */
+export const AiActedEventSchema = z.object({
+  ...base,
+  type: z.literal('ai.acted'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({
+    action: z.enum(['answered', 'clarified', 'handed-over', 'drafted', 'draft-used', 'suggested', 'summarized']),
+    messageId: z.uuid().optional(),
+    intent: z.string().max(128).nullable().optional(),
+    confidence: z.number().min(0).max(1).nullable().optional(),
+    entryId: z.string().max(64).optional(),
+    candidates: z.array(z.string().max(128)).max(5).optional(),
+    reason: HandoverReasonSchema.optional(),
+    draftId: z.string().max(64).optional(),
+    source: AssistSourceSchema.optional(),
+    outcome: DraftOutcomeSchema.optional(),
+    count: z.number().int().min(0).optional(),
+    by: z.string().max(32).optional(),
+    session: SessionFactsSchema,
+  }),
+});
+
 /** One schema per event type: the bus validates every published event against its entry. */
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
@@ -158,6 +195,7 @@ export const EVENT_SCHEMAS = {
   'message.annotated': MessageAnnotatedEventSchema,
   'session.changed': SessionChangedEventSchema,
   'delivery.changed': DeliveryChangedEventSchema,
+  'ai.acted': AiActedEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -170,6 +208,7 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   MessageAnnotatedEventSchema,
   SessionChangedEventSchema,
   DeliveryChangedEventSchema,
+  AiActedEventSchema,
 ]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */

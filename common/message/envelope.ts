@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ChannelCodeSchema, SessionIdSchema } from './session-id';
 import { visibleTextSchema } from '../text/text';
+import { AuthorKindSchema, type AuthorKind } from '../ai/assist';
 
 /** Internal standard message format (DESIGN §4). Adapters never leak channel shapes past here. */
 export const ENVELOPE_VERSION = 1 as const;
@@ -58,6 +59,12 @@ const base = z.object({
   receivedAt: IsoTime,
   /** Staff user id for outbound messages written by an agent; absent for customer and AI messages. */
   authorId: z.string().min(1).max(64).optional(),
+  /**
+   * Who wrote it (DESIGN §4 `author.kind`; the id is `authorId`). Every AI message is `ai`. Absent on
+   * envelopes stored before issue 10: `authorOf` derives it (inbound → customer, with `authorId` →
+   * agent, else system).
+   */
+  authorKind: AuthorKindSchema.optional(),
   meta: MetaSchema,
 });
 
@@ -122,4 +129,11 @@ export function textOf(content: Content): string {
     case 'event':
       return `[${content.body.name}]`;
   }
+}
+
+/** Who wrote a message: its `authorKind`, or for envelopes stored before it existed, derived (see the field). */
+export function authorOf(e: Pick<Envelope, 'direction' | 'authorId' | 'authorKind'>): AuthorKind {
+  if (e.authorKind) return e.authorKind;
+  if (e.direction === 'in') return 'customer';
+  return e.authorId ? 'agent' : 'system';
 }

@@ -14,6 +14,7 @@ import {
 import type { UserView } from '../api/auth';
 import type { DeliveryState } from '../message/delivery';
 import type { MessageAnnotation } from '../api/attachments';
+import type { ConversationSummary, Suggestion } from '../ai/assist';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
@@ -35,7 +36,18 @@ export const SendMessageSchema = z.object({
   sessionId: SessionIdSchema,
   clientMessageId: z.string().min(8).max(128),
   text: visibleTextSchema(MAX_TEXT_LENGTH),
+  /**
+   * The AI draft this reply came from (assisted tier): `accepted` sent as drafted, `edited` changed
+   * first. The server compares the text itself; the client's word only names the draft.
+   */
+  draftId: z.string().min(1).max(64).optional(),
 });
+/** Suggested replies for the session's latest customer message (top 3, with their source). */
+export const SuggestRepliesSchema = z.object({ sessionId: SessionIdSchema });
+/** The agent threw the session's AI draft away (kept as feedback). */
+export const DiscardDraftSchema = z.object({ sessionId: SessionIdSchema, draftId: z.string().min(1).max(64) });
+/** A summary of the conversation so far (e.g. to start a wrap-up note). */
+export const SummarizeSessionSchema = z.object({ sessionId: SessionIdSchema });
 export const CloseSessionSchema = z.object({
   sessionId: SessionIdSchema,
   wrapUpCode: WrapUpCodeSchema,
@@ -52,12 +64,16 @@ export type SendMessage = z.infer<typeof SendMessageSchema>;
 export type CloseSession = z.infer<typeof CloseSessionSchema>;
 export type SetPresence = z.infer<typeof SetPresenceSchema>;
 export type ReleaseSession = z.infer<typeof ReleaseSessionSchema>;
+export type SuggestReplies = z.infer<typeof SuggestRepliesSchema>;
+export type DiscardDraft = z.infer<typeof DiscardDraftSchema>;
+export type SummarizeSession = z.infer<typeof SummarizeSessionSchema>;
 
 export type Ack<T> = (result: Result<T>) => void;
 
 /** Every client → server event carries an ack answered `{ok,data}|{ok:false,error}`. */
 export interface AgentClientToServerEvents {
   'queue:list': (payload: Record<string, never>, ack: Ack<SessionSummary[]>) => void;
+  /** Takes an offered or waiting contact, or takes a contact over from the AI (status `bot`). */
   'offer:accept': (payload: AcceptOffer, ack: Ack<SessionDetail>) => void;
   'session:open': (payload: OpenSession, ack: Ack<SessionDetail>) => void;
   'session:history': (payload: SessionHistory, ack: Ack<MessagePageView>) => void;
@@ -65,6 +81,9 @@ export interface AgentClientToServerEvents {
   'session:close': (payload: CloseSession, ack: Ack<SessionSummary>) => void;
   'session:release': (payload: ReleaseSession, ack: Ack<SessionSummary>) => void;
   'presence:set': (payload: SetPresence, ack: Ack<{ presence: Presence }>) => void;
+  'ai:suggest': (payload: SuggestReplies, ack: Ack<Suggestion[]>) => void;
+  'draft:discard': (payload: DiscardDraft, ack: Ack<{ discarded: boolean }>) => void;
+  'session:summary': (payload: SummarizeSession, ack: Ack<ConversationSummary>) => void;
 }
 
 /**
@@ -80,6 +99,9 @@ export const AGENT_CLIENT_EVENTS = [
   'session:close',
   'session:release',
   'presence:set',
+  'ai:suggest',
+  'draft:discard',
+  'session:summary',
 ] as const satisfies readonly (keyof AgentClientToServerEvents)[];
 export type AgentClientEvent = keyof AgentClientToServerEvents;
 // Fails to compile when an event is added to the interface but not to the list.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
 import { optionalNameSchema, visibleTextSchema } from '../text/text';
+import type { AuthorKind, QueueStanding } from '../ai/assist';
 
 /**
  * JSON frames on `wss://…/channels/web` (DESIGN §6, §7). Resumable: the widget keeps a visitor token
@@ -26,6 +27,8 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
     sentAt: z.iso.datetime({ offset: true }).optional(),
   }),
   z.object({ type: z.literal('ping'), t: z.number().optional() }),
+  /** "Talk to a person": leaves the AI for the skill group's human queue at once (issue 10). */
+  z.object({ type: z.literal('handover') }),
   /** The next page of a replay: messages after `afterSeq`, answered like a hello's replay. */
   z.object({ type: z.literal('history'), conversationId: z.uuid(), afterSeq: z.number().int().min(0) }),
 ]);
@@ -50,6 +53,8 @@ export interface WidgetMessage {
   id: string;
   seq: number;
   direction: 'in' | 'out';
+  /** Who wrote it: the widget marks `ai` messages as the AI's, `system` ones as notices. */
+  author: AuthorKind;
   text: string;
   /** The sender's clock: metadata only, never shown (DESIGN §4). */
   sentAt: string;
@@ -81,6 +86,11 @@ export type WidgetServerFrame =
    * with `more`, newer messages exist and the widget asks for them with `history` after `lastSeq`.
    */
   | { type: 'replayed'; conversationId: string; lastSeq: number; more: boolean }
-  | { type: 'status'; status: 'waiting' | 'agent-joined' | 'closed'; agentName?: string }
+  /**
+   * Where the conversation is: `bot` (the AI answers), `waiting` (for a person; with `standing` after
+   * a hand-over: queue position, estimated wait, or that no agent is online and a message can be
+   * left), `agent-joined`, `closed`.
+   */
+  | { type: 'status'; status: 'bot' | 'waiting' | 'agent-joined' | 'closed'; agentName?: string; standing?: QueueStanding }
   | { type: 'pong'; t?: number }
   | { type: 'error'; code: string; message: string; clientMessageId?: string; retryAfterMs?: number };

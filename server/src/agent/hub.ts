@@ -99,6 +99,9 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'session:close': 'session.handle',
   'session:release': 'session.handle',
   'presence:set': 'presence.set',
+  'ai:suggest': 'session.handle',
+  'draft:discard': 'session.handle',
+  'session:summary': 'session.view',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;

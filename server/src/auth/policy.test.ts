@@ -11,7 +11,7 @@ const ids = ['u1', 'u2', 'u3'];
 const arbUser = fc.record({ id: fc.constantFrom(...ids), roles: fc.subarray(roles, { minLength: 1 }), skillGroups: fc.subarray(groups) });
 const arbSession = fc.record({
   skillGroup: fc.constantFrom(...groups),
-  status: fc.constantFrom<SessionStatus>('queued', 'offered', 'active', 'closed'),
+  status: fc.constantFrom<SessionStatus>('bot', 'queued', 'offered', 'active', 'closed'),
   assignedAgentId: fc.option(fc.constantFrom(...ids), { nil: null }),
 });
 /** Acts on things of no skill group: the role alone decides. */
@@ -96,7 +96,7 @@ describe('can(user, action, resource)', () => {
         if (s.status === 'active' && s.assignedAgentId === u.id) return true;
         if (!(all(u) || u.skillGroups.includes(s.skillGroup))) return false;
         if (all(u) || u.roles.includes('lead')) return true;
-        return s.status === 'queued' || s.status === 'offered';
+        return s.status === 'queued' || s.status === 'offered' || s.status === 'bot';
       },
     };
     fc.assert(

@@ -118,7 +118,8 @@ export function queueRowVisible(user: PolicyUser, s: PolicyResource): boolean {
   if (s.status === 'active' && s.assignedAgentId === user.id) return true;
   if (s.skillGroup === undefined || !inScope(user, s.skillGroup)) return false;
   if (seesAllGroups(user) || user.roles.includes('lead')) return true;
-  return s.status === 'queued' || s.status === 'offered';
+  // Waiting contacts, and contacts with the AI (issue 10: any agent of the group may take one over).
+  return s.status === 'queued' || s.status === 'offered' || s.status === 'bot';
 }
 
 /**

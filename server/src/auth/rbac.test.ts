@@ -17,7 +17,7 @@ describe('queue visibility (one rule for queue:list and pushes)', () => {
     });
     const session = fc.record({
       skillGroup: fc.constantFrom(...groups),
-      status: fc.constantFrom<SessionStatus>('queued', 'offered', 'active', 'closed'),
+      status: fc.constantFrom<SessionStatus>('bot', 'queued', 'offered', 'active', 'closed'),
       assignedAgentId: fc.option(fc.constantFrom(...ids), { nil: null }),
     });
     fc.assert(

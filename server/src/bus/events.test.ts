@@ -20,6 +20,7 @@ const session: SessionRecord = {
   waitingSince: '2026-01-01T00:00:00.000Z',
   closedAt: null,
   lastMessageAt: '2026-01-01T00:00:00.000Z',
+  handover: null,
 };
 
 describe('events', () => {
@@ -44,6 +45,7 @@ describe('events', () => {
       createdAt: session.createdAt,
       waitingSince: session.waitingSince,
       lastMessageAt: session.lastMessageAt,
+      handover: null,
     });
   });
 

@@ -26,6 +26,7 @@ export function sessionFacts(s: SessionRecord): SessionFacts {
     createdAt: s.createdAt,
     waitingSince: s.waitingSince,
     lastMessageAt: s.lastMessageAt,
+    handover: s.handover,
   };
 }
 

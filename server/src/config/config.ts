@@ -339,11 +339,73 @@ export const FileConfigSchema = z.strictObject({
        * when opened), so a burst never slows every push. 0 = never on pushes. Default 200.
        */
       liveEmotionPerSecond: z.number().int().min(0).max(100_000),
+      /** The AI tier (issue 10, DESIGN §5 `ai`): answers from the KB and hands over to a person. */
+      autoAnswer: z
+        .strictObject({
+          /** false: every tier goes to a person (the routing explanation says so). */
+          enabled: z.boolean(),
+          /** An answer is sent only at this calibrated intent confidence or above, 0..1. */
+          minConfidence: z.number().min(0).max(1),
+          /** Below `minConfidence`, two intents whose confidences sum to at least this get one clarifying question. */
+          clarifyMinCombined: z.number().min(0).max(1),
+          /** Hand over after this many turns in a row the AI could not resolve (clarify, not understood, asked again). */
+          maxUnresolvedTurns: z.number().int().min(1).max(20),
+          /** Hand over when a customer message's negative emotion is at least this intense, 0..1. */
+          negativeEmotionIntensity: z.number().min(0).max(1),
+          /** The handling time assumed for a queue's estimated wait until closed contacts measure it (seconds). */
+          defaultHandleSeconds: z.number().int().min(10).max(7200),
+        })
+        .partial(),
+      /** Drafts, suggested replies, summaries (issue 10). */
+      assist: z
+        .strictObject({
+          /** Pre-fill an AI draft for assisted-tier contacts. */
+          drafts: z.boolean(),
+          /** Suggest agents' past replies to similar questions (besides the KB). */
+          pastReplies: z.boolean(),
+          /**
+           * An OpenAI-compatible chat-completions endpoint that writes summaries instead of the extractive
+           * summarizer. Off unless set; never required (any failure falls back to extractive).
+           */
+          summaryLlm: z
+            .strictObject({
+              baseUrl: z.url({ protocol: /^https?$/ }),
+              model: z.string().min(1).max(200),
+              /** Name of the environment variable holding the API key (the key itself never sits in the file). */
+              apiKeyEnv: z
+                .string()
+                .regex(/^[A-Z_][A-Z0-9_]*$/)
+                .optional(),
+              timeoutMs: z.number().int().min(100).max(60_000).optional(),
+            })
+            .optional(),
+        })
+        .partial(),
     })
     .partial()
     .optional(),
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
+
+/** `ai.autoAnswer` with defaults filled in (see the schema for each field). */
+export interface AutoAnswerConfig {
+  readonly enabled: boolean;
+  readonly minConfidence: number;
+  readonly clarifyMinCombined: number;
+  readonly maxUnresolvedTurns: number;
+  readonly negativeEmotionIntensity: number;
+  readonly defaultHandleSeconds: number;
+}
+
+/** Defaults of the AI tier; `minConfidence` and `clarifyMinCombined` are chosen on Banking77 (docs/ai-quality.md, tiers). */
+export const DEFAULT_AUTO_ANSWER: AutoAnswerConfig = {
+  enabled: true,
+  minConfidence: 0.6,
+  clarifyMinCombined: 0.6,
+  maxUnresolvedTurns: 3,
+  negativeEmotionIntensity: 0.6,
+  defaultHandleSeconds: 300,
+};
 
 export interface ServerConfig {
   readonly demo: boolean;
@@ -378,7 +440,20 @@ export interface ServerConfig {
   /** `workers:` of HUILIU_CONFIG; absent fields take the pool's defaults. */
   readonly workers: { readonly threads?: number; readonly queue?: number };
   /** `ai:` of HUILIU_CONFIG, defaults filled in. */
-  readonly ai: { readonly liveEmotionPerSecond: number };
+  readonly ai: {
+    readonly liveEmotionPerSecond: number;
+    readonly autoAnswer: AutoAnswerConfig;
+    readonly assist: {
+      readonly drafts: boolean;
+      readonly pastReplies: boolean;
+      readonly summaryLlm: {
+        readonly baseUrl: string;
+        readonly model: string;
+        readonly apiKeyEnv?: string;
+        readonly timeoutMs?: number;
+      } | null;
+    };
+  };
   /** `HUILIU_TRUSTED_PROXIES`, for proxy-addr. */
   readonly trustedProxies: readonly string[];
   readonly paths: { readonly db: string; readonly tls: string; readonly keys: string; readonly logs: string };
@@ -514,7 +589,15 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     attachments: { ...DEFAULT_ATTACHMENTS, ...file.attachments },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
-    ai: { liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200 },
+    ai: {
+      liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,
+      autoAnswer: { ...DEFAULT_AUTO_ANSWER, ...file.ai?.autoAnswer },
+      assist: {
+        drafts: file.ai?.assist?.drafts ?? true,
+        pastReplies: file.ai?.assist?.pastReplies ?? true,
+        summaryLlm: file.ai?.assist?.summaryLlm ?? null,
+      },
+    },
     trustedProxies: e.HUILIU_TRUSTED_PROXIES,
     paths: {
       db: resolve(dataDir, 'huiliu.db'),

@@ -21,6 +21,13 @@ export function openDatabase(path: string, options: { synchronous?: 'FULL' | 'NO
 }
 
 const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
+/**
+ * A migration whose first line is this rebuilds a table that others reference (SQLite cannot alter a
+ * CHECK constraint in place): it runs with foreign keys off, as SQLite's "other kinds of table schema
+ * changes" procedure asks (https://www.sqlite.org/lang_altertable.html#otheralter, steps 1–12), and
+ * `PRAGMA foreign_key_check` must find nothing before it commits.
+ */
+const REBUILDS_TABLES = '-- migration: rebuilds tables';
 
 /**
  * Applies the numbered, forward-only migrations in `dir` that `component` has not applied yet,
@@ -44,15 +51,26 @@ export function migrate(db: Db, component: string, dir: string): number[] {
     const version = Number(MIGRATION_FILE.exec(file)![1]);
     if (applied.has(version)) continue;
     const sql = readFileSync(join(dir, file), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)').run(
-        component,
-        version,
-        file,
-        new Date().toISOString(),
-      );
-    })();
+    const rebuilds = sql.startsWith(REBUILDS_TABLES);
+    // Outside the transaction: the pragma is a no-op inside one.
+    if (rebuilds) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(sql);
+        if (rebuilds) {
+          const broken = db.pragma('foreign_key_check') as unknown[];
+          if (broken.length) throw new Error(`migration ${file} breaks ${broken.length} foreign key(s)`);
+        }
+        db.prepare('INSERT INTO schema_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)').run(
+          component,
+          version,
+          file,
+          new Date().toISOString(),
+        );
+      })();
+    } finally {
+      if (rebuilds) db.pragma('foreign_keys = ON');
+    }
     ran.push(version);
   }
   return ran;

@@ -3,6 +3,7 @@ import { ENVELOPE_VERSION, type Envelope } from '../../../common/message/envelop
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
+import type { AuthorKind, Handover } from '../../../common/ai/assist';
 import { HuiliuError } from '../../../common/errors/codes';
 import { openText } from '../crypto/aead';
 import { joinKey } from '../crypto/composite-key';
@@ -28,6 +29,8 @@ export interface SessionRow {
   waiting_since: string;
   closed_at: string | null;
   last_message_at: string;
+  handover_json: string | null;
+  handover_summary_ct: Buffer | null;
 }
 
 export interface MessageRow {
@@ -44,6 +47,8 @@ export interface MessageRow {
   client_message_id: string;
   critical: number;
   author_id: string | null;
+  /** Null on rows stored before migration 0005 (`authorOf` derives it). */
+  author_kind?: AuthorKind | null;
   sent_at: string;
   received_at: string;
 }
@@ -67,6 +72,7 @@ export const externalIdAad = (channel: ChannelCode, identityHmac: string) => `id
 export const phoneAad = (channel: ChannelCode, identityHmac: string) => `ident:${channel}:${identityHmac}:phone`;
 export const changeAad = (customerId: string, id: string, field: ProfileChange['field']) => `cust:${customerId}:change:${id}:${field}`;
 export const wrapUpNoteAad = (sessionId: string) => `session:${sessionId}:note`;
+export const handoverSummaryAad = (sessionId: string) => `session:${sessionId}:handover-summary`;
 
 /** Blind index: a keyed hash of label + fixed parts + one free-text part, joined injectively (issue 6 B7). */
 export function blindIndex(indexKey: Buffer): (...parts: string[]) => string {
@@ -91,6 +97,7 @@ export function toSession(row: SessionRow): SessionRecord {
     waitingSince: row.waiting_since,
     closedAt: row.closed_at,
     lastMessageAt: row.last_message_at,
+    handover: row.handover_json ? (JSON.parse(row.handover_json) as Handover) : null,
   };
 }
 
@@ -123,6 +130,7 @@ export function envelopeOf(row: MessageRow, body: unknown, meta: unknown): Envel
     sentAt: row.sent_at,
     receivedAt: row.received_at,
     ...(row.author_id ? { authorId: row.author_id } : {}),
+    ...(row.author_kind ? { authorKind: row.author_kind } : {}),
     meta,
   } as Envelope;
 }

@@ -340,6 +340,79 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect(await h.store.decisions(r.session.id)).toHaveLength(2);
     });
 
+    it('gives a new contact to the AI once, hands it to people once, and never back to the AI', async () => {
+      const { session } = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      const bot = await h.store.startBot(session.id, { ...decision('ai'), offeredTo: null });
+      expect(bot.applied).toBe(true);
+      expect(bot.session.status).toBe('bot');
+      expect(await h.store.decisions(session.id)).toHaveLength(1);
+      // An AI answer is marked ai; a notice system.
+      const answer = await h.store.appendOutbound({
+        sessionId: session.id,
+        authorId: null,
+        authorKind: 'ai',
+        clientMessageId: 'ai-1',
+        content: { kind: 'text', body: { text: 'Your parcel ships in 2 days.' } },
+        critical: true,
+      });
+      expect(answer.envelope.authorKind).toBe('ai');
+      const [first, second] = await h.store.listMessages(session.conversationId);
+      expect(first!.authorKind).toBe('customer');
+      expect(second!.authorKind).toBe('ai');
+
+      const summary = {
+        intent: 'order_status',
+        wants: 'Where is my parcel?',
+        done: 'AI answered once',
+        lines: ['x'],
+        by: 'extractive' as const,
+        at: new Date().toISOString(),
+      };
+      const handover = {
+        at: new Date().toISOString(),
+        reason: 'customer-asked' as const,
+        by: 'customer',
+        intent: 'order_status',
+        confidence: 0.4,
+        noAgentOnline: false,
+      };
+      const [a, b] = await Promise.all([
+        h.store.handOver(session.id, { handover, summary }),
+        h.store.handOver(session.id, { handover: { ...handover, reason: 'button' }, summary }),
+      ]);
+      expect([a.changed, b.changed].sort()).toEqual([false, true]);
+      const after = (await h.store.getSession(session.id))!;
+      expect(after.status).toBe('queued');
+      expect(after.handover?.by).toBe('customer');
+      expect(await h.store.handoverSummary(session.id)).toEqual(summary);
+      // Nothing brings it back to the AI: not a second startBot, not a hand-over of a queued contact.
+      expect((await h.store.startBot(session.id, decision('ai'))).applied).toBe(false);
+      expect((await h.store.handOver(session.id, { handover })).changed).toBe(false);
+      expect((await h.store.getSession(session.id))!.status).toBe('queued');
+    });
+
+    it('lets an agent take a contact over from the AI in one write, and only from the AI', async () => {
+      const { session } = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      // Routed to people first: the AI can no longer get it.
+      await h.store.saveRouting(session.id, decision('assisted'), null);
+      expect((await h.store.startBot(session.id, decision('ai'))).applied).toBe(false);
+      const other = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'visitor-9' } }), { skillGroup: 'general' });
+      await h.store.startBot(other.session.id, decision('ai'));
+      const handover = {
+        at: new Date().toISOString(),
+        reason: 'agent-took-over' as const,
+        by: 'agent-a',
+        intent: null,
+        confidence: null,
+        noAgentOnline: false,
+      };
+      const taken = await h.store.handOver(other.session.id, { handover, claimBy: 'agent-a' });
+      expect(taken.changed).toBe(true);
+      expect(taken.session).toMatchObject({ status: 'active', assignedAgentId: 'agent-a' });
+      expect(await h.store.activeChatCount('agent-a')).toBe(1);
+      expect(await h.store.handoverSummary(other.session.id)).toBeNull();
+    });
+
     it('answers a ping while open', async () => {
       await expect(h.store.ping()).resolves.toBeUndefined();
     });

@@ -1,5 +1,6 @@
 import { HuiliuError } from '../../../common/errors/codes';
 import type { ChannelCode } from '../../../common/message/session-id';
+import type { ConversationSummary } from '../../../common/ai/assist';
 import { openText } from '../crypto/aead';
 import type { Statement } from 'better-sqlite3';
 import { GroupCommit } from '../db/group-commit';
@@ -11,6 +12,7 @@ import type { RandomSource } from './session-id';
 import {
   blindIndex,
   changeAad,
+  handoverSummaryAad,
   INDEX_KEY_OWNER,
   nameAad,
   toLogEntry,
@@ -161,6 +163,15 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     claim: (sessionId, agentId) => writer.claim(sessionId, agentId),
     close: (sessionId, agentId, wrapUpCode, note) => writer.close(sessionId, agentId, wrapUpCode, note),
     release: (sessionId, agentId) => writer.release(sessionId, agentId),
+    startBot: (sessionId, decision) => writer.startBot(sessionId, decision),
+    handOver: (sessionId, input) => writer.handOver(sessionId, input),
+
+    async handoverSummary(sessionId) {
+      const row = q.session.get(sessionId) as SessionRow | undefined;
+      if (!row?.handover_summary_ct) return null;
+      const key = await loadCustomerKey(row.customer_id);
+      return JSON.parse(openText(key, row.handover_summary_ct, handoverSummaryAad(sessionId))) as ConversationSummary;
+    },
 
     async getSession(id) {
       const row = q.session.get(id) as SessionRow | undefined;

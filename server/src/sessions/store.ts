@@ -2,6 +2,7 @@ import type { ChannelCode } from '../../../common/message/session-id';
 import type { Content, Direction, Envelope, InboundDraft } from '../../../common/message/envelope';
 import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
+import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
 
 export interface CustomerRecord {
   id: string;
@@ -49,6 +50,8 @@ export interface SessionRecord {
   waitingSince: string;
   closedAt: string | null;
   lastMessageAt: string;
+  /** Why and when the contact left the AI tier for a person; null when it never was with the AI. */
+  handover: Handover | null;
 }
 
 export interface InboundResult {
@@ -63,6 +66,8 @@ export interface InboundResult {
 export interface OutboundInput {
   sessionId: string;
   authorId: string | null;
+  /** Who writes: `agent` (with `authorId`), `ai` (the AI tier), `system` (notices). Default: agent with an id, else system. */
+  authorKind?: Exclude<AuthorKind, 'customer'>;
   clientMessageId: string;
   content: Content;
   critical: boolean;
@@ -112,6 +117,15 @@ export interface RoutingLogEntry {
   /** The config version the entry's offer was made under. */
   configVersion: number;
   decision: RoutingDecision;
+}
+
+/** A hand-over to write (`SessionStore.handOver`). */
+export interface HandoverInput {
+  handover: Handover;
+  /** The conversation summary made for the person who takes it; sealed with the customer's key. */
+  summary?: ConversationSummary;
+  /** An agent taking the contact over from the AI: it becomes `active` with them in the same write. */
+  claimBy?: string;
 }
 
 /** How many chats an agent holds: `active` sessions plus pending `offered` ones. */
@@ -173,6 +187,21 @@ export interface SessionStore {
     offer: RoutingOffer | null,
     seen?: { offeredAgentId: string | null },
   ): Promise<RoutingSave>;
+  /**
+   * Gives a just-scored `queued` session to the AI tier (status `bot`) and logs the decision, in one
+   * atomic write. Applies only to a session never routed and never handed over (so nothing returns a
+   * session to the AI after a person was asked for); otherwise `applied: false`, session unchanged.
+   * SESSION_NOT_FOUND for an unknown id.
+   */
+  startBot(sessionId: string, decision: RoutingDecision): Promise<RoutingSave>;
+  /**
+   * Hands a `bot` session to people: `queued` (or `active` with `claimBy`), waiting from now, with the
+   * hand-over (and its sealed summary) recorded. `changed` is true for exactly one caller; a session
+   * no longer `bot` is returned unchanged. SESSION_NOT_FOUND for an unknown id.
+   */
+  handOver(sessionId: string, input: HandoverInput): Promise<ClaimResult>;
+  /** The summary stored with the session's hand-over (decrypted), or null. */
+  handoverSummary(sessionId: string): Promise<ConversationSummary | null>;
   /** The decision log of one session, oldest first. */
   decisions(sessionId: string): Promise<RoutingLogEntry[]>;
   /**
@@ -183,7 +212,8 @@ export interface SessionStore {
   /** The agent's active sessions and pending offers, as stored: capacity is derived from this. */
   agentLoad(agentId: string): Promise<AgentLoad>;
   /**
-   * Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it).
+   * Atomically gives a queued/offered session to an agent (OFFER_TAKEN if someone else has it; a
+   * `bot` session is taken over with `handOver` and `claimBy`, not here).
    * Idempotent per agent: claiming a session the agent already has answers `changed: false`.
    */
   claim(sessionId: string, agentId: string): Promise<ClaimResult>;

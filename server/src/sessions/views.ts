@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Emotion } from '../../../common/ai/types';
 import type { SessionFacts } from '../../../common/events/events';
-import { textOf, type Content, type Envelope } from '../../../common/message/envelope';
+import { authorOf, textOf, type Content, type Envelope } from '../../../common/message/envelope';
 import { DETAIL_PAGE, type MessageEmotion, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
 import type { UserView } from '../../../common/api/auth';
 import { canSeeSession, seesTeam } from '../auth/rbac';
@@ -97,6 +97,7 @@ export function toMessageView(e: Envelope, emotions?: MessageEmotions, ocr?: Ocr
     direction: e.direction,
     channel: e.channel,
     authorId: e.authorId ?? null,
+    author: authorOf(e),
     sentAt: e.sentAt,
     receivedAt: e.receivedAt,
     ...(emotion ? { emotion } : {}),
@@ -146,6 +147,7 @@ export function queueRow(s: QueueRowFacts, customerName: string | null, last: En
     createdAt: s.createdAt,
     waitingSince: s.waitingSince,
     ...(emotion ? { emotion } : {}),
+    ...(s.handover ? { handover: s.handover } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { Content, Envelope, InboundDraft } from '../../../common/message/envelope';
+import type { AuthorKind } from '../../../common/ai/assist';
 import type { ChannelCode } from '../../../common/message/session-id';
 import { openText, sealText } from '../crypto/aead';
 import { type GroupCommit } from '../db/group-commit';
@@ -14,6 +15,7 @@ import {
   customerKeyOwner,
   envelopeOf,
   externalIdAad,
+  handoverSummaryAad,
   INDEX_KEY_OWNER,
   messageAad,
   nameAad,
@@ -28,9 +30,21 @@ import {
 import type { InboundResult, ProfileChange, SessionStore } from './store';
 
 /** The store's write operations: what runs on the thread that owns the write connection. */
-export type SessionWriter = Pick<SessionStore, 'appendInbound' | 'appendOutbound' | 'saveRouting' | 'claim' | 'close' | 'release'>;
+export type SessionWriter = Pick<
+  SessionStore,
+  'appendInbound' | 'appendOutbound' | 'saveRouting' | 'claim' | 'close' | 'release' | 'startBot' | 'handOver'
+>;
 export type SessionWriteOp = keyof SessionWriter;
-export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = ['appendInbound', 'appendOutbound', 'saveRouting', 'claim', 'close', 'release'];
+export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
+  'appendInbound',
+  'appendOutbound',
+  'saveRouting',
+  'claim',
+  'close',
+  'release',
+  'startBot',
+  'handOver',
+];
 
 export interface SessionWriterOptions {
   db: Db;
@@ -109,9 +123,9 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq'),
     insertMessage: db.prepare(
       `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, payload_ct,
-         content_hmac, client_message_id, critical, author_id, sent_at, received_at)
+         content_hmac, client_message_id, critical, author_id, author_kind, sent_at, received_at)
        VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @payload_ct,
-         @content_hmac, @client_message_id, @critical, @author_id, @sent_at, @received_at)`,
+         @content_hmac, @client_message_id, @critical, @author_id, @author_kind, @sent_at, @received_at)`,
     ),
     touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
     session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -154,6 +168,16 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       `UPDATE sessions SET status = 'queued', assigned_agent_id = NULL, waiting_since = ?, updated_at = ?
        WHERE id = ? AND status = 'active' AND assigned_agent_id = ? RETURNING *`,
     ),
+    // Only a never-routed, never-handed-over contact goes to the AI: nothing brings one back to it.
+    startBot: db.prepare(
+      `UPDATE sessions SET routing_json = ?, status = 'bot', updated_at = ?
+       WHERE id = ? AND status = 'queued' AND routing_json IS NULL AND handover_json IS NULL RETURNING *`,
+    ),
+    handOver: db.prepare(
+      `UPDATE sessions SET status = @status, assigned_agent_id = @agent, handover_json = @handover, handover_summary_ct = @summary,
+         waiting_since = @t, updated_at = @t
+       WHERE id = @id AND status = 'bot' RETURNING *`,
+    ),
     openSessionsInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
     closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
   };
@@ -172,6 +196,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     clientMessageId: string;
     critical: boolean;
     authorId: string | null;
+    authorKind: AuthorKind;
     sentAt: string;
     receivedAt: string;
     meta: Envelope['meta'];
@@ -195,6 +220,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       client_message_id: args.clientMessageId,
       critical: args.critical ? 1 : 0,
       author_id: args.authorId,
+      author_kind: args.authorKind,
       sent_at: args.sentAt,
       received_at: args.receivedAt,
     };
@@ -325,6 +351,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           clientMessageId: draft.clientMessageId,
           critical: draft.critical,
           authorId: null,
+          authorKind: 'customer',
           sentAt: draft.sentAt,
           receivedAt: draft.receivedAt,
           meta: draft.meta,
@@ -352,6 +379,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           clientMessageId: input.clientMessageId,
           critical: input.critical,
           authorId: input.authorId,
+          authorKind: input.authorKind ?? (input.authorId ? 'agent' : 'system'),
           sentAt: t,
           receivedAt: t,
           meta: {},
@@ -385,6 +413,39 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
         // Taken, closed, or the agent is full: the decision does not apply; the session is returned unchanged.
         return { session: toSession(existing), applied: false };
+      });
+    },
+
+    async startBot(sessionId, decision) {
+      const json = JSON.stringify(decision);
+      return commit.run(() => {
+        const t = iso();
+        const row = q.startBot.get(json, t, sessionId) as SessionRow | undefined;
+        if (row) {
+          q.appendDecision.run(sessionId, t, decision.offerConfigVersion ?? decision.configVersion, decision.trigger ?? 'new', null, json);
+          return { session: toSession(row), applied: true };
+        }
+        const existing = q.session.get(sessionId) as SessionRow | undefined;
+        if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+        return { session: toSession(existing), applied: false };
+      });
+    },
+
+    async handOver(sessionId, { handover, summary, claimBy }) {
+      const existing = q.session.get(sessionId) as SessionRow | undefined;
+      if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+      const key = summary ? await loadCustomerKey(existing.customer_id) : null;
+      return commit.run(() => {
+        const row = q.handOver.get({
+          id: sessionId,
+          status: claimBy ? 'active' : 'queued',
+          agent: claimBy ?? null,
+          handover: JSON.stringify(handover),
+          summary: key && summary ? sealText(key, JSON.stringify(summary), handoverSummaryAad(sessionId)) : null,
+          t: iso(),
+        }) as SessionRow | undefined;
+        if (row) return { session: toSession(row), changed: true };
+        return { session: toSession(q.session.get(sessionId) as SessionRow), changed: false };
       });
     },
 

@@ -7,7 +7,7 @@ import {
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
-import { textOf } from '../../../../common/message/envelope';
+import { authorOf, textOf } from '../../../../common/message/envelope';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore } from '../../attachments/store';
 import { checkImage } from '../../attachments/image';
@@ -161,6 +161,7 @@ export async function appChannelPlugin(
         id: m.id,
         seq: m.seq,
         direction: m.direction,
+        author: authorOf(m),
         kind: m.kind,
         text: textOf(m),
         clientMessageId: m.clientMessageId,

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { truncateText } from '../../../../common/text/text';
-import { textOf, type Envelope } from '../../../../common/message/envelope';
+import { authorOf, textOf, type Envelope } from '../../../../common/message/envelope';
 import { WIDGET_CLOSE, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
@@ -57,6 +57,7 @@ function toWidgetMessage(e: Envelope): WidgetMessage {
     id: e.id,
     seq: e.seq,
     direction: e.direction,
+    author: authorOf(e),
     text: textOf(e),
     sentAt: e.sentAt,
     receivedAt: e.receivedAt,

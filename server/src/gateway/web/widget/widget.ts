@@ -221,6 +221,7 @@ function onFrame(frame: WidgetServerFrame): void {
           id: frame.messageId,
           seq: frame.seq,
           direction: 'in',
+          author: 'customer',
           text: pending.text,
           sentAt: pending.sentAt,
           receivedAt: frame.receivedAt,
