@@ -202,7 +202,7 @@ ${lines.join('\n')}
 
 - Images: ${OCR_TEXTS.en.length} English and ${OCR_TEXTS.zh.length} Chinese customer texts of one or two lines (server/eval/ocr.ts), rendered black on white in WenQuanYi Micro Hei at 28 px by ImageMagick. Degraded: rotated 2.5° (alternately clockwise and counter-clockwise), Gaussian noise (attenuate 0.5), blur σ 0.4 px, JPEG quality 75.
 - CER = edit distance / reference length in code points, after NFKC (full-width and ASCII punctuation are the same character); English with white space runs as one space, Chinese without white space.
-- Time: one image through \`OcrPool.read\` (engine already started; starting one takes ~1 s), on one engine. English images take two readings (Chinese, then English), Chinese ones usually one.
+- Time: one image through \`OcrPool.read\` (engine already started; starting one takes ~0.5 s), on one engine. English images take two readings (Chinese, then English), Chinese ones usually one.
 ${worst.join('\n')}`;
   const file = join(REPO_ROOT, 'docs', 'ai-quality.md');
   const BEGIN = '<!-- npm run eval -- ocr: begin -->';

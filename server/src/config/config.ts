@@ -309,7 +309,7 @@ export const FileConfigSchema = z.strictObject({
     .strictObject({
       /** Read the text of images (default true). Off: images are stored and shown, marked `skipped`. */
       enabled: z.boolean(),
-      /** OCR engines at most (two tesseract.js threads and ~150 MB each; default 1). */
+      /** OCR engines at most (two tesseract.js threads and ~140 MB each; default 1). */
       workers: z.number().int().min(1).max(16),
       /** Images that may wait for an engine (default 16); beyond it an image is marked `skipped`. */
       queue: z.number().int().min(0).max(10_000),

@@ -4,7 +4,7 @@ import type { OcrEngine } from './engine';
 import { ocrLang, tidyOcrText } from './text';
 
 export interface OcrPoolOptions {
-  /** Engines (tesseract.js worker threads, ~100 MB each with Chinese + English) at most; started on demand. */
+  /** Engines (two tesseract.js worker threads each, ~140 MB with both models loaded) at most; started on demand. */
   workers: number;
   /** Images that may wait for a free engine; one more is refused OVERLOADED at once. */
   queue: number;
