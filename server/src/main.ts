@@ -5,6 +5,10 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
 import type { KnowledgeBase } from './ai/kb';
+import { setUpOcr, type Ocr } from './ai/ocr/setup';
+import { messagesOcr } from './attachments/ocr-view';
+import type { AttachmentStore } from './attachments/store';
+import { createSqliteAttachmentStore } from './attachments/store.sqlite';
 import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
 import { LanguageCore } from './ai/core';
 import { KbAnswerBook } from './ai/tier/answers';
@@ -56,6 +60,8 @@ export interface RunningServer {
   app: FastifyInstance;
   /** The wired services, for operators' scripts and tests (the composition root hands them out). */
   services: { auth: AuthService; store: SessionStore; channels: ChannelStore; adapters: ChannelAdapters; bus: Bus; kb: KnowledgeBase };
+  /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
+  images: { attachments: AttachmentStore; ocr: Ocr };
   close(): Promise<void>;
 }
 
@@ -143,6 +149,10 @@ export async function startServer(
     const analysis = core.analyze(text, { channel, contacts30d });
     return scoreContact({ ...facts, difficulty: { ...facts.difficulty, analysis } });
   };
+  // Issue 10: customers' images, sealed with their data keys beside the session store, and OCR of
+  // them in the background (docs/ocr.md); staff views show the text read, masked.
+  const attachments = await createSqliteAttachmentStore({ path: config.paths.db, keys });
+  const ocr = setUpOcr(config.ocr, { bus, attachments, sessions: store, logger });
   // The AI tier answers `ai`-tier contacts when it is on and a KB model is loaded (issue 10).
   const autoAnswer = config.ai.autoAnswer;
   const aiTierState = () =>
@@ -164,7 +174,7 @@ export async function startServer(
   });
   // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
   const emotionOf = (text: string) => core.emotion(text);
-  const views = new SessionViews(store, { emotionOf, logger });
+  const views = new SessionViews(store, { emotionOf, logger, ocrOf: messagesOcr(attachments) });
   const conversations = createConversationService({
     store,
     router,
@@ -203,6 +213,7 @@ export async function startServer(
     core,
     metrics,
     limits,
+    attachments: { store: attachments, ocr: ocr.enabled },
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -222,6 +233,7 @@ export async function startServer(
   // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
+  await ocr.start();
   await router.start();
   await aiTier.start();
   // A first model before the first contact when it comes quickly (a small KB, such as the demo's:
@@ -242,6 +254,7 @@ export async function startServer(
     tls,
     app,
     services: { auth, store, channels, adapters, bus, kb },
+    images: { attachments, ocr },
     close() {
       closing ??= (async () => {
         ready = false;
@@ -253,6 +266,8 @@ export async function startServer(
         await ingest.idle();
         await aiTier.stop();
         answers.close();
+        // Images still waiting stay pending for the next start; those being read finish (bounded).
+        await ocr.close();
         await router.stop();
         await bus.close();
         await store.shutdown();
@@ -260,6 +275,7 @@ export async function startServer(
         // After the app and the router: no request or decision reads it any more.
         await core.close();
         await kb.close();
+        await attachments.close();
         await cpu.close();
         await channels.close();
         authDb.close();

@@ -437,6 +437,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     }),
   );
 
+  // Issue 10: the text OCR read from a customer's image, to the agent who has the chat (masked in the event).
+  subs.push(
+    await deps.bus.subscribeAll(
+      'message.annotated',
+      ({ sessionId, conversationId, payload: { messageId, attachmentId, ocr, session } }) => {
+        const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
+        if (room && present(room)) nsp.to(room).emit('message:annotated', { messageId, sessionId, conversationId, attachmentId, ocr });
+      },
+    ),
+  );
+
   return {
     async close() {
       clearInterval(sweep);

@@ -279,7 +279,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         ...(beforeSeq ? { beforeSeq } : {}),
         limit: limit ?? HISTORY_PAGE_MAX,
       });
-      return { messages: page.messages.map((m) => deps.views.message(m)), hasOlder: page.hasOlder };
+      return { messages: await deps.views.messages(page.messages), hasOlder: page.hasOlder };
     },
 
     async accept(actor, sessionId) {

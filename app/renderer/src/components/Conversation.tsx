@@ -6,6 +6,7 @@ import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useWorkstation } from '../context';
 import { channelName, stamp } from '../format';
 import { EmotionBadge } from './EmotionBadge';
+import { ImageMessage } from './ImageMessage';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -134,9 +135,13 @@ export function Conversation() {
             className={`bubble bubble--${m.direction}`}
             data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
           >
-            <span className="bubble__text" dir="auto">
-              {textOf(m)}
-            </span>
+            {m.kind === 'image' ? (
+              <ImageMessage message={m} />
+            ) : (
+              <span className="bubble__text" dir="auto">
+                {textOf(m)}
+              </span>
+            )}
             <span className="bubble__meta">
               {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
               {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}

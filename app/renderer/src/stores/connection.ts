@@ -73,6 +73,7 @@ export const createConnectionSlice =
       });
       socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
       socket.on('message:new', (message) => get().receiveMessage(message));
+      socket.on('message:annotated', (annotation) => get().receiveAnnotation(annotation));
       socket.on('message:delivery', (delivery) => get().receiveDelivery(delivery));
     },
     goOffline() {

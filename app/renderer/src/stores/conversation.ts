@@ -1,6 +1,7 @@
 import type { MessageView, SessionDetail, WrapUpCode } from '../../../../common/api/sessions';
 import { HuiliuError } from '../../../../common/errors/codes';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
+import type { MessageAnnotation } from '../../../../common/api/attachments';
 import type { Slice } from './types';
 
 export interface PendingReply {
@@ -29,6 +30,8 @@ export interface ConversationSlice {
   retry(clientMessageId: string): Promise<void>;
   closeSession(wrapUpCode: WrapUpCode, note?: string): Promise<void>;
   receiveMessage(message: MessageView): void;
+  /** Text read from an image of the open conversation (issue 10): shown under the image. */
+  receiveAnnotation(annotation: MessageAnnotation): void;
   resetWork(): void;
 }
 
@@ -161,6 +164,13 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         }
         return { unread: { ...s.unread, [message.sessionId]: (s.unread[message.sessionId] ?? 0) + 1 } };
       });
+    },
+    receiveAnnotation({ messageId, conversationId, ocr }) {
+      set((s) =>
+        s.detail && s.detail.conversationId === conversationId
+          ? { detail: { ...s.detail, messages: s.detail.messages.map((m) => (m.id === messageId ? { ...m, ocr } : m)) } }
+          : {},
+      );
     },
     resetWork() {
       set({ openSessionId: null, detail: null, pending: [], workError: null, queue: {}, offers: {}, unread: {}, deliveries: {} });
