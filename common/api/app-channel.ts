@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import type { AuthorKind } from '../ai/assist';
+import { ImageUploadSchema, type ImageUpload } from './attachments';
+import type { AuthorKind, QueueStanding } from '../ai/assist';
 import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
 
 /** Longest customer name kept from the app channel (UTF-16 code units; longer ones are cut by grapheme). */
@@ -10,25 +11,31 @@ export const APP_PHONE_MAX_LENGTH = 32;
 
 /**
  * `POST /api/v1/channels/app/messages` body as received (DESIGN §6). Only `customer.externalId`,
- * `text` and `clientMessageId` can reject a message; the optional metadata is taken as any JSON value
- * here and cleaned by `cleanAppMessage`, which drops or normalises it and says so in `warnings`.
+ * `text`, `image` and `clientMessageId` can reject a message; the optional metadata is taken as any
+ * JSON value here and cleaned by `cleanAppMessage`, which drops or normalises it and says so in
+ * `warnings`. A message has `text`, an `image` (issue 10; its text becomes the image's caption), or both.
  */
-export const AppMessageRequestSchema = z.object({
-  customer: z.object({
-    externalId: z.string().trim().min(1).max(256),
-    name: z.unknown().optional(),
-    phone: z.unknown().optional(),
-  }),
-  text: visibleTextSchema(MAX_TEXT_LENGTH),
-  clientMessageId: z.string().trim().min(1).max(128),
-  hints: z.unknown().optional(),
-});
+export const AppMessageRequestSchema = z
+  .object({
+    customer: z.object({
+      externalId: z.string().trim().min(1).max(256),
+      name: z.unknown().optional(),
+      phone: z.unknown().optional(),
+    }),
+    text: visibleTextSchema(MAX_TEXT_LENGTH).optional(),
+    image: ImageUploadSchema.optional(),
+    clientMessageId: z.string().trim().min(1).max(128),
+    hints: z.unknown().optional(),
+  })
+  .refine((m) => m.text !== undefined || m.image !== undefined, { path: ['text'], message: 'give text, an image, or both' });
 export type AppMessageRequestRaw = z.infer<typeof AppMessageRequestSchema>;
 
 /** The request after `cleanAppMessage`: every optional field present is valid. */
 export interface AppMessageRequest {
   customer: { externalId: string; name?: string; phone?: string };
-  text: string;
+  /** At least one of `text` and `image`. */
+  text?: string;
+  image?: ImageUpload;
   clientMessageId: string;
   hints?: { skillGroup?: string; lang?: string };
 }
@@ -109,7 +116,12 @@ export function cleanAppMessage(
     else if (lang !== undefined) warn('hints.lang', 'INVALID', 'hints.lang is not a BCP 47 language tag; it was ignored.');
   }
 
-  const request: AppMessageRequest = { customer, text: raw.text, clientMessageId: raw.clientMessageId };
+  const request: AppMessageRequest = {
+    customer,
+    ...(raw.text !== undefined ? { text: raw.text } : {}),
+    ...(raw.image !== undefined ? { image: raw.image } : {}),
+    clientMessageId: raw.clientMessageId,
+  };
   if (hints.skillGroup !== undefined || hints.lang !== undefined) request.hints = hints;
   return { request, warnings };
 }
@@ -119,6 +131,8 @@ export const AppMessageResponseSchema = z.object({
   conversationId: z.string(),
   messageId: z.string(),
   seq: z.number().int(),
+  /** The stored image's id, when the message carried one (issue 10). */
+  attachmentId: z.string().optional(),
   /** Optional metadata that was dropped or normalised; the message itself was kept. Empty when none. */
   warnings: z.array(AppMessageWarningSchema),
 });
@@ -155,4 +169,18 @@ export interface AppMessagesResponse {
   /** `bot`: the AI tier is answering; `queued`/`offered`: waiting for a person. */
   status: 'bot' | 'queued' | 'offered' | 'active' | 'closed' | null;
   messages: AppMessageView[];
+}
+
+/**
+ * `POST /api/v1/channels/app/handover` (issue 10): the app's "talk to a person" — the customer's
+ * open conversation leaves the AI for its skill group's human queue now. Answers where they stand.
+ */
+export const AppHandoverRequestSchema = z.object({ customer: z.object({ externalId: z.string().trim().min(1).max(256) }) });
+export type AppHandoverRequest = z.infer<typeof AppHandoverRequestSchema>;
+
+export interface AppHandoverResponse {
+  sessionId: string;
+  status: 'bot' | 'queued' | 'offered' | 'active' | 'closed';
+  /** Where the customer stands; null once a person has the conversation. */
+  standing: QueueStanding | null;
 }

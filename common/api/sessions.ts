@@ -3,6 +3,7 @@ import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
 import { ContentSchema, DirectionSchema } from '../message/envelope';
 import { RoutingDecisionSchema, TierSchema } from '../routing/types';
 import { EmotionSchema } from '../ai/types';
+import { OcrViewSchema } from './attachments';
 import { AuthorKindSchema, ConversationSummarySchema, DraftSchema, HandoverSchema } from '../ai/assist';
 
 /**
@@ -42,6 +43,8 @@ export const MessageViewSchema = z
     sentAt: z.string(),
     receivedAt: z.string(),
     emotion: MessageEmotionSchema.optional(),
+    /** Image messages (issue 10): the text OCR read from the image, masked, and where reading it stands. */
+    ocr: OcrViewSchema.optional(),
   })
   .and(ContentSchema);
 export type MessageView = z.infer<typeof MessageViewSchema>;

@@ -4,6 +4,7 @@ import { DeliveryErrorSchema, DeliveryStateSchema } from '../message/delivery';
 import { EnvelopeSchema } from '../message/envelope';
 import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
 import { RoutingTriggerSchema, TierSchema } from '../routing/types';
+import { AttachmentIdSchema, OcrViewSchema } from '../api/attachments';
 import { AssistSourceSchema, DraftOutcomeSchema, HandoverReasonSchema, HandoverSchema } from '../ai/assist';
 
 /**
@@ -102,6 +103,25 @@ export const MessageOutEventSchema = z.object({
   payload: z.object({ envelope: EnvelopeSchema, session: SessionFactsSchema }),
 });
 
+/**
+ * Something was read from a stored message after it was stored (issue 10: the text OCR found in a
+ * customer's image). `ocr.text` is masked (phones, IDs, cards, e-mails) like every staff view of it: the
+ * raw text stays sealed in the attachment store. `session` (as the message's `message.in` carried it)
+ * names the agent to push to.
+ */
+export const MessageAnnotatedEventSchema = z.object({
+  ...base,
+  type: z.literal('message.annotated'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({
+    messageId: z.uuid(),
+    attachmentId: AttachmentIdSchema,
+    ocr: OcrViewSchema,
+    session: SessionFactsSchema,
+  }),
+});
+
 /** A session changed state; the payload is its state after the change. */
 export const SessionChangedEventSchema = z.object({
   ...base,
@@ -172,6 +192,7 @@ export const AiActedEventSchema = z.object({
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
   'message.out': MessageOutEventSchema,
+  'message.annotated': MessageAnnotatedEventSchema,
   'session.changed': SessionChangedEventSchema,
   'delivery.changed': DeliveryChangedEventSchema,
   'ai.acted': AiActedEventSchema,
@@ -184,6 +205,7 @@ export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 export const BusEventSchema = z.discriminatedUnion('type', [
   MessageInEventSchema,
   MessageOutEventSchema,
+  MessageAnnotatedEventSchema,
   SessionChangedEventSchema,
   DeliveryChangedEventSchema,
   AiActedEventSchema,

@@ -81,7 +81,17 @@ export const RoutingFactsSchema = z.object({
 export type RoutingFacts = z.infer<typeof RoutingFactsSchema>;
 
 /** What made the router decide (again): a new contact, or a re-offer and its cause. */
-export const RoutingTriggerSchema = z.enum(['new', 'recovery', 'timeout', 'agent-gone', 'released', 'agent-available', 'cooled-down']);
+export const RoutingTriggerSchema = z.enum([
+  'new',
+  'recovery',
+  'timeout',
+  'agent-gone',
+  'released',
+  'agent-available',
+  'cooled-down',
+  /** The AI tier handed the contact to a person (issue 10). */
+  'handed-over',
+]);
 export type RoutingTrigger = z.infer<typeof RoutingTriggerSchema>;
 
 /** The stored explanation of one routing decision (DESIGN §5, §6 `routing`). */

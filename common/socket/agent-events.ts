@@ -13,6 +13,7 @@ import {
 } from '../api/sessions';
 import type { UserView } from '../api/auth';
 import type { DeliveryState } from '../message/delivery';
+import type { MessageAnnotation } from '../api/attachments';
 import type { ConversationSummary, Suggestion } from '../ai/assist';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
@@ -145,6 +146,8 @@ export interface AgentServerToClientEvents {
   'offer:revoked': (payload: { sessionId: string; reason: string }) => void;
   /** A message in a session you are assigned to or can see. */
   'message:new': (message: MessageView) => void;
+  /** Text was read from an image message of your chat (issue 10, OCR): show it under the image (`MessageView.ocr`). */
+  'message:annotated': (annotation: MessageAnnotation) => void;
   /** How far one of your replies got on the customer's channel (sent / delivered / read / failed). */
   'message:delivery': (payload: MessageDelivery) => void;
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run eval [-- <area>…]`: measures the AI language core (issue 9) on public benchmarks and writes
  * docs/ai-quality.md. Areas: banking77, banking77-10shot, clinc150, afqmc, smp2020, goemotions,
- * latency (all by default; the report is written only when all ran). Nothing here trains on a test
+ * latency (all by default; the report is written only when all ran), and ocr (server/eval/ocr.ts,
+ * its own section). Nothing here trains on a test
  * split; corpora without a declared licence (AFQMC, SMP2020-EWECT) are used for evaluation only and
  * nothing trained on them is saved.
  */
@@ -22,6 +23,7 @@ import { REPO_ROOT } from '../src/runtime/paths';
 import { afqmcDev, banking77, clinc150, fewShot, goEmotions, smp2020, SMP_TO_EKMAN, type Labelled } from './datasets';
 import { accuracy, auroc, expectedCalibrationError, macroF1, pct, percentile } from './metrics';
 import { softmaxInPlace } from '../src/ai/linear';
+import { runOcrEval } from './ocr';
 
 const areas = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const want = (area: string) => areas.length === 0 || areas.includes(area);
@@ -33,6 +35,9 @@ const examplesOf = (rows: Labelled[]) => rows.map((r) => ({ text: r.text, intent
 function top1(model: NgramIntentClassifier, rows: Labelled[], threshold = 0): string[] {
   return rows.map((r) => model.classify(r.text, threshold).label);
 }
+
+// OCR of customer images (issue 10) writes its own section of docs/ai-quality.md.
+if (want('ocr')) await runOcrEval(log);
 
 warmUpTokenizer();
 let bankingModel: NgramIntentClassifier | null = null;

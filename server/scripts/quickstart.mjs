@@ -16,6 +16,29 @@ import { MAIN as SERVER_MAIN, serverBuildStale } from './build-server.mjs';
 import { NPM as npm, ROOT, ensureDependencies, run, say } from './ensure-deps.mjs';
 
 ensureDependencies();
+ensureOcrData();
+
+/**
+ * OCR of customer images (issue 10, docs/ocr.md) reads tesseract's English and simplified Chinese
+ * language data from the Debian packages. Where they are missing and this runs as root on a system
+ * with apt-get, they are installed; otherwise the server starts with OCR off and says what to install.
+ */
+function ensureOcrData() {
+  const dirs = ['/usr/share/tesseract-ocr/5/tessdata', '/usr/share/tesseract-ocr/4.00/tessdata'];
+  const present = dirs.some((d) => existsSync(join(d, 'eng.traineddata')) && existsSync(join(d, 'chi_sim.traineddata')));
+  if (present || process.platform !== 'linux') return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+    say('OCR language data missing: install tesseract-ocr-eng and tesseract-ocr-chi-sim (OCR of images stays off until then)');
+    return;
+  }
+  say('installing the OCR language data (Debian tesseract-ocr-eng, tesseract-ocr-chi-sim)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', 'tesseract-ocr-eng', 'tesseract-ocr-chi-sim'], { stdio: 'ignore', env }).status === 0;
+  if (!install() && !(spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env }).status === 0 && install())) {
+    say('could not install the OCR language data; OCR of images stays off');
+  }
+}
 
 /** The Electron binary path when it is installed, else null. */
 function electronBinary() {

@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import type { KnowledgeBase } from './ai/kb';
 import { kbPlugin } from './ai/kb.plugin';
+import { attachmentsPlugin } from './attachments/plugin';
+import type { AttachmentStore } from './attachments/store';
 import type { LanguageCore } from './ai/core';
 import { aiPlugin } from './ai/plugin';
 import { assistPlugin } from './ai/assist/plugin';
@@ -77,6 +79,11 @@ export interface AppDeps {
   limits?: Limits;
   rendererDir?: string;
   widgetDir?: string;
+  /**
+   * Customers' images (issue 10): the app channel accepts them and `/api/v1/attachments/*` serves
+   * them only when given; `ocr` says whether OCR will read them.
+   */
+  attachments?: { store: AttachmentStore; ocr: boolean };
 }
 
 /**
@@ -147,8 +154,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
   if (deps.core) await app.register(aiPlugin, { core: deps.core });
   if (deps.assist) await app.register(assistPlugin, { assist: deps.assist });
-  await app.register(appChannelPlugin, { channels, adapters, ingest, store, config, limits });
+  // The customer's own way to a person (issue 10): the widget's button and the app's hand-over call.
+  const handOver = (sessionId: string) => deps.conversations.handOver({ sessionId, reason: 'button', by: 'customer' });
+  const standing = (sessionId: string) => deps.conversations.standing(sessionId);
+  await app.register(appChannelPlugin, {
+    channels,
+    adapters,
+    ingest,
+    store,
+    config,
+    limits,
+    handOver,
+    ...(deps.attachments ? { attachments: deps.attachments } : {}),
+  });
+  if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
   await app.register(webChannelPlugin, {
+    handOver,
+    standing,
     store,
     ingest,
     bus,

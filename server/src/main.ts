@@ -5,9 +5,15 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
 import type { KnowledgeBase } from './ai/kb';
+import { setUpOcr, type Ocr } from './ai/ocr/setup';
+import { messagesOcr } from './attachments/ocr-view';
+import type { AttachmentStore } from './attachments/store';
+import { createSqliteAttachmentStore } from './attachments/store.sqlite';
 import { createSqliteKnowledgeBase } from './ai/kb.sqlite';
 import { LanguageCore } from './ai/core';
 import { createAssistService, type AssistService } from './ai/assist/service';
+import { KbAnswerBook } from './ai/tier/answers';
+import { createAiTier } from './ai/tier/ai-tier';
 import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
@@ -16,6 +22,7 @@ import { createMemoryBus } from './bus/bus.memory';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { openDatabase } from './db/sqlite';
+import { demoValueFacts } from './demo/customer-facts';
 import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
@@ -62,6 +69,8 @@ export interface RunningServer {
     kb: KnowledgeBase;
     assist: AssistService;
   };
+  /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
+  images: { attachments: AttachmentStore; ocr: Ocr };
   close(): Promise<void>;
 }
 
@@ -149,7 +158,29 @@ export async function startServer(
     const analysis = core.analyze(text, { channel, contacts30d });
     return scoreContact({ ...facts, difficulty: { ...facts.difficulty, analysis } });
   };
-  const router: Router = createRouter({ store, bus, pool, config: () => routingConfigs.current(), logger, score });
+  // Issue 10: customers' images, sealed with their data keys beside the session store, and OCR of
+  // them in the background (docs/ocr.md); staff views show the text read, masked.
+  const attachments = await createSqliteAttachmentStore({ path: config.paths.db, keys });
+  const ocr = setUpOcr(config.ocr, { bus, attachments, sessions: store, logger });
+  // The AI tier answers `ai`-tier contacts when it is on and a KB model is loaded (issue 10).
+  const autoAnswer = config.ai.autoAnswer;
+  const aiTierState = () =>
+    !autoAnswer.enabled
+      ? { available: false as const, why: 'ai.autoAnswer.enabled is false' }
+      : core.ready
+        ? { available: true as const }
+        : { available: false as const, why: 'no knowledge-base model loaded yet' };
+  const router: Router = createRouter({
+    store,
+    bus,
+    pool,
+    config: () => routingConfigs.current(),
+    logger,
+    score,
+    aiTier: aiTierState,
+    // The demo's named customers have purchase history (demo/customer-facts.ts); without --demo none do yet.
+    ...(config.demo ? { valueFacts: demoValueFacts(async (id) => (await store.getCustomer(id))?.name ?? null) } : {}),
+  });
   // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
   const emotionOf = (text: string) => core.emotion(text);
   // AI assistance (issue 10): drafts for the assisted tier, suggested replies, summaries, the past-reply memory.
@@ -163,8 +194,27 @@ export async function startServer(
     logger,
     agentName: (id) => auth.displayName(id),
   });
-  const views = new SessionViews(store, { emotionOf, logger, extras: (s, viewer) => assist.detailExtras(s, viewer) });
-  const conversations = createConversationService({ store, router, pool, bus, views, logger, drafts: assist });
+  const views = new SessionViews(store, {
+    emotionOf,
+    logger,
+    ocrOf: messagesOcr(attachments),
+    extras: (s, viewer) => assist.detailExtras(s, viewer),
+  });
+  const conversations = createConversationService({
+    store,
+    router,
+    pool,
+    bus,
+    views,
+    logger,
+    routingConfig: () => routingConfigs.current(),
+    handleSeconds: autoAnswer.defaultHandleSeconds,
+    drafts: assist,
+    summarize: (s, handover) => assist.summarize(s.id, { handover }),
+  });
+  const answers = new KbAnswerBook(kb);
+  await answers.ready();
+  const aiTier = createAiTier({ store, bus, core, book: answers, conversations, config: autoAnswer, logger });
   const metrics = createMetrics();
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
@@ -191,6 +241,7 @@ export async function startServer(
     assist,
     metrics,
     limits,
+    attachments: { store: attachments, ocr: ocr.enabled },
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -212,7 +263,9 @@ export async function startServer(
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
   await assist.start();
+  await ocr.start();
   await router.start();
+  await aiTier.start();
   // A first model before the first contact when it comes quickly (a small KB, such as the demo's:
   // ~1.5 s in a pool thread); a big KB trains in the background, scored by the surface fallback
   // meanwhile, so a restart is not held up for minutes.
@@ -231,6 +284,7 @@ export async function startServer(
     tls,
     app,
     services: { auth, store, channels, adapters, bus, kb, assist },
+    images: { attachments, ocr },
     close() {
       closing ??= (async () => {
         ready = false;
@@ -240,6 +294,10 @@ export async function startServer(
         await app.close();
         // Requests already inside a handler still store and publish before the bus closes.
         await ingest.idle();
+        await aiTier.stop();
+        answers.close();
+        // Images still waiting stay pending for the next start; those being read finish (bounded).
+        await ocr.close();
         await router.stop();
         // Before the bus: its consumers stop, pending past replies are written.
         await assist.close();
@@ -249,6 +307,7 @@ export async function startServer(
         // After the app and the router: no request or decision reads it any more.
         await core.close();
         await kb.close();
+        await attachments.close();
         await cpu.close();
         await channels.close();
         authDb.close();

@@ -8,6 +8,7 @@ import { scoreContact, type ContactFacts } from '../src/routing/score';
 import { BUILD_DIR } from '../src/runtime/paths';
 import { builtWorkerFile } from '../src/runtime/worker-entry';
 import { httpsRequest } from './support/https';
+import { canRenderText, renderTextImage } from './support/text-image';
 import { COMPILED_MAIN, REPO, ensureServerBuild, startServerProcess, type ServerProcess } from './support/server-process';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
@@ -46,16 +47,17 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
     const db = new Database(join(server.dataDir, 'huiliu.db'), { readonly: true });
     try {
       const applied = db.prepare('SELECT component, count(*) AS n FROM schema_migrations GROUP BY component ORDER BY component').all();
-      const expected = ['ai', 'ai/assist', 'auth', 'gateway', 'routing', 'sessions'].map(
+      const expected = ['ai', 'ai/assist', 'attachments', 'auth', 'gateway', 'routing', 'sessions'].map(
         (capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length,
       );
       expect(applied).toEqual([
         { component: 'ai', n: expected[0] },
         { component: 'assist', n: expected[1] },
-        { component: 'auth', n: expected[2] },
-        { component: 'channels', n: expected[3] },
-        { component: 'routing', n: expected[4] },
-        { component: 'sessions', n: expected[5] },
+        { component: 'attachments', n: expected[2] },
+        { component: 'auth', n: expected[3] },
+        { component: 'channels', n: expected[4] },
+        { component: 'routing', n: expected[5] },
+        { component: 'sessions', n: expected[6] },
       ]);
     } finally {
       db.close();
@@ -77,6 +79,34 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
     });
     expect(sent.status).toBeLessThan(300);
     expect(JSON.parse(sent.body)).toMatchObject({ sessionId: expect.any(String) });
+  });
+
+  // tesseract.js stays a package (its worker script is found beside its own files) and reads the local
+  // language data: OCR works from the bundle too (issue 10).
+  it.skipIf(!canRenderText() && !process.env.CI)('reads the text of an image sent on the app channel', async () => {
+    const sent = await httpsRequest(`${server.url}/api/v1/channels/app/messages`, {
+      method: 'POST',
+      ca,
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+      json: {
+        customer: { externalId: 'compiled-img' },
+        image: { base64: renderTextImage('Compiled OCR 4711').toString('base64'), mime: 'image/png' },
+        clientMessageId: 'compiled-img-1',
+      },
+    });
+    expect(sent.status).toBe(202);
+    const { sessionId } = JSON.parse(sent.body) as { sessionId: string };
+    const login = await httpsRequest(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      ca,
+      json: { username: 'admin', password: 'huiliu-demo' },
+    });
+    const { token } = JSON.parse(login.body) as { token: string };
+    const ocrText = async () => {
+      const res = await httpsRequest(`${server.url}/api/v1/sessions/${sessionId}`, { ca, headers: { authorization: `Bearer ${token}` } });
+      return (JSON.parse(res.body) as { messages: { ocr?: { status: string; text?: string } }[] }).messages[0]?.ocr;
+    };
+    await expect.poll(ocrText, { timeout: 30_000, interval: 100 }).toMatchObject({ status: 'done', text: 'Compiled OCR 4711' });
   });
 
   it('serves the favicon, the workstation and the widget from the repository, not from beside the bundle', async () => {

@@ -114,6 +114,8 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
+/** How many contacts with the AI a queue list carries (the longest with it first). */
+export const QUEUE_WITH_AI_MAX = 200;
 /**
  * Customer names the hub shows in queue rows, by customer id: at most `max`, each re-read from the
  * store after `ttlMs` (bounds a change the hub does not hear of; a name a channel gives arrives with
@@ -218,13 +220,16 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     // cannot make the list unbounded nor hide a high-priority contact behind older low-priority ones.
     // Chats being handled are listed apart, so no number of waiting contacts can push an agent's own
     // open chats out of their queue.
-    const [waiting, active] = await Promise.all([
+    // Contacts with the AI (issue 10) are listed apart too, newest activity aside: at most
+    // QUEUE_WITH_AI_MAX, so a busy AI tier cannot push waiting contacts out of the list.
+    const [waiting, active, withAi] = await Promise.all([
       deps.store.listSessions({ status: ['queued', 'offered'], ...scope, order: 'priority', limit: QUEUE_WAITING_MAX }),
       seesTeam(user)
         ? deps.store.listSessions({ status: ['active'], ...scope, limit: 5000 })
         : deps.store.listSessions({ status: ['active'], assignedAgentId: user.id }),
+      deps.store.listSessions({ status: ['bot'], ...scope, limit: QUEUE_WITH_AI_MAX }),
     ]);
-    return Promise.all([...active, ...waiting].filter((s) => canSeeInQueue(user, s)).map((s) => summaryOf(s)));
+    return Promise.all([...active, ...waiting, ...withAi].filter((s) => canSeeInQueue(user, s)).map((s) => summaryOf(s)));
   }
 
   // What the pushes below cost when nobody is listening (issue 8: the message.in push was ~12 % of
@@ -435,9 +440,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const row = queueRow({ ...facts, id: sessionId, conversationId }, name, envelope, emotions?.(envelope));
       nsp.to(audience).emit('queue:upsert', row);
     }),
-    await deps.bus.subscribeAll('message.out', ({ payload: { envelope, session } }) => {
+    await deps.bus.subscribeAll('message.out', async ({ sessionId, payload: { envelope, session } }) => {
       const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
       if (room && present(room)) nsp.to(room).emit('message:new', toMessageView(envelope));
+      // The AI's answers move a "with AI" row too (its preview), for whoever watches the queue here.
+      else if (session.status === 'bot' && mayShow(session).some(present)) await pushSession(sessionId);
     }),
     // The dispatcher's record of how far a reply got, to the agent who has the chat (their bubble's tick).
     await deps.bus.subscribeAll('delivery.changed', ({ sessionId, payload: { messageId, state, error, session } }) => {
@@ -445,6 +452,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       if (!room || !present(room)) return;
       nsp.to(room).emit('message:delivery', { messageId, sessionId, state, ...(error ? { error } : {}) });
     }),
+  );
+
+  // Issue 10: the text OCR read from a customer's image, to the agent who has the chat (masked in the event).
+  subs.push(
+    await deps.bus.subscribeAll(
+      'message.annotated',
+      ({ sessionId, conversationId, payload: { messageId, attachmentId, ocr, session } }) => {
+        const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
+        if (room && present(room)) nsp.to(room).emit('message:annotated', { messageId, sessionId, conversationId, attachmentId, ocr });
+      },
+    ),
   );
 
   return {

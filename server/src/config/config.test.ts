@@ -149,6 +149,27 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     expect(errorOf(() => load({ HUILIU_CONFIG: bad })).message).toMatch(/field workers\.threads/);
   });
 
+  it('reads attachments: and ocr: over their defaults and names a bad value (issue 10)', () => {
+    expect(load().attachments).toEqual({ maxImageBytes: 5 * 1024 * 1024, maxImagePixels: 40_000_000 });
+    expect(load().ocr).toEqual({ enabled: true, workers: 1, queue: 16, timeoutMs: 60_000 });
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-cfg-'));
+    const good = join(dir, 'ocr.yaml');
+    writeFileSync(good, 'attachments: {maxImageBytes: 1048576}\nocr: {enabled: false, workers: 2, langPath: /opt/tessdata}\n');
+    const c = load({ HUILIU_CONFIG: good });
+    expect(c.attachments).toEqual({ maxImageBytes: 1048576, maxImagePixels: 40_000_000 });
+    expect(c.ocr).toEqual({ enabled: false, workers: 2, queue: 16, timeoutMs: 60_000, langPath: '/opt/tessdata' });
+    for (const [yaml, field] of [
+      ['ocr: {workers: 0}', /field ocr\.workers/],
+      ['ocr: {enabled: "yes"}', /field ocr\.enabled/],
+      ['ocr: {lang: eng}', /field ocr/],
+      ['attachments: {maxImageBytes: 999999999}', /field attachments\.maxImageBytes/],
+    ] as const) {
+      const bad = join(dir, 'ocr-bad.yaml');
+      writeFileSync(bad, `${yaml}\n`);
+      expect(errorOf(() => load({ HUILIU_CONFIG: bad })).message).toMatch(field);
+    }
+  });
+
   it('reads HUILIU_TRUSTED_PROXIES (loopback by default) and refuses a bad address', () => {
     expect(load().trustedProxies).toEqual(['loopback']);
     expect(load({ HUILIU_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.5,uniquelocal' }).trustedProxies).toEqual([

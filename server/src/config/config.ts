@@ -238,6 +238,11 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   agent: { connections: 500, eventBurst: 60, eventsPerSecond: 20, sendBufferBytes: 4 * 1024 * 1024 },
 };
 
+/** `attachments:` defaults (docs/operations.md). */
+export const DEFAULT_ATTACHMENTS = { maxImageBytes: 5 * 1024 * 1024, maxImagePixels: 40_000_000 };
+/** `ocr:` defaults (docs/operations.md): one engine keeps one core for the sockets on a 2-core machine. */
+export const DEFAULT_OCR = { enabled: true, workers: 1, queue: 16, timeoutMs: 60_000 };
+
 const SkillGroupConfig = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes'),
   name: z.string().min(1).max(64),
@@ -285,6 +290,36 @@ export const FileConfigSchema = z.strictObject({
     })
     .optional(),
   limits: LimitsSchema.optional(),
+  /** Attachments customers send (issue 10: images on the app channel); docs/ocr.md. */
+  attachments: z
+    .strictObject({
+      /** Largest image accepted, decoded bytes (default 5 MiB, at most 32 MiB). */
+      maxImageBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(32 * 1024 * 1024),
+      /** Largest width × height accepted (default 40 megapixels): bounds the memory decoding one takes. */
+      maxImagePixels: z.number().int().min(1).max(200_000_000),
+    })
+    .partial()
+    .optional(),
+  /** OCR of customer images (issue 10, docs/ocr.md). */
+  ocr: z
+    .strictObject({
+      /** Read the text of images (default true). Off: images are stored and shown, marked `skipped`. */
+      enabled: z.boolean(),
+      /** OCR engines at most (two tesseract.js threads and ~140 MB each; default 1). */
+      workers: z.number().int().min(1).max(16),
+      /** Images that may wait for an engine (default 16); beyond it an image is marked `skipped`. */
+      queue: z.number().int().min(0).max(10_000),
+      /** An image still being read after this many ms is given up (default 60,000). */
+      timeoutMs: z.number().int().min(1000).max(600_000),
+      /** Absolute folder with eng.traineddata and chi_sim.traineddata (default: the Debian packages' folder). */
+      langPath: z.string().min(1),
+    })
+    .partial()
+    .optional(),
   /** The CPU pool (`workers/pool.ts`) for work off the sockets' thread: scoring long texts, later AI. */
   workers: z
     .strictObject({
@@ -392,6 +427,16 @@ export interface ServerConfig {
   readonly channelAccounts: readonly ConfiguredAccount[];
   readonly widget: { readonly title: string; readonly allowedOrigins: readonly string[] };
   readonly limits: LimitsConfig;
+  /** `attachments:` of HUILIU_CONFIG, defaults filled in. */
+  readonly attachments: { readonly maxImageBytes: number; readonly maxImagePixels: number };
+  /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
+  readonly ocr: {
+    readonly enabled: boolean;
+    readonly workers: number;
+    readonly queue: number;
+    readonly timeoutMs: number;
+    readonly langPath?: string;
+  };
   /** `workers:` of HUILIU_CONFIG; absent fields take the pool's defaults. */
   readonly workers: { readonly threads?: number; readonly queue?: number };
   /** `ai:` of HUILIU_CONFIG, defaults filled in. */
@@ -541,6 +586,8 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       agent: { ...DEFAULT_LIMITS.agent, ...file.limits?.agent },
       login: { ...DEFAULT_LIMITS.login, ...file.limits?.login },
     },
+    attachments: { ...DEFAULT_ATTACHMENTS, ...file.attachments },
+    ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
     ai: {
       liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,

@@ -16,6 +16,12 @@ import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { SessionViews } from '../sessions/views';
+import type { ConversationSummary, Handover, HandoverReason, QueueStanding } from '../../../common/ai/assist';
+import type { Lang } from '../../../common/ai/types';
+import type { RoutingConfig } from '../../../common/routing/types';
+import { textOf } from '../../../common/message/envelope';
+import { detectLang } from '../ai/text';
+import { phrases } from '../ai/tier/phrases';
 
 /**
  * Who acts in a use case: a signed-in staff user as the auth service verified them. The AI tier and
@@ -26,12 +32,22 @@ export type ConversationActor = UserView;
 export interface ConversationDeps {
   store: SessionStore;
   /** Offer timers and re-offers; the service tells it when a contact was taken, closed or handed back. */
-  router: Pick<Router, 'settle' | 'agentAvailable' | 'reoffer'>;
+  router: Pick<Router, 'settle' | 'agentAvailable' | 'reoffer' | 'handedOver'>;
   /** This node's view of agents; their chat count is set from the store after every change (C9). */
   pool: AgentPool;
   bus: Bus;
   views: SessionViews;
   logger: Logger;
+  /** The routing config (chat capacity for the queue estimate); default: capacity 3. */
+  routingConfig?: () => RoutingConfig | Promise<RoutingConfig>;
+  /** Handling time assumed per contact for the estimated wait (seconds; `ai.autoAnswer.defaultHandleSeconds`). */
+  handleSeconds?: number;
+  /**
+   * Writes the few lines the person taking a handed-over contact reads first (issue 10; the assist
+   * service's summarizer), given the hand-over being made (its reason goes in the summary's "done").
+   * Absent or failing: the hand-over goes on without a summary.
+   */
+  summarize?: (session: SessionRecord, handover: Handover) => Promise<ConversationSummary>;
   /** Clock, ms since the epoch. */
   now?: () => number;
   /**
@@ -41,6 +57,25 @@ export interface ConversationDeps {
   drafts?: {
     draftUsed(actor: ConversationActor, session: SessionRecord, used: { draftId: string; text: string; messageId: string }): Promise<void>;
   };
+}
+
+/** A hand-over from the AI tier to people (issue 10). */
+export interface HandoverInput {
+  sessionId: string;
+  reason: HandoverReason;
+  /** `ai` (the AI tier's rules) or `customer` (a button, the app's hand-over call). */
+  by: 'ai' | 'customer';
+  /** The intent the AI detected last, and its confidence (0..1); null when none. */
+  intent?: string | null;
+  confidence?: number | null;
+}
+
+/** What a hand-over did: `changed` when this call moved the session from the AI to people. */
+export interface HandoverResult {
+  session: SessionSummary;
+  changed: boolean;
+  /** Where the customer stands now; null when a person already has the conversation. */
+  standing: QueueStanding | null;
 }
 
 export interface ReplyInput {
@@ -103,6 +138,16 @@ export interface ConversationService {
    * SESSION_NOT_FOUND, FORBIDDEN, NOT_ASSIGNED (not theirs, or no longer active), SESSION_CLOSED.
    */
   release(actor: ConversationActor, sessionId: string): Promise<SessionSummary>;
+  /**
+   * Moves a contact from the AI tier to its skill group's human queue at once (DESIGN §5: never a
+   * dead end, never back to the AI): records the hand-over with a summary, offers the contact, and
+   * tells the customer where they stand (position, estimated wait) or, with no agent online, that
+   * they can leave a message that agents see first. Asked again while waiting, it tells them their
+   * place again and changes nothing. SESSION_NOT_FOUND, SESSION_CLOSED.
+   */
+  handOver(input: HandoverInput): Promise<HandoverResult>;
+  /** Where a waiting contact stands in its skill group's queue (1 = next). SESSION_NOT_FOUND. */
+  standing(sessionId: string): Promise<QueueStanding>;
 }
 
 /** Builds the service on its ports; it holds no state of its own (the store has it all). */
@@ -133,6 +178,106 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     void deps.router.agentAvailable(agentId).catch((error: unknown) => log.error({ err: error }, 'offering waiting contacts failed'));
   }
 
+  function handoverOf(input: Omit<Handover, 'at' | 'noAgentOnline'>, noAgentOnline: boolean): Handover {
+    return {
+      at: new Date(now()).toISOString(),
+      reason: input.reason,
+      by: input.by,
+      intent: input.intent,
+      confidence: input.confidence,
+      noAgentOnline,
+    };
+  }
+
+  /** The intent of the AI's newest answer in the conversation (its message's `meta.aiIntent`), or null. */
+  async function lastIntent(session: SessionRecord): Promise<string | null> {
+    const last = await deps.store.lastMessage(session.conversationId, { direction: 'out' });
+    const intent = last?.authorKind === 'ai' ? last.meta['aiIntent'] : null;
+    return typeof intent === 'string' ? intent : null;
+  }
+
+  async function summaryOf(session: SessionRecord, handover: Handover): Promise<ConversationSummary | undefined> {
+    if (!deps.summarize) return undefined;
+    try {
+      return await deps.summarize(session, handover);
+    } catch (error) {
+      log.warn({ err: error, sessionId: session.id }, 'summary failed; handing over without one');
+      return undefined;
+    }
+  }
+
+  async function publishHandover(session: SessionRecord, handover: Handover, actor: string): Promise<void> {
+    await deps.bus.publish(
+      newEvent(
+        'ai.acted',
+        {
+          actor,
+          sessionId: session.id,
+          conversationId: session.conversationId,
+          payload: {
+            action: 'handed-over',
+            reason: handover.reason,
+            intent: handover.intent,
+            confidence: handover.confidence,
+            session: sessionFacts(session),
+          },
+        },
+        now,
+      ),
+    );
+  }
+
+  /** The customer's language, from their newest message (system notices answer in it). */
+  async function customerLang(session: SessionRecord): Promise<Lang> {
+    const last = await deps.store.lastMessage(session.conversationId, { direction: 'in' });
+    return last ? detectLang(textOf(last)) : 'en';
+  }
+
+  /** A notice from the system to the customer, stored (durable, in the transcript) and sent on their channel. */
+  async function notify(session: SessionRecord, clientMessageId: string, text: string): Promise<void> {
+    const { envelope, duplicate } = await deps.store.appendOutbound({
+      sessionId: session.id,
+      authorId: null,
+      authorKind: 'system',
+      clientMessageId,
+      content: { kind: 'text', body: { text } },
+      critical: true,
+    });
+    if (duplicate) return;
+    await deps.bus.publish(
+      newEvent(
+        'message.out',
+        {
+          actor: 'system',
+          sessionId: session.id,
+          conversationId: envelope.conversationId,
+          payload: { envelope, session: sessionFacts(session) },
+        },
+        now,
+      ),
+    );
+  }
+
+  /**
+   * Position: 1 + the contacts of the group waiting since earlier. Estimated wait: none while free
+   * chat slots of available agents cover the position; beyond them, one handling time per full round
+   * of the group's capacity. With no available agent: null, `noAgentOnline`.
+   */
+  async function standingOf(session: SessionRecord): Promise<QueueStanding> {
+    const ahead = await deps.store.countSessions({
+      status: ['queued', 'offered'],
+      skillGroups: [session.skillGroup],
+      waitingBefore: session.waitingSince,
+    });
+    const position = ahead + 1;
+    const agents = deps.pool.inGroup(session.skillGroup).filter((a) => a.presence === 'available');
+    if (agents.length === 0) return { position, estimatedWaitSeconds: null, noAgentOnline: true };
+    const capacity = (await deps.routingConfig?.())?.chatCapacity ?? 3;
+    const free = agents.reduce((n, a) => n + Math.max(0, capacity - a.activeChats), 0);
+    const rounds = position <= free ? 0 : Math.ceil((position - free) / (agents.length * capacity));
+    return { position, estimatedWaitSeconds: rounds * (deps.handleSeconds ?? 300), noAgentOnline: false };
+  }
+
   return {
     async open(actor, sessionId) {
       return deps.views.detail(await seen(actor, sessionId), actor);
@@ -144,11 +289,24 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         ...(beforeSeq ? { beforeSeq } : {}),
         limit: limit ?? HISTORY_PAGE_MAX,
       });
-      return { messages: page.messages.map((m) => deps.views.message(m)), hasOlder: page.hasOlder };
+      return { messages: await deps.views.messages(page.messages), hasOlder: page.hasOlder };
     },
 
     async accept(actor, sessionId) {
       const before = await handled(actor, sessionId);
+      if (before.status === 'bot') {
+        // Taking a contact over from the AI: hand-over and assignment in one write.
+        const handover = handoverOf({ reason: 'agent-took-over', by: actor.id, intent: await lastIntent(before), confidence: null }, false);
+        const summary = await summaryOf(before, handover);
+        const taken = await deps.store.handOver(sessionId, { handover, claimBy: actor.id, ...(summary ? { summary } : {}) });
+        if (taken.changed) {
+          await syncCapacity(actor.id);
+          await deps.bus.publish(sessionChanged(taken.session, 'accepted', actor.id, undefined, before));
+          await publishHandover(taken.session, handover, actor.id);
+          return deps.views.detail(taken.session, actor);
+        }
+        // The AI handed it over meanwhile: take it like any waiting contact.
+      }
       const { session, changed } = await deps.store.claim(sessionId, actor.id);
       // Only the claim that changed the session acts on it: a double accept counts once (C9).
       if (changed) {
@@ -195,6 +353,40 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       await deps.bus.publish(sessionChanged(closed, 'closed', actor.id));
       offerWaiting(actor.id);
       return deps.views.summary(closed);
+    },
+
+    async handOver(input) {
+      const before = await deps.store.getSession(input.sessionId);
+      if (!before) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (before.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      const lang = await customerLang(before);
+      if (before.status !== 'bot') {
+        // Already with people: a customer asking again hears where they stand; nothing changes.
+        if (before.status === 'active') return { session: await deps.views.summary(before), changed: false, standing: null };
+        const standing = await standingOf(before);
+        if (input.by === 'customer') await notify(before, `waiting:${before.id}:${now()}`, phrases.stillWaiting(standing, lang));
+        return { session: await deps.views.summary(before), changed: false, standing };
+      }
+      const noAgentOnline = !deps.pool.inGroup(before.skillGroup).some((a) => a.presence === 'available');
+      const handover = handoverOf({ ...input, intent: input.intent ?? null, confidence: input.confidence ?? null }, noAgentOnline);
+      const summary = await summaryOf(before, handover);
+      const { session, changed } = await deps.store.handOver(before.id, { handover, ...(summary ? { summary } : {}) });
+      if (!changed) return deps.views.summary(session).then((s) => ({ session: s, changed: false, standing: null }));
+      await deps.bus.publish(sessionChanged(session, 'handed-over', input.by === 'ai' ? 'ai' : 'customer', undefined, before));
+      await publishHandover(session, handover, input.by === 'ai' ? 'ai' : 'customer');
+      const routed = (await deps.router.handedOver(session.id)) ?? session;
+      const standing: QueueStanding =
+        routed.status === 'offered' ? { position: 1, estimatedWaitSeconds: 0, noAgentOnline: false } : await standingOf(routed);
+      // One notice per hand-over: the same id again (a retried event) stores nothing new.
+      await notify(routed, `handover:${session.id}`, phrases.handedOver(standing, lang));
+      log.info({ sessionId: session.id, reason: input.reason, by: input.by, status: routed.status }, 'handed over from the AI');
+      return { session: await deps.views.summary(routed), changed: true, standing };
+    },
+
+    async standing(sessionId) {
+      const session = await deps.store.getSession(sessionId);
+      if (!session) throw new HuiliuError('SESSION_NOT_FOUND');
+      return standingOf(session);
     },
 
     async release(actor, sessionId) {

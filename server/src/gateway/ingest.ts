@@ -25,11 +25,19 @@ export class Ingest {
    *   `InboundDraftSchema` (common/message/envelope.ts) whatever the adapter checked before, so no
    *   channel can store a message another channel could not
    * @param skillGroup the skill group a new session opens in
+   * @param options.beforePublish runs after the message is stored and before `message.in` is
+   *   published, also for a duplicate (which is not published): what the message refers to is stored
+   *   here (an image's bytes), so no consumer sees the message before it; must be idempotent. Its
+   *   error fails the accept, unpublished (the sender's retry is a duplicate that runs it again).
    * @throws HuiliuError VALIDATION_FAILED (details name the draft's fields, never their values) for a
    *   draft that breaks the schema; the store's errors (IDEMPOTENCY_CONFLICT …) as they are
    */
-  accept(draft: InboundDraft, skillGroup: string): Promise<InboundResult> {
-    const work = this.storeAndPublish(draft, skillGroup);
+  accept(
+    draft: InboundDraft,
+    skillGroup: string,
+    options: { beforePublish?: (result: InboundResult) => Promise<void> } = {},
+  ): Promise<InboundResult> {
+    const work = this.storeAndPublish(draft, skillGroup, options.beforePublish);
     this.inFlight.add(work);
     const done = () => void this.inFlight.delete(work);
     work.then(done, done);
@@ -45,10 +53,15 @@ export class Ingest {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async storeAndPublish(draft: InboundDraft, skillGroup: string): Promise<InboundResult> {
+  private async storeAndPublish(
+    draft: InboundDraft,
+    skillGroup: string,
+    beforePublish?: (result: InboundResult) => Promise<void>,
+  ): Promise<InboundResult> {
     const parsed = InboundDraftSchema.safeParse(draft);
     if (!parsed.success) throw new HuiliuError('VALIDATION_FAILED', 'The inbound message is not valid.', zodDetails(parsed.error));
     const result = await this.store.appendInbound(parsed.data, { skillGroup });
+    await beforePublish?.(result);
     if (!result.duplicate) {
       const { envelope, session, newSession } = result;
       // The store keeps a name the channel gave (an empty one changes nothing): consumers get it

@@ -66,6 +66,51 @@ describe('router', () => {
     expect(s.routing?.offeredTo).toBe('idle-longest');
   });
 
+  it('gives an ai-tier contact to the AI tier when it is available, and to a person with the reason when not', async () => {
+    await router.stop();
+    let available = false;
+    router = createRouter({
+      store,
+      bus,
+      pool,
+      config: () => config,
+      logger: createLogger({ level: 'silent' }),
+      aiTier: () => (available ? { available: true } : { available: false, why: 'no knowledge-base model loaded yet' }),
+    });
+    await router.start();
+    agent('a1', ['general']);
+    const offered = await contact('r-ai-off');
+    expect(offered.routing?.tier).toBe('ai');
+    expect(offered.status).toBe('offered');
+    expect(offered.routing?.reasons.find((r) => r.factor === 'handover')?.note).toMatch(/no knowledge-base model/);
+
+    available = true;
+    const bot = await contact('r-ai-on');
+    expect(bot.status).toBe('bot');
+    expect(bot.offeredAgentId).toBeNull();
+    expect(bot.routing?.reasons.some((r) => r.factor === 'ai')).toBe(true);
+    expect(await store.decisions(bot.id)).toHaveLength(1);
+
+    // Handed over: offered at once, with the hand-over in the explanation and the trigger in the log.
+    const handover = {
+      at: new Date().toISOString(),
+      reason: 'button' as const,
+      by: 'customer',
+      intent: null,
+      confidence: null,
+      noAgentOnline: false,
+    };
+    await store.handOver(bot.id, { handover });
+    const routed = await router.handedOver(bot.id);
+    expect(routed).toMatchObject({ status: 'offered', offeredAgentId: 'a1' });
+    expect(routed?.routing?.trigger).toBe('handed-over');
+    expect(routed?.routing?.reasons.some((r) => r.factor === 'ai')).toBe(false);
+    expect(routed?.routing?.reasons.at(-1)?.note).toMatch(/handed over by customer \(button\)/);
+    expect((await store.decisions(bot.id)).map((d) => d.decision.trigger)).toEqual(['new', 'handed-over']);
+    // A session that is not waiting is left alone.
+    expect(await router.handedOver(offered.id)).toBeNull();
+  });
+
   it('scores through an injected scorer (the server sends long texts to the CPU pool) with the same decision', async () => {
     const cpu = createCpuPool({ threads: 1 });
     const scored: number[] = [];

@@ -23,6 +23,11 @@ export interface RouterDeps {
    * texts to the CPU pool (`workers/pool.ts`), so a burst of heavy scoring never stalls the sockets.
    */
   score?: (facts: ContactFacts) => ContactScore | Promise<ContactScore>;
+  /**
+   * Whether the AI tier answers now (issue 10: `ai.autoAnswer.enabled` and a knowledge-base model
+   * loaded). Absent or false: `ai`-tier contacts go to a person and the explanation says why.
+   */
+  aiTier?: () => { available: true } | { available: false; why: string };
   logger: Logger;
   now?: () => number;
 }
@@ -50,6 +55,11 @@ export interface Router {
    * the session as routed, or null when it is no longer waiting (taken or closed meanwhile).
    */
   reoffer(sessionId: string, declinedBy: string): Promise<SessionRecord | null>;
+  /**
+   * The AI tier handed the session to people (now `queued`): offered at once, with the hand-over in
+   * the explanation. Resolves with the session as routed, or null when it is no longer waiting.
+   */
+  handedOver(sessionId: string): Promise<SessionRecord | null>;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
   stop(): Promise<void>;
@@ -60,8 +70,9 @@ const DAY = 86_400_000;
 /**
  * First version of the router (DESIGN §5): the score, the tiers and the stored explanation are the
  * real formula; assignment is capacity → expert preference → fewest chats → longest idle, with
- * offers that time out to the next agent. The AI tier has no AI yet, so every tier is offered to a
- * person and the explanation says so (handing over is never a dead end).
+ * offers that time out to the next agent. An `ai`-tier contact goes to the AI tier (status `bot`,
+ * `ai/tier/`) when it is available, else to a person with the reason in the explanation; the AI
+ * tier hands it back through `handedOver` (handing over is never a dead end).
  *
  * State that decides who gets a contact lives in the store, so several routers on one database agree:
  * an agent's load is the store's active sessions plus pending offers (`SessionStore.agentLoad`), and
@@ -275,6 +286,7 @@ export function createRouter(deps: RouterDeps): Router {
       const config = await deps.config();
       const contacts = await contacts30d(session.customerId);
       const facts = deps.valueFacts ? await deps.valueFacts(session.customerId, contacts) : { spend: 0, csat: null, contacts30d: contacts };
+      const aiTier = deps.aiTier?.() ?? { available: false as const, why: 'not configured' };
       const { value, difficulty, priority, tier } = await (deps.score ?? scoreContact)({
         value: facts,
         difficulty: { text: textOf(envelope), channel: session.channel, contacts30d: contacts },
@@ -297,9 +309,13 @@ export function createRouter(deps: RouterDeps): Router {
             note: `priority ${priority} = ${value.score}×${config.weights.value} + ${difficulty.score}×${config.weights.difficulty} → ${tier} (expert > ${config.thresholds.expert}, assisted > ${config.thresholds.assisted})`,
           },
           ...(tier === 'ai'
-            ? [{ factor: 'handover', note: 'AI auto-answer is not enabled in this version: handed to a person' }]
+            ? [
+                aiTier.available
+                  ? { factor: 'ai', note: 'AI tier: answers from the knowledge base, hands over to a person when unsure or asked' }
+                  : { factor: 'handover', note: `AI tier not answering (${aiTier.why}): handed to a person` },
+              ]
             : tier === 'assisted'
-              ? [{ factor: 'assist', note: 'AI drafts are not enabled in this version: a person answers directly' }]
+              ? [{ factor: 'assist', note: 'assisted tier: an AI draft is prepared for the agent to review' }]
               : []),
         ],
         offeredTo: null,
@@ -310,7 +326,32 @@ export function createRouter(deps: RouterDeps): Router {
           difficulty: { messageId: envelope.id, channel: session.channel, contacts30d: contacts },
         },
       };
+      if (tier === 'ai' && aiTier.available) {
+        const bot: RoutingDecision = { ...decision, trigger: 'new', assignment: 'with the AI tier', offeredAt: decision.decidedAt };
+        const { session: saved, applied } = await deps.store.startBot(session.id, bot);
+        if (applied) {
+          await deps.bus.publish(sessionChanged(saved, 'routed', 'system', 'new', session));
+          return saved;
+        }
+        // Routed by another router meanwhile: its decision stands.
+        if (saved.routing) return saved;
+      }
       return offer(session, decision, 'new');
+    },
+
+    async handedOver(sessionId) {
+      if (stopped) return null;
+      const session = await deps.store.getSession(sessionId);
+      if (session?.status !== 'queued' || !session.routing) return null;
+      const h = session.handover;
+      const note = h
+        ? `handed over by ${h.by === 'ai' ? 'the AI' : h.by} (${h.reason})${h.noAgentOnline ? '; no agent was online: the customer may leave a message' : ''}`
+        : 'handed over';
+      const routing: RoutingDecision = {
+        ...session.routing,
+        reasons: [...session.routing.reasons.filter((r) => r.factor !== 'ai'), { factor: 'handover', note }],
+      };
+      return offer(session, routing, 'handed-over');
     },
 
     async agentAvailable(agentId) {

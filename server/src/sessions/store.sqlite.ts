@@ -146,6 +146,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     if (filter.customerId) list('customer_id', [filter.customerId]);
     if (filter.assignedAgentId) list('assigned_agent_id', [filter.assignedAgentId]);
     if (filter.offeredAgentId) list('offered_agent_id', [filter.offeredAgentId]);
+    if (filter.waitingBefore) {
+      where.push('waiting_since < ?');
+      params.push(filter.waitingBefore);
+    }
     return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
   }
   // The SQL of a filter depends on its shape only; there are few shapes, so statements are cached.
@@ -183,7 +187,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       if (!where) return [];
       const order =
         filter.order === 'priority'
-          ? `json_extract(routing_json, '$.priority') IS NULL, json_extract(routing_json, '$.priority') DESC, waiting_since ASC, id ASC`
+          ? `coalesce(json_extract(handover_json, '$.noAgentOnline'), 0) DESC, json_extract(routing_json, '$.priority') IS NULL,
+             json_extract(routing_json, '$.priority') DESC, waiting_since ASC, id ASC`
           : 'waiting_since ASC, id ASC';
       const sql = `SELECT * FROM sessions ${where.sql} ORDER BY ${order} LIMIT ?`;
       return (statement(sql).all(...where.params, Math.min(filter.limit ?? 500, 5000)) as SessionRow[]).map(toSession);

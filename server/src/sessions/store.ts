@@ -71,6 +71,8 @@ export interface OutboundInput {
   clientMessageId: string;
   content: Content;
   critical: boolean;
+  /** Scalar facts kept with the message (sealed with it), e.g. the AI tier's `aiTurn` and `aiIntent`. */
+  meta?: Envelope['meta'];
 }
 
 export interface SessionFilter {
@@ -81,9 +83,12 @@ export interface SessionFilter {
   assignedAgentId?: string;
   /** Sessions with a pending offer to this agent (status `offered`). */
   offeredAgentId?: string;
+  /** Sessions waiting since before this time (ISO 8601): the ones ahead of a contact in its queue. */
+  waitingBefore?: string;
   /**
-   * `waiting` (default): longest-waiting first. `priority`: highest routing priority first (unscored
-   * last), then longest-waiting — the order a person works a queue in.
+   * `waiting` (default): longest-waiting first. `priority`: contacts handed over by the AI while no
+   * agent was online first (their left messages are seen first on return, issue 10), then highest
+   * routing priority (unscored last), then longest-waiting — the order a person works a queue in.
    */
   order?: 'waiting' | 'priority';
   limit?: number;

@@ -9,6 +9,7 @@ import { sessionFacts } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from './store';
 import { truncateText } from '../../../common/text/text';
+import type { OcrView } from '../../../common/api/attachments';
 
 /**
  * Reads the emotion of a customer's words (the language core's `emotion`, issue 9): synchronous, about
@@ -82,8 +83,11 @@ export function emotionErrorReporter(logger: Pick<Logger, 'warn'> | undefined) {
     logger?.warn({ messageId, errorType: error instanceof Error ? error.name : typeof error }, 'reading a message emotion failed');
 }
 
-/** A stored message as staff see it; with `emotions`, a customer message carries its emotion. */
-export function toMessageView(e: Envelope, emotions?: MessageEmotions): MessageView {
+/**
+ * A stored message as staff see it; with `emotions`, a customer message carries its emotion; `ocr`:
+ * an image message's OCR view (issue 10), when the caller read it.
+ */
+export function toMessageView(e: Envelope, emotions?: MessageEmotions, ocr?: OcrView): MessageView {
   const emotion = emotions?.(e);
   return {
     id: e.id,
@@ -97,6 +101,7 @@ export function toMessageView(e: Envelope, emotions?: MessageEmotions): MessageV
     sentAt: e.sentAt,
     receivedAt: e.receivedAt,
     ...(emotion ? { emotion } : {}),
+    ...(ocr ? { ocr } : {}),
     kind: e.kind,
     body: e.body,
   } as MessageView;
@@ -159,12 +164,15 @@ export interface SessionViewsOptions {
    * the viewer's AI draft. Absent: neither.
    */
   extras?: (s: SessionRecord, viewer: UserView) => Promise<Pick<SessionDetail, 'summary' | 'draft'>>;
+  /** Reads image messages' OCR views (issue 10, attachments/ocr-view.ts). Absent: views carry none. */
+  ocrOf?: (messages: readonly Envelope[]) => Promise<Map<string, OcrView>>;
 }
 
 /** Staff-facing views of sessions, assembled from the store (decrypting what they show). */
 export class SessionViews {
   private readonly emotions: MessageEmotions | undefined;
   private readonly extras: SessionViewsOptions['extras'];
+  private readonly ocrOf: SessionViewsOptions['ocrOf'];
 
   constructor(
     private readonly store: SessionStore,
@@ -173,11 +181,18 @@ export class SessionViews {
     const { emotionOf, logger } = options;
     this.extras = options.extras;
     this.emotions = emotionOf && messageEmotions(emotionOf, { onError: emotionErrorReporter(logger) });
+    this.ocrOf = options.ocrOf;
   }
 
   /** One stored message as staff see it (a customer message with its emotion when emotions are read). */
   message(e: Envelope): MessageView {
     return toMessageView(e, this.emotions);
+  }
+
+  /** Stored messages as staff see them: `message` of each, and image messages with their OCR view. */
+  async messages(list: readonly Envelope[]): Promise<MessageView[]> {
+    const ocr = this.ocrOf ? await this.ocrOf(list) : undefined;
+    return list.map((m) => toMessageView(m, this.emotions, ocr?.get(m.id)));
   }
 
   /** `last`: the conversation's newest message when the caller already has it (saves a read). */
@@ -199,11 +214,12 @@ export class SessionViews {
       this.store.listSessions({ customerId: s.customerId, limit: 50 }),
       this.extras?.(s, viewer),
     ]);
+    const messages = await this.messages(page.messages);
     return {
       ...summary,
       wrapUpCode: s.wrapUpCode,
       closedAt: s.closedAt,
-      messages: page.messages.map((m) => this.message(m)),
+      messages,
       hasOlderMessages: page.hasOlder,
       // Who else was considered (colleagues' ids, load, presence) is for leads and admins (B6 kind).
       routing:

@@ -382,7 +382,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           authorKind: input.authorKind ?? (input.authorId ? 'agent' : 'system'),
           sentAt: t,
           receivedAt: t,
-          meta: {},
+          meta: input.meta ?? {},
         });
         return { envelope, duplicate: false };
       });

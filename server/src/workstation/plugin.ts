@@ -11,7 +11,8 @@ export const WORKSTATION_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  // blob: the images staff fetch with their token (issue 10) are shown from object URLs.
+  "img-src 'self' data: blob:",
   "connect-src 'self'",
   "font-src 'self'",
   "object-src 'none'",

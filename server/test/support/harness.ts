@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/main';
+import { withAiTier } from './config-file';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -14,12 +15,16 @@ export interface TestServer extends RunningServer {
 
 /**
  * The real server, in-process, on an ephemeral port and a fresh data dir, with the demo seed.
- * `logger`: where it logs (default: nowhere), for tests that read the logs.
+ * `logger`: where it logs (default: nowhere), for tests that read the logs. `aiTier`: the AI tier
+ * answers `ai`-tier contacts (default false: they are offered to agents; see `withAiTier`).
  */
-export async function startTestServer(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { logger?: Logger; aiTier?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-test-'));
   const config = loadConfig({
-    env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent', ...env },
+    env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent', ...withAiTier(env, options.aiTier ?? false) },
     argv: ['--demo'],
     cwd: process.cwd(),
   });

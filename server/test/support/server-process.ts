@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withAiTier } from './config-file';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -46,14 +47,20 @@ export function serverCommand(compiled = false): string[] {
  * fresh data dir, and waits for its banner.
  */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; port?: number; compiled?: boolean } = {},
+  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; port?: number; compiled?: boolean; aiTier?: boolean } = {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'huiliu-e2e-'));
   const port = options.port ?? (await freePort());
   if (options.compiled) ensureServerBuild();
   const child: ChildProcess = spawn(process.execPath, [...serverCommand(options.compiled), ...(options.args ?? ['--demo'])], {
     cwd: REPO,
-    env: { ...process.env, HUILIU_DATA_DIR: dataDir, HUILIU_PORT: String(port), HUILIU_LOG_LEVEL: 'info', ...options.env },
+    env: {
+      ...process.env,
+      HUILIU_DATA_DIR: dataDir,
+      HUILIU_PORT: String(port),
+      HUILIU_LOG_LEVEL: 'info',
+      ...withAiTier(options.env ?? {}, options.aiTier ?? false),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

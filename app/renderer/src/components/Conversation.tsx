@@ -9,6 +9,7 @@ import { EmotionBadge } from './EmotionBadge';
 import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } from './Assist';
 import { STRINGS } from '../i18n';
 import { useLocale } from '../context';
+import { ImageMessage } from './ImageMessage';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -175,6 +176,11 @@ export function Conversation() {
               Accept
             </button>
           ) : null}
+          {detail.status === 'bot' ? (
+            <button type="button" onClick={() => void accept(detail.id)} data-testid="take-over">
+              Take over from AI
+            </button>
+          ) : null}
         </div>
       </header>
       {mine && closing ? (
@@ -207,9 +213,13 @@ export function Conversation() {
             data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
             data-author={m.author}
           >
-            <span className="bubble__text" dir="auto">
-              {textOf(m)}
-            </span>
+            {m.kind === 'image' ? (
+              <ImageMessage message={m} />
+            ) : (
+              <span className="bubble__text" dir="auto">
+                {textOf(m)}
+              </span>
+            )}
             <span className="bubble__meta">
               <AuthorMark author={m.author} />
               {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
@@ -271,7 +281,9 @@ export function Conversation() {
           </form>
         </div>
       ) : (
-        <p className="closed-note">Accept this contact to reply.</p>
+        <p className="closed-note">
+          {detail.status === 'bot' ? 'The AI assistant is answering this customer. Take over to reply.' : 'Accept this contact to reply.'}
+        </p>
       )}
     </section>
   );

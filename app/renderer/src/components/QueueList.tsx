@@ -16,6 +16,7 @@ export function QueueList() {
       return [
         all.filter((x) => x.status === 'queued' || x.status === 'offered').length,
         all.filter((x) => x.status === 'active' && x.assignedAgentId === s.user?.id).length,
+        all.filter((x) => x.status === 'bot').length,
       ] as const;
     }),
   );
@@ -40,9 +41,18 @@ export function QueueList() {
         <button role="tab" aria-selected={filter === 'mine'} onClick={() => setFilter('mine')}>
           My chats <span className="count">{counts[1]}</span>
         </button>
+        <button role="tab" aria-selected={filter === 'ai'} onClick={() => setFilter('ai')} data-testid="tab-ai">
+          With AI <span className="count">{counts[2]}</span>
+        </button>
       </div>
       {items.length === 0 ? (
-        <p className="queue__empty">{filter === 'waiting' ? 'No one is waiting. 🎉' : 'No open chats.'}</p>
+        <p className="queue__empty">
+          {filter === 'waiting'
+            ? 'No one is waiting. 🎉'
+            : filter === 'ai'
+              ? 'The AI is not answering anyone right now.'
+              : 'No open chats.'}
+        </p>
       ) : (
         <ul className="queue__list">
           {items.map((s) => {
@@ -72,6 +82,20 @@ export function QueueList() {
                   </span>
                   <span className="qitem__tags">
                     <EmotionBadge emotion={s.emotion} />
+                    {s.status === 'bot' ? (
+                      <span className="withai" data-testid="with-ai">
+                        with AI
+                      </span>
+                    ) : null}
+                    {s.handover && s.status !== 'bot' ? (
+                      <span
+                        className={`handover${s.handover.noAgentOnline ? ' handover--left' : ''}`}
+                        data-testid="handover"
+                        title={`Handed over by ${s.handover.by === 'ai' ? 'the AI' : s.handover.by}: ${s.handover.reason}`}
+                      >
+                        {s.handover.noAgentOnline ? 'left a message' : `from AI: ${s.handover.reason.replace(/-/g, ' ')}`}
+                      </span>
+                    ) : null}
                     {s.tier ? (
                       <span className={`tier tier--${s.tier}`} data-testid="tier">
                         {s.tier}
@@ -88,7 +112,7 @@ export function QueueList() {
                 {s.status !== 'active' ? (
                   <span className="qitem__actions">
                     <button type="button" className="qitem__accept" onClick={() => void accept(s.id)} data-testid="accept">
-                      {offered ? 'Accept offer' : 'Take'}
+                      {offered ? 'Accept offer' : s.status === 'bot' ? 'Take over' : 'Take'}
                     </button>
                     {offers[s.id]?.expiresAt ? <OfferCountdown expiresAt={offers[s.id]!.expiresAt} now={now} /> : null}
                   </span>

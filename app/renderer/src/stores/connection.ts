@@ -53,7 +53,14 @@ export const createConnectionSlice =
         const open = get().openSessionId;
         if (open) void get().openSession(open);
       });
-      socket.on('queue:upsert', (summary) => get().upsertQueueItem(summary));
+      socket.on('queue:upsert', (summary) => {
+        const before = get().queue[summary.id];
+        get().upsertQueueItem(summary);
+        // The open conversation is with the AI, or just left it: its transcript is read again.
+        const moved = !before || before.lastMessageAt !== summary.lastMessageAt || before.status !== summary.status;
+        if (moved && get().openSessionId === summary.id && (summary.status === 'bot' || before?.status === 'bot'))
+          void get().refreshOpen(summary.id);
+      });
       socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
       socket.on('offer:new', (offer) => {
         get().addOffer(offer);
@@ -66,6 +73,7 @@ export const createConnectionSlice =
       });
       socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
       socket.on('message:new', (message) => get().receiveMessage(message));
+      socket.on('message:annotated', (annotation) => get().receiveAnnotation(annotation));
       socket.on('message:delivery', (delivery) => get().receiveDelivery(delivery));
     },
     goOffline() {

@@ -1,6 +1,7 @@
 import type { MessageView, SessionDetail, WrapUpCode } from '../../../../common/api/sessions';
 import { HuiliuError } from '../../../../common/errors/codes';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
+import type { MessageAnnotation } from '../../../../common/api/attachments';
 import type { Slice } from './types';
 
 export interface PendingReply {
@@ -22,6 +23,8 @@ export interface ConversationSlice {
   deliveries: Record<string, MessageDelivery>;
   receiveDelivery(delivery: MessageDelivery): void;
   openSession(sessionId: string): Promise<void>;
+  /** Reads the open session again (a conversation with the AI, whose messages are not pushed). */
+  refreshOpen(sessionId: string): Promise<void>;
   /** Prepends the page of messages just before the oldest one shown (C8: long conversations). */
   loadOlder(): Promise<void>;
   accept(sessionId: string): Promise<void>;
@@ -30,6 +33,8 @@ export interface ConversationSlice {
   retry(clientMessageId: string): Promise<void>;
   closeSession(wrapUpCode: WrapUpCode, note?: string): Promise<void>;
   receiveMessage(message: MessageView): void;
+  /** Text read from an image of the open conversation (issue 10): shown under the image. */
+  receiveAnnotation(annotation: MessageAnnotation): void;
   resetWork(): void;
 }
 
@@ -147,6 +152,19 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         set({ workError: describe(error) });
       }
     },
+    async refreshOpen(sessionId) {
+      // A conversation with the AI gets no message pushes (no agent has it): its queue row moving says
+      // the AI or the customer wrote, and the open transcript is read again.
+      const conn = get().connection;
+      if (!conn || get().openSessionId !== sessionId) return;
+      try {
+        const detail = await conn.request('session:open', { sessionId });
+        if (get().openSessionId === sessionId)
+          set((s) => ({ detail: s.detail ? { ...detail, messages: withMessages(detail, s.detail.messages).messages } : detail }));
+      } catch {
+        /* the next change tries again; the queue row already shows the newest message */
+      }
+    },
     receiveMessage(message) {
       set((s) => {
         if (s.detail && s.detail.conversationId === message.conversationId) {
@@ -154,6 +172,13 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         }
         return { unread: { ...s.unread, [message.sessionId]: (s.unread[message.sessionId] ?? 0) + 1 } };
       });
+    },
+    receiveAnnotation({ messageId, conversationId, ocr }) {
+      set((s) =>
+        s.detail && s.detail.conversationId === conversationId
+          ? { detail: { ...s.detail, messages: s.detail.messages.map((m) => (m.id === messageId ? { ...m, ocr } : m)) } }
+          : {},
+      );
     },
     resetWork() {
       set({

@@ -2,7 +2,8 @@ import type { SessionSummary } from '../../../../common/api/sessions';
 import type { OfferView } from '../../../../common/socket/agent-events';
 import type { Slice, WorkstationDeps } from './types';
 
-export type QueueFilter = 'waiting' | 'mine';
+/** `waiting`: for a person; `mine`: my open chats; `ai`: contacts the AI is answering (any agent may take one over). */
+export type QueueFilter = 'waiting' | 'mine' | 'ai';
 
 export interface QueueSlice {
   queue: Record<string, SessionSummary>;
@@ -21,15 +22,25 @@ export interface QueueSlice {
 
 const waiting = (s: SessionSummary) => s.status === 'queued' || s.status === 'offered';
 
-/** Waiting contacts first by priority (highest first), then by how long they have waited. */
+/** A left message: handed over by the AI while no agent was online (issue 10), seen first on return. */
+const leftMessage = (s: SessionSummary) => (s.handover?.noAgentOnline ? 1 : 0);
+
+/** Left messages first, then by priority (highest first), then by how long they have waited. */
 export function sortQueue(items: SessionSummary[]): SessionSummary[] {
-  return [...items].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || Date.parse(a.waitingSince) - Date.parse(b.waitingSince));
+  return [...items].sort(
+    (a, b) =>
+      leftMessage(b) - leftMessage(a) || (b.priority ?? 0) - (a.priority ?? 0) || Date.parse(a.waitingSince) - Date.parse(b.waitingSince),
+  );
 }
 
 export function visibleQueue(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, userId: string | undefined): SessionSummary[] {
   const all = Object.values(state.queue);
   const picked =
-    state.queueFilter === 'waiting' ? all.filter(waiting) : all.filter((s) => s.status === 'active' && s.assignedAgentId === userId);
+    state.queueFilter === 'waiting'
+      ? all.filter(waiting)
+      : state.queueFilter === 'ai'
+        ? all.filter((s) => s.status === 'bot')
+        : all.filter((s) => s.status === 'active' && s.assignedAgentId === userId);
   return sortQueue(picked);
 }
 

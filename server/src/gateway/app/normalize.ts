@@ -9,11 +9,20 @@ import { joinKey } from '../../crypto/composite-key';
 // App ids never contain ':' (ChannelStore.addAccount refuses them), so this join is unambiguous (B7).
 export const appExternalId = (appId: string, externalId: string) => joinKey(':', [appId, externalId]);
 
+/** A checked and identified image (issue 10): what an `image` message's body says of it. */
+export interface AppImage {
+  attachmentId: string;
+  mime: string;
+  size: number;
+}
+
 /**
  * App channel request (already cleaned by `cleanAppMessage`) → InboundDraft. Nothing app-shaped
  * passes this point. `sentAt` is the server's time too: an app sends no trustworthy client clock.
+ * With `image` (the request's image, checked and given its id) the message is of kind `image` and
+ * its text, if any, the caption.
  */
-export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: Date): InboundDraft {
+export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: Date, image?: AppImage): InboundDraft {
   const t = now.toISOString();
   return {
     identity: {
@@ -22,7 +31,9 @@ export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: 
       ...(req.customer.name ? { displayName: req.customer.name } : {}),
       ...(req.customer.phone ? { phone: req.customer.phone } : {}),
     },
-    content: { kind: 'text', body: { text: req.text } },
+    content: image
+      ? { kind: 'image', body: { ...image, ...(req.text !== undefined ? { caption: req.text } : {}) } }
+      : { kind: 'text', body: { text: req.text ?? '' } },
     critical: true,
     clientMessageId: req.clientMessageId,
     sentAt: t,

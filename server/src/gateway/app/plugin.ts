@@ -3,11 +3,17 @@ import { HuiliuError } from '../../../../common/errors/codes';
 import {
   AppMessageRequestSchema,
   AppMessagesQuerySchema,
+  AppHandoverRequestSchema,
   cleanAppMessage,
+  type AppHandoverResponse,
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
 import { authorOf, textOf } from '../../../../common/message/envelope';
+import type { QueueStanding } from '../../../../common/ai/assist';
+import { createHash } from 'node:crypto';
+import type { AttachmentStore } from '../../attachments/store';
+import { checkImage } from '../../attachments/image';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
 import { clientNetwork } from '../../http/client-network';
@@ -17,7 +23,7 @@ import type { ChannelAdapters } from '../channel-adapter';
 import type { ChannelAccount, ChannelStore } from '../channels';
 import type { Ingest } from '../ingest';
 import { createAppChannelAdapter } from './adapter';
-import { appExternalId, normalizeAppMessage } from './normalize';
+import { appExternalId, normalizeAppMessage, type AppImage } from './normalize';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,6 +47,13 @@ export async function appChannelPlugin(
     store: SessionStore;
     config: ServerConfig;
     limits: Limits;
+    /** The hand-over use case (issue 10); absent: `POST …/handover` answers FORBIDDEN. */
+    handOver?: (sessionId: string) => Promise<{ session: { status: AppHandoverResponse['status'] }; standing: QueueStanding | null }>;
+    /**
+     * Where images are stored (issue 10); without it a message with an image is refused
+     * UNSUPPORTED_MEDIA_TYPE. `ocr`: whether OCR will read them (their OCR status starts `pending`).
+     */
+    attachments?: { store: AttachmentStore; ocr: boolean };
     now?: () => number;
   },
 ): Promise<void> {
@@ -81,23 +94,72 @@ export async function appChannelPlugin(
     return request.appAccount;
   };
 
-  app.post('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request, reply) => {
+  const imageLimits = { maxBytes: opts.config.attachments.maxImageBytes, maxPixels: opts.config.attachments.maxImagePixels };
+  // An image travels as base64 in the JSON body (4/3 of its size), beside the rest of the message.
+  const bodyLimit = Math.max(1024 * 1024, Math.ceil((imageLimits.maxBytes * 4) / 3) + 64 * 1024);
+
+  app.post('/api/v1/channels/app/messages', { config: { policy: 'channel-key' }, bodyLimit }, async (request, reply) => {
     const key = appKey(request);
-    // Only externalId, text and clientMessageId can refuse the message; bad optional metadata is
+    // Only externalId, text, image and clientMessageId can refuse the message; bad optional metadata is
     // dropped or cut and reported in `warnings` so the customer's text is never lost over it (C11).
     const { request: body, warnings } = cleanAppMessage(parseWith(AppMessageRequestSchema, request.body), (g) => groups.has(g));
     // The channel default is checked against the groups at start; a key's group may have gone since.
     const keyGroup = key.skillGroup && groups.has(key.skillGroup) ? key.skillGroup : null;
     const skillGroup = body.hints?.skillGroup ?? keyGroup ?? opts.config.channels.app.defaultSkillGroup;
-    const result = await opts.ingest.accept(normalizeAppMessage(body, key.accountId, new Date(now())), skillGroup);
+    const externalId = appExternalId(key.accountId, body.customer.externalId);
+    // Issue 10: an image is checked (type by its bytes, size, pixels) before anything is stored, and
+    // stored sealed before its message is published, so OCR and staff never see a message without it.
+    let image: (AppImage & { checked: ReturnType<typeof checkImage> }) | undefined;
+    if (body.image) {
+      if (!opts.attachments) throw new HuiliuError('UNSUPPORTED_MEDIA_TYPE', 'This server does not accept images.');
+      const checked = checkImage(body.image, imageLimits);
+      const digest = createHash('sha256').update(checked.bytes).digest('hex');
+      // The same message retried gets the same id: its stored content, and so its idempotency, hold.
+      const attachmentId = opts.attachments.store.idFor('AP', externalId, body.clientMessageId, digest);
+      image = { attachmentId, mime: checked.mime, size: checked.size, checked };
+    }
+    const attachments = opts.attachments;
+    const result = await opts.ingest.accept(normalizeAppMessage(body, key.accountId, new Date(now()), image), skillGroup, {
+      beforePublish:
+        image && attachments
+          ? async ({ envelope }) => {
+              const { checked, attachmentId } = image;
+              await attachments.store.put({
+                id: attachmentId,
+                customerId: envelope.customerId,
+                sessionId: envelope.sessionId,
+                conversationId: envelope.conversationId,
+                messageId: envelope.id,
+                mime: checked.mime,
+                bytes: checked.bytes,
+                width: checked.width,
+                height: checked.height,
+                ocr: attachments.ocr ? 'pending' : 'skipped',
+              });
+            }
+          : undefined,
+    });
     const answer: AppMessageResponse = {
       sessionId: result.session.id,
       conversationId: result.envelope.conversationId,
       messageId: result.envelope.id,
       seq: result.envelope.seq,
+      ...(image ? { attachmentId: image.attachmentId } : {}),
       warnings,
     };
     return reply.status(202).send(answer);
+  });
+
+  app.post('/api/v1/channels/app/handover', { config: { policy: 'channel-key' } }, async (request): Promise<AppHandoverResponse> => {
+    const key = appKey(request);
+    const { customer: who } = parseWith(AppHandoverRequestSchema, request.body);
+    const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, who.externalId));
+    const session = customer ? await opts.store.latestSession(customer.id, 'AP') : null;
+    if (!session || session.status === 'closed')
+      throw new HuiliuError('SESSION_NOT_FOUND', 'The customer has no open conversation: send their message first.');
+    if (!opts.handOver) throw new HuiliuError('FORBIDDEN', 'Hand-over is not available on this server.');
+    const result = await opts.handOver(session.id);
+    return { sessionId: session.id, status: result.session.status, standing: result.standing };
   });
 
   app.get('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request): Promise<AppMessagesResponse> => {

@@ -16,6 +16,7 @@ import { carries, unsupportedKind, type ChannelAdapter, type ChannelCapabilities
 import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
 import type { VisitorTokens } from './visitor-token';
+import type { QueueStanding } from '../../../../common/ai/assist';
 
 export interface WebChannelAdapterOptions {
   store: SessionStore;
@@ -31,6 +32,13 @@ export interface WebChannelAdapterOptions {
   limits: Limits;
   metrics: Metrics;
   heartbeatMs?: number;
+  /**
+   * The hand-over use case (issue 10): the widget's "talk to a person" button calls it with the
+   * visitor's open session. Absent: the button is refused (AI tier off).
+   */
+  handOver?: (sessionId: string) => Promise<{ standing: QueueStanding | null }>;
+  /** Where a waiting session stands in its queue (position, estimated wait), for the status line. */
+  standing?: (sessionId: string) => Promise<QueueStanding>;
 }
 
 export interface WebChannelAdapter extends ChannelAdapter {
@@ -170,13 +178,24 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
     }),
     // The event carries the session's customer and agent: no store read per push.
-    await bus.subscribeAll('session.changed', ({ payload: session }) => {
+    await bus.subscribeAll('session.changed', async ({ sessionId, payload: session }) => {
       if (!ours(session.channel)) return;
       if (session.reason === 'released') {
         toCustomer(session.customerId, { type: 'status', status: 'waiting' });
         return;
       }
       const { status } = session;
+      if (status === 'bot') return toCustomer(session.customerId, { type: 'status', status: 'bot' });
+      // A new contact routed to people (not the AI): they wait for an agent.
+      if ((status === 'queued' || status === 'offered') && session.reason === 'routed' && session.trigger === 'new' && !session.handover) {
+        return toCustomer(session.customerId, { type: 'status', status: 'waiting' });
+      }
+      // Handed over by the AI and waiting for a person: where the customer stands (read only when a
+      // tab of theirs is connected here).
+      if ((status === 'queued' || status === 'offered') && session.handover && byCustomer.has(session.customerId)) {
+        const standing = await opts.standing?.(sessionId).catch(() => undefined);
+        return toCustomer(session.customerId, { type: 'status', status: 'waiting', ...(standing ? { standing } : {}) });
+      }
       if (status !== 'active' && status !== 'closed') return;
       if (status === 'active' && session.assignedAgentId) {
         const agentName = opts.agentName(session.assignedAgentId) ?? 'An agent';
@@ -307,8 +326,29 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
               send(socket, { type: 'status', status: 'agent-joined', agentName: opts.agentName(session.assignedAgentId) ?? 'An agent' });
             } else if (session.status === 'closed') {
               send(socket, { type: 'status', status: 'closed' });
+            } else if (session.status === 'bot') {
+              send(socket, { type: 'status', status: 'bot' });
+            } else if (session.handover) {
+              const standing = await opts.standing?.(session.id).catch(() => undefined);
+              send(socket, { type: 'status', status: 'waiting', ...(standing ? { standing } : {}) });
             }
           }
+          return;
+        }
+        case 'handover': {
+          // "Talk to a person": the visitor's open conversation leaves the AI now (or they hear where they stand).
+          if (!conn.visitor) return void fail('VALIDATION_FAILED', 'Say hello first.');
+          if (!messages.take()) {
+            const v = limits.refuse('widget_connection_messages', messages.msUntilNext());
+            return void fail('RATE_LIMITED', 'Too many requests; try again shortly.', { retryAfterMs: v.ok ? 0 : v.retryAfterMs });
+          }
+          const session = conn.visitor.customerId ? await store.latestSession(conn.visitor.customerId, CHANNEL) : null;
+          if (!session || session.status === 'closed') {
+            return void fail('SESSION_NOT_FOUND', 'Write your question first: a person will answer it.');
+          }
+          if (!opts.handOver) return void fail('FORBIDDEN', 'Talking to a person is not available here.');
+          const { standing } = await opts.handOver(session.id);
+          if (standing) toCustomer(conn.visitor.customerId!, { type: 'status', status: 'waiting', standing });
           return;
         }
         case 'history': {
@@ -359,7 +399,6 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
               conversationId: result.envelope.conversationId,
               receivedAt: result.envelope.receivedAt,
             });
-            if (result.newSession) toCustomer(result.envelope.customerId, { type: 'status', status: 'waiting' });
             // A duplicate is not published again: no fan-out will take it out. A stored message's
             // fan-out may run after this ack (the bus delivers in its own turn), so it stays until then.
             if (result.duplicate) conn.sending.delete(frame.clientMessageId);

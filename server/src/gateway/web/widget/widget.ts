@@ -1,6 +1,7 @@
 import { hasVisibleText } from '../../../../../common/text/text';
 import { Heartbeat } from '../../../../../common/web/heartbeat';
 import type { WidgetClientFrame, WidgetMessage, WidgetServerFrame } from '../../../../../common/web/widget-protocol';
+import type { AuthorKind, QueueStanding } from '../../../../../common/ai/assist';
 
 /**
  * The customer chat widget. Resumable over weak networks (DESIGN §7): messages wait in an outbox
@@ -58,6 +59,40 @@ const $form = document.getElementById('composer') as HTMLFormElement;
 const $text = document.getElementById('text') as HTMLTextAreaElement;
 const $link = document.getElementById('link-state') as HTMLSpanElement;
 const $agent = document.getElementById('agent-line') as HTMLParagraphElement;
+const $handover = document.getElementById('handover') as HTMLButtonElement;
+
+/** The customer's language for the widget's own words (the AI and agents answer in the customer's). */
+const zh = navigator.language.toLowerCase().startsWith('zh');
+const t = {
+  talkToPerson: zh ? '转人工' : 'Talk to a person',
+  aiLabel: zh ? '智能助手' : 'AI assistant',
+  withAi: zh ? '智能助手正在为您解答，随时可以转人工。' : 'An AI assistant is answering. You can ask for a person at any time.',
+  standing(s: QueueStanding): string {
+    if (s.noAgentOnline)
+      return zh
+        ? '目前没有客服在线：请留言，客服上线后会最先回复您。'
+        : 'No agent is online right now: leave a message and an agent will see it first.';
+    const wait = s.estimatedWaitSeconds;
+    const mins = wait === null ? null : Math.max(1, Math.ceil(wait / 60));
+    if (zh) return `排队中：您是第 ${s.position} 位${wait === null ? '' : wait < 60 ? '，马上为您接通' : `，预计等待约 ${mins} 分钟`}`;
+    return `Waiting for a person: number ${s.position} in the queue${wait === null ? '' : wait < 60 ? ', shortly' : `, about ${mins} min`}`;
+  },
+};
+$handover.textContent = t.talkToPerson;
+/** Where the conversation is: the hand-over button shows while nobody but the AI (or nobody yet) answers. */
+let phase: 'new' | 'bot' | 'waiting' | 'agent' | 'closed' = 'new';
+function setPhase(next: typeof phase): void {
+  phase = next;
+  $handover.hidden = !(next === 'bot' || (next === 'new' && Boolean(state.conversationId)));
+}
+function onBot(): void {
+  setPhase('bot');
+  $agent.textContent = t.withAi;
+}
+$handover.addEventListener('click', () => {
+  if (sendFrame({ type: 'handover' })) $handover.disabled = true;
+  setTimeout(() => ($handover.disabled = false), 3000);
+});
 
 /** The server's receivedAt, as the time of day, with the date when it is not today (C12). */
 function when(iso: string): string {
@@ -74,7 +109,9 @@ function render(): void {
     shown.add(m.clientMessageId);
     // A message cached by an older widget has no receivedAt; the server's copy has it.
     const at = (m as Partial<WidgetMessage>).receivedAt ?? m.sentAt;
-    $messages.append(bubble(m.direction, m.text, when(at), false, m.seq, at));
+    // Messages cached by an older widget have no author: theirs by direction.
+    const author: AuthorKind = (m as Partial<WidgetMessage>).author ?? (m.direction === 'in' ? 'customer' : 'agent');
+    $messages.append(bubble(m.direction, m.text, when(at), false, m.seq, at, author));
   }
   for (const p of state.outbox) {
     if (!shown.has(p.clientMessageId)) $messages.append(bubble('in', p.text, 'sending…', true));
@@ -82,11 +119,27 @@ function render(): void {
   $messages.scrollTop = $messages.scrollHeight;
 }
 
-function bubble(direction: 'in' | 'out', text: string, meta: string, pending: boolean, seq?: number, at?: string): HTMLLIElement {
+function bubble(
+  direction: 'in' | 'out',
+  text: string,
+  meta: string,
+  pending: boolean,
+  seq?: number,
+  at?: string,
+  author: AuthorKind = direction === 'in' ? 'customer' : 'agent',
+): HTMLLIElement {
   const li = document.createElement('li');
-  li.className = `msg msg--${direction}${pending ? ' msg--pending' : ''}`;
+  li.className = `msg msg--${direction}${pending ? ' msg--pending' : ''}${author === 'ai' ? ' msg--ai' : ''}${author === 'system' ? ' msg--system' : ''}`;
   if (seq !== undefined) li.dataset.seq = String(seq);
-  li.dataset.testid = direction === 'in' ? 'customer-message' : 'agent-message';
+  li.dataset.testid =
+    direction === 'in' ? 'customer-message' : author === 'ai' ? 'ai-message' : author === 'system' ? 'system-message' : 'agent-message';
+  // Every AI message says so (DESIGN §4): a label the customer reads before the text.
+  if (author === 'ai') {
+    const label = document.createElement('span');
+    label.className = 'msg__author';
+    label.textContent = t.aiLabel;
+    li.append(label);
+  }
   // User text lays itself out by its first strong character: Arabic and Hebrew right to left (D15).
   const body = document.createElement('span');
   body.className = 'msg__text';
@@ -112,6 +165,8 @@ function statusLine(text: string): void {
 
 function accept(m: WidgetMessage): void {
   if (state.messages.some((x) => x.id === m.id)) return; // replays and multi-tab echoes show once
+  // An AI answer says the AI has the conversation, even if its status frame has not come (yet).
+  if (m.author === 'ai' && phase === 'new') onBot();
   state.messages.push(m);
   state.messages.sort((a, b) => a.seq - b.seq);
   state.lastSeq = Math.max(state.lastSeq, m.seq);
@@ -205,6 +260,7 @@ function onFrame(frame: WidgetServerFrame): void {
     case 'welcome': {
       state.visitorToken = frame.visitorToken;
       if (frame.conversationId) adoptConversation(frame.conversationId);
+      setPhase('new');
       save();
       render();
       setLink('online');
@@ -240,11 +296,18 @@ function onFrame(frame: WidgetServerFrame): void {
       return;
     case 'status':
       if (frame.status === 'agent-joined') {
+        setPhase('agent');
         $agent.textContent = `${frame.agentName ?? 'An agent'} is helping you`;
         statusLine(`${frame.agentName ?? 'An agent'} joined the chat`);
+      } else if (frame.status === 'bot') {
+        onBot();
       } else if (frame.status === 'waiting') {
-        statusLine('Thanks! An agent will be with you shortly.');
+        setPhase('waiting');
+        // After a hand-over: where the customer stands, in the header (repeated updates replace it).
+        if (frame.standing) $agent.textContent = t.standing(frame.standing);
+        else statusLine('Thanks! An agent will be with you shortly.');
       } else {
+        setPhase('closed');
         $agent.textContent = 'This conversation was closed. Write again any time.';
         statusLine('Conversation closed');
       }
