@@ -76,7 +76,7 @@ export function SuggestionStrip({ latest, onInsert }: { latest: MessageView | un
 export function SummaryCard({ summary }: { summary: ConversationSummary }) {
   const t = STRINGS[useLocale()].assist;
   return (
-    <section className="summary-card" data-testid="summary-card" aria-label={t.summaryTitle}>
+    <section className="summary-card" data-testid="handover-summary" aria-label={t.summaryTitle}>
       <div className="summary-card__head">
         <span className="ai-mark" aria-hidden="true">
           {t.aiMark}

@@ -201,7 +201,9 @@ describe('AI assistance in the conversation view', () => {
 
   it('shows the hand-over summary at the top and starts the wrap-up note with a summary', async () => {
     await render(detail({ summary: SUMMARY, draft: undefined }));
-    expect(host.querySelector('[data-testid="summary-card"]')?.textContent).toContain('Customer wants: Where is my order 2024112900123?');
+    expect(host.querySelector('[data-testid="handover-summary"]')?.textContent).toContain(
+      'Customer wants: Where is my order 2024112900123?',
+    );
     const wrap = [...host.querySelectorAll('button')].find((b) => b.textContent === 'Wrap up…')!;
     await click(wrap);
     expect(requests.some((r) => r.event === 'session:summary')).toBe(true);
@@ -211,7 +213,7 @@ describe('AI assistance in the conversation view', () => {
   it('speaks Chinese to a Chinese-speaking agent', async () => {
     await render(detail({ summary: SUMMARY }), 'zh');
     expect(host.querySelector('[data-testid="ai-draft-banner"]')?.textContent).toContain('AI 草稿——发送前请审核');
-    expect(host.querySelector('[data-testid="summary-card"]')?.textContent).toContain('会话摘要');
+    expect(host.querySelector('[data-testid="handover-summary"]')?.textContent).toContain('会话摘要');
     expect([...host.querySelectorAll('.chip__source')].map((c) => c.textContent)).toEqual(['知识库：order_status', '历史回复']);
   });
 
