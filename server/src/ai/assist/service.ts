@@ -5,7 +5,7 @@ import type { FeedbackQuery, FeedbackReport } from '../../../../common/api/ai-fe
 import type { SessionDetail } from '../../../../common/api/sessions';
 import { HuiliuError } from '../../../../common/errors/codes';
 import type { EventOf } from '../../../../common/events/events';
-import { authorOf, type Envelope } from '../../../../common/message/envelope';
+import { authorOf, textOf, type Envelope } from '../../../../common/message/envelope';
 import { can, scopeOf } from '../../auth/policy';
 import type { Bus, Subscription } from '../../bus/bus';
 import { newEvent, onceById, sessionFacts } from '../../bus/events';
@@ -179,12 +179,16 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
     );
   }
 
-  /** The customer a text is adapted for: their name, the numbers in their recent messages, their language. */
-  async function addressee(session: SessionRecord, latest: string, agentId?: string): Promise<Addressee> {
+  /**
+   * The customer a text is adapted for: their name, the numbers in their recent messages, their
+   * language; and what the AI and agents said in those messages (`answered`).
+   */
+  async function addressee(session: SessionRecord, latest: string, agentId?: string): Promise<Addressee & { answered: string[] }> {
     const [customer, page] = await Promise.all([
       store.getCustomer(session.customerId),
       store.recentMessages(session.conversationId, { limit: DETAIL_MESSAGES }),
     ]);
+    const answered = page.messages.filter((m) => m.direction === 'out' && m.kind === 'text').map((m) => textOf(m));
     const said = page.messages
       .filter((m) => m.direction === 'in')
       .map((m) => emotionText(m))
@@ -195,6 +199,7 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
       agentName: agentId ? (deps.agentName?.(agentId) ?? null) : null,
       details: extractDetailsAll(said),
       lang: detectLang(latest),
+      answered,
     };
   }
 
@@ -433,12 +438,14 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
       const session = await handled(actor, sessionId);
       const [latest, draft] = await Promise.all([latestCustomerWords(session), drafts.forSession(session.id)]);
       if (!latest) return [];
+      const to = await addressee(session, latest.text, actor.id);
       const suggestions = suggestReplies({
         analysis: analysisOf(latest.text),
         entryFor,
         pastReplies: config.pastReplies ? memory.search(latest.text, session.skillGroup, PAST_REPLY_CANDIDATES) : [],
-        to: await addressee(session, latest.text, actor.id),
+        to,
         draft: draft?.outcome === null ? draft : null,
+        alreadySaid: to.answered,
       });
       await acted(session, 'ai', { action: 'suggested', count: suggestions.length });
       return suggestions;

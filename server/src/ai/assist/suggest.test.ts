@@ -86,6 +86,17 @@ describe('suggested replies', () => {
     expect(out.map((s) => s.source.kind === 'kb' && s.source.intent)).toEqual(order.related.slice(0, 3));
   });
 
+  it('leaves out what the AI or an agent already said in the conversation', () => {
+    const text = 'How long does delivery take to Chengdu?';
+    const analysis = core.analyze(text);
+    const answer = entryFor(analysis.intent.label, 'en')!.answer;
+    const to = { name: null, details: { orders: [], tracking: [] }, lang: 'en' as const };
+    expect(suggestReplies({ analysis, entryFor, pastReplies: [], to }).map((s) => s.text)).toContain(answer);
+    expect(suggestReplies({ analysis, entryFor, pastReplies: [], to, alreadySaid: [` ${answer}\n`] }).map((s) => s.text)).not.toContain(
+      answer,
+    );
+  });
+
   it('drops a suggestion that repeats another', () => {
     const text = 'where is my order';
     const answer = entryFor('order_status', 'en')!.answer;

@@ -9,8 +9,8 @@ import type { PastReplyHit } from './replies';
  * the intents the core considers (its top 3 candidates) and agents' past replies to similar questions
  * (same skill group), ranked together by their score (the intent's calibrated probability, the
  * question's similarity); slots left are filled with the answers of the best intent's related intents
- * (the KB's "customers asking this often ask next"). Repeats and the session's open draft are left
- * out. A suggestion is inserted where the agent's cursor is, so it carries no greeting: only its
+ * (the KB's "customers asking this often ask next"). Repeats, the session's open draft and what
+ * was already said in the conversation (an AI answer the customer has read) are left out. A suggestion is inserted where the agent's cursor is, so it carries no greeting: only its
  * placeholders are filled (`fillPlaceholders`). Nothing is ever sent by itself.
  */
 
@@ -28,6 +28,8 @@ export interface SuggestInputs {
   to: Addressee;
   /** The session's open AI draft: already in the composer, so not suggested again. */
   draft?: Pick<Draft, 'text' | 'source'> | null;
+  /** What the AI and agents already said in the conversation: not suggested again. */
+  alreadySaid?: readonly string[];
   max?: number;
 }
 
@@ -68,7 +70,9 @@ export function suggestReplies(inputs: SuggestInputs): Suggestion[] {
   }
 
   const draft = inputs.draft;
-  const seen = new Set<string>(draft ? [normalizeWhitespace(draft.text).toLowerCase()] : []);
+  const seen = new Set<string>(
+    [...(draft ? [draft.text] : []), ...(inputs.alreadySaid ?? [])].map((t) => normalizeWhitespace(t).toLowerCase()),
+  );
   const out: Suggestion[] = [];
   for (const { suggestion } of ranked) {
     const key = normalizeWhitespace(suggestion.text).toLowerCase();
