@@ -427,11 +427,50 @@ export async function runHandoverSafety(scenarios: readonly SafetyScenario[] = s
   }
 }
 
-/** The counts docs/ai-quality.md reports. */
-export function summarizeSafety(results: readonly SafetyResult[]) {
+/** The numbers docs/ai-quality.md reports. */
+export interface SafetySummary {
+  conversations: number;
+  reached: number;
+  person: number;
+  leftMessage: number;
+  loops: number;
+  withProblems: number;
+  /** Mean customer turns up to the hand-over, over the conversations that reached a person. */
+  meanTurns: number | null;
+  asks: number;
+  /** Ask runs handed over as `customer-asked` at the turn of the (first) ask. */
+  asksRecognised: number;
+  /** The phrasings whose runs were not handed over at the ask (each once). */
+  asksMissed: string[];
+  groups: { group: string; conversations: number; reached: number; meanTurns: number | null; reasons: string }[];
+  /** Every failed check, as `scenario (agent online|no agent): problem`. */
+  problems: string[];
+  seconds: number;
+}
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
+export function summarizeSafety(run: SafetyRun): SafetySummary {
+  const { results } = run;
   const reached = results.filter((r) => r.outcome !== 'not-reached');
   const asks = results.filter((r) => r.group === 'ask-first' || r.group === 'ask-second');
-  const turns = reached.map((r) => r.turns!).filter((t) => t !== null);
+  const askOf = new Map(safetyScenarios().map((sc) => [sc.id, sc.turns.at(-1)!]));
+  const atTheAsk = (r: SafetyResult) => r.reason === 'customer-asked' && r.turns === (r.group === 'ask-first' ? 1 : 2);
+  const groups = [...new Set(results.map((r) => r.group))].map((group) => {
+    const mine = results.filter((r) => r.group === group);
+    const reasons = new Map<string, number>();
+    for (const r of mine) reasons.set(r.reason ?? 'none', (reasons.get(r.reason ?? 'none') ?? 0) + 1);
+    return {
+      group,
+      conversations: mine.length,
+      reached: mine.filter((r) => r.outcome !== 'not-reached').length,
+      meanTurns: mean(mine.filter((r) => r.turns !== null).map((r) => r.turns!)),
+      reasons: [...reasons.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    };
+  });
   return {
     conversations: results.length,
     reached: reached.length,
@@ -439,11 +478,12 @@ export function summarizeSafety(results: readonly SafetyResult[]) {
     leftMessage: results.filter((r) => r.outcome === 'left-message').length,
     loops: results.filter((r) => r.loop).length,
     withProblems: results.filter((r) => r.problems.length > 0).length,
-    meanTurns: turns.length ? turns.reduce((a, b) => a + b, 0) / turns.length : null,
+    meanTurns: mean(reached.map((r) => r.turns!)),
     asks: asks.length,
-    /** Asks handed over as `customer-asked` at the turn of the ask. */
-    asksRecognised: asks.filter((r) => r.reason === 'customer-asked' && r.turns === (r.group === 'ask-first' ? 1 : 2)).length,
-    /** The ask runs that were not handed over as asks, by scenario id (with and without an agent online). */
-    asksMissed: asks.filter((r) => !(r.reason === 'customer-asked' && r.turns === (r.group === 'ask-first' ? 1 : 2))).map((r) => r.id),
+    asksRecognised: asks.filter(atTheAsk).length,
+    asksMissed: [...new Set(asks.filter((r) => !atTheAsk(r)).map((r) => askOf.get(r.id) ?? r.id))],
+    groups,
+    problems: results.flatMap((r) => r.problems.map((p) => `${r.id} (${r.agentOnline ? 'agent online' : 'no agent'}): ${p}`)),
+    seconds: run.seconds,
   };
 }

@@ -116,3 +116,17 @@ export const LONG_NOT_ASKS: { lang: 'zh' | 'en'; text: string }[] = [
   { lang: 'zh', text: '我们经理让我问一下，企业采购能不能走对公转账，需要什么材料' },
   { lang: 'zh', text: '我给父母买的手机激活不了，说明书上写要插卡才能激活，是这样吗' },
 ];
+
+/** How a detector does on the held-out long messages: asks recognised and look-alikes left alone, per language. */
+export function measureLongAsks(
+  wantsHuman: (text: string) => boolean,
+): Record<'zh' | 'en', { asks: [number, number]; lookAlikes: [number, number] }> {
+  const count = (rows: typeof LONG_ASKS, lang: 'zh' | 'en', want: boolean): [number, number] => {
+    const mine = rows.filter((r) => r.lang === lang);
+    return [mine.filter((r) => wantsHuman(r.text) === want).length, mine.length];
+  };
+  return {
+    zh: { asks: count(LONG_ASKS, 'zh', true), lookAlikes: count(LONG_NOT_ASKS, 'zh', false) },
+    en: { asks: count(LONG_ASKS, 'en', true), lookAlikes: count(LONG_NOT_ASKS, 'en', false) },
+  };
+}

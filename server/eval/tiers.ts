@@ -19,6 +19,7 @@ import { seededRandom } from '../src/ai/linear';
 import { KbAnswerBook } from '../src/ai/tier/answers';
 import { decideTurn, type AnswerBook, type PastTurn } from '../src/ai/tier/decide';
 import type { Labelled } from './datasets';
+import type { SafetySummary } from './handover-safety';
 
 /** The settings of `decideTurn` (ai.autoAnswer without `enabled` and `defaultHandleSeconds`). */
 export type TierSettings = Pick<
@@ -348,4 +349,117 @@ export async function banking77Tiers(
   };
   await core.close();
   return result;
+}
+
+const p1 = (x: number) => `${(x * 100).toFixed(1)} %`;
+const share = (k: number, c: TierCounts) => `${p1(k / c.n)} (${k})`;
+
+function reasonsOf(c: TierCounts): string {
+  const names: Record<string, string> = {
+    'low-confidence': 'low confidence',
+    'negative-emotion': 'negative emotion',
+    'customer-asked': 'asked for a person',
+    'unresolved-turns': 'unresolved turns',
+  };
+  return Object.entries(c.handoverByReason)
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, k]) => `${names[r] ?? r} ${k}`)
+    .join(', ');
+}
+
+function outcomeLine(label: string, c: TierCounts): string {
+  return `${label}: correct ${p1(correctShare(c))}, wrong ${p1(wrongShare(c))}, handed over ${p1(c.handover / c.n)}, clarifying question ${p1(c.clarified / c.n)}`;
+}
+
+/**
+ * The generated part of docs/ai-quality.md's "AI tier" section (between its markers): the Banking77
+ * table, the threshold choice, the safety table and the detector's held-out check.
+ */
+export function tiersReport(input: {
+  banking: Banking77TierResult;
+  shipped: TierSettings;
+  safety: SafetySummary;
+  longAsks: Record<'zh' | 'en', { asks: [number, number]; lookAlikes: [number, number] }>;
+  header: string;
+}): string {
+  const { banking: b, shipped, safety: s, longAsks } = input;
+  const t = b.test;
+  const chosenDiffers = b.chosen.minConfidence !== shipped.minConfidence || b.chosen.clarifyMinCombined !== shipped.clarifyMinCombined;
+  const clarifiedCorrect = t.correctAfterClarify;
+  const clarifiedHandedOver = t.clarified - t.correctAfterClarify - t.wrongAfterClarify;
+  const rows = [
+    [
+      'answered correctly',
+      '≥ 60 % (vendors publish 44–67 % resolution)',
+      `**${p1(correctShare(t))}** (${t.correctFirst + t.correctAfterClarify}): ${share(t.correctFirst, t)} at the first turn, ${share(t.correctAfterClarify, t)} after one clarifying question`,
+    ],
+    ['answered wrongly', '≤ 5 %', `**${p1(wrongShare(t))}** (${t.wrong})`],
+    ['handed over to a person', '—', `${share(t.handover, t)}: ${reasonsOf(t)}`],
+    [
+      'asked a clarifying question',
+      '—',
+      `${share(t.clarified, t)}, of which ${clarifiedCorrect} then answered correctly, ${clarifiedHandedOver} handed over (their intent was not one of the two)`,
+    ],
+    ['small talk instead of an answer', '≈ 0', share(t.smallTalk, t)],
+  ];
+  const safetyRows = [
+    [
+      'reached a person or a left message',
+      '100 %',
+      `**${p1(s.reached / s.conversations)}** (${s.reached} of ${s.conversations}): a person ${s.person}, a left message ${s.leftMessage}`,
+    ],
+    ['loops (the AI wrote after the hand-over, or the session went back to the AI)', '0', `**${s.loops}**`],
+    ['conversations with any failed check (no reply, no notice, wrong notice, message not kept …)', '0', `${s.withProblems}`],
+    ['mean customer turns to the hand-over', '—', s.meanTurns === null ? '—' : s.meanTurns.toFixed(2)],
+    [
+      'asks for a person handed over at the ask (recognised by the language core)',
+      '—',
+      `${s.asksRecognised} of ${s.asks}${s.asksMissed.length ? `; not recognised: ${s.asksMissed.map((a) => `"${a}"`).join(', ')}` : ''}`,
+    ],
+  ];
+  const la = (l: 'zh' | 'en') =>
+    `${l} asks ${longAsks[l].asks[0]}/${longAsks[l].asks[1]}, look-alikes left alone ${longAsks[l].lookAlikes[0]}/${longAsks[l].lookAlikes[1]}`;
+  return `${input.header}
+
+### Banking77 as the knowledge base
+
+Train (${b.sizes.kbFull} questions, 77 intents) as the KB, each test question (${b.sizes.test}) one customer. Thresholds **minConfidence ${b.chosen.minConfidence}**, **clarifyMinCombined ${b.chosen.clarifyMinCombined}**, chosen on a validation split (${b.sizes.val} questions, 10 % of each intent held out of train; the model for the choice trained on the other ${b.sizes.kbTrain}): ${outcomeLine('validation', b.chosen.counts)}.${chosenDiffers ? ` **The shipped defaults (${shipped.minConfidence} / ${shipped.clarifyMinCombined}) differ: update DEFAULT_AUTO_ANSWER.**` : ' These are the shipped defaults (DEFAULT_AUTO_ANSWER).'}
+
+| test split, ${b.sizes.test} customers | goal | Huiliu |
+|---|---|---|
+${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
+
+- ${outcomeLine(`Without the clarifying bound (clarifyMinCombined may be below minConfidence) validation picks ${b.unbounded.minConfidence} / ${b.unbounded.clarifyMinCombined}; on test`, b.testUnbounded)}.
+${chosenDiffers ? `- ${outcomeLine(`At the shipped defaults (${shipped.minConfidence} / ${shipped.clarifyMinCombined}), validation`, b.valAtDefaults)}; ${outcomeLine('test', b.testAtDefaults)}.\n` : ''}- Validation grid, minConfidence (rows) × clarifyMinCombined (columns), correct / wrong %:
+
+${gridTable(b.points)}
+
+- Intent models trained in ${b.trainSeconds.val.toFixed(0)} s (90 % of train) and ${b.trainSeconds.full.toFixed(0)} s (all of train).
+
+### Hand-over safety (the real server)
+
+${s.conversations / 2} scripted conversations, each run twice — with no agent online and with agent1 connected — ${s.conversations} runs in ${s.seconds.toFixed(0)} s.
+
+| check | goal | Huiliu |
+|---|---|---|
+${safetyRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
+
+| conversations | runs | reached | mean turns to the hand-over | why they left the AI |
+|---|---|---|---|---|
+${s.groups.map((g) => `| ${g.group} | ${g.conversations} | ${g.reached} | ${g.meanTurns === null ? '—' : g.meanTurns.toFixed(2)} | ${g.reasons} |`).join('\n')}
+${s.problems.length ? `\nFailed checks:\n${s.problems.map((x) => `- ${x}`).join('\n')}\n` : ''}
+Hand-over detector on long messages it was not trained on (server/eval/human-heldout.ts): ${la('zh')}; ${la('en')}.`;
+}
+
+/** The validation grid as a compact markdown table (a few clarifyMinCombined columns; above 1 = never clarify). */
+function gridTable(points: readonly SweepPoint[]): string {
+  const mins = [...new Set(points.map((p) => p.minConfidence))];
+  const cols = [...new Set(points.map((p) => p.clarifyMinCombined))].filter((c) => [0.4, 0.5, 0.6, 0.65, 0.7, 0.8, 0.9, 1.05].includes(c));
+  const at = (m: number, c: number) => points.find((p) => p.minConfidence === m && p.clarifyMinCombined === c)!;
+  const cell = (p: SweepPoint) => `${(correctShare(p.counts) * 100).toFixed(1)} / ${(wrongShare(p.counts) * 100).toFixed(1)}`;
+  return [
+    `  | min \\ clarify | ${cols.map((c) => (c > 1 ? 'never' : c.toFixed(2))).join(' | ')} |`,
+    `  |---|${cols.map(() => '---').join('|')}|`,
+    ...mins.map((m) => `  | ${m.toFixed(2)} | ${cols.map((c) => cell(at(m, c))).join(' | ')} |`),
+  ].join('\n');
 }
