@@ -131,6 +131,8 @@ export interface SafetyResult {
   outcome: 'person' | 'left-message' | 'not-reached';
   /** Customer turns up to the hand-over, the button press counting as one; null when not reached. */
   turns: number | null;
+  /** The session's status right after the hand-over (queued / offered / active). */
+  status: SessionStatus | null;
   /** Why it left the AI (`routed-to-people`: the router gave it to people at once, the AI never had it). */
   reason: HandoverReason | 'routed-to-people' | null;
   /** The AI wrote after the hand-over, or the session went back to `bot`. */
@@ -240,6 +242,7 @@ async function runOnServer(agentOnline: boolean, scenarios: readonly SafetyScena
         sessionId: null,
         outcome: 'not-reached',
         turns: null,
+        status: null,
         reason: null,
         loop: false,
         problems: [],
@@ -326,6 +329,7 @@ async function runOnServer(agentOnline: boolean, scenarios: readonly SafetyScena
       const session = (await s.services.store.getSession(id))!;
       if (!PERSON_STATUSES.includes(session.status)) result.problems.push(`status ${session.status} after the hand-over`);
       const directly = !session.handover && obs.routedToPeople(id);
+      result.status = session.status;
       result.reason = session.handover?.reason ?? (directly ? 'routed-to-people' : null);
       if (!result.reason) result.problems.push('left the AI without a hand-over record');
       const notice = directly ? null : await waitFor(() => obs.noticeAfter(id, lastSeq), REPLY_MS);
@@ -443,6 +447,8 @@ export interface SafetySummary {
   /** The phrasings whose runs were not handed over at the ask (each once). */
   asksMissed: string[];
   groups: { group: string; conversations: number; reached: number; meanTurns: number | null; reasons: string }[];
+  /** Statuses right after the hand-over, with an agent online (offered to them, or queued behind an offer). */
+  statusesWithAgent: Partial<Record<SessionStatus, number>>;
   /** Every failed check, as `scenario (agent online|no agent): problem`. */
   problems: string[];
   seconds: number;
@@ -483,6 +489,9 @@ export function summarizeSafety(run: SafetyRun): SafetySummary {
     asksRecognised: asks.filter(atTheAsk).length,
     asksMissed: [...new Set(asks.filter((r) => !atTheAsk(r)).map((r) => askOf.get(r.id) ?? r.id))],
     groups,
+    statusesWithAgent: results
+      .filter((r) => r.agentOnline && r.status)
+      .reduce<Partial<Record<SessionStatus, number>>>((acc, r) => ({ ...acc, [r.status!]: (acc[r.status!] ?? 0) + 1 }), {}),
     problems: results.flatMap((r) => r.problems.map((p) => `${r.id} (${r.agentOnline ? 'agent online' : 'no agent'}): ${p}`)),
     seconds: run.seconds,
   };

@@ -406,7 +406,11 @@ export function tiersReport(input: {
     [
       'reached a person or a left message',
       '100 %',
-      `**${p1(s.reached / s.conversations)}** (${s.reached} of ${s.conversations}): a person ${s.person}, a left message ${s.leftMessage}`,
+      `**${p1(s.reached / s.conversations)}** (${s.reached} of ${s.conversations}): a person ${s.person} (${Object.entries(
+        s.statusesWithAgent,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}), a left message ${s.leftMessage}`,
     ],
     ['loops (the AI wrote after the hand-over, or the session went back to the AI)', '0', `**${s.loops}**`],
     ['conversations with any failed check (no reply, no notice, wrong notice, message not kept …)', '0', `${s.withProblems}`],

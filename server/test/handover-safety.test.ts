@@ -22,6 +22,9 @@ describe('hand-over safety: every scripted customer reaches a person or a left m
     expect(summary.leftMessage).toBe(scenarios.length);
     expect(summary.person).toBe(scenarios.length);
     expect(summary.loops).toBe(0);
+    // With agent1 online one contact at a time is offered to them; the others wait in the queue for them.
+    expect(summary.statusesWithAgent.offered).toBeGreaterThanOrEqual(1);
+    expect((summary.statusesWithAgent.offered ?? 0) + (summary.statusesWithAgent.queued ?? 0)).toBe(scenarios.length);
     // Every run is handed over within its script (at most three failed turns, a KB question first in the second-message runs).
     for (const r of run.results) expect(r.turns, r.id).toBeLessThanOrEqual(4);
     // The language core recognised 18 of the 20 phrasings when this was written (docs/ai-quality.md):
