@@ -1,8 +1,10 @@
 /**
  * `npm run eval [-- <area>…]`: measures the AI language core (issue 9) on public benchmarks and writes
  * docs/ai-quality.md. Areas: banking77, banking77-10shot, clinc150, afqmc, smp2020, goemotions,
- * latency (all by default; the report is written only when all ran), and ocr (server/eval/ocr.ts,
- * its own section). Nothing here trains on a test
+ * latency (all by default; their table is written only when all ran), ocr (server/eval/ocr.ts, its
+ * own section), and tiers (issue 10: the AI tier on Banking77 as a KB and the hand-over safety run
+ * against the real server, tiers.ts and handover-safety.ts; its own section, written whenever it ran).
+ * Nothing here trains on a test
  * split; corpora without a declared licence (AFQMC, SMP2020-EWECT) are used for evaluation only and
  * nothing trained on them is saved.
  */
@@ -24,6 +26,10 @@ import { afqmcDev, banking77, clinc150, fewShot, goEmotions, smp2020, SMP_TO_EKM
 import { accuracy, auroc, expectedCalibrationError, macroF1, pct, percentile } from './metrics';
 import { softmaxInPlace } from '../src/ai/linear';
 import { runOcrEval } from './ocr';
+import { DEFAULT_AUTO_ANSWER } from '../src/config/config';
+import { runHandoverSafety, summarizeSafety } from './handover-safety';
+import { measureLongAsks } from './human-heldout';
+import { banking77Tiers, tiersReport } from './tiers';
 
 const areas = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const want = (area: string) => areas.length === 0 || areas.includes(area);
@@ -292,17 +298,56 @@ if (want('latency')) {
   log(results.latency.join(' | '));
 }
 
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+})();
+const machine = `${cpus()[0]?.model ?? 'this machine'} (${cpus().length} cores)`;
+
+/** Replaces what sits between `begin` and `end` in docs/ai-quality.md (appends both when missing); the hand-written text around them is kept. */
+function writeBetweenMarkers(begin: string, end: string, generated: string): void {
+  const file = join(REPO_ROOT, 'docs', 'ai-quality.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# AI quality (issue 9)\n\n${begin}\n${end}\n`;
+  const start = old.indexOf(begin);
+  const stop = old.indexOf(end);
+  const doc =
+    start >= 0 && stop > start
+      ? `${old.slice(0, start + begin.length)}\n${generated}\n${old.slice(stop)}`
+      : `${old}\n${begin}\n${generated}\n${end}\n`;
+  writeFileSync(file, doc);
+  log('wrote docs/ai-quality.md');
+}
+
+if (want('tiers')) {
+  const banking = await banking77Tiers(banking77('train'), banking77('test'), DEFAULT_AUTO_ANSWER, log);
+  const safety = summarizeSafety(await runHandoverSafety());
+  log(
+    `tiers: test correct ${pct((banking.test.correctFirst + banking.test.correctAfterClarify) / banking.test.n)}, wrong ${pct(banking.test.wrong / banking.test.n)}, handed over ${pct(banking.test.handover / banking.test.n)}; safety: reached ${safety.reached}/${safety.conversations}, loops ${safety.loops}, failed checks ${safety.withProblems}`,
+  );
+  const human = (() => {
+    const shipped = loadShippedModels();
+    return shipped ? NgramHumanRequestDetector.restore(shipped.human) : NgramHumanRequestDetector.train();
+  })();
+  writeBetweenMarkers(
+    '<!-- npm run eval -- tiers: begin -->',
+    '<!-- npm run eval -- tiers: end -->',
+    tiersReport({
+      banking,
+      shipped: DEFAULT_AUTO_ANSWER,
+      safety,
+      longAsks: measureLongAsks((t) => human.wantsHuman(t)),
+      header: `Written by \`npm run eval -- tiers\` (server/eval/run.ts → tiers.ts, handover-safety.ts) at commit ${commit}, ${new Date().toISOString().slice(0, 10)}, on ${machine}. Deterministic (seeded) except the times.`,
+    }),
+  );
+}
+
 const order = ['banking77', 'banking77_10', 'clinc', 'clincAuroc', 'afqmc', 'smp', 'goemotions', 'latency'];
 if (order.every((k) => results[k])) {
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
   const table = order.map((k) => `| ${results[k]!.join(' | ')} |`).join('\n');
-  const generated = `Written by \`npm run eval\` (server/eval/run.ts) at commit ${commit}, ${new Date().toISOString().slice(0, 10)}, on ${cpus()[0]?.model ?? 'this machine'} (${cpus().length} cores). The numbers are deterministic (seeded shuffles); re-running gives the same table except the latency line.
+  const generated = `Written by \`npm run eval\` (server/eval/run.ts) at commit ${commit}, ${new Date().toISOString().slice(0, 10)}, on ${machine}. The numbers are deterministic (seeded shuffles); re-running gives the same table except the latency line.
 
 | data | measure | published anchor | goal | Huiliu |
 |---|---|---|---|---|
@@ -313,17 +358,5 @@ ${notes.map((n) => `- ${n}`).join('\n')}
 - Model: TF-IDF word unigrams/bigrams (Porter2 stems for English, jieba words for Chinese) + character 3–5-grams (English) and 1–3-grams (Chinese) into a multinomial logistic regression, temperature-calibrated on 3-fold cross-validated logits. One model per knowledge base, all languages in one. Emotion: the same, plus emotion-lexicon features.
 - Licences: the shipped emotion and hand-over models (${SHIPPED_MODELS_FILE.slice(REPO_ROOT.length + 1)}) are trained on the project's own sentences, GoEmotions' dev split (Apache-2.0) and, as "not a request for a person" background, CLINC150 train (CC BY 3.0) and Banking77 train (CC BY 4.0) utterances — declared licences only; the file records its sources. AFQMC and SMP2020-EWECT declare no licence: they are read here for evaluation only; the "+ usual_eval" SMP2020 line trains in memory and is never saved.
 - Never trained on a test split: Banking77/CLINC150 train on \`train\` (+ \`oos_train\`), the CLINC150 threshold is chosen on \`val\`, the AFQMC threshold on the first half of dev, emotion models on GoEmotions \`dev\`.`;
-  // The generated part sits between markers; the hand-written analysis around it is kept.
-  const file = join(REPO_ROOT, 'docs', 'ai-quality.md');
-  const BEGIN = '<!-- npm run eval: begin -->';
-  const END = '<!-- npm run eval: end -->';
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# AI quality (issue 9)\n\n${BEGIN}\n${END}\n`;
-  const start = old.indexOf(BEGIN);
-  const stop = old.indexOf(END);
-  const doc =
-    start >= 0 && stop > start
-      ? `${old.slice(0, start + BEGIN.length)}\n${generated}\n${old.slice(stop)}`
-      : `${old}\n${BEGIN}\n${generated}\n${END}\n`;
-  writeFileSync(file, doc);
-  log('wrote docs/ai-quality.md');
+  writeBetweenMarkers('<!-- npm run eval: begin -->', '<!-- npm run eval: end -->', generated);
 }

@@ -5,7 +5,7 @@
  * (SMP2020-EWECT, AFQMC, FewCLUE) is never read here.
  */
 import { EMOTION_SEED } from '../src/ai/data/emotion-seed';
-import { HUMAN_REQUEST_SEED } from '../src/ai/data/human-request';
+import { HUMAN_REQUEST_SEED, HUMAN_REQUEST_SHORT } from '../src/ai/data/human-request';
 import { isCalm, NgramEmotionClassifier, shippedEmotionExamples } from '../src/ai/emotion';
 import { NgramHumanRequestDetector } from '../src/ai/human';
 import { saveShippedModels, SHIPPED_MODELS_FILE } from '../src/ai/models';
@@ -13,8 +13,9 @@ import { DEMO_KB } from '../src/demo/kb-data';
 import { banking77, clinc150, goEmotions } from './datasets';
 
 const dev = goEmotions('dev');
-// Calm customer questions as weak "neutral" examples: the demo KB's questions and the hand-over sentences.
-const calm = [...DEMO_KB.flatMap((r) => r.questions), ...HUMAN_REQUEST_SEED.map((s) => s.text)];
+// Calm customer questions as weak "neutral" examples: the demo KB's questions and the short hand-over
+// sentences (the long ones tell complaints: not examples of calm).
+const calm = [...DEMO_KB.flatMap((r) => r.questions), ...HUMAN_REQUEST_SHORT.map((s) => s.text)];
 const emotion = NgramEmotionClassifier.train(shippedEmotionExamples(dev, calm), {
   features: { ...NgramEmotionClassifier.features, minDf: 2 },
 });
@@ -38,7 +39,7 @@ saveShippedModels({
       { name: 'Huiliu emotion seed (server/src/ai/data/emotion-seed.ts)', licence: 'Apache-2.0 (this project)', rows: EMOTION_SEED.length },
       { name: 'GoEmotions, Ekman labels, dev split (Demszky et al. 2020)', licence: 'Apache-2.0', rows: dev.length },
       {
-        name: 'Calm questions as neutral: demo KB questions and hand-over sentences (this project)',
+        name: 'Calm questions as neutral: demo KB questions and short hand-over sentences (this project)',
         licence: 'Apache-2.0 (this project)',
         rows: calm.filter(isCalm).length,
       },

@@ -423,16 +423,183 @@ const EN_DECLINES = [
   "no, I don't need to speak with a manager",
 ];
 
-/**
- * Labelled sentences for the "wants a person" detector (issue 9, DESIGN §5: the customer asking for a
- * person is a hand-over trigger): ≥ 80 per language that ask for staff and ≥ 80 per language of look-alikes
- * that do not.
+/*
+ * Long messages (added in issue 10): a problem told in a sentence or two with the ask inside it, and
+ * look-alikes of the same length that tell a problem and mention staff without asking for anyone. The
+ * hand-over safety run found the detector trained on short asks missed most long English asks (2 of
+ * 12 on a held-out set, server/eval/human-heldout.ts, which is not trained on).
  */
-export const HUMAN_REQUEST_SEED: HumanRequestSentence[] = [
+const EN_LONG_ASKS = [
+  "The espresso machine I got yesterday leaks water from the bottom every time I use it, I'd like somebody on your customer care team to handle this.",
+  'Three items were missing from my box and the packing slip lists them as sent, can I get a human to go through this with me?',
+  'I paid with PayPal, the money left my account, but the order still says awaiting payment, please have one of your people look into it.',
+  'My subscription renewed even though I cancelled it in March and I have the confirmation email, I want this handled by a real member of your team.',
+  'The bike arrived with a bent wheel and the photos are ready, who can I speak to directly about a replacement?',
+  "I keep getting the same canned reply about return windows, that's not my question, hand me to a colleague of yours please.",
+  "The pre-order date moved for the third time and nobody explains why, I'd like to discuss it with a manager.",
+  "There are two charges for one order on my statement and the bot says it's a pending authorisation, but it's been two weeks, human help please.",
+  "I need to change the VAT number on an invoice for my company's accounts and the form won't accept it, can someone from billing contact me?",
+  'The stroller I bought is on a recall list according to the news, I want to speak to one of your staff about what happens next.',
+  "My points disappeared after I merged two accounts, the FAQ doesn't cover this, please escalate to a human.",
+  "I ordered size 10 shoes and got size 8 in a box labelled 10, I'd really prefer to explain this to a person rather than a bot.",
+  'The glass table top arrived shattered, the courier left before I could open it, can you put an agent on this?',
+  "I've been trying to reset my password for an hour and the email never comes, I need an actual human being to help me get back in.",
+  'The delivery fee was charged twice at checkout, once for each parcel, please get a customer service agent to refund one of them.',
+  "My order was split into two parcels and only one came, the tracking for the other is blank, I'd like to talk this through with someone real.",
+  'I was promised a callback yesterday about my damaged sofa and nobody called, please make sure a person phones me today.',
+  'The discount code from the influencer video gives an error, I want someone on your team, not the assistant, to apply it.',
+  'I moved house and the parcel went to my old address even though I updated it before shipping, connect me with your delivery team please.',
+  "My elderly father placed an order by mistake and he can't use the app to cancel, is there a human I can explain this to?",
+  "The phone case doesn't fit the model it says it's for, and the return page crashes, put me in touch with an employee please.",
+  'We ordered 40 units for our school and only 32 arrived, this needs a person from your sales team.',
+  "I received somebody else's order with their name and address on it, I think a human should deal with this privacy issue.",
+  "The warranty registration says my serial number is invalid but it's printed right on the box, could a technician or agent contact me?",
+  "After the app update all my saved addresses are gone and checkout won't work, I want to reach a support person right away.",
+  'The refund went to an expired card and my bank says it will bounce, please get a staff member to arrange another payment.',
+  "I asked the chatbot four times about my missing parcel and got the same answer, I'm asking for a human now.",
+  "The installation team didn't show up on the booked date and I took a day off work, I expect a manager to call me.",
+  "Your website charged me in dollars instead of euros and the amount is wrong, I'd like to speak to somebody in billing.",
+  "The gift wrapping I paid for wasn't there and the card message was missing, can you get a real person to sort this out?",
+];
+const EN_LONG_NOT = [
+  'The espresso machine I got yesterday leaks a little water the first time, is that normal for a new machine?',
+  'Three items were missing from my box but they came in a second parcel today, so everything is here now, thanks.',
+  'I paid with PayPal and the order still says awaiting payment, how long does it usually take to update?',
+  'My subscription renewed this morning, where can I download the receipt for it?',
+  'The bike arrived in perfect condition and the assembly guide was clear, just wondering if you sell a matching lock.',
+  'Your support agent yesterday explained the return window really well, can I also exchange for a different colour?',
+  'The pre-order date moved to next month, will I still get the early-bird price?',
+  'There are two charges on my statement, one is a pending authorisation, how long until it drops off?',
+  "I need to change the VAT number on an invoice for my company's accounts, where in the account settings can I do that?",
+  'My manager wants to know whether you deliver office furniture to business parks on weekends.',
+  "I'd like to send a thank-you note to the driver who delivered in the storm yesterday, is there a way to leave feedback?",
+  'I ordered size 10 shoes but they run small, can I swap them for size 11 through the app?',
+  'The courier left the parcel with the concierge, which is fine, but can I choose safe places for future orders?',
+  'I reset my password and it works now, how do I turn on two-factor login?',
+  'My elderly father wants to order by himself, is there a simpler version of the app or a larger text mode?',
+  'Our school ordered 40 units last year, are bulk prices still available for a new order of 50?',
+  'The installation team did a great job yesterday, do they also take away the old packaging?',
+  'Is the person who signs for the parcel required to show ID, or can my flatmate sign?',
+  'The human resources department needs an invoice with our company stamp, can you issue that?',
+  'I spoke with one of your agents last week and the problem is solved, I just want to update my phone number now.',
+  'The agent I chatted with on Tuesday sorted the refund, and it arrived today, so thank you for that.',
+  'Your customer service team recommended the thermal mug last time and I love it, is there a discount if I buy two more?',
+  'Our office manager would like to order thirty chairs, can one invoice cover the whole order?',
+  'The delivery driver said the parcel will come tomorrow morning, can I change it to the afternoon instead?',
+  'The technician who installed the dishwasher said I need an extra bracket, where can I buy one?',
+  "Your phone line was busy earlier but I found the answer in the help centre, so it's all good now.",
+  'The after-sales person said I can get a replacement, do I need to send the old one back first?',
+  "I'm the purchasing lead at a small company and want to know how business accounts work.",
+  'A member of staff told me my parcel is at the sorting centre, how many more days will it usually take?',
+  'The support rep was really friendly, where can I leave a review for her?',
+];
+const ZH_LONG_ASKS = [
+  '买的咖啡机第一次用就漏水，照片和视频都拍好了，请让售后的工作人员跟我联系处理',
+  '箱子里少了两件商品，装箱单上却写着已发，这个麻烦找个真人客服帮我核对一下',
+  '用支付宝付了钱，钱已经扣了，订单还显示待付款，请转人工帮我查查',
+  '三月份就取消了自动续费，结果这个月又扣了，我有截图，我要找你们的人工处理',
+  '自行车到货轮子是弯的，没法骑，想直接和客服通电话说一下怎么换',
+  '问了好几次自动回复都是同一段退货说明，根本不是我问的，请帮我换一个人工客服',
+  '预售发货时间已经改了三次了也没人解释，我要找你们主管谈',
+  '同一个订单被扣了两次钱，机器人说是预授权，可是已经两个星期了，帮我转人工',
+  '公司报销需要改发票上的税号，页面一直提交不了，麻烦安排开票的同事联系我',
+  '新闻说我买的这款婴儿车被召回了，我想找一位客服详细问一下怎么处理',
+  '两个账号合并之后积分全没了，帮助中心也没写，请转给人工客服处理',
+  '下单买的是四十二码的鞋，收到的盒子写四十二里面却是四十码，我想跟人说清楚不想跟机器人说',
+  '玻璃茶几到货就碎了，快递员放下就走了，这个得让人工客服介入',
+  '重置密码的短信一直收不到，已经试了一个小时，请让真人客服帮我登录',
+  '结账的时候运费收了两次，请让客服人员帮我退掉一笔',
+  '订单拆成两个包裹只到了一个，另一个物流信息是空的，我想找个活人问问',
+  '昨天说好给我回电话说沙发的事，一直没人打，今天务必让客服给我打个电话',
+  '我搬家了，发货前就改了地址，结果还是寄到旧地址去了，请帮我联系你们的物流专员',
+  '家里老人不小心下了单，他不会用手机取消，有没有人工可以帮忙处理一下',
+  '学校采购了四十台只到了三十二台，这个事情需要你们销售的负责人来对接',
+  '我收到的是别人的包裹，上面有别人的姓名和地址，这涉及隐私，请让人工来处理',
+  '保修登记说我的序列号无效，可盒子上印得清清楚楚，请安排技术人员或者客服联系我',
+  '问了机器人四遍包裹在哪，每次都是同一句话，我现在就要人工',
+  '预约的安装师傅没有上门，我专门请了一天假，我要求你们经理打电话给我一个说法',
+  '付了礼品包装的钱却没有包装，贺卡也没有，麻烦让一个真人客服跟进',
+];
+const ZH_LONG_NOT = [
+  '买的咖啡机第一次用有一点点水渗出来，这是正常现象吗',
+  '箱子里少了两件商品，后来第二个包裹送到了，现在都齐了，谢谢',
+  '用支付宝付了钱，订单还显示待付款，一般多久会更新状态',
+  '这个月自动续费扣款了，请问在哪里可以下载电子收据',
+  '昨天的客服解释得很清楚，我想再问一下可以换颜色吗',
+  '预售发货时间改到下个月了，早鸟价还能保留吗',
+  '公司报销需要改发票上的税号，在账户设置的哪里可以改',
+  '我们经理想知道周末能不能送货到园区',
+  '我想给昨天冒雨送货的快递员点个赞，在哪里可以评价',
+  '重置密码已经成功了，怎么开启两步验证',
+  '家里老人想自己下单，有没有大字版或者更简单的模式',
+  '学校去年采购过一批，今年再买五十台还能享受批量价吗',
+  '安装师傅昨天装得很好，请问他们会把包装垃圾带走吗',
+  '签收包裹的人需要出示身份证吗，室友可以代签吗',
+  '上周客服已经帮我解决了问题，现在只是想换个绑定手机号',
+  '之前人工客服说退款三到五天到账，今天已经到了，谢谢你们',
+  '客服上次推荐的那款保温杯很好用，想再买两个送朋友，有优惠吗',
+  '我们公司行政经理想批量采购办公椅，请问最多能开多少张发票',
+  '快递小哥说明天上午送达，我能不能改成下午收货',
+  '你们的安装师傅说这个型号需要另配支架，支架在哪里买',
+  '客服电话总是占线，不过问题我已经在帮助中心找到答案了',
+  '售后的同事说可以换新，请问换新的话旧的要先寄回吗',
+  '我是公司的采购负责人，想了解一下企业会员怎么开通',
+  '上次和人工聊过发票的事了，现在想问一下电子发票多久能开出来',
+  '工作人员说我的包裹在分拣中心，那一般还要几天能到',
+  '店长直播时说的满减活动今天还有吗',
+  '客服小姐姐态度很好，我想给她好评，在哪里评价',
+  '我老公的账号能不能和我的账号共享会员权益',
+  '朋友说你们家的客服回复很快，我想问一下手机壳有没有磨砂款',
+  '物业的工作人员帮我代收了快递，我还需要在App上点确认收货吗',
+  '经理办公室要用的打印纸有没有整箱卖的，能送到写字楼吗',
+  '人工客服的工作时间是几点到几点，我晚上下班后才有空',
+  '维修师傅已经上门修好了，保修卡需要重新登记吗',
+  '之前的客服说可以补发赠品，赠品今天收到了，谢谢',
+  '我们领导让我问一下，团购二十份以上能不能单独报价',
+];
+
+/** Long declines: the words of an ask inside a longer message, negated (the long counterpart of the declines above). */
+const ZH_LONG_DECLINES = [
+  '刚才在帮助中心找到退货入口了，已经提交成功，不用再帮我转接客服了，谢谢',
+  '包裹刚刚送到了，东西也没问题，之前说要找人工的事就算了',
+  '优惠券已经能用了，应该是刚才网络不好，不需要安排客服联系我了',
+  '发票我自己在订单里重新申请好了，不必转给开票的同事处理',
+  '密码已经改好了，也能正常登录，麻烦取消刚才的人工请求',
+  '地址我自己改过来了，快递员也确认了，就不麻烦人工客服了',
+];
+const EN_LONG_DECLINES = [
+  "I found the return option in the help centre and submitted it, so there's no need to pass me to anyone now, thanks.",
+  'The parcel just turned up and everything is fine, please ignore my earlier request for an agent.',
+  'The coupon works now, probably my connection earlier, so nobody from your team needs to contact me.',
+  "I re-requested the invoice from the order page myself, you don't need to forward this to billing.",
+  "My password reset worked and I'm logged in, please cancel the request for a human.",
+  "I've updated the address myself and the courier confirmed it, no need to get a person involved.",
+];
+
+/**
+ * The short sentences (issue 9): also the emotion model's calm examples (`npm run train:models`). The
+ * long complaints below stay out of those, so the emotion model does not learn "neutral" from them.
+ */
+export const HUMAN_REQUEST_SHORT: HumanRequestSentence[] = [
   ...toSentences('zh', ZH_ASKS, true),
   ...toSentences('zh', ZH_NOT, false),
   ...toSentences('zh', ZH_DECLINES, false),
   ...toSentences('en', EN_ASKS, true),
   ...toSentences('en', EN_NOT, false),
   ...toSentences('en', EN_DECLINES, false),
+];
+
+/**
+ * Labelled sentences for the "wants a person" detector (issue 9, DESIGN §5: the customer asking for a
+ * person is a hand-over trigger): ≥ 80 per language that ask for staff and ≥ 80 per language of look-alikes
+ * that do not, short ones and (issue 10) long ones.
+ */
+export const HUMAN_REQUEST_SEED: HumanRequestSentence[] = [
+  ...HUMAN_REQUEST_SHORT,
+  ...toSentences('zh', ZH_LONG_ASKS, true),
+  ...toSentences('zh', ZH_LONG_NOT, false),
+  ...toSentences('en', EN_LONG_ASKS, true),
+  ...toSentences('en', EN_LONG_NOT, false),
+  ...toSentences('zh', ZH_LONG_DECLINES, false),
+  ...toSentences('en', EN_LONG_DECLINES, false),
 ];
