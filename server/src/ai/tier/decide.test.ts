@@ -90,6 +90,35 @@ describe('the AI tier decides each turn', () => {
     expect(decide('hmm money', close, after)).toMatchObject({ action: 'handover', reason: 'low-confidence' });
   });
 
+  it('asks only about two close intents of an in-scope text', () => {
+    // 0.62 next to 0.05: not close, however much they add up to.
+    const lopsided = analysis({
+      label: 'refund_status',
+      confidence: 0.62,
+      candidates: [
+        { label: 'refund_status', p: 0.62 },
+        { label: 'return_policy', p: 0.05 },
+      ],
+    });
+    expect(
+      decideTurn({ text: 'x', analysis: lopsided, state: { turns: [] }, book, config: { ...config, clarifyMinCombined: 0.6 } }),
+    ).toMatchObject({
+      action: 'handover',
+      reason: 'low-confidence',
+    });
+    // Out of scope ("what's the weather on Mars"): a person, not a choice between two wrong answers.
+    const oos = analysis({
+      label: 'oos',
+      outOfScope: true,
+      confidence: 0.3,
+      candidates: [
+        { label: 'refund_status', p: 0.4 },
+        { label: 'return_policy', p: 0.35 },
+      ],
+    });
+    expect(decide('weather on mars', oos)).toMatchObject({ action: 'handover', reason: 'low-confidence' });
+  });
+
   it('hands over on low confidence when no two intents are close enough to ask about', () => {
     const low = analysis({
       label: 'refund_status',

@@ -38,7 +38,8 @@ export interface AnswerBook {
 }
 
 export type TurnDecision =
-  | { action: 'answer'; answer: KbAnswer; confidence: number }
+  /** `confidence`: the intent's, 0..1; null for the option the customer picked after a clarifying question. */
+  | { action: 'answer'; answer: KbAnswer; confidence: number | null }
   /** The customer asked the same thing again after it was answered: the answer did not help. */
   | { action: 'repeat'; answer: KbAnswer; confidence: number }
   | { action: 'clarify'; options: [KbAnswer, KbAnswer] }
@@ -58,6 +59,9 @@ export function unresolvedRun(turns: readonly PastTurn[]): number {
   return run + (repeated ? 1 : 0);
 }
 
+/** Two intents are close when the second is at least this share of the first's confidence. */
+export const CLOSE_RATIO = 0.5;
+
 /** "1", "2", "第一个", "the second one" …: the customer's pick after a clarifying question (1 or 2), else null. */
 export function pickedOption(text: string): 1 | 2 | null {
   const t = text.trim().toLowerCase();
@@ -74,8 +78,9 @@ export function pickedOption(text: string): 1 | 2 | null {
  * 4. a greeting or thanks with no question in it → small talk (not a turn of the issue);
  * 5. an in-scope intent at `minConfidence` or more with a KB answer → the answer; the same intent
  *    answered just before → `repeat` (the answer did not help: an unresolved turn);
- * 6. below that, two intents with KB answers whose confidences sum to `clarifyMinCombined` or more,
- *    and no clarifying question just before → ask which one (one clarifying question, never two in a row);
+ * 6. below that, an in-scope text whose two best intents have KB answers, confidences summing to
+ *    `clarifyMinCombined` or more and the second at least half the first (close), and no clarifying
+ *    question just before → ask which one (one clarifying question, never two in a row);
  * 7. otherwise → hand over (`low-confidence`).
  * Any answer, repeat or clarification that would make `maxUnresolvedTurns` unresolved turns in a row
  * hands over instead (`unresolved-turns`). The rule never returns the customer to the AI after a hand-over:
@@ -115,7 +120,7 @@ export function decideTurn(input: {
     if (pick) {
       const chosen = last.intent.split('|')[pick - 1];
       const answer = chosen ? book.answerFor(chosen, lang) : null;
-      if (answer) return { action: 'answer', answer, confidence: intent.confidence };
+      if (answer) return { action: 'answer', answer, confidence: null };
     }
   }
 
@@ -131,9 +136,11 @@ export function decideTurn(input: {
     }
   }
 
-  if (last?.kind !== 'clarify') {
+  // Two close intents: together likely enough, the second at least half as likely as the first, and
+  // the text in scope (a question the KB does not cover is not narrowed down to two wrong answers).
+  if (last?.kind !== 'clarify' && !intent.outOfScope) {
     const [a, b] = (intent.candidates ?? []).filter((c) => c.label !== 'oos');
-    if (a && b && a.p + b.p >= config.clarifyMinCombined) {
+    if (a && b && a.p + b.p >= config.clarifyMinCombined && b.p >= a.p * CLOSE_RATIO) {
       const first = book.answerFor(a.label, lang);
       const second = book.answerFor(b.label, lang);
       if (first && second) return unresolvedTurn({ action: 'clarify', options: [first, second] });
