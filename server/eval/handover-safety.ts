@@ -211,7 +211,7 @@ const APP_KEY = { 'x-huiliu-key': 'demo-app-key' };
  * channel) is connected on the agent socket for the whole run.
  */
 async function runOnServer(agentOnline: boolean, scenarios: readonly SafetyScenario[]): Promise<SafetyResult[]> {
-  const s = await startTestServer();
+  const s = await startTestServer({}, { aiTier: true });
   const obs = new Observer();
   const sockets: { disconnect(): void }[] = [];
   try {

@@ -16,6 +16,8 @@ describe('hand-over safety: every scripted customer reaches a person or a left m
     const run = await runHandoverSafety(scenarios);
     const summary = summarizeSafety(run);
     expect(summary.conversations).toBe(scenarios.length * 2);
+    // Every scripted customer (no purchase history) met the AI first: nothing here was routed past it.
+    expect(run.results.filter((r) => r.reason === 'routed-to-people').map((r) => r.id)).toEqual([]);
     // Every failed check by name (no reply, no or wrong notice, message not kept, back to the AI …).
     expect(summary.problems).toEqual([]);
     expect(summary.reached).toBe(summary.conversations);
