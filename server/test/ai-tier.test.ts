@@ -195,6 +195,60 @@ describe('the AI tier answers and hands over', () => {
     w.ws.close();
   });
 
+  it('hands a picture without words to a person instead of answering "[image]"', async () => {
+    // A 1×1 PNG: the app channel takes it; OCR may read nothing in it.
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const r = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: key,
+      payload: { customer: { externalId: 'c-image' }, image: { mime: 'image/png', base64: png }, clientMessageId: 'img-1' },
+    });
+    expect(r.statusCode).toBe(202);
+    const after = await messagesOf('c-image', 2);
+    expect(after.messages[1]).toMatchObject({ author: 'system' });
+    const session = await s.services.store.getSession(after.sessionId!);
+    expect(session?.handover).toMatchObject({ reason: 'low-confidence', intent: null });
+  });
+
+  it("fills a KB answer's placeholders with the customer's name and order number, and never sends {{…}}", async () => {
+    await s.services.kb.create(
+      {
+        intent: 'gift_wrap',
+        lang: 'en',
+        questions: ['do you offer gift wrapping', 'can you gift wrap my order', 'is gift wrap available', 'gift wrapping please'],
+        answer: 'Hi {{name}}, gift wrapping is free: tick it at checkout for order {{order}}.',
+      },
+      'admin',
+    );
+    // The intent model retrains in a pool thread: wait until it knows the new intent.
+    const token = await s.login('admin');
+    await until(async () => {
+      const a = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/ai/analyze',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { text: 'Can you gift wrap my order?' },
+      });
+      return a.json<{ intent: { label: string } }>().intent.label === 'gift_wrap';
+    }, 20_000);
+    const r = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: key,
+      payload: {
+        customer: { externalId: 'c-wrap', name: 'Zhao Lei' },
+        text: 'Can you gift wrap my order 2024112900123?',
+        clientMessageId: 'wrap-1',
+      },
+    });
+    expect(r.statusCode).toBe(202);
+    const answered = await messagesOf('c-wrap', 2);
+    expect(answered.messages[1]).toMatchObject({ author: 'ai' });
+    expect(answered.messages[1]!.text).toBe('Hi Zhao Lei, gift wrapping is free: tick it at checkout for order 2024112900123.');
+    expect(answered.messages[1]!.text).not.toContain('{{');
+  });
+
   it('shows contacts with the AI to the agents of the group, and any of them can take one over', async () => {
     const socket = await agent();
     const { sessionId } = await say('c-watch', 'What payment methods do you accept?');

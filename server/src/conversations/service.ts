@@ -259,7 +259,8 @@ export function createConversationService(deps: ConversationDeps): ConversationS
   }
 
   /**
-   * Position: 1 + the contacts of the group waiting since earlier. Estimated wait: none while free
+   * Position: 1 + the contacts of the group waiting since earlier (the same count before and after an
+   * offer, so the customer is never told two different places). Estimated wait: 0 once offered; none while free
    * chat slots of available agents cover the position; beyond them, one handling time per full round
    * of the group's capacity. With no available agent: null, `noAgentOnline`.
    */
@@ -270,6 +271,8 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       waitingBefore: session.waitingSince,
     });
     const position = ahead + 1;
+    // Offered to an agent now: an answer is seconds away, whatever the count ahead says.
+    if (session.status === 'offered') return { position, estimatedWaitSeconds: 0, noAgentOnline: false };
     const agents = deps.pool.inGroup(session.skillGroup).filter((a) => a.presence === 'available');
     if (agents.length === 0) return { position, estimatedWaitSeconds: null, noAgentOnline: true };
     const capacity = (await deps.routingConfig?.())?.chatCapacity ?? 3;
@@ -375,8 +378,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       await deps.bus.publish(sessionChanged(session, 'handed-over', input.by === 'ai' ? 'ai' : 'customer', undefined, before));
       await publishHandover(session, handover, input.by === 'ai' ? 'ai' : 'customer');
       const routed = (await deps.router.handedOver(session.id)) ?? session;
-      const standing: QueueStanding =
-        routed.status === 'offered' ? { position: 1, estimatedWaitSeconds: 0, noAgentOnline: false } : await standingOf(routed);
+      const standing = await standingOf(routed);
       // One notice per hand-over: the same id again (a retried event) stores nothing new.
       await notify(routed, `handover:${session.id}`, phrases.handedOver(standing, lang));
       log.info({ sessionId: session.id, reason: input.reason, by: input.by, status: routed.status }, 'handed over from the AI');

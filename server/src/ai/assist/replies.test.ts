@@ -15,8 +15,25 @@ const pair = (question: string, reply: string, over: Partial<PastReply> = {}): P
 });
 
 describe('the past-reply memory', () => {
-  it('finds the reply to the most similar question, in English and Chinese', () => {
+  it("suggests a reply only once it was sent to two different customers: one customer's details never reach the next", () => {
     const memory = new PastReplyMemory();
+    const personal = 'I changed the delivery address to Room 1203, 88 Zhangjiang Road and the recipient to Chen Xiaoming.';
+    memory.add(pair('I moved, please update the delivery address on my pending order', personal, { customerId: 'a' }));
+    expect(memory.search('I moved, please update the delivery address on my order', 'general')).toEqual([]);
+    // The same customer again does not make it a stock answer.
+    memory.add(pair('please update my delivery address', personal, { customerId: 'a' }));
+    expect(memory.search('I moved, please update the delivery address on my order', 'general')).toEqual([]);
+    const stock = 'You can change the address under My Orders until the parcel ships.';
+    memory.add(pair('how do I change the delivery address', stock, { customerId: 'a' }));
+    memory.add(pair('can I change my address for the order', stock, { customerId: 'b' }));
+    expect(memory.search('I moved, please update the delivery address on my order', 'general').map((h) => h.reply.reply)).toEqual([stock]);
+    // Forgetting one of the two makes it personal again.
+    memory.forgetCustomer('b');
+    expect(memory.search('how do I change the delivery address', 'general')).toEqual([]);
+  });
+
+  it('finds the reply to the most similar question, in English and Chinese', () => {
+    const memory = new PastReplyMemory(undefined, 1);
     memory.add(
       pair('my parcel has not arrived yet, order {{order}}', 'I have asked the courier about {{order}}; it should arrive tomorrow.'),
     );
@@ -34,14 +51,14 @@ describe('the past-reply memory', () => {
   });
 
   it("never returns another skill group's reply", () => {
-    const memory = new PastReplyMemory();
+    const memory = new PastReplyMemory(undefined, 1);
     memory.add(pair('where is my vip parcel', 'Your VIP parcel is with the courier.', { skillGroup: 'vip' }));
     expect(memory.search('where is my vip parcel', 'general')).toEqual([]);
     expect(memory.search('where is my vip parcel', 'vip').map((h) => h.reply.skillGroup)).toEqual(['vip']);
   });
 
   it('keeps the newest pairs within its bound and stores one stock answer once', () => {
-    const memory = new PastReplyMemory(3);
+    const memory = new PastReplyMemory(3, 1);
     const first = pair('where is my order', 'It ships within 48 hours.');
     memory.add(first);
     const again = pair('Where is my  order', 'It ships within 48 hours.');
@@ -60,7 +77,7 @@ describe('the past-reply memory', () => {
   });
 
   it('returns a reply once when several questions got the same answer, and forgets a customer', () => {
-    const memory = new PastReplyMemory();
+    const memory = new PastReplyMemory(undefined, 1);
     memory.add(pair('where is my order', 'It ships within 48 hours.', { customerId: 'a' }));
     memory.add(pair('where is my order now', 'It ships within 48 hours.', { customerId: 'b' }));
     memory.add(pair('where is my order please', 'Let me check the courier for you.', { customerId: 'b' }));
@@ -71,7 +88,7 @@ describe('the past-reply memory', () => {
   });
 
   it('holds no customer details when fed depersonalised pairs', () => {
-    const memory = new PastReplyMemory();
+    const memory = new PastReplyMemory(undefined, 1);
     const people = { customerName: 'Zhang Wei', agentName: 'Agent One' };
     const stored = pair(
       depersonalize('Hi, I am Zhang Wei, order 2024112900123, phone 13812345678', people),

@@ -40,6 +40,14 @@ export interface PastReplyHit {
 export const PAST_REPLIES_MAX = 20_000;
 
 /**
+ * A past reply is offered to another customer only once agents sent the same (depersonalised) text to
+ * at least this many different customers: a stock answer. A reply written for one customer may carry
+ * their details that depersonalising cannot see — an address, another person's name, a passport
+ * number — and must never reach the next customer's composer (privacy; issue 10 review).
+ */
+export const STOCK_REPLY_MIN_CUSTOMERS = 2;
+
+/**
  * The features of a question: word and Han character n-grams as the intent model reads them, without
  * English character n-grams (they would make every pair ~10× bigger for little gain on whole questions).
  */
@@ -67,8 +75,18 @@ export class PastReplyMemory {
   private readonly postings = new Map<number, Set<string>>();
   /** Pair id by group + normalised question + reply: the same answer to the same question is kept once. */
   private readonly byKey = new Map<string, string>();
+  /** Per group + normalised reply: how many stored pairs each customer has with it (`STOCK_REPLY_MIN_CUSTOMERS`). */
+  private readonly uses = new Map<string, Map<string, number>>();
 
-  constructor(private readonly max = PAST_REPLIES_MAX) {}
+  /**
+   * @param max pairs kept (the newest)
+   * @param minCustomers a reply is returned by `search` once sent to this many different customers
+   *   (default `STOCK_REPLY_MIN_CUSTOMERS`; 1 only where every reply is known to be generic, e.g. tests of the ranking)
+   */
+  constructor(
+    private readonly max = PAST_REPLIES_MAX,
+    private readonly minCustomers = STOCK_REPLY_MIN_CUSTOMERS,
+  ) {}
 
   get size(): number {
     return this.docs.size;
@@ -100,6 +118,7 @@ export class PastReplyMemory {
     const doc: Doc = { reply, features: Int32Array.from(features), weights: Float32Array.from(weights), key };
     this.docs.set(reply.id, doc);
     this.byKey.set(key, reply.id);
+    this.countUse(reply, +1);
     for (const f of doc.features) {
       this.df[f]!++;
       let list = this.postings.get(f);
@@ -120,6 +139,7 @@ export class PastReplyMemory {
     if (!doc) return false;
     this.docs.delete(id);
     if (this.byKey.get(doc.key) === id) this.byKey.delete(doc.key);
+    this.countUse(doc.reply, -1);
     for (const f of doc.features) {
       const list = this.postings.get(f);
       list?.delete(id);
@@ -196,12 +216,27 @@ export class PastReplyMemory {
     const out: PastReplyHit[] = [];
     for (const hit of hits) {
       const text = normalizeWhitespace(hit.reply.reply);
-      if (seen.has(text)) continue;
+      if (seen.has(text) || !this.isStock(hit.reply)) continue;
       seen.add(text);
       out.push(hit);
       if (out.length === k) break;
     }
     return out;
+  }
+
+  /** Whether agents sent this reply's text to at least `minCustomers` different customers of its group. */
+  isStock(reply: Pick<PastReply, 'skillGroup' | 'reply'>): boolean {
+    return (this.uses.get(useKey(reply))?.size ?? 0) >= this.minCustomers;
+  }
+
+  private countUse(reply: PastReply, delta: 1 | -1): void {
+    const key = useKey(reply);
+    let byCustomer = this.uses.get(key);
+    if (!byCustomer) this.uses.set(key, (byCustomer = new Map()));
+    const n = (byCustomer.get(reply.customerId) ?? 0) + delta;
+    if (n > 0) byCustomer.set(reply.customerId, n);
+    else byCustomer.delete(reply.customerId);
+    if (byCustomer.size === 0) this.uses.delete(key);
   }
 
   private intern(name: string): number {
@@ -219,3 +254,5 @@ export class PastReplyMemory {
     return id;
   }
 }
+
+const useKey = (reply: Pick<PastReply, 'skillGroup' | 'reply'>) => `${reply.skillGroup}\u0000${normalizeWhitespace(reply.reply)}`;

@@ -74,6 +74,9 @@ describe('AI assistance with the real server pieces', () => {
       config: { drafts: true, pastReplies: true, summaryLlm: null, ...config },
       logger,
       agentName: (id) => names[id] ?? null,
+      // These tests follow one reply from one customer to the next; the rule that a reply must have
+      // gone to two customers first is the memory's own test (replies.test.ts).
+      pastReplyMinCustomers: 1,
     });
     await service.start();
     return service;

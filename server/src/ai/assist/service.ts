@@ -113,6 +113,8 @@ export interface AssistServiceDeps {
   now?: () => number;
   /** Pairs the memory keeps (default PAST_REPLIES_MAX). */
   pastRepliesMax?: number;
+  /** Customers a past reply must have been sent to before it is suggested (default STOCK_REPLY_MIN_CUSTOMERS). */
+  pastReplyMinCustomers?: number;
 }
 
 /** New pairs are written to the table in one transaction at most this often (ms). */
@@ -133,7 +135,7 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
   const assistDb: AssistDb = openAssistDb(deps.db);
   const drafts = createSqliteDraftStore(assistDb);
   const pairs: PastReplyStore = createSqlitePastReplyStore(assistDb);
-  const memory = new PastReplyMemory(deps.pastRepliesMax ?? PAST_REPLIES_MAX);
+  const memory = new PastReplyMemory(deps.pastRepliesMax ?? PAST_REPLIES_MAX, deps.pastReplyMinCustomers);
   const llm: LlmSummarizer | null = config.summaryLlm
     ? createLlmSummarizer(config.summaryLlm, { env: deps.env ?? process.env, logger: log, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
     : null;

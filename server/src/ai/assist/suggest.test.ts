@@ -18,7 +18,7 @@ describe('suggested replies', () => {
   const entryFor = (intent: string, lang: Lang) => entries.find((e) => e.intent === intent && e.lang === lang) ?? null;
 
   it('offers the KB answers of the likely intents and similar past replies, best first, with their source, at most 3', () => {
-    const memory = new PastReplyMemory();
+    const memory = new PastReplyMemory(undefined, 1);
     memory.add({
       id: 'p1',
       skillGroup: 'general',
@@ -100,7 +100,7 @@ describe('suggested replies', () => {
   it('drops a suggestion that repeats another', () => {
     const text = 'where is my order';
     const answer = entryFor('order_status', 'en')!.answer;
-    const memory = new PastReplyMemory();
+    const memory = new PastReplyMemory(undefined, 1);
     memory.add({
       id: 'p1',
       skillGroup: 'general',

@@ -70,12 +70,12 @@ export function suggestReplies(inputs: SuggestInputs): Suggestion[] {
   }
 
   const draft = inputs.draft;
-  const seen = new Set<string>(
-    [...(draft ? [draft.text] : []), ...(inputs.alreadySaid ?? [])].map((t) => normalizeWhitespace(t).toLowerCase()),
-  );
+  // Compared with their numbers blanked: the same reply filled with another order number was said already.
+  const keyOf = (t: string) => normalizeWhitespace(t).toLowerCase().replace(/\d+/g, '#');
+  const seen = new Set<string>([...(draft ? [draft.text] : []), ...(inputs.alreadySaid ?? [])].map(keyOf));
   const out: Suggestion[] = [];
   for (const { suggestion } of ranked) {
-    const key = normalizeWhitespace(suggestion.text).toLowerCase();
+    const key = keyOf(suggestion.text);
     if (!key || seen.has(key)) continue;
     if (draft?.source.kind === 'kb' && suggestion.source.kind === 'kb' && suggestion.source.entryId === draft.source.entryId) continue;
     seen.add(key);

@@ -1,5 +1,8 @@
-import { textOf, type Envelope } from '../../../../common/message/envelope';
-import type { Analysis } from '../../../../common/ai/types';
+import type { Envelope } from '../../../../common/message/envelope';
+import type { Analysis, Lang } from '../../../../common/ai/types';
+import { emotionText } from '../../sessions/views';
+import { fillPlaceholders, hasPlaceholders, usableName } from '../assist/adapt';
+import { extractDetailsAll } from '../assist/entities';
 import type { EventOf } from '../../../../common/events/events';
 import { detectLang } from '../text';
 import type { Bus, Subscription } from '../../bus/bus';
@@ -100,6 +103,18 @@ export function createAiTier(deps: AiTierDeps): AiTier {
     );
   }
 
+  /**
+   * A KB answer's placeholders (`{{name}}`, `{{order}}`, `{{tracking}}`; docs/ai.md) filled with the
+   * customer's name and the numbers in their messages; one without a value is left out, never sent as
+   * `{{…}}`. An answer without placeholders is sent as written.
+   */
+  async function personalize(session: SessionRecord, own: readonly Envelope[], answer: string, lang: Lang): Promise<string> {
+    if (!hasPlaceholders(answer)) return answer;
+    const customer = await deps.store.getCustomer(session.customerId);
+    const said = own.filter((m) => m.direction === 'in').map((m) => emotionText(m) ?? '');
+    return fillPlaceholders(answer, { name: usableName(customer?.name), agentName: null, details: extractDetailsAll(said.reverse()), lang });
+  }
+
   async function turn(sessionId: string): Promise<void> {
     if (stopped) return;
     const session = await deps.store.getSession(sessionId);
@@ -112,7 +127,10 @@ export function createAiTier(deps: AiTierDeps): AiTier {
     const pending = own.slice(first);
     const replyTo = pending.at(-1);
     if (!replyTo) return;
-    const text = pending.map((m) => textOf(m)).join('\n');
+    // The customer's words: text, a caption, a transcript. A picture or file alone is not something the
+    // AI can answer (its '[image]' rendering would read as a question): a person looks at it.
+    const words = pending.map((m) => emotionText(m)).filter((t): t is string => t !== null && t.trim() !== '');
+    const text = words.join('\n');
     const turns: PastTurn[] = own
       .filter((m) => m.authorKind === 'ai' && TURN_KINDS.has(String(m.meta['aiTurn'])))
       .map((m) => ({ kind: m.meta['aiTurn'] as AiTurnKind, intent: typeof m.meta['aiIntent'] === 'string' ? m.meta['aiIntent'] : null }));
@@ -120,6 +138,8 @@ export function createAiTier(deps: AiTierDeps): AiTier {
     let decision: TurnDecision;
     if (!deps.core.ready) {
       decision = { action: 'handover', reason: 'ai-unavailable', intent: null, confidence: null };
+    } else if (!text) {
+      decision = { action: 'handover', reason: 'low-confidence', intent: null, confidence: null };
     } else {
       const analysis = deps.core.analyze(text, { channel: session.channel });
       decision = decideTurn({ text, analysis, state: { turns }, book: deps.book, config: deps.config });
@@ -128,7 +148,8 @@ export function createAiTier(deps: AiTierDeps): AiTier {
       case 'answer':
       case 'repeat': {
         const { answer } = decision;
-        const body = decision.action === 'repeat' ? phrases.repeat(answer.answer, answer.lang) : answer.answer;
+        const filled = await personalize(session, own, answer.answer, answer.lang);
+        const body = decision.action === 'repeat' ? phrases.repeat(filled, answer.lang) : filled;
         const sent = await say(session, replyTo, body, decision.action, { aiIntent: answer.intent, aiEntry: answer.entryId });
         if (sent)
           await acted(session, {

@@ -187,8 +187,11 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       const { status } = session;
       if (status === 'bot') return toCustomer(session.customerId, { type: 'status', status: 'bot' });
       // A new contact routed to people (not the AI): they wait for an agent.
+      // With where they stand: no agent online is said at once, not after a hand-over only.
       if ((status === 'queued' || status === 'offered') && session.reason === 'routed' && session.trigger === 'new' && !session.handover) {
-        return toCustomer(session.customerId, { type: 'status', status: 'waiting' });
+        if (!byCustomer.has(session.customerId)) return;
+        const standing = await opts.standing?.(sessionId).catch(() => undefined);
+        return toCustomer(session.customerId, { type: 'status', status: 'waiting', ...(standing ? { standing } : {}) });
       }
       // Handed over by the AI and waiting for a person: where the customer stands (read only when a
       // tab of theirs is connected here).

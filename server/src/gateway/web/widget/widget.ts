@@ -305,7 +305,8 @@ function onFrame(frame: WidgetServerFrame): void {
         setPhase('waiting');
         // After a hand-over: where the customer stands, in the header (repeated updates replace it).
         if (frame.standing) $agent.textContent = t.standing(frame.standing);
-        else statusLine('Thanks! An agent will be with you shortly.');
+        if (!frame.standing || frame.standing.estimatedWaitSeconds === 0) statusLine('Thanks! An agent will be with you shortly.');
+        else if (frame.standing.noAgentOnline) statusLine(t.standing(frame.standing));
       } else {
         setPhase('closed');
         $agent.textContent = 'This conversation was closed. Write again any time.';
