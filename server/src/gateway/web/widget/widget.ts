@@ -302,11 +302,15 @@ function onFrame(frame: WidgetServerFrame): void {
       } else if (frame.status === 'bot') {
         onBot();
       } else if (frame.status === 'waiting') {
+        // A new contact, or one whose agent left, hears it in the conversation; after a hand-over the
+        // server's notice says it.
+        const fresh = phase === 'new' || phase === 'agent';
         setPhase('waiting');
-        // After a hand-over: where the customer stands, in the header (repeated updates replace it).
+        // Where the customer stands, in the header (repeated updates replace it).
         if (frame.standing) $agent.textContent = t.standing(frame.standing);
-        if (!frame.standing || frame.standing.estimatedWaitSeconds === 0) statusLine('Thanks! An agent will be with you shortly.');
-        else if (frame.standing.noAgentOnline) statusLine(t.standing(frame.standing));
+        if (fresh) {
+          statusLine(frame.standing?.noAgentOnline ? t.standing(frame.standing) : 'Thanks! An agent will be with you shortly.');
+        }
       } else {
         setPhase('closed');
         $agent.textContent = 'This conversation was closed. Write again any time.';
