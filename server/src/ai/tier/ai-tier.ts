@@ -112,7 +112,12 @@ export function createAiTier(deps: AiTierDeps): AiTier {
     if (!hasPlaceholders(answer)) return answer;
     const customer = await deps.store.getCustomer(session.customerId);
     const said = own.filter((m) => m.direction === 'in').map((m) => emotionText(m) ?? '');
-    return fillPlaceholders(answer, { name: usableName(customer?.name), agentName: null, details: extractDetailsAll(said.reverse()), lang });
+    return fillPlaceholders(answer, {
+      name: usableName(customer?.name),
+      agentName: null,
+      details: extractDetailsAll(said.reverse()),
+      lang,
+    });
   }
 
   async function turn(sessionId: string): Promise<void> {
