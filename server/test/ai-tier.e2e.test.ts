@@ -76,6 +76,8 @@ describe('the AI tier end to end: widget → AI answer → talk to a person → 
     const row = agent.getByTestId('queue-item').filter({ hasText: 'Passing you to a person' });
     await row.waitFor();
     expect(await row.getByTestId('handover').textContent()).toBe('from AI: button');
+    // Offered to agent1 at once (not after another agent's offer lapsed): the button says so.
+    expect(await row.getByTestId('accept').textContent()).toBe('Accept offer');
     await row.getByTestId('accept').click();
     await expect.poll(() => customer.getByTestId('status').allTextContents()).toContain('Agent One joined the chat');
     // The conversation shows the AI's answer marked as the AI's, and the hand-over summary.

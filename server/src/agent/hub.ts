@@ -443,8 +443,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     await deps.bus.subscribeAll('message.out', async ({ sessionId, payload: { envelope, session } }) => {
       const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
       if (room && present(room)) nsp.to(room).emit('message:new', toMessageView(envelope));
-      // The AI's answers move a "with AI" row too (its preview), for whoever watches the queue here.
-      else if (session.status === 'bot' && mayShow(session).some(present)) await pushSession(sessionId);
+      // A message on a contact nobody has yet — the AI's answer, the hand-over notice — moves its queue
+      // row (the preview) for whoever watches the queue here.
+      else if (!session.assignedAgentId && session.status !== 'closed' && mayShow(session).some(present)) await pushSession(sessionId);
     }),
     // The dispatcher's record of how far a reply got, to the agent who has the chat (their bubble's tick).
     await deps.bus.subscribeAll('delivery.changed', ({ sessionId, payload: { messageId, state, error, session } }) => {
