@@ -20,6 +20,8 @@ import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import type { Ingest } from './gateway/ingest';
 import { webChannelPlugin } from './gateway/web/plugin';
+import type { RoutingConfigStore } from './routing/config-store';
+import { routingConfigPlugin } from './routing/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
 import { healthPlugin } from './health/plugin';
 import { frameworkErrors, registerErrorHandling } from './http/errors';
@@ -70,6 +72,8 @@ export interface AppDeps {
   visitorTokens: VisitorTokens;
   /** The knowledge base; its admin routes (`/api/v1/kb/*`) exist only when it is given. */
   kb?: KnowledgeBase;
+  /** The versioned routing config (issue 11): `GET|PUT /api/v1/routing/config`. */
+  routingConfigs?: RoutingConfigStore;
   /** The AI language core; `POST /api/v1/ai/analyze` exists only when it is given. */
   core?: LanguageCore;
   /** AI assistance (issue 10); `GET /api/v1/ai/feedback` exists only when it is given. */
@@ -152,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { auth });
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
+  if (deps.routingConfigs) await app.register(routingConfigPlugin, { configs: deps.routingConfigs });
   if (deps.core) await app.register(aiPlugin, { core: deps.core });
   if (deps.assist) await app.register(assistPlugin, { assist: deps.assist });
   // The customer's own way to a person (issue 10): the widget's button and the app's hand-over call.

@@ -242,6 +242,7 @@ export async function startServer(
     metrics,
     limits,
     attachments: { store: attachments, ocr: ocr.enabled },
+    routingConfigs,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,

@@ -15,7 +15,15 @@ const arbSession = fc.record({
   assignedAgentId: fc.option(fc.constantFrom(...ids), { nil: null }),
 });
 /** Acts on things of no skill group: the role alone decides. */
-const UNSCOPED: readonly Action[] = ['account.self', 'presence.set', 'kb.view', 'kb.manage', 'ai.analyze'];
+const UNSCOPED: readonly Action[] = [
+  'account.self',
+  'presence.set',
+  'kb.view',
+  'kb.manage',
+  'ai.analyze',
+  'routing.view',
+  'routing.manage',
+];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
 describe('can(user, action, resource)', () => {
@@ -34,6 +42,9 @@ describe('can(user, action, resource)', () => {
     ['kb.manage', [false, false, true, false, false], [false, false, true, false, false]],
     ['ai.analyze', [true, true, true, false, false], [true, true, true, false, false]],
     ['ai.feedback', [false, true, true, false, false], [false, false, true, false, false]],
+    // One routing config for the whole deployment: not scoped by group.
+    ['routing.view', [false, true, true, true, false], [false, true, true, true, false]],
+    ['routing.manage', [false, false, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -31,6 +31,10 @@ export const ACTIONS = [
   'ai.analyze',
   /** See what agents did with AI drafts (`GET /api/v1/ai/feedback`, issue 10). Resource: `{ skillGroup }`. */
   'ai.feedback',
+  /** Read the routing config and its versions (`GET /api/v1/routing/config…`). Not scoped by skill group. */
+  'routing.view',
+  /** Publish a routing config version or roll back to one (`PUT /api/v1/routing/config`). Not scoped by skill group. */
+  'routing.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -65,6 +69,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'kb.manage': ['admin'],
   'ai.analyze': ['agent', 'lead', 'admin'],
   'ai.feedback': ['lead', 'admin'],
+  'routing.view': ['lead', 'admin', 'auditor'],
+  'routing.manage': ['admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -98,6 +104,8 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'kb.view':
     case 'kb.manage':
     case 'ai.analyze':
+    case 'routing.view':
+    case 'routing.manage':
       return true;
     case 'session.view':
     case 'team.view':
@@ -135,6 +143,8 @@ export function scopeOf(user: PolicyUser, action: Action): readonly string[] | n
   if (action === 'session.handle') return user.skillGroups;
   // The knowledge base belongs to no skill group.
   if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
+  // The routing config is one for the whole deployment.
+  if (action === 'routing.view' || action === 'routing.manage') return null;
   return seesAllGroups(user) ? null : user.skillGroups;
 }
 

@@ -23,6 +23,7 @@ interface Row {
   config_json: string;
   published_by: string;
   published_at: string;
+  comment: string | null;
 }
 
 /** JSON with sorted keys: two equal configs compare equal whatever order their keys were built in. */
@@ -48,6 +49,7 @@ const toVersion = (row: Row): RoutingConfigVersion => ({
   config: { ...(JSON.parse(row.config_json) as Omit<RoutingConfig, 'version'>), version: row.version },
   publishedBy: row.published_by,
   publishedAt: row.published_at,
+  comment: row.comment,
 });
 
 /**
@@ -59,7 +61,9 @@ export function createSqliteRoutingConfigStore(options: SqliteRoutingConfigOptio
   migrate(db, 'routing', MIGRATIONS);
   const now = options.now ?? Date.now;
   const q = {
-    insert: db.prepare('INSERT INTO routing_config_versions (config_json, published_by, published_at) VALUES (?, ?, ?) RETURNING *'),
+    insert: db.prepare(
+      'INSERT INTO routing_config_versions (config_json, published_by, published_at, comment) VALUES (?, ?, ?, ?) RETURNING *',
+    ),
     newest: db.prepare('SELECT * FROM routing_config_versions ORDER BY version DESC LIMIT 1'),
     newestVersion: db.prepare('SELECT max(version) AS v FROM routing_config_versions'),
     newestBy: db.prepare('SELECT * FROM routing_config_versions WHERE published_by = ? ORDER BY version DESC LIMIT 1'),
@@ -70,7 +74,8 @@ export function createSqliteRoutingConfigStore(options: SqliteRoutingConfigOptio
   // published by another process is picked up at the next decision.
   let cached: RoutingConfig | null = null;
 
-  const insert = (json: string, by: string) => toVersion(q.insert.get(json, by, new Date(now()).toISOString()) as Row);
+  const insert = (json: string, by: string, comment: string | null = null) =>
+    toVersion(q.insert.get(json, by, new Date(now()).toISOString(), comment) as Row);
 
   db.transaction(() => {
     const seed = validated(options.seed);
@@ -94,11 +99,11 @@ export function createSqliteRoutingConfigStore(options: SqliteRoutingConfigOptio
       return (q.all.all() as Row[]).map(toVersion);
     },
 
-    async publish(config, by) {
+    async publish(config, by, comment) {
       if (typeof by !== 'string' || by.trim() === '') {
         throw new HuiliuError('VALIDATION_FAILED', 'A routing config version needs its publisher.', [{ path: 'by', message: 'required' }]);
       }
-      return insert(validated(config), by);
+      return insert(validated(config), by, comment?.trim() || null);
     },
 
     async close() {

@@ -9,6 +9,8 @@ export interface RoutingConfigVersion {
   publishedBy: string;
   /** ISO 8601. */
   publishedAt: string;
+  /** Why it was published (the publisher's words), or null. */
+  comment: string | null;
 }
 
 /** The publishable part of a routing config: the version is the store's to assign. */
@@ -32,8 +34,8 @@ export interface RoutingConfigStore {
   /**
    * Validates `config` with RoutingConfigSchema (its `version`, if any, is ignored) and stores it as
    * the next version. VALIDATION_FAILED (details name the fields) when it is not a valid config or
-   * `by` is empty.
+   * `by` is empty. `comment`: why (kept with the version; blank = none).
    */
-  publish(config: RoutingConfigDraft, by: string): Promise<RoutingConfigVersion>;
+  publish(config: RoutingConfigDraft, by: string, comment?: string): Promise<RoutingConfigVersion>;
   close(): Promise<void>;
 }
