@@ -53,6 +53,23 @@ export function sessionChanged(
   });
 }
 
+/**
+ * `ai.acted` for something the AI did (or an agent did with the AI's work) in a session (DESIGN §8:
+ * audited; facts only, never text). `payload` without `session`: the session's facts are added.
+ */
+export function aiActed(
+  s: SessionRecord,
+  actor: string,
+  payload: Omit<EventOf<'ai.acted'>['payload'], 'session'>,
+  now: () => number = Date.now,
+): EventOf<'ai.acted'> {
+  return newEvent(
+    'ai.acted',
+    { actor, sessionId: s.id, conversationId: s.conversationId, payload: { ...payload, session: sessionFacts(s) } },
+    now,
+  );
+}
+
 /** The agent whose pending offer `before` held and `after` no longer gives them (neither offered nor theirs). */
 function withdrawnOffer(before: Pick<SessionRecord, 'status' | 'offeredAgentId'> | undefined, after: SessionRecord): string | null {
   if (before?.status !== 'offered' || !before.offeredAgentId) return null;

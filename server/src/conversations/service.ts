@@ -10,7 +10,8 @@ import {
 } from '../../../common/api/sessions';
 import { can } from '../auth/policy';
 import type { Bus } from '../bus/bus';
-import { newEvent, sessionChanged, sessionFacts } from '../bus/events';
+import { aiActed, sessionChanged } from '../bus/events';
+import { sendText } from './outbound';
 import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
@@ -207,24 +208,8 @@ export function createConversationService(deps: ConversationDeps): ConversationS
   }
 
   async function publishHandover(session: SessionRecord, handover: Handover, actor: string): Promise<void> {
-    await deps.bus.publish(
-      newEvent(
-        'ai.acted',
-        {
-          actor,
-          sessionId: session.id,
-          conversationId: session.conversationId,
-          payload: {
-            action: 'handed-over',
-            reason: handover.reason,
-            intent: handover.intent,
-            confidence: handover.confidence,
-            session: sessionFacts(session),
-          },
-        },
-        now,
-      ),
-    );
+    const { reason, intent, confidence } = handover;
+    await deps.bus.publish(aiActed(session, actor, { action: 'handed-over', reason, intent, confidence }, now));
   }
 
   /** The customer's language, from their newest message (system notices answer in it). */
@@ -235,27 +220,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
 
   /** A notice from the system to the customer, stored (durable, in the transcript) and sent on their channel. */
   async function notify(session: SessionRecord, clientMessageId: string, text: string): Promise<void> {
-    const { envelope, duplicate } = await deps.store.appendOutbound({
-      sessionId: session.id,
-      authorId: null,
-      authorKind: 'system',
-      clientMessageId,
-      content: { kind: 'text', body: { text } },
-      critical: true,
-    });
-    if (duplicate) return;
-    await deps.bus.publish(
-      newEvent(
-        'message.out',
-        {
-          actor: 'system',
-          sessionId: session.id,
-          conversationId: envelope.conversationId,
-          payload: { envelope, session: sessionFacts(session) },
-        },
-        now,
-      ),
-    );
+    await sendText(deps, session, { actor: 'system', authorId: null, authorKind: 'system', clientMessageId, text });
   }
 
   /**
@@ -323,21 +288,14 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     async reply(actor, { sessionId, clientMessageId, text, draftId }) {
       const session = await handled(actor, sessionId);
       if (session.assignedAgentId !== actor.id) throw new HuiliuError('NOT_ASSIGNED');
-      const { envelope, duplicate } = await deps.store.appendOutbound({
-        sessionId,
+      const { envelope, duplicate } = await sendText(deps, session, {
+        actor: actor.id,
         authorId: actor.id,
+        authorKind: 'agent',
         clientMessageId,
-        content: { kind: 'text', body: { text } },
-        critical: true,
+        text,
       });
       if (!duplicate) {
-        await deps.bus.publish(
-          newEvent(
-            'message.out',
-            { actor: actor.id, sessionId, conversationId: envelope.conversationId, payload: { envelope, session: sessionFacts(session) } },
-            now,
-          ),
-        );
         // The reply is stored and on its way: a failure to record the draft's feedback must not fail it.
         if (draftId && deps.drafts) {
           await deps.drafts

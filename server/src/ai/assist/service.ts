@@ -8,7 +8,7 @@ import type { EventOf } from '../../../../common/events/events';
 import { authorOf, textOf, type Envelope } from '../../../../common/message/envelope';
 import { can, scopeOf } from '../../auth/policy';
 import type { Bus, Subscription } from '../../bus/bus';
-import { newEvent, onceById, sessionFacts } from '../../bus/events';
+import { aiActed, onceById } from '../../bus/events';
 import type { KeyProvider } from '../../keys/provider';
 import type { Logger } from '../../logging/logger';
 import type { SessionRecord, SessionStore } from '../../sessions/store';
@@ -172,13 +172,7 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
   }
 
   async function acted(session: SessionRecord, actor: string, payload: Omit<EventOf<'ai.acted'>['payload'], 'session'>) {
-    await bus.publish(
-      newEvent(
-        'ai.acted',
-        { actor, sessionId: session.id, conversationId: session.conversationId, payload: { ...payload, session: sessionFacts(session) } },
-        now,
-      ),
-    );
+    await bus.publish(aiActed(session, actor, payload, now));
   }
 
   /**

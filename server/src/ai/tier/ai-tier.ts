@@ -6,7 +6,8 @@ import { extractDetailsAll } from '../assist/entities';
 import type { EventOf } from '../../../../common/events/events';
 import { detectLang } from '../text';
 import type { Bus, Subscription } from '../../bus/bus';
-import { newEvent, sessionFacts } from '../../bus/events';
+import { aiActed } from '../../bus/events';
+import { sendText } from '../../conversations/outbound';
 import type { AutoAnswerConfig } from '../../config/config';
 import type { ConversationService } from '../../conversations/service';
 import type { Logger } from '../../logging/logger';
@@ -63,44 +64,19 @@ export function createAiTier(deps: AiTierDeps): AiTier {
   let stopped = false;
 
   async function say(session: SessionRecord, replyTo: Envelope, text: string, turn: AiTurnKind, extra: Record<string, string> = {}) {
-    const { envelope, duplicate } = await deps.store.appendOutbound({
-      sessionId: session.id,
+    const { envelope, duplicate } = await sendText(deps, session, {
+      actor: 'ai',
       authorId: null,
       authorKind: 'ai',
       clientMessageId: `ai:${replyTo.id}`,
-      content: { kind: 'text', body: { text } },
-      critical: true,
+      text,
       meta: { aiTurn: turn, ...extra },
     });
-    if (duplicate) return null;
-    await deps.bus.publish(
-      newEvent(
-        'message.out',
-        {
-          actor: 'ai',
-          sessionId: session.id,
-          conversationId: envelope.conversationId,
-          payload: { envelope, session: sessionFacts(session) },
-        },
-        now,
-      ),
-    );
-    return envelope;
+    return duplicate ? null : envelope;
   }
 
   async function acted(session: SessionRecord, payload: Omit<EventOf<'ai.acted'>['payload'], 'session'>) {
-    await deps.bus.publish(
-      newEvent(
-        'ai.acted',
-        {
-          actor: 'ai',
-          sessionId: session.id,
-          conversationId: session.conversationId,
-          payload: { ...payload, session: sessionFacts(session) },
-        },
-        now,
-      ),
-    );
+    await deps.bus.publish(aiActed(session, 'ai', payload, now));
   }
 
   /**
