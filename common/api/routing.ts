@@ -32,3 +32,78 @@ export const RollbackRoutingConfigSchema = z.strictObject({
   comment: z.string().trim().max(500).optional(),
 });
 export type RollbackRoutingConfig = z.infer<typeof RollbackRoutingConfigSchema>;
+
+/**
+ * `POST /api/v1/routing/simulate` (DESIGN §6, what-if): replays the decision log of `window` (or, with
+ * no history there, a generated Poisson workload) under the current config and under `config`, with
+ * the same discrete-event simulation, and compares them. Policy `routing.view`.
+ */
+export const SimulateRequestSchema = z.strictObject({
+  /** The draft config (checked like a publish; its `version` is ignored). */
+  config: z.record(z.string(), z.unknown()),
+  /** The recorded window to replay, ISO 8601; default the last 24 hours. */
+  window: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).optional(),
+  /**
+   * The generated workload, used when the window holds no contacts (or `source: 'generated'`):
+   * Poisson arrivals, exponential handling and patience, one skill group per contact by `mix`.
+   */
+  workload: z
+    .strictObject({
+      source: z.enum(['auto', 'generated']).default('auto'),
+      contactsPerHour: z.number().positive().max(100_000).default(120),
+      hours: z.number().positive().max(24).default(8),
+      meanHandleSeconds: z.number().positive().max(7200).default(300),
+      /** Mean time a waiting customer stays before abandoning; 0: nobody abandons. */
+      meanPatienceSeconds: z.number().min(0).max(7200).default(180),
+      /** Agents per skill group for a generated workload; default the groups' members on record. */
+      agents: z.record(z.string(), z.number().int().min(0).max(5000)).optional(),
+      /** Share of contacts per skill group; default equal. */
+      mix: z.record(z.string(), z.number().min(0)).optional(),
+      seed: z.number().int().default(1),
+    })
+    .optional(),
+});
+export type SimulateRequest = z.infer<typeof SimulateRequestSchema>;
+
+/** What one config did (or would do) to the workload. Rates are 0..1, times seconds. */
+export interface SimulationMetrics {
+  contacts: number;
+  tierMix: { expert: number; assisted: number; ai: number };
+  /** Contacts a person answered within `serviceLevel.thresholdSeconds`, over contacts that reached people. */
+  serviceLevel: number;
+  /** Average speed of answer: mean wait of contacts a person answered. */
+  asaSeconds: number;
+  /** Contacts that left before a person answered, over contacts that reached people. */
+  abandonment: number;
+  /** Busy agent time over staffed agent time. */
+  occupancy: number;
+  /** Contacts the AI tier kept to the end (containment), over all contacts. */
+  containment: number;
+  /** Per skill group: service level, ASA and abandonment. */
+  bySkillGroup: Record<string, { contacts: number; serviceLevel: number; asaSeconds: number; abandonment: number }>;
+  /** Hourly buckets from the start of the workload: contacts, answered in threshold, abandoned, mean wait. */
+  hourly: { hour: number; contacts: number; answeredInThreshold: number; abandoned: number; meanWaitSeconds: number }[];
+}
+
+/** A contact whose tier or agent differs between the current config and the draft. */
+export interface SimulationChange {
+  /** The recorded session, for a replay; absent for generated contacts. */
+  sessionId?: string;
+  index: number;
+  arrivedAt: string;
+  current: { tier: 'expert' | 'assisted' | 'ai'; agentId: string | null; priority: number };
+  draft: { tier: 'expert' | 'assisted' | 'ai'; agentId: string | null; priority: number };
+}
+
+export interface SimulationResult {
+  source: 'window' | 'generated';
+  window: { from: string; to: string };
+  /** Contacts replayed. */
+  contacts: number;
+  current: { configVersion: number; metrics: SimulationMetrics };
+  draft: { metrics: SimulationMetrics };
+  /** Contacts whose tier or agent changed: the count, and the first 200. */
+  changes: { total: number; tierChanged: number; agentChanged: number; items: SimulationChange[] };
+  /** Wall time the simulation took, ms. */
+  tookMs: number;
+}

@@ -19,7 +19,13 @@ import type { ConversationSummary, Suggestion } from '../ai/assist';
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
 
-export const PresenceSchema = z.enum(['available', 'away']);
+/**
+ * An agent's presence (DESIGN §5): `available` takes offers; `busy` (other work) and `away` (not at
+ * the desk: pending offers move on at once) take none; `after-call-work` is set by the server after a
+ * contact closes, for `afterCallWorkSeconds`, and ends by itself or when the agent sets `available`;
+ * `offline` is an agent with no connection (never set by a client).
+ */
+export const PresenceSchema = z.enum(['available', 'busy', 'after-call-work', 'away', 'offline']);
 export type Presence = z.infer<typeof PresenceSchema>;
 
 /** Client → server payloads; the server validates every one of them with these schemas. */
@@ -53,7 +59,10 @@ export const CloseSessionSchema = z.object({
   wrapUpCode: WrapUpCodeSchema,
   note: z.string().max(2000).optional(),
 });
-export const SetPresenceSchema = z.object({ presence: PresenceSchema });
+/** The presences an agent may set themselves (`after-call-work` and `offline` are the server's). */
+export const SettablePresenceSchema = z.enum(['available', 'busy', 'away']);
+export type SettablePresence = z.infer<typeof SettablePresenceSchema>;
+export const SetPresenceSchema = z.object({ presence: SettablePresenceSchema });
 /** Hands your active chat back to the queue; it is offered to another agent first. */
 export const ReleaseSessionSchema = z.object({ sessionId: SessionIdSchema });
 

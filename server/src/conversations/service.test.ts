@@ -53,7 +53,7 @@ describe('conversation service', () => {
     store = await createSqliteSessionStore({ path: join(dir, 'db.sqlite'), keys });
     bus = createMemoryBus();
     pool = new AgentPool();
-    config = { ...DEFAULT_ROUTING_CONFIG, offerTimeoutMs: 60_000, chatCapacity: 3 };
+    config = { ...DEFAULT_ROUTING_CONFIG, offerTimeoutMs: 60_000, capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 3 } };
     const logger = createLogger({ level: 'silent' });
     router = createRouter({ store, bus, pool, config: () => config, logger });
     ingest = new Ingest(store, bus);

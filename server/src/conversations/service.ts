@@ -240,7 +240,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     if (session.status === 'offered') return { position, estimatedWaitSeconds: 0, noAgentOnline: false };
     const agents = deps.pool.inGroup(session.skillGroup).filter((a) => a.presence === 'available');
     if (agents.length === 0) return { position, estimatedWaitSeconds: null, noAgentOnline: true };
-    const capacity = (await deps.routingConfig?.())?.chatCapacity ?? 3;
+    const capacity = (await deps.routingConfig?.())?.capacity.chat ?? 3;
     const free = agents.reduce((n, a) => n + Math.max(0, capacity - a.activeChats), 0);
     const rounds = position <= free ? 0 : Math.ceil((position - free) / (agents.length * capacity));
     return { position, estimatedWaitSeconds: rounds * (deps.handleSeconds ?? 300), noAgentOnline: false };

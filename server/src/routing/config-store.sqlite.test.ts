@@ -27,8 +27,8 @@ describe('versioned routing config store (sqlite)', () => {
   });
 
   it('seeds version 1 from the file config and answers it as current', async () => {
-    const s = store({ ...DEFAULT_ROUTING_CONFIG, version: 7, chatCapacity: 4 });
-    expect(await s.current()).toEqual({ ...DEFAULT_ROUTING_CONFIG, version: 1, chatCapacity: 4 });
+    const s = store({ ...DEFAULT_ROUTING_CONFIG, version: 7, capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 4 } });
+    expect(await s.current()).toEqual({ ...DEFAULT_ROUTING_CONFIG, version: 1, capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 4 } });
     expect(await s.list()).toMatchObject([{ version: 1, publishedBy: 'config-file' }]);
   });
 
@@ -63,15 +63,15 @@ describe('versioned routing config store (sqlite)', () => {
 
   it('adds a version on restart only when the config file changed, keeping versions published since', async () => {
     const first = store();
-    await first.publish({ ...DEFAULT_ROUTING_CONFIG, chatCapacity: 5 }, 'admin-1');
+    await first.publish({ ...DEFAULT_ROUTING_CONFIG, capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 5 } }, 'admin-1');
     await first.close();
     open.splice(0);
     const again = store(); // same file: the admin's version 2 stays current
-    expect((await again.current()).chatCapacity).toBe(5);
+    expect((await again.current()).capacity.chat).toBe(5);
     await again.close();
     open.splice(0);
-    const edited = store({ ...DEFAULT_ROUTING_CONFIG, chatCapacity: 2 });
-    expect(await edited.current()).toMatchObject({ version: 3, chatCapacity: 2 });
+    const edited = store({ ...DEFAULT_ROUTING_CONFIG, capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 2 } });
+    expect(await edited.current()).toMatchObject({ version: 3, capacity: { chat: 2 } });
     expect((await edited.list()).map((v) => v.publishedBy)).toEqual(['config-file', 'admin-1', 'config-file']);
   });
 

@@ -38,7 +38,12 @@ describe('router', () => {
     store = await createSqliteSessionStore({ path: join(dir, 'db.sqlite'), keys });
     bus = createMemoryBus();
     pool = new AgentPool();
-    config = { ...DEFAULT_ROUTING_CONFIG, offerTimeoutMs: 150, chatCapacity: 2, reassignAfterMs: 200 };
+    config = {
+      ...DEFAULT_ROUTING_CONFIG,
+      offerTimeoutMs: 150,
+      capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 2 },
+      reassignAfterMs: 200,
+    };
     router = createRouter({ store, bus, pool, config: () => config, logger: createLogger({ level: 'silent' }) });
     ingest = new Ingest(store, bus);
   });
@@ -237,7 +242,7 @@ describe('router', () => {
   });
 
   it('reads the routing config at each decision, so a version published after start applies to the next contact', async () => {
-    const valid = { ...DEFAULT_ROUTING_CONFIG, chatCapacity: 2 }; // the store refuses the short test time-outs
+    const valid = { ...DEFAULT_ROUTING_CONFIG, capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 2 } }; // the store refuses the short test time-outs
     const configs = createSqliteRoutingConfigStore({ path: join(dir, 'db.sqlite'), seed: valid });
     await router.stop();
     router = createRouter({ store, bus, pool, config: () => configs.current(), logger: createLogger({ level: 'silent' }) });
@@ -295,7 +300,13 @@ describe('router', () => {
     expect(a.offeredAgentId).toBe('solo');
     // A new router (a restart, or another node) knows nothing in memory of that offer.
     await router.stop();
-    router = createRouter({ store, bus, pool, config: () => ({ ...config, chatCapacity: 1 }), logger: createLogger({ level: 'silent' }) });
+    router = createRouter({
+      store,
+      bus,
+      pool,
+      config: () => ({ ...config, capacity: { ...DEFAULT_ROUTING_CONFIG.capacity, chat: 1 } }),
+      logger: createLogger({ level: 'silent' }),
+    });
     await router.start();
     const b = await contact('held-2');
     expect(b.status).toBe('queued');

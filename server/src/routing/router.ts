@@ -116,7 +116,7 @@ export function createRouter(deps: RouterDeps): Router {
    */
   async function offer(session: SessionRecord, decision: RoutingDecision, trigger: RoutingTrigger): Promise<SessionRecord> {
     const config = await deps.config();
-    const capacity = config.chatCapacity;
+    const capacity = config.capacity.chat;
     const lapsed = declined.get(session.id) ?? new Map<string, number>();
     const preferExpert = decision.tier === 'expert';
     let exclude: ReadonlySet<string> = new Set(lapsed.keys());
@@ -366,7 +366,7 @@ export function createRouter(deps: RouterDeps): Router {
       const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 500 });
       for (const s of waiting) {
         const a = deps.pool.get(agentId);
-        if (!a || a.activeChats >= (await deps.config()).chatCapacity) break;
+        if (!a || a.activeChats >= (await deps.config()).capacity.chat) break;
         if (s.routing) await offer(s, s.routing, 'agent-available');
       }
     },

@@ -1,4 +1,5 @@
 import { useWorkstation } from '../context';
+import type { SettablePresence } from '../../../../common/socket/agent-events';
 
 export function TopBar() {
   const user = useWorkstation((s) => s.user);
@@ -19,11 +20,13 @@ export function TopBar() {
         <select
           aria-label="Presence"
           value={presence}
-          onChange={(e) => void setPresence(e.target.value as 'available' | 'away')}
+          onChange={(e) => void setPresence(e.target.value as SettablePresence)}
           className={`presence presence--${presence}`}
         >
           <option value="available">Available</option>
+          <option value="busy">Busy</option>
           <option value="away">Away</option>
+          {presence === 'after-call-work' && <option value="after-call-work">After-call work</option>}
         </select>
         <span className="topbar__user" data-testid="current-user">
           <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}

@@ -1,5 +1,5 @@
 import { NotifySchema } from '../../../../common/ipc/desktop-bridge';
-import type { Presence } from '../../../../common/socket/agent-events';
+import type { Presence, SettablePresence } from '../../../../common/socket/agent-events';
 import { truncateText } from '../../../../common/text/text';
 import type { AgentConnection } from '../api/agent-socket';
 import type { Slice, WorkstationDeps } from './types';
@@ -15,7 +15,7 @@ export interface ConnectionSlice {
   connection: AgentConnection | null;
   goOnline(token: string): void;
   goOffline(): void;
-  setPresence(presence: Presence): Promise<void>;
+  setPresence(presence: SettablePresence): Promise<void>;
 }
 
 export const createConnectionSlice =
