@@ -137,16 +137,19 @@ describe('agent choice', () => {
     expect(s.candidates.find((c) => c.agentId === 'eve')).toMatchObject({ codes: ['shorter-idle'] });
   });
 
-  it('passes over an agent who declined within one offer time-out, unless nobody else qualifies', () => {
-    const declined = new Map([['cat', NOW - 40_000 + 30_000]]); // 10 s ago
+  it('passes over an agent who declined within one offer time-out, and says when they qualify again', () => {
+    const declinedAt = NOW - 10_000;
+    const declined = new Map([['cat', declinedAt]]);
     const both = selectAgents(contact(), [agent('cat'), agent('eve')], config, NOW, { declined });
     expect(both.ranked.map((a) => a.id)).toEqual(['eve']);
+    expect(both.coolingEndsAt).toBeNull();
     expect(both.candidates.find((c) => c.agentId === 'cat')).toMatchObject({
       codes: ['declined-recently'],
       reasons: ['declined or missed this contact 10 s ago'],
     });
     const alone = selectAgents(contact(), [agent('cat')], config, NOW, { declined });
-    expect(alone.ranked.map((a) => a.id)).toEqual(['cat']);
+    expect(alone.ranked).toEqual([]);
+    expect(alone.coolingEndsAt).toBe(declinedAt + config.offerTimeoutMs);
     const past = selectAgents(contact(), [agent('cat'), agent('eve')], config, NOW, { declined: new Map([['cat', NOW - 25_000]]) });
     expect(past.ranked.map((a) => a.id)).toEqual(['cat', 'eve']);
   });

@@ -14,8 +14,8 @@ import type { Presence } from '../../../common/socket/agent-events';
  *   has waited; it sets the minimum proficiency and the skill groups whose agents may take it.
  * - An agent qualifies when signed in, `available`, a member of a reachable group, at or above the
  *   ring's proficiency, under capacity for the contact's channel kind (mixed-load rule included),
- *   and did not decline or let an offer of this contact lapse within one offer time-out (a
- *   preference: when nobody else qualifies such agents qualify again).
+ *   and did not decline or let an offer of this contact lapse within one offer time-out (a cool-down,
+ *   never a ban: `coolingEndsAt` says when such an agent qualifies again).
  * - Among qualified agents: highest proficiency, then longest idle, then id (deterministic).
  */
 
@@ -152,6 +152,11 @@ export interface Selection {
   effectivePriority: number;
   /** Why each agent looked at was or was not chosen, assuming `ranked[0]` is offered it. */
   candidates: RoutingCandidate[];
+  /**
+   * When nobody qualifies but an agent who declined would once their cool-down ends: the earliest such
+   * end (ms since the epoch), so the caller can offer again then. Null otherwise.
+   */
+  coolingEndsAt: number | null;
 }
 
 const fmtSeconds = (ms: number) => `${Math.round(ms / 1000)} s`;
@@ -182,7 +187,7 @@ export function selectAgents(
     proficiency: number;
   }
   const qualified: Scored[] = [];
-  const lapsedOnly: Scored[] = [];
+  const cooled: Scored[] = [];
   const rejected: RoutingCandidate[] = [];
   const others: EngineAgent[] = [];
   let signedIn = 0;
@@ -228,41 +233,39 @@ export function selectAgents(
       if (explain) rejected.push({ agentId: agent.id, chosen: false, reasons, codes, proficiency, skillGroup: group });
       continue;
     }
-    (cooling(agent.id) ? lapsedOnly : qualified).push({ agent, group, proficiency });
+    (cooling(agent.id) ? cooled : qualified).push({ agent, group, proficiency });
   }
   const byRank = (x: Scored, y: Scored) =>
     y.proficiency - x.proficiency || x.agent.idleSince - y.agent.idleSince || (x.agent.id < y.agent.id ? -1 : 1);
   qualified.sort(byRank);
-  lapsedOnly.sort(byRank);
-  // Declining is a preference, never a ban: with nobody else, they qualify again.
-  const pool = qualified.length > 0 ? qualified : lapsedOnly;
-  const ranked = pool.map((s) => s.agent);
+  const ranked = qualified.map((s) => s.agent);
+  const coolingEndsAt =
+    ranked.length === 0 && cooled.length > 0
+      ? cooled.reduce((min, s) => Math.min(min, (declined?.get(s.agent.id) ?? now) + config.offerTimeoutMs), Infinity)
+      : null;
   const selection: Selection = {
     ranked,
     ring,
     waitedMs,
     effectivePriority: effectivePriority(contact.priority, waitedMs, config.aging),
     candidates: [],
+    coolingEndsAt,
   };
   if (!explain) return selection;
 
   const candidates: RoutingCandidate[] = [];
-  const chosen = pool[0];
+  const chosen = qualified[0];
   for (const s of qualified) candidates.push(rankedCandidate(s, chosen, now));
-  for (const s of lapsedOnly) {
+  for (const s of cooled) {
     const at = declined?.get(s.agent.id) ?? now;
-    candidates.push(
-      pool === lapsedOnly
-        ? rankedCandidate(s, chosen, now, `declined or missed it ${fmtSeconds(now - at)} ago; nobody else qualifies`)
-        : {
-            agentId: s.agent.id,
-            chosen: false,
-            reasons: [`declined or missed this contact ${fmtSeconds(now - at)} ago`],
-            codes: ['declined-recently'],
-            proficiency: s.proficiency,
-            skillGroup: s.group,
-          },
-    );
+    candidates.push({
+      agentId: s.agent.id,
+      chosen: false,
+      reasons: [`declined or missed this contact ${fmtSeconds(now - at)} ago`],
+      codes: ['declined-recently'],
+      proficiency: s.proficiency,
+      skillGroup: s.group,
+    });
   }
   candidates.push(...rejected);
   const listOthers = signedIn <= (options.listOthersUpTo ?? 50);
@@ -277,7 +280,7 @@ export function selectAgents(
   selection.candidates = candidates;
   return selection;
 
-  function rankedCandidate(s: Scored, best: Scored | undefined, at: number, extra?: string): RoutingCandidate {
+  function rankedCandidate(s: Scored, best: Scored | undefined, at: number): RoutingCandidate {
     const base = { agentId: s.agent.id, proficiency: s.proficiency, skillGroup: s.group };
     const idle = `idle ${fmtSeconds(at - s.agent.idleSince)}`;
     if (s === best)
@@ -285,9 +288,7 @@ export function selectAgents(
         ...base,
         chosen: true,
         reasons: [
-          [`proficiency ${s.proficiency} in ${s.group}`, idle, `${s.agent.load.chat} chats, ${s.agent.load.voice} calls`, extra]
-            .filter(Boolean)
-            .join('; '),
+          [`proficiency ${s.proficiency} in ${s.group}`, idle, `${s.agent.load.chat} chats, ${s.agent.load.voice} calls`].join('; '),
         ],
         codes: ['chosen'],
       };
