@@ -205,6 +205,8 @@ describe('router', () => {
   });
 
   it('respects chat capacity, counting pending offers', async () => {
+    // Offers that stay pending for the whole test: a lapsed one would free its slot.
+    config = { ...config, offerTimeoutMs: 60_000 };
     await router.start();
     agent('solo', ['general']);
     const a = await contact('cap-1');
