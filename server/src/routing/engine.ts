@@ -102,6 +102,21 @@ export function ringAt(config: RoutingConfig, tier: Tier, skillGroup: string, wa
   return { index, ring, minProficiency: ring.minProficiency, skillGroups: groups, nextAtMs: next ? next.afterSeconds * 1000 : null };
 }
 
+/**
+ * The skill groups whose contacts an agent of `agentGroups` may be offered at some ring: their own,
+ * and every configured group whose fallback is one of them. Null when a ring adds one of their groups
+ * explicitly: rings apply to every group's contacts, so such an agent may be offered any contact.
+ */
+export function groupsReaching(config: RoutingConfig, agentGroups: readonly string[]): string[] | null {
+  const rings = Object.values(config.widening).flat();
+  if (rings.some((r) => r.addSkillGroups.some((g) => agentGroups.includes(g)))) return null;
+  const out = new Set(agentGroups);
+  if (rings.some((r) => r.addFallback))
+    for (const [group, g] of Object.entries(config.skillGroups))
+      if (g.fallback !== null && agentGroups.includes(g.fallback)) out.add(group);
+  return [...out];
+}
+
 /** An agent's proficiency (1..5) in `skillGroup`: 5 for experts, else the config's entry, else the default. */
 export function proficiencyOf(config: RoutingConfig, agent: Pick<EngineAgent, 'username' | 'expert'>, skillGroup: string): number {
   if (agent.expert) return 5;
