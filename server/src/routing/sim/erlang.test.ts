@@ -108,4 +108,35 @@ describe('the what-if simulator against Erlang C (M/M/N)', () => {
     expect(sim.occupancy).toBeCloseTo(erlangs / AGENTS, 2);
     expect(sim.abandonment).toBe(0);
   });
+
+  it('waits exactly as a plain first-come-first-served M/M/N loop on the same arrivals', () => {
+    const r = createRandom(21);
+    const contacts: SimContact[] = [];
+    for (let t = 0, k = 0; k < 5000; k++) {
+      t += r.exponential(1000 / ((0.9 * AGENTS) / AHT_S));
+      contacts.push({
+        arrivalMs: t,
+        skillGroup: 'general',
+        channelKind: 'chat',
+        value: null,
+        valueScore: 50,
+        difficultyScore: 50,
+        handleMs: r.exponential(AHT_S * 1000),
+        patienceMs: Infinity,
+        ai: { contained: false, aiMs: 0 },
+      });
+    }
+    const sim = simulate(contacts, agents, config, { startMs: 0, endMs: contacts.at(-1)!.arrivalMs, aiTier: false });
+    // Each contact takes the server free first; identical servers, so which one does not matter.
+    const freeAt = new Array<number>(AGENTS).fill(0);
+    const waits = contacts.map((c) => {
+      let m = 0;
+      for (let k = 1; k < AGENTS; k++) if (freeAt[k]! < freeAt[m]!) m = k;
+      const start = Math.max(c.arrivalMs, freeAt[m]!);
+      freeAt[m] = start + c.handleMs;
+      return start - c.arrivalMs;
+    });
+    expect(waits.filter((w) => w > 0).length).toBeGreaterThan(1000);
+    for (let i = 0; i < contacts.length; i++) expect(sim.outcomes.waitMs[i]).toBeCloseTo(waits[i]!, 6);
+  });
 });
