@@ -445,27 +445,30 @@ async function storeArea(run: Run): Promise<void> {
 /** The routing engine and the what-if simulator (issue 11): each run REPEAT times, the median kept. */
 async function routerArea(run: Run): Promise<void> {
   const runs: RouterLine[][] = [];
-  for (let i = 0; i < REPEAT; i++) {
-    runs.push(routerLines(log));
-    await sleep(0);
-  }
+  for (let i = 0; i < REPEAT; i++) runs.push(await routerLines(mkdtempSync(join(run.dir, 'router-')), log));
   run.raw.router = runs;
   const show = (l: RouterLine, v: number) =>
-    l.unit === 'per-second' ? `${n0(v)}/s` : l.unit === 'ms' ? `${v.toFixed(2)} ms` : `${v.toFixed(2)} s`;
+    l.unit === 'per-second' ? `${n0(v)}/s` : l.unit === 'ms' ? `${v < 0.1 ? v.toFixed(3) : v.toFixed(2)} ms` : `${v.toFixed(2)} s`;
   runs[0]!.forEach((first, k) => {
     const l = medianRun(
       runs.map((r) => r[k]!),
       (x) => x.measured,
     );
-    const { op, value } = l.goal;
-    const ok = op === '≥' ? l.measured >= value : op === '≤' ? l.measured <= value : l.measured < value;
+    const goal = l.goal;
+    const ok = !goal
+      ? null
+      : goal.op === '≥'
+        ? l.measured >= goal.value
+        : goal.op === '≤'
+          ? l.measured <= goal.value
+          : l.measured < goal.value;
     run.rows.push({
       line: first.line,
       measured: show(l, l.measured),
       baseline: show(l, l.baseline),
       ratio: l.measured / l.baseline,
       ratioStyle: l.unit === 'per-second' ? 'percent' : 'times',
-      goal: `${op} ${show(l, value)}`,
+      goal: goal ? `${goal.op} ${show(l, goal.value)}` : 'measured',
       ok,
       ...(l.detail ? { note: l.detail } : {}),
     });

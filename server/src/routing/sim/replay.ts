@@ -1,6 +1,5 @@
 import type { UserView } from '../../../../common/api/auth';
-import type { RoutingDecision } from '../../../../common/routing/types';
-import type { SessionRecord, SessionStore } from '../../sessions/store';
+import type { ReplayContact, SessionStore } from '../../sessions/store';
 import { channelKindOf } from '../engine';
 import { hashUniform } from './prng';
 import type { SimAgent, SimContact } from './simulate';
@@ -9,8 +8,8 @@ import type { Workload } from './what-if';
 /**
  * Builds a what-if workload from the recorded decision log of a window (DESIGN §5 replay, issue 11).
  *
- * A contact of the window is a session whose first scoring (`decision.decidedAt`) falls in
- * [from, to). From the log and the session record:
+ * A contact of the window is a session whose first decision (trigger `new`) was logged in [from, to)
+ * (`SessionStore.replayContacts`: a few fields of each, not whole decisions). From it and its session:
  * - arrival: the session's `createdAt`; skill group and channel: as recorded; value facts: the first
  *   decision's `facts.value` (re-scored under each config), or its value score as is when the
  *   decision predates facts; difficulty: the recorded score (it does not depend on the config);
@@ -26,7 +25,7 @@ import type { Workload } from './what-if';
  * session it is, with their user record's groups and expert flag, signed in the whole window.
  */
 export interface ReplaySource {
-  store: Pick<SessionStore, 'decisionsBetween' | 'getSession'>;
+  store: Pick<SessionStore, 'replayContacts' | 'offersBetween' | 'candidatesBetween'>;
   /** An enabled staff user by id, or null. */
   userById(id: string): UserView | null;
 }
@@ -50,62 +49,47 @@ export type ReplayResult = { kind: 'ok'; workload: Workload; notes: string[] } |
 export const DEFAULT_HANDLE_SECONDS = 300;
 export const DEFAULT_AI_SECONDS = 90;
 
-interface Recorded {
-  sessionId: string;
-  first: RoutingDecision;
-  /** Offers logged for this session: when, and to whom. */
-  offers: { atMs: number; agentId: string }[];
-}
-
 const PAGE = 5000;
-const SESSIONS_PER_TURN = 500;
 const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Reads the window's contacts and agents (see the module comment). */
 export async function buildReplay(source: ReplaySource, options: ReplayOptions): Promise<ReplayResult> {
   const yieldTurn = options.yieldTurn ?? immediate;
   const fromIso = new Date(options.fromMs).toISOString();
-  const readTo = new Date(options.toMs + (options.trailingMs ?? 86_400_000)).toISOString();
-  const recorded = new Map<string, Recorded>();
-  const agentIds = new Set<string>();
-  let afterSeq = 0;
-  for (;;) {
-    const page = await source.store.decisionsBetween(fromIso, readTo, { afterSeq, limit: PAGE });
-    for (const entry of page) {
-      const d = entry.decision;
-      let r = recorded.get(entry.sessionId);
-      if (!r) {
-        const firstAt = Date.parse(d.decidedAt);
-        // Scored before the window (a re-offer of an older contact) or after it: not a contact of the window.
-        if (!(firstAt >= options.fromMs && firstAt < options.toMs)) continue;
-        if (recorded.size >= options.maxContacts) return { kind: 'tooMany', limit: options.maxContacts };
-        recorded.set(entry.sessionId, (r = { sessionId: entry.sessionId, first: d, offers: [] }));
-      }
-      if (d.offeredTo) {
-        r.offers.push({ atMs: Date.parse(entry.at), agentId: d.offeredTo });
-        agentIds.add(d.offeredTo);
-      }
-      for (const c of d.candidates ?? []) agentIds.add(c.agentId);
+  const toIso = new Date(options.toMs).toISOString();
+  const byId = new Map<string, { c: ReplayContact; offers: { atMs: number; agentId: string }[] }>();
+  for (let after: { at: string; seq: number } | undefined; ;) {
+    const page = await source.store.replayContacts(fromIso, toIso, { ...(after ? { after } : {}), limit: PAGE });
+    for (const c of page) {
+      // A decision logged before triggers were kept counts as `new`: only a first scoring in the window is a contact of it.
+      const decided = Date.parse(c.decidedAt);
+      if (!(decided >= options.fromMs && decided < options.toMs) || byId.has(c.sessionId)) continue;
+      if (byId.size >= options.maxContacts) return { kind: 'tooMany', limit: options.maxContacts };
+      byId.set(c.sessionId, { c, offers: [] });
     }
     if (page.length < PAGE) break;
-    afterSeq = page[page.length - 1]!.seq;
+    after = { at: page.at(-1)!.at, seq: page.at(-1)!.seq };
     await yieldTurn();
   }
-  if (recorded.size === 0) return { kind: 'empty' };
+  if (byId.size === 0) return { kind: 'empty' };
 
-  // The sessions, in turns.
-  const rows: { r: Recorded; s: SessionRecord }[] = [];
-  let missing = 0;
-  let k = 0;
-  for (const r of recorded.values()) {
-    const s = await source.store.getSession(r.sessionId);
-    if (s) {
-      rows.push({ r, s });
-      if (s.assignedAgentId) agentIds.add(s.assignedAgentId);
-    } else missing++;
-    if (++k % SESSIONS_PER_TURN === 0) await yieldTurn();
+  // Offers (answered at the last one to the session's agent), also those made after the window.
+  const agentIds = new Set<string>(await source.store.candidatesBetween(fromIso, toIso));
+  const readTo = new Date(options.toMs + (options.trailingMs ?? 86_400_000)).toISOString();
+  for (let after: { at: string; seq: number } | undefined; ;) {
+    const page = await source.store.offersBetween(fromIso, readTo, { ...(after ? { after } : {}), limit: PAGE });
+    for (const o of page) {
+      const atMs = Date.parse(o.at);
+      if (atMs < options.toMs) agentIds.add(o.agentId);
+      byId.get(o.sessionId)?.offers.push({ atMs, agentId: o.agentId });
+    }
+    if (page.length < PAGE) break;
+    after = { at: page.at(-1)!.at, seq: page.at(-1)!.seq };
+    await yieldTurn();
   }
-  rows.sort((a, b) => Date.parse(a.s.createdAt) - Date.parse(b.s.createdAt) || (a.s.id < b.s.id ? -1 : 1));
+  const rows = [...byId.values()];
+  for (const { c } of rows) if (c.assignedAgentId) agentIds.add(c.assignedAgentId);
+  rows.sort((a, b) => Date.parse(a.c.createdAt) - Date.parse(b.c.createdAt) || (a.c.sessionId < b.c.sessionId ? -1 : 1));
 
   // First pass: what each contact did, and the window's means to fill gaps with.
   interface Facts {
@@ -130,7 +114,7 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
   let answeredWithoutOffer = 0;
   let stillWaiting = 0;
   let closedUnanswered = 0;
-  for (const { r, s } of rows) {
+  for (const { c: s, offers } of rows) {
     const arrivalMs = Date.parse(s.createdAt);
     const h = s.handover;
     const withAi = s.status === 'bot' || h !== null;
@@ -140,7 +124,7 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
     let answeredAtMs: number | null = null;
     if (agent) {
       if (h && h.by === agent) answeredAtMs = Date.parse(h.at);
-      for (const o of r.offers) if (o.agentId === agent && (answeredAtMs === null || o.atMs > answeredAtMs)) answeredAtMs = o.atMs;
+      for (const o of offers) if (o.agentId === agent && (answeredAtMs === null || o.atMs > answeredAtMs)) answeredAtMs = o.atMs;
     }
     const endMs = Date.parse(s.closedAt ?? s.lastMessageAt);
     const handleMs = answeredAtMs !== null ? Math.max(1000, endMs - answeredAtMs) : null;
@@ -153,8 +137,8 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
         closedUnanswered++;
       } else stillWaiting++;
     }
-    if (!r.first.facts) noFacts++;
-    const group = r.first.skillGroup;
+    if (!s.valueFacts) noFacts++;
+    const group = s.skillGroup;
     if (handleMs !== null) {
       add(handleSum, group, () => ({ sum: 0, n: 0 }), handleMs);
       add(handleSum, '', () => ({ sum: 0, n: 0 }), handleMs);
@@ -176,12 +160,12 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
     const e = m.get(group)?.n ? m.get(group)! : m.get('');
     return e && e.n > 0 ? e.sum / e.n : fallback;
   };
-  const aiTier = rows.some((_, i) => facts[i]!.withAi);
+  const aiTier = facts.some((f) => f.withAi);
 
   let filledHandle = 0;
-  const contacts: SimContact[] = rows.map(({ r, s }, i) => {
+  const contacts: SimContact[] = rows.map(({ c: s }, i) => {
     const f = facts[i]!;
-    const group = r.first.skillGroup;
+    const group = s.skillGroup;
     if (f.handleMs === null) filledHandle++;
     let ai: SimContact['ai'];
     if (f.withAi) ai = { contained: f.contained, aiMs: f.aiMs ?? meanOf(aiSum, group, DEFAULT_AI_SECONDS * 1000) };
@@ -195,13 +179,13 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
       arrivalMs: f.arrivalMs,
       skillGroup: group,
       channelKind: channelKindOf(s.channel),
-      value: r.first.facts ? { ...r.first.facts.value } : null,
-      valueScore: r.first.valueScore,
-      difficultyScore: r.first.difficultyScore,
+      value: s.valueFacts ? { ...s.valueFacts } : null,
+      valueScore: s.valueScore,
+      difficultyScore: s.difficultyScore,
       handleMs: Math.round(f.handleMs ?? meanOf(handleSum, group, DEFAULT_HANDLE_SECONDS * 1000)),
       patienceMs: f.patienceMs,
       ai,
-      sessionId: s.id,
+      sessionId: s.sessionId,
     };
   });
 
@@ -220,7 +204,6 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
     'Agents are taken as signed in and available for the whole window; offers are accepted at once.',
     'The store does not record abandonment: contacts a person answered never abandon in the replay.',
   ];
-  if (missing) notes.push(`${missing} logged sessions could not be read and were left out.`);
   if (noFacts) notes.push(`${noFacts} contacts were logged without value facts: their recorded value score was kept.`);
   if (answeredWithoutOffer)
     notes.push(
