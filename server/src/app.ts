@@ -187,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config,
     limits,
     handOver,
+    standing,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
   });
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
