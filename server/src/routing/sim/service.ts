@@ -19,7 +19,7 @@ const DAY = 86_400_000;
 
 export interface WhatIfDeps {
   configs: Pick<RoutingConfigStore, 'current'>;
-  store: Pick<SessionStore, 'replayContacts' | 'offersBetween' | 'candidatesBetween'>;
+  store: Pick<SessionStore, 'replayContacts' | 'offersBetween'>;
   /** Staff accounts: by id (replay), and every enabled one (a generated workload's default agents). */
   staff: { userById(id: string): UserView | null; list(): UserView[] };
   /** The deployment's skill group ids (a generated workload's default mix). */
