@@ -88,6 +88,7 @@ interface ReplayRow {
   value_score: number;
   difficulty_score: number;
   value_facts: string | null;
+  candidate_ids: string;
   channel: ChannelCode;
   status: SessionStatus;
   assigned_agent_id: string | null;
@@ -109,6 +110,7 @@ const toReplayContact = (r: ReplayRow): ReplayContact => ({
   valueScore: r.value_score,
   difficultyScore: r.difficulty_score,
   valueFacts: r.value_facts ? (JSON.parse(r.value_facts) as ReplayContact['valueFacts']) : null,
+  candidateIds: (JSON.parse(r.candidate_ids) as (string | null)[]).filter((id): id is string => typeof id === 'string'),
   assignedAgentId: r.assigned_agent_id,
   createdAt: r.created_at,
   closedAt: r.closed_at,
@@ -189,6 +191,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     replayContacts: db.prepare(
       `SELECT d.seq, d.at, d.session_id, d.j ->> '$.decidedAt' AS decided_at, d.j ->> '$.skillGroup' AS skill_group,
          d.j ->> '$.valueScore' AS value_score, d.j ->> '$.difficultyScore' AS difficulty_score, json(d.j -> '$.facts.value') AS value_facts,
+         (SELECT json_group_array(c.value ->> '$.agentId') FROM json_each(d.j, '$.candidates') c) AS candidate_ids,
          s.channel, s.status, s.assigned_agent_id, s.created_at, s.closed_at, s.last_message_at,
          s.handover_json ->> '$.at' AS handover_at, s.handover_json ->> '$.by' AS handover_by
        FROM (SELECT seq, at, session_id, jsonb(decision_json) AS j FROM routing_decisions
@@ -201,10 +204,6 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       `SELECT seq, at, session_id, offered_to FROM routing_decisions
        WHERE offered_to IS NOT NULL AND at < @to AND (at > @afterAt OR (at = @afterAt AND seq > @afterSeq))
        ORDER BY at, seq LIMIT @limit`,
-    ),
-    candidatesBetween: db.prepare(
-      `SELECT DISTINCT c.value ->> 'agentId' AS id FROM routing_decisions d, json_each(d.decision_json, '$.candidates') c
-       WHERE d.cause = 'new' AND d.at >= ? AND d.at < ? ORDER BY id`,
     ),
     offeredCount: db.prepare(`SELECT count(*) AS n FROM sessions WHERE offered_agent_id = ? AND status = 'offered'`),
     voiceHeld: db.prepare(
@@ -407,10 +406,6 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       return (q.offersBetween.all(logPage(from, to, page)) as { seq: number; at: string; session_id: string; offered_to: string }[]).map(
         (r) => ({ seq: r.seq, at: r.at, sessionId: r.session_id, agentId: r.offered_to }),
       );
-    },
-
-    async candidatesBetween(from, to) {
-      return (q.candidatesBetween.all(from, to) as { id: string | null }[]).flatMap((r) => (r.id ? [r.id] : []));
     },
 
     async agentLoad(agentId) {

@@ -147,6 +147,8 @@ export interface ReplayContact {
   valueScore: number;
   difficultyScore: number;
   valueFacts: { spend: number; csat: number | null; contacts30d: number } | null;
+  /** The agents the first decision named as candidates (who was signed in then). */
+  candidateIds: string[];
   assignedAgentId: string | null;
   createdAt: string;
   closedAt: string | null;
@@ -314,8 +316,6 @@ export interface SessionStore {
   replayContacts(from: string, to: string, page?: LogPage): Promise<ReplayContact[]>;
   /** The offers logged in [from, to), in log order. */
   offersBetween(from: string, to: string, page?: LogPage): Promise<LoggedOffer[]>;
-  /** Every agent id named as a candidate by the first decisions logged in [from, to): who was signed in. */
-  candidatesBetween(from: string, to: string): Promise<string[]>;
   /** The agent's active sessions and pending offers, as stored: capacity is derived from this. */
   agentLoad(agentId: string): Promise<AgentLoad>;
   /**

@@ -7,7 +7,7 @@ import type { RoutingConfigStore } from '../config-store';
 import { generateWorkload } from './generate';
 import { buildReplay } from './replay';
 import type { SimAgent } from './simulate';
-import type { WhatIfInput, WhatIfOutput, Workload } from './what-if';
+import { pack, type PackedWhatIfInput, type WhatIfOutput, type Workload } from './what-if';
 
 /** The longest window a replay reads. */
 export const MAX_WINDOW_DAYS = 31;
@@ -19,15 +19,15 @@ const DAY = 86_400_000;
 
 export interface WhatIfDeps {
   configs: Pick<RoutingConfigStore, 'current'>;
-  store: Pick<SessionStore, 'replayContacts' | 'offersBetween' | 'candidatesBetween'>;
+  store: Pick<SessionStore, 'replayContacts' | 'offersBetween'>;
   /** Staff accounts: by id (replay), and every enabled one (a generated workload's default agents). */
   staff: { userById(id: string): UserView | null; list(): UserView[] };
   /** The deployment's skill group ids (a generated workload's default mix). */
   skillGroups: () => readonly string[];
   /** Whether the AI tier answers now (`ai.autoAnswer` on and a model loaded): a generated workload uses it. */
   aiTierAnswers: () => boolean;
-  /** Runs the simulations: in the what-if worker thread in the server, inline in unit tests. */
-  run: (input: WhatIfInput) => Promise<WhatIfOutput>;
+  /** Runs the simulations of a packed input (`what-if.ts pack`): in the what-if worker thread in the server. */
+  run: (input: PackedWhatIfInput) => Promise<WhatIfOutput>;
   now?: () => number;
 }
 
@@ -87,7 +87,7 @@ export async function simulateWhatIf(deps: WhatIfDeps, request: SimulateRequest)
   if (workload.agents.length > MAX_AGENTS)
     throw new HuiliuError('SIMULATION_TOO_LARGE', `A simulation takes at most ${MAX_AGENTS} agents.`, { maxAgents: MAX_AGENTS });
 
-  const out = await deps.run({ workload, current, draft });
+  const out = await deps.run(pack({ workload, current, draft }));
   return {
     source,
     window: { from: new Date(workload.startMs).toISOString(), to: new Date(workload.endMs).toISOString() },

@@ -4,9 +4,9 @@
  * a pool of its own so the scoring and model-training tasks of the CPU pool never wait behind it.
  * Every named export is a task; inputs and results are plain data (structured clone).
  */
-import { whatIf as compare, type WhatIfInput, type WhatIfOutput } from './what-if';
+import { unpack, whatIf as compare, type PackedWhatIfInput, type WhatIfOutput } from './what-if';
 
-/** Simulates a workload under the current and the draft config (`what-if.ts` `whatIf`). */
-export function whatIf(input: WhatIfInput): WhatIfOutput {
-  return compare(input);
+/** Simulates a packed workload (`what-if.ts` `pack`) under the current and the draft config (`whatIf`). */
+export function whatIf(input: PackedWhatIfInput): WhatIfOutput {
+  return compare(unpack(input));
 }

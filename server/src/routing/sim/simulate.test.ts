@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig, type RoutingConfigInput } from '../../../../common/routing/types';
 import { generateWorkload } from './generate';
 import { OUTCOME, simulate, type SimAgent, type SimContact, type SimOptions } from './simulate';
-import { whatIf } from './what-if';
+import { pack, unpack, whatIf } from './what-if';
 
 const T0 = Date.parse('2026-12-01T08:00:00Z');
 const S = 1000;
@@ -181,5 +181,21 @@ describe('the what-if simulator decides with the routing engine', () => {
       expect(m.hourly.map((h) => h.contacts).reduce((a, b) => a + b, 0)).toBe(contacts.length);
       expect(Object.values(m.bySkillGroup).reduce((a, g) => a + g.contacts, 0)).toBe(contacts.length);
     }
+  });
+
+  it('crosses to the worker thread packed into columns and back unchanged', () => {
+    const contacts = [
+      contact(0, { sessionId: 'WB178000000000012345', value: { spend: 120, csat: null, contacts30d: 2 } }),
+      contact(5, { sessionId: 'AP178000000000054321', channelKind: 'voice', skillGroup: 'vip', patienceMs: 90 * S }),
+      contact(9, { sessionId: 'SP178000000000011111', value: { spend: 0, csat: 2, contacts30d: 1 }, ai: { contained: true, aiMs: 0 } }),
+    ];
+    const input = {
+      workload: { contacts, agents: [agent('bob')], startMs: T0, endMs: T0 + 3600 * S, aiTier: true },
+      current: configOf(),
+      draft: configOf(),
+    };
+    expect(unpack(structuredClone(pack(input)))).toEqual(input);
+    const generated = { ...input, workload: { ...input.workload, contacts: contacts.map(({ sessionId: _s, ...c }) => c) } };
+    expect(unpack(structuredClone(pack(generated)))).toEqual(generated);
   });
 });
