@@ -20,6 +20,17 @@ export const ERROR_CODES = {
   SESSION_CLOSED: { status: 409, message: 'The session is closed.' },
   OFFER_TAKEN: { status: 409, message: 'Another agent already took this contact.' },
   NOT_ASSIGNED: { status: 409, message: 'This contact is not assigned to you.' },
+  // Transfers (issue 11). Not the sender's active contact: NOT_ASSIGNED.
+  TRANSFER_NOT_FOUND: { status: 404, message: 'No such transfer.' },
+  TRANSFER_TARGET_NOT_FOUND: { status: 404, message: 'No such agent or skill group to transfer to.' },
+  TRANSFER_TARGET_NOT_IN_GROUP: { status: 409, message: 'That agent does not handle contacts of that skill group.' },
+  TRANSFER_TO_SELF: { status: 409, message: 'You cannot transfer a contact to yourself.' },
+  TRANSFER_PENDING: { status: 409, message: 'A transfer of this contact is already pending.' },
+  TRANSFER_NOT_PENDING: { status: 409, message: 'The transfer is no longer pending: it was accepted, declined, cancelled or expired.' },
+  TRANSFER_TARGET_UNAVAILABLE: {
+    status: 409,
+    message: 'Nobody there can take the contact now (offline, away or at capacity); try a cold transfer.',
+  },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   KB_TOO_LARGE: { status: 413, message: 'The knowledge base would grow beyond its limits.' },

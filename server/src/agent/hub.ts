@@ -111,6 +111,12 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'ai:suggest': 'session.handle',
   'draft:discard': 'session.handle',
   'session:summary': 'session.view',
+  // Transfers (issue 11): handling a contact's own group is checked again by the use case.
+  'session:transfer': 'session.handle',
+  'transfer:accept': 'session.handle',
+  'transfer:decline': 'session.handle',
+  'transfer:cancel': 'session.handle',
+  'transfer:targets': 'session.handle',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;

@@ -25,6 +25,7 @@ import {
 } from './sqlite-rows';
 import type { CustomerRecord, MessagePage, ProfileChange, SessionFilter, SessionStore } from './store';
 import { openSessionWriter, type SessionWriter } from './writer';
+import { createTransferReader } from './transfers.sqlite';
 import { startWorkerSessionWriter } from './writer.client';
 
 export interface SqliteStoreOptions {
@@ -169,6 +170,9 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     release: (sessionId, agentId) => writer.release(sessionId, agentId),
     startBot: (sessionId, decision) => writer.startBot(sessionId, decision),
     handOver: (sessionId, input) => writer.handOver(sessionId, input),
+    startTransfer: (input) => writer.startTransfer(input),
+    decideTransfer: (transferId, outcome) => writer.decideTransfer(transferId, outcome),
+    ...createTransferReader({ db, ring }),
 
     async handoverSummary(sessionId) {
       const row = q.session.get(sessionId) as SessionRow | undefined;

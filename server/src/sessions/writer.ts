@@ -28,11 +28,21 @@ import {
   loadCustomerKey as loadKey,
 } from './sqlite-rows';
 import type { InboundResult, ProfileChange, SessionStore } from './store';
+import { createTransferWriter } from './transfers.sqlite';
 
 /** The store's write operations: what runs on the thread that owns the write connection. */
 export type SessionWriter = Pick<
   SessionStore,
-  'appendInbound' | 'appendOutbound' | 'saveRouting' | 'claim' | 'close' | 'release' | 'startBot' | 'handOver'
+  | 'appendInbound'
+  | 'appendOutbound'
+  | 'saveRouting'
+  | 'claim'
+  | 'close'
+  | 'release'
+  | 'startBot'
+  | 'handOver'
+  | 'startTransfer'
+  | 'decideTransfer'
 >;
 export type SessionWriteOp = keyof SessionWriter;
 export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
@@ -44,6 +54,8 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'release',
   'startBot',
   'handOver',
+  'startTransfer',
+  'decideTransfer',
 ];
 
 export interface SessionWriterOptions {
@@ -317,6 +329,9 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   }
 
   return {
+    // Issue 11: transfers (transfers.sqlite.ts).
+    ...createTransferWriter({ db, ring, commit, iso }),
+
     async appendInbound(draft, { skillGroup }) {
       // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
       const { customerId, identityHmac } = await resolveCustomer(draft);
