@@ -59,7 +59,7 @@ export const TransferViewSchema = z.object({
   status: TransferStatusSchema,
   from: Person,
   target: TransferTargetSchema,
-  /** A short label of the target for people: the agent's name, the group, "expert tier of vip". */
+  /** The target's name for people: the agent's display name, or the skill group's name (of its expert tier). */
   targetLabel: z.string(),
   /** Warm: the agent the contact is offered to (chosen by the router for a group or the expert tier). */
   offeredTo: Person.nullable(),

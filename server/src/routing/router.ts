@@ -62,6 +62,25 @@ export interface Router {
   handedOver(sessionId: string): Promise<SessionRecord | null>;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
+  // ── Transfers (issue 11; conversations/transfers.ts) ──────────────────────────────────────────
+  /**
+   * A cold transfer put the session back to `queued` under its transfer decision (`routing.transfer`,
+   * new skill group or tier): it is offered now, the transferring agent `from` last. To a named agent
+   * (`agentId`): offered to them alone, whatever their load (a person chose them), for one offer
+   * time-out; then, like any lapsed offer, to the agents of its skill group. Resolves with the session
+   * as routed, or null when it is no longer waiting.
+   */
+  transferred(sessionId: string, options: { from: string; agentId?: string }): Promise<SessionRecord | null>;
+  /**
+   * A warm transfer to a skill group or the expert tier: the agent the router would offer a contact
+   * under `decision` (its skill group and tier) to now, never `exclude` (the transferring agent), and
+   * why; nothing is written. Null when nobody can take it now.
+   */
+  transferCandidate(
+    decision: RoutingDecision,
+    exclude: string,
+  ): Promise<{ agentId: string; why: string; candidates: RoutingCandidate[] } | null>;
+  // ── end of transfers ──────────────────────────────────────────────────────────────────────────
   stop(): Promise<void>;
 }
 
@@ -421,6 +440,76 @@ export function createRouter(deps: RouterDeps): Router {
       clearTimeout(retryTimers.get(sessionId));
       retryTimers.delete(sessionId);
     },
+
+    // ── Transfers (issue 11) ──────────────────────────────────────────────────────────────────────
+    async transferred(sessionId, { from, agentId }) {
+      if (stopped) return null;
+      const session = await deps.store.getSession(sessionId);
+      if (session?.status !== 'queued' || !session.routing) return null;
+      // Other agents first; after one offer time-out the transferring agent too, if nobody else can.
+      decline(sessionId, from);
+      if (!agentId) return offer(session, session.routing, 'transferred');
+      const config = await deps.config();
+      const decision: RoutingDecision = {
+        ...session.routing,
+        trigger: 'transferred',
+        offerConfigVersion: config.version,
+        offeredAt: new Date(now()).toISOString(),
+        offeredTo: agentId,
+        assignment: `named by the transfer: offered to ${agentId} alone for ${config.offerTimeoutMs / 1000} s, then to ${session.skillGroup}`,
+        candidates: [
+          { agentId, chosen: true, reasons: ['named by the transfer'], codes: ['chosen'] },
+          { agentId: from, chosen: false, reasons: ['transferring this contact away'], codes: ['transfer-source'] },
+        ],
+      };
+      const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
+      // Compare-and-set on "queued, offered to nobody": another router's offer made meanwhile stands.
+      const { session: saved, applied } = await deps.store.saveRouting(
+        sessionId,
+        decision,
+        { agentId, expiresAt },
+        { offeredAgentId: null },
+      );
+      return applied ? settled(session, saved, config.offerTimeoutMs, 'transferred') : saved;
+    },
+
+    async transferCandidate(decision, exclude) {
+      if (stopped) return null;
+      const config = await deps.config();
+      const capacity = config.capacity.chat;
+      const excluded = new Set([exclude]);
+      const ranked = deps.pool.candidates(decision.skillGroup, { capacity, preferExpert: decision.tier === 'expert', exclude: excluded });
+      const candidates: RoutingCandidate[] = deps.pool
+        .inGroup(decision.skillGroup)
+        .filter((a) => !ranked.includes(a))
+        .map((a) =>
+          a.id === exclude
+            ? { agentId: a.id, chosen: false, reasons: ['transferring this contact away'], codes: ['transfer-source'] }
+            : { agentId: a.id, chosen: false, reasons: notEligible(a, excluded, capacity) },
+        );
+      for (const agent of ranked) {
+        const load = await deps.store.agentLoad(agent.id);
+        if (load.active + load.offered >= capacity) {
+          candidates.push({
+            agentId: agent.id,
+            chosen: false,
+            reasons: [`full: ${load.active} active + ${load.offered} offered of ${capacity}`],
+          });
+          continue;
+        }
+        const why = [
+          decision.tier === 'expert' ? (agent.expert ? 'expert agent for the expert tier' : 'no expert free; best available agent') : null,
+          `${agent.activeChats}/${capacity} chats`,
+          `idle since ${new Date(agent.idleSince).toISOString()}`,
+        ]
+          .filter(Boolean)
+          .join('; ');
+        candidates.push({ agentId: agent.id, chosen: true, reasons: [why], codes: ['chosen'] });
+        return { agentId: agent.id, why, candidates };
+      }
+      return null;
+    },
+    // ── end of transfers ──────────────────────────────────────────────────────────────────────────
 
     async stop() {
       stopped = true;

@@ -9,7 +9,7 @@ import {
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
-import { authorOf, textOf } from '../../../../common/message/envelope';
+import { authorOf, isStaffOnly, textOf } from '../../../../common/message/envelope';
 import type { QueueStanding } from '../../../../common/ai/assist';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore } from '../../attachments/store';
@@ -169,7 +169,8 @@ export async function appChannelPlugin(
     const session = customer ? await opts.store.latestSession(customer.id, 'AP') : null;
     if (!session) return { sessionId: null, conversationId: null, status: null, messages: [] };
     const afterSeq = q.conversationId === session.conversationId ? q.afterSeq : 0;
-    const messages = await opts.store.listMessages(session.conversationId, { afterSeq, limit: q.limit });
+    // Staff-only records (a transfer) are not the customer's to read.
+    const messages = (await opts.store.listMessages(session.conversationId, { afterSeq, limit: q.limit })).filter((m) => !isStaffOnly(m));
     return {
       sessionId: session.id,
       conversationId: session.conversationId,
