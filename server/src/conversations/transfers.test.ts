@@ -163,7 +163,7 @@ describe('transfers', () => {
       const logged = (await store.decisions(sessionId)).at(-1)!.decision;
       expect(logged).toMatchObject({ trigger: 'transferred', offeredTo: 'carl', transfer: { from: 'ann', to: 'carl', mode: 'cold' } });
       expect(logged.candidates?.find((c) => c.agentId === 'ann')?.codes).toEqual(['transfer-source']);
-      expect(logged.reasons.at(-1)).toMatchObject({ factor: 'transfer', note: 'cold transfer by ann to agent carl' });
+      expect(logged.reasons.at(-1)).toMatchObject({ factor: 'transfer', note: 'cold transfer by ANN to agent CARL' });
       expect((await eventOf(view.id, 'routed')).actor).toBe('ann');
       // The customer hears of the colleague once; the agents' record of it never leaves the server.
       await until(() => noticesTo(sessionId).length === 1);

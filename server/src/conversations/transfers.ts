@@ -323,7 +323,11 @@ export function createTransferService(deps: TransferDeps): TransferService {
       const skillGroup = resolveTarget(actor, session, to);
       const config = await deps.routingConfig();
       const at = iso();
-      const base = transferDecision(session.routing, { from: actor.id, target: to, mode, skillGroup, at }, config);
+      const names = {
+        from: actor.displayName,
+        target: to.kind === 'agent' ? personOf(to.agentId).name : groupName(skillGroup),
+      };
+      const base = transferDecision(session.routing, { from: actor.id, target: to, mode, skillGroup, at, names }, config);
       const summary = deps.summarize
         ? await deps.summarize(session).catch((error: unknown) => {
             log.warn({ err: error, sessionId }, 'summary failed; transferring without one');

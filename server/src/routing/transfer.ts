@@ -31,6 +31,8 @@ export interface TransferFacts {
   skillGroup: string;
   /** When the transfer was asked for (ISO 8601). */
   at: string;
+  /** Names for the reason's note (the ids stay in `transfer`): the sender's, the target agent's or group's. */
+  names?: { from?: string; target?: string };
 }
 
 /**
@@ -57,9 +59,10 @@ export function transferDecision(base: RoutingDecision | null, t: TransferFacts,
   };
   const expert = t.target.kind === 'expert';
   const to = transferRef(t.target, t.skillGroup);
-  const label = t.target.kind === 'agent' ? `agent ${to}` : expert ? `the expert tier of ${t.skillGroup}` : `skill group ${t.skillGroup}`;
+  const target = t.names?.target ?? (t.target.kind === 'agent' ? to : t.skillGroup);
+  const label = t.target.kind === 'agent' ? `agent ${target}` : expert ? `the expert tier of ${target}` : `skill group ${target}`;
   const moved = t.skillGroup !== scored.skillGroup ? ` (from ${scored.skillGroup})` : '';
-  const note = `${t.mode} transfer by ${t.from} to ${label}${moved}${expert && scored.tier !== 'expert' ? `; tier ${scored.tier} → expert, priority unchanged` : ''}`;
+  const note = `${t.mode} transfer by ${t.names?.from ?? t.from} to ${label}${moved}${expert && scored.tier !== 'expert' ? `; tier ${scored.tier} → expert, priority unchanged` : ''}`;
   // Only the newest transfer is a reason: a contact transferred twice does not carry the first one.
   const { candidates: _candidates, ring: _ring, effectivePriority: _effective, waitedMs: _waited, ...kept } = scored;
   return {

@@ -45,7 +45,8 @@ export function ContextPanel() {
           <p className="muted small">Offer: {r.assignment}</p>
           {r.transfer ? (
             <p className="muted small" data-testid="routing-transfer">
-              Transfer: {r.transfer.mode} · {r.transfer.from} → {r.transfer.to}
+              Transfer: {r.transfer.mode} ·{' '}
+              {detail.transfer ? `${detail.transfer.from.name} → ${detail.transfer.targetLabel}` : `${r.transfer.from} → ${r.transfer.to}`}
             </p>
           ) : null}
         </section>

@@ -89,15 +89,17 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
   return (
     <form className="transfer-dialog" aria-label={t.title} data-testid="transfer-dialog" onSubmit={(e) => void submit(e)}>
       <h3>{t.title}</h3>
-      <fieldset className="transfer-dialog__row">
-        <legend>{t.targetKind}</legend>
-        {(['agent', 'skill-group', 'expert'] as const).map((k) => (
-          <label key={k} className="radio">
-            <input type="radio" name="transfer-kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
-            {t.kinds[k]}
-          </label>
-        ))}
-      </fieldset>
+      <div className="transfer-dialog__row" role="radiogroup" aria-label={t.targetKind}>
+        <span className="transfer-dialog__label">{t.targetKind}</span>
+        <span className="transfer-dialog__options">
+          {(['agent', 'skill-group', 'expert'] as const).map((k) => (
+            <label key={k} className="radio">
+              <input type="radio" name="transfer-kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
+              {t.kinds[k]}
+            </label>
+          ))}
+        </span>
+      </div>
       {kind === 'agent' ? (
         targets && targets.agents.length === 0 ? (
           <p className="muted">{t.noAgents}</p>
@@ -112,7 +114,7 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
         )
       ) : (
         <label className="transfer-dialog__field">
-          <span>{t.skillGroup}</span>
+          <span className="transfer-dialog__label">{t.skillGroup}</span>
           <select
             value={kind === 'skill-group' ? group : expertGroup}
             onChange={(e) => (kind === 'skill-group' ? setGroup(e.target.value) : setExpertGroup(e.target.value))}
@@ -127,26 +129,28 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
           </select>
         </label>
       )}
-      <fieldset className="transfer-dialog__row">
-        <legend>{t.mode}</legend>
-        <label className="radio">
-          <input
-            type="radio"
-            name="transfer-mode"
-            value="warm"
-            checked={mode === 'warm'}
-            disabled={detail.channel === 'SP'}
-            onChange={() => setMode('warm')}
-          />
-          <strong>{t.warm}</strong> <span className="muted small">{t.warmHint}</span>
-        </label>
-        <label className="radio">
-          <input type="radio" name="transfer-mode" value="cold" checked={mode === 'cold'} onChange={() => setMode('cold')} />
-          <strong>{t.cold}</strong> <span className="muted small">{t.coldHint}</span>
-        </label>
-      </fieldset>
+      <div className="transfer-dialog__row" role="radiogroup" aria-label={t.mode}>
+        <span className="transfer-dialog__label">{t.mode}</span>
+        <span className="transfer-dialog__options">
+          <label className="radio">
+            <input
+              type="radio"
+              name="transfer-mode"
+              value="warm"
+              checked={mode === 'warm'}
+              disabled={detail.channel === 'SP'}
+              onChange={() => setMode('warm')}
+            />
+            <strong>{t.warm}</strong> <span className="muted small">{t.warmHint}</span>
+          </label>
+          <label className="radio">
+            <input type="radio" name="transfer-mode" value="cold" checked={mode === 'cold'} onChange={() => setMode('cold')} />
+            <strong>{t.cold}</strong> <span className="muted small">{t.coldHint}</span>
+          </label>
+        </span>
+      </div>
       <label className="transfer-dialog__field transfer-dialog__note">
-        <span>{t.note}</span>
+        <span className="transfer-dialog__label">{t.note}</span>
         <textarea
           dir="auto"
           rows={2}
