@@ -252,18 +252,21 @@ export function createTransferService(deps: TransferDeps): TransferService {
   }
 
   // ── expiry ──────────────────────────────────────────────────────────────────────────────────────
-  function schedule(t: Pick<TransferRecord, 'id' | 'expiresAt'>): void {
+  function schedule(t: Pick<TransferRecord, 'id' | 'expiresAt'>, retryMs = 0): void {
     if (stopped || !t.expiresAt) return;
     clearTimeout(timers.get(t.id));
     const timer = setTimeout(
       () => {
         timers.delete(t.id);
-        void end(t.id, { outcome: 'expired' }, 'system').catch((error: unknown) =>
-          log.error({ err: error, transferId: t.id }, 'transfer expiry failed'),
-        );
+        void end(t.id, { outcome: 'expired' }, 'system')
+          .then(({ transfer, changed }) => {
+            // The store's clock had not passed expiresAt yet (another thread's or server's): ask again shortly.
+            if (!changed && transfer.status === 'pending') schedule(transfer, Math.min(5000, Math.max(100, retryMs * 2)));
+          })
+          .catch((error: unknown) => log.error({ err: error, transferId: t.id }, 'transfer expiry failed'));
       },
       // A few ms after the store's clock passes expiresAt, so the store agrees it expired.
-      Math.max(0, Date.parse(t.expiresAt) - now()) + 5,
+      Math.max(0, Date.parse(t.expiresAt) - now()) + 5 + retryMs,
     );
     timer.unref();
     timers.set(t.id, timer);
