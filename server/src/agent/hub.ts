@@ -5,6 +5,7 @@ import type { UserView } from '../../../common/api/auth';
 import {
   AGENT_NAMESPACE,
   AcceptOfferSchema,
+  DeclineOfferSchema,
   CloseSessionSchema,
   OpenSessionSchema,
   QueueListSchema,
@@ -41,6 +42,7 @@ import type { AssistService } from '../ai/assist/service';
 import type { TransferService } from '../conversations/transfers';
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord, SessionStore } from '../sessions/store';
+import type { AfterCallWork } from '../routing/after-call-work';
 import {
   emotionErrorReporter,
   messageEmotions,
@@ -69,6 +71,8 @@ export interface AgentHubDeps {
   bus: Bus;
   pool: AgentPool;
   router: Router;
+  /** After-call work (issue 11): its presence changes are pushed to the agent; setting a presence ends it. */
+  afterCallWork?: Pick<AfterCallWork, 'cancel' | 'onChange'>;
   /** The conversation use cases: every session act of a socket event goes through them. */
   conversations: ConversationService;
   /**
@@ -109,6 +113,7 @@ const agentRoom = queueRooms.agent;
 export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'queue:list': 'queue.view',
   'offer:accept': 'session.handle',
+  'offer:decline': 'session.handle',
   'session:open': 'session.view',
   'session:history': 'session.view',
   'message:send': 'session.handle',
@@ -195,6 +200,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   }, 1000);
   sweep.unref();
   const nsp: AgentNamespace = io.of(AGENT_NAMESPACE);
+  // After-call work began or ended without the agent asking: their workstation shows it.
+  deps.afterCallWork?.onChange((agentId, presence, until) => nsp.to(agentRoom(agentId)).emit('presence:changed', { presence, until }));
   const subs: Subscription[] = [];
 
   nsp.use((socket, next) => {
@@ -339,6 +346,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     const conversations = deps.conversations;
     on('offer:accept', AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId));
+    on('offer:decline', DeclineOfferSchema, async ({ sessionId, reason }) => {
+      await deps.router.declined(sessionId, user.id, reason);
+      return { declined: true as const };
+    });
     on('session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId));
     on('session:history', SessionHistorySchema, (input) => conversations.history(user, input));
     on('message:send', SendMessageSchema, (input) => conversations.reply(user, input));
@@ -365,6 +376,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('transfer:targets', TransferTargetsQuerySchema, ({ sessionId }) => transfers().targets(user, sessionId));
 
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
+      deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
       if (presence === 'available') await deps.router.agentAvailable(user.id);
       else await deps.router.agentGone(user.id);

@@ -201,7 +201,10 @@ describe('transfers', () => {
       const view = await transfers.transfer(ann, { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold' });
       expect(view).toMatchObject({ skillGroup: 'vip', targetLabel: 'VIP', status: 'routed' });
       expect(await session(sessionId)).toMatchObject({ status: 'offered', skillGroup: 'vip', offeredAgentId: 'vera' });
-      expect((await store.decisions(sessionId)).at(-1)!.decision).toMatchObject({
+      const logged = (await store.decisions(sessionId)).at(-1)!.decision;
+      // Ann is not in the group the contact moved to.
+      expect(logged.candidates?.find((c) => c.agentId === 'ann')?.codes).toEqual(['not-in-skill-group']);
+      expect(logged).toMatchObject({
         trigger: 'transferred',
         skillGroup: 'vip',
         transfer: { to: 'skill-group:vip', mode: 'cold' },
@@ -227,14 +230,19 @@ describe('transfers', () => {
       expect(after.routing!.reasons.at(-1)!.note).toContain(`tier ${before.tier} → expert, priority unchanged`);
     });
 
-    it("to the expert tier of the contact's own group when none is named", async () => {
+    it("to the expert tier of the contact's own group when none is named: it waits for the expert tier's first ring", async () => {
       online(ann);
       online(bob);
       const sessionId = await held(ann, 'cold-expert-own');
       const view = await transfers.transfer(ann, { sessionId, to: { kind: 'expert' }, mode: 'cold' });
       expect(view.skillGroup).toBe('general');
-      expect(await session(sessionId)).toMatchObject({ skillGroup: 'general', offeredAgentId: 'bob' });
-      expect((await session(sessionId)).routing?.tier).toBe('expert');
+      // No expert in general: the expert tier's first widening ring (proficiency 4 and up) has nobody yet.
+      const after = await session(sessionId);
+      expect(after).toMatchObject({ skillGroup: 'general', status: 'queued', offeredAgentId: null });
+      expect(after.routing).toMatchObject({ tier: 'expert', trigger: 'transferred', ring: { index: 0, minProficiency: 4 } });
+      const candidates = after.routing!.candidates!;
+      expect(candidates.find((c) => c.agentId === 'bob')?.codes).toEqual(['below-ring-proficiency']);
+      expect(candidates.find((c) => c.agentId === 'ann')?.codes).toContain('transfer-source');
     });
   });
 
@@ -291,13 +299,14 @@ describe('transfers', () => {
       online(xena, 5);
       const sessionId = await held(ann, 'warm-group');
       const pending = await transfers.transfer(ann, { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'warm' });
-      // Longest idle first for a non-expert contact.
-      expect(pending.offeredTo?.id).toBe('vera');
+      // As the router ranks: the higher proficiency first (an expert counts 5), though Vera has been idle longer.
+      expect(pending.offeredTo?.id).toBe('xena');
       const logged = (await store.decisions(sessionId)).at(-1)!.decision;
-      expect(logged).toMatchObject({ trigger: 'transferred', offeredTo: 'vera', skillGroup: 'vip', transfer: { mode: 'warm' } });
-      expect(logged.candidates?.find((c) => c.chosen)?.agentId).toBe('vera');
-      const detail = await transfers.accept(vera, pending.id);
-      expect(detail).toMatchObject({ skillGroup: 'vip', assignedAgentId: 'vera' });
+      expect(logged).toMatchObject({ trigger: 'transferred', offeredTo: 'xena', skillGroup: 'vip', transfer: { mode: 'warm' } });
+      expect(logged.candidates?.find((c) => c.chosen)?.agentId).toBe('xena');
+      expect(logged.candidates?.find((c) => c.agentId === 'vera')?.codes).toEqual(['lower-proficiency']);
+      const detail = await transfers.accept(xena, pending.id);
+      expect(detail).toMatchObject({ skillGroup: 'vip', assignedAgentId: 'xena' });
     });
 
     it('to the expert tier: offered to an expert of the group', async () => {

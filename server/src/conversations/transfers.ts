@@ -379,7 +379,7 @@ export function createTransferService(deps: TransferDeps): TransferService {
           ],
         };
       } else {
-        const pick = await deps.router.transferCandidate(base, actor.id);
+        const pick = await deps.router.transferCandidate(session, base, actor.id);
         if (!pick) throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', undefined, { reason: 'nobody-available' });
         agentId = pick.agentId;
         decision = { ...base, offeredTo: agentId, assignment: `warm transfer: ${pick.why}`, candidates: pick.candidates };
@@ -389,7 +389,7 @@ export function createTransferService(deps: TransferDeps): TransferService {
       const { transfer, session: kept } = await deps.store.startTransfer({
         ...common,
         decision,
-        offer: { agentId, expiresAt, capacity: config.capacity.chat },
+        offer: { agentId, expiresAt, capacity: config.capacity },
       });
       schedule(transfer);
       await publish(transfer, kept, actor.id);

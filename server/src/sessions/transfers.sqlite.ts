@@ -79,11 +79,12 @@ export function createTransferWriter(deps: {
     session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
     transfer: db.prepare('SELECT * FROM transfers WHERE id = ?'),
     pendingOf: db.prepare(`SELECT id FROM transfers WHERE session_id = ? AND status = 'pending'`),
-    // The receiving agent's load as the router counts it, plus warm transfers offered to them.
+    // The receiving agent's load as the router counts it (chats, calls), plus warm transfers offered to them.
     load: db.prepare(
-      `SELECT (SELECT count(*) FROM sessions WHERE (status = 'active' AND assigned_agent_id = @agent)
-                 OR (status = 'offered' AND offered_agent_id = @agent))
-            + (SELECT count(*) FROM transfers WHERE status = 'pending' AND offered_agent_id = @agent) AS n`,
+      `SELECT coalesce(sum(channel != 'SP'), 0)
+                + (SELECT count(*) FROM transfers WHERE status = 'pending' AND offered_agent_id = @agent) AS chats,
+              coalesce(sum(channel = 'SP'), 0) AS calls
+       FROM sessions WHERE (status = 'active' AND assigned_agent_id = @agent) OR (status = 'offered' AND offered_agent_id = @agent)`,
     ),
     insert: db.prepare(
       `INSERT INTO transfers (id, session_id, customer_id, from_agent_id, mode, status, target_json, skill_group, offered_agent_id,
@@ -131,8 +132,12 @@ export function createTransferWriter(deps: {
         const { offer } = input;
         if (input.mode === 'warm') {
           if (!offer) throw new HuiliuError('INTERNAL', 'a warm transfer needs an offer');
-          if (offer.capacity !== undefined && (q.load.get({ agent: offer.agentId }) as { n: number }).n >= offer.capacity)
-            throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', 'That agent is at capacity.', { reason: 'at-capacity' });
+          if (offer.capacity) {
+            const { chats, calls } = q.load.get({ agent: offer.agentId }) as { chats: number; calls: number };
+            // The mixed-load rule: on a call, at most `chatsDuringVoice` chats.
+            if (chats >= (calls > 0 ? offer.capacity.chatsDuringVoice : offer.capacity.chat))
+              throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', 'That agent is at capacity.', { reason: 'at-capacity' });
+          }
         }
         const id = uuidv7();
         q.insert.run({
