@@ -38,6 +38,7 @@ import type {
   StoredCustomerFacts,
 } from './store';
 import { openSessionWriter, type SessionWriter } from './writer';
+import { createTransferReader } from './transfers.sqlite';
 import { startWorkerSessionWriter } from './writer.client';
 
 export interface SqliteStoreOptions {
@@ -292,6 +293,9 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       }[];
       return rows.map((r) => ({ sessionId: r.session_id, score: r.score, ratedAt: r.rated_at }));
     },
+    startTransfer: (input) => writer.startTransfer(input),
+    decideTransfer: (transferId, outcome) => writer.decideTransfer(transferId, outcome),
+    ...createTransferReader({ db, ring }),
 
     async handoverSummary(sessionId) {
       const row = q.session.get(sessionId) as SessionRow | undefined;

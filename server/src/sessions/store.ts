@@ -4,6 +4,7 @@ import type { RoutingDecision, Capacity, ChannelKind } from '../../../common/rou
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
 import type { StoredFactSource } from '../../../common/api/customers';
+import type { TransferMode, TransferStatus, TransferTarget } from '../../../common/api/transfers';
 
 export interface CustomerRecord {
   id: string;
@@ -232,6 +233,65 @@ export interface AgentLoad {
   byKind: { chat: number; voice: number };
 }
 
+/** A transfer as stored (issue 11), its sealed texts opened. */
+export interface TransferRecord {
+  id: string;
+  sessionId: string;
+  customerId: string;
+  fromAgentId: string;
+  mode: TransferMode;
+  status: TransferStatus;
+  target: TransferTarget;
+  /** The skill group the contact is in once transferred. */
+  skillGroup: string;
+  /** Warm: the agent it is offered to, and until when (ISO 8601). */
+  offeredAgentId: string | null;
+  expiresAt: string | null;
+  /** The routing decision with `transfer` (trigger `transferred`). */
+  decision: RoutingDecision;
+  note: string | null;
+  summary: ConversationSummary | null;
+  declineReason: string | null;
+  createdAt: string;
+  decidedAt: string | null;
+  /** The receiving agent, the sender, or `system`. */
+  decidedBy: string | null;
+}
+
+/** A transfer to start (`SessionStore.startTransfer`). */
+export interface NewTransfer {
+  sessionId: string;
+  /** The agent the session is `active` with: the write applies only while it still is. */
+  fromAgentId: string;
+  mode: TransferMode;
+  target: TransferTarget;
+  skillGroup: string;
+  decision: RoutingDecision;
+  note?: string;
+  summary?: ConversationSummary;
+  /**
+   * Warm only (a chat): the agent offered it and until when. With `capacity` (the routing config's),
+   * only while that agent's chats — active, offered, and pending transfers offered to them — stay
+   * below `capacity.chat` (`chatsDuringVoice` while they are on a call), decided in the same write.
+   */
+  offer?: { agentId: string; expiresAt: string; capacity?: Capacity };
+}
+
+/** How a pending transfer ends (`SessionStore.decideTransfer`). */
+export type TransferOutcome =
+  | { outcome: 'accepted'; by: string }
+  | { outcome: 'declined'; by: string; reason?: string }
+  /** By its sender, or by `system` (the contact closed or left the sender meanwhile). */
+  | { outcome: 'cancelled'; by: string }
+  | { outcome: 'expired' };
+
+/** The outcome of a transfer write: `changed` is true for exactly one caller per pending transfer. */
+export interface TransferWrite {
+  transfer: TransferRecord;
+  session: SessionRecord;
+  changed: boolean;
+}
+
 /**
  * The session store port (DESIGN §2, §4). Adapters encrypt message bodies, metadata and customer
  * PII at rest with per-customer AES-256-GCM data keys wrapped by the KeyProvider. A method that
@@ -359,6 +419,35 @@ export interface SessionStore {
     customerId: string,
     options?: { since?: string; limit?: number },
   ): Promise<{ sessionId: string; score: number; ratedAt: string }[]>;
+  // ── Transfers (issue 11) ──────────────────────────────────────────────────────────────────────
+  /**
+   * Starts a transfer of an `active` session held by `fromAgentId`, in one atomic write:
+   * - cold: the transfer is recorded `routed` and the session goes back to `queued` (no agent,
+   *   waiting from now) in `skillGroup` with `decision` as its routing; the router then offers it.
+   * - warm: the transfer is recorded `pending`, offered to `offer.agentId` until `offer.expiresAt`,
+   *   and `decision` is appended to the decision log; the session does not change.
+   * Errors: SESSION_NOT_FOUND, SESSION_CLOSED, NOT_ASSIGNED (not active with `fromAgentId`),
+   * TRANSFER_PENDING (the session has a pending transfer), TRANSFER_TARGET_UNAVAILABLE (the offer's
+   * capacity is reached).
+   */
+  startTransfer(input: NewTransfer): Promise<{ transfer: TransferRecord; session: SessionRecord }>;
+  /**
+   * Ends a pending transfer, in one conditional write (`changed` false and nothing written when it
+   * does not apply: not pending any more, another agent's, not expired yet):
+   * - `accepted` by the agent it is offered to, before it expires, while the session is still
+   *   `active` with the sender: the session is assigned to them, in the transfer's skill group, with
+   *   the transfer's decision as its routing. Of concurrent accepts exactly one changes anything.
+   * - `declined` by the agent it is offered to; `cancelled` by its sender or `system`;
+   *   `expired` once `expiresAt` has passed (the store's clock).
+   * TRANSFER_NOT_FOUND for an unknown id.
+   */
+  decideTransfer(transferId: string, outcome: TransferOutcome): Promise<TransferWrite>;
+  getTransfer(id: string): Promise<TransferRecord | null>;
+  /** A session's transfers, oldest first. */
+  transfers(sessionId: string): Promise<TransferRecord[]>;
+  /** Pending transfers, oldest first; with `offeredAgentId`, those offered to that agent. */
+  pendingTransfers(filter?: { offeredAgentId?: string }): Promise<TransferRecord[]>;
+
   /** Resolves when the store answers a trivial query (readiness probe); rejects when it cannot. */
   ping(): Promise<void>;
   shutdown(): Promise<void>;
