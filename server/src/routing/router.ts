@@ -1,10 +1,11 @@
-import type { RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
+import type { CandidateCode, RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import type { Bus, Subscription } from '../bus/bus';
 import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
-import type { AgentPool, AgentState } from './agent-pool';
+import type { AgentPool } from './agent-pool';
+import { channelKindOf, compareWaiting, groupsReaching, roomFor, selectAgents, type EngineAgent, type EngineContact } from './engine';
 import { scoreContact, type ContactFacts, type ContactScore, type ValueFacts } from './score';
 
 export interface RouterDeps {
@@ -67,6 +68,35 @@ export interface Router {
 
 const DAY = 86_400_000;
 
+/** An agent the selection ranked whom the store found without room when the offer was written. */
+interface Skipped {
+  code: CandidateCode;
+  note: string;
+}
+
+/**
+ * The selection's candidates as the offer turned out: agents the store found without room say so, the
+ * agent offered (null: nobody) is the one `chosen`.
+ */
+function explain(
+  candidates: readonly RoutingCandidate[],
+  chosenId: string | null,
+  skipped: ReadonlyMap<string, Skipped>,
+): RoutingCandidate[] {
+  return candidates.map((c) => {
+    const why = skipped.get(c.agentId);
+    if (why) return { ...c, chosen: false, reasons: [why.note], codes: [why.code] };
+    if (c.agentId === chosenId && !c.chosen)
+      return {
+        ...c,
+        chosen: true,
+        reasons: [`best qualified agent with room (those ranked above are full): ${c.reasons.join('; ')}`],
+        codes: ['chosen'],
+      };
+    return c;
+  });
+}
+
 /**
  * First version of the router (DESIGN §5): the score, the tiers and the stored explanation are the
  * real formula; assignment is capacity → expert preference → fewest chats → longest idle, with
@@ -101,83 +131,101 @@ export function createRouter(deps: RouterDeps): Router {
     return sessions.filter((s) => Date.parse(s.createdAt) >= since).length;
   }
 
-  /** Why an agent of the group is not eligible at all (DESIGN §5 `candidates`). */
-  function notEligible(a: AgentState, exclude: ReadonlySet<string>, capacity: number): string[] {
-    const reasons: string[] = [];
-    if (a.presence !== 'available') reasons.push(`presence ${a.presence}`);
-    if (a.activeChats >= capacity) reasons.push(`at capacity: ${a.activeChats}/${capacity} chats`);
-    if (exclude.has(a.id)) reasons.push('let an offer of this contact lapse, or left, earlier');
-    return reasons;
+  /** The engine's view of the agents signed in on this node (load: active chats; offers are checked in the store). */
+  function agentsNow(): EngineAgent[] {
+    return deps.pool.all().map((a) => ({
+      id: a.id,
+      username: a.username,
+      skillGroups: a.skillGroups,
+      expert: a.expert,
+      presence: a.presence,
+      load: { chat: a.activeChats, voice: 0 },
+      idleSince: a.idleSince,
+    }));
+  }
+
+  /** The contact as the engine sees it: waiting for a person since `waitingSince`, in its decided tier. */
+  function contactOf(session: SessionRecord, decision: RoutingDecision): EngineContact {
+    return {
+      id: session.id,
+      skillGroup: session.skillGroup,
+      channelKind: channelKindOf(session.channel),
+      tier: decision.tier,
+      priority: decision.priority,
+      queuedAt: Date.parse(session.waitingSince),
+    };
   }
 
   /**
-   * Offers the session to the first eligible agent with room (checked again by the store in the same
-   * write), or queues it; appends the decision to the log either way.
+   * Offers the session to the best qualified agent with room (`engine.ts selectAgents`; room checked
+   * again by the store in the same write), or queues it; appends the decision to the log either way.
+   * A queued contact is tried again when its next widening ring opens or a cool-down ends.
    */
   async function offer(session: SessionRecord, decision: RoutingDecision, trigger: RoutingTrigger): Promise<SessionRecord> {
     const config = await deps.config();
-    const capacity = config.capacity.chat;
-    const lapsed = declined.get(session.id) ?? new Map<string, number>();
-    const preferExpert = decision.tier === 'expert';
-    let exclude: ReadonlySet<string> = new Set(lapsed.keys());
-    let ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert, exclude });
-    if (ranked.length === 0 && lapsed.size > 0) {
-      // Nobody else can take it: an agent who let it lapse gets it again once a cool-down of one
-      // offer timeout has passed, so a contact is never stranded by a missed offer or a reload.
-      const cooling = [...lapsed].filter(([, at]) => now() - at < config.offerTimeoutMs);
-      exclude = new Set(cooling.map(([id]) => id));
-      ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert, exclude });
-      if (ranked.length === 0 && cooling.length > 0) {
-        // reduce, not Math.min(...): one argument per agent in the group would have no upper bound.
-        const firstFree = cooling.reduce((min, [, at]) => Math.min(min, at + config.offerTimeoutMs), Infinity);
-        retryAfter(session.id, firstFree - now());
-      }
-    }
-    const reasons = new Map<string, string[]>();
-    for (const a of deps.pool.inGroup(session.skillGroup)) if (!ranked.includes(a)) reasons.set(a.id, notEligible(a, exclude, capacity));
-    const candidates = (chosen: string | null): RoutingCandidate[] =>
-      [...reasons].map(([agentId, why]) => ({ agentId, chosen: agentId === chosen, reasons: why }));
-    const base: RoutingDecision = { ...decision, trigger, offerConfigVersion: config.version, offeredAt: new Date(now()).toISOString() };
-    const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
+    const t = now();
+    const contact = contactOf(session, decision);
+    const declinedHere = declined.get(session.id);
+    const selection = selectAgents(contact, agentsNow(), config, t, declinedHere ? { declined: declinedHere } : {});
+    const base: RoutingDecision = {
+      ...decision,
+      trigger,
+      offerConfigVersion: config.version,
+      offeredAt: new Date(t).toISOString(),
+      effectivePriority: selection.effectivePriority,
+      waitedMs: selection.waitedMs,
+      ring: { index: selection.ring.index, minProficiency: selection.ring.minProficiency, skillGroups: selection.ring.skillGroups },
+    };
+    const expiresAt = new Date(t + config.offerTimeoutMs).toISOString();
     // Compare-and-set on the offer this decision saw: another router's newer offer is never clobbered.
     const seen = { offeredAgentId: session.status === 'offered' ? session.offeredAgentId : null };
+    /** Agents the store found full, with why: they are explained as such, never as chosen. */
+    const full = new Map<string, Skipped>();
+    const capacity = { kind: contact.channelKind, limits: config.capacity };
 
-    for (const [i, agent] of ranked.entries()) {
+    for (const agent of selection.ranked) {
       const load = await deps.store.agentLoad(agent.id);
       // This session's own pending offer to the agent does not count against them.
-      const held = load.active + load.offered - (session.status === 'offered' && session.offeredAgentId === agent.id ? 1 : 0);
-      if (held >= capacity) {
-        reasons.set(agent.id, [`full: ${load.active} active + ${load.offered} offered of ${capacity}`]);
+      const own = session.status === 'offered' && session.offeredAgentId === agent.id ? 1 : 0;
+      const held = {
+        chat: load.byKind.chat - (contact.channelKind === 'chat' ? own : 0),
+        voice: load.byKind.voice - (contact.channelKind === 'voice' ? own : 0),
+      };
+      const room = roomFor({ load: held }, contact.channelKind, config.capacity);
+      if (!room.ok) {
+        full.set(agent.id, { code: room.code, note: `${room.note} (${load.active} active + ${load.offered} offered)` });
         continue;
       }
-      const why = [
-        decision.tier === 'expert'
-          ? agent.expert
-            ? 'expert agent for an expert-tier contact'
-            : 'no expert free; best available agent'
-          : null,
-        `${agent.activeChats}/${capacity} chats`,
-        `idle since ${new Date(agent.idleSince).toISOString()}`,
-      ]
-        .filter(Boolean)
-        .join('; ');
-      reasons.set(agent.id, [why]);
-      for (const later of ranked.slice(i + 1)) {
-        reasons.set(later.id, [
-          `ranked after ${agent.id} (experts first for expert tier, then fewest chats, then longest idle): ${later.expert ? 'expert; ' : ''}${later.activeChats} chats, idle since ${new Date(later.idleSince).toISOString()}`,
-        ]);
-      }
-      const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: why, candidates: candidates(agent.id) };
+      const candidates = explain(selection.candidates, agent.id, full);
+      const chosen = candidates.find((c) => c.agentId === agent.id);
+      const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: chosen?.reasons.join('; ') ?? '', candidates };
       const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity }, seen);
       // Applied; or taken/closed; or another router changed the offer since we looked: its decision stands.
       if (applied || (saved.status !== 'queued' && saved.status !== 'offered') || saved.offeredAgentId !== seen.offeredAgentId)
         return settled(session, saved, config.offerTimeoutMs, trigger);
       // Another router filled the agent between our look and our write: the store refused; try the next.
-      reasons.set(agent.id, [`full: another server's offer took the last slot of ${capacity}`]);
+      full.set(agent.id, { code: 'lost-race', note: "full: another server's offer took the last slot" });
     }
-    const why = `no available agent in ${session.skillGroup} with capacity; waiting in queue`;
-    const next: RoutingDecision = { ...base, offeredTo: null, assignment: why, candidates: candidates(null) };
+    const waitReason =
+      selection.ranked.length > 0
+        ? `every qualified agent is full; waiting in queue`
+        : selection.coolingEndsAt !== null
+          ? 'only agents who just declined or missed it qualify; offered to them again after their cool-down'
+          : `no available agent in ${selection.ring.skillGroups.join(' / ')} qualifies yet; waiting in queue`;
+    const next: RoutingDecision = {
+      ...base,
+      offeredTo: null,
+      assignment: waitReason,
+      candidates: explain(selection.candidates, null, full),
+    };
     const { session: saved } = await deps.store.saveRouting(session.id, next, null, seen);
+    if (saved.status === 'queued') {
+      // Try again when the next ring opens (more agents qualify) or a cool-down ends, whichever is first.
+      const ringAtMs = selection.ring.nextAtMs === null ? Infinity : contact.queuedAt + selection.ring.nextAtMs;
+      const coolAtMs = selection.coolingEndsAt ?? Infinity;
+      const at = Math.min(ringAtMs, coolAtMs);
+      if (at !== Infinity) retryAfter(session.id, at - now(), ringAtMs <= coolAtMs ? 'widened' : 'cooled-down');
+    }
     return settled(session, saved, config.offerTimeoutMs, trigger);
   }
 
@@ -210,8 +258,8 @@ export function createRouter(deps: RouterDeps): Router {
     lapsed.set(agentId, now());
   }
 
-  /** Offers a still-waiting contact again when the cool-down of its only candidates ends. */
-  function retryAfter(sessionId: string, ms: number): void {
+  /** Offers a still-waiting contact again after `ms`: its next widening ring opened, or a cool-down ended. */
+  function retryAfter(sessionId: string, ms: number, trigger: 'widened' | 'cooled-down'): void {
     clearTimeout(retryTimers.get(sessionId));
     const timer = setTimeout(
       () => {
@@ -219,8 +267,8 @@ export function createRouter(deps: RouterDeps): Router {
         void (async () => {
           if (stopped) return;
           const s = await deps.store.getSession(sessionId);
-          if (s?.status === 'queued' && s.routing) await offer(s, s.routing, 'cooled-down');
-        })().catch((error: unknown) => log.error({ err: error, sessionId }, 're-offer after cool-down failed'));
+          if (s?.status === 'queued' && s.routing) await offer(s, s.routing, trigger);
+        })().catch((error: unknown) => log.error({ err: error, sessionId }, 're-offering a waiting contact failed'));
       },
       Math.max(0, ms) + 10,
     );
@@ -361,13 +409,25 @@ export function createRouter(deps: RouterDeps): Router {
       if (!agent || agent.presence !== 'available') return;
       // Back, or ready again: contacts they missed earlier may be theirs again at once.
       for (const lapsed of declined.values()) lapsed.delete(agentId);
-      // Oldest first until the agent is full; the first page rarely runs out, but a page of 500 keeps
-      // an agent from idling behind 50 contacts that others hold.
-      const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 500 });
-      for (const s of waiting) {
+      // The queue in the engine's order (priority + aging, then first come first served), from the
+      // groups this agent may serve: their own and those whose widening rings reach them. Two pages —
+      // longest waiting and highest priority — hold the head of the queue under any aging setting that
+      // matters in practice; each contact goes to its best agent, who may be someone else.
+      const config = await deps.config();
+      const groups = groupsReaching(config, agent.skillGroups);
+      const [oldest, highest] = await Promise.all([
+        deps.store.listSessions({ status: ['queued'], ...(groups ? { skillGroups: groups } : {}), limit: 250 }),
+        deps.store.listSessions({ status: ['queued'], ...(groups ? { skillGroups: groups } : {}), order: 'priority', limit: 250 }),
+      ]);
+      const t = now();
+      const waiting = [...new Map([...oldest, ...highest].filter((s) => s.routing).map((s) => [s.id, s])).values()]
+        .map((s) => ({ s, c: contactOf(s, s.routing!) }))
+        .sort((x, y) => compareWaiting(x.c, y.c, t, config));
+      for (const { s } of waiting) {
         const a = deps.pool.get(agentId);
-        if (!a || a.activeChats >= (await deps.config()).capacity.chat) break;
-        if (s.routing) await offer(s, s.routing, 'agent-available');
+        if (!a || a.presence !== 'available' || a.activeChats >= config.capacity.chat) break;
+        const fresh = await deps.store.getSession(s.id);
+        if (fresh?.status === 'queued' && fresh.routing) await offer(fresh, fresh.routing, 'agent-available');
       }
     },
 
