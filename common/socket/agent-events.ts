@@ -153,6 +153,11 @@ export interface AgentServerToClientEvents {
    * (you went away or offline), `taken` (a colleague accepted it), or another routing trigger.
    */
   'offer:revoked': (payload: { sessionId: string; reason: string }) => void;
+  /**
+   * Your presence changed without you asking: after-call work began (`until`: when it ends, ISO 8601)
+   * or ended (`available`, `until` null).
+   */
+  'presence:changed': (payload: { presence: Presence; until: string | null }) => void;
   /** A message in a session you are assigned to or can see. */
   'message:new': (message: MessageView) => void;
   /** Text was read from an image message of your chat (issue 10, OCR): show it under the image (`MessageView.ocr`). */

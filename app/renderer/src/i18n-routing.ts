@@ -14,6 +14,8 @@ export interface RoutingStrings {
     presence: string;
     presences: { available: string; busy: string; away: string; 'after-call-work': string; offline: string };
     signOut: string;
+    /** After a presence: when it ends (after-call work). */
+    until: (time: string) => string;
   };
   tiers: Record<Tier, string>;
   codes: Record<CandidateCode, string>;
@@ -249,6 +251,7 @@ const EN: RoutingStrings = {
     presence: 'Presence',
     presences: { available: 'Available', busy: 'Busy', away: 'Away', 'after-call-work': 'After-call work', offline: 'Offline' },
     signOut: 'Sign out',
+    until: (time) => ` · until ${time}`,
   },
   tiers: { expert: 'expert', assisted: 'assisted', ai: 'AI' },
   codes: {
@@ -275,6 +278,7 @@ const EN: RoutingStrings = {
     'handed-over': 'handed over by the AI',
     widened: 'a wider ring opened',
     transferred: 'transferred',
+    rescored: 'scored again after a new message',
   },
   explain: {
     title: 'Routing',
@@ -506,6 +510,7 @@ const ZH: RoutingStrings = {
     presence: '状态',
     presences: { available: '空闲', busy: '忙碌', away: '离开', 'after-call-work': '话后处理', offline: '离线' },
     signOut: '退出登录',
+    until: (time) => ` · 至 ${time}`,
   },
   tiers: { expert: '专家', assisted: '辅助', ai: 'AI' },
   codes: {
@@ -532,6 +537,7 @@ const ZH: RoutingStrings = {
     'handed-over': 'AI 转人工',
     widened: '扩大了接待范围',
     transferred: '转接',
+    rescored: '新消息后重新评分',
   },
   explain: {
     title: '路由',

@@ -36,6 +36,7 @@ import type { ConversationService } from '../conversations/service';
 import type { AssistService } from '../ai/assist/service';
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord, SessionStore } from '../sessions/store';
+import type { AfterCallWork } from '../routing/after-call-work';
 import {
   emotionErrorReporter,
   messageEmotions,
@@ -64,6 +65,8 @@ export interface AgentHubDeps {
   bus: Bus;
   pool: AgentPool;
   router: Router;
+  /** After-call work (issue 11): its presence changes are pushed to the agent; setting a presence ends it. */
+  afterCallWork?: Pick<AfterCallWork, 'cancel' | 'onChange'>;
   /** The conversation use cases: every session act of a socket event goes through them. */
   conversations: ConversationService;
   /**
@@ -182,6 +185,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   }, 1000);
   sweep.unref();
   const nsp: AgentNamespace = io.of(AGENT_NAMESPACE);
+  // After-call work began or ended without the agent asking: their workstation shows it.
+  deps.afterCallWork?.onChange((agentId, presence, until) => nsp.to(agentRoom(agentId)).emit('presence:changed', { presence, until }));
   const subs: Subscription[] = [];
 
   nsp.use((socket, next) => {
@@ -341,6 +346,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('session:summary', SummarizeSessionSchema, async ({ sessionId }) => assist().summaryFor(user, sessionId));
 
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
+      deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
       if (presence === 'available') await deps.router.agentAvailable(user.id);
       else await deps.router.agentGone(user.id);

@@ -355,7 +355,7 @@ describe('router', () => {
         logger: createLogger({ level: 'silent' }),
         score: ({ difficulty: { text } }) => {
           const [tier, p] = text.split(' ') as ['expert' | 'assisted' | 'ai', string];
-          return { value: { score: 0, reasons: [] }, difficulty: { score: 0, reasons: [] }, priority: Number(p), tier };
+          return { value: { score: Number(p), reasons: [] }, difficulty: { score: Number(p), reasons: [] }, priority: Number(p), tier };
         },
       });
       await router.start();
@@ -425,6 +425,20 @@ describe('router', () => {
       await router.agentAvailable('generalist');
       await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'generalist');
       expect((await store.getSession(s.id))?.routing?.ring?.skillGroups).toEqual(['vip', 'general']);
+    });
+
+    it('raises a waiting contact when a new message is harder, and never lowers it', async () => {
+      await scripted({});
+      const s = await contact('r-1', 'assisted 55', 'nobody-here');
+      expect(s.routing).toMatchObject({ priority: 55, tier: 'assisted' });
+      await ingest.accept(draft({ identity: { channel: 'WB', externalId: 'r-1' }, text: 'assisted 10' }), 'nobody-here');
+      await ingest.accept(draft({ identity: { channel: 'WB', externalId: 'r-1' }, text: 'expert 100' }), 'nobody-here');
+      await until(async () => (await store.getSession(s.id))?.routing?.trigger === 'rescored');
+      const after = (await store.getSession(s.id))!.routing!;
+      // 55 × 0.6 + 100 × 0.4 = 73: assisted still; the calmer message changed nothing.
+      expect(after).toMatchObject({ difficultyScore: 100, priority: 73, tier: 'assisted' });
+      expect(after.reasons.filter((r) => r.factor === 'rescored')).toHaveLength(1);
+      expect((await store.decisions(s.id)).map((d) => d.decision.trigger)).toEqual(['new', 'rescored']);
     });
   });
 });

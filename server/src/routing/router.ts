@@ -67,6 +67,7 @@ export interface Router {
 }
 
 const DAY = 86_400_000;
+const TIER_RANK = { ai: 0, assisted: 1, expert: 2 } as const;
 
 /** An agent the selection ranked whom the store found without room when the offer was written. */
 interface Skipped {
@@ -276,6 +277,52 @@ export function createRouter(deps: RouterDeps): Router {
     retryTimers.set(sessionId, timer);
   }
 
+  /**
+   * A waiting contact's new message is scored (difficulty and emotion); when its priority rises it is
+   * offered again under the higher priority, and its tier may go up — never down (the score of a
+   * calmer message does not lower the contact, and nothing sends a contact back to the AI). Contacts
+   * with an agent already (offered, active) keep their offer; the AI tier rescores its own.
+   */
+  async function rescore(envelope: Envelope): Promise<void> {
+    if (stopped || envelope.direction !== 'in') return;
+    const session = await deps.store.getSession(envelope.sessionId);
+    if (session?.status !== 'queued' || !session.routing) return;
+    const before = session.routing;
+    const config = await deps.config();
+    const value = before.facts?.value ?? { spend: 0, csat: null, contacts30d: 1 };
+    const scored = await (deps.score ?? scoreContact)({
+      value,
+      difficulty: {
+        text: textOf(envelope),
+        channel: session.channel,
+        contacts30d: before.facts?.difficulty.contacts30d ?? value.contacts30d,
+      },
+      config,
+    });
+    // Under the config the contact was scored with: a raise, never a fall.
+    const difficulty = Math.max(before.difficultyScore, scored.difficulty.score);
+    const priority = Math.round((before.valueScore * before.weights.value + difficulty * before.weights.difficulty) * 100) / 100;
+    if (priority <= before.priority) return;
+    const tierNow = priority > before.thresholds.expert ? 'expert' : priority > before.thresholds.assisted ? 'assisted' : 'ai';
+    const tier = TIER_RANK[tierNow] > TIER_RANK[before.tier] ? tierNow : before.tier;
+    const decision: RoutingDecision = {
+      ...before,
+      difficultyScore: difficulty,
+      priority,
+      tier,
+      reasons: [
+        ...before.reasons,
+        {
+          factor: 'rescored',
+          points: Math.round((priority - before.priority) * 100) / 100,
+          note: `a new message raised difficulty ${before.difficultyScore} → ${difficulty}: priority ${before.priority} → ${priority}${tier !== before.tier ? `, tier ${before.tier} → ${tier}` : ''}`,
+        },
+      ],
+    };
+    log.info({ sessionId: session.id, priority, tier }, 'waiting contact rescored up');
+    await offer(session, decision, 'rescored');
+  }
+
   async function reassign(agentId: string): Promise<void> {
     if (stopped || deps.pool.get(agentId)) return; // back in the meantime
     const theirs = await deps.store.listSessions({ status: ['active'], assignedAgentId: agentId });
@@ -314,6 +361,7 @@ export function createRouter(deps: RouterDeps): Router {
       subs.push(
         await deps.bus.subscribe('message.in', 'router', async ({ payload: { envelope, newSession } }) => {
           if (newSession) await router.route(envelope);
+          else await rescore(envelope);
         }),
       );
       // Crash recovery: contacts stored but never routed, or offered before a restart.

@@ -10,6 +10,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const user = useWorkstation((s) => s.user);
   const link = useWorkstation((s) => s.link);
   const presence = useWorkstation((s) => s.presence);
+  const presenceUntil = useWorkstation((s) => s.presenceUntil);
   const setPresence = useWorkstation((s) => s.setPresence);
   const logout = useWorkstation((s) => s.logout);
   const t = routingStrings(useLocale()).shell;
@@ -51,7 +52,12 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
           <option value="available">{t.presences.available}</option>
           <option value="busy">{t.presences.busy}</option>
           <option value="away">{t.presences.away}</option>
-          {presence === 'after-call-work' && <option value="after-call-work">{t.presences['after-call-work']}</option>}
+          {presence === 'after-call-work' && (
+            <option value="after-call-work" disabled>
+              {t.presences['after-call-work']}
+              {presenceUntil ? t.until(new Date(presenceUntil).toLocaleTimeString()) : ''}
+            </option>
+          )}
         </select>
         <span className="topbar__user" data-testid="current-user">
           <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}
