@@ -180,6 +180,7 @@ export interface RoutingStrings {
     contacts: (n: number) => string;
     took: (ms: number) => string;
     current: (v: number) => string;
+    currentShort: string;
     draft: string;
     metric: string;
     delta: string;
@@ -440,6 +441,7 @@ const EN: RoutingStrings = {
     contacts: (n) => `${n} contacts`,
     took: (ms) => `${ms} ms`,
     current: (v) => `Current (v${v})`,
+    currentShort: 'Current',
     draft: 'Draft',
     metric: 'Metric',
     delta: 'Change',
@@ -699,10 +701,11 @@ const ZH: RoutingStrings = {
     contacts: (n) => `${n} 个会话`,
     took: (ms) => `用时 ${ms} 毫秒`,
     current: (v) => `当前（第 ${v} 版）`,
+    currentShort: '当前',
     draft: '草稿',
     metric: '指标',
-    delta: '变化',
-    pp: ' 个百分点',
+    delta: '变化（百分点）',
+    pp: '',
     seconds: ' 秒',
     serviceLevel: '服务水平',
     abandonment: '放弃率',

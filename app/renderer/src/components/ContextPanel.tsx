@@ -6,7 +6,7 @@ import { DecisionExplanation } from './routing/DecisionExplanation';
 
 export function ContextPanel() {
   const detail = useWorkstation((s) => s.detail);
-  const userId = useWorkstation((s) => s.user?.id);
+  const user = useWorkstation((s) => s.user);
   const staff = useStaff();
   const locale = useLocale();
   const t = routingStrings(locale);
@@ -30,7 +30,7 @@ export function ContextPanel() {
             <summary>
               <h3>{t.explain.title}</h3>
             </summary>
-            <DecisionExplanation decision={r} staff={staff} selfId={userId} compact />
+            <DecisionExplanation decision={r} staff={staff} self={user ?? undefined} compact />
           </details>
         </section>
       ) : null}

@@ -248,6 +248,8 @@ describe('the routing page: the version in force and the draft editor', () => {
     expect(field('weights.difficulty').value).toBe('0.7');
     await choose($<HTMLSelectElement>('select[data-path="skillGroups.vip.proficiency.agent2"]')!, '4');
     expect(text('[data-testid="publish"]')).toBe('Publish as version 2');
+    await click($('[data-testid="compare"]'));
+    expect($('[data-testid="simulation"]')).not.toBeNull();
     await fill($<HTMLInputElement>('[data-testid="publish-comment"]')!, 'Difficulty matters more this week');
     await click($('[data-testid="publish"]'));
 
@@ -262,6 +264,8 @@ describe('the routing page: the version in force and the draft editor', () => {
     expect(text('[data-testid="current-version"]')).toContain('published by Admin');
     expect(text('[data-testid="draft-status"]')).toBe('Same as version 2');
     expect($$('[data-testid="version-row"]').map((r) => r.dataset.version)).toEqual(['2', '1']);
+    // The comparison was against version 1: it is gone once version 2 is in force.
+    expect($('[data-testid="simulation"]')).toBeNull();
   });
 
   it('shows the server’s VALIDATION_FAILED next to the field it names', async () => {
@@ -514,7 +518,8 @@ describe('the routing explanation', () => {
     expect(text('[data-testid="decision-trigger"]')).toBe('扩大了接待范围');
     const cands = $$('[data-testid="candidate"]');
     expect(cands).toHaveLength(1);
-    expect(cands[0]!.textContent).toContain('(你)');
+    // An agent reads no staff directory: their own line is named from their session.
+    expect(cands[0]!.textContent).toContain('Agent Two(你)');
     expect(text('h3')).toBe('客户');
   });
 });

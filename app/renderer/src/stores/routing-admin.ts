@@ -171,7 +171,14 @@ export function createRoutingAdminStore(deps: { api: RoutingApi; token: string }
         try {
           const published = await api.publish(token, draft, comment);
           await refresh().catch(() => set({ current: published }));
-          set({ publishing: false, draft: published.config, comment: '', notice: { kind: 'published', version: published.version } });
+          // The comparison was of the old version in force: it no longer says anything about the new one.
+          set({
+            publishing: false,
+            draft: published.config,
+            comment: '',
+            simulation: null,
+            notice: { kind: 'published', version: published.version },
+          });
         } catch (error) {
           const issues = fieldIssues(error).map((i) => ({ ...i, path: i.path.replace(/^config\./, '') }));
           set({ publishing: false, publishError: asPageError(error), serverIssues: issues });
@@ -187,6 +194,7 @@ export function createRoutingAdminStore(deps: { api: RoutingApi; token: string }
             draft: published.config,
             serverIssues: [],
             viewing: null,
+            simulation: null,
             notice: { kind: 'rolled-back', from: version, version: published.version },
           });
         } catch (error) {

@@ -16,12 +16,18 @@ export function waitedText(ms: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-function CandidateRow({ c, staff, selfId, t }: { c: RoutingCandidate; staff: readonly UserView[]; selfId?: string; t: RoutingStrings }) {
+/** The signed-in user: named from the session even without the staff directory (agents do not read it). */
+type Self = Pick<UserView, 'id' | 'displayName'>;
+
+const nameOf = (staff: readonly UserView[], id: string, self?: Self) =>
+  self && id === self.id && !staff.some((u) => u.id === id) ? self.displayName : staffName(staff, id);
+
+function CandidateRow({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: RoutingStrings }) {
   return (
     <tr className={c.chosen ? 'cand cand--chosen' : 'cand'} data-testid="candidate" data-chosen={c.chosen || undefined}>
       <td>
-        <bdi dir="auto">{staffName(staff, c.agentId)}</bdi>
-        {c.agentId === selfId ? <span className="muted"> ({t.explain.you})</span> : null}
+        <bdi dir="auto">{nameOf(staff, c.agentId, self)}</bdi>
+        {c.agentId === self?.id ? <span className="muted"> ({t.explain.you})</span> : null}
       </td>
       <td className="cand__chosen" aria-label={t.explain.chosen}>
         {c.chosen ? '✓' : ''}
@@ -43,7 +49,7 @@ function CandidateRow({ c, staff, selfId, t }: { c: RoutingCandidate; staff: rea
 }
 
 /** One candidate as a short block, for the narrow side panel. */
-function CandidateItem({ c, staff, selfId, t }: { c: RoutingCandidate; staff: readonly UserView[]; selfId?: string; t: RoutingStrings }) {
+function CandidateItem({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: RoutingStrings }) {
   return (
     <li className={c.chosen ? 'cand cand--chosen' : 'cand'} data-testid="candidate" data-chosen={c.chosen || undefined}>
       <span className="cand__line">
@@ -51,9 +57,9 @@ function CandidateItem({ c, staff, selfId, t }: { c: RoutingCandidate; staff: re
           {c.chosen ? '✓' : '·'}
         </span>
         <bdi dir="auto" className="cand__name">
-          {staffName(staff, c.agentId)}
+          {nameOf(staff, c.agentId, self)}
         </bdi>
-        {c.agentId === selfId ? <span className="muted">({t.explain.you})</span> : null}
+        {c.agentId === self?.id ? <span className="muted">({t.explain.you})</span> : null}
         {c.proficiency !== undefined ? (
           <span className="muted small">
             {t.explain.proficiency} {c.proficiency}
@@ -85,12 +91,12 @@ function CandidateItem({ c, staff, selfId, t }: { c: RoutingCandidate; staff: re
 export function DecisionExplanation({
   decision: r,
   staff,
-  selfId,
+  self,
   compact = false,
 }: {
   decision: RoutingDecision;
   staff: readonly UserView[];
-  selfId?: string;
+  self?: Self;
   compact?: boolean;
 }) {
   const t = routingStrings(useLocale());
@@ -156,12 +162,12 @@ export function DecisionExplanation({
         {r.transfer ? (
           <>
             <dt>{x.transfer}</dt>
-            <dd>{x.transferText(staffName(staff, r.transfer.from), r.transfer.to, r.transfer.mode)}</dd>
+            <dd>{x.transferText(nameOf(staff, r.transfer.from, self), r.transfer.to, r.transfer.mode)}</dd>
           </>
         ) : null}
         <dt>{x.offeredTo}</dt>
         <dd data-testid="decision-offered-to">
-          {r.offeredTo ? <bdi dir="auto">{staffName(staff, r.offeredTo)}</bdi> : <span className="muted">{x.nobody}</span>}
+          {r.offeredTo ? <bdi dir="auto">{nameOf(staff, r.offeredTo, self)}</bdi> : <span className="muted">{x.nobody}</span>}
         </dd>
         <dt>{x.decidedAt}</dt>
         <dd className="small">{new Date(r.offeredAt ?? r.decidedAt).toLocaleString(tag)}</dd>
@@ -188,7 +194,7 @@ export function DecisionExplanation({
         ) : compact ? (
           <ul className="cand-list">
             {candidates.map((c) => (
-              <CandidateItem key={c.agentId} c={c} staff={staff} selfId={selfId} t={t} />
+              <CandidateItem key={c.agentId} c={c} staff={staff} self={self} t={t} />
             ))}
           </ul>
         ) : (
@@ -204,7 +210,7 @@ export function DecisionExplanation({
             </thead>
             <tbody>
               {candidates.map((c) => (
-                <CandidateRow key={c.agentId} c={c} staff={staff} selfId={selfId} t={t} />
+                <CandidateRow key={c.agentId} c={c} staff={staff} self={self} t={t} />
               ))}
             </tbody>
           </table>

@@ -81,24 +81,26 @@ export function Versions({ canManage }: { canManage: boolean }) {
                 </td>
                 <td className="small nowrap">{new Date(ver.publishedAt).toLocaleString(localeTag(locale))}</td>
                 <td className="version__comment">{ver.comment ?? <span className="muted">{t.page.noComment}</span>}</td>
-                <td className="nowrap actions">
-                  <button type="button" className="ghost small-btn" onClick={() => view(viewing === ver.version ? null : ver.version)}>
-                    {viewing === ver.version ? v.hide : v.view}
-                  </button>
-                  {canManage && !inForce ? (
-                    <button
-                      type="button"
-                      className="ghost small-btn"
-                      data-testid="rollback"
-                      disabled={busy}
-                      onClick={() => {
-                        setConfirming(ver.version);
-                        setComment('');
-                      }}
-                    >
-                      {v.rollback}
+                <td>
+                  <div className="actions">
+                    <button type="button" className="ghost small-btn" onClick={() => view(viewing === ver.version ? null : ver.version)}>
+                      {viewing === ver.version ? v.hide : v.view}
                     </button>
-                  ) : null}
+                    {canManage && !inForce ? (
+                      <button
+                        type="button"
+                        className="ghost small-btn"
+                        data-testid="rollback"
+                        disabled={busy}
+                        onClick={() => {
+                          setConfirming(ver.version);
+                          setComment('');
+                        }}
+                      >
+                        {v.rollback}
+                      </button>
+                    ) : null}
+                  </div>
                 </td>
               </tr>,
               confirming === ver.version ? (

@@ -98,7 +98,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
             <XAxis dataKey="label" tick={{ fontSize: 11 }} interval={0} />
             <YAxis domain={[0, 100]} tick={{ fontSize: 11 }} />
             <Tooltip formatter={(v) => `${String(v)}%`} />
-            <Legend wrapperStyle={{ fontSize: 12 }} />
+            <Legend wrapperStyle={{ fontSize: 12 }} itemSorter="dataKey" />
             <Bar dataKey="current" name={currentName} fill={CURRENT_FILL} isAnimationActive={false}>
               <LabelList dataKey="current" position="top" fontSize={10} />
             </Bar>
@@ -111,7 +111,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
           <thead>
             <tr>
               <th>{w.metric}</th>
-              <th className="num">{currentName}</th>
+              <th className="num">{w.currentShort}</th>
               <th className="num">{w.draft}</th>
               <th className="num">{w.delta}</th>
             </tr>
@@ -159,7 +159,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
           <XAxis type="number" domain={[0, 100]} tick={{ fontSize: 11 }} />
           <YAxis type="category" dataKey="name" width={110} tick={{ fontSize: 11 }} />
           <Tooltip formatter={(v) => `${String(v)}%`} />
-          <Legend wrapperStyle={{ fontSize: 12 }} />
+          <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={(item) => TIERS.indexOf(item.dataKey as Tier)} />
           {TIERS.map((k) => (
             <Bar key={k} dataKey={k} name={t.tiers[k]} stackId="tiers" fill={TIER_FILL[k]} isAnimationActive={false} />
           ))}
