@@ -5,6 +5,7 @@ import type { UserView } from '../../../common/api/auth';
 import {
   AGENT_NAMESPACE,
   AcceptOfferSchema,
+  DeclineOfferSchema,
   CloseSessionSchema,
   OpenSessionSchema,
   QueueListSchema,
@@ -105,6 +106,7 @@ const agentRoom = queueRooms.agent;
 export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'queue:list': 'queue.view',
   'offer:accept': 'session.handle',
+  'offer:decline': 'session.handle',
   'session:open': 'session.view',
   'session:history': 'session.view',
   'message:send': 'session.handle',
@@ -331,6 +333,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     const conversations = deps.conversations;
     on('offer:accept', AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId));
+    on('offer:decline', DeclineOfferSchema, async ({ sessionId, reason }) => {
+      await deps.router.declined(sessionId, user.id, reason);
+      return { declined: true as const };
+    });
     on('session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId));
     on('session:history', SessionHistorySchema, (input) => conversations.history(user, input));
     on('message:send', SendMessageSchema, (input) => conversations.reply(user, input));

@@ -205,6 +205,8 @@ describe('router', () => {
   });
 
   it('respects chat capacity, counting pending offers', async () => {
+    // Offers that stay pending for the whole test: a lapsed one would free its slot.
+    config = { ...config, offerTimeoutMs: 60_000 };
     await router.start();
     agent('solo', ['general']);
     const a = await contact('cap-1');
@@ -439,6 +441,25 @@ describe('router', () => {
       expect(after).toMatchObject({ difficultyScore: 100, priority: 73, tier: 'assisted' });
       expect(after.reasons.filter((r) => r.factor === 'rescored')).toHaveLength(1);
       expect((await store.decisions(s.id)).map((d) => d.decision.trigger)).toEqual(['new', 'rescored']);
+    });
+
+    it('records a decline, offers the contact to the next agent at once, and refuses a decline of an offer not yours', async () => {
+      await scripted({});
+      agent('d-first', ['general'], false, 0);
+      agent('d-second', ['general'], false, 1);
+      const s = await contact('dec-1', 'assisted 60');
+      expect(s.offeredAgentId).toBe('d-first');
+      await expect(router.declined(s.id, 'd-second')).rejects.toMatchObject({ code: 'OFFER_TAKEN' });
+      await router.declined(s.id, 'd-first', 'on a call with a customer');
+      const after = (await store.getSession(s.id))!;
+      expect(after.offeredAgentId).toBe('d-second');
+      expect(after.routing).toMatchObject({ trigger: 'declined' });
+      expect(after.routing?.reasons.at(-1)).toMatchObject({ factor: 'declined', note: 'declined by d-first: on a call with a customer' });
+      expect(after.routing?.candidates?.find((c) => c.agentId === 'd-first')).toMatchObject({ codes: ['declined-recently'] });
+      expect((await store.decisions(s.id)).map((d) => [d.decision.trigger, d.decision.offeredTo])).toEqual([
+        ['new', 'd-first'],
+        ['declined', 'd-second'],
+      ]);
     });
   });
 });

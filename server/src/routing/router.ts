@@ -1,5 +1,6 @@
 import type { CandidateCode, RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
 import { textOf, type Envelope } from '../../../common/message/envelope';
+import { HuiliuError } from '../../../common/errors/codes';
 import type { Bus, Subscription } from '../bus/bus';
 import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
@@ -61,6 +62,12 @@ export interface Router {
    * the explanation. Resolves with the session as routed, or null when it is no longer waiting.
    */
   handedOver(sessionId: string): Promise<SessionRecord | null>;
+  /**
+   * The agent declined the offer of `sessionId` (pressed Decline): it goes to the next agent now and
+   * they are in cool-down for it; the decision log records it (trigger `declined`, with `reason`).
+   * Errors: OFFER_TAKEN when the session is not (or no longer) offered to this agent.
+   */
+  declined(sessionId: string, agentId: string, reason?: string): Promise<void>;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
   stop(): Promise<void>;
@@ -338,16 +345,34 @@ export function createRouter(deps: RouterDeps): Router {
     }
   }
 
-  async function expire(sessionId: string, agentId: string, trigger: 'timeout' | 'agent-gone' = 'timeout'): Promise<void> {
-    if (stopped) return;
+  async function expire(
+    sessionId: string,
+    agentId: string,
+    trigger: 'timeout' | 'agent-gone' | 'declined' = 'timeout',
+    reason?: string,
+  ): Promise<boolean> {
+    if (stopped) return false;
     const session = await deps.store.getSession(sessionId);
-    if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return;
+    if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return false;
     decline(sessionId, agentId);
+    if (trigger === 'declined') {
+      clearTimeout(timers.get(sessionId));
+      timers.delete(sessionId);
+      log.info({ sessionId, agentId }, 'offer declined; offering to the next agent');
+      const note = `declined by ${agentId}${reason ? `: ${reason}` : ''}`;
+      const routing: RoutingDecision = {
+        ...session.routing,
+        reasons: [...session.routing.reasons.filter((r) => r.factor !== 'declined'), { factor: 'declined', note }],
+      };
+      await offer(session, routing, 'declined');
+      return true;
+    }
     log.info(
       { sessionId, agentId },
       trigger === 'timeout' ? 'offer timed out; offering to the next agent' : 'agent gone; offering to the next agent',
     );
     await offer(session, session.routing, trigger);
+    return true;
   }
 
   function cancelReassign(agentId: string): void {
@@ -520,6 +545,11 @@ export function createRouter(deps: RouterDeps): Router {
       if (stopped) return;
       cancelReassign(agentId);
       await reassign(agentId);
+    },
+
+    async declined(sessionId, agentId, reason) {
+      if (!(await expire(sessionId, agentId, 'declined', reason)))
+        throw new HuiliuError('OFFER_TAKEN', 'This contact is not offered to you (any more).');
     },
 
     settle(sessionId) {
