@@ -280,6 +280,7 @@ const EN: RoutingStrings = {
     widened: 'a wider ring opened',
     transferred: 'transferred',
     rescored: 'scored again after a new message',
+    declined: 'the agent declined the offer',
   },
   explain: {
     title: 'Routing',
@@ -540,6 +541,7 @@ const ZH: RoutingStrings = {
     widened: '扩大了接待范围',
     transferred: '转接',
     rescored: '新消息后重新评分',
+    declined: '坐席拒绝了分配',
   },
   explain: {
     title: '路由',
