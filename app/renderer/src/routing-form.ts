@@ -59,7 +59,8 @@ function flatten(value: unknown, prefix: string, into: Map<string, unknown>): vo
   } else into.set(prefix, value);
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+// A group's `fallback: null` and no fallback at all mean the same: no change.
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Every field that differs from `base` to `next`, in `next`'s order then removed ones; `version` is not a change. */
 export function diffConfigs(base: RoutingConfig, next: RoutingConfig): ConfigChange[] {
@@ -71,7 +72,7 @@ export function diffConfigs(base: RoutingConfig, next: RoutingConfig): ConfigCha
   b.delete('version');
   const changes: ConfigChange[] = [];
   for (const [path, to] of b) if (!same(a.get(path), to)) changes.push({ path, from: a.get(path), to });
-  for (const [path, from] of a) if (!b.has(path)) changes.push({ path, from, to: undefined });
+  for (const [path, from] of a) if (!b.has(path) && !same(from, undefined)) changes.push({ path, from, to: undefined });
   return changes;
 }
 
