@@ -124,8 +124,8 @@ export class AuthService implements IdentityStore {
     return row ? toView(row) : null;
   }
 
-  /** Every enabled user, ordered by username. */
-  listUsers(): UserView[] {
+  /** Every enabled staff user, by username (the what-if simulator's default agents, issue 11). */
+  listStaff(): UserView[] {
     return (this.sql('SELECT * FROM users WHERE disabled = 0 ORDER BY username').all() as UserRow[]).map(toView);
   }
 

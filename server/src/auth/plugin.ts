@@ -37,7 +37,7 @@ export async function authPlugin(app: FastifyInstance, opts: { auth: IdentitySto
   app.get('/api/v1/auth/users', { config: { policy: 'team.view' } }, async (request): Promise<StaffDirectory> => {
     const viewer = staffOf(request);
     const groups = scopeOf(viewer, 'team.view');
-    const users = auth.listUsers();
+    const users = auth.listStaff();
     return {
       users: groups === null ? users : users.filter((u) => u.id === viewer.id || u.skillGroups.some((g) => groups.includes(g))),
     };
