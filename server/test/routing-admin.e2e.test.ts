@@ -24,6 +24,7 @@ describe('routing admin: change weights → what-if → publish → the next con
   let browser: Browser;
   let admin: Page;
   let agent: Page;
+  let agent2: Page;
   let ca: string;
   const stamp = Date.now().toString(36);
   // Difficult (three issues, repeated contact, strong anger) but of no recorded value: priority about
@@ -71,6 +72,7 @@ describe('routing admin: change weights → what-if → publish → the next con
     browser = await launchPinnedChromium(server.dataDir);
     admin = await (await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: 'en-US' })).newPage();
     agent = await (await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: 'en-US' })).newPage();
+    agent2 = await (await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: 'en-US' })).newPage();
   });
 
   afterAll(async () => {
@@ -91,6 +93,9 @@ describe('routing admin: change weights → what-if → publish → the next con
     await signIn(agent, 'agent1');
     await expect.poll(() => agent.getByTestId('link-state').textContent()).toBe('Connected');
     expect(await agent.getByTestId('view-routing').count()).toBe(0);
+    // agent2 (vip) is signed in too: a candidate the router looks at and leaves.
+    await signIn(agent2, 'agent2');
+    await expect.poll(() => agent2.getByTestId('link-state').textContent()).toBe('Connected');
 
     await signIn(admin, 'admin');
     await admin.getByTestId('view-routing').click();
@@ -111,13 +116,27 @@ describe('routing admin: change weights → what-if → publish → the next con
     // Replayed from the recorded window (the contact above), side by side with a chart.
     expect(await admin.getByTestId('sim-source').getAttribute('data-source')).toBe('window');
     expect(await admin.getByTestId('sim-contacts').textContent()).toMatch(/^\d+ contacts$/);
-    expect(await admin.locator('[data-testid="sim-chart"] .recharts-bar-rectangle').count()).toBe(8);
+    // The grouped bar chart: a current and a draft series over the four rates.
+    expect(await admin.locator('[data-testid="sim-chart"] .recharts-bar').count()).toBe(2);
+    expect(
+      await admin.locator('[data-testid="sim-chart"] .recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value').allTextContents(),
+    ).toEqual(['Service level', 'Abandonment', 'Occupancy', 'AI containment']);
     expect(await admin.locator('[data-testid="sim-kpis"] tr[data-metric="serviceLevel"] td').count()).toBe(4);
     const change = admin.getByTestId('sim-change').filter({ hasText: before });
     await change.waitFor();
     expect(await change.locator('td').nth(2).textContent()).toBe('AI → assisted');
     await admin.screenshot({ path: join(SHOTS, 'routing-admin-compare-en.png') });
-    copyFileSync(join(SHOTS, 'routing-admin-compare-en.png'), join(DOCS, 'routing-admin.png'));
+
+    // A generated day as well: a fuller picture than the one recorded contact.
+    await admin.locator('.whatif__params > summary').click();
+    await admin.locator('.whatif__params select').selectOption('generated');
+    await admin.locator('.whatif__params input[type="number"]').first().fill('40');
+    await admin.getByTestId('compare').click();
+    await expect.poll(() => admin.getByTestId('sim-source').getAttribute('data-source'), { timeout: 60_000 }).toBe('generated');
+    expect(Number((await admin.getByTestId('sim-contacts').textContent())!.split(' ')[0])).toBeGreaterThan(200);
+    await admin.locator('.whatif__params > summary').click();
+    await admin.screenshot({ path: join(SHOTS, 'routing-admin-generated-en.png') });
+    copyFileSync(join(SHOTS, 'routing-admin-generated-en.png'), join(DOCS, 'routing-admin.png'));
   });
 
   it('publishes version 2 with a comment; the versions list shows who, when and why', async () => {
@@ -158,6 +177,9 @@ describe('routing admin: change weights → what-if → publish → the next con
     await result.waitFor();
     expect(await result.getByTestId('decision-config-version').textContent()).toBe('config v2');
     expect(await result.locator('[data-testid="candidate"][data-chosen="true"] td').first().textContent()).toBe('Agent One');
+    const other = result.locator('[data-testid="candidate"]').filter({ hasText: 'Agent Two' });
+    expect(await other.getAttribute('data-chosen')).toBeNull();
+    expect(await other.getByTestId('candidate-code').allTextContents()).toEqual(['not in skill group']);
     await result.scrollIntoViewIfNeeded();
     await admin.screenshot({ path: join(SHOTS, 'routing-admin-lookup-en.png') });
   });
