@@ -179,6 +179,11 @@ export interface RoutingStrings {
     sourceGeneratedText: string;
     contacts: (n: number) => string;
     took: (ms: number) => string;
+    agents: (n: number) => string;
+    aiTierOn: string;
+    aiTierOff: string;
+    notes: string;
+    unanswered: string;
     current: (v: number) => string;
     currentShort: string;
     draft: string;
@@ -441,6 +446,11 @@ const EN: RoutingStrings = {
     sourceGeneratedText: 'Generated workload (no recorded contacts replayed)',
     contacts: (n) => `${n} contacts`,
     took: (ms) => `${ms} ms`,
+    agents: (n) => `${n} agents`,
+    aiTierOn: 'AI tier answering',
+    aiTierOff: 'AI tier off: ai-tier contacts go to people',
+    notes: 'What the replay assumed',
+    unanswered: 'Unanswered (count)',
     current: (v) => `Current (v${v})`,
     currentShort: 'Current',
     draft: 'Draft',
@@ -702,6 +712,11 @@ const ZH: RoutingStrings = {
     sourceGeneratedText: '生成的负载（未回放已记录的会话）',
     contacts: (n) => `${n} 个会话`,
     took: (ms) => `用时 ${ms} 毫秒`,
+    agents: (n) => `${n} 名坐席`,
+    aiTierOn: 'AI 层自动应答',
+    aiTierOff: 'AI 层未开启：AI 层会话转给人工',
+    notes: '回放时的假设',
+    unanswered: '无人接起（个）',
     current: (v) => `当前（第 ${v} 版）`,
     currentShort: '当前',
     draft: '草稿',

@@ -53,7 +53,7 @@ interface Call {
  * A fake routing server behind `fetch`: the config versions, the staff directory, the simulation, and
  * PUT/rollback that publish a new version, or answer `publishError` when set.
  */
-function fakeServer(initial: RoutingConfigVersionView[]) {
+function fakeServer(initial: RoutingConfigVersionView[], simulation: unknown = SIMULATION) {
   const versions = [...initial];
   const calls: Call[] = [];
   let publishError: { status: number; body: unknown } | null = null;
@@ -67,7 +67,7 @@ function fakeServer(initial: RoutingConfigVersionView[]) {
     if (method === 'GET' && input === '/api/v1/routing/config') return answer(200, current);
     if (method === 'GET' && input === '/api/v1/routing/config/versions') return answer(200, { versions });
     if (method === 'GET' && input === '/api/v1/auth/users') return answer(200, { users: STAFF });
-    if (method === 'POST' && input === '/api/v1/routing/simulate') return answer(200, SIMULATION);
+    if (method === 'POST' && input === '/api/v1/routing/simulate') return answer(200, simulation);
     if (method === 'PUT' && input === '/api/v1/routing/config') {
       if (publishError) return answer(publishError.status, publishError.body);
       const next = version(versions.length + 1, body!.config as RoutingConfig, (body!.comment as string) ?? null);
@@ -129,8 +129,8 @@ async function mount(node: React.ReactNode) {
 }
 
 /** The routing page for `signedIn`, against a fake server holding `versions`. */
-async function renderPage(signedIn: UserView, versions: RoutingConfigVersionView[], locale: Locale = 'en') {
-  const server = fakeServer(versions);
+async function renderPage(signedIn: UserView, versions: RoutingConfigVersionView[], locale: Locale = 'en', simulation?: unknown) {
+  const server = fakeServer(versions, simulation);
   await mount(
     <LocaleContext.Provider value={locale}>
       <RoutingApiContext.Provider value={createRoutingApi({ fetch: server.fetch })}>
@@ -337,6 +337,25 @@ describe('the what-if comparison', () => {
     const body = server.calls.find((c) => c.path === '/api/v1/routing/simulate')!.body!;
     expect(body.window).toEqual({ from: new Date('2025-03-01T08:00').toISOString(), to: new Date('2025-03-01T16:00').toISOString() });
     expect(body.workload).toMatchObject({ source: 'generated', contactsPerHour: 300 });
+  });
+
+  it('shows what the simulator adds when it says it: agents, the AI tier, its assumptions, unanswered contacts', async () => {
+    const withExtras = {
+      ...SIMULATION,
+      agents: 6,
+      aiTier: false,
+      notes: ['4 contacts had no value facts: spend 0 assumed'],
+      current: { ...SIMULATION.current, metrics: { ...SIMULATION.current.metrics, unanswered: 2 } },
+      draft: { metrics: { ...SIMULATION.draft.metrics, unanswered: 5 } },
+    };
+    await renderPage(ADMIN, [V1], 'en', withExtras);
+    await click($('[data-testid="compare"]'));
+    expect(text('[data-testid="sim-agents"]')).toBe('6 agents');
+    expect(text('[data-testid="sim-source"]')).toContain('AI tier off: ai-tier contacts go to people');
+    expect(text('[data-testid="sim-notes"]')).toContain('What the replay assumed (1)');
+    expect(text('[data-testid="sim-notes"]')).toContain('4 contacts had no value facts: spend 0 assumed');
+    const row = [...$('tr[data-metric="unanswered"]')!.querySelectorAll('td')].map((c) => c.textContent);
+    expect(row).toEqual(['Unanswered (count)', '2', '5', '+3']);
   });
 
   it('speaks Chinese', async () => {

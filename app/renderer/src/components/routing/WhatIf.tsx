@@ -50,6 +50,10 @@ function TierChip({ tier, t }: { tier: Tier; t: RoutingStrings }) {
   return <span className={`tier tier--${tier}`}>{t.tiers[tier]}</span>;
 }
 
+/** Fields the simulator adds to the contract (issue 11, additive): shown when present. */
+type Extras = Partial<{ agents: number; aiTier: boolean; notes: string[] }>;
+type MetricExtras = Partial<{ unanswered: number }>;
+
 /** The comparison of one what-if run: charts, key figures, skill groups and the contacts that change. */
 export function SimulationView({ result, stale, staff }: { result: SimulationResult; stale: boolean; staff: readonly UserView[] }) {
   const locale = useLocale();
@@ -76,6 +80,8 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
   const time = (iso: string) => new Date(iso).toLocaleString(tag, { dateStyle: 'short', timeStyle: 'short' });
   const agent = (id: string | null) => (id ? staffName(staff, id) : w.queue);
   const ch = result.changes;
+  const extras = result as SimulationResult & Extras;
+  const unanswered = [(cur as SimulationMetrics & MetricExtras).unanswered, (dft as SimulationMetrics & MetricExtras).unanswered];
   return (
     <div className="sim" data-testid="simulation">
       <p className="sim__source" data-testid="sim-source" data-source={result.source}>
@@ -83,8 +89,22 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
           {result.source === 'window' ? w.sourceWindow(time(result.window.from), time(result.window.to)) : w.sourceGeneratedText}
         </span>
         <span data-testid="sim-contacts">{w.contacts(result.contacts)}</span>
+        {extras.agents !== undefined ? <span data-testid="sim-agents">{w.agents(extras.agents)}</span> : null}
+        {extras.aiTier !== undefined ? <span className="muted">{extras.aiTier ? w.aiTierOn : w.aiTierOff}</span> : null}
         <span className="muted">{w.took(Math.round(result.tookMs))}</span>
       </p>
+      {extras.notes && extras.notes.length > 0 ? (
+        <details className="sim__notes" data-testid="sim-notes">
+          <summary>
+            {w.notes} ({extras.notes.length})
+          </summary>
+          <ul>
+            {extras.notes.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
       {stale ? (
         <p className="stale" role="status" data-testid="sim-stale">
           {w.stale}
@@ -135,6 +155,16 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
                 <Delta from={secs(cur.asaSeconds)} to={secs(dft.asaSeconds)} unit={w.seconds} higher={false} />
               </td>
             </tr>
+            {unanswered[0] !== undefined && unanswered[1] !== undefined ? (
+              <tr data-metric="unanswered">
+                <td>{w.unanswered}</td>
+                <td className="num">{unanswered[0]}</td>
+                <td className="num">{unanswered[1]}</td>
+                <td className="num">
+                  <Delta from={unanswered[0]} to={unanswered[1]} unit="" higher={false} />
+                </td>
+              </tr>
+            ) : null}
             <tr className="kpis__group">
               <td colSpan={4}>{w.tierMix}</td>
             </tr>
