@@ -355,7 +355,7 @@ describe('the what-if comparison', () => {
     expect(text('[data-testid="sim-notes"]')).toContain('What the replay assumed (1)');
     expect(text('[data-testid="sim-notes"]')).toContain('4 contacts had no value facts: spend 0 assumed');
     const row = [...$('tr[data-metric="unanswered"]')!.querySelectorAll('td')].map((c) => c.textContent);
-    expect(row).toEqual(['Unanswered (count)', '2', '5', '+3']);
+    expect(row).toEqual(['Unanswered', '2', '5', '+3']);
   });
 
   it('speaks Chinese', async () => {

@@ -113,7 +113,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
       <div className="sim__grid">
         <figure className="chart" data-testid="sim-chart">
           <figcaption>{w.ratesChart}</figcaption>
-          <BarChart width={440} height={230} data={rateData} margin={{ top: 18, right: 8, bottom: 0, left: -12 }} barGap={2}>
+          <BarChart width={410} height={230} data={rateData} margin={{ top: 18, right: 8, bottom: 0, left: -12 }} barGap={2}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" tick={{ fontSize: 11 }} interval={0} />
             <YAxis domain={[0, 100]} tick={{ fontSize: 11 }} />
