@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   NOT_ASSIGNED: { status: 409, message: 'This contact is not assigned to you.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */
+  SIMULATION_TOO_LARGE: { status: 400, message: 'The simulation is too large: shorten the window or the workload.' },
   KB_TOO_LARGE: { status: 413, message: 'The knowledge base would grow beyond its limits.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },

@@ -252,6 +252,7 @@ export async function startServer(
     limits,
     attachments: { store: attachments, ocr: ocr.enabled },
     routingConfigs,
+    whatIf: { staff: () => auth.listStaff(), aiTierAnswers: () => aiTierState().available },
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,

@@ -301,6 +301,60 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect(await h.store.decisionsBetween(log[0]!.at, '9999-01-01T00:00:00.000Z', { afterSeq: log[0]!.seq })).toHaveLength(1);
     });
 
+    it('reads a window for the what-if replay: first decisions with their session, offers, candidates, paged', async () => {
+      // The store's clock started when the harness did (a test clock in some harnesses).
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      const expiresAt = new Date().toISOString();
+      const ids: string[] = [];
+      for (const externalId of ['rp-1', 'rp-2', 'rp-3']) {
+        const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId } }), { skillGroup: 'general' });
+        const first: RoutingDecision = {
+          ...decision(),
+          decidedAt: new Date().toISOString(),
+          trigger: 'new',
+          facts: { value: { spend: 120, csat: null, contacts30d: 2 }, difficulty: { messageId: 'm', channel: 'WB', contacts30d: 2 } },
+          candidates: [
+            { agentId: 'agent-a', chosen: true, reasons: ['chosen'] },
+            { agentId: 'agent-z', chosen: false, reasons: ['at capacity: 3/3 chats'] },
+          ],
+        };
+        await h.store.saveRouting(r.session.id, first, { agentId: 'agent-a', expiresAt });
+        ids.push(r.session.id);
+        h.advance(1000);
+      }
+      await h.store.saveRouting(ids[0]!, { ...decision(), trigger: 'timeout', offeredTo: 'agent-b' }, { agentId: 'agent-b', expiresAt });
+      await h.store.claim(ids[0]!, 'agent-b');
+      await h.store.close(ids[0]!, 'agent-b', 'resolved');
+      const to = new Date(Date.now() + 60_000).toISOString();
+
+      const all = await h.store.replayContacts(from, to);
+      expect(all.map((c) => c.sessionId)).toEqual(ids);
+      expect(all[0]).toMatchObject({
+        channel: 'WB',
+        status: 'closed',
+        skillGroup: 'general',
+        valueScore: 50,
+        difficultyScore: 60,
+        valueFacts: { spend: 120, csat: null, contacts30d: 2 },
+        assignedAgentId: 'agent-b',
+        closedAt: expect.any(String),
+        handover: null,
+      });
+      const firstPage = await h.store.replayContacts(from, to, { limit: 2 });
+      expect(firstPage).toHaveLength(2);
+      const rest = await h.store.replayContacts(from, to, { after: { at: firstPage[1]!.at, seq: firstPage[1]!.seq } });
+      expect(rest.map((c) => c.sessionId)).toEqual([ids[2]]);
+      const offers = await h.store.offersBetween(from, to);
+      expect(offers.map((o) => [o.sessionId, o.agentId])).toEqual([
+        [ids[0], 'agent-a'],
+        [ids[1], 'agent-a'],
+        [ids[2], 'agent-a'],
+        [ids[0], 'agent-b'],
+      ]);
+      expect(await h.store.candidatesBetween(from, to)).toEqual(['agent-a', 'agent-z']);
+      expect(await h.store.replayContacts(to, '9999-01-01T00:00:00.000Z')).toEqual([]);
+    });
+
     it("writes an offer with a capacity only while the agent's active chats and pending offers leave room", async () => {
       const [a, b, c] = await Promise.all(
         ['cap-a', 'cap-b', 'cap-c'].map((externalId) =>

@@ -125,6 +125,48 @@ export interface RoutingLogEntry {
   decision: RoutingDecision;
 }
 
+/**
+ * One contact of a window as the what-if replay reads it (issue 11): ids, times, scores and facts from
+ * its first decision and its session; nothing sealed, nothing decrypted.
+ */
+export interface ReplayContact {
+  /** The first decision's place in the log (`after` pages with it). */
+  seq: number;
+  /** When the first decision was logged, ISO 8601. */
+  at: string;
+  /** The first scoring's time (`decision.decidedAt`); differs from `at` only for decisions logged before issue 7. */
+  decidedAt: string;
+  sessionId: string;
+  channel: ChannelCode;
+  status: SessionStatus;
+  /** The first decision's skill group, scores and value facts (null: logged before facts were kept). */
+  skillGroup: string;
+  valueScore: number;
+  difficultyScore: number;
+  valueFacts: { spend: number; csat: number | null; contacts30d: number } | null;
+  assignedAgentId: string | null;
+  createdAt: string;
+  closedAt: string | null;
+  lastMessageAt: string;
+  /** When and by whom it left the AI tier (`Handover.at`, `.by`), or null. */
+  handover: { at: string; by: string } | null;
+}
+
+/** One offer in the decision log: when (the entry's time), which session, to whom. */
+export interface LoggedOffer {
+  seq: number;
+  at: string;
+  sessionId: string;
+  agentId: string;
+}
+
+/** Keyset paging through the decision log in (at, seq) order: the last row of the previous page. */
+export interface LogPage {
+  after?: { at: string; seq: number };
+  /** Rows per page: default 1,000, at most 10,000. */
+  limit?: number;
+}
+
 /** A hand-over to write (`SessionStore.handOver`). */
 export interface HandoverInput {
   handover: Handover;
@@ -217,6 +259,17 @@ export interface SessionStore {
    * 1,000, at most 10,000) after `afterSeq`: page a past day with the last entry's seq.
    */
   decisionsBetween(from: string, to: string, options?: { afterSeq?: number; limit?: number }): Promise<RoutingLogEntry[]>;
+  /**
+   * The contacts whose first decision (trigger `new`) was logged in [from, to), in log order, with what
+   * a what-if replay needs of them (issue 11). Reads only the fields it returns, so a day of 100,000
+   * contacts is read in seconds, not a minute. (Decisions logged before issue 7 carry no trigger and
+   * count as `new`: a caller drops those whose `decidedAt` is outside the window.)
+   */
+  replayContacts(from: string, to: string, page?: LogPage): Promise<ReplayContact[]>;
+  /** The offers logged in [from, to), in log order. */
+  offersBetween(from: string, to: string, page?: LogPage): Promise<LoggedOffer[]>;
+  /** Every agent id named as a candidate by the first decisions logged in [from, to): who was signed in. */
+  candidatesBetween(from: string, to: string): Promise<string[]>;
   /** The agent's active sessions and pending offers, as stored: capacity is derived from this. */
   agentLoad(agentId: string): Promise<AgentLoad>;
   /**
