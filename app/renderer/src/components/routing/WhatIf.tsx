@@ -50,10 +50,6 @@ function TierChip({ tier, t }: { tier: Tier; t: RoutingStrings }) {
   return <span className={`tier tier--${tier}`}>{t.tiers[tier]}</span>;
 }
 
-/** Fields the simulator adds to the contract (issue 11, additive): shown when present. */
-type Extras = Partial<{ agents: number; aiTier: boolean; notes: string[] }>;
-type MetricExtras = Partial<{ unanswered: number }>;
-
 /** The comparison of one what-if run: charts, key figures, skill groups and the contacts that change. */
 export function SimulationView({ result, stale, staff }: { result: SimulationResult; stale: boolean; staff: readonly UserView[] }) {
   const locale = useLocale();
@@ -80,8 +76,10 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
   const time = (iso: string) => new Date(iso).toLocaleString(tag, { dateStyle: 'short', timeStyle: 'short' });
   const agent = (id: string | null) => (id ? staffName(staff, id) : w.queue);
   const ch = result.changes;
-  const extras = result as SimulationResult & Extras;
-  const unanswered = [(cur as SimulationMetrics & MetricExtras).unanswered, (dft as SimulationMetrics & MetricExtras).unanswered];
+  // The simulator's later additions (agents, aiTier, notes, unanswered) are read as optional: a server
+  // of an earlier build answers without them.
+  const extras: Partial<Pick<SimulationResult, 'agents' | 'aiTier' | 'notes'>> = result;
+  const unanswered: (number | undefined)[] = [cur.unanswered, dft.unanswered];
   return (
     <div className="sim" data-testid="simulation">
       <p className="sim__source" data-testid="sim-source" data-source={result.source}>
@@ -155,7 +153,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
                 <Delta from={secs(cur.asaSeconds)} to={secs(dft.asaSeconds)} unit={w.seconds} higher={false} />
               </td>
             </tr>
-            {unanswered[0] !== undefined && unanswered[1] !== undefined ? (
+            {typeof unanswered[0] === 'number' && typeof unanswered[1] === 'number' ? (
               <tr data-metric="unanswered">
                 <td>{w.unanswered}</td>
                 <td className="num">{unanswered[0]}</td>

@@ -8,6 +8,7 @@ const metrics = (over: Partial<SimulationMetrics>): SimulationMetrics => ({
   abandonment: 0.04,
   occupancy: 0.71,
   containment: 0.38,
+  unanswered: 0,
   bySkillGroup: {
     general: { contacts: 180, serviceLevel: 0.85, asaSeconds: 12.1, abandonment: 0.03 },
     vip: { contacts: 60, serviceLevel: 0.73, asaSeconds: 20.5, abandonment: 0.07 },
@@ -64,4 +65,7 @@ export const SIMULATION: SimulationResult = {
     ],
   },
   tookMs: 37,
+  agents: 6,
+  aiTier: false,
+  notes: [],
 };
