@@ -3,6 +3,7 @@ import { MAX_TEXT_LENGTH } from '../message/envelope';
 import { ImageUploadSchema, type ImageUpload } from './attachments';
 import type { AuthorKind, QueueStanding } from '../ai/assist';
 import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
+import { CsatValueSchema, SpendSchema } from './customers';
 
 /** Longest customer name kept from the app channel (UTF-16 code units; longer ones are cut by grapheme). */
 export const APP_NAME_MAX_LENGTH = 128;
@@ -21,6 +22,8 @@ export const AppMessageRequestSchema = z
       externalId: z.string().trim().min(1).max(256),
       name: z.unknown().optional(),
       phone: z.unknown().optional(),
+      /** What the app knows of the customer's value (issue 11): `{spend?, csat?}`; checked by `cleanAppMessage`. */
+      attributes: z.unknown().optional(),
     }),
     text: visibleTextSchema(MAX_TEXT_LENGTH).optional(),
     image: ImageUploadSchema.optional(),
@@ -30,9 +33,21 @@ export const AppMessageRequestSchema = z
   .refine((m) => m.text !== undefined || m.image !== undefined, { path: ['text'], message: 'give text, an image, or both' });
 export type AppMessageRequestRaw = z.infer<typeof AppMessageRequestSchema>;
 
+/**
+ * Customer attributes an app may send with a message (issue 11, docs/customer-facts.md): they update
+ * the customer's value facts, which routing reads. `spend`: purchase total, ≥ 0 (the deployment's
+ * currency); `csat`: satisfaction as the app measured it, 1..5.
+ */
+export interface AppCustomerAttributes {
+  spend?: number;
+  csat?: number;
+}
+/** The attribute names an app may send; any other is dropped with an `UNKNOWN_ATTRIBUTE` warning. */
+export const APP_CUSTOMER_ATTRIBUTES = ['spend', 'csat'] as const;
+
 /** The request after `cleanAppMessage`: every optional field present is valid. */
 export interface AppMessageRequest {
-  customer: { externalId: string; name?: string; phone?: string };
+  customer: { externalId: string; name?: string; phone?: string; attributes?: AppCustomerAttributes };
   /** At least one of `text` and `image`. */
   text?: string;
   image?: ImageUpload;
@@ -44,9 +59,17 @@ export interface AppMessageRequest {
  * Why a piece of optional metadata was not kept as sent: `NO_VISIBLE_TEXT` (blank or only invisible
  * characters; dropped), `INVALID` (wrong type or format; dropped), `NORMALISED` (bidi control
  * characters removed from a name; kept), `TRUNCATED` (too long; cut by grapheme and kept),
- * `UNKNOWN_SKILL_GROUP` (no such group; the default route is used).
+ * `UNKNOWN_SKILL_GROUP` (no such group; the default route is used), `UNKNOWN_ATTRIBUTE` (a customer
+ * attribute the server does not use; dropped).
  */
-export const AppMessageWarningCodeSchema = z.enum(['NO_VISIBLE_TEXT', 'INVALID', 'NORMALISED', 'TRUNCATED', 'UNKNOWN_SKILL_GROUP']);
+export const AppMessageWarningCodeSchema = z.enum([
+  'NO_VISIBLE_TEXT',
+  'INVALID',
+  'NORMALISED',
+  'TRUNCATED',
+  'UNKNOWN_SKILL_GROUP',
+  'UNKNOWN_ATTRIBUTE',
+]);
 export const AppMessageWarningSchema = z.object({
   /** Dotted path in the request body, e.g. `customer.phone`. */
   field: z.string(),
@@ -72,8 +95,9 @@ function canonicalLang(v: string): string | null {
 /**
  * Cleans the optional metadata of a parsed app-channel request (C11): a blank, invisible,
  * mistyped or malformed `customer.name`, `customer.phone`, `hints.skillGroup` or `hints.lang` is
- * dropped, bidi control characters are removed from a name (`NORMALISED`), a too-long name is cut
- * by grapheme to `APP_NAME_MAX_LENGTH`; each change is one warning.
+ * dropped, so is a `customer.attributes` value out of range or of an unknown name (issue 11); bidi
+ * control characters are removed from a name (`NORMALISED`), a too-long name is cut by grapheme to
+ * `APP_NAME_MAX_LENGTH`; each change is one warning.
  * `knownSkillGroup` decides whether a hinted group exists (unknown ones are dropped too).
  * Never throws.
  */
@@ -100,6 +124,24 @@ export function cleanAppMessage(
   else if (typeof phone === 'string' && phone.trim() === '')
     warn('customer.phone', 'NO_VISIBLE_TEXT', 'The phone is blank; it was ignored.');
   else if (phone !== undefined) warn('customer.phone', 'INVALID', 'The phone is not a phone number (3 to 20 digits); it was ignored.');
+
+  const rawAttributes = raw.customer.attributes;
+  if (rawAttributes !== undefined && rawAttributes !== null && (typeof rawAttributes !== 'object' || Array.isArray(rawAttributes))) {
+    warn('customer.attributes', 'INVALID', 'customer.attributes is not an object; it was ignored.');
+  } else if (rawAttributes) {
+    const attributes: AppCustomerAttributes = {};
+    for (const [key, value] of Object.entries(rawAttributes)) {
+      const field = `customer.attributes.${key}`;
+      if (key === 'spend') {
+        if (SpendSchema.safeParse(value).success) attributes.spend = value as number;
+        else warn(field, 'INVALID', 'spend is not a number from 0 to 1e12; it was ignored.');
+      } else if (key === 'csat') {
+        if (CsatValueSchema.safeParse(value).success) attributes.csat = value as number;
+        else warn(field, 'INVALID', 'csat is not a number from 1 to 5; it was ignored.');
+      } else warn(field, 'UNKNOWN_ATTRIBUTE', `Not an attribute this server uses (${APP_CUSTOMER_ATTRIBUTES.join(', ')}); it was ignored.`);
+    }
+    if (attributes.spend !== undefined || attributes.csat !== undefined) customer.attributes = attributes;
+  }
 
   const hints: NonNullable<AppMessageRequest['hints']> = {};
   const rawHints = raw.hints;
@@ -169,6 +211,16 @@ export interface AppMessagesResponse {
   /** `bot`: the AI tier is answering; `queued`/`offered`: waiting for a person. */
   status: 'bot' | 'queued' | 'offered' | 'active' | 'closed' | null;
   messages: AppMessageView[];
+  /**
+   * While the customer waits for a person (`queued`/`offered`): their place in the skill group's queue
+   * and the estimated wait, as of this poll (issue 11); null otherwise. Poll again to see it move.
+   */
+  standing: QueueStanding | null;
+  /**
+   * For a `closed` conversation: whether the customer may still rate it (`POST …/app/csat`), or the
+   * score they gave; null while it is open.
+   */
+  csat: { rateable: true } | { rateable: false; score: number } | null;
 }
 
 /**

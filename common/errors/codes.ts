@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   SESSION_CLOSED: { status: 409, message: 'The session is closed.' },
   OFFER_TAKEN: { status: 409, message: 'Another agent already took this contact.' },
   NOT_ASSIGNED: { status: 409, message: 'This contact is not assigned to you.' },
+  /** A customer rating (CSAT) asked for a conversation that is still open (issue 11). */
+  SESSION_NOT_CLOSED: { status: 409, message: 'The conversation is still open; rate it once it is closed.' },
+  /** A second rating of the same session (issue 11): the first one stands. */
+  CSAT_ALREADY_GIVEN: { status: 409, message: 'This conversation was already rated.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */

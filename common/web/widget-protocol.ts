@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
 import { optionalNameSchema, visibleTextSchema } from '../text/text';
 import type { AuthorKind, QueueStanding } from '../ai/assist';
+import { CsatCommentSchema, CsatScoreSchema } from '../api/customers';
 
 /**
  * JSON frames on `wss://…/channels/web` (DESIGN §6, §7). Resumable: the widget keeps a visitor token
@@ -31,6 +32,18 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('handover') }),
   /** The next page of a replay: messages after `afterSeq`, answered like a hello's replay. */
   z.object({ type: z.literal('history'), conversationId: z.uuid(), afterSeq: z.number().int().min(0) }),
+  /**
+   * The visitor rates their closed conversation (CSAT, issue 11): 1..5, an optional comment, once per
+   * session. Answered `csat-recorded` (to every tab of the visitor) or an error frame:
+   * VALIDATION_FAILED, SESSION_NOT_FOUND (not this visitor's web session), SESSION_NOT_CLOSED,
+   * CSAT_ALREADY_GIVEN.
+   */
+  z.object({
+    type: z.literal('csat'),
+    sessionId: z.string().min(1).max(64),
+    score: CsatScoreSchema,
+    comment: CsatCommentSchema.optional(),
+  }),
 ]);
 export type WidgetClientFrame = z.infer<typeof WidgetClientFrameSchema>;
 
@@ -87,10 +100,20 @@ export type WidgetServerFrame =
    */
   | { type: 'replayed'; conversationId: string; lastSeq: number; more: boolean }
   /**
-   * Where the conversation is: `bot` (the AI answers), `waiting` (for a person; with `standing` after
-   * a hand-over: queue position, estimated wait, or that no agent is online and a message can be
-   * left), `agent-joined`, `closed`.
+   * Where the conversation is: `bot` (the AI answers), `waiting` (for a person; with `standing`:
+   * queue position, estimated wait, or that no agent is online and a message can be left — sent
+   * again, at most every 2 s, as the queue moves), `agent-joined`, `closed` (with the session's id
+   * and `rateable` while the visitor may still rate it, issue 11).
    */
-  | { type: 'status'; status: 'bot' | 'waiting' | 'agent-joined' | 'closed'; agentName?: string; standing?: QueueStanding }
+  | {
+      type: 'status';
+      status: 'bot' | 'waiting' | 'agent-joined' | 'closed';
+      agentName?: string;
+      standing?: QueueStanding;
+      sessionId?: string;
+      rateable?: boolean;
+    }
+  /** The visitor's rating of `sessionId` was stored (issue 11): every tab of theirs hides its rating form. */
+  | { type: 'csat-recorded'; sessionId: string; score: number }
   | { type: 'pong'; t?: number }
   | { type: 'error'; code: string; message: string; clientMessageId?: string; retryAfterMs?: number };

@@ -16,6 +16,8 @@ import type { RoutePolicy } from './auth/policy';
 import { registerRoutePolicy } from './auth/route-policy';
 import type { Bus } from './bus/bus';
 import type { ServerConfig } from './config/config';
+import type { CustomerFacts } from './customers/facts';
+import { customersPlugin } from './customers/plugin';
 import { appChannelPlugin } from './gateway/app/plugin';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
@@ -38,6 +40,7 @@ import type { ConversationService } from './conversations/service';
 import type { SessionStore } from './sessions/store';
 import type { SessionViews } from './sessions/views';
 import { workstationPlugin } from './workstation/plugin';
+import { DEFAULT_ROUTING_CONFIG } from '../../common/routing/types';
 
 export { REPO_ROOT };
 /** The workstation's build (`npm run build:renderer`). */
@@ -91,6 +94,11 @@ export interface AppDeps {
    * them only when given; `ocr` says whether OCR will read them.
    */
   attachments?: { store: AttachmentStore; ocr: boolean };
+  /**
+   * What routing reads of customers (issue 11, the router's own instance): with it, the facts import
+   * and `GET /api/v1/customers/:id/facts`, and the customers' ratings (CSAT) on the widget and the app channel.
+   */
+  customerFacts?: CustomerFacts;
 }
 
 /**
@@ -175,6 +183,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (deps.core) await app.register(aiPlugin, { core: deps.core });
   if (deps.assist) await app.register(assistPlugin, { assist: deps.assist });
+  if (deps.customerFacts) {
+    const configs = deps.routingConfigs;
+    await app.register(customersPlugin, {
+      store,
+      channels,
+      facts: deps.customerFacts,
+      routingConfig: () => configs?.current() ?? DEFAULT_ROUTING_CONFIG,
+    });
+  }
   // The customer's own way to a person (issue 10): the widget's button and the app's hand-over call.
   const handOver = (sessionId: string) => deps.conversations.handOver({ sessionId, reason: 'button', by: 'customer' });
   const standing = (sessionId: string) => deps.conversations.standing(sessionId);
@@ -186,6 +203,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config,
     limits,
     handOver,
+    standing,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
   });
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });

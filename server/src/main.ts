@@ -22,8 +22,8 @@ import { createMemoryBus } from './bus/bus.memory';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { openDatabase } from './db/sqlite';
-import { demoValueFacts } from './demo/customer-facts';
-import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo } from './demo/seed';
+import { createStoreCustomerFacts } from './customers/facts.store';
+import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo, seedDemoCustomerFacts } from './demo/seed';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import { createSqliteChannelStore } from './gateway/channels.sqlite';
@@ -116,7 +116,12 @@ export async function startServer(
   if (config.demo) {
     const created = await seedDemo(auth, channels, config);
     if (created.length) logger.info({ users: created }, 'demo data seeded');
+    const facts = await seedDemoCustomerFacts(store);
+    if (facts) logger.info({ customers: facts }, 'demo customer facts imported');
   }
+  // What routing reads of a customer (issue 11): their contacts and ratings here, and imported facts.
+  // A deployment with a CRM gives the router its own CustomerFacts adapter instead (docs/customer-facts.md).
+  const customerFacts = createStoreCustomerFacts({ store });
   const bus =
     wiring.bus ??
     createMemoryBus({
@@ -179,8 +184,8 @@ export async function startServer(
     logger,
     score,
     aiTier: aiTierState,
-    // The demo's named customers have purchase history (demo/customer-facts.ts); without --demo none do yet.
-    ...(config.demo ? { valueFacts: demoValueFacts(async (id) => (await store.getCustomer(id))?.name ?? null) } : {}),
+    // The port counts the contacts itself (the same 30 days as the router's own count for difficulty).
+    valueFacts: (customerId) => customerFacts.valueFacts(customerId, Date.now()),
   });
   // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
   const emotionOf = (text: string) => core.emotion(text);
@@ -253,6 +258,7 @@ export async function startServer(
     attachments: { store: attachments, ocr: ocr.enabled },
     routingConfigs,
     whatIf: { staff: () => auth.listStaff(), aiTierAnswers: () => aiTierState().available },
+    customerFacts,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,

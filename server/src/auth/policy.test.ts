@@ -23,6 +23,7 @@ const UNSCOPED: readonly Action[] = [
   'ai.analyze',
   'routing.view',
   'routing.manage',
+  'customer.import',
 ];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
@@ -45,6 +46,7 @@ describe('can(user, action, resource)', () => {
     // One routing config for the whole deployment: not scoped by group.
     ['routing.view', [false, true, true, true, false], [false, true, true, true, false]],
     ['routing.manage', [false, false, true, false, false], [false, false, true, false, false]],
+    ['customer.import', [false, false, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

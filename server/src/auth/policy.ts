@@ -35,6 +35,8 @@ export const ACTIONS = [
   'routing.view',
   /** Publish a routing config version or roll back to one (`PUT /api/v1/routing/config`). Not scoped by skill group. */
   'routing.manage',
+  /** Import customers' value facts (`POST /api/v1/customers/facts/import`, issue 11). Not scoped by skill group. */
+  'customer.import',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -71,6 +73,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'ai.feedback': ['lead', 'admin'],
   'routing.view': ['lead', 'admin', 'auditor'],
   'routing.manage': ['admin'],
+  // Facts from a CRM export change every customer's routing value: admins only, like the routing config.
+  'customer.import': ['admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -106,6 +110,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'ai.analyze':
     case 'routing.view':
     case 'routing.manage':
+    case 'customer.import':
       return true;
     case 'session.view':
     case 'team.view':
@@ -144,7 +149,7 @@ export function scopeOf(user: PolicyUser, action: Action): readonly string[] | n
   // The knowledge base belongs to no skill group.
   if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
   // The routing config is one for the whole deployment.
-  if (action === 'routing.view' || action === 'routing.manage') return null;
+  if (action === 'routing.view' || action === 'routing.manage' || action === 'customer.import') return null;
   return seesAllGroups(user) ? null : user.skillGroups;
 }
 

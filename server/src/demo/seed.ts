@@ -4,6 +4,9 @@ import { DEMO_KB } from './kb-data';
 import type { AuthService } from '../auth/auth';
 import type { ServerConfig } from '../config/config';
 import type { ChannelStore } from '../gateway/channels';
+import type { FactsImportRow } from '../../../common/api/customers';
+import { checkFactsRow, ImportErrors, storeFactsRows, type CheckedFactsRow } from '../customers/import';
+import type { SessionStore } from '../sessions/store';
 
 /** DESIGN §6: the `--demo` seed. Demo secrets exist only with `--demo`. */
 export const DEMO_PASSWORD = 'huiliu-demo';
@@ -46,4 +49,41 @@ export async function seedDemoKnowledgeBase(kb: KnowledgeBase): Promise<number |
   if ((await kb.version()) > 0) return null;
   const result = await kb.import(DEMO_KB, { mode: 'merge', by: 'demo-seed' });
   return result.version;
+}
+
+/**
+ * The demo's customers with purchase history (issue 11): imported facts of two app-channel customers
+ * of the demo app, so the demo shows every tier. Write as them with the demo key and
+ * `customer.externalId` `wang-fang` or `li-na`; everyone else has no history (spend 0, no CSAT) and,
+ * with the default weights, lands at or below priority 50 — the AI tier.
+ *
+ * With the default config (spend cap 100,000; factor weights 0.5 / 0.3 / 0.2; weights 0.6 / 0.4), on
+ * their first contact (a routine question reads difficulty ≈ 8–15 with the demo KB's model):
+ * - Wang Fang: value ≈ 80 → priority ≈ 48 + 0.4 × difficulty: assisted for any question, expert
+ *   only past difficulty ≈ 81 (an angry request for a person);
+ * - Li Na:     value ≈ 82 → priority ≈ 49 + 0.4 × difficulty: expert past difficulty ≈ 77 (asking for
+ *   a person adds 40).
+ */
+export const DEMO_CUSTOMER_FACTS: readonly FactsImportRow[] = [
+  { externalId: 'wang-fang', channel: 'AP', app: 'demo', name: 'Wang Fang', spend: 60_000, csat: 1 },
+  { externalId: 'li-na', channel: 'AP', app: 'demo', name: 'Li Na', spend: 100_000, csat: 1 },
+];
+
+/**
+ * Imports `DEMO_CUSTOMER_FACTS` the way an admin's import stores them (same checks, source `import`),
+ * for the customers that have no facts yet, so a later import or app update survives restarts with
+ * `--demo`. Returns how many customers it set.
+ */
+export async function seedDemoCustomerFacts(
+  store: Pick<SessionStore, 'ensureCustomers' | 'putCustomerFacts' | 'findCustomerByIdentity' | 'customerFacts'>,
+): Promise<number> {
+  const errors = new ImportErrors();
+  const rows = DEMO_CUSTOMER_FACTS.map((value, i) => checkFactsRow({ row: i + 1, value }, ['demo'], errors));
+  if (errors.total) throw new Error(`demo customer facts: ${JSON.stringify(errors.listed)}`);
+  const fresh: CheckedFactsRow[] = [];
+  for (const row of rows) {
+    const known = await store.findCustomerByIdentity(row!.identity.channel, row!.identity.externalId);
+    if (!known || !(await store.customerFacts(known.id))) fresh.push(row!);
+  }
+  return fresh.length ? (await storeFactsRows(store, fresh, 'import')).imported : 0;
 }

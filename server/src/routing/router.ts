@@ -18,7 +18,7 @@ export interface RouterDeps {
    * published version applies from the next decision on, on every node.
    */
   config: () => RoutingConfig | Promise<RoutingConfig>;
-  /** Customer value facts (CRM/order system later); the embedded default knows contact counts only. */
+  /** Customer value facts: the server passes the `CustomerFacts` port (customers/facts.ts); absent: contact counts only. */
   valueFacts?: (customerId: string, contacts30d: number) => Promise<ValueFacts>;
   /**
    * Scores a contact; default `scoreContact` on this thread. The server passes one that sends long

@@ -73,6 +73,8 @@ export const phoneAad = (channel: ChannelCode, identityHmac: string) => `ident:$
 export const changeAad = (customerId: string, id: string, field: ProfileChange['field']) => `cust:${customerId}:change:${id}:${field}`;
 export const wrapUpNoteAad = (sessionId: string) => `session:${sessionId}:note`;
 export const handoverSummaryAad = (sessionId: string) => `session:${sessionId}:handover-summary`;
+export const factsAad = (customerId: string) => `cust:${customerId}:facts`;
+export const ratingCommentAad = (sessionId: string) => `session:${sessionId}:csat-comment`;
 
 /** Blind index: a keyed hash of label + fixed parts + one free-text part, joined injectively (issue 6 B7). */
 export function blindIndex(indexKey: Buffer): (...parts: string[]) => string {

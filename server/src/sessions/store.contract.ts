@@ -497,6 +497,92 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect(await h.store.handoverSummary(other.session.id)).toBeNull();
     });
 
+    it('creates a customer from an identity once, and their first message joins that customer', async () => {
+      const identity = { channel: 'AP' as const, externalId: 'crm:wang-fang', displayName: 'Wang Fang' };
+      const [first, again] = await h.store.ensureCustomers([identity, identity]);
+      expect(first).toMatchObject({ created: true });
+      expect(again).toEqual({ customerId: first!.customerId, created: false });
+      expect(await h.store.ensureCustomers([{ channel: 'AP', externalId: 'crm:wang-fang' }])).toEqual([
+        { customerId: first!.customerId, created: false },
+      ]);
+      expect(await h.store.getCustomer(first!.customerId)).toMatchObject({ name: 'Wang Fang', channels: ['AP'] });
+      const r = await h.store.appendInbound(draft({ identity: { channel: 'AP', externalId: 'crm:wang-fang' } }), { skillGroup: 'vip' });
+      expect(r.envelope.customerId).toBe(first!.customerId);
+      // An existing customer met through a message is found, not created.
+      const other = await h.store.appendInbound(draft({ identity: { channel: 'WX', externalId: 'openid-1' } }), { skillGroup: 'general' });
+      expect(await h.store.ensureCustomers([{ channel: 'WX', externalId: 'openid-1', displayName: 'Ignored' }])).toEqual([
+        { customerId: other.envelope.customerId, created: false },
+      ]);
+      expect((await h.store.getCustomer(other.envelope.customerId))?.name).not.toBe('Ignored');
+    });
+
+    it('stores value facts field by field, with their source and time, and refuses an unknown customer', async () => {
+      const [created] = await h.store.ensureCustomers([{ channel: 'AP', externalId: 'crm:li-na' }]);
+      const customerId = created!.customerId;
+      expect(await h.store.customerFacts(customerId)).toBeNull();
+      await h.store.putCustomerFacts([{ customerId, spend: 100_000, csat: 1, source: 'import' }]);
+      await h.store.putCustomerFacts([{ customerId, spend: 120_000, source: 'app' }]);
+      const facts = await h.store.customerFacts(customerId);
+      expect(facts).toMatchObject({ spend: { value: 120_000, source: 'app' }, csat: { value: 1, source: 'import' } });
+      expect(Date.parse(facts!.spend!.at)).not.toBeNaN();
+      await expect(
+        h.store.putCustomerFacts([
+          { customerId, spend: 1, source: 'import' },
+          { customerId: '00000000-0000-7000-8000-000000000000', spend: 5, source: 'import' },
+        ]),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      // Nothing of a refused batch was written.
+      expect((await h.store.customerFacts(customerId))?.spend?.value).toBe(120_000);
+    });
+
+    it("takes one rating of a customer's closed session, and refuses an open one, a second one and another customer's", async () => {
+      const mine = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'rater' } }), { skillGroup: 'general' });
+      const theirs = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'other' } }), { skillGroup: 'general' });
+      const customerId = mine.envelope.customerId;
+      const sessionId = mine.session.id;
+      await expect(h.store.rateSession({ sessionId, customerId, score: 5 })).rejects.toMatchObject({ code: 'SESSION_NOT_CLOSED' });
+      await h.store.claim(sessionId, 'agent-a');
+      await h.store.close(sessionId, 'agent-a', 'resolved');
+      await expect(h.store.rateSession({ sessionId, customerId: theirs.envelope.customerId, score: 1 })).rejects.toMatchObject({
+        code: 'SESSION_NOT_FOUND',
+      });
+      await expect(h.store.rateSession({ sessionId: 'WB000000000000000000', customerId, score: 1 })).rejects.toMatchObject({
+        code: 'SESSION_NOT_FOUND',
+      });
+      const rated = await h.store.rateSession({ sessionId, customerId, score: 4, comment: '很快，谢谢' });
+      expect(rated).toMatchObject({ sessionId, customerId, score: 4, comment: '很快，谢谢' });
+      const twice = await Promise.allSettled([
+        h.store.rateSession({ sessionId, customerId, score: 1 }),
+        h.store.rateSession({ sessionId, customerId, score: 2 }),
+      ]);
+      for (const o of twice) expect(o).toMatchObject({ status: 'rejected', reason: { code: 'CSAT_ALREADY_GIVEN' } });
+      expect(await h.store.sessionRating(sessionId)).toMatchObject({ score: 4, comment: '很快，谢谢' });
+      expect(await h.store.sessionRating(theirs.session.id)).toBeNull();
+    });
+
+    it("lists a customer's ratings newest first, from a time on, and counts their sessions opened since a time", async () => {
+      const identity = { channel: 'AP' as const, externalId: 'app:ratings' };
+      const scores = [2, 3, 5];
+      const sessions: string[] = [];
+      for (const score of scores) {
+        const r = await h.store.appendInbound(draft({ identity }), { skillGroup: 'general' });
+        sessions.push(r.session.id);
+        await h.store.claim(r.session.id, 'agent-a');
+        await h.store.close(r.session.id, 'agent-a', 'resolved');
+        await h.store.rateSession({ sessionId: r.session.id, customerId: r.envelope.customerId, score });
+        h.advance(60_000);
+      }
+      const customerId = (await h.store.findCustomerByIdentity('AP', 'app:ratings'))!.id;
+      const all = await h.store.customerRatings(customerId);
+      expect(all.map((r) => r.score)).toEqual([5, 3, 2]);
+      expect(all.map((r) => r.sessionId)).toEqual([...sessions].reverse());
+      expect((await h.store.customerRatings(customerId, { since: all[1]!.ratedAt })).map((r) => r.score)).toEqual([5, 3]);
+      expect((await h.store.customerRatings(customerId, { limit: 1 })).map((r) => r.score)).toEqual([5]);
+      const second = (await h.store.getSession(sessions[1]!))!;
+      expect(await h.store.countSessions({ customerId })).toBe(3);
+      expect(await h.store.countSessions({ customerId, createdSince: second.createdAt })).toBe(2);
+    });
+
     it('answers a ping while open', async () => {
       await expect(h.store.ping()).resolves.toBeUndefined();
     });

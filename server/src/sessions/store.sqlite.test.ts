@@ -91,6 +91,25 @@ describe('sqlite session store', () => {
     await h.cleanup();
   });
 
+  it("keeps no plaintext of a customer's imported facts or rating comment on disk", async () => {
+    const h = await harness();
+    const marker = `FACTS-MARKER-${Date.now()}`;
+    const spend = 987_654_321.5;
+    const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'facts-at-rest' } }), { skillGroup: 'general' });
+    await h.store.putCustomerFacts([{ customerId: r.envelope.customerId, spend, source: 'import' }]);
+    await h.store.claim(r.session.id, 'agent-a');
+    await h.store.close(r.session.id, 'agent-a', 'resolved');
+    await h.store.rateSession({ sessionId: r.session.id, customerId: r.envelope.customerId, score: 2, comment: `slow ${marker}` });
+    const db = new Database(join(h.dir, 'huiliu.db'));
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const grep = spawnSync('grep', ['-rlE', '--binary-files=text', `FACTS-MARKER|${String(spend)}`, h.dir], { encoding: 'utf8' });
+    expect(grep.stdout).toBe('');
+    expect(grep.status).toBe(1);
+    expect((await h.store.customerFacts(r.envelope.customerId))?.spend?.value).toBe(spend);
+    await h.cleanup();
+  });
+
   it('detects a tampered message row instead of returning altered text', async () => {
     const h = await harness();
     const r = await h.store.appendInbound(draft({ text: 'pay 10 yuan' }), { skillGroup: 'general' });

@@ -13,9 +13,12 @@ import type { RandomSource } from './session-id';
 import {
   blindIndex,
   changeAad,
+  customerKeyOwner,
+  factsAad,
   handoverSummaryAad,
   INDEX_KEY_OWNER,
   nameAad,
+  ratingCommentAad,
   toLogEntry,
   toSession,
   type DecisionRow,
@@ -24,7 +27,16 @@ import {
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
 } from './sqlite-rows';
-import type { CustomerRecord, LogPage, MessagePage, ProfileChange, ReplayContact, SessionFilter, SessionStore } from './store';
+import type {
+  CustomerRecord,
+  LogPage,
+  MessagePage,
+  ProfileChange,
+  ReplayContact,
+  SessionFilter,
+  SessionStore,
+  StoredCustomerFacts,
+} from './store';
 import { openSessionWriter, type SessionWriter } from './writer';
 import { startWorkerSessionWriter } from './writer.client';
 
@@ -200,6 +212,11 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
          ((status = 'active' AND assigned_agent_id = @agent) OR (status = 'offered' AND offered_agent_id = @agent))`,
     ),
     ping: db.prepare('SELECT 1 AS ok'),
+    facts: db.prepare('SELECT facts_ct FROM customer_facts WHERE customer_id = ?'),
+    rating: db.prepare('SELECT * FROM session_ratings WHERE session_id = ?'),
+    ratings: db.prepare(
+      'SELECT session_id, score, rated_at FROM session_ratings WHERE customer_id = ? AND rated_at >= ? ORDER BY rated_at DESC LIMIT ?',
+    ),
   };
 
   const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
@@ -224,6 +241,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       where.push('waiting_since < ?');
       params.push(filter.waitingBefore);
     }
+    if (filter.createdSince) {
+      where.push('created_at >= ?');
+      params.push(filter.createdSince);
+    }
     return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
   }
   // The SQL of a filter depends on its shape only; there are few shapes, so statements are cached.
@@ -243,6 +264,35 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     release: (sessionId, agentId) => writer.release(sessionId, agentId),
     startBot: (sessionId, decision) => writer.startBot(sessionId, decision),
     handOver: (sessionId, input) => writer.handOver(sessionId, input),
+    ensureCustomers: (identities) => writer.ensureCustomers(identities),
+    putCustomerFacts: (updates) => writer.putCustomerFacts(updates),
+    rateSession: (input) => writer.rateSession(input),
+
+    async customerFacts(customerId) {
+      const row = q.facts.get(customerId) as { facts_ct: Buffer } | undefined;
+      if (!row) return null;
+      const key = await ring.get(customerKeyOwner(customerId));
+      // Erased: the facts went with the key.
+      if (!key) return null;
+      return JSON.parse(openText(key, row.facts_ct, factsAad(customerId))) as StoredCustomerFacts;
+    },
+
+    async sessionRating(sessionId) {
+      const row = q.rating.get(sessionId) as
+        { session_id: string; customer_id: string; score: number; comment_ct: Buffer | null; rated_at: string } | undefined;
+      if (!row) return null;
+      const comment = row.comment_ct ? openText(await loadCustomerKey(row.customer_id), row.comment_ct, ratingCommentAad(sessionId)) : null;
+      return { sessionId, customerId: row.customer_id, score: row.score, comment, ratedAt: row.rated_at };
+    },
+
+    async customerRatings(customerId, { since = '', limit = 100 } = {}) {
+      const rows = q.ratings.all(customerId, since, Math.max(1, Math.min(limit, 1000))) as {
+        session_id: string;
+        score: number;
+        rated_at: string;
+      }[];
+      return rows.map((r) => ({ sessionId: r.session_id, score: r.score, ratedAt: r.rated_at }));
+    },
 
     async handoverSummary(sessionId) {
       const row = q.session.get(sessionId) as SessionRow | undefined;

@@ -3,6 +3,7 @@ import type { Content, Direction, Envelope, InboundDraft } from '../../../common
 import type { RoutingDecision, Capacity, ChannelKind } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
+import type { StoredFactSource } from '../../../common/api/customers';
 
 export interface CustomerRecord {
   id: string;
@@ -85,6 +86,8 @@ export interface SessionFilter {
   offeredAgentId?: string;
   /** Sessions waiting since before this time (ISO 8601): the ones ahead of a contact in its queue. */
   waitingBefore?: string;
+  /** Sessions opened at or after this time (ISO 8601): a customer's recent contacts. */
+  createdSince?: string;
   /**
    * `waiting` (default): longest-waiting first. `priority`: contacts handed over by the AI while no
    * agent was online first (their left messages are seen first on return, issue 10), then highest
@@ -174,6 +177,49 @@ export interface HandoverInput {
   summary?: ConversationSummary;
   /** An agent taking the contact over from the AI: it becomes `active` with them in the same write. */
   claimBy?: string;
+}
+
+/** A customer as a channel knows them, for facts about a customer who may not have written yet. */
+export interface CustomerIdentity {
+  channel: ChannelCode;
+  /** As stored for that channel (an app's customer: `appExternalId(appId, userId)`). */
+  externalId: string;
+  /** The name a customer created here starts with (an existing customer's name is not changed). */
+  displayName?: string;
+}
+
+/** One stored value fact: the value, who set it and when (ISO 8601). */
+export interface StoredFact {
+  value: number;
+  source: StoredFactSource;
+  at: string;
+}
+
+/** A customer's stored value facts (issue 11), sealed with their data key; an absent fact was never set. */
+export interface StoredCustomerFacts {
+  /** Purchase spend, ≥ 0, in the deployment's currency. */
+  spend?: StoredFact;
+  /** Satisfaction as another system measured it, 1..5. */
+  csat?: StoredFact;
+}
+
+/** Facts to set for one customer: the fields given replace the stored ones, the others stay. */
+export interface CustomerFactsUpdate {
+  customerId: string;
+  spend?: number;
+  csat?: number;
+  source: StoredFactSource;
+}
+
+/** A customer's rating of one closed session (CSAT, issue 11). */
+export interface SessionRating {
+  sessionId: string;
+  customerId: string;
+  /** 1..5. */
+  score: number;
+  /** The customer's comment (decrypted), or null. */
+  comment: string | null;
+  ratedAt: string;
 }
 
 /** What an agent holds: `active` sessions, pending `offered` ones, and both together by channel kind. */
@@ -283,6 +329,36 @@ export interface SessionStore {
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;
   /** Takes an active session back from its agent into the queue; null when it is no longer theirs. */
   release(sessionId: string, agentId: string): Promise<SessionRecord | null>;
+  /**
+   * The customers with these identities, created (with their data key, name and identity, as a first
+   * message would) when they do not exist yet, in the order given; `created` says which were new.
+   * Concurrent calls (and messages) for one identity agree on one customer.
+   */
+  ensureCustomers(identities: readonly CustomerIdentity[]): Promise<{ customerId: string; created: boolean }[]>;
+  /**
+   * Sets customers' value facts (issue 11), sealed with each one's data key; given fields replace the
+   * stored ones, absent fields are kept. One atomic write for the batch.
+   * @throws HuiliuError NOT_FOUND when a customer does not exist (or was erased): nothing is written
+   */
+  putCustomerFacts(updates: readonly CustomerFactsUpdate[]): Promise<void>;
+  /** The customer's stored value facts (decrypted); null when none were ever set. */
+  customerFacts(customerId: string): Promise<StoredCustomerFacts | null>;
+  /**
+   * Stores the customer's rating of their closed session, once (issue 11 CSAT); the comment is sealed.
+   * @throws HuiliuError SESSION_NOT_FOUND (no such session, or not this customer's), SESSION_NOT_CLOSED,
+   *   CSAT_ALREADY_GIVEN (the first rating stands)
+   */
+  rateSession(input: { sessionId: string; customerId: string; score: number; comment?: string }): Promise<SessionRating>;
+  /** The session's rating (comment decrypted), or null. */
+  sessionRating(sessionId: string): Promise<SessionRating | null>;
+  /**
+   * The customer's ratings, newest first: those at or after `since` (ISO 8601; default all), at most
+   * `limit` (default 100, at most 1,000). Scores only: comments stay sealed.
+   */
+  customerRatings(
+    customerId: string,
+    options?: { since?: string; limit?: number },
+  ): Promise<{ sessionId: string; score: number; ratedAt: string }[]>;
   /** Resolves when the store answers a trivial query (readiness probe); rejects when it cannot. */
   ping(): Promise<void>;
   shutdown(): Promise<void>;

@@ -7,6 +7,7 @@ import { openText, sealText } from '../crypto/aead';
 import { type GroupCommit } from '../db/group-commit';
 import type { Db } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
+import { joinKey } from '../crypto/composite-key';
 import { DataKeyRing } from './data-keys';
 import { mintSessionId, type RandomSource } from './session-id';
 import {
@@ -15,11 +16,13 @@ import {
   customerKeyOwner,
   envelopeOf,
   externalIdAad,
+  factsAad,
   handoverSummaryAad,
   INDEX_KEY_OWNER,
   messageAad,
   nameAad,
   phoneAad,
+  ratingCommentAad,
   toSession,
   wrapUpNoteAad,
   type MessageRow,
@@ -27,12 +30,22 @@ import {
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
 } from './sqlite-rows';
-import type { InboundResult, ProfileChange, SessionStore } from './store';
+import type { CustomerIdentity, InboundResult, ProfileChange, SessionStore, StoredCustomerFacts } from './store';
 
 /** The store's write operations: what runs on the thread that owns the write connection. */
 export type SessionWriter = Pick<
   SessionStore,
-  'appendInbound' | 'appendOutbound' | 'saveRouting' | 'claim' | 'close' | 'release' | 'startBot' | 'handOver'
+  | 'appendInbound'
+  | 'appendOutbound'
+  | 'saveRouting'
+  | 'claim'
+  | 'close'
+  | 'release'
+  | 'startBot'
+  | 'handOver'
+  | 'ensureCustomers'
+  | 'putCustomerFacts'
+  | 'rateSession'
 >;
 export type SessionWriteOp = keyof SessionWriter;
 export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
@@ -44,6 +57,9 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'release',
   'startBot',
   'handOver',
+  'ensureCustomers',
+  'putCustomerFacts',
+  'rateSession',
 ];
 
 export interface SessionWriterOptions {
@@ -182,6 +198,17 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
        WHERE id = @id AND status = 'bot' RETURNING *`,
     ),
     openSessionsInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
+    customerExists: db.prepare('SELECT 1 AS ok FROM customers WHERE id = ?'),
+    facts: db.prepare('SELECT facts_ct FROM customer_facts WHERE customer_id = ?'),
+    putFacts: db.prepare(
+      `INSERT INTO customer_facts (customer_id, facts_ct, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (customer_id) DO UPDATE SET facts_ct = excluded.facts_ct, updated_at = excluded.updated_at`,
+    ),
+    // The primary key makes "once per session" one statement: a second rating inserts nothing.
+    rate: db.prepare(
+      `INSERT INTO session_ratings (session_id, customer_id, score, comment_ct, rated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (session_id) DO NOTHING`,
+    ),
     closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
   };
 
@@ -285,14 +312,18 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     }
   }
 
-  /** The draft's customer (created on first contact) and its identity's blind index, computed once. */
-  async function resolveCustomer(draft: InboundDraft): Promise<{ customerId: string; identityHmac: string }> {
-    const { identity } = draft;
+  /**
+   * The identity's customer (created on first contact, or by an import of their facts) and the
+   * identity's blind index, computed once; the customer's key is left in the ring's cache.
+   */
+  async function resolveCustomer(
+    identity: CustomerIdentity & { phone?: string | undefined },
+  ): Promise<{ customerId: string; identityHmac: string; created: boolean }> {
     const hmac = blind('identity', identity.channel, identity.externalId);
     const found = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
     if (found) {
       await loadCustomerKey(found.customer_id);
-      return { customerId: found.customer_id, identityHmac: hmac };
+      return { customerId: found.customer_id, identityHmac: hmac, created: false };
     }
     const customerId = uuidv7();
     const key = await ring.getOrCreate(customerKeyOwner(customerId));
@@ -316,13 +347,18 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     });
     // The winner of a race may be another customer id: its key, not ours, must be in the cache.
     if (resolved !== customerId) await loadCustomerKey(resolved);
-    return { customerId: resolved, identityHmac: hmac };
+    return { customerId: resolved, identityHmac: hmac, created: resolved === customerId };
+  }
+
+  function readFacts(customerId: string, key: Buffer): StoredCustomerFacts {
+    const row = q.facts.get(customerId) as { facts_ct: Buffer } | undefined;
+    return row ? (JSON.parse(openText(key, row.facts_ct, factsAad(customerId))) as StoredCustomerFacts) : {};
   }
 
   return {
     async appendInbound(draft, { skillGroup }) {
       // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
-      const { customerId, identityHmac } = await resolveCustomer(draft);
+      const { customerId, identityHmac } = await resolveCustomer(draft.identity);
       return commit.run((): InboundResult => {
         const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
         if (dup) {
@@ -496,6 +532,61 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       return commit.run(() => {
         const row = q.release.get(t, t, sessionId, agentId) as SessionRow | undefined;
         return row ? toSession(row) : null;
+      });
+    },
+
+    async ensureCustomers(identities) {
+      // All at once: new customers' keys and rows are written in a few group commits, not one each.
+      // One lookup per distinct identity, so a list naming someone twice creates them once.
+      const distinct = new Map<string, ReturnType<typeof resolveCustomer>>();
+      const pending = identities.map((identity) => {
+        const id = joinKey('\u0000', [identity.channel, identity.externalId]);
+        let p = distinct.get(id);
+        if (!p) distinct.set(id, (p = resolveCustomer(identity)));
+        return p;
+      });
+      const resolved = await Promise.all(pending);
+      const seen = new Set<string>();
+      return resolved.map(({ customerId, created }) => {
+        const first = !seen.has(customerId);
+        seen.add(customerId);
+        return { customerId, created: created && first };
+      });
+    },
+
+    async putCustomerFacts(updates) {
+      const keys = new Map<string, Buffer>();
+      for (const { customerId } of updates) {
+        if (keys.has(customerId)) continue;
+        if (!q.customerExists.get(customerId)) throw new HuiliuError('NOT_FOUND', 'No such customer.');
+        const key = await ring.get(customerKeyOwner(customerId));
+        if (!key) throw new HuiliuError('NOT_FOUND', 'The customer was erased.');
+        keys.set(customerId, key);
+      }
+      await commit.run(() => {
+        const t = iso();
+        // Read and merged inside the transaction: two updates of one customer never lose a field.
+        for (const u of updates) {
+          const key = keys.get(u.customerId)!;
+          const facts = readFacts(u.customerId, key);
+          if (u.spend !== undefined) facts.spend = { value: u.spend, source: u.source, at: t };
+          if (u.csat !== undefined) facts.csat = { value: u.csat, source: u.source, at: t };
+          q.putFacts.run(u.customerId, sealText(key, JSON.stringify(facts), factsAad(u.customerId)), t);
+        }
+      });
+    },
+
+    async rateSession({ sessionId, customerId, score, comment }) {
+      const existing = q.session.get(sessionId) as SessionRow | undefined;
+      // Another customer's session is not there for this one: not even its existence leaks.
+      if (!existing || existing.customer_id !== customerId) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (existing.status !== 'closed') throw new HuiliuError('SESSION_NOT_CLOSED');
+      const key = comment ? await loadCustomerKey(customerId) : null;
+      return commit.run(() => {
+        const t = iso();
+        const sealed = key && comment ? sealText(key, comment, ratingCommentAad(sessionId)) : null;
+        if (q.rate.run(sessionId, customerId, score, sealed, t).changes === 0) throw new HuiliuError('CSAT_ALREADY_GIVEN');
+        return { sessionId, customerId, score, comment: comment ?? null, ratedAt: t };
       });
     },
   };

@@ -223,7 +223,7 @@ describe('GET /api/v1/channels/app/messages (the app fetches replies)', () => {
 
   it("returns the customer's conversation after a seq, with the agent's replies", async () => {
     const empty = await s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?externalId=poller', headers: KEY });
-    expect(empty.json()).toEqual({ sessionId: null, conversationId: null, status: null, messages: [] });
+    expect(empty.json()).toEqual({ sessionId: null, conversationId: null, status: null, messages: [], standing: null, csat: null });
 
     const post = await s.app.inject({
       method: 'POST',

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HuiliuError } from '../../../../common/errors/codes';
+import { AppCsatRequestSchema, type CsatReceipt } from '../../../../common/api/customers';
 import {
   AppMessageRequestSchema,
   AppMessagesQuerySchema,
@@ -13,6 +14,7 @@ import { authorOf, textOf } from '../../../../common/message/envelope';
 import type { QueueStanding } from '../../../../common/ai/assist';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore } from '../../attachments/store';
+import { csatState, rateConversation } from '../../customers/csat';
 import { checkImage } from '../../attachments/image';
 import type { ServerConfig } from '../../config/config';
 import { parseWith } from '../../http/errors';
@@ -49,6 +51,8 @@ export async function appChannelPlugin(
     limits: Limits;
     /** The hand-over use case (issue 10); absent: `POST …/handover` answers FORBIDDEN. */
     handOver?: (sessionId: string) => Promise<{ session: { status: AppHandoverResponse['status'] }; standing: QueueStanding | null }>;
+    /** Where a waiting session stands in its queue (issue 11): the GET poll answers it. Absent: `standing` is null. */
+    standing?: (sessionId: string) => Promise<QueueStanding>;
     /**
      * Where images are stored (issue 10); without it a message with an image is refused
      * UNSUPPORTED_MEDIA_TYPE. `ocr`: whether OCR will read them (their OCR status starts `pending`).
@@ -75,7 +79,9 @@ export async function appChannelPlugin(
     if (!key) {
       verdict = await opts.limits.take([['ip_bad_app_keys', client]]);
     } else if (request.method === 'POST') {
-      const externalId = (request.body as { customer?: { externalId?: unknown } } | null)?.customer?.externalId;
+      // The customer a message (`customer.externalId`) or a rating (`externalId`) is from.
+      const body = request.body as { customer?: { externalId?: unknown }; externalId?: unknown } | null;
+      const externalId = body?.customer?.externalId ?? body?.externalId;
       verdict = await opts.limits.take([
         ['app_key_messages', key.accountId],
         ...(typeof externalId === 'string' ? [['app_customer_messages', JSON.stringify([key.accountId, externalId])] as const] : []),
@@ -119,25 +125,31 @@ export async function appChannelPlugin(
       image = { attachmentId, mime: checked.mime, size: checked.size, checked };
     }
     const attachments = opts.attachments;
+    const attributes = body.customer.attributes;
     const result = await opts.ingest.accept(normalizeAppMessage(body, key.accountId, new Date(now()), image), skillGroup, {
-      beforePublish:
-        image && attachments
-          ? async ({ envelope }) => {
-              const { checked, attachmentId } = image;
-              await attachments.store.put({
-                id: attachmentId,
-                customerId: envelope.customerId,
-                sessionId: envelope.sessionId,
-                conversationId: envelope.conversationId,
-                messageId: envelope.id,
-                mime: checked.mime,
-                bytes: checked.bytes,
-                width: checked.width,
-                height: checked.height,
-                ocr: attachments.ocr ? 'pending' : 'skipped',
-              });
-            }
-          : undefined,
+      beforePublish: async ({ envelope, duplicate }) => {
+        if (image && attachments) {
+          const { checked, attachmentId } = image;
+          await attachments.store.put({
+            id: attachmentId,
+            customerId: envelope.customerId,
+            sessionId: envelope.sessionId,
+            conversationId: envelope.conversationId,
+            messageId: envelope.id,
+            mime: checked.mime,
+            bytes: checked.bytes,
+            width: checked.width,
+            height: checked.height,
+            ocr: attachments.ocr ? 'pending' : 'skipped',
+          });
+        }
+        // Issue 11: the customer's value facts, stored before the message is published, so the router
+        // scoring this message's new session reads them. A retried (duplicate) message does not set
+        // them again: a newer message's values would be put back to older ones.
+        if (attributes && !duplicate) {
+          await opts.store.putCustomerFacts([{ customerId: envelope.customerId, ...attributes, source: 'app' }]);
+        }
+      },
     });
     const answer: AppMessageResponse = {
       sessionId: result.session.id,
@@ -162,18 +174,45 @@ export async function appChannelPlugin(
     return { sessionId: session.id, status: result.session.status, standing: result.standing };
   });
 
+  /**
+   * Issue 11: the customer rates their closed conversation, 1..5 with an optional comment, once.
+   * 201 `CsatReceipt`; VALIDATION_FAILED (the field named), SESSION_NOT_FOUND (unknown, or not this
+   * app customer's), SESSION_NOT_CLOSED, CSAT_ALREADY_GIVEN.
+   */
+  app.post('/api/v1/channels/app/csat', { config: { policy: 'channel-key' } }, async (request, reply) => {
+    const key = appKey(request);
+    const body = parseWith(AppCsatRequestSchema, request.body);
+    const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, body.externalId));
+    const receipt: CsatReceipt = await rateConversation(opts.store, {
+      customerId: customer?.id ?? null,
+      channel: 'AP',
+      sessionId: body.sessionId,
+      score: body.score,
+      comment: body.comment,
+    });
+    return reply.status(201).send(receipt);
+  });
+
   app.get('/api/v1/channels/app/messages', { config: { policy: 'channel-key' } }, async (request): Promise<AppMessagesResponse> => {
     const key = appKey(request);
     const q = parseWith(AppMessagesQuerySchema, request.query);
     const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, q.externalId));
     const session = customer ? await opts.store.latestSession(customer.id, 'AP') : null;
-    if (!session) return { sessionId: null, conversationId: null, status: null, messages: [] };
+    if (!session) return { sessionId: null, conversationId: null, status: null, messages: [], standing: null, csat: null };
     const afterSeq = q.conversationId === session.conversationId ? q.afterSeq : 0;
-    const messages = await opts.store.listMessages(session.conversationId, { afterSeq, limit: q.limit });
+    const waiting = session.status === 'queued' || session.status === 'offered';
+    const [messages, standing, csat] = await Promise.all([
+      opts.store.listMessages(session.conversationId, { afterSeq, limit: q.limit }),
+      // Where they stand is a courtesy: a failure to work it out does not fail the poll.
+      waiting && opts.standing ? opts.standing(session.id).catch(() => null) : null,
+      csatState(opts.store, session),
+    ]);
     return {
       sessionId: session.id,
       conversationId: session.conversationId,
       status: session.status,
+      standing,
+      csat,
       messages: messages.map((m) => ({
         id: m.id,
         seq: m.seq,

@@ -17,6 +17,7 @@ import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
 import type { VisitorTokens } from './visitor-token';
 import type { QueueStanding } from '../../../../common/ai/assist';
+import { csatState, rateConversation } from '../../customers/csat';
 
 export interface WebChannelAdapterOptions {
   store: SessionStore;
@@ -39,6 +40,11 @@ export interface WebChannelAdapterOptions {
   handOver?: (sessionId: string) => Promise<{ standing: QueueStanding | null }>;
   /** Where a waiting session stands in its queue (position, estimated wait), for the status line. */
   standing?: (sessionId: string) => Promise<QueueStanding>;
+  /**
+   * Live standing (issue 11): after the queue of a waiting visitor's skill group moves, their new
+   * standing is pushed at most this often per customer (ms; default 2,000), the last change always.
+   */
+  standingEveryMs?: number;
 }
 
 export interface WebChannelAdapter extends ChannelAdapter {
@@ -48,6 +54,8 @@ export interface WebChannelAdapter extends ChannelAdapter {
 }
 
 const CHANNEL = 'WB' as const;
+/** At most one standing update per waiting customer in this window (ms): a busy queue moves many times a second. */
+const STANDING_EVERY_MS = 2000;
 /** Own messages a tab may have in flight before the oldest stops being held back from its echo. */
 const SENDING_MAX = 256;
 const CAPABILITIES: ChannelCapabilities = {
@@ -155,9 +163,55 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   };
   const detach = (conn: Connection) => {
     if (!conn.visitor) return;
-    if (conn.visitor.customerId) leave(byCustomer, conn.visitor.customerId, conn);
-    else leave(byNewVisitor, conn.visitor.externalId, conn);
+    const { customerId } = conn.visitor;
+    if (customerId) {
+      leave(byCustomer, customerId, conn);
+      if (!byCustomer.has(customerId)) forgetWaiting(customerId);
+    } else leave(byNewVisitor, conn.visitor.externalId, conn);
   };
+
+  // Live standing (issue 11). The waiting session of each customer with a tab on this node, by skill
+  // group; a change of any session in that group (taken, closed, released, a new one routed, on any
+  // channel) may move them, so their standing is worked out again and pushed if it changed —
+  // throttled per customer, the trailing change always sent.
+  const standingEveryMs = opts.standingEveryMs ?? STANDING_EVERY_MS;
+  const waiting = new Map<string, { sessionId: string; skillGroup: string; last?: string; at: number; timer?: NodeJS.Timeout }>();
+  function watchWaiting(customerId: string, sessionId: string, skillGroup: string, shown?: QueueStanding): void {
+    const entry = waiting.get(customerId);
+    if (entry?.sessionId === sessionId) {
+      if (shown) Object.assign(entry, { last: JSON.stringify(shown), at: Date.now() });
+      return;
+    }
+    forgetWaiting(customerId);
+    waiting.set(customerId, { sessionId, skillGroup, at: shown ? Date.now() : 0, ...(shown ? { last: JSON.stringify(shown) } : {}) });
+  }
+  function forgetWaiting(customerId: string): void {
+    clearTimeout(waiting.get(customerId)?.timer);
+    waiting.delete(customerId);
+  }
+  function queueMoved(skillGroup: string, except: string | null): void {
+    for (const [customerId, entry] of waiting) {
+      if (entry.skillGroup !== skillGroup || entry.sessionId === except || entry.timer) continue;
+      const delay = Math.max(0, entry.at + standingEveryMs - Date.now());
+      entry.timer = setTimeout(() => {
+        entry.timer = undefined;
+        void pushStanding(customerId, entry).catch((error: unknown) => log.warn({ err: error }, 'standing update failed'));
+      }, delay);
+      entry.timer.unref();
+    }
+  }
+  async function pushStanding(customerId: string, entry: { sessionId: string; last?: string; at: number }): Promise<void> {
+    if (closed || waiting.get(customerId) !== entry || !opts.standing) return;
+    // Taken or closed since the change: its own status frame says so; no stale "waiting" after it.
+    const session = await store.getSession(entry.sessionId);
+    if (session?.status !== 'queued' && session?.status !== 'offered') return forgetWaiting(customerId);
+    const standing = await opts.standing(entry.sessionId);
+    const shown = JSON.stringify(standing);
+    if (waiting.get(customerId) !== entry || shown === entry.last) return;
+    entry.last = shown;
+    entry.at = Date.now();
+    toCustomer(customerId, { type: 'status', status: 'waiting', standing });
+  }
 
   // Fan-out pushes concern this channel's own sessions only; which adapter sends an outbound message
   // is the dispatcher's choice, not a filter here.
@@ -179,24 +233,36 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     }),
     // The event carries the session's customer and agent: no store read per push.
     await bus.subscribeAll('session.changed', async ({ sessionId, payload: session }) => {
+      const { status } = session;
+      // Any channel's contact taken, closed or queued in a group moves the web visitors waiting there
+      // (this session's own visitor too: offered means an answer is seconds away), except where the
+      // lines below tell this session's visitor where they stand themselves.
+      const toldBelow =
+        (status === 'queued' || status === 'offered') &&
+        (session.handover !== null || (session.reason === 'routed' && session.trigger === 'new'));
+      if (waiting.size > 0) queueMoved(session.skillGroup, toldBelow ? sessionId : null);
       if (!ours(session.channel)) return;
+      const here = byCustomer.has(session.customerId);
+      if (here && (status === 'queued' || status === 'offered')) watchWaiting(session.customerId, sessionId, session.skillGroup);
+      else if (waiting.get(session.customerId)?.sessionId === sessionId) forgetWaiting(session.customerId);
       if (session.reason === 'released') {
         toCustomer(session.customerId, { type: 'status', status: 'waiting' });
         return;
       }
-      const { status } = session;
       if (status === 'bot') return toCustomer(session.customerId, { type: 'status', status: 'bot' });
       // A new contact routed to people (not the AI): they wait for an agent.
       // With where they stand: no agent online is said at once, not after a hand-over only.
       if ((status === 'queued' || status === 'offered') && session.reason === 'routed' && session.trigger === 'new' && !session.handover) {
-        if (!byCustomer.has(session.customerId)) return;
+        if (!here) return;
         const standing = await opts.standing?.(sessionId).catch(() => undefined);
+        if (standing) watchWaiting(session.customerId, sessionId, session.skillGroup, standing);
         return toCustomer(session.customerId, { type: 'status', status: 'waiting', ...(standing ? { standing } : {}) });
       }
       // Handed over by the AI and waiting for a person: where the customer stands (read only when a
       // tab of theirs is connected here).
-      if ((status === 'queued' || status === 'offered') && session.handover && byCustomer.has(session.customerId)) {
+      if ((status === 'queued' || status === 'offered') && session.handover && here) {
         const standing = await opts.standing?.(sessionId).catch(() => undefined);
+        if (standing) watchWaiting(session.customerId, sessionId, session.skillGroup, standing);
         return toCustomer(session.customerId, { type: 'status', status: 'waiting', ...(standing ? { standing } : {}) });
       }
       if (status !== 'active' && status !== 'closed') return;
@@ -204,7 +270,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
         const agentName = opts.agentName(session.assignedAgentId) ?? 'An agent';
         toCustomer(session.customerId, { type: 'status', status: 'agent-joined', agentName });
       } else if (status === 'closed') {
-        toCustomer(session.customerId, { type: 'status', status: 'closed' });
+        // Just closed, so not rated yet: the widget offers its rating (issue 11).
+        toCustomer(session.customerId, { type: 'status', status: 'closed', sessionId, rateable: true });
       }
     }),
   );
@@ -328,11 +395,14 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
             if (session.status === 'active' && session.assignedAgentId) {
               send(socket, { type: 'status', status: 'agent-joined', agentName: opts.agentName(session.assignedAgentId) ?? 'An agent' });
             } else if (session.status === 'closed') {
-              send(socket, { type: 'status', status: 'closed' });
+              const csat = await csatState(store, session);
+              send(socket, { type: 'status', status: 'closed', sessionId: session.id, rateable: csat?.rateable === true });
             } else if (session.status === 'bot') {
               send(socket, { type: 'status', status: 'bot' });
-            } else if (session.handover) {
+            } else if (session.status === 'queued' || session.status === 'offered') {
+              // Waiting for a person (a new contact or a handed-over one): where they stand, kept current.
               const standing = await opts.standing?.(session.id).catch(() => undefined);
+              watchWaiting(customer!.id, session.id, session.skillGroup, standing);
               send(socket, { type: 'status', status: 'waiting', ...(standing ? { standing } : {}) });
             }
           }
@@ -352,6 +422,29 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           if (!opts.handOver) return void fail('FORBIDDEN', 'Talking to a person is not available here.');
           const { standing } = await opts.handOver(session.id);
           if (standing) toCustomer(conn.visitor.customerId!, { type: 'status', status: 'waiting', standing });
+          return;
+        }
+        case 'csat': {
+          // Issue 11: the visitor rates their own closed web conversation, once.
+          if (!conn.visitor) return void fail('VALIDATION_FAILED', 'Say hello first.');
+          if (!messages.take()) {
+            const v = limits.refuse('widget_connection_messages', messages.msUntilNext());
+            return void fail('RATE_LIMITED', 'Too many requests; try again shortly.', { retryAfterMs: v.ok ? 0 : v.retryAfterMs });
+          }
+          try {
+            const receipt = await rateConversation(store, {
+              customerId: conn.visitor.customerId,
+              channel: CHANNEL,
+              sessionId: frame.sessionId,
+              score: frame.score,
+              comment: frame.comment,
+            });
+            // Every tab of the visitor on this node hides its form; a tab on another node learns it from CSAT_ALREADY_GIVEN.
+            toCustomer(conn.visitor.customerId!, { type: 'csat-recorded', sessionId: receipt.sessionId, score: receipt.score });
+          } catch (error) {
+            if (error instanceof HuiliuError) return void fail(error.code, error.message);
+            throw error;
+          }
           return;
         }
         case 'history': {
@@ -458,6 +551,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     },
     async close() {
       closed = true;
+      for (const customerId of [...waiting.keys()]) forgetWaiting(customerId);
       await Promise.all(subs.map((s) => s.unsubscribe()));
       // Open WebSockets would otherwise keep the HTTPS server from closing.
       for (const client of wss.clients) client.terminate();

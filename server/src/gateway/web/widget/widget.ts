@@ -60,6 +60,13 @@ const $text = document.getElementById('text') as HTMLTextAreaElement;
 const $link = document.getElementById('link-state') as HTMLSpanElement;
 const $agent = document.getElementById('agent-line') as HTMLParagraphElement;
 const $handover = document.getElementById('handover') as HTMLButtonElement;
+const $csat = document.getElementById('csat') as HTMLElement;
+const $csatForm = document.getElementById('csat-form') as HTMLFormElement;
+const $csatStars = document.getElementById('csat-stars') as HTMLDivElement;
+const $csatHint = document.getElementById('csat-hint') as HTMLParagraphElement;
+const $csatComment = document.getElementById('csat-comment') as HTMLTextAreaElement;
+const $csatSend = document.getElementById('csat-send') as HTMLButtonElement;
+const $csatThanks = document.getElementById('csat-thanks') as HTMLParagraphElement;
 
 /** The customer's language for the widget's own words (the AI and agents answer in the customer's). */
 const zh = navigator.language.toLowerCase().startsWith('zh');
@@ -77,6 +84,15 @@ const t = {
     if (zh) return `排队中：您是第 ${s.position} 位${wait === null ? '' : wait < 60 ? '，马上为您接通' : `，预计等待约 ${mins} 分钟`}`;
     return `Waiting for a person: number ${s.position} in the queue${wait === null ? '' : wait < 60 ? ', shortly' : `, about ${mins} min`}`;
   },
+  // The rating after a chat (CSAT, issue 11).
+  csatTitle: zh ? '您对本次服务满意吗？' : 'How did we do?',
+  csatScores: zh ? ['很不满意', '不满意', '一般', '满意', '非常满意'] : ['Very unhappy', 'Unhappy', 'Okay', 'Happy', 'Very happy'],
+  csatStar: (n: number) => (zh ? `${n} 星（共 5 星）` : `${n} out of 5`),
+  csatComment: zh ? '还有什么想告诉我们的吗？（选填）' : 'Anything you would like to add? (optional)',
+  csatLater: zh ? '以后再说' : 'Not now',
+  csatSend: zh ? '提交评价' : 'Send rating',
+  csatThanks: zh ? '感谢您的评价！' : 'Thank you for your rating!',
+  csatFailed: zh ? '评价没有提交成功，请稍后再试。' : 'The rating was not sent; please try again.',
 };
 $handover.textContent = t.talkToPerson;
 /** Where the conversation is: the hand-over button shows while nobody but the AI (or nobody yet) answers. */
@@ -84,7 +100,74 @@ let phase: 'new' | 'bot' | 'waiting' | 'agent' | 'closed' = 'new';
 function setPhase(next: typeof phase): void {
   phase = next;
   $handover.hidden = !(next === 'bot' || (next === 'new' && Boolean(state.conversationId)));
+  // The rating belongs to the conversation that closed: it goes when a new one starts.
+  if (next !== 'closed') hideCsat();
 }
+
+/** The rating card (issue 11): the closed session it rates, the score picked, whether it is on its way. */
+let csat: { sessionId: string; score: number | null; sending: boolean } | null = null;
+const stars = [1, 2, 3, 4, 5].map((n) => {
+  const star = document.createElement('button');
+  star.type = 'button';
+  star.className = 'csat__star';
+  star.textContent = '★';
+  star.setAttribute('role', 'radio');
+  star.setAttribute('aria-checked', 'false');
+  star.setAttribute('aria-label', t.csatStar(n));
+  star.dataset.score = String(n);
+  star.addEventListener('click', () => pickScore(n));
+  return star;
+});
+$csatStars.append(...stars);
+document.getElementById('csat-title')!.textContent = t.csatTitle;
+document.getElementById('csat-comment-label')!.textContent = t.csatComment;
+$csatComment.placeholder = t.csatComment;
+$csatSend.textContent = t.csatSend;
+$csatThanks.textContent = t.csatThanks;
+const $csatLater = document.getElementById('csat-later') as HTMLButtonElement;
+$csatLater.textContent = t.csatLater;
+$csatLater.addEventListener('click', () => hideCsat());
+
+function pickScore(score: number): void {
+  if (!csat || csat.sending) return;
+  csat.score = score;
+  stars.forEach((star, i) => star.setAttribute('aria-checked', String(i + 1 <= score)));
+  $csatHint.textContent = t.csatScores[score - 1]!;
+  $csatSend.disabled = false;
+}
+function showCsat(sessionId: string): void {
+  if (csat?.sessionId === sessionId) return;
+  csat = { sessionId, score: null, sending: false };
+  stars.forEach((star) => star.setAttribute('aria-checked', 'false'));
+  $csatHint.textContent = '';
+  $csatComment.value = '';
+  $csatSend.disabled = true;
+  $csatForm.hidden = false;
+  $csatThanks.hidden = true;
+  $csat.hidden = false;
+}
+function hideCsat(): void {
+  csat = null;
+  $csat.hidden = true;
+}
+function csatDone(sessionId: string): void {
+  if (csat?.sessionId !== sessionId) return;
+  csat.sending = false;
+  $csatForm.hidden = true;
+  $csatThanks.hidden = false;
+}
+$csatForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!csat || csat.score === null || csat.sending) return;
+  const comment = $csatComment.value.trim();
+  const frame: WidgetClientFrame = { type: 'csat', sessionId: csat.sessionId, score: csat.score, ...(comment ? { comment } : {}) };
+  if (!sendFrame(frame)) {
+    $csatHint.textContent = t.csatFailed;
+    return;
+  }
+  csat.sending = true;
+  $csatSend.disabled = true;
+});
 function onBot(): void {
   setPhase('bot');
   $agent.textContent = t.withAi;
@@ -312,15 +395,30 @@ function onFrame(frame: WidgetServerFrame): void {
           statusLine(frame.standing?.noAgentOnline ? t.standing(frame.standing) : 'Thanks! An agent will be with you shortly.');
         }
       } else {
+        const already = phase === 'closed';
         setPhase('closed');
-        $agent.textContent = 'This conversation was closed. Write again any time.';
-        statusLine('Conversation closed');
+        $agent.textContent = zh ? '本次会话已结束，欢迎随时再来咨询。' : 'This conversation was closed. Write again any time.';
+        if (!already) statusLine(zh ? '会话已结束' : 'Conversation closed');
+        // Closed and not yet rated by this visitor: ask how it went (issue 11).
+        if (frame.rateable && frame.sessionId) showCsat(frame.sessionId);
       }
       return;
+    case 'csat-recorded':
+      return csatDone(frame.sessionId);
     case 'pong':
       if (frame.t !== undefined) heartbeat.pong(frame.t, Date.now());
       return;
     case 'error':
+      // An answer to the rating on its way (error frames carry no id; the other frames that share
+      // these codes are not sent while a rating is pending).
+      if (csat?.sending && !frame.clientMessageId) {
+        if (frame.code === 'CSAT_ALREADY_GIVEN') return csatDone(csat.sessionId);
+        if (frame.code === 'SESSION_NOT_CLOSED' || frame.code === 'SESSION_NOT_FOUND') return hideCsat();
+        csat.sending = false;
+        $csatSend.disabled = false;
+        $csatHint.textContent = t.csatFailed;
+        return;
+      }
       if (frame.code === 'RATE_LIMITED' || frame.code === 'INTERNAL') {
         // Not refused for good: the message stays in the outbox and goes again shortly (one timer
         // for all, so a burst of refusals does not multiply the retries).
