@@ -25,3 +25,7 @@ export const LoginResponseSchema = z.object({
   user: UserViewSchema,
 });
 export type LoginResponse = z.infer<typeof LoginResponseSchema>;
+
+/** `GET /api/v1/auth/users`: the staff directory a lead, admin or auditor may see. */
+export const StaffDirectorySchema = z.object({ users: z.array(UserViewSchema) });
+export type StaffDirectory = z.infer<typeof StaffDirectorySchema>;

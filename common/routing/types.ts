@@ -42,7 +42,7 @@ const Rings = z
   .array(WideningRingSchema)
   .min(1)
   .max(10)
-  .refine((rings) => rings[0]!.afterSeconds === 0, { message: 'the first ring starts at afterSeconds 0' })
+  .refine((rings) => rings.length === 0 || rings[0]!.afterSeconds === 0, { message: 'the first ring starts at afterSeconds 0' })
   .refine((rings) => rings.every((r, i) => i === 0 || r.afterSeconds > rings[i - 1]!.afterSeconds), {
     message: 'rings must be in increasing afterSeconds order',
   });

@@ -1,21 +1,44 @@
+import { Suspense, lazy, useState } from 'react';
 import { useWorkstation } from './context';
 import { ContextPanel } from './components/ContextPanel';
 import { Conversation } from './components/Conversation';
 import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
-import { TopBar } from './components/TopBar';
+import { TopBar, type View } from './components/TopBar';
+import { StaffContext, canViewRouting, useStaffDirectory } from './staff';
+
+// The routing page (and its charts) loads only when a lead, admin or auditor opens it.
+const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
 
 export function App() {
   const signedIn = useWorkstation((s) => s.token !== null);
   if (!signedIn) return <Login />;
+  return <Shell />;
+}
+
+/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page. */
+function Shell() {
+  const token = useWorkstation((s) => s.token);
+  const user = useWorkstation((s) => s.user);
+  const staff = useStaffDirectory(token, user);
+  const [view, setView] = useState<View>('workstation');
+  const routing = view === 'routing' && canViewRouting(user);
   return (
-    <div className="shell">
-      <TopBar />
-      <div className="workspace">
-        <QueueList />
-        <Conversation />
-        <ContextPanel />
+    <StaffContext.Provider value={staff}>
+      <div className="shell">
+        <TopBar view={routing ? 'routing' : 'workstation'} onView={setView} />
+        {routing ? (
+          <Suspense fallback={<main className="routing" />}>
+            <RoutingPage />
+          </Suspense>
+        ) : (
+          <div className="workspace">
+            <QueueList />
+            <Conversation />
+            <ContextPanel />
+          </div>
+        )}
       </div>
-    </div>
+    </StaffContext.Provider>
   );
 }

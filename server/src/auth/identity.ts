@@ -37,6 +37,8 @@ export interface IdentityStore {
   onRevoked(listener: (revocation: Revocation) => void): () => void;
   /** An enabled user by id, or null. */
   userById(id: string): UserView | null;
+  /** Every enabled user, by username (the staff directory: names for ids in routing explanations). */
+  listStaff(): UserView[];
   /** A user's display name (also of disabled users: old replies still show who wrote them), or null. */
   displayName(id: string): string | null;
 }

@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { LoginRequestSchema } from '../../../common/api/auth';
+import { LoginRequestSchema, type StaffDirectory } from '../../../common/api/auth';
 import { parseWith } from '../http/errors';
 import type { IdentityStore } from './identity';
+import { scopeOf } from './policy';
 import { bearerToken, staffOf } from './route-policy';
 
 export { bearerToken };
 
-/** Sign-in, sign-out and "who am I" (DESIGN §6); the policy hook checks the token of the last two. */
+/**
+ * Sign-in, sign-out, "who am I" (DESIGN §6) and the staff directory; the policy hook checks the token
+ * of all but sign-in.
+ */
 export async function authPlugin(app: FastifyInstance, opts: { auth: IdentityStore }): Promise<void> {
   const { auth } = opts;
 
@@ -23,4 +27,19 @@ export async function authPlugin(app: FastifyInstance, opts: { auth: IdentitySto
   });
 
   app.get('/api/v1/auth/me', { config: { policy: 'account.self' } }, async (request) => ({ user: staffOf(request) }));
+
+  /**
+   * `GET /api/v1/auth/users` → `{users}`: the staff directory (ids → usernames, display names, roles,
+   * skill groups), so routing explanations, candidate tables and config versions can name people
+   * (issue 11). Policy `team.view` (leads, admins, auditors); a lead sees the users sharing one of
+   * their skill groups, and themself.
+   */
+  app.get('/api/v1/auth/users', { config: { policy: 'team.view' } }, async (request): Promise<StaffDirectory> => {
+    const viewer = staffOf(request);
+    const groups = scopeOf(viewer, 'team.view');
+    const users = auth.listStaff();
+    return {
+      users: groups === null ? users : users.filter((u) => u.id === viewer.id || u.skillGroups.some((g) => groups.includes(g))),
+    };
+  });
 }

@@ -1,35 +1,61 @@
-import { useWorkstation } from '../context';
+import { useLocale, useWorkstation } from '../context';
 import type { SettablePresence } from '../../../../common/socket/agent-events';
+import { routingStrings } from '../i18n-routing';
+import { canViewRouting } from '../staff';
 
-export function TopBar() {
+/** The workstation's two views (issue 11): the agent's desk, and the routing page for leads, admins and auditors. */
+export type View = 'workstation' | 'routing';
+
+export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
   const link = useWorkstation((s) => s.link);
   const presence = useWorkstation((s) => s.presence);
   const presenceUntil = useWorkstation((s) => s.presenceUntil);
   const setPresence = useWorkstation((s) => s.setPresence);
   const logout = useWorkstation((s) => s.logout);
-  const linkLabel = link === 'online' ? 'Connected' : link === 'connecting' ? 'Reconnecting…' : 'Offline';
+  const t = routingStrings(useLocale()).shell;
+  const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
   return (
     <header className="topbar">
-      <div className="topbar__brand">
-        汇流 <span>Huiliu</span>
+      <div className="topbar__left">
+        <div className="topbar__brand">
+          汇流 <span>Huiliu</span>
+        </div>
+        {onView && canViewRouting(user) ? (
+          <div className="views" role="tablist" aria-label={t.views}>
+            {(['workstation', 'routing'] as const).map((v) => (
+              <button
+                key={v}
+                type="button"
+                role="tab"
+                aria-selected={view === v}
+                className={view === v ? 'views__tab views__tab--on' : 'views__tab'}
+                data-testid={`view-${v}`}
+                onClick={() => onView(v)}
+              >
+                {v === 'workstation' ? t.viewWorkstation : t.viewRouting}
+              </button>
+            ))}
+          </div>
+        ) : null}
       </div>
       <div className="topbar__right">
         <span className={`link link--${link}`} data-testid="link-state">
           {linkLabel}
         </span>
         <select
-          aria-label="Presence"
+          aria-label={t.presence}
           value={presence}
           onChange={(e) => void setPresence(e.target.value as SettablePresence)}
           className={`presence presence--${presence}`}
         >
-          <option value="available">Available</option>
-          <option value="busy">Busy</option>
-          <option value="away">Away</option>
+          <option value="available">{t.presences.available}</option>
+          <option value="busy">{t.presences.busy}</option>
+          <option value="away">{t.presences.away}</option>
           {presence === 'after-call-work' && (
             <option value="after-call-work" disabled>
-              After-call work{presenceUntil ? ` · until ${new Date(presenceUntil).toLocaleTimeString()}` : ''}
+              {t.presences['after-call-work']}
+              {presenceUntil ? t.until(new Date(presenceUntil).toLocaleTimeString()) : ''}
             </option>
           )}
         </select>
@@ -37,7 +63,7 @@ export function TopBar() {
           <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}
         </span>
         <button type="button" className="ghost" onClick={() => void logout()}>
-          Sign out
+          {t.signOut}
         </button>
       </div>
     </header>
