@@ -252,6 +252,10 @@ export const RoutingTriggerSchema = z.enum([
   'widened',
   /** An agent transferred the contact to another agent, skill group or the expert tier (issue 11). */
   'transferred',
+  /** The offered agent declined the offer (issue 11); `misses` are `timeout`. */
+  'declined',
+  /** A new customer message raised the waiting contact's difficulty, so its priority (and maybe tier) went up. */
+  'rescored',
 ]);
 export type RoutingTrigger = z.infer<typeof RoutingTriggerSchema>;
 

@@ -31,6 +31,9 @@ export type Presence = z.infer<typeof PresenceSchema>;
 /** Client → server payloads; the server validates every one of them with these schemas. */
 export const QueueListSchema = z.strictObject({});
 export const AcceptOfferSchema = z.object({ sessionId: SessionIdSchema });
+/** Declines an offer made to you: it goes to the next agent now, and is recorded in the decision log. */
+export const DeclineOfferSchema = z.object({ sessionId: SessionIdSchema, reason: z.string().trim().max(200).optional() });
+export type DeclineOffer = z.infer<typeof DeclineOfferSchema>;
 export const OpenSessionSchema = z.object({ sessionId: SessionIdSchema });
 /** Older messages of a session's conversation: the page that ends just before `beforeSeq`. */
 export const SessionHistorySchema = z.object({
@@ -84,6 +87,7 @@ export interface AgentClientToServerEvents {
   'queue:list': (payload: Record<string, never>, ack: Ack<SessionSummary[]>) => void;
   /** Takes an offered or waiting contact, or takes a contact over from the AI (status `bot`). */
   'offer:accept': (payload: AcceptOffer, ack: Ack<SessionDetail>) => void;
+  'offer:decline': (payload: DeclineOffer, ack: Ack<{ declined: true }>) => void;
   'session:open': (payload: OpenSession, ack: Ack<SessionDetail>) => void;
   'session:history': (payload: SessionHistory, ack: Ack<MessagePageView>) => void;
   'message:send': (payload: SendMessage, ack: Ack<MessageView>) => void;
@@ -102,6 +106,7 @@ export interface AgentClientToServerEvents {
 export const AGENT_CLIENT_EVENTS = [
   'queue:list',
   'offer:accept',
+  'offer:decline',
   'session:open',
   'session:history',
   'message:send',
@@ -153,6 +158,11 @@ export interface AgentServerToClientEvents {
    * (you went away or offline), `taken` (a colleague accepted it), or another routing trigger.
    */
   'offer:revoked': (payload: { sessionId: string; reason: string }) => void;
+  /**
+   * Your presence changed without you asking: after-call work began (`until`: when it ends, ISO 8601)
+   * or ended (`available`, `until` null).
+   */
+  'presence:changed': (payload: { presence: Presence; until: string | null }) => void;
   /** A message in a session you are assigned to or can see. */
   'message:new': (message: MessageView) => void;
   /** Text was read from an image message of your chat (issue 10, OCR): show it under the image (`MessageView.ocr`). */

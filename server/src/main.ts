@@ -38,6 +38,7 @@ import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
 import { createRouter, type Router } from './routing/router';
+import { createAfterCallWork } from './routing/after-call-work';
 import { scoreContact, type ContactFacts } from './routing/score';
 import { createCpuPool } from './workers/pool';
 import { HuiliuError } from '../../common/errors/codes';
@@ -205,10 +206,18 @@ export async function startServer(
     ocrOf: messagesOcr(attachments),
     extras: (s, viewer) => assist.detailExtras(s, viewer),
   });
+  // After-call work (issue 11): wrap-up time after a call, or an agent's last chat, before new offers.
+  const afterCallWork = createAfterCallWork({
+    pool,
+    config: () => routingConfigs.current(),
+    available: (agentId) => router.agentAvailable(agentId),
+    logger,
+  });
   const conversations = createConversationService({
     store,
     router,
     pool,
+    afterCallWork,
     bus,
     views,
     logger,
@@ -257,6 +266,7 @@ export async function startServer(
     bus,
     pool,
     router,
+    afterCallWork,
     conversations,
     assist,
     logger,
@@ -305,6 +315,7 @@ export async function startServer(
         answers.close();
         // Images still waiting stay pending for the next start; those being read finish (bounded).
         await ocr.close();
+        afterCallWork.stop();
         await router.stop();
         // Before the bus: its consumers stop, pending past replies are written.
         await assist.close();

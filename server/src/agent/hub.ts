@@ -5,6 +5,7 @@ import type { UserView } from '../../../common/api/auth';
 import {
   AGENT_NAMESPACE,
   AcceptOfferSchema,
+  DeclineOfferSchema,
   CloseSessionSchema,
   OpenSessionSchema,
   QueueListSchema,
@@ -36,6 +37,7 @@ import type { ConversationService } from '../conversations/service';
 import type { AssistService } from '../ai/assist/service';
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord, SessionStore } from '../sessions/store';
+import type { AfterCallWork } from '../routing/after-call-work';
 import {
   emotionErrorReporter,
   messageEmotions,
@@ -64,6 +66,8 @@ export interface AgentHubDeps {
   bus: Bus;
   pool: AgentPool;
   router: Router;
+  /** After-call work (issue 11): its presence changes are pushed to the agent; setting a presence ends it. */
+  afterCallWork?: Pick<AfterCallWork, 'cancel' | 'onChange'>;
   /** The conversation use cases: every session act of a socket event goes through them. */
   conversations: ConversationService;
   /**
@@ -102,6 +106,7 @@ const agentRoom = queueRooms.agent;
 export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'queue:list': 'queue.view',
   'offer:accept': 'session.handle',
+  'offer:decline': 'session.handle',
   'session:open': 'session.view',
   'session:history': 'session.view',
   'message:send': 'session.handle',
@@ -182,6 +187,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   }, 1000);
   sweep.unref();
   const nsp: AgentNamespace = io.of(AGENT_NAMESPACE);
+  // After-call work began or ended without the agent asking: their workstation shows it.
+  deps.afterCallWork?.onChange((agentId, presence, until) => nsp.to(agentRoom(agentId)).emit('presence:changed', { presence, until }));
   const subs: Subscription[] = [];
 
   nsp.use((socket, next) => {
@@ -326,6 +333,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     const conversations = deps.conversations;
     on('offer:accept', AcceptOfferSchema, ({ sessionId }) => conversations.accept(user, sessionId));
+    on('offer:decline', DeclineOfferSchema, async ({ sessionId, reason }) => {
+      await deps.router.declined(sessionId, user.id, reason);
+      return { declined: true as const };
+    });
     on('session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId));
     on('session:history', SessionHistorySchema, (input) => conversations.history(user, input));
     on('message:send', SendMessageSchema, (input) => conversations.reply(user, input));
@@ -341,6 +352,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('session:summary', SummarizeSessionSchema, async ({ sessionId }) => assist().summaryFor(user, sessionId));
 
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
+      deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
       if (presence === 'available') await deps.router.agentAvailable(user.id);
       else await deps.router.agentGone(user.id);

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import YAML from 'yaml';
-import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema } from '../../../common/routing/types';
+import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig } from '../../../common/routing/types';
 
 /** Raised when configuration is wrong; the message names the variable or field. */
 export class ConfigError extends Error {
@@ -477,6 +477,19 @@ export const DEFAULT_SKILL_GROUPS = [
   { id: 'vip', name: 'VIP' },
 ] as const;
 
+/**
+ * The routing config `--demo` starts with when the config file has none: VIP contacts widen to the
+ * general group after two minutes (the default rings), and agent1 is proficient (4) in general, so
+ * an expert-tier contact there goes to them at once; agent2 is an expert (5) in vip.
+ */
+export const DEMO_ROUTING_CONFIG: RoutingConfig = {
+  ...DEFAULT_ROUTING_CONFIG,
+  skillGroups: {
+    general: { fallback: null, proficiency: { agent1: 4 } },
+    vip: { fallback: 'general', proficiency: {} },
+  },
+};
+
 function firstIssue(error: z.ZodError, prefix = ''): string {
   const issue = error.issues[0]!;
   const path = issue.path.map(String).join('.');
@@ -579,7 +592,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     keys,
     logLevel: e.HUILIU_LOG_LEVEL,
     skillGroups,
-    routing: file.routing ?? DEFAULT_ROUTING_CONFIG,
+    routing: file.routing ?? (argv.includes('--demo') ? DEMO_ROUTING_CONFIG : DEFAULT_ROUTING_CONFIG),
     channels,
     channelAccounts: accounts,
     widget: { title: file.widget?.title ?? 'Huiliu support', allowedOrigins: file.widget?.allowedOrigins ?? [] },

@@ -14,6 +14,7 @@ import { aiActed, sessionChanged } from '../bus/events';
 import { sendText } from './outbound';
 import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
+import type { AfterCallWork } from '../routing/after-call-work';
 import type { Router } from '../routing/router';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { SessionViews } from '../sessions/views';
@@ -51,6 +52,11 @@ export interface ConversationDeps {
   summarize?: (session: SessionRecord, handover: Handover) => Promise<ConversationSummary>;
   /** Clock, ms since the epoch. */
   now?: () => number;
+  /**
+   * After-call work (issue 11): told when an agent closes a contact; while it runs the agent gets no
+   * offers. Absent: the agent is offered waiting contacts at once.
+   */
+  afterCallWork?: Pick<AfterCallWork, 'contactClosed'>;
   /**
    * AI assistance (issue 10, `ai/assist`): told of a reply sent from an AI draft, to record what the
    * agent did with it. Absent: drafts are not followed up.
@@ -312,7 +318,8 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       deps.router.settle(sessionId);
       await syncCapacity(actor.id);
       await deps.bus.publish(sessionChanged(closed, 'closed', actor.id));
-      offerWaiting(actor.id);
+      const wrapUpUntil = await deps.afterCallWork?.contactClosed(actor.id, closed.channel);
+      if (!wrapUpUntil) offerWaiting(actor.id);
       return deps.views.summary(closed);
     },
 

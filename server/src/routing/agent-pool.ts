@@ -64,23 +64,9 @@ export class AgentPool {
     a.activeChats = activeChats;
   }
 
-  /**
-   * Agents who can take a chat in `skillGroup` now: available, under capacity, not excluded;
-   * experts first for expert-tier contacts, then fewest chats, then longest idle.
-   */
-  candidates(skillGroup: string, options: { capacity: number; preferExpert: boolean; exclude?: ReadonlySet<string> }): AgentState[] {
-    return [...this.agents.values()]
-      .filter(
-        (a) =>
-          a.skillGroups.includes(skillGroup) &&
-          a.presence === 'available' &&
-          a.activeChats < options.capacity &&
-          !options.exclude?.has(a.id),
-      )
-      .sort(
-        (x, y) =>
-          (options.preferExpert ? Number(y.expert) - Number(x.expert) : 0) || x.activeChats - y.activeChats || x.idleSince - y.idleSince,
-      );
+  /** Every agent signed in on this node, whatever their presence or load (the engine decides who qualifies). */
+  all(): AgentState[] {
+    return [...this.agents.values()];
   }
 
   /** Every connected agent of `skillGroup`, whatever their presence or load: what the router explains. */

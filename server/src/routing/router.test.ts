@@ -205,6 +205,8 @@ describe('router', () => {
   });
 
   it('respects chat capacity, counting pending offers', async () => {
+    // Offers that stay pending for the whole test: a lapsed one would free its slot.
+    config = { ...config, offerTimeoutMs: 60_000 };
     await router.start();
     agent('solo', ['general']);
     const a = await contact('cap-1');
@@ -278,14 +280,20 @@ describe('router', () => {
       difficulty: { messageId: first.id, channel: 'WB', contacts30d: 1 },
     });
     const byAgent = (d: typeof offered) => Object.fromEntries((d?.candidates ?? []).map((c) => [c.agentId, c]));
-    expect(Object.keys(byAgent(offered)).sort()).toEqual(['first', 'on-break', 'second']);
+    expect(Object.keys(byAgent(offered)).sort()).toEqual(['first', 'on-break', 'second', 'vip-only']);
     expect(byAgent(offered)).toMatchObject({
-      first: { chosen: true },
-      second: { chosen: false, reasons: [expect.stringMatching(/^ranked after first/)] },
-      'on-break': { chosen: false, reasons: ['presence away'] },
+      first: { chosen: true, codes: ['chosen'], proficiency: 3, skillGroup: 'general' },
+      second: { chosen: false, codes: ['shorter-idle'], reasons: [expect.stringMatching(/first idle longer/)] },
+      'on-break': { chosen: false, codes: ['presence'], reasons: ['presence away'] },
+      'vip-only': { chosen: false, codes: ['not-in-skill-group'], reasons: ['not in skill group general'] },
     });
+    expect(offered).toMatchObject({ ring: { index: 0, minProficiency: 1, skillGroups: ['general'] }, waitedMs: expect.any(Number) });
     expect(byAgent(reoffered)).toMatchObject({
-      first: { chosen: false, reasons: [expect.stringMatching(/lapse/)] },
+      first: {
+        chosen: false,
+        codes: ['declined-recently'],
+        reasons: [expect.stringMatching(/^declined or missed this contact \d+ s ago$/)],
+      },
       second: { chosen: true },
     });
     // The first entry is as it was written: the re-offer did not overwrite it.
@@ -310,7 +318,16 @@ describe('router', () => {
     await router.start();
     const b = await contact('held-2');
     expect(b.status).toBe('queued');
-    expect(b.routing?.candidates).toEqual([{ agentId: 'solo', chosen: false, reasons: ['full: 0 active + 1 offered of 1'] }]);
+    expect(b.routing?.candidates).toEqual([
+      {
+        agentId: 'solo',
+        chosen: false,
+        reasons: ['at capacity: 1/1 chats (0 active + 1 offered)'],
+        codes: ['at-capacity'],
+        proficiency: 3,
+        skillGroup: 'general',
+      },
+    ]);
   });
 
   it('leaves the chats alone when the agent comes back within the grace period', async () => {
@@ -325,5 +342,124 @@ describe('router', () => {
     await router.agentAvailable('blinker');
     await new Promise((r) => setTimeout(r, 400));
     expect(await store.getSession(s.id)).toMatchObject({ status: 'active', assignedAgentId: 'blinker' });
+  });
+
+  describe('engine rules in the live router (issue 11)', () => {
+    /** A router whose scorer reads the tier and priority from the text ("expert 85"), under `over` config. */
+    const scripted = async (over: Partial<RoutingConfig>) => {
+      await router.stop();
+      config = { ...config, offerTimeoutMs: 60_000, ...over };
+      router = createRouter({
+        store,
+        bus,
+        pool,
+        config: () => config,
+        logger: createLogger({ level: 'silent' }),
+        score: ({ difficulty: { text } }) => {
+          const [tier, p] = text.split(' ') as ['expert' | 'assisted' | 'ai', string];
+          return { value: { score: Number(p), reasons: [] }, difficulty: { score: Number(p), reasons: [] }, priority: Number(p), tier };
+        },
+      });
+      await router.start();
+    };
+
+    it('an agent who becomes available takes the queue by priority plus aging, then first come first served', async () => {
+      await scripted({ aging: { pointsPerMinute: 0, maxBoost: 0 } });
+      const low = await contact('q-low', 'assisted 55');
+      const high = await contact('q-high', 'assisted 75');
+      const mid = await contact('q-mid', 'assisted 75');
+      expect([low.status, high.status, mid.status]).toEqual(['queued', 'queued', 'queued']);
+      agent('taker', ['general']);
+      await router.agentAvailable('taker');
+      await until(async () => (await store.listSessions({ status: ['offered'] })).length === 2);
+      const offered = (await store.listSessions({ status: ['offered'] })).map((x) => x.id).sort();
+      expect(offered).toEqual([high.id, mid.id].sort());
+      expect((await store.getSession(low.id))?.status).toBe('queued');
+    });
+
+    it('lets an old low-priority contact go first once aging has lifted it', async () => {
+      await scripted({ aging: { pointsPerMinute: 60_000, maxBoost: 100 } }); // a point per ms: 20 ms outranks 20 points
+      const old = await contact('a-old', 'assisted 55');
+      await new Promise((r) => setTimeout(r, 60));
+      const fresh = await contact('a-new', 'assisted 75');
+      config = { ...config, capacity: { ...config.capacity, chat: 1 } };
+      agent('taker', ['general']);
+      await router.agentAvailable('taker');
+      await until(async () => (await store.getSession(old.id))?.status === 'offered');
+      expect((await store.getSession(fresh.id))?.status).toBe('queued');
+      expect((await store.getSession(old.id))?.routing?.effectivePriority).toBeGreaterThan(75);
+    });
+
+    it('widens an expert contact from high proficiency to anyone when its ring opens, and says so', async () => {
+      await scripted({
+        widening: {
+          ...DEFAULT_ROUTING_CONFIG.widening,
+          expert: [
+            { afterSeconds: 0, minProficiency: 4, addSkillGroups: [], addFallback: false },
+            { afterSeconds: 1, minProficiency: 1, addSkillGroups: [], addFallback: false },
+          ],
+        },
+      });
+      agent('novice', ['general']);
+      const s = await contact('w-1', 'expert 90');
+      expect(s.status).toBe('queued');
+      expect(s.routing?.candidates).toMatchObject([{ agentId: 'novice', codes: ['below-ring-proficiency'] }]);
+      await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'novice', 5000);
+      const widened = (await store.getSession(s.id))!.routing!;
+      expect(widened).toMatchObject({ trigger: 'widened', ring: { index: 1, minProficiency: 1 }, offeredTo: 'novice' });
+    });
+
+    it('reaches the fallback skill group, and an agent there who becomes available takes it', async () => {
+      await scripted({
+        skillGroups: { vip: { fallback: 'general', proficiency: {} } },
+        widening: {
+          ...DEFAULT_ROUTING_CONFIG.widening,
+          assisted: [
+            { afterSeconds: 0, minProficiency: 1, addSkillGroups: [], addFallback: false },
+            { afterSeconds: 1, minProficiency: 1, addSkillGroups: [], addFallback: true },
+          ],
+        },
+      });
+      const s = await contact('f-1', 'assisted 60', 'vip');
+      expect(s.status).toBe('queued');
+      await new Promise((r) => setTimeout(r, 1100));
+      agent('generalist', ['general']);
+      await router.agentAvailable('generalist');
+      await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'generalist');
+      expect((await store.getSession(s.id))?.routing?.ring?.skillGroups).toEqual(['vip', 'general']);
+    });
+
+    it('raises a waiting contact when a new message is harder, and never lowers it', async () => {
+      await scripted({});
+      const s = await contact('r-1', 'assisted 55', 'nobody-here');
+      expect(s.routing).toMatchObject({ priority: 55, tier: 'assisted' });
+      await ingest.accept(draft({ identity: { channel: 'WB', externalId: 'r-1' }, text: 'assisted 10' }), 'nobody-here');
+      await ingest.accept(draft({ identity: { channel: 'WB', externalId: 'r-1' }, text: 'expert 100' }), 'nobody-here');
+      await until(async () => (await store.getSession(s.id))?.routing?.trigger === 'rescored');
+      const after = (await store.getSession(s.id))!.routing!;
+      // 55 × 0.6 + 100 × 0.4 = 73: assisted still; the calmer message changed nothing.
+      expect(after).toMatchObject({ difficultyScore: 100, priority: 73, tier: 'assisted' });
+      expect(after.reasons.filter((r) => r.factor === 'rescored')).toHaveLength(1);
+      expect((await store.decisions(s.id)).map((d) => d.decision.trigger)).toEqual(['new', 'rescored']);
+    });
+
+    it('records a decline, offers the contact to the next agent at once, and refuses a decline of an offer not yours', async () => {
+      await scripted({});
+      agent('d-first', ['general'], false, 0);
+      agent('d-second', ['general'], false, 1);
+      const s = await contact('dec-1', 'assisted 60');
+      expect(s.offeredAgentId).toBe('d-first');
+      await expect(router.declined(s.id, 'd-second')).rejects.toMatchObject({ code: 'OFFER_TAKEN' });
+      await router.declined(s.id, 'd-first', 'on a call with a customer');
+      const after = (await store.getSession(s.id))!;
+      expect(after.offeredAgentId).toBe('d-second');
+      expect(after.routing).toMatchObject({ trigger: 'declined' });
+      expect(after.routing?.reasons.at(-1)).toMatchObject({ factor: 'declined', note: 'declined by d-first: on a call with a customer' });
+      expect(after.routing?.candidates?.find((c) => c.agentId === 'd-first')).toMatchObject({ codes: ['declined-recently'] });
+      expect((await store.decisions(s.id)).map((d) => [d.decision.trigger, d.decision.offeredTo])).toEqual([
+        ['new', 'd-first'],
+        ['declined', 'd-second'],
+      ]);
+    });
   });
 });

@@ -1,10 +1,12 @@
-import type { RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
+import type { CandidateCode, RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
 import { textOf, type Envelope } from '../../../common/message/envelope';
+import { HuiliuError } from '../../../common/errors/codes';
 import type { Bus, Subscription } from '../bus/bus';
 import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
-import type { AgentPool, AgentState } from './agent-pool';
+import type { AgentPool } from './agent-pool';
+import { channelKindOf, compareWaiting, groupsReaching, roomFor, selectAgents, type EngineAgent, type EngineContact } from './engine';
 import { scoreContact, type ContactFacts, type ContactScore, type ValueFacts } from './score';
 
 export interface RouterDeps {
@@ -60,12 +62,48 @@ export interface Router {
    * the explanation. Resolves with the session as routed, or null when it is no longer waiting.
    */
   handedOver(sessionId: string): Promise<SessionRecord | null>;
+  /**
+   * The agent declined the offer of `sessionId` (pressed Decline): it goes to the next agent now and
+   * they are in cool-down for it; the decision log records it (trigger `declined`, with `reason`).
+   * Errors: OFFER_TAKEN when the session is not (or no longer) offered to this agent.
+   */
+  declined(sessionId: string, agentId: string, reason?: string): Promise<void>;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
   stop(): Promise<void>;
 }
 
 const DAY = 86_400_000;
+const TIER_RANK = { ai: 0, assisted: 1, expert: 2 } as const;
+
+/** An agent the selection ranked whom the store found without room when the offer was written. */
+interface Skipped {
+  code: CandidateCode;
+  note: string;
+}
+
+/**
+ * The selection's candidates as the offer turned out: agents the store found without room say so, the
+ * agent offered (null: nobody) is the one `chosen`.
+ */
+function explain(
+  candidates: readonly RoutingCandidate[],
+  chosenId: string | null,
+  skipped: ReadonlyMap<string, Skipped>,
+): RoutingCandidate[] {
+  return candidates.map((c) => {
+    const why = skipped.get(c.agentId);
+    if (why) return { ...c, chosen: false, reasons: [why.note], codes: [why.code] };
+    if (c.agentId === chosenId && !c.chosen)
+      return {
+        ...c,
+        chosen: true,
+        reasons: [`best qualified agent with room (those ranked above are full): ${c.reasons.join('; ')}`],
+        codes: ['chosen'],
+      };
+    return c;
+  });
+}
 
 /**
  * First version of the router (DESIGN §5): the score, the tiers and the stored explanation are the
@@ -101,83 +139,101 @@ export function createRouter(deps: RouterDeps): Router {
     return sessions.filter((s) => Date.parse(s.createdAt) >= since).length;
   }
 
-  /** Why an agent of the group is not eligible at all (DESIGN §5 `candidates`). */
-  function notEligible(a: AgentState, exclude: ReadonlySet<string>, capacity: number): string[] {
-    const reasons: string[] = [];
-    if (a.presence !== 'available') reasons.push(`presence ${a.presence}`);
-    if (a.activeChats >= capacity) reasons.push(`at capacity: ${a.activeChats}/${capacity} chats`);
-    if (exclude.has(a.id)) reasons.push('let an offer of this contact lapse, or left, earlier');
-    return reasons;
+  /** The engine's view of the agents signed in on this node (load: active chats; offers are checked in the store). */
+  function agentsNow(): EngineAgent[] {
+    return deps.pool.all().map((a) => ({
+      id: a.id,
+      username: a.username,
+      skillGroups: a.skillGroups,
+      expert: a.expert,
+      presence: a.presence,
+      load: { chat: a.activeChats, voice: 0 },
+      idleSince: a.idleSince,
+    }));
+  }
+
+  /** The contact as the engine sees it: waiting for a person since `waitingSince`, in its decided tier. */
+  function contactOf(session: SessionRecord, decision: RoutingDecision): EngineContact {
+    return {
+      id: session.id,
+      skillGroup: session.skillGroup,
+      channelKind: channelKindOf(session.channel),
+      tier: decision.tier,
+      priority: decision.priority,
+      queuedAt: Date.parse(session.waitingSince),
+    };
   }
 
   /**
-   * Offers the session to the first eligible agent with room (checked again by the store in the same
-   * write), or queues it; appends the decision to the log either way.
+   * Offers the session to the best qualified agent with room (`engine.ts selectAgents`; room checked
+   * again by the store in the same write), or queues it; appends the decision to the log either way.
+   * A queued contact is tried again when its next widening ring opens or a cool-down ends.
    */
   async function offer(session: SessionRecord, decision: RoutingDecision, trigger: RoutingTrigger): Promise<SessionRecord> {
     const config = await deps.config();
-    const capacity = config.capacity.chat;
-    const lapsed = declined.get(session.id) ?? new Map<string, number>();
-    const preferExpert = decision.tier === 'expert';
-    let exclude: ReadonlySet<string> = new Set(lapsed.keys());
-    let ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert, exclude });
-    if (ranked.length === 0 && lapsed.size > 0) {
-      // Nobody else can take it: an agent who let it lapse gets it again once a cool-down of one
-      // offer timeout has passed, so a contact is never stranded by a missed offer or a reload.
-      const cooling = [...lapsed].filter(([, at]) => now() - at < config.offerTimeoutMs);
-      exclude = new Set(cooling.map(([id]) => id));
-      ranked = deps.pool.candidates(session.skillGroup, { capacity, preferExpert, exclude });
-      if (ranked.length === 0 && cooling.length > 0) {
-        // reduce, not Math.min(...): one argument per agent in the group would have no upper bound.
-        const firstFree = cooling.reduce((min, [, at]) => Math.min(min, at + config.offerTimeoutMs), Infinity);
-        retryAfter(session.id, firstFree - now());
-      }
-    }
-    const reasons = new Map<string, string[]>();
-    for (const a of deps.pool.inGroup(session.skillGroup)) if (!ranked.includes(a)) reasons.set(a.id, notEligible(a, exclude, capacity));
-    const candidates = (chosen: string | null): RoutingCandidate[] =>
-      [...reasons].map(([agentId, why]) => ({ agentId, chosen: agentId === chosen, reasons: why }));
-    const base: RoutingDecision = { ...decision, trigger, offerConfigVersion: config.version, offeredAt: new Date(now()).toISOString() };
-    const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
+    const t = now();
+    const contact = contactOf(session, decision);
+    const declinedHere = declined.get(session.id);
+    const selection = selectAgents(contact, agentsNow(), config, t, declinedHere ? { declined: declinedHere } : {});
+    const base: RoutingDecision = {
+      ...decision,
+      trigger,
+      offerConfigVersion: config.version,
+      offeredAt: new Date(t).toISOString(),
+      effectivePriority: selection.effectivePriority,
+      waitedMs: selection.waitedMs,
+      ring: { index: selection.ring.index, minProficiency: selection.ring.minProficiency, skillGroups: selection.ring.skillGroups },
+    };
+    const expiresAt = new Date(t + config.offerTimeoutMs).toISOString();
     // Compare-and-set on the offer this decision saw: another router's newer offer is never clobbered.
     const seen = { offeredAgentId: session.status === 'offered' ? session.offeredAgentId : null };
+    /** Agents the store found full, with why: they are explained as such, never as chosen. */
+    const full = new Map<string, Skipped>();
+    const capacity = { kind: contact.channelKind, limits: config.capacity };
 
-    for (const [i, agent] of ranked.entries()) {
+    for (const agent of selection.ranked) {
       const load = await deps.store.agentLoad(agent.id);
       // This session's own pending offer to the agent does not count against them.
-      const held = load.active + load.offered - (session.status === 'offered' && session.offeredAgentId === agent.id ? 1 : 0);
-      if (held >= capacity) {
-        reasons.set(agent.id, [`full: ${load.active} active + ${load.offered} offered of ${capacity}`]);
+      const own = session.status === 'offered' && session.offeredAgentId === agent.id ? 1 : 0;
+      const held = {
+        chat: load.byKind.chat - (contact.channelKind === 'chat' ? own : 0),
+        voice: load.byKind.voice - (contact.channelKind === 'voice' ? own : 0),
+      };
+      const room = roomFor({ load: held }, contact.channelKind, config.capacity);
+      if (!room.ok) {
+        full.set(agent.id, { code: room.code, note: `${room.note} (${load.active} active + ${load.offered} offered)` });
         continue;
       }
-      const why = [
-        decision.tier === 'expert'
-          ? agent.expert
-            ? 'expert agent for an expert-tier contact'
-            : 'no expert free; best available agent'
-          : null,
-        `${agent.activeChats}/${capacity} chats`,
-        `idle since ${new Date(agent.idleSince).toISOString()}`,
-      ]
-        .filter(Boolean)
-        .join('; ');
-      reasons.set(agent.id, [why]);
-      for (const later of ranked.slice(i + 1)) {
-        reasons.set(later.id, [
-          `ranked after ${agent.id} (experts first for expert tier, then fewest chats, then longest idle): ${later.expert ? 'expert; ' : ''}${later.activeChats} chats, idle since ${new Date(later.idleSince).toISOString()}`,
-        ]);
-      }
-      const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: why, candidates: candidates(agent.id) };
+      const candidates = explain(selection.candidates, agent.id, full);
+      const chosen = candidates.find((c) => c.agentId === agent.id);
+      const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: chosen?.reasons.join('; ') ?? '', candidates };
       const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity }, seen);
       // Applied; or taken/closed; or another router changed the offer since we looked: its decision stands.
       if (applied || (saved.status !== 'queued' && saved.status !== 'offered') || saved.offeredAgentId !== seen.offeredAgentId)
         return settled(session, saved, config.offerTimeoutMs, trigger);
       // Another router filled the agent between our look and our write: the store refused; try the next.
-      reasons.set(agent.id, [`full: another server's offer took the last slot of ${capacity}`]);
+      full.set(agent.id, { code: 'lost-race', note: "full: another server's offer took the last slot" });
     }
-    const why = `no available agent in ${session.skillGroup} with capacity; waiting in queue`;
-    const next: RoutingDecision = { ...base, offeredTo: null, assignment: why, candidates: candidates(null) };
+    const waitReason =
+      selection.ranked.length > 0
+        ? `every qualified agent is full; waiting in queue`
+        : selection.coolingEndsAt !== null
+          ? 'only agents who just declined or missed it qualify; offered to them again after their cool-down'
+          : `no available agent in ${selection.ring.skillGroups.join(' / ')} qualifies yet; waiting in queue`;
+    const next: RoutingDecision = {
+      ...base,
+      offeredTo: null,
+      assignment: waitReason,
+      candidates: explain(selection.candidates, null, full),
+    };
     const { session: saved } = await deps.store.saveRouting(session.id, next, null, seen);
+    if (saved.status === 'queued') {
+      // Try again when the next ring opens (more agents qualify) or a cool-down ends, whichever is first.
+      const ringAtMs = selection.ring.nextAtMs === null ? Infinity : contact.queuedAt + selection.ring.nextAtMs;
+      const coolAtMs = selection.coolingEndsAt ?? Infinity;
+      const at = Math.min(ringAtMs, coolAtMs);
+      if (at !== Infinity) retryAfter(session.id, at - now(), ringAtMs <= coolAtMs ? 'widened' : 'cooled-down');
+    }
     return settled(session, saved, config.offerTimeoutMs, trigger);
   }
 
@@ -210,8 +266,8 @@ export function createRouter(deps: RouterDeps): Router {
     lapsed.set(agentId, now());
   }
 
-  /** Offers a still-waiting contact again when the cool-down of its only candidates ends. */
-  function retryAfter(sessionId: string, ms: number): void {
+  /** Offers a still-waiting contact again after `ms`: its next widening ring opened, or a cool-down ended. */
+  function retryAfter(sessionId: string, ms: number, trigger: 'widened' | 'cooled-down'): void {
     clearTimeout(retryTimers.get(sessionId));
     const timer = setTimeout(
       () => {
@@ -219,13 +275,59 @@ export function createRouter(deps: RouterDeps): Router {
         void (async () => {
           if (stopped) return;
           const s = await deps.store.getSession(sessionId);
-          if (s?.status === 'queued' && s.routing) await offer(s, s.routing, 'cooled-down');
-        })().catch((error: unknown) => log.error({ err: error, sessionId }, 're-offer after cool-down failed'));
+          if (s?.status === 'queued' && s.routing) await offer(s, s.routing, trigger);
+        })().catch((error: unknown) => log.error({ err: error, sessionId }, 're-offering a waiting contact failed'));
       },
       Math.max(0, ms) + 10,
     );
     timer.unref();
     retryTimers.set(sessionId, timer);
+  }
+
+  /**
+   * A waiting contact's new message is scored (difficulty and emotion); when its priority rises it is
+   * offered again under the higher priority, and its tier may go up — never down (the score of a
+   * calmer message does not lower the contact, and nothing sends a contact back to the AI). Contacts
+   * with an agent already (offered, active) keep their offer; the AI tier rescores its own.
+   */
+  async function rescore(envelope: Envelope): Promise<void> {
+    if (stopped || envelope.direction !== 'in') return;
+    const session = await deps.store.getSession(envelope.sessionId);
+    if (session?.status !== 'queued' || !session.routing) return;
+    const before = session.routing;
+    const config = await deps.config();
+    const value = before.facts?.value ?? { spend: 0, csat: null, contacts30d: 1 };
+    const scored = await (deps.score ?? scoreContact)({
+      value,
+      difficulty: {
+        text: textOf(envelope),
+        channel: session.channel,
+        contacts30d: before.facts?.difficulty.contacts30d ?? value.contacts30d,
+      },
+      config,
+    });
+    // Under the config the contact was scored with: a raise, never a fall.
+    const difficulty = Math.max(before.difficultyScore, scored.difficulty.score);
+    const priority = Math.round((before.valueScore * before.weights.value + difficulty * before.weights.difficulty) * 100) / 100;
+    if (priority <= before.priority) return;
+    const tierNow = priority > before.thresholds.expert ? 'expert' : priority > before.thresholds.assisted ? 'assisted' : 'ai';
+    const tier = TIER_RANK[tierNow] > TIER_RANK[before.tier] ? tierNow : before.tier;
+    const decision: RoutingDecision = {
+      ...before,
+      difficultyScore: difficulty,
+      priority,
+      tier,
+      reasons: [
+        ...before.reasons,
+        {
+          factor: 'rescored',
+          points: Math.round((priority - before.priority) * 100) / 100,
+          note: `a new message raised difficulty ${before.difficultyScore} → ${difficulty}: priority ${before.priority} → ${priority}${tier !== before.tier ? `, tier ${before.tier} → ${tier}` : ''}`,
+        },
+      ],
+    };
+    log.info({ sessionId: session.id, priority, tier }, 'waiting contact rescored up');
+    await offer(session, decision, 'rescored');
   }
 
   async function reassign(agentId: string): Promise<void> {
@@ -243,16 +345,34 @@ export function createRouter(deps: RouterDeps): Router {
     }
   }
 
-  async function expire(sessionId: string, agentId: string, trigger: 'timeout' | 'agent-gone' = 'timeout'): Promise<void> {
-    if (stopped) return;
+  async function expire(
+    sessionId: string,
+    agentId: string,
+    trigger: 'timeout' | 'agent-gone' | 'declined' = 'timeout',
+    reason?: string,
+  ): Promise<boolean> {
+    if (stopped) return false;
     const session = await deps.store.getSession(sessionId);
-    if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return;
+    if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return false;
     decline(sessionId, agentId);
+    if (trigger === 'declined') {
+      clearTimeout(timers.get(sessionId));
+      timers.delete(sessionId);
+      log.info({ sessionId, agentId }, 'offer declined; offering to the next agent');
+      const note = `declined by ${agentId}${reason ? `: ${reason}` : ''}`;
+      const routing: RoutingDecision = {
+        ...session.routing,
+        reasons: [...session.routing.reasons.filter((r) => r.factor !== 'declined'), { factor: 'declined', note }],
+      };
+      await offer(session, routing, 'declined');
+      return true;
+    }
     log.info(
       { sessionId, agentId },
       trigger === 'timeout' ? 'offer timed out; offering to the next agent' : 'agent gone; offering to the next agent',
     );
     await offer(session, session.routing, trigger);
+    return true;
   }
 
   function cancelReassign(agentId: string): void {
@@ -266,6 +386,7 @@ export function createRouter(deps: RouterDeps): Router {
       subs.push(
         await deps.bus.subscribe('message.in', 'router', async ({ payload: { envelope, newSession } }) => {
           if (newSession) await router.route(envelope);
+          else await rescore(envelope);
         }),
       );
       // Crash recovery: contacts stored but never routed, or offered before a restart.
@@ -361,13 +482,25 @@ export function createRouter(deps: RouterDeps): Router {
       if (!agent || agent.presence !== 'available') return;
       // Back, or ready again: contacts they missed earlier may be theirs again at once.
       for (const lapsed of declined.values()) lapsed.delete(agentId);
-      // Oldest first until the agent is full; the first page rarely runs out, but a page of 500 keeps
-      // an agent from idling behind 50 contacts that others hold.
-      const waiting = await deps.store.listSessions({ status: ['queued'], skillGroups: agent.skillGroups, limit: 500 });
-      for (const s of waiting) {
+      // The queue in the engine's order (priority + aging, then first come first served), from the
+      // groups this agent may serve: their own and those whose widening rings reach them. Two pages —
+      // longest waiting and highest priority — hold the head of the queue under any aging setting that
+      // matters in practice; each contact goes to its best agent, who may be someone else.
+      const config = await deps.config();
+      const groups = groupsReaching(config, agent.skillGroups);
+      const [oldest, highest] = await Promise.all([
+        deps.store.listSessions({ status: ['queued'], ...(groups ? { skillGroups: groups } : {}), limit: 250 }),
+        deps.store.listSessions({ status: ['queued'], ...(groups ? { skillGroups: groups } : {}), order: 'priority', limit: 250 }),
+      ]);
+      const t = now();
+      const waiting = [...new Map([...oldest, ...highest].filter((s) => s.routing).map((s) => [s.id, s])).values()]
+        .map((s) => ({ s, c: contactOf(s, s.routing!) }))
+        .sort((x, y) => compareWaiting(x.c, y.c, t, config));
+      for (const { s } of waiting) {
         const a = deps.pool.get(agentId);
-        if (!a || a.activeChats >= (await deps.config()).capacity.chat) break;
-        if (s.routing) await offer(s, s.routing, 'agent-available');
+        if (!a || a.presence !== 'available' || a.activeChats >= config.capacity.chat) break;
+        const fresh = await deps.store.getSession(s.id);
+        if (fresh?.status === 'queued' && fresh.routing) await offer(fresh, fresh.routing, 'agent-available');
       }
     },
 
@@ -412,6 +545,11 @@ export function createRouter(deps: RouterDeps): Router {
       if (stopped) return;
       cancelReassign(agentId);
       await reassign(agentId);
+    },
+
+    async declined(sessionId, agentId, reason) {
+      if (!(await expire(sessionId, agentId, 'declined', reason)))
+        throw new HuiliuError('OFFER_TAKEN', 'This contact is not offered to you (any more).');
     },
 
     settle(sessionId) {

@@ -307,7 +307,11 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
           h.store.appendInbound(draft({ identity: { channel: 'WB', externalId } }), { skillGroup: 'general' }),
         ),
       );
-      const offer = { agentId: 'agent-a', expiresAt: new Date().toISOString(), capacity: 2 };
+      const offer = {
+        agentId: 'agent-a',
+        expiresAt: new Date().toISOString(),
+        capacity: { kind: 'chat' as const, limits: { chat: 2, voice: 1, chatsDuringVoice: 0 } },
+      };
       expect((await h.store.saveRouting(a!.session.id, decision(), offer)).applied).toBe(true);
       await h.store.claim(a!.session.id, 'agent-a');
       expect((await h.store.saveRouting(b!.session.id, decision(), offer)).applied).toBe(true);
@@ -315,8 +319,34 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect((await h.store.saveRouting(b!.session.id, decision(), offer)).applied).toBe(true);
       const refused = await h.store.saveRouting(c!.session.id, decision(), offer);
       expect(refused).toMatchObject({ applied: false, session: { status: 'queued', offeredAgentId: null } });
-      expect(await h.store.agentLoad('agent-a')).toEqual({ active: 1, offered: 1 });
+      expect(await h.store.agentLoad('agent-a')).toEqual({ active: 1, offered: 1, byKind: { chat: 2, voice: 0 } });
       expect((await h.store.listSessions({ status: ['offered'], offeredAgentId: 'agent-a' })).map((s) => s.id)).toEqual([b!.session.id]);
+    });
+
+    it('counts calls and chats apart under the mixed-load rule, in the same write as the offer', async () => {
+      const [call, chatA, chatB] = await Promise.all([
+        h.store.appendInbound(draft({ identity: { channel: 'SP', externalId: 'mix-call' } }), { skillGroup: 'general' }),
+        h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'mix-a' } }), { skillGroup: 'general' }),
+        h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'mix-b' } }), { skillGroup: 'general' }),
+      ]);
+      const expiresAt = new Date().toISOString();
+      const limits = { chat: 3, voice: 1, chatsDuringVoice: 0 };
+      const offer = (kind: 'chat' | 'voice', l = limits) => ({ agentId: 'agent-m', expiresAt, capacity: { kind, limits: l } });
+      expect((await h.store.saveRouting(call!.session.id, decision(), offer('voice'))).applied).toBe(true);
+      await h.store.claim(call!.session.id, 'agent-m');
+      expect(await h.store.agentLoad('agent-m')).toEqual({ active: 1, offered: 0, byKind: { chat: 0, voice: 1 } });
+      // On a call: a chat is refused while chatsDuringVoice is 0, written when the rule allows one.
+      expect((await h.store.saveRouting(chatA!.session.id, decision(), offer('chat'))).applied).toBe(false);
+      const loose = { ...limits, chatsDuringVoice: 1 };
+      expect((await h.store.saveRouting(chatA!.session.id, decision(), offer('chat', loose))).applied).toBe(true);
+      expect((await h.store.saveRouting(chatB!.session.id, decision(), offer('chat', loose))).applied).toBe(false);
+      await h.store.close(call!.session.id, 'agent-m', 'resolved');
+      // A call is offered only to an agent with at most chatsDuringVoice chats.
+      const call2 = await h.store.appendInbound(draft({ identity: { channel: 'SP', externalId: 'mix-call-2' } }), {
+        skillGroup: 'general',
+      });
+      expect((await h.store.saveRouting(call2.session.id, decision(), offer('voice'))).applied).toBe(false);
+      expect((await h.store.saveRouting(call2.session.id, decision(), offer('voice', loose))).applied).toBe(true);
     });
 
     it('applies a decision made on a stale view of the offer neither as a withdrawal nor as a replacement', async () => {
@@ -331,7 +361,7 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       const other = await h.store.saveRouting(
         r.session.id,
         decision(),
-        { agentId: 'agent-b', expiresAt, capacity: 5 },
+        { agentId: 'agent-b', expiresAt, capacity: { kind: 'chat', limits: { chat: 5, voice: 1, chatsDuringVoice: 0 } } },
         { offeredAgentId: null },
       );
       expect(other).toMatchObject({ applied: false, session: { offeredAgentId: 'agent-a' } });

@@ -128,6 +128,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     decisions: db.prepare('SELECT * FROM routing_decisions WHERE session_id = ? ORDER BY seq'),
     decisionsBetween: db.prepare('SELECT * FROM routing_decisions WHERE at >= ? AND at < ? AND seq > ? ORDER BY at, seq LIMIT ?'),
     offeredCount: db.prepare(`SELECT count(*) AS n FROM sessions WHERE offered_agent_id = ? AND status = 'offered'`),
+    voiceHeld: db.prepare(
+      `SELECT count(*) AS n FROM sessions WHERE channel = 'SP' AND
+         ((status = 'active' AND assigned_agent_id = @agent) OR (status = 'offered' AND offered_agent_id = @agent))`,
+    ),
     ping: db.prepare('SELECT 1 AS ok'),
     facts: db.prepare('SELECT facts_ct FROM customer_facts WHERE customer_id = ?'),
     rating: db.prepare('SELECT * FROM session_ratings WHERE session_id = ?'),
@@ -317,10 +321,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     async agentLoad(agentId) {
-      return {
-        active: (q.activeChats.get(agentId) as { n: number }).n,
-        offered: (q.offeredCount.get(agentId) as { n: number }).n,
-      };
+      const active = (q.activeChats.get(agentId) as { n: number }).n;
+      const offered = (q.offeredCount.get(agentId) as { n: number }).n;
+      const voice = (q.voiceHeld.get({ agent: agentId }) as { n: number }).n;
+      return { active, offered, byKind: { chat: active + offered - voice, voice } };
     },
 
     async ping() {

@@ -1,6 +1,6 @@
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Content, Direction, Envelope, InboundDraft } from '../../../common/message/envelope';
-import type { RoutingDecision } from '../../../common/routing/types';
+import type { RoutingDecision, Capacity, ChannelKind } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
 import type { StoredFactSource } from '../../../common/api/customers';
@@ -102,11 +102,12 @@ export interface RoutingOffer {
   agentId: string;
   expiresAt: string;
   /**
-   * The agent's chat capacity: the offer is written only while the agent's active sessions plus
-   * pending offers (this session not counted) stay below it, decided in the same atomic write, so two
-   * routers on one database cannot overfill an agent.
+   * The agent's capacity and this contact's channel kind: the offer is written only while the agent's
+   * active sessions plus pending offers (this session not counted) leave room for one more of `kind`
+   * under `limits` (capacity per channel kind and the mixed-load rule, `engine.ts roomFor`), decided in
+   * the same atomic write, so two routers on one database cannot overfill an agent.
    */
-  capacity?: number;
+  capacity?: { kind: ChannelKind; limits: Capacity };
 }
 
 /** The outcome of `saveRouting`: `applied` is false when the session was taken/closed or the agent was full. */
@@ -179,10 +180,12 @@ export interface SessionRating {
   ratedAt: string;
 }
 
-/** How many chats an agent holds: `active` sessions plus pending `offered` ones. */
+/** What an agent holds: `active` sessions, pending `offered` ones, and both together by channel kind. */
 export interface AgentLoad {
   active: number;
   offered: number;
+  /** Active plus offered, by channel kind (SIP calls are `voice`, every other channel `chat`). */
+  byKind: { chat: number; voice: number };
 }
 
 /**

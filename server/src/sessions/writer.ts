@@ -165,8 +165,11 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       `UPDATE sessions SET routing_json = @routing, status = 'offered', offered_agent_id = @agent, offer_expires_at = @expires,
          updated_at = @t
        WHERE id = @id AND status IN ('queued', 'offered') AND (@seen = 0 OR offered_agent_id IS @seenAgent)
-         AND (SELECT count(*) FROM sessions WHERE id != @id AND
-               ((status = 'active' AND assigned_agent_id = @agent) OR (status = 'offered' AND offered_agent_id = @agent))) < @capacity
+         AND (SELECT CASE WHEN @voice = 1
+                     THEN total(channel = 'SP') < @voiceCap AND total(channel != 'SP') <= @during
+                     ELSE total(channel != 'SP') < (CASE WHEN total(channel = 'SP') > 0 THEN @during ELSE @chatCap END) END
+              FROM sessions WHERE id != @id AND
+               ((status = 'active' AND assigned_agent_id = @agent) OR (status = 'offered' AND offered_agent_id = @agent)))
        RETURNING *`,
     ),
     appendDecision: db.prepare(
@@ -431,7 +434,15 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         const common = { routing: json, t, id: sessionId, seen: seen ? 1 : 0, seenAgent: seen?.offeredAgentId ?? null };
         const saved = (
           offer?.capacity !== undefined
-            ? q.saveOfferWithin.get({ ...common, agent: offer.agentId, expires: offer.expiresAt, capacity: offer.capacity })
+            ? q.saveOfferWithin.get({
+                ...common,
+                agent: offer.agentId,
+                expires: offer.expiresAt,
+                voice: offer.capacity.kind === 'voice' ? 1 : 0,
+                chatCap: offer.capacity.limits.chat,
+                voiceCap: offer.capacity.limits.voice,
+                during: offer.capacity.limits.chatsDuringVoice,
+              })
             : q.saveRouting.get({
                 ...common,
                 status: offer ? 'offered' : 'queued',

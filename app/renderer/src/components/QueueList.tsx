@@ -26,6 +26,7 @@ export function QueueList() {
   const openId = useWorkstation((s) => s.openSessionId);
   const openSession = useWorkstation((s) => s.openSession);
   const accept = useWorkstation((s) => s.accept);
+  const decline = useWorkstation((s) => s.decline);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -114,6 +115,11 @@ export function QueueList() {
                     <button type="button" className="qitem__accept" onClick={() => void accept(s.id)} data-testid="accept">
                       {offered ? 'Accept offer' : s.status === 'bot' ? 'Take over' : 'Take'}
                     </button>
+                    {offered ? (
+                      <button type="button" className="ghost qitem__decline" onClick={() => void decline(s.id)} data-testid="decline">
+                        Decline
+                      </button>
+                    ) : null}
                     {offers[s.id]?.expiresAt ? <OfferCountdown expiresAt={offers[s.id]!.expiresAt} now={now} /> : null}
                   </span>
                 ) : null}

@@ -5,6 +5,7 @@ export function TopBar() {
   const user = useWorkstation((s) => s.user);
   const link = useWorkstation((s) => s.link);
   const presence = useWorkstation((s) => s.presence);
+  const presenceUntil = useWorkstation((s) => s.presenceUntil);
   const setPresence = useWorkstation((s) => s.setPresence);
   const logout = useWorkstation((s) => s.logout);
   const linkLabel = link === 'online' ? 'Connected' : link === 'connecting' ? 'Reconnecting…' : 'Offline';
@@ -26,7 +27,11 @@ export function TopBar() {
           <option value="available">Available</option>
           <option value="busy">Busy</option>
           <option value="away">Away</option>
-          {presence === 'after-call-work' && <option value="after-call-work">After-call work</option>}
+          {presence === 'after-call-work' && (
+            <option value="after-call-work" disabled>
+              After-call work{presenceUntil ? ` · until ${new Date(presenceUntil).toLocaleTimeString()}` : ''}
+            </option>
+          )}
         </select>
         <span className="topbar__user" data-testid="current-user">
           <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}

@@ -11,6 +11,8 @@ const NOTIFY_BODY_MAX = NotifySchema.shape.body.maxLength ?? 300;
 export interface ConnectionSlice {
   link: 'offline' | 'connecting' | 'online';
   presence: Presence;
+  /** When after-call work ends (ISO 8601), while `presence` is `after-call-work`. */
+  presenceUntil: string | null;
   linkError: string | null;
   connection: AgentConnection | null;
   goOnline(token: string): void;
@@ -23,6 +25,7 @@ export const createConnectionSlice =
   (set, get) => ({
     link: 'offline',
     presence: 'available',
+    presenceUntil: null,
     linkError: null,
     connection: null,
     goOnline(token) {
@@ -72,6 +75,7 @@ export const createConnectionSlice =
         });
       });
       socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
+      socket.on('presence:changed', ({ presence, until }) => set({ presence, presenceUntil: until }));
       socket.on('message:new', (message) => get().receiveMessage(message));
       socket.on('message:annotated', (annotation) => get().receiveAnnotation(annotation));
       socket.on('message:delivery', (delivery) => get().receiveDelivery(delivery));
@@ -84,6 +88,6 @@ export const createConnectionSlice =
       const conn = get().connection;
       if (!conn) return;
       const res = await conn.request('presence:set', { presence });
-      set({ presence: res.presence });
+      set({ presence: res.presence, presenceUntil: null });
     },
   });

@@ -28,6 +28,8 @@ export interface ConversationSlice {
   /** Prepends the page of messages just before the oldest one shown (C8: long conversations). */
   loadOlder(): Promise<void>;
   accept(sessionId: string): Promise<void>;
+  /** Declines an offer made to you: it goes to the next agent now. */
+  decline(sessionId: string): Promise<void>;
   /** Sends a reply; `draftId`: the AI draft it was written from (the draft then leaves the detail). */
   send(text: string, draftId?: string): Promise<void>;
   retry(clientMessageId: string): Promise<void>;
@@ -118,6 +120,17 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         get().dropOffer(sessionId);
         get().upsertQueueItem(detail);
         set({ openSessionId: sessionId, detail, pending: [], queueFilter: 'mine' });
+      } catch (error) {
+        set({ workError: describe(error) });
+      }
+    },
+    async decline(sessionId) {
+      const conn = get().connection;
+      if (!conn) return;
+      set({ workError: null });
+      try {
+        await conn.request('offer:decline', { sessionId });
+        get().dropOffer(sessionId);
       } catch (error) {
         set({ workError: describe(error) });
       }
