@@ -60,28 +60,51 @@ export const SimulateRequestSchema = z.strictObject({
       /** Share of contacts per skill group; default equal. */
       mix: z.record(z.string(), z.number().min(0)).optional(),
       seed: z.number().int().default(1),
+      // Additive (issue 11, what-if): the generated workload's finer points; docs/what-if.md.
+      /** Share of generated contacts that are calls (voice capacity); the rest are chats. */
+      voiceShare: z.number().min(0).max(1).default(0),
+      /** Share of each group's generated agents flagged expert (proficiency 5), rounded up. */
+      expertShare: z.number().min(0).max(1).default(0.2),
+      /**
+       * Share of `ai`-tier contacts the AI tier keeps to the end while it answers (on this server:
+       * `ai.autoAnswer` on and a model loaded); the others are handed over after `meanAiSeconds`.
+       */
+      aiContainment: z.number().min(0).max(1).default(0.5),
+      meanAiSeconds: z.number().positive().max(7200).default(90),
     })
     .optional(),
 });
 export type SimulateRequest = z.infer<typeof SimulateRequestSchema>;
 
-/** What one config did (or would do) to the workload. Rates are 0..1, times seconds. */
+/** What one config did (or would do) to the workload. Rates and shares are 0..1, times seconds. */
 export interface SimulationMetrics {
   contacts: number;
+  /** Share of contacts per tier under this config (sums to 1). */
   tierMix: { expert: number; assisted: number; ai: number };
   /** Contacts a person answered within `serviceLevel.thresholdSeconds`, over contacts that reached people. */
   serviceLevel: number;
   /** Average speed of answer: mean wait of contacts a person answered. */
   asaSeconds: number;
-  /** Contacts that left before a person answered, over contacts that reached people. */
+  /**
+   * Contacts that left before a person answered, over contacts that reached people (contacts still
+   * waiting when the simulation ran out of events, `unanswered`, count as lost too).
+   */
   abandonment: number;
-  /** Busy agent time over staffed agent time. */
+  /**
+   * Busy agent time over staffed agent time, within the window: an agent is busy while holding at
+   * least one contact (a call, or one chat or more) or in after-call work.
+   */
   occupancy: number;
   /** Contacts the AI tier kept to the end (containment), over all contacts. */
   containment: number;
+  /** Additive (issue 11): contacts no person answered and that never left (nobody qualified for them), a count. */
+  unanswered: number;
   /** Per skill group: service level, ASA and abandonment. */
   bySkillGroup: Record<string, { contacts: number; serviceLevel: number; asaSeconds: number; abandonment: number }>;
-  /** Hourly buckets from the start of the workload: contacts, answered in threshold, abandoned, mean wait. */
+  /**
+   * Hourly buckets from the start of the workload, by arrival: contacts, answered in threshold,
+   * abandoned (with unanswered), mean wait of the answered ones.
+   */
   hourly: { hour: number; contacts: number; answeredInThreshold: number; abandoned: number; meanWaitSeconds: number }[];
 }
 
@@ -106,4 +129,11 @@ export interface SimulationResult {
   changes: { total: number; tierChanged: number; agentChanged: number; items: SimulationChange[] };
   /** Wall time the simulation took, ms. */
   tookMs: number;
+  // Additive (issue 11).
+  /** Agents simulated (signed in all the window unless their shift is known). */
+  agents: number;
+  /** Whether the AI tier answered `ai`-tier contacts in the simulation (else they went to people). */
+  aiTier: boolean;
+  /** What the replay had to assume, in plain words (e.g. contacts without value facts); empty when nothing. */
+  notes: string[];
 }

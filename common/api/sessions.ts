@@ -5,6 +5,7 @@ import { RoutingDecisionSchema, TierSchema } from '../routing/types';
 import { EmotionSchema } from '../ai/types';
 import { OcrViewSchema } from './attachments';
 import { AuthorKindSchema, ConversationSummarySchema, DraftSchema, HandoverSchema } from '../ai/assist';
+import { TransferViewSchema } from './transfers';
 
 /**
  * DESIGN §5: `bot` (the AI tier is answering), `queued`, `offered`, `active`, `closed`. A hand-over
@@ -84,6 +85,11 @@ export const SessionDetailSchema = SessionSummarySchema.extend({
   summary: ConversationSummarySchema.optional(),
   /** The assisted tier's AI draft for the agent to review (absent when none, or once used or discarded). */
   draft: DraftSchema.optional(),
+  /**
+   * The session's newest transfer (issue 11) for the people it concerns: its sender while it is
+   * pending, and whoever handles the contact after it (note and AI summary at the top).
+   */
+  transfer: TransferViewSchema.optional(),
   context: z.object({
     customer: z.object({ id: z.string(), name: z.string(), channels: z.array(ChannelCodeSchema) }),
     previousSessions: z.array(

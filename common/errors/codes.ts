@@ -24,8 +24,21 @@ export const ERROR_CODES = {
   SESSION_NOT_CLOSED: { status: 409, message: 'The conversation is still open; rate it once it is closed.' },
   /** A second rating of the same session (issue 11): the first one stands. */
   CSAT_ALREADY_GIVEN: { status: 409, message: 'This conversation was already rated.' },
+  // Transfers (issue 11). Not the sender's active contact: NOT_ASSIGNED.
+  TRANSFER_NOT_FOUND: { status: 404, message: 'No such transfer.' },
+  TRANSFER_TARGET_NOT_FOUND: { status: 404, message: 'No such agent or skill group to transfer to.' },
+  TRANSFER_TARGET_NOT_IN_GROUP: { status: 409, message: 'That agent does not handle contacts of that skill group.' },
+  TRANSFER_TO_SELF: { status: 409, message: 'You cannot transfer a contact to yourself.' },
+  TRANSFER_PENDING: { status: 409, message: 'A transfer of this contact is already pending.' },
+  TRANSFER_NOT_PENDING: { status: 409, message: 'The transfer is no longer pending: it was accepted, declined, cancelled or expired.' },
+  TRANSFER_TARGET_UNAVAILABLE: {
+    status: 409,
+    message: 'Nobody there can take the contact now (offline, away or at capacity); try a cold transfer.',
+  },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */
+  SIMULATION_TOO_LARGE: { status: 400, message: 'The simulation is too large: shorten the window or the workload.' },
   KB_TOO_LARGE: { status: 413, message: 'The knowledge base would grow beyond its limits.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },

@@ -6,6 +6,7 @@ import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
 import { RoutingTriggerSchema, TierSchema } from '../routing/types';
 import { AttachmentIdSchema, OcrViewSchema } from '../api/attachments';
 import { AssistSourceSchema, DraftOutcomeSchema, HandoverReasonSchema, HandoverSchema } from '../ai/assist';
+import { TransferModeSchema, TransferStatusSchema, TransferTargetSchema } from '../api/transfers';
 
 /**
  * Events (DESIGN §1 "Events"): facts that already happened and are durable in the session store,
@@ -188,6 +189,31 @@ export const AiActedEventSchema = z.object({
   }),
 });
 
+/**
+ * A transfer (issue 11) was made or changed: `pending` (warm, offered to `offeredAgentId`), `routed`
+ * (cold), `accepted`, `declined`, `expired`, `cancelled`. The audit record of every transfer and
+ * what the agent hubs push (`transfer:offered`, `transfer:updated`). Facts only: the note, the
+ * decline reason and the summary stay sealed in the session store. `actor`: who did it (`system`
+ * for a time-out, or a contact that closed meanwhile). `session`: the session after the change.
+ */
+export const TransferChangedEventSchema = z.object({
+  ...base,
+  type: z.literal('transfer.changed'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({
+    transferId: z.uuid(),
+    mode: TransferModeSchema,
+    status: TransferStatusSchema,
+    fromAgentId: StaffIdSchema,
+    target: TransferTargetSchema,
+    skillGroup: z.string().min(1),
+    offeredAgentId: StaffIdSchema.nullable(),
+    expiresAt: IsoTime.nullable(),
+    session: SessionFactsSchema,
+  }),
+});
+
 /** One schema per event type: the bus validates every published event against its entry. */
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
@@ -196,6 +222,7 @@ export const EVENT_SCHEMAS = {
   'session.changed': SessionChangedEventSchema,
   'delivery.changed': DeliveryChangedEventSchema,
   'ai.acted': AiActedEventSchema,
+  'transfer.changed': TransferChangedEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -209,6 +236,7 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   SessionChangedEventSchema,
   DeliveryChangedEventSchema,
   AiActedEventSchema,
+  TransferChangedEventSchema,
 ]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */

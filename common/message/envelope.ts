@@ -137,3 +137,13 @@ export function authorOf(e: Pick<Envelope, 'direction' | 'authorId' | 'authorKin
   if (e.direction === 'in') return 'customer';
   return e.authorId ? 'agent' : 'system';
 }
+
+/**
+ * Staff-only messages: event messages the server writes into a conversation for agents (e.g. the
+ * record of a transfer, `staff.transfer`). They are stored with the conversation but never sent to
+ * the customer nor shown in what customers read back (widget replay, the app's message list).
+ */
+export const STAFF_EVENT_PREFIX = 'staff.';
+export function isStaffOnly(e: Pick<Envelope, 'direction' | 'kind' | 'body'>): boolean {
+  return e.direction === 'out' && e.kind === 'event' && (e.body as { name: string }).name.startsWith(STAFF_EVENT_PREFIX);
+}

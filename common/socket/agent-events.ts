@@ -15,6 +15,13 @@ import type { UserView } from '../api/auth';
 import type { DeliveryState } from '../message/delivery';
 import type { MessageAnnotation } from '../api/attachments';
 import type { ConversationSummary, Suggestion } from '../ai/assist';
+import {
+  TRANSFER_DECLINE_REASON_MAX,
+  TRANSFER_NOTE_MAX,
+  TransferModeSchema,
+  TransferTargetSchema,
+  type TransferView,
+} from '../api/transfers';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
@@ -69,6 +76,51 @@ export const SetPresenceSchema = z.object({ presence: SettablePresenceSchema });
 /** Hands your active chat back to the queue; it is offered to another agent first. */
 export const ReleaseSessionSchema = z.object({ sessionId: SessionIdSchema });
 
+// ── Transfers (issue 11; shapes in api/transfers.ts) ─────────────────────────────────────────────
+/** Transfer your active contact: `cold` leaves you at once, `warm` stays yours until the receiver accepts. */
+export const TransferSessionSchema = z.strictObject({
+  sessionId: SessionIdSchema,
+  to: TransferTargetSchema,
+  mode: TransferModeSchema,
+  note: z.string().trim().max(TRANSFER_NOTE_MAX).optional(),
+});
+/** A transfer offered to you (warm): accept takes the contact, decline leaves it with the sender. */
+export const TransferIdSchema = z.object({ transferId: z.uuid() });
+export const DeclineTransferSchema = z.object({
+  transferId: z.uuid(),
+  reason: z.string().trim().max(TRANSFER_DECLINE_REASON_MAX).optional(),
+});
+/** Who and where your contact can go: signed-in agents (your groups first) and every skill group. */
+export const TransferTargetsQuerySchema = z.object({ sessionId: SessionIdSchema });
+export type TransferSession = z.infer<typeof TransferSessionSchema>;
+export type DeclineTransfer = z.infer<typeof DeclineTransferSchema>;
+
+/** An agent a contact may be transferred to: signed in, with their presence and load. */
+export const TransferAgentSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  skillGroups: z.array(z.string()),
+  presence: PresenceSchema,
+  activeChats: z.number().int().min(0),
+  /** Shares a skill group with the asking agent (listed first). */
+  sharesGroup: z.boolean(),
+  expert: z.boolean(),
+});
+export type TransferAgent = z.infer<typeof TransferAgentSchema>;
+
+/** What the transfer dialog offers: agents signed in (own groups first) and every skill group. */
+export const TransferTargetsSchema = z.object({
+  agents: z.array(TransferAgentSchema),
+  skillGroups: z.array(z.object({ id: z.string(), name: z.string() })),
+});
+export type TransferTargets = z.infer<typeof TransferTargetsSchema>;
+
+/** A warm transfer offered to you: the transfer (sender, note, AI summary, expiry) and the contact's queue row. */
+export interface TransferOffer {
+  transfer: TransferView;
+  session: SessionSummary;
+}
+
 export type AcceptOffer = z.infer<typeof AcceptOfferSchema>;
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
 export type SessionHistory = z.infer<typeof SessionHistorySchema>;
@@ -97,6 +149,19 @@ export interface AgentClientToServerEvents {
   'ai:suggest': (payload: SuggestReplies, ack: Ack<Suggestion[]>) => void;
   'draft:discard': (payload: DiscardDraft, ack: Ack<{ discarded: boolean }>) => void;
   'session:summary': (payload: SummarizeSession, ack: Ack<ConversationSummary>) => void;
+  /**
+   * Transfers your active contact (issue 11). Errors: NOT_ASSIGNED (not your active contact),
+   * TRANSFER_TARGET_NOT_FOUND, TRANSFER_TARGET_NOT_IN_GROUP, TRANSFER_TO_SELF, TRANSFER_PENDING,
+   * TRANSFER_TARGET_UNAVAILABLE (warm: the agent is offline, not available or at capacity; or nobody
+   * of the group can take it now).
+   */
+  'session:transfer': (payload: TransferSession, ack: Ack<TransferView>) => void;
+  /** Accepts a warm transfer offered to you; answers the contact's detail. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
+  'transfer:accept': (payload: { transferId: string }, ack: Ack<SessionDetail>) => void;
+  'transfer:decline': (payload: DeclineTransfer, ack: Ack<TransferView>) => void;
+  /** The sender withdraws their pending warm transfer. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
+  'transfer:cancel': (payload: { transferId: string }, ack: Ack<TransferView>) => void;
+  'transfer:targets': (payload: { sessionId: string }, ack: Ack<TransferTargets>) => void;
 }
 
 /**
@@ -116,6 +181,11 @@ export const AGENT_CLIENT_EVENTS = [
   'ai:suggest',
   'draft:discard',
   'session:summary',
+  'session:transfer',
+  'transfer:accept',
+  'transfer:decline',
+  'transfer:cancel',
+  'transfer:targets',
 ] as const satisfies readonly (keyof AgentClientToServerEvents)[];
 export type AgentClientEvent = keyof AgentClientToServerEvents;
 // Fails to compile when an event is added to the interface but not to the list.
@@ -169,4 +239,8 @@ export interface AgentServerToClientEvents {
   'message:annotated': (annotation: MessageAnnotation) => void;
   /** How far one of your replies got on the customer's channel (sent / delivered / read / failed). */
   'message:delivery': (payload: MessageDelivery) => void;
+  /** A warm transfer is offered to you (issue 11): accept before `transfer.expiresAt`. */
+  'transfer:offered': (offer: TransferOffer) => void;
+  /** A transfer you sent or were offered changed: accepted, declined, expired, cancelled. */
+  'transfer:updated': (transfer: TransferView) => void;
 }

@@ -16,12 +16,17 @@
  *            TLS server holding as many — goal ≤ 1.0×
  *   store    SessionStore vs raw better-sqlite3 in one process (DESIGN §9) — goals ≥ 50 % / ≥ 70 %
  *   cold     start to ready vs a bare server (server/bench/cold-start.ts, when present)
+ *   router   the routing engine in this process (issue 11, server/bench/router.ts): assignments per
+ *            second per core and decision p99 with 10,000 waiting contacts and 500 agents, vs a
+ *            first-free scan (goals ≥ 1,000/s, ≤ 5 ms); a what-if of 100,000 contacts, current and
+ *            draft, vs a plain FIFO M/M/N loop (goal < 10 s)
  *
  * Environment (defaults in brackets): BENCH_REPEAT [1] runs per line, the median is shown (3 for a
  * recorded run); BENCH_WIDGET_CLIENTS [50,200]; BENCH_WARMUP_MS [1000]; BENCH_DURATION_MS [5000];
  * BENCH_AGENT_RATES [1000,2000,3000,5000,7000,10000]; BENCH_AGENT_STEP_S [3]; BENCH_IDLE_N [20000];
  * BENCH_IDLE_PER_PROCESS [5000]; BENCH_N [3000] store operations; BENCH_SERVER (processes.ts);
- * BENCH_SERVER_LOG_LEVEL [the server's default]; BENCH_JSON: also write the results there.
+ * BENCH_SERVER_LOG_LEVEL [the server's default]; BENCH_ROUTER_ASSIGNMENTS [20000]; BENCH_WHATIF_CONTACTS
+ * [100000]; BENCH_JSON: also write the results there.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,10 +46,11 @@ import {
   startHuiliu,
   type ServerUnderTest,
 } from './processes';
+import { routerLines, type RouterLine } from './router';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
 
-const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold'] as const;
+const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router'] as const;
 type Area = (typeof AREAS)[number];
 
 const env = process.env;
@@ -436,6 +442,39 @@ async function storeArea(run: Run): Promise<void> {
   }
 }
 
+/** The routing engine and the what-if simulator (issue 11): each run REPEAT times, the median kept. */
+async function routerArea(run: Run): Promise<void> {
+  const runs: RouterLine[][] = [];
+  for (let i = 0; i < REPEAT; i++) runs.push(await routerLines(mkdtempSync(join(run.dir, 'router-')), log));
+  run.raw.router = runs;
+  const show = (l: RouterLine, v: number) =>
+    l.unit === 'per-second' ? `${n0(v)}/s` : l.unit === 'ms' ? `${v < 0.1 ? v.toFixed(3) : v.toFixed(2)} ms` : `${v.toFixed(2)} s`;
+  runs[0]!.forEach((first, k) => {
+    const l = medianRun(
+      runs.map((r) => r[k]!),
+      (x) => x.measured,
+    );
+    const goal = l.goal;
+    const ok = !goal
+      ? null
+      : goal.op === '≥'
+        ? l.measured >= goal.value
+        : goal.op === '≤'
+          ? l.measured <= goal.value
+          : l.measured < goal.value;
+    run.rows.push({
+      line: first.line,
+      measured: show(l, l.measured),
+      baseline: show(l, l.baseline),
+      ratio: l.measured / l.baseline,
+      ratioStyle: l.unit === 'per-second' ? 'percent' : 'times',
+      goal: goal ? `${goal.op} ${show(l, goal.value)}` : 'measured',
+      ok,
+      ...(l.detail ? { note: l.detail } : {}),
+    });
+  });
+}
+
 /**
  * HOOK for server/bench/cold-start.ts (another change of issue 8): when the file exists its
  * `coldStart()` is called and should resolve with medians in ms, spawn → `/readyz` 200:
@@ -494,6 +533,7 @@ const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   idle: idleArea,
   store: storeArea,
   cold: coldArea,
+  router: routerArea,
 };
 
 function git(args: string[]): string {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
+import type { UserView } from '../../common/api/auth';
 import type { KnowledgeBase } from './ai/kb';
 import { kbPlugin } from './ai/kb.plugin';
 import { attachmentsPlugin } from './attachments/plugin';
@@ -77,6 +78,8 @@ export interface AppDeps {
   kb?: KnowledgeBase;
   /** The versioned routing config (issue 11): `GET|PUT /api/v1/routing/config`. */
   routingConfigs?: RoutingConfigStore;
+  /** With `routingConfigs`: `POST /api/v1/routing/simulate` (what-if, issue 11) reads staff and the AI tier's state here. */
+  whatIf?: { staff: () => UserView[]; aiTierAnswers: () => boolean };
   /** The AI language core; `POST /api/v1/ai/analyze` exists only when it is given. */
   core?: LanguageCore;
   /** AI assistance (issue 10); `GET /api/v1/ai/feedback` exists only when it is given. */
@@ -164,7 +167,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { auth });
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
-  if (deps.routingConfigs) await app.register(routingConfigPlugin, { configs: deps.routingConfigs });
+  if (deps.routingConfigs) {
+    const what = deps.whatIf;
+    await app.register(routingConfigPlugin, {
+      configs: deps.routingConfigs,
+      ...(what && {
+        whatIf: {
+          store,
+          staff: { userById: (id: string) => auth.userById(id), list: what.staff },
+          skillGroups: () => config.skillGroups.map((g) => g.id),
+          aiTierAnswers: what.aiTierAnswers,
+        },
+      }),
+    });
+  }
   if (deps.core) await app.register(aiPlugin, { core: deps.core });
   if (deps.assist) await app.register(assistPlugin, { assist: deps.assist });
   if (deps.customerFacts) {

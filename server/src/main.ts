@@ -21,6 +21,7 @@ import type { Bus } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
+import { createTransferService } from './conversations/transfers';
 import { openDatabase } from './db/sqlite';
 import { createStoreCustomerFacts } from './customers/facts.store';
 import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo, seedDemoCustomerFacts } from './demo/seed';
@@ -204,7 +205,11 @@ export async function startServer(
     emotionOf,
     logger,
     ocrOf: messagesOcr(attachments),
-    extras: (s, viewer) => assist.detailExtras(s, viewer),
+    // The AI's extras (issue 10) and the contact's transfer (issue 11, `transfers` below).
+    extras: async (s, viewer) => {
+      const [ai, transfer] = await Promise.all([assist.detailExtras(s, viewer), transfers.detailExtras(s, viewer)]);
+      return { ...ai, ...transfer };
+    },
   });
   // After-call work (issue 11): wrap-up time after a call, or an agent's last chat, before new offers.
   const afterCallWork = createAfterCallWork({
@@ -225,6 +230,19 @@ export async function startServer(
     handleSeconds: autoAnswer.defaultHandleSeconds,
     drafts: assist,
     summarize: (s, handover) => assist.summarize(s.id, { handover }),
+  });
+  // Issue 11: transfers to an agent, a skill group or the expert tier, warm or cold, with the AI summary.
+  const transfers = createTransferService({
+    store,
+    router,
+    pool,
+    bus,
+    views,
+    directory: auth,
+    skillGroups: config.skillGroups,
+    routingConfig: () => routingConfigs.current(),
+    summarize: (s) => assist.summarize(s.id),
+    logger,
   });
   const answers = new KbAnswerBook(kb);
   await answers.ready();
@@ -257,6 +275,7 @@ export async function startServer(
     limits,
     attachments: { store: attachments, ocr: ocr.enabled },
     routingConfigs,
+    whatIf: { staff: () => auth.listStaff(), aiTierAnswers: () => aiTierState().available },
     customerFacts,
   });
   const hub: AgentHub = await createAgentHub({
@@ -269,6 +288,7 @@ export async function startServer(
     afterCallWork,
     conversations,
     assist,
+    transfers,
     logger,
     limits,
     metrics,
@@ -282,6 +302,7 @@ export async function startServer(
   await assist.start();
   await ocr.start();
   await router.start();
+  await transfers.start();
   await aiTier.start();
   // A first model before the first contact when it comes quickly (a small KB, such as the demo's:
   // ~1.5 s in a pool thread); a big KB trains in the background, scored by the surface fallback
@@ -315,6 +336,7 @@ export async function startServer(
         answers.close();
         // Images still waiting stay pending for the next start; those being read finish (bounded).
         await ocr.close();
+        await transfers.stop();
         afterCallWork.stop();
         await router.stop();
         // Before the bus: its consumers stop, pending past replies are written.

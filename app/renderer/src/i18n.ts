@@ -1,4 +1,5 @@
 import type { Emotion } from '../../../common/ai/types';
+import type { Presence } from '../../../common/socket/agent-events';
 
 /**
  * The workstation's languages. Most of the UI is still English only; strings that are localized live
@@ -37,7 +38,51 @@ export interface AssistStrings {
   wrapUpNoteLoading: string;
 }
 
-export const STRINGS: Record<Locale, { emotions: Record<ShownEmotion, string>; assist: AssistStrings }> = {
+/** The transfer strings (issue 11): the dialog, the pending banner, the incoming card, the records. */
+export interface TransferStrings {
+  button: string;
+  title: string;
+  targetKind: string;
+  kinds: { agent: string; 'skill-group': string; expert: string };
+  agent: string;
+  noAgents: string;
+  skillGroup: string;
+  expertOf: (group: string) => string;
+  presence: Record<Presence, string>;
+  chats: (n: number) => string;
+  otherGroups: string;
+  mode: string;
+  warm: string;
+  warmHint: string;
+  cold: string;
+  coldHint: string;
+  note: string;
+  notePlaceholder: string;
+  send: string;
+  cancel: string;
+  pending: (to: string) => string;
+  secondsLeft: (s: number) => string;
+  cancelTransfer: string;
+  incoming: string;
+  from: (name: string) => string;
+  accept: string;
+  decline: string;
+  declineReason: string;
+  summary: string;
+  transferredFrom: (name: string, mode: string) => string;
+  modeName: { warm: string; cold: string };
+  notices: {
+    accepted: (to: string) => string;
+    declined: (to: string, reason: string | null) => string;
+    expired: (to: string) => string;
+    cancelled: string;
+    routed: (to: string) => string;
+  };
+  record: (from: string, to: string, mode: string) => string;
+  dismiss: string;
+}
+
+export const STRINGS: Record<Locale, { emotions: Record<ShownEmotion, string>; assist: AssistStrings; transfer: TransferStrings }> = {
   en: {
     emotions: { anger: 'anger', disgust: 'disgust', fear: 'fear', happiness: 'happiness', sadness: 'sadness', surprise: 'surprise' },
     assist: {
@@ -56,6 +101,48 @@ export const STRINGS: Record<Locale, { emotions: Record<ShownEmotion, string>; a
       aiMarkTitle: 'Written by the AI',
       wrapUpNote: 'Wrap-up note',
       wrapUpNoteLoading: 'Summarizing…',
+    },
+    transfer: {
+      button: 'Transfer…',
+      title: 'Transfer this conversation',
+      targetKind: 'Transfer to',
+      kinds: { agent: 'A colleague', 'skill-group': 'A skill group', expert: 'The expert tier' },
+      agent: 'Colleague',
+      noAgents: 'No colleague is signed in.',
+      skillGroup: 'Skill group',
+      expertOf: (group) => `Experts of ${group}`,
+      presence: { available: 'available', busy: 'busy', 'after-call-work': 'wrapping up', away: 'away', offline: 'offline' },
+      chats: (n) => `${n} chat${n === 1 ? '' : 's'}`,
+      otherGroups: 'Other skill groups',
+      mode: 'How',
+      warm: 'Warm',
+      warmHint: 'you keep the chat until they accept',
+      cold: 'Cold',
+      coldHint: 'the chat leaves you now and waits for them',
+      note: 'Note for the colleague',
+      notePlaceholder: 'What they should know (the conversation and an AI summary go with it)',
+      send: 'Transfer',
+      cancel: 'Cancel',
+      pending: (to) => `Waiting for ${to} to accept your transfer`,
+      secondsLeft: (s) => `${s} s left`,
+      cancelTransfer: 'Cancel transfer',
+      incoming: 'Incoming transfer',
+      from: (name) => `from ${name}`,
+      accept: 'Accept',
+      decline: 'Decline',
+      declineReason: 'Reason (optional)',
+      summary: 'AI summary',
+      transferredFrom: (name, mode) => `Transferred from ${name} (${mode})`,
+      modeName: { warm: 'warm', cold: 'cold' },
+      notices: {
+        accepted: (to) => `${to} accepted your transfer; the conversation is theirs now.`,
+        declined: (to, reason) => `${to} declined your transfer${reason ? `: ${reason}` : ''}. The conversation stays with you.`,
+        expired: (to) => `${to} did not accept in time. The conversation stays with you.`,
+        cancelled: 'The transfer was cancelled. The conversation stays with you.',
+        routed: (to) => `Transferred to ${to}. The customer was told a colleague will continue.`,
+      },
+      record: (from, to, mode) => `${from} transferred this conversation to ${to} (${mode})`,
+      dismiss: 'Dismiss',
     },
   },
   zh: {
@@ -76,6 +163,48 @@ export const STRINGS: Record<Locale, { emotions: Record<ShownEmotion, string>; a
       aiMarkTitle: '由 AI 撰写',
       wrapUpNote: '结束备注',
       wrapUpNoteLoading: '正在生成摘要…',
+    },
+    transfer: {
+      button: '转接…',
+      title: '转接此会话',
+      targetKind: '转接给',
+      kinds: { agent: '同事', 'skill-group': '技能组', expert: '专家坐席' },
+      agent: '同事',
+      noAgents: '目前没有其他同事在线。',
+      skillGroup: '技能组',
+      expertOf: (group) => `${group} 的专家`,
+      presence: { available: '空闲', busy: '忙碌', 'after-call-work': '话后处理', away: '离开', offline: '离线' },
+      chats: (n) => `${n} 个会话`,
+      otherGroups: '其他技能组',
+      mode: '方式',
+      warm: '协商转接',
+      warmHint: '对方接受前会话仍由您处理',
+      cold: '直接转接',
+      coldHint: '会话立即离开您，等待对方接入',
+      note: '给同事的备注',
+      notePlaceholder: '需要对方知道的信息（会话记录和 AI 摘要会一并转交）',
+      send: '转接',
+      cancel: '取消',
+      pending: (to) => `等待 ${to} 接受转接`,
+      secondsLeft: (s) => `剩余 ${s} 秒`,
+      cancelTransfer: '取消转接',
+      incoming: '转接请求',
+      from: (name) => `来自 ${name}`,
+      accept: '接受',
+      decline: '拒绝',
+      declineReason: '原因（可选）',
+      summary: 'AI 摘要',
+      transferredFrom: (name, mode) => `由 ${name} 转接（${mode}）`,
+      modeName: { warm: '协商转接', cold: '直接转接' },
+      notices: {
+        accepted: (to) => `${to} 已接受转接，会话已交给对方。`,
+        declined: (to, reason) => `${to} 拒绝了转接${reason ? `：${reason}` : ''}。会话仍由您处理。`,
+        expired: (to) => `${to} 未及时接受。会话仍由您处理。`,
+        cancelled: '转接已取消。会话仍由您处理。',
+        routed: (to) => `已转接给 ${to}。已告知客户将由同事继续服务。`,
+      },
+      record: (from, to, mode) => `${from} 将此会话转接给 ${to}（${mode}）`,
+      dismiss: '关闭',
     },
   },
 };

@@ -16,6 +16,10 @@ import {
   DiscardDraftSchema,
   SuggestRepliesSchema,
   SummarizeSessionSchema,
+  DeclineTransferSchema,
+  TransferIdSchema,
+  TransferSessionSchema,
+  TransferTargetsQuerySchema,
   type AgentClientEvent,
   type AgentClientToServerEvents,
   type AgentServerToClientEvents,
@@ -35,6 +39,7 @@ import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import type { ConversationService } from '../conversations/service';
 import type { AssistService } from '../ai/assist/service';
+import type { TransferService } from '../conversations/transfers';
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { AfterCallWork } from '../routing/after-call-work';
@@ -75,6 +80,8 @@ export interface AgentHubDeps {
    * events answer NOT_FOUND.
    */
   assist?: Pick<AssistService, 'suggest' | 'discardDraft' | 'summaryFor'>;
+  /** Transfers (issue 11): `session:transfer`, `transfer:*`, and their pushes. Absent: those events answer NOT_FOUND. */
+  transfers?: Pick<TransferService, 'transfer' | 'accept' | 'decline' | 'cancel' | 'targets' | 'view' | 'offer' | 'offersFor'>;
   logger: Logger;
   /** Per-IP connection caps and refusal counters shared with the other sockets. */
   limits: Limits;
@@ -116,6 +123,12 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'ai:suggest': 'session.handle',
   'draft:discard': 'session.handle',
   'session:summary': 'session.view',
+  // Transfers (issue 11): handling a contact's own group is checked again by the use case.
+  'session:transfer': 'session.handle',
+  'transfer:accept': 'session.handle',
+  'transfer:decline': 'session.handle',
+  'transfer:cancel': 'session.handle',
+  'transfer:targets': 'session.handle',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
@@ -351,6 +364,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('draft:discard', DiscardDraftSchema, async ({ sessionId, draftId }) => assist().discardDraft(user, sessionId, draftId));
     on('session:summary', SummarizeSessionSchema, async ({ sessionId }) => assist().summaryFor(user, sessionId));
 
+    // Transfers (issue 11): the use cases check the session, the sender and the receiver.
+    const transfers = () => {
+      if (!deps.transfers) throw new HuiliuError('NOT_FOUND', 'Transfers are not enabled on this server.');
+      return deps.transfers;
+    };
+    on('session:transfer', TransferSessionSchema, (input) => transfers().transfer(user, input));
+    on('transfer:accept', TransferIdSchema, ({ transferId }) => transfers().accept(user, transferId));
+    on('transfer:decline', DeclineTransferSchema, ({ transferId, reason }) => transfers().decline(user, transferId, reason));
+    on('transfer:cancel', TransferIdSchema, ({ transferId }) => transfers().cancel(user, transferId));
+    on('transfer:targets', TransferTargetsQuerySchema, ({ sessionId }) => transfers().targets(user, sessionId));
+
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
       deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
@@ -394,6 +418,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         deps.store.countSessions({ status: ['queued', 'offered'], ...(groups ? { skillGroups: groups } : {}) }),
       ]);
       socket.emit('hello', { user, queue, presence: deps.pool.get(user.id)?.presence ?? 'available', waitingTotal });
+      // Warm transfers still waiting for this agent (offered while they were away or reloading).
+      if (takesContacts && deps.transfers)
+        for (const offer of await deps.transfers.offersFor(user.id)) socket.emit('transfer:offered', offer);
       if (takesContacts) await deps.router.agentAvailable(user.id);
     } catch (error) {
       // The client reconnects and gets a fresh hello; a half-greeted socket is worse than none.
@@ -477,6 +504,24 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       },
     ),
   );
+
+  // Issue 11: a transfer made or changed on any node — the offer to the receiving agent, the news to both sides.
+  if (deps.transfers) {
+    const transfers = deps.transfers;
+    subs.push(
+      await deps.bus.subscribeAll('transfer.changed', async ({ payload }) => {
+        const to = payload.offeredAgentId && agentRoom(payload.offeredAgentId);
+        const rooms = [agentRoom(payload.fromAgentId), ...(to ? [to] : [])].filter(present);
+        if (rooms.length === 0) return;
+        if (payload.status === 'pending' && to && present(to)) {
+          const offer = await transfers.offer(payload.transferId);
+          if (offer) nsp.to(to).emit('transfer:offered', offer);
+        }
+        const view = await transfers.view(payload.transferId);
+        if (view) nsp.to(rooms).emit('transfer:updated', view);
+      }),
+    );
+  }
 
   return {
     async close() {

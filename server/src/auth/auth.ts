@@ -124,6 +124,11 @@ export class AuthService implements IdentityStore {
     return row ? toView(row) : null;
   }
 
+  /** Every enabled staff user, by username (the what-if simulator's default agents, issue 11). */
+  listStaff(): UserView[] {
+    return (this.sql('SELECT * FROM users WHERE disabled = 0 ORDER BY username').all() as UserRow[]).map(toView);
+  }
+
   /** Usernames → display names, for showing who answered. */
   displayName(id: string): string | null {
     const row = this.sql('SELECT display_name FROM users WHERE id = ?').get(id) as { display_name: string } | undefined;

@@ -115,8 +115,8 @@ export interface HistoryInput {
  * SESSION_NOT_FOUND, a seen but not handled one FORBIDDEN), so no transport can forget them, and
  * returns what the staff client shows. Errors are HuiliuError with codes from common/errors/codes.ts.
  *
- * Transfer, AI draft approval and supervisor join belong here too; they are not declared until
- * they have a behaviour (see docs/architecture.md "Conversations").
+ * Transfers are their own use cases beside these (`transfers.ts`, issue 11); supervisor join is not
+ * declared until it has a behaviour (see docs/architecture.md "Conversations").
  */
 export interface ConversationService {
   /** The session as the actor may see it (newest page of messages, context). SESSION_NOT_FOUND. */

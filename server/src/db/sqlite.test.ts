@@ -75,7 +75,7 @@ describe('the sessions rebuild migration (0005, issue 10)', () => {
       t,
     );
 
-    // 0005 runs first; later migrations (0008, issue 11) may follow it.
+    // 0005 first, then whatever later migrations there are (0006: transfers, issue 11).
     expect(migrate(db, 'sessions', all)[0]).toBe(5);
     expect(db.prepare('SELECT status, routing_json, handover_json FROM sessions').get()).toEqual({
       status: 'offered',

@@ -1,10 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { PublishRoutingConfigSchema, RollbackRoutingConfigSchema, type RoutingConfigVersionView } from '../../../common/api/routing';
+import {
+  PublishRoutingConfigSchema,
+  RollbackRoutingConfigSchema,
+  SimulateRequestSchema,
+  type RoutingConfigVersionView,
+} from '../../../common/api/routing';
 import { HuiliuError } from '../../../common/errors/codes';
 import { staffOf } from '../auth/route-policy';
 import { parseWith } from '../http/errors';
+import { createCpuPool } from '../workers/pool';
 import type { RoutingConfigDraft, RoutingConfigStore, RoutingConfigVersion } from './config-store';
+import { simulateWhatIf, type WhatIfDeps } from './sim/service';
+import type * as WhatIfWorker from './sim/sim.worker';
 
 const VersionParams = z.strictObject({ version: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
@@ -24,9 +32,15 @@ const view = (v: RoutingConfigVersion): RoutingConfigVersionView => ({
  * - `PUT /api/v1/routing/config {config, comment?}` → publishes a new version (admins; VALIDATION_FAILED
  *   names the field; the router uses it from its next decision, on every node);
  * - `POST /api/v1/routing/config/rollback {version, comment?}` → publishes that version's config again as
- *   a new version (admins; NOT_FOUND for a version never published). Versions are never edited or deleted.
+ *   a new version (admins; NOT_FOUND for a version never published). Versions are never edited or deleted;
+ * - `POST /api/v1/routing/simulate {config, window?, workload?}` → the what-if (leads, admins, auditors;
+ *   `sim/service.ts`), when `whatIf` is given. The simulations run in a worker thread of their own
+ *   (one at a time, two more may wait; more: OVERLOADED), so the sockets' thread stays free.
  */
-export async function routingConfigPlugin(app: FastifyInstance, opts: { configs: RoutingConfigStore }): Promise<void> {
+export async function routingConfigPlugin(
+  app: FastifyInstance,
+  opts: { configs: RoutingConfigStore; whatIf?: Omit<WhatIfDeps, 'configs' | 'run'> & Partial<Pick<WhatIfDeps, 'run'>> },
+): Promise<void> {
   const { configs } = opts;
 
   app.get('/api/v1/routing/config', { config: { policy: 'routing.view' } }, async (): Promise<RoutingConfigVersionView> => {
@@ -62,4 +76,17 @@ export async function routingConfigPlugin(app: FastifyInstance, opts: { configs:
     const published = await configs.publish(earlier.config, user.id, body.comment ?? `rollback to version ${body.version}`);
     return reply.status(201).send(view(published));
   });
+
+  if (opts.whatIf) {
+    let run = opts.whatIf.run;
+    if (!run) {
+      const pool = createCpuPool<typeof WhatIfWorker>({ source: 'routing/sim/sim.worker', threads: 1, queue: 2 });
+      app.addHook('onClose', () => pool.close());
+      run = (input) => pool.run('whatIf', input);
+    }
+    const deps: WhatIfDeps = { ...opts.whatIf, configs, run };
+    app.post('/api/v1/routing/simulate', { config: { policy: 'routing.view' } }, async (request) =>
+      simulateWhatIf(deps, parseWith(SimulateRequestSchema, request.body)),
+    );
+  }
 }

@@ -70,6 +70,27 @@ export interface Router {
   declined(sessionId: string, agentId: string, reason?: string): Promise<void>;
   /** The session was claimed or closed: stop its offer timer. */
   settle(sessionId: string): void;
+  // ── Transfers (issue 11; conversations/transfers.ts) ──────────────────────────────────────────
+  /**
+   * A cold transfer put the session back to `queued` under its transfer decision (`routing.transfer`,
+   * new skill group or tier): it is offered now, the transferring agent `from` last. To a named agent
+   * (`agentId`): offered to them alone, whatever their load (a person chose them), for one offer
+   * time-out; then, like any lapsed offer, to the agents of its skill group. Resolves with the session
+   * as routed, or null when it is no longer waiting.
+   */
+  transferred(sessionId: string, options: { from: string; agentId?: string }): Promise<SessionRecord | null>;
+  /**
+   * A warm transfer to a skill group or the expert tier: the agent the router would offer `session`
+   * under `decision` (its skill group and tier, as a contact that starts waiting now: the tier's first
+   * widening ring) to now, never `exclude` (the transferring agent: `transfer-source`), and why;
+   * nothing is written. Null when nobody qualifies with room now.
+   */
+  transferCandidate(
+    session: SessionRecord,
+    decision: RoutingDecision,
+    exclude: string,
+  ): Promise<{ agentId: string; why: string; candidates: RoutingCandidate[] } | null>;
+  // ── end of transfers ──────────────────────────────────────────────────────────────────────────
   stop(): Promise<void>;
 }
 
@@ -174,7 +195,11 @@ export function createRouter(deps: RouterDeps): Router {
     const t = now();
     const contact = contactOf(session, decision);
     const declinedHere = declined.get(session.id);
-    const selection = selectAgents(contact, agentsNow(), config, t, declinedHere ? { declined: declinedHere } : {});
+    const selection = selectAgents(contact, agentsNow(), config, t, {
+      ...(declinedHere ? { declined: declinedHere } : {}),
+      // Issue 11: a transfer's own offer never goes back to the agent transferring it (`transfer-source`).
+      ...(trigger === 'transferred' && decision.transfer ? { exclude: new Set([decision.transfer.from]) } : {}),
+    });
     const base: RoutingDecision = {
       ...decision,
       trigger,
@@ -559,6 +584,59 @@ export function createRouter(deps: RouterDeps): Router {
       clearTimeout(retryTimers.get(sessionId));
       retryTimers.delete(sessionId);
     },
+
+    // ── Transfers (issue 11) ──────────────────────────────────────────────────────────────────────
+    async transferred(sessionId, { from, agentId }) {
+      if (stopped) return null;
+      const session = await deps.store.getSession(sessionId);
+      if (session?.status !== 'queued' || !session.routing) return null;
+      // Other agents first; after one offer time-out the transferring agent too, if nobody else can.
+      decline(sessionId, from);
+      if (!agentId) return offer(session, session.routing, 'transferred');
+      const config = await deps.config();
+      const decision: RoutingDecision = {
+        ...session.routing,
+        trigger: 'transferred',
+        offerConfigVersion: config.version,
+        offeredAt: new Date(now()).toISOString(),
+        offeredTo: agentId,
+        assignment: `named by the transfer: offered to ${agentId} alone for ${config.offerTimeoutMs / 1000} s, then to ${session.skillGroup}`,
+        candidates: [
+          { agentId, chosen: true, reasons: ['named by the transfer'], codes: ['chosen'] },
+          { agentId: from, chosen: false, reasons: ['transferring this contact away'], codes: ['transfer-source'] },
+        ],
+      };
+      const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
+      // Compare-and-set on "queued, offered to nobody": another router's offer made meanwhile stands.
+      const { session: saved, applied } = await deps.store.saveRouting(
+        sessionId,
+        decision,
+        { agentId, expiresAt },
+        { offeredAgentId: null },
+      );
+      return applied ? settled(session, saved, config.offerTimeoutMs, 'transferred') : saved;
+    },
+
+    async transferCandidate(session, decision, exclude) {
+      if (stopped) return null;
+      const config = await deps.config();
+      const t = now();
+      const contact: EngineContact = { ...contactOf(session, decision), skillGroup: decision.skillGroup, queuedAt: t };
+      const selection = selectAgents(contact, agentsNow(), config, t, { exclude: new Set([exclude]) });
+      const full = new Map<string, Skipped>();
+      for (const agent of selection.ranked) {
+        const load = await deps.store.agentLoad(agent.id);
+        const room = roomFor({ load: load.byKind }, contact.channelKind, config.capacity);
+        if (!room.ok) {
+          full.set(agent.id, { code: room.code, note: `${room.note} (${load.active} active + ${load.offered} offered)` });
+          continue;
+        }
+        const candidates = explain(selection.candidates, agent.id, full);
+        return { agentId: agent.id, why: candidates.find((c) => c.agentId === agent.id)?.reasons.join('; ') ?? '', candidates };
+      }
+      return null;
+    },
+    // ── end of transfers ──────────────────────────────────────────────────────────────────────────
 
     async stop() {
       stopped = true;

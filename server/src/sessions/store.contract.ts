@@ -301,6 +301,60 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect(await h.store.decisionsBetween(log[0]!.at, '9999-01-01T00:00:00.000Z', { afterSeq: log[0]!.seq })).toHaveLength(1);
     });
 
+    it('reads a window for the what-if replay: first decisions with their session and candidates, offers, paged', async () => {
+      // The store's clock started when the harness did (a test clock in some harnesses).
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      const expiresAt = new Date().toISOString();
+      const ids: string[] = [];
+      for (const externalId of ['rp-1', 'rp-2', 'rp-3']) {
+        const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId } }), { skillGroup: 'general' });
+        const first: RoutingDecision = {
+          ...decision(),
+          decidedAt: new Date().toISOString(),
+          trigger: 'new',
+          facts: { value: { spend: 120, csat: null, contacts30d: 2 }, difficulty: { messageId: 'm', channel: 'WB', contacts30d: 2 } },
+          candidates: [
+            { agentId: 'agent-a', chosen: true, reasons: ['chosen'] },
+            { agentId: 'agent-z', chosen: false, reasons: ['at capacity: 3/3 chats'] },
+          ],
+        };
+        await h.store.saveRouting(r.session.id, first, { agentId: 'agent-a', expiresAt });
+        ids.push(r.session.id);
+        h.advance(1000);
+      }
+      await h.store.saveRouting(ids[0]!, { ...decision(), trigger: 'timeout', offeredTo: 'agent-b' }, { agentId: 'agent-b', expiresAt });
+      await h.store.claim(ids[0]!, 'agent-b');
+      await h.store.close(ids[0]!, 'agent-b', 'resolved');
+      const to = new Date(Date.now() + 60_000).toISOString();
+
+      const all = await h.store.replayContacts(from, to);
+      expect(all.map((c) => c.sessionId)).toEqual(ids);
+      expect(all[0]).toMatchObject({
+        channel: 'WB',
+        status: 'closed',
+        skillGroup: 'general',
+        valueScore: 50,
+        difficultyScore: 60,
+        valueFacts: { spend: 120, csat: null, contacts30d: 2 },
+        assignedAgentId: 'agent-b',
+        closedAt: expect.any(String),
+        handover: null,
+      });
+      const firstPage = await h.store.replayContacts(from, to, { limit: 2 });
+      expect(firstPage).toHaveLength(2);
+      const rest = await h.store.replayContacts(from, to, { after: { at: firstPage[1]!.at, seq: firstPage[1]!.seq } });
+      expect(rest.map((c) => c.sessionId)).toEqual([ids[2]]);
+      const offers = await h.store.offersBetween(from, to);
+      expect(offers.map((o) => [o.sessionId, o.agentId])).toEqual([
+        [ids[0], 'agent-a'],
+        [ids[1], 'agent-a'],
+        [ids[2], 'agent-a'],
+        [ids[0], 'agent-b'],
+      ]);
+      expect(all[1]!.candidateIds).toEqual(['agent-a', 'agent-z']);
+      expect(await h.store.replayContacts(to, '9999-01-01T00:00:00.000Z')).toEqual([]);
+    });
+
     it("writes an offer with a capacity only while the agent's active chats and pending offers leave room", async () => {
       const [a, b, c] = await Promise.all(
         ['cap-a', 'cap-b', 'cap-c'].map((externalId) =>
@@ -527,6 +581,179 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       const second = (await h.store.getSession(sessions[1]!))!;
       expect(await h.store.countSessions({ customerId })).toBe(3);
       expect(await h.store.countSessions({ customerId, createdSince: second.createdAt })).toBe(2);
+    });
+
+    // ── Transfers (issue 11) ──────────────────────────────────────────────────────────────────
+    /** A contact active with `agentId`, as an agent's accept leaves it. */
+    const activeWith = async (agentId: string, externalId = `transfer-${Math.random().toString(36).slice(2)}`) => {
+      const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId } }), { skillGroup: 'general' });
+      await h.store.saveRouting(r.session.id, decision(), { agentId, expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      return (await h.store.claim(r.session.id, agentId)).session;
+    };
+    const transferred = (from: string, to: string, mode: 'warm' | 'cold'): RoutingDecision => ({
+      ...decision(),
+      trigger: 'transferred',
+      offeredTo: mode === 'warm' ? to : null,
+      transfer: { from, to, mode },
+    });
+    const summary = {
+      intent: 'order_status',
+      wants: 'the parcel',
+      done: 'checked the tracking',
+      lines: ['Wants: the parcel'],
+      by: 'extractive' as const,
+      at: new Date().toISOString(),
+    };
+    const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
+
+    it('starts a cold transfer in one write: the contact leaves its agent and waits in its new group', async () => {
+      const session = await activeWith('agent-a');
+      const { transfer, session: after } = await h.store.startTransfer({
+        sessionId: session.id,
+        fromAgentId: 'agent-a',
+        mode: 'cold',
+        target: { kind: 'skill-group', skillGroup: 'vip' },
+        skillGroup: 'vip',
+        decision: transferred('agent-a', 'skill-group:vip', 'cold'),
+        note: 'Gold member, wants a refund',
+        summary,
+      });
+      expect(transfer).toMatchObject({ status: 'routed', mode: 'cold', fromAgentId: 'agent-a', offeredAgentId: null, skillGroup: 'vip' });
+      expect(transfer.note).toBe('Gold member, wants a refund');
+      expect(transfer.summary).toEqual(summary);
+      expect(after).toMatchObject({ status: 'queued', assignedAgentId: null, skillGroup: 'vip' });
+      expect(after.routing?.transfer).toEqual({ from: 'agent-a', to: 'skill-group:vip', mode: 'cold' });
+      expect(await h.store.activeChatCount('agent-a')).toBe(0);
+      expect((await h.store.transfers(session.id)).map((t) => t.id)).toEqual([transfer.id]);
+      expect(await h.store.getTransfer(transfer.id)).toEqual(transfer);
+      // Nothing pending for a cold transfer; the router logs its offer.
+      expect(await h.store.pendingTransfers()).toEqual([]);
+      // The contact is no longer the agent's: a second transfer by them is refused.
+      await expect(h.store.startTransfer({ ...transferInput(session.id, 'agent-a', 'agent-b'), mode: 'cold' })).rejects.toMatchObject({
+        code: 'NOT_ASSIGNED',
+      });
+    });
+
+    const transferInput = (sessionId: string, from: string, to: string, capacity?: number) => ({
+      sessionId,
+      fromAgentId: from,
+      mode: 'warm' as const,
+      target: { kind: 'agent' as const, agentId: to },
+      skillGroup: 'general',
+      decision: transferred(from, to, 'warm'),
+      offer: {
+        agentId: to,
+        expiresAt: inAMinute(),
+        ...(capacity !== undefined ? { capacity: { chat: capacity, voice: 1, chatsDuringVoice: 0 } } : {}),
+      },
+    });
+
+    it('keeps a warm transfer pending with the session unchanged, one at a time, and logs its offer', async () => {
+      const session = await activeWith('agent-a');
+      const before = (await h.store.decisions(session.id)).length;
+      const { transfer, session: after } = await h.store.startTransfer({ ...transferInput(session.id, 'agent-a', 'agent-b'), note: 'VIP' });
+      expect(transfer).toMatchObject({ status: 'pending', offeredAgentId: 'agent-b', note: 'VIP', summary: null });
+      expect(after).toMatchObject({ status: 'active', assignedAgentId: 'agent-a', skillGroup: 'general' });
+      const log = await h.store.decisions(session.id);
+      expect(log).toHaveLength(before + 1);
+      expect(log.at(-1)!.decision).toMatchObject({ trigger: 'transferred', offeredTo: 'agent-b', transfer: { mode: 'warm' } });
+      expect((await h.store.pendingTransfers({ offeredAgentId: 'agent-b' })).map((t) => t.id)).toEqual([transfer.id]);
+      expect(await h.store.pendingTransfers({ offeredAgentId: 'agent-c' })).toEqual([]);
+      await expect(h.store.startTransfer(transferInput(session.id, 'agent-a', 'agent-c'))).rejects.toMatchObject({
+        code: 'TRANSFER_PENDING',
+      });
+      await expect(h.store.startTransfer(transferInput(session.id, 'agent-x', 'agent-c'))).rejects.toMatchObject({ code: 'NOT_ASSIGNED' });
+    });
+
+    it("refuses a warm offer beyond the receiving agent's capacity, counting their chats, offers and transfers", async () => {
+      await activeWith('agent-b');
+      const first = await activeWith('agent-a');
+      await expect(h.store.startTransfer(transferInput(first.id, 'agent-a', 'agent-b', 1))).rejects.toMatchObject({
+        code: 'TRANSFER_TARGET_UNAVAILABLE',
+      });
+      await h.store.startTransfer(transferInput(first.id, 'agent-a', 'agent-b', 2));
+      const second = await activeWith('agent-a');
+      // One chat and one pending transfer: full at 2.
+      await expect(h.store.startTransfer(transferInput(second.id, 'agent-a', 'agent-b', 2))).rejects.toMatchObject({
+        code: 'TRANSFER_TARGET_UNAVAILABLE',
+      });
+      expect((await h.store.transfers(second.id)).length).toBe(0);
+    });
+
+    it('lets exactly one of concurrent accepts of a warm transfer move the contact', async () => {
+      const session = await activeWith('agent-a');
+      const { transfer } = await h.store.startTransfer(transferInput(session.id, 'agent-a', 'agent-b'));
+      const outcomes = await Promise.all([
+        h.store.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' }),
+        h.store.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' }),
+        h.store.decideTransfer(transfer.id, { outcome: 'cancelled', by: 'agent-a' }),
+        h.store.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' }),
+      ]);
+      expect(outcomes.filter((o) => o.changed)).toHaveLength(1);
+      const final = (await h.store.getTransfer(transfer.id))!;
+      const winner = outcomes.find((o) => o.changed)!;
+      expect(final.status).toBe(winner.transfer.status);
+      const after = (await h.store.getSession(session.id))!;
+      if (final.status === 'accepted') {
+        expect(after).toMatchObject({ status: 'active', assignedAgentId: 'agent-b' });
+        expect(after.routing?.transfer).toEqual({ from: 'agent-a', to: 'agent-b', mode: 'warm' });
+        expect(await h.store.activeChatCount('agent-b')).toBe(1);
+        expect(await h.store.activeChatCount('agent-a')).toBe(0);
+      } else {
+        expect(after).toMatchObject({ status: 'active', assignedAgentId: 'agent-a' });
+      }
+      expect(final.decidedBy).toBe(final.status === 'accepted' ? 'agent-b' : 'agent-a');
+    });
+
+    it("moves the contact on accept to the transfer's skill group with its decision, and only for the agent offered it", async () => {
+      const session = await activeWith('agent-a');
+      const { transfer } = await h.store.startTransfer({ ...transferInput(session.id, 'agent-a', 'agent-b'), skillGroup: 'vip' });
+      expect((await h.store.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-c' })).changed).toBe(false);
+      expect((await h.store.decideTransfer(transfer.id, { outcome: 'cancelled', by: 'agent-b' })).changed).toBe(false);
+      const accepted = await h.store.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' });
+      expect(accepted).toMatchObject({ changed: true, transfer: { status: 'accepted', decidedBy: 'agent-b' } });
+      expect(accepted.session).toMatchObject({ status: 'active', assignedAgentId: 'agent-b', skillGroup: 'vip' });
+      // Over: nothing applies any more, and another transfer may start (by its new agent).
+      expect((await h.store.decideTransfer(transfer.id, { outcome: 'declined', by: 'agent-b' })).changed).toBe(false);
+      const next = await h.store.startTransfer({ ...transferInput(session.id, 'agent-b', 'agent-a'), skillGroup: 'vip' });
+      expect(next.transfer.status).toBe('pending');
+    });
+
+    it('declines with a sealed reason, cancels only for the sender or the system, and refuses an unknown transfer', async () => {
+      const session = await activeWith('agent-a');
+      const { transfer } = await h.store.startTransfer(transferInput(session.id, 'agent-a', 'agent-b'));
+      const declined = await h.store.decideTransfer(transfer.id, { outcome: 'declined', by: 'agent-b', reason: 'on a call' });
+      expect(declined).toMatchObject({ changed: true, transfer: { status: 'declined', declineReason: 'on a call' } });
+      expect(declined.session).toMatchObject({ status: 'active', assignedAgentId: 'agent-a' });
+      const again = await h.store.startTransfer(transferInput(session.id, 'agent-a', 'agent-c'));
+      expect((await h.store.decideTransfer(again.transfer.id, { outcome: 'cancelled', by: 'system' })).transfer.status).toBe('cancelled');
+      await expect(h.store.decideTransfer('01900000-0000-7000-8000-000000000000', { outcome: 'expired' })).rejects.toMatchObject({
+        code: 'TRANSFER_NOT_FOUND',
+      });
+    });
+
+    it('expires a warm transfer only after its time, and refuses accepting it then', async () => {
+      const session = await activeWith('agent-a');
+      const input = transferInput(session.id, 'agent-a', 'agent-b');
+      const { transfer } = await h.store.startTransfer(input);
+      expect((await h.store.decideTransfer(transfer.id, { outcome: 'expired' })).changed).toBe(false);
+      h.advance(5 * 60_000); // well past expiresAt (set from the wall clock; the store clock stood still)
+      expect((await h.store.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' })).changed).toBe(false);
+      const expired = await h.store.decideTransfer(transfer.id, { outcome: 'expired' });
+      expect(expired).toMatchObject({ changed: true, transfer: { status: 'expired', decidedBy: 'system' } });
+      expect(expired.session).toMatchObject({ status: 'active', assignedAgentId: 'agent-a' });
+    });
+
+    it('accepts nothing once the contact closed or left its sender', async () => {
+      const session = await activeWith('agent-a');
+      const { transfer } = await h.store.startTransfer(transferInput(session.id, 'agent-a', 'agent-b'));
+      await h.store.close(session.id, 'agent-a', 'resolved');
+      const late = await h.store.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' });
+      expect(late).toMatchObject({ changed: false, transfer: { status: 'pending' }, session: { status: 'closed' } });
+      expect(await h.store.activeChatCount('agent-b')).toBe(0);
+      await expect(h.store.startTransfer(transferInput(session.id, 'agent-a', 'agent-b'))).rejects.toMatchObject({
+        code: 'SESSION_CLOSED',
+      });
     });
 
     it('answers a ping while open', async () => {

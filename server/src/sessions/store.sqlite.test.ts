@@ -214,3 +214,65 @@ describe('sqlite session store, writer thread cannot restart', () => {
     }
   }, 30_000);
 });
+
+describe('transfers on one database shared by two servers', () => {
+  it('lets exactly one of two servers accept a warm transfer, and both then read the same outcome', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
+    const keys = createLocalKeyProvider(join(dir, 'keys'));
+    const path = join(dir, 'huiliu.db');
+    // Two processes' stores: each its own reader connection and writer thread.
+    const a = await createSqliteSessionStore({ path, keys });
+    const b = await createSqliteSessionStore({ path, keys });
+    try {
+      const rounds = 8;
+      for (let i = 0; i < rounds; i++) {
+        const r = await a.appendInbound(draft({ identity: { channel: 'WB', externalId: `two-servers-${i}` } }), { skillGroup: 'general' });
+        await a.claim(r.session.id, 'agent-a');
+        const decision = {
+          valueScore: 0,
+          difficultyScore: 0,
+          priority: 0,
+          tier: 'assisted' as const,
+          configVersion: 1,
+          weights: { value: 0.6, difficulty: 0.4 },
+          thresholds: { expert: 80, assisted: 50 },
+          skillGroup: 'general',
+          reasons: [],
+          offeredTo: 'agent-b',
+          assignment: 'warm transfer',
+          decidedAt: new Date().toISOString(),
+          trigger: 'transferred' as const,
+          transfer: { from: 'agent-a', to: 'agent-b', mode: 'warm' as const },
+        };
+        const { transfer } = await a.startTransfer({
+          sessionId: r.session.id,
+          fromAgentId: 'agent-a',
+          mode: 'warm',
+          target: { kind: 'agent', agentId: 'agent-b' },
+          skillGroup: 'general',
+          decision,
+          offer: { agentId: 'agent-b', expiresAt: new Date(Date.now() + 60_000).toISOString() },
+        });
+        // The receiving agent double-clicks Accept on two servers at once; the sender cancels on one.
+        const outcomes = await Promise.all([
+          a.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' }),
+          b.decideTransfer(transfer.id, { outcome: 'accepted', by: 'agent-b' }),
+          b.decideTransfer(transfer.id, { outcome: 'cancelled', by: 'agent-a' }),
+        ]);
+        expect(outcomes.filter((o) => o.changed)).toHaveLength(1);
+        const [onA, onB] = await Promise.all([a.getTransfer(transfer.id), b.getTransfer(transfer.id)]);
+        expect(onA).toEqual(onB);
+        const session = (await b.getSession(r.session.id))!;
+        expect(session.assignedAgentId).toBe(onA!.status === 'accepted' ? 'agent-b' : 'agent-a');
+      }
+      const accepted = (await a.listSessions({ assignedAgentId: 'agent-b', status: ['active'] })).length;
+      expect(await b.activeChatCount('agent-b')).toBe(accepted);
+      expect(accepted + (await a.activeChatCount('agent-a'))).toBe(rounds);
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

@@ -1,6 +1,7 @@
 import { HuiliuError } from '../../../common/errors/codes';
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { ConversationSummary } from '../../../common/ai/assist';
+import type { SessionStatus } from '../../../common/api/sessions';
 import { openText } from '../crypto/aead';
 import type { Statement } from 'better-sqlite3';
 import { GroupCommit } from '../db/group-commit';
@@ -26,8 +27,18 @@ import {
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
 } from './sqlite-rows';
-import type { CustomerRecord, MessagePage, ProfileChange, SessionFilter, SessionStore, StoredCustomerFacts } from './store';
+import type {
+  CustomerRecord,
+  LogPage,
+  MessagePage,
+  ProfileChange,
+  ReplayContact,
+  SessionFilter,
+  SessionStore,
+  StoredCustomerFacts,
+} from './store';
 import { openSessionWriter, type SessionWriter } from './writer';
+import { createTransferReader } from './transfers.sqlite';
 import { startWorkerSessionWriter } from './writer.client';
 
 export interface SqliteStoreOptions {
@@ -57,6 +68,56 @@ export interface SqliteStoreOptions {
 
 const MIGRATIONS = migrationsDir('sessions');
 const DEFAULT_CONTINUITY_MS = 30 * 60_000;
+
+/** The bindings of a decision-log page query: [from, to), after (at, seq), at most `limit` rows. */
+function logPage(from: string, to: string, page: LogPage) {
+  return {
+    from,
+    to,
+    afterAt: page.after?.at ?? '',
+    afterSeq: page.after?.seq ?? 0,
+    limit: Math.max(1, Math.min(page.limit ?? 1000, 10_000)),
+  };
+}
+
+interface ReplayRow {
+  seq: number;
+  at: string;
+  session_id: string;
+  decided_at: string;
+  skill_group: string;
+  value_score: number;
+  difficulty_score: number;
+  value_facts: string | null;
+  candidate_ids: string;
+  channel: ChannelCode;
+  status: SessionStatus;
+  assigned_agent_id: string | null;
+  created_at: string;
+  closed_at: string | null;
+  last_message_at: string;
+  handover_at: string | null;
+  handover_by: string | null;
+}
+
+const toReplayContact = (r: ReplayRow): ReplayContact => ({
+  seq: r.seq,
+  at: r.at,
+  decidedAt: r.decided_at,
+  sessionId: r.session_id,
+  channel: r.channel,
+  status: r.status,
+  skillGroup: r.skill_group,
+  valueScore: r.value_score,
+  difficultyScore: r.difficulty_score,
+  valueFacts: r.value_facts ? (JSON.parse(r.value_facts) as ReplayContact['valueFacts']) : null,
+  candidateIds: (JSON.parse(r.candidate_ids) as (string | null)[]).filter((id): id is string => typeof id === 'string'),
+  assignedAgentId: r.assigned_agent_id,
+  createdAt: r.created_at,
+  closedAt: r.closed_at,
+  lastMessageAt: r.last_message_at,
+  handover: r.handover_at && r.handover_by ? { at: r.handover_at, by: r.handover_by } : null,
+});
 
 /**
  * Embedded SessionStore on SQLite (better-sqlite3, WAL), everything sensitive sealed with AES-256-GCM.
@@ -127,6 +188,24 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     lastMessageOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND direction = ? ORDER BY seq DESC LIMIT 1'),
     decisions: db.prepare('SELECT * FROM routing_decisions WHERE session_id = ? ORDER BY seq'),
     decisionsBetween: db.prepare('SELECT * FROM routing_decisions WHERE at >= ? AND at < ? AND seq > ? ORDER BY at, seq LIMIT ?'),
+    // The what-if replay (issue 11): each decision is parsed once as JSONB and only a few fields leave SQLite.
+    replayContacts: db.prepare(
+      `SELECT d.seq, d.at, d.session_id, d.j ->> '$.decidedAt' AS decided_at, d.j ->> '$.skillGroup' AS skill_group,
+         d.j ->> '$.valueScore' AS value_score, d.j ->> '$.difficultyScore' AS difficulty_score, json(d.j -> '$.facts.value') AS value_facts,
+         (SELECT json_group_array(c.value ->> '$.agentId') FROM json_each(d.j, '$.candidates') c) AS candidate_ids,
+         s.channel, s.status, s.assigned_agent_id, s.created_at, s.closed_at, s.last_message_at,
+         s.handover_json ->> '$.at' AS handover_at, s.handover_json ->> '$.by' AS handover_by
+       FROM (SELECT seq, at, session_id, jsonb(decision_json) AS j FROM routing_decisions
+             WHERE cause = 'new' AND at >= @from AND at < @to AND (at > @afterAt OR (at = @afterAt AND seq > @afterSeq))
+             ORDER BY at, seq LIMIT @limit) d
+       JOIN sessions s ON s.id = d.session_id
+       ORDER BY d.at, d.seq`,
+    ),
+    offersBetween: db.prepare(
+      `SELECT seq, at, session_id, offered_to FROM routing_decisions
+       WHERE offered_to IS NOT NULL AND at < @to AND (at > @afterAt OR (at = @afterAt AND seq > @afterSeq))
+       ORDER BY at, seq LIMIT @limit`,
+    ),
     offeredCount: db.prepare(`SELECT count(*) AS n FROM sessions WHERE offered_agent_id = ? AND status = 'offered'`),
     voiceHeld: db.prepare(
       `SELECT count(*) AS n FROM sessions WHERE channel = 'SP' AND
@@ -214,6 +293,9 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       }[];
       return rows.map((r) => ({ sessionId: r.session_id, score: r.score, ratedAt: r.rated_at }));
     },
+    startTransfer: (input) => writer.startTransfer(input),
+    decideTransfer: (transferId, outcome) => writer.decideTransfer(transferId, outcome),
+    ...createTransferReader({ db, ring }),
 
     async handoverSummary(sessionId) {
       const row = q.session.get(sessionId) as SessionRow | undefined;
@@ -318,6 +400,16 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     async decisionsBetween(from, to, { afterSeq = 0, limit = 1000 } = {}) {
       const n = Math.max(1, Math.min(limit, 10_000));
       return (q.decisionsBetween.all(from, to, afterSeq, n) as DecisionRow[]).map(toLogEntry);
+    },
+
+    async replayContacts(from, to, page = {}) {
+      return (q.replayContacts.all(logPage(from, to, page)) as ReplayRow[]).map(toReplayContact);
+    },
+
+    async offersBetween(from, to, page = {}) {
+      return (q.offersBetween.all(logPage(from, to, page)) as { seq: number; at: string; session_id: string; offered_to: string }[]).map(
+        (r) => ({ seq: r.seq, at: r.at, sessionId: r.session_id, agentId: r.offered_to }),
+      );
     },
 
     async agentLoad(agentId) {

@@ -4,6 +4,7 @@ import type { RoutingDecision, Capacity, ChannelKind } from '../../../common/rou
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
 import type { StoredFactSource } from '../../../common/api/customers';
+import type { TransferMode, TransferStatus, TransferTarget } from '../../../common/api/transfers';
 
 export interface CustomerRecord {
   id: string;
@@ -128,6 +129,50 @@ export interface RoutingLogEntry {
   decision: RoutingDecision;
 }
 
+/**
+ * One contact of a window as the what-if replay reads it (issue 11): ids, times, scores and facts from
+ * its first decision and its session; nothing sealed, nothing decrypted.
+ */
+export interface ReplayContact {
+  /** The first decision's place in the log (`after` pages with it). */
+  seq: number;
+  /** When the first decision was logged, ISO 8601. */
+  at: string;
+  /** The first scoring's time (`decision.decidedAt`); differs from `at` only for decisions logged before issue 7. */
+  decidedAt: string;
+  sessionId: string;
+  channel: ChannelCode;
+  status: SessionStatus;
+  /** The first decision's skill group, scores and value facts (null: logged before facts were kept). */
+  skillGroup: string;
+  valueScore: number;
+  difficultyScore: number;
+  valueFacts: { spend: number; csat: number | null; contacts30d: number } | null;
+  /** The agents the first decision named as candidates (who was signed in then). */
+  candidateIds: string[];
+  assignedAgentId: string | null;
+  createdAt: string;
+  closedAt: string | null;
+  lastMessageAt: string;
+  /** When and by whom it left the AI tier (`Handover.at`, `.by`), or null. */
+  handover: { at: string; by: string } | null;
+}
+
+/** One offer in the decision log: when (the entry's time), which session, to whom. */
+export interface LoggedOffer {
+  seq: number;
+  at: string;
+  sessionId: string;
+  agentId: string;
+}
+
+/** Keyset paging through the decision log in (at, seq) order: the last row of the previous page. */
+export interface LogPage {
+  after?: { at: string; seq: number };
+  /** Rows per page: default 1,000, at most 10,000. */
+  limit?: number;
+}
+
 /** A hand-over to write (`SessionStore.handOver`). */
 export interface HandoverInput {
   handover: Handover;
@@ -186,6 +231,65 @@ export interface AgentLoad {
   offered: number;
   /** Active plus offered, by channel kind (SIP calls are `voice`, every other channel `chat`). */
   byKind: { chat: number; voice: number };
+}
+
+/** A transfer as stored (issue 11), its sealed texts opened. */
+export interface TransferRecord {
+  id: string;
+  sessionId: string;
+  customerId: string;
+  fromAgentId: string;
+  mode: TransferMode;
+  status: TransferStatus;
+  target: TransferTarget;
+  /** The skill group the contact is in once transferred. */
+  skillGroup: string;
+  /** Warm: the agent it is offered to, and until when (ISO 8601). */
+  offeredAgentId: string | null;
+  expiresAt: string | null;
+  /** The routing decision with `transfer` (trigger `transferred`). */
+  decision: RoutingDecision;
+  note: string | null;
+  summary: ConversationSummary | null;
+  declineReason: string | null;
+  createdAt: string;
+  decidedAt: string | null;
+  /** The receiving agent, the sender, or `system`. */
+  decidedBy: string | null;
+}
+
+/** A transfer to start (`SessionStore.startTransfer`). */
+export interface NewTransfer {
+  sessionId: string;
+  /** The agent the session is `active` with: the write applies only while it still is. */
+  fromAgentId: string;
+  mode: TransferMode;
+  target: TransferTarget;
+  skillGroup: string;
+  decision: RoutingDecision;
+  note?: string;
+  summary?: ConversationSummary;
+  /**
+   * Warm only (a chat): the agent offered it and until when. With `capacity` (the routing config's),
+   * only while that agent's chats — active, offered, and pending transfers offered to them — stay
+   * below `capacity.chat` (`chatsDuringVoice` while they are on a call), decided in the same write.
+   */
+  offer?: { agentId: string; expiresAt: string; capacity?: Capacity };
+}
+
+/** How a pending transfer ends (`SessionStore.decideTransfer`). */
+export type TransferOutcome =
+  | { outcome: 'accepted'; by: string }
+  | { outcome: 'declined'; by: string; reason?: string }
+  /** By its sender, or by `system` (the contact closed or left the sender meanwhile). */
+  | { outcome: 'cancelled'; by: string }
+  | { outcome: 'expired' };
+
+/** The outcome of a transfer write: `changed` is true for exactly one caller per pending transfer. */
+export interface TransferWrite {
+  transfer: TransferRecord;
+  session: SessionRecord;
+  changed: boolean;
 }
 
 /**
@@ -263,6 +367,15 @@ export interface SessionStore {
    * 1,000, at most 10,000) after `afterSeq`: page a past day with the last entry's seq.
    */
   decisionsBetween(from: string, to: string, options?: { afterSeq?: number; limit?: number }): Promise<RoutingLogEntry[]>;
+  /**
+   * The contacts whose first decision (trigger `new`) was logged in [from, to), in log order, with what
+   * a what-if replay needs of them (issue 11). Reads only the fields it returns, so a day of 100,000
+   * contacts is read in seconds, not a minute. (Decisions logged before issue 7 carry no trigger and
+   * count as `new`: a caller drops those whose `decidedAt` is outside the window.)
+   */
+  replayContacts(from: string, to: string, page?: LogPage): Promise<ReplayContact[]>;
+  /** The offers logged in [from, to), in log order. */
+  offersBetween(from: string, to: string, page?: LogPage): Promise<LoggedOffer[]>;
   /** The agent's active sessions and pending offers, as stored: capacity is derived from this. */
   agentLoad(agentId: string): Promise<AgentLoad>;
   /**
@@ -306,6 +419,35 @@ export interface SessionStore {
     customerId: string,
     options?: { since?: string; limit?: number },
   ): Promise<{ sessionId: string; score: number; ratedAt: string }[]>;
+  // ── Transfers (issue 11) ──────────────────────────────────────────────────────────────────────
+  /**
+   * Starts a transfer of an `active` session held by `fromAgentId`, in one atomic write:
+   * - cold: the transfer is recorded `routed` and the session goes back to `queued` (no agent,
+   *   waiting from now) in `skillGroup` with `decision` as its routing; the router then offers it.
+   * - warm: the transfer is recorded `pending`, offered to `offer.agentId` until `offer.expiresAt`,
+   *   and `decision` is appended to the decision log; the session does not change.
+   * Errors: SESSION_NOT_FOUND, SESSION_CLOSED, NOT_ASSIGNED (not active with `fromAgentId`),
+   * TRANSFER_PENDING (the session has a pending transfer), TRANSFER_TARGET_UNAVAILABLE (the offer's
+   * capacity is reached).
+   */
+  startTransfer(input: NewTransfer): Promise<{ transfer: TransferRecord; session: SessionRecord }>;
+  /**
+   * Ends a pending transfer, in one conditional write (`changed` false and nothing written when it
+   * does not apply: not pending any more, another agent's, not expired yet):
+   * - `accepted` by the agent it is offered to, before it expires, while the session is still
+   *   `active` with the sender: the session is assigned to them, in the transfer's skill group, with
+   *   the transfer's decision as its routing. Of concurrent accepts exactly one changes anything.
+   * - `declined` by the agent it is offered to; `cancelled` by its sender or `system`;
+   *   `expired` once `expiresAt` has passed (the store's clock).
+   * TRANSFER_NOT_FOUND for an unknown id.
+   */
+  decideTransfer(transferId: string, outcome: TransferOutcome): Promise<TransferWrite>;
+  getTransfer(id: string): Promise<TransferRecord | null>;
+  /** A session's transfers, oldest first. */
+  transfers(sessionId: string): Promise<TransferRecord[]>;
+  /** Pending transfers, oldest first; with `offeredAgentId`, those offered to that agent. */
+  pendingTransfers(filter?: { offeredAgentId?: string }): Promise<TransferRecord[]>;
+
   /** Resolves when the store answers a trivial query (readiness probe); rejects when it cannot. */
   ping(): Promise<void>;
   shutdown(): Promise<void>;

@@ -161,9 +161,9 @@ export interface SessionViewsOptions {
   logger?: Pick<Logger, 'warn'>;
   /**
    * What a detail carries besides the conversation (issue 10, `ai/assist`): the hand-over summary and
-   * the viewer's AI draft. Absent: neither.
+   * the viewer's AI draft; and its transfer (issue 11, `conversations/transfers.ts`). Absent: none.
    */
-  extras?: (s: SessionRecord, viewer: UserView) => Promise<Pick<SessionDetail, 'summary' | 'draft'>>;
+  extras?: (s: SessionRecord, viewer: UserView) => Promise<Pick<SessionDetail, 'summary' | 'draft' | 'transfer'>>;
   /** Reads image messages' OCR views (issue 10, attachments/ocr-view.ts). Absent: views carry none. */
   ocrOf?: (messages: readonly Envelope[]) => Promise<Map<string, OcrView>>;
 }

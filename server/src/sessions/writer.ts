@@ -31,6 +31,7 @@ import {
   loadCustomerKey as loadKey,
 } from './sqlite-rows';
 import type { CustomerIdentity, InboundResult, ProfileChange, SessionStore, StoredCustomerFacts } from './store';
+import { createTransferWriter } from './transfers.sqlite';
 
 /** The store's write operations: what runs on the thread that owns the write connection. */
 export type SessionWriter = Pick<
@@ -46,6 +47,8 @@ export type SessionWriter = Pick<
   | 'ensureCustomers'
   | 'putCustomerFacts'
   | 'rateSession'
+  | 'startTransfer'
+  | 'decideTransfer'
 >;
 export type SessionWriteOp = keyof SessionWriter;
 export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
@@ -60,6 +63,8 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'ensureCustomers',
   'putCustomerFacts',
   'rateSession',
+  'startTransfer',
+  'decideTransfer',
 ];
 
 export interface SessionWriterOptions {
@@ -356,6 +361,9 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   }
 
   return {
+    // Issue 11: transfers (transfers.sqlite.ts).
+    ...createTransferWriter({ db, ring, commit, iso }),
+
     async appendInbound(draft, { skillGroup }) {
       // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
       const { customerId, identityHmac } = await resolveCustomer(draft.identity);

@@ -43,6 +43,12 @@ export function ContextPanel() {
               ))}
           </ul>
           <p className="muted small">Offer: {r.assignment}</p>
+          {r.transfer ? (
+            <p className="muted small" data-testid="routing-transfer">
+              Transfer: {r.transfer.mode} ·{' '}
+              {detail.transfer ? `${detail.transfer.from.name} → ${detail.transfer.targetLabel}` : `${r.transfer.from} → ${r.transfer.to}`}
+            </p>
+          ) : null}
         </section>
       ) : null}
       <section>

@@ -10,6 +10,8 @@ import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } fro
 import { STRINGS } from '../i18n';
 import { useLocale } from '../context';
 import { ImageMessage } from './ImageMessage';
+import { TRANSFER_EVENT_NAME } from '../../../../common/api/transfers';
+import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, TransferRecordLine } from './Transfer';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -43,6 +45,12 @@ export function Conversation() {
   const oldestId = detail?.messages[0]?.id;
   const canReply = detail?.status === 'active' && detail.assignedAgentId === userId;
   const offeredDraft = canReply ? detail?.draft : undefined;
+  // Transfers (issue 11): my pending one for this conversation (pushed, or read with the detail).
+  const tt = STRINGS[useLocale()].transfer;
+  const [transferring, setTransferring] = useState(false);
+  const pushedTransfer = useWorkstation((s) => (detail ? s.outgoingTransfers[detail.id] : undefined));
+  const outgoing =
+    pushedTransfer ?? (detail?.transfer?.status === 'pending' && detail.transfer.from.id === userId ? detail.transfer : undefined);
 
   // Another conversation: an AI draft written for the previous customer never stays in the composer.
   const heldDraft = useRef<string | null>(null);
@@ -51,6 +59,7 @@ export function Conversation() {
     if (heldDraft.current) setDraft('');
     setAiDraftId(null);
     setClosing(false);
+    setTransferring(false);
     filledDraft.current = null;
   }, [detail?.id]);
   // The assisted tier's draft is in the composer when the agent has the contact, for review.
@@ -78,6 +87,7 @@ export function Conversation() {
   if (!detail) {
     return (
       <section className="conversation conversation--empty">
+        <TransferNotice />
         <p>Select a contact from the queue.</p>
         {workError ? (
           <p className="error" role="alert">
@@ -166,9 +176,16 @@ export function Conversation() {
                 </button>
               </span>
             ) : (
-              <button type="button" className="ghost" onClick={startWrapUp}>
-                Wrap up…
-              </button>
+              <>
+                {outgoing ? null : (
+                  <button type="button" className="ghost" onClick={() => setTransferring((v) => !v)} data-testid="transfer-button">
+                    {tt.button}
+                  </button>
+                )}
+                <button type="button" className="ghost" onClick={startWrapUp}>
+                  Wrap up…
+                </button>
+              </>
             )
           ) : null}
           {detail.status === 'queued' || detail.status === 'offered' ? (
@@ -197,6 +214,12 @@ export function Conversation() {
           />
         </div>
       ) : null}
+      {mine && transferring && !outgoing ? <TransferDialog detail={detail} onClose={() => setTransferring(false)} /> : null}
+      {mine && outgoing ? <OutgoingTransferBanner transfer={outgoing} /> : null}
+      <TransferNotice />
+      {detail.transfer && detail.transfer.status !== 'pending' && detail.transfer.from.id !== userId ? (
+        <TransferCard transfer={detail.transfer} />
+      ) : null}
       {detail.summary ? <SummaryCard summary={detail.summary} /> : null}
       <ol className="messages" ref={listRef} data-testid="messages">
         {detail.hasOlderMessages ? (
@@ -206,32 +229,36 @@ export function Conversation() {
             </button>
           </li>
         ) : null}
-        {detail.messages.map((m) => (
-          <li
-            key={m.id}
-            className={`bubble bubble--${m.direction}${m.author === 'ai' || m.author === 'system' ? ` bubble--${m.author}` : ''}`}
-            data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
-            data-author={m.author}
-          >
-            {m.kind === 'image' ? (
-              <ImageMessage message={m} />
-            ) : (
-              <span className="bubble__text" dir="auto">
-                {textOf(m)}
+        {detail.messages.map((m) =>
+          m.kind === 'event' && m.body.name === TRANSFER_EVENT_NAME ? (
+            <TransferRecordLine key={m.id} message={m} />
+          ) : (
+            <li
+              key={m.id}
+              className={`bubble bubble--${m.direction}${m.author === 'ai' || m.author === 'system' ? ` bubble--${m.author}` : ''}`}
+              data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
+              data-author={m.author}
+            >
+              {m.kind === 'image' ? (
+                <ImageMessage message={m} />
+              ) : (
+                <span className="bubble__text" dir="auto">
+                  {textOf(m)}
+                </span>
+              )}
+              <span className="bubble__meta">
+                <AuthorMark author={m.author} />
+                {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
+                {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
+                <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
+                  {stamp(m.receivedAt)}
+                </time>{' '}
+                · #{m.seq}
+                {m.direction === 'out' && deliveries[m.id] ? <DeliveryMark delivery={deliveries[m.id]!} /> : null}
               </span>
-            )}
-            <span className="bubble__meta">
-              <AuthorMark author={m.author} />
-              {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
-              {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
-              <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
-                {stamp(m.receivedAt)}
-              </time>{' '}
-              · #{m.seq}
-              {m.direction === 'out' && deliveries[m.id] ? <DeliveryMark delivery={deliveries[m.id]!} /> : null}
-            </span>
-          </li>
-        ))}
+            </li>
+          ),
+        )}
         {pending.map((p) => (
           <li key={p.clientMessageId} className={`bubble bubble--out bubble--pending${p.error ? ' bubble--failed' : ''}`}>
             <span className="bubble__text" dir="auto">

@@ -4,6 +4,7 @@ import { useWorkstation } from '../context';
 import { channelName, waitedFor } from '../format';
 import { visibleQueue } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
+import { IncomingTransfers } from './Transfer';
 
 export function QueueList() {
   const userId = useWorkstation((s) => s.user?.id);
@@ -35,6 +36,7 @@ export function QueueList() {
 
   return (
     <nav className="queue" aria-label="Unified queue">
+      <IncomingTransfers />
       <div className="queue__tabs" role="tablist">
         <button role="tab" aria-selected={filter === 'waiting'} onClick={() => setFilter('waiting')}>
           Waiting <span className="count">{counts[0]}</span>

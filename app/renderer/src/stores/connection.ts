@@ -50,7 +50,8 @@ export const createConnectionSlice =
         }
       });
       socket.on('hello', ({ user, queue, presence, waitingTotal }) => {
-        set({ user, presence });
+        // Pending transfers offered to me are pushed again right after the greeting.
+        set({ user, presence, incomingTransfers: {} });
         get().replaceQueue(queue, waitingTotal);
         // After a reconnect, refresh the open conversation: we may have missed messages.
         const open = get().openSessionId;
@@ -79,6 +80,16 @@ export const createConnectionSlice =
       socket.on('message:new', (message) => get().receiveMessage(message));
       socket.on('message:annotated', (annotation) => get().receiveAnnotation(annotation));
       socket.on('message:delivery', (delivery) => get().receiveDelivery(delivery));
+      // Transfers (issue 11): a warm transfer offered to me, and news of transfers I sent or was offered.
+      socket.on('transfer:offered', (offer) => {
+        get().receiveTransferOffer(offer);
+        void deps.bridge.notify({
+          title: truncateText(`Transfer from ${offer.transfer.from.name}: ${offer.session.customerName}`, NOTIFY_TITLE_MAX, '…'),
+          body: truncateText(offer.transfer.note ?? offer.session.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
+          sessionId: offer.session.id,
+        });
+      });
+      socket.on('transfer:updated', (transfer) => get().receiveTransferUpdate(transfer));
     },
     goOffline() {
       get().connection?.close();

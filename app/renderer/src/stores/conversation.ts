@@ -204,6 +204,10 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         unread: {},
         deliveries: {},
         suggestions: null,
+        incomingTransfers: {},
+        outgoingTransfers: {},
+        transferNotice: null,
+        transferTargets: null,
       });
     },
   };

@@ -4,6 +4,7 @@ import { createAuthSlice } from './auth';
 import { createConnectionSlice } from './connection';
 import { createConversationSlice } from './conversation';
 import { createQueueSlice } from './queue';
+import { createTransferSlice } from './transfers';
 import type { Workstation, WorkstationDeps } from './types';
 
 export type { Workstation, WorkstationDeps };
@@ -16,6 +17,7 @@ export function createWorkstationStore(deps: WorkstationDeps) {
     ...createQueueSlice(deps)(...a),
     ...createConversationSlice(...a),
     ...createAssistSlice(...a),
+    ...createTransferSlice(...a),
   }));
 }
 

@@ -62,4 +62,11 @@ export const phrases = {
       ? `您已在人工队列中，前面还有 ${standing.position - 1} 位。`
       : `You're already waiting for a person: number ${standing.position} in the queue.`;
   },
+
+  /** An agent transferred the conversation to a colleague (issue 11): the customer will not have to repeat themselves. */
+  transferred(lang: Lang): string {
+    return lang === 'zh'
+      ? '正在为您转接另一位同事继续处理，请稍候。您之前的对话记录会一并转交，无需重复说明。'
+      : "I'm connecting you with a colleague who can help further. Please hold on: they will see our conversation, so you won't need to repeat anything.";
+  },
 };

@@ -10,7 +10,7 @@ import {
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
-import { authorOf, textOf } from '../../../../common/message/envelope';
+import { authorOf, isStaffOnly, textOf } from '../../../../common/message/envelope';
 import type { QueueStanding } from '../../../../common/ai/assist';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore } from '../../attachments/store';
@@ -202,7 +202,10 @@ export async function appChannelPlugin(
     const afterSeq = q.conversationId === session.conversationId ? q.afterSeq : 0;
     const waiting = session.status === 'queued' || session.status === 'offered';
     const [messages, standing, csat] = await Promise.all([
-      opts.store.listMessages(session.conversationId, { afterSeq, limit: q.limit }),
+      opts.store
+        .listMessages(session.conversationId, { afterSeq, limit: q.limit })
+        // Staff-only records (a transfer) are not the customer's to read.
+        .then((all) => all.filter((m) => !isStaffOnly(m))),
       // Where they stand is a courtesy: a failure to work it out does not fail the poll.
       waiting && opts.standing ? opts.standing(session.id).catch(() => null) : null,
       csatState(opts.store, session),

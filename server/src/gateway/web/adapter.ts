@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { truncateText } from '../../../../common/text/text';
-import { authorOf, textOf, type Envelope } from '../../../../common/message/envelope';
+import { authorOf, isStaffOnly, textOf, type Envelope } from '../../../../common/message/envelope';
 import { WIDGET_CLOSE, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
@@ -330,7 +330,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     async function replay(conversationId: string, afterSeq: number): Promise<void> {
       const page = await store.listMessages(conversationId, { afterSeq, limit: lim.replayPageSize + 1 });
       const shown = page.slice(0, lim.replayPageSize);
-      for (const m of shown) if (!send(socket, { type: 'message', message: toWidgetMessage(m) })) return;
+      // Staff-only records (a transfer) stay out of the customer's view; their seq still counts as read.
+      for (const m of shown) if (!isStaffOnly(m) && !send(socket, { type: 'message', message: toWidgetMessage(m) })) return;
       send(socket, { type: 'replayed', conversationId, lastSeq: shown.at(-1)?.seq ?? afterSeq, more: page.length > shown.length });
     }
 

@@ -1,0 +1,482 @@
+import type { ConversationSummary } from '../../../common/ai/assist';
+import type { Lang } from '../../../common/ai/types';
+import type { UserView } from '../../../common/api/auth';
+import type { SessionDetail } from '../../../common/api/sessions';
+import {
+  TRANSFER_EVENT_NAME,
+  type TransferEventData,
+  type TransferMode,
+  type TransferTarget,
+  type TransferView,
+} from '../../../common/api/transfers';
+import { HuiliuError } from '../../../common/errors/codes';
+import type { EventOf } from '../../../common/events/events';
+import { textOf } from '../../../common/message/envelope';
+import type { RoutingConfig, RoutingDecision } from '../../../common/routing/types';
+import type { TransferOffer, TransferTargets } from '../../../common/socket/agent-events';
+import { detectLang } from '../ai/text';
+import { phrases } from '../ai/tier/phrases';
+import { can } from '../auth/policy';
+import type { Bus, Subscription } from '../bus/bus';
+import { newEvent, onceById, sessionChanged, sessionFacts } from '../bus/events';
+import type { Logger } from '../logging/logger';
+import type { AgentPool } from '../routing/agent-pool';
+import type { Router } from '../routing/router';
+import { transferDecision } from '../routing/transfer';
+import type { SessionRecord, SessionStore, TransferRecord } from '../sessions/store';
+import type { SessionViews } from '../sessions/views';
+import { sendText } from './outbound';
+
+/**
+ * Transfers (issue 11): an agent passes the contact they hold to a colleague, a skill group or the
+ * expert tier, with the conversation (the same session: its whole history) and an AI summary.
+ *
+ * - **Cold**: the contact leaves the agent at once (`queued`, in its new group or tier) and is
+ *   routed: to a named agent it is offered to them alone for one offer time-out (whatever their load
+ *   or presence: a person chose them), then to their skill group; to a group or the expert tier the
+ *   router offers it as it would any waiting contact, the transferring agent last.
+ * - **Warm** (chats only): the agent keeps the contact (`active`) while the target is offered it
+ *   (`transfer:offered`): a named agent who is signed in, available and under capacity, or the agent
+ *   the router picks in the group (`Router.transferCandidate`). Accepting moves the contact in one
+ *   conditional store write; declining, the offer time-out (`offerTimeoutMs`) or the sender cancelling
+ *   leave it with the sender, who is told (`transfer:updated`).
+ *
+ * Every transfer is a `transfer.changed` event (the audit record; the hubs push from it), a routing
+ * decision with trigger `transferred` in the log, and a staff-only event message in the conversation
+ * (`staff.transfer`, never sent to the customer). The customer is told politely they are being
+ * connected to a colleague: a cold transfer at once, a warm one when it is accepted.
+ *
+ * Pending transfers are state in the store: every server agrees on them. The expiry timers are this
+ * process's own; a restart schedules them again from the store (`start`), and the store refuses an
+ * accept after `expiresAt` whatever the timers do.
+ */
+export interface TransferService {
+  /** Schedules the expiry of pending transfers and cancels those whose contact closes or leaves its sender. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * `session:transfer`. SESSION_NOT_FOUND, FORBIDDEN, SESSION_CLOSED, NOT_ASSIGNED (not the actor's
+   * active contact), VALIDATION_FAILED (warm for a call), TRANSFER_TARGET_NOT_FOUND,
+   * TRANSFER_TARGET_NOT_IN_GROUP, TRANSFER_TO_SELF, TRANSFER_PENDING, TRANSFER_TARGET_UNAVAILABLE.
+   */
+  transfer(actor: UserView, input: TransferInput): Promise<TransferView>;
+  /** `transfer:accept` by the agent it is offered to: the contact's detail. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
+  accept(actor: UserView, transferId: string): Promise<SessionDetail>;
+  /** `transfer:decline` by the agent it is offered to. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
+  decline(actor: UserView, transferId: string, reason?: string): Promise<TransferView>;
+  /** `transfer:cancel` by its sender. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
+  cancel(actor: UserView, transferId: string): Promise<TransferView>;
+  /** `transfer:targets`: agents signed in here (the actor's groups first) and every skill group. SESSION_NOT_FOUND, FORBIDDEN. */
+  targets(actor: UserView, sessionId: string): Promise<TransferTargets>;
+  /** A transfer as its parties see it (names filled in); null for an unknown id. */
+  view(transferId: string): Promise<TransferView | null>;
+  /** What `transfer:offered` carries for a pending warm transfer; null when it is not pending. */
+  offer(transferId: string): Promise<TransferOffer | null>;
+  /** Pending warm transfers offered to an agent (pushed again when they connect). */
+  offersFor(agentId: string): Promise<TransferOffer[]>;
+  /** `SessionDetail.transfer` for a viewer: the sender's pending one, else the newest that moved the contact. */
+  detailExtras(session: SessionRecord, viewer: UserView): Promise<Pick<SessionDetail, 'transfer'>>;
+}
+
+export interface TransferInput {
+  sessionId: string;
+  to: TransferTarget;
+  mode: TransferMode;
+  note?: string | undefined;
+}
+
+export interface TransferDeps {
+  store: SessionStore;
+  router: Pick<Router, 'transferred' | 'transferCandidate' | 'agentAvailable'>;
+  pool: AgentPool;
+  bus: Bus;
+  views: SessionViews;
+  /** Staff users by id (the identity store): the target agent, and names in views. */
+  directory: { userById(id: string): UserView | null };
+  /** The configured skill groups. */
+  skillGroups: readonly { id: string; name: string }[];
+  routingConfig: () => RoutingConfig | Promise<RoutingConfig>;
+  /** The AI summary of the conversation so far (`AssistService.summarize`). Absent or failing: none. */
+  summarize?: (session: SessionRecord) => Promise<ConversationSummary>;
+  logger: Logger;
+  now?: () => number;
+}
+
+const HANDLES_CONTACTS = ['agent', 'lead'] as const;
+
+export function createTransferService(deps: TransferDeps): TransferService {
+  const now = deps.now ?? Date.now;
+  const iso = () => new Date(now()).toISOString();
+  const log = deps.logger.child({ component: 'transfers' });
+  const timers = new Map<string, NodeJS.Timeout>();
+  const subs: Subscription[] = [];
+  let stopped = false;
+  const groupName = (id: string) => deps.skillGroups.find((g) => g.id === id)?.name ?? id;
+  const personOf = (id: string) => ({ id, name: deps.directory.userById(id)?.displayName ?? id });
+
+  // ── RBAC (the conversation use cases' rules) ────────────────────────────────────────────────────
+  async function handled(actor: UserView, sessionId: string): Promise<SessionRecord> {
+    const session = await deps.store.getSession(sessionId);
+    if (!session || !can(actor, 'session.view', { skillGroup: session.skillGroup })) throw new HuiliuError('SESSION_NOT_FOUND');
+    if (!can(actor, 'session.handle', { skillGroup: session.skillGroup })) throw new HuiliuError('FORBIDDEN');
+    return session;
+  }
+
+  /** The transfer if the actor is its sender (`from`) or the agent it is offered to (`to`); else TRANSFER_NOT_FOUND (nothing leaks). */
+  async function partyOf(actor: UserView, transferId: string, side: 'from' | 'to'): Promise<TransferRecord> {
+    const t = await deps.store.getTransfer(transferId);
+    if (!t || (side === 'from' ? t.fromAgentId : t.offeredAgentId) !== actor.id) throw new HuiliuError('TRANSFER_NOT_FOUND');
+    return t;
+  }
+
+  async function syncCapacity(agentId: string): Promise<void> {
+    deps.pool.setActiveChats(agentId, await deps.store.activeChatCount(agentId), now());
+  }
+
+  /** The agent has a free slot: waiting contacts are offered in the background. */
+  function offerWaiting(agentId: string): void {
+    void deps.router.agentAvailable(agentId).catch((error: unknown) => log.error({ err: error }, 'offering waiting contacts failed'));
+  }
+
+  // ── views ───────────────────────────────────────────────────────────────────────────────────────
+  function viewOf(t: TransferRecord): TransferView {
+    return {
+      id: t.id,
+      sessionId: t.sessionId,
+      mode: t.mode,
+      status: t.status,
+      from: personOf(t.fromAgentId),
+      target: t.target,
+      targetLabel: t.target.kind === 'agent' ? personOf(t.target.agentId).name : groupName(t.skillGroup),
+      offeredTo: t.offeredAgentId ? personOf(t.offeredAgentId) : null,
+      skillGroup: t.skillGroup,
+      note: t.note,
+      summary: t.summary,
+      declineReason: t.declineReason,
+      createdAt: t.createdAt,
+      expiresAt: t.expiresAt,
+      decidedAt: t.decidedAt,
+      decidedBy: t.decidedBy,
+    };
+  }
+
+  async function offerOf(t: TransferRecord): Promise<TransferOffer | null> {
+    if (t.status !== 'pending') return null;
+    const session = await deps.store.getSession(t.sessionId);
+    return session ? { transfer: viewOf(t), session: await deps.views.summary(session) } : null;
+  }
+
+  // ── target ──────────────────────────────────────────────────────────────────────────────────────
+  /** The skill group the contact will be in, after checking the target exists and can take it. */
+  function resolveTarget(actor: UserView, session: SessionRecord, to: TransferTarget): string {
+    const known = (group: string) => deps.skillGroups.some((g) => g.id === group);
+    if (to.kind !== 'agent') {
+      const group = to.skillGroup ?? session.skillGroup;
+      if (!known(group)) throw new HuiliuError('TRANSFER_TARGET_NOT_FOUND', `No skill group "${group}".`);
+      return group;
+    }
+    if (to.agentId === actor.id) throw new HuiliuError('TRANSFER_TO_SELF');
+    const agent = deps.directory.userById(to.agentId);
+    if (!agent || !HANDLES_CONTACTS.some((r) => agent.roles.includes(r)))
+      throw new HuiliuError('TRANSFER_TARGET_NOT_FOUND', 'No such agent.');
+    if (to.skillGroup !== undefined && !known(to.skillGroup))
+      throw new HuiliuError('TRANSFER_TARGET_NOT_FOUND', `No skill group "${to.skillGroup}".`);
+    // The contact stays in its group when the colleague handles it; else it moves to their (first) group.
+    const group = to.skillGroup ?? (agent.skillGroups.includes(session.skillGroup) ? session.skillGroup : agent.skillGroups[0]);
+    if (!group || !can(agent, 'session.handle', { skillGroup: group })) throw new HuiliuError('TRANSFER_TARGET_NOT_IN_GROUP');
+    return group;
+  }
+
+  // ── what the transfer leaves in the conversation ────────────────────────────────────────────────
+  /** The staff-only record of the transfer in the transcript (an event message, never sent to the customer). */
+  async function record(t: TransferRecord): Promise<void> {
+    const data: TransferEventData = {
+      transferId: t.id,
+      mode: t.mode,
+      status: t.status,
+      from: personOf(t.fromAgentId),
+      targetLabel: viewOf(t).targetLabel,
+      to: t.status === 'accepted' && t.offeredAgentId ? personOf(t.offeredAgentId) : null,
+      skillGroup: t.skillGroup,
+    };
+    await deps.store.appendOutbound({
+      sessionId: t.sessionId,
+      authorId: null,
+      authorKind: 'system',
+      clientMessageId: `transfer:${t.id}:${t.status}`,
+      content: { kind: 'event', body: { name: TRANSFER_EVENT_NAME, data } },
+      critical: false,
+    });
+  }
+
+  /** The customer's language, from their newest message. */
+  async function customerLang(session: SessionRecord): Promise<Lang> {
+    const last = await deps.store.lastMessage(session.conversationId, { direction: 'in' });
+    return last ? detectLang(textOf(last)) : 'en';
+  }
+
+  /** Tells the customer, once per transfer, that a colleague takes over (stored and sent on their channel). */
+  async function tellCustomer(session: SessionRecord, t: TransferRecord): Promise<void> {
+    const text = phrases.transferred(await customerLang(session));
+    await sendText({ ...deps, now }, session, {
+      actor: 'system',
+      authorId: null,
+      authorKind: 'system',
+      clientMessageId: `transfer:${t.id}:notice`,
+      text,
+    });
+  }
+
+  async function publish(t: TransferRecord, session: SessionRecord, actor: string): Promise<void> {
+    const event: EventOf<'transfer.changed'> = newEvent(
+      'transfer.changed',
+      {
+        actor,
+        sessionId: session.id,
+        conversationId: session.conversationId,
+        payload: {
+          transferId: t.id,
+          mode: t.mode,
+          status: t.status,
+          fromAgentId: t.fromAgentId,
+          target: t.target,
+          skillGroup: t.skillGroup,
+          offeredAgentId: t.offeredAgentId,
+          expiresAt: t.expiresAt,
+          session: sessionFacts(session),
+        },
+      },
+      now,
+    );
+    await deps.bus.publish(event);
+  }
+
+  // ── expiry ──────────────────────────────────────────────────────────────────────────────────────
+  function schedule(t: Pick<TransferRecord, 'id' | 'expiresAt'>, retryMs = 0): void {
+    if (stopped || !t.expiresAt) return;
+    clearTimeout(timers.get(t.id));
+    const timer = setTimeout(
+      () => {
+        timers.delete(t.id);
+        void end(t.id, { outcome: 'expired' }, 'system')
+          .then(({ transfer, changed }) => {
+            // The store's clock had not passed expiresAt yet (another thread's or server's): ask again shortly.
+            if (!changed && transfer.status === 'pending') schedule(transfer, Math.min(5000, Math.max(100, retryMs * 2)));
+          })
+          .catch((error: unknown) => log.error({ err: error, transferId: t.id }, 'transfer expiry failed'));
+      },
+      // A few ms after the store's clock passes expiresAt, so the store agrees it expired.
+      Math.max(0, Date.parse(t.expiresAt) - now()) + 5 + retryMs,
+    );
+    timer.unref();
+    timers.set(t.id, timer);
+  }
+
+  /** Ends a pending transfer in the store; when this call changed it, tells everyone. */
+  async function end(
+    transferId: string,
+    outcome: Parameters<SessionStore['decideTransfer']>[1],
+    actor: string,
+  ): Promise<{ transfer: TransferRecord; session: SessionRecord; changed: boolean }> {
+    const result = await deps.store.decideTransfer(transferId, outcome);
+    if (result.changed) {
+      clearTimeout(timers.get(transferId));
+      timers.delete(transferId);
+      await publish(result.transfer, result.session, actor);
+      log.info({ transferId, sessionId: result.session.id, status: result.transfer.status }, 'transfer ended');
+    }
+    return result;
+  }
+
+  /** Cancels the session's pending transfer (its contact closed or left the sender). */
+  async function voidPending(sessionId: string): Promise<void> {
+    for (const t of await deps.store.transfers(sessionId))
+      if (t.status === 'pending') await end(t.id, { outcome: 'cancelled', by: 'system' }, 'system');
+  }
+
+  return {
+    async start() {
+      for (const t of await deps.store.pendingTransfers()) schedule(t);
+      subs.push(
+        await deps.bus.subscribe(
+          'session.changed',
+          'transfers',
+          onceById(async ({ sessionId, payload }) => {
+            if (payload.reason === 'closed' || payload.reason === 'released') await voidPending(sessionId);
+          }),
+        ),
+      );
+    },
+
+    async stop() {
+      stopped = true;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      await Promise.all(subs.map((s) => s.unsubscribe()));
+    },
+
+    async transfer(actor, { sessionId, to, mode, note }) {
+      const session = await handled(actor, sessionId);
+      if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      if (session.status !== 'active' || session.assignedAgentId !== actor.id) throw new HuiliuError('NOT_ASSIGNED');
+      if (mode === 'warm' && session.channel === 'SP')
+        throw new HuiliuError('VALIDATION_FAILED', 'A call is transferred cold.', [
+          { path: 'mode', message: 'warm transfers are for chats' },
+        ]);
+      const skillGroup = resolveTarget(actor, session, to);
+      const config = await deps.routingConfig();
+      const at = iso();
+      const names = {
+        from: actor.displayName,
+        target: to.kind === 'agent' ? personOf(to.agentId).name : groupName(skillGroup),
+      };
+      const base = transferDecision(session.routing, { from: actor.id, target: to, mode, skillGroup, at, names }, config);
+      const summary = deps.summarize
+        ? await deps.summarize(session).catch((error: unknown) => {
+            log.warn({ err: error, sessionId }, 'summary failed; transferring without one');
+            return undefined;
+          })
+        : undefined;
+      const common = {
+        sessionId,
+        fromAgentId: actor.id,
+        mode,
+        target: to,
+        skillGroup,
+        ...(note ? { note } : {}),
+        ...(summary ? { summary } : {}),
+      };
+
+      if (mode === 'cold') {
+        const { transfer, session: queued } = await deps.store.startTransfer({ ...common, decision: base });
+        await syncCapacity(actor.id);
+        await deps.bus.publish(sessionChanged(queued, 'released', actor.id, 'transferred', session));
+        await record(transfer);
+        await tellCustomer(queued, transfer);
+        await publish(transfer, queued, actor.id);
+        log.info({ transferId: transfer.id, sessionId, mode, to: to.kind, skillGroup }, 'contact transferred');
+        await deps.router.transferred(sessionId, { from: actor.id, ...(to.kind === 'agent' ? { agentId: to.agentId } : {}) });
+        offerWaiting(actor.id);
+        return viewOf(transfer);
+      }
+
+      // Warm: who is offered it, as the router would choose for a group, or the named agent if they can take it now.
+      let decision: RoutingDecision;
+      let agentId: string;
+      if (to.kind === 'agent') {
+        const state = deps.pool.get(to.agentId);
+        if (!state) throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', 'That agent is not signed in.', { reason: 'offline' });
+        if (state.presence !== 'available')
+          throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', `That agent is ${state.presence}.`, { reason: 'presence' });
+        agentId = to.agentId;
+        decision = {
+          ...base,
+          offeredTo: agentId,
+          assignment: 'warm transfer to the agent named by the sender',
+          candidates: [
+            { agentId, chosen: true, reasons: ['named by the transfer'], codes: ['chosen'] },
+            { agentId: actor.id, chosen: false, reasons: ['transferring this contact away'], codes: ['transfer-source'] },
+          ],
+        };
+      } else {
+        const pick = await deps.router.transferCandidate(session, base, actor.id);
+        if (!pick) throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', undefined, { reason: 'nobody-available' });
+        agentId = pick.agentId;
+        decision = { ...base, offeredTo: agentId, assignment: `warm transfer: ${pick.why}`, candidates: pick.candidates };
+      }
+      decision.offerConfigVersion = config.version;
+      const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
+      const { transfer, session: kept } = await deps.store.startTransfer({
+        ...common,
+        decision,
+        offer: { agentId, expiresAt, capacity: config.capacity },
+      });
+      schedule(transfer);
+      await publish(transfer, kept, actor.id);
+      log.info({ transferId: transfer.id, sessionId, mode, to: to.kind, skillGroup, offeredTo: agentId }, 'warm transfer offered');
+      return viewOf(transfer);
+    },
+
+    async accept(actor, transferId) {
+      const t = await partyOf(actor, transferId, 'to');
+      if (t.status !== 'pending') throw new HuiliuError('TRANSFER_NOT_PENDING');
+      if (!can(actor, 'session.handle', { skillGroup: t.skillGroup })) throw new HuiliuError('FORBIDDEN');
+      const before = await deps.store.getSession(t.sessionId);
+      const { transfer, session, changed } = await end(transferId, { outcome: 'accepted', by: actor.id }, actor.id);
+      if (!changed) {
+        // The contact closed or left its sender meanwhile: the transfer is over, say so to both.
+        if (transfer.status === 'pending' && !(session.status === 'active' && session.assignedAgentId === t.fromAgentId))
+          await end(transferId, { outcome: 'cancelled', by: 'system' }, 'system');
+        throw new HuiliuError('TRANSFER_NOT_PENDING');
+      }
+      await Promise.all([syncCapacity(actor.id), syncCapacity(t.fromAgentId)]);
+      await deps.bus.publish(sessionChanged(session, 'accepted', actor.id, 'transferred', before ?? undefined));
+      await record(transfer);
+      await tellCustomer(session, transfer);
+      offerWaiting(t.fromAgentId);
+      return deps.views.detail(session, actor);
+    },
+
+    async decline(actor, transferId, reason) {
+      await partyOf(actor, transferId, 'to');
+      const { transfer, changed } = await end(transferId, { outcome: 'declined', by: actor.id, ...(reason ? { reason } : {}) }, actor.id);
+      if (!changed) throw new HuiliuError('TRANSFER_NOT_PENDING');
+      return viewOf(transfer);
+    },
+
+    async cancel(actor, transferId) {
+      await partyOf(actor, transferId, 'from');
+      const { transfer, changed } = await end(transferId, { outcome: 'cancelled', by: actor.id }, actor.id);
+      if (!changed) throw new HuiliuError('TRANSFER_NOT_PENDING');
+      return viewOf(transfer);
+    },
+
+    async targets(actor, sessionId) {
+      await handled(actor, sessionId);
+      const shares = (groups: readonly string[]) => groups.some((g) => actor.skillGroups.includes(g));
+      const agents = deps.skillGroups
+        .flatMap((g) => deps.pool.inGroup(g.id))
+        .filter((a, i, all) => a.id !== actor.id && all.findIndex((b) => b.id === a.id) === i)
+        .map((a) => ({
+          id: a.id,
+          name: a.displayName,
+          skillGroups: [...a.skillGroups],
+          presence: a.presence,
+          activeChats: a.activeChats,
+          sharesGroup: shares(a.skillGroups),
+          expert: a.expert,
+        }))
+        .sort(
+          (x, y) =>
+            Number(y.sharesGroup) - Number(x.sharesGroup) ||
+            Number(y.presence === 'available') - Number(x.presence === 'available') ||
+            x.name.localeCompare(y.name),
+        );
+      return { agents, skillGroups: deps.skillGroups.map((g) => ({ id: g.id, name: g.name })) };
+    },
+
+    async view(transferId) {
+      const t = await deps.store.getTransfer(transferId);
+      return t ? viewOf(t) : null;
+    },
+
+    async offer(transferId) {
+      const t = await deps.store.getTransfer(transferId);
+      return t ? offerOf(t) : null;
+    },
+
+    async offersFor(agentId) {
+      const offers = await Promise.all((await deps.store.pendingTransfers({ offeredAgentId: agentId })).map(offerOf));
+      return offers.filter((o): o is TransferOffer => o !== null);
+    },
+
+    async detailExtras(session, viewer) {
+      const all = await deps.store.transfers(session.id);
+      for (const t of all.reverse()) {
+        if (t.status === 'pending' && t.fromAgentId === viewer.id) return { transfer: viewOf(t) };
+        if (t.status === 'accepted' || t.status === 'routed') return { transfer: viewOf(t) };
+      }
+      return {};
+    },
+  };
+}
