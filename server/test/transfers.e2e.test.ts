@@ -37,7 +37,8 @@ describe('warm transfer end to end: agent1 → agent2, accepted', () => {
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill('huiliu-demo');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('link-state').filter({ hasText: 'Connected' }).waitFor();
+    // The chrome is in the browser's language (Connected / 已连接): wait on the state, not its words.
+    await page.locator('[data-testid="link-state"].link--online').waitFor();
   }
 
   beforeAll(async () => {
@@ -115,7 +116,7 @@ describe('warm transfer end to end: agent1 → agent2, accepted', () => {
     expect(await agent2.getByTestId('incoming-transfer').count()).toBe(0);
     // The customer was told, in their language; the notice reaches agent2's transcript too.
     await agent2.getByTestId('agent-message').filter({ hasText: '同事' }).waitFor();
-    expect(await agent2.getByTestId('routing-transfer').textContent()).toBe('Transfer: warm · Agent One → Agent Two');
+    expect(await agent2.getByTestId('routing-transfer').textContent()).toBe('转接: warm · Agent One → Agent Two');
     await agent2.getByLabel('Reply').fill(`您好，我是 Agent Two，马上为您处理退款。FROM2-${stamp}`);
     await agent2.getByRole('button', { name: 'Send', exact: true }).click();
     await agent2
