@@ -179,6 +179,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   function watchWaiting(customerId: string, sessionId: string, skillGroup: string, shown?: QueueStanding): void {
     const entry = waiting.get(customerId);
     if (entry?.sessionId === sessionId) {
+      // The same contact may wait in another group now (a transfer): follow it there.
+      entry.skillGroup = skillGroup;
       if (shown) Object.assign(entry, { last: JSON.stringify(shown), at: Date.now() });
       return;
     }
