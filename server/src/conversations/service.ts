@@ -15,6 +15,10 @@ import { sendText } from './outbound';
 import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
 import type { AfterCallWork } from '../routing/after-call-work';
+import { compareWaiting, waitingContact } from '../routing/engine';
+
+/** How many waiting contacts of a group a customer's queue position is worked out from (in router order). */
+const STANDING_SCAN_MAX = 500;
 import type { Router } from '../routing/router';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { SessionViews } from '../sessions/views';
@@ -235,13 +239,34 @@ export function createConversationService(deps: ConversationDeps): ConversationS
    * chat slots of available agents cover the position; beyond them, one handling time per full round
    * of the group's capacity. With no available agent: null, `noAgentOnline`.
    */
-  async function standingOf(session: SessionRecord): Promise<QueueStanding> {
-    const ahead = await deps.store.countSessions({
+  /**
+   * Contacts of the session's group served before it, in the router's order (`engine.ts
+   * compareWaiting`: priority plus aging, then first come first served); those already offered to an
+   * agent count as ahead. A queue longer than STANDING_SCAN_MAX is counted by waiting time alone.
+   */
+  async function contactsAhead(session: SessionRecord): Promise<number> {
+    const byWait = () =>
+      deps.store.countSessions({ status: ['queued', 'offered'], skillGroups: [session.skillGroup], waitingBefore: session.waitingSince });
+    const config = await deps.routingConfig?.();
+    if (!config || !session.routing) return byWait();
+    const waiting = await deps.store.listSessions({
       status: ['queued', 'offered'],
       skillGroups: [session.skillGroup],
-      waitingBefore: session.waitingSince,
+      limit: STANDING_SCAN_MAX,
     });
-    const position = ahead + 1;
+    if (waiting.length >= STANDING_SCAN_MAX) return byWait();
+    const t = now();
+    const me = waitingContact(session, session.routing);
+    return waiting.filter(
+      (s) =>
+        s.id !== session.id &&
+        (s.status === 'offered' ||
+          (s.routing ? compareWaiting(waitingContact(s, s.routing), me, t, config) < 0 : s.waitingSince < session.waitingSince)),
+    ).length;
+  }
+
+  async function standingOf(session: SessionRecord): Promise<QueueStanding> {
+    const position = (await contactsAhead(session)) + 1;
     // Offered to an agent now: an answer is seconds away, whatever the count ahead says.
     if (session.status === 'offered') return { position, estimatedWaitSeconds: 0, noAgentOnline: false };
     const agents = deps.pool.inGroup(session.skillGroup).filter((a) => a.presence === 'available');

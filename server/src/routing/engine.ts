@@ -47,6 +47,24 @@ export interface EngineContact {
   seq?: number;
 }
 
+/**
+ * A stored waiting session as the engine sees it: waiting for a person since `waitingSince` (its first
+ * message, its hand-over from the AI or its return to the queue), in its decided tier and priority.
+ */
+export function waitingContact(
+  session: { id: string; skillGroup: string; channel: ChannelCode; waitingSince: string },
+  decision: { tier: Tier; priority: number },
+): EngineContact {
+  return {
+    id: session.id,
+    skillGroup: session.skillGroup,
+    channelKind: channelKindOf(session.channel),
+    tier: decision.tier,
+    priority: decision.priority,
+    queuedAt: Date.parse(session.waitingSince),
+  };
+}
+
 /** The channel kind a channel's load counts against (capacity per channel kind). */
 export function channelKindOf(channel: ChannelCode): ChannelKind {
   return channel === 'SP' ? 'voice' : 'chat';
@@ -303,7 +321,11 @@ export function selectAgents(
         ...base,
         chosen: true,
         reasons: [
-          [`proficiency ${s.proficiency} in ${s.group}`, idle, `${s.agent.load.chat} chats, ${s.agent.load.voice} calls`].join('; '),
+          [
+            `proficiency ${s.proficiency} in ${s.group}`,
+            idle,
+            `${s.agent.load.chat}/${config.capacity.chat} chats, ${s.agent.load.voice}/${config.capacity.voice} calls`,
+          ].join('; '),
         ],
         codes: ['chosen'],
       };

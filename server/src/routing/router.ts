@@ -5,8 +5,18 @@ import type { Bus, Subscription } from '../bus/bus';
 import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
-import type { AgentPool } from './agent-pool';
-import { channelKindOf, compareWaiting, groupsReaching, roomFor, selectAgents, type EngineAgent, type EngineContact } from './engine';
+import type { AgentPool, AgentState } from './agent-pool';
+import {
+  compareWaiting,
+  groupsReaching,
+  proficiencyOf,
+  ringAt,
+  roomFor,
+  selectAgents,
+  waitingContact,
+  type EngineAgent,
+  type EngineContact,
+} from './engine';
 import { scoreContact, type ContactFacts, type ContactScore, type ValueFacts } from './score';
 
 export interface RouterDeps {
@@ -95,6 +105,13 @@ export interface Router {
 }
 
 const DAY = 86_400_000;
+
+/** Whether `agent` qualifies for `contact` at `now` as far as ring and room go (a cheap pre-check of `selectAgents`). */
+function couldTake(agent: AgentState, contact: EngineContact, config: RoutingConfig, now: number): boolean {
+  const ring = ringAt(config, contact.tier, contact.skillGroup, now - contact.queuedAt);
+  const reaches = ring.skillGroups.some((g) => agent.skillGroups.includes(g) && proficiencyOf(config, agent, g) >= ring.minProficiency);
+  return reaches && roomFor({ load: { chat: agent.activeChats, voice: 0 } }, contact.channelKind, config.capacity).ok;
+}
 const TIER_RANK = { ai: 0, assisted: 1, expert: 2 } as const;
 
 /** An agent the selection ranked whom the store found without room when the offer was written. */
@@ -173,17 +190,7 @@ export function createRouter(deps: RouterDeps): Router {
     }));
   }
 
-  /** The contact as the engine sees it: waiting for a person since `waitingSince`, in its decided tier. */
-  function contactOf(session: SessionRecord, decision: RoutingDecision): EngineContact {
-    return {
-      id: session.id,
-      skillGroup: session.skillGroup,
-      channelKind: channelKindOf(session.channel),
-      tier: decision.tier,
-      priority: decision.priority,
-      queuedAt: Date.parse(session.waitingSince),
-    };
-  }
+  const contactOf = (session: SessionRecord, decision: RoutingDecision): EngineContact => waitingContact(session, decision);
 
   /**
    * Offers the session to the best qualified agent with room (`engine.ts selectAgents`; room checked
@@ -521,9 +528,13 @@ export function createRouter(deps: RouterDeps): Router {
       const waiting = [...new Map([...oldest, ...highest].filter((s) => s.routing).map((s) => [s.id, s])).values()]
         .map((s) => ({ s, c: contactOf(s, s.routing!) }))
         .sort((x, y) => compareWaiting(x.c, y.c, t, config));
-      for (const { s } of waiting) {
+      for (const { s, c } of waiting) {
         const a = deps.pool.get(agentId);
         if (!a || a.presence !== 'available' || a.activeChats >= config.capacity.chat) break;
+        // A contact this agent cannot take now (its ring does not reach them yet, or the mixed-load
+        // rule) is left for others without a decision: a full selection for each such head-of-queue
+        // contact made the loop cost grow with the queue (npm run bench -- router).
+        if (!couldTake(a, c, config, t)) continue;
         const fresh = await deps.store.getSession(s.id);
         if (fresh?.status === 'queued' && fresh.routing) await offer(fresh, fresh.routing, 'agent-available');
       }
