@@ -209,7 +209,7 @@ function liveLine(assignments: number, log: (s: string) => void): RouterLine[] {
     };
   }
 
-  type Mode = 'bare' | 'engine' | 'router-loop';
+  type Mode = 'bare' | 'engine';
   const run = (label: string, mode: Mode, assignments: number) => {
     const engine = mode !== 'bare';
     const w = setUp();
@@ -241,8 +241,8 @@ function liveLine(assignments: number, log: (s: string) => void): RouterLine[] {
         for (const c of queue) {
           if (!roomFor(agent, 'chat', config.capacity).ok && !roomFor(agent, 'voice', config.capacity).ok) break;
           // Best first: skip, by the engine's own rules, contacts this agent cannot take (no room for
-          // the channel kind, or not yet in reach of the contact's ring); router.ts offers each in turn.
-          if (mode === 'engine' && !mayTake(agent, c, now)) continue;
+          // the channel kind, or not yet in reach of the contact's ring), as router.ts's couldTake does.
+          if (!mayTake(agent, c, now)) continue;
           const d0 = process.hrtime.bigint();
           const s = selectAgents(c, w.agents, config, now);
           if (measuring) decisionTimes.push(Number(process.hrtime.bigint() - d0) / 1e6);
@@ -325,9 +325,6 @@ function liveLine(assignments: number, log: (s: string) => void): RouterLine[] {
   };
   const bare = run('first-free scan (bare)', 'bare', assignments);
   const live = run('engine with explanations, best contact first', 'engine', assignments);
-  // Slower, and slower the longer it runs (the head of the queue fills with contacts the freed agent
-  // cannot take): a shorter run shows it.
-  const loop = run("engine, router.ts's agent-available loop", 'router-loop', Math.min(assignments, 3000));
   return [
     {
       line: 'router: assignments per second per core, 10,000 waiting, 500 agents (vs first-free scan)',
@@ -343,14 +340,6 @@ function liveLine(assignments: number, log: (s: string) => void): RouterLine[] {
       unit: 'ms',
       goal: { op: '≤', value: 5 },
       detail: `CPU time p99 ${live.cpuP99.toFixed(3)} ms; one selectAgents call p99 ${live.decisionP99.toFixed(3)} ms`,
-    },
-    {
-      line: "router: assignments per second per core, router.ts's agent-available loop, 3,000 assignments (vs first-free scan)",
-      measured: loop.perSecond,
-      baseline: bare.perSecond,
-      unit: 'per-second',
-      goal: { op: '≥', value: 1000 },
-      detail: `p99 per assignment ${loop.p99.toFixed(3)} ms`,
     },
   ];
 }
