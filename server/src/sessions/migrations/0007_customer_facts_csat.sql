@@ -1,5 +1,5 @@
 -- Issue 11: what routing's valueScore reads of a customer besides their contact history
--- (docs/customer-facts.md). Numbered 0008, leaving 0006-0007 to migrations written beside it.
+-- (docs/customer-facts.md).
 
 -- Value facts set by an import or the app channel's customer.attributes: sealed JSON
 -- {spend?:{value,source,at}, csat?:{value,source,at}} with the customer's data key, so an erasure
