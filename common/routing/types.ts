@@ -86,13 +86,14 @@ const RoutingConfigShape = z.object({
   thresholds: z.object({ expert: Score, assisted: Score }),
   value: z.object({
     /** Spend at which the spend factor saturates (log scale), in the account's currency. */
-    spendCap: z.number().positive(),
+    spendCap: z.number().positive().max(1e12),
     /** Contacts per 30 days at which the frequency factor saturates. */
-    frequencyCap: z.number().int().positive(),
+    frequencyCap: z.number().int().positive().max(10_000),
+    /** Relative weights (normalized by their sum), each 0..100: bounded so the sum stays finite. */
     factorWeights: z.object({
-      spend: z.number().min(0),
-      satisfaction: z.number().min(0),
-      frequency: z.number().min(0),
+      spend: z.number().min(0).max(100),
+      satisfaction: z.number().min(0).max(100),
+      frequency: z.number().min(0).max(100),
     }),
   }),
   offerTimeoutMs: z.number().int().min(1000).max(600_000),

@@ -231,5 +231,11 @@ describe('config version 2', () => {
     const self = bad({ skillGroups: { vip: { fallback: 'vip' } } });
     expect(self.error?.issues[0]?.path).toEqual(['skillGroups', 'vip', 'fallback']);
     expect(bad({ capacity: { chat: 0, voice: 1, chatsDuringVoice: 0 } }).error?.issues[0]?.path).toEqual(['capacity', 'chat']);
+    // Weights so large their sum overflows would make every score NaN: refused, naming the field.
+    const huge = bad({
+      value: { ...DEFAULT_ROUTING_CONFIG.value, factorWeights: { spend: 1e308, satisfaction: 1e308, frequency: 1e308 } },
+    });
+    expect(huge.error?.issues[0]?.path).toEqual(['value', 'factorWeights', 'spend']);
+    expect(bad({ value: { ...DEFAULT_ROUTING_CONFIG.value, spendCap: 1e308 } }).error?.issues[0]?.path).toEqual(['value', 'spendCap']);
   });
 });

@@ -7,7 +7,7 @@ import type { RoutingConfigStore } from '../config-store';
 import { generateWorkload } from './generate';
 import { buildReplay } from './replay';
 import type { SimAgent } from './simulate';
-import { pack, type PackedWhatIfInput, type WhatIfOutput, type Workload } from './what-if';
+import { pack, WHAT_IF_BUDGET_MS, type PackedWhatIfInput, type WhatIfOutput, type Workload } from './what-if';
 
 /** The longest window a replay reads. */
 export const MAX_WINDOW_DAYS = 31;
@@ -27,7 +27,7 @@ export interface WhatIfDeps {
   /** Whether the AI tier answers now (`ai.autoAnswer` on and a model loaded): a generated workload uses it. */
   aiTierAnswers: () => boolean;
   /** Runs the simulations of a packed input (`what-if.ts pack`): in the what-if worker thread in the server. */
-  run: (input: PackedWhatIfInput) => Promise<WhatIfOutput>;
+  run: (input: PackedWhatIfInput) => Promise<WhatIfOutput | { budgetExceeded: true }>;
   now?: () => number;
 }
 
@@ -39,7 +39,22 @@ export interface WhatIfDeps {
  * then simulates it under the config in force and under the draft. More than 200,000 contacts or
  * 20,000 agents: SIMULATION_TOO_LARGE. See docs/what-if.md.
  */
+/** Simulations this server runs or prepares at once; more are refused (OVERLOADED) before any work. */
+const MAX_IN_FLIGHT = 2;
+let inFlight = 0;
+
 export async function simulateWhatIf(deps: WhatIfDeps, request: SimulateRequest): Promise<SimulationResult> {
+  // Refused before reading a window or generating a workload: both are work on this thread.
+  if (inFlight >= MAX_IN_FLIGHT) throw new HuiliuError('OVERLOADED', 'Another what-if is running; try again when it is done.');
+  inFlight++;
+  try {
+    return await simulateOnce(deps, request);
+  } finally {
+    inFlight--;
+  }
+}
+
+async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise<SimulationResult> {
   const started = performance.now();
   const now = deps.now?.() ?? Date.now();
   const current = await deps.configs.current();
@@ -88,6 +103,12 @@ export async function simulateWhatIf(deps: WhatIfDeps, request: SimulateRequest)
     throw new HuiliuError('SIMULATION_TOO_LARGE', `A simulation takes at most ${MAX_AGENTS} agents.`, { maxAgents: MAX_AGENTS });
 
   const out = await deps.run(pack({ workload, current, draft }));
+  if ('budgetExceeded' in out)
+    throw new HuiliuError(
+      'SIMULATION_TOO_LARGE',
+      `The simulation ran over its ${WHAT_IF_BUDGET_MS / 1000} s budget (a queue that never drains costs far more than a staffed day): shorten the window, lower the load or add agents.`,
+      { budgetSeconds: WHAT_IF_BUDGET_MS / 1000 },
+    );
   return {
     source,
     window: { from: new Date(workload.startMs).toISOString(), to: new Date(workload.endMs).toISOString() },

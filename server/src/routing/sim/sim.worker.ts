@@ -7,6 +7,6 @@
 import { unpack, whatIf as compare, type PackedWhatIfInput, type WhatIfOutput } from './what-if';
 
 /** Simulates a packed workload (`what-if.ts` `pack`) under the current and the draft config (`whatIf`). */
-export function whatIf(input: PackedWhatIfInput): WhatIfOutput {
+export function whatIf(input: PackedWhatIfInput): ReturnType<typeof compare> {
   return compare(unpack(input));
 }

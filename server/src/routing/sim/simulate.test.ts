@@ -165,7 +165,9 @@ describe('the what-if simulator decides with the routing engine', () => {
     const current = configOf();
     const draft = configOf({ weights: { value: 0.9, difficulty: 0.1 }, thresholds: { expert: 60, assisted: 30 } });
     const workload = { contacts, agents, startMs: T0, endMs: T0 + 2 * 3600 * S, aiTier: true };
-    const out = whatIf({ workload, current, draft });
+    const result = whatIf({ workload, current, draft });
+    if ('budgetExceeded' in result) throw new Error('over budget');
+    const out = result;
     expect(out.current.contacts).toBe(contacts.length);
     expect(out.draft.tierMix.expert).toBeGreaterThan(out.current.tierMix.expert);
     expect(out.changes.tierChanged).toBeGreaterThan(0);
@@ -175,6 +177,8 @@ describe('the what-if simulator decides with the routing engine', () => {
       expect(item.current.tier !== item.draft.tier || item.current.agentId !== item.draft.agentId).toBe(true);
     // The same input, the same answer.
     expect(whatIf({ workload, current, draft })).toEqual(out);
+    // A queue that never drains stops at the budget, with a plain answer the server turns into an error.
+    expect(whatIf({ workload, current, draft, budgetMs: -1 })).toEqual({ budgetExceeded: true });
     for (const m of [out.current, out.draft]) {
       for (const rate of [m.serviceLevel, m.abandonment, m.occupancy, m.containment]) expect(rate).toBeGreaterThanOrEqual(0);
       for (const rate of [m.serviceLevel, m.abandonment, m.occupancy, m.containment]) expect(rate).toBeLessThanOrEqual(1);

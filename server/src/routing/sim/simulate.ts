@@ -75,6 +75,19 @@ export interface SimOptions {
   endMs: number;
   /** Whether the AI tier answers `ai`-tier contacts; when not, they go to people (as the live router does). */
   aiTier: boolean;
+  /**
+   * Wall-clock time (ms since the epoch) after which the run stops with `SimulationBudgetExceeded`: a
+   * workload whose queue never drains costs far more per contact than a staffed day. Default none.
+   */
+  deadline?: number;
+}
+
+/** Thrown by `simulate` when `options.deadline` passed before the workload was done. */
+export class SimulationBudgetExceeded extends Error {
+  constructor() {
+    super('simulation budget exceeded');
+    this.name = 'SimulationBudgetExceeded';
+  }
 }
 
 /** What happened to a contact. */
@@ -437,7 +450,10 @@ export function simulate(contacts: readonly SimContact[], agents: readonly SimAg
   const ev = { time: 0, kind: 0, subject: 0 };
   let next = 0;
   let processed = 0;
+  let steps = 0;
   for (;;) {
+    // The wall-clock budget, looked at every 1,024 steps (arrivals and events alike).
+    if ((steps++ & 1023) === 0 && options.deadline !== undefined && Date.now() > options.deadline) throw new SimulationBudgetExceeded();
     const arrival = next < n ? contacts[order[next]!]!.arrivalMs : Infinity;
     // Events due by an arrival's time run first: an agent freed at that instant takes it.
     if (events.size > 0 && events.peekTime() <= arrival) {

@@ -1,6 +1,6 @@
 import type { SimulationChange, SimulationMetrics } from '../../../../common/api/routing';
 import type { RoutingConfig } from '../../../../common/routing/types';
-import { simulate, TIERS, type SimAgent, type SimContact, type SimOutcomes } from './simulate';
+import { simulate, SimulationBudgetExceeded, TIERS, type SimAgent, type SimContact, type SimOutcomes } from './simulate';
 
 /** A workload ready to simulate: contacts in arrival order, agents, the measured interval. */
 export interface Workload {
@@ -13,12 +13,17 @@ export interface Workload {
 }
 
 /** What-if input: one workload, the config in force and the draft. Plain data (it crosses to a worker thread). */
+/** Wall time a what-if (both simulations) may take before it is abandoned, ms. */
+export const WHAT_IF_BUDGET_MS = 30_000;
+
 export interface WhatIfInput {
   workload: Workload;
   current: RoutingConfig;
   draft: RoutingConfig;
   /** How many changed contacts to list (default 200); the totals count them all. */
   maxItems?: number;
+  /** Wall time both simulations together may take, ms (default 30,000). */
+  budgetMs?: number;
 }
 
 export interface WhatIfOutput {
@@ -34,11 +39,20 @@ export interface WhatIfOutput {
  * and assumptions) and lists the contacts whose tier or answering agent differs. Pure and
  * synchronous: the server runs it in a worker thread (`sim.worker.ts`).
  */
-export function whatIf(input: WhatIfInput): WhatIfOutput {
+export function whatIf(input: WhatIfInput): WhatIfOutput | { budgetExceeded: true } {
   const { workload } = input;
-  const options = { startMs: workload.startMs, endMs: workload.endMs, aiTier: workload.aiTier };
-  const cur = simulate(workload.contacts, workload.agents, input.current, options);
-  const dr = simulate(workload.contacts, workload.agents, input.draft, options);
+  const deadline = Date.now() + (input.budgetMs ?? WHAT_IF_BUDGET_MS);
+  const options = { startMs: workload.startMs, endMs: workload.endMs, aiTier: workload.aiTier, deadline };
+  let cur: ReturnType<typeof simulate>;
+  let dr: ReturnType<typeof simulate>;
+  try {
+    cur = simulate(workload.contacts, workload.agents, input.current, options);
+    dr = simulate(workload.contacts, workload.agents, input.draft, options);
+  } catch (error) {
+    // A plain answer, not an error: errors lose their class on the way back from the worker thread.
+    if (error instanceof SimulationBudgetExceeded) return { budgetExceeded: true };
+    throw error;
+  }
   return {
     current: cur.metrics,
     draft: dr.metrics,
