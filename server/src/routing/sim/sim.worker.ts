@@ -4,7 +4,7 @@
  * a pool of its own so the scoring and model-training tasks of the CPU pool never wait behind it.
  * Every named export is a task; inputs and results are plain data (structured clone).
  */
-import { unpack, whatIf as compare, type PackedWhatIfInput, type WhatIfOutput } from './what-if';
+import { unpack, whatIf as compare, type PackedWhatIfInput } from './what-if';
 
 /** Simulates a packed workload (`what-if.ts` `pack`) under the current and the draft config (`whatIf`). */
 export function whatIf(input: PackedWhatIfInput): ReturnType<typeof compare> {
