@@ -48,11 +48,16 @@ export function frameworkErrors(error: FastifyError, _request: unknown, reply: F
     .send(errorBody(code, code === 'VALIDATION_FAILED' ? 'The URL is malformed or too long.' : undefined));
 }
 
+/** 503s that are load shedding or start/stop, logged as warnings. */
+const BUSY: ReadonlySet<string> = new Set(['OVERLOADED', 'NOT_READY', 'SHUTTING_DOWN']);
+
 /** Every error leaves in the one `{error:{code,message,details?}}` shape (DESIGN §6). */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof HuiliuError) {
-      if (err.status >= 500) request.log.error({ err }, 'request failed');
+      // A server too busy or not ready is the system working as designed: a warning, not a stack trace.
+      if (BUSY.has(err.code)) request.log.warn({ code: err.code }, 'request refused: busy');
+      else if (err.status >= 500) request.log.error({ err }, 'request failed');
       // RFC 9110 §10.2.3: every 429 says when to come back, in whole seconds, when the limit knows.
       const retryAfter = retryAfterSeconds(err);
       if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
