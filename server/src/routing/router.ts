@@ -190,8 +190,6 @@ export function createRouter(deps: RouterDeps): Router {
     }));
   }
 
-  const contactOf = (session: SessionRecord, decision: RoutingDecision): EngineContact => waitingContact(session, decision);
-
   /**
    * Offers the session to the best qualified agent with room (`engine.ts selectAgents`; room checked
    * again by the store in the same write), or queues it; appends the decision to the log either way.
@@ -200,7 +198,7 @@ export function createRouter(deps: RouterDeps): Router {
   async function offer(session: SessionRecord, decision: RoutingDecision, trigger: RoutingTrigger): Promise<SessionRecord> {
     const config = await deps.config();
     const t = now();
-    const contact = contactOf(session, decision);
+    const contact = waitingContact(session, decision);
     const declinedHere = declined.get(session.id);
     const selection = selectAgents(contact, agentsNow(), config, t, {
       ...(declinedHere ? { declined: declinedHere } : {}),
@@ -526,7 +524,7 @@ export function createRouter(deps: RouterDeps): Router {
       ]);
       const t = now();
       const waiting = [...new Map([...oldest, ...highest].filter((s) => s.routing).map((s) => [s.id, s])).values()]
-        .map((s) => ({ s, c: contactOf(s, s.routing!) }))
+        .map((s) => ({ s, c: waitingContact(s, s.routing!) }))
         .sort((x, y) => compareWaiting(x.c, y.c, t, config));
       for (const { s, c } of waiting) {
         const a = deps.pool.get(agentId);
@@ -632,7 +630,7 @@ export function createRouter(deps: RouterDeps): Router {
       if (stopped) return null;
       const config = await deps.config();
       const t = now();
-      const contact: EngineContact = { ...contactOf(session, decision), skillGroup: decision.skillGroup, queuedAt: t };
+      const contact: EngineContact = { ...waitingContact(session, decision), skillGroup: decision.skillGroup, queuedAt: t };
       const selection = selectAgents(contact, agentsNow(), config, t, { exclude: new Set([exclude]) });
       const full = new Map<string, Skipped>();
       for (const agent of selection.ranked) {

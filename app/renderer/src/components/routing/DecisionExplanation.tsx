@@ -35,16 +35,25 @@ function CandidateRow({ c, staff, self, t }: { c: RoutingCandidate; staff: reado
       <td className="num">{c.proficiency ?? '—'}</td>
       <td>{c.skillGroup ?? '—'}</td>
       <td>
-        {(c.codes ?? [])
-          .filter((code) => code !== 'chosen')
-          .map((code) => (
-            <span key={code} className={`code code--${code}`} data-testid="candidate-code">
-              {t.codes[code]}
-            </span>
-          ))}
-        <span className="cand__why">{c.reasons.join('; ')}</span>
+        <CandidateReasons c={c} t={t} />
       </td>
     </tr>
+  );
+}
+
+/** A candidate's reason codes as translated chips, then the router's own words. */
+function CandidateReasons({ c, t }: { c: RoutingCandidate; t: RoutingStrings }) {
+  return (
+    <>
+      {(c.codes ?? [])
+        .filter((code) => code !== 'chosen')
+        .map((code) => (
+          <span key={code} className={`code code--${code}`} data-testid="candidate-code">
+            {t.codes[code]}
+          </span>
+        ))}
+      <span className="cand__why">{c.reasons.join('; ')}</span>
+    </>
   );
 }
 
@@ -68,14 +77,7 @@ function CandidateItem({ c, staff, self, t }: { c: RoutingCandidate; staff: read
         {c.skillGroup ? <span className="muted small">{c.skillGroup}</span> : null}
       </span>
       <span className="cand__line">
-        {(c.codes ?? [])
-          .filter((code) => code !== 'chosen')
-          .map((code) => (
-            <span key={code} className={`code code--${code}`} data-testid="candidate-code">
-              {t.codes[code]}
-            </span>
-          ))}
-        <span className="cand__why">{c.reasons.join('; ')}</span>
+        <CandidateReasons c={c} t={t} />
       </span>
     </li>
   );
