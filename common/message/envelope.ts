@@ -84,6 +84,30 @@ export type Envelope = z.infer<typeof EnvelopeSchema>;
 export type MessageKind = Envelope['kind'];
 export type MessageBody = Envelope['body'];
 
+/**
+ * Kinds of identifier that name one person on every channel (issue 12 continuity): a WeChat
+ * **unionid** (one per person across a company's WeChat accounts and apps), a **phone** number
+ * (E.164, `+` and digits) and an **e-mail** address (lower-cased). A channel's own ids (openid, JID,
+ * app user id) are `ChannelIdentity.externalId`, not links.
+ */
+export const IdentityLinkKindSchema = z.enum(['wechat-unionid', 'phone', 'email']);
+export type IdentityLinkKind = z.infer<typeof IdentityLinkKindSchema>;
+
+/**
+ * One cross-channel identifier a channel asserts as **verified** for the customer who wrote: the
+ * WeChat API's unionid, an app's signed-in user's phone or e-mail (the app's key vouches for it).
+ * A verified link that already belongs to another customer merges the two (audited, undoable).
+ * Unverified details (a phone typed into a form) are `phone` on the identity, never links.
+ */
+export const IdentityLinkSchema = z.object({
+  kind: IdentityLinkKindSchema,
+  value: z.string().min(1).max(256),
+});
+export type IdentityLink = z.infer<typeof IdentityLinkSchema>;
+
+/** At most this many links ride on one inbound message. */
+export const MAX_IDENTITY_LINKS = 5;
+
 /** A customer's identity on one channel (an openid, a JID, a phone, an app user id, a web visitor). */
 export const ChannelIdentitySchema = z.object({
   channel: ChannelCodeSchema,
@@ -91,6 +115,8 @@ export const ChannelIdentitySchema = z.object({
   externalId: z.string().min(1).max(512),
   displayName: z.string().max(128).optional(),
   phone: z.string().max(32).optional(),
+  /** Verified cross-channel identifiers (see IdentityLinkSchema); the store links or merges on them. */
+  links: z.array(IdentityLinkSchema).max(MAX_IDENTITY_LINKS).optional(),
 });
 export type ChannelIdentity = z.infer<typeof ChannelIdentitySchema>;
 

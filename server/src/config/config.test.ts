@@ -183,6 +183,7 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
   it('reads app channel accounts with an inline key or a key file, and names a bad account field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'huiliu-accounts-'));
     writeFileSync(join(dir, 'shop.key'), 'shop-app-key-0123456789\n');
+    writeFileSync(join(dir, 'wx.json'), JSON.stringify({ token: 'tok' }));
     const good = join(dir, 'accounts.json');
     writeFileSync(
       good,
@@ -191,6 +192,7 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
           accounts: [
             { channel: 'AP', accountId: 'shop', name: 'Shop app', skillGroup: 'vip', keyFile: join(dir, 'shop.key') },
             { channel: 'AP', accountId: 'kiosk', name: 'Kiosk', key: 'kiosk-key-0123456789' },
+            { channel: 'WX', accountId: 'shop-wx', name: 'Shop WeChat', settings: { appId: 'wx1234' }, secretsFile: join(dir, 'wx.json') },
           ],
         },
       }),
@@ -198,12 +200,23 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     expect(load({ HUILIU_CONFIG: good }).channelAccounts).toEqual([
       { channel: 'AP', accountId: 'shop', name: 'Shop app', skillGroup: 'vip', key: 'shop-app-key-0123456789' },
       { channel: 'AP', accountId: 'kiosk', name: 'Kiosk', skillGroup: null, key: 'kiosk-key-0123456789' },
+      {
+        channel: 'WX',
+        accountId: 'shop-wx',
+        name: 'Shop WeChat',
+        skillGroup: null,
+        settings: { appId: 'wx1234' },
+        secrets: { token: 'tok' },
+      },
     ]);
     const cases: [unknown, RegExp][] = [
       [{ channel: 'AP', accountId: 'a:b', name: 'x', key: 'k'.repeat(16) }, /channels\.accounts\.0\.accountId/],
       [{ channel: 'AP', accountId: 'a', name: 'x' }, /exactly one of key or keyFile/],
       [{ channel: 'AP', accountId: 'a', name: 'x', key: 'short' }, /at least 16/],
-      [{ channel: 'WX', accountId: 'a', name: 'x', key: 'k'.repeat(16) }, /only app accounts/],
+      [{ channel: 'WX', accountId: 'a', name: 'x', key: 'k'.repeat(16) }, /key and keyFile are for app \(AP\) accounts/],
+      [{ channel: 'SP', accountId: 'a', name: 'x' }, /accounts can be AP \(app\), WX \(WeChat\) or XM \(XMPP\)/],
+      [{ channel: 'WX', accountId: 'a', name: 'x', secrets: { token: 't' }, secretsFile: 'x.json' }, /secrets or secretsFile, not both/],
+      [{ channel: 'WX', accountId: 'a', name: 'x', secretsFile: join(dir, 'missing.json') }, /secretsFile: cannot read/],
       [
         { channel: 'AP', accountId: 'a', name: 'x', key: 'k'.repeat(16), skillGroup: 'nope' },
         /channels\.accounts\.0\.skillGroup: no skill group/,

@@ -263,21 +263,32 @@ export const FileConfigSchema = z.strictObject({
         .partial()
         .optional(),
       /**
-       * Channel accounts as data (issue 7 §1). This version serves app accounts (`AP`): the key
-       * apps send as `X-Huiliu-Key`, given inline or, better, as a file only the server can read.
+       * Channel accounts as data (issue 7 §1, issue 12): app accounts (`AP`) with the key apps send as
+       * `X-Huiliu-Key` (inline or, better, as a file only the server can read); WeChat official
+       * accounts (`WX`) and XMPP components (`XM`) with their `settings` (checked by their adapter at
+       * start) and their `secrets` (inline, or `secretsFile`: a JSON object of strings), stored sealed.
        */
       accounts: z
         .array(
           z
             .strictObject({
-              channel: z.literal('AP', { message: 'only app accounts (AP) can be configured in this version' }),
+              channel: z.enum(['AP', 'WX', 'XM'], { message: 'accounts can be AP (app), WX (WeChat) or XM (XMPP)' }),
               accountId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64'),
               name: z.string().min(1).max(64),
               skillGroup: z.string().min(1).optional(),
               key: z.string().min(16, 'at least 16 characters').max(256).optional(),
               keyFile: z.string().min(1).optional(),
+              settings: z.record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.boolean()])).optional(),
+              secrets: z.record(z.string().max(64), z.string().max(4096)).optional(),
+              secretsFile: z.string().min(1).optional(),
             })
-            .refine((a) => (a.key === undefined) !== (a.keyFile === undefined), { message: 'give exactly one of key or keyFile' }),
+            .refine((a) => a.channel !== 'AP' || (a.key === undefined) !== (a.keyFile === undefined), {
+              message: 'give exactly one of key or keyFile',
+            })
+            .refine((a) => a.channel === 'AP' || (a.key === undefined && a.keyFile === undefined), {
+              message: 'key and keyFile are for app (AP) accounts; WeChat and XMPP accounts take secrets',
+            })
+            .refine((a) => a.secrets === undefined || a.secretsFile === undefined, { message: 'give secrets or secretsFile, not both' }),
         )
         .optional(),
     })
@@ -465,11 +476,15 @@ export interface ServerConfig {
 }
 
 export interface ConfiguredAccount {
-  readonly channel: 'AP';
+  readonly channel: 'AP' | 'WX' | 'XM';
   readonly accountId: string;
   readonly name: string;
   readonly skillGroup: string | null;
-  readonly key: string;
+  /** App accounts only. */
+  readonly key?: string;
+  readonly settings?: Record<string, string | number | boolean>;
+  /** Already read from `secretsFile` when one was given. */
+  readonly secrets?: Record<string, string>;
 }
 
 export const DEFAULT_SKILL_GROUPS = [
@@ -576,7 +591,27 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       }
       if (key.length < 16 || key.length > 256) throw new ConfigError(`${field}.keyFile: the key must be 16 to 256 characters`);
     }
-    return { channel: a.channel, accountId: a.accountId, name: a.name, skillGroup: a.skillGroup ?? null, key: key! };
+    let secrets = a.secrets;
+    if (a.secretsFile !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(resolve(cwd, a.secretsFile), 'utf8'));
+      } catch (error) {
+        throw new ConfigError(`${field}.secretsFile: cannot read ${a.secretsFile}: ${(error as Error).message}`);
+      }
+      const checked = z.record(z.string().max(64), z.string().max(4096)).safeParse(parsed);
+      if (!checked.success) throw new ConfigError(`${field}.secretsFile: must be a JSON object of strings`);
+      secrets = checked.data;
+    }
+    return {
+      channel: a.channel,
+      accountId: a.accountId,
+      name: a.name,
+      skillGroup: a.skillGroup ?? null,
+      ...(key !== undefined ? { key } : {}),
+      ...(a.settings ? { settings: a.settings } : {}),
+      ...(secrets ? { secrets } : {}),
+    };
   });
 
   const dataDir = isAbsolute(e.HUILIU_DATA_DIR) ? e.HUILIU_DATA_DIR : resolve(cwd, e.HUILIU_DATA_DIR);

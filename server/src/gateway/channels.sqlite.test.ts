@@ -147,4 +147,38 @@ describe('channels store (SQLite)', () => {
     expect((await channels.recordDelivery(failed, 'WX', { state: 'sent' })).record).toMatchObject({ state: 'sent', error: null });
     await channels.close();
   });
+
+  it('keeps one keyless account per channel and account id: adding it again updates settings and secrets', async () => {
+    const channels = createSqliteChannelStore({ path: db, keys });
+    const first = await channels.addAccount({
+      channel: 'WX',
+      accountId: 'demo',
+      name: 'Demo WeChat',
+      skillGroup: null,
+      settings: { appId: 'wx0000000000demo0', mode: 'safe' },
+      secrets: { token: 'old-token' },
+    });
+    expect(first.settings).toEqual({ appId: 'wx0000000000demo0', mode: 'safe' });
+    const again = await channels.addAccount({
+      channel: 'WX',
+      accountId: 'demo',
+      name: 'Demo WeChat (renamed)',
+      skillGroup: 'vip',
+      settings: { appId: 'wx0000000000demo0', mode: 'plain' },
+      secrets: { token: 'new-token' },
+    });
+    expect(again.id).toBe(first.id);
+    expect(await channels.accounts('WX')).toHaveLength(1);
+    expect(await channels.account('WX', 'demo')).toMatchObject({
+      name: 'Demo WeChat (renamed)',
+      skillGroup: 'vip',
+      settings: { mode: 'plain' },
+    });
+    expect(await channels.secrets(first.id)).toEqual({ token: 'new-token' });
+    // The same account id on another channel is another account; an unknown one is null.
+    expect(await channels.account('XM', 'demo')).toBeNull();
+    await channels.addAccount({ channel: 'XM', accountId: 'demo', name: 'Demo XMPP', skillGroup: null });
+    expect((await channels.account('XM', 'demo'))?.settings).toEqual({});
+    await channels.close();
+  });
 });

@@ -8,7 +8,7 @@ import { migrate, openDatabase, type Db } from '../db/sqlite';
 import { migrationsDir } from '../runtime/paths';
 import type { KeyProvider } from '../keys/provider';
 import { LRUCache } from 'lru-cache';
-import type { ChannelAccount, ChannelStore, DeliveryRecord } from './channels';
+import type { AccountSettings, ChannelAccount, ChannelStore, DeliveryRecord } from './channels';
 
 const MIGRATIONS = migrationsDir('gateway');
 const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -25,6 +25,7 @@ interface AccountRow {
   kek_id: string | null;
   wrapped_key: Buffer | null;
   sealed_secrets: Buffer | null;
+  settings_json: string | null;
   created_at: string;
 }
 
@@ -43,6 +44,7 @@ const toAccount = (r: AccountRow): ChannelAccount => ({
   accountId: r.account_id,
   name: r.name,
   skillGroup: r.skill_group,
+  settings: r.settings_json ? (JSON.parse(r.settings_json) as AccountSettings) : {},
   createdAt: r.created_at,
 });
 
@@ -105,11 +107,16 @@ export function createSqliteChannelStore(options: {
     byChannel: db.prepare('SELECT * FROM channel_accounts WHERE channel = ? ORDER BY created_at, id'),
     revokeKey: db.prepare('UPDATE channel_accounts SET key_hash = NULL WHERE key_hash = ?'),
     updateByKey: db.prepare(
-      'UPDATE channel_accounts SET channel = ?, account_id = ?, name = ?, skill_group = ? WHERE key_hash = ? RETURNING *',
+      'UPDATE channel_accounts SET channel = ?, account_id = ?, name = ?, skill_group = ?, settings_json = ? WHERE key_hash = ? RETURNING *',
+    ),
+    keyless: db.prepare('SELECT * FROM channel_accounts WHERE channel = ? AND account_id = ? AND key_hash IS NULL'),
+    updateKeyless: db.prepare(
+      `UPDATE channel_accounts SET name = ?, skill_group = ?, settings_json = ?, kek_id = ?, wrapped_key = ?, sealed_secrets = ?
+       WHERE id = ? RETURNING *`,
     ),
     insert: db.prepare(
-      `INSERT INTO channel_accounts (id, channel, account_id, name, skill_group, key_hash, kek_id, wrapped_key, sealed_secrets, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      `INSERT INTO channel_accounts (id, channel, account_id, name, skill_group, key_hash, kek_id, wrapped_key, sealed_secrets, settings_json, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     ),
     delivery: db.prepare('SELECT * FROM message_deliveries WHERE message_id = ?'),
     upsertDelivery: db.prepare(
@@ -125,18 +132,33 @@ export function createSqliteChannelStore(options: {
         throw new HuiliuError('VALIDATION_FAILED', 'accountId (appId): letters, digits, ".", "_" or "-", at most 64');
       if (!input.name.trim()) throw new HuiliuError('VALIDATION_FAILED', 'name: required');
       const keyHash = input.key === undefined ? null : sha256(input.key);
+      const settings = input.settings && Object.keys(input.settings).length > 0 ? JSON.stringify(input.settings) : null;
       if (keyHash) {
-        const updated = q.updateByKey.get(input.channel, input.accountId, input.name, input.skillGroup, keyHash) as AccountRow | undefined;
+        const updated = q.updateByKey.get(input.channel, input.accountId, input.name, input.skillGroup, settings, keyHash) as
+          AccountRow | undefined;
         if (updated) {
           byKeyHash.clear();
           return toAccount(updated);
         }
       }
-      const id = uuidv7();
+      const existing = keyHash ? undefined : (q.keyless.get(input.channel, input.accountId) as AccountRow | undefined);
+      const id = existing?.id ?? uuidv7();
       let sealed: { kekId: string; wrapped: Buffer; secrets: Buffer } | null = null;
       if (input.secrets) {
         const { plain, wrapped } = await options.keys.generateDataKey();
         sealed = { kekId: wrapped.kekId, wrapped: wrapped.wrapped, secrets: sealText(plain, JSON.stringify(input.secrets), aad(id)) };
+      }
+      if (existing) {
+        const updated = q.updateKeyless.get(
+          input.name,
+          input.skillGroup,
+          settings,
+          sealed?.kekId ?? null,
+          sealed?.wrapped ?? null,
+          sealed?.secrets ?? null,
+          id,
+        ) as AccountRow;
+        return toAccount(updated);
       }
       const row = q.insert.get(
         id,
@@ -148,6 +170,7 @@ export function createSqliteChannelStore(options: {
         sealed?.kekId ?? null,
         sealed?.wrapped ?? null,
         sealed?.secrets ?? null,
+        settings,
         new Date(now()).toISOString(),
       ) as AccountRow;
       byKeyHash.clear();
@@ -176,6 +199,11 @@ export function createSqliteChannelStore(options: {
 
     async accounts(channel) {
       return (q.byChannel.all(channel) as AccountRow[]).map(toAccount);
+    },
+
+    async account(channel, accountId) {
+      const row = q.keyless.get(channel, accountId) as AccountRow | undefined;
+      return row ? toAccount(row) : null;
     },
 
     async secrets(id) {

@@ -14,8 +14,16 @@ export interface ChannelAccount {
   name: string;
   /** Where a new session from this account opens unless the message hints otherwise. */
   skillGroup: string | null;
+  /**
+   * Non-secret settings the channel's adapter reads and validates itself (a WeChat account's `appId`,
+   * `apiBaseUrl`, `mode`; an XMPP component's `service` and `domain`); `{}` when none.
+   */
+  settings: AccountSettings;
   createdAt: string;
 }
+
+/** Scalar settings of one channel account (issue 12); secrets never go here (`secrets`, sealed). */
+export type AccountSettings = Record<string, string | number | boolean>;
 
 export interface NewChannelAccount {
   channel: ChannelCode;
@@ -26,6 +34,8 @@ export interface NewChannelAccount {
   key?: string;
   /** Secrets the server itself must use (an AppSecret, a SIP password): stored sealed. */
   secrets?: Record<string, string>;
+  /** Non-secret settings (see `ChannelAccount.settings`). */
+  settings?: AccountSettings;
 }
 
 /** The newest delivery state of one outbound message. */
@@ -44,7 +54,9 @@ export interface DeliveryRecord {
  */
 export interface ChannelStore {
   /**
-   * Adds an account (or, for a `key` already stored, updates the account that key opens).
+   * Adds an account (or, for a `key` already stored, updates the account that key opens). An account
+   * without a `key` (WeChat, XMPP) is one per (channel, accountId): adding it again updates its name,
+   * skill group, settings and secrets, so a restart with the same config changes nothing.
    * @throws HuiliuError VALIDATION_FAILED for an `accountId` outside `[A-Za-z0-9._-]{1,64}` (a ':'
    *   would make two apps' customer ids collide, issue 6 B7) or an empty name
    */
@@ -62,6 +74,8 @@ export interface ChannelStore {
    */
   revokeKey(key: string): Promise<boolean>;
   accounts(channel: ChannelCode): Promise<ChannelAccount[]>;
+  /** The keyless account (WeChat, XMPP) with this channel and accountId, or null. */
+  account(channel: ChannelCode, accountId: string): Promise<ChannelAccount | null>;
   /** The account's secrets, unsealed; null when it has none. @throws TamperError when the sealed row was altered */
   secrets(id: string): Promise<Record<string, string> | null>;
   /**
