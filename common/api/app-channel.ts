@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_TEXT_LENGTH } from '../message/envelope';
+import { MAX_TEXT_LENGTH, normalizeLinkValue, type IdentityLink, type IdentityLinkKind } from '../message/envelope';
 import { ImageUploadSchema, type ImageUpload } from './attachments';
 import type { AuthorKind, QueueStanding } from '../ai/assist';
 import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
@@ -24,6 +24,12 @@ export const AppMessageRequestSchema = z
       phone: z.unknown().optional(),
       /** What the app knows of the customer's value (issue 11): `{spend?, csat?}`; checked by `cleanAppMessage`. */
       attributes: z.unknown().optional(),
+      /**
+       * Identifiers the app verified for its signed-in user (issue 12): `{phone?, email?, wechatUnionId?}`.
+       * They link the customer across channels (a WeChat customer who opens the app lands in the same
+       * conversation); checked by `cleanAppMessage`.
+       */
+      verified: z.unknown().optional(),
     }),
     text: visibleTextSchema(MAX_TEXT_LENGTH).optional(),
     image: ImageUploadSchema.optional(),
@@ -45,9 +51,12 @@ export interface AppCustomerAttributes {
 /** The attribute names an app may send; any other is dropped with an `UNKNOWN_ATTRIBUTE` warning. */
 export const APP_CUSTOMER_ATTRIBUTES = ['spend', 'csat'] as const;
 
+/** `customer.verified` names → link kinds. */
+const VERIFIED_KINDS: Record<string, IdentityLinkKind | undefined> = { phone: 'phone', email: 'email', wechatUnionId: 'wechat-unionid' };
+
 /** The request after `cleanAppMessage`: every optional field present is valid. */
 export interface AppMessageRequest {
-  customer: { externalId: string; name?: string; phone?: string; attributes?: AppCustomerAttributes };
+  customer: { externalId: string; name?: string; phone?: string; attributes?: AppCustomerAttributes; verified?: IdentityLink[] };
   /** At least one of `text` and `image`. */
   text?: string;
   image?: ImageUpload;
@@ -141,6 +150,29 @@ export function cleanAppMessage(
       } else warn(field, 'UNKNOWN_ATTRIBUTE', `Not an attribute this server uses (${APP_CUSTOMER_ATTRIBUTES.join(', ')}); it was ignored.`);
     }
     if (attributes.spend !== undefined || attributes.csat !== undefined) customer.attributes = attributes;
+  }
+
+  const rawVerified = raw.customer.verified;
+  if (rawVerified !== undefined && rawVerified !== null && (typeof rawVerified !== 'object' || Array.isArray(rawVerified))) {
+    warn('customer.verified', 'INVALID', 'customer.verified is not an object; it was ignored.');
+  } else if (rawVerified) {
+    const links: IdentityLink[] = [];
+    for (const [key, value] of Object.entries(rawVerified)) {
+      const field = `customer.verified.${key}`;
+      const kind = VERIFIED_KINDS[key];
+      if (!kind) {
+        warn(
+          field,
+          'UNKNOWN_ATTRIBUTE',
+          `Not an identifier this server links on (${Object.keys(VERIFIED_KINDS).join(', ')}); it was ignored.`,
+        );
+        continue;
+      }
+      const normal = typeof value === 'string' ? normalizeLinkValue(kind, value) : null;
+      if (normal === null) warn(field, 'INVALID', `${key} is not a valid ${kind}; it was ignored.`);
+      else links.push({ kind, value: normal });
+    }
+    if (links.length > 0) customer.verified = links;
   }
 
   const hints: NonNullable<AppMessageRequest['hints']> = {};

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ChannelCodeSchema, type ChannelCode } from '../message/session-id';
+import { IdentityLinkKindSchema, type IdentityLinkKind } from '../message/envelope';
+import type { MessageView } from './sessions';
 import type { Reason } from '../routing/types';
 
 /**
@@ -126,3 +128,75 @@ export interface CsatReceipt {
 
 /** The channels whose customers can be imported (every one but the web widget's visitors). */
 export const IMPORTABLE_CHANNELS: readonly ChannelCode[] = ['AP', 'WX', 'XM', 'SP'];
+
+// ── Continuity (issue 12): one person across channels ───────────────────────────────────────────
+
+/** A merge of two customers as staff see it (ids and who/why/when; `by` is a staff id or `system`). */
+export const CustomerMergeViewSchema = z.object({
+  id: z.uuid(),
+  survivorId: z.uuid(),
+  mergedId: z.uuid(),
+  by: z.string(),
+  reason: z.string(),
+  at: z.string(),
+  undoneAt: z.string().nullable(),
+  undoneBy: z.string().nullable(),
+});
+export type CustomerMergeView = z.infer<typeof CustomerMergeViewSchema>;
+
+/**
+ * `GET /api/v1/customers/:id/identities`: the person behind a customer id — the merge group's root
+ * and members, each channel identity and verified link (values masked: phone numbers, e-mails and
+ * ids that hold them show as `*`), and the merges that made the group.
+ */
+export interface CustomerIdentitiesView {
+  customerId: string;
+  /** The group's root: the id the person is shown under. */
+  groupId: string;
+  name: string;
+  members: { id: string; name: string; channels: ChannelCode[] }[];
+  identities: { customerId: string; channel: ChannelCode; externalId: string; createdAt: string }[];
+  links: { customerId: string; kind: IdentityLinkKind; value: string; source: string; createdAt: string }[];
+  merges: CustomerMergeView[];
+}
+
+/** `POST /api/v1/customers/merges`: join `mergedId`'s person into `survivorId`'s. */
+export const MergeRequestSchema = z.strictObject({ survivorId: z.uuid(), mergedId: z.uuid() });
+export type MergeRequest = z.infer<typeof MergeRequestSchema>;
+
+/** `POST /api/v1/customers/:id/links`: a phone number or e-mail address the agent verified with the customer. */
+export const LinkRequestSchema = z.strictObject({ kind: z.enum(['phone', 'email']), value: z.string().min(3).max(256) });
+export type LinkRequest = z.infer<typeof LinkRequestSchema>;
+
+/**
+ * `GET /api/v1/customers/lookup?kind=&value=` (a verified link: phone, email, wechat-unionid) or
+ * `?channel=&externalId=` (a channel identity as that channel knows it; app ids as `appId:userId`):
+ * the customer, to merge with. NOT_FOUND when nobody (in the caller's skill groups) has it.
+ */
+export const CustomerLookupQuerySchema = z.union([
+  z.strictObject({ kind: IdentityLinkKindSchema, value: z.string().min(1).max(256) }),
+  z.strictObject({ channel: ChannelCodeSchema, externalId: z.string().min(1).max(512) }),
+]);
+export interface CustomerLookupView {
+  customerId: string;
+  groupId: string;
+  name: string;
+  channels: ChannelCode[];
+}
+
+/** Timeline page size: default and most. */
+export const TIMELINE_PAGE = 50;
+export const TIMELINE_PAGE_MAX = 200;
+export const TimelineQuerySchema = z.strictObject({
+  before: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(TIMELINE_PAGE_MAX).optional(),
+});
+
+/** `GET /api/v1/customers/:id/timeline`: the person's messages on every channel and conversation, newest first. */
+export interface TimelineView {
+  customerId: string;
+  groupId: string;
+  /** Newest first; each with its `channel` and `sessionId`. Page back with the last one's id as `before`. */
+  messages: MessageView[];
+  hasOlder: boolean;
+}

@@ -70,10 +70,17 @@ export const SessionSummarySchema = z.object({
   emotion: MessageEmotionSchema.optional(),
   /** Set once the contact left the AI tier for a person (why, who, when, the intent): absent for contacts that never were with the AI. */
   handover: HandoverSchema.optional(),
+  /**
+   * Issue 12: the session of another channel this one carries the conversation on from — the customer
+   * switched channel; a workstation showing that session shows this one instead.
+   */
+  movedFrom: SessionIdSchema.optional(),
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 
 export const SessionDetailSchema = SessionSummarySchema.extend({
+  /** Issue 12: closed because the customer went on from this channel; the conversation continues in that session. */
+  movedTo: SessionIdSchema.optional(),
   wrapUpCode: WrapUpCodeSchema.nullable(),
   closedAt: z.string().nullable(),
   /** The newest page of the conversation (at most DETAIL_PAGE messages), oldest first. */
@@ -91,7 +98,8 @@ export const SessionDetailSchema = SessionSummarySchema.extend({
    */
   transfer: TransferViewSchema.optional(),
   context: z.object({
-    customer: z.object({ id: z.string(), name: z.string(), channels: z.array(ChannelCodeSchema) }),
+    /** `channels`: every channel the person (their merge group, issue 12) wrote on; `groupId`: the person's id. */
+    customer: z.object({ id: z.string(), name: z.string(), channels: z.array(ChannelCodeSchema), groupId: z.string().optional() }),
     previousSessions: z.array(
       z.object({
         id: SessionIdSchema,

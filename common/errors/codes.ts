@@ -35,6 +35,10 @@ export const ERROR_CODES = {
     status: 409,
     message: 'Nobody there can take the contact now (offline, away or at capacity); try a cold transfer.',
   },
+  // Continuity (issue 12).
+  MERGE_SAME_CUSTOMER: { status: 409, message: 'These two are already one customer.' },
+  MERGE_ALREADY_UNDONE: { status: 409, message: 'This merge was already undone.' },
+  LINK_CONFLICT: { status: 409, message: 'Another customer already has this identifier; merge the two customers instead.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */

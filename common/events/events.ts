@@ -54,6 +54,8 @@ export const SessionFactsSchema = z.object({
   lastMessageAt: IsoTime,
   /** The hand-over from the AI tier, once there was one (issue 10). */
   handover: HandoverSchema.nullable().optional(),
+  /** The session of another channel this one carries the conversation on from (issue 12). */
+  movedFrom: SessionIdSchema.optional(),
 });
 export type SessionFacts = z.infer<typeof SessionFactsSchema>;
 
@@ -63,7 +65,8 @@ export type SessionFacts = z.infer<typeof SessionFactsSchema>;
  * left and it went back to the queue; a `routed` event follows), `handed-over` (the AI tier passed
  * it to a person — `status` is `queued`; a `routed` event follows).
  */
-export const SessionChangeReasonSchema = z.enum(['routed', 'accepted', 'closed', 'released', 'handed-over']);
+/** `moved`: the customer went on in the conversation from another channel (issue 12; see `movedTo`/`movedFrom`). */
+export const SessionChangeReasonSchema = z.enum(['routed', 'accepted', 'closed', 'released', 'handed-over', 'moved']);
 export type SessionChangeReason = z.infer<typeof SessionChangeReasonSchema>;
 
 const base = {
@@ -92,6 +95,8 @@ export const MessageInEventSchema = z.object({
     newSession: z.boolean(),
     session: SessionFactsSchema,
     customerName: z.string().min(1).max(128).optional(),
+    /** The session of another channel this message's new session carries the conversation on from (issue 12). */
+    movedFrom: SessionIdSchema.optional(),
   }),
 });
 
@@ -134,6 +139,26 @@ export const SessionChangedEventSchema = z.object({
     trigger: RoutingTriggerSchema.optional(),
     /** The agent whose pending offer this change withdrew (timed out, agent gone, taken by another). */
     offerWithdrawnFrom: StaffIdSchema.optional(),
+    /** Reason `moved` (issue 12): the closed session's successor on the customer's new channel … */
+    movedTo: SessionIdSchema.optional(),
+    /** … and, on the successor, the session it took over. */
+    movedFrom: SessionIdSchema.optional(),
+  }),
+});
+
+/**
+ * Two customers were merged into one person, or a merge was undone (issue 12). The audit record of
+ * who did it (`actor`: a staff id, or `system` for a merge on a verified link) and why; ids only.
+ */
+export const CustomerMergedEventSchema = z.object({
+  ...base,
+  type: z.literal('customer.merged'),
+  payload: z.object({
+    mergeId: z.uuid(),
+    survivorId: z.uuid(),
+    mergedId: z.uuid(),
+    reason: z.string().min(1).max(64),
+    undone: z.boolean(),
   }),
 });
 
@@ -223,6 +248,7 @@ export const EVENT_SCHEMAS = {
   'delivery.changed': DeliveryChangedEventSchema,
   'ai.acted': AiActedEventSchema,
   'transfer.changed': TransferChangedEventSchema,
+  'customer.merged': CustomerMergedEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -237,6 +263,7 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   DeliveryChangedEventSchema,
   AiActedEventSchema,
   TransferChangedEventSchema,
+  CustomerMergedEventSchema,
 ]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */

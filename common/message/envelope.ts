@@ -105,6 +105,27 @@ export const IdentityLinkSchema = z.object({
 });
 export type IdentityLink = z.infer<typeof IdentityLinkSchema>;
 
+/**
+ * The canonical form of a link's value, or null when it is not one: a phone keeps `+` and digits
+ * (spaces, dashes, dots and brackets dropped; 6–15 digits, ITU-T E.164), an e-mail is trimmed and
+ * lower-cased (`local@domain.tld`), a unionid is 10–64 letters, digits, `_` or `-`. Links are looked
+ * up by this form, so `+86 138-0013-8000` and `+8613800138000` are one link.
+ */
+export function normalizeLinkValue(kind: IdentityLinkKind, value: string): string | null {
+  switch (kind) {
+    case 'phone': {
+      const v = value.replace(/[\s().-]/g, '');
+      return /^\+?\d{6,15}$/.test(v) ? v : null;
+    }
+    case 'email': {
+      const v = value.trim().toLowerCase();
+      return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? v : null;
+    }
+    case 'wechat-unionid':
+      return /^[A-Za-z0-9_-]{10,64}$/.test(value) ? value : null;
+  }
+}
+
 /** At most this many links ride on one inbound message. */
 export const MAX_IDENTITY_LINKS = 5;
 

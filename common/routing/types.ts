@@ -257,6 +257,8 @@ export const RoutingTriggerSchema = z.enum([
   'declined',
   /** A new customer message raised the waiting contact's difficulty, so its priority (and maybe tier) went up. */
   'rescored',
+  /** The waiting customer went on from another channel (issue 12): the new session is offered in the old one's place. */
+  'moved',
 ]);
 export type RoutingTrigger = z.infer<typeof RoutingTriggerSchema>;
 

@@ -18,6 +18,7 @@ import type { Bus } from './bus/bus';
 import type { ServerConfig } from './config/config';
 import type { CustomerFacts } from './customers/facts';
 import { customersPlugin } from './customers/plugin';
+import { continuityPlugin } from './customers/continuity.plugin';
 import { appChannelPlugin } from './gateway/app/plugin';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
@@ -192,6 +193,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       routingConfig: () => configs?.current() ?? DEFAULT_ROUTING_CONFIG,
     });
   }
+  // Issue 12: one person across channels — timeline, identities, merge and undo.
+  await app.register(continuityPlugin, { store, views: deps.views, bus: deps.bus });
   // The customer's own way to a person (issue 10): the widget's button and the app's hand-over call.
   const handOver = (sessionId: string) => deps.conversations.handOver({ sessionId, reason: 'button', by: 'customer' });
   const standing = (sessionId: string) => deps.conversations.standing(sessionId);

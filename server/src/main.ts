@@ -70,6 +70,8 @@ export interface RunningServer {
     bus: Bus;
     kb: KnowledgeBase;
     assist: AssistService;
+    /** The one inbound path every channel adapter ends in (issue 12: tests feed channel drafts through it). */
+    ingest: Ingest;
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -321,7 +323,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb, assist },
+    services: { auth, store, channels, adapters, bus, kb, assist, ingest },
     images: { attachments, ocr },
     close() {
       closing ??= (async () => {

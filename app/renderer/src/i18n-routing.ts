@@ -286,6 +286,7 @@ const EN: RoutingStrings = {
     transferred: 'transferred',
     rescored: 'scored again after a new message',
     declined: 'the agent declined the offer',
+    moved: 'the customer went on from another channel',
   },
   explain: {
     title: 'Routing',
@@ -559,6 +560,7 @@ const ZH: RoutingStrings = {
     transferred: '转接',
     rescored: '新消息后重新评分',
     declined: '坐席拒绝了分配',
+    moved: '客户换了渠道继续',
   },
   explain: {
     title: '路由',

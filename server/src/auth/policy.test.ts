@@ -47,6 +47,7 @@ describe('can(user, action, resource)', () => {
     ['routing.view', [false, true, true, true, false], [false, true, true, true, false]],
     ['routing.manage', [false, false, true, false, false], [false, false, true, false, false]],
     ['customer.import', [false, false, true, false, false], [false, false, true, false, false]],
+    ['customer.merge', [true, true, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

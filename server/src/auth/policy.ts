@@ -37,6 +37,11 @@ export const ACTIONS = [
   'routing.manage',
   /** Import customers' value facts (`POST /api/v1/customers/facts/import`, issue 11). Not scoped by skill group. */
   'customer.import',
+  /**
+   * Merge two customers into one person, undo a merge, add a verified identifier (issue 12).
+   * Resource: `{ skillGroups }` of each customer in turn: both must be in the user's scope.
+   */
+  'customer.merge',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -75,6 +80,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'routing.manage': ['admin'],
   // Facts from a CRM export change every customer's routing value: admins only, like the routing config.
   'customer.import': ['admin'],
+  // Joining two people's histories is a handling act: the staff who serve them, not auditors.
+  'customer.merge': ['agent', 'lead', 'admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -120,6 +127,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'session.handle':
       return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);
     case 'customer.view':
+    case 'customer.merge':
       return seesAllGroups(user) || (resource.skillGroups ?? []).some((g) => user.skillGroups.includes(g));
     case 'queue.view':
       return queueRowVisible(user, resource);

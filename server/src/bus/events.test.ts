@@ -21,6 +21,8 @@ const session: SessionRecord = {
   closedAt: null,
   lastMessageAt: '2026-01-01T00:00:00.000Z',
   handover: null,
+  movedTo: null,
+  movedFrom: null,
 };
 
 describe('events', () => {

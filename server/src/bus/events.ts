@@ -27,6 +27,7 @@ export function sessionFacts(s: SessionRecord): SessionFacts {
     waitingSince: s.waitingSince,
     lastMessageAt: s.lastMessageAt,
     handover: s.handover,
+    ...(s.movedFrom ? { movedFrom: s.movedFrom } : {}),
   };
 }
 

@@ -161,6 +161,9 @@ export interface ConversationService {
   standing(sessionId: string): Promise<QueueStanding>;
 }
 
+/** How many channel switches an action follows from the session it names to the live one. */
+const MAX_MOVES = 16;
+
 /** Builds the service on its ports; it holds no state of its own (the store has it all). */
 export function createConversationService(deps: ConversationDeps): ConversationService {
   const now = deps.now ?? Date.now;
@@ -173,8 +176,16 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     return session;
   }
 
+  /**
+   * The session an action on `sessionId` acts on: the session itself, or — when the customer went on
+   * from its channel to another (issue 12, `movedTo`) — the session that carries the conversation now,
+   * so a reply goes out on the channel the customer last used and an agent's open tab keeps working.
+   */
   async function handled(actor: ConversationActor, sessionId: string): Promise<SessionRecord> {
-    const session = await seen(actor, sessionId);
+    let session = await seen(actor, sessionId);
+    for (let hops = 0; session.status === 'closed' && session.movedTo && hops < MAX_MOVES; hops++) {
+      session = await seen(actor, session.movedTo);
+    }
     if (!can(actor, 'session.handle', { skillGroup: session.skillGroup })) throw new HuiliuError('FORBIDDEN');
     return session;
   }
@@ -297,7 +308,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         // Taking a contact over from the AI: hand-over and assignment in one write.
         const handover = handoverOf({ reason: 'agent-took-over', by: actor.id, intent: await lastIntent(before), confidence: null }, false);
         const summary = await summaryOf(before, handover);
-        const taken = await deps.store.handOver(sessionId, { handover, claimBy: actor.id, ...(summary ? { summary } : {}) });
+        const taken = await deps.store.handOver(before.id, { handover, claimBy: actor.id, ...(summary ? { summary } : {}) });
         if (taken.changed) {
           await syncCapacity(actor.id);
           await deps.bus.publish(sessionChanged(taken.session, 'accepted', actor.id, undefined, before));
@@ -306,10 +317,10 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         }
         // The AI handed it over meanwhile: take it like any waiting contact.
       }
-      const { session, changed } = await deps.store.claim(sessionId, actor.id);
+      const { session, changed } = await deps.store.claim(before.id, actor.id);
       // Only the claim that changed the session acts on it: a double accept counts once (C9).
       if (changed) {
-        deps.router.settle(sessionId);
+        deps.router.settle(before.id);
         await syncCapacity(actor.id);
         await deps.bus.publish(sessionChanged(session, 'accepted', actor.id, undefined, before));
       }
@@ -338,9 +349,9 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     },
 
     async close(actor, { sessionId, wrapUpCode, note }) {
-      await handled(actor, sessionId);
-      const closed = await deps.store.close(sessionId, actor.id, wrapUpCode, note);
-      deps.router.settle(sessionId);
+      const current = await handled(actor, sessionId);
+      const closed = await deps.store.close(current.id, actor.id, wrapUpCode, note);
+      deps.router.settle(current.id);
       await syncCapacity(actor.id);
       await deps.bus.publish(sessionChanged(closed, 'closed', actor.id));
       const wrapUpUntil = await deps.afterCallWork?.contactClosed(actor.id, closed.channel);
@@ -384,13 +395,13 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     async release(actor, sessionId) {
       const session = await handled(actor, sessionId);
       if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
-      const released = await deps.store.release(sessionId, actor.id);
+      const released = await deps.store.release(session.id, actor.id);
       // The store's conditional update decides: not active with this agent (any more) → not theirs.
       if (!released) throw new HuiliuError('NOT_ASSIGNED');
       await syncCapacity(actor.id);
       await deps.bus.publish(sessionChanged(released, 'released', actor.id));
       // Other agents go first; the releasing agent's own free slot fills at their next availability.
-      const routed = await deps.router.reoffer(sessionId, actor.id);
+      const routed = await deps.router.reoffer(session.id, actor.id);
       return deps.views.summary(routed ?? released);
     },
   };

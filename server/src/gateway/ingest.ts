@@ -63,7 +63,42 @@ export class Ingest {
     const result = await this.store.appendInbound(parsed.data, { skillGroup });
     await beforePublish?.(result);
     if (!result.duplicate) {
-      const { envelope, session, newSession } = result;
+      const { envelope, session, newSession, moved, merges } = result;
+      // Issue 12: a verified link this message carried merged two customers (the audit record) …
+      for (const m of merges) {
+        await this.bus.publish(
+          newEvent('customer.merged', {
+            actor: 'system',
+            payload: { mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId, reason: m.reason, undone: false },
+          }),
+        );
+      }
+      // … and the customer went on from another channel: the old session closed, this one carries on.
+      if (moved) {
+        await this.bus.publish(
+          newEvent('session.changed', {
+            actor: 'customer',
+            sessionId: moved.id,
+            conversationId: moved.conversationId,
+            payload: {
+              ...sessionFacts(moved),
+              offeredAgentId: null,
+              reason: 'moved',
+              movedTo: session.id,
+              // A pending offer of the old session is gone: the agent it was offered to drops it now.
+              ...(moved.offeredAgentId ? { offerWithdrawnFrom: moved.offeredAgentId } : {}),
+            },
+          }),
+        );
+        await this.bus.publish(
+          newEvent('session.changed', {
+            actor: 'customer',
+            sessionId: session.id,
+            conversationId: session.conversationId,
+            payload: { ...sessionFacts(session), reason: 'moved', movedFrom: moved.id },
+          }),
+        );
+      }
       // The store keeps a name the channel gave (an empty one changes nothing): consumers get it
       // with the message instead of reading and decrypting the customer.
       const customerName = parsed.data.identity.displayName || undefined;
@@ -72,7 +107,13 @@ export class Ingest {
           actor: 'customer',
           sessionId: envelope.sessionId,
           conversationId: envelope.conversationId,
-          payload: { envelope, newSession, session: sessionFacts(session), ...(customerName ? { customerName } : {}) },
+          payload: {
+            envelope,
+            newSession,
+            session: sessionFacts(session),
+            ...(customerName ? { customerName } : {}),
+            ...(moved ? { movedFrom: moved.id } : {}),
+          },
         }),
       );
     }

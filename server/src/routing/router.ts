@@ -405,6 +405,19 @@ export function createRouter(deps: RouterDeps): Router {
     return true;
   }
 
+  /**
+   * A customer went on from another channel (issue 12): the new session took the old one's state. An
+   * active one stays with its agent and one with the AI stays there (nothing to route); a waiting one
+   * keeps its decision and place in the queue and is offered now (trigger `moved`); one never scored
+   * is routed as new.
+   */
+  async function carryOn(envelope: Envelope): Promise<void> {
+    const session = await deps.store.getSession(envelope.sessionId);
+    if (!session || session.status !== 'queued') return;
+    if (session.routing) await offer(session, session.routing, 'moved');
+    else await router.route(envelope);
+  }
+
   function cancelReassign(agentId: string): void {
     clearTimeout(reassignTimers.get(agentId));
     reassignTimers.delete(agentId);
@@ -414,8 +427,9 @@ export function createRouter(deps: RouterDeps): Router {
   const router: Router = {
     async start() {
       subs.push(
-        await deps.bus.subscribe('message.in', 'router', async ({ payload: { envelope, newSession } }) => {
-          if (newSession) await router.route(envelope);
+        await deps.bus.subscribe('message.in', 'router', async ({ payload: { envelope, newSession, movedFrom } }) => {
+          if (newSession && movedFrom) await carryOn(envelope);
+          else if (newSession) await router.route(envelope);
           else await rescore(envelope);
         }),
       );

@@ -8,7 +8,7 @@ import { HuiliuError } from '../../../common/errors/codes';
 import { openText } from '../crypto/aead';
 import { joinKey } from '../crypto/composite-key';
 import type { DataKeyRing } from './data-keys';
-import type { ProfileChange, RoutingLogEntry, SessionRecord } from './store';
+import type { CustomerMerge, ProfileChange, RoutingLogEntry, SessionRecord } from './store';
 
 /** The SQLite rows and the sealing labels shared by the store's reader (main thread) and its writer (worker). */
 
@@ -31,6 +31,8 @@ export interface SessionRow {
   last_message_at: string;
   handover_json: string | null;
   handover_summary_ct: Buffer | null;
+  moved_to: string | null;
+  moved_from: string | null;
 }
 
 export interface MessageRow {
@@ -74,12 +76,35 @@ export const changeAad = (customerId: string, id: string, field: ProfileChange['
 export const wrapUpNoteAad = (sessionId: string) => `session:${sessionId}:note`;
 export const handoverSummaryAad = (sessionId: string) => `session:${sessionId}:handover-summary`;
 export const factsAad = (customerId: string) => `cust:${customerId}:facts`;
+export const linkAad = (kind: string, valueHmac: string) => `link:${kind}:${valueHmac}`;
 export const ratingCommentAad = (sessionId: string) => `session:${sessionId}:csat-comment`;
 
 /** Blind index: a keyed hash of label + fixed parts + one free-text part, joined injectively (issue 6 B7). */
 export function blindIndex(indexKey: Buffer): (...parts: string[]) => string {
   return (...parts) => createHmac('sha256', indexKey).update(joinKey('\u0000', parts)).digest('hex');
 }
+
+export interface MergeRow {
+  id: string;
+  survivor_id: string;
+  merged_id: string;
+  by: string;
+  reason: string;
+  at: string;
+  undone_at: string | null;
+  undone_by: string | null;
+}
+
+export const toMerge = (r: MergeRow): CustomerMerge => ({
+  id: r.id,
+  survivorId: r.survivor_id,
+  mergedId: r.merged_id,
+  by: r.by,
+  reason: r.reason,
+  at: r.at,
+  undoneAt: r.undone_at,
+  undoneBy: r.undone_by,
+});
 
 export function toSession(row: SessionRow): SessionRecord {
   return {
@@ -100,6 +125,8 @@ export function toSession(row: SessionRow): SessionRecord {
     closedAt: row.closed_at,
     lastMessageAt: row.last_message_at,
     handover: row.handover_json ? (JSON.parse(row.handover_json) as Handover) : null,
+    movedTo: row.moved_to ?? null,
+    movedFrom: row.moved_from ?? null,
   };
 }
 

@@ -756,6 +756,212 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       });
     });
 
+    // ── Continuity (issue 12) ─────────────────────────────────────────────────────────────────
+    const wx = (openid: string, text: string, links?: InboundDraft['identity']['links']) =>
+      draft({ identity: { channel: 'WX', externalId: openid, ...(links ? { links } : {}) }, text });
+    const app = (userId: string, text: string, links?: InboundDraft['identity']['links']) =>
+      draft({ identity: { channel: 'AP', externalId: `shop:${userId}`, ...(links ? { links } : {}) }, text });
+
+    it('links two channels of one person by a verified link and carries the active conversation on with the same agent', async () => {
+      const first = await h.store.appendInbound(wx('o-wang', 'my order is late', [{ kind: 'wechat-unionid', value: 'union-wang-0001' }]), {
+        skillGroup: 'general',
+      });
+      await h.store.saveRouting(first.session.id, decision(), null);
+      await h.store.claim(first.session.id, 'agent-a');
+      // The same person opens the app, signed in with WeChat: the app passes the verified unionid.
+      const second = await h.store.appendInbound(
+        app('u-77', 'I am in the app now', [{ kind: 'wechat-unionid', value: 'union-wang-0001' }]),
+        {
+          skillGroup: 'vip',
+        },
+      );
+      expect(second.merges).toHaveLength(1);
+      expect(second.merges[0]).toMatchObject({
+        survivorId: first.session.customerId,
+        mergedId: second.session.customerId,
+        by: 'system',
+        reason: 'link:wechat-unionid',
+      });
+      expect(second.newSession).toBe(true);
+      expect(second.session.id.startsWith('AP')).toBe(true);
+      expect(second.session).toMatchObject({
+        conversationId: first.session.conversationId,
+        status: 'active',
+        assignedAgentId: 'agent-a',
+        skillGroup: 'general',
+        movedFrom: first.session.id,
+      });
+      expect(second.moved).toMatchObject({ id: first.session.id, status: 'closed', movedTo: second.session.id });
+      expect(await h.store.getSession(first.session.id)).toMatchObject({ status: 'closed', movedTo: second.session.id });
+      // One conversation, gap-free, each message on its own channel; the agent still holds one chat.
+      const messages = await h.store.listMessages(first.session.conversationId);
+      expect(messages.map((m) => [m.seq, m.channel])).toEqual([
+        [1, 'WX'],
+        [2, 'AP'],
+      ]);
+      expect(await h.store.activeChatCount('agent-a')).toBe(1);
+      // The person's sessions, identities and timeline read across both customers.
+      expect((await h.store.listSessions({ customerId: second.session.customerId })).map((x) => x.id).sort()).toEqual(
+        [first.session.id, second.session.id].sort(),
+      );
+      const { identities, links } = await h.store.customerIdentities(second.session.customerId);
+      expect(identities.map((x) => [x.channel, x.externalId])).toEqual([
+        ['WX', 'o-wang'],
+        ['AP', 'shop:u-77'],
+      ]);
+      expect(links).toMatchObject([
+        { kind: 'wechat-unionid', value: 'union-wang-0001', customerId: first.session.customerId, source: 'WX' },
+      ]);
+      const timeline = await h.store.timeline(first.session.customerId);
+      expect(timeline.messages.map((m) => (m.kind === 'text' ? m.body.text : ''))).toEqual(['I am in the app now', 'my order is late']);
+      expect((await h.store.getCustomer(second.session.customerId))?.groupId).toBe(first.session.customerId);
+    });
+
+    it('moves a waiting contact with its decision and place in the queue, and a pending offer back to the queue', async () => {
+      const first = await h.store.appendInbound(wx('o-li', 'hello?', [{ kind: 'phone', value: '+86 138-0013-8000' }]), {
+        skillGroup: 'general',
+      });
+      await h.store.saveRouting(first.session.id, decision('expert'), {
+        agentId: 'agent-b',
+        expiresAt: new Date(Date.now() + 20_000).toISOString(),
+      });
+      h.advance(1000);
+      // The app vouches for the same phone number in another form: the same link.
+      const second = await h.store.appendInbound(app('u-li', 'still waiting', [{ kind: 'phone', value: '+8613800138000' }]), {
+        skillGroup: 'general',
+      });
+      expect(second.session).toMatchObject({
+        status: 'queued',
+        assignedAgentId: null,
+        offeredAgentId: null,
+        waitingSince: first.session.waitingSince,
+        movedFrom: first.session.id,
+      });
+      expect(second.session.routing?.tier).toBe('expert');
+      // The old session's offer is named on the closed row (so the push can withdraw it) and counts for nobody.
+      expect(second.moved).toMatchObject({ status: 'closed', offeredAgentId: 'agent-b' });
+      expect((await h.store.agentLoad('agent-b')).offered).toBe(0);
+    });
+
+    it('keeps separate people apart: no link, another link, or a window that ran out', async () => {
+      const a = await h.store.appendInbound(wx('o-zhao', 'hi', [{ kind: 'email', value: 'Zhao@Example.com' }]), { skillGroup: 'general' });
+      const b = await h.store.appendInbound(app('u-qian', 'hi'), { skillGroup: 'general' });
+      const c = await h.store.appendInbound(app('u-sun', 'hi', [{ kind: 'email', value: 'sun@example.com' }]), { skillGroup: 'general' });
+      expect(new Set([a, b, c].map((r) => r.session.conversationId)).size).toBe(3);
+      expect([b.merges, c.merges]).toEqual([[], []]);
+      // The same e-mail, another case: one link; but the conversation went quiet beyond the window.
+      h.advance(31 * 60_000);
+      const d = await h.store.appendInbound(app('u-zhao', 'back again', [{ kind: 'email', value: 'zhao@example.com ' }]), {
+        skillGroup: 'general',
+      });
+      expect(d.merges).toHaveLength(1);
+      expect(d.moved).toBeNull();
+      expect(d.session.conversationId).not.toBe(a.session.conversationId);
+      expect(d.session.status).toBe('queued');
+      // Malformed link values are ignored, never stored.
+      const e = await h.store.appendInbound(app('u-odd', 'x', [{ kind: 'phone', value: 'call me maybe' }]), { skillGroup: 'general' });
+      expect(e.merges).toEqual([]);
+      expect((await h.store.customerIdentities(e.session.customerId)).links).toEqual([]);
+    });
+
+    it('merges two customers on request, undoes it exactly, and a shared link does not merge them again', async () => {
+      const a = await h.store.appendInbound(wx('o-a', 'first person'), { skillGroup: 'general' });
+      const b = await h.store.appendInbound(app('u-b', 'second person'), { skillGroup: 'general' });
+      const merge = await h.store.mergeCustomers({
+        survivorId: a.session.customerId,
+        mergedId: b.session.customerId,
+        by: 'agent-a',
+        reason: 'agent',
+      });
+      expect(merge).toMatchObject({ survivorId: a.session.customerId, mergedId: b.session.customerId, by: 'agent-a', undoneAt: null });
+      expect(await h.store.customerGroup(b.session.customerId)).toEqual([a.session.customerId, b.session.customerId]);
+      expect((await h.store.timeline(a.session.customerId)).messages).toHaveLength(2);
+      await expect(
+        h.store.mergeCustomers({ survivorId: b.session.customerId, mergedId: a.session.customerId, by: 'agent-a', reason: 'agent' }),
+      ).rejects.toMatchObject({ code: 'MERGE_SAME_CUSTOMER' });
+      expect((await h.store.merges(b.session.customerId)).map((m) => m.id)).toEqual([merge.id]);
+
+      const undone = await h.store.undoMerge(merge.id, 'lead-1');
+      expect(undone).toMatchObject({ undoneBy: 'lead-1' });
+      expect(undone.undoneAt).not.toBeNull();
+      await expect(h.store.undoMerge(merge.id, 'lead-1')).rejects.toMatchObject({ code: 'MERGE_ALREADY_UNDONE' });
+      await expect(h.store.undoMerge('0190a0a0-0000-7000-8000-000000000000', 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await h.store.customerGroup(a.session.customerId)).toEqual([a.session.customerId]);
+      expect(await h.store.customerGroup(b.session.customerId)).toEqual([b.session.customerId]);
+      expect((await h.store.timeline(b.session.customerId)).messages.map((m) => m.channel)).toEqual(['AP']);
+      expect((await h.store.listSessions({ customerId: a.session.customerId })).map((x) => x.channel)).toEqual(['WX']);
+      expect((await h.store.getCustomer(b.session.customerId))?.mergedInto).toBeNull();
+
+      // Both then show the same verified link: the undone merge stands, the link stays with its first holder.
+      await h.store.appendInbound(wx('o-a', 'me again', [{ kind: 'phone', value: '+4915112345678' }]), { skillGroup: 'general' });
+      const again = await h.store.appendInbound(app('u-b', 'me again', [{ kind: 'phone', value: '+4915112345678' }]), {
+        skillGroup: 'general',
+      });
+      expect(again.merges).toEqual([]);
+      expect(await h.store.customerGroup(b.session.customerId)).toEqual([b.session.customerId]);
+    });
+
+    it("undoes one merge of a chain and leaves the others: each group's tree splits where it joined", async () => {
+      const ids: string[] = [];
+      for (const who of ['m1', 'm2', 'm3'])
+        ids.push((await h.store.appendInbound(app(who, 'hi'), { skillGroup: 'general' })).session.customerId);
+      const [c1, c2, c3] = ids as [string, string, string];
+      const m12 = await h.store.mergeCustomers({ survivorId: c1, mergedId: c2, by: 'x', reason: 'agent' });
+      // Merging a member merges its whole group at the root.
+      await h.store.mergeCustomers({ survivorId: c3, mergedId: c2, by: 'x', reason: 'agent' });
+      expect((await h.store.customerGroup(c1)).sort()).toEqual([c1, c2, c3].sort());
+      expect((await h.store.customerGroup(c1))[0]).toBe(c3);
+      await h.store.undoMerge(m12.id, 'x');
+      expect(await h.store.customerGroup(c2)).toEqual([c2]);
+      expect((await h.store.customerGroup(c1)).sort()).toEqual([c1, c3].sort());
+    });
+
+    it('links a phone an agent verified, and refuses one another customer holds, naming them', async () => {
+      const a = await h.store.appendInbound(wx('o-p1', 'hi'), { skillGroup: 'general' });
+      const b = await h.store.appendInbound(app('u-p2', 'hi', [{ kind: 'phone', value: '+8613900000000' }]), { skillGroup: 'general' });
+      const link = await h.store.linkIdentity(a.session.customerId, { kind: 'phone', value: '+86 139 1111 2222' }, 'agent:agent-a');
+      expect(link).toMatchObject({ kind: 'phone', value: '+8613911112222', source: 'agent:agent-a' });
+      // Linking it again changes nothing.
+      await h.store.linkIdentity(a.session.customerId, { kind: 'phone', value: '+8613911112222' }, 'agent:agent-a');
+      expect((await h.store.customerIdentities(a.session.customerId)).links).toHaveLength(1);
+      const conflict = await h.store
+        .linkIdentity(a.session.customerId, { kind: 'phone', value: '+8613900000000' }, 'agent:agent-a')
+        .catch((e: unknown) => e);
+      expect(conflict).toBeInstanceOf(HuiliuError);
+      expect(conflict).toMatchObject({ code: 'LINK_CONFLICT', details: { customerId: b.session.customerId } });
+      await expect(h.store.linkIdentity(a.session.customerId, { kind: 'email', value: 'not-an-email' }, 'agent:x')).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      await expect(
+        h.store.linkIdentity('0190a0a0-0000-7000-8000-000000000000', { kind: 'phone', value: '+861' + '3'.repeat(9) }, 'agent:x'),
+      ).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+    });
+
+    it("pages a customer's timeline newest first across conversations", async () => {
+      for (let i = 1; i <= 5; i++) {
+        await h.store.appendInbound(app('u-page', `message ${i}`), { skillGroup: 'general' });
+        // Each in its own conversation: the previous one closed.
+        const [open] = await h.store.listSessions({
+          status: ['queued'],
+          customerId: (await h.store.findCustomerByIdentity('AP', 'shop:u-page'))!.id,
+        });
+        if (open) {
+          await h.store.claim(open.id, 'agent-a');
+          await h.store.close(open.id, 'agent-a', 'resolved');
+        }
+      }
+      const customerId = (await h.store.findCustomerByIdentity('AP', 'shop:u-page'))!.id;
+      const first = await h.store.timeline(customerId, { limit: 2 });
+      expect(first.messages.map((m) => (m.kind === 'text' ? m.body.text : ''))).toEqual(['message 5', 'message 4']);
+      expect(first.hasOlder).toBe(true);
+      const rest = await h.store.timeline(customerId, { before: first.messages[1]!.id, limit: 10 });
+      expect(rest.messages.map((m) => (m.kind === 'text' ? m.body.text : ''))).toEqual(['message 3', 'message 2', 'message 1']);
+      expect(rest.hasOlder).toBe(false);
+      expect(new Set([...first.messages, ...rest.messages].map((m) => m.conversationId)).size).toBe(5);
+    });
+
     it('answers a ping while open', async () => {
       await expect(h.store.ping()).resolves.toBeUndefined();
     });

@@ -1,5 +1,6 @@
 import { HuiliuError } from '../../../common/errors/codes';
 import type { ChannelCode } from '../../../common/message/session-id';
+import { normalizeLinkValue, type IdentityLinkKind } from '../../../common/message/envelope';
 import type { ConversationSummary } from '../../../common/ai/assist';
 import type { SessionStatus } from '../../../common/api/sessions';
 import { openText } from '../crypto/aead';
@@ -13,6 +14,10 @@ import type { RandomSource } from './session-id';
 import {
   blindIndex,
   changeAad,
+  externalIdAad,
+  linkAad,
+  toMerge,
+  type MergeRow,
   customerKeyOwner,
   factsAad,
   handoverSummaryAad,
@@ -29,6 +34,8 @@ import {
 } from './sqlite-rows';
 import type {
   CustomerRecord,
+  IdentityView,
+  LinkView,
   LogPage,
   MessagePage,
   ProfileChange,
@@ -175,7 +182,32 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
 
   const q = {
     identity: db.prepare('SELECT customer_id FROM customer_identities WHERE channel = ? AND external_id_hmac = ?'),
-    customer: db.prepare('SELECT id, name_ct, created_at FROM customers WHERE id = ?'),
+    customer: db.prepare('SELECT id, name_ct, created_at, merged_into, group_id FROM customers WHERE id = ?'),
+    // Issue 12: a customer's merge group, root first.
+    group: db.prepare(
+      `SELECT id FROM customers WHERE group_id = (SELECT coalesce(group_id, id) FROM customers WHERE id = ?)
+       ORDER BY id = group_id DESC, created_at, id`,
+    ),
+    groupIdentities: db.prepare(
+      `SELECT channel, external_id_hmac, customer_id, external_id_ct, created_at FROM customer_identities
+       WHERE customer_id IN (SELECT id FROM customers WHERE group_id = (SELECT coalesce(group_id, id) FROM customers WHERE id = ?))
+       ORDER BY created_at, rowid`,
+    ),
+    groupLinks: db.prepare(
+      `SELECT kind, value_hmac, customer_id, value_ct, source, created_at FROM customer_links
+       WHERE customer_id IN (SELECT id FROM customers WHERE group_id = (SELECT coalesce(group_id, id) FROM customers WHERE id = ?))
+       ORDER BY created_at, rowid`,
+    ),
+    merge: db.prepare('SELECT * FROM customer_merges WHERE id = ?'),
+    link: db.prepare('SELECT customer_id FROM customer_links WHERE kind = ? AND value_hmac = ?'),
+    groupMerges: db.prepare(
+      `SELECT * FROM customer_merges WHERE survivor_id IN (SELECT value FROM json_each(?)) OR merged_id IN (SELECT value FROM json_each(?))
+       ORDER BY id DESC LIMIT 200`,
+    ),
+    timeline: db.prepare(
+      `SELECT * FROM messages WHERE customer_id IN (SELECT value FROM json_each(@members)) AND id < @before
+       ORDER BY id DESC LIMIT @limit`,
+    ),
     customerChannels: db.prepare('SELECT DISTINCT channel FROM customer_identities WHERE customer_id = ? ORDER BY channel'),
     latestSession: db.prepare('SELECT * FROM sessions WHERE customer_id = ? AND channel = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
     session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -221,6 +253,13 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
 
   const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
+  /**
+   * The keys of every customer whose messages are in `rows`: since issue 12 one conversation can hold
+   * messages of several customers of a merge group (each sealed with its own key).
+   */
+  const loadKeysOf = async (rows: readonly MessageRow[]) => {
+    for (const id of new Set(rows.map((r) => r.customer_id))) await loadCustomerKey(id);
+  };
 
   /** The WHERE clause of a session filter, or null when it can match nothing (an empty list). */
   function whereOf(filter: SessionFilter): { sql: string; params: unknown[] } | null {
@@ -234,7 +273,11 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     if (filter.status) list('status', filter.status);
     if (filter.skillGroups) list('skill_group', filter.skillGroups);
     if (filter.channel) list('channel', [filter.channel]);
-    if (filter.customerId) list('customer_id', [filter.customerId]);
+    if (filter.customerId) {
+      // Issue 12: a customer's sessions are their whole merge group's.
+      where.push('customer_id IN (SELECT id FROM customers WHERE group_id = (SELECT coalesce(group_id, id) FROM customers WHERE id = ?))');
+      params.push(filter.customerId);
+    }
     if (filter.assignedAgentId) list('assigned_agent_id', [filter.assignedAgentId]);
     if (filter.offeredAgentId) list('offered_agent_id', [filter.offeredAgentId]);
     if (filter.waitingBefore) {
@@ -329,7 +372,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
 
     async listMessages(conversationId, { afterSeq = 0, limit = 1000 } = {}) {
       const rows = q.messagesAfter.all(conversationId, afterSeq, Math.min(limit, 10_000)) as MessageRow[];
-      if (rows.length > 0) await loadCustomerKey(rows[0]!.customer_id);
+      await loadKeysOf(rows);
       return rows.map(decryptMessage);
     },
 
@@ -339,7 +382,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       const rows = q.messagesBefore.all(conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, n + 1) as MessageRow[];
       const hasOlder = rows.length > n;
       const page = rows.slice(0, n).reverse();
-      if (page.length > 0) await loadCustomerKey(page[0]!.customer_id);
+      await loadKeysOf(page);
       return { messages: page.map(decryptMessage), hasOlder };
     },
 
@@ -376,11 +419,89 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     async getCustomer(id) {
-      const row = q.customer.get(id) as { id: string; name_ct: Buffer; created_at: string } | undefined;
+      const row = q.customer.get(id) as
+        { id: string; name_ct: Buffer; created_at: string; merged_into: string | null; group_id: string | null } | undefined;
       if (!row) return null;
       const key = await loadCustomerKey(id);
       const channels = (q.customerChannels.all(id) as { channel: ChannelCode }[]).map((r) => r.channel);
-      return { id, name: openText(key, row.name_ct, nameAad(id)), channels, createdAt: row.created_at } satisfies CustomerRecord;
+      return {
+        id,
+        name: openText(key, row.name_ct, nameAad(id)),
+        channels,
+        createdAt: row.created_at,
+        mergedInto: row.merged_into,
+        groupId: row.group_id ?? id,
+      } satisfies CustomerRecord;
+    },
+
+    mergeCustomers: (input) => writer.mergeCustomers(input),
+    undoMerge: (mergeId, by) => writer.undoMerge(mergeId, by),
+    linkIdentity: (customerId, link, source) => writer.linkIdentity(customerId, link, source),
+
+    async getMerge(mergeId) {
+      const row = q.merge.get(mergeId) as MergeRow | undefined;
+      return row ? toMerge(row) : null;
+    },
+
+    async merges(customerId) {
+      const members = JSON.stringify(await store.customerGroup(customerId));
+      return (q.groupMerges.all(members, members) as MergeRow[]).map(toMerge);
+    },
+
+    async findCustomerByLink(kind, value) {
+      const normal = normalizeLinkValue(kind, value);
+      if (normal === null) return null;
+      const found = q.link.get(kind, blind('link', kind, normal)) as { customer_id: string } | undefined;
+      return found ? store.getCustomer(found.customer_id) : null;
+    },
+
+    async customerGroup(customerId) {
+      return (q.group.all(customerId) as { id: string }[]).map((r) => r.id);
+    },
+
+    async customerIdentities(customerId) {
+      const identityRows = q.groupIdentities.all(customerId) as {
+        channel: ChannelCode;
+        external_id_hmac: string;
+        customer_id: string;
+        external_id_ct: Buffer;
+        created_at: string;
+      }[];
+      const linkRows = q.groupLinks.all(customerId) as {
+        kind: IdentityLinkKind;
+        value_hmac: string;
+        customer_id: string;
+        value_ct: Buffer;
+        source: string;
+        created_at: string;
+      }[];
+      const keys = new Map<string, Buffer>();
+      const keyOf = async (id: string) => {
+        let key = keys.get(id);
+        if (!key) keys.set(id, (key = await loadCustomerKey(id)));
+        return key;
+      };
+      const identities: IdentityView[] = [];
+      for (const r of identityRows) {
+        const externalId = openText(await keyOf(r.customer_id), r.external_id_ct, externalIdAad(r.channel, r.external_id_hmac));
+        identities.push({ customerId: r.customer_id, channel: r.channel, externalId, createdAt: r.created_at });
+      }
+      const links: LinkView[] = [];
+      for (const r of linkRows) {
+        const value = openText(await keyOf(r.customer_id), r.value_ct, linkAad(r.kind, r.value_hmac));
+        links.push({ customerId: r.customer_id, kind: r.kind, value, source: r.source, createdAt: r.created_at });
+      }
+      return { identities, links };
+    },
+
+    async timeline(customerId, { before, limit = 50 } = {}) {
+      const members = await store.customerGroup(customerId);
+      const size = Math.max(1, Math.min(limit, 200));
+      // One row more than asked says whether older messages exist. '~' sorts after every UUID.
+      const rows = q.timeline.all({ members: JSON.stringify(members), before: before ?? '~', limit: size + 1 }) as MessageRow[];
+      const page = rows.slice(0, size);
+      await loadKeysOf(page);
+      return { messages: page.map(decryptMessage), hasOlder: rows.length > size };
     },
 
     async findCustomerByIdentity(channel, externalId) {

@@ -1,5 +1,5 @@
 import type { ChannelCode } from '../../../common/message/session-id';
-import type { Content, Direction, Envelope, InboundDraft } from '../../../common/message/envelope';
+import type { Content, Direction, Envelope, IdentityLink, IdentityLinkKind, InboundDraft } from '../../../common/message/envelope';
 import type { RoutingDecision, Capacity, ChannelKind } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
@@ -9,8 +9,52 @@ import type { TransferMode, TransferStatus, TransferTarget } from '../../../comm
 export interface CustomerRecord {
   id: string;
   name: string;
+  /** The channels this customer's own identities are on (not the merged group's). */
   channels: ChannelCode[];
   createdAt: string;
+  /** The customer this one was merged into (issue 12), or null. */
+  mergedInto: string | null;
+  /** The root of the customer's merge group: the id the person is shown under (itself when never merged). */
+  groupId: string;
+}
+
+/** One merge of two customers (issue 12), and its undo: the audit record. */
+export interface CustomerMerge {
+  id: string;
+  /** The group root the other joined; `mergedId` is the root of the group that joined it. */
+  survivorId: string;
+  mergedId: string;
+  /** Staff id, or `system` (a verified link two customers shared). */
+  by: string;
+  /** `agent`, or `link:<kind>` for a merge on a verified link. */
+  reason: string;
+  at: string;
+  undoneAt: string | null;
+  undoneBy: string | null;
+}
+
+/** A channel identity of a customer's group, opened (PII: staff views mask it). */
+export interface IdentityView {
+  customerId: string;
+  channel: ChannelCode;
+  externalId: string;
+  createdAt: string;
+}
+
+/** A verified cross-channel identifier of a customer's group, opened (PII: staff views mask it). */
+export interface LinkView {
+  customerId: string;
+  kind: IdentityLinkKind;
+  value: string;
+  /** A channel code, or `agent:<staff id>`. */
+  source: string;
+  createdAt: string;
+}
+
+/** A page of a customer's timeline: messages of every conversation and channel of the group, newest first. */
+export interface TimelinePage {
+  messages: Envelope[];
+  hasOlder: boolean;
 }
 
 /** One change of a customer's contact details, oldest first (C10: later details win, history kept). */
@@ -54,6 +98,10 @@ export interface SessionRecord {
   lastMessageAt: string;
   /** Why and when the contact left the AI tier for a person; null when it never was with the AI. */
   handover: Handover | null;
+  /** Closed because the customer went on in the same conversation on another channel: that session (issue 12). */
+  movedTo: string | null;
+  /** The session of another channel this one carries the conversation on from (issue 12). */
+  movedFrom: string | null;
 }
 
 export interface InboundResult {
@@ -61,8 +109,16 @@ export interface InboundResult {
   session: SessionRecord;
   /** The same clientMessageId was stored before; `envelope` is the stored one. */
   duplicate: boolean;
-  /** This message opened a new session (the router must score it). */
+  /** This message opened a new session (the router must score it, unless it `moved`). */
   newSession: boolean;
+  /**
+   * The session this message's new session took the conversation over from (issue 12): the customer
+   * wrote on another channel within the continuity window; that session is now closed with `movedTo`,
+   * and the new one carries on its state (status, skill group, agent, routing, waiting time). Null otherwise.
+   */
+  moved: SessionRecord | null;
+  /** Customers merged because this message carried a verified link another customer already had. */
+  merges: CustomerMerge[];
 }
 
 export interface OutboundInput {
@@ -447,6 +503,43 @@ export interface SessionStore {
   transfers(sessionId: string): Promise<TransferRecord[]>;
   /** Pending transfers, oldest first; with `offeredAgentId`, those offered to that agent. */
   pendingTransfers(filter?: { offeredAgentId?: string }): Promise<TransferRecord[]>;
+
+  // ── Continuity (issue 12) ─────────────────────────────────────────────────────────────────────
+  /**
+   * Merges the group of `mergedId` into the group of `survivorId` (each taken at its root). Nothing is
+   * moved or re-sealed: from now on both groups read as one person (sessions, timeline, continuity,
+   * identities), and `undoMerge` splits them again exactly as they were.
+   * @throws HuiliuError NOT_FOUND (a customer does not exist), MERGE_SAME_CUSTOMER (already one group)
+   */
+  mergeCustomers(input: { survivorId: string; mergedId: string; by: string; reason: string }): Promise<CustomerMerge>;
+  /**
+   * Undoes a merge: the merged group is its own person again, with everything it had (conversations
+   * joined across the two while merged stay whole, each message with the customer who wrote or was
+   * written to). A verified link the two share no longer merges them again.
+   * @throws HuiliuError NOT_FOUND (no such merge), MERGE_ALREADY_UNDONE
+   */
+  undoMerge(mergeId: string, by: string): Promise<CustomerMerge>;
+  getMerge(mergeId: string): Promise<CustomerMerge | null>;
+  /** The merges that touch the customer's group (its members' own, done or undone), newest first. */
+  merges(customerId: string): Promise<CustomerMerge[]>;
+  /**
+   * Adds a verified link to a customer (an agent verified a phone number). A link the group already
+   * has changes nothing.
+   * @throws HuiliuError NOT_FOUND, LINK_CONFLICT (another customer has it: `details.customerId` names
+   *   them, so the agent can merge instead), VALIDATION_FAILED (a value that is not a phone/e-mail)
+   */
+  linkIdentity(customerId: string, link: IdentityLink, source: string): Promise<LinkView>;
+  /** The customer holding a verified link (the value in any form `normalizeLinkValue` accepts), or null. */
+  findCustomerByLink(kind: IdentityLinkKind, value: string): Promise<CustomerRecord | null>;
+  /** The ids of the customer's merge group, root first; empty for an unknown customer. */
+  customerGroup(customerId: string): Promise<string[]>;
+  /** The channel identities and verified links of the customer's whole group (opened). */
+  customerIdentities(customerId: string): Promise<{ identities: IdentityView[]; links: LinkView[] }>;
+  /**
+   * The customer's timeline: messages of every conversation and channel of the group, newest first,
+   * `limit` (default 50, at most 200) before the message id `before` (default: the newest).
+   */
+  timeline(customerId: string, options?: { before?: string; limit?: number }): Promise<TimelinePage>;
 
   /** Resolves when the store answers a trivial query (readiness probe); rejects when it cannot. */
   ping(): Promise<void>;

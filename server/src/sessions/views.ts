@@ -148,6 +148,7 @@ export function queueRow(s: QueueRowFacts, customerName: string | null, last: En
     waitingSince: s.waitingSince,
     ...(emotion ? { emotion } : {}),
     ...(s.handover ? { handover: s.handover } : {}),
+    ...(s.movedFrom ? { movedFrom: s.movedFrom } : {}),
   };
 }
 
@@ -217,6 +218,7 @@ export class SessionViews {
     const messages = await this.messages(page.messages);
     return {
       ...summary,
+      ...(s.movedTo ? { movedTo: s.movedTo } : {}),
       wrapUpCode: s.wrapUpCode,
       closedAt: s.closedAt,
       messages,
@@ -227,7 +229,12 @@ export class SessionViews {
           ? { ...s.routing, candidates: s.routing.candidates.filter((c) => c.agentId === viewer.id) }
           : s.routing,
       context: {
-        customer: { id: s.customerId, name: customer?.name ?? 'Unknown customer', channels: customer?.channels ?? [] },
+        customer: {
+          id: s.customerId,
+          name: customer?.name ?? 'Unknown customer',
+          channels: [...new Set([...(customer?.channels ?? []), ...previous.map((p) => p.channel), s.channel])].sort(),
+          groupId: customer?.groupId ?? s.customerId,
+        },
         previousSessions: previous
           .filter((p) => p.id !== s.id && canSeeSession(viewer, p))
           .map((p) => ({ id: p.id, channel: p.channel, status: p.status, createdAt: p.createdAt })),

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
-import type { Content, Envelope, InboundDraft } from '../../../common/message/envelope';
+import { normalizeLinkValue, type Content, type Envelope, type IdentityLink, type InboundDraft } from '../../../common/message/envelope';
 import type { AuthorKind } from '../../../common/ai/assist';
 import type { ChannelCode } from '../../../common/message/session-id';
 import { openText, sealText } from '../crypto/aead';
@@ -23,14 +23,26 @@ import {
   nameAad,
   phoneAad,
   ratingCommentAad,
+  linkAad,
+  toMerge,
   toSession,
+  type MergeRow,
   wrapUpNoteAad,
   type MessageRow,
   type SessionRow,
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
 } from './sqlite-rows';
-import type { CustomerIdentity, InboundResult, ProfileChange, SessionStore, StoredCustomerFacts } from './store';
+import type {
+  CustomerIdentity,
+  CustomerMerge,
+  InboundResult,
+  LinkView,
+  ProfileChange,
+  SessionRecord,
+  SessionStore,
+  StoredCustomerFacts,
+} from './store';
 import { createTransferWriter } from './transfers.sqlite';
 
 /** The store's write operations: what runs on the thread that owns the write connection. */
@@ -49,6 +61,9 @@ export type SessionWriter = Pick<
   | 'rateSession'
   | 'startTransfer'
   | 'decideTransfer'
+  | 'mergeCustomers'
+  | 'undoMerge'
+  | 'linkIdentity'
 >;
 export type SessionWriteOp = keyof SessionWriter;
 export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
@@ -65,6 +80,9 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'rateSession',
   'startTransfer',
   'decideTransfer',
+  'mergeCustomers',
+  'undoMerge',
+  'linkIdentity',
 ];
 
 export interface SessionWriterOptions {
@@ -122,7 +140,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
 
   const q = {
     identity: db.prepare('SELECT customer_id FROM customer_identities WHERE channel = ? AND external_id_hmac = ?'),
-    insertCustomer: db.prepare('INSERT INTO customers (id, name_ct, name_hmac, created_at) VALUES (?, ?, ?, ?)'),
+    insertCustomer: db.prepare('INSERT INTO customers (id, name_ct, name_hmac, created_at, group_id) VALUES (?, ?, ?, ?, ?)'),
     insertIdentity: db.prepare(
       `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, phone_hmac, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -131,8 +149,46 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     openSessionOnChannel: db.prepare(
       `SELECT * FROM sessions WHERE customer_id = ? AND channel = ? AND status != 'closed' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
     ),
+    // Issue 12: continuity reads the customer's whole merge group.
     recentOpenConversation: db.prepare(
-      `SELECT id FROM conversations WHERE customer_id = ? AND status = 'open' AND updated_at >= ? ORDER BY updated_at DESC LIMIT 1`,
+      `SELECT id FROM conversations WHERE customer_id IN (SELECT id FROM customers WHERE group_id = ?) AND status = 'open'
+         AND updated_at >= ? ORDER BY updated_at DESC LIMIT 1`,
+    ),
+    otherOpenSessions: db.prepare(
+      `SELECT * FROM sessions WHERE conversation_id = ? AND status != 'closed' AND id != ? ORDER BY last_message_at DESC, rowid DESC`,
+    ),
+    inherit: db.prepare(
+      `UPDATE sessions SET status = @status, skill_group = @skillGroup, assigned_agent_id = @agent, routing_json = @routing,
+         waiting_since = @waitingSince, handover_json = @handover, moved_from = @from WHERE id = @id RETURNING *`,
+    ),
+    moveClose: db.prepare(
+      `UPDATE sessions SET status = 'closed', offer_expires_at = NULL, closed_at = @t, updated_at = @t,
+         moved_to = @to WHERE id = @id AND status != 'closed' RETURNING *`,
+    ),
+    groupOf: db.prepare('SELECT group_id FROM customers WHERE id = ?'),
+    link: db.prepare('SELECT customer_id FROM customer_links WHERE kind = ? AND value_hmac = ?'),
+    insertLink: db.prepare(
+      `INSERT INTO customer_links (kind, value_hmac, customer_id, value_ct, source, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING created_at`,
+    ),
+    // An undone merge between the two groups (either way round): a shared link does not merge them again.
+    undoneBetween: db.prepare(
+      `SELECT 1 AS x FROM customer_merges WHERE undone_at IS NOT NULL AND (
+         (survivor_id IN (SELECT id FROM customers WHERE group_id = @a) AND merged_id IN (SELECT id FROM customers WHERE group_id = @b))
+         OR (survivor_id IN (SELECT id FROM customers WHERE group_id = @b) AND merged_id IN (SELECT id FROM customers WHERE group_id = @a)))
+       LIMIT 1`,
+    ),
+    setMergedInto: db.prepare('UPDATE customers SET merged_into = ? WHERE id = ?'),
+    regroup: db.prepare('UPDATE customers SET group_id = ? WHERE group_id = ?'),
+    insertMerge: db.prepare(
+      `INSERT INTO customer_merges (id, survivor_id, merged_id, by, reason, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+    ),
+    merge: db.prepare('SELECT * FROM customer_merges WHERE id = ?'),
+    undoMerge: db.prepare('UPDATE customer_merges SET undone_at = ?, undone_by = ? WHERE id = ? AND undone_at IS NULL RETURNING *'),
+    unmerge: db.prepare('UPDATE customers SET merged_into = NULL WHERE id = ? AND merged_into = ?'),
+    // The undone group's root and everything merged under it (the merge tree below it) take it as their group again.
+    regroupSubtree: db.prepare(
+      `WITH RECURSIVE sub(id) AS (SELECT @root UNION ALL SELECT c.id FROM customers c JOIN sub ON c.merged_into = sub.id)
+       UPDATE customers SET group_id = @root WHERE id IN (SELECT id FROM sub)`,
     ),
     insertConversation: db.prepare(
       `INSERT INTO conversations (id, customer_id, status, last_seq, created_at, updated_at) VALUES (?, ?, 'open', 0, ?, ?)`,
@@ -338,7 +394,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       if (again) return again.customer_id;
       const t = iso();
       const name = identity.displayName ?? DEFAULT_NAMES[identity.channel] ?? `${identity.channel} customer`;
-      q.insertCustomer.run(customerId, sealText(key, name, nameAad(customerId)), nameHmac(customerId, name), t);
+      q.insertCustomer.run(customerId, sealText(key, name, nameAad(customerId)), nameHmac(customerId, name), t, customerId);
       q.insertIdentity.run(
         identity.channel,
         hmac,
@@ -353,6 +409,53 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     // The winner of a race may be another customer id: its key, not ours, must be in the cache.
     if (resolved !== customerId) await loadCustomerKey(resolved);
     return { customerId: resolved, identityHmac: hmac, created: resolved === customerId };
+  }
+
+  /** The root of a customer's merge group; NOT_FOUND for an unknown customer. */
+  function groupOf(customerId: string): string {
+    const row = q.groupOf.get(customerId) as { group_id: string | null } | undefined;
+    if (!row) throw new HuiliuError('NOT_FOUND', 'No such customer.');
+    return row.group_id ?? customerId;
+  }
+
+  /**
+   * Joins the group of `mergedId` into the group of `survivorId` (both at their roots) inside the
+   * caller's transaction: one edge and one group update, nothing moved or re-sealed.
+   */
+  function mergeGroups(survivorId: string, mergedId: string, by: string, reason: string): CustomerMerge {
+    const survivor = groupOf(survivorId);
+    const merged = groupOf(mergedId);
+    if (survivor === merged) throw new HuiliuError('MERGE_SAME_CUSTOMER');
+    q.setMergedInto.run(survivor, merged);
+    q.regroup.run(survivor, merged);
+    return toMerge(q.insertMerge.get(uuidv7(), survivor, merged, by, reason, iso()) as MergeRow);
+  }
+
+  /**
+   * Records the verified links a message carried (issue 12), inside its transaction. A link nobody has
+   * joins the writer's customer; one another group has merges the writer's group into that group (the
+   * link's first holder survives), unless a merge of the two was undone before. Keys: the writer's,
+   * cached by resolveCustomer.
+   */
+  function applyLinks(customerId: string, links: readonly IdentityLink[] | undefined, source: string): CustomerMerge[] {
+    const merges: CustomerMerge[] = [];
+    for (const link of links ?? []) {
+      const value = normalizeLinkValue(link.kind, link.value);
+      if (value === null) continue;
+      const hmac = blind('link', link.kind, value);
+      const owner = q.link.get(link.kind, hmac) as { customer_id: string } | undefined;
+      if (!owner) {
+        const key = ring.cached(customerKeyOwner(customerId));
+        q.insertLink.run(link.kind, hmac, customerId, sealText(key, value, linkAad(link.kind, hmac)), source, iso());
+        continue;
+      }
+      const mine = groupOf(customerId);
+      const theirs = groupOf(owner.customer_id);
+      if (mine === theirs) continue;
+      if (q.undoneBetween.get({ a: mine, b: theirs })) continue;
+      merges.push(mergeGroups(theirs, mine, 'system', `link:${link.kind}`));
+    }
+    return merges;
   }
 
   function readFacts(customerId: string, key: Buffer): StoredCustomerFacts {
@@ -371,15 +474,17 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
         if (dup) {
           const session = toSession(q.session.get(dup.session_id) as SessionRow);
-          return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false };
+          return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false, moved: null, merges: [] };
         }
         updateProfile(customerId, draft.identity, identityHmac);
         const channel = draft.identity.channel;
+        const merges = applyLinks(customerId, draft.identity.links, channel);
         let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
         let newSession = false;
+        let moved: SessionRecord | null = null;
         if (!sessionRow) {
           const t = iso();
-          const recent = q.recentOpenConversation.get(customerId, new Date(now() - continuityMs).toISOString()) as
+          const recent = q.recentOpenConversation.get(groupOf(customerId), new Date(now() - continuityMs).toISOString()) as
             { id: string } | undefined;
           const conversationId = recent?.id ?? uuidv7();
           if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
@@ -390,6 +495,27 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           );
           sessionRow = q.session.get(id) as SessionRow;
           newSession = true;
+          // The customer went on in an open conversation from another channel (DESIGN §3): this session
+          // carries it on — same status (a pending offer goes back to the queue), skill group, agent,
+          // routing and place in the queue — and the sessions it takes over close, pointing at it.
+          const previous = recent ? (q.otherOpenSessions.all(conversationId, id) as SessionRow[]) : [];
+          const from = previous[0];
+          if (from) {
+            sessionRow = q.inherit.get({
+              id,
+              status: from.status === 'offered' ? 'queued' : from.status,
+              skillGroup: from.skill_group,
+              agent: from.status === 'active' ? from.assigned_agent_id : null,
+              routing: from.routing_json,
+              waitingSince: from.waiting_since,
+              handover: from.handover_json,
+              from: from.id,
+            }) as SessionRow;
+            for (const p of previous) {
+              const closed = q.moveClose.get({ id: p.id, to: id, t }) as SessionRow | undefined;
+              if (closed && p === from) moved = toSession(closed);
+            }
+          }
         }
         const { envelope, at } = insertMessage({
           session: sessionRow,
@@ -405,7 +531,46 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         });
         // What touchSession wrote, without reading the row back.
         const session = { ...toSession(sessionRow), lastMessageAt: at, updatedAt: at };
-        return { envelope, session, duplicate: false, newSession };
+        return { envelope, session, duplicate: false, newSession, moved, merges };
+      });
+    },
+
+    async mergeCustomers({ survivorId, mergedId, by, reason }) {
+      return commit.run(() => mergeGroups(survivorId, mergedId, by, reason));
+    },
+
+    async undoMerge(mergeId, by) {
+      return commit.run(() => {
+        const merge = q.merge.get(mergeId) as MergeRow | undefined;
+        if (!merge) throw new HuiliuError('NOT_FOUND', 'No such merge.');
+        const undone = q.undoMerge.get(iso(), by, mergeId) as MergeRow | undefined;
+        if (!undone) throw new HuiliuError('MERGE_ALREADY_UNDONE');
+        q.unmerge.run(merge.merged_id, merge.survivor_id);
+        q.regroupSubtree.run({ root: merge.merged_id });
+        return toMerge(undone);
+      });
+    },
+
+    async linkIdentity(customerId, link, source) {
+      const value = normalizeLinkValue(link.kind, link.value);
+      if (value === null) throw new HuiliuError('VALIDATION_FAILED', `That is not a valid ${link.kind}.`);
+      groupOf(customerId); // NOT_FOUND before any key is asked for
+      await loadCustomerKey(customerId);
+      return commit.run((): LinkView => {
+        const group = groupOf(customerId);
+        const hmac = blind('link', link.kind, value);
+        const owner = q.link.get(link.kind, hmac) as { customer_id: string } | undefined;
+        if (owner) {
+          if (groupOf(owner.customer_id) !== group) {
+            throw new HuiliuError('LINK_CONFLICT', undefined, { customerId: groupOf(owner.customer_id) });
+          }
+          return { customerId: owner.customer_id, kind: link.kind, value, source, createdAt: iso() };
+        }
+        const key = ring.cached(customerKeyOwner(customerId));
+        const row = q.insertLink.get(link.kind, hmac, customerId, sealText(key, value, linkAad(link.kind, hmac)), source, iso()) as {
+          created_at: string;
+        };
+        return { customerId, kind: link.kind, value, source, createdAt: row.created_at };
       });
     },
 

@@ -30,6 +30,7 @@ export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: 
       externalId: appExternalId(appId, req.customer.externalId),
       ...(req.customer.name ? { displayName: req.customer.name } : {}),
       ...(req.customer.phone ? { phone: req.customer.phone } : {}),
+      ...(req.customer.verified ? { links: req.customer.verified } : {}),
     },
     content: image
       ? { kind: 'image', body: { ...image, ...(req.text !== undefined ? { caption: req.text } : {}) } }
