@@ -46,8 +46,12 @@ export class FakeWechatApi {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections();
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive connections of the server's fetch would hold `close` for seconds.
+    server.closeAllConnections();
+    await closed;
   }
 
   /** An account the fake knows (AppID + AppSecret). */

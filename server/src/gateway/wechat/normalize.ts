@@ -172,7 +172,7 @@ export function normalizeWechatPush(push: XmlNode, accountId: string, now: Date)
   const base = {
     critical: true,
     // MsgId is WeChat's own message id: its 3 retries of a push carry the same one.
-    clientMessageId: msgId && /^\d{1,40}$/.test(msgId) ? msgId : `msg-${digest([openid, createTime, msgType])}`,
+    clientMessageId: msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId) ? msgId : `msg-${digest([openid, createTime, msgType])}`,
     sentAt,
     receivedAt,
   };
