@@ -39,6 +39,16 @@ export const ERROR_CODES = {
   MERGE_SAME_CUSTOMER: { status: 409, message: 'These two are already one customer.' },
   MERGE_ALREADY_UNDONE: { status: 409, message: 'This merge was already undone.' },
   LINK_CONFLICT: { status: 409, message: 'Another customer already has this identifier; merge the two customers instead.' },
+  // The WeChat official account channel (issue 12, docs/channels/wechat.md). A push refused with one
+  // of these is never processed; WeChat retries a push it got no 200 for (3 times).
+  WECHAT_ACCOUNT_NOT_FOUND: { status: 404, message: 'No such WeChat account on this server.' },
+  WECHAT_ACCOUNT_INVALID: { status: 503, message: 'The WeChat account is misconfigured on this server.' },
+  WECHAT_SIGNATURE_INVALID: { status: 401, message: 'The WeChat signature is missing or wrong.' },
+  WECHAT_TIMESTAMP_STALE: { status: 401, message: 'The WeChat timestamp is outside the accepted window.' },
+  WECHAT_MODE_REFUSED: { status: 403, message: "The push's encryption does not match the account's mode." },
+  WECHAT_APPID_MISMATCH: { status: 403, message: 'The push was encrypted for another AppID.' },
+  WECHAT_DECRYPT_FAILED: { status: 400, message: 'The encrypted push could not be decrypted.' },
+  WECHAT_XML_MALFORMED: { status: 400, message: 'The body is not a WeChat push document.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */

@@ -24,6 +24,7 @@ import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import type { Ingest } from './gateway/ingest';
 import { webChannelPlugin } from './gateway/web/plugin';
+import { wechatChannelPlugin } from './gateway/wechat/plugin';
 import type { RoutingConfigStore } from './routing/config-store';
 import { routingConfigPlugin } from './routing/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
@@ -225,6 +226,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     adapters,
     limits,
     metrics,
+  });
+  await app.register(wechatChannelPlugin, {
+    channels,
+    adapters,
+    ingest,
+    store,
+    config,
+    metrics,
+    logger,
+    ...(deps.attachments ? { attachments: deps.attachments } : {}),
   });
   await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });
   return app;

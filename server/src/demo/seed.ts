@@ -11,6 +11,13 @@ import type { SessionStore } from '../sessions/store';
 /** DESIGN §6: the `--demo` seed. Demo secrets exist only with `--demo`. */
 export const DEMO_PASSWORD = 'huiliu-demo';
 export const DEMO_APP_KEY = 'demo-app-key';
+/** DESIGN §6: the demo WeChat official account (`/channels/wechat/demo`), in safe (AES) mode; no AppSecret, so no outbound. */
+export const DEMO_WECHAT = {
+  accountId: 'demo',
+  appId: 'wx0000000000demo0',
+  token: 'huiliu-demo-token',
+  encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+} as const;
 
 export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; skillGroups: string[]; expert?: boolean }[] = [
   { username: 'admin', displayName: 'Admin', roles: ['admin'], skillGroups: ['general', 'vip'] },
@@ -37,6 +44,14 @@ export async function seedDemo(auth: AuthService, channels: ChannelStore, config
     created.push(u.username);
   }
   await channels.addAccount({ key: DEMO_APP_KEY, channel: 'AP', accountId: 'demo', name: 'Demo app', skillGroup: null });
+  await channels.addAccount({
+    channel: 'WX',
+    accountId: DEMO_WECHAT.accountId,
+    name: 'Demo WeChat account',
+    skillGroup: null,
+    settings: { appId: DEMO_WECHAT.appId, mode: 'safe' },
+    secrets: { token: DEMO_WECHAT.token, encodingAESKey: DEMO_WECHAT.encodingAESKey },
+  });
   return created;
 }
 

@@ -27,6 +27,12 @@ export interface Metrics {
   readonly widgetClosed: Counter<'reason'>;
   /** Agent sockets the server disconnected, by reason (`slow_consumer`, `revoked`, `expired`). */
   readonly agentDisconnected: Counter<'reason'>;
+  /** Channel requests refused before anything was stored (bad signature, malformed XML …), by channel and error code. */
+  readonly channelRejected: Counter<'channel' | 'code'>;
+  /** Channel pushes acknowledged without storing a message (platform notices, unknown types …), by channel, type and reason. */
+  readonly channelAcknowledged: Counter<'channel' | 'type' | 'reason'>;
+  /** Media a channel could not fetch or check: the message was stored without it, by channel and reason. */
+  readonly channelMediaFailed: Counter<'channel' | 'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -49,6 +55,24 @@ export function createMetrics(): Metrics {
       name: 'huiliu_agent_disconnected_total',
       help: 'Agent socket.io connections the server disconnected, by reason.',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    channelRejected: new Counter({
+      name: 'huiliu_channel_rejected_total',
+      help: 'Channel requests refused before anything was stored, by channel and error code.',
+      labelNames: ['channel', 'code'],
+      registers: [registry],
+    }),
+    channelAcknowledged: new Counter({
+      name: 'huiliu_channel_acknowledged_total',
+      help: 'Channel pushes acknowledged without storing a message, by channel, type and reason.',
+      labelNames: ['channel', 'type', 'reason'],
+      registers: [registry],
+    }),
+    channelMediaFailed: new Counter({
+      name: 'huiliu_channel_media_failed_total',
+      help: 'Media a channel could not fetch or check (the message was stored without it), by channel and reason.',
+      labelNames: ['channel', 'reason'],
       registers: [registry],
     }),
   };
