@@ -1,5 +1,6 @@
 import { useLocale, useWorkstation } from '../context';
-import { channelName } from '../format';
+import { continuityStrings } from '../i18n-continuity';
+import { CustomerIdentities, FullHistory } from './CustomerIdentities';
 import { localeTag, routingStrings } from '../i18n-routing';
 import { useStaff } from '../staff';
 import { DecisionExplanation } from './routing/DecisionExplanation';
@@ -10,6 +11,7 @@ export function ContextPanel() {
   const staff = useStaff();
   const locale = useLocale();
   const t = routingStrings(locale);
+  const tc = continuityStrings(locale);
   if (!detail) return <aside className="context" aria-label={t.context.label} />;
   const r = detail.routing;
   return (
@@ -20,9 +22,14 @@ export function ContextPanel() {
           {detail.context.customer.name}
         </p>
         <p className="muted">
-          {t.context.channels}: {detail.context.customer.channels.map(channelName).join(', ') || '—'}
+          {t.context.channels}: {detail.context.customer.channels.map((c) => tc.channels[c]).join(locale === 'zh' ? '、' : ', ') || '—'}
         </p>
       </section>
+      <CustomerIdentities
+        customerId={detail.customerId}
+        groupId={detail.context.customer.groupId ?? detail.customerId}
+        refreshKey={`${detail.id}|${detail.context.customer.channels.join(',')}`}
+      />
       {r ? (
         // Why this contact came here (issue 11): folded away with one click when the agent needs the room.
         <section data-testid="routing">
@@ -53,6 +60,7 @@ export function ContextPanel() {
           </ul>
         )}
       </section>
+      <FullHistory customerId={detail.customerId} />
     </aside>
   );
 }

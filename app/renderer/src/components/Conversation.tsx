@@ -1,10 +1,10 @@
-import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions';
 import { MAX_TEXT_LENGTH, textOf } from '../../../../common/message/envelope';
 import { hasVisibleText, truncateText } from '../../../../common/text/text';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useWorkstation } from '../context';
-import { channelName, stamp } from '../format';
+import { stamp } from '../format';
 import { EmotionBadge } from './EmotionBadge';
 import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } from './Assist';
 import { STRINGS } from '../i18n';
@@ -12,6 +12,7 @@ import { useLocale } from '../context';
 import { ImageMessage } from './ImageMessage';
 import { TRANSFER_EVENT_NAME } from '../../../../common/api/transfers';
 import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, TransferRecordLine } from './Transfer';
+import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Continuity';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -53,9 +54,14 @@ export function Conversation() {
     pushedTransfer ?? (detail?.transfer?.status === 'pending' && detail.transfer.from.id === userId ? detail.transfer : undefined);
 
   // Another conversation: an AI draft written for the previous customer never stays in the composer.
+  // The same conversation on the customer's next channel (issue 12, `movedFrom`) keeps the composer as it is.
   const heldDraft = useRef<string | null>(null);
   heldDraft.current = aiDraftId;
+  const shownId = useRef<string | null>(null);
   useEffect(() => {
+    const previous = shownId.current;
+    shownId.current = detail?.id ?? null;
+    if (previous && detail?.movedFrom === previous) return;
     if (heldDraft.current) setDraft('');
     setAiDraftId(null);
     setClosing(false);
@@ -133,6 +139,8 @@ export function Conversation() {
     });
   };
   const latestCustomer = detail.messages.findLast((m) => m.direction === 'in');
+  // Issue 12: badges only when the conversation went over more than one channel.
+  const multiChannel = channelsOf(detail.messages).length > 1;
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
@@ -148,7 +156,7 @@ export function Conversation() {
             {detail.customerName}
           </h2>
           <p className="muted">
-            {channelName(detail.channel)} · <code data-testid="session-id">{detail.id}</code> · {detail.skillGroup}
+            <ChannelBadge channel={detail.channel} /> <code data-testid="session-id">{detail.id}</code> · {detail.skillGroup}
           </p>
         </div>
         <div className="conversation__actions">
@@ -217,6 +225,7 @@ export function Conversation() {
       {mine && transferring && !outgoing ? <TransferDialog detail={detail} onClose={() => setTransferring(false)} /> : null}
       {mine && outgoing ? <OutgoingTransferBanner transfer={outgoing} /> : null}
       <TransferNotice />
+      <FollowedNotice />
       {detail.transfer && detail.transfer.status !== 'pending' && detail.transfer.from.id !== userId ? (
         <TransferCard transfer={detail.transfer} />
       ) : null}
@@ -229,36 +238,47 @@ export function Conversation() {
             </button>
           </li>
         ) : null}
-        {detail.messages.map((m) =>
-          m.kind === 'event' && m.body.name === TRANSFER_EVENT_NAME ? (
-            <TransferRecordLine key={m.id} message={m} />
-          ) : (
-            <li
-              key={m.id}
-              className={`bubble bubble--${m.direction}${m.author === 'ai' || m.author === 'system' ? ` bubble--${m.author}` : ''}`}
-              data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
-              data-author={m.author}
-            >
-              {m.kind === 'image' ? (
-                <ImageMessage message={m} />
-              ) : (
-                <span className="bubble__text" dir="auto">
-                  {textOf(m)}
+        {detail.messages.map((m, i) => {
+          const previous = i > 0 ? detail.messages[i - 1] : undefined;
+          const line =
+            m.kind === 'event' && m.body.name === TRANSFER_EVENT_NAME ? (
+              <TransferRecordLine key={m.id} message={m} />
+            ) : (
+              <li
+                key={m.id}
+                className={`bubble bubble--${m.direction}${m.author === 'ai' || m.author === 'system' ? ` bubble--${m.author}` : ''}`}
+                data-testid={m.direction === 'in' ? 'customer-message' : 'agent-message'}
+                data-author={m.author}
+                data-channel={m.channel}
+              >
+                {m.kind === 'image' ? (
+                  <ImageMessage message={m} />
+                ) : (
+                  <span className="bubble__text" dir="auto">
+                    {textOf(m)}
+                  </span>
+                )}
+                <span className="bubble__meta">
+                  <AuthorMark author={m.author} />
+                  {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
+                  {multiChannel ? <ChannelBadge channel={m.channel} /> : null}
+                  <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
+                    {stamp(m.receivedAt)}
+                  </time>{' '}
+                  · #{m.seq}
+                  {m.direction === 'out' && deliveries[m.id] ? <DeliveryMark delivery={deliveries[m.id]!} /> : null}
                 </span>
-              )}
-              <span className="bubble__meta">
-                <AuthorMark author={m.author} />
-                {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
-                {m.channel !== detail.channel ? `${channelName(m.channel)} · ` : ''}
-                <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
-                  {stamp(m.receivedAt)}
-                </time>{' '}
-                · #{m.seq}
-                {m.direction === 'out' && deliveries[m.id] ? <DeliveryMark delivery={deliveries[m.id]!} /> : null}
-              </span>
-            </li>
-          ),
-        )}
+              </li>
+            );
+          return previous && previous.channel !== m.channel ? (
+            <Fragment key={m.id}>
+              <ChannelSwitch from={previous.channel} to={m.channel} at={m.receivedAt} />
+              {line}
+            </Fragment>
+          ) : (
+            line
+          );
+        })}
         {pending.map((p) => (
           <li key={p.clientMessageId} className={`bubble bubble--out bubble--pending${p.error ? ' bubble--failed' : ''}`}>
             <span className="bubble__text" dir="auto">

@@ -60,6 +60,11 @@ export const createConnectionSlice =
       socket.on('queue:upsert', (summary) => {
         const before = get().queue[summary.id];
         get().upsertQueueItem(summary);
+        // Issue 12: the customer of the open chat went on on another channel; the chat follows them.
+        if (summary.movedFrom && get().openSessionId === summary.movedFrom) {
+          void get().followMove(summary.id);
+          return;
+        }
         // The open conversation is with the AI, or just left it: its transcript is read again.
         const moved = !before || before.lastMessageAt !== summary.lastMessageAt || before.status !== summary.status;
         if (moved && get().openSessionId === summary.id && (summary.status === 'bot' || before?.status === 'bot'))

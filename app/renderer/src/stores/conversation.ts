@@ -1,4 +1,5 @@
 import type { MessageView, SessionDetail, WrapUpCode } from '../../../../common/api/sessions';
+import type { ChannelCode } from '../../../../common/message/session-id';
 import { HuiliuError } from '../../../../common/errors/codes';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import type { MessageAnnotation } from '../../../../common/api/attachments';
@@ -12,8 +13,24 @@ export interface PendingReply {
   draftId?: string;
 }
 
+/** The open chat followed its customer to another channel (issue 12): from which session and channel to which. */
+export interface FollowedMove {
+  fromSessionId: string;
+  fromChannel: ChannelCode;
+  toSessionId: string;
+  toChannel: ChannelCode;
+}
+
+/** A session id starts with its channel's code (DESIGN §3). */
+const channelOf = (sessionId: string) => sessionId.slice(0, 2) as ChannelCode;
+
+/** How many `movedTo` hops an open follows at most (a customer bouncing between channels is a short chain). */
+const MAX_FOLLOW_HOPS = 5;
+
 export interface ConversationSlice {
   openSessionId: string | null;
+  /** Set when the open chat followed the customer to another channel; cleared when the agent opens another chat. */
+  followed: FollowedMove | null;
   detail: SessionDetail | null;
   pending: PendingReply[];
   workError: string | null;
@@ -22,7 +39,13 @@ export interface ConversationSlice {
   /** How far each of the agent's replies got on the customer's channel, by message id. */
   deliveries: Record<string, MessageDelivery>;
   receiveDelivery(delivery: MessageDelivery): void;
+  /** Opens a session; one closed because the customer went on elsewhere (`movedTo`) opens where they went. */
   openSession(sessionId: string): Promise<void>;
+  /**
+   * The customer of the open chat went on from it to `sessionId` (a queue row whose `movedFrom` is the
+   * open session): the workstation shows that one instead, keeping the composer and pending replies.
+   */
+  followMove(sessionId: string): Promise<void>;
   /** Reads the open session again (a conversation with the AI, whose messages are not pushed). */
   refreshOpen(sessionId: string): Promise<void>;
   /** Prepends the page of messages just before the oldest one shown (C8: long conversations). */
@@ -74,8 +97,37 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     }
   }
 
+  /** Reads a session into the open chat; follows `movedTo` (hops so far: `hops`) to where the customer is now. */
+  async function load(sessionId: string, hops: number): Promise<void> {
+    const conn = get().connection;
+    if (!conn) return;
+    set({ openSessionId: sessionId, workError: null });
+    try {
+      const detail = await conn.request('session:open', { sessionId });
+      if (get().openSessionId !== sessionId) return;
+      if (detail.movedTo && hops < MAX_FOLLOW_HOPS) {
+        const followed = get().followed;
+        set({
+          followed: {
+            fromSessionId: followed?.fromSessionId ?? detail.id,
+            fromChannel: followed?.fromChannel ?? detail.channel,
+            toSessionId: detail.movedTo,
+            toChannel: channelOf(detail.movedTo),
+          },
+        });
+        get().removeQueueItem(detail.id);
+        await load(detail.movedTo, hops + 1);
+        return;
+      }
+      set((s) => ({ detail, unread: { ...s.unread, [sessionId]: 0 } }));
+    } catch (error) {
+      set({ workError: describe(error) });
+    }
+  }
+
   return {
     openSessionId: null,
+    followed: null,
     detail: null,
     pending: [],
     workError: null,
@@ -101,15 +153,17 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       }
     },
     async openSession(sessionId) {
-      const conn = get().connection;
-      if (!conn) return;
-      set({ openSessionId: sessionId, workError: null });
-      try {
-        const detail = await conn.request('session:open', { sessionId });
-        if (get().openSessionId === sessionId) set((s) => ({ detail, unread: { ...s.unread, [sessionId]: 0 } }));
-      } catch (error) {
-        set({ workError: describe(error) });
-      }
+      set({ followed: null });
+      await load(sessionId, 0);
+    },
+    async followMove(sessionId) {
+      const { openSessionId, detail } = get();
+      if (!openSessionId || openSessionId === sessionId) return;
+      if (detail && detail.id === openSessionId)
+        set({
+          followed: { fromSessionId: detail.id, fromChannel: detail.channel, toSessionId: sessionId, toChannel: channelOf(sessionId) },
+        });
+      await load(sessionId, 1);
     },
     async accept(sessionId) {
       const conn = get().connection;
@@ -196,6 +250,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     resetWork() {
       set({
         openSessionId: null,
+        followed: null,
         detail: null,
         pending: [],
         workError: null,

@@ -69,7 +69,13 @@ export const createQueueSlice =
         set((s) => {
           const offers = { ...s.offers };
           if (item.status !== 'offered' || item.offeredAgentId !== s.user?.id) delete offers[item.id];
-          return { queue: { ...s.queue, [item.id]: item }, offers };
+          const queue = { ...s.queue, [item.id]: item };
+          // Issue 12: the session this one carries on from is closed; it is one chat, never two rows.
+          if (item.movedFrom) {
+            delete queue[item.movedFrom];
+            delete offers[item.movedFrom];
+          }
+          return { queue, offers };
         });
         syncBadge();
       },

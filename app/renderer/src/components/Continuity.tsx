@@ -1,0 +1,46 @@
+import type { MessageView } from '../../../../common/api/sessions';
+import type { ChannelCode } from '../../../../common/message/session-id';
+import { useLocale, useWorkstation } from '../context';
+import { stamp } from '../format';
+import { continuityStrings } from '../i18n-continuity';
+
+/** The channels a list of messages went over, in the order they first appear. */
+export function channelsOf(messages: readonly Pick<MessageView, 'channel'>[]): ChannelCode[] {
+  return [...new Set(messages.map((m) => m.channel))];
+}
+
+/** A message's (or a session's) channel as a small, calm tag: WeChat / App / Web / XMPP / Voice. */
+export function ChannelBadge({ channel }: { channel: ChannelCode }) {
+  const t = continuityStrings(useLocale());
+  const name = t.channels[channel];
+  return (
+    <span className={`channel-badge channel-badge--${channel.toLowerCase()}`} title={t.badgeTitle(name)} data-testid="channel-badge">
+      {name}
+    </span>
+  );
+}
+
+/** The line between two messages where the customer went on from one channel to another (issue 12). */
+export function ChannelSwitch({ from, to, at }: { from: ChannelCode; to: ChannelCode; at: string }) {
+  const t = continuityStrings(useLocale());
+  return (
+    <li className="channel-switch" data-testid="channel-switch" role="separator">
+      <span>
+        {t.switched(to, from)} · <time dateTime={at}>{stamp(at)}</time>
+      </span>
+    </li>
+  );
+}
+
+/** Says the open chat followed its customer to another channel (until another chat is opened). */
+export function FollowedNotice() {
+  const t = continuityStrings(useLocale());
+  const followed = useWorkstation((s) => s.followed);
+  const openId = useWorkstation((s) => s.openSessionId);
+  if (!followed || followed.toSessionId !== openId || followed.fromChannel === followed.toChannel) return null;
+  return (
+    <p className="followed-notice" data-testid="followed-notice" role="status">
+      {t.followed(followed.toChannel, followed.fromChannel)}
+    </p>
+  );
+}
