@@ -34,7 +34,8 @@ export interface ContinuityStrings {
     bySystem: string;
     byYou: string;
     byColleague: string;
-    reasons: { agent: string; link: (kind: string) => string };
+    /** Why two customers were merged: by an agent, or a verified id they shared (`link:<kind>`). */
+    reasons: { agent: string; link: Record<IdentityLinkKind, string> };
     undo: string;
     undone: string;
     loading: string;
@@ -112,7 +113,7 @@ const EN: ContinuityStrings = {
     bySystem: 'automatically',
     byYou: 'by you',
     byColleague: 'by a colleague',
-    reasons: { agent: 'by hand', link: (kind) => `same ${kind}` },
+    reasons: { agent: 'by hand', link: { phone: 'same phone number', email: 'same e-mail', 'wechat-unionid': 'same WeChat unionid' } },
     undo: 'Undo merge',
     undone: 'Merge undone.',
     loading: 'Loading…',
@@ -190,7 +191,7 @@ const ZH: ContinuityStrings = {
     bySystem: '系统自动',
     byYou: '由你',
     byColleague: '由同事',
-    reasons: { agent: '手动', link: (kind) => `相同${kind}` },
+    reasons: { agent: '手动', link: { phone: '相同手机号', email: '相同邮箱', 'wechat-unionid': '相同微信 UnionID' } },
     undo: '撤销合并',
     undone: '已撤销合并。',
     loading: '加载中…',

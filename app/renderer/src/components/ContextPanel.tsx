@@ -28,6 +28,7 @@ export function ContextPanel() {
       <CustomerIdentities
         customerId={detail.customerId}
         groupId={detail.context.customer.groupId ?? detail.customerId}
+        name={detail.context.customer.name}
         refreshKey={`${detail.id}|${detail.context.customer.channels.join(',')}`}
       />
       {r ? (

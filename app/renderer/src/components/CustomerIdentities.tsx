@@ -29,8 +29,8 @@ function useWho(t: ContinuityStrings) {
 /** A merge's reason in words: by hand, or the verified id two customers shared (`link:<kind>`). */
 function reasonText(t: ContinuityStrings, reason: string): string {
   if (reason.startsWith('link:')) {
-    const kind = reason.slice(5) as IdentityLinkKind;
-    return t.panel.reasons.link(t.panel.linkKinds[kind] ?? kind);
+    const kind = reason.slice(5);
+    return (LINK_KINDS as string[]).includes(kind) ? t.panel.reasons.link[kind as IdentityLinkKind] : t.panel.reasons.agent;
   }
   return t.panel.reasons.agent;
 }
@@ -41,7 +41,14 @@ function reasonText(t: ContinuityStrings, reason: string): string {
  * Merge with another customer and Add verified phone or e-mail. Re-read when the open chat's customer
  * or channels change (a move, a merge).
  */
-export function CustomerIdentities({ customerId, groupId, refreshKey }: { customerId: string; groupId: string; refreshKey: string }) {
+export function CustomerIdentities(props: {
+  customerId: string;
+  groupId: string;
+  /** The name the agent sees the customer by (the conversation's). */
+  name: string;
+  refreshKey: string;
+}) {
+  const { customerId, groupId, refreshKey } = props;
   const api = useCustomersApi();
   const token = useWorkstation((s) => s.token);
   const openId = useWorkstation((s) => s.openSessionId);
@@ -194,7 +201,7 @@ export function CustomerIdentities({ customerId, groupId, refreshKey }: { custom
         <MergeDialog
           key={preset ? JSON.stringify(preset) : 'blank'}
           survivorId={survivorId}
-          selfName={view?.name ?? ''}
+          selfName={props.name}
           preset={preset}
           onDone={async () => {
             setPanel('none');
