@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
+const DOCS = join(REPO, 'docs', 'images');
 
 /**
  * Issue 12 in the workstation, end to end on the real server (`--demo`) in Chromium: a WeChat customer
@@ -211,6 +212,8 @@ describe('continuity end to end: WeChat → App with the same agent, merge and u
     expect(await panel.getByTestId('merge').filter({ hasText: 'same phone number' }).textContent()).toContain('merged automatically');
     await expect.poll(() => panel.getByTestId('identity').count()).toBe(3);
     await agent1.screenshot({ path: join(SHOTS, 'continuity-merged-en.png') });
+    // The agents' guide shows this one (docs/continuity-workstation.md).
+    copyFileSync(join(SHOTS, 'continuity-merged-en.png'), join(DOCS, 'continuity-workstation.png'));
 
     await byHand.getByTestId('undo-merge').click();
     await expect.poll(() => panel.getByTestId('identities-notice').textContent()).toBe('Merge undone.');
