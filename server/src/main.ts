@@ -102,6 +102,7 @@ export async function startServer(
   const store = await createSqliteSessionStore({
     path: config.paths.db,
     keys,
+    continuityMs: config.continuity.windowMinutes * 60_000,
     onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
   });
   const authDb = openDatabase(config.paths.db);
