@@ -11,6 +11,14 @@ import type { SessionStore } from '../sessions/store';
 /** DESIGN §6: the `--demo` seed. Demo secrets exist only with `--demo`. */
 export const DEMO_PASSWORD = 'huiliu-demo';
 export const DEMO_APP_KEY = 'demo-app-key';
+/** The demo's XMPP component account (DESIGN §6 style values): Prosody's `Component "support.localhost"`. */
+export const DEMO_XMPP = {
+  accountId: 'demo',
+  name: 'Demo XMPP support',
+  domain: 'support.localhost',
+  service: 'xmpp://127.0.0.1:5347',
+  password: 'huiliu-demo-component',
+} as const;
 
 export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; skillGroups: string[]; expert?: boolean }[] = [
   { username: 'admin', displayName: 'Admin', roles: ['admin'], skillGroups: ['general', 'vip'] },
@@ -37,6 +45,12 @@ export async function seedDemo(auth: AuthService, channels: ChannelStore, config
     created.push(u.username);
   }
   await channels.addAccount({ key: DEMO_APP_KEY, channel: 'AP', accountId: 'demo', name: 'Demo app', skillGroup: null });
+  // Issue 12: an XMPP component for a local Prosody (docs/channels/xmpp.md); without one it only retries.
+  // Added only when missing, so an operator's (or a test's) `demo` XM account from HUILIU_CONFIG stands.
+  if (!(await channels.account('XM', DEMO_XMPP.accountId))) {
+    const { accountId, name, domain, service, password } = DEMO_XMPP;
+    await channels.addAccount({ channel: 'XM', accountId, name, skillGroup: null, settings: { service, domain }, secrets: { password } });
+  }
   return created;
 }
 

@@ -1,4 +1,4 @@
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /** Names of the limits a refusal is counted under (`huiliu_rate_limited_total{limit}`). */
 export type LimitName =
@@ -27,6 +27,15 @@ export interface Metrics {
   readonly widgetClosed: Counter<'reason'>;
   /** Agent sockets the server disconnected, by reason (`slow_consumer`, `revoked`, `expired`). */
   readonly agentDisconnected: Counter<'reason'>;
+  /**
+   * Inbound channel traffic refused or unusable (issue 12), by channel and reason (an XMPP stanza that
+   * got an error back, a bad account, …); each is also logged, masked.
+   */
+  readonly channelRejected: Counter<'channel' | 'reason'>;
+  /** Failed connection attempts of long-lived channel links (the XMPP component), by channel. */
+  readonly channelConnectFailures: Counter<'channel'>;
+  /** 1 while a long-lived channel link is up, by channel and account id (XMPP: one per component account). */
+  readonly channelConnected: Gauge<'channel' | 'account'>;
 }
 
 export function createMetrics(): Metrics {
@@ -49,6 +58,24 @@ export function createMetrics(): Metrics {
       name: 'huiliu_agent_disconnected_total',
       help: 'Agent socket.io connections the server disconnected, by reason.',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    channelRejected: new Counter({
+      name: 'huiliu_channel_rejected_total',
+      help: 'Inbound channel traffic refused or unusable, by channel and reason.',
+      labelNames: ['channel', 'reason'],
+      registers: [registry],
+    }),
+    channelConnectFailures: new Counter({
+      name: 'huiliu_channel_connect_failures_total',
+      help: 'Failed connection attempts of long-lived channel links (XMPP component), by channel.',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    channelConnected: new Gauge({
+      name: 'huiliu_channel_connected',
+      help: '1 while a long-lived channel link (XMPP component) is connected, by channel and account.',
+      labelNames: ['channel', 'account'],
       registers: [registry],
     }),
   };
