@@ -60,11 +60,20 @@ let counter = 0;
  * Registers a fresh user on `prosody` (unless `user` is given and exists) and logs it in, with
  * initial presence (so messages to its bare JID reach it). Auto-reconnect is off: a test decides.
  */
-export async function xmppCustomer(prosody: ProsodyServer, options: { user?: string; resource?: string; register?: boolean } = {}): Promise<XmppCustomer> {
+export async function xmppCustomer(
+  prosody: ProsodyServer,
+  options: { user?: string; resource?: string; register?: boolean } = {},
+): Promise<XmppCustomer> {
   const user = options.user ?? `customer${process.pid}x${++counter}`;
   const password = `pw-${user}`;
   if (options.register !== false) prosody.register(user, password);
-  const c = client({ service: prosody.c2sService, domain: PROSODY_USER_HOST, username: user, password, resource: options.resource ?? 'phone' });
+  const c = client({
+    service: prosody.c2sService,
+    domain: PROSODY_USER_HOST,
+    username: user,
+    password,
+    resource: options.resource ?? 'phone',
+  });
   c.reconnect.stop();
   const stanzas: Element[] = [];
   const waiters = new Set<() => void>();
