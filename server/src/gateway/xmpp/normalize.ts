@@ -20,6 +20,10 @@ export const NS = {
   discoItems: 'http://jabber.org/protocol/disco#items',
   /** XEP-0199 ping. */
   ping: 'urn:xmpp:ping',
+  /** XEP-0045 multi-user chat (room invitations). */
+  mucUser: 'http://jabber.org/protocol/muc#user',
+  /** XEP-0249 direct room invitations. */
+  conference: 'jabber:x:conference',
 } as const;
 
 /** RFC 6120 §5.3.1: each JID part is at most 1023 bytes. */
@@ -157,8 +161,8 @@ function isSupport(to: Jid, support: SupportAddress): boolean {
  * - `message` `chat`/`normal` (or no/unknown type, RFC 6121 §5.2.2) → `chat` when it has a visible
  *   body, a chat state or a receipt; a body longer than MAX_TEXT_LENGTH → `policy-violation`; text
  *   the store would refuse (no visible character is just "no body") → `bad-request`; nothing we read
- *   → `feature-not-implemented`. `error` → `bounce`; `groupchat` → `feature-not-implemented` (the
- *   support JID joins no rooms); `headline` → ignored (RFC 6121: no reply to headlines).
+ *   → `feature-not-implemented`. `error` → `bounce`; `groupchat` and room invitations →
+ *   `feature-not-implemented` (the support JID joins no rooms); `headline` → ignored (RFC 6121).
  * - `presence` `subscribe` / `probe` → answered by the handler; every other presence is ignored.
  * - `iq` `get`/`set` → `iq` (one child) or `bad-request`; `result`/`error` → ignored.
  * - a stanza to another local part of our domain → `service-unavailable` (RFC 6121 §8.5.2).
@@ -218,6 +222,10 @@ export function classifyStanza(el: Element, support: SupportAddress): Classified
       condition: 'feature-not-implemented',
       text: 'The support address takes one-to-one chat only.',
     };
+  }
+  // A room invitation (XEP-0045 mediated, XEP-0249 direct) carries a body for old clients: not a customer's words.
+  if (child(el, 'x', NS.mucUser)?.getChild('invite') || child(el, 'x', NS.conference)) {
+    return { kind: 'reject', reason: 'groupchat', condition: 'feature-not-implemented', text: 'The support address does not join rooms.' };
   }
   const bodies = own(el, 'body');
   const body = bodies.find((b) => b.attrs['xml:lang'] === undefined) ?? bodies[0];
