@@ -61,6 +61,13 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, message: 'The server is not ready.' },
   OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
+  /**
+   * A channel's long-lived link (the XMPP component, issue 12) is down on this node: a reply is
+   * recorded `failed` with this code (the agent may send it again once the link is back).
+   */
+  CHANNEL_NOT_CONNECTED: { status: 503, message: 'The channel is not connected right now.' },
+  /** A configured channel account whose settings or secrets are not valid: it is skipped, the server runs on. */
+  CHANNEL_ACCOUNT_INVALID: { status: 500, message: 'A channel account is not configured correctly.' },
   /** Work the server itself called off (a model training superseded by a newer KB); never a client's fault. */
   CANCELLED: { status: 503, message: 'The work was cancelled.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -239,6 +239,21 @@ export const TransferChangedEventSchema = z.object({
   }),
 });
 
+/**
+ * The customer started or stopped typing (issue 12: XMPP chat states, XEP-0085). **Volatile**, unlike
+ * every other event here: a signal, not a fact of the session store — never stored, never audited,
+ * published only as fan-out for the agent hubs to push `customer:typing` to the session's assigned
+ * agent, and dropped rather than queued or retried (DESIGN §7: typing is non-critical). `session`:
+ * the session's facts when the signal came, naming the agent.
+ */
+export const CustomerTypingEventSchema = z.object({
+  ...base,
+  type: z.literal('customer.typing'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({ typing: z.boolean(), session: SessionFactsSchema }),
+});
+
 /** One schema per event type: the bus validates every published event against its entry. */
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
@@ -249,6 +264,7 @@ export const EVENT_SCHEMAS = {
   'ai.acted': AiActedEventSchema,
   'transfer.changed': TransferChangedEventSchema,
   'customer.merged': CustomerMergedEventSchema,
+  'customer.typing': CustomerTypingEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -264,6 +280,7 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   AiActedEventSchema,
   TransferChangedEventSchema,
   CustomerMergedEventSchema,
+  CustomerTypingEventSchema,
 ]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */

@@ -239,6 +239,11 @@ export interface AgentServerToClientEvents {
   'message:annotated': (annotation: MessageAnnotation) => void;
   /** How far one of your replies got on the customer's channel (sent / delivered / read / failed). */
   'message:delivery': (payload: MessageDelivery) => void;
+  /**
+   * The customer of your chat started (`typing: true`) or stopped typing (issue 12; XMPP chat states
+   * today). Volatile: never stored nor replayed; a missed one is simply not shown.
+   */
+  'customer:typing': (payload: { sessionId: string; typing: boolean }) => void;
   /** A warm transfer is offered to you (issue 11): accept before `transfer.expiresAt`. */
   'transfer:offered': (offer: TransferOffer) => void;
   /** A transfer you sent or were offered changed: accepted, declined, expired, cancelled. */

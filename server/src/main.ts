@@ -30,6 +30,7 @@ import type { ChannelStore } from './gateway/channels';
 import { createSqliteChannelStore } from './gateway/channels.sqlite';
 import { createOutboundDispatcher } from './gateway/dispatcher';
 import { Ingest } from './gateway/ingest';
+import { createXmppChannel, type XmppChannel } from './gateway/xmpp/adapter';
 import { Limits } from './http/limits';
 import { createMetrics } from './metrics/metrics';
 import { createLocalKeyProvider } from './keys/provider.local';
@@ -72,6 +73,8 @@ export interface RunningServer {
     assist: AssistService;
     /** The one inbound path every channel adapter ends in (issue 12: tests feed channel drafts through it). */
     ingest: Ingest;
+    /** The XMPP channel's component links (issue 12). */
+    xmpp: XmppChannel;
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -102,6 +105,7 @@ export async function startServer(
   const store = await createSqliteSessionStore({
     path: config.paths.db,
     keys,
+    continuityMs: config.continuity.windowMinutes * 60_000,
     onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
   });
   const authDb = openDatabase(config.paths.db);
@@ -253,6 +257,9 @@ export async function startServer(
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
   const adapters = new ChannelAdapters();
+  // Issue 12: one XEP-0114 component link per XM account; a bad account is logged and skipped.
+  const xmpp = await createXmppChannel({ channels, store, ingest, bus, metrics, logger, skillGroups: config.skillGroups.map((g) => g.id) });
+  adapters.register(xmpp.adapter);
   let ready = false;
 
   const app = await buildApp({
@@ -315,6 +322,9 @@ export async function startServer(
   }
   const address = await app.listen({ host: config.host, port: config.port });
   ready = true;
+  // In the background, retried with backoff: an XMPP server that is down never holds up the start
+  // nor readiness (docs/channels/xmpp.md).
+  xmpp.start();
   const url = address.replace('[::1]', 'localhost');
 
   let closing: Promise<void> | null = null;
@@ -323,7 +333,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb, assist, ingest },
+    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp },
     images: { attachments, ocr },
     close() {
       closing ??= (async () => {
@@ -332,6 +342,8 @@ export async function startServer(
         await dispatcher.stop();
         await hub.close();
         await app.close();
+        // No new XMPP stanzas; those being handled finish in ingest.idle() below.
+        await xmpp.close();
         // Requests already inside a handler still store and publish before the bus closes.
         await ingest.idle();
         await aiTier.stop();

@@ -110,4 +110,50 @@ describe('WeChat customer ↔ agent, end to end', () => {
       error: { code: 'WECHAT_45015', message: expect.stringContaining('48 hours') },
     });
   });
+
+  it('keeps a customer who moves from WeChat to the app with the same agent, in one conversation, answered on the app', async () => {
+    // The WeChat API knows the person's unionid; the app's user signed in with WeChat, so the app vouches for it.
+    fake.setUnionid('oE2eMover', 'union-e2e-mover-01');
+    const wxSession = await conversation(
+      () => postPlain(s.app, PLAIN, textPush('oE2eMover', 'Where is my refund?', '7003')),
+      'Where is my refund?',
+      'oE2eMover',
+      'Looking into it now.',
+    );
+    const moved = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+      payload: {
+        customer: { externalId: 'app-mover', verified: { wechatUnionId: 'union-e2e-mover-01' } },
+        text: 'Now in the app',
+        clientMessageId: 'mover-1',
+      },
+    });
+    expect(moved.statusCode).toBe(202);
+    const { sessionId, conversationId } = moved.json<{ sessionId: string; conversationId: string }>();
+    const wx = (await s.services.store.getSession(wxSession))!;
+    expect(sessionId.startsWith('AP')).toBe(true);
+    expect(conversationId).toBe(wx.conversationId);
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({
+      status: 'active',
+      assignedAgentId: wx.assignedAgentId,
+      movedFrom: wxSession,
+    });
+    // The agent's reply, sent from the WeChat tab, reaches the customer in the app, not on WeChat.
+    const sent = await ack(agent, 'message:send', { sessionId: wxSession, clientMessageId: 'mover-reply', text: 'Refund sent today.' });
+    expect(sent).toMatchObject({ ok: true, data: { sessionId, channel: 'AP' } });
+    const polled = await s.app.inject({
+      method: 'GET',
+      url: '/api/v1/channels/app/messages?externalId=app-mover',
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+    });
+    expect(polled.json<{ messages: { text?: string; direction: string }[] }>().messages.map((m) => [m.direction, m.text])).toEqual([
+      ['in', 'Where is my refund?'],
+      ['out', 'Looking into it now.'],
+      ['in', 'Now in the app'],
+      ['out', 'Refund sent today.'],
+    ]);
+    expect(fake.sent.filter((m) => m.touser === 'oE2eMover').map((m) => m.text?.content)).toEqual(['Looking into it now.']);
+  });
 });

@@ -492,6 +492,12 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       if (!room || !present(room)) return;
       nsp.to(room).emit('message:delivery', { messageId, sessionId, state, ...(error ? { error } : {}) });
     }),
+    // Issue 12: the customer is typing (volatile), to the session's assigned agent only — not the queue.
+    await deps.bus.subscribeAll('customer.typing', ({ sessionId, payload: { typing, session } }) => {
+      const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
+      if (!room || !present(room)) return;
+      nsp.to(room).volatile.emit('customer:typing', { sessionId, typing });
+    }),
   );
 
   // Issue 10: the text OCR read from a customer's image, to the agent who has the chat (masked in the event).

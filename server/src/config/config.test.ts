@@ -170,6 +170,19 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     }
   });
 
+  it('reads the continuity window (default 30 minutes) and names a bad one (issue 12)', () => {
+    expect(load().continuity).toEqual({ windowMinutes: 30 });
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-cfg-'));
+    const good = join(dir, 'continuity.yaml');
+    writeFileSync(good, 'continuity: {windowMinutes: 120}\n');
+    expect(load({ HUILIU_CONFIG: good }).continuity).toEqual({ windowMinutes: 120 });
+    for (const yaml of ['continuity: {windowMinutes: 0}', 'continuity: {windowMinutes: 1441}', 'continuity: {window: 5}']) {
+      const bad = join(dir, 'continuity-bad.yaml');
+      writeFileSync(bad, `${yaml}\n`);
+      expect(errorOf(() => load({ HUILIU_CONFIG: bad })).message).toMatch(/field continuity/);
+    }
+  });
+
   it('reads HUILIU_TRUSTED_PROXIES (loopback by default) and refuses a bad address', () => {
     expect(load().trustedProxies).toEqual(['loopback']);
     expect(load({ HUILIU_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.5,uniquelocal' }).trustedProxies).toEqual([

@@ -238,6 +238,9 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   agent: { connections: 500, eventBurst: 60, eventsPerSecond: 20, sendBufferBytes: 4 * 1024 * 1024 },
 };
 
+/** `continuity.windowMinutes` default (DESIGN §3). */
+export const DEFAULT_CONTINUITY_MINUTES = 30;
+
 /** `attachments:` defaults (docs/operations.md). */
 export const DEFAULT_ATTACHMENTS = { maxImageBytes: 5 * 1024 * 1024, maxImagePixels: 40_000_000 };
 /** `ocr:` defaults (docs/operations.md): one engine keeps one core for the sockets on a 2-core machine. */
@@ -301,6 +304,14 @@ export const FileConfigSchema = z.strictObject({
     })
     .optional(),
   limits: LimitsSchema.optional(),
+  /**
+   * Cross-channel continuity (issue 12, docs/continuity.md): a customer who writes on another channel
+   * within `windowMinutes` (default 30, 1..1440) of their open conversation's last activity continues it.
+   */
+  continuity: z
+    .strictObject({ windowMinutes: z.number().int().min(1).max(1440) })
+    .partial()
+    .optional(),
   /** Attachments customers send (issue 10: images on the app channel); docs/ocr.md. */
   attachments: z
     .strictObject({
@@ -445,6 +456,8 @@ export interface ServerConfig {
   readonly limits: LimitsConfig;
   /** `attachments:` of HUILIU_CONFIG, defaults filled in. */
   readonly attachments: { readonly maxImageBytes: number; readonly maxImagePixels: number };
+  /** `continuity:` of HUILIU_CONFIG, default filled in (docs/continuity.md). */
+  readonly continuity: { readonly windowMinutes: number };
   /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
   readonly ocr: {
     readonly enabled: boolean;
@@ -640,6 +653,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       login: { ...DEFAULT_LIMITS.login, ...file.limits?.login },
     },
     attachments: { ...DEFAULT_ATTACHMENTS, ...file.attachments },
+    continuity: { windowMinutes: file.continuity?.windowMinutes ?? DEFAULT_CONTINUITY_MINUTES },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
     ai: {

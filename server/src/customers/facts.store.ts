@@ -37,7 +37,7 @@ export function createStoreCustomerFacts(deps: { store: FactsStorePort }): Custo
   return {
     async valueFacts(customerId, now) {
       const [contacts30d, stored, ratings] = await Promise.all([
-        store.countSessions({ customerId, createdSince: new Date(now - CONTACT_WINDOW_DAYS * DAY_MS).toISOString() }),
+        store.countSessions({ customerId, contactsOnly: true, createdSince: new Date(now - CONTACT_WINDOW_DAYS * DAY_MS).toISOString() }),
         store.customerFacts(customerId),
         ratingsSummary(store, customerId, now),
       ]);

@@ -19,6 +19,15 @@ export const DEMO_WECHAT = {
   encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
 } as const;
 
+/** The demo's XMPP component account (DESIGN §6 style values): Prosody's `Component "support.localhost"`. */
+export const DEMO_XMPP = {
+  accountId: 'demo',
+  name: 'Demo XMPP support',
+  domain: 'support.localhost',
+  service: 'xmpp://127.0.0.1:5347',
+  password: 'huiliu-demo-component',
+} as const;
+
 export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; skillGroups: string[]; expert?: boolean }[] = [
   { username: 'admin', displayName: 'Admin', roles: ['admin'], skillGroups: ['general', 'vip'] },
   { username: 'lead', displayName: 'Team Lead', roles: ['lead'], skillGroups: ['general', 'vip'] },
@@ -52,6 +61,12 @@ export async function seedDemo(auth: AuthService, channels: ChannelStore, config
     settings: { appId: DEMO_WECHAT.appId, mode: 'safe' },
     secrets: { token: DEMO_WECHAT.token, encodingAESKey: DEMO_WECHAT.encodingAESKey },
   });
+  // Issue 12: an XMPP component for a local Prosody (docs/channels/xmpp.md); without one it only retries.
+  // Added only when missing, so an operator's (or a test's) `demo` XM account from HUILIU_CONFIG stands.
+  if (!(await channels.account('XM', DEMO_XMPP.accountId))) {
+    const { accountId, name, domain, service, password } = DEMO_XMPP;
+    await channels.addAccount({ channel: 'XM', accountId, name, skillGroup: null, settings: { service, domain }, secrets: { password } });
+  }
   return created;
 }
 

@@ -148,6 +148,24 @@ describe('channels store (SQLite)', () => {
     await channels.close();
   });
 
+  it('lets a bounce (a failure the channel reported after taking the message) replace sent, never delivered', async () => {
+    const channels = createSqliteChannelStore({ path: db, keys });
+    const bounce = { state: 'failed' as const, error: { code: 'service-unavailable', message: 'bounced' } };
+    const sent = '0190a5a0-0000-7000-8000-000000000003';
+    await channels.recordDelivery(sent, 'XM', { state: 'sent' });
+    // Without the option a late failure is a redelivery's answer and leaves the success.
+    expect((await channels.recordDelivery(sent, 'XM', bounce)).changed).toBe(false);
+    expect(await channels.recordDelivery(sent, 'XM', bounce, { bounce: true })).toMatchObject({
+      changed: true,
+      record: { state: 'failed', error: { code: 'service-unavailable' } },
+    });
+    const delivered = '0190a5a0-0000-7000-8000-000000000004';
+    await channels.recordDelivery(delivered, 'XM', { state: 'delivered' });
+    expect((await channels.recordDelivery(delivered, 'XM', bounce, { bounce: true })).changed).toBe(false);
+    expect(await channels.delivery(delivered)).toMatchObject({ state: 'delivered', error: null });
+    await channels.close();
+  });
+
   it('keeps one keyless account per channel and account id: adding it again updates settings and secrets', async () => {
     const channels = createSqliteChannelStore({ path: db, keys });
     const first = await channels.addAccount({

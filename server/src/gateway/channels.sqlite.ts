@@ -213,11 +213,13 @@ export function createSqliteChannelStore(options: {
       return JSON.parse(openText(key, row.sealed_secrets, aad(row.id))) as Record<string, string>;
     },
 
-    async recordDelivery(messageId, channel, result) {
+    async recordDelivery(messageId, channel, result, options = {}) {
       return db
         .transaction(() => {
           const old = q.delivery.get(messageId) as DeliveryRow | undefined;
-          if (old && DELIVERY_RANK[old.state] >= DELIVERY_RANK[result.state]) return { record: toDelivery(old), changed: false };
+          const bounced = options.bounce === true && result.state === 'failed' && old?.state === 'sent';
+          if (old && !bounced && DELIVERY_RANK[old.state] >= DELIVERY_RANK[result.state])
+            return { record: toDelivery(old), changed: false };
           const at = new Date(now()).toISOString();
           q.upsertDelivery.run(messageId, channel, result.state, result.error?.code ?? null, result.error?.message ?? null, at);
           return { record: toDelivery(q.delivery.get(messageId) as DeliveryRow), changed: true };

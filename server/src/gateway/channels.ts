@@ -38,6 +38,15 @@ export interface NewChannelAccount {
   settings?: AccountSettings;
 }
 
+/**
+ * `bounce`: the channel reported a failure *after* it took the message (an XMPP error stanza bouncing
+ * one of our messages, issue 12). Such a `failed` replaces `sent` (the channel only said it took the
+ * message), never `delivered` or `read`.
+ */
+export interface DeliveryRecordOptions {
+  bounce?: boolean;
+}
+
 /** The newest delivery state of one outbound message. */
 export interface DeliveryRecord {
   messageId: string;
@@ -81,9 +90,15 @@ export interface ChannelStore {
   /**
    * Records what the channel answered for one outbound message. A state never moves backwards
    * (`DELIVERY_RANK`): a redelivered `sent` after `read`, or a `failed` after a success, leaves the
-   * row as it is. Returns the row as stored and whether it changed.
+   * row as it is — except a `bounce` (see DeliveryRecordOptions), which replaces `sent`. Returns the
+   * row as stored and whether it changed.
    */
-  recordDelivery(messageId: string, channel: ChannelCode, result: DeliveryResult): Promise<{ record: DeliveryRecord; changed: boolean }>;
+  recordDelivery(
+    messageId: string,
+    channel: ChannelCode,
+    result: DeliveryResult,
+    options?: DeliveryRecordOptions,
+  ): Promise<{ record: DeliveryRecord; changed: boolean }>;
   delivery(messageId: string): Promise<DeliveryRecord | null>;
   /** The delivery states of several messages (a conversation page), keyed by message id. */
   deliveries(messageIds: readonly string[]): Promise<Map<string, DeliveryRecord>>;

@@ -23,6 +23,15 @@ describe('logger', () => {
     expect(all).toContain('1111');
   });
 
+  it('never writes an XMPP address given as a jid field, even one on a dotless host', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ level: 'info', destination });
+    log.info({ jid: 'wang.fang@localhost/phone', stanza: { jid: 'li.na@localhost' } }, 'xmpp');
+    expect(lines[0]).not.toContain('wang.fang');
+    expect(lines[0]).not.toContain('li.na');
+    expect(lines[0]).toContain('[personal]');
+  });
+
   it('censors secrets outright', () => {
     const { lines, destination } = capture();
     const log = createLogger({ level: 'info', destination });

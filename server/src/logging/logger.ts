@@ -28,10 +28,11 @@ const SECRET_PATHS = [
 
 /**
  * Fields that hold personal data whatever they look like (DESIGN §8): channel external ids (an app's
- * user id may be a phone, an e-mail or anything else) and query objects. Never written.
+ * user id may be a phone, an e-mail or anything else; an XMPP `jid`) and query objects. Never written.
  */
-const PERSONAL_PATHS = ['externalId', '*.externalId', '*.*.externalId', 'query', '*.query'];
-const PERSONAL_KEYS = new Set(['externalId', 'query']);
+const PERSONAL_PATHS = ['externalId', '*.externalId', '*.*.externalId', 'query', '*.query', 'jid', '*.jid'];
+// `jid` (issue 12): an XMPP address is a channel external id (`user@localhost` escapes the e-mail mask).
+const PERSONAL_KEYS = new Set(['externalId', 'query', 'jid']);
 
 /** Longest string value written in one log field (UTF-16 code units), cut by grapheme with `…`. */
 export const LOG_STRING_MAX = 2048;

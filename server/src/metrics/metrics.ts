@@ -1,4 +1,4 @@
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /** Names of the limits a refusal is counted under (`huiliu_rate_limited_total{limit}`). */
 export type LimitName =
@@ -33,6 +33,10 @@ export interface Metrics {
   readonly channelAcknowledged: Counter<'channel' | 'type' | 'reason'>;
   /** Media a channel could not fetch or check: the message was stored without it, by channel and reason. */
   readonly channelMediaFailed: Counter<'channel' | 'reason'>;
+  /** Failed connection attempts of long-lived channel links (the XMPP component), by channel. */
+  readonly channelConnectFailures: Counter<'channel'>;
+  /** 1 while a long-lived channel link is up, by channel and account id (XMPP: one per component account). */
+  readonly channelConnected: Gauge<'channel' | 'account'>;
 }
 
 export function createMetrics(): Metrics {
@@ -73,6 +77,18 @@ export function createMetrics(): Metrics {
       name: 'huiliu_channel_media_failed_total',
       help: 'Media a channel could not fetch or check (the message was stored without it), by channel and reason.',
       labelNames: ['channel', 'reason'],
+      registers: [registry],
+    }),
+    channelConnectFailures: new Counter({
+      name: 'huiliu_channel_connect_failures_total',
+      help: 'Failed connection attempts of long-lived channel links (XMPP component), by channel.',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    channelConnected: new Gauge({
+      name: 'huiliu_channel_connected',
+      help: '1 while a long-lived channel link (XMPP component) is connected, by channel and account.',
+      labelNames: ['channel', 'account'],
       registers: [registry],
     }),
   };

@@ -173,7 +173,7 @@ export function createRouter(deps: RouterDeps): Router {
 
   async function contacts30d(customerId: string): Promise<number> {
     const since = now() - 30 * DAY;
-    const sessions = await deps.store.listSessions({ customerId, limit: 1000 });
+    const sessions = await deps.store.listSessions({ customerId, contactsOnly: true, limit: 1000 });
     return sessions.filter((s) => Date.parse(s.createdAt) >= since).length;
   }
 

@@ -800,6 +800,8 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
         [2, 'AP'],
       ]);
       expect(await h.store.activeChatCount('agent-a')).toBe(1);
+      // Moving channel is not another contact (routing's contacts-in-30-days).
+      expect(await h.store.countSessions({ customerId: second.session.customerId, contactsOnly: true })).toBe(1);
       // The person's sessions, identities and timeline read across both customers.
       expect((await h.store.listSessions({ customerId: second.session.customerId })).map((x) => x.id).sort()).toEqual(
         [first.session.id, second.session.id].sort(),

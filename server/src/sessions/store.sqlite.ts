@@ -288,6 +288,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       where.push('created_at >= ?');
       params.push(filter.createdSince);
     }
+    if (filter.contactsOnly) where.push('moved_from IS NULL');
     return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
   }
   // The SQL of a filter depends on its shape only; there are few shapes, so statements are cached.

@@ -146,6 +146,11 @@ export interface SessionFilter {
   /** Sessions opened at or after this time (ISO 8601): a customer's recent contacts. */
   createdSince?: string;
   /**
+   * Contacts only: leave out sessions that continue a conversation from another channel (issue 12,
+   * `movedFrom`), so a customer who switched channel once is one contact, not two.
+   */
+  contactsOnly?: boolean;
+  /**
    * `waiting` (default): longest-waiting first. `priority`: contacts handed over by the AI while no
    * agent was online first (their left messages are seen first on return, issue 10), then highest
    * routing priority (unscored last), then longest-waiting — the order a person works a queue in.

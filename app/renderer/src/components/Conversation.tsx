@@ -25,6 +25,7 @@ export function Conversation() {
   const workError = useWorkstation((s) => s.workError);
   const loadOlder = useWorkstation((s) => s.loadOlder);
   const deliveries = useWorkstation((s) => s.deliveries);
+  const customerTyping = useWorkstation((s) => (s.detail ? Boolean(s.customerTyping[s.detail.id]) : false));
   const loadingOlder = useWorkstation((s) => s.loadingOlder);
   const [draft, setDraft] = useState('');
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
@@ -299,6 +300,11 @@ export function Conversation() {
           </li>
         ))}
       </ol>
+      {customerTyping && detail.status !== 'closed' ? (
+        <p className="typing-note" role="status" data-testid="customer-typing">
+          typing…
+        </p>
+      ) : null}
       {workError ? (
         <p className="error" role="alert">
           {workError}

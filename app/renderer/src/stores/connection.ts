@@ -15,95 +15,122 @@ export interface ConnectionSlice {
   presenceUntil: string | null;
   linkError: string | null;
   connection: AgentConnection | null;
+  /** Sessions whose customer is typing now (issue 12, volatile): set by `customer:typing`, cleared by their message or after 30 s. */
+  customerTyping: Record<string, true>;
   goOnline(token: string): void;
   goOffline(): void;
   setPresence(presence: SettablePresence): Promise<void>;
 }
 
+/** A "typing…" left on (a client that went away without `paused`) goes after this long (ms, XEP-0085 §5.2: 30 s). */
+const TYPING_TTL_MS = 30_000;
+
 export const createConnectionSlice =
   (deps: WorkstationDeps): Slice<ConnectionSlice> =>
-  (set, get) => ({
-    link: 'offline',
-    presence: 'available',
-    presenceUntil: null,
-    linkError: null,
-    connection: null,
-    goOnline(token) {
-      get().connection?.close();
-      const connection = deps.connect(token);
-      set({ connection, link: 'connecting', linkError: null });
-      const { socket } = connection;
-      socket.on('connect', () => set({ link: 'online', linkError: null }));
-      socket.on('disconnect', (reason) => {
-        set({ link: 'connecting' });
-        // After a server-side disconnect socket.io does not retry by itself; a token that is no
-        // longer valid is refused on connect and ends the session there.
-        if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
-      });
-      socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
-        if (err.data?.code === 'UNAUTHENTICATED') {
-          // The token expired or was revoked: back to the sign-in screen.
-          void get().logout();
-          set({ linkError: 'Your session ended; please sign in again.' });
-        } else {
-          set({ link: 'connecting', linkError: 'Cannot reach the server; retrying…' });
-        }
-      });
-      socket.on('hello', ({ user, queue, presence, waitingTotal }) => {
-        // Pending transfers offered to me are pushed again right after the greeting.
-        set({ user, presence, incomingTransfers: {} });
-        get().replaceQueue(queue, waitingTotal);
-        // After a reconnect, refresh the open conversation: we may have missed messages.
-        const open = get().openSessionId;
-        if (open) void get().openSession(open);
-      });
-      socket.on('queue:upsert', (summary) => {
-        const before = get().queue[summary.id];
-        get().upsertQueueItem(summary);
-        // Issue 12: the customer of the open chat went on on another channel; the chat follows them.
-        if (summary.movedFrom && get().openSessionId === summary.movedFrom) {
-          void get().followMove(summary.id);
-          return;
-        }
-        // The open conversation is with the AI, or just left it: its transcript is read again.
-        const moved = !before || before.lastMessageAt !== summary.lastMessageAt || before.status !== summary.status;
-        if (moved && get().openSessionId === summary.id && (summary.status === 'bot' || before?.status === 'bot'))
-          void get().refreshOpen(summary.id);
-      });
-      socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
-      socket.on('offer:new', (offer) => {
-        get().addOffer(offer);
-        // Customer text meets the bridge's limits here: cut by grapheme, never refused for length.
-        void deps.bridge.notify({
-          title: truncateText(`New contact: ${offer.summary.customerName}`, NOTIFY_TITLE_MAX, '…'),
-          body: truncateText(offer.summary.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
-          sessionId: offer.sessionId,
+  (set, get) => {
+    const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+    const setTyping = (sessionId: string, typing: boolean) => {
+      clearTimeout(typingTimers.get(sessionId));
+      typingTimers.delete(sessionId);
+      if (typing)
+        typingTimers.set(
+          sessionId,
+          setTimeout(() => setTyping(sessionId, false), TYPING_TTL_MS),
+        );
+      if (typing === Boolean(get().customerTyping[sessionId])) return;
+      const next = { ...get().customerTyping };
+      if (typing) next[sessionId] = true;
+      else delete next[sessionId];
+      set({ customerTyping: next });
+    };
+    return {
+      link: 'offline',
+      presence: 'available',
+      presenceUntil: null,
+      linkError: null,
+      connection: null,
+      customerTyping: {},
+      goOnline(token) {
+        get().connection?.close();
+        const connection = deps.connect(token);
+        set({ connection, link: 'connecting', linkError: null });
+        const { socket } = connection;
+        socket.on('connect', () => set({ link: 'online', linkError: null }));
+        socket.on('disconnect', (reason) => {
+          set({ link: 'connecting' });
+          // After a server-side disconnect socket.io does not retry by itself; a token that is no
+          // longer valid is refused on connect and ends the session there.
+          if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
         });
-      });
-      socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
-      socket.on('presence:changed', ({ presence, until }) => set({ presence, presenceUntil: until }));
-      socket.on('message:new', (message) => get().receiveMessage(message));
-      socket.on('message:annotated', (annotation) => get().receiveAnnotation(annotation));
-      socket.on('message:delivery', (delivery) => get().receiveDelivery(delivery));
-      // Transfers (issue 11): a warm transfer offered to me, and news of transfers I sent or was offered.
-      socket.on('transfer:offered', (offer) => {
-        get().receiveTransferOffer(offer);
-        void deps.bridge.notify({
-          title: truncateText(`Transfer from ${offer.transfer.from.name}: ${offer.session.customerName}`, NOTIFY_TITLE_MAX, '…'),
-          body: truncateText(offer.transfer.note ?? offer.session.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
-          sessionId: offer.session.id,
+        socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+          if (err.data?.code === 'UNAUTHENTICATED') {
+            // The token expired or was revoked: back to the sign-in screen.
+            void get().logout();
+            set({ linkError: 'Your session ended; please sign in again.' });
+          } else {
+            set({ link: 'connecting', linkError: 'Cannot reach the server; retrying…' });
+          }
         });
-      });
-      socket.on('transfer:updated', (transfer) => get().receiveTransferUpdate(transfer));
-    },
-    goOffline() {
-      get().connection?.close();
-      set({ connection: null, link: 'offline' });
-    },
-    async setPresence(presence) {
-      const conn = get().connection;
-      if (!conn) return;
-      const res = await conn.request('presence:set', { presence });
-      set({ presence: res.presence, presenceUntil: null });
-    },
-  });
+        socket.on('hello', ({ user, queue, presence, waitingTotal }) => {
+          // Pending transfers offered to me are pushed again right after the greeting.
+          set({ user, presence, incomingTransfers: {} });
+          get().replaceQueue(queue, waitingTotal);
+          // After a reconnect, refresh the open conversation: we may have missed messages.
+          const open = get().openSessionId;
+          if (open) void get().openSession(open);
+        });
+        socket.on('queue:upsert', (summary) => {
+          const before = get().queue[summary.id];
+          get().upsertQueueItem(summary);
+          // Issue 12: the customer of the open chat went on on another channel; the chat follows them.
+          if (summary.movedFrom && get().openSessionId === summary.movedFrom) {
+            void get().followMove(summary.id);
+            return;
+          }
+          // The open conversation is with the AI, or just left it: its transcript is read again.
+          const moved = !before || before.lastMessageAt !== summary.lastMessageAt || before.status !== summary.status;
+          if (moved && get().openSessionId === summary.id && (summary.status === 'bot' || before?.status === 'bot'))
+            void get().refreshOpen(summary.id);
+        });
+        socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
+        socket.on('offer:new', (offer) => {
+          get().addOffer(offer);
+          // Customer text meets the bridge's limits here: cut by grapheme, never refused for length.
+          void deps.bridge.notify({
+            title: truncateText(`New contact: ${offer.summary.customerName}`, NOTIFY_TITLE_MAX, '…'),
+            body: truncateText(offer.summary.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
+            sessionId: offer.sessionId,
+          });
+        });
+        socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
+        socket.on('presence:changed', ({ presence, until }) => set({ presence, presenceUntil: until }));
+        socket.on('message:new', (message) => {
+          if (message.direction === 'in') setTyping(message.sessionId, false);
+          get().receiveMessage(message);
+        });
+        socket.on('customer:typing', ({ sessionId, typing }) => setTyping(sessionId, typing));
+        socket.on('message:annotated', (annotation) => get().receiveAnnotation(annotation));
+        socket.on('message:delivery', (delivery) => get().receiveDelivery(delivery));
+        // Transfers (issue 11): a warm transfer offered to me, and news of transfers I sent or was offered.
+        socket.on('transfer:offered', (offer) => {
+          get().receiveTransferOffer(offer);
+          void deps.bridge.notify({
+            title: truncateText(`Transfer from ${offer.transfer.from.name}: ${offer.session.customerName}`, NOTIFY_TITLE_MAX, '…'),
+            body: truncateText(offer.transfer.note ?? offer.session.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
+            sessionId: offer.session.id,
+          });
+        });
+        socket.on('transfer:updated', (transfer) => get().receiveTransferUpdate(transfer));
+      },
+      goOffline() {
+        get().connection?.close();
+        set({ connection: null, link: 'offline' });
+      },
+      async setPresence(presence) {
+        const conn = get().connection;
+        if (!conn) return;
+        const res = await conn.request('presence:set', { presence });
+        set({ presence: res.presence, presenceUntil: null });
+      },
+    };
+  };

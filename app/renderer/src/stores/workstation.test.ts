@@ -168,6 +168,26 @@ describe('workstation store', () => {
     expect(store.getState().unread.WB7).toBe(1);
   });
 
+  it("shows the customer's typing for that session until they stop or their message arrives", async () => {
+    const { store, socket } = setup();
+    await store.getState().login('agent1', 'huiliu-demo');
+    socket.emit('customer:typing', { sessionId: 'XM1', typing: true });
+    expect(store.getState().customerTyping).toEqual({ XM1: true });
+    socket.emit('customer:typing', { sessionId: 'XM1', typing: false });
+    expect(store.getState().customerTyping).toEqual({});
+    socket.emit('customer:typing', { sessionId: 'XM1', typing: true });
+    socket.emit('message:new', {
+      id: 'z',
+      sessionId: 'XM1',
+      conversationId: 'c-XM1',
+      seq: 1,
+      direction: 'in',
+      kind: 'text',
+      body: { text: 'hi' },
+    });
+    expect(store.getState().customerTyping).toEqual({});
+  });
+
   it('pages back through a long conversation, keeping what is shown and the seq order', async () => {
     const msg = (seq: number) => ({
       id: `m${seq}`,
