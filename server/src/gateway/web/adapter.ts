@@ -328,12 +328,20 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
         });
     });
 
-    /** Sends one page of the conversation after `afterSeq`, then `replayed`; stops if the socket fills. */
-    async function replay(conversationId: string, afterSeq: number): Promise<void> {
+    /**
+     * Sends one page of the conversation after `afterSeq`, then `replayed`; stops if the socket fills.
+     * Only the visitor's own messages: staff-only records (a transfer) and, in a conversation the
+     * customer continued from another channel (issue 12), what was said on the other channel's
+     * identity stay out of this view; their seq still counts as read.
+     */
+    async function replay(session: { conversationId: string; customerId: string }, afterSeq: number): Promise<void> {
+      const { conversationId, customerId } = session;
       const page = await store.listMessages(conversationId, { afterSeq, limit: lim.replayPageSize + 1 });
       const shown = page.slice(0, lim.replayPageSize);
-      // Staff-only records (a transfer) stay out of the customer's view; their seq still counts as read.
-      for (const m of shown) if (!isStaffOnly(m) && !send(socket, { type: 'message', message: toWidgetMessage(m) })) return;
+      for (const m of shown) {
+        if (isStaffOnly(m) || m.customerId !== customerId) continue;
+        if (!send(socket, { type: 'message', message: toWidgetMessage(m) })) return;
+      }
       send(socket, { type: 'replayed', conversationId, lastSeq: shown.at(-1)?.seq ?? afterSeq, more: page.length > shown.length });
     }
 
@@ -394,7 +402,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
               const last = await store.lastMessage(session.conversationId);
               afterSeq = Math.max(0, (last?.seq ?? 0) - lim.replayPageSize);
             }
-            await replay(session.conversationId, afterSeq);
+            await replay(session, afterSeq);
             if (session.status === 'active' && session.assignedAgentId) {
               send(socket, { type: 'status', status: 'agent-joined', agentName: opts.agentName(session.assignedAgentId) ?? 'An agent' });
             } else if (session.status === 'closed') {
@@ -459,7 +467,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           const session = await store.latestSession(conn.visitor.customerId, CHANNEL);
           // Only the visitor's own current conversation can be paged.
           if (!session || session.conversationId !== frame.conversationId) return void fail('SESSION_NOT_FOUND', 'No such conversation.');
-          return replay(session.conversationId, frame.afterSeq);
+          return replay(session, frame.afterSeq);
         }
         case 'message': {
           const visitor = conn.visitor;

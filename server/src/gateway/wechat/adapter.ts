@@ -39,11 +39,13 @@ export function createWechatChannelAdapter(deps: {
   const capabilities = { text: true, image: false, file: false, audio: false, typing: false, readReceipts: false, passiveReply: true };
   const sent = new Map<string, DeliveryResult>();
 
-  /** The WeChat address of the conversation's customer: the newest inbound WX message's account and openid. */
+  /** The WeChat address of the session's customer: its newest inbound message's account and openid. */
   const recipient = async (envelope: Envelope): Promise<{ accountId: string; openid: string } | null> => {
     const page = await deps.store.recentMessages(envelope.conversationId, { limit: 200 });
     for (const m of [...page.messages].reverse()) {
-      if (m.direction !== 'in' || m.channel !== 'WX') continue;
+      // This session's customer: in a conversation continued across channels or merged identities,
+      // another WX session's openid is not where this reply goes.
+      if (m.direction !== 'in' || m.channel !== 'WX' || m.sessionId !== envelope.sessionId) continue;
       const { accountId, openid } = m.meta;
       if (typeof accountId === 'string' && typeof openid === 'string') return { accountId, openid };
     }
