@@ -33,8 +33,11 @@ export interface WechatEventPush extends PushBase {
 
 export interface WechatIgnoredPush extends PushBase {
   disposition: 'ignore';
-  /** `platform-notice` (a job report, a verification, an invoice or device event …), `location-report`, `unknown-type`, `empty`. */
-  reason: 'platform-notice' | 'location-report' | 'unknown-type' | 'empty';
+  /**
+   * `platform-notice` (a job report, a verification, an invoice or device event …), `location-report`,
+   * `unknown-type`, `empty`, `too-long` (a text beyond MAX_TEXT_LENGTH: refused, never cut, DESIGN §4).
+   */
+  reason: 'platform-notice' | 'location-report' | 'unknown-type' | 'empty' | 'too-long';
   /** The fields the push carried that matter to an operator (never logged: they may hold personal data). */
   fields: Record<string, string>;
 }
@@ -116,8 +119,11 @@ export function normalizeWechatPush(push: XmlNode, accountId: string, now: Date)
   if (!OPENID.test(openid)) throw new WechatPushError('FromUserName');
   const createTime = textOfNode(push, 'CreateTime') ?? '';
   if (!/^\d{1,12}$/.test(createTime)) throw new WechatPushError('CreateTime');
-  const sentAt = new Date(Number(createTime) * 1000).toISOString();
+  // The sender's clock is metadata only (DESIGN §4): one outside what a Date holds, or more than a day
+  // ahead of ours, is replaced by the time we received the push rather than refusing the message.
+  const sentMs = Number(createTime) * 1000;
   const receivedAt = now.toISOString();
+  const sentAt = sentMs <= now.getTime() + 86_400_000 ? new Date(sentMs).toISOString() : receivedAt;
   const t = (name: string) => textOfNode(push, name);
 
   if (msgType === 'event') {
@@ -172,7 +178,12 @@ export function normalizeWechatPush(push: XmlNode, accountId: string, now: Date)
   const base = {
     critical: true,
     // MsgId is WeChat's own message id: its 3 retries of a push carry the same one.
-    clientMessageId: msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId) ? msgId : `msg-${digest([openid, createTime, msgType])}`,
+    // Without one (never seen from WeChat itself), the sender, time, type and content identify a retry,
+    // so two different messages in the same second are two messages.
+    clientMessageId:
+      msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId)
+        ? msgId
+        : `msg-${digest([openid, createTime, msgType, t('Content') ?? '', t('MediaId') ?? '', t('Url') ?? '', t('Label') ?? ''])}`,
     sentAt,
     receivedAt,
   };
@@ -185,8 +196,8 @@ export function normalizeWechatPush(push: XmlNode, accountId: string, now: Date)
   switch (msgType) {
     case 'text': {
       const text = t('Content') ?? '';
-      if (!hasVisibleText(text) || text.length > MAX_TEXT_LENGTH)
-        return { disposition: 'ignore', type: msgType, reason: 'empty', fields: {} };
+      if (!hasVisibleText(text)) return { disposition: 'ignore', type: msgType, reason: 'empty', fields: {} };
+      if (text.length > MAX_TEXT_LENGTH) return { disposition: 'ignore', type: msgType, reason: 'too-long', fields: { length: String(text.length) } };
       return { disposition: 'message', type: msgType, openid, draft: { ...base, content: { kind: 'text', body: { text } }, meta } };
     }
     case 'image': {

@@ -288,5 +288,22 @@ describe('WeChat official account channel (/channels/wechat/:accountId)', () => 
         meta: { transcript: 'wechat', format: 'amr' },
       });
     });
+
+    it('counts a text beyond the length limit as too-long (never cut), keeps a far-future CreateTime, and keeps two id-less messages apart', async () => {
+      const before = await counter('huiliu_channel_acknowledged_total', { channel: 'WX', type: 'text', reason: 'too-long' });
+      expect((await postPlain(s.app, PLAIN, textPush('oLong1', 'a'.repeat(8001), '7101'))).body).toBe('success');
+      expect(await messagesOf('oLong1')).toEqual([]);
+      expect(await counter('huiliu_channel_acknowledged_total', { channel: 'WX', type: 'text', reason: 'too-long' })).toBe(before + 1);
+      // The sender's clock is metadata: a time far ahead of ours is replaced by the receive time, not refused.
+      expect((await postPlain(s.app, PLAIN, textPush('oFuture1', 'from the future', '7102', 999_999_999_999))).body).toBe('success');
+      const [future] = await messagesOf('oFuture1');
+      expect(future!.sentAt).toBe(future!.receivedAt);
+      // Two different messages without MsgId in the same second are two messages.
+      const noId = (text: string) => textPush('oNoId1', text, 'x', 1_700_000_000).replace('<MsgId>x</MsgId>', '');
+      expect((await postPlain(s.app, PLAIN, noId('first'))).body).toBe('success');
+      expect((await postPlain(s.app, PLAIN, noId('second'))).body).toBe('success');
+      expect((await postPlain(s.app, PLAIN, noId('second'))).body).toBe('success');
+      expect((await messagesOf('oNoId1')).map((m) => (m.kind === 'text' ? m.body.text : ''))).toEqual(['first', 'second']);
+    });
   });
 });
