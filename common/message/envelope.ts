@@ -96,12 +96,20 @@ export type IdentityLinkKind = z.infer<typeof IdentityLinkKindSchema>;
 /**
  * One cross-channel identifier a channel asserts as **verified** for the customer who wrote: the
  * WeChat API's unionid, an app's signed-in user's phone or e-mail (the app's key vouches for it).
- * A verified link that already belongs to another customer merges the two (audited, undoable).
+ * A verified link that already belongs to another customer merges the two (audited, undoable) when
+ * its source is trusted to (`merge`).
  * Unverified details (a phone typed into a form) are `phone` on the identity, never links.
  */
 export const IdentityLinkSchema = z.object({
   kind: IdentityLinkKindSchema,
   value: z.string().min(1).max(256),
+  /**
+   * The source is trusted to verify (WeChat's own unionid; an app account configured with
+   * `mergeOnVerified`): a link another customer already holds then merges the two. Without it, a
+   * link nobody holds is recorded, and one somebody holds changes nothing (an agent may merge after
+   * checking) — so no integration can claim another person's conversation by naming their phone.
+   */
+  merge: z.boolean().optional(),
 });
 export type IdentityLink = z.infer<typeof IdentityLinkSchema>;
 

@@ -203,4 +203,42 @@ describe('cross-channel continuity', () => {
       expect.objectContaining({ field: 'customer.verified.shoeSize', code: 'UNKNOWN_ATTRIBUTE' }),
     ]);
   });
+
+  it('does not let an app that is not trusted to merge claim a person by naming their phone; undo detaches a moved session', async () => {
+    await s.services.channels.addAccount({
+      key: 'other-app-key-0123456789',
+      channel: 'AP',
+      accountId: 'other',
+      name: 'Other app',
+      skillGroup: null,
+    });
+    const victim = await fromWeChat('o-continuity-5', 'my card was charged twice');
+    await take(victim.session.id);
+    await api('POST', `/api/v1/customers/${victim.session.customerId}/links`, token1, { kind: 'phone', value: '+8613500000005' });
+    const claim = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: { 'x-huiliu-key': 'other-app-key-0123456789' },
+      payload: {
+        customer: { externalId: 'mallory', verified: { phone: '+8613500000005' } },
+        text: 'hi it is me',
+        clientMessageId: 'claim-1',
+      },
+    });
+    expect(claim.statusCode).toBe(202);
+    expect(claim.json<{ conversationId: string }>().conversationId).not.toBe(victim.session.conversationId);
+    expect(await s.services.store.getSession(victim.session.id)).toMatchObject({ status: 'active', movedTo: null });
+
+    // The demo app is trusted: its user with the same phone continues the conversation; undoing that merge
+    // closes the app session inside the WeChat customer's conversation, and the agent is told.
+    const closed: EventOf<'session.changed'>[] = [];
+    await s.services.bus.subscribeAll('session.changed', (e) => void closed.push(e));
+    const moved = await fromApp('u-continuity-5', 'me again, from the app', { phone: '+8613500000005' });
+    expect(moved.conversationId).toBe(victim.session.conversationId);
+    const merge = merges.find((e) => e.payload.reason === 'link:phone' && e.payload.survivorId === victim.session.customerId)!;
+    const undone = await api<CustomerMergeView>('POST', `/api/v1/customers/merges/${merge.payload.mergeId}/undo`, token1);
+    expect(undone.status).toBe(200);
+    await until(() => closed.some((e) => e.sessionId === moved.sessionId && e.payload.reason === 'closed'));
+    expect(await s.services.store.getSession(moved.sessionId)).toMatchObject({ status: 'closed' });
+  });
 });

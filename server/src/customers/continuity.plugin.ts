@@ -17,7 +17,7 @@ import type { UserView } from '../../../common/api/auth';
 import { can } from '../auth/policy';
 import { staffOf } from '../auth/route-policy';
 import type { Bus } from '../bus/bus';
-import { newEvent } from '../bus/events';
+import { newEvent, sessionFacts } from '../bus/events';
 import { parseWith } from '../http/errors';
 import type { SessionViews } from '../sessions/views';
 import type { CustomerMerge, SessionStore } from '../sessions/store';
@@ -48,7 +48,8 @@ const masked = (value: string) => maskPii(value);
  * - `POST /api/v1/customers/merges` `{survivorId, mergedId}` (`customer.merge`, both in scope) → 201
  *   the merge; MERGE_SAME_CUSTOMER when they are one person already.
  * - `POST /api/v1/customers/merges/:id/undo` (`customer.merge`, the survivor in scope) → the merge,
- *   undone; MERGE_ALREADY_UNDONE.
+ *   undone; MERGE_ALREADY_UNDONE. Sessions it detached (one person's, open in the other's
+ *   conversation) are closed and published as `session.changed`.
  * - `POST /api/v1/customers/:id/links` `{kind: phone|email, value}` (`customer.merge`) → 201 the link
  *   (masked); LINK_CONFLICT with `details.customerId` when another customer holds it.
  * Merges and undos are published as `customer.merged` (actor: the staff user): the audit record.
@@ -137,8 +138,19 @@ export async function continuityPlugin(app: FastifyInstance, opts: ContinuityPlu
     const merge = await store.getMerge(id);
     if (!merge) throw new HuiliuError('NOT_FOUND', 'No such merge.');
     await inScope(user, merge.survivorId, 'customer.merge');
-    const undone = await store.undoMerge(id, user.id);
-    request.log.info({ by: user.id, mergeId: id }, 'customer merge undone');
+    const { merge: undone, detached } = await store.undoMerge(id, user.id);
+    request.log.info({ by: user.id, mergeId: id, detached: detached.length }, 'customer merge undone');
+    // A session left inside the other person's conversation was closed: its agent's screen is told.
+    for (const session of detached) {
+      await opts.bus.publish(
+        newEvent('session.changed', {
+          actor: user.id,
+          sessionId: session.id,
+          conversationId: session.conversationId,
+          payload: { ...sessionFacts(session), reason: 'closed' },
+        }),
+      );
+    }
     return published(undone, user.id, true);
   });
 

@@ -52,7 +52,15 @@ export async function seedDemo(auth: AuthService, channels: ChannelStore, config
     await auth.createUser({ ...u, password: DEMO_PASSWORD });
     created.push(u.username);
   }
-  await channels.addAccount({ key: DEMO_APP_KEY, channel: 'AP', accountId: 'demo', name: 'Demo app', skillGroup: null });
+  // The demo app is trusted to verify its users' phone, e-mail and WeChat unionid (docs/continuity.md).
+  await channels.addAccount({
+    key: DEMO_APP_KEY,
+    channel: 'AP',
+    accountId: 'demo',
+    name: 'Demo app',
+    skillGroup: null,
+    settings: { mergeOnVerified: true },
+  });
   await channels.addAccount({
     channel: 'WX',
     accountId: DEMO_WECHAT.accountId,

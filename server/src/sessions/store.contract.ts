@@ -770,7 +770,7 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       await h.store.claim(first.session.id, 'agent-a');
       // The same person opens the app, signed in with WeChat: the app passes the verified unionid.
       const second = await h.store.appendInbound(
-        app('u-77', 'I am in the app now', [{ kind: 'wechat-unionid', value: 'union-wang-0001' }]),
+        app('u-77', 'I am in the app now', [{ kind: 'wechat-unionid', value: 'union-wang-0001', merge: true }]),
         {
           skillGroup: 'vip',
         },
@@ -829,7 +829,7 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       });
       h.advance(1000);
       // The app vouches for the same phone number in another form: the same link.
-      const second = await h.store.appendInbound(app('u-li', 'still waiting', [{ kind: 'phone', value: '+8613800138000' }]), {
+      const second = await h.store.appendInbound(app('u-li', 'still waiting', [{ kind: 'phone', value: '+8613800138000', merge: true }]), {
         skillGroup: 'general',
       });
       expect(second.session).toMatchObject({
@@ -853,7 +853,7 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect([b.merges, c.merges]).toEqual([[], []]);
       // The same e-mail, another case: one link; but the conversation went quiet beyond the window.
       h.advance(31 * 60_000);
-      const d = await h.store.appendInbound(app('u-zhao', 'back again', [{ kind: 'email', value: 'zhao@example.com ' }]), {
+      const d = await h.store.appendInbound(app('u-zhao', 'back again', [{ kind: 'email', value: 'zhao@example.com ', merge: true }]), {
         skillGroup: 'general',
       });
       expect(d.merges).toHaveLength(1);
@@ -864,6 +864,24 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       const e = await h.store.appendInbound(app('u-odd', 'x', [{ kind: 'phone', value: 'call me maybe' }]), { skillGroup: 'general' });
       expect(e.merges).toEqual([]);
       expect((await h.store.customerIdentities(e.session.customerId)).links).toEqual([]);
+    });
+
+    it('lets a link from a source not trusted to merge claim nobody: a held link changes nothing', async () => {
+      const victim = await h.store.appendInbound(
+        wx('o-victim', 'my card was charged twice', [{ kind: 'phone', value: '+8613700000001' }]),
+        {
+          skillGroup: 'general',
+        },
+      );
+      const claimer = await h.store.appendInbound(app('u-claimer', 'hi it is me', [{ kind: 'phone', value: '+8613700000001' }]), {
+        skillGroup: 'general',
+      });
+      expect(claimer.merges).toEqual([]);
+      expect(claimer.moved).toBeNull();
+      expect(claimer.session.conversationId).not.toBe(victim.session.conversationId);
+      expect(await h.store.customerGroup(claimer.session.customerId)).toEqual([claimer.session.customerId]);
+      // The link stays with its holder.
+      expect((await h.store.findCustomerByLink('phone', '+8613700000001'))?.id).toBe(victim.session.customerId);
     });
 
     it('merges two customers on request, undoes it exactly, and a shared link does not merge them again', async () => {
@@ -883,9 +901,11 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       ).rejects.toMatchObject({ code: 'MERGE_SAME_CUSTOMER' });
       expect((await h.store.merges(b.session.customerId)).map((m) => m.id)).toEqual([merge.id]);
 
-      const undone = await h.store.undoMerge(merge.id, 'lead-1');
+      const { merge: undone, detached } = await h.store.undoMerge(merge.id, 'lead-1');
       expect(undone).toMatchObject({ undoneBy: 'lead-1' });
       expect(undone.undoneAt).not.toBeNull();
+      // Each had its own conversation: nothing to detach.
+      expect(detached).toEqual([]);
       await expect(h.store.undoMerge(merge.id, 'lead-1')).rejects.toMatchObject({ code: 'MERGE_ALREADY_UNDONE' });
       await expect(h.store.undoMerge('0190a0a0-0000-7000-8000-000000000000', 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
       expect(await h.store.customerGroup(a.session.customerId)).toEqual([a.session.customerId]);
@@ -896,11 +916,35 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
 
       // Both then show the same verified link: the undone merge stands, the link stays with its first holder.
       await h.store.appendInbound(wx('o-a', 'me again', [{ kind: 'phone', value: '+4915112345678' }]), { skillGroup: 'general' });
-      const again = await h.store.appendInbound(app('u-b', 'me again', [{ kind: 'phone', value: '+4915112345678' }]), {
+      const again = await h.store.appendInbound(app('u-b', 'me again', [{ kind: 'phone', value: '+4915112345678', merge: true }]), {
         skillGroup: 'general',
       });
       expect(again.merges).toEqual([]);
       expect(await h.store.customerGroup(b.session.customerId)).toEqual([b.session.customerId]);
+    });
+
+    it("closes, on undo, a session one person had opened inside the other's conversation, so neither goes on in the other's", async () => {
+      const a = await h.store.appendInbound(wx('o-det-a', 'my order', [{ kind: 'phone', value: '+8613600000001' }]), {
+        skillGroup: 'general',
+      });
+      await h.store.saveRouting(a.session.id, decision(), null);
+      await h.store.claim(a.session.id, 'agent-a');
+      const b = await h.store.appendInbound(app('u-det-b', 'it is me', [{ kind: 'phone', value: '+8613600000001', merge: true }]), {
+        skillGroup: 'general',
+      });
+      expect(b.session).toMatchObject({ conversationId: a.session.conversationId, status: 'active' });
+      const { detached } = await h.store.undoMerge(b.merges[0]!.id, 'lead-1');
+      expect(detached.map((x) => [x.id, x.status])).toEqual([[b.session.id, 'closed']]);
+      // The conversation is the first person's; the other's next message starts their own.
+      const next = await h.store.appendInbound(app('u-det-b', 'hello again'), { skillGroup: 'general' });
+      expect(next.session.conversationId).not.toBe(a.session.conversationId);
+      expect(next.moved).toBeNull();
+      // The first person's conversation had gone on in the detached session: it closed with it, and
+      // their next message starts anew in their own group (the timeline keeps all of it).
+      const back = await h.store.appendInbound(wx('o-det-a', 'anyone?'), { skillGroup: 'general' });
+      expect([back.newSession, back.moved]).toEqual([true, null]);
+      expect(back.session.conversationId).not.toBe(next.session.conversationId);
+      expect(await h.store.customerGroup(back.session.customerId)).toEqual([a.session.customerId]);
     });
 
     it("undoes one merge of a chain and leaves the others: each group's tree splits where it joined", async () => {

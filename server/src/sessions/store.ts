@@ -519,11 +519,13 @@ export interface SessionStore {
   mergeCustomers(input: { survivorId: string; mergedId: string; by: string; reason: string }): Promise<CustomerMerge>;
   /**
    * Undoes a merge: the merged group is its own person again, with everything it had (conversations
-   * joined across the two while merged stay whole, each message with the customer who wrote or was
-   * written to). A verified link the two share no longer merges them again.
+   * joined across the two while merged keep their history, each message with the customer who wrote
+   * or was written to). An open session of one side inside a conversation of the other is closed
+   * (`detached`), so neither person goes on in the other's conversation. A verified link the two
+   * share no longer merges them again.
    * @throws HuiliuError NOT_FOUND (no such merge), MERGE_ALREADY_UNDONE
    */
-  undoMerge(mergeId: string, by: string): Promise<CustomerMerge>;
+  undoMerge(mergeId: string, by: string): Promise<{ merge: CustomerMerge; detached: SessionRecord[] }>;
   getMerge(mergeId: string): Promise<CustomerMerge | null>;
   /** The merges that touch the customer's group (its members' own, done or undone), newest first. */
   merges(customerId: string): Promise<CustomerMerge[]>;

@@ -127,7 +127,7 @@ export async function openSessionWriter(options: {
 }
 
 /** The name a customer has until a channel tells us theirs. */
-const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor' };
+const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor', WX: 'WeChat user', XM: 'XMPP user', AP: 'App user' };
 
 /**
  * The session store's writes over one SQLite connection, each through group commit: a method resolves
@@ -185,6 +185,16 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     merge: db.prepare('SELECT * FROM customer_merges WHERE id = ?'),
     undoMerge: db.prepare('UPDATE customer_merges SET undone_at = ?, undone_by = ? WHERE id = ? AND undone_at IS NULL RETURNING *'),
     unmerge: db.prepare('UPDATE customers SET merged_into = NULL WHERE id = ? AND merged_into = ?'),
+    // After an undo: open sessions of one group inside a conversation the other group owns.
+    crossSessions: db.prepare(
+      `SELECT s.* FROM sessions s JOIN conversations c ON c.id = s.conversation_id
+         JOIN customers sc ON sc.id = s.customer_id JOIN customers cc ON cc.id = c.customer_id
+       WHERE s.status != 'closed' AND sc.group_id != cc.group_id AND sc.group_id IN (@a, @b) AND cc.group_id IN (@a, @b)`,
+    ),
+    detach: db.prepare(
+      `UPDATE sessions SET status = 'closed', offered_agent_id = NULL, offer_expires_at = NULL, closed_at = @t, updated_at = @t
+       WHERE id = @id AND status != 'closed' RETURNING *`,
+    ),
     // The undone group's root and everything merged under it (the merge tree below it) take it as their group again.
     regroupSubtree: db.prepare(
       `WITH RECURSIVE sub(id) AS (SELECT @root UNION ALL SELECT c.id FROM customers c JOIN sub ON c.merged_into = sub.id)
@@ -434,7 +444,8 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   /**
    * Records the verified links a message carried (issue 12), inside its transaction. A link nobody has
    * joins the writer's customer; one another group has merges the writer's group into that group (the
-   * link's first holder survives), unless a merge of the two was undone before. Keys: the writer's,
+   * link's first holder survives) when the link's source may merge (`IdentityLink.merge`) and no merge
+   * of the two was undone before; otherwise it changes nothing. Keys: the writer's,
    * cached by resolveCustomer.
    */
   function applyLinks(customerId: string, links: readonly IdentityLink[] | undefined, source: string): CustomerMerge[] {
@@ -451,7 +462,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       }
       const mine = groupOf(customerId);
       const theirs = groupOf(owner.customer_id);
-      if (mine === theirs) continue;
+      if (mine === theirs || !link.merge) continue;
       if (q.undoneBetween.get({ a: mine, b: theirs })) continue;
       merges.push(mergeGroups(theirs, mine, 'system', `link:${link.kind}`));
     }
@@ -547,7 +558,16 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         if (!undone) throw new HuiliuError('MERGE_ALREADY_UNDONE');
         q.unmerge.run(merge.merged_id, merge.survivor_id);
         q.regroupSubtree.run({ root: merge.merged_id });
-        return toMerge(undone);
+        const t = iso();
+        const detached: SessionRecord[] = [];
+        for (const row of q.crossSessions.all({ a: groupOf(merge.survivor_id), b: merge.merged_id }) as SessionRow[]) {
+          const closed = q.detach.get({ id: row.id, t }) as SessionRow | undefined;
+          if (!closed) continue;
+          detached.push(toSession(closed));
+          const { n } = q.openSessionsInConversation.get(closed.conversation_id) as { n: number };
+          if (n === 0) q.closeConversation.run(t, closed.conversation_id);
+        }
+        return { merge: toMerge(undone), detached };
       });
     },
 

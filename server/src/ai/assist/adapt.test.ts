@@ -30,6 +30,8 @@ describe('adapting a text to a customer', () => {
   it('does not greet anyone by a name the store made up', () => {
     expect(usableName('Web visitor')).toBeNull();
     expect(usableName('AP customer')).toBeNull();
+    // The names the store gives a customer no channel named (issue 12) are placeholders too.
+    for (const placeholder of ['WeChat user', 'XMPP user', 'App user']) expect(usableName(placeholder)).toBeNull();
     expect(usableName(' 李娜 ')).toBe('李娜');
   });
 

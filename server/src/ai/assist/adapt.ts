@@ -32,7 +32,7 @@ export interface Addressee {
 }
 
 /** Names the store gives customers until a channel tells theirs (sessions/writer.ts `DEFAULT_NAMES`): not a name to greet with. */
-const DEFAULT_NAME = /^(?:Web visitor|[A-Z]{2} customer|Unknown customer)$/;
+const DEFAULT_NAME = /^(?:Web visitor|WeChat user|XMPP user|App user|[A-Z]{2} customer|Unknown customer)$/;
 
 /** The customer's name as a draft may use it, or null for an absent or placeholder name. */
 export function usableName(name: string | null | undefined): string | null {

@@ -20,9 +20,16 @@ export interface AppImage {
  * App channel request (already cleaned by `cleanAppMessage`) → InboundDraft. Nothing app-shaped
  * passes this point. `sentAt` is the server's time too: an app sends no trustworthy client clock.
  * With `image` (the request's image, checked and given its id) the message is of kind `image` and
- * its text, if any, the caption.
+ * its text, if any, the caption. `trust.mergeOnVerified`: the app account's setting — its
+ * `customer.verified` identifiers may merge customers (IdentityLink.merge).
  */
-export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: Date, image?: AppImage): InboundDraft {
+export function normalizeAppMessage(
+  req: AppMessageRequest,
+  appId: string,
+  now: Date,
+  image?: AppImage,
+  trust: { mergeOnVerified?: boolean } = {},
+): InboundDraft {
   const t = now.toISOString();
   return {
     identity: {
@@ -30,7 +37,9 @@ export function normalizeAppMessage(req: AppMessageRequest, appId: string, now: 
       externalId: appExternalId(appId, req.customer.externalId),
       ...(req.customer.name ? { displayName: req.customer.name } : {}),
       ...(req.customer.phone ? { phone: req.customer.phone } : {}),
-      ...(req.customer.verified ? { links: req.customer.verified } : {}),
+      // The app vouches for these; they merge with another customer who holds one only when the app
+      // account is trusted to (settings.mergeOnVerified, docs/continuity.md).
+      ...(req.customer.verified ? { links: req.customer.verified.map((l) => (trust.mergeOnVerified ? { ...l, merge: true } : l)) } : {}),
     },
     content: image
       ? { kind: 'image', body: { ...image, ...(req.text !== undefined ? { caption: req.text } : {}) } }

@@ -126,7 +126,10 @@ export async function appChannelPlugin(
     }
     const attachments = opts.attachments;
     const attributes = body.customer.attributes;
-    const result = await opts.ingest.accept(normalizeAppMessage(body, key.accountId, new Date(now()), image), skillGroup, {
+    const draft = normalizeAppMessage(body, key.accountId, new Date(now()), image, {
+      mergeOnVerified: key.settings['mergeOnVerified'] === true,
+    });
+    const result = await opts.ingest.accept(draft, skillGroup, {
       beforePublish: async ({ envelope, duplicate }) => {
         if (image && attachments) {
           const { checked, attachmentId } = image;

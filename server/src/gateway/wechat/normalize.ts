@@ -197,7 +197,8 @@ export function normalizeWechatPush(push: XmlNode, accountId: string, now: Date)
     case 'text': {
       const text = t('Content') ?? '';
       if (!hasVisibleText(text)) return { disposition: 'ignore', type: msgType, reason: 'empty', fields: {} };
-      if (text.length > MAX_TEXT_LENGTH) return { disposition: 'ignore', type: msgType, reason: 'too-long', fields: { length: String(text.length) } };
+      if (text.length > MAX_TEXT_LENGTH)
+        return { disposition: 'ignore', type: msgType, reason: 'too-long', fields: { length: String(text.length) } };
       return { disposition: 'message', type: msgType, openid, draft: { ...base, content: { kind: 'text', body: { text } }, meta } };
     }
     case 'image': {

@@ -260,7 +260,7 @@ describe('WeChat official account channel (/channels/wechat/:accountId)', () => 
       expect(drafts.find((d) => d.identity.externalId === 'oUnion1')!.identity).toEqual({
         channel: 'WX',
         externalId: 'oUnion1',
-        links: [{ kind: 'wechat-unionid', value: 'uUnionAbc123' }],
+        links: [{ kind: 'wechat-unionid', value: 'uUnionAbc123', merge: true }],
       });
       expect(drafts.find((d) => d.identity.externalId === 'oUnion2')!.identity.links).toBeUndefined();
       // Cached per openid: a second message asks user/info no more.

@@ -212,7 +212,8 @@ export async function wechatChannelPlugin(app: FastifyInstance, opts: WechatChan
     const identity: InboundDraft['identity'] = {
       channel: 'WX',
       externalId: push.openid,
-      ...(unionid ? { links: [{ kind: 'wechat-unionid' as const, value: unionid }] } : {}),
+      // WeChat itself says whose unionid it is: a trusted link, it may merge (docs/continuity.md).
+      ...(unionid ? { links: [{ kind: 'wechat-unionid' as const, value: unionid, merge: true }] } : {}),
     };
     const attachments = opts.attachments;
     if (!image || !attachments) {
