@@ -58,7 +58,11 @@ describe('cross-channel continuity', () => {
   const fromWeChat = (openid: string, text: string, unionid?: string) => {
     const t = new Date().toISOString();
     const draft: InboundDraft = {
-      identity: { channel: 'WX', externalId: openid, ...(unionid ? { links: [{ kind: 'wechat-unionid', value: unionid }] } : {}) },
+      identity: {
+        channel: 'WX',
+        externalId: openid,
+        ...(unionid ? { links: [{ kind: 'wechat-unionid', value: unionid, merge: true }] } : {}),
+      },
       content: { kind: 'text', body: { text } },
       critical: true,
       clientMessageId: `wx-${++n}`,
@@ -104,7 +108,17 @@ describe('cross-channel continuity', () => {
     await until(() => outbound.some((e) => e.payload.envelope.clientMessageId === 'cont-reply-1'));
     expect(outbound.find((e) => e.payload.envelope.clientMessageId === 'cont-reply-1')!.payload.session.channel).toBe('AP');
     const polled = await s.app.inject({ method: 'GET', url: '/api/v1/channels/app/messages?externalId=u-continuity-1', headers: key });
-    expect(polled.json<{ messages: { text?: string }[] }>().messages.map((m) => m.text)).toContain('Found it, it ships today.');
+    expect(polled.json<{ messages: { text?: string }[] }>().messages.map((m) => m.text)).toEqual([
+      'I opened the app instead',
+      'Found it, it ships today.',
+    ]);
+    // Paging counts the app's own messages: the WeChat messages before them never fill a page.
+    const page = await s.app.inject({
+      method: 'GET',
+      url: `/api/v1/channels/app/messages?externalId=u-continuity-1&conversationId=${ap.conversationId}&afterSeq=0&limit=1`,
+      headers: key,
+    });
+    expect(page.json<{ messages: { text?: string }[] }>().messages.map((m) => m.text)).toEqual(['I opened the app instead']);
 
     // The detail of the old session points at the new one; the new one's context names both channels.
     const oldDetail = await ack<SessionDetail>(agent1, 'session:open', { sessionId: wx.session.id });

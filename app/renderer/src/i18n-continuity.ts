@@ -27,6 +27,8 @@ export interface ContinuityStrings {
     sourceAgent: string;
     sourceSelf: string;
     members: (names: string) => string;
+    /** The words for a customer no channel named (the store's placeholder names), by placeholder. */
+    unnamed: Record<string, string>;
     merges: string;
     mergedBy: (who: string, when: string) => string;
     undoneBy: (who: string, when: string) => string;
@@ -107,6 +109,7 @@ const EN: ContinuityStrings = {
     sourceAgent: 'by an agent',
     sourceSelf: 'by you',
     members: (names) => `One person: ${names}`,
+    unnamed: { 'Web visitor': 'Web visitor', 'WeChat user': 'WeChat user', 'XMPP user': 'XMPP user', 'App user': 'App user' },
     merges: 'Merges',
     mergedBy: (who, when) => `merged ${who} · ${when}`,
     undoneBy: (who, when) => `undone ${who} · ${when}`,
@@ -185,6 +188,7 @@ const ZH: ContinuityStrings = {
     sourceAgent: '坐席验证',
     sourceSelf: '由你验证',
     members: (names) => `同一人：${names}`,
+    unnamed: { 'Web visitor': '网页访客', 'WeChat user': '微信用户', 'XMPP user': 'XMPP 用户', 'App user': 'App 用户' },
     merges: '合并记录',
     mergedBy: (who, when) => `${who}合并 · ${when}`,
     undoneBy: (who, when) => `${who}撤销 · ${when}`,

@@ -83,4 +83,21 @@ describe('Ingest', () => {
     expect((await store.findCustomerByIdentity('AP', externalId))?.id).toBe(r.envelope.customerId);
     await until(() => published === 1);
   });
+
+  it("cleans every channel's name for the customer alike: bidi overrides out, an invisible name dropped", async () => {
+    const names: (string | undefined)[] = [];
+    await bus.subscribe('message.in', 'names', (e) => void names.push(e.payload.customerName));
+    const xmpp = await ingest.accept(
+      draft({ identity: { channel: 'XM', externalId: 'eve@example.org', displayName: 'Eve \u202Elive' } }),
+      'general',
+    );
+    expect((await store.getCustomer(xmpp.session.customerId))?.name).toBe('Eve live');
+    const invisible = await ingest.accept(
+      draft({ identity: { channel: 'XM', externalId: 'zw@example.org', displayName: '\u200B\u200B' } }),
+      'general',
+    );
+    expect((await store.getCustomer(invisible.session.customerId))?.name).toBe('XMPP user');
+    await until(() => names.length === 2);
+    expect(names).toEqual(['Eve live', undefined]);
+  });
 });

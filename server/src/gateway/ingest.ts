@@ -1,5 +1,9 @@
 import { HuiliuError, zodDetails } from '../../../common/errors/codes';
 import { InboundDraftSchema, type InboundDraft } from '../../../common/message/envelope';
+import { normalizeName } from '../../../common/text/text';
+
+/** Longest customer name a channel can give (ChannelIdentitySchema's bound). */
+const DISPLAY_NAME_MAX = 128;
 import type { Bus } from '../bus/bus';
 import { newEvent, sessionFacts } from '../bus/events';
 import type { InboundResult, SessionStore } from '../sessions/store';
@@ -60,7 +64,13 @@ export class Ingest {
   ): Promise<InboundResult> {
     const parsed = InboundDraftSchema.safeParse(draft);
     if (!parsed.success) throw new HuiliuError('VALIDATION_FAILED', 'The inbound message is not valid.', zodDetails(parsed.error));
-    const result = await this.store.appendInbound(parsed.data, { skillGroup });
+    // Every channel's name for the customer is cleaned alike (bidi overrides and control characters
+    // out, invisible names dropped): an XMPP nick can no more reverse a name on staff screens than an
+    // app's `customer.name` can (issue 12 review).
+    const { displayName, ...identity } = parsed.data.identity;
+    const name = normalizeName(displayName, DISPLAY_NAME_MAX).value;
+    const clean: InboundDraft = { ...parsed.data, identity: { ...identity, ...(name ? { displayName: name } : {}) } };
+    const result = await this.store.appendInbound(clean, { skillGroup });
     await beforePublish?.(result);
     if (!result.duplicate) {
       const { envelope, session, newSession, moved, merges } = result;
@@ -101,7 +111,7 @@ export class Ingest {
       }
       // The store keeps a name the channel gave (an empty one changes nothing): consumers get it
       // with the message instead of reading and decrypting the customer.
-      const customerName = parsed.data.identity.displayName || undefined;
+      const customerName = clean.identity.displayName || undefined;
       await this.bus.publish(
         newEvent('message.in', {
           actor: 'customer',

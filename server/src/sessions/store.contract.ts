@@ -757,8 +757,12 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
     });
 
     // ── Continuity (issue 12) ─────────────────────────────────────────────────────────────────
+    // WeChat vouches for what it links (its unionid): trusted, like the adapter's drafts.
     const wx = (openid: string, text: string, links?: InboundDraft['identity']['links']) =>
-      draft({ identity: { channel: 'WX', externalId: openid, ...(links ? { links } : {}) }, text });
+      draft({
+        identity: { channel: 'WX', externalId: openid, ...(links ? { links: links.map((l) => ({ merge: true, ...l })) } : {}) },
+        text,
+      });
     const app = (userId: string, text: string, links?: InboundDraft['identity']['links']) =>
       draft({ identity: { channel: 'AP', externalId: `shop:${userId}`, ...(links ? { links } : {}) }, text });
 
@@ -799,6 +803,9 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
         [1, 'WX'],
         [2, 'AP'],
       ]);
+      // What each identity's channel may show it: its own messages, `limit` counting those only.
+      const own = await h.store.listMessages(first.session.conversationId, { customerId: second.session.customerId, limit: 1 });
+      expect(own.map((m) => [m.seq, m.channel])).toEqual([[2, 'AP']]);
       expect(await h.store.activeChatCount('agent-a')).toBe(1);
       // Moving channel is not another contact (routing's contacts-in-30-days).
       expect(await h.store.countSessions({ customerId: second.session.customerId, contactsOnly: true })).toBe(1);
@@ -884,6 +891,34 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect((await h.store.findCustomerByLink('phone', '+8613700000001'))?.id).toBe(victim.session.customerId);
     });
 
+    it('lets a trusted voucher take a link an untrusted source recorded first, never merging into the squatter', async () => {
+      const squatter = await h.store.appendInbound(app('u-squat', 'hello', [{ kind: 'phone', value: '+8613700000009' }]), {
+        skillGroup: 'general',
+      });
+      const owner = await h.store.appendInbound(
+        app('u-owner', 'my card ends 4242', [{ kind: 'phone', value: '+8613700000009', merge: true }]),
+        {
+          skillGroup: 'general',
+        },
+      );
+      expect(owner.merges).toEqual([]);
+      expect(owner.session.conversationId).not.toBe(squatter.session.conversationId);
+      expect((await h.store.findCustomerByLink('phone', '+8613700000009'))?.id).toBe(owner.session.customerId);
+      expect((await h.store.customerIdentities(owner.session.customerId)).links).toMatchObject([{ value: '+8613700000009' }]);
+      expect((await h.store.customerIdentities(squatter.session.customerId)).links).toEqual([]);
+      // An agent who checked a number with their customer takes it from an untrusted holder too.
+      const third = await h.store.appendInbound(app('u-third', 'hi', [{ kind: 'email', value: 'x@example.com' }]), {
+        skillGroup: 'general',
+      });
+      const agentLinked = await h.store.linkIdentity(
+        squatter.session.customerId,
+        { kind: 'email', value: 'X@example.com' },
+        'agent:agent-a',
+      );
+      expect(agentLinked.customerId).toBe(squatter.session.customerId);
+      expect((await h.store.customerIdentities(third.session.customerId)).links).toEqual([]);
+    });
+
     it('merges two customers on request, undoes it exactly, and a shared link does not merge them again', async () => {
       const a = await h.store.appendInbound(wx('o-a', 'first person'), { skillGroup: 'general' });
       const b = await h.store.appendInbound(app('u-b', 'second person'), { skillGroup: 'general' });
@@ -964,7 +999,9 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
 
     it('links a phone an agent verified, and refuses one another customer holds, naming them', async () => {
       const a = await h.store.appendInbound(wx('o-p1', 'hi'), { skillGroup: 'general' });
-      const b = await h.store.appendInbound(app('u-p2', 'hi', [{ kind: 'phone', value: '+8613900000000' }]), { skillGroup: 'general' });
+      const b = await h.store.appendInbound(app('u-p2', 'hi', [{ kind: 'phone', value: '+8613900000000', merge: true }]), {
+        skillGroup: 'general',
+      });
       const link = await h.store.linkIdentity(a.session.customerId, { kind: 'phone', value: '+86 139 1111 2222' }, 'agent:agent-a');
       expect(link).toMatchObject({ kind: 'phone', value: '+8613911112222', source: 'agent:agent-a' });
       // Linking it again changes nothing.

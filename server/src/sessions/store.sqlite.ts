@@ -212,6 +212,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     latestSession: db.prepare('SELECT * FROM sessions WHERE customer_id = ? AND channel = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
     session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
     messagesAfter: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    messagesAfterOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND customer_id = ? ORDER BY seq LIMIT ?'),
     messagesBefore: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
     activeChats: db.prepare(`SELECT count(*) AS n FROM sessions WHERE assigned_agent_id = ? AND status = 'active'`),
     profileChanges: db.prepare('SELECT * FROM customer_profile_changes WHERE customer_id = ? ORDER BY id'),
@@ -371,8 +372,11 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       return (statement(`SELECT count(*) AS n FROM sessions ${where.sql}`).get(...where.params) as { n: number }).n;
     },
 
-    async listMessages(conversationId, { afterSeq = 0, limit = 1000 } = {}) {
-      const rows = q.messagesAfter.all(conversationId, afterSeq, Math.min(limit, 10_000)) as MessageRow[];
+    async listMessages(conversationId, { afterSeq = 0, limit = 1000, customerId } = {}) {
+      const n = Math.min(limit, 10_000);
+      const rows = (
+        customerId ? q.messagesAfterOf.all(conversationId, afterSeq, customerId, n) : q.messagesAfter.all(conversationId, afterSeq, n)
+      ) as MessageRow[];
       await loadKeysOf(rows);
       return rows.map(decryptMessage);
     },

@@ -372,8 +372,12 @@ export interface SessionStore {
   listSessions(filter: SessionFilter): Promise<SessionRecord[]>;
   /** How many sessions match (`limit` and `order` are ignored). */
   countSessions(filter: SessionFilter): Promise<number>;
-  /** Conversation history in seq order (decrypted), optionally after a seq: the OLDEST `limit` after it. */
-  listMessages(conversationId: string, options?: { afterSeq?: number; limit?: number }): Promise<Envelope[]>;
+  /**
+   * Conversation history in seq order (decrypted), optionally after a seq: the OLDEST `limit` after it.
+   * `customerId`: only that customer's messages (what they wrote or were written to) — what a channel
+   * shows its customer of a conversation continued across identities (issue 12); `limit` counts those.
+   */
+  listMessages(conversationId: string, options?: { afterSeq?: number; limit?: number; customerId?: string }): Promise<Envelope[]>;
   /**
    * The NEWEST `limit` messages (default 100, at most 1,000) before `beforeSeq` (default: the end), in
    * seq order — what a person opening a conversation wants to see first; page back with the first

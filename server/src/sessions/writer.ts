@@ -166,9 +166,15 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
          moved_to = @to WHERE id = @id AND status != 'closed' RETURNING *`,
     ),
     groupOf: db.prepare('SELECT group_id FROM customers WHERE id = ?'),
-    link: db.prepare('SELECT customer_id FROM customer_links WHERE kind = ? AND value_hmac = ?'),
+    link: db.prepare('SELECT customer_id, trusted FROM customer_links WHERE kind = ? AND value_hmac = ?'),
     insertLink: db.prepare(
-      `INSERT INTO customer_links (kind, value_hmac, customer_id, value_ct, source, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING created_at`,
+      `INSERT INTO customer_links (kind, value_hmac, customer_id, value_ct, source, trusted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       RETURNING created_at`,
+    ),
+    // A trusted source vouches for a link an untrusted one recorded: it is theirs now (re-sealed with their key).
+    takeLink: db.prepare(
+      `UPDATE customer_links SET customer_id = ?, value_ct = ?, source = ?, trusted = 1, created_at = ? WHERE kind = ? AND value_hmac = ?
+       RETURNING created_at`,
     ),
     // An undone merge between the two groups (either way round): a shared link does not merge them again.
     undoneBetween: db.prepare(
@@ -454,15 +460,24 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       const value = normalizeLinkValue(link.kind, link.value);
       if (value === null) continue;
       const hmac = blind('link', link.kind, value);
-      const owner = q.link.get(link.kind, hmac) as { customer_id: string } | undefined;
+      const trusted = link.merge === true;
+      const sealed = () => sealText(ring.cached(customerKeyOwner(customerId)), value, linkAad(link.kind, hmac));
+      const owner = q.link.get(link.kind, hmac) as { customer_id: string; trusted: number } | undefined;
       if (!owner) {
-        const key = ring.cached(customerKeyOwner(customerId));
-        q.insertLink.run(link.kind, hmac, customerId, sealText(key, value, linkAad(link.kind, hmac)), source, iso());
+        q.insertLink.run(link.kind, hmac, customerId, sealed(), source, trusted ? 1 : 0, iso());
         continue;
       }
       const mine = groupOf(customerId);
       const theirs = groupOf(owner.customer_id);
-      if (mine === theirs || !link.merge) continue;
+      // Only a trusted voucher changes anything about a link someone holds.
+      if (!trusted) continue;
+      if (!owner.trusted) {
+        // Recorded by a source not trusted to verify (maybe first, maybe wrongly): never a merge target;
+        // the trusted voucher's customer takes it (issue 12 review: no squatting a phone number).
+        q.takeLink.run(customerId, sealed(), source, iso(), link.kind, hmac);
+        continue;
+      }
+      if (mine === theirs) continue;
       if (q.undoneBetween.get({ a: mine, b: theirs })) continue;
       merges.push(mergeGroups(theirs, mine, 'system', `link:${link.kind}`));
     }
@@ -579,17 +594,23 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       return commit.run((): LinkView => {
         const group = groupOf(customerId);
         const hmac = blind('link', link.kind, value);
-        const owner = q.link.get(link.kind, hmac) as { customer_id: string } | undefined;
-        if (owner) {
-          if (groupOf(owner.customer_id) !== group) {
-            throw new HuiliuError('LINK_CONFLICT', undefined, { customerId: groupOf(owner.customer_id) });
-          }
-          return { customerId: owner.customer_id, kind: link.kind, value, source, createdAt: iso() };
-        }
+        const owner = q.link.get(link.kind, hmac) as { customer_id: string; trusted: number } | undefined;
         const key = ring.cached(customerKeyOwner(customerId));
-        const row = q.insertLink.get(link.kind, hmac, customerId, sealText(key, value, linkAad(link.kind, hmac)), source, iso()) as {
-          created_at: string;
-        };
+        const sealed = sealText(key, value, linkAad(link.kind, hmac));
+        // An agent checked it with the customer: a trusted link. One an untrusted source recorded for
+        // someone else is taken over; a trusted one of another person is a conflict.
+        if (owner && groupOf(owner.customer_id) === group) {
+          if (owner.trusted) return { customerId: owner.customer_id, kind: link.kind, value, source, createdAt: iso() };
+          // Sealed with this customer's key: the row becomes this customer's.
+          q.takeLink.run(customerId, sealed, source, iso(), link.kind, hmac);
+          return { customerId, kind: link.kind, value, source, createdAt: iso() };
+        }
+        if (owner?.trusted) throw new HuiliuError('LINK_CONFLICT', undefined, { customerId: groupOf(owner.customer_id) });
+        const row = (
+          owner
+            ? q.takeLink.get(customerId, sealed, source, iso(), link.kind, hmac)
+            : q.insertLink.get(link.kind, hmac, customerId, sealed, source, 1, iso())
+        ) as { created_at: string };
         return { customerId, kind: link.kind, value, source, createdAt: row.created_at };
       });
     },

@@ -127,7 +127,7 @@ export function CustomerIdentities(props: {
         <>
           {members.length > 1 ? (
             <p className="small" data-testid="identities-members" dir="auto">
-              {t.panel.members(members.map((m) => m.name).join(' · '))}
+              {t.panel.members(members.map((m) => t.panel.unnamed[m.name] ?? m.name).join(' · '))}
             </p>
           ) : null}
           <ul className="idlist" aria-label={t.panel.channels}>

@@ -338,6 +338,22 @@ describe('one person across channels in the workstation', () => {
     expect($('identities-notice')?.textContent).toBe('Customers merged.');
   });
 
+  it('names a customer no channel named in the viewer’s language', async () => {
+    const http = fakeHttp({
+      [`GET /api/v1/customers/${CUST}/identities`]: () => ({
+        status: 200,
+        body: identities({
+          members: [
+            { id: CUST, name: 'WeChat user', channels: ['WX'] },
+            { id: OTHER, name: 'Wang Fang', channels: ['AP'] },
+          ],
+        }),
+      }),
+    });
+    await render({ http, locale: 'zh' });
+    expect($('identities-members')?.textContent).toBe('同一人：微信用户 · Wang Fang');
+  });
+
   it('says in words when nobody has it, or when it is the same person already, in Chinese too', async () => {
     const http = fakeHttp({
       [`GET /api/v1/customers/${CUST}/identities`]: () => ({ status: 200, body: identities() }),

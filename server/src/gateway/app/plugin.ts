@@ -206,11 +206,11 @@ export async function appChannelPlugin(
     const waiting = session.status === 'queued' || session.status === 'offered';
     const [messages, standing, csat] = await Promise.all([
       opts.store
-        .listMessages(session.conversationId, { afterSeq, limit: q.limit })
-        // Staff-only records (a transfer) are not the customer's to read; nor, in a conversation the
-        // customer continued from another channel (issue 12), what another identity of the merged
-        // person said or was told there: an app reads its own customer's messages only.
-        .then((all) => all.filter((m) => !isStaffOnly(m) && m.customerId === session.customerId)),
+        // An app reads its own customer's messages only: in a conversation the customer continued from
+        // another channel (issue 12), not what another identity of the person said or was told there
+        // (filtered in the query, so `limit` counts these). Staff-only records (a transfer) neither.
+        .listMessages(session.conversationId, { afterSeq, limit: q.limit, customerId: session.customerId })
+        .then((all) => all.filter((m) => !isStaffOnly(m))),
       // Where they stand is a courtesy: a failure to work it out does not fail the poll.
       waiting && opts.standing ? opts.standing(session.id).catch(() => null) : null,
       csatState(opts.store, session),

@@ -336,10 +336,10 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
      */
     async function replay(session: { conversationId: string; customerId: string }, afterSeq: number): Promise<void> {
       const { conversationId, customerId } = session;
-      const page = await store.listMessages(conversationId, { afterSeq, limit: lim.replayPageSize + 1 });
+      const page = await store.listMessages(conversationId, { afterSeq, limit: lim.replayPageSize + 1, customerId });
       const shown = page.slice(0, lim.replayPageSize);
       for (const m of shown) {
-        if (isStaffOnly(m) || m.customerId !== customerId) continue;
+        if (isStaffOnly(m)) continue;
         if (!send(socket, { type: 'message', message: toWidgetMessage(m) })) return;
       }
       send(socket, { type: 'replayed', conversationId, lastSeq: shown.at(-1)?.seq ?? afterSeq, more: page.length > shown.length });

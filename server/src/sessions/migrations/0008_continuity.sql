@@ -17,6 +17,9 @@ CREATE TABLE customer_links (
   value_ct    BLOB NOT NULL,
   -- Who vouched for it: a channel code (the channel asserted it) or `agent:<staff id>`.
   source      TEXT NOT NULL,
+  -- 1: the source is trusted to verify (WeChat's unionid, an app with mergeOnVerified, an agent): the
+  -- link can merge and cannot be taken. 0: recorded only; a trusted arrival of the same value takes it.
+  trusted     INTEGER NOT NULL DEFAULT 0,
   created_at  TEXT NOT NULL,
   PRIMARY KEY (kind, value_hmac)
 );
