@@ -6,7 +6,7 @@ import type {
   LinkRequest,
   TimelineView,
 } from '../../../../common/api/customers';
-import { ErrorBodySchema, HuiliuError } from '../../../../common/errors/codes';
+import { bearerCaller, type Fetch } from './http';
 import type { IdentityLinkKind } from '../../../../common/message/envelope';
 import type { ChannelCode } from '../../../../common/message/session-id';
 
@@ -43,32 +43,9 @@ export interface CustomersApi {
   link(token: string, customerId: string, link: LinkRequest): Promise<LinkView>;
 }
 
-type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
-
 /** `options.fetch`: the fetch to use (tests pass a fake); `options.base`: the server's origin ('' = same). */
 export function createCustomersApi(options: { base?: string; fetch?: Fetch } = {}): CustomersApi {
-  const base = options.base ?? '';
-  const doFetch: Fetch = options.fetch ?? ((input, init) => fetch(input, init));
-
-  async function call<T>(token: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await doFetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch {
-      throw new HuiliuError('INTERNAL', 'No answer from the server.', { network: true });
-    }
-    const json: unknown = await res.json().catch(() => null);
-    if (!res.ok) {
-      const parsed = ErrorBodySchema.safeParse(json);
-      if (!parsed.success) throw new HuiliuError('INTERNAL', `HTTP ${res.status}`);
-      throw new HuiliuError(parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
-    }
-    return json as T;
-  }
+  const call = bearerCaller(options);
   const id = encodeURIComponent;
 
   return {

@@ -28,3 +28,35 @@ export function createServerApi(base = ''): ServerApi {
     },
   };
 }
+
+/** A fetch the REST clients take (tests pass a fake). */
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * One staff REST call with the bearer token, shared by the REST clients (routing, customers): JSON in
+ * and out; a refusal is HuiliuError with the server's code, message and details; no answer at all is
+ * HuiliuError('INTERNAL') with `details: {network: true}` (`isNetworkError`).
+ */
+export function bearerCaller(options: { base?: string; fetch?: Fetch } = {}) {
+  const base = options.base ?? '';
+  const doFetch: Fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  return async function call<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch {
+      throw new HuiliuError('INTERNAL', 'No answer from the server.', { network: true });
+    }
+    const json: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const parsed = ErrorBodySchema.safeParse(json);
+      if (!parsed.success) throw new HuiliuError('INTERNAL', `HTTP ${res.status}`);
+      throw new HuiliuError(parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
+    }
+    return json as T;
+  };
+}

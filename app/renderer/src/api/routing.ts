@@ -1,7 +1,8 @@
 import { StaffDirectorySchema, type UserView } from '../../../../common/api/auth';
 import type { RoutingConfigVersionView, SimulateRequest, SimulationResult } from '../../../../common/api/routing';
 import type { SessionDetail } from '../../../../common/api/sessions';
-import { ErrorBodySchema, HuiliuError } from '../../../../common/errors/codes';
+import { HuiliuError } from '../../../../common/errors/codes';
+import { bearerCaller, type Fetch } from './http';
 import { RoutingConfigSchema, type RoutingConfig } from '../../../../common/routing/types';
 
 /** One field the server's VALIDATION_FAILED named (`details` of the error body, common/errors zodDetails). */
@@ -41,8 +42,6 @@ export interface RoutingApi {
   staff(token: string): Promise<UserView[]>;
 }
 
-type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
-
 /** The FieldIssue[] of an error's details, or [] when it names no field. */
 export function fieldIssues(error: unknown): FieldIssue[] {
   if (!(error instanceof HuiliuError) || !Array.isArray(error.details)) return [];
@@ -64,28 +63,7 @@ const parseVersion = (raw: RoutingConfigVersionView): RoutingConfigVersionView =
 
 /** `options.fetch`: the fetch to use (tests pass a fake); `options.base`: the server's origin ('' = same). */
 export function createRoutingApi(options: { base?: string; fetch?: Fetch } = {}): RoutingApi {
-  const base = options.base ?? '';
-  const doFetch: Fetch = options.fetch ?? ((input, init) => fetch(input, init));
-
-  async function call<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await doFetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch {
-      throw new HuiliuError('INTERNAL', 'No answer from the server.', { network: true });
-    }
-    const json: unknown = await res.json().catch(() => null);
-    if (!res.ok) {
-      const parsed = ErrorBodySchema.safeParse(json);
-      if (!parsed.success) throw new HuiliuError('INTERNAL', `HTTP ${res.status}`);
-      throw new HuiliuError(parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
-    }
-    return json as T;
-  }
+  const call = bearerCaller(options);
 
   return {
     async current(token) {
