@@ -20,6 +20,8 @@ import type { CustomerFacts } from './customers/facts';
 import { customersPlugin } from './customers/plugin';
 import { continuityPlugin } from './customers/continuity.plugin';
 import { appChannelPlugin } from './gateway/app/plugin';
+import { appWebhookAdminPlugin } from './gateway/app/webhook-admin';
+import type { AppWebhooks } from './gateway/app/webhooks';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import type { Ingest } from './gateway/ingest';
@@ -101,6 +103,8 @@ export interface AppDeps {
    * and `GET /api/v1/customers/:id/facts`, and the customers' ratings (CSAT) on the widget and the app channel.
    */
   customerFacts?: CustomerFacts;
+  /** The app channel's outbound webhooks (issue 13): with them, app accounts with a webhook are pushed to, and the dead-letter admin routes exist. */
+  appWebhooks?: AppWebhooks;
 }
 
 /**
@@ -209,7 +213,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     handOver,
     standing,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
+    ...(deps.appWebhooks ? { webhooks: deps.appWebhooks } : {}),
   });
+  if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
   await app.register(webChannelPlugin, {
     handOver,

@@ -29,6 +29,8 @@ import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import { createSqliteChannelStore } from './gateway/channels.sqlite';
 import { createOutboundDispatcher } from './gateway/dispatcher';
+import { createSqliteWebhookOutbox } from './gateway/app/webhook-outbox.sqlite';
+import { createAppWebhooks } from './gateway/app/webhooks';
 import { Ingest } from './gateway/ingest';
 import { createXmppChannel, type XmppChannel } from './gateway/xmpp/adapter';
 import { Limits } from './http/limits';
@@ -257,6 +259,9 @@ export async function startServer(
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
   const adapters = new ChannelAdapters();
+  // Issue 13: app accounts with a webhook are pushed to; pending deliveries wait in the outbox across restarts.
+  const webhookOutbox = createSqliteWebhookOutbox({ path: config.paths.db });
+  const appWebhooks = createAppWebhooks({ outbox: webhookOutbox, channels, store, bus, logger, retry: config.channels.app.webhook });
   // Issue 12: one XEP-0114 component link per XM account; a bad account is logged and skipped.
   const xmpp = await createXmppChannel({ channels, store, ingest, bus, metrics, logger, skillGroups: config.skillGroups.map((g) => g.id) });
   adapters.register(xmpp.adapter);
@@ -286,6 +291,7 @@ export async function startServer(
     routingConfigs,
     whatIf: { staff: () => auth.listStaff(), aiTierAnswers: () => aiTierState().available },
     customerFacts,
+    appWebhooks,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -308,6 +314,7 @@ export async function startServer(
   // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
+  appWebhooks.start();
   await assist.start();
   await ocr.start();
   await router.start();
@@ -340,6 +347,8 @@ export async function startServer(
         ready = false;
         // Before the adapters close, so no reply is recorded as failed only because this node stops.
         await dispatcher.stop();
+        // Tries in flight finish and are stored; the rest stay pending in the outbox for the next start.
+        await appWebhooks.close();
         await hub.close();
         await app.close();
         // No new XMPP stanzas; those being handled finish in ingest.idle() below.
@@ -363,6 +372,7 @@ export async function startServer(
         await kb.close();
         await attachments.close();
         await cpu.close();
+        webhookOutbox.close();
         await channels.close();
         authDb.close();
         await keys.close();

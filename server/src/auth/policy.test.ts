@@ -24,6 +24,7 @@ const UNSCOPED: readonly Action[] = [
   'routing.view',
   'routing.manage',
   'customer.import',
+  'channel.manage',
 ];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
@@ -48,6 +49,7 @@ describe('can(user, action, resource)', () => {
     ['routing.manage', [false, false, true, false, false], [false, false, true, false, false]],
     ['customer.import', [false, false, true, false, false], [false, false, true, false, false]],
     ['customer.merge', [true, true, true, false, false], [false, false, true, false, false]],
+    ['channel.manage', [false, false, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

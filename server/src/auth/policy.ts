@@ -42,6 +42,11 @@ export const ACTIONS = [
    * Resource: `{ skillGroups }` of each customer in turn: both must be in the user's scope.
    */
   'customer.merge',
+  /**
+   * Run the channels' plumbing: list an app's dead-lettered webhook deliveries and re-queue them
+   * (issue 13). Not scoped by skill group.
+   */
+  'channel.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -82,6 +87,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'customer.import': ['admin'],
   // Joining two people's histories is a handling act: the staff who serve them, not auditors.
   'customer.merge': ['agent', 'lead', 'admin'],
+  // Which apps a message could not reach, and sending it again: the deployment's plumbing.
+  'channel.manage': ['admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -118,6 +125,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'routing.view':
     case 'routing.manage':
     case 'customer.import':
+    case 'channel.manage':
       return true;
     case 'session.view':
     case 'team.view':
@@ -157,7 +165,7 @@ export function scopeOf(user: PolicyUser, action: Action): readonly string[] | n
   // The knowledge base belongs to no skill group.
   if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
   // The routing config is one for the whole deployment.
-  if (action === 'routing.view' || action === 'routing.manage' || action === 'customer.import') return null;
+  if (action === 'routing.view' || action === 'routing.manage' || action === 'customer.import' || action === 'channel.manage') return null;
   return seesAllGroups(user) ? null : user.skillGroups;
 }
 

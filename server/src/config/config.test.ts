@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTING_CONFIG } from '../../../common/routing/types';
 import { ConfigError, DEFAULT_LIMITS, loadConfig } from './config';
+import { DEFAULT_WEBHOOK_RETRY } from '../gateway/app/webhook';
 
 const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv, cwd: '/srv/huiliu' });
 const errorOf = (fn: () => unknown) => {
@@ -98,7 +99,10 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     );
     const c = load({ HUILIU_CONFIG: good });
     expect(c.skillGroups.map((g) => g.id)).toEqual(['billing', 'tech']);
-    expect(c.channels).toEqual({ web: { defaultSkillGroup: 'tech' }, app: { defaultSkillGroup: 'billing' } });
+    expect(c.channels).toEqual({
+      web: { defaultSkillGroup: 'tech' },
+      app: { defaultSkillGroup: 'billing', webhook: DEFAULT_WEBHOOK_RETRY },
+    });
 
     const typo = join(dir, 'typo.yaml');
     writeFileSync(typo, 'skilGroups: []\n');

@@ -4,6 +4,14 @@ import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import YAML from 'yaml';
+import {
+  DEFAULT_WEBHOOK_RETRY,
+  WEBHOOK_SECRET,
+  WEBHOOK_SECRET_MIN,
+  WEBHOOK_URL_SETTING,
+  webhookUrlProblem,
+  type WebhookRetryConfig,
+} from '../gateway/app/webhook';
 import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig } from '../../../common/routing/types';
 
 /** Raised when configuration is wrong; the message names the variable or field. */
@@ -262,7 +270,21 @@ export const FileConfigSchema = z.strictObject({
         .partial()
         .optional(),
       app: z
-        .strictObject({ defaultSkillGroup: z.string().min(1) })
+        .strictObject({
+          defaultSkillGroup: z.string().min(1),
+          /**
+           * Issue 13: retry timing of the app accounts' outbound webhooks (docs/channels/app.md);
+           * absent fields take `DEFAULT_WEBHOOK_RETRY`.
+           */
+          webhook: z
+            .strictObject({
+              baseDelayMs: z.number().int().min(10).max(3_600_000),
+              maxDelayMs: z.number().int().min(10).max(86_400_000),
+              maxAttempts: z.number().int().min(1).max(50),
+              timeoutMs: z.number().int().min(100).max(120_000),
+            })
+            .partial(),
+        })
         .partial()
         .optional(),
       /**
@@ -449,7 +471,11 @@ export interface ServerConfig {
   readonly logLevel: z.infer<typeof EnvSchema>['HUILIU_LOG_LEVEL'];
   readonly skillGroups: readonly { id: string; name: string }[];
   readonly routing: z.infer<typeof RoutingConfigSchema>;
-  readonly channels: { readonly web: { defaultSkillGroup: string }; readonly app: { defaultSkillGroup: string } };
+  readonly channels: {
+    readonly web: { defaultSkillGroup: string };
+    /** `webhook`: the outbound webhooks' retry timing (issue 13), defaults filled in. */
+    readonly app: { defaultSkillGroup: string; webhook: WebhookRetryConfig };
+  };
   /** `channels.accounts` of HUILIU_CONFIG: added (or updated, by key) at start; keys already read from their files. */
   readonly channelAccounts: readonly ConfiguredAccount[];
   readonly widget: { readonly title: string; readonly allowedOrigins: readonly string[] };
@@ -586,6 +612,9 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     web: { defaultSkillGroup: file.channels?.web?.defaultSkillGroup ?? skillGroups[0]!.id },
     app: { defaultSkillGroup: file.channels?.app?.defaultSkillGroup ?? skillGroups[0]!.id },
   };
+  const webhook: WebhookRetryConfig = { ...DEFAULT_WEBHOOK_RETRY, ...file.channels?.app?.webhook };
+  if (webhook.maxDelayMs < webhook.baseDelayMs)
+    throw new ConfigError('HUILIU_CONFIG field channels.app.webhook.maxDelayMs: must not be less than baseDelayMs');
   for (const [name, ch] of Object.entries(channels)) {
     if (!groupIds.has(ch.defaultSkillGroup)) {
       throw new ConfigError(`HUILIU_CONFIG field channels.${name}.defaultSkillGroup: no skill group "${ch.defaultSkillGroup}"`);
@@ -616,6 +645,17 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
       if (!checked.success) throw new ConfigError(`${field}.secretsFile: must be a JSON object of strings`);
       secrets = checked.data;
     }
+    // Issue 13: an app's webhook is refused here, at start, rather than failing every delivery later.
+    const webhookUrl = a.settings?.[WEBHOOK_URL_SETTING];
+    if (a.channel === 'AP' && webhookUrl !== undefined) {
+      const problem = webhookUrlProblem(webhookUrl);
+      if (problem) throw new ConfigError(`${field}.settings.${WEBHOOK_URL_SETTING}: ${problem}`);
+      const secret = secrets?.[WEBHOOK_SECRET];
+      if (secret === undefined || secret.length < WEBHOOK_SECRET_MIN)
+        throw new ConfigError(
+          `${field}.secrets.${WEBHOOK_SECRET}: an app with a webhookUrl needs a signing secret of at least ${WEBHOOK_SECRET_MIN} characters (secrets or secretsFile)`,
+        );
+    }
     return {
       channel: a.channel,
       accountId: a.accountId,
@@ -641,7 +681,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     logLevel: e.HUILIU_LOG_LEVEL,
     skillGroups,
     routing: file.routing ?? (argv.includes('--demo') ? DEMO_ROUTING_CONFIG : DEFAULT_ROUTING_CONFIG),
-    channels,
+    channels: { web: channels.web, app: { ...channels.app, webhook } },
     channelAccounts: accounts,
     widget: { title: file.widget?.title ?? 'Huiliu support', allowedOrigins: file.widget?.allowedOrigins ?? [] },
     limits: {

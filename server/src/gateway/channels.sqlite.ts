@@ -118,6 +118,7 @@ export function createSqliteChannelStore(options: {
       `INSERT INTO channel_accounts (id, channel, account_id, name, skill_group, key_hash, kek_id, wrapped_key, sealed_secrets, settings_json, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     ),
+    updateSecrets: db.prepare('UPDATE channel_accounts SET kek_id = ?, wrapped_key = ?, sealed_secrets = ? WHERE id = ?'),
     delivery: db.prepare('SELECT * FROM message_deliveries WHERE message_id = ?'),
     upsertDelivery: db.prepare(
       `INSERT INTO message_deliveries (message_id, channel, state, error_code, error_message, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -137,6 +138,16 @@ export function createSqliteChannelStore(options: {
         const updated = q.updateByKey.get(input.channel, input.accountId, input.name, input.skillGroup, settings, keyHash) as
           AccountRow | undefined;
         if (updated) {
+          // Issue 13: a secret changed in the config (an app's webhook secret) is taken on restart too.
+          if (input.secrets) {
+            const { plain, wrapped } = await options.keys.generateDataKey();
+            q.updateSecrets.run(
+              wrapped.kekId,
+              wrapped.wrapped,
+              sealText(plain, JSON.stringify(input.secrets), aad(updated.id)),
+              updated.id,
+            );
+          }
           byKeyHash.clear();
           return toAccount(updated);
         }

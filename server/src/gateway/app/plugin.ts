@@ -25,6 +25,7 @@ import type { ChannelAdapters } from '../channel-adapter';
 import type { ChannelAccount, ChannelStore } from '../channels';
 import type { Ingest } from '../ingest';
 import { createAppChannelAdapter } from './adapter';
+import type { AppWebhooks } from './webhooks';
 import { appExternalId, normalizeAppMessage, type AppImage } from './normalize';
 
 declare module 'fastify' {
@@ -58,6 +59,8 @@ export async function appChannelPlugin(
      * UNSUPPORTED_MEDIA_TYPE. `ocr`: whether OCR will read them (their OCR status starts `pending`).
      */
     attachments?: { store: AttachmentStore; ocr: boolean };
+    /** The outbound webhooks (issue 13); absent: apps only poll. */
+    webhooks?: AppWebhooks;
     now?: () => number;
   },
 ): Promise<void> {
@@ -94,7 +97,7 @@ export async function appChannelPlugin(
 
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
   const now = opts.now ?? Date.now;
-  opts.adapters.register(createAppChannelAdapter());
+  opts.adapters.register(createAppChannelAdapter(opts.webhooks));
   const appKey = (request: FastifyRequest) => {
     if (!request.appAccount) throw new HuiliuError('INVALID_APP_KEY');
     return request.appAccount;
