@@ -74,9 +74,11 @@ describe('app webhooks (issue 13)', () => {
   let s: TestServer;
   let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   const changes: EventOf<'delivery.changed'>[] = [];
+  const lines: string[] = [];
   beforeAll(async () => {
     hook = await startWebhookReceiver(SECRET);
-    s = await startTestServer({ HUILIU_CONFIG: hookedConfig(hook.url) });
+    const logger = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
+    s = await startTestServer({ HUILIU_CONFIG: hookedConfig(hook.url) }, { logger });
     await s.services.bus.subscribeAll('delivery.changed', (e) => void changes.push(e));
   });
   afterAll(async () => {
@@ -190,6 +192,15 @@ describe('app webhooks (issue 13)', () => {
     expect(failed.error?.code).toBe('WEBHOOK_REFUSED');
     await new Promise((r) => setTimeout(r, 4 * RETRY.maxDelayMs));
     expect(hook.of('user-bad')).toHaveLength(1);
+  });
+
+  it('logs the tries by id and status, never the secret, the text or the app user id', () => {
+    const webhookLines = lines.filter((l) => l.includes('gateway.app.webhooks'));
+    expect(webhookLines.some((l) => l.includes('dead-lettered') && l.includes('HTTP 503'))).toBe(true);
+    expect(webhookLines.some((l) => l.includes('try failed'))).toBe(true);
+    const all = lines.join('\n');
+    for (const secretOrPersonal of [SECRET, 'Secret order details 42', 'Your parcel left today.', 'user-down', 'user-flaky'])
+      expect(all).not.toContain(secretOrPersonal);
   });
 
   it('leaves the demo app (no webhook) to polling: its replies are sent, nothing is POSTed', async () => {
