@@ -166,6 +166,28 @@ describe('channels store (SQLite)', () => {
     await channels.close();
   });
 
+  it("takes an app account's changed secrets when it is added again with its key (a rotated webhook secret, issue 13)", async () => {
+    const channels = createSqliteChannelStore({ path: db, keys });
+    const app = { channel: 'AP' as const, accountId: 'shop', name: 'Shop', skillGroup: null, key: 'shop-key-0123456789abcdef' };
+    const first = await channels.addAccount({
+      ...app,
+      settings: { webhookUrl: 'https://shop.example.com/h' },
+      secrets: { webhookSecret: 'old-secret-0123456789' },
+    });
+    expect(await channels.secrets(first.id)).toEqual({ webhookSecret: 'old-secret-0123456789' });
+    const again = await channels.addAccount({
+      ...app,
+      settings: { webhookUrl: 'https://shop.example.com/h' },
+      secrets: { webhookSecret: 'new-secret-0123456789' },
+    });
+    expect(again.id).toBe(first.id);
+    expect(await channels.secrets(first.id)).toEqual({ webhookSecret: 'new-secret-0123456789' });
+    // Added again without secrets: the sealed ones stay.
+    await channels.addAccount(app);
+    expect(await channels.secrets(first.id)).toEqual({ webhookSecret: 'new-secret-0123456789' });
+    await channels.close();
+  });
+
   it('keeps one keyless account per channel and account id: adding it again updates settings and secrets', async () => {
     const channels = createSqliteChannelStore({ path: db, keys });
     const first = await channels.addAccount({
