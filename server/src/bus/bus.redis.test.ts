@@ -96,6 +96,23 @@ describe('Redis Streams bus', () => {
     expect(got).toEqual([e.id, next.id]);
   });
 
+  it('lets one node read for a group at a time, and hands the group over when it leaves', async () => {
+    const fast = { leaseMs: 300, reclaimEveryMs: 100 };
+    const first = bus(fast);
+    const second = bus(fast);
+    const byFirst: string[] = [];
+    const bySecond: string[] = [];
+    const sub = await first.subscribe('session.changed', 'router', (e) => void byFirst.push(e.sessionId));
+    await second.subscribe('session.changed', 'router', (e) => void bySecond.push(e.sessionId));
+    for (let i = 0; i < 20; i++) await second.publish(changed(i));
+    await until(() => byFirst.length === 20);
+    expect(bySecond).toEqual([]); // the standby reads nothing while the first holds the lease
+    await sub.unsubscribe();
+    for (let i = 20; i < 30; i++) await first.publish(changed(i));
+    await until(() => bySecond.length === 10);
+    expect(bySecond).toEqual(Array.from({ length: 10 }, (_, i) => changed(20 + i).sessionId));
+  });
+
   it('keeps streams bounded (XADD MAXLEN ~)', async () => {
     const b = bus({ maxLen: 10 });
     for (let i = 0; i < 500; i++) await b.publish(changed(i));

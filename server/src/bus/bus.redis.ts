@@ -46,6 +46,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ACQUIRE = `if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
 return 0`;
+// Extends the lease only while this consumer still holds it (never re-takes one it gave up).
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 
 /** Compares two stream ids (`ms-seq`). */
@@ -171,7 +173,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       () => {
         if (abandoned) return clearInterval(renew);
         if (!holding || r.stopped) return;
-        cmd.eval(ACQUIRE, 1, lease, node, leaseMs).then(
+        cmd.eval(RENEW, 1, lease, node, leaseMs).then(
           (ok) => void (holding = ok === 1),
           (error) => options.onError?.(error),
         );
@@ -181,7 +183,8 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 
     async function handle(entries: Entry[]): Promise<void> {
       for (const [id, fields] of entries) {
-        if (r.stopped || abandoned) return; // left pending: the next reader claims it
+        // Left pending: whoever reads for the group next claims it (a lost lease: the new holder).
+        if (r.stopped || abandoned || !holding) return;
         const event = parse(fields);
         if (event && handlers.length > 0) {
           const handler = handlers[turn++ % handlers.length]!;
@@ -239,6 +242,8 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         } catch (error) {
           if (r.stopped || abandoned) return;
           options.onError?.(error);
+          // A Redis that restarted without its data: the group comes back and reads the new stream from its start.
+          if (String(error).includes('NOGROUP')) await ensureGroup(key, group, '0').catch(() => undefined);
           await pause(r, 200);
         }
       }
@@ -252,6 +257,15 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     });
     readers.add(reader);
     return reader;
+  }
+
+  /** Creates the consumer group (and the stream) unless it exists. */
+  async function ensureGroup(key: string, group: string, from: '$' | '0'): Promise<void> {
+    try {
+      await cmd.xgroup('CREATE', key, group, from, 'MKSTREAM');
+    } catch (error) {
+      if (!String(error).includes('BUSYGROUP')) throw error;
+    }
   }
 
   async function lastId(key: string): Promise<string> {
@@ -309,11 +323,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       const id = `${type}\n${group}`;
       let entry = groups.get(id);
       if (!entry) {
-        try {
-          await cmd.xgroup('CREATE', streamKey(type), group, '$', 'MKSTREAM');
-        } catch (error) {
-          if (!String(error).includes('BUSYGROUP')) throw error;
-        }
+        await ensureGroup(streamKey(type), group, '$');
         const handlers: Handler<EventType>[] = [];
         entry = { reader: workReader(type, group, handlers), handlers };
         groups.set(id, entry);
