@@ -17,8 +17,9 @@ import { createAiTier } from './ai/tier/ai-tier';
 import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
-import type { Bus } from './bus/bus';
+import type { Bus, BusOptions } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
+import { createRedisBus, redisConnector } from './bus/bus.redis';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { createTransferService } from './conversations/transfers';
@@ -95,8 +96,8 @@ export async function startServer(
   /** `bus`: this node's bus on a backend shared with other nodes (tests of several nodes in one process). */
   wiring: { bus?: Bus } = {},
 ): Promise<RunningServer> {
-  if (config.store !== 'sqlite' || config.bus !== 'memory') {
-    throw new ConfigError('HUILIU_STORE/HUILIU_BUS: the redis scale-out adapters are not in this version; use sqlite/memory');
+  if (config.store !== 'sqlite') {
+    throw new ConfigError('HUILIU_STORE: the redis session store is not in this version; use sqlite (HUILIU_BUS=redis is)');
   }
   if (config.keys.mode !== 'local') {
     throw new ConfigError('HUILIU_KEYS: pkcs11 is not in this version; use local');
@@ -131,11 +132,19 @@ export async function startServer(
   // What routing reads of a customer (issue 11): their contacts and ratings here, and imported facts.
   // A deployment with a CRM gives the router its own CustomerFacts adapter instead (docs/customer-facts.md).
   const customerFacts = createStoreCustomerFacts({ store });
+  const onDeadLetter: BusOptions['onDeadLetter'] = (type, consumer, _event, error) =>
+    logger.error({ type, consumer, err: error }, 'bus event dead-lettered');
+  // HUILIU_BUS=redis: Redis Streams shared with the other nodes (docs/bus.md); the store stays SQLite.
   const bus =
     wiring.bus ??
-    createMemoryBus({
-      onDeadLetter: (type, consumer, _event, error) => logger.error({ type, consumer, err: error }, 'bus event dead-lettered'),
-    });
+    (config.bus === 'redis'
+      ? createRedisBus({
+          connect: redisConnector(config.redisNodes),
+          prefix: config.redisPrefix,
+          onDeadLetter,
+          onError: (error) => logger.warn({ err: error }, 'redis bus reader failed; retrying'),
+        })
+      : createMemoryBus({ onDeadLetter }));
   const pool = new AgentPool();
   // The file's routing config seeds the versioned store; the router reads the newest version at each decision.
   const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });

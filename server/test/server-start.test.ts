@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
@@ -31,13 +33,39 @@ describe('npm run server: configuration is checked once, at start', () => {
     [
       { HUILIU_STORE: 'redis', HUILIU_REDIS_NODES: '127.0.0.1:7000' },
       [],
-      /configuration error: HUILIU_STORE\/HUILIU_BUS: the redis scale-out adapters are not in this version/,
+      /configuration error: HUILIU_STORE: the redis session store is not in this version/,
     ],
     [{}, ['--dmeo'], /configuration error: unknown argument --dmeo/],
   ])('stops with exit code 78 on %j %j, naming the problem', async (env, args, message) => {
     const { code, out } = await runServer({ HUILIU_DATA_DIR: dataDir, ...env }, args);
     expect(code).toBe(78);
     expect(out).toMatch(message);
+  });
+});
+
+describe('HUILIU_BUS=redis', () => {
+  const prefix = `huiliu-test-${randomUUID()}`;
+  const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+  afterAll(async () => {
+    const keys = await redis.keys(`{${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('starts on the Redis Streams bus with the SQLite store, and leaves no lease behind when it stops', async () => {
+    const server = await startServerProcess({
+      args: [],
+      env: { HUILIU_BUS: 'redis', HUILIU_REDIS_NODES: '127.0.0.1:6379', HUILIU_REDIS_PREFIX: prefix },
+    });
+    try {
+      const groups = (await redis.xinfo('GROUPS', `{${prefix}:bus:message.in}`)) as unknown[][];
+      expect(groups.map((g) => g[g.indexOf('name') + 1])).toContain('router');
+      expect(await redis.keys(`{${prefix}:bus:message.in}:lease:router`)).toHaveLength(1);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      rmSync(server.dataDir, { recursive: true, force: true });
+    }
+    expect(await redis.keys(`{${prefix}:*:lease:*`)).toEqual([]);
   });
 });
 

@@ -48,6 +48,7 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
         HUILIU_STORE: 'redis',
         HUILIU_BUS: 'redis',
         HUILIU_REDIS_NODES: '127.0.0.1:7000, 127.0.0.1:7001',
+        HUILIU_REDIS_PREFIX: 'huiliu-eu',
         HUILIU_PG_URL: 'postgres://localhost/huiliu',
         HUILIU_KEYS: 'pkcs11',
         HUILIU_PKCS11_LIB: '/usr/lib/softhsm/libsofthsm2.so',
@@ -65,6 +66,7 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
       store: 'redis',
       bus: 'redis',
       redisNodes: ['127.0.0.1:7000', '127.0.0.1:7001'],
+      redisPrefix: 'huiliu-eu',
       pgUrl: 'postgres://localhost/huiliu',
       keys: { mode: 'pkcs11', lib: '/usr/lib/softhsm/libsofthsm2.so', token: 'huiliu', pin: '1234', keyLabel: 'kek' },
     });
@@ -77,6 +79,7 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     [{ HUILIU_HOST: 'bad host!' }, /^HUILIU_HOST: /],
     [{ HUILIU_STORE: 'redis' }, /^HUILIU_REDIS_NODES: required/],
     [{ HUILIU_REDIS_NODES: 'localhost' }, /^HUILIU_REDIS_NODES/],
+    [{ HUILIU_REDIS_PREFIX: 'a{b}' }, /^HUILIU_REDIS_PREFIX: /],
     [{ HUILIU_KEYS: 'pkcs11' }, /^HUILIU_PKCS11_LIB: required/],
     [{ HUILIU_PG_URL: 'mysql://x' }, /^HUILIU_PG_URL: /],
     [{ HUILIU_TYPO: '1' }, /^HUILIU_TYPO: unknown variable/],

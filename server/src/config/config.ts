@@ -57,6 +57,10 @@ export const EnvSchema = z.object({
     )
     .pipe(z.array(HostPort).min(1))
     .optional(),
+  HUILIU_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1–64 letters, digits, _ . -')
+    .default('huiliu'),
   HUILIU_PG_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
@@ -464,6 +468,8 @@ export interface ServerConfig {
   readonly store: 'sqlite' | 'redis';
   readonly bus: 'memory' | 'redis';
   readonly redisNodes: readonly string[];
+  /** First part of every Redis key (`HUILIU_REDIS_PREFIX`): deployments sharing one Redis use different ones. */
+  readonly redisPrefix: string;
   readonly pgUrl: string | undefined;
   readonly keys:
     | { readonly mode: 'local' }
@@ -676,6 +682,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     store: e.HUILIU_STORE,
     bus: e.HUILIU_BUS,
     redisNodes: e.HUILIU_REDIS_NODES ?? [],
+    redisPrefix: e.HUILIU_REDIS_PREFIX,
     pgUrl: e.HUILIU_PG_URL,
     keys,
     logLevel: e.HUILIU_LOG_LEVEL,

@@ -1,0 +1,383 @@
+import { randomUUID } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import type { BusEvent, EventOf, EventType } from '../../../common/events/events';
+import type { Bus, BusOptions, Handler, Subscription } from './bus';
+import { assertValidEvent } from './bus.memory';
+
+/** A connection (one Redis, or a Redis Cluster client). */
+export type RedisConnection = Redis | Cluster;
+
+export interface RedisBusOptions extends BusOptions {
+  /**
+   * Opens a new connection. The bus opens one for commands and one per blocking reader (one per work
+   * group it serves and per fan-out subscriber on this node), and closes them all on `close`.
+   */
+  connect: () => RedisConnection;
+  /** First part of every key (default `huiliu`); tests use a unique one per run. */
+  prefix?: string;
+  /** Approximate cap on each stream's length (`XADD MAXLEN ~`, default 100,000 entries). */
+  maxLen?: number;
+  /** How long a reader blocks in `XREADGROUP`/`XREAD` (ms, default 1000); `close` waits at most this long for it. */
+  blockMs?: number;
+  /** Entries read per call (default 100). */
+  batch?: number;
+  /** A group's reader lease (ms, default 10,000): a dead node's group is taken over after at most this long. */
+  leaseMs?: number;
+  /** Pending entries idle this long (ms, default `leaseMs`) are reclaimed (`XAUTOCLAIM`) by the group's reader. */
+  reclaimIdleMs?: number;
+  /** How often the group's reader looks for such entries (ms, default 5000). */
+  reclaimEveryMs?: number;
+  /** A Redis error a reader survived (it retries); for the log. Never carries event contents. */
+  onError?: (error: unknown) => void;
+}
+
+/** The Redis Streams bus; `abandon` is what a crash does (tests of reclaim). */
+export interface RedisBus extends Bus {
+  /** Drops every connection at once: no deliveries finish, nothing is acked, leases expire on their own. */
+  abandon(): void;
+}
+
+type Entry = [id: string, fields: string[]];
+type StreamReply = [key: string, entries: Entry[]][] | null;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Takes the lease if free, or extends it if this consumer holds it. KEYS[1] lease, ARGV[1] holder, ARGV[2] ms.
+const ACQUIRE = `if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+// Extends the lease only while this consumer still holds it (never re-takes one it gave up).
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+
+/** Compares two stream ids (`ms-seq`). */
+function afterId(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am > bm || (am === bm && as > bs);
+}
+
+/**
+ * The Redis Streams bus (DESIGN §2 scale-out; docs/bus.md).
+ *
+ * - One stream per event type, `{<prefix>:bus:<type>}`; the group's lease `…:lease:<group>` and the
+ *   dead letters `…:dead` share its hash tag, so each stream and everything about it lives in one
+ *   Redis Cluster slot. `publish` is one `XADD … MAXLEN ~ maxLen`.
+ * - Work: a Redis consumer group per bus group (created at `$` on first subscribe). On each node one
+ *   reader per group (`XREADGROUP … BLOCK` on its own connection) hands entries to the node's handlers
+ *   in turn, one at a time, and `XACK`s after the handler resolves. A throwing handler leaves the
+ *   entry pending while it is retried (`maxAttempts`, backoff); then `onDeadLetter`, a copy in the
+ *   dead-letter stream, and `XACK`. Order: only the node holding the group's lease reads (the others
+ *   stand by), so a group sees a type's events in stream order — per conversation and overall. On
+ *   taking the lease a node first claims (`XAUTOCLAIM`) what the previous holder left pending, so a
+ *   dead node's entries come before newer ones; it also reclaims idle pending entries periodically.
+ * - Fan-out: each subscriber reads the stream with `XREAD` from the last id when it subscribed (no
+ *   group). A node that was down misses what was published meanwhile; a reader further behind than
+ *   `maxLen` misses what was trimmed.
+ * - Idempotency: entries carry the event (UUIDv7 `id`); a reclaimed entry or a publisher's retry is
+ *   delivered again, so consumers that must act once wrap their handler in `onceById`.
+ */
+export function createRedisBus(options: RedisBusOptions): RedisBus {
+  const prefix = options.prefix ?? 'huiliu';
+  const maxLen = options.maxLen ?? 100_000;
+  const blockMs = options.blockMs ?? 1000;
+  const batch = options.batch ?? 100;
+  const leaseMs = options.leaseMs ?? 10_000;
+  const reclaimIdleMs = options.reclaimIdleMs ?? leaseMs;
+  const reclaimEveryMs = options.reclaimEveryMs ?? 5000;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const retryDelayMs = options.retryDelayMs ?? 50;
+  const node = randomUUID();
+  const cmd = options.connect();
+  const conns = new Set<RedisConnection>([cmd]);
+  const readers = new Set<Reader>();
+  let closed = false;
+  let abandoned = false;
+
+  const streamKey = (type: EventType) => `{${prefix}:bus:${type}}`;
+
+  interface Reader {
+    stopped: boolean;
+    closing: boolean;
+    conn: RedisConnection;
+    loop: Promise<void>;
+    wake: () => void;
+  }
+
+  function newReader(): Omit<Reader, 'loop'> {
+    const conn = options.connect();
+    conns.add(conn);
+    return { stopped: false, closing: false, conn, wake: () => {} };
+  }
+
+  /** Waits `ms` unless the reader is stopped or closing first. */
+  function pause(r: Omit<Reader, 'loop'>, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      r.wake = () => (clearTimeout(t), resolve());
+    });
+  }
+
+  async function stop(r: Reader, drain: boolean): Promise<void> {
+    if (drain) r.closing = true;
+    else {
+      r.stopped = true;
+      r.conn.disconnect(); // ends a blocked read at once; what it had taken stays pending and is reclaimed
+    }
+    r.wake();
+    await r.loop;
+    readers.delete(r);
+    r.conn.disconnect();
+    conns.delete(r.conn);
+  }
+
+  /** Tries a handler `maxAttempts` times; false when it was dead-lettered. */
+  async function deliver(type: EventType, consumer: string, handler: Handler<EventType>, event: BusEvent): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(event as never);
+        return true;
+      } catch (error) {
+        if (abandoned) return false;
+        if (attempt >= maxAttempts) {
+          options.onDeadLetter?.(type, consumer, event, error);
+          return false;
+        }
+        await sleep(retryDelayMs * attempt);
+      }
+    }
+  }
+
+  function parse(fields: string[]): BusEvent | null {
+    const i = fields.indexOf('e');
+    try {
+      return i >= 0 ? (JSON.parse(fields[i + 1]!) as BusEvent) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async function deadLetter(type: EventType, group: string, raw: string): Promise<void> {
+    await cmd.xadd(`${streamKey(type)}:dead`, 'MAXLEN', '~', 10_000, '*', 'group', group, 'e', raw);
+  }
+
+  function workReader(type: EventType, group: string, handlers: Handler<EventType>[]): Reader {
+    const key = streamKey(type);
+    const lease = `${key}:lease:${group}`;
+    const r = newReader();
+    let holding = false;
+    let lastReclaim = 0;
+    let turn = 0;
+
+    const renew = setInterval(
+      () => {
+        if (abandoned) return clearInterval(renew);
+        if (!holding || r.stopped) return;
+        cmd.eval(RENEW, 1, lease, node, leaseMs).then(
+          (ok) => void (holding = ok === 1),
+          (error) => options.onError?.(error),
+        );
+      },
+      Math.max(10, Math.floor(leaseMs / 3)),
+    );
+
+    async function handle(entries: Entry[]): Promise<void> {
+      for (const [id, fields] of entries) {
+        // Left pending: whoever reads for the group next claims it (a lost lease: the new holder).
+        if (r.stopped || abandoned || !holding) return;
+        const event = parse(fields);
+        if (event && handlers.length > 0) {
+          const handler = handlers[turn++ % handlers.length]!;
+          const ok = await deliver(type, group, handler, event);
+          if (abandoned) return;
+          if (!ok) await deadLetter(type, group, fields[fields.indexOf('e') + 1]!);
+        } else if (!event) {
+          options.onDeadLetter?.(type, group, null, new Error('unreadable stream entry'));
+        }
+        await cmd.xack(key, group, id);
+      }
+    }
+
+    /** Claims entries pending for other consumers (idle ≥ `minIdle`) and handles them in id order. */
+    async function reclaim(minIdle: number): Promise<void> {
+      lastReclaim = Date.now();
+      let cursor = '0-0';
+      do {
+        const [next, entries] = (await cmd.xautoclaim(key, group, node, minIdle, cursor, 'COUNT', batch)) as [string, (Entry | null)[]];
+        await handle(entries.filter((e): e is Entry => e !== null));
+        cursor = next;
+      } while (cursor !== '0-0' && !r.stopped && !abandoned);
+    }
+
+    async function run(): Promise<void> {
+      while (!r.stopped && !abandoned) {
+        try {
+          if (!holding) {
+            if (r.closing) return;
+            holding = (await cmd.eval(ACQUIRE, 1, lease, node, leaseMs)) === 1;
+            if (!holding) {
+              await pause(r, Math.max(10, Math.floor(leaseMs / 3)));
+              continue;
+            }
+            await reclaim(0); // what the previous holder left, before anything newer
+          } else if (Date.now() - lastReclaim >= reclaimEveryMs) {
+            await reclaim(reclaimIdleMs);
+          }
+          const closing = r.closing;
+          const block = closing ? [] : ['BLOCK', blockMs];
+          const reply = (await r.conn.xreadgroup(
+            'GROUP',
+            group,
+            node,
+            'COUNT',
+            batch,
+            ...(block as ['BLOCK', number]),
+            'STREAMS',
+            key,
+            '>',
+          )) as StreamReply;
+          const entries = reply?.[0]?.[1] ?? [];
+          await handle(entries);
+          if (closing && entries.length === 0) return;
+        } catch (error) {
+          if (r.stopped || abandoned) return;
+          options.onError?.(error);
+          // A Redis that restarted without its data: the group comes back and reads the new stream from its start.
+          if (String(error).includes('NOGROUP')) await ensureGroup(key, group, '0').catch(() => undefined);
+          await pause(r, 200);
+        }
+      }
+    }
+
+    const reader: Reader = Object.assign(r, {
+      loop: run().finally(async () => {
+        clearInterval(renew);
+        if (holding && !abandoned) await cmd.eval(RELEASE, 1, lease, node).catch(() => undefined);
+      }),
+    });
+    readers.add(reader);
+    return reader;
+  }
+
+  /** Creates the consumer group (and the stream) unless it exists. */
+  async function ensureGroup(key: string, group: string, from: '$' | '0'): Promise<void> {
+    try {
+      await cmd.xgroup('CREATE', key, group, from, 'MKSTREAM');
+    } catch (error) {
+      if (!String(error).includes('BUSYGROUP')) throw error;
+    }
+  }
+
+  async function lastId(key: string): Promise<string> {
+    try {
+      const info = (await cmd.xinfo('STREAM', key)) as unknown[];
+      const i = info.indexOf('last-generated-id');
+      return i >= 0 ? String(info[i + 1]) : '0-0';
+    } catch {
+      return '0-0'; // no stream yet: everything that comes is new
+    }
+  }
+
+  function fanoutReader(type: EventType, handler: Handler<EventType>, from: string): Reader {
+    const key = streamKey(type);
+    const r = newReader();
+    let last = from;
+    async function run(): Promise<void> {
+      while (!r.stopped && !abandoned) {
+        try {
+          const closing = r.closing;
+          const block = closing ? [] : ['BLOCK', blockMs];
+          const reply = (await r.conn.xread('COUNT', batch, ...(block as ['BLOCK', number]), 'STREAMS', key, last)) as StreamReply;
+          const entries = reply?.[0]?.[1] ?? [];
+          for (const [id, fields] of entries) {
+            if (r.stopped || abandoned) return;
+            last = afterId(id, last) ? id : last;
+            const event = parse(fields);
+            if (event) await deliver(type, 'fanout', handler, event);
+          }
+          if (closing && entries.length === 0) return;
+        } catch (error) {
+          if (r.stopped || abandoned) return;
+          options.onError?.(error);
+          await pause(r, 200);
+        }
+      }
+    }
+    const reader: Reader = Object.assign(r, { loop: run() });
+    readers.add(reader);
+    return reader;
+  }
+
+  /** This node's work readers by type and group, with their handlers. */
+  const groups = new Map<string, { reader: Reader; handlers: Handler<EventType>[] }>();
+
+  return {
+    kind: 'redis',
+    async publish<T extends EventType>(event: EventOf<T>) {
+      if (closed) throw new Error('bus is closed');
+      assertValidEvent(event);
+      await cmd.xadd(streamKey(event.type as EventType), 'MAXLEN', '~', maxLen, '*', 'e', JSON.stringify(event));
+    },
+    async subscribe<T extends EventType>(type: T, group: string, handler: Handler<T>): Promise<Subscription> {
+      if (closed) throw new Error('bus is closed');
+      const id = `${type}\n${group}`;
+      let entry = groups.get(id);
+      if (!entry) {
+        await ensureGroup(streamKey(type), group, '$');
+        const handlers: Handler<EventType>[] = [];
+        entry = { reader: workReader(type, group, handlers), handlers };
+        groups.set(id, entry);
+      }
+      const mine = entry;
+      const h = handler as Handler<EventType>;
+      mine.handlers.push(h);
+      return {
+        unsubscribe: async () => {
+          const i = mine.handlers.indexOf(h);
+          if (i >= 0) mine.handlers.splice(i, 1);
+          if (mine.handlers.length === 0 && groups.get(id) === mine) {
+            groups.delete(id);
+            await stop(mine.reader, false);
+          }
+        },
+      };
+    },
+    async subscribeAll<T extends EventType>(type: T, handler: Handler<T>): Promise<Subscription> {
+      if (closed) throw new Error('bus is closed');
+      const reader = fanoutReader(type, handler as Handler<EventType>, await lastId(streamKey(type)));
+      return { unsubscribe: () => stop(reader, false) };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Readers take what was published before the close without blocking, hand it over, then stop.
+      await Promise.all([...readers].map((r) => stop(r, true)));
+      groups.clear();
+      cmd.disconnect();
+      conns.clear();
+    },
+    abandon() {
+      closed = true;
+      abandoned = true;
+      for (const r of readers) {
+        r.stopped = true;
+        r.wake();
+      }
+      for (const c of conns) c.disconnect();
+      conns.clear();
+    },
+  };
+}
+
+/**
+ * Connections for `HUILIU_REDIS_NODES` (DESIGN §5): one `host:port` is a single Redis, several are
+ * Redis Cluster seed nodes.
+ */
+export function redisConnector(nodes: readonly string[]): () => RedisConnection {
+  const parsed = nodes.map((n) => {
+    const i = n.lastIndexOf(':');
+    return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+  });
+  if (parsed.length === 1) return () => new Redis({ ...parsed[0]!, maxRetriesPerRequest: null });
+  return () => new Cluster(parsed, { redisOptions: { maxRetriesPerRequest: null } });
+}
