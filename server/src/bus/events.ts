@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { EventDraft, EventOf, EventType, SessionChangeReason, SessionFacts } from '../../../common/events/events';
 import type { RoutingTrigger } from '../../../common/routing/types';
-import type { SessionRecord } from '../sessions/store';
+import type { CustomerMerge, SessionRecord } from '../sessions/store';
 
 /**
  * Makes one event: stamps a fresh UUIDv7 `id` and `at` (ISO 8601, now) on what the publisher says.
@@ -51,6 +51,17 @@ export function sessionChanged(
     sessionId: s.id,
     conversationId: s.conversationId,
     payload: { ...sessionFacts(s), reason, ...(trigger ? { trigger } : {}), ...(withdrawn ? { offerWithdrawnFrom: withdrawn } : {}) },
+  });
+}
+
+/**
+ * `customer.merged` for a merge of two customers, or its undo (issue 12): the audit record, ids only.
+ * `actor`: the staff user, or `system` for a merge on a verified link.
+ */
+export function customerMerged(merge: CustomerMerge, actor: string, undone: boolean): EventOf<'customer.merged'> {
+  return newEvent('customer.merged', {
+    actor,
+    payload: { mergeId: merge.id, survivorId: merge.survivorId, mergedId: merge.mergedId, reason: merge.reason, undone },
   });
 }
 

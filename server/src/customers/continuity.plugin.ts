@@ -17,7 +17,8 @@ import type { UserView } from '../../../common/api/auth';
 import { can } from '../auth/policy';
 import { staffOf } from '../auth/route-policy';
 import type { Bus } from '../bus/bus';
-import { newEvent, sessionFacts } from '../bus/events';
+import { customerMerged, sessionChanged } from '../bus/events';
+import { customerSkillGroups } from './facts.store';
 import { parseWith } from '../http/errors';
 import type { SessionViews } from '../sessions/views';
 import type { CustomerMerge, SessionStore } from '../sessions/store';
@@ -57,11 +58,7 @@ const masked = (value: string) => maskPii(value);
 export async function continuityPlugin(app: FastifyInstance, opts: ContinuityPluginOptions): Promise<void> {
   const { store } = opts;
 
-  /** The skill groups the customer's group was served in. */
-  async function groupsOf(customerId: string): Promise<string[]> {
-    const sessions = await store.listSessions({ customerId, limit: 5000 });
-    return [...new Set(sessions.map((s) => s.skillGroup))];
-  }
+  const groupsOf = (customerId: string) => customerSkillGroups(store, customerId);
 
   /** The customer, if it exists and `action` reaches its group for `user`; else NOT_FOUND. */
   async function inScope(user: UserView, customerId: string, action: 'customer.view' | 'customer.merge') {
@@ -72,12 +69,7 @@ export async function continuityPlugin(app: FastifyInstance, opts: ContinuityPlu
   }
 
   async function published(merge: CustomerMerge, actor: string, undone: boolean): Promise<CustomerMergeView> {
-    await opts.bus.publish(
-      newEvent('customer.merged', {
-        actor,
-        payload: { mergeId: merge.id, survivorId: merge.survivorId, mergedId: merge.mergedId, reason: merge.reason, undone },
-      }),
-    );
+    await opts.bus.publish(customerMerged(merge, actor, undone));
     return merge;
   }
 
@@ -141,16 +133,7 @@ export async function continuityPlugin(app: FastifyInstance, opts: ContinuityPlu
     const { merge: undone, detached } = await store.undoMerge(id, user.id);
     request.log.info({ by: user.id, mergeId: id, detached: detached.length }, 'customer merge undone');
     // A session left inside the other person's conversation was closed: its agent's screen is told.
-    for (const session of detached) {
-      await opts.bus.publish(
-        newEvent('session.changed', {
-          actor: user.id,
-          sessionId: session.id,
-          conversationId: session.conversationId,
-          payload: { ...sessionFacts(session), reason: 'closed' },
-        }),
-      );
-    }
+    for (const session of detached) await opts.bus.publish(sessionChanged(session, 'closed', user.id));
     return published(undone, user.id, true);
   });
 

@@ -60,3 +60,12 @@ export function createStoreCustomerFacts(deps: { store: FactsStorePort }): Custo
     },
   };
 }
+
+/**
+ * The skill groups a customer was served in — their whole merge group's sessions (issue 12): what
+ * `customer.view` and `customer.merge` are scoped by (auth/policy.ts).
+ */
+export async function customerSkillGroups(store: Pick<SessionStore, 'listSessions'>, customerId: string): Promise<string[]> {
+  const sessions = await store.listSessions({ customerId, limit: 5000 });
+  return [...new Set(sessions.map((s) => s.skillGroup))];
+}

@@ -10,7 +10,7 @@ import { parseWith } from '../http/errors';
 import { valueScore } from '../routing/score';
 import type { SessionStore } from '../sessions/store';
 import { CSAT_MAX_RATINGS, CSAT_WINDOW_DAYS, type CustomerFacts } from './facts';
-import { ratingsSummary } from './facts.store';
+import { customerSkillGroups, ratingsSummary } from './facts.store';
 import { importCustomerFacts } from './import';
 
 export interface CustomersPluginOptions {
@@ -63,9 +63,7 @@ export async function customersPlugin(app: FastifyInstance, opts: CustomersPlugi
     const user = staffOf(request);
     const { id } = parseWith(CustomerParams, request.params);
     if (!(await opts.store.getCustomer(id))) throw noSuchCustomer();
-    const sessions = await opts.store.listSessions({ customerId: id, limit: 5000 });
-    const skillGroups = [...new Set(sessions.map((s) => s.skillGroup))];
-    if (!can(user, 'customer.view', { skillGroups })) throw noSuchCustomer();
+    if (!can(user, 'customer.view', { skillGroups: await customerSkillGroups(opts.store, id) })) throw noSuchCustomer();
     const t = now();
     const [facts, stored, ratings, config] = await Promise.all([
       opts.facts.valueFacts(id, t),

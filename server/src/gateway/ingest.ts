@@ -1,12 +1,12 @@
 import { HuiliuError, zodDetails } from '../../../common/errors/codes';
 import { InboundDraftSchema, type InboundDraft } from '../../../common/message/envelope';
 import { normalizeName } from '../../../common/text/text';
+import type { Bus } from '../bus/bus';
+import { customerMerged, newEvent, sessionFacts } from '../bus/events';
+import type { InboundResult, SessionStore } from '../sessions/store';
 
 /** Longest customer name a channel can give (ChannelIdentitySchema's bound). */
 const DISPLAY_NAME_MAX = 128;
-import type { Bus } from '../bus/bus';
-import { newEvent, sessionFacts } from '../bus/events';
-import type { InboundResult, SessionStore } from '../sessions/store';
 
 /**
  * The one path every channel's inbound message takes after `normalize` (DESIGN §1): check the draft,
@@ -75,14 +75,7 @@ export class Ingest {
     if (!result.duplicate) {
       const { envelope, session, newSession, moved, merges } = result;
       // Issue 12: a verified link this message carried merged two customers (the audit record) …
-      for (const m of merges) {
-        await this.bus.publish(
-          newEvent('customer.merged', {
-            actor: 'system',
-            payload: { mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId, reason: m.reason, undone: false },
-          }),
-        );
-      }
+      for (const m of merges) await this.bus.publish(customerMerged(m, 'system', false));
       // … and the customer went on from another channel: the old session closed, this one carries on.
       if (moved) {
         await this.bus.publish(
