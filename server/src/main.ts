@@ -35,9 +35,10 @@ import { createAppWebhooks } from './gateway/app/webhooks';
 import { Ingest } from './gateway/ingest';
 import { createXmppChannel, type XmppChannel } from './gateway/xmpp/adapter';
 import { Limits } from './http/limits';
-import { createMetrics } from './metrics/metrics';
+import { createMetrics, registerKeyProviderCalls } from './metrics/metrics';
 import { createLocalKeyProvider } from './keys/provider.local';
-import { loadOrCreateSecret } from './keys/secret-file';
+import { loadOrCreateWrappedSecret, tlsKeyBox } from './keys/secret-file';
+import { createPkcs11KeyProvider } from './keys/provider.pkcs11';
 import { VisitorTokens } from './gateway/web/visitor-token';
 import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
@@ -99,12 +100,11 @@ export async function startServer(
   if (config.store !== 'sqlite') {
     throw new ConfigError('HUILIU_STORE: the redis session store is not in this version; use sqlite (HUILIU_BUS=redis is)');
   }
-  if (config.keys.mode !== 'local') {
-    throw new ConfigError('HUILIU_KEYS: pkcs11 is not in this version; use local');
-  }
 
-  const tls = await ensureTlsMaterial(config.paths.tls, [config.host]);
-  const keys = createLocalKeyProvider(config.paths.keys);
+  // Issue 14: the KEK in a local key file (embedded) or on a PKCS#11 token (scale-out, DESIGN §2);
+  // with the token, the TLS private keys are kept sealed too (no secret in a plain file).
+  const keys = config.keys.mode === 'pkcs11' ? createPkcs11KeyProvider(config.keys) : createLocalKeyProvider(config.paths.keys);
+  const tls = await ensureTlsMaterial(config.paths.tls, [config.host], await tlsKeyBox(keys, config.paths.keys));
   const store = await createSqliteSessionStore({
     path: config.paths.db,
     keys,
@@ -265,6 +265,7 @@ export async function startServer(
   await answers.ready();
   const aiTier = createAiTier({ store, bus, core, book: answers, conversations, config: autoAnswer, logger });
   const metrics = createMetrics();
+  registerKeyProviderCalls(metrics, keys);
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
   const adapters = new ChannelAdapters();
@@ -290,7 +291,7 @@ export async function startServer(
     version: VERSION,
     ready: () => ready,
     tls: { cert: `${tls.certPem}${tls.caPem}`, key: tls.keyPem },
-    visitorTokens: new VisitorTokens(loadOrCreateSecret(join(config.paths.keys, 'visitor.key'))),
+    visitorTokens: new VisitorTokens(await loadOrCreateWrappedSecret(join(config.paths.keys, 'visitor.key'), keys)),
     kb,
     core,
     assist,

@@ -23,18 +23,24 @@ export function createLocalKeyProvider(keysDir: string): KeyProvider {
   }
   const kek = readFileSync(path);
   if (kek.length !== KEY_BYTES) throw new HuiliuError('INTERNAL', `${path} is not a 32-byte key`);
+  let calls = 0;
   const kekId = `local:${createHash('sha256').update(kek).digest('hex').slice(0, 16)}`;
 
   return {
     kind: 'local',
     spec: { kind: 'local', dir: keysDir },
+    get calls() {
+      return calls;
+    },
     async generateDataKey() {
+      calls++;
       const plain = randomBytes(KEY_BYTES);
       const wrapped: WrappedKey = { kekId, wrapped: seal(kek, plain, `kek:${kekId}`) };
       return { plain, wrapped };
     },
     async unwrapDataKey(w) {
       if (w.kekId !== kekId) throw new HuiliuError('INTERNAL', `data key was wrapped by ${w.kekId}, not ${kekId}`);
+      calls++;
       return open(kek, w.wrapped, `kek:${kekId}`);
     },
     async close() {

@@ -93,3 +93,23 @@ export function createMetrics(): Metrics {
     }),
   };
 }
+
+/**
+ * `huiliu_key_provider_calls_total{provider}` (issue 14): calls into the KEK's keeper (the HSM over
+ * PKCS#11, or the local key file) by every thread, read from the provider when scraped. After warm-up
+ * it stays flat while messages flow: data keys are cached unwrapped (DESIGN §9, 0 HSM calls per message).
+ */
+export function registerKeyProviderCalls(metrics: Metrics, keys: { readonly kind: string; readonly calls: number }): void {
+  let reported = 0;
+  new Counter({
+    name: 'huiliu_key_provider_calls_total',
+    help: 'Calls into the key provider (HSM or local key file) that wraps data keys, all threads.',
+    labelNames: ['provider'],
+    registers: [metrics.registry],
+    collect() {
+      const now = keys.calls;
+      if (now > reported) this.inc({ provider: keys.kind }, now - reported);
+      reported = now;
+    },
+  });
+}

@@ -1,7 +1,7 @@
 // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
 import { X509Certificate as NodeX509, webcrypto, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
@@ -45,9 +45,38 @@ export function spkiPin(certPem: string): string {
 
 const pemFile = (pem: string) => (pem.endsWith('\n') ? pem : `${pem}\n`);
 
-function writeSecret(path: string, content: string): void {
-  writeFileSync(path, pemFile(content), { mode: 0o600 });
-  chmodSync(path, 0o600);
+/**
+ * Seals and opens the private keys' files (issue 14): with a PKCS#11 KEK no private key is in a plain
+ * file; `<name>.sealed` holds it AES-256-GCM sealed with a data key the provider wraps.
+ */
+export interface SecretBox {
+  seal(plain: Buffer, aad: string): Buffer;
+  open(sealed: Buffer, aad: string): Buffer;
+}
+
+/** Where a private key is kept, plain (embedded default) or sealed by a SecretBox. */
+class KeyFiles {
+  constructor(private readonly box: SecretBox | undefined) {}
+  private sealedPath = (path: string) => `${path}.sealed`;
+  exists(path: string): boolean {
+    if (!this.box) return existsSync(path);
+    // A key kept plain before the KEK moved to the HSM is sealed now and its plain file removed.
+    if (!existsSync(this.sealedPath(path)) && existsSync(path)) {
+      this.write(path, readFileSync(path, 'utf8'));
+      rmSync(path);
+    }
+    return existsSync(this.sealedPath(path));
+  }
+  read(path: string): string {
+    if (!this.box) return readFileSync(path, 'utf8');
+    return this.box.open(readFileSync(this.sealedPath(path)), `tls:${path.split(/[\\/]/).at(-1)}`).toString('utf8');
+  }
+  write(path: string, pem: string): void {
+    const target = this.box ? this.sealedPath(path) : path;
+    const content = this.box ? this.box.seal(Buffer.from(pemFile(pem)), `tls:${path.split(/[\\/]/).at(-1)}`) : pemFile(pem);
+    writeFileSync(target, content, { mode: 0o600 });
+    chmodSync(target, 0o600);
+  }
 }
 
 function leafCovers(certPem: string, hosts: readonly string[]): boolean {
@@ -60,9 +89,13 @@ function leafCovers(certPem: string, hosts: readonly string[]): boolean {
 /**
  * Ensures a local CA (`ca.pem`) and a server certificate signed by it exist under `dir`, generating
  * them on first start (ECDSA P-256). The server certificate is renewed when it nears expiry or does
- * not cover `hosts`; the CA stays, so pinned clients keep working.
+ * not cover `hosts`; the CA stays, so pinned clients keep working. With `box` (a PKCS#11 KEK, issue
+ * 14) the two private keys are kept sealed (`ca-key.pem.sealed`, `server-key.pem.sealed`); plain ones
+ * left from an earlier start are sealed and removed.
+ * @throws TamperError when a sealed key file was altered
  */
-export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): Promise<TlsMaterial> {
+export async function ensureTlsMaterial(dir: string, hosts: readonly string[], box?: SecretBox): Promise<TlsMaterial> {
+  const secrets = new KeyFiles(box);
   x509.cryptoProvider.set(crypto as never);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caPath = join(dir, 'ca.pem');
@@ -73,9 +106,9 @@ export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): 
 
   let caCert: x509.X509Certificate;
   let caKey: CryptoKey;
-  if (existsSync(caPath) && existsSync(caKeyPath)) {
+  if (existsSync(caPath) && secrets.exists(caKeyPath)) {
     caCert = new x509.X509Certificate(readFileSync(caPath, 'utf8'));
-    caKey = await importPkcs8Pem(readFileSync(caKeyPath, 'utf8'));
+    caKey = await importPkcs8Pem(secrets.read(caKeyPath));
   } else {
     const keys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     caCert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -91,11 +124,11 @@ export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): 
       ],
     });
     caKey = keys.privateKey;
-    writeSecret(caKeyPath, await exportPkcs8Pem(caKey));
+    secrets.write(caKeyPath, await exportPkcs8Pem(caKey));
     writeFileSync(caPath, pemFile(caCert.toString('pem')));
   }
 
-  const haveLeaf = existsSync(certPath) && existsSync(keyPath);
+  const haveLeaf = existsSync(certPath) && secrets.exists(keyPath);
   if (!haveLeaf || !leafCovers(readFileSync(certPath, 'utf8'), allHosts)) {
     const keys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leaf = await x509.X509CertificateGenerator.create({
@@ -115,7 +148,7 @@ export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): 
         await x509.AuthorityKeyIdentifierExtension.create(caCert),
       ],
     });
-    writeSecret(keyPath, await exportPkcs8Pem(keys.privateKey));
+    secrets.write(keyPath, await exportPkcs8Pem(keys.privateKey));
     writeFileSync(certPath, pemFile(leaf.toString('pem')));
   }
 
@@ -124,7 +157,7 @@ export async function ensureTlsMaterial(dir: string, hosts: readonly string[]): 
   return {
     caPem,
     certPem,
-    keyPem: readFileSync(keyPath, 'utf8'),
+    keyPem: secrets.read(keyPath),
     caFingerprint256: new NodeX509(caPem).fingerprint256,
     spkiSha256: spkiPin(certPem),
   };

@@ -1,0 +1,198 @@
+import { isMainThread } from 'node:worker_threads';
+import * as graphene from 'graphene-pk11';
+import { HuiliuError } from '../../../common/errors/codes';
+import { KEY_BYTES } from '../crypto/aead';
+import type { KeyProvider, WrappedKey } from './provider';
+
+/** Bytes of the GCM nonce in a wrapped key (NIST SP 800-38D §8.2.2: 96 bits, random). */
+const IV_BYTES = 12;
+/** Bytes of the GCM tag at the end of a wrapped key. */
+const TAG_BYTES = 16;
+/** Bytes of the random CKA_ID the server gives a KEK it creates; the KEK id names it. */
+const KEK_ID_BYTES = 8;
+
+/** Where the KEK lives: the PKCS#11 module, the token by its label, the user PIN and the key's label (DESIGN §6). */
+export interface Pkcs11Options {
+  /** Path of the PKCS#11 module (`HUILIU_PKCS11_LIB`, e.g. /usr/lib/softhsm/libsofthsm2.so). */
+  lib: string;
+  /** Label of the initialised token (`HUILIU_PKCS11_TOKEN`). */
+  token: string;
+  /** The token's user PIN (`HUILIU_PKCS11_PIN`). Held by the provider only; never logged. */
+  pin: string;
+  /** Label of the AES-256 KEK (`HUILIU_PKCS11_KEY`); created on first start when the token has none. */
+  keyLabel: string;
+  /** The shared call counter of a provider this one reopens in another thread (`spec.calls`); fresh when absent. */
+  calls?: SharedArrayBuffer;
+}
+
+/**
+ * Modules this thread has loaded and initialised, with how many providers use each. PKCS#11's
+ * C_Initialize/C_Finalize are per process (PKCS#11 v2.40 §5.4): a second C_Initialize answers
+ * CKR_CRYPTOKI_ALREADY_INITIALIZED (another thread, e.g. the session writer, got there first) and
+ * only the main thread finalises, when its last provider closes.
+ */
+const modules = new Map<string, { module: graphene.Module; users: number }>();
+
+function loadModule(lib: string): graphene.Module {
+  const known = modules.get(lib);
+  if (known) {
+    known.users++;
+    return known.module;
+  }
+  let module: graphene.Module;
+  try {
+    module = graphene.Module.load(lib);
+  } catch (error) {
+    throw new HuiliuError('NOT_READY', `HUILIU_PKCS11_LIB: cannot load the PKCS#11 module ${lib}: ${(error as Error).message}`);
+  }
+  try {
+    module.initialize();
+  } catch (error) {
+    if (!/CKR_CRYPTOKI_ALREADY_INITIALIZED/.test((error as Error).message)) throw error;
+  }
+  modules.set(lib, { module, users: 1 });
+  return module;
+}
+
+function releaseModule(lib: string): void {
+  const known = modules.get(lib);
+  if (!known || --known.users > 0) return;
+  modules.delete(lib);
+  if (!isMainThread) return;
+  try {
+    known.module.finalize();
+  } catch {
+    /* already finalised */
+  }
+}
+
+/**
+ * Scale-out KEK behind a PKCS#11 token (an HSM; SoftHSM2 in tests), DESIGN §2 and §8. The KEK is an
+ * AES-256 secret key object on the token, labelled `keyLabel`: token-resident, `CKA_SENSITIVE`, not
+ * `CKA_EXTRACTABLE`, usable only to encrypt and decrypt. The server creates it on first start when
+ * the token has none by that label. Data keys are 32 bytes from the token's RNG (C_GenerateRandom),
+ * wrapped by AES-256-GCM on the token (CKM_AES_GCM, a random 96-bit IV, 128-bit tag, AAD
+ * `kek:<kekId>`): `wrapped = IV ‖ ciphertext ‖ tag`. Unwrapping checks the tag on the token, so an
+ * altered wrapped key is refused.
+ *
+ * `kekId` is `pkcs11:<label>:<CKA_ID hex>`: a KEK created by another server with the same label
+ * (another token) has another id, and a data key it wrapped is refused by id before the token is
+ * asked.
+ *
+ * Calls are synchronous in the module and serialised on one session per provider; users cache
+ * unwrapped data keys, so a message costs no call (`calls` counts them, across threads, for tests and metrics).
+ * @throws HuiliuError NOT_READY when the module cannot load, the token is not found, or the PIN is refused
+ */
+export function createPkcs11KeyProvider(options: Pkcs11Options): KeyProvider {
+  const module = loadModule(options.lib);
+  let session: graphene.Session | undefined;
+  const callsBuffer = options.calls ?? new SharedArrayBuffer(4);
+  const calls = new Int32Array(callsBuffer);
+  try {
+    const slots = module.getSlots(true);
+    let slot: graphene.Slot | undefined;
+    for (let i = 0; i < slots.length; i++) {
+      const candidate = slots.items(i);
+      if (candidate.getToken().label.trim() === options.token) {
+        slot = candidate;
+        break;
+      }
+    }
+    if (!slot) throw new HuiliuError('NOT_READY', `HUILIU_PKCS11_TOKEN: no initialised token labelled ${JSON.stringify(options.token)}`);
+    session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+    try {
+      session.login(options.pin, graphene.UserType.USER);
+    } catch (error) {
+      // Another provider of this process logged the token in already (login state is per token).
+      if (!/CKR_USER_ALREADY_LOGGED_IN/.test((error as Error).message)) {
+        throw new HuiliuError('NOT_READY', `HUILIU_PKCS11_PIN: the token refused the login (${(error as Error).message})`);
+      }
+    }
+  } catch (error) {
+    session?.close();
+    releaseModule(options.lib);
+    throw error;
+  }
+  const s = session;
+
+  const template = { class: graphene.ObjectClass.SECRET_KEY, keyType: graphene.KeyType.AES, label: options.keyLabel };
+  const found = s.find(template);
+  if (found.length > 1) {
+    s.close();
+    releaseModule(options.lib);
+    throw new HuiliuError(
+      'NOT_READY',
+      `HUILIU_PKCS11_KEY: the token holds ${found.length} keys labelled ${JSON.stringify(options.keyLabel)}; keep one`,
+    );
+  }
+  const kek: graphene.SecretKey =
+    found.length === 1
+      ? found.items(0).toType<graphene.SecretKey>()
+      : s.generateKey(graphene.KeyGenMechanism.AES, {
+          keyType: graphene.KeyType.AES,
+          label: options.keyLabel,
+          id: s.generateRandom(KEK_ID_BYTES),
+          valueLen: KEY_BYTES,
+          token: true,
+          private: true,
+          sensitive: true,
+          extractable: false,
+          encrypt: true,
+          decrypt: true,
+          wrap: false,
+          unwrap: false,
+          sign: false,
+          verify: false,
+          derive: false,
+        });
+  const kekId = `pkcs11:${options.keyLabel}:${kek.id.toString('hex')}`;
+  const aad = Buffer.from(`kek:${kekId}`);
+  let closed = false;
+
+  function live(): graphene.Session {
+    if (closed) throw new HuiliuError('SHUTTING_DOWN', 'the key provider is closed');
+    return s;
+  }
+
+  return {
+    kind: 'pkcs11',
+    spec: { kind: 'pkcs11', lib: options.lib, token: options.token, pin: options.pin, keyLabel: options.keyLabel, calls: callsBuffer },
+    get calls() {
+      return Atomics.load(calls, 0);
+    },
+    async generateDataKey() {
+      const session = live();
+      Atomics.add(calls, 0, 3);
+      const plain = session.generateRandom(KEY_BYTES);
+      const iv = session.generateRandom(IV_BYTES);
+      const cipher = session.createCipher({ name: 'AES_GCM', params: new graphene.AesGcm240Params(iv, aad, TAG_BYTES * 8) }, kek);
+      const sealed = cipher.once(plain, Buffer.alloc(KEY_BYTES + TAG_BYTES));
+      const wrapped: WrappedKey = { kekId, wrapped: Buffer.concat([iv, sealed]) };
+      return { plain: Buffer.from(plain), wrapped };
+    },
+    async unwrapDataKey(w) {
+      if (w.kekId !== kekId) throw new HuiliuError('INTERNAL', `data key was wrapped by ${w.kekId}, not ${kekId}`);
+      if (w.wrapped.length !== IV_BYTES + KEY_BYTES + TAG_BYTES)
+        throw new HuiliuError('INTERNAL', 'a wrapped data key has the wrong length');
+      const session = live();
+      Atomics.add(calls, 0, 1);
+      const iv = w.wrapped.subarray(0, IV_BYTES);
+      const decipher = session.createDecipher({ name: 'AES_GCM', params: new graphene.AesGcm240Params(iv, aad, TAG_BYTES * 8) }, kek);
+      try {
+        return Buffer.from(decipher.once(w.wrapped.subarray(IV_BYTES), Buffer.alloc(KEY_BYTES + TAG_BYTES)));
+      } catch {
+        // The token refuses a bad tag (SoftHSM2 says CKR_GENERAL_ERROR or CKR_ENCRYPTED_DATA_INVALID).
+        throw new HuiliuError('INTERNAL', 'a wrapped data key failed its integrity check');
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        s.close();
+      } finally {
+        releaseModule(options.lib);
+      }
+    },
+  };
+}
