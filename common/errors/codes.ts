@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   WECHAT_APPID_MISMATCH: { status: 403, message: 'The push was encrypted for another AppID.' },
   WECHAT_DECRYPT_FAILED: { status: 400, message: 'The encrypted push could not be decrypted.' },
   WECHAT_XML_MALFORMED: { status: 400, message: 'The body is not a WeChat push document.' },
+  /** Retiring a key-encryption key that still wraps data keys (issue 14): let the re-wrap finish first. */
+  KEK_IN_USE: { status: 409, message: 'Data keys are still wrapped by this key-encryption key.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */

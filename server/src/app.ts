@@ -1,3 +1,5 @@
+import { keysAdminPlugin } from './keys/plugin';
+import type { KeyRotation } from './keys/rewrap';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
@@ -105,6 +107,8 @@ export interface AppDeps {
   customerFacts?: CustomerFacts;
   /** The app channel's outbound webhooks (issue 13): with them, app accounts with a webhook are pushed to, and the dead-letter admin routes exist. */
   appWebhooks?: AppWebhooks;
+  /** KEK rotation and retirement (issue 14). */
+  keyRotation?: KeyRotation;
 }
 
 /**
@@ -216,6 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.appWebhooks ? { webhooks: deps.appWebhooks } : {}),
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
+  if (deps.keyRotation) await app.register(keysAdminPlugin, { rotation: deps.keyRotation });
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
   await app.register(webChannelPlugin, {
     handOver,

@@ -1,3 +1,4 @@
+import { KeyRotation } from './keys/rewrap';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -79,6 +80,8 @@ export interface RunningServer {
     ingest: Ingest;
     /** The XMPP channel's component links (issue 12). */
     xmpp: XmppChannel;
+    /** KEK rotation and the background re-wrap of data keys (issue 14). */
+    keyRotation: KeyRotation;
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -271,6 +274,14 @@ export async function startServer(
   const adapters = new ChannelAdapters();
   // Issue 13: app accounts with a webhook are pushed to; pending deliveries wait in the outbox across restarts.
   const webhookOutbox = createSqliteWebhookOutbox({ path: config.paths.db });
+  // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
+  const keysDb = openDatabase(config.paths.db);
+  const keyRotation = new KeyRotation({
+    db: keysDb,
+    keys,
+    wrappedFiles: () => ['visitor.key.wrapped', 'tls.key.wrapped'].map((f) => join(config.paths.keys, f)),
+    log: (msg) => logger.info(msg),
+  });
   const appWebhooks = createAppWebhooks({ outbox: webhookOutbox, channels, store, bus, logger, retry: config.channels.app.webhook });
   // Issue 12: one XEP-0114 component link per XM account; a bad account is logged and skipped.
   const xmpp = await createXmppChannel({ channels, store, ingest, bus, metrics, logger, skillGroups: config.skillGroups.map((g) => g.id) });
@@ -302,6 +313,7 @@ export async function startServer(
     whatIf: { staff: () => auth.listStaff(), aiTierAnswers: () => aiTierState().available },
     customerFacts,
     appWebhooks,
+    keyRotation,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -325,6 +337,7 @@ export async function startServer(
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
   appWebhooks.start();
+  keyRotation.resume();
   await assist.start();
   await ocr.start();
   await router.start();
@@ -350,7 +363,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp },
+    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation },
     images: { attachments, ocr },
     close() {
       closing ??= (async () => {
@@ -385,6 +398,9 @@ export async function startServer(
         webhookOutbox.close();
         await channels.close();
         authDb.close();
+        // A re-wrap in progress finishes its batch; what is left resumes at the next rotation or start.
+        await keyRotation.stop();
+        keysDb.close();
         await keys.close();
       })();
       return closing;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logging/logger';
+import type { KeyAdminStatus } from '../src/keys/rewrap';
 import { startServer, type RunningServer } from '../src/main';
 import { createSoftHsmToken } from './support/softhsm';
 
@@ -99,6 +100,44 @@ describe('the server on a PKCS#11 KEK (SoftHSM2)', () => {
       const messages = await poll(s, 'hsm-customer', conversationId);
       expect(messages).toHaveLength(32);
       expect(JSON.stringify(messages)).toContain(`${MARKER} 30`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('rotates the KEK on the token, re-wraps every data key and wrapped file, retires the old KEK, and reads after a restart', async () => {
+    let s = await start();
+    let newKek: string;
+    try {
+      const login = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'admin', password: 'huiliu-demo' },
+      });
+      const auth = { authorization: `Bearer ${(login.json() as { token: string }).token}` };
+      const rotated = await s.app.inject({ method: 'POST', url: '/api/v1/admin/keys/rotate', headers: auth });
+      expect(rotated.statusCode).toBe(202);
+      const { current, keks } = rotated.json() as KeyAdminStatus;
+      newKek = current;
+      const old = keks.find((k) => !k.current)!;
+      expect((await poll(s, 'hsm-customer', conversationId)).length).toBe(32);
+      await s.services.keyRotation.settled();
+      const done = (await s.app.inject({ url: '/api/v1/admin/keys', headers: auth })).json() as KeyAdminStatus;
+      expect(done.keks.find((k) => k.kekId === old.kekId)!.wrappedKeys).toBe(0);
+      expect(done.rewrap.failed).toBe(0);
+      for (const f of ['visitor.key.wrapped', 'tls.key.wrapped']) {
+        expect((JSON.parse(readFileSync(join(dataDir, 'keys', f), 'utf8')) as { kekId: string }).kekId).toBe(current);
+      }
+      const retired = await s.app.inject({ method: 'POST', url: `/api/v1/admin/keys/${old.kekId}/retire`, headers: auth });
+      expect(retired.statusCode).toBe(200);
+      expect((retired.json() as KeyAdminStatus).keks).toEqual([{ kekId: current, current: true, wrappedKeys: done.keks[0]!.wrappedKeys }]);
+    } finally {
+      await s.close();
+    }
+    s = await start();
+    try {
+      expect(s.services.keyRotation.status().current).toBe(newKek);
+      expect(await poll(s, 'hsm-customer', conversationId)).toHaveLength(32);
     } finally {
       await s.close();
     }

@@ -25,6 +25,7 @@ const UNSCOPED: readonly Action[] = [
   'routing.manage',
   'customer.import',
   'channel.manage',
+  'keys.manage',
 ];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
@@ -50,6 +51,7 @@ describe('can(user, action, resource)', () => {
     ['customer.import', [false, false, true, false, false], [false, false, true, false, false]],
     ['customer.merge', [true, true, true, false, false], [false, false, true, false, false]],
     ['channel.manage', [false, false, true, false, false], [false, false, true, false, false]],
+    ['keys.manage', [false, false, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -47,6 +47,8 @@ export const ACTIONS = [
    * (issue 13). Not scoped by skill group.
    */
   'channel.manage',
+  /** See the key-encryption keys, rotate them and retire old ones (issue 14). Not scoped. */
+  'keys.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -89,6 +91,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'customer.merge': ['agent', 'lead', 'admin'],
   // Which apps a message could not reach, and sending it again: the deployment's plumbing.
   'channel.manage': ['admin'],
+  // Rotating the KEK touches every wrapped data key: the deployment's admins.
+  'keys.manage': ['admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -126,6 +130,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'routing.manage':
     case 'customer.import':
     case 'channel.manage':
+    case 'keys.manage':
       return true;
     case 'session.view':
     case 'team.view':

@@ -6,7 +6,7 @@ import { createPkcs11KeyProvider } from './provider.pkcs11';
 export function openKeyProvider(spec: KeyProviderSpec): KeyProvider {
   switch (spec.kind) {
     case 'local':
-      return createLocalKeyProvider(spec.dir);
+      return createLocalKeyProvider(spec.dir, spec.shared);
     case 'pkcs11':
       return createPkcs11KeyProvider(spec);
   }

@@ -69,7 +69,7 @@ describe('PKCS#11 key provider', () => {
     try {
       expect((await second.unwrapDataKey(wrapped)).equals(plain)).toBe(true);
       expect(kekAttributes('kek-created').count).toBe(1);
-      expect(wrapped.kekId).toMatch(/^pkcs11:kek-created:[0-9a-f]{16}$/);
+      expect(wrapped.kekId).toMatch(/^pkcs11:[0-9a-f]{16}$/);
     } finally {
       await second.close();
     }
@@ -140,6 +140,40 @@ describe('PKCS#11 key provider', () => {
       for (const f of files) expect(readFileSync(f).includes(plain)).toBe(false);
       // softhsm2-util lists the token as initialised and holding our objects.
       expect(execFileSync('softhsm2-util', ['--show-slots'], { env: process.env }).toString()).toContain(token.token);
+    } finally {
+      await provider.close();
+    }
+  });
+});
+
+describe('PKCS#11 rotation cut short by a crash', () => {
+  const opts = (keyLabel: string) => ({ lib: token.lib, token: token.token, pin: token.pin, keyLabel });
+
+  it('makes a new KEK left under the temporary label current when there is no current one', async () => {
+    // A provider for the label `x.next` creates a KEK with that label: what a crash mid-rotation leaves.
+    const orphan = createPkcs11KeyProvider(opts('kek-crash-a.next'));
+    const { plain, wrapped } = await orphan.generateDataKey();
+    await orphan.close();
+    const provider = createPkcs11KeyProvider(opts('kek-crash-a'));
+    try {
+      expect(provider.kekStatus()).toEqual({ current: wrapped.kekId, previous: [] });
+      expect((await provider.unwrapDataKey(wrapped)).equals(plain)).toBe(true);
+      expect(kekAttributes('kek-crash-a').count).toBe(1);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('drops a temporary KEK beside a current one (the rotation never returned)', async () => {
+    const current = createPkcs11KeyProvider(opts('kek-crash-b'));
+    const kept = current.kekStatus().current;
+    await current.close();
+    const orphan = createPkcs11KeyProvider(opts('kek-crash-b.next'));
+    await orphan.close();
+    const provider = createPkcs11KeyProvider(opts('kek-crash-b'));
+    try {
+      expect(provider.kekStatus()).toEqual({ current: kept, previous: [] });
+      expect(() => kekAttributes('kek-crash-b.next')).toThrow();
     } finally {
       await provider.close();
     }

@@ -2,7 +2,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as graphene from 'graphene-pk11';
 import { HuiliuError } from '../../../common/errors/codes';
 import { KEY_BYTES } from '../crypto/aead';
-import type { KeyProvider, WrappedKey } from './provider';
+import { SharedKeyState, type KekStatus, type KeyProvider, type WrappedKey } from './provider';
 
 /** Bytes of the GCM nonce in a wrapped key (NIST SP 800-38D §8.2.2: 96 bits, random). */
 const IV_BYTES = 12;
@@ -21,8 +21,8 @@ export interface Pkcs11Options {
   pin: string;
   /** Label of the AES-256 KEK (`HUILIU_PKCS11_KEY`); created on first start when the token has none. */
   keyLabel: string;
-  /** The shared call counter of a provider this one reopens in another thread (`spec.calls`); fresh when absent. */
-  calls?: SharedArrayBuffer;
+  /** The shared state of a provider this one reopens in another thread (`spec.shared`); fresh when absent. */
+  shared?: SharedArrayBuffer;
 }
 
 /**
@@ -75,9 +75,11 @@ function releaseModule(lib: string): void {
  * `kek:<kekId>`): `wrapped = IV ‖ ciphertext ‖ tag`. Unwrapping checks the tag on the token, so an
  * altered wrapped key is refused.
  *
- * `kekId` is `pkcs11:<label>:<CKA_ID hex>`: a KEK created by another server with the same label
- * (another token) has another id, and a data key it wrapped is refused by id before the token is
- * asked.
+ * `kekId` is `pkcs11:<CKA_ID hex>` (8 random bytes given at creation): a KEK created by another
+ * server with the same label (another token) has another id, and a data key it wrapped is refused by
+ * id before the token is asked. Rotation (issue 14) relabels the current KEK `<label>@<id hex>` (kept
+ * to unwrap until retired) and makes a new one `<label>`; every thread sharing the spec reloads at
+ * once (shared epoch), other nodes on the same token when they meet an id they do not know.
  *
  * Calls are synchronous in the module and serialised on one session per provider; users cache
  * unwrapped data keys, so a message costs no call (`calls` counts them, across threads, for tests and metrics).
@@ -86,8 +88,6 @@ function releaseModule(lib: string): void {
 export function createPkcs11KeyProvider(options: Pkcs11Options): KeyProvider {
   const module = loadModule(options.lib);
   let session: graphene.Session | undefined;
-  const callsBuffer = options.calls ?? new SharedArrayBuffer(4);
-  const calls = new Int32Array(callsBuffer);
   try {
     const slots = module.getSlots(true);
     let slot: graphene.Slot | undefined;
@@ -115,68 +115,127 @@ export function createPkcs11KeyProvider(options: Pkcs11Options): KeyProvider {
   }
   const s = session;
 
-  const template = { class: graphene.ObjectClass.SECRET_KEY, keyType: graphene.KeyType.AES, label: options.keyLabel };
-  const found = s.find(template);
-  if (found.length > 1) {
+  const shared = new SharedKeyState(options.shared);
+  /** KEKs by id: the current one is labelled `keyLabel`, earlier ones `keyLabel@<id hex>` (kept to unwrap). */
+  let keks = new Map<string, graphene.SecretKey>();
+  let current = '';
+  let epoch = -1;
+  const retiredLabel = (idHex: string) => `${options.keyLabel}@${idHex}`;
+  const idOf = (key: graphene.SecretKey) => `pkcs11:${key.id.toString('hex')}`;
+  const labelled = (label: string) => s.find({ class: graphene.ObjectClass.SECRET_KEY, keyType: graphene.KeyType.AES, label });
+
+  function createKek(label: string): graphene.SecretKey {
+    shared.count(2);
+    return s.generateKey(graphene.KeyGenMechanism.AES, {
+      keyType: graphene.KeyType.AES,
+      label,
+      id: s.generateRandom(KEK_ID_BYTES),
+      valueLen: KEY_BYTES,
+      token: true,
+      private: true,
+      sensitive: true,
+      extractable: false,
+      encrypt: true,
+      decrypt: true,
+      wrap: false,
+      unwrap: false,
+      sign: false,
+      verify: false,
+      derive: false,
+    });
+  }
+
+  /**
+   * Reads the KEKs from the token, finishing or undoing a rotation a crash cut short (a key labelled
+   * `<label>.next` becomes current when none is; beside a current one it never wrapped anything).
+   */
+  function load(): void {
+    let found = labelled(options.keyLabel);
+    const next = labelled(`${options.keyLabel}.next`);
+    if (next.length > 0) {
+      if (found.length === 0) next.items(0).toType<graphene.SecretKey>().label = options.keyLabel;
+      else next.items(0).destroy();
+      found = labelled(options.keyLabel);
+    }
+    if (found.length > 1) {
+      throw new HuiliuError(
+        'NOT_READY',
+        `HUILIU_PKCS11_KEY: the token holds ${found.length} keys labelled ${JSON.stringify(options.keyLabel)}; keep one`,
+      );
+    }
+    const kek = found.length === 1 ? found.items(0).toType<graphene.SecretKey>() : createKek(options.keyLabel);
+    const ring = new Map<string, graphene.SecretKey>([[idOf(kek), kek]]);
+    const all = s.find({ class: graphene.ObjectClass.SECRET_KEY, keyType: graphene.KeyType.AES });
+    for (let i = 0; i < all.length; i++) {
+      const key = all.items(i).toType<graphene.SecretKey>();
+      if (key.label.startsWith(`${options.keyLabel}@`)) ring.set(idOf(key), key);
+    }
+    shared.count(2);
+    keks = ring;
+    current = idOf(kek);
+    epoch = shared.epoch;
+  }
+  const fresh = () => {
+    if (epoch !== shared.epoch) load();
+  };
+  try {
+    load();
+  } catch (error) {
     s.close();
     releaseModule(options.lib);
-    throw new HuiliuError(
-      'NOT_READY',
-      `HUILIU_PKCS11_KEY: the token holds ${found.length} keys labelled ${JSON.stringify(options.keyLabel)}; keep one`,
-    );
+    throw error;
   }
-  const kek: graphene.SecretKey =
-    found.length === 1
-      ? found.items(0).toType<graphene.SecretKey>()
-      : s.generateKey(graphene.KeyGenMechanism.AES, {
-          keyType: graphene.KeyType.AES,
-          label: options.keyLabel,
-          id: s.generateRandom(KEK_ID_BYTES),
-          valueLen: KEY_BYTES,
-          token: true,
-          private: true,
-          sensitive: true,
-          extractable: false,
-          encrypt: true,
-          decrypt: true,
-          wrap: false,
-          unwrap: false,
-          sign: false,
-          verify: false,
-          derive: false,
-        });
-  const kekId = `pkcs11:${options.keyLabel}:${kek.id.toString('hex')}`;
-  const aad = Buffer.from(`kek:${kekId}`);
   let closed = false;
 
   function live(): graphene.Session {
     if (closed) throw new HuiliuError('SHUTTING_DOWN', 'the key provider is closed');
+    fresh();
     return s;
   }
 
+  function wrapWith(session: graphene.Session, plain: Buffer): WrappedKey {
+    shared.count(2);
+    const iv = session.generateRandom(IV_BYTES);
+    const aad = Buffer.from(`kek:${current}`);
+    const cipher = session.createCipher(
+      { name: 'AES_GCM', params: new graphene.AesGcm240Params(iv, aad, TAG_BYTES * 8) },
+      keks.get(current)!,
+    );
+    const sealed = cipher.once(plain, Buffer.alloc(KEY_BYTES + TAG_BYTES));
+    return { kekId: current, wrapped: Buffer.concat([iv, sealed]) };
+  }
+  const status = (): KekStatus => ({ current, previous: [...keks.keys()].filter((k) => k !== current) });
+
   return {
     kind: 'pkcs11',
-    spec: { kind: 'pkcs11', lib: options.lib, token: options.token, pin: options.pin, keyLabel: options.keyLabel, calls: callsBuffer },
+    spec: { kind: 'pkcs11', lib: options.lib, token: options.token, pin: options.pin, keyLabel: options.keyLabel, shared: shared.buffer },
     get calls() {
-      return Atomics.load(calls, 0);
+      return shared.calls;
     },
     async generateDataKey() {
       const session = live();
-      Atomics.add(calls, 0, 3);
-      const plain = session.generateRandom(KEY_BYTES);
-      const iv = session.generateRandom(IV_BYTES);
-      const cipher = session.createCipher({ name: 'AES_GCM', params: new graphene.AesGcm240Params(iv, aad, TAG_BYTES * 8) }, kek);
-      const sealed = cipher.once(plain, Buffer.alloc(KEY_BYTES + TAG_BYTES));
-      const wrapped: WrappedKey = { kekId, wrapped: Buffer.concat([iv, sealed]) };
-      return { plain: Buffer.from(plain), wrapped };
+      shared.count();
+      const plain = Buffer.from(session.generateRandom(KEY_BYTES));
+      return { plain, wrapped: wrapWith(session, plain) };
+    },
+    async wrapDataKey(plain) {
+      if (plain.length !== KEY_BYTES) throw new HuiliuError('VALIDATION_FAILED', 'a data key is 32 bytes');
+      return wrapWith(live(), plain);
     },
     async unwrapDataKey(w) {
-      if (w.kekId !== kekId) throw new HuiliuError('INTERNAL', `data key was wrapped by ${w.kekId}, not ${kekId}`);
+      let session = live();
+      // Another node may have rotated the KEK on the shared token: look for it once.
+      if (!keks.has(w.kekId) && w.kekId.startsWith('pkcs11:')) {
+        load();
+        session = s;
+      }
+      const kek = keks.get(w.kekId);
+      if (!kek) throw new HuiliuError('INTERNAL', `data key was wrapped by ${w.kekId}, which this token does not hold`);
       if (w.wrapped.length !== IV_BYTES + KEY_BYTES + TAG_BYTES)
         throw new HuiliuError('INTERNAL', 'a wrapped data key has the wrong length');
-      const session = live();
-      Atomics.add(calls, 0, 1);
+      shared.count();
       const iv = w.wrapped.subarray(0, IV_BYTES);
+      const aad = Buffer.from(`kek:${w.kekId}`);
       const decipher = session.createDecipher({ name: 'AES_GCM', params: new graphene.AesGcm240Params(iv, aad, TAG_BYTES * 8) }, kek);
       try {
         return Buffer.from(decipher.once(w.wrapped.subarray(IV_BYTES), Buffer.alloc(KEY_BYTES + TAG_BYTES)));
@@ -184,6 +243,34 @@ export function createPkcs11KeyProvider(options: Pkcs11Options): KeyProvider {
         // The token refuses a bad tag (SoftHSM2 says CKR_GENERAL_ERROR or CKR_ENCRYPTED_DATA_INVALID).
         throw new HuiliuError('INTERNAL', 'a wrapped data key failed its integrity check');
       }
+    },
+    kekStatus() {
+      live();
+      return status();
+    },
+    async rotateKek() {
+      live();
+      const was = keks.get(current)!;
+      // The new KEK is made under a temporary label, then the labels move: a crash between the steps
+      // leaves one current KEK (load() finishes or undoes the move).
+      const next = createKek(`${options.keyLabel}.next`);
+      was.label = retiredLabel(was.id.toString('hex'));
+      next.label = options.keyLabel;
+      shared.count(2);
+      shared.bump();
+      load();
+      return status();
+    },
+    async retireKek(kekId) {
+      live();
+      if (kekId === current) throw new HuiliuError('VALIDATION_FAILED', 'the current KEK cannot be retired; rotate first');
+      const key = keks.get(kekId);
+      if (!key) throw new HuiliuError('NOT_FOUND', `no KEK ${kekId}`);
+      key.destroy();
+      shared.count();
+      shared.bump();
+      load();
+      return status();
     },
     async close() {
       if (closed) return;

@@ -11,10 +11,11 @@ export interface WrappedKey {
 
 /**
  * How to open the same provider again in another thread (the session writer's worker, issue 8):
- * plain data only, never key material.
+ * plain data only, never key material. `shared` (see `SharedKeyState`) is shared, not copied, by
+ * workerData: every thread's provider counts its calls there and sees a KEK rotation at once.
  */
 export type KeyProviderSpec =
-  | { kind: 'local'; dir: string }
+  | { kind: 'local'; dir: string; shared: SharedArrayBuffer }
   /**
    * The same token and KEK label (provider.pkcs11.ts). `pin` travels only to this process's worker
    * threads (workerData), never to a log, a file or another process.
@@ -25,9 +26,39 @@ export type KeyProviderSpec =
       token: string;
       pin: string;
       keyLabel: string;
-      /** One Int32 every thread's provider adds its module calls to (shared, not copied, by workerData). */
-      calls: SharedArrayBuffer;
+      shared: SharedArrayBuffer;
     };
+
+/**
+ * Two Int32 slots every provider opened from one spec shares across threads: [0] calls into the KEK's
+ * keeper, [1] the rotation epoch (bumped by `rotateKek`/`retireKek`; a provider that sees a newer epoch
+ * reloads its KEKs before the next wrap or unwrap).
+ */
+export class SharedKeyState {
+  private readonly slots: Int32Array;
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+    this.slots = new Int32Array(buffer);
+  }
+  count(n = 1): void {
+    Atomics.add(this.slots, 0, n);
+  }
+  get calls(): number {
+    return Atomics.load(this.slots, 0);
+  }
+  get epoch(): number {
+    return Atomics.load(this.slots, 1);
+  }
+  bump(): void {
+    Atomics.add(this.slots, 1, 1);
+  }
+}
+
+/** The KEKs a provider holds: the one new data keys are wrapped with, and earlier ones kept to unwrap. */
+export interface KekStatus {
+  current: string;
+  /** Earlier KEKs still kept (after a rotation, until retired), oldest first. */
+  previous: string[];
+}
 
 export interface KeyProvider {
   readonly kind: 'local' | 'pkcs11';
@@ -35,8 +66,23 @@ export interface KeyProvider {
   readonly spec: KeyProviderSpec;
   /** A fresh random 256-bit data key, in plain for use and wrapped for storage. */
   generateDataKey(): Promise<{ plain: Buffer; wrapped: WrappedKey }>;
-  /** Unwraps a stored data key; throws when it was not wrapped by this provider or was altered. */
+  /** Unwraps a stored data key; throws when it was not wrapped by a KEK this provider holds, or was altered. */
   unwrapDataKey(wrapped: WrappedKey): Promise<Buffer>;
+  /** Wraps an existing data key under the current KEK (re-wrapping after a rotation). */
+  wrapDataKey(plain: Buffer): Promise<WrappedKey>;
+  /** The current and the earlier KEKs (issue 14). */
+  kekStatus(): KekStatus;
+  /**
+   * Makes a fresh KEK current (issue 14, rotation without downtime): new data keys are wrapped with it
+   * at once, in every thread; the earlier KEK stays to unwrap until `retireKek`. Crash-safe: a rotation
+   * cut short leaves either the old or the new KEK current, never none.
+   */
+  rotateKek(): Promise<KekStatus>;
+  /**
+   * Destroys an earlier KEK once nothing is wrapped by it any more (the caller checks: rewrap.ts).
+   * @throws HuiliuError VALIDATION_FAILED for the current KEK, NOT_FOUND for an unknown id
+   */
+  retireKek(kekId: string): Promise<KekStatus>;
   /**
    * Calls into the KEK's keeper so far, by every thread that opened this provider's spec (issue 14:
    * 0 per message after warm-up; `huiliu_key_provider_calls_total`). The local key file counts too.
