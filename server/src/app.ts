@@ -1,3 +1,6 @@
+import type { AuditEntryInput } from './audit/audit';
+import { auditPlugin, installAuditHook } from './audit/plugin';
+import type { AuditRecorder } from './audit/recorder';
 import { keysAdminPlugin } from './keys/plugin';
 import type { KeyRotation } from './keys/rewrap';
 import { join } from 'node:path';
@@ -109,6 +112,8 @@ export interface AppDeps {
   appWebhooks?: AppWebhooks;
   /** KEK rotation and retirement (issue 14). */
   keyRotation?: KeyRotation;
+  /** The audit log (issue 17): staff requests and sign-ins are recorded through it. */
+  audit?: AuditRecorder;
 }
 
 /**
@@ -174,7 +179,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const adapters = deps.adapters ?? new ChannelAdapters();
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
   await app.register(metricsPlugin, { metrics });
-  await app.register(authPlugin, { auth });
+  await app.register(authPlugin, { auth, ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}) });
+  if (deps.audit) {
+    installAuditHook(app, deps.audit);
+    await app.register(auditPlugin, { recorder: deps.audit });
+  }
   await app.register(sessionsPlugin, { store, views, conversations: deps.conversations });
   if (deps.kb) await app.register(kbPlugin, { kb: deps.kb });
   if (deps.routingConfigs) {

@@ -1,3 +1,6 @@
+import { createPgAuditLog } from './audit/audit.pg';
+import { createSqliteAuditLog } from './audit/audit.sqlite';
+import { auditBusEvents, AuditRecorder } from './audit/recorder';
 import { KeyRotation } from './keys/rewrap';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
@@ -82,6 +85,8 @@ export interface RunningServer {
     xmpp: XmppChannel;
     /** KEK rotation and the background re-wrap of data keys (issue 14). */
     keyRotation: KeyRotation;
+    /** The audit log and its recorder (issue 17). */
+    audit: AuditRecorder;
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -274,6 +279,12 @@ export async function startServer(
   const adapters = new ChannelAdapters();
   // Issue 13: app accounts with a webhook are pushed to; pending deliveries wait in the outbox across restarts.
   const webhookOutbox = createSqliteWebhookOutbox({ path: config.paths.db });
+  // Issue 17: the audit log — SQLite in the data file, or PostgreSQL (monthly partitions) with HUILIU_PG_URL.
+  const auditLog = config.pgUrl
+    ? await createPgAuditLog({ url: config.pgUrl, keys })
+    : await createSqliteAuditLog({ path: config.paths.db, keys });
+  const audit = new AuditRecorder(auditLog, logger, async () => auth.listStaff());
+  await auditBusEvents(bus, audit);
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
@@ -314,6 +325,7 @@ export async function startServer(
     customerFacts,
     appWebhooks,
     keyRotation,
+    audit,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -363,7 +375,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation },
+    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation, audit },
     images: { attachments, ocr },
     close() {
       closing ??= (async () => {
@@ -388,6 +400,8 @@ export async function startServer(
         // Before the bus: its consumers stop, pending past replies are written.
         await assist.close();
         await bus.close();
+        // After the bus: the last events' entries are in the buffer.
+        await audit.close();
         await store.shutdown();
         await routingConfigs.close();
         // After the app and the router: no request or decision reads it any more.

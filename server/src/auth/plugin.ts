@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { LoginRequestSchema, type StaffDirectory } from '../../../common/api/auth';
+import { HuiliuError } from '../../../common/errors/codes';
+import { maskPii } from '../../../common/privacy/mask';
+import type { AuditEntryInput } from '../audit/audit';
 import { parseWith } from '../http/errors';
 import type { IdentityStore } from './identity';
 import { scopeOf } from './policy';
@@ -11,13 +14,39 @@ export { bearerToken };
  * Sign-in, sign-out, "who am I" (DESIGN §6) and the staff directory; the policy hook checks the token
  * of all but sign-in.
  */
-export async function authPlugin(app: FastifyInstance, opts: { auth: IdentityStore }): Promise<void> {
+export async function authPlugin(
+  app: FastifyInstance,
+  opts: {
+    auth: IdentityStore;
+    /** Records sign-ins, successful or not (issue 17); the username of a failed one is masked. */
+    audit?: (entry: AuditEntryInput) => void;
+  },
+): Promise<void> {
   const { auth } = opts;
 
   // A lockout's RATE_LIMITED carries `retryAfterSeconds`; the error handler sends it as Retry-After.
   app.post('/api/v1/auth/login', { config: { policy: 'public' } }, async (request) => {
     const body = parseWith(LoginRequestSchema, request.body);
-    return auth.login(body.username, body.password, request.ip);
+    try {
+      const session = await auth.login(body.username, body.password, request.ip);
+      opts.audit?.({
+        actor: { kind: 'staff', id: session.user.id, name: session.user.username },
+        action: 'auth.login',
+        outcome: 'ok',
+        ip: request.ip,
+      });
+      return session;
+    } catch (error) {
+      // Who tried is kept (masked: a username may be an e-mail address or a phone number), not the password.
+      opts.audit?.({
+        actor: { kind: 'staff', id: 'unknown', name: maskPii(body.username) },
+        action: 'auth.login',
+        outcome: 'failed',
+        ip: request.ip,
+        detail: { code: error instanceof HuiliuError ? error.code : 'INTERNAL' },
+      });
+      throw error;
+    }
   });
 
   app.post('/api/v1/auth/logout', { config: { policy: 'account.self' } }, async (request, reply) => {

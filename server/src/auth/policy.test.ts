@@ -25,6 +25,7 @@ const UNSCOPED: readonly Action[] = [
   'routing.manage',
   'customer.import',
   'channel.manage',
+  'audit.view',
   'keys.manage',
 ];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
@@ -51,6 +52,7 @@ describe('can(user, action, resource)', () => {
     ['customer.import', [false, false, true, false, false], [false, false, true, false, false]],
     ['customer.merge', [true, true, true, false, false], [false, false, true, false, false]],
     ['channel.manage', [false, false, true, false, false], [false, false, true, false, false]],
+    ['audit.view', [false, false, false, true, false], [false, false, false, true, false]],
     ['keys.manage', [false, false, true, false, false], [false, false, true, false, false]],
   ];
 

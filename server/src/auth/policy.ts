@@ -49,6 +49,8 @@ export const ACTIONS = [
   'channel.manage',
   /** See the key-encryption keys, rotate them and retire old ones (issue 14). Not scoped. */
   'keys.manage',
+  /** Search the audit log (issue 17). Not scoped: auditors see every group's staff. */
+  'audit.view',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -93,6 +95,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'channel.manage': ['admin'],
   // Rotating the KEK touches every wrapped data key: the deployment's admins.
   'keys.manage': ['admin'],
+  // Separation of duties: the people whose actions are logged do not read the log.
+  'audit.view': ['auditor'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -131,6 +135,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'customer.import':
     case 'channel.manage':
     case 'keys.manage':
+    case 'audit.view':
       return true;
     case 'session.view':
     case 'team.view':

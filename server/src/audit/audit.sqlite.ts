@@ -1,0 +1,167 @@
+import type { Db } from '../db/sqlite';
+import { migrate, openDatabase } from '../db/sqlite';
+import type { KeyProvider } from '../keys/provider';
+import { migrationsDir } from '../runtime/paths';
+import { DataKeyRing } from '../sessions/data-keys';
+import {
+  anchorMac,
+  chain,
+  decodeCursor,
+  encodeCursor,
+  GENESIS,
+  headOf,
+  retentionCutoff,
+  verifyChain,
+  type AuditEntry,
+  type AuditEntryInput,
+  type AuditLog,
+  type AuditPage,
+  type AuditQuery,
+  type ChainHead,
+} from './audit';
+
+const MIGRATIONS = migrationsDir('audit');
+/** The `data_keys` owner of the audit MAC key (re-wrapped with every other data key on KEK rotation). */
+export const AUDIT_KEY_OWNER = 'audit:mac';
+
+interface Row {
+  seq: number;
+  at: string;
+  actor_kind: AuditEntry['actor']['kind'];
+  actor_id: string;
+  actor_name: string | null;
+  action: string;
+  target_kind: string | null;
+  target_id: string | null;
+  outcome: AuditEntry['outcome'];
+  detail: string;
+  ip: string | null;
+  prev_hash: string;
+  hash: string;
+  mac: string;
+}
+
+const entryOf = (r: Row): AuditEntry => ({
+  seq: r.seq,
+  at: r.at,
+  actor: r.actor_name === null ? { kind: r.actor_kind, id: r.actor_id } : { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
+  action: r.action,
+  target: r.target_kind === null || r.target_id === null ? null : { kind: r.target_kind, id: r.target_id },
+  outcome: r.outcome,
+  detail: JSON.parse(r.detail) as AuditEntry['detail'],
+  ip: r.ip,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+  mac: r.mac,
+});
+
+/**
+ * The embedded audit log (issue 17) in the server's SQLite file (`audit_log`, `audit_meta`). Appends
+ * run in one IMMEDIATE transaction that reads the head, chains the entries and moves the head, so
+ * several connections (or processes) on the file keep one chain. The MAC key is a data key in the
+ * session store's `data_keys` table (open the session store first), wrapped by the KeyProvider.
+ */
+export async function createSqliteAuditLog(options: { path: string; keys: KeyProvider; now?: () => Date }): Promise<AuditLog> {
+  const db: Db = openDatabase(options.path);
+  migrate(db, 'audit', MIGRATIONS);
+  const ring = new DataKeyRing(db, options.keys);
+  const key = await ring.getOrCreate(AUDIT_KEY_OWNER);
+  const now = options.now ?? (() => new Date());
+
+  const readHead = db.prepare("SELECT seq, hash, mac FROM audit_meta WHERE name = 'head'");
+  const readAnchor = db.prepare("SELECT seq, hash, mac FROM audit_meta WHERE name = 'anchor'");
+  const insert = db.prepare(
+    `INSERT INTO audit_log (seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail, ip, prev_hash, hash, mac)
+     VALUES (@seq, @at, @actor_kind, @actor_id, @actor_name, @action, @target_kind, @target_id, @outcome, @detail, @ip, @prev_hash, @hash, @mac)`,
+  );
+  const putMeta = db.prepare(
+    'INSERT INTO audit_meta (name, seq, hash, mac) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac',
+  );
+
+  const appendTx = db.transaction((inputs: readonly AuditEntryInput[]) => {
+    const head = readHead.get() as ChainHead | undefined;
+    const anchor = readAnchor.get() as ChainHead | undefined;
+    const entries = chain(inputs, head?.seq ?? 0, head?.hash ?? anchor?.hash ?? GENESIS, key, now);
+    for (const e of entries) {
+      insert.run({
+        seq: e.seq,
+        at: e.at,
+        actor_kind: e.actor.kind,
+        actor_id: e.actor.id,
+        actor_name: e.actor.name ?? null,
+        action: e.action,
+        target_kind: e.target?.kind ?? null,
+        target_id: e.target?.id ?? null,
+        outcome: e.outcome,
+        detail: JSON.stringify(e.detail),
+        ip: e.ip,
+        prev_hash: e.prevHash,
+        hash: e.hash,
+        mac: e.mac,
+      });
+    }
+    const last = entries.at(-1);
+    if (last) {
+      const h = headOf(key, last.seq, last.hash);
+      putMeta.run('head', h.seq, h.hash, h.mac);
+    }
+    return entries;
+  });
+
+  return {
+    async append(inputs) {
+      if (inputs.length === 0) return [];
+      return appendTx.immediate(inputs);
+    },
+
+    async search(q: AuditQuery): Promise<AuditPage> {
+      const cursor = q.cursor ? decodeCursor(q.cursor) : null;
+      const where = ['at >= @from', 'at < @to'];
+      if (q.userId !== undefined) where.push('(actor_id = @user OR actor_name = @user)');
+      if (cursor) where.push('(at < @cAt OR (at = @cAt AND seq < @cSeq))');
+      const rows = db
+        .prepare(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY at DESC, seq DESC LIMIT @limit`)
+        .all({
+          from: q.from,
+          to: q.to,
+          user: q.userId ?? null,
+          cAt: cursor?.at ?? null,
+          cSeq: cursor?.seq ?? null,
+          limit: q.limit + 1,
+        }) as Row[];
+      const entries = rows.slice(0, q.limit).map(entryOf);
+      return rows.length > q.limit ? { entries, next: encodeCursor(entries.at(-1)!) } : { entries };
+    },
+
+    async verify() {
+      const anchor = readAnchor.get() as ChainHead | undefined;
+      if (anchor && anchor.mac !== anchorMac(key, anchor.hash))
+        return { ok: false, checked: 0, firstBreak: { kind: 'altered', seq: anchor.seq } };
+      const page = db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?');
+      return verifyChain(async (after, limit) => (page.all(after, limit) as Row[]).map(entryOf), key, {
+        anchor: anchor?.hash ?? GENESIS,
+        anchorSeq: anchor?.seq ?? 0,
+        head: (readHead.get() as ChainHead | undefined) ?? null,
+      });
+    },
+
+    async prune(before) {
+      const cutoff = retentionCutoff(before, now()).toISOString();
+      return db
+        .transaction(() => {
+          const last = db.prepare('SELECT seq, hash FROM audit_log WHERE at < ? ORDER BY seq DESC LIMIT 1').get(cutoff) as
+            { seq: number; hash: string } | undefined;
+          if (!last) return 0;
+          // Entries go oldest first and in seq order: everything up to the newest entry before the cut-off.
+          const removed = db.prepare('DELETE FROM audit_log WHERE seq <= ?').run(last.seq).changes;
+          putMeta.run('anchor', last.seq, last.hash, anchorMac(key, last.hash));
+          return removed;
+        })
+        .immediate();
+    },
+
+    async close() {
+      db.close();
+    },
+  };
+}

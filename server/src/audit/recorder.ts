@@ -1,0 +1,181 @@
+import type { Bus, Subscription } from '../bus/bus';
+import type { Logger } from '../logging/logger';
+import { maskPii } from '../../../common/privacy/mask';
+import type { AuditActor, AuditEntryInput, AuditLog } from './audit';
+
+/** Entries buffered before an append; a full buffer flushes at once. */
+const BATCH = 200;
+/** How long an entry may wait in the buffer (ms). */
+const FLUSH_MS = 25;
+/** Event ids remembered to drop the bus's redeliveries (at-least-once) of an event already audited. */
+const SEEN_MAX = 10_000;
+
+/**
+ * Collects audit entries from every part of the server and appends them in batches (issue 17): the
+ * caller never waits for the database, the log keeps ≥ 10,000 entries/s. Detail values are masked
+ * (common/privacy/mask.ts) before they are kept. An append that fails is logged (without the entries'
+ * details) and retried with the next batch; `close` flushes what is left.
+ */
+export class AuditRecorder {
+  private buffer: AuditEntryInput[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly seen = new Set<string>();
+
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    readonly log: AuditLog,
+    private readonly logger: Logger,
+    /** The staff directory: entries made from bus events name the user (searchable by username). */
+    private readonly staff?: () => Promise<readonly { id: string; username: string }[]>,
+  ) {}
+
+  /** Fills in the username of staff actors that came by id only (one directory read per unknown id batch). */
+  private async name(batch: AuditEntryInput[]): Promise<void> {
+    if (!this.staff) return;
+    const unnamed = batch.filter((e) => e.actor.kind === 'staff' && e.actor.name === undefined && e.actor.id !== 'unknown');
+    if (unnamed.some((e) => !this.names.has(e.actor.id))) {
+      try {
+        for (const u of await this.staff()) this.names.set(u.id, u.username);
+      } catch {
+        /* named by id only */
+      }
+    }
+    for (const e of unnamed) {
+      const name = this.names.get(e.actor.id);
+      if (name !== undefined) e.actor = { ...e.actor, name };
+    }
+  }
+
+  record(entry: AuditEntryInput): void {
+    const detail = entry.detail
+      ? Object.fromEntries(Object.entries(entry.detail).map(([k, v]) => [k, typeof v === 'string' ? maskPii(v) : v]))
+      : undefined;
+    this.buffer.push(
+      detail ? { ...entry, detail, at: entry.at ?? new Date().toISOString() } : { ...entry, at: entry.at ?? new Date().toISOString() },
+    );
+    if (this.buffer.length >= BATCH) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  /** Records an event-derived entry once per event id (the bus may deliver an event again). */
+  recordOnce(eventId: string, entry: AuditEntryInput): void {
+    if (this.seen.has(eventId)) return;
+    this.seen.add(eventId);
+    if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value!);
+    this.record(entry);
+  }
+
+  /** Appends everything buffered so far; resolves once it is durable. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.flushing = this.flushing.then(async () => {
+      const batch = this.buffer;
+      this.buffer = [];
+      if (batch.length === 0) return;
+      try {
+        await this.name(batch);
+        await this.log.append(batch);
+      } catch (error) {
+        this.logger.error({ err: error, entries: batch.length }, 'audit append failed; retrying with the next batch');
+        this.buffer = [...batch, ...this.buffer];
+        this.timer ??= setTimeout(() => void this.flush(), 1000);
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.log.close();
+  }
+}
+
+/** The audit actor of a bus event's `actor` (`customer`, `system`, `ai`, or a staff id). */
+function actorOf(actor: string): AuditActor {
+  if (actor === 'ai') return { kind: 'ai', id: 'ai' };
+  if (actor === 'system' || actor === 'customer') return { kind: 'system', id: actor };
+  return { kind: 'staff', id: actor };
+}
+
+/**
+ * Audits what the bus carries (DESIGN §8: every AI action and the staff actions that are events):
+ * agents' replies, accepts, closes and releases, routing decisions, hand-overs, merges, transfers and
+ * every `ai.acted`. Facts only — ids, tiers, codes — never message text. One work group (`audit`), so
+ * each event is recorded once however many nodes run.
+ */
+export async function auditBusEvents(bus: Bus, recorder: AuditRecorder): Promise<Subscription[]> {
+  return Promise.all([
+    bus.subscribe('message.out', 'audit', async (e) => {
+      const author = e.payload.envelope.authorKind ?? (e.payload.envelope.authorId ? 'agent' : 'system');
+      if (author !== 'agent') return;
+      recorder.recordOnce(e.id, {
+        at: e.at,
+        actor: actorOf(e.actor),
+        action: 'message.reply',
+        target: { kind: 'session', id: e.sessionId! },
+        outcome: 'ok',
+        detail: { messageId: e.payload.envelope.id },
+      });
+    }),
+    bus.subscribe('session.changed', 'audit', async (e) => {
+      const s = e.payload;
+      const action = e.payload.reason === 'routed' ? 'routing.decision' : `session.${e.payload.reason}`;
+      recorder.recordOnce(e.id, {
+        at: e.at,
+        actor: e.payload.reason === 'routed' ? { kind: 'system', id: 'router' } : actorOf(e.actor),
+        action,
+        target: { kind: 'session', id: e.sessionId! },
+        outcome: 'ok',
+        detail: {
+          skillGroup: s.skillGroup,
+          tier: s.tier,
+          priority: s.priority,
+          status: s.status,
+          agent: s.assignedAgentId ?? s.offeredAgentId,
+        },
+      });
+    }),
+    bus.subscribe('customer.merged', 'audit', async (e) => {
+      recorder.recordOnce(e.id, {
+        at: e.at,
+        actor: actorOf(e.actor),
+        action: e.payload.undone ? 'customer.merge-undone' : 'customer.merge',
+        target: { kind: 'customer', id: e.payload.survivorId },
+        outcome: 'ok',
+        detail: { merged: e.payload.mergedId, mergeId: e.payload.mergeId, reason: e.payload.reason },
+      });
+    }),
+    bus.subscribe('ai.acted', 'audit', async (e) => {
+      const p = e.payload;
+      recorder.recordOnce(e.id, {
+        at: e.at,
+        actor: p.action === 'draft-used' ? actorOf(e.actor) : { kind: 'ai', id: 'ai' },
+        action: `ai.${p.action}`,
+        target: { kind: 'session', id: e.sessionId },
+        outcome: 'ok',
+        detail: {
+          ...(p.messageId ? { messageId: p.messageId } : {}),
+          ...(p.intent !== undefined ? { intent: p.intent } : {}),
+          ...(p.confidence !== undefined ? { confidence: p.confidence } : {}),
+          ...(p.reason ? { reason: p.reason } : {}),
+          ...(p.draftId ? { draftId: p.draftId } : {}),
+          ...(p.outcome ? { outcome: p.outcome } : {}),
+        },
+      });
+    }),
+    bus.subscribe('transfer.changed', 'audit', async (e) => {
+      const p = e.payload;
+      recorder.recordOnce(e.id, {
+        at: e.at,
+        actor: actorOf(e.actor),
+        action: `transfer.${p.status}`,
+        target: { kind: 'session', id: e.sessionId },
+        outcome: 'ok',
+        detail: { transferId: p.transferId, mode: p.mode, from: p.fromAgentId, skillGroup: p.skillGroup, to: p.offeredAgentId },
+      });
+    }),
+  ]);
+}
