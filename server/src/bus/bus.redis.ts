@@ -27,8 +27,31 @@ export interface RedisBusOptions extends BusOptions {
   reclaimIdleMs?: number;
   /** How often the group's reader looks for such entries (ms, default 5000). */
   reclaimEveryMs?: number;
+  /**
+   * Poison cap: an entry claimed from the pending list after more than this many deliveries (Redis's
+   * delivery count, which `XREADGROUP` and each `XAUTOCLAIM` raise) — one whose handler keeps killing
+   * or hanging the node that reads it — is moved to the dead-letter stream and acked without running
+   * the handler again (default 5). `onDeadLetter` gets a `PoisonEntryError`.
+   */
+  maxDeliveries?: number;
   /** A Redis error a reader survived (it retries); for the log. Never carries event contents. */
   onError?: (error: unknown) => void;
+}
+
+/**
+ * What `onDeadLetter` gets for an entry the poison cap dead-lettered: it was delivered `deliveries`
+ * times (Redis's count, `XPENDING`) without being acked. Carries ids and counts only, never contents.
+ */
+export class PoisonEntryError extends Error {
+  constructor(
+    /** The stream entry id (`ms-seq`). */
+    readonly entryId: string,
+    /** Redis's delivery count when it was claimed. */
+    readonly deliveries: number,
+  ) {
+    super(`stream entry ${entryId} delivered ${deliveries} times without an ack`);
+    this.name = 'PoisonEntryError';
+  }
 }
 
 /** The Redis Streams bus; `abandon` is what a crash does (tests of reclaim). */
@@ -87,12 +110,25 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const reclaimEveryMs = options.reclaimEveryMs ?? 5000;
   const maxAttempts = options.maxAttempts ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 50;
+  const maxDeliveries = options.maxDeliveries ?? 5;
   const node = randomUUID();
-  const cmd = options.connect();
-  const conns = new Set<RedisConnection>([cmd]);
-  const readers = new Set<Reader>();
   let closed = false;
   let abandoned = false;
+  const conns = new Set<RedisConnection>();
+  /** Opens a connection; its first error after each time it was ready goes to `onError` (not one per retry). */
+  function open(): RedisConnection {
+    const conn = options.connect();
+    let failing = false;
+    conn.on('ready', () => (failing = false));
+    conn.on('error', (error: unknown) => {
+      if (!failing && !abandoned && !closed) options.onError?.(error);
+      failing = true;
+    });
+    conns.add(conn);
+    return conn;
+  }
+  const cmd = open();
+  const readers = new Set<Reader>();
 
   const streamKey = (type: EventType) => `{${prefix}:bus:${type}}`;
 
@@ -105,8 +141,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   }
 
   function newReader(): Omit<Reader, 'loop'> {
-    const conn = options.connect();
-    conns.add(conn);
+    const conn = open();
     return { stopped: false, closing: false, conn, wake: () => {} };
   }
 
@@ -157,8 +192,28 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     }
   }
 
-  async function deadLetter(type: EventType, group: string, raw: string): Promise<void> {
-    await cmd.xadd(`${streamKey(type)}:dead`, 'MAXLEN', '~', 10_000, '*', 'group', group, 'e', raw);
+  /**
+   * Moves entry `id` to the dead-letter stream and acks it, in one `MULTI` (both keys share the
+   * stream's hash tag, so this holds on Redis Cluster too).
+   */
+  async function deadLetter(
+    type: EventType,
+    group: string,
+    id: string,
+    fields: string[],
+    reason: 'failed' | 'redelivered',
+    deliveries: number,
+  ): Promise<void> {
+    const key = streamKey(type);
+    const i = fields.indexOf('e');
+    const raw = i >= 0 ? (fields[i + 1] ?? '') : '';
+    const result = await cmd
+      .multi()
+      .xadd(`${key}:dead`, 'MAXLEN', '~', 10_000, '*', 'group', group, 'entry', id, 'reason', reason, 'deliveries', deliveries, 'e', raw)
+      .xack(key, group, id)
+      .exec();
+    const failed = result?.find(([error]) => error);
+    if (!result || failed) throw failed?.[0] ?? new Error('dead-letter transaction aborted');
   }
 
   function workReader(type: EventType, group: string, handlers: Handler<EventType>[]): Reader {
@@ -181,16 +236,27 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       Math.max(10, Math.floor(leaseMs / 3)),
     );
 
-    async function handle(entries: Entry[]): Promise<void> {
+    /** Handles entries in order; `deliveries` (claimed entries) holds Redis's delivery counts. */
+    async function handle(entries: Entry[], deliveries?: Map<string, number>): Promise<void> {
       for (const [id, fields] of entries) {
         // Left pending: whoever reads for the group next claims it (a lost lease: the new holder).
         if (r.stopped || abandoned || !holding) return;
+        const count = deliveries?.get(id) ?? 1;
         const event = parse(fields);
+        if (count > maxDeliveries) {
+          // Poison: it has killed or stalled the reader before; do not run the handler again.
+          await deadLetter(type, group, id, fields, 'redelivered', count);
+          options.onDeadLetter?.(type, group, event, new PoisonEntryError(id, count));
+          continue;
+        }
         if (event && handlers.length > 0) {
           const handler = handlers[turn++ % handlers.length]!;
           const ok = await deliver(type, group, handler, event);
           if (abandoned) return;
-          if (!ok) await deadLetter(type, group, fields[fields.indexOf('e') + 1]!);
+          if (!ok) {
+            await deadLetter(type, group, id, fields, 'failed', count);
+            continue;
+          }
         } else if (!event) {
           options.onDeadLetter?.(type, group, null, new Error('unreadable stream entry'));
         }
@@ -198,13 +264,23 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       }
     }
 
+    /** Redis's delivery counts of entries now pending for this node, `from`…`to` (`XPENDING` extended form). */
+    async function deliveryCounts(from: string, to: string, count: number): Promise<Map<string, number>> {
+      const rows = (await cmd.xpending(key, group, from, to, count, node)) as [string, string, number, number][];
+      return new Map(rows.map(([id, , , n]) => [id, Number(n)]));
+    }
+
     /** Claims entries pending for other consumers (idle ≥ `minIdle`) and handles them in id order. */
     async function reclaim(minIdle: number): Promise<void> {
       lastReclaim = Date.now();
       let cursor = '0-0';
       do {
-        const [next, entries] = (await cmd.xautoclaim(key, group, node, minIdle, cursor, 'COUNT', batch)) as [string, (Entry | null)[]];
-        await handle(entries.filter((e): e is Entry => e !== null));
+        const [next, claimed] = (await cmd.xautoclaim(key, group, node, minIdle, cursor, 'COUNT', batch)) as [string, (Entry | null)[]];
+        const entries = claimed.filter((e): e is Entry => e !== null);
+        if (entries.length > 0) {
+          const counts = await deliveryCounts(entries[0]![0], entries[entries.length - 1]![0], entries.length + batch);
+          await handle(entries, counts);
+        }
         cursor = next;
       } while (cursor !== '0-0' && !r.stopped && !abandoned);
     }
