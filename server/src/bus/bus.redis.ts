@@ -236,31 +236,63 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       Math.max(10, Math.floor(leaseMs / 3)),
     );
 
-    /** Handles entries in order; `deliveries` (claimed entries) holds Redis's delivery counts. */
+    /**
+     * Acks coalesce: ids whose handlers resolved go out in one `XACK key group id…` at the next
+     * `setImmediate` (so an ack waits at most one event-loop turn after its handler, and a batch of
+     * quick handlers costs one command, not one each); `flushAcks` sends them now and waits.
+     */
+    let ackIds: string[] = [];
+    let ackTimer: NodeJS.Immediate | null = null;
+    let ackSent: Promise<void> = Promise.resolve();
+    function flushAcks(): Promise<void> {
+      if (ackTimer) clearImmediate(ackTimer);
+      ackTimer = null;
+      if (ackIds.length > 0 && !abandoned) {
+        const ids = ackIds;
+        // An ack that fails leaves its entries pending: they are reclaimed and delivered again (at least once).
+        const sent = cmd.xack(key, group, ...ids).then(
+          () => undefined,
+          (error: unknown) => void (abandoned ? undefined : options.onError?.(error)),
+        );
+        ackSent = Promise.all([ackSent, sent]).then(() => undefined);
+      }
+      ackIds = [];
+      return ackSent;
+    }
+    function ack(id: string): void {
+      ackIds.push(id);
+      ackTimer ??= setImmediate(() => void flushAcks());
+    }
+
+    /** Handles entries in order; `deliveries` (claimed entries) holds Redis's delivery counts. Acks are all sent when it returns. */
     async function handle(entries: Entry[], deliveries?: Map<string, number>): Promise<void> {
-      for (const [id, fields] of entries) {
-        // Left pending: whoever reads for the group next claims it (a lost lease: the new holder).
-        if (r.stopped || abandoned || !holding) return;
-        const count = deliveries?.get(id) ?? 1;
-        const event = parse(fields);
-        if (count > maxDeliveries) {
-          // Poison: it has killed or stalled the reader before; do not run the handler again.
-          await deadLetter(type, group, id, fields, 'redelivered', count);
-          options.onDeadLetter?.(type, group, event, new PoisonEntryError(id, count));
-          continue;
-        }
-        if (event && handlers.length > 0) {
-          const handler = handlers[turn++ % handlers.length]!;
-          const ok = await deliver(type, group, handler, event);
-          if (abandoned) return;
-          if (!ok) {
-            await deadLetter(type, group, id, fields, 'failed', count);
+      try {
+        for (const [id, fields] of entries) {
+          // Left pending: whoever reads for the group next claims it (a lost lease: the new holder).
+          if (r.stopped || abandoned || !holding) return;
+          const count = deliveries?.get(id) ?? 1;
+          const event = parse(fields);
+          if (count > maxDeliveries) {
+            // Poison: it has killed or stalled the reader before; do not run the handler again.
+            await deadLetter(type, group, id, fields, 'redelivered', count);
+            options.onDeadLetter?.(type, group, event, new PoisonEntryError(id, count));
             continue;
           }
-        } else if (!event) {
-          options.onDeadLetter?.(type, group, null, new Error('unreadable stream entry'));
+          if (event && handlers.length > 0) {
+            const handler = handlers[turn++ % handlers.length]!;
+            const ok = await deliver(type, group, handler, event);
+            if (abandoned) return;
+            if (!ok) {
+              await deadLetter(type, group, id, fields, 'failed', count);
+              continue;
+            }
+          } else if (!event) {
+            options.onDeadLetter?.(type, group, null, new Error('unreadable stream entry'));
+          }
+          ack(id);
         }
-        await cmd.xack(key, group, id);
+      } finally {
+        await flushAcks();
       }
     }
 
