@@ -20,13 +20,19 @@
  *            second per core and decision p99 with 10,000 waiting contacts and 500 agents, vs a
  *            first-free scan (goals ≥ 1,000/s, ≤ 5 ms); a what-if of 100,000 contacts, current and
  *            draft, vs a plain FIFO M/M/N loop (goal < 10 s)
+ *   bus      the Redis Streams bus (issue 13, server/bench/bus.ts) on BENCH_REDIS [127.0.0.1:6379]:
+ *            work-delivery throughput (publish → handler → acked) vs raw ioredis XADD + XREADGROUP +
+ *            XACK doing the same work (goal ≥ 50 %); app channel → agent socket p50/p99 at a paced
+ *            1,000 msg/s for BENCH_BUS_SECONDS [10] s with the server on HUILIU_BUS=redis, vs the
+ *            same server on the in-process bus (goal p99 ≤ 50 ms)
  *
  * Environment (defaults in brackets): BENCH_REPEAT [1] runs per line, the median is shown (3 for a
  * recorded run); BENCH_WIDGET_CLIENTS [50,200]; BENCH_WARMUP_MS [1000]; BENCH_DURATION_MS [5000];
  * BENCH_AGENT_RATES [1000,2000,3000,5000,7000,10000]; BENCH_AGENT_STEP_S [3]; BENCH_IDLE_N [20000];
  * BENCH_IDLE_PER_PROCESS [5000]; BENCH_N [3000] store operations; BENCH_SERVER (processes.ts);
  * BENCH_SERVER_LOG_LEVEL [the server's default]; BENCH_ROUTER_ASSIGNMENTS [20000]; BENCH_WHATIF_CONTACTS
- * [100000]; BENCH_JSON: also write the results there.
+ * [100000]; BENCH_BUS_N [20000] events per throughput run; BENCH_BUS_PUBLISHERS [16]; BENCH_JSON: also
+ * write the results there.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,11 +52,12 @@ import {
   startHuiliu,
   type ServerUnderTest,
 } from './processes';
+import { busThroughput, dropPrefix, rawThroughput } from './bus';
 import { routerLines, type RouterLine } from './router';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
 
-const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router'] as const;
+const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus'] as const;
 type Area = (typeof AREAS)[number];
 
 const env = process.env;
@@ -71,6 +78,10 @@ const AGENT_STEP_S = int('BENCH_AGENT_STEP_S', 3);
 const IDLE_N = int('BENCH_IDLE_N', 20_000);
 const IDLE_PER_PROCESS = int('BENCH_IDLE_PER_PROCESS', 5000);
 const STORE_N = int('BENCH_N', 3000);
+const BUS_N = int('BENCH_BUS_N', 20_000);
+const BUS_PUBLISHERS = int('BENCH_BUS_PUBLISHERS', 16);
+const BUS_SECONDS = int('BENCH_BUS_SECONDS', 10);
+const BENCH_REDIS = env.BENCH_REDIS ?? '127.0.0.1:6379';
 /** The agent line's latency bound (issue 8), and the p99 goal at 1,000 msg/s. */
 const AGENT_P99_LIMIT_MS = 50;
 const AGENT_P99_GOAL_MS = 10;
@@ -525,6 +536,82 @@ async function coldArea(run: Run): Promise<void> {
   line('from TypeScript (tsx)', r.tsxMs);
 }
 
+/** App channel → agent socket at a paced 1,000 msg/s on a server with `extraEnv` (after a 2 s warm-up). */
+async function busAgentRun(run: Run, label: string, extraEnv: Record<string, string>): Promise<AgentStepResult> {
+  const g = await Generator.start();
+  const server = await startHuiliu(run.dir, run.tlsDir, extraEnv);
+  try {
+    const steps = await g.run<AgentStepResult[]>({
+      kind: 'agent',
+      target: server.target,
+      mode: 'huiliu',
+      customers: 200,
+      p99LimitMs: AGENT_P99_LIMIT_MS,
+      steps: [
+        { label: 'warm-up 1000', rate: 1000, seconds: 2, stopOnFail: false },
+        { label: '1000', rate: 1000, seconds: BUS_SECONDS, stopOnFail: false },
+      ],
+    });
+    const s = steps.at(-1)!;
+    log(
+      `    ${`${label}, 1,000/s for ${BUS_SECONDS} s`.padEnd(44)} p50 ${ms(s.latency.p50)}  p99 ${ms(s.latency.p99)}  max ${ms(s.latency.max)}` +
+        `  ${s.received}/${s.sent} seen, ${s.refused} refused, paced ${n0(s.sentRate)}/s`,
+    );
+    return s;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function busArea(run: Run): Promise<void> {
+  const bus: number[] = [];
+  const raw: number[] = [];
+  // Interleaved, so a busy moment of the machine hits both sides alike.
+  for (let i = 0; i < Math.max(REPEAT, 3); i++) {
+    const r = await rawThroughput(BENCH_REDIS, BUS_N, BUS_PUBLISHERS);
+    const b = await busThroughput(BENCH_REDIS, BUS_N, BUS_PUBLISHERS);
+    log(
+      `    throughput run ${i + 1}: raw ioredis ${n0(r.rate)} events/s, Redis Streams bus ${n0(b.rate)} events/s (${((b.rate / r.rate) * 100).toFixed(1)} %)`,
+    );
+    raw.push(r.rate);
+    bus.push(b.rate);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)]!;
+  const ratios = bus.map((b, i) => b / raw[i]!);
+  const ratio = median(ratios);
+  run.rows.push({
+    line: `Redis bus throughput, work group (${n0(BUS_N)} events, ${BUS_PUBLISHERS} publishers)`,
+    measured: `${n0(median(bus))} events/s`,
+    baseline: `${n0(median(raw))} events/s (raw ioredis)`,
+    ratio,
+    ratioStyle: 'percent',
+    goal: '≥ 50 %',
+    ok: ratio >= 0.5,
+    note: `median of ${ratios.length} interleaved pairs' ratios`,
+  });
+
+  const prefix = `huiliu-bench-${Date.now()}`;
+  const memory = await busAgentRun(run, 'in-process bus', {});
+  const redis = await busAgentRun(run, 'Redis Streams bus', {
+    HUILIU_BUS: 'redis',
+    HUILIU_REDIS_NODES: BENCH_REDIS,
+    HUILIU_REDIS_PREFIX: prefix,
+  });
+  await dropPrefix(BENCH_REDIS, prefix);
+  run.raw.bus = { throughput: { bus, raw }, agent: { memory, redis } };
+  const lost = redis.sent - redis.received;
+  run.rows.push({
+    line: 'inbound → agent socket p99 at 1,000 msg/s, HUILIU_BUS=redis',
+    measured: `${ms(redis.latency.p99)} (p50 ${ms(redis.latency.p50)})`,
+    baseline: `${ms(memory.latency.p99)} (p50 ${ms(memory.latency.p50)}, in-process bus)`,
+    ratio: redis.latency.p99 / memory.latency.p99,
+    ratioStyle: 'times',
+    goal: '≤ 50 ms',
+    ok: redis.latency.p99 <= 50 && lost === 0,
+    ...(lost ? { note: `${lost} not seen` } : {}),
+  });
+}
+
 const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   widget: widgetArea,
   fair: fairArea,
@@ -534,6 +621,7 @@ const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   store: storeArea,
   cold: coldArea,
   router: routerArea,
+  bus: busArea,
 };
 
 function git(args: string[]): string {
