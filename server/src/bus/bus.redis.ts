@@ -88,12 +88,15 @@ function afterId(a: string, b: string): boolean {
  *   Redis Cluster slot. `publish` is one `XADD … MAXLEN ~ maxLen`.
  * - Work: a Redis consumer group per bus group (created at `$` on first subscribe). On each node one
  *   reader per group (`XREADGROUP … BLOCK` on its own connection) hands entries to the node's handlers
- *   in turn, one at a time, and `XACK`s after the handler resolves. A throwing handler leaves the
+ *   in turn, one at a time, and acks each after its handler resolves (one `XACK` per event-loop turn). A throwing handler leaves the
  *   entry pending while it is retried (`maxAttempts`, backoff); then `onDeadLetter`, a copy in the
  *   dead-letter stream, and `XACK`. Order: only the node holding the group's lease reads (the others
  *   stand by), so a group sees a type's events in stream order — per conversation and overall. On
  *   taking the lease a node first claims (`XAUTOCLAIM`) what the previous holder left pending, so a
  *   dead node's entries come before newer ones; it also reclaims idle pending entries periodically.
+ *   Poison cap: a claimed entry delivered more than `maxDeliveries` times goes to the dead letters
+ *   (moved and acked in one `MULTI`) instead of to a handler.
+ * - Redis Cluster: every command names keys of one hash tag (one stream per read), so none is CROSSSLOT.
  * - Fan-out: each subscriber reads the stream with `XREAD` from the last id when it subscribed (no
  *   group). A node that was down misses what was published meanwhile; a reader further behind than
  *   `maxLen` misses what was trimmed.
