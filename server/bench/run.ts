@@ -23,7 +23,7 @@
  *   bus      the Redis Streams bus (issue 13, server/bench/bus.ts) on BENCH_REDIS [127.0.0.1:6379]:
  *            work-delivery throughput (publish → handler → acked) vs raw ioredis XADD + XREADGROUP +
  *            XACK doing the same work (goal ≥ 50 %); app channel → agent socket p50/p99 at a paced
- *            1,000 msg/s for BENCH_BUS_SECONDS [10] s with the server on HUILIU_BUS=redis, vs the
+ *            BENCH_BUS_RATE [1000] msg/s for BENCH_BUS_SECONDS [10] s with the server on HUILIU_BUS=redis, vs the
  *            same server on the in-process bus (goal p99 ≤ 50 ms)
  *
  * Environment (defaults in brackets): BENCH_REPEAT [1] runs per line, the median is shown (3 for a
@@ -81,6 +81,7 @@ const STORE_N = int('BENCH_N', 3000);
 const BUS_N = int('BENCH_BUS_N', 20_000);
 const BUS_PUBLISHERS = int('BENCH_BUS_PUBLISHERS', 16);
 const BUS_SECONDS = int('BENCH_BUS_SECONDS', 10);
+const BUS_RATE = int('BENCH_BUS_RATE', 1000);
 const BENCH_REDIS = env.BENCH_REDIS ?? '127.0.0.1:6379';
 /** The agent line's latency bound (issue 8), and the p99 goal at 1,000 msg/s. */
 const AGENT_P99_LIMIT_MS = 50;
@@ -536,7 +537,7 @@ async function coldArea(run: Run): Promise<void> {
   line('from TypeScript (tsx)', r.tsxMs);
 }
 
-/** App channel → agent socket at a paced 1,000 msg/s on a server with `extraEnv` (after a 2 s warm-up). */
+/** App channel → agent socket at a paced BENCH_BUS_RATE (1,000) msg/s on a server with `extraEnv` (after a 2 s warm-up). */
 async function busAgentRun(
   run: Run,
   label: string,
@@ -553,15 +554,15 @@ async function busAgentRun(
       customers: 200,
       p99LimitMs: AGENT_P99_LIMIT_MS,
       steps: [
-        { label: 'warm-up 1000', rate: 1000, seconds: 2, stopOnFail: false },
-        { label: '1000', rate: 1000, seconds: BUS_SECONDS, stopOnFail: false },
+        { label: `warm-up ${BUS_RATE}`, rate: BUS_RATE, seconds: 2, stopOnFail: false },
+        { label: String(BUS_RATE), rate: BUS_RATE, seconds: BUS_SECONDS, stopOnFail: false },
       ],
     });
     const s = steps.at(-1)!;
     // The server's CPU (all its threads) per message over both steps: what the bus adds, whatever the load.
     const serverCpuUsPerMessage = ((cpuMs(server.pid) - cpu0) * 1000) / steps.reduce((sum, x) => sum + x.sent, 0);
     log(
-      `    ${`${label}, 1,000/s for ${BUS_SECONDS} s`.padEnd(44)} p50 ${ms(s.latency.p50)}  p99 ${ms(s.latency.p99)}  max ${ms(s.latency.max)}` +
+      `    ${`${label}, ${n0(BUS_RATE)}/s for ${BUS_SECONDS} s`.padEnd(44)} p50 ${ms(s.latency.p50)}  p99 ${ms(s.latency.p99)}  max ${ms(s.latency.max)}` +
         `  ${s.received}/${s.sent} seen, ${s.refused} refused, paced ${n0(s.sentRate)}/s, server CPU ${serverCpuUsPerMessage.toFixed(0)} µs/msg`,
     );
     return { ...s, serverCpuUsPerMessage };
@@ -605,7 +606,7 @@ async function busArea(run: Run): Promise<void> {
   run.raw.bus = { throughput: pairs, agent: { memory, redis } };
   const lost = redis.sent - redis.received;
   run.rows.push({
-    line: 'inbound → agent socket p99 at 1,000 msg/s, HUILIU_BUS=redis',
+    line: `inbound → agent socket p99 at ${n0(BUS_RATE)} msg/s, HUILIU_BUS=redis`,
     measured: `${ms(redis.latency.p99)} (p50 ${ms(redis.latency.p50)})`,
     baseline: `${ms(memory.latency.p99)} (p50 ${ms(memory.latency.p50)}, in-process bus)`,
     ratio: redis.latency.p99 / memory.latency.p99,
@@ -615,7 +616,7 @@ async function busArea(run: Run): Promise<void> {
     ...(lost ? { note: `${lost} not seen` } : {}),
   });
   run.rows.push({
-    line: 'server CPU per inbound message at 1,000 msg/s, HUILIU_BUS=redis',
+    line: `server CPU per inbound message at ${n0(BUS_RATE)} msg/s, HUILIU_BUS=redis`,
     measured: `${redis.serverCpuUsPerMessage.toFixed(0)} µs`,
     baseline: `${memory.serverCpuUsPerMessage.toFixed(0)} µs (in-process bus)`,
     ratio: redis.serverCpuUsPerMessage / memory.serverCpuUsPerMessage,
