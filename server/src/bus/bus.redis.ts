@@ -389,7 +389,34 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     }
   }
 
-  function fanoutReader(type: EventType, handler: Handler<EventType>, from: string): Reader {
+  /** A fan-out subscriber on this node: its own queue, drained in order, so a failing one holds up no other. */
+  interface FanoutSub {
+    handler: Handler<EventType>;
+    /** The stream's last id when it subscribed: it gets entries after it. */
+    from: string;
+    queue: BusEvent[];
+    running: Promise<void> | null;
+    stopped: boolean;
+  }
+  /** Most events a subscriber's queue holds before the type's reader waits for it. */
+  const FANOUT_QUEUE_MAX = 1000;
+
+  function drainSub(type: EventType, sub: FanoutSub): Promise<void> {
+    sub.running ??= (async () => {
+      while (sub.queue.length > 0 && !sub.stopped && !abandoned) {
+        await deliver(type, 'fanout', sub.handler, sub.queue[0]!);
+        sub.queue.shift();
+      }
+      sub.running = null;
+    })();
+    return sub.running;
+  }
+
+  /**
+   * One reader per type on this node for all its fan-out subscribers: one `XREAD` and one
+   * `JSON.parse` per entry, handed to each subscriber's queue (the entries after its `from`).
+   */
+  function fanoutReader(type: EventType, subs: Set<FanoutSub>, from: string): Reader {
     const key = streamKey(type);
     const r = newReader();
     let last = from;
@@ -404,20 +431,32 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
             if (r.stopped || abandoned) return;
             last = afterId(id, last) ? id : last;
             const event = parse(fields);
-            if (event) await deliver(type, 'fanout', handler, event);
+            if (!event) continue;
+            for (const sub of subs) {
+              if (sub.stopped || !afterId(id, sub.from)) continue;
+              sub.queue.push(event);
+              void drainSub(type, sub);
+            }
+            // A subscriber far behind: wait for it rather than hold an unbounded backlog in memory.
+            for (const sub of subs) while (sub.queue.length > FANOUT_QUEUE_MAX && sub.running && !r.stopped) await sub.running;
           }
-          if (closing && entries.length === 0) return;
+          if (closing && entries.length === 0) break;
         } catch (error) {
           if (r.stopped || abandoned) return;
           options.onError?.(error);
           await pause(r, 200);
         }
       }
+      // Closing: what was handed over is delivered before the reader counts as stopped.
+      if (!r.stopped && !abandoned) await Promise.all([...subs].map((sub) => drainSub(type, sub)));
     }
     const reader: Reader = Object.assign(r, { loop: run() });
     readers.add(reader);
     return reader;
   }
+
+  /** This node's fan-out readers by type, with their subscribers. */
+  const fanouts = new Map<EventType, { reader: Reader; subs: Set<FanoutSub> }>();
 
   /** This node's work readers by type and group, with their handlers. */
   const groups = new Map<string, { reader: Reader; handlers: Handler<EventType>[] }>();
@@ -455,8 +494,29 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     },
     async subscribeAll<T extends EventType>(type: T, handler: Handler<T>): Promise<Subscription> {
       if (closed) throw new Error('bus is closed');
-      const reader = fanoutReader(type, handler as Handler<EventType>, await lastId(streamKey(type)));
-      return { unsubscribe: () => stop(reader, false) };
+      const from = await lastId(streamKey(type));
+      if (closed) throw new Error('bus is closed');
+      const sub: FanoutSub = { handler: handler as Handler<EventType>, from, queue: [], running: null, stopped: false };
+      let entry = fanouts.get(type);
+      if (!entry) {
+        const subs = new Set<FanoutSub>();
+        entry = { reader: fanoutReader(type, subs, from), subs };
+        fanouts.set(type, entry);
+      }
+      const mine = entry;
+      mine.subs.add(sub);
+      return {
+        unsubscribe: async () => {
+          sub.stopped = true;
+          sub.queue.length = 0;
+          mine.subs.delete(sub);
+          await sub.running;
+          if (mine.subs.size === 0 && fanouts.get(type) === mine) {
+            fanouts.delete(type);
+            await stop(mine.reader, false);
+          }
+        },
+      };
     },
     async close() {
       if (closed) return;
@@ -464,6 +524,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       // Readers take what was published before the close without blocking, hand it over, then stop.
       await Promise.all([...readers].map((r) => stop(r, true)));
       groups.clear();
+      fanouts.clear();
       cmd.disconnect();
       conns.clear();
     },
