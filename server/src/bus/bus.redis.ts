@@ -10,7 +10,7 @@ export type RedisConnection = Redis | Cluster;
 export interface RedisBusOptions extends BusOptions {
   /**
    * Opens a new connection. The bus opens one for commands and one per blocking reader (one per work
-   * group it serves and per fan-out subscriber on this node), and closes them all on `close`.
+   * group it serves and per type with fan-out subscribers on this node), and closes them all on `close`.
    */
   connect: () => RedisConnection;
   /** First part of every key (default `huiliu`); tests use a unique one per run. */
@@ -97,8 +97,9 @@ function afterId(a: string, b: string): boolean {
  *   Poison cap: a claimed entry delivered more than `maxDeliveries` times goes to the dead letters
  *   (moved and acked in one `MULTI`) instead of to a handler.
  * - Redis Cluster: every command names keys of one hash tag (one stream per read), so none is CROSSSLOT.
- * - Fan-out: each subscriber reads the stream with `XREAD` from the last id when it subscribed (no
- *   group). A node that was down misses what was published meanwhile; a reader further behind than
+ * - Fan-out: one reader per type on each node (`XREAD`, no group) hands every entry to each of the
+ *   node's subscribers of the type that came after the stream's last id when it subscribed, through
+ *   the subscriber's own queue. A node that was down misses what was published meanwhile; a reader further behind than
  *   `maxLen` misses what was trimmed.
  * - Idempotency: entries carry the event (UUIDv7 `id`); a reclaimed entry or a publisher's retry is
  *   delivered again, so consumers that must act once wrap their handler in `onceById`.
