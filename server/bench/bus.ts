@@ -8,13 +8,17 @@
  * handled and acked (`XPENDING` empty). Bus: `publish` → the group's reader → handler → `XACK`.
  * Raw: `XADD … MAXLEN ~` of the same JSON, one `XREADGROUP … COUNT 100 BLOCK` loop, `JSON.parse`,
  * the same handler, one `XACK` of the batch's ids — what a hand-written consumer does.
+ *
+ * Also the bus's own share of latency: publish → fan-out subscriber in this process, paced
+ * (`fanoutLatency`), on the Redis bus and on the in-process bus.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisBus } from '../src/bus/bus.redis';
 import { newEvent } from '../src/bus/events';
 import type { EventOf } from '../../common/events/events';
-import { nowMs, sleep } from './stats';
+import type { Bus } from '../src/bus/bus';
+import { nowMs, sleep, summarize } from './stats';
 
 export interface BusThroughput {
   n: number;
@@ -142,5 +146,57 @@ export async function rawThroughput(address: string, n: number, publishers: numb
     reader.disconnect();
     ack.disconnect();
     await drop(connect, prefix);
+  }
+}
+
+/** Publish → fan-out subscriber latency of one bus in this process, paced. */
+export interface BusLatency {
+  rate: number;
+  sent: number;
+  received: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Paces `rate` events/s for `seconds` through `bus` (one `session.changed` each) and times each from
+ * just before `publish` to its fan-out subscriber on the same bus (ms): the bus's own share of the
+ * inbound → agent path, without the server. `bus` is closed at the end.
+ */
+export async function fanoutLatency(bus: Bus, rate: number, seconds: number): Promise<BusLatency> {
+  const sentAt = new Map<string, number>();
+  const samples: number[] = [];
+  await bus.subscribeAll('session.changed', (e) => {
+    const t = sentAt.get(e.id);
+    if (t !== undefined) samples.push(nowMs() - t);
+  });
+  await sleep(100);
+  const n = Math.round(rate * seconds);
+  const t0 = nowMs();
+  const publishes: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - nowMs();
+    if (wait > 1) await sleep(wait);
+    const e = event(i);
+    sentAt.set(e.id, nowMs());
+    publishes.push(bus.publish(e));
+  }
+  await Promise.all(publishes);
+  const deadline = Date.now() + 5000;
+  while (samples.length < n && Date.now() < deadline) await sleep(10);
+  await bus.close();
+  const s = summarize(samples);
+  return { rate, sent: n, received: s.count, p50: s.p50, p99: s.p99, max: s.max };
+}
+
+/** `fanoutLatency` on a Redis Streams bus at `address` (its keys deleted after). */
+export async function redisFanoutLatency(address: string, rate: number, seconds: number): Promise<BusLatency> {
+  const prefix = `huiliu-bench-${randomUUID()}`;
+  try {
+    return await fanoutLatency(createRedisBus({ connect: redisAt(address), prefix }), rate, seconds);
+  } finally {
+    await dropPrefix(address, prefix);
   }
 }

@@ -52,7 +52,8 @@ import {
   startHuiliu,
   type ServerUnderTest,
 } from './processes';
-import { busThroughput, dropPrefix, rawThroughput } from './bus';
+import { createMemoryBus } from '../src/bus/bus.memory';
+import { busThroughput, dropPrefix, fanoutLatency, rawThroughput, redisFanoutLatency } from './bus';
 import { routerLines, type RouterLine } from './router';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
@@ -595,6 +596,28 @@ async function busArea(run: Run): Promise<void> {
     note: `median of ${pairs.length} interleaved pairs`,
   });
 
+  // The bus alone (publish → fan-out subscriber, one process): its share of the agent path's latency.
+  const busMemory = await fanoutLatency(createMemoryBus(), BUS_RATE, BUS_SECONDS);
+  const busRedis = await redisFanoutLatency(BENCH_REDIS, BUS_RATE, BUS_SECONDS);
+  for (const [label, l] of [
+    ['in-process bus alone', busMemory],
+    ['Redis Streams bus alone', busRedis],
+  ] as const) {
+    log(
+      `    ${`${label}, publish → fan-out, ${n0(BUS_RATE)}/s`.padEnd(44)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  ${l.received}/${l.sent} seen`,
+    );
+  }
+  run.rows.push({
+    line: `bus alone: publish → fan-out subscriber p99 at ${n0(BUS_RATE)}/s, Redis`,
+    measured: `${ms(busRedis.p99)} (p50 ${ms(busRedis.p50)})`,
+    baseline: `${ms(busMemory.p99)} (p50 ${ms(busMemory.p50)}, in-process bus)`,
+    ratio: busRedis.p99 / busMemory.p99,
+    ratioStyle: 'times',
+    goal: 'measured',
+    ok: null,
+    ...(busRedis.received < busRedis.sent ? { note: `${busRedis.sent - busRedis.received} not seen` } : {}),
+  });
+
   const prefix = `huiliu-bench-${Date.now()}`;
   const memory = await busAgentRun(run, 'in-process bus', {});
   const redis = await busAgentRun(run, 'Redis Streams bus', {
@@ -603,7 +626,7 @@ async function busArea(run: Run): Promise<void> {
     HUILIU_REDIS_PREFIX: prefix,
   });
   await dropPrefix(BENCH_REDIS, prefix);
-  run.raw.bus = { throughput: pairs, agent: { memory, redis } };
+  run.raw.bus = { throughput: pairs, alone: { memory: busMemory, redis: busRedis }, agent: { memory, redis } };
   const lost = redis.sent - redis.received;
   run.rows.push({
     line: `inbound → agent socket p99 at ${n0(BUS_RATE)} msg/s, HUILIU_BUS=redis`,
