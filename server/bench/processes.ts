@@ -72,10 +72,11 @@ export const BENCH_LIMITS = {
 /**
  * Starts the server under test (`SERVER_COMMAND --demo`) on a fresh data dir under `runDir` holding
  * the run's TLS material (so it serves the baselines' certificate), with `BENCH_LIMITS`, a port
- * chosen by the OS and its output in `<dataDir>/out.log`. Resolves when it prints its banner.
+ * chosen by the OS and its output in `<dataDir>/out.log`, plus `extraEnv` (e.g. `HUILIU_BUS=redis`).
+ * Resolves when it prints its banner.
  * @throws when it exits or has not printed the banner within 60 s (the error carries its output)
  */
-export async function startHuiliu(runDir: string, tlsDir: string): Promise<ServerUnderTest> {
+export async function startHuiliu(runDir: string, tlsDir: string, extraEnv: Record<string, string> = {}): Promise<ServerUnderTest> {
   const dataDir = mkdtempSync(join(runDir, 'huiliu-'));
   mkdirSync(join(dataDir, 'tls'), { mode: 0o700 });
   for (const f of readdirSync(tlsDir)) copyFileSync(join(tlsDir, f), join(dataDir, 'tls', f));
@@ -95,6 +96,7 @@ export async function startHuiliu(runDir: string, tlsDir: string): Promise<Serve
         HUILIU_HOST: '127.0.0.1',
         HUILIU_CONFIG: configFile,
         ...(process.env.BENCH_SERVER_LOG_LEVEL ? { HUILIU_LOG_LEVEL: process.env.BENCH_SERVER_LOG_LEVEL } : {}),
+        ...extraEnv,
       },
       // To a file, not a pipe: a pipe the parent does not drain would stall the server's logging.
       stdio: ['ignore', out, out],

@@ -20,13 +20,19 @@
  *            second per core and decision p99 with 10,000 waiting contacts and 500 agents, vs a
  *            first-free scan (goals ≥ 1,000/s, ≤ 5 ms); a what-if of 100,000 contacts, current and
  *            draft, vs a plain FIFO M/M/N loop (goal < 10 s)
+ *   bus      the Redis Streams bus (issue 13, server/bench/bus.ts) on BENCH_REDIS [127.0.0.1:6379]:
+ *            work-delivery throughput (publish → handler → acked) vs raw ioredis XADD + XREADGROUP +
+ *            XACK doing the same work (goal ≥ 50 %); app channel → agent socket p50/p99 at a paced
+ *            BENCH_BUS_RATE [1000] msg/s for BENCH_BUS_SECONDS [10] s with the server on HUILIU_BUS=redis, vs the
+ *            same server on the in-process bus (goal p99 ≤ 50 ms)
  *
  * Environment (defaults in brackets): BENCH_REPEAT [1] runs per line, the median is shown (3 for a
  * recorded run); BENCH_WIDGET_CLIENTS [50,200]; BENCH_WARMUP_MS [1000]; BENCH_DURATION_MS [5000];
  * BENCH_AGENT_RATES [1000,2000,3000,5000,7000,10000]; BENCH_AGENT_STEP_S [3]; BENCH_IDLE_N [20000];
  * BENCH_IDLE_PER_PROCESS [5000]; BENCH_N [3000] store operations; BENCH_SERVER (processes.ts);
  * BENCH_SERVER_LOG_LEVEL [the server's default]; BENCH_ROUTER_ASSIGNMENTS [20000]; BENCH_WHATIF_CONTACTS
- * [100000]; BENCH_JSON: also write the results there.
+ * [100000]; BENCH_BUS_N [20000] events per throughput run; BENCH_BUS_PUBLISHERS [16]; BENCH_JSON: also
+ * write the results there.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,11 +52,13 @@ import {
   startHuiliu,
   type ServerUnderTest,
 } from './processes';
+import { createMemoryBus } from '../src/bus/bus.memory';
+import { busThroughput, dropPrefix, fanoutLatency, rawThroughput, redisFanoutLatency } from './bus';
 import { routerLines, type RouterLine } from './router';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
 
-const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router'] as const;
+const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus'] as const;
 type Area = (typeof AREAS)[number];
 
 const env = process.env;
@@ -71,6 +79,11 @@ const AGENT_STEP_S = int('BENCH_AGENT_STEP_S', 3);
 const IDLE_N = int('BENCH_IDLE_N', 20_000);
 const IDLE_PER_PROCESS = int('BENCH_IDLE_PER_PROCESS', 5000);
 const STORE_N = int('BENCH_N', 3000);
+const BUS_N = int('BENCH_BUS_N', 20_000);
+const BUS_PUBLISHERS = int('BENCH_BUS_PUBLISHERS', 16);
+const BUS_SECONDS = int('BENCH_BUS_SECONDS', 10);
+const BUS_RATE = int('BENCH_BUS_RATE', 1000);
+const BENCH_REDIS = env.BENCH_REDIS ?? '127.0.0.1:6379';
 /** The agent line's latency bound (issue 8), and the p99 goal at 1,000 msg/s. */
 const AGENT_P99_LIMIT_MS = 50;
 const AGENT_P99_GOAL_MS = 10;
@@ -525,6 +538,117 @@ async function coldArea(run: Run): Promise<void> {
   line('from TypeScript (tsx)', r.tsxMs);
 }
 
+/** App channel → agent socket at a paced BENCH_BUS_RATE (1,000) msg/s on a server with `extraEnv` (after a 2 s warm-up). */
+async function busAgentRun(
+  run: Run,
+  label: string,
+  extraEnv: Record<string, string>,
+): Promise<AgentStepResult & { serverCpuUsPerMessage: number }> {
+  const g = await Generator.start();
+  const server = await startHuiliu(run.dir, run.tlsDir, extraEnv);
+  try {
+    const cpu0 = cpuMs(server.pid);
+    const steps = await g.run<AgentStepResult[]>({
+      kind: 'agent',
+      target: server.target,
+      mode: 'huiliu',
+      customers: 200,
+      p99LimitMs: AGENT_P99_LIMIT_MS,
+      steps: [
+        { label: `warm-up ${BUS_RATE}`, rate: BUS_RATE, seconds: 2, stopOnFail: false },
+        { label: String(BUS_RATE), rate: BUS_RATE, seconds: BUS_SECONDS, stopOnFail: false },
+      ],
+    });
+    const s = steps.at(-1)!;
+    // The server's CPU (all its threads) per message over both steps: what the bus adds, whatever the load.
+    const serverCpuUsPerMessage = ((cpuMs(server.pid) - cpu0) * 1000) / steps.reduce((sum, x) => sum + x.sent, 0);
+    log(
+      `    ${`${label}, ${n0(BUS_RATE)}/s for ${BUS_SECONDS} s`.padEnd(44)} p50 ${ms(s.latency.p50)}  p99 ${ms(s.latency.p99)}  max ${ms(s.latency.max)}` +
+        `  ${s.received}/${s.sent} seen, ${s.refused} refused, paced ${n0(s.sentRate)}/s, server CPU ${serverCpuUsPerMessage.toFixed(0)} µs/msg`,
+    );
+    return { ...s, serverCpuUsPerMessage };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function busArea(run: Run): Promise<void> {
+  const pairs: { bus: number; raw: number }[] = [];
+  // Interleaved, so a busy moment of the machine hits both sides alike.
+  for (let i = 0; i < Math.max(REPEAT, 3); i++) {
+    const r = await rawThroughput(BENCH_REDIS, BUS_N, BUS_PUBLISHERS);
+    const b = await busThroughput(BENCH_REDIS, BUS_N, BUS_PUBLISHERS);
+    log(
+      `    throughput run ${i + 1}: raw ioredis ${n0(r.rate)} events/s, Redis Streams bus ${n0(b.rate)} events/s (${((b.rate / r.rate) * 100).toFixed(1)} %)`,
+    );
+    pairs.push({ bus: b.rate, raw: r.rate });
+  }
+  // The pair with the median ratio: its two numbers are shown beside it.
+  const pair = medianRun(pairs, (p) => p.bus / p.raw);
+  run.rows.push({
+    line: `Redis bus throughput, work group (${n0(BUS_N)} events, ${BUS_PUBLISHERS} publishers)`,
+    measured: `${n0(pair.bus)} events/s`,
+    baseline: `${n0(pair.raw)} events/s (raw ioredis)`,
+    ratio: pair.bus / pair.raw,
+    ratioStyle: 'percent',
+    goal: '≥ 50 %',
+    ok: pair.bus / pair.raw >= 0.5,
+    note: `median of ${pairs.length} interleaved pairs`,
+  });
+
+  // The bus alone (publish → fan-out subscriber, one process): its share of the agent path's latency.
+  const busMemory = await fanoutLatency(createMemoryBus(), BUS_RATE, BUS_SECONDS);
+  const busRedis = await redisFanoutLatency(BENCH_REDIS, BUS_RATE, BUS_SECONDS);
+  for (const [label, l] of [
+    ['in-process bus alone', busMemory],
+    ['Redis Streams bus alone', busRedis],
+  ] as const) {
+    log(
+      `    ${`${label}, publish → fan-out, ${n0(BUS_RATE)}/s`.padEnd(44)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  ${l.received}/${l.sent} seen`,
+    );
+  }
+  run.rows.push({
+    line: `bus alone: publish → fan-out subscriber p99 at ${n0(BUS_RATE)}/s, Redis`,
+    measured: `${ms(busRedis.p99)} (p50 ${ms(busRedis.p50)})`,
+    baseline: `${ms(busMemory.p99)} (p50 ${ms(busMemory.p50)}, in-process bus)`,
+    ratio: busRedis.p99 / busMemory.p99,
+    ratioStyle: 'times',
+    goal: 'measured',
+    ok: null,
+    ...(busRedis.received < busRedis.sent ? { note: `${busRedis.sent - busRedis.received} not seen` } : {}),
+  });
+
+  const prefix = `huiliu-bench-${Date.now()}`;
+  const memory = await busAgentRun(run, 'in-process bus', {});
+  const redis = await busAgentRun(run, 'Redis Streams bus', {
+    HUILIU_BUS: 'redis',
+    HUILIU_REDIS_NODES: BENCH_REDIS,
+    HUILIU_REDIS_PREFIX: prefix,
+  });
+  await dropPrefix(BENCH_REDIS, prefix);
+  run.raw.bus = { throughput: pairs, alone: { memory: busMemory, redis: busRedis }, agent: { memory, redis } };
+  const lost = redis.sent - redis.received;
+  run.rows.push({
+    line: `inbound → agent socket p99 at ${n0(BUS_RATE)} msg/s, HUILIU_BUS=redis`,
+    measured: `${ms(redis.latency.p99)} (p50 ${ms(redis.latency.p50)})`,
+    baseline: `${ms(memory.latency.p99)} (p50 ${ms(memory.latency.p50)}, in-process bus)`,
+    ratio: redis.latency.p99 / memory.latency.p99,
+    ratioStyle: 'times',
+    goal: '≤ 50 ms',
+    ok: redis.latency.p99 <= 50 && lost === 0,
+    ...(lost ? { note: `${lost} not seen` } : {}),
+  });
+  run.rows.push({
+    line: `server CPU per inbound message at ${n0(BUS_RATE)} msg/s, HUILIU_BUS=redis`,
+    measured: `${redis.serverCpuUsPerMessage.toFixed(0)} µs`,
+    baseline: `${memory.serverCpuUsPerMessage.toFixed(0)} µs (in-process bus)`,
+    ratio: redis.serverCpuUsPerMessage / memory.serverCpuUsPerMessage,
+    ratioStyle: 'times',
+    goal: 'measured',
+    ok: null,
+  });
+}
+
 const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   widget: widgetArea,
   fair: fairArea,
@@ -534,6 +658,7 @@ const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   store: storeArea,
   cold: coldArea,
   router: routerArea,
+  bus: busArea,
 };
 
 function git(args: string[]): string {

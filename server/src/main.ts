@@ -24,6 +24,7 @@ import { AuthService } from './auth/auth';
 import type { Bus, BusOptions } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
 import { createRedisBus, redisConnector } from './bus/bus.redis';
+import { deadLetterReporter } from './bus/dead-letters';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { createTransferService } from './conversations/transfers';
@@ -140,8 +141,9 @@ export async function startServer(
   // What routing reads of a customer (issue 11): their contacts and ratings here, and imported facts.
   // A deployment with a CRM gives the router its own CustomerFacts adapter instead (docs/customer-facts.md).
   const customerFacts = createStoreCustomerFacts({ store });
-  const onDeadLetter: BusOptions['onDeadLetter'] = (type, consumer, _event, error) =>
-    logger.error({ type, consumer, err: error }, 'bus event dead-lettered');
+  const metrics = createMetrics();
+  registerKeyProviderCalls(metrics, keys);
+  const onDeadLetter: BusOptions['onDeadLetter'] = deadLetterReporter(logger, metrics);
   // HUILIU_BUS=redis: Redis Streams shared with the other nodes (docs/bus.md); the store stays SQLite.
   const bus =
     wiring.bus ??
@@ -272,8 +274,6 @@ export async function startServer(
   const answers = new KbAnswerBook(kb);
   await answers.ready();
   const aiTier = createAiTier({ store, bus, core, book: answers, conversations, config: autoAnswer, logger });
-  const metrics = createMetrics();
-  registerKeyProviderCalls(metrics, keys);
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
   const adapters = new ChannelAdapters();

@@ -10,7 +10,7 @@ export type RedisConnection = Redis | Cluster;
 export interface RedisBusOptions extends BusOptions {
   /**
    * Opens a new connection. The bus opens one for commands and one per blocking reader (one per work
-   * group it serves and per fan-out subscriber on this node), and closes them all on `close`.
+   * group it serves and per type with fan-out subscribers on this node), and closes them all on `close`.
    */
   connect: () => RedisConnection;
   /** First part of every key (default `huiliu`); tests use a unique one per run. */
@@ -27,8 +27,31 @@ export interface RedisBusOptions extends BusOptions {
   reclaimIdleMs?: number;
   /** How often the group's reader looks for such entries (ms, default 5000). */
   reclaimEveryMs?: number;
+  /**
+   * Poison cap: an entry claimed from the pending list after more than this many deliveries (Redis's
+   * delivery count, which `XREADGROUP` and each `XAUTOCLAIM` raise) — one whose handler keeps killing
+   * or hanging the node that reads it — is moved to the dead-letter stream and acked without running
+   * the handler again (default 5). `onDeadLetter` gets a `PoisonEntryError`.
+   */
+  maxDeliveries?: number;
   /** A Redis error a reader survived (it retries); for the log. Never carries event contents. */
   onError?: (error: unknown) => void;
+}
+
+/**
+ * What `onDeadLetter` gets for an entry the poison cap dead-lettered: it was delivered `deliveries`
+ * times (Redis's count, `XPENDING`) without being acked. Carries ids and counts only, never contents.
+ */
+export class PoisonEntryError extends Error {
+  constructor(
+    /** The stream entry id (`ms-seq`). */
+    readonly entryId: string,
+    /** Redis's delivery count when it was claimed. */
+    readonly deliveries: number,
+  ) {
+    super(`stream entry ${entryId} delivered ${deliveries} times without an ack`);
+    this.name = 'PoisonEntryError';
+  }
 }
 
 /** The Redis Streams bus; `abandon` is what a crash does (tests of reclaim). */
@@ -65,14 +88,18 @@ function afterId(a: string, b: string): boolean {
  *   Redis Cluster slot. `publish` is one `XADD … MAXLEN ~ maxLen`.
  * - Work: a Redis consumer group per bus group (created at `$` on first subscribe). On each node one
  *   reader per group (`XREADGROUP … BLOCK` on its own connection) hands entries to the node's handlers
- *   in turn, one at a time, and `XACK`s after the handler resolves. A throwing handler leaves the
+ *   in turn, one at a time, and acks each after its handler resolves (one `XACK` per event-loop turn). A throwing handler leaves the
  *   entry pending while it is retried (`maxAttempts`, backoff); then `onDeadLetter`, a copy in the
  *   dead-letter stream, and `XACK`. Order: only the node holding the group's lease reads (the others
  *   stand by), so a group sees a type's events in stream order — per conversation and overall. On
  *   taking the lease a node first claims (`XAUTOCLAIM`) what the previous holder left pending, so a
  *   dead node's entries come before newer ones; it also reclaims idle pending entries periodically.
- * - Fan-out: each subscriber reads the stream with `XREAD` from the last id when it subscribed (no
- *   group). A node that was down misses what was published meanwhile; a reader further behind than
+ *   Poison cap: a claimed entry delivered more than `maxDeliveries` times goes to the dead letters
+ *   (moved and acked in one `MULTI`) instead of to a handler.
+ * - Redis Cluster: every command names keys of one hash tag (one stream per read), so none is CROSSSLOT.
+ * - Fan-out: one reader per type on each node (`XREAD`, no group) hands every entry to each of the
+ *   node's subscribers of the type that came after the stream's last id when it subscribed, through
+ *   the subscriber's own queue. A node that was down misses what was published meanwhile; a reader further behind than
  *   `maxLen` misses what was trimmed.
  * - Idempotency: entries carry the event (UUIDv7 `id`); a reclaimed entry or a publisher's retry is
  *   delivered again, so consumers that must act once wrap their handler in `onceById`.
@@ -87,12 +114,25 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const reclaimEveryMs = options.reclaimEveryMs ?? 5000;
   const maxAttempts = options.maxAttempts ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 50;
+  const maxDeliveries = options.maxDeliveries ?? 5;
   const node = randomUUID();
-  const cmd = options.connect();
-  const conns = new Set<RedisConnection>([cmd]);
-  const readers = new Set<Reader>();
   let closed = false;
   let abandoned = false;
+  const conns = new Set<RedisConnection>();
+  /** Opens a connection; its first error after each time it was ready goes to `onError` (not one per retry). */
+  function open(): RedisConnection {
+    const conn = options.connect();
+    let failing = false;
+    conn.on('ready', () => (failing = false));
+    conn.on('error', (error: unknown) => {
+      if (!failing && !abandoned && !closed) options.onError?.(error);
+      failing = true;
+    });
+    conns.add(conn);
+    return conn;
+  }
+  const cmd = open();
+  const readers = new Set<Reader>();
 
   const streamKey = (type: EventType) => `{${prefix}:bus:${type}}`;
 
@@ -105,8 +145,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   }
 
   function newReader(): Omit<Reader, 'loop'> {
-    const conn = options.connect();
-    conns.add(conn);
+    const conn = open();
     return { stopped: false, closing: false, conn, wake: () => {} };
   }
 
@@ -157,8 +196,28 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     }
   }
 
-  async function deadLetter(type: EventType, group: string, raw: string): Promise<void> {
-    await cmd.xadd(`${streamKey(type)}:dead`, 'MAXLEN', '~', 10_000, '*', 'group', group, 'e', raw);
+  /**
+   * Moves entry `id` to the dead-letter stream and acks it, in one `MULTI` (both keys share the
+   * stream's hash tag, so this holds on Redis Cluster too).
+   */
+  async function deadLetter(
+    type: EventType,
+    group: string,
+    id: string,
+    fields: string[],
+    reason: 'failed' | 'redelivered',
+    deliveries: number,
+  ): Promise<void> {
+    const key = streamKey(type);
+    const i = fields.indexOf('e');
+    const raw = i >= 0 ? (fields[i + 1] ?? '') : '';
+    const result = await cmd
+      .multi()
+      .xadd(`${key}:dead`, 'MAXLEN', '~', 10_000, '*', 'group', group, 'entry', id, 'reason', reason, 'deliveries', deliveries, 'e', raw)
+      .xack(key, group, id)
+      .exec();
+    const failed = result?.find(([error]) => error);
+    if (!result || failed) throw failed?.[0] ?? new Error('dead-letter transaction aborted');
   }
 
   function workReader(type: EventType, group: string, handlers: Handler<EventType>[]): Reader {
@@ -181,21 +240,70 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       Math.max(10, Math.floor(leaseMs / 3)),
     );
 
-    async function handle(entries: Entry[]): Promise<void> {
-      for (const [id, fields] of entries) {
-        // Left pending: whoever reads for the group next claims it (a lost lease: the new holder).
-        if (r.stopped || abandoned || !holding) return;
-        const event = parse(fields);
-        if (event && handlers.length > 0) {
-          const handler = handlers[turn++ % handlers.length]!;
-          const ok = await deliver(type, group, handler, event);
-          if (abandoned) return;
-          if (!ok) await deadLetter(type, group, fields[fields.indexOf('e') + 1]!);
-        } else if (!event) {
-          options.onDeadLetter?.(type, group, null, new Error('unreadable stream entry'));
-        }
-        await cmd.xack(key, group, id);
+    /**
+     * Acks coalesce: ids whose handlers resolved go out in one `XACK key group id…` at the next
+     * `setImmediate` (so an ack waits at most one event-loop turn after its handler, and a batch of
+     * quick handlers costs one command, not one each); `flushAcks` sends them now and waits.
+     */
+    let ackIds: string[] = [];
+    let ackTimer: NodeJS.Immediate | null = null;
+    let ackSent: Promise<void> = Promise.resolve();
+    function flushAcks(): Promise<void> {
+      if (ackTimer) clearImmediate(ackTimer);
+      ackTimer = null;
+      if (ackIds.length > 0 && !abandoned) {
+        const ids = ackIds;
+        // An ack that fails leaves its entries pending: they are reclaimed and delivered again (at least once).
+        const sent = cmd.xack(key, group, ...ids).then(
+          () => undefined,
+          (error: unknown) => void (abandoned ? undefined : options.onError?.(error)),
+        );
+        ackSent = Promise.all([ackSent, sent]).then(() => undefined);
       }
+      ackIds = [];
+      return ackSent;
+    }
+    function ack(id: string): void {
+      ackIds.push(id);
+      ackTimer ??= setImmediate(() => void flushAcks());
+    }
+
+    /** Handles entries in order; `deliveries` (claimed entries) holds Redis's delivery counts. Acks are all sent when it returns. */
+    async function handle(entries: Entry[], deliveries?: Map<string, number>): Promise<void> {
+      try {
+        for (const [id, fields] of entries) {
+          // Left pending: whoever reads for the group next claims it (a lost lease: the new holder).
+          if (r.stopped || abandoned || !holding) return;
+          const count = deliveries?.get(id) ?? 1;
+          const event = parse(fields);
+          if (count > maxDeliveries) {
+            // Poison: it has killed or stalled the reader before; do not run the handler again.
+            await deadLetter(type, group, id, fields, 'redelivered', count);
+            options.onDeadLetter?.(type, group, event, new PoisonEntryError(id, count));
+            continue;
+          }
+          if (event && handlers.length > 0) {
+            const handler = handlers[turn++ % handlers.length]!;
+            const ok = await deliver(type, group, handler, event);
+            if (abandoned) return;
+            if (!ok) {
+              await deadLetter(type, group, id, fields, 'failed', count);
+              continue;
+            }
+          } else if (!event) {
+            options.onDeadLetter?.(type, group, null, new Error('unreadable stream entry'));
+          }
+          ack(id);
+        }
+      } finally {
+        await flushAcks();
+      }
+    }
+
+    /** Redis's delivery counts of entries now pending for this node, `from`…`to` (`XPENDING` extended form). */
+    async function deliveryCounts(from: string, to: string, count: number): Promise<Map<string, number>> {
+      const rows = (await cmd.xpending(key, group, from, to, count, node)) as [string, string, number, number][];
+      return new Map(rows.map(([id, , , n]) => [id, Number(n)]));
     }
 
     /** Claims entries pending for other consumers (idle ≥ `minIdle`) and handles them in id order. */
@@ -203,8 +311,12 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       lastReclaim = Date.now();
       let cursor = '0-0';
       do {
-        const [next, entries] = (await cmd.xautoclaim(key, group, node, minIdle, cursor, 'COUNT', batch)) as [string, (Entry | null)[]];
-        await handle(entries.filter((e): e is Entry => e !== null));
+        const [next, claimed] = (await cmd.xautoclaim(key, group, node, minIdle, cursor, 'COUNT', batch)) as [string, (Entry | null)[]];
+        const entries = claimed.filter((e): e is Entry => e !== null);
+        if (entries.length > 0) {
+          const counts = await deliveryCounts(entries[0]![0], entries[entries.length - 1]![0], entries.length + batch);
+          await handle(entries, counts);
+        }
         cursor = next;
       } while (cursor !== '0-0' && !r.stopped && !abandoned);
     }
@@ -278,7 +390,34 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     }
   }
 
-  function fanoutReader(type: EventType, handler: Handler<EventType>, from: string): Reader {
+  /** A fan-out subscriber on this node: its own queue, drained in order, so a failing one holds up no other. */
+  interface FanoutSub {
+    handler: Handler<EventType>;
+    /** The stream's last id when it subscribed: it gets entries after it. */
+    from: string;
+    queue: BusEvent[];
+    running: Promise<void> | null;
+    stopped: boolean;
+  }
+  /** Most events a subscriber's queue holds before the type's reader waits for it. */
+  const FANOUT_QUEUE_MAX = 1000;
+
+  function drainSub(type: EventType, sub: FanoutSub): Promise<void> {
+    sub.running ??= (async () => {
+      while (sub.queue.length > 0 && !sub.stopped && !abandoned) {
+        await deliver(type, 'fanout', sub.handler, sub.queue[0]!);
+        sub.queue.shift();
+      }
+      sub.running = null;
+    })();
+    return sub.running;
+  }
+
+  /**
+   * One reader per type on this node for all its fan-out subscribers: one `XREAD` and one
+   * `JSON.parse` per entry, handed to each subscriber's queue (the entries after its `from`).
+   */
+  function fanoutReader(type: EventType, subs: Set<FanoutSub>, from: string): Reader {
     const key = streamKey(type);
     const r = newReader();
     let last = from;
@@ -293,20 +432,32 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
             if (r.stopped || abandoned) return;
             last = afterId(id, last) ? id : last;
             const event = parse(fields);
-            if (event) await deliver(type, 'fanout', handler, event);
+            if (!event) continue;
+            for (const sub of subs) {
+              if (sub.stopped || !afterId(id, sub.from)) continue;
+              sub.queue.push(event);
+              void drainSub(type, sub);
+            }
+            // A subscriber far behind: wait for it rather than hold an unbounded backlog in memory.
+            for (const sub of subs) while (sub.queue.length > FANOUT_QUEUE_MAX && sub.running && !r.stopped) await sub.running;
           }
-          if (closing && entries.length === 0) return;
+          if (closing && entries.length === 0) break;
         } catch (error) {
           if (r.stopped || abandoned) return;
           options.onError?.(error);
           await pause(r, 200);
         }
       }
+      // Closing: what was handed over is delivered before the reader counts as stopped.
+      if (!r.stopped && !abandoned) await Promise.all([...subs].map((sub) => drainSub(type, sub)));
     }
     const reader: Reader = Object.assign(r, { loop: run() });
     readers.add(reader);
     return reader;
   }
+
+  /** This node's fan-out readers by type, with their subscribers. */
+  const fanouts = new Map<EventType, { reader: Reader; subs: Set<FanoutSub> }>();
 
   /** This node's work readers by type and group, with their handlers. */
   const groups = new Map<string, { reader: Reader; handlers: Handler<EventType>[] }>();
@@ -344,8 +495,29 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     },
     async subscribeAll<T extends EventType>(type: T, handler: Handler<T>): Promise<Subscription> {
       if (closed) throw new Error('bus is closed');
-      const reader = fanoutReader(type, handler as Handler<EventType>, await lastId(streamKey(type)));
-      return { unsubscribe: () => stop(reader, false) };
+      const from = await lastId(streamKey(type));
+      if (closed) throw new Error('bus is closed');
+      const sub: FanoutSub = { handler: handler as Handler<EventType>, from, queue: [], running: null, stopped: false };
+      let entry = fanouts.get(type);
+      if (!entry) {
+        const subs = new Set<FanoutSub>();
+        entry = { reader: fanoutReader(type, subs, from), subs };
+        fanouts.set(type, entry);
+      }
+      const mine = entry;
+      mine.subs.add(sub);
+      return {
+        unsubscribe: async () => {
+          sub.stopped = true;
+          sub.queue.length = 0;
+          mine.subs.delete(sub);
+          await sub.running;
+          if (mine.subs.size === 0 && fanouts.get(type) === mine) {
+            fanouts.delete(type);
+            await stop(mine.reader, false);
+          }
+        },
+      };
     },
     async close() {
       if (closed) return;
@@ -353,6 +525,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       // Readers take what was published before the close without blocking, hand it over, then stop.
       await Promise.all([...readers].map((r) => stop(r, true)));
       groups.clear();
+      fanouts.clear();
       cmd.disconnect();
       conns.clear();
     },

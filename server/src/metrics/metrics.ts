@@ -37,6 +37,11 @@ export interface Metrics {
   readonly channelConnectFailures: Counter<'channel'>;
   /** 1 while a long-lived channel link is up, by channel and account id (XMPP: one per component account). */
   readonly channelConnected: Gauge<'channel' | 'account'>;
+  /**
+   * Bus deliveries given up, by event type, consumer (work group or `fanout`) and reason: `failed`
+   * (the handler threw on every try) or `redelivered` (the Redis bus's poison cap, docs/bus.md).
+   */
+  readonly busDeadLettered: Counter<'type' | 'consumer' | 'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -89,6 +94,12 @@ export function createMetrics(): Metrics {
       name: 'huiliu_channel_connected',
       help: '1 while a long-lived channel link (XMPP component) is connected, by channel and account.',
       labelNames: ['channel', 'account'],
+      registers: [registry],
+    }),
+    busDeadLettered: new Counter({
+      name: 'huiliu_bus_dead_lettered_total',
+      help: 'Bus deliveries given up (handler failed every try, or redelivered past the poison cap), by type, consumer and reason.',
+      labelNames: ['type', 'consumer', 'reason'],
       registers: [registry],
     }),
   };

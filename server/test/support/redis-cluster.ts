@@ -1,0 +1,286 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+/** Debian's Redis (ENVIRONMENT.md); override with `HUILIU_REDIS_SERVER` / `HUILIU_REDIS_CLI`. */
+const REDIS_SERVER = process.env.HUILIU_REDIS_SERVER ?? '/usr/bin/redis-server';
+const REDIS_CLI = process.env.HUILIU_REDIS_CLI ?? '/usr/bin/redis-cli';
+const HOST = '127.0.0.1';
+
+/** A throwaway 6-node Redis Cluster (3 masters, 3 replicas) for one test file. */
+export interface RedisClusterHandle {
+  /** Seed nodes for `HUILIU_REDIS_NODES`: `127.0.0.1:p1,…,127.0.0.1:p6`. */
+  nodes: string;
+  /** The same as `{ host, port }` for ioredis's `Cluster`. */
+  seeds: { host: string; port: number }[];
+  /** Kills every redis-server and deletes the temp dir (idempotent). */
+  stop(): Promise<void>;
+  /** Kills the master that serves `slot` (SIGKILL) and waits until its replica took over (cluster_state:ok). */
+  killMasterOf(slot: number): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Is `port` free to listen on, on the loopback? */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` ports each free with its cluster bus port (port + 10000, cluster spec) also free. Picks at
+ * random in 20000–54999 so the bus port stays below 65536; ports may still be taken between the check
+ * and redis-server's bind — `startRedisCluster` retries a node that fails to bind on other ports.
+ */
+async function freeClusterPorts(count: number, avoid: Set<number>): Promise<number[]> {
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries > 2000) throw new Error('redis-cluster: found no free port pairs (port, port+10000) on 127.0.0.1');
+    const port = 20_000 + Math.floor(Math.random() * 35_000);
+    if (avoid.has(port) || avoid.has(port + 10_000) || ports.includes(port)) continue;
+    if ((await portFree(port)) && (await portFree(port + 10_000))) ports.push(port);
+  }
+  return ports;
+}
+
+interface NodeProcess {
+  port: number;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts one cluster-enabled redis-server and waits until it answers PING; null when it could not bind. */
+async function startNode(dir: string, port: number): Promise<NodeProcess | null> {
+  const child = spawn(
+    REDIS_SERVER,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '2000',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+      '--logfile',
+      '',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', (error) => {
+      out += String(error);
+      resolve(-1);
+    });
+  });
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    if (gone) {
+      if (/Address already in use|bind/i.test(out)) return null;
+      throw new Error(`redis-cluster: redis-server on port ${port} exited:\n${out}`);
+    }
+    if (await ping(port)) return { port, child, output: () => out, exited };
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-cluster: redis-server on port ${port} did not answer PING in 15 s:\n${out}`);
+}
+
+/** A one-shot client for probes: no retries; its errors surface through the awaited command. */
+function probe(port: number): Redis {
+  const r = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  r.on('error', () => {});
+  return r;
+}
+
+async function ping(port: number): Promise<boolean> {
+  const r = probe(port);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** `CLUSTER INFO` / `INFO replication` of one node as a map, or null when it does not answer. */
+async function info(port: number, command: 'cluster' | 'replication'): Promise<Map<string, string> | null> {
+  const r = probe(port);
+  try {
+    await r.connect();
+    const text = command === 'cluster' ? ((await r.call('CLUSTER', 'INFO')) as string) : await r.info('replication');
+    return new Map(
+      text
+        .split(/\r?\n/)
+        .filter((l) => l.includes(':'))
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+    );
+  } catch {
+    return null;
+  } finally {
+    r.disconnect();
+  }
+}
+
+function runCli(args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(REDIS_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-cluster: redis-cli ${args.join(' ')} took over ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    child.once('error', (error) => (clearTimeout(timer), reject(error)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`redis-cluster: redis-cli ${args.join(' ')} exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+/** Waits until every live node says `cluster_state:ok`, knows all `known` nodes, and there are `masters` masters each with a replica. */
+async function waitHealthy(ports: number[], masters: number, known: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    const infos = await Promise.all(ports.map((p) => info(p, 'cluster')));
+    const repl = await Promise.all(ports.map((p) => info(p, 'replication')));
+    const ok = infos.every((i) => i?.get('cluster_state') === 'ok' && Number(i.get('cluster_known_nodes')) >= known);
+    const roles = repl.map((r) => r?.get('role'));
+    const attached = repl.filter((r) => r?.get('role') === 'slave' && r.get('master_link_status') === 'up').length;
+    const masterCount = roles.filter((r) => r === 'master').length;
+    last = `states=${infos.map((i) => i?.get('cluster_state')).join(',')} roles=${roles.join(',')} attached=${attached}`;
+    if (ok && masterCount === masters && attached === ports.length - masters) return;
+    await sleep(200);
+  }
+  throw new Error(`redis-cluster: not healthy within ${ms} ms (${last})`);
+}
+
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function killOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
+/**
+ * Starts a 6-node Redis Cluster (3 masters, 3 replicas; `redis-cli --cluster create …
+ * --cluster-replicas 1`) of Debian's `redis-server` on free loopback ports in a temp dir — no
+ * persistence (`--save "" --appendonly no`), node timeout 2 s — and waits (up to `timeoutMs`, default
+ * 60 s for slow 2-core CI) until every node reports `cluster_state:ok` and each replica's link to its
+ * master is up. The processes are killed by `stop()` and, failing that, when this process exits.
+ * Use one per test file: a start takes a few seconds.
+ * @throws Error naming the step and carrying redis's output when a node will not start or the
+ *   cluster does not form in time
+ */
+export async function startRedisCluster(options: { timeoutMs?: number } = {}): Promise<RedisClusterHandle> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const dir = mkdtempSync(join(tmpdir(), 'huiliu-redis-cluster-'));
+  const procs: NodeProcess[] = [];
+  killOnExit();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    for (const p of procs) live.delete(p.child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const tried = new Set<number>();
+    for (let attempt = 0; procs.length < 6; attempt++) {
+      if (attempt > 10) throw new Error('redis-cluster: ports kept being taken while starting nodes');
+      for (const port of await freeClusterPorts(6 - procs.length, tried)) {
+        tried.add(port);
+        const p = await startNode(dir, port);
+        if (p) {
+          procs.push(p);
+          live.add(p.child);
+        }
+      }
+    }
+    const ports = procs.map((p) => p.port);
+    await runCli(['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '1', '--cluster-yes'], timeoutMs);
+    await waitHealthy(ports, 3, 6, timeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const seeds = procs.map((p) => ({ host: HOST, port: p.port }));
+  return {
+    nodes: seeds.map((s) => `${s.host}:${s.port}`).join(','),
+    seeds,
+    stop,
+    async killMasterOf(slot: number) {
+      const alive = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+      const r = new Redis({ host: HOST, port: alive[0]!.port, maxRetriesPerRequest: 1 });
+      let masterPort: number;
+      try {
+        const slots = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
+        const range = slots.find(([from, to]) => slot >= from && slot <= to);
+        if (!range) throw new Error(`redis-cluster: no node serves slot ${slot}`);
+        masterPort = range[2][1];
+      } finally {
+        r.disconnect();
+      }
+      const victim = procs.find((p) => p.port === masterPort)!;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      live.delete(victim.child);
+      const rest = alive.filter((p) => p !== victim).map((p) => p.port);
+      // The replica is promoted after the node timeout (2 s); the dead master stays "known" but failed.
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        const infos = await Promise.all(rest.map((p) => info(p, 'cluster')));
+        const repl = await Promise.all(rest.map((p) => info(p, 'replication')));
+        if (infos.every((i) => i?.get('cluster_state') === 'ok') && repl.filter((x) => x?.get('role') === 'master').length === 3) return;
+        await sleep(200);
+      }
+      throw new Error(`redis-cluster: no failover of slot ${slot} within ${timeoutMs} ms`);
+    },
+  };
+}
