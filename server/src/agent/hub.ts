@@ -129,6 +129,9 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'transfer:decline': 'session.handle',
   'transfer:cancel': 'session.handle',
   'transfer:targets': 'session.handle',
+  // Issue 13: typing goes to your own chat's customer; a read mark is allowed wherever you may look.
+  'agent:typing': 'session.handle',
+  'session:read': 'session.view',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;

@@ -394,6 +394,11 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
             sessionId: session?.id ?? null,
             conversationId: session?.conversationId ?? null,
             heartbeatMs,
+            // Issue 13 (contract only so far): no pre-chat form, no uploads, no read marks yet.
+            preChat: null,
+            preChatDone: false,
+            upload: null,
+            agentReadSeq: 0,
           });
           if (session) {
             let afterSeq = frame.lastSeq ?? 0;
