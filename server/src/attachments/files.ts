@@ -87,12 +87,16 @@ export function checkUpload(
   return verdict;
 }
 
-/** Bidi controls, zero-width marks and other format characters a name must not carry (Unicode Cf, C0, C1). */
-const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+/**
+ * What a name must not carry: C0 and C1 controls, line and paragraph separators, bidi controls (they
+ * can make `exe.txt` show as `txt.exe`), zero-width spaces and BOMs. Joiners (ZWJ, ZWNJ) stay: scripts
+ * and emoji sequences need them.
+ */
+const INVISIBLE = /[\p{Cc}\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/gu;
 
 /**
  * A file name as the customer gave it, made safe to store and show (issue 13): the last path segment
- * only (`/` and `\\` both), control and format characters (bidi overrides…) removed, blanks
+ * only (`/` and `\\` both), controls and invisible format characters (bidi overrides…) removed, blanks
  * collapsed, at most `max` UTF-16 units cut by grapheme, and `file` when nothing is left.
  */
 export function cleanFileName(raw: string | undefined, max = 120): string {
