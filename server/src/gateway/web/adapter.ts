@@ -70,7 +70,8 @@ export interface WebChannelAdapterOptions {
    */
   uploads?: {
     limits: { maxBytes: number; mimes: readonly string[] } | null;
-    attachmentOf(envelope: Envelope, visitorToken: string): Promise<WidgetAttachment | undefined>;
+    /** The attachment of `envelope` as a tab of `customerId` shows it (undefined: none, or not theirs). */
+    attachmentOf(envelope: Envelope, customerId: string): Promise<WidgetAttachment | undefined>;
   };
 }
 
@@ -152,7 +153,8 @@ interface Connection {
  *   for a kind the widget cannot show or when this node's channel is shut down. It does not push: the
  *   visitor's tabs may be connected to any node, and only the node running the dispatcher calls it.
  * - the FAN-OUT subscriptions below push every stored message and status to the visitor's tabs
- *   connected to THIS node, on every node. The widget has no read receipts, so `sent` is final.
+ *   connected to THIS node, on every node. `sent` becomes `read` when the visitor's widget says they
+ *   saw the reply (a `read` frame, issue 13).
  */
 export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): Promise<WebChannelAdapter> {
   const { store, ingest, bus, config, limits, metrics } = opts;
