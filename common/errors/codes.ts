@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   WECHAT_XML_MALFORMED: { status: 400, message: 'The body is not a WeChat push document.' },
   /** Retiring a key-encryption key that still wraps data keys (issue 14): let the re-wrap finish first. */
   KEK_IN_USE: { status: 409, message: 'Data keys are still wrapped by this key-encryption key.' },
+  // Web widget uploads (issue 13, docs/channels/web.md).
+  UPLOAD_TOO_LARGE: { status: 413, message: 'The file is larger than the upload limit.' },
+  UPLOAD_TYPE_REFUSED: { status: 415, message: 'This kind of file cannot be sent here.' },
+  UPLOAD_EXECUTABLE: { status: 415, message: 'Programs and scripts cannot be sent.' },
+  /** A pre-chat form topic this server does not offer (issue 13). */
+  UNKNOWN_TOPIC: { status: 400, message: 'No such topic.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */

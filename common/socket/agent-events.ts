@@ -72,6 +72,12 @@ export const CloseSessionSchema = z.object({
 /** The presences an agent may set themselves (`after-call-work` and `offline` are the server's). */
 export const SettablePresenceSchema = z.enum(['available', 'busy', 'away']);
 export type SettablePresence = z.infer<typeof SettablePresenceSchema>;
+/** The agent started or stopped typing a reply in their chat (issue 13; volatile, shown to a web visitor). */
+export const AgentTypingSchema = z.object({ sessionId: SessionIdSchema, typing: z.boolean() });
+/** The agent has read the chat's customer messages up to `upToSeq` (issue 13; the web widget shows "Read"). */
+export const SessionReadSchema = z.object({ sessionId: SessionIdSchema, upToSeq: z.number().int().min(0) });
+export type AgentTyping = z.infer<typeof AgentTypingSchema>;
+export type SessionRead = z.infer<typeof SessionReadSchema>;
 export const SetPresenceSchema = z.object({ presence: SettablePresenceSchema });
 /** Hands your active chat back to the queue; it is offered to another agent first. */
 export const ReleaseSessionSchema = z.object({ sessionId: SessionIdSchema });
@@ -162,6 +168,18 @@ export interface AgentClientToServerEvents {
   /** The sender withdraws their pending warm transfer. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
   'transfer:cancel': (payload: { transferId: string }, ack: Ack<TransferView>) => void;
   'transfer:targets': (payload: { sessionId: string }, ack: Ack<TransferTargets>) => void;
+  /**
+   * Your typing state in your active chat (issue 13): forwarded, volatile, to a web visitor's widget
+   * (other channels ignore it). Answers `{forwarded}`; NOT_ASSIGNED when the chat is not yours.
+   * Clients send `true` at most every 3 s while typing and `false` when idle 5 s or on send.
+   */
+  'agent:typing': (payload: AgentTyping, ack: Ack<{ forwarded: boolean }>) => void;
+  /**
+   * You have read the chat's customer messages up to `upToSeq` (issue 13): stored (marks never move
+   * back) and shown to a web visitor as "Read". Answers the stored mark; SESSION_NOT_FOUND when you
+   * cannot see the session.
+   */
+  'session:read': (payload: SessionRead, ack: Ack<{ upToSeq: number }>) => void;
 }
 
 /**
@@ -186,6 +204,8 @@ export const AGENT_CLIENT_EVENTS = [
   'transfer:decline',
   'transfer:cancel',
   'transfer:targets',
+  'agent:typing',
+  'session:read',
 ] as const satisfies readonly (keyof AgentClientToServerEvents)[];
 export type AgentClientEvent = keyof AgentClientToServerEvents;
 // Fails to compile when an event is added to the interface but not to the list.

@@ -35,6 +35,8 @@ import { wechatChannelPlugin } from './gateway/wechat/plugin';
 import type { RoutingConfigStore } from './routing/config-store';
 import { routingConfigPlugin } from './routing/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
+import type { WidgetStateStore } from './gateway/web/state';
+import { createAttachmentLinks, widgetUploadsPlugin } from './gateway/web/uploads';
 import { healthPlugin } from './health/plugin';
 import { frameworkErrors, registerErrorHandling } from './http/errors';
 import { Limits } from './http/limits';
@@ -108,6 +110,8 @@ export interface AppDeps {
    * and `GET /api/v1/customers/:id/facts`, and the customers' ratings (CSAT) on the widget and the app channel.
    */
   customerFacts?: CustomerFacts;
+  /** The web channel's pre-chat answers and read marks (issue 13); absent: no pre-chat form, no read marks. */
+  widgetState?: WidgetStateStore;
   /** The app channel's outbound webhooks (issue 13): with them, app accounts with a webhook are pushed to, and the dead-letter admin routes exist. */
   appWebhooks?: AppWebhooks;
   /** KEK rotation and retirement (issue 14). */
@@ -231,7 +235,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
   if (deps.keyRotation) await app.register(keysAdminPlugin, { rotation: deps.keyRotation });
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
+  // Issue 13: the widget's files, stored with the same attachment store as the app channel's images.
+  const attachmentLinks =
+    deps.attachments && createAttachmentLinks({ attachments: deps.attachments.store, visitorTokens: deps.visitorTokens });
+  if (deps.attachments && attachmentLinks) {
+    await app.register(widgetUploadsPlugin, {
+      attachments: deps.attachments,
+      links: attachmentLinks,
+      ingest,
+      store,
+      ...(deps.widgetState ? { state: deps.widgetState } : {}),
+      config,
+      limits,
+      visitorTokens: deps.visitorTokens,
+      logger,
+    });
+  }
   await app.register(webChannelPlugin, {
+    ...(attachmentLinks ? { uploads: { limits: config.widget.upload, attachmentOf: attachmentLinks.attachmentOf } } : {}),
     handOver,
     standing,
     store,
@@ -242,6 +263,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     widgetDir: deps.widgetDir ?? DEFAULT_WIDGET_DIR,
     agentName: (id) => auth.displayName(id),
     visitorTokens: deps.visitorTokens,
+    channels,
+    ...(deps.widgetState ? { state: deps.widgetState } : {}),
     upgrades,
     adapters,
     limits,

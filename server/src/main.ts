@@ -45,6 +45,8 @@ import { createLocalKeyProvider } from './keys/provider.local';
 import { loadOrCreateWrappedSecret, tlsKeyBox } from './keys/secret-file';
 import { createPkcs11KeyProvider } from './keys/provider.pkcs11';
 import { VisitorTokens } from './gateway/web/visitor-token';
+import { createSqliteWidgetState } from './gateway/web/state.sqlite';
+import { createAgentReceipts } from './gateway/web/receipts';
 import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
@@ -277,6 +279,8 @@ export async function startServer(
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
   const adapters = new ChannelAdapters();
+  // Issue 13: the web widget's pre-chat answers and the read marks of both sides.
+  const widgetState = createSqliteWidgetState({ path: config.paths.db });
   // Issue 13: app accounts with a webhook are pushed to; pending deliveries wait in the outbox across restarts.
   const webhookOutbox = createSqliteWebhookOutbox({ path: config.paths.db });
   // Issue 17: the audit log — SQLite in the data file, or PostgreSQL (monthly partitions) with HUILIU_PG_URL.
@@ -326,6 +330,7 @@ export async function startServer(
     appWebhooks,
     keyRotation,
     audit,
+    widgetState,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -338,6 +343,7 @@ export async function startServer(
     conversations,
     assist,
     transfers,
+    receipts: createAgentReceipts({ store, state: widgetState, bus }),
     logger,
     limits,
     metrics,
@@ -410,6 +416,7 @@ export async function startServer(
         await attachments.close();
         await cpu.close();
         webhookOutbox.close();
+        await widgetState.close();
         await channels.close();
         authDb.close();
         // A re-wrap in progress finishes its batch; what is left resumes at the next rotation or start.

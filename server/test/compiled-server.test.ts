@@ -47,7 +47,7 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
     const db = new Database(join(server.dataDir, 'huiliu.db'), { readonly: true });
     try {
       const applied = db.prepare('SELECT component, count(*) AS n FROM schema_migrations GROUP BY component ORDER BY component').all();
-      const expected = ['ai', 'ai/assist', 'attachments', 'auth', 'gateway', 'routing', 'sessions'].map(
+      const expected = ['ai', 'ai/assist', 'attachments', 'auth', 'gateway', 'routing', 'sessions', 'gateway/web'].map(
         (capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length,
       );
       expect(applied).toEqual([
@@ -58,6 +58,7 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
         { component: 'channels', n: expected[4] },
         { component: 'routing', n: expected[5] },
         { component: 'sessions', n: expected[6] },
+        { component: 'widget', n: expected[7] },
       ]);
     } finally {
       db.close();
