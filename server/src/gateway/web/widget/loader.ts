@@ -104,13 +104,40 @@ border:0;border-radius:14px;box-shadow:0 8px 32px rgb(0 0 0/28%);background:#fff
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && open) setOpen(false);
   });
+  // The visitor's identity, kept in the site's storage when the browser refuses the chat frame its
+  // own (third-party storage blocked): the chat hands it over and gets it back on the next page.
+  const KEY = `huiliu.widget.identity:${server}`;
+  const recall = (): { visitorToken?: string; conversationId?: string } => {
+    try {
+      const saved = JSON.parse(localStorage.getItem(KEY) ?? 'null') as { visitorToken?: unknown; conversationId?: unknown } | null;
+      if (typeof saved?.visitorToken !== 'string') return {};
+      return {
+        visitorToken: saved.visitorToken,
+        ...(typeof saved.conversationId === 'string' ? { conversationId: saved.conversationId } : {}),
+      };
+    } catch {
+      return {};
+    }
+  };
+  const keep = (identity: { visitorToken?: unknown; conversationId?: unknown }) => {
+    if (typeof identity.visitorToken !== 'string' || identity.visitorToken.length > 128) return;
+    const conversationId = typeof identity.conversationId === 'string' ? identity.conversationId : undefined;
+    try {
+      localStorage.setItem(KEY, JSON.stringify({ visitorToken: identity.visitorToken, conversationId }));
+    } catch {
+      /* the site's storage is refused too: the next page starts a new visitor */
+    }
+  };
   window.addEventListener('message', (event: MessageEvent<unknown>) => {
     if (event.origin !== server || event.source !== frame.contentWindow) return;
     const data = event.data as { type?: unknown; count?: unknown } | null;
     switch (data?.type) {
       case 'huiliu:ready':
         ready = true;
-        tell(open ? 'huiliu:open' : 'huiliu:closed');
+        frame.contentWindow?.postMessage({ type: 'huiliu:init', open, ...recall() }, server);
+        return;
+      case 'huiliu:identity':
+        keep(data as { visitorToken?: unknown; conversationId?: unknown });
         return;
       case 'huiliu:close':
         if (open) setOpen(false);
@@ -125,6 +152,13 @@ border:0;border-radius:14px;box-shadow:0 8px 32px rgb(0 0 0/28%);background:#fff
   });
   label();
   root.append(frame, launcher);
+  // A site missing from the server's widget.allowedOrigins gets a refused frame (CSP frame-ancestors)
+  // that never says it is ready: tell the site's developer where to look.
+  setTimeout(() => {
+    // The site's developer reads this in the browser console; the loader has no other voice.
+    // eslint-disable-next-line no-console
+    if (!ready) console.warn(`Huiliu: the chat from ${server} did not load here; is ${location.origin} in widget.allowedOrigins?`);
+  }, 15_000);
   // The chat loads hidden with the page, so an agent's reply to a returning visitor shows on the badge.
   frame.src = `${server}/widget?${query.toString()}`;
   const mount = () => document.body.append(root);

@@ -34,9 +34,27 @@ interface Saved {
   outbox: { clientMessageId: string; text: string; sentAt: string }[];
 }
 
+/**
+ * The browser's localStorage, or a page-lifetime stand-in where it is refused: a third-party iframe
+ * with third-party storage blocked (Chromium's default in some modes, Safari's ITP) throws on first
+ * access. The widget then works until the page is left, and a reload starts as a new visitor.
+ */
+let storageRefused = false;
+const storage: Pick<Storage, 'getItem' | 'setItem'> = (() => {
+  try {
+    const s = window.localStorage;
+    s.getItem(STORAGE);
+    return s;
+  } catch {
+    storageRefused = true;
+    const memory = new Map<string, string>();
+    return { getItem: (k: string) => memory.get(k) ?? null, setItem: (k: string, v: string) => void memory.set(k, v) };
+  }
+})();
+
 function load(): Saved {
   try {
-    const raw = localStorage.getItem(STORAGE);
+    const raw = storage.getItem(STORAGE);
     if (raw) return JSON.parse(raw) as Saved;
   } catch {
     /* a corrupt cache is dropped; the server has the history */
@@ -66,7 +84,11 @@ const state = load();
 const save = () => {
   merge(state, load());
   state.messages = state.messages.slice(-KEEP);
-  localStorage.setItem(STORAGE, JSON.stringify(state));
+  try {
+    storage.setItem(STORAGE, JSON.stringify(state));
+  } catch {
+    /* storage full or refused: the server keeps the history, a reload replays it */
+  }
 };
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -134,9 +156,30 @@ $close.setAttribute('aria-label', t.closeChat);
 $close.title = t.closeChat;
 $drop.textContent = t.dropHere;
 
+/** What the widget tells the loader (docs/channels/web.md "Embedding"). */
+type ToHost =
+  | { type: 'huiliu:ready' }
+  | { type: 'huiliu:close' }
+  | { type: 'huiliu:unread'; count: number }
+  /** Who this visitor is, for the loader to keep in the site's own storage (see `storageRefused`). */
+  | { type: 'huiliu:identity'; visitorToken: string; conversationId: string | null };
 /** Tells the loader something (only the origin that embedded us). */
-function toHost(message: { type: 'huiliu:ready' } | { type: 'huiliu:close' } | { type: 'huiliu:unread'; count: number }): void {
+function toHost(message: ToHost): void {
   if (host) window.parent.postMessage(message, host);
+}
+/**
+ * Where the browser refuses this third-party frame its storage, the loader keeps the visitor's token
+ * and conversation in the site's first-party storage and hands them back at start (`huiliu:init`),
+ * so a reload resumes the conversation instead of starting a new visitor.
+ */
+let toldIdentity = '';
+function tellIdentity(): void {
+  if (!host || !storageRefused || !state.visitorToken) return;
+  const identity = { type: 'huiliu:identity' as const, visitorToken: state.visitorToken, conversationId: state.conversationId ?? null };
+  const key = JSON.stringify(identity);
+  if (key === toldIdentity) return;
+  toldIdentity = key;
+  toHost(identity);
 }
 let unread = 0;
 function countUnread(delta: number | null): void {
@@ -150,8 +193,17 @@ if (host) {
   $close.addEventListener('click', () => toHost({ type: 'huiliu:close' }));
   window.addEventListener('message', (event: MessageEvent<unknown>) => {
     if (event.origin !== host || event.source !== window.parent) return;
-    const data = event.data as { type?: unknown } | null;
-    if (data?.type === 'huiliu:open') {
+    const data = event.data as { type?: unknown; open?: unknown; visitorToken?: unknown; conversationId?: unknown } | null;
+    if (data?.type === 'huiliu:init') {
+      // The loader's answer to `ready`: whether the panel is open, and the identity it kept.
+      panelOpen = data.open === true;
+      if (storageRefused && !state.visitorToken && typeof data.visitorToken === 'string' && data.visitorToken.length <= 128) {
+        state.visitorToken = data.visitorToken;
+        if (typeof data.conversationId === 'string' && data.conversationId.length <= 64) state.conversationId = data.conversationId;
+      }
+      start();
+      if (panelOpen) focusFirst();
+    } else if (data?.type === 'huiliu:open') {
       panelOpen = true;
       countUnread(null);
       focusFirst();
@@ -888,11 +940,13 @@ function onFrame(frame: WidgetServerFrame): void {
       scheduleBeat();
       flushOutbox();
       maybeSendRead();
+      tellIdentity();
       return;
     }
     case 'ack': {
       const pending = state.outbox.find((p) => p.clientMessageId === frame.clientMessageId);
       adoptConversation(frame.conversationId);
+      tellIdentity();
       if (pending) {
         accept({
           id: frame.messageId,
@@ -1024,5 +1078,13 @@ window.addEventListener('online', () => {
   }
 });
 
-render();
-connect();
+let started = false;
+/** Connects once: at once on its own page, after the loader's `init` (or 3 s without one) when embedded. */
+function start(): void {
+  if (started) return;
+  started = true;
+  render();
+  connect();
+}
+if (host) setTimeout(start, 3000);
+else start();
