@@ -254,6 +254,34 @@ export const CustomerTypingEventSchema = z.object({
   payload: z.object({ typing: z.boolean(), session: SessionFactsSchema }),
 });
 
+/**
+ * The assigned agent started or stopped typing a reply (issue 13, `agent:typing`). **Volatile** like
+ * `customer.typing`: fan-out only, never stored or audited, dropped rather than retried; the web
+ * channel shows it in the visitor's widget (other channels ignore it). `session`: the session's facts
+ * (its channel and customer pick the widget tabs without a store read).
+ */
+export const AgentTypingEventSchema = z.object({
+  ...base,
+  type: z.literal('agent.typing'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({ typing: z.boolean(), session: SessionFactsSchema }),
+});
+
+/**
+ * A read mark of a conversation moved forward (issue 13): `side: agent` — staff read the customer's
+ * messages up to `upToSeq` (`session:read`; the widget shows "Read"); `side: customer` — the visitor
+ * saw the replies up to it (their delivery states became `read`). Marks are stored and never move
+ * back; this event only tells the nodes (fan-out). `session`: the session the mark was made in.
+ */
+export const ConversationReadEventSchema = z.object({
+  ...base,
+  type: z.literal('conversation.read'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({ side: z.enum(['agent', 'customer']), upToSeq: z.number().int().min(0), session: SessionFactsSchema }),
+});
+
 /** One schema per event type: the bus validates every published event against its entry. */
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
@@ -265,6 +293,8 @@ export const EVENT_SCHEMAS = {
   'transfer.changed': TransferChangedEventSchema,
   'customer.merged': CustomerMergedEventSchema,
   'customer.typing': CustomerTypingEventSchema,
+  'agent.typing': AgentTypingEventSchema,
+  'conversation.read': ConversationReadEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -281,6 +311,8 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   TransferChangedEventSchema,
   CustomerMergedEventSchema,
   CustomerTypingEventSchema,
+  AgentTypingEventSchema,
+  ConversationReadEventSchema,
 ]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */

@@ -30,6 +30,7 @@ import { wechatChannelPlugin } from './gateway/wechat/plugin';
 import type { RoutingConfigStore } from './routing/config-store';
 import { routingConfigPlugin } from './routing/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
+import type { WidgetStateStore } from './gateway/web/state';
 import { healthPlugin } from './health/plugin';
 import { frameworkErrors, registerErrorHandling } from './http/errors';
 import { Limits } from './http/limits';
@@ -103,6 +104,8 @@ export interface AppDeps {
    * and `GET /api/v1/customers/:id/facts`, and the customers' ratings (CSAT) on the widget and the app channel.
    */
   customerFacts?: CustomerFacts;
+  /** The web channel's pre-chat answers and read marks (issue 13); absent: no pre-chat form, no read marks. */
+  widgetState?: WidgetStateStore;
   /** The app channel's outbound webhooks (issue 13): with them, app accounts with a webhook are pushed to, and the dead-letter admin routes exist. */
   appWebhooks?: AppWebhooks;
 }
@@ -228,6 +231,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     widgetDir: deps.widgetDir ?? DEFAULT_WIDGET_DIR,
     agentName: (id) => auth.displayName(id),
     visitorTokens: deps.visitorTokens,
+    channels,
+    ...(deps.widgetState ? { state: deps.widgetState } : {}),
     upgrades,
     adapters,
     limits,

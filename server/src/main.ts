@@ -39,6 +39,8 @@ import { createMetrics } from './metrics/metrics';
 import { createLocalKeyProvider } from './keys/provider.local';
 import { loadOrCreateSecret } from './keys/secret-file';
 import { VisitorTokens } from './gateway/web/visitor-token';
+import { createSqliteWidgetState } from './gateway/web/state.sqlite';
+import { createAgentReceipts } from './gateway/web/receipts';
 import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
@@ -268,6 +270,8 @@ export async function startServer(
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
   const ingest = new Ingest(store, bus);
   const adapters = new ChannelAdapters();
+  // Issue 13: the web widget's pre-chat answers and the read marks of both sides.
+  const widgetState = createSqliteWidgetState({ path: config.paths.db });
   // Issue 13: app accounts with a webhook are pushed to; pending deliveries wait in the outbox across restarts.
   const webhookOutbox = createSqliteWebhookOutbox({ path: config.paths.db });
   const appWebhooks = createAppWebhooks({ outbox: webhookOutbox, channels, store, bus, logger, retry: config.channels.app.webhook });
@@ -301,6 +305,7 @@ export async function startServer(
     whatIf: { staff: () => auth.listStaff(), aiTierAnswers: () => aiTierState().available },
     customerFacts,
     appWebhooks,
+    widgetState,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -313,6 +318,7 @@ export async function startServer(
     conversations,
     assist,
     transfers,
+    receipts: createAgentReceipts({ store, state: widgetState, bus }),
     logger,
     limits,
     metrics,
@@ -382,6 +388,7 @@ export async function startServer(
         await attachments.close();
         await cpu.close();
         webhookOutbox.close();
+        await widgetState.close();
         await channels.close();
         authDb.close();
         await keys.close();

@@ -20,6 +20,8 @@ import {
   TransferIdSchema,
   TransferSessionSchema,
   TransferTargetsQuerySchema,
+  AgentTypingSchema,
+  SessionReadSchema,
   type AgentClientEvent,
   type AgentClientToServerEvents,
   type AgentServerToClientEvents,
@@ -53,6 +55,7 @@ import {
   type EmotionOf,
 } from '../sessions/views';
 import type { SessionFacts } from '../../../common/events/events';
+import type { AgentReceipts } from '../gateway/web/receipts';
 
 interface SocketData {
   user: UserView;
@@ -82,6 +85,11 @@ export interface AgentHubDeps {
   assist?: Pick<AssistService, 'suggest' | 'discardDraft' | 'summaryFor'>;
   /** Transfers (issue 11): `session:transfer`, `transfer:*`, and their pushes. Absent: those events answer NOT_FOUND. */
   transfers?: Pick<TransferService, 'transfer' | 'accept' | 'decline' | 'cancel' | 'targets' | 'view' | 'offer' | 'offersFor'>;
+  /**
+   * Typing and read receipts (issue 13, gateway/web/receipts.ts): `agent:typing`, `session:read`.
+   * Absent: those events answer NOT_FOUND.
+   */
+  receipts?: AgentReceipts;
   logger: Logger;
   /** Per-IP connection caps and refusal counters shared with the other sockets. */
   limits: Limits;
@@ -377,6 +385,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('transfer:decline', DeclineTransferSchema, ({ transferId, reason }) => transfers().decline(user, transferId, reason));
     on('transfer:cancel', TransferIdSchema, ({ transferId }) => transfers().cancel(user, transferId));
     on('transfer:targets', TransferTargetsQuerySchema, ({ sessionId }) => transfers().targets(user, sessionId));
+
+    // Issue 13: the agent's typing to the visitor, and how far they read (shown in the web widget).
+    const receipts = () => {
+      if (!deps.receipts) throw new HuiliuError('NOT_FOUND', 'Receipts are not enabled on this server.');
+      return deps.receipts;
+    };
+    on('agent:typing', AgentTypingSchema, (input) => receipts().typing(user, input));
+    on('session:read', SessionReadSchema, (input) => receipts().read(user, input));
 
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
       deps.afterCallWork?.cancel(user.id);

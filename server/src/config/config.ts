@@ -258,6 +258,53 @@ export const DEFAULT_ATTACHMENTS = { maxImageBytes: 5 * 1024 * 1024, maxImagePix
 /** `ocr:` defaults (docs/operations.md): one engine keeps one core for the sockets on a 2-core machine. */
 export const DEFAULT_OCR = { enabled: true, workers: 1, queue: 16, timeoutMs: 60_000 };
 
+/** Which pre-chat fields the widget asks for (issue 13). */
+const PreChatFieldSchema = z.enum(['required', 'optional', 'off']);
+/** File types a widget visitor may send (issue 13); each is checked by its magic bytes. */
+export const WIDGET_UPLOAD_MIMES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/pdf', 'text/plain'] as const;
+export type WidgetUploadMime = (typeof WIDGET_UPLOAD_MIMES)[number];
+/** `widget.upload` defaults (issue 13): 10 MiB, every accepted type. */
+export const DEFAULT_WIDGET_UPLOAD = { maxBytes: 10 * 1024 * 1024, mimes: [...WIDGET_UPLOAD_MIMES] as WidgetUploadMime[] };
+
+/** `widget.preChat` as the server uses it: fields, and topics with their skill groups. */
+export interface WidgetPreChatConfig {
+  readonly name: 'required' | 'optional' | 'off';
+  readonly contact: 'required' | 'optional' | 'off';
+  readonly topics: readonly {
+    readonly id: string;
+    readonly label: { readonly en: string; readonly zh: string };
+    readonly skillGroup: string;
+  }[];
+}
+
+/**
+ * The pre-chat form `--demo` shows when the config file has none: name optional, a contact optional,
+ * and three topics over the demo's skill groups (billing and technical → general, sales → vip).
+ */
+export const DEMO_PRE_CHAT: WidgetPreChatConfig = {
+  name: 'optional',
+  contact: 'optional',
+  topics: [
+    { id: 'billing', label: { en: 'Billing', zh: '账单' }, skillGroup: 'general' },
+    { id: 'technical', label: { en: 'Technical support', zh: '技术支持' }, skillGroup: 'general' },
+    { id: 'sales', label: { en: 'Sales', zh: '销售咨询' }, skillGroup: 'vip' },
+  ],
+};
+
+/** `widget.preChat` checked against the skill groups (ConfigError naming the field), or the demo's under `--demo`. */
+function widgetPreChat(file: WidgetPreChatConfig | undefined, demo: boolean, groupIds: ReadonlySet<string>): WidgetPreChatConfig | null {
+  const form = file ?? (demo && DEMO_PRE_CHAT.topics.every((t) => groupIds.has(t.skillGroup)) ? DEMO_PRE_CHAT : null);
+  if (!form) return null;
+  const seen = new Set<string>();
+  form.topics.forEach((t, i) => {
+    if (!groupIds.has(t.skillGroup))
+      throw new ConfigError(`HUILIU_CONFIG field widget.preChat.topics.${i}.skillGroup: no skill group "${t.skillGroup}"`);
+    if (seen.has(t.id)) throw new ConfigError(`HUILIU_CONFIG field widget.preChat.topics.${i}.id: "${t.id}" is given twice`);
+    seen.add(t.id);
+  });
+  return form;
+}
+
 const SkillGroupConfig = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes'),
   name: z.string().min(1).max(64),
@@ -327,6 +374,43 @@ export const FileConfigSchema = z.strictObject({
       title: z.string().min(1).max(64).optional(),
       /** Origins allowed to embed the widget in an iframe (CSP frame-ancestors). */
       allowedOrigins: z.array(z.url()).optional(),
+      /**
+       * The pre-chat form (issue 13, docs/channels/web.md): whether the name and a contact (e-mail or
+       * phone) are `required`, `optional` or `off`, and the topics a visitor picks from; each topic's
+       * `skillGroup` is where their next session opens (checked against `skillGroups` at start).
+       */
+      preChat: z
+        .strictObject({
+          name: PreChatFieldSchema.default('optional'),
+          contact: PreChatFieldSchema.default('optional'),
+          topics: z
+            .array(
+              z.strictObject({
+                id: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes'),
+                label: z.strictObject({ en: z.string().min(1).max(64), zh: z.string().min(1).max(64) }),
+                skillGroup: z.string().min(1),
+              }),
+            )
+            .max(20)
+            .default([]),
+        })
+        .optional(),
+      /**
+       * Files visitors send (issue 13): the largest (bytes, default 10 MiB, at most 32 MiB) and the
+       * accepted types, each verified by its magic bytes. `enabled: false` turns uploads off.
+       */
+      upload: z
+        .strictObject({
+          enabled: z.boolean(),
+          maxBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .max(32 * 1024 * 1024),
+          mimes: z.array(z.enum(WIDGET_UPLOAD_MIMES)).min(1),
+        })
+        .partial()
+        .optional(),
     })
     .optional(),
   limits: LimitsSchema.optional(),
@@ -484,7 +568,14 @@ export interface ServerConfig {
   };
   /** `channels.accounts` of HUILIU_CONFIG: added (or updated, by key) at start; keys already read from their files. */
   readonly channelAccounts: readonly ConfiguredAccount[];
-  readonly widget: { readonly title: string; readonly allowedOrigins: readonly string[] };
+  readonly widget: {
+    readonly title: string;
+    readonly allowedOrigins: readonly string[];
+    /** The pre-chat form (issue 13); null: none. */
+    readonly preChat: WidgetPreChatConfig | null;
+    /** Visitor uploads (issue 13); null: off. */
+    readonly upload: { readonly maxBytes: number; readonly mimes: readonly WidgetUploadMime[] } | null;
+  };
   readonly limits: LimitsConfig;
   /** `attachments:` of HUILIU_CONFIG, defaults filled in. */
   readonly attachments: { readonly maxImageBytes: number; readonly maxImagePixels: number };
@@ -690,7 +781,12 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     routing: file.routing ?? (argv.includes('--demo') ? DEMO_ROUTING_CONFIG : DEFAULT_ROUTING_CONFIG),
     channels: { web: channels.web, app: { ...channels.app, webhook } },
     channelAccounts: accounts,
-    widget: { title: file.widget?.title ?? 'Huiliu support', allowedOrigins: file.widget?.allowedOrigins ?? [] },
+    widget: {
+      title: file.widget?.title ?? 'Huiliu support',
+      allowedOrigins: file.widget?.allowedOrigins ?? [],
+      preChat: widgetPreChat(file.widget?.preChat, argv.includes('--demo'), groupIds),
+      upload: file.widget?.upload?.enabled === false ? null : { ...DEFAULT_WIDGET_UPLOAD, ...file.widget?.upload },
+    },
     limits: {
       widget: { ...DEFAULT_LIMITS.widget, ...file.limits?.widget },
       visitor: { ...DEFAULT_LIMITS.visitor, ...file.limits?.visitor },

@@ -442,6 +442,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     mergeCustomers: (input) => writer.mergeCustomers(input),
     undoMerge: (mergeId, by) => writer.undoMerge(mergeId, by),
     linkIdentity: (customerId, link, source) => writer.linkIdentity(customerId, link, source),
+    saveContactDetails: (identity, source) => writer.saveContactDetails(identity, source),
 
     async getMerge(mergeId) {
       const row = q.merge.get(mergeId) as MergeRow | undefined;

@@ -1,5 +1,13 @@
 import type { ChannelCode } from '../../../common/message/session-id';
-import type { Content, Direction, Envelope, IdentityLink, IdentityLinkKind, InboundDraft } from '../../../common/message/envelope';
+import type {
+  ChannelIdentity,
+  Content,
+  Direction,
+  Envelope,
+  IdentityLink,
+  IdentityLinkKind,
+  InboundDraft,
+} from '../../../common/message/envelope';
 import type { RoutingDecision, Capacity, ChannelKind } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
@@ -540,6 +548,14 @@ export interface SessionStore {
    *   them, so the agent can merge instead), VALIDATION_FAILED (a value that is not a phone/e-mail)
    */
   linkIdentity(customerId: string, link: IdentityLink, source: string): Promise<LinkView>;
+  /**
+   * Contact details a customer typed themselves (issue 13: the web widget's pre-chat form), without a
+   * message: the identity's customer is created when new (as a first message would), a `displayName`
+   * replaces their name (the change kept, as a message's would), and each link is recorded
+   * **untrusted** for this customer when nobody holds it — never merged on, never taken from anyone
+   * (docs/continuity.md). Invalid link values are skipped. `source`: who recorded the links.
+   */
+  saveContactDetails(identity: ChannelIdentity, source: string): Promise<{ customerId: string; created: boolean }>;
   /** The customer holding a verified link (the value in any form `normalizeLinkValue` accepts), or null. */
   findCustomerByLink(kind: IdentityLinkKind, value: string): Promise<CustomerRecord | null>;
   /** The ids of the customer's merge group, root first; empty for an unknown customer. */

@@ -64,6 +64,7 @@ export type SessionWriter = Pick<
   | 'mergeCustomers'
   | 'undoMerge'
   | 'linkIdentity'
+  | 'saveContactDetails'
 >;
 export type SessionWriteOp = keyof SessionWriter;
 export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
@@ -83,6 +84,7 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'mergeCustomers',
   'undoMerge',
   'linkIdentity',
+  'saveContactDetails',
 ];
 
 export interface SessionWriterOptions {
@@ -584,6 +586,17 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         }
         return { merge: toMerge(undone), detached };
       });
+    },
+
+    async saveContactDetails(identity, source) {
+      const { customerId, identityHmac, created } = await resolveCustomer(identity);
+      // Typed by the customer: never a merge, never taken from a holder (applyLinks with merge off).
+      const links = (identity.links ?? []).map((l) => ({ kind: l.kind, value: l.value, merge: false }));
+      await commit.run(() => {
+        updateProfile(customerId, identity, identityHmac);
+        applyLinks(customerId, links, source);
+      });
+      return { customerId, created };
     },
 
     async linkIdentity(customerId, link, source) {

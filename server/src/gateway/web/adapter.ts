@@ -3,15 +3,26 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HuiliuError } from '../../../../common/errors/codes';
 import { truncateText } from '../../../../common/text/text';
-import { authorOf, isStaffOnly, textOf, type Envelope } from '../../../../common/message/envelope';
-import { WIDGET_CLOSE, WidgetClientFrameSchema, type WidgetMessage, type WidgetServerFrame } from '../../../../common/web/widget-protocol';
+import { authorOf, isStaffOnly, normalizeLinkValue, textOf, type Envelope, type IdentityLink } from '../../../../common/message/envelope';
+import {
+  WIDGET_CLOSE,
+  WidgetClientFrameSchema,
+  type PreChatForm,
+  type WidgetAttachment,
+  type WidgetClientFrame,
+  type WidgetMessage,
+  type WidgetServerFrame,
+} from '../../../../common/web/widget-protocol';
+import { newEvent, sessionFacts } from '../../bus/events';
+import type { ChannelStore } from '../channels';
+import type { WidgetStateStore } from './state';
 import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
 import type { Limits } from '../../http/limits';
 import { TokenBucket } from '../../http/token-bucket';
 import type { Logger } from '../../logging/logger';
 import type { Metrics } from '../../metrics/metrics';
-import type { SessionStore } from '../../sessions/store';
+import type { SessionRecord, SessionStore } from '../../sessions/store';
 import { carries, unsupportedKind, type ChannelAdapter, type ChannelCapabilities } from '../channel-adapter';
 import type { Ingest } from '../ingest';
 import { normalizeWidgetMessage, visitorExternalId } from './normalize';
@@ -45,6 +56,22 @@ export interface WebChannelAdapterOptions {
    * standing is pushed at most this often per customer (ms; default 2,000), the last change always.
    */
   standingEveryMs?: number;
+  /**
+   * The channel's durable state (issue 13): pre-chat answers and read marks. Absent: no pre-chat form
+   * is offered (a `pre-chat` frame is refused), `read` frames change nothing, and the welcome's
+   * `agentReadSeq` is 0.
+   */
+  state?: WidgetStateStore;
+  /** Delivery states (issue 13): a visitor's read receipt marks the replies they saw `read`. */
+  channels?: ChannelStore;
+  /**
+   * Issue 13 uploads: the limits the welcome announces (null or absent: uploads are off), and how a
+   * message's attachment is shown to the visitor (a fresh signed URL; see uploads.ts).
+   */
+  uploads?: {
+    limits: { maxBytes: number; mimes: readonly string[] } | null;
+    attachmentOf(envelope: Envelope, visitorToken: string): Promise<WidgetAttachment | undefined>;
+  };
 }
 
 export interface WebChannelAdapter extends ChannelAdapter {
@@ -54,6 +81,15 @@ export interface WebChannelAdapter extends ChannelAdapter {
 }
 
 const CHANNEL = 'WB' as const;
+/** Typing and read frames of one connection: a burst of this many, then this many a second; the rest are dropped. */
+const SIGNAL_BURST = 6;
+const SIGNALS_PER_SECOND = 2;
+/** Replies a read receipt marks `read` at most per frame (a conversation's newest ones; older marks stay). */
+const READ_MARK_MAX = 500;
+/** The form as the widget sees it: topics without their skill groups. */
+function publicForm(form: NonNullable<ServerConfig['widget']['preChat']>): PreChatForm {
+  return { name: form.name, contact: form.contact, topics: form.topics.map((t) => ({ id: t.id, label: { ...t.label } })) };
+}
 /** At most one standing update per waiting customer in this window (ms): a busy queue moves many times a second. */
 const STANDING_EVERY_MS = 2000;
 /** Own messages a tab may have in flight before the oldest stops being held back from its echo. */
@@ -63,8 +99,9 @@ const CAPABILITIES: ChannelCapabilities = {
   image: false,
   file: false,
   audio: false,
-  typing: false,
-  readReceipts: false,
+  // Issue 13: both ways, through the widget's typing and read frames.
+  typing: true,
+  readReceipts: true,
   passiveReply: false,
 };
 
@@ -126,6 +163,19 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   const byCustomer = new Map<string, Set<Connection>>();
   // Tabs of a visitor with no stored message yet: they join byCustomer when the first one is stored.
   const byNewVisitor = new Map<string, Set<Connection>>();
+
+  /** The message as the widget shows it, with a fresh signed link to its attachment for `customerId`'s tabs. */
+  const view = async (e: Envelope, customerId: string): Promise<WidgetMessage> => {
+    const attachment = await opts.uploads?.attachmentOf(e, customerId);
+    return { ...toWidgetMessage(e), ...(attachment ? { attachment } : {}) };
+  };
+  const preChatForm = opts.state && config.widget.preChat ? config.widget.preChat : null;
+  const groups = new Set(config.skillGroups.map((g) => g.id));
+  /** Where the visitor's next session opens: their pre-chat topic's group (if it still exists), else the channel default. */
+  const skillGroupOf = async (customerId: string | null): Promise<string> => {
+    const answer = customerId ? await opts.state?.preChat(customerId) : null;
+    return answer?.skillGroup && groups.has(answer.skillGroup) ? answer.skillGroup : config.channels.web.defaultSkillGroup;
+  };
 
   const closeFor = (socket: WebSocket, code: number, reason: string, label: string) => {
     if (socket.readyState !== socket.OPEN) return;
@@ -222,16 +272,28 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   subs.push(
     // Both directions go to every tab: another tab of the visitor sees what this one typed (D16).
     // Fan-out: every node pushes to the widget sockets connected to it (DESIGN §1 "Events").
-    await bus.subscribeAll('message.in', ({ payload: { envelope } }) => {
+    await bus.subscribeAll('message.in', async ({ payload: { envelope } }) => {
       if (!ours(envelope.channel)) return;
-      const frame: WidgetServerFrame = { type: 'message', message: toWidgetMessage(envelope) };
+      if (!byCustomer.has(envelope.customerId)) return;
+      const frame: WidgetServerFrame = { type: 'message', message: await view(envelope, envelope.customerId) };
       // The sending tab gets the ack instead; the visitor's other tabs get the message.
       for (const c of byCustomer.get(envelope.customerId) ?? []) if (!c.sending.delete(envelope.clientMessageId)) send(c.socket, frame);
     }),
-    await bus.subscribeAll('message.out', ({ payload: { envelope } }) => {
+    await bus.subscribeAll('message.out', async ({ payload: { envelope } }) => {
       // A kind the widget cannot show is not pushed either: `send` records it as failed.
       if (!ours(envelope.channel) || !carries(CAPABILITIES, envelope.kind)) return;
-      toCustomer(envelope.customerId, { type: 'message', message: toWidgetMessage(envelope) });
+      if (!byCustomer.has(envelope.customerId)) return;
+      toCustomer(envelope.customerId, { type: 'message', message: await view(envelope, envelope.customerId) });
+    }),
+    // Issue 13: the assigned agent's typing (volatile: dropped, never queued, for a full socket).
+    await bus.subscribeAll('agent.typing', ({ payload: { typing, session } }) => {
+      if (!ours(session.channel)) return;
+      for (const c of byCustomer.get(session.customerId) ?? []) send(c.socket, { type: 'typing', typing }, true);
+    }),
+    // Issue 13: staff read the visitor's messages up to a seq: every tab shows "Read" on them.
+    await bus.subscribeAll('conversation.read', ({ conversationId, payload: { side, upToSeq, session } }) => {
+      if (side !== 'agent' || !ours(session.channel)) return;
+      toCustomer(session.customerId, { type: 'read', conversationId, upToSeq });
     }),
     // The event carries the session's customer and agent: no store read per push.
     await bus.subscribeAll('session.changed', async ({ sessionId, payload: session }) => {
@@ -287,6 +349,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     const { socket, ip } = conn;
     const messages = new TokenBucket(lim.messageBurst, lim.messagesPerSecond);
     const replays = new TokenBucket(lim.replayBurst, lim.replaysPerSecond);
+    // Typing and read frames (issue 13): volatile signals, the excess dropped without an answer.
+    const signals = new TokenBucket(SIGNAL_BURST, SIGNALS_PER_SECOND);
     let alive = true;
     // ws closes the connection itself (1009 for an oversized frame, 1002 for a protocol error) and
     // then emits 'error': without this listener that error would end the process (issue 6 A1).
@@ -340,9 +404,79 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       const shown = page.slice(0, lim.replayPageSize);
       for (const m of shown) {
         if (isStaffOnly(m)) continue;
-        if (!send(socket, { type: 'message', message: toWidgetMessage(m) })) return;
+        if (!send(socket, { type: 'message', message: await view(m, customerId) })) return;
       }
       send(socket, { type: 'replayed', conversationId, lastSeq: shown.at(-1)?.seq ?? afterSeq, more: page.length > shown.length });
+    }
+
+    /**
+     * The pre-chat form (issue 13): checked against `widget.preChat`, the name and contact details
+     * stored with the visitor's customer (created now when new; e-mail and phone as untrusted links),
+     * the topic's skill group kept for their next session; `pre-chat-saved` to every tab of theirs here.
+     */
+    async function preChat(frame: Extract<WidgetClientFrame, { type: 'pre-chat' }>): Promise<void> {
+      const visitor = conn.visitor;
+      if (!visitor) return void fail('VALIDATION_FAILED', 'Say hello first.');
+      if (!preChatForm || !opts.state) return void fail('VALIDATION_FAILED', 'There is no pre-chat form here.');
+      if (!messages.take()) {
+        const v = limits.refuse('widget_connection_messages', messages.msUntilNext());
+        return void fail('RATE_LIMITED', 'Too many requests; try again shortly.', { retryAfterMs: v.ok ? 0 : v.retryAfterMs });
+      }
+      const name = preChatForm.name === 'off' ? undefined : frame.name;
+      if (preChatForm.name === 'required' && !name) return void fail('VALIDATION_FAILED', 'Your name is required.');
+      const links: IdentityLink[] = [];
+      if (preChatForm.contact !== 'off') {
+        for (const kind of ['email', 'phone'] as const) {
+          const given = frame[kind];
+          if (!given) continue;
+          const value = normalizeLinkValue(kind, given);
+          if (value === null)
+            return void fail('VALIDATION_FAILED', kind === 'email' ? 'That is not an e-mail address.' : 'That is not a phone number.');
+          links.push({ kind, value });
+        }
+        if (preChatForm.contact === 'required' && links.length === 0)
+          return void fail('VALIDATION_FAILED', 'An e-mail address or a phone number is required.');
+      }
+      const topic = frame.topic === undefined ? undefined : preChatForm.topics.find((t) => t.id === frame.topic);
+      if (frame.topic !== undefined && !topic) return void fail('UNKNOWN_TOPIC', 'No such topic.');
+      if (!topic && preChatForm.topics.length > 0) return void fail('VALIDATION_FAILED', 'Choose a topic.');
+      const { customerId } = await store.saveContactDetails(
+        { channel: CHANNEL, externalId: visitor.externalId, ...(name ? { displayName: name } : {}), links },
+        'WB:pre-chat',
+      );
+      await opts.state.savePreChat(customerId, { topic: topic?.id ?? null, skillGroup: topic?.skillGroup ?? null });
+      if (!visitor.customerId) adopt(visitor.externalId, customerId, conn);
+      // This tab's later messages say the same name (a hello's name would otherwise replace it).
+      for (const c of byCustomer.get(customerId) ?? []) if (c.visitor && name) c.visitor.name = name;
+      // Masked: which fields were given, never their values (issue 13: no raw e-mail or phone in logs).
+      log.info(
+        {
+          customerId,
+          topic: topic?.id ?? null,
+          name: name !== undefined,
+          email: frame.email !== undefined,
+          phone: frame.phone !== undefined,
+        },
+        'pre-chat form saved',
+      );
+      toCustomer(customerId, { type: 'pre-chat-saved' });
+    }
+
+    /**
+     * A read receipt (issue 13): the visitor saw their conversation up to `upToSeq` (cut to its newest
+     * message). The customer read mark rises (never falls); the replies it passed over become `read`
+     * (delivery state, pushed to the agent as message:delivery). Only the visitor's own current
+     * conversation: another answers SESSION_NOT_FOUND.
+     */
+    async function readUpTo(frame: Extract<WidgetClientFrame, { type: 'read' }>): Promise<void> {
+      if (!conn.visitor?.customerId) return void fail('SESSION_NOT_FOUND', 'No such conversation.');
+      const session = await store.latestSession(conn.visitor.customerId, CHANNEL);
+      if (!session || session.conversationId !== frame.conversationId) return void fail('SESSION_NOT_FOUND', 'No such conversation.');
+      if (!opts.state || !signals.take()) return;
+      const last = (await store.lastMessage(session.conversationId))?.seq ?? 0;
+      const mark = await opts.state.raiseReadMark(session.conversationId, 'customer', Math.min(frame.upToSeq, last));
+      if (!mark.changed) return;
+      await markRepliesRead(session.conversationId, session.customerId, mark.previous, mark.upToSeq);
     }
 
     async function handle(text: string): Promise<void> {
@@ -388,17 +522,20 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           const session = customer ? await store.latestSession(customer.id, CHANNEL) : null;
           if (customer) join(byCustomer, customer.id, conn);
           else join(byNewVisitor, externalId, conn);
+          const [preChatDone, agentReadSeq] = await Promise.all([
+            customer && preChatForm ? opts.state!.preChat(customer.id).then((a) => a !== null) : false,
+            session && opts.state ? opts.state.readMark(session.conversationId, 'agent') : 0,
+          ]);
           send(socket, {
             type: 'welcome',
             visitorToken: token,
             sessionId: session?.id ?? null,
             conversationId: session?.conversationId ?? null,
             heartbeatMs,
-            // Issue 13 (contract only so far): no pre-chat form, no uploads, no read marks yet.
-            preChat: null,
-            preChatDone: false,
-            upload: null,
-            agentReadSeq: 0,
+            preChat: preChatForm ? publicForm(preChatForm) : null,
+            preChatDone,
+            upload: opts.uploads?.limits ? { maxBytes: opts.uploads.limits.maxBytes, mimes: [...opts.uploads.limits.mimes] } : null,
+            agentReadSeq,
           });
           if (session) {
             let afterSeq = frame.lastSeq ?? 0;
@@ -474,6 +611,25 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           if (!session || session.conversationId !== frame.conversationId) return void fail('SESSION_NOT_FOUND', 'No such conversation.');
           return replay(session, frame.afterSeq);
         }
+        case 'pre-chat':
+          return preChat(frame);
+        case 'typing': {
+          // Issue 13: volatile, to the assigned agent (customer:typing); the excess is dropped silently.
+          if (!conn.visitor?.customerId || !signals.take()) return;
+          const session = await store.latestSession(conn.visitor.customerId, CHANNEL);
+          if (!session || session.status === 'closed') return;
+          await bus.publish(
+            newEvent('customer.typing', {
+              actor: 'customer',
+              sessionId: session.id,
+              conversationId: session.conversationId,
+              payload: { typing: frame.typing, session: sessionFacts(session) },
+            }),
+          );
+          return;
+        }
+        case 'read':
+          return readUpTo(frame);
         case 'message': {
           const visitor = conn.visitor;
           if (!visitor) return void fail('VALIDATION_FAILED', 'Say hello first.', { clientMessageId: frame.clientMessageId });
@@ -500,7 +656,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           // joined its customer's tabs) is dropped once newer ones pile up.
           if (conn.sending.size > SENDING_MAX) conn.sending.delete(conn.sending.values().next().value!);
           try {
-            const result = await ingest.accept(normalizeWidgetMessage(frame, visitor, new Date()), config.channels.web.defaultSkillGroup);
+            // A pre-chat topic (issue 13) picks the group a new session opens in.
+            const result = await ingest.accept(normalizeWidgetMessage(frame, visitor, new Date()), await skillGroupOf(visitor.customerId));
             if (!visitor.customerId) promote(visitor.externalId, result.envelope, conn);
             send(socket, {
               type: 'ack',
@@ -542,7 +699,55 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     for (const c of tabs) {
       if (c.visitor) c.visitor.customerId = envelope.customerId;
       join(byCustomer, envelope.customerId, c);
-      if (c !== sender) send(c.socket, { type: 'message', message: toWidgetMessage(envelope) });
+      if (c !== sender) void view(envelope, envelope.customerId).then((message) => send(c.socket, { type: 'message', message }));
+    }
+  }
+
+  /**
+   * The visitor's pre-chat form made them a customer before any message (issue 13): their tabs join
+   * the customer's set, so pushes (pre-chat-saved, the first replies) reach them.
+   */
+  function adopt(externalId: string, customerId: string, sender: Connection): void {
+    const tabs = byNewVisitor.get(externalId) ?? new Set([sender]);
+    byNewVisitor.delete(externalId);
+    tabs.add(sender);
+    for (const c of tabs) {
+      if (c.visitor) c.visitor.customerId = customerId;
+      join(byCustomer, customerId, c);
+    }
+  }
+
+  /**
+   * The web replies of the conversation in (fromSeq, toSeq] become `read` (at most READ_MARK_MAX, the
+   * oldest first); each change is published as `delivery.changed`, which the agent hub pushes as
+   * `message:delivery`. A state already `read` (or a later retry) changes nothing.
+   */
+  async function markRepliesRead(conversationId: string, customerId: string, fromSeq: number, toSeq: number): Promise<void> {
+    if (!opts.channels) return;
+    const sessions = new Map<string, Promise<SessionRecord | null>>();
+    let afterSeq = Math.max(fromSeq, toSeq - READ_MARK_MAX);
+    while (afterSeq < toSeq) {
+      const page = await store.listMessages(conversationId, { afterSeq, limit: Math.min(200, toSeq - afterSeq), customerId });
+      if (page.length === 0) break;
+      for (const m of page) {
+        if (m.seq > toSeq) break;
+        if (m.direction !== 'out' || m.channel !== CHANNEL || isStaffOnly(m)) continue;
+        const { record, changed } = await opts.channels.recordDelivery(m.id, CHANNEL, { state: 'read' });
+        if (!changed) continue;
+        let session = sessions.get(m.sessionId);
+        if (!session) sessions.set(m.sessionId, (session = store.getSession(m.sessionId)));
+        const facts = await session;
+        if (!facts) continue;
+        await bus.publish(
+          newEvent('delivery.changed', {
+            actor: 'customer',
+            sessionId: m.sessionId,
+            conversationId,
+            payload: { messageId: m.id, channel: CHANNEL, state: record.state, session: sessionFacts(facts) },
+          }),
+        );
+      }
+      afterSeq = page.at(-1)!.seq;
     }
   }
 
