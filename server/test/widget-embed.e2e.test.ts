@@ -108,7 +108,7 @@ describe('the embedded widget (one script tag)', () => {
       locale: 'zh-CN',
       open: '打开在线客服',
       name: '李娜',
-      badContact: '138 0013',
+      badContact: '138 0013 转 8',
       contact: '+86 138 0013 8000',
       topic: '账单',
       question: '订单 1024 被扣了两次款',
@@ -236,13 +236,11 @@ describe('the embedded widget (one script tag)', () => {
           .setInputFiles({ name: 'invoice.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ\x90\x00') });
         await expect.poll(() => w.locator('#upload-error').textContent()).toMatch(c.words.refused);
         await page.screenshot({ path: join(SHOTS, `widget-upload-refused-${c.lang}.png`) });
-        await w
-          .locator('#file')
-          .setInputFiles({
-            name: 'scan.png',
-            mimeType: 'image/png',
-            buffer: Buffer.concat([png.subarray(0, 8), Buffer.alloc(MAX_UPLOAD)]),
-          });
+        await w.locator('#file').setInputFiles({
+          name: 'scan.png',
+          mimeType: 'image/png',
+          buffer: Buffer.concat([png.subarray(0, 8), Buffer.alloc(MAX_UPLOAD)]),
+        });
         await expect.poll(() => w.locator('#upload-error').textContent()).toMatch(c.words.tooLarge);
         expect(await w.locator('[data-testid="upload-pending"]').count()).toBe(0);
         expect(await overflowsX(frame)).toBe(false);

@@ -118,7 +118,7 @@ const en: Strings = {
   contact: 'E-mail or phone number',
   contactHint: 'So we can get back to you if the chat is interrupted.',
   topic: 'What is it about?',
-  optional: '(optional)',
+  optional: ' (optional)',
   start: 'Start chat',
   saving: 'Saving…',
   needName: 'Please enter your name.',

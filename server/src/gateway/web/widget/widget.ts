@@ -340,7 +340,7 @@ function showPreChat(form: PreChatForm | null, done: boolean): void {
   const wanted = Boolean(form) && !done && (form!.name !== 'off' || form!.contact !== 'off' || form!.topics.length > 0);
   if (!wanted || !form) return hidePreChat();
   const label = (id: string, text: string, mode: 'required' | 'optional' | 'off') => {
-    byId(id).textContent = mode === 'optional' ? `${text} ${t.optional}` : text;
+    byId(id).textContent = mode === 'optional' ? `${text}${t.optional}` : text;
   };
   byId('field-name').hidden = form.name === 'off';
   $pcName.required = form.name === 'required';
