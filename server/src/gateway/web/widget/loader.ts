@@ -35,6 +35,8 @@ background:#0f766e;color:#fff;box-shadow:0 4px 14px rgb(0 0 0/25%);cursor:pointe
 .huiliu-launcher:hover{background:#115e59}
 .huiliu-launcher:focus-visible{outline:3px solid #f59e0b;outline-offset:3px}
 .huiliu-launcher svg{width:28px;height:28px}
+.huiliu-icon-close,.huiliu-open .huiliu-icon-chat{display:none}
+.huiliu-open .huiliu-icon-close{display:block}
 .huiliu-badge{position:absolute;top:-4px;${side === 'right' ? 'left' : 'right'}:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;
 background:#b91c1c;color:#fff;font:700 12px/22px system-ui,sans-serif;text-align:center;box-shadow:0 0 0 2px #fff}
 .huiliu-badge[hidden]{display:none}
@@ -55,8 +57,10 @@ border:0;border-radius:14px;box-shadow:0 8px 32px rgb(0 0 0/28%);background:#fff
   launcher.type = 'button';
   launcher.className = 'huiliu-launcher';
   launcher.setAttribute('aria-expanded', 'false');
+  // A speech bubble while closed, a cross while open.
   launcher.innerHTML =
-    '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4 21l4.2-2.1c1.2.4 2.5.6 3.8.6 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg>';
+    '<svg class="huiliu-icon-chat" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4 21l4.2-2.1c1.2.4 2.5.6 3.8.6 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg>' +
+    '<svg class="huiliu-icon-close" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/></svg>';
   const badge = document.createElement('span');
   badge.className = 'huiliu-badge';
   badge.hidden = true;
