@@ -31,6 +31,7 @@ import type { RoutingConfigStore } from './routing/config-store';
 import { routingConfigPlugin } from './routing/plugin';
 import type { VisitorTokens } from './gateway/web/visitor-token';
 import type { WidgetStateStore } from './gateway/web/state';
+import { createAttachmentLinks, widgetUploadsPlugin } from './gateway/web/uploads';
 import { healthPlugin } from './health/plugin';
 import { frameworkErrors, registerErrorHandling } from './http/errors';
 import { Limits } from './http/limits';
@@ -220,7 +221,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
+  // Issue 13: the widget's files, stored with the same attachment store as the app channel's images.
+  const attachmentLinks =
+    deps.attachments && createAttachmentLinks({ attachments: deps.attachments.store, visitorTokens: deps.visitorTokens });
+  if (deps.attachments && attachmentLinks) {
+    await app.register(widgetUploadsPlugin, {
+      attachments: deps.attachments,
+      links: attachmentLinks,
+      ingest,
+      store,
+      ...(deps.widgetState ? { state: deps.widgetState } : {}),
+      config,
+      limits,
+      visitorTokens: deps.visitorTokens,
+      logger,
+    });
+  }
   await app.register(webChannelPlugin, {
+    ...(attachmentLinks ? { uploads: { limits: config.widget.upload, attachmentOf: attachmentLinks.attachmentOf } } : {}),
     handOver,
     standing,
     store,

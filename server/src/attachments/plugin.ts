@@ -15,7 +15,7 @@ import { parseWith } from '../http/errors';
 import type { SessionStore } from '../sessions/store';
 import { IMAGE_EXTENSIONS } from './image';
 import { toOcrView } from './ocr-view';
-import type { AttachmentRecord, AttachmentStore, SearchCursor } from './store';
+import { isImageMime, type AttachmentRecord, type AttachmentStore, type SearchCursor } from './store';
 
 /** A served attachment may do nothing: no script, no plugin, no frame, no form, not even as a document. */
 export const ATTACHMENT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'";
@@ -85,10 +85,16 @@ export async function attachmentsPlugin(app: FastifyInstance, opts: { attachment
     if (!bytes) throw new HuiliuError('NOT_FOUND');
     return (
       reply
-        .type(record.mime)
+        .type(record.mime === 'text/plain' ? 'text/plain; charset=utf-8' : record.mime)
         .header('X-Content-Type-Options', 'nosniff')
         .header('Content-Security-Policy', ATTACHMENT_CSP)
-        .header('Content-Disposition', `inline; filename="image-${id}.${IMAGE_EXTENSIONS[record.mime]}"`)
+        // Issue 13: a file that is no image (a widget visitor's PDF or text) is only ever downloaded.
+        .header(
+          'Content-Disposition',
+          isImageMime(record.mime)
+            ? `inline; filename="image-${id}.${IMAGE_EXTENSIONS[record.mime]}"`
+            : `attachment; filename="file-${id}.${record.mime === 'application/pdf' ? 'pdf' : 'txt'}"`,
+        )
         .header('Cross-Origin-Resource-Policy', 'same-origin')
         // Customer data: kept by no cache (an erased customer's image must not outlive the erasure).
         .header('Cache-Control', 'private, no-store')

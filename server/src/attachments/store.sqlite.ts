@@ -1,5 +1,5 @@
 import { HuiliuError } from '../../../common/errors/codes';
-import type { ImageMime, OcrStatus } from '../../../common/api/attachments';
+import type { OcrStatus } from '../../../common/api/attachments';
 import type { Lang } from '../../../common/ai/types';
 import { open, openText, seal, sealText } from '../crypto/aead';
 import type { Statement } from 'better-sqlite3';
@@ -8,7 +8,7 @@ import type { KeyProvider } from '../keys/provider';
 import { migrationsDir } from '../runtime/paths';
 import { DataKeyRing } from '../sessions/data-keys';
 import { blindIndex, customerKeyOwner } from '../sessions/sqlite-rows';
-import type { AttachmentRecord, AttachmentStore, OcrText } from './store';
+import type { AttachmentMime, AttachmentRecord, AttachmentStore, OcrText } from './store';
 import { indexTerms, queryTerms } from './terms';
 
 export interface SqliteAttachmentStoreOptions {
@@ -29,7 +29,7 @@ interface Row {
   session_id: string;
   conversation_id: string;
   message_id: string;
-  mime: ImageMime;
+  mime: AttachmentMime;
   size: number;
   width: number;
   height: number;
@@ -43,6 +43,7 @@ interface Row {
 // Additional authenticated data: a ciphertext opens only in its own row and column.
 const bytesAad = (id: string) => `att:${id}:bytes`;
 const ocrAad = (id: string) => `att:${id}:ocr`;
+const nameAad = (id: string) => `att:${id}:name`;
 // Every column but the sealed ones: records never carry ciphertext around.
 const COLUMNS =
   'id, customer_id, session_id, conversation_id, message_id, mime, size, width, height, created_at, ocr_status, ocr_lang, ocr_confidence, ocr_at';
@@ -85,10 +86,11 @@ export async function createSqliteAttachmentStore(options: SqliteAttachmentStore
   const q = {
     get: db.prepare(`SELECT ${COLUMNS} FROM attachments WHERE id = ?`),
     bytes: db.prepare('SELECT customer_id, bytes_ct FROM attachments WHERE id = ?'),
+    name: db.prepare('SELECT customer_id, name_ct FROM attachments WHERE id = ?'),
     ofMessage: db.prepare(`SELECT ${COLUMNS} FROM attachments WHERE message_id = ? LIMIT 1`),
     insert: db.prepare(
-      `INSERT OR IGNORE INTO attachments (id, customer_id, session_id, conversation_id, message_id, mime, size, width, height, bytes_ct, created_at, ocr_status)
-       VALUES (@id, @customer_id, @session_id, @conversation_id, @message_id, @mime, @size, @width, @height, @bytes_ct, @created_at, @ocr_status)`,
+      `INSERT OR IGNORE INTO attachments (id, customer_id, session_id, conversation_id, message_id, mime, size, width, height, bytes_ct, created_at, ocr_status, name_ct)
+       VALUES (@id, @customer_id, @session_id, @conversation_id, @message_id, @mime, @size, @width, @height, @bytes_ct, @created_at, @ocr_status, @name_ct)`,
     ),
     setOcr: db.prepare(
       `UPDATE attachments SET ocr_status = @status, ocr_lang = @lang, ocr_confidence = @confidence, ocr_ct = @ct, ocr_at = @at WHERE id = @id`,
@@ -140,6 +142,7 @@ export async function createSqliteAttachmentStore(options: SqliteAttachmentStore
           bytes_ct: seal(key, a.bytes, bytesAad(a.id)),
           created_at: new Date(now()).toISOString(),
           ocr_status: a.ocr,
+          name_ct: a.name === undefined ? null : sealText(key, a.name, nameAad(a.id)),
         }).changes === 1;
       return { record: toRecord(q.get.get(a.id) as Row), created };
     },
@@ -153,6 +156,12 @@ export async function createSqliteAttachmentStore(options: SqliteAttachmentStore
       const row = q.bytes.get(id) as { customer_id: string; bytes_ct: Buffer } | undefined;
       if (!row) return null;
       return open(await customerKey(row.customer_id), row.bytes_ct, bytesAad(id));
+    },
+
+    async name(id) {
+      const row = q.name.get(id) as { customer_id: string; name_ct: Buffer | null } | undefined;
+      if (!row?.name_ct) return null;
+      return openText(await customerKey(row.customer_id), row.name_ct, nameAad(id));
     },
 
     async saveOcr(id, outcome) {

@@ -1,6 +1,11 @@
 import type { ImageMime, OcrStatus } from '../../../common/api/attachments';
 import type { Lang } from '../../../common/ai/types';
 
+/** What an attachment is: an image (IMAGE_MIMES) or, since issue 13, a PDF or plain-text file. */
+export type AttachmentMime = ImageMime | 'application/pdf' | 'text/plain';
+/** Whether a type is one of the image types (shown inline, read by OCR). */
+export const isImageMime = (mime: AttachmentMime): mime is ImageMime => mime.startsWith('image/');
+
 /** An attachment as stored, without its bytes (they are read with `bytes`). */
 export interface AttachmentRecord {
   /** 32 hex digits (common/api/attachments.ts `AttachmentIdSchema`). */
@@ -10,10 +15,10 @@ export interface AttachmentRecord {
   conversationId: string;
   /** The message (Envelope of kind `image`) that carries it. */
   messageId: string;
-  mime: ImageMime;
+  mime: AttachmentMime;
   /** Bytes. */
   size: number;
-  /** Pixels, from the image's header. */
+  /** Pixels, from the image's header; 0 for a file that is no image. */
   width: number;
   height: number;
   /** ISO 8601, when it was stored. */
@@ -38,12 +43,14 @@ export interface NewAttachment {
   sessionId: string;
   conversationId: string;
   messageId: string;
-  mime: ImageMime;
+  mime: AttachmentMime;
   bytes: Buffer;
   width: number;
   height: number;
-  /** `pending` when OCR will read it, `skipped` when OCR is off. */
+  /** `pending` when OCR will read it, `skipped` when OCR is off (always for a file that is no image). */
   ocr: 'pending' | 'skipped';
+  /** The name the customer gave the file (cleaned by the channel), stored sealed; absent: none. */
+  name?: string;
 }
 
 /** The outcome of reading an image's text. The raw text (unmasked) goes to the store only, sealed. */
@@ -81,6 +88,8 @@ export interface AttachmentStore {
    */
   put(attachment: NewAttachment): Promise<{ record: AttachmentRecord; created: boolean }>;
   get(id: string): Promise<AttachmentRecord | null>;
+  /** The name the customer gave the file, decrypted; null for an unknown id or one stored without a name. */
+  name(id: string): Promise<string | null>;
   /** The attachment's bytes, decrypted; null for an unknown id. TamperError when they were altered. */
   bytes(id: string): Promise<Buffer | null>;
   /**

@@ -15,7 +15,7 @@ import {
 } from '../../../../common/web/widget-protocol';
 import { newEvent, sessionFacts } from '../../bus/events';
 import type { ChannelStore } from '../channels';
-import type { WidgetStateStore } from './state';
+import { nextSkillGroup, type WidgetStateStore } from './state';
 import type { Bus, Subscription } from '../../bus/bus';
 import type { ServerConfig } from '../../config/config';
 import type { Limits } from '../../http/limits';
@@ -25,7 +25,7 @@ import type { Metrics } from '../../metrics/metrics';
 import type { SessionRecord, SessionStore } from '../../sessions/store';
 import { carries, unsupportedKind, type ChannelAdapter, type ChannelCapabilities } from '../channel-adapter';
 import type { Ingest } from '../ingest';
-import { normalizeWidgetMessage, visitorExternalId } from './normalize';
+import { normalizeWidgetMessage, visitorExternalId, visitorTag } from './normalize';
 import type { VisitorTokens } from './visitor-token';
 import type { QueueStanding } from '../../../../common/ai/assist';
 import { csatState, rateConversation } from '../../customers/csat';
@@ -163,6 +163,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   const byCustomer = new Map<string, Set<Connection>>();
   // Tabs of a visitor with no stored message yet: they join byCustomer when the first one is stored.
   const byNewVisitor = new Map<string, Set<Connection>>();
+  // Their `visitorTag` → external id (issue 13: a first message that arrives as an upload finds its tabs by it).
+  const newVisitorTags = new Map<string, string>();
 
   /** The message as the widget shows it, with a fresh signed link to its attachment for `customerId`'s tabs. */
   const view = async (e: Envelope, customerId: string): Promise<WidgetMessage> => {
@@ -172,10 +174,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   const preChatForm = opts.state && config.widget.preChat ? config.widget.preChat : null;
   const groups = new Set(config.skillGroups.map((g) => g.id));
   /** Where the visitor's next session opens: their pre-chat topic's group (if it still exists), else the channel default. */
-  const skillGroupOf = async (customerId: string | null): Promise<string> => {
-    const answer = customerId ? await opts.state?.preChat(customerId) : null;
-    return answer?.skillGroup && groups.has(answer.skillGroup) ? answer.skillGroup : config.channels.web.defaultSkillGroup;
-  };
+  const skillGroupOf = (customerId: string | null) => nextSkillGroup(opts.state, groups, config.channels.web.defaultSkillGroup, customerId);
 
   const closeFor = (socket: WebSocket, code: number, reason: string, label: string) => {
     if (socket.readyState !== socket.OPEN) return;
@@ -217,7 +216,10 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     if (customerId) {
       leave(byCustomer, customerId, conn);
       if (!byCustomer.has(customerId)) forgetWaiting(customerId);
-    } else leave(byNewVisitor, conn.visitor.externalId, conn);
+    } else {
+      leave(byNewVisitor, conn.visitor.externalId, conn);
+      if (!byNewVisitor.has(conn.visitor.externalId)) newVisitorTags.delete(visitorTag(conn.visitor.externalId));
+    }
   };
 
   // Live standing (issue 11). The waiting session of each customer with a tab on this node, by skill
@@ -274,6 +276,13 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     // Fan-out: every node pushes to the widget sockets connected to it (DESIGN §1 "Events").
     await bus.subscribeAll('message.in', async ({ payload: { envelope } }) => {
       if (!ours(envelope.channel)) return;
+      // A first message stored over HTTP (an upload, issue 13): the visitor's tabs here join their customer now.
+      const tag = envelope.meta['visitorTag'];
+      if (!byCustomer.has(envelope.customerId) && typeof tag === 'string') {
+        const externalId = newVisitorTags.get(tag);
+        const tabs = externalId ? byNewVisitor.get(externalId) : undefined;
+        if (externalId && tabs) adopt(externalId, envelope.customerId, tabs.values().next().value!);
+      }
       if (!byCustomer.has(envelope.customerId)) return;
       const frame: WidgetServerFrame = { type: 'message', message: await view(envelope, envelope.customerId) };
       // The sending tab gets the ack instead; the visitor's other tabs get the message.
@@ -521,7 +530,10 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
           conn.visitor = { token, externalId, name: frame.name, customerId: customer?.id ?? null };
           const session = customer ? await store.latestSession(customer.id, CHANNEL) : null;
           if (customer) join(byCustomer, customer.id, conn);
-          else join(byNewVisitor, externalId, conn);
+          else {
+            join(byNewVisitor, externalId, conn);
+            newVisitorTags.set(visitorTag(externalId), externalId);
+          }
           const [preChatDone, agentReadSeq] = await Promise.all([
             customer && preChatForm ? opts.state!.preChat(customer.id).then((a) => a !== null) : false,
             session && opts.state ? opts.state.readMark(session.conversationId, 'agent') : 0,
@@ -695,6 +707,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   function promote(externalId: string, envelope: Envelope, sender: Connection): void {
     const tabs = byNewVisitor.get(externalId) ?? new Set([sender]);
     byNewVisitor.delete(externalId);
+    newVisitorTags.delete(visitorTag(externalId));
     tabs.add(sender);
     for (const c of tabs) {
       if (c.visitor) c.visitor.customerId = envelope.customerId;
@@ -710,6 +723,7 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
   function adopt(externalId: string, customerId: string, sender: Connection): void {
     const tabs = byNewVisitor.get(externalId) ?? new Set([sender]);
     byNewVisitor.delete(externalId);
+    newVisitorTags.delete(visitorTag(externalId));
     tabs.add(sender);
     for (const c of tabs) {
       if (c.visitor) c.visitor.customerId = customerId;

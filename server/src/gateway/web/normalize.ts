@@ -30,3 +30,12 @@ export function normalizeWidgetMessage(
     meta: {},
   };
 }
+
+/**
+ * A tag of the visitor for `meta.visitorTag` on messages stored outside their socket (issue 13: an
+ * upload over HTTP): the widget adapter of any node finds the visitor's tabs that have no customer
+ * yet by it. A keyed-free hash of the external id (itself a hash of the token): it opens nothing.
+ */
+export function visitorTag(externalId: string): string {
+  return createHash('sha256').update(`huiliu-visitor-tag:${externalId}`).digest('hex').slice(0, 32);
+}

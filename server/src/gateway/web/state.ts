@@ -30,3 +30,17 @@ export interface WidgetStateStore {
   raiseReadMark(conversationId: string, side: ReadSide, upToSeq: number): Promise<{ upToSeq: number; previous: number; changed: boolean }>;
   close(): Promise<void>;
 }
+
+/**
+ * Where a web visitor's next session opens (issue 13): the skill group of their pre-chat topic while
+ * it still exists, else the channel's default. `customerId` null (no customer yet): the default.
+ */
+export async function nextSkillGroup(
+  state: WidgetStateStore | undefined,
+  groups: ReadonlySet<string>,
+  defaultGroup: string,
+  customerId: string | null,
+): Promise<string> {
+  const answer = customerId ? await state?.preChat(customerId) : null;
+  return answer?.skillGroup && groups.has(answer.skillGroup) ? answer.skillGroup : defaultGroup;
+}

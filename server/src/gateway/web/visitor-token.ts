@@ -19,6 +19,21 @@ export class VisitorTokens {
     return `${id}.${this.tag(id)}`;
   }
 
+  /**
+   * An HMAC-SHA256 tag (base64url, 43 characters) of `data` for one `purpose` under the same secret,
+   * domain-separated from the tokens' own tags (issue 13: the widget's signed attachment links).
+   */
+  mac(purpose: string, data: string): string {
+    return createHmac('sha256', this.secret).update(`${purpose}\u0000${data}`).digest('base64url');
+  }
+
+  /** Whether `tag` is `mac(purpose, data)`, compared in constant time. */
+  checkMac(purpose: string, data: string, tag: string): boolean {
+    const expected = Buffer.from(this.mac(purpose, data));
+    const given = Buffer.from(tag);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
   verify(token: string): boolean {
     const m = /^([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{22})$/.exec(token);
     if (!m) return false;
