@@ -133,7 +133,9 @@ describe('the embedded widget (one script tag)', () => {
       try {
         await page.goto(`${allowed.origin}/`);
         const launcher = page.locator('.huiliu-launcher');
-        await expect.poll(() => launcher.getAttribute('aria-label')).toBe(c.open);
+        // The button shows once the chat in its frame is ready.
+        await launcher.waitFor({ state: 'visible' });
+        expect(await launcher.getAttribute('aria-label')).toBe(c.open);
         await page.screenshot({ path: join(SHOTS, `widget-launcher-${c.lang}.png`) });
 
         // Keyboard only: the page's link, then the launcher; Enter opens the panel full screen.
@@ -313,13 +315,15 @@ describe('the embedded widget (one script tag)', () => {
     page.on('console', (m) => console.push(m.text()));
     try {
       await page.goto(`${other.origin}/`);
-      // The loader itself loads anywhere; the framed chat is refused by the browser.
-      await page.locator('.huiliu-launcher').click();
-      await page.locator('iframe.huiliu-panel').waitFor({ state: 'visible' });
+      // The loader itself loads anywhere; the framed chat is refused by the browser, so the chat
+      // never says it is ready and the launcher stays hidden (no button to an empty panel).
       await expect.poll(() => console.some((m) => m.includes('frame-ancestors')), { timeout: 10_000 }).toBe(true);
+      expect(await page.locator('[data-huiliu-launcher]').count()).toBe(1);
+      expect(await page.locator('iframe.huiliu-panel').getAttribute('src')).toMatch(/\/widget\?embed=1/);
       const frame = page.frames().find((f) => f !== page.mainFrame());
       expect(frame?.url()).not.toContain('/widget');
       expect(await page.frameLocator('iframe.huiliu-panel').locator('#widget').count()).toBe(0);
+      expect(await page.locator('.huiliu-launcher').isVisible()).toBe(false);
       await page.screenshot({ path: join(SHOTS, 'widget-refused-origin.png') });
     } finally {
       await context.close();

@@ -33,6 +33,7 @@
 .huiliu-launcher{position:fixed;bottom:20px;${side}:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;
 background:#0f766e;color:#fff;box-shadow:0 4px 14px rgb(0 0 0/25%);cursor:pointer;display:flex;align-items:center;justify-content:center;padding:0}
 .huiliu-launcher:hover{background:#115e59}
+.huiliu-launcher[hidden]{display:none}
 .huiliu-launcher:focus-visible{outline:3px solid #f59e0b;outline-offset:3px}
 .huiliu-launcher svg{width:28px;height:28px}
 .huiliu-icon-close,.huiliu-open .huiliu-icon-chat{display:none}
@@ -57,6 +58,9 @@ border:0;border-radius:14px;box-shadow:0 8px 32px rgb(0 0 0/28%);background:#fff
   launcher.type = 'button';
   launcher.className = 'huiliu-launcher';
   launcher.setAttribute('aria-expanded', 'false');
+  // Shown once the chat says it is ready: on a site the server does not allow, or with the server
+  // down, the page gets no button that would open an empty or refused panel.
+  launcher.hidden = true;
   // A speech bubble while closed, a cross while open.
   launcher.innerHTML =
     '<svg class="huiliu-icon-chat" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4 21l4.2-2.1c1.2.4 2.5.6 3.8.6 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg>' +
@@ -138,6 +142,7 @@ border:0;border-radius:14px;box-shadow:0 8px 32px rgb(0 0 0/28%);background:#fff
     switch (data?.type) {
       case 'huiliu:ready':
         ready = true;
+        launcher.hidden = false;
         frame.contentWindow?.postMessage({ type: 'huiliu:init', open, ...recall() }, server);
         return;
       case 'huiliu:identity':

@@ -561,8 +561,9 @@ function attachmentView(a: NonNullable<WidgetMessage['attachment']>, caption: st
     link.append(name, size);
     box.append(link);
   }
-  // A caption the visitor or agent wrote with the file (the server's placeholder is the file name).
-  if (caption && caption !== a.name) {
+  // A caption the visitor or agent wrote with the file; not the server's placeholder (`textOf` in
+  // common/message/envelope.ts: `[image]`, `[file] <name>`), which the picture or link already says.
+  if (caption && caption !== a.name && caption !== '[image]' && caption !== `[file] ${a.name}`) {
     const text = document.createElement('span');
     text.className = 'msg__text';
     text.dir = 'auto';
