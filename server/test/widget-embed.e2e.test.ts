@@ -13,6 +13,7 @@ import { freePort, REPO, startServerProcess, type ServerProcess } from './suppor
 import { renderTextImage } from './support/text-image';
 import { writeConfigFile } from './support/config-file';
 import { eventually } from './support/until';
+import { passPreChat } from './support/widget-page';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 /** The largest upload this test's server takes (config `widget.upload.maxBytes`). */
@@ -286,6 +287,60 @@ describe('the embedded widget (one script tag)', () => {
       }
     }, 90_000);
   }
+
+  it('sends a pasted and a dropped image, and retries a failed upload with the same clientMessageId', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: 'en-US' });
+    const page = await context.newPage();
+    try {
+      // The first upload attempt fails on the network; the widget tries again by itself.
+      const attempts: string[] = [];
+      await page.route('**/channels/web/uploads?*', async (route) => {
+        attempts.push(new URL(route.request().url()).searchParams.get('clientMessageId') ?? '');
+        if (attempts.length === 1) await route.abort('connectionreset');
+        else await route.continue();
+      });
+      await page.goto(`${server.url}/widget`);
+      await passPreChat(page);
+      const png = [...renderTextImage('pasted screenshot')];
+      // A screenshot pasted into the message box.
+      await page.locator('#text').evaluate((el, bytes) => {
+        const g = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(f: unknown): void } };
+          File: new (parts: unknown[], name: string, o: { type: string }) => unknown;
+          Uint8Array: typeof Uint8Array;
+          ClipboardEvent: new (type: string, init: unknown) => unknown;
+        };
+        const data = new g.DataTransfer();
+        data.items.add(new g.File([new g.Uint8Array(bytes)], 'pasted.png', { type: 'image/png' }));
+        (el as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(
+          new g.ClipboardEvent('paste', { clipboardData: data, bubbles: true }),
+        );
+      }, png);
+      await page.locator('img[alt="pasted.png"]').waitFor({ state: 'visible', timeout: 15_000 });
+      expect(attempts.length).toBe(2);
+      expect(attempts[1]).toBe(attempts[0]);
+      expect(await page.locator('[data-testid="customer-message"] img').count()).toBe(1);
+      // A file dropped on the chat.
+      await page.locator('#widget').evaluate((el, bytes) => {
+        const g = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(f: unknown): void } };
+          File: new (parts: unknown[], name: string, o: { type: string }) => unknown;
+          Uint8Array: typeof Uint8Array;
+          DragEvent: new (type: string, init: unknown) => unknown;
+        };
+        const data = new g.DataTransfer();
+        data.items.add(new g.File([new g.Uint8Array(bytes)], 'dropped.png', { type: 'image/png' }));
+        const target = el as unknown as { dispatchEvent(e: unknown): void };
+        target.dispatchEvent(new g.DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+        target.dispatchEvent(new g.DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      }, png);
+      await page.locator('img[alt="dropped.png"]').waitFor({ state: 'visible', timeout: 15_000 });
+      expect(await page.locator('#drop').isVisible()).toBe(false);
+      expect(new Set(attempts).size).toBe(2);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 
   it('shows the open panel beside the page on a desktop screen (en)', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
