@@ -197,6 +197,8 @@ describe('the embedded widget (one script tag)', () => {
         agent = await openAgentSocket({ url: server.url, tls: { caPem: ca } } as unknown as TestServer, token);
         const customerTyping: boolean[] = [];
         agent.on('customer:typing', (e: { typing: boolean }) => customerTyping.push(e.typing));
+        const delivery: { messageId: string; state: string }[] = [];
+        agent.on('message:delivery', (e: { messageId: string; state: string }) => delivery.push(e));
         const session = await eventually(async () => {
           const { sessions } = await api<{ sessions: SessionSummary[] }>('/api/v1/sessions?channel=WB&status=offered', token);
           return sessions.find((s) => !taken.has(s.id)) ?? null;
@@ -222,6 +224,9 @@ describe('the embedded widget (one script tag)', () => {
         expect(sent.ok).toBe(true);
         await expect.poll(() => w.locator('[data-testid="agent-message"] .msg__text').allTextContents()).toContain(c.reply);
         await expect.poll(() => w.locator('#typing').textContent()).toBe('');
+        // The visitor has the chat open and focused: the reply is reported read to the agent.
+        if (!sent.ok) throw new Error('reply not sent');
+        await expect.poll(() => delivery.some((d) => d.messageId === sent.data.id && d.state === 'read')).toBe(true);
         expect(await w.locator('[data-testid="read-receipt"]').count()).toBe(0);
         expect((await ack(agent, 'session:read', { sessionId: session.id, upToSeq: firstSeq })).ok).toBe(true);
         await expect.poll(() => w.locator('[data-testid="read-receipt"]').textContent()).toBe(c.words.read);
@@ -358,6 +363,16 @@ describe('the embedded widget (one script tag)', () => {
       expect(await w.locator('#widget-title').textContent()).toBe('Example shop support');
       await w.locator('#prechat').waitFor({ state: 'visible' });
       await page.screenshot({ path: join(SHOTS, 'widget-desktop-en.png') });
+
+      // The script's attributes: on the left, in Chinese whatever the browser says.
+      await page.goto(`${allowed.origin}/?position=left&lang=zh`);
+      const launcher = page.locator('.huiliu-launcher');
+      await launcher.waitFor({ state: 'visible' });
+      expect(await launcher.getAttribute('aria-label')).toBe('打开在线客服');
+      expect((await launcher.boundingBox())!.x).toBe(20);
+      await launcher.click();
+      await expect.poll(() => w.locator('html').getAttribute('lang')).toBe('zh-CN');
+      expect((await panel.boundingBox())!.x).toBe(20);
     } finally {
       await context.close();
     }
