@@ -43,8 +43,8 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
    * `preChat` asks for it (and again if they edit it): contact details become untrusted identity
    * links of the visitor's customer (never merged on, docs/continuity.md); `topic` (an id from
    * `preChat.topics`) picks the skill group the next session opens in. Answered `pre-chat-saved`
-   * or an error frame: VALIDATION_FAILED (a malformed e-mail or phone, a required field missing),
-   * UNKNOWN_TOPIC.
+   * or an error frame: VALIDATION_FAILED (a malformed e-mail or phone, a required field missing, no
+   * topic chosen when the form has topics), UNKNOWN_TOPIC. A session already open keeps its group.
    */
   z.object({
     type: z.literal('pre-chat'),
@@ -62,7 +62,8 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
   /**
    * Read receipt (issue 13): the visitor has seen every message of `conversationId` up to `upToSeq`
    * (the widget was visible and focused when they arrived). The agent's replies up to there become
-   * `read` (delivery state, `message:delivery`). Marks never move backwards.
+   * `read` (delivery state, `message:delivery`). Marks never move backwards; a mark past the newest
+   * message is cut to it. SESSION_NOT_FOUND when `conversationId` is not the visitor's current one.
    */
   z.object({ type: z.literal('read'), conversationId: z.uuid(), upToSeq: z.number().int().min(0) }),
   z.object({

@@ -10,6 +10,8 @@ import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } fro
 import { STRINGS } from '../i18n';
 import { useLocale } from '../context';
 import { ImageMessage } from './ImageMessage';
+import { FileMessage } from './FileMessage';
+import { useAgentTyping, useReadReceipt } from './agent-receipts';
 import { TRANSFER_EVENT_NAME } from '../../../../common/api/transfers';
 import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, TransferRecordLine } from './Transfer';
 import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Continuity';
@@ -47,6 +49,9 @@ export function Conversation() {
   const oldestId = detail?.messages[0]?.id;
   const canReply = detail?.status === 'active' && detail.assignedAgentId === userId;
   const offeredDraft = canReply ? detail?.draft : undefined;
+  // Issue 13: the visitor sees the agent typing (throttled) and "Read" on what the agent has seen.
+  const typing = useAgentTyping(detail?.id ?? null, canReply);
+  useReadReceipt(detail);
   // Transfers (issue 11): my pending one for this conversation (pushed, or read with the detail).
   const tt = STRINGS[useLocale()].transfer;
   const [transferring, setTransferring] = useState(false);
@@ -112,6 +117,7 @@ export function Conversation() {
     // The server refuses text with no visible character (zero-width spaces, fillers): so do we.
     if (!hasVisibleText(text)) return;
     setDraft('');
+    typing.stop();
     // Sent from the AI draft: the server compares the texts and records accepted or edited.
     void send(text, aiDraftId ?? undefined);
     setAiDraftId(null);
@@ -254,6 +260,8 @@ export function Conversation() {
               >
                 {m.kind === 'image' ? (
                   <ImageMessage message={m} />
+                ) : m.kind === 'file' ? (
+                  <FileMessage message={m} />
                 ) : (
                   <span className="bubble__text" dir="auto">
                     {textOf(m)}
@@ -323,7 +331,10 @@ export function Conversation() {
               dir="auto"
               placeholder="Type a reply… (Enter to send, Shift+Enter for a new line)"
               value={draft}
-              onChange={(e) => setDraft(e.target.value)}
+              onChange={(e) => {
+                setDraft(e.target.value);
+                typing.keyed();
+              }}
               onKeyDown={onKey}
               rows={aiDraftId ? 6 : 3}
               maxLength={MAX_TEXT_LENGTH}

@@ -1,0 +1,51 @@
+import { useState } from 'react';
+import type { MessageView } from '../../../../common/api/sessions';
+import { useLocale, useWorkstation } from '../context';
+import { widgetStrings } from '../i18n-widget';
+
+type FileMessageView = Extract<MessageView, { kind: 'file' }>;
+
+/**
+ * A customer's file that is no image (issue 13: a web visitor's PDF or text file): a download link.
+ * The file is fetched with the agent's token (the attachment route checks the session's skill group
+ * and answers it as a download, never rendered) and handed to the browser as a download.
+ */
+export function FileMessage({ message }: { message: FileMessageView }) {
+  const token = useWorkstation((s) => s.token);
+  const t = widgetStrings(useLocale());
+  const [state, setState] = useState<'idle' | 'loading' | 'failed'>('idle');
+  const { attachmentId, name, size } = message.body;
+
+  const download = async () => {
+    if (!token || state === 'loading') return;
+    setState('loading');
+    try {
+      const res = await fetch(`/api/v1/attachments/${attachmentId}`, { headers: { authorization: `Bearer ${token}` } });
+      if (!res.ok) throw new Error(String(res.status));
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      a.rel = 'noopener';
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      setState('idle');
+    } catch {
+      setState('failed');
+    }
+  };
+
+  return (
+    <span className="file-message" data-testid="file-message">
+      <button type="button" className="linklike" onClick={() => void download()} disabled={state === 'loading'} dir="auto">
+        {state === 'loading' ? t.downloading : t.download(name, t.size(size))}
+      </button>
+      {state === 'failed' ? (
+        <span className="error" role="alert">
+          {' '}
+          {t.downloadFailed}
+        </span>
+      ) : null}
+    </span>
+  );
+}
