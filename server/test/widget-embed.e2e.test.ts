@@ -255,6 +255,44 @@ describe('the embedded widget (one script tag)', () => {
         await w.locator('#upload-error').evaluate((el) => ((el as unknown as { textContent: string }).textContent = ''));
         await page.screenshot({ path: join(SHOTS, `widget-chat-${c.lang}.png`) });
 
+        // Every control a visitor can reach has a name a screen reader says.
+        const unnamed = await frame.evaluate(() => {
+          type El = {
+            id: string;
+            tagName: string;
+            textContent: string | null;
+            offsetParent: unknown;
+            labels?: { textContent: string | null }[] | null;
+            getAttribute(n: string): string | null;
+            querySelector(s: string): { getAttribute(n: string): string | null } | null;
+          };
+          const doc = (
+            globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<El>; getElementById(id: string): El | null } }
+          ).document;
+          const nameOf = (el: El) =>
+            el.getAttribute('aria-label') ??
+            (el.getAttribute('aria-labelledby') ?? '')
+              .split(' ')
+              .map((id) => doc.getElementById(id)?.textContent ?? '')
+              .join('') ??
+            '';
+          return [...doc.querySelectorAll('button, input, textarea, select, a[href], [role="radio"], [tabindex="0"]')]
+            .filter((el) => el.offsetParent !== null && el.getAttribute('aria-hidden') !== 'true')
+            .filter(
+              (el) =>
+                !(
+                  nameOf(el).trim() ||
+                  [...(el.labels ?? [])].some((l) => l.textContent?.trim()) ||
+                  el.textContent?.trim() ||
+                  // A link around an image is named by the image's alt text.
+                  el.querySelector('img')?.getAttribute('alt')?.trim()
+                ),
+            )
+            .map((el) => el.id || el.tagName);
+        });
+        expect(unnamed).toEqual([]);
+        expect(await w.locator('#messages').getAttribute('role')).toBe('log');
+
         // Tab order inside the panel: header controls, the conversation, attach, message, send.
         await w.locator('#close').focus();
         const order: (string | null)[] = [];

@@ -383,6 +383,7 @@ function hidePreChat(): void {
   $form.hidden = false;
   $messages.hidden = false;
   if (wasShown && panelOpen) $text.focus();
+  maybeSendRead();
 }
 
 $preChatForm.addEventListener('submit', (event) => {
@@ -714,7 +715,8 @@ function canSee(): boolean {
 }
 /** Tells the server the visitor has seen the agent's messages up to the newest one shown. */
 function maybeSendRead(): void {
-  if (!state.conversationId || !canSee()) return;
+  // Error frames carry no id: while a form's answer is pending, a read's error would be taken for it.
+  if (!state.conversationId || !canSee() || preChatSending || csat?.sending) return;
   const newest = state.messages.reduce((max, m) => (m.direction === 'out' ? Math.max(max, m.seq) : max), 0);
   if (newest <= readSent) return;
   if (sendFrame({ type: 'read', conversationId: state.conversationId, upToSeq: newest })) readSent = newest;
