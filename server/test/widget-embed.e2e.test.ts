@@ -102,6 +102,7 @@ describe('the embedded widget (one script tag)', () => {
         refused: /cannot be sent: this type of file is not accepted/,
         tooLarge: /too large: files up to 256 KB/,
         unread: /1 unread message/,
+        queue: /number 1 in the queue/,
       },
     },
     {
@@ -122,6 +123,7 @@ describe('the embedded widget (one script tag)', () => {
         refused: /无法发送：不支持这种文件类型/,
         tooLarge: /太大了：最大可发送 256 KB/,
         unread: /1 条未读消息/,
+        queue: /您是第 1 位/,
       },
     },
   ] as const;
@@ -199,6 +201,11 @@ describe('the embedded widget (one script tag)', () => {
         agent.on('customer:typing', (e: { typing: boolean }) => customerTyping.push(e.typing));
         const delivery: { messageId: string; state: string }[] = [];
         agent.on('message:delivery', (e: { messageId: string; state: string }) => delivery.push(e));
+        // With an agent online the header says where the visitor stands, politely, at 360 px too.
+        await expect.poll(() => w.locator('#agent-line').textContent(), { timeout: 10_000 }).toMatch(c.words.queue);
+        expect(await w.locator('#agent-line').getAttribute('aria-live')).toBe('polite');
+        expect(await overflowsX(frame)).toBe(false);
+        await page.screenshot({ path: join(SHOTS, `widget-queue-${c.lang}.png`) });
         const session = await eventually(async () => {
           const { sessions } = await api<{ sessions: SessionSummary[] }>('/api/v1/sessions?channel=WB&status=offered', token);
           return sessions.find((s) => !taken.has(s.id)) ?? null;
