@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WidgetAttachment, WidgetMessage, WidgetServerFrame } from '../../common/web/widget-protocol';
@@ -133,6 +134,36 @@ describe('widget uploads (issue 13)', () => {
       expect(res.statusCode, name).toBe(status);
       expect((res.json() as { error: { code: string } }).error.code, name).toBe(code);
     }
+  });
+
+  it('stops reading a streamed body at the limit and answers 413 (no Content-Length)', async () => {
+    const url = new URL(`/channels/web/uploads?clientMessageId=${cmid('stream')}&name=big.txt`, s.url);
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(url, {
+        method: 'POST',
+        ca: s.tls.caPem,
+        headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      // The server may close while we still write: only a missing answer fails the test.
+      req.on('error', () => undefined);
+      let sent = 0;
+      const pump = () => {
+        // 40 MiB if nobody stopped us: four times the limit.
+        while (sent < 160) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+      setTimeout(() => reject(new Error('no answer')), 15_000).unref();
+    });
+    expect(status).toBe(413);
   });
 
   it('refuses a missing or forged visitor token', async () => {

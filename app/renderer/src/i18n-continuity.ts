@@ -26,6 +26,8 @@ export interface ContinuityStrings {
     sourceChannel: (channel: string) => string;
     sourceAgent: string;
     sourceSelf: string;
+    /** Typed by the customer into the web widget's pre-chat form (issue 13): recorded, not verified. */
+    sourcePreChat: string;
     members: (names: string) => string;
     /** The words for a customer no channel named (the store's placeholder names), by placeholder. */
     unnamed: Record<string, string>;
@@ -108,6 +110,7 @@ const EN: ContinuityStrings = {
     sourceChannel: (channel) => `from ${channel}`,
     sourceAgent: 'by an agent',
     sourceSelf: 'by you',
+    sourcePreChat: 'typed in the web chat form, not verified',
     members: (names) => `One person: ${names}`,
     unnamed: { 'Web visitor': 'Web visitor', 'WeChat user': 'WeChat user', 'XMPP user': 'XMPP user', 'App user': 'App user' },
     merges: 'Merges',
@@ -187,6 +190,7 @@ const ZH: ContinuityStrings = {
     sourceChannel: (channel) => `来自${channel}`,
     sourceAgent: '坐席验证',
     sourceSelf: '由你验证',
+    sourcePreChat: '客户在网页咨询表单中填写，未验证',
     members: (names) => `同一人：${names}`,
     unnamed: { 'Web visitor': '网页访客', 'WeChat user': '微信用户', 'XMPP user': 'XMPP 用户', 'App user': 'App 用户' },
     merges: '合并记录',

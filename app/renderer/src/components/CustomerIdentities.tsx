@@ -234,6 +234,7 @@ function sourceText(t: ContinuityStrings, source: string, who: (by: string) => s
     const by = who(source.slice(6));
     return by === t.panel.byYou ? t.panel.sourceSelf : t.panel.sourceAgent;
   }
+  if (source === 'WB:pre-chat') return t.panel.sourcePreChat;
   return source in CHANNEL_NAMES ? t.panel.sourceChannel(t.channels[source as ChannelCode]) : source;
 }
 
