@@ -721,9 +721,15 @@ function maybeSendRead(): void {
   if (newest <= readSent) return;
   if (sendFrame({ type: 'read', conversationId: state.conversationId, upToSeq: newest })) readSent = newest;
 }
-document.addEventListener('visibilitychange', maybeSendRead);
-window.addEventListener('focus', maybeSendRead);
-$widget.addEventListener('focusin', maybeSendRead);
+/** The visitor looks at the chat again: what came meanwhile is read, and no longer unread on the badge. */
+function seen(): void {
+  if (!canSee()) return;
+  countUnread(null);
+  maybeSendRead();
+}
+document.addEventListener('visibilitychange', seen);
+window.addEventListener('focus', seen);
+$widget.addEventListener('focusin', seen);
 
 // ── Uploads (issue 13) ─────────────────────────────────────────────────────────────────────────
 function showUploadError(text: string): void {
