@@ -331,6 +331,23 @@ describe('the embedded widget (one script tag)', () => {
         await page.keyboard.press('Enter');
         await panel.waitFor({ state: 'visible' });
         await expect.poll(() => page.locator('.huiliu-badge').isVisible()).toBe(false);
+
+        // Another page of the shop: the same conversation comes back (the browser refuses the chat
+        // frame its own storage here, so the loader kept the visitor's identity in the site's).
+        const kept = await page.evaluate(() =>
+          Object.keys((globalThis as unknown as { localStorage: object }).localStorage).filter((k) =>
+            k.startsWith('huiliu.widget.identity:'),
+          ),
+        );
+        expect(kept).toEqual([`huiliu.widget.identity:${server.url}`]);
+        await page.reload();
+        await launcher.waitFor({ state: 'visible' });
+        await launcher.click();
+        await expect
+          .poll(() => w.locator('[data-testid="agent-message"] .msg__text').allTextContents(), { timeout: 10_000 })
+          .toEqual([c.reply, c.later]);
+        expect(await w.locator('#prechat').isVisible()).toBe(false);
+        expect(await w.locator('[data-testid="read-receipt"]').textContent()).toBe(c.words.read);
       } finally {
         agent?.disconnect();
         await context.close();
