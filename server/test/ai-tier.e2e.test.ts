@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchPinnedChromium } from './support/browser';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { passPreChat } from './support/widget-page';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -40,6 +41,7 @@ describe('the AI tier end to end: widget → AI answer → talk to a person → 
   it('answers a low-priority customer with the AI, marked as the AI to the customer and to the agent', async () => {
     await customer.goto(`${server.url}/widget`);
     await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('online');
+    await passPreChat(customer);
     // Before the first message there is nothing to hand over: no button yet.
     expect(await customer.locator('#handover').isVisible()).toBe(false);
     await customer.getByPlaceholder(/Type your question/).fill('How long does delivery take to Chengdu?');

@@ -10,6 +10,7 @@ import type { TestServer } from './support/harness';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
 import { eventually } from './support/until';
+import { passPreChat } from './support/widget-page';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -73,6 +74,7 @@ describe('the widget rating after a chat closes', () => {
       const page: Page = await (await browser.newContext({ viewport: { width: 480, height: 760 }, locale: c.locale })).newPage();
       await page.goto(`${server.url}/widget`);
       await expect.poll(() => page.locator('#link-state').getAttribute('data-state')).toBe('online');
+      await passPreChat(page);
       await page.locator('#text').fill(c.question);
       await page.keyboard.press('Enter');
       // Nobody is online: the header says so.

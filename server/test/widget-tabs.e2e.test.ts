@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchPinnedChromium } from './support/browser';
 import { startServerProcess, type ServerProcess } from './support/server-process';
+import { passPreChat } from './support/widget-page';
 
 /**
  * Two tabs of one widget visitor in a real browser (issue 6 D16, D15, C12): both tabs show every
@@ -46,6 +47,8 @@ describe('two widget tabs of one visitor', () => {
   it('shows a message typed in tab A in tab B, and tab B’s in tab A', async () => {
     await tabA.goto(`${server.url}/widget`);
     await online(tabA);
+    // The visitor answers the pre-chat form once; their other tabs do not ask again.
+    await passPreChat(tabA);
     await tabB.goto(`${server.url}/widget`);
     await online(tabB);
     await say(tabA, 'typed in tab A');

@@ -7,6 +7,7 @@ import { SESSION_ID_PATTERN } from '../../common/message/session-id';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { passPreChat } from './support/widget-page';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -76,6 +77,7 @@ describe('one conversation end to end: widget → server → workstation → wid
   it('carries a customer question from the widget into the agent queue with tier and priority', async () => {
     await customer.goto(`${server.url}/widget`);
     await expect.poll(() => customer.locator('#link-state').getAttribute('data-state')).toBe('online');
+    await passPreChat(customer);
     await customer.getByPlaceholder(/Type your question/).fill(question);
     await customer.keyboard.press('Enter');
     // Acked by the server: the bubble has a seq and is no longer pending.

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import type { WidgetServerFrame } from '../../../../common/web/widget-protocol';
 import { startTestServer, type TestServer } from '../../../test/support/harness';
 import { DEFAULT_WIDGET_DIR } from '../../app';
+import { CACHE_LOADER } from './plugin';
 import { CACHE_HASHED, CACHE_HTML } from '../../workstation/plugin';
 
 /** A widget connection speaking the JSON frame protocol, trusting the server's CA. */
@@ -209,5 +210,17 @@ describe('web widget channel (wss /channels/web)', () => {
       expect(res.statusCode, name).toBe(200);
       expect(res.headers['cache-control'], name).toBe(CACHE_HASHED);
     }
+  });
+
+  it('serves the embed loader at /widget.js: a classic script any site may load, cached for 5 minutes', async () => {
+    const res = await s.app.inject({ url: '/widget.js' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(res.headers['cache-control']).toBe(CACHE_LOADER);
+    expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+    // A classic <script> cannot hold module syntax, and the loader stays small.
+    expect(res.body).not.toMatch(/^\s*(import|export)\b/m);
+    expect(res.body).toContain('data-huiliu-');
+    expect(res.body.length).toBeLessThan(8 * 1024);
   });
 });

@@ -10,6 +10,9 @@ import { buildCacheControl, CACHE_HTML } from '../../workstation/plugin';
 import type { ChannelAdapters } from '../channel-adapter';
 import { createWebChannelAdapter, type WebChannelAdapterOptions } from './adapter';
 
+/** `/widget.js` is not content-hashed (its URL is in customers' pages): 5 minutes fresh. */
+export const CACHE_LOADER = 'public, max-age=300';
+
 export interface WebChannelOptions extends WebChannelAdapterOptions {
   /** Built widget (index.html + assets). */
   widgetDir: string;
@@ -20,8 +23,9 @@ export interface WebChannelOptions extends WebChannelAdapterOptions {
 
 /**
  * Web chat channel (`WB`): the embeddable widget page at `/widget` (DESIGN §6) and, through the
- * adapter, its WebSocket at `/channels/web`. The page answers `Cache-Control: no-cache`; Vite's
- * content-hashed files under `/widget/assets/` are immutable for a year.
+ * adapter, its WebSocket at `/channels/web`; the embed loader at `/widget.js`. The page answers
+ * `Cache-Control: no-cache`, the loader `max-age=300`; Vite's content-hashed files under
+ * `/widget/assets/` are immutable for a year.
  */
 export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOptions): Promise<void> {
   const { config } = opts;
@@ -54,6 +58,19 @@ export async function webChannelPlugin(app: FastifyInstance, opts: WebChannelOpt
         )
         .send(widgetPage)
     );
+  });
+  // The one-script embed (issue 13): any site may load it (CORP cross-origin); whether the chat then
+  // renders there is frame-ancestors' decision above. Short-lived in caches, so a new build spreads
+  // within minutes, while a busy site does not fetch it on every page view.
+  const loaderPath = join(opts.widgetDir, 'loader.js');
+  const loader = existsSync(loaderPath) ? readFileSync(loaderPath, 'utf8') : null;
+  app.get('/widget.js', { config: { policy: 'public' } }, async (_request, reply) => {
+    if (!loader) throw new HuiliuError('NOT_READY', 'The widget is not built; run `npm run build:widget`.');
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('Cache-Control', CACHE_LOADER)
+      .header('Cross-Origin-Resource-Policy', 'cross-origin')
+      .send(loader);
   });
   if (existsSync(join(opts.widgetDir, 'assets'))) {
     // Static files are public; @fastify/static registers their routes, so the policy is given here.
