@@ -21,6 +21,8 @@ import { customersPlugin } from './customers/plugin';
 import { continuityPlugin } from './customers/continuity.plugin';
 import { appChannelPlugin } from './gateway/app/plugin';
 import { appWebhookAdminPlugin } from './gateway/app/webhook-admin';
+import { appAdminPlugin } from './gateway/app/app-admin';
+import type { AppKeyStore } from './gateway/app/app-keys.sqlite';
 import type { AppWebhooks } from './gateway/app/webhooks';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
@@ -105,6 +107,8 @@ export interface AppDeps {
   customerFacts?: CustomerFacts;
   /** The app channel's outbound webhooks (issue 13): with them, app accounts with a webhook are pushed to, and the dead-letter admin routes exist. */
   appWebhooks?: AppWebhooks;
+  /** App keys admins issue (issue 13): with it, the app accounts admin routes are served. */
+  appKeys?: AppKeyStore;
 }
 
 /**
@@ -214,8 +218,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     standing,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
     ...(deps.appWebhooks ? { webhooks: deps.appWebhooks } : {}),
+    ...(deps.appKeys ? { appKeys: deps.appKeys } : {}),
+    metrics,
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
+  if (deps.appKeys) {
+    await app.register(appAdminPlugin, {
+      channels,
+      keys: deps.appKeys,
+      skillGroups: config.skillGroups.map((g) => g.id),
+      logger: deps.logger,
+      ...(deps.appWebhooks ? { webhooks: deps.appWebhooks } : {}),
+    });
+  }
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
   await app.register(webChannelPlugin, {
     handOver,
