@@ -26,7 +26,10 @@ function SecretReveal({ title, value, t, onDone }: { title: string; value: strin
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
   const box = useRef<HTMLDivElement>(null);
   // Issued from a card further down the page: brought into view, so it is not missed.
-  useEffect(() => box.current?.scrollIntoView({ block: 'nearest' }), [value]);
+  // (A block body: newer Chromium returns a Promise from scrollIntoView, which React would take for a cleanup.)
+  useEffect(() => {
+    void box.current?.scrollIntoView({ block: 'nearest' });
+  }, [value]);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(value);
