@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppMessageResponse } from '../../common/api/app-channel';
-import { textOf } from '../../common/message/envelope';
+import { MAX_TEXT_LENGTH, textOf } from '../../common/message/envelope';
 import { DEMO_APP_KEY } from '../src/demo/seed';
 import { pngBytes } from './support/png';
 import { writeConfigFile } from './support/config-file';
@@ -69,6 +69,17 @@ describe('app messages with an image by URL (issue 13)', () => {
     expect(textOf(message!)).toBe(`see photo\n[image] ${new URL(base).host}`);
     expect(textOf(message!)).not.toContain('token');
     expect(await metricValue(s, 'huiliu_channel_media_failed_total', 'reason="http_status"')).toBe(before + 1);
+  });
+
+  it('never cuts the customer text for the note: a text at the length limit is kept whole, without it', async () => {
+    const long = 'x'.repeat(MAX_TEXT_LENGTH);
+    const res = await post(s, { url: `${base}/gone.png` }, 'long', long);
+    expect(res.statusCode).toBe(202);
+    const body = res.json() as AppMessageResponse;
+    expect(body.warnings.map((w) => w.code)).toEqual(['IMAGE_FETCH_FAILED']);
+    const session = (await s.services.store.getSession(body.sessionId))!;
+    const [message] = await s.services.store.listMessages(session.conversationId, { afterSeq: body.seq - 1, limit: 1 });
+    expect(textOf(message!)).toBe(long);
   });
 
   it('refuses a URL the rules forbid, storing nothing (400 IMAGE_URL_REFUSED), and counts it', async () => {

@@ -10,7 +10,7 @@ import {
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
-import { authorOf, isStaffOnly, textOf } from '../../../../common/message/envelope';
+import { MAX_TEXT_LENGTH, authorOf, isStaffOnly, textOf } from '../../../../common/message/envelope';
 import type { QueueStanding } from '../../../../common/ai/assist';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore } from '../../attachments/store';
@@ -162,7 +162,9 @@ export async function appChannelPlugin(
           warnings.push({ field: 'image.url', code: 'IMAGE_FETCH_FAILED', message: error.message });
           const note = `[image] ${host}`;
           const { image: _dropped, ...rest } = body;
-          body = { ...rest, text: body.text !== undefined ? `${body.text}\n${note}` : note };
+          // The customer's own text is never cut for the note: at the length limit it goes without it.
+          const withNote = body.text !== undefined ? `${body.text}\n${note}` : note;
+          body = { ...rest, text: withNote.length <= MAX_TEXT_LENGTH ? withNote : body.text! };
           checked = null;
         }
       } else checked = checkImage(body.image, imageLimits);
