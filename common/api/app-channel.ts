@@ -291,6 +291,8 @@ export const AppKeyViewSchema = z.object({
   id: z.string(),
   /** The key's last 4 characters (null for a config key stored before hints existed). */
   hint: z.string().nullable(),
+  /** What the admin called the key when issuing it; null: none (config keys never have one). */
+  label: z.string().nullable(),
   source: AppSourceSchema,
   createdAt: z.string(),
   /** When a request last used it, to the minute; null: never. */
@@ -347,6 +349,10 @@ export const UpdateAppAccountRequestSchema = z
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'give at least one field to change' });
 export type UpdateAppAccountRequest = z.infer<typeof UpdateAppAccountRequestSchema>;
+
+/** `POST /api/v1/channels/app/accounts/:appId/keys` body (optional). */
+export const IssueAppKeyRequestSchema = z.strictObject({ label: z.string().trim().min(1).max(64).optional() });
+export type IssueAppKeyRequest = z.infer<typeof IssueAppKeyRequestSchema>;
 
 /** `POST /api/v1/channels/app/accounts/:appId/keys` → 201: `key` is the secret, shown this once (`hlk_…`). */
 export const IssueAppKeyResponseSchema = z.object({ key: z.string(), view: AppKeyViewSchema });

@@ -151,11 +151,14 @@ describe('Apps admin view: create app → issue key → use it → dead letter �
 
   it('issues a key shown once; the app channel takes it', async () => {
     const card = admin.locator(`[data-testid="app-card"][data-app-id="${appId}"]`);
+    await card.getByTestId('key-label-input').fill('Android 2026');
     await card.getByTestId('issue-key').click();
     await admin.getByTestId('secret-reveal').waitFor();
     key = (await admin.getByTestId('secret-value').textContent())!;
     expect(key).toMatch(/^hlk_[A-Za-z0-9_-]{32}$/);
-    await card.locator(`[data-testid="key-row"][data-hint="${key.slice(-4)}"]`).waitFor();
+    const row = card.locator(`[data-testid="key-row"][data-hint="${key.slice(-4)}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('key-label').textContent()).toBe('Android 2026');
     await admin.screenshot({ path: join(SHOTS, 'app-admin-key-en.png') });
     await admin.getByTestId('secret-done').click();
     const res = await postMessage(key, 1);

@@ -84,15 +84,28 @@ describe('app accounts admin routes (issue 13)', () => {
   });
 
   it('issues keys shown once (hlk_, 192 bits), several active at once, hashed at rest', async () => {
-    const issue = () => s.app.inject({ method: 'POST', url: '/api/v1/channels/app/accounts/shop/keys', headers: auth(admin) });
-    const a = await issue();
+    const issue = (payload?: object) =>
+      s.app.inject({
+        method: 'POST',
+        url: '/api/v1/channels/app/accounts/shop/keys',
+        headers: auth(admin),
+        ...(payload ? { payload } : {}),
+      });
+    const a = await issue({ label: 'iOS 2026' });
     const b = await issue();
     expect(a.statusCode).toBe(201);
     key1 = (a.json() as IssueAppKeyResponse).key;
     key2 = (b.json() as IssueAppKeyResponse).key;
     expect(key1).toMatch(/^hlk_[A-Za-z0-9_-]{32}$/);
     expect(key1).not.toBe(key2);
-    expect((a.json() as IssueAppKeyResponse).view).toMatchObject({ hint: key1.slice(-4), source: 'admin', revokedAt: null });
+    expect((a.json() as IssueAppKeyResponse).view).toMatchObject({
+      hint: key1.slice(-4),
+      label: 'iOS 2026',
+      source: 'admin',
+      revokedAt: null,
+    });
+    expect((b.json() as IssueAppKeyResponse).view.label).toBeNull();
+    expect((await issue({ label: 'x'.repeat(65) })).statusCode).toBe(400);
     // Both open the app; its customers land in its skill group.
     const r1 = await post(key1, 'u1', 1);
     const r2 = await post(key2, 'u1', 2);

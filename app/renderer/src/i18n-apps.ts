@@ -46,6 +46,7 @@ export interface AppsStrings {
     active: string;
     revokedAt: (at: string) => string;
     issueKey: string;
+    keyLabel: string;
     revoke: string;
     confirmRevoke: (hint: string) => string;
     confirmRevokeButton: string;
@@ -118,6 +119,7 @@ const en: AppsStrings = {
     active: 'active',
     revokedAt: (at) => `revoked ${at}`,
     issueKey: 'Issue key',
+    keyLabel: 'Key label (optional)',
     revoke: 'Revoke',
     confirmRevoke: (hint) => `Revoke key …${hint}? Requests with it are refused at once, on every node.`,
     confirmRevokeButton: 'Yes, revoke',
@@ -200,6 +202,7 @@ const zh: AppsStrings = {
     active: '有效',
     revokedAt: (at) => `已于 ${at} 吊销`,
     issueKey: '签发密钥',
+    keyLabel: '密钥备注（可选）',
     revoke: '吊销',
     confirmRevoke: (hint) => `确定吊销密钥 …${hint}？使用它的请求将立即在所有节点被拒绝。`,
     confirmRevokeButton: '确定吊销',

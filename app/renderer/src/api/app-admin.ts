@@ -16,7 +16,7 @@ export interface AppAdminApi {
   create(token: string, body: CreateAppAccountRequest): Promise<AppAccountResponse>;
   update(token: string, appId: string, body: UpdateAppAccountRequest): Promise<AppAccountResponse>;
   /** The new key, shown once. */
-  issueKey(token: string, appId: string): Promise<IssueAppKeyResponse>;
+  issueKey(token: string, appId: string, label?: string): Promise<IssueAppKeyResponse>;
   revokeKey(token: string, appId: string, keyId: string): Promise<RevokeAppKeyResponse>;
   /** The new webhook secret, shown once. */
   rotateSecret(token: string, appId: string): Promise<RotateWebhookSecretResponse>;
@@ -31,7 +31,7 @@ export function createAppAdminApi(options: { base?: string; fetch?: Fetch } = {}
     list: (token) => call(token, 'GET', '/api/v1/channels/app/accounts'),
     create: (token, body) => call(token, 'POST', '/api/v1/channels/app/accounts', body),
     update: (token, appId, body) => call(token, 'PATCH', app(appId), body),
-    issueKey: (token, appId) => call(token, 'POST', `${app(appId)}/keys`),
+    issueKey: (token, appId, label) => call(token, 'POST', `${app(appId)}/keys`, label ? { label } : {}),
     revokeKey: (token, appId, keyId) => call(token, 'POST', `${app(appId)}/keys/${encodeURIComponent(keyId)}/revoke`),
     rotateSecret: (token, appId) => call(token, 'POST', `${app(appId)}/webhook-secret`),
     deadLetters: (token) => call(token, 'GET', '/api/v1/channels/app/webhooks/dead-letters'),

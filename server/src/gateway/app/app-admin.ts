@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   AppIdSchema,
   CreateAppAccountRequestSchema,
+  IssueAppKeyRequestSchema,
   UpdateAppAccountRequestSchema,
   type AppAccountResponse,
   type AppAccountView,
@@ -31,7 +32,7 @@ const KeyParamsSchema = z.strictObject({ appId: AppIdSchema, keyId: z.string().m
  *   `webhookSecret` once when a webhook URL was given); APP_ACCOUNT_EXISTS, VALIDATION_FAILED
  *   (an unknown skill group, a webhook URL against the config's rules);
  * - `PATCH /api/v1/channels/app/accounts/:appId` `UpdateAppAccountRequest` → 200 `AppAccountResponse`;
- * - `POST …/:appId/keys` → 201 `IssueAppKeyResponse` (the key, this once);
+ * - `POST …/:appId/keys` `IssueAppKeyRequest` (`{label?}`, optional) → 201 `IssueAppKeyResponse` (the key, this once);
  * - `POST …/:appId/keys/:keyId/revoke` → 200 `RevokeAppKeyResponse` (refused from the next request, every node);
  * - `POST …/:appId/webhook-secret` → 200 `RotateWebhookSecretResponse` (the new secret, this once;
  *   deliveries from then on are signed with it).
@@ -179,8 +180,9 @@ export async function appAdminPlugin(
 
   app.post('/api/v1/channels/app/accounts/:appId/keys', { config: { policy: 'channel.manage' } }, async (request, reply) => {
     const { appId } = parseWith(AppParamsSchema, request.params);
+    const { label } = parseWith(IssueAppKeyRequestSchema, request.body ?? {});
     const row = await adminRow(appId);
-    const { key, view: issued } = opts.keys.issueKey(appId, row.id);
+    const { key, view: issued } = opts.keys.issueKey(appId, row.id, label);
     log.info({ by: request.staff?.id, appId, keyId: issued.id }, 'app key issued');
     const answer: IssueAppKeyResponse = { key, view: issued };
     return reply.status(201).send(answer);

@@ -43,7 +43,7 @@ export interface AppKeyStore {
    */
   accountByKey(key: string | undefined): Promise<KeyMatch | null>;
   /** Issues a key for the app (its keyless row `accountRow`): the key itself is returned once and stored hashed. */
-  issueKey(appId: string, accountRow: string): { key: string; view: AppKeyView };
+  issueKey(appId: string, accountRow: string, label?: string): { key: string; view: AppKeyView };
   /** Revokes one admin key; refused on every node from the next lookup. Null when the app has no such key. */
   revokeKey(appId: string, keyId: string): AppKeyView | null;
   /** Every key of an app: config rows (`source: config`) and admin keys, oldest first. */
@@ -62,6 +62,7 @@ interface KeyRow {
   account_row: string;
   app_id: string;
   hint: string;
+  label: string | null;
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -77,6 +78,7 @@ interface ConfigKeyRow {
 const adminView = (r: KeyRow): AppKeyView => ({
   id: r.id,
   hint: r.hint,
+  label: r.label,
   source: 'admin',
   createdAt: r.created_at,
   lastUsedAt: r.last_used_at,
@@ -103,7 +105,9 @@ export function createSqliteAppKeyStore(options: { path: string; channels: Chann
     bump: db.prepare('UPDATE app_key_generation SET generation = generation + 1 WHERE id = 1'),
     byHash: db.prepare('SELECT * FROM app_keys WHERE key_hash = ? AND revoked_at IS NULL'),
     accountRow: db.prepare("SELECT id, account_id FROM channel_accounts WHERE id = ? AND channel = 'AP'"),
-    insert: db.prepare('INSERT INTO app_keys (id, account_row, app_id, key_hash, hint, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *'),
+    insert: db.prepare(
+      'INSERT INTO app_keys (id, account_row, app_id, key_hash, hint, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+    ),
     revoke: db.prepare('UPDATE app_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND app_id = ? RETURNING *'),
     adminKeys: db.prepare('SELECT * FROM app_keys WHERE app_id = ? ORDER BY created_at, id'),
     configKeys: db.prepare(
@@ -158,13 +162,13 @@ export function createSqliteAppKeyStore(options: { path: string; channels: Chann
       return match;
     },
 
-    issueKey(appId, accountRow) {
+    issueKey(appId, accountRow, label) {
       const row = q.accountRow.get(accountRow) as { id: string; account_id: string } | undefined;
       if (!row || row.account_id !== appId) throw new Error(`no app account row ${accountRow} for ${appId}`);
       const key = newAppKey();
       const inserted = db
         .transaction(() => {
-          const r = q.insert.get(uuidv7(), accountRow, appId, sha256(key), key.slice(-4), iso()) as KeyRow;
+          const r = q.insert.get(uuidv7(), accountRow, appId, sha256(key), key.slice(-4), label ?? null, iso()) as KeyRow;
           q.bump.run();
           return r;
         })
@@ -188,6 +192,7 @@ export function createSqliteAppKeyStore(options: { path: string; channels: Chann
       const config = (q.configKeys.all(appId) as ConfigKeyRow[]).map((r): AppKeyView => ({
         id: r.id,
         hint: r.key_hint,
+        label: null,
         source: 'config',
         createdAt: r.created_at,
         lastUsedAt: r.last_used_at,

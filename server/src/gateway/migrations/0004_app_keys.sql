@@ -13,6 +13,8 @@ CREATE TABLE app_keys (
   app_id       TEXT NOT NULL,
   key_hash     TEXT NOT NULL UNIQUE,
   hint         TEXT NOT NULL,
+  -- What the admin called it ("iOS app 2026"), to tell keys apart; optional.
+  label        TEXT,
   created_at   TEXT NOT NULL,
   -- Written at most once a minute per key and node.
   last_used_at TEXT,

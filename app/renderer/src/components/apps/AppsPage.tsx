@@ -165,6 +165,11 @@ function KeyRow({
     <tr data-testid="key-row" data-key-id={k.id} data-hint={k.hint ?? ''} data-revoked={k.revokedAt ? 'yes' : 'no'}>
       <td>
         <code>…{k.hint ?? '????'}</code>
+        {k.label ? (
+          <span className="apps__key-label" data-testid="key-label">
+            <bdi dir="auto">{k.label}</bdi>
+          </span>
+        ) : null}
       </td>
       <td>{when(k.createdAt)}</td>
       <td>{when(k.lastUsedAt)}</td>
@@ -216,6 +221,7 @@ function AppCard({
   const [rotating, setRotating] = useState(false);
   const [editing, setEditing] = useState(false);
   const [url, setUrl] = useState(app.webhookUrl ?? '');
+  const [label, setLabel] = useState('');
   const managed = app.source === 'admin';
   const run = async (action: () => Promise<void>) => {
     setError(null);
@@ -242,12 +248,22 @@ function AppCard({
         </div>
         {managed ? (
           <div className="apps__head-actions">
+            <input
+              className="apps__label-input"
+              value={label}
+              onChange={(e) => setLabel(e.target.value)}
+              placeholder={t.list.keyLabel}
+              aria-label={t.list.keyLabel}
+              maxLength={64}
+              data-testid="key-label-input"
+            />
             <button
               type="button"
               data-testid="issue-key"
               onClick={() =>
                 void run(async () => {
-                  const res = await api.issueKey(token, app.appId);
+                  const res = await api.issueKey(token, app.appId, label.trim() || undefined);
+                  setLabel('');
                   onSecret(t.secret.keyTitle(app.name), res.key);
                 })
               }
