@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH, normalizeLinkValue, type IdentityLink, type IdentityLinkKind } from '../message/envelope';
-import { ImageUploadSchema, type ImageUpload } from './attachments';
+import { AppImageInputSchema, type AppImageInput } from './attachments';
 import type { AuthorKind, QueueStanding } from '../ai/assist';
 import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
 import { CsatValueSchema, SpendSchema } from './customers';
@@ -32,7 +32,7 @@ export const AppMessageRequestSchema = z
       verified: z.unknown().optional(),
     }),
     text: visibleTextSchema(MAX_TEXT_LENGTH).optional(),
-    image: ImageUploadSchema.optional(),
+    image: AppImageInputSchema.optional(),
     clientMessageId: z.string().trim().min(1).max(128),
     hints: z.unknown().optional(),
   })
@@ -59,7 +59,7 @@ export interface AppMessageRequest {
   customer: { externalId: string; name?: string; phone?: string; attributes?: AppCustomerAttributes; verified?: IdentityLink[] };
   /** At least one of `text` and `image`. */
   text?: string;
-  image?: ImageUpload;
+  image?: AppImageInput;
   clientMessageId: string;
   hints?: { skillGroup?: string; lang?: string };
 }
@@ -69,7 +69,9 @@ export interface AppMessageRequest {
  * characters; dropped), `INVALID` (wrong type or format; dropped), `NORMALISED` (bidi control
  * characters removed from a name; kept), `TRUNCATED` (too long; cut by grapheme and kept),
  * `UNKNOWN_SKILL_GROUP` (no such group; the default route is used), `UNKNOWN_ATTRIBUTE` (a customer
- * attribute the server does not use; dropped).
+ * attribute the server does not use; dropped), `IMAGE_FETCH_FAILED` (issue 13: an `image.url` could not
+ * be fetched or was no accepted image; the message was kept with "[image]" and the URL's host as its
+ * text).
  */
 export const AppMessageWarningCodeSchema = z.enum([
   'NO_VISIBLE_TEXT',
@@ -78,6 +80,7 @@ export const AppMessageWarningCodeSchema = z.enum([
   'TRUNCATED',
   'UNKNOWN_SKILL_GROUP',
   'UNKNOWN_ATTRIBUTE',
+  'IMAGE_FETCH_FAILED',
 ]);
 export const AppMessageWarningSchema = z.object({
   /** Dotted path in the request body, e.g. `customer.phone`. */
@@ -268,3 +271,112 @@ export interface AppHandoverResponse {
   /** Where the customer stands; null once a person has the conversation. */
   standing: QueueStanding | null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13: app accounts and their keys, managed by admins (policy `channel.manage`).
+// Routes: docs/channels/app.md §4 "Admin: apps and keys".
+
+/** An app id: letters, digits, `.`, `_`, `-`; at most 64 (it scopes the app's customer ids). */
+export const AppIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64');
+
+/**
+ * Where an app or key comes from: `config` (HUILIU_CONFIG `channels.accounts`, re-applied at every
+ * start, so read-only here) or `admin` (created in the workstation or by these routes).
+ */
+export const AppSourceSchema = z.enum(['config', 'admin']);
+export type AppSource = z.infer<typeof AppSourceSchema>;
+
+/** One key of an app as admins see it: never the key, only its last 4 characters. Times ISO 8601. */
+export const AppKeyViewSchema = z.object({
+  id: z.string(),
+  /** The key's last 4 characters (null for a config key stored before hints existed). */
+  hint: z.string().nullable(),
+  /** What the admin called the key when issuing it; null: none (config keys never have one). */
+  label: z.string().nullable(),
+  source: AppSourceSchema,
+  createdAt: z.string(),
+  /** When a request last used it, to the minute; null: never. */
+  lastUsedAt: z.string().nullable(),
+  /** When it was revoked; null: active. */
+  revokedAt: z.string().nullable(),
+});
+export type AppKeyView = z.infer<typeof AppKeyViewSchema>;
+
+export const AppAccountViewSchema = z.object({
+  appId: AppIdSchema,
+  name: z.string(),
+  skillGroup: z.string().nullable(),
+  webhookUrl: z.string().nullable(),
+  source: AppSourceSchema,
+  keys: z.array(AppKeyViewSchema),
+  /** Webhook deliveries of this app dead-lettered now (waiting for a redelivery). */
+  deadLetters: z.number().int().min(0),
+  createdAt: z.string(),
+});
+export type AppAccountView = z.infer<typeof AppAccountViewSchema>;
+
+/** `GET /api/v1/channels/app/accounts` → 200. */
+export const AppAccountsResponseSchema = z.object({ apps: z.array(AppAccountViewSchema) });
+export type AppAccountsResponse = z.infer<typeof AppAccountsResponseSchema>;
+
+const AppNameSchema = z.string().trim().min(1).max(100);
+const SkillGroupIdSchema = z.string().regex(SKILL_GROUP_RE, 'a skill group id');
+/** A webhook URL: the server checks it with the same rules as the config (https; http to loopback only). */
+const WebhookUrlInputSchema = z.string().min(1).max(1024);
+
+/** `POST /api/v1/channels/app/accounts` body. */
+export const CreateAppAccountRequestSchema = z.strictObject({
+  accountId: AppIdSchema,
+  name: AppNameSchema,
+  skillGroup: SkillGroupIdSchema.nullable().optional(),
+  webhookUrl: WebhookUrlInputSchema.optional(),
+});
+export type CreateAppAccountRequest = z.infer<typeof CreateAppAccountRequestSchema>;
+
+/**
+ * `POST /api/v1/channels/app/accounts` → 201; `PATCH …/:appId` → 200. `webhookSecret`: only when
+ * one was generated by this call (a webhook URL given to an app without a secret), shown this once.
+ */
+export const AppAccountResponseSchema = z.object({ app: AppAccountViewSchema, webhookSecret: z.string().optional() });
+export type AppAccountResponse = z.infer<typeof AppAccountResponseSchema>;
+
+/** `PATCH /api/v1/channels/app/accounts/:appId` body: fields to change; `null` clears a group or the webhook. */
+export const UpdateAppAccountRequestSchema = z
+  .strictObject({
+    name: AppNameSchema.optional(),
+    skillGroup: SkillGroupIdSchema.nullable().optional(),
+    webhookUrl: WebhookUrlInputSchema.nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one field to change' });
+export type UpdateAppAccountRequest = z.infer<typeof UpdateAppAccountRequestSchema>;
+
+/** `POST /api/v1/channels/app/accounts/:appId/keys` body (optional). */
+export const IssueAppKeyRequestSchema = z.strictObject({ label: z.string().trim().min(1).max(64).optional() });
+export type IssueAppKeyRequest = z.infer<typeof IssueAppKeyRequestSchema>;
+
+/** `POST /api/v1/channels/app/accounts/:appId/keys` → 201: `key` is the secret, shown this once (`hlk_…`). */
+export const IssueAppKeyResponseSchema = z.object({ key: z.string(), view: AppKeyViewSchema });
+export type IssueAppKeyResponse = z.infer<typeof IssueAppKeyResponseSchema>;
+
+/** `POST /api/v1/channels/app/accounts/:appId/keys/:keyId/revoke` → 200. */
+export const RevokeAppKeyResponseSchema = z.object({ view: AppKeyViewSchema });
+export type RevokeAppKeyResponse = z.infer<typeof RevokeAppKeyResponseSchema>;
+
+/** `POST /api/v1/channels/app/accounts/:appId/webhook-secret` → 200: the new secret, shown this once. */
+export const RotateWebhookSecretResponseSchema = z.object({ webhookSecret: z.string() });
+export type RotateWebhookSecretResponse = z.infer<typeof RotateWebhookSecretResponseSchema>;
+
+/** A dead-lettered webhook delivery (`GET /api/v1/channels/app/webhooks/dead-letters`): ids, counts, the last error. */
+export const DeadLetterViewSchema = z.object({
+  id: z.string(),
+  messageId: z.string(),
+  appId: z.string(),
+  sessionId: z.string(),
+  status: z.enum(['pending', 'delivered', 'dead']),
+  reason: z.enum(['exhausted', 'refused']).nullable(),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type DeadLetterViewDto = z.infer<typeof DeadLetterViewSchema>;

@@ -31,6 +31,18 @@ export const ImageUploadSchema = z.object({
 export type ImageUpload = z.infer<typeof ImageUploadSchema>;
 
 /**
+ * An image by reference (issue 13): the server fetches `url` itself — `https:` only, public
+ * addresses only, at most 3 redirects each checked again, bounded in time and size
+ * (docs/channels/app.md, "Images by URL"). At most 2048 characters.
+ */
+export const ImageUrlSchema = z.strictObject({ url: z.string().min(1).max(2048) });
+export type ImageUrl = z.infer<typeof ImageUrlSchema>;
+
+/** An app message's `image`: uploaded (`{base64, mime}`) or by URL (`{url}`). */
+export const AppImageInputSchema = z.union([ImageUrlSchema, ImageUploadSchema]);
+export type AppImageInput = z.infer<typeof AppImageInputSchema>;
+
+/**
  * Where reading the text of an image stands: `pending` (queued or running), `done` (text may still be
  * empty: the image had none), `failed` (the image could not be read), `skipped` (OCR is off, or was
  * too busy when the image arrived).

@@ -57,6 +57,19 @@ export const ERROR_CODES = {
   UPLOAD_EXECUTABLE: { status: 415, message: 'Programs and scripts cannot be sent.' },
   /** A pre-chat form topic this server does not offer (issue 13). */
   UNKNOWN_TOPIC: { status: 400, message: 'No such topic.' },
+  // App accounts and keys managed by admins, and images by URL (issue 13, docs/channels/app.md).
+  APP_ACCOUNT_EXISTS: { status: 409, message: 'An app with this id already exists.' },
+  APP_ACCOUNT_NOT_FOUND: { status: 404, message: 'No such app account.' },
+  APP_KEY_NOT_FOUND: { status: 404, message: 'No such key of this app.' },
+  APP_ACCOUNT_FROM_CONFIG: {
+    status: 409,
+    message: 'This app is defined in the server configuration (HUILIU_CONFIG); change it there.',
+  },
+  IMAGE_URL_REFUSED: {
+    status: 400,
+    message: 'The image URL is not allowed: https only, to a public address, with at most 3 redirects.',
+  },
+  IMAGE_FETCH_FAILED: { status: 502, message: 'The image could not be fetched from its URL.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */

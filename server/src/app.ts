@@ -26,6 +26,8 @@ import { customersPlugin } from './customers/plugin';
 import { continuityPlugin } from './customers/continuity.plugin';
 import { appChannelPlugin } from './gateway/app/plugin';
 import { appWebhookAdminPlugin } from './gateway/app/webhook-admin';
+import { appAdminPlugin } from './gateway/app/app-admin';
+import type { AppKeyStore } from './gateway/app/app-keys.sqlite';
 import type { AppWebhooks } from './gateway/app/webhooks';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
@@ -118,6 +120,8 @@ export interface AppDeps {
   keyRotation?: KeyRotation;
   /** The audit log (issue 17): staff requests and sign-ins are recorded through it. */
   audit?: AuditRecorder;
+  /** App keys admins issue (issue 13): with it, the app accounts admin routes are served. */
+  appKeys?: AppKeyStore;
 }
 
 /**
@@ -231,9 +235,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     standing,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
     ...(deps.appWebhooks ? { webhooks: deps.appWebhooks } : {}),
+    ...(deps.appKeys ? { appKeys: deps.appKeys } : {}),
+    metrics,
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
   if (deps.keyRotation) await app.register(keysAdminPlugin, { rotation: deps.keyRotation });
+  if (deps.appKeys) {
+    await app.register(appAdminPlugin, {
+      channels,
+      keys: deps.appKeys,
+      skillGroups: config.skillGroups.map((g) => g.id),
+      logger: deps.logger,
+      ...(deps.appWebhooks ? { webhooks: deps.appWebhooks } : {}),
+    });
+  }
   if (deps.attachments) await app.register(attachmentsPlugin, { attachments: deps.attachments.store, store });
   // Issue 13: the widget's files, stored with the same attachment store as the app channel's images.
   const attachmentLinks =

@@ -37,6 +37,7 @@ import { createSqliteChannelStore } from './gateway/channels.sqlite';
 import { createOutboundDispatcher } from './gateway/dispatcher';
 import { createSqliteWebhookOutbox } from './gateway/app/webhook-outbox.sqlite';
 import { createAppWebhooks } from './gateway/app/webhooks';
+import { createSqliteAppKeyStore } from './gateway/app/app-keys.sqlite';
 import { Ingest } from './gateway/ingest';
 import { createXmppChannel, type XmppChannel } from './gateway/xmpp/adapter';
 import { Limits } from './http/limits';
@@ -134,6 +135,8 @@ export async function startServer(
   const channels = createSqliteChannelStore({ path: config.paths.db, keys });
   // Accounts from HUILIU_CONFIG: adding a key already stored updates its account, so restarts are idempotent.
   for (const account of config.channelAccounts) await channels.addAccount(account);
+  // Issue 13: keys admins issue in the workstation, beside the config's (same database file).
+  const appKeys = createSqliteAppKeyStore({ path: config.paths.db, channels });
   if (config.demo) {
     const created = await seedDemo(auth, channels, config);
     if (created.length) logger.info({ users: created }, 'demo data seeded');
@@ -297,7 +300,16 @@ export async function startServer(
     wrappedFiles: () => ['visitor.key.wrapped', 'tls.key.wrapped'].map((f) => join(config.paths.keys, f)),
     log: (msg) => logger.info(msg),
   });
-  const appWebhooks = createAppWebhooks({ outbox: webhookOutbox, channels, store, bus, logger, retry: config.channels.app.webhook });
+  const appWebhooks = createAppWebhooks({
+    outbox: webhookOutbox,
+    channels,
+    store,
+    bus,
+    logger,
+    retry: config.channels.app.webhook,
+    metrics,
+    keepDeliveredMs: config.channels.app.webhook.keepDeliveredDays * 24 * 3600_000,
+  });
   // Issue 12: one XEP-0114 component link per XM account; a bad account is logged and skipped.
   const xmpp = await createXmppChannel({ channels, store, ingest, bus, metrics, logger, skillGroups: config.skillGroups.map((g) => g.id) });
   adapters.register(xmpp.adapter);
@@ -331,6 +343,7 @@ export async function startServer(
     keyRotation,
     audit,
     widgetState,
+    appKeys,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -417,6 +430,7 @@ export async function startServer(
         await cpu.close();
         webhookOutbox.close();
         await widgetState.close();
+        appKeys.close();
         await channels.close();
         authDb.close();
         // A re-wrap in progress finishes its batch; what is left resumes at the next rotation or start.

@@ -12,6 +12,7 @@ import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
 import { eventually, until } from './support/until';
 import { startWebhookReceiver } from './support/webhook-receiver';
+import { metricValue } from './support/metrics';
 
 const SECRET = 'webhook-secret-0123456789abcdef';
 const KEY = 'hooked-app-key-0123456789';
@@ -192,6 +193,19 @@ describe('app webhooks (issue 13)', () => {
     expect(failed.error?.code).toBe('WEBHOOK_REFUSED');
     await new Promise((r) => setTimeout(r, 4 * RETRY.maxDelayMs));
     expect(hook.of('user-bad')).toHaveLength(1);
+  });
+
+  it('counts tries and outcomes and shows the outbox depth and dead letters in /metrics', async () => {
+    const value = (name: string, label: string) => metricValue(s, name, label);
+    expect(await value('huiliu_app_webhook_attempts_total', 'outcome="delivered"')).toBeGreaterThanOrEqual(2);
+    expect(await value('huiliu_app_webhook_attempts_total', 'outcome="retry"')).toBeGreaterThanOrEqual(1);
+    expect(await value('huiliu_app_webhook_attempts_total', 'outcome="refused"')).toBeGreaterThanOrEqual(1);
+    expect(await value('huiliu_app_webhook_deliveries_total', 'outcome="delivered"')).toBeGreaterThanOrEqual(2);
+    expect(await value('huiliu_app_webhook_deliveries_total', 'outcome="exhausted"')).toBeGreaterThanOrEqual(1);
+    expect(await value('huiliu_app_webhook_deliveries_total', 'outcome="refused"')).toBe(1);
+    // The 400 test's delivery stays dead; nothing is pending once the tries are done.
+    expect(await value('huiliu_app_webhook_outbox', 'status="dead"')).toBeGreaterThanOrEqual(1);
+    expect(await value('huiliu_app_webhook_outbox', 'status="pending"')).toBe(0);
   });
 
   it('logs the tries by id and status, never the secret, the text or the app user id', () => {

@@ -5,10 +5,12 @@ import { Conversation } from './components/Conversation';
 import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
-import { StaffContext, canViewRouting, useStaffDirectory } from './staff';
+import { StaffContext, canManageApps, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
+// The Apps page (issue 13) likewise, for admins.
+const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ default: m.AppsPage })));
 
 export function App() {
   const signedIn = useWorkstation((s) => s.token !== null);
@@ -16,20 +18,25 @@ export function App() {
   return <Shell />;
 }
 
-/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page. */
+/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page, or (admins) the Apps page. */
 function Shell() {
   const token = useWorkstation((s) => s.token);
   const user = useWorkstation((s) => s.user);
   const staff = useStaffDirectory(token, user);
   const [view, setView] = useState<View>('workstation');
   const routing = view === 'routing' && canViewRouting(user);
+  const apps = view === 'apps' && canManageApps(user);
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
-        <TopBar view={routing ? 'routing' : 'workstation'} onView={setView} />
+        <TopBar view={routing ? 'routing' : apps ? 'apps' : 'workstation'} onView={setView} />
         {routing ? (
           <Suspense fallback={<main className="routing" />}>
             <RoutingPage />
+          </Suspense>
+        ) : apps ? (
+          <Suspense fallback={<main className="apps" />}>
+            <AppsPage />
           </Suspense>
         ) : (
           <div className="workspace">

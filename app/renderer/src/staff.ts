@@ -16,6 +16,9 @@ export const canViewRouting = (user: Pick<UserView, 'roles'> | null): boolean =>
 /** May this user publish and roll back routing configs (policy `routing.manage`)? */
 export const canManageRouting = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('admin'));
 
+/** May this user open the Apps page: app accounts, keys, webhook dead letters (policy `channel.manage`, issue 13)? */
+export const canManageApps = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('admin'));
+
 /** The staff directory of the signed-in user (empty for agents, who may not read it). */
 export const StaffContext = createContext<readonly UserView[]>([]);
 export const useStaff = (): readonly UserView[] => useContext(StaffContext);

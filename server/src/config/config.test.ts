@@ -104,7 +104,11 @@ describe('configuration (DESIGN §6 HUILIU_* variables)', () => {
     expect(c.skillGroups.map((g) => g.id)).toEqual(['billing', 'tech']);
     expect(c.channels).toEqual({
       web: { defaultSkillGroup: 'tech' },
-      app: { defaultSkillGroup: 'billing', webhook: DEFAULT_WEBHOOK_RETRY },
+      app: {
+        defaultSkillGroup: 'billing',
+        webhook: { ...DEFAULT_WEBHOOK_RETRY, keepDeliveredDays: 7 },
+        imageUrls: { timeoutMs: 10_000, allowLoopbackHttp: false },
+      },
     });
 
     const typo = join(dir, 'typo.yaml');

@@ -333,6 +333,18 @@ export const FileConfigSchema = z.strictObject({
               maxDelayMs: z.number().int().min(10).max(86_400_000),
               maxAttempts: z.number().int().min(1).max(50),
               timeoutMs: z.number().int().min(100).max(120_000),
+              /** Delivered outbox rows are deleted after this many days (default 7). */
+              keepDeliveredDays: z.number().min(0.0001).max(3650),
+            })
+            .partial(),
+          /**
+           * Issue 13: images an app sends by URL (docs/channels/app.md §5). `allowLoopbackHttp`: also
+           * fetch `http://` from loopback addresses — for tests only, never in production.
+           */
+          imageUrls: z
+            .strictObject({
+              timeoutMs: z.number().int().min(100).max(60_000),
+              allowLoopbackHttp: z.boolean(),
             })
             .partial(),
         })
@@ -564,7 +576,12 @@ export interface ServerConfig {
   readonly channels: {
     readonly web: { defaultSkillGroup: string };
     /** `webhook`: the outbound webhooks' retry timing (issue 13), defaults filled in. */
-    readonly app: { defaultSkillGroup: string; webhook: WebhookRetryConfig };
+    readonly app: {
+      defaultSkillGroup: string;
+      webhook: WebhookRetryConfig & { readonly keepDeliveredDays: number };
+      /** Images by URL (issue 13): the fetch's whole budget, and the test-only loopback allowance. */
+      imageUrls: { readonly timeoutMs: number; readonly allowLoopbackHttp: boolean };
+    };
   };
   /** `channels.accounts` of HUILIU_CONFIG: added (or updated, by key) at start; keys already read from their files. */
   readonly channelAccounts: readonly ConfiguredAccount[];
@@ -709,7 +726,8 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     web: { defaultSkillGroup: file.channels?.web?.defaultSkillGroup ?? skillGroups[0]!.id },
     app: { defaultSkillGroup: file.channels?.app?.defaultSkillGroup ?? skillGroups[0]!.id },
   };
-  const webhook: WebhookRetryConfig = { ...DEFAULT_WEBHOOK_RETRY, ...file.channels?.app?.webhook };
+  const webhook = { ...DEFAULT_WEBHOOK_RETRY, keepDeliveredDays: 7, ...file.channels?.app?.webhook };
+  const imageUrls = { timeoutMs: 10_000, allowLoopbackHttp: false, ...file.channels?.app?.imageUrls };
   if (webhook.maxDelayMs < webhook.baseDelayMs)
     throw new ConfigError('HUILIU_CONFIG field channels.app.webhook.maxDelayMs: must not be less than baseDelayMs');
   for (const [name, ch] of Object.entries(channels)) {
@@ -779,7 +797,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     logLevel: e.HUILIU_LOG_LEVEL,
     skillGroups,
     routing: file.routing ?? (argv.includes('--demo') ? DEMO_ROUTING_CONFIG : DEFAULT_ROUTING_CONFIG),
-    channels: { web: channels.web, app: { ...channels.app, webhook } },
+    channels: { web: channels.web, app: { ...channels.app, webhook, imageUrls } },
     channelAccounts: accounts,
     widget: {
       title: file.widget?.title ?? 'Huiliu support',

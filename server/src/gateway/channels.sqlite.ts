@@ -119,6 +119,8 @@ export function createSqliteChannelStore(options: {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     ),
     updateSecrets: db.prepare('UPDATE channel_accounts SET kek_id = ?, wrapped_key = ?, sealed_secrets = ? WHERE id = ?'),
+    // Issue 13: the key's last 4 characters, so admins can tell keys apart (gateway/migrations/0004).
+    keyHint: db.prepare('UPDATE channel_accounts SET key_hint = ? WHERE key_hash = ?'),
     delivery: db.prepare('SELECT * FROM message_deliveries WHERE message_id = ?'),
     upsertDelivery: db.prepare(
       `INSERT INTO message_deliveries (message_id, channel, state, error_code, error_message, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -148,6 +150,7 @@ export function createSqliteChannelStore(options: {
               updated.id,
             );
           }
+          q.keyHint.run(input.key!.slice(-4), keyHash);
           byKeyHash.clear();
           return toAccount(updated);
         }
@@ -184,6 +187,7 @@ export function createSqliteChannelStore(options: {
         settings,
         new Date(now()).toISOString(),
       ) as AccountRow;
+      if (keyHash) q.keyHint.run(input.key!.slice(-4), keyHash);
       byKeyHash.clear();
       return toAccount(row);
     },

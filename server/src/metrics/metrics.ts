@@ -42,11 +42,25 @@ export interface Metrics {
    * (the handler threw on every try) or `redelivered` (the Redis bus's poison cap, docs/bus.md).
    */
   readonly busDeadLettered: Counter<'type' | 'consumer' | 'reason'>;
+  /**
+   * Issue 13, the app channel's outbound webhooks. Tries by outcome: `delivered` (2xx), `retry`
+   * (408, 429, 5xx, timeout, network error), `refused` (any other status, no URL or secret).
+   */
+  readonly webhookAttempts: Counter<'outcome'>;
+  /** Deliveries that reached an end, by outcome: `delivered`, `exhausted` (dead-lettered after maxAttempts), `refused` (dead-lettered at once). */
+  readonly webhookDeliveries: Counter<'outcome'>;
+  /** Delivered outbox rows deleted by the cleanup (older than `channels.app.webhook.keepDeliveredDays`). */
+  readonly webhookPurged: Counter;
+  /**
+   * Where the outbox's counts come from (`huiliu_app_webhook_outbox{status}`: pending = depth, dead =
+   * dead letters waiting), read at each scrape; set by the webhook worker.
+   */
+  webhookOutboxCounts: (() => Record<'pending' | 'delivered' | 'dead', number>) | null;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  return {
+  const metrics: Metrics = {
     registry,
     rateLimited: new Counter({
       name: 'huiliu_rate_limited_total',
@@ -102,7 +116,37 @@ export function createMetrics(): Metrics {
       labelNames: ['type', 'consumer', 'reason'],
       registers: [registry],
     }),
+    webhookAttempts: new Counter({
+      name: 'huiliu_app_webhook_attempts_total',
+      help: 'App webhook tries, by outcome (delivered, retry, refused).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'huiliu_app_webhook_deliveries_total',
+      help: 'App webhook deliveries that reached an end, by outcome (delivered, exhausted, refused).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookPurged: new Counter({
+      name: 'huiliu_app_webhook_purged_total',
+      help: 'Delivered app webhook outbox rows deleted by the cleanup.',
+      registers: [registry],
+    }),
+    webhookOutboxCounts: null,
   };
+  new Gauge({
+    name: 'huiliu_app_webhook_outbox',
+    help: 'App webhook outbox rows by status: pending (the depth), dead (dead letters waiting), delivered (kept until cleanup).',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      const counts = metrics.webhookOutboxCounts?.();
+      if (!counts) return;
+      for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+    },
+  });
+  return metrics;
 }
 
 /**

@@ -1,10 +1,14 @@
 import { useLocale, useWorkstation } from '../context';
 import type { SettablePresence } from '../../../../common/socket/agent-events';
 import { routingStrings } from '../i18n-routing';
-import { canViewRouting } from '../staff';
+import { appsStrings } from '../i18n-apps';
+import { canManageApps, canViewRouting } from '../staff';
 
-/** The workstation's two views (issue 11): the agent's desk, and the routing page for leads, admins and auditors. */
-export type View = 'workstation' | 'routing';
+/**
+ * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
+ * 11), and the Apps page for admins (issue 13).
+ */
+export type View = 'workstation' | 'routing' | 'apps';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -13,7 +17,10 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const presenceUntil = useWorkstation((s) => s.presenceUntil);
   const setPresence = useWorkstation((s) => s.setPresence);
   const logout = useWorkstation((s) => s.logout);
-  const t = routingStrings(useLocale()).shell;
+  const locale = useLocale();
+  const t = routingStrings(locale).shell;
+  const views: View[] = ['workstation', 'routing', ...(canManageApps(user) ? (['apps'] as const) : [])];
+  const label = (v: View) => (v === 'workstation' ? t.viewWorkstation : v === 'routing' ? t.viewRouting : appsStrings(locale).tab);
   const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
   return (
     <header className="topbar">
@@ -23,7 +30,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
         </div>
         {onView && canViewRouting(user) ? (
           <div className="views" role="tablist" aria-label={t.views}>
-            {(['workstation', 'routing'] as const).map((v) => (
+            {views.map((v) => (
               <button
                 key={v}
                 type="button"
@@ -33,7 +40,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
                 data-testid={`view-${v}`}
                 onClick={() => onView(v)}
               >
-                {v === 'workstation' ? t.viewWorkstation : t.viewRouting}
+                {label(v)}
               </button>
             ))}
           </div>

@@ -10,7 +10,7 @@ import {
   type AppMessageResponse,
   type AppMessagesResponse,
 } from '../../../../common/api/app-channel';
-import { authorOf, isStaffOnly, textOf } from '../../../../common/message/envelope';
+import { MAX_TEXT_LENGTH, authorOf, isStaffOnly, textOf } from '../../../../common/message/envelope';
 import type { QueueStanding } from '../../../../common/ai/assist';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore } from '../../attachments/store';
@@ -26,6 +26,10 @@ import type { ChannelAccount, ChannelStore } from '../channels';
 import type { Ingest } from '../ingest';
 import { createAppChannelAdapter } from './adapter';
 import type { AppWebhooks } from './webhooks';
+import type { AppKeyStore } from './app-keys.sqlite';
+import { fetchFailureReason, fetchImage } from './image-url';
+import type { Metrics } from '../../metrics/metrics';
+import type { AppMessageWarning } from '../../../../common/api/app-channel';
 import { appExternalId, normalizeAppMessage, type AppImage } from './normalize';
 
 declare module 'fastify' {
@@ -34,6 +38,15 @@ declare module 'fastify' {
     appAccount: ChannelAccount | null;
   }
 }
+
+/** The host of a URL for the "[image]" note (the path and query may carry the app's tokens). */
+const urlHost = (raw: string): string => {
+  try {
+    return new URL(raw).host;
+  } catch {
+    return 'invalid URL';
+  }
+};
 
 /**
  * The app / HTTP channel (`AP`, DESIGN §6): `POST /api/v1/channels/app/messages` for the customer's
@@ -61,6 +74,10 @@ export async function appChannelPlugin(
     attachments?: { store: AttachmentStore; ocr: boolean };
     /** The outbound webhooks (issue 13); absent: apps only poll. */
     webhooks?: AppWebhooks;
+    /** Keys admins issue (issue 13); absent: only the channels store's (config) keys open. */
+    appKeys?: AppKeyStore;
+    /** `huiliu_channel_media_failed_total` for images by URL that were refused or failed. */
+    metrics?: Metrics;
     now?: () => number;
   },
 ): Promise<void> {
@@ -76,7 +93,10 @@ export async function appChannelPlugin(
     const guessing = await opts.limits.spent('ip_bad_app_keys', client);
     if (!guessing.ok) throw rateLimitedError(guessing);
     const raw = request.headers['x-huiliu-key'];
-    const key = await opts.channels.accountByKey('AP', typeof raw === 'string' ? raw : undefined);
+    const presented = typeof raw === 'string' ? raw : undefined;
+    const key = opts.appKeys
+      ? ((await opts.appKeys.accountByKey(presented))?.account ?? null)
+      : await opts.channels.accountByKey('AP', presented);
     request.appAccount = key;
     let verdict;
     if (!key) {
@@ -111,7 +131,9 @@ export async function appChannelPlugin(
     const key = appKey(request);
     // Only externalId, text, image and clientMessageId can refuse the message; bad optional metadata is
     // dropped or cut and reported in `warnings` so the customer's text is never lost over it (C11).
-    const { request: body, warnings } = cleanAppMessage(parseWith(AppMessageRequestSchema, request.body), (g) => groups.has(g));
+    const cleaned = cleanAppMessage(parseWith(AppMessageRequestSchema, request.body), (g) => groups.has(g));
+    let body = cleaned.request;
+    const warnings: AppMessageWarning[] = cleaned.warnings;
     // The channel default is checked against the groups at start; a key's group may have gone since.
     const keyGroup = key.skillGroup && groups.has(key.skillGroup) ? key.skillGroup : null;
     const skillGroup = body.hints?.skillGroup ?? keyGroup ?? opts.config.channels.app.defaultSkillGroup;
@@ -121,11 +143,37 @@ export async function appChannelPlugin(
     let image: (AppImage & { checked: ReturnType<typeof checkImage> }) | undefined;
     if (body.image) {
       if (!opts.attachments) throw new HuiliuError('UNSUPPORTED_MEDIA_TYPE', 'This server does not accept images.');
-      const checked = checkImage(body.image, imageLimits);
-      const digest = createHash('sha256').update(checked.bytes).digest('hex');
-      // The same message retried gets the same id: its stored content, and so its idempotency, hold.
-      const attachmentId = opts.attachments.store.idFor('AP', externalId, body.clientMessageId, digest);
-      image = { attachmentId, mime: checked.mime, size: checked.size, checked };
+      let checked: ReturnType<typeof checkImage> | null;
+      if ('url' in body.image) {
+        // Issue 13: fetched by the server. A URL the rules refuse is the app's error: refused, nothing
+        // stored. A fetch that fails (the app's host down, a 404, too large, not an image) keeps the
+        // customer's message: its text, with "[image]" and the URL's host, and a warning.
+        const host = urlHost(body.image.url);
+        try {
+          checked = await fetchImage(body.image.url, { limits: imageLimits, ...opts.config.channels.app.imageUrls });
+        } catch (error) {
+          if (!(error instanceof HuiliuError)) throw error;
+          if (error.code === 'IMAGE_URL_REFUSED') {
+            opts.metrics?.channelMediaFailed.inc({ channel: 'AP', reason: 'url_refused' });
+            throw error;
+          }
+          if (error.code !== 'IMAGE_FETCH_FAILED') throw error;
+          opts.metrics?.channelMediaFailed.inc({ channel: 'AP', reason: fetchFailureReason(error) });
+          warnings.push({ field: 'image.url', code: 'IMAGE_FETCH_FAILED', message: error.message });
+          const note = `[image] ${host}`;
+          const { image: _dropped, ...rest } = body;
+          // The customer's own text is never cut for the note: at the length limit it goes without it.
+          const withNote = body.text !== undefined ? `${body.text}\n${note}` : note;
+          body = { ...rest, text: withNote.length <= MAX_TEXT_LENGTH ? withNote : body.text! };
+          checked = null;
+        }
+      } else checked = checkImage(body.image, imageLimits);
+      if (checked) {
+        const digest = createHash('sha256').update(checked.bytes).digest('hex');
+        // The same message retried gets the same id: its stored content, and so its idempotency, hold.
+        const attachmentId = opts.attachments.store.idFor('AP', externalId, body.clientMessageId, digest);
+        image = { attachmentId, mime: checked.mime, size: checked.size, checked };
+      }
     }
     const attachments = opts.attachments;
     const attributes = body.customer.attributes;

@@ -90,6 +90,15 @@ export interface WebhookOutbox {
   /** Puts a dead delivery back in the queue, due now, with its tries counted afresh; null when `id` is not a dead delivery. */
   requeue(id: string, now: number): WebhookDelivery | null;
   get(id: string): WebhookDelivery | null;
+  /** Dead deliveries per app id (the admin list's counts). */
+  deadCounts(): Map<string, number>;
+  /** Rows per status (the outbox depth metric). */
+  countByStatus(): Record<WebhookDelivery['status'], number>;
+  /**
+   * Deletes delivered rows last changed before `before` (epoch ms); pending and dead rows are never
+   * deleted. Resolves how many went. Issue 13: keeps the outbox from growing with every reply.
+   */
+  purgeDelivered(before: number): number;
   close(): void;
 }
 
@@ -127,6 +136,9 @@ export function createSqliteWebhookOutbox(options: { path: string; now?: () => n
        WHERE id = ? AND status = 'dead' RETURNING *`,
     ),
     get: db.prepare('SELECT * FROM app_webhook_deliveries WHERE id = ?'),
+    deadCounts: db.prepare("SELECT app_id, COUNT(*) AS n FROM app_webhook_deliveries WHERE status = 'dead' GROUP BY app_id"),
+    byStatus: db.prepare('SELECT status, COUNT(*) AS n FROM app_webhook_deliveries GROUP BY status'),
+    purge: db.prepare("DELETE FROM app_webhook_deliveries WHERE status = 'delivered' AND updated_at < ?"),
   };
   const set = (
     id: string,
@@ -168,6 +180,18 @@ export function createSqliteWebhookOutbox(options: { path: string; now?: () => n
     get(id) {
       const row = q.get.get(id) as Row | undefined;
       return row ? toDelivery(row) : null;
+    },
+    deadCounts() {
+      return new Map((q.deadCounts.all() as { app_id: string; n: number }[]).map((r) => [r.app_id, r.n]));
+    },
+    countByStatus() {
+      const out = { pending: 0, delivered: 0, dead: 0 };
+      for (const r of q.byStatus.all() as { status: WebhookDelivery['status']; n: number }[]) out[r.status] = r.n;
+      return out;
+    },
+    purgeDelivered(before) {
+      // updated_at is ISO 8601 in UTC: its text order is its time order.
+      return q.purge.run(new Date(before).toISOString()).changes;
     },
     close() {
       db.close();

@@ -4,6 +4,7 @@ import { authorOf, textOf, type Envelope } from '../../../../common/message/enve
 import type { Bus } from '../../bus/bus';
 import { newEvent } from '../../bus/events';
 import type { Logger } from '../../logging/logger';
+import type { Metrics } from '../../metrics/metrics';
 import type { SessionStore } from '../../sessions/store';
 import type { ChannelAccount, ChannelStore } from '../channels';
 import {
@@ -75,9 +76,16 @@ export interface AppWebhooks {
   deadLetters(appId?: string): DeadLetterView[];
   /** Re-queues a dead delivery (due now, tries counted afresh); null when `id` is no dead delivery. */
   redeliver(id: string): DeadLetterView | null;
+  /** Dead-lettered deliveries per app id. */
+  deadLetterCounts(): Map<string, number>;
+  /** Deletes delivered outbox rows older than `keepDeliveredMs` now (the worker also does it hourly); resolves how many. */
+  cleanup(): number;
 }
 
 const LEASE_MARGIN_MS = 5_000;
+/** Delivered rows kept this long by default (`channels.app.webhook.keepDeliveredDays`: 7). */
+export const DEFAULT_KEEP_DELIVERED_MS = 7 * 24 * 3600_000;
+const CLEANUP_EVERY_MS = 3600_000;
 const BATCH = 16;
 const IDLE_POLL_MS = 1_000;
 
@@ -103,6 +111,10 @@ export function createAppWebhooks(deps: {
   random?: () => number;
   /** How often an idle worker looks for due deliveries (other nodes' queues, leases run out). Default 1 s. */
   pollMs?: number;
+  /** Webhook counters and the outbox gauge (docs/channels/app.md §6). */
+  metrics?: Metrics;
+  /** Delivered rows older than this are deleted (at start, then every hour). Milliseconds; default 7 days. */
+  keepDeliveredMs?: number;
 }): AppWebhooks {
   const log = deps.logger.child({ component: 'gateway.app.webhooks' });
   const now = deps.now ?? Date.now;
@@ -111,6 +123,18 @@ export function createAppWebhooks(deps: {
   let timer: NodeJS.Timeout | null = null;
   let running = false;
   let ticking = false;
+  let cleanupTimer: NodeJS.Timeout | null = null;
+  const keepDeliveredMs = deps.keepDeliveredMs ?? DEFAULT_KEEP_DELIVERED_MS;
+  const metrics = deps.metrics;
+  if (metrics) metrics.webhookOutboxCounts = () => deps.outbox.countByStatus();
+  const cleanup = (): number => {
+    const purged = deps.outbox.purgeDelivered(now() - keepDeliveredMs);
+    if (purged > 0) {
+      metrics?.webhookPurged.inc(purged);
+      log.info({ purged, keepDeliveredMs }, 'delivered app webhook rows cleaned up');
+    }
+    return purged;
+  };
 
   /** The newest account of the app that names a webhook (keys rotate: one app id, several rows). */
   const webhookAccount = async (appId: string): Promise<ChannelAccount | null> => {
@@ -154,6 +178,8 @@ export function createAppWebhooks(deps: {
 
   const dead = async (d: WebhookDelivery, attempts: number, reason: 'exhausted' | 'refused', lastError: string) => {
     const row = deps.outbox.markDead(d.id, attempts, reason, lastError);
+    metrics?.webhookAttempts.inc({ outcome: reason === 'refused' ? 'refused' : 'retry' });
+    metrics?.webhookDeliveries.inc({ outcome: reason });
     log.warn(
       { deliveryId: d.id, messageId: d.messageId, appId: d.appId, attempts, reason, lastError },
       'app webhook delivery dead-lettered',
@@ -220,6 +246,8 @@ export function createAppWebhooks(deps: {
     const host = webhookHost(url);
     if (outcome === 'delivered') {
       const row = deps.outbox.markDelivered(d.id, attempts);
+      metrics?.webhookAttempts.inc({ outcome: 'delivered' });
+      metrics?.webhookDeliveries.inc({ outcome: 'delivered' });
       log.debug({ deliveryId: d.id, messageId: d.messageId, appId: d.appId, host, attempts }, 'app webhook delivered');
       return record(row, { state: 'delivered' });
     }
@@ -227,6 +255,7 @@ export function createAppWebhooks(deps: {
     if (attempts >= deps.retry.maxAttempts) return dead(d, attempts, 'exhausted', lastError);
     const wait = retryDelay(attempts, deps.retry, deps.random);
     deps.outbox.markRetry(d.id, attempts, now() + wait, lastError);
+    metrics?.webhookAttempts.inc({ outcome: 'retry' });
     log.info(
       { deliveryId: d.id, messageId: d.messageId, appId: d.appId, host, attempts, lastError, retryInMs: wait },
       'app webhook try failed',
@@ -291,11 +320,23 @@ export function createAppWebhooks(deps: {
       if (running) return;
       running = true;
       schedule(0);
+      const clean = () => {
+        try {
+          cleanup();
+        } catch (error) {
+          log.error({ err: error }, 'app webhook cleanup failed');
+        }
+      };
+      clean();
+      cleanupTimer = setInterval(clean, CLEANUP_EVERY_MS);
+      cleanupTimer.unref();
     },
     async close() {
       running = false;
       if (timer) clearTimeout(timer);
       timer = null;
+      if (cleanupTimer) clearInterval(cleanupTimer);
+      cleanupTimer = null;
       await Promise.allSettled([...inFlight]);
     },
     deadLetters(appId) {
@@ -308,5 +349,7 @@ export function createAppWebhooks(deps: {
       schedule(0);
       return deadLetterView(row);
     },
+    deadLetterCounts: () => deps.outbox.deadCounts(),
+    cleanup,
   };
 }
