@@ -119,16 +119,14 @@ export async function createSqliteAuditLog(options: { path: string; keys: KeyPro
       const where = ['at >= @from', 'at < @to'];
       if (q.userId !== undefined) where.push('(actor_id = @user OR actor_name = @user)');
       if (cursor) where.push('(at < @cAt OR (at = @cAt AND seq < @cSeq))');
-      const rows = db
-        .prepare(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY at DESC, seq DESC LIMIT @limit`)
-        .all({
-          from: q.from,
-          to: q.to,
-          user: q.userId ?? null,
-          cAt: cursor?.at ?? null,
-          cSeq: cursor?.seq ?? null,
-          limit: q.limit + 1,
-        }) as Row[];
+      const rows = db.prepare(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY at DESC, seq DESC LIMIT @limit`).all({
+        from: q.from,
+        to: q.to,
+        user: q.userId ?? null,
+        cAt: cursor?.at ?? null,
+        cSeq: cursor?.seq ?? null,
+        limit: q.limit + 1,
+      }) as Row[];
       const entries = rows.slice(0, q.limit).map(entryOf);
       return rows.length > q.limit ? { entries, next: encodeCursor(entries.at(-1)!) } : { entries };
     },
