@@ -47,18 +47,19 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
     const db = new Database(join(server.dataDir, 'huiliu.db'), { readonly: true });
     try {
       const applied = db.prepare('SELECT component, count(*) AS n FROM schema_migrations GROUP BY component ORDER BY component').all();
-      const expected = ['ai', 'ai/assist', 'attachments', 'auth', 'gateway', 'routing', 'sessions', 'gateway/web'].map(
+      const expected = ['ai', 'ai/assist', 'attachments', 'audit', 'auth', 'gateway', 'routing', 'sessions', 'gateway/web'].map(
         (capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length,
       );
       expect(applied).toEqual([
         { component: 'ai', n: expected[0] },
         { component: 'assist', n: expected[1] },
         { component: 'attachments', n: expected[2] },
-        { component: 'auth', n: expected[3] },
-        { component: 'channels', n: expected[4] },
-        { component: 'routing', n: expected[5] },
-        { component: 'sessions', n: expected[6] },
-        { component: 'widget', n: expected[7] },
+        { component: 'audit', n: expected[3] },
+        { component: 'auth', n: expected[4] },
+        { component: 'channels', n: expected[5] },
+        { component: 'routing', n: expected[6] },
+        { component: 'sessions', n: expected[7] },
+        { component: 'widget', n: expected[8] },
       ]);
     } finally {
       db.close();
