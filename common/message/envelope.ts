@@ -161,6 +161,13 @@ export const InboundDraftSchema = z.object({
   sentAt: IsoTime,
   receivedAt: IsoTime,
   meta: MetaSchema,
+  /**
+   * What a retry of this message is compared on instead of `content`, when the stored content depends
+   * on something fetched (issue 13: an app image by URL — the first try may store "[image] host", a
+   * retry the image): the request as the source sent it. Same clientMessageId + same value = the same
+   * message (the first answer); another value = IDEMPOTENCY_CONFLICT.
+   */
+  idempotencyContent: z.string().max(20_000).optional(),
   hints: z
     .object({
       skillGroup: z.string().min(1).max(64).optional(),

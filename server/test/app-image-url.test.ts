@@ -14,8 +14,15 @@ describe('app messages with an image by URL (issue 13)', () => {
   let s: TestServer;
   let strict: TestServer;
   let base = '';
+  const seen = new Map<string, number>();
   const images = createServer((req, res) => {
-    if (req.url === '/photo.png') res.end(pngBytes(8, 6));
+    const n = (seen.get(req.url ?? '') ?? 0) + 1;
+    seen.set(req.url ?? '', n);
+    // First try fails, later ones work — and the reverse.
+    if (req.url === '/first-fail.png' && n === 1) res.writeHead(503).end();
+    else if (req.url === '/first-fail.png' || (req.url === '/first-ok.png' && n === 1)) res.end(pngBytes(8, 6));
+    else if (req.url === '/first-ok.png') res.writeHead(503).end();
+    else if (req.url === '/photo.png') res.end(pngBytes(8, 6));
     else {
       res.statusCode = 404;
       res.end();
@@ -54,6 +61,25 @@ describe('app messages with an image by URL (issue 13)', () => {
     expect(stored).toMatchObject({ mime: 'image/png', width: 8, height: 6 });
     // The identity the refusal test below looks for, as a stored message leaves it.
     expect(await s.services.store.findCustomerByIdentity('AP', 'demo:img-ok')).not.toBeNull();
+  });
+
+  it('answers a retry of the same request as the first time, whatever the image host answers the second time', async () => {
+    for (const path of ['first-fail', 'first-ok']) {
+      const first = await post(s, { url: `${base}/${path}.png` }, `retry-${path}`, 'same text');
+      const again = await post(s, { url: `${base}/${path}.png` }, `retry-${path}`, 'same text');
+      expect(first.statusCode).toBe(202);
+      expect(again.statusCode, again.body).toBe(202);
+      const [a, b] = [first.json() as AppMessageResponse, again.json() as AppMessageResponse];
+      expect(b.messageId).toBe(a.messageId);
+      expect(b.seq).toBe(a.seq);
+      expect(b.attachmentId).toBe(a.attachmentId);
+      expect(b.warnings.map((w) => w.code)).toEqual(a.warnings.map((w) => w.code));
+      expect(a.attachmentId === undefined).toBe(path === 'first-fail');
+      // Another URL or text under the same clientMessageId is another message: refused.
+      const other = await post(s, { url: `${base}/photo.png` }, `retry-${path}`, 'same text');
+      expect(other.statusCode).toBe(409);
+      expect(other.json()).toMatchObject({ error: { code: 'IDEMPOTENCY_CONFLICT' } });
+    }
   });
 
   it('keeps the message when the fetch fails: "[image]" and the host as text, a warning, the metric', async () => {

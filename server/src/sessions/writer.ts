@@ -294,7 +294,9 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
 
-  const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
+  /** What retries are compared on: the content, or the request a draft names for it (`InboundDraft.idempotencyContent`). */
+  const contentHmac = (customerId: string, content: Content, idempotencyContent?: string) =>
+    blind('content', customerId, idempotencyContent ?? JSON.stringify(content));
   const nameHmac = (customerId: string, name: string) => blind('name', customerId, name);
   const phoneHmac = (channel: ChannelCode, identityHmac: string, phone: string) => blind('phone', channel, identityHmac, phone);
 
@@ -309,6 +311,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     sentAt: string;
     receivedAt: string;
     meta: Envelope['meta'];
+    idempotencyContent?: string;
   }): { envelope: Envelope; at: string } {
     const { session } = args;
     const key = ring.cached(customerKeyOwner(session.customer_id));
@@ -325,7 +328,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       direction: args.direction,
       kind: args.content.kind,
       payload_ct: sealText(key, JSON.stringify({ body: args.content.body, meta: args.meta }), messageAad(id)),
-      content_hmac: contentHmac(session.customer_id, args.content),
+      content_hmac: contentHmac(session.customer_id, args.content, args.idempotencyContent),
       client_message_id: args.clientMessageId,
       critical: args.critical ? 1 : 0,
       author_id: args.authorId,
@@ -338,10 +341,16 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     return { envelope: envelopeOf(row, args.content.body, args.meta), at: t };
   }
 
-  function checkDuplicate(customerId: string, direction: 'in' | 'out', clientMessageId: string, content: Content): MessageRow | null {
+  function checkDuplicate(
+    customerId: string,
+    direction: 'in' | 'out',
+    clientMessageId: string,
+    content: Content,
+    idempotencyContent?: string,
+  ): MessageRow | null {
     const existing = q.messageByClientId.get(customerId, direction, clientMessageId) as MessageRow | undefined;
     if (!existing) return null;
-    if (existing.content_hmac !== contentHmac(customerId, content)) {
+    if (existing.content_hmac !== contentHmac(customerId, content, idempotencyContent)) {
       throw new HuiliuError('IDEMPOTENCY_CONFLICT');
     }
     return existing;
@@ -499,7 +508,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
       const { customerId, identityHmac } = await resolveCustomer(draft.identity);
       return commit.run((): InboundResult => {
-        const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content);
+        const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content, draft.idempotencyContent);
         if (dup) {
           const session = toSession(q.session.get(dup.session_id) as SessionRow);
           return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false, moved: null, merges: [] };
@@ -556,6 +565,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           sentAt: draft.sentAt,
           receivedAt: draft.receivedAt,
           meta: draft.meta,
+          ...(draft.idempotencyContent !== undefined ? { idempotencyContent: draft.idempotencyContent } : {}),
         });
         // What touchSession wrote, without reading the row back.
         const session = { ...toSession(sessionRow), lastMessageAt: at, updatedAt: at };

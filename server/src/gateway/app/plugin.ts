@@ -141,6 +141,11 @@ export async function appChannelPlugin(
     // Issue 10: an image is checked (type by its bytes, size, pixels) before anything is stored, and
     // stored sealed before its message is published, so OCR and staff never see a message without it.
     let image: (AppImage & { checked: ReturnType<typeof checkImage> }) | undefined;
+    // An image by URL: what is stored depends on the fetch (the image, or "[image] host" when it
+    // failed), so a retry is recognised by the request itself — the same text and URL under the same
+    // clientMessageId is the same message, answered as the first time (review of issue 13).
+    const idempotencyContent =
+      body.image && 'url' in body.image ? JSON.stringify({ text: body.text ?? null, imageUrl: body.image.url }) : undefined;
     if (body.image) {
       if (!opts.attachments) throw new HuiliuError('UNSUPPORTED_MEDIA_TYPE', 'This server does not accept images.');
       let checked: ReturnType<typeof checkImage> | null;
@@ -177,12 +182,17 @@ export async function appChannelPlugin(
     }
     const attachments = opts.attachments;
     const attributes = body.customer.attributes;
-    const draft = normalizeAppMessage(body, key.accountId, new Date(now()), image, {
-      mergeOnVerified: key.settings['mergeOnVerified'] === true,
-    });
+    const draft = {
+      ...normalizeAppMessage(body, key.accountId, new Date(now()), image, {
+        mergeOnVerified: key.settings['mergeOnVerified'] === true,
+      }),
+      ...(idempotencyContent !== undefined ? { idempotencyContent } : {}),
+    };
     const result = await opts.ingest.accept(draft, skillGroup, {
       beforePublish: async ({ envelope, duplicate }) => {
-        if (image && attachments) {
+        // A retry of a message stored without this image (its first fetch failed) keeps it that way.
+        const holdsImage = envelope.kind === 'image' && envelope.body.attachmentId === image?.attachmentId;
+        if (image && attachments && holdsImage) {
           const { checked, attachmentId } = image;
           await attachments.store.put({
             id: attachmentId,
@@ -205,13 +215,24 @@ export async function appChannelPlugin(
         }
       },
     });
+    // The answer describes the stored message: for a retry, what the first try stored (its image, or
+    // the "[image] host" note and the fetch warning), whatever this try's fetch gave.
+    const stored = result.envelope;
+    const storedImage = stored.kind === 'image' ? stored.body.attachmentId : undefined;
+    const answerWarnings =
+      result.duplicate && idempotencyContent !== undefined
+        ? [
+            ...warnings.filter((w) => w.code !== 'IMAGE_FETCH_FAILED'),
+            ...(storedImage ? [] : [{ field: 'image.url', code: 'IMAGE_FETCH_FAILED' as const, message: 'The image could not be fetched when this message was first received.' }]),
+          ]
+        : warnings;
     const answer: AppMessageResponse = {
       sessionId: result.session.id,
-      conversationId: result.envelope.conversationId,
-      messageId: result.envelope.id,
-      seq: result.envelope.seq,
-      ...(image ? { attachmentId: image.attachmentId } : {}),
-      warnings,
+      conversationId: stored.conversationId,
+      messageId: stored.id,
+      seq: stored.seq,
+      ...(storedImage ? { attachmentId: storedImage } : {}),
+      warnings: answerWarnings,
     };
     return reply.status(202).send(answer);
   });
