@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_TEXT_LENGTH, normalizeLinkValue, type IdentityLink, type IdentityLinkKind } from '../message/envelope';
 import { AppImageInputSchema, type AppImageInput } from './attachments';
 import type { AuthorKind, QueueStanding } from '../ai/assist';
-import { normalizeName, visibleTextSchema, type NameIssue } from '../text/text';
+import { normalizeName, visibleTextSchema, type NameIssue, idTokenSchema } from '../text/text';
 import { CsatValueSchema, SpendSchema } from './customers';
 
 /** Longest customer name kept from the app channel (UTF-16 code units; longer ones are cut by grapheme). */
@@ -19,7 +19,7 @@ export const APP_PHONE_MAX_LENGTH = 32;
 export const AppMessageRequestSchema = z
   .object({
     customer: z.object({
-      externalId: z.string().trim().min(1).max(256),
+      externalId: idTokenSchema(1, 256, { trim: true }),
       name: z.unknown().optional(),
       phone: z.unknown().optional(),
       /** What the app knows of the customer's value (issue 11): `{spend?, csat?}`; checked by `cleanAppMessage`. */
@@ -33,7 +33,7 @@ export const AppMessageRequestSchema = z
     }),
     text: visibleTextSchema(MAX_TEXT_LENGTH).optional(),
     image: AppImageInputSchema.optional(),
-    clientMessageId: z.string().trim().min(1).max(128),
+    clientMessageId: idTokenSchema(1, 128, { trim: true }),
     hints: z.unknown().optional(),
   })
   .refine((m) => m.text !== undefined || m.image !== undefined, { path: ['text'], message: 'give text, an image, or both' });
@@ -217,7 +217,7 @@ export type AppMessageResponse = z.infer<typeof AppMessageResponseSchema>;
 
 /** `GET /api/v1/channels/app/messages` query: the app polls its customer's conversation. */
 export const AppMessagesQuerySchema = z.strictObject({
-  externalId: z.string().trim().min(1).max(256),
+  externalId: idTokenSchema(1, 256, { trim: true }),
   /** The conversation `afterSeq` counts in; when the customer's latest conversation differs, all of it is returned. */
   conversationId: z.uuid().optional(),
   afterSeq: z.coerce.number().int().min(0).default(0),
@@ -262,7 +262,7 @@ export interface AppMessagesResponse {
  * `POST /api/v1/channels/app/handover` (issue 10): the app's "talk to a person" — the customer's
  * open conversation leaves the AI for its skill group's human queue now. Answers where they stand.
  */
-export const AppHandoverRequestSchema = z.object({ customer: z.object({ externalId: z.string().trim().min(1).max(256) }) });
+export const AppHandoverRequestSchema = z.object({ customer: z.object({ externalId: idTokenSchema(1, 256, { trim: true }) }) });
 export type AppHandoverRequest = z.infer<typeof AppHandoverRequestSchema>;
 
 export interface AppHandoverResponse {

@@ -1,3 +1,4 @@
+import { idTokenSchema } from '../text/text';
 import { z } from 'zod';
 import { ChannelCodeSchema, type ChannelCode } from '../message/session-id';
 import { IdentityLinkKindSchema, type IdentityLinkKind } from '../message/envelope';
@@ -48,7 +49,7 @@ const AppIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'an app id is 1 t
  * (an existing customer's name is left as their channel gave it). Unknown fields are refused.
  */
 export const FactsImportRowSchema = z.strictObject({
-  externalId: z.string().trim().min(1).max(256),
+  externalId: idTokenSchema(1, 256, { trim: true }),
   channel: ChannelCodeSchema.refine((c) => c !== 'WB', {
     message: 'web visitors cannot be imported (their ids are per browser)',
   }).optional(),
@@ -112,7 +113,7 @@ export interface CustomerFactsView {
 
 /** `POST /api/v1/channels/app/csat` (header `X-Huiliu-Key`): the app's customer rates their closed conversation. */
 export const AppCsatRequestSchema = z.object({
-  externalId: z.string().trim().min(1).max(256),
+  externalId: idTokenSchema(1, 256, { trim: true }),
   sessionId: z.string().min(1).max(64),
   score: CsatScoreSchema,
   comment: CsatCommentSchema.optional(),
@@ -175,7 +176,7 @@ export type LinkRequest = z.infer<typeof LinkRequestSchema>;
  */
 export const CustomerLookupQuerySchema = z.union([
   z.strictObject({ kind: IdentityLinkKindSchema, value: z.string().min(1).max(256) }),
-  z.strictObject({ channel: ChannelCodeSchema, externalId: z.string().min(1).max(512) }),
+  z.strictObject({ channel: ChannelCodeSchema, externalId: idTokenSchema(1, 512) }),
 ]);
 export interface CustomerLookupView {
   customerId: string;

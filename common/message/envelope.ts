@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ChannelCodeSchema, SessionIdSchema } from './session-id';
-import { visibleTextSchema } from '../text/text';
+import { visibleTextSchema, idTokenSchema } from '../text/text';
 import { AuthorKindSchema, type AuthorKind } from '../ai/assist';
 
 /** Internal standard message format (DESIGN §4). Adapters never leak channel shapes past here. */
@@ -54,7 +54,7 @@ const base = z.object({
   direction: DirectionSchema,
   seq: z.number().int().min(1),
   critical: z.boolean(),
-  clientMessageId: z.string().min(1).max(128),
+  clientMessageId: idTokenSchema(1, 128),
   sentAt: IsoTime,
   receivedAt: IsoTime,
   /** Staff user id for outbound messages written by an agent; absent for customer and AI messages. */
@@ -141,7 +141,7 @@ export const MAX_IDENTITY_LINKS = 5;
 export const ChannelIdentitySchema = z.object({
   channel: ChannelCodeSchema,
   // Room for a channel's scope before the channel's own id (app: `appId:` + up to 256 characters).
-  externalId: z.string().min(1).max(512),
+  externalId: idTokenSchema(1, 512),
   displayName: z.string().max(128).optional(),
   phone: z.string().max(32).optional(),
   /** Verified cross-channel identifiers (see IdentityLinkSchema); the store links or merges on them. */
@@ -157,7 +157,7 @@ export const InboundDraftSchema = z.object({
   identity: ChannelIdentitySchema,
   content: ContentSchema,
   critical: z.boolean(),
-  clientMessageId: z.string().min(1).max(128),
+  clientMessageId: idTokenSchema(1, 128),
   sentAt: IsoTime,
   receivedAt: IsoTime,
   meta: MetaSchema,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Result } from '../errors/codes';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import { visibleTextSchema } from '../text/text';
+import { visibleTextSchema, idTokenSchema } from '../text/text';
 import {
   HISTORY_PAGE_MAX,
   WrapUpCodeSchema,
@@ -50,7 +50,7 @@ export const SessionHistorySchema = z.object({
 });
 export const SendMessageSchema = z.object({
   sessionId: SessionIdSchema,
-  clientMessageId: z.string().min(8).max(128),
+  clientMessageId: idTokenSchema(8, 128),
   text: visibleTextSchema(MAX_TEXT_LENGTH),
   /**
    * The AI draft this reply came from (assisted tier): `accepted` sent as drafted, `edited` changed

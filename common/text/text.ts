@@ -164,3 +164,20 @@ export function optionalNameSchema(maxLength: number) {
     .transform((raw) => normalizeName(raw, maxLength).value)
     .optional();
 }
+
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+const ID_FORBIDDEN = /[\p{Cc}\u2028\u2029]/u;
+
+/**
+ * An identifier a client or channel gives us — a `clientMessageId`, an app user's `externalId` — as a
+ * zod string of `min`..`max` UTF-16 code units with no control character (NUL included) and no line
+ * or paragraph separator (`trim`: surrounding white space removed first): such characters are never part of a real id, break composite keys and
+ * logs, and are refused with VALIDATION_FAILED (review of issue 13). Well-formed UTF-16 only.
+ */
+export function idTokenSchema(min: number, max: number, options: { trim?: boolean } = {}) {
+  return (options.trim ? z.string().trim() : z.string())
+    .min(min)
+    .max(max)
+    .refine((s) => !ID_FORBIDDEN.test(s), { message: 'must not contain control characters' })
+    .refine(isWellFormed, { message: 'must be well-formed text' });
+}

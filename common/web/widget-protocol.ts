@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import { optionalNameSchema, visibleTextSchema } from '../text/text';
+import { optionalNameSchema, visibleTextSchema, idTokenSchema } from '../text/text';
 import type { AuthorKind, QueueStanding } from '../ai/assist';
 import { CsatCommentSchema, CsatScoreSchema } from '../api/customers';
 
@@ -23,7 +23,7 @@ export const WidgetClientFrameSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('message'),
-    clientMessageId: z.string().min(8).max(128),
+    clientMessageId: idTokenSchema(8, 128),
     text: visibleTextSchema(MAX_TEXT_LENGTH),
     sentAt: z.iso.datetime({ offset: true }).optional(),
   }),

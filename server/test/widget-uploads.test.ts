@@ -166,6 +166,14 @@ describe('widget uploads (issue 13)', () => {
     expect(status).toBe(413);
   });
 
+  it('refuses a clientMessageId with control characters (NUL included) with VALIDATION_FAILED, not a 500', async () => {
+    for (const id of ['\u0000'.repeat(8), 'upload-\u0000-1', 'upload-\n-12', 'upload-\u2028-1']) {
+      const res = await upload(PDF, { type: 'application/pdf', clientMessageId: id });
+      expect(res.statusCode, id).toBe(400);
+      expect((res.json() as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
   it('refuses a missing or forged visitor token', async () => {
     for (const t of [null, 'not-a-token-at-all-really', `${'A'.repeat(24)}.${'B'.repeat(22)}`]) {
       const res = await upload(PDF, { type: 'application/pdf', token: t });

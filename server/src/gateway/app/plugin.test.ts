@@ -106,6 +106,29 @@ describe('POST /api/v1/channels/app/messages', () => {
     expect(paths).toEqual(expect.arrayContaining(['customer.externalId', 'text']));
   });
 
+  it('refuses control characters (NUL included) in clientMessageId and externalId, with or without an image', async () => {
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5b0c2c40000000049454e44ae426082',
+      'hex',
+    ).toString('base64');
+    for (const [customer, clientMessageId] of [
+      [{ externalId: 'ok-user' }, '\u0000'.repeat(8)],
+      [{ externalId: 'a\u0000b' }, 'nul-external-1'],
+      [{ externalId: 'line\nbreak' }, 'nul-external-2'],
+    ] as const) {
+      for (const extra of [{ text: 'hi' }, { image: { base64: png, mime: 'image/png' } }]) {
+        const res = await s.app.inject({
+          method: 'POST',
+          url: '/api/v1/channels/app/messages',
+          headers: KEY,
+          payload: { customer, clientMessageId, ...extra },
+        });
+        expect(res.statusCode, JSON.stringify(customer)).toBe(400);
+        expect(ErrorBodySchema.parse(res.json()).error.code).toBe('VALIDATION_FAILED');
+      }
+    }
+  });
+
   it('refuses malformed JSON with a stable code', async () => {
     const bad = await s.app.inject({
       method: 'POST',

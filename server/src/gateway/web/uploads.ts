@@ -1,3 +1,4 @@
+import { idTokenSchema } from '../../../../common/text/text';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -96,7 +97,7 @@ export interface WidgetUploadsOptions {
 }
 
 const UploadQuerySchema = z.object({
-  clientMessageId: z.string().min(8).max(128),
+  clientMessageId: idTokenSchema(8, 128),
   /** The file's name as the visitor's device gave it; cleaned before it is stored. */
   name: z.string().max(1024).optional(),
 });
