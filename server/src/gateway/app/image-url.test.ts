@@ -97,6 +97,10 @@ describe('images by URL: the SSRF guard (issue 13)', () => {
       ['ff02::1', 'multicast'],
       ['::ffff:10.0.0.1', 'private'],
       ['::ffff:127.0.0.1', 'loopback'],
+      // IPv4-compatible IPv6 (::/96): a host routing it reaches the IPv4 address inside.
+      ['::7f00:1', 'ipv4Compatible'],
+      ['::a9fe:a9fe', 'ipv4Compatible'],
+      ['::127.0.0.1', 'loopback'],
     ];
     for (const [a, range] of refused) expect(addressProblem(a), a).toBe(range);
     expect(addressProblem('127.0.0.1', true)).toBeNull();

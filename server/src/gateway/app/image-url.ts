@@ -54,7 +54,10 @@ export function addressProblem(address: string, allowLoopback = false): string |
     return 'invalid';
   }
   if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  // IPv4-compatible IPv6 (`::a.b.c.d`, RFC 4291 §2.5.5.1, deprecated): ipaddr.js calls it unicast, but a
+  // host that routes ::/96 reaches the IPv4 address inside (127.0.0.1, 169.254.169.254…). Never public.
   const range = ip.range();
+  if (range === 'unicast' && ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return 'ipv4Compatible';
   if (range === 'unicast') return null;
   if (range === 'loopback' && allowLoopback) return null;
   return range;

@@ -77,7 +77,8 @@ border:0;border-radius:14px;box-shadow:0 8px 32px rgb(0 0 0/28%);background:#fff
   frame.className = 'huiliu-panel';
   frame.title = title ?? words.frame;
   frame.hidden = true;
-  frame.setAttribute('allow', 'clipboard-read; clipboard-write');
+  // The widget reads a pasted image from the paste event itself: it needs no clipboard permission.
+  frame.setAttribute('allow', 'clipboard-write');
   frame.id = 'huiliu-chat';
   launcher.setAttribute('aria-controls', frame.id);
   let ready = false;
