@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   UPLOAD_TOO_LARGE: { status: 413, message: 'The file is larger than the upload limit.' },
   UPLOAD_TYPE_REFUSED: { status: 415, message: 'This kind of file cannot be sent here.' },
   UPLOAD_EXECUTABLE: { status: 415, message: 'Programs and scripts cannot be sent.' },
+  /** The file did not arrive in time (stalled, or cut off by the client): send it again. */
+  UPLOAD_INCOMPLETE: { status: 408, message: 'The file did not arrive completely; send it again.' },
   /** A pre-chat form topic this server does not offer (issue 13). */
   UNKNOWN_TOPIC: { status: 400, message: 'No such topic.' },
   // App accounts and keys managed by admins, and images by URL (issue 13, docs/channels/app.md).

@@ -264,6 +264,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       limits,
       visitorTokens: deps.visitorTokens,
       logger,
+      metrics,
     });
   }
   await app.register(webChannelPlugin, {

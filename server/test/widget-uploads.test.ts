@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WidgetAttachment, WidgetMessage, WidgetServerFrame } from '../../common/web/widget-protocol';
 import { ack, openAgentSocket } from './support/agent-client';
+import { createLogger } from '../src/logging/logger';
+import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
+import { until } from './support/until';
 import { openWidget, type WidgetClient } from './support/widget-client';
 
 const FIXTURES = join(import.meta.dirname, '../src/attachments/__fixtures__');
@@ -230,5 +233,65 @@ describe('widget uploads (issue 13)', () => {
     const files = readdirSync(dbDir).filter((f) => f.startsWith('huiliu.db'));
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(readFileSync(join(dbDir, f)).includes(MARKER), f).toBe(false);
+  });
+});
+
+describe('widget uploads that stall or are cut off (review of issue 13)', () => {
+  let s: TestServer;
+  let token: string;
+  const lines: string[] = [];
+
+  /** Starts an upload over TLS that sends `sent` of `declared` bytes; answers the status, or null when the socket closed first. */
+  function partialUpload(sent: number, declared: number, cut: boolean): Promise<{ status: number | null; body: string }> {
+    const url = new URL(`${s.url}/channels/web/uploads?clientMessageId=${cmid('stall')}&name=a.txt`);
+    return new Promise((resolve) => {
+      const req = httpsRequest(url, {
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'text/plain', 'content-length': declared, authorization: `Bearer ${token}` },
+      });
+      let body = '';
+      req.on('response', (res) => {
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? null, body }));
+      });
+      req.on('error', () => resolve({ status: null, body }));
+      req.write('x'.repeat(sent));
+      if (cut) setTimeout(() => req.destroy(), 200);
+    });
+  }
+
+  beforeAll(async () => {
+    const logger = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
+    s = await startTestServer({ HUILIU_CONFIG: writeConfigFile({ widget: { upload: { idleMs: 1000 } } }) }, { logger });
+    const w = await openWidget(s);
+    w.send({ type: 'hello' });
+    token = (await w.next('welcome')).visitorToken;
+    w.ws.close();
+  });
+  afterAll(() => s.cleanup());
+
+  it('ends a stalled upload with 408 UPLOAD_INCOMPLETE and logs a client event, not an error', async () => {
+    const answer = await partialUpload(10, 100_000, false);
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'UPLOAD_INCOMPLETE' } });
+    expect(lines.some((l) => l.includes('widget upload not received'))).toBe(true);
+    expect(lines.filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
+  });
+
+  it('logs a client that cut its upload off as a client event, never as an unhandled error', async () => {
+    const before = lines.length;
+    await partialUpload(10, 100_000, true);
+    await until(() => lines.slice(before).some((l) => l.includes('UPLOAD_INCOMPLETE')), 5000);
+    expect(lines.slice(before).filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
+  });
+
+  it('refuses a fifth upload in flight from one address with RATE_LIMITED', async () => {
+    const stalled = Array.from({ length: 4 }, () => partialUpload(10, 100_000, false));
+    await new Promise((r) => setTimeout(r, 300));
+    const fifth = await partialUpload(5, 5, false);
+    expect(fifth.status).toBe(429);
+    expect(JSON.parse(fifth.body)).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    expect((await Promise.all(stalled)).map((a) => a.status)).toEqual([408, 408, 408, 408]);
   });
 });

@@ -73,6 +73,13 @@ export function installAuditHook(app: FastifyInstance, recorder: AuditRecorder):
     const route = request.routeOptions.url ?? '';
     const outcome = reply.statusCode < 400 ? 'ok' : reply.statusCode === 403 ? 'denied' : 'failed';
     const actor = { kind: 'staff' as const, id: user.id, name: user.username };
+    // A client gone before the answer has no address to read any more.
+    let ip: string | undefined;
+    try {
+      ip = request.ip;
+    } catch {
+      ip = undefined;
+    }
     if (request.method === 'GET') {
       if (route === '/api/v1/audit') {
         const q = request.query as Record<string, unknown>;
@@ -80,7 +87,7 @@ export function installAuditHook(app: FastifyInstance, recorder: AuditRecorder):
           actor,
           action: 'audit.search',
           outcome,
-          ip: request.ip,
+          ...(ip ? { ip } : {}),
           detail: { userId: typeof q['userId'] === 'string' ? q['userId'] : null },
         });
         return;
@@ -88,7 +95,7 @@ export function installAuditHook(app: FastifyInstance, recorder: AuditRecorder):
       const view = VIEWS.find((v) => v.pattern.test(route));
       if (!view) return;
       const target = targetOf(request, view.kind);
-      recorder.record({ actor, action: view.action, outcome, ip: request.ip, ...(target ? { target } : {}), detail: { route } });
+      recorder.record({ actor, action: view.action, outcome, ...(ip ? { ip } : {}), ...(target ? { target } : {}), detail: { route } });
       return;
     }
     const key = `${request.method} ${route}`;
@@ -97,7 +104,7 @@ export function installAuditHook(app: FastifyInstance, recorder: AuditRecorder):
       actor,
       action: NAMED[key] ?? `http.${key}`,
       outcome,
-      ip: request.ip,
+      ...(ip ? { ip } : {}),
       ...(target ? { target } : {}),
       detail: { status: reply.statusCode },
     });

@@ -263,8 +263,8 @@ const PreChatFieldSchema = z.enum(['required', 'optional', 'off']);
 /** File types a widget visitor may send (issue 13); each is checked by its magic bytes. */
 export const WIDGET_UPLOAD_MIMES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/pdf', 'text/plain'] as const;
 export type WidgetUploadMime = (typeof WIDGET_UPLOAD_MIMES)[number];
-/** `widget.upload` defaults (issue 13): 10 MiB, every accepted type. */
-export const DEFAULT_WIDGET_UPLOAD = { maxBytes: 10 * 1024 * 1024, mimes: [...WIDGET_UPLOAD_MIMES] as WidgetUploadMime[] };
+/** `widget.upload` defaults (issue 13): 10 MiB, every accepted type, 15 s without a byte ends an upload. */
+export const DEFAULT_WIDGET_UPLOAD = { maxBytes: 10 * 1024 * 1024, mimes: [...WIDGET_UPLOAD_MIMES] as WidgetUploadMime[], idleMs: 15_000 };
 
 /** `widget.preChat` as the server uses it: fields, and topics with their skill groups. */
 export interface WidgetPreChatConfig {
@@ -408,8 +408,9 @@ export const FileConfigSchema = z.strictObject({
         })
         .optional(),
       /**
-       * Files visitors send (issue 13): the largest (bytes, default 10 MiB, at most 32 MiB) and the
-       * accepted types, each verified by its magic bytes. `enabled: false` turns uploads off.
+       * Files visitors send (issue 13): the largest (bytes, default 10 MiB, at most 32 MiB), the
+       * accepted types, each verified by its magic bytes, and `idleMs` (a stalled upload ends).
+       * `enabled: false` turns uploads off.
        */
       upload: z
         .strictObject({
@@ -420,6 +421,8 @@ export const FileConfigSchema = z.strictObject({
             .min(1024)
             .max(32 * 1024 * 1024),
           mimes: z.array(z.enum(WIDGET_UPLOAD_MIMES)).min(1),
+          /** An upload that sends no byte for this long (ms, 1 s..10 min) ends with UPLOAD_INCOMPLETE. */
+          idleMs: z.number().int().min(1000).max(600_000),
         })
         .partial()
         .optional(),
@@ -591,7 +594,7 @@ export interface ServerConfig {
     /** The pre-chat form (issue 13); null: none. */
     readonly preChat: WidgetPreChatConfig | null;
     /** Visitor uploads (issue 13); null: off. */
-    readonly upload: { readonly maxBytes: number; readonly mimes: readonly WidgetUploadMime[] } | null;
+    readonly upload: { readonly maxBytes: number; readonly mimes: readonly WidgetUploadMime[]; readonly idleMs: number } | null;
   };
   readonly limits: LimitsConfig;
   /** `attachments:` of HUILIU_CONFIG, defaults filled in. */

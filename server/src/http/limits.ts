@@ -12,7 +12,12 @@ export type LimitVerdict = { ok: true } | { ok: false; limit: LimitName; retryAf
 
 type BudgetName = Exclude<
   LimitName,
-  'widget_connection_messages' | 'widget_connection_replays' | 'ip_connections' | 'agent_ip_connections' | 'agent_socket_events'
+  | 'widget_connection_messages'
+  | 'widget_connection_replays'
+  | 'ip_connections'
+  | 'agent_ip_connections'
+  | 'agent_socket_events'
+  | 'ip_uploads'
 >;
 
 /**

@@ -13,7 +13,8 @@ export type LimitName =
   | 'app_key_reads'
   | 'ip_bad_app_keys'
   | 'agent_ip_connections'
-  | 'agent_socket_events';
+  | 'agent_socket_events'
+  | 'ip_uploads';
 
 /**
  * The server's Prometheus metrics (DESIGN §6, names `huiliu_*`). One registry per app instance, not

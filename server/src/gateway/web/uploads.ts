@@ -1,3 +1,4 @@
+import type { Metrics } from '../../metrics/metrics';
 import { idTokenSchema } from '../../../../common/text/text';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -93,6 +94,7 @@ export interface WidgetUploadsOptions {
   limits: Limits;
   visitorTokens: VisitorTokens;
   logger: Logger;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -117,23 +119,59 @@ function visitorOf(request: FastifyRequest, tokens: VisitorTokens): { token: str
   return { token: m[1]!, externalId: visitorExternalId(m[1]!) };
 }
 
+/** A body that has not arrived whole after this long is given up (ms): 10 MiB at ~0.7 Mbit/s. */
+export const UPLOAD_TOTAL_MS = 120_000;
+/** Uploads one address may have in flight at once; more answer RATE_LIMITED. */
+export const UPLOADS_PER_ADDRESS = 4;
+
 /**
  * Reads a request body up to `max` bytes; past it, stops reading (the connection is closed after the
- * answer) and throws UPLOAD_TOO_LARGE — an oversized body is never buffered whole.
+ * answer) and throws UPLOAD_TOO_LARGE — an oversized body is never buffered whole. A body that stalls
+ * (`idleMs` without a byte — config `widget.upload.idleMs` — or not whole after `totalMs`) or that the client cuts off throws
+ * UPLOAD_INCOMPLETE (408): a phone losing signal is a client's event, not a server error.
  */
-async function readBody(stream: Readable, max: number): Promise<Buffer> {
+async function readBody(stream: Readable, max: number, idleMs: number, totalMs = UPLOAD_TOTAL_MS): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > max) {
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  // A stall ends the wait, not the socket: the 408 still reaches the client, and the connection is
+  // closed after it (the rest of the body is never read).
+  let stall = () => {};
+  const stalled = new Promise<never>((_, reject) => {
+    stall = () => {
       stream.pause();
-      throw new HuiliuError('UPLOAD_TOO_LARGE');
+      reject(new HuiliuError('UPLOAD_INCOMPLETE', 'The file stopped arriving.'));
+    };
+  });
+  const total = setTimeout(stall, totalMs);
+  idle = setTimeout(stall, idleMs);
+  const read = (async () => {
+    for await (const chunk of stream) {
+      clearTimeout(idle);
+      idle = setTimeout(stall, idleMs);
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > max) {
+        stream.pause();
+        throw new HuiliuError('UPLOAD_TOO_LARGE');
+      }
+      chunks.push(b);
     }
-    chunks.push(b);
+    return Buffer.concat(chunks, size);
+  })();
+  try {
+    return await Promise.race([read, stalled]);
+  } catch (error) {
+    if (error instanceof HuiliuError) throw error;
+    // 'aborted' / ECONNRESET: the client went away mid-file.
+    throw new HuiliuError('UPLOAD_INCOMPLETE');
+  } finally {
+    clearTimeout(idle);
+    clearTimeout(total);
+    // Whichever lost the race must not be an unhandled rejection.
+    read.catch(() => {});
+    stalled.catch(() => {});
   }
-  return Buffer.concat(chunks, size);
 }
 
 /**
@@ -155,6 +193,8 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
   const now = opts.now ?? Date.now;
   const { store: attachments, ocr } = opts.attachments;
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
+  /** Uploads in flight per client address (UPLOADS_PER_ADDRESS). */
+  const uploading = new Map<string, number>();
 
   if (upload) {
     await app.register(async (scope) => {
@@ -176,11 +216,26 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
           throw new HuiliuError('UPLOAD_TOO_LARGE');
         }
         let bytes: Buffer;
+        // Read once: after the client went away `request.ip` cannot be read any more.
+        const ip = request.ip;
+        const inFlight = uploading.get(ip) ?? 0;
+        if (inFlight >= UPLOADS_PER_ADDRESS) {
+          opts.metrics?.rateLimited.inc({ limit: 'ip_uploads' });
+          throw new HuiliuError('RATE_LIMITED', 'Too many files are being sent from this address at once.');
+        }
+        uploading.set(ip, inFlight + 1);
         try {
-          bytes = request.body ? await readBody(request.body as Readable, upload.maxBytes) : Buffer.alloc(0);
+          bytes = request.body ? await readBody(request.body as Readable, upload.maxBytes, upload.idleMs) : Buffer.alloc(0);
         } catch (error) {
-          if (error instanceof HuiliuError) reply.header('Connection', 'close');
+          if (error instanceof HuiliuError) {
+            reply.header('Connection', 'close');
+            log.info({ code: error.code }, 'widget upload not received');
+          }
           throw error;
+        } finally {
+          const left = (uploading.get(ip) ?? 1) - 1;
+          if (left > 0) uploading.set(ip, left);
+          else uploading.delete(ip);
         }
         if (bytes.length === 0) throw new HuiliuError('VALIDATION_FAILED', 'The file is empty.');
         let checked;
