@@ -48,6 +48,38 @@ export function frameworkErrors(error: FastifyError, _request: unknown, reply: F
     .send(errorBody(code, code === 'VALIDATION_FAILED' ? 'The URL is malformed or too long.' : undefined));
 }
 
+/**
+ * The registry code an error leaves with (the same mapping as the error handler): a HuiliuError's own,
+ * Fastify's body and validation errors mapped, any other 4xx VALIDATION_FAILED, the rest INTERNAL.
+ */
+export function errorCodeOf(err: unknown): ErrorCode {
+  if (err instanceof HuiliuError) return err.code;
+  const e = err as Partial<FastifyError>;
+  const mapped = (e.code && FASTIFY_CODES[e.code]) || (err instanceof SyntaxError ? 'INVALID_JSON' : undefined);
+  if (mapped) return mapped;
+  if (e.statusCode === 429) return 'RATE_LIMITED';
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return 'VALIDATION_FAILED';
+  return 'INTERNAL';
+}
+
+/**
+ * Counts and logs (code only, never the body) what a channel's routes refused, in
+ * `huiliu_channel_rejected_total{channel,code}` — as the WeChat and XMPP adapters do for theirs. Add
+ * to the channel plugin's own scope; server errors (5xx) are the error handler's to log.
+ */
+export function countChannelRejections(
+  scope: FastifyInstance,
+  channel: string,
+  metrics: { channelRejected: { inc(labels: { channel: string; code: string }): void } } | undefined,
+): void {
+  scope.addHook('onError', async (request, _reply, error) => {
+    const code = errorCodeOf(error);
+    if (ERROR_CODES[code].status >= 500) return;
+    metrics?.channelRejected.inc({ channel, code });
+    request.log.info({ channel, code, route: request.routeOptions.url }, 'channel request refused');
+  });
+}
+
 /** 503s that are load shedding or start/stop, logged as warnings. */
 const BUSY: ReadonlySet<string> = new Set(['OVERLOADED', 'NOT_READY', 'SHUTTING_DOWN']);
 

@@ -17,7 +17,7 @@ import type { AttachmentStore } from '../../attachments/store';
 import { csatState, rateConversation } from '../../customers/csat';
 import { checkImage } from '../../attachments/image';
 import type { ServerConfig } from '../../config/config';
-import { parseWith } from '../../http/errors';
+import { countChannelRejections, parseWith } from '../../http/errors';
 import { clientNetwork } from '../../http/client-network';
 import { rateLimitedError, type Limits } from '../../http/limits';
 import type { SessionStore } from '../../sessions/store';
@@ -81,6 +81,8 @@ export async function appChannelPlugin(
     now?: () => number;
   },
 ): Promise<void> {
+  // What this channel refuses is counted and logged by code (review of issue 13), like WX and XM.
+  countChannelRejections(app, 'AP', opts.metrics);
   // Budgets before anything is parsed further or stored (issue 6 A3): wrong keys per client address
   // (key guessing), posts per app key and per app customer, reads per app key. The handler answers
   // a bad key or body with its own errors. The key is looked up here once per request; the
@@ -223,7 +225,15 @@ export async function appChannelPlugin(
       result.duplicate && idempotencyContent !== undefined
         ? [
             ...warnings.filter((w) => w.code !== 'IMAGE_FETCH_FAILED'),
-            ...(storedImage ? [] : [{ field: 'image.url', code: 'IMAGE_FETCH_FAILED' as const, message: 'The image could not be fetched when this message was first received.' }]),
+            ...(storedImage
+              ? []
+              : [
+                  {
+                    field: 'image.url',
+                    code: 'IMAGE_FETCH_FAILED' as const,
+                    message: 'The image could not be fetched when this message was first received.',
+                  },
+                ]),
           ]
         : warnings;
     const answer: AppMessageResponse = {

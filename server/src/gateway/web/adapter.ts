@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { HuiliuError } from '../../../../common/errors/codes';
+import { ERROR_CODES, HuiliuError } from '../../../../common/errors/codes';
 import { truncateText } from '../../../../common/text/text';
 import { authorOf, isStaffOnly, normalizeLinkValue, textOf, type Envelope, type IdentityLink } from '../../../../common/message/envelope';
 import {
@@ -382,14 +382,20 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
       code: HuiliuError['code'],
       message: string,
       extra: { clientMessageId?: string | undefined; retryAfterMs?: number } = {},
-    ) =>
-      send(socket, {
+    ) => {
+      // Counted and logged by code only (review of issue 13), like the other channels' refusals.
+      if (ERROR_CODES[code].status < 500) {
+        metrics.channelRejected.inc({ channel: CHANNEL, code });
+        log.info({ code }, 'widget frame refused');
+      }
+      return send(socket, {
         type: 'error',
         code,
         message,
         ...(extra.clientMessageId ? { clientMessageId: extra.clientMessageId } : {}),
         ...(extra.retryAfterMs !== undefined ? { retryAfterMs: extra.retryAfterMs } : {}),
       });
+    };
 
     // Frames are handled one at a time, in order, so acks and replays keep the customer's order.
     let chain = Promise.resolve();

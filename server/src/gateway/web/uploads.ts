@@ -18,7 +18,7 @@ import { ATTACHMENT_CSP } from '../../attachments/plugin';
 import { checkUpload, cleanFileName } from '../../attachments/files';
 import { isImageMime, type AttachmentStore } from '../../attachments/store';
 import type { ServerConfig } from '../../config/config';
-import { parseWith } from '../../http/errors';
+import { countChannelRejections, parseWith } from '../../http/errors';
 import { rateLimitedError, type Limits } from '../../http/limits';
 import type { Logger } from '../../logging/logger';
 import type { SessionStore } from '../../sessions/store';
@@ -199,6 +199,7 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
   if (upload) {
     await app.register(async (scope) => {
       // The body is the file itself, whatever its type: streamed to the handler, read with a bound there.
+      countChannelRejections(scope, 'WB', opts.metrics);
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
       scope.post(WIDGET_UPLOAD_PATH, { config: { policy: 'public' } }, async (request, reply) => {
