@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvelopeSchema, InboundDraftSchema, MAX_TEXT_LENGTH, textOf, type Envelope } from './envelope';
+import { EnvelopeSchema, InboundDraftSchema, MAX_TEXT_LENGTH, normalizeLinkValue, textOf, type Envelope } from './envelope';
 
 const valid: Envelope = {
   v: 1,
@@ -80,5 +80,17 @@ describe('Envelope schema (DESIGN §4)', () => {
     };
     expect(InboundDraftSchema.safeParse(draft).success).toBe(true);
     expect(InboundDraftSchema.safeParse({ ...draft, identity: { channel: 'AP', externalId: '' } }).success).toBe(false);
+  });
+});
+
+describe('normalizeLinkValue: e-mail addresses', () => {
+  it('keeps plain, tagged and internationalised addresses, lower-cased', () => {
+    expect(normalizeLinkValue('email', ' Li.Na@Example.com ')).toBe('li.na@example.com');
+    expect(normalizeLinkValue('email', 'zhang+shop@例子.中国')).toBe('zhang+shop@例子.中国');
+  });
+  it('refuses quoted or markup-like local parts, spaces and one-label domains', () => {
+    for (const bad of ['x"onmouseover=alert(2)@ex.com', 'a<b>@x.com', 'a b@x.com', 'a@b', 'a@-x.com', '@x.com', 'a@x..com']) {
+      expect(normalizeLinkValue('email', bad), bad).toBeNull();
+    }
   });
 });

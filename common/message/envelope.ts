@@ -119,6 +119,14 @@ export type IdentityLink = z.infer<typeof IdentityLinkSchema>;
  * lower-cased (`local@domain.tld`), a unionid is 10–64 letters, digits, `_` or `-`. Links are looked
  * up by this form, so `+86 138-0013-8000` and `+8613800138000` are one link.
  */
+/**
+ * An e-mail address as contact centres meet them: RFC 5322's dot-atom local part (letters of any
+ * script, digits and ``!#$%&'*+/=?^_`{|}~.-``; no quoted local parts — no `"`, `<`, `>`, spaces) and a
+ * domain of at least two labels of letters, digits and inner hyphens (IDN allowed, as Unicode).
+ */
+const EMAIL =
+  /^[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+$/u;
+
 export function normalizeLinkValue(kind: IdentityLinkKind, value: string): string | null {
   switch (kind) {
     case 'phone': {
@@ -127,7 +135,7 @@ export function normalizeLinkValue(kind: IdentityLinkKind, value: string): strin
     }
     case 'email': {
       const v = value.trim().toLowerCase();
-      return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? v : null;
+      return v.length <= 254 && EMAIL.test(v) ? v : null;
     }
     case 'wechat-unionid':
       return /^[A-Za-z0-9_-]{10,64}$/.test(value) ? value : null;

@@ -104,8 +104,9 @@ const EN: ContinuityStrings = {
   panel: {
     title: 'Channels & identities',
     channels: 'Channels',
-    links: 'Verified',
-    noLinks: 'No verified phone, e-mail or WeChat id.',
+    // Not "Verified": a pre-chat form's contact details are listed too, each line saying where it came from.
+    links: 'Phone, e-mail, WeChat id',
+    noLinks: 'No phone, e-mail or WeChat id linked.',
     linkKinds: { phone: 'Phone', email: 'E-mail', 'wechat-unionid': 'WeChat unionid' },
     sourceChannel: (channel) => `from ${channel}`,
     sourceAgent: 'by an agent',
@@ -184,8 +185,8 @@ const ZH: ContinuityStrings = {
   panel: {
     title: '渠道与身份',
     channels: '渠道',
-    links: '已验证',
-    noLinks: '没有已验证的手机号、邮箱或微信 UnionID。',
+    links: '手机号、邮箱、微信 ID',
+    noLinks: '没有关联的手机号、邮箱或微信 UnionID。',
     linkKinds: { phone: '手机号', email: '邮箱', 'wechat-unionid': '微信 UnionID' },
     sourceChannel: (channel) => `来自${channel}`,
     sourceAgent: '坐席验证',
