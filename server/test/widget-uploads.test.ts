@@ -263,7 +263,7 @@ describe('widget uploads that stall or are cut off (review of issue 13)', () => 
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
-    s = await startTestServer({ HUILIU_CONFIG: writeConfigFile({ widget: { upload: { idleMs: 1000 } } }) }, { logger });
+    s = await startTestServer({ HUILIU_CONFIG: writeConfigFile({ widget: { upload: { idleMs: 1000, visitorBytes: 4096 } } }) }, { logger });
     const w = await openWidget(s);
     w.send({ type: 'hello' });
     token = (await w.next('welcome')).visitorToken;
@@ -293,5 +293,20 @@ describe('widget uploads that stall or are cut off (review of issue 13)', () => 
     expect(fifth.status).toBe(429);
     expect(JSON.parse(fifth.body)).toMatchObject({ error: { code: 'RATE_LIMITED' } });
     expect((await Promise.all(stalled)).map((a) => a.status)).toEqual([408, 408, 408, 408]);
+  });
+
+  it("refuses a visitor's files past their byte budget with RATE_LIMITED and Retry-After, storing nothing more", async () => {
+    const send = (n: number) =>
+      s.app.inject({
+        method: 'POST',
+        url: `/channels/web/uploads?clientMessageId=${cmid('budget')}&name=notes-${n}.txt`,
+        headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` },
+        payload: 'x'.repeat(1500),
+      });
+    expect([(await send(1)).statusCode, (await send(2)).statusCode]).toEqual([201, 201]);
+    const third = await send(3);
+    expect(third.statusCode).toBe(429);
+    expect(third.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
   });
 });

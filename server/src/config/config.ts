@@ -264,7 +264,14 @@ const PreChatFieldSchema = z.enum(['required', 'optional', 'off']);
 export const WIDGET_UPLOAD_MIMES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/pdf', 'text/plain'] as const;
 export type WidgetUploadMime = (typeof WIDGET_UPLOAD_MIMES)[number];
 /** `widget.upload` defaults (issue 13): 10 MiB, every accepted type, 15 s without a byte ends an upload. */
-export const DEFAULT_WIDGET_UPLOAD = { maxBytes: 10 * 1024 * 1024, mimes: [...WIDGET_UPLOAD_MIMES] as WidgetUploadMime[], idleMs: 15_000 };
+export const DEFAULT_WIDGET_UPLOAD = {
+  maxBytes: 10 * 1024 * 1024,
+  mimes: [...WIDGET_UPLOAD_MIMES] as WidgetUploadMime[],
+  idleMs: 15_000,
+  /** Bytes of files per 10 minutes: one visitor, one client address. */
+  visitorBytes: 100 * 1024 * 1024,
+  addressBytes: 400 * 1024 * 1024,
+};
 
 /** `widget.preChat` as the server uses it: fields, and topics with their skill groups. */
 export interface WidgetPreChatConfig {
@@ -423,6 +430,9 @@ export const FileConfigSchema = z.strictObject({
           mimes: z.array(z.enum(WIDGET_UPLOAD_MIMES)).min(1),
           /** An upload that sends no byte for this long (ms, 1 s..10 min) ends with UPLOAD_INCOMPLETE. */
           idleMs: z.number().int().min(1000).max(600_000),
+          /** Bytes of files one visitor / one client address may send per 10 minutes (RATE_LIMITED past it). */
+          visitorBytes: z.number().int().min(1024),
+          addressBytes: z.number().int().min(1024),
         })
         .partial()
         .optional(),
@@ -594,7 +604,13 @@ export interface ServerConfig {
     /** The pre-chat form (issue 13); null: none. */
     readonly preChat: WidgetPreChatConfig | null;
     /** Visitor uploads (issue 13); null: off. */
-    readonly upload: { readonly maxBytes: number; readonly mimes: readonly WidgetUploadMime[]; readonly idleMs: number } | null;
+    readonly upload: {
+      readonly maxBytes: number;
+      readonly mimes: readonly WidgetUploadMime[];
+      readonly idleMs: number;
+      readonly visitorBytes: number;
+      readonly addressBytes: number;
+    } | null;
   };
   readonly limits: LimitsConfig;
   /** `attachments:` of HUILIU_CONFIG, defaults filled in. */

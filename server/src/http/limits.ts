@@ -18,6 +18,8 @@ type BudgetName = Exclude<
   | 'agent_ip_connections'
   | 'agent_socket_events'
   | 'ip_uploads'
+  | 'visitor_upload_bytes'
+  | 'ip_upload_bytes'
 >;
 
 /**

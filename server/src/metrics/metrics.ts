@@ -14,7 +14,9 @@ export type LimitName =
   | 'ip_bad_app_keys'
   | 'agent_ip_connections'
   | 'agent_socket_events'
-  | 'ip_uploads';
+  | 'ip_uploads'
+  | 'visitor_upload_bytes'
+  | 'ip_upload_bytes';
 
 /**
  * The server's Prometheus metrics (DESIGN §6, names `huiliu_*`). One registry per app instance, not

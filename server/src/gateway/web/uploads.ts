@@ -1,3 +1,4 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Metrics } from '../../metrics/metrics';
 import { idTokenSchema } from '../../../../common/text/text';
 import { createHash } from 'node:crypto';
@@ -123,6 +124,11 @@ function visitorOf(request: FastifyRequest, tokens: VisitorTokens): { token: str
 export const UPLOAD_TOTAL_MS = 120_000;
 /** Uploads one address may have in flight at once; more answer RATE_LIMITED. */
 export const UPLOADS_PER_ADDRESS = 4;
+/**
+ * The window of the byte budgets (`widget.upload.visitorBytes` / `addressBytes`, review of issue 13:
+ * the message budgets alone let 120 files of 10 MiB a minute through). Over budget: RATE_LIMITED.
+ */
+export const UPLOAD_BYTES_WINDOW_S = 600;
 
 /**
  * Reads a request body up to `max` bytes; past it, stops reading (the connection is closed after the
@@ -195,6 +201,31 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
   /** Uploads in flight per client address (UPLOADS_PER_ADDRESS). */
   const uploading = new Map<string, number>();
+  const bytesPerVisitor = new RateLimiterMemory({
+    points: upload?.visitorBytes ?? 1,
+    duration: UPLOAD_BYTES_WINDOW_S,
+    keyPrefix: 'upload-bytes-visitor',
+  });
+  const bytesPerAddress = new RateLimiterMemory({
+    points: upload?.addressBytes ?? 1,
+    duration: UPLOAD_BYTES_WINDOW_S,
+    keyPrefix: 'upload-bytes-ip',
+  });
+  /** Takes `bytes` from both byte budgets, or throws RATE_LIMITED (nothing is stored). */
+  async function takeBytes(visitorId: string, ip: string, bytes: number): Promise<void> {
+    for (const [limiter, key, limit] of [
+      [bytesPerVisitor, visitorId, 'visitor_upload_bytes'],
+      [bytesPerAddress, ip, 'ip_upload_bytes'],
+    ] as const) {
+      try {
+        await limiter.consume(key, bytes);
+      } catch (refusal) {
+        if (!(refusal instanceof RateLimiterRes)) throw refusal;
+        opts.metrics?.rateLimited.inc({ limit });
+        throw rateLimitedError({ ok: false, limit, retryAfterMs: refusal.msBeforeNext });
+      }
+    }
+  }
 
   if (upload) {
     await app.register(async (scope) => {
@@ -239,6 +270,7 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
           else uploading.delete(ip);
         }
         if (bytes.length === 0) throw new HuiliuError('VALIDATION_FAILED', 'The file is empty.');
+        await takeBytes(visitor.externalId, ip, bytes.length);
         let checked;
         try {
           checked = checkUpload(bytes, request.headers['content-type'], upload.mimes);
