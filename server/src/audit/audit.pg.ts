@@ -9,7 +9,9 @@ import {
   headOf,
   retentionCutoff,
   verifyChain,
+  entryOfRow,
   type AuditEntry,
+  type AuditRow,
   type AuditLog,
   type AuditPage,
   type AuditQuery,
@@ -41,36 +43,10 @@ CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, seq BIGINT NOT NUL
 CREATE TABLE IF NOT EXISTS audit_keys (owner TEXT PRIMARY KEY, kek_id TEXT NOT NULL, wrapped BYTEA NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
 `;
 
-interface Row {
-  seq: string;
-  at: Date;
-  actor_kind: AuditEntry['actor']['kind'];
-  actor_id: string;
-  actor_name: string | null;
-  action: string;
-  target_kind: string | null;
-  target_id: string | null;
-  outcome: AuditEntry['outcome'];
-  detail: AuditEntry['detail'];
-  ip: string | null;
-  prev_hash: string;
-  hash: string;
-  mac: string;
-}
+/** The row as pg gives it: `seq` (BIGINT) as a string, `at` as a Date, `detail` (JSONB) parsed. */
+type Row = Omit<AuditRow, 'seq' | 'at'> & { seq: string; at: Date };
 
-const entryOf = (r: Row): AuditEntry => ({
-  seq: Number(r.seq),
-  at: r.at.toISOString(),
-  actor: r.actor_name === null ? { kind: r.actor_kind, id: r.actor_id } : { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
-  action: r.action,
-  target: r.target_kind === null || r.target_id === null ? null : { kind: r.target_kind, id: r.target_id },
-  outcome: r.outcome,
-  detail: r.detail,
-  ip: r.ip,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-  mac: r.mac,
-});
+const entryOf = (r: Row): AuditEntry => entryOfRow({ ...r, seq: Number(r.seq), at: r.at.toISOString() });
 
 /** `audit_log_YYYYMM` and its bounds, for the month of `at` (UTC). */
 function monthOf(at: Date): { name: string; from: string; to: string } {

@@ -12,7 +12,9 @@ import {
   headOf,
   retentionCutoff,
   verifyChain,
+  entryOfRow,
   type AuditEntry,
+  type AuditRow,
   type AuditEntryInput,
   type AuditLog,
   type AuditPage,
@@ -24,36 +26,10 @@ const MIGRATIONS = migrationsDir('audit');
 /** The `data_keys` owner of the audit MAC key (re-wrapped with every other data key on KEK rotation). */
 export const AUDIT_KEY_OWNER = 'audit:mac';
 
-interface Row {
-  seq: number;
-  at: string;
-  actor_kind: AuditEntry['actor']['kind'];
-  actor_id: string;
-  actor_name: string | null;
-  action: string;
-  target_kind: string | null;
-  target_id: string | null;
-  outcome: AuditEntry['outcome'];
-  detail: string;
-  ip: string | null;
-  prev_hash: string;
-  hash: string;
-  mac: string;
-}
+/** The row as SQLite gives it: `detail` is JSON text. */
+type Row = Omit<AuditRow, 'detail'> & { detail: string };
 
-const entryOf = (r: Row): AuditEntry => ({
-  seq: r.seq,
-  at: r.at,
-  actor: r.actor_name === null ? { kind: r.actor_kind, id: r.actor_id } : { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
-  action: r.action,
-  target: r.target_kind === null || r.target_id === null ? null : { kind: r.target_kind, id: r.target_id },
-  outcome: r.outcome,
-  detail: JSON.parse(r.detail) as AuditEntry['detail'],
-  ip: r.ip,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-  mac: r.mac,
-});
+const entryOf = (r: Row): AuditEntry => entryOfRow({ ...r, detail: JSON.parse(r.detail) as AuditEntry['detail'] });
 
 /**
  * The embedded audit log (issue 17) in the server's SQLite file (`audit_log`, `audit_meta`). Appends

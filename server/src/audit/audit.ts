@@ -227,6 +227,41 @@ function headIntact(head: ChainHead, key: Buffer): boolean {
 /** The anchor retention leaves (the hash of the last removed entry), MACed like the head. */
 export const anchorMac = (key: Buffer, hash: string) => macOf(key, `anchor:${hash}`);
 
+/** An audit row as both adapters read it (columns by name; `seq` and `at` already JS-typed, `detail` parsed). */
+export interface AuditRow {
+  seq: number;
+  at: string;
+  actor_kind: AuditEntry['actor']['kind'];
+  actor_id: string;
+  actor_name: string | null;
+  action: string;
+  target_kind: string | null;
+  target_id: string | null;
+  outcome: AuditEntry['outcome'];
+  detail: AuditEntry['detail'];
+  ip: string | null;
+  prev_hash: string;
+  hash: string;
+  mac: string;
+}
+
+/** The entry of a stored row (adapters: audit.sqlite.ts, audit.pg.ts). */
+export function entryOfRow(r: AuditRow): AuditEntry {
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor_name === null ? { kind: r.actor_kind, id: r.actor_id } : { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
+    action: r.action,
+    target: r.target_kind === null || r.target_id === null ? null : { kind: r.target_kind, id: r.target_id },
+    outcome: r.outcome,
+    detail: r.detail,
+    ip: r.ip,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    mac: r.mac,
+  };
+}
+
 /** Opaque cursor of a newest-first page: the last entry's `at` and `seq`. */
 export const encodeCursor = (e: Pick<AuditEntry, 'at' | 'seq'>) => Buffer.from(JSON.stringify([e.at, e.seq])).toString('base64url');
 export function decodeCursor(cursor: string): { at: string; seq: number } | null {

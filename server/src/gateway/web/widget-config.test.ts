@@ -46,7 +46,15 @@ describe('widget.preChat and widget.upload (issue 13)', () => {
       enabled: undefined,
       maxBytes: 2048,
       mimes: ['application/pdf'],
+      idleMs: 15_000,
+      visitorBytes: 100 * 1024 * 1024,
+      addressBytes: 400 * 1024 * 1024,
     });
+    expect(load('widget:\n  upload: {idleMs: 5000, visitorBytes: 4096}\n').widget.upload).toMatchObject({
+      idleMs: 5000,
+      visitorBytes: 4096,
+    });
+    expect(() => load('widget:\n  upload: {idleMs: 10}\n')).toThrow(ConfigError);
     expect(() => load('widget:\n  upload: {mimes: [application/x-msdownload]}\n')).toThrow(ConfigError);
   });
 });
