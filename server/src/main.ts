@@ -347,6 +347,7 @@ export async function startServer(
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
+    audit: (entry) => audit.record(entry),
     auth,
     store,
     bus,

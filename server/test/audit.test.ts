@@ -74,10 +74,15 @@ describe('the audit log (embedded SQLite)', () => {
     expect((await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(
       200,
     );
+    // A view over the agent socket is audited like the REST one.
+    expect(await ack(agent, 'session:open', { sessionId })).toMatchObject({ ok: true });
     const entries = await eventually(async () => {
       const page = (await search({ userId: 'agent1', limit: '500' })).body.entries;
       const mine = page.filter((e) => e.target?.id === sessionId);
-      return ['session.accepted', 'message.reply', 'session.view'].every((a) => mine.some((e) => e.action === a)) ? mine : null;
+      const socketView = mine.some((e) => e.action === 'session.view' && e.detail['via'] === 'socket');
+      return socketView && ['session.accepted', 'message.reply', 'session.view'].every((a) => mine.some((e) => e.action === a))
+        ? mine
+        : null;
     });
     for (const e of entries) expect(e.actor.name ?? e.actor.id).toMatch(/agent1|^[0-9a-f-]{36}$/);
     const decision = (await search({ limit: '500' })).body.entries.find(

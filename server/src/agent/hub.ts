@@ -1,3 +1,4 @@
+import type { AuditEntryInput } from '../audit/audit';
 import type { Server as HttpsServer } from 'node:https';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import { HuiliuError, fail, ok, zodDetails, type Result } from '../../../common/errors/codes';
@@ -90,6 +91,8 @@ export interface AgentHubDeps {
    * Absent: those events answer NOT_FOUND.
    */
   receipts?: AgentReceipts;
+  /** Records an agent's view of a conversation over the socket (issue 17: views are audited like the REST ones). */
+  audit?: (entry: AuditEntryInput) => void;
   logger: Logger;
   /** Per-IP connection caps and refusal counters shared with the other sockets. */
   limits: Limits;
@@ -361,7 +364,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       await deps.router.declined(sessionId, user.id, reason);
       return { declined: true as const };
     });
-    on('session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId));
+    on('session:open', OpenSessionSchema, async ({ sessionId }) => {
+      const detail = await conversations.open(user, sessionId);
+      deps.audit?.({
+        actor: { kind: 'staff', id: user.id, name: user.username },
+        action: 'session.view',
+        target: { kind: 'session', id: sessionId },
+        outcome: 'ok',
+        detail: { via: 'socket' },
+      });
+      return detail;
+    });
     on('session:history', SessionHistorySchema, (input) => conversations.history(user, input));
     on('message:send', SendMessageSchema, (input) => conversations.reply(user, input));
     on('session:close', CloseSessionSchema, (input) => conversations.close(user, input));
