@@ -1,6 +1,6 @@
 import { createPgAuditLog } from './audit/audit.pg';
 import { createSqliteAuditLog } from './audit/audit.sqlite';
-import { auditBusEvents, AuditRecorder } from './audit/recorder';
+import { auditBusEvents, AuditRecorder, scheduleAuditRetention } from './audit/recorder';
 import { KeyRotation } from './keys/rewrap';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
@@ -292,6 +292,7 @@ export async function startServer(
     : await createSqliteAuditLog({ path: config.paths.db, keys });
   const audit = new AuditRecorder(auditLog, logger, async () => auth.listStaff());
   await auditBusEvents(bus, audit);
+  const auditRetention = scheduleAuditRetention(audit, config.audit.retentionDays, logger);
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
@@ -421,6 +422,7 @@ export async function startServer(
         await assist.close();
         await bus.close();
         // After the bus: the last events' entries are in the buffer.
+        await auditRetention.stop();
         await audit.close();
         await store.shutdown();
         await routingConfigs.close();

@@ -179,3 +179,53 @@ export async function auditBusEvents(bus: Bus, recorder: AuditRecorder): Promise
     }),
   ]);
 }
+
+/** How often the retention job runs (ms). */
+export const RETENTION_EVERY_MS = 24 * 3600_000;
+
+/**
+ * The audit log's retention job (issue 17): removes entries older than `retentionDays` (the log keeps
+ * its 183-day floor whatever it is asked) at start and then daily, and records what it did as an
+ * `audit.retention` entry (actor `system/retention`, removed count and cut-off). Answers a stop function.
+ */
+export function scheduleAuditRetention(
+  recorder: AuditRecorder,
+  retentionDays: number,
+  logger: Logger,
+  now: () => number = Date.now,
+): { run(): Promise<number>; stop(): Promise<void> } {
+  let current: Promise<number> = Promise.resolve(0);
+  const once = async (): Promise<number> => {
+    const before = new Date(now() - retentionDays * 86_400_000);
+    try {
+      const removed = await recorder.log.prune(before);
+      recorder.record({
+        actor: { kind: 'system', id: 'retention' },
+        action: 'audit.retention',
+        outcome: 'ok',
+        detail: { removed, before: before.toISOString(), retentionDays },
+      });
+      return removed;
+    } catch (error) {
+      logger.error({ err: error }, 'audit retention failed');
+      recorder.record({
+        actor: { kind: 'system', id: 'retention' },
+        action: 'audit.retention',
+        outcome: 'failed',
+        detail: { retentionDays },
+      });
+      return 0;
+    }
+  };
+  const run = () => (current = current.then(once, once));
+  const timer = setInterval(() => void run(), RETENTION_EVERY_MS);
+  timer.unref();
+  void run();
+  return {
+    run,
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}

@@ -443,6 +443,14 @@ export const FileConfigSchema = z.strictObject({
    * Cross-channel continuity (issue 12, docs/continuity.md): a customer who writes on another channel
    * within `windowMinutes` (default 30, 1..1440) of their open conversation's last activity continues it.
    */
+  /**
+   * The audit log (issue 17, docs/audit.md): entries older than `retentionDays` (default and minimum
+   * 183, the 6-month floor; at most 3650) are removed by a daily job, itself audited.
+   */
+  audit: z
+    .strictObject({ retentionDays: z.number().int().min(183).max(3650) })
+    .partial()
+    .optional(),
   continuity: z
     .strictObject({ windowMinutes: z.number().int().min(1).max(1440) })
     .partial()
@@ -617,6 +625,8 @@ export interface ServerConfig {
   readonly attachments: { readonly maxImageBytes: number; readonly maxImagePixels: number };
   /** `continuity:` of HUILIU_CONFIG, default filled in (docs/continuity.md). */
   readonly continuity: { readonly windowMinutes: number };
+  /** `audit:` of HUILIU_CONFIG: how long audit entries are kept (days, ≥ 183). */
+  readonly audit: { readonly retentionDays: number };
   /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
   readonly ocr: {
     readonly enabled: boolean;
@@ -834,6 +844,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     },
     attachments: { ...DEFAULT_ATTACHMENTS, ...file.attachments },
     continuity: { windowMinutes: file.continuity?.windowMinutes ?? DEFAULT_CONTINUITY_MINUTES },
+    audit: { retentionDays: file.audit?.retentionDays ?? 183 },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
     ai: {
