@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import type { SessionDetail } from '../../common/api/sessions';
+import { newEvent, sessionFacts } from '../src/bus/events';
 import { openDatabase } from '../src/db/sqlite';
 import type { AuditEntry, AuditPage } from '../src/audit/audit';
 import { ack, openAgentSocket } from './support/agent-client';
@@ -54,6 +55,13 @@ describe('the audit log (embedded SQLite)', () => {
     expect(JSON.stringify(failed)).not.toContain('zhang.san@example.com');
     expect(JSON.stringify(failed)).not.toContain('guess-1234');
     expect(failed.detail).toEqual({ code: 'INVALID_CREDENTIALS' });
+    expect(failed.actor).toEqual({ kind: 'staff', id: 'unknown' });
+    // A known account's failed sign-in names the account; a password typed as the username is not kept.
+    await s.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'agent2', password: 'wrong-one-1' } });
+    await s.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'huiliu-demo', password: 'x' } });
+    const again = (await search({ limit: '500' })).body.entries.filter((e) => e.action === 'auth.login' && e.outcome === 'failed');
+    expect(again.some((e) => e.actor.name === 'agent2')).toBe(true);
+    expect(JSON.stringify(again)).not.toContain('huiliu-demo');
   });
 
   it("records an agent's accept, reply and view, and the router's decision, by session", async () => {
@@ -92,6 +100,22 @@ describe('the audit log (embedded SQLite)', () => {
       actor: { kind: 'system', id: 'router' },
       detail: { skillGroup: expect.any(String), tier: expect.any(String) },
     });
+    // The router re-publishing the same routing (as it re-checks the queue) is not a new decision.
+    const session = (await s.services.store.getSession(sessionId))!;
+    const facts = { ...sessionFacts(session), reason: 'routed' as const };
+    for (let i = 0; i < 2; i++) {
+      await s.services.bus.publish(
+        newEvent('session.changed', { actor: 'system', sessionId, conversationId: session.conversationId, payload: facts }),
+      );
+    }
+    await s.services.audit.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    await s.services.audit.flush();
+    const decisions = (await search({ limit: '500' })).body.entries.filter(
+      (e) => e.action === 'routing.decision' && e.target?.id === sessionId,
+    );
+    expect(decisions.length).toBeLessThanOrEqual(2);
+    expect(new Set(decisions.map((e) => JSON.stringify(e.detail))).size).toBe(decisions.length);
     // No message text in any entry.
     expect(JSON.stringify((await search({ limit: '500' })).body)).not.toMatch(/parcel|check that/);
   });
@@ -115,7 +139,14 @@ describe('the audit log (embedded SQLite)', () => {
     const second = await search({ limit: '2', cursor: first.body.next! });
     const [a, b] = [first.body.entries.at(-1)!, second.body.entries[0]!] as [AuditEntry, AuditEntry];
     expect(a.at > b.at || (a.at === b.at && a.seq > b.seq)).toBe(true);
-    for (const q of [{ limit: '0' }, { limit: '501' }, { from: 'yesterday' }, { nope: '1' }] as Record<string, string>[]) {
+    for (const q of [
+      { limit: '0' },
+      { limit: '501' },
+      { from: 'yesterday' },
+      { nope: '1' },
+      { cursor: 'abc' },
+      { cursor: '\u0000' },
+    ] as Record<string, string>[]) {
       const res = await s.app.inject({ url: `/api/v1/audit?${new URLSearchParams(q)}`, headers: { authorization: `Bearer ${auditor}` } });
       expect(res.statusCode).toBe(400);
       expect(res.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });

@@ -101,6 +101,36 @@ describe('KEK rotation (local key file)', () => {
     for (const id of conversations.keys()) expect((await read(id)).status).toBe(200);
   });
 
+  it('ends with every data key under the newest KEK after rotations in quick succession, and refuses to retire while re-wrapping', async () => {
+    const rotate = () => s.app.inject({ method: 'POST', url: '/api/v1/admin/keys/rotate', headers: { authorization: `Bearer ${admin}` } });
+    const answers = await Promise.all([rotate(), rotate(), rotate()]);
+    expect(answers.map((r) => r.statusCode)).toEqual([202, 202, 202]);
+    const during = (await status()).json() as KeyAdminStatus;
+    if (during.rewrap.running) {
+      const old = during.keks.find((k) => !k.current)!;
+      const res = await s.app.inject({
+        method: 'POST',
+        url: `/api/v1/admin/keys/${old.kekId}/retire`,
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      expect(res.json()).toMatchObject({ error: { code: 'KEK_IN_USE' } });
+    }
+    await s.services.keyRotation.settled();
+    const done = (await status()).json() as KeyAdminStatus;
+    expect(done.rewrap).toMatchObject({ running: false, failed: 0 });
+    for (const k of done.keks.filter((k) => !k.current)) expect(k.wrappedKeys, k.kekId).toBe(0);
+    // Retire them all: what is left reads.
+    for (const k of done.keks.filter((k) => !k.current)) {
+      const res = await s.app.inject({
+        method: 'POST',
+        url: `/api/v1/admin/keys/${k.kekId}/retire`,
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+    for (const id of conversations.keys()) expect((await read(id)).status).toBe(200);
+  });
+
   it('refuses to retire a KEK that still wraps data keys (KEK_IN_USE)', async () => {
     // Rotate and retire before the background re-wrap could start its work is impossible to time,
     // so stop it first: then the old KEK still wraps everything.

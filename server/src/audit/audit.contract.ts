@@ -10,6 +10,8 @@ export interface AuditTamper {
   /** Moves every entry after `seq` one up and puts a forged copy of `seq` at `seq + 1`. */
   insertAfter(seq: number): Promise<void>;
   deleteEntry(seq: number): Promise<void>;
+  /** Deletes every entry and the head record. */
+  wipe(): Promise<void>;
 }
 
 export interface AuditHarness {
@@ -121,6 +123,22 @@ export function auditLogContract(name: string, factory: () => Promise<AuditHarne
       expect((await h.log.verify()).firstBreak).toEqual({ kind: 'deleted', afterSeq: 5, missing: 1 });
       await h.tamper.deleteEntry(3);
       expect((await h.log.verify()).firstBreak).toEqual({ kind: 'deleted', afterSeq: 2, missing: 1 });
+    });
+
+    it('names a wiped log (every entry and the head deleted), and an empty new log verifies', async () => {
+      expect(await h.log.verify()).toEqual({ ok: true, checked: 0 });
+      for (let i = 0; i < 4; i++) await h.log.append([entry('agent1', `a${i}`)]);
+      await h.tamper.wipe();
+      expect((await h.log.verify()).ok).toBe(false);
+    });
+
+    it('never reports entries appended while it walks as tampering', async () => {
+      for (let i = 0; i < 20; i++) await h.log.append([entry('agent1', `a${i}`)]);
+      const writing = Promise.all(Array.from({ length: 30 }, (_, i) => h.log.append([entry('agent2', `b${i}`)])));
+      const reports = await Promise.all([h.log.verify(), h.log.verify(), h.log.verify()]);
+      await writing;
+      for (const r of reports) expect(r.ok, JSON.stringify(r)).toBe(true);
+      expect(await h.log.verify()).toEqual({ ok: true, checked: 50 });
     });
 
     it('retention removes only entries older than 6 months whatever it is asked, and the chain still verifies', async () => {

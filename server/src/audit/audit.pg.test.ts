@@ -47,6 +47,10 @@ auditLogContract('PostgreSQL (monthly partitions)', async () => {
       async deleteEntry(seq) {
         await q('DELETE FROM audit_log WHERE seq = $1', [seq]);
       },
+      async wipe() {
+        await q('DELETE FROM audit_log');
+        await q("DELETE FROM audit_meta WHERE name = 'head'");
+      },
     },
     async cleanup() {
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

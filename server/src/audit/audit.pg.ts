@@ -103,6 +103,13 @@ export async function createPgAuditLog(options: { url: string; keys: KeyProvider
     return options.keys.unwrapDataKey({ kekId: row.kek_id, wrapped: row.wrapped });
   })();
   const partitions = new Set<string>();
+  // The head exists from the start (seq 0, MACed): a wiped log (entries and head deleted) is caught.
+  const genesisHead = headOf(key, 0, GENESIS);
+  await pool.query("INSERT INTO audit_meta (name, seq, hash, mac) VALUES ('head', $1, $2, $3) ON CONFLICT (name) DO NOTHING", [
+    genesisHead.seq,
+    genesisHead.hash,
+    genesisHead.mac,
+  ]);
 
   async function ensurePartition(client: pg.PoolClient, at: Date): Promise<void> {
     const m = monthOf(at);
@@ -206,7 +213,7 @@ export async function createPgAuditLog(options: { url: string; keys: KeyProvider
         {
           anchor: anchor?.hash ?? GENESIS,
           anchorSeq: anchor ? Number(anchor.seq) : 0,
-          head: head && Number(head.seq) > 0 ? ({ seq: Number(head.seq), hash: head.hash, mac: head.mac } satisfies ChainHead) : null,
+          head: head ? ({ seq: Number(head.seq), hash: head.hash, mac: head.mac } satisfies ChainHead) : null,
         },
       );
     },

@@ -68,6 +68,10 @@ auditLogContract('SQLite', async () => {
       async deleteEntry(seq) {
         raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(seq);
       },
+      async wipe() {
+        raw.prepare('DELETE FROM audit_log').run();
+        raw.prepare("DELETE FROM audit_meta WHERE name = 'head'").run();
+      },
     },
     async cleanup() {
       raw.close();

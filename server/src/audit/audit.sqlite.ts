@@ -54,10 +54,19 @@ export async function createSqliteAuditLog(options: { path: string; keys: KeyPro
     'INSERT INTO audit_meta (name, seq, hash, mac) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac',
   );
 
+  // The head exists from the start (seq 0, MACed): a wiped log (entries and head deleted) is caught.
+  const genesisHead = headOf(key, 0, GENESIS);
+  db.prepare('INSERT OR IGNORE INTO audit_meta (name, seq, hash, mac) VALUES (?, ?, ?, ?)').run(
+    'head',
+    genesisHead.seq,
+    genesisHead.hash,
+    genesisHead.mac,
+  );
   const appendTx = db.transaction((inputs: readonly AuditEntryInput[]) => {
     const head = readHead.get() as ChainHead | undefined;
     const anchor = readAnchor.get() as ChainHead | undefined;
-    const entries = chain(inputs, head?.seq ?? 0, head?.hash ?? anchor?.hash ?? GENESIS, key, now);
+    const last = head && head.seq > 0 ? head : null;
+    const entries = chain(inputs, head?.seq ?? 0, last?.hash ?? anchor?.hash ?? GENESIS, key, now);
     for (const e of entries) {
       insert.run({
         seq: e.seq,
@@ -76,9 +85,9 @@ export async function createSqliteAuditLog(options: { path: string; keys: KeyPro
         mac: e.mac,
       });
     }
-    const last = entries.at(-1);
-    if (last) {
-      const h = headOf(key, last.seq, last.hash);
+    const newest = entries.at(-1);
+    if (newest) {
+      const h = headOf(key, newest.seq, newest.hash);
       putMeta.run('head', h.seq, h.hash, h.mac);
     }
     return entries;

@@ -180,7 +180,11 @@ export async function verifyChain(
   let prev = anchor;
   let prevSeq = ends.anchorSeq;
   let checked = 0;
-  let page = await readPage(prevSeq, pageSize + 1);
+  // Entries appended after the head was read (the server keeps writing while verify runs) are not
+  // judged: the walk stops at the head's seq.
+  const stopAt = ends.head ? ends.head.seq : Number.POSITIVE_INFINITY;
+  const upTo = (entries: AuditEntry[]) => entries.filter((e) => e.seq <= stopAt);
+  let page = upTo(await readPage(prevSeq, pageSize + 1));
   while (page.length > 0) {
     const last = Math.min(page.length, pageSize);
     for (let i = 0; i < last; i++) {
@@ -200,7 +204,7 @@ export async function verifyChain(
       prevSeq = e.seq;
     }
     if (page.length <= pageSize) break;
-    page = await readPage(prevSeq, pageSize + 1);
+    page = upTo(await readPage(prevSeq, pageSize + 1));
   }
   // The head record (seq and hash of the newest entry, MACed) catches entries deleted from the end.
   const head = ends.head;
@@ -208,7 +212,8 @@ export async function verifyChain(
   if (head && (head.seq !== prevSeq || head.hash !== prev)) {
     return { ok: false, checked, firstBreak: { kind: 'deleted', afterSeq: prevSeq, missing: Math.max(0, head.seq - prevSeq) } };
   }
-  if (!head && checked > 0) return { ok: false, checked, firstBreak: { kind: 'altered', seq: prevSeq } };
+  // The head exists from the log's creation (seq 0): without it the log was wiped or its head removed.
+  if (!head) return { ok: false, checked, firstBreak: { kind: 'deleted', afterSeq: prevSeq, missing: 0 } };
   return { ok: true, checked };
 }
 

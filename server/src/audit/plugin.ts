@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { HuiliuError } from '../../../common/errors/codes';
 import { parseWith } from '../http/errors';
+import { decodeCursor } from './audit';
 import type { AuditPage } from './audit';
 import type { AuditRecorder } from './recorder';
 
@@ -51,6 +53,8 @@ export async function auditPlugin(app: FastifyInstance, opts: { recorder: AuditR
 
   app.get('/api/v1/audit', { config: { policy: 'audit.view' } }, async (request): Promise<AuditPage> => {
     const q = parseWith(AuditQuerySchema, request.query);
+    if (q.cursor !== undefined && !decodeCursor(q.cursor))
+      throw new HuiliuError('VALIDATION_FAILED', 'The cursor is not one this route gave.');
     const to = q.to ?? new Date().toISOString();
     const from = q.from ?? new Date(Date.parse(to) - 86_400_000).toISOString();
     // Entries still in the recorder's buffer are found too.

@@ -107,6 +107,8 @@ function actorOf(actor: string): AuditActor {
  * each event is recorded once however many nodes run.
  */
 export async function auditBusEvents(bus: Bus, recorder: AuditRecorder): Promise<Subscription[]> {
+  /** The last routing decision recorded per session (bounded), to skip unchanged re-publications. */
+  const lastDecision = new Map<string, string>();
   return Promise.all([
     bus.subscribe('message.out', 'audit', async (e) => {
       const author = e.payload.envelope.authorKind ?? (e.payload.envelope.authorId ? 'agent' : 'system');
@@ -122,6 +124,15 @@ export async function auditBusEvents(bus: Bus, recorder: AuditRecorder): Promise
     }),
     bus.subscribe('session.changed', 'audit', async (e) => {
       const s = e.payload;
+      // The router re-publishes a waiting contact's routing as it re-checks the queue: a decision is
+      // recorded when it differs from the last one recorded for the session.
+      if (e.payload.reason === 'routed') {
+        const facts = JSON.stringify([s.skillGroup, s.tier, s.priority, s.status, s.assignedAgentId ?? s.offeredAgentId]);
+        if (lastDecision.get(e.sessionId!) === facts) return;
+        lastDecision.delete(e.sessionId!);
+        lastDecision.set(e.sessionId!, facts);
+        if (lastDecision.size > SEEN_MAX) lastDecision.delete(lastDecision.keys().next().value!);
+      }
       const action = e.payload.reason === 'routed' ? 'routing.decision' : `session.${e.payload.reason}`;
       recorder.recordOnce(e.id, {
         at: e.at,

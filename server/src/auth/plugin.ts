@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LoginRequestSchema, type StaffDirectory } from '../../../common/api/auth';
 import { HuiliuError } from '../../../common/errors/codes';
-import { maskPii } from '../../../common/privacy/mask';
 import type { AuditEntryInput } from '../audit/audit';
 import { parseWith } from '../http/errors';
 import type { IdentityStore } from './identity';
@@ -37,9 +36,11 @@ export async function authPlugin(
       });
       return session;
     } catch (error) {
-      // Who tried is kept (masked: a username may be an e-mail address or a phone number), not the password.
+      // Which account was tried, when it is one of ours; a username that is no account is not kept at
+      // all (it may be a password typed into the wrong field, a card number, an e-mail address).
+      const known = auth.listStaff().find((u) => u.username === body.username);
       opts.audit?.({
-        actor: { kind: 'staff', id: 'unknown', name: maskPii(body.username) },
+        actor: known ? { kind: 'staff', id: known.id, name: known.username } : { kind: 'staff', id: 'unknown' },
         action: 'auth.login',
         outcome: 'failed',
         ip: request.ip,

@@ -114,10 +114,23 @@ export class KeyRotation {
     await this.running;
   }
 
+  /**
+   * Passes until one ran entirely under one current KEK: a rotation during a pass makes the rows it
+   * already wrapped (with the KEK that was current then) stale, so another pass follows.
+   */
   private async rewrapAll(): Promise<void> {
+    this.progress = { rewrapped: 0, failed: 0, lastError: null, finishedAt: null };
+    let current: string;
+    do {
+      current = this.deps.keys.kekStatus().current;
+      await this.pass();
+    } while (!this.stopping && this.deps.keys.kekStatus().current !== current);
+    this.deps.log?.(`KEK re-wrap finished: ${this.progress.rewrapped} re-wrapped, ${this.progress.failed} failed`);
+  }
+
+  private async pass(): Promise<void> {
     const { db, keys } = this.deps;
     const batch = this.deps.batch ?? 200;
-    this.progress = { rewrapped: 0, failed: 0, lastError: null, finishedAt: null };
     for (const t of TABLES) {
       let after = '';
       for (;;) {
@@ -165,7 +178,6 @@ export class KeyRotation {
         this.progress.lastError = `${f}: ${(error as Error).message}`;
       }
     }
-    this.deps.log?.(`KEK re-wrap finished: ${this.progress.rewrapped} re-wrapped, ${this.progress.failed} failed`);
   }
 
   /**
@@ -176,6 +188,8 @@ export class KeyRotation {
     if (kekId === this.deps.keys.kekStatus().current) {
       throw new HuiliuError('VALIDATION_FAILED', 'the current KEK cannot be retired; rotate first');
     }
+    // A batch being re-wrapped may hold rows wrapped by this KEK that the census cannot see yet.
+    if (this.running) throw new HuiliuError('KEK_IN_USE', 'A re-wrap is running; retire once it has finished.');
     const inUse = this.census().get(kekId) ?? 0;
     if (inUse > 0)
       throw new HuiliuError('KEK_IN_USE', `${inUse} data keys are still wrapped by ${kekId}; let the re-wrap finish`, {
