@@ -29,9 +29,12 @@ type BudgetName = Exclude<
  * refusal is counted in `huiliu_rate_limited_total{limit}`. Checks run before anything is stored,
  * so a refused message was never acked.
  */
+/** Widget uploads one client address may have in flight at once; more answer RATE_LIMITED. */
+export const UPLOADS_PER_ADDRESS = 4;
+
 export class Limits {
   private readonly budgets: Record<BudgetName, RateLimiterMemory>;
-  private readonly open = { widget: new Map<string, number>(), agent: new Map<string, number>() };
+  private readonly open = { widget: new Map<string, number>(), agent: new Map<string, number>(), upload: new Map<string, number>() };
   private readonly trust: (addr: string, i: number) => boolean;
 
   constructor(
@@ -101,16 +104,17 @@ export class Limits {
   }
 
   /**
-   * Registers one more open connection from `ip` on the widget socket or the agent socket (each has
-   * its own cap: `ip.connections`, `agent.connections`); returns a release function, or null
-   * (counted) when the IP already has that many open. Release is idempotent.
+   * Registers one more open connection from `ip` on the widget socket, the agent socket or a widget
+   * upload in flight (each has its own cap: `ip.connections`, `agent.connections`,
+   * `UPLOADS_PER_ADDRESS`); returns a release function, or null (counted) when the IP already has
+   * that many open. Release is idempotent.
    */
-  openConnection(ip: string, socket: 'widget' | 'agent' = 'widget'): (() => void) | null {
+  openConnection(ip: string, socket: 'widget' | 'agent' | 'upload' = 'widget'): (() => void) | null {
     const open = this.open[socket];
-    const cap = socket === 'widget' ? this.config.ip.connections : this.config.agent.connections;
+    const cap = socket === 'widget' ? this.config.ip.connections : socket === 'agent' ? this.config.agent.connections : UPLOADS_PER_ADDRESS;
     const n = open.get(ip) ?? 0;
     if (n >= cap) {
-      this.refuse(socket === 'widget' ? 'ip_connections' : 'agent_ip_connections', 1000);
+      this.refuse(socket === 'widget' ? 'ip_connections' : socket === 'agent' ? 'agent_ip_connections' : 'ip_uploads', 1000);
       return null;
     }
     open.set(ip, n + 1);

@@ -122,8 +122,6 @@ function visitorOf(request: FastifyRequest, tokens: VisitorTokens): { token: str
 
 /** A body that has not arrived whole after this long is given up (ms): 10 MiB at ~0.7 Mbit/s. */
 export const UPLOAD_TOTAL_MS = 120_000;
-/** Uploads one address may have in flight at once; more answer RATE_LIMITED. */
-export const UPLOADS_PER_ADDRESS = 4;
 /**
  * The window of the byte budgets (`widget.upload.visitorBytes` / `addressBytes`, review of issue 13:
  * the message budgets alone let 120 files of 10 MiB a minute through). Over budget: RATE_LIMITED.
@@ -199,8 +197,6 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
   const now = opts.now ?? Date.now;
   const { store: attachments, ocr } = opts.attachments;
   const groups = new Set(opts.config.skillGroups.map((g) => g.id));
-  /** Uploads in flight per client address (UPLOADS_PER_ADDRESS). */
-  const uploading = new Map<string, number>();
   const bytesPerVisitor = new RateLimiterMemory({
     points: upload?.visitorBytes ?? 1,
     duration: UPLOAD_BYTES_WINDOW_S,
@@ -221,8 +217,8 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
         await limiter.consume(key, bytes);
       } catch (refusal) {
         if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        opts.metrics?.rateLimited.inc({ limit });
-        throw rateLimitedError({ ok: false, limit, retryAfterMs: refusal.msBeforeNext });
+        const verdict = opts.limits.refuse(limit, Math.max(1, refusal.msBeforeNext));
+        if (!verdict.ok) throw rateLimitedError(verdict);
       }
     }
   }
@@ -250,12 +246,9 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
         let bytes: Buffer;
         // Read once: after the client went away `request.ip` cannot be read any more.
         const ip = request.ip;
-        const inFlight = uploading.get(ip) ?? 0;
-        if (inFlight >= UPLOADS_PER_ADDRESS) {
-          opts.metrics?.rateLimited.inc({ limit: 'ip_uploads' });
-          throw new HuiliuError('RATE_LIMITED', 'Too many files are being sent from this address at once.');
-        }
-        uploading.set(ip, inFlight + 1);
+        // At most UPLOADS_PER_ADDRESS in flight per address (Limits, like the sockets' connection caps).
+        const release = opts.limits.openConnection(ip, 'upload');
+        if (!release) throw new HuiliuError('RATE_LIMITED', 'Too many files are being sent from this address at once.');
         try {
           bytes = request.body ? await readBody(request.body as Readable, upload.maxBytes, upload.idleMs) : Buffer.alloc(0);
         } catch (error) {
@@ -265,9 +258,7 @@ export async function widgetUploadsPlugin(app: FastifyInstance, opts: WidgetUplo
           }
           throw error;
         } finally {
-          const left = (uploading.get(ip) ?? 1) - 1;
-          if (left > 0) uploading.set(ip, left);
-          else uploading.delete(ip);
+          release();
         }
         if (bytes.length === 0) throw new HuiliuError('VALIDATION_FAILED', 'The file is empty.');
         await takeBytes(visitor.externalId, ip, bytes.length);
