@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readWrappedSecret, writeWrappedSecret } from './secret-file';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { Db } from '../db/sqlite';
 import type { KekStatus, KeyProvider } from './provider';
@@ -60,7 +61,7 @@ export class KeyRotation {
     }
     for (const f of this.deps.wrappedFiles()) {
       if (!existsSync(f)) continue;
-      const kek = (JSON.parse(readFileSync(f, 'utf8')) as { kekId: string }).kekId;
+      const kek = readWrappedSecret(f).kekId;
       counts.set(kek, (counts.get(kek) ?? 0) + 1);
     }
     return counts;
@@ -164,14 +165,13 @@ export class KeyRotation {
     }
     for (const f of this.deps.wrappedFiles()) {
       if (!existsSync(f) || this.stopping) continue;
-      const saved = JSON.parse(readFileSync(f, 'utf8')) as { kekId: string; wrapped: string };
+      const saved = readWrappedSecret(f);
       if (saved.kekId === keys.kekStatus().current) continue;
       try {
-        const plain = await keys.unwrapDataKey({ kekId: saved.kekId, wrapped: Buffer.from(saved.wrapped, 'base64') });
+        const plain = await keys.unwrapDataKey(saved);
         const next = await keys.wrapDataKey(plain);
         plain.fill(0);
-        writeFileSync(`${f}.tmp`, JSON.stringify({ kekId: next.kekId, wrapped: next.wrapped.toString('base64') }), { mode: 0o600 });
-        renameSync(`${f}.tmp`, f);
+        writeWrappedSecret(f, next);
         this.progress.rewrapped++;
       } catch (error) {
         this.progress.failed++;

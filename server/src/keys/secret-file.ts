@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { open, seal } from '../crypto/aead';
-import type { KeyProvider } from './provider';
+import type { KeyProvider, WrappedKey } from './provider';
 
 /**
  * A 32-byte server secret in a 0600 file, created on first start (e.g. `keys/visitor.key` for
@@ -29,18 +29,37 @@ export function loadOrCreateSecret(path: string): Buffer {
  * keeps the plain file of `loadOrCreateSecret` (embedded mode, unchanged since issue 6).
  * @throws HuiliuError when the wrapped secret was altered or wrapped by another KEK
  */
+/**
+ * A wrapped-secret file: JSON `{"kekId": "…", "wrapped": "<base64>"}`.
+ * @throws Error when the file is not one
+ */
+export function readWrappedSecret(file: string): WrappedKey {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { kekId?: unknown; wrapped?: unknown };
+  if (typeof saved.kekId !== 'string' || typeof saved.wrapped !== 'string') throw new Error(`${file} is not a wrapped secret`);
+  return { kekId: saved.kekId, wrapped: Buffer.from(saved.wrapped, 'base64') };
+}
+
+/**
+ * Writes a wrapped-secret file (mode 0600): `create` refuses an existing one; otherwise it is replaced
+ * whole (a temporary file renamed over it), so a crash leaves the old or the new wrapping.
+ */
+export function writeWrappedSecret(file: string, wrapped: WrappedKey, create = false): void {
+  const json = JSON.stringify({ kekId: wrapped.kekId, wrapped: wrapped.wrapped.toString('base64') });
+  if (create) return writeFileSync(file, json, { mode: 0o600, flag: 'wx' });
+  writeFileSync(`${file}.tmp`, json, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
 export async function loadOrCreateWrappedSecret(path: string, keys: KeyProvider): Promise<Buffer> {
   if (keys.kind === 'local') return loadOrCreateSecret(path);
   const file = `${path}.wrapped`;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   if (!existsSync(file)) {
     const { plain, wrapped } = await keys.generateDataKey();
-    writeFileSync(file, JSON.stringify({ kekId: wrapped.kekId, wrapped: wrapped.wrapped.toString('base64') }), { mode: 0o600, flag: 'wx' });
+    writeWrappedSecret(file, wrapped, true);
     return plain;
   }
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as { kekId?: unknown; wrapped?: unknown };
-  if (typeof saved.kekId !== 'string' || typeof saved.wrapped !== 'string') throw new Error(`${file} is not a wrapped secret`);
-  return keys.unwrapDataKey({ kekId: saved.kekId, wrapped: Buffer.from(saved.wrapped, 'base64') });
+  return keys.unwrapDataKey(readWrappedSecret(file));
 }
 
 /**
