@@ -50,6 +50,13 @@ export const ERROR_CODES = {
   WECHAT_DECRYPT_FAILED: { status: 400, message: 'The encrypted push could not be decrypted.' },
   WECHAT_XML_MALFORMED: { status: 400, message: 'The body is not a WeChat push document.' },
   /** Retiring a key-encryption key that still wraps data keys (issue 14): let the re-wrap finish first. */
+  // Privacy requests (issue 17).
+  PRIVACY_REQUEST_NOT_FOUND: { status: 404, message: 'No such privacy request.' },
+  PRIVACY_SELF_APPROVAL: { status: 403, message: 'A request must be approved by someone other than the requester.' },
+  PRIVACY_REQUEST_NOT_PENDING: { status: 409, message: 'The request was already approved, rejected or has expired.' },
+  EXPORT_NOT_READY: { status: 409, message: 'The export is not approved yet.' },
+  EXPORT_GONE: { status: 410, message: 'The export was already downloaded or has expired.' },
+  CUSTOMER_ERASED: { status: 410, message: "This customer's data was erased." },
   KEK_IN_USE: { status: 409, message: 'Data keys are still wrapped by this key-encryption key.' },
   // Web widget uploads (issue 13, docs/channels/web.md).
   UPLOAD_TOO_LARGE: { status: 413, message: 'The file is larger than the upload limit.' },

@@ -27,6 +27,10 @@ const UNSCOPED: readonly Action[] = [
   'channel.manage',
   'audit.view',
   'keys.manage',
+  'pii.reveal',
+  'privacy.request',
+  'privacy.approve',
+  'retention.manage',
 ];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
@@ -54,6 +58,12 @@ describe('can(user, action, resource)', () => {
     ['channel.manage', [false, false, true, false, false], [false, false, true, false, false]],
     ['audit.view', [false, false, false, true, false], [false, false, false, true, false]],
     ['keys.manage', [false, false, true, false, false], [false, false, true, false, false]],
+    // Serving staff reveal a masked value of a customer in their groups (audited).
+    ['pii.reveal', [true, true, false, false, false], [false, false, false, false, false]],
+    // Data-subject requests: filed by staff, decided by privacy officers only; deployment-wide.
+    ['privacy.request', [true, true, true, false, true], [true, true, true, false, true]],
+    ['privacy.approve', [false, false, false, false, true], [false, false, false, false, true]],
+    ['retention.manage', [false, false, true, false, true], [false, false, true, false, true]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

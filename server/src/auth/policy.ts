@@ -51,6 +51,21 @@ export const ACTIONS = [
   'keys.manage',
   /** Search the audit log (issue 17). Not scoped: auditors see every group's staff. */
   'audit.view',
+  /**
+   * See personal data unmasked on demand (issue 17): phone numbers, ID numbers, card numbers and
+   * e-mails are masked in every response to staff; this act reveals one value, and is audited.
+   * Resource: `{ skillGroups }` of the customer (as `customer.view`).
+   */
+  'pii.reveal',
+  /** Ask for a customer's data export or erasure (GDPR Art. 15/17/20, PIPL; issue 17). Not scoped. */
+  'privacy.request',
+  /**
+   * Approve or reject another person's export or erasure request, and see every request (four-eyes;
+   * issue 17). Not scoped. The approver is never the requester (checked by the use case).
+   */
+  'privacy.approve',
+  /** Set the conversation retention per skill group (issue 17). Not scoped. */
+  'retention.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -97,6 +112,12 @@ const ROLES: Record<Action, readonly Role[]> = {
   'keys.manage': ['admin'],
   // Separation of duties: the people whose actions are logged do not read the log.
   'audit.view': ['auditor'],
+  // Staff who serve the customer may look at a masked value when the contact needs it; each look is audited.
+  'pii.reveal': ['agent', 'lead'],
+  // Anyone answering a data-subject request may file it; only privacy officers decide (a second person).
+  'privacy.request': ['agent', 'lead', 'admin', 'privacy-officer'],
+  'privacy.approve': ['privacy-officer'],
+  'retention.manage': ['admin', 'privacy-officer'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -136,6 +157,9 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'channel.manage':
     case 'keys.manage':
     case 'audit.view':
+    case 'privacy.request':
+    case 'privacy.approve':
+    case 'retention.manage':
       return true;
     case 'session.view':
     case 'team.view':
@@ -146,6 +170,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
       return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);
     case 'customer.view':
     case 'customer.merge':
+    case 'pii.reveal':
       return seesAllGroups(user) || (resource.skillGroups ?? []).some((g) => user.skillGroups.includes(g));
     case 'queue.view':
       return queueRowVisible(user, resource);
@@ -176,6 +201,8 @@ export function scopeOf(user: PolicyUser, action: Action): readonly string[] | n
   if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
   // The routing config is one for the whole deployment.
   if (action === 'routing.view' || action === 'routing.manage' || action === 'customer.import' || action === 'channel.manage') return null;
+  // Data-subject requests and retention are deployment-wide.
+  if (action === 'privacy.request' || action === 'privacy.approve' || action === 'retention.manage') return null;
   return seesAllGroups(user) ? null : user.skillGroups;
 }
 
