@@ -8,6 +8,7 @@ import { HuiliuError } from '../../../common/errors/codes';
 import { openText } from '../crypto/aead';
 import { joinKey } from '../crypto/composite-key';
 import type { DataKeyRing } from './data-keys';
+import type { OpenedPayloadCache } from './opened-cache';
 import type { CustomerMerge, ProfileChange, RoutingLogEntry, SessionRecord } from './store';
 
 /** The SQLite rows and the sealing labels shared by the store's reader (main thread) and its writer (worker). */
@@ -171,9 +172,16 @@ export async function loadCustomerKey(ring: DataKeyRing, customerId: string): Pr
   return key;
 }
 
-/** Opens a stored message (its customer's key must be cached: `loadCustomerKey` first). */
-export function decryptMessage(ring: DataKeyRing, row: MessageRow): Envelope {
+/**
+ * Opens a stored message (its customer's key must be cached: `loadCustomerKey` first), through
+ * `opened` when given (recent payloads already opened with the same key and bytes are not opened
+ * again). Throws `TamperError` when the ciphertext or its row binding changed.
+ */
+export function decryptMessage(ring: DataKeyRing, row: MessageRow, opened?: OpenedPayloadCache): Envelope {
   const key = ring.cached(customerKeyOwner(row.customer_id));
-  const { body, meta } = JSON.parse(openText(key, row.payload_ct, messageAad(row.id))) as { body: unknown; meta: unknown };
+  const plain = opened
+    ? opened.open(row.id, row.customer_id, key, row.payload_ct, messageAad)
+    : openText(key, row.payload_ct, messageAad(row.id));
+  const { body, meta } = JSON.parse(plain) as { body: unknown; meta: unknown };
   return envelopeOf(row, body, meta);
 }

@@ -113,6 +113,8 @@ describe('sqlite session store', () => {
   it('detects a tampered message row instead of returning altered text', async () => {
     const h = await harness();
     const r = await h.store.appendInbound(draft({ text: 'pay 10 yuan' }), { skillGroup: 'general' });
+    // Read once first: the opened payload is cached, and the cache must not hide the change.
+    expect((await h.store.listMessages(r.session.conversationId))[0]!.body).toEqual({ text: 'pay 10 yuan' });
     const db = new Database(join(h.dir, 'huiliu.db'));
     const row = db.prepare('SELECT payload_ct FROM messages WHERE id = ?').get(r.envelope.id) as { payload_ct: Buffer };
     const altered = Buffer.from(row.payload_ct);

@@ -44,6 +44,7 @@ import type {
   SessionStore,
   StoredCustomerFacts,
 } from './store';
+import { OpenedPayloadCache } from './opened-cache';
 import { openSessionWriter, type SessionWriter } from './writer';
 import { createTransferReader } from './transfers.sqlite';
 import { startWorkerSessionWriter } from './writer.client';
@@ -71,6 +72,11 @@ export interface SqliteStoreOptions {
   onWriterHeld?: (jobs: number) => void;
   /** Crash tests only (worker mode): the first writer thread exits after the commit reaching this many writes. */
   exitWriterAfterJobs?: number;
+  /**
+   * Bytes of recently opened message payloads kept decrypted in memory (`OpenedPayloadCache`), so
+   * history read again is not decrypted again. Default 32 MiB; 0 turns it off.
+   */
+  openedCacheBytes?: number;
 }
 
 const MIGRATIONS = migrationsDir('sessions');
@@ -252,7 +258,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     ),
   };
 
-  const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
+  const opened = new OpenedPayloadCache(options.openedCacheBytes ?? 32 * 1024 * 1024);
+  const decryptMessage = (row: MessageRow) => decryptRow(ring, row, opened);
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
   /**
    * The keys of every customer whose messages are in `rows`: since issue 12 one conversation can hold

@@ -1,0 +1,96 @@
+/**
+ * A bounded, in-memory LRU of message payloads already opened (AES-256-GCM, DESIGN §8), so reading
+ * recent history again — an agent reopening a conversation, a reconnect catching up, the AI assist
+ * reading context — costs a lookup instead of one `createDecipheriv` per message (DESIGN §9:
+ * "encryption keeps ≥ 70 % of unencrypted" reads). The first read of a message still opens it.
+ *
+ * An entry is served only when it was opened with the very same data key (the ring's cached Buffer,
+ * compared by identity) and the stored ciphertext is byte-for-byte the one that was opened: a flipped
+ * byte on disk misses the cache and fails GCM's check as before, and a customer whose data key was
+ * destroyed (crypto-erasure) no longer has a key to match. `forgetCustomer` drops a customer's
+ * plaintext at once when their data is erased.
+ */
+import { openText } from '../crypto/aead';
+
+interface Entry {
+  /** The data key the payload was opened with (the ring's Buffer: identity, not contents). */
+  key: Buffer;
+  /** The ciphertext as stored when it was opened. */
+  sealed: Buffer;
+  plain: string;
+  customerId: string;
+  bytes: number;
+  /** Read since it last came up for eviction (CLOCK: the second chance of an approximate LRU). */
+  used: boolean;
+}
+
+/** Rough per-entry overhead of the Map slot and the entry object, in bytes. */
+const ENTRY_OVERHEAD = 160;
+
+export class OpenedPayloadCache {
+  private readonly entries = new Map<string, Entry>();
+  private size = 0;
+  hits = 0;
+  misses = 0;
+
+  /** `maxBytes`: the budget for ciphertext + plaintext (UTF-16) kept; 0 turns the cache off. */
+  constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
+
+  /** Bytes held now (estimate: ciphertext + 2 bytes per plaintext code unit + overhead). */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /**
+   * The plaintext of `sealed` (stored under `id`, bound to the AAD `aad(id)` returns), from the cache
+   * when the same key opened the same bytes before, else opened with `openText` (throws `TamperError`
+   * on any change). Eviction is CLOCK over insertion order: an entry read since it last came up gets a
+   * second chance, so hot conversations stay without reordering the map on every hit.
+   */
+  open(id: string, customerId: string, key: Buffer, sealed: Buffer, aad: (id: string) => string): string {
+    const hit = this.entries.get(id);
+    if (hit !== undefined && hit.key === key && hit.sealed.equals(sealed)) {
+      this.hits++;
+      hit.used = true;
+      return hit.plain;
+    }
+    this.misses++;
+    const plain = openText(key, sealed, aad(id));
+    if (hit) this.drop(id, hit);
+    const bytes = sealed.length + plain.length * 2 + ENTRY_OVERHEAD;
+    if (bytes > this.maxBytes) return plain;
+    this.entries.set(id, { key, sealed, plain, customerId, bytes, used: false });
+    this.size += bytes;
+    while (this.size > this.maxBytes) {
+      const [oldId, old] = this.entries.entries().next().value as [string, Entry];
+      this.entries.delete(oldId);
+      if (old.used && oldId !== id) {
+        old.used = false;
+        this.entries.set(oldId, old);
+      } else this.size -= old.bytes;
+    }
+    return plain;
+  }
+
+  /** Drops every cached payload of one customer (crypto-erasure, merge undo). Returns how many. */
+  forgetCustomer(customerId: string): number {
+    let n = 0;
+    for (const [id, e] of this.entries) {
+      if (e.customerId === customerId) {
+        this.drop(id, e);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.size = 0;
+  }
+
+  private drop(id: string, e: Entry): void {
+    this.entries.delete(id);
+    this.size -= e.bytes;
+  }
+}
