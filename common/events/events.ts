@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SessionStatusSchema } from '../api/sessions';
+import { SessionStatusSchema, WrapUpCodeSchema } from '../api/sessions';
 import { DeliveryErrorSchema, DeliveryStateSchema } from '../message/delivery';
 import { EnvelopeSchema } from '../message/envelope';
 import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
@@ -143,6 +143,8 @@ export const SessionChangedEventSchema = z.object({
     movedTo: SessionIdSchema.optional(),
     /** … and, on the successor, the session it took over. */
     movedFrom: SessionIdSchema.optional(),
+    /** Reason `closed` by its agent: the wrap-up code picked (issue 16: the KPIs' disposition). */
+    wrapUpCode: WrapUpCodeSchema.optional(),
   }),
 });
 

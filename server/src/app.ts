@@ -2,6 +2,8 @@ import type { AuditEntryInput } from './audit/audit';
 import { auditPlugin, installAuditHook } from './audit/plugin';
 import type { AuditRecorder } from './audit/recorder';
 import { keysAdminPlugin } from './keys/plugin';
+import { kpisPlugin } from './kpis/plugin';
+import type { KpiEventLog } from './kpis/log.sqlite';
 import type { KeyRotation } from './keys/rewrap';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -122,6 +124,8 @@ export interface AppDeps {
   audit?: AuditRecorder;
   /** App keys admins issue (issue 13): with it, the app accounts admin routes are served. */
   appKeys?: AppKeyStore;
+  /** The contact event log (issue 16): with it, `GET /api/v1/metrics/kpis` and `…/kpis.csv` are served. */
+  kpis?: Pick<KpiEventLog, 'read'>;
 }
 
 /**
@@ -187,6 +191,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const adapters = deps.adapters ?? new ChannelAdapters();
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
   await app.register(metricsPlugin, { metrics });
+  if (deps.kpis) await app.register(kpisPlugin, { log: deps.kpis });
   await app.register(authPlugin, { auth, ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}) });
   if (deps.audit) {
     installAuditHook(app, deps.audit);

@@ -2,6 +2,9 @@ import { createPgAuditLog } from './audit/audit.pg';
 import { createSqliteAuditLog } from './audit/audit.sqlite';
 import { auditBusEvents, AuditRecorder, scheduleAuditRetention } from './audit/recorder';
 import { KeyRotation } from './keys/rewrap';
+import { createSqliteKpiEventLog, type KpiEventLog } from './kpis/log.sqlite';
+import { tapRatings } from './kpis/ratings-tap';
+import { createKpiRecorder, type KpiRecorder } from './kpis/recorder';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -91,6 +94,8 @@ export interface RunningServer {
     keyRotation: KeyRotation;
     /** The audit log and its recorder (issue 17). */
     audit: AuditRecorder;
+    /** The contact event log the KPIs are computed from, and its recorder (issue 16). */
+    kpis: { log: KpiEventLog; recorder: KpiRecorder };
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -117,12 +122,18 @@ export async function startServer(
   // with the token, the TLS private keys are kept sealed too (no secret in a plain file).
   const keys = config.keys.mode === 'pkcs11' ? createPkcs11KeyProvider(config.keys) : createLocalKeyProvider(config.paths.keys);
   const tls = await ensureTlsMaterial(config.paths.tls, [config.host], await tlsKeyBox(keys, config.paths.keys));
-  const store = await createSqliteSessionStore({
-    path: config.paths.db,
-    keys,
-    continuityMs: config.continuity.windowMinutes * 60_000,
-    onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
-  });
+  // Issue 16: every CSAT rating stored is also a fact of the KPI log (`kpiRecorder`, wired below).
+  let onRated: (rating: { sessionId: string; customerId: string; score: number; ratedAt: string }) => void = () => undefined;
+  const store = tapRatings(
+    await createSqliteSessionStore({
+      path: config.paths.db,
+      keys,
+      continuityMs: config.continuity.windowMinutes * 60_000,
+      onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
+    }),
+    (rating) => onRated(rating),
+    (error) => logger.error({ err: error }, 'recording a CSAT rating in the KPI log failed'),
+  );
   const authDb = openDatabase(config.paths.db);
   const login = config.limits.login;
   const window = (b: { points: number; seconds: number }) => ({ attempts: b.points, windowMs: b.seconds * 1000 });
@@ -293,6 +304,11 @@ export async function startServer(
   const audit = new AuditRecorder(auditLog, logger, async () => auth.listStaff());
   await auditBusEvents(bus, audit);
   const auditRetention = scheduleAuditRetention(audit, config.audit.retentionDays, logger);
+  // Issue 16: the contact event log (same database file) fed from the bus, ratings and the agent pool.
+  const kpiLog = createSqliteKpiEventLog({ path: config.paths.db });
+  const kpiRecorder = createKpiRecorder({ log: kpiLog, bus, logger, agents: () => pool.all() });
+  onRated = (rating) => kpiRecorder.rated(rating);
+  await kpiRecorder.start();
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
@@ -345,6 +361,7 @@ export async function startServer(
     audit,
     widgetState,
     appKeys,
+    kpis: kpiLog,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -366,6 +383,8 @@ export async function startServer(
     // Reading emotion costs ~0.1 ms of this thread a message: a budget keeps bursts from slowing every push.
     emotionBudget: budgetOf(config.ai.liveEmotionPerSecond),
   });
+  // After-call work starts and ends are agent-state facts of the KPI log, recorded as they happen.
+  afterCallWork.onChange(() => kpiRecorder.sampleAgents());
   // One outbound path: a work consumer, so each reply is sent by one node whatever the node count.
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
@@ -396,7 +415,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation, audit },
+    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation, audit, kpis: { log: kpiLog, recorder: kpiRecorder } },
     images: { attachments, ocr },
     close() {
       closing ??= (async () => {
@@ -420,10 +439,12 @@ export async function startServer(
         await router.stop();
         // Before the bus: its consumers stop, pending past replies are written.
         await assist.close();
+        await kpiRecorder.stop();
         await bus.close();
         // After the bus: the last events' entries are in the buffer.
         await auditRetention.stop();
         await audit.close();
+        kpiLog.close();
         await store.shutdown();
         await routingConfigs.close();
         // After the app and the router: no request or decision reads it any more.

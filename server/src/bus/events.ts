@@ -50,7 +50,13 @@ export function sessionChanged(
     actor,
     sessionId: s.id,
     conversationId: s.conversationId,
-    payload: { ...sessionFacts(s), reason, ...(trigger ? { trigger } : {}), ...(withdrawn ? { offerWithdrawnFrom: withdrawn } : {}) },
+    payload: {
+      ...sessionFacts(s),
+      reason,
+      ...(trigger ? { trigger } : {}),
+      ...(withdrawn ? { offerWithdrawnFrom: withdrawn } : {}),
+      ...(reason === 'closed' && s.wrapUpCode ? { wrapUpCode: s.wrapUpCode } : {}),
+    },
   });
 }
 
