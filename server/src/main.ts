@@ -415,7 +415,20 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation, audit, kpis: { log: kpiLog, recorder: kpiRecorder } },
+    services: {
+      auth,
+      store,
+      channels,
+      adapters,
+      bus,
+      kb,
+      assist,
+      ingest,
+      xmpp,
+      keyRotation,
+      audit,
+      kpis: { log: kpiLog, recorder: kpiRecorder },
+    },
     images: { attachments, ocr },
     close() {
       closing ??= (async () => {

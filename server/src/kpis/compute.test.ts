@@ -103,7 +103,7 @@ function syntheticLog(): KpiEvent[] {
     // C9: handed over, then handled
     ev('contact.created', T0 + 1 * H + 1 * M, c9),
     ev('ai.answered', T0 + 1 * H + 2 * M, c9),
-    ev('ai.handed-over', T0 + 1 * H + 5 * M, c9, { reason: 'asked-for-human' }),
+    ev('ai.handed-over', T0 + 1 * H + 5 * M, c9, { reason: 'customer-asked' }),
     ev('contact.queued', T0 + 1 * H + 5 * M, c9, { waitingSince: T0 + 1 * H + 5 * M }),
     ev('contact.answered', T0 + 1 * H + 5 * M + 20 * S, { ...c9, ...a2 }, { waitMs: 20 * S }),
     ev('contact.wrapped-up', T0 + 1 * H + 30 * M, { ...c9, ...a2 }, { disposition: 'resolved', resolvedOnFirstContact: true }),
@@ -140,7 +140,13 @@ describe('KPIs over a synthetic event log with known answers', () => {
 
   it('service level: answered within the channel threshold / (answered + abandoned after it)', () => {
     // Within: C1, C5, C6, C9 (C2 waited 25 s > 20 s voice). Abandoned after: C4 (90 s); C3 (10 s) is left out.
-    expect(k.serviceLevel).toMatchObject({ answeredWithin: 4, answered: 5, abandonedAfter: 1, target: 0.8, thresholds: { voice: 20, chat: 60 } });
+    expect(k.serviceLevel).toMatchObject({
+      answeredWithin: 4,
+      answered: 5,
+      abandonedAfter: 1,
+      target: 0.8,
+      thresholds: { voice: 20, chat: 60 },
+    });
     expect(k.serviceLevel.rate).toBeCloseTo(4 / 6, 10);
   });
 
@@ -240,7 +246,10 @@ describe('KPIs over a synthetic event log with known answers', () => {
     const r = computeKpis(f, DAY, { skillGroups: null }, opts());
     expect(r.fcr).toMatchObject({ resolvedFirstTime: 1, handled: 2 });
     // And `first` itself is broken by `again`, three days later.
-    expect(computeKpis(f, { from: T0 - 4 * D, to: T0 - 2 * D }, { skillGroups: null }, opts()).fcr).toMatchObject({ resolvedFirstTime: 0, handled: 1 });
+    expect(computeKpis(f, { from: T0 - 4 * D, to: T0 - 2 * D }, { skillGroups: null }, opts()).fcr).toMatchObject({
+      resolvedFirstTime: 0,
+      handled: 1,
+    });
   });
 
   it('a session that carries the conversation on from another channel is one contact, not a repeat', () => {

@@ -200,15 +200,20 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
   const contacts = facts.contacts.filter(contactOk);
 
   // Queue: ASA, service level, abandonment.
-  const answered = contacts.filter((c) => c.answered && inRange(c.answered.at, range) && groupOk(c.answered.skillGroup) && agentOk(c.answered.agentId));
-  const abandoned = filter.agent ? [] : contacts.filter((c) => c.abandoned && inRange(c.abandoned.at, range) && groupOk(c.abandoned.skillGroup));
+  const answered = contacts.filter(
+    (c) => c.answered && inRange(c.answered.at, range) && groupOk(c.answered.skillGroup) && agentOk(c.answered.agentId),
+  );
+  const abandoned = filter.agent
+    ? []
+    : contacts.filter((c) => c.abandoned && inRange(c.abandoned.at, range) && groupOk(c.abandoned.skillGroup));
   const waits = answered.map((c) => c.answered!.waitMs);
   const within = answered.filter((c) => c.answered!.waitMs <= thresholdMs(c.channel, options.thresholds)).length;
   const abandonedAfter = abandoned.filter((c) => c.abandoned!.waitMs > thresholdMs(c.channel, options.thresholds)).length;
 
   // Handled contacts: answered by a person and closed (not moved elsewhere) in the range.
   const handled = contacts.filter(
-    (c) => c.answered && c.closed && !c.closed.moved && inRange(c.closed.at, range) && groupOk(c.closed.skillGroup) && agentOk(c.closed.agentId),
+    (c) =>
+      c.answered && c.closed && !c.closed.moved && inRange(c.closed.at, range) && groupOk(c.closed.skillGroup) && agentOk(c.closed.agentId),
   );
   const talk = handled.map((c) => c.closed!.at - c.answered!.at);
   const wrap = handled.map((c) => wrapUpMs(facts.agents, c.closed!.agentId, c.closed!.at, options.now));
@@ -232,7 +237,9 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
   }
 
   // CSAT: surveys offered on close in the range, and the answers to them.
-  const asked = contacts.filter((c) => c.csatAsked && inRange(c.csatAsked.at, range) && groupOk(c.csatAsked.skillGroup) && agentOk(c.closed?.agentId ?? null));
+  const asked = contacts.filter(
+    (c) => c.csatAsked && inRange(c.csatAsked.at, range) && groupOk(c.csatAsked.skillGroup) && agentOk(c.closed?.agentId ?? null),
+  );
   const scores = asked.filter((c) => c.csatScore !== null).map((c) => c.csatScore!);
 
   // AI tier: contacts whose AI part ended in the range (handed over, or closed without a hand-over).
@@ -289,8 +296,16 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
       abandoned: abandoned.length,
       queued: filter.agent ? 0 : answered.length + abandoned.length,
     },
-    occupancy: { rate: ratio(handlingMs, handlingMs + availableMs), handlingSeconds: handlingMs / 1000, availableSeconds: availableMs / 1000 },
-    aiContainment: { rate: ratio(aiEnded.length - handedOver, aiEnded.length), contained: aiEnded.length - handedOver, aiContacts: aiEnded.length },
+    occupancy: {
+      rate: ratio(handlingMs, handlingMs + availableMs),
+      handlingSeconds: handlingMs / 1000,
+      availableSeconds: availableMs / 1000,
+    },
+    aiContainment: {
+      rate: ratio(aiEnded.length - handedOver, aiEnded.length),
+      contained: aiEnded.length - handedOver,
+      aiContacts: aiEnded.length,
+    },
     handoverRate: { rate: ratio(handedOver, aiEnded.length), handedOver, aiContacts: aiEnded.length },
   };
 }
@@ -299,7 +314,8 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
 const sameIssue = (a: ContactFacts, b: ContactFacts) =>
   (a.conversationId !== null && a.conversationId === b.conversationId) || (a.skillGroup !== null && a.skillGroup === b.skillGroup);
 /** `b` only carries `a` on to another channel (or the reverse): one contact, not a repeat. */
-const sameContact = (a: ContactFacts, b: ContactFacts) => a.sessionId === b.sessionId || b.movedFrom === a.sessionId || a.movedFrom === b.sessionId;
+const sameContact = (a: ContactFacts, b: ContactFacts) =>
+  a.sessionId === b.sessionId || b.movedFrom === a.sessionId || a.movedFrom === b.sessionId;
 const startOf = (c: ContactFacts) => c.created?.at ?? c.answered?.at ?? c.closed?.at ?? null;
 
 /** `c` came within FCR_WINDOW_MS after an earlier contact of the customer about the same issue: it is not a first contact. */

@@ -75,9 +75,7 @@ export interface KpiEvent {
 }
 
 /** A fact with only the dimensions it has; the rest are null. */
-export function kpiEvent(
-  e: Pick<KpiEvent, 'id' | 'kind' | 'at'> & Partial<Omit<KpiEvent, 'id' | 'kind' | 'at'>>,
-): KpiEvent {
+export function kpiEvent(e: Pick<KpiEvent, 'id' | 'kind' | 'at'> & Partial<Omit<KpiEvent, 'id' | 'kind' | 'at'>>): KpiEvent {
   return {
     sessionId: null,
     conversationId: null,

@@ -69,9 +69,7 @@ export function createSqliteKpiEventLog(options: { path: string }): KpiEventLog 
          (SELECT max(seq) FROM kpi_events WHERE kind = 'agent.state' AND at < ? GROUP BY agent_id)`,
     ),
     has: db.prepare('SELECT 1 FROM kpi_events WHERE session_id = ? AND kind = ? LIMIT 1'),
-    closedBefore: db.prepare(
-      `SELECT 1 FROM kpi_events WHERE conversation_id = ? AND kind = 'contact.closed' AND session_id <> ? LIMIT 1`,
-    ),
+    closedBefore: db.prepare(`SELECT 1 FROM kpi_events WHERE conversation_id = ? AND kind = 'contact.closed' AND session_id <> ? LIMIT 1`),
   };
   const appendAll = db.transaction((events: readonly KpiEvent[]) => {
     let added = 0;

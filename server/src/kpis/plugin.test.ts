@@ -9,12 +9,26 @@ const M = 60 * S;
 
 /** One answered and closed contact in `group`: waited `waitS`, handled 5 minutes by `agent`. */
 function handled(k: string, group: string, agent: string, at: number, waitS: number): KpiEvent[] {
-  const d = { sessionId: `S-${k}`, conversationId: `conv-${k}`, customerId: `cust-${k}`, skillGroup: group, channel: 'WB' as const, tier: 'expert' as const };
+  const d = {
+    sessionId: `S-${k}`,
+    conversationId: `conv-${k}`,
+    customerId: `cust-${k}`,
+    skillGroup: group,
+    channel: 'WB' as const,
+    tier: 'expert' as const,
+  };
   return [
     kpiEvent({ id: `${k}-c`, kind: 'contact.created', at, ...d }),
     kpiEvent({ id: `${k}-q`, kind: 'contact.queued', at, ...d, data: { waitingSince: at } }),
     kpiEvent({ id: `${k}-a`, kind: 'contact.answered', at: at + waitS * S, ...d, agentId: agent, data: { waitMs: waitS * S } }),
-    kpiEvent({ id: `${k}-w`, kind: 'contact.wrapped-up', at: at + waitS * S + 5 * M, ...d, agentId: agent, data: { disposition: 'resolved', resolvedOnFirstContact: true } }),
+    kpiEvent({
+      id: `${k}-w`,
+      kind: 'contact.wrapped-up',
+      at: at + waitS * S + 5 * M,
+      ...d,
+      agentId: agent,
+      data: { disposition: 'resolved', resolvedOnFirstContact: true },
+    }),
     kpiEvent({ id: `${k}-x`, kind: 'contact.closed', at: at + waitS * S + 5 * M, ...d, agentId: agent }),
   ];
 }
@@ -82,7 +96,12 @@ describe('the KPI API', () => {
   });
 
   it('gives a series per hour for charts', async () => {
-    const r = (await get('admin', `/api/v1/metrics/kpis?from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3 * 3_600_000).toISOString()}&bucket=hour`)).json<KpiReport>();
+    const r = (
+      await get(
+        'admin',
+        `/api/v1/metrics/kpis?from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3 * 3_600_000).toISOString()}&bucket=hour`,
+      )
+    ).json<KpiReport>();
     expect(r.series?.points.map((p) => p.kpis.asa.answered)).toEqual([3, 0, 0]);
     expect(r.series?.points[1]!.kpis.asa.seconds).toBeNull();
   });
@@ -95,7 +114,9 @@ describe('the KPI API', () => {
     expect((await get('admin', '/api/v1/metrics/kpis?tier=gold')).statusCode).toBe(400);
     expect((await get('admin', '/api/v1/metrics/kpis?extra=1')).statusCode).toBe(400);
     const tooMany = `from=2025-01-01T00:00:00Z&to=2025-12-31T00:00:00Z&bucket=hour`;
-    expect((await get('admin', `/api/v1/metrics/kpis?${tooMany}`)).json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: [{ path: 'bucket' }] } });
+    expect((await get('admin', `/api/v1/metrics/kpis?${tooMany}`)).json()).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', details: [{ path: 'bucket' }] },
+    });
   });
 
   it('exports the same numbers as CSV', async () => {
@@ -103,7 +124,10 @@ describe('the KPI API', () => {
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toContain('text/csv');
     expect(r.headers['content-disposition']).toContain('attachment; filename="huiliu-kpis-');
-    const [header, total] = r.body.trim().split('\r\n').map((l) => l.split(','));
+    const [header, total] = r.body
+      .trim()
+      .split('\r\n')
+      .map((l) => l.split(','));
     const cell = (name: string) => total![header!.indexOf(name)];
     expect(cell('row')).toBe('total');
     expect(cell('asa_seconds')).toBe('40');
@@ -121,7 +145,9 @@ describe('the KPI API', () => {
     });
     const { sessionId } = sent.json<{ sessionId: string }>();
     await expect
-      .poll(() => s.services.kpis.log.has(sessionId, 'contact.created') && s.services.kpis.log.has(sessionId, 'contact.queued'), { timeout: 5000 })
+      .poll(() => s.services.kpis.log.has(sessionId, 'contact.created') && s.services.kpis.log.has(sessionId, 'contact.queued'), {
+        timeout: 5000,
+      })
       .toBe(true);
     const facts = s.services.kpis.log.read(Date.now() - 60_000, Date.now() + 1000).filter((e) => e.sessionId === sessionId);
     expect(facts.find((e) => e.kind === 'contact.created')).toMatchObject({ channel: 'AP', skillGroup: 'general' });

@@ -29,11 +29,7 @@ const invalid = (path: string, message: string) => new HuiliuError('VALIDATION_F
  * @throws HuiliuError VALIDATION_FAILED (bad time, `from` not before `to`, range over 366 days, too
  *   many buckets), FORBIDDEN (a skill group out of the caller's scope)
  */
-export function kpiReport(
-  user: Parameters<typeof scopeOf>[0],
-  query: KpiQuery,
-  opts: KpiPluginOptions,
-): KpiReport {
+export function kpiReport(user: Parameters<typeof scopeOf>[0], query: KpiQuery, opts: KpiPluginOptions): KpiReport {
   const now = (opts.now ?? Date.now)();
   const to = query.to ? Date.parse(query.to) : now;
   const from = query.from ? Date.parse(query.from) : to - DAY;
@@ -108,10 +104,15 @@ const COLUMNS: readonly [string, (k: Kpis) => number | null][] = [
  */
 export function kpiCsv(report: KpiReport): string {
   const row = (kind: string, from: string, to: string, k: Kpis) =>
-    [kind, from, to, ...COLUMNS.map(([, read]) => {
-      const v = read(k);
-      return v === null ? '' : String(Number.isInteger(v) ? v : Number(v.toFixed(6)));
-    })].join(',');
+    [
+      kind,
+      from,
+      to,
+      ...COLUMNS.map(([, read]) => {
+        const v = read(k);
+        return v === null ? '' : String(Number.isInteger(v) ? v : Number(v.toFixed(6)));
+      }),
+    ].join(',');
   const lines = [['row', 'from', 'to', ...COLUMNS.map(([name]) => name)].join(','), row('total', report.from, report.to, report.kpis)];
   for (const p of report.series?.points ?? []) lines.push(row('bucket', p.from, p.to, p.kpis));
   return `${lines.join('\r\n')}\r\n`;

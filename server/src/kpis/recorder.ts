@@ -82,7 +82,15 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
       const state = agentStateOf(a);
       if (last.get(a.id) === state) continue;
       last.set(a.id, state);
-      changed.push(kpiEvent({ id: `state:${a.id}:${t}:${state}`, kind: 'agent.state', at: t, agentId: a.id, data: { state, groups: [...a.skillGroups] } }));
+      changed.push(
+        kpiEvent({
+          id: `state:${a.id}:${t}:${state}`,
+          kind: 'agent.state',
+          at: t,
+          agentId: a.id,
+          data: { state, groups: [...a.skillGroups] },
+        }),
+      );
     }
     for (const [id, state] of last) {
       if (seen.has(id) || state === 'offline') continue;
@@ -100,7 +108,9 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
   const queued = (e: { sessionId: string; conversationId: string; at: string }, s: SessionFacts): KpiEvent[] => {
     if (s.status !== 'queued' && s.status !== 'offered') return [];
     const since = ms(s.waitingSince);
-    const out = [kpiEvent({ id: `queued:${e.sessionId}:${since}`, kind: 'contact.queued', at: since, ...dims(e, s), data: { waitingSince: since } })];
+    const out = [
+      kpiEvent({ id: `queued:${e.sessionId}:${since}`, kind: 'contact.queued', at: since, ...dims(e, s), data: { waitingSince: since } }),
+    ];
     if (s.status === 'offered' && s.offeredAgentId) {
       out.push(
         kpiEvent({
@@ -143,11 +153,21 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
               facts.push(...queued(e, s));
               break;
             case 'handed-over':
-              facts.push(kpiEvent({ id: `handover:${e.sessionId}`, kind: 'ai.handed-over', at, ...d, data: s.handover ? { reason: s.handover.reason } : {} }));
+              facts.push(
+                kpiEvent({
+                  id: `handover:${e.sessionId}`,
+                  kind: 'ai.handed-over',
+                  at,
+                  ...d,
+                  data: s.handover ? { reason: s.handover.reason } : {},
+                }),
+              );
               facts.push(...queued(e, s));
               // An agent who took the contact over from the AI answered it at once.
               if (s.status === 'active' && s.assignedAgentId) {
-                facts.push(kpiEvent({ id: `answered:${e.id}`, kind: 'contact.answered', at, ...d, agentId: s.assignedAgentId, data: { waitMs: 0 } }));
+                facts.push(
+                  kpiEvent({ id: `answered:${e.id}`, kind: 'contact.answered', at, ...d, agentId: s.assignedAgentId, data: { waitMs: 0 } }),
+                );
               }
               break;
             case 'accepted':
@@ -169,7 +189,13 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
               const answered = deps.log.has(e.sessionId, 'contact.answered');
               if (!moved && !answered && deps.log.has(e.sessionId, 'contact.queued')) {
                 facts.push(
-                  kpiEvent({ id: `abandoned:${e.sessionId}`, kind: 'contact.abandoned', at, ...d, data: { waitMs: Math.max(0, at - ms(s.waitingSince)) } }),
+                  kpiEvent({
+                    id: `abandoned:${e.sessionId}`,
+                    kind: 'contact.abandoned',
+                    at,
+                    ...d,
+                    data: { waitMs: Math.max(0, at - ms(s.waitingSince)) },
+                  }),
                 );
               }
               if (!moved && answered && s.wrapUpCode) {
@@ -185,7 +211,9 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
                   }),
                 );
               }
-              facts.push(kpiEvent({ id: `closed:${e.sessionId}`, kind: 'contact.closed', at, ...d, agentId, data: moved ? { moved: true } : {} }));
+              facts.push(
+                kpiEvent({ id: `closed:${e.sessionId}`, kind: 'contact.closed', at, ...d, agentId, data: moved ? { moved: true } : {} }),
+              );
               if (!moved && SURVEY_CHANNELS.includes(s.channel)) {
                 facts.push(kpiEvent({ id: `csat-asked:${e.sessionId}`, kind: 'csat.asked', at, ...d, agentId }));
               }
@@ -226,7 +254,14 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
     rated(r) {
       try {
         append([
-          kpiEvent({ id: `csat:${r.sessionId}`, kind: 'csat.answered', at: ms(r.ratedAt), sessionId: r.sessionId, customerId: r.customerId, data: { score: r.score } }),
+          kpiEvent({
+            id: `csat:${r.sessionId}`,
+            kind: 'csat.answered',
+            at: ms(r.ratedAt),
+            sessionId: r.sessionId,
+            customerId: r.customerId,
+            data: { score: r.score },
+          }),
         ]);
       } catch (error) {
         log.error({ err: error, sessionId: r.sessionId }, 'recording a CSAT rating failed');
