@@ -195,6 +195,8 @@ describe('the KPI recorder', () => {
     );
     await expect.poll(() => log.has(again, 'contact.created')).toBe(true);
     expect(log.has(again, 'contact.reopened')).toBe(true);
+    // Stored `queued` before the router decided: not waiting for a person yet (it may go to the AI).
+    expect(log.has(again, 'contact.queued')).toBe(false);
     const kinds = (sid: string) =>
       log
         .read(0, Date.now() + 86_400_000)

@@ -139,7 +139,7 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
           if (!movedFrom && deps.log.closedBefore(e.conversationId, e.sessionId)) {
             facts.push(kpiEvent({ id: `reopened:${e.sessionId}`, kind: 'contact.reopened', at, ...dims(e, s) }));
           }
-          facts.push(...queued(e, s));
+          // Not queued yet: a new session is stored `queued` before the router decides (it may go to the AI).
           append(facts);
         }),
         await deps.bus.subscribe('session.changed', GROUP, (e) => {
