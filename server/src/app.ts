@@ -191,7 +191,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const adapters = deps.adapters ?? new ChannelAdapters();
   await app.register(healthPlugin, { store, version: deps.version, ready: deps.ready });
   await app.register(metricsPlugin, { metrics });
-  if (deps.kpis) await app.register(kpisPlugin, { log: deps.kpis });
+  if (deps.kpis) {
+    const sl = config.kpis.serviceLevel;
+    await app.register(kpisPlugin, {
+      log: deps.kpis,
+      serviceLevel: { thresholds: { voice: sl.voiceSeconds, chat: sl.chatSeconds }, target: sl.target },
+    });
+  }
   await app.register(authPlugin, { auth, ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}) });
   if (deps.audit) {
     installAuditHook(app, deps.audit);

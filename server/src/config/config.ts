@@ -469,6 +469,23 @@ export const FileConfigSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  /**
+   * The KPIs (issue 16, docs/kpis.md): the service level's thresholds — answered within `voiceSeconds`
+   * (SIP, default 20) or `chatSeconds` (every other channel, default 60) — and its goal `target`
+   * (a share, default 0.8).
+   */
+  kpis: z
+    .strictObject({
+      serviceLevel: z
+        .strictObject({
+          voiceSeconds: z.number().positive().max(3600),
+          chatSeconds: z.number().positive().max(86_400),
+          target: z.number().min(0).max(1),
+        })
+        .partial(),
+    })
+    .partial()
+    .optional(),
   /** OCR of customer images (issue 10, docs/ocr.md). */
   ocr: z
     .strictObject({
@@ -627,6 +644,8 @@ export interface ServerConfig {
   readonly continuity: { readonly windowMinutes: number };
   /** `audit:` of HUILIU_CONFIG: how long audit entries are kept (days, ≥ 183). */
   readonly audit: { readonly retentionDays: number };
+  /** `kpis:` of HUILIU_CONFIG, defaults filled in: service-level thresholds (seconds) and goal (docs/kpis.md). */
+  readonly kpis: { readonly serviceLevel: { readonly voiceSeconds: number; readonly chatSeconds: number; readonly target: number } };
   /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
   readonly ocr: {
     readonly enabled: boolean;
@@ -847,6 +866,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     audit: { retentionDays: file.audit?.retentionDays ?? 183 },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
+    kpis: { serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel } },
     ai: {
       liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,
       autoAnswer: { ...DEFAULT_AUTO_ANSWER, ...file.ai?.autoAnswer },
