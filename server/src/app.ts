@@ -2,6 +2,8 @@ import type { AuditEntryInput } from './audit/audit';
 import { auditPlugin, installAuditHook } from './audit/plugin';
 import type { AuditRecorder } from './audit/recorder';
 import { keysAdminPlugin } from './keys/plugin';
+import { privacyPlugin } from './privacy/plugin';
+import type { PrivacyService } from './privacy/service';
 import type { KeyRotation } from './keys/rewrap';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -122,6 +124,8 @@ export interface AppDeps {
   audit?: AuditRecorder;
   /** App keys admins issue (issue 13): with it, the app accounts admin routes are served. */
   appKeys?: AppKeyStore;
+  /** Data-subject requests and retention (issue 17): with it, `/api/v1/privacy/*` is served. */
+  privacy?: PrivacyService;
 }
 
 /**
@@ -240,6 +244,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
   if (deps.keyRotation) await app.register(keysAdminPlugin, { rotation: deps.keyRotation });
+  if (deps.privacy) await app.register(privacyPlugin, { privacy: deps.privacy, skillGroups: () => config.skillGroups.map((g) => g.id) });
   if (deps.appKeys) {
     await app.register(appAdminPlugin, {
       channels,

@@ -2,6 +2,10 @@ import { createPgAuditLog } from './audit/audit.pg';
 import { createSqliteAuditLog } from './audit/audit.sqlite';
 import { auditBusEvents, AuditRecorder, scheduleAuditRetention } from './audit/recorder';
 import { KeyRotation } from './keys/rewrap';
+import { createSqlitePrivacyStore } from './privacy/privacy.sqlite';
+import { PrivacyService, schedulePrivacyJobs } from './privacy/service';
+import { appExternalId } from './gateway/app/normalize';
+import type { ChannelCode } from '../../common/message/session-id';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -91,6 +95,10 @@ export interface RunningServer {
     keyRotation: KeyRotation;
     /** The audit log and its recorder (issue 17). */
     audit: AuditRecorder;
+    /** Data-subject requests (export, erasure) and conversation retention (issue 17). */
+    privacy: PrivacyService;
+    /** Runs the privacy jobs (export expiry, retention) now; they also run hourly. */
+    privacyJobs: { run(): Promise<void> };
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -293,6 +301,30 @@ export async function startServer(
   const audit = new AuditRecorder(auditLog, logger, async () => auth.listStaff());
   await auditBusEvents(bus, audit);
   const auditRetention = scheduleAuditRetention(audit, config.audit.retentionDays, logger);
+  // Issue 17: data-subject requests (export, erasure by crypto-shredding) and retention per skill group,
+  // in the same database file, after the session and attachment stores created their tables.
+  const privacyStore = createSqlitePrivacyStore({ path: config.paths.db, keys });
+  const privacy = new PrivacyService({
+    store: privacyStore,
+    sessions: store,
+    attachments,
+    keys,
+    bus,
+    audit: (entry) => audit.record(entry),
+    logger,
+    config: config.privacy,
+    findByExternalId: async (externalId) => {
+      // App customer ids are scoped by their app: try the id as given, then under each app account.
+      const tries: [ChannelCode, string][] = (['AP', 'WB', 'WX', 'XM', 'SP'] as const).map((c) => [c, externalId]);
+      for (const account of await channels.accounts('AP')) tries.push(['AP', appExternalId(account.accountId, externalId)]);
+      for (const [channel, id] of tries) {
+        const found = await store.findCustomerByIdentity(channel, id);
+        if (found) return found.id;
+      }
+      return null;
+    },
+  });
+  const privacyJobs = schedulePrivacyJobs(privacy, logger);
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
@@ -345,6 +377,7 @@ export async function startServer(
     audit,
     widgetState,
     appKeys,
+    privacy,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -396,7 +429,7 @@ export async function startServer(
     config,
     tls,
     app,
-    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation, audit },
+    services: { auth, store, channels, adapters, bus, kb, assist, ingest, xmpp, keyRotation, audit, privacy, privacyJobs },
     images: { attachments, ocr },
     close() {
       closing ??= (async () => {
@@ -422,6 +455,8 @@ export async function startServer(
         await assist.close();
         await bus.close();
         // After the bus: the last events' entries are in the buffer.
+        await privacyJobs.stop();
+        await privacyStore.close();
         await auditRetention.stop();
         await audit.close();
         await store.shutdown();

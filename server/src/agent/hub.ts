@@ -524,6 +524,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       if (!room || !present(room)) return;
       nsp.to(room).emit('message:delivery', { messageId, sessionId, state, ...(error ? { error } : {}) });
     }),
+    // Issue 17: an erased customer's data is gone; every agent here drops what it cached of them.
+    await deps.bus.subscribeAll('customer.erased', ({ payload: { customerIds } }) => {
+      for (const id of customerIds) customerNames.delete(id);
+      nsp.emit('customer:erased', { customerIds });
+    }),
     // Issue 12: the customer is typing (volatile), to the session's assigned agent only — not the queue.
     await deps.bus.subscribeAll('customer.typing', ({ sessionId, payload: { typing, session } }) => {
       const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
