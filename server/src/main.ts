@@ -325,6 +325,10 @@ export async function startServer(
     },
   });
   const privacyJobs = schedulePrivacyJobs(privacy, logger);
+  // Fan-out: every node's in-memory past-reply index forgets an erased customer's pairs (their rows are gone).
+  await bus.subscribeAll('customer.erased', ({ payload }) => {
+    for (const id of payload.customerIds) assist.memory.forgetCustomer(id);
+  });
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
