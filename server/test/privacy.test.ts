@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/config';
 import { openDatabase } from '../src/db/sqlite';
 import { createLogger } from '../src/logging/logger';
 import { startServer, type RunningServer } from '../src/main';
+import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 
 const APP_KEY = { 'x-huiliu-key': 'demo-app-key' };
@@ -170,6 +171,12 @@ describe('erasure (crypto-shredding) across a restart', () => {
     const auth = (t: string) => ({ authorization: `Bearer ${t}` });
     expect((await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) })).statusCode).toBe(200);
 
+    // A signed-in agent's desktop is told, so it drops what it cached of the customer.
+    const socket = await openAgentSocket(s, agent1);
+    const told = new Promise<{ customerIds: string[] }>((resolve) => socket.once('customer:erased', resolve));
+    const customerId = (
+      (await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) })).json() as { customerId: string }
+    ).customerId;
     const filed = await s.app.inject({
       method: 'POST',
       url: '/api/v1/privacy/erasures',
@@ -180,6 +187,8 @@ describe('erasure (crypto-shredding) across a restart', () => {
     const { id } = filed.json() as PrivacyRequestView;
     const done = await s.app.inject({ method: 'POST', url: `/api/v1/privacy/erasures/${id}/approve`, headers: auth(officer) });
     expect(done.json()).toMatchObject({ status: 'executed' });
+    expect(await told).toEqual({ customerIds: [customerId] });
+    socket.disconnect();
 
     const after = await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) });
     expect(after.statusCode).toBe(410);
