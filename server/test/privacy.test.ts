@@ -189,6 +189,12 @@ describe('erasure (crypto-shredding) across a restart', () => {
     expect(done.json()).toMatchObject({ status: 'executed' });
     expect(await told).toEqual({ customerIds: [customerId] });
     socket.disconnect();
+    // The contact is still waiting: an agent signing in now gets their queue, the row marked, no text.
+    const fresh = await openAgentSocket(s, agent1);
+    const hello = await new Promise<{ queue: { id: string; customerName: string }[] }>((resolve) => fresh.once('hello', resolve));
+    fresh.disconnect();
+    expect(hello.queue.find((r) => r.id === sessionId)).toMatchObject({ customerName: '[erased]' });
+    expect(JSON.stringify(hello)).not.toContain(MARKER);
 
     const after = await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) });
     expect(after.statusCode).toBe(410);

@@ -50,6 +50,7 @@ import {
   emotionErrorReporter,
   messageEmotions,
   newestInbound,
+  ERASED_CUSTOMER_NAME,
   queueRow,
   queueRowFacts,
   toMessageView,
@@ -291,9 +292,15 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * with emotions, the customer's newest message too (read only when an agent replied last).
    */
   async function summaryOf(session: SessionRecord) {
-    const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
-    const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
-    return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined);
+    try {
+      const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
+      const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
+      return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined);
+    } catch (error) {
+      // Issue 17: an erased customer's open contact stays in the queue as a marker row, no preview.
+      if (!(error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED')) throw error;
+      return queueRow(queueRowFacts(session), ERASED_CUSTOMER_NAME, null);
+    }
   }
   /**
    * When the newest `session.changed` this hub handled for a session happened (ms since the epoch).

@@ -345,7 +345,11 @@ export class PrivacyService {
       linksRemoved: report.linksRemoved,
       searchTermsRemoved: report.searchTermsRemoved,
     });
-    await this.o.bus.publish(customerErased(r.id, report.customerIds, actor.id));
+    // The erasure is done and recorded whatever the bus says: a node that missed the event still
+    // cannot read the customer (its rings see the shred epoch); only its sockets are told late.
+    await this.o.bus.publish(customerErased(r.id, report.customerIds, actor.id)).catch((error: unknown) => {
+      this.o.logger.error({ err: error, requestId: r.id }, 'publishing customer.erased failed');
+    });
   }
 
   // ── Retention (per skill group) ────────────────────────────────────────────────────────────────
