@@ -3,6 +3,7 @@ import { createSqliteAuditLog } from './audit/audit.sqlite';
 import { auditBusEvents, AuditRecorder, scheduleAuditRetention } from './audit/recorder';
 import { KeyRotation } from './keys/rewrap';
 import { createSqlitePrivacyStore } from './privacy/privacy.sqlite';
+import { DataKeyRing } from './sessions/data-keys';
 import { PrivacyService, schedulePrivacyJobs } from './privacy/service';
 import { appExternalId } from './gateway/app/normalize';
 import type { ChannelCode } from '../../common/message/session-id';
@@ -325,8 +326,11 @@ export async function startServer(
     },
   });
   const privacyJobs = schedulePrivacyJobs(privacy, logger);
-  // Fan-out: every node's in-memory past-reply index forgets an erased customer's pairs (their rows are gone).
+  // Fan-out, every node: its threads' key rings re-check their cached keys (another process on the same
+  // database destroyed them; this process's threads share the shred epoch, other processes do not),
+  // and its in-memory past-reply index forgets the erased customers' pairs (their rows are gone).
   await bus.subscribeAll('customer.erased', ({ payload }) => {
+    DataKeyRing.announceShred(keys);
     for (const id of payload.customerIds) assist.memory.forgetCustomer(id);
   });
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.

@@ -345,8 +345,8 @@ export class PrivacyService {
       linksRemoved: report.linksRemoved,
       searchTermsRemoved: report.searchTermsRemoved,
     });
-    // The erasure is done and recorded whatever the bus says: a node that missed the event still
-    // cannot read the customer (its rings see the shred epoch); only its sockets are told late.
+    // The erasure is done and recorded whatever the bus says; this process's threads already dropped
+    // the keys (shared shred epoch). Other processes drop them on this event (main.ts) or at restart.
     await this.o.bus.publish(customerErased(r.id, report.customerIds, actor.id)).catch((error: unknown) => {
       this.o.logger.error({ err: error, requestId: r.id }, 'publishing customer.erased failed');
     });
