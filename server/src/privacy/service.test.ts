@@ -159,6 +159,10 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
         critical: true,
       }),
     ).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    // The contact can still be taken and closed (without a note, which would need the key).
+    await h.sessions.claim(r.session.id, 'u-bob');
+    await expect(h.sessions.close(r.session.id, 'u-bob', 'resolved', 'a note')).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    expect((await h.sessions.close(r.session.id, 'u-bob', 'resolved')).status).toBe('closed');
     // Identity lookups are gone: the same visitor writing again is a new customer.
     expect(await h.sessions.findCustomerByIdentity('WB', 'gone-1')).toBeNull();
     // Others are untouched.
