@@ -36,7 +36,7 @@ describe('crypto-shredding a data key (issue 17)', () => {
     const { db, path, here } = setUp();
     const writerRing = new DataKeyRing(db, here);
     const readerDb = openDatabase(path);
-    cleanups.push(() => readerDb.close());
+    cleanups.push(() => void readerDb.close());
     // Another ring on its own connection, same provider state (another thread of this process).
     const readerRing = new DataKeyRing(readerDb, here);
     const gone = await writerRing.getOrCreate('customer:a');
