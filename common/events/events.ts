@@ -165,6 +165,22 @@ export const CustomerMergedEventSchema = z.object({
 });
 
 /**
+ * A customer's data was erased (issue 17, GDPR Art. 17 / PIPL): their data keys are destroyed, so
+ * whatever was sealed with them is unreadable everywhere. Fan-out: every node tells its agent sockets,
+ * and desktops drop what they cached of these customers. Ids only.
+ */
+export const CustomerErasedEventSchema = z.object({
+  ...base,
+  type: z.literal('customer.erased'),
+  payload: z.object({
+    /** The privacy request that was executed. */
+    requestId: z.uuid(),
+    /** The customer and the other members of their merge group, all erased. */
+    customerIds: z.array(z.uuid()).min(1).max(1000),
+  }),
+});
+
+/**
  * An outbound message's delivery state changed (the outbound dispatcher recorded what its channel
  * answered). The workstation shows it on the agent's bubble; `session` (as the reply's `message.out`
  * carried it) names the agent to push to without a store read.
@@ -294,6 +310,7 @@ export const EVENT_SCHEMAS = {
   'ai.acted': AiActedEventSchema,
   'transfer.changed': TransferChangedEventSchema,
   'customer.merged': CustomerMergedEventSchema,
+  'customer.erased': CustomerErasedEventSchema,
   'customer.typing': CustomerTypingEventSchema,
   'agent.typing': AgentTypingEventSchema,
   'conversation.read': ConversationReadEventSchema,
@@ -312,6 +329,7 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   AiActedEventSchema,
   TransferChangedEventSchema,
   CustomerMergedEventSchema,
+  CustomerErasedEventSchema,
   CustomerTypingEventSchema,
   AgentTypingEventSchema,
   ConversationReadEventSchema,

@@ -268,4 +268,9 @@ export interface AgentServerToClientEvents {
   'transfer:offered': (offer: TransferOffer) => void;
   /** A transfer you sent or were offered changed: accepted, declined, expired, cancelled. */
   'transfer:updated': (transfer: TransferView) => void;
+  /**
+   * These customers' data was erased (issue 17): drop everything cached of them (messages, names,
+   * local history); reading them again answers `CUSTOMER_ERASED`.
+   */
+  'customer:erased': (payload: { customerIds: string[] }) => void;
 }

@@ -4,6 +4,8 @@ import type { AuditRecorder } from './audit/recorder';
 import { keysAdminPlugin } from './keys/plugin';
 import { kpisPlugin } from './kpis/plugin';
 import type { KpiEventLog } from './kpis/log.sqlite';
+import { privacyPlugin } from './privacy/plugin';
+import type { PrivacyService } from './privacy/service';
 import type { KeyRotation } from './keys/rewrap';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -126,6 +128,8 @@ export interface AppDeps {
   appKeys?: AppKeyStore;
   /** The contact event log (issue 16): with it, `GET /api/v1/metrics/kpis` and `…/kpis.csv` are served. */
   kpis?: Pick<KpiEventLog, 'read'>;
+  /** Data-subject requests and retention (issue 17): with it, `/api/v1/privacy/*` is served. */
+  privacy?: PrivacyService;
 }
 
 /**
@@ -251,6 +255,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
   if (deps.keyRotation) await app.register(keysAdminPlugin, { rotation: deps.keyRotation });
+  if (deps.privacy) await app.register(privacyPlugin, { privacy: deps.privacy, skillGroups: () => config.skillGroups.map((g) => g.id) });
   if (deps.appKeys) {
     await app.register(appAdminPlugin, {
       channels,

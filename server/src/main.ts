@@ -5,6 +5,11 @@ import { KeyRotation } from './keys/rewrap';
 import { createSqliteKpiEventLog, type KpiEventLog } from './kpis/log.sqlite';
 import { tapRatings } from './kpis/ratings-tap';
 import { createKpiRecorder, type KpiRecorder } from './kpis/recorder';
+import { createSqlitePrivacyStore } from './privacy/privacy.sqlite';
+import { DataKeyRing } from './sessions/data-keys';
+import { PrivacyService, schedulePrivacyJobs } from './privacy/service';
+import { appExternalId } from './gateway/app/normalize';
+import type { ChannelCode } from '../../common/message/session-id';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -96,6 +101,10 @@ export interface RunningServer {
     audit: AuditRecorder;
     /** The contact event log the KPIs are computed from, and its recorder (issue 16). */
     kpis: { log: KpiEventLog; recorder: KpiRecorder };
+    /** Data-subject requests (export, erasure) and conversation retention (issue 17). */
+    privacy: PrivacyService;
+    /** Runs the privacy jobs (export expiry, retention) now; they also run hourly. */
+    privacyJobs: { run(): Promise<void> };
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -309,6 +318,38 @@ export async function startServer(
   const kpiRecorder = createKpiRecorder({ log: kpiLog, bus, logger, agents: () => pool.all() });
   onRated = (rating) => kpiRecorder.rated(rating);
   await kpiRecorder.start();
+  // Issue 17: data-subject requests (export, erasure by crypto-shredding) and retention per skill group,
+  // in the same database file, after the session and attachment stores created their tables.
+  const privacyStore = createSqlitePrivacyStore({ path: config.paths.db, keys });
+  const privacy = new PrivacyService({
+    store: privacyStore,
+    sessions: store,
+    attachments,
+    keys,
+    bus,
+    audit: (entry) => audit.record(entry),
+    logger,
+    config: config.privacy,
+    findByExternalId: async (externalId) => {
+      // App customer ids are scoped by their app: try the id as given, then under each app account.
+      const tries: [ChannelCode, string][] = (['AP', 'WB', 'WX', 'XM', 'SP'] as const).map((c) => [c, externalId]);
+      for (const account of await channels.accounts('AP')) tries.push(['AP', appExternalId(account.accountId, externalId)]);
+      for (const [channel, id] of tries) {
+        const found = await store.findCustomerByIdentity(channel, id);
+        if (found) return found.id;
+      }
+      return null;
+    },
+  });
+  const privacyJobs = schedulePrivacyJobs(privacy, logger);
+  // Fan-out, every node: its threads' key rings re-check their cached keys (another process on the same
+  // database destroyed them; this process's threads share the shred epoch, other processes do not),
+  // and its in-memory past-reply index forgets the erased customers' pairs (their rows are gone).
+  await bus.subscribeAll('customer.erased', ({ payload }) => {
+    DataKeyRing.announceShred(keys);
+    store.forgetCached(payload.customerIds);
+    for (const id of payload.customerIds) assist.memory.forgetCustomer(id);
+  });
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
@@ -362,6 +403,7 @@ export async function startServer(
     widgetState,
     appKeys,
     kpis: kpiLog,
+    privacy,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -428,6 +470,8 @@ export async function startServer(
       keyRotation,
       audit,
       kpis: { log: kpiLog, recorder: kpiRecorder },
+      privacy,
+      privacyJobs,
     },
     images: { attachments, ocr },
     close() {
@@ -455,6 +499,8 @@ export async function startServer(
         await kpiRecorder.stop();
         await bus.close();
         // After the bus: the last events' entries are in the buffer.
+        await privacyJobs.stop();
+        await privacyStore.close();
         await auditRetention.stop();
         await audit.close();
         kpiLog.close();

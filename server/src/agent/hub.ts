@@ -50,6 +50,7 @@ import {
   emotionErrorReporter,
   messageEmotions,
   newestInbound,
+  ERASED_CUSTOMER_NAME,
   queueRow,
   queueRowFacts,
   toMessageView,
@@ -291,9 +292,15 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * with emotions, the customer's newest message too (read only when an agent replied last).
    */
   async function summaryOf(session: SessionRecord) {
-    const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
-    const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
-    return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined);
+    try {
+      const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
+      const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
+      return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined);
+    } catch (error) {
+      // Issue 17: an erased customer's open contact stays in the queue as a marker row, no preview.
+      if (!(error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED')) throw error;
+      return queueRow(queueRowFacts(session), ERASED_CUSTOMER_NAME, null);
+    }
   }
   /**
    * When the newest `session.changed` this hub handled for a session happened (ms since the epoch).
@@ -523,6 +530,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
       if (!room || !present(room)) return;
       nsp.to(room).emit('message:delivery', { messageId, sessionId, state, ...(error ? { error } : {}) });
+    }),
+    // Issue 17: an erased customer's data is gone; every agent here drops what it cached of them.
+    await deps.bus.subscribeAll('customer.erased', ({ payload: { customerIds } }) => {
+      for (const id of customerIds) customerNames.delete(id);
+      nsp.emit('customer:erased', { customerIds });
     }),
     // Issue 12: the customer is typing (volatile), to the session's assigned agent only — not the queue.
     await deps.bus.subscribeAll('customer.typing', ({ sessionId, payload: { typing, session } }) => {

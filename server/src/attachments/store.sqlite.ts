@@ -119,7 +119,8 @@ export async function createSqliteAttachmentStore(options: SqliteAttachmentStore
 
   const customerKey = async (customerId: string) => {
     const key = await ring.get(customerKeyOwner(customerId));
-    if (!key) throw new HuiliuError('INTERNAL', 'The customer has no data key (erased, or not stored yet).');
+    // Issue 17: an erased customer's key was destroyed; their files cannot be opened any more.
+    if (!key) throw new HuiliuError('CUSTOMER_ERASED', "This customer's data was erased.");
     return key;
   };
 

@@ -84,7 +84,7 @@ export interface AttachmentStore {
   /**
    * Stores an attachment; idempotent by id (ids derive from the message, so a retried message stores
    * nothing new): `created` is false when it was there already, and the stored record is returned.
-   * @throws HuiliuError INTERNAL when the customer has no data key (erased, or not stored yet)
+   * @throws HuiliuError CUSTOMER_ERASED when the customer has no data key (erased)
    */
   put(attachment: NewAttachment): Promise<{ record: AttachmentRecord; created: boolean }>;
   get(id: string): Promise<AttachmentRecord | null>;

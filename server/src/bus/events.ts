@@ -71,6 +71,11 @@ export function customerMerged(merge: CustomerMerge, actor: string, undone: bool
   });
 }
 
+/** `customer.erased` (issue 17): the executed erasure request and every customer id it erased. */
+export function customerErased(requestId: string, customerIds: string[], actor: string): EventOf<'customer.erased'> {
+  return newEvent('customer.erased', { actor, payload: { requestId, customerIds } });
+}
+
 /**
  * `ai.acted` for something the AI did (or an agent did with the AI's work) in a session (DESIGN §8:
  * audited; facts only, never text). `payload` without `session`: the session's facts are added.

@@ -451,6 +451,15 @@ export const FileConfigSchema = z.strictObject({
     .strictObject({ retentionDays: z.number().int().min(183).max(3650) })
     .partial()
     .optional(),
+  /**
+   * Data-subject requests (issue 17, docs/privacy.md): `dueDays` (default 30: GDPR Art. 12(3); PIPL's
+   * 15 working days ≈ 21) is the answer window shown as `dueAt`; an approved export can be downloaded
+   * for `exportTtlDays` (default 7).
+   */
+  privacy: z
+    .strictObject({ dueDays: z.number().int().min(1).max(90), exportTtlDays: z.number().int().min(1).max(90) })
+    .partial()
+    .optional(),
   continuity: z
     .strictObject({ windowMinutes: z.number().int().min(1).max(1440) })
     .partial()
@@ -646,6 +655,8 @@ export interface ServerConfig {
   readonly audit: { readonly retentionDays: number };
   /** `kpis:` of HUILIU_CONFIG, defaults filled in: service-level thresholds (seconds) and goal (docs/kpis.md). */
   readonly kpis: { readonly serviceLevel: { readonly voiceSeconds: number; readonly chatSeconds: number; readonly target: number } };
+  /** `privacy:` of HUILIU_CONFIG, defaults filled in (docs/privacy.md). */
+  readonly privacy: { readonly dueDays: number; readonly exportTtlDays: number };
   /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
   readonly ocr: {
     readonly enabled: boolean;
@@ -864,6 +875,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     attachments: { ...DEFAULT_ATTACHMENTS, ...file.attachments },
     continuity: { windowMinutes: file.continuity?.windowMinutes ?? DEFAULT_CONTINUITY_MINUTES },
     audit: { retentionDays: file.audit?.retentionDays ?? 183 },
+    privacy: { dueDays: file.privacy?.dueDays ?? 30, exportTtlDays: file.privacy?.exportTtlDays ?? 7 },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
     kpis: { serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel } },

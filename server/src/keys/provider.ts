@@ -30,13 +30,14 @@ export type KeyProviderSpec =
     };
 
 /**
- * Two Int32 slots every provider opened from one spec shares across threads: [0] calls into the KEK's
+ * Int32 slots every provider opened from one spec shares across threads: [0] calls into the KEK's
  * keeper, [1] the rotation epoch (bumped by `rotateKek`/`retireKek`; a provider that sees a newer epoch
- * reloads its KEKs before the next wrap or unwrap).
+ * reloads its KEKs before the next wrap or unwrap), [2] the shred epoch (issue 17: bumped after a
+ * data key was destroyed; every `DataKeyRing` that sees a newer one drops cached keys whose row is gone).
  */
 export class SharedKeyState {
   private readonly slots: Int32Array;
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(12)) {
     this.slots = new Int32Array(buffer);
   }
   count(n = 1): void {
@@ -50,6 +51,14 @@ export class SharedKeyState {
   }
   bump(): void {
     Atomics.add(this.slots, 1, 1);
+  }
+  /** The shred epoch (0 when the buffer predates slot [2]). */
+  get shredEpoch(): number {
+    return this.slots.length > 2 ? Atomics.load(this.slots, 2) : 0;
+  }
+  /** Announces to every thread that data keys were destroyed (crypto-shredding, issue 17). */
+  bumpShred(): void {
+    if (this.slots.length > 2) Atomics.add(this.slots, 2, 1);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Db } from '../db/sqlite';
-import type { KeyProvider } from '../keys/provider';
+import { SharedKeyState, type KeyProvider } from '../keys/provider';
 
 /**
  * Per-owner data keys (a customer, the blind index): created through the KeyProvider, stored only
@@ -8,13 +8,49 @@ import type { KeyProvider } from '../keys/provider';
  */
 export class DataKeyRing {
   private readonly cache = new Map<string, Buffer>();
+  /** Shared by every thread that opened the provider's spec: its shred epoch says a key was destroyed. */
+  private readonly shared: SharedKeyState;
+  private seenShred: number;
   constructor(
     private readonly db: Db,
     private readonly keys: KeyProvider,
     /** How writes reach the disk (the store passes its group commit); direct by default. */
     private readonly write: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
     private readonly maxCached = 50_000,
-  ) {}
+  ) {
+    this.shared = new SharedKeyState(keys.spec.shared);
+    this.seenShred = this.shared.shredEpoch;
+  }
+
+  /**
+   * Crypto-shredding (issue 17): after `destroy` in any thread, every ring drops the cached keys whose
+   * `data_keys` row is gone (one point read per cached key, once per erasure), so no thread keeps
+   * reading or sealing with a destroyed key.
+   */
+  private dropShredded(): void {
+    const epoch = this.shared.shredEpoch;
+    if (epoch === this.seenShred) return;
+    this.seenShred = epoch;
+    const exists = this.db.prepare('SELECT 1 AS x FROM data_keys WHERE owner = ?');
+    for (const owner of [...this.cache.keys()]) if (!exists.get(owner)) this.cache.delete(owner);
+  }
+
+  /**
+   * Destroys the owners' data keys (crypto-shredding, issue 17): deletes their wrapped rows (inside the
+   * caller's transaction when there is one), then tells every thread's rings to drop them (`dropShredded`).
+   * Whatever was sealed with them can no longer be opened anywhere. Answers how many keys existed.
+   */
+  static destroy(db: Db, owners: readonly string[]): number {
+    const del = db.prepare('DELETE FROM data_keys WHERE owner = ?');
+    let n = 0;
+    for (const owner of owners) n += del.run(owner).changes;
+    return n;
+  }
+
+  /** Call after the transaction that ran `destroy` committed: every thread's rings drop the destroyed keys. */
+  static announceShred(keys: KeyProvider): void {
+    new SharedKeyState(keys.spec.shared).bumpShred();
+  }
 
   private remember(owner: string, key: Buffer): Buffer {
     this.cache.delete(owner);
@@ -25,6 +61,7 @@ export class DataKeyRing {
 
   /** The owner's key if it exists (null otherwise). */
   async get(owner: string): Promise<Buffer | null> {
+    this.dropShredded();
     const hit = this.cache.get(owner);
     if (hit) return this.remember(owner, hit);
     const row = this.db.prepare('SELECT kek_id, wrapped FROM data_keys WHERE owner = ?').get(owner) as

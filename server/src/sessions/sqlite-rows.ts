@@ -165,10 +165,13 @@ export function envelopeOf(row: MessageRow, body: unknown, meta: unknown): Envel
   } as Envelope;
 }
 
-/** The customer's data key, loaded into the ring's cache (INTERNAL when the customer has none: erased). */
+/**
+ * The customer's data key, loaded into the ring's cache.
+ * @throws HuiliuError CUSTOMER_ERASED (410) when the customer has none: their key was destroyed (issue 17)
+ */
 export async function loadCustomerKey(ring: DataKeyRing, customerId: string): Promise<Buffer> {
   const key = await ring.get(customerKeyOwner(customerId));
-  if (!key) throw new HuiliuError('INTERNAL', `customer ${customerId} has no data key (erased?)`);
+  if (!key) throw new HuiliuError('CUSTOMER_ERASED', "This customer's data was erased.");
   return key;
 }
 

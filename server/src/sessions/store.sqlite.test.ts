@@ -110,6 +110,21 @@ describe('sqlite session store', () => {
     await h.cleanup();
   });
 
+  it("forgets an erased customer's opened messages held in memory, and only theirs", async () => {
+    const h = await harness();
+    const a = await h.store.appendInbound(draft({ text: 'first customer' }), { skillGroup: 'general' });
+    const b = await h.store.appendInbound(draft({ text: 'second customer', identity: { channel: 'WB', externalId: 'visitor-2' } }), {
+      skillGroup: 'general',
+    });
+    expect(a.envelope.customerId).not.toBe(b.envelope.customerId);
+    await h.store.listMessages(a.session.conversationId);
+    await h.store.listMessages(b.session.conversationId);
+    expect(h.store.forgetCached([a.envelope.customerId])).toBe(1);
+    expect(h.store.forgetCached([a.envelope.customerId])).toBe(0);
+    expect(h.store.forgetCached([b.envelope.customerId])).toBe(1);
+    await h.cleanup();
+  });
+
   it('detects a tampered message row instead of returning altered text', async () => {
     const h = await harness();
     const r = await h.store.appendInbound(draft({ text: 'pay 10 yuan' }), { skillGroup: 'general' });

@@ -559,6 +559,12 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       if (!writerHealthy()) throw new HuiliuError('NOT_READY', 'The session writer is restarting.');
     },
 
+    forgetCached(customerIds) {
+      let n = 0;
+      for (const id of customerIds) n += opened.forgetCustomer(id);
+      return n;
+    },
+
     async shutdown() {
       await stopWriter();
       db.close();

@@ -570,5 +570,11 @@ export interface SessionStore {
 
   /** Resolves when the store answers a trivial query (readiness probe); rejects when it cannot. */
   ping(): Promise<void>;
+  /**
+   * Drops whatever decrypted content of these customers this store holds in memory (the opened-
+   * payload cache): called on every node when a customer is erased (`customer.erased`, issue 17), so
+   * no plaintext of theirs outlives their destroyed data key. Returns how many entries were dropped.
+   */
+  forgetCached(customerIds: readonly string[]): number;
   shutdown(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { sessionFacts } from '../bus/events';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from './store';
 import { truncateText } from '../../../common/text/text';
+import { HuiliuError } from '../../../common/errors/codes';
 import type { OcrView } from '../../../common/api/attachments';
 
 /**
@@ -111,6 +112,9 @@ export function toMessageView(e: Envelope, emotions?: MessageEmotions, ocr?: Ocr
  * The customer's newest message in a conversation, given its newest message of any kind (`newest`):
  * the store is read only when that one is not the customer's (an agent replied last).
  */
+/** What staff see instead of an erased customer's name (issue 17). */
+export const ERASED_CUSTOMER_NAME = '[erased]';
+
 export async function newestInbound(store: Pick<SessionStore, 'lastMessage'>, conversationId: string, newest: Envelope | null) {
   if (!newest || newest.direction === 'in') return newest;
   return store.lastMessage(conversationId, { direction: 'in' });
@@ -196,11 +200,23 @@ export class SessionViews {
     return list.map((m) => toMessageView(m, this.emotions, ocr?.get(m.id)));
   }
 
-  /** `last`: the conversation's newest message when the caller already has it (saves a read). */
+  /**
+   * `last`: the conversation's newest message when the caller already has it (saves a read). A session
+   * of an erased customer (issue 17) is a row named `ERASED_CUSTOMER_NAME` without a preview, so one
+   * erased customer never breaks a queue list; their detail answers CUSTOMER_ERASED.
+   */
   async summary(s: SessionRecord, last?: Envelope): Promise<SessionSummary> {
-    const [customer, newest] = await Promise.all([this.store.getCustomer(s.customerId), last ?? this.store.lastMessage(s.conversationId)]);
-    const inbound = this.emotions ? await newestInbound(this.store, s.conversationId, newest) : null;
-    return queueRow(queueRowFacts(s), customer?.name ?? null, newest, inbound ? this.emotions?.(inbound) : undefined);
+    try {
+      const [customer, newest] = await Promise.all([
+        this.store.getCustomer(s.customerId),
+        last ?? this.store.lastMessage(s.conversationId),
+      ]);
+      const inbound = this.emotions ? await newestInbound(this.store, s.conversationId, newest) : null;
+      return queueRow(queueRowFacts(s), customer?.name ?? null, newest, inbound ? this.emotions?.(inbound) : undefined);
+    } catch (error) {
+      if (!(error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED')) throw error;
+      return queueRow(queueRowFacts(s), ERASED_CUSTOMER_NAME, null);
+    }
   }
 
   /**

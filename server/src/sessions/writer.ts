@@ -752,10 +752,11 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
       if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
       if (existing.assigned_agent_id !== agentId) throw new HuiliuError('NOT_ASSIGNED');
-      const key = await loadCustomerKey(existing.customer_id);
+      // Only a note needs the customer's key: an erased customer's contact (issue 17) closes without one.
+      const key = note ? await loadCustomerKey(existing.customer_id) : null;
       return commit.run(() => {
         const t = iso();
-        const noteCt = note ? sealText(key, note, wrapUpNoteAad(sessionId)) : null;
+        const noteCt = note && key ? sealText(key, note, wrapUpNoteAad(sessionId)) : null;
         const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
         if (!row) throw new HuiliuError('SESSION_CLOSED');
         const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };

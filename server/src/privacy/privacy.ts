@@ -1,0 +1,92 @@
+import type { PrivacyRequestKind, PrivacyRequestStatus, RetentionRuleView } from '../../../common/api/privacy';
+import type { WrappedKey } from '../keys/provider';
+
+/**
+ * The privacy store port (issue 17, docs/privacy.md): data-subject requests (export and erasure, one
+ * table with a `kind`), the sealed export bundles, retention rules per skill group, and the two
+ * destructive operations on the session data (crypto-shredding a customer, removing expired
+ * conversations' content). Adapter: SQLite in the server's database file (`privacy.sqlite.ts`).
+ */
+export interface PrivacyRequestRecord {
+  id: string;
+  kind: PrivacyRequestKind;
+  status: PrivacyRequestStatus;
+  customerId: string;
+  sessionId: string | null;
+  reason: string;
+  requestedBy: string;
+  requestedAt: string;
+  dueAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  expiresAt: string | null;
+  completedAt: string | null;
+  /** Export: a sealed bundle is stored (approved and neither downloaded nor expired). */
+  hasBundle: boolean;
+}
+
+export interface SealedBundle {
+  ct: Buffer;
+  key: WrappedKey;
+}
+
+/** What a crypto-shred removed (counts, for the audit entry). */
+export interface ShredReport {
+  customerIds: string[];
+  keysDestroyed: number;
+  identitiesRemoved: number;
+  linksRemoved: number;
+  searchTermsRemoved: number;
+}
+
+/** What one retention pass removed in one skill group. */
+export interface RetentionReport {
+  skillGroup: string;
+  before: string;
+  sessions: number;
+  messages: number;
+  attachments: number;
+}
+
+export interface PrivacyStore {
+  insert(record: Omit<PrivacyRequestRecord, 'hasBundle'>): Promise<void>;
+  get(id: string): Promise<PrivacyRequestRecord | null>;
+  /** Newest first, at most 500. */
+  list(kind: PrivacyRequestKind, status?: PrivacyRequestStatus): Promise<PrivacyRequestRecord[]>;
+  /**
+   * `pending` → `status` (approved | rejected) by `by`, only if still pending (compare-and-set).
+   * Answers false when it was not pending any more.
+   */
+  decide(id: string, status: 'approved' | 'rejected', by: string, at: string, expiresAt: string | null): Promise<boolean>;
+  /** Stores the sealed export bundle of an approved request. */
+  saveBundle(id: string, bundle: SealedBundle): Promise<void>;
+  /**
+   * Takes the bundle once: in one transaction reads it, removes it and marks the request `downloaded`,
+   * if it is approved, holds a bundle and `expiresAt` > `now`. Null otherwise (nothing changes).
+   */
+  takeBundle(id: string, now: string): Promise<SealedBundle | null>;
+  /** Removes the bundles of approved exports whose `expiresAt` ≤ `now` and marks them `expired`; answers their ids. */
+  expireBundles(now: string): Promise<string[]>;
+  /** An approved request reached its end: `executed` (erasure done) or `failed`. */
+  complete(id: string, status: 'executed' | 'failed', at: string): Promise<void>;
+  /** The customer and the other members of their merge group (one person across channels, issue 12). */
+  customerGroup(customerId: string): Promise<string[]>;
+  /** Erased customers among these (their data key is gone). */
+  erased(customerIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Crypto-shreds the customers (one transaction): destroys their data keys, removes their identity and
+   * link lookups (blind indexes), their name's blind index, their attachments' search terms and their
+   * AI past-reply memory, then tells every thread's key rings (`DataKeyRing.announceShred`).
+   * Sessions, messages and the audit log keep their rows (ids, times): the skeleton, unreadable.
+   */
+  shred(customerIds: readonly string[]): Promise<ShredReport>;
+  retentionRules(): Promise<RetentionRuleView[]>;
+  setRetentionRule(skillGroup: string, days: number | null, by: string, at: string): Promise<void>;
+  /**
+   * Retention: removes the content of closed sessions in `skillGroup` whose last message is before
+   * `before` — messages, attachments (bytes and search terms), wrap-up notes, hand-over summaries,
+   * CSAT comments, AI drafts — keeping the session rows (ids, times, scores) for statistics.
+   */
+  pruneConversations(skillGroup: string, before: string): Promise<RetentionReport>;
+  close(): Promise<void>;
+}

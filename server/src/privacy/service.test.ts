@@ -1,0 +1,203 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExportBundle } from '../../../common/api/privacy';
+import type { EventOf } from '../../../common/events/events';
+import type { AuditEntryInput } from '../audit/audit';
+import { createSqliteAttachmentStore } from '../attachments/store.sqlite';
+import { createMemoryBus } from '../bus/bus.memory';
+import { createLocalKeyProvider } from '../keys/provider.local';
+import { createLogger } from '../logging/logger';
+import { draft } from '../sessions/store.contract';
+import { createSqliteSessionStore } from '../sessions/store.sqlite';
+import { createSqlitePrivacyStore } from './privacy.sqlite';
+import { PrivacyService, type PrivacyActor } from './service';
+
+const DAY = 86_400_000;
+const alice: PrivacyActor = { id: 'u-alice', username: 'alice', roles: ['agent'] };
+const olga: PrivacyActor = { id: 'u-olga', username: 'olga', roles: ['privacy-officer'] };
+const petra: PrivacyActor = { id: 'u-petra', username: 'petra', roles: ['privacy-officer'] };
+const bob: PrivacyActor = { id: 'u-bob', username: 'bob', roles: ['agent'] };
+
+describe('privacy use cases on real SQLite (issue 17)', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  /** The production shape: the session writer in its worker thread, reads and the privacy store here. */
+  async function setUp() {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-privacy-'));
+    const path = join(dir, 'huiliu.db');
+    const keys = createLocalKeyProvider(join(dir, 'keys'));
+    const clock = new Float64Array(new SharedArrayBuffer(8));
+    clock[0] = Date.now();
+    const sessions = await createSqliteSessionStore({ path, keys, clock, writer: 'worker' });
+    const attachments = await createSqliteAttachmentStore({ path, keys });
+    const store = createSqlitePrivacyStore({ path, keys });
+    const bus = createMemoryBus();
+    const audit: AuditEntryInput[] = [];
+    let now = Date.now();
+    const service = new PrivacyService({
+      store,
+      sessions,
+      attachments,
+      keys,
+      bus,
+      audit: (e) => audit.push(e),
+      logger: createLogger({ level: 'silent' }),
+      config: { dueDays: 30, exportTtlDays: 7 },
+      findByExternalId: async (ext) => (await sessions.findCustomerByIdentity('WB', ext))?.id ?? null,
+      now: () => now,
+    });
+    cleanups.push(async () => {
+      await bus.close();
+      await store.close();
+      await attachments.close();
+      await sessions.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return { dir, sessions, attachments, store, service, bus, audit, advance: (ms: number) => void (now += ms), clock };
+  }
+
+  it('exports only after a second person approves, once, sealed at rest, with every step audited', async () => {
+    const h = await setUp();
+    const r = await h.sessions.appendInbound(
+      draft({ identity: { channel: 'WB', externalId: 'exp-1', displayName: 'Wang Fang' }, text: 'MARKER-export-7781' }),
+      { skillGroup: 'general' },
+    );
+    const req = await h.service.requestExport(alice, { customerExternalId: 'exp-1', reason: 'GDPR Art. 15 request by e-mail' });
+    expect(req).toMatchObject({ status: 'pending', customerId: r.envelope.customerId, requestedBy: 'u-alice', overdue: false });
+    expect(Date.parse(req.dueAt) - Date.parse(req.requestedAt)).toBe(30 * DAY);
+    await expect(h.service.download(req.id, alice)).rejects.toMatchObject({ code: 'EXPORT_NOT_READY' });
+    // The requester cannot approve their own request, even as a privacy officer.
+    const own = await h.service.requestExport(olga, { customerId: r.envelope.customerId, reason: 'officer files it herself' });
+    await expect(h.service.approve('export', own.id, olga)).rejects.toMatchObject({ code: 'PRIVACY_SELF_APPROVAL' });
+
+    const approved = await h.service.approve('export', req.id, olga);
+    expect(approved).toMatchObject({ status: 'approved', decidedBy: 'u-olga' });
+    await expect(h.service.approve('export', req.id, petra)).rejects.toMatchObject({ code: 'PRIVACY_REQUEST_NOT_PENDING' });
+    // Sealed at rest: the marker is nowhere in the database files.
+    for (const f of readdirSync(h.dir).filter((f) => f.startsWith('huiliu.db'))) {
+      expect(readFileSync(join(h.dir, f)).includes('MARKER-export-7781')).toBe(false);
+    }
+    // Someone else (not the requester, no privacy officer) may not download it.
+    await expect(h.service.download(req.id, bob)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const { json } = await h.service.download(req.id, alice);
+    const bundle = JSON.parse(json.toString('utf8')) as ExportBundle;
+    expect(bundle.customer).toMatchObject({ id: r.envelope.customerId, name: 'Wang Fang' });
+    expect(bundle.identities).toEqual([expect.objectContaining({ channel: 'WB', externalId: 'exp-1' })]);
+    expect(bundle.conversations).toHaveLength(1);
+    expect(bundle.conversations[0]!.messages.map((m) => m.body)).toEqual([{ text: 'MARKER-export-7781' }]);
+    await expect(h.service.download(req.id, alice)).rejects.toMatchObject({ code: 'EXPORT_GONE' });
+
+    const actions = h.audit.map((e) => `${e.action}:${e.outcome}`);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'privacy.export.request:ok',
+        'privacy.export.approve:denied',
+        'privacy.export.approve:ok',
+        'privacy.export.build:ok',
+        'privacy.export.download:denied',
+        'privacy.export.download:ok',
+        'privacy.export.download:failed',
+      ]),
+    );
+    expect((await h.service.list('export')).find((x) => x.id === req.id)).toMatchObject({ status: 'downloaded', overdue: false });
+  });
+
+  it('expires an approved export after its time to live, and flags requests past their due date', async () => {
+    const h = await setUp();
+    const r = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'exp-2' } }), { skillGroup: 'general' });
+    const req = await h.service.requestExport(alice, { customerId: r.envelope.customerId, reason: 'PIPL Art. 45 request' });
+    const late = await h.service.requestExport(alice, { customerId: r.envelope.customerId, reason: 'left waiting too long' });
+    await h.service.approve('export', req.id, olga);
+    h.advance(7 * DAY + 1000);
+    await expect(h.service.download(req.id, alice)).rejects.toMatchObject({ code: 'EXPORT_GONE' });
+    expect(h.audit.some((e) => e.action === 'privacy.export.expire' && e.target?.id === req.id)).toBe(true);
+    h.advance(30 * DAY);
+    const list = await h.service.list('export');
+    expect(list.find((x) => x.id === req.id)).toMatchObject({ status: 'expired', overdue: true });
+    expect(list.find((x) => x.id === late.id)).toMatchObject({ status: 'pending', overdue: true });
+  });
+
+  it('erasure crypto-shreds the customer in every thread: reads answer CUSTOMER_ERASED, the writer refuses, lookups are gone', async () => {
+    const h = await setUp();
+    const erased: EventOf<'customer.erased'>[] = [];
+    await h.bus.subscribeAll('customer.erased', (e) => void erased.push(e));
+    const r = await h.sessions.appendInbound(
+      draft({ identity: { channel: 'WB', externalId: 'gone-1', displayName: 'Zhao Lei' }, text: 'my secret' }),
+      { skillGroup: 'general' },
+    );
+    const other = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'stays-1' } }), { skillGroup: 'general' });
+    // Warm every cache (this thread's store, the writer thread's ring).
+    await h.sessions.appendOutbound({
+      sessionId: r.session.id,
+      authorId: 'u-bob',
+      clientMessageId: 'warm-1',
+      content: { kind: 'text', body: { text: 'hi' } },
+      critical: true,
+    });
+    expect((await h.sessions.getCustomer(r.envelope.customerId))!.name).toBe('Zhao Lei');
+
+    const req = await h.service.requestErasure(alice, { customerExternalId: 'gone-1', reason: 'GDPR Art. 17 request' });
+    await expect(h.service.approve('erasure', req.id, alice)).rejects.toMatchObject({ code: 'PRIVACY_SELF_APPROVAL' });
+    const done = await h.service.approve('erasure', req.id, olga);
+    expect(done.status).toBe('executed');
+
+    await expect(h.sessions.getCustomer(r.envelope.customerId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    await expect(h.sessions.listMessages(r.envelope.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    // The writer thread dropped its cached key: it cannot seal anything more for the erased customer.
+    await expect(
+      h.sessions.appendOutbound({
+        sessionId: r.session.id,
+        authorId: 'u-bob',
+        clientMessageId: 'after-1',
+        content: { kind: 'text', body: { text: 'x' } },
+        critical: true,
+      }),
+    ).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    // The contact can still be taken and closed (without a note, which would need the key).
+    await h.sessions.claim(r.session.id, 'u-bob');
+    await expect(h.sessions.close(r.session.id, 'u-bob', 'resolved', 'a note')).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    expect((await h.sessions.close(r.session.id, 'u-bob', 'resolved')).status).toBe('closed');
+    // Identity lookups are gone: the same visitor writing again is a new customer.
+    expect(await h.sessions.findCustomerByIdentity('WB', 'gone-1')).toBeNull();
+    // Others are untouched.
+    expect((await h.sessions.listMessages(other.envelope.conversationId)).length).toBe(1);
+    expect(erased.map((e) => e.payload.customerIds)).toEqual([[r.envelope.customerId]]);
+    // A new export or erasure of them answers CUSTOMER_ERASED.
+    await expect(h.service.requestExport(alice, { customerId: r.envelope.customerId, reason: 'after the erasure' })).rejects.toMatchObject({
+      code: 'CUSTOMER_ERASED',
+    });
+    expect(h.audit.find((e) => e.action === 'privacy.erasure.execute')).toMatchObject({
+      outcome: 'ok',
+      detail: expect.objectContaining({ keysDestroyed: 1, identitiesRemoved: 1 }),
+    });
+  });
+
+  it('retention removes the content of closed conversations older than their group keeps, and audits the run', async () => {
+    const h = await setUp();
+    const old = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'ret-1' } }), { skillGroup: 'general' });
+    await h.sessions.claim(old.session.id, 'agent-a');
+    await h.sessions.close(old.session.id, 'agent-a', 'resolved');
+    const vip = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'ret-2' } }), { skillGroup: 'vip' });
+    await h.sessions.claim(vip.session.id, 'agent-b');
+    await h.sessions.close(vip.session.id, 'agent-b', 'resolved');
+    await h.service.setRetentionRules(olga, [{ skillGroup: 'general', days: 30 }], ['general', 'vip']);
+    await expect(h.service.setRetentionRules(olga, [{ skillGroup: 'nope', days: 1 }], ['general', 'vip'])).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    expect(await h.service.runRetention()).toEqual([expect.objectContaining({ skillGroup: 'general', sessions: 0 })]);
+    h.advance(31 * DAY);
+    const [report] = await h.service.runRetention();
+    expect(report).toMatchObject({ skillGroup: 'general', sessions: 1, messages: 1 });
+    expect(await h.sessions.listMessages(old.envelope.conversationId)).toEqual([]);
+    expect((await h.sessions.getSession(old.session.id))?.status).toBe('closed');
+    expect((await h.sessions.listMessages(vip.envelope.conversationId)).length).toBe(1);
+    expect(h.audit.filter((e) => e.action === 'retention.run').map((e) => e.detail?.['sessions'])).toEqual([0, 1]);
+    expect(h.audit.some((e) => e.action === 'retention.config-change' && e.target?.id === 'general')).toBe(true);
+  });
+});

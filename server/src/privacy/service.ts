@@ -1,0 +1,438 @@
+import { v7 as uuidv7 } from 'uuid';
+import type {
+  ErasureRequest,
+  ExportBundle,
+  ExportRequest,
+  PrivacyRequestKind,
+  PrivacyRequestStatus,
+  PrivacyRequestView,
+  RetentionRule,
+  RetentionRuleView,
+} from '../../../common/api/privacy';
+import { HuiliuError } from '../../../common/errors/codes';
+import type { Envelope } from '../../../common/message/envelope';
+import type { AuditEntryInput } from '../audit/audit';
+import type { AttachmentStore } from '../attachments/store';
+import type { Bus } from '../bus/bus';
+import { customerErased } from '../bus/events';
+import { open, seal } from '../crypto/aead';
+import type { KeyProvider } from '../keys/provider';
+import type { Logger } from '../logging/logger';
+import type { SessionRecord, SessionStore } from '../sessions/store';
+import type { PrivacyRequestRecord, PrivacyStore, RetentionReport } from './privacy';
+
+/** Who acts: the signed-in staff user. */
+export interface PrivacyActor {
+  id: string;
+  username: string;
+  roles: readonly string[];
+}
+
+export interface PrivacyServiceOptions {
+  store: PrivacyStore;
+  sessions: SessionStore;
+  attachments?: AttachmentStore;
+  keys: KeyProvider;
+  bus: Bus;
+  audit: (entry: AuditEntryInput) => void;
+  logger: Logger;
+  /** The answer window (days) shown as `dueAt`, and how long an approved export can be downloaded (days). */
+  config: { dueDays: number; exportTtlDays: number };
+  /** The customer an external id names (any channel; app ids with or without their app), or null. */
+  findByExternalId: (externalId: string) => Promise<string | null>;
+  now?: () => number;
+}
+
+const DAY_MS = 86_400_000;
+const bundleAad = (requestId: string) => `privacy-export:${requestId}`;
+/** Messages read per page while a bundle is built. */
+const PAGE = 1000;
+
+/**
+ * The data-subject request use cases (issue 17, GDPR Art. 15/17/20, PIPL Art. 45/47; docs/privacy.md),
+ * called by the privacy routes. Four eyes: a request is filed by one staff user and decided by another
+ * with the privacy-officer role (the policy `privacy.approve` checks the role, this checks "another").
+ * Every step is an audit entry (`privacy.<kind>.<step>`), with ids and counts only.
+ */
+export class PrivacyService {
+  private readonly now: () => number;
+  constructor(private readonly o: PrivacyServiceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  private iso(ms = this.now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  /** The request as the routes answer it, with `overdue` computed now. */
+  view(r: PrivacyRequestRecord): PrivacyRequestView {
+    const answered: PrivacyRequestStatus[] = ['rejected', 'downloaded', 'executed'];
+    const { hasBundle: _hasBundle, ...rest } = r;
+    return { ...rest, overdue: !answered.includes(r.status) && Date.parse(r.dueAt) < this.now() };
+  }
+
+  private audit(
+    actor: PrivacyActor | 'system',
+    action: string,
+    r: { id: string; customerId: string },
+    outcome: AuditEntryInput['outcome'],
+    detail: AuditEntryInput['detail'] = {},
+  ): void {
+    this.o.audit({
+      actor: actor === 'system' ? { kind: 'system', id: 'privacy' } : { kind: 'staff', id: actor.id, name: actor.username },
+      action,
+      target: { kind: 'privacy-request', id: r.id },
+      outcome,
+      detail: { customerId: r.customerId, ...detail },
+    });
+  }
+
+  /**
+   * The customer a request names, checked to exist and not to be erased.
+   * @throws HuiliuError NOT_FOUND (no such customer or session), CUSTOMER_ERASED
+   */
+  private async customerOf(input: { customerId?: string; customerExternalId?: string; sessionId?: string }): Promise<string> {
+    let customerId = input.customerId ?? null;
+    if (!customerId && input.customerExternalId !== undefined) customerId = await this.o.findByExternalId(input.customerExternalId);
+    if (!customerId && input.sessionId !== undefined) customerId = (await this.o.sessions.getSession(input.sessionId))?.customerId ?? null;
+    if (input.sessionId !== undefined) {
+      const session = await this.o.sessions.getSession(input.sessionId);
+      if (!session || session.customerId !== customerId) throw new HuiliuError('NOT_FOUND', 'No such session of this customer.');
+    }
+    if (!customerId) throw new HuiliuError('NOT_FOUND', 'No such customer.');
+    // Throws CUSTOMER_ERASED when the key is gone.
+    if (!(await this.o.sessions.getCustomer(customerId))) throw new HuiliuError('NOT_FOUND', 'No such customer.');
+    return customerId;
+  }
+
+  private async file(
+    actor: PrivacyActor,
+    kind: PrivacyRequestKind,
+    customerId: string,
+    sessionId: string | null,
+    reason: string,
+  ): Promise<PrivacyRequestView> {
+    const at = this.now();
+    const record: Omit<PrivacyRequestRecord, 'hasBundle'> = {
+      id: uuidv7(),
+      kind,
+      status: 'pending',
+      customerId,
+      sessionId,
+      reason,
+      requestedBy: actor.id,
+      requestedAt: this.iso(at),
+      dueAt: this.iso(at + this.o.config.dueDays * DAY_MS),
+      decidedBy: null,
+      decidedAt: null,
+      expiresAt: null,
+      completedAt: null,
+    };
+    await this.o.store.insert(record);
+    this.audit(actor, `privacy.${kind}.request`, record, 'ok', { dueAt: record.dueAt, ...(sessionId ? { sessionId } : {}) });
+    return this.view({ ...record, hasBundle: false });
+  }
+
+  /** Files an export request (pending until a second person approves). @throws NOT_FOUND, CUSTOMER_ERASED */
+  async requestExport(actor: PrivacyActor, input: ExportRequest): Promise<PrivacyRequestView> {
+    const customerId = await this.customerOf(input);
+    return this.file(actor, 'export', customerId, input.sessionId ?? null, input.reason);
+  }
+
+  /** Files an erasure request (pending until a second person approves). @throws NOT_FOUND, CUSTOMER_ERASED */
+  async requestErasure(actor: PrivacyActor, input: ErasureRequest): Promise<PrivacyRequestView> {
+    const customerId = await this.customerOf(input);
+    return this.file(actor, 'erasure', customerId, null, input.reason);
+  }
+
+  async list(kind: PrivacyRequestKind, status?: PrivacyRequestStatus): Promise<PrivacyRequestView[]> {
+    await this.expire();
+    return (await this.o.store.list(kind, status)).map((r) => this.view(r));
+  }
+
+  private async pending(kind: PrivacyRequestKind, id: string, actor: PrivacyActor, step: string): Promise<PrivacyRequestRecord> {
+    const r = await this.o.store.get(id);
+    if (!r || r.kind !== kind) throw new HuiliuError('PRIVACY_REQUEST_NOT_FOUND', 'No such privacy request.');
+    if (r.requestedBy === actor.id) {
+      this.audit(actor, `privacy.${kind}.${step}`, r, 'denied', { why: 'self-approval' });
+      throw new HuiliuError('PRIVACY_SELF_APPROVAL', 'A request must be approved by someone other than the requester.');
+    }
+    if (r.status !== 'pending') throw new HuiliuError('PRIVACY_REQUEST_NOT_PENDING', `The request is ${r.status}.`);
+    return r;
+  }
+
+  /**
+   * Approves a pending request (a second person; the route's policy requires the privacy-officer role).
+   * Export: builds the bundle, seals it and stores it until `expiresAt`. Erasure: crypto-shreds the
+   * customer and their merge group at once, and tells every node's agent sockets (`customer.erased`).
+   * @throws PRIVACY_REQUEST_NOT_FOUND, PRIVACY_SELF_APPROVAL, PRIVACY_REQUEST_NOT_PENDING
+   */
+  async approve(kind: PrivacyRequestKind, id: string, actor: PrivacyActor): Promise<PrivacyRequestView> {
+    const r = await this.pending(kind, id, actor, 'approve');
+    const at = this.now();
+    const expiresAt = kind === 'export' ? this.iso(at + this.o.config.exportTtlDays * DAY_MS) : null;
+    if (!(await this.o.store.decide(id, 'approved', actor.id, this.iso(at), expiresAt))) {
+      throw new HuiliuError('PRIVACY_REQUEST_NOT_PENDING', 'The request was decided meanwhile.');
+    }
+    this.audit(actor, `privacy.${kind}.approve`, r, 'ok', expiresAt ? { expiresAt } : {});
+    try {
+      if (kind === 'export') await this.buildBundle(r);
+      else await this.erase(r, actor);
+    } catch (error) {
+      await this.o.store.complete(id, 'failed', this.iso());
+      this.audit('system', `privacy.${kind}.${kind === 'export' ? 'build' : 'execute'}`, r, 'failed', {
+        code: error instanceof HuiliuError ? error.code : 'INTERNAL',
+      });
+      this.o.logger.error({ err: error, requestId: id }, `privacy ${kind} failed after approval`);
+      throw error;
+    }
+    return this.view((await this.o.store.get(id))!);
+  }
+
+  /** Rejects a pending request (same rules as `approve`). */
+  async reject(kind: PrivacyRequestKind, id: string, actor: PrivacyActor): Promise<PrivacyRequestView> {
+    const r = await this.pending(kind, id, actor, 'reject');
+    if (!(await this.o.store.decide(id, 'rejected', actor.id, this.iso(), null))) {
+      throw new HuiliuError('PRIVACY_REQUEST_NOT_PENDING', 'The request was decided meanwhile.');
+    }
+    this.audit(actor, `privacy.${kind}.reject`, r, 'ok');
+    return this.view((await this.o.store.get(id))!);
+  }
+
+  /**
+   * The export bundle, once: only its requester or a privacy officer, only after approval, only before
+   * `expiresAt`; the sealed copy is removed as it is handed out.
+   * @throws PRIVACY_REQUEST_NOT_FOUND, FORBIDDEN (someone else), EXPORT_NOT_READY (pending), EXPORT_GONE
+   */
+  async download(id: string, actor: PrivacyActor): Promise<{ json: Buffer; filename: string }> {
+    await this.expire();
+    const r = await this.o.store.get(id);
+    if (!r || r.kind !== 'export') throw new HuiliuError('PRIVACY_REQUEST_NOT_FOUND', 'No such privacy request.');
+    if (r.requestedBy !== actor.id && !actor.roles.includes('privacy-officer')) {
+      this.audit(actor, 'privacy.export.download', r, 'denied');
+      throw new HuiliuError('FORBIDDEN', 'Only the requester or a privacy officer may download this export.');
+    }
+    if (r.status === 'pending') throw new HuiliuError('EXPORT_NOT_READY', 'The export is not approved yet.');
+    const sealed = r.status === 'approved' ? await this.o.store.takeBundle(id, this.iso()) : null;
+    if (!sealed) {
+      this.audit(actor, 'privacy.export.download', r, 'failed', { status: r.status });
+      if (r.status === 'rejected' || r.status === 'failed') throw new HuiliuError('EXPORT_NOT_READY', `The export was ${r.status}.`);
+      throw new HuiliuError('EXPORT_GONE', 'The export was already downloaded or has expired.');
+    }
+    const key = await this.o.keys.unwrapDataKey(sealed.key);
+    const json = open(key, sealed.ct, bundleAad(id));
+    key.fill(0);
+    this.audit(actor, 'privacy.export.download', r, 'ok', { bytes: json.length });
+    return { json, filename: `huiliu-export-${id}.json` };
+  }
+
+  /** Removes the bundles past `expiresAt` (each audited `privacy.export.expire`); answers how many. */
+  async expire(): Promise<number> {
+    const ids = await this.o.store.expireBundles(this.iso());
+    for (const id of ids) {
+      const r = await this.o.store.get(id);
+      if (r) this.audit('system', 'privacy.export.expire', r, 'ok');
+    }
+    return ids.length;
+  }
+
+  /** Builds, seals (AES-256-GCM, a fresh data key from the KeyProvider, stored wrapped) and stores the bundle. */
+  private async buildBundle(r: PrivacyRequestRecord): Promise<void> {
+    const bundle = await this.collect(r);
+    const { plain, wrapped } = await this.o.keys.generateDataKey();
+    const ct = seal(plain, Buffer.from(JSON.stringify(bundle), 'utf8'), bundleAad(r.id));
+    plain.fill(0);
+    await this.o.store.saveBundle(r.id, { ct, key: wrapped });
+    this.audit('system', 'privacy.export.build', r, 'ok', {
+      conversations: bundle.conversations.length,
+      messages: bundle.conversations.reduce((n, c) => n + c.messages.length, 0),
+      attachments: bundle.attachments.length,
+    });
+  }
+
+  /** What the bundle holds (ExportBundle in common/api/privacy.ts): everything of the customer's merge group. */
+  private async collect(r: PrivacyRequestRecord): Promise<ExportBundle> {
+    const { sessions, attachments } = this.o;
+    const customer = await sessions.getCustomer(r.customerId);
+    if (!customer) throw new HuiliuError('NOT_FOUND', 'No such customer.');
+    const group = await sessions.customerGroup(r.customerId);
+    const { identities, links } = await sessions.customerIdentities(r.customerId);
+    const profileChanges = (await Promise.all(group.map((id) => sessions.profileChanges(id)))).flat();
+    let chosen: SessionRecord[];
+    if (r.sessionId) {
+      const s = await sessions.getSession(r.sessionId);
+      chosen = s ? [s] : [];
+    } else {
+      chosen = (await Promise.all(group.map((id) => sessions.listSessions({ customerId: id, limit: 5000 })))).flat();
+    }
+    const bundle: ExportBundle = {
+      format: 'huiliu-export/1',
+      requestId: r.id,
+      generatedAt: this.iso(),
+      customer: { id: customer.id, name: customer.name, createdAt: customer.createdAt, channels: customer.channels, mergeGroup: group },
+      identities: identities.map((i) => ({
+        channel: i.channel,
+        externalId: i.externalId,
+        customerId: i.customerId,
+        createdAt: i.createdAt,
+      })),
+      links: links.map((l) => ({ kind: l.kind, value: l.value, customerId: l.customerId, createdAt: l.createdAt })),
+      profileChanges: profileChanges.map((c) => ({ ...c })),
+      conversations: [],
+      attachments: [],
+    };
+    const members = new Set(group);
+    for (const s of chosen) {
+      const messages: Envelope[] = [];
+      for (let afterSeq = 0; ;) {
+        const page = await sessions.listMessages(s.conversationId, { afterSeq, limit: PAGE });
+        // A conversation continued across channels holds every session's messages: this session's only.
+        messages.push(...page.filter((m) => m.sessionId === s.id && members.has(m.customerId)));
+        if (page.length < PAGE) break;
+        afterSeq = page[page.length - 1]!.seq;
+      }
+      const rating = await sessions.sessionRating(s.id);
+      bundle.conversations.push({
+        sessionId: s.id,
+        conversationId: s.conversationId,
+        channel: s.channel,
+        skillGroup: s.skillGroup,
+        status: s.status,
+        createdAt: s.createdAt,
+        closedAt: s.closedAt,
+        messages: messages.map((m) => ({
+          id: m.id,
+          seq: m.seq,
+          direction: m.direction,
+          kind: m.kind,
+          author: m.authorKind ?? (m.direction === 'in' ? 'customer' : 'agent'),
+          receivedAt: m.receivedAt,
+          body: m.body,
+        })),
+        routingDecisions: (await sessions.decisions(s.id)).map((d) => ({ at: d.at, configVersion: d.configVersion, decision: d.decision })),
+        csat: rating ? { score: rating.score, comment: rating.comment, ratedAt: rating.ratedAt } : null,
+      });
+      if (attachments) {
+        for (const m of messages) {
+          if (m.kind !== 'image' && m.kind !== 'file') continue;
+          const a = await attachments.ofMessage(m.id);
+          const bytes = a && (await attachments.bytes(a.id));
+          if (!a || !bytes) continue;
+          bundle.attachments.push({
+            id: a.id,
+            messageId: a.messageId,
+            sessionId: a.sessionId,
+            mime: a.mime,
+            name: await attachments.name(a.id),
+            size: a.size,
+            base64: bytes.toString('base64'),
+          });
+        }
+      }
+    }
+    return bundle;
+  }
+
+  /** Crypto-shreds the customer's merge group, completes the request, and tells every node. */
+  private async erase(r: PrivacyRequestRecord, actor: PrivacyActor): Promise<void> {
+    const group = await this.o.store.customerGroup(r.customerId);
+    const report = await this.o.store.shred(group.length ? group : [r.customerId]);
+    await this.o.store.complete(r.id, 'executed', this.iso());
+    this.audit('system', 'privacy.erasure.execute', r, 'ok', {
+      customers: report.customerIds.length,
+      keysDestroyed: report.keysDestroyed,
+      identitiesRemoved: report.identitiesRemoved,
+      linksRemoved: report.linksRemoved,
+      searchTermsRemoved: report.searchTermsRemoved,
+    });
+    // The erasure is done and recorded whatever the bus says; this process's threads already dropped
+    // the keys (shared shred epoch). Other processes drop them on this event (main.ts) or at restart.
+    await this.o.bus.publish(customerErased(r.id, report.customerIds, actor.id)).catch((error: unknown) => {
+      this.o.logger.error({ err: error, requestId: r.id }, 'publishing customer.erased failed');
+    });
+  }
+
+  // ── Retention (per skill group) ────────────────────────────────────────────────────────────────
+  async retentionRules(skillGroups: readonly string[]): Promise<RetentionRuleView[]> {
+    const stored = new Map((await this.o.store.retentionRules()).map((r) => [r.skillGroup, r]));
+    const all = [...new Set([...skillGroups, ...stored.keys()])].sort();
+    return all.map((g) => stored.get(g) ?? { skillGroup: g, days: null, updatedBy: null, updatedAt: null });
+  }
+
+  /** Sets rules (audited `retention.config-change` each). @throws VALIDATION_FAILED for an unknown skill group */
+  async setRetentionRules(actor: PrivacyActor, rules: readonly RetentionRule[], skillGroups: readonly string[]): Promise<void> {
+    const unknown = rules.find((r) => !skillGroups.includes(r.skillGroup));
+    if (unknown) throw new HuiliuError('VALIDATION_FAILED', `No skill group ${unknown.skillGroup}.`);
+    for (const rule of rules) {
+      await this.o.store.setRetentionRule(rule.skillGroup, rule.days, actor.id, this.iso());
+      this.o.audit({
+        actor: { kind: 'staff', id: actor.id, name: actor.username },
+        action: 'retention.config-change',
+        target: { kind: 'skill-group', id: rule.skillGroup },
+        outcome: 'ok',
+        detail: { days: rule.days },
+      });
+    }
+  }
+
+  /** One retention pass over every group with a rule (each group's result audited `retention.run`). */
+  async runRetention(): Promise<RetentionReport[]> {
+    const reports: RetentionReport[] = [];
+    for (const rule of await this.o.store.retentionRules()) {
+      if (rule.days === null) continue;
+      const before = this.iso(this.now() - rule.days * DAY_MS);
+      try {
+        const report = await this.o.store.pruneConversations(rule.skillGroup, before);
+        reports.push(report);
+        this.o.audit({
+          actor: { kind: 'system', id: 'retention' },
+          action: 'retention.run',
+          target: { kind: 'skill-group', id: rule.skillGroup },
+          outcome: 'ok',
+          detail: { before, days: rule.days, sessions: report.sessions, messages: report.messages, attachments: report.attachments },
+        });
+      } catch (error) {
+        this.o.logger.error({ err: error, skillGroup: rule.skillGroup }, 'conversation retention failed');
+        this.o.audit({
+          actor: { kind: 'system', id: 'retention' },
+          action: 'retention.run',
+          target: { kind: 'skill-group', id: rule.skillGroup },
+          outcome: 'failed',
+          detail: { before, days: rule.days },
+        });
+      }
+    }
+    return reports;
+  }
+}
+
+/** How often the privacy jobs (export expiry, conversation retention) run (ms). */
+export const PRIVACY_JOBS_EVERY_MS = 3600_000;
+
+/**
+ * Runs the privacy jobs at start and then hourly (the pattern of `scheduleAuditRetention`): expired
+ * export bundles are removed, conversations past their group's retention lose their content. Each run
+ * is audited by the service. Answers `run` (tests) and `stop`.
+ */
+export function schedulePrivacyJobs(service: PrivacyService, logger: Logger): { run(): Promise<void>; stop(): Promise<void> } {
+  let current: Promise<void> = Promise.resolve();
+  const once = async () => {
+    try {
+      await service.expire();
+      await service.runRetention();
+    } catch (error) {
+      logger.error({ err: error }, 'privacy jobs failed');
+    }
+  };
+  const run = () => (current = current.then(once, once));
+  const timer = setInterval(() => void run(), PRIVACY_JOBS_EVERY_MS);
+  timer.unref();
+  void run();
+  return {
+    run,
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExportBundle, PrivacyRequestView } from '../../common/api/privacy';
+import type { AuditPage } from '../src/audit/audit';
+import { loadConfig } from '../src/config/config';
+import { openDatabase } from '../src/db/sqlite';
+import { createLogger } from '../src/logging/logger';
+import { startServer, type RunningServer } from '../src/main';
+import { openAgentSocket } from './support/agent-client';
+import { startTestServer, type TestServer } from './support/harness';
+
+const APP_KEY = { 'x-huiliu-key': 'demo-app-key' };
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/**
+ * Data-subject requests over HTTP (issue 17, DESIGN §6): four eyes (a privacy officer who is not the
+ * requester), the export downloadable once and not after it expires, RBAC (an agent cannot approve),
+ * every step in the audit log; an erasure that leaves the customer unreadable after a restart on the
+ * same data dir, with no plaintext left in any file.
+ */
+describe('privacy requests (routes)', () => {
+  let s: TestServer;
+  let agent1: string;
+  let officer: string;
+  let auditor: string;
+
+  const call = async (token: string, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => {
+    const res = await s.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
+    return { status: res.statusCode, body: res.body, json: () => res.json() as Record<string, unknown> };
+  };
+  const customerSays = async (externalId: string, text: string) => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: APP_KEY,
+      payload: { customer: { externalId, name: 'Chen Jing' }, text, clientMessageId: `cm-${externalId}-${text.length}` },
+    });
+    expect(res.statusCode).toBe(202);
+    return res.json() as { sessionId: string };
+  };
+
+  beforeAll(async () => {
+    s = await startTestServer();
+    [agent1, officer, auditor] = await Promise.all([s.login('agent1'), s.login('privacy'), s.login('auditor')]);
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+
+  it('exports after a privacy officer approves, once; refuses self-approval and agents approving', async () => {
+    await customerSays('priv-exp-1', 'please send my data MARKER-route-5531');
+    const filed = await call(agent1, 'POST', '/api/v1/privacy/exports', {
+      customerExternalId: 'priv-exp-1',
+      reason: 'GDPR Art. 15 request',
+    });
+    expect(filed.status).toBe(201);
+    const req = filed.json() as unknown as PrivacyRequestView;
+    expect(req).toMatchObject({ status: 'pending', requestedBy: expect.any(String) });
+
+    expect((await call(agent1, 'GET', `/api/v1/privacy/exports/${req.id}/download`)).json()).toMatchObject({
+      error: { code: 'EXPORT_NOT_READY' },
+    });
+    // RBAC: an agent cannot approve nor list.
+    const denied = await call(agent1, 'POST', `/api/v1/privacy/exports/${req.id}/approve`);
+    expect(denied.status).toBe(403);
+    expect((await call(agent1, 'GET', '/api/v1/privacy/exports')).status).toBe(403);
+    // Four eyes: the officer's own request needs someone else.
+    const own = (
+      await call(officer, 'POST', '/api/v1/privacy/exports', { customerExternalId: 'priv-exp-1', reason: 'filed by the officer' })
+    ).json();
+    const self = await call(officer, 'POST', `/api/v1/privacy/exports/${String(own['id'])}/approve`);
+    expect(self.status).toBe(403);
+    expect(self.json()).toMatchObject({ error: { code: 'PRIVACY_SELF_APPROVAL' } });
+
+    const approved = await call(officer, 'POST', `/api/v1/privacy/exports/${req.id}/approve`);
+    expect(approved.status).toBe(200);
+    expect(approved.json()).toMatchObject({ status: 'approved', expiresAt: expect.any(String) });
+    expect((await call(officer, 'POST', `/api/v1/privacy/exports/${req.id}/reject`)).json()).toMatchObject({
+      error: { code: 'PRIVACY_REQUEST_NOT_PENDING' },
+    });
+    const list = (await call(officer, 'GET', '/api/v1/privacy/exports')).json()['requests'] as PrivacyRequestView[];
+    expect(list.find((r) => r.id === req.id)).toMatchObject({ status: 'approved', overdue: false, dueAt: req.dueAt });
+
+    const first = await call(agent1, 'GET', `/api/v1/privacy/exports/${req.id}/download`);
+    expect(first.status).toBe(200);
+    const bundle = JSON.parse(first.body) as ExportBundle;
+    expect(bundle.format).toBe('huiliu-export/1');
+    expect(bundle.conversations[0]!.messages.map((m) => m.body)).toContainEqual({ text: 'please send my data MARKER-route-5531' });
+    expect(bundle.conversations[0]!.routingDecisions.length).toBeGreaterThan(0);
+    const second = await call(agent1, 'GET', `/api/v1/privacy/exports/${req.id}/download`);
+    expect(second.status).toBe(410);
+    expect(second.json()).toMatchObject({ error: { code: 'EXPORT_GONE' } });
+
+    await s.services.audit.flush();
+    const page = (
+      await call(auditor, 'GET', `/api/v1/audit?from=${new Date(Date.now() - 600_000).toISOString()}&limit=500`)
+    ).json() as unknown as AuditPage;
+    const steps = page.entries.filter((e) => e.target?.id === req.id).map((e) => `${e.action}:${e.outcome}`);
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        'privacy.export.request:ok',
+        'privacy.export.approve:ok',
+        'privacy.export.build:ok',
+        'privacy.export.download:ok',
+      ]),
+    );
+  });
+
+  it('answers EXPORT_GONE once an approved export has expired', async () => {
+    await customerSays('priv-exp-2', 'hello there');
+    const req = (
+      await call(agent1, 'POST', '/api/v1/privacy/exports', { customerExternalId: 'priv-exp-2', reason: 'PIPL Art. 45' })
+    ).json();
+    expect((await call(officer, 'POST', `/api/v1/privacy/exports/${String(req['id'])}/approve`)).status).toBe(200);
+    // Time passes: the bundle's expiry is moved into the past in the database.
+    const db = openDatabase(s.config.paths.db);
+    db.prepare('UPDATE privacy_requests SET expires_at = ? WHERE id = ?').run('2000-01-01T00:00:00.000Z', req['id']);
+    db.close();
+    const res = await call(agent1, 'GET', `/api/v1/privacy/exports/${String(req['id'])}/download`);
+    expect(res.json()).toMatchObject({ error: { code: 'EXPORT_GONE' } });
+    const list = (await call(officer, 'GET', '/api/v1/privacy/exports?status=expired')).json()['requests'] as PrivacyRequestView[];
+    expect(list.map((r) => r.id)).toContain(req['id']);
+  });
+
+  it('lets privacy officers and admins set retention per skill group, not agents', async () => {
+    expect((await call(agent1, 'GET', '/api/v1/privacy/retention')).status).toBe(403);
+    const put = await call(officer, 'PUT', '/api/v1/privacy/retention', { rules: [{ skillGroup: 'vip', days: 365 }] });
+    expect(put.status).toBe(200);
+    expect(put.json()['rules']).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ skillGroup: 'vip', days: 365 }),
+        expect.objectContaining({ skillGroup: 'general', days: null }),
+      ]),
+    );
+    expect((await call(officer, 'PUT', '/api/v1/privacy/retention', { rules: [{ skillGroup: 'nope', days: 1 }] })).json()).toMatchObject({
+      error: { code: 'VALIDATION_FAILED' },
+    });
+  });
+});
+
+describe('erasure (crypto-shredding) across a restart', () => {
+  let first: TestServer | undefined;
+  let second: RunningServer | undefined;
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+    if (first) rmSync(first.dataDir, { recursive: true, force: true });
+  });
+
+  it('leaves the customer unreadable after a fresh start on the same data dir, with no plaintext in any file', async () => {
+    first = await startTestServer();
+    const s = first;
+    const [agent1, officer, admin] = await Promise.all([s.login('agent1'), s.login('privacy'), s.login('admin')]);
+    const MARKER = 'MARKER-erase-90417';
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: APP_KEY,
+      payload: { customer: { externalId: 'priv-erase-1', name: 'Sun Li' }, text: `forget me ${MARKER}`, clientMessageId: 'cm-erase-1' },
+    });
+    expect(res.statusCode).toBe(202);
+    const { sessionId } = res.json() as { sessionId: string };
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+    expect((await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) })).statusCode).toBe(200);
+
+    // A signed-in agent's desktop is told, so it drops what it cached of the customer.
+    const socket = await openAgentSocket(s, agent1);
+    const told = new Promise<{ customerIds: string[] }>((resolve) => socket.once('customer:erased', resolve));
+    const customerId = (
+      (await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) })).json() as { customerId: string }
+    ).customerId;
+    const filed = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/privacy/erasures',
+      headers: auth(agent1),
+      payload: { customerExternalId: 'priv-erase-1', reason: 'GDPR Art. 17 request' },
+    });
+    expect(filed.statusCode).toBe(201);
+    const { id } = filed.json() as PrivacyRequestView;
+    const done = await s.app.inject({ method: 'POST', url: `/api/v1/privacy/erasures/${id}/approve`, headers: auth(officer) });
+    expect(done.json()).toMatchObject({ status: 'executed' });
+    expect(await told).toEqual({ customerIds: [customerId] });
+    socket.disconnect();
+    // The contact is still waiting: an agent signing in now gets their queue, the row marked, no text.
+    const fresh = await openAgentSocket(s, agent1);
+    const hello = await new Promise<{ queue: { id: string; customerName: string }[] }>((resolve) => fresh.once('hello', resolve));
+    fresh.disconnect();
+    expect(hello.queue.find((r) => r.id === sessionId)).toMatchObject({ customerName: '[erased]' });
+    expect(JSON.stringify(hello)).not.toContain(MARKER);
+
+    const after = await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) });
+    expect(after.statusCode).toBe(410);
+    expect(after.json()).toMatchObject({ error: { code: 'CUSTOMER_ERASED' } });
+    // Lists keep working: the session is a row with a clear marker, no preview.
+    const listed = await s.app.inject({ url: '/api/v1/sessions', headers: auth(admin) });
+    expect(listed.statusCode).toBe(200);
+    const rows = (listed.json() as { sessions: { id: string; customerName: string; lastMessage?: unknown }[] }).sessions;
+    expect(rows.find((r) => r.id === sessionId)).toMatchObject({ customerName: '[erased]' });
+    expect(listed.body).not.toContain(MARKER);
+    // The app can no longer find the customer by their id either.
+    const polled = await s.app.inject({ url: '/api/v1/channels/app/messages?externalId=priv-erase-1', headers: APP_KEY });
+    expect(polled.body).not.toContain(MARKER);
+    await s.close();
+
+    const config = loadConfig({
+      env: { HUILIU_DATA_DIR: s.dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' },
+      argv: ['--demo'],
+      cwd: process.cwd(),
+    });
+    second = await startServer(config, createLogger({ level: 'silent' }));
+    const login = await second.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'admin', password: 'huiliu-demo' },
+    });
+    const token = (login.json() as { token: string }).token;
+    const again = await second.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(token) });
+    expect(again.statusCode).toBe(410);
+    expect(again.json()).toMatchObject({ error: { code: 'CUSTOMER_ERASED' } });
+    const erasures = await second.app.inject({ url: '/api/v1/privacy/erasures', headers: auth(token) });
+    expect(erasures.statusCode).toBe(403); // admins do not decide data-subject requests
+    await second.close();
+    second = undefined;
+
+    for (const file of filesUnder(s.dataDir)) {
+      const bytes = readFileSync(file);
+      expect({ file, found: bytes.includes(MARKER) || bytes.includes('Sun Li') }).toEqual({ file, found: false });
+    }
+  });
+});
