@@ -75,7 +75,9 @@ describe('masked personal data in the workstation, revealed on demand', () => {
     await page.screenshot({ path: join(SHOTS, 'pii-masked-en.png') });
     // Keyboard: focus the button and press Enter.
     await show.focus();
-    expect(await show.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(
+      await show.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement),
+    ).toBe(true);
     await page.keyboard.press('Enter');
     await expect.poll(() => bubble.textContent()).toContain(PHONE);
     expect(await bubble.getByTestId('reveal-pii').count()).toBe(0);
