@@ -64,8 +64,10 @@ export function contentWords(content: Content): string | null {
   }
 }
 
-/** More masked runs than this in one text: not restored (the alignment below backtracks per run). */
-const MAX_RUNS = 32;
+/** More masked runs than this in one text: not restored (the alignment below may backtrack per run). */
+const MAX_RUNS = 16;
+/** Longer originals are not aligned (an AI draft or suggestion is a few hundred characters). */
+const MAX_ALIGNED = 4000;
 const STAR_RUNS = /\*+/g;
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -74,9 +76,10 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * characters after it, e.g. `*******5678` or `***@exam`) and what it stands for (`plain`: the
  * original characters of that stretch). Found by aligning `maskPii(original)` with `original`: the
  * unmasked stretches between runs are literal, each run stands for one or more original characters.
- * @returns [] when nothing is masked or the alignment is ambiguous beyond MAX_RUNS runs
+ * @returns [] when nothing is masked, or the original is longer than MAX_ALIGNED or has more than MAX_RUNS runs
  */
 export function maskedPairs(original: string): { masked: string; plain: string }[] {
+  if (original.length > MAX_ALIGNED) return [];
   const masked = maskPii(original);
   if (masked === original) return [];
   const runs = [...masked.matchAll(STAR_RUNS)];
