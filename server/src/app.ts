@@ -23,6 +23,7 @@ import type { IdentityStore } from './auth/identity';
 import { authPlugin } from './auth/plugin';
 import type { RoutePolicy } from './auth/policy';
 import { registerRoutePolicy } from './auth/route-policy';
+import { revealPlugin } from './sessions/reveal.plugin';
 import type { Bus } from './bus/bus';
 import type { ServerConfig } from './config/config';
 import type { CustomerFacts } from './customers/facts';
@@ -236,6 +237,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   // Issue 12: one person across channels — timeline, identities, merge and undo.
   await app.register(continuityPlugin, { store, views: deps.views, bus: deps.bus });
+  await app.register(revealPlugin, { store, ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}) });
   // The customer's own way to a person (issue 10): the widget's button and the app's hand-over call.
   const handOver = (sessionId: string) => deps.conversations.handOver({ sessionId, reason: 'button', by: 'customer' });
   const standing = (sessionId: string) => deps.conversations.standing(sessionId);

@@ -208,3 +208,30 @@ export const STRINGS: Record<Locale, { emotions: Record<ShownEmotion, string>; a
     },
   },
 };
+
+/** Masked personal data (issue 17, docs/privacy-masking.md): the button that reveals it, audited. */
+export interface PrivacyStrings {
+  /** The button's visible text. */
+  show: string;
+  /** The button's accessible name (says what it does and that it is recorded). */
+  showLabel: string;
+  /** A title on masked text for users who may not reveal it. */
+  maskedTitle: string;
+  /** Shown beside the text when the reveal was refused or failed. */
+  failed: string;
+}
+
+export const PRIVACY_STRINGS: Record<Locale, PrivacyStrings> = {
+  en: {
+    show: 'Show',
+    showLabel: 'Show the hidden personal data (the view is recorded)',
+    maskedTitle: 'Personal data is hidden',
+    failed: 'Could not show it',
+  },
+  zh: {
+    show: '显示',
+    showLabel: '显示隐藏的个人信息（查看将被记录）',
+    maskedTitle: '个人信息已隐藏',
+    failed: '无法显示',
+  },
+};

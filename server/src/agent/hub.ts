@@ -1,4 +1,5 @@
 import type { AuditEntryInput } from '../audit/audit';
+import { maskSummary, maskText } from '../../../common/privacy/staff-view';
 import type { Server as HttpsServer } from 'node:https';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import { HuiliuError, fail, ok, zodDetails, type Result } from '../../../common/errors/codes';
@@ -391,9 +392,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       if (!deps.assist) throw new HuiliuError('NOT_FOUND', 'AI assistance is not enabled on this server.');
       return deps.assist;
     };
-    on('ai:suggest', SuggestRepliesSchema, async ({ sessionId }) => assist().suggest(user, sessionId));
+    // Staff see AI texts masked (issue 17); a reply written from them gets the values back (conversations.reply).
+    on('ai:suggest', SuggestRepliesSchema, async ({ sessionId }) => (await assist().suggest(user, sessionId)).map(maskText));
     on('draft:discard', DiscardDraftSchema, async ({ sessionId, draftId }) => assist().discardDraft(user, sessionId, draftId));
-    on('session:summary', SummarizeSessionSchema, async ({ sessionId }) => assist().summaryFor(user, sessionId));
+    on('session:summary', SummarizeSessionSchema, async ({ sessionId }) => maskSummary(await assist().summaryFor(user, sessionId)));
 
     // Transfers (issue 11): the use cases check the session, the sender and the receiver.
     const transfers = () => {

@@ -27,7 +27,12 @@ const NAMED: Record<string, string> = {
   'POST /api/v1/admin/keys/rotate': 'keys.rotate',
   'POST /api/v1/admin/keys/:kekId/retire': 'keys.retire',
   'PUT /api/v1/routing/config': 'routing.config-change',
+  // Issue 17: a reveal that answered is recorded by its route (with the message id or field); refusals here.
+  'POST /api/v1/sessions/:id/messages/:messageId/reveal': 'pii.reveal',
+  'POST /api/v1/customers/:id/reveal': 'pii.reveal',
 };
+/** Mutations whose route records its own entry when it answers (more detail than the hook has). */
+const SELF_AUDITED = new Set(['POST /api/v1/sessions/:id/messages/:messageId/reveal', 'POST /api/v1/customers/:id/reveal']);
 
 function targetOf(request: FastifyRequest, kind: string): { kind: string; id: string } | undefined {
   const params = request.params as Record<string, unknown> | undefined;
@@ -103,6 +108,7 @@ export function installAuditHook(app: FastifyInstance, recorder: AuditRecorder):
       return;
     }
     const key = `${request.method} ${route}`;
+    if (SELF_AUDITED.has(key) && reply.statusCode < 400) return;
     const target = targetOf(request, route.split('/')[3] ?? 'resource');
     recorder.record({
       actor,

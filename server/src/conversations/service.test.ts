@@ -148,6 +148,42 @@ describe('conversation service', () => {
     expect(outbound.map((e) => e.payload.envelope.id)).toEqual([mine.id]);
   });
 
+  it('sends the customer the real values of an AI draft the agent saw masked, and shows staff the reply masked (issue 17)', async () => {
+    const aiDraft = 'Our courier will call you at 13812345678 today.';
+    const used: string[] = [];
+    service = createConversationService({
+      store,
+      router,
+      pool,
+      bus,
+      views: new SessionViews(store),
+      logger: createLogger({ level: 'silent' }),
+      drafts: {
+        draftUsed: async (_actor, _session, u) => void used.push(u.text),
+        shownTexts: async () => [aiDraft],
+      },
+    });
+    const sessionId = await contact('c-pii');
+    await service.accept(ann, sessionId);
+    // The composer held the masked draft; the agent added a greeting and sent it.
+    const shown = await service.reply(ann, {
+      sessionId,
+      clientMessageId: 'ann-pii-01',
+      text: 'Hello! Our courier will call you at *******5678 today.',
+      draftId: 'd1',
+    });
+    expect(shown).toMatchObject({ kind: 'text', body: { text: 'Hello! Our courier will call you at *******5678 today.' } });
+    await until(() => outbound.length > 0);
+    const sent = outbound[0]!.payload.envelope;
+    expect(sent.kind === 'text' && sent.body.text).toBe('Hello! Our courier will call you at 13812345678 today.');
+    expect(used).toEqual(['Hello! Our courier will call you at 13812345678 today.']);
+    // A masked number typed or pasted from elsewhere is not the draft's: it goes as it is.
+    await service.reply(ann, { sessionId, clientMessageId: 'ann-pii-02', text: 'Or at *******0000?' });
+    await until(() => outbound.length > 1);
+    const other = outbound[1]!.payload.envelope;
+    expect(other.kind === 'text' && other.body.text).toBe('Or at *******0000?');
+  });
+
   it('stores a retried reply once and hands it to the channel once', async () => {
     const sessionId = await contact('c-6');
     await service.accept(ann, sessionId);

@@ -1,3 +1,4 @@
+import { hasMaskedRun, restoreMasked } from '../../../common/privacy/staff-view';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { UserView } from '../../../common/api/auth';
 import {
@@ -67,6 +68,8 @@ export interface ConversationDeps {
    */
   drafts?: {
     draftUsed(actor: ConversationActor, session: SessionRecord, used: { draftId: string; text: string; messageId: string }): Promise<void>;
+    /** The AI texts staff were shown masked for the session (issue 17): a reply written from them gets their values back. */
+    shownTexts?(sessionId: string): Promise<string[]>;
   };
 }
 
@@ -327,9 +330,12 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       return deps.views.detail(session, actor);
     },
 
-    async reply(actor, { sessionId, clientMessageId, text, draftId }) {
+    async reply(actor, { sessionId, clientMessageId, text: written, draftId }) {
       const session = await handled(actor, sessionId);
       if (session.assignedAgentId !== actor.id) throw new HuiliuError('NOT_ASSIGNED');
+      // Staff see AI drafts and suggestions masked (issue 17); the customer gets the values they stand for.
+      const text =
+        hasMaskedRun(written) && deps.drafts?.shownTexts ? restoreMasked(written, await deps.drafts.shownTexts(session.id)) : written;
       const { envelope, duplicate } = await sendText(deps, session, {
         actor: actor.id,
         authorId: actor.id,

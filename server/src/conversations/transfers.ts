@@ -14,6 +14,7 @@ import type { EventOf } from '../../../common/events/events';
 import { textOf } from '../../../common/message/envelope';
 import type { RoutingConfig, RoutingDecision } from '../../../common/routing/types';
 import type { TransferOffer, TransferTargets } from '../../../common/socket/agent-events';
+import { maskTransfer } from '../../../common/privacy/staff-view';
 import { detectLang } from '../ai/text';
 import { phrases } from '../ai/tier/phrases';
 import { can } from '../auth/policy';
@@ -139,8 +140,9 @@ export function createTransferService(deps: TransferDeps): TransferService {
   }
 
   // ── views ───────────────────────────────────────────────────────────────────────────────────────
+  /** A transfer as staff see it: note and summary masked (issue 17, docs/privacy-masking.md). */
   function viewOf(t: TransferRecord): TransferView {
-    return {
+    return maskTransfer({
       id: t.id,
       sessionId: t.sessionId,
       mode: t.mode,
@@ -157,7 +159,7 @@ export function createTransferService(deps: TransferDeps): TransferService {
       expiresAt: t.expiresAt,
       decidedAt: t.decidedAt,
       decidedBy: t.decidedBy,
-    };
+    });
   }
 
   async function offerOf(t: TransferRecord): Promise<TransferOffer | null> {

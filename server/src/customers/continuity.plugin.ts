@@ -33,7 +33,7 @@ const CustomerParams = z.object({ id: z.uuid() });
 const MergeParams = z.object({ id: z.uuid() });
 const noSuchCustomer = () => new HuiliuError('NOT_FOUND', 'No such customer.');
 
-/** A channel id or link value as staff see it: phone numbers and e-mail addresses in it masked. */
+/** A name, channel id or link value as staff see it: phone, ID and card numbers and e-mail addresses in it masked (issue 17). */
 const masked = (value: string) => maskPii(value);
 
 /**
@@ -93,8 +93,8 @@ export async function continuityPlugin(app: FastifyInstance, opts: ContinuityPlu
     return {
       customerId: id,
       groupId: customer.groupId,
-      name: root.name,
-      members: members.map((m) => ({ id: m.id, name: m.name, channels: m.channels })),
+      name: masked(root.name),
+      members: members.map((m) => ({ id: m.id, name: masked(m.name), channels: m.channels })),
       identities: identities.map((i) => ({ ...i, externalId: masked(i.externalId) })),
       links: links.map((l) => ({ ...l, value: masked(l.value) })),
       merges: await store.merges(id),
@@ -110,7 +110,7 @@ export async function continuityPlugin(app: FastifyInstance, opts: ContinuityPlu
         : await store.findCustomerByIdentity(query.channel, query.externalId);
     if (!found) throw noSuchCustomer();
     const customer = await inScope(user, found.id, 'customer.merge');
-    return { customerId: customer.id, groupId: customer.groupId, name: customer.name, channels: customer.channels };
+    return { customerId: customer.id, groupId: customer.groupId, name: masked(customer.name), channels: customer.channels };
   });
 
   app.post('/api/v1/customers/merges', { config: { policy: 'customer.merge' } }, async (request, reply): Promise<CustomerMergeView> => {

@@ -11,6 +11,8 @@ import type { SessionRecord, SessionStore } from './store';
 import { truncateText } from '../../../common/text/text';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { OcrView } from '../../../common/api/attachments';
+import { maskPii } from '../../../common/privacy/mask';
+import { maskContent, maskSummary, maskText, maskTransfer } from '../../../common/privacy/staff-view';
 
 /**
  * Reads the emotion of a customer's words (the language core's `emotion`, issue 9): synchronous, about
@@ -85,7 +87,8 @@ export function emotionErrorReporter(logger: Pick<Logger, 'warn'> | undefined) {
 }
 
 /**
- * A stored message as staff see it; with `emotions`, a customer message carries its emotion; `ocr`:
+ * A stored message as staff see it, its words masked (`maskContent`, issue 17: phone numbers, ID and
+ * card numbers, e-mails; `pii.reveal` shows them again); with `emotions`, a customer message carries its emotion; `ocr`:
  * an image message's OCR view (issue 10), when the caller read it.
  */
 export function toMessageView(e: Envelope, emotions?: MessageEmotions, ocr?: OcrView): MessageView {
@@ -103,8 +106,7 @@ export function toMessageView(e: Envelope, emotions?: MessageEmotions, ocr?: Ocr
     receivedAt: e.receivedAt,
     ...(emotion ? { emotion } : {}),
     ...(ocr ? { ocr } : {}),
-    kind: e.kind,
-    body: e.body,
+    ...maskContent({ kind: e.kind, body: e.body } as Content),
   } as MessageView;
 }
 
@@ -129,7 +131,8 @@ export type QueueRowFacts = SessionFacts & { id: string; conversationId: string 
 export const queueRowFacts = (s: SessionRecord): QueueRowFacts => ({ id: s.id, conversationId: s.conversationId, ...sessionFacts(s) });
 
 /**
- * A session's queue row from what the caller already has, reading nothing: the facts (from the store
+ * A session's queue row from what the caller already has, reading nothing (the customer's name and the
+ * preview masked, issue 17; the preview is masked before it is cut, so no cut-off number slips through): the facts (from the store
  * or an event), the customer's name (null: unknown), the conversation's newest message, and the
  * emotion of the customer's newest message when the caller reads emotions.
  */
@@ -138,7 +141,7 @@ export function queueRow(s: QueueRowFacts, customerName: string | null, last: En
     id: s.id,
     conversationId: s.conversationId,
     customerId: s.customerId,
-    customerName: customerName ?? 'Unknown customer',
+    customerName: customerName === null ? 'Unknown customer' : maskPii(customerName),
     channel: s.channel,
     status: s.status,
     skillGroup: s.skillGroup,
@@ -146,7 +149,7 @@ export function queueRow(s: QueueRowFacts, customerName: string | null, last: En
     offeredAgentId: s.offeredAgentId,
     tier: s.tier,
     priority: s.priority,
-    lastMessagePreview: truncateText(last ? textOf(last) : '', PREVIEW, '…'),
+    lastMessagePreview: truncateText(last ? maskPii(textOf(last)) : '', PREVIEW, '…'),
     lastMessageAt: s.lastMessageAt,
     createdAt: s.createdAt,
     waitingSince: s.waitingSince,
@@ -171,6 +174,16 @@ export interface SessionViewsOptions {
   extras?: (s: SessionRecord, viewer: UserView) => Promise<Pick<SessionDetail, 'summary' | 'draft' | 'transfer'>>;
   /** Reads image messages' OCR views (issue 10, attachments/ocr-view.ts). Absent: views carry none. */
   ocrOf?: (messages: readonly Envelope[]) => Promise<Map<string, OcrView>>;
+}
+
+/** A detail's AI summary, draft and transfer as staff see them: their words masked (issue 17). */
+function staffExtras(extras: Pick<SessionDetail, 'summary' | 'draft' | 'transfer'>): Pick<SessionDetail, 'summary' | 'draft' | 'transfer'> {
+  return {
+    ...extras,
+    ...(extras.summary ? { summary: maskSummary(extras.summary) } : {}),
+    ...(extras.draft ? { draft: maskText(extras.draft) } : {}),
+    ...(extras.transfer ? { transfer: maskTransfer(extras.transfer) } : {}),
+  };
 }
 
 /** Staff-facing views of sessions, assembled from the store (decrypting what they show). */
@@ -247,7 +260,7 @@ export class SessionViews {
       context: {
         customer: {
           id: s.customerId,
-          name: customer?.name ?? 'Unknown customer',
+          name: customer ? maskPii(customer.name) : 'Unknown customer',
           channels: [...new Set([...(customer?.channels ?? []), ...previous.map((p) => p.channel), s.channel])].sort(),
           groupId: customer?.groupId ?? s.customerId,
         },
@@ -255,7 +268,7 @@ export class SessionViews {
           .filter((p) => p.id !== s.id && canSeeSession(viewer, p))
           .map((p) => ({ id: p.id, channel: p.channel, status: p.status, createdAt: p.createdAt })),
       },
-      ...extras,
+      ...(extras ? staffExtras(extras) : {}),
     };
   }
 }

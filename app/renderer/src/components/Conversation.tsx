@@ -10,6 +10,8 @@ import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } fro
 import { STRINGS } from '../i18n';
 import { useLocale } from '../context';
 import { ImageMessage } from './ImageMessage';
+import { MaskedText } from './MaskedText';
+import { useRevealApi } from '../api/reveal';
 import { FileMessage } from './FileMessage';
 import { useAgentTyping, useReadReceipt } from './agent-receipts';
 import { TRANSFER_EVENT_NAME } from '../../../../common/api/transfers';
@@ -34,6 +36,8 @@ export function Conversation() {
   const [closing, setClosing] = useState(false);
   // AI assistance (issue 10): the AI draft in the composer, suggestions inserted at the cursor, the wrap-up note.
   const t = STRINGS[useLocale()].assist;
+  const token = useWorkstation((s) => s.token);
+  const revealApi = useRevealApi();
   const discardDraft = useWorkstation((s) => s.discardDraft);
   const summarize = useWorkstation((s) => s.summarize);
   const [aiDraftId, setAiDraftId] = useState<string | null>(null);
@@ -159,8 +163,11 @@ export function Conversation() {
     <section className="conversation" aria-label="Conversation">
       <header className="conversation__head">
         <div>
-          <h2 data-testid="conversation-customer" dir="auto">
-            {detail.customerName}
+          <h2 data-testid="conversation-customer">
+            <MaskedText
+              text={detail.customerName}
+              reveal={async () => (token ? ((await revealApi.customer(token, detail.customerId, 'name')).values[0] ?? null) : null)}
+            />
           </h2>
           <p className="muted">
             <ChannelBadge channel={detail.channel} /> <code data-testid="session-id">{detail.id}</code> · {detail.skillGroup}
@@ -263,9 +270,11 @@ export function Conversation() {
                 ) : m.kind === 'file' ? (
                   <FileMessage message={m} />
                 ) : (
-                  <span className="bubble__text" dir="auto">
-                    {textOf(m)}
-                  </span>
+                  <MaskedText
+                    className="bubble__text"
+                    text={textOf(m)}
+                    reveal={async () => (token ? (await revealApi.message(token, m.sessionId, m.id)).text : null)}
+                  />
                 )}
                 <span className="bubble__meta">
                   <AuthorMark author={m.author} />

@@ -5,6 +5,8 @@ import { HuiliuError } from '../../../../common/errors/codes';
 import { textOf, type IdentityLinkKind } from '../../../../common/message/envelope';
 import { CHANNEL_NAMES, type ChannelCode } from '../../../../common/message/session-id';
 import { useCustomersApi, type CustomerLookup } from '../api/customers';
+import { useRevealApi } from '../api/reveal';
+import { MaskedText } from './MaskedText';
 import { useLocale, useWorkstation } from '../context';
 import { stamp } from '../format';
 import { continuityError, continuityStrings, type ContinuityStrings } from '../i18n-continuity';
@@ -471,6 +473,7 @@ function LinkForm(props: {
  */
 export function FullHistory({ customerId }: { customerId: string }) {
   const api = useCustomersApi();
+  const revealApi = useRevealApi();
   const token = useWorkstation((s) => s.token);
   const t = continuityStrings(useLocale());
   const [open, setOpen] = useState(false);
@@ -537,9 +540,11 @@ export function FullHistory({ customerId }: { customerId: string }) {
                   {stamp(m.receivedAt)}
                 </time>
               </span>
-              <span className="timeline__text" dir="auto">
-                {textOf(m)}
-              </span>
+              <MaskedText
+                className="timeline__text"
+                text={textOf(m)}
+                reveal={async () => (token ? (await revealApi.message(token, m.sessionId, m.id)).text : null)}
+              />
             </li>
           ))}
         </ol>

@@ -71,6 +71,12 @@ export interface AssistService {
    */
   draftUsed(actor: UserView, session: SessionRecord, used: { draftId: string; text: string; messageId: string }): Promise<void>;
   /**
+   * The AI texts staff were last shown masked for a session (issue 17): its open draft and the last
+   * suggestions made for it, unmasked. The conversation service puts their values back into a reply
+   * written from them, so the customer gets the real text. Kept in memory (SHOWN_SESSIONS sessions).
+   */
+  shownTexts(sessionId: string): Promise<string[]>;
+  /**
    * What a session's detail carries besides the conversation: the hand-over summary, and for a user
    * who may handle it the open draft (made now if the assisted-tier contact has none yet).
    */
@@ -127,7 +133,11 @@ const DETAIL_MESSAGES = 50;
 const PAST_REPLY_CANDIDATES = 5;
 const DAY_MS = 86_400_000;
 
+/** Sessions whose last suggestions are remembered for `shownTexts` (a few hundred bytes each). */
+const SHOWN_SESSIONS = 2000;
+
 export function createAssistService(deps: AssistServiceDeps): AssistService {
+  const suggested = new Map<string, string[]>();
   const now = deps.now ?? Date.now;
   const iso = () => new Date(now()).toISOString();
   const log = deps.logger.child({ component: 'assist' });
@@ -444,6 +454,12 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
         alreadySaid: to.answered,
       });
       await acted(session, 'ai', { action: 'suggested', count: suggestions.length });
+      suggested.delete(session.id);
+      suggested.set(
+        session.id,
+        suggestions.map((x) => x.text),
+      );
+      if (suggested.size > SHOWN_SESSIONS) suggested.delete(suggested.keys().next().value!);
       return suggestions;
     },
 
@@ -456,6 +472,11 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
       if (discarded)
         await acted(session, actor.id, { action: 'draft-used', draftId: draft.id, outcome: 'discarded', source: draft.source });
       return { discarded };
+    },
+
+    async shownTexts(sessionId) {
+      const draft = await drafts.forSession(sessionId);
+      return [...(draft ? [draft.text] : []), ...(suggested.get(sessionId) ?? [])];
     },
 
     async draftUsed(actor, session, used) {
