@@ -130,6 +130,8 @@ export async function startServer(
     logger,
     loginLimits: { perUserAndClient: window(login.perUserAndIp), perUser: window(login.perUser), perClient: window(login.perIp) },
     passwordChecks: { concurrent: login.concurrentChecks, waiting: login.waitingChecks },
+    tokenTtlMs: config.sessions.absoluteMinutes * 60_000,
+    idleTtlMs: config.sessions.idleMinutes * 60_000,
   });
   // After auth: on its first start the channels store takes over the app keys auth used to keep.
   const channels = createSqliteChannelStore({ path: config.paths.db, keys });
