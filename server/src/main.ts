@@ -21,6 +21,7 @@ import { createAiTier } from './ai/tier/ai-tier';
 import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
+import { OidcSignIn } from './auth/oidc';
 import type { Bus, BusOptions } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
 import { createRedisBus, redisConnector } from './bus/bus.redis';
@@ -345,6 +346,7 @@ export async function startServer(
     appWebhooks,
     keyRotation,
     audit,
+    ...(config.oidc ? { oidc: new OidcSignIn(config.oidc, auth, { logger }) } : {}),
     widgetState,
     appKeys,
   });
