@@ -63,7 +63,7 @@ describe('IDOR across skill groups: every route and socket event with a resource
   /** vip resources, and a general session for the reverse direction. */
   const vip = { sessionId: '', customerId: '', attachmentId: '', mergeId: '', transferId: '', takenSessionId: '' };
 
-  const api = (method: string, url: string, token: string, payload?: unknown) =>
+  const api = (method: string, url: string, token: string, payload?: Record<string, unknown>) =>
     s.app.inject({
       method: method as 'GET',
       url,
@@ -127,7 +127,7 @@ describe('IDOR across skill groups: every route and socket event with a resource
   });
 
   /** Each route with a group resource, as agent1 tries it on the vip one. */
-  const routes = (): Record<string, { url: string; payload?: unknown }> => ({
+  const routes = (): Record<string, { url: string; payload?: Record<string, unknown> }> => ({
     'GET /api/v1/sessions/:id': { url: `/api/v1/sessions/${vip.sessionId}` },
     'GET /api/v1/sessions/:id/messages': { url: `/api/v1/sessions/${vip.sessionId}/messages` },
     'GET /api/v1/customers/:id/facts': { url: `/api/v1/customers/${vip.customerId}/facts` },
