@@ -5,6 +5,7 @@ import Provider from 'oidc-provider';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OidcSignIn } from '../../src/auth/oidc';
+import { loadConfig } from '../../src/config/config';
 import type { Logger } from '../../src/logging/logger';
 import { writeConfigFile } from '../support/config-file';
 import { startTestServer, type TestServer } from '../support/harness';
@@ -292,6 +293,27 @@ describe('OIDC sign-in against a provider on loopback (authorization code + PKCE
     const done = await sign.finish(await new Browser().signIn(ok.url, 'li.na', REDIRECT_URI), ok.binding);
     expect(done.user.username).toBe('li.na');
     expect(createHash('sha256').update(done.handoff).digest('hex')).toHaveLength(64);
+  });
+});
+
+describe('the oidc: config section', () => {
+  const base = { name: 'Contoso ID', clientId: 'huiliu', clientSecret: SECRET, redirectUri: REDIRECT_URI };
+  const load = (oidc: Record<string, unknown>) =>
+    loadConfig({
+      env: { HUILIU_DATA_DIR: '/tmp/huiliu-oidc-config', HUILIU_CONFIG: writeConfigFile({ oidc }) },
+      argv: ['--demo'],
+      cwd: '/tmp',
+    });
+
+  it('takes an https issuer, and plain http only on a loopback address', () => {
+    expect(load({ ...base, issuer: 'https://login.contoso.example' }).oidc?.issuer).toBe('https://login.contoso.example');
+    expect(load({ ...base, issuer: 'http://127.0.0.1:9999' }).oidc?.roleClaim).toBe('roles');
+    expect(() => load({ ...base, issuer: 'http://login.contoso.example' })).toThrow(/oidc.*https/);
+  });
+
+  it('refuses a mapping to a skill group that does not exist, or to an unknown role, naming the field', () => {
+    expect(() => load({ ...base, issuer: 'https://id.example', skillGroups: { 'cs-x': 'nowhere' } })).toThrow(/oidc\.skillGroups\.cs-x/);
+    expect(() => load({ ...base, issuer: 'https://id.example', roles: { 'cs-x': 'root' } })).toThrow(/oidc\.roles/);
   });
 });
 
