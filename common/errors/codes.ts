@@ -10,6 +10,11 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { status: 401, message: 'Sign in first.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Wrong username or password.' },
   INVALID_APP_KEY: { status: 401, message: 'The app channel key is missing or unknown.' },
+  /**
+   * Enterprise sign-in (OIDC, issue 17) did not complete: a wrong or used state, a flow started in
+   * another browser, a code the provider refused, an ID token that failed its checks. Start again.
+   */
+  SSO_FAILED: { status: 401, message: 'Signing in with your organisation did not complete; start again.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },

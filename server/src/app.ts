@@ -21,6 +21,8 @@ import { assistPlugin } from './ai/assist/plugin';
 import type { AssistService } from './ai/assist/service';
 import type { IdentityStore } from './auth/identity';
 import { authPlugin } from './auth/plugin';
+import type { OidcSignIn } from './auth/oidc';
+import { oidcPlugin } from './auth/oidc-plugin';
 import type { RoutePolicy } from './auth/policy';
 import { registerRoutePolicy } from './auth/route-policy';
 import { revealPlugin } from './sessions/reveal.plugin';
@@ -123,6 +125,8 @@ export interface AppDeps {
   appWebhooks?: AppWebhooks;
   /** KEK rotation and retirement (issue 14). */
   keyRotation?: KeyRotation;
+  /** Enterprise sign-in through an OpenID provider (issue 17), when `oidc:` is configured. */
+  oidc?: OidcSignIn;
   /** The audit log (issue 17): staff requests and sign-ins are recorded through it. */
   audit?: AuditRecorder;
   /** App keys admins issue (issue 13): with it, the app accounts admin routes are served. */
@@ -204,6 +208,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
   await app.register(authPlugin, { auth, ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}) });
+  await app.register(oidcPlugin, {
+    oidc: deps.oidc ?? null,
+    ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}),
+  });
   if (deps.audit) {
     installAuditHook(app, deps.audit);
     await app.register(auditPlugin, { recorder: deps.audit });

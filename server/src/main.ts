@@ -29,6 +29,7 @@ import { createAiTier } from './ai/tier/ai-tier';
 import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth';
+import { OidcSignIn } from './auth/oidc';
 import type { Bus, BusOptions } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
 import { createRedisBus, redisConnector } from './bus/bus.redis';
@@ -150,6 +151,8 @@ export async function startServer(
     logger,
     loginLimits: { perUserAndClient: window(login.perUserAndIp), perUser: window(login.perUser), perClient: window(login.perIp) },
     passwordChecks: { concurrent: login.concurrentChecks, waiting: login.waitingChecks },
+    tokenTtlMs: config.sessions.absoluteMinutes * 60_000,
+    idleTtlMs: config.sessions.idleMinutes * 60_000,
   });
   // After auth: on its first start the channels store takes over the app keys auth used to keep.
   const channels = createSqliteChannelStore({ path: config.paths.db, keys });
@@ -400,6 +403,7 @@ export async function startServer(
     appWebhooks,
     keyRotation,
     audit,
+    ...(config.oidc ? { oidc: new OidcSignIn(config.oidc, auth, { logger }) } : {}),
     widgetState,
     appKeys,
     kpis: kpiLog,

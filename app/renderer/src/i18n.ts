@@ -235,3 +235,28 @@ export const PRIVACY_STRINGS: Record<Locale, PrivacyStrings> = {
     failed: '无法显示',
   },
 };
+
+/** The login page's enterprise sign-in strings (issue 17, OIDC). */
+export interface LoginStrings {
+  /** The button when an OpenID provider is configured; `name` is the provider's configured name. */
+  signInWith: (name: string) => string;
+  or: string;
+  /** Why an enterprise sign-in came back refused, by error code. */
+  ssoFailed: string;
+  ssoForbidden: string;
+}
+
+export const LOGIN_STRINGS: Record<Locale, LoginStrings> = {
+  en: {
+    signInWith: (name) => `Sign in with ${name}`,
+    or: 'or',
+    ssoFailed: 'Signing in with your organisation did not complete; start again.',
+    ssoForbidden: 'Your organisation account has no role in Huiliu; ask your administrator.',
+  },
+  zh: {
+    signInWith: (name) => `使用 ${name} 登录`,
+    or: '或',
+    ssoFailed: '企业账号登录未完成，请重新开始。',
+    ssoForbidden: '你的企业账号在汇流中没有角色，请联系管理员。',
+  },
+};

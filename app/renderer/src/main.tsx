@@ -2,7 +2,8 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { connectAgent } from './api/agent-socket';
-import { createServerApi } from './api/http';
+import { createServerApi, ssoResultOf } from './api/http';
+import { LOGIN_STRINGS, detectLocale } from './i18n';
 import { resolveBridge } from './bridge';
 import { BridgeContext, StoreContext } from './context';
 import { createWorkstationStore } from './stores/workstation';
@@ -18,6 +19,14 @@ const store = createWorkstationStore({
   storage: window.sessionStorage,
 });
 store.getState().restore();
+// Back from the organisation's sign-in page (issue 17): take the hand-over code out of the address first.
+const sso = ssoResultOf(window.location.hash);
+if (sso) {
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  const t = LOGIN_STRINGS[detectLocale(navigator.languages)];
+  if ('handoff' in sso) void store.getState().loginWithSso(sso.handoff);
+  else store.getState().ssoRefused(sso.error === 'FORBIDDEN' ? t.ssoForbidden : t.ssoFailed);
+}
 bridge.onFocusSession((sessionId) => void store.getState().openSession(sessionId));
 
 createRoot(document.getElementById('root')!).render(

@@ -233,6 +233,16 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     next();
   });
 
+  /** When each socket's token ends (absolute or idle lifetime, whichever is first): the socket ends with it. */
+  const expiries = new WeakMap<AgentSocket, ReturnType<typeof setTimeout>>();
+  function armExpiry(socket: AgentSocket): void {
+    clearTimeout(expiries.get(socket));
+    // Node timers hold at most 2^31-1 ms (~24.8 days); a longer-lived token's client just reconnects then.
+    const expiry = setTimeout(() => socket.disconnect(true), Math.min(Math.max(0, socket.data.expiresAt - now()), 2 ** 31 - 1));
+    expiry.unref();
+    expiries.set(socket, expiry);
+  }
+
   /** Per-socket event budget: one person's clicks fit easily; a script flooding events does not. */
   const events = new WeakMap<AgentSocket, TokenBucket>();
   // DESIGN §6: logout (and disabling a user) ends that token's sockets at once, not at their next event;
@@ -328,10 +338,16 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         return reply(fail('RATE_LIMITED'));
       }
       // The token is checked on every event, not only at connect: a logout or expiry ends the socket.
-      if (!deps.auth.verify(socket.data.token)) {
+      const verified = deps.auth.verifyToken(socket.data.token);
+      if (!verified) {
         reply(fail('UNAUTHENTICATED'));
         socket.disconnect(true);
         return;
+      }
+      // An event is a use of the session: its idle end moves on (issue 17), and so does the socket's.
+      if (verified.expiresAt !== socket.data.expiresAt) {
+        socket.data.expiresAt = verified.expiresAt;
+        armExpiry(socket);
       }
       if (!can(socket.data.user, action)) return reply(fail('FORBIDDEN'));
       const parsed = schema.safeParse(payload ?? {});
@@ -351,9 +367,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     events.set(socket, new TokenBucket(agentLimits.eventBurst, agentLimits.eventsPerSecond));
     // Revoked between the middleware and now: the revocation listener could not see this socket yet.
     if (!deps.auth.verify(socket.data.token)) return void socket.disconnect(true);
-    // Node timers hold at most 2^31-1 ms (~24.8 days); a longer-lived token's client just reconnects then.
-    const expiry = setTimeout(() => socket.disconnect(true), Math.min(Math.max(0, socket.data.expiresAt - now()), 2 ** 31 - 1));
-    expiry.unref();
+    armExpiry(socket);
     let inPool = false;
     // Room membership is the queue policy (rbac.queueRoomsOf): pushes reach only who may see them.
     void socket.join(queueRoomsOf(user));
@@ -425,7 +439,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     });
 
     socket.on('disconnect', () => {
-      clearTimeout(expiry);
+      clearTimeout(expiries.get(socket));
       // Only a connection that was counted in the pool may be taken out of it, or a socket closed
       // mid-greeting would take away another connection of the same agent.
       if (inPool && deps.pool.disconnect(user.id)) {

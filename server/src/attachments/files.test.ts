@@ -50,6 +50,9 @@ describe('cleanFileName', () => {
   it('keeps the last path segment, drops controls and bidi overrides, bounds the length', () => {
     expect(cleanFileName('../../etc/passwd')).toBe('passwd');
     expect(cleanFileName('C:\\Users\\a\\report.pdf')).toBe('report.pdf');
+    // Percent-encoded separators count as separators too (issue 17), as a program decoding the name would read it.
+    expect(cleanFileName('..%2F..%2Fsecret.txt')).toBe('secret.txt');
+    expect(cleanFileName('..%5c..%5Cwin.ini')).toBe('win.ini');
     expect(cleanFileName('in\u202Evoice\u0000\u0007  final .pdf')).toBe('invoice final .pdf');
     expect(cleanFileName('')).toBe('file');
     expect(cleanFileName(undefined)).toBe('file');

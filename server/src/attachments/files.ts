@@ -96,11 +96,11 @@ const INVISIBLE = /[\p{Cc}\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u206
 
 /**
  * A file name as the customer gave it, made safe to store and show (issue 13): the last path segment
- * only (`/` and `\\` both), controls and invisible format characters (bidi overrides…) removed, blanks
+ * only (`/` and `\\` both, also percent-encoded as `%2F` / `%5C`, issue 17), controls and invisible format characters (bidi overrides…) removed, blanks
  * collapsed, at most `max` UTF-16 units cut by grapheme, and `file` when nothing is left.
  */
 export function cleanFileName(raw: string | undefined, max = 120): string {
-  const last = (raw ?? '').split(/[/\\]/).pop() ?? '';
+  const last = (raw ?? '').split(/[/\\]|%2f|%5c/i).pop() ?? '';
   const clean = last.replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
   if (!clean || clean === '.' || clean === '..') return 'file';
   let out = '';

@@ -24,6 +24,8 @@ const VIEWS: { pattern: RegExp; action: string; kind: string }[] = [
 /** Mutations whose route names their own action better than `http.<METHOD> <route>`. */
 const NAMED: Record<string, string> = {
   'POST /api/v1/auth/logout': 'auth.logout',
+  'POST /api/v1/auth/sessions/revoke-all': 'auth.revoke-all',
+  'POST /api/v1/users/:id/sessions/revoke-all': 'auth.revoke-user',
   'POST /api/v1/admin/keys/rotate': 'keys.rotate',
   'POST /api/v1/admin/keys/:kekId/retire': 'keys.retire',
   'PUT /api/v1/routing/config': 'routing.config-change',

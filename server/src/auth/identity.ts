@@ -1,10 +1,24 @@
-import type { LoginResponse, UserView } from '../../../common/api/auth';
+import type { LoginResponse, Role, UserView } from '../../../common/api/auth';
 
 /** A verified bearer token: who it is, when it expires (ms since the epoch) and its stored hash. */
 export interface VerifiedToken {
   user: UserView;
   tokenHash: string;
   expiresAt: number;
+}
+
+/**
+ * A person as an OpenID provider describes them, after the ID token was checked and the provider's
+ * role and group claims were mapped to ours (oidc.ts): `issuer` + `subject` (OIDC Core §2 `iss`, `sub`)
+ * identify them for good; the rest is refreshed at every sign-in.
+ */
+export interface ExternalIdentity {
+  issuer: string;
+  subject: string;
+  username: string;
+  displayName: string;
+  roles: Role[];
+  skillGroups: string[];
 }
 
 /**
@@ -31,8 +45,14 @@ export interface IdentityStore {
   verifyToken(token: string | undefined): VerifiedToken | null;
   /** Revokes one bearer token; the revocation listeners hear of it synchronously. */
   logout(token: string): void;
-  /** Revokes every token of a user; the revocation listeners hear of it synchronously. */
-  revokeUser(userId: string): void;
+  /** Revokes every token of a user; the revocation listeners hear of it synchronously. Returns how many were revoked. */
+  revokeUser(userId: string): number;
+  /**
+   * Signs in a person an enterprise OpenID provider vouched for (issue 17), creating or updating the
+   * local user linked to (issuer, subject), and issues a bearer token like `login`. Errors: FORBIDDEN
+   * when no role is granted or the user is disabled.
+   */
+  signInExternal(identity: ExternalIdentity): LoginResponse;
   /** Calls `listener` after every revocation; returns its disposer. */
   onRevoked(listener: (revocation: Revocation) => void): () => void;
   /** An enabled user by id, or null. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { LoginRequestSchema, type StaffDirectory } from '../../../common/api/auth';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { AuditEntryInput } from '../audit/audit';
@@ -8,6 +9,8 @@ import { scopeOf } from './policy';
 import { bearerToken, staffOf } from './route-policy';
 
 export { bearerToken };
+
+const UserIdParams = z.strictObject({ id: z.string().min(1).max(64) });
 
 /**
  * Sign-in, sign-out, "who am I" (DESIGN §6) and the staff directory; the policy hook checks the token
@@ -54,6 +57,28 @@ export async function authPlugin(
     staffOf(request);
     auth.logout(bearerToken(request)!);
     return reply.status(204).send();
+  });
+
+  /**
+   * `POST /api/v1/auth/sessions/revoke-all` → `{revoked}`: sign out everywhere (issue 17). Revokes every
+   * bearer token of the caller, this one included, and ends their sockets at once; audited as
+   * `auth.revoke-all` by the audit hook.
+   */
+  app.post('/api/v1/auth/sessions/revoke-all', { config: { policy: 'account.self' } }, async (request) => {
+    const user = staffOf(request);
+    return { revoked: auth.revokeUser(user.id) };
+  });
+
+  /**
+   * `POST /api/v1/users/:id/sessions/revoke-all` → `{revoked}`: an admin signs another user out
+   * everywhere (issue 17; policy `account.revoke`), e.g. for a lost laptop. Their sockets end at once;
+   * audited as `auth.revoke-user` with the user as target. NOT_FOUND for an unknown or disabled id.
+   */
+  app.post('/api/v1/users/:id/sessions/revoke-all', { config: { policy: 'account.revoke' } }, async (request) => {
+    staffOf(request);
+    const { id } = parseWith(UserIdParams, request.params);
+    if (!auth.userById(id)) throw new HuiliuError('NOT_FOUND', 'No such staff user.');
+    return { revoked: auth.revokeUser(id) };
   });
 
   app.get('/api/v1/auth/me', { config: { policy: 'account.self' } }, async (request) => ({ user: staffOf(request) }));

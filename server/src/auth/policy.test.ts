@@ -31,6 +31,7 @@ const UNSCOPED: readonly Action[] = [
   'privacy.request',
   'privacy.approve',
   'retention.manage',
+  'account.revoke',
 ];
 const one = (role: Role, skillGroups: string[] = ['general']): PolicyUser => ({ id: 'u1', roles: [role], skillGroups });
 
@@ -64,6 +65,8 @@ describe('can(user, action, resource)', () => {
     ['privacy.request', [true, true, true, false, true], [true, true, true, false, true]],
     ['privacy.approve', [false, false, false, false, true], [false, false, false, false, true]],
     ['retention.manage', [false, false, true, false, true], [false, false, true, false, true]],
+    // Signing another user out everywhere: account administration, admins only.
+    ['account.revoke', [false, false, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

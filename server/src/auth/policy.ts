@@ -66,6 +66,11 @@ export const ACTIONS = [
   'privacy.approve',
   /** Set the conversation retention per skill group (issue 17). Not scoped. */
   'retention.manage',
+  /**
+   * Sign another staff user out everywhere: revoke every session (bearer token) of theirs and end
+   * their sockets (issue 17, e.g. a stolen laptop). Not scoped: staff accounts belong to no group.
+   */
+  'account.revoke',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -118,6 +123,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'privacy.request': ['agent', 'lead', 'admin', 'privacy-officer'],
   'privacy.approve': ['privacy-officer'],
   'retention.manage': ['admin', 'privacy-officer'],
+  // Ending someone else's sessions is account administration: admins only.
+  'account.revoke': ['admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -160,6 +167,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'privacy.request':
     case 'privacy.approve':
     case 'retention.manage':
+    case 'account.revoke':
       return true;
     case 'session.view':
     case 'team.view':
@@ -203,6 +211,8 @@ export function scopeOf(user: PolicyUser, action: Action): readonly string[] | n
   if (action === 'routing.view' || action === 'routing.manage' || action === 'customer.import' || action === 'channel.manage') return null;
   // Data-subject requests and retention are deployment-wide.
   if (action === 'privacy.request' || action === 'privacy.approve' || action === 'retention.manage') return null;
+  // Staff accounts belong to no skill group.
+  if (action === 'account.revoke') return null;
   return seesAllGroups(user) ? null : user.skillGroups;
 }
 

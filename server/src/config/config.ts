@@ -12,7 +12,28 @@ import {
   webhookUrlProblem,
   type WebhookRetryConfig,
 } from '../gateway/app/webhook';
+import { RoleSchema, type Role } from '../../../common/api/auth';
 import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig } from '../../../common/routing/types';
+
+/** Hosts where an http OpenID issuer is allowed (a provider on the same machine, as in tests). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** `sessions:` defaults (issue 17): 12 h absolute, 60 min idle. */
+export const DEFAULT_SESSIONS = { absoluteMinutes: 720, idleMinutes: 60 };
+
+/** `oidc:` of HUILIU_CONFIG as the server uses it (see FileConfigSchema). */
+export interface OidcConfig {
+  readonly name: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUri: string;
+  readonly scopes?: readonly string[];
+  readonly roleClaim: string;
+  readonly groupClaim: string;
+  readonly roles: Readonly<Record<string, Role>>;
+  readonly skillGroups: Readonly<Record<string, string>>;
+}
 
 /** Raised when configuration is wrong; the message names the variable or field. */
 export class ConfigError extends Error {
@@ -440,10 +461,6 @@ export const FileConfigSchema = z.strictObject({
     .optional(),
   limits: LimitsSchema.optional(),
   /**
-   * Cross-channel continuity (issue 12, docs/continuity.md): a customer who writes on another channel
-   * within `windowMinutes` (default 30, 1..1440) of their open conversation's last activity continues it.
-   */
-  /**
    * The audit log (issue 17, docs/audit.md): entries older than `retentionDays` (default and minimum
    * 183, the 6-month floor; at most 3650) are removed by a daily job, itself audited.
    */
@@ -460,6 +477,57 @@ export const FileConfigSchema = z.strictObject({
     .strictObject({ dueDays: z.number().int().min(1).max(90), exportTtlDays: z.number().int().min(1).max(90) })
     .partial()
     .optional(),
+  /**
+   * Staff sessions (issue 17, docs/security.md): a bearer token ends `absoluteMinutes` after sign-in
+   * (default 720, 12 h) or after `idleMinutes` without a request or socket event (default 60), whichever
+   * comes first.
+   */
+  sessions: z
+    .strictObject({
+      absoluteMinutes: z
+        .number()
+        .int()
+        .min(5)
+        .max(7 * 24 * 60),
+      idleMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60),
+    })
+    .partial()
+    .optional(),
+  /**
+   * Optional enterprise sign-in through an OpenID provider (issue 17, docs/security.md): authorization
+   * code flow with PKCE, state and nonce. `name` is shown on the login page ("Sign in with <name>").
+   * The provider's `roleClaim` (default `roles`) and `groupClaim` (default `groups`) values are mapped
+   * through `roles` (claim value → Huiliu role) and `skillGroups` (claim value → skill group id);
+   * values not listed grant nothing. `issuer` must be https, except on a loopback address (tests).
+   */
+  oidc: z
+    .strictObject({
+      name: z.string().min(1).max(64),
+      issuer: z.url(),
+      clientId: z.string().min(1).max(256),
+      clientSecret: z.string().min(1).max(1024),
+      redirectUri: z.url(),
+      scopes: z
+        .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
+        .max(20)
+        .optional(),
+      roleClaim: z.string().min(1).max(64).default('roles'),
+      groupClaim: z.string().min(1).max(64).default('groups'),
+      roles: z.record(z.string().max(256), RoleSchema).default({}),
+      skillGroups: z.record(z.string().max(256), z.string().min(1)).default({}),
+    })
+    .refine((o) => new URL(o.issuer).protocol === 'https:' || LOOPBACK_HOSTS.has(new URL(o.issuer).hostname), {
+      message: 'the issuer must be an https URL (http only on a loopback address)',
+    })
+    .optional(),
+  /**
+   * Cross-channel continuity (issue 12, docs/continuity.md): a customer who writes on another channel
+   * within `windowMinutes` (default 30, 1..1440) of their open conversation's last activity continues it.
+   */
   continuity: z
     .strictObject({ windowMinutes: z.number().int().min(1).max(1440) })
     .partial()
@@ -649,6 +717,10 @@ export interface ServerConfig {
   readonly limits: LimitsConfig;
   /** `attachments:` of HUILIU_CONFIG, defaults filled in. */
   readonly attachments: { readonly maxImageBytes: number; readonly maxImagePixels: number };
+  /** `sessions:` of HUILIU_CONFIG, defaults filled in (issue 17). */
+  readonly sessions: { readonly absoluteMinutes: number; readonly idleMinutes: number };
+  /** `oidc:` of HUILIU_CONFIG, or null: no enterprise sign-in. */
+  readonly oidc: OidcConfig | null;
   /** `continuity:` of HUILIU_CONFIG, default filled in (docs/continuity.md). */
   readonly continuity: { readonly windowMinutes: number };
   /** `audit:` of HUILIU_CONFIG: how long audit entries are kept (days, ≥ 183). */
@@ -874,6 +946,8 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     },
     attachments: { ...DEFAULT_ATTACHMENTS, ...file.attachments },
     continuity: { windowMinutes: file.continuity?.windowMinutes ?? DEFAULT_CONTINUITY_MINUTES },
+    sessions: { ...DEFAULT_SESSIONS, ...file.sessions },
+    oidc: oidcConfig(file.oidc, groupIds),
     audit: { retentionDays: file.audit?.retentionDays ?? 183 },
     privacy: { dueDays: file.privacy?.dueDays ?? 30, exportTtlDays: file.privacy?.exportTtlDays ?? 7 },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
@@ -897,6 +971,15 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     },
   };
   return deepFreeze(config);
+}
+
+/** `oidc:` checked against the skill groups (ConfigError naming the field). */
+function oidcConfig(file: z.infer<typeof FileConfigSchema>['oidc'], groupIds: ReadonlySet<string>): OidcConfig | null {
+  if (!file) return null;
+  for (const [claim, group] of Object.entries(file.skillGroups))
+    if (!groupIds.has(group)) throw new ConfigError(`HUILIU_CONFIG field oidc.skillGroups.${claim}: no skill group "${group}"`);
+  const { scopes, ...rest } = file;
+  return { ...rest, ...(scopes ? { scopes } : {}) };
 }
 
 function deepFreeze<T>(value: T): T {

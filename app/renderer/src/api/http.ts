@@ -5,6 +5,37 @@ import { LoginResponseSchema, type LoginResponse } from '../../../../common/api/
 export interface ServerApi {
   login(username: string, password: string): Promise<LoginResponse>;
   logout(token: string): Promise<void>;
+  /** The session an enterprise sign-in (OIDC, issue 17) handed over: `POST /api/v1/auth/oidc/exchange`, once. */
+  exchangeSso?(handoff: string): Promise<LoginResponse>;
+}
+
+/** What the login page offers besides a password (`GET /api/v1/auth/providers`). */
+export interface SignInProviders {
+  oidc: { name: string; startUrl: string } | null;
+}
+
+/** The sign-in providers the server offers; none when it cannot say (older server, no network). */
+export async function fetchSignInProviders(base = ''): Promise<SignInProviders> {
+  try {
+    const res = await fetch(`${base}/api/v1/auth/providers`);
+    const body = res.ok ? ((await res.json()) as Partial<SignInProviders>) : {};
+    const oidc = body.oidc;
+    return { oidc: oidc && typeof oidc.name === 'string' && typeof oidc.startUrl === 'string' ? oidc : null };
+  } catch {
+    return { oidc: null };
+  }
+}
+
+/**
+ * What the enterprise sign-in's callback left in the page address (`#oidc=<hand-over>` or
+ * `#oidc-error=<code>`), or null.
+ */
+export function ssoResultOf(hash: string): { handoff: string } | { error: string } | null {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const handoff = params.get('oidc');
+  if (handoff) return { handoff };
+  const error = params.get('oidc-error');
+  return error ? { error } : null;
 }
 
 async function asError(res: Response): Promise<HuiliuError> {
@@ -25,6 +56,15 @@ export function createServerApi(base = ''): ServerApi {
     },
     async logout(token) {
       await fetch(`${base}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    },
+    async exchangeSso(handoff) {
+      const res = await fetch(`${base}/api/v1/auth/oidc/exchange`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ handoff }),
+      });
+      if (!res.ok) throw await asError(res);
+      return LoginResponseSchema.parse(await res.json());
     },
   };
 }

@@ -1,12 +1,25 @@
-import { useState, type FormEvent } from 'react';
-import { useWorkstation } from '../context';
+import { useEffect, useState, type FormEvent } from 'react';
+import { fetchSignInProviders, type SignInProviders } from '../api/http';
+import { useLocale, useWorkstation } from '../context';
+import { LOGIN_STRINGS } from '../i18n';
 
-export function Login() {
+export function Login({ providers: given }: { providers?: SignInProviders } = {}) {
   const login = useWorkstation((s) => s.login);
   const loggingIn = useWorkstation((s) => s.loggingIn);
   const error = useWorkstation((s) => s.loginError ?? s.linkError);
+  const t = LOGIN_STRINGS[useLocale()];
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  // Enterprise sign-in (issue 17): offered when the server has an OpenID provider configured.
+  const [providers, setProviders] = useState<SignInProviders>(given ?? { oidc: null });
+  useEffect(() => {
+    if (given) return;
+    let live = true;
+    void fetchSignInProviders().then((p) => live && setProviders(p));
+    return () => {
+      live = false;
+    };
+  }, [given]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -50,6 +63,15 @@ export function Login() {
         <button type="submit" disabled={loggingIn}>
           {loggingIn ? 'Signing in…' : 'Sign in'}
         </button>
+        {providers.oidc ? (
+          <>
+            <p className="login__or">{t.or}</p>
+            {/* A full-page navigation: the provider's sign-in page, then back to /app/ with a hand-over code. */}
+            <a className="login__sso" href={providers.oidc.startUrl}>
+              {t.signInWith(providers.oidc.name)}
+            </a>
+          </>
+        ) : null}
       </form>
     </main>
   );

@@ -8,6 +8,10 @@ export interface AuthSlice {
   loginError: string | null;
   loggingIn: boolean;
   login(username: string, password: string): Promise<void>;
+  /** Completes an enterprise sign-in (OIDC, issue 17) from the callback's hand-over code. */
+  loginWithSso(handoff: string): Promise<void>;
+  /** Shows why an enterprise sign-in was refused (the message is the page's, localized). */
+  ssoRefused(message: string): void;
   logout(): Promise<void>;
   /** Resumes a session saved in this tab (reload keeps you signed in). */
   restore(): void;
@@ -33,6 +37,22 @@ export const createAuthSlice =
         const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
         set({ loggingIn: false, loginError: message });
       }
+    },
+    async loginWithSso(handoff) {
+      if (!deps.api.exchangeSso) return;
+      set({ loggingIn: true, loginError: null });
+      try {
+        const res = await deps.api.exchangeSso(handoff);
+        deps.storage.setItem(TOKEN_KEY, JSON.stringify({ token: res.token, user: res.user }));
+        set({ token: res.token, user: res.user, loggingIn: false });
+        get().goOnline(res.token);
+      } catch (error) {
+        const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
+        set({ loggingIn: false, loginError: message });
+      }
+    },
+    ssoRefused(message) {
+      set({ loginError: message });
     },
     async logout() {
       const token = get().token;
