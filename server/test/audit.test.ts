@@ -128,8 +128,23 @@ describe('the audit log (embedded SQLite)', () => {
     await s.services.keyRotation.settled();
     expect(await actions('admin')).toContain('keys.rotate');
     for (const user of ['agent1', 'lead', 'admin']) expect((await search({}, await s.login(user))).status).toBe(403);
-    // Searching is audited too.
+    // Searching is audited too, and so is each refused try, under the name of who tried.
     expect(await actions('auditor')).toContain('audit.search');
+    await s.services.audit.flush();
+    const tries = (await search({ userId: 'agent1', limit: '500' })).body.entries.filter((e) => e.action === 'audit.search');
+    expect(tries.map((e) => e.outcome)).toContain('denied');
+    // A refused mutation (an agent rotating keys) and a refused read of nothing personal are recorded too.
+    const agentToken = await s.login('agent1');
+    expect(
+      (await s.app.inject({ method: 'POST', url: '/api/v1/admin/keys/rotate', headers: { authorization: `Bearer ${agentToken}` } }))
+        .statusCode,
+    ).toBe(403);
+    expect((await s.app.inject({ url: '/api/v1/admin/keys', headers: { authorization: `Bearer ${agentToken}` } })).statusCode).toBe(403);
+    await s.services.audit.flush();
+    const refused = (await search({ userId: 'agent1', limit: '500' })).body.entries
+      .filter((e) => e.outcome === 'denied')
+      .map((e) => e.action);
+    expect(refused).toEqual(expect.arrayContaining(['keys.rotate', 'http.GET /api/v1/admin/keys']));
   });
 
   it('pages newest first with a cursor, and refuses malformed queries with VALIDATION_FAILED', async () => {

@@ -104,7 +104,12 @@ export function installAuditHook(app: FastifyInstance, recorder: AuditRecorder):
         return;
       }
       const view = VIEWS.find((v) => v.pattern.test(route));
-      if (!view) return;
+      if (!view) {
+        // Reads of nothing personal are not recorded, but a refused one is (who probed what).
+        if (outcome === 'denied')
+          recorder.record({ actor, action: `http.GET ${route}`, outcome, ...(ip ? { ip } : {}), detail: { status: 403 } });
+        return;
+      }
       const target = targetOf(request, view.kind);
       recorder.record({ actor, action: view.action, outcome, ...(ip ? { ip } : {}), ...(target ? { target } : {}), detail: { route } });
       return;

@@ -29,7 +29,8 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * Installs the one authorization hook for REST routes (issue 7 §4, DESIGN §8): `onRequest`, so an
  * unauthorized request is refused before its body is read. It reads each route's `config.policy`:
  * an action needs a bearer token the identity store verifies (else UNAUTHENTICATED) whose user
- * `can` do the action in some scope (else FORBIDDEN), and leaves that user in `request.staff`;
+ * `can` do the action in some scope (else FORBIDDEN), and leaves that user in `request.staff` (also when
+ * refused, for the audit);
  * `loopback-or-staff` lets a loopback caller (`request.ip`, i.e. behind trusted proxies) through and
  * otherwise needs a verified token; `public` and `channel-key` pass (the channel plugin checks its
  * key). A route with no valid policy is refused with FORBIDDEN (fail closed). Requests matching no
@@ -50,8 +51,10 @@ export function registerRoutePolicy(app: FastifyInstance, identity: IdentityStor
     }
     const user = identity.verify(bearerToken(request));
     if (!user) throw new HuiliuError('UNAUTHENTICATED');
-    if (!can(user, policy)) throw new HuiliuError('FORBIDDEN');
+    // Set before the role check: a refused request still names who made it, so the audit hook records
+    // the refusal (ASVS V16: authorization failures are logged). Handlers never run after a throw.
     request.staff = user;
+    if (!can(user, policy)) throw new HuiliuError('FORBIDDEN');
   });
 }
 
