@@ -47,6 +47,11 @@ const NOT_GROUP_RESOURCES: Record<string, string> = {
   'POST /api/v1/channels/app/accounts/:appId/keys': 'app accounts, admins only',
   'POST /api/v1/channels/app/accounts/:appId/keys/:keyId/revoke': 'app accounts, admins only',
   'POST /api/v1/channels/app/accounts/:appId/webhook-secret': 'app accounts, admins only',
+  'POST /api/v1/privacy/exports/:id/approve': 'data-subject requests are deployment-wide: privacy.approve (privacy test)',
+  'POST /api/v1/privacy/exports/:id/reject': 'data-subject requests are deployment-wide: privacy.approve (privacy test)',
+  'POST /api/v1/privacy/erasures/:id/approve': 'data-subject requests are deployment-wide: privacy.approve (privacy test)',
+  'POST /api/v1/privacy/erasures/:id/reject': 'data-subject requests are deployment-wide: privacy.approve (privacy test)',
+  'GET /api/v1/privacy/exports/:id/download': 'the requester or a privacy officer only (privacy test), not a group resource',
   'GET /channels/web/attachments/:id': 'a visitor’s signed link (uploads test), not a staff route',
   'GET /channels/wechat/:accountId': 'WeChat server protocol, signed by the account token',
   'POST /channels/wechat/:accountId': 'WeChat server protocol, signed by the account token',
@@ -61,7 +66,7 @@ describe('IDOR across skill groups: every route and socket event with a resource
   let agent2: string;
   const sockets: Socket[] = [];
   /** vip resources, and a general session for the reverse direction. */
-  const vip = { sessionId: '', customerId: '', attachmentId: '', mergeId: '', transferId: '', takenSessionId: '' };
+  const vip = { sessionId: '', messageId: '', customerId: '', attachmentId: '', mergeId: '', transferId: '', takenSessionId: '' };
 
   const api = (method: string, url: string, token: string, payload?: Record<string, unknown>) =>
     s.app.inject({
@@ -78,7 +83,7 @@ describe('IDOR across skill groups: every route and socket event with a resource
       payload: { customer: { externalId, name: 'Zhao Min' }, clientMessageId: `${externalId}-1`, hints: { skillGroup: 'vip' }, ...body },
     });
     expect(res.statusCode, res.body).toBe(202);
-    return res.json() as { sessionId: string; attachmentId?: string };
+    return res.json() as { sessionId: string; messageId: string; attachmentId?: string };
   }
 
   beforeAll(async () => {
@@ -89,6 +94,7 @@ describe('IDOR across skill groups: every route and socket event with a resource
     agent2 = await s.login('agent2');
     const first = await post('idor-vip-1', { text: 'I need help with my order' });
     vip.sessionId = first.sessionId;
+    vip.messageId = first.messageId;
     vip.customerId = (await s.services.store.getSession(first.sessionId))!.customerId;
     const image = await post('idor-vip-2', { image: { base64: PNG_1x1, mime: 'image/png' } });
     expect(image.attachmentId).toBeTruthy();
@@ -139,6 +145,8 @@ describe('IDOR across skill groups: every route and socket event with a resource
       payload: { kind: 'phone', value: '+86 139 0013 9000' },
     },
     'GET /api/v1/attachments/:id': { url: `/api/v1/attachments/${vip.attachmentId}` },
+    'POST /api/v1/sessions/:id/messages/:messageId/reveal': { url: `/api/v1/sessions/${vip.sessionId}/messages/${vip.messageId}/reveal` },
+    'POST /api/v1/customers/:id/reveal': { url: `/api/v1/customers/${vip.customerId}/reveal`, payload: { field: 'name' } },
   });
 
   it('classifies every route with an id: a group resource tried below, or named as belonging to no group', () => {
