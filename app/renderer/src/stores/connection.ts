@@ -121,6 +121,8 @@ export const createConnectionSlice =
           });
         });
         socket.on('transfer:updated', (transfer) => get().receiveTransferUpdate(transfer));
+        // Issue 17: an erased customer's data leaves this window at once.
+        socket.on('customer:erased', ({ customerIds }) => get().forgetCustomers(customerIds));
       },
       goOffline() {
         get().connection?.close();

@@ -60,6 +60,12 @@ export interface ConversationSlice {
   receiveMessage(message: MessageView): void;
   /** Text read from an image of the open conversation (issue 10): shown under the image. */
   receiveAnnotation(annotation: MessageAnnotation): void;
+  /**
+   * These customers' data was erased (issue 17, `customer:erased`): the open conversation of one of
+   * them closes, with its messages, pending replies, deliveries and AI suggestions; nothing of theirs
+   * stays in this window's memory. Their queue rows are the server's `[erased]` markers.
+   */
+  forgetCustomers(customerIds: readonly string[]): void;
   resetWork(): void;
 }
 
@@ -246,6 +252,11 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
           ? { detail: { ...s.detail, messages: s.detail.messages.map((m) => (m.id === messageId ? { ...m, ocr } : m)) } }
           : {},
       );
+    },
+    forgetCustomers(customerIds) {
+      const detail = get().detail;
+      if (!detail || !customerIds.includes(detail.customerId)) return;
+      set({ openSessionId: null, followed: null, detail: null, pending: [], deliveries: {}, suggestions: null, workError: null });
     },
     resetWork() {
       set({

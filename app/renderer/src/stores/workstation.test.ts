@@ -168,6 +168,28 @@ describe('workstation store', () => {
     expect(store.getState().unread.WB7).toBe(1);
   });
 
+  it("drops the open conversation of an erased customer, and keeps another customer's", async () => {
+    const detail = { ...summary('WB6', { status: 'active', assignedAgentId: 'u1' }), messages: [] } as unknown as SessionDetail;
+    const { store, socket } = setup(vi.fn(async () => detail) as unknown as AgentConnection['request']);
+    await store.getState().login('agent1', 'huiliu-demo');
+    await store.getState().openSession('WB6');
+    socket.emit('message:new', {
+      id: 'x',
+      sessionId: 'WB6',
+      conversationId: 'c-WB6',
+      seq: 1,
+      direction: 'in',
+      kind: 'text',
+      body: { text: 'mine' },
+    });
+    socket.emit('customer:erased', { customerIds: ['someone-else'] });
+    expect(store.getState().detail!.messages).toHaveLength(1);
+    socket.emit('customer:erased', { customerIds: ['someone-else', 'cust'] });
+    expect(store.getState().detail).toBeNull();
+    expect(store.getState().openSessionId).toBeNull();
+    expect(JSON.stringify(store.getState())).not.toContain('mine');
+  });
+
   it("shows the customer's typing for that session until they stop or their message arrives", async () => {
     const { store, socket } = setup();
     await store.getState().login('agent1', 'huiliu-demo');
