@@ -47,9 +47,19 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
     const db = new Database(join(server.dataDir, 'huiliu.db'), { readonly: true });
     try {
       const applied = db.prepare('SELECT component, count(*) AS n FROM schema_migrations GROUP BY component ORDER BY component').all();
-      const expected = ['ai', 'ai/assist', 'attachments', 'audit', 'auth', 'gateway', 'routing', 'sessions', 'gateway/web'].map(
-        (capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length,
-      );
+      const expected = [
+        'ai',
+        'ai/assist',
+        'attachments',
+        'audit',
+        'auth',
+        'gateway',
+        'kpis',
+        'privacy',
+        'routing',
+        'sessions',
+        'gateway/web',
+      ].map((capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length);
       expect(applied).toEqual([
         { component: 'ai', n: expected[0] },
         { component: 'assist', n: expected[1] },
@@ -57,9 +67,11 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
         { component: 'audit', n: expected[3] },
         { component: 'auth', n: expected[4] },
         { component: 'channels', n: expected[5] },
-        { component: 'routing', n: expected[6] },
-        { component: 'sessions', n: expected[7] },
-        { component: 'widget', n: expected[8] },
+        { component: 'kpis', n: expected[6] },
+        { component: 'privacy', n: expected[7] },
+        { component: 'routing', n: expected[8] },
+        { component: 'sessions', n: expected[9] },
+        { component: 'widget', n: expected[10] },
       ]);
     } finally {
       db.close();
