@@ -167,8 +167,14 @@ const intact = (e: AuditEntry, key: Buffer) => {
  *   chain does not go around;
  * - `inserted`: an entry that is not intact while the next one links to the one before it (the
  *   chain goes around the newcomer), or a seq met twice;
- * - `deleted`: an intact entry whose `prevHash` is not the previous entry's hash (entries between
- *   them are gone), `missing` = the gap in seq when the rows were not renumbered, else 0.
+ * - `deleted`: an intact entry whose `prevHash` is not the previous entry's hash while the chain
+ *   goes on from it (entries between them are gone), `missing` = the gap in seq when the rows were
+ *   not renumbered, else 0.
+ * An intact entry whose `prevHash` is not the previous entry's hash is judged by the entry after it
+ * (or the head, when it is the last): that one links to the previous entry → `inserted` (a genuine
+ * entry copied in, renumbered), or `altered` when it is the entry the misplaced one links to (two
+ * entries swapped); it links to neither → `altered` (another entry's content copied over this one);
+ * it links to this one → `deleted`.
  */
 export async function verifyChain(
   readPage: (afterSeq: number, limit: number) => Promise<AuditEntry[]>,
@@ -198,7 +204,19 @@ export async function verifyChain(
         return { ok: false, checked, firstBreak: { kind: 'altered', seq: e.seq } };
       }
       if (e.prevHash !== prev) {
-        return { ok: false, checked, firstBreak: { kind: 'deleted', afterSeq: prevSeq, missing: Math.max(0, e.seq - prevSeq - 1) } };
+        // An intact entry out of place: the entry after it (or the head, at the end) tells how.
+        const next = page[i + 1];
+        // (A next entry that is broken too says nothing: the gap before this one is reported.)
+        const after = next ? (intact(next, key) ? next.prevHash : e.hash) : ends.head?.seq === e.seq ? ends.head.hash : e.hash;
+        // The chain goes around it: a genuine entry copied in (replayed), unless it is the next one's
+        // predecessor, i.e. two entries swapped places.
+        if (after === prev)
+          return { ok: false, checked, firstBreak: { kind: e.prevHash === next?.hash ? 'altered' : 'inserted', seq: e.seq } };
+        // The chain continues from it: entries before it are gone.
+        if (after === e.hash)
+          return { ok: false, checked, firstBreak: { kind: 'deleted', afterSeq: prevSeq, missing: Math.max(0, e.seq - prevSeq - 1) } };
+        // Neither: another entry's content was copied (or moved) over this one.
+        return { ok: false, checked, firstBreak: { kind: 'altered', seq: e.seq } };
       }
       prev = e.hash;
       prevSeq = e.seq;
