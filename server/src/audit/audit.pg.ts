@@ -213,8 +213,8 @@ export async function createPgAuditLog(options: { url: string; keys: KeyProvider
       if (q.userId !== undefined) {
         params.push(q.userId);
         const u = `$${params.length}`;
-        // One user by id or by username: two index range scans, each already in order, merged. (An OR
-        // makes PostgreSQL gather every entry of the range and sort them: slow over months.)
+        // One user by id or by username: two index range scans, each already in order, merged. (With an OR
+        // PostgreSQL may gather every entry of the range and sort them.)
         sql = `(${page(`actor_id = ${u}`)}) UNION ALL (${page(`actor_name = ${u} AND actor_id <> ${u}`)}) ORDER BY at DESC, seq DESC LIMIT $3`;
       }
       const rows = (await pool.query<Row>(sql, params)).rows;
