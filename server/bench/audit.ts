@@ -367,19 +367,22 @@ export async function auditLines(dir: string, say: (s: string) => void): Promise
       const ours: number[] = [];
       const base: number[] = [];
       let found = 0;
-      for (let q = 0; q < QUERIES; q++) {
+      // The first 20 searches warm the caches after the load and are not counted.
+      for (let q = -20; q < QUERIES; q++) {
         const u = Math.floor(rnd() * STAFF);
-        const span = ranges[q % ranges.length]!;
+        const span = ranges[(q + 20) % ranges.length]!;
         const end = start + span + Math.floor(rnd() * (SPAN_MS - span + DAY));
         const from = new Date(end - span).toISOString();
         const to = new Date(end).toISOString();
         let t = nowMs();
         const page = await s.log.search({ userId: staffName(u), from, to, limit: 100 });
         if (page.next) await s.log.search({ userId: staffName(u), from, to, limit: 100, cursor: page.next });
-        ours.push((nowMs() - t) / (page.next ? 2 : 1));
-        found += page.entries.length;
+        const took = (nowMs() - t) / (page.next ? 2 : 1);
         t = nowMs();
         await s.rawSearch(staffId(u), from, to);
+        if (q < 0) continue;
+        ours.push(took);
+        found += page.entries.length;
         base.push(nowMs() - t);
       }
       ours.sort((a, b) => a - b);
