@@ -25,6 +25,9 @@
  *            XACK doing the same work (goal ≥ 50 %); app channel → agent socket p50/p99 at a paced
  *            BENCH_BUS_RATE [1000] msg/s for BENCH_BUS_SECONDS [10] s with the server on HUILIU_BUS=redis, vs the
  *            same server on the in-process bus (goal p99 ≤ 50 ms)
+ *   audit    the audit log (issue 17, server/bench/audit.ts) on SQLite and PostgreSQL: entries/s appended
+ *            through the recorder vs raw inserts of the same rows (goal ≥ 10,000/s); search p95 for one
+ *            user over BENCH_AUDIT_ENTRIES [10,000,000] entries spread over 6 months (goal ≤ 200 ms)
  *
  * Environment (defaults in brackets): BENCH_REPEAT [1] runs per line, the median is shown (3 for a
  * recorded run); BENCH_WIDGET_CLIENTS [50,200]; BENCH_WARMUP_MS [1000]; BENCH_DURATION_MS [5000];
@@ -55,10 +58,11 @@ import {
 import { createMemoryBus } from '../src/bus/bus.memory';
 import { busThroughput, dropPrefix, fanoutLatency, rawThroughput, redisFanoutLatency } from './bus';
 import { routerLines, type RouterLine } from './router';
+import { auditLines } from './audit';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
 
-const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus'] as const;
+const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus', 'audit'] as const;
 type Area = (typeof AREAS)[number];
 
 const env = process.env;
@@ -488,6 +492,25 @@ async function routerArea(run: Run): Promise<void> {
   });
 }
 
+/** The audit log (issue 17): once (the 10 M-entry fixture takes minutes to load), absolute goals. */
+async function auditArea(run: Run): Promise<void> {
+  const lines = await auditLines(mkdtempSync(join(run.dir, 'audit-')), log);
+  run.raw.audit = lines;
+  for (const l of lines) {
+    const show = (v: number) => (l.unit === 'per-second' ? `${n0(v)}/s` : `${v.toFixed(2)} ms`);
+    run.rows.push({
+      line: l.line,
+      measured: show(l.measured),
+      baseline: show(l.baseline),
+      ratio: l.measured / l.baseline,
+      ratioStyle: l.unit === 'per-second' ? 'percent' : 'times',
+      goal: `${l.goal.op} ${show(l.goal.value)}`,
+      ok: l.goal.op === '≥' ? l.measured >= l.goal.value : l.measured <= l.goal.value,
+      ...(l.detail ? { note: l.detail } : {}),
+    });
+  }
+}
+
 /**
  * HOOK for server/bench/cold-start.ts (another change of issue 8): when the file exists its
  * `coldStart()` is called and should resolve with medians in ms, spawn → `/readyz` 200:
@@ -659,6 +682,7 @@ const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   cold: coldArea,
   router: routerArea,
   bus: busArea,
+  audit: auditArea,
 };
 
 function git(args: string[]): string {
@@ -688,7 +712,8 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: unknown area ${unknown.join(', ')}; areas: ${AREAS.join(', ')}\n`);
     return 2;
   }
-  const areas = asked.length ? AREAS.filter((a) => asked.includes(a)) : [...AREAS];
+  // The audit area loads a 10 M-entry fixture (minutes): it runs when asked for by name.
+  const areas = asked.length ? AREAS.filter((a) => asked.includes(a)) : AREAS.filter((a) => a !== 'audit');
   const commit = `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? '+dirty' : ''}`;
   const date = new Date().toISOString();
   log(`Huiliu benchmark — commit ${commit}, ${date}`);

@@ -19,6 +19,7 @@ describe('the audit log (embedded SQLite)', () => {
   let s: TestServer;
   let auditor: string;
   let agent: Socket;
+  let viewedSession = '';
   const since = new Date(Date.now() - 60_000).toISOString();
 
   const search = async (query: Record<string, string>, token = auditor) => {
@@ -73,6 +74,7 @@ describe('the audit log (embedded SQLite)', () => {
     await widget.next('welcome');
     widget.send({ type: 'message', clientMessageId: `audit-${Date.now()}`, text: 'my parcel is late' });
     const sessionId = await eventually(() => offers[0] ?? null);
+    viewedSession = sessionId;
     const accepted = await ack<SessionDetail>(agent, 'offer:accept', { sessionId });
     expect(accepted.ok).toBe(true);
     expect(
@@ -118,6 +120,43 @@ describe('the audit log (embedded SQLite)', () => {
     expect(new Set(decisions.map((e) => JSON.stringify(e.detail))).size).toBe(decisions.length);
     // No message text in any entry.
     expect(JSON.stringify((await search({ limit: '500' })).body)).not.toMatch(/parcel|check that/);
+  });
+
+  it("records the socket's reads of a conversation (open, history pages, summary) like REST views, allowed or refused", async () => {
+    const sessionId = viewedSession;
+    expect(sessionId).not.toBe('');
+    const since = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await ack(agent, 'session:history', { sessionId, beforeSeq: 50, limit: 10 })).toMatchObject({ ok: true });
+    await ack(agent, 'session:summary', { sessionId });
+    // agent2 (vip) may not read a general conversation that is agent1's: refused, and still recorded.
+    const other = await openAgentSocket(s, await s.login('agent2'));
+    try {
+      const refused = await ack(other, 'session:history', { sessionId, beforeSeq: 50 });
+      expect(refused.ok).toBe(false);
+      const views = await eventually(async () => {
+        const found = (await search({ from: since, limit: '500' })).body.entries.filter(
+          (e) => e.action === 'session.view' && e.detail['via'] === 'socket' && e.target?.id === sessionId,
+        );
+        return found.length >= 3 ? found : null;
+      });
+      const byEvent = (name: string, event: string) => views.filter((e) => e.actor.name === name && e.detail['event'] === event);
+      expect(byEvent('agent1', 'session:history')).toHaveLength(1);
+      expect(byEvent('agent1', 'session:history')[0]).toMatchObject({
+        outcome: 'ok',
+        actor: { kind: 'staff', name: 'agent1' },
+        target: { kind: 'session', id: sessionId },
+        detail: { via: 'socket', event: 'session:history', beforeSeq: 50 },
+        ip: expect.any(String),
+      });
+      expect(byEvent('agent1', 'session:summary')).toHaveLength(1);
+      const denied = byEvent('agent2', 'session:history');
+      expect(denied).toHaveLength(1);
+      expect(denied[0]!.outcome).not.toBe('ok');
+      expect(denied[0]!.detail['code']).toBe(refused.ok ? undefined : refused.error.code);
+    } finally {
+      other.disconnect();
+    }
   });
 
   it("records an admin's key rotation; agents, leads and admins cannot search the log", async () => {

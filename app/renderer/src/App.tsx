@@ -5,12 +5,14 @@ import { Conversation } from './components/Conversation';
 import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
-import { StaffContext, canManageApps, canViewRouting, useStaffDirectory } from './staff';
+import { StaffContext, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
 // The Apps page (issue 13) likewise, for admins.
 const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ default: m.AppsPage })));
+// The audit view (issue 17), for auditors.
+const AuditPage = lazy(() => import('./components/audit/AuditPage').then((m) => ({ default: m.AuditPage })));
 
 export function App() {
   const signedIn = useWorkstation((s) => s.token !== null);
@@ -18,7 +20,7 @@ export function App() {
   return <Shell />;
 }
 
-/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page, or (admins) the Apps page. */
+/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page, or (admins) the Apps page, or (auditors) the audit log. */
 function Shell() {
   const token = useWorkstation((s) => s.token);
   const user = useWorkstation((s) => s.user);
@@ -26,13 +28,18 @@ function Shell() {
   const [view, setView] = useState<View>('workstation');
   const routing = view === 'routing' && canViewRouting(user);
   const apps = view === 'apps' && canManageApps(user);
+  const audit = view === 'audit' && canViewAudit(user);
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
-        <TopBar view={routing ? 'routing' : apps ? 'apps' : 'workstation'} onView={setView} />
+        <TopBar view={routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : 'workstation'} onView={setView} />
         {routing ? (
           <Suspense fallback={<main className="routing" />}>
             <RoutingPage />
+          </Suspense>
+        ) : audit ? (
+          <Suspense fallback={<main className="audit" />}>
+            <AuditPage />
           </Suspense>
         ) : apps ? (
           <Suspense fallback={<main className="apps" />}>

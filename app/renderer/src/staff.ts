@@ -19,6 +19,9 @@ export const canManageRouting = (user: Pick<UserView, 'roles'> | null): boolean 
 /** May this user open the Apps page: app accounts, keys, webhook dead letters (policy `channel.manage`, issue 13)? */
 export const canManageApps = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('admin'));
 
+/** May this user open the audit view (policy `audit.view`: auditors only, issue 17)? */
+export const canViewAudit = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('auditor'));
+
 /** The staff directory of the signed-in user (empty for agents, who may not read it). */
 export const StaffContext = createContext<readonly UserView[]>([]);
 export const useStaff = (): readonly UserView[] => useContext(StaffContext);

@@ -1,4 +1,4 @@
-import type { AuditEntryInput } from '../audit/audit';
+import type { AuditEntryInput, AuditOutcome } from '../audit/audit';
 import { maskSummary, maskText } from '../../../common/privacy/staff-view';
 import type { Server as HttpsServer } from 'node:https';
 import { Server, type Namespace, type Socket } from 'socket.io';
@@ -69,6 +69,51 @@ interface SocketData {
 }
 type AgentSocket = Socket<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
 type AgentNamespace = Namespace<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
+
+/**
+ * Socket events whose answer shows a conversation (issue 17, docs/audit.md: a view of a customer or
+ * conversation is audited like the REST reads): each, allowed or not, is a `session.view` entry with
+ * `detail.via = "socket"` and the event's name, as `installAuditHook` records `GET /api/v1/sessions/:id`.
+ */
+const SOCKET_VIEWS: Partial<Record<AgentClientEvent, { action: string; kind: 'session' }>> = {
+  'session:open': { action: 'session.view', kind: 'session' },
+  'session:history': { action: 'session.view', kind: 'session' },
+  'session:summary': { action: 'session.view', kind: 'session' },
+};
+
+/** The audit entry of one socket view: actor, target (the payload's `sessionId` when it is a string), outcome, client address. */
+function socketViewEntry(
+  socket: AgentSocket,
+  event: AgentClientEvent,
+  view: { action: string; kind: string },
+  payload: unknown,
+  outcome: AuditOutcome,
+  code: string | undefined,
+  limits: Limits,
+): AuditEntryInput {
+  const user = socket.data.user;
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  const id = typeof p['sessionId'] === 'string' ? p['sessionId'].slice(0, 64) : undefined;
+  let ip: string | undefined;
+  try {
+    ip = limits.clientIp(socket.request);
+  } catch {
+    ip = undefined;
+  }
+  return {
+    actor: { kind: 'staff', id: user.id, name: user.username },
+    action: view.action,
+    ...(id ? { target: { kind: view.kind, id } } : {}),
+    outcome,
+    ...(ip ? { ip } : {}),
+    detail: {
+      via: 'socket',
+      event,
+      ...(typeof p['beforeSeq'] === 'number' ? { beforeSeq: p['beforeSeq'] } : {}),
+      ...(code ? { code } : {}),
+    },
+  };
+}
 
 export interface AgentHubDeps {
   httpServer: HttpsServer;
@@ -349,12 +394,25 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         socket.data.expiresAt = verified.expiresAt;
         armExpiry(socket);
       }
-      if (!can(socket.data.user, action)) return reply(fail('FORBIDDEN'));
+      const view = SOCKET_VIEWS[event];
+      const audit = (outcome: AuditOutcome, code?: string) => {
+        if (view && deps.audit) deps.audit(socketViewEntry(socket, event, view, payload, outcome, code, deps.limits));
+      };
+      if (!can(socket.data.user, action)) {
+        audit('denied', 'FORBIDDEN');
+        return reply(fail('FORBIDDEN'));
+      }
       const parsed = schema.safeParse(payload ?? {});
       if (!parsed.success) return reply(fail('VALIDATION_FAILED', undefined, zodDetails(parsed.error)));
       try {
-        reply(ok(await fn(parsed.data)));
+        const result = await fn(parsed.data);
+        audit('ok');
+        reply(ok(result));
       } catch (error) {
+        audit(
+          error instanceof HuiliuError && error.code === 'FORBIDDEN' ? 'denied' : 'failed',
+          error instanceof HuiliuError ? error.code : 'INTERNAL',
+        );
         if (error instanceof HuiliuError) return reply({ ok: false, error: error.toInfo() });
         log.error({ err: error, user: socket.data.user.id }, 'agent event failed');
         reply(fail('INTERNAL'));
@@ -386,17 +444,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       await deps.router.declined(sessionId, user.id, reason);
       return { declined: true as const };
     });
-    on('session:open', OpenSessionSchema, async ({ sessionId }) => {
-      const detail = await conversations.open(user, sessionId);
-      deps.audit?.({
-        actor: { kind: 'staff', id: user.id, name: user.username },
-        action: 'session.view',
-        target: { kind: 'session', id: sessionId },
-        outcome: 'ok',
-        detail: { via: 'socket' },
-      });
-      return detail;
-    });
+    on('session:open', OpenSessionSchema, ({ sessionId }) => conversations.open(user, sessionId));
     on('session:history', SessionHistorySchema, (input) => conversations.history(user, input));
     on('message:send', SendMessageSchema, (input) => conversations.reply(user, input));
     on('session:close', CloseSessionSchema, (input) => conversations.close(user, input));

@@ -10,6 +10,12 @@ export interface AuditTamper {
   /** Moves every entry after `seq` one up and puts a forged copy of `seq` at `seq + 1`. */
   insertAfter(seq: number): Promise<void>;
   deleteEntry(seq: number): Promise<void>;
+  /** Exchanges the positions (seq) of two genuine entries; hashes and MACs stay valid. */
+  swap(a: number, b: number): Promise<void>;
+  /** Replaces the entry at `to` with an exact copy of the genuine entry at `from` (seq `to` kept). */
+  copyOver(from: number, to: number): Promise<void>;
+  /** Moves every entry after `after` one up and puts an exact copy of the genuine entry `of` at `after + 1` (a replay). */
+  insertCopy(of: number, after: number): Promise<void>;
   /** Deletes every entry and the head record. */
   wipe(): Promise<void>;
 }
@@ -123,6 +129,36 @@ export function auditLogContract(name: string, factory: () => Promise<AuditHarne
       expect((await h.log.verify()).firstBreak).toEqual({ kind: 'deleted', afterSeq: 5, missing: 1 });
       await h.tamper.deleteEntry(3);
       expect((await h.log.verify()).firstBreak).toEqual({ kind: 'deleted', afterSeq: 2, missing: 1 });
+    });
+
+    it('names the first of two swapped entries as altered, not as a deletion', async () => {
+      for (let i = 0; i < 6; i++) await h.log.append([entry('agent1', `a${i}`)]);
+      await h.tamper.swap(3, 4);
+      expect((await h.log.verify()).firstBreak).toEqual({ kind: 'altered', seq: 3 });
+    });
+
+    it('names the first of two entries swapped far apart, and a swap that includes the newest entry', async () => {
+      for (let i = 0; i < 8; i++) await h.log.append([entry('agent1', `a${i}`)]);
+      await h.tamper.swap(2, 6);
+      expect((await h.log.verify()).firstBreak).toEqual({ kind: 'altered', seq: 2 });
+      await h.tamper.swap(2, 6);
+      expect(await h.log.verify()).toEqual({ ok: true, checked: 8 });
+      await h.tamper.swap(7, 8);
+      expect((await h.log.verify()).firstBreak).toEqual({ kind: 'altered', seq: 7 });
+    });
+
+    it('names an entry overwritten with a copy of another genuine entry as altered, in the middle and at the end', async () => {
+      for (let i = 0; i < 6; i++) await h.log.append([entry('agent1', `a${i}`)]);
+      await h.tamper.copyOver(1, 6);
+      expect((await h.log.verify()).firstBreak).toEqual({ kind: 'altered', seq: 6 });
+      await h.tamper.copyOver(2, 4);
+      expect((await h.log.verify()).firstBreak).toEqual({ kind: 'altered', seq: 4 });
+    });
+
+    it('names a genuine entry copied in (replayed) as inserted', async () => {
+      for (let i = 0; i < 6; i++) await h.log.append([entry('agent1', `a${i}`)]);
+      await h.tamper.insertCopy(2, 4);
+      expect((await h.log.verify()).firstBreak).toEqual({ kind: 'inserted', seq: 5 });
     });
 
     it('names a wiped log (every entry and the head deleted), and an empty new log verifies', async () => {

@@ -16,6 +16,8 @@ const admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
 let schemas = 0;
 afterAll(() => admin.end());
 
+const COLUMNS = 'seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail, ip, prev_hash, hash, mac';
+
 auditLogContract('PostgreSQL (monthly partitions)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'huiliu-audit-pg-'));
   const keys = createLocalKeyProvider(join(dir, 'keys'));
@@ -46,6 +48,21 @@ auditLogContract('PostgreSQL (monthly partitions)', async () => {
       },
       async deleteEntry(seq) {
         await q('DELETE FROM audit_log WHERE seq = $1', [seq]);
+      },
+      async swap(a, b) {
+        await q('UPDATE audit_log SET seq = -1 WHERE seq = $1', [a]);
+        await q('UPDATE audit_log SET seq = $1 WHERE seq = $2', [a, b]);
+        await q('UPDATE audit_log SET seq = $1 WHERE seq = -1', [b]);
+      },
+      async copyOver(from, to) {
+        await q('DELETE FROM audit_log WHERE seq = $1', [to]);
+        await q(`INSERT INTO audit_log SELECT ${COLUMNS.replace('seq,', '$1,')} FROM audit_log WHERE seq = $2`, [to, from]);
+      },
+      async insertCopy(of, after) {
+        const max = Number((await q('SELECT MAX(seq) AS m FROM audit_log')).rows[0].m);
+        for (let s = max; s > after; s--) await q('UPDATE audit_log SET seq = $1 WHERE seq = $2', [s + 1, s]);
+        await q(`INSERT INTO audit_log SELECT ${COLUMNS.replace('seq,', '$1::bigint,')} FROM audit_log WHERE seq = $2`, [after + 1, of]);
+        await q("UPDATE audit_meta SET seq = seq + 1 WHERE name = 'head'");
       },
       async wipe() {
         await q('DELETE FROM audit_log');

@@ -8,6 +8,8 @@ import { hashEntry, type AuditEntry } from './audit';
 import { auditLogContract } from './audit.contract';
 import { createSqliteAuditLog } from './audit.sqlite';
 
+const COLUMNS = 'seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail, ip, prev_hash, hash, mac';
+
 auditLogContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'huiliu-audit-'));
   const path = join(dir, 'huiliu.db');
@@ -67,6 +69,27 @@ auditLogContract('SQLite', async () => {
       },
       async deleteEntry(seq) {
         raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(seq);
+      },
+      async swap(a, b) {
+        raw.transaction(() => {
+          raw.prepare('UPDATE audit_log SET seq = -1 WHERE seq = ?').run(a);
+          raw.prepare('UPDATE audit_log SET seq = ? WHERE seq = ?').run(a, b);
+          raw.prepare('UPDATE audit_log SET seq = ? WHERE seq = -1').run(b);
+        })();
+      },
+      async copyOver(from, to) {
+        raw.transaction(() => {
+          raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(to);
+          raw.prepare(`INSERT INTO audit_log SELECT ${COLUMNS.replace('seq,', '?,')} FROM audit_log WHERE seq = ?`).run(to, from);
+        })();
+      },
+      async insertCopy(of, after) {
+        raw.transaction(() => {
+          const max = (raw.prepare('SELECT MAX(seq) AS m FROM audit_log').get() as { m: number }).m;
+          for (let s = max; s > after; s--) raw.prepare('UPDATE audit_log SET seq = ? WHERE seq = ?').run(s + 1, s);
+          raw.prepare(`INSERT INTO audit_log SELECT ${COLUMNS.replace('seq,', '?,')} FROM audit_log WHERE seq = ?`).run(after + 1, of);
+          raw.prepare("UPDATE audit_meta SET seq = seq + 1 WHERE name = 'head'").run();
+        })();
       },
       async wipe() {
         raw.prepare('DELETE FROM audit_log').run();

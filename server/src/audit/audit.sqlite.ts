@@ -102,9 +102,16 @@ export async function createSqliteAuditLog(options: { path: string; keys: KeyPro
     async search(q: AuditQuery): Promise<AuditPage> {
       const cursor = q.cursor ? decodeCursor(q.cursor) : null;
       const where = ['at >= @from', 'at < @to'];
-      if (q.userId !== undefined) where.push('(actor_id = @user OR actor_name = @user)');
       if (cursor) where.push('(at < @cAt OR (at = @cAt AND seq < @cSeq))');
-      const rows = db.prepare(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY at DESC, seq DESC LIMIT @limit`).all({
+      const page = (extra: string) =>
+        `SELECT * FROM audit_log WHERE ${[...where, extra].join(' AND ')} ORDER BY at DESC, seq DESC LIMIT @limit`;
+      // One user by id or by username: two index range scans, each in order, merged (an OR would sort
+      // every entry of the range).
+      const sql =
+        q.userId === undefined
+          ? page('1')
+          : `SELECT * FROM (${page('actor_id = @user')}) UNION ALL SELECT * FROM (${page('actor_name = @user AND actor_id <> @user')}) ORDER BY at DESC, seq DESC LIMIT @limit`;
+      const rows = db.prepare(sql).all({
         from: q.from,
         to: q.to,
         user: q.userId ?? null,

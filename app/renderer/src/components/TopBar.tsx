@@ -2,13 +2,14 @@ import { useLocale, useWorkstation } from '../context';
 import type { SettablePresence } from '../../../../common/socket/agent-events';
 import { routingStrings } from '../i18n-routing';
 import { appsStrings } from '../i18n-apps';
-import { canManageApps, canViewRouting } from '../staff';
+import { auditStrings } from '../i18n-audit';
+import { canManageApps, canViewAudit, canViewRouting } from '../staff';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
- * 11), and the Apps page for admins (issue 13).
+ * 11), the Apps page for admins (issue 13), and the audit log for auditors (issue 17).
  */
-export type View = 'workstation' | 'routing' | 'apps';
+export type View = 'workstation' | 'routing' | 'apps' | 'audit';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -19,8 +20,20 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const logout = useWorkstation((s) => s.logout);
   const locale = useLocale();
   const t = routingStrings(locale).shell;
-  const views: View[] = ['workstation', 'routing', ...(canManageApps(user) ? (['apps'] as const) : [])];
-  const label = (v: View) => (v === 'workstation' ? t.viewWorkstation : v === 'routing' ? t.viewRouting : appsStrings(locale).tab);
+  const views: View[] = [
+    'workstation',
+    ...(canViewRouting(user) ? (['routing'] as const) : []),
+    ...(canManageApps(user) ? (['apps'] as const) : []),
+    ...(canViewAudit(user) ? (['audit'] as const) : []),
+  ];
+  const label = (v: View) =>
+    v === 'workstation'
+      ? t.viewWorkstation
+      : v === 'routing'
+        ? t.viewRouting
+        : v === 'apps'
+          ? appsStrings(locale).tab
+          : auditStrings(locale).tab;
   const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
   return (
     <header className="topbar">
@@ -28,7 +41,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
         <div className="topbar__brand">
           汇流 <span>Huiliu</span>
         </div>
-        {onView && canViewRouting(user) ? (
+        {onView && views.length > 1 ? (
           <div className="views" role="tablist" aria-label={t.views}>
             {views.map((v) => (
               <button
