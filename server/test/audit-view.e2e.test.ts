@@ -71,7 +71,7 @@ describe('the auditor view: search one user over a time range, page, and agents 
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill('huiliu-demo');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('link-state').waitFor();
+    await page.getByTestId('current-user').waitFor();
   }
 
   beforeAll(async () => {
@@ -146,6 +146,10 @@ describe('the auditor view: search one user over a time range, page, and agents 
 
       const page = await (await browser.newContext({ viewport: { width: 1360, height: 860 }, locale, timezoneId: timeZone })).newPage();
       await signIn(page, 'auditor');
+      // An auditor has no desk: no agent socket (no "Reconnecting…"), no presence, and starts on the audit log.
+      expect(await page.getByTestId('link-state').count()).toBe(0);
+      expect(await page.getByLabel(/presence|状态/i).count()).toBe(0);
+      expect(await page.getByTestId('view-audit').getAttribute('aria-selected')).toBe('true');
       await page.getByTestId('view-audit').click();
       expect(await page.getByTestId('view-audit').textContent()).toBe(texts.tab);
       await page.getByTestId('audit-user').fill('agent1');

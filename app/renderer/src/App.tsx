@@ -5,6 +5,7 @@ import { Conversation } from './components/Conversation';
 import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
+import { worksQueue } from './stores/auth';
 import { StaffContext, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
@@ -25,7 +26,8 @@ function Shell() {
   const token = useWorkstation((s) => s.token);
   const user = useWorkstation((s) => s.user);
   const staff = useStaffDirectory(token, user);
-  const [view, setView] = useState<View>('workstation');
+  // Auditors (and privacy officers) have no desk: they start on their own page.
+  const [view, setView] = useState<View>(() => (!worksQueue(user) && canViewAudit(user) ? 'audit' : 'workstation'));
   const routing = view === 'routing' && canViewRouting(user);
   const apps = view === 'apps' && canManageApps(user);
   const audit = view === 'audit' && canViewAudit(user);

@@ -4,6 +4,7 @@ import { routingStrings } from '../i18n-routing';
 import { appsStrings } from '../i18n-apps';
 import { auditStrings } from '../i18n-audit';
 import { canManageApps, canViewAudit, canViewRouting } from '../staff';
+import { worksQueue } from '../stores/auth';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
@@ -21,7 +22,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const locale = useLocale();
   const t = routingStrings(locale).shell;
   const views: View[] = [
-    'workstation',
+    ...(worksQueue(user) ? (['workstation'] as const) : []),
     ...(canViewRouting(user) ? (['routing'] as const) : []),
     ...(canManageApps(user) ? (['apps'] as const) : []),
     ...(canViewAudit(user) ? (['audit'] as const) : []),
@@ -60,25 +61,29 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
         ) : null}
       </div>
       <div className="topbar__right">
-        <span className={`link link--${link}`} data-testid="link-state">
-          {linkLabel}
-        </span>
-        <select
-          aria-label={t.presence}
-          value={presence}
-          onChange={(e) => void setPresence(e.target.value as SettablePresence)}
-          className={`presence presence--${presence}`}
-        >
-          <option value="available">{t.presences.available}</option>
-          <option value="busy">{t.presences.busy}</option>
-          <option value="away">{t.presences.away}</option>
-          {presence === 'after-call-work' && (
-            <option value="after-call-work" disabled>
-              {t.presences['after-call-work']}
-              {presenceUntil ? t.until(new Date(presenceUntil).toLocaleTimeString()) : ''}
-            </option>
-          )}
-        </select>
+        {worksQueue(user) ? (
+          <>
+            <span className={`link link--${link}`} data-testid="link-state">
+              {linkLabel}
+            </span>
+            <select
+              aria-label={t.presence}
+              value={presence}
+              onChange={(e) => void setPresence(e.target.value as SettablePresence)}
+              className={`presence presence--${presence}`}
+            >
+              <option value="available">{t.presences.available}</option>
+              <option value="busy">{t.presences.busy}</option>
+              <option value="away">{t.presences.away}</option>
+              {presence === 'after-call-work' && (
+                <option value="after-call-work" disabled>
+                  {t.presences['after-call-work']}
+                  {presenceUntil ? t.until(new Date(presenceUntil).toLocaleTimeString()) : ''}
+                </option>
+              )}
+            </select>
+          </>
+        ) : null}
         <span className="topbar__user" data-testid="current-user">
           <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}
         </span>

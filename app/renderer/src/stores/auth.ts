@@ -19,6 +19,13 @@ export interface AuthSlice {
 
 const TOKEN_KEY = 'huiliu.token';
 
+/**
+ * Does this user work the live queue (the agent socket's `queue.view`: agents, leads, admins)?
+ * Auditors and privacy officers do not: they get no socket, no presence and no desk.
+ */
+export const worksQueue = (user: Pick<UserView, 'roles'> | null): boolean =>
+  Boolean(user?.roles.some((r) => r === 'agent' || r === 'lead' || r === 'admin'));
+
 export const createAuthSlice =
   (deps: WorkstationDeps): Slice<AuthSlice> =>
   (set, get) => ({
@@ -32,7 +39,7 @@ export const createAuthSlice =
         const res = await deps.api.login(username, password);
         deps.storage.setItem(TOKEN_KEY, JSON.stringify({ token: res.token, user: res.user }));
         set({ token: res.token, user: res.user, loggingIn: false });
-        get().goOnline(res.token);
+        if (worksQueue(res.user)) get().goOnline(res.token);
       } catch (error) {
         const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
         set({ loggingIn: false, loginError: message });
@@ -45,7 +52,7 @@ export const createAuthSlice =
         const res = await deps.api.exchangeSso(handoff);
         deps.storage.setItem(TOKEN_KEY, JSON.stringify({ token: res.token, user: res.user }));
         set({ token: res.token, user: res.user, loggingIn: false });
-        get().goOnline(res.token);
+        if (worksQueue(res.user)) get().goOnline(res.token);
       } catch (error) {
         const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
         set({ loggingIn: false, loginError: message });
@@ -68,7 +75,7 @@ export const createAuthSlice =
       try {
         const saved = JSON.parse(raw) as { token: string; user: UserView };
         set({ token: saved.token, user: saved.user });
-        get().goOnline(saved.token);
+        if (worksQueue(saved.user)) get().goOnline(saved.token);
       } catch {
         deps.storage.removeItem(TOKEN_KEY);
       }

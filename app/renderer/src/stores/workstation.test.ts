@@ -40,23 +40,28 @@ function setup(request: AgentConnection['request'] = vi.fn()) {
     onFocusSession: vi.fn(() => () => undefined),
   };
   const storage = new Map<string, string>();
+  const connects = { n: 0 };
   const store = createWorkstationStore({
     api: {
       login: vi.fn(async (u: string, p: string) => {
         if (p !== 'huiliu-demo') throw new HuiliuError('INVALID_CREDENTIALS');
-        return { token: 't1', expiresAt: '', user: { ...user, username: u } };
+        const roles = u === 'auditor' ? ['auditor' as const] : u === 'privacy' ? ['privacy-officer' as const] : user.roles;
+        return { token: 't1', expiresAt: '', user: { ...user, username: u, roles } };
       }),
       logout: vi.fn(async () => undefined),
     },
     bridge,
-    connect: () => connection,
+    connect: () => {
+      connects.n++;
+      return connection;
+    },
     storage: {
       getItem: (k) => storage.get(k) ?? null,
       setItem: (k, v) => void storage.set(k, v),
       removeItem: (k) => void storage.delete(k),
     },
   });
-  return { store, socket, bridge, storage };
+  return { store, socket, bridge, storage, connects };
 }
 
 describe('workstation store', () => {
@@ -166,6 +171,19 @@ describe('workstation store', () => {
     socket.emit('message:new', { ...m, id: 'y', sessionId: 'WB7', conversationId: 'c-WB7' });
     expect(store.getState().detail!.messages).toHaveLength(1);
     expect(store.getState().unread.WB7).toBe(1);
+  });
+
+  it('opens the agent socket for staff who work the queue only: not for auditors or privacy officers', async () => {
+    for (const [username, n] of [
+      ['agent1', 1],
+      ['auditor', 0],
+      ['privacy', 0],
+    ] as const) {
+      const { store, connects } = setup();
+      await store.getState().login(username, 'huiliu-demo');
+      expect(store.getState().token, username).toBe('t1');
+      expect(connects.n, username).toBe(n);
+    }
   });
 
   it("drops the open conversation of an erased customer, and keeps another customer's", async () => {
