@@ -5,7 +5,7 @@ import { Conversation } from './components/Conversation';
 import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
-import { StaffContext, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
+import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
@@ -13,6 +13,8 @@ const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((
 const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ default: m.AppsPage })));
 // The audit view (issue 17), for auditors.
 const AuditPage = lazy(() => import('./components/audit/AuditPage').then((m) => ({ default: m.AuditPage })));
+// The privacy requests (issue 17), for privacy officers.
+const PrivacyPage = lazy(() => import('./components/privacy/PrivacyPage').then((m) => ({ default: m.PrivacyPage })));
 
 export function App() {
   const signedIn = useWorkstation((s) => s.token !== null);
@@ -20,7 +22,7 @@ export function App() {
   return <Shell />;
 }
 
-/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page, or (admins) the Apps page, or (auditors) the audit log. */
+/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page, or (admins) the Apps page, or (auditors) the audit log, or (privacy officers) the privacy requests. */
 function Shell() {
   const token = useWorkstation((s) => s.token);
   const user = useWorkstation((s) => s.user);
@@ -29,10 +31,11 @@ function Shell() {
   const routing = view === 'routing' && canViewRouting(user);
   const apps = view === 'apps' && canManageApps(user);
   const audit = view === 'audit' && canViewAudit(user);
+  const privacy = view === 'privacy' && canApprovePrivacy(user);
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
-        <TopBar view={routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : 'workstation'} onView={setView} />
+        <TopBar view={routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : privacy ? 'privacy' : 'workstation'} onView={setView} />
         {routing ? (
           <Suspense fallback={<main className="routing" />}>
             <RoutingPage />
@@ -40,6 +43,10 @@ function Shell() {
         ) : audit ? (
           <Suspense fallback={<main className="audit" />}>
             <AuditPage />
+          </Suspense>
+        ) : privacy ? (
+          <Suspense fallback={<main className="privacy" />}>
+            <PrivacyPage />
           </Suspense>
         ) : apps ? (
           <Suspense fallback={<main className="apps" />}>
