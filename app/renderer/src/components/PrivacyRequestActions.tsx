@@ -65,7 +65,8 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
               rows={3}
               dir="auto"
               autoFocus
-              required
+              aria-required="true"
+              aria-invalid={error?.code === 'reason'}
               data-testid="privacy-reason"
             />
           </label>

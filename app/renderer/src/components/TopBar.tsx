@@ -85,7 +85,8 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
           )}
         </select>
         <span className="topbar__user" data-testid="current-user">
-          <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}
+          <bdi dir="auto">{user?.displayName}</bdi>
+          {user?.skillGroups.length ? ` · ${user.skillGroups.join(', ')}` : null}
         </span>
         <button type="button" className="ghost" onClick={() => void logout()}>
           {t.signOut}

@@ -146,7 +146,7 @@ function Row({
   };
   return (
     <tr data-testid="privacy-row" data-id={r.id} data-kind={r.kind} data-status={r.status} data-customer={r.customerId}>
-      <td>{kind}</td>
+      <td className="privacy__nowrap">{kind}</td>
       <td>
         <code className="privacy__id">{r.customerId}</code>
       </td>
@@ -162,10 +162,13 @@ function Row({
           </bdi>
         )}
       </td>
-      <td>
+      <td className="privacy__nowrap">
         <time dateTime={r.requestedAt}>{when(r.requestedAt)}</time>
       </td>
-      <td className={r.overdue ? 'privacy__due privacy__due--over' : 'privacy__due'} data-testid="privacy-due">
+      <td
+        className={r.overdue ? 'privacy__nowrap privacy__due privacy__due--over' : 'privacy__nowrap privacy__due'}
+        data-testid="privacy-due"
+      >
         <time dateTime={r.dueAt}>{when(r.dueAt)}</time>
         {r.overdue ? <span className="privacy__overdue">{t.overdue}</span> : null}
       </td>
@@ -177,77 +180,79 @@ function Row({
           <small className="muted privacy__decided">{t.decidedBy(r.decidedBy === selfId ? t.you : r.decidedBy, when(r.decidedAt))}</small>
         ) : null}
       </td>
-      <td className="privacy__actions">
-        {r.status === 'pending' && own ? <small className="muted">{t.ownRequest}</small> : null}
-        {r.status === 'pending' && !rejecting ? (
-          <>
-            <button
-              type="button"
-              onClick={() => void store.getState().approve(r)}
-              disabled={busy}
-              aria-label={t.approveLabel(kind, r.customerId)}
-              data-testid="privacy-approve"
-            >
-              {t.approve}
-            </button>
-            <button
-              type="button"
-              className="ghost"
-              onClick={() => setRejecting(true)}
-              disabled={busy}
-              aria-label={t.rejectLabel(kind, r.customerId)}
-              data-testid="privacy-reject"
-            >
-              {t.reject}
-            </button>
-          </>
-        ) : null}
-        {r.status === 'pending' && rejecting ? (
-          <form className="privacy__reject" onSubmit={submitReject} data-testid="privacy-reject-form">
-            <label>
-              <span>{t.rejectNote}</span>
-              <textarea
-                value={note}
-                onChange={(e) => setNote(e.target.value)}
-                maxLength={500}
-                rows={2}
-                dir="auto"
-                autoFocus
-                data-testid="privacy-reject-note"
-              />
-            </label>
-            <div className="privacy__buttons">
-              <button type="submit" disabled={busy} data-testid="privacy-reject-confirm">
-                {t.rejectConfirm}
+      <td>
+        <div className="privacy__actions">
+          {r.status === 'pending' && own ? <small className="muted">{t.ownRequest}</small> : null}
+          {r.status === 'pending' && !rejecting ? (
+            <>
+              <button
+                type="button"
+                onClick={() => void store.getState().approve(r)}
+                disabled={busy}
+                aria-label={t.approveLabel(kind, r.customerId)}
+                data-testid="privacy-approve"
+              >
+                {t.approve}
               </button>
-              <button type="button" className="ghost" onClick={() => setRejecting(false)}>
-                {t.cancel}
+              <button
+                type="button"
+                className="ghost"
+                onClick={() => setRejecting(true)}
+                disabled={busy}
+                aria-label={t.rejectLabel(kind, r.customerId)}
+                data-testid="privacy-reject"
+              >
+                {t.reject}
               </button>
-            </div>
-          </form>
-        ) : null}
-        {r.kind === 'export' && r.status === 'approved' ? (
-          <>
-            <button
-              type="button"
-              onClick={() => void store.getState().download(r)}
-              disabled={busy}
-              aria-label={t.downloadLabel(r.customerId)}
-              data-testid="privacy-download"
-            >
-              {t.download}
-            </button>
-            <small className="muted">
-              {t.downloadOnce}
-              {r.expiresAt ? ` ${t.expiresAt(when(r.expiresAt))}` : ''}
+            </>
+          ) : null}
+          {r.status === 'pending' && rejecting ? (
+            <form className="privacy__reject" onSubmit={submitReject} data-testid="privacy-reject-form">
+              <label>
+                <span>{t.rejectNote}</span>
+                <textarea
+                  value={note}
+                  onChange={(e) => setNote(e.target.value)}
+                  maxLength={500}
+                  rows={2}
+                  dir="auto"
+                  autoFocus
+                  data-testid="privacy-reject-note"
+                />
+              </label>
+              <div className="privacy__buttons">
+                <button type="submit" disabled={busy} data-testid="privacy-reject-confirm">
+                  {t.rejectConfirm}
+                </button>
+                <button type="button" className="ghost" onClick={() => setRejecting(false)}>
+                  {t.cancel}
+                </button>
+              </div>
+            </form>
+          ) : null}
+          {r.kind === 'export' && r.status === 'approved' ? (
+            <>
+              <button
+                type="button"
+                onClick={() => void store.getState().download(r)}
+                disabled={busy}
+                aria-label={t.downloadLabel(r.customerId)}
+                data-testid="privacy-download"
+              >
+                {t.download}
+              </button>
+              <small className="muted">
+                {t.downloadOnce}
+                {r.expiresAt ? ` ${t.expiresAt(when(r.expiresAt))}` : ''}
+              </small>
+            </>
+          ) : null}
+          {downloadedHere && r.status !== 'approved' ? (
+            <small className="muted" data-testid="privacy-downloaded">
+              {t.downloadedHere}
             </small>
-          </>
-        ) : null}
-        {downloadedHere && r.status !== 'approved' ? (
-          <small className="muted" data-testid="privacy-downloaded">
-            {t.downloadedHere}
-          </small>
-        ) : null}
+          ) : null}
+        </div>
       </td>
     </tr>
   );
