@@ -6,7 +6,7 @@ import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
 import { worksQueue } from './stores/auth';
-import { StaffContext, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
+import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
@@ -14,6 +14,8 @@ const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((
 const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ default: m.AppsPage })));
 // The audit view (issue 17), for auditors.
 const AuditPage = lazy(() => import('./components/audit/AuditPage').then((m) => ({ default: m.AuditPage })));
+// The privacy requests (issue 17), for privacy officers.
+const PrivacyPage = lazy(() => import('./components/privacy/PrivacyPage').then((m) => ({ default: m.PrivacyPage })));
 
 export function App() {
   const signedIn = useWorkstation((s) => s.token !== null);
@@ -21,20 +23,23 @@ export function App() {
   return <Shell />;
 }
 
-/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page, or (admins) the Apps page, or (auditors) the audit log. */
+/** The signed-in workstation: the agent's desk, or (leads, admins, auditors) the routing page, or (admins) the Apps page, or (auditors) the audit log, or (privacy officers) the privacy requests. */
 function Shell() {
   const token = useWorkstation((s) => s.token);
   const user = useWorkstation((s) => s.user);
   const staff = useStaffDirectory(token, user);
   // Auditors (and privacy officers) have no desk: they start on their own page.
-  const [view, setView] = useState<View>(() => (!worksQueue(user) && canViewAudit(user) ? 'audit' : 'workstation'));
+  const [view, setView] = useState<View>(() =>
+    worksQueue(user) ? 'workstation' : canViewAudit(user) ? 'audit' : canApprovePrivacy(user) ? 'privacy' : 'workstation',
+  );
   const routing = view === 'routing' && canViewRouting(user);
   const apps = view === 'apps' && canManageApps(user);
   const audit = view === 'audit' && canViewAudit(user);
+  const privacy = view === 'privacy' && canApprovePrivacy(user);
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
-        <TopBar view={routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : 'workstation'} onView={setView} />
+        <TopBar view={routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : privacy ? 'privacy' : 'workstation'} onView={setView} />
         {routing ? (
           <Suspense fallback={<main className="routing" />}>
             <RoutingPage />
@@ -42,6 +47,10 @@ function Shell() {
         ) : audit ? (
           <Suspense fallback={<main className="audit" />}>
             <AuditPage />
+          </Suspense>
+        ) : privacy ? (
+          <Suspense fallback={<main className="privacy" />}>
+            <PrivacyPage />
           </Suspense>
         ) : apps ? (
           <Suspense fallback={<main className="apps" />}>

@@ -59,3 +59,10 @@ export function staffName(staff: readonly UserView[], idOrUsername: string): str
 export function publisherName(staff: readonly UserView[], publishedBy: string, configFile: string): string {
   return publishedBy === 'config-file' ? configFile : staffName(staff, publishedBy);
 }
+
+/** May this user file a data export or erasure request (policy `privacy.request`, issue 17)? */
+export const canRequestPrivacy = (user: Pick<UserView, 'roles'> | null): boolean =>
+  Boolean(user?.roles.some((r) => r === 'agent' || r === 'lead' || r === 'admin' || r === 'privacy-officer'));
+
+/** May this user see and decide data-subject requests (policy `privacy.approve`: privacy officers, issue 17)? */
+export const canApprovePrivacy = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('privacy-officer'));

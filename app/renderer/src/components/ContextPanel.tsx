@@ -4,6 +4,7 @@ import { CustomerIdentities, FullHistory } from './CustomerIdentities';
 import { localeTag, routingStrings } from '../i18n-routing';
 import { useStaff } from '../staff';
 import { DecisionExplanation } from './routing/DecisionExplanation';
+import { PrivacyRequestActions } from './PrivacyRequestActions';
 
 export function ContextPanel() {
   const detail = useWorkstation((s) => s.detail);
@@ -62,6 +63,7 @@ export function ContextPanel() {
         )}
       </section>
       <FullHistory customerId={detail.customerId} />
+      <PrivacyRequestActions customerId={detail.customerId} />
     </aside>
   );
 }

@@ -3,14 +3,16 @@ import type { SettablePresence } from '../../../../common/socket/agent-events';
 import { routingStrings } from '../i18n-routing';
 import { appsStrings } from '../i18n-apps';
 import { auditStrings } from '../i18n-audit';
-import { canManageApps, canViewAudit, canViewRouting } from '../staff';
+import { PRIVACY_REQUEST_STRINGS } from '../i18n';
+import { canApprovePrivacy, canManageApps, canViewAudit, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
- * 11), the Apps page for admins (issue 13), and the audit log for auditors (issue 17).
+ * 11), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests for
+ * privacy officers (issue 17).
  */
-export type View = 'workstation' | 'routing' | 'apps' | 'audit';
+export type View = 'workstation' | 'routing' | 'apps' | 'audit' | 'privacy';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -26,6 +28,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
     ...(canViewRouting(user) ? (['routing'] as const) : []),
     ...(canManageApps(user) ? (['apps'] as const) : []),
     ...(canViewAudit(user) ? (['audit'] as const) : []),
+    ...(canApprovePrivacy(user) ? (['privacy'] as const) : []),
   ];
   const label = (v: View) =>
     v === 'workstation'
@@ -34,7 +37,9 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
         ? t.viewRouting
         : v === 'apps'
           ? appsStrings(locale).tab
-          : auditStrings(locale).tab;
+          : v === 'audit'
+            ? auditStrings(locale).tab
+            : PRIVACY_REQUEST_STRINGS[locale].tab;
   const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
   return (
     <header className="topbar">
@@ -42,7 +47,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
         <div className="topbar__brand">
           汇流 <span>Huiliu</span>
         </div>
-        {onView && views.length > 1 ? (
+        {onView && (views.length > 1 || views[0] !== 'workstation') ? (
           <div className="views" role="tablist" aria-label={t.views}>
             {views.map((v) => (
               <button
@@ -85,7 +90,8 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
           </>
         ) : null}
         <span className="topbar__user" data-testid="current-user">
-          <bdi dir="auto">{user?.displayName}</bdi> · {user?.skillGroups.join(', ')}
+          <bdi dir="auto">{user?.displayName}</bdi>
+          {user?.skillGroups.length ? ` · ${user.skillGroups.join(', ')}` : null}
         </span>
         <button type="button" className="ghost" onClick={() => void logout()}>
           {t.signOut}
