@@ -112,6 +112,19 @@ describe('privacy requests (routes)', () => {
         'privacy.export.download:ok',
       ]),
     );
+    // A rejection keeps the officer's reason in the audit entry, masked like every audit detail.
+    const dup = (await call(agent1, 'POST', '/api/v1/privacy/exports', { customerExternalId: 'priv-exp-1', reason: 'asked twice' })).json();
+    const rejected = await call(officer, 'POST', `/api/v1/privacy/exports/${String(dup['id'])}/reject`, {
+      note: 'duplicate; customer confirmed on 13812345678',
+    });
+    expect(rejected.json()).toMatchObject({ status: 'rejected' });
+    await s.services.audit.flush();
+    const rejection = (
+      (
+        await call(auditor, 'GET', `/api/v1/audit?from=${new Date(Date.now() - 600_000).toISOString()}&limit=500`)
+      ).json() as unknown as AuditPage
+    ).entries.find((e) => e.target?.id === dup['id'] && e.action === 'privacy.export.reject')!;
+    expect(String(rejection.detail?.['note'])).toMatch(/^duplicate; customer confirmed on \*+5678$/);
   });
 
   it('answers EXPORT_GONE once an approved export has expired', async () => {

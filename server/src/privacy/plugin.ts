@@ -46,13 +46,13 @@ export async function privacyPlugin(app: FastifyInstance, opts: { privacy: Priva
     });
     app.post(`${base}/:id/approve`, { config: { policy: 'privacy.approve' } }, async (request) => {
       const { id } = parseWith(IdParams, request.params);
-      parseWith(DecisionSchema, request.body ?? {});
-      return privacy.approve(kind, id, staffOf(request));
+      const { note } = parseWith(DecisionSchema, request.body ?? {});
+      return privacy.approve(kind, id, staffOf(request), note);
     });
     app.post(`${base}/:id/reject`, { config: { policy: 'privacy.approve' } }, async (request) => {
       const { id } = parseWith(IdParams, request.params);
-      parseWith(DecisionSchema, request.body ?? {});
-      return privacy.reject(kind, id, staffOf(request));
+      const { note } = parseWith(DecisionSchema, request.body ?? {});
+      return privacy.reject(kind, id, staffOf(request), note);
     });
   }
   app.get('/api/v1/privacy/exports/:id/download', { config: { policy: 'privacy.request' } }, async (request, reply) => {

@@ -167,14 +167,14 @@ export class PrivacyService {
    * customer and their merge group at once, and tells every node's agent sockets (`customer.erased`).
    * @throws PRIVACY_REQUEST_NOT_FOUND, PRIVACY_SELF_APPROVAL, PRIVACY_REQUEST_NOT_PENDING
    */
-  async approve(kind: PrivacyRequestKind, id: string, actor: PrivacyActor): Promise<PrivacyRequestView> {
+  async approve(kind: PrivacyRequestKind, id: string, actor: PrivacyActor, note?: string): Promise<PrivacyRequestView> {
     const r = await this.pending(kind, id, actor, 'approve');
     const at = this.now();
     const expiresAt = kind === 'export' ? this.iso(at + this.o.config.exportTtlDays * DAY_MS) : null;
     if (!(await this.o.store.decide(id, 'approved', actor.id, this.iso(at), expiresAt))) {
       throw new HuiliuError('PRIVACY_REQUEST_NOT_PENDING', 'The request was decided meanwhile.');
     }
-    this.audit(actor, `privacy.${kind}.approve`, r, 'ok', expiresAt ? { expiresAt } : {});
+    this.audit(actor, `privacy.${kind}.approve`, r, 'ok', { ...(expiresAt ? { expiresAt } : {}), ...(note ? { note } : {}) });
     try {
       if (kind === 'export') await this.buildBundle(r);
       else await this.erase(r, actor);
@@ -189,13 +189,16 @@ export class PrivacyService {
     return this.view((await this.o.store.get(id))!);
   }
 
-  /** Rejects a pending request (same rules as `approve`). */
-  async reject(kind: PrivacyRequestKind, id: string, actor: PrivacyActor): Promise<PrivacyRequestView> {
+  /**
+   * Rejects a pending request (same rules as `approve`). The decider's `note` (why; ≤ 500 characters)
+   * is kept in the audit entry, masked like every audit detail.
+   */
+  async reject(kind: PrivacyRequestKind, id: string, actor: PrivacyActor, note?: string): Promise<PrivacyRequestView> {
     const r = await this.pending(kind, id, actor, 'reject');
     if (!(await this.o.store.decide(id, 'rejected', actor.id, this.iso(), null))) {
       throw new HuiliuError('PRIVACY_REQUEST_NOT_PENDING', 'The request was decided meanwhile.');
     }
-    this.audit(actor, `privacy.${kind}.reject`, r, 'ok');
+    this.audit(actor, `privacy.${kind}.reject`, r, 'ok', note ? { note } : {});
     return this.view((await this.o.store.get(id))!);
   }
 
