@@ -2,6 +2,7 @@ import type { Bus, Subscription } from '../bus/bus';
 import type { Logger } from '../logging/logger';
 import { maskPii } from '../../../common/privacy/mask';
 import type { AuditActor, AuditEntryInput, AuditLog } from './audit';
+import { runPeriodically, type PeriodicJob } from '../runtime/periodic';
 
 /**
  * Entries buffered before an append; a full buffer flushes at once. 1,000: with a durable commit
@@ -209,8 +210,7 @@ export function scheduleAuditRetention(
   retentionDays: number,
   logger: Logger,
   now: () => number = Date.now,
-): { run(): Promise<number>; stop(): Promise<void> } {
-  let current: Promise<number> = Promise.resolve(0);
+): PeriodicJob<number> {
   const once = async (): Promise<number> => {
     const before = new Date(now() - retentionDays * 86_400_000);
     try {
@@ -233,15 +233,5 @@ export function scheduleAuditRetention(
       return 0;
     }
   };
-  const run = () => (current = current.then(once, once));
-  const timer = setInterval(() => void run(), RETENTION_EVERY_MS);
-  timer.unref();
-  void run();
-  return {
-    run,
-    async stop() {
-      clearInterval(timer);
-      await current;
-    },
-  };
+  return runPeriodically(once, RETENTION_EVERY_MS, 0);
 }

@@ -20,6 +20,7 @@ import type { KeyProvider } from '../keys/provider';
 import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { PrivacyRequestRecord, PrivacyStore, RetentionReport } from './privacy';
+import { runPeriodically, type PeriodicJob } from '../runtime/periodic';
 
 /** Who acts: the signed-in staff user. */
 export interface PrivacyActor {
@@ -417,8 +418,7 @@ export const PRIVACY_JOBS_EVERY_MS = 3600_000;
  * export bundles are removed, conversations past their group's retention lose their content. Each run
  * is audited by the service. Answers `run` (tests) and `stop`.
  */
-export function schedulePrivacyJobs(service: PrivacyService, logger: Logger): { run(): Promise<void>; stop(): Promise<void> } {
-  let current: Promise<void> = Promise.resolve();
+export function schedulePrivacyJobs(service: PrivacyService, logger: Logger): PeriodicJob<void> {
   const once = async () => {
     try {
       await service.expire();
@@ -427,15 +427,5 @@ export function schedulePrivacyJobs(service: PrivacyService, logger: Logger): { 
       logger.error({ err: error }, 'privacy jobs failed');
     }
   };
-  const run = () => (current = current.then(once, once));
-  const timer = setInterval(() => void run(), PRIVACY_JOBS_EVERY_MS);
-  timer.unref();
-  void run();
-  return {
-    run,
-    async stop() {
-      clearInterval(timer);
-      await current;
-    },
-  };
+  return runPeriodically(once, PRIVACY_JOBS_EVERY_MS, undefined);
 }
