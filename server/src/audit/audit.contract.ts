@@ -22,6 +22,8 @@ export interface AuditTamper {
 
 export interface AuditHarness {
   log: AuditLog;
+  /** Opens the same store again, as a server (`refuse`) or `audit:verify` (`open`) would. */
+  reopen(onMissingHead: 'refuse' | 'open'): Promise<AuditLog>;
   tamper: AuditTamper;
   /** Sets the log's clock. */
   setNow(d: Date): void;
@@ -166,6 +168,21 @@ export function auditLogContract(name: string, factory: () => Promise<AuditHarne
       for (let i = 0; i < 4; i++) await h.log.append([entry('agent1', `a${i}`)]);
       await h.tamper.wipe();
       expect((await h.log.verify()).ok).toBe(false);
+    });
+
+    it('refuses to open a log whose head was deleted, instead of re-creating it; verify opens it and names the break', async () => {
+      for (let i = 0; i < 4; i++) await h.log.append([entry('agent1', `a${i}`)]);
+      await h.tamper.wipe(); // entries and head gone; the log's MAC key stays
+      await expect(h.reopen('refuse')).rejects.toThrow(/head record is missing/);
+      const reader = await h.reopen('open');
+      try {
+        expect((await reader.verify()).ok).toBe(false);
+        // Nothing is appended onto a headless log either (no silent restart of the chain).
+        await expect(reader.append([entry('agent1', 'after')])).rejects.toThrow(/head record is missing/);
+        expect((await reader.verify()).ok).toBe(false);
+      } finally {
+        await reader.close();
+      }
     });
 
     it('never reports entries appended while it walks as tampering', async () => {

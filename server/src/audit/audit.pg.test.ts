@@ -28,6 +28,7 @@ auditLogContract('PostgreSQL (monthly partitions)', async () => {
     admin.query(sql.replaceAll('audit_log', `${schema}.audit_log`).replaceAll('audit_meta', `${schema}.audit_meta`), params);
   return {
     log,
+    reopen: (onMissingHead) => createPgAuditLog({ url: PG_URL, keys, schema, now: () => now, onMissingHead }),
     setNow: (d) => (now = d),
     tamper: {
       async alterAction(seq, action) {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { HuiliuError } from '../../../common/errors/codes';
 import type { KeyProvider } from '../keys/provider';
 import {
   anchorMac,
@@ -6,7 +7,9 @@ import {
   decodeCursor,
   encodeCursor,
   GENESIS,
+  HEADLESS,
   headOf,
+  refuseHeadless,
   retentionCutoff,
   verifyChain,
   entryOfRow,
@@ -85,7 +88,14 @@ function monthOf(at: Date): { name: string; from: string; to: string } {
  * key wrapped by the KeyProvider, kept in `audit_keys` so every node sharing the KEK (the HSM) uses
  * the same one. `schema` isolates deployments (and tests) sharing one database.
  */
-export async function createPgAuditLog(options: { url: string; keys: KeyProvider; schema?: string; now?: () => Date }): Promise<AuditLog> {
+export async function createPgAuditLog(options: {
+  url: string;
+  keys: KeyProvider;
+  schema?: string;
+  now?: () => Date;
+  /** What to do when the log exists but its head is gone (tampering): `refuse` (default, the server) or `open` (verify). */
+  onMissingHead?: 'refuse' | 'open';
+}): Promise<AuditLog> {
   const schema = options.schema ?? 'huiliu_audit';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`audit schema ${JSON.stringify(schema)}: lower-case letters, digits, _`);
   const pool = new pg.Pool({ connectionString: options.url, max: 4 });
@@ -107,11 +117,13 @@ export async function createPgAuditLog(options: { url: string; keys: KeyProvider
       client.release();
     }
   }
+  let existed = true;
   const key = await (async () => {
     const read = async () =>
       (await pool.query<{ kek_id: string; wrapped: Buffer }>("SELECT kek_id, wrapped FROM audit_keys WHERE owner = 'audit:mac'")).rows[0];
     let row = await read();
     if (!row) {
+      existed = false;
       const { wrapped } = await options.keys.generateDataKey();
       await pool.query("INSERT INTO audit_keys (owner, kek_id, wrapped) VALUES ('audit:mac', $1, $2) ON CONFLICT (owner) DO NOTHING", [
         wrapped.kekId,
@@ -122,13 +134,24 @@ export async function createPgAuditLog(options: { url: string; keys: KeyProvider
     return options.keys.unwrapDataKey({ kekId: row.kek_id, wrapped: row.wrapped });
   })();
   const partitions = new Set<string>();
-  // The head exists from the start (seq 0, MACed): a wiped log (entries and head deleted) is caught.
-  const genesisHead = headOf(key, 0, GENESIS);
-  await pool.query("INSERT INTO audit_meta (name, seq, hash, mac) VALUES ('head', $1, $2, $3) ON CONFLICT (name) DO NOTHING", [
-    genesisHead.seq,
-    genesisHead.hash,
-    genesisHead.mac,
-  ]);
+  // The head exists from the log's creation (seq 0, MACed): a wiped log (entries and head deleted) is
+  // caught. Written only for a new log (no MAC key, no entry, no anchor before this start): a head
+  // missing from an existing log is tampering, and re-creating it would hide that.
+  const hasHead = (await pool.query("SELECT 1 FROM audit_meta WHERE name = 'head'")).rowCount === 1;
+  if (!hasHead) {
+    const fresh =
+      !existed &&
+      (await pool.query('SELECT 1 FROM audit_log LIMIT 1')).rowCount === 0 &&
+      (await pool.query("SELECT 1 FROM audit_meta WHERE name = 'anchor'")).rowCount === 0;
+    if (fresh) {
+      const genesisHead = headOf(key, 0, GENESIS);
+      await pool.query("INSERT INTO audit_meta (name, seq, hash, mac) VALUES ('head', $1, $2, $3) ON CONFLICT (name) DO NOTHING", [
+        genesisHead.seq,
+        genesisHead.hash,
+        genesisHead.mac,
+      ]);
+    } else refuseHeadless(options.onMissingHead);
+  }
 
   async function ensurePartition(client: pg.PoolClient, at: Date): Promise<void> {
     const m = monthOf(at);
@@ -151,11 +174,9 @@ export async function createPgAuditLog(options: { url: string; keys: KeyProvider
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        // The head row is the chain's lock: insert it once (empty chain), then lock it.
-        await client.query("INSERT INTO audit_meta (name, seq, hash, mac) VALUES ('head', 0, $1, '') ON CONFLICT (name) DO NOTHING", [
-          GENESIS,
-        ]);
-        const head = (await meta(client, 'head', true))!;
+        // The head row (written at the log's creation) is the chain's lock; without it nothing is appended.
+        const head = await meta(client, 'head', true);
+        if (!head) throw new HuiliuError('INTERNAL', HEADLESS);
         const anchor = await meta(client, 'anchor');
         const lastHash = Number(head.seq) > 0 ? head.hash : (anchor?.hash ?? GENESIS);
         const entries = chain(inputs, Number(head.seq), lastHash, key, now);

@@ -22,6 +22,7 @@ auditLogContract('SQLite', async () => {
   const row = (seq: number) => raw.prepare('SELECT * FROM audit_log WHERE seq = ?').get(seq) as Record<string, unknown>;
   return {
     log,
+    reopen: (onMissingHead) => createSqliteAuditLog({ path, keys, now: () => now, onMissingHead }),
     setNow: (d) => (now = d),
     tamper: {
       async alterAction(seq, action) {

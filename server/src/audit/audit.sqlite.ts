@@ -1,3 +1,4 @@
+import { HuiliuError } from '../../../common/errors/codes';
 import type { Db } from '../db/sqlite';
 import { migrate, openDatabase } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
@@ -9,7 +10,9 @@ import {
   decodeCursor,
   encodeCursor,
   GENESIS,
+  HEADLESS,
   headOf,
+  refuseHeadless,
   retentionCutoff,
   verifyChain,
   entryOfRow,
@@ -37,10 +40,18 @@ const entryOf = (r: Row): AuditEntry => entryOfRow({ ...r, detail: JSON.parse(r.
  * several connections (or processes) on the file keep one chain. The MAC key is a data key in the
  * session store's `data_keys` table (open the session store first), wrapped by the KeyProvider.
  */
-export async function createSqliteAuditLog(options: { path: string; keys: KeyProvider; now?: () => Date }): Promise<AuditLog> {
+export async function createSqliteAuditLog(options: {
+  path: string;
+  keys: KeyProvider;
+  now?: () => Date;
+  /** What to do when the log exists but its head is gone (tampering): `refuse` (default, the server) or `open` (verify). */
+  onMissingHead?: 'refuse' | 'open';
+}): Promise<AuditLog> {
   const db: Db = openDatabase(options.path);
   migrate(db, 'audit', MIGRATIONS);
   const ring = new DataKeyRing(db, options.keys);
+  // Whether this log existed before: its MAC key does (a fresh log has none yet).
+  const existed = (await ring.get(AUDIT_KEY_OWNER)) !== null;
   const key = await ring.getOrCreate(AUDIT_KEY_OWNER);
   const now = options.now ?? (() => new Date());
 
@@ -54,16 +65,18 @@ export async function createSqliteAuditLog(options: { path: string; keys: KeyPro
     'INSERT INTO audit_meta (name, seq, hash, mac) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac',
   );
 
-  // The head exists from the start (seq 0, MACed): a wiped log (entries and head deleted) is caught.
-  const genesisHead = headOf(key, 0, GENESIS);
-  db.prepare('INSERT OR IGNORE INTO audit_meta (name, seq, hash, mac) VALUES (?, ?, ?, ?)').run(
-    'head',
-    genesisHead.seq,
-    genesisHead.hash,
-    genesisHead.mac,
-  );
+  // The head exists from the log's creation (seq 0, MACed): a wiped log (entries and head deleted) is
+  // caught. It is written only for a log that is new (no MAC key, no entry, no anchor before this
+  // open): a head missing from an existing log is tampering, and re-creating it would hide that.
+  const hasHead = readHead.get() !== undefined;
+  const fresh = !existed && db.prepare('SELECT 1 FROM audit_log LIMIT 1').get() === undefined && readAnchor.get() === undefined;
+  if (!hasHead && fresh) {
+    const genesisHead = headOf(key, 0, GENESIS);
+    putMeta.run('head', genesisHead.seq, genesisHead.hash, genesisHead.mac);
+  } else if (!hasHead) refuseHeadless(options.onMissingHead);
   const appendTx = db.transaction((inputs: readonly AuditEntryInput[]) => {
     const head = readHead.get() as ChainHead | undefined;
+    if (!head) throw new HuiliuError('INTERNAL', HEADLESS);
     const anchor = readAnchor.get() as ChainHead | undefined;
     const last = head && head.seq > 0 ? head : null;
     const entries = chain(inputs, head?.seq ?? 0, last?.hash ?? anchor?.hash ?? GENESIS, key, now);

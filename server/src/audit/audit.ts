@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { HuiliuError } from '../../../common/errors/codes';
 
 /**
  * The audit log (issue 17, DESIGN §8): every staff action and every AI action as an append-only,
@@ -101,6 +102,20 @@ export interface AuditLog {
 }
 
 export const GENESIS = '0'.repeat(64);
+
+/** Why an existing log whose head is gone is neither written nor silently re-created. */
+export const HEADLESS =
+  'The audit log exists but its head record is missing: the log was tampered with. Run `npm run audit:verify` and restore the log from a backup.';
+
+/**
+ * An existing audit log has no head (deleted or renamed by someone with database access): the server
+ * refuses to start (fail closed: it would otherwise serve with nothing recorded), while verify
+ * (`open`) reads on and reports the break.
+ * @throws HuiliuError INTERNAL with `HEADLESS` unless `mode` is `open`
+ */
+export function refuseHeadless(mode: 'refuse' | 'open' = 'refuse'): void {
+  if (mode === 'refuse') throw new HuiliuError('INTERNAL', HEADLESS);
+}
 /** The retention floor: entries are kept at least this long whatever the configuration says. */
 export const MIN_RETENTION_DAYS = 183;
 
