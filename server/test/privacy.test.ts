@@ -143,6 +143,27 @@ describe('privacy requests (routes)', () => {
     expect(list.map((r) => r.id)).toContain(req['id']);
   });
 
+  it("refuses requests for a customer outside the requester's skill groups exactly as for an unknown one", async () => {
+    const { sessionId } = await customerSays('priv-scope-1', 'general customer');
+    const agent2 = await s.login('agent2'); // vip only
+    for (const kind of ['exports', 'erasures'] as const) {
+      // Erasures name a customer only (a session is not a data subject).
+      const bodies = [
+        { customerExternalId: 'priv-scope-1' },
+        { customerExternalId: 'priv-scope-unknown' },
+        ...(kind === 'exports' ? [{ sessionId }] : []),
+      ];
+      for (const body of bodies) {
+        const res = await call(agent2, 'POST', `/api/v1/privacy/${kind}`, { ...body, reason: 'not my customer' });
+        expect(res.status, `${kind} ${JSON.stringify(body)}`).toBe(404);
+        expect(res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+      }
+    }
+    // The customer's own group, and the privacy officer (deployment-wide), may file.
+    expect((await call(agent1, 'POST', '/api/v1/privacy/exports', { sessionId, reason: 'my customer asked' })).status).toBe(201);
+    expect((await call(officer, 'POST', '/api/v1/privacy/exports', { sessionId, reason: 'filed by the office' })).status).toBe(201);
+  });
+
   it('lets privacy officers and admins set retention per skill group, not agents', async () => {
     expect((await call(agent1, 'GET', '/api/v1/privacy/retention')).status).toBe(403);
     const put = await call(officer, 'PUT', '/api/v1/privacy/retention', { rules: [{ skillGroup: 'vip', days: 365 }] });
@@ -190,6 +211,26 @@ describe('erasure (crypto-shredding) across a restart', () => {
     const customerId = (
       (await s.app.inject({ url: `/api/v1/sessions/${sessionId}`, headers: auth(admin) })).json() as { customerId: string }
     ).customerId;
+    // An export approved before the erasure holds the content under a key of its own: erasure withdraws it.
+    const exp = (
+      await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/privacy/exports',
+        headers: auth(agent1),
+        payload: { customerExternalId: 'priv-erase-1', reason: 'copy before deletion' },
+      })
+    ).json() as PrivacyRequestView;
+    expect(
+      (await s.app.inject({ method: 'POST', url: `/api/v1/privacy/exports/${exp.id}/approve`, headers: auth(officer) })).statusCode,
+    ).toBe(200);
+    const pendingExp = (
+      await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/privacy/exports',
+        headers: auth(agent1),
+        payload: { customerExternalId: 'priv-erase-1', reason: 'second copy, never approved' },
+      })
+    ).json() as PrivacyRequestView;
     const filed = await s.app.inject({
       method: 'POST',
       url: '/api/v1/privacy/erasures',
@@ -201,6 +242,14 @@ describe('erasure (crypto-shredding) across a restart', () => {
     const done = await s.app.inject({ method: 'POST', url: `/api/v1/privacy/erasures/${id}/approve`, headers: auth(officer) });
     expect(done.json()).toMatchObject({ status: 'executed' });
     expect(await told).toEqual({ customerIds: [customerId] });
+    const gone = await s.app.inject({ url: `/api/v1/privacy/exports/${exp.id}/download`, headers: auth(agent1) });
+    expect(gone.statusCode).toBe(410);
+    expect(gone.json()).toMatchObject({ error: { code: 'EXPORT_GONE' } });
+    const exports = (
+      (await s.app.inject({ url: '/api/v1/privacy/exports', headers: auth(officer) })).json() as { requests: PrivacyRequestView[] }
+    ).requests;
+    expect(exports.find((r) => r.id === exp.id)?.status).toBe('expired');
+    expect(exports.find((r) => r.id === pendingExp.id)?.status).toBe('failed');
     socket.disconnect();
     // The contact is still waiting: an agent signing in now gets their queue, the row marked, no text.
     const fresh = await openAgentSocket(s, agent1);

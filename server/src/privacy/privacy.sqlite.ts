@@ -83,6 +83,13 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
     ),
     expiring: db.prepare(`SELECT id FROM privacy_requests WHERE status = 'approved' AND kind = 'export' AND expires_at <= ?`),
     complete: db.prepare('UPDATE privacy_requests SET status = ?, completed_at = ? WHERE id = ?'),
+    withdrawApproved: db.prepare(
+      `UPDATE privacy_requests SET bundle_ct = NULL, bundle_kek_id = NULL, bundle_key = NULL, status = 'expired', completed_at = ?
+        WHERE kind = 'export' AND customer_id = ? AND status = 'approved'`,
+    ),
+    withdrawPending: db.prepare(
+      `UPDATE privacy_requests SET status = 'failed', completed_at = ? WHERE kind = 'export' AND customer_id = ? AND status = 'pending'`,
+    ),
     group: db.prepare(
       `SELECT id FROM customers WHERE id = @id
          OR (group_id IS NOT NULL AND group_id = (SELECT group_id FROM customers WHERE id = @id)) ORDER BY id`,
@@ -178,7 +185,9 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
             identitiesRemoved: 0,
             linksRemoved: 0,
             searchTermsRemoved: 0,
+            exportsWithdrawn: 0,
           };
+          const at = new Date().toISOString();
           r.keysDestroyed = DataKeyRing.destroy(db, customerIds.map(customerKeyOwner));
           for (const id of customerIds) {
             r.identitiesRemoved += q.delIdentities.run(id).changes;
@@ -187,6 +196,8 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
             q.delFacts.run(id);
             if (attachments) r.searchTermsRemoved += attachments.delTermsOf.run(id).changes;
             assist?.delPastReplies.run(id);
+            // An export bundle is sealed under its own key: destroy it with the customer's content.
+            r.exportsWithdrawn += q.withdrawApproved.run(at, id).changes + q.withdrawPending.run(at, id).changes;
           }
           return r;
         })

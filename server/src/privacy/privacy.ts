@@ -37,6 +37,11 @@ export interface ShredReport {
   identitiesRemoved: number;
   linksRemoved: number;
   searchTermsRemoved: number;
+  /**
+   * Export requests of these customers that can no longer be served: approved bundles dropped (they
+   * hold the erased content under a key of their own) → `expired`, pending ones → `failed`.
+   */
+  exportsWithdrawn: number;
 }
 
 /** What one retention pass removed in one skill group. */

@@ -15,10 +15,10 @@ import { createSqlitePrivacyStore } from './privacy.sqlite';
 import { PrivacyService, type PrivacyActor } from './service';
 
 const DAY = 86_400_000;
-const alice: PrivacyActor = { id: 'u-alice', username: 'alice', roles: ['agent'] };
-const olga: PrivacyActor = { id: 'u-olga', username: 'olga', roles: ['privacy-officer'] };
-const petra: PrivacyActor = { id: 'u-petra', username: 'petra', roles: ['privacy-officer'] };
-const bob: PrivacyActor = { id: 'u-bob', username: 'bob', roles: ['agent'] };
+const alice: PrivacyActor = { id: 'u-alice', username: 'alice', roles: ['agent'], skillGroups: ['general'] };
+const olga: PrivacyActor = { id: 'u-olga', username: 'olga', roles: ['privacy-officer'], skillGroups: [] };
+const petra: PrivacyActor = { id: 'u-petra', username: 'petra', roles: ['privacy-officer'], skillGroups: [] };
+const bob: PrivacyActor = { id: 'u-bob', username: 'bob', roles: ['agent'], skillGroups: ['general'] };
 
 describe('privacy use cases on real SQLite (issue 17)', () => {
   const cleanups: (() => Promise<void>)[] = [];

@@ -21,12 +21,16 @@ import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { PrivacyRequestRecord, PrivacyStore, RetentionReport } from './privacy';
 import { runPeriodically, type PeriodicJob } from '../runtime/periodic';
+import { can } from '../auth/policy';
+import { customerSkillGroups } from '../customers/facts.store';
+import type { Role } from '../../../common/api/auth';
 
 /** Who acts: the signed-in staff user. */
 export interface PrivacyActor {
   id: string;
   username: string;
-  roles: readonly string[];
+  roles: readonly Role[];
+  skillGroups: readonly string[];
 }
 
 export interface PrivacyServiceOptions {
@@ -89,10 +93,16 @@ export class PrivacyService {
   }
 
   /**
-   * The customer a request names, checked to exist and not to be erased.
-   * @throws HuiliuError NOT_FOUND (no such customer or session), CUSTOMER_ERASED
+   * The customer a request names, checked to exist, not to be erased, and to be within the requester's
+   * reach: privacy officers file for anyone (data-subject requests are deployment-wide); other staff
+   * only for customers they may see (`customer.view`: their skill groups; admins all). A customer out
+   * of reach answers exactly as an unknown one (no oracle for other groups' customers).
+   * @throws HuiliuError NOT_FOUND (no such customer or session, or out of reach), CUSTOMER_ERASED
    */
-  private async customerOf(input: { customerId?: string; customerExternalId?: string; sessionId?: string }): Promise<string> {
+  private async customerOf(
+    actor: PrivacyActor,
+    input: { customerId?: string; customerExternalId?: string; sessionId?: string },
+  ): Promise<string> {
     let customerId = input.customerId ?? null;
     if (!customerId && input.customerExternalId !== undefined) customerId = await this.o.findByExternalId(input.customerExternalId);
     if (!customerId && input.sessionId !== undefined) customerId = (await this.o.sessions.getSession(input.sessionId))?.customerId ?? null;
@@ -101,6 +111,11 @@ export class PrivacyService {
       if (!session || session.customerId !== customerId) throw new HuiliuError('NOT_FOUND', 'No such session of this customer.');
     }
     if (!customerId) throw new HuiliuError('NOT_FOUND', 'No such customer.');
+    if (!actor.roles.includes('privacy-officer')) {
+      const skillGroups = await customerSkillGroups(this.o.sessions, customerId);
+      if (!can({ id: actor.id, roles: [...actor.roles], skillGroups: [...actor.skillGroups] }, 'customer.view', { skillGroups }))
+        throw new HuiliuError('NOT_FOUND', input.sessionId !== undefined ? 'No such session of this customer.' : 'No such customer.');
+    }
     // Throws CUSTOMER_ERASED when the key is gone.
     if (!(await this.o.sessions.getCustomer(customerId))) throw new HuiliuError('NOT_FOUND', 'No such customer.');
     return customerId;
@@ -136,13 +151,13 @@ export class PrivacyService {
 
   /** Files an export request (pending until a second person approves). @throws NOT_FOUND, CUSTOMER_ERASED */
   async requestExport(actor: PrivacyActor, input: ExportRequest): Promise<PrivacyRequestView> {
-    const customerId = await this.customerOf(input);
+    const customerId = await this.customerOf(actor, input);
     return this.file(actor, 'export', customerId, input.sessionId ?? null, input.reason);
   }
 
   /** Files an erasure request (pending until a second person approves). @throws NOT_FOUND, CUSTOMER_ERASED */
   async requestErasure(actor: PrivacyActor, input: ErasureRequest): Promise<PrivacyRequestView> {
-    const customerId = await this.customerOf(input);
+    const customerId = await this.customerOf(actor, input);
     return this.file(actor, 'erasure', customerId, null, input.reason);
   }
 
@@ -348,6 +363,7 @@ export class PrivacyService {
       identitiesRemoved: report.identitiesRemoved,
       linksRemoved: report.linksRemoved,
       searchTermsRemoved: report.searchTermsRemoved,
+      exportsWithdrawn: report.exportsWithdrawn,
     });
     // The erasure is done and recorded whatever the bus says; this process's threads already dropped
     // the keys (shared shred epoch). Other processes drop them on this event (main.ts) or at restart.
