@@ -184,6 +184,16 @@ describe('the audit log (embedded SQLite)', () => {
       .filter((e) => e.outcome === 'denied')
       .map((e) => e.action);
     expect(refused).toEqual(expect.arrayContaining(['keys.rotate', 'http.GET /api/v1/admin/keys']));
+    // The hook names targets as the use cases do (`privacy-request`, not the path's `privacy`).
+    const someId = '0190f000-0000-7000-8000-000000000009';
+    await s.app.inject({
+      method: 'POST',
+      url: `/api/v1/privacy/exports/${someId}/approve`,
+      headers: { authorization: `Bearer ${agentToken}` },
+    });
+    await s.services.audit.flush();
+    const approveTry = (await search({ userId: 'agent1', limit: '500' })).body.entries.find((e) => e.target?.id === someId);
+    expect(approveTry?.target).toEqual({ kind: 'privacy-request', id: someId });
   });
 
   it('pages newest first with a cursor, and refuses malformed queries with VALIDATION_FAILED', async () => {

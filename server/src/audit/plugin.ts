@@ -36,6 +36,26 @@ const NAMED: Record<string, string> = {
 /** Mutations whose route records its own entry when it answers (more detail than the hook has). */
 const SELF_AUDITED = new Set(['POST /api/v1/sessions/:id/messages/:messageId/reveal', 'POST /api/v1/customers/:id/reveal']);
 
+/**
+ * The target kind of a mutation's route, named as the use cases name it (`session`, `customer`,
+ * `privacy-request`…), so a search by target finds the hook's entries and the use case's alike.
+ */
+const ROUTE_KINDS: Record<string, string> = {
+  sessions: 'session',
+  customers: 'customer',
+  attachments: 'attachment',
+  privacy: 'privacy-request',
+  users: 'user',
+  admin: 'kek',
+  kb: 'kb-entry',
+  routing: 'routing-config',
+  channels: 'channel',
+};
+function kindOfRoute(route: string): string {
+  const segment = route.split('/')[3] ?? '';
+  return ROUTE_KINDS[segment] ?? (segment || 'resource');
+}
+
 function targetOf(request: FastifyRequest, kind: string): { kind: string; id: string } | undefined {
   const params = request.params as Record<string, unknown> | undefined;
   const id = params?.['id'] ?? params?.['kekId'];
@@ -116,7 +136,7 @@ export function installAuditHook(app: FastifyInstance, recorder: AuditRecorder):
     }
     const key = `${request.method} ${route}`;
     if (SELF_AUDITED.has(key) && reply.statusCode < 400) return;
-    const target = targetOf(request, route.split('/')[3] ?? 'resource');
+    const target = targetOf(request, kindOfRoute(route));
     recorder.record({
       actor,
       action: NAMED[key] ?? `http.${key}`,

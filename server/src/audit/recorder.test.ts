@@ -31,7 +31,14 @@ describe('the audit recorder and its retention job', () => {
 
   it('masks PII in details, names staff actors by username, and drops a redelivered event', async () => {
     const recorder = await setUp();
-    recorder.record({ actor: { kind: 'staff', id: 'id-7' }, action: 'customer.view', outcome: 'ok', detail: { note: 'call 13800138000' } });
+    recorder.record({
+      actor: { kind: 'staff', id: 'id-7' },
+      action: 'customer.view',
+      outcome: 'ok',
+      // Every detail string and the target id (a client-chosen path segment) are masked.
+      target: { kind: 'session', id: '13912345678' },
+      detail: { note: 'call 13800138000', mail: 'li.lei@example.com' },
+    });
     recorder.recordOnce('event-1', { actor: { kind: 'system', id: 'router' }, action: 'routing.decision', outcome: 'ok' });
     recorder.recordOnce('event-1', { actor: { kind: 'system', id: 'router' }, action: 'routing.decision', outcome: 'ok' });
     await recorder.flush();
@@ -39,7 +46,9 @@ describe('the audit recorder and its retention job', () => {
     expect(page.entries.map((e) => e.action).sort()).toEqual(['customer.view', 'routing.decision']);
     const view = page.entries.find((e) => e.action === 'customer.view')!;
     expect(view.actor).toEqual({ kind: 'staff', id: 'id-7', name: 'agent7' });
-    expect(JSON.stringify(view.detail)).not.toContain('13800138000');
+    expect(JSON.stringify(view.detail)).not.toMatch(/13800138000|li\.lei@example\.com/);
+    expect(view.detail).toMatchObject({ mail: expect.stringMatching(/^\*+@example\.com$/) });
+    expect(view.target).toEqual({ kind: 'session', id: '*******5678' });
   });
 
   it('removes entries past the retention (never inside 183 days) and records what it did', async () => {

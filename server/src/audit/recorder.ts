@@ -1,6 +1,6 @@
 import type { Bus, Subscription } from '../bus/bus';
 import type { Logger } from '../logging/logger';
-import { maskPii } from '../../../common/privacy/mask';
+import { maskDeep, maskPii } from '../../../common/privacy/mask';
 import type { AuditActor, AuditEntryInput, AuditLog } from './audit';
 import { runPeriodically, type PeriodicJob } from '../runtime/periodic';
 
@@ -54,13 +54,15 @@ export class AuditRecorder {
     }
   }
 
+  /**
+   * Queues one entry. Personal data is masked before it is kept (DESIGN §8): every string of `detail`
+   * and the target's id (a client can put anything in a path: `GET /sessions/138…`).
+   */
   record(entry: AuditEntryInput): void {
-    const detail = entry.detail
-      ? Object.fromEntries(Object.entries(entry.detail).map(([k, v]) => [k, typeof v === 'string' ? maskPii(v) : v]))
-      : undefined;
-    this.buffer.push(
-      detail ? { ...entry, detail, at: entry.at ?? new Date().toISOString() } : { ...entry, at: entry.at ?? new Date().toISOString() },
-    );
+    const masked: AuditEntryInput = { ...entry, at: entry.at ?? new Date().toISOString() };
+    if (entry.detail) masked.detail = maskDeep(entry.detail) as AuditEntryInput['detail'];
+    if (entry.target) masked.target = { ...entry.target, id: maskPii(entry.target.id) };
+    this.buffer.push(masked);
     if (this.buffer.length >= BATCH) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
