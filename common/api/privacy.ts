@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SessionIdSchema } from '../message/session-id';
+import { graphemes, hasVisibleText, plainTextProblem } from '../text/text';
 
 /**
  * Data-subject requests and retention (issue 17, DESIGN §6 and §8; docs/privacy.md): an export
@@ -8,7 +9,30 @@ import { SessionIdSchema } from '../message/session-id';
  * retention is set per skill group.
  */
 
-const Reason = z.string().trim().min(3).max(500);
+/** Characters a reason must show (graphemes with a visible character: four zero-width spaces show none). */
+export const REASON_MIN_VISIBLE = 3;
+
+/**
+ * Why a request is filed, or a decider's note: trimmed, at most `max` UTF-16 code units, plain text
+ * (`plainTextProblem`: no control character but `\n` and `\t`, no lone surrogate, no bidi embedding,
+ * override or isolate) and at least `minVisible` visible characters (`hasVisibleText` per grapheme).
+ * Refusals are zod issues: the routes answer 400 VALIDATION_FAILED, naming the problem, never the text.
+ */
+function userText(minVisible: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .max(max)
+    .superRefine((text, ctx) => {
+      const problem = plainTextProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      else if (minVisible > 0 && graphemes(text).filter(hasVisibleText).length < minVisible) {
+        ctx.addIssue({ code: 'custom', message: `needs at least ${minVisible} visible characters` });
+      }
+    });
+}
+
+const Reason = userText(REASON_MIN_VISIBLE, 500);
 /** An app channel customer id (`customer.externalId`), as the customer knows themselves. */
 const ExternalId = z.string().trim().min(1).max(256);
 
@@ -38,7 +62,7 @@ export const ErasureRequestSchema = z
 export type ErasureRequest = z.infer<typeof ErasureRequestSchema>;
 
 /** `POST …/:id/reject` (the body is optional on approve). */
-export const DecisionSchema = z.strictObject({ note: z.string().trim().max(500).optional() });
+export const DecisionSchema = z.strictObject({ note: userText(0, 500).optional() });
 
 export const PrivacyRequestKindSchema = z.enum(['export', 'erasure']);
 export type PrivacyRequestKind = z.infer<typeof PrivacyRequestKindSchema>;
@@ -110,5 +134,18 @@ export const RetentionRuleSchema = z.strictObject({
   days: z.number().int().min(1).max(36_500).nullable(),
 });
 export type RetentionRule = z.infer<typeof RetentionRuleSchema>;
-export const RetentionRulesSchema = z.strictObject({ rules: z.array(RetentionRuleSchema).max(200) });
+/** `PUT /api/v1/privacy/retention`: each skill group at most once (a repeat is refused, not "last wins"). */
+export const RetentionRulesSchema = z.strictObject({
+  rules: z
+    .array(RetentionRuleSchema)
+    .max(200)
+    .superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.forEach((r, i) => {
+        if (seen.has(r.skillGroup))
+          ctx.addIssue({ code: 'custom', path: [i, 'skillGroup'], message: 'names a skill group a rule before it already names' });
+        seen.add(r.skillGroup);
+      });
+    }),
+});
 export type RetentionRuleView = RetentionRule & { updatedBy: string | null; updatedAt: string | null };

@@ -1,8 +1,11 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isChineseResidentId, luhnValid, maskDeep, maskPii, maskPiiExhaustive, piiHints, unicodeDigits } from './mask';
 import { LOOKALIKE_PII } from './lookalike-pii.fixture';
+import { v7 as uuidv7 } from 'uuid';
+import { CHANNEL_CODES, formatSessionId } from '../message/session-id';
 
 // Public PII vectors (validator.js and id-validator, MIT): ../shared/data/pii-test-vectors/SOURCE.md
 const VECTORS = fileURLToPath(new URL('../../../shared/data/pii-test-vectors/pii_vectors.json', import.meta.url));
@@ -376,5 +379,69 @@ describe('PII masking of look-alike forms (review finding)', () => {
       const nfkc = String.fromCodePoint(cp).normalize('NFKC');
       if (/^\d$/.test(nfkc)) expect(Number(nfkc), cp.toString(16)).toBe(digit);
     }
+  });
+});
+
+describe('PII masking when letters touch the number (review finding)', () => {
+  it.each([
+    ['tel13812345678', 'tel*******5678'],
+    ['13812345678abc', '*******5678abc'],
+    ['x13812345678y', 'x*******5678y'],
+    ['card4111111111111111', 'card************1111'],
+    ['id210203197503102721x', 'id**************2721x'],
+    ['call tel010-12345678 now', 'call tel********5678 now'],
+    ['AP13812345678', 'AP*******5678'],
+    ['XAP210203197503102721', 'XAP**************2721'],
+    ['ap210203197503102721', 'ap**************2721'],
+    ['AP4111111111111111', 'AP************1111'],
+  ])('masks %s, in the fast path and the reference alike', (line, expected) => {
+    expect(maskPii(line)).toBe(expected);
+    expect(maskPiiExhaustive(line)).toBe(expected);
+  });
+
+  it('still needs a digit boundary: 10 or 12 digits are not a mobile', () => {
+    for (const line of ['tel1381234567', 'tel138123456789x']) expect(maskPii(line), line).toBe(line);
+  });
+
+  // 1 in 11 random 18-digit runs passes the resident-ID checksum, 1 in 10 Luhn; hex ids hold long digit runs.
+  const N = 20_000;
+  const randomInt = (n: number) => Math.floor(Math.random() * n);
+  const contexts = (id: string) => [id, `session=${id}`, `{"id":"${id}","n":1}`, `${id}-ack`, `req ${id}.`];
+
+  it(`leaves ${N} session ids alone, though a letter before them would not`, () => {
+    let wouldMask = 0;
+    for (let i = 0; i < N; i++) {
+      const channel = CHANNEL_CODES[randomInt(CHANNEL_CODES.length)]!;
+      const id = formatSessionId(channel, 1_500_000_000_000 + randomInt(700_000_000_000), randomInt(100_000));
+      for (const line of contexts(id)) {
+        expect(maskPii(line), line).toBe(line);
+        expect(maskPiiExhaustive(line), line).toBe(line);
+      }
+      if (maskPii(`x${id}`) !== `x${id}`) wouldMask++;
+    }
+    expect(wouldMask).toBeGreaterThan(N / 10); // the exemption does the work, it is not luck
+  });
+
+  it(`leaves ${N} UUIDv7s and ${N} 32-hex attachment ids alone, though a letter touching them would not`, () => {
+    let wouldMask = 0;
+    for (let i = 0; i < N; i++) {
+      for (const id of [uuidv7(), randomBytes(16).toString('hex'), randomUUID()]) {
+        for (const line of contexts(id)) {
+          expect(maskPii(line), line).toBe(line);
+          expect(maskPiiExhaustive(line), line).toBe(line);
+        }
+        if (maskPii(`g${id}`) !== `g${id}`) wouldMask++;
+      }
+    }
+    expect(wouldMask).toBeGreaterThan(0);
+    // A UUID's 12-digit group and the groups before it: `8000-000000000001` is a Luhn-valid 16-digit run.
+    for (const id of ['0190f000-0000-7000-8000-000000000001', '01234567-0000-7000-8000-000000000002']) {
+      expect(maskPii(`id ${id}`)).toBe(`id ${id}`);
+    }
+  });
+
+  it('masks a phone beside a hex id that is not one of our id shapes', () => {
+    expect(maskPii('abcdef13812345678')).toBe('abcdef*******5678');
+    expect(maskPii('deadbeef13812345678cafe')).toBe('deadbeef*******5678cafe');
   });
 });

@@ -127,21 +127,31 @@ const stars = (n: number) => '*'.repeat(Math.max(n, 1));
 
 // Order matters: ID numbers and cards are longer digit runs than phones, so they go first.
 // `(?<!\d\.)` keeps decimal fractions (response times, amounts) out of the digit-run rules.
-const ID_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d{17}[\dXx])(?![\dA-Za-z])/g;
-const ID15_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d{15})(?![\dA-Za-z])/g;
-const CARD_RE = /(?<![\dA-Za-z])(?<!\d\.)(\d(?:[ -]?\d){12,18})(?![\dA-Za-z])/g;
+// Letters beside a number do not protect it (`tel13812345678`, `card4111111111111111`,
+// `id210203197503102721x` are masked): only digits end a run. Two exceptions keep our own ids out:
+// - `NOT_SESSION_ID`: a session id (common/message/session-id.ts) is a channel code (`WB` `AP` `WX`
+//   `XM` `SP`, not itself after a letter) and exactly 18 digits; such a run is not an ID or a card,
+//   though 1 in 11 passes the resident-ID checksum and 1 in 10 Luhn. The exception is that narrow:
+//   `XAP…`, `ap…`, `AB…` or 17/19 digits after a channel code are masked as usual.
+// - `insideOwnId`: a match that lies inside a UUID (8-4-4-4-12 hex) or a 32-hex id (attachments) that
+//   no further letter or digit touches is part of that id, not a number (see `maskPlainWith`).
+const NOT_SESSION_ID = String.raw`(?<!(?<![A-Za-z])(?:WB|AP|WX|XM|SP)(?=\d{18}(?!\d)))`;
+const ID_RE = new RegExp(String.raw`(?<!\d)(?<!\d\.)${NOT_SESSION_ID}(\d{17}[\dXx])(?!\d)`, 'g');
+const ID15_RE = /(?<!\d)(?<!\d\.)(\d{15})(?!\d)/g;
+const CARD_RE = new RegExp(String.raw`(?<!\d)(?<!\d\.)${NOT_SESSION_ID}(\d(?:[ -]?\d){12,18})(?!\d)`, 'g');
 const EMAIL_RE = /([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 // Chinese mobiles (+86 / 0086 / bare 1[3-9]x, and the reserved 92x/98x segments) and other
 // E.164-looking numbers. Masking a look-alike in a log costs nothing; missing a phone does.
 // Separators: a space or `-` between the groups, a parenthesised first group (`(138) 1234-5678`), or
 // dots in the 3.4.4 form only (`138.1234.5678`), so a decimal like `1381234.5678` is not a phone.
+// Only digits bound a phone (exactly 11 digits): `tel13812345678`, `13812345678abc` are masked.
 const CN_MOBILE_RE =
-  /(?<![\dA-Za-z])(?<!\d\.)((?:\+86|0086)?[ -]?(?:\((?:1[3-9]|9[28])\d\)[ -]?\d{4}[ -]?|(?:1[3-9]|9[28])\d(?:[ -]?\d{4}[ -]?|\.\d{4}\.))\d{4})(?![\dA-Za-z])/g;
+  /(?<!\d)(?<!\d\.)((?:(?:\+86|0086)[ -]?|(?<![A-Za-z])[ -])?(?:\((?:1[3-9]|9[28])\d\)[ -]?\d{4}[ -]?|(?:1[3-9]|9[28])\d(?:[ -]?\d{4}[ -]?|\.\d{4}\.))\d{4})(?!\d)/g;
 // Chinese landlines with their area code: 0 + 2 digits and an 8-digit number, or 0 + 3 digits and a
 // 7–8-digit number (11 or 12 digits). The area code is parenthesised (`(010) 1234 5678`) or
 // followed by a separator (`010-1234 5678`, `0755.123.4567`), so bare digit runs starting with 0 stay.
 const CN_LANDLINE_RE =
-  /(?<![\dA-Za-z])(?<!\d\.)(\(0[1-9]\d\)[ -]?\d{4}[ -]?\d{4}|\(0[1-9]\d{2}\)[ -]?\d{3,4}[ -]?\d{4}|0[1-9]\d(?:[ -]\d{4}[ -]?|\.\d{4}\.)\d{4}|0[1-9]\d{2}(?:[ -]\d{3,4}[ -]?|\.\d{3,4}\.)\d{4})(?![\dA-Za-z])/g;
+  /(?<!\d)(?<!\d\.)(\(0[1-9]\d\)[ -]?\d{4}[ -]?\d{4}|\(0[1-9]\d{2}\)[ -]?\d{3,4}[ -]?\d{4}|0[1-9]\d(?:[ -]\d{4}[ -]?|\.\d{4}\.)\d{4}|0[1-9]\d{2}(?:[ -]\d{3,4}[ -]?|\.\d{3,4}\.)\d{4})(?!\d)/g;
 const INTL_PHONE_RE = /(?<![\dA-Za-z+])(\+\d{1,3}[ -]?(?:\(?\d{1,4}\)?[ -]?){2,5}\d{2,4})(?![\dA-Za-z])/g;
 
 /**
@@ -185,9 +195,8 @@ export function maskPiiExhaustive(text: string): string {
  * - `digitRun`: 11 or more ASCII digits in a run of digit groups. Groups are joined by one space or
  *   `-`; by a `.` after a group of 3 or 4 digits (`138.1234.5678`, `0755.123.4567`); or by a `)`,
  *   optionally followed by one space, `-` or `.` (`(010) 1234 5678`). A run starts at a group that
- *   does not follow an ASCII letter (`WB1692081000…`, a session id) or a `<digit>.` that did not
- *   join (`3.0000000000001356`): the patterns' lookbehinds `(?<![\dA-Za-z])(?<!\d\.)` never let a
- *   match start there. Every resident ID (15/18 digits), card (13–19), Chinese mobile (11) and
+ *   does not follow a `<digit>.` that did not join (`3.0000000000001356`): the patterns' lookbehinds
+ *   `(?<!\d)(?<!\d\.)` never let a match start there. Letters do not end a run (`tel13812345678`). Every resident ID (15/18 digits), card (13–19), Chinese mobile (11) and
  *   landline (11–12) needs such a run.
  * - `email`: an `@`.
  * - `plusDigit`: a `+` followed by a digit (E.164 numbers, `+86` mobiles).
@@ -224,7 +233,16 @@ export function piiHints(text: string): number {
         if (joined === 0) {
           run = 0;
           const before = i > 0 ? text.charCodeAt(i - 1) : 0;
-          counted = !(isAsciiLetter(before) || (before === 46 && i >= 2 && isDigit(text.charCodeAt(i - 2))));
+          counted = !(before === 46 && i >= 2 && isDigit(text.charCodeAt(i - 2)));
+          if (sessionIdDigitsAt(text, i)) {
+            // The 18 digits of a session id (see `NOT_SESSION_ID`): no match starts or runs in them.
+            inGroup = true;
+            joined = 0;
+            group = 18;
+            counted = false;
+            i += 17;
+            continue;
+          }
         } else counted = true;
         inGroup = true;
         joined = 0;
@@ -261,6 +279,15 @@ export function piiHints(text: string): number {
     }
   }
   return hints;
+}
+
+const CHANNEL_CODE_PAIRS = new Set(['WB', 'AP', 'WX', 'XM', 'SP']);
+
+/** Whether exactly 18 digits start at `i`, right after a channel code that no letter precedes (`NOT_SESSION_ID`). */
+function sessionIdDigitsAt(text: string, i: number): boolean {
+  if (i < 2 || !CHANNEL_CODE_PAIRS.has(text.slice(i - 2, i)) || (i >= 3 && isAsciiLetter(text.charCodeAt(i - 3)))) return false;
+  for (let k = i; k < i + 18; k++) if (!isDigit(text.charCodeAt(k))) return false;
+  return !isDigit(text.charCodeAt(i + 18));
 }
 
 function isHexRun(text: string, from: number, n: number): boolean {
@@ -332,23 +359,64 @@ function maskPlainWith(text: string, hints: number): string {
   let out = text;
   if (hints & PII_HINT.digitRun) {
     out = out
-      .replace(ID_RE, (m: string) => (isChineseResidentId(m) ? stars(14) + m.slice(-4) : m))
-      .replace(ID15_RE, (m: string) => (isChineseResidentId15(m) ? stars(11) + m.slice(-4) : m))
-      .replace(CARD_RE, (m: string) => {
+      .replace(ID_RE, (m: string, _g: string, at: number, s: string) =>
+        isChineseResidentId(m) && !insideOwnId(s, at, m.length) ? stars(14) + m.slice(-4) : m,
+      )
+      .replace(ID15_RE, (m: string, _g: string, at: number, s: string) =>
+        isChineseResidentId15(m) && !insideOwnId(s, at, m.length) ? stars(11) + m.slice(-4) : m,
+      )
+      .replace(CARD_RE, (m: string, _g: string, at: number, s: string) => {
         const digits = m.replace(/[ -]/g, '');
-        return digits.length >= 13 && luhnValid(digits) ? stars(digits.length - 4) + digits.slice(-4) : m;
+        return digits.length >= 13 && luhnValid(digits) && !insideOwnId(s, at, m.length) ? stars(digits.length - 4) + digits.slice(-4) : m;
       });
   }
   if (hints & PII_HINT.email) out = out.replace(EMAIL_RE, (_m: string, _local: string, domain: string) => `***@${domain}`);
-  if (hints & (PII_HINT.digitRun | PII_HINT.plusDigit)) out = out.replace(CN_MOBILE_RE, (m: string) => stars(m.length - 4) + m.slice(-4));
+  if (hints & (PII_HINT.digitRun | PII_HINT.plusDigit)) {
+    out = out.replace(CN_MOBILE_RE, (m: string, _g: string, at: number, s: string) =>
+      insideOwnId(s, at, m.length) ? m : stars(m.length - 4) + m.slice(-4),
+    );
+  }
   if (hints & PII_HINT.plusDigit) {
     out = out.replace(INTL_PHONE_RE, (m: string) => {
       const digits = m.replace(/\D/g, '');
       return digits.length >= 8 ? stars(m.length - 2) + m.slice(-2) : m;
     });
   }
-  if (hints & PII_HINT.digitRun) out = out.replace(CN_LANDLINE_RE, (m: string) => stars(m.length - 4) + m.slice(-4));
+  if (hints & PII_HINT.digitRun) {
+    out = out.replace(CN_LANDLINE_RE, (m: string, _g: string, at: number, s: string) =>
+      insideOwnId(s, at, m.length) ? m : stars(m.length - 4) + m.slice(-4),
+    );
+  }
   return out;
+}
+
+const isHexOrDash = (c: number) => isHex(c) || c === 45;
+const isAlnum = (c: number) => isDigit(c) || isAsciiLetter(c);
+// Our hex ids: a UUID (message, customer ids: UUIDv7) or 32 hex digits (attachment ids).
+const OWN_HEX_ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$/;
+
+/**
+ * Whether `s[at, at + length)` lies inside one of our hex ids: the stretch of hex digits and `-`
+ * around it, cut at each `-` that no hex digit follows or precedes, is a UUID or 32 hex digits, and no
+ * letter or digit touches that id. Such a digit run is part of the id, not a phone, card or ID number.
+ * @param s the line the match was found in; `at` its UTF-16 offset; `length` its length
+ */
+function insideOwnId(s: string, at: number, length: number): boolean {
+  let from = at;
+  let to = at + length;
+  for (let i = from; i < to; i++) if (!isHexOrDash(s.charCodeAt(i))) return false; // a space, `(`, `.`: not one id
+  while (from > 0 && isHexOrDash(s.charCodeAt(from - 1))) from--;
+  while (to < s.length && isHexOrDash(s.charCodeAt(to))) to++;
+  // The id is one of the `-`-free or UUID-shaped pieces of the stretch: try the candidates that cover the match.
+  const stretch = s.slice(from, to);
+  for (const len of [36, 32]) {
+    for (let start = Math.max(from, at + length - len); start <= Math.min(at, to - len); start++) {
+      if (start > 0 && isAlnum(s.charCodeAt(start - 1))) continue;
+      if (start + len < s.length && isAlnum(s.charCodeAt(start + len))) continue;
+      if (OWN_HEX_ID.test(stretch.slice(start - from, start - from + len))) return true;
+    }
+  }
+  return false;
 }
 
 /** Masks every string inside a JSON-like value (objects, arrays), leaving its shape alone. */

@@ -178,6 +178,64 @@ describe('privacy requests (routes)', () => {
       error: { code: 'VALIDATION_FAILED' },
     });
   });
+  it('refuses reasons with control or bidi characters, or without 3 visible characters (VALIDATION_FAILED)', async () => {
+    await customerSays('priv-reason-1', 'hello');
+    for (const reason of [
+      'ok\u0000 reason',
+      'escape \u001b[31m red',
+      'invoice \u202Etxt.exe',
+      'isolate \u2066x\u2069 here',
+      '\u200b\u200b\u200b\u200b',
+      'a\u200b\u200bb',
+    ]) {
+      for (const path of ['exports', 'erasures']) {
+        const res = await call(agent1, 'POST', `/api/v1/privacy/${path}`, { customerExternalId: 'priv-reason-1', reason });
+        expect(res.status, JSON.stringify(reason)).toBe(400);
+        expect(res.json(), JSON.stringify(reason)).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+      }
+    }
+    const decided = await call(officer, 'POST', `/api/v1/privacy/exports/00000000-0000-7000-8000-000000000000/reject`, {
+      note: 'no\u202Ete',
+    });
+    expect(decided.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    // Line breaks and tabs stay allowed, as in other user text.
+    const ok = await call(agent1, 'POST', '/api/v1/privacy/exports', {
+      customerExternalId: 'priv-reason-1',
+      reason: 'Art. 15\n\tby e-mail',
+    });
+    expect(ok.status).toBe(201);
+  });
+
+  it("shows the privacy officer the request's reason masked", async () => {
+    await customerSays('priv-reason-2', 'hello');
+    const reason = 'customer called from 13812345678, ID 210203197503102721, mail chen.jing@example.com';
+    const filed = await call(agent1, 'POST', '/api/v1/privacy/erasures', { customerExternalId: 'priv-reason-2', reason });
+    expect(filed.status).toBe(201);
+    const list = (await call(officer, 'GET', '/api/v1/privacy/erasures?status=pending')).json()['requests'] as PrivacyRequestView[];
+    const mine = list.find((r) => r.id === (filed.json() as unknown as PrivacyRequestView).id);
+    expect(mine?.reason).toBe('customer called from *******5678, ID **************2721, mail ***@example.com');
+  });
+
+  it('refuses a skill group named twice in one retention PUT, and never echoes a phone in its error', async () => {
+    const dup = await call(officer, 'PUT', '/api/v1/privacy/retention', {
+      rules: [
+        { skillGroup: 'general', days: 30 },
+        { skillGroup: 'general', days: 1 },
+      ],
+    });
+    expect(dup.status).toBe(400);
+    expect(dup.json()).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: 'rules.1.skillGroup' })] },
+    });
+    const rules = (await call(officer, 'GET', '/api/v1/privacy/retention')).json()['rules'] as {
+      skillGroup: string;
+      days: number | null;
+    }[];
+    expect(rules.find((r) => r.skillGroup === 'general')?.days).not.toBe(1);
+    const echo = await call(officer, 'PUT', '/api/v1/privacy/retention', { rules: [{ skillGroup: '13812345678', days: 1 }] });
+    expect(echo.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: 'No skill group *******5678.' } });
+    expect(echo.body).not.toContain('13812345678');
+  });
 });
 
 describe('erasure (crypto-shredding) across a restart', () => {

@@ -36,6 +36,7 @@ import type { Bus, Subscription } from '../bus/bus';
 import { sessionFacts } from '../bus/events';
 import type { IncomingMessage } from 'node:http';
 import { TokenBucket } from '../http/token-bucket';
+import { clientErrorInfo } from '../http/errors';
 import type { Limits } from '../http/limits';
 import type { Logger } from '../logging/logger';
 import type { Metrics } from '../metrics/metrics';
@@ -413,7 +414,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
           error instanceof HuiliuError && error.code === 'FORBIDDEN' ? 'denied' : 'failed',
           error instanceof HuiliuError ? error.code : 'INTERNAL',
         );
-        if (error instanceof HuiliuError) return reply({ ok: false, error: error.toInfo() });
+        if (error instanceof HuiliuError) return reply({ ok: false, error: clientErrorInfo(error) });
         log.error({ err: error, user: socket.data.user.id }, 'agent event failed');
         reply(fail('INTERNAL'));
       }

@@ -1,9 +1,20 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { ERROR_CODES, HuiliuError, zodDetails, type ErrorBody, type ErrorCode } from '../../../common/errors/codes';
+import { ERROR_CODES, HuiliuError, zodDetails, type ErrorBody, type ErrorCode, type ErrorInfo } from '../../../common/errors/codes';
+import { maskPii } from '../../../common/privacy/mask';
+
+/**
+ * An error as the server hands it to a client (HTTP bodies, agent socket acks): `toInfo()` with its
+ * message through `maskPii` (DESIGN §8), so a message that echoes client input
+ * (`No skill group 13812345678.`) never hands a phone, ID, card or e-mail back verbatim.
+ */
+export function clientErrorInfo(err: HuiliuError): ErrorInfo {
+  const info = err.toInfo();
+  return { ...info, message: maskPii(info.message) };
+}
 
 export function errorBody(code: ErrorCode, message?: string, details?: unknown): ErrorBody {
-  return { error: new HuiliuError(code, message, details).toInfo() };
+  return { error: clientErrorInfo(new HuiliuError(code, message, details)) };
 }
 
 /**
@@ -93,7 +104,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // RFC 9110 §10.2.3: every 429 says when to come back, in whole seconds, when the limit knows.
       const retryAfter = retryAfterSeconds(err);
       if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
-      return reply.status(err.status).send({ error: err.toInfo() });
+      return reply.status(err.status).send({ error: clientErrorInfo(err) });
     }
     const mapped = (err.code && FASTIFY_CODES[err.code]) || (err instanceof SyntaxError ? 'INVALID_JSON' : undefined);
     if (mapped) return reply.status(ERROR_CODES[mapped].status).send(errorBody(mapped));

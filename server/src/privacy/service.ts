@@ -10,6 +10,7 @@ import type {
   RetentionRuleView,
 } from '../../../common/api/privacy';
 import { HuiliuError } from '../../../common/errors/codes';
+import { maskPii } from '../../../common/privacy/mask';
 import type { Envelope } from '../../../common/message/envelope';
 import type { AuditEntryInput } from '../audit/audit';
 import type { AttachmentStore } from '../attachments/store';
@@ -69,11 +70,14 @@ export class PrivacyService {
     return new Date(ms).toISOString();
   }
 
-  /** The request as the routes answer it, with `overdue` computed now. */
+  /**
+   * The request as the routes answer it, with `overdue` computed now and the free-text `reason` masked
+   * (`maskPii`): the privacy officer's list shows masked values only (docs/privacy-masking.md).
+   */
   view(r: PrivacyRequestRecord): PrivacyRequestView {
     const answered: PrivacyRequestStatus[] = ['rejected', 'downloaded', 'executed'];
     const { hasBundle: _hasBundle, ...rest } = r;
-    return { ...rest, overdue: !answered.includes(r.status) && Date.parse(r.dueAt) < this.now() };
+    return { ...rest, reason: maskPii(r.reason), overdue: !answered.includes(r.status) && Date.parse(r.dueAt) < this.now() };
   }
 
   private audit(
