@@ -144,7 +144,7 @@ describe('revoking every session of a user: oneself (sign out everywhere) or by 
     expect((await me(victimToken)).statusCode).toBe(401);
     expect((await me(admin)).statusCode).toBe(200);
     const entries = await auditOf('admin', 'auth.revoke-user');
-    expect(entries[0]).toMatchObject({ outcome: 'ok', target: { kind: 'users', id: userId } });
+    expect(entries[0]).toMatchObject({ outcome: 'ok', target: { kind: 'user', id: userId } });
   });
 
   it('refuses the admin route to everyone but admins, and names an unknown user NOT_FOUND', async () => {
