@@ -33,7 +33,7 @@ import { OidcSignIn } from './auth/oidc';
 import type { Bus, BusOptions } from './bus/bus';
 import { createMemoryBus } from './bus/bus.memory';
 import { createRedisBus, redisConnector } from './bus/bus.redis';
-import { deadLetterReporter } from './bus/dead-letters';
+import { busLagReporter, deadLetterReporter } from './bus/dead-letters';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { createTransferService } from './conversations/transfers';
@@ -50,8 +50,10 @@ import { createSqliteAppKeyStore } from './gateway/app/app-keys.sqlite';
 import { Ingest } from './gateway/ingest';
 import { createXmppChannel, type XmppChannel } from './gateway/xmpp/adapter';
 import { Limits } from './http/limits';
-import { createMetrics, registerKeyProviderCalls } from './metrics/metrics';
+import { registerLiveGauges } from './metrics/live';
+import { createMetrics, registerDataKeyCache, registerKeyProviderCalls } from './metrics/metrics';
 import { createLocalKeyProvider } from './keys/provider.local';
+import { SharedKeyState } from './keys/provider';
 import { loadOrCreateWrappedSecret, tlsKeyBox } from './keys/secret-file';
 import { createPkcs11KeyProvider } from './keys/provider.pkcs11';
 import { VisitorTokens } from './gateway/web/visitor-token';
@@ -171,7 +173,9 @@ export async function startServer(
   const customerFacts = createStoreCustomerFacts({ store });
   const metrics = createMetrics();
   registerKeyProviderCalls(metrics, keys);
+  registerDataKeyCache(metrics, new SharedKeyState(keys.spec.shared));
   const onDeadLetter: BusOptions['onDeadLetter'] = deadLetterReporter(logger, metrics);
+  const onDelivery: BusOptions['onDelivery'] = busLagReporter(metrics);
   // HUILIU_BUS=redis: Redis Streams shared with the other nodes (docs/bus.md); the store stays SQLite.
   const bus =
     wiring.bus ??
@@ -180,9 +184,10 @@ export async function startServer(
           connect: redisConnector(config.redisNodes),
           prefix: config.redisPrefix,
           onDeadLetter,
+          onDelivery,
           onError: (error) => logger.warn({ err: error }, 'redis bus reader failed; retrying'),
         })
-      : createMemoryBus({ onDeadLetter }));
+      : createMemoryBus({ onDeadLetter, onDelivery }));
   const pool = new AgentPool();
   // The file's routing config seeds the versioned store; the router reads the newest version at each decision.
   const routingConfigs = createSqliteRoutingConfigStore({ path: config.paths.db, seed: config.routing });
@@ -242,7 +247,10 @@ export async function startServer(
     aiTier: aiTierState,
     // The port counts the contacts itself (the same 30 days as the router's own count for difficulty).
     valueFacts: (customerId) => customerFacts.valueFacts(customerId, Date.now()),
+    metrics,
   });
+  // Issue 16: queue depth and waits, sessions and agents, read from the store and the pool at each scrape.
+  registerLiveGauges(metrics, { store, pool, serviceLevel: config.kpis.serviceLevel });
   // Staff views and pushes show each customer message's emotion, read on the way out (never stored).
   const emotionOf = (text: string) => core.emotion(text);
   // AI assistance (issue 10): drafts for the assisted tier, suggested replies, summaries, the past-reply memory.
@@ -301,9 +309,9 @@ export async function startServer(
   });
   const answers = new KbAnswerBook(kb);
   await answers.ready();
-  const aiTier = createAiTier({ store, bus, core, book: answers, conversations, config: autoAnswer, logger });
+  const aiTier = createAiTier({ store, bus, core, book: answers, conversations, config: autoAnswer, logger, metrics });
   const limits = new Limits(config.limits, config.trustedProxies, metrics);
-  const ingest = new Ingest(store, bus);
+  const ingest = new Ingest(store, bus, metrics);
   const adapters = new ChannelAdapters();
   // Issue 13: the web widget's pre-chat answers and the read marks of both sides.
   const widgetState = createSqliteWidgetState({ path: config.paths.db });
@@ -318,7 +326,14 @@ export async function startServer(
   const auditRetention = scheduleAuditRetention(audit, config.audit.retentionDays, logger);
   // Issue 16: the contact event log (same database file) fed from the bus, ratings and the agent pool.
   const kpiLog = createSqliteKpiEventLog({ path: config.paths.db });
-  const kpiRecorder = createKpiRecorder({ log: kpiLog, bus, logger, agents: () => pool.all() });
+  const kpiRecorder = createKpiRecorder({
+    log: kpiLog,
+    bus,
+    logger,
+    agents: () => pool.all(),
+    serviceLevel: config.kpis.serviceLevel,
+    metrics,
+  });
   onRated = (rating) => kpiRecorder.rated(rating);
   await kpiRecorder.start();
   // Issue 17: data-subject requests (export, erasure by crypto-shredding) and retention per skill group,

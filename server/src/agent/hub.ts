@@ -262,6 +262,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   }, 1000);
   sweep.unref();
   const nsp: AgentNamespace = io.of(AGENT_NAMESPACE);
+  // Issue 16: `huiliu_socket_connections{kind="agent"}`, read at each scrape.
+  deps.metrics.socketCounts.agent = () => nsp.sockets.size;
   // After-call work began or ended without the agent asking: their workstation shows it.
   deps.afterCallWork?.onChange((agentId, presence, until) => nsp.to(agentRoom(agentId)).emit('presence:changed', { presence, until }));
   const subs: Subscription[] = [];

@@ -20,6 +20,7 @@ interface MemoryNode {
   maxAttempts: number;
   retryDelayMs: number;
   onDeadLetter: BusOptions['onDeadLetter'];
+  onDelivery: BusOptions['onDelivery'];
 }
 
 /** Several bus nodes sharing one in-process backend: what a Redis deployment is across servers. */
@@ -52,7 +53,8 @@ export function createMemoryBroker(): MemoryBroker {
   const fanouts = new Map<EventType, Set<Queue>>();
 
   async function deliver(type: EventType, queue: Queue, consumer: Consumer, event: BusEvent): Promise<void> {
-    const { maxAttempts, retryDelayMs, onDeadLetter } = consumer.node;
+    const { maxAttempts, retryDelayMs, onDeadLetter, onDelivery } = consumer.node;
+    onDelivery?.(type, event.at);
     for (let attempt = 1; ; attempt++) {
       try {
         await consumer.handler(event as never);
@@ -83,6 +85,7 @@ export function createMemoryBroker(): MemoryBroker {
         maxAttempts: options.maxAttempts ?? 5,
         retryDelayMs: options.retryDelayMs ?? 50,
         onDeadLetter: options.onDeadLetter,
+        onDelivery: options.onDelivery,
       };
       const mine = new Set<{ queue: Queue; consumer: Consumer; fanout: boolean; type: EventType }>();
       let closed = false;

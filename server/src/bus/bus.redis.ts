@@ -172,6 +172,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 
   /** Tries a handler `maxAttempts` times; false when it was dead-lettered. */
   async function deliver(type: EventType, consumer: string, handler: Handler<EventType>, event: BusEvent): Promise<boolean> {
+    options.onDelivery?.(type, event.at);
     for (let attempt = 1; ; attempt++) {
       try {
         await handler(event as never);

@@ -49,4 +49,9 @@ export interface BusOptions {
   retryDelayMs?: number;
   /** `consumer` is the work group, or `fanout` for a fan-out subscriber. */
   onDeadLetter?: (type: EventType, consumer: string, event: unknown, error: unknown) => void;
+  /**
+   * Issue 16: called as a handler first gets an event (not on retries), with the event's type and
+   * `at` (ISO 8601), so the server can measure bus lag (`huiliu_bus_lag_seconds`). Must not throw.
+   */
+  onDelivery?: (type: EventType, at: string) => void;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/logger';
 import { createMetrics } from '../metrics/metrics';
 import { PoisonEntryError } from './bus.redis';
-import { deadLetterReporter } from './dead-letters';
+import { busLagReporter, deadLetterReporter } from './dead-letters';
 
 function capture() {
   const lines: string[] = [];
@@ -43,5 +43,18 @@ describe('dead-letter reporter', () => {
     expect(lines).toHaveLength(2);
     expect(lines.join('\n')).not.toContain(PHONE);
     expect(JSON.parse(lines[1]!)).toMatchObject({ eventId: null, consumer: 'fanout' });
+  });
+});
+
+describe('busLagReporter', () => {
+  it('observes the time from the event to its delivery in seconds, by type; a clock behind counts 0', async () => {
+    const metrics = createMetrics();
+    const report = busLagReporter(metrics, () => Date.parse('2026-01-01T00:00:01.500Z'));
+    report('message.in', '2026-01-01T00:00:00.000Z');
+    report('message.in', '2026-01-01T00:00:02.000Z');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('huiliu_bus_lag_seconds_count{type="message.in"} 2');
+    expect(text).toContain('huiliu_bus_lag_seconds_sum{type="message.in"} 1.5');
+    expect(text).toContain('huiliu_bus_lag_seconds_bucket{le="1",type="message.in"} 1');
   });
 });

@@ -25,3 +25,18 @@ export function deadLetterReporter(logger: Logger, metrics: Pick<Metrics, 'busDe
     logger.error({ type, consumer, eventId, err: error }, 'bus event dead-lettered');
   };
 }
+
+/**
+ * The server's `onDelivery` (both adapters, issue 16): observes `huiliu_bus_lag_seconds{type}`, the
+ * time from an event's `at` to its handler's first start, in seconds (clock skew between nodes under
+ * the Redis bus shows as lag; a negative difference counts as 0).
+ */
+export function busLagReporter(
+  metrics: Pick<Metrics, 'busLagSeconds'>,
+  now: () => number = Date.now,
+): NonNullable<BusOptions['onDelivery']> {
+  return (type, at) => {
+    const sent = Date.parse(at);
+    if (Number.isFinite(sent)) metrics.busLagSeconds.observe({ type }, Math.max(0, now() - sent) / 1000);
+  };
+}

@@ -3,6 +3,7 @@ import { InboundDraftSchema, type InboundDraft } from '../../../common/message/e
 import { normalizeName } from '../../../common/text/text';
 import type { Bus } from '../bus/bus';
 import { customerMerged, newEvent, sessionFacts } from '../bus/events';
+import type { Metrics } from '../metrics/metrics';
 import type { InboundResult, SessionStore } from '../sessions/store';
 
 /** Longest customer name a channel can give (ChannelIdentitySchema's bound). */
@@ -20,6 +21,8 @@ export class Ingest {
   constructor(
     private readonly store: SessionStore,
     private readonly bus: Bus,
+    /** Issue 16: counts each stored, non-duplicate message in `huiliu_channel_messages_total{channel}`. */
+    private readonly metrics?: Pick<Metrics, 'channelMessages'>,
   ) {}
 
   /**
@@ -74,6 +77,7 @@ export class Ingest {
     await beforePublish?.(result);
     if (!result.duplicate) {
       const { envelope, session, newSession, moved, merges } = result;
+      this.metrics?.channelMessages.inc({ channel: session.channel });
       // Issue 12: a verified link this message carried merged two customers (the audit record) …
       for (const m of merges) await this.bus.publish(customerMerged(m, 'system', false));
       // … and the customer went on from another channel: the old session closed, this one carries on.

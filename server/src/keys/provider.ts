@@ -34,11 +34,23 @@ export type KeyProviderSpec =
  * keeper, [1] the rotation epoch (bumped by `rotateKek`/`retireKek`; a provider that sees a newer epoch
  * reloads its KEKs before the next wrap or unwrap), [2] the shred epoch (issue 17: bumped after a
  * data key was destroyed; every `DataKeyRing` that sees a newer one drops cached keys whose row is gone).
+ * From byte 16 (buffers of 32 bytes, the default since issue 16), two BigInt64 counters of every
+ * thread's `DataKeyRing` lookups: [0] served from the ring's cache, [1] read from the database.
  */
 export class SharedKeyState {
   private readonly slots: Int32Array;
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(12)) {
-    this.slots = new Int32Array(buffer);
+  private readonly cache: BigInt64Array | null;
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(32)) {
+    this.slots = new Int32Array(buffer, 0, 3);
+    this.cache = buffer.byteLength >= 32 ? new BigInt64Array(buffer, 16, 2) : null;
+  }
+  /** Counts one data-key lookup: `hit` when the ring had the key unwrapped in memory. */
+  countLookup(hit: boolean): void {
+    if (this.cache) Atomics.add(this.cache, hit ? 0 : 1, 1n);
+  }
+  /** Data-key lookups of every thread so far (0 and 0 when the buffer predates the counters). */
+  get lookups(): { hits: number; misses: number } {
+    return this.cache ? { hits: Number(Atomics.load(this.cache, 0)), misses: Number(Atomics.load(this.cache, 1)) } : { hits: 0, misses: 0 };
   }
   count(n = 1): void {
     Atomics.add(this.slots, 0, n);

@@ -2,7 +2,9 @@ import type { SessionFacts } from '../../../common/events/events';
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Bus, Subscription } from '../bus/bus';
 import type { Logger } from '../logging/logger';
+import type { Metrics } from '../metrics/metrics';
 import type { AgentState } from '../routing/agent-pool';
+import { thresholdMs } from './compute';
 import { kpiEvent, type AgentKpiState, type KpiEvent } from './events';
 import type { KpiEventLog } from './log.sqlite';
 
@@ -55,6 +57,13 @@ export interface KpiRecorderDeps {
   agents?: () => readonly AgentState[];
   now?: () => number;
   sampleMs?: number;
+  /**
+   * Issue 16: with both, each contact first answered, or abandoned, after the service-level threshold
+   * of its channel (`kpis.serviceLevel`, the same rule as the KPI's, kpis/compute.ts) is counted once in
+   * `huiliu_sla_breaches_total{skill_group,channel,outcome}` as its fact is first recorded.
+   */
+  serviceLevel?: { readonly voiceSeconds: number; readonly chatSeconds: number };
+  metrics?: Pick<Metrics, 'slaBreaches'>;
 }
 
 /**
@@ -70,7 +79,33 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
   const subs: Subscription[] = [];
   const last = new Map<string, AgentKpiState>();
   let timer: ReturnType<typeof setInterval> | null = null;
-  const append = (events: KpiEvent[]) => deps.log.append(events);
+  const sl = deps.serviceLevel && { voice: deps.serviceLevel.voiceSeconds, chat: deps.serviceLevel.chatSeconds };
+  /** The breach a fact records, if any: a first answer or an abandonment after the channel's threshold. */
+  const breachOf = (e: KpiEvent): 'answered' | 'abandoned' | null => {
+    if (!sl || !deps.metrics || (e.data.waitMs ?? 0) <= thresholdMs(e.channel, sl)) return null;
+    if (e.kind === 'contact.abandoned') return 'abandoned';
+    if (e.kind === 'contact.answered' && e.sessionId && !deps.log.has(e.sessionId, 'contact.answered')) return 'answered';
+    return null;
+  };
+  // Facts in order; a breach is appended on its own, so it is counted only when it was new (not a redelivery).
+  const append = (events: KpiEvent[]) => {
+    let batch: KpiEvent[] = [];
+    const flush = () => {
+      if (batch.length > 0) deps.log.append(batch);
+      batch = [];
+    };
+    for (const e of events) {
+      const outcome = breachOf(e);
+      if (!outcome) {
+        batch.push(e);
+        continue;
+      }
+      flush();
+      if (deps.log.append([e]) > 0)
+        deps.metrics?.slaBreaches.inc({ skill_group: e.skillGroup ?? 'unknown', channel: e.channel ?? 'unknown', outcome });
+    }
+    flush();
+  };
 
   function sampleAgents(): void {
     if (!deps.agents) return;

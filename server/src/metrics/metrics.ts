@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Names of the limits a refusal is counted under (`huiliu_rate_limited_total{limit}`). */
 export type LimitName =
@@ -59,7 +59,31 @@ export interface Metrics {
    * dead letters waiting), read at each scrape; set by the webhook worker.
    */
   webhookOutboxCounts: (() => Record<'pending' | 'delivered' | 'dead', number>) | null;
+  /** Issue 16: customer messages stored by `Ingest` (every channel's one inbound path), by channel code; duplicates not counted. */
+  readonly channelMessages: Counter<'channel'>;
+  /**
+   * Issue 16: offers and how they ended, by outcome: `offered` (the router put a contact to an agent),
+   * `declined` (the agent pressed Decline), `timeout` (no answer within `offerTimeoutMs`), `agent-gone`.
+   */
+  readonly offers: Counter<'outcome'>;
+  /** Issue 16: AI tier turns by action (`answer`, `repeat`, `clarify`, `small-talk`, `handover`, `failed`). */
+  readonly aiTurns: Counter<'action'>;
+  /** Issue 16: how long an AI tier turn took, read to reply or hand-over stored, seconds, by action. */
+  readonly aiTurnSeconds: Histogram<'action'>;
+  /** Issue 16: bus delivery lag (handler start − event `at`), seconds, by event type. */
+  readonly busLagSeconds: Histogram<'type'>;
+  /**
+   * Issue 16: contacts first answered (`answered`) or abandoned (`abandoned`) after the service-level
+   * threshold of their channel (`kpis.serviceLevel`), by skill group, channel and outcome; counted once
+   * per contact cluster-wide by the KPI recorder (kpis/recorder.ts).
+   */
+  readonly slaBreaches: Counter<'skill_group' | 'channel' | 'outcome'>;
+  /** Open sockets on this node, read at each scrape: `agent` (socket.io) and `widget` (WebSocket); set by each gateway. */
+  readonly socketCounts: { agent?: () => number; widget?: () => number };
 }
+
+/** Buckets for latencies in seconds (1 ms … 30 s). */
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -137,7 +161,55 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     webhookOutboxCounts: null,
+    channelMessages: new Counter({
+      name: 'huiliu_channel_messages_total',
+      help: 'Customer messages stored (duplicates not counted), by channel code.',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    offers: new Counter({
+      name: 'huiliu_offers_total',
+      help: 'Offers to agents and how they ended, by outcome (offered, declined, timeout, agent-gone).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    aiTurns: new Counter({
+      name: 'huiliu_ai_turns_total',
+      help: 'AI tier turns by action (answer, repeat, clarify, small-talk, handover, failed).',
+      labelNames: ['action'],
+      registers: [registry],
+    }),
+    aiTurnSeconds: new Histogram({
+      name: 'huiliu_ai_turn_seconds',
+      help: 'AI tier turn duration (read to reply or hand-over stored), seconds, by action.',
+      labelNames: ['action'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    busLagSeconds: new Histogram({
+      name: 'huiliu_bus_lag_seconds',
+      help: 'Bus delivery lag: handler start minus the event time, seconds, by event type.',
+      labelNames: ['type'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    slaBreaches: new Counter({
+      name: 'huiliu_sla_breaches_total',
+      help: 'Contacts answered or abandoned after the service-level threshold of their channel, by skill group, channel and outcome.',
+      labelNames: ['skill_group', 'channel', 'outcome'],
+      registers: [registry],
+    }),
+    socketCounts: {},
   };
+  new Gauge({
+    name: 'huiliu_socket_connections',
+    help: 'Open sockets on this node, by kind (agent, widget).',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const [kind, count] of Object.entries(metrics.socketCounts)) if (count) this.set({ kind }, count());
+    },
+  });
   new Gauge({
     name: 'huiliu_app_webhook_outbox',
     help: 'App webhook outbox rows by status: pending (the depth), dead (dead letters waiting), delivered (kept until cleanup).',
@@ -168,6 +240,31 @@ export function registerKeyProviderCalls(metrics: Metrics, keys: { readonly kind
       const now = keys.calls;
       if (now > reported) this.inc({ provider: keys.kind }, now - reported);
       reported = now;
+    },
+  });
+}
+
+/**
+ * `huiliu_data_key_cache_total{result}` (issue 16): every thread's data-key ring lookups, `hit` (the
+ * key was in memory, unwrapped) or `miss` (read from the database, then unwrapped by the provider when
+ * it exists), read from the provider's shared state when scraped (`SharedKeyState.lookups`).
+ */
+export function registerDataKeyCache(metrics: Metrics, shared: { readonly lookups: { hits: number; misses: number } }): void {
+  const reported = { hit: 0, miss: 0 };
+  new Counter({
+    name: 'huiliu_data_key_cache_total',
+    help: 'Data-key ring lookups of every thread, by result (hit: served from memory, miss: read from the database).',
+    labelNames: ['result'],
+    registers: [metrics.registry],
+    collect() {
+      const { hits, misses } = shared.lookups;
+      for (const [result, now] of [
+        ['hit', hits],
+        ['miss', misses],
+      ] as const) {
+        if (now > reported[result]) this.inc({ result }, now - reported[result]);
+        reported[result] = now;
+      }
     },
   });
 }

@@ -4,6 +4,7 @@ import { HuiliuError } from '../../../common/errors/codes';
 import type { Bus, Subscription } from '../bus/bus';
 import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
+import type { Metrics } from '../metrics/metrics';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { AgentPool, AgentState } from './agent-pool';
 import {
@@ -42,6 +43,8 @@ export interface RouterDeps {
   aiTier?: () => { available: true } | { available: false; why: string };
   logger: Logger;
   now?: () => number;
+  /** Issue 16: offers made and how they ended, in `huiliu_offers_total{outcome}`. */
+  metrics?: Pick<Metrics, 'offers'>;
 }
 
 export interface Router {
@@ -238,6 +241,7 @@ export function createRouter(deps: RouterDeps): Router {
       const chosen = candidates.find((c) => c.agentId === agent.id);
       const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: chosen?.reasons.join('; ') ?? '', candidates };
       const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity }, seen);
+      if (applied) deps.metrics?.offers.inc({ outcome: 'offered' });
       // Applied; or taken/closed; or another router changed the offer since we looked: its decision stands.
       if (applied || (saved.status !== 'queued' && saved.status !== 'offered') || saved.offeredAgentId !== seen.offeredAgentId)
         return settled(session, saved, config.offerTimeoutMs, trigger);
@@ -385,6 +389,7 @@ export function createRouter(deps: RouterDeps): Router {
     const session = await deps.store.getSession(sessionId);
     if (!session || session.status !== 'offered' || session.offeredAgentId !== agentId || !session.routing) return false;
     decline(sessionId, agentId);
+    deps.metrics?.offers.inc({ outcome: trigger });
     if (trigger === 'declined') {
       clearTimeout(timers.get(sessionId));
       timers.delete(sessionId);
@@ -637,6 +642,7 @@ export function createRouter(deps: RouterDeps): Router {
         { agentId, expiresAt },
         { offeredAgentId: null },
       );
+      if (applied) deps.metrics?.offers.inc({ outcome: 'offered' });
       return applied ? settled(session, saved, config.offerTimeoutMs, 'transferred') : saved;
     },
 

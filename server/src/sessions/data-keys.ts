@@ -63,6 +63,7 @@ export class DataKeyRing {
   async get(owner: string): Promise<Buffer | null> {
     this.dropShredded();
     const hit = this.cache.get(owner);
+    this.shared.countLookup(hit !== undefined);
     if (hit) return this.remember(owner, hit);
     const row = this.db.prepare('SELECT kek_id, wrapped FROM data_keys WHERE owner = ?').get(owner) as
       { kek_id: string; wrapped: Buffer } | undefined;

@@ -11,6 +11,7 @@ import { sendText } from '../../conversations/outbound';
 import type { AutoAnswerConfig } from '../../config/config';
 import type { ConversationService } from '../../conversations/service';
 import type { Logger } from '../../logging/logger';
+import type { Metrics } from '../../metrics/metrics';
 import type { SessionRecord, SessionStore } from '../../sessions/store';
 import { decideTurn, type AiTurnKind, type AnswerBook, type PastTurn, type TurnDecision } from './decide';
 import { phrases } from './phrases';
@@ -26,6 +27,8 @@ export interface AiTierDeps {
   config: AutoAnswerConfig;
   logger: Logger;
   now?: () => number;
+  /** Issue 16: turns by action and their duration (`huiliu_ai_turns_total`, `huiliu_ai_turn_seconds`). */
+  metrics?: Pick<Metrics, 'aiTurns' | 'aiTurnSeconds'>;
 }
 
 export interface AiTier {
@@ -96,10 +99,20 @@ export function createAiTier(deps: AiTierDeps): AiTier {
     });
   }
 
+  /** One turn, counted by what it did (none when there was nothing to answer). */
   async function turn(sessionId: string): Promise<void> {
-    if (stopped) return;
+    const started = performance.now();
+    const action = await act(sessionId);
+    if (!action) return;
+    deps.metrics?.aiTurns.inc({ action });
+    deps.metrics?.aiTurnSeconds.observe({ action }, (performance.now() - started) / 1000);
+  }
+
+  /** Answers, asks or hands over; says which (`TurnDecision['action']`), or null when it did nothing. */
+  async function act(sessionId: string): Promise<TurnDecision['action'] | null> {
+    if (stopped) return null;
     const session = await deps.store.getSession(sessionId);
-    if (session?.status !== 'bot') return;
+    if (session?.status !== 'bot') return null;
     const { messages } = await deps.store.recentMessages(session.conversationId, { limit: MEMORY });
     const own = messages.filter((m) => m.sessionId === session.id);
     // The customer's messages since the last reply: answered together, as one turn.
@@ -107,7 +120,7 @@ export function createAiTier(deps: AiTierDeps): AiTier {
     while (first > 0 && own[first - 1]!.direction === 'in') first--;
     const pending = own.slice(first);
     const replyTo = pending.at(-1);
-    if (!replyTo) return;
+    if (!replyTo) return null;
     // The customer's words: text, a caption, a transcript. A picture or file alone is not something the
     // AI can answer (its '[image]' rendering would read as a question): a person looks at it.
     const words = pending.map((m) => emotionText(m)).filter((t): t is string => t !== null && t.trim() !== '');
@@ -140,7 +153,7 @@ export function createAiTier(deps: AiTierDeps): AiTier {
             confidence: decision.confidence,
             entryId: answer.entryId,
           });
-        return;
+        return decision.action;
       }
       case 'clarify': {
         const [a, b] = decision.options;
@@ -148,11 +161,11 @@ export function createAiTier(deps: AiTierDeps): AiTier {
           aiIntent: `${a.intent}|${b.intent}`,
         });
         if (sent) await acted(session, { action: 'clarified', messageId: sent.id, candidates: [a.intent, b.intent] });
-        return;
+        return decision.action;
       }
       case 'small-talk': {
         await say(session, replyTo, phrases.smallTalk(decision.kind, detectLang(text)), decision.kind === 'greeting' ? 'greet' : 'thanks');
-        return;
+        return decision.action;
       }
       case 'handover':
         await deps.conversations.handOver({
@@ -162,7 +175,7 @@ export function createAiTier(deps: AiTierDeps): AiTier {
           intent: decision.intent,
           confidence: decision.confidence,
         });
-        return;
+        return decision.action;
     }
   }
 
@@ -188,6 +201,7 @@ export function createAiTier(deps: AiTierDeps): AiTier {
         .then(() => turn(sessionId))
         .catch(async (error: unknown) => {
           log.error({ err: error, sessionId }, 'AI turn failed; handing over');
+          deps.metrics?.aiTurns.inc({ action: 'failed' });
           // Never a dead end: a turn that fails hands the customer to a person.
           await deps.conversations
             .handOver({ sessionId, reason: 'ai-unavailable', by: 'ai' })

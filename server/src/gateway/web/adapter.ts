@@ -351,6 +351,8 @@ export async function createWebChannelAdapter(opts: WebChannelAdapterOptions): P
     }),
   );
   const wss = new WebSocketServer({ noServer: true, maxPayload: lim.frameBytes });
+  // Issue 16: `huiliu_socket_connections{kind="widget"}`, read at each scrape (ws tracks its clients).
+  metrics.socketCounts.widget = () => wss.clients.size;
   wss.on('error', (error) => log.warn({ err: error }, 'widget WebSocket server error'));
   wss.on('connection', (socket: WebSocket, _req: IncomingMessage, ip: string) =>
     onConnection({ socket, ip, visitor: null, sending: new Set() }),
