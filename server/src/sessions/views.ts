@@ -12,7 +12,7 @@ import { truncateText } from '../../../common/text/text';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { OcrView } from '../../../common/api/attachments';
 import { maskPii } from '../../../common/privacy/mask';
-import { maskContent, maskSummary, maskText, maskTransfer } from '../../../common/privacy/staff-view';
+import { contentWords, maskContent, maskSummary, maskText, maskTransfer } from '../../../common/privacy/staff-view';
 
 /**
  * Reads the emotion of a customer's words (the language core's `emotion`, issue 9): synchronous, about
@@ -25,16 +25,8 @@ export type MessageEmotions = (e: Envelope) => MessageEmotion | undefined;
 
 /** The customer's own words in a message, which its emotion is read from; null for files and events. */
 export function emotionText(content: Content): string | null {
-  switch (content.kind) {
-    case 'text':
-      return content.body.text;
-    case 'image':
-      return content.body.caption ?? null;
-    case 'audio':
-      return content.body.transcript ?? null;
-    default:
-      return null;
-  }
+  // The words staff see masked, but a file's name: that is not something the customer said.
+  return content.kind === 'file' ? null : contentWords(content);
 }
 
 /** How many messages' emotions one reader remembers (~100 bytes each). */
