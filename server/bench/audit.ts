@@ -25,7 +25,7 @@
  */
 import { join } from 'node:path';
 import pg from 'pg';
-import { chain, GENESIS, headOf, macOf, type AuditEntry, type AuditEntryInput, type AuditLog } from '../src/audit/audit';
+import { auditRowValues, chain, GENESIS, headOf, macOf, type AuditEntry, type AuditEntryInput, type AuditLog } from '../src/audit/audit';
 import { createPgAuditLog } from '../src/audit/audit.pg';
 import { AUDIT_KEY_OWNER, createSqliteAuditLog } from '../src/audit/audit.sqlite';
 import { AUDIT_BATCH, AuditRecorder } from '../src/audit/recorder';
@@ -132,23 +132,6 @@ function* inputs(n: number, start: number, seed: number): Generator<AuditEntryIn
   if (batch.length) yield batch;
 }
 
-const rowOf = (e: AuditEntry, mac: string): unknown[] => [
-  e.seq,
-  e.at,
-  e.actor.kind,
-  e.actor.id,
-  e.actor.name ?? null,
-  e.action,
-  e.target?.kind ?? null,
-  e.target?.id ?? null,
-  e.outcome,
-  JSON.stringify(e.detail),
-  e.ip,
-  e.prevHash,
-  e.hash,
-  mac,
-];
-
 interface Store {
   name: 'SQLite' | 'PostgreSQL';
   log: AuditLog;
@@ -190,7 +173,7 @@ async function sqliteStore(dir: string, keys: KeyProvider): Promise<Store> {
         raw.pragma('synchronous = OFF');
       }
       raw.transaction(() => {
-        for (const e of entries) insert.run(...rowOf(e, macOf(key, e.hash)));
+        for (const e of entries) insert.run(...auditRowValues(e, macOf(key, e.hash)));
       })();
     },
     async finishLoad(last) {
@@ -207,7 +190,7 @@ async function sqliteStore(dir: string, keys: KeyProvider): Promise<Store> {
     async rawInsert(entries) {
       for (let i = 0; i < entries.length; i += AUDIT_BATCH) {
         raw.transaction(() => {
-          for (const e of entries.slice(i, i + AUDIT_BATCH)) insert.run(...rowOf(e, e.mac));
+          for (const e of entries.slice(i, i + AUDIT_BATCH)) insert.run(...auditRowValues(e, e.mac));
         })();
       }
     },
@@ -251,7 +234,7 @@ async function pgStore(schema: string, keys: KeyProvider): Promise<Store> {
   };
   const columnsOf = (entries: AuditEntry[], macs: (e: AuditEntry) => string) => {
     const cols: unknown[][] = COLUMNS.map(() => []);
-    for (const e of entries) rowOf(e, macs(e)).forEach((v, i) => cols[i]!.push(v));
+    for (const e of entries) auditRowValues(e, macs(e)).forEach((v, i) => cols[i]!.push(v));
     return cols;
   };
   return {

@@ -6,6 +6,7 @@ import {
   chain,
   decodeCursor,
   encodeCursor,
+  auditRowValues,
   GENESIS,
   HEADLESS,
   headOf,
@@ -185,25 +186,7 @@ export async function createPgAuditLog(options: {
         // One statement per batch (arrays unnested server-side): a round trip per entry would cap the
         // log at a few thousand entries/s (docs/benchmarks.md, audit).
         const columns: unknown[][] = INSERT_TYPES.map(() => []);
-        for (const e of entries) {
-          const row = [
-            e.seq,
-            e.at,
-            e.actor.kind,
-            e.actor.id,
-            e.actor.name ?? null,
-            e.action,
-            e.target?.kind ?? null,
-            e.target?.id ?? null,
-            e.outcome,
-            JSON.stringify(e.detail),
-            e.ip,
-            e.prevHash,
-            e.hash,
-            e.mac,
-          ];
-          row.forEach((v, i) => columns[i]!.push(v));
-        }
+        for (const e of entries) auditRowValues(e).forEach((v, i) => columns[i]!.push(v));
         await client.query(INSERT_BATCH, columns);
         const last = entries.at(-1)!;
         const h = headOf(key, last.seq, last.hash);

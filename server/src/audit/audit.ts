@@ -283,6 +283,30 @@ export async function verifyChain(
   return { ok: true, checked };
 }
 
+/**
+ * An entry's column values in the order of the `audit_log` table both adapters share (seq, at,
+ * actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail (JSON), ip,
+ * prev_hash, hash, mac); `mac` defaults to the entry's own.
+ */
+export function auditRowValues(e: AuditEntry, mac: string = e.mac): unknown[] {
+  return [
+    e.seq,
+    e.at,
+    e.actor.kind,
+    e.actor.id,
+    e.actor.name ?? null,
+    e.action,
+    e.target?.kind ?? null,
+    e.target?.id ?? null,
+    e.outcome,
+    JSON.stringify(e.detail),
+    e.ip,
+    e.prevHash,
+    e.hash,
+    mac,
+  ];
+}
+
 /** The newest entry's seq and hash, MACed: stored beside the log and replaced by every append. */
 export interface ChainHead {
   seq: number;
