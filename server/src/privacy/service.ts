@@ -22,16 +22,12 @@ import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { PrivacyRequestRecord, PrivacyStore, RetentionReport } from './privacy';
 import { runPeriodically, type PeriodicJob } from '../runtime/periodic';
-import { can } from '../auth/policy';
+import { can, type PolicyUser } from '../auth/policy';
 import { customerSkillGroups } from '../customers/facts.store';
-import type { Role } from '../../../common/api/auth';
 
 /** Who acts: the signed-in staff user. */
-export interface PrivacyActor {
-  id: string;
+export interface PrivacyActor extends PolicyUser {
   username: string;
-  roles: readonly Role[];
-  skillGroups: readonly string[];
 }
 
 export interface PrivacyServiceOptions {
@@ -117,7 +113,7 @@ export class PrivacyService {
     if (!customerId) throw new HuiliuError('NOT_FOUND', 'No such customer.');
     if (!actor.roles.includes('privacy-officer')) {
       const skillGroups = await customerSkillGroups(this.o.sessions, customerId);
-      if (!can({ id: actor.id, roles: [...actor.roles], skillGroups: [...actor.skillGroups] }, 'customer.view', { skillGroups }))
+      if (!can(actor, 'customer.view', { skillGroups }))
         throw new HuiliuError('NOT_FOUND', input.sessionId !== undefined ? 'No such session of this customer.' : 'No such customer.');
     }
     // Throws CUSTOMER_ERASED when the key is gone.
