@@ -12,35 +12,7 @@ import { buildFacts, computeKpis, DEFAULT_KPI_OPTIONS } from './compute';
 import { createSqliteKpiEventLog, type KpiEventLog } from './log.sqlite';
 import { createKpiRecorder, type KpiRecorder } from './recorder';
 
-const T0 = Date.parse('2026-03-02T09:00:00Z');
-const iso = (t: number) => new Date(t).toISOString();
-const CONV = '0195f0a0-0000-7000-8000-000000000001';
-const CUST = '0195f0a0-0000-7000-8000-0000000000c1';
-
-function record(id: string, over: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id,
-    conversationId: CONV,
-    customerId: CUST,
-    channel: 'WB',
-    status: 'queued',
-    skillGroup: 'general',
-    assignedAgentId: null,
-    offeredAgentId: null,
-    offerExpiresAt: null,
-    routing: null,
-    wrapUpCode: null,
-    createdAt: iso(T0),
-    updatedAt: iso(T0),
-    waitingSince: iso(T0),
-    closedAt: null,
-    lastMessageAt: iso(T0),
-    handover: null,
-    movedTo: null,
-    movedFrom: null,
-    ...over,
-  };
-}
+import { CONV, CUST, iso, record, T0 } from './session-fixture';
 
 describe('the KPI recorder', () => {
   const cleanups: (() => Promise<void> | void)[] = [];

@@ -11,33 +11,7 @@ import type { SessionRecord } from '../sessions/store';
 import { createSqliteKpiEventLog } from './log.sqlite';
 import { createKpiRecorder } from './recorder';
 
-const T0 = Date.parse('2026-03-02T09:00:00Z');
-const iso = (t: number) => new Date(t).toISOString();
-
-function record(id: string, over: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id,
-    conversationId: '0195f0a0-0000-7000-8000-000000000001',
-    customerId: '0195f0a0-0000-7000-8000-0000000000c1',
-    channel: 'WB',
-    status: 'queued',
-    skillGroup: 'general',
-    assignedAgentId: null,
-    offeredAgentId: null,
-    offerExpiresAt: null,
-    routing: null,
-    wrapUpCode: null,
-    createdAt: iso(T0),
-    updatedAt: iso(T0),
-    waitingSince: iso(T0),
-    closedAt: null,
-    lastMessageAt: iso(T0),
-    handover: null,
-    movedTo: null,
-    movedFrom: null,
-    ...over,
-  };
-}
+import { iso, record, T0 } from './session-fixture';
 
 /** Issue 16: `huiliu_sla_breaches_total`, fed by the KPI recorder with the KPI's own service-level rule. */
 describe('SLA breaches counted by the KPI recorder', () => {
