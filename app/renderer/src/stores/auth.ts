@@ -28,15 +28,12 @@ export const worksQueue = (user: Pick<UserView, 'roles'> | null): boolean =>
 
 export const createAuthSlice =
   (deps: WorkstationDeps): Slice<AuthSlice> =>
-  (set, get) => ({
-    token: null,
-    user: null,
-    loginError: null,
-    loggingIn: false,
-    async login(username, password) {
+  (set, get) => {
+    /** Signs in with what `answer` gets from the server (password or OIDC hand-over), or shows why not. */
+    async function signIn(answer: () => Promise<{ token: string; user: UserView }>): Promise<void> {
       set({ loggingIn: true, loginError: null });
       try {
-        const res = await deps.api.login(username, password);
+        const res = await answer();
         deps.storage.setItem(TOKEN_KEY, JSON.stringify({ token: res.token, user: res.user }));
         set({ token: res.token, user: res.user, loggingIn: false });
         if (worksQueue(res.user)) get().goOnline(res.token);
@@ -44,40 +41,38 @@ export const createAuthSlice =
         const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
         set({ loggingIn: false, loginError: message });
       }
-    },
-    async loginWithSso(handoff) {
-      if (!deps.api.exchangeSso) return;
-      set({ loggingIn: true, loginError: null });
-      try {
-        const res = await deps.api.exchangeSso(handoff);
-        deps.storage.setItem(TOKEN_KEY, JSON.stringify({ token: res.token, user: res.user }));
-        set({ token: res.token, user: res.user, loggingIn: false });
-        if (worksQueue(res.user)) get().goOnline(res.token);
-      } catch (error) {
-        const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
-        set({ loggingIn: false, loginError: message });
-      }
-    },
-    ssoRefused(message) {
-      set({ loginError: message });
-    },
-    async logout() {
-      const token = get().token;
-      get().goOffline();
-      deps.storage.removeItem(TOKEN_KEY);
-      set({ token: null, user: null });
-      get().resetWork();
-      if (token) await deps.api.logout(token).catch(() => undefined);
-    },
-    restore() {
-      const raw = deps.storage.getItem(TOKEN_KEY);
-      if (!raw) return;
-      try {
-        const saved = JSON.parse(raw) as { token: string; user: UserView };
-        set({ token: saved.token, user: saved.user });
-        if (worksQueue(saved.user)) get().goOnline(saved.token);
-      } catch {
+    }
+    return {
+      token: null,
+      user: null,
+      loginError: null,
+      loggingIn: false,
+      login: (username, password) => signIn(() => deps.api.login(username, password)),
+      async loginWithSso(handoff) {
+        if (!deps.api.exchangeSso) return;
+        await signIn(() => deps.api.exchangeSso!(handoff));
+      },
+      ssoRefused(message) {
+        set({ loginError: message });
+      },
+      async logout() {
+        const token = get().token;
+        get().goOffline();
         deps.storage.removeItem(TOKEN_KEY);
-      }
-    },
-  });
+        set({ token: null, user: null });
+        get().resetWork();
+        if (token) await deps.api.logout(token).catch(() => undefined);
+      },
+      restore() {
+        const raw = deps.storage.getItem(TOKEN_KEY);
+        if (!raw) return;
+        try {
+          const saved = JSON.parse(raw) as { token: string; user: UserView };
+          set({ token: saved.token, user: saved.user });
+          if (worksQueue(saved.user)) get().goOnline(saved.token);
+        } catch {
+          deps.storage.removeItem(TOKEN_KEY);
+        }
+      },
+    };
+  };
