@@ -99,14 +99,14 @@ export async function createPgAuditLog(options: {
 }): Promise<AuditLog> {
   const schema = options.schema ?? 'huiliu_audit';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`audit schema ${JSON.stringify(schema)}: lower-case letters, digits, _`);
-  const pool = new pg.Pool({ connectionString: options.url, max: 4 });
-  pool.on('connect', (client) => void client.query(`SET search_path TO ${schema}`));
+  // The schema is a startup parameter of every connection (libpq `options`), so no query can run
+  // before it applies and a failure surfaces as a failed connect, not an unhandled rejection.
+  const pool = new pg.Pool({ connectionString: options.url, max: 4, options: `-c search_path=${schema}` });
   const now = options.now ?? (() => new Date());
   {
     const client = await pool.connect();
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await client.query(`SET search_path TO ${schema}`);
       // One migrator at a time across nodes.
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [`${schema}.audit`]);
       try {
