@@ -1,7 +1,7 @@
 import { createPgAuditLog } from './audit/audit.pg';
 import { createSqliteAuditLog } from './audit/audit.sqlite';
 import { auditBusEvents, AuditRecorder, scheduleAuditRetention } from './audit/recorder';
-import { KeyRotation } from './keys/rewrap';
+import { KeyRotation, sqliteKeyHolders, wrappedSecretFiles } from './keys/rewrap';
 import { createSqliteKpiEventLog, type KpiEventLog } from './kpis/log.sqlite';
 import { tapRatings } from './kpis/ratings-tap';
 import { createKpiRecorder, type KpiRecorder } from './kpis/recorder';
@@ -371,9 +371,13 @@ export async function startServer(
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
-    db: keysDb,
+    holders: [
+      ...sqliteKeyHolders(keysDb),
+      wrappedSecretFiles(() => ['visitor.key.wrapped', 'tls.key.wrapped'].map((f) => join(config.paths.keys, f))),
+      // The PostgreSQL audit log keeps its MAC key in its own database.
+      ...(auditLog.wrappedKeys ? [auditLog.wrappedKeys] : []),
+    ],
     keys,
-    wrappedFiles: () => ['visitor.key.wrapped', 'tls.key.wrapped'].map((f) => join(config.paths.keys, f)),
     log: (msg) => logger.info(msg),
   });
   const appWebhooks = createAppWebhooks({
@@ -450,7 +454,7 @@ export async function startServer(
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
   appWebhooks.start();
-  keyRotation.resume();
+  await keyRotation.resume();
   await assist.start();
   await ocr.start();
   await router.start();

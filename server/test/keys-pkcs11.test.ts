@@ -136,7 +136,7 @@ describe('the server on a PKCS#11 KEK (SoftHSM2)', () => {
     }
     s = await start();
     try {
-      expect(s.services.keyRotation.status().current).toBe(newKek);
+      expect((await s.services.keyRotation.status()).current).toBe(newKek);
       expect(await poll(s, 'hsm-customer', conversationId)).toHaveLength(32);
     } finally {
       await s.close();

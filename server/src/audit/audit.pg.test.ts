@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalKeyProvider } from '../keys/provider.local';
 import { auditLogContract } from './audit.contract';
 import { createPgAuditLog } from './audit.pg';
+import { KeyRotation } from '../keys/rewrap';
 
 /**
  * The PostgreSQL audit log against the PostgreSQL this machine runs (DESIGN: HUILIU_PG_URL; CI
@@ -103,6 +104,43 @@ describe('PostgreSQL audit partitions', () => {
       expect(await log.prune(new Date('2026-09-01T00:00:00.000Z'))).toBe(2);
       expect(await parts()).toEqual(['audit_log_202609']);
       expect(await log.verify()).toEqual({ ok: true, checked: 1 });
+    } finally {
+      await log.close();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has its MAC key re-wrapped by KEK rotation, so the old KEK can be retired and the log still opens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-audit-pg-'));
+    const keys = createLocalKeyProvider(join(dir, 'keys'));
+    const schema = `huiliu_audit_t${process.pid}_rewrap`;
+    const log = await createPgAuditLog({ url: PG_URL, keys, schema });
+    try {
+      await log.append([{ actor: { kind: 'system', id: 'system' }, action: 'retention.run', outcome: 'ok' }]);
+      const rotation = new KeyRotation({ holders: [log.wrappedKeys!], keys });
+      const old = keys.kekStatus().current;
+      expect((await rotation.status()).keks).toEqual([{ kekId: old, current: true, wrappedKeys: 1 }]);
+      await rotation.rotate();
+      await rotation.settled();
+      const after = await rotation.status();
+      expect(after.keks).toEqual([
+        { kekId: after.current, current: true, wrappedKeys: 1 },
+        { kekId: old, current: false, wrappedKeys: 0 },
+      ]);
+      expect(after.rewrap).toMatchObject({ rewrapped: 1, failed: 0 });
+      const stored = await admin.query<{ kek_id: string }>(`SELECT kek_id FROM ${schema}.audit_keys`);
+      expect(stored.rows).toEqual([{ kek_id: after.current }]);
+      await rotation.retire(old);
+      // Another node (or a restart) unwraps the key with the new KEK; the chain still verifies.
+      const reopened = await createPgAuditLog({ url: PG_URL, keys, schema });
+      try {
+        await reopened.append([{ actor: { kind: 'system', id: 'system' }, action: 'retention.run', outcome: 'ok' }]);
+        expect(await reopened.verify()).toEqual({ ok: true, checked: 2 });
+      } finally {
+        await reopened.close();
+      }
     } finally {
       await log.close();
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

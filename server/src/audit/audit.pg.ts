@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { KeyProvider } from '../keys/provider';
+import type { StaleWrappedKey, WrappedKeyHolder } from '../keys/rewrap';
 import {
   anchorMac,
   chain,
@@ -169,7 +170,35 @@ export async function createPgAuditLog(options: {
       )
     ).rows[0];
 
+  const wrappedKeys: WrappedKeyHolder = {
+    name: `${schema}.audit_keys`,
+    async census() {
+      const { rows } = await pool.query<{ kek: string; n: string }>('SELECT kek_id AS kek, COUNT(*) AS n FROM audit_keys GROUP BY kek_id');
+      return new Map(rows.map((r) => [r.kek, Number(r.n)]));
+    },
+    async stale(currentKek, after, limit) {
+      const { rows } = await pool.query<StaleWrappedKey>(
+        'SELECT owner AS id, kek_id AS "kekId", wrapped FROM audit_keys WHERE kek_id <> $1 AND owner > $2 ORDER BY owner LIMIT $3',
+        [currentKek, after, limit],
+      );
+      return rows;
+    },
+    async replace(updates) {
+      let written = 0;
+      for (const u of updates) {
+        const r = await pool.query('UPDATE audit_keys SET kek_id = $1, wrapped = $2 WHERE owner = $3 AND kek_id = $4', [
+          u.next.kekId,
+          u.next.wrapped,
+          u.id,
+          u.kekId,
+        ]);
+        written += r.rowCount ?? 0;
+      }
+      return written;
+    },
+  };
   return {
+    wrappedKeys,
     async append(inputs) {
       if (inputs.length === 0) return [];
       const client = await pool.connect();

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { HuiliuError } from '../../../common/errors/codes';
+import type { WrappedKeyHolder } from '../keys/rewrap';
 
 /**
  * The audit log (issue 17, DESIGN §8): every staff action and every AI action as an append-only,
@@ -98,6 +99,11 @@ export interface AuditLog {
    * and records the anchor; answers how many were removed.
    */
   prune(before: Date): Promise<number>;
+  /**
+   * Where this log keeps its wrapped MAC key when that is outside the server's SQLite file (the
+   * PostgreSQL adapter), so KEK rotation re-wraps it too; absent when `data_keys` holds it.
+   */
+  readonly wrappedKeys?: WrappedKeyHolder;
   close(): Promise<void>;
 }
 

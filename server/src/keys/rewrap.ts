@@ -1,25 +1,118 @@
 import { existsSync } from 'node:fs';
 import { readWrappedSecret, writeWrappedSecret } from './secret-file';
 import { HuiliuError } from '../../../common/errors/codes';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db/sqlite';
-import type { KekStatus, KeyProvider } from './provider';
+import type { KekStatus, KeyProvider, WrappedKey } from './provider';
 
-/** A table whose rows hold a data key wrapped by a KEK: its key column and the two wrapped-key columns. */
-interface WrappedKeyTable {
-  table: string;
+/** A wrapped data key that is not under the current KEK yet: where it is (`id`) and its wrapping. */
+export interface StaleWrappedKey {
   id: string;
   kekId: string;
-  wrapped: string;
+  wrapped: Buffer;
+}
+
+/** A re-wrapped key to write back only if `id` is still wrapped by `kekId` (compare-and-set). */
+export interface WrappedKeyReplacement {
+  id: string;
+  kekId: string;
+  next: WrappedKey;
 }
 
 /**
- * Every place the server keeps a wrapped data key in its database (one SQLite file): the session
- * store's data keys (customers, the blind index, attachments) and the channel accounts' sealed secrets.
+ * Somewhere the server keeps data keys wrapped by a KEK (a table, a set of files, another database):
+ * what KEK rotation needs to count and re-wrap them. Adapters: SQLite tables and wrapped-secret files
+ * (here), the PostgreSQL audit log's key (audit/audit.pg.ts).
  */
-const TABLES: readonly WrappedKeyTable[] = [
-  { table: 'data_keys', id: 'owner', kekId: 'kek_id', wrapped: 'wrapped' },
-  { table: 'channel_accounts', id: 'id', kekId: 'kek_id', wrapped: 'wrapped_key' },
-];
+export interface WrappedKeyHolder {
+  /** For progress messages, e.g. `data_keys`. */
+  readonly name: string;
+  /** Wrapped keys per KEK id. */
+  census(): Promise<Map<string, number>>;
+  /** Up to `limit` keys not wrapped by `currentKek`, ordered by `id`, after `after` (`''` = from the start). */
+  stale(currentKek: string, after: string, limit: number): Promise<StaleWrappedKey[]>;
+  /** Writes the replacements whose key is still wrapped as read (compare-and-set); answers how many were written. */
+  replace(updates: readonly WrappedKeyReplacement[]): Promise<number>;
+}
+
+const addCounts = (into: Map<string, number>, from: Map<string, number>) => {
+  for (const [kek, n] of from) into.set(kek, (into.get(kek) ?? 0) + n);
+};
+
+/**
+ * A SQLite table whose rows hold a data key wrapped by a KEK: its key column and the two wrapped-key
+ * columns (identifiers are constants of this module, never input).
+ */
+export function sqliteWrappedKeys(db: Db, t: { table: string; id: string; kekId: string; wrapped: string }): WrappedKeyHolder {
+  // Prepared at first use: the holder may be built before the tables' migrations ran.
+  let q: { census: Statement; stale: Statement; update: Statement } | undefined;
+  const stmts = () =>
+    (q ??= {
+      census: db.prepare(`SELECT ${t.kekId} AS kek, COUNT(*) AS n FROM ${t.table} WHERE ${t.kekId} IS NOT NULL GROUP BY ${t.kekId}`),
+      stale: db.prepare(
+        `SELECT ${t.id} AS id, ${t.kekId} AS kekId, ${t.wrapped} AS wrapped FROM ${t.table}
+         WHERE ${t.kekId} IS NOT NULL AND ${t.kekId} <> ? AND ${t.id} > ? ORDER BY ${t.id} LIMIT ?`,
+      ),
+      update: db.prepare(`UPDATE ${t.table} SET ${t.kekId} = ?, ${t.wrapped} = ? WHERE ${t.id} = ? AND ${t.kekId} = ?`),
+    });
+  return {
+    name: t.table,
+    async census() {
+      return new Map((stmts().census.all() as { kek: string; n: number }[]).map((r) => [r.kek, r.n]));
+    },
+    async stale(currentKek, after, limit) {
+      return stmts().stale.all(currentKek, after, limit) as StaleWrappedKey[];
+    },
+    async replace(updates) {
+      const { update } = stmts();
+      return db.transaction(() => updates.reduce((n, u) => n + update.run(u.next.kekId, u.next.wrapped, u.id, u.kekId).changes, 0))();
+    },
+  };
+}
+
+/** Wrapped-secret files (`*.wrapped`, keys/secret-file.ts): re-wrapped into a temporary file, then renamed. */
+export function wrappedSecretFiles(files: () => string[]): WrappedKeyHolder {
+  const present = () =>
+    files()
+      .filter((f) => existsSync(f))
+      .sort();
+  return {
+    name: 'wrapped secret files',
+    async census() {
+      const counts = new Map<string, number>();
+      for (const f of present()) addCounts(counts, new Map([[readWrappedSecret(f).kekId, 1]]));
+      return counts;
+    },
+    async stale(currentKek, after, limit) {
+      return present()
+        .filter((f) => f > after)
+        .map((f) => ({ id: f, ...readWrappedSecret(f) }))
+        .filter((k) => k.kekId !== currentKek)
+        .slice(0, limit);
+    },
+    async replace(updates) {
+      let written = 0;
+      for (const u of updates) {
+        if (!existsSync(u.id) || readWrappedSecret(u.id).kekId !== u.kekId) continue;
+        writeWrappedSecret(u.id, u.next);
+        written++;
+      }
+      return written;
+    },
+  };
+}
+
+/**
+ * Every place the embedded server keeps a wrapped data key in its database (one SQLite file): the
+ * session store's data keys (customers, the blind index, attachments, the SQLite audit log's MAC key)
+ * and the channel accounts' sealed secrets.
+ */
+export function sqliteKeyHolders(db: Db): WrappedKeyHolder[] {
+  return [
+    sqliteWrappedKeys(db, { table: 'data_keys', id: 'owner', kekId: 'kek_id', wrapped: 'wrapped' }),
+    sqliteWrappedKeys(db, { table: 'channel_accounts', id: 'id', kekId: 'kek_id', wrapped: 'wrapped_key' }),
+  ];
+}
 
 /** What the key admin shows (`GET /api/v1/admin/keys`, issue 14). */
 export interface KeyAdminStatus {
@@ -46,30 +139,24 @@ export class KeyRotation {
   private stopping = false;
   private progress = { rewrapped: 0, failed: 0, lastError: null as string | null, finishedAt: null as string | null };
 
+  /**
+   * @param deps.holders every place wrapped data keys live (e.g. `sqliteKeyHolders(db)`, the wrapped
+   *   secret files, the PostgreSQL audit log's key); `batch` keys per step (default 200)
+   */
   constructor(
-    private readonly deps: { db: Db; keys: KeyProvider; wrappedFiles: () => string[]; batch?: number; log?: (msg: string) => void },
+    private readonly deps: { holders: readonly WrappedKeyHolder[]; keys: KeyProvider; batch?: number; log?: (msg: string) => void },
   ) {}
 
-  /** Wrapped keys per KEK id, rows and files. */
-  private census(): Map<string, number> {
+  /** Wrapped keys per KEK id, over every holder. */
+  private async census(): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
-    for (const t of TABLES) {
-      const rows = this.deps.db
-        .prepare(`SELECT ${t.kekId} AS kek, COUNT(*) AS n FROM ${t.table} WHERE ${t.kekId} IS NOT NULL GROUP BY ${t.kekId}`)
-        .all() as { kek: string; n: number }[];
-      for (const r of rows) counts.set(r.kek, (counts.get(r.kek) ?? 0) + r.n);
-    }
-    for (const f of this.deps.wrappedFiles()) {
-      if (!existsSync(f)) continue;
-      const kek = readWrappedSecret(f).kekId;
-      counts.set(kek, (counts.get(kek) ?? 0) + 1);
-    }
+    for (const h of this.deps.holders) addCounts(counts, await h.census());
     return counts;
   }
 
-  status(): KeyAdminStatus {
+  async status(): Promise<KeyAdminStatus> {
     const kek: KekStatus = this.deps.keys.kekStatus();
-    const counts = this.census();
+    const counts = await this.census();
     const held = [kek.current, ...kek.previous];
     return {
       provider: this.deps.keys.kind,
@@ -83,7 +170,7 @@ export class KeyRotation {
   /** Rotates and starts re-wrapping in the background; answers the status at once. */
   async rotate(): Promise<KeyAdminStatus> {
     await this.deps.keys.rotateKek();
-    this.start();
+    void this.start();
     return this.status();
   }
 
@@ -103,10 +190,12 @@ export class KeyRotation {
 
   /**
    * Resumes a re-wrap a restart cut short: when earlier KEKs still wrap data keys, re-wrapping starts
-   * in the background. Called once at start.
+   * in the background. Called once at start; answers whether it started one.
    */
-  resume(): void {
-    if (this.status().keks.some((k) => !k.current && k.wrappedKeys > 0)) void this.start();
+  async resume(): Promise<boolean> {
+    const stale = (await this.status()).keks.some((k) => !k.current && k.wrappedKeys > 0);
+    if (stale) void this.start();
+    return stale;
   }
 
   /** Shutdown: the batch in progress is written, the rest waits for `resume` at the next start. */
@@ -116,7 +205,7 @@ export class KeyRotation {
   }
 
   /**
-   * Passes until one ran entirely under one current KEK: a rotation during a pass makes the rows it
+   * Passes until one ran entirely under one current KEK: a rotation during a pass makes the keys it
    * already wrapped (with the KEK that was current then) stale, so another pass follows.
    */
   private async rewrapAll(): Promise<void> {
@@ -124,59 +213,40 @@ export class KeyRotation {
     let current: string;
     do {
       current = this.deps.keys.kekStatus().current;
-      await this.pass();
+      for (const holder of this.deps.holders) await this.pass(holder);
     } while (!this.stopping && this.deps.keys.kekStatus().current !== current);
     this.deps.log?.(`KEK re-wrap finished: ${this.progress.rewrapped} re-wrapped, ${this.progress.failed} failed`);
   }
 
-  private async pass(): Promise<void> {
-    const { db, keys } = this.deps;
+  private async pass(holder: WrappedKeyHolder): Promise<void> {
+    const { keys } = this.deps;
     const batch = this.deps.batch ?? 200;
-    for (const t of TABLES) {
-      let after = '';
-      for (;;) {
-        const current = keys.kekStatus().current;
-        const rows = db
-          .prepare(
-            `SELECT ${t.id} AS id, ${t.kekId} AS kek, ${t.wrapped} AS wrapped FROM ${t.table}
-             WHERE ${t.kekId} IS NOT NULL AND ${t.kekId} <> ? AND ${t.id} > ? ORDER BY ${t.id} LIMIT ?`,
-          )
-          .all(current, after, batch) as { id: string; kek: string; wrapped: Buffer }[];
-        if (rows.length === 0 || this.stopping) break;
-        const updates: { id: string; kek: string; next: { kekId: string; wrapped: Buffer } }[] = [];
-        for (const row of rows) {
-          try {
-            const plain = await keys.unwrapDataKey({ kekId: row.kek, wrapped: row.wrapped });
-            updates.push({ id: row.id, kek: row.kek, next: await keys.wrapDataKey(plain) });
-            plain.fill(0);
-          } catch (error) {
-            this.progress.failed++;
-            this.progress.lastError = `${t.table} ${row.kek}: ${(error as Error).message}`;
-          }
+    let after = '';
+    for (;;) {
+      const rows = await holder.stale(keys.kekStatus().current, after, batch);
+      if (rows.length === 0 || this.stopping) return;
+      const updates: WrappedKeyReplacement[] = [];
+      for (const row of rows) {
+        try {
+          const plain = await keys.unwrapDataKey({ kekId: row.kekId, wrapped: row.wrapped });
+          updates.push({ id: row.id, kekId: row.kekId, next: await keys.wrapDataKey(plain) });
+          plain.fill(0);
+        } catch (error) {
+          this.progress.failed++;
+          this.progress.lastError = `${holder.name} ${row.kekId}: ${(error as Error).message}`;
         }
-        const update = db.prepare(`UPDATE ${t.table} SET ${t.kekId} = ?, ${t.wrapped} = ? WHERE ${t.id} = ? AND ${t.kekId} = ?`);
-        db.transaction(() => {
-          for (const u of updates) this.progress.rewrapped += update.run(u.next.kekId, u.next.wrapped, u.id, u.kek).changes;
-        })();
-        after = rows.at(-1)!.id;
-        // Let the event loop serve sockets between batches.
-        await new Promise((resolve) => setImmediate(resolve));
       }
-    }
-    for (const f of this.deps.wrappedFiles()) {
-      if (!existsSync(f) || this.stopping) continue;
-      const saved = readWrappedSecret(f);
-      if (saved.kekId === keys.kekStatus().current) continue;
       try {
-        const plain = await keys.unwrapDataKey(saved);
-        const next = await keys.wrapDataKey(plain);
-        plain.fill(0);
-        writeWrappedSecret(f, next);
-        this.progress.rewrapped++;
+        this.progress.rewrapped += await holder.replace(updates);
       } catch (error) {
-        this.progress.failed++;
-        this.progress.lastError = `${f}: ${(error as Error).message}`;
+        // The holder is unreachable (e.g. PostgreSQL down): the rest waits for the next pass or start.
+        this.progress.failed += updates.length;
+        this.progress.lastError = `${holder.name}: ${(error as Error).message}`;
+        return;
       }
+      after = rows.at(-1)!.id;
+      // Let the event loop serve sockets between batches.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -188,9 +258,9 @@ export class KeyRotation {
     if (kekId === this.deps.keys.kekStatus().current) {
       throw new HuiliuError('VALIDATION_FAILED', 'the current KEK cannot be retired; rotate first');
     }
-    // A batch being re-wrapped may hold rows wrapped by this KEK that the census cannot see yet.
+    // A batch being re-wrapped may hold keys wrapped by this KEK that the census cannot see yet.
     if (this.running) throw new HuiliuError('KEK_IN_USE', 'A re-wrap is running; retire once it has finished.');
-    const inUse = this.census().get(kekId) ?? 0;
+    const inUse = (await this.census()).get(kekId) ?? 0;
     if (inUse > 0)
       throw new HuiliuError('KEK_IN_USE', `${inUse} data keys are still wrapped by ${kekId}; let the re-wrap finish`, {
         wrappedKeys: inUse,
