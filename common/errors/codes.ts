@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   },
   IMAGE_FETCH_FAILED: { status: 502, message: 'The image could not be fetched from its URL.' },
   KB_CONFLICT: { status: 409, message: 'The knowledge base already has an entry for this intent in this language.' },
+  CANNED_SHORTCUT_TAKEN: { status: 409, message: 'This shortcut is already used by another canned reply here.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   /** What-if (issue 11): a window longer than 31 days, or more contacts than one simulation takes. */
   SIMULATION_TOO_LARGE: { status: 400, message: 'The simulation is too large: shorten the window or the workload.' },

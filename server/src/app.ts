@@ -5,6 +5,7 @@ import { keysAdminPlugin } from './keys/plugin';
 import { kpisPlugin } from './kpis/plugin';
 import type { KpiEventLog } from './kpis/log.sqlite';
 import { privacyPlugin } from './privacy/plugin';
+import { cannedPlugin, type CannedReplies } from './canned/plugin';
 import type { PrivacyService } from './privacy/service';
 import type { KeyRotation } from './keys/rewrap';
 import { join } from 'node:path';
@@ -135,6 +136,8 @@ export interface AppDeps {
   kpis?: Pick<KpiEventLog, 'read'>;
   /** Data-subject requests and retention (issue 17): with it, `/api/v1/privacy/*` is served. */
   privacy?: PrivacyService;
+  /** Canned replies (issue 15): with it, `/api/v1/canned-replies` is served. */
+  canned?: CannedReplies;
 }
 
 /**
@@ -265,6 +268,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
   if (deps.keyRotation) await app.register(keysAdminPlugin, { rotation: deps.keyRotation });
+  if (deps.canned) await app.register(cannedPlugin, { canned: deps.canned });
   if (deps.privacy) await app.register(privacyPlugin, { privacy: deps.privacy, skillGroups: () => config.skillGroups.map((g) => g.id) });
   if (deps.appKeys) {
     await app.register(appAdminPlugin, {

@@ -39,7 +39,9 @@ import { createConversationService } from './conversations/service';
 import { createTransferService } from './conversations/transfers';
 import { openDatabase } from './db/sqlite';
 import { createStoreCustomerFacts } from './customers/facts.store';
-import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo, seedDemoCustomerFacts } from './demo/seed';
+import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo, seedDemoCannedReplies, seedDemoCustomerFacts } from './demo/seed';
+import { CannedReplies } from './canned/plugin';
+import { createSqliteCannedReplyStore } from './canned/store.sqlite';
 import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import { createSqliteChannelStore } from './gateway/channels.sqlite';
@@ -360,6 +362,13 @@ export async function startServer(
     },
   });
   const privacyJobs = schedulePrivacyJobs(privacy, logger);
+  // Issue 15: canned replies, per skill group and personal.
+  const cannedStore = createSqliteCannedReplyStore({ path: config.paths.db });
+  const canned = new CannedReplies({ store: cannedStore, skillGroups: () => config.skillGroups.map((g) => g.id) });
+  if (config.demo) {
+    const seeded = await seedDemoCannedReplies(cannedStore);
+    if (seeded) logger.info({ cannedReplies: seeded }, 'demo canned replies seeded');
+  }
   // Fan-out, every node: its threads' key rings re-check their cached keys (another process on the same
   // database destroyed them; this process's threads share the shred epoch, other processes do not),
   // and its in-memory past-reply index forgets the erased customers' pairs (their rows are gone).
@@ -427,6 +436,7 @@ export async function startServer(
     appKeys,
     kpis: kpiLog,
     privacy,
+    canned,
   });
   const hub: AgentHub = await createAgentHub({
     httpServer: app.server as unknown as HttpsServer,
@@ -524,6 +534,7 @@ export async function startServer(
         // After the bus: the last events' entries are in the buffer.
         await privacyJobs.stop();
         await privacyStore.close();
+        await cannedStore.close();
         await auditRetention.stop();
         await audit.close();
         kpiLog.close();

@@ -50,6 +50,7 @@ const ROUTE_KINDS: Record<string, string> = {
   kb: 'kb-entry',
   routing: 'routing-config',
   channels: 'channel',
+  'canned-replies': 'canned-reply',
 };
 function kindOfRoute(route: string): string {
   const segment = route.split('/')[3] ?? '';

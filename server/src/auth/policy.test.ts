@@ -67,6 +67,9 @@ describe('can(user, action, resource)', () => {
     ['retention.manage', [false, false, true, false, true], [false, false, true, false, true]],
     // Signing another user out everywhere: account administration, admins only.
     ['account.revoke', [false, false, true, false, false], [false, false, true, false, false]],
+    // Canned replies (issue 15): a group's staff use them, its leads (and admins) write them.
+    ['canned.view', [true, true, true, false, false], [false, false, true, false, false]],
+    ['canned.manage', [false, true, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -71,6 +71,13 @@ export const ACTIONS = [
    * their sockets (issue 17, e.g. a stolen laptop). Not scoped: staff accounts belong to no group.
    */
   'account.revoke',
+  /**
+   * Use canned replies (issue 15): search them, keep personal ones. Resource: `{ skillGroup }` for a
+   * group's replies.
+   */
+  'canned.view',
+  /** Write a skill group's canned replies (issue 15). Resource: `{ skillGroup }`. */
+  'canned.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -125,6 +132,9 @@ const ROLES: Record<Action, readonly Role[]> = {
   'retention.manage': ['admin', 'privacy-officer'],
   // Ending someone else's sessions is account administration: admins only.
   'account.revoke': ['admin'],
+  // Agents use the group's replies and keep their own; leads write their groups' set, admins any.
+  'canned.view': ['agent', 'lead', 'admin'],
+  'canned.manage': ['lead', 'admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -173,6 +183,8 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'team.view':
     case 'metrics.view':
     case 'ai.feedback':
+    case 'canned.view':
+    case 'canned.manage':
       return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
     case 'session.handle':
       return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);

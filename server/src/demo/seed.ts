@@ -7,6 +7,8 @@ import type { ChannelStore } from '../gateway/channels';
 import type { FactsImportRow } from '../../../common/api/customers';
 import { checkFactsRow, ImportErrors, storeFactsRows, type CheckedFactsRow } from '../customers/import';
 import type { SessionStore } from '../sessions/store';
+import type { CannedReplyStore } from '../canned/store';
+import { v7 as uuidv7 } from 'uuid';
 
 /** DESIGN §6: the `--demo` seed. Demo secrets exist only with `--demo`. */
 export const DEMO_PASSWORD = 'huiliu-demo';
@@ -124,4 +126,52 @@ export async function seedDemoCustomerFacts(
     if (!known || !(await store.customerFacts(known.id))) fresh.push(row!);
   }
   return fresh.length ? (await storeFactsRows(store, fresh, 'import')).imported : 0;
+}
+
+/** The demo's canned replies (issue 15): a few per demo skill group, in both languages, seeded into an empty set once. */
+export const DEMO_CANNED_REPLIES: readonly { skillGroup: string; shortcut: string; title: string; text: string; lang: 'zh' | 'en' }[] = [
+  {
+    skillGroup: 'general',
+    shortcut: 'hi',
+    title: 'Greeting',
+    text: 'Hello, thanks for contacting us. How can I help you today?',
+    lang: 'en',
+  },
+  { skillGroup: 'general', shortcut: 'nihao', title: '问候', text: '您好，感谢您的咨询，请问有什么可以帮您？', lang: 'zh' },
+  {
+    skillGroup: 'general',
+    shortcut: 'refund',
+    title: 'Refund timing',
+    text: 'Refunds reach your original payment method within 3–5 working days after we approve them.',
+    lang: 'en',
+  },
+  { skillGroup: 'general', shortcut: 'tuikuan', title: '退款时效', text: '退款审核通过后，将在 3–5 个工作日内原路退回。', lang: 'zh' },
+  {
+    skillGroup: 'general',
+    shortcut: 'bye',
+    title: 'Closing',
+    text: 'Is there anything else I can help with? Have a good day!',
+    lang: 'en',
+  },
+  { skillGroup: 'general', shortcut: 'zaijian', title: '结束语', text: '请问还有其他可以帮您的吗？祝您生活愉快！', lang: 'zh' },
+  {
+    skillGroup: 'vip',
+    shortcut: 'vip-hi',
+    title: 'VIP greeting',
+    text: 'Hello, I am your dedicated account manager. How can I help?',
+    lang: 'en',
+  },
+  { skillGroup: 'vip', shortcut: 'vip-nihao', title: 'VIP 问候', text: '您好，我是您的专属客户经理，请问有什么可以帮您？', lang: 'zh' },
+];
+
+/** Seeds `DEMO_CANNED_REPLIES` when no group has any reply yet (an admin's edits survive restarts); answers how many. */
+export async function seedDemoCannedReplies(store: CannedReplyStore): Promise<number> {
+  const groups = [...new Set(DEMO_CANNED_REPLIES.map((r) => r.skillGroup))].map((skillGroup) => ({ kind: 'group' as const, skillGroup }));
+  if ((await store.search(groups, undefined, 1)).length > 0) return 0;
+  const at = new Date().toISOString();
+  for (const r of DEMO_CANNED_REPLIES) {
+    const { skillGroup, ...reply } = r;
+    await store.create(uuidv7(), { kind: 'group', skillGroup }, { ...reply, updatedBy: 'demo-seed', updatedAt: at });
+  }
+  return DEMO_CANNED_REPLIES.length;
 }
