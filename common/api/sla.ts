@@ -72,6 +72,23 @@ export const SlaPolicySetSchema = z
   });
 export type SlaPolicySet = z.infer<typeof SlaPolicySetSchema>;
 
+/** The policies when HUILIU_CONFIG names none: every group and channel, always open (UTC), 60 s first, 120 s next. */
+export const DEFAULT_SLA_POLICIES: SlaPolicySet = {
+  policies: [
+    {
+      skillGroup: '*',
+      channel: '*',
+      firstResponseSeconds: 60,
+      nextResponseSeconds: 120,
+      calendar: {
+        timeZone: 'UTC',
+        hours: Object.fromEntries(WEEKDAYS.map((d) => [d, [{ start: '00:00', end: '24:00' }]])) as BusinessCalendar['hours'],
+        holidays: [],
+      },
+    },
+  ],
+};
+
 /** `PUT /api/v1/sla/policies` body. */
 export const PublishSlaPoliciesSchema = z.strictObject({
   policies: z.array(z.unknown()).max(SLA_MAX_POLICIES),
