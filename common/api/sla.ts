@@ -60,16 +60,15 @@ export const SlaPolicySchema = z.strictObject({
 export type SlaPolicy = z.infer<typeof SlaPolicySchema>;
 
 /** A whole set of policies (what `PUT` publishes); one policy per (skillGroup, channel). */
-export const SlaPolicySetSchema = z
-  .strictObject({ policies: z.array(SlaPolicySchema).max(SLA_MAX_POLICIES) })
-  .superRefine((set, ctx) => {
-    const seen = new Set<string>();
-    set.policies.forEach((p, i) => {
-      const key = `${p.skillGroup}\u0000${p.channel}`;
-      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['policies', i], message: 'a second policy for the same skill group and channel' });
-      seen.add(key);
-    });
+export const SlaPolicySetSchema = z.strictObject({ policies: z.array(SlaPolicySchema).max(SLA_MAX_POLICIES) }).superRefine((set, ctx) => {
+  const seen = new Set<string>();
+  set.policies.forEach((p, i) => {
+    const key = `${p.skillGroup}\u0000${p.channel}`;
+    if (seen.has(key))
+      ctx.addIssue({ code: 'custom', path: ['policies', i], message: 'a second policy for the same skill group and channel' });
+    seen.add(key);
   });
+});
 export type SlaPolicySet = z.infer<typeof SlaPolicySetSchema>;
 
 /** The policies when HUILIU_CONFIG names none: every group and channel, always open (UTC), 60 s first, 120 s next. */

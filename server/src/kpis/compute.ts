@@ -225,7 +225,9 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
   const wrap = handled.map((c) => wrapUpMs(facts.agents, c.closed!.agentId, c.closed!.at, options.now));
 
   // SLA policy breaches in the range (by when they ran out); with an agent, those of their contacts.
-  const breaches = contacts.flatMap((c) => c.slaBreaches.filter((b) => inRange(b.at, range) && groupOk(b.skillGroup) && agentOk(b.agentId)));
+  const breaches = contacts.flatMap((c) =>
+    c.slaBreaches.filter((b) => inRange(b.at, range) && groupOk(b.skillGroup) && agentOk(b.agentId)),
+  );
 
   // FCR.
   const byCustomer = new Map<string, ContactFacts[]>();
@@ -316,7 +318,11 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
       aiContacts: aiEnded.length,
     },
     handoverRate: { rate: ratio(handedOver, aiEnded.length), handedOver, aiContacts: aiEnded.length },
-    slaBreaches: { total: breaches.length, first: breaches.filter((b) => b.kind === 'first').length, next: breaches.filter((b) => b.kind === 'next').length },
+    slaBreaches: {
+      total: breaches.length,
+      first: breaches.filter((b) => b.kind === 'first').length,
+      next: breaches.filter((b) => b.kind === 'next').length,
+    },
   };
 }
 

@@ -48,15 +48,23 @@ describe('the SLA policies admin API', () => {
     const cases: [object, string][] = [
       [{ ...tight, calendar: { ...tight.calendar, timeZone: 'Mars/Olympus' } }, 'policies.0.calendar.timeZone'],
       [{ ...tight, firstResponseSeconds: 0 }, 'policies.0.firstResponseSeconds'],
-      [{ ...tight, calendar: { ...tight.calendar, hours: { mon: [{ start: '18:00', end: '09:00' }] } } }, 'policies.0.calendar.hours.mon.0.end'],
-      [{ ...tight, calendar: { ...tight.calendar, hours: { mon: [{ start: '9:00', end: '18:00' }] } } }, 'policies.0.calendar.hours.mon.0.start'],
+      [
+        { ...tight, calendar: { ...tight.calendar, hours: { mon: [{ start: '18:00', end: '09:00' }] } } },
+        'policies.0.calendar.hours.mon.0.end',
+      ],
+      [
+        { ...tight, calendar: { ...tight.calendar, hours: { mon: [{ start: '9:00', end: '18:00' }] } } },
+        'policies.0.calendar.hours.mon.0.start',
+      ],
       [{ ...tight, calendar: { ...tight.calendar, holidays: ['2026-13-01'] } }, 'policies.0.calendar.holidays.0'],
       [{ ...tight, channel: 'ZZ' }, 'policies.0.channel'],
     ];
     for (const [policy, path] of cases) {
       const r = await call('admin', 'PUT', '/api/v1/sla/policies', { policies: [policy] });
       expect(r.statusCode, path).toBe(400);
-      expect(r.json(), path).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: expect.arrayContaining([expect.objectContaining({ path })]) } });
+      expect(r.json(), path).toMatchObject({
+        error: { code: 'VALIDATION_FAILED', details: expect.arrayContaining([expect.objectContaining({ path })]) },
+      });
     }
     const twice = await call('admin', 'PUT', '/api/v1/sla/policies', { policies: [tight, tight] });
     expect(twice.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: [{ path: 'policies.1' }] } });
@@ -70,7 +78,11 @@ describe('the SLA policies admin API', () => {
     expect(r.statusCode).toBe(201);
     expect(r.json<SlaPoliciesView>()).toMatchObject({ version: 2, comment: 'tight for the test', policies: [{ firstResponseSeconds: 1 }] });
     await s.services.audit.flush();
-    const audited = await s.services.audit.log.search({ from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString(), limit: 500 });
+    const audited = await s.services.audit.log.search({
+      from: new Date(Date.now() - 60_000).toISOString(),
+      to: new Date(Date.now() + 60_000).toISOString(),
+      limit: 500,
+    });
     expect(audited.entries.some((e) => e.action === 'sla.policies-change' && e.outcome === 'ok')).toBe(true);
 
     const sent = await s.app.inject({
@@ -81,7 +93,9 @@ describe('the SLA policies admin API', () => {
     });
     const { sessionId } = sent.json<{ sessionId: string }>();
     const row = async () =>
-      (await call('lead', 'GET', '/api/v1/sessions?skillGroup=general')).json<{ sessions: SessionSummary[] }>().sessions.find((x) => x.id === sessionId);
+      (await call('lead', 'GET', '/api/v1/sessions?skillGroup=general'))
+        .json<{ sessions: SessionSummary[] }>()
+        .sessions.find((x) => x.id === sessionId);
     await expect.poll(async () => (await row())?.sla?.kind, { timeout: 5000 }).toBe('first');
     await expect.poll(async () => (await row())?.sla?.breached, { timeout: 5000 }).toBe(true);
     const kpis = (await call('lead', 'GET', '/api/v1/metrics/kpis?skillGroup=general')).json<KpiReport>();
@@ -89,7 +103,11 @@ describe('the SLA policies admin API', () => {
     const metrics = await s.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/huiliu_sla_policy_breaches_total\{skill_group="general",channel="AP",kind="first"\} 1/);
     await s.services.audit.flush();
-    const entries = await s.services.audit.log.search({ from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString(), limit: 500 });
+    const entries = await s.services.audit.log.search({
+      from: new Date(Date.now() - 60_000).toISOString(),
+      to: new Date(Date.now() + 60_000).toISOString(),
+      limit: 500,
+    });
     expect(entries.entries.filter((e) => e.action === 'sla.breached' && e.target?.id === sessionId)).toHaveLength(1);
   });
 });

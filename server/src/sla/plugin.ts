@@ -13,10 +13,7 @@ import type { SlaPolicyStore } from './policy-store';
  *   as `sla.policies-change` (audit/plugin.ts).
  * Errors: 400 VALIDATION_FAILED, 401 UNAUTHENTICATED, 403 FORBIDDEN.
  */
-export async function slaPlugin(
-  app: FastifyInstance,
-  opts: { policies: SlaPolicyStore; onPublished?: () => void },
-): Promise<void> {
+export async function slaPlugin(app: FastifyInstance, opts: { policies: SlaPolicyStore; onPublished?: () => void }): Promise<void> {
   app.get('/api/v1/sla/policies', { config: { policy: 'sla.manage' } }, async (): Promise<SlaPoliciesView> => opts.policies.current());
 
   app.put('/api/v1/sla/policies', { config: { policy: 'sla.manage' } }, async (request, reply) => {

@@ -60,7 +60,9 @@ export function createSqliteSlaPolicyStore(options: { path: string; seed: SlaPol
   migrate(db, 'sla', migrationsDir('sla'));
   const now = options.now ?? Date.now;
   const q = {
-    insert: db.prepare('INSERT INTO sla_policy_versions (policies_json, published_by, published_at, comment) VALUES (?, ?, ?, ?) RETURNING *'),
+    insert: db.prepare(
+      'INSERT INTO sla_policy_versions (policies_json, published_by, published_at, comment) VALUES (?, ?, ?, ?) RETURNING *',
+    ),
     newest: db.prepare('SELECT * FROM sla_policy_versions ORDER BY version DESC LIMIT 1'),
     newestVersion: db.prepare('SELECT max(version) AS v FROM sla_policy_versions'),
     newestBy: db.prepare('SELECT * FROM sla_policy_versions WHERE published_by = ? ORDER BY version DESC LIMIT 1'),
@@ -80,7 +82,8 @@ export function createSqliteSlaPolicyStore(options: { path: string; seed: SlaPol
       return cached;
     },
     publish(set, by, comment) {
-      if (by.trim() === '') throw new HuiliuError('VALIDATION_FAILED', 'A version needs its publisher.', [{ path: 'by', message: 'required' }]);
+      if (by.trim() === '')
+        throw new HuiliuError('VALIDATION_FAILED', 'A version needs its publisher.', [{ path: 'by', message: 'required' }]);
       return insert(validPolicySet(set), by, comment?.trim() || null);
     },
     close() {

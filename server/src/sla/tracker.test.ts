@@ -25,7 +25,11 @@ const policy: SlaPolicy = {
   channel: '*',
   firstResponseSeconds: 300,
   nextResponseSeconds: 120,
-  calendar: { timeZone: 'Asia/Shanghai', hours: { mon: nineToSix, tue: nineToSix, wed: nineToSix, thu: nineToSix, fri: nineToSix }, holidays: [] },
+  calendar: {
+    timeZone: 'Asia/Shanghai',
+    hours: { mon: nineToSix, tue: nineToSix, wed: nineToSix, thu: nineToSix, fri: nineToSix },
+    holidays: [],
+  },
 };
 
 function envelope(sessionId: string, direction: 'in' | 'out', seq: number, at: number, authorId?: string): Envelope {
@@ -87,7 +91,9 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     });
     await tracker.start();
     const counted = async (kind: string) => {
-      const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith('huiliu_sla_policy_breaches_total{') && l.includes(`kind="${kind}"`));
+      const line = (await metrics.registry.metrics())
+        .split('\n')
+        .find((l) => l.startsWith('huiliu_sla_policy_breaches_total{') && l.includes(`kind="${kind}"`));
       return line ? Number(line.split(' ').at(-1)) : 0;
     };
     // The memory bus delivers on a later microtask: let the handlers run before looking.
@@ -95,11 +101,23 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     const change = (s: SessionRecord, reason: SessionChangeReason, actor = 'system') =>
       bus.publish(sessionChanged(s, reason, actor)).then(settle);
     const message = (s: SessionRecord, e: Envelope) =>
-      bus.publish(
-        e.direction === 'in'
-          ? newEvent('message.in', { actor: 'customer', sessionId: s.id, conversationId: CONV, payload: { envelope: e, newSession: false, session: sessionFacts(s) } })
-          : newEvent('message.out', { actor: e.authorId!, sessionId: s.id, conversationId: CONV, payload: { envelope: e, session: sessionFacts(s) } }),
-      ).then(settle);
+      bus
+        .publish(
+          e.direction === 'in'
+            ? newEvent('message.in', {
+                actor: 'customer',
+                sessionId: s.id,
+                conversationId: CONV,
+                payload: { envelope: e, newSession: false, session: sessionFacts(s) },
+              })
+            : newEvent('message.out', {
+                actor: e.authorId!,
+                sessionId: s.id,
+                conversationId: CONV,
+                payload: { envelope: e, session: sessionFacts(s) },
+              }),
+        )
+        .then(settle);
     return { tracker, log, bus, clock, audits, published, counted, change, message, make };
   }
 
@@ -120,7 +138,11 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
       expect.objectContaining({ actor: { kind: 'system', id: 'sla' }, action: 'sla.breached', target: { kind: 'session', id: s.id } }),
     ]);
     await expect.poll(() => t.published.length).toBe(1);
-    expect(t.published[0]).toMatchObject({ type: 'sla.breached', actor: 'system', payload: { kind: 'first', dueAt: iso(MON_0904), targetSeconds: 300 } });
+    expect(t.published[0]).toMatchObject({
+      type: 'sla.breached',
+      actor: 'system',
+      payload: { kind: 'first', dueAt: iso(MON_0904), targetSeconds: 300 },
+    });
     expect(t.log.read(FRI_1759, MON_0904 + 1).filter((e) => e.kind === 'sla.breached')).toHaveLength(1);
   });
 
@@ -168,7 +190,11 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     const s = record('WB178000000000000005', { status: 'active', assignedAgentId: 'agent1', waitingSince: iso(FRI_1759) });
     const open = {
       sessions: [s],
-      messages: [envelope(s.id, 'in', 1, FRI_1759), envelope(s.id, 'out', 2, FRI_1759 + 10_000, 'agent1'), envelope(s.id, 'in', 3, FRI_1759 + 20_000)],
+      messages: [
+        envelope(s.id, 'in', 1, FRI_1759),
+        envelope(s.id, 'out', 2, FRI_1759 + 10_000, 'agent1'),
+        envelope(s.id, 'in', 3, FRI_1759 + 20_000),
+      ],
     };
     const t = await setUp(open);
     // Replied once, then the customer wrote at 17:59:20: a next clock, 120 business seconds → Monday 09:01:20.

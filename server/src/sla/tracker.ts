@@ -152,7 +152,14 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
     }
     const targetSeconds = kind === 'first' ? policy.firstResponseSeconds : policy.nextResponseSeconds;
     const dueAt = dueTime(policy.calendar, startedAt, targetSeconds);
-    t.pending = { kind, startedAt, dueAt, targetSeconds, policy: { skillGroup: policy.skillGroup, channel: policy.channel }, breached: false };
+    t.pending = {
+      kind,
+      startedAt,
+      dueAt,
+      targetSeconds,
+      policy: { skillGroup: policy.skillGroup, channel: policy.channel },
+      breached: false,
+    };
     if (dueAt !== null) {
       heap.push({ dueAt, sessionId: t.sessionId, startedAt });
       arm();
