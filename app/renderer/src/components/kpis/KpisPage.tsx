@@ -295,7 +295,7 @@ function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; local
         <figcaption>
           {t.charts.rates} <span className="muted">{by}</span>
         </figcaption>
-        <LineChart width={440} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
+        <LineChart width={400} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={16} />
           <YAxis domain={[0, 1]} tickFormatter={pct} tick={{ fontSize: 11 }} />
@@ -319,14 +319,14 @@ function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; local
             connectNulls
             isAnimationActive={false}
           />
-          <Line type="monotone" dataKey="fcr" name={t.series.fcr} stroke={COLORS.c} dot={false} connectNulls isAnimationActive={false} />
+          <Line type="monotone" dataKey="fcr" name={t.series.fcr} stroke={COLORS.c} dot={{ r: 3 }} connectNulls isAnimationActive={false} />
         </LineChart>
       </figure>
       <figure className="kpis__chart">
         <figcaption>
           {t.charts.times} <span className="muted">{by}</span>
         </figcaption>
-        <LineChart width={440} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
+        <LineChart width={400} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={16} />
           <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
@@ -340,7 +340,7 @@ function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; local
         <figcaption>
           {t.charts.volume} <span className="muted">{by}</span>
         </figcaption>
-        <BarChart width={440} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
+        <BarChart width={400} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={16} />
           <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
