@@ -9,7 +9,10 @@ import { createKpisStore, localDate, queryOf } from './kpis';
 const NOW = new Date(2026, 10, 30, 15, 30); // local time
 const filters = { skillGroup: '', channel: '' as const, tier: '' as const, agent: '' };
 
-function fakeApi(calls: KpiQuery[], answer: (q: KpiQuery) => Promise<KpiReport> = async (q) => ({ from: q.from!, to: q.to! }) as KpiReport): KpisApi {
+function fakeApi(
+  calls: KpiQuery[],
+  answer: (q: KpiQuery) => Promise<KpiReport> = async (q) => ({ from: q.from!, to: q.to! }) as KpiReport,
+): KpisApi {
   return {
     report: async (_t, q) => {
       calls.push(q);
@@ -42,7 +45,11 @@ describe('the KPI view store', () => {
 
   it('sends the filters that are set, and the CSV export sends the same query', async () => {
     const calls: KpiQuery[] = [];
-    const store = createKpisStore(fakeApi(calls), () => 't', () => NOW);
+    const store = createKpisStore(
+      fakeApi(calls),
+      () => 't',
+      () => NOW,
+    );
     store.getState().setFilter({ skillGroup: 'vip', channel: 'WB', tier: 'expert' });
     await store.getState().load();
     expect(calls[0]).toMatchObject({ skillGroup: 'vip', channel: 'WB', tier: 'expert', bucket: 'hour' });
