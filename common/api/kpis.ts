@@ -70,6 +70,8 @@ export const KpisSchema = z.object({
   aiContainment: z.object({ rate: share, contained: count, aiContacts: count }),
   /** AI-tier contacts handed over to a person / AI-tier contacts. */
   handoverRate: z.object({ rate: share, handedOver: count, aiContacts: count }),
+  /** SLA policy breaches (docs/sla.md) that ran out in the range: first response and next response. */
+  slaBreaches: z.object({ total: count, first: count, next: count }),
 });
 export type Kpis = z.infer<typeof KpisSchema>;
 

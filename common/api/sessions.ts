@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SlaStatusSchema } from './sla';
 import { ChannelCodeSchema, SessionIdSchema } from '../message/session-id';
 import { ContentSchema, DirectionSchema } from '../message/envelope';
 import { RoutingDecisionSchema, TierSchema } from '../routing/types';
@@ -75,6 +76,8 @@ export const SessionSummarySchema = z.object({
    * switched channel; a workstation showing that session shows this one instead.
    */
   movedFrom: SessionIdSchema.optional(),
+  /** Issue 16: the SLA of the response the contact is waiting for (docs/sla.md); absent when none is waiting. */
+  sla: SlaStatusSchema.optional(),
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 

@@ -300,6 +300,28 @@ export const ConversationReadEventSchema = z.object({
   payload: z.object({ side: z.enum(['agent', 'customer']), upToSeq: z.number().int().min(0), session: SessionFactsSchema }),
 });
 
+/**
+ * A response was not given within its SLA policy's target of business time (issue 16, docs/sla.md):
+ * `kind` `first` (no agent reply since the contact queued) or `next` (a later customer message left
+ * unanswered). Published once per breach (the KPI log's fact id is the guard, across nodes and
+ * restarts); `actor` is `system`. `startedAt`: when the clock started; `dueAt`: when it ran out.
+ */
+export const SlaBreachedEventSchema = z.object({
+  ...base,
+  type: z.literal('sla.breached'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({
+    kind: z.enum(['first', 'next']),
+    targetSeconds: z.number().int().min(1),
+    startedAt: IsoTime,
+    dueAt: IsoTime,
+    /** The policy that applied: its skill group and channel (`*` = any). */
+    policy: z.object({ skillGroup: z.string().min(1).max(64), channel: z.string().min(1).max(2) }),
+    session: SessionFactsSchema,
+  }),
+});
+
 /** One schema per event type: the bus validates every published event against its entry. */
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
@@ -314,6 +336,7 @@ export const EVENT_SCHEMAS = {
   'customer.typing': CustomerTypingEventSchema,
   'agent.typing': AgentTypingEventSchema,
   'conversation.read': ConversationReadEventSchema,
+  'sla.breached': SlaBreachedEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -333,6 +356,7 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   CustomerTypingEventSchema,
   AgentTypingEventSchema,
   ConversationReadEventSchema,
+  SlaBreachedEventSchema,
 ]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */

@@ -6,6 +6,8 @@ import { kpisPlugin } from './kpis/plugin';
 import type { KpiEventLog } from './kpis/log.sqlite';
 import { privacyPlugin } from './privacy/plugin';
 import { cannedPlugin, type CannedReplies } from './canned/plugin';
+import type { SlaPolicyStore } from './sla/policy-store';
+import { slaPlugin } from './sla/plugin';
 import type { PrivacyService } from './privacy/service';
 import type { KeyRotation } from './keys/rewrap';
 import { join } from 'node:path';
@@ -134,6 +136,8 @@ export interface AppDeps {
   appKeys?: AppKeyStore;
   /** The contact event log (issue 16): with it, `GET /api/v1/metrics/kpis` and `…/kpis.csv` are served. */
   kpis?: Pick<KpiEventLog, 'read'>;
+  /** SLA policies (issue 16): with them, `GET|PUT /api/v1/sla/policies`; `onPublished` re-times the running clocks. */
+  sla?: { policies: SlaPolicyStore; onPublished?: () => void };
   /** Data-subject requests and retention (issue 17): with it, `/api/v1/privacy/*` is served. */
   privacy?: PrivacyService;
   /** Canned replies (issue 15): with it, `/api/v1/canned-replies` is served. */
@@ -210,6 +214,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       serviceLevel: { thresholds: { voice: sl.voiceSeconds, chat: sl.chatSeconds }, target: sl.target },
     });
   }
+  if (deps.sla) await app.register(slaPlugin, deps.sla);
   await app.register(authPlugin, { auth, ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}) });
   await app.register(oidcPlugin, {
     oidc: deps.oidc ?? null,

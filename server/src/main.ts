@@ -5,6 +5,8 @@ import { KeyRotation, sqliteKeyHolders, wrappedSecretFiles } from './keys/rewrap
 import { createSqliteKpiEventLog, type KpiEventLog } from './kpis/log.sqlite';
 import { tapRatings } from './kpis/ratings-tap';
 import { createKpiRecorder, type KpiRecorder } from './kpis/recorder';
+import { createSqliteSlaPolicyStore } from './sla/policy-store';
+import { createSlaTracker, type SlaTracker } from './sla/tracker';
 import { createSqlitePrivacyStore } from './privacy/privacy.sqlite';
 import { DataKeyRing } from './sessions/data-keys';
 import { PrivacyService, schedulePrivacyJobs } from './privacy/service';
@@ -266,7 +268,11 @@ export async function startServer(
     logger,
     agentName: (id) => auth.displayName(id),
   });
+  // Issue 16: the SLA clocks (created below, once the KPI log exists); queue rows carry their due times.
+  let slaTracker: SlaTracker | null = null;
+  const slaOf = (sessionId: string) => slaTracker?.statusOf(sessionId);
   const views = new SessionViews(store, {
+    slaOf,
     emotionOf,
     logger,
     ocrOf: messagesOcr(attachments),
@@ -338,6 +344,19 @@ export async function startServer(
   });
   onRated = (rating) => kpiRecorder.rated(rating);
   await kpiRecorder.start();
+  // Issue 16: SLA policies (versioned, seeded from HUILIU_CONFIG `sla:`) and the clocks of open sessions.
+  const slaPolicies = createSqliteSlaPolicyStore({ path: config.paths.db, seed: config.sla });
+  const sla = createSlaTracker({
+    bus,
+    store,
+    policies: () => slaPolicies.current().policies,
+    log: kpiLog,
+    audit: (entry) => audit.record(entry),
+    metrics,
+    logger,
+  });
+  slaTracker = sla;
+  await sla.start();
   // Issue 17: data-subject requests (export, erasure by crypto-shredding) and retention per skill group,
   // in the same database file, after the session and attachment stores created their tables.
   const privacyStore = createSqlitePrivacyStore({ path: config.paths.db, keys });
@@ -435,6 +454,7 @@ export async function startServer(
     widgetState,
     appKeys,
     kpis: kpiLog,
+    sla: { policies: slaPolicies, onPublished: () => sla.reschedule() },
     privacy,
     canned,
   });
@@ -457,6 +477,7 @@ export async function startServer(
     emotionOf,
     // Reading emotion costs ~0.1 ms of this thread a message: a budget keeps bursts from slowing every push.
     emotionBudget: budgetOf(config.ai.liveEmotionPerSecond),
+    slaOf,
   });
   // After-call work starts and ends are agent-state facts of the KPI log, recorded as they happen.
   afterCallWork.onChange(() => kpiRecorder.sampleAgents());
@@ -530,6 +551,7 @@ export async function startServer(
         // Before the bus: its consumers stop, pending past replies are written.
         await assist.close();
         await kpiRecorder.stop();
+        await sla.stop();
         await bus.close();
         // After the bus: the last events' entries are in the buffer.
         await privacyJobs.stop();
@@ -538,6 +560,7 @@ export async function startServer(
         await auditRetention.stop();
         await audit.close();
         kpiLog.close();
+        slaPolicies.close();
         await store.shutdown();
         await routingConfigs.close();
         // After the app and the router: no request or decision reads it any more.

@@ -6,10 +6,12 @@ import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
 import { worksQueue } from './stores/auth';
-import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
+import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewKpis, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
+// The KPI view (issue 16) and its charts, for leads and admins.
+const KpisPage = lazy(() => import('./components/kpis/KpisPage').then((m) => ({ default: m.KpisPage })));
 // The Apps page (issue 13) likewise, for admins.
 const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ default: m.AppsPage })));
 // The audit view (issue 17), for auditors.
@@ -33,16 +35,24 @@ function Shell() {
     worksQueue(user) ? 'workstation' : canViewAudit(user) ? 'audit' : canApprovePrivacy(user) ? 'privacy' : 'workstation',
   );
   const routing = view === 'routing' && canViewRouting(user);
+  const kpis = view === 'kpis' && canViewKpis(user);
   const apps = view === 'apps' && canManageApps(user);
   const audit = view === 'audit' && canViewAudit(user);
   const privacy = view === 'privacy' && canApprovePrivacy(user);
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
-        <TopBar view={routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : privacy ? 'privacy' : 'workstation'} onView={setView} />
+        <TopBar
+          view={routing ? 'routing' : kpis ? 'kpis' : apps ? 'apps' : audit ? 'audit' : privacy ? 'privacy' : 'workstation'}
+          onView={setView}
+        />
         {routing ? (
           <Suspense fallback={<main className="routing" />}>
             <RoutingPage />
+          </Suspense>
+        ) : kpis ? (
+          <Suspense fallback={<main className="kpis" />}>
+            <KpisPage />
           </Suspense>
         ) : audit ? (
           <Suspense fallback={<main className="audit" />}>

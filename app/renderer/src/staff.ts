@@ -13,6 +13,10 @@ const ROUTING_VIEWERS: readonly Role[] = ['lead', 'admin', 'auditor'];
 export const canViewRouting = (user: Pick<UserView, 'roles'> | null): boolean =>
   Boolean(user?.roles.some((r) => ROUTING_VIEWERS.includes(r)));
 
+/** May this user open the KPI view (issue 16: leads and admins; the server scopes the numbers, policy `metrics.view`)? */
+export const canViewKpis = (user: Pick<UserView, 'roles'> | null): boolean =>
+  Boolean(user?.roles.some((r) => r === 'lead' || r === 'admin'));
+
 /** May this user publish and roll back routing configs (policy `routing.manage`)? */
 export const canManageRouting = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('admin'));
 

@@ -1,3 +1,4 @@
+import type { SlaStatus } from '../../../common/api/sla';
 import type { AuditEntryInput, AuditOutcome } from '../audit/audit';
 import { maskSummary, maskText } from '../../../common/privacy/staff-view';
 import type { Server as HttpsServer } from 'node:https';
@@ -155,6 +156,8 @@ export interface AgentHubDeps {
    * false sends the push without it. Absent = always read.
    */
   emotionBudget?: () => boolean;
+  /** Issue 16: the SLA of a session's waiting response, carried on its queue row (sla/tracker.ts). */
+  slaOf?: (sessionId: string) => SlaStatus | undefined;
   now?: () => number;
 }
 
@@ -354,7 +357,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     try {
       const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
       const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
-      return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined);
+      return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined, deps.slaOf?.(session.id));
     } catch (error) {
       // Issue 17: an erased customer's open contact stays in the queue as a marker row, no preview.
       if (!(error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED')) throw error;
@@ -582,7 +585,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const audience = queueAudience(facts).filter(present);
       if (audience.length === 0) return;
       const name = await customerName(envelope.customerId);
-      const row = queueRow({ ...facts, id: sessionId, conversationId }, name, envelope, emotions?.(envelope));
+      const row = queueRow({ ...facts, id: sessionId, conversationId }, name, envelope, emotions?.(envelope), deps.slaOf?.(sessionId));
       nsp.to(audience).emit('queue:upsert', row);
     }),
     await deps.bus.subscribeAll('message.out', async ({ sessionId, payload: { envelope, session } }) => {

@@ -29,6 +29,7 @@ const NAMED: Record<string, string> = {
   'POST /api/v1/admin/keys/rotate': 'keys.rotate',
   'POST /api/v1/admin/keys/:kekId/retire': 'keys.retire',
   'PUT /api/v1/routing/config': 'routing.config-change',
+  'PUT /api/v1/sla/policies': 'sla.policies-change',
   // Issue 17: a reveal that answered is recorded by its route (with the message id or field); refusals here.
   'POST /api/v1/sessions/:id/messages/:messageId/reveal': 'pii.reveal',
   'POST /api/v1/customers/:id/reveal': 'pii.reveal',

@@ -23,6 +23,7 @@ const UNSCOPED: readonly Action[] = [
   'ai.analyze',
   'routing.view',
   'routing.manage',
+  'sla.manage',
   'customer.import',
   'channel.manage',
   'audit.view',
@@ -54,6 +55,7 @@ describe('can(user, action, resource)', () => {
     // One routing config for the whole deployment: not scoped by group.
     ['routing.view', [false, true, true, true, false], [false, true, true, true, false]],
     ['routing.manage', [false, false, true, false, false], [false, false, true, false, false]],
+    ['sla.manage', [false, false, true, false, false], [false, false, true, false, false]],
     ['customer.import', [false, false, true, false, false], [false, false, true, false, false]],
     ['customer.merge', [true, true, true, false, false], [false, false, true, false, false]],
     ['channel.manage', [false, false, true, false, false], [false, false, true, false, false]],

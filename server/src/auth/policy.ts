@@ -35,6 +35,8 @@ export const ACTIONS = [
   'routing.view',
   /** Publish a routing config version or roll back to one (`PUT /api/v1/routing/config`). Not scoped by skill group. */
   'routing.manage',
+  /** Read and publish the SLA policies (`GET|PUT /api/v1/sla/policies`, issue 16). Not scoped by skill group. */
+  'sla.manage',
   /** Import customers' value facts (`POST /api/v1/customers/facts/import`, issue 11). Not scoped by skill group. */
   'customer.import',
   /**
@@ -114,6 +116,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'ai.feedback': ['lead', 'admin'],
   'routing.view': ['lead', 'admin', 'auditor'],
   'routing.manage': ['admin'],
+  // SLA targets and business hours hold the whole deployment to account: admins, like the routing config.
+  'sla.manage': ['admin'],
   // Facts from a CRM export change every customer's routing value: admins only, like the routing config.
   'customer.import': ['admin'],
   // Joining two people's histories is a handling act: the staff who serve them, not auditors.
@@ -170,6 +174,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'ai.analyze':
     case 'routing.view':
     case 'routing.manage':
+    case 'sla.manage':
     case 'customer.import':
     case 'channel.manage':
     case 'keys.manage':
@@ -221,6 +226,7 @@ export function scopeOf(user: PolicyUser, action: Action): readonly string[] | n
   if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
   // The routing config is one for the whole deployment.
   if (action === 'routing.view' || action === 'routing.manage' || action === 'customer.import' || action === 'channel.manage') return null;
+  if (action === 'sla.manage') return null;
   // Data-subject requests and retention are deployment-wide.
   if (action === 'privacy.request' || action === 'privacy.approve' || action === 'retention.manage') return null;
   // Staff accounts belong to no skill group.

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
+import { DEFAULT_SLA_POLICIES, SlaPolicySetSchema, type SlaPolicySet } from '../../../common/api/sla';
 import YAML from 'yaml';
 import {
   DEFAULT_WEBHOOK_RETRY,
@@ -551,6 +552,12 @@ export const FileConfigSchema = z.strictObject({
    * (SIP, default 20) or `chatSeconds` (every other channel, default 60) — and its goal `target`
    * (a share, default 0.8).
    */
+  /**
+   * SLA policies (issue 16, docs/sla.md): the seed of the versioned policy store (`policies`, as
+   * `PUT /api/v1/sla/policies` takes them). Default: one policy for every group and channel, always
+   * open in UTC, first response 60 s (the chat service-level threshold), next response 120 s.
+   */
+  sla: SlaPolicySetSchema.optional(),
   kpis: z
     .strictObject({
       serviceLevel: z
@@ -725,6 +732,8 @@ export interface ServerConfig {
   readonly continuity: { readonly windowMinutes: number };
   /** `audit:` of HUILIU_CONFIG: how long audit entries are kept (days, ≥ 183). */
   readonly audit: { readonly retentionDays: number };
+  /** `sla:` of HUILIU_CONFIG, or the default policy set (docs/sla.md). */
+  readonly sla: SlaPolicySet;
   /** `kpis:` of HUILIU_CONFIG, defaults filled in: service-level thresholds (seconds) and goal (docs/kpis.md). */
   readonly kpis: { readonly serviceLevel: { readonly voiceSeconds: number; readonly chatSeconds: number; readonly target: number } };
   /** `privacy:` of HUILIU_CONFIG, defaults filled in (docs/privacy.md). */
@@ -952,6 +961,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     privacy: { dueDays: file.privacy?.dueDays ?? 30, exportTtlDays: file.privacy?.exportTtlDays ?? 7 },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
+    sla: file.sla ?? DEFAULT_SLA_POLICIES,
     kpis: { serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel } },
     ai: {
       liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,

@@ -43,6 +43,8 @@ export interface ContactFacts {
   transfers: number;
   csatAsked: At | null;
   csatScore: number | null;
+  /** SLA policy breaches (issue 16, server/src/sla/), oldest first. */
+  slaBreaches: (At & { kind: 'first' | 'next'; agentId: string | null })[];
 }
 
 /** One span of an agent's state: from `from` until `to` (null: still in it). */
@@ -95,6 +97,7 @@ export function buildFacts(events: readonly KpiEvent[]): KpiFacts {
         transfers: 0,
         csatAsked: null,
         csatScore: null,
+        slaBreaches: [],
       };
       contacts.set(e.sessionId, c);
     }
@@ -129,6 +132,9 @@ export function buildFacts(events: readonly KpiEvent[]): KpiFacts {
         break;
       case 'csat.asked':
         c.csatAsked ??= at;
+        break;
+      case 'sla.breached':
+        if (e.data.slaKind) c.slaBreaches.push({ ...at, kind: e.data.slaKind, agentId: e.agentId });
         break;
       case 'csat.answered':
         if (e.data.score !== undefined) c.csatScore ??= e.data.score;
@@ -217,6 +223,11 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
   );
   const talk = handled.map((c) => c.closed!.at - c.answered!.at);
   const wrap = handled.map((c) => wrapUpMs(facts.agents, c.closed!.agentId, c.closed!.at, options.now));
+
+  // SLA policy breaches in the range (by when they ran out); with an agent, those of their contacts.
+  const breaches = contacts.flatMap((c) =>
+    c.slaBreaches.filter((b) => inRange(b.at, range) && groupOk(b.skillGroup) && agentOk(b.agentId)),
+  );
 
   // FCR.
   const byCustomer = new Map<string, ContactFacts[]>();
@@ -307,6 +318,11 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
       aiContacts: aiEnded.length,
     },
     handoverRate: { rate: ratio(handedOver, aiEnded.length), handedOver, aiContacts: aiEnded.length },
+    slaBreaches: {
+      total: breaches.length,
+      first: breaches.filter((b) => b.kind === 'first').length,
+      next: breaches.filter((b) => b.kind === 'next').length,
+    },
   };
 }
 

@@ -17,6 +17,7 @@ import type { Tier } from '../../../common/routing/types';
  * - `contact.closed`: the session closed (`data.moved`: closed because the customer went on elsewhere).
  * - `ai.answered`: the AI tier sent an auto-answer. `ai.handed-over`: the contact left the AI for a person (`data.reason`).
  * - `csat.asked`: the survey was offered on close. `csat.answered`: the customer rated it (`data.score` 1..5).
+ * - `sla.breached`: a response missed its SLA policy's target (`data.slaKind` `first` | `next`; server/src/sla/, docs/sla.md).
  * - `agent.state`: an agent's state from `at` on (`data.state`, `data.groups`): `idle` (available, no
  *   contact), `handling` (holding a contact), `wrap-up` (after-call work), `away` (busy or away: not
  *   staffed for contacts), `offline`.
@@ -36,6 +37,7 @@ export const KPI_EVENT_KINDS = [
   'csat.asked',
   'csat.answered',
   'agent.state',
+  'sla.breached',
 ] as const;
 export type KpiEventKind = (typeof KPI_EVENT_KINDS)[number];
 
@@ -57,6 +59,7 @@ export interface KpiEventData {
   score?: number;
   state?: AgentKpiState;
   groups?: string[];
+  slaKind?: 'first' | 'next';
 }
 
 /** One fact of the log. `at` in ms since the epoch; `id` makes appends idempotent (a redelivered bus event adds nothing). */

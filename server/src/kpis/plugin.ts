@@ -95,6 +95,9 @@ const COLUMNS: readonly [string, (k: Kpis) => number | null][] = [
   ['ai_contacts', (k) => k.aiContainment.aiContacts],
   ['handover_rate', (k) => k.handoverRate.rate],
   ['handed_over', (k) => k.handoverRate.handedOver],
+  ['sla_breaches', (k) => k.slaBreaches.total],
+  ['sla_breaches_first', (k) => k.slaBreaches.first],
+  ['sla_breaches_next', (k) => k.slaBreaches.next],
 ];
 
 /**

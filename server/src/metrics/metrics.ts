@@ -78,6 +78,8 @@ export interface Metrics {
    * per contact cluster-wide by the KPI recorder (kpis/recorder.ts).
    */
   readonly slaBreaches: Counter<'skill_group' | 'channel' | 'outcome'>;
+  /** SLA policy breaches (issue 16, server/src/sla/): responses past their policy's target, by `kind` first | next. */
+  readonly slaPolicyBreaches: Counter<'skill_group' | 'channel' | 'kind'>;
   /** Open sockets on this node, read at each scrape: `agent` (socket.io) and `widget` (WebSocket); set by each gateway. */
   readonly socketCounts: { agent?: () => number; widget?: () => number };
 }
@@ -197,6 +199,12 @@ export function createMetrics(): Metrics {
       name: 'huiliu_sla_breaches_total',
       help: 'Contacts answered or abandoned after the service-level threshold of their channel, by skill group, channel and outcome.',
       labelNames: ['skill_group', 'channel', 'outcome'],
+      registers: [registry],
+    }),
+    slaPolicyBreaches: new Counter({
+      name: 'huiliu_sla_policy_breaches_total',
+      help: 'Responses past their SLA policy target of business time, by skill group, channel and kind (first, next).',
+      labelNames: ['skill_group', 'channel', 'kind'],
       registers: [registry],
     }),
     socketCounts: {},

@@ -3,6 +3,7 @@ import type { Emotion } from '../../../common/ai/types';
 import type { SessionFacts } from '../../../common/events/events';
 import { authorOf, textOf, type Content, type Envelope } from '../../../common/message/envelope';
 import { DETAIL_PAGE, type MessageEmotion, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
+import type { SlaStatus } from '../../../common/api/sla';
 import type { UserView } from '../../../common/api/auth';
 import { canSeeSession, seesTeam } from '../auth/rbac';
 import { sessionFacts } from '../bus/events';
@@ -128,7 +129,14 @@ export const queueRowFacts = (s: SessionRecord): QueueRowFacts => ({ id: s.id, c
  * or an event), the customer's name (null: unknown), the conversation's newest message, and the
  * emotion of the customer's newest message when the caller reads emotions.
  */
-export function queueRow(s: QueueRowFacts, customerName: string | null, last: Envelope | null, emotion?: MessageEmotion): SessionSummary {
+export function queueRow(
+  s: QueueRowFacts,
+  customerName: string | null,
+  last: Envelope | null,
+  emotion?: MessageEmotion,
+  /** Issue 16: the SLA of the response the contact waits for (sla/tracker.ts `statusOf`). */
+  sla?: SlaStatus,
+): SessionSummary {
   return {
     id: s.id,
     conversationId: s.conversationId,
@@ -148,6 +156,7 @@ export function queueRow(s: QueueRowFacts, customerName: string | null, last: En
     ...(emotion ? { emotion } : {}),
     ...(s.handover ? { handover: s.handover } : {}),
     ...(s.movedFrom ? { movedFrom: s.movedFrom } : {}),
+    ...(sla ? { sla } : {}),
   };
 }
 
@@ -164,6 +173,8 @@ export interface SessionViewsOptions {
    * the viewer's AI draft; and its transfer (issue 11, `conversations/transfers.ts`). Absent: none.
    */
   extras?: (s: SessionRecord, viewer: UserView) => Promise<Pick<SessionDetail, 'summary' | 'draft' | 'transfer'>>;
+  /** Issue 16: the SLA of a session's waiting response (sla/tracker.ts); absent: rows carry none. */
+  slaOf?: (sessionId: string) => SlaStatus | undefined;
   /** Reads image messages' OCR views (issue 10, attachments/ocr-view.ts). Absent: views carry none. */
   ocrOf?: (messages: readonly Envelope[]) => Promise<Map<string, OcrView>>;
 }
@@ -183,6 +194,7 @@ export class SessionViews {
   private readonly emotions: MessageEmotions | undefined;
   private readonly extras: SessionViewsOptions['extras'];
   private readonly ocrOf: SessionViewsOptions['ocrOf'];
+  private readonly slaOf: SessionViewsOptions['slaOf'];
 
   constructor(
     private readonly store: SessionStore,
@@ -192,6 +204,7 @@ export class SessionViews {
     this.extras = options.extras;
     this.emotions = emotionOf && messageEmotions(emotionOf, { onError: emotionErrorReporter(logger) });
     this.ocrOf = options.ocrOf;
+    this.slaOf = options.slaOf;
   }
 
   /** One stored message as staff see it (a customer message with its emotion when emotions are read). */
@@ -217,7 +230,7 @@ export class SessionViews {
         last ?? this.store.lastMessage(s.conversationId),
       ]);
       const inbound = this.emotions ? await newestInbound(this.store, s.conversationId, newest) : null;
-      return queueRow(queueRowFacts(s), customer?.name ?? null, newest, inbound ? this.emotions?.(inbound) : undefined);
+      return queueRow(queueRowFacts(s), customer?.name ?? null, newest, inbound ? this.emotions?.(inbound) : undefined, this.slaOf?.(s.id));
     } catch (error) {
       if (!(error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED')) throw error;
       return queueRow(queueRowFacts(s), ERASED_CUSTOMER_NAME, null);

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { useWorkstation } from '../context';
+import type { SlaStatus } from '../../../../common/api/sla';
+import { useLocale, useWorkstation } from '../context';
+import { formatCountdown, kpiStrings } from '../i18n-kpis';
 import { channelName, waitedFor } from '../format';
 import { visibleQueue } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
@@ -84,6 +86,7 @@ export function QueueList() {
                     {s.lastMessagePreview}
                   </span>
                   <span className="qitem__tags">
+                    {s.sla && s.status !== 'bot' ? <SlaChip sla={s.sla} now={now} /> : null}
                     <EmotionBadge emotion={s.emotion} />
                     {s.status === 'bot' ? (
                       <span className="withai" data-testid="with-ai">
@@ -136,6 +139,30 @@ export function QueueList() {
         </p>
       ) : null}
     </nav>
+  );
+}
+
+/**
+ * Issue 16: the countdown to the SLA due time of the response the contact waits for (first or next;
+ * business hours already counted in by the server), red once it is due or breached.
+ */
+function SlaChip({ sla, now }: { sla: SlaStatus; now: number }) {
+  const t = kpiStrings(useLocale()).sla;
+  const kind = sla.kind === 'first' ? t.first : t.next;
+  if (sla.dueAt === null) return null;
+  const left = Date.parse(sla.dueAt) - now;
+  const late = sla.breached || left <= 0;
+  const soon = !late && left <= 60_000;
+  return (
+    <span
+      className={`sla${late ? ' sla--late' : soon ? ' sla--soon' : ''}`}
+      data-testid="sla-chip"
+      data-kind={sla.kind}
+      data-late={late || undefined}
+      title={t.title(kind, new Date(sla.dueAt).toLocaleString())}
+    >
+      {kind} {late ? t.late(formatCountdown(-left)) : formatCountdown(left)}
+    </span>
   );
 }
 

@@ -4,15 +4,16 @@ import { routingStrings } from '../i18n-routing';
 import { appsStrings } from '../i18n-apps';
 import { auditStrings } from '../i18n-audit';
 import { PRIVACY_REQUEST_STRINGS } from '../i18n';
-import { canApprovePrivacy, canManageApps, canViewAudit, canViewRouting } from '../staff';
+import { kpiStrings } from '../i18n-kpis';
+import { canApprovePrivacy, canManageApps, canViewAudit, canViewKpis, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
- * 11), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests for
+ * 11), the KPI view for leads and admins (issue 16), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests for
  * privacy officers (issue 17).
  */
-export type View = 'workstation' | 'routing' | 'apps' | 'audit' | 'privacy';
+export type View = 'workstation' | 'routing' | 'kpis' | 'apps' | 'audit' | 'privacy';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -26,6 +27,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const views: View[] = [
     ...(worksQueue(user) ? (['workstation'] as const) : []),
     ...(canViewRouting(user) ? (['routing'] as const) : []),
+    ...(canViewKpis(user) ? (['kpis'] as const) : []),
     ...(canManageApps(user) ? (['apps'] as const) : []),
     ...(canViewAudit(user) ? (['audit'] as const) : []),
     ...(canApprovePrivacy(user) ? (['privacy'] as const) : []),
@@ -35,11 +37,13 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
       ? t.viewWorkstation
       : v === 'routing'
         ? t.viewRouting
-        : v === 'apps'
-          ? appsStrings(locale).tab
-          : v === 'audit'
-            ? auditStrings(locale).tab
-            : PRIVACY_REQUEST_STRINGS[locale].tab;
+        : v === 'kpis'
+          ? kpiStrings(locale).tab
+          : v === 'apps'
+            ? appsStrings(locale).tab
+            : v === 'audit'
+              ? auditStrings(locale).tab
+              : PRIVACY_REQUEST_STRINGS[locale].tab;
   const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
   return (
     <header className="topbar">

@@ -240,10 +240,16 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     },
     receiveMessage(message) {
       set((s) => {
+        // Issue 16: an agent's reply answers the response the row's SLA chip was counting down to.
+        const row = s.queue[message.sessionId];
+        const answered =
+          message.direction === 'out' && message.author === 'agent' && row?.sla
+            ? { queue: { ...s.queue, [message.sessionId]: { ...row, sla: undefined } } }
+            : {};
         if (s.detail && s.detail.conversationId === message.conversationId) {
-          return { detail: withMessage(s.detail, message) };
+          return { ...answered, detail: withMessage(s.detail, message) };
         }
-        return { unread: { ...s.unread, [message.sessionId]: (s.unread[message.sessionId] ?? 0) + 1 } };
+        return { ...answered, unread: { ...s.unread, [message.sessionId]: (s.unread[message.sessionId] ?? 0) + 1 } };
       });
     },
     receiveAnnotation({ messageId, conversationId, ocr }) {

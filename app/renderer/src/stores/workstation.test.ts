@@ -271,4 +271,16 @@ describe('workstation store', () => {
     store.getState().replaceQueue([summary('WB1'), summary('WB2')], 2);
     expect(store.getState().waitingTotal).toBeNull();
   });
+
+  it("drops a row's SLA countdown when an agent replies in it, and keeps it for a customer message (issue 16)", () => {
+    const { store } = setup();
+    const sla = { kind: 'first' as const, dueAt: '2026-11-26T10:01:00.000Z', breached: false };
+    store.getState().replaceQueue([summary('WB1', { status: 'active', assignedAgentId: 'u1', sla })], 1);
+    const message = (direction: 'in' | 'out', author: 'customer' | 'agent') =>
+      ({ id: `m-${direction}`, sessionId: 'WB1', conversationId: 'c-WB1', seq: 2, direction, author, authorId: null }) as never;
+    store.getState().receiveMessage(message('in', 'customer'));
+    expect(store.getState().queue['WB1']?.sla).toEqual(sla);
+    store.getState().receiveMessage(message('out', 'agent'));
+    expect(store.getState().queue['WB1']?.sla).toBeUndefined();
+  });
 });
