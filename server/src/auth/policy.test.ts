@@ -67,6 +67,11 @@ describe('can(user, action, resource)', () => {
     ['retention.manage', [false, false, true, false, true], [false, false, true, false, true]],
     // Signing another user out everywhere: account administration, admins only.
     ['account.revoke', [false, false, true, false, false], [false, false, true, false, false]],
+    // Issues 15, 16: notes are handling (own groups); supervision is leads' (their groups) and admins' (all); agents never.
+    ['session.note', [true, true, false, false, false], [false, false, false, false, false]],
+    ['session.supervise', [false, true, true, false, false], [false, false, true, false, false]],
+    ['session.barge', [false, true, true, false, false], [false, false, true, false, false]],
+    ['presence.supervise', [false, true, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -6,13 +6,15 @@ import { auditStrings } from '../i18n-audit';
 import { PRIVACY_REQUEST_STRINGS } from '../i18n';
 import { canApprovePrivacy, canManageApps, canViewAudit, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
+import { canSupervise } from '../stores/supervision';
+import { supervisionStrings } from '../i18n-supervision';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
  * 11), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests for
  * privacy officers (issue 17).
  */
-export type View = 'workstation' | 'routing' | 'apps' | 'audit' | 'privacy';
+export type View = 'workstation' | 'supervise' | 'routing' | 'apps' | 'audit' | 'privacy';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -20,11 +22,13 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const presence = useWorkstation((s) => s.presence);
   const presenceUntil = useWorkstation((s) => s.presenceUntil);
   const setPresence = useWorkstation((s) => s.setPresence);
+  const presenceBy = useWorkstation((s) => s.presenceChangedBy);
   const logout = useWorkstation((s) => s.logout);
   const locale = useLocale();
   const t = routingStrings(locale).shell;
   const views: View[] = [
     ...(worksQueue(user) ? (['workstation'] as const) : []),
+    ...(canSupervise(user) ? (['supervise'] as const) : []),
     ...(canViewRouting(user) ? (['routing'] as const) : []),
     ...(canManageApps(user) ? (['apps'] as const) : []),
     ...(canViewAudit(user) ? (['audit'] as const) : []),
@@ -33,7 +37,9 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const label = (v: View) =>
     v === 'workstation'
       ? t.viewWorkstation
-      : v === 'routing'
+      : v === 'supervise'
+        ? supervisionStrings(locale).tab
+        : v === 'routing'
         ? t.viewRouting
         : v === 'apps'
           ? appsStrings(locale).tab
@@ -87,6 +93,11 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
                 </option>
               )}
             </select>
+            {presenceBy ? (
+              <span className="presence-by" role="status" data-testid="presence-changed-by">
+                {supervisionStrings(locale).presenceChangedBy(presenceBy.name, t.presences[presenceBy.presence])}
+              </span>
+            ) : null}
           </>
         ) : null}
         <span className="topbar__user" data-testid="current-user">
