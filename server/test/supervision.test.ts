@@ -117,10 +117,18 @@ describe('internal notes and supervision', () => {
 
   it("keeps an agent's internal note in the timeline for staff and away from the customer and every channel", async () => {
     const { sessionId, read } = await appContact('general', agent1, one);
-    const noted = await ack<MessageView>(agent1, 'note:add', { sessionId, clientMessageId: 'note-0001', text: 'VIP next month, be gentle' });
+    const noted = await ack<MessageView>(agent1, 'note:add', {
+      sessionId,
+      clientMessageId: 'note-0001',
+      text: 'VIP next month, be gentle',
+    });
     expect(noted).toMatchObject({ ok: true, data: { kind: 'event', body: { name: NOTE_EVENT_NAME } } });
     // The same key again: the same note, stored once.
-    const again = await ack<MessageView>(agent1, 'note:add', { sessionId, clientMessageId: 'note-0001', text: 'VIP next month, be gentle' });
+    const again = await ack<MessageView>(agent1, 'note:add', {
+      sessionId,
+      clientMessageId: 'note-0001',
+      text: 'VIP next month, be gentle',
+    });
     expect(again.ok && noted.ok && again.data.id === noted.data.id).toBe(true);
     await until(() => one.notes.some((m) => noteText(m) === 'VIP next month, be gentle'));
 
@@ -144,19 +152,34 @@ describe('internal notes and supervision', () => {
     const watched = await ack<SessionDetail>(lead, 'supervise:open', { sessionId });
     expect(watched).toMatchObject({ ok: true, data: { id: sessionId, assignedAgentId: agent1Id } });
     // Live: the agent's next reply reaches the watching lead.
-    expect(await ack(agent1, 'message:send', { sessionId, clientMessageId: 'reply-sup-0001', text: 'Checking your parcel now.' })).toMatchObject({
+    expect(
+      await ack(agent1, 'message:send', { sessionId, clientMessageId: 'reply-sup-0001', text: 'Checking your parcel now.' }),
+    ).toMatchObject({
       ok: true,
     });
-    await until(() => boss.messages.some((m) => m.sessionId === sessionId && m.kind === 'text' && m.body.text === 'Checking your parcel now.'));
+    await until(() =>
+      boss.messages.some((m) => m.sessionId === sessionId && m.kind === 'text' && m.body.text === 'Checking your parcel now.'),
+    );
 
-    const whispered = await ack<MessageView>(lead, 'supervise:whisper', { sessionId, clientMessageId: 'whisper-0001', text: 'Offer the coupon' });
-    expect(whispered).toMatchObject({ ok: true, data: { body: { name: NOTE_EVENT_NAME, data: { whisper: true, author: { name: 'Team Lead' } } } } });
+    const whispered = await ack<MessageView>(lead, 'supervise:whisper', {
+      sessionId,
+      clientMessageId: 'whisper-0001',
+      text: 'Offer the coupon',
+    });
+    expect(whispered).toMatchObject({
+      ok: true,
+      data: { body: { name: NOTE_EVENT_NAME, data: { whisper: true, author: { name: 'Team Lead' } } } },
+    });
     await until(() => one.notes.some((m) => noteText(m) === 'Offer the coupon'));
     // Not pushed to another agent, not in what the customer reads, not sent on any channel.
     expect(two.notes.some((m) => noteText(m) === 'Offer the coupon')).toBe(false);
     expect(JSON.stringify(await read())).not.toContain('coupon');
 
-    const barged = await ack<MessageView>(lead, 'supervise:barge', { sessionId, clientMessageId: 'barge-0001', text: 'Hello, I am the team lead.' });
+    const barged = await ack<MessageView>(lead, 'supervise:barge', {
+      sessionId,
+      clientMessageId: 'barge-0001',
+      text: 'Hello, I am the team lead.',
+    });
     expect(barged).toMatchObject({ ok: true, data: { author: 'agent', direction: 'out' } });
     // The agent sees the lead's message in their chat; the customer gets it on their channel.
     await until(() => one.messages.some((m) => m.kind === 'text' && m.body.text === 'Hello, I am the team lead.'));
@@ -179,7 +202,9 @@ describe('internal notes and supervision', () => {
     const agentView = await ack<SessionDetail>(agent1, 'session:open', { sessionId });
     expect(agentView.ok && agentView.data.messages.some((m) => noteText(m) === 'Offer the coupon')).toBe(true);
 
-    expect((await auditEntries('session.view')).some((e) => e.target?.id === sessionId && e.detail?.['event'] === 'supervise:open')).toBe(true);
+    expect((await auditEntries('session.view')).some((e) => e.target?.id === sessionId && e.detail?.['event'] === 'supervise:open')).toBe(
+      true,
+    );
     expect((await auditEntries('session.whisper')).some((e) => e.target?.id === sessionId && e.actor.name === 'lead')).toBe(true);
     expect((await auditEntries('session.barge')).some((e) => e.target?.id === sessionId && e.outcome === 'ok')).toBe(true);
     // The audit keeps who and what act, never the words.
@@ -204,7 +229,9 @@ describe('internal notes and supervision', () => {
     const seenBy2 = await ack<SessionDetail>(agent2, 'session:open', { sessionId });
     expect(seenBy2).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
     const history = await s.services.store.listMessages((await s.services.store.getSession(sessionId))!.conversationId);
-    const whisper = history.find((m) => m.kind === 'event' && (m.body.data as { text?: string } | undefined)?.text === 'Only for agent one')!;
+    const whisper = history.find(
+      (m) => m.kind === 'event' && (m.body.data as { text?: string } | undefined)?.text === 'Only for agent one',
+    )!;
     const { noteVisibleTo } = await import('../../common/api/supervision');
     expect(noteVisibleTo(whisper, { id: agent1Id, roles: ['agent'] })).toBe(true);
     expect(noteVisibleTo(whisper, { id: 'another-agent', roles: ['agent'] })).toBe(false);
@@ -221,7 +248,9 @@ describe('internal notes and supervision', () => {
     // It is offered again in vip (agent2 is its only available agent), and the decision names the lead.
     await until(() => two.offers.filter((o) => o.sessionId === sessionId).length >= 2, 5000);
     const log = await s.services.store.decisions(sessionId);
-    expect(log.some((d) => d.decision.trigger === 'transferred' && d.decision.reasons.some((r) => r.note?.includes('reassigned by Team Lead')))).toBe(true);
+    expect(
+      log.some((d) => d.decision.trigger === 'transferred' && d.decision.reasons.some((r) => r.note?.includes('reassigned by Team Lead'))),
+    ).toBe(true);
     expect((await auditEntries('session.reassign')).some((e) => e.target?.id === sessionId && e.detail?.['to'] === 'queue')).toBe(true);
     // agent2 takes it again (their pending offer would hold the next vip contact back).
     expect(await ack(agent2, 'offer:accept', { sessionId })).toMatchObject({ ok: true });
@@ -242,7 +271,9 @@ describe('internal notes and supervision', () => {
     const set = await ack<SupervisedAgent>(leadGen, 'supervise:presence', { agentId: agent1Id, presence: 'away' });
     expect(set).toMatchObject({ ok: true, data: { id: agent1Id, presence: 'away' } });
     await until(() => one.presence.some((p) => p.presence === 'away' && p.by?.name === 'General Lead'));
-    expect(s.services.auth && (await ack(leadGen, 'supervise:presence', { agentId: agent1Id, presence: 'available' }))).toMatchObject({ ok: true });
+    expect(s.services.auth && (await ack(leadGen, 'supervise:presence', { agentId: agent1Id, presence: 'available' }))).toMatchObject({
+      ok: true,
+    });
     // Not their group's agent: the same answer as an agent not signed in.
     expect(await ack(leadGen, 'supervise:presence', { agentId: agent2Id, presence: 'away' })).toMatchObject({
       ok: false,
@@ -264,8 +295,20 @@ describe('internal notes and supervision', () => {
       expect(res, event).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
     }
     const general = { sessionId: heldGeneral };
-    for (const event of ['supervise:open', 'supervise:whisper', 'supervise:barge', 'supervise:reassign', 'supervise:presence', 'supervise:agents']) {
-      const res = await ack(agent1, event, { sessionId: general.sessionId, clientMessageId: 'agent-try-0001', text: 'x', to: { kind: 'queue' } });
+    for (const event of [
+      'supervise:open',
+      'supervise:whisper',
+      'supervise:barge',
+      'supervise:reassign',
+      'supervise:presence',
+      'supervise:agents',
+    ]) {
+      const res = await ack(agent1, event, {
+        sessionId: general.sessionId,
+        clientMessageId: 'agent-try-0001',
+        text: 'x',
+        to: { kind: 'queue' },
+      });
       expect(res, event).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     }
     // An agent of another group cannot add a note to a general contact.

@@ -37,6 +37,8 @@ export interface SupervisionStrings {
   whisperTo: (name: string) => string;
   noteBy: (name: string) => string;
   /** The composer's modes. */
+  /** The label of the Reply / Note switch (not containing “Reply”: the composer's label is that). */
+  composerMode: string;
   modeReply: string;
   modeNote: string;
   notePlaceholder: string;
@@ -49,7 +51,8 @@ const SUPERVISION_STRINGS: Record<Locale, SupervisionStrings> = {
   en: {
     tab: 'Supervise',
     title: 'Supervise',
-    intro: 'Open conversations of your skill groups. Watch one read-only and live, whisper to its agent, barge in, reassign it or change an agent’s state. Every action is audited.',
+    intro:
+      'Open conversations of your skill groups. Watch one read-only and live, whisper to its agent, barge in, reassign it or change an agent’s state. Every action is audited.',
     refresh: 'Refresh',
     none: 'No open conversations in your groups.',
     loading: 'Loading…',
@@ -80,6 +83,7 @@ const SUPERVISION_STRINGS: Record<Locale, SupervisionStrings> = {
     whisperFrom: (name) => `Whisper from ${name}`,
     whisperTo: (name) => `to ${name}`,
     noteBy: (name) => `by ${name}`,
+    composerMode: 'Composer mode',
     modeReply: 'Reply',
     modeNote: 'Note',
     notePlaceholder: 'Internal note — never sent to the customer… (Enter to save)',
@@ -131,6 +135,7 @@ const SUPERVISION_STRINGS: Record<Locale, SupervisionStrings> = {
     whisperFrom: (name) => `主管悄悄话 · ${name}`,
     whisperTo: (name) => `给 ${name}`,
     noteBy: (name) => `${name} 添加`,
+    composerMode: '输入模式',
     modeReply: '回复',
     modeNote: '备注',
     notePlaceholder: '内部备注——不会发送给客户…（回车保存）',

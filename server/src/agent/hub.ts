@@ -636,7 +636,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       if (watchers)
         for (const id of [...watchers]) {
           const watcher = nsp.sockets.get(id);
-          if (watcher && !can(watcher.data.user, 'session.supervise', { skillGroup: payload.skillGroup })) void watcher.leave(superviseRoom(sessionId));
+          if (watcher && !can(watcher.data.user, 'session.supervise', { skillGroup: payload.skillGroup }))
+            void watcher.leave(superviseRoom(sessionId));
         }
       const changedAt = Date.parse(at);
       if (changedAt > (lastChange.get(sessionId) ?? -Infinity)) lastChange.set(sessionId, changedAt);

@@ -1,11 +1,6 @@
 import type { UserView } from '../../../common/api/auth';
 import type { MessageView, SessionDetail, SessionSummary } from '../../../common/api/sessions';
-import {
-  NOTE_EVENT_NAME,
-  type NoteEventData,
-  type ReassignTarget,
-  type SupervisedAgent,
-} from '../../../common/api/supervision';
+import { NOTE_EVENT_NAME, type NoteEventData, type ReassignTarget, type SupervisedAgent } from '../../../common/api/supervision';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { Presence } from '../../../common/socket/agent-events';
 import { can } from '../auth/policy';
@@ -128,7 +123,12 @@ export function createSupervisionService(deps: SupervisionDeps): SupervisionServ
       await deps.bus.publish(
         newEvent(
           'note.added',
-          { actor: actor.id, sessionId: session.id, conversationId: envelope.conversationId, payload: { envelope, session: sessionFacts(session) } },
+          {
+            actor: actor.id,
+            sessionId: session.id,
+            conversationId: envelope.conversationId,
+            payload: { envelope, session: sessionFacts(session) },
+          },
           now,
         ),
       );
@@ -137,7 +137,13 @@ export function createSupervisionService(deps: SupervisionDeps): SupervisionServ
     return deps.views.message(envelope);
   }
 
-  function agentView(a: { id: string; displayName: string; skillGroups: readonly string[]; presence: Presence; activeChats: number }): SupervisedAgent {
+  function agentView(a: {
+    id: string;
+    displayName: string;
+    skillGroups: readonly string[];
+    presence: Presence;
+    activeChats: number;
+  }): SupervisedAgent {
     return { id: a.id, name: a.displayName, skillGroups: [...a.skillGroups], presence: a.presence, activeChats: a.activeChats };
   }
 
@@ -194,8 +200,7 @@ export function createSupervisionService(deps: SupervisionDeps): SupervisionServ
     async setPresence(actor, agentId, presence) {
       const state = deps.pool.get(agentId);
       // Not signed in here, or not in a group the actor supervises: the same answer (nothing leaks).
-      if (!state || !supervisable(actor, state))
-        throw new HuiliuError('AGENT_NOT_FOUND');
+      if (!state || !supervisable(actor, state)) throw new HuiliuError('AGENT_NOT_FOUND');
       deps.afterCallWork?.cancel(agentId);
       deps.pool.setPresence(agentId, presence, now());
       if (presence === 'available') await deps.router.agentAvailable(agentId);

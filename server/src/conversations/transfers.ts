@@ -317,7 +317,10 @@ export function createTransferService(deps: TransferDeps): TransferService {
     await tellCustomer(queued, transfer);
     await publish(transfer, queued, actorId);
     const to = input.target;
-    log.info({ transferId: transfer.id, sessionId: session.id, mode: 'cold', to: to.kind, skillGroup: input.skillGroup }, 'contact transferred');
+    log.info(
+      { transferId: transfer.id, sessionId: session.id, mode: 'cold', to: to.kind, skillGroup: input.skillGroup },
+      'contact transferred',
+    );
     await deps.router.transferred(session.id, { from: input.fromAgentId, ...(to.kind === 'agent' ? { agentId: to.agentId } : {}) });
     offerWaiting(input.fromAgentId);
     return transfer;
@@ -331,21 +334,34 @@ export function createTransferService(deps: TransferDeps): TransferService {
       if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
       const holderId = session.status === 'active' ? session.assignedAgentId : null;
       // Waiting contacts are the router's to offer; a lead moves a contact an agent holds.
-      if (!holderId) throw new HuiliuError('NO_AGENT_ASSIGNED', 'Only a contact an agent holds is reassigned; waiting contacts are routed.');
+      if (!holderId)
+        throw new HuiliuError('NO_AGENT_ASSIGNED', 'Only a contact an agent holds is reassigned; waiting contacts are routed.');
       const holder = deps.directory.userById(holderId);
       if (!holder) throw new HuiliuError('TRANSFER_TARGET_NOT_FOUND', 'The agent holding the contact is unknown.');
       const target: TransferTarget =
-        to.kind === 'agent' ? { kind: 'agent', agentId: to.agentId, skillGroup: session.skillGroup } : { kind: 'skill-group', skillGroup: session.skillGroup };
+        to.kind === 'agent'
+          ? { kind: 'agent', agentId: to.agentId, skillGroup: session.skillGroup }
+          : { kind: 'skill-group', skillGroup: session.skillGroup };
       // The target is judged as if the holder transferred it: an agent of the contact's group, not the holder.
       const skillGroup = resolveTarget(holder, session, target);
       const config = await deps.routingConfig();
       const names = { from: holder.displayName, target: to.kind === 'agent' ? personOf(to.agentId).name : groupName(skillGroup) };
       const decision = transferDecision(session.routing, { from: holderId, target, mode: 'cold', skillGroup, at: iso(), names }, config);
       // The decision log says who moved it: the lead, on the holder's behalf.
-      decision.reasons = decision.reasons.map((r) => (r.factor === 'transfer' ? { ...r, note: `${r.note}; reassigned by ${actor.displayName}` } : r));
+      decision.reasons = decision.reasons.map((r) =>
+        r.factor === 'transfer' ? { ...r, note: `${r.note}; reassigned by ${actor.displayName}` } : r,
+      );
       const transfer = await cold(
         session,
-        { sessionId, fromAgentId: holderId, mode: 'cold', target, skillGroup, decision, note: note || `Reassigned by ${actor.displayName}` },
+        {
+          sessionId,
+          fromAgentId: holderId,
+          mode: 'cold',
+          target,
+          skillGroup,
+          decision,
+          note: note || `Reassigned by ${actor.displayName}`,
+        },
         actor.id,
       );
       return viewOf(transfer);

@@ -135,7 +135,10 @@ describe('outbound dispatcher', () => {
       const envelope = {
         ...event.payload.envelope,
         kind: 'event',
-        body: { name: NOTE_EVENT_NAME, data: { text: 'Offer the coupon', author: { id: 'lead-1', name: 'Lead' }, whisper: true, to: null } },
+        body: {
+          name: NOTE_EVENT_NAME,
+          data: { text: 'Offer the coupon', author: { id: 'lead-1', name: 'Lead' }, whisper: true, to: null },
+        },
       } as Envelope;
       return { ...event, payload: { ...event.payload, envelope } };
     });

@@ -348,7 +348,7 @@ export function Conversation() {
         <div className="composer-area">
           <SuggestionStrip latest={latestCustomer} onInsert={insert} />
           {aiDraftId && detail.draft ? <AiDraftBanner draft={detail.draft} onDiscard={discard} /> : null}
-          <div className="composer-modes" role="group" aria-label={`${ts.modeReply} / ${ts.modeNote}`}>
+          <div className="composer-modes" role="group" aria-label={ts.composerMode}>
             <button type="button" className="ghost" aria-pressed={!noteMode} onClick={() => setNoteMode(false)} data-testid="mode-reply">
               {ts.modeReply}
             </button>

@@ -135,14 +135,19 @@ export const createSupervisionSlice: Slice<SupervisionSlice> = (set, get) => ({
     if (!conn) return;
     try {
       const agent = await conn.request('supervise:presence', { agentId, presence });
-      set((s) => ({ supervisionError: null, supervisedAgents: s.supervisedAgents.map((a) => (a.id === agent.id ? { ...a, presence } : a)) }));
+      set((s) => ({
+        supervisionError: null,
+        supervisedAgents: s.supervisedAgents.map((a) => (a.id === agent.id ? { ...a, presence } : a)),
+      }));
     } catch (error) {
       set({ supervisionError: codeOf(error) });
     }
   },
 
   receiveSupervised(message) {
-    set((s) => (s.supervised && s.supervised.conversationId === message.conversationId ? { supervised: merged(s.supervised, message) } : {}));
+    set((s) =>
+      s.supervised && s.supervised.conversationId === message.conversationId ? { supervised: merged(s.supervised, message) } : {},
+    );
   },
 
   async addNote(text) {

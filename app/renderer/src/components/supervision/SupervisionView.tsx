@@ -1,10 +1,11 @@
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useContext, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { MAX_TEXT_LENGTH, textOf } from '../../../../../common/message/envelope';
 import { TRANSFER_EVENT_NAME } from '../../../../../common/api/transfers';
 import { hasVisibleText } from '../../../../../common/text/text';
 import { useLocale, useWorkstation } from '../../context';
 import { stamp } from '../../format';
 import { supervisionError, supervisionStrings } from '../../i18n-supervision';
+import { StaffContext, staffName } from '../../staff';
 import { AuthorMark } from '../Assist';
 import { TransferRecordLine } from '../Transfer';
 import { NoteLine, isNote } from './NoteLine';
@@ -27,6 +28,7 @@ export function SupervisionView() {
   const barge = useWorkstation((s) => s.barge);
   const reassign = useWorkstation((s) => s.reassign);
   const setAgentPresence = useWorkstation((s) => s.setAgentPresence);
+  const staff = useContext(StaffContext);
   const [text, setText] = useState('');
   const [barging, setBarging] = useState(false);
   const [target, setTarget] = useState('queue');
@@ -74,7 +76,8 @@ export function SupervisionView() {
                   <bdi dir="auto">{detail.customerName}</bdi>
                 </h2>
                 <p className="muted">
-                  <code data-testid="supervised-session">{detail.id}</code> · {detail.channel} · {detail.skillGroup} · {t.statuses[detail.status]}
+                  <code data-testid="supervised-session">{detail.id}</code> · {detail.channel} · {detail.skillGroup} ·{' '}
+                  {t.statuses[detail.status]}
                   {holder ? ` · ${holder.name}` : ''}
                 </p>
               </div>
@@ -99,17 +102,16 @@ export function SupervisionView() {
                       {textOf(m)}
                     </span>
                     <span className="bubble__meta">
-                      <AuthorMark author={m.author} /> <time dateTime={m.receivedAt}>{stamp(m.receivedAt)}</time> · #{m.seq}
+                      <AuthorMark author={m.author} />
+                      {m.direction === 'out' && m.authorId ? <bdi dir="auto">{staffName(staff, m.authorId)} · </bdi> : null}
+                      <time dateTime={m.receivedAt}>{stamp(m.receivedAt)}</time> · #{m.seq}
                     </span>
                   </li>
                 ),
               )}
             </ol>
             {detail.status !== 'closed' ? (
-              <form
-                className={barging ? 'supervision__box supervision__box--barge' : 'supervision__box'}
-                onSubmit={(e) => void submit(e)}
-              >
+              <form className={barging ? 'supervision__box supervision__box--barge' : 'supervision__box'} onSubmit={(e) => void submit(e)}>
                 <label>
                   <input type="checkbox" checked={barging} onChange={(e) => setBarging(e.target.checked)} data-testid="barge-toggle" />{' '}
                   {t.barge}
@@ -151,7 +153,9 @@ export function SupervisionView() {
                   type="button"
                   data-testid="reassign-button"
                   onClick={() =>
-                    void reassign(target === 'queue' ? { kind: 'queue' } : { kind: 'agent', agentId: target }).then((r) => setDone(r !== null))
+                    void reassign(target === 'queue' ? { kind: 'queue' } : { kind: 'agent', agentId: target }).then((r) =>
+                      setDone(r !== null),
+                    )
                   }
                 >
                   {t.reassign}
