@@ -9,7 +9,6 @@ import type { AuditEntry, AuditPage } from '../src/audit/audit';
 import { ack, openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { until } from './support/until';
-import { openWidget } from './support/widget-client';
 
 /** What one staff socket was pushed. */
 function recorder(socket: Socket) {
