@@ -40,6 +40,11 @@ export const ERROR_CODES = {
     status: 409,
     message: 'Nobody there can take the contact now (offline, away or at capacity); try a cold transfer.',
   },
+  // Supervision (issue 16, docs/supervision.md). Not allowed to supervise at all or that group: FORBIDDEN.
+  /** The agent named is not signed in, or not in a skill group the lead supervises. */
+  AGENT_NOT_FOUND: { status: 404, message: 'No such agent signed in to a skill group you supervise.' },
+  /** A whisper needs an agent to whisper to: nobody holds the contact now. */
+  NO_AGENT_ASSIGNED: { status: 409, message: 'No agent holds this contact now; add a note instead.' },
   // Continuity (issue 12).
   MERGE_SAME_CUSTOMER: { status: 409, message: 'These two are already one customer.' },
   MERGE_ALREADY_UNDONE: { status: 409, message: 'This merge was already undone.' },

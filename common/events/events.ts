@@ -322,6 +322,20 @@ export const SlaBreachedEventSchema = z.object({
   }),
 });
 
+/**
+ * An internal note or a lead's whisper was added to a conversation (issues 15, 16;
+ * api/supervision.ts): a `staff.note` event message, stored. Fan-out: each node pushes it to the
+ * contact's agent and to the leads supervising it. Never consumed by the outbound dispatcher — a
+ * note is not a `message.out`.
+ */
+export const NoteAddedEventSchema = z.object({
+  ...base,
+  type: z.literal('note.added'),
+  sessionId: SessionIdSchema,
+  conversationId: z.uuid(),
+  payload: z.object({ envelope: EnvelopeSchema, session: SessionFactsSchema }),
+});
+
 /** One schema per event type: the bus validates every published event against its entry. */
 export const EVENT_SCHEMAS = {
   'message.in': MessageInEventSchema,
@@ -337,6 +351,7 @@ export const EVENT_SCHEMAS = {
   'agent.typing': AgentTypingEventSchema,
   'conversation.read': ConversationReadEventSchema,
   'sla.breached': SlaBreachedEventSchema,
+  'note.added': NoteAddedEventSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -357,6 +372,7 @@ export const BusEventSchema = z.discriminatedUnion('type', [
   AgentTypingEventSchema,
   ConversationReadEventSchema,
   SlaBreachedEventSchema,
+  NoteAddedEventSchema,
 ]);
 export type BusEvent = z.infer<typeof BusEventSchema>;
 /** The event of one type. */

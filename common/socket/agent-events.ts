@@ -22,6 +22,16 @@ import {
   TransferTargetSchema,
   type TransferView,
 } from '../api/transfers';
+import type {
+  AddNote,
+  Barge,
+  PresenceChangedBy,
+  Reassign,
+  SupervisedAgent,
+  SupervisePresence,
+  SuperviseSession,
+  Whisper,
+} from '../api/supervision';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
@@ -180,6 +190,29 @@ export interface AgentClientToServerEvents {
    * cannot see the session.
    */
   'session:read': (payload: SessionRead, ack: Ack<{ upToSeq: number }>) => void;
+
+  // ── Internal notes and supervision (issues 15, 16; api/supervision.ts, docs/supervision.md) ─────
+  /**
+   * An internal note in a conversation you may handle: stored with it, shown to staff, never sent to
+   * the customer. Answers the note as a message. SESSION_NOT_FOUND, FORBIDDEN, SESSION_CLOSED.
+   */
+  'note:add': (payload: AddNote, ack: Ack<MessageView>) => void;
+  /**
+   * Leads (their groups) and admins: the conversation read-only, and its new messages live
+   * (`message:new`, `note:new`) until `supervise:leave`. Audited as a view. SESSION_NOT_FOUND, FORBIDDEN.
+   */
+  'supervise:open': (payload: SuperviseSession, ack: Ack<SessionDetail>) => void;
+  'supervise:leave': (payload: SuperviseSession, ack: Ack<{ left: true }>) => void;
+  /** A whisper to the contact's agent (`note:new` to them). NOT_ASSIGNED when no agent holds it. */
+  'supervise:whisper': (payload: Whisper, ack: Ack<MessageView>) => void;
+  /** Join and write to the customer on their channel; the author is you. SESSION_CLOSED. */
+  'supervise:barge': (payload: Barge, ack: Ack<MessageView>) => void;
+  /** Move the contact to another agent of its group or back to the queue. TRANSFER_* codes as transfers. */
+  'supervise:reassign': (payload: Reassign, ack: Ack<SessionSummary>) => void;
+  /** Set an agent's presence; their workstation shows who changed it. AGENT_NOT_FOUND (not signed in / not yours). */
+  'supervise:presence': (payload: SupervisePresence, ack: Ack<SupervisedAgent>) => void;
+  /** The agents signed in to your groups (presence and load), for the reassign and state controls. */
+  'supervise:agents': (payload: Record<string, never>, ack: Ack<SupervisedAgent[]>) => void;
 }
 
 /**
@@ -206,6 +239,14 @@ export const AGENT_CLIENT_EVENTS = [
   'transfer:targets',
   'agent:typing',
   'session:read',
+  'note:add',
+  'supervise:open',
+  'supervise:leave',
+  'supervise:whisper',
+  'supervise:barge',
+  'supervise:reassign',
+  'supervise:presence',
+  'supervise:agents',
 ] as const satisfies readonly (keyof AgentClientToServerEvents)[];
 export type AgentClientEvent = keyof AgentClientToServerEvents;
 // Fails to compile when an event is added to the interface but not to the list.
@@ -250,9 +291,14 @@ export interface AgentServerToClientEvents {
   'offer:revoked': (payload: { sessionId: string; reason: string }) => void;
   /**
    * Your presence changed without you asking: after-call work began (`until`: when it ends, ISO 8601)
-   * or ended (`available`, `until` null).
+   * or ended (`available`, `until` null), or a team lead set it (`by`, issue 16).
    */
-  'presence:changed': (payload: { presence: Presence; until: string | null }) => void;
+  'presence:changed': (payload: { presence: Presence; until: string | null; by?: PresenceChangedBy }) => void;
+  /**
+   * An internal note or a lead's whisper in a conversation you hold or supervise (issues 15, 16): a
+   * `staff.note` event message (api/supervision.ts). Never reaches the customer.
+   */
+  'note:new': (message: MessageView) => void;
   /** A message in a session you are assigned to or can see. */
   'message:new': (message: MessageView) => void;
   /** Text was read from an image message of your chat (issue 10, OCR): show it under the image (`MessageView.ocr`). */

@@ -39,6 +39,7 @@ import { busLagReporter, deadLetterReporter } from './bus/dead-letters';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config';
 import { createConversationService } from './conversations/service';
 import { createTransferService } from './conversations/transfers';
+import { createSupervisionService } from './conversations/supervision';
 import { openDatabase } from './db/sqlite';
 import { createStoreCustomerFacts } from './customers/facts.store';
 import { seedDemoKnowledgeBase, DEMO_PASSWORD, DEMO_USERS, seedDemo, seedDemoCannedReplies, seedDemoCustomerFacts } from './demo/seed';
@@ -315,6 +316,8 @@ export async function startServer(
     summarize: (s) => assist.summarize(s.id),
     logger,
   });
+  // Issues 15, 16: internal notes and supervision (whisper, barge, reassign, agent presence).
+  const supervision = createSupervisionService({ store, bus, views, pool, router, transfers, directory: auth, afterCallWork, logger });
   const answers = new KbAnswerBook(kb);
   await answers.ready();
   const aiTier = createAiTier({ store, bus, core, book: answers, conversations, config: autoAnswer, logger, metrics });
@@ -470,6 +473,7 @@ export async function startServer(
     conversations,
     assist,
     transfers,
+    supervision,
     receipts: createAgentReceipts({ store, state: widgetState, bus }),
     logger,
     limits,

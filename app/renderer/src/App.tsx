@@ -1,4 +1,4 @@
-import { Suspense, lazy, useState } from 'react';
+import { Suspense, lazy, useEffect, useState } from 'react';
 import { useWorkstation } from './context';
 import { ContextPanel } from './components/ContextPanel';
 import { Conversation } from './components/Conversation';
@@ -6,6 +6,7 @@ import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
 import { worksQueue } from './stores/auth';
+import { canSupervise } from './stores/supervision';
 import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewKpis, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
@@ -17,6 +18,8 @@ const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ 
 // The audit view (issue 17), for auditors.
 const AuditPage = lazy(() => import('./components/audit/AuditPage').then((m) => ({ default: m.AuditPage })));
 // The privacy requests (issue 17), for privacy officers.
+// The lead's supervision page (issue 16).
+const SupervisePage = lazy(() => import('./components/supervision/SupervisePage').then((m) => ({ default: m.SupervisePage })));
 const PrivacyPage = lazy(() => import('./components/privacy/PrivacyPage').then((m) => ({ default: m.PrivacyPage })));
 
 export function App() {
@@ -34,6 +37,12 @@ function Shell() {
   const [view, setView] = useState<View>(() =>
     worksQueue(user) ? 'workstation' : canViewAudit(user) ? 'audit' : canApprovePrivacy(user) ? 'privacy' : 'workstation',
   );
+  // The live board's "Supervise" (openSupervision) shows the supervision view wherever the lead is.
+  const supervisedId = useWorkstation((s) => s.supervisedId);
+  useEffect(() => {
+    if (supervisedId) setView('supervise');
+  }, [supervisedId]);
+  const supervise = view === 'supervise' && canSupervise(user);
   const routing = view === 'routing' && canViewRouting(user);
   const kpis = view === 'kpis' && canViewKpis(user);
   const apps = view === 'apps' && canManageApps(user);
@@ -43,10 +52,28 @@ function Shell() {
     <StaffContext.Provider value={staff}>
       <div className="shell">
         <TopBar
-          view={routing ? 'routing' : kpis ? 'kpis' : apps ? 'apps' : audit ? 'audit' : privacy ? 'privacy' : 'workstation'}
+          view={
+            supervise
+              ? 'supervise'
+              : routing
+                ? 'routing'
+                : kpis
+                  ? 'kpis'
+                  : apps
+                    ? 'apps'
+                    : audit
+                      ? 'audit'
+                      : privacy
+                        ? 'privacy'
+                        : 'workstation'
+          }
           onView={setView}
         />
-        {routing ? (
+        {supervise ? (
+          <Suspense fallback={<main className="supervise" />}>
+            <SupervisePage />
+          </Suspense>
+        ) : routing ? (
           <Suspense fallback={<main className="routing" />}>
             <RoutingPage />
           </Suspense>

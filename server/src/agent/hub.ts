@@ -30,6 +30,17 @@ import {
   type AgentServerToClientEvents,
 } from '../../../common/socket/agent-events';
 import type { z } from 'zod';
+import type { MessageView } from '../../../common/api/sessions';
+import {
+  AddNoteSchema,
+  BargeSchema,
+  ReassignSchema,
+  SuperviseAgentsSchema,
+  SupervisePresenceSchema,
+  SuperviseSessionSchema,
+  WhisperSchema,
+} from '../../../common/api/supervision';
+import type { SupervisionService } from '../conversations/supervision';
 import type { IdentityStore } from '../auth/identity';
 import { can, type Action } from '../auth/policy';
 import { canSeeInQueue, queueAudience, queueRooms, queueRoomsOf, seesTeam, queueWatchers, visibleGroups } from '../auth/rbac';
@@ -77,10 +88,19 @@ type AgentNamespace = Namespace<AgentClientToServerEvents, AgentServerToClientEv
  * conversation is audited like the REST reads): each, allowed or not, is a `session.view` entry with
  * `detail.via = "socket"` and the event's name, as `installAuditHook` records `GET /api/v1/sessions/:id`.
  */
-const SOCKET_VIEWS: Partial<Record<AgentClientEvent, { action: string; kind: 'session' }>> = {
+const SOCKET_VIEWS: Partial<Record<AgentClientEvent, { action: string; kind: 'session' | 'agent' }>> = {
   'session:open': { action: 'session.view', kind: 'session' },
   'session:history': { action: 'session.view', kind: 'session' },
   'session:summary': { action: 'session.view', kind: 'session' },
+  // Issue 16: a lead's read-only open of a conversation is a view like any other.
+  'supervise:open': { action: 'session.view', kind: 'session' },
+  // Issues 15, 16 (docs/supervision.md): notes and every supervision act are staff actions, audited
+  // allowed or refused under their own act name (never with the text written).
+  'note:add': { action: 'session.note', kind: 'session' },
+  'supervise:whisper': { action: 'session.whisper', kind: 'session' },
+  'supervise:barge': { action: 'session.barge', kind: 'session' },
+  'supervise:reassign': { action: 'session.reassign', kind: 'session' },
+  'supervise:presence': { action: 'agent.presence', kind: 'agent' },
 };
 
 /** The audit entry of one socket view: actor, target (the payload's `sessionId` when it is a string), outcome, client address. */
@@ -95,7 +115,8 @@ function socketViewEntry(
 ): AuditEntryInput {
   const user = socket.data.user;
   const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
-  const id = typeof p['sessionId'] === 'string' ? p['sessionId'].slice(0, 64) : undefined;
+  const key = view.kind === 'agent' ? 'agentId' : 'sessionId';
+  const id = typeof p[key] === 'string' ? p[key].slice(0, 64) : undefined;
   let ip: string | undefined;
   try {
     ip = limits.clientIp(socket.request);
@@ -112,10 +133,21 @@ function socketViewEntry(
       via: 'socket',
       event,
       ...(typeof p['beforeSeq'] === 'number' ? { beforeSeq: p['beforeSeq'] } : {}),
+      ...(typeof p['presence'] === 'string' ? { presence: p['presence'].slice(0, 32) } : {}),
+      ...(isReassignTarget(p['to']) ? { to: p['to'].kind === 'agent' ? `agent:${p['to'].agentId}` : 'queue' } : {}),
       ...(code ? { code } : {}),
     },
   };
 }
+
+/** A reassign target as the audit keeps it (only the two shapes it may have; anything else is left out). */
+function isReassignTarget(v: unknown): v is { kind: 'queue' } | { kind: 'agent'; agentId: string } {
+  const t = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  return t['kind'] === 'queue' || (t['kind'] === 'agent' && typeof t['agentId'] === 'string' && t['agentId'].length <= 64);
+}
+
+/** The socket.io room of the leads watching one conversation (issue 16, `supervise:open`). */
+export const superviseRoom = (sessionId: string) => `supervise:${sessionId}`;
 
 export interface AgentHubDeps {
   httpServer: HttpsServer;
@@ -140,6 +172,11 @@ export interface AgentHubDeps {
    * Absent: those events answer NOT_FOUND.
    */
   receipts?: AgentReceipts;
+  /**
+   * Internal notes and supervision (issues 15, 16): `note:add`, `supervise:*`, and the `note.added`
+   * pushes. Absent: those events answer NOT_FOUND.
+   */
+  supervision?: SupervisionService;
   /** Records an agent's view of a conversation over the socket (issue 17: views are audited like the REST ones). */
   audit?: (entry: AuditEntryInput) => void;
   logger: Logger;
@@ -194,6 +231,15 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   // Issue 13: typing goes to your own chat's customer; a read mark is allowed wherever you may look.
   'agent:typing': 'session.handle',
   'session:read': 'session.view',
+  // Issues 15, 16: a note is part of handling; supervision is leads' (their groups) and admins'.
+  'note:add': 'session.note',
+  'supervise:open': 'session.supervise',
+  'supervise:leave': 'session.supervise',
+  'supervise:whisper': 'session.supervise',
+  'supervise:barge': 'session.barge',
+  'supervise:reassign': 'session.supervise',
+  'supervise:presence': 'presence.supervise',
+  'supervise:agents': 'presence.supervise',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
@@ -340,6 +386,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     ...[facts.assignedAgentId, facts.offeredAgentId].filter((id): id is string => id !== null).map(agentRoom),
   ];
 
+  /** A message of a watched conversation to the leads supervising it, but not twice to its own agent. */
+  function pushToSupervisors(sessionId: string, assignedAgentId: string | null, event: 'message:new', view: MessageView): void {
+    const room = superviseRoom(sessionId);
+    if (!present(room)) return;
+    const target = assignedAgentId ? nsp.to(room).except(agentRoom(assignedAgentId)) : nsp.to(room);
+    target.emit(event, view);
+  }
+
   const customerNames = new LRUCache<string, string>({ max: CUSTOMER_NAMES.max, ttl: CUSTOMER_NAMES.ttlMs, perf: { now } });
   /** The customer's name for a queue row, from the cache (a decrypt and a channels query saved) or the store. */
   async function customerName(customerId: string): Promise<string | null> {
@@ -484,6 +538,32 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('agent:typing', AgentTypingSchema, (input) => receipts().typing(user, input));
     on('session:read', SessionReadSchema, (input) => receipts().read(user, input));
 
+    // Notes and supervision (issues 15, 16): the use cases check the session's group for each act.
+    const supervision = () => {
+      if (!deps.supervision) throw new HuiliuError('NOT_FOUND', 'Supervision is not enabled on this server.');
+      return deps.supervision;
+    };
+    on('note:add', AddNoteSchema, (input) => supervision().note(user, input));
+    on('supervise:open', SuperviseSessionSchema, async ({ sessionId }) => {
+      const detail = await supervision().open(user, sessionId);
+      // Live from now on: the conversation's new messages and notes (left on leave or disconnect).
+      await socket.join(superviseRoom(detail.id));
+      return detail;
+    });
+    on('supervise:leave', SuperviseSessionSchema, async ({ sessionId }) => {
+      await socket.leave(superviseRoom(sessionId));
+      return { left: true as const };
+    });
+    on('supervise:whisper', WhisperSchema, (input) => supervision().whisper(user, input));
+    on('supervise:barge', BargeSchema, (input) => supervision().barge(user, input));
+    on('supervise:reassign', ReassignSchema, (input) => supervision().reassign(user, input));
+    on('supervise:agents', SuperviseAgentsSchema, async () => supervision().agents(user));
+    on('supervise:presence', SupervisePresenceSchema, async ({ agentId, presence }) => {
+      const change = await supervision().setPresence(user, agentId, presence);
+      nsp.to(agentRoom(agentId)).emit('presence:changed', { presence, until: null, by: { id: user.id, name: user.displayName } });
+      return change.agent;
+    });
+
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
       deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
@@ -554,6 +634,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   subs.push(
     // Fan-out: every node pushes to the agent sockets connected to it (DESIGN §1 "Events").
     await deps.bus.subscribeAll('session.changed', async ({ at, sessionId, payload }) => {
+      // A contact moved to a group a watching lead does not supervise: they stop getting it live.
+      const watchers = nsp.adapter.rooms.get(superviseRoom(sessionId));
+      if (watchers)
+        for (const id of [...watchers]) {
+          const watcher = nsp.sockets.get(id);
+          if (watcher && !can(watcher.data.user, 'session.supervise', { skillGroup: payload.skillGroup }))
+            void watcher.leave(superviseRoom(sessionId));
+        }
       const changedAt = Date.parse(at);
       if (changedAt > (lastChange.get(sessionId) ?? -Infinity)) lastChange.set(sessionId, changedAt);
       // The agent whose offer this change withdrew drops it now, not when its timer would have run out.
@@ -572,6 +660,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     await deps.bus.subscribeAll('message.in', async ({ at, sessionId, conversationId, payload }) => {
       const { envelope } = payload;
       if (payload.customerName) customerNames.set(envelope.customerId, payload.customerName);
+      pushToSupervisors(sessionId, payload.session.assignedAgentId, 'message:new', toMessageView(envelope));
       if (!mayShow(payload.session).some(present)) return;
       let facts: SessionFacts = payload.session;
       if (Date.parse(at) <= (lastChange.get(sessionId) ?? -Infinity)) {
@@ -589,6 +678,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       nsp.to(audience).emit('queue:upsert', row);
     }),
     await deps.bus.subscribeAll('message.out', async ({ sessionId, payload: { envelope, session } }) => {
+      pushToSupervisors(sessionId, session.assignedAgentId, 'message:new', toMessageView(envelope));
       const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
       if (room && present(room)) nsp.to(room).emit('message:new', toMessageView(envelope));
       // A message on a contact nobody has yet — the AI's answer, the hand-over notice — moves its queue
@@ -611,6 +701,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
       if (!room || !present(room)) return;
       nsp.to(room).volatile.emit('customer:typing', { sessionId, typing });
+    }),
+  );
+
+  // Issues 15, 16: a note to the contact's agent (a whisper: to the agent it was meant for) and to the leads watching.
+  subs.push(
+    await deps.bus.subscribeAll('note.added', ({ sessionId, payload: { envelope, session } }) => {
+      const view = toMessageView(envelope);
+      const data = (envelope.body as { data?: { whisper?: unknown; to?: { id?: unknown } | null } }).data;
+      const target = data?.whisper === true ? (typeof data.to?.id === 'string' ? data.to.id : null) : session.assignedAgentId;
+      const rooms = [...(target ? [agentRoom(target)] : []), superviseRoom(sessionId)].filter(present);
+      if (rooms.length) nsp.to(rooms).emit('note:new', view);
     }),
   );
 

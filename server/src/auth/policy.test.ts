@@ -72,6 +72,11 @@ describe('can(user, action, resource)', () => {
     // Canned replies (issue 15): a group's staff use them, its leads (and admins) write them.
     ['canned.view', [true, true, true, false, false], [false, false, true, false, false]],
     ['canned.manage', [false, true, true, false, false], [false, false, true, false, false]],
+    // Issues 15, 16: notes are handling (own groups); supervision is leads' (their groups) and admins' (all); agents never.
+    ['session.note', [true, true, false, false, false], [false, false, false, false, false]],
+    ['session.supervise', [false, true, true, false, false], [false, false, true, false, false]],
+    ['session.barge', [false, true, true, false, false], [false, false, true, false, false]],
+    ['presence.supervise', [false, true, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -80,6 +80,17 @@ export const ACTIONS = [
   'canned.view',
   /** Write a skill group's canned replies (issue 15). Resource: `{ skillGroup }`. */
   'canned.manage',
+  /** Add an internal note to a conversation (issue 15; never sent to the customer). Resource: `{ skillGroup }` (handled groups). */
+  'session.note',
+  /**
+   * Supervise a conversation (issue 16): open it read-only and live, whisper to its agent, reassign
+   * it. Resource: `{ skillGroup }`: leads their groups, admins all. Agents never.
+   */
+  'session.supervise',
+  /** Barge in: write to a supervised conversation's customer (issue 16). Resource: `{ skillGroup }` as `session.supervise`. */
+  'session.barge',
+  /** Set another agent's presence (issue 16). Resource: `{ skillGroups }` of the agent: one in scope. */
+  'presence.supervise',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -139,6 +150,12 @@ const ROLES: Record<Action, readonly Role[]> = {
   // Agents use the group's replies and keep their own; leads write their groups' set, admins any.
   'canned.view': ['agent', 'lead', 'admin'],
   'canned.manage': ['lead', 'admin'],
+  // Notes are part of handling a contact: the people who handle them.
+  'session.note': ['agent', 'lead'],
+  // Supervision is what leads do for their groups; admins may step in anywhere. Agents never.
+  'session.supervise': ['lead', 'admin'],
+  'session.barge': ['lead', 'admin'],
+  'presence.supervise': ['lead', 'admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -192,7 +209,13 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'canned.manage':
       return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
     case 'session.handle':
+    case 'session.note':
       return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);
+    case 'session.supervise':
+    case 'session.barge':
+      return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
+    case 'presence.supervise':
+      return seesAllGroups(user) || (resource.skillGroups ?? []).some((g) => user.skillGroups.includes(g));
     case 'customer.view':
     case 'customer.merge':
     case 'pii.reveal':
@@ -221,7 +244,7 @@ export function queueRowVisible(user: PolicyUser, s: PolicyResource): boolean {
  */
 export function scopeOf(user: PolicyUser, action: Action): readonly string[] | null {
   if (!has(user, ROLES[action])) return [];
-  if (action === 'session.handle') return user.skillGroups;
+  if (action === 'session.handle' || action === 'session.note') return user.skillGroups;
   // The knowledge base belongs to no skill group.
   if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
   // The routing config is one for the whole deployment.

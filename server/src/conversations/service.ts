@@ -1,3 +1,4 @@
+import { noteVisibleTo } from '../../../common/api/supervision';
 import { hasMaskedRun, restoreMasked } from '../../../common/privacy/staff-view';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { UserView } from '../../../common/api/auth';
@@ -302,7 +303,8 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         ...(beforeSeq ? { beforeSeq } : {}),
         limit: limit ?? HISTORY_PAGE_MAX,
       });
-      return { messages: await deps.views.messages(page.messages), hasOlder: page.hasOlder };
+      // Whispers are for the agent they were meant for and supervisors (issue 16, api/supervision.ts).
+      return { messages: await deps.views.messages(page.messages.filter((m) => noteVisibleTo(m, actor))), hasOlder: page.hasOlder };
     },
 
     async accept(actor, sessionId) {

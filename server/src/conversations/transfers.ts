@@ -2,6 +2,7 @@ import type { ConversationSummary } from '../../../common/ai/assist';
 import type { Lang } from '../../../common/ai/types';
 import type { UserView } from '../../../common/api/auth';
 import type { SessionDetail } from '../../../common/api/sessions';
+import type { ReassignTarget } from '../../../common/api/supervision';
 import {
   TRANSFER_EVENT_NAME,
   type TransferEventData,
@@ -24,7 +25,7 @@ import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
 import type { Router } from '../routing/router';
 import { transferDecision } from '../routing/transfer';
-import type { SessionRecord, SessionStore, TransferRecord } from '../sessions/store';
+import type { NewTransfer, SessionRecord, SessionStore, TransferRecord } from '../sessions/store';
 import type { SessionViews } from '../sessions/views';
 import { sendText } from './outbound';
 
@@ -61,6 +62,14 @@ export interface TransferService {
    * TRANSFER_TARGET_NOT_IN_GROUP, TRANSFER_TO_SELF, TRANSFER_PENDING, TRANSFER_TARGET_UNAVAILABLE.
    */
   transfer(actor: UserView, input: TransferInput): Promise<TransferView>;
+  /**
+   * `supervise:reassign` (issue 16): a lead moves a contact an agent holds to another agent of its
+   * group or back to the group's queue — a cold transfer on the holder's behalf, its events made by
+   * the lead. SESSION_NOT_FOUND, FORBIDDEN (not a group the actor supervises), SESSION_CLOSED,
+   * NO_AGENT_ASSIGNED (nobody holds it), TRANSFER_TO_SELF (to its holder), TRANSFER_TARGET_NOT_FOUND,
+   * TRANSFER_TARGET_NOT_IN_GROUP, TRANSFER_PENDING.
+   */
+  reassign(actor: UserView, input: { sessionId: string; to: ReassignTarget; note?: string | undefined }): Promise<TransferView>;
   /** `transfer:accept` by the agent it is offered to: the contact's detail. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
   accept(actor: UserView, transferId: string): Promise<SessionDetail>;
   /** `transfer:decline` by the agent it is offered to. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
@@ -296,7 +305,68 @@ export function createTransferService(deps: TransferDeps): TransferService {
       if (t.status === 'pending') await end(t.id, { outcome: 'cancelled', by: 'system' }, 'system');
   }
 
+  /**
+   * A cold transfer (the contact leaves `input.fromAgentId` at once and is routed to the target), made
+   * by `actorId`: the agent themself, or a team lead reassigning their contact (issue 16).
+   */
+  async function cold(session: SessionRecord, input: NewTransfer, actorId: string): Promise<TransferRecord> {
+    const { transfer, session: queued } = await deps.store.startTransfer(input);
+    await syncCapacity(input.fromAgentId);
+    await deps.bus.publish(sessionChanged(queued, 'released', actorId, 'transferred', session));
+    await record(transfer);
+    await tellCustomer(queued, transfer);
+    await publish(transfer, queued, actorId);
+    const to = input.target;
+    log.info(
+      { transferId: transfer.id, sessionId: session.id, mode: 'cold', to: to.kind, skillGroup: input.skillGroup },
+      'contact transferred',
+    );
+    await deps.router.transferred(session.id, { from: input.fromAgentId, ...(to.kind === 'agent' ? { agentId: to.agentId } : {}) });
+    offerWaiting(input.fromAgentId);
+    return transfer;
+  }
+
   return {
+    async reassign(actor, { sessionId, to, note }) {
+      const session = await deps.store.getSession(sessionId);
+      if (!session || !can(actor, 'session.view', { skillGroup: session.skillGroup })) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (!can(actor, 'session.supervise', { skillGroup: session.skillGroup })) throw new HuiliuError('FORBIDDEN');
+      if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      const holderId = session.status === 'active' ? session.assignedAgentId : null;
+      // Waiting contacts are the router's to offer; a lead moves a contact an agent holds.
+      if (!holderId)
+        throw new HuiliuError('NO_AGENT_ASSIGNED', 'Only a contact an agent holds is reassigned; waiting contacts are routed.');
+      const holder = deps.directory.userById(holderId);
+      if (!holder) throw new HuiliuError('TRANSFER_TARGET_NOT_FOUND', 'The agent holding the contact is unknown.');
+      const target: TransferTarget =
+        to.kind === 'agent'
+          ? { kind: 'agent', agentId: to.agentId, skillGroup: session.skillGroup }
+          : { kind: 'skill-group', skillGroup: session.skillGroup };
+      // The target is judged as if the holder transferred it: an agent of the contact's group, not the holder.
+      const skillGroup = resolveTarget(holder, session, target);
+      const config = await deps.routingConfig();
+      const names = { from: holder.displayName, target: to.kind === 'agent' ? personOf(to.agentId).name : groupName(skillGroup) };
+      const decision = transferDecision(session.routing, { from: holderId, target, mode: 'cold', skillGroup, at: iso(), names }, config);
+      // The decision log says who moved it: the lead, on the holder's behalf.
+      decision.reasons = decision.reasons.map((r) =>
+        r.factor === 'transfer' ? { ...r, note: `${r.note}; reassigned by ${actor.displayName}` } : r,
+      );
+      const transfer = await cold(
+        session,
+        {
+          sessionId,
+          fromAgentId: holderId,
+          mode: 'cold',
+          target,
+          skillGroup,
+          decision,
+          note: note || `Reassigned by ${actor.displayName}`,
+        },
+        actor.id,
+      );
+      return viewOf(transfer);
+    },
+
     async start() {
       for (const t of await deps.store.pendingTransfers()) schedule(t);
       subs.push(
@@ -349,18 +419,7 @@ export function createTransferService(deps: TransferDeps): TransferService {
         ...(summary ? { summary } : {}),
       };
 
-      if (mode === 'cold') {
-        const { transfer, session: queued } = await deps.store.startTransfer({ ...common, decision: base });
-        await syncCapacity(actor.id);
-        await deps.bus.publish(sessionChanged(queued, 'released', actor.id, 'transferred', session));
-        await record(transfer);
-        await tellCustomer(queued, transfer);
-        await publish(transfer, queued, actor.id);
-        log.info({ transferId: transfer.id, sessionId, mode, to: to.kind, skillGroup }, 'contact transferred');
-        await deps.router.transferred(sessionId, { from: actor.id, ...(to.kind === 'agent' ? { agentId: to.agentId } : {}) });
-        offerWaiting(actor.id);
-        return viewOf(transfer);
-      }
+      if (mode === 'cold') return viewOf(await cold(session, { ...common, decision: base }, actor.id));
 
       // Warm: who is offered it, as the router would choose for a group, or the named agent if they can take it now.
       let decision: RoutingDecision;

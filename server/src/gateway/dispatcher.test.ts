@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionFacts } from '../../../common/events/events';
 import type { Envelope } from '../../../common/message/envelope';
+import { NOTE_EVENT_NAME } from '../../../common/api/supervision';
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Bus, EventOf } from '../bus/bus';
 import { createMemoryBroker, type MemoryBroker } from '../bus/bus.memory';
@@ -123,6 +124,29 @@ describe('outbound dispatcher', () => {
       sessionId: event.sessionId,
       payload: { messageId: event.payload.envelope.id, state: 'delivered', session: { assignedAgentId: 'agent-1' } },
     });
+  });
+
+  it('never hands a staff-only message (an internal note or whisper) to any channel adapter, even if one is published', async () => {
+    const codes: ChannelCode[] = ['WB', 'AP', 'WX', 'XM', 'SP'];
+    const adapters = codes.map((c) => channel(c, async () => ({ state: 'sent' })));
+    const { bus, changes } = await node(...adapters);
+    const notes = codes.map((code) => {
+      const event = messageOut(code);
+      const envelope = {
+        ...event.payload.envelope,
+        kind: 'event',
+        body: {
+          name: NOTE_EVENT_NAME,
+          data: { text: 'Offer the coupon', author: { id: 'lead-1', name: 'Lead' }, whisper: true, to: null },
+        },
+      } as Envelope;
+      return { ...event, payload: { ...event.payload, envelope } };
+    });
+    for (const n of notes) await bus.publish(n);
+    await until(() => changes.length === notes.length);
+    expect(adapters.flatMap((a) => a.sent)).toEqual([]);
+    for (const n of notes)
+      expect(await channels.delivery(n.payload.envelope.id)).toMatchObject({ state: 'failed', error: { code: 'STAFF_ONLY' } });
   });
 
   it("records the channel's own error when it refuses, and ADAPTER_ERROR when the adapter throws", async () => {

@@ -1,4 +1,5 @@
 import { HuiliuError } from '../../../common/errors/codes';
+import { isStaffOnly } from '../../../common/message/envelope';
 import { DeliveryResultSchema, type DeliveryResult } from '../../../common/message/delivery';
 import type { Bus, EventOf, Subscription } from '../bus/bus';
 import { newEvent, onceById } from '../bus/events';
@@ -35,6 +36,12 @@ export function createOutboundDispatcher(deps: {
 
   const deliver = async (event: EventOf<'message.out'>): Promise<DeliveryResult> => {
     const { envelope, session } = event.payload;
+    // Staff-only messages (internal notes, whispers, transfer records) never reach a customer, whoever
+    // published them (issue 15): refused here, before any adapter sees them.
+    if (isStaffOnly(envelope)) {
+      log.error({ channel: session.channel, messageId: envelope.id }, 'a staff-only message was published for sending; not sent');
+      return { state: 'failed', error: { code: 'STAFF_ONLY', message: 'Staff-only messages are never sent to the customer.' } };
+    }
     const adapter = deps.adapters.get(session.channel);
     if (!adapter) return { state: 'failed', error: { code: 'NO_ADAPTER', message: `No adapter serves the ${session.channel} channel.` } };
     try {

@@ -1,3 +1,4 @@
+import { noteVisibleTo } from '../../../common/api/supervision';
 import { LRUCache } from 'lru-cache';
 import type { Emotion } from '../../../common/ai/types';
 import type { SessionFacts } from '../../../common/events/events';
@@ -249,7 +250,8 @@ export class SessionViews {
       this.store.listSessions({ customerId: s.customerId, limit: 50 }),
       this.extras?.(s, viewer),
     ]);
-    const messages = await this.messages(page.messages);
+    // Whispers are for the agent they were meant for and supervisors (issue 16, api/supervision.ts).
+    const messages = await this.messages(page.messages.filter((m) => noteVisibleTo(m, viewer)));
     return {
       ...summary,
       ...(s.movedTo ? { movedTo: s.movedTo } : {}),

@@ -58,7 +58,7 @@ const NOT_GROUP_RESOURCES: Record<string, string> = {
 };
 
 /** Socket events that name no session or transfer (nothing of a group to reach). */
-const NO_RESOURCE_EVENTS = ['queue:list', 'presence:set'];
+const NO_RESOURCE_EVENTS = ['queue:list', 'presence:set', 'supervise:agents'];
 
 describe('IDOR across skill groups: every route and socket event with a resource id', () => {
   let s: TestServer;
@@ -213,6 +213,14 @@ describe('IDOR across skill groups: every route and socket event with a resource
       'transfer:targets': { sessionId: v.takenSessionId },
       'agent:typing': { sessionId: v.takenSessionId, typing: true },
       'session:read': { sessionId: v.sessionId, upToSeq: 1 },
+      // Issues 15, 16: a note needs the session's group; supervision is not an agent's at all.
+      'note:add': { sessionId: v.takenSessionId, clientMessageId: 'idor-note-0001', text: 'not yours' },
+      'supervise:open': { sessionId: v.takenSessionId },
+      'supervise:leave': { sessionId: v.takenSessionId },
+      'supervise:whisper': { sessionId: v.takenSessionId, clientMessageId: 'idor-whisper-01', text: 'not yours' },
+      'supervise:barge': { sessionId: v.takenSessionId, clientMessageId: 'idor-barge-0001', text: 'not yours' },
+      'supervise:reassign': { sessionId: v.takenSessionId, to: { kind: 'queue' } },
+      'supervise:presence': { agentId: 'someone-else', presence: 'away' },
     });
     const table = payloads();
     expect([...Object.keys(table), ...NO_RESOURCE_EVENTS].sort()).toEqual([...AGENT_CLIENT_EVENTS].sort());

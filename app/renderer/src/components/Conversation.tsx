@@ -17,6 +17,8 @@ import { useAgentTyping, useReadReceipt } from './agent-receipts';
 import { TRANSFER_EVENT_NAME } from '../../../../common/api/transfers';
 import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, TransferRecordLine } from './Transfer';
 import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Continuity';
+import { NoteLine, isNote } from './supervision/NoteLine';
+import { supervisionError, supervisionStrings } from '../i18n-supervision';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -32,6 +34,12 @@ export function Conversation() {
   const customerTyping = useWorkstation((s) => (s.detail ? Boolean(s.customerTyping[s.detail.id]) : false));
   const loadingOlder = useWorkstation((s) => s.loadingOlder);
   const [draft, setDraft] = useState('');
+  // Issue 15: the composer writes a reply to the customer, or an internal note for staff only.
+  const [noteMode, setNoteMode] = useState(false);
+  const addNote = useWorkstation((s) => s.addNote);
+  const noteError = useWorkstation((s) => s.noteError);
+  const locale = useLocale();
+  const ts = supervisionStrings(locale);
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
   const [closing, setClosing] = useState(false);
   // AI assistance (issue 10): the AI draft in the composer, suggestions inserted at the cursor, the wrap-up note.
@@ -120,6 +128,11 @@ export function Conversation() {
     const text = draft.trim();
     // The server refuses text with no visible character (zero-width spaces, fillers): so do we.
     if (!hasVisibleText(text)) return;
+    if (noteMode) {
+      // A note never reaches the customer: no typing indicator, no AI draft bookkeeping.
+      void addNote(text).then((ok) => ok && setDraft((current) => (current === draft ? '' : current)));
+      return;
+    }
     setDraft('');
     typing.stop();
     // Sent from the AI draft: the server compares the texts and records accepted or edited.
@@ -257,6 +270,8 @@ export function Conversation() {
           const line =
             m.kind === 'event' && m.body.name === TRANSFER_EVENT_NAME ? (
               <TransferRecordLine key={m.id} message={m} />
+            ) : isNote(m) ? (
+              <NoteLine key={m.id} message={m} />
             ) : (
               <li
                 key={m.id}
@@ -333,23 +348,43 @@ export function Conversation() {
         <div className="composer-area">
           <SuggestionStrip latest={latestCustomer} onInsert={insert} />
           {aiDraftId && detail.draft ? <AiDraftBanner draft={detail.draft} onDiscard={discard} /> : null}
-          <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}`} onSubmit={submit}>
+          <div className="composer-modes" role="group" aria-label={ts.composerMode}>
+            <button type="button" className="ghost" aria-pressed={!noteMode} onClick={() => setNoteMode(false)} data-testid="mode-reply">
+              {ts.modeReply}
+            </button>
+            <button
+              type="button"
+              className="ghost composer-modes__note"
+              aria-pressed={noteMode}
+              onClick={() => setNoteMode(true)}
+              data-testid="mode-note"
+            >
+              {ts.modeNote}
+            </button>
+          </div>
+          {noteMode && noteError ? (
+            <p className="error" role="alert">
+              {supervisionError(locale, noteError)}
+            </p>
+          ) : null}
+          <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}${noteMode ? ' composer--note' : ''}`} onSubmit={submit}>
             <textarea
               ref={composerRef}
-              aria-label="Reply"
+              aria-label={noteMode ? ts.note : 'Reply'}
               dir="auto"
-              placeholder="Type a reply… (Enter to send, Shift+Enter for a new line)"
+              placeholder={noteMode ? ts.notePlaceholder : 'Type a reply… (Enter to send, Shift+Enter for a new line)'}
               value={draft}
+              data-testid="composer"
               onChange={(e) => {
                 setDraft(e.target.value);
-                typing.keyed();
+                if (!noteMode) typing.keyed();
               }}
               onKeyDown={onKey}
               rows={aiDraftId ? 6 : 3}
               maxLength={MAX_TEXT_LENGTH}
             />
-            <button type="submit" disabled={!hasVisibleText(draft)}>
-              Send
+            <button type="submit" disabled={!hasVisibleText(draft)} data-testid="composer-submit">
+              {noteMode ? ts.addNote : 'Send'}
             </button>
           </form>
         </div>

@@ -7,13 +7,15 @@ import { PRIVACY_REQUEST_STRINGS } from '../i18n';
 import { kpiStrings } from '../i18n-kpis';
 import { canApprovePrivacy, canManageApps, canViewAudit, canViewKpis, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
+import { canSupervise } from '../stores/supervision';
+import { supervisionStrings } from '../i18n-supervision';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
  * 11), the KPI view for leads and admins (issue 16), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests for
  * privacy officers (issue 17).
  */
-export type View = 'workstation' | 'routing' | 'kpis' | 'apps' | 'audit' | 'privacy';
+export type View = 'workstation' | 'supervise' | 'routing' | 'kpis' | 'apps' | 'audit' | 'privacy';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -21,29 +23,29 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const presence = useWorkstation((s) => s.presence);
   const presenceUntil = useWorkstation((s) => s.presenceUntil);
   const setPresence = useWorkstation((s) => s.setPresence);
+  const presenceBy = useWorkstation((s) => s.presenceChangedBy);
   const logout = useWorkstation((s) => s.logout);
   const locale = useLocale();
   const t = routingStrings(locale).shell;
   const views: View[] = [
     ...(worksQueue(user) ? (['workstation'] as const) : []),
+    ...(canSupervise(user) ? (['supervise'] as const) : []),
     ...(canViewRouting(user) ? (['routing'] as const) : []),
     ...(canViewKpis(user) ? (['kpis'] as const) : []),
     ...(canManageApps(user) ? (['apps'] as const) : []),
     ...(canViewAudit(user) ? (['audit'] as const) : []),
     ...(canApprovePrivacy(user) ? (['privacy'] as const) : []),
   ];
-  const label = (v: View) =>
-    v === 'workstation'
-      ? t.viewWorkstation
-      : v === 'routing'
-        ? t.viewRouting
-        : v === 'kpis'
-          ? kpiStrings(locale).tab
-          : v === 'apps'
-            ? appsStrings(locale).tab
-            : v === 'audit'
-              ? auditStrings(locale).tab
-              : PRIVACY_REQUEST_STRINGS[locale].tab;
+  const labels: Record<View, string> = {
+    workstation: t.viewWorkstation,
+    supervise: supervisionStrings(locale).tab,
+    routing: t.viewRouting,
+    kpis: kpiStrings(locale).tab,
+    apps: appsStrings(locale).tab,
+    audit: auditStrings(locale).tab,
+    privacy: PRIVACY_REQUEST_STRINGS[locale].tab,
+  };
+  const label = (v: View) => labels[v];
   const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
   return (
     <header className="topbar">
@@ -91,6 +93,11 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
                 </option>
               )}
             </select>
+            {presenceBy ? (
+              <span className="presence-by" role="status" data-testid="presence-changed-by">
+                {supervisionStrings(locale).presenceChangedBy(presenceBy.name, t.presences[presenceBy.presence])}
+              </span>
+            ) : null}
           </>
         ) : null}
         <span className="topbar__user" data-testid="current-user">

@@ -78,6 +78,9 @@ export const createConnectionSlice =
           // After a reconnect, refresh the open conversation: we may have missed messages.
           const open = get().openSessionId;
           if (open) void get().openSession(open);
+          // A supervised conversation's live room is this connection's: join it again (issue 16).
+          const watched = get().supervisedId;
+          if (watched) void get().openSupervision(watched);
         });
         socket.on('queue:upsert', (summary) => {
           const before = get().queue[summary.id];
@@ -103,10 +106,21 @@ export const createConnectionSlice =
           });
         });
         socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
-        socket.on('presence:changed', ({ presence, until }) => set({ presence, presenceUntil: until }));
+        socket.on('presence:changed', ({ presence, until, by }) => {
+          set({ presence, presenceUntil: until });
+          // Issue 16: a lead changed it; the top bar says who.
+          get().receivePresenceChange({ presence, ...(by ? { by } : {}) });
+        });
         socket.on('message:new', (message) => {
           if (message.direction === 'in') setTyping(message.sessionId, false);
           get().receiveMessage(message);
+          // A conversation this lead supervises (issue 16) gets its live messages too.
+          get().receiveSupervised(message);
+        });
+        // Issues 15, 16: an internal note or a lead's whisper in my chat or one I supervise.
+        socket.on('note:new', (note) => {
+          if (get().detail?.conversationId === note.conversationId) get().receiveMessage(note);
+          get().receiveSupervised(note);
         });
         socket.on('customer:typing', ({ sessionId, typing }) => setTyping(sessionId, typing));
         socket.on('message:annotated', (annotation) => get().receiveAnnotation(annotation));
@@ -132,7 +146,7 @@ export const createConnectionSlice =
         const conn = get().connection;
         if (!conn) return;
         const res = await conn.request('presence:set', { presence });
-        set({ presence: res.presence, presenceUntil: null });
+        set({ presence: res.presence, presenceUntil: null, presenceChangedBy: null });
       },
     };
   };

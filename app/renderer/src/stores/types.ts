@@ -7,9 +7,10 @@ import type { AuthSlice } from './auth';
 import type { ConnectionSlice } from './connection';
 import type { ConversationSlice } from './conversation';
 import type { QueueSlice } from './queue';
+import type { SupervisionSlice } from './supervision';
 import type { TransferSlice } from './transfers';
 
-export type Workstation = AuthSlice & ConnectionSlice & QueueSlice & ConversationSlice & AssistSlice & TransferSlice;
+export type Workstation = AuthSlice & ConnectionSlice & QueueSlice & ConversationSlice & AssistSlice & TransferSlice & SupervisionSlice;
 
 /** What the store needs from the outside, injected so tests can pass their own. */
 export interface WorkstationDeps {

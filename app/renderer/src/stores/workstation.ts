@@ -4,6 +4,7 @@ import { createAuthSlice } from './auth';
 import { createConnectionSlice } from './connection';
 import { createConversationSlice } from './conversation';
 import { createQueueSlice } from './queue';
+import { createSupervisionSlice } from './supervision';
 import { createTransferSlice } from './transfers';
 import type { Workstation, WorkstationDeps } from './types';
 
@@ -18,6 +19,7 @@ export function createWorkstationStore(deps: WorkstationDeps) {
     ...createConversationSlice(...a),
     ...createAssistSlice(...a),
     ...createTransferSlice(...a),
+    ...createSupervisionSlice(...a),
   }));
 }
 

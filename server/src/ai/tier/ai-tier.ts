@@ -1,4 +1,4 @@
-import type { Envelope } from '../../../../common/message/envelope';
+import { isStaffOnly, type Envelope } from '../../../../common/message/envelope';
 import type { Analysis, Lang } from '../../../../common/ai/types';
 import { emotionText } from '../../sessions/views';
 import { fillPlaceholders, hasPlaceholders, usableName } from '../assist/adapt';
@@ -114,7 +114,8 @@ export function createAiTier(deps: AiTierDeps): AiTier {
     const session = await deps.store.getSession(sessionId);
     if (session?.status !== 'bot') return null;
     const { messages } = await deps.store.recentMessages(session.conversationId, { limit: MEMORY });
-    const own = messages.filter((m) => m.sessionId === session.id);
+    // Staff-only messages (internal notes, transfer records) are no turn of the customer's conversation.
+    const own = messages.filter((m) => m.sessionId === session.id && !isStaffOnly(m));
     // The customer's messages since the last reply: answered together, as one turn.
     let first = own.length;
     while (first > 0 && own[first - 1]!.direction === 'in') first--;
