@@ -30,7 +30,9 @@ import {
 } from '../../../common/socket/agent-events';
 import type { z } from 'zod';
 import type { IdentityStore } from '../auth/identity';
-import { can, type Action } from '../auth/policy';
+import { can, scopeOf, type Action } from '../auth/policy';
+import { BoardSubscribeSchema, BoardUnsubscribeSchema } from '../../../common/api/board';
+import type { LiveBoard } from '../board/service';
 import { canSeeInQueue, queueAudience, queueRooms, queueRoomsOf, seesTeam, queueWatchers, visibleGroups } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
 import { sessionFacts } from '../bus/events';
@@ -139,6 +141,8 @@ export interface AgentHubDeps {
    * Absent: those events answer NOT_FOUND.
    */
   receipts?: AgentReceipts;
+  /** The lead's live board (issue 16): `board:subscribe` / `board:update`. Absent: those events answer NOT_FOUND. */
+  board?: Pick<LiveBoard, 'snapshot' | 'subscribe' | 'skillGroups'>;
   /** Records an agent's view of a conversation over the socket (issue 17: views are audited like the REST ones). */
   audit?: (entry: AuditEntryInput) => void;
   logger: Logger;
@@ -191,6 +195,9 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   // Issue 13: typing goes to your own chat's customer; a read mark is allowed wherever you may look.
   'agent:typing': 'session.handle',
   'session:read': 'session.view',
+  // Issue 16: the live board; each group asked for is checked against the same act by the handler.
+  'board:subscribe': 'board.view',
+  'board:unsubscribe': 'board.view',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
@@ -481,6 +488,25 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     on('agent:typing', AgentTypingSchema, (input) => receipts().typing(user, input));
     on('session:read', SessionReadSchema, (input) => receipts().read(user, input));
 
+    // Issue 16: the live board. Scope is the policy's (`board.view`): leads their groups, admins all.
+    let stopBoard: (() => void) | null = null;
+    on('board:subscribe', BoardSubscribeSchema, async ({ skillGroups }) => {
+      const board = deps.board;
+      if (!board) throw new HuiliuError('NOT_FOUND', 'The live board is not enabled on this server.');
+      const groups = [...new Set(skillGroups ?? scopeOf(user, 'board.view') ?? board.skillGroups())];
+      if (groups.some((skillGroup) => !can(user, 'board.view', { skillGroup }))) throw new HuiliuError('FORBIDDEN');
+      stopBoard?.();
+      // Subscribed before the snapshot is read, so no change falls between the two (the client keeps the newer by `at`).
+      stopBoard = board.subscribe(groups, (snapshot) => socket.emit('board:update', snapshot));
+      if (socket.disconnected) stopBoard();
+      return board.snapshot(groups);
+    });
+    on('board:unsubscribe', BoardUnsubscribeSchema, async () => {
+      stopBoard?.();
+      stopBoard = null;
+      return { unsubscribed: true as const };
+    });
+
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
       deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
@@ -491,6 +517,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     socket.on('disconnect', () => {
       clearTimeout(expiries.get(socket));
+      stopBoard?.();
       // Only a connection that was counted in the pool may be taken out of it, or a socket closed
       // mid-greeting would take away another connection of the same agent.
       if (inPool && deps.pool.disconnect(user.id)) {

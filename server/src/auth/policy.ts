@@ -71,6 +71,11 @@ export const ACTIONS = [
    * their sockets (issue 17, e.g. a stolen laptop). Not scoped: staff accounts belong to no group.
    */
   'account.revoke',
+  /**
+   * Watch the live board of skill groups (issue 16, docs/lead-board.md): queues, agents' states and
+   * loads, service level. Resource: `{ skillGroup }`. Leads their own groups, admins every group.
+   */
+  'board.view',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -125,6 +130,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'retention.manage': ['admin', 'privacy-officer'],
   // Ending someone else's sessions is account administration: admins only.
   'account.revoke': ['admin'],
+  // Supervising queues is the lead's job; admins see every group. Agents and auditors do not watch live.
+  'board.view': ['lead', 'admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -173,6 +180,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'team.view':
     case 'metrics.view':
     case 'ai.feedback':
+    case 'board.view':
       return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
     case 'session.handle':
       return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);

@@ -560,6 +560,17 @@ export const FileConfigSchema = z.strictObject({
           target: z.number().min(0).max(1),
         })
         .partial(),
+      /**
+       * The lead's live board (issue 16, docs/lead-board.md): a waiting contact is flagged once it has
+       * waited `slaWarnShare` of its service-level threshold (default 0.8), an agent's contact once its
+       * customer's message has had no answer for `silenceSeconds` (default 120).
+       */
+      board: z
+        .strictObject({
+          slaWarnShare: z.number().gt(0).max(1),
+          silenceSeconds: z.number().positive().max(86_400),
+        })
+        .partial(),
     })
     .partial()
     .optional(),
@@ -726,7 +737,11 @@ export interface ServerConfig {
   /** `audit:` of HUILIU_CONFIG: how long audit entries are kept (days, ≥ 183). */
   readonly audit: { readonly retentionDays: number };
   /** `kpis:` of HUILIU_CONFIG, defaults filled in: service-level thresholds (seconds) and goal (docs/kpis.md). */
-  readonly kpis: { readonly serviceLevel: { readonly voiceSeconds: number; readonly chatSeconds: number; readonly target: number } };
+  readonly kpis: {
+    readonly serviceLevel: { readonly voiceSeconds: number; readonly chatSeconds: number; readonly target: number };
+    /** The live board's trouble rules (docs/lead-board.md). */
+    readonly board: { readonly slaWarnShare: number; readonly silenceSeconds: number };
+  };
   /** `privacy:` of HUILIU_CONFIG, defaults filled in (docs/privacy.md). */
   readonly privacy: { readonly dueDays: number; readonly exportTtlDays: number };
   /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
@@ -952,7 +967,10 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     privacy: { dueDays: file.privacy?.dueDays ?? 30, exportTtlDays: file.privacy?.exportTtlDays ?? 7 },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
-    kpis: { serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel } },
+    kpis: {
+      serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel },
+      board: { slaWarnShare: 0.8, silenceSeconds: 120, ...file.kpis?.board },
+    },
     ai: {
       liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,
       autoAnswer: { ...DEFAULT_AUTO_ANSWER, ...file.ai?.autoAnswer },
