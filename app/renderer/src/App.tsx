@@ -6,10 +6,12 @@ import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
 import { worksQueue } from './stores/auth';
-import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewRouting, useStaffDirectory } from './staff';
+import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewBoard, canViewRouting, useStaffDirectory } from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
+// The live board (issue 16) likewise, for leads and admins.
+const BoardPage = lazy(() => import('./components/board/BoardPage').then((m) => ({ default: m.BoardPage })));
 // The Apps page (issue 13) likewise, for admins.
 const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ default: m.AppsPage })));
 // The audit view (issue 17), for auditors.
@@ -33,14 +35,23 @@ function Shell() {
     worksQueue(user) ? 'workstation' : canViewAudit(user) ? 'audit' : canApprovePrivacy(user) ? 'privacy' : 'workstation',
   );
   const routing = view === 'routing' && canViewRouting(user);
+  const board = view === 'board' && canViewBoard(user);
   const apps = view === 'apps' && canManageApps(user);
   const audit = view === 'audit' && canViewAudit(user);
   const privacy = view === 'privacy' && canApprovePrivacy(user);
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
-        <TopBar view={routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : privacy ? 'privacy' : 'workstation'} onView={setView} />
-        {routing ? (
+        <TopBar
+          view={board ? 'board' : routing ? 'routing' : apps ? 'apps' : audit ? 'audit' : privacy ? 'privacy' : 'workstation'}
+          onView={setView}
+        />
+        {board ? (
+          // Supervision (issue 16) plugs its open/whisper/barge view into the board's onSupervise hook point.
+          <Suspense fallback={<main className="board" />}>
+            <BoardPage />
+          </Suspense>
+        ) : routing ? (
           <Suspense fallback={<main className="routing" />}>
             <RoutingPage />
           </Suspense>

@@ -13,6 +13,10 @@ const ROUTING_VIEWERS: readonly Role[] = ['lead', 'admin', 'auditor'];
 export const canViewRouting = (user: Pick<UserView, 'roles'> | null): boolean =>
   Boolean(user?.roles.some((r) => ROUTING_VIEWERS.includes(r)));
 
+/** May this user open the live board (policy `board.view`: leads and admins; issue 16)? */
+export const canViewBoard = (user: Pick<UserView, 'roles'> | null): boolean =>
+  Boolean(user?.roles.some((r) => r === 'lead' || r === 'admin'));
+
 /** May this user publish and roll back routing configs (policy `routing.manage`)? */
 export const canManageRouting = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('admin'));
 

@@ -4,15 +4,16 @@ import { routingStrings } from '../i18n-routing';
 import { appsStrings } from '../i18n-apps';
 import { auditStrings } from '../i18n-audit';
 import { PRIVACY_REQUEST_STRINGS } from '../i18n';
-import { canApprovePrivacy, canManageApps, canViewAudit, canViewRouting } from '../staff';
+import { boardStrings } from '../i18n-board';
+import { canApprovePrivacy, canManageApps, canViewAudit, canViewBoard, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
  * 11), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests for
- * privacy officers (issue 17).
+ * privacy officers (issue 17), the live board for leads and admins (issue 16).
  */
-export type View = 'workstation' | 'routing' | 'apps' | 'audit' | 'privacy';
+export type View = 'workstation' | 'board' | 'routing' | 'apps' | 'audit' | 'privacy';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -25,6 +26,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const t = routingStrings(locale).shell;
   const views: View[] = [
     ...(worksQueue(user) ? (['workstation'] as const) : []),
+    ...(canViewBoard(user) ? (['board'] as const) : []),
     ...(canViewRouting(user) ? (['routing'] as const) : []),
     ...(canManageApps(user) ? (['apps'] as const) : []),
     ...(canViewAudit(user) ? (['audit'] as const) : []),
@@ -33,7 +35,9 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const label = (v: View) =>
     v === 'workstation'
       ? t.viewWorkstation
-      : v === 'routing'
+      : v === 'board'
+        ? boardStrings(locale).tab
+        : v === 'routing'
         ? t.viewRouting
         : v === 'apps'
           ? appsStrings(locale).tab
