@@ -42,7 +42,7 @@ function GroupTile({ group, now, t }: { group: BoardGroup; now: number; t: Board
           <span className="board-stat__parts">
             {(['expert', 'assisted', 'ai', 'unrouted'] as const).map((tier) =>
               waiting.byTier[tier] > 0 || tier !== 'unrouted' ? (
-                <span key={tier} className={`chip chip--${tier}`}>
+                <span key={tier} className={`board-chip board-chip--${tier}`}>
                   {t.tiers[tier]} {waiting.byTier[tier]}
                 </span>
               ) : null,
@@ -50,7 +50,7 @@ function GroupTile({ group, now, t }: { group: BoardGroup; now: number; t: Board
           </span>
           <span className="board-stat__parts">
             {Object.entries(waiting.byChannel).map(([channel, n]) => (
-              <span key={channel} className="chip">
+              <span key={channel} className="board-chip">
                 {t.channels[channel as keyof BoardStrings['channels']]} {n}
               </span>
             ))}
@@ -90,14 +90,17 @@ function GroupTile({ group, now, t }: { group: BoardGroup; now: number; t: Board
             {group.abandonment.today.abandoned}/{group.abandonment.today.queued}
           </span>
         </div>
-      </div>
-      <div className="board-tile__agents">
-        {Object.entries(group.agents.byPresence).map(([presence, n]) => (
-          <span key={presence} className={`chip chip--presence-${presence}`}>
-            {t.presences[presence as keyof BoardStrings['presences']]} {n}
+        <div className="board-stat board-stat--agents">
+          <span className="board-stat__label">{t.agentsTitle}</span>
+          <span className="board-stat__parts">
+            {Object.entries(group.agents.byPresence).map(([presence, n]) => (
+              <span key={presence} className={`board-chip board-chip--presence-${presence}`}>
+                {t.presences[presence as keyof BoardStrings['presences']]} {n}
+              </span>
+            ))}
+            {group.agents.list.length === 0 ? <span className="muted">{t.noAgents}</span> : null}
           </span>
-        ))}
-        {group.agents.list.length === 0 ? <span className="muted">{t.noAgents}</span> : null}
+        </div>
       </div>
     </section>
   );
@@ -152,7 +155,7 @@ function ContactsTable({
               </td>
               <td>{c.skillGroup}</td>
               <td>{t.channels[c.channel]}</td>
-              <td>{c.tier ? <span className={`chip chip--${c.tier}`}>{t.tiers[c.tier]}</span> : t.tiers.unrouted}</td>
+              <td>{c.tier ? <span className={`board-chip board-chip--${c.tier}`}>{t.tiers[c.tier]}</span> : t.tiers.unrouted}</td>
               <td>{t.statuses[c.status]}</td>
               <td className="board-wait" data-testid="board-wait">
                 {waitFrom ? formatWait(now - Date.parse(waitFrom)) : t.none}
@@ -184,7 +187,7 @@ function ContactsTable({
 function AgentsTable({ agents, groupsOf, t }: { agents: BoardAgent[]; groupsOf: Map<string, string[]>; t: BoardStrings }) {
   if (agents.length === 0) return <p className="muted">{t.noAgents}</p>;
   return (
-    <table className="board-table" data-testid="board-agents">
+    <table className="board-table board-table--agents" data-testid="board-agents">
       <thead>
         <tr>
           <th>{t.columns.name}</th>
@@ -203,7 +206,7 @@ function AgentsTable({ agents, groupsOf, t }: { agents: BoardAgent[]; groupsOf: 
               </td>
               <td>{(groupsOf.get(a.id) ?? []).join(', ')}</td>
               <td>
-                <span className={`chip chip--presence-${a.presence}`}>{t.presences[a.presence]}</span>
+                <span className={`board-chip board-chip--presence-${a.presence}`}>{t.presences[a.presence]}</span>
               </td>
               <td>
                 <span className="loadbar" role="meter" aria-valuemin={0} aria-valuemax={a.capacity} aria-valuenow={a.activeChats}>
