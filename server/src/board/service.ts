@@ -3,13 +3,12 @@ import type { BoardGroup, BoardRules, BoardSnapshot } from '../../../common/api/
 import { HuiliuError } from '../../../common/errors/codes';
 import { authorOf, type Envelope } from '../../../common/message/envelope';
 import type { Bus, Subscription } from '../bus/bus';
-import type { KpiEvent } from '../kpis/events';
 import type { KpiEventLog } from '../kpis/log.sqlite';
 import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
 import type { MessageEmotions } from '../sessions/views';
 import type { SessionStore } from '../sessions/store';
-import { buildGroupBoard, groupQueueKpis, QUEUE_KPI_KINDS, queueFacts, type ContactTrack, type GroupQueueKpis } from './snapshot';
+import { buildGroupBoard, groupQueueKpis, QueueOutcomes, type ContactTrack, type GroupQueueKpis } from './snapshot';
 
 /** Defaults of the board's rules (docs/lead-board.md). */
 export const BOARD_DEFAULTS = { slaWarnShare: 0.8, silenceSeconds: 120, pushIntervalMs: 1000 } as const;
@@ -91,16 +90,16 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
   let lastFlush = -Infinity;
   let closed = false;
 
-  // Today's queue facts of the KPI log, by id; refreshed incrementally (from `cursor` − overlap).
-  const queueEvents = new Map<string, KpiEvent>();
+  // Today's (and yesterday's) queue outcomes from the KPI log, refreshed incrementally (from `cursor` − overlap).
+  const outcomes = new QueueOutcomes();
   let cursor: number | null = null;
   function refreshQueueFacts(t: number): void {
     if (!deps.kpiLog) return;
     const keepFrom = dayStart(t) - DAY_MS;
     const from = cursor === null ? keepFrom : Math.max(keepFrom, cursor - LOG_OVERLAP_MS);
-    for (const e of deps.kpiLog.read(from, t + 1)) if (QUEUE_KPI_KINDS.has(e.kind)) queueEvents.set(e.id, e);
+    for (const e of deps.kpiLog.read(from, t + 1)) outcomes.add(e);
     cursor = t;
-    for (const [id, e] of queueEvents) if (e.at < keepFrom) queueEvents.delete(id);
+    outcomes.prune(keepFrom);
   }
 
   const watched = () => {
@@ -199,7 +198,6 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
       if (track) trackMap.set(s.id, track);
     }
     refreshQueueFacts(t);
-    const facts = queueFacts([...queueEvents.values()]);
     const empty: GroupQueueKpis = {
       last15m: { rate: null, answeredWithin: 0, answered: 0, abandonedAfter: 0 },
       today: { rate: null, answeredWithin: 0, answered: 0, abandonedAfter: 0 },
@@ -214,7 +212,7 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
         tracks: trackMap,
         agents,
         chatCapacity,
-        kpis: deps.kpiLog ? groupQueueKpis(facts, skillGroup, t, dayStart(t), rules) : empty,
+        kpis: deps.kpiLog ? groupQueueKpis(outcomes, skillGroup, t, dayStart(t), rules) : empty,
         target: deps.serviceLevel.target,
         rules,
         now: t,
