@@ -125,7 +125,12 @@ describe('the lead board: live contacts pushed to the lead, agents kept out', ()
     await page.context().close();
 
     const token = await login('agent1');
-    const socket = connect(`${server.url}${AGENT_NAMESPACE}`, { auth: { token }, transports: ['websocket'], ca, reconnection: false } as never);
+    const socket = connect(`${server.url}${AGENT_NAMESPACE}`, {
+      auth: { token },
+      transports: ['websocket'],
+      ca,
+      reconnection: false,
+    } as never);
     sockets.push(socket);
     await new Promise((resolve, reject) => {
       socket.once('connect', () => resolve(undefined));

@@ -67,6 +67,8 @@ describe('can(user, action, resource)', () => {
     ['retention.manage', [false, false, true, false, true], [false, false, true, false, true]],
     // Signing another user out everywhere: account administration, admins only.
     ['account.revoke', [false, false, true, false, false], [false, false, true, false, false]],
+    // The live board (issue 16): leads watch their own groups, admins every group; agents and auditors never.
+    ['board.view', [false, true, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -89,7 +89,12 @@ describe('live board over the agent socket (issue 16: scope, pushes, coalescing)
       pushIntervalMs: PUSH_MS,
       logger,
     });
-    const router = { agentAvailable: async () => {}, agentGone: async () => {}, agentDisconnected: () => {}, agentSignedOut: async () => {} };
+    const router = {
+      agentAvailable: async () => {},
+      agentGone: async () => {},
+      agentDisconnected: () => {},
+      agentSignedOut: async () => {},
+    };
     hub = await createAgentHub({
       httpServer: http as unknown as HttpsServer,
       auth: identity,

@@ -110,9 +110,13 @@ describe('live board snapshot (issue 16)', () => {
     const base = { unansweredSince: null, emotion: null } as const;
     expect(contactTrouble({ ...base, status: 'queued', channel: 'SP', waitingSince: iso(NOW - 15_999) }, NOW, rules)).toEqual([]);
     expect(contactTrouble({ ...base, status: 'queued', channel: 'SP', waitingSince: iso(NOW - 16_000) }, NOW, rules)).toEqual(['sla-risk']);
-    expect(contactTrouble({ ...base, status: 'queued', channel: 'SP', waitingSince: iso(NOW - 20_001) }, NOW, rules)).toEqual(['sla-breached']);
+    expect(contactTrouble({ ...base, status: 'queued', channel: 'SP', waitingSince: iso(NOW - 20_001) }, NOW, rules)).toEqual([
+      'sla-breached',
+    ]);
     expect(contactTrouble({ ...base, status: 'queued', channel: 'WB', waitingSince: iso(NOW - 47_999) }, NOW, rules)).toEqual([]);
-    expect(contactTrouble({ ...base, status: 'offered', channel: 'WB', waitingSince: iso(NOW - 48_000) }, NOW, rules)).toEqual(['sla-risk']);
+    expect(contactTrouble({ ...base, status: 'offered', channel: 'WB', waitingSince: iso(NOW - 48_000) }, NOW, rules)).toEqual([
+      'sla-risk',
+    ]);
     const silent = { status: 'active' as const, channel: 'WB' as const, waitingSince: iso(NOW - 999_000), emotion: null };
     expect(contactTrouble({ ...silent, unansweredSince: iso(NOW - 119_000) }, NOW, rules)).toEqual([]);
     expect(contactTrouble({ ...silent, unansweredSince: iso(NOW - 120_000) }, NOW, rules)).toEqual(['customer-waiting']);
@@ -158,12 +162,14 @@ describe('live board service level and abandonment (docs/kpis.md definitions)', 
       expect(mine.rate).toBe(report.serviceLevel.rate);
       expect(mine.answered).toBe(report.serviceLevel.answered);
     }
-    expect(k.abandonment.rate).toBe(computeKpis(full, { from: DAY_START, to: NOW + 1 }, { skillGroups: ['general'] }, options).abandonment.rate);
+    expect(k.abandonment.rate).toBe(
+      computeKpis(full, { from: DAY_START, to: NOW + 1 }, { skillGroups: ['general'] }, options).abandonment.rate,
+    );
   });
 
   it('agrees with computeKpis on 2,000 random contacts: transfers re-answered, abandoned after an answer, voice and chat, two groups', () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const log: KpiEvent[] = [];
     const used = new Set<number>();
     // Distinct instants: at an exact tie buildFacts orders by id, which the board does not model.
@@ -175,12 +181,17 @@ describe('live board service level and abandonment (docs/kpis.md definitions)', 
       return t;
     };
     for (let i = 0; i < 2000; i++) {
-      const dims = { sessionId: `r${i}`, skillGroup: rnd() < 0.5 ? 'general' : 'vip', channel: rnd() < 0.2 ? ('SP' as const) : ('WB' as const) };
+      const dims = {
+        sessionId: `r${i}`,
+        skillGroup: rnd() < 0.5 ? 'general' : 'vip',
+        channel: rnd() < 0.2 ? ('SP' as const) : ('WB' as const),
+      };
       const waitMs = () => Math.floor(rnd() * 120_000);
       const roll = rnd();
       if (roll < 0.6) log.push(kpiEvent({ id: `r${i}a`, kind: 'contact.answered', at: at(), ...dims, data: { waitMs: waitMs() } }));
       else log.push(kpiEvent({ id: `r${i}b`, kind: 'contact.abandoned', at: at(), ...dims, data: { waitMs: waitMs() } }));
-      if (rnd() < 0.2) log.push(kpiEvent({ id: `r${i}c`, kind: 'contact.answered', at: at(), ...dims, data: { waitMs: waitMs(), transfer: true } }));
+      if (rnd() < 0.2)
+        log.push(kpiEvent({ id: `r${i}c`, kind: 'contact.answered', at: at(), ...dims, data: { waitMs: waitMs(), transfer: true } }));
       if (rnd() < 0.1) log.push(kpiEvent({ id: `r${i}d`, kind: 'contact.abandoned', at: at(), ...dims, data: { waitMs: waitMs() } }));
     }
     const full = buildFacts(log);

@@ -189,7 +189,13 @@ export function buildGroupBoard(input: GroupBoardInput): BoardGroup {
   const byPresence: Partial<Record<Presence, number>> = {};
   for (const a of agents) byPresence[a.presence] = (byPresence[a.presence] ?? 0) + 1;
   const agentList: BoardAgent[] = agents
-    .map((a) => ({ id: a.id, name: a.displayName || a.username, presence: a.presence, activeChats: a.activeChats, capacity: input.chatCapacity }))
+    .map((a) => ({
+      id: a.id,
+      name: a.displayName || a.username,
+      presence: a.presence,
+      activeChats: a.activeChats,
+      capacity: input.chatCapacity,
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 
   const sorted = [...sessions].sort(
@@ -220,7 +226,12 @@ export function buildGroupBoard(input: GroupBoardInput): BoardGroup {
   return {
     skillGroup,
     at: iso(now),
-    waiting: { total: byTier.expert + byTier.assisted + byTier.ai + byTier.unrouted, byTier, byChannel, longestSince: longest === null ? null : iso(longest) },
+    waiting: {
+      total: byTier.expert + byTier.assisted + byTier.ai + byTier.unrouted,
+      byTier,
+      byChannel,
+      longestSince: longest === null ? null : iso(longest),
+    },
     withAi,
     active,
     agents: { byPresence, list: agentList },

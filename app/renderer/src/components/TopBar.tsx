@@ -38,12 +38,12 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
       : v === 'board'
         ? boardStrings(locale).tab
         : v === 'routing'
-        ? t.viewRouting
-        : v === 'apps'
-          ? appsStrings(locale).tab
-          : v === 'audit'
-            ? auditStrings(locale).tab
-            : PRIVACY_REQUEST_STRINGS[locale].tab;
+          ? t.viewRouting
+          : v === 'apps'
+            ? appsStrings(locale).tab
+            : v === 'audit'
+              ? auditStrings(locale).tab
+              : PRIVACY_REQUEST_STRINGS[locale].tab;
   const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
   return (
     <header className="topbar">

@@ -171,7 +171,12 @@ function ContactsTable({
                 </div>
               </td>
               <td>
-                <button type="button" className="ghost board-supervise" data-testid="board-supervise" onClick={() => onSupervise?.(c.sessionId)}>
+                <button
+                  type="button"
+                  className="ghost board-supervise"
+                  data-testid="board-supervise"
+                  onClick={() => onSupervise?.(c.sessionId)}
+                >
                   {t.supervise}
                 </button>
               </td>
@@ -210,7 +215,10 @@ function AgentsTable({ agents, groupsOf, t }: { agents: BoardAgent[]; groupsOf: 
               </td>
               <td>
                 <span className="loadbar" role="meter" aria-valuemin={0} aria-valuemax={a.capacity} aria-valuenow={a.activeChats}>
-                  <span className={share >= 1 ? 'loadbar__fill loadbar__fill--full' : 'loadbar__fill'} style={{ width: `${share * 100}%` }} />
+                  <span
+                    className={share >= 1 ? 'loadbar__fill loadbar__fill--full' : 'loadbar__fill'}
+                    style={{ width: `${share * 100}%` }}
+                  />
                 </span>
                 <span className="loadbar__text">
                   {a.activeChats}/{a.capacity}
