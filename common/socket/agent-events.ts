@@ -32,6 +32,7 @@ import type {
   SuperviseSession,
   Whisper,
 } from '../api/supervision';
+import type { BoardSnapshot, BoardSubscribe } from '../api/board';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
@@ -213,6 +214,15 @@ export interface AgentClientToServerEvents {
   'supervise:presence': (payload: SupervisePresence, ack: Ack<SupervisedAgent>) => void;
   /** The agents signed in to your groups (presence and load), for the reassign and state controls. */
   'supervise:agents': (payload: Record<string, never>, ack: Ack<SupervisedAgent[]>) => void;
+  /**
+   * The lead's live board (issue 16, docs/lead-board.md): watch these skill groups (absent: all in
+   * your scope). Answers the snapshot of each; `board:update` then pushes the groups that change, at
+   * most once a second. Leads: their own groups; admins: every group; others: FORBIDDEN (also for a
+   * group out of scope). A second subscribe replaces the first; the socket's end ends it.
+   */
+  'board:subscribe': (payload: BoardSubscribe, ack: Ack<BoardSnapshot>) => void;
+  /** Stops the board's pushes to this socket. */
+  'board:unsubscribe': (payload: Record<string, never>, ack: Ack<{ unsubscribed: true }>) => void;
 }
 
 /**
@@ -247,6 +257,8 @@ export const AGENT_CLIENT_EVENTS = [
   'supervise:reassign',
   'supervise:presence',
   'supervise:agents',
+  'board:subscribe',
+  'board:unsubscribe',
 ] as const satisfies readonly (keyof AgentClientToServerEvents)[];
 export type AgentClientEvent = keyof AgentClientToServerEvents;
 // Fails to compile when an event is added to the interface but not to the list.
@@ -319,4 +331,6 @@ export interface AgentServerToClientEvents {
    * local history); reading them again answers `CUSTOMER_ERASED`.
    */
   'customer:erased': (payload: { customerIds: string[] }) => void;
+  /** The live board's groups that changed since the last push (issue 16), to `board:subscribe`rs only. */
+  'board:update': (snapshot: BoardSnapshot) => void;
 }

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createAgentHub, type AgentHub } from './agent/hub';
+import { createLiveBoard } from './board/service';
 import type { KnowledgeBase } from './ai/kb';
 import { setUpOcr, type Ocr } from './ai/ocr/setup';
 import { messagesOcr } from './attachments/ocr-view';
@@ -75,7 +76,7 @@ import { HuiliuError } from '../../common/errors/codes';
 import type { SessionStore } from './sessions/store';
 import { createSqliteSessionStore } from './sessions/store.sqlite';
 import { REPO_ROOT } from './runtime/paths';
-import { SessionViews } from './sessions/views';
+import { SessionViews, emotionErrorReporter, messageEmotions } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
 
 /** How long start-up waits for the first intent model before it listens anyway (ms). */
@@ -461,7 +462,22 @@ export async function startServer(
     privacy,
     canned,
   });
+  // Issue 16: the lead's live board, pushed over the agent socket (docs/lead-board.md).
+  const liveEmotionBudget = budgetOf(config.ai.liveEmotionPerSecond);
+  const board = await createLiveBoard({
+    store,
+    bus,
+    pool,
+    kpiLog,
+    serviceLevel: config.kpis.serviceLevel,
+    ...config.kpis.board,
+    chatCapacity: async () => (await routingConfigs.current()).capacity.chat,
+    skillGroups: () => config.skillGroups.map((g) => g.id),
+    emotions: messageEmotions(emotionOf, { allow: liveEmotionBudget, onError: emotionErrorReporter(logger) }),
+    logger,
+  });
   const hub: AgentHub = await createAgentHub({
+    board,
     httpServer: app.server as unknown as HttpsServer,
     audit: (entry) => audit.record(entry),
     auth,
@@ -540,6 +556,7 @@ export async function startServer(
         // Tries in flight finish and are stored; the rest stay pending in the outbox for the next start.
         await appWebhooks.close();
         await hub.close();
+        await board.close();
         await app.close();
         // No new XMPP stanzas; those being handled finish in ingest.idle() below.
         await xmpp.close();

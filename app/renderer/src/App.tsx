@@ -7,12 +7,23 @@ import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
 import { worksQueue } from './stores/auth';
 import { canSupervise } from './stores/supervision';
-import { StaffContext, canApprovePrivacy, canManageApps, canViewAudit, canViewKpis, canViewRouting, useStaffDirectory } from './staff';
+import {
+  StaffContext,
+  canApprovePrivacy,
+  canManageApps,
+  canViewAudit,
+  canViewBoard,
+  canViewKpis,
+  canViewRouting,
+  useStaffDirectory,
+} from './staff';
 
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
 // The KPI view (issue 16) and its charts, for leads and admins.
 const KpisPage = lazy(() => import('./components/kpis/KpisPage').then((m) => ({ default: m.KpisPage })));
+// The live board (issue 16) likewise, for leads and admins.
+const BoardPage = lazy(() => import('./components/board/BoardPage').then((m) => ({ default: m.BoardPage })));
 // The Apps page (issue 13) likewise, for admins.
 const AppsPage = lazy(() => import('./components/apps/AppsPage').then((m) => ({ default: m.AppsPage })));
 // The audit view (issue 17), for auditors.
@@ -39,12 +50,14 @@ function Shell() {
   );
   // The live board's "Supervise" (openSupervision) shows the supervision view wherever the lead is.
   const supervisedId = useWorkstation((s) => s.supervisedId);
+  const openSupervision = useWorkstation((s) => s.openSupervision);
   useEffect(() => {
     if (supervisedId) setView('supervise');
   }, [supervisedId]);
   const supervise = view === 'supervise' && canSupervise(user);
   const routing = view === 'routing' && canViewRouting(user);
   const kpis = view === 'kpis' && canViewKpis(user);
+  const board = view === 'board' && canViewBoard(user);
   const apps = view === 'apps' && canManageApps(user);
   const audit = view === 'audit' && canViewAudit(user);
   const privacy = view === 'privacy' && canApprovePrivacy(user);
@@ -55,23 +68,29 @@ function Shell() {
           view={
             supervise
               ? 'supervise'
-              : routing
-                ? 'routing'
-                : kpis
-                  ? 'kpis'
-                  : apps
-                    ? 'apps'
-                    : audit
-                      ? 'audit'
-                      : privacy
-                        ? 'privacy'
-                        : 'workstation'
+              : board
+                ? 'board'
+                : routing
+                  ? 'routing'
+                  : kpis
+                    ? 'kpis'
+                    : apps
+                      ? 'apps'
+                      : audit
+                        ? 'audit'
+                        : privacy
+                          ? 'privacy'
+                          : 'workstation'
           }
           onView={setView}
         />
         {supervise ? (
           <Suspense fallback={<main className="supervise" />}>
             <SupervisePage />
+          </Suspense>
+        ) : board ? (
+          <Suspense fallback={<main className="board" />}>
+            <BoardPage onSupervise={(sessionId) => void openSupervision(sessionId)} />
           </Suspense>
         ) : routing ? (
           <Suspense fallback={<main className="routing" />}>

@@ -17,6 +17,10 @@ export const canViewRouting = (user: Pick<UserView, 'roles'> | null): boolean =>
 export const canViewKpis = (user: Pick<UserView, 'roles'> | null): boolean =>
   Boolean(user?.roles.some((r) => r === 'lead' || r === 'admin'));
 
+/** May this user open the live board (policy `board.view`: leads and admins; issue 16)? */
+export const canViewBoard = (user: Pick<UserView, 'roles'> | null): boolean =>
+  Boolean(user?.roles.some((r) => r === 'lead' || r === 'admin'));
+
 /** May this user publish and roll back routing configs (policy `routing.manage`)? */
 export const canManageRouting = (user: Pick<UserView, 'roles'> | null): boolean => Boolean(user?.roles.includes('admin'));
 

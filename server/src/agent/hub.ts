@@ -42,7 +42,9 @@ import {
 } from '../../../common/api/supervision';
 import type { SupervisionService } from '../conversations/supervision';
 import type { IdentityStore } from '../auth/identity';
-import { can, type Action } from '../auth/policy';
+import { can, scopeOf, type Action } from '../auth/policy';
+import { BoardSubscribeSchema, BoardUnsubscribeSchema } from '../../../common/api/board';
+import type { LiveBoard } from '../board/service';
 import { canSeeInQueue, queueAudience, queueRooms, queueRoomsOf, seesTeam, queueWatchers, visibleGroups } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
 import { sessionFacts } from '../bus/events';
@@ -177,6 +179,8 @@ export interface AgentHubDeps {
    * pushes. Absent: those events answer NOT_FOUND.
    */
   supervision?: SupervisionService;
+  /** The lead's live board (issue 16): `board:subscribe` / `board:update`. Absent: those events answer NOT_FOUND. */
+  board?: Pick<LiveBoard, 'snapshot' | 'subscribe' | 'skillGroups'>;
   /** Records an agent's view of a conversation over the socket (issue 17: views are audited like the REST ones). */
   audit?: (entry: AuditEntryInput) => void;
   logger: Logger;
@@ -240,6 +244,9 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   'supervise:reassign': 'session.supervise',
   'supervise:presence': 'presence.supervise',
   'supervise:agents': 'presence.supervise',
+  // Issue 16: the live board; each group asked for is checked against the same act by the handler.
+  'board:subscribe': 'board.view',
+  'board:unsubscribe': 'board.view',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
@@ -564,6 +571,25 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       return change.agent;
     });
 
+    // Issue 16: the live board. Scope is the policy's (`board.view`): leads their groups, admins all.
+    let stopBoard: (() => void) | null = null;
+    on('board:subscribe', BoardSubscribeSchema, async ({ skillGroups }) => {
+      const board = deps.board;
+      if (!board) throw new HuiliuError('NOT_FOUND', 'The live board is not enabled on this server.');
+      const groups = [...new Set(skillGroups ?? scopeOf(user, 'board.view') ?? board.skillGroups())];
+      if (groups.some((skillGroup) => !can(user, 'board.view', { skillGroup }))) throw new HuiliuError('FORBIDDEN');
+      stopBoard?.();
+      // Subscribed before the snapshot is read, so no change falls between the two (the client keeps the newer by `at`).
+      stopBoard = board.subscribe(groups, (snapshot) => socket.emit('board:update', snapshot));
+      if (socket.disconnected) stopBoard();
+      return board.snapshot(groups);
+    });
+    on('board:unsubscribe', BoardUnsubscribeSchema, async () => {
+      stopBoard?.();
+      stopBoard = null;
+      return { unsubscribed: true as const };
+    });
+
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
       deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
@@ -574,6 +600,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
     socket.on('disconnect', () => {
       clearTimeout(expiries.get(socket));
+      stopBoard?.();
       // Only a connection that was counted in the pool may be taken out of it, or a socket closed
       // mid-greeting would take away another connection of the same agent.
       if (inPool && deps.pool.disconnect(user.id)) {

@@ -77,6 +77,8 @@ describe('can(user, action, resource)', () => {
     ['session.supervise', [false, true, true, false, false], [false, false, true, false, false]],
     ['session.barge', [false, true, true, false, false], [false, false, true, false, false]],
     ['presence.supervise', [false, true, true, false, false], [false, false, true, false, false]],
+    // The live board (issue 16): leads watch their own groups, admins every group; agents and auditors never.
+    ['board.view', [false, true, true, false, false], [false, false, true, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -91,6 +91,11 @@ export const ACTIONS = [
   'session.barge',
   /** Set another agent's presence (issue 16). Resource: `{ skillGroups }` of the agent: one in scope. */
   'presence.supervise',
+  /**
+   * Watch the live board of skill groups (issue 16, docs/lead-board.md): queues, agents' states and
+   * loads, service level. Resource: `{ skillGroup }`. Leads their own groups, admins every group.
+   */
+  'board.view',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -156,6 +161,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'session.supervise': ['lead', 'admin'],
   'session.barge': ['lead', 'admin'],
   'presence.supervise': ['lead', 'admin'],
+  // Supervising queues is the lead's job; admins see every group. Agents and auditors do not watch live.
+  'board.view': ['lead', 'admin'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -207,6 +214,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
     case 'ai.feedback':
     case 'canned.view':
     case 'canned.manage':
+    case 'board.view':
       return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
     case 'session.handle':
     case 'session.note':

@@ -567,6 +567,17 @@ export const FileConfigSchema = z.strictObject({
           target: z.number().min(0).max(1),
         })
         .partial(),
+      /**
+       * The lead's live board (issue 16, docs/lead-board.md): a waiting contact is flagged once it has
+       * waited `slaWarnShare` of its service-level threshold (default 0.8), an agent's contact once its
+       * customer's message has had no answer for `silenceSeconds` (default 120).
+       */
+      board: z
+        .strictObject({
+          slaWarnShare: z.number().gt(0).max(1),
+          silenceSeconds: z.number().positive().max(86_400),
+        })
+        .partial(),
     })
     .partial()
     .optional(),
@@ -735,7 +746,11 @@ export interface ServerConfig {
   /** `sla:` of HUILIU_CONFIG, or the default policy set (docs/sla.md). */
   readonly sla: SlaPolicySet;
   /** `kpis:` of HUILIU_CONFIG, defaults filled in: service-level thresholds (seconds) and goal (docs/kpis.md). */
-  readonly kpis: { readonly serviceLevel: { readonly voiceSeconds: number; readonly chatSeconds: number; readonly target: number } };
+  readonly kpis: {
+    readonly serviceLevel: { readonly voiceSeconds: number; readonly chatSeconds: number; readonly target: number };
+    /** The live board's trouble rules (docs/lead-board.md). */
+    readonly board: { readonly slaWarnShare: number; readonly silenceSeconds: number };
+  };
   /** `privacy:` of HUILIU_CONFIG, defaults filled in (docs/privacy.md). */
   readonly privacy: { readonly dueDays: number; readonly exportTtlDays: number };
   /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
@@ -962,7 +977,10 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
     sla: file.sla ?? DEFAULT_SLA_POLICIES,
-    kpis: { serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel } },
+    kpis: {
+      serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel },
+      board: { slaWarnShare: 0.8, silenceSeconds: 120, ...file.kpis?.board },
+    },
     ai: {
       liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,
       autoAnswer: { ...DEFAULT_AUTO_ANSWER, ...file.ai?.autoAnswer },

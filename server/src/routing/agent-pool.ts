@@ -20,6 +20,20 @@ export interface AgentState {
  */
 export class AgentPool {
   private readonly agents = new Map<string, AgentState>();
+  private readonly listeners = new Set<(agent: Readonly<AgentState>) => void>();
+
+  /**
+   * Calls `listener` after each change of an agent (connect, disconnect, presence, load): what the
+   * live board (issue 16) pushes from. Returns the function that removes it.
+   */
+  onChange(listener: (agent: Readonly<AgentState>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(agent: AgentState): void {
+    for (const listener of this.listeners) listener(agent);
+  }
 
   connect(agent: Omit<AgentState, 'presence' | 'connections' | 'idleSince' | 'activeChats'>, activeChats: number, now: number): AgentState {
     const existing = this.agents.get(agent.id);
@@ -29,6 +43,7 @@ export class AgentPool {
     }
     const state: AgentState = { ...agent, presence: 'available', connections: 1, activeChats, idleSince: now };
     this.agents.set(agent.id, state);
+    this.changed(state);
     return state;
   }
 
@@ -39,6 +54,7 @@ export class AgentPool {
     a.connections -= 1;
     if (a.connections > 0) return false;
     this.agents.delete(agentId);
+    this.changed({ ...a, presence: 'offline' });
     return true;
   }
 
@@ -50,7 +66,9 @@ export class AgentPool {
     const a = this.agents.get(agentId);
     if (!a) return;
     if (a.presence !== presence && presence === 'available' && a.activeChats === 0) a.idleSince = now;
+    const before = a.presence;
     a.presence = presence;
+    if (before !== presence) this.changed(a);
   }
 
   /**
@@ -61,7 +79,9 @@ export class AgentPool {
     const a = this.agents.get(agentId);
     if (!a) return;
     if (activeChats === 0 && a.activeChats > 0) a.idleSince = now;
+    const before = a.activeChats;
     a.activeChats = activeChats;
+    if (before !== activeChats) this.changed(a);
   }
 
   /** Every agent signed in on this node, whatever their presence or load (the engine decides who qualifies). */

@@ -58,7 +58,9 @@ const NOT_GROUP_RESOURCES: Record<string, string> = {
 };
 
 /** Socket events that name no session or transfer (nothing of a group to reach). */
-const NO_RESOURCE_EVENTS = ['queue:list', 'presence:set', 'supervise:agents'];
+// The live board names skill groups, not resources by id: its group scope is tested in
+// server/src/board/board.socket.test.ts (a lead of general is refused vip; agents are refused).
+const NO_RESOURCE_EVENTS = ['queue:list', 'presence:set', 'supervise:agents', 'board:subscribe', 'board:unsubscribe'];
 
 describe('IDOR across skill groups: every route and socket event with a resource id', () => {
   let s: TestServer;

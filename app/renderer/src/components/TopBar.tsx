@@ -5,17 +5,19 @@ import { appsStrings } from '../i18n-apps';
 import { auditStrings } from '../i18n-audit';
 import { PRIVACY_REQUEST_STRINGS } from '../i18n';
 import { kpiStrings } from '../i18n-kpis';
-import { canApprovePrivacy, canManageApps, canViewAudit, canViewKpis, canViewRouting } from '../staff';
+import { boardStrings } from '../i18n-board';
+import { canApprovePrivacy, canManageApps, canViewAudit, canViewBoard, canViewKpis, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
 import { canSupervise } from '../stores/supervision';
 import { supervisionStrings } from '../i18n-supervision';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
- * 11), the KPI view for leads and admins (issue 16), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests for
- * privacy officers (issue 17).
+ * 11), the KPI view and the live board for leads and admins (issue 16), supervision for leads and admins
+ * (issue 16), the Apps page for admins (issue 13), the audit log for auditors and the privacy requests
+ * for privacy officers (issue 17).
  */
-export type View = 'workstation' | 'supervise' | 'routing' | 'kpis' | 'apps' | 'audit' | 'privacy';
+export type View = 'workstation' | 'supervise' | 'board' | 'routing' | 'kpis' | 'apps' | 'audit' | 'privacy';
 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
@@ -29,6 +31,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const t = routingStrings(locale).shell;
   const views: View[] = [
     ...(worksQueue(user) ? (['workstation'] as const) : []),
+    ...(canViewBoard(user) ? (['board'] as const) : []),
     ...(canSupervise(user) ? (['supervise'] as const) : []),
     ...(canViewRouting(user) ? (['routing'] as const) : []),
     ...(canViewKpis(user) ? (['kpis'] as const) : []),
@@ -39,6 +42,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const labels: Record<View, string> = {
     workstation: t.viewWorkstation,
     supervise: supervisionStrings(locale).tab,
+    board: boardStrings(locale).tab,
     routing: t.viewRouting,
     kpis: kpiStrings(locale).tab,
     apps: appsStrings(locale).tab,
