@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aLawDecode, decodeWav, encodeWav, muLawDecode, muLawEncode, resample, telephoneQuality } from './audio';
+import { aLawDecode, decodeWav, dither, encodeWav, muLawDecode, muLawEncode, resample, telephoneQuality } from './audio';
 import { charErrors, editDistance, pooledRate, wordErrors } from './wer';
 
 const tone = (hz: number, rate: number, seconds: number, amplitude = 10000) =>
@@ -53,6 +53,14 @@ describe('speech audio plumbing', () => {
       expect(Math.abs(y - x)).toBeLessThanOrEqual(Math.max(8, Math.abs(x) / 16));
     }
     expect(aLawDecode(0x55 ^ 0x80)).toBeGreaterThan(0);
+  });
+
+  it('dithers by at most one step, the same way every time', () => {
+    const silent = { samples: new Int16Array(1000), sampleRate: 16000 };
+    const a = dither(silent);
+    expect([...a.samples]).toEqual([...dither(silent).samples]);
+    expect(a.samples.some((x) => x !== 0)).toBe(true);
+    expect(a.samples.every((x) => Math.abs(x) <= 1)).toBe(true);
   });
 
   it('refuses what is not readable WAV with SPEECH_INPUT_UNSUPPORTED', () => {

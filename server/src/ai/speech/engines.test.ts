@@ -10,7 +10,8 @@ import { wordErrors } from './wer';
 const CLIPS = join(import.meta.dirname, '../../../../../shared/data/speech-asr-clips');
 const clip = (name: string) => decodeWav(readFileSync(join(CLIPS, name)));
 
-describe('pocketsphinx (offline English ASR from Debian)', () => {
+// pocketsphinx needs 2–4 s of CPU per clip; on a shared, loaded machine it can take far longer.
+describe('pocketsphinx (offline English ASR from Debian)', { timeout: 180_000 }, () => {
   const asr = new PocketsphinxAsr();
 
   it('transcribes a LibriSpeech clip with word times and confidences', async () => {
@@ -96,7 +97,7 @@ describe('espeak-ng (offline TTS from Debian)', () => {
   });
 });
 
-describe('round trip: espeak-ng speaks, pocketsphinx listens', () => {
+describe('round trip: espeak-ng speaks, pocketsphinx listens', { timeout: 180_000 }, () => {
   it('recognises a short English sentence with a bounded word error rate', async () => {
     const sentence = 'I want to speak to an agent';
     const spoken = await new EspeakTts().synthesize({ text: sentence, lang: 'en' });
