@@ -64,7 +64,11 @@ describe('speech audio plumbing', () => {
   });
 
   it('refuses what is not readable WAV with SPEECH_INPUT_UNSUPPORTED', () => {
-    for (const bad of [Buffer.from('not a wav file at all'), wavOf(85, 1, 8000, 16, Buffer.alloc(10)), wavOf(1, 1, 100, 16, Buffer.alloc(10))]) {
+    for (const bad of [
+      Buffer.from('not a wav file at all'),
+      wavOf(85, 1, 8000, 16, Buffer.alloc(10)),
+      wavOf(1, 1, 100, 16, Buffer.alloc(10)),
+    ]) {
       expect(() => decodeWav(bad)).toThrow(expect.objectContaining({ code: 'SPEECH_INPUT_UNSUPPORTED' }));
     }
   });
@@ -86,13 +90,18 @@ describe('word and character error rates', () => {
   it('counts Levenshtein edits over words after LibriSpeech-style normalisation', () => {
     expect(editDistance(['a', 'b', 'c'], ['a', 'x', 'c', 'd'])).toBe(2);
     expect(wordErrors('And so, my fellow Americans!', 'and so my fellow americans')).toEqual({ errors: 0, reference: 5 });
-    expect(wordErrors("WHY SHOULD ONE HALT ON THE WAY", "why should one hold on the way")).toEqual({ errors: 1, reference: 7 });
+    expect(wordErrors('WHY SHOULD ONE HALT ON THE WAY', 'why should one hold on the way')).toEqual({ errors: 1, reference: 7 });
     expect(wordErrors("it's", 'its').errors).toBe(1);
   });
 
   it('counts characters for Mandarin without spaces, punctuation or full-width forms', () => {
     expect(charErrors('而 对 楼市 成交 抑制 作用', '而对楼市成交抑制作用。')).toEqual({ errors: 0, reference: 10 });
     expect(charErrors('而对楼市成交抑制作用', '而对楼市成交一直作用').errors).toBe(2);
-    expect(pooledRate([{ errors: 1, reference: 10 }, { errors: 3, reference: 10 }])).toBe(0.2);
+    expect(
+      pooledRate([
+        { errors: 1, reference: 10 },
+        { errors: 3, reference: 10 },
+      ]),
+    ).toBe(0.2);
   });
 });

@@ -25,7 +25,11 @@ const errorOf = (fn: () => unknown): Error => {
   }
   throw new Error('expected an error');
 };
-const textEmotion = () => ({ label: 'neutral' as const, intensity: 0, scores: { anger: 0, disgust: 0, fear: 0, happiness: 0, sadness: 0, surprise: 0, neutral: 1 } });
+const textEmotion = () => ({
+  label: 'neutral' as const,
+  intensity: 0,
+  scores: { anger: 0, disgust: 0, fear: 0, happiness: 0, sadness: 0, surprise: 0, neutral: 1 },
+});
 
 describe('ai.speech configuration (issue 18)', () => {
   it('defaults to the offline Debian engines: pocketsphinx ASR, espeak-ng TTS', () => {
@@ -51,7 +55,9 @@ describe('ai.speech configuration (issue 18)', () => {
     expect(openai.asr.openai).toEqual({ baseUrl: 'http://127.0.0.1:8000/v1', model: 'whisper-large-v3', apiKeyEnv: 'SPEECH_KEY' });
     const e = createSpeechEngines(openai, { textEmotion });
     expect([e.asr?.engine, e.tts?.engine]).toEqual(['openai', 'openai']);
-    const whisper = load(`ai: {speech: {asr: {engine: whisper-cli, whisperCli: {binary: /opt/whisper.cpp/whisper-cli, model: ${model}}}, tts: {engine: none}}}`).ai.speech;
+    const whisper = load(
+      `ai: {speech: {asr: {engine: whisper-cli, whisperCli: {binary: /opt/whisper.cpp/whisper-cli, model: ${model}}}, tts: {engine: none}}}`,
+    ).ai.speech;
     const w = createSpeechEngines(whisper, { textEmotion });
     expect(w.asr?.engine).toBe('whisper-cli');
     expect(w.tts).toBeNull();
@@ -66,7 +72,10 @@ describe('ai.speech configuration (issue 18)', () => {
       ['ai: {speech: {asr: {whisperCli: {model: models/ggml.bin}}}}', /field ai\.speech\.asr\.whisperCli\.model: must be an absolute path/],
       ['ai: {speech: {asr: {pocketsphinx: {binary: "pocketsphinx_continuous -dither"}}}}', /field ai\.speech\.asr\.pocketsphinx\.binary/],
       ['ai: {speech: {asr: {openai: {baseUrl: "ftp://x/v1", model: m}}}}', /field ai\.speech\.asr\.openai\.baseUrl/],
-      ['ai: {speech: {asr: {openai: {baseUrl: "http://x/v1", model: m, apiKeyEnv: "sk-live-123"}}}}', /field ai\.speech\.asr\.openai\.apiKeyEnv/],
+      [
+        'ai: {speech: {asr: {openai: {baseUrl: "http://x/v1", model: m, apiKeyEnv: "sk-live-123"}}}}',
+        /field ai\.speech\.asr\.openai\.apiKeyEnv/,
+      ],
       ['ai: {speech: {tts: {engine: openai}}}', /field ai\.speech\.tts\.openai: required/],
       ['ai: {speech: {tts: {espeakNg: {voices: {zh: "-x"}}}}}', /field ai\.speech\.tts\.espeakNg\.voices\.zh/],
       ['ai: {speech: {emotion: {prosodyWeight: 2}}}', /field ai\.speech\.emotion\.prosodyWeight/],
@@ -77,6 +86,8 @@ describe('ai.speech configuration (issue 18)', () => {
       expect(error.message).toMatch(field);
     }
     const missing = load('ai: {speech: {asr: {engine: whisper-cli, whisperCli: {model: /nonexistent/ggml-large-v3.bin}}}}').ai.speech;
-    expect(errorOf(() => createSpeechEngines(missing, { textEmotion })).message).toMatch(/field ai\.speech\.asr\.whisperCli\.model: the model file does not exist/);
+    expect(errorOf(() => createSpeechEngines(missing, { textEmotion })).message).toMatch(
+      /field ai\.speech\.asr\.whisperCli\.model: the model file does not exist/,
+    );
   });
 });

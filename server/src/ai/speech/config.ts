@@ -15,7 +15,10 @@ const Program = z
   .refine((p) => isAbsolute(p) || /^[A-Za-z0-9._+-]+$/.test(p), 'must be an absolute path or a program name on PATH');
 const AbsolutePath = z.string().min(1).max(1000).refine(isAbsolute, 'must be an absolute path');
 const TimeoutMs = z.number().int().min(100).max(600_000);
-const Langs = z.array(z.enum(['en', 'zh'])).min(1).max(2);
+const Langs = z
+  .array(z.enum(['en', 'zh']))
+  .min(1)
+  .max(2);
 const VoiceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+_-]{0,39}$/, 'letters, digits, "+", "_" or "-"');
 const OpenAiEndpoint = {
   /** e.g. `http://127.0.0.1:8000/v1`; `/audio/transcriptions` or `/audio/speech` is appended. */
@@ -32,11 +35,12 @@ const OpenAiEndpoint = {
 export const ASR_ENGINES = ['pocketsphinx', 'openai', 'whisper-cli', 'none'] as const;
 export const TTS_ENGINES = ['espeak-ng', 'openai', 'none'] as const;
 
-const requireSection = (engine: string, section: string) => (value: { engine?: string } & Record<string, unknown>, ctx: z.RefinementCtx) => {
-  if (value.engine === engine && value[section] === undefined) {
-    ctx.addIssue({ code: 'custom', path: [section], message: `required when engine is ${engine}` });
-  }
-};
+const requireSection =
+  (engine: string, section: string) => (value: { engine?: string } & Record<string, unknown>, ctx: z.RefinementCtx) => {
+    if (value.engine === engine && value[section] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [section], message: `required when engine is ${engine}` });
+    }
+  };
 
 export const SpeechConfigSchema = z
   .strictObject({

@@ -48,7 +48,10 @@ describe('prosody features from PCM', () => {
       // A voice-like tone: the fundamental plus two weaker harmonics.
       const frame = Float64Array.from(
         { length: 320 },
-        (_, i) => Math.sin((2 * Math.PI * hz * i) / 8000) + 0.5 * Math.sin((4 * Math.PI * hz * i) / 8000) + 0.25 * Math.sin((6 * Math.PI * hz * i) / 8000),
+        (_, i) =>
+          Math.sin((2 * Math.PI * hz * i) / 8000) +
+          0.5 * Math.sin((4 * Math.PI * hz * i) / 8000) +
+          0.25 * Math.sin((6 * Math.PI * hz * i) / 8000),
       );
       expect(Math.abs(yinPitch(frame, 8000)! - hz) / hz).toBeLessThan(0.01);
     }
@@ -72,7 +75,10 @@ describe('prosody features from PCM', () => {
     expect(arousalOf(a)).toBeGreaterThan(0.8);
     expect(arousalOf(f)).toBeLessThan(0.3);
     // Against a caller's own (loud, fast) baseline the same agitated speech is less aroused.
-    expect(arousalOf(a, { rmsDb: a.rmsDb, pitchSdSemitones: a.pitchSdSemitones, syllablesPerSecond: a.syllablesPerSecond })).toBeCloseTo(0.5, 5);
+    expect(arousalOf(a, { rmsDb: a.rmsDb, pitchSdSemitones: a.pitchSdSemitones, syllablesPerSecond: a.syllablesPerSecond })).toBeCloseTo(
+      0.5,
+      5,
+    );
   });
 });
 
@@ -99,14 +105,25 @@ describe('emotion from speech: prosody combined with the text emotion of the tra
   });
 
   it('ignores prosody when there is too little voiced speech to judge', () => {
-    const r = emotion.analyze({ audio: { samples: new Int16Array(8000), sampleRate: 8000 }, transcript: 'This is outrageous, I am furious!' });
+    const r = emotion.analyze({
+      audio: { samples: new Int16Array(8000), sampleRate: 8000 },
+      transcript: 'This is outrageous, I am furious!',
+    });
     expect(r.prosodyWeight).toBe(0);
     expect(r.arousal).toBe(0.5);
     expect(r.label).toBe(classifier.classify('This is outrageous, I am furious!').label);
   });
 
   it('gives the router the text-emotion shape, so a shouted complaint raises difficulty more than a muttered one', () => {
-    const intent: IntentPrediction = { label: 'oos', confidence: 0, outOfScope: true, candidates: [], margin: 0, oosProbability: 1, likelyIntents: 0 };
+    const intent: IntentPrediction = {
+      label: 'oos',
+      confidence: 0,
+      outOfScope: true,
+      candidates: [],
+      margin: 0,
+      oosProbability: 1,
+      likelyIntents: 0,
+    };
     const points = (audio: PcmAudio) => {
       const e = toRouterEmotion(emotion.analyze({ audio, transcript: COMPLAINT }));
       expect(EmotionResultSchema.safeParse(e).success).toBe(true);

@@ -49,14 +49,20 @@ describe('pocketsphinx (offline English ASR from Debian)', { timeout: 180_000 },
   it('refuses Mandarin, audio over its limit, and a missing program or model with stable codes', async () => {
     const audio = clip('en/librispeech-2830-3980-0043.wav');
     await expect(asr.transcribe(audio, { lang: 'zh' })).rejects.toMatchObject({ code: 'SPEECH_INPUT_UNSUPPORTED' });
-    await expect(new PocketsphinxAsr({ maxSeconds: 1 }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({ code: 'SPEECH_INPUT_TOO_LARGE' });
-    await expect(new PocketsphinxAsr({ binary: '/nonexistent/pocketsphinx_continuous' }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
+    await expect(new PocketsphinxAsr({ maxSeconds: 1 }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
+      code: 'SPEECH_INPUT_TOO_LARGE',
+    });
+    await expect(
+      new PocketsphinxAsr({ binary: '/nonexistent/pocketsphinx_continuous' }).transcribe(audio, { lang: 'en' }),
+    ).rejects.toMatchObject({
       code: 'SPEECH_ENGINE_UNAVAILABLE',
     });
     await expect(new PocketsphinxAsr({ modelDir: '/nonexistent/model' }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
       code: 'SPEECH_ENGINE_UNAVAILABLE',
     });
-    await expect(new PocketsphinxAsr({ timeoutMs: 100 }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({ code: 'SPEECH_TIMEOUT' });
+    await expect(new PocketsphinxAsr({ timeoutMs: 100 }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
+      code: 'SPEECH_TIMEOUT',
+    });
   });
 });
 

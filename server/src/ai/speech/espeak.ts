@@ -62,7 +62,10 @@ export class EspeakTts implements Tts {
     if (!text) throw new HuiliuError('VALIDATION_FAILED', 'There is no text to speak.');
     const chars = [...text].length;
     if (chars > this.maxChars) {
-      throw new HuiliuError('SPEECH_INPUT_TOO_LARGE', `The text has ${chars} characters; espeak-ng takes at most ${this.maxChars} in one call.`);
+      throw new HuiliuError(
+        'SPEECH_INPUT_TOO_LARGE',
+        `The text has ${chars} characters; espeak-ng takes at most ${this.maxChars} in one call.`,
+      );
     }
     const voice = request.voice ?? this.voices[request.lang];
     if (!VOICE_NAME.test(voice)) throw new HuiliuError('VALIDATION_FAILED', 'The voice name is not valid.');

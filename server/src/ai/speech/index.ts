@@ -15,7 +15,18 @@ import { WhisperCliAsr } from './whisper-cli';
  * its prompts and `emotion` to each utterance, then `toRouterEmotion` to the difficulty it routes with.
  */
 
-export type { Asr, AsrOptions, PcmAudio, SpeechEmotion, SpeechEmotionResult, Transcript, TranscriptSegment, Tts, TtsAudio, TtsRequest } from './types';
+export type {
+  Asr,
+  AsrOptions,
+  PcmAudio,
+  SpeechEmotion,
+  SpeechEmotionResult,
+  Transcript,
+  TranscriptSegment,
+  Tts,
+  TtsAudio,
+  TtsRequest,
+} from './types';
 export { ChunkedAsrStream } from './stream';
 export { toRouterEmotion } from './emotion';
 export { decodeWav, encodeWav, telephoneQuality } from './audio';

@@ -32,7 +32,8 @@ beforeAll(async () => {
       const contentType = req.headers['content-type'] ?? '';
       const entry: Seen = { path: req.url ?? '', auth: req.headers.authorization, contentType };
       void (async () => {
-        if (contentType.startsWith('multipart/form-data')) entry.form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+        if (contentType.startsWith('multipart/form-data'))
+          entry.form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
         else if (contentType.startsWith('application/json')) entry.json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
         seen.push(entry);
         answer(req, res, entry);
@@ -119,7 +120,9 @@ describe('OpenAI-compatible transcription adapter (POST /v1/audio/transcriptions
     await expect(new OpenAiAsr({ baseUrl: 'http://127.0.0.1:1/v1', model: 'x' }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
       code: 'SPEECH_ENGINE_UNAVAILABLE',
     });
-    await expect(new OpenAiAsr({ baseUrl: base, model: 'x', apiKeyEnv: 'NOT_SET_HERE' }, { env: {} }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
+    await expect(
+      new OpenAiAsr({ baseUrl: base, model: 'x', apiKeyEnv: 'NOT_SET_HERE' }, { env: {} }).transcribe(audio, { lang: 'en' }),
+    ).rejects.toMatchObject({
       code: 'SPEECH_ENGINE_UNAVAILABLE',
     });
     await expect(new OpenAiAsr({ baseUrl: base, model: 'x', maxSeconds: 0.5 }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
@@ -132,7 +135,9 @@ describe('OpenAI-compatible transcription adapter (POST /v1/audio/transcriptions
       code: 'SPEECH_INPUT_UNSUPPORTED',
     });
     answer = (_q, res) => res.end('<html>gateway</html>');
-    await expect(new OpenAiAsr({ baseUrl: base, model: 'x' }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({ code: 'SPEECH_FAILED' });
+    await expect(new OpenAiAsr({ baseUrl: base, model: 'x' }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
+      code: 'SPEECH_FAILED',
+    });
     expect(() => transcriptFromOpenAi({ segments: [] }, 'en', 1, 'openai@x')).toThrow(expect.objectContaining({ code: 'SPEECH_FAILED' }));
   });
 });
@@ -144,7 +149,10 @@ describe('OpenAI-compatible speech adapter (POST /v1/audio/speech)', () => {
       res.writeHead(200, { 'content-type': 'audio/wav' });
       res.end(wav);
     };
-    const tts = new OpenAiTts({ baseUrl: base, model: 'tts-1', voices: { zh: 'zh-female' }, apiKeyEnv: 'SPEECH_KEY' }, { env: { SPEECH_KEY: 'k' } });
+    const tts = new OpenAiTts(
+      { baseUrl: base, model: 'tts-1', voices: { zh: 'zh-female' }, apiKeyEnv: 'SPEECH_KEY' },
+      { env: { SPEECH_KEY: 'k' } },
+    );
     const a = await tts.synthesize({ text: '您前面还有三位客户', lang: 'zh', rate: 1.25 });
     expect(seen[0]!.path).toBe('/v1/audio/speech');
     expect(seen[0]!.auth).toBe('Bearer k');
@@ -168,7 +176,9 @@ describe('OpenAI-compatible speech adapter (POST /v1/audio/speech)', () => {
   });
 
   it('refuses text over the limit before sending, an answer over the size limit, and audio that is not WAV', async () => {
-    await expect(new OpenAiTts({ baseUrl: base, model: 'tts-1', maxChars: 5 }).synthesize({ text: 'too long', lang: 'en' })).rejects.toMatchObject({
+    await expect(
+      new OpenAiTts({ baseUrl: base, model: 'tts-1', maxChars: 5 }).synthesize({ text: 'too long', lang: 'en' }),
+    ).rejects.toMatchObject({
       code: 'SPEECH_INPUT_TOO_LARGE',
     });
     expect(seen).toHaveLength(0);
@@ -176,9 +186,13 @@ describe('OpenAI-compatible speech adapter (POST /v1/audio/speech)', () => {
       res.writeHead(200, { 'content-type': 'audio/wav' });
       res.end(Buffer.alloc(200_000));
     };
-    await expect(new OpenAiTts({ baseUrl: base, model: 'tts-1', maxResponseBytes: 100_000 }).synthesize({ text: 'hi', lang: 'en' })).rejects.toMatchObject({
+    await expect(
+      new OpenAiTts({ baseUrl: base, model: 'tts-1', maxResponseBytes: 100_000 }).synthesize({ text: 'hi', lang: 'en' }),
+    ).rejects.toMatchObject({
       code: 'SPEECH_FAILED',
     });
-    await expect(new OpenAiTts({ baseUrl: base, model: 'tts-1' }).synthesize({ text: 'hi', lang: 'en' })).rejects.toMatchObject({ code: 'SPEECH_FAILED' });
+    await expect(new OpenAiTts({ baseUrl: base, model: 'tts-1' }).synthesize({ text: 'hi', lang: 'en' })).rejects.toMatchObject({
+      code: 'SPEECH_FAILED',
+    });
   });
 });

@@ -167,15 +167,24 @@ export class OpenAiAsr implements Asr {
 
   async transcribe(audio: PcmAudio, options: AsrOptions): Promise<Transcript> {
     if (!this.langs.includes(options.lang)) {
-      throw new HuiliuError('SPEECH_INPUT_UNSUPPORTED', `The configured transcription model has no ${options.lang} (configured: ${this.langs.join(', ')}).`);
+      throw new HuiliuError(
+        'SPEECH_INPUT_UNSUPPORTED',
+        `The configured transcription model has no ${options.lang} (configured: ${this.langs.join(', ')}).`,
+      );
     }
     const duration = durationOf(audio);
     if (duration > this.maxSeconds) {
-      throw new HuiliuError('SPEECH_INPUT_TOO_LARGE', `The audio is ${duration.toFixed(1)} s; the transcription server takes at most ${this.maxSeconds} s in one call.`);
+      throw new HuiliuError(
+        'SPEECH_INPUT_TOO_LARGE',
+        `The audio is ${duration.toFixed(1)} s; the transcription server takes at most ${this.maxSeconds} s in one call.`,
+      );
     }
     const wav = encodeWav(audio.sampleRate > UPLOAD_RATE ? resample(audio, UPLOAD_RATE) : audio);
     if (wav.length > this.maxBytes) {
-      throw new HuiliuError('SPEECH_INPUT_TOO_LARGE', `The audio is ${wav.length} bytes as WAV; the transcription server takes at most ${this.maxBytes}.`);
+      throw new HuiliuError(
+        'SPEECH_INPUT_TOO_LARGE',
+        `The audio is ${wav.length} bytes as WAV; the transcription server takes at most ${this.maxBytes}.`,
+      );
     }
     const form = new FormData();
     form.append('file', new Blob([wav], { type: 'audio/wav' }), 'audio.wav');
@@ -231,7 +240,10 @@ export class OpenAiTts implements Tts {
     };
     const { body } = await post(
       `${trimBase(this.config.baseUrl)}/audio/speech`,
-      { headers: { 'content-type': 'application/json', ...headersFor(this.config, this.deps, this.engine) }, body: JSON.stringify(payload) },
+      {
+        headers: { 'content-type': 'application/json', ...headersFor(this.config, this.deps, this.engine) },
+        body: JSON.stringify(payload),
+      },
       {
         timeoutMs: this.config.timeoutMs ?? 30_000,
         maxBytes: this.config.maxResponseBytes ?? 50 * 1024 * 1024,

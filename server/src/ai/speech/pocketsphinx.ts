@@ -54,10 +54,16 @@ export class PocketsphinxAsr implements Asr {
     }
     const duration = durationOf(audio);
     if (duration > this.maxSeconds) {
-      throw new HuiliuError('SPEECH_INPUT_TOO_LARGE', `The audio is ${duration.toFixed(1)} s; pocketsphinx takes at most ${this.maxSeconds} s in one call.`);
+      throw new HuiliuError(
+        'SPEECH_INPUT_TOO_LARGE',
+        `The audio is ${duration.toFixed(1)} s; pocketsphinx takes at most ${this.maxSeconds} s in one call.`,
+      );
     }
     if (!existsSync(join(this.modelDir, 'en-us.lm.bin'))) {
-      throw new HuiliuError('SPEECH_ENGINE_UNAVAILABLE', `pocketsphinx: no English model in ${this.modelDir} (Debian package pocketsphinx-en-us).`);
+      throw new HuiliuError(
+        'SPEECH_ENGINE_UNAVAILABLE',
+        `pocketsphinx: no English model in ${this.modelDir} (Debian package pocketsphinx-en-us).`,
+      );
     }
     const wav = encodeWav(dither(resample(audio, RATE)));
     const { stdout } = await withTempDir(async (dir) => {
@@ -67,13 +73,20 @@ export class PocketsphinxAsr implements Asr {
         engine: this.engine,
         binary: this.binary,
         args: [
-          '-infile', file,
-          '-hmm', join(this.modelDir, 'en-us'),
-          '-lm', join(this.modelDir, 'en-us.lm.bin'),
-          '-dict', join(this.modelDir, 'cmudict-en-us.dict'),
-          '-samprate', String(RATE),
-          '-time', 'yes',
-          '-logfn', '/dev/null',
+          '-infile',
+          file,
+          '-hmm',
+          join(this.modelDir, 'en-us'),
+          '-lm',
+          join(this.modelDir, 'en-us.lm.bin'),
+          '-dict',
+          join(this.modelDir, 'cmudict-en-us.dict'),
+          '-samprate',
+          String(RATE),
+          '-time',
+          'yes',
+          '-logfn',
+          '/dev/null',
         ],
         timeoutMs: this.timeoutMs,
         // ~40 bytes per word line; 300 s of speech is < 1,500 words.

@@ -12,8 +12,12 @@ describe('running a speech program', () => {
   });
 
   it('answers SPEECH_ENGINE_UNAVAILABLE for a program that is not installed', async () => {
-    await expect(runTool({ ...base, binary: '/nonexistent/espeak-ng', args: [] })).rejects.toMatchObject({ code: 'SPEECH_ENGINE_UNAVAILABLE' });
-    await expect(runTool({ ...base, binary: 'no-such-speech-program-here', args: [] })).rejects.toMatchObject({ code: 'SPEECH_ENGINE_UNAVAILABLE' });
+    await expect(runTool({ ...base, binary: '/nonexistent/espeak-ng', args: [] })).rejects.toMatchObject({
+      code: 'SPEECH_ENGINE_UNAVAILABLE',
+    });
+    await expect(runTool({ ...base, binary: 'no-such-speech-program-here', args: [] })).rejects.toMatchObject({
+      code: 'SPEECH_ENGINE_UNAVAILABLE',
+    });
   });
 
   it('kills a program that outlives its time limit (SPEECH_TIMEOUT) and one whose caller aborts (CANCELLED)', async () => {
@@ -22,7 +26,9 @@ describe('running a speech program', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    await expect(runTool({ ...base, binary: 'sleep', args: ['10'], signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(runTool({ ...base, binary: 'sleep', args: ['10'], signal: controller.signal })).rejects.toMatchObject({
+      code: 'CANCELLED',
+    });
   });
 
   it('keeps at most maxOutputBytes of stdout and reports a failing exit as SPEECH_FAILED', async () => {

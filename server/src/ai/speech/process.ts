@@ -90,14 +90,18 @@ export function runTool(run: ToolRun): Promise<ToolResult> {
       finish(() =>
         reject(
           error.code === 'ENOENT' || error.code === 'EACCES'
-            ? new HuiliuError('SPEECH_ENGINE_UNAVAILABLE', `${run.engine}: the program ${run.binary} is not installed or not executable (${error.code}).`)
+            ? new HuiliuError(
+                'SPEECH_ENGINE_UNAVAILABLE',
+                `${run.engine}: the program ${run.binary} is not installed or not executable (${error.code}).`,
+              )
             : new HuiliuError('SPEECH_FAILED', `${run.engine}: could not run ${run.binary} (${error.code ?? error.name}).`),
         ),
       );
     });
     child.on('close', (code, signal) => {
       finish(() => {
-        if (why === 'timeout') return reject(new HuiliuError('SPEECH_TIMEOUT', `${run.engine} gave no answer within ${run.timeoutMs} ms; it was stopped.`));
+        if (why === 'timeout')
+          return reject(new HuiliuError('SPEECH_TIMEOUT', `${run.engine} gave no answer within ${run.timeoutMs} ms; it was stopped.`));
         if (why === 'abort') return reject(new HuiliuError('CANCELLED'));
         if (code !== 0) {
           return reject(

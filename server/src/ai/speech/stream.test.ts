@@ -42,7 +42,13 @@ class RecordingAsr implements Asr {
     const d = audio.samples.length / audio.sampleRate;
     this.given.push(d);
     if (this.given.length - 1 === this.failOn) throw new HuiliuError('SPEECH_FAILED', 'engine failed');
-    return { text: `utterance ${this.given.length}`, segments: [{ start: 0.1, end: d - 0.1, text: `utterance ${this.given.length}`, confidence: 1 }], lang: 'en', duration: d, engine: this.engine };
+    return {
+      text: `utterance ${this.given.length}`,
+      segments: [{ start: 0.1, end: d - 0.1, text: `utterance ${this.given.length}`, confidence: 1 }],
+      lang: 'en',
+      duration: d,
+      engine: this.engine,
+    };
   }
 }
 

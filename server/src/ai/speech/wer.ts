@@ -32,7 +32,12 @@ export function normalizeEnglishWords(text: string): string[] {
 
 /** Mandarin characters for scoring: NFKC (full-width → half-width), no spaces or punctuation. */
 export function normalizeChineseChars(text: string): string[] {
-  return [...text.normalize('NFKC').replace(/[\s\p{P}\p{S}]/gu, '').toUpperCase()];
+  return [
+    ...text
+      .normalize('NFKC')
+      .replace(/[\s\p{P}\p{S}]/gu, '')
+      .toUpperCase(),
+  ];
 }
 
 /** Errors and reference length of one utterance. */

@@ -72,10 +72,14 @@ describe('local model file through a whisper.cpp-style CLI', () => {
     await expect(new WhisperCliAsr({ binary: join(dir, 'nope'), model }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
       code: 'SPEECH_ENGINE_UNAVAILABLE',
     });
-    await expect(new WhisperCliAsr({ binary: standIn, model: join(dir, 'missing.bin') }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
+    await expect(
+      new WhisperCliAsr({ binary: standIn, model: join(dir, 'missing.bin') }).transcribe(audio, { lang: 'en' }),
+    ).rejects.toMatchObject({
       code: 'SPEECH_ENGINE_UNAVAILABLE',
     });
-    await expect(new WhisperCliAsr({ binary: broken, model }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({ code: 'SPEECH_FAILED' });
+    await expect(new WhisperCliAsr({ binary: broken, model }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
+      code: 'SPEECH_FAILED',
+    });
     await expect(new WhisperCliAsr({ binary: standIn, model, langs: ['zh'] }).transcribe(audio, { lang: 'en' })).rejects.toMatchObject({
       code: 'SPEECH_INPUT_UNSUPPORTED',
     });

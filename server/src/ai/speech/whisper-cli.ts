@@ -57,7 +57,10 @@ export class WhisperCliAsr implements Asr {
     }
     const duration = durationOf(audio);
     if (duration > this.maxSeconds) {
-      throw new HuiliuError('SPEECH_INPUT_TOO_LARGE', `The audio is ${duration.toFixed(1)} s; whisper-cli takes at most ${this.maxSeconds} s in one call.`);
+      throw new HuiliuError(
+        'SPEECH_INPUT_TOO_LARGE',
+        `The audio is ${duration.toFixed(1)} s; whisper-cli takes at most ${this.maxSeconds} s in one call.`,
+      );
     }
     const wav = encodeWav(resample(audio, RATE));
     const answer = await withTempDir(async (dir) => {
@@ -68,13 +71,18 @@ export class WhisperCliAsr implements Asr {
         engine: this.engine,
         binary: this.binary,
         args: [
-          '-m', this.options.model,
-          '-f', input,
-          '-l', options.lang,
-          '-t', String(this.options.threads ?? 2),
+          '-m',
+          this.options.model,
+          '-f',
+          input,
+          '-l',
+          options.lang,
+          '-t',
+          String(this.options.threads ?? 2),
           '-np',
           '-oj',
-          '-of', prefix,
+          '-of',
+          prefix,
         ],
         timeoutMs: this.options.timeoutMs ?? 120_000,
         maxOutputBytes: 1 << 20,
