@@ -109,6 +109,17 @@ export const ERROR_CODES = {
   CHANNEL_NOT_CONNECTED: { status: 503, message: 'The channel is not connected right now.' },
   /** A configured channel account whose settings or secrets are not valid: it is skipped, the server runs on. */
   CHANNEL_ACCOUNT_INVALID: { status: 500, message: 'A channel account is not configured correctly.' },
+  // Speech (issue 18, docs/speech.md): ASR, TTS and speech emotion engines behind server/src/ai/speech.
+  /** The configured speech engine is not there: its program is not installed, or no model/endpoint is configured. */
+  SPEECH_ENGINE_UNAVAILABLE: { status: 503, message: 'The speech engine is not available on this server.' },
+  /** The speech engine ran but failed (exit status, an HTTP error, output it could not read). */
+  SPEECH_FAILED: { status: 502, message: 'The speech engine failed.' },
+  /** The speech engine gave no answer within its time limit; the work was stopped. */
+  SPEECH_TIMEOUT: { status: 504, message: 'The speech engine took too long.' },
+  /** Audio longer or larger, or text longer, than the speech engine takes in one call. */
+  SPEECH_INPUT_TOO_LARGE: { status: 413, message: 'The audio or text is too large for the speech engine.' },
+  /** Audio the speech layer cannot read (not WAV/PCM, a codec it does not decode) or a language the engine has no model for. */
+  SPEECH_INPUT_UNSUPPORTED: { status: 415, message: 'The speech engine cannot take this audio or language.' },
   /** Work the server itself called off (a model training superseded by a newer KB); never a client's fault. */
   CANCELLED: { status: 503, message: 'The work was cancelled.' },
 } as const satisfies Record<string, { status: number; message: string }>;

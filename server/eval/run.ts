@@ -2,7 +2,7 @@
  * `npm run eval [-- <area>…]`: measures the AI language core (issue 9) on public benchmarks and writes
  * docs/ai-quality.md. Areas: banking77, banking77-10shot, clinc150, afqmc, smp2020, goemotions,
  * latency (all by default; their table is written only when all ran), ocr (server/eval/ocr.ts, its
- * own section), and tiers (issue 10: the AI tier on Banking77 as a KB and the hand-over safety run
+ * own section), asr (issue 18: WER/CER of the speech engines, server/eval/asr.ts, its own section), and tiers (issue 10: the AI tier on Banking77 as a KB and the hand-over safety run
  * against the real server, tiers.ts and handover-safety.ts; its own section, written whenever it ran).
  * Nothing here trains on a test
  * split; corpora without a declared licence (AFQMC, SMP2020-EWECT) are used for evaluation only and
@@ -26,6 +26,7 @@ import { afqmcDev, banking77, clinc150, fewShot, goEmotions, smp2020, SMP_TO_EKM
 import { accuracy, auroc, expectedCalibrationError, macroF1, pct, percentile } from './metrics';
 import { softmaxInPlace } from '../src/ai/linear';
 import { runOcrEval } from './ocr';
+import { runAsrEval } from './asr';
 import { DEFAULT_AUTO_ANSWER } from '../src/config/config';
 import { runHandoverSafety, summarizeSafety } from './handover-safety';
 import { measureLongAsks } from './human-heldout';
@@ -44,6 +45,8 @@ function top1(model: NgramIntentClassifier, rows: Labelled[], threshold = 0): st
 
 // OCR of customer images (issue 10) writes its own section of docs/ai-quality.md.
 if (want('ocr')) await runOcrEval(log);
+// Speech recognition (issue 18): WER/CER per engine on the shared clips, its own section.
+if (want('asr')) await runAsrEval(log);
 
 warmUpTokenizer();
 let bankingModel: NgramIntentClassifier | null = null;

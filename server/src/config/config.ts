@@ -14,6 +14,7 @@ import {
   type WebhookRetryConfig,
 } from '../gateway/app/webhook';
 import { RoleSchema, type Role } from '../../../common/api/auth';
+import { SpeechConfigSchema, speechConfig, type SpeechConfig } from '../ai/speech/config';
 import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig } from '../../../common/routing/types';
 
 /** Hosts where an http OpenID issuer is allowed (a provider on the same machine, as in tests). */
@@ -658,6 +659,8 @@ export const FileConfigSchema = z.strictObject({
             .optional(),
         })
         .partial(),
+      /** Speech on calls (issue 18, docs/speech.md): ASR and TTS engines, speech emotion. */
+      speech: SpeechConfigSchema,
     })
     .partial()
     .optional(),
@@ -777,6 +780,8 @@ export interface ServerConfig {
         readonly timeoutMs?: number;
       } | null;
     };
+    /** `ai.speech`, defaults filled in (docs/speech.md). */
+    readonly speech: SpeechConfig;
   };
   /** `HUILIU_TRUSTED_PROXIES`, for proxy-addr. */
   readonly trustedProxies: readonly string[];
@@ -989,6 +994,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
         pastReplies: file.ai?.assist?.pastReplies ?? true,
         summaryLlm: file.ai?.assist?.summaryLlm ?? null,
       },
+      speech: speechConfig(file.ai?.speech),
     },
     trustedProxies: e.HUILIU_TRUSTED_PROXIES,
     paths: {
