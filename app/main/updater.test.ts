@@ -11,7 +11,7 @@ function fakeUpdater(check: () => Promise<unknown> = async () => null) {
     checks: 0,
     setFeedURL: (o) => void u.feeds.push(o),
     checkForUpdates: () => (u.checks++, check()),
-    on: (e: string, l: (...a: never[]) => void) => events.on(e, l),
+    on: ((e: string, l: (...a: unknown[]) => void) => events.on(e, l)) as AutoUpdaterLike['on'],
     quitAndInstall: vi.fn(),
   };
   return { u, events };

@@ -12,7 +12,7 @@ import { LocalStore, type LocalStoreOptions } from './store';
 const MARKER = 'PLAINTEXT-MARKER-订单-7319';
 const open: LocalStore[] = [];
 
-function tempStore(o: Partial<LocalStoreOptions> = {}) {
+function tempStore(o: Partial<Omit<LocalStoreOptions, 'safeStorage'>> & { safeStorage?: ReturnType<typeof createTestSafeStorage> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'huiliu-local-'));
   const file = join(dir, 'local-store.db');
   const safeStorage = o.safeStorage ?? createTestSafeStorage();
@@ -26,7 +26,7 @@ function diskBytes(dir: string): Buffer {
   return Buffer.concat(readdirSync(dir).map((f) => readFileSync(join(dir, f))));
 }
 
-const reply = (n: number, conversationId = 'conv-1', customerId = 'cust-1'): OutboxEnqueue => ({
+const reply = (n: number, conversationId = 'conv-1', customerId = 'cust-1'): Extract<OutboxEnqueue, { kind: 'reply' }> => ({
   kind: 'reply',
   clientMessageId: `cmid-${String(n).padStart(4, '0')}`,
   conversationId,
