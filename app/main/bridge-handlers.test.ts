@@ -145,7 +145,7 @@ describe('desktop bridge handlers: local store, offers, hotkey (issue 15)', () =
       expect(answer, channel).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
       expect(JSON.stringify(answer.error?.details)).not.toContain('not a MessageView');
     }
-    expect(store.counts()).toEqual({ interaction: 0, draft: 0, outbox: 0, conversation: 0 });
+    expect(store.counts()).toEqual({ history: 0, draft: 0, outbox: 0, conversation: 0 });
   });
 
   it('queues, lists and settles outbox entries; a repeat of the same key is one entry', async () => {

@@ -59,7 +59,7 @@ describe('local store (Electron main, better-sqlite3, encrypted)', () => {
     expect(store.draft('conv-1')).toBeNull();
   });
 
-  it('keeps only the last 10 interactions per conversation, newest by seq', () => {
+  it('keeps only the last 10 interactions per conversation, newest by seq, a newer copy of a seq replacing the older', () => {
     const { store } = tempStore();
     store.bindUser('agent1');
     store.saveHistory('conv-1', 'cust-1', [1, 2, 3, 4, 5, 6, 7, 8].map((s) => messageView('conv-1', s)));
@@ -70,6 +70,9 @@ describe('local store (Electron main, better-sqlite3, encrypted)', () => {
     // A stale page (older seqs) does not push newer ones out.
     store.saveHistory('conv-1', 'cust-1', [1, 2].map((s) => messageView('conv-1', s)));
     expect(store.history('conv-1').map((m) => m.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    store.saveHistory('conv-1', 'cust-1', [messageView('conv-1', 13, 'with its OCR text now')]);
+    expect(store.history('conv-1').at(-1)!.body).toEqual({ text: 'with its OCR text now' });
+    expect(store.history('conv-1')).toHaveLength(10);
   });
 
   it('refuses messages of another conversation', () => {
@@ -110,7 +113,7 @@ describe('local store (Electron main, better-sqlite3, encrypted)', () => {
     open.push(stranger);
     stranger.bindUser('agent1');
     expect(stranger.draft('conv-1')).toBeNull();
-    expect(stranger.counts()).toEqual({ interaction: 0, draft: 0, outbox: 0, conversation: 0 });
+    expect(stranger.counts()).toEqual({ history: 0, draft: 0, outbox: 0, conversation: 0 });
   });
 
   it('without an OS keyring keeps its key in memory only, so nothing outlives the run', () => {
@@ -128,14 +131,21 @@ describe('local store (Electron main, better-sqlite3, encrypted)', () => {
     expect(safeStorage.calls).toEqual([]);
   });
 
-  it('binds the AAD to the record: a sealed message moved to another seq does not open', () => {
+  it("binds the AAD to the record: one conversation's sealed history copied onto another's does not open", () => {
     const { store, file } = tempStore();
     store.bindUser('agent1');
     store.saveHistory('conv-1', 'cust-1', [messageView('conv-1', 1), messageView('conv-1', 2)]);
+    store.saveHistory('conv-2', 'cust-1', [messageView('conv-2', 1)]);
     const raw = new Database(file);
-    raw.prepare('UPDATE interaction SET seq = 3 WHERE seq = 1').run();
+    const rows = raw.prepare('SELECT conv_ix, nonce, sealed FROM history').all() as { conv_ix: Buffer; nonce: Buffer; sealed: Buffer }[];
+    expect(rows).toHaveLength(2);
+    // Swap the two sealed records between the rows.
+    const swap = raw.prepare('UPDATE history SET nonce = ?, sealed = ? WHERE conv_ix = ?');
+    swap.run(rows[0]!.nonce, rows[0]!.sealed, rows[1]!.conv_ix);
+    swap.run(rows[1]!.nonce, rows[1]!.sealed, rows[0]!.conv_ix);
     raw.close();
     expect(() => store.history('conv-1')).toThrow();
+    expect(() => store.history('conv-2')).toThrow();
   });
 
   it('erases everything on sign-out and destroys the key (no old ciphertext left on disk)', () => {
@@ -144,7 +154,7 @@ describe('local store (Electron main, better-sqlite3, encrypted)', () => {
     store.saveHistory('conv-1', 'cust-1', [messageView('conv-1', 1)]);
     store.enqueue(reply(1));
     const raw = new Database(file, { readonly: true });
-    const sealed = (raw.prepare('SELECT sealed FROM interaction').get() as { sealed: Buffer }).sealed;
+    const sealed = (raw.prepare('SELECT sealed FROM history').get() as { sealed: Buffer }).sealed;
     const wrappedBefore = (raw.prepare("SELECT value FROM meta WHERE name = 'key'").get() as { value: Buffer }).value;
     raw.close();
     store.eraseAll();

@@ -43,9 +43,8 @@ const SCHEMA = `
     conv_ix BLOB PRIMARY KEY, customer_ix BLOB NOT NULL, touched_at INTEGER NOT NULL) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS conversation_customer ON conversation (customer_ix);
   CREATE INDEX IF NOT EXISTS conversation_touched ON conversation (touched_at);
-  CREATE TABLE IF NOT EXISTS interaction (
-    conv_ix BLOB NOT NULL, seq INTEGER NOT NULL, nonce BLOB NOT NULL, sealed BLOB NOT NULL,
-    PRIMARY KEY (conv_ix, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS history (
+    conv_ix BLOB PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS draft (
     conv_ix BLOB PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS outbox (
@@ -54,7 +53,7 @@ const SCHEMA = `
     enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
   CREATE INDEX IF NOT EXISTS outbox_customer ON outbox (customer_ix);
 `;
-const CONTENT_TABLES = ['interaction', 'draft', 'outbox', 'conversation'] as const;
+const CONTENT_TABLES = ['history', 'draft', 'outbox', 'conversation'] as const;
 
 interface SealedRow {
   nonce: Buffer;
@@ -98,6 +97,14 @@ export class LocalStore {
     this.#loadKey();
   }
 
+  readonly #statements = new Map<string, Database.Statement>();
+  /** Prepared once per SQL text (a prepare costs more than the read it serves). */
+  #sql(text: string): Database.Statement {
+    let st = this.#statements.get(text);
+    if (!st) this.#statements.set(text, (st = this.#db.prepare(text)));
+    return st;
+  }
+
   /** How the data key is kept on this machine. */
   get keyMode(): KeyMode {
     return this.#keyMode;
@@ -109,12 +116,12 @@ export class LocalStore {
   }
 
   #meta(name: string): Buffer | null {
-    const row = this.#db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: Buffer } | undefined;
+    const row = this.#sql('SELECT value FROM meta WHERE name = ?').get(name) as { value: Buffer } | undefined;
     return row ? row.value : null;
   }
 
   #setMeta(name: string, value: Buffer | string): void {
-    this.#db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value);
+    this.#sql('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value);
   }
 
   /** Unwraps the stored data key; a missing, ephemeral or unreadable one means the records cannot be read: start over. */
@@ -138,15 +145,15 @@ export class LocalStore {
   }
 
   #count(): number {
-    return CONTENT_TABLES.reduce((n, t) => n + (this.#db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0);
+    return CONTENT_TABLES.reduce((n, t) => n + (this.#sql(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0);
   }
 
   /** Wipes every record and the owner, and replaces the data key (the old one is gone: crypto-erasure). */
   #newKey(): void {
     const key = randomBytes(32);
     this.#db.transaction(() => {
-      for (const t of CONTENT_TABLES) this.#db.prepare(`DELETE FROM ${t}`).run();
-      this.#db.prepare("DELETE FROM meta WHERE name IN ('key', 'owner')").run();
+      for (const t of CONTENT_TABLES) this.#sql(`DELETE FROM ${t}`).run();
+      this.#sql("DELETE FROM meta WHERE name IN ('key', 'owner')").run();
       if (this.#keyring()) this.#setMeta('key', this.#safeStorage.encryptString(key.toString('base64')));
     })();
     this.#keyMode = this.#keyring() ? 'safe-storage' : 'ephemeral';
@@ -188,51 +195,42 @@ export class LocalStore {
   }
 
   /**
-   * Keeps the newest interactions of a conversation: upserts `messages` by seq and trims to the last
-   * `LOCAL_HISTORY_SIZE`. Messages of another conversation are refused (VALIDATION_FAILED).
+   * Keeps the newest interactions of a conversation: `messages` are merged into what is held by seq
+   * (a newer copy of a seq — an OCR text, a delivery state — replaces the older) and the last
+   * `LOCAL_HISTORY_SIZE` kept. The ten are one sealed record, so opening a conversation is one read
+   * and one decryption. Messages of another conversation are refused (VALIDATION_FAILED).
    */
   saveHistory(conversationId: string, customerId: string, messages: readonly MessageView[]): { kept: number } {
     this.#requireUser();
     if (messages.some((m) => m.conversationId !== conversationId))
       throw new HuiliuError('VALIDATION_FAILED', 'Every message must belong to the conversation.');
     const convIx = this.#sealer.index('conversation', conversationId);
-    const upsert = this.#db.prepare(
-      `INSERT INTO interaction (conv_ix, seq, nonce, sealed) VALUES (?, ?, ?, ?)
-       ON CONFLICT (conv_ix, seq) DO UPDATE SET nonce = excluded.nonce, sealed = excluded.sealed`,
-    );
     let kept = 0;
     this.#db.transaction(() => {
       this.#touch(convIx, customerId);
-      // Only the newest ten can survive the trim: sealing older ones would be wasted work.
-      const newest = [...messages].sort((a, b) => b.seq - a.seq).slice(0, LOCAL_HISTORY_SIZE);
-      for (const m of newest) {
-        const r = this.#sealer.seal(m, this.#interactionAad(convIx, m.seq));
-        upsert.run(convIx, m.seq, r.nonce, r.sealed);
-      }
-      this.#db
-        .prepare(
-          `DELETE FROM interaction WHERE conv_ix = ? AND seq NOT IN
-             (SELECT seq FROM interaction WHERE conv_ix = ? ORDER BY seq DESC LIMIT ?)`,
-        )
-        .run(convIx, convIx, LOCAL_HISTORY_SIZE);
-      kept = (this.#db.prepare('SELECT count(*) AS n FROM interaction WHERE conv_ix = ?').get(convIx) as { n: number }).n;
+      const bySeq = new Map(this.#readHistory(convIx).map((m) => [m.seq, m]));
+      for (const m of messages) bySeq.set(m.seq, m);
+      const newest = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-LOCAL_HISTORY_SIZE);
+      const r = this.#sealer.seal(newest, `history|${hex(convIx)}`);
+      this.#sql(
+        `INSERT INTO history (conv_ix, nonce, sealed) VALUES (?, ?, ?)
+         ON CONFLICT (conv_ix) DO UPDATE SET nonce = excluded.nonce, sealed = excluded.sealed`,
+      ).run(convIx, r.nonce, r.sealed);
+      kept = newest.length;
       this.#evictOldConversations();
     })();
     return { kept };
   }
 
-  #interactionAad(convIx: Buffer, seq: number): string {
-    return `interaction|${hex(convIx)}|${seq}`;
+  #readHistory(convIx: Buffer): MessageView[] {
+    const row = this.#sql('SELECT nonce, sealed FROM history WHERE conv_ix = ?').get(convIx) as SealedRow | undefined;
+    return row ? this.#sealer.open<MessageView[]>(row, `history|${hex(convIx)}`) : [];
   }
 
   /** The conversation's local history, oldest first (at most `LOCAL_HISTORY_SIZE`); empty when none. */
   history(conversationId: string): MessageView[] {
     this.#requireUser();
-    const convIx = this.#sealer.index('conversation', conversationId);
-    const rows = this.#db
-      .prepare('SELECT seq, nonce, sealed FROM interaction WHERE conv_ix = ? ORDER BY seq')
-      .all(convIx) as (SealedRow & { seq: number })[];
-    return rows.map((r) => this.#sealer.open<MessageView>(r, this.#interactionAad(convIx, r.seq)));
+    return this.#readHistory(this.#sealer.index('conversation', conversationId));
   }
 
   /** Saves the conversation's draft reply; empty text removes it. */
@@ -241,7 +239,7 @@ export class LocalStore {
     const convIx = this.#sealer.index('conversation', conversationId);
     this.#db.transaction(() => {
       if (text === '') {
-        this.#db.prepare('DELETE FROM draft WHERE conv_ix = ?').run(convIx);
+        this.#sql('DELETE FROM draft WHERE conv_ix = ?').run(convIx);
         return;
       }
       this.#touch(convIx, customerId);
@@ -260,7 +258,7 @@ export class LocalStore {
   draft(conversationId: string): LocalDraft | null {
     this.#requireUser();
     const convIx = this.#sealer.index('conversation', conversationId);
-    const row = this.#db.prepare('SELECT nonce, sealed, updated_at FROM draft WHERE conv_ix = ?').get(convIx) as
+    const row = this.#sql('SELECT nonce, sealed, updated_at FROM draft WHERE conv_ix = ?').get(convIx) as
       | (SealedRow & { updated_at: number })
       | undefined;
     if (!row) return null;
@@ -274,7 +272,7 @@ export class LocalStore {
   enqueue(entry: OutboxEnqueue): { id: number; duplicate: boolean } {
     this.#requireUser();
     const keyIx = this.#sealer.index('client-message', entry.clientMessageId);
-    const held = this.#db.prepare('SELECT id FROM outbox WHERE key_ix = ?').get(keyIx) as { id: number } | undefined;
+    const held = this.#sql('SELECT id FROM outbox WHERE key_ix = ?').get(keyIx) as { id: number } | undefined;
     if (held) return { id: held.id, duplicate: true };
     const stored: StoredOutbox = {
       kind: entry.kind,
@@ -300,7 +298,7 @@ export class LocalStore {
   /** Every queued entry, oldest first (the order they must be sent in). */
   pending(): OutboxEntry[] {
     this.#requireUser();
-    const rows = this.#db.prepare('SELECT id, key_ix, nonce, sealed, enqueued_at, attempts FROM outbox ORDER BY id').all() as (SealedRow & {
+    const rows = this.#sql('SELECT id, key_ix, nonce, sealed, enqueued_at, attempts FROM outbox ORDER BY id').all() as (SealedRow & {
       id: number;
       key_ix: Buffer;
       enqueued_at: number;
@@ -321,10 +319,10 @@ export class LocalStore {
   settle(s: OutboxSettle): { removed: boolean } {
     this.#requireUser();
     if (s.outcome === 'failed') {
-      this.#db.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?').run(s.id);
+      this.#sql('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?').run(s.id);
       return { removed: false };
     }
-    const removed = this.#db.prepare('DELETE FROM outbox WHERE id = ?').run(s.id).changes > 0;
+    const removed = this.#sql('DELETE FROM outbox WHERE id = ?').run(s.id).changes > 0;
     if (removed && s.outcome === 'refused') this.#log('local-store.outbox-refused', { code: s.code ?? 'UNKNOWN' });
     return { removed };
   }
@@ -338,14 +336,14 @@ export class LocalStore {
     this.#db.transaction(() => {
       for (const id of customerIds) {
         const customerIx = this.#sealer.index('customer', id);
-        const convs = this.#db.prepare('SELECT conv_ix FROM conversation WHERE customer_ix = ?').all(customerIx) as { conv_ix: Buffer }[];
+        const convs = this.#sql('SELECT conv_ix FROM conversation WHERE customer_ix = ?').all(customerIx) as { conv_ix: Buffer }[];
         for (const { conv_ix } of convs) {
-          this.#db.prepare('DELETE FROM interaction WHERE conv_ix = ?').run(conv_ix);
-          this.#db.prepare('DELETE FROM draft WHERE conv_ix = ?').run(conv_ix);
-          report.outboxDropped += this.#db.prepare('DELETE FROM outbox WHERE conv_ix = ?').run(conv_ix).changes;
+          this.#sql('DELETE FROM history WHERE conv_ix = ?').run(conv_ix);
+          this.#sql('DELETE FROM draft WHERE conv_ix = ?').run(conv_ix);
+          report.outboxDropped += this.#sql('DELETE FROM outbox WHERE conv_ix = ?').run(conv_ix).changes;
         }
-        report.conversations += this.#db.prepare('DELETE FROM conversation WHERE customer_ix = ?').run(customerIx).changes;
-        report.outboxDropped += this.#db.prepare('DELETE FROM outbox WHERE customer_ix = ?').run(customerIx).changes;
+        report.conversations += this.#sql('DELETE FROM conversation WHERE customer_ix = ?').run(customerIx).changes;
+        report.outboxDropped += this.#sql('DELETE FROM outbox WHERE customer_ix = ?').run(customerIx).changes;
       }
     })();
     this.#db.pragma('wal_checkpoint(TRUNCATE)');
@@ -363,7 +361,7 @@ export class LocalStore {
   /** Counts by table (tests and the bench; no content). */
   counts(): Record<(typeof CONTENT_TABLES)[number], number> {
     return Object.fromEntries(
-      CONTENT_TABLES.map((t) => [t, (this.#db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]),
+      CONTENT_TABLES.map((t) => [t, (this.#sql(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]),
     ) as Record<(typeof CONTENT_TABLES)[number], number>;
   }
 
@@ -373,9 +371,9 @@ export class LocalStore {
       .all(this.#maxConversations) as { conv_ix: Buffer }[];
     for (const { conv_ix } of old) {
       // Unsent outbox entries stay: losing a reply to make room would break DESIGN §7.
-      this.#db.prepare('DELETE FROM interaction WHERE conv_ix = ?').run(conv_ix);
-      this.#db.prepare('DELETE FROM draft WHERE conv_ix = ?').run(conv_ix);
-      this.#db.prepare('DELETE FROM conversation WHERE conv_ix = ?').run(conv_ix);
+      this.#sql('DELETE FROM history WHERE conv_ix = ?').run(conv_ix);
+      this.#sql('DELETE FROM draft WHERE conv_ix = ?').run(conv_ix);
+      this.#sql('DELETE FROM conversation WHERE conv_ix = ?').run(conv_ix);
     }
   }
 
