@@ -26,7 +26,13 @@ describe('waiting-contacts badge', () => {
 
 describe('tray icon with the waiting count', () => {
   function fakeTray() {
-    const state = { tooltip: '', title: '', menus: [] as { label: string; click: () => void }[][], clicks: [] as (() => void)[], destroyed: false };
+    const state = {
+      tooltip: '',
+      title: '',
+      menus: [] as { label: string; click: () => void }[][],
+      clicks: [] as (() => void)[],
+      destroyed: false,
+    };
     const tray: TrayLike = {
       setToolTip: (t) => void (state.tooltip = t),
       setTitle: (t) => void (state.title = t),
@@ -40,7 +46,14 @@ describe('tray icon with the waiting count', () => {
     const { tray, state } = fakeTray();
     const onShow = vi.fn();
     const onQuit = vi.fn();
-    const service = new TrayService({ platform, createTray: () => tray, buildMenu: (items) => items, strings: mainStrings(locale), onShow, onQuit });
+    const service = new TrayService({
+      platform,
+      createTray: () => tray,
+      buildMenu: (items) => items,
+      strings: mainStrings(locale),
+      onShow,
+      onQuit,
+    });
     return { service, state, onShow, onQuit };
   };
 

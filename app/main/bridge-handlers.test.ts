@@ -93,8 +93,15 @@ describe('desktop bridge handlers (app/main)', () => {
 describe('desktop bridge handlers: local store, offers, hotkey (issue 15)', () => {
   type Answer = { ok: boolean; data?: unknown; error?: { code: string; details?: unknown } };
   function withStore() {
-    const store = new LocalStore({ file: join(mkdtempSync(join(tmpdir(), 'huiliu-bridge-')), 'local.db'), safeStorage: createTestSafeStorage() });
-    const offers = new OfferNotifications({ isSupported: () => true, create: () => ({ show: vi.fn(), close: vi.fn(), on: vi.fn() }), focusSession: vi.fn() });
+    const store = new LocalStore({
+      file: join(mkdtempSync(join(tmpdir(), 'huiliu-bridge-')), 'local.db'),
+      safeStorage: createTestSafeStorage(),
+    });
+    const offers = new OfferNotifications({
+      isSupported: () => true,
+      create: () => ({ show: vi.fn(), close: vi.fn(), on: vi.fn() }),
+      focusSession: vi.fn(),
+    });
     const onSignedOut = vi.fn(() => offers.clear());
     const setHotkey = vi.fn((accelerator: string) => ({ accelerator, registered: true }));
     const s = setup({ localStore: store, offers, onSignedOut, setHotkey });
@@ -110,7 +117,10 @@ describe('desktop bridge handlers: local store, offers, hotkey (issue 15)', () =
 
   it('opens local history at once after sign-in, and refuses before it with UNAUTHENTICATED', async () => {
     const { invoke } = withStore();
-    expect(await invoke(IPC_CHANNELS.localHistory, { conversationId: 'conv-1' })).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    expect(await invoke(IPC_CHANNELS.localHistory, { conversationId: 'conv-1' })).toMatchObject({
+      ok: false,
+      error: { code: 'UNAUTHENTICATED' },
+    });
     expect(await invoke(IPC_CHANNELS.localOpen, { userId: 'agent1' })).toEqual({ ok: true, data: { erasedPrevious: false } });
     const messages = [1, 2].map((seq) => messageView('conv-1', seq));
     expect(await invoke(IPC_CHANNELS.localSaveHistory, { conversationId: 'conv-1', customerId: 'cust-1', messages })).toEqual({
@@ -126,8 +136,14 @@ describe('desktop bridge handlers: local store, offers, hotkey (issue 15)', () =
     const bad: [string, unknown][] = [
       [IPC_CHANNELS.localOpen, { userId: '' }],
       [IPC_CHANNELS.localHistory, { conversationId: 'x'.repeat(65) }],
-      [IPC_CHANNELS.localSaveHistory, { conversationId: 'conv-1', customerId: 'cust-1', messages: [{ seq: 1, text: 'not a MessageView' }] }],
-      [IPC_CHANNELS.localSaveHistory, { conversationId: 'conv-1', customerId: 'cust-1', messages: Array(51).fill(messageView('conv-1', 1)) }],
+      [
+        IPC_CHANNELS.localSaveHistory,
+        { conversationId: 'conv-1', customerId: 'cust-1', messages: [{ seq: 1, text: 'not a MessageView' }] },
+      ],
+      [
+        IPC_CHANNELS.localSaveHistory,
+        { conversationId: 'conv-1', customerId: 'cust-1', messages: Array(51).fill(messageView('conv-1', 1)) },
+      ],
       [IPC_CHANNELS.localDraft, null],
       [IPC_CHANNELS.localSaveDraft, { conversationId: 'conv-1', customerId: 'cust-1', text: 'x'.repeat(8001) }],
       [IPC_CHANNELS.outboxEnqueue, { ...reply, kind: 'typing' }],

@@ -41,7 +41,12 @@ describe('global focus hotkey', () => {
     const taken = registerFocusHotkey(fakeShortcuts([DEFAULT_FOCUS_HOTKEY]).shortcuts, DEFAULT_FOCUS_HOTKEY, vi.fn());
     expect(taken.registered).toBe(false);
     const throwing = registerFocusHotkey(
-      { register: () => { throw new Error('bad accelerator'); }, unregister: vi.fn() },
+      {
+        register: () => {
+          throw new Error('bad accelerator');
+        },
+        unregister: vi.fn(),
+      },
       'Ctrl+Nope',
       vi.fn(),
     );

@@ -46,16 +46,19 @@ const primary = claimSingleInstance(app, () => mainWindow);
 const assets = join(__dirname, '..', 'assets');
 const send = (channel: string, value: unknown) => mainWindow?.webContents.send(channel, value);
 
+/** Main's log: one JSON line per event on stderr, with counts and codes only (DESIGN §8: no personal data). */
+const log = (event: string, fields: Record<string, number | string> = {}) =>
+  void process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
+
 function openLocalStore(): LocalStore | null {
   try {
     return new LocalStore({
       file: join(app.getPath('userData'), 'local-store.db'),
       safeStorage,
-      // Counts and codes only (DESIGN §8: no personal data in logs).
-      log: (event, fields) => console.info(event, fields),
+      log,
     });
   } catch (error) {
-    console.error('local-store.open-failed', error instanceof Error ? error.name : 'unknown');
+    log('local-store.open-failed', { error: error instanceof Error ? error.name : 'unknown' });
     return null;
   }
 }

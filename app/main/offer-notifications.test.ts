@@ -31,8 +31,7 @@ function setup(o: { supported?: boolean } = {}) {
   });
   const advance = (ms: number) => {
     t += ms;
-    for (const [id, timer] of [...timers].sort((a, b) => a[1].at - b[1].at))
-      if (timer.at <= t && timers.delete(id)) timer.fn();
+    for (const [id, timer] of [...timers].sort((a, b) => a[1].at - b[1].at)) if (timer.at <= t && timers.delete(id)) timer.fn();
   };
   const offer = (sessionId: string, inMs = 20_000) => ({
     title: 'New contact: Li Wei',

@@ -55,7 +55,12 @@ describe('electron-builder.yml (Windows nsis, macOS dmg)', () => {
 describe("electron-builder.yml: the local store's native module (issue 15)", () => {
   // electron-builder's own matcher, fed the yml's `files`, decides what goes into the package.
   const { FileMatcher } = require('app-builder-lib/out/fileMatcher') as {
-    FileMatcher: new (from: string, to: string, expand: (s: string) => string, patterns: string[]) => {
+    FileMatcher: new (
+      from: string,
+      to: string,
+      expand: (s: string) => string,
+      patterns: string[],
+    ) => {
       createFilter(): (file: string, stat: { isDirectory(): boolean }) => boolean;
     };
   };
@@ -94,7 +99,12 @@ describe("electron-builder.yml: the local store's native module (issue 15)", () 
 
   it('has tray icons for Windows and a macOS template image', () => {
     for (const icon of ['tray.png', 'trayTemplate.png', 'trayTemplate@2x.png'])
-      expect(readFileSync(join(ROOT, 'app/main/assets', icon)).subarray(1, 4).toString(), icon).toBe('PNG');
+      expect(
+        readFileSync(join(ROOT, 'app/main/assets', icon))
+          .subarray(1, 4)
+          .toString(),
+        icon,
+      ).toBe('PNG');
   });
 
   it('writes a generic update feed for electron-updater', () => {

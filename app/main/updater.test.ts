@@ -47,7 +47,14 @@ describe('auto-update (electron-updater, generic feed)', () => {
     );
     const log = vi.fn();
     const { u } = fakeUpdater(async () => Promise.reject(new Error('offline')));
-    const updater = startUpdater({ autoUpdater: u, feedUrl: null, onDownloaded: vi.fn(), log, setInterval: () => 1, clearInterval: vi.fn() });
+    const updater = startUpdater({
+      autoUpdater: u,
+      feedUrl: null,
+      onDownloaded: vi.fn(),
+      log,
+      setInterval: () => 1,
+      clearInterval: vi.fn(),
+    });
     await updater.checkNow();
     expect(log).toHaveBeenCalledWith('updater.check-failed', { message: 'offline' });
     expect(u.feeds).toEqual([]);

@@ -68,32 +68,42 @@ describe('drainOutbox (critical messages after a reconnect, DESIGN §7)', () => 
   });
 
   it('classifies codes by the registry: server trouble and lapsed sign-in retry, refusals do not', () => {
-    expect(['INTERNAL', 'OVERLOADED', 'RATE_LIMITED', 'SHUTTING_DOWN', 'UNAUTHENTICATED'].every((c) => isRetryableCode(c as never))).toBe(true);
-    expect(['VALIDATION_FAILED', 'SESSION_CLOSED', 'NOT_ASSIGNED', 'CUSTOMER_ERASED', 'OFFER_TAKEN'].some((c) => isRetryableCode(c as never))).toBe(
-      false,
+    expect(['INTERNAL', 'OVERLOADED', 'RATE_LIMITED', 'SHUTTING_DOWN', 'UNAUTHENTICATED'].every((c) => isRetryableCode(c as never))).toBe(
+      true,
     );
+    expect(
+      ['VALIDATION_FAILED', 'SESSION_CLOSED', 'NOT_ASSIGNED', 'CUSTOMER_ERASED', 'OFFER_TAKEN'].some((c) => isRetryableCode(c as never)),
+    ).toBe(false);
   });
 });
 
 describe('bridge schemas of issue 15', () => {
-  it("refuses a reply whose outbox key is not its clientMessageId, and unknown kinds", () => {
+  it('refuses a reply whose outbox key is not its clientMessageId, and unknown kinds', () => {
     const e = reply(1);
     expect(OutboxEnqueueSchema.safeParse({ ...e, clientMessageId: 'cmid-other' }).success).toBe(false);
     expect(OutboxEnqueueSchema.safeParse({ ...e, kind: 'typing' }).success).toBe(false);
     expect(OutboxEnqueueSchema.safeParse(e).success).toBe(true);
     expect(
-      OutboxEnqueueSchema.safeParse({ ...e, kind: 'wrap-up', clientMessageId: 'wrap-0001', payload: { sessionId: SESSION, wrapUpCode: 'resolved' } })
-        .success,
+      OutboxEnqueueSchema.safeParse({
+        ...e,
+        kind: 'wrap-up',
+        clientMessageId: 'wrap-0001',
+        payload: { sessionId: SESSION, wrapUpCode: 'resolved' },
+      }).success,
     ).toBe(true);
   });
 
   it('takes accelerators with a modifier and one key only', () => {
-    for (const ok of ['CommandOrControl+Shift+H', 'Alt+F4', 'Ctrl+Alt+Space', 'CmdOrCtrl+=']) expect(AcceleratorSchema.safeParse(ok).success).toBe(true);
-    for (const bad of ['H', 'Shift+', 'Ctrl+Shift+HH', 'Ctrl+Shift+H; rm -rf', '']) expect(AcceleratorSchema.safeParse(bad).success).toBe(false);
+    for (const ok of ['CommandOrControl+Shift+H', 'Alt+F4', 'Ctrl+Alt+Space', 'CmdOrCtrl+='])
+      expect(AcceleratorSchema.safeParse(ok).success).toBe(true);
+    for (const bad of ['H', 'Shift+', 'Ctrl+Shift+HH', 'Ctrl+Shift+H; rm -rf', ''])
+      expect(AcceleratorSchema.safeParse(bad).success).toBe(false);
   });
 
   it('needs a session ID and an expiry on offer notifications', () => {
-    expect(OfferNotifySchema.safeParse({ title: 'New', body: 'hi', sessionId: SESSION, expiresAt: '2026-11-30T10:00:20.000Z' }).success).toBe(true);
+    expect(
+      OfferNotifySchema.safeParse({ title: 'New', body: 'hi', sessionId: SESSION, expiresAt: '2026-11-30T10:00:20.000Z' }).success,
+    ).toBe(true);
     expect(OfferNotifySchema.safeParse({ title: 'New', body: 'hi', sessionId: SESSION }).success).toBe(false);
   });
 });

@@ -37,7 +37,11 @@ function quantiles(samples: number[] & { cpuUs?: number }) {
 }
 
 /** Wall-clock samples of `open`, and the CPU time per open (µs): on a busy machine the two differ. */
-async function sample(opens: number, pick: () => string, open: (conversationId: string) => unknown): Promise<number[] & { cpuUs?: number }> {
+async function sample(
+  opens: number,
+  pick: () => string,
+  open: (conversationId: string) => unknown,
+): Promise<number[] & { cpuUs?: number }> {
   for (let i = 0; i < 500; i++) await open(pick());
   const samples: number[] & { cpuUs?: number } = [];
   const cpu0 = process.cpuUsage();
@@ -53,7 +57,10 @@ async function sample(opens: number, pick: () => string, open: (conversationId: 
 }
 
 /** Runs the desktop lines in `dir` (a temporary directory when omitted). */
-export async function desktopLines(log: (s: string) => void, dir = mkdtempSync(join(tmpdir(), 'huiliu-desktop-bench-'))): Promise<DesktopLine[]> {
+export async function desktopLines(
+  log: (s: string) => void,
+  dir = mkdtempSync(join(tmpdir(), 'huiliu-desktop-bench-')),
+): Promise<DesktopLine[]> {
   const conversations = Number(process.env.BENCH_DESKTOP_CONVERSATIONS ?? 500);
   const opens = Number(process.env.BENCH_DESKTOP_OPENS ?? 5000);
   const ids = Array.from({ length: conversations }, (_, i) => `0193a1b2-c3d4-7e5f-8a9b-${String(i).padStart(12, '0')}`);
@@ -63,7 +70,9 @@ export async function desktopLines(log: (s: string) => void, dir = mkdtempSync(j
   store.bindUser('agent-bench');
   const raw = new Database(join(dir, 'raw.db'));
   raw.pragma('journal_mode = WAL');
-  raw.exec('CREATE TABLE interaction (conv TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (conv, seq)) WITHOUT ROWID');
+  raw.exec(
+    'CREATE TABLE interaction (conv TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (conv, seq)) WITHOUT ROWID',
+  );
   const insertRaw = raw.prepare('INSERT INTO interaction (conv, seq, body) VALUES (?, ?, ?)');
   const t0 = now();
   ids.forEach((id, i) => {

@@ -62,13 +62,27 @@ describe('local store (Electron main, better-sqlite3, encrypted)', () => {
   it('keeps only the last 10 interactions per conversation, newest by seq, a newer copy of a seq replacing the older', () => {
     const { store } = tempStore();
     store.bindUser('agent1');
-    store.saveHistory('conv-1', 'cust-1', [1, 2, 3, 4, 5, 6, 7, 8].map((s) => messageView('conv-1', s)));
-    expect(store.saveHistory('conv-1', 'cust-1', [9, 10, 11, 12, 13].map((s) => messageView('conv-1', s)))).toEqual({
+    store.saveHistory(
+      'conv-1',
+      'cust-1',
+      [1, 2, 3, 4, 5, 6, 7, 8].map((s) => messageView('conv-1', s)),
+    );
+    expect(
+      store.saveHistory(
+        'conv-1',
+        'cust-1',
+        [9, 10, 11, 12, 13].map((s) => messageView('conv-1', s)),
+      ),
+    ).toEqual({
       kept: LOCAL_HISTORY_SIZE,
     });
     expect(store.history('conv-1').map((m) => m.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     // A stale page (older seqs) does not push newer ones out.
-    store.saveHistory('conv-1', 'cust-1', [1, 2].map((s) => messageView('conv-1', s)));
+    store.saveHistory(
+      'conv-1',
+      'cust-1',
+      [1, 2].map((s) => messageView('conv-1', s)),
+    );
     expect(store.history('conv-1').map((m) => m.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     store.saveHistory('conv-1', 'cust-1', [messageView('conv-1', 13, 'with its OCR text now')]);
     expect(store.history('conv-1').at(-1)!.body).toEqual({ text: 'with its OCR text now' });

@@ -259,8 +259,7 @@ export class LocalStore {
     this.#requireUser();
     const convIx = this.#sealer.index('conversation', conversationId);
     const row = this.#sql('SELECT nonce, sealed, updated_at FROM draft WHERE conv_ix = ?').get(convIx) as
-      | (SealedRow & { updated_at: number })
-      | undefined;
+      (SealedRow & { updated_at: number }) | undefined;
     if (!row) return null;
     return { text: this.#sealer.open<{ text: string }>(row, `draft|${hex(convIx)}`).text, updatedAt: row.updated_at };
   }

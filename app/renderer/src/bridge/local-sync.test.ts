@@ -29,7 +29,13 @@ const entry = (id: number): OutboxEntry => ({
   enqueuedAt: id,
   attempts: 0,
 });
-const browserOnly = { appInfo: vi.fn(), notify: vi.fn(), setBadge: vi.fn(), openExternal: vi.fn(), onFocusSession: vi.fn() } as unknown as DesktopBridge;
+const browserOnly = {
+  appInfo: vi.fn(),
+  notify: vi.fn(),
+  setBadge: vi.fn(),
+  openExternal: vi.fn(),
+  onFocusSession: vi.fn(),
+} as unknown as DesktopBridge;
 
 function fakeLocal(entries: OutboxEntry[]): LocalStoreBridge & { settled: unknown[] } {
   const rows = [...entries];
@@ -45,7 +51,11 @@ function fakeLocal(entries: OutboxEntry[]): LocalStoreBridge & { settled: unknow
     pending: vi.fn(async () => ok([...rows])),
     settle: vi.fn(async (s) => {
       settled.push(s);
-      if (s.outcome !== 'failed') rows.splice(rows.findIndex((r) => r.id === s.id), 1);
+      if (s.outcome !== 'failed')
+        rows.splice(
+          rows.findIndex((r) => r.id === s.id),
+          1,
+        );
       return ok({ removed: s.outcome !== 'failed' });
     }),
     eraseCustomers: vi.fn(async () => ok({ conversations: 1, outboxDropped: 0 })),
