@@ -11,5 +11,12 @@ const common = {
   sourcemap: true,
   logLevel: 'info',
 };
-await build({ ...common, entryPoints: ['app/main/index.ts'], outfile: 'app/main/dist/main.cjs' });
+// better-sqlite3 is a native addon (rebuilt for Electron's ABI by electron-builder): it cannot be
+// bundled, so it stays a require of node_modules/better-sqlite3 (unpacked from the asar).
+await build({
+  ...common,
+  external: [...common.external, 'better-sqlite3'],
+  entryPoints: ['app/main/index.ts'],
+  outfile: 'app/main/dist/main.cjs',
+});
 await build({ ...common, entryPoints: ['app/main/preload.ts'], outfile: 'app/main/dist/preload.cjs' });

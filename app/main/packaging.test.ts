@@ -28,6 +28,10 @@ describe('electron-builder.yml (Windows nsis, macOS dmg)', () => {
     expect(readFileSync(join(ROOT, config.mac.entitlements), 'utf8')).toContain('com.apple.security.cs.allow-jit');
   });
 
+  it('targets x64 and arm64 on both platforms', () => {
+    for (const t of [...config.win.target, ...config.mac.target]) expect(t.arch).toEqual(['x64', 'arm64']);
+  });
+
   it('packages the bundled main process that package.json names', () => {
     expect(pkg.main).toBe('app/main/dist/main.cjs');
     expect(config.files).toContain('app/main/dist/**/*');
@@ -45,5 +49,66 @@ describe('electron-builder.yml (Windows nsis, macOS dmg)', () => {
       expect(png.readUInt32BE(20)).toBeGreaterThanOrEqual(512);
     }
     expect(existsSync(join(ROOT, 'build', 'icon.svg'))).toBe(true);
+  });
+});
+
+describe("electron-builder.yml: the local store's native module (issue 15)", () => {
+  // electron-builder's own matcher, fed the yml's `files`, decides what goes into the package.
+  const { FileMatcher } = require('app-builder-lib/out/fileMatcher') as {
+    FileMatcher: new (
+      from: string,
+      to: string,
+      expand: (s: string) => string,
+      patterns: string[],
+    ) => {
+      createFilter(): (file: string, stat: { isDirectory(): boolean }) => boolean;
+    };
+  };
+  const packaged = new FileMatcher(ROOT, '/package', (s) => s, config.files).createFilter();
+  const isPackaged = (rel: string) => packaged(join(ROOT, rel), { isDirectory: () => false });
+
+  it('ships better-sqlite3 (binding, JS, package.json) with bindings and file-uri-to-path, and no other module', () => {
+    for (const rel of [
+      'node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+      'node_modules/better-sqlite3/lib/index.js',
+      'node_modules/better-sqlite3/package.json',
+      'node_modules/bindings/bindings.js',
+      'node_modules/file-uri-to-path/index.js',
+      'app/main/dist/main.cjs',
+      'app/main/assets/tray.png',
+    ])
+      expect(isPackaged(rel), rel).toBe(true);
+    for (const rel of [
+      'node_modules/fastify/package.json',
+      'node_modules/better-sqlite3/src/better_sqlite3.cpp',
+      'node_modules/better-sqlite3/deps/sqlite3/sqlite3.c',
+      'server/src/main.ts',
+      'app/main/dist/main.cjs.map',
+    ])
+      expect(isPackaged(rel), rel).toBe(false);
+    // The modules main.cjs requires at run time are exactly the ones shipped.
+    for (const dep of Object.keys(require(join(ROOT, 'node_modules/better-sqlite3/package.json')).dependencies))
+      if (dep !== 'prebuild-install') expect(isPackaged(`node_modules/${dep}/package.json`), dep).toBe(true);
+  });
+
+  it('unpacks it from the asar and rebuilds it for Electron', () => {
+    expect(config.asarUnpack).toContain('node_modules/better-sqlite3/**/*');
+    expect(config.npmRebuild).toBe(true);
+    expect(readFileSync(join(ROOT, 'app/main/build.mjs'), 'utf8')).toMatch(/external: \[\.\.\.common\.external, 'better-sqlite3'\]/);
+  });
+
+  it('has tray icons for Windows and a macOS template image', () => {
+    for (const icon of ['tray.png', 'trayTemplate.png', 'trayTemplate@2x.png'])
+      expect(
+        readFileSync(join(ROOT, 'app/main/assets', icon))
+          .subarray(1, 4)
+          .toString(),
+        icon,
+      ).toBe('PNG');
+  });
+
+  it('writes a generic update feed for electron-updater', () => {
+    expect(config.publish).toMatchObject({ provider: 'generic' });
+    expect(new URL(config.publish.url).protocol).toBe('https:');
   });
 });

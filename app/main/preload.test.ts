@@ -23,8 +23,60 @@ describe('preload (the whole surface the page gets)', () => {
 
   it('exposes exactly the DesktopBridge functions under one global, never ipcRenderer', () => {
     expect(Object.keys(exposed)).toEqual([BRIDGE_GLOBAL]);
-    expect(Object.keys(bridge).sort()).toEqual(['appInfo', 'notify', 'onFocusSession', 'openExternal', 'setBadge']);
-    expect(Object.values(bridge).every((v) => typeof v === 'function')).toBe(true);
+    expect(Object.keys(bridge).sort()).toEqual([
+      'acknowledgeOffer',
+      'appInfo',
+      'local',
+      'notify',
+      'notifyOffer',
+      'onFocusSession',
+      'onReconnectNow',
+      'openExternal',
+      'setBadge',
+      'setHotkey',
+    ]);
+    const { local, ...top } = bridge;
+    expect(Object.values(top).every((v) => typeof v === 'function')).toBe(true);
+    expect(Object.keys(local!).sort()).toEqual([
+      'draft',
+      'enqueue',
+      'eraseAll',
+      'eraseCustomers',
+      'history',
+      'open',
+      'pending',
+      'saveDraft',
+      'saveHistory',
+      'settle',
+    ]);
+    expect(Object.values(local!).every((v) => typeof v === 'function')).toBe(true);
+  });
+
+  it('sends every function on its own invoke channel, and only on channels main handles', async () => {
+    ipcRenderer.invoke.mockClear();
+    await bridge.local!.history({ conversationId: 'conv-1' });
+    await bridge.local!.pending();
+    await bridge.local!.eraseAll();
+    await bridge.notifyOffer!({ title: 't', body: 'b', sessionId: 'WB169208100012348213', expiresAt: '2026-11-30T10:00:00Z' });
+    expect(ipcRenderer.invoke.mock.calls.map((c) => c[0])).toEqual([
+      IPC_CHANNELS.localHistory,
+      IPC_CHANNELS.outboxPending,
+      IPC_CHANNELS.localEraseAll,
+      IPC_CHANNELS.offerNotify,
+    ]);
+  });
+
+  it('passes on only known reconnect reasons', () => {
+    const got: string[] = [];
+    const off = bridge.onReconnectNow!((r) => got.push(r));
+    const fire = listeners.get(IPC_CHANNELS.reconnectNow)!;
+    fire({}, 'resume');
+    fire({}, 'network-change');
+    fire({}, 'reboot');
+    fire({}, { reason: 'resume' });
+    expect(got).toEqual(['resume', 'network-change']);
+    off();
+    expect(listeners.has(IPC_CHANNELS.reconnectNow)).toBe(false);
   });
 
   it('invokes the typed channels', async () => {

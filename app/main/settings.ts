@@ -1,6 +1,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { AcceleratorSchema } from '../../common/ipc/desktop-bridge';
 
 export interface DesktopSettings {
   /** The companion server the workstation talks to. */
@@ -34,4 +36,74 @@ export function resolveSettings(
     caFingerprint = null; // no local CA: rely on the system trust store
   }
   return { serverUrl, caFingerprint };
+}
+
+/** The hotkey that brings the workstation to the front from any app (issue 15). */
+export const DEFAULT_FOCUS_HOTKEY = 'CommandOrControl+Shift+H';
+/** Chromium zoom levels (each step ×1.2): −3 ≈ 58 %, +5 ≈ 249 %. */
+export const ZOOM_LEVEL_MIN = -3;
+export const ZOOM_LEVEL_MAX = 5;
+
+/** What the workstation remembers between runs, per OS user (`userData/preferences.json`). */
+export interface DesktopPreferences {
+  zoomLevel: number;
+  focusHotkey: string;
+}
+
+const StrictPreferencesSchema = z.object({
+  zoomLevel: z.number().min(ZOOM_LEVEL_MIN).max(ZOOM_LEVEL_MAX),
+  focusHotkey: AcceleratorSchema,
+});
+// Reading is forgiving field by field; changing is strict.
+const PreferencesSchema = z.object({
+  zoomLevel: StrictPreferencesSchema.shape.zoomLevel.catch(0),
+  focusHotkey: StrictPreferencesSchema.shape.focusHotkey.catch(DEFAULT_FOCUS_HOTKEY),
+});
+
+export interface PreferenceFiles {
+  read(path: string): string;
+  /** Writes atomically (a temp file renamed over the old one), so a crash never leaves half a file. */
+  write(path: string, text: string): void;
+}
+
+const nodeFiles: PreferenceFiles = {
+  read: (p) => readFileSync(p, 'utf8'),
+  write: (p, text) => {
+    const tmp = `${p}.${process.pid}.tmp`;
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, p);
+  },
+};
+
+/**
+ * The remembered preferences: read once, each field checked on its own (a bad or missing field falls
+ * back to its default, a broken file to all defaults), written through on every change.
+ */
+export class PreferenceStore {
+  #prefs: DesktopPreferences;
+  readonly #file: string;
+  readonly #files: PreferenceFiles;
+
+  constructor(file: string, files: PreferenceFiles = nodeFiles) {
+    this.#file = file;
+    this.#files = files;
+    let raw: unknown = {};
+    try {
+      raw = JSON.parse(files.read(file));
+    } catch {
+      // first run or a damaged file: defaults
+    }
+    const parsed = PreferencesSchema.safeParse(raw && typeof raw === 'object' ? raw : {});
+    this.#prefs = parsed.success ? parsed.data : { zoomLevel: 0, focusHotkey: DEFAULT_FOCUS_HOTKEY };
+  }
+
+  get(): Readonly<DesktopPreferences> {
+    return { ...this.#prefs };
+  }
+
+  /** Changes and saves preferences; a value out of range throws (ZodError) and nothing is written. */
+  set(change: Partial<DesktopPreferences>): void {
+    this.#prefs = StrictPreferencesSchema.parse({ ...this.#prefs, ...change });
+    this.#files.write(this.#file, `${JSON.stringify(this.#prefs, null, 2)}\n`);
+  }
 }

@@ -25,6 +25,10 @@
  *            XACK doing the same work (goal ≥ 50 %); app channel → agent socket p50/p99 at a paced
  *            BENCH_BUS_RATE [1000] msg/s for BENCH_BUS_SECONDS [10] s with the server on HUILIU_BUS=redis, vs the
  *            same server on the in-process bus (goal p99 ≤ 50 ms)
+ *   desktop  the desktop local store (issue 15, app/main/bench/local-history.ts, loaded by path: the
+ *            server does not import the app): local history open p95 on the encrypted better-sqlite3
+ *            store filled with BENCH_DESKTOP_CONVERSATIONS [500] conversations × 10 interactions, vs raw
+ *            better-sqlite3 reading the same rows in plaintext (goal p95 ≤ 5 ms)
  *   audit    the audit log (issue 17, server/bench/audit.ts) on SQLite and PostgreSQL: entries/s appended
  *            through the recorder vs raw inserts of the same rows (goal ≥ 10,000/s); search p95 for one
  *            user over BENCH_AUDIT_ENTRIES [10,000,000] entries spread over 6 months (goal ≤ 200 ms)
@@ -62,7 +66,7 @@ import { auditLines } from './audit';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
 
-const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus', 'audit'] as const;
+const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus', 'desktop', 'audit'] as const;
 type Area = (typeof AREAS)[number];
 
 const env = process.env;
@@ -511,6 +515,40 @@ async function auditArea(run: Run): Promise<void> {
   }
 }
 
+/** One line of a bench part that lives outside server/ and is loaded by path (the layering rules keep server/ from importing app/). */
+interface ExternalLine {
+  line: string;
+  measured: number;
+  baseline: number;
+  goal: { op: '≤'; value: number } | null;
+  detail?: string;
+}
+
+/**
+ * The desktop (issue 15): app/main/bench/local-history.ts's `desktopLines()` — local history open p95
+ * on the encrypted local store, absolute goal ≤ 5 ms. Other desktop measures (renderer load, memory)
+ * may add lines through the same module.
+ */
+async function desktopArea(run: Run): Promise<void> {
+  const mod = (await import(pathToFileURL(join(REPO, 'app/main/bench/local-history.ts')).href)) as {
+    desktopLines: (log: (s: string) => void, dir: string) => Promise<ExternalLine[]>;
+  };
+  const lines = await mod.desktopLines(log, mkdtempSync(join(run.dir, 'desktop-')));
+  run.raw.desktop = lines;
+  const ms = (v: number) => `${v.toFixed(v < 1 ? 3 : 2)} ms`;
+  for (const l of lines)
+    run.rows.push({
+      line: l.line,
+      measured: ms(l.measured),
+      baseline: `${ms(l.baseline)} (raw better-sqlite3, plaintext)`,
+      ratio: l.measured / l.baseline,
+      ratioStyle: 'times',
+      goal: l.goal ? `${l.goal.op} ${l.goal.value} ms` : 'measured',
+      ok: l.goal ? l.measured <= l.goal.value : null,
+      ...(l.detail ? { note: l.detail } : {}),
+    });
+}
+
 /**
  * HOOK for server/bench/cold-start.ts (another change of issue 8): when the file exists its
  * `coldStart()` is called and should resolve with medians in ms, spawn → `/readyz` 200:
@@ -682,6 +720,7 @@ const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   cold: coldArea,
   router: routerArea,
   bus: busArea,
+  desktop: desktopArea,
   audit: auditArea,
 };
 

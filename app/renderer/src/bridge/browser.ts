@@ -45,5 +45,11 @@ export function createBrowserBridge(win: Window = window): DesktopBridge {
       win.addEventListener('message', onMessage);
       return () => win.removeEventListener('message', onMessage);
     },
+    onReconnectNow(listener) {
+      // A browser tells the page when the network comes back; sleep/resume it does not (Electron does).
+      const onOnline = () => listener('online');
+      win.addEventListener('online', onOnline);
+      return () => win.removeEventListener('online', onOnline);
+    },
   };
 }

@@ -135,8 +135,11 @@ export const createConnectionSlice =
           });
         });
         socket.on('transfer:updated', (transfer) => get().receiveTransferUpdate(transfer));
-        // Issue 17: an erased customer's data leaves this window at once.
-        socket.on('customer:erased', ({ customerIds }) => get().forgetCustomers(customerIds));
+        // Issue 17: an erased customer's data leaves this window at once, and the desktop's local store (issue 15).
+        socket.on('customer:erased', ({ customerIds }) => {
+          get().forgetCustomers(customerIds);
+          void deps.bridge.local?.eraseCustomers({ customerIds });
+        });
       },
       goOffline() {
         get().connection?.close();

@@ -208,6 +208,15 @@ describe('workstation store', () => {
     expect(JSON.stringify(store.getState())).not.toContain('mine');
   });
 
+  it("passes a customer's erasure on to the desktop's local store (issue 15)", async () => {
+    const { store, socket, bridge } = setup();
+    const eraseCustomers = vi.fn(async () => ({ ok: true as const, data: { conversations: 1, outboxDropped: 0 } }));
+    bridge.local = { eraseCustomers } as unknown as NonNullable<DesktopBridge['local']>;
+    await store.getState().login('agent1', 'huiliu-demo');
+    socket.emit('customer:erased', { customerIds: ['cust'] });
+    expect(eraseCustomers).toHaveBeenCalledWith({ customerIds: ['cust'] });
+  });
+
   it("shows the customer's typing for that session until they stop or their message arrives", async () => {
     const { store, socket } = setup();
     await store.getState().login('agent1', 'huiliu-demo');
