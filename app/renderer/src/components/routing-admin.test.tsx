@@ -424,9 +424,9 @@ describe('the view switch', () => {
     );
   }
 
-  it('offers Workstation | Routing to leads and admins, Routing | Audit to auditors (who have no desk), nothing to agents', async () => {
+  it('offers leads their desk, board, supervision, KPIs and routing; Routing | Audit to auditors (who have no desk); nothing to agents', async () => {
     await renderBar(LEAD);
-    expect($$('[role="tab"]').map((t) => t.textContent)).toEqual(['Workstation', 'Routing']);
+    expect($$('[role="tab"]').map((t) => t.textContent)).toEqual(['Workstation', 'Board', 'Supervise', 'KPIs', 'Routing']);
     act(() => root?.unmount());
     root = null;
     await renderBar(user('auditor', ['auditor'], []), 'zh');
