@@ -16,7 +16,10 @@ const withFile = (text: string) => {
 
 describe('the service level is configurable (HUILIU_CONFIG `kpis.serviceLevel`)', () => {
   it('defaults to 20 s voice, 60 s chat, 80 %, and takes what the file sets', () => {
-    expect(loadConfig({ env: {}, argv: [], cwd: dir }).kpis).toEqual({ serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8 } });
+    expect(loadConfig({ env: {}, argv: [], cwd: dir }).kpis).toEqual({
+      serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8 },
+      board: { slaWarnShare: 0.8, silenceSeconds: 120 },
+    });
     expect(withFile('kpis:\n  serviceLevel: {chatSeconds: 30, target: 0.9}\n').kpis.serviceLevel).toEqual({
       voiceSeconds: 20,
       chatSeconds: 30,

@@ -68,7 +68,16 @@ describe('IDOR across skill groups: every route and socket event with a resource
   let agent2: string;
   const sockets: Socket[] = [];
   /** vip resources, and a general session for the reverse direction. */
-  const vip = { sessionId: '', messageId: '', customerId: '', attachmentId: '', mergeId: '', transferId: '', takenSessionId: '' };
+  const vip = {
+    sessionId: '',
+    messageId: '',
+    customerId: '',
+    attachmentId: '',
+    mergeId: '',
+    transferId: '',
+    takenSessionId: '',
+    cannedId: '',
+  };
 
   const api = (method: string, url: string, token: string, payload?: Record<string, unknown>) =>
     s.app.inject({
@@ -107,6 +116,9 @@ describe('IDOR across skill groups: every route and socket event with a resource
     const merged = await api('POST', '/api/v1/customers/merges', agent2, { survivorId: vip.customerId, mergedId: otherCustomer });
     expect(merged.statusCode, merged.body).toBe(201);
     vip.mergeId = (merged.json() as { id: string }).id;
+    // A canned reply of the vip group (the demo seeds two).
+    const canned = await api('GET', '/api/v1/canned-replies?skillGroup=vip', agent2);
+    vip.cannedId = (canned.json() as { items: { id: string }[] }).items[0]!.id;
     // A warm transfer of a vip contact agent2 handles, to the lead.
     const leadToken = await s.login('lead');
     const leadSocket = await openAgentSocket(s, leadToken);
@@ -149,6 +161,11 @@ describe('IDOR across skill groups: every route and socket event with a resource
     'GET /api/v1/attachments/:id': { url: `/api/v1/attachments/${vip.attachmentId}` },
     'POST /api/v1/sessions/:id/messages/:messageId/reveal': { url: `/api/v1/sessions/${vip.sessionId}/messages/${vip.messageId}/reveal` },
     'POST /api/v1/customers/:id/reveal': { url: `/api/v1/customers/${vip.customerId}/reveal`, payload: { field: 'name' } },
+    'PUT /api/v1/canned-replies/:id': {
+      url: `/api/v1/canned-replies/${vip.cannedId}`,
+      payload: { shortcut: 'vip-hi', title: 'taken over', text: 'taken over', skillGroup: 'vip' },
+    },
+    'DELETE /api/v1/canned-replies/:id': { url: `/api/v1/canned-replies/${vip.cannedId}` },
   });
 
   it('classifies every route with an id: a group resource tried below, or named as belonging to no group', () => {
@@ -172,7 +189,8 @@ describe('IDOR across skill groups: every route and socket event with a resource
         .replace(vip.sessionId, 'AP176000000000012345')
         .replace(vip.customerId, '0190f000-0000-7000-8000-000000000001')
         .replace(vip.attachmentId, '0'.repeat(32))
-        .replace(vip.mergeId, '0190f000-0000-7000-8000-000000000003');
+        .replace(vip.mergeId, '0190f000-0000-7000-8000-000000000003')
+        .replace(vip.cannedId, '0190f000-0000-7000-8000-000000000004');
       expect(unknownUrl).not.toBe(call.url);
       const unknown = await api(method, unknownUrl, agent1, call.payload);
       expect(unknown.statusCode, `${route} on an unknown id`).toBe(res.statusCode);
