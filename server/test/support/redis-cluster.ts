@@ -20,6 +20,17 @@ export interface RedisClusterHandle {
   stop(): Promise<void>;
   /** Kills the master that serves `slot` (SIGKILL) and waits until its replica took over (cluster_state:ok). */
   killMasterOf(slot: number): Promise<void>;
+  /**
+   * A manual failover of `slot`'s master: `CLUSTER FAILOVER` on its replica (the master stops taking
+   * writes, the replica catches up to its offset, then takes over — no write lost by design), and waits
+   * until the replica is the master of `slot` and the cluster reports `cluster_state:ok`.
+   * Answers the ports of the old and the new master.
+   */
+  failoverSlot(slot: number): Promise<{ from: number; to: number }>;
+  /** The port of the master that serves `slot` now. */
+  masterPortOf(slot: number): Promise<number>;
+  /** The ports of the nodes this handle started and that are still alive (all seeds for an external cluster). */
+  livePorts(): number[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,6 +92,9 @@ async function startNode(dir: string, port: number): Promise<NodeProcess | null>
       'no',
       '--daemonize',
       'no',
+      // Replicas sync at once (Redis 7 waits 5 s for more replicas to share a diskless transfer).
+      '--repl-diskless-sync-delay',
+      '0',
       '--loglevel',
       'warning',
       '--logfile',
@@ -233,14 +247,18 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
     const tried = new Set<number>();
     for (let attempt = 0; procs.length < 6; attempt++) {
       if (attempt > 10) throw new Error('redis-cluster: ports kept being taken while starting nodes');
-      for (const port of await freeClusterPorts(6 - procs.length, tried)) {
-        tried.add(port);
-        const p = await startNode(dir, port);
-        if (p) {
-          procs.push(p);
-          live.add(p.child);
+      const ports = await freeClusterPorts(6 - procs.length, tried);
+      for (const port of ports) tried.add(port);
+      // In parallel: six sequential starts cost ~6 × the fork + first PING on a 2-core CI box.
+      const started = await Promise.allSettled(ports.map((port) => startNode(dir, port)));
+      for (const r of started) {
+        if (r.status === 'fulfilled' && r.value) {
+          procs.push(r.value);
+          live.add(r.value.child);
         }
       }
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     const ports = procs.map((p) => p.port);
     await runCli(['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '1', '--cluster-yes'], timeoutMs);
@@ -251,22 +269,22 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
   }
 
   const seeds = procs.map((p) => ({ host: HOST, port: p.port }));
+  const alivePorts = () => procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null).map((p) => p.port);
   return {
     nodes: seeds.map((s) => `${s.host}:${s.port}`).join(','),
     seeds,
     stop,
+    livePorts: alivePorts,
+    masterPortOf: (slot) => slotOwners(alivePorts(), slot).then((o) => o.master),
+    failoverSlot: (slot) => failoverSlot(alivePorts(), slot, timeoutMs),
     async killMasterOf(slot: number) {
       const alive = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
-      const r = new Redis({ host: HOST, port: alive[0]!.port, maxRetriesPerRequest: 1 });
-      let masterPort: number;
-      try {
-        const slots = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
-        const range = slots.find(([from, to]) => slot >= from && slot <= to);
-        if (!range) throw new Error(`redis-cluster: no node serves slot ${slot}`);
-        masterPort = range[2][1];
-      } finally {
-        r.disconnect();
-      }
+      const masterPort = (
+        await slotOwners(
+          alive.map((p) => p.port),
+          slot,
+        )
+      ).master;
       const victim = procs.find((p) => p.port === masterPort)!;
       victim.child.kill('SIGKILL');
       await victim.exited;
@@ -282,5 +300,76 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
       }
       throw new Error(`redis-cluster: no failover of slot ${slot} within ${timeoutMs} ms`);
     },
+  };
+}
+
+/** The master and replica ports serving `slot`, as `CLUSTER SLOTS` of the first answering node says. */
+async function slotOwners(ports: number[], slot: number): Promise<{ master: number; replicas: number[] }> {
+  for (const port of ports) {
+    const r = probe(port);
+    try {
+      await r.connect();
+      const slots = (await r.call('CLUSTER', 'SLOTS')) as [number, number, ...[string, number, string][]][];
+      const range = slots.find(([from, to]) => slot >= from && slot <= to);
+      if (!range) throw new Error(`redis-cluster: no node serves slot ${slot}`);
+      const [, , master, ...replicas] = range;
+      if (!master) throw new Error(`redis-cluster: slot ${slot} has no master`);
+      return { master: master[1], replicas: replicas.map((x) => x[1]) };
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('redis-cluster:')) throw error;
+    } finally {
+      r.disconnect();
+    }
+  }
+  throw new Error('redis-cluster: no node answered CLUSTER SLOTS');
+}
+
+async function failoverSlot(ports: number[], slot: number, timeoutMs: number): Promise<{ from: number; to: number }> {
+  const { master, replicas } = await slotOwners(ports, slot);
+  const replica = replicas[0];
+  if (replica === undefined) throw new Error(`redis-cluster: slot ${slot}'s master ${master} has no replica`);
+  const r = probe(replica);
+  try {
+    await r.connect();
+    await r.call('CLUSTER', 'FAILOVER');
+  } finally {
+    r.disconnect();
+  }
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const infos = await Promise.all(ports.map((p) => info(p, 'cluster')));
+    if (infos.every((i) => i?.get('cluster_state') === 'ok')) {
+      const now = await slotOwners(ports, slot).catch(() => null);
+      if (now?.master === replica) return { from: master, to: replica };
+    }
+    await sleep(100);
+  }
+  throw new Error(`redis-cluster: CLUSTER FAILOVER of slot ${slot} to ${replica} did not finish within ${timeoutMs} ms`);
+}
+
+/**
+ * The cluster a test file runs against: the one named by `HUILIU_REDIS_NODES` (`host:port,…`, e.g. a
+ * CI service or a cluster an operator started; `stop` then only forgets it, and the failover helpers
+ * drive that cluster's nodes) or, when unset, a fresh one from `startRedisCluster`.
+ */
+export async function useRedisCluster(options: { timeoutMs?: number } = {}): Promise<RedisClusterHandle> {
+  const env = process.env.HUILIU_REDIS_NODES;
+  if (!env) return startRedisCluster(options);
+  const seeds = env.split(',').map((s) => {
+    const [host, port] = s.trim().split(':');
+    if (!host || !port || !/^\d+$/.test(port)) throw new Error(`HUILIU_REDIS_NODES: "${s}" is not host:port`);
+    return { host, port: Number(port) };
+  });
+  const ports = seeds.map((s) => s.port);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  return {
+    nodes: env,
+    seeds,
+    stop: async () => {},
+    livePorts: () => ports,
+    masterPortOf: (slot) => slotOwners(ports, slot).then((o) => o.master),
+    failoverSlot: (slot) => failoverSlot(ports, slot, timeoutMs),
+    killMasterOf: () =>
+      Promise.reject(new Error('redis-cluster: killMasterOf needs a cluster this test started (unset HUILIU_REDIS_NODES)')),
   };
 }
