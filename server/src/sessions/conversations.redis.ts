@@ -249,7 +249,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
           }
           mapError(error);
         }
-        if (/^(MOVED|ASK|CLUSTERDOWN)/.test(message) && isCluster) (redis as Cluster).refreshSlotsCache();
+        // A redirection or a dead node: the slot map changed (a failover); learn the new one.
+        if (isCluster && !message.startsWith('NOT_DURABLE')) (redis as Cluster).refreshSlotsCache();
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 500);
       }

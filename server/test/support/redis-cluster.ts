@@ -18,8 +18,17 @@ export interface RedisClusterHandle {
   seeds: { host: string; port: number }[];
   /** Kills every redis-server and deletes the temp dir (idempotent). */
   stop(): Promise<void>;
-  /** Kills the master that serves `slot` (SIGKILL) and waits until its replica took over (cluster_state:ok). */
-  killMasterOf(slot: number): Promise<void>;
+  /**
+   * Kills the master that serves `slot` (SIGKILL) and waits until its replica took over
+   * (cluster_state:ok). Answers the killed node's port (for `restartNode`).
+   */
+  killMasterOf(slot: number): Promise<number>;
+  /**
+   * Starts a node this handle killed again on its port with its `nodes.conf` (no data: persistence is
+   * off), as an orchestrator would restart a pod: it rejoins as a replica of whoever took its slots
+   * over, and this waits until its replication link is up and every node says `cluster_state:ok`.
+   */
+  restartNode(port: number): Promise<void>;
   /**
    * A manual failover of `slot`'s master: `CLUSTER FAILOVER` on its replica (the master stops taking
    * writes, the replica catches up to its offset, then takes over — no write lost by design), and waits
@@ -29,6 +38,10 @@ export interface RedisClusterHandle {
   failoverSlot(slot: number): Promise<{ from: number; to: number }>;
   /** The port of the master that serves `slot` now. */
   masterPortOf(slot: number): Promise<number>;
+  /** The ports of the replicas of `slot`'s master now. */
+  replicaPortsOf(slot: number): Promise<number[]>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) a node this handle started: a replica that stops acknowledging. */
+  pauseNode(port: number, paused: boolean): void;
   /** The ports of the nodes this handle started and that are still alive (all seeds for an external cluster). */
   livePorts(): number[];
 }
@@ -276,7 +289,22 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
     stop,
     livePorts: alivePorts,
     masterPortOf: (slot) => slotOwners(alivePorts(), slot).then((o) => o.master),
+    replicaPortsOf: (slot) => slotOwners(alivePorts(), slot).then((o) => o.replicas),
+    pauseNode(port, paused) {
+      const p = procs.find((x) => x.port === port && x.child.exitCode === null && x.child.signalCode === null);
+      if (!p) throw new Error(`redis-cluster: no live node on port ${port}`);
+      p.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+    },
     failoverSlot: (slot) => failoverSlot(alivePorts(), slot, timeoutMs),
+    async restartNode(port: number) {
+      const p = await startNode(dir, port);
+      if (!p) throw new Error(`redis-cluster: port ${port} was taken before the node restarted`);
+      const at = procs.findIndex((x) => x.port === port);
+      if (at >= 0) procs[at] = p;
+      else procs.push(p);
+      live.add(p.child);
+      await waitHealthy(alivePorts(), 3, 6, timeoutMs);
+    },
     async killMasterOf(slot: number) {
       const alive = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
       const masterPort = (
@@ -295,7 +323,9 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
       while (Date.now() < end) {
         const infos = await Promise.all(rest.map((p) => info(p, 'cluster')));
         const repl = await Promise.all(rest.map((p) => info(p, 'replication')));
-        if (infos.every((i) => i?.get('cluster_state') === 'ok') && repl.filter((x) => x?.get('role') === 'master').length === 3) return;
+        if (infos.every((i) => i?.get('cluster_state') === 'ok') && repl.filter((x) => x?.get('role') === 'master').length === 3) {
+          return victim.port;
+        }
         await sleep(200);
       }
       throw new Error(`redis-cluster: no failover of slot ${slot} within ${timeoutMs} ms`);
@@ -303,25 +333,37 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
   };
 }
 
-/** The master and replica ports serving `slot`, as `CLUSTER SLOTS` of the first answering node says. */
+/**
+ * The master and replica ports serving `slot`, as `CLUSTER NODES` of the first answering node says
+ * (not `CLUSTER SLOTS`: Redis 7 leaves out replicas that have not replicated a write yet).
+ */
 async function slotOwners(ports: number[], slot: number): Promise<{ master: number; replicas: number[] }> {
   for (const port of ports) {
     const r = probe(port);
     try {
       await r.connect();
-      const slots = (await r.call('CLUSTER', 'SLOTS')) as [number, number, ...[string, number, string][]][];
-      const range = slots.find(([from, to]) => slot >= from && slot <= to);
-      if (!range) throw new Error(`redis-cluster: no node serves slot ${slot}`);
-      const [, , master, ...replicas] = range;
-      if (!master) throw new Error(`redis-cluster: slot ${slot} has no master`);
-      return { master: master[1], replicas: replicas.map((x) => x[1]) };
+      const lines = String(await r.call('CLUSTER', 'NODES'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' '));
+      const portOf = (addr: string) => Number(addr.split('@')[0]!.split(':').pop());
+      const owns = (ranges: string[]) =>
+        ranges.some((range) => {
+          if (range.startsWith('[')) return false; // a slot being migrated
+          const [from, to] = range.split('-').map(Number);
+          return slot >= from! && slot <= (to ?? from)!;
+        });
+      const master = lines.find((f) => f[2]!.includes('master') && !f[2]!.includes('fail') && owns(f.slice(8)));
+      if (!master) throw new Error(`redis-cluster: no node serves slot ${slot}`);
+      const replicas = lines.filter((f) => f[3] === master[0] && !f[2]!.includes('fail')).map((f) => portOf(f[1]!));
+      return { master: portOf(master[1]!), replicas };
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('redis-cluster:')) throw error;
     } finally {
       r.disconnect();
     }
   }
-  throw new Error('redis-cluster: no node answered CLUSTER SLOTS');
+  throw new Error('redis-cluster: no node answered CLUSTER NODES');
 }
 
 async function failoverSlot(ports: number[], slot: number, timeoutMs: number): Promise<{ from: number; to: number }> {
@@ -368,8 +410,13 @@ export async function useRedisCluster(options: { timeoutMs?: number } = {}): Pro
     stop: async () => {},
     livePorts: () => ports,
     masterPortOf: (slot) => slotOwners(ports, slot).then((o) => o.master),
+    replicaPortsOf: (slot) => slotOwners(ports, slot).then((o) => o.replicas),
+    pauseNode: () => {
+      throw new Error('redis-cluster: pauseNode needs a cluster this test started (unset HUILIU_REDIS_NODES)');
+    },
     failoverSlot: (slot) => failoverSlot(ports, slot, timeoutMs),
     killMasterOf: () =>
       Promise.reject(new Error('redis-cluster: killMasterOf needs a cluster this test started (unset HUILIU_REDIS_NODES)')),
+    restartNode: () => Promise.reject(new Error('redis-cluster: restartNode needs a cluster this test started (unset HUILIU_REDIS_NODES)')),
   };
 }
