@@ -16,7 +16,7 @@ import {
   type QueueStatus,
   type SessionContext,
 } from './conversations';
-import { LIBRARY, LIBRARY_NAME, LIBRARY_VERSION } from './conversations.redis.lua';
+import { LIBRARY, LIBRARY_VERSION } from './conversations.redis.lua';
 import { OpenedPayloadCache } from './opened-cache';
 import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, messageAad } from './sqlite-rows';
 import type { SessionRecord } from './store';
@@ -340,6 +340,14 @@ export async function createRedisConversationStore(options: RedisConversationOpt
     return tag ? sessionAt(tag, sessionId) : null;
   }
 
+  type SessionFacts = Pick<SessionRecord, 'id' | 'conversationId' | 'customerId' | 'channel'>;
+  const factsCache = new Map<string, SessionFacts>();
+  const rememberFacts = (f: SessionFacts) => {
+    if (factsCache.size > 100_000) factsCache.delete(factsCache.keys().next().value!);
+    factsCache.set(f.id, f);
+    return f;
+  };
+
   // ── queue index protocol (docs/store.md) ───────────────────────────────────────────────────────
   const scoreOf = (s: SessionRecord) => Date.parse(s.waitingSince);
   const indexBefore = (skillGroup: string, sessionId: string, status: QueueStatus | '', score: number) =>
@@ -468,7 +476,12 @@ export async function createRedisConversationStore(options: RedisConversationOpt
 
     async append(input) {
       const tag = await sessionTag(input.sessionId);
-      const session = tag ? await sessionAt(tag, input.sessionId) : null;
+      // A session's ids and channel never change: read once, then the Redis function checks its status.
+      let session = factsCache.get(input.sessionId);
+      if (!session && tag) {
+        const s = await sessionAt(tag, input.sessionId);
+        if (s) session = rememberFacts({ id: s.id, conversationId: s.conversationId, customerId: s.customerId, channel: s.channel });
+      }
       if (!tag || !session) throw new HuiliuError('SESSION_NOT_FOUND');
       const key = await customerKey(session.customerId);
       const hmac = contentHmac(session.customerId, input.content);
@@ -592,7 +605,10 @@ export async function createRedisConversationStore(options: RedisConversationOpt
           idempotent: false,
         })) as [[number, string[]]];
       } catch (error) {
-        // The state write may or may not have happened: the index entry stays (a superset), readers verify.
+        // The state write may or may not have happened: settle the writer count with the state as it is
+        // now (if that read fails too, the entry stays — a superset readers verify — until a repair).
+        const truth = await sessionAt(tag, sessionId).catch(() => null);
+        if (truth) await indexAfter(truth).catch(() => undefined);
         throw error;
       }
       const after = toSession(fields(reply[1]));
