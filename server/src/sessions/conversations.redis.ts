@@ -402,9 +402,13 @@ export async function createRedisConversationStore(options: RedisConversationOpt
   /** Decodes stored records of one conversation (element i = seq first + i). */
   async function decode(conversationId: string, records: Buffer[], firstSeq: number): Promise<Envelope[]> {
     const out: Envelope[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const { header: h, sealed } = unpackRecord(records[i]!);
-      const key = await customerKey(h.c);
+    const unpacked = records.map(unpackRecord);
+    // The page's data keys first (usually one customer), then the opens run without an await each.
+    const keysOf = new Map<string, Buffer>();
+    for (const { header } of unpacked) if (!keysOf.has(header.c)) keysOf.set(header.c, await customerKey(header.c));
+    for (let i = 0; i < unpacked.length; i++) {
+      const { header: h, sealed } = unpacked[i]!;
+      const key = keysOf.get(h.c)!;
       const { body, meta } = JSON.parse(opened.open(h.id, h.c, key, sealed, messageAad)) as { body: unknown; meta: unknown };
       out.push({
         v: ENVELOPE_VERSION,
