@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../common/message/envelope';
 import { sessionHashTag } from '../../../common/message/session-id';
 import { redisKeySlot } from '../../test/support/redis-slot';
-import { useRedisCluster, type RedisClusterHandle } from '../../test/support/redis-cluster';
+import { startRedisCluster, useRedisCluster, type RedisClusterHandle } from '../../test/support/redis-cluster';
 import { createLocalKeyProvider } from '../keys/provider.local';
 import { conversationContract, nextSessionId } from './conversations.contract';
 import { createRedisConversationStore, type RedisConversationStore } from './conversations.redis';
@@ -28,7 +28,23 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const connect = () => new Cluster(cluster.seeds, { redisOptions: { maxRetriesPerRequest: 3 }, slotsRefreshTimeout: 2000 });
+const connectTo = (target: RedisClusterHandle) =>
+  new Cluster(target.seeds, { redisOptions: { maxRetriesPerRequest: 3 }, slotsRefreshTimeout: 2000 });
+const connect = () => connectTo(cluster);
+
+/**
+ * The cluster whose processes a test freezes or kills: this file's own one; with HUILIU_REDIS_NODES
+ * (a cluster we do not own) a private one is started for such a test and stopped after it.
+ */
+async function withOwnedCluster(fn: (owned: RedisClusterHandle) => Promise<void>): Promise<void> {
+  if (!process.env.HUILIU_REDIS_NODES) return fn(cluster);
+  const owned = await startRedisCluster();
+  try {
+    await fn(owned);
+  } finally {
+    await owned.stop();
+  }
+}
 
 conversationContract('Redis Cluster (6 nodes)', async () => {
   const redis = connect();
@@ -46,8 +62,12 @@ conversationContract('Redis Cluster (6 nodes)', async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function openStore(prefix: string, extra: Partial<Parameters<typeof createRedisConversationStore>[0]> = {}) {
-  const redis = connect();
+async function openStore(
+  prefix: string,
+  extra: Partial<Parameters<typeof createRedisConversationStore>[0]> = {},
+  target: () => RedisClusterHandle = () => cluster,
+) {
+  const redis = connectTo(target());
   const keys = createLocalKeyProvider(join(dir, `keys-${prefix}`));
   const store = await createRedisConversationStore({ redis, keys, prefix, waitMs: 500, ...extra });
   return {
@@ -251,41 +271,43 @@ describe('Redis conversations: nothing in Redis is plaintext customer content', 
 
 describe('Redis conversations: durability through failovers (WAIT 1 before the ack)', () => {
   it('does not ack an append until a replica has it: with the replica frozen the write is refused, and its retry is the same message', async () => {
-    const { store, close } = await openStore(`wait-${randomUUID().slice(0, 8)}`, { retryMs: 1500, waitMs: 300 });
-    try {
-      const s = (
-        await store.openSession({
-          sessionId: nextSessionId(),
-          conversationId: uuidv7(),
-          customerId: uuidv7(),
-          channel: 'WB',
-          skillGroup: 'general',
-        })
-      ).session;
-      const slot = redisKeySlot(store.layout.messages(sessionHashTag(s.id), s.conversationId));
-      const [replica] = await cluster.replicaPortsOf(slot);
-      const message = {
-        sessionId: s.id,
-        direction: 'in' as const,
-        content: { kind: 'text' as const, body: { text: 'are you there?' } },
-        clientMessageId: 'cm-frozen',
-        critical: true,
-      };
-      cluster.pauseNode(replica!, true);
+    await withOwnedCluster(async (owned) => {
+      const { store, close } = await openStore(`wait-${randomUUID().slice(0, 8)}`, { retryMs: 1500, waitMs: 300 }, () => owned);
       try {
-        const started = Date.now();
-        await expect(store.append(message)).rejects.toMatchObject({ code: 'NOT_READY' });
-        expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+        const s = (
+          await store.openSession({
+            sessionId: nextSessionId(),
+            conversationId: uuidv7(),
+            customerId: uuidv7(),
+            channel: 'WB',
+            skillGroup: 'general',
+          })
+        ).session;
+        const slot = redisKeySlot(store.layout.messages(sessionHashTag(s.id), s.conversationId));
+        const [replica] = await owned.replicaPortsOf(slot);
+        const message = {
+          sessionId: s.id,
+          direction: 'in' as const,
+          content: { kind: 'text' as const, body: { text: 'are you there?' } },
+          clientMessageId: 'cm-frozen',
+          critical: true,
+        };
+        owned.pauseNode(replica!, true);
+        try {
+          const started = Date.now();
+          await expect(store.append(message)).rejects.toMatchObject({ code: 'NOT_READY' });
+          expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+        } finally {
+          owned.pauseNode(replica!, false);
+        }
+        // The write reached the master but was never acked; the client's retry answers it, once.
+        const retry = await store.append(message);
+        expect(retry).toMatchObject({ duplicate: true, envelope: { seq: 1, clientMessageId: 'cm-frozen' } });
+        expect(await store.lastSeq(s.conversationId)).toBe(1);
       } finally {
-        cluster.pauseNode(replica!, false);
+        await close();
       }
-      // The write reached the master but was never acked; the client's retry answers it, once.
-      const retry = await store.append(message);
-      expect(retry).toMatchObject({ duplicate: true, envelope: { seq: 1, clientMessageId: 'cm-frozen' } });
-      expect(await store.lastSeq(s.conversationId)).toBe(1);
-    } finally {
-      await close();
-    }
+    });
   }, 60_000);
 
   it('loses no acked message through a CLUSTER FAILOVER of the conversation’s master, and seq stays gap-free', async () => {
@@ -322,29 +344,31 @@ describe('Redis conversations: durability through failovers (WAIT 1 before the a
 
   // Last: it kills a node (restarted afterwards, empty, as a replica).
   it('loses no acked message when the conversation’s master is killed (SIGKILL), and appends go on gap-free', async () => {
-    const { store, close } = await openStore(`kill-${randomUUID().slice(0, 8)}`);
-    try {
-      const s = (
-        await store.openSession({
-          sessionId: nextSessionId(),
-          conversationId: uuidv7(),
-          customerId: uuidv7(),
-          channel: 'WB',
-          skillGroup: 'general',
-        })
-      ).session;
-      const slot = redisKeySlot(store.layout.messages(sessionHashTag(s.id), s.conversationId));
-      const victim = await cluster.masterPortOf(slot);
-      const acked = await writeThrough(store, s.id, async () => {
-        expect(await cluster.killMasterOf(slot)).toBe(victim);
-        // The promoted replica has no replica of its own until the dead node is back: writes there
-        // are not acked (WAIT 1 answers 0) — they wait, and go through once it rejoins.
-        await cluster.restartNode(victim);
-      });
-      expect(await cluster.masterPortOf(slot)).not.toBe(victim);
-      await expectNothingLost(store, s.conversationId, acked);
-    } finally {
-      await close();
-    }
+    await withOwnedCluster(async (owned) => {
+      const { store, close } = await openStore(`kill-${randomUUID().slice(0, 8)}`, {}, () => owned);
+      try {
+        const s = (
+          await store.openSession({
+            sessionId: nextSessionId(),
+            conversationId: uuidv7(),
+            customerId: uuidv7(),
+            channel: 'WB',
+            skillGroup: 'general',
+          })
+        ).session;
+        const slot = redisKeySlot(store.layout.messages(sessionHashTag(s.id), s.conversationId));
+        const victim = await owned.masterPortOf(slot);
+        const acked = await writeThrough(store, s.id, async () => {
+          expect(await owned.killMasterOf(slot)).toBe(victim);
+          // The promoted replica has no replica of its own until the dead node is back: writes there
+          // are not acked (WAIT 1 answers 0) — they wait, and go through once it rejoins.
+          await owned.restartNode(victim);
+        });
+        expect(await owned.masterPortOf(slot)).not.toBe(victim);
+        await expectNothingLost(store, s.conversationId, acked);
+      } finally {
+        await close();
+      }
+    });
   }, 180_000);
 });
