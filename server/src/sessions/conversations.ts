@@ -55,8 +55,8 @@ export interface ConversationStore {
    */
   claim(sessionId: string, agentId: string): Promise<ClaimResult>;
   /**
-   * Closes the session with a wrap-up code. NOT_ASSIGNED unless it is `active` with `agentId`;
-   * closing a closed session answers it unchanged.
+   * Closes the session with a wrap-up code. SESSION_NOT_FOUND, SESSION_CLOSED (already closed),
+   * NOT_ASSIGNED (not assigned to `agentId`).
    */
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode): Promise<SessionRecord>;
   /**
