@@ -65,6 +65,7 @@ import { routerLines, type RouterLine } from './router';
 import { auditLines } from './audit';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
+import { redisStoreLines } from './store.redis';
 
 const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus', 'desktop', 'audit'] as const;
 type Area = (typeof AREAS)[number];
@@ -447,7 +448,13 @@ async function idleArea(run: Run): Promise<void> {
 }
 
 async function storeArea(run: Run): Promise<void> {
-  const lines = await storeLines(mkdtempSync(join(run.dir, 'store-')), STORE_N, log);
+  const dir = mkdtempSync(join(run.dir, 'store-'));
+  const lines = await storeLines(dir, STORE_N, log);
+  // Issue 14: the Redis Cluster adapter against raw ioredis, on HUILIU_REDIS_NODES or a 6-node cluster
+  // started for the run (needs Debian's redis-server; BENCH_STORE_REDIS=0 skips it).
+  if (process.env.BENCH_STORE_REDIS !== '0' && (process.env.HUILIU_REDIS_NODES || existsSync('/usr/bin/redis-server'))) {
+    lines.push(...(await redisStoreLines(dir, STORE_N, log)));
+  }
   run.raw.store = lines;
   for (const l of lines) {
     const ratio = l.measured / l.baseline;

@@ -18,8 +18,32 @@ export interface RedisClusterHandle {
   seeds: { host: string; port: number }[];
   /** Kills every redis-server and deletes the temp dir (idempotent). */
   stop(): Promise<void>;
-  /** Kills the master that serves `slot` (SIGKILL) and waits until its replica took over (cluster_state:ok). */
-  killMasterOf(slot: number): Promise<void>;
+  /**
+   * Kills the master that serves `slot` (SIGKILL) and waits until its replica took over
+   * (cluster_state:ok). Answers the killed node's port (for `restartNode`).
+   */
+  killMasterOf(slot: number): Promise<number>;
+  /**
+   * Starts a node this handle killed again on its port with its `nodes.conf` (no data: persistence is
+   * off), as an orchestrator would restart a pod: it rejoins as a replica of whoever took its slots
+   * over, and this waits until its replication link is up and every node says `cluster_state:ok`.
+   */
+  restartNode(port: number): Promise<void>;
+  /**
+   * A manual failover of `slot`'s master: `CLUSTER FAILOVER` on its replica (the master stops taking
+   * writes, the replica catches up to its offset, then takes over — no write lost by design), and waits
+   * until the replica is the master of `slot` and the cluster reports `cluster_state:ok`.
+   * Answers the ports of the old and the new master.
+   */
+  failoverSlot(slot: number): Promise<{ from: number; to: number }>;
+  /** The port of the master that serves `slot` now. */
+  masterPortOf(slot: number): Promise<number>;
+  /** The ports of the replicas of `slot`'s master now. */
+  replicaPortsOf(slot: number): Promise<number[]>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) a node this handle started: a replica that stops acknowledging. */
+  pauseNode(port: number, paused: boolean): void;
+  /** The ports of the nodes this handle started and that are still alive (all seeds for an external cluster). */
+  livePorts(): number[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,6 +105,9 @@ async function startNode(dir: string, port: number): Promise<NodeProcess | null>
       'no',
       '--daemonize',
       'no',
+      // Replicas sync at once (Redis 7 waits 5 s for more replicas to share a diskless transfer).
+      '--repl-diskless-sync-delay',
+      '0',
       '--loglevel',
       'warning',
       '--logfile',
@@ -233,14 +260,18 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
     const tried = new Set<number>();
     for (let attempt = 0; procs.length < 6; attempt++) {
       if (attempt > 10) throw new Error('redis-cluster: ports kept being taken while starting nodes');
-      for (const port of await freeClusterPorts(6 - procs.length, tried)) {
-        tried.add(port);
-        const p = await startNode(dir, port);
-        if (p) {
-          procs.push(p);
-          live.add(p.child);
+      const ports = await freeClusterPorts(6 - procs.length, tried);
+      for (const port of ports) tried.add(port);
+      // In parallel: six sequential starts cost ~6 × the fork + first PING on a 2-core CI box.
+      const started = await Promise.allSettled(ports.map((port) => startNode(dir, port)));
+      for (const r of started) {
+        if (r.status === 'fulfilled' && r.value) {
+          procs.push(r.value);
+          live.add(r.value.child);
         }
       }
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     const ports = procs.map((p) => p.port);
     await runCli(['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '1', '--cluster-yes'], timeoutMs);
@@ -251,22 +282,37 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
   }
 
   const seeds = procs.map((p) => ({ host: HOST, port: p.port }));
+  const alivePorts = () => procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null).map((p) => p.port);
   return {
     nodes: seeds.map((s) => `${s.host}:${s.port}`).join(','),
     seeds,
     stop,
+    livePorts: alivePorts,
+    masterPortOf: (slot) => slotOwners(alivePorts(), slot).then((o) => o.master),
+    replicaPortsOf: (slot) => slotOwners(alivePorts(), slot).then((o) => o.replicas),
+    pauseNode(port, paused) {
+      const p = procs.find((x) => x.port === port && x.child.exitCode === null && x.child.signalCode === null);
+      if (!p) throw new Error(`redis-cluster: no live node on port ${port}`);
+      p.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+    },
+    failoverSlot: (slot) => failoverSlot(alivePorts(), slot, timeoutMs),
+    async restartNode(port: number) {
+      const p = await startNode(dir, port);
+      if (!p) throw new Error(`redis-cluster: port ${port} was taken before the node restarted`);
+      const at = procs.findIndex((x) => x.port === port);
+      if (at >= 0) procs[at] = p;
+      else procs.push(p);
+      live.add(p.child);
+      await waitHealthy(alivePorts(), 3, 6, timeoutMs);
+    },
     async killMasterOf(slot: number) {
       const alive = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
-      const r = new Redis({ host: HOST, port: alive[0]!.port, maxRetriesPerRequest: 1 });
-      let masterPort: number;
-      try {
-        const slots = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
-        const range = slots.find(([from, to]) => slot >= from && slot <= to);
-        if (!range) throw new Error(`redis-cluster: no node serves slot ${slot}`);
-        masterPort = range[2][1];
-      } finally {
-        r.disconnect();
-      }
+      const masterPort = (
+        await slotOwners(
+          alive.map((p) => p.port),
+          slot,
+        )
+      ).master;
       const victim = procs.find((p) => p.port === masterPort)!;
       victim.child.kill('SIGKILL');
       await victim.exited;
@@ -277,10 +323,100 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
       while (Date.now() < end) {
         const infos = await Promise.all(rest.map((p) => info(p, 'cluster')));
         const repl = await Promise.all(rest.map((p) => info(p, 'replication')));
-        if (infos.every((i) => i?.get('cluster_state') === 'ok') && repl.filter((x) => x?.get('role') === 'master').length === 3) return;
+        if (infos.every((i) => i?.get('cluster_state') === 'ok') && repl.filter((x) => x?.get('role') === 'master').length === 3) {
+          return victim.port;
+        }
         await sleep(200);
       }
       throw new Error(`redis-cluster: no failover of slot ${slot} within ${timeoutMs} ms`);
     },
+  };
+}
+
+/**
+ * The master and replica ports serving `slot`, as `CLUSTER NODES` of the first answering node says
+ * (not `CLUSTER SLOTS`: Redis 7 leaves out replicas that have not replicated a write yet).
+ */
+async function slotOwners(ports: number[], slot: number): Promise<{ master: number; replicas: number[] }> {
+  for (const port of ports) {
+    const r = probe(port);
+    try {
+      await r.connect();
+      const lines = String(await r.call('CLUSTER', 'NODES'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' '));
+      const portOf = (addr: string) => Number(addr.split('@')[0]!.split(':').pop());
+      const owns = (ranges: string[]) =>
+        ranges.some((range) => {
+          if (range.startsWith('[')) return false; // a slot being migrated
+          const [from, to] = range.split('-').map(Number);
+          return slot >= from! && slot <= (to ?? from)!;
+        });
+      const master = lines.find((f) => f[2]!.includes('master') && !f[2]!.includes('fail') && owns(f.slice(8)));
+      if (!master) throw new Error(`redis-cluster: no node serves slot ${slot}`);
+      const replicas = lines.filter((f) => f[3] === master[0] && !f[2]!.includes('fail')).map((f) => portOf(f[1]!));
+      return { master: portOf(master[1]!), replicas };
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('redis-cluster:')) throw error;
+    } finally {
+      r.disconnect();
+    }
+  }
+  throw new Error('redis-cluster: no node answered CLUSTER NODES');
+}
+
+async function failoverSlot(ports: number[], slot: number, timeoutMs: number): Promise<{ from: number; to: number }> {
+  const { master, replicas } = await slotOwners(ports, slot);
+  const replica = replicas[0];
+  if (replica === undefined) throw new Error(`redis-cluster: slot ${slot}'s master ${master} has no replica`);
+  const r = probe(replica);
+  try {
+    await r.connect();
+    await r.call('CLUSTER', 'FAILOVER');
+  } finally {
+    r.disconnect();
+  }
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const infos = await Promise.all(ports.map((p) => info(p, 'cluster')));
+    if (infos.every((i) => i?.get('cluster_state') === 'ok')) {
+      const now = await slotOwners(ports, slot).catch(() => null);
+      if (now?.master === replica) return { from: master, to: replica };
+    }
+    await sleep(100);
+  }
+  throw new Error(`redis-cluster: CLUSTER FAILOVER of slot ${slot} to ${replica} did not finish within ${timeoutMs} ms`);
+}
+
+/**
+ * The cluster a test file runs against: the one named by `HUILIU_REDIS_NODES` (`host:port,…`, e.g. a
+ * CI service or a cluster an operator started; `stop` then only forgets it, and the failover helpers
+ * drive that cluster's nodes) or, when unset, a fresh one from `startRedisCluster`.
+ */
+export async function useRedisCluster(options: { timeoutMs?: number } = {}): Promise<RedisClusterHandle> {
+  const env = process.env.HUILIU_REDIS_NODES;
+  if (!env) return startRedisCluster(options);
+  const seeds = env.split(',').map((s) => {
+    const [host, port] = s.trim().split(':');
+    if (!host || !port || !/^\d+$/.test(port)) throw new Error(`HUILIU_REDIS_NODES: "${s}" is not host:port`);
+    return { host, port: Number(port) };
+  });
+  const ports = seeds.map((s) => s.port);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  return {
+    nodes: env,
+    seeds,
+    stop: async () => {},
+    livePorts: () => ports,
+    masterPortOf: (slot) => slotOwners(ports, slot).then((o) => o.master),
+    replicaPortsOf: (slot) => slotOwners(ports, slot).then((o) => o.replicas),
+    pauseNode: () => {
+      throw new Error('redis-cluster: pauseNode needs a cluster this test started (unset HUILIU_REDIS_NODES)');
+    },
+    failoverSlot: (slot) => failoverSlot(ports, slot, timeoutMs),
+    killMasterOf: () =>
+      Promise.reject(new Error('redis-cluster: killMasterOf needs a cluster this test started (unset HUILIU_REDIS_NODES)')),
+    restartNode: () => Promise.reject(new Error('redis-cluster: restartNode needs a cluster this test started (unset HUILIU_REDIS_NODES)')),
   };
 }

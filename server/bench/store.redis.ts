@@ -1,0 +1,146 @@
+/**
+ * The Redis Cluster conversations adapter against raw ioredis doing the same work in the same process
+ * (DESIGN §9: store ≥ 50 % of raw ops). Runs on the cluster `HUILIU_REDIS_NODES` names, or on a
+ * 6-node cluster it starts (server/test/support/redis-cluster.ts) and stops.
+ *
+ *   redis write   ConversationStore.append (sealed record, Redis function: seq + idempotency + session
+ *                 touch, then WAIT 1) vs raw ioredis: the same sealed bytes RPUSHed, the idempotency
+ *                 HSET and the session HSET, then WAIT 1, in one pipeline — one awaited at a time
+ *   redis read    ConversationStore.listMessages(50) vs raw LRANGE 50 + the same cached opens
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Cluster } from 'ioredis';
+import { v7 as uuidv7 } from 'uuid';
+import { formatSessionId, sessionHashTag } from '../../common/message/session-id';
+import { sealText } from '../src/crypto/aead';
+import { createLocalKeyProvider } from '../src/keys/provider.local';
+import { createRedisConversationStore } from '../src/sessions/conversations.redis';
+import { OpenedPayloadCache } from '../src/sessions/opened-cache';
+import { messageAad } from '../src/sessions/sqlite-rows';
+import { useRedisCluster } from '../test/support/redis-cluster';
+import { TEXT } from './jobs';
+import type { StoreLine } from './store';
+
+async function rate(label: string, ops: number, fn: () => Promise<void>, log: (s: string) => void): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const r = ops / (Number(process.hrtime.bigint() - t0) / 1e9);
+  log(`    ${label.padEnd(44)} ${r.toFixed(0).padStart(8)} ops/s`);
+  return r;
+}
+
+/** Runs the Redis store lines with `n` appends (reads: n / 50 pages, five times), keys in `dir`. */
+export async function redisStoreLines(dir: string, n: number, log: (s: string) => void): Promise<StoreLine[]> {
+  const cluster = await useRedisCluster();
+  const redis = new Cluster(cluster.seeds);
+  const keys = createLocalKeyProvider(join(dir, 'redis-keys'));
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  try {
+    const store = await createRedisConversationStore({ redis, keys, prefix });
+    const lines: StoreLine[] = [];
+
+    // Raw: a conversation of its own, the same key shapes, the same sealed payload size, the same WAIT.
+    const rawId = formatSessionId('AP', Date.now(), 1);
+    const tag = sessionHashTag(rawId);
+    const raw = { list: `${prefix}:raw:{${tag}}:m`, idem: `${prefix}:raw:{${tag}}:i`, session: `${prefix}:raw:{${tag}}:s` };
+    const key = randomBytes(32);
+    const header = Buffer.from(JSON.stringify({ id: uuidv7(), s: rawId, c: uuidv7(), ch: 'AP', d: 'in', k: 'text', cr: 1, m: 'b-0' }));
+    // The same commands the adapter's function runs (not atomic here, which only helps the raw side),
+    // and WAIT 1 in the same pipeline so it waits on the master that took the write, as the adapter does.
+    const rawPinned = await rate(
+      'raw ioredis pipeline RPUSH+HSET×2+WAIT 1',
+      n,
+      async () => {
+        for (let i = 0; i < n; i++) {
+          const id = uuidv7();
+          const record = Buffer.concat([header, sealText(key, JSON.stringify({ body: { text: TEXT }, meta: {} }), messageAad(id))]);
+          const t = new Date().toISOString();
+          const replies = await redis
+            .pipeline()
+            .rpush(raw.list, record)
+            .hset(raw.idem, `in:p-${i}`, `${i + 1}:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef`)
+            .hset(raw.session, 'lastMessageAt', t, 'updatedAt', t)
+            .wait(1, 1000)
+            .exec();
+          if (!replies || replies.some(([e]) => e) || Number(replies[3]![1]) < 1) throw new Error('raw append failed');
+        }
+      },
+      log,
+    );
+
+    const { session } = await store.openSession({
+      sessionId: formatSessionId('AP', Date.now(), 2),
+      conversationId: uuidv7(),
+      customerId: uuidv7(),
+      channel: 'AP',
+      skillGroup: 'general',
+    });
+    const storeWrite = await rate(
+      'ConversationStore.append (Redis, sealed, WAIT 1)',
+      n,
+      async () => {
+        for (let i = 0; i < n; i++) {
+          await store.append({
+            sessionId: session.id,
+            direction: 'in',
+            content: { kind: 'text', body: { text: TEXT } },
+            clientMessageId: `b-${i}`,
+            critical: true,
+          });
+        }
+      },
+      log,
+    );
+    lines.push({ line: 'Redis store write (adapter / raw ioredis, same WAIT)', measured: storeWrite, baseline: rawPinned, goal: 0.5 });
+
+    const pages = Math.floor(n / 50);
+    const messages = store.layout.messages(sessionHashTag(session.id), session.conversationId);
+    const customerKey = await (async () => {
+      const stored = (await redis.getBuffer(store.layout.dataKey(`customer:${session.customerId}`)))!;
+      const len = stored[0]!;
+      return keys.unwrapDataKey({ kekId: stored.subarray(1, 1 + len).toString(), wrapped: stored.subarray(1 + len) });
+    })();
+    const opened = new OpenedPayloadCache();
+    const rawRead = async (rounds: number) => {
+      for (let r = 0; r < rounds; r++)
+        for (let i = 0; i < pages; i++) {
+          for (const record of await redis.lrangeBuffer(messages, i * 50, i * 50 + 49)) {
+            const n = record.readUInt16BE(1);
+            const h = JSON.parse(record.subarray(3, 3 + n).toString()) as { id: string };
+            JSON.parse(opened.open(h.id, session.customerId, customerKey, record.subarray(3 + n), messageAad));
+          }
+        }
+    };
+    await rawRead(1);
+    const rawReadRate = await rate('raw LRANGE 50 + cached open + parse', pages * 5, () => rawRead(5), log);
+    await store.listMessages(session.conversationId, { limit: 1000 }); // warm-up
+    const storeRead = await rate(
+      'ConversationStore.listMessages 50 (Redis)',
+      pages * 5,
+      async () => {
+        for (let r = 0; r < 5; r++)
+          for (let i = 0; i < pages; i++) await store.listMessages(session.conversationId, { afterSeq: i * 50, limit: 50 });
+      },
+      log,
+    );
+    lines.push({ line: 'Redis store read (adapter / raw LRANGE + cached open)', measured: storeRead, baseline: rawReadRate, goal: 0.5 });
+    await store.shutdown();
+    return lines;
+  } finally {
+    // Drop what the bench wrote (only its own prefix) when the cluster is someone else's.
+    if (process.env.HUILIU_REDIS_NODES) {
+      for (const node of redis.nodes('master')) {
+        let cursor = '0';
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          cursor = next;
+          for (const k of found) await node.del(k);
+        } while (cursor !== '0');
+      }
+    }
+    redis.disconnect();
+    await keys.close();
+    await cluster.stop();
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The Redis function library of the conversations adapter (conversations.redis.ts, docs/store.md).
+ * Redis 7 functions, not EVAL scripts: `FUNCTION LOAD` is replicated, so a replica promoted by a
+ * failover already has the library. Every function touches keys of ONE hash slot only:
+ * - `conv_*` the keys of one conversation (tag = its opening session's `sessionHashTag`),
+ * - `queue_*` the three status indexes of one skill group and their bookkeeping hash (tag = the group).
+ * Errors are replied with a stable code as the message (`SESSION_NOT_FOUND`, …) that the adapter maps
+ * to `HuiliuError`.
+ */
+export const LIBRARY_NAME = 'huiliu_conv';
+/** Bump with any change below: the adapter reloads the library when a node runs another version. */
+export const LIBRARY_VERSION = 1;
+
+export const LIBRARY = `#!lua name=${LIBRARY_NAME}
+
+local function version() return ${LIBRARY_VERSION} end
+
+-- KEYS conv, session, sessions-of-conversation  ARGV conversationId, customerId, sessionId, channel, skillGroup, nowIso
+-- Opens a queued session (and the conversation when new). Reply {created 0|1, session HGETALL}.
+local function conv_open(keys, args)
+  if redis.call('EXISTS', keys[2]) == 1 then
+    return {0, redis.call('HGETALL', keys[2])}
+  end
+  if redis.call('HEXISTS', keys[1], 'customerId') == 0 then
+    redis.call('HSET', keys[1], 'customerId', args[2], 'createdAt', args[6])
+  end
+  redis.call('HSET', keys[1], 'status', 'open', 'updatedAt', args[6])
+  redis.call('SADD', keys[3], args[3])
+  redis.call('HSET', keys[2], 'id', args[3], 'conversationId', args[1], 'customerId', args[2], 'channel', args[4],
+    'status', 'queued', 'skillGroup', args[5], 'createdAt', args[6], 'updatedAt', args[6], 'waitingSince', args[6],
+    'lastMessageAt', args[6], 'ver', 1)
+  return {1, redis.call('HGETALL', keys[2])}
+end
+
+-- KEYS session, conv, messages (list: element i is seq i+1), idempotency (hash)
+-- ARGV direction, clientMessageId, contentHmac, record, nowIso
+-- Appends one message with the next gap-free seq, idempotent on (direction, clientMessageId) in the
+-- conversation. Reply {'ok', seq} or {'dup', seq, stored record}.
+local function conv_append(keys, args)
+  local status = redis.call('HGET', keys[1], 'status')
+  if not status then return redis.error_reply('SESSION_NOT_FOUND') end
+  local field = args[1] .. ':' .. args[2]
+  local seen = redis.call('HGET', keys[4], field)
+  if seen then
+    local sep = string.find(seen, ':', 1, true)
+    local seq = tonumber(string.sub(seen, 1, sep - 1))
+    if string.sub(seen, sep + 1) ~= args[3] then return redis.error_reply('IDEMPOTENCY_CONFLICT') end
+    -- A write, so the WAIT after this reply also covers the first append of this message.
+    redis.call('HINCRBY', keys[2], 'retries', 1)
+    return {'dup', seq, redis.call('LINDEX', keys[3], seq - 1)}
+  end
+  if status == 'closed' then return redis.error_reply('SESSION_CLOSED') end
+  local seq = redis.call('RPUSH', keys[3], args[4])
+  redis.call('HSET', keys[4], field, seq .. ':' .. args[3])
+  redis.call('HSET', keys[1], 'lastMessageAt', args[5], 'updatedAt', args[5])
+  return {'ok', seq}
+end
+
+-- KEYS session  ARGV agentId, nowIso. Reply {changed 0|1, session HGETALL}.
+local function conv_claim(keys, args)
+  local s = redis.call('HMGET', keys[1], 'status')
+  if not s[1] then return redis.error_reply('SESSION_NOT_FOUND') end
+  if s[1] == 'queued' or s[1] == 'offered' then
+    redis.call('HSET', keys[1], 'status', 'active', 'assignedAgentId', args[1], 'updatedAt', args[2])
+    redis.call('HDEL', keys[1], 'offeredAgentId', 'offerExpiresAt')
+    redis.call('HINCRBY', keys[1], 'ver', 1)
+    return {1, redis.call('HGETALL', keys[1])}
+  end
+  return {0, redis.call('HGETALL', keys[1])}
+end
+
+-- KEYS session  ARGV agentId, wrapUpCode, nowIso. Reply session HGETALL.
+local function conv_close(keys, args)
+  local s = redis.call('HMGET', keys[1], 'status', 'assignedAgentId')
+  if not s[1] then return redis.error_reply('SESSION_NOT_FOUND') end
+  if s[1] == 'closed' then return redis.error_reply('SESSION_CLOSED') end
+  if s[2] ~= args[1] then return redis.error_reply('NOT_ASSIGNED') end
+  redis.call('HSET', keys[1], 'status', 'closed', 'wrapUpCode', args[2], 'closedAt', args[3], 'updatedAt', args[3])
+  redis.call('HDEL', keys[1], 'offeredAgentId', 'offerExpiresAt')
+  redis.call('HINCRBY', keys[1], 'ver', 1)
+  return redis.call('HGETALL', keys[1])
+end
+
+-- KEYS session, context  ARGV sealed context. Reply 1, or SESSION_NOT_FOUND.
+local function conv_put_context(keys, args)
+  if redis.call('EXISTS', keys[1]) == 0 then return redis.error_reply('SESSION_NOT_FOUND') end
+  redis.call('SET', keys[2], args[1])
+  return 1
+end
+
+-- The queue indexes of one skill group: KEYS queued, offered, active (sorted sets: score = waitingSince
+-- in ms, member = session id), meta (hash: 'p:<id>' writers in flight, 'v:<id>' newest version seen).
+local STATUSES = {'queued', 'offered', 'active'}
+
+-- Makes the index hold exactly the given state of the session (closed or gone: in no index).
+local function reconcile(keys, id, status, score)
+  for i, s in ipairs(STATUSES) do
+    if s == status then redis.call('ZADD', keys[i], score, id) else redis.call('ZREM', keys[i], id) end
+  end
+end
+
+-- Before a state write: ARGV id, status the write may leave it in ('' none), score.
+-- Adds that entry first, so the index never misses a session's current state; counts the writer in flight.
+local function queue_before(keys, args)
+  for i, s in ipairs(STATUSES) do
+    if s == args[2] then redis.call('ZADD', keys[i], tonumber(args[3]), args[1]) end
+  end
+  redis.call('HINCRBY', keys[4], 'p:' .. args[1], 1)
+  return 1
+end
+
+-- After a state write: ARGV id, version, final status, score. Reconciles only when no other writer is in
+-- flight and this is the newest version seen: otherwise an older answer could drop a newer entry.
+local function queue_after(keys, args)
+  local id, ver = args[1], tonumber(args[2])
+  local pending = redis.call('HINCRBY', keys[4], 'p:' .. id, -1)
+  if pending <= 0 then redis.call('HDEL', keys[4], 'p:' .. id) end
+  local newest = tonumber(redis.call('HGET', keys[4], 'v:' .. id) or '0')
+  if ver > newest then newest = ver; redis.call('HSET', keys[4], 'v:' .. id, ver) end
+  if pending > 0 or ver < newest then return 0 end
+  reconcile(keys, id, args[3], tonumber(args[4]))
+  if args[3] ~= 'queued' and args[3] ~= 'offered' and args[3] ~= 'active' then redis.call('HDEL', keys[4], 'v:' .. id) end
+  return 1
+end
+
+-- A reader (or the repair sweep) read the session's state: ARGV id, version, status ('gone' when the
+-- session does not exist), score, force ('1': repair after a crashed writer, ignores writers in flight).
+local function queue_fix(keys, args)
+  local id, ver = args[1], tonumber(args[2])
+  local pending = tonumber(redis.call('HGET', keys[4], 'p:' .. id) or '0')
+  local newest = tonumber(redis.call('HGET', keys[4], 'v:' .. id) or '0')
+  if args[5] ~= '1' and (pending > 0 or ver < newest) then return 0 end
+  if args[5] == '1' then redis.call('HDEL', keys[4], 'p:' .. id) end
+  reconcile(keys, id, args[3], tonumber(args[4]))
+  if args[3] == 'queued' or args[3] == 'offered' or args[3] == 'active' then
+    redis.call('HSET', keys[4], 'v:' .. id, ver)
+  else
+    redis.call('HDEL', keys[4], 'v:' .. id)
+  end
+  return 1
+end
+
+redis.register_function('huiliu_version', version)
+redis.register_function('conv_open', conv_open)
+redis.register_function('conv_append', conv_append)
+redis.register_function('conv_claim', conv_claim)
+redis.register_function('conv_close', conv_close)
+redis.register_function('conv_put_context', conv_put_context)
+redis.register_function('queue_before', queue_before)
+redis.register_function('queue_after', queue_after)
+redis.register_function('queue_fix', queue_fix)
+`;

@@ -1,0 +1,691 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Cluster, Redis } from 'ioredis';
+import { HuiliuError, type ErrorCode } from '../../../common/errors/codes';
+import { ENVELOPE_VERSION, type Content, type Envelope } from '../../../common/message/envelope';
+import { parseSessionId, sessionHashTag, type ChannelCode } from '../../../common/message/session-id';
+import type { AuthorKind } from '../../../common/ai/assist';
+import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
+import { openText, sealText } from '../crypto/aead';
+import type { KeyProvider } from '../keys/provider';
+import {
+  contextAad,
+  defaultAuthorKind,
+  pageSize,
+  QUEUE_STATUSES,
+  type ConversationStore,
+  type QueueStatus,
+  type SessionContext,
+} from './conversations';
+import { LIBRARY, LIBRARY_VERSION } from './conversations.redis.lua';
+import { OpenedPayloadCache } from './opened-cache';
+import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, messageAad } from './sqlite-rows';
+import type { SessionRecord } from './store';
+
+/**
+ * The conversations port on Redis Cluster (ioredis `Cluster`), DESIGN §2/§3, docs/store.md.
+ *
+ * Layout (`P` = prefix; `{…}` = the hash tag; Tc = `sessionHashTag` of the conversation's opening session):
+ * | key | type | what |
+ * |---|---|---|
+ * | `P:cv:{<conversationId>}` | string | Tc (immutable pointer, cached) |
+ * | `P:{Tc}:c:<conversationId>` | hash | customerId, status, createdAt, updatedAt, retries |
+ * | `P:{Tc}:m:<conversationId>` | list | message records: element i is seq i+1 (gap-free by construction) |
+ * | `P:{Tc}:i:<conversationId>` | hash | `<direction>:<clientMessageId>` → `<seq>:<content HMAC>` |
+ * | `P:{Tc}:ss:<conversationId>` | set | the conversation's session ids |
+ * | `P:{Tc}:s:<sessionId>` | hash | the session's state (no customer content), `ver` |
+ * | `P:{Tc}:x:<sessionId>` | string | the sealed session context |
+ * | `P:{Ts}:h:<sessionId>` | string | Tc, when the session joined a conversation another session opened |
+ * | `P:q:{<skillGroup>}:<status>` | zset | queue index: score waitingSince ms, member session id |
+ * | `P:q:{<skillGroup>}:meta` | hash | index bookkeeping: writers in flight, newest version |
+ * | `P:dk:{<owner>}` | string | a data key wrapped by the KEK: `len(kekId) ‖ kekId ‖ wrapped` |
+ *
+ * Everything a conversation writes together is in one slot and written by one Redis function; the
+ * queue index of a skill group is in the group's slot, so it is kept by a protocol (docs/store.md):
+ * add the prospective entry first, write the state, reconcile after — the index is always a superset
+ * of the truth, readers verify each entry against the session and repair what they find stale.
+ *
+ * Durability: every write is followed, on the same connection to the master of its slot, by
+ * `WAIT 1 <waitMs>`; it resolves only when at least one replica acknowledged it (NOT_READY otherwise).
+ */
+export interface RedisConversationOptions {
+  /** A connected ioredis Cluster (or, for a single node without replicas, `waitReplicas: 0`). */
+  redis: Cluster | Redis;
+  keys: KeyProvider;
+  /** Key prefix; default `huiliu`. */
+  prefix?: string;
+  /** Replicas that must acknowledge a write before it resolves (default 1). */
+  waitReplicas?: number;
+  /** How long one `WAIT` may block, ms (default 1,000). */
+  waitMs?: number;
+  /** How long a write keeps retrying through a failover (MOVED, CLUSTERDOWN, a lost link), ms (default 20,000). */
+  retryMs?: number;
+  now?: () => number;
+  openedCacheBytes?: number;
+  /** Tests only: runs between a state write and its index reconcile (throw to simulate a crash there). */
+  afterStateWrite?: (sessionId: string) => void;
+}
+
+/** The Redis adapter's extras beyond the port: the repair sweep and the key layout for tests and tools. */
+export interface RedisConversationStore extends ConversationStore {
+  readonly kind: 'redis';
+  /**
+   * Repairs one skill group's queue indexes after a crashed writer: every entry is checked against its
+   * session and the index made exact (`force`: even for sessions whose writer never came back).
+   * Answers how many entries were removed.
+   */
+  repairQueue(skillGroup: string, options?: { force?: boolean }): Promise<number>;
+  /** Raw index members of one group and status, unverified (tests). */
+  queueIndex(skillGroup: string, status: QueueStatus): Promise<string[]>;
+  /** The key names this store uses (tests and tools). */
+  readonly layout: Layout;
+}
+
+const STATUS_CODES: readonly string[] = ['SESSION_NOT_FOUND', 'SESSION_CLOSED', 'IDEMPOTENCY_CONFLICT', 'NOT_ASSIGNED', 'OFFER_TAKEN'];
+
+/** The key names of one prefix (see the table above). */
+export function redisLayout(prefix = 'huiliu') {
+  return {
+    conversationTag: (conversationId: string) => `${prefix}:cv:{${conversationId}}`,
+    conversation: (tag: string, conversationId: string) => `${prefix}:{${tag}}:c:${conversationId}`,
+    messages: (tag: string, conversationId: string) => `${prefix}:{${tag}}:m:${conversationId}`,
+    idempotency: (tag: string, conversationId: string) => `${prefix}:{${tag}}:i:${conversationId}`,
+    sessionsOf: (tag: string, conversationId: string) => `${prefix}:{${tag}}:ss:${conversationId}`,
+    session: (tag: string, sessionId: string) => `${prefix}:{${tag}}:s:${sessionId}`,
+    context: (tag: string, sessionId: string) => `${prefix}:{${tag}}:x:${sessionId}`,
+    home: (sessionId: string) => `${prefix}:{${sessionHashTag(sessionId)}}:h:${sessionId}`,
+    queue: (skillGroup: string): [string, string, string, string] => [
+      ...(QUEUE_STATUSES.map((s) => `${prefix}:q:{${skillGroup}}:${s}`) as [string, string, string]),
+      `${prefix}:q:{${skillGroup}}:meta`,
+    ],
+    dataKey: (owner: string) => `${prefix}:dk:{${owner}}`,
+  };
+}
+export type Layout = ReturnType<typeof redisLayout>;
+
+/** Record format of a stored message: 1 | header length (u16 BE) | header JSON | sealed payload. */
+const RECORD_V1 = 1;
+interface RecordHeader {
+  id: string;
+  s: string;
+  c: string;
+  ch: ChannelCode;
+  d: 'in' | 'out';
+  k: Envelope['kind'];
+  cr: 0 | 1;
+  m: string;
+  a: string | null;
+  ak: AuthorKind;
+  st: string;
+  rt: string;
+  /** The data key the payload is sealed with (its owner; the wrapped key names its KEK). */
+  key: string;
+}
+
+function packRecord(header: RecordHeader, sealed: Buffer): Buffer {
+  const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = Buffer.allocUnsafe(3 + head.length + sealed.length);
+  out[0] = RECORD_V1;
+  out.writeUInt16BE(head.length, 1);
+  head.copy(out, 3);
+  sealed.copy(out, 3 + head.length);
+  return out;
+}
+
+function unpackRecord(record: Buffer): { header: RecordHeader; sealed: Buffer } {
+  if (record[0] !== RECORD_V1) throw new HuiliuError('INTERNAL', `unknown message record format ${record[0]}`);
+  const n = record.readUInt16BE(1);
+  return { header: JSON.parse(record.subarray(3, 3 + n).toString('utf8')) as RecordHeader, sealed: record.subarray(3 + n) };
+}
+
+/** A hash reply (flat [field, value, …], strings or Buffers) as a map. */
+function fields(flat: unknown[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), String(flat[i + 1]));
+  return m;
+}
+
+function toSession(f: Map<string, string>): SessionRecord & { ver: number } {
+  const opt = (k: string) => f.get(k) ?? null;
+  const json = <T>(k: string) => (f.has(k) ? (JSON.parse(f.get(k)!) as T) : null);
+  return {
+    id: f.get('id')!,
+    conversationId: f.get('conversationId')!,
+    customerId: f.get('customerId')!,
+    channel: f.get('channel') as ChannelCode,
+    status: f.get('status') as SessionStatus,
+    skillGroup: f.get('skillGroup')!,
+    assignedAgentId: opt('assignedAgentId'),
+    offeredAgentId: opt('offeredAgentId'),
+    offerExpiresAt: opt('offerExpiresAt'),
+    routing: json('routing'),
+    wrapUpCode: opt('wrapUpCode') as WrapUpCode | null,
+    createdAt: f.get('createdAt')!,
+    updatedAt: f.get('updatedAt')!,
+    waitingSince: f.get('waitingSince')!,
+    closedAt: opt('closedAt'),
+    lastMessageAt: f.get('lastMessageAt')!,
+    handover: json('handover'),
+    movedTo: opt('movedTo'),
+    movedFrom: opt('movedFrom'),
+    ver: Number(f.get('ver') ?? 0),
+  };
+}
+
+const publicSession = (s: SessionRecord & { ver?: number }): SessionRecord => {
+  const { ver: _ver, ...rest } = s;
+  return rest;
+};
+
+/** Is this error one where the command did not run (or an idempotent retry is safe): a failover in progress. */
+function transient(error: unknown): boolean {
+  const m = error instanceof Error ? error.message : String(error);
+  return /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY)\b|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|NOT_DURABLE/.test(
+    m,
+  );
+}
+
+function mapError(error: unknown): never {
+  const m = error instanceof Error ? error.message : String(error);
+  const code = STATUS_CODES.find((c) => m === c || m.startsWith(`${c} `) || m.endsWith(` ${c}`));
+  if (code) throw new HuiliuError(code as ErrorCode);
+  throw error;
+}
+
+/** Opens the adapter: loads the function library on every master (FUNCTION LOAD REPLACE). */
+export async function createRedisConversationStore(options: RedisConversationOptions): Promise<RedisConversationStore> {
+  const redis = options.redis;
+  const L = redisLayout(options.prefix);
+  const waitReplicas = options.waitReplicas ?? 1;
+  const waitMs = options.waitMs ?? 1000;
+  const retryMs = options.retryMs ?? 20_000;
+  const now = options.now ?? Date.now;
+  const iso = () => new Date(now()).toISOString();
+  const isCluster = 'nodes' in redis && typeof (redis as Cluster).nodes === 'function' && (redis as Cluster).isCluster;
+  const opened = new OpenedPayloadCache(options.openedCacheBytes ?? 32 * 1024 * 1024);
+
+  async function loadLibrary(): Promise<void> {
+    const masters = isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
+    await Promise.all(
+      masters.map(async (node) => {
+        const have = await node.call('FCALL', 'huiliu_version', 0).catch(() => null);
+        if (Number(have) !== LIBRARY_VERSION) await node.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
+      }),
+    );
+  }
+
+  /**
+   * Runs `commands` on the master of their slot, then `WAIT waitReplicas waitMs` on the same connection,
+   * retrying transient failover errors until `retryMs`. Answers the replies of `commands`.
+   * @throws HuiliuError NOT_READY when no replica acknowledged within the retry budget
+   */
+  async function durable(build: (p: ReturnType<Cluster['pipeline']>) => void, options: { idempotent: boolean }): Promise<unknown[]> {
+    const deadline = Date.now() + retryMs;
+    let delay = 50;
+    for (;;) {
+      try {
+        const p = redis.pipeline();
+        build(p);
+        const n = p.length;
+        if (waitReplicas > 0) p.wait(waitReplicas, waitMs);
+        const replies = (await p.exec())!;
+        for (let i = 0; i < n; i++) if (replies[i]![0]) throw replies[i]![0];
+        if (waitReplicas > 0) {
+          const acked = Number(replies[n]![1]);
+          // Not acknowledged by a replica in time: not acked to the caller either. An idempotent write is
+          // retried (its retry writes again, so the next WAIT covers it); others answer NOT_READY.
+          if (acked < waitReplicas) throw new Error(`NOT_DURABLE ${acked}/${waitReplicas} replicas`);
+        }
+        return replies.slice(0, n).map((r) => r[1]);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (message.startsWith('ERR Function not found') || message.includes('Library') || message.startsWith('NOSCRIPT')) {
+          await loadLibrary();
+          continue;
+        }
+        const retriable = transient(error) && (options.idempotent || !message.startsWith('NOT_DURABLE'));
+        if (!retriable || Date.now() > deadline) {
+          if (message.startsWith('NOT_DURABLE') || transient(error)) {
+            throw new HuiliuError('NOT_READY', 'The session store could not confirm the write on a replica; retry.');
+          }
+          mapError(error);
+        }
+        // A redirection or a dead node: the slot map changed (a failover); learn the new one.
+        if (isCluster && !message.startsWith('NOT_DURABLE')) (redis as Cluster).refreshSlotsCache();
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 500);
+      }
+    }
+  }
+
+  /** Reads retry through a failover too (they change nothing). */
+  async function read<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + retryMs;
+    let delay = 50;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!transient(error) || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 500);
+      }
+    }
+  }
+
+  // ── data keys: wrapped by the KEK in Redis, unwrapped once per process (bounded LRU) ─────────────
+  const keyCache = new Map<string, Buffer>();
+  const remember = (owner: string, key: Buffer) => {
+    keyCache.delete(owner);
+    keyCache.set(owner, key);
+    if (keyCache.size > 50_000) keyCache.delete(keyCache.keys().next().value!);
+    return key;
+  };
+  const packWrapped = (kekId: string, wrapped: Buffer) =>
+    Buffer.concat([Buffer.from([Buffer.byteLength(kekId)]), Buffer.from(kekId), wrapped]);
+  async function dataKey(owner: string, create: boolean): Promise<Buffer | null> {
+    const hit = keyCache.get(owner);
+    if (hit) return remember(owner, hit);
+    const stored = await read(() => redis.getBuffer(L.dataKey(owner)));
+    if (stored) {
+      const n = stored[0]!;
+      return remember(
+        owner,
+        await options.keys.unwrapDataKey({ kekId: stored.subarray(1, 1 + n).toString(), wrapped: stored.subarray(1 + n) }),
+      );
+    }
+    if (!create) return null;
+    const { plain, wrapped } = await options.keys.generateDataKey();
+    // SET NX: of two creators the first wins; durable (WAIT) before anything is sealed with it.
+    const [set] = await durable((p) => p.set(L.dataKey(owner), packWrapped(wrapped.kekId, wrapped.wrapped), 'NX'), { idempotent: true });
+    if (set !== 'OK') return dataKey(owner, false);
+    return remember(owner, plain);
+  }
+  const customerKey = async (customerId: string) => {
+    const key = await dataKey(customerKeyOwner(customerId), false);
+    if (!key) throw new HuiliuError('CUSTOMER_ERASED', "This customer's data was erased.");
+    return key;
+  };
+
+  await loadLibrary();
+  const blind = blindIndex((await dataKey(INDEX_KEY_OWNER, true))!);
+  const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
+
+  // ── tags: immutable once written, so cached without bound worries (LRU 100k) ─────────────────────
+  const tagCache = new Map<string, string>();
+  const cacheTag = (k: string, tag: string) => {
+    if (tagCache.size > 100_000) tagCache.delete(tagCache.keys().next().value!);
+    tagCache.set(k, tag);
+    return tag;
+  };
+  async function conversationTag(conversationId: string): Promise<string | null> {
+    const hit = tagCache.get(`c:${conversationId}`);
+    if (hit) return hit;
+    const tag = await read(() => redis.get(L.conversationTag(conversationId)));
+    return tag ? cacheTag(`c:${conversationId}`, tag) : null;
+  }
+  /** The tag of the conversation slot holding the session's state (its own tag unless it joined one). */
+  async function sessionTag(sessionId: string): Promise<string | null> {
+    if (!parseSessionId(sessionId)) return null;
+    const hit = tagCache.get(`s:${sessionId}`);
+    if (hit) return hit;
+    const home = await read(() => redis.get(L.home(sessionId)));
+    return cacheTag(`s:${sessionId}`, home ?? sessionHashTag(sessionId));
+  }
+  async function sessionAt(tag: string, sessionId: string): Promise<(SessionRecord & { ver: number }) | null> {
+    const flat = await read(() => redis.call('HGETALL', L.session(tag, sessionId)) as Promise<string[]>);
+    return flat.length ? toSession(fields(flat)) : null;
+  }
+  async function loadSession(sessionId: string) {
+    const tag = await sessionTag(sessionId);
+    return tag ? sessionAt(tag, sessionId) : null;
+  }
+
+  type SessionFacts = Pick<SessionRecord, 'id' | 'conversationId' | 'customerId' | 'channel'>;
+  const factsCache = new Map<string, SessionFacts>();
+  const rememberFacts = (f: SessionFacts) => {
+    if (factsCache.size > 100_000) factsCache.delete(factsCache.keys().next().value!);
+    factsCache.set(f.id, f);
+    return f;
+  };
+
+  // ── queue index protocol (docs/store.md) ───────────────────────────────────────────────────────
+  const scoreOf = (s: SessionRecord) => Date.parse(s.waitingSince);
+  const indexBefore = (skillGroup: string, sessionId: string, status: QueueStatus | '', score: number) =>
+    durable((p) => p.call('FCALL', 'queue_before', 4, ...L.queue(skillGroup), sessionId, status, score), { idempotent: true });
+  const indexAfter = (s: SessionRecord & { ver: number }) =>
+    durable((p) => p.call('FCALL', 'queue_after', 4, ...L.queue(s.skillGroup), s.id, s.ver, s.status, scoreOf(s)), { idempotent: true });
+  const indexFix = (skillGroup: string, sessionId: string, truth: (SessionRecord & { ver: number }) | null, force: boolean) =>
+    durable(
+      (p) =>
+        p.call(
+          'FCALL',
+          'queue_fix',
+          4,
+          ...L.queue(skillGroup),
+          sessionId,
+          truth?.ver ?? 0,
+          truth && truth.skillGroup === skillGroup ? truth.status : 'gone',
+          truth ? scoreOf(truth) : 0,
+          force ? '1' : '0',
+        ),
+      { idempotent: true },
+    );
+
+  /** Walks one index in order, verifying each member; stale members are repaired on the way. */
+  async function walkQueue(skillGroup: string, status: QueueStatus, want: number, force: boolean) {
+    const key = L.queue(skillGroup)[QUEUE_STATUSES.indexOf(status)]!;
+    const found: SessionRecord[] = [];
+    let removed = 0;
+    const batch = Math.max(50, Math.min(want, 500));
+    for (let offset = 0; found.length < want;) {
+      const ids = await read(() => redis.zrange(key, offset, offset + batch - 1));
+      if (ids.length === 0) break;
+      const truths = await Promise.all(ids.map((id) => loadSession(id)));
+      let kept = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const t = truths[i];
+        if (t && t.status === status && t.skillGroup === skillGroup) {
+          kept++;
+          if (found.length < want) found.push(publicSession(t));
+        } else {
+          const [changed] = await indexFix(skillGroup, ids[i]!, t ?? null, force);
+          if (Number(changed) === 1) removed++;
+          else kept++;
+        }
+      }
+      offset += kept;
+      if (ids.length < batch) break;
+    }
+    return { found, removed };
+  }
+
+  /** Decodes stored records of one conversation (element i = seq first + i). */
+  async function decode(conversationId: string, records: Buffer[], firstSeq: number): Promise<Envelope[]> {
+    const out: Envelope[] = [];
+    const unpacked = records.map(unpackRecord);
+    // The page's data keys first (usually one customer), then the opens run without an await each.
+    const keysOf = new Map<string, Buffer>();
+    for (const { header } of unpacked) if (!keysOf.has(header.c)) keysOf.set(header.c, await customerKey(header.c));
+    for (let i = 0; i < unpacked.length; i++) {
+      const { header: h, sealed } = unpacked[i]!;
+      const key = keysOf.get(h.c)!;
+      const { body, meta } = JSON.parse(opened.open(h.id, h.c, key, sealed, messageAad)) as { body: unknown; meta: unknown };
+      out.push({
+        v: ENVELOPE_VERSION,
+        id: h.id,
+        sessionId: h.s,
+        conversationId,
+        customerId: h.c,
+        channel: h.ch,
+        direction: h.d,
+        seq: firstSeq + i,
+        kind: h.k,
+        body,
+        critical: h.cr === 1,
+        clientMessageId: h.m,
+        sentAt: h.st,
+        receivedAt: h.rt,
+        ...(h.a ? { authorId: h.a } : {}),
+        authorKind: h.ak,
+        meta,
+      } as Envelope);
+    }
+    return out;
+  }
+
+  const store: RedisConversationStore = {
+    kind: 'redis',
+    layout: L,
+
+    async openSession(input) {
+      if (!parseSessionId(input.sessionId)) throw new HuiliuError('VALIDATION_FAILED', 'not a session ID');
+      const own = sessionHashTag(input.sessionId);
+      // The customer's data key exists (durably) before anything is sealed with it.
+      await dataKey(customerKeyOwner(input.customerId), true);
+      // The conversation's slot: the one its opening session chose (SET NX decides between racers).
+      let tag = await conversationTag(input.conversationId);
+      if (!tag) {
+        const [set] = await durable((p) => p.set(L.conversationTag(input.conversationId), own, 'NX'), { idempotent: true });
+        tag = set === 'OK' ? cacheTag(`c:${input.conversationId}`, own) : await conversationTag(input.conversationId);
+        if (!tag) throw new HuiliuError('INTERNAL', 'conversation tag vanished');
+      }
+      // A session joining a conversation elsewhere leaves a pointer in its own slot first: never unreachable.
+      if (tag !== own) await durable((p) => p.set(L.home(input.sessionId), tag), { idempotent: true });
+      const t = iso();
+      await indexBefore(input.skillGroup, input.sessionId, 'queued', Date.parse(t));
+      const [reply] = (await durable(
+        (p) =>
+          p.call(
+            'FCALL',
+            'conv_open',
+            3,
+            L.conversation(tag, input.conversationId),
+            L.session(tag, input.sessionId),
+            L.sessionsOf(tag, input.conversationId),
+            input.conversationId,
+            input.customerId,
+            input.sessionId,
+            input.channel,
+            input.skillGroup,
+            t,
+          ),
+        { idempotent: true },
+      )) as [[number, string[]]];
+      const session = toSession(fields(reply[1]));
+      cacheTag(`s:${input.sessionId}`, tag);
+      options.afterStateWrite?.(input.sessionId);
+      await indexAfter(session);
+      return { session: publicSession(session), created: reply[0] === 1 };
+    },
+
+    async append(input) {
+      const tag = await sessionTag(input.sessionId);
+      // A session's ids and channel never change: read once, then the Redis function checks its status.
+      let session = factsCache.get(input.sessionId);
+      if (!session && tag) {
+        const s = await sessionAt(tag, input.sessionId);
+        if (s) session = rememberFacts({ id: s.id, conversationId: s.conversationId, customerId: s.customerId, channel: s.channel });
+      }
+      if (!tag || !session) throw new HuiliuError('SESSION_NOT_FOUND');
+      const key = await customerKey(session.customerId);
+      const hmac = contentHmac(session.customerId, input.content);
+      const t = iso();
+      const id = uuidv7();
+      const meta = input.meta ?? {};
+      const header: RecordHeader = {
+        id,
+        s: session.id,
+        c: session.customerId,
+        ch: session.channel,
+        d: input.direction,
+        k: input.content.kind,
+        cr: input.critical ? 1 : 0,
+        m: input.clientMessageId,
+        a: input.authorId ?? null,
+        ak: defaultAuthorKind(input),
+        st: input.sentAt ?? t,
+        rt: t,
+        key: customerKeyOwner(session.customerId),
+      };
+      const record = packRecord(header, sealText(key, JSON.stringify({ body: input.content.body, meta }), messageAad(id)));
+      const c = session.conversationId;
+      const [reply] = (await durable(
+        (p) =>
+          p.callBuffer(
+            'FCALL',
+            'conv_append',
+            4,
+            L.session(tag, session.id),
+            L.conversation(tag, c),
+            L.messages(tag, c),
+            L.idempotency(tag, c),
+            input.direction,
+            input.clientMessageId,
+            hmac,
+            record,
+            t,
+          ),
+        { idempotent: true },
+      )) as [[Buffer, number, Buffer?]];
+      const seq = Number(reply[1]);
+      if (reply[0].toString() === 'dup') {
+        const [envelope] = await decode(c, [reply[2]!], seq);
+        return { envelope: envelope!, duplicate: true };
+      }
+      const envelope = {
+        v: ENVELOPE_VERSION,
+        id,
+        sessionId: session.id,
+        conversationId: c,
+        customerId: session.customerId,
+        channel: session.channel,
+        direction: input.direction,
+        seq,
+        kind: input.content.kind,
+        body: input.content.body,
+        critical: input.critical,
+        clientMessageId: input.clientMessageId,
+        sentAt: header.st,
+        receivedAt: t,
+        ...(header.a ? { authorId: header.a } : {}),
+        authorKind: header.ak,
+        meta,
+      } as Envelope;
+      return { envelope, duplicate: false };
+    },
+
+    async getSession(id) {
+      const s = await loadSession(id);
+      return s ? publicSession(s) : null;
+    },
+
+    async listMessages(conversationId, { afterSeq = 0, limit } = {}) {
+      const tag = await conversationTag(conversationId);
+      if (!tag) return [];
+      const n = pageSize(limit, 100, 1000);
+      const from = Math.max(0, afterSeq);
+      const records = await read(() => redis.lrangeBuffer(L.messages(tag, conversationId), from, from + n - 1));
+      return decode(conversationId, records, from + 1);
+    },
+
+    async recentMessages(conversationId, { beforeSeq, limit } = {}) {
+      const tag = await conversationTag(conversationId);
+      if (!tag) return { messages: [], hasOlder: false };
+      const n = pageSize(limit, 100, 1000);
+      const last = await read(() => redis.llen(L.messages(tag, conversationId)));
+      const end = Math.min(last, (beforeSeq ?? Number.MAX_SAFE_INTEGER) - 1); // the newest seq wanted
+      if (end < 1) return { messages: [], hasOlder: false };
+      const first = Math.max(1, end - n + 1);
+      const records = await read(() => redis.lrangeBuffer(L.messages(tag, conversationId), first - 1, end - 1));
+      return { messages: await decode(conversationId, records, first), hasOlder: first > 1 };
+    },
+
+    async lastMessage(conversationId) {
+      const page = await store.recentMessages(conversationId, { limit: 1 });
+      return page.messages[0] ?? null;
+    },
+
+    async lastSeq(conversationId) {
+      const tag = await conversationTag(conversationId);
+      return tag ? read(() => redis.llen(L.messages(tag, conversationId))) : 0;
+    },
+
+    async queue(skillGroup, status, { limit } = {}) {
+      return (await walkQueue(skillGroup, status, pageSize(limit, 100, 1000), false)).found;
+    },
+
+    async queueSize(skillGroup, status) {
+      return (await walkQueue(skillGroup, status, Number.MAX_SAFE_INTEGER, false)).found.length;
+    },
+
+    async claim(sessionId, agentId) {
+      const tag = await sessionTag(sessionId);
+      const before = tag ? await sessionAt(tag, sessionId) : null;
+      if (!tag || !before) throw new HuiliuError('SESSION_NOT_FOUND');
+      await indexBefore(before.skillGroup, sessionId, 'active', scoreOf(before));
+      let reply: [number, string[]];
+      try {
+        [reply] = (await durable((p) => p.call('FCALL', 'conv_claim', 1, L.session(tag, sessionId), agentId, iso()), {
+          idempotent: false,
+        })) as [[number, string[]]];
+      } catch (error) {
+        // The state write may or may not have happened: settle the writer count with the state as it is
+        // now (if that read fails too, the entry stays — a superset readers verify — until a repair).
+        const truth = await sessionAt(tag, sessionId).catch(() => null);
+        if (truth) await indexAfter(truth).catch(() => undefined);
+        throw error;
+      }
+      const after = toSession(fields(reply[1]));
+      options.afterStateWrite?.(sessionId);
+      await indexAfter(after);
+      if (reply[0] === 1) return { session: publicSession(after), changed: true };
+      if (after.status === 'active' && after.assignedAgentId === agentId) return { session: publicSession(after), changed: false };
+      if (after.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      throw new HuiliuError('OFFER_TAKEN');
+    },
+
+    async close(sessionId, agentId, wrapUpCode) {
+      const tag = await sessionTag(sessionId);
+      const before = tag ? await sessionAt(tag, sessionId) : null;
+      if (!tag || !before) throw new HuiliuError('SESSION_NOT_FOUND');
+      await indexBefore(before.skillGroup, sessionId, '', scoreOf(before));
+      let after: SessionRecord & { ver: number };
+      try {
+        const [flat] = (await durable((p) => p.call('FCALL', 'conv_close', 1, L.session(tag, sessionId), agentId, wrapUpCode, iso()), {
+          idempotent: false,
+        })) as [string[]];
+        after = toSession(fields(flat));
+      } catch (error) {
+        // Refused (not theirs, closed): nothing changed; settle the writer count with the state as it is.
+        const truth = await sessionAt(tag, sessionId);
+        if (truth) await indexAfter(truth);
+        throw error;
+      }
+      options.afterStateWrite?.(sessionId);
+      await indexAfter(after);
+      return publicSession(after);
+    },
+
+    async putContext(sessionId, context: SessionContext) {
+      const tag = await sessionTag(sessionId);
+      const session = tag ? await sessionAt(tag, sessionId) : null;
+      if (!tag || !session) throw new HuiliuError('SESSION_NOT_FOUND');
+      const sealed = sealText(await customerKey(session.customerId), JSON.stringify(context), contextAad(sessionId));
+      await durable((p) => p.call('FCALL', 'conv_put_context', 2, L.session(tag, sessionId), L.context(tag, sessionId), sealed), {
+        idempotent: true,
+      });
+    },
+
+    async getContext(sessionId) {
+      const tag = await sessionTag(sessionId);
+      const session = tag ? await sessionAt(tag, sessionId) : null;
+      if (!tag || !session) return null;
+      const sealed = await read(() => redis.getBuffer(L.context(tag, sessionId)));
+      if (!sealed) return null;
+      return JSON.parse(openText(await customerKey(session.customerId), sealed, contextAad(sessionId))) as SessionContext;
+    },
+
+    async repairQueue(skillGroup, { force = false } = {}) {
+      let removed = 0;
+      for (const status of QUEUE_STATUSES) removed += (await walkQueue(skillGroup, status, Number.MAX_SAFE_INTEGER, force)).removed;
+      return removed;
+    },
+
+    async queueIndex(skillGroup, status) {
+      return redis.zrange(L.queue(skillGroup)[QUEUE_STATUSES.indexOf(status)]!, 0, -1);
+    },
+
+    async ping() {
+      if (isCluster) {
+        const info = String(await (redis as Cluster).cluster('INFO'));
+        if (!info.includes('cluster_state:ok')) throw new HuiliuError('NOT_READY', 'The Redis Cluster is not ok.');
+      } else await redis.ping();
+    },
+
+    async shutdown() {
+      opened.clear();
+      keyCache.clear();
+    },
+  };
+  return store;
+}
