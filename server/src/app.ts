@@ -60,6 +60,7 @@ import type { ConversationService } from './conversations/service';
 import type { SessionStore } from './sessions/store';
 import type { SessionViews } from './sessions/views';
 import { workstationPlugin } from './workstation/plugin';
+import { voicePlugin, type VoicePluginOptions } from './voice/plugin';
 import { DEFAULT_ROUTING_CONFIG } from '../../common/routing/types';
 
 export { REPO_ROOT };
@@ -135,6 +136,8 @@ export interface AppDeps {
   kpis?: Pick<KpiEventLog, 'read'>;
   /** Data-subject requests and retention (issue 17): with it, `/api/v1/privacy/*` is served. */
   privacy?: PrivacyService;
+  /** SIP voice (issue 18): with it, `/api/v1/voice/route|events` (for Kamailio) and `/api/v1/voice/credentials` are served. */
+  voice?: Pick<VoicePluginOptions, 'secrets' | 'sip'> & { service: VoicePluginOptions['voice'] };
 }
 
 /**
@@ -322,6 +325,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
   });
+  if (deps.voice) await app.register(voicePlugin, { voice: deps.voice.service, secrets: deps.voice.secrets, sip: deps.voice.sip });
   await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });
   return app;
 }

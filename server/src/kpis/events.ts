@@ -17,6 +17,9 @@ import type { Tier } from '../../../common/routing/types';
  * - `contact.closed`: the session closed (`data.moved`: closed because the customer went on elsewhere).
  * - `ai.answered`: the AI tier sent an auto-answer. `ai.handed-over`: the contact left the AI for a person (`data.reason`).
  * - `csat.asked`: the survey was offered on close. `csat.answered`: the customer rated it (`data.score` 1..5).
+ * - `call.ringing` / `call.answered` / `call.ended` (issue 18, voice `SP`): an agent's phone rang, the
+ *   agent picked up (`data.ringMs`: how long it rang), the call ended (`data.talkMs`: answered to hang-up,
+ *   0 when never answered; `data.totalMs`: from the caller's INVITE).
  * - `agent.state`: an agent's state from `at` on (`data.state`, `data.groups`): `idle` (available, no
  *   contact), `handling` (holding a contact), `wrap-up` (after-call work), `away` (busy or away: not
  *   staffed for contacts), `offline`.
@@ -36,6 +39,9 @@ export const KPI_EVENT_KINDS = [
   'csat.asked',
   'csat.answered',
   'agent.state',
+  'call.ringing',
+  'call.answered',
+  'call.ended',
 ] as const;
 export type KpiEventKind = (typeof KPI_EVENT_KINDS)[number];
 
@@ -57,6 +63,9 @@ export interface KpiEventData {
   score?: number;
   state?: AgentKpiState;
   groups?: string[];
+  ringMs?: number;
+  talkMs?: number;
+  totalMs?: number;
 }
 
 /** One fact of the log. `at` in ms since the epoch; `id` makes appends idempotent (a redelivered bus event adds nothing). */
