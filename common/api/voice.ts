@@ -45,7 +45,8 @@ export type VoiceRouteResponse =
 export const VoiceEventRequestSchema = z.object({
   event: z.enum(['ringing', 'answered', 'no-answer', 'ended']),
   callId: field.min(1),
-  sessionId: z.string().regex(/^SP\d{18}$/),
+  /** Empty when Kamailio does not know it (a BYE): the server finds the call by its Call-ID. */
+  sessionId: z.union([z.literal(''), z.string().regex(/^SP\d{18}$/)]),
   /** The agent's SIP user the event concerns; empty when none (a caller hanging up while queued). */
   agent: z.string().max(128).optional(),
   /** The SIP status of the reply that caused the event (0 when none, e.g. a BYE). */

@@ -77,6 +77,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   const ringSeconds = deps.ringSeconds ?? 15;
   const retrySeconds = deps.retrySeconds ?? 2;
   const calls = new Map<string, CallTimes>();
+  /** Session ids by call key (`callKey(Call-ID)`): a BYE names only its Call-ID. As bounded as `calls`. */
+  const byCall = new Map<string, string>();
 
   function track(sessionId: string, times: CallTimes): CallTimes {
     if (!calls.has(sessionId) && calls.size >= MAX_TRACKED_CALLS) calls.delete(calls.keys().next().value!);
@@ -172,6 +174,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     };
     const result = await deps.ingest.accept(draft, skillGroup);
     if (!result.duplicate) track(result.session.id, { invitedAt: now() });
+    if (!byCall.has(key) && byCall.size >= MAX_TRACKED_CALLS) byCall.delete(byCall.keys().next().value!);
+    byCall.set(key, result.session.id);
     const session = await decided(result.session.id);
     log.info({ sessionId: session.id, status: session.status, skillGroup }, 'call routed');
     return answerFor(session);
@@ -187,7 +191,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     },
 
     async event(request) {
-      const found = await deps.store.getSession(request.sessionId);
+      const sessionId = request.sessionId || byCall.get(callKey(request.callId));
+      const found = sessionId ? await deps.store.getSession(sessionId) : null;
       if (!found || found.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
       let session: SessionRecord = found;
       const key = callKey(request.callId);
@@ -244,6 +249,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             }
           }
           calls.delete(session.id);
+          byCall.delete(key);
           break;
         }
       }
