@@ -30,7 +30,10 @@ export interface VoiceServiceDeps {
   kpis?: Pick<KpiEventLog, 'append'>;
   logger: Logger;
   now?: () => number;
-  /** How long `route` waits for the router's first decision on a new call (ms). */
+  /**
+   * How long `route` waits on a new call for the router to offer it (ms): an agent about to be free
+   * (hanging up, wrap-up ending) takes it now instead of after the caller's next queue poll.
+   */
   decisionWaitMs?: number;
   /** How long an agent's phone rings (s); Kamailio's RING_MS should match. */
   ringSeconds?: number;
@@ -73,7 +76,7 @@ function dialled(uri: string | undefined): string | null {
 export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'voice' });
-  const decisionWaitMs = deps.decisionWaitMs ?? 2_000;
+  const decisionWaitMs = deps.decisionWaitMs ?? 1_000;
   const ringSeconds = deps.ringSeconds ?? 15;
   const retrySeconds = deps.retrySeconds ?? 2;
   const calls = new Map<string, CallTimes>();
@@ -124,13 +127,13 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     ]);
   }
 
-  /** The session once the router decided on it (or as it is after `decisionWaitMs`). */
+  /** The session once the router offered it (or as it is after `decisionWaitMs`: queued). */
   async function decided(sessionId: string): Promise<SessionRecord> {
     const until = now() + decisionWaitMs;
     for (;;) {
       const s = await deps.store.getSession(sessionId);
       if (!s) throw new HuiliuError('SESSION_NOT_FOUND');
-      if (s.routing || s.status !== 'queued' || now() >= until) return s;
+      if (s.status !== 'queued' || now() >= until) return s;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
