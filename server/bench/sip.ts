@@ -169,7 +169,9 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     };
     // No after-call work: the line measures call setup, not the wrap-up policy.
     const admin = await login('admin');
-    const current = (await s.app.inject({ method: 'GET', url: '/api/v1/routing/config', headers: { authorization: `Bearer ${admin}` } })).json<{
+    const current = (
+      await s.app.inject({ method: 'GET', url: '/api/v1/routing/config', headers: { authorization: `Bearer ${admin}` } })
+    ).json<{
       config: Record<string, unknown>;
     }>().config;
     const { version: _v, ...draft } = current;
@@ -184,7 +186,13 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     const names: string[] = [];
     for (let i = 1; i <= agents; i++) {
       const username = `benchagent${i}`;
-      await s.services.auth.createUser({ username, displayName: `Bench ${i}`, password: 'huiliu-demo', roles: ['agent'], skillGroups: ['general'] });
+      await s.services.auth.createUser({
+        username,
+        displayName: `Bench ${i}`,
+        password: 'huiliu-demo',
+        roles: ['agent'],
+        skillGroups: ['general'],
+      });
       names.push(username);
       sockets.push(await agentSocket(s, await login(username)));
     }
@@ -206,12 +214,18 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     };
     await register(ours, names.map(line), phonePort);
     await register(baseline, [line(names[0]!)], phonePort);
-    log(`    ${agents} agents online and registered; ${n} calls per run at ${rate} calls/s offered, ≤ ${agents} at once, talk ${talkMs} ms`);
+    log(
+      `    ${agents} agents online and registered; ${n} calls per run at ${rate} calls/s offered, ≤ ${agents} at once, talk ${talkMs} ms`,
+    );
     await calls(ours, Math.min(100, n), rate, agents, talkMs); // warm-up (JIT, connections), not counted
     const base = await calls(baseline, n, rate, agents, talkMs);
-    log(`    Kamailio alone (static route)   ${base.cps.toFixed(0).padStart(5)} calls/s  ${base.ok}/${base.calls} ok, ${base.failed} failed, ${base.seconds.toFixed(1)} s`);
+    log(
+      `    Kamailio alone (static route)   ${base.cps.toFixed(0).padStart(5)} calls/s  ${base.ok}/${base.calls} ok, ${base.failed} failed, ${base.seconds.toFixed(1)} s`,
+    );
     const routed = await calls(ours, n, rate, agents, talkMs);
-    log(`    Kamailio + /api/v1/voice/route  ${routed.cps.toFixed(0).padStart(5)} calls/s  ${routed.ok}/${routed.calls} ok, ${routed.failed} failed, ${routed.seconds.toFixed(1)} s`);
+    log(
+      `    Kamailio + /api/v1/voice/route  ${routed.cps.toFixed(0).padStart(5)} calls/s  ${routed.ok}/${routed.calls} ok, ${routed.failed} failed, ${routed.seconds.toFixed(1)} s`,
+    );
     return { ours: routed, baseline: base, agents };
   } finally {
     for (const socket of sockets) socket.close();

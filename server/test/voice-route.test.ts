@@ -29,7 +29,12 @@ describe('voice API', () => {
   });
 
   const post = (url: string, payload: unknown, voiceToken: string | null = token) =>
-    s.app.inject({ method: 'POST', url, payload: payload as object, headers: voiceToken === null ? {} : { 'x-huiliu-voice-token': voiceToken } });
+    s.app.inject({
+      method: 'POST',
+      url,
+      payload: payload as object,
+      headers: voiceToken === null ? {} : { 'x-huiliu-voice-token': voiceToken },
+    });
   const route = async (payload: object) => {
     const res = await post('/api/v1/voice/route', payload);
     expect(res.statusCode, res.body).toBe(200);
@@ -121,13 +126,21 @@ describe('voice API', () => {
     expect(s.services.kpis.log.has(sid(first), 'contact.abandoned')).toBe(true);
     expect(await route({ event: 'retry', callId: 'z', sessionId: sid(first) })).toMatchObject({ action: 'reject', status: 480 });
     const sessionId = sid(first);
-    expect(s.services.kpis.log.read(0, Date.now() + 1000).find((e) => e.sessionId === sessionId && e.kind === 'call.ended')?.data).toMatchObject({ talkMs: 0 });
+    expect(
+      s.services.kpis.log.read(0, Date.now() + 1000).find((e) => e.sessionId === sessionId && e.kind === 'call.ended')?.data,
+    ).toMatchObject({ talkMs: 0 });
     await event({ callId: 'z', sessionId: sid(second), event: 'ended', status: 487 });
   });
 
   it('offers the call to the next agent when the first one does not pick up', async () => {
     // A second agent of the general group beside the demo's agent1.
-    await s.services.auth.createUser({ username: 'agent3', displayName: 'Agent 3', password: 'huiliu-demo', roles: ['agent'], skillGroups: ['general'] });
+    await s.services.auth.createUser({
+      username: 'agent3',
+      displayName: 'Agent 3',
+      password: 'huiliu-demo',
+      roles: ['agent'],
+      skillGroups: ['general'],
+    });
     await online('agent1');
     await online('agent3');
     const invite = call();

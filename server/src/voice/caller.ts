@@ -28,7 +28,13 @@ export function callerOf(fromUri: string | undefined): { externalId: string; pho
     // Malformed %-escapes (RFC 4475 esc02-style): keep the text as it came.
   }
   // Control characters and NULs (RFC 4475 escnull) never reach the store.
-  user = user.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  user = Array.from(user)
+    .filter((c) => {
+      const code = c.codePointAt(0)!;
+      return code > 0x1f && code !== 0x7f;
+    })
+    .join('')
+    .trim();
   if (!user || user.length > CALLER_MAX || /^anonymous$/i.test(user)) return { externalId: 'anonymous' };
   const digits = user.replace(/[\s().-]/g, '');
   if (/^\+?\d{3,20}$/.test(digits)) return { externalId: `tel:${digits}`, phone: digits };

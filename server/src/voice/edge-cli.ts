@@ -8,6 +8,9 @@ import { startVoiceEdge, stopVoiceEdge } from './edge-process';
  * Environment: HUILIU_DATA_DIR (./var), HUILIU_URL (https://127.0.0.1:8443). `up` prints the SIP address
  * as `sip:host:port` on its own line (scripts read it), then the WebSocket address for JsSIP.
  */
+/** One line on stdout (the CLI's answer; `up`'s first line is the SIP address). */
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'status';
   const dataDirEnv = process.env['HUILIU_DATA_DIR'] ?? './var';
@@ -33,31 +36,31 @@ async function main(argv: string[]): Promise<number> {
       },
       { detached: true },
     );
-    console.log(edge.sipUri);
-    console.log(`${edge.wsUri}  (JsSIP; credentials: GET /api/v1/voice/credentials)`);
-    console.log(`run dir ${edge.runDir} (config, logs, pid files, queue prompts)`);
+    say(edge.sipUri);
+    say(`${edge.wsUri}  (JsSIP; credentials: GET /api/v1/voice/credentials)`);
+    say(`run dir ${edge.runDir} (config, logs, pid files, queue prompts)`);
     return 0;
   }
   if (command === 'down') {
     const stopped = await stopVoiceEdge(runDir);
     const edgeFile = voiceEdgePath(dataDir);
     if (existsSync(edgeFile)) (await import('node:fs')).rmSync(edgeFile);
-    console.log(stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'voice edge was not running');
+    say(stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'voice edge was not running');
     return 0;
   }
   if (command === 'status') {
     const edgeFile = voiceEdgePath(dataDir);
-    console.log(existsSync(edgeFile) ? readFileSync(edgeFile, 'utf8').trim() : 'voice edge is not running');
+    say(existsSync(edgeFile) ? readFileSync(edgeFile, 'utf8').trim() : 'voice edge is not running');
     return 0;
   }
-  console.error('usage: npm run voice -- up [--sip-port N] [--ws-port N] | down | status');
+  process.stderr.write('usage: npm run voice -- up [--sip-port N] [--ws-port N] | down | status\n');
   return 2;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );

@@ -145,7 +145,9 @@ export function renderKamailioConfig(s: {
   const shipped = readFileSync(KAMAILIO_CFG, 'utf8');
   // The header goes after the `#!KAMAILIO` marker line so the defaults' #!ifndef see it.
   const [first, ...rest] = shipped.split('\n');
-  return [first, '# Rendered by server/src/voice/edge-process.ts — do not edit; re-run `npm run voice -- up`.', ...defines, ...rest].join('\n');
+  return [first, '# Rendered by server/src/voice/edge-process.ts — do not edit; re-run `npm run voice -- up`.', ...defines, ...rest].join(
+    '\n',
+  );
 }
 
 /** Checks a config with `kamailio -c`; resolves with its output, rejects with it when the check fails. */
@@ -330,7 +332,12 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     );
     const args = [`--config-file=${rtpConfig}`, '--config-section=rtpengine', '--foreground', '--log-stderr', `--pidfile=${rtpenginePid}`];
     spawnDaemon(RTPENGINE_BIN, args, rtpengineLog);
-    await waitFor(() => rtpenginePing(host, ngPort), 5000, 'rtpengine', () => readLog(rtpengineLog));
+    await waitFor(
+      () => rtpenginePing(host, ngPort),
+      5000,
+      'rtpengine',
+      () => readLog(rtpengineLog),
+    );
   }
   // -DD: stay in the foreground (a child we own, or a detached session leader with a pid file); -E: log to stderr.
   spawnDaemon(
@@ -338,7 +345,12 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     ['-DD', '-E', '-f', configPath, '-P', kamailioPid, '-m', String(settings.sharedMemoryMb ?? 256), '-M', '16'],
     kamailioLog,
   );
-  await waitFor(async () => (await sipOptions(host, sipPort, 300)) !== null, 10_000, 'kamailio', () => readLog(kamailioLog));
+  await waitFor(
+    async () => (await sipOptions(host, sipPort, 300)) !== null,
+    10_000,
+    'kamailio',
+    () => readLog(kamailioLog),
+  );
 
   const edge: VoiceEdge = { domain: host, uris: [`sip:${host}:${sipPort}`, `ws://${host}:${wsPort}`] };
   if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');

@@ -61,10 +61,14 @@ export async function voicePlugin(app: FastifyInstance, opts: VoicePluginOptions
     }
   }
 
-  app.post('/api/v1/voice/route', { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 }, async (request): Promise<VoiceRouteResponse> => {
-    await kamailio(request);
-    return opts.voice.route(parseWith(VoiceRouteRequestSchema, request.body));
-  });
+  app.post(
+    '/api/v1/voice/route',
+    { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 },
+    async (request): Promise<VoiceRouteResponse> => {
+      await kamailio(request);
+      return opts.voice.route(parseWith(VoiceRouteRequestSchema, request.body));
+    },
+  );
 
   app.post('/api/v1/voice/events', { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 }, async (request) => {
     await kamailio(request);

@@ -23,7 +23,18 @@ export function runSipp(args: string[], timeoutMs = 60_000): Promise<SippRun> & 
   const errorFile = join(mkdtempSync(join(tmpdir(), 'huiliu-sipp-')), 'errors.log');
   const child = spawn(
     SIPP_BIN,
-    ['-nostdin', '-i', '127.0.0.1', '-timeout', `${Math.ceil(timeoutMs / 1000)}s`, '-timeout_error', '-trace_err', '-error_file', errorFile, ...args],
+    [
+      '-nostdin',
+      '-i',
+      '127.0.0.1',
+      '-timeout',
+      `${Math.ceil(timeoutMs / 1000)}s`,
+      '-timeout_error',
+      '-trace_err',
+      '-error_file',
+      errorFile,
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
