@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { status: 401, message: 'Sign in first.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Wrong username or password.' },
   INVALID_APP_KEY: { status: 401, message: 'The app channel key is missing or unknown.' },
+  /** Issue 18: a call to the voice API (`/api/v1/voice/route|events`) without Kamailio's token. */
+  INVALID_VOICE_TOKEN: { status: 401, message: 'The voice proxy token is missing or wrong.' },
   /**
    * Enterprise sign-in (OIDC, issue 17) did not complete: a wrong or used state, a flow started in
    * another browser, a code the provider refused, an ID token that failed its checks. Start again.

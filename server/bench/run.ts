@@ -29,6 +29,10 @@
  *            server does not import the app): local history open p95 on the encrypted better-sqlite3
  *            store filled with BENCH_DESKTOP_CONVERSATIONS [500] conversations × 10 interactions, vs raw
  *            better-sqlite3 reading the same rows in plaintext (goal p95 ≤ 5 ms)
+ *   sip      SIP call setup (issue 18, server/bench/sip.ts): sipp calls through Kamailio asking the server
+ *            (`POST /api/v1/voice/route`, answer/hang-up events) to a sipp UAS as the agents' phones, vs
+ *            the same Kamailio with a static route (no server), same run — goal ≥ 50 % with 0 failed calls.
+ *            BENCH_SIP_CALLS [600], BENCH_SIP_RATE [300], BENCH_SIP_AGENTS [24]; needs kamailio, rtpengine, sipp
  *   audit    the audit log (issue 17, server/bench/audit.ts) on SQLite and PostgreSQL: entries/s appended
  *            through the recorder vs raw inserts of the same rows (goal ≥ 10,000/s); search p95 for one
  *            user over BENCH_AUDIT_ENTRIES [10,000,000] entries spread over 6 months (goal ≤ 200 ms)
@@ -62,12 +66,13 @@ import {
 import { createMemoryBus } from '../src/bus/bus.memory';
 import { busThroughput, dropPrefix, fanoutLatency, rawThroughput, redisFanoutLatency } from './bus';
 import { routerLines, type RouterLine } from './router';
+import { sipBench } from './sip';
 import { auditLines } from './audit';
 import { medianRun, sleep } from './stats';
 import { storeLines } from './store';
 import { redisStoreLines } from './store.redis';
 
-const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus', 'desktop', 'audit'] as const;
+const AREAS = ['widget', 'fair', 'agent', 'healthz', 'idle', 'store', 'cold', 'router', 'bus', 'desktop', 'audit', 'sip'] as const;
 type Area = (typeof AREAS)[number];
 
 const env = process.env;
@@ -717,6 +722,25 @@ async function busArea(run: Run): Promise<void> {
   });
 }
 
+/** SIP call setup through Kamailio with our routing vs Kamailio alone (issue 18), REPEAT runs, median kept. */
+async function sipArea(run: Run): Promise<void> {
+  const runs = [];
+  for (let i = 0; i < REPEAT; i++) runs.push(await sipBench(log));
+  run.raw.sip = runs;
+  const r = medianRun(runs, (x) => x.ours.cps / x.baseline.cps);
+  const failed = r.ours.failed + r.baseline.failed;
+  run.rows.push({
+    line: `SIP call setup, calls/s (${r.agents} agents, ${r.ours.calls} calls)`,
+    measured: `${r.ours.cps.toFixed(0)}/s`,
+    baseline: `${r.baseline.cps.toFixed(0)}/s Kamailio static`,
+    ratio: r.ours.cps / r.baseline.cps,
+    ratioStyle: 'percent',
+    goal: '≥ 50 %, 0 failed',
+    ok: r.ours.cps / r.baseline.cps >= 0.5 && failed === 0,
+    note: `failed calls: ours ${r.ours.failed}, baseline ${r.baseline.failed}`,
+  });
+}
+
 const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   widget: widgetArea,
   fair: fairArea,
@@ -729,6 +753,7 @@ const AREA_RUNNERS: Record<Area, (run: Run) => Promise<void>> = {
   bus: busArea,
   desktop: desktopArea,
   audit: auditArea,
+  sip: sipArea,
 };
 
 function git(args: string[]): string {

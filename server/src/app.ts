@@ -63,6 +63,7 @@ import type { ConversationService } from './conversations/service';
 import type { SessionStore } from './sessions/store';
 import type { SessionViews } from './sessions/views';
 import { workstationPlugin } from './workstation/plugin';
+import { voicePlugin, type VoicePluginOptions } from './voice/plugin';
 import { DEFAULT_ROUTING_CONFIG } from '../../common/routing/types';
 
 export { REPO_ROOT };
@@ -142,6 +143,8 @@ export interface AppDeps {
   privacy?: PrivacyService;
   /** Canned replies (issue 15): with it, `/api/v1/canned-replies` is served. */
   canned?: CannedReplies;
+  /** SIP voice (issue 18): with it, `/api/v1/voice/route|events` (for Kamailio) and `/api/v1/voice/credentials` are served. */
+  voice?: Pick<VoicePluginOptions, 'secrets' | 'sip'> & { service: VoicePluginOptions['voice'] };
 }
 
 /**
@@ -331,6 +334,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
   });
+  if (deps.voice) await app.register(voicePlugin, { voice: deps.voice.service, secrets: deps.voice.secrets, sip: deps.voice.sip });
   await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });
   return app;
 }

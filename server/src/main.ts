@@ -69,6 +69,10 @@ import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
 import { createRouter, type Router } from './routing/router';
+import { createVoiceChannelAdapter } from './voice/adapter';
+import { voiceEdgeReader } from './voice/edge';
+import { loadVoiceSecrets } from './voice/secrets';
+import { createVoiceService } from './voice/service';
 import { createAfterCallWork } from './routing/after-call-work';
 import { scoreContact, type ContactFacts } from './routing/score';
 import { createCpuPool } from './workers/pool';
@@ -110,6 +114,8 @@ export interface RunningServer {
     audit: AuditRecorder;
     /** The contact event log the KPIs are computed from, and its recorder (issue 16). */
     kpis: { log: KpiEventLog; recorder: KpiRecorder };
+    /** The agents signed in on this node (issue 18: voice tests wait for an agent to be online). */
+    pool: AgentPool;
     /** Data-subject requests (export, erasure) and conversation retention (issue 17). */
     privacy: PrivacyService;
     /** Runs the privacy jobs (export expiry, retention) now; they also run hourly. */
@@ -425,6 +431,24 @@ export async function startServer(
   // Issue 12: one XEP-0114 component link per XM account; a bad account is logged and skipped.
   const xmpp = await createXmppChannel({ channels, store, ingest, bus, metrics, logger, skillGroups: config.skillGroups.map((g) => g.id) });
   adapters.register(xmpp.adapter);
+  // Issue 18: SIP calls through Kamailio (deploy/kamailio, `npm run voice -- up`) become SP sessions.
+  adapters.register(createVoiceChannelAdapter());
+  const voice = {
+    service: createVoiceService({
+      store,
+      ingest,
+      bus,
+      router,
+      conversations,
+      staff: auth,
+      skillGroups: config.skillGroups.map((g) => g.id),
+      defaultSkillGroup: config.skillGroups[0]!.id,
+      kpis: kpiLog,
+      logger,
+    }),
+    secrets: loadVoiceSecrets(config.dataDir),
+    sip: voiceEdgeReader(config.dataDir, { domain: config.host, uris: [] }),
+  };
   let ready = false;
 
   const app = await buildApp({
@@ -461,6 +485,7 @@ export async function startServer(
     sla: { policies: slaPolicies, onPublished: () => sla.reschedule() },
     privacy,
     canned,
+    voice,
   });
   // Issue 16: the lead's live board, pushed over the agent socket (docs/lead-board.md).
   const liveEmotionBudget = budgetOf(config.ai.liveEmotionPerSecond);
@@ -544,6 +569,7 @@ export async function startServer(
       keyRotation,
       audit,
       kpis: { log: kpiLog, recorder: kpiRecorder },
+      pool,
       privacy,
       privacyJobs,
     },

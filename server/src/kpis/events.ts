@@ -18,6 +18,9 @@ import type { Tier } from '../../../common/routing/types';
  * - `ai.answered`: the AI tier sent an auto-answer. `ai.handed-over`: the contact left the AI for a person (`data.reason`).
  * - `csat.asked`: the survey was offered on close. `csat.answered`: the customer rated it (`data.score` 1..5).
  * - `sla.breached`: a response missed its SLA policy's target (`data.slaKind` `first` | `next`; server/src/sla/, docs/sla.md).
+ * - `call.ringing` / `call.answered` / `call.ended` (issue 18, voice `SP`): an agent's phone rang, the
+ *   agent picked up (`data.ringMs`: how long it rang), the call ended (`data.talkMs`: answered to hang-up,
+ *   0 when never answered; `data.totalMs`: from the caller's INVITE).
  * - `agent.state`: an agent's state from `at` on (`data.state`, `data.groups`): `idle` (available, no
  *   contact), `handling` (holding a contact), `wrap-up` (after-call work), `away` (busy or away: not
  *   staffed for contacts), `offline`.
@@ -38,6 +41,9 @@ export const KPI_EVENT_KINDS = [
   'csat.answered',
   'agent.state',
   'sla.breached',
+  'call.ringing',
+  'call.answered',
+  'call.ended',
 ] as const;
 export type KpiEventKind = (typeof KPI_EVENT_KINDS)[number];
 
@@ -60,6 +66,9 @@ export interface KpiEventData {
   state?: AgentKpiState;
   groups?: string[];
   slaKind?: 'first' | 'next';
+  ringMs?: number;
+  talkMs?: number;
+  totalMs?: number;
 }
 
 /** One fact of the log. `at` in ms since the epoch; `id` makes appends idempotent (a redelivered bus event adds nothing). */

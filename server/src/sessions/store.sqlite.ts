@@ -314,6 +314,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     claim: (sessionId, agentId) => writer.claim(sessionId, agentId),
     close: (sessionId, agentId, wrapUpCode, note) => writer.close(sessionId, agentId, wrapUpCode, note),
     release: (sessionId, agentId) => writer.release(sessionId, agentId),
+    abandon: (sessionId) => writer.abandon(sessionId),
     startBot: (sessionId, decision) => writer.startBot(sessionId, decision),
     handOver: (sessionId, input) => writer.handOver(sessionId, input),
     ensureCustomers: (identities) => writer.ensureCustomers(identities),

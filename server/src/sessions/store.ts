@@ -460,6 +460,12 @@ export interface SessionStore {
   /** How many sessions are `active` with this agent now: capacity is derived from this, never counted beside it. */
   activeChatCount(agentId: string): Promise<number>;
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;
+  /**
+   * Issue 18: closes a contact the customer left while it waited for a person (`queued`, `offered` or
+   * `bot`; a caller who hung up), with no agent and wrap-up code `no-response`. Null when it was not
+   * waiting (answered or closed meanwhile): the caller of this decides nothing then.
+   */
+  abandon(sessionId: string): Promise<SessionRecord | null>;
   /** Takes an active session back from its agent into the queue; null when it is no longer theirs. */
   release(sessionId: string, agentId: string): Promise<SessionRecord | null>;
   /**

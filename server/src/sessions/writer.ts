@@ -53,6 +53,7 @@ export type SessionWriter = Pick<
   | 'saveRouting'
   | 'claim'
   | 'close'
+  | 'abandon'
   | 'release'
   | 'startBot'
   | 'handOver'
@@ -73,6 +74,7 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'saveRouting',
   'claim',
   'close',
+  'abandon',
   'release',
   'startBot',
   'handOver',
@@ -261,6 +263,10 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     close: db.prepare(
       `UPDATE sessions SET status = 'closed', wrap_up_code = ?, wrap_up_note_ct = ?, closed_at = ?, updated_at = ?
        WHERE id = ? AND status != 'closed' RETURNING *`,
+    ),
+    abandon: db.prepare(
+      `UPDATE sessions SET status = 'closed', wrap_up_code = 'no-response', offered_agent_id = NULL, offer_expires_at = NULL, closed_at = ?, updated_at = ?
+       WHERE id = ? AND status IN ('queued', 'offered', 'bot') RETURNING *`,
     ),
     release: db.prepare(
       `UPDATE sessions SET status = 'queued', assigned_agent_id = NULL, waiting_since = ?, updated_at = ?
@@ -759,6 +765,17 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         const noteCt = note && key ? sealText(key, note, wrapUpNoteAad(sessionId)) : null;
         const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
         if (!row) throw new HuiliuError('SESSION_CLOSED');
+        const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
+        if (n === 0) q.closeConversation.run(t, row.conversation_id);
+        return toSession(row);
+      });
+    },
+
+    async abandon(sessionId) {
+      return commit.run(() => {
+        const t = iso();
+        const row = q.abandon.get(t, t, sessionId) as SessionRow | undefined;
+        if (!row) return null;
         const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
         if (n === 0) q.closeConversation.run(t, row.conversation_id);
         return toSession(row);

@@ -1,0 +1,44 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** Where the voice edge listens, as `npm run voice -- up` wrote it (`<HUILIU_DATA_DIR>/voice/edge.json`). */
+export interface VoiceEdge {
+  domain: string;
+  /** `sip:host:port` (UDP/TCP) and `ws://host:port` / `wss://host:port` (JsSIP). */
+  uris: string[];
+}
+
+const EdgeSchema = z.object({ domain: z.string().min(1).max(255), uris: z.array(z.string().max(255)).max(8) });
+
+export const voiceEdgePath = (dataDir: string) => join(dataDir, 'voice', 'edge.json');
+
+/**
+ * Reads the edge file when it changed (the server may start before or after `npm run voice -- up`).
+ * Without one (no edge started yet): `fallback`, the server's own host as the domain and no URIs.
+ */
+export function voiceEdgeReader(dataDir: string, fallback: VoiceEdge): () => VoiceEdge {
+  const path = voiceEdgePath(dataDir);
+  let seen = -1;
+  let edge = fallback;
+  return () => {
+    let mtime: number;
+    try {
+      mtime = statSync(path).mtimeMs;
+    } catch {
+      return fallback;
+    }
+    if (mtime !== seen) {
+      seen = mtime;
+      let raw: unknown = null;
+      try {
+        raw = JSON.parse(readFileSync(path, 'utf8'));
+      } catch {
+        // Half written or removed between the stat and the read: the fallback until it settles.
+      }
+      const parsed = EdgeSchema.safeParse(raw);
+      edge = parsed.success ? parsed.data : fallback;
+    }
+    return edge;
+  };
+}

@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  VoiceEventRequestSchema,
+  VoiceRouteRequestSchema,
+  type VoiceCredentials,
+  type VoiceRouteResponse,
+} from '../../../common/api/voice';
+import { HuiliuError } from '../../../common/errors/codes';
+import { staffOf } from '../auth/route-policy';
+import { parseWith, rateLimited } from '../http/errors';
+import { clientNetwork } from '../http/client-network';
+import { ephemeralSipCredentials, SIP_CREDENTIAL_TTL_S } from './credentials';
+import type { VoiceSecrets } from './secrets';
+import type { VoiceService } from './service';
+
+export interface VoicePluginOptions {
+  voice: VoiceService;
+  secrets: VoiceSecrets;
+  /** The SIP domain agents register in (their AOR `sip:<username>@<domain>`), and where: `sip:…`, `ws(s)://…`. */
+  sip: () => { domain: string; uris: readonly string[] };
+  /** Calls and events Kamailio may post per second (default 1,000): a runaway loop is refused, not served. */
+  requestsPerSecond?: number;
+  now?: () => number;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * The voice API (issue 18, DESIGN §6): `POST /api/v1/voice/route` and `POST /api/v1/voice/events` for
+ * Kamailio (header `X-Huiliu-Voice-Token`, compared in constant time; wrong tokens are budgeted per
+ * client network like wrong app keys), and `GET /api/v1/voice/credentials` for a signed-in agent's
+ * softphone. Bodies are checked with the zod schemas of common/api/voice.ts.
+ */
+export async function voicePlugin(app: FastifyInstance, opts: VoicePluginOptions): Promise<void> {
+  const token = digest(opts.secrets.routeToken);
+  const now = opts.now ?? Date.now;
+  const calls = new RateLimiterMemory({ points: opts.requestsPerSecond ?? 1_000, duration: 1, keyPrefix: 'voice' });
+  // Ten wrong tokens a minute per client network: guessing a 256-bit token is hopeless, flooding is refused.
+  const wrongTokens = new RateLimiterMemory({ points: 10, duration: 60, keyPrefix: 'voice-bad-token' });
+
+  const refusal = (res: unknown, limit: string): unknown =>
+    res instanceof RateLimiterRes ? rateLimited(res.msBeforeNext / 1000, undefined, { limit }) : res;
+
+  async function kamailio(request: FastifyRequest): Promise<void> {
+    const client = clientNetwork(request.ip);
+    const spent = await wrongTokens.get(client);
+    if (spent && spent.consumedPoints >= 10) throw rateLimited(spent.msBeforeNext / 1000, undefined, { limit: 'voice-bad-token' });
+    const raw = request.headers['x-huiliu-voice-token'];
+    const presented = typeof raw === 'string' ? raw : '';
+    if (!timingSafeEqual(digest(presented), token)) {
+      // Spent already: the next request is refused by the check above.
+      await wrongTokens.consume(client).catch(() => undefined);
+      throw new HuiliuError('INVALID_VOICE_TOKEN');
+    }
+    try {
+      await calls.consume('kamailio');
+    } catch (res) {
+      throw refusal(res, 'voice');
+    }
+  }
+
+  app.post(
+    '/api/v1/voice/route',
+    { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 },
+    async (request): Promise<VoiceRouteResponse> => {
+      await kamailio(request);
+      return opts.voice.route(parseWith(VoiceRouteRequestSchema, request.body));
+    },
+  );
+
+  app.post('/api/v1/voice/events', { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 }, async (request) => {
+    await kamailio(request);
+    return opts.voice.event(parseWith(VoiceEventRequestSchema, request.body));
+  });
+
+  app.get('/api/v1/voice/credentials', { config: { policy: 'queue.view' } }, async (request): Promise<VoiceCredentials> => {
+    const user = staffOf(request);
+    const sip = opts.sip();
+    const issued = ephemeralSipCredentials(opts.secrets.authSecret, user.username, now(), SIP_CREDENTIAL_TTL_S);
+    return {
+      username: issued.username,
+      password: issued.password,
+      ttl: SIP_CREDENTIAL_TTL_S,
+      expiresAt: new Date(issued.expiresAt * 1000).toISOString(),
+      aor: `sip:${user.username}@${sip.domain}`,
+      realm: sip.domain,
+      uris: [...sip.uris],
+    };
+  });
+}

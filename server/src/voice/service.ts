@@ -1,0 +1,263 @@
+import type { UserView } from '../../../common/api/auth';
+import type { VoiceEventRequest, VoiceRouteRequest, VoiceRouteResponse } from '../../../common/api/voice';
+import { HuiliuError } from '../../../common/errors/codes';
+import type { InboundDraft } from '../../../common/message/envelope';
+import type { Bus } from '../bus/bus';
+import { sessionChanged } from '../bus/events';
+import type { ConversationService } from '../conversations/service';
+import type { Ingest } from '../gateway/ingest';
+import type { KpiEvent } from '../kpis/events';
+import { kpiEvent } from '../kpis/events';
+import type { KpiEventLog } from '../kpis/log.sqlite';
+import type { Logger } from '../logging/logger';
+import type { Router } from '../routing/router';
+import type { SessionRecord, SessionStore } from '../sessions/store';
+import { callKey, callerOf } from './caller';
+
+export interface VoiceServiceDeps {
+  store: SessionStore;
+  ingest: Ingest;
+  bus: Bus;
+  router: Pick<Router, 'declined' | 'settle'>;
+  conversations: Pick<ConversationService, 'accept' | 'close' | 'handOver' | 'standing'>;
+  /** The staff directory: agents by id (offers name ids) and by username (SIP users are usernames). */
+  staff: { userById(id: string): UserView | null; listStaff(): UserView[] };
+  /** Skill group ids: a dialled user part naming one (`sip:vip@…`) routes there. */
+  skillGroups: readonly string[];
+  /** Where calls to any other number go. */
+  defaultSkillGroup: string;
+  /** The contact event log (issue 16): `call.*` facts with their durations. */
+  kpis?: Pick<KpiEventLog, 'append'>;
+  logger: Logger;
+  now?: () => number;
+  /**
+   * How long `route` waits on a new call for the router to offer it (ms): an agent about to be free
+   * (hanging up, wrap-up ending) takes it now instead of after the caller's next queue poll.
+   */
+  decisionWaitMs?: number;
+  /** How long an agent's phone rings (s); Kamailio's RING_MS should match. */
+  ringSeconds?: number;
+  /** How often a queued caller asks again (s); Kamailio's QUEUE_POLL_S should match. */
+  retrySeconds?: number;
+}
+
+/** The SIP side's view of a call (issue 18). Kamailio drives it: see deploy/kamailio/kamailio.cfg. */
+export interface VoiceService {
+  /** Where a call goes now: an agent to ring, the queue, or a refusal. Errors: SESSION_NOT_FOUND (`retry` of an unknown session). */
+  route(request: VoiceRouteRequest): Promise<VoiceRouteResponse>;
+  /** Records a call event and applies it (answer = accept, no answer = next agent, end = close). SESSION_NOT_FOUND. */
+  event(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }>;
+}
+
+/** A call's times on this node (ms), for the durations in the history and the KPI log. */
+interface CallTimes {
+  invitedAt: number;
+  ringingAt?: number;
+  answeredAt?: number;
+}
+
+/** Calls tracked at once; older entries go first (a node restart loses them: durations then count from the session's times). */
+const MAX_TRACKED_CALLS = 10_000;
+
+/** The dialled user part of a To/R-URI (`sip:vip@host` → `vip`), lower-cased, or null. */
+function dialled(uri: string | undefined): string | null {
+  const m = /^(?:sips?):([^@;?>]+)@/i.exec((uri ?? '').replace(/^.*</, '').trim());
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+/**
+ * Builds the voice use cases (issue 18). A call is a contact like any other: its INVITE becomes the first
+ * message (an `event`, `call.incoming`) of a session with an `SP` id, stored and published through the
+ * one ingest path, so the same router scores it, picks the tier and skill group and offers it to an agent
+ * with voice capacity (1 call, routing config `capacity.voice`). Ringing the agent's phone is the offer:
+ * picking up accepts it, a ring time-out or a refusal declines it (the router offers the next agent), and
+ * the caller waits in the queue with their position meanwhile.
+ */
+export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ component: 'voice' });
+  const decisionWaitMs = deps.decisionWaitMs ?? 1_000;
+  const ringSeconds = deps.ringSeconds ?? 15;
+  const retrySeconds = deps.retrySeconds ?? 2;
+  const calls = new Map<string, CallTimes>();
+  /** Session ids by call key (`callKey(Call-ID)`): a BYE names only its Call-ID. As bounded as `calls`. */
+  const byCall = new Map<string, string>();
+
+  function track(sessionId: string, times: CallTimes): CallTimes {
+    if (!calls.has(sessionId) && calls.size >= MAX_TRACKED_CALLS) calls.delete(calls.keys().next().value!);
+    calls.set(sessionId, times);
+    return times;
+  }
+
+  const timesOf = (s: SessionRecord): CallTimes => calls.get(s.id) ?? track(s.id, { invitedAt: Date.parse(s.createdAt) });
+
+  function userByName(username: string | undefined): UserView | null {
+    if (!username) return null;
+    return deps.staff.listStaff().find((u) => u.username === username) ?? null;
+  }
+
+  /** A call event in the session's history (staff see it; never sent to the caller). Idempotent on `key`. */
+  async function remember(session: SessionRecord, key: string, name: string, data: Record<string, number | string>): Promise<void> {
+    if (session.status === 'closed') return;
+    await deps.store.appendOutbound({
+      sessionId: session.id,
+      authorId: null,
+      authorKind: 'system',
+      clientMessageId: `${name}:${key}`,
+      content: { kind: 'event', body: { name, data } },
+      critical: false,
+    });
+  }
+
+  function fact(kind: KpiEvent['kind'], session: SessionRecord, id: string, agentId: string | null, data: KpiEvent['data']): void {
+    deps.kpis?.append([
+      kpiEvent({
+        id,
+        kind,
+        at: now(),
+        sessionId: session.id,
+        conversationId: session.conversationId,
+        customerId: session.customerId,
+        skillGroup: session.skillGroup,
+        channel: session.channel,
+        tier: session.routing?.tier ?? null,
+        agentId,
+        data,
+      }),
+    ]);
+  }
+
+  /** The session once the router offered it (or as it is after `decisionWaitMs`: queued). */
+  async function decided(sessionId: string): Promise<SessionRecord> {
+    const until = now() + decisionWaitMs;
+    for (;;) {
+      const s = await deps.store.getSession(sessionId);
+      if (!s) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (s.status !== 'queued' || now() >= until) return s;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  async function answerFor(initial: SessionRecord): Promise<VoiceRouteResponse> {
+    let session = initial;
+    if (session.status === 'bot') {
+      // A caller wants a person: the AI tier answers text, not calls (never a dead end, DESIGN §5).
+      await deps.conversations.handOver({ sessionId: session.id, reason: 'customer-asked', by: 'customer' });
+      session = (await deps.store.getSession(session.id)) ?? session;
+    }
+    const agentId = session.status === 'offered' ? session.offeredAgentId : session.status === 'active' ? session.assignedAgentId : null;
+    if (agentId) {
+      const agent = deps.staff.userById(agentId);
+      if (agent) return { action: 'agent', sessionId: session.id, user: agent.username, ringSeconds };
+    }
+    if (session.status === 'closed') return { action: 'reject', sessionId: session.id, status: 480, reason: 'Call Ended' };
+    const standing = await deps.conversations.standing(session.id);
+    return { action: 'queue', sessionId: session.id, position: standing.position, retrySeconds };
+  }
+
+  async function ring(request: VoiceRouteRequest): Promise<VoiceRouteResponse> {
+    const key = callKey(request.callId);
+    const caller = callerOf(request.from);
+    const group = dialled(request.to);
+    const skillGroup = group && deps.skillGroups.includes(group) ? group : deps.defaultSkillGroup;
+    const at = new Date(now()).toISOString();
+    const draft: InboundDraft = {
+      identity: {
+        channel: 'SP',
+        // An anonymous caller is a new person each call: never one shared customer.
+        externalId: caller.externalId === 'anonymous' ? `anonymous:${key}` : caller.externalId,
+        ...(caller.phone ? { phone: caller.phone } : {}),
+      },
+      content: { kind: 'event', body: { name: 'call.incoming', data: { skillGroup } } },
+      critical: true,
+      clientMessageId: `call:${key}`,
+      sentAt: at,
+      receivedAt: at,
+      meta: { callKey: key },
+    };
+    const result = await deps.ingest.accept(draft, skillGroup);
+    if (!result.duplicate) track(result.session.id, { invitedAt: now() });
+    if (!byCall.has(key) && byCall.size >= MAX_TRACKED_CALLS) byCall.delete(byCall.keys().next().value!);
+    byCall.set(key, result.session.id);
+    const session = await decided(result.session.id);
+    log.info({ sessionId: session.id, status: session.status, skillGroup }, 'call routed');
+    return answerFor(session);
+  }
+
+  return {
+    async route(request) {
+      if (request.event === 'invite') return ring(request);
+      if (!request.sessionId) throw new HuiliuError('VALIDATION_FAILED', 'A retry names the sessionId of the call.');
+      const session = await deps.store.getSession(request.sessionId);
+      if (!session || session.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
+      return answerFor(session);
+    },
+
+    async event(request) {
+      const sessionId = request.sessionId || byCall.get(callKey(request.callId));
+      const found = sessionId ? await deps.store.getSession(sessionId) : null;
+      if (!found || found.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
+      let session: SessionRecord = found;
+      const key = callKey(request.callId);
+      const times = timesOf(session);
+      const agent = userByName(request.agent);
+      const t = now();
+      switch (request.event) {
+        case 'ringing': {
+          if (times.ringingAt === undefined) times.ringingAt = t;
+          await remember(session, `${key}:${request.agent ?? ''}`, 'call.ringing', { agent: request.agent ?? '' });
+          fact('call.ringing', session, `call.ringing:${session.id}:${request.agent ?? ''}`, agent?.id ?? null, {});
+          break;
+        }
+        case 'answered': {
+          if (!agent) throw new HuiliuError('VALIDATION_FAILED', 'An answered call names its agent.');
+          // Picking up is accepting the offer: the same use case as the workstation's Accept.
+          await deps.conversations.accept(agent, session.id);
+          times.answeredAt ??= t;
+          const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
+          session = (await deps.store.getSession(session.id)) ?? session;
+          await remember(session, key, 'call.answered', { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt });
+          fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
+          break;
+        }
+        case 'no-answer': {
+          if (!agent) break;
+          await remember(session, `${key}:${agent.username}:${times.ringingAt ?? t}`, 'call.missed', {
+            agent: agent.username,
+            sipStatus: request.status ?? 0,
+          });
+          try {
+            await deps.router.declined(session.id, agent.id, `no answer on the phone (SIP ${request.status ?? 0})`);
+          } catch (error) {
+            // The offer had already moved on (the router's own time-out): nothing to decline.
+            if (!(error instanceof HuiliuError && error.code === 'OFFER_TAKEN')) throw error;
+          }
+          delete times.ringingAt;
+          break;
+        }
+        case 'ended': {
+          const talkMs = times.answeredAt !== undefined ? t - times.answeredAt : 0;
+          const totalMs = t - times.invitedAt;
+          await remember(session, key, 'call.ended', { talkMs, totalMs });
+          fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
+          if (session.status === 'active' && session.assignedAgentId) {
+            const holder = deps.staff.userById(session.assignedAgentId);
+            // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
+            if (holder) await deps.conversations.close(holder, { sessionId: session.id, wrapUpCode: 'resolved' });
+          } else if (session.status !== 'closed') {
+            const abandoned = await deps.store.abandon(session.id);
+            if (abandoned) {
+              deps.router.settle(session.id);
+              await deps.bus.publish(sessionChanged(abandoned, 'closed', 'customer', undefined, session));
+            }
+          }
+          calls.delete(session.id);
+          byCall.delete(key);
+          break;
+        }
+      }
+      const after = (await deps.store.getSession(session.id)) ?? session;
+      return { sessionId: after.id, status: after.status };
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SIPP_BIN } from '../../src/voice/edge-process';
+
+/** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
+export const SCENARIOS = fileURLToPath(new URL('../voice/', import.meta.url));
+
+export interface SippRun {
+  code: number | null;
+  out: string;
+}
+
+/**
+ * Runs sipp to completion (or `timeoutMs`, then kills it) and resolves with its exit code (0: every
+ * call succeeded) and the tail of its output. Always `-nostdin`, loopback, and a global `-timeout`.
+ */
+export function runSipp(args: string[], timeoutMs = 60_000): Promise<SippRun> & { kill(): void } {
+  const errorFile = join(mkdtempSync(join(tmpdir(), 'huiliu-sipp-')), 'errors.log');
+  const child = spawn(
+    SIPP_BIN,
+    [
+      '-nostdin',
+      '-i',
+      '127.0.0.1',
+      '-timeout',
+      `${Math.ceil(timeoutMs / 1000)}s`,
+      '-timeout_error',
+      '-trace_err',
+      '-error_file',
+      errorFile,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const keep = (c: Buffer) => {
+    out = (out + c.toString('utf8')).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const hard = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5000);
+  const done = new Promise<SippRun>((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(hard);
+      // sipp's own account of unexpected messages, first: the screen dump alone does not show them.
+      const errors = existsSync(errorFile) ? readFileSync(errorFile, 'utf8').slice(0, 8000) : '';
+      rmSync(dirname(errorFile), { recursive: true, force: true });
+      resolve({ code, out: errors ? `${errors}\n${out}` : out });
+    });
+  }) as Promise<SippRun> & { kill(): void };
+  done.kill = () => child.kill('SIGTERM');
+  return done;
+}
+
+/** One UDP request/response exchange on loopback: sends `message`, resolves with every datagram received within `ms`. */
+export function udpExchange(port: number, message: Buffer | string, ms = 300, host = '127.0.0.1'): Promise<string[]> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    const got: string[] = [];
+    socket.on('message', (m) => got.push(m.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.bind(0, host, () => {
+      socket.send(typeof message === 'string' ? Buffer.from(message, 'latin1') : message, port, host);
+      setTimeout(() => {
+        socket.close();
+        resolve(got);
+      }, ms);
+    });
+  });
+}
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+/**
+ * HTTP/SIP Digest `response` (RFC 2617 §3.2.2, RFC 3261 §22.4), MD5: with `qop` `auth` or `auth-int`
+ * (`body` hashed into HA2), or without qop (RFC 2069 compatibility). Test code: Kamailio's auth module
+ * is what checks digests in production; this is the client side the tests present to it.
+ */
+export function digestResponse(v: {
+  username: string;
+  password: string;
+  realm: string;
+  nonce: string;
+  method: string;
+  uri: string;
+  qop?: string | null;
+  nc?: string | null;
+  cnonce?: string | null;
+  body?: string | null;
+}): string {
+  const ha1 = md5(`${v.username}:${v.realm}:${v.password}`);
+  const ha2 = v.qop === 'auth-int' ? md5(`${v.method}:${v.uri}:${md5(v.body ?? '')}`) : md5(`${v.method}:${v.uri}`);
+  return v.qop ? md5(`${ha1}:${v.nonce}:${v.nc}:${v.cnonce}:${v.qop}:${ha2}`) : md5(`${ha1}:${v.nonce}:${ha2}`);
+}
+
+/** The parameters of a `WWW-Authenticate: Digest …` header (quoted or token values). */
+export function challengeOf(response: string): Record<string, string> {
+  const line = response.split('\r\n').find((l) => /^WWW-Authenticate:/i.test(l));
+  if (!line) throw new Error(`no WWW-Authenticate in:\n${response}`);
+  const params: Record<string, string> = {};
+  for (const m of line.replace(/^WWW-Authenticate:\s*Digest\s+/i, '').matchAll(/(\w+)=("([^"]*)"|[^,\s]+)/g)) params[m[1]!] = m[3] ?? m[2]!;
+  return params;
+}

@@ -1,0 +1,157 @@
+import { createHmac } from 'node:crypto';
+import type { Socket } from 'socket.io-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voice';
+import { loadVoiceSecrets } from '../src/voice/secrets';
+import { openAgentSocket } from './support/agent-client';
+import { startTestServer, type TestServer } from './support/harness';
+import { until } from './support/until';
+
+/**
+ * Issue 18, the server half of a call: what Kamailio asks (`POST /api/v1/voice/route`), what it reports
+ * (`POST /api/v1/voice/events`) and the agents' SIP credentials, on the real server (demo seed).
+ */
+describe('voice API', () => {
+  let s: TestServer;
+  let token: string;
+  const sockets: Socket[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    s = await startTestServer();
+    token = loadVoiceSecrets(s.dataDir).routeToken;
+  });
+  afterEach(() => {
+    while (sockets.length > 0) sockets.pop()!.close();
+  });
+  afterAll(async () => {
+    await s.cleanup();
+  });
+
+  const post = (url: string, payload: unknown, voiceToken: string | null = token) =>
+    s.app.inject({
+      method: 'POST',
+      url,
+      payload: payload as object,
+      headers: voiceToken === null ? {} : { 'x-huiliu-voice-token': voiceToken },
+    });
+  const route = async (payload: object) => {
+    const res = await post('/api/v1/voice/route', payload);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<VoiceRouteResponse>();
+  };
+  /** The session id of an answer that has one (every answer but a refusal of an unknown call). */
+  const sid = (a: VoiceRouteResponse) => {
+    if (!a.sessionId) throw new Error(`no session in ${JSON.stringify(a)}`);
+    return a.sessionId;
+  };
+  const event = async (payload: object) => {
+    const res = await post('/api/v1/voice/events', payload);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<{ sessionId: string; status: string }>();
+  };
+  const online = async (username: string) => {
+    const socket = await openAgentSocket(s, await s.login(username));
+    sockets.push(socket);
+    await until(() => s.services.pool.get(s.services.auth.listStaff().find((u) => u.username === username)!.id) !== undefined);
+    return socket;
+  };
+  const call = (from = `sip:+861380013${String(++n).padStart(4, '0')}@trunk.example`) => ({
+    event: 'invite',
+    callId: `call-${n}-${Date.now()}@trunk.example`,
+    from: `"Caller" <${from}>;tag=abc`,
+    to: 'sip:support@127.0.0.1',
+  });
+
+  it('refuses Kamailio calls without the token, with a wrong one, and bodies that break the schema', async () => {
+    expect((await post('/api/v1/voice/route', call(), null)).json()).toMatchObject({ error: { code: 'INVALID_VOICE_TOKEN' } });
+    expect((await post('/api/v1/voice/route', call(), 'x'.repeat(43))).statusCode).toBe(401);
+    const bad = await post('/api/v1/voice/route', { event: 'invite' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    expect((await post('/api/v1/voice/events', { event: 'ended', callId: 'c', sessionId: 'WB1692081000123482130' })).statusCode).toBe(400);
+  });
+
+  it('issues an agent ephemeral SIP credentials that Kamailio can check (HMAC-SHA1 of the username)', async () => {
+    const res = await s.app.inject({
+      method: 'GET',
+      url: '/api/v1/voice/credentials',
+      headers: { authorization: `Bearer ${await s.login('agent1')}` },
+    });
+    expect(res.statusCode).toBe(200);
+    const c = res.json<VoiceCredentials>();
+    const [expiry, user] = c.username.split(':');
+    expect(user).toBe('agent1');
+    expect(Number(expiry)).toBeGreaterThan(Date.now() / 1000 + 3600);
+    expect(c.password).toBe(createHmac('sha1', loadVoiceSecrets(s.dataDir).authSecret).update(c.username).digest('base64'));
+    expect(c.aor).toMatch(/^sip:agent1@/);
+    expect((await s.app.inject({ method: 'GET', url: '/api/v1/voice/credentials' })).statusCode).toBe(401);
+  });
+
+  it('routes a call to an online agent as an SP session; answer, hang-up and the durations reach history and KPIs', async () => {
+    await online('agent1');
+    const answer = await route(call());
+    expect(answer).toMatchObject({ action: 'agent', user: 'agent1' });
+    const sessionId = sid(answer);
+    expect(sessionId).toMatch(/^SP\d{18}$/);
+    const base = { callId: 'x', sessionId, agent: 'agent1' };
+    expect((await event({ ...base, event: 'ringing', status: 180 })).status).toBe('offered');
+    expect((await event({ ...base, event: 'answered', status: 200 })).status).toBe('active');
+    // The agent's one voice slot is taken: the next caller waits in the queue.
+    const second = await route(call());
+    expect(second).toMatchObject({ action: 'queue', position: 1 });
+    expect((await event({ ...base, event: 'ended', status: 0 })).status).toBe('closed');
+    // Hanging up freed the slot; the router offered the waiting call after the agent's wrap-up, or now.
+    const detail = await s.app.inject({
+      method: 'GET',
+      url: `/api/v1/sessions/${sessionId}`,
+      headers: { authorization: `Bearer ${await s.login('lead')}` },
+    });
+    const names = detail.json<{ messages: { kind: string; body?: { name?: string } }[] }>().messages.map((m) => m.body?.name);
+    expect(names).toEqual(expect.arrayContaining(['call.incoming', 'call.ringing', 'call.answered', 'call.ended']));
+    const kinds = s.services.kpis.log.read(0, Date.now() + 1000).filter((e) => e.sessionId === sessionId);
+    expect(kinds.map((e) => e.kind)).toEqual(expect.arrayContaining(['contact.answered', 'call.answered', 'call.ended', 'contact.closed']));
+    expect(kinds.find((e) => e.kind === 'call.ended')!.data.talkMs).toBeGreaterThanOrEqual(0);
+    await event({ callId: 'y', sessionId: sid(second), event: 'ended', status: 487 });
+  });
+
+  it('queues a caller with nobody online, tells the position, and records an abandoned call when they hang up', async () => {
+    const first = await route(call());
+    const second = await route(call());
+    expect(first).toMatchObject({ action: 'queue', position: 1 });
+    expect(second).toMatchObject({ action: 'queue', position: 2 });
+    expect(await route({ event: 'retry', callId: 'z', sessionId: sid(second) })).toMatchObject({ action: 'queue', position: 2 });
+    expect((await event({ callId: 'z', sessionId: sid(first), event: 'ended', status: 487 })).status).toBe('closed');
+    expect(await route({ event: 'retry', callId: 'z', sessionId: sid(second) })).toMatchObject({ action: 'queue', position: 1 });
+    expect(s.services.kpis.log.has(sid(first), 'contact.abandoned')).toBe(true);
+    expect(await route({ event: 'retry', callId: 'z', sessionId: sid(first) })).toMatchObject({ action: 'reject', status: 480 });
+    const sessionId = sid(first);
+    expect(
+      s.services.kpis.log.read(0, Date.now() + 1000).find((e) => e.sessionId === sessionId && e.kind === 'call.ended')?.data,
+    ).toMatchObject({ talkMs: 0 });
+    await event({ callId: 'z', sessionId: sid(second), event: 'ended', status: 487 });
+  });
+
+  it('offers the call to the next agent when the first one does not pick up', async () => {
+    // A second agent of the general group beside the demo's agent1.
+    await s.services.auth.createUser({
+      username: 'agent3',
+      displayName: 'Agent 3',
+      password: 'huiliu-demo',
+      roles: ['agent'],
+      skillGroups: ['general'],
+    });
+    await online('agent1');
+    await online('agent3');
+    const invite = call();
+    const first = await route(invite);
+    expect(first.action).toBe('agent');
+    if (first.action !== 'agent') return;
+    await event({ callId: 'n', sessionId: sid(first), event: 'no-answer', agent: first.user, status: 408 });
+    const next = await route({ event: 'retry', callId: 'n', sessionId: sid(first) });
+    expect(next.action).toBe('agent');
+    if (next.action === 'agent') expect(next.user).not.toBe(first.user);
+    if (next.action === 'agent') await event({ callId: 'n', sessionId: sid(first), event: 'answered', agent: next.user, status: 200 });
+    expect((await event({ callId: 'n', sessionId: sid(first), event: 'ended', status: 0 })).status).toBe('closed');
+  });
+});
