@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { UserView } from '../../../common/api/auth';
 import type { IdentityStore } from './identity';
-import { can, isRoutePolicy, type RoutePolicy } from './policy';
+import { can, isRoutePolicy, seesAllGroups, type RoutePolicy } from './policy';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,7 +32,8 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * `can` do the action in some scope (else FORBIDDEN), and leaves that user in `request.staff` (also when
  * refused, for the audit);
  * `loopback-or-staff` lets a loopback caller (`request.ip`, i.e. behind trusted proxies) through and
- * otherwise needs a verified token; `public` and `channel-key` pass (the channel plugin checks its
+ * otherwise needs a verified token of a user who sees every skill group (admins, auditors: the route
+ * answers all groups' numbers, DESIGN §8); `public` and `channel-key` pass (the channel plugin checks its
  * key). A route with no valid policy is refused with FORBIDDEN (fail closed). Requests matching no
  * route go on to the 404 handler. Resource-level checks (this session's group) stay with the use cases.
  * Register it on the root instance before any route plugin.
@@ -46,7 +47,11 @@ export function registerRoutePolicy(app: FastifyInstance, identity: IdentityStor
     if (policy === 'public' || policy === 'channel-key') return;
     if (policy === 'loopback-or-staff') {
       if (LOOPBACK.has(request.ip)) return;
-      if (!identity.verify(bearerToken(request))) throw new HuiliuError('UNAUTHENTICATED');
+      const user = identity.verify(bearerToken(request));
+      if (!user) throw new HuiliuError('UNAUTHENTICATED');
+      request.staff = user;
+      // Such routes (`/metrics`) carry every skill group's numbers: only staff who see every group.
+      if (!seesAllGroups(user)) throw new HuiliuError('FORBIDDEN');
       return;
     }
     const user = identity.verify(bearerToken(request));
