@@ -261,6 +261,17 @@ describe('internal notes and supervision', () => {
     expect(wrong).toMatchObject({ ok: false, error: { code: 'TRANSFER_TARGET_NOT_IN_GROUP' } });
     const self = await ack(lead, 'supervise:reassign', { sessionId: held.sessionId, to: { kind: 'agent', agentId: agent1Id } });
     expect(self).toMatchObject({ ok: false, error: { code: 'TRANSFER_TO_SELF' } });
+    // An agent of the group who is not signed in cannot be handed a contact (the customer would be told "connecting you").
+    const absent = await s.services.auth.createUser({
+      username: 'agent-absent',
+      displayName: 'Absent Agent',
+      roles: ['agent'],
+      skillGroups: ['general'],
+      password: 'huiliu-demo',
+    });
+    const offline = await ack(lead, 'supervise:reassign', { sessionId: held.sessionId, to: { kind: 'agent', agentId: absent.id } });
+    expect(offline).toMatchObject({ ok: false, error: { code: 'TRANSFER_TARGET_UNAVAILABLE', details: { reason: 'offline' } } });
+    expect((await s.services.store.getSession(held.sessionId))?.assignedAgentId).toBe(agent1Id);
   });
 
   it("changes an agent's presence, and the agent's workstation is told who did it", async () => {

@@ -299,6 +299,14 @@ export function createTransferService(deps: TransferDeps): TransferService {
     return result;
   }
 
+  /** @throws HuiliuError TRANSFER_TARGET_UNAVAILABLE (`reason` offline | presence) unless the agent is signed in and available. */
+  function availableNow(agentId: string): void {
+    const state = deps.pool.get(agentId);
+    if (!state) throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', 'That agent is not signed in.', { reason: 'offline' });
+    if (state.presence !== 'available')
+      throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', `That agent is ${state.presence}.`, { reason: 'presence' });
+  }
+
   /** Cancels the session's pending transfer (its contact closed or left the sender). */
   async function voidPending(sessionId: string): Promise<void> {
     for (const t of await deps.store.transfers(sessionId))
@@ -344,6 +352,9 @@ export function createTransferService(deps: TransferDeps): TransferService {
           : { kind: 'skill-group', skillGroup: session.skillGroup };
       // The target is judged as if the holder transferred it: an agent of the contact's group, not the holder.
       const skillGroup = resolveTarget(holder, session, target);
+      // A named agent must be able to take it now (signed in, available), as for a warm transfer:
+      // otherwise the customer is told "connecting you" and the contact waits for nobody.
+      if (to.kind === 'agent') availableNow(to.agentId);
       const config = await deps.routingConfig();
       const names = { from: holder.displayName, target: to.kind === 'agent' ? personOf(to.agentId).name : groupName(skillGroup) };
       const decision = transferDecision(session.routing, { from: holderId, target, mode: 'cold', skillGroup, at: iso(), names }, config);
@@ -425,10 +436,7 @@ export function createTransferService(deps: TransferDeps): TransferService {
       let decision: RoutingDecision;
       let agentId: string;
       if (to.kind === 'agent') {
-        const state = deps.pool.get(to.agentId);
-        if (!state) throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', 'That agent is not signed in.', { reason: 'offline' });
-        if (state.presence !== 'available')
-          throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', `That agent is ${state.presence}.`, { reason: 'presence' });
+        availableNow(to.agentId);
         agentId = to.agentId;
         decision = {
           ...base,
