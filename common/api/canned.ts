@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { visibleTextSchema } from '../text/text';
+import { staffTextSchema } from '../text/text';
 
 /**
  * Canned replies (issue 15): answers an agent inserts in the composer by typing `/` and a shortcut.
@@ -30,8 +30,8 @@ export const CannedShortcutSchema = z
 
 export const CannedReplyInputSchema = z.strictObject({
   shortcut: CannedShortcutSchema,
-  title: visibleTextSchema(CANNED_TITLE_MAX),
-  text: visibleTextSchema(CANNED_TEXT_MAX),
+  title: staffTextSchema(CANNED_TITLE_MAX),
+  text: staffTextSchema(CANNED_TEXT_MAX),
   /** A skill group, or null for a personal reply. */
   skillGroup: z.string().min(1).max(64).nullable(),
   /** The language the reply is written in, when it matters for search and suggestions. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import { idTokenSchema, visibleTextSchema } from '../text/text';
+import { idTokenSchema, staffTextSchema, visibleTextSchema } from '../text/text';
 
 /**
  * Internal notes and supervision (issues 15 and 16; docs/supervision.md).
@@ -56,7 +56,7 @@ export function noteVisibleTo(
 export const AddNoteSchema = z.object({
   sessionId: SessionIdSchema,
   clientMessageId: idTokenSchema(8, 128),
-  text: visibleTextSchema(NOTE_TEXT_MAX),
+  text: staffTextSchema(NOTE_TEXT_MAX),
 });
 export type AddNote = z.infer<typeof AddNoteSchema>;
 

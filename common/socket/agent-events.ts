@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Result } from '../errors/codes';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import { visibleTextSchema, idTokenSchema } from '../text/text';
+import { visibleTextSchema, idTokenSchema, hasNoBidiControl, BIDI_CONTROL_REFUSED } from '../text/text';
 import {
   HISTORY_PAGE_MAX,
   WrapUpCodeSchema,
@@ -78,7 +78,7 @@ export const SummarizeSessionSchema = z.object({ sessionId: SessionIdSchema });
 export const CloseSessionSchema = z.object({
   sessionId: SessionIdSchema,
   wrapUpCode: WrapUpCodeSchema,
-  note: z.string().max(2000).optional(),
+  note: z.string().max(2000).refine(hasNoBidiControl, { message: BIDI_CONTROL_REFUSED }).optional(),
 });
 /** The presences an agent may set themselves (`after-call-work` and `offline` are the server's). */
 export const SettablePresenceSchema = z.enum(['available', 'busy', 'away']);
@@ -99,7 +99,7 @@ export const TransferSessionSchema = z.strictObject({
   sessionId: SessionIdSchema,
   to: TransferTargetSchema,
   mode: TransferModeSchema,
-  note: z.string().trim().max(TRANSFER_NOTE_MAX).optional(),
+  note: z.string().trim().max(TRANSFER_NOTE_MAX).refine(hasNoBidiControl, { message: BIDI_CONTROL_REFUSED }).optional(),
 });
 /** A transfer offered to you (warm): accept takes the contact, decline leaves it with the sender. */
 export const TransferIdSchema = z.object({ transferId: z.uuid() });

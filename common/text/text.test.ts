@@ -1,6 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { graphemes, hasVisibleText, isWellFormed, normalizeName, optionalNameSchema, truncateText, visibleTextSchema } from './text';
+import {
+  BIDI_CONTROL_REFUSED,
+  graphemes,
+  hasVisibleText,
+  isWellFormed,
+  normalizeName,
+  optionalNameSchema,
+  staffTextSchema,
+  truncateText,
+  visibleTextSchema,
+} from './text';
+import { AddNoteSchema, WhisperSchema } from '../api/supervision';
+import { CannedReplyInputSchema } from '../api/canned';
+import { CloseSessionSchema, TransferSessionSchema } from '../socket/agent-events';
 
 const FAMILY = '👨\u200D👩\u200D👧\u200D👦'; // ZWJ sequence, 11 code units
 const FLAG_CN = '🇨🇳'; // two regional indicators, 4 code units
@@ -109,6 +122,35 @@ describe('visibleTextSchema', () => {
 
   it('accepts visible text, trimmed', () => {
     expect(visibleTextSchema(100).parse('  hi ')).toBe('hi');
+  });
+});
+
+describe('staffTextSchema and every staff-written note', () => {
+  const overrides = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
+  it('refuses bidi embeddings, overrides and isolates, keeps marks and right-to-left letters', () => {
+    for (const c of overrides) {
+      const r = staffTextSchema(100).safeParse(`${c}evil`);
+      expect(r.success, JSON.stringify(c)).toBe(false);
+      expect(r.error?.issues[0]?.message).toBe(BIDI_CONTROL_REFUSED);
+    }
+    expect(staffTextSchema(100).parse('مرحبا \u200F ok \u200E')).toBe('مرحبا \u200F ok \u200E');
+    // Customer-facing message text is not refused for them (it is shown isolated).
+    expect(visibleTextSchema(100).safeParse('\u202Eevil').success).toBe(true);
+  });
+  it('applies to notes, whispers, canned replies, wrap-up notes and transfer notes', () => {
+    const sessionId = 'AP176000000000012345';
+    const bad = '\u202Eevil';
+    expect(AddNoteSchema.safeParse({ sessionId, clientMessageId: 'note-0001', text: bad }).success).toBe(false);
+    expect(WhisperSchema.safeParse({ sessionId, clientMessageId: 'note-0001', text: bad }).success).toBe(false);
+    const canned = { shortcut: 'x', title: 'ok', text: 'ok', skillGroup: null };
+    expect(CannedReplyInputSchema.safeParse({ ...canned, text: bad }).success).toBe(false);
+    expect(CannedReplyInputSchema.safeParse({ ...canned, title: bad }).success).toBe(false);
+    expect(CannedReplyInputSchema.safeParse(canned).success).toBe(true);
+    expect(CloseSessionSchema.safeParse({ sessionId, wrapUpCode: 'resolved', note: bad }).success).toBe(false);
+    expect(CloseSessionSchema.safeParse({ sessionId, wrapUpCode: 'resolved', note: 'fine' }).success).toBe(true);
+    const to = { kind: 'skill-group', skillGroup: 'vip' };
+    expect(TransferSessionSchema.safeParse({ sessionId, to, mode: 'cold', note: bad }).success).toBe(false);
+    expect(TransferSessionSchema.safeParse({ sessionId, to, mode: 'cold', note: 'fine' }).success).toBe(true);
   });
 });
 

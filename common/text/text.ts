@@ -116,8 +116,28 @@ const BIDI_OVERRIDES = /[\u202A-\u202E\u2066-\u2069]/;
 export function plainTextProblem(text: string): string | null {
   if (CONTROL_BUT_TAB_LF.test(text)) return 'contains a control character (only line breaks \\n and tabs are allowed)';
   if (!isWellFormed(text)) return 'contains a lone surrogate (text that is not valid Unicode)';
-  if (BIDI_OVERRIDES.test(text)) return 'contains a bidi embedding, override or isolate control (U+202A–U+202E, U+2066–U+2069)';
+  if (BIDI_OVERRIDES.test(text)) return BIDI_CONTROL_REFUSED;
   return null;
+}
+
+/** The detail message of a staff text refused for a bidi control. */
+export const BIDI_CONTROL_REFUSED = 'contains a bidi embedding, override or isolate control (U+202A–U+202E, U+2066–U+2069)';
+
+/**
+ * Text staff write for other staff (internal notes, whispers, canned replies, wrap-up and transfer
+ * notes): `visibleTextSchema`, and no bidi embedding / override / isolate (U+202A–U+202E,
+ * U+2066–U+2069) — staff have no use for them, and they would make a note read differently from what
+ * was written ("\u202Eevil" shows as "live"). The marks LRM / RLM stay allowed. Customer text is
+ * never refused for them (it is shown isolated, `dir="auto"`).
+ * Errors: VALIDATION_FAILED with `{path, message: BIDI_CONTROL_REFUSED}`.
+ */
+export function staffTextSchema(maxLength: number) {
+  return visibleTextSchema(maxLength).refine(hasNoBidiControl, { message: BIDI_CONTROL_REFUSED });
+}
+
+/** True when `text` has no bidi embedding, override or isolate (the rule of `staffTextSchema`, for optional notes). */
+export function hasNoBidiControl(text: string): boolean {
+  return !BIDI_OVERRIDES.test(text);
 }
 
 // Bidi embeddings, overrides, isolates and marks (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM):
