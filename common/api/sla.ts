@@ -40,7 +40,13 @@ const day = z.array(BusinessSpanSchema).max(8);
 
 /** When the SLA clock runs: spans per weekday (a missing or empty day is closed) and holidays (local dates, closed all day). */
 export const BusinessCalendarSchema = z.strictObject({
-  timeZone: z.string().min(1).max(64).refine(isTimeZone, 'an IANA time zone, e.g. Asia/Shanghai'),
+  // Stored in its canonical spelling (`asia/shanghai` → `Asia/Shanghai`), as Intl resolves it.
+  timeZone: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine(isTimeZone, 'an IANA time zone, e.g. Asia/Shanghai')
+    .transform((tz) => new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone),
   hours: z.strictObject({ sun: day, mon: day, tue: day, wed: day, thu: day, fri: day, sat: day }).partial(),
   holidays: z.array(z.iso.date()).max(400).default([]),
 });

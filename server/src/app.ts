@@ -217,7 +217,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       serviceLevel: { thresholds: { voice: sl.voiceSeconds, chat: sl.chatSeconds }, target: sl.target },
     });
   }
-  if (deps.sla) await app.register(slaPlugin, deps.sla);
+  if (deps.sla) await app.register(slaPlugin, { ...deps.sla, skillGroups: () => config.skillGroups.map((g) => g.id) });
   await app.register(authPlugin, { auth, ...(deps.audit ? { audit: (e: AuditEntryInput) => deps.audit!.record(e) } : {}) });
   await app.register(oidcPlugin, {
     oidc: deps.oidc ?? null,

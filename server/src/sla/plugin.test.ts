@@ -58,6 +58,9 @@ describe('the SLA policies admin API', () => {
       ],
       [{ ...tight, calendar: { ...tight.calendar, holidays: ['2026-13-01'] } }, 'policies.0.calendar.holidays.0'],
       [{ ...tight, channel: 'ZZ' }, 'policies.0.channel'],
+      // A group that does not exist could never apply (`__proto__` included).
+      [{ ...tight, skillGroup: 'nonexistent-group' }, 'policies.0.skillGroup'],
+      [{ ...tight, skillGroup: '__proto__' }, 'policies.0.skillGroup'],
     ];
     for (const [policy, path] of cases) {
       const r = await call('admin', 'PUT', '/api/v1/sla/policies', { policies: [policy] });
@@ -109,5 +112,13 @@ describe('the SLA policies admin API', () => {
       limit: 500,
     });
     expect(entries.entries.filter((e) => e.action === 'sla.breached' && e.target?.id === sessionId)).toHaveLength(1);
+  });
+
+  it('stores a time zone in its canonical spelling', async () => {
+    const r = await call('admin', 'PUT', '/api/v1/sla/policies', {
+      policies: [{ ...tight, channel: 'WB', calendar: { ...tight.calendar, timeZone: 'asia/shanghai' } }],
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json<SlaPoliciesView>().policies[0]?.calendar.timeZone).toBe('Asia/Shanghai');
   });
 });

@@ -1,5 +1,6 @@
+import { HuiliuError } from '../../../common/errors/codes';
 import type { FastifyInstance } from 'fastify';
-import { PublishSlaPoliciesSchema, type SlaPoliciesView } from '../../../common/api/sla';
+import { PublishSlaPoliciesSchema, SlaPolicySetSchema, type SlaPoliciesView } from '../../../common/api/sla';
 import { staffOf } from '../auth/route-policy';
 import { parseWith } from '../http/errors';
 import type { SlaPolicyStore } from './policy-store';
@@ -13,12 +14,24 @@ import type { SlaPolicyStore } from './policy-store';
  *   as `sla.policies-change` (audit/plugin.ts).
  * Errors: 400 VALIDATION_FAILED, 401 UNAUTHENTICATED, 403 FORBIDDEN.
  */
-export async function slaPlugin(app: FastifyInstance, opts: { policies: SlaPolicyStore; onPublished?: () => void }): Promise<void> {
+export async function slaPlugin(
+  app: FastifyInstance,
+  opts: { policies: SlaPolicyStore; onPublished?: () => void; skillGroups?: () => readonly string[] },
+): Promise<void> {
   app.get('/api/v1/sla/policies', { config: { policy: 'sla.manage' } }, async (): Promise<SlaPoliciesView> => opts.policies.current());
 
   app.put('/api/v1/sla/policies', { config: { policy: 'sla.manage' } }, async (request, reply) => {
     const user = staffOf(request);
     const body = parseWith(PublishSlaPoliciesSchema, request.body);
+    // A policy for a group that does not exist could never apply: refuse it rather than keep it silently.
+    const groups = opts.skillGroups?.();
+    if (groups) {
+      const set = parseWith(SlaPolicySetSchema, { policies: body.policies });
+      const details = set.policies.flatMap((p, i) =>
+        p.skillGroup === '*' || groups.includes(p.skillGroup) ? [] : [{ path: `policies.${i}.skillGroup`, message: 'no such skill group' }],
+      );
+      if (details.length) throw new HuiliuError('VALIDATION_FAILED', 'A policy names a skill group that does not exist.', details);
+    }
     const published = opts.policies.publish({ policies: body.policies }, user.id, body.comment);
     opts.onPublished?.();
     return reply.status(201).send(published);
