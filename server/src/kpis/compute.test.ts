@@ -182,6 +182,22 @@ describe('KPIs over a synthetic event log with known answers', () => {
     expect(k.handoverRate).toEqual({ rate: 0.5, handedOver: 1, aiContacts: 2 });
   });
 
+  it('counts an AI-tier contact a person answered without a hand-over (the AI tier was off) in neither', () => {
+    const off = contact('off', { tier: 'ai' });
+    const log = [
+      ...syntheticLog(),
+      ev('contact.created', T0 + 3 * H, off),
+      ev('contact.queued', T0 + 3 * H, off, { waitingSince: T0 + 3 * H }),
+      ev('contact.answered', T0 + 3 * H + 5 * S, { ...off, agentId: 'a1' }, { waitMs: 5 * S }),
+      ev('contact.closed', T0 + 3 * H + 5 * M, { ...off, agentId: 'a1' }),
+    ];
+    const withOff = computeKpis(buildFacts(log), DAY, general, opts());
+    expect(withOff.aiContainment).toEqual({ rate: 0.5, contained: 1, aiContacts: 2 });
+    expect(withOff.handoverRate).toEqual({ rate: 0.5, handedOver: 1, aiContacts: 2 });
+    // It is still an answered contact of the group.
+    expect(withOff.asa.answered).toBe(k.asa.answered + 1);
+  });
+
   it('occupancy: handling and after-call work over staffed time (offline is not staffed)', () => {
     // Idle 1,800 s before T0 and 42,540 s after the wrap-up until offline; handling 601 s + wrap-up 59 s.
     expect(k.occupancy.handlingSeconds).toBe(660);

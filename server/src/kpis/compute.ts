@@ -254,10 +254,12 @@ export function computeKpis(facts: KpiFacts, range: KpiRange, filter: KpiFilter,
   const scores = asked.filter((c) => c.csatScore !== null).map((c) => c.csatScore!);
 
   // AI tier: contacts whose AI part ended in the range (handed over, or closed without a hand-over).
+  // One a person answered without a hand-over was never with the AI (the AI tier was off or had no
+  // answer to give): it is neither contained nor handed over.
   const aiEnded = filter.agent
     ? []
     : contacts
-        .filter((c) => c.tier === 'ai')
+        .filter((c) => c.tier === 'ai' && (c.handedOver !== null || c.answered === null))
         .map((c) => ({ c, end: c.handedOver ?? (c.closed && !c.closed.moved ? c.closed : null) }))
         .filter(({ end }) => end !== null && inRange(end.at, range) && groupOk(end.skillGroup));
   const handedOver = aiEnded.filter(({ c }) => c.handedOver !== null).length;
