@@ -275,6 +275,7 @@ export async function startServer(
     config: config.ai.assist,
     logger,
     agentName: (id) => auth.displayName(id),
+    metrics,
   });
   // Issue 16: the SLA clocks (created below, once the KPI log exists); queue rows carry their due times.
   let slaTracker: SlaTracker | null = null;

@@ -102,6 +102,12 @@ describe('issue 16 metrics on the running server', () => {
     const declined = await ack(agent, 'offer:decline', { sessionId, reason: 'busy' });
     expect(declined.ok).toBe(true);
     expect(await metricValue(s, 'huiliu_offers_total', 'outcome="declined"')).toBe(1);
+
+    // AI assistance is timed: a summary the agent asks for is one observation of its kind.
+    const before = await metricValue(s, 'huiliu_ai_assist_seconds_count', 'kind="summary"');
+    const summary = await ack(agent, 'session:summary', { sessionId });
+    expect(summary.ok, JSON.stringify(summary)).toBe(true);
+    expect(await metricValue(s, 'huiliu_ai_assist_seconds_count', 'kind="summary"')).toBe(before + 1);
   });
 
   it('counts open widget sockets', async () => {
@@ -172,6 +178,7 @@ describe('issue 16 metrics on the running server', () => {
       'huiliu_bus_lag_seconds',
       'huiliu_ai_turns_total',
       'huiliu_ai_turn_seconds',
+      'huiliu_ai_assist_seconds',
       'huiliu_queue_past_service_level',
       'huiliu_sla_breaches_total',
       'huiliu_data_key_cache_total',

@@ -70,6 +70,7 @@ export interface Metrics {
   readonly aiTurns: Counter<'action'>;
   /** Issue 16: how long an AI tier turn took, read to reply or hand-over stored, seconds, by action. */
   readonly aiTurnSeconds: Histogram<'action'>;
+  readonly aiAssistSeconds: Histogram<'kind'>;
   /** Issue 16: bus delivery lag (handler start − event `at`), seconds, by event type. */
   readonly busLagSeconds: Histogram<'type'>;
   /**
@@ -185,6 +186,13 @@ export function createMetrics(): Metrics {
       name: 'huiliu_ai_turn_seconds',
       help: 'AI tier turn duration (read to reply or hand-over stored), seconds, by action.',
       labelNames: ['action'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    aiAssistSeconds: new Histogram({
+      name: 'huiliu_ai_assist_seconds',
+      help: "AI assistance for agents (issue 10): time to produce an assisted-tier draft, a contact's suggested replies or a summary, seconds, by kind.",
+      labelNames: ['kind'],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),

@@ -1,3 +1,4 @@
+import type { Metrics } from '../../metrics/metrics';
 import type { ConversationSummary, Draft, Handover, Suggestion } from '../../../../common/ai/assist';
 import type { KbEntry, Lang } from '../../../../common/ai/types';
 import type { UserView } from '../../../../common/api/auth';
@@ -119,6 +120,8 @@ export interface AssistServiceDeps {
   now?: () => number;
   /** Pairs the memory keeps (default PAST_REPLIES_MAX). */
   pastRepliesMax?: number;
+  /** `huiliu_ai_assist_seconds{kind}` (issue 16): how long each draft, set of suggestions and summary took. */
+  metrics?: Pick<Metrics, 'aiAssistSeconds'>;
   /** Customers a past reply must have been sent to before it is suggested (default STOCK_REPLY_MIN_CUSTOMERS). */
   pastReplyMinCustomers?: number;
 }
@@ -258,7 +261,7 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
   function ensureDraft(session: SessionRecord): Promise<StoredDraft | null> {
     let pending = making.get(session.id);
     if (!pending) {
-      pending = makeDraft(session).finally(() => making.delete(session.id));
+      pending = timed('draft', () => makeDraft(session)).finally(() => making.delete(session.id));
       making.set(session.id, pending);
     }
     return pending;
@@ -388,6 +391,39 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
 
   let closed = false;
 
+  /** Runs `work`, observing its duration under `huiliu_ai_assist_seconds{kind}` (also when it throws). */
+  async function timed<T>(kind: 'draft' | 'suggestions' | 'summary', work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      deps.metrics?.aiAssistSeconds.observe({ kind }, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function suggestFor(actor: Parameters<AssistService['suggest']>[0], sessionId: string): Promise<Suggestion[]> {
+    const session = await handled(actor, sessionId);
+    const [latest, draft] = await Promise.all([latestCustomerWords(session), drafts.forSession(session.id)]);
+    if (!latest) return [];
+    const to = await addressee(session, latest.text, actor.id);
+    const suggestions = suggestReplies({
+      analysis: analysisOf(latest.text),
+      entryFor,
+      pastReplies: config.pastReplies ? memory.search(latest.text, session.skillGroup, PAST_REPLY_CANDIDATES) : [],
+      to,
+      draft: draft?.outcome === null ? draft : null,
+      alreadySaid: to.answered,
+    });
+    await acted(session, 'ai', { action: 'suggested', count: suggestions.length });
+    suggested.delete(session.id);
+    suggested.set(
+      session.id,
+      suggestions.map((x) => x.text),
+    );
+    if (suggested.size > SHOWN_SESSIONS) suggested.delete(suggested.keys().next().value!);
+    return suggestions;
+  }
+
   return {
     drafts,
     memory,
@@ -433,35 +469,14 @@ export function createAssistService(deps: AssistServiceDeps): AssistService {
       assistDb.close();
     },
 
-    summarize: summarizeSession,
+    summarize: (sessionId, options) => timed('summary', () => summarizeSession(sessionId, options)),
 
     async summaryFor(actor, sessionId) {
       await seen(actor, sessionId);
-      return summarizeSession(sessionId);
+      return timed('summary', () => summarizeSession(sessionId));
     },
 
-    async suggest(actor, sessionId) {
-      const session = await handled(actor, sessionId);
-      const [latest, draft] = await Promise.all([latestCustomerWords(session), drafts.forSession(session.id)]);
-      if (!latest) return [];
-      const to = await addressee(session, latest.text, actor.id);
-      const suggestions = suggestReplies({
-        analysis: analysisOf(latest.text),
-        entryFor,
-        pastReplies: config.pastReplies ? memory.search(latest.text, session.skillGroup, PAST_REPLY_CANDIDATES) : [],
-        to,
-        draft: draft?.outcome === null ? draft : null,
-        alreadySaid: to.answered,
-      });
-      await acted(session, 'ai', { action: 'suggested', count: suggestions.length });
-      suggested.delete(session.id);
-      suggested.set(
-        session.id,
-        suggestions.map((x) => x.text),
-      );
-      if (suggested.size > SHOWN_SESSIONS) suggested.delete(suggested.keys().next().value!);
-      return suggestions;
-    },
+    suggest: (actor, sessionId) => timed('suggestions', () => suggestFor(actor, sessionId)),
 
     async discardDraft(actor, sessionId, draftId) {
       const session = await handled(actor, sessionId);
