@@ -18,6 +18,7 @@ import { TRANSFER_EVENT_NAME } from '../../../../common/api/transfers';
 import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, TransferRecordLine } from './Transfer';
 import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Continuity';
 import { NoteLine, isNote } from './supervision/NoteLine';
+import { CannedList, useCannedPicker } from './canned/CannedPicker';
 import { supervisionError, supervisionStrings } from '../i18n-supervision';
 
 export function Conversation() {
@@ -103,6 +104,13 @@ export function Conversation() {
     if (list && heightBeforeOlder.current !== null) list.scrollTop += list.scrollHeight - heightBeforeOlder.current;
     heightBeforeOlder.current = null;
   }, [oldestId]);
+  // Issue 15: `/` and a shortcut in a reply searches the canned replies; choosing one replaces the `/word`.
+  const [cursor, setCursor] = useState(0);
+  const canned = useCannedPicker(draft, cursor, noteMode ? null : token, (next) => {
+    setDraft(next.value);
+    setCursor(next.cursor);
+    requestAnimationFrame(() => composerRef.current?.setSelectionRange(next.cursor, next.cursor));
+  });
   const showOlder = () => {
     heightBeforeOlder.current = listRef.current?.scrollHeight ?? null;
     void loadOlder();
@@ -166,6 +174,8 @@ export function Conversation() {
   // Issue 12: badges only when the conversation went over more than one channel.
   const multiChannel = channelsOf(detail.messages).length > 1;
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    // Issue 15: while a `/word` is open, ↑ ↓ Enter Tab Esc are the canned-reply picker's.
+    if (canned.onKeyDown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       submit();
@@ -367,6 +377,7 @@ export function Conversation() {
               {supervisionError(locale, noteError)}
             </p>
           ) : null}
+          <CannedList picker={canned} />
           <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}${noteMode ? ' composer--note' : ''}`} onSubmit={submit}>
             <textarea
               ref={composerRef}
@@ -377,8 +388,10 @@ export function Conversation() {
               data-testid="composer"
               onChange={(e) => {
                 setDraft(e.target.value);
+                setCursor(e.target.selectionStart);
                 if (!noteMode) typing.keyed();
               }}
+              onSelect={(e) => setCursor(e.currentTarget.selectionStart)}
               onKeyDown={onKey}
               rows={aiDraftId ? 6 : 3}
               maxLength={MAX_TEXT_LENGTH}
