@@ -253,8 +253,8 @@ describe('internal notes and supervision', () => {
     expect((await auditEntries('session.reassign')).some((e) => e.target?.id === sessionId && e.detail?.['to'] === 'queue')).toBe(true);
     // The transcript's transfer record credits the lead (`by`), not only the agent it left.
     const transcript = await s.services.store.listMessages(now!.conversationId);
-    const records = transcript.filter((m) => m.kind === 'event' && m.body.name === 'staff.transfer');
-    expect(records.at(-1)?.kind === 'event' && records.at(-1)?.body.data).toMatchObject({
+    const records = transcript.flatMap((m) => (m.kind === 'event' && m.body.name === 'staff.transfer' ? [m.body.data] : []));
+    expect(records.at(-1)).toMatchObject({
       mode: 'cold',
       from: { id: agent2Id },
       by: { name: 'Team Lead' },
