@@ -323,7 +323,12 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
   });
 
   return {
-    snapshot: (groups) => build(groups),
+    async snapshot(groups) {
+      const snapshot = await build(groups);
+      // A subscriber's first answer: its contacts' warn points are timed too (no event may follow).
+      armWarn(snapshot.groups);
+      return snapshot;
+    },
     subscribe(groups, listener) {
       listeners.set(listener, new Set(groups));
       return () => void listeners.delete(listener);
