@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Emotion } from '../ai/types';
 import { NEGATIVE_EMOTIONS } from '../ai/types';
 import type { ChannelCode } from '../message/session-id';
+import type { SlaKind } from './sla';
 import type { Tier } from '../routing/types';
 import type { SessionStatus } from './sessions';
 import type { Presence } from '../socket/agent-events';
@@ -25,9 +26,12 @@ export const BoardUnsubscribeSchema = z.strictObject({});
 
 /** Why a contact is highlighted. */
 export type BoardTrouble =
-  /** Waiting for a person longer than `slaWarnShare` of its channel's service-level threshold. */
+  /**
+   * About to breach: the contact's SLA clock (docs/sla.md) has less than `1 − slaWarnShare` of its target
+   * left; with no SLA clock, a waiting contact past `slaWarnShare` of its channel's service-level threshold.
+   */
   | 'sla-risk'
-  /** Waiting longer than the threshold itself: the contact already counts against the service level. */
+  /** The SLA clock is breached (the tracker says so or its due time passed); with no clock, waiting past the service-level threshold. */
   | 'sla-breached'
   /** An agent's contact whose customer's newest message has had no answer for `silenceSeconds` or longer. */
   | 'customer-waiting'
@@ -38,10 +42,19 @@ export type BoardTrouble =
 export interface BoardRules {
   /** Service-level thresholds in seconds: voice (`SP`) and chat (every other channel), docs/kpis.md. */
   thresholds: { voice: number; chat: number };
-  /** Share of the threshold after which a waiting contact is about to breach (default 0.8). */
+  /** Share of the SLA target (or, with no SLA clock, of the threshold) after which a contact is about to breach (default 0.8). */
   slaWarnShare: number;
   /** Seconds a customer message may stay unanswered before the contact is flagged (default 120). */
   silenceSeconds: number;
+}
+
+/** A contact's running SLA clock (docs/sla.md): `dueAt` null = no business time ahead (never due). */
+export interface BoardSla {
+  kind: SlaKind;
+  dueAt: string | null;
+  breached: boolean;
+  /** The policy's target for this response in seconds (absent: unknown, then only the breach is flagged). */
+  targetSeconds?: number;
 }
 
 /** One open contact on the board. */
@@ -64,6 +77,8 @@ export interface BoardContact {
   unansweredSince: string | null;
   /** The emotion of the customer's newest message, when read. */
   emotion: Emotion | null;
+  /** The SLA clock of the response the contact waits for (the SLA tracker's); null when none runs (e.g. with the AI). */
+  sla: BoardSla | null;
   /** Trouble as of the snapshot's `at`; the workstation re-evaluates the time-based ones with `contactTrouble`. */
   trouble: BoardTrouble[];
 }
@@ -130,12 +145,15 @@ export function boardThresholdMs(channel: ChannelCode, rules: Pick<BoardRules, '
  * a push. Order: the most urgent first.
  */
 export function contactTrouble(
-  c: Pick<BoardContact, 'status' | 'channel' | 'waitingSince' | 'unansweredSince' | 'emotion'>,
+  c: Pick<BoardContact, 'status' | 'channel' | 'waitingSince' | 'unansweredSince' | 'emotion'> & { sla?: BoardSla | null },
   now: number,
   rules: BoardRules,
 ): BoardTrouble[] {
   const out: BoardTrouble[] = [];
-  if (WAITING.includes(c.status)) {
+  const sla = slaTrouble(c.sla ?? null, now, rules);
+  if (sla) out.push(sla);
+  else if (!c.sla && WAITING.includes(c.status)) {
+    // No SLA clock: the fixed service-level threshold of the channel.
     const waited = now - Date.parse(c.waitingSince);
     const threshold = boardThresholdMs(c.channel, rules);
     if (waited > threshold) out.push('sla-breached');
@@ -145,4 +163,33 @@ export function contactTrouble(
     out.push('customer-waiting');
   if (c.emotion !== null && NEGATIVE_EMOTIONS.includes(c.emotion)) out.push('negative-emotion');
   return out;
+}
+
+/**
+ * The SLA flag of a running clock at `now` (ms): `sla-breached` when the tracker recorded the breach or
+ * `now ≥ dueAt`; `sla-risk` when the wall time left is at or below `(1 − slaWarnShare) × targetSeconds` (a
+ * clock paused outside business hours has its due time far ahead, so it is not at risk); else null.
+ */
+export function slaTrouble(sla: BoardSla | null, now: number, rules: Pick<BoardRules, 'slaWarnShare'>): BoardTrouble | null {
+  if (!sla) return null;
+  if (sla.breached) return 'sla-breached';
+  if (sla.dueAt === null) return null;
+  const left = Date.parse(sla.dueAt) - now;
+  if (left <= 0) return 'sla-breached';
+  if (sla.targetSeconds !== undefined && left <= slaWarnWindowMs(sla.targetSeconds, rules)) return 'sla-risk';
+  return null;
+}
+
+/**
+ * When a running clock turns `sla-risk` (ms since the epoch), or null when it never will (no target,
+ * never due, already breached). The board's server sets one timer at the earliest so the push is timely.
+ */
+export function slaWarnAt(sla: BoardSla | null, rules: Pick<BoardRules, 'slaWarnShare'>): number | null {
+  if (!sla || sla.breached || sla.dueAt === null || sla.targetSeconds === undefined) return null;
+  return Date.parse(sla.dueAt) - slaWarnWindowMs(sla.targetSeconds, rules);
+}
+
+/** The last part of a target that is "about to breach", in whole ms (rounded: 0.2 × 300 s is 60 000 ms, not 59 999.99…). */
+function slaWarnWindowMs(targetSeconds: number, rules: Pick<BoardRules, 'slaWarnShare'>): number {
+  return Math.round((1 - rules.slaWarnShare) * targetSeconds * 1000);
 }

@@ -79,8 +79,9 @@ export type Barge = z.infer<typeof BargeSchema>;
 /**
  * `supervise:reassign`: move a contact to another agent of its group (`agent`) or back to its
  * group's queue (`queue`). A contact an agent holds is moved with the transfer machinery (a cold
- * transfer on the holder's behalf, audited as the lead's act); a waiting one is offered to the named
- * agent.
+ * transfer on the holder's behalf, audited as the lead's act). Only a held (`active`) contact can be
+ * reassigned: a waiting one (or one with the AI) is refused with NO_AGENT_ASSIGNED — offering it is the
+ * router's job (docs/supervision.md).
  */
 export const ReassignTargetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('agent'), agentId: StaffId }),

@@ -90,5 +90,10 @@ export const TransferEventDataSchema = z.object({
   targetLabel: z.string(),
   to: Person.nullable(),
   skillGroup: z.string(),
+  /**
+   * Who made the transfer when it was not `from` (issue 16: a team lead reassigning the agent's contact,
+   * `supervise:reassign`); absent when the agent transferred it themself.
+   */
+  by: Person.optional(),
 });
 export type TransferEventData = z.infer<typeof TransferEventDataSchema>;

@@ -279,7 +279,10 @@ export async function startServer(
   });
   // Issue 16: the SLA clocks (created below, once the KPI log exists); queue rows carry their due times.
   let slaTracker: SlaTracker | null = null;
-  const slaOf = (sessionId: string) => slaTracker?.statusOf(sessionId);
+  const slaOf = (sessionId: string) => {
+    const status = slaTracker?.statusOf(sessionId);
+    return status && { kind: status.kind, dueAt: status.dueAt, breached: status.breached };
+  };
   const views = new SessionViews(store, {
     slaOf,
     emotionOf,
@@ -496,6 +499,7 @@ export async function startServer(
     pool,
     kpiLog,
     serviceLevel: config.kpis.serviceLevel,
+    sla,
     ...config.kpis.board,
     chatCapacity: async () => (await routingConfigs.current()).capacity.chat,
     skillGroups: () => config.skillGroups.map((g) => g.id),

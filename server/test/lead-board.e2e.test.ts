@@ -23,7 +23,8 @@ const seconds = (text: string | null) =>
 /**
  * Issue 16, the lead's live board end to end in Chromium against the `--demo` server: the lead opens
  * the board, a customer writes through the app channel, the contact appears (pushed, no reload) and
- * its wait counts up, and it turns red once it waits past 80 % of the (here 5 s) chat threshold.
+ * its wait counts up and its SLA due counts down, and it turns red once 80 % of its (here 5 s)
+ * first-response SLA target has run.
  * agent1 has no Board tab and the socket refuses them. Screenshots in English and Chinese.
  */
 describe('the lead board: live contacts pushed to the lead, agents kept out', () => {
@@ -60,8 +61,18 @@ describe('the lead board: live contacts pushed to the lead, agents kept out', ()
     mkdirSync(SHOTS, { recursive: true });
     const configDir = mkdtempSync(join(tmpdir(), 'huiliu-board-config-'));
     const config = join(configDir, 'huiliu.json');
-    // A short chat threshold, so a contact reaches "about to breach" (80 % = 4 s) within the test.
-    writeFileSync(config, JSON.stringify({ kpis: { serviceLevel: { chatSeconds: 5 } } }));
+    // A short first-response SLA (and chat threshold), so a contact reaches "about to breach" (80 % = 4 s) within the test.
+    const always = Object.fromEntries(
+      ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'].map((d) => [d, [{ start: '00:00', end: '24:00' }]]),
+    );
+    const policy = { skillGroup: '*', channel: '*', firstResponseSeconds: 5, nextResponseSeconds: 120 };
+    writeFileSync(
+      config,
+      JSON.stringify({
+        kpis: { serviceLevel: { chatSeconds: 5 } },
+        sla: { policies: [{ ...policy, calendar: { timeZone: 'UTC', hours: always, holidays: [] } }] },
+      }),
+    );
     server = await startServerProcess({ env: { HUILIU_CONFIG: config } });
     ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
     browser = await launchPinnedChromium(server.dataDir);
@@ -74,8 +85,16 @@ describe('the lead board: live contacts pushed to the lead, agents kept out', ()
   });
 
   for (const { locale, shot, texts } of [
-    { locale: 'en-US', shot: 'board-en.png', texts: { tab: 'Board', live: 'Live', supervise: 'Supervise', breach: /service level/ } },
-    { locale: 'zh-CN', shot: 'board-zh.png', texts: { tab: '看板', live: '实时', supervise: '监看', breach: /服务水平/ } },
+    {
+      locale: 'en-US',
+      shot: 'board-en.png',
+      texts: { tab: 'Board', live: 'Live', supervise: 'Supervise', breach: /SLA/, due: /^First response · 0:0\d (left|overdue)$/ },
+    },
+    {
+      locale: 'zh-CN',
+      shot: 'board-zh.png',
+      texts: { tab: '看板', live: '实时', supervise: '监看', breach: /SLA/, due: /^首次响应 · (剩余|已超时) 0:0\d$/ },
+    },
   ]) {
     it(`the lead (${locale}) sees a new contact appear and its wait grow, then flagged`, { timeout: 90_000 }, async () => {
       const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, locale })).newPage();
@@ -97,11 +116,13 @@ describe('the lead board: live contacts pushed to the lead, agents kept out', ()
       expect(await row.textContent()).not.toContain('13812345678');
       expect(await row.textContent()).toContain('Zhang Wei');
       expect(await row.getByTestId('board-supervise').textContent()).toBe(texts.supervise);
+      // The SLA clock of the contact (first response, 5 s) counts down on the row.
+      await expect.poll(async () => (await row.getByTestId('board-sla').textContent())?.trim(), { timeout: 10_000 }).toMatch(texts.due);
       const first = seconds(await row.getByTestId('board-wait').textContent());
       await page.waitForTimeout(2500);
       const later = seconds(await row.getByTestId('board-wait').textContent());
       expect(later).toBeGreaterThanOrEqual(first + 2);
-      // Past 80 % of 5 s the row turns red with its reason, without a push.
+      // Past 80 % of its 5 s SLA target the row turns red with its reason.
       await expect.poll(() => row.getAttribute('data-trouble'), { timeout: 10_000 }).toMatch(/sla-(risk|breached)/);
       expect(await row.getAttribute('class')).toContain('board-row--trouble');
       expect(await row.textContent()).toMatch(texts.breach);

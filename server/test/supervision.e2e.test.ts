@@ -178,4 +178,40 @@ describe('supervision end to end: lead whispers to agent1, then barges in', () =
     expect(await view.textContent()).toContain('只读');
     await leadZh.screenshot({ path: join(SHOTS, 'supervision-zh.png') });
   });
+
+  it('offers no whisper on a contact nobody holds yet: the box is off with a hint (barge still possible)', async () => {
+    const waiting = { externalId: `supervise-waiting-${stamp}`, name: 'Wang Fang' };
+    const posted = await api('/api/v1/channels/app/messages', {
+      method: 'POST',
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+      json: {
+        customer: waiting,
+        text: `Where is my refund? WAIT-${stamp}`,
+        clientMessageId: `${waiting.externalId}-1`,
+        hints: { skillGroup: 'general' },
+      },
+    });
+    expect(posted.status).toBe(202);
+    // Back to the list (it loads again): the new contact waits for agent1 to accept it.
+    await lead.getByTestId('supervise-back').click();
+    const row = lead.getByTestId('supervise-row').filter({ hasText: 'Wang Fang' }).first();
+    await row.waitFor({ timeout: 10_000 });
+    await row.getByTestId('supervise-open').click();
+    const view = lead.getByTestId('supervision-view');
+    await view
+      .getByTestId('customer-message')
+      .filter({ hasText: `WAIT-${stamp}` })
+      .waitFor();
+    const hint = view.getByTestId('whisper-no-agent');
+    await hint.waitFor();
+    expect(await hint.textContent()).toContain('No agent holds this contact yet');
+    expect(await view.getByTestId('supervision-input').isDisabled()).toBe(true);
+    expect(await view.getByTestId('supervision-send').isDisabled()).toBe(true);
+    // Barging in is still possible: the box turns on for a message to the customer.
+    await view.getByTestId('barge-toggle').check();
+    expect(await view.getByTestId('supervision-input').isDisabled()).toBe(false);
+    expect(await view.getByTestId('whisper-no-agent').count()).toBe(0);
+    await view.getByTestId('barge-toggle').uncheck();
+    await lead.screenshot({ path: join(SHOTS, 'supervise-en-whisper-waiting.png') });
+  });
 });

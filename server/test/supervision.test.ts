@@ -251,6 +251,14 @@ describe('internal notes and supervision', () => {
       log.some((d) => d.decision.trigger === 'transferred' && d.decision.reasons.some((r) => r.note?.includes('reassigned by Team Lead'))),
     ).toBe(true);
     expect((await auditEntries('session.reassign')).some((e) => e.target?.id === sessionId && e.detail?.['to'] === 'queue')).toBe(true);
+    // The transcript's transfer record credits the lead (`by`), not only the agent it left.
+    const transcript = await s.services.store.listMessages(now!.conversationId);
+    const records = transcript.flatMap((m) => (m.kind === 'event' && m.body.name === 'staff.transfer' ? [m.body.data] : []));
+    expect(records.at(-1)).toMatchObject({
+      mode: 'cold',
+      from: { id: agent2Id },
+      by: { name: 'Team Lead' },
+    });
     // agent2 takes it again (their pending offer would hold the next vip contact back).
     expect(await ack(agent2, 'offer:accept', { sessionId })).toMatchObject({ ok: true });
 

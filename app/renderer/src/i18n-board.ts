@@ -36,12 +36,22 @@ export interface BoardStrings {
     tier: string;
     status: string;
     wait: string;
+    sla: string;
     agent: string;
     trouble: string;
     actions: string;
     name: string;
     state: string;
     load: string;
+  };
+  /** A running SLA clock's countdown (`left`, m:ss) or how long past due (`over`); `kind` first or next response. */
+  sla: {
+    first: string;
+    next: string;
+    left: (time: string) => string;
+    over: (time: string) => string;
+    paused: string;
+    title: (due: string) => string;
   };
   supervise: string;
   unassigned: string;
@@ -85,12 +95,21 @@ const BOARD_STRINGS: Record<Locale, BoardStrings> = {
       tier: 'Tier',
       status: 'Status',
       wait: 'Waiting',
+      sla: 'SLA due',
       agent: 'Agent',
       trouble: 'Attention',
       actions: 'Actions',
       name: 'Name',
       state: 'State',
       load: 'Load',
+    },
+    sla: {
+      first: 'First response',
+      next: 'Next response',
+      left: (time) => `${time} left`,
+      over: (time) => `${time} overdue`,
+      paused: 'no business time ahead',
+      title: (due) => `Due ${due}`,
     },
     supervise: 'Supervise',
     unassigned: '—',
@@ -99,8 +118,8 @@ const BOARD_STRINGS: Record<Locale, BoardStrings> = {
     statuses: { bot: 'With AI', queued: 'Queued', offered: 'Offered', active: 'With agent' },
     presences: { available: 'Available', busy: 'Busy', 'after-call-work': 'Wrap-up', away: 'Away', offline: 'Offline' },
     trouble: {
-      'sla-risk': 'About to breach the service level',
-      'sla-breached': 'Past the service-level threshold',
+      'sla-risk': 'About to breach the SLA',
+      'sla-breached': 'SLA breached',
       'customer-waiting': 'Customer waiting for an answer',
       'negative-emotion': 'Negative emotion',
     },
@@ -137,12 +156,21 @@ const BOARD_STRINGS: Record<Locale, BoardStrings> = {
       tier: '层级',
       status: '状态',
       wait: '等待',
+      sla: 'SLA 到期',
       agent: '坐席',
       trouble: '需关注',
       actions: '操作',
       name: '姓名',
       state: '状态',
       load: '负载',
+    },
+    sla: {
+      first: '首次响应',
+      next: '后续响应',
+      left: (time) => `剩余 ${time}`,
+      over: (time) => `已超时 ${time}`,
+      paused: '无后续工作时间',
+      title: (due) => `到期时间 ${due}`,
     },
     supervise: '监看',
     unassigned: '—',
@@ -151,8 +179,8 @@ const BOARD_STRINGS: Record<Locale, BoardStrings> = {
     statuses: { bot: 'AI 接待', queued: '排队', offered: '已分配', active: '坐席接待' },
     presences: { available: '空闲', busy: '忙碌', 'after-call-work': '话后处理', away: '离开', offline: '离线' },
     trouble: {
-      'sla-risk': '即将超出服务水平',
-      'sla-breached': '已超出服务水平阈值',
+      'sla-risk': '即将违反 SLA',
+      'sla-breached': '已违反 SLA',
       'customer-waiting': '客户等待回复',
       'negative-emotion': '负面情绪',
     },

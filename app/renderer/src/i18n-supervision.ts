@@ -17,6 +17,8 @@ export interface SupervisionStrings {
   live: string;
   whisper: string;
   whisperPlaceholder: string;
+  /** Why the whisper box is off: no agent holds the contact (waiting, with the AI). */
+  whisperNoAgent: string;
   barge: string;
   bargeHint: string;
   bargePlaceholder: string;
@@ -65,6 +67,7 @@ const SUPERVISION_STRINGS: Record<Locale, SupervisionStrings> = {
     live: 'Live',
     whisper: 'Whisper to the agent',
     whisperPlaceholder: 'Only the agent sees this… (Enter to send)',
+    whisperNoAgent: 'No agent holds this contact yet: there is nobody to whisper to. You can still barge in.',
     barge: 'Barge in',
     bargeHint: 'Barge in: your message goes to the customer',
     bargePlaceholder: 'Write to the customer… (Enter to send)',
@@ -117,6 +120,7 @@ const SUPERVISION_STRINGS: Record<Locale, SupervisionStrings> = {
     live: '实时',
     whisper: '对坐席悄悄话',
     whisperPlaceholder: '仅坐席可见…（回车发送）',
+    whisperNoAgent: '该会话尚无坐席接待，无法发送悄悄话。您仍可插话。',
     barge: '插话',
     bargeHint: '插话：您的消息将发送给客户',
     bargePlaceholder: '给客户发消息…（回车发送）',

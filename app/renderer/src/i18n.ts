@@ -79,6 +79,8 @@ export interface TransferStrings {
     routed: (to: string) => string;
   };
   record: (from: string, to: string, mode: string) => string;
+  /** A lead's reassign (issue 16): `by` moved the agent `from`'s contact to `to`. */
+  reassigned: (by: string, from: string, to: string) => string;
   dismiss: string;
 }
 
@@ -142,6 +144,7 @@ export const STRINGS: Record<Locale, { emotions: Record<ShownEmotion, string>; a
         routed: (to) => `Transferred to ${to}. The customer was told a colleague will continue.`,
       },
       record: (from, to, mode) => `${from} transferred this conversation to ${to} (${mode})`,
+      reassigned: (by, from, to) => `${by} reassigned this conversation from ${from} to ${to}`,
       dismiss: 'Dismiss',
     },
   },
@@ -204,6 +207,7 @@ export const STRINGS: Record<Locale, { emotions: Record<ShownEmotion, string>; a
         routed: (to) => `已转接给 ${to}。已告知客户将由同事继续服务。`,
       },
       record: (from, to, mode) => `${from} 将此会话转接给 ${to}（${mode}）`,
+      reassigned: (by, from, to) => `${by} 将此会话从 ${from} 改派给 ${to}`,
       dismiss: '关闭',
     },
   },

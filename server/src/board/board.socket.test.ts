@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserView } from '../../../common/api/auth';
-import type { BoardSnapshot } from '../../../common/api/board';
+import type { BoardContact, BoardSnapshot } from '../../../common/api/board';
+import { DEFAULT_SLA_POLICIES, type SlaPolicy } from '../../../common/api/sla';
 import type { Result } from '../../../common/errors/codes';
 import { AGENT_NAMESPACE } from '../../../common/socket/agent-events';
 import type { IdentityStore } from '../auth/identity';
 import type { Bus } from '../bus/bus';
 import { createMemoryBus } from '../bus/bus.memory';
+import { sessionChanged } from '../bus/events';
 import { loadConfig } from '../config/config';
 import type { ConversationService } from '../conversations/service';
 import { Ingest } from '../gateway/ingest';
@@ -27,6 +29,8 @@ import type { SessionStore } from '../sessions/store';
 import { createSqliteSessionStore } from '../sessions/store.sqlite';
 import { until } from '../../test/support/until';
 import { createAgentHub, type AgentHub } from '../agent/hub';
+import { createSqliteKpiEventLog, type KpiEventLog } from '../kpis/log.sqlite';
+import { createSlaTracker, type SlaTracker } from '../sla/tracker';
 import { createLiveBoard, type LiveBoard } from './service';
 
 const user = (id: string, roles: UserView['roles'], skillGroups: string[]): UserView => ({
@@ -64,6 +68,10 @@ describe('live board over the agent socket (issue 16: scope, pushes, coalescing)
   let board: LiveBoard;
   let pool: AgentPool;
   let url: string;
+  let kpiLog: KpiEventLog;
+  let sla: SlaTracker;
+  /** The SLA policies in force: none unless a test sets one (every contact then falls back to the threshold rule). */
+  let policies: SlaPolicy[] = [];
   const sockets: Socket[] = [];
 
   beforeEach(async () => {
@@ -79,10 +87,15 @@ describe('live board over the agent socket (issue 16: scope, pushes, coalescing)
     const metrics = createMetrics();
     pool = new AgentPool();
     const logger = createLogger({ level: 'silent' });
+    policies = [];
+    kpiLog = createSqliteKpiEventLog({ path: join(dir, 'kpis.sqlite') });
+    sla = createSlaTracker({ bus, store, policies: () => policies, log: kpiLog, logger });
+    await sla.start();
     board = await createLiveBoard({
       store,
       bus,
       pool,
+      sla,
       serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8 },
       chatCapacity: async () => 3,
       skillGroups: () => ['general', 'vip'],
@@ -114,7 +127,9 @@ describe('live board over the agent socket (issue 16: scope, pushes, coalescing)
     for (const s of sockets.splice(0)) s.close();
     await hub.close();
     await board.close();
+    await sla.stop();
     await bus.close();
+    kpiLog.close();
     await new Promise((resolve) => http.close(resolve));
     await store.shutdown();
     await keys.close();
@@ -209,4 +224,31 @@ describe('live board over the agent socket (issue 16: scope, pushes, coalescing)
     await new Promise((resolve) => setTimeout(resolve, PUSH_MS + 300));
     expect(lead.updates.length).toBe(count);
   });
+
+  it('follows the SLA clock: a waiting contact under a 5 s first-response policy is pushed at risk, then breached', async () => {
+    policies = [{ ...DEFAULT_SLA_POLICIES.policies[0]!, firstResponseSeconds: 5 }];
+    const { socket, updates } = await online('lead-token');
+    await ask(socket, 'board:subscribe', {});
+    const queuedAt = Date.now();
+    const waiting = await say('sla-1', 'general');
+    const row = (u: BoardSnapshot): BoardContact | undefined =>
+      u.groups.flatMap((g) => g.contacts).find((c) => c.sessionId === waiting.session.id);
+    // Queued for a person (what the router announces): the tracker starts the first-response clock.
+    await bus.publish(sessionChanged(waiting.session, 'routed', 'system'));
+    await until(() => updates.some((u) => row(u)?.sla));
+    const first = updates.map(row).find((c) => c?.sla)!;
+    // The row carries the clock; at the queue time it is neither at risk nor breached.
+    expect(first.sla).toMatchObject({ kind: 'first', breached: false, targetSeconds: 5 });
+    expect(Date.parse(first.sla!.dueAt!) - Date.parse(waiting.session.waitingSince)).toBe(5_000);
+    expect(first.trouble).toEqual([]);
+    // No event happens after the queueing: the warn point (last 20 %: 4 s in) and the breach push by themselves.
+    await until(() => updates.some((u) => row(u)?.trouble.includes('sla-risk')), 8_000);
+    const risk = updates.map(row).find((c) => c?.trouble.includes('sla-risk'))!;
+    expect(risk.sla!.breached).toBe(false);
+    expect(Date.now() - queuedAt).toBeGreaterThanOrEqual(3_900);
+    await until(() => updates.some((u) => row(u)?.trouble.includes('sla-breached')), 8_000);
+    const breached = updates.map(row).find((c) => c?.trouble.includes('sla-breached'))!;
+    expect(breached.sla!.breached).toBe(true);
+    expect(sla.statusOf(waiting.session.id)?.breached).toBe(true);
+  }, 20_000);
 });

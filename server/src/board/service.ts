@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { BoardGroup, BoardRules, BoardSnapshot } from '../../../common/api/board';
+import { slaWarnAt, type BoardGroup, type BoardRules, type BoardSla, type BoardSnapshot } from '../../../common/api/board';
 import { HuiliuError } from '../../../common/errors/codes';
 import { authorOf, type Envelope } from '../../../common/message/envelope';
 import type { Bus, Subscription } from '../bus/bus';
@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
 import type { MessageEmotions } from '../sessions/views';
 import type { SessionStore } from '../sessions/store';
+import type { SlaTracker } from '../sla/tracker';
 import { buildGroupBoard, groupQueueKpis, QueueOutcomes, type ContactTrack, type GroupQueueKpis } from './snapshot';
 
 /** Defaults of the board's rules (docs/lead-board.md). */
@@ -30,7 +31,12 @@ export interface LiveBoardDeps {
   chatCapacity: () => Promise<number>;
   /** Every skill group id (what "all groups" means for an admin). */
   skillGroups: () => readonly string[];
-  /** Share of the service-level threshold after which a waiting contact is flagged (default 0.8). */
+  /**
+   * The SLA clocks (sla/tracker.ts): each contact's row carries its clock, and a clock's start, stop or
+   * breach re-pushes the group. Absent: every contact falls back to the service-level threshold.
+   */
+  sla?: Pick<SlaTracker, 'statusOf' | 'onChange'>;
+  /** Share of the SLA target (or, with no clock, of the service-level threshold) after which a contact is flagged (default 0.8). */
   slaWarnShare?: number;
   /** Seconds an agent's customer may wait for an answer before the contact is flagged (default 120). */
   silenceSeconds?: number;
@@ -86,6 +92,10 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
   const listeners = new Map<BoardListener, ReadonlySet<string>>();
   const dirty = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | null = null;
+  /** One timer at the earliest SLA warn point ahead among the watched contacts (a push when it turns "about to breach"). */
+  let warnTimer: ReturnType<typeof setTimeout> | null = null;
+  let warnTimerAt = Infinity;
+  const warnAt = new Map<string, { at: number; group: string }>();
   let flushing: Promise<void> | null = null;
   let lastFlush = -Infinity;
   let closed = false;
@@ -142,10 +152,43 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
       deps.logger.error({ err: error }, 'live board rebuild failed');
       return;
     }
+    armWarn(snapshot.groups);
     for (const [listener, mine] of listeners) {
       const part = snapshot.groups.filter((g) => mine.has(g.skillGroup));
       if (part.length > 0) listener({ rules, groups: part });
     }
+  }
+
+  /** Records the next warn point of each contact of the rebuilt groups and arms one timer at the earliest. */
+  function armWarn(groups: readonly BoardGroup[]): void {
+    const t = now();
+    const rebuilt = new Set(groups.map((g) => g.skillGroup));
+    for (const [id, w] of warnAt) if (rebuilt.has(w.group) || w.at <= t) warnAt.delete(id);
+    for (const g of groups)
+      for (const c of g.contacts) {
+        const at = slaWarnAt(c.sla, rules);
+        if (at !== null && at > t && !c.trouble.includes('sla-risk')) warnAt.set(c.sessionId, { at, group: g.skillGroup });
+      }
+    let next: { at: number; group: string } | null = null;
+    for (const w of warnAt.values()) if (!next || w.at < next.at) next = w;
+    if (!next || closed || next.at >= warnTimerAt) return;
+    if (warnTimer) clearTimeout(warnTimer);
+    warnTimerAt = next.at;
+    warnTimer = setTimeout(
+      () => {
+        warnTimer = null;
+        warnTimerAt = Infinity;
+        const due = now();
+        for (const [id, w] of warnAt)
+          if (w.at <= due) {
+            warnAt.delete(id);
+            touch(w.group);
+          }
+        armWarn([]);
+      },
+      Math.max(0, next.at - t),
+    );
+    warnTimer.unref?.();
   }
 
   async function customerName(customerId: string): Promise<string | undefined> {
@@ -176,6 +219,8 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
       tracks.set(sessionId, { unansweredSince: null, emotion: null });
     }
   }
+
+  const slaOf = (sessionId: string): BoardSla | null => deps.sla?.statusOf(sessionId) ?? null;
 
   async function build(groups: readonly string[]): Promise<BoardSnapshot> {
     const t = now();
@@ -213,6 +258,7 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
         agents,
         chatCapacity,
         kpis: deps.kpiLog ? groupQueueKpis(outcomes, skillGroup, t, dayStart(t), rules) : empty,
+        slaOf,
         target: deps.serviceLevel.target,
         rules,
         now: t,
@@ -269,12 +315,20 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
       for (const g of watched()) touch(g);
     }),
   );
+  // A clock started, stopped, rescheduled or breached (this node's tracker), and breaches from the bus.
+  const stopSla = deps.sla?.onChange((_sessionId, group) => touch(group)) ?? (() => undefined);
+  subs.push(await deps.bus.subscribeAll('sla.breached', ({ payload }) => touch(payload.session.skillGroup)));
   const stopPool = deps.pool.onChange((agent) => {
     for (const g of agent.skillGroups) touch(g);
   });
 
   return {
-    snapshot: (groups) => build(groups),
+    async snapshot(groups) {
+      const snapshot = await build(groups);
+      // A subscriber's first answer: its contacts' warn points are timed too (no event may follow).
+      armWarn(snapshot.groups);
+      return snapshot;
+    },
     subscribe(groups, listener) {
       listeners.set(listener, new Set(groups));
       return () => void listeners.delete(listener);
@@ -283,6 +337,8 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (warnTimer) clearTimeout(warnTimer);
+      stopSla();
       stopPool();
       listeners.clear();
       await flushing;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contactTrouble, type BoardRules } from '../../../common/api/board';
+import { contactTrouble, slaWarnAt, type BoardRules, type BoardSla } from '../../../common/api/board';
+import { dueTime } from '../sla/clock';
 import { buildFacts, computeKpis } from '../kpis/compute';
 import { kpiEvent, type KpiEvent } from '../kpis/events';
 import { buildGroupBoard, groupQueueKpis, queueOutcomes, type BoardSession, type ContactTrack } from './snapshot';
@@ -123,6 +124,64 @@ describe('live board snapshot (issue 16)', () => {
     expect(contactTrouble({ ...silent, status: 'bot', unansweredSince: iso(NOW - 500_000) }, NOW, rules)).toEqual([]);
     expect(contactTrouble({ ...silent, unansweredSince: null, emotion: 'sadness' }, NOW, rules)).toEqual(['negative-emotion']);
     expect(contactTrouble({ ...silent, unansweredSince: null, emotion: 'happiness' }, NOW, { ...rules, slaWarnShare: 0.5 })).toEqual([]);
+  });
+});
+
+describe('board trouble from the SLA clocks (docs/sla.md, docs/lead-board.md)', () => {
+  const waiting = { status: 'queued' as const, channel: 'WB' as const, unansweredSince: null, emotion: null };
+  // A first-response clock of 300 s due at NOW + 61 s: the warn point (last 20 %, 60 s) is at NOW + 1 s.
+  const clock: BoardSla = { kind: 'first', dueAt: iso(NOW + 61_000), breached: false, targetSeconds: 300 };
+
+  it('follows the clock, not the service-level threshold: risk from the last 20 % of the target, breached at the due time', () => {
+    // Waiting 10 min (far past the 60 s chat threshold) but the clock has 61 s left: no SLA flag.
+    const c = { ...waiting, waitingSince: ago(600), sla: clock };
+    expect(contactTrouble(c, NOW, rules)).toEqual([]);
+    expect(slaWarnAt(clock, rules)).toBe(NOW + 1_000);
+    expect(contactTrouble(c, NOW + 999, rules)).toEqual([]);
+    expect(contactTrouble(c, NOW + 1_000, rules)).toEqual(['sla-risk']);
+    expect(contactTrouble(c, NOW + 60_999, rules)).toEqual(['sla-risk']);
+    expect(contactTrouble(c, NOW + 61_000, rules)).toEqual(['sla-breached']);
+    // The tracker's word wins even before the due time (it recorded the breach).
+    expect(contactTrouble({ ...c, sla: { ...clock, breached: true } }, NOW, rules)).toEqual(['sla-breached']);
+    // A wider warn share moves the warn point.
+    expect(contactTrouble(c, NOW, { ...rules, slaWarnShare: 0.5 })).toEqual(['sla-risk']);
+    // An agent's contact with a next-response clock is flagged the same way.
+    const next = {
+      ...c,
+      status: 'active' as const,
+      sla: { ...clock, kind: 'next' as const, targetSeconds: 120, dueAt: iso(NOW + 20_000) },
+    };
+    expect(contactTrouble(next, NOW, rules)).toEqual(['sla-risk']);
+  });
+
+  it('a clock paused outside business hours is not at risk; never due is never flagged', () => {
+    const calendar = {
+      timeZone: 'Asia/Shanghai',
+      hours: { fri: [{ start: '09:00', end: '18:00' }], mon: [{ start: '09:00', end: '18:00' }] },
+      holidays: [],
+    };
+    // Queued Friday 17:59 with a 300 s target: 60 s today, the rest from Monday 09:00 → due Monday 09:04.
+    const queued = Date.parse('2026-11-27T17:59:00+08:00');
+    const due = dueTime(calendar, queued, 300)!;
+    expect(due).toBe(Date.parse('2026-11-30T09:04:00+08:00'));
+    const c = {
+      ...waiting,
+      waitingSince: iso(queued),
+      sla: { kind: 'first' as const, dueAt: iso(due), breached: false, targetSeconds: 300 },
+    };
+    // Friday night and Sunday: the clock is paused, the contact is not about to breach (nor past the 60 s threshold rule).
+    expect(contactTrouble(c, Date.parse('2026-11-27T22:00:00+08:00'), rules)).toEqual([]);
+    expect(contactTrouble(c, Date.parse('2026-11-29T23:59:00+08:00'), rules)).toEqual([]);
+    // Monday 09:03 (60 s of business time left): at risk; 09:04: breached.
+    expect(contactTrouble(c, Date.parse('2026-11-30T09:03:00+08:00'), rules)).toEqual(['sla-risk']);
+    expect(contactTrouble(c, due, rules)).toEqual(['sla-breached']);
+    const never = { ...c, sla: { kind: 'first' as const, dueAt: null, breached: false, targetSeconds: 300 } };
+    expect(contactTrouble(never, Date.parse('2027-01-01T00:00:00Z'), rules)).toEqual([]);
+  });
+
+  it('falls back to the service-level threshold only without a clock', () => {
+    expect(contactTrouble({ ...waiting, waitingSince: ago(61), sla: null }, NOW, rules)).toEqual(['sla-breached']);
+    expect(contactTrouble({ ...waiting, status: 'bot', waitingSince: ago(6100), sla: null }, NOW, rules)).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   type BoardGroup,
   type BoardRules,
   type BoardServiceLevel,
+  type BoardSla,
 } from '../../../common/api/board';
 import type { Emotion } from '../../../common/ai/types';
 import type { ChannelCode } from '../../../common/message/session-id';
@@ -152,6 +153,8 @@ export interface GroupBoardInput {
   /** The service-level goal (`kpis.serviceLevel.target`). */
   target: number;
   rules: BoardRules;
+  /** A contact's running SLA clock (the SLA tracker's); absent or null: the service-level threshold rule. */
+  slaOf?: (sessionId: string) => BoardSla | null;
   /** ms since the epoch. */
   now: number;
 }
@@ -217,6 +220,7 @@ export function buildGroupBoard(input: GroupBoardInput): BoardGroup {
       assignedAgentName: s.assignedAgentId ? (names.get(s.assignedAgentId) ?? null) : null,
       unansweredSince: track?.unansweredSince != null ? iso(track.unansweredSince) : null,
       emotion: track?.emotion ?? null,
+      sla: input.slaOf?.(s.id) ?? null,
       trouble: [],
     };
     contact.trouble = contactTrouble(contact, now, rules);

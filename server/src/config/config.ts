@@ -569,8 +569,8 @@ export const FileConfigSchema = z.strictObject({
         })
         .partial(),
       /**
-       * The lead's live board (issue 16, docs/lead-board.md): a waiting contact is flagged once it has
-       * waited `slaWarnShare` of its service-level threshold (default 0.8), an agent's contact once its
+       * The lead's live board (issue 16, docs/lead-board.md): a contact is flagged once its SLA clock has
+       * run `slaWarnShare` of its target (default 0.8; with no clock, of the service-level threshold), an agent's contact once its
        * customer's message has had no answer for `silenceSeconds` (default 120).
        */
       board: z

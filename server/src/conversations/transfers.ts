@@ -199,8 +199,11 @@ export function createTransferService(deps: TransferDeps): TransferService {
   }
 
   // ── what the transfer leaves in the conversation ────────────────────────────────────────────────
-  /** The staff-only record of the transfer in the transcript (an event message, never sent to the customer). */
-  async function record(t: TransferRecord): Promise<void> {
+  /**
+   * The staff-only record of the transfer in the transcript (an event message, never sent to the customer).
+   * `byId`: who made it, when not the sending agent (a lead's reassign): recorded as `by`.
+   */
+  async function record(t: TransferRecord, byId?: string): Promise<void> {
     const data: TransferEventData = {
       transferId: t.id,
       mode: t.mode,
@@ -209,6 +212,7 @@ export function createTransferService(deps: TransferDeps): TransferService {
       targetLabel: viewOf(t).targetLabel,
       to: t.status === 'accepted' && t.offeredAgentId ? personOf(t.offeredAgentId) : null,
       skillGroup: t.skillGroup,
+      ...(byId && byId !== t.fromAgentId ? { by: personOf(byId) } : {}),
     };
     await deps.store.appendOutbound({
       sessionId: t.sessionId,
@@ -321,7 +325,7 @@ export function createTransferService(deps: TransferDeps): TransferService {
     const { transfer, session: queued } = await deps.store.startTransfer(input);
     await syncCapacity(input.fromAgentId);
     await deps.bus.publish(sessionChanged(queued, 'released', actorId, 'transferred', session));
-    await record(transfer);
+    await record(transfer, actorId);
     await tellCustomer(queued, transfer);
     await publish(transfer, queued, actorId);
     const to = input.target;

@@ -125,7 +125,7 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     const t = await setUp();
     const s = record('WB178000000000000001', { waitingSince: iso(FRI_1759) });
     await t.change(s, 'routed');
-    expect(t.tracker.statusOf(s.id)).toEqual({ kind: 'first', dueAt: iso(MON_0904), breached: false });
+    expect(t.tracker.statusOf(s.id)).toEqual({ kind: 'first', dueAt: iso(MON_0904), breached: false, targetSeconds: 300 });
     t.clock.now = MON_0904 - 1;
     t.tracker.tick();
     expect(await t.counted('first')).toBe(0);
@@ -157,7 +157,7 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     expect(t.tracker.statusOf(s.id)).toBeUndefined();
     const asked = Date.parse('2026-11-30T10:00:00+08:00');
     await t.message(active, envelope(s.id, 'in', 3, asked));
-    expect(t.tracker.statusOf(s.id)).toEqual({ kind: 'next', dueAt: iso(asked + 120_000), breached: false });
+    expect(t.tracker.statusOf(s.id)).toEqual({ kind: 'next', dueAt: iso(asked + 120_000), breached: false, targetSeconds: 120 });
     // A second customer message does not restart the clock.
     await t.message(active, envelope(s.id, 'in', 4, asked + 60_000));
     expect(t.tracker.statusOf(s.id)?.dueAt).toBe(iso(asked + 120_000));
@@ -198,7 +198,12 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     };
     const t = await setUp(open);
     // Replied once, then the customer wrote at 17:59:20: a next clock, 120 business seconds → Monday 09:01:20.
-    expect(t.tracker.statusOf(s.id)).toEqual({ kind: 'next', dueAt: iso(Date.parse('2026-11-30T09:01:20+08:00')), breached: false });
+    expect(t.tracker.statusOf(s.id)).toEqual({
+      kind: 'next',
+      dueAt: iso(Date.parse('2026-11-30T09:01:20+08:00')),
+      breached: false,
+      targetSeconds: 120,
+    });
     t.clock.now = MON_0904;
     const again = t.make();
     await again.start();

@@ -53,8 +53,13 @@ export interface SlaTrackerDeps {
 export interface SlaTracker {
   /** Reads the open sessions back (their pending responses, breaches already due fire), then follows the bus. */
   start(): Promise<void>;
-  /** The SLA of a session's waiting response for its queue row; undefined when none is waiting. */
-  statusOf(sessionId: string): SlaStatus | undefined;
+  /** The SLA of a session's waiting response for its queue row (with the policy's target in seconds); undefined when none is waiting. */
+  statusOf(sessionId: string): (SlaStatus & { targetSeconds: number }) | undefined;
+  /**
+   * Calls `listener` with the session's skill group whenever one of its clocks starts, stops, is
+   * rescheduled or breaches (on this node). Returns the unsubscribe.
+   */
+  onChange(listener: (sessionId: string, skillGroup: string) => void): () => void;
   /** Recomputes every pending due time under the policies now in force (after a publish). */
   reschedule(): void;
   /** Fires every breach due by now (the timer calls it; tests may too). */
@@ -126,6 +131,16 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let timerAt = Infinity;
   let stopped = false;
+  const listeners = new Set<(sessionId: string, skillGroup: string) => void>();
+  function changed(t: Pick<Tracked, 'sessionId' | 'facts'>): void {
+    for (const l of listeners) {
+      try {
+        l(t.sessionId, t.facts.skillGroup);
+      } catch (error) {
+        log.warn({ err: error, sessionId: t.sessionId }, 'an SLA change listener failed');
+      }
+    }
+  }
 
   function arm(): void {
     const next = heap.peek();
@@ -147,6 +162,7 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
   function startClock(t: Tracked, kind: SlaKind, startedAt: number): void {
     const policy = policyFor(deps.policies(), t.facts.skillGroup, t.facts.channel);
     if (!policy) {
+      if (t.pending) changed(t);
       t.pending = null;
       return;
     }
@@ -160,6 +176,7 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
       policy: { skillGroup: policy.skillGroup, channel: policy.channel },
       breached: false,
     };
+    changed(t);
     if (dueAt !== null) {
       heap.push({ dueAt, sessionId: t.sessionId, startedAt });
       arm();
@@ -168,6 +185,7 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
 
   function breach(t: Tracked, p: Pending): void {
     p.breached = true;
+    changed(t);
     const dueAt = p.dueAt!;
     const appended = deps.log.append([
       kpiEvent({
@@ -275,7 +293,9 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
           const s = e.payload;
           if (s.reason === 'closed' || s.reason === 'moved' || s.status === 'closed') {
             // Resolved: the clock stops for good.
+            const gone = sessions.get(e.sessionId);
             sessions.delete(e.sessionId);
+            if (gone?.pending) changed(gone);
             return;
           }
           if (s.status === 'bot') return;
@@ -296,7 +316,9 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
           const t = sessions.get(e.sessionId);
           if (!t) return;
           t.responded = true;
+          const had = t.pending !== null;
           t.pending = null;
+          if (had) changed(t);
         }),
       );
     },
@@ -304,7 +326,17 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
     statusOf(sessionId) {
       const p = sessions.get(sessionId)?.pending;
       if (!p) return undefined;
-      return { kind: p.kind, dueAt: p.dueAt === null ? null : new Date(p.dueAt).toISOString(), breached: p.breached };
+      return {
+        kind: p.kind,
+        dueAt: p.dueAt === null ? null : new Date(p.dueAt).toISOString(),
+        breached: p.breached,
+        targetSeconds: p.targetSeconds,
+      };
+    },
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
 
     reschedule() {
@@ -324,6 +356,7 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
 
     async stop() {
       stopped = true;
+      listeners.clear();
       if (timer) clearTimeout(timer);
       timer = null;
       for (const s of subs.splice(0)) await s.unsubscribe();

@@ -313,13 +313,13 @@ export function TransferRecordLine({ message }: { message: MessageView }) {
   if (message.kind !== 'event' || message.body.name !== TRANSFER_EVENT_NAME) return null;
   const data = TransferEventDataSchema.safeParse(message.body.data);
   if (!data.success) return null;
-  const { from, to, targetLabel, mode } = data.data;
+  const { from, to, targetLabel, mode, by } = data.data;
   return (
     <li className="transfer-record" data-testid="transfer-record">
       <span className="transfer-icon" aria-hidden="true">
         ⇄
       </span>{' '}
-      {t.record(from.name, to?.name ?? targetLabel, t.modeName[mode])} ·{' '}
+      {by ? t.reassigned(by.name, from.name, to?.name ?? targetLabel) : t.record(from.name, to?.name ?? targetLabel, t.modeName[mode])} ·{' '}
       <time dateTime={message.receivedAt}>{stamp(message.receivedAt)}</time>
     </li>
   );

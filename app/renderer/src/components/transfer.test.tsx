@@ -271,6 +271,36 @@ describe('transfers in the workstation', () => {
     expect($('transfer-record')?.textContent).toContain('Agent One transferred this conversation to Agent Two (warm)');
   });
 
+  it('credits the lead on a reassign record (en, zh)', async () => {
+    const reassigned = (id: string) =>
+      msg(3, {
+        id,
+        direction: 'out',
+        author: 'system',
+        kind: 'event',
+        body: {
+          name: 'staff.transfer',
+          data: {
+            transferId: view().id,
+            mode: 'cold',
+            status: 'routed',
+            from: { id: 'u1', name: 'Agent One' },
+            targetLabel: 'Agent Two',
+            to: null,
+            skillGroup: 'general',
+            by: { id: 'lead', name: 'Team Lead' },
+          },
+        },
+      } as Partial<MessageView>);
+    await render({ open: detail({ messages: [msg(1, {}), reassigned('m-r1')] }) });
+    expect($('transfer-record')?.textContent).toContain('Team Lead reassigned this conversation from Agent One to Agent Two');
+    expect($('transfer-record')?.textContent).not.toContain('transferred');
+    act(() => root.unmount());
+    host.remove();
+    await render({ locale: 'zh', open: detail({ messages: [msg(1, {}), reassigned('m-r2')] }) });
+    expect($('transfer-record')?.textContent).toContain('Team Lead 将此会话从 Agent One 改派给 Agent Two');
+  });
+
   it('declines with a reason', async () => {
     const agent2 = { ...me, id: 'u2', displayName: 'Agent Two', skillGroups: ['vip'] };
     await render({ user: agent2, open: null, answers: { 'transfer:decline': view({ status: 'declined' }) } });

@@ -106,6 +106,25 @@ function GroupTile({ group, now, t }: { group: BoardGroup; now: number; t: Board
   );
 }
 
+/** A contact's SLA clock: which response, and the countdown to its due time (or how long it is overdue). */
+function SlaDue({ sla, now, t }: { sla: BoardContact['sla']; now: number; t: BoardStrings }) {
+  if (!sla) return <span className="muted">{t.none}</span>;
+  const kind = sla.kind === 'first' ? t.sla.first : t.sla.next;
+  if (sla.dueAt === null)
+    return (
+      <span>
+        {kind} · <span className="muted">{t.sla.paused}</span>
+      </span>
+    );
+  const left = Date.parse(sla.dueAt) - now;
+  const over = sla.breached || left <= 0;
+  return (
+    <span title={t.sla.title(new Date(sla.dueAt).toLocaleString())} className={over ? 'board-sla--over' : undefined}>
+      {kind} · {over ? t.sla.over(formatWait(-left)) : t.sla.left(formatWait(left))}
+    </span>
+  );
+}
+
 /** The open contacts of every watched group, in trouble first within their order; each with a Supervise button. */
 function ContactsTable({
   contacts,
@@ -131,6 +150,7 @@ function ContactsTable({
           <th>{t.columns.tier}</th>
           <th>{t.columns.status}</th>
           <th>{t.columns.wait}</th>
+          <th>{t.columns.sla}</th>
           <th>{t.columns.agent}</th>
           <th>{t.columns.trouble}</th>
           <th>{t.columns.actions}</th>
@@ -159,6 +179,9 @@ function ContactsTable({
               <td>{t.statuses[c.status]}</td>
               <td className="board-wait" data-testid="board-wait">
                 {waitFrom ? formatWait(now - Date.parse(waitFrom)) : t.none}
+              </td>
+              <td className="board-sla" data-testid="board-sla">
+                <SlaDue sla={c.sla} now={now} t={t} />
               </td>
               <td>{c.assignedAgentName ?? c.assignedAgentId ?? t.unassigned}</td>
               <td>

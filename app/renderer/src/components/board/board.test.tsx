@@ -47,6 +47,7 @@ function group(skillGroup: string, at: string, waitingSeconds: number[]): BoardG
       assignedAgentName: null,
       unansweredSince: ago(s),
       emotion: null,
+      sla: null,
       trouble: [],
     })),
     contactsTotal: waitingSeconds.length,
@@ -114,7 +115,7 @@ describe('the live board view (issue 16)', () => {
     const rows = qa('[data-testid="board-contact"]');
     expect(rows.map((r) => r.getAttribute('data-trouble'))).toEqual(['', 'sla-risk']);
     expect(rows[1]!.className).toContain('board-row--trouble');
-    expect(rows[1]!.textContent).toContain('About to breach the service level');
+    expect(rows[1]!.textContent).toContain('About to breach the SLA');
     expect(q('[data-testid="board-group-general"]')!.textContent).toContain('50 %');
     // A newer push replaces the group; an older one (overtaken) is ignored.
     act(() => fake.push({ rules, groups: [group('general', new Date().toISOString(), [10, 55, 3])] }));
@@ -124,6 +125,26 @@ describe('the live board view (issue 16)', () => {
     act(() => store.getState().stop());
     expect(fake.listening()).toBe(0);
     expect(fake.asked).toEqual(['board:subscribe', 'board:unsubscribe']);
+  });
+
+  it('follows a contact’s SLA clock: shows the due countdown (en, zh) and flags from the clock, not the threshold', async () => {
+    const g = group('general', ago(0), [300, 5]);
+    // Waiting 300 s (past the 60 s threshold) but its first-response clock has 200 s of 600 left: no flag.
+    g.contacts[0]!.sla = { kind: 'first', dueAt: new Date(Date.now() + 200_000).toISOString(), breached: false, targetSeconds: 600 };
+    // Waiting 5 s, its next-response clock breached (the tracker said so).
+    g.contacts[1]!.sla = { kind: 'next', dueAt: ago(10), breached: true, targetSeconds: 120 };
+    const fake = fakeConnection(async () => ({ rules, groups: [g] }));
+    await show(createBoardStore(fake.connection), 'en');
+    const rows = qa('[data-testid="board-contact"]');
+    expect(rows.map((r) => r.getAttribute('data-trouble'))).toEqual(['', 'sla-breached']);
+    const sla = qa('[data-testid="board-sla"]').map((e) => e.textContent);
+    expect(sla[0]).toMatch(/^First response · 3:(19|20) left$/);
+    expect(sla[1]).toMatch(/^Next response · 0:1\d overdue$/);
+    act(() => root?.unmount());
+    host?.remove();
+    await show(createBoardStore(fakeConnection(async () => ({ rules, groups: [g] })).connection), 'zh');
+    expect(q('[data-testid="board-sla"]')!.textContent).toMatch(/^首次响应 · 剩余 3:(19|20)$/);
+    expect(q('[data-testid="board-contact"]:nth-child(2)')!.textContent).toContain('已违反 SLA');
   });
 
   it('gives each contact a Supervise button that calls the onSupervise hook with its session', async () => {

@@ -39,10 +39,12 @@ export function SupervisionView() {
     listRef.current?.scrollTo({ top: listRef.current.scrollHeight });
   }, [newest]);
 
+  // A whisper goes to the agent holding the contact: none while it waits or is with the AI (the server says NO_AGENT_ASSIGNED).
+  const noAgent = !barging && !(detail?.status === 'active' && detail.assignedAgentId);
   const submit = async (e?: FormEvent) => {
     e?.preventDefault();
     const value = text.trim();
-    if (!hasVisibleText(value)) return;
+    if (!hasVisibleText(value) || noAgent) return;
     const ok = barging ? await barge(value) : await whisper(value);
     if (ok) setText('');
   };
@@ -117,7 +119,13 @@ export function SupervisionView() {
                   {t.barge}
                 </label>
                 {barging ? <strong role="status">{t.bargeHint}</strong> : null}
+                {noAgent ? (
+                  <span className="muted" role="note" data-testid="whisper-no-agent">
+                    {t.whisperNoAgent}
+                  </span>
+                ) : null}
                 <textarea
+                  disabled={noAgent}
                   aria-label={barging ? t.bargePlaceholder : t.whisper}
                   placeholder={barging ? t.bargePlaceholder : t.whisperPlaceholder}
                   dir="auto"
@@ -128,7 +136,7 @@ export function SupervisionView() {
                   onKeyDown={onKey}
                   data-testid="supervision-input"
                 />
-                <button type="submit" disabled={!hasVisibleText(text)} data-testid="supervision-send">
+                <button type="submit" disabled={noAgent || !hasVisibleText(text)} data-testid="supervision-send">
                   {barging ? t.sendToCustomer : t.send}
                 </button>
               </form>
