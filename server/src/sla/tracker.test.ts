@@ -1,3 +1,4 @@
+import { HuiliuError } from '../../../common/errors/codes';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,10 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setUp(open: { sessions: SessionRecord[]; messages: Envelope[] } = { sessions: [], messages: [] }, policies = [policy]) {
+  async function setUp(
+    open: { sessions: SessionRecord[]; messages: Envelope[]; erased?: string[] } = { sessions: [], messages: [] },
+    policies = [policy],
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'huiliu-sla-'));
     const log = createSqliteKpiEventLog({ path: join(dir, 'huiliu.db') });
     const bus = createMemoryBus();
@@ -73,7 +77,10 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
         bus,
         store: {
           listSessions: async () => open.sessions,
-          recentMessages: async () => ({ messages: open.messages, hasOlder: false }),
+          recentMessages: async (conversationId) => {
+            if (open.erased?.includes(conversationId)) throw new HuiliuError('CUSTOMER_ERASED');
+            return { messages: open.messages, hasOlder: false };
+          },
         },
         policies: () => policies,
         log,
@@ -211,6 +218,14 @@ describe('the SLA tracker (first and next response clocks, breaches as events)',
     t.tracker.tick();
     await again.stop();
     expect(await t.counted('next')).toBe(1);
+  });
+
+  it("starts even when an open contact's customer was erased: that contact gets no clock, the others do", async () => {
+    const erased = record('WB178000000000000006', { conversationId: '0190f000-0000-7000-8000-0000000000e1', waitingSince: iso(FRI_1759) });
+    const kept = record('WB178000000000000007', { waitingSince: iso(FRI_1759) });
+    const t = await setUp({ sessions: [erased, kept], messages: [], erased: [erased.conversationId] });
+    expect(t.tracker.statusOf(erased.id)).toBeUndefined();
+    expect(t.tracker.statusOf(kept.id)?.kind).toBe('first');
   });
 
   it('takes new targets at once on reschedule (a policy publish)', async () => {

@@ -1,3 +1,4 @@
+import { HuiliuError } from '../../../common/errors/codes';
 import type { SlaKind, SlaPolicy, SlaStatus } from '../../../common/api/sla';
 import type { SessionFacts } from '../../../common/events/events';
 import { authorOf } from '../../../common/message/envelope';
@@ -269,8 +270,15 @@ export function createSlaTracker(deps: SlaTrackerDeps): SlaTracker {
   async function rebuild(): Promise<void> {
     const open = await deps.store.listSessions({ status: ['queued', 'offered', 'active'], limit: REBUILD_LIMIT });
     for (const s of open) {
+      let page: Awaited<ReturnType<typeof deps.store.recentMessages>>;
+      try {
+        page = await deps.store.recentMessages(s.conversationId, { limit: 200 });
+      } catch (error) {
+        // An erased customer's contact (issue 17): its messages cannot be read, and there is no one to answer on time.
+        if (error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED') continue;
+        throw error;
+      }
       const t = track(s.id, s.conversationId, sessionFacts(s));
-      const page = await deps.store.recentMessages(s.conversationId, { limit: 200 });
       const mine = page.messages.filter((m) => m.sessionId === s.id);
       const lastReply = mine.findLastIndex((m) => authorOf(m) === 'agent');
       t.responded = lastReply >= 0;
