@@ -158,10 +158,11 @@ describe('rate limits on the widget and the app channel', () => {
 
   it('believes X-Forwarded-For only from a trusted proxy', async () => {
     // Loopback is trusted by default: a relayed remote caller is that caller, not loopback.
+    // A relayed caller needs the token of someone who sees every group (admins, auditors): /metrics carries them all.
     const relayed = await s.app.inject({ method: 'GET', url: '/metrics', headers: xff('198.51.100.7') });
     expect(relayed.statusCode).toBe(401);
     expect(relayed.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
-    const token = await s.login('lead');
+    const token = await s.login('admin');
     const withToken = await s.app.inject({
       method: 'GET',
       url: '/metrics',
