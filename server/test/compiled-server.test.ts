@@ -53,11 +53,13 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
         'attachments',
         'audit',
         'auth',
+        'canned',
         'gateway',
         'kpis',
         'privacy',
         'routing',
         'sessions',
+        'sla',
         'gateway/web',
       ].map((capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length);
       expect(applied).toEqual([
@@ -66,12 +68,14 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
         { component: 'attachments', n: expected[2] },
         { component: 'audit', n: expected[3] },
         { component: 'auth', n: expected[4] },
-        { component: 'channels', n: expected[5] },
-        { component: 'kpis', n: expected[6] },
-        { component: 'privacy', n: expected[7] },
-        { component: 'routing', n: expected[8] },
-        { component: 'sessions', n: expected[9] },
-        { component: 'widget', n: expected[10] },
+        { component: 'canned', n: expected[5] },
+        { component: 'channels', n: expected[6] },
+        { component: 'kpis', n: expected[7] },
+        { component: 'privacy', n: expected[8] },
+        { component: 'routing', n: expected[9] },
+        { component: 'sessions', n: expected[10] },
+        { component: 'sla', n: expected[11] },
+        { component: 'widget', n: expected[12] },
       ]);
     } finally {
       db.close();
