@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { fetchSignInProviders, type SignInProviders } from '../api/http';
 import { useLocale, useWorkstation } from '../context';
 import { LOGIN_STRINGS } from '../i18n';
+import { LanguageSwitch } from './LanguageSwitch';
 
 export function Login({ providers: given }: { providers?: SignInProviders } = {}) {
   const login = useWorkstation((s) => s.login);
@@ -28,6 +29,9 @@ export function Login({ providers: given }: { providers?: SignInProviders } = {}
 
   return (
     <main className="login">
+      <div className="login__lang">
+        <LanguageSwitch />
+      </div>
       <form className="login__card" onSubmit={submit} aria-label="Sign in">
         <h1 className="login__brand">
           汇流 <span>Huiliu</span>

@@ -10,6 +10,7 @@ import { canApprovePrivacy, canManageApps, canViewAudit, canViewBoard, canViewKp
 import { worksQueue } from '../stores/auth';
 import { canSupervise } from '../stores/supervision';
 import { supervisionStrings } from '../i18n-supervision';
+import { LanguageSwitch } from './LanguageSwitch';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
@@ -104,6 +105,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
             ) : null}
           </>
         ) : null}
+        <LanguageSwitch />
         <span className="topbar__user" data-testid="current-user">
           <bdi dir="auto">{user?.displayName}</bdi>
           {user?.skillGroups.length ? ` · ${user.skillGroups.join(', ')}` : null}

@@ -2,8 +2,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { CannedReply } from '../../../../../common/api/canned';
 import './canned.css';
 import { useCannedApi } from '../../api/canned';
-import { useLocale } from '../../context';
-import { cannedStrings } from '../../i18n-canned';
+import { useTranslation } from 'react-i18next';
 
 /**
  * The `/word` the cursor stands at the end of (issue 15): a `/` at the start of the text or after
@@ -124,22 +123,22 @@ export function useCannedPicker(
 
 /** The picker's list above the composer (a listbox; the composer keeps the focus). */
 export function CannedList({ picker }: { picker: CannedPicker }) {
-  const t = cannedStrings(useLocale());
+  const { t } = useTranslation('canned');
   if (!picker.open) return null;
   return (
     <div className="canned" data-testid="canned-picker">
       <div className="canned__head">
-        <strong>{t.title}</strong>
-        <span className="canned__hint">{t.hint}</span>
+        <strong>{t('title')}</strong>
+        <span className="canned__hint">{t('hint')}</span>
       </div>
       {picker.failed ? (
         <p className="canned__empty" role="alert">
-          {t.failed}
+          {t('failed')}
         </p>
       ) : picker.items.length === 0 ? (
-        <p className="canned__empty">{picker.loading ? t.loading : t.none}</p>
+        <p className="canned__empty">{picker.loading ? t('loading') : t('none')}</p>
       ) : (
-        <ul role="listbox" aria-label={t.title}>
+        <ul role="listbox" aria-label={t('title')}>
           {picker.items.map((r, i) => (
             <li
               key={r.id}
@@ -157,7 +156,7 @@ export function CannedList({ picker }: { picker: CannedPicker }) {
               <span className="canned__title" dir="auto">
                 {r.title}
               </span>
-              {r.ownerId ? <span className="canned__mine">{t.personal}</span> : null}
+              {r.ownerId ? <span className="canned__mine">{t('personal')}</span> : null}
               <span className="canned__text" dir="auto">
                 {r.text}
               </span>

@@ -4,7 +4,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CannedReply } from '../../../../../common/api/canned';
 import { CannedApiContext, type CannedApi } from '../../api/canned';
-import { LocaleContext } from '../../context';
+import { LocaleProvider } from '../../LocaleProvider';
 import type { Locale } from '../../i18n';
 import { applyCanned, CannedList, cannedQueryAt, useCannedPicker } from './CannedPicker';
 
@@ -84,11 +84,11 @@ describe('the composer picker', () => {
     root = createRoot(host);
     await act(async () =>
       root!.render(
-        <LocaleContext.Provider value={locale}>
+        <LocaleProvider locale={locale}>
           <CannedApiContext.Provider value={api}>
             <Composer token={token} />
           </CannedApiContext.Provider>
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       ),
     );
     return host.querySelector<HTMLTextAreaElement>('[data-testid="box"]')!;
