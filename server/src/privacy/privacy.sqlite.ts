@@ -3,7 +3,8 @@ import { migrate, openDatabase, type Db } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
 import { migrationsDir } from '../runtime/paths';
 import { DataKeyRing } from '../sessions/data-keys';
-import { customerKeyOwner } from '../sessions/sqlite-rows';
+import { customerKeyOwner, toSession, type SessionRow } from '../sessions/sqlite-rows';
+import type { SessionRecord } from '../sessions/store';
 import type { PrivacyRequestRecord, PrivacyStore, RetentionReport, SealedBundle, ShredReport } from './privacy';
 
 const MIGRATIONS = migrationsDir('privacy');
@@ -99,6 +100,13 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
     delLinks: db.prepare('DELETE FROM customer_links WHERE customer_id = ?'),
     clearNameIndex: db.prepare('UPDATE customers SET name_hmac = NULL WHERE id = ?'),
     delFacts: db.prepare('DELETE FROM customer_facts WHERE customer_id = ?'),
+    // An erased customer's open contacts close with them: nothing can be read or sent on them any more.
+    openOf: db.prepare(`SELECT id, status, offered_agent_id FROM sessions WHERE customer_id = ? AND status != 'closed'`),
+    closeErased: db.prepare(
+      `UPDATE sessions SET status = 'closed', offered_agent_id = NULL, offer_expires_at = NULL, closed_at = @t, updated_at = @t
+       WHERE id = @id AND status != 'closed' RETURNING *`,
+    ),
+    closeConversations: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE customer_id = ? AND status != 'closed'`),
     rules: db.prepare('SELECT skill_group, days, updated_by, updated_at FROM retention_rules ORDER BY skill_group'),
     setRule: db.prepare(
       `INSERT INTO retention_rules (skill_group, days, updated_by, updated_at) VALUES (?, ?, ?, ?)
@@ -186,6 +194,7 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
             linksRemoved: 0,
             searchTermsRemoved: 0,
             exportsWithdrawn: 0,
+            sessionsClosed: [],
           };
           const at = new Date().toISOString();
           r.keysDestroyed = DataKeyRing.destroy(db, customerIds.map(customerKeyOwner));
@@ -198,6 +207,11 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
             assist?.delPastReplies.run(id);
             // An export bundle is sealed under its own key: destroy it with the customer's content.
             r.exportsWithdrawn += q.withdrawApproved.run(at, id).changes + q.withdrawPending.run(at, id).changes;
+            for (const open of q.openOf.all(id) as { id: string; status: SessionRecord['status']; offered_agent_id: string | null }[]) {
+              const row = q.closeErased.get({ id: open.id, t: at }) as SessionRow | undefined;
+              if (row) r.sessionsClosed.push({ session: toSession(row), before: { status: open.status, offeredAgentId: open.offered_agent_id } });
+            }
+            q.closeConversations.run(at, id);
           }
           return r;
         })

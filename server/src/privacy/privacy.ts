@@ -1,3 +1,4 @@
+import type { SessionRecord } from '../sessions/store';
 import type { PrivacyRequestKind, PrivacyRequestStatus, RetentionRuleView } from '../../../common/api/privacy';
 import type { WrappedKey } from '../keys/provider';
 
@@ -42,6 +43,13 @@ export interface ShredReport {
    * hold the erased content under a key of their own) → `expired`, pending ones → `failed`.
    */
   exportsWithdrawn: number;
+  /**
+   * The contacts of these customers that were still open (waiting, offered, with the AI or with an
+   * agent), closed in the same transaction with no disposition, as stored after the close, each with
+   * the agent its offer was withdrawn from. The caller publishes `session.changed` (`closed`) for each so
+   * queues, boards, SLA clocks and the agents' workstations let go of them like any closed contact.
+   */
+  sessionsClosed: { session: SessionRecord; before: Pick<SessionRecord, 'status' | 'offeredAgentId'> }[];
 }
 
 /** What one retention pass removed in one skill group. */

@@ -127,11 +127,14 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     const h = await setUp();
     const erased: EventOf<'customer.erased'>[] = [];
     await h.bus.subscribeAll('customer.erased', (e) => void erased.push(e));
+    const closed: EventOf<'session.changed'>[] = [];
+    await h.bus.subscribeAll('session.changed', (e) => void (e.payload.reason === 'closed' && closed.push(e)));
     const r = await h.sessions.appendInbound(
       draft({ identity: { channel: 'WB', externalId: 'gone-1', displayName: 'Zhao Lei' }, text: 'my secret' }),
       { skillGroup: 'general' },
     );
     const other = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'stays-1' } }), { skillGroup: 'general' });
+    await h.sessions.claim(r.session.id, 'u-bob');
     // Warm every cache (this thread's store, the writer thread's ring).
     await h.sessions.appendOutbound({
       sessionId: r.session.id,
@@ -159,10 +162,13 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
         critical: true,
       }),
     ).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
-    // The contact can still be taken and closed (without a note, which would need the key).
-    await h.sessions.claim(r.session.id, 'u-bob');
-    await expect(h.sessions.close(r.session.id, 'u-bob', 'resolved', 'a note')).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
-    expect((await h.sessions.close(r.session.id, 'u-bob', 'resolved')).status).toBe('closed');
+    // Their open contact closed with the erasure (no disposition), and every node was told like any close.
+    expect(await h.sessions.getSession(r.session.id)).toMatchObject({ status: 'closed', wrapUpCode: null, assignedAgentId: 'u-bob' });
+    expect(closed.map((e) => [e.sessionId, e.payload.status, e.payload.reason])).toEqual([[r.session.id, 'closed', 'closed']]);
+    expect(h.audit.find((e) => e.action === 'privacy.erasure.execute')?.detail).toMatchObject({ sessionsClosed: 1 });
+    await expect(h.sessions.close(r.session.id, 'u-bob', 'resolved')).rejects.toMatchObject({ code: expect.any(String) });
+    // The other customer's contact stays open.
+    expect((await h.sessions.getSession(other.session.id))?.status).toBe('queued');
     // Identity lookups are gone: the same visitor writing again is a new customer.
     expect(await h.sessions.findCustomerByIdentity('WB', 'gone-1')).toBeNull();
     // Others are untouched.

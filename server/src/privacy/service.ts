@@ -15,7 +15,7 @@ import type { Envelope } from '../../../common/message/envelope';
 import type { AuditEntryInput } from '../audit/audit';
 import type { AttachmentStore } from '../attachments/store';
 import type { Bus } from '../bus/bus';
-import { customerErased } from '../bus/events';
+import { customerErased, sessionChanged } from '../bus/events';
 import { open, seal } from '../crypto/aead';
 import type { KeyProvider } from '../keys/provider';
 import type { Logger } from '../logging/logger';
@@ -364,7 +364,14 @@ export class PrivacyService {
       linksRemoved: report.linksRemoved,
       searchTermsRemoved: report.searchTermsRemoved,
       exportsWithdrawn: report.exportsWithdrawn,
+      sessionsClosed: report.sessionsClosed.length,
     });
+    // Its open contacts closed with it: every node's router, board, SLA clocks and agents let go of them.
+    for (const { session, before } of report.sessionsClosed) {
+      await this.o.bus.publish(sessionChanged(session, 'closed', 'system', undefined, before)).catch((error: unknown) => {
+        this.o.logger.error({ err: error, sessionId: session.id }, 'publishing session.changed for an erased contact failed');
+      });
+    }
     // The erasure is done and recorded whatever the bus says; this process's threads already dropped
     // the keys (shared shred epoch). Other processes drop them on this event (main.ts) or at restart.
     await this.o.bus.publish(customerErased(r.id, report.customerIds, actor.id)).catch((error: unknown) => {
