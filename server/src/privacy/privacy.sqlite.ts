@@ -106,7 +106,9 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
       `UPDATE sessions SET status = 'closed', offered_agent_id = NULL, offer_expires_at = NULL, closed_at = @t, updated_at = @t
        WHERE id = @id AND status != 'closed' RETURNING *`,
     ),
-    closeConversations: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE customer_id = ? AND status != 'closed'`),
+    closeConversations: db.prepare(
+      `UPDATE conversations SET status = 'closed', updated_at = ? WHERE customer_id = ? AND status != 'closed'`,
+    ),
     rules: db.prepare('SELECT skill_group, days, updated_by, updated_at FROM retention_rules ORDER BY skill_group'),
     setRule: db.prepare(
       `INSERT INTO retention_rules (skill_group, days, updated_by, updated_at) VALUES (?, ?, ?, ?)
@@ -209,7 +211,8 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
             r.exportsWithdrawn += q.withdrawApproved.run(at, id).changes + q.withdrawPending.run(at, id).changes;
             for (const open of q.openOf.all(id) as { id: string; status: SessionRecord['status']; offered_agent_id: string | null }[]) {
               const row = q.closeErased.get({ id: open.id, t: at }) as SessionRow | undefined;
-              if (row) r.sessionsClosed.push({ session: toSession(row), before: { status: open.status, offeredAgentId: open.offered_agent_id } });
+              if (row)
+                r.sessionsClosed.push({ session: toSession(row), before: { status: open.status, offeredAgentId: open.offered_agent_id } });
             }
             q.closeConversations.run(at, id);
           }
