@@ -20,10 +20,12 @@ describe('reading a facts CSV', () => {
     expect(rows[1]!.value).toEqual({ externalId: 'b', spend: 2, name: 'two\nlines' });
   });
 
-  it('reads a 20 MB body of blank lines in well under a second', () => {
+  it('reads a 20 MB body of blank lines in linear time', () => {
+    // A guard against quadratic scanning (20M blank lines would take hours), not a speed target: the
+    // bound is loose so a loaded CI machine passes; `npm run bench` is where speed is measured.
     const t0 = performance.now();
     const { rows, received } = parseFactsCsv(csv(`externalId,spend\n${'\n'.repeat(20 * 1024 * 1024)}x,1\n`), new ImportErrors());
-    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(performance.now() - t0).toBeLessThan(30_000);
     expect(rows).toEqual([{ row: 20 * 1024 * 1024 + 1, value: { externalId: 'x', spend: 1 } }]);
     expect(received).toBe(1);
   });
@@ -55,7 +57,7 @@ describe('reading a facts CSV', () => {
     // Exactly the limit is fine.
     const atLimit = Array.from({ length: FACTS_IMPORT_MAX_ROWS }, (_, i) => `r${i},1`).join('\n');
     expect(parseFactsCsv(csv(`externalId,spend\n${atLimit}\n`), new ImportErrors()).received).toBe(FACTS_IMPORT_MAX_ROWS);
-  });
+  }, 120_000);
 });
 
 describe('checking a facts row', () => {

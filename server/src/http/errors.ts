@@ -106,12 +106,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
       if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
       return reply.status(err.status).send({ error: clientErrorInfo(err) });
     }
-    const mapped = (err.code && FASTIFY_CODES[err.code]) || (err instanceof SyntaxError ? 'INVALID_JSON' : undefined);
-    if (mapped) return reply.status(ERROR_CODES[mapped].status).send(errorBody(mapped));
-    if (err.statusCode === 429) return reply.status(429).send(errorBody('RATE_LIMITED'));
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    // Everything else takes the one mapping `errorCodeOf` gives (Fastify's own codes, bad JSON, 429, 4xx).
+    const code = errorCodeOf(err);
+    const framework = (err.code && FASTIFY_CODES[err.code]) || err instanceof SyntaxError;
+    if (code === 'VALIDATION_FAILED' && !framework && err.statusCode) {
       return reply.status(err.statusCode).send(errorBody('VALIDATION_FAILED', err.message));
     }
+    if (code !== 'INTERNAL') return reply.status(ERROR_CODES[code].status).send(errorBody(code));
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send(errorBody('INTERNAL'));
   });
