@@ -309,6 +309,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   const store: SessionStore = {
     kind: 'sqlite',
     appendInbound: (draft, opts) => writer.appendInbound(draft, opts),
+    admitInbound: (draft, opts) => writer.admitInbound!(draft, opts),
     appendOutbound: (input) => writer.appendOutbound(input),
     saveRouting: (sessionId, decision, offer, seen) => writer.saveRouting(sessionId, decision, offer, seen),
     claim: (sessionId, agentId) => writer.claim(sessionId, agentId),

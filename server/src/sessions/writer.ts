@@ -36,6 +36,7 @@ import {
 import type {
   CustomerIdentity,
   CustomerMerge,
+  AdmittedInbound,
   InboundResult,
   LinkView,
   ProfileChange,
@@ -49,6 +50,7 @@ import { createTransferWriter } from './transfers.sqlite';
 export type SessionWriter = Pick<
   SessionStore,
   | 'appendInbound'
+  | 'admitInbound'
   | 'appendOutbound'
   | 'saveRouting'
   | 'claim'
@@ -70,6 +72,7 @@ export type SessionWriter = Pick<
 export type SessionWriteOp = keyof SessionWriter;
 export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'appendInbound',
+  'admitInbound',
   'appendOutbound',
   'saveRouting',
   'claim',
@@ -506,6 +509,61 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     return row ? (JSON.parse(openText(key, row.facts_ct, factsAad(customerId))) as StoredCustomerFacts) : {};
   }
 
+  /**
+   * The session a customer message belongs to, inside the message's transaction: applies the draft's
+   * contact details and verified links, finds the customer's open session on the channel or opens one
+   * (joining their recent open conversation and taking over its sessions, DESIGN §3, issue 12).
+   */
+  function admit(
+    customerId: string,
+    identityHmac: string,
+    draft: InboundDraft,
+    skillGroup: string,
+  ): { sessionRow: SessionRow; newSession: boolean; moved: SessionRecord | null; merges: CustomerMerge[] } {
+    updateProfile(customerId, draft.identity, identityHmac);
+    const channel = draft.identity.channel;
+    const merges = applyLinks(customerId, draft.identity.links, channel);
+    let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
+    let newSession = false;
+    let moved: SessionRecord | null = null;
+    if (!sessionRow) {
+      const t = iso();
+      const recent = q.recentOpenConversation.get(groupOf(customerId), new Date(now() - continuityMs).toISOString()) as
+        { id: string } | undefined;
+      const conversationId = recent?.id ?? uuidv7();
+      if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
+      const { id } = mintSessionId(
+        channel,
+        (candidate) => q.insertSession.run(candidate, conversationId, customerId, channel, skillGroup, t, t, t, t).changes === 1,
+        { now, ...(options.random ? { random: options.random } : {}) },
+      );
+      sessionRow = q.session.get(id) as SessionRow;
+      newSession = true;
+      // The customer went on in an open conversation from another channel (DESIGN §3): this session
+      // carries it on — same status (a pending offer goes back to the queue), skill group, agent,
+      // routing and place in the queue — and the sessions it takes over close, pointing at it.
+      const previous = recent ? (q.otherOpenSessions.all(conversationId, id) as SessionRow[]) : [];
+      const from = previous[0];
+      if (from) {
+        sessionRow = q.inherit.get({
+          id,
+          status: from.status === 'offered' ? 'queued' : from.status,
+          skillGroup: from.skill_group,
+          agent: from.status === 'active' ? from.assigned_agent_id : null,
+          routing: from.routing_json,
+          waitingSince: from.waiting_since,
+          handover: from.handover_json,
+          from: from.id,
+        }) as SessionRow;
+        for (const p of previous) {
+          const closed = q.moveClose.get({ id: p.id, to: id, t }) as SessionRow | undefined;
+          if (closed && p === from) moved = toSession(closed);
+        }
+      }
+    }
+    return { sessionRow, newSession, moved, merges };
+  }
+
   return {
     // Issue 11: transfers (transfers.sqlite.ts).
     ...createTransferWriter({ db, ring, commit, iso }),
@@ -519,47 +577,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           const session = toSession(q.session.get(dup.session_id) as SessionRow);
           return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false, moved: null, merges: [] };
         }
-        updateProfile(customerId, draft.identity, identityHmac);
-        const channel = draft.identity.channel;
-        const merges = applyLinks(customerId, draft.identity.links, channel);
-        let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
-        let newSession = false;
-        let moved: SessionRecord | null = null;
-        if (!sessionRow) {
-          const t = iso();
-          const recent = q.recentOpenConversation.get(groupOf(customerId), new Date(now() - continuityMs).toISOString()) as
-            { id: string } | undefined;
-          const conversationId = recent?.id ?? uuidv7();
-          if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
-          const { id } = mintSessionId(
-            channel,
-            (candidate) => q.insertSession.run(candidate, conversationId, customerId, channel, skillGroup, t, t, t, t).changes === 1,
-            { now, ...(options.random ? { random: options.random } : {}) },
-          );
-          sessionRow = q.session.get(id) as SessionRow;
-          newSession = true;
-          // The customer went on in an open conversation from another channel (DESIGN §3): this session
-          // carries it on — same status (a pending offer goes back to the queue), skill group, agent,
-          // routing and place in the queue — and the sessions it takes over close, pointing at it.
-          const previous = recent ? (q.otherOpenSessions.all(conversationId, id) as SessionRow[]) : [];
-          const from = previous[0];
-          if (from) {
-            sessionRow = q.inherit.get({
-              id,
-              status: from.status === 'offered' ? 'queued' : from.status,
-              skillGroup: from.skill_group,
-              agent: from.status === 'active' ? from.assigned_agent_id : null,
-              routing: from.routing_json,
-              waitingSince: from.waiting_since,
-              handover: from.handover_json,
-              from: from.id,
-            }) as SessionRow;
-            for (const p of previous) {
-              const closed = q.moveClose.get({ id: p.id, to: id, t }) as SessionRow | undefined;
-              if (closed && p === from) moved = toSession(closed);
-            }
-          }
-        }
+        const { sessionRow, newSession, moved, merges } = admit(customerId, identityHmac, draft, skillGroup);
         const { envelope, at } = insertMessage({
           session: sessionRow,
           direction: 'in',
@@ -576,6 +594,16 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         // What touchSession wrote, without reading the row back.
         const session = { ...toSession(sessionRow), lastMessageAt: at, updatedAt: at };
         return { envelope, session, duplicate: false, newSession, moved, merges };
+      });
+    },
+
+    async admitInbound(draft, { skillGroup }) {
+      const { customerId, identityHmac } = await resolveCustomer(draft.identity);
+      return commit.run((): AdmittedInbound => {
+        const { sessionRow, newSession, moved, merges } = admit(customerId, identityHmac, draft, skillGroup);
+        const t = iso();
+        q.touchSession.run(t, t, sessionRow.id);
+        return { session: { ...toSession(sessionRow), lastMessageAt: t, updatedAt: t }, newSession, moved, merges };
       });
     },
 
