@@ -150,9 +150,7 @@ export async function startServer(
   // Redis Cluster of HUILIU_REDIS_NODES; customers, routing, transfers and merges stay in SQLite
   // (docs/store.md). Unreachable nodes stop the start with STORE_UNREACHABLE.
   const conversationCluster =
-    config.store === 'redis'
-      ? await connectConversationCluster({ nodes: config.redisNodes, keys, prefix: config.redisPrefix })
-      : null;
+    config.store === 'redis' ? await connectConversationCluster({ nodes: config.redisNodes, keys, prefix: config.redisPrefix }) : null;
   const wideStore = await createSqliteSessionStore({
     path: config.paths.db,
     keys,
@@ -164,7 +162,10 @@ export async function startServer(
       ? routeConversations(
           wideStore,
           { ...conversationCluster.store, shutdown: () => conversationCluster.close() },
-          { onMirrorError: (error, op) => logger.warn({ err: error, op }, 'mirroring a session change to the Redis conversations store failed') },
+          {
+            onMirrorError: (error, op) =>
+              logger.warn({ err: error, op }, 'mirroring a session change to the Redis conversations store failed'),
+          },
         )
       : wideStore,
     (rating) => onRated(rating),

@@ -155,7 +155,10 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
     expect(await keyThere()).toBe(2); // master and replica
     const agentActor = { id: 'u-agent1', username: 'agent1', roles: ['admin' as const], skillGroups: [] };
     const officer = { id: 'u-officer', username: 'officer', roles: ['privacy-officer' as const], skillGroups: [] };
-    const request = await server.services.privacy.requestErasure(agentActor, { customerId: session.customerId, reason: 'GDPR Art. 17 test' });
+    const request = await server.services.privacy.requestErasure(agentActor, {
+      customerId: session.customerId,
+      reason: 'GDPR Art. 17 test',
+    });
     expect((await server.services.privacy.approve('erasure', request.id, officer)).status).toBe('executed');
     await until(async () => (await keyThere()) === 0, 10_000);
     await expect(server.services.store.listMessages(session.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });

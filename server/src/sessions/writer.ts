@@ -32,6 +32,7 @@ import {
   type SessionRow,
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
+  CONVERSATION_SQL,
 } from './sqlite-rows';
 import type {
   CustomerIdentity,
@@ -152,7 +153,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, phone_hmac, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    messageByClientId: db.prepare('SELECT * FROM messages WHERE customer_id = ? AND direction = ? AND client_message_id = ?'),
+    messageByClientId: db.prepare(CONVERSATION_SQL.messageByClientId),
     openSessionOnChannel: db.prepare(
       `SELECT * FROM sessions WHERE customer_id = ? AND channel = ? AND status != 'closed' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
     ),
@@ -216,19 +217,11 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     insertConversation: db.prepare(
       `INSERT INTO conversations (id, customer_id, status, last_seq, created_at, updated_at) VALUES (?, ?, 'open', 0, ?, ?)`,
     ),
-    insertSession: db.prepare(
-      `INSERT OR IGNORE INTO sessions (id, conversation_id, customer_id, channel, status, skill_group, created_at, updated_at, waiting_since, last_message_at)
-       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
-    ),
-    nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq'),
-    insertMessage: db.prepare(
-      `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, payload_ct,
-         content_hmac, client_message_id, critical, author_id, author_kind, sent_at, received_at)
-       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @payload_ct,
-         @content_hmac, @client_message_id, @critical, @author_id, @author_kind, @sent_at, @received_at)`,
-    ),
-    touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
-    session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+    insertSession: db.prepare(CONVERSATION_SQL.insertSession),
+    nextSeq: db.prepare(CONVERSATION_SQL.nextSeq),
+    insertMessage: db.prepare(CONVERSATION_SQL.insertMessage),
+    touchSession: db.prepare(CONVERSATION_SQL.touchSession),
+    session: db.prepare(CONVERSATION_SQL.session),
     profileState: db.prepare(
       `SELECT c.name_ct, c.name_hmac, i.phone_ct, i.phone_hmac FROM customers c
          JOIN customer_identities i ON i.customer_id = c.id WHERE i.channel = ? AND i.external_id_hmac = ?`,
@@ -285,7 +278,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
          waiting_since = @t, updated_at = @t
        WHERE id = @id AND status = 'bot' RETURNING *`,
     ),
-    openSessionsInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
+    openSessionsInConversation: db.prepare(CONVERSATION_SQL.openSessionsInConversation),
     customerExists: db.prepare('SELECT 1 AS ok FROM customers WHERE id = ?'),
     facts: db.prepare('SELECT facts_ct FROM customer_facts WHERE customer_id = ?'),
     putFacts: db.prepare(
@@ -297,7 +290,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       `INSERT INTO session_ratings (session_id, customer_id, score, comment_ct, rated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (session_id) DO NOTHING`,
     ),
-    closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
+    closeConversation: db.prepare(CONVERSATION_SQL.closeConversation),
   };
 
   const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
