@@ -102,6 +102,8 @@ export const ERROR_CODES = {
   INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
   EVENT_INVALID: { status: 500, message: 'An event broke its schema (a server bug).' },
   NOT_READY: { status: 503, message: 'The server is not ready.' },
+  /** Issue 14: the configured session store backend (HUILIU_STORE=redis: the Redis Cluster) cannot be reached at start. */
+  STORE_UNREACHABLE: { status: 503, message: 'The session store cannot be reached.' },
   OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
   /**

@@ -79,6 +79,8 @@ import { createCpuPool } from './workers/pool';
 import { HuiliuError } from '../../common/errors/codes';
 import type { SessionStore } from './sessions/store';
 import { createSqliteSessionStore } from './sessions/store.sqlite';
+import { routeConversations } from './sessions/store.ported';
+import { connectConversationCluster } from './sessions/conversations.redis.connect';
 import { REPO_ROOT } from './runtime/paths';
 import { SessionViews, emotionErrorReporter, messageEmotions } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
@@ -138,23 +140,34 @@ export async function startServer(
   /** `bus`: this node's bus on a backend shared with other nodes (tests of several nodes in one process). */
   wiring: { bus?: Bus } = {},
 ): Promise<RunningServer> {
-  if (config.store !== 'sqlite') {
-    throw new ConfigError('HUILIU_STORE: the redis session store is not in this version; use sqlite (HUILIU_BUS=redis is)');
-  }
-
   // Issue 14: the KEK in a local key file (embedded) or on a PKCS#11 token (scale-out, DESIGN §2);
   // with the token, the TLS private keys are kept sealed too (no secret in a plain file).
   const keys = config.keys.mode === 'pkcs11' ? createPkcs11KeyProvider(config.keys) : createLocalKeyProvider(config.paths.keys);
   const tls = await ensureTlsMaterial(config.paths.tls, [config.host], await tlsKeyBox(keys, config.paths.keys));
   // Issue 16: every CSAT rating stored is also a fact of the KPI log (`kpiRecorder`, wired below).
   let onRated: (rating: { sessionId: string; customerId: string; score: number; ratedAt: string }) => void = () => undefined;
+  // Issue 14: HUILIU_STORE=redis — conversations (messages, session state mirror, queue index) on the
+  // Redis Cluster of HUILIU_REDIS_NODES; customers, routing, transfers and merges stay in SQLite
+  // (docs/store.md). Unreachable nodes stop the start with STORE_UNREACHABLE.
+  const conversationCluster =
+    config.store === 'redis' ? await connectConversationCluster({ nodes: config.redisNodes, keys, prefix: config.redisPrefix }) : null;
+  const wideStore = await createSqliteSessionStore({
+    path: config.paths.db,
+    keys,
+    continuityMs: config.continuity.windowMinutes * 60_000,
+    onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
+  });
   const store = tapRatings(
-    await createSqliteSessionStore({
-      path: config.paths.db,
-      keys,
-      continuityMs: config.continuity.windowMinutes * 60_000,
-      onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
-    }),
+    conversationCluster
+      ? routeConversations(
+          wideStore,
+          { ...conversationCluster.store, shutdown: () => conversationCluster.close() },
+          {
+            onMirrorError: (error, op) =>
+              logger.warn({ err: error, op }, 'mirroring a session change to the Redis conversations store failed'),
+          },
+        )
+      : wideStore,
     (rating) => onRated(rating),
     (error) => logger.error({ err: error }, 'recording a CSAT rating in the KPI log failed'),
   );
@@ -405,10 +418,12 @@ export async function startServer(
   // Fan-out, every node: its threads' key rings re-check their cached keys (another process on the same
   // database destroyed them; this process's threads share the shred epoch, other processes do not),
   // and its in-memory past-reply index forgets the erased customers' pairs (their rows are gone).
-  await bus.subscribeAll('customer.erased', ({ payload }) => {
+  await bus.subscribeAll('customer.erased', async ({ payload }) => {
     DataKeyRing.announceShred(keys);
     store.forgetCached(payload.customerIds);
     for (const id of payload.customerIds) assist.memory.forgetCustomer(id);
+    // Issue 14: the erased customers' data keys in the Redis conversations store go too (idempotent on every node).
+    if (conversationCluster) await conversationCluster.store.eraseCustomers(payload.customerIds);
   });
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
@@ -677,6 +692,10 @@ async function run(): Promise<void> {
     if (error instanceof ConfigError) {
       process.stderr.write(`huiliu: configuration error: ${error.message}\n`);
       process.exit(78);
+    }
+    if (error instanceof HuiliuError && error.code === 'STORE_UNREACHABLE') {
+      process.stderr.write(`huiliu: ${error.code}: ${error.message}\n`);
+      process.exit(69); // EX_UNAVAILABLE
     }
     logger.fatal({ err: error }, 'start failed');
     process.exit(1);

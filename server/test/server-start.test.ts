@@ -30,17 +30,25 @@ describe('npm run server: configuration is checked once, at start', () => {
   it.each([
     [{ HUILIU_PORT: 'eighty' }, [], /configuration error: HUILIU_PORT: /],
     [{ HUILIU_KEYS: 'pkcs11' }, [], /configuration error: HUILIU_PKCS11_LIB: required/],
-    [
-      { HUILIU_STORE: 'redis', HUILIU_REDIS_NODES: '127.0.0.1:7000' },
-      [],
-      /configuration error: HUILIU_STORE: the redis session store is not in this version/,
-    ],
     [{}, ['--dmeo'], /configuration error: unknown argument --dmeo/],
   ])('stops with exit code 78 on %j %j, naming the problem', async (env, args, message) => {
     const { code, out } = await runServer({ HUILIU_DATA_DIR: dataDir, ...env }, args);
     expect(code).toBe(78);
     expect(out).toMatch(message);
   });
+});
+
+describe('HUILIU_STORE=redis with unreachable nodes', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-start-store-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('stops with exit code 69 and the stable code STORE_UNREACHABLE, naming the nodes', async () => {
+    // Nothing listens on these ports (a refused connection, not a hang).
+    const nodes = '127.0.0.1:1,127.0.0.1:2';
+    const { code, out } = await runServer({ HUILIU_DATA_DIR: dataDir, HUILIU_STORE: 'redis', HUILIU_REDIS_NODES: nodes }, []);
+    expect(code).toBe(69);
+    expect(out).toMatch(/huiliu: STORE_UNREACHABLE: HUILIU_STORE=redis: the Redis Cluster at 127\.0\.0\.1:1,127\.0\.0\.1:2 is not usable/);
+  }, 60_000);
 });
 
 describe('HUILIU_BUS=redis', () => {

@@ -372,3 +372,70 @@ describe('Redis conversations: durability through failovers (WAIT 1 before the a
     });
   }, 180_000);
 });
+
+describe('Redis conversations: crypto-erasure', () => {
+  it("deletes the customer's wrapped data key; no process can open their content after, other customers are untouched", async () => {
+    const prefix = `erase-${randomUUID().slice(0, 8)}`;
+    // Two server processes on one cluster: the same prefix and KEK, their own caches.
+    const a = await openStore(prefix);
+    const redisB = connect();
+    const b = await createRedisConversationStore({ redis: redisB, keys: createLocalKeyProvider(join(dir, `keys-${prefix}`)), prefix });
+    try {
+      const erased = uuidv7();
+      const kept = uuidv7();
+      const open = async (customerId: string) => {
+        const sessionId = nextSessionId();
+        const { session } = await a.store.openSession({
+          sessionId,
+          conversationId: uuidv7(),
+          customerId,
+          channel: 'WB',
+          skillGroup: 'general',
+        });
+        await a.store.append({
+          sessionId,
+          direction: 'in',
+          content: { kind: 'text', body: { text: `hi from ${customerId}` } },
+          clientMessageId: `m-${customerId}`,
+          critical: true,
+        });
+        await a.store.putContext(sessionId, { profile: { name: 'Li Na' } });
+        return session;
+      };
+      const s1 = await open(erased);
+      const s2 = await open(kept);
+      // Process B has read (and cached the key and the opened payload of) both customers.
+      expect((await b.listMessages(s1.conversationId)).map((m) => m.customerId)).toEqual([erased]);
+      expect(await b.getContext(s1.id)).toEqual({ profile: { name: 'Li Na' } });
+      const keyName = a.store.layout.dataKey(`customer:${erased}`);
+      expect(await a.redis.exists(keyName)).toBe(1);
+
+      expect(await a.store.eraseCustomers([erased])).toBe(1);
+      expect(await a.store.eraseCustomers([erased])).toBe(0); // idempotent
+      expect(await a.redis.exists(keyName)).toBe(0);
+      // Process B drops its copies on `customer.erased` (main.ts); it dropped the key and the opened payload.
+      expect(b.forgetCustomers([erased])).toBeGreaterThanOrEqual(2);
+      for (const store of [a.store, b]) {
+        await expect(store.listMessages(s1.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+        await expect(store.lastMessage(s1.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+        await expect(store.getContext(s1.id)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+        await expect(
+          store.append({
+            sessionId: s1.id,
+            direction: 'out',
+            content: { kind: 'text', body: { text: 'x' } },
+            clientMessageId: 'after-erase',
+            critical: false,
+          }),
+        ).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+        expect((await store.listMessages(s2.conversationId)).map((m) => (m.body as { text: string }).text)).toEqual([`hi from ${kept}`]);
+      }
+      // The ciphertext is still in Redis (erasure is by key, DESIGN §8): one record, unreadable.
+      expect(await a.redis.llen(a.store.layout.messages(sessionHashTag(s1.id), s1.conversationId))).toBe(1);
+    } finally {
+      await b.shutdown();
+      redisB.disconnect();
+      await a.close();
+    }
+  }, 60_000);
+});

@@ -78,6 +78,20 @@ export interface RedisConversationStore extends ConversationStore {
   queueIndex(skillGroup: string, status: QueueStatus): Promise<string[]>;
   /** The key names this store uses (tests and tools). */
   readonly layout: Layout;
+  /**
+   * Crypto-erasure (issue 14/17, DESIGN §8): deletes each customer's wrapped data key
+   * `P:dk:{customer:<id>}` (durably: on the master and `waitReplicas` replicas, `WAIT`) and drops this
+   * process's copies (`forgetCustomers`). Their sealed records stay in Redis but can never be opened
+   * again: reads of them answer CUSTOMER_ERASED (410). Idempotent; answers how many keys were deleted.
+   * Every other process must call `forgetCustomers` too (the server does it on `customer.erased`).
+   * @throws HuiliuError NOT_READY when the deletes could not be made durable in time (retry)
+   */
+  eraseCustomers(customerIds: readonly string[]): Promise<number>;
+  /**
+   * Drops this process's unwrapped data keys and opened payloads of these customers (no Redis call).
+   * Answers how many cached entries (keys + payloads) were dropped.
+   */
+  forgetCustomers(customerIds: readonly string[]): number;
 }
 
 const STATUS_CODES: readonly string[] = ['SESSION_NOT_FOUND', 'SESSION_CLOSED', 'IDEMPOTENCY_CONFLICT', 'NOT_ASSIGNED', 'OFFER_TAKEN'];
@@ -680,6 +694,26 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         const info = String(await (redis as Cluster).cluster('INFO'));
         if (!info.includes('cluster_state:ok')) throw new HuiliuError('NOT_READY', 'The Redis Cluster is not ok.');
       } else await redis.ping();
+    },
+
+    async eraseCustomers(customerIds) {
+      let deleted = 0;
+      // One data key per slot (its hash tag is the owner): one durable write each.
+      for (const id of new Set(customerIds)) {
+        const [n] = await durable((p) => p.del(L.dataKey(customerKeyOwner(id))), { idempotent: true });
+        deleted += Number(n);
+      }
+      store.forgetCustomers(customerIds);
+      return deleted;
+    },
+
+    forgetCustomers(customerIds) {
+      let n = 0;
+      for (const id of customerIds) {
+        if (keyCache.delete(customerKeyOwner(id))) n++;
+        n += opened.forgetCustomer(id);
+      }
+      return n;
     },
 
     async shutdown() {

@@ -22,6 +22,7 @@ import {
   toSession,
   type MessageRow,
   type SessionRow,
+  CONVERSATION_SQL,
 } from './sqlite-rows';
 
 export interface SqliteConversationOptions {
@@ -56,7 +57,7 @@ export async function createSqliteConversationStore(options: SqliteConversationO
   const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
 
   const q = {
-    session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+    session: db.prepare(CONVERSATION_SQL.session),
     conversation: db.prepare('SELECT id, customer_id, last_seq FROM conversations WHERE id = ?'),
     placeholderCustomer: db.prepare(
       'INSERT OR IGNORE INTO customers (id, name_ct, name_hmac, created_at, group_id) VALUES (?, ?, NULL, ?, ?)',
@@ -65,22 +66,14 @@ export async function createSqliteConversationStore(options: SqliteConversationO
       `INSERT OR IGNORE INTO conversations (id, customer_id, status, last_seq, created_at, updated_at) VALUES (?, ?, 'open', 0, ?, ?)`,
     ),
     reopenConversation: db.prepare(`UPDATE conversations SET status = 'open', updated_at = ? WHERE id = ? AND status = 'closed'`),
-    insertSession: db.prepare(
-      `INSERT OR IGNORE INTO sessions (id, conversation_id, customer_id, channel, status, skill_group, created_at, updated_at, waiting_since, last_message_at)
-       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
-    ),
-    byClientId: db.prepare('SELECT * FROM messages WHERE customer_id = ? AND direction = ? AND client_message_id = ?'),
-    nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq'),
-    insertMessage: db.prepare(
-      `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, payload_ct,
-         content_hmac, client_message_id, critical, author_id, author_kind, sent_at, received_at)
-       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @payload_ct,
-         @content_hmac, @client_message_id, @critical, @author_id, @author_kind, @sent_at, @received_at)`,
-    ),
-    touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
-    messagesAfter: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
-    messagesBefore: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-    lastMessage: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1'),
+    insertSession: db.prepare(CONVERSATION_SQL.insertSession),
+    byClientId: db.prepare(CONVERSATION_SQL.messageByClientId),
+    nextSeq: db.prepare(CONVERSATION_SQL.nextSeq),
+    insertMessage: db.prepare(CONVERSATION_SQL.insertMessage),
+    touchSession: db.prepare(CONVERSATION_SQL.touchSession),
+    messagesAfter: db.prepare(CONVERSATION_SQL.messagesAfter),
+    messagesBefore: db.prepare(CONVERSATION_SQL.messagesBefore),
+    lastMessage: db.prepare(CONVERSATION_SQL.lastMessage),
     queue: db.prepare('SELECT * FROM sessions WHERE status = ? AND skill_group = ? ORDER BY waiting_since, id LIMIT ?'),
     queueSize: db.prepare('SELECT count(*) AS n FROM sessions WHERE status = ? AND skill_group = ?'),
     claim: db.prepare(
@@ -91,8 +84,8 @@ export async function createSqliteConversationStore(options: SqliteConversationO
       `UPDATE sessions SET status = 'closed', wrap_up_code = ?, closed_at = ?, updated_at = ?
        WHERE id = ? AND status != 'closed' AND assigned_agent_id = ? RETURNING *`,
     ),
-    openInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
-    closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
+    openInConversation: db.prepare(CONVERSATION_SQL.openSessionsInConversation),
+    closeConversation: db.prepare(CONVERSATION_SQL.closeConversation),
     putContext: db.prepare(
       `INSERT INTO session_context (session_id, context_ct, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (session_id) DO UPDATE SET context_ct = excluded.context_ct, updated_at = excluded.updated_at`,

@@ -64,6 +64,37 @@ export interface DecisionRow {
   decision_json: string;
 }
 
+/**
+ * The conversations aggregate's SQL, shared by the wide store's writer (`writer.ts`), its reader
+ * (`store.sqlite.ts`) and the conversations port's SQLite adapter (`conversations.sqlite.ts`), so the
+ * three write and read messages, seqs and sessions the same way (issue 14).
+ */
+export const CONVERSATION_SQL = {
+  session: 'SELECT * FROM sessions WHERE id = ?',
+  /** The message a (customer, direction, clientMessageId) retry finds: the schema's unique index. */
+  messageByClientId: 'SELECT * FROM messages WHERE customer_id = ? AND direction = ? AND client_message_id = ?',
+  /** The next gap-free seq of a conversation (params: updated_at, conversation id). */
+  nextSeq: 'UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq',
+  /** Named parameters: the columns of `MessageRow`. */
+  insertMessage: `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, payload_ct,
+         content_hmac, client_message_id, critical, author_id, author_kind, sent_at, received_at)
+       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @payload_ct,
+         @content_hmac, @client_message_id, @critical, @author_id, @author_kind, @sent_at, @received_at)`,
+  /** Params: last_message_at, updated_at, session id. */
+  touchSession: 'UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?',
+  /** Params: id, conversation id, customer id, channel, skill group, created, updated, waiting since, last message (all ISO). */
+  insertSession: `INSERT OR IGNORE INTO sessions (id, conversation_id, customer_id, channel, status, skill_group, created_at, updated_at, waiting_since, last_message_at)
+       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+  openSessionsInConversation: `SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`,
+  /** Params: updated_at, conversation id. */
+  closeConversation: `UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`,
+  /** The OLDEST page after a seq (params: conversation id, after seq, limit). */
+  messagesAfter: 'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  /** The NEWEST page before a seq, newest first (params: conversation id, before seq, limit). */
+  messagesBefore: 'SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+  lastMessage: 'SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
+} as const;
+
 /** The data key of the blind indexes (keyed hashes that make sealed columns searchable). */
 export const INDEX_KEY_OWNER = 'index';
 export const customerKeyOwner = (customerId: string) => `customer:${customerId}`;

@@ -31,6 +31,7 @@ import {
   type SessionRow,
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
+  CONVERSATION_SQL,
 } from './sqlite-rows';
 import type {
   CustomerRecord,
@@ -216,13 +217,13 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     ),
     customerChannels: db.prepare('SELECT DISTINCT channel FROM customer_identities WHERE customer_id = ? ORDER BY channel'),
     latestSession: db.prepare('SELECT * FROM sessions WHERE customer_id = ? AND channel = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
-    session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
-    messagesAfter: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    session: db.prepare(CONVERSATION_SQL.session),
+    messagesAfter: db.prepare(CONVERSATION_SQL.messagesAfter),
     messagesAfterOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND customer_id = ? ORDER BY seq LIMIT ?'),
-    messagesBefore: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    messagesBefore: db.prepare(CONVERSATION_SQL.messagesBefore),
     activeChats: db.prepare(`SELECT count(*) AS n FROM sessions WHERE assigned_agent_id = ? AND status = 'active'`),
     profileChanges: db.prepare('SELECT * FROM customer_profile_changes WHERE customer_id = ? ORDER BY id'),
-    lastMessage: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1'),
+    lastMessage: db.prepare(CONVERSATION_SQL.lastMessage),
     // Walks the (conversation_id, seq) index back from the newest: a customer message is a few rows away.
     lastMessageOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND direction = ? ORDER BY seq DESC LIMIT 1'),
     decisions: db.prepare('SELECT * FROM routing_decisions WHERE session_id = ? ORDER BY seq'),
@@ -309,6 +310,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   const store: SessionStore = {
     kind: 'sqlite',
     appendInbound: (draft, opts) => writer.appendInbound(draft, opts),
+    admitInbound: (draft, opts) => writer.admitInbound!(draft, opts),
     appendOutbound: (input) => writer.appendOutbound(input),
     saveRouting: (sessionId, decision, offer, seen) => writer.saveRouting(sessionId, decision, offer, seen),
     claim: (sessionId, agentId) => writer.claim(sessionId, agentId),

@@ -129,6 +129,12 @@ export interface InboundResult {
   merges: CustomerMerge[];
 }
 
+/**
+ * What `admitInbound` answers: the session a customer message belongs to (found or opened, continuity
+ * and links applied), without the message itself — the conversations port stores that (issue 14).
+ */
+export type AdmittedInbound = Omit<InboundResult, 'envelope' | 'duplicate'>;
+
 export interface OutboundInput {
   sessionId: string;
   authorId: string | null;
@@ -374,6 +380,14 @@ export interface SessionStore {
    * other content is an IDEMPOTENCY_CONFLICT.
    */
   appendInbound(draft: InboundDraft, options: { skillGroup: string }): Promise<InboundResult>;
+  /**
+   * Issue 14: `appendInbound` without storing the message — the customer, profile and links, and the
+   * session it belongs to (found, or opened with continuity), in one atomic write; the session's
+   * `lastMessageAt` is now. The caller stores the message in the `ConversationStore` (Redis) and is
+   * responsible for its idempotency. `newSession` is true only for the call that opened the session.
+   * Present on stores that keep customers and session state beside a conversations port.
+   */
+  admitInbound?(draft: InboundDraft, options: { skillGroup: string }): Promise<AdmittedInbound>;
   /** Stores one staff/AI message in a session; idempotent on clientMessageId. */
   appendOutbound(input: OutboundInput): Promise<{ envelope: Envelope; duplicate: boolean }>;
   getSession(id: string): Promise<SessionRecord | null>;

@@ -32,10 +32,12 @@ import {
   type SessionRow,
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
+  CONVERSATION_SQL,
 } from './sqlite-rows';
 import type {
   CustomerIdentity,
   CustomerMerge,
+  AdmittedInbound,
   InboundResult,
   LinkView,
   ProfileChange,
@@ -49,6 +51,7 @@ import { createTransferWriter } from './transfers.sqlite';
 export type SessionWriter = Pick<
   SessionStore,
   | 'appendInbound'
+  | 'admitInbound'
   | 'appendOutbound'
   | 'saveRouting'
   | 'claim'
@@ -70,6 +73,7 @@ export type SessionWriter = Pick<
 export type SessionWriteOp = keyof SessionWriter;
 export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'appendInbound',
+  'admitInbound',
   'appendOutbound',
   'saveRouting',
   'claim',
@@ -149,7 +153,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, phone_hmac, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    messageByClientId: db.prepare('SELECT * FROM messages WHERE customer_id = ? AND direction = ? AND client_message_id = ?'),
+    messageByClientId: db.prepare(CONVERSATION_SQL.messageByClientId),
     openSessionOnChannel: db.prepare(
       `SELECT * FROM sessions WHERE customer_id = ? AND channel = ? AND status != 'closed' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
     ),
@@ -213,19 +217,11 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     insertConversation: db.prepare(
       `INSERT INTO conversations (id, customer_id, status, last_seq, created_at, updated_at) VALUES (?, ?, 'open', 0, ?, ?)`,
     ),
-    insertSession: db.prepare(
-      `INSERT OR IGNORE INTO sessions (id, conversation_id, customer_id, channel, status, skill_group, created_at, updated_at, waiting_since, last_message_at)
-       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
-    ),
-    nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq'),
-    insertMessage: db.prepare(
-      `INSERT INTO messages (id, conversation_id, session_id, customer_id, seq, channel, direction, kind, payload_ct,
-         content_hmac, client_message_id, critical, author_id, author_kind, sent_at, received_at)
-       VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction, @kind, @payload_ct,
-         @content_hmac, @client_message_id, @critical, @author_id, @author_kind, @sent_at, @received_at)`,
-    ),
-    touchSession: db.prepare('UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE id = ?'),
-    session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+    insertSession: db.prepare(CONVERSATION_SQL.insertSession),
+    nextSeq: db.prepare(CONVERSATION_SQL.nextSeq),
+    insertMessage: db.prepare(CONVERSATION_SQL.insertMessage),
+    touchSession: db.prepare(CONVERSATION_SQL.touchSession),
+    session: db.prepare(CONVERSATION_SQL.session),
     profileState: db.prepare(
       `SELECT c.name_ct, c.name_hmac, i.phone_ct, i.phone_hmac FROM customers c
          JOIN customer_identities i ON i.customer_id = c.id WHERE i.channel = ? AND i.external_id_hmac = ?`,
@@ -282,7 +278,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
          waiting_since = @t, updated_at = @t
        WHERE id = @id AND status = 'bot' RETURNING *`,
     ),
-    openSessionsInConversation: db.prepare(`SELECT count(*) AS n FROM sessions WHERE conversation_id = ? AND status != 'closed'`),
+    openSessionsInConversation: db.prepare(CONVERSATION_SQL.openSessionsInConversation),
     customerExists: db.prepare('SELECT 1 AS ok FROM customers WHERE id = ?'),
     facts: db.prepare('SELECT facts_ct FROM customer_facts WHERE customer_id = ?'),
     putFacts: db.prepare(
@@ -294,7 +290,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       `INSERT INTO session_ratings (session_id, customer_id, score, comment_ct, rated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (session_id) DO NOTHING`,
     ),
-    closeConversation: db.prepare(`UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`),
+    closeConversation: db.prepare(CONVERSATION_SQL.closeConversation),
   };
 
   const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
@@ -506,6 +502,61 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     return row ? (JSON.parse(openText(key, row.facts_ct, factsAad(customerId))) as StoredCustomerFacts) : {};
   }
 
+  /**
+   * The session a customer message belongs to, inside the message's transaction: applies the draft's
+   * contact details and verified links, finds the customer's open session on the channel or opens one
+   * (joining their recent open conversation and taking over its sessions, DESIGN §3, issue 12).
+   */
+  function admit(
+    customerId: string,
+    identityHmac: string,
+    draft: InboundDraft,
+    skillGroup: string,
+  ): { sessionRow: SessionRow; newSession: boolean; moved: SessionRecord | null; merges: CustomerMerge[] } {
+    updateProfile(customerId, draft.identity, identityHmac);
+    const channel = draft.identity.channel;
+    const merges = applyLinks(customerId, draft.identity.links, channel);
+    let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
+    let newSession = false;
+    let moved: SessionRecord | null = null;
+    if (!sessionRow) {
+      const t = iso();
+      const recent = q.recentOpenConversation.get(groupOf(customerId), new Date(now() - continuityMs).toISOString()) as
+        { id: string } | undefined;
+      const conversationId = recent?.id ?? uuidv7();
+      if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
+      const { id } = mintSessionId(
+        channel,
+        (candidate) => q.insertSession.run(candidate, conversationId, customerId, channel, skillGroup, t, t, t, t).changes === 1,
+        { now, ...(options.random ? { random: options.random } : {}) },
+      );
+      sessionRow = q.session.get(id) as SessionRow;
+      newSession = true;
+      // The customer went on in an open conversation from another channel (DESIGN §3): this session
+      // carries it on — same status (a pending offer goes back to the queue), skill group, agent,
+      // routing and place in the queue — and the sessions it takes over close, pointing at it.
+      const previous = recent ? (q.otherOpenSessions.all(conversationId, id) as SessionRow[]) : [];
+      const from = previous[0];
+      if (from) {
+        sessionRow = q.inherit.get({
+          id,
+          status: from.status === 'offered' ? 'queued' : from.status,
+          skillGroup: from.skill_group,
+          agent: from.status === 'active' ? from.assigned_agent_id : null,
+          routing: from.routing_json,
+          waitingSince: from.waiting_since,
+          handover: from.handover_json,
+          from: from.id,
+        }) as SessionRow;
+        for (const p of previous) {
+          const closed = q.moveClose.get({ id: p.id, to: id, t }) as SessionRow | undefined;
+          if (closed && p === from) moved = toSession(closed);
+        }
+      }
+    }
+    return { sessionRow, newSession, moved, merges };
+  }
+
   return {
     // Issue 11: transfers (transfers.sqlite.ts).
     ...createTransferWriter({ db, ring, commit, iso }),
@@ -519,47 +570,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           const session = toSession(q.session.get(dup.session_id) as SessionRow);
           return { envelope: decryptMessage(dup), session, duplicate: true, newSession: false, moved: null, merges: [] };
         }
-        updateProfile(customerId, draft.identity, identityHmac);
-        const channel = draft.identity.channel;
-        const merges = applyLinks(customerId, draft.identity.links, channel);
-        let sessionRow = q.openSessionOnChannel.get(customerId, channel) as SessionRow | undefined;
-        let newSession = false;
-        let moved: SessionRecord | null = null;
-        if (!sessionRow) {
-          const t = iso();
-          const recent = q.recentOpenConversation.get(groupOf(customerId), new Date(now() - continuityMs).toISOString()) as
-            { id: string } | undefined;
-          const conversationId = recent?.id ?? uuidv7();
-          if (!recent) q.insertConversation.run(conversationId, customerId, t, t);
-          const { id } = mintSessionId(
-            channel,
-            (candidate) => q.insertSession.run(candidate, conversationId, customerId, channel, skillGroup, t, t, t, t).changes === 1,
-            { now, ...(options.random ? { random: options.random } : {}) },
-          );
-          sessionRow = q.session.get(id) as SessionRow;
-          newSession = true;
-          // The customer went on in an open conversation from another channel (DESIGN §3): this session
-          // carries it on — same status (a pending offer goes back to the queue), skill group, agent,
-          // routing and place in the queue — and the sessions it takes over close, pointing at it.
-          const previous = recent ? (q.otherOpenSessions.all(conversationId, id) as SessionRow[]) : [];
-          const from = previous[0];
-          if (from) {
-            sessionRow = q.inherit.get({
-              id,
-              status: from.status === 'offered' ? 'queued' : from.status,
-              skillGroup: from.skill_group,
-              agent: from.status === 'active' ? from.assigned_agent_id : null,
-              routing: from.routing_json,
-              waitingSince: from.waiting_since,
-              handover: from.handover_json,
-              from: from.id,
-            }) as SessionRow;
-            for (const p of previous) {
-              const closed = q.moveClose.get({ id: p.id, to: id, t }) as SessionRow | undefined;
-              if (closed && p === from) moved = toSession(closed);
-            }
-          }
-        }
+        const { sessionRow, newSession, moved, merges } = admit(customerId, identityHmac, draft, skillGroup);
         const { envelope, at } = insertMessage({
           session: sessionRow,
           direction: 'in',
@@ -576,6 +587,16 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         // What touchSession wrote, without reading the row back.
         const session = { ...toSession(sessionRow), lastMessageAt: at, updatedAt: at };
         return { envelope, session, duplicate: false, newSession, moved, merges };
+      });
+    },
+
+    async admitInbound(draft, { skillGroup }) {
+      const { customerId, identityHmac } = await resolveCustomer(draft.identity);
+      return commit.run((): AdmittedInbound => {
+        const { sessionRow, newSession, moved, merges } = admit(customerId, identityHmac, draft, skillGroup);
+        const t = iso();
+        q.touchSession.run(t, t, sessionRow.id);
+        return { session: { ...toSession(sessionRow), lastMessageAt: t, updatedAt: t }, newSession, moved, merges };
       });
     },
 

@@ -1,0 +1,185 @@
+import { HuiliuError } from '../../../common/errors/codes';
+import type { Envelope } from '../../../common/message/envelope';
+import type { ConversationStore } from './conversations';
+import type { RedisConversationStore } from './conversations.redis';
+import type { ClaimResult, MessagePage, SessionRecord, SessionStore } from './store';
+
+export interface PortedStoreOptions {
+  /** A mirror write to the port failed in a way the wide store's answer does not explain (logged by the server). */
+  onMirrorError?: (error: unknown, op: 'claim' | 'close') => void;
+}
+
+/** Largest page the port hands out (conversations.ts); longer reads page through it. */
+const PORT_PAGE = 1000;
+
+/**
+ * `HUILIU_STORE=redis` (issue 14, docs/store.md "Routing the product through the port"): a
+ * `SessionStore` whose conversation hot path runs on a `ConversationStore` (the Redis Cluster adapter)
+ * while customers, identities, continuity, routing decisions, transfers and merges stay on `wide` (the
+ * SQLite store).
+ *
+ * - `appendInbound`: `wide.admitInbound` finds or opens the session (one SQLite write, no message), the
+ *   port opens it too (idempotent) and appends the message — its `seq`, idempotency and sealed payload
+ *   are the port's. `newSession` is true only for the call that opened the session.
+ * - `appendOutbound`: the session must exist and be open on `wide` (SESSION_NOT_FOUND, SESSION_CLOSED),
+ *   then the port appends.
+ * - History (`listMessages`, `recentMessages`, `lastMessage`) reads the port.
+ * - `claim` and `close` are decided by `wide` (it holds offers, capacity and transfers) and mirrored to
+ *   the port, so the port's session state and queue index follow and the port refuses appends to a
+ *   closed session. A mirror that disagrees (the port missed a transfer or a release) is reported
+ *   through `onMirrorError`, never failed to the caller: `wide` is the source of truth for session state.
+ * - `forgetCached` also drops the port's cached data keys of the erased customers (this process).
+ *
+ * Not yet through the port (they read `wide`, which holds no messages in this mode): `timeline` (a
+ * customer's messages across conversations) and the unclaimed state changes (release, abandon, bot
+ * hand-over, transfers) are not mirrored.
+ * @throws HuiliuError INTERNAL when `wide` cannot admit inbound messages without storing them
+ */
+export function routeConversations(wide: SessionStore, port: ConversationStore, options: PortedStoreOptions = {}): SessionStore {
+  const admit = wide.admitInbound?.bind(wide);
+  if (!admit) throw new HuiliuError('INTERNAL', 'this session store cannot admit messages for a conversations port');
+  // Sessions this process knows the port has (open is idempotent, but a round trip per message is not free).
+  const opened = new Set<string>();
+  async function ensureOpen(session: SessionRecord): Promise<void> {
+    if (opened.has(session.id)) return;
+    await port.openSession({
+      sessionId: session.id,
+      conversationId: session.conversationId,
+      customerId: session.customerId,
+      channel: session.channel,
+      skillGroup: session.skillGroup,
+    });
+    if (opened.size > 100_000) opened.clear();
+    opened.add(session.id);
+  }
+  const mirror = async (op: 'claim' | 'close', fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (error) {
+      options.onMirrorError?.(error, op);
+    }
+  };
+
+  return {
+    ...wide,
+    kind: port.kind,
+
+    async appendInbound(draft, opts) {
+      const admitted = await admit(draft, opts);
+      await ensureOpen(admitted.session);
+      const { envelope, duplicate } = await port.append({
+        sessionId: admitted.session.id,
+        direction: 'in',
+        content: draft.content,
+        clientMessageId: draft.clientMessageId,
+        critical: draft.critical,
+        authorKind: 'customer',
+        sentAt: draft.sentAt,
+        ...(draft.meta ? { meta: draft.meta } : {}),
+      });
+      const session = duplicate ? admitted.session : { ...admitted.session, lastMessageAt: envelope.receivedAt };
+      return { ...admitted, envelope, session, duplicate, newSession: admitted.newSession && !duplicate };
+    },
+
+    async appendOutbound(input) {
+      const session = await wide.getSession(input.sessionId);
+      if (!session) throw new HuiliuError('SESSION_NOT_FOUND');
+      await ensureOpen(session);
+      if (session.status === 'closed') {
+        // A retry of a reply stored before the close answers the stored one (the port's idempotency).
+        const stored = await findByClientId(session.conversationId, 'out', input.clientMessageId);
+        if (stored) return { envelope: stored, duplicate: true };
+        throw new HuiliuError('SESSION_CLOSED');
+      }
+      return port.append({
+        sessionId: input.sessionId,
+        direction: 'out',
+        content: input.content,
+        clientMessageId: input.clientMessageId,
+        critical: input.critical,
+        authorKind: input.authorKind ?? (input.authorId ? 'agent' : 'system'),
+        authorId: input.authorId,
+        ...(input.meta ? { meta: input.meta } : {}),
+      });
+    },
+
+    async listMessages(conversationId, { afterSeq = 0, limit = 1000, customerId } = {}) {
+      const want = Math.max(1, Math.min(limit, 10_000));
+      const out: Envelope[] = [];
+      let after = afterSeq;
+      while (out.length < want) {
+        const page = await port.listMessages(conversationId, { afterSeq: after, limit: PORT_PAGE });
+        for (const m of page) if (!customerId || m.customerId === customerId) out.push(m);
+        if (page.length < PORT_PAGE) break;
+        after = page[page.length - 1]!.seq;
+      }
+      return out.slice(0, want);
+    },
+
+    recentMessages(conversationId, opts): Promise<MessagePage> {
+      return port.recentMessages(conversationId, opts);
+    },
+
+    async lastMessage(conversationId, { direction } = {}) {
+      if (!direction) return port.lastMessage(conversationId);
+      // Walks back from the newest: a customer message is usually a few messages away.
+      let before: number | undefined;
+      for (;;) {
+        const page = await port.recentMessages(conversationId, { limit: 50, ...(before !== undefined ? { beforeSeq: before } : {}) });
+        for (let i = page.messages.length - 1; i >= 0; i--) if (page.messages[i]!.direction === direction) return page.messages[i]!;
+        if (!page.hasOlder || page.messages.length === 0) return null;
+        before = page.messages[0]!.seq;
+      }
+    },
+
+    async claim(sessionId, agentId): Promise<ClaimResult> {
+      const result = await wide.claim(sessionId, agentId);
+      if (result.changed) {
+        await mirror('claim', async () => {
+          await ensureOpen(result.session);
+          await port.claim(sessionId, agentId);
+        });
+      }
+      return result;
+    },
+
+    async close(sessionId, agentId, wrapUpCode, note) {
+      const closed = await wide.close(sessionId, agentId, wrapUpCode, note);
+      await mirror('close', async () => {
+        await ensureOpen(closed);
+        const mirrored = await port.getSession(sessionId);
+        // The port never saw the claim (a session taken before this process mirrored claims): give it first.
+        if (mirrored && mirrored.status !== 'active') await port.claim(sessionId, agentId);
+        await port.close(sessionId, agentId, wrapUpCode);
+      });
+      return closed;
+    },
+
+    forgetCached(customerIds) {
+      const redis = port as Partial<RedisConversationStore>;
+      return wide.forgetCached(customerIds) + (redis.forgetCustomers ? redis.forgetCustomers(customerIds) : 0);
+    },
+
+    async ping() {
+      await wide.ping();
+      await port.ping();
+    },
+
+    async shutdown() {
+      await port.shutdown();
+      await wide.shutdown();
+    },
+  };
+
+  async function findByClientId(conversationId: string, direction: 'in' | 'out', clientMessageId: string): Promise<Envelope | null> {
+    let before: number | undefined;
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await port.recentMessages(conversationId, { limit: PORT_PAGE, ...(before !== undefined ? { beforeSeq: before } : {}) });
+      const hit = page.messages.find((m) => m.direction === direction && m.clientMessageId === clientMessageId);
+      if (hit) return hit;
+      if (!page.hasOlder || page.messages.length === 0) return null;
+      before = page.messages[0]!.seq;
+    }
+    return null;
+  }
+}

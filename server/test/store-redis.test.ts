@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Cluster, Redis } from 'ioredis';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessagePageView, MessageView } from '../../common/api/sessions';
+import { ack, openAgentSocket } from './support/agent-client';
+import { startTestServer, type TestServer } from './support/harness';
+import { useRedisCluster, type RedisClusterHandle } from './support/redis-cluster';
+import { until } from './support/until';
+import { openWidget, type WidgetClient } from './support/widget-client';
+
+const textOf = (m: { kind: string; body: unknown }) => (m.kind === 'text' ? (m.body as { text: string }).text : '');
+
+/** Every key of `prefix` on every live node (masters and replicas), with its values as one buffer. */
+async function dumpValues(cluster: RedisClusterHandle, prefix: string): Promise<{ port: number; key: string; all: Buffer }[]> {
+  const out: { port: number; key: string; all: Buffer }[] = [];
+  for (const port of cluster.livePorts()) {
+    const node = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+    try {
+      await node.connect();
+      await node.call('READONLY').catch(() => undefined);
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        for (const key of keys) {
+          const type = await node.type(key);
+          const parts: Buffer[] = [Buffer.from(key)];
+          if (type === 'string') parts.push((await node.getBuffer(key)) ?? Buffer.alloc(0));
+          else if (type === 'hash') parts.push(...Object.entries(await node.hgetallBuffer(key)).flatMap(([f, v]) => [Buffer.from(f), v]));
+          else if (type === 'list') parts.push(...(await node.lrangeBuffer(key, 0, -1)));
+          else if (type === 'set') parts.push(...(await node.smembersBuffer(key)));
+          else if (type === 'zset') parts.push(...(await node.zrangeBuffer(key, 0, -1)));
+          else if (type === 'none') continue;
+          else throw new Error(`unexpected type ${type} of ${key}`);
+          out.push({ port, key, all: Buffer.concat(parts) });
+        }
+      } while (cursor !== '0');
+    } finally {
+      node.disconnect();
+    }
+  }
+  return out;
+}
+
+/**
+ * HUILIU_STORE=redis (issue 14): the product's message path on a real 6-node Redis Cluster — a web
+ * visitor's message is stored in the cluster (not in SQLite), the agent's socket sees it, the reply
+ * goes out to the visitor, history reads it back from the cluster; no value on any node holds the
+ * message text; after crypto-erasure the customer's content cannot be opened any more.
+ */
+describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
+  let cluster: RedisClusterHandle;
+  let server: TestServer;
+  const prefix = `hs-${randomUUID().slice(0, 8)}`;
+  const sockets: Socket[] = [];
+  const widgets: WidgetClient[] = [];
+
+  beforeAll(async () => {
+    cluster = await useRedisCluster();
+    server = await startTestServer({ HUILIU_STORE: 'redis', HUILIU_REDIS_NODES: cluster.nodes, HUILIU_REDIS_PREFIX: prefix });
+  }, 120_000);
+  afterAll(async () => {
+    for (const w of widgets) w.ws.close();
+    for (const s of sockets) s.disconnect();
+    await server?.cleanup();
+    await cluster?.stop();
+  });
+
+  it('stores a visitor message and the reply in the cluster, sealed, and serves them to agent and visitor', async () => {
+    expect(server.services.store.kind).toBe('redis');
+    const marker = `RWMARK-${randomUUID()}`;
+    const reply = `REPLYMARK-${randomUUID()}`;
+
+    const token = await server.login('agent1');
+    const agent = await openAgentSocket(server, token);
+    sockets.push(agent);
+    const seen: MessageView[] = [];
+    agent.on('message:new', (m: MessageView) => void seen.push(m));
+    agent.on('offer:new', ({ sessionId }: { sessionId: string }) => void ack(agent, 'offer:accept', { sessionId }));
+
+    const w = await openWidget(server);
+    widgets.push(w);
+    w.send({ type: 'hello' });
+    await w.next('welcome');
+    w.send({ type: 'message', clientMessageId: 'rw-first-0001', text: `hello ${marker}` });
+    const first = await w.next('ack', (a) => a.clientMessageId === 'rw-first-0001');
+    expect(first.seq).toBe(1);
+    const sessionId = first.sessionId;
+    // The same message again (the widget's outbox retrying) is the same stored message.
+    w.send({ type: 'message', clientMessageId: 'rw-first-0001', text: `hello ${marker}` });
+    expect((await w.next('ack', (a) => a.clientMessageId === 'rw-first-0001')).seq).toBe(1);
+
+    // Offered to agent1 and accepted; a second customer message reaches the agent's socket.
+    await until(async () => (await server.services.store.getSession(sessionId))?.status === 'active', 20_000);
+    w.send({ type: 'message', clientMessageId: 'rw-second-001', text: `again ${marker}` });
+    expect((await w.next('ack', (a) => a.clientMessageId === 'rw-second-001')).seq).toBe(2);
+    await until(() => seen.some((m) => m.sessionId === sessionId && textOf(m) === `again ${marker}`), 20_000);
+
+    // The reply goes out to the visitor.
+    const sent = await ack<MessageView>(agent, 'message:send', { sessionId, clientMessageId: 'rw-reply-0001', text: reply });
+    expect(sent.ok).toBe(true);
+    const out = await w.next('message', (f) => f.message.text === reply);
+    expect(out.message.seq).toBe(3);
+
+    // History, as the workstation reads it: from the cluster, in seq order.
+    const history = await server.app.inject({
+      method: 'GET',
+      url: `/api/v1/sessions/${sessionId}/messages`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(history.statusCode).toBe(200);
+    const page = history.json() as MessagePageView;
+    expect(page.messages.map((m) => [m.seq, textOf(m)])).toEqual([
+      [1, `hello ${marker}`],
+      [2, `again ${marker}`],
+      [3, reply],
+    ]);
+
+    // Stored in the cluster, not in SQLite: the data file has the session but no message of it.
+    const session = (await server.services.store.getSession(sessionId))!;
+    const db = new Database(join(server.dataDir, 'huiliu.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM sessions WHERE id = ?').get(sessionId)).toEqual({ n: 1 });
+      expect(db.prepare('SELECT count(*) AS n FROM messages WHERE conversation_id = ?').get(session.conversationId)).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+
+    // No plaintext: neither marker in any value of any key on any node (replicas included)...
+    const values = await dumpValues(cluster, prefix);
+    const lists = values.filter((v) => v.key.includes(`:m:${session.conversationId}`));
+    expect(lists.length).toBe(2); // the message list on its master and its replica
+    for (const needle of [marker, reply]) {
+      expect(values.filter((v) => v.all.includes(Buffer.from(needle))).map((v) => `${v.port} ${v.key}`)).toEqual([]);
+    }
+    // ...while a plaintext write of the marker is found by the same search (the check has teeth).
+    const control = new Cluster(cluster.seeds);
+    try {
+      await control.set(`${prefix}:control:{x}`, marker);
+      await control.call('WAIT', 1, 1000);
+      const hits = (await dumpValues(cluster, prefix)).filter((v) => v.all.includes(Buffer.from(marker)));
+      expect(hits.map((v) => v.key)).toEqual([`${prefix}:control:{x}`, `${prefix}:control:{x}`]);
+      await control.del(`${prefix}:control:{x}`);
+    } finally {
+      control.disconnect();
+    }
+
+    // Crypto-erasure (issue 14/17): approving the customer's erasure deletes their wrapped data key in
+    // the cluster and every cached copy; their messages stay as ciphertext nobody can open.
+    const keyName = `${prefix}:dk:{customer:${session.customerId}}`;
+    const keyThere = async () => (await dumpValues(cluster, prefix)).filter((v) => v.key === keyName).length;
+    expect(await keyThere()).toBe(2); // master and replica
+    const agentActor = { id: 'u-agent1', username: 'agent1', roles: ['admin' as const], skillGroups: [] };
+    const officer = { id: 'u-officer', username: 'officer', roles: ['privacy-officer' as const], skillGroups: [] };
+    const request = await server.services.privacy.requestErasure(agentActor, {
+      customerId: session.customerId,
+      reason: 'GDPR Art. 17 test',
+    });
+    expect((await server.services.privacy.approve('erasure', request.id, officer)).status).toBe('executed');
+    await until(async () => (await keyThere()) === 0, 10_000);
+    await expect(server.services.store.listMessages(session.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    await expect(server.services.store.recentMessages(session.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    // The sealed records are still there (3 on master + replica): unreadable, not deleted.
+    expect((await dumpValues(cluster, prefix)).filter((v) => v.key.includes(`:m:${session.conversationId}`)).length).toBe(2);
+  }, 90_000);
+});
