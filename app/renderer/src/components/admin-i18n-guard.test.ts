@@ -1,22 +1,28 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+/// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest';
 
 /**
  * Guard (issue 15): the lead/admin/auditor pages show no hand-written English. Scans their component
  * files for user-visible literals with Latin letters — JSX text between tags, and string literals given
  * to `aria-label`, `title`, `placeholder`, `alt` or `label` — that do not go through `t()`. What may stay
- * is in ALLOWED, each with its reason.
+ * is in ALLOWED, each with its reason. (The sources are read through Vite's glob import: the renderer,
+ * its tests included, takes no Node built-ins.)
  */
-const DIRS = ['routing', 'apps', 'audit', 'board', 'kpis', 'supervision', 'privacy'];
-const FILES = [
-  ...DIRS.flatMap((d) =>
-    readdirSync(join(__dirname, d))
-      .filter((f) => f.endsWith('.tsx') && !f.endsWith('.test.tsx'))
-      .map((f) => join(d, f)),
-  ),
-  'FileMessage.tsx',
-];
+const SOURCES = import.meta.glob<string>(
+  [
+    './routing/*.tsx',
+    './apps/*.tsx',
+    './audit/*.tsx',
+    './board/*.tsx',
+    './kpis/*.tsx',
+    './supervision/*.tsx',
+    './privacy/*.tsx',
+    './FileMessage.tsx',
+    '!./**/*.test.tsx',
+  ],
+  { query: '?raw', import: 'default', eager: true },
+);
+const FILES = Object.keys(SOURCES).sort();
 
 /** Literals that are not words of a language, per file-independent reason. */
 const ALLOWED: { text: RegExp; why: string }[] = [
@@ -53,8 +59,14 @@ export function untranslated(src: string): string[] {
 }
 
 describe('the lead/admin/auditor pages go through i18next', () => {
+  it('scans every page of the lead/admin/auditor views', () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(15);
+    expect(FILES).toContain('./routing/ConfigEditor.tsx');
+    expect(FILES).toContain('./privacy/PrivacyPage.tsx');
+  });
+
   it.each(FILES)('%s has no hand-written English', (file) => {
-    expect(untranslated(readFileSync(join(__dirname, file), 'utf8'))).toEqual([]);
+    expect(untranslated(SOURCES[file]!)).toEqual([]);
   });
 
   it('the guard catches JSX text and attributes, and lets t() through', () => {
