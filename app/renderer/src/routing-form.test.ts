@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTING_CONFIG, type RoutingConfig } from '../../../common/routing/types';
-import { routingStrings } from './i18n-routing';
+import { createI18n } from './locale';
 import { diffConfigs, fieldLabel, setIn, showValue, validateDraft } from './routing-form';
 
-const en = routingStrings('en');
+const en = createI18n('en').getFixedT('en', 'routing');
+const zh = createI18n('zh').getFixedT('zh', 'routing');
 
 describe('editing a routing config draft by field path', () => {
   it('copies only the objects on the way, creates missing ones, and removes a key or a ring with undefined', () => {
@@ -37,17 +38,13 @@ describe('editing a routing config draft by field path', () => {
 
   it('reports every problem at once, cross-field rules included, where the schema alone would stop at the first kind', () => {
     const draft = setIn(setIn(DEFAULT_ROUTING_CONFIG, ['capacity', 'chat'], 0), ['thresholds', 'expert'], 10);
-    expect(validateDraft(draft, en.issues)).toEqual([
+    expect(validateDraft(draft, en)).toEqual([
       { path: 'capacity.chat', text: 'at least 1' },
       { path: 'thresholds', text: 'the expert threshold must be above the assisted one' },
     ]);
-    expect(validateDraft(DEFAULT_ROUTING_CONFIG, en.issues)).toEqual([]);
+    expect(validateDraft(DEFAULT_ROUTING_CONFIG, en)).toEqual([]);
     const selfFallback = setIn(DEFAULT_ROUTING_CONFIG, ['skillGroups', 'vip'], { fallback: 'vip', proficiency: {} });
-    expect(validateDraft(selfFallback, routingStrings('zh').issues)).toEqual([
-      { path: 'skillGroups.vip.fallback', text: '技能组不能以自身为后备' },
-    ]);
-    expect(validateDraft(setIn(DEFAULT_ROUTING_CONFIG, ['widening', 'ai'], []), en.issues)).toEqual([
-      { path: 'widening.ai', text: 'at least 1' },
-    ]);
+    expect(validateDraft(selfFallback, zh)).toEqual([{ path: 'skillGroups.vip.fallback', text: '技能组不能以自身为后备' }]);
+    expect(validateDraft(setIn(DEFAULT_ROUTING_CONFIG, ['widening', 'ai'], []), en)).toEqual([{ path: 'widening.ai', text: 'at least 1' }]);
   });
 });

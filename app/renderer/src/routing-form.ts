@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { RoutingConfigSchema, type RoutingConfig } from '../../../common/routing/types';
-import type { RoutingStrings } from './i18n-routing';
+import type { TFunction } from 'i18next';
 
 /**
  * The routing config editor's pure helpers (issue 11): reading and writing a draft by field path,
@@ -93,9 +93,12 @@ export const DISPLAY_FACTOR: Record<string, number> = {
   'serviceLevel.target': 100,
 };
 
+/** The routing namespace's translate function (react-i18next). */
+type Tr = TFunction<'routing'>;
+
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-const KNOWN_CUSTOM: Record<string, keyof RoutingStrings['issues']> = {
+const KNOWN_CUSTOM: Record<string, 'weightsSum' | 'thresholdsOrder' | 'firstRing' | 'ringOrder' | 'selfFallback'> = {
   'weights.value + weights.difficulty must be 1': 'weightsSum',
   'thresholds.expert must be above thresholds.assisted': 'thresholdsOrder',
   'the first ring starts at afterSeconds 0': 'firstRing',
@@ -104,21 +107,22 @@ const KNOWN_CUSTOM: Record<string, keyof RoutingStrings['issues']> = {
 };
 
 /** A schema issue in words of the page's language (limits in the field's unit). */
-export function issueText(issue: z.core.$ZodIssue, s: RoutingStrings['issues']): string {
+export function issueText(issue: z.core.$ZodIssue, t: Tr): string {
   const factor = DISPLAY_FACTOR[pathKey(issue.path as (string | number)[])] ?? 1;
   switch (issue.code) {
     case 'too_small':
-      if (issue.origin === 'array') return s.tooFew(Number(issue.minimum));
-      return issue.inclusive === false ? s.above(round(Number(issue.minimum) * factor)) : s.min(round(Number(issue.minimum) * factor));
+      if (issue.origin === 'array') return t('issues.tooFew', { n: Number(issue.minimum) });
+      return issue.inclusive === false
+        ? t('issues.above', { n: round(Number(issue.minimum) * factor) })
+        : t('issues.min', { n: round(Number(issue.minimum) * factor) });
     case 'too_big':
-      if (issue.origin === 'array') return s.tooMany(Number(issue.maximum));
-      return s.max(round(Number(issue.maximum) * factor));
+      if (issue.origin === 'array') return t('issues.tooMany', { n: Number(issue.maximum) });
+      return t('issues.max', { n: round(Number(issue.maximum) * factor) });
     case 'invalid_type':
-      return issue.expected === 'int' ? s.integer : s.number;
+      return issue.expected === 'int' ? t('issues.integer') : t('issues.number');
     case 'custom': {
       const known = KNOWN_CUSTOM[issue.message];
-      const text = known ? s[known] : undefined;
-      return typeof text === 'string' ? text : issue.message;
+      return known ? t(`issues.${known}`) : issue.message;
     }
     default:
       return issue.message;
@@ -130,19 +134,21 @@ export function issueText(issue: z.core.$ZodIssue, s: RoutingStrings['issues']):
  * cross-field rules (weights sum, thresholds order, a group's own fallback) only once every field is
  * well-formed; they are checked here as well, so an admin sees every problem at once.
  */
-export function validateDraft(draft: RoutingConfig, s: RoutingStrings['issues']): DraftIssue[] {
+export function validateDraft(draft: RoutingConfig, t: Tr): DraftIssue[] {
   const issues: DraftIssue[] = [];
   const add = (path: string, text: string) => {
     if (!issues.some((i) => i.path === path && i.text === text)) issues.push({ path, text });
   };
   const parsed = RoutingConfigSchema.safeParse(draft);
-  if (!parsed.success) for (const issue of parsed.error.issues) add(pathKey(issue.path as (string | number)[]), issueText(issue, s));
+  if (!parsed.success) for (const issue of parsed.error.issues) add(pathKey(issue.path as (string | number)[]), issueText(issue, t));
   const w = draft.weights;
   if (Number.isFinite(w.value) && Number.isFinite(w.difficulty) && Math.abs(w.value + w.difficulty - 1) >= 1e-9)
-    add('weights', s.weightsSum);
-  const t = draft.thresholds;
-  if (Number.isFinite(t.expert) && Number.isFinite(t.assisted) && !(t.expert > t.assisted)) add('thresholds', s.thresholdsOrder);
-  for (const [id, g] of Object.entries(draft.skillGroups)) if (g.fallback === id) add(`skillGroups.${id}.fallback`, s.selfFallback);
+    add('weights', t('issues.weightsSum'));
+  const th = draft.thresholds;
+  if (Number.isFinite(th.expert) && Number.isFinite(th.assisted) && !(th.expert > th.assisted))
+    add('thresholds', t('issues.thresholdsOrder'));
+  for (const [id, g] of Object.entries(draft.skillGroups))
+    if (g.fallback === id) add(`skillGroups.${id}.fallback`, t('issues.selfFallback'));
   return issues;
 }
 
@@ -150,51 +156,50 @@ export function validateDraft(draft: RoutingConfig, s: RoutingStrings['issues'])
 export const configPath = (serverPath: string): string => serverPath.replace(/^config\./, '');
 
 /** A field's name for the problem list and the change list, in the page's language. */
-export function fieldLabel(path: string, s: RoutingStrings): string {
-  const e = s.editor;
+export function fieldLabel(path: string, t: Tr): string {
   const fixed: Record<string, string> = {
-    weights: e.weights,
-    'weights.value': e.valueWeight,
-    'weights.difficulty': e.difficultyWeight,
-    thresholds: e.thresholds,
-    'thresholds.expert': e.expertAbove,
-    'thresholds.assisted': e.assistedAbove,
-    'value.spendCap': e.spendCap,
-    'value.frequencyCap': e.frequencyCap,
-    'value.factorWeights.spend': e.spendWeight,
-    'value.factorWeights.satisfaction': e.satisfactionWeight,
-    'value.factorWeights.frequency': e.frequencyWeight,
-    offerTimeoutMs: e.offerTimeout,
-    reassignAfterMs: e.reassignAfter,
-    'capacity.chat': e.chatCapacity,
-    'capacity.voice': e.voiceCapacity,
-    'capacity.chatsDuringVoice': e.chatsDuringVoice,
-    'afterCallWorkSeconds.chat': e.acwChat,
-    'afterCallWorkSeconds.voice': e.acwVoice,
-    'aging.pointsPerMinute': e.pointsPerMinute,
-    'aging.maxBoost': e.maxBoost,
-    defaultProficiency: e.defaultProficiency,
-    'serviceLevel.thresholdSeconds': e.slThreshold,
-    'serviceLevel.target': e.slTarget,
+    weights: t('editor.weights'),
+    'weights.value': t('editor.valueWeight'),
+    'weights.difficulty': t('editor.difficultyWeight'),
+    thresholds: t('editor.thresholds'),
+    'thresholds.expert': t('editor.expertAbove'),
+    'thresholds.assisted': t('editor.assistedAbove'),
+    'value.spendCap': t('editor.spendCap'),
+    'value.frequencyCap': t('editor.frequencyCap'),
+    'value.factorWeights.spend': t('editor.spendWeight'),
+    'value.factorWeights.satisfaction': t('editor.satisfactionWeight'),
+    'value.factorWeights.frequency': t('editor.frequencyWeight'),
+    offerTimeoutMs: t('editor.offerTimeout'),
+    reassignAfterMs: t('editor.reassignAfter'),
+    'capacity.chat': t('editor.chatCapacity'),
+    'capacity.voice': t('editor.voiceCapacity'),
+    'capacity.chatsDuringVoice': t('editor.chatsDuringVoice'),
+    'afterCallWorkSeconds.chat': t('editor.acwChat'),
+    'afterCallWorkSeconds.voice': t('editor.acwVoice'),
+    'aging.pointsPerMinute': t('editor.pointsPerMinute'),
+    'aging.maxBoost': t('editor.maxBoost'),
+    defaultProficiency: t('editor.defaultProficiency'),
+    'serviceLevel.thresholdSeconds': t('editor.slThreshold'),
+    'serviceLevel.target': t('editor.slTarget'),
   };
   if (fixed[path]) return fixed[path];
   const ring = /^widening\.(expert|assisted|ai)(?:\.(\d+)(?:\.(\w+))?)?$/.exec(path);
   if (ring) {
-    const tier = e.ringsFor(s.tiers[ring[1] as 'expert' | 'assisted' | 'ai']);
-    if (ring[2] === undefined) return `${e.sections.widening} · ${tier}`;
+    const tier = t('editor.ringsFor', { tier: t(`tiers.${ring[1] as 'expert' | 'assisted' | 'ai'}`) });
+    if (ring[2] === undefined) return `${t('editor.sections.widening')} · ${tier}`;
     const field: Record<string, string> = {
-      afterSeconds: e.afterSeconds,
-      minProficiency: e.minProficiency,
-      addFallback: e.addFallback,
-      addSkillGroups: e.addSkillGroups,
+      afterSeconds: t('editor.afterSeconds'),
+      minProficiency: t('editor.minProficiency'),
+      addFallback: t('editor.addFallback'),
+      addSkillGroups: t('editor.addSkillGroups'),
     };
-    return `${tier} · ${e.ringCol} ${Number(ring[2]) + 1}${ring[3] ? ` · ${field[ring[3]] ?? ring[3]}` : ''}`;
+    return `${tier} · ${t('editor.ringCol')} ${Number(ring[2]) + 1}${ring[3] ? ` · ${field[ring[3]] ?? ring[3]}` : ''}`;
   }
   const group = /^skillGroups\.([^.]+)(?:\.(fallback|proficiency)(?:\.(.+))?)?$/.exec(path);
   if (group) {
-    if (group[2] === 'fallback') return `${group[1]} · ${e.fallback}`;
-    if (group[2] === 'proficiency') return `${group[1]} · ${group[3] ?? e.proficiencyCol}`;
-    return `${e.group} ${group[1]}`;
+    if (group[2] === 'fallback') return `${group[1]} · ${t('editor.fallback')}`;
+    if (group[2] === 'proficiency') return `${group[1]} · ${group[3] ?? t('editor.proficiencyCol')}`;
+    return `${t('editor.group')} ${group[1]}`;
   }
   return path;
 }

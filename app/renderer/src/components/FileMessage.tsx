@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { MessageView } from '../../../../common/api/sessions';
-import { useLocale, useWorkstation } from '../context';
-import { widgetStrings } from '../i18n-widget';
+import { useWorkstation } from '../context';
+import { useTranslation } from 'react-i18next';
 
 type FileMessageView = Extract<MessageView, { kind: 'file' }>;
 
@@ -12,7 +12,7 @@ type FileMessageView = Extract<MessageView, { kind: 'file' }>;
  */
 export function FileMessage({ message }: { message: FileMessageView }) {
   const token = useWorkstation((s) => s.token);
-  const t = widgetStrings(useLocale());
+  const { t } = useTranslation('files');
   const [state, setState] = useState<'idle' | 'loading' | 'failed'>('idle');
   const { attachmentId, name, size } = message.body;
 
@@ -38,12 +38,19 @@ export function FileMessage({ message }: { message: FileMessageView }) {
   return (
     <span className="file-message" data-testid="file-message">
       <button type="button" className="linklike" onClick={() => void download()} disabled={state === 'loading'} dir="auto">
-        {state === 'loading' ? t.downloading : t.download(name, t.size(size))}
+        {state === 'loading'
+          ? t('downloading')
+          : t('download', {
+              name,
+              s: t(size < 1024 ? 'bytes' : size < 1024 * 1024 ? 'kb' : 'mb', {
+                value: size < 1024 ? size : size < 1024 * 1024 ? size / 1024 : size / 1024 / 1024,
+              }),
+            })}
       </button>
       {state === 'failed' ? (
         <span className="error" role="alert">
           {' '}
-          {t.downloadFailed}
+          {t('downloadFailed')}
         </span>
       ) : null}
     </span>

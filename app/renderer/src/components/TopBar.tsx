@@ -1,16 +1,13 @@
 import { useLocale, useWorkstation } from '../context';
 import type { SettablePresence } from '../../../../common/socket/agent-events';
 import { routingStrings } from '../i18n-routing';
-import { appsStrings } from '../i18n-apps';
-import { auditStrings } from '../i18n-audit';
 import { PRIVACY_REQUEST_STRINGS } from '../i18n';
-import { kpiStrings } from '../i18n-kpis';
-import { boardStrings } from '../i18n-board';
 import { canApprovePrivacy, canManageApps, canViewAudit, canViewBoard, canViewKpis, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
 import { canSupervise } from '../stores/supervision';
 import { supervisionStrings } from '../i18n-supervision';
 import { LanguageSwitch } from './LanguageSwitch';
+import { useTranslation } from 'react-i18next';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
@@ -30,6 +27,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const logout = useWorkstation((s) => s.logout);
   const locale = useLocale();
   const t = routingStrings(locale).shell;
+  const { t: tv } = useTranslation(['supervision', 'board', 'routing', 'kpis', 'apps', 'audit']);
   const views: View[] = [
     ...(worksQueue(user) ? (['workstation'] as const) : []),
     ...(canViewBoard(user) ? (['board'] as const) : []),
@@ -42,12 +40,12 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   ];
   const labels: Record<View, string> = {
     workstation: t.viewWorkstation,
-    supervise: supervisionStrings(locale).tab,
-    board: boardStrings(locale).tab,
-    routing: t.viewRouting,
-    kpis: kpiStrings(locale).tab,
-    apps: appsStrings(locale).tab,
-    audit: auditStrings(locale).tab,
+    supervise: tv('supervision:tab'),
+    board: tv('board:tab'),
+    routing: tv('routing:shell.viewRouting'),
+    kpis: tv('kpis:tab'),
+    apps: tv('apps:tab'),
+    audit: tv('audit:tab'),
     privacy: PRIVACY_REQUEST_STRINGS[locale].tab,
   };
   const label = (v: View) => labels[v];

@@ -1,13 +1,40 @@
 import * as canned from './canned';
 import * as shell from './shell';
+import * as routing from './routing';
+import * as apps from './apps';
+import * as audit from './audit';
+import * as board from './board';
+import * as kpis from './kpis';
+import * as supervision from './supervision';
+import * as files from './files';
 
 /**
  * Every namespace of the workstation's UI strings, per language (issue 15). One file per feature in
  * this folder exports `en` and `zh`; add it here and it is typed for `useTranslation('<ns>')`.
  */
 export const resources = {
-  en: { shell: shell.en, canned: canned.en },
-  zh: { shell: shell.zh, canned: canned.zh },
+  en: {
+    shell: shell.en,
+    canned: canned.en,
+    routing: routing.en,
+    apps: apps.en,
+    audit: audit.en,
+    board: board.en,
+    kpis: kpis.en,
+    supervision: supervision.en,
+    files: files.en,
+  },
+  zh: {
+    shell: shell.zh,
+    canned: canned.zh,
+    routing: routing.zh,
+    apps: apps.zh,
+    audit: audit.zh,
+    board: board.zh,
+    kpis: kpis.zh,
+    supervision: supervision.zh,
+    files: files.zh,
+  },
 } as const;
 
 export type Namespace = keyof (typeof resources)['en'];

@@ -3,7 +3,10 @@ import type { KpiQuery, KpiReport } from '../../../../common/api/kpis';
 import { HuiliuError } from '../../../../common/errors/codes';
 import type { KpisApi } from '../api/kpis';
 import { kpiParams } from '../api/kpis';
-import { formatCountdown, formatDuration, formatNumber, formatShare } from '../i18n-kpis';
+import { createI18n } from '../locale';
+import { formatCountdown, formatNumber, formatSeconds, formatShare } from '../locale-format';
+
+const formatDuration = (s: number | null, lng: 'en' | 'zh') => formatSeconds(s, createI18n(lng).getFixedT(lng, 'kpis'));
 import { createKpisStore, localDate, queryOf } from './kpis';
 
 const NOW = new Date(2026, 10, 30, 15, 30); // local time

@@ -3,18 +3,23 @@ import type { AppAccountView, AppKeyView, DeadLetterViewDto } from '../../../../
 import { HuiliuError } from '../../../../../common/errors/codes';
 import { createAppAdminApi, type AppAdminApi } from '../../api/app-admin';
 import { useLocale, useWorkstation } from '../../context';
-import { appsStrings, type AppsStrings } from '../../i18n-apps';
-import { localeTag } from '../../i18n-routing';
 import './apps.css';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { hasKey, localeTag } from '../../locale-format';
+import { en } from '../../locales/apps';
+
+/** The apps namespace's translate function (react-i18next). */
+type Tr = TFunction<'apps'>;
 
 /** The app admin REST client; tests may give one with a fake fetch. */
 export const AppAdminApiContext = createContext<AppAdminApi>(createAppAdminApi());
 
 /** A refusal as the admin reads it: the code's text, and the fields the server named. */
-function errorText(error: unknown, t: AppsStrings): string {
-  if (!(error instanceof HuiliuError)) return t.errors.fallback;
-  if ((error.details as { network?: boolean } | undefined)?.network) return t.errors.network;
-  const base = t.errors[error.code] ?? error.message ?? t.errors.fallback;
+function errorText(error: unknown, t: Tr): string {
+  if (!(error instanceof HuiliuError)) return t('errors.fallback');
+  if ((error.details as { network?: boolean } | undefined)?.network) return t('errors.network');
+  const base = hasKey(en.errors, error.code) ? t(`errors.${error.code}`) : error.message || t('errors.fallback');
   const fields = Array.isArray(error.details)
     ? (error.details as { path?: string; message?: string }[]).map((d) => `${d.path ?? ''}: ${d.message ?? ''}`).join('; ')
     : '';
@@ -22,7 +27,7 @@ function errorText(error: unknown, t: AppsStrings): string {
 }
 
 /** A secret shown this once: the value, a copy button, and the warning that it will not be shown again. */
-function SecretReveal({ title, value, t, onDone }: { title: string; value: string; t: AppsStrings; onDone: () => void }) {
+function SecretReveal({ title, value, t, onDone }: { title: string; value: string; t: Tr; onDone: () => void }) {
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
   const box = useRef<HTMLDivElement>(null);
   // Issued from a card further down the page: brought into view, so it is not missed.
@@ -41,19 +46,19 @@ function SecretReveal({ title, value, t, onDone }: { title: string; value: strin
   return (
     <div className="apps__secret" role="alert" data-testid="secret-reveal" ref={box}>
       <strong>{title}</strong>
-      <p className="apps__secret-warning">{t.secret.once}</p>
+      <p className="apps__secret-warning">{t('secret.once')}</p>
       <div className="apps__secret-row">
         <code data-testid="secret-value" className="apps__secret-value">
           {value}
         </code>
         <button type="button" onClick={() => void copy()} data-testid="secret-copy">
-          {copied === 'yes' ? t.secret.copied : t.secret.copy}
+          {copied === 'yes' ? t('secret.copied') : t('secret.copy')}
         </button>
         <button type="button" className="ghost" onClick={onDone} data-testid="secret-done">
-          {t.secret.done}
+          {t('secret.done')}
         </button>
       </div>
-      {copied === 'failed' ? <p className="apps__error">{t.secret.copyFailed}</p> : null}
+      {copied === 'failed' ? <p className="apps__error">{t('secret.copyFailed')}</p> : null}
     </div>
   );
 }
@@ -63,7 +68,7 @@ function CreateApp({
   groups,
   onCreated,
 }: {
-  t: AppsStrings;
+  t: Tr;
   groups: readonly string[];
   onCreated: (app: AppAccountView, secret?: string) => void;
 }) {
@@ -99,21 +104,21 @@ function CreateApp({
   };
   return (
     <form className="apps__card apps__create" onSubmit={(e) => void submit(e)} data-testid="create-app">
-      <h3>{t.create.title}</h3>
+      <h3>{t('create.title')}</h3>
       <div className="apps__fields">
         <label>
-          <span>{t.create.appId}</span>
+          <span>{t('create.appId')}</span>
           <input value={appId} onChange={(e) => setAppId(e.target.value)} required maxLength={64} data-testid="create-app-id" />
-          <small className="muted">{t.create.appIdHint}</small>
+          <small className="muted">{t('create.appIdHint')}</small>
         </label>
         <label>
-          <span>{t.create.name}</span>
+          <span>{t('create.name')}</span>
           <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} data-testid="create-app-name" />
         </label>
         <label>
-          <span>{t.create.skillGroup}</span>
+          <span>{t('create.skillGroup')}</span>
           <select value={skillGroup} onChange={(e) => setSkillGroup(e.target.value)} data-testid="create-app-group">
-            <option value="">{t.create.skillGroupNone}</option>
+            <option value="">{t('create.skillGroupNone')}</option>
             {groups.map((g) => (
               <option key={g} value={g}>
                 {g}
@@ -122,7 +127,7 @@ function CreateApp({
           </select>
         </label>
         <label className="apps__wide">
-          <span>{t.create.webhookUrl}</span>
+          <span>{t('create.webhookUrl')}</span>
           <input
             value={webhookUrl}
             onChange={(e) => setWebhookUrl(e.target.value)}
@@ -130,12 +135,12 @@ function CreateApp({
             maxLength={1024}
             data-testid="create-app-webhook"
           />
-          <small className="muted">{t.create.webhookUrlHint}</small>
+          <small className="muted">{t('create.webhookUrlHint')}</small>
         </label>
       </div>
       <div className="apps__actions">
         <button type="submit" disabled={busy || !appId.trim() || !name.trim()} data-testid="create-app-submit">
-          {t.create.submit}
+          {t('create.submit')}
         </button>
         {error ? (
           <span className="apps__error" data-testid="create-app-error">
@@ -147,20 +152,10 @@ function CreateApp({
   );
 }
 
-function KeyRow({
-  app,
-  k,
-  t,
-  onRevoke,
-}: {
-  app: AppAccountView;
-  k: AppKeyView;
-  t: AppsStrings;
-  onRevoke: (k: AppKeyView) => Promise<void>;
-}) {
+function KeyRow({ app, k, t, onRevoke }: { app: AppAccountView; k: AppKeyView; t: Tr; onRevoke: (k: AppKeyView) => Promise<void> }) {
   const tag = localeTag(useLocale());
   const [confirming, setConfirming] = useState(false);
-  const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(tag) : t.list.never);
+  const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(tag) : t('list.never'));
   return (
     <tr data-testid="key-row" data-key-id={k.id} data-hint={k.hint ?? ''} data-revoked={k.revokedAt ? 'yes' : 'no'}>
       <td>
@@ -174,28 +169,28 @@ function KeyRow({
       <td>{when(k.createdAt)}</td>
       <td>{when(k.lastUsedAt)}</td>
       <td className={k.revokedAt ? 'apps__revoked' : 'apps__active'}>
-        {k.revokedAt ? t.list.revokedAt(when(k.revokedAt)) : t.list.active}
+        {k.revokedAt ? t('list.revokedAt', { at: when(k.revokedAt) }) : t('list.active')}
       </td>
       <td className="apps__cell-actions">
         {app.source === 'admin' && !k.revokedAt ? (
           confirming ? (
             <span className="apps__confirm" data-testid="revoke-confirm">
-              <span>{t.list.confirmRevoke(k.hint ?? '')}</span>
+              <span>{t('list.confirmRevoke', { hint: k.hint ?? '' })}</span>
               <button
                 type="button"
                 className="danger"
                 data-testid="revoke-confirm-yes"
                 onClick={() => void onRevoke(k).finally(() => setConfirming(false))}
               >
-                {t.list.confirmRevokeButton}
+                {t('list.confirmRevokeButton')}
               </button>
               <button type="button" className="ghost" onClick={() => setConfirming(false)}>
-                {t.list.cancel}
+                {t('list.cancel')}
               </button>
             </span>
           ) : (
             <button type="button" className="ghost" data-testid="revoke-key" onClick={() => setConfirming(true)}>
-              {t.list.revoke}
+              {t('list.revoke')}
             </button>
           )
         ) : null}
@@ -211,7 +206,7 @@ function AppCard({
   onSecret,
 }: {
   app: AppAccountView;
-  t: AppsStrings;
+  t: Tr;
   onChanged: () => Promise<void>;
   onSecret: (title: string, value: string) => void;
 }) {
@@ -239,10 +234,10 @@ function AppCard({
           <h3>
             <bdi dir="auto">{app.name}</bdi> <code className="muted">{app.appId}</code>
           </h3>
-          <span className={`apps__badge apps__badge--${app.source}`}>{t.list.source[app.source]}</span>
+          <span className={`apps__badge apps__badge--${app.source}`}>{t(`list.source.${app.source}`)}</span>
           {app.deadLetters > 0 ? (
             <span className="apps__badge apps__badge--dead" data-testid="app-dead-count">
-              {t.list.deadLetters(app.deadLetters)}
+              {t('list.deadLetters', { count: app.deadLetters })}
             </span>
           ) : null}
         </div>
@@ -252,8 +247,8 @@ function AppCard({
               className="apps__label-input"
               value={label}
               onChange={(e) => setLabel(e.target.value)}
-              placeholder={t.list.keyLabel}
-              aria-label={t.list.keyLabel}
+              placeholder={t('list.keyLabel')}
+              aria-label={t('list.keyLabel')}
               maxLength={64}
               data-testid="key-label-input"
             />
@@ -264,22 +259,22 @@ function AppCard({
                 void run(async () => {
                   const res = await api.issueKey(token, app.appId, label.trim() || undefined);
                   setLabel('');
-                  onSecret(t.secret.keyTitle(app.name), res.key);
+                  onSecret(t('secret.keyTitle', { app: app.name }), res.key);
                 })
               }
             >
-              {t.list.issueKey}
+              {t('list.issueKey')}
             </button>
             <button type="button" className="ghost" data-testid="rotate-secret" onClick={() => setRotating(true)}>
-              {t.list.rotate}
+              {t('list.rotate')}
             </button>
           </div>
         ) : null}
       </header>
-      {!managed ? <p className="muted apps__note">{t.list.configNote}</p> : null}
+      {!managed ? <p className="muted apps__note">{t('list.configNote')}</p> : null}
       {rotating ? (
         <div className="apps__confirm apps__confirm--block" data-testid="rotate-confirm">
-          <span>{t.list.confirmRotate}</span>
+          <span>{t('list.confirmRotate')}</span>
           <button
             type="button"
             className="danger"
@@ -287,21 +282,21 @@ function AppCard({
             onClick={() =>
               void run(async () => {
                 const res = await api.rotateSecret(token, app.appId);
-                onSecret(t.secret.webhookTitle(app.name), res.webhookSecret);
+                onSecret(t('secret.webhookTitle', { app: app.name }), res.webhookSecret);
               }).finally(() => setRotating(false))
             }
           >
-            {t.list.confirmRotateButton}
+            {t('list.confirmRotateButton')}
           </button>
           <button type="button" className="ghost" onClick={() => setRotating(false)}>
-            {t.list.cancel}
+            {t('list.cancel')}
           </button>
         </div>
       ) : null}
       <dl className="apps__facts">
-        <dt>{t.list.skillGroup}</dt>
-        <dd>{app.skillGroup ?? t.create.skillGroupNone}</dd>
-        <dt>{t.list.webhook}</dt>
+        <dt>{t('list.skillGroup')}</dt>
+        <dd>{app.skillGroup ?? t('create.skillGroupNone')}</dd>
+        <dt>{t('list.webhook')}</dt>
         <dd>
           {editing ? (
             <span className="apps__inline">
@@ -312,25 +307,25 @@ function AppCard({
                 onClick={() =>
                   void run(async () => {
                     const res = await api.update(token, app.appId, { webhookUrl: url.trim() ? url.trim() : null });
-                    if (res.webhookSecret) onSecret(t.secret.webhookTitle(app.name), res.webhookSecret);
+                    if (res.webhookSecret) onSecret(t('secret.webhookTitle', { app: app.name }), res.webhookSecret);
                     setEditing(false);
                   })
                 }
               >
-                {t.list.save}
+                {t('list.save')}
               </button>
               <button type="button" className="ghost" onClick={() => setEditing(false)}>
-                {t.list.cancel}
+                {t('list.cancel')}
               </button>
             </span>
           ) : (
             <>
               <span className="apps__url" data-testid="app-webhook">
-                {app.webhookUrl ?? t.list.noWebhook}
+                {app.webhookUrl ?? t('list.noWebhook')}
               </span>
               {managed ? (
                 <button type="button" className="linklike" onClick={() => setEditing(true)} data-testid="webhook-edit">
-                  {t.list.editWebhook}
+                  {t('list.editWebhook')}
                 </button>
               ) : null}
             </>
@@ -342,17 +337,17 @@ function AppCard({
           {error}
         </p>
       ) : null}
-      <h4>{t.list.keys}</h4>
+      <h4>{t('list.keys')}</h4>
       {app.keys.length === 0 ? (
-        <p className="muted">{t.list.noKeys}</p>
+        <p className="muted">{t('list.noKeys')}</p>
       ) : (
         <table className="apps__table">
           <thead>
             <tr>
-              <th>{t.list.key}</th>
-              <th>{t.list.created}</th>
-              <th>{t.list.lastUsed}</th>
-              <th>{t.list.state}</th>
+              <th>{t('list.key')}</th>
+              <th>{t('list.created')}</th>
+              <th>{t('list.lastUsed')}</th>
+              <th>{t('list.state')}</th>
               <th />
             </tr>
           </thead>
@@ -377,7 +372,7 @@ function AppCard({
   );
 }
 
-function DeadLetters({ t, items, onChanged }: { t: AppsStrings; items: DeadLetterViewDto[]; onChanged: () => Promise<void> }) {
+function DeadLetters({ t, items, onChanged }: { t: Tr; items: DeadLetterViewDto[]; onChanged: () => Promise<void> }) {
   const api = useContext(AppAdminApiContext);
   const token = useWorkstation((s) => s.token)!;
   const tag = localeTag(useLocale());
@@ -392,21 +387,21 @@ function DeadLetters({ t, items, onChanged }: { t: AppsStrings; items: DeadLette
   };
   return (
     <section className="apps__card" data-testid="dead-letters">
-      <h3>{t.dead.title}</h3>
+      <h3>{t('dead.title')}</h3>
       {items.length === 0 ? (
         <p className="muted" data-testid="dead-letters-none">
-          {t.dead.none}
+          {t('dead.none')}
         </p>
       ) : (
         <table className="apps__table">
           <thead>
             <tr>
-              <th>{t.dead.app}</th>
-              <th>{t.dead.message}</th>
-              <th>{t.dead.reason}</th>
-              <th>{t.dead.attempts}</th>
-              <th>{t.dead.lastError}</th>
-              <th>{t.dead.when}</th>
+              <th>{t('dead.app')}</th>
+              <th>{t('dead.message')}</th>
+              <th>{t('dead.reason')}</th>
+              <th>{t('dead.attempts')}</th>
+              <th>{t('dead.lastError')}</th>
+              <th>{t('dead.when')}</th>
               <th />
             </tr>
           </thead>
@@ -419,7 +414,7 @@ function DeadLetters({ t, items, onChanged }: { t: AppsStrings; items: DeadLette
                 <td>
                   <code title={d.messageId}>{d.messageId.slice(-8)}</code>
                 </td>
-                <td>{d.reason ? t.dead.reasons[d.reason] : ''}</td>
+                <td>{d.reason ? t(`dead.reasons.${d.reason}`) : ''}</td>
                 <td>{d.attempts}</td>
                 <td className="apps__last-error" data-testid="dead-letter-error">
                   {d.lastError ?? ''}
@@ -427,7 +422,7 @@ function DeadLetters({ t, items, onChanged }: { t: AppsStrings; items: DeadLette
                 <td>{new Date(d.updatedAt).toLocaleString(tag)}</td>
                 <td className="apps__cell-actions">
                   <button type="button" data-testid="redeliver" onClick={() => void redeliver(d.id)}>
-                    {t.dead.redeliver}
+                    {t('dead.redeliver')}
                   </button>
                   {errors[d.id] ? <span className="apps__error">{errors[d.id]}</span> : null}
                 </td>
@@ -446,7 +441,7 @@ function DeadLetters({ t, items, onChanged }: { t: AppsStrings; items: DeadLette
  * Redeliver. A key or secret the server makes is shown once (`SecretReveal`) and never again.
  */
 export function AppsPage() {
-  const t = appsStrings(useLocale());
+  const { t } = useTranslation('apps');
   const api = useContext(AppAdminApiContext);
   const token = useWorkstation((s) => s.token)!;
   const user = useWorkstation((s) => s.user);
@@ -474,12 +469,12 @@ export function AppsPage() {
   return (
     <main className="apps" data-testid="apps-page">
       <div className="apps__head">
-        <h2>{t.title}</h2>
+        <h2>{t('title')}</h2>
         <button type="button" className="ghost" onClick={() => void load()} data-testid="apps-refresh">
-          {t.refresh}
+          {t('refresh')}
         </button>
       </div>
-      <p className="muted apps__intro">{t.intro}</p>
+      <p className="muted apps__intro">{t('intro')}</p>
       {error ? <p className="apps__error">{error}</p> : null}
       {secret ? (
         <SecretReveal
@@ -500,9 +495,9 @@ export function AppsPage() {
       <div className="apps__grid">
         <div className="apps__col">
           {apps === null ? (
-            <p className="muted">{t.loading}</p>
+            <p className="muted">{t('loading')}</p>
           ) : apps.length === 0 ? (
-            <p className="muted">{t.list.none}</p>
+            <p className="muted">{t('list.none')}</p>
           ) : (
             apps.map((a) => (
               <AppCard
@@ -524,8 +519,8 @@ export function AppsPage() {
             t={t}
             groups={user?.skillGroups ?? []}
             onCreated={(app, webhookSecret) => {
-              setNotice(t.create.created(app.name));
-              if (webhookSecret) setSecret({ title: t.secret.webhookTitle(app.name), value: webhookSecret });
+              setNotice(t('create.created', { name: app.name }));
+              if (webhookSecret) setSecret({ title: t('secret.webhookTitle', { app: app.name }), value: webhookSecret });
               void load();
             }}
           />

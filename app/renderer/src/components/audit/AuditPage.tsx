@@ -3,17 +3,22 @@ import { useStore } from 'zustand';
 import type { AuditEntryView } from '../../../../../common/api/audit';
 import { createAuditApi, type AuditApi } from '../../api/audit';
 import { StoreContext, useLocale } from '../../context';
-import { auditStrings, type AuditStrings } from '../../i18n-audit';
-import { localeTag } from '../../i18n-routing';
 import { createAuditStore, type AuditStore, type AuditView } from '../../stores/audit';
 import './audit.css';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { hasKey, localeTag } from '../../locale-format';
+import { en } from '../../locales/audit';
+
+/** The audit namespace's translate function (react-i18next). */
+type Tr = TFunction<'audit'>;
 
 /** The audit REST client; tests may give one with a fake fetch. */
 export const AuditApiContext = createContext<AuditApi>(createAuditApi());
 
-function actorText(e: AuditEntryView, t: AuditStrings): string {
-  if (e.actor.kind === 'ai') return t.actors.ai;
-  if (e.actor.kind === 'system') return t.actors.system(e.actor.id);
+function actorText(e: AuditEntryView, t: Tr): string {
+  if (e.actor.kind === 'ai') return t('actors.ai');
+  if (e.actor.kind === 'system') return t('actors.system', { id: e.actor.id });
   return e.actor.name ?? e.actor.id;
 }
 
@@ -22,7 +27,7 @@ const detailText = (d: AuditEntryView['detail']) =>
     .map(([k, v]) => `${k}=${v === null ? '—' : String(v)}`)
     .join(' · ');
 
-function Row({ e, t, tag }: { e: AuditEntryView; t: AuditStrings; tag: string }) {
+function Row({ e, t, tag }: { e: AuditEntryView; t: Tr; tag: string }) {
   const at = new Date(e.at);
   return (
     <tr data-testid="audit-row" data-seq={e.seq} data-action={e.action} data-actor={e.actor.name ?? e.actor.id}>
@@ -41,14 +46,15 @@ function Row({ e, t, tag }: { e: AuditEntryView; t: AuditStrings; tag: string })
       <td>
         {e.target ? (
           <>
-            {t.targets[e.target.kind] ?? e.target.kind} <span className="audit__target">{e.target.id}</span>
+            {hasKey(en.targets, e.target.kind) ? t(`targets.${e.target.kind}`) : e.target.kind}{' '}
+            <span className="audit__target">{e.target.id}</span>
           </>
         ) : (
           <span className="muted">—</span>
         )}
       </td>
       <td>
-        <span className={`audit__outcome audit__outcome--${e.outcome}`}>{t.outcomes[e.outcome]}</span>
+        <span className={`audit__outcome audit__outcome--${e.outcome}`}>{t(`outcomes.${e.outcome}`)}</span>
       </td>
       <td className="audit__detail">
         {detailText(e.detail)}
@@ -70,7 +76,7 @@ function useAudit<T>(store: AuditStore, selector: (s: AuditView) => T): T {
 export function AuditPage() {
   const api = useContext(AuditApiContext);
   const locale = useLocale();
-  const t = auditStrings(locale);
+  const { t } = useTranslation('audit');
   const tag = localeTag(locale);
   const workstation = useContext(StoreContext);
   // The token is read at call time, so a renewed sign-in keeps working.
@@ -78,7 +84,7 @@ export function AuditPage() {
   return <AuditSearch store={store} t={t} tag={tag} />;
 }
 
-function AuditSearch({ store, t, tag }: { store: AuditStore; t: AuditStrings; tag: string }) {
+function AuditSearch({ store, t, tag }: { store: AuditStore; t: Tr; tag: string }) {
   const form = useAudit(store, (s) => s.form);
   const entries = useAudit(store, (s) => s.entries);
   const next = useAudit(store, (s) => s.next);
@@ -93,53 +99,53 @@ function AuditSearch({ store, t, tag }: { store: AuditStore; t: AuditStrings; ta
   return (
     <main className="audit" data-testid="audit-page">
       <div className="audit__head">
-        <h2>{t.title}</h2>
-        <p className="muted audit__intro">{t.intro}</p>
+        <h2>{t('title')}</h2>
+        <p className="muted audit__intro">{t('intro')}</p>
       </div>
       <form className="audit__form" onSubmit={submit} data-testid="audit-form">
         <label>
-          <span>{t.user}</span>
+          <span>{t('user')}</span>
           <input
             value={form.userId}
             onChange={(e) => setForm({ userId: e.target.value })}
-            placeholder={t.userHint}
+            placeholder={t('userHint')}
             maxLength={64}
             data-testid="audit-user"
           />
         </label>
         <label>
-          <span>{t.from}</span>
+          <span>{t('from')}</span>
           <input type="datetime-local" value={form.from} onChange={(e) => setForm({ from: e.target.value })} data-testid="audit-from" />
         </label>
         <label>
-          <span>{t.to}</span>
+          <span>{t('to')}</span>
           <input type="datetime-local" value={form.to} onChange={(e) => setForm({ to: e.target.value })} data-testid="audit-to" />
         </label>
         <button type="submit" disabled={status === 'searching'} data-testid="audit-search">
-          {status === 'searching' ? t.searching : t.search}
+          {status === 'searching' ? t('searching') : t('search')}
         </button>
       </form>
       {error ? (
         <p className="audit__error" role="alert" data-testid="audit-error">
-          {t.errors[error] ?? t.errors.fallback}
+          {hasKey(en.errors, error) ? t(`errors.${error}`) : t('errors.fallback')}
         </p>
       ) : null}
       {searched ? (
         <>
           <p className="muted" data-testid="audit-count">
-            {entries.length === 0 ? t.none : t.shown(entries.length)}
+            {entries.length === 0 ? t('none') : t('shown', { count: entries.length })}
           </p>
           {entries.length > 0 ? (
             <div className="audit__scroll">
               <table className="audit__table" data-testid="audit-table">
                 <thead>
                   <tr>
-                    <th>{t.columns.time}</th>
-                    <th>{t.columns.actor}</th>
-                    <th>{t.columns.action}</th>
-                    <th>{t.columns.target}</th>
-                    <th>{t.columns.outcome}</th>
-                    <th>{t.columns.detail}</th>
+                    <th>{t('columns.time')}</th>
+                    <th>{t('columns.actor')}</th>
+                    <th>{t('columns.action')}</th>
+                    <th>{t('columns.target')}</th>
+                    <th>{t('columns.outcome')}</th>
+                    <th>{t('columns.detail')}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -152,11 +158,11 @@ function AuditSearch({ store, t, tag }: { store: AuditStore; t: AuditStrings; ta
           ) : null}
           {next ? (
             <button type="button" onClick={() => void more()} disabled={status === 'searching'} data-testid="audit-more">
-              {t.more}
+              {t('more')}
             </button>
           ) : entries.length > 0 ? (
             <p className="muted" data-testid="audit-end">
-              {t.end}
+              {t('end')}
             </p>
           ) : null}
         </>

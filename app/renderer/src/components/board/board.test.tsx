@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BoardGroup, BoardSnapshot } from '../../../../../common/api/board';
 import { HuiliuError } from '../../../../../common/errors/codes';
 import type { AgentConnection } from '../../api/agent-socket';
-import { LocaleContext } from '../../context';
+import { LocaleProvider } from '../../LocaleProvider';
 import type { Locale } from '../../i18n';
 import { createBoardStore, type BoardStore } from '../../stores/board';
 import { BoardView } from './BoardPage';
@@ -95,9 +95,9 @@ describe('the live board view (issue 16)', () => {
     await act(async () => {
       store.getState().start();
       root!.render(
-        <LocaleContext.Provider value={locale}>
+        <LocaleProvider locale={locale}>
           <BoardView store={store} {...(onSupervise ? { onSupervise } : {})} />
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       );
     });
     await act(async () => new Promise((r) => setTimeout(r, 0)));

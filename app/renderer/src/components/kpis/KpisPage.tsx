@@ -6,10 +6,16 @@ import { CHANNEL_CODES } from '../../../../../common/message/session-id';
 import { createKpisApi, type KpisApi } from '../../api/kpis';
 import { StoreContext, useLocale, useWorkstation } from '../../context';
 import type { Locale } from '../../i18n';
-import { formatDuration, formatNumber, formatShare, kpiStrings, type KpiStrings } from '../../i18n-kpis';
 import { useStaff } from '../../staff';
 import { createKpisStore, type KpiRange, type KpisStore, type KpisView } from '../../stores/kpis';
 import './kpis.css';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { formatNumber, formatSeconds, formatShare, hasKey, localeTag } from '../../locale-format';
+import { en } from '../../locales/kpis';
+
+/** The kpis namespace's translate function (react-i18next). */
+type Tr = TFunction<'kpis'>;
 
 /** The KPI REST client; tests may give one with a fake fetch. */
 export const KpisApiContext = createContext<KpisApi>(createKpisApi());
@@ -52,7 +58,7 @@ export function KpisPage() {
 
 function KpisView({ store }: { store: KpisStore }) {
   const locale = useLocale();
-  const t = kpiStrings(locale);
+  const { t } = useTranslation('kpis');
   const user = useWorkstation((s) => s.user);
   const staff = useStaff();
   const range = useKpis(store, (s) => s.range);
@@ -90,8 +96,8 @@ function KpisView({ store }: { store: KpisStore }) {
   return (
     <main className="kpis" data-testid="kpis-page">
       <div className="kpis__head">
-        <h2>{t.title}</h2>
-        <p className="muted kpis__intro">{t.intro}</p>
+        <h2>{t('title')}</h2>
+        <p className="muted kpis__intro">{t('intro')}</p>
       </div>
       <form className="kpis__form" onSubmit={submit} data-testid="kpis-form">
         <div className="kpis__ranges" role="radiogroup">
@@ -108,30 +114,30 @@ function KpisView({ store }: { store: KpisStore }) {
                 if (r !== 'custom') void load();
               }}
             >
-              {t.ranges[r]}
+              {t(`ranges.${r}`)}
             </button>
           ))}
         </div>
         {range === 'custom' ? (
           <>
             <label>
-              <span>{t.from}</span>
+              <span>{t('from')}</span>
               <input type="date" value={customFrom} onChange={(e) => setCustom({ from: e.target.value })} data-testid="kpis-from" />
             </label>
             <label>
-              <span>{t.to}</span>
+              <span>{t('to')}</span>
               <input type="date" value={customTo} onChange={(e) => setCustom({ to: e.target.value })} data-testid="kpis-to" />
             </label>
           </>
         ) : null}
         <label>
-          <span>{t.skillGroup}</span>
+          <span>{t('skillGroup')}</span>
           <select
             value={filters.skillGroup}
             onChange={(e) => setFilter({ skillGroup: e.target.value, agent: '' })}
             data-testid="kpis-group"
           >
-            <option value="">{t.all}</option>
+            <option value="">{t('all')}</option>
             {groups.map((g) => (
               <option key={g} value={g}>
                 {g}
@@ -140,39 +146,39 @@ function KpisView({ store }: { store: KpisStore }) {
           </select>
         </label>
         <label>
-          <span>{t.channel}</span>
+          <span>{t('channel')}</span>
           <select
             value={filters.channel}
             onChange={(e) => setFilter({ channel: e.target.value as KpisView['filters']['channel'] })}
             data-testid="kpis-channel"
           >
-            <option value="">{t.all}</option>
+            <option value="">{t('all')}</option>
             {CHANNEL_CODES.map((c) => (
               <option key={c} value={c}>
-                {t.channels[c] ?? c}
+                {hasKey(en.channels, c) ? t(`channels.${c}`) : c}
               </option>
             ))}
           </select>
         </label>
         <label>
-          <span>{t.tier}</span>
+          <span>{t('tier')}</span>
           <select
             value={filters.tier}
             onChange={(e) => setFilter({ tier: e.target.value as KpisView['filters']['tier'] })}
             data-testid="kpis-tier"
           >
-            <option value="">{t.all}</option>
+            <option value="">{t('all')}</option>
             {TIERS.map((x) => (
               <option key={x} value={x}>
-                {t.tiers[x]}
+                {t(`tiers.${x}`)}
               </option>
             ))}
           </select>
         </label>
         <label>
-          <span>{t.agent}</span>
+          <span>{t('agent')}</span>
           <select value={filters.agent} onChange={(e) => setFilter({ agent: e.target.value })} data-testid="kpis-agent">
-            <option value="">{t.all}</option>
+            <option value="">{t('all')}</option>
             {agents.map((a) => (
               <option key={a.id} value={a.id}>
                 {a.displayName ?? a.username}
@@ -182,16 +188,16 @@ function KpisView({ store }: { store: KpisStore }) {
         </label>
         <div className="kpis__actions">
           <button type="submit" disabled={status === 'loading'} data-testid="kpis-refresh">
-            {status === 'loading' ? t.loading : t.refresh}
+            {status === 'loading' ? t('loading') : t('refresh')}
           </button>
           <button type="button" className="secondary" onClick={() => void onExport()} data-testid="kpis-export">
-            {t.exportCsv}
+            {t('exportCsv')}
           </button>
         </div>
       </form>
       {error ? (
         <p className="kpis__error" role="alert" data-testid="kpis-error">
-          {t.errors[error] ?? t.errors.fallback}
+          {hasKey(en.errors, error) ? t(`errors.${error}`) : t('errors.fallback')}
         </p>
       ) : null}
       {report ? (
@@ -217,61 +223,66 @@ function Tile({ id, label, value, sub, warn }: { id: string; label: string; valu
   );
 }
 
-function Tiles({ k, t, locale }: { k: Kpis; t: KpiStrings; locale: Locale }) {
+function Tiles({ k, t, locale }: { k: Kpis; t: Tr; locale: Locale }) {
   const sl = k.serviceLevel;
   const below = sl.rate !== null && sl.rate < sl.target;
   return (
     <section className="kpis__tiles" data-testid="kpis-tiles">
       <Tile
         id="csat"
-        label={t.tiles.csat}
+        label={t('tiles.csat')}
         value={k.csat.mean === null ? '—' : `${formatNumber(k.csat.mean, locale, 2)} / 5`}
-        sub={t.sub.csat(k.csat.answered, formatShare(k.csat.responseRate, locale))}
+        sub={t('sub.csat', { count: k.csat.answered, rate: formatShare(k.csat.responseRate, locale) })}
       />
-      <Tile id="fcr" label={t.tiles.fcr} value={formatShare(k.fcr.rate, locale)} sub={t.sub.fcr(k.fcr.resolvedFirstTime, k.fcr.handled)} />
-      <Tile id="aht" label={t.tiles.aht} value={formatDuration(k.aht.seconds, locale)} sub={t.sub.aht(k.aht.handled)} />
-      <Tile id="asa" label={t.tiles.asa} value={formatDuration(k.asa.seconds, locale)} sub={t.sub.asa(k.asa.answered)} />
+      <Tile
+        id="fcr"
+        label={t('tiles.fcr')}
+        value={formatShare(k.fcr.rate, locale)}
+        sub={t('sub.fcr', { n: k.fcr.resolvedFirstTime, h: k.fcr.handled })}
+      />
+      <Tile id="aht" label={t('tiles.aht')} value={formatSeconds(k.aht.seconds, t)} sub={t('sub.aht', { n: k.aht.handled })} />
+      <Tile id="asa" label={t('tiles.asa')} value={formatSeconds(k.asa.seconds, t)} sub={t('sub.asa', { n: k.asa.answered })} />
       <Tile
         id="service-level"
-        label={t.tiles.serviceLevel}
+        label={t('tiles.serviceLevel')}
         value={formatShare(sl.rate, locale)}
-        sub={t.sub.serviceLevel(formatShare(sl.target, locale))}
-        warn={below ? t.belowTarget : undefined}
+        sub={t('sub.serviceLevel', { target: formatShare(sl.target, locale) })}
+        warn={below ? t('belowTarget') : undefined}
       />
       <Tile
         id="abandonment"
-        label={t.tiles.abandonment}
+        label={t('tiles.abandonment')}
         value={formatShare(k.abandonment.rate, locale)}
-        sub={t.sub.abandonment(k.abandonment.abandoned, k.abandonment.queued)}
+        sub={t('sub.abandonment', { n: k.abandonment.abandoned, q: k.abandonment.queued })}
       />
-      <Tile id="occupancy" label={t.tiles.occupancy} value={formatShare(k.occupancy.rate, locale)} sub={t.sub.occupancy} />
+      <Tile id="occupancy" label={t('tiles.occupancy')} value={formatShare(k.occupancy.rate, locale)} sub={t('sub.occupancy')} />
       <Tile
         id="ai-containment"
-        label={t.tiles.aiContainment}
+        label={t('tiles.aiContainment')}
         value={formatShare(k.aiContainment.rate, locale)}
-        sub={t.sub.ai(k.aiContainment.aiContacts)}
+        sub={t('sub.ai', { n: k.aiContainment.aiContacts })}
       />
       <Tile
         id="handover-rate"
-        label={t.tiles.handoverRate}
+        label={t('tiles.handoverRate')}
         value={formatShare(k.handoverRate.rate, locale)}
-        sub={t.sub.ai(k.handoverRate.aiContacts)}
+        sub={t('sub.ai', { n: k.handoverRate.aiContacts })}
       />
       <Tile
         id="sla-breaches"
-        label={t.tiles.slaBreaches}
+        label={t('tiles.slaBreaches')}
         value={formatNumber(k.slaBreaches.total, locale, 0)}
-        sub={t.sub.slaBreaches(k.slaBreaches.first, k.slaBreaches.next)}
+        sub={t('sub.slaBreaches', { f: k.slaBreaches.first, n: k.slaBreaches.next })}
         warn={undefined}
       />
     </section>
   );
 }
 
-function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; locale: Locale }) {
+function Charts({ report, t, locale }: { report: KpiReport; t: Tr; locale: Locale }) {
   const series = report.series;
   if (!series || series.points.length === 0) return null;
-  const tag = locale === 'zh' ? 'zh-CN' : 'en-GB';
+  const tag = localeTag(locale);
   const label = (iso: string) =>
     series.bucket === 'hour'
       ? new Date(iso).toLocaleTimeString(tag, { hour: '2-digit', minute: '2-digit' })
@@ -287,13 +298,13 @@ function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; local
     abandoned: p.kpis.abandonment.abandoned,
     breaches: p.kpis.slaBreaches.total,
   }));
-  const by = series.bucket === 'hour' ? t.charts.hour : t.charts.day;
+  const by = series.bucket === 'hour' ? t('charts.hour') : t('charts.day');
   const pct = (v: unknown) => (typeof v === 'number' ? formatShare(v, locale) : '—');
   return (
     <section className="kpis__charts" data-testid="kpis-charts" data-points={data.length}>
       <figure className="kpis__chart">
         <figcaption>
-          {t.charts.rates} <span className="muted">{by}</span>
+          {t('charts.rates')} <span className="muted">{by}</span>
         </figcaption>
         <LineChart width={400} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
           <CartesianGrid strokeDasharray="3 3" />
@@ -304,7 +315,7 @@ function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; local
           <Line
             type="monotone"
             dataKey="serviceLevel"
-            name={t.series.serviceLevel}
+            name={t('series.serviceLevel')}
             stroke={COLORS.a}
             dot={false}
             connectNulls
@@ -313,32 +324,40 @@ function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; local
           <Line
             type="monotone"
             dataKey="abandonment"
-            name={t.series.abandonment}
+            name={t('series.abandonment')}
             stroke={COLORS.b}
             dot={false}
             connectNulls
             isAnimationActive={false}
           />
-          <Line type="monotone" dataKey="fcr" name={t.series.fcr} stroke={COLORS.c} dot={{ r: 3 }} connectNulls isAnimationActive={false} />
+          <Line
+            type="monotone"
+            dataKey="fcr"
+            name={t('series.fcr')}
+            stroke={COLORS.c}
+            dot={{ r: 3 }}
+            connectNulls
+            isAnimationActive={false}
+          />
         </LineChart>
       </figure>
       <figure className="kpis__chart">
         <figcaption>
-          {t.charts.times} <span className="muted">{by}</span>
+          {t('charts.times')} <span className="muted">{by}</span>
         </figcaption>
         <LineChart width={400} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={16} />
           <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
-          <Tooltip formatter={(v) => (typeof v === 'number' ? formatDuration(v, locale) : '—')} />
+          <Tooltip formatter={(v) => (typeof v === 'number' ? formatSeconds(v, t) : '—')} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
-          <Line type="monotone" dataKey="asa" name={t.series.asa} stroke={COLORS.a} connectNulls isAnimationActive={false} />
-          <Line type="monotone" dataKey="aht" name={t.series.aht} stroke={COLORS.d} connectNulls isAnimationActive={false} />
+          <Line type="monotone" dataKey="asa" name={t('series.asa')} stroke={COLORS.a} connectNulls isAnimationActive={false} />
+          <Line type="monotone" dataKey="aht" name={t('series.aht')} stroke={COLORS.d} connectNulls isAnimationActive={false} />
         </LineChart>
       </figure>
       <figure className="kpis__chart">
         <figcaption>
-          {t.charts.volume} <span className="muted">{by}</span>
+          {t('charts.volume')} <span className="muted">{by}</span>
         </figcaption>
         <BarChart width={400} height={220} data={data} margin={{ top: 8, right: 12, bottom: 0, left: -8 }}>
           <CartesianGrid strokeDasharray="3 3" />
@@ -346,9 +365,9 @@ function Charts({ report, t, locale }: { report: KpiReport; t: KpiStrings; local
           <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
           <Tooltip />
           <Legend wrapperStyle={{ fontSize: 12 }} />
-          <Bar dataKey="answered" name={t.series.answered} fill={COLORS.c} isAnimationActive={false} />
-          <Bar dataKey="abandoned" name={t.series.abandoned} fill={COLORS.b} isAnimationActive={false} />
-          <Bar dataKey="breaches" name={t.series.breaches} fill={COLORS.d} isAnimationActive={false} />
+          <Bar dataKey="answered" name={t('series.answered')} fill={COLORS.c} isAnimationActive={false} />
+          <Bar dataKey="abandoned" name={t('series.abandoned')} fill={COLORS.b} isAnimationActive={false} />
+          <Bar dataKey="breaches" name={t('series.breaches')} fill={COLORS.d} isAnimationActive={false} />
         </BarChart>
       </figure>
     </section>

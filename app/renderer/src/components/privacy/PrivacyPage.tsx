@@ -5,7 +5,7 @@ import type { DownloadedExport } from '../../api/privacy';
 import { usePrivacyApi } from '../../api/privacy';
 import { StoreContext, useLocale, useWorkstation } from '../../context';
 import { PRIVACY_REQUEST_STRINGS, type PrivacyRequestStrings } from '../../i18n';
-import { localeTag } from '../../i18n-routing';
+import { localeTag } from '../../locale-format';
 import { createPrivacyQueueStore, type PrivacyError, type PrivacyQueueStore } from '../../stores/privacy';
 import './privacy.css';
 

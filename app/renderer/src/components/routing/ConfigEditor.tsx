@@ -1,11 +1,14 @@
 import { useState } from 'react';
 import type { UserView } from '../../../../../common/api/auth';
 import type { RoutingConfig, Tier, WideningRing } from '../../../../../common/routing/types';
-import { useLocale } from '../../context';
-import { routingStrings, type RoutingStrings } from '../../i18n-routing';
 import type { ConfigChange } from '../../routing-form';
 import { useAdmin, useEditor } from './admin-context';
 import { CheckField, ChoiceField, FieldIssues, NumField, Section } from './fields';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+
+/** The routing namespace's translate function (react-i18next). */
+type Tr = TFunction<'routing'>;
 
 const TIERS: readonly Tier[] = ['expert', 'assisted', 'ai'];
 const LEVELS = [1, 2, 3, 4, 5] as const;
@@ -27,7 +30,7 @@ const inSection = (id: SectionId, path: string) => SECTION_PATHS[id].some((p) =>
 
 const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
-function Weights({ t }: { t: RoutingStrings }) {
+function Weights({ t }: { t: Tr }) {
   const weights = useAdmin((s) => s.draft!.weights);
   const edit = useAdmin((s) => s.edit);
   const { readOnly } = useEditor();
@@ -36,7 +39,7 @@ function Weights({ t }: { t: RoutingStrings }) {
     <div className="weights">
       <div className="weights__slider">
         <span className="weights__end">
-          {t.editor.valueWeight} <strong>{round6(v)}</strong>
+          {t('editor.valueWeight')} <strong>{round6(v)}</strong>
         </span>
         <input
           type="range"
@@ -45,7 +48,7 @@ function Weights({ t }: { t: RoutingStrings }) {
           step={0.05}
           value={v}
           disabled={readOnly}
-          aria-label={t.editor.weightSlider}
+          aria-label={t('editor.weightSlider')}
           data-testid="weight-slider"
           // One slider keeps the two weights summing to 1 (the schema's rule).
           onChange={(e) => {
@@ -55,21 +58,21 @@ function Weights({ t }: { t: RoutingStrings }) {
           }}
         />
         <span className="weights__end">
-          {t.editor.difficultyWeight} <strong>{Number.isFinite(weights.difficulty) ? round6(weights.difficulty) : '—'}</strong>
+          {t('editor.difficultyWeight')} <strong>{Number.isFinite(weights.difficulty) ? round6(weights.difficulty) : '—'}</strong>
         </span>
       </div>
       <div className="row">
-        <NumField path={['weights', 'value']} label={t.editor.valueWeight} min={0} max={1} step={0.05} />
-        <NumField path={['weights', 'difficulty']} label={t.editor.difficultyWeight} min={0} max={1} step={0.05} />
+        <NumField path={['weights', 'value']} label={t('editor.valueWeight')} min={0} max={1} step={0.05} />
+        <NumField path={['weights', 'difficulty']} label={t('editor.difficultyWeight')} min={0} max={1} step={0.05} />
       </div>
-      <p className="field__hint">{t.editor.weightsHint}</p>
+      <p className="field__hint">{t('editor.weightsHint')}</p>
       <FieldIssues path={['weights']} />
     </div>
   );
 }
 
 /** The priority scale 0–100 cut into the three tiers by the draft's thresholds. */
-function TierBar({ t }: { t: RoutingStrings }) {
+function TierBar({ t }: { t: Tr }) {
   const { expert, assisted } = useAdmin((s) => s.draft!.thresholds);
   const clamp = (n: number) => (Number.isFinite(n) ? Math.min(100, Math.max(0, n)) : 0);
   const a = clamp(assisted);
@@ -77,13 +80,13 @@ function TierBar({ t }: { t: RoutingStrings }) {
   return (
     <div className="tierbar" aria-hidden="true">
       <span className="tierbar__seg tier--ai" style={{ width: `${a}%` }}>
-        {a >= 12 ? t.tiers.ai : ''}
+        {a >= 12 ? t('tiers.ai') : ''}
       </span>
       <span className="tierbar__seg tier--assisted" style={{ width: `${e - a}%` }}>
-        {e - a >= 12 ? t.tiers.assisted : ''}
+        {e - a >= 12 ? t('tiers.assisted') : ''}
       </span>
       <span className="tierbar__seg tier--expert" style={{ width: `${100 - e}%` }}>
-        {100 - e >= 12 ? t.tiers.expert : ''}
+        {100 - e >= 12 ? t('tiers.expert') : ''}
       </span>
     </div>
   );
@@ -102,7 +105,7 @@ function membersOf(
   return rows.sort((a, b) => a.username.localeCompare(b.username));
 }
 
-function SkillGroup({ group, groups, t }: { group: string; groups: string[]; t: RoutingStrings }) {
+function SkillGroup({ group, groups, t }: { group: string; groups: string[]; t: Tr }) {
   const staff = useAdmin((s) => s.staff);
   const draft = useAdmin((s) => s.draft!);
   const edit = useAdmin((s) => s.edit);
@@ -114,15 +117,14 @@ function SkillGroup({ group, groups, t }: { group: string; groups: string[]; t: 
   const ensure = () => {
     if (!configured) edit(['skillGroups', group], { fallback: null, proficiency: {} });
   };
-  const e = t.editor;
   return (
     <div className="sg" data-testid="skill-group" data-group={group}>
       <div className="sg__head">
         <strong>{group}</strong>
         <ChoiceField
           path={['skillGroups', group, 'fallback']}
-          label={e.fallback}
-          options={[{ value: null, label: e.none }, ...groups.map((g) => ({ value: g, label: g }))]}
+          label={t('editor.fallback')}
+          options={[{ value: null, label: t('editor.none') }, ...groups.map((g) => ({ value: g, label: g }))]}
           onPick={(value) => {
             ensure();
             edit(['skillGroups', group, 'fallback'], value);
@@ -130,13 +132,13 @@ function SkillGroup({ group, groups, t }: { group: string; groups: string[]; t: 
         />
       </div>
       {members.length === 0 ? (
-        <p className="muted small">{e.noMembers}</p>
+        <p className="muted small">{t('editor.noMembers')}</p>
       ) : (
         <table className="sg__members">
           <thead>
             <tr>
-              <th>{e.agentCol}</th>
-              <th>{e.proficiencyCol}</th>
+              <th>{t('editor.agentCol')}</th>
+              <th>{t('editor.proficiencyCol')}</th>
             </tr>
           </thead>
           <tbody>
@@ -144,15 +146,15 @@ function SkillGroup({ group, groups, t }: { group: string; groups: string[]; t: 
               <tr key={m.username}>
                 <td>
                   <bdi dir="auto">{m.name}</bdi> <span className="muted small">{m.username}</span>
-                  {m.expert ? <span className="muted small"> · {e.expertCounts}</span> : null}
+                  {m.expert ? <span className="muted small"> · {t('editor.expertCounts')}</span> : null}
                 </td>
                 <td>
                   <ChoiceField
                     bare
                     path={['skillGroups', group, 'proficiency', m.username]}
-                    label={`${group} · ${m.username} · ${e.proficiencyCol}`}
+                    label={`${group} · ${m.username} · ${t('editor.proficiencyCol')}`}
                     options={[
-                      { value: null, label: e.defaultLevel(draft.defaultProficiency) },
+                      { value: null, label: t('editor.defaultLevel', { n: draft.defaultProficiency }) },
                       ...LEVELS.map((n) => ({ value: n, label: String(n) })),
                     ]}
                     onPick={(value) => {
@@ -181,11 +183,11 @@ function SkillGroup({ group, groups, t }: { group: string; groups: string[]; t: 
           <input
             value={adding}
             onChange={(ev) => setAdding(ev.target.value)}
-            placeholder={e.addAgentPlaceholder}
-            aria-label={`${group} · ${e.addAgentPlaceholder}`}
+            placeholder={t('editor.addAgentPlaceholder')}
+            aria-label={`${group} · ${t('editor.addAgentPlaceholder')}`}
           />
           <button type="submit" className="ghost small-btn" disabled={!adding.trim()}>
-            {e.addAgent}
+            {t('editor.addAgent')}
           </button>
         </form>
       )}
@@ -193,18 +195,17 @@ function SkillGroup({ group, groups, t }: { group: string; groups: string[]; t: 
   );
 }
 
-function SkillGroups({ t, groups }: { t: RoutingStrings; groups: string[] }) {
+function SkillGroups({ t, groups }: { t: Tr; groups: string[] }) {
   const edit = useAdmin((s) => s.edit);
   const { readOnly } = useEditor();
   const [adding, setAdding] = useState('');
-  const e = t.editor;
   return (
     <>
       <ChoiceField
         path={['defaultProficiency']}
-        label={e.defaultProficiency}
+        label={t('editor.defaultProficiency')}
         options={LEVELS.map((n) => ({ value: n, label: String(n) }))}
-        hint={e.proficiencyHint}
+        hint={t('editor.proficiencyHint')}
       />
       {groups.map((g) => (
         <SkillGroup key={g} group={g} groups={groups.filter((x) => x !== g)} t={t} />
@@ -223,11 +224,11 @@ function SkillGroups({ t, groups }: { t: RoutingStrings; groups: string[] }) {
           <input
             value={adding}
             onChange={(ev) => setAdding(ev.target.value)}
-            placeholder={e.addGroupPlaceholder}
-            aria-label={e.addGroupPlaceholder}
+            placeholder={t('editor.addGroupPlaceholder')}
+            aria-label={t('editor.addGroupPlaceholder')}
           />
           <button type="submit" className="ghost small-btn" disabled={!adding.trim() || groups.includes(adding.trim())}>
-            {e.addGroup}
+            {t('editor.addGroup')}
           </button>
         </form>
       )}
@@ -235,11 +236,10 @@ function SkillGroups({ t, groups }: { t: RoutingStrings; groups: string[] }) {
   );
 }
 
-function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingStrings }) {
+function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: Tr }) {
   const rings = useAdmin((s) => s.draft!.widening[tier]);
   const edit = useAdmin((s) => s.edit);
   const { readOnly } = useEditor();
-  const e = t.editor;
   const add = () => {
     const last = rings[rings.length - 1];
     const ring: WideningRing = { afterSeconds: (last?.afterSeconds ?? 0) + 60, minProficiency: 1, addSkillGroups: [], addFallback: false };
@@ -248,17 +248,17 @@ function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingSt
   return (
     <div className="rings" data-testid={`rings-${tier}`}>
       <div className="rings__head">
-        <span className={`tier tier--${tier}`}>{t.tiers[tier]}</span>
+        <span className={`tier tier--${tier}`}>{t(`tiers.${tier}`)}</span>
         <FieldIssues path={['widening', tier]} />
       </div>
       <table>
         <thead>
           <tr>
-            <th>{e.ringCol}</th>
-            <th>{e.afterSeconds}</th>
-            <th>{e.minProficiency}</th>
-            <th>{e.addFallback}</th>
-            <th>{e.addSkillGroups}</th>
+            <th>{t('editor.ringCol')}</th>
+            <th>{t('editor.afterSeconds')}</th>
+            <th>{t('editor.minProficiency')}</th>
+            <th>{t('editor.addFallback')}</th>
+            <th>{t('editor.addSkillGroups')}</th>
             <th />
           </tr>
         </thead>
@@ -270,7 +270,7 @@ function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingSt
                 <NumField
                   bare
                   path={['widening', tier, i, 'afterSeconds']}
-                  label={`${e.ringsFor(t.tiers[tier])} ${i + 1} · ${e.afterSeconds}`}
+                  label={`${t('editor.ringsFor', { tier: t(`tiers.${tier}`) })} ${i + 1} · ${t('editor.afterSeconds')}`}
                   min={0}
                 />
               </td>
@@ -278,7 +278,7 @@ function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingSt
                 <ChoiceField
                   bare
                   path={['widening', tier, i, 'minProficiency']}
-                  label={`${e.ringsFor(t.tiers[tier])} ${i + 1} · ${e.minProficiency}`}
+                  label={`${t('editor.ringsFor', { tier: t(`tiers.${tier}`) })} ${i + 1} · ${t('editor.minProficiency')}`}
                   options={LEVELS.map((n) => ({ value: n, label: `≥ ${n}` }))}
                 />
               </td>
@@ -286,7 +286,7 @@ function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingSt
                 <CheckField
                   bare
                   path={['widening', tier, i, 'addFallback']}
-                  label={`${e.ringsFor(t.tiers[tier])} ${i + 1} · ${e.addFallback}`}
+                  label={`${t('editor.ringsFor', { tier: t(`tiers.${tier}`) })} ${i + 1} · ${t('editor.addFallback')}`}
                 />
               </td>
               <td>
@@ -319,8 +319,8 @@ function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingSt
                   <button
                     type="button"
                     className="ghost icon-btn"
-                    title={e.removeRing}
-                    aria-label={`${e.removeRing} ${i + 1}`}
+                    title={t('editor.removeRing')}
+                    aria-label={`${t('editor.removeRing')} ${i + 1}`}
                     disabled={rings.length <= 1}
                     onClick={() => edit(['widening', tier, i], undefined)}
                   >
@@ -334,7 +334,7 @@ function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingSt
       </table>
       {readOnly ? null : (
         <button type="button" className="ghost small-btn" onClick={add} disabled={rings.length >= 10}>
-          + {e.addRing}
+          + {t('editor.addRing')}
         </button>
       )}
     </div>
@@ -347,8 +347,7 @@ function Rings({ tier, groups, t }: { tier: Tier; groups: string[]; t: RoutingSt
  * Read only (disabled) for leads and auditors.
  */
 export function ConfigEditor({ changes }: { changes: readonly ConfigChange[] }) {
-  const t = routingStrings(useLocale());
-  const e = t.editor;
+  const { t } = useTranslation('routing');
   const { issues, readOnly } = useEditor();
   const staff = useAdmin((s) => s.staff);
   const configured = useAdmin((s) => Object.keys(s.draft!.skillGroups).join('\n'));
@@ -359,73 +358,79 @@ export function ConfigEditor({ changes }: { changes: readonly ConfigChange[] }) 
   });
   return (
     <fieldset className="editor" disabled={readOnly} data-testid="config-editor">
-      <Section title={e.sections.tiers} {...counts('tiers')} testId="section-tiers">
-        <h4>{e.weights}</h4>
+      <Section title={t('editor.sections.tiers')} {...counts('tiers')} testId="section-tiers">
+        <h4>{t('editor.weights')}</h4>
         <Weights t={t} />
-        <h4>{e.thresholds}</h4>
+        <h4>{t('editor.thresholds')}</h4>
         <TierBar t={t} />
         <div className="row">
-          <NumField path={['thresholds', 'assisted']} label={e.assistedAbove} min={0} max={100} />
-          <NumField path={['thresholds', 'expert']} label={e.expertAbove} min={0} max={100} />
+          <NumField path={['thresholds', 'assisted']} label={t('editor.assistedAbove')} min={0} max={100} />
+          <NumField path={['thresholds', 'expert']} label={t('editor.expertAbove')} min={0} max={100} />
         </div>
         <FieldIssues path={['thresholds']} />
       </Section>
-      <Section title={e.sections.value} {...counts('value')}>
-        <p className="field__hint">{e.factorWeightsHint}</p>
+      <Section title={t('editor.sections.value')} {...counts('value')}>
+        <p className="field__hint">{t('editor.factorWeightsHint')}</p>
         <div className="row">
-          <NumField path={['value', 'factorWeights', 'spend']} label={e.spendWeight} min={0} step={0.05} />
-          <NumField path={['value', 'factorWeights', 'satisfaction']} label={e.satisfactionWeight} min={0} step={0.05} />
-          <NumField path={['value', 'factorWeights', 'frequency']} label={e.frequencyWeight} min={0} step={0.05} />
+          <NumField path={['value', 'factorWeights', 'spend']} label={t('editor.spendWeight')} min={0} step={0.05} />
+          <NumField path={['value', 'factorWeights', 'satisfaction']} label={t('editor.satisfactionWeight')} min={0} step={0.05} />
+          <NumField path={['value', 'factorWeights', 'frequency']} label={t('editor.frequencyWeight')} min={0} step={0.05} />
         </div>
         <div className="row">
-          <NumField path={['value', 'spendCap']} label={e.spendCap} min={0} step={1000} />
-          <NumField path={['value', 'frequencyCap']} label={e.frequencyCap} min={1} />
+          <NumField path={['value', 'spendCap']} label={t('editor.spendCap')} min={0} step={1000} />
+          <NumField path={['value', 'frequencyCap']} label={t('editor.frequencyCap')} min={1} />
         </div>
       </Section>
-      <Section title={e.sections.capacity} {...counts('capacity')}>
+      <Section title={t('editor.sections.capacity')} {...counts('capacity')}>
         <div className="row">
-          <NumField path={['capacity', 'chat']} label={e.chatCapacity} min={1} max={20} />
+          <NumField path={['capacity', 'chat']} label={t('editor.chatCapacity')} min={1} max={20} />
           <ChoiceField
             path={['capacity', 'voice']}
-            label={e.voiceCapacity}
+            label={t('editor.voiceCapacity')}
             options={[
               { value: 0, label: '0' },
               { value: 1, label: '1' },
             ]}
           />
-          <NumField path={['capacity', 'chatsDuringVoice']} label={e.chatsDuringVoice} min={0} max={20} hint={e.chatsDuringVoiceHint} />
+          <NumField
+            path={['capacity', 'chatsDuringVoice']}
+            label={t('editor.chatsDuringVoice')}
+            min={0}
+            max={20}
+            hint={t('editor.chatsDuringVoiceHint')}
+          />
         </div>
       </Section>
-      <Section title={e.sections.timers} {...counts('timers')}>
+      <Section title={t('editor.sections.timers')} {...counts('timers')}>
         <div className="row">
-          <NumField path={['offerTimeoutMs']} label={e.offerTimeout} min={1} max={600} factor={1 / 1000} integerStored />
-          <NumField path={['reassignAfterMs']} label={e.reassignAfter} min={10} max={3600} factor={1 / 1000} integerStored />
+          <NumField path={['offerTimeoutMs']} label={t('editor.offerTimeout')} min={1} max={600} factor={1 / 1000} integerStored />
+          <NumField path={['reassignAfterMs']} label={t('editor.reassignAfter')} min={10} max={3600} factor={1 / 1000} integerStored />
         </div>
         <div className="row">
-          <NumField path={['afterCallWorkSeconds', 'chat']} label={e.acwChat} min={0} max={3600} />
-          <NumField path={['afterCallWorkSeconds', 'voice']} label={e.acwVoice} min={0} max={3600} />
+          <NumField path={['afterCallWorkSeconds', 'chat']} label={t('editor.acwChat')} min={0} max={3600} />
+          <NumField path={['afterCallWorkSeconds', 'voice']} label={t('editor.acwVoice')} min={0} max={3600} />
         </div>
       </Section>
-      <Section title={e.sections.aging} {...counts('aging')}>
+      <Section title={t('editor.sections.aging')} {...counts('aging')}>
         <div className="row">
-          <NumField path={['aging', 'pointsPerMinute']} label={e.pointsPerMinute} min={0} max={100} step={0.5} />
-          <NumField path={['aging', 'maxBoost']} label={e.maxBoost} min={0} max={100} />
+          <NumField path={['aging', 'pointsPerMinute']} label={t('editor.pointsPerMinute')} min={0} max={100} step={0.5} />
+          <NumField path={['aging', 'maxBoost']} label={t('editor.maxBoost')} min={0} max={100} />
         </div>
-        <p className="field__hint">{e.agingHint}</p>
+        <p className="field__hint">{t('editor.agingHint')}</p>
       </Section>
-      <Section title={e.sections.skills} {...counts('skills')} testId="section-skills">
+      <Section title={t('editor.sections.skills')} {...counts('skills')} testId="section-skills">
         <SkillGroups t={t} groups={groups} />
       </Section>
-      <Section title={e.sections.widening} {...counts('widening')} testId="section-widening">
-        <p className="field__hint">{e.wideningHint}</p>
+      <Section title={t('editor.sections.widening')} {...counts('widening')} testId="section-widening">
+        <p className="field__hint">{t('editor.wideningHint')}</p>
         {TIERS.map((tier) => (
           <Rings key={tier} tier={tier} groups={groups} t={t} />
         ))}
       </Section>
-      <Section title={e.sections.serviceLevel} {...counts('serviceLevel')}>
+      <Section title={t('editor.sections.serviceLevel')} {...counts('serviceLevel')}>
         <div className="row">
-          <NumField path={['serviceLevel', 'thresholdSeconds']} label={e.slThreshold} min={1} max={3600} />
-          <NumField path={['serviceLevel', 'target']} label={e.slTarget} min={0} max={100} factor={100} />
+          <NumField path={['serviceLevel', 'thresholdSeconds']} label={t('editor.slThreshold')} min={1} max={3600} />
+          <NumField path={['serviceLevel', 'target']} label={t('editor.slTarget')} min={0} max={100} factor={100} />
         </div>
       </Section>
     </fieldset>

@@ -2,18 +2,24 @@ import './routing.css';
 import type { UserView } from '../../../../../common/api/auth';
 import type { RoutingCandidate, RoutingDecision } from '../../../../../common/routing/types';
 import { useLocale } from '../../context';
-import { localeTag, routingStrings, type RoutingStrings } from '../../i18n-routing';
 import { staffName } from '../../staff';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { hasKey, localeTag } from '../../locale-format';
+import { en } from '../../locales/routing';
+
+/** The routing namespace's translate function (react-i18next). */
+type Tr = TFunction<'routing'>;
 
 const num = (n: number, digits = 1) => (Math.round(n * 10 ** digits) / 10 ** digits).toString();
 
-/** A wait in words: `40 s`, `2 min 5 s`, `1 h 3 min`. */
-export function waitedText(ms: number): string {
+/** A wait (`ms`, milliseconds) in words, in the language of `t`: `40 s`, `2 min 5 s`, `1 h 3 min` / `2 分 5 秒`. */
+export function waitedText(ms: number, t: Tr): string {
   const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('explain.waitedTime.seconds', { s });
   const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return s % 60 ? t('explain.waitedTime.minutesSeconds', { m, s: s % 60 }) : t('explain.waitedTime.minutes', { m });
+  return t('explain.waitedTime.hours', { h: Math.floor(m / 60), m: m % 60 });
 }
 
 /** The signed-in user: named from the session even without the staff directory (agents do not read it). */
@@ -22,14 +28,14 @@ type Self = Pick<UserView, 'id' | 'displayName'>;
 const nameOf = (staff: readonly UserView[], id: string, self?: Self) =>
   self && id === self.id && !staff.some((u) => u.id === id) ? self.displayName : staffName(staff, id);
 
-function CandidateRow({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: RoutingStrings }) {
+function CandidateRow({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: Tr }) {
   return (
     <tr className={c.chosen ? 'cand cand--chosen' : 'cand'} data-testid="candidate" data-chosen={c.chosen || undefined}>
       <td>
         <bdi dir="auto">{nameOf(staff, c.agentId, self)}</bdi>
-        {c.agentId === self?.id ? <span className="muted"> ({t.explain.you})</span> : null}
+        {c.agentId === self?.id ? <span className="muted"> ({t('explain.you')})</span> : null}
       </td>
-      <td className="cand__chosen" aria-label={t.explain.chosen}>
+      <td className="cand__chosen" aria-label={t('explain.chosen')}>
         {c.chosen ? '✓' : ''}
       </td>
       <td className="num">{c.proficiency ?? '—'}</td>
@@ -42,14 +48,14 @@ function CandidateRow({ c, staff, self, t }: { c: RoutingCandidate; staff: reado
 }
 
 /** A candidate's reason codes as translated chips, then the router's own words. */
-function CandidateReasons({ c, t }: { c: RoutingCandidate; t: RoutingStrings }) {
+function CandidateReasons({ c, t }: { c: RoutingCandidate; t: Tr }) {
   return (
     <>
       {(c.codes ?? [])
         .filter((code) => code !== 'chosen')
         .map((code) => (
           <span key={code} className={`code code--${code}`} data-testid="candidate-code">
-            {t.codes[code]}
+            {t(`codes.${code}`)}
           </span>
         ))}
       <span className="cand__why">{c.reasons.join('; ')}</span>
@@ -58,20 +64,20 @@ function CandidateReasons({ c, t }: { c: RoutingCandidate; t: RoutingStrings }) 
 }
 
 /** One candidate as a short block, for the narrow side panel. */
-function CandidateItem({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: RoutingStrings }) {
+function CandidateItem({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: Tr }) {
   return (
     <li className={c.chosen ? 'cand cand--chosen' : 'cand'} data-testid="candidate" data-chosen={c.chosen || undefined}>
       <span className="cand__line">
-        <span className="cand__mark" aria-label={c.chosen ? t.explain.chosen : undefined}>
+        <span className="cand__mark" aria-label={c.chosen ? t('explain.chosen') : undefined}>
           {c.chosen ? '✓' : '·'}
         </span>
         <bdi dir="auto" className="cand__name">
           {nameOf(staff, c.agentId, self)}
         </bdi>
-        {c.agentId === self?.id ? <span className="muted">({t.explain.you})</span> : null}
+        {c.agentId === self?.id ? <span className="muted">({t('explain.you')})</span> : null}
         {c.proficiency !== undefined ? (
           <span className="muted small">
-            {t.explain.proficiency} {c.proficiency}
+            {t('explain.proficiency')} {c.proficiency}
           </span>
         ) : null}
         {c.skillGroup ? <span className="muted small">{c.skillGroup}</span> : null}
@@ -101,84 +107,93 @@ export function DecisionExplanation({
   self?: Self;
   compact?: boolean;
 }) {
-  const t = routingStrings(useLocale());
+  const { t } = useTranslation('routing');
   const tag = localeTag(useLocale());
-  const x = t.explain;
   const candidates = [...(r.candidates ?? [])].sort((a, b) => Number(b.chosen) - Number(a.chosen));
   return (
     <div className="decision" data-testid="decision">
       <div className="decision__head">
         <span className={`tier tier--${r.tier}`} data-testid="decision-tier">
-          {t.tiers[r.tier]}
+          {t(`tiers.${r.tier}`)}
         </span>
         <strong className="decision__prio">
-          {x.priority} {num(r.priority)}
+          {t('explain.priority')} {num(r.priority)}
         </strong>
         <span className="decision__version" data-testid="decision-config-version" data-version={r.configVersion}>
-          {x.configVersion(r.configVersion)}
+          {t('explain.configVersion', { v: r.configVersion })}
         </span>
         {r.offerConfigVersion !== undefined && r.offerConfigVersion !== r.configVersion ? (
-          <span className="decision__version">{x.offerConfigVersion(r.offerConfigVersion)}</span>
+          <span className="decision__version">{t('explain.offerConfigVersion', { v: r.offerConfigVersion })}</span>
         ) : null}
       </div>
       <dl className="scores decision__scores">
-        <dt>{x.value}</dt>
+        <dt>{t('explain.value')}</dt>
         <dd>
           {num(r.valueScore)} <span className="muted">× {r.weights.value}</span>
         </dd>
-        <dt>{x.difficulty}</dt>
+        <dt>{t('explain.difficulty')}</dt>
         <dd>
           {num(r.difficultyScore)} <span className="muted">× {r.weights.difficulty}</span>
         </dd>
-        <dt>{x.priority}</dt>
+        <dt>{t('explain.priority')}</dt>
         <dd>
           <strong>{num(r.priority)}</strong>{' '}
-          <span className="muted small">({x.thresholds(r.thresholds.expert, r.thresholds.assisted)})</span>
+          <span className="muted small">({t('explain.thresholds', { e: r.thresholds.expert, a: r.thresholds.assisted })})</span>
         </dd>
         {r.effectivePriority !== undefined ? (
           <>
-            <dt>{x.effectivePriority}</dt>
+            <dt>{t('explain.effectivePriority')}</dt>
             <dd data-testid="decision-effective">{num(r.effectivePriority)}</dd>
           </>
         ) : null}
         {r.waitedMs !== undefined ? (
           <>
-            <dt>{x.waited}</dt>
-            <dd>{waitedText(r.waitedMs)}</dd>
+            <dt>{t('explain.waited')}</dt>
+            <dd>{waitedText(r.waitedMs, t)}</dd>
           </>
         ) : null}
-        <dt>{x.skillGroup}</dt>
+        <dt>{t('explain.skillGroup')}</dt>
         <dd>{r.skillGroup}</dd>
         {r.trigger ? (
           <>
-            <dt>{x.trigger}</dt>
-            <dd data-testid="decision-trigger">{t.triggers[r.trigger] ?? r.trigger}</dd>
+            <dt>{t('explain.trigger')}</dt>
+            <dd data-testid="decision-trigger">{hasKey(en.triggers, r.trigger) ? t(`triggers.${r.trigger}`) : r.trigger}</dd>
           </>
         ) : null}
         {r.ring ? (
           <>
-            <dt>{x.ring}</dt>
-            <dd data-testid="decision-ring">{x.ringText(r.ring.index, r.ring.minProficiency, r.ring.skillGroups.join(', '))}</dd>
+            <dt>{t('explain.ring')}</dt>
+            <dd data-testid="decision-ring">
+              {r.ring.skillGroups.length
+                ? t('explain.ringTextGroups', { ring: r.ring.index + 1, min: r.ring.minProficiency, groups: r.ring.skillGroups.join(', ') })
+                : t('explain.ringText', { ring: r.ring.index + 1, min: r.ring.minProficiency })}
+            </dd>
           </>
         ) : null}
         {r.transfer ? (
           <>
-            <dt>{x.transfer}</dt>
-            <dd>{x.transferText(nameOf(staff, r.transfer.from, self), r.transfer.to, r.transfer.mode)}</dd>
+            <dt>{t('explain.transfer')}</dt>
+            <dd>
+              {t('explain.transferText', {
+                from: nameOf(staff, r.transfer.from, self),
+                to: r.transfer.to,
+                mode: t(`explain.modes.${r.transfer.mode}`),
+              })}
+            </dd>
           </>
         ) : null}
-        <dt>{x.offeredTo}</dt>
+        <dt>{t('explain.offeredTo')}</dt>
         <dd data-testid="decision-offered-to">
-          {r.offeredTo ? <bdi dir="auto">{nameOf(staff, r.offeredTo, self)}</bdi> : <span className="muted">{x.nobody}</span>}
+          {r.offeredTo ? <bdi dir="auto">{nameOf(staff, r.offeredTo, self)}</bdi> : <span className="muted">{t('explain.nobody')}</span>}
         </dd>
-        <dt>{x.decidedAt}</dt>
+        <dt>{t('explain.decidedAt')}</dt>
         <dd className="small">{new Date(r.offeredAt ?? r.decidedAt).toLocaleString(tag)}</dd>
       </dl>
       <p className="muted small decision__formula">
-        {x.formula(r.weights.value, r.weights.difficulty)} · {x.offer}: {r.assignment}
+        {t('explain.formula', { wv: r.weights.value, wd: r.weights.difficulty })} · {t('explain.offer')}: {r.assignment}
       </p>
       <details className="decision__fold">
-        <summary>{x.factors(r.reasons.length)}</summary>
+        <summary>{t('explain.factors', { n: r.reasons.length })}</summary>
         <ul className="reasons">
           {r.reasons.map((f, i) => (
             <li key={`${f.factor}-${i}`}>
@@ -190,9 +205,9 @@ export function DecisionExplanation({
         </ul>
       </details>
       <details className="decision__fold" open data-testid="decision-candidates">
-        <summary>{x.candidates(candidates.length)}</summary>
+        <summary>{t('explain.candidates', { n: candidates.length })}</summary>
         {candidates.length === 0 ? (
-          <p className="muted small">{x.noCandidates}</p>
+          <p className="muted small">{t('explain.noCandidates')}</p>
         ) : compact ? (
           <ul className="cand-list">
             {candidates.map((c) => (
@@ -203,11 +218,11 @@ export function DecisionExplanation({
           <table className="cands">
             <thead>
               <tr>
-                <th>{x.agent}</th>
-                <th>{x.chosen}</th>
-                <th>{x.proficiency}</th>
-                <th>{x.skillGroup}</th>
-                <th>{x.why}</th>
+                <th>{t('explain.agent')}</th>
+                <th>{t('explain.chosen')}</th>
+                <th>{t('explain.proficiency')}</th>
+                <th>{t('explain.skillGroup')}</th>
+                <th>{t('explain.why')}</th>
               </tr>
             </thead>
             <tbody>

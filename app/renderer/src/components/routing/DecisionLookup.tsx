@@ -1,15 +1,13 @@
 import { useState } from 'react';
-import { useLocale } from '../../context';
-import { routingStrings } from '../../i18n-routing';
 import { staffName } from '../../staff';
 import { useAdmin } from './admin-context';
 import { DecisionExplanation } from './DecisionExplanation';
 import { errorText } from './WhatIf';
+import { useTranslation } from 'react-i18next';
 
 /** Why a contact went where it went, by its id (`GET /api/v1/sessions/:id`), with every candidate. */
 export function DecisionLookup() {
-  const t = routingStrings(useLocale());
-  const l = t.lookup;
+  const { t } = useTranslation('routing');
   const lookup = useAdmin((s) => s.lookup);
   const find = useAdmin((s) => s.lookupSession);
   const staff = useAdmin((s) => s.staff);
@@ -18,8 +16,8 @@ export function DecisionLookup() {
   return (
     <section className="card lookup" data-testid="decision-lookup">
       <header className="card__head">
-        <h3>{l.title}</h3>
-        <span className="muted small">{l.hint}</span>
+        <h3>{t('lookup.title')}</h3>
+        <span className="muted small">{t('lookup.hint')}</span>
       </header>
       <form
         className="lookup__form"
@@ -28,23 +26,25 @@ export function DecisionLookup() {
           void find(id);
         }}
       >
-        <input value={id} onChange={(e) => setId(e.target.value)} placeholder="WB… / AP…" aria-label={l.sessionId} />
+        <input value={id} onChange={(e) => setId(e.target.value)} placeholder="WB… / AP…" aria-label={t('lookup.sessionId')} />
         <button type="submit" disabled={!id.trim() || lookup.loading}>
-          {l.show}
+          {t('lookup.show')}
         </button>
       </form>
       {lookup.error ? (
         <p className="error-line" role="alert">
-          {lookup.error.code === 'SESSION_NOT_FOUND' || lookup.error.code === 'NOT_FOUND' ? l.notFound : errorText(lookup.error, t)}
+          {lookup.error.code === 'SESSION_NOT_FOUND' || lookup.error.code === 'NOT_FOUND'
+            ? t('lookup.notFound')
+            : errorText(lookup.error, t)}
         </p>
       ) : null}
       {d ? (
         <div className="lookup__result" data-testid="lookup-result">
           <p className="small">
-            <code>{d.id}</code> · {l.status}: {d.status} · {t.explain.skillGroup}: {d.skillGroup}
-            {d.assignedAgentId ? ` · ${l.assigned}: ${staffName(staff, d.assignedAgentId)}` : ''}
+            <code>{d.id}</code> · {t('lookup.status')}: {d.status} · {t('explain.skillGroup')}: {d.skillGroup}
+            {d.assignedAgentId ? ` · ${t('lookup.assigned')}: ${staffName(staff, d.assignedAgentId)}` : ''}
           </p>
-          {d.routing ? <DecisionExplanation decision={d.routing} staff={staff} /> : <p className="muted small">{l.noDecision}</p>}
+          {d.routing ? <DecisionExplanation decision={d.routing} staff={staff} /> : <p className="muted small">{t('lookup.noDecision')}</p>}
         </div>
       ) : null}
     </section>

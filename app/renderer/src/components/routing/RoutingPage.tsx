@@ -1,6 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useLocale, useWorkstation } from '../../context';
-import { localeTag, routingStrings, type RoutingStrings } from '../../i18n-routing';
 import { diffConfigs, fieldLabel, showValue, validateDraft, type ConfigChange } from '../../routing-form';
 import { canManageRouting, publisherName, useRoutingApi } from '../../staff';
 import { createRoutingAdminStore } from '../../stores/routing-admin';
@@ -10,22 +9,28 @@ import { Versions } from './Versions';
 import { WhatIf, errorText } from './WhatIf';
 import { EditorContext, RoutingAdminContext, issuesByPath, useAdmin } from './admin-context';
 import './routing.css';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { localeTag } from '../../locale-format';
+
+/** The routing namespace's translate function (react-i18next). */
+type Tr = TFunction<'routing'>;
 
 /** The version in force: number, author, time, comment. */
-function CurrentVersion({ t }: { t: RoutingStrings }) {
+function CurrentVersion({ t }: { t: Tr }) {
   const current = useAdmin((s) => s.current!);
   const staff = useAdmin((s) => s.staff);
   const tag = localeTag(useLocale());
   return (
     <div className="routing__current" data-testid="current-version" data-version={current.version}>
-      <strong>{t.page.inForce(current.version)}</strong>
+      <strong>{t('page.inForce', { v: current.version })}</strong>
       <span className="muted">
-        {t.page.publishedBy(
-          publisherName(staff, current.publishedBy, t.page.configFile),
-          new Date(current.publishedAt).toLocaleString(tag),
-        )}
+        {t('page.publishedBy', {
+          who: publisherName(staff, current.publishedBy, t('page.configFile')),
+          at: new Date(current.publishedAt).toLocaleString(tag),
+        })}
       </span>
-      <span className="routing__comment">“{current.comment ?? t.page.noComment}”</span>
+      <span className="routing__comment">“{current.comment ?? t('page.noComment')}”</span>
     </div>
   );
 }
@@ -37,7 +42,7 @@ function DraftBar({
   problems,
   canManage,
 }: {
-  t: RoutingStrings;
+  t: Tr;
   changes: readonly ConfigChange[];
   problems: { path: string; text: string }[];
   canManage: boolean;
@@ -51,14 +56,15 @@ function DraftBar({
   const notice = useAdmin((s) => s.notice);
   const resetDraft = useAdmin((s) => s.resetDraft);
   const versions = useAdmin((s) => s.versions);
-  const e = t.editor;
   const next = Math.max(current.version, ...versions.map((v) => v.version)) + 1;
-  const blocker = problems.length > 0 ? t.publish.fixProblems : !comment.trim() ? t.publish.commentNeeded : null;
+  const blocker = problems.length > 0 ? t('publish.fixProblems') : !comment.trim() ? t('publish.commentNeeded') : null;
   return (
     <div className="draftbar" data-testid="draft-bar">
       <div className="draftbar__row">
         <span className={changes.length ? 'draftbar__status draftbar__status--dirty' : 'draftbar__status'} data-testid="draft-status">
-          {changes.length ? e.changes(changes.length, current.version) : e.noChanges(current.version)}
+          {changes.length
+            ? t('editor.changes', { count: changes.length, v: current.version })
+            : t('editor.noChanges', { v: current.version })}
         </span>
         {changes.length > 0 ? (
           <ul className="changes changes--inline" data-testid="draft-changes">
@@ -73,7 +79,7 @@ function DraftBar({
         ) : null}
         {canManage && changes.length > 0 ? (
           <button type="button" className="ghost small-btn" onClick={() => resetDraft()}>
-            {e.discard}
+            {t('editor.discard')}
           </button>
         ) : null}
       </div>
@@ -83,8 +89,8 @@ function DraftBar({
             className="draftbar__comment"
             value={comment}
             onChange={(ev) => setComment(ev.target.value)}
-            placeholder={t.publish.commentPlaceholder}
-            aria-label={t.publish.comment}
+            placeholder={t('publish.commentPlaceholder')}
+            aria-label={t('publish.comment')}
             maxLength={500}
             data-testid="publish-comment"
           />
@@ -95,18 +101,18 @@ function DraftBar({
             title={blocker ?? undefined}
             onClick={() => void publish()}
           >
-            {publishing ? t.publish.publishing : t.publish.publishAs(next)}
+            {publishing ? t('publish.publishing') : t('publish.publishAs', { v: next })}
           </button>
           {changes.length > 0 && blocker ? <span className="muted small">{blocker}</span> : null}
         </div>
       ) : (
         <p className="muted small" data-testid="read-only">
-          {t.page.readOnly}
+          {t('page.readOnly')}
         </p>
       )}
       {problems.length > 0 ? (
         <ul className="problems" role="alert" data-testid="problems">
-          <li className="problems__title">{e.problems(problems.length)}</li>
+          <li className="problems__title">{t('editor.problems', { count: problems.length })}</li>
           {problems.map((p, i) => (
             <li key={`${p.path}-${i}`}>
               <strong>{fieldLabel(p.path, t)}</strong>: {p.text}
@@ -116,12 +122,14 @@ function DraftBar({
       ) : null}
       {publishError ? (
         <p className="error-line" role="alert" data-testid="publish-error">
-          {t.publish.failed(errorText(publishError, t))}
+          {t('publish.failed', { why: errorText(publishError, t) })}
         </p>
       ) : null}
       {notice ? (
         <p className="notice" role="status" data-testid="publish-notice">
-          {notice.kind === 'published' ? t.publish.published(notice.version) : t.versions.rolledBack(notice.from, notice.version)}
+          {notice.kind === 'published'
+            ? t('publish.published', { v: notice.version })
+            : t('versions.rolledBack', { from: notice.from, v: notice.version })}
         </p>
       ) : null}
     </div>
@@ -129,18 +137,18 @@ function DraftBar({
 }
 
 function Loaded({ canManage }: { canManage: boolean }) {
-  const t = routingStrings(useLocale());
+  const { t } = useTranslation('routing');
   const draft = useAdmin((s) => s.draft!);
   const current = useAdmin((s) => s.current!);
   const serverIssues = useAdmin((s) => s.serverIssues);
-  const clientIssues = useMemo(() => validateDraft(draft, t.issues), [draft, t]);
+  const clientIssues = useMemo(() => validateDraft(draft, t), [draft, t]);
   const changes = useMemo(() => diffConfigs(current.config, draft), [current, draft]);
-  const issues = useMemo(() => issuesByPath(clientIssues, serverIssues, t.issues.server), [clientIssues, serverIssues, t]);
-  const problems = [...clientIssues, ...serverIssues.map((i) => ({ path: i.path, text: `${t.issues.server}: ${i.message}` }))];
+  const issues = useMemo(() => issuesByPath(clientIssues, serverIssues, t('issues.server')), [clientIssues, serverIssues, t]);
+  const problems = [...clientIssues, ...serverIssues.map((i) => ({ path: i.path, text: `${t('issues.server')}: ${i.message}` }))];
   return (
     <EditorContext.Provider value={{ issues, readOnly: !canManage }}>
       <div className="routing__head">
-        <h2>{t.page.title}</h2>
+        <h2>{t('page.title')}</h2>
         <CurrentVersion t={t} />
       </div>
       <DraftBar t={t} changes={changes} problems={problems} canManage={canManage} />
@@ -167,31 +175,31 @@ export function RoutingPage() {
   const api = useRoutingApi();
   const token = useWorkstation((s) => s.token);
   const user = useWorkstation((s) => s.user);
-  const t = routingStrings(useLocale());
+  const { t } = useTranslation('routing');
   const [store] = useState(() => createRoutingAdminStore({ api, token: token ?? '' }));
   useEffect(() => {
     void store.getState().load();
   }, [store]);
   return (
     <RoutingAdminContext.Provider value={store}>
-      <main className="routing" data-testid="routing-page" aria-label={t.page.title}>
+      <main className="routing" data-testid="routing-page" aria-label={t('page.title')}>
         <Status t={t} canManage={canManageRouting(user)} />
       </main>
     </RoutingAdminContext.Provider>
   );
 }
 
-function Status({ t, canManage }: { t: RoutingStrings; canManage: boolean }) {
+function Status({ t, canManage }: { t: Tr; canManage: boolean }) {
   const status = useAdmin((s) => s.status);
   const loadError = useAdmin((s) => s.loadError);
   const load = useAdmin((s) => s.load);
-  if (status === 'loading') return <p className="routing__msg muted">{t.page.loading}</p>;
+  if (status === 'loading') return <p className="routing__msg muted">{t('page.loading')}</p>;
   if (status === 'failed')
     return (
       <p className="routing__msg error-line" role="alert">
-        {t.page.loadFailed(loadError ? errorText(loadError, t) : '')}{' '}
+        {t('page.loadFailed', { why: loadError ? errorText(loadError, t) : '' })}{' '}
         <button type="button" className="ghost small-btn" onClick={() => void load()}>
-          {t.page.retry}
+          {t('page.retry')}
         </button>
       </p>
     );

@@ -1,19 +1,24 @@
 import { useState } from 'react';
 import type { RoutingConfigVersionView } from '../../../../../common/api/routing';
 import { useLocale } from '../../context';
-import { localeTag, routingStrings, type RoutingStrings } from '../../i18n-routing';
 import { diffConfigs, fieldLabel, showValue } from '../../routing-form';
 import { publisherName } from '../../staff';
 import { useAdmin } from './admin-context';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { localeTag } from '../../locale-format';
 
-function Differences({ version, t }: { version: RoutingConfigVersionView; t: RoutingStrings }) {
+/** The routing namespace's translate function (react-i18next). */
+type Tr = TFunction<'routing'>;
+
+function Differences({ version, t }: { version: RoutingConfigVersionView; t: Tr }) {
   const current = useAdmin((s) => s.current!);
   const changes = diffConfigs(current.config, version.config);
   return (
     <div className="version__diff" data-testid="version-diff">
-      <strong className="small">{t.versions.diffTitle}</strong>
+      <strong className="small">{t('versions.diffTitle')}</strong>
       {changes.length === 0 ? (
-        <p className="muted small">{t.versions.same}</p>
+        <p className="muted small">{t('versions.same')}</p>
       ) : (
         <ul className="changes">
           {changes.map((c) => (
@@ -35,8 +40,7 @@ function Differences({ version, t }: { version: RoutingConfigVersionView; t: Rou
  */
 export function Versions({ canManage }: { canManage: boolean }) {
   const locale = useLocale();
-  const t = routingStrings(locale);
-  const v = t.versions;
+  const { t } = useTranslation('routing');
   const versions = useAdmin((s) => s.versions);
   const current = useAdmin((s) => s.current);
   const staff = useAdmin((s) => s.staff);
@@ -51,15 +55,15 @@ export function Versions({ canManage }: { canManage: boolean }) {
   return (
     <section className="card versions" data-testid="versions">
       <header className="card__head">
-        <h3>{v.title}</h3>
+        <h3>{t('versions.title')}</h3>
       </header>
       <table className="grid-table">
         <thead>
           <tr>
-            <th>{v.version}</th>
-            <th>{v.author}</th>
-            <th>{v.time}</th>
-            <th>{v.comment}</th>
+            <th>{t('versions.version')}</th>
+            <th>{t('versions.author')}</th>
+            <th>{t('versions.time')}</th>
+            <th>{t('versions.comment')}</th>
             <th />
           </tr>
         </thead>
@@ -74,17 +78,17 @@ export function Versions({ canManage }: { canManage: boolean }) {
                 className={inForce ? 'version--current' : undefined}
               >
                 <td className="nowrap">
-                  v{ver.version} {inForce ? <span className="badge badge--current">{v.inForce}</span> : null}
+                  v{ver.version} {inForce ? <span className="badge badge--current">{t('versions.inForce')}</span> : null}
                 </td>
                 <td>
-                  <bdi dir="auto">{publisherName(staff, ver.publishedBy, t.page.configFile)}</bdi>
+                  <bdi dir="auto">{publisherName(staff, ver.publishedBy, t('page.configFile'))}</bdi>
                 </td>
                 <td className="small nowrap">{new Date(ver.publishedAt).toLocaleString(localeTag(locale))}</td>
-                <td className="version__comment">{ver.comment ?? <span className="muted">{t.page.noComment}</span>}</td>
+                <td className="version__comment">{ver.comment ?? <span className="muted">{t('page.noComment')}</span>}</td>
                 <td>
                   <div className="actions">
                     <button type="button" className="ghost small-btn" onClick={() => view(viewing === ver.version ? null : ver.version)}>
-                      {viewing === ver.version ? v.hide : v.view}
+                      {viewing === ver.version ? t('versions.hide') : t('versions.view')}
                     </button>
                     {canManage && !inForce ? (
                       <button
@@ -97,7 +101,7 @@ export function Versions({ canManage }: { canManage: boolean }) {
                           setComment('');
                         }}
                       >
-                        {v.rollback}
+                        {t('versions.rollback')}
                       </button>
                     ) : null}
                   </div>
@@ -106,13 +110,18 @@ export function Versions({ canManage }: { canManage: boolean }) {
               confirming === ver.version ? (
                 <tr key={`${ver.version}-confirm`} className="version__more">
                   <td colSpan={5}>
-                    <div className="confirm" role="alertdialog" aria-label={v.confirm(ver.version)} data-testid="rollback-confirm">
-                      <span>{v.confirm(ver.version)}</span>
+                    <div
+                      className="confirm"
+                      role="alertdialog"
+                      aria-label={t('versions.confirm', { v: ver.version })}
+                      data-testid="rollback-confirm"
+                    >
+                      <span>{t('versions.confirm', { v: ver.version })}</span>
                       <input
                         value={comment}
                         onChange={(e) => setComment(e.target.value)}
-                        placeholder={v.rollbackComment}
-                        aria-label={v.rollbackComment}
+                        placeholder={t('versions.rollbackComment')}
+                        aria-label={t('versions.rollbackComment')}
                       />
                       <button
                         type="button"
@@ -123,10 +132,10 @@ export function Versions({ canManage }: { canManage: boolean }) {
                           void rollback(ver.version, comment);
                         }}
                       >
-                        {v.confirmButton}
+                        {t('versions.confirmButton')}
                       </button>
                       <button type="button" className="ghost" onClick={() => setConfirming(null)}>
-                        {v.cancel}
+                        {t('versions.cancel')}
                       </button>
                     </div>
                   </td>
@@ -138,7 +147,7 @@ export function Versions({ canManage }: { canManage: boolean }) {
                     <Differences version={ver} t={t} />
                     {canManage && !inForce ? (
                       <button type="button" className="ghost small-btn" onClick={() => resetDraft(ver.config)}>
-                        {v.editFrom}
+                        {t('versions.editFrom')}
                       </button>
                     ) : null}
                   </td>

@@ -3,10 +3,15 @@ import type { UserView } from '../../../../../common/api/auth';
 import type { SimulationMetrics, SimulationResult } from '../../../../../common/api/routing';
 import type { Tier } from '../../../../../common/routing/types';
 import { useLocale } from '../../context';
-import { localeTag, routingStrings, type RoutingStrings } from '../../i18n-routing';
 import { staffName } from '../../staff';
 import { draftKey, type PageError } from '../../stores/routing-admin';
 import { useAdmin } from './admin-context';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { localeTag } from '../../locale-format';
+
+/** The routing namespace's translate function (react-i18next). */
+type Tr = TFunction<'routing'>;
 
 const CURRENT_FILL = '#94a3b8';
 const DRAFT_FILL = '#0f766e';
@@ -17,10 +22,10 @@ const pct = (rate: number) => Math.round(rate * 1000) / 10;
 const secs = (s: number) => Math.round(s * 10) / 10;
 
 /** A page error in the page's language: the codes it knows, else the server's words. */
-export function errorText(e: PageError, t: RoutingStrings): string {
-  if (e.network) return t.errors.network;
-  if (e.code === 'FORBIDDEN') return t.errors.forbidden;
-  return e.message || t.errors.invalid;
+export function errorText(e: PageError, t: Tr): string {
+  if (e.network) return t('errors.network');
+  if (e.code === 'FORBIDDEN') return t('errors.forbidden');
+  return e.message || t('errors.invalid');
 }
 
 /** Tier shares in percent; `tierMix` may hold counts or shares (each is divided by their sum). */
@@ -46,35 +51,34 @@ function Delta({ from, to, unit, higher }: { from: number; to: number; unit: str
   );
 }
 
-function TierChip({ tier, t }: { tier: Tier; t: RoutingStrings }) {
-  return <span className={`tier tier--${tier}`}>{t.tiers[tier]}</span>;
+function TierChip({ tier, t }: { tier: Tier; t: Tr }) {
+  return <span className={`tier tier--${tier}`}>{t(`tiers.${tier}`)}</span>;
 }
 
 /** The comparison of one what-if run: charts, key figures, skill groups and the contacts that change. */
 export function SimulationView({ result, stale, staff }: { result: SimulationResult; stale: boolean; staff: readonly UserView[] }) {
   const locale = useLocale();
-  const t = routingStrings(locale);
-  const w = t.whatIf;
+  const { t } = useTranslation('routing');
   const tag = localeTag(locale);
   const cur = result.current.metrics;
   const dft = result.draft.metrics;
-  const currentName = w.current(result.current.configVersion);
+  const currentName = t('whatIf.current', { v: result.current.configVersion });
   const rates: { key: keyof SimulationMetrics; label: string; higher: boolean | null }[] = [
-    { key: 'serviceLevel', label: w.serviceLevel, higher: true },
-    { key: 'abandonment', label: w.abandonment, higher: false },
-    { key: 'occupancy', label: w.occupancy, higher: null },
-    { key: 'containment', label: w.containment, higher: true },
+    { key: 'serviceLevel', label: t('whatIf.serviceLevel'), higher: true },
+    { key: 'abandonment', label: t('whatIf.abandonment'), higher: false },
+    { key: 'occupancy', label: t('whatIf.occupancy'), higher: null },
+    { key: 'containment', label: t('whatIf.containment'), higher: true },
   ];
   const rateData = rates.map((r) => ({ label: r.label, current: pct(cur[r.key] as number), draft: pct(dft[r.key] as number) }));
   const curShares = tierShares(cur);
   const dftShares = tierShares(dft);
   const tierData = [
     { name: currentName, ...curShares },
-    { name: w.draft, ...dftShares },
+    { name: t('whatIf.draft'), ...dftShares },
   ];
   const groups = [...new Set([...Object.keys(cur.bySkillGroup), ...Object.keys(dft.bySkillGroup)])].sort();
   const time = (iso: string) => new Date(iso).toLocaleString(tag, { dateStyle: 'short', timeStyle: 'short' });
-  const agent = (id: string | null) => (id ? staffName(staff, id) : w.queue);
+  const agent = (id: string | null) => (id ? staffName(staff, id) : t('whatIf.queue'));
   const ch = result.changes;
   // The simulator's later additions (agents, aiTier, notes, unanswered) are read as optional: a server
   // of an earlier build answers without them.
@@ -84,17 +88,19 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
     <div className="sim" data-testid="simulation">
       <p className="sim__source" data-testid="sim-source" data-source={result.source}>
         <span className={`source source--${result.source}`}>
-          {result.source === 'window' ? w.sourceWindow(time(result.window.from), time(result.window.to)) : w.sourceGeneratedText}
+          {result.source === 'window'
+            ? t('whatIf.sourceWindow', { from: time(result.window.from), to: time(result.window.to) })
+            : t('whatIf.sourceGeneratedText')}
         </span>
-        <span data-testid="sim-contacts">{w.contacts(result.contacts)}</span>
-        {extras.agents !== undefined ? <span data-testid="sim-agents">{w.agents(extras.agents)}</span> : null}
-        {extras.aiTier !== undefined ? <span className="muted">{extras.aiTier ? w.aiTierOn : w.aiTierOff}</span> : null}
-        <span className="muted">{w.took(Math.round(result.tookMs))}</span>
+        <span data-testid="sim-contacts">{t('whatIf.contacts', { count: result.contacts })}</span>
+        {extras.agents !== undefined ? <span data-testid="sim-agents">{t('whatIf.agents', { count: extras.agents })}</span> : null}
+        {extras.aiTier !== undefined ? <span className="muted">{extras.aiTier ? t('whatIf.aiTierOn') : t('whatIf.aiTierOff')}</span> : null}
+        <span className="muted">{t('whatIf.took', { ms: Math.round(result.tookMs) })}</span>
       </p>
       {extras.notes && extras.notes.length > 0 ? (
         <details className="sim__notes" data-testid="sim-notes">
           <summary>
-            {w.notes} ({extras.notes.length})
+            {t('whatIf.notes')} ({extras.notes.length})
           </summary>
           <ul>
             {extras.notes.map((n) => (
@@ -105,12 +111,12 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
       ) : null}
       {stale ? (
         <p className="stale" role="status" data-testid="sim-stale">
-          {w.stale}
+          {t('whatIf.stale')}
         </p>
       ) : null}
       <div className="sim__grid">
         <figure className="chart" data-testid="sim-chart">
-          <figcaption>{w.ratesChart}</figcaption>
+          <figcaption>{t('whatIf.ratesChart')}</figcaption>
           <BarChart width={410} height={230} data={rateData} margin={{ top: 18, right: 8, bottom: 0, left: -12 }} barGap={2}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" tick={{ fontSize: 11 }} interval={0} />
@@ -120,7 +126,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
             <Bar dataKey="current" name={currentName} fill={CURRENT_FILL} isAnimationActive={false}>
               <LabelList dataKey="current" position="top" fontSize={10} />
             </Bar>
-            <Bar dataKey="draft" name={w.draft} fill={DRAFT_FILL} isAnimationActive={false}>
+            <Bar dataKey="draft" name={t('whatIf.draft')} fill={DRAFT_FILL} isAnimationActive={false}>
               <LabelList dataKey="draft" position="top" fontSize={10} />
             </Bar>
           </BarChart>
@@ -128,10 +134,10 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
         <table className="kpis" data-testid="sim-kpis">
           <thead>
             <tr>
-              <th>{w.metric}</th>
-              <th className="num">{w.currentShort}</th>
-              <th className="num">{w.draft}</th>
-              <th className="num">{w.delta}</th>
+              <th>{t('whatIf.metric')}</th>
+              <th className="num">{t('whatIf.currentShort')}</th>
+              <th className="num">{t('whatIf.draft')}</th>
+              <th className="num">{t('whatIf.delta')}</th>
             </tr>
           </thead>
           <tbody>
@@ -141,21 +147,21 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
                 <td className="num">{pct(cur[r.key] as number)}%</td>
                 <td className="num">{pct(dft[r.key] as number)}%</td>
                 <td className="num">
-                  <Delta from={pct(cur[r.key] as number)} to={pct(dft[r.key] as number)} unit={w.pp} higher={r.higher} />
+                  <Delta from={pct(cur[r.key] as number)} to={pct(dft[r.key] as number)} unit={t('whatIf.pp')} higher={r.higher} />
                 </td>
               </tr>
             ))}
             <tr data-metric="asa">
-              <td>{w.asa}</td>
+              <td>{t('whatIf.asa')}</td>
               <td className="num">{secs(cur.asaSeconds)}</td>
               <td className="num">{secs(dft.asaSeconds)}</td>
               <td className="num">
-                <Delta from={secs(cur.asaSeconds)} to={secs(dft.asaSeconds)} unit={w.seconds} higher={false} />
+                <Delta from={secs(cur.asaSeconds)} to={secs(dft.asaSeconds)} unit={t('whatIf.seconds')} higher={false} />
               </td>
             </tr>
             {typeof unanswered[0] === 'number' && typeof unanswered[1] === 'number' ? (
               <tr data-metric="unanswered">
-                <td>{w.unanswered}</td>
+                <td>{t('whatIf.unanswered')}</td>
                 <td className="num">{unanswered[0]}</td>
                 <td className="num">{unanswered[1]}</td>
                 <td className="num">
@@ -164,7 +170,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
               </tr>
             ) : null}
             <tr className="kpis__group">
-              <td colSpan={4}>{w.tierMix}</td>
+              <td colSpan={4}>{t('whatIf.tierMix')}</td>
             </tr>
             {TIERS.map((k) => (
               <tr key={k} data-metric={`tier-${k}`}>
@@ -174,7 +180,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
                 <td className="num">{curShares[k]}%</td>
                 <td className="num">{dftShares[k]}%</td>
                 <td className="num">
-                  <Delta from={curShares[k]} to={dftShares[k]} unit={w.pp} higher={null} />
+                  <Delta from={curShares[k]} to={dftShares[k]} unit={t('whatIf.pp')} higher={null} />
                 </td>
               </tr>
             ))}
@@ -182,28 +188,28 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
         </table>
       </div>
       <figure className="chart chart--wide" data-testid="sim-tier-chart">
-        <figcaption>{w.tierMix} (%)</figcaption>
+        <figcaption>{t('whatIf.tierMix')} (%)</figcaption>
         <BarChart width={640} height={110} data={tierData} layout="vertical" margin={{ top: 0, right: 16, bottom: 0, left: 8 }}>
           <XAxis type="number" domain={[0, 100]} tick={{ fontSize: 11 }} />
           <YAxis type="category" dataKey="name" width={110} tick={{ fontSize: 11 }} />
           <Tooltip formatter={(v) => `${String(v)}%`} />
           <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={(item) => TIERS.indexOf(item.dataKey as Tier)} />
           {TIERS.map((k) => (
-            <Bar key={k} dataKey={k} name={t.tiers[k]} stackId="tiers" fill={TIER_FILL[k]} isAnimationActive={false} />
+            <Bar key={k} dataKey={k} name={t(`tiers.${k}`)} stackId="tiers" fill={TIER_FILL[k]} isAnimationActive={false} />
           ))}
         </BarChart>
       </figure>
       {groups.length > 0 ? (
         <>
-          <h4>{w.bySkillGroup}</h4>
+          <h4>{t('whatIf.bySkillGroup')}</h4>
           <table className="grid-table" data-testid="sim-groups">
             <thead>
               <tr>
-                <th>{w.groupCol}</th>
-                <th className="num">{w.contactsCol}</th>
-                <th className="num">{w.serviceLevel}</th>
-                <th className="num">{w.asa}</th>
-                <th className="num">{w.abandonment}</th>
+                <th>{t('whatIf.groupCol')}</th>
+                <th className="num">{t('whatIf.contactsCol')}</th>
+                <th className="num">{t('whatIf.serviceLevel')}</th>
+                <th className="num">{t('whatIf.asa')}</th>
+                <th className="num">{t('whatIf.abandonment')}</th>
               </tr>
             </thead>
             <tbody>
@@ -217,7 +223,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
                     <td>{g}</td>
                     <td className="num">{pair(a?.contacts, b?.contacts, (n) => n, '')}</td>
                     <td className="num">{pair(a?.serviceLevel, b?.serviceLevel, pct, '%')}</td>
-                    <td className="num">{pair(a?.asaSeconds, b?.asaSeconds, secs, w.seconds)}</td>
+                    <td className="num">{pair(a?.asaSeconds, b?.asaSeconds, secs, t('whatIf.seconds'))}</td>
                     <td className="num">{pair(a?.abandonment, b?.abandonment, pct, '%')}</td>
                   </tr>
                 );
@@ -226,30 +232,30 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
           </table>
         </>
       ) : null}
-      <h4>{w.changed}</h4>
+      <h4>{t('whatIf.changed')}</h4>
       <p className="muted small" data-testid="sim-changes-summary">
-        {w.changedSummary(ch.total, ch.tierChanged, ch.agentChanged)}
-        {ch.items.length < ch.total ? ` · ${w.showingFirst(ch.items.length)}` : ''}
+        {t('whatIf.changedSummary', { total: ch.total, tier: ch.tierChanged, agent: ch.agentChanged })}
+        {ch.items.length < ch.total ? ` · ${t('whatIf.showingFirst', { n: ch.items.length })}` : ''}
       </p>
       {ch.items.length === 0 ? (
-        <p className="muted small">{w.noChanges}</p>
+        <p className="muted small">{t('whatIf.noChanges')}</p>
       ) : (
         <div className="scroll-table">
           <table className="grid-table" data-testid="sim-changes">
             <thead>
               <tr>
-                <th>{w.contactCol}</th>
-                <th>{w.arrivedCol}</th>
-                <th>{w.tierCol}</th>
-                <th>{w.agentCol}</th>
-                <th className="num">{w.priorityCol}</th>
+                <th>{t('whatIf.contactCol')}</th>
+                <th>{t('whatIf.arrivedCol')}</th>
+                <th>{t('whatIf.tierCol')}</th>
+                <th>{t('whatIf.agentCol')}</th>
+                <th className="num">{t('whatIf.priorityCol')}</th>
               </tr>
             </thead>
             <tbody>
               {ch.items.map((c) => (
                 <tr key={c.sessionId ?? `#${c.index}`} data-testid="sim-change">
                   <td>
-                    <code>{c.sessionId ?? w.generatedContact(c.index)}</code>
+                    <code>{c.sessionId ?? t('whatIf.generatedContact', { number: c.index + 1 })}</code>
                   </td>
                   <td className="small">{new Date(c.arrivedAt).toLocaleTimeString(tag)}</td>
                   <td className={c.current.tier !== c.draft.tier ? 'moved' : undefined}>
@@ -273,8 +279,7 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
 
 /** The what-if panel (issue 11): what to replay or generate, Compare, and the comparison. */
 export function WhatIf({ blocked }: { blocked: boolean }) {
-  const t = routingStrings(useLocale());
-  const w = t.whatIf;
+  const { t } = useTranslation('routing');
   const p = useAdmin((s) => s.simulationParams);
   const setParams = useAdmin((s) => s.setSimulationParams);
   const compare = useAdmin((s) => s.compare);
@@ -297,47 +302,47 @@ export function WhatIf({ blocked }: { blocked: boolean }) {
   return (
     <section className="card whatif" data-testid="whatif">
       <header className="card__head">
-        <h3>{w.title}</h3>
+        <h3>{t('whatIf.title')}</h3>
         <button type="button" data-testid="compare" onClick={() => void compare()} disabled={simulating || blocked}>
-          {simulating ? w.comparing : w.compare}
+          {simulating ? t('whatIf.comparing') : t('whatIf.compare')}
         </button>
       </header>
-      <p className="muted small">{w.hint}</p>
+      <p className="muted small">{t('whatIf.hint')}</p>
       <details className="whatif__params">
         <summary>
-          {w.window} · {w.workload}
+          {t('whatIf.window')} · {t('whatIf.workload')}
         </summary>
         <div className="row">
           <label className="field">
-            <span className="field__label">{w.from}</span>
+            <span className="field__label">{t('whatIf.from')}</span>
             <input type="datetime-local" value={p.from} onChange={(e) => setParams({ from: e.target.value })} />
           </label>
           <label className="field">
-            <span className="field__label">{w.to}</span>
+            <span className="field__label">{t('whatIf.to')}</span>
             <input type="datetime-local" value={p.to} onChange={(e) => setParams({ to: e.target.value })} />
           </label>
-          <span className="field__hint">{w.windowHint}</span>
+          <span className="field__hint">{t('whatIf.windowHint')}</span>
         </div>
         <div className="row">
           <label className="field">
-            <span className="field__label">{w.source}</span>
+            <span className="field__label">{t('whatIf.source')}</span>
             <select value={p.source} onChange={(e) => setParams({ source: e.target.value as 'auto' | 'generated' })}>
-              <option value="auto">{w.sourceAuto}</option>
-              <option value="generated">{w.sourceGenerated}</option>
+              <option value="auto">{t('whatIf.sourceAuto')}</option>
+              <option value="generated">{t('whatIf.sourceGenerated')}</option>
             </select>
           </label>
-          {num('contactsPerHour', w.contactsPerHour, 1)}
-          {num('hours', w.hours, 1)}
+          {num('contactsPerHour', t('whatIf.contactsPerHour'), 1)}
+          {num('hours', t('whatIf.hours'), 1)}
         </div>
         <div className="row">
-          {num('meanHandleSeconds', w.meanHandle, 1)}
-          {num('meanPatienceSeconds', w.meanPatience, 0)}
-          {num('seed', w.seed, 0)}
+          {num('meanHandleSeconds', t('whatIf.meanHandle'), 1)}
+          {num('meanPatienceSeconds', t('whatIf.meanPatience'), 0)}
+          {num('seed', t('whatIf.seed'), 0)}
         </div>
       </details>
       {error ? (
         <p className="error-line" role="alert" data-testid="sim-error">
-          {w.failed(errorText(error, t))}
+          {t('whatIf.failed', { why: errorText(error, t) })}
         </p>
       ) : null}
       {simulation ? <SimulationView result={simulation.result} stale={simulation.draftKey !== currentKey} staff={staff} /> : null}

@@ -1,9 +1,8 @@
 import type { MessageView } from '../../../../../common/api/sessions';
 import { NOTE_EVENT_NAME, NoteEventDataSchema } from '../../../../../common/api/supervision';
-import { useLocale } from '../../context';
 import { stamp } from '../../format';
-import { supervisionStrings } from '../../i18n-supervision';
 import './supervision.css';
+import { useTranslation } from 'react-i18next';
 
 /** True for a `staff.note` message: an internal note or a lead's whisper (issues 15, 16). */
 export const isNote = (m: MessageView): boolean => m.kind === 'event' && m.body.name === NOTE_EVENT_NAME;
@@ -13,7 +12,7 @@ export const isNote = (m: MessageView): boolean => m.kind === 'event' && m.body.
  * 主管悄悄话") in a conversation's timeline: staff only, never sent to the customer.
  */
 export function NoteLine({ message }: { message: MessageView }) {
-  const t = supervisionStrings(useLocale());
+  const { t } = useTranslation('supervision');
   if (message.kind !== 'event') return null;
   const data = NoteEventDataSchema.safeParse(message.body.data);
   if (!data.success) return null;
@@ -21,9 +20,9 @@ export function NoteLine({ message }: { message: MessageView }) {
   return (
     <li className={whisper ? 'note note--whisper' : 'note'} data-testid={whisper ? 'whisper' : 'internal-note'}>
       <span className="note__label">
-        {whisper ? t.whisperFrom(author.name) : t.note}
-        {whisper && to ? <span className="note__to"> · {t.whisperTo(to.name)}</span> : null}
-        {!whisper ? <span className="note__to"> · {t.noteBy(author.name)}</span> : null}
+        {whisper ? t('whisperFrom', { name: author.name }) : t('note')}
+        {whisper && to ? <span className="note__to"> · {t('whisperTo', { name: to.name })}</span> : null}
+        {!whisper ? <span className="note__to"> · {t('noteBy', { name: author.name })}</span> : null}
       </span>
       <span className="note__text" dir="auto">
         {text}

@@ -1,12 +1,13 @@
 import { useCallback, useContext, useEffect, useState } from 'react';
 import type { SessionSummary } from '../../../../../common/api/sessions';
 import { bearerCaller } from '../../api/http';
-import { useLocale, useWorkstation } from '../../context';
+import { useWorkstation } from '../../context';
 import { stamp } from '../../format';
-import { supervisionError, supervisionStrings } from '../../i18n-supervision';
 import { StaffContext, staffName } from '../../staff';
 import { SupervisionView } from './SupervisionView';
 import './supervision.css';
+import { useTranslation } from 'react-i18next';
+import { supervisionErrorText } from './SupervisionView';
 
 const call = bearerCaller();
 
@@ -19,13 +20,13 @@ const OPEN_STATUSES = ['active', 'offered', 'queued', 'bot'] as const;
  * or, once one is opened (here or from the live board's `openSupervision`), the supervision view.
  */
 export function SupervisePage() {
-  const locale = useLocale();
-  const t = supervisionStrings(locale);
+  const { t } = useTranslation('supervision');
   const token = useWorkstation((s) => s.token);
   const supervisedId = useWorkstation((s) => s.supervisedId);
   const openSupervision = useWorkstation((s) => s.openSupervision);
   const staff = useContext(StaffContext);
   const [rows, setRows] = useState<SessionSummary[] | null>(null);
+  // The refusal's code (`''`: none known); its words are chosen when rendering, in the language then.
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(async () => {
@@ -37,9 +38,9 @@ export function SupervisePage() {
       setRows(lists.flatMap((l) => l.sessions));
       setError(null);
     } catch (e) {
-      setError(supervisionError(locale, (e as { code?: string }).code));
+      setError((e as { code?: string }).code ?? '');
     }
-  }, [token, locale]);
+  }, [token]);
 
   useEffect(() => {
     if (!supervisedId) void load();
@@ -55,31 +56,31 @@ export function SupervisePage() {
   return (
     <main className="supervise" data-testid="supervise-page">
       <header className="supervise__head">
-        <h2>{t.title}</h2>
-        <p className="muted">{t.intro}</p>
+        <h2>{t('title')}</h2>
+        <p className="muted">{t('intro')}</p>
         <button type="button" className="ghost" onClick={() => void load()}>
-          {t.refresh}
+          {t('refresh')}
         </button>
       </header>
-      {error ? (
+      {error !== null ? (
         <p className="error" role="alert">
-          {error}
+          {supervisionErrorText(t, error)}
         </p>
       ) : null}
       {rows === null ? (
-        <p className="muted">{t.loading}</p>
+        <p className="muted">{t('loading')}</p>
       ) : rows.length === 0 ? (
-        <p className="muted">{t.none}</p>
+        <p className="muted">{t('none')}</p>
       ) : (
         <table className="supervise__table" data-testid="supervise-list">
           <thead>
             <tr>
-              <th>{t.columns.customer}</th>
-              <th>{t.columns.channel}</th>
-              <th>{t.columns.group}</th>
-              <th>{t.columns.status}</th>
-              <th>{t.columns.agent}</th>
-              <th>{t.columns.waiting}</th>
+              <th>{t('columns.customer')}</th>
+              <th>{t('columns.channel')}</th>
+              <th>{t('columns.group')}</th>
+              <th>{t('columns.status')}</th>
+              <th>{t('columns.agent')}</th>
+              <th>{t('columns.waiting')}</th>
               <th />
             </tr>
           </thead>
@@ -91,12 +92,12 @@ export function SupervisePage() {
                 </td>
                 <td>{r.channel}</td>
                 <td>{r.skillGroup}</td>
-                <td>{t.statuses[r.status]}</td>
-                <td>{r.assignedAgentId ? staffName(staff, r.assignedAgentId) : t.unassigned}</td>
+                <td>{t(`statuses.${r.status}`)}</td>
+                <td>{r.assignedAgentId ? staffName(staff, r.assignedAgentId) : t('unassigned')}</td>
                 <td>{stamp(r.createdAt)}</td>
                 <td>
                   <button type="button" onClick={() => void openSupervision(r.id)} data-testid="supervise-open">
-                    {t.supervise}
+                    {t('supervise')}
                   </button>
                 </td>
               </tr>

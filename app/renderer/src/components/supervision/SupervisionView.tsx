@@ -2,14 +2,22 @@ import { useContext, useEffect, useRef, useState, type FormEvent, type KeyboardE
 import { MAX_TEXT_LENGTH, textOf } from '../../../../../common/message/envelope';
 import { TRANSFER_EVENT_NAME } from '../../../../../common/api/transfers';
 import { hasVisibleText } from '../../../../../common/text/text';
-import { useLocale, useWorkstation } from '../../context';
+import { useWorkstation } from '../../context';
 import { stamp } from '../../format';
-import { supervisionError, supervisionStrings } from '../../i18n-supervision';
 import { StaffContext, staffName } from '../../staff';
 import { AuthorMark } from '../Assist';
 import { TransferRecordLine } from '../Transfer';
 import { NoteLine, isNote } from './NoteLine';
 import './supervision.css';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { hasKey } from '../../locale-format';
+import { en } from '../../locales/supervision';
+
+/** An error's words for the supervision views: the code's own line, else the fallback. */
+export function supervisionErrorText(t: TFunction<'supervision'>, code: string | null | undefined): string {
+  return hasKey(en.errors, code) ? t(`errors.${code}`) : t('errors.fallback');
+}
 
 /**
  * One conversation as a lead supervises it (issue 16): the timeline read-only and live (no reply
@@ -18,8 +26,7 @@ import './supervision.css';
  * their state. Every act is checked and audited by the server.
  */
 export function SupervisionView() {
-  const locale = useLocale();
-  const t = supervisionStrings(locale);
+  const { t } = useTranslation('supervision');
   const detail = useWorkstation((s) => s.supervised);
   const error = useWorkstation((s) => s.supervisionError);
   const agents = useWorkstation((s) => s.supervisedAgents);
@@ -61,17 +68,17 @@ export function SupervisionView() {
     <div className="supervision-wrap" data-testid="supervision-view">
       <p>
         <button type="button" className="linklike" onClick={() => void close()} data-testid="supervise-back">
-          {t.back}
+          {t('back')}
         </button>
       </p>
       {error ? (
         <p className="error" role="alert" data-testid="supervision-error">
-          {supervisionError(locale, error)}
+          {supervisionErrorText(t, error)}
         </p>
       ) : null}
       {detail ? (
         <div className="supervision">
-          <section className="supervision__timeline" aria-label={t.title}>
+          <section className="supervision__timeline" aria-label={t('title')}>
             <header className="conversation__head">
               <div>
                 <h2>
@@ -79,14 +86,14 @@ export function SupervisionView() {
                 </h2>
                 <p className="muted">
                   <code data-testid="supervised-session">{detail.id}</code> · {detail.channel} · {detail.skillGroup} ·{' '}
-                  {t.statuses[detail.status]}
+                  {t(`statuses.${detail.status}`)}
                   {holder ? ` · ${holder.name}` : ''}
                 </p>
               </div>
             </header>
             <p className="supervision__banner" role="status">
-              <span>{t.readOnly}</span>
-              <span className="supervision__live">● {t.live}</span>
+              <span>{t('readOnly')}</span>
+              <span className="supervision__live">● {t('live')}</span>
             </p>
             <ol className="supervision__messages" ref={listRef} data-testid="supervised-messages">
               {detail.messages.map((m) =>
@@ -116,18 +123,18 @@ export function SupervisionView() {
               <form className={barging ? 'supervision__box supervision__box--barge' : 'supervision__box'} onSubmit={(e) => void submit(e)}>
                 <label>
                   <input type="checkbox" checked={barging} onChange={(e) => setBarging(e.target.checked)} data-testid="barge-toggle" />{' '}
-                  {t.barge}
+                  {t('barge')}
                 </label>
-                {barging ? <strong role="status">{t.bargeHint}</strong> : null}
+                {barging ? <strong role="status">{t('bargeHint')}</strong> : null}
                 {noAgent ? (
                   <span className="muted" role="note" data-testid="whisper-no-agent">
-                    {t.whisperNoAgent}
+                    {t('whisperNoAgent')}
                   </span>
                 ) : null}
                 <textarea
                   disabled={noAgent}
-                  aria-label={barging ? t.bargePlaceholder : t.whisper}
-                  placeholder={barging ? t.bargePlaceholder : t.whisperPlaceholder}
+                  aria-label={barging ? t('bargePlaceholder') : t('whisper')}
+                  placeholder={barging ? t('bargePlaceholder') : t('whisperPlaceholder')}
                   dir="auto"
                   rows={2}
                   maxLength={MAX_TEXT_LENGTH}
@@ -137,7 +144,7 @@ export function SupervisionView() {
                   data-testid="supervision-input"
                 />
                 <button type="submit" disabled={noAgent || !hasVisibleText(text)} data-testid="supervision-send">
-                  {barging ? t.sendToCustomer : t.send}
+                  {barging ? t('sendToCustomer') : t('send')}
                 </button>
               </form>
             ) : null}
@@ -145,14 +152,14 @@ export function SupervisionView() {
           <aside className="supervision__side">
             {detail.status === 'active' ? (
               <section>
-                <h3>{t.reassign}</h3>
+                <h3>{t('reassign')}</h3>
                 <label>
-                  {t.reassignTo}{' '}
+                  {t('reassignTo')}{' '}
                   <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="reassign-target">
-                    <option value="queue">{t.toQueue}</option>
+                    <option value="queue">{t('toQueue')}</option>
                     {groupAgents.map((a) => (
                       <option key={a.id} value={a.id}>
-                        {a.name} ({t.presences[a.presence]})
+                        {a.name} ({t(`presences.${a.presence}`)})
                       </option>
                     ))}
                   </select>
@@ -166,31 +173,31 @@ export function SupervisionView() {
                     )
                   }
                 >
-                  {t.reassign}
+                  {t('reassign')}
                 </button>
-                {done ? <p role="status">{t.reassignDone}</p> : null}
+                {done ? <p role="status">{t('reassignDone')}</p> : null}
               </section>
             ) : null}
             <section data-testid="supervised-agents">
-              <h3>{t.agents}</h3>
-              {agents.length === 0 ? <p className="muted">{t.noAgents}</p> : null}
+              <h3>{t('agents')}</h3>
+              {agents.length === 0 ? <p className="muted">{t('noAgents')}</p> : null}
               {agents.map((a) => (
                 <div key={a.id} className="supervision__agent">
                   <span>
-                    <bdi dir="auto">{a.name}</bdi> <span className="muted">· {t.load(a.activeChats)}</span>
+                    <bdi dir="auto">{a.name}</bdi> <span className="muted">· {t('load', { count: a.activeChats })}</span>
                   </span>
                   <select
-                    aria-label={t.setPresence(a.name)}
+                    aria-label={t('setPresence', { name: a.name })}
                     value={a.presence}
                     onChange={(e) => void setAgentPresence(a.id, e.target.value as 'available' | 'busy' | 'away')}
                     data-testid={`agent-presence-${a.name}`}
                   >
-                    <option value="available">{t.presences.available}</option>
-                    <option value="busy">{t.presences.busy}</option>
-                    <option value="away">{t.presences.away}</option>
+                    <option value="available">{t('presences.available')}</option>
+                    <option value="busy">{t('presences.busy')}</option>
+                    <option value="away">{t('presences.away')}</option>
                     {a.presence === 'after-call-work' || a.presence === 'offline' ? (
                       <option value={a.presence} disabled>
-                        {t.presences[a.presence]}
+                        {t(`presences.${a.presence}`)}
                       </option>
                     ) : null}
                   </select>
@@ -200,7 +207,7 @@ export function SupervisionView() {
           </aside>
         </div>
       ) : !error ? (
-        <p className="muted">{t.loading}</p>
+        <p className="muted">{t('loading')}</p>
       ) : null}
     </div>
   );

@@ -1,79 +1,10 @@
-import type { Locale } from './i18n';
+import type { Messages } from './messages';
 
-/** The strings of the Apps admin view (issue 13: app accounts, keys, webhook dead letters), zh and en. */
-export interface AppsStrings {
-  tab: string;
-  title: string;
-  intro: string;
-  loading: string;
-  refresh: string;
-  create: {
-    title: string;
-    appId: string;
-    appIdHint: string;
-    name: string;
-    skillGroup: string;
-    skillGroupNone: string;
-    webhookUrl: string;
-    webhookUrlHint: string;
-    submit: string;
-    created: (name: string) => string;
-  };
-  secret: {
-    keyTitle: (app: string) => string;
-    webhookTitle: (app: string) => string;
-    once: string;
-    copy: string;
-    copied: string;
-    copyFailed: string;
-    done: string;
-  };
-  list: {
-    none: string;
-    source: { config: string; admin: string };
-    configNote: string;
-    skillGroup: string;
-    webhook: string;
-    noWebhook: string;
-    deadLetters: (n: number) => string;
-    keys: string;
-    noKeys: string;
-    key: string;
-    created: string;
-    lastUsed: string;
-    never: string;
-    state: string;
-    active: string;
-    revokedAt: (at: string) => string;
-    issueKey: string;
-    keyLabel: string;
-    revoke: string;
-    confirmRevoke: (hint: string) => string;
-    confirmRevokeButton: string;
-    cancel: string;
-    rotate: string;
-    confirmRotate: string;
-    confirmRotateButton: string;
-    editWebhook: string;
-    save: string;
-  };
-  dead: {
-    title: string;
-    none: string;
-    app: string;
-    message: string;
-    reason: string;
-    reasons: { exhausted: string; refused: string };
-    attempts: string;
-    lastError: string;
-    when: string;
-    redeliver: string;
-    queued: string;
-  };
-  errors: Record<string, string> & { network: string; fallback: string };
-}
-
-const en: AppsStrings = {
+/**
+ * The Apps admin view (issue 13: app accounts, keys, webhook dead letters). i18next syntax: `{{name}}` interpolates,
+ * `_one`/`_other` are plural forms chosen by `count`.
+ */
+export const en = {
   tab: 'Apps',
   title: 'App channel: apps and keys',
   intro:
@@ -90,11 +21,11 @@ const en: AppsStrings = {
     webhookUrl: 'Webhook URL (optional)',
     webhookUrlHint: 'https:// — replies are POSTed there, signed',
     submit: 'Create app',
-    created: (name) => `App “${name}” created.`,
+    created: 'App “{{name}}” created.',
   },
   secret: {
-    keyTitle: (app) => `New key for ${app}`,
-    webhookTitle: (app) => `Webhook signing secret for ${app}`,
+    keyTitle: 'New key for {{app}}',
+    webhookTitle: 'Webhook signing secret for {{app}}',
     once: 'Copy it now: you will not see it again. Only its last 4 characters are kept.',
     copy: 'Copy',
     copied: 'Copied',
@@ -103,12 +34,16 @@ const en: AppsStrings = {
   },
   list: {
     none: 'No app yet.',
-    source: { config: 'from config', admin: 'managed here' },
+    source: {
+      config: 'from config',
+      admin: 'managed here',
+    },
     configNote: 'Defined in HUILIU_CONFIG: change it there (read only here).',
     skillGroup: 'Skill group',
     webhook: 'Webhook',
     noWebhook: 'none (the app polls)',
-    deadLetters: (n) => (n === 1 ? '1 dead letter' : `${n} dead letters`),
+    deadLetters_one: '{{count}} dead letter',
+    deadLetters_other: '{{count}} dead letters',
     keys: 'Keys',
     noKeys: 'No key yet: issue one for the app.',
     key: 'Key',
@@ -117,11 +52,11 @@ const en: AppsStrings = {
     never: 'never',
     state: 'State',
     active: 'active',
-    revokedAt: (at) => `revoked ${at}`,
+    revokedAt: 'revoked {{at}}',
     issueKey: 'Issue key',
     keyLabel: 'Key label (optional)',
     revoke: 'Revoke',
-    confirmRevoke: (hint) => `Revoke key …${hint}? Requests with it are refused at once, on every node.`,
+    confirmRevoke: 'Revoke key …{{hint}}? Requests with it are refused at once, on every node.',
     confirmRevokeButton: 'Yes, revoke',
     cancel: 'Cancel',
     rotate: 'Rotate webhook secret',
@@ -136,7 +71,10 @@ const en: AppsStrings = {
     app: 'App',
     message: 'Message',
     reason: 'Reason',
-    reasons: { exhausted: 'tries used up', refused: 'refused by the app' },
+    reasons: {
+      exhausted: 'tries used up',
+      refused: 'refused by the app',
+    },
     attempts: 'Tries',
     lastError: 'Last error',
     when: 'When',
@@ -154,9 +92,9 @@ const en: AppsStrings = {
     FORBIDDEN: 'Only admins manage apps.',
     NOT_FOUND: 'It is no longer a dead letter (already redelivered?).',
   },
-};
+} as const;
 
-const zh: AppsStrings = {
+export const zh: Messages<typeof en> = {
   tab: '应用接入',
   title: 'App 渠道：应用与密钥',
   intro:
@@ -173,11 +111,11 @@ const zh: AppsStrings = {
     webhookUrl: 'Webhook 地址（可选）',
     webhookUrlHint: 'https:// —— 回复将签名后 POST 到此地址',
     submit: '创建应用',
-    created: (name) => `已创建应用“${name}”。`,
+    created: '已创建应用“{{name}}”。',
   },
   secret: {
-    keyTitle: (app) => `${app} 的新密钥`,
-    webhookTitle: (app) => `${app} 的 Webhook 签名密钥`,
+    keyTitle: '{{app}} 的新密钥',
+    webhookTitle: '{{app}} 的 Webhook 签名密钥',
     once: '请立即复制：关闭后将无法再次查看，系统只保留末 4 位。',
     copy: '复制',
     copied: '已复制',
@@ -186,12 +124,16 @@ const zh: AppsStrings = {
   },
   list: {
     none: '还没有应用。',
-    source: { config: '来自配置', admin: '在此管理' },
+    source: {
+      config: '来自配置',
+      admin: '在此管理',
+    },
     configNote: '在 HUILIU_CONFIG 中定义：请在配置中修改（此处只读）。',
     skillGroup: '技能组',
     webhook: 'Webhook',
     noWebhook: '无（应用轮询）',
-    deadLetters: (n) => `${n} 条死信`,
+    deadLetters_one: '{{count}} 条死信',
+    deadLetters_other: '{{count}} 条死信',
     keys: '密钥',
     noKeys: '还没有密钥：请为应用签发一个。',
     key: '密钥',
@@ -200,11 +142,11 @@ const zh: AppsStrings = {
     never: '从未',
     state: '状态',
     active: '有效',
-    revokedAt: (at) => `已于 ${at} 吊销`,
+    revokedAt: '已于 {{at}} 吊销',
     issueKey: '签发密钥',
     keyLabel: '密钥备注（可选）',
     revoke: '吊销',
-    confirmRevoke: (hint) => `确定吊销密钥 …${hint}？使用它的请求将立即在所有节点被拒绝。`,
+    confirmRevoke: '确定吊销密钥 …{{hint}}？使用它的请求将立即在所有节点被拒绝。',
     confirmRevokeButton: '确定吊销',
     cancel: '取消',
     rotate: '轮换 Webhook 密钥',
@@ -219,7 +161,10 @@ const zh: AppsStrings = {
     app: '应用',
     message: '消息',
     reason: '原因',
-    reasons: { exhausted: '重试次数用尽', refused: '被应用拒绝' },
+    reasons: {
+      exhausted: '重试次数用尽',
+      refused: '被应用拒绝',
+    },
     attempts: '尝试次数',
     lastError: '最后错误',
     when: '时间',
@@ -238,6 +183,3 @@ const zh: AppsStrings = {
     NOT_FOUND: '它已不是死信（可能已重新投递）。',
   },
 };
-
-export const APPS_STRINGS: Record<Locale, AppsStrings> = { en, zh };
-export const appsStrings = (locale: Locale): AppsStrings => APPS_STRINGS[locale];
