@@ -1,9 +1,8 @@
-import { useContext, useEffect } from 'react';
-import { useStore } from 'zustand';
-import { StoreContext, useWorkstation } from '../../context';
-import type { WorkstationStore } from '../../stores/workstation';
+import { useEffect } from 'react';
+import { useWorkstation } from '../../context';
 import type { AgentConnection } from '../../api/agent-socket';
-import { createCollisionStore, withTakeover, withViewers, type CollisionState, type CollisionStore } from './collision-store';
+import { withTakeover, withViewers, type CollisionState } from './collision-store';
+import { useCollisionStore } from './collision-hooks';
 import { TakeoverPrompt } from './TakeoverPrompt';
 import './collision.css';
 
@@ -11,24 +10,6 @@ import './collision.css';
 function off(socket: AgentConnection['socket'], event: string, fn: (...args: never[]) => void): void {
   const remove = (socket as unknown as { off?: (event: string, fn: (...args: never[]) => void) => void }).off;
   remove?.call(socket, event, fn);
-}
-
-/** One collision store per workstation store (kept beside it, so App needs no extra provider). */
-const stores = new WeakMap<WorkstationStore, CollisionStore>();
-const EMPTY = createCollisionStore();
-
-/** The collision store of this workstation (created on first use), or an empty one outside a workstation. */
-export function useCollisionStore(): CollisionStore {
-  const workstation = useContext(StoreContext);
-  if (!workstation) return EMPTY;
-  let store = stores.get(workstation);
-  if (!store) stores.set(workstation, (store = createCollisionStore()));
-  return store;
-}
-
-/** Reads a piece of collision state (components re-render only when it changes). */
-export function useCollision<T>(selector: (s: CollisionState) => T): T {
-  return useStore(useCollisionStore(), selector);
 }
 
 /**

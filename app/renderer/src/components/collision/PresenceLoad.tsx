@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../../context';
-import { useCollision } from './CollisionLayer';
+import { useCollision } from './collision-hooks';
 
 /**
  * The top bar's presence with load against capacity (issue 15), e.g. "● Available · 2/4 chats":

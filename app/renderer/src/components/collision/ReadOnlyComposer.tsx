@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { SessionDetail } from '../../../../../common/api/sessions';
 import { HuiliuError } from '../../../../../common/errors/codes';
 import { useWorkstation } from '../../context';
-import { useCollision, useCollisionStore } from './CollisionLayer';
+import { useCollision, useCollisionStore } from './collision-hooks';
 import { withTakeover } from './collision-store';
 
 /**

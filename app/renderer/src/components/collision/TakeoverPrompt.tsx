@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TakeoverView } from '../../../../../common/api/collision';
 import { useWorkstation } from '../../context';
-import { useCollision, useCollisionStore } from './CollisionLayer';
+import { useCollision, useCollisionStore } from './collision-hooks';
 import { withTakeover } from './collision-store';
 
 /**

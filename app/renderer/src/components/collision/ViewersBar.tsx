@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../../context';
-import { useCollision } from './CollisionLayer';
+import { useCollision } from './collision-hooks';
 import { othersViewing } from './collision-store';
 
 /** "Also viewing: Agent Two" in the conversation header, live (issue 15). Nothing when nobody else views it. */
