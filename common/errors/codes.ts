@@ -126,6 +126,14 @@ export const ERROR_CODES = {
   SPEECH_INPUT_UNSUPPORTED: { status: 415, message: 'The speech engine cannot take this audio or language.' },
   /** Work the server itself called off (a model training superseded by a newer KB); never a client's fault. */
   CANCELLED: { status: 503, message: 'The work was cancelled.' },
+  // Collision control (issue 15, docs/collision.md).
+  /** A take-over is asked from the conversation's view: open it first (`session:view`). */
+  NOT_VIEWING: { status: 409, message: 'Open this conversation before asking to take it over.' },
+  /** A take-over of a contact you already hold. */
+  TAKEOVER_OWN: { status: 409, message: 'You already hold this contact.' },
+  TAKEOVER_PENDING: { status: 409, message: 'A take-over of this contact is already asked for.' },
+  TAKEOVER_NOT_FOUND: { status: 404, message: 'No such take-over request for you.' },
+  TAKEOVER_NOT_PENDING: { status: 409, message: 'The take-over request was already answered, expired or cancelled.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

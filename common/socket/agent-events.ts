@@ -33,6 +33,7 @@ import type {
   Whisper,
 } from '../api/supervision';
 import type { BoardSnapshot, BoardSubscribe } from '../api/board';
+import type { AgentLoad, SessionViewInput, SessionViewers, TakeoverAnswer, TakeoverView } from '../api/collision';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
@@ -223,6 +224,22 @@ export interface AgentClientToServerEvents {
   'board:subscribe': (payload: BoardSubscribe, ack: Ack<BoardSnapshot>) => void;
   /** Stops the board's pushes to this socket. */
   'board:unsubscribe': (payload: Record<string, never>, ack: Ack<{ unsubscribed: true }>) => void;
+
+  // ── Collision control (issue 15; api/collision.ts, docs/collision.md) ───────────────────────────
+  /**
+   * You opened this conversation in your workstation: you are listed among its viewers (every viewer
+   * gets `session:viewers`) until `session:unview` or your socket ends. Answers the list. SESSION_NOT_FOUND.
+   */
+  'session:view': (payload: SessionViewInput, ack: Ack<SessionViewers>) => void;
+  'session:unview': (payload: SessionViewInput, ack: Ack<{ left: true }>) => void;
+  /**
+   * Ask the agent holding a conversation you view to hand it over (they get `takeover:requested`).
+   * SESSION_NOT_FOUND, FORBIDDEN (not your group), SESSION_CLOSED, NO_AGENT_ASSIGNED, TAKEOVER_OWN,
+   * NOT_VIEWING, TAKEOVER_PENDING.
+   */
+  'takeover:request': (payload: { sessionId: string }, ack: Ack<TakeoverView>) => void;
+  /** The holder's answer: accept moves the contact to the requester (a transfer). TAKEOVER_NOT_FOUND, TAKEOVER_NOT_PENDING. */
+  'takeover:answer': (payload: TakeoverAnswer, ack: Ack<TakeoverView>) => void;
 }
 
 /**
@@ -259,6 +276,10 @@ export const AGENT_CLIENT_EVENTS = [
   'supervise:agents',
   'board:subscribe',
   'board:unsubscribe',
+  'session:view',
+  'session:unview',
+  'takeover:request',
+  'takeover:answer',
 ] as const satisfies readonly (keyof AgentClientToServerEvents)[];
 export type AgentClientEvent = keyof AgentClientToServerEvents;
 // Fails to compile when an event is added to the interface but not to the list.
@@ -333,4 +354,12 @@ export interface AgentServerToClientEvents {
   'customer:erased': (payload: { customerIds: string[] }) => void;
   /** The live board's groups that changed since the last push (issue 16), to `board:subscribe`rs only. */
   'board:update': (snapshot: BoardSnapshot) => void;
+  /** Collision control (issue 15): who views a conversation you view, live (sent on every change). */
+  'session:viewers': (payload: SessionViewers) => void;
+  /** An agent viewing your contact asks you to hand it over: answer with `takeover:answer` before `expiresAt`. */
+  'takeover:requested': (takeover: TakeoverView) => void;
+  /** A take-over you asked for or were asked changed: pending, accepted, declined, expired, cancelled, failed. */
+  'takeover:updated': (takeover: TakeoverView) => void;
+  /** Your presence and your load against your chat capacity (issue 15), after hello and on every change. */
+  'agent:load': (load: AgentLoad) => void;
 }

@@ -543,6 +543,8 @@ export async function startServer(
     // Reading emotion costs ~0.1 ms of this thread a message: a budget keeps bursts from slowing every push.
     emotionBudget: budgetOf(config.ai.liveEmotionPerSecond),
     slaOf,
+    // Issue 15: the top bar's "2/4" load against chat capacity.
+    chatCapacity: async () => (await routingConfigs.current()).capacity.chat,
   });
   // After-call work starts and ends are agent-state facts of the KPI log, recorded as they happen.
   afterCallWork.onChange(() => kpiRecorder.sampleAgents());

@@ -5,6 +5,8 @@ import { Conversation } from './components/Conversation';
 import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
+import { CollisionLayer } from './components/collision/CollisionLayer';
+import { ShortcutsOverlay } from './components/shortcuts/ShortcutsOverlay';
 import { worksQueue } from './stores/auth';
 import { canSupervise } from './stores/supervision';
 import {
@@ -64,6 +66,7 @@ function Shell() {
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
+        <CollisionLayer />
         <TopBar
           view={
             supervise
@@ -117,6 +120,7 @@ function Shell() {
             <QueueList />
             <Conversation />
             <ContextPanel />
+            <ShortcutsOverlay />
           </div>
         )}
       </div>

@@ -74,6 +74,8 @@ import {
 } from '../sessions/views';
 import type { SessionFacts } from '../../../common/events/events';
 import type { AgentReceipts } from '../gateway/web/receipts';
+import { SessionViewSchema, TakeoverAnswerSchema, TakeoverRequestSchema } from '../../../common/api/collision';
+import { createCollisionService, type CollisionService } from '../collision/service';
 
 interface SocketData {
   user: UserView;
@@ -103,6 +105,8 @@ const SOCKET_VIEWS: Partial<Record<AgentClientEvent, { action: string; kind: 'se
   'supervise:barge': { action: 'session.barge', kind: 'session' },
   'supervise:reassign': { action: 'session.reassign', kind: 'session' },
   'supervise:presence': { action: 'agent.presence', kind: 'agent' },
+  // Issue 15 (docs/collision.md): asking for a take-over is audited; the holder's answer is audited by the collision service.
+  'takeover:request': { action: 'session.takeover.request', kind: 'session' },
 };
 
 /** The audit entry of one socket view: actor, target (the payload's `sessionId` when it is a string), outcome, client address. */
@@ -199,6 +203,10 @@ export interface AgentHubDeps {
   emotionBudget?: () => boolean;
   /** Issue 16: the SLA of a session's waiting response, carried on its queue row (sla/tracker.ts). */
   slaOf?: (sessionId: string) => SlaStatus | undefined;
+  /** Issue 15: chats an agent may hold at once (routing config `capacity.chat`), shown with their load (`agent:load`). Absent: 0. */
+  chatCapacity?: () => number | Promise<number>;
+  /** Issue 15: how long a holder has to answer a take-over request (ms); default `TAKEOVER_TIMEOUT_MS`. */
+  takeoverTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -247,6 +255,11 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   // Issue 16: the live board; each group asked for is checked against the same act by the handler.
   'board:subscribe': 'board.view',
   'board:unsubscribe': 'board.view',
+  // Issue 15: viewing is reading (the group is checked by the collision service); a take-over is handling.
+  'session:view': 'session.view',
+  'session:unview': 'session.view',
+  'takeover:request': 'session.takeover',
+  'takeover:answer': 'session.takeover',
 };
 /** How many waiting contacts a queue list carries (the longest-waiting first). */
 export const QUEUE_WAITING_MAX = 500;
@@ -323,6 +336,48 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   // After-call work began or ended without the agent asking: their workstation shows it.
   deps.afterCallWork?.onChange((agentId, presence, until) => nsp.to(agentRoom(agentId)).emit('presence:changed', { presence, until }));
   const subs: Subscription[] = [];
+
+  // Issue 15 (docs/collision.md): viewers of each conversation and take-over requests, pushed to this node's sockets.
+  const collision: CollisionService | null = deps.transfers
+    ? createCollisionService({
+        store: deps.store,
+        transfers: deps.transfers,
+        directory: deps.auth,
+        logger: deps.logger,
+        now,
+        ...(deps.takeoverTimeoutMs !== undefined ? { timeoutMs: deps.takeoverTimeoutMs } : {}),
+        push: {
+          viewers: (socketIds, payload) => nsp.to(socketIds).emit('session:viewers', payload),
+          requested: (holderId, view) => nsp.to(agentRoom(holderId)).emit('takeover:requested', view),
+          updated: (agentIds, view) => nsp.to(agentIds.map(agentRoom)).emit('takeover:updated', view),
+        },
+        audit: (e) =>
+          deps.audit?.({
+            actor: { kind: 'staff', id: e.actorId, name: e.actorName },
+            action: e.action,
+            target: { kind: 'session', id: e.sessionId },
+            outcome: e.outcome === 'ok' ? 'ok' : 'failed',
+            detail: { via: 'socket', event: 'takeover:answer', ...e.detail },
+          }),
+      })
+    : null;
+  const collisionOf = () => {
+    if (!collision) throw new HuiliuError('NOT_FOUND', 'Collision control needs transfers, which are not enabled on this server.');
+    return collision;
+  };
+  const logCollision = (error: unknown) => log.error({ err: error }, 'viewer list update failed');
+  /** Issue 15: an agent's presence and load against capacity, to their own sockets here. */
+  async function pushLoad(agentId: string): Promise<void> {
+    if (!present(agentRoom(agentId))) return;
+    const state = deps.pool.get(agentId);
+    const capacity = (await deps.chatCapacity?.()) ?? 0;
+    nsp
+      .to(agentRoom(agentId))
+      .emit('agent:load', { presence: state?.presence ?? 'offline', activeChats: state?.activeChats ?? 0, capacity });
+  }
+  const stopLoad = deps.pool.onChange((agent) => {
+    void pushLoad(agent.id).catch((error: unknown) => log.error({ err: error }, 'load push failed'));
+  });
 
   nsp.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown }).token;
@@ -555,10 +610,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const detail = await supervision().open(user, sessionId);
       // Live from now on: the conversation's new messages and notes (left on leave or disconnect).
       await socket.join(superviseRoom(detail.id));
+      // Issue 15: a lead's supervision view counts as viewing the conversation.
+      if (collision && !socket.disconnected)
+        await collision.view({ socketId: socket.id, user, via: 'supervising' }, detail.id).catch(logCollision);
       return detail;
     });
     on('supervise:leave', SuperviseSessionSchema, async ({ sessionId }) => {
       await socket.leave(superviseRoom(sessionId));
+      await collision?.unview(socket.id, sessionId).catch(logCollision);
       return { left: true as const };
     });
     on('supervise:whisper', WhisperSchema, (input) => supervision().whisper(user, input));
@@ -590,6 +649,17 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       return { unsubscribed: true as const };
     });
 
+    // Issue 15 (docs/collision.md): who views a conversation, and take-over requests.
+    on('session:view', SessionViewSchema, ({ sessionId }) =>
+      collisionOf().view({ socketId: socket.id, user, via: 'workstation' }, sessionId),
+    );
+    on('session:unview', SessionViewSchema, async ({ sessionId }) => {
+      await collisionOf().unview(socket.id, sessionId);
+      return { left: true as const };
+    });
+    on('takeover:request', TakeoverRequestSchema, ({ sessionId }) => collisionOf().request(user, sessionId));
+    on('takeover:answer', TakeoverAnswerSchema, ({ takeoverId, accept }) => collisionOf().answer(user, takeoverId, accept));
+
     on('presence:set', SetPresenceSchema, async ({ presence }) => {
       deps.afterCallWork?.cancel(user.id);
       deps.pool.setPresence(user.id, presence, now());
@@ -601,6 +671,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     socket.on('disconnect', () => {
       clearTimeout(expiries.get(socket));
       stopBoard?.();
+      // Issue 15: a socket that ends (disconnect, sign-out, expiry) views nothing any more.
+      void collision?.dropSocket(socket.id).catch(logCollision);
       // Only a connection that was counted in the pool may be taken out of it, or a socket closed
       // mid-greeting would take away another connection of the same agent.
       if (inPool && deps.pool.disconnect(user.id)) {
@@ -634,6 +706,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         deps.store.countSessions({ status: ['queued', 'offered'], ...(groups ? { skillGroups: groups } : {}) }),
       ]);
       socket.emit('hello', { user, queue, presence: deps.pool.get(user.id)?.presence ?? 'available', waitingTotal });
+      if (takesContacts) await pushLoad(user.id);
       // Warm transfers still waiting for this agent (offered while they were away or reloading).
       if (takesContacts && deps.transfers)
         for (const offer of await deps.transfers.offersFor(user.id)) socket.emit('transfer:offered', offer);
@@ -731,6 +804,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     }),
   );
 
+  // Issue 15: a contact that changed hands or closed: its viewers see the new holder, its pending take-overs end.
+  if (collision)
+    subs.push(
+      await deps.bus.subscribeAll('session.changed', async ({ sessionId }) => {
+        await collision.sessionChanged(sessionId).catch(logCollision);
+      }),
+    );
+
   // Issues 15, 16: a note to the contact's agent (a whisper: to the agent it was meant for) and to the leads watching.
   subs.push(
     await deps.bus.subscribeAll('note.added', ({ sessionId, payload: { envelope, session } }) => {
@@ -775,6 +856,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     async close() {
       clearInterval(sweep);
       stopRevocations();
+      stopLoad();
+      collision?.stop();
       await Promise.all(subs.map((s) => s.unsubscribe()));
       // Close the transports only: clients see "transport close" and reconnect to the next server
       // (a server-side disconnect would tell them not to). Not io.close(): that would also close the

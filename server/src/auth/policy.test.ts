@@ -79,6 +79,8 @@ describe('can(user, action, resource)', () => {
     ['presence.supervise', [false, true, true, false, false], [false, false, true, false, false]],
     // The live board (issue 16): leads watch their own groups, admins every group; agents and auditors never.
     ['board.view', [false, true, true, false, false], [false, false, true, false, false]],
+    // Collision control (issue 15): asking for a take-over is handling: own groups only, agents and leads.
+    ['session.takeover', [true, true, false, false, false], [false, false, false, false, false]],
   ];
 
   it('answers the role and skill-group table of DESIGN §8 for every action', () => {

@@ -96,6 +96,11 @@ export const ACTIONS = [
    * loads, service level. Resource: `{ skillGroup }`. Leads their own groups, admins every group.
    */
   'board.view',
+  /**
+   * Ask the agent holding a conversation to hand it over to you (issue 15, docs/collision.md).
+   * Resource: `{ skillGroup }`: only a group the user handles (agents and leads).
+   */
+  'session.takeover',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -163,6 +168,8 @@ const ROLES: Record<Action, readonly Role[]> = {
   'presence.supervise': ['lead', 'admin'],
   // Supervising queues is the lead's job; admins see every group. Agents and auditors do not watch live.
   'board.view': ['lead', 'admin'],
+  // A take-over makes you the contact's handler: the people who handle that group's contacts.
+  'session.takeover': ['agent', 'lead'],
 };
 
 const has = (user: PolicyUser, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
@@ -218,6 +225,7 @@ export function can(user: PolicyUser, action: Action, resource?: PolicyResource)
       return resource.skillGroup !== undefined && inScope(user, resource.skillGroup);
     case 'session.handle':
     case 'session.note':
+    case 'session.takeover':
       return resource.skillGroup !== undefined && user.skillGroups.includes(resource.skillGroup);
     case 'session.supervise':
     case 'session.barge':
@@ -253,6 +261,7 @@ export function queueRowVisible(user: PolicyUser, s: PolicyResource): boolean {
 export function scopeOf(user: PolicyUser, action: Action): readonly string[] | null {
   if (!has(user, ROLES[action])) return [];
   if (action === 'session.handle' || action === 'session.note') return user.skillGroups;
+  if (action === 'session.takeover') return user.skillGroups;
   // The knowledge base belongs to no skill group.
   if (action === 'kb.view' || action === 'kb.manage' || action === 'ai.analyze') return null;
   // The routing config is one for the whole deployment.

@@ -60,7 +60,9 @@ const NOT_GROUP_RESOURCES: Record<string, string> = {
 /** Socket events that name no session or transfer (nothing of a group to reach). */
 // The live board names skill groups, not resources by id: its group scope is tested in
 // server/src/board/board.socket.test.ts (a lead of general is refused vip; agents are refused).
-const NO_RESOURCE_EVENTS = ['queue:list', 'presence:set', 'supervise:agents', 'board:subscribe', 'board:unsubscribe'];
+// Issue 15: `session:unview` only takes this socket's own view away (answers `{left: true}` for any id,
+// so it tells nothing about another group's ids).
+const NO_RESOURCE_EVENTS = ['queue:list', 'presence:set', 'supervise:agents', 'board:subscribe', 'board:unsubscribe', 'session:unview'];
 
 describe('IDOR across skill groups: every route and socket event with a resource id', () => {
   let s: TestServer;
@@ -241,6 +243,10 @@ describe('IDOR across skill groups: every route and socket event with a resource
       'supervise:barge': { sessionId: v.takenSessionId, clientMessageId: 'idor-barge-0001', text: 'not yours' },
       'supervise:reassign': { sessionId: v.takenSessionId, to: { kind: 'queue' } },
       'supervise:presence': { agentId: 'someone-else', presence: 'away' },
+      // Issue 15: viewing and asking for a take-over need the session's group; answering needs a request asked of you.
+      'session:view': { sessionId: v.takenSessionId },
+      'takeover:request': { sessionId: v.takenSessionId },
+      'takeover:answer': { takeoverId: v.transferId, accept: true },
     });
     const table = payloads();
     expect([...Object.keys(table), ...NO_RESOURCE_EVENTS].sort()).toEqual([...AGENT_CLIENT_EVENTS].sort());

@@ -15,6 +15,8 @@ import { useRevealApi } from '../api/reveal';
 import { FileMessage } from './FileMessage';
 import { useAgentTyping, useReadReceipt } from './agent-receipts';
 import { TRANSFER_EVENT_NAME } from '../../../../common/api/transfers';
+import { ViewersBar } from './collision/ViewersBar';
+import { ReadOnlyComposer } from './collision/ReadOnlyComposer';
 import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, TransferRecordLine } from './Transfer';
 import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Continuity';
 import { NoteLine, isNote } from './supervision/NoteLine';
@@ -227,7 +229,7 @@ export function Conversation() {
                     {tt.button}
                   </button>
                 )}
-                <button type="button" className="ghost" onClick={startWrapUp}>
+                <button type="button" className="ghost" onClick={startWrapUp} data-testid="wrapup-button">
                   Wrap up…
                 </button>
               </>
@@ -245,6 +247,7 @@ export function Conversation() {
           ) : null}
         </div>
       </header>
+      <ViewersBar sessionId={detail.id} />
       {mine && closing ? (
         <div className="wrapup-note">
           <textarea
@@ -402,9 +405,12 @@ export function Conversation() {
           </form>
         </div>
       ) : (
-        <p className="closed-note">
-          {detail.status === 'bot' ? 'The AI assistant is answering this customer. Take over to reply.' : 'Accept this contact to reply.'}
-        </p>
+        <>
+          <ReadOnlyComposer detail={detail} />
+          <p className="closed-note">
+            {detail.status === 'bot' ? 'The AI assistant is answering this customer. Take over to reply.' : 'Accept this contact to reply.'}
+          </p>
+        </>
       )}
     </section>
   );

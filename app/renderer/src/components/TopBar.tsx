@@ -8,6 +8,7 @@ import { canSupervise } from '../stores/supervision';
 import { supervisionStrings } from '../i18n-supervision';
 import { LanguageSwitch } from './LanguageSwitch';
 import { useTranslation } from 'react-i18next';
+import { PresenceLoad } from './collision/PresenceLoad';
 
 /**
  * The workstation's views: the agent's desk, the routing page for leads, admins and auditors (issue
@@ -96,6 +97,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
                 </option>
               )}
             </select>
+            <PresenceLoad />
             {presenceBy ? (
               <span className="presence-by" role="status" data-testid="presence-changed-by">
                 {supervisionStrings(locale).presenceChangedBy(presenceBy.name, t.presences[presenceBy.presence])}

@@ -1,5 +1,5 @@
-import * as canned from './canned';
 import * as shell from './shell';
+import * as canned from './canned';
 import * as routing from './routing';
 import * as apps from './apps';
 import * as audit from './audit';
@@ -7,6 +7,9 @@ import * as board from './board';
 import * as kpis from './kpis';
 import * as supervision from './supervision';
 import * as files from './files';
+import * as collision from './collision';
+import * as presence from './presence';
+import * as shortcuts from './shortcuts';
 
 /**
  * Every namespace of the workstation's UI strings, per language (issue 15). One file per feature in
@@ -23,6 +26,9 @@ export const resources = {
     kpis: kpis.en,
     supervision: supervision.en,
     files: files.en,
+    collision: collision.en,
+    presence: presence.en,
+    shortcuts: shortcuts.en,
   },
   zh: {
     shell: shell.zh,
@@ -34,6 +40,9 @@ export const resources = {
     kpis: kpis.zh,
     supervision: supervision.zh,
     files: files.zh,
+    collision: collision.zh,
+    presence: presence.zh,
+    shortcuts: shortcuts.zh,
   },
 } as const;
 

@@ -1,0 +1,67 @@
+import { useEffect } from 'react';
+import { useWorkstation } from '../../context';
+import type { AgentConnection } from '../../api/agent-socket';
+import { withTakeover, withViewers, type CollisionState } from './collision-store';
+import { useCollisionStore } from './collision-hooks';
+import { TakeoverPrompt } from './TakeoverPrompt';
+import './collision.css';
+
+/** Removes a listener; a minimal socket (a test's stand-in) without `off` is left as it is. */
+function off(socket: AgentConnection['socket'], event: string, fn: (...args: never[]) => void): void {
+  const remove = (socket as unknown as { off?: (event: string, fn: (...args: never[]) => void) => void }).off;
+  remove?.call(socket, event, fn);
+}
+
+/**
+ * Collision control for the workstation (issue 15, docs/collision.md), mounted once: tells the server
+ * which conversation this window views (`session:view` / `session:unview`, again after a reconnect),
+ * keeps the pushed viewer lists, take-overs and load, and shows the holder's take-over prompt
+ * wherever they are in the app.
+ */
+export function CollisionLayer() {
+  const store = useCollisionStore();
+  const connection = useWorkstation((s) => s.connection);
+  const openSessionId = useWorkstation((s) => s.openSessionId);
+  const meId = useWorkstation((s) => s.user?.id ?? null);
+  const openSession = useWorkstation((s) => s.openSession);
+
+  useEffect(() => {
+    if (!connection) return;
+    const { socket } = connection;
+    const onViewers = (v: Parameters<typeof withViewers>[1]) => store.setState((s) => withViewers(s, v));
+    const onTakeover = (t: Parameters<typeof withTakeover>[1]) => {
+      store.setState((s) => withTakeover(s, t, meId));
+      // The contact is mine now: its conversation is read again, writable.
+      if (t.status === 'accepted' && t.requester.id === meId) void openSession(t.sessionId);
+    };
+    const onLoad = (load: NonNullable<CollisionState['load']>) => store.setState({ load });
+    socket.on('session:viewers', onViewers);
+    socket.on('takeover:requested', onTakeover);
+    socket.on('takeover:updated', onTakeover);
+    socket.on('agent:load', onLoad);
+    return () => {
+      off(socket, 'session:viewers', onViewers);
+      off(socket, 'takeover:requested', onTakeover);
+      off(socket, 'takeover:updated', onTakeover);
+      off(socket, 'agent:load', onLoad);
+    };
+  }, [connection, store, meId, openSession]);
+
+  useEffect(() => {
+    if (!connection || !openSessionId) return;
+    const view = () =>
+      void connection
+        .request('session:view', { sessionId: openSessionId }, { retries: 0 })
+        .then((v) => store.setState((s) => withViewers(s, v)))
+        .catch(() => undefined);
+    view();
+    // A reconnect is a new socket: the server forgot this window's views.
+    connection.socket.on('hello', view);
+    return () => {
+      off(connection.socket, 'hello', view);
+      void connection.request('session:unview', { sessionId: openSessionId }, { retries: 0 }).catch(() => undefined);
+    };
+  }, [connection, openSessionId, store]);
+
+  return <TakeoverPrompt />;
+}

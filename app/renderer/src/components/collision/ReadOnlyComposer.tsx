@@ -1,0 +1,66 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { SessionDetail } from '../../../../../common/api/sessions';
+import { HuiliuError } from '../../../../../common/errors/codes';
+import { useWorkstation } from '../../context';
+import { useCollision, useCollisionStore } from './collision-hooks';
+import { withTakeover } from './collision-store';
+
+/**
+ * The composer of a conversation a colleague holds (issue 15): read only, with "Ask to take over"
+ * and where the request stands. Nothing when nobody else holds it (waiting, with the AI, closed, mine).
+ */
+export function ReadOnlyComposer({ detail }: { detail: SessionDetail }) {
+  const { t } = useTranslation('collision');
+  const meId = useWorkstation((s) => s.user?.id ?? null);
+  const connection = useWorkstation((s) => s.connection);
+  const store = useCollisionStore();
+  const pushed = useCollision((s) => s.viewers[detail.id]);
+  const mine = useCollision((s) => s.mine[detail.id]);
+  const [error, setError] = useState<string | null>(null);
+  // The pushed list is newer than the detail read when the conversation was opened.
+  const holderId = pushed ? pushed.assignedAgentId : detail.status === 'active' ? detail.assignedAgentId : null;
+  if (!holderId || holderId === meId || detail.status === 'closed') return null;
+  const holderName = pushed?.viewers.find((v) => v.id === holderId)?.name ?? mine?.holder.name ?? null;
+
+  const ask = async () => {
+    if (!connection) return;
+    setError(null);
+    try {
+      const view = await connection.request('takeover:request', { sessionId: detail.id }, { retries: 0 });
+      store.setState((s) => withTakeover(s, view, meId));
+    } catch (e) {
+      const code = e instanceof HuiliuError ? e.code : 'INTERNAL';
+      setError(
+        code === 'NOT_VIEWING' || code === 'TAKEOVER_PENDING' || code === 'TAKEOVER_OWN' || code === 'FORBIDDEN'
+          ? t(`errors.${code}`)
+          : t('errors.other', { code }),
+      );
+    }
+  };
+
+  return (
+    <div className="composer-area composer-area--readonly" data-testid="readonly-composer">
+      <p className="readonly-note" role="status">
+        {holderName ? t('readOnly', { name: holderName }) : t('readOnlyColleague')}
+      </p>
+      <div className="composer composer--readonly">
+        <textarea aria-label={t('readOnlyPlaceholder')} placeholder={t('readOnlyPlaceholder')} rows={2} readOnly disabled value="" />
+        {mine ? (
+          <span className="takeover-asking" role="status" data-testid="takeover-asking">
+            {t('asking', { name: mine.holder.name })}
+          </span>
+        ) : (
+          <button type="button" onClick={() => void ask()} data-testid="ask-takeover">
+            {t('ask')}
+          </button>
+        )}
+      </div>
+      {error ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}

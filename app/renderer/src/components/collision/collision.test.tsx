@@ -1,0 +1,254 @@
+// @vitest-environment jsdom
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SessionViewers, TakeoverView } from '../../../../../common/api/collision';
+import type { SessionDetail } from '../../../../../common/api/sessions';
+import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
+import type { OfferView } from '../../../../../common/socket/agent-events';
+import type { AgentConnection } from '../../api/agent-socket';
+import { App } from '../../App';
+import { StoreContext } from '../../context';
+import type { Locale } from '../../i18n';
+import { LocaleProvider } from '../../LocaleProvider';
+import { createWorkstationStore } from '../../stores/workstation';
+import { initialCollision, othersViewing, withTakeover, withViewers } from './collision-store';
+import { SHORTCUTS, shortcutFor } from '../shortcuts/shortcuts';
+import { en as shortcutStrings } from '../../locales/shortcuts';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+Element.prototype.scrollTo ??= () => undefined;
+
+const at = new Date().toISOString();
+const me = { id: 'u2', username: 'agent2', displayName: 'Agent Two', roles: ['agent' as const], skillGroups: ['general'], expert: false };
+const detail = (over: Partial<SessionDetail> = {}): SessionDetail =>
+  ({
+    id: 'WB1',
+    conversationId: 'c-1',
+    customerId: 'cust-1',
+    customerName: 'Li Lei',
+    channel: 'WB',
+    status: 'active',
+    skillGroup: 'general',
+    assignedAgentId: 'u1',
+    offeredAgentId: null,
+    tier: null,
+    priority: null,
+    lastMessagePreview: 'Where is my parcel?',
+    lastMessageAt: at,
+    createdAt: at,
+    waitingSince: at,
+    wrapUpCode: null,
+    closedAt: null,
+    routing: null,
+    messages: [],
+    hasOlderMessages: false,
+    context: { customer: { id: 'cust-1', name: 'Li Lei', channels: ['WB'] }, previousSessions: [] },
+    ...over,
+  }) as SessionDetail;
+const viewers: SessionViewers = {
+  sessionId: 'WB1',
+  assignedAgentId: 'u1',
+  viewers: [
+    { id: 'u1', name: 'Agent One', via: 'workstation', assigned: true },
+    { id: 'u2', name: 'Agent Two', via: 'workstation', assigned: false },
+  ],
+};
+const takeover = (over: Partial<TakeoverView> = {}): TakeoverView => ({
+  id: '01900000-0000-7000-8000-0000000000bb',
+  sessionId: 'WB1',
+  requester: { id: 'u2', name: 'Agent Two' },
+  holder: { id: 'u1', name: 'Agent One' },
+  status: 'pending',
+  expiresAt: new Date(Date.now() + 30_000).toISOString(),
+  decidedAt: null,
+  transferId: null,
+  error: null,
+  ...over,
+});
+
+describe('collision store', () => {
+  it('keeps the newest viewer list, my request while pending, requests asked of me, and the outcome', () => {
+    let s = withViewers(initialCollision(), viewers);
+    expect(othersViewing(s.viewers['WB1'], 'u2').map((v) => v.name)).toEqual(['Agent One']);
+    s = withTakeover(s, takeover(), 'u2');
+    expect(s.mine['WB1']?.status).toBe('pending');
+    expect(s.asked).toEqual([]);
+    expect(withTakeover(initialCollision(), takeover(), 'u1').asked).toHaveLength(1);
+    s = withTakeover(s, takeover({ status: 'declined' }), 'u2');
+    expect(s.mine['WB1']).toBeUndefined();
+    expect(s.outcome?.status).toBe('declined');
+  });
+});
+
+describe('shortcut table', () => {
+  const key = (k: string, target: EventTarget | null, mods: Partial<KeyboardEvent> = {}) =>
+    shortcutFor({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, defaultPrevented: false, target, ...mods });
+  it('gives every shortcut a label in both languages and distinct keys', () => {
+    for (const s of SHORTCUTS) expect(shortcutStrings.actions[s.action]).toBeTruthy();
+    expect(new Set(SHORTCUTS.map((s) => s.keys.join('+'))).size).toBe(SHORTCUTS.length);
+  });
+  it('fires global shortcuts outside fields only, and the composer ones in the reply box only', () => {
+    const body = document.body;
+    const input = document.createElement('input');
+    const composer = document.createElement('textarea');
+    composer.dataset['testid'] = 'composer';
+    expect(key('?', body, { shiftKey: true })?.action).toBe('help');
+    expect(key('a', body)?.action).toBe('acceptOffer');
+    expect(key('a', input)).toBeNull();
+    expect(key('a', composer)).toBeNull();
+    expect(key('a', body, { ctrlKey: true })).toBeNull();
+    expect(key('Enter', composer, { ctrlKey: true })?.action).toBe('send');
+    expect(key('Enter', input, { ctrlKey: true })).toBeNull();
+    expect(key('Enter', body, { ctrlKey: true })).toBeNull();
+    // A key another handler already took (the canned picker's Enter) is no shortcut.
+    expect(
+      shortcutFor({
+        key: 'Enter',
+        ctrlKey: true,
+        metaKey: false,
+        altKey: false,
+        shiftKey: false,
+        defaultPrevented: true,
+        target: composer,
+      }),
+    ).toBeNull();
+  });
+});
+
+describe('collision control and shortcuts in the workstation', () => {
+  let root: Root;
+  let host: HTMLDivElement;
+  let requests: { event: string; payload: Record<string, unknown> }[];
+  let handlers: Map<string, ((payload: unknown) => void)[]>;
+  let store: ReturnType<typeof createWorkstationStore>;
+
+  async function render(options: {
+    open?: SessionDetail;
+    locale?: Locale;
+    answers?: Record<string, unknown>;
+    offers?: Record<string, OfferView>;
+  }) {
+    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
+    const bridge: DesktopBridge = {
+      appInfo: unavailable,
+      notify: unavailable,
+      setBadge: unavailable,
+      openExternal: unavailable,
+      onFocusSession: () => () => undefined,
+    };
+    requests = [];
+    handlers = new Map();
+    const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {
+      requests.push({ event, payload });
+      if (options.answers && event in options.answers) return options.answers[event];
+      return new Promise(() => undefined);
+    };
+    const socket = {
+      on: (event: string, fn: (p: unknown) => void) => void handlers.set(event, [...(handlers.get(event) ?? []), fn]),
+      off: (event: string, fn: (p: unknown) => void) =>
+        void handlers.set(
+          event,
+          (handlers.get(event) ?? []).filter((f) => f !== fn),
+        ),
+    };
+    const connection = { socket, request, close: () => undefined } as unknown as AgentConnection;
+    store = createWorkstationStore({
+      api: { login: () => Promise.reject(new Error('not used')), logout: async () => undefined },
+      bridge,
+      connect: () => connection,
+      storage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
+    });
+    const open = options.open ?? detail();
+    store.setState({
+      token: 't',
+      user: me,
+      connection,
+      queue: { [open.id]: open },
+      offers: options.offers ?? {},
+      queueFilter: 'waiting',
+      openSessionId: open.id,
+      detail: open,
+    });
+    host = document.createElement('div');
+    document.body.append(host);
+    root = createRoot(host);
+    await act(async () => {
+      root.render(
+        <LocaleProvider locale={options.locale ?? 'en'}>
+          <StoreContext.Provider value={store}>
+            <App />
+          </StoreContext.Provider>
+        </LocaleProvider>,
+      );
+    });
+  }
+  afterEach(() => {
+    act(() => root.unmount());
+    host.remove();
+  });
+
+  const $ = (testId: string) => host.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
+  const push = async (event: string, payload: unknown) => act(async () => handlers.get(event)?.forEach((fn) => fn(payload)));
+  const press = async (key: string, target: EventTarget = document.body, mods: KeyboardEventInit = {}) =>
+    act(async () => void target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true, ...mods })));
+
+  it('says it views the open conversation, shows who else views it, and asks the holder to take over', async () => {
+    await render({ answers: { 'session:view': viewers, 'takeover:request': takeover() } });
+    expect(requests.find((r) => r.event === 'session:view')?.payload).toEqual({ sessionId: 'WB1' });
+    expect($('viewers')?.textContent).toContain('Also viewing:');
+    expect([...host.querySelectorAll('[data-testid="viewer"]')].map((v) => v.textContent)).toEqual(['AOAgent One · handling']);
+    expect($('readonly-composer')?.textContent).toContain('Agent One is handling this conversation');
+    expect($('composer')).toBeNull();
+    await act(async () => $('ask-takeover')!.click());
+    expect(requests.find((r) => r.event === 'takeover:request')?.payload).toEqual({ sessionId: 'WB1' });
+    expect($('takeover-asking')?.textContent).toContain('Asking Agent One');
+    // Declined: the requester is told and may ask again.
+    await push('takeover:updated', takeover({ status: 'declined' }));
+    expect($('takeover-outcome')?.textContent).toContain('Agent One declined');
+    expect($('ask-takeover')).not.toBeNull();
+    // A viewer who leaves is gone from the bar at once.
+    await push('session:viewers', { ...viewers, viewers: [viewers.viewers[1]] });
+    expect($('viewers')).toBeNull();
+  });
+
+  it('prompts the holder to hand over, in Chinese, and answers accept', async () => {
+    await render({
+      open: detail({ assignedAgentId: 'u2' }),
+      locale: 'zh',
+      answers: { 'takeover:answer': takeover({ status: 'accepted' }) },
+    });
+    await push('takeover:requested', takeover({ requester: { id: 'u3', name: '王芳' }, holder: { id: 'u2', name: 'Agent Two' } }));
+    expect($('takeover-prompt')?.textContent).toContain('王芳 申请接管你与该客户的会话');
+    await act(async () => $('takeover-accept')!.click());
+    expect(requests.find((r) => r.event === 'takeover:answer')?.payload).toEqual({ takeoverId: takeover().id, accept: true });
+    expect($('takeover-prompt')).toBeNull();
+  });
+
+  it('shows presence with load against capacity, live', async () => {
+    await render({});
+    expect($('presence-load')).toBeNull();
+    await push('agent:load', { presence: 'available', activeChats: 2, capacity: 4 });
+    expect($('presence-load')?.textContent).toBe('Available · 2/4 chats');
+    await push('agent:load', { presence: 'available', activeChats: 4, capacity: 4 });
+    expect($('presence-load')?.className).toContain('presence-load--full');
+  });
+
+  it('opens the ? overlay from the one table, closes it with Esc, and accepts an offer with A but not while typing', async () => {
+    const offer: OfferView = { sessionId: 'WB1', expiresAt: at, summary: detail({ status: 'offered', offeredAgentId: 'u2' }) };
+    await render({ open: detail({ status: 'offered', assignedAgentId: null, offeredAgentId: 'u2' }), offers: { WB1: offer } });
+    await press('?', document.body, { shiftKey: true });
+    const rows = host.querySelectorAll('[data-testid^="shortcut-"]');
+    expect(rows).toHaveLength(SHORTCUTS.length);
+    expect($('shortcut-acceptOffer')?.textContent).toContain('Accept the offered contact');
+    await press('Escape');
+    expect($('shortcuts-overlay')).toBeNull();
+    const field = document.createElement('input');
+    document.body.append(field);
+    await press('a', field);
+    expect(requests.some((r) => r.event === 'offer:accept')).toBe(false);
+    field.remove();
+    await press('a');
+    expect(requests.find((r) => r.event === 'offer:accept')?.payload).toEqual({ sessionId: 'WB1' });
+  });
+});

@@ -1,0 +1,68 @@
+import type { Messages } from './messages';
+
+/** Collision control in the conversation (issue 15): who else is viewing, read-only composer, take-over. */
+export const en = {
+  alsoViewing: 'Also viewing:',
+  you: 'you',
+  handling: 'handling',
+  supervising: 'supervising',
+  readOnly: '{{name}} is handling this conversation. You can read it; only they can reply.',
+  readOnlyColleague: 'A colleague is handling this conversation. You can read it; only they can reply.',
+  readOnlyPlaceholder: 'Read only: ask to take over to reply',
+  dismiss: 'Dismiss',
+  ask: 'Ask to take over',
+  asking: 'Asking {{name}} to hand this conversation over…',
+  promptTitle: 'Take-over request',
+  prompt: '{{name}} asks to take over your conversation with this customer.',
+  promptExpires: 'Answer within {{seconds}} s, or it counts as declined.',
+  accept: 'Hand over',
+  decline: 'Keep it',
+  outcome: {
+    accepted: '{{name}} handed the conversation over to you. You can reply now.',
+    acceptedHolder: 'You handed the conversation over to {{name}}.',
+    declined: '{{name}} declined to hand the conversation over.',
+    expired: '{{name}} did not answer in time: the request counts as declined.',
+    cancelled: 'The take-over request ended: the conversation closed or changed hands.',
+    failed: 'The hand-over could not be made ({{code}}).',
+  },
+  errors: {
+    NOT_VIEWING: 'Open the conversation first.',
+    TAKEOVER_PENDING: 'A take-over of this conversation is already asked for.',
+    TAKEOVER_OWN: 'You already hold this conversation.',
+    FORBIDDEN: 'You do not handle this skill group.',
+    other: 'The request failed ({{code}}).',
+  },
+} as const;
+
+export const zh: Messages<typeof en> = {
+  alsoViewing: '同时在看：',
+  you: '你',
+  handling: '处理中',
+  supervising: '监听中',
+  readOnly: '{{name}} 正在处理此会话。你可以查看，只有对方可以回复。',
+  readOnlyColleague: '同事正在处理此会话。你可以查看，只有对方可以回复。',
+  readOnlyPlaceholder: '只读：申请接管后才能回复',
+  dismiss: '关闭',
+  ask: '申请接管',
+  asking: '正在请 {{name}} 移交此会话…',
+  promptTitle: '接管申请',
+  prompt: '{{name}} 申请接管你与该客户的会话。',
+  promptExpires: '请在 {{seconds}} 秒内答复，否则视为拒绝。',
+  accept: '移交',
+  decline: '保留',
+  outcome: {
+    accepted: '{{name}} 已将会话移交给你，现在可以回复了。',
+    acceptedHolder: '你已将会话移交给 {{name}}。',
+    declined: '{{name}} 拒绝移交会话。',
+    expired: '{{name}} 未及时答复，申请视为被拒绝。',
+    cancelled: '接管申请已结束：会话已关闭或已转给他人。',
+    failed: '未能完成移交（{{code}}）。',
+  },
+  errors: {
+    NOT_VIEWING: '请先打开该会话。',
+    TAKEOVER_PENDING: '已有人申请接管此会话。',
+    TAKEOVER_OWN: '此会话已由你处理。',
+    FORBIDDEN: '你不负责这个技能组。',
+    other: '申请失败（{{code}}）。',
+  },
+};

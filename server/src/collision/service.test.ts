@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { UserView } from '../../../common/api/auth';
+import type { SessionViewers, TakeoverView } from '../../../common/api/collision';
+import { HuiliuError } from '../../../common/errors/codes';
+import { createLogger } from '../logging/logger';
+import type { SessionRecord } from '../sessions/store';
+import { createCollisionService } from './service';
+
+const user = (id: string, skillGroups: string[], roles: UserView['roles'] = ['agent']): UserView =>
+  ({ id, username: id, displayName: id.toUpperCase(), roles, skillGroups, expert: false }) as UserView;
+
+const one = user('one', ['general']);
+const two = user('two', ['general']);
+const vip = user('vip', ['vip']);
+const lead = user('lead', ['general', 'vip'], ['lead']);
+const SESSION = '01J0000000000000000000000A';
+
+/**
+ * The collision service alone (issue 15): the viewer registry and the take-over state machine, with
+ * an in-memory session and a transfer path that records what it was asked (the hub test on the real
+ * server, server/test/collision.test.ts, runs the real transfer path).
+ */
+function harness(opts: { failTransfer?: string } = {}) {
+  const session = { id: SESSION, skillGroup: 'general', status: 'active', assignedAgentId: 'one' } as SessionRecord;
+  const pushed = {
+    viewers: [] as { to: string[]; payload: SessionViewers }[],
+    requested: [] as TakeoverView[],
+    updated: [] as TakeoverView[],
+  };
+  const transfers: { from: string; to: string }[] = [];
+  const audits: { action: string; outcome: string }[] = [];
+  const service = createCollisionService({
+    store: { getSession: async (id) => (id === SESSION ? session : null) },
+    directory: { userById: (id) => [one, two, vip, lead].find((u) => u.id === id) ?? null },
+    transfers: {
+      transfer: async (actor, input) => {
+        if (opts.failTransfer) throw new HuiliuError(opts.failTransfer as 'TRANSFER_TARGET_UNAVAILABLE');
+        transfers.push({ from: actor.id, to: input.to.kind === 'agent' ? input.to.agentId : '' });
+        return { id: 't-1' } as never;
+      },
+      accept: async (actor) => {
+        session.assignedAgentId = actor.id;
+        return {} as never;
+      },
+    },
+    push: {
+      viewers: (to, payload) => pushed.viewers.push({ to, payload }),
+      requested: (_holder, view) => pushed.requested.push(view),
+      updated: (_ids, view) => pushed.updated.push(view),
+    },
+    audit: (e) => audits.push({ action: e.action, outcome: e.outcome }),
+    logger: createLogger({ level: 'silent' }),
+    timeoutMs: 1000,
+  });
+  return { service, session, pushed, transfers, audits };
+}
+
+afterEach(() => void vi.useRealTimers());
+
+describe('collision service', () => {
+  it('lists each person once, pushes every change to every viewing socket, and forgets a dropped socket', async () => {
+    const { service, pushed } = harness();
+    await service.view({ socketId: 's1', user: one, via: 'workstation' }, SESSION);
+    await service.view({ socketId: 's2', user: two, via: 'workstation' }, SESSION);
+    // The same person on a second socket (app and a browser tab) is listed once.
+    const both = await service.view({ socketId: 's3', user: two, via: 'workstation' }, SESSION);
+    expect(both.viewers).toEqual([
+      { id: 'one', name: 'ONE', via: 'workstation', assigned: true },
+      { id: 'two', name: 'TWO', via: 'workstation', assigned: false },
+    ]);
+    expect(pushed.viewers.at(-1)!.to.sort()).toEqual(['s1', 's2', 's3']);
+    await service.dropSocket('s2');
+    expect(pushed.viewers.at(-1)!.payload.viewers.map((v) => v.id)).toEqual(['one', 'two']);
+    await service.dropSocket('s3');
+    expect(pushed.viewers.at(-1)).toMatchObject({ to: ['s1'], payload: { viewers: [{ id: 'one' }] } });
+    expect(service.isViewing('two', SESSION)).toBe(false);
+    // Unviewing what one does not view pushes nothing.
+    const before = pushed.viewers.length;
+    await service.unview('s9', SESSION);
+    expect(pushed.viewers.length).toBe(before);
+  });
+
+  it('refuses a view outside the skill groups as SESSION_NOT_FOUND, and lets a lead supervise', async () => {
+    const { service } = harness();
+    await expect(service.view({ socketId: 's1', user: vip, via: 'workstation' }, SESSION)).rejects.toMatchObject({
+      code: 'SESSION_NOT_FOUND',
+    });
+    const seen = await service.view({ socketId: 's2', user: lead, via: 'supervising' }, SESSION);
+    expect(seen.viewers).toEqual([{ id: 'lead', name: 'LEAD', via: 'supervising', assigned: false }]);
+  });
+
+  it('counts an unanswered request as expired (declined) after the timeout, and tells both', async () => {
+    vi.useFakeTimers();
+    const { service, pushed, transfers } = harness();
+    await service.view({ socketId: 's2', user: two, via: 'workstation' }, SESSION);
+    const asked = await service.request(two, SESSION);
+    expect(pushed.requested).toEqual([asked]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(pushed.updated.at(-1)!.status).toBe('pending');
+    await vi.advanceTimersByTimeAsync(2);
+    expect(pushed.updated.at(-1)).toMatchObject({ id: asked.id, status: 'expired' });
+    await expect(service.answer(one, asked.id, true)).rejects.toMatchObject({ code: 'TAKEOVER_NOT_FOUND' });
+    expect(transfers).toEqual([]);
+    // Another request may be made now.
+    await expect(service.request(two, SESSION)).resolves.toMatchObject({ status: 'pending' });
+  });
+
+  it('accepts through the transfer path on the holder’s behalf, audited; a refused transfer ends the request failed', async () => {
+    const ok = harness();
+    await ok.service.view({ socketId: 's2', user: two, via: 'workstation' }, SESSION);
+    const asked = await ok.service.request(two, SESSION);
+    await expect(ok.service.answer(two, asked.id, true)).rejects.toMatchObject({ code: 'TAKEOVER_NOT_FOUND' });
+    await expect(ok.service.answer(one, asked.id, true)).resolves.toMatchObject({ status: 'accepted', transferId: 't-1' });
+    expect(ok.transfers).toEqual([{ from: 'one', to: 'two' }]);
+    expect(ok.session.assignedAgentId).toBe('two');
+    expect(ok.audits).toEqual([{ action: 'session.takeover', outcome: 'ok' }]);
+
+    const bad = harness({ failTransfer: 'TRANSFER_TARGET_UNAVAILABLE' });
+    await bad.service.view({ socketId: 's2', user: two, via: 'workstation' }, SESSION);
+    const again = await bad.service.request(two, SESSION);
+    await expect(bad.service.answer(one, again.id, true)).resolves.toMatchObject({
+      status: 'failed',
+      error: 'TRANSFER_TARGET_UNAVAILABLE',
+    });
+    expect(bad.audits).toEqual([{ action: 'session.takeover', outcome: 'failed' }]);
+  });
+
+  it('refuses requests by the rules: not viewing, own contact, another group, already pending, nobody holding it', async () => {
+    const { service, session } = harness();
+    await expect(service.request(two, SESSION)).rejects.toMatchObject({ code: 'NOT_VIEWING' });
+    await expect(service.request(one, SESSION)).rejects.toMatchObject({ code: 'TAKEOVER_OWN' });
+    await expect(service.request(vip, SESSION)).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    const admin = user('admin', [], ['admin']);
+    await expect(service.request(admin, SESSION)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await service.view({ socketId: 's2', user: two, via: 'workstation' }, SESSION);
+    await service.view({ socketId: 's4', user: lead, via: 'supervising' }, SESSION);
+    await service.request(two, SESSION);
+    await expect(service.request(lead, SESSION)).rejects.toMatchObject({ code: 'TAKEOVER_PENDING' });
+    // The contact closes: the pending request is cancelled, and a new one finds nobody holding it.
+    session.status = 'closed';
+    await service.sessionChanged(SESSION);
+    await expect(service.request(lead, SESSION)).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+    session.status = 'queued';
+    session.assignedAgentId = null;
+    await expect(service.request(lead, SESSION)).rejects.toMatchObject({ code: 'NO_AGENT_ASSIGNED' });
+    service.stop();
+  });
+});

@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import type { UserView } from '../../../common/api/auth';
+import type { SessionViewer, SessionViewers, TakeoverStatus, TakeoverView } from '../../../common/api/collision';
+import { HuiliuError } from '../../../common/errors/codes';
+import { can } from '../auth/policy';
+import type { Logger } from '../logging/logger';
+import type { SessionStore } from '../sessions/store';
+import type { TransferService } from '../conversations/transfers';
+
+/** How long the holder has to answer a take-over request before it counts as declined. */
+export const TAKEOVER_TIMEOUT_MS = 30_000;
+
+/** One socket's view of one conversation. */
+export interface ViewerRef {
+  /** The socket.io socket id: pushes go to it, its end drops the view. */
+  socketId: string;
+  user: UserView;
+  via: SessionViewer['via'];
+}
+
+/** Where the service's news goes: the hub turns these into socket pushes. */
+export interface CollisionPush {
+  /** `session:viewers` to these sockets (every socket viewing the session). */
+  viewers(socketIds: string[], payload: SessionViewers): void;
+  /** `takeover:requested` to the holder's sockets. */
+  requested(holderId: string, view: TakeoverView): void;
+  /** `takeover:updated` to both parties' sockets. */
+  updated(agentIds: string[], view: TakeoverView): void;
+}
+
+export interface CollisionDeps {
+  store: Pick<SessionStore, 'getSession'>;
+  /** The transfer path a take-over moves the contact through (warm to the requester, accepted at once). */
+  transfers: Pick<TransferService, 'transfer' | 'accept'>;
+  /** Staff users by id: the holder (the transfer is made on their behalf). */
+  directory: { userById(id: string): UserView | null };
+  push: CollisionPush;
+  /** Records each take-over decision (issue 17 audit). */
+  audit?: (entry: {
+    actorId: string;
+    actorName: string;
+    action: string;
+    sessionId: string;
+    outcome: string;
+    detail: Record<string, unknown>;
+  }) => void;
+  logger: Logger;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Collision control (issue 15, docs/collision.md): the viewers of each conversation on this node, and
+ * take-over requests between the agent viewing a conversation and the agent holding it.
+ *
+ * Viewers are this process's sockets (DESIGN proposal: share them over the bus for several nodes).
+ * Pending take-overs are this process's too: a restart forgets them (the requester asks again).
+ */
+export interface CollisionService {
+  /**
+   * `session:view` (or `supervise:open`): the socket views the session from now on; every viewer gets
+   * the new list. Returns the list. SESSION_NOT_FOUND (unknown, or not a group the user may see).
+   */
+  view(ref: ViewerRef, sessionId: string): Promise<SessionViewers>;
+  /** `session:unview` (or `supervise:leave`): the socket no longer views the session (no error when it did not). */
+  unview(socketId: string, sessionId: string): Promise<void>;
+  /** The socket ended: every view it held is dropped and their viewers told. */
+  dropSocket(socketId: string): Promise<void>;
+  /** The session changed hands or closed: its viewers get the list again (new `assigned` flags); pending take-overs of it end. */
+  sessionChanged(sessionId: string): Promise<void>;
+  /** Whether this user views the session on some socket. */
+  isViewing(userId: string, sessionId: string): boolean;
+  /**
+   * `takeover:request`: asks the holder to hand the contact over. SESSION_NOT_FOUND, FORBIDDEN (not a
+   * group the requester handles), SESSION_CLOSED, NO_AGENT_ASSIGNED, TAKEOVER_OWN (you hold it),
+   * NOT_VIEWING (open it first), TAKEOVER_PENDING (one is already asked for this contact).
+   */
+  request(actor: UserView, sessionId: string): Promise<TakeoverView>;
+  /**
+   * `takeover:answer` by the holder. Accept moves the contact with a warm transfer to the requester
+   * accepted on their behalf (the transfer's events, transcript record and customer notice); when
+   * that is refused the request ends `failed` with the transfer's code. TAKEOVER_NOT_FOUND (unknown
+   * or not asked of you), TAKEOVER_NOT_PENDING.
+   */
+  answer(actor: UserView, takeoverId: string, accept: boolean): Promise<TakeoverView>;
+  stop(): void;
+}
+
+interface Takeover extends TakeoverView {
+  timer: NodeJS.Timeout | null;
+}
+
+export function createCollisionService(deps: CollisionDeps): CollisionService {
+  const now = deps.now ?? Date.now;
+  const timeoutMs = deps.timeoutMs ?? TAKEOVER_TIMEOUT_MS;
+  const log = deps.logger.child({ component: 'collision' });
+  /** sessionId → socketId → viewer. */
+  const bySession = new Map<string, Map<string, ViewerRef>>();
+  /** socketId → sessions it views. */
+  const bySocket = new Map<string, Set<string>>();
+  const takeovers = new Map<string, Takeover>();
+  const person = (u: Pick<UserView, 'id' | 'displayName'>) => ({ id: u.id, name: u.displayName });
+
+  async function publishViewers(sessionId: string): Promise<SessionViewers> {
+    const session = await deps.store.getSession(sessionId);
+    const assignedAgentId = session && session.status === 'active' ? session.assignedAgentId : null;
+    const refs = bySession.get(sessionId) ?? new Map<string, ViewerRef>();
+    const people = new Map<string, SessionViewer>();
+    for (const ref of refs.values()) {
+      const seen = people.get(ref.user.id);
+      // A person both in the workstation and supervising is shown as working the conversation.
+      if (seen && seen.via === 'workstation') continue;
+      people.set(ref.user.id, { id: ref.user.id, name: ref.user.displayName, via: ref.via, assigned: ref.user.id === assignedAgentId });
+    }
+    const payload: SessionViewers = {
+      sessionId,
+      assignedAgentId,
+      viewers: [...people.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)),
+    };
+    if (refs.size) deps.push.viewers([...refs.keys()], payload);
+    return payload;
+  }
+
+  function remove(socketId: string, sessionId: string): boolean {
+    const refs = bySession.get(sessionId);
+    const had = refs?.delete(socketId) ?? false;
+    if (refs && refs.size === 0) bySession.delete(sessionId);
+    const sessions = bySocket.get(socketId);
+    sessions?.delete(sessionId);
+    if (sessions && sessions.size === 0) bySocket.delete(socketId);
+    return had;
+  }
+
+  function publicView(t: Takeover): TakeoverView {
+    const { timer: _timer, ...view } = t;
+    void _timer;
+    return view;
+  }
+
+  function finish(t: Takeover, status: TakeoverStatus, extra: Partial<Pick<TakeoverView, 'transferId' | 'error'>> = {}): TakeoverView {
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = null;
+    t.status = status;
+    t.decidedAt = new Date(now()).toISOString();
+    Object.assign(t, extra);
+    takeovers.delete(t.id);
+    const view = publicView(t);
+    deps.push.updated([t.requester.id, t.holder.id], view);
+    log.info({ takeoverId: t.id, sessionId: t.sessionId, status }, 'take-over ended');
+    return view;
+  }
+
+  const viewing = (userId: string, sessionId: string) =>
+    [...(bySession.get(sessionId)?.values() ?? [])].some((ref) => ref.user.id === userId);
+
+  return {
+    async view(ref, sessionId) {
+      const session = await deps.store.getSession(sessionId);
+      if (!session || !can(ref.user, 'session.view', { skillGroup: session.skillGroup })) throw new HuiliuError('SESSION_NOT_FOUND');
+      let refs = bySession.get(sessionId);
+      if (!refs) bySession.set(sessionId, (refs = new Map()));
+      const before = refs.get(ref.socketId);
+      // A workstation view is not downgraded by the same socket's supervision view.
+      if (!before || before.via === 'supervising') refs.set(ref.socketId, ref);
+      let sessions = bySocket.get(ref.socketId);
+      if (!sessions) bySocket.set(ref.socketId, (sessions = new Set()));
+      sessions.add(sessionId);
+      return publishViewers(sessionId);
+    },
+
+    async unview(socketId, sessionId) {
+      if (remove(socketId, sessionId)) await publishViewers(sessionId);
+    },
+
+    async dropSocket(socketId) {
+      const sessions = [...(bySocket.get(socketId) ?? [])];
+      for (const sessionId of sessions) remove(socketId, sessionId);
+      await Promise.all(sessions.map((sessionId) => publishViewers(sessionId)));
+    },
+
+    async sessionChanged(sessionId) {
+      const pending = [...takeovers.values()].filter((t) => t.sessionId === sessionId);
+      if (!bySession.has(sessionId) && pending.length === 0) return;
+      const session = await deps.store.getSession(sessionId);
+      for (const t of pending)
+        if (!session || session.status !== 'active' || session.assignedAgentId !== t.holder.id) finish(t, 'cancelled');
+      if (bySession.has(sessionId)) await publishViewers(sessionId);
+    },
+
+    isViewing: viewing,
+
+    async request(actor, sessionId) {
+      const session = await deps.store.getSession(sessionId);
+      if (!session || !can(actor, 'session.view', { skillGroup: session.skillGroup })) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (!can(actor, 'session.takeover', { skillGroup: session.skillGroup })) throw new HuiliuError('FORBIDDEN');
+      if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+      const holderId = session.status === 'active' ? session.assignedAgentId : null;
+      if (!holderId) throw new HuiliuError('NO_AGENT_ASSIGNED', 'Nobody holds this contact: accept it from the queue instead.');
+      if (holderId === actor.id) throw new HuiliuError('TAKEOVER_OWN');
+      if (!viewing(actor.id, sessionId)) throw new HuiliuError('NOT_VIEWING');
+      if ([...takeovers.values()].some((t) => t.sessionId === sessionId)) throw new HuiliuError('TAKEOVER_PENDING');
+      const holder = deps.directory.userById(holderId);
+      const t: Takeover = {
+        id: randomUUID(),
+        sessionId,
+        requester: person(actor),
+        holder: { id: holderId, name: holder?.displayName ?? holderId },
+        status: 'pending',
+        expiresAt: new Date(now() + timeoutMs).toISOString(),
+        decidedAt: null,
+        transferId: null,
+        error: null,
+        timer: null,
+      };
+      t.timer = setTimeout(() => {
+        if (takeovers.get(t.id) === t) finish(t, 'expired');
+      }, timeoutMs);
+      t.timer.unref();
+      takeovers.set(t.id, t);
+      const view = publicView(t);
+      deps.push.requested(holderId, view);
+      deps.push.updated([actor.id], view);
+      log.info({ takeoverId: t.id, sessionId }, 'take-over requested');
+      return view;
+    },
+
+    async answer(actor, takeoverId, accept) {
+      const t = takeovers.get(takeoverId);
+      if (!t || t.holder.id !== actor.id) throw new HuiliuError('TAKEOVER_NOT_FOUND');
+      if (t.status !== 'pending') throw new HuiliuError('TAKEOVER_NOT_PENDING');
+      const audit = (outcome: string, detail: Record<string, unknown>) =>
+        deps.audit?.({
+          actorId: actor.id,
+          actorName: actor.username,
+          action: 'session.takeover',
+          sessionId: t.sessionId,
+          outcome,
+          detail: { takeoverId: t.id, requester: t.requester.id, holder: t.holder.id, ...detail },
+        });
+      if (!accept) {
+        audit('ok', { decision: 'declined' });
+        return finish(t, 'declined');
+      }
+      // Taken out of the pending set first: a second answer or the timer cannot act on it meanwhile.
+      if (t.timer) clearTimeout(t.timer);
+      t.timer = null;
+      takeovers.delete(t.id);
+      const requester = deps.directory.userById(t.requester.id);
+      try {
+        if (!requester) throw new HuiliuError('TRANSFER_TARGET_NOT_FOUND', 'The agent who asked is unknown.');
+        const transfer = await deps.transfers.transfer(actor, {
+          sessionId: t.sessionId,
+          to: { kind: 'agent', agentId: requester.id },
+          mode: 'warm',
+          note: `Take-over asked by ${requester.displayName}`,
+        });
+        await deps.transfers.accept(requester, transfer.id);
+        audit('ok', { decision: 'accepted', transferId: transfer.id });
+        return finish(t, 'accepted', { transferId: transfer.id });
+      } catch (error) {
+        const code = error instanceof HuiliuError ? error.code : 'INTERNAL';
+        if (!(error instanceof HuiliuError)) log.error({ err: error, takeoverId: t.id }, 'take-over hand-over failed');
+        audit('failed', { decision: 'accepted', code });
+        return finish(t, 'failed', { error: code });
+      }
+    },
+
+    stop() {
+      for (const t of takeovers.values()) if (t.timer) clearTimeout(t.timer);
+      takeovers.clear();
+    },
+  };
+}
