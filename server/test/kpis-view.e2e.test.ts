@@ -106,7 +106,7 @@ describe('KPI view: a handled contact moves the lead’s tiles and charts; CSV e
     await agent.getByRole('button', { name: 'Wrap up…' }).click();
     await agent.getByLabel('Wrap-up code').selectOption('resolved');
     await agent.getByRole('button', { name: 'Close conversation' }).click();
-    await agent.getByText('Closed · resolved.').waitFor();
+    await agent.getByText('Closed · Resolved.').waitFor();
 
     await expect
       .poll(

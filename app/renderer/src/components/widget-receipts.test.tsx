@@ -6,7 +6,8 @@ import type { MessageView, SessionDetail } from '../../../../common/api/sessions
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
-import { LocaleContext, StoreContext } from '../context';
+import { StoreContext } from '../context';
+import { LocaleProvider } from '../LocaleProvider';
 import type { Locale } from '../i18n';
 import { createWorkstationStore, type WorkstationStore } from '../stores/workstation';
 import { createTypingSignal, TYPING_EVERY_MS, TYPING_IDLE_MS } from './agent-receipts';
@@ -139,11 +140,11 @@ describe('receipts and files in the conversation (issue 13)', () => {
     root = createRoot(host);
     await act(async () => {
       root!.render(
-        <LocaleContext.Provider value={locale}>
+        <LocaleProvider locale={locale}>
           <StoreContext.Provider value={store}>
             <App />
           </StoreContext.Provider>
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       );
     });
     return { store, calls };
