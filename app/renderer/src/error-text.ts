@@ -15,7 +15,8 @@ const ERROR_MARK = 'desk:errors.';
  * `errorText` turns it into the UI language's words when it is rendered, so a switch re-translates it.
  */
 export function errorKey(error: unknown, fallback: DeskErrorKey): string {
-  if (error instanceof HuiliuError) return error.code in resources.en.desk.errors.codes ? `${ERROR_MARK}codes.${error.code}` : error.message;
+  if (error instanceof HuiliuError)
+    return error.code in resources.en.desk.errors.codes ? `${ERROR_MARK}codes.${error.code}` : error.message;
   return ERROR_MARK + fallback;
 }
 

@@ -1,9 +1,6 @@
-import { CHANNEL_NAMES, type ChannelCode } from '../../../common/message/session-id';
 import { useLocale } from './context';
 import type { Locale } from './i18n';
 import { formatDuration, intlTag } from './locale';
-
-export const channelName = (c: ChannelCode) => CHANNEL_NAMES[c];
 
 /**
  * How long since `iso` (an ISO 8601 time) at `now` (epoch ms), as a duration in `locale`:

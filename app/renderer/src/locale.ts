@@ -65,4 +65,3 @@ export const intlTag = (locale: Locale): string => (locale === 'zh' ? 'zh-CN' : 
 
 /** The language an i18next instance is in now, as a workstation `Locale`. */
 export const localeOf = (instance: i18n): Locale => (instance.resolvedLanguage === 'zh' ? 'zh' : 'en');
-

@@ -13,7 +13,8 @@ import { useWorkstation } from '../context';
 
 /** Where a draft or suggestion comes from, as its label says it (`t`: the `assist` namespace's). */
 export function sourceLabel(source: AssistSource, kind: 'draft' | 'chip', t: TFunction<'assist'>): string {
-  if (source.kind === 'kb') return kind === 'draft' ? t('draftFromKb', { intent: source.intent }) : t('suggestionKb', { intent: source.intent });
+  if (source.kind === 'kb')
+    return kind === 'draft' ? t('draftFromKb', { intent: source.intent }) : t('suggestionKb', { intent: source.intent });
   return kind === 'draft' ? t('draftFromPast') : t('suggestionPast');
 }
 

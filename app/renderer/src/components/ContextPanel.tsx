@@ -27,7 +27,9 @@ export function ContextPanel() {
           {detail.context.customer.name}
         </p>
         <p className="muted">
-          {t('channels')}: {detail.context.customer.channels.map((c) => tc(`channels.${c}`)).join(locale === 'zh' ? '、' : ', ') || '—'}
+          {t('channelsLine', {
+            list: detail.context.customer.channels.map((c) => tc(`channels.${c}`)).join(locale === 'zh' ? '、' : ', ') || '—',
+          })}
         </p>
       </section>
       <CustomerIdentities
@@ -46,7 +48,11 @@ export function ContextPanel() {
             <DecisionExplanation decision={r} staff={staff} self={user ?? undefined} compact />
             {r.transfer && detail.transfer ? (
               <p className="muted small" data-testid="routing-transfer">
-                {t('transfer')}: {tt(`modeName.${r.transfer.mode}`)} · {detail.transfer.from.name} → {detail.transfer.targetLabel}
+                {t('transferLine', {
+                  mode: tt(`modeName.${r.transfer.mode}`),
+                  from: detail.transfer.from.name,
+                  to: detail.transfer.targetLabel,
+                })}
               </p>
             ) : null}
           </details>

@@ -14,7 +14,11 @@ export function ChannelBadge({ channel }: { channel: ChannelCode }) {
   const { t } = useTranslation('continuity');
   const name = t(`channels.${channel}`);
   return (
-    <span className={`channel-badge channel-badge--${channel.toLowerCase()}`} title={t('badgeTitle', { channel: name })} data-testid="channel-badge">
+    <span
+      className={`channel-badge channel-badge--${channel.toLowerCase()}`}
+      title={t('badgeTitle', { channel: name })}
+      data-testid="channel-badge"
+    >
       {name}
     </span>
   );

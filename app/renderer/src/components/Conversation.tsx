@@ -207,7 +207,11 @@ export function Conversation() {
               {tq(`tiers.${detail.tier}`)}
             </span>
           ) : null}
-          {detail.priority !== null ? <span className="prio">P{detail.priority.toFixed(0)}</span> : null}
+          {detail.priority !== null ? (
+            <span className="prio" title={tq('priorityTitle', { value: detail.priority.toFixed(0) })}>
+              {tq('priority', { value: detail.priority.toFixed(0) })}
+            </span>
+          ) : null}
           {mine ? (
             closing ? (
               <span className="wrapup">
@@ -362,7 +366,9 @@ export function Conversation() {
         </p>
       ) : null}
       {detail.status === 'closed' ? (
-        <p className="closed-note">{detail.wrapUpCode ? td('closedWith', { code: td(`wrapUpCodes.${detail.wrapUpCode}`) }) : td('closed')}</p>
+        <p className="closed-note">
+          {detail.wrapUpCode ? td('closedWith', { code: td(`wrapUpCodes.${detail.wrapUpCode}`) }) : td('closed')}
+        </p>
       ) : mine ? (
         <div className="composer-area">
           <SuggestionStrip latest={latestCustomer} onInsert={insert} />
@@ -411,9 +417,7 @@ export function Conversation() {
           </form>
         </div>
       ) : (
-        <p className="closed-note">
-          {detail.status === 'bot' ? td('botAnswering') : td('acceptToReply')}
-        </p>
+        <p className="closed-note">{detail.status === 'bot' ? td('botAnswering') : td('acceptToReply')}</p>
       )}
     </section>
   );

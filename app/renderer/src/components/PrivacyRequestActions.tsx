@@ -87,8 +87,7 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
       ) : null}
       {filed ? (
         <p className="privacy-file__done" role="status" data-testid="privacy-filed" data-id={filed.id}>
-          {t('filed', { kind: t(`kinds.${filed.kind}`), id: filed.id, due: dateTime(filed.dueAt) })}{' '}
-          {t('filedNext')}
+          {t('filed', { kind: t(`kinds.${filed.kind}`), id: filed.id, due: dateTime(filed.dueAt) })} {t('filedNext')}
         </p>
       ) : null}
     </section>

@@ -54,13 +54,7 @@ export function QueueList() {
         </button>
       </div>
       {items.length === 0 ? (
-        <p className="queue__empty">
-          {filter === 'waiting'
-            ? t('emptyWaiting')
-            : filter === 'ai'
-              ? t('emptyAi')
-              : t('emptyMine')}
-        </p>
+        <p className="queue__empty">{filter === 'waiting' ? t('emptyWaiting') : filter === 'ai' ? t('emptyAi') : t('emptyMine')}</p>
       ) : (
         <ul className="queue__list">
           {items.map((s) => {
@@ -76,8 +70,12 @@ export function QueueList() {
               >
                 <button type="button" className="qitem__main" onClick={() => void openSession(s.id)}>
                   <span className="qitem__top">
-                    <span className={`chan chan--${s.channel}`} title={t('channel', { channel: tc(`channels.${s.channel}`) })}>
-                      {s.channel}
+                    <span
+                      className={`chan chan--${s.channel}`}
+                      data-channel={s.channel}
+                      title={t('channel', { channel: tc(`channels.${s.channel}`) })}
+                    >
+                      {tc(`channels.${s.channel}`)}
                     </span>
                     <strong className="qitem__name" dir="auto">
                       {s.customerName}
@@ -114,8 +112,13 @@ export function QueueList() {
                       </span>
                     ) : null}
                     {s.priority !== null ? (
-                      <span className="prio" data-testid="priority">
-                        P{s.priority.toFixed(0)}
+                      <span
+                        className="prio"
+                        data-testid="priority"
+                        data-priority={s.priority.toFixed(0)}
+                        title={t('priorityTitle', { value: s.priority.toFixed(0) })}
+                      >
+                        {t('priority', { value: s.priority.toFixed(0) })}
                       </span>
                     ) : null}
                     <span className="group">{s.skillGroup}</span>

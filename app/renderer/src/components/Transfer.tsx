@@ -327,8 +327,7 @@ export function TransferRecordLine({ message }: { message: MessageView }) {
       {by
         ? t('reassigned', { by: by.name, from: from.name, to: to?.name ?? targetLabel })
         : t('record', { from: from.name, to: to?.name ?? targetLabel, mode: t(`modeName.${mode}`) })}{' '}
-      ·{' '}
-      <time dateTime={message.receivedAt}>{stamp(message.receivedAt)}</time>
+      · <time dateTime={message.receivedAt}>{stamp(message.receivedAt)}</time>
     </li>
   );
 }

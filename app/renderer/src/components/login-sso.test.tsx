@@ -112,6 +112,8 @@ describe('coming back from the provider', () => {
     });
     await store.getState().loginWithSso('used');
     expect(store.getState()).toMatchObject({ token: null, loginError: 'desk:errors.codes.SSO_FAILED' });
-    expect(errorText(createI18n('en'), store.getState().loginError!)).toBe('Signing in with your organisation did not complete; start again.');
+    expect(errorText(createI18n('en'), store.getState().loginError!)).toBe(
+      'Signing in with your organisation did not complete; start again.',
+    );
   });
 });

@@ -7,7 +7,8 @@ import type { RoutingConfigVersionView } from '../../../../common/api/routing';
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import { DEFAULT_ROUTING_CONFIG, type RoutingConfig, type RoutingDecision } from '../../../../common/routing/types';
 import { createRoutingApi } from '../api/routing';
-import { LocaleContext, StoreContext } from '../context';
+import { StoreContext } from '../context';
+import { LocaleProvider } from '../LocaleProvider';
 import type { Locale } from '../i18n';
 import { RoutingApiContext, StaffContext } from '../staff';
 import { createWorkstationStore } from '../stores/workstation';
@@ -132,13 +133,13 @@ async function mount(node: React.ReactNode) {
 async function renderPage(signedIn: UserView, versions: RoutingConfigVersionView[], locale: Locale = 'en', simulation?: unknown) {
   const server = fakeServer(versions, simulation);
   await mount(
-    <LocaleContext.Provider value={locale}>
+    <LocaleProvider locale={locale}>
       <RoutingApiContext.Provider value={createRoutingApi({ fetch: server.fetch })}>
         <StoreContext.Provider value={workstation(signedIn)}>
           <RoutingPage />
         </StoreContext.Provider>
       </RoutingApiContext.Provider>
-    </LocaleContext.Provider>,
+    </LocaleProvider>,
   );
   await settle();
   return server;
@@ -416,11 +417,11 @@ describe('read only for leads and auditors', () => {
 describe('the view switch', () => {
   async function renderBar(signedIn: UserView, locale: Locale = 'en') {
     await mount(
-      <LocaleContext.Provider value={locale}>
+      <LocaleProvider locale={locale}>
         <StoreContext.Provider value={workstation(signedIn)}>
           <TopBar view="workstation" onView={() => undefined} />
         </StoreContext.Provider>
-      </LocaleContext.Provider>,
+      </LocaleProvider>,
     );
   }
 
@@ -468,9 +469,9 @@ const DECISION: RoutingDecision = {
 describe('the routing explanation', () => {
   it('shows scores, weights, config version, tier, trigger, ring, aging, wait and every candidate with why', async () => {
     await mount(
-      <LocaleContext.Provider value="en">
+      <LocaleProvider locale="en">
         <DecisionExplanation decision={DECISION} staff={STAFF} />
-      </LocaleContext.Provider>,
+      </LocaleProvider>,
     );
     expect(text('[data-testid="decision-config-version"]')).toBe('config v4');
     expect(text('[data-testid="decision-tier"]')).toBe('assisted');
@@ -502,9 +503,9 @@ describe('the routing explanation', () => {
       waitedMs: undefined,
     };
     await mount(
-      <LocaleContext.Provider value="en">
+      <LocaleProvider locale="en">
         <DecisionExplanation decision={old} staff={[]} />
-      </LocaleContext.Provider>,
+      </LocaleProvider>,
     );
     expect(text('[data-testid="decision-config-version"]')).toBe('config v4');
     expect($('[data-testid="decision-ring"]')).toBeNull();
@@ -522,13 +523,13 @@ describe('the routing explanation', () => {
       } as never,
     });
     await mount(
-      <LocaleContext.Provider value="zh">
+      <LocaleProvider locale="zh">
         <StaffContext.Provider value={[]}>
           <StoreContext.Provider value={store}>
             <ContextPanel />
           </StoreContext.Provider>
         </StaffContext.Provider>
-      </LocaleContext.Provider>,
+      </LocaleProvider>,
     );
     const panel = $('[data-testid="routing"]')!;
     expect(panel.querySelector('summary')!.textContent).toBe('路由');

@@ -52,6 +52,8 @@ export const en = {
     offerLeft: '{{value, duration}} left',
     offerMoving: 'moving on…',
     sla: { first: 'SLA', next: 'Reply', late: 'late {{overdue}}', title: '{{kind}} due {{due}} (business hours)' },
+    priority: 'P{{value}}',
+    priorityTitle: 'Priority {{value}}',
     tiers: { expert: 'expert', assisted: 'assisted', ai: 'AI' },
     handoverReasons: {
       'low-confidence': 'low confidence',
@@ -103,6 +105,8 @@ export const en = {
     history: 'History',
     firstContact: 'First contact.',
     transfer: 'Transfer',
+    channelsLine: 'Channels: {{list}}',
+    transferLine: 'Transfer: {{mode}} · {{from}} → {{to}}',
     statuses: { queued: 'queued', offered: 'offered', active: 'active', bot: 'with AI', closed: 'closed' },
   },
   image: {
@@ -214,6 +218,8 @@ export const zh: Messages<typeof en> = {
     offerLeft: '剩余 {{value, duration}}',
     offerMoving: '正在转给下一位…',
     sla: { first: '首次响应', next: '回复', late: '超时 {{overdue}}', title: '{{kind}}截止 {{due}}（工作时间）' },
+    priority: '优先级 {{value}}',
+    priorityTitle: '优先级 {{value}}',
     tiers: { expert: '专家', assisted: '辅助', ai: 'AI' },
     handoverReasons: {
       'low-confidence': '置信度低',
@@ -265,6 +271,8 @@ export const zh: Messages<typeof en> = {
     history: '历史会话',
     firstContact: '首次联系。',
     transfer: '转接',
+    channelsLine: '渠道：{{list}}',
+    transferLine: '转接：{{mode}} · {{from}} → {{to}}',
     statuses: { queued: '排队中', offered: '已分配', active: '进行中', bot: 'AI 接待中', closed: '已结束' },
   },
   image: {
