@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
@@ -28,6 +26,12 @@ const DESK_FILES = [
   'LanguageSwitch.tsx',
   'canned/CannedPicker.tsx',
 ];
+/** The components' sources, read by the bundler (the renderer is a web page: no node:fs here). */
+const SOURCES = import.meta.glob<string>(['./components/*.tsx', './components/canned/*.tsx', '!./**/*.test.tsx'], {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+});
 const READ_ATTRIBUTES = new Set(['title', 'aria-label', 'placeholder', 'alt', 'label']);
 const ALLOWED = /\bHuiliu\b/g;
 const latin = (text: string) => /[A-Za-z]/.test(text.replace(ALLOWED, ''));
@@ -85,8 +89,9 @@ describe('no untranslated text in the desk (issue 15)', () => {
 
   for (const file of DESK_FILES) {
     it(`${file} shows only translated words`, () => {
-      const source = readFileSync(join(import.meta.dirname, 'components', file), 'utf8');
-      expect(untranslated(source, file)).toEqual([]);
+      const source = SOURCES[`./components/${file}`];
+      expect(source, file).toBeTypeOf('string');
+      expect(untranslated(source!, file)).toEqual([]);
     });
   }
 });
