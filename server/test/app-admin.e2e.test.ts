@@ -82,9 +82,9 @@ describe('Apps admin view: create app → issue key → use it → dead letter �
 
   async function signIn(page: Page, username: string): Promise<void> {
     await page.goto(`${server.url}/app/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill('huiliu-demo');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel(/^(Username|用户名)$/).fill(username);
+    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
+    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
     await page.getByTestId('link-state').waitFor();
   }
 

@@ -143,7 +143,7 @@ describe('assisted tier end to end: draft in the composer → agent edits → cu
     expect(await note.inputValue()).toContain('Details: order 2024112900123');
     await agent.screenshot({ path: join(SHOTS, 'assist-wrapup.png') });
     await agent.getByRole('button', { name: 'Close conversation' }).click();
-    await agent.getByText('Closed · resolved.').waitFor();
+    await agent.getByText('Closed · Resolved.').waitFor();
   });
 
   it('keeps the draft and the reply sealed: neither is in the data dir in plain text', async () => {

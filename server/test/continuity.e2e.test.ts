@@ -71,9 +71,9 @@ describe('continuity end to end: WeChat → App with the same agent, merge and u
 
   async function signIn(page: Page, username: string) {
     await page.goto(`${server.url}/app/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill('huiliu-demo');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel(/^(Username|用户名)$/).fill(username);
+    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
+    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
     await page.locator('[data-testid="link-state"].link--online').waitFor();
   }
 
@@ -236,7 +236,7 @@ describe('continuity end to end: WeChat → App with the same agent, merge and u
     contexts.push(zh);
     const page = await zh.newPage();
     await signIn(page, 'agent1');
-    await page.getByRole('tab', { name: /My chats/ }).click();
+    await page.getByRole('tab', { name: /我的会话/ }).click();
     await page.locator(`[data-testid="queue-item"][data-session-id="${apSessionId}"] .qitem__main`).click();
     await page.getByTestId('channel-switch').waitFor();
     expect(await page.getByTestId('channel-switch').textContent()).toContain('客户转到 App 继续沟通（此前在微信）');

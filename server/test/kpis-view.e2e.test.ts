@@ -35,9 +35,9 @@ describe('KPI view: a handled contact moves the lead’s tiles and charts; CSV e
 
   async function signIn(page: Page, username: string): Promise<void> {
     await page.goto(`${server.url}/app/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill('huiliu-demo');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel(/^(Username|用户名)$/).fill(username);
+    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
+    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
     await page.getByTestId('link-state').waitFor();
   }
 
@@ -106,7 +106,7 @@ describe('KPI view: a handled contact moves the lead’s tiles and charts; CSV e
     await agent.getByRole('button', { name: 'Wrap up…' }).click();
     await agent.getByLabel('Wrap-up code').selectOption('resolved');
     await agent.getByRole('button', { name: 'Close conversation' }).click();
-    await agent.getByText('Closed · resolved.').waitFor();
+    await agent.getByText('Closed · Resolved.').waitFor();
 
     await expect
       .poll(

@@ -50,9 +50,9 @@ describe('routing admin: change weights → what-if → publish → the next con
 
   async function signIn(page: Page, username: string): Promise<void> {
     await page.goto(`${server.url}/app/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill('huiliu-demo');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel(/^(Username|用户名)$/).fill(username);
+    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
+    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
     await page.getByTestId('link-state').waitFor();
   }
 
@@ -201,7 +201,7 @@ describe('routing admin: change weights → what-if → publish → the next con
     const zhAgent = await (await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: 'zh-CN' })).newPage();
     await signIn(zhAgent, 'agent1');
     // agent1 took it in the English workstation: it is one of their chats.
-    await zhAgent.getByRole('tab', { name: /My chats/ }).click();
+    await zhAgent.getByRole('tab', { name: /我的会话/ }).click();
     await zhAgent
       .getByTestId('queue-item')
       .filter({ hasText: `AFTER-${stamp}` })

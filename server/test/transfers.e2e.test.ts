@@ -34,9 +34,9 @@ describe('warm transfer end to end: agent1 → agent2, accepted', () => {
 
   async function signIn(page: Page, username: string) {
     await page.goto(`${server.url}/app/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill('huiliu-demo');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel(/^(Username|用户名)$/).fill(username);
+    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
+    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
     // The chrome is in the browser's language (Connected / 已连接): wait on the state, not its words.
     await page.locator('[data-testid="link-state"].link--online').waitFor();
   }
@@ -116,9 +116,9 @@ describe('warm transfer end to end: agent1 → agent2, accepted', () => {
     expect(await agent2.getByTestId('incoming-transfer').count()).toBe(0);
     // The customer was told, in their language; the notice reaches agent2's transcript too.
     await agent2.getByTestId('agent-message').filter({ hasText: '同事' }).waitFor();
-    expect(await agent2.getByTestId('routing-transfer').textContent()).toBe('转接: warm · Agent One → Agent Two');
-    await agent2.getByLabel('Reply').fill(`您好，我是 Agent Two，马上为您处理退款。FROM2-${stamp}`);
-    await agent2.getByRole('button', { name: 'Send', exact: true }).click();
+    expect(await agent2.getByTestId('routing-transfer').textContent()).toBe('转接：协商转接 · Agent One → Agent Two');
+    await agent2.getByLabel('回复', { exact: true }).fill(`您好，我是 Agent Two，马上为您处理退款。FROM2-${stamp}`);
+    await agent2.getByRole('button', { name: '发送', exact: true }).click();
     await agent2
       .getByTestId('agent-message')
       .filter({ hasText: `FROM2-${stamp}` })

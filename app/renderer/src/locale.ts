@@ -28,7 +28,7 @@ export function initialLocale(storage: Pick<Storage, 'getItem'> | null, language
 export function formatDuration(seconds: number, locale: Locale): string {
   const s = Math.max(0, Math.round(Number.isFinite(seconds) ? seconds : 0));
   const unit = (value: number, u: 'second' | 'minute' | 'hour') =>
-    new Intl.NumberFormat(locale === 'zh' ? 'zh-CN' : 'en', { style: 'unit', unit: u, unitDisplay: 'narrow' }).format(value);
+    new Intl.NumberFormat(intlTag(locale), { style: 'unit', unit: u, unitDisplay: 'narrow' }).format(value);
   if (s < 60) return unit(s, 'second');
   const m = Math.floor(s / 60);
   if (m < 60) return unit(m, 'minute');
@@ -59,6 +59,9 @@ export function createI18n(locale: Locale): i18n {
   instance.services.formatter?.add('duration', (value, lng) => formatDuration(Number(value), lng === 'zh' ? 'zh' : 'en'));
   return instance;
 }
+
+/** The BCP 47 tag `Intl` formats a workstation language with: zh → zh-CN, en → en. */
+export const intlTag = (locale: Locale): string => (locale === 'zh' ? 'zh-CN' : 'en');
 
 /** The language an i18next instance is in now, as a workstation `Locale`. */
 export const localeOf = (instance: i18n): Locale => (instance.resolvedLanguage === 'zh' ? 'zh' : 'en');

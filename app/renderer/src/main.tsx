@@ -3,7 +3,6 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { connectAgent } from './api/agent-socket';
 import { createServerApi, ssoResultOf } from './api/http';
-import { LOGIN_STRINGS } from './i18n';
 import { LOCALE_KEY, createI18n, initialLocale, localeOf } from './locale';
 import { LocaleProvider } from './LocaleProvider';
 import { resolveBridge } from './bridge';
@@ -38,9 +37,9 @@ store.getState().restore();
 const sso = ssoResultOf(window.location.hash);
 if (sso) {
   window.history.replaceState(null, '', window.location.pathname + window.location.search);
-  const t = LOGIN_STRINGS[localeOf(i18n)];
+  // A refusal is kept as a `desk:` key: the sign-in page shows it in the language of the moment (error-text.ts).
   if ('handoff' in sso) void store.getState().loginWithSso(sso.handoff);
-  else store.getState().ssoRefused(sso.error === 'FORBIDDEN' ? t.ssoForbidden : t.ssoFailed);
+  else store.getState().ssoRefused(sso.error === 'FORBIDDEN' ? 'desk:login.ssoForbidden' : 'desk:login.ssoFailed');
 }
 bridge.onFocusSession((sessionId) => void store.getState().openSession(sessionId));
 

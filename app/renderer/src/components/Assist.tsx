@@ -1,8 +1,9 @@
 import { useEffect } from 'react';
 import type { AssistSource, ConversationSummary, Draft } from '../../../../common/ai/assist';
 import type { MessageView } from '../../../../common/api/sessions';
-import { useLocale, useWorkstation } from '../context';
-import { STRINGS } from '../i18n';
+import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
+import { useWorkstation } from '../context';
 
 /**
  * AI assistance in the conversation view (issue 10): the draft banner over the composer, the strip
@@ -10,24 +11,25 @@ import { STRINGS } from '../i18n';
  * Nothing here sends a message: the agent reviews and sends with the composer.
  */
 
-/** Where a draft or suggestion comes from, as its label says it. */
-export function sourceLabel(source: AssistSource, kind: 'draft' | 'chip', strings = STRINGS.en.assist): string {
-  if (source.kind === 'kb') return kind === 'draft' ? strings.draftFromKb(source.intent) : strings.suggestionKb(source.intent);
-  return kind === 'draft' ? strings.draftFromPast : strings.suggestionPast;
+/** Where a draft or suggestion comes from, as its label says it (`t`: the `assist` namespace's). */
+export function sourceLabel(source: AssistSource, kind: 'draft' | 'chip', t: TFunction<'assist'>): string {
+  if (source.kind === 'kb')
+    return kind === 'draft' ? t('draftFromKb', { intent: source.intent }) : t('suggestionKb', { intent: source.intent });
+  return kind === 'draft' ? t('draftFromPast') : t('suggestionPast');
 }
 
 /** Over the composer while it holds the AI draft: what it is, where it comes from, and a Discard button. */
 export function AiDraftBanner({ draft, onDiscard }: { draft: Pick<Draft, 'source'>; onDiscard: () => void }) {
-  const t = STRINGS[useLocale()].assist;
+  const { t } = useTranslation('assist');
   return (
     <div className="ai-draft" role="status" data-testid="ai-draft-banner">
       <span className="ai-mark" aria-hidden="true">
-        {t.aiMark}
+        {t('aiMark')}
       </span>
-      <strong>{t.draftBanner}</strong>
+      <strong>{t('draftBanner')}</strong>
       <span className="muted small">{sourceLabel(draft.source, 'draft', t)}</span>
       <button type="button" className="ghost ai-draft__discard" onClick={onDiscard} data-testid="discard-draft">
-        {t.discard}
+        {t('discard')}
       </button>
     </div>
   );
@@ -38,7 +40,7 @@ export function AiDraftBanner({ draft, onDiscard }: { draft: Pick<Draft, 'source
  * A click hands the text to `onInsert`; nothing is sent.
  */
 export function SuggestionStrip({ latest, onInsert }: { latest: MessageView | undefined; onInsert: (text: string) => void }) {
-  const t = STRINGS[useLocale()].assist;
+  const { t } = useTranslation('assist');
   const sessionId = useWorkstation((s) => s.openSessionId);
   const suggestions = useWorkstation((s) => s.suggestions);
   const load = useWorkstation((s) => s.loadSuggestions);
@@ -50,14 +52,14 @@ export function SuggestionStrip({ latest, onInsert }: { latest: MessageView | un
     return null;
   }
   return (
-    <div className="suggestions" aria-label={t.suggestions} data-testid="suggestions">
-      <span className="suggestions__title">{t.suggestions}</span>
+    <div className="suggestions" aria-label={t('suggestions')} data-testid="suggestions">
+      <span className="suggestions__title">{t('suggestions')}</span>
       {suggestions.items.map((s, i) => (
         <button
           key={`${i}-${s.text.slice(0, 16)}`}
           type="button"
           className={`chip chip--${s.source.kind}`}
-          title={`${t.insertHint}\n\n${s.text}`}
+          title={`${t('insertHint')}\n\n${s.text}`}
           onClick={() => onInsert(s.text)}
           data-testid="suggestion"
           data-source={s.source.kind}
@@ -74,15 +76,15 @@ export function SuggestionStrip({ latest, onInsert }: { latest: MessageView | un
 
 /** The summary made when the contact left the AI for a person (or on demand): a few lines at the top. */
 export function SummaryCard({ summary }: { summary: ConversationSummary }) {
-  const t = STRINGS[useLocale()].assist;
+  const { t } = useTranslation('assist');
   return (
-    <section className="summary-card" data-testid="handover-summary" aria-label={t.summaryTitle}>
+    <section className="summary-card" data-testid="handover-summary" aria-label={t('summaryTitle')}>
       <div className="summary-card__head">
         <span className="ai-mark" aria-hidden="true">
-          {t.aiMark}
+          {t('aiMark')}
         </span>
-        <strong>{t.summaryTitle}</strong>
-        <span className="muted small">{t.summaryBy[summary.by]}</span>
+        <strong>{t('summaryTitle')}</strong>
+        <span className="muted small">{t(`summaryBy.${summary.by}`)}</span>
       </div>
       {summary.lines.map((line, i) => (
         <p key={i} dir="auto">
@@ -95,11 +97,11 @@ export function SummaryCard({ summary }: { summary: ConversationSummary }) {
 
 /** The "AI" mark on a message the AI wrote (every AI message is marked to staff, issue 10). */
 export function AuthorMark({ author }: { author: MessageView['author'] }) {
-  const t = STRINGS[useLocale()].assist;
+  const { t } = useTranslation('assist');
   if (author !== 'ai') return null;
   return (
-    <span className="ai-mark" title={t.aiMarkTitle} data-testid="ai-mark">
-      {t.aiMark}
+    <span className="ai-mark" title={t('aiMarkTitle')} data-testid="ai-mark">
+      {t('aiMark')}
     </span>
   );
 }

@@ -1,7 +1,8 @@
-import { useLocale, useWorkstation } from '../context';
-import { continuityStrings } from '../i18n-continuity';
+import { useTranslation } from 'react-i18next';
+import { useWorkstation } from '../context';
 import { CustomerIdentities, FullHistory } from './CustomerIdentities';
-import { localeTag, routingStrings } from '../i18n-routing';
+import { routingStrings } from '../i18n-routing';
+import { useFormat } from '../format';
 import { useStaff } from '../staff';
 import { DecisionExplanation } from './routing/DecisionExplanation';
 import { PrivacyRequestActions } from './PrivacyRequestActions';
@@ -10,20 +11,25 @@ export function ContextPanel() {
   const detail = useWorkstation((s) => s.detail);
   const user = useWorkstation((s) => s.user);
   const staff = useStaff();
-  const locale = useLocale();
-  const t = routingStrings(locale);
-  const tc = continuityStrings(locale);
-  if (!detail) return <aside className="context" aria-label={t.context.label} />;
+  const { locale, dateTime } = useFormat();
+  // The routing explanation's title is the routing page's (i18n-routing); the rest is the desk's.
+  const tr = routingStrings(locale);
+  const { t } = useTranslation('desk', { keyPrefix: 'context' });
+  const { t: tc } = useTranslation('continuity');
+  const { t: tt } = useTranslation('transfer');
+  if (!detail) return <aside className="context" aria-label={t('label')} />;
   const r = detail.routing;
   return (
-    <aside className="context" aria-label={t.context.label}>
+    <aside className="context" aria-label={t('label')}>
       <section>
-        <h3>{t.context.customer}</h3>
+        <h3>{t('customer')}</h3>
         <p className="context__name" dir="auto">
           {detail.context.customer.name}
         </p>
         <p className="muted">
-          {t.context.channels}: {detail.context.customer.channels.map((c) => tc.channels[c]).join(locale === 'zh' ? '、' : ', ') || '—'}
+          {t('channelsLine', {
+            list: detail.context.customer.channels.map((c) => tc(`channels.${c}`)).join(locale === 'zh' ? '、' : ', ') || '—',
+          })}
         </p>
       </section>
       <CustomerIdentities
@@ -37,26 +43,30 @@ export function ContextPanel() {
         <section data-testid="routing">
           <details className="context__fold" open>
             <summary>
-              <h3>{t.explain.title}</h3>
+              <h3>{tr.explain.title}</h3>
             </summary>
             <DecisionExplanation decision={r} staff={staff} self={user ?? undefined} compact />
             {r.transfer && detail.transfer ? (
               <p className="muted small" data-testid="routing-transfer">
-                {t.context.transfer}: {r.transfer.mode} · {detail.transfer.from.name} → {detail.transfer.targetLabel}
+                {t('transferLine', {
+                  mode: tt(`modeName.${r.transfer.mode}`),
+                  from: detail.transfer.from.name,
+                  to: detail.transfer.targetLabel,
+                })}
               </p>
             ) : null}
           </details>
         </section>
       ) : null}
       <section>
-        <h3>{t.context.history}</h3>
+        <h3>{t('history')}</h3>
         {detail.context.previousSessions.length === 0 ? (
-          <p className="muted">{t.context.firstContact}</p>
+          <p className="muted">{t('firstContact')}</p>
         ) : (
           <ul className="history">
             {detail.context.previousSessions.map((p) => (
               <li key={p.id}>
-                <code>{p.id}</code> · {p.status} · {new Date(p.createdAt).toLocaleString(localeTag(locale))}
+                <code>{p.id}</code> · {t(`statuses.${p.status}`)} · {dateTime(p.createdAt)}
               </li>
             ))}
           </ul>

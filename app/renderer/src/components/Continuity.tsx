@@ -1,8 +1,8 @@
 import type { MessageView } from '../../../../common/api/sessions';
 import type { ChannelCode } from '../../../../common/message/session-id';
-import { useLocale, useWorkstation } from '../context';
-import { stamp } from '../format';
-import { continuityStrings } from '../i18n-continuity';
+import { useTranslation } from 'react-i18next';
+import { useWorkstation } from '../context';
+import { useFormat } from '../format';
 
 /** The channels a list of messages went over, in the order they first appear. */
 export function channelsOf(messages: readonly Pick<MessageView, 'channel'>[]): ChannelCode[] {
@@ -11,10 +11,14 @@ export function channelsOf(messages: readonly Pick<MessageView, 'channel'>[]): C
 
 /** A message's (or a session's) channel as a small, calm tag: WeChat / App / Web / XMPP / Voice. */
 export function ChannelBadge({ channel }: { channel: ChannelCode }) {
-  const t = continuityStrings(useLocale());
-  const name = t.channels[channel];
+  const { t } = useTranslation('continuity');
+  const name = t(`channels.${channel}`);
   return (
-    <span className={`channel-badge channel-badge--${channel.toLowerCase()}`} title={t.badgeTitle(name)} data-testid="channel-badge">
+    <span
+      className={`channel-badge channel-badge--${channel.toLowerCase()}`}
+      title={t('badgeTitle', { channel: name })}
+      data-testid="channel-badge"
+    >
       {name}
     </span>
   );
@@ -22,11 +26,12 @@ export function ChannelBadge({ channel }: { channel: ChannelCode }) {
 
 /** The line between two messages where the customer went on from one channel to another (issue 12). */
 export function ChannelSwitch({ from, to, at }: { from: ChannelCode; to: ChannelCode; at: string }) {
-  const t = continuityStrings(useLocale());
+  const { t } = useTranslation('continuity');
+  const { stamp } = useFormat();
   return (
     <li className="channel-switch" data-testid="channel-switch" role="separator">
       <span>
-        {t.switched(to, from)} · <time dateTime={at}>{stamp(at)}</time>
+        {t('switched', { to: t(`inSentence.to.${to}`), from: t(`inSentence.from.${from}`) })} · <time dateTime={at}>{stamp(at)}</time>
       </span>
     </li>
   );
@@ -34,13 +39,13 @@ export function ChannelSwitch({ from, to, at }: { from: ChannelCode; to: Channel
 
 /** Says the open chat followed its customer to another channel (until another chat is opened). */
 export function FollowedNotice() {
-  const t = continuityStrings(useLocale());
+  const { t } = useTranslation('continuity');
   const followed = useWorkstation((s) => s.followed);
   const openId = useWorkstation((s) => s.openSessionId);
   if (!followed || followed.toSessionId !== openId || followed.fromChannel === followed.toChannel) return null;
   return (
     <p className="followed-notice" data-testid="followed-notice" role="status">
-      {t.followed(followed.toChannel, followed.fromChannel)}
+      {t('followed', { to: t(`inSentence.to.${followed.toChannel}`), from: t(`inSentence.from.${followed.fromChannel}`) })}
     </p>
   );
 }

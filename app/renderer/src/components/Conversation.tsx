@@ -3,11 +3,12 @@ import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions'
 import { MAX_TEXT_LENGTH, textOf } from '../../../../common/message/envelope';
 import { hasVisibleText, truncateText } from '../../../../common/text/text';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
+import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
-import { stamp } from '../format';
+import { useFormat } from '../format';
+import { useErrorText } from '../error-text';
 import { EmotionBadge } from './EmotionBadge';
 import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } from './Assist';
-import { STRINGS } from '../i18n';
 import { useLocale } from '../context';
 import { ImageMessage } from './ImageMessage';
 import { MaskedText } from './MaskedText';
@@ -46,7 +47,11 @@ export function Conversation() {
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
   const [closing, setClosing] = useState(false);
   // AI assistance (issue 10): the AI draft in the composer, suggestions inserted at the cursor, the wrap-up note.
-  const t = STRINGS[useLocale()].assist;
+  const { t } = useTranslation('assist');
+  const { t: td } = useTranslation('desk', { keyPrefix: 'conversation' });
+  const { t: tq } = useTranslation('desk', { keyPrefix: 'queue' });
+  const fmt = useFormat();
+  const errorText = useErrorText();
   const token = useWorkstation((s) => s.token);
   const revealApi = useRevealApi();
   const discardDraft = useWorkstation((s) => s.discardDraft);
@@ -68,7 +73,7 @@ export function Conversation() {
   const typing = useAgentTyping(detail?.id ?? null, canReply);
   useReadReceipt(detail);
   // Transfers (issue 11): my pending one for this conversation (pushed, or read with the detail).
-  const tt = STRINGS[useLocale()].transfer;
+  const { t: tt } = useTranslation('transfer');
   const [transferring, setTransferring] = useState(false);
   const pushedTransfer = useWorkstation((s) => (detail ? s.outgoingTransfers[detail.id] : undefined));
   const outgoing =
@@ -122,10 +127,10 @@ export function Conversation() {
     return (
       <section className="conversation conversation--empty">
         <TransferNotice />
-        <p>Select a contact from the queue.</p>
+        <p>{td('selectContact')}</p>
         {workError ? (
           <p className="error" role="alert">
-            {workError}
+            {errorText(workError)}
           </p>
         ) : null}
       </section>
@@ -185,7 +190,7 @@ export function Conversation() {
   };
 
   return (
-    <section className="conversation" aria-label="Conversation">
+    <section className="conversation" aria-label={td('label')}>
       <header className="conversation__head">
         <div>
           <h2 data-testid="conversation-customer">
@@ -199,15 +204,23 @@ export function Conversation() {
           </p>
         </div>
         <div className="conversation__actions">
-          {detail.tier ? <span className={`tier tier--${detail.tier}`}>{detail.tier}</span> : null}
-          {detail.priority !== null ? <span className="prio">P{detail.priority.toFixed(0)}</span> : null}
+          {detail.tier ? (
+            <span className={`tier tier--${detail.tier}`} data-tier={detail.tier}>
+              {tq(`tiers.${detail.tier}`)}
+            </span>
+          ) : null}
+          {detail.priority !== null ? (
+            <span className="prio" title={tq('priorityTitle', { value: detail.priority.toFixed(0) })}>
+              {tq('priority', { value: detail.priority.toFixed(0) })}
+            </span>
+          ) : null}
           {mine ? (
             closing ? (
               <span className="wrapup">
-                <select aria-label="Wrap-up code" value={wrapUp} onChange={(e) => setWrapUp(e.target.value as WrapUpCode)}>
+                <select aria-label={td('wrapUpCode')} value={wrapUp} onChange={(e) => setWrapUp(e.target.value as WrapUpCode)}>
                   {WRAP_UP_CODES.map((c) => (
                     <option key={c} value={c}>
-                      {c}
+                      {td(`wrapUpCodes.${c}`)}
                     </option>
                   ))}
                 </select>
@@ -216,33 +229,33 @@ export function Conversation() {
                   className="danger"
                   onClick={() => void closeSession(wrapUp, note.trim() || undefined).then(() => setClosing(false))}
                 >
-                  Close conversation
+                  {td('close')}
                 </button>
                 <button type="button" className="ghost" onClick={() => setClosing(false)}>
-                  Cancel
+                  {td('cancel')}
                 </button>
               </span>
             ) : (
               <>
                 {outgoing ? null : (
                   <button type="button" className="ghost" onClick={() => setTransferring((v) => !v)} data-testid="transfer-button">
-                    {tt.button}
+                    {tt('button')}
                   </button>
                 )}
                 <button type="button" className="ghost" onClick={startWrapUp} data-testid="wrapup-button">
-                  Wrap up…
+                  {td('wrapUp')}
                 </button>
               </>
             )
           ) : null}
           {detail.status === 'queued' || detail.status === 'offered' ? (
             <button type="button" onClick={() => void accept(detail.id)}>
-              Accept
+              {td('accept')}
             </button>
           ) : null}
           {detail.status === 'bot' ? (
             <button type="button" onClick={() => void accept(detail.id)} data-testid="take-over">
-              Take over from AI
+              {td('takeOver')}
             </button>
           ) : null}
         </div>
@@ -251,8 +264,8 @@ export function Conversation() {
       {mine && closing ? (
         <div className="wrapup-note">
           <textarea
-            aria-label={t.wrapUpNote}
-            placeholder={noteLoading ? t.wrapUpNoteLoading : t.wrapUpNote}
+            aria-label={t('wrapUpNote')}
+            placeholder={noteLoading ? t('wrapUpNoteLoading') : t('wrapUpNote')}
             dir="auto"
             rows={4}
             maxLength={2000}
@@ -274,7 +287,7 @@ export function Conversation() {
         {detail.hasOlderMessages ? (
           <li className="messages__older">
             <button type="button" className="linklike" onClick={showOlder} disabled={loadingOlder} data-testid="load-older">
-              {loadingOlder ? 'Loading…' : 'Show earlier messages'}
+              {loadingOlder ? td('loadingOlder') : td('showOlder')}
             </button>
           </li>
         ) : null}
@@ -308,8 +321,8 @@ export function Conversation() {
                   <AuthorMark author={m.author} />
                   {m.direction === 'in' ? <EmotionBadge emotion={m.emotion} /> : null}
                   {multiChannel ? <ChannelBadge channel={m.channel} /> : null}
-                  <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
-                    {stamp(m.receivedAt)}
+                  <time dateTime={m.receivedAt} title={fmt.dateTime(m.receivedAt)}>
+                    {fmt.stamp(m.receivedAt)}
                   </time>{' '}
                   · #{m.seq}
                   {m.direction === 'out' && deliveries[m.id] ? <DeliveryMark delivery={deliveries[m.id]!} /> : null}
@@ -333,13 +346,13 @@ export function Conversation() {
             <span className="bubble__meta">
               {p.error ? (
                 <>
-                  {p.error}{' '}
+                  {errorText(p.error)}{' '}
                   <button type="button" className="linklike" onClick={() => void retry(p.clientMessageId)}>
-                    Retry
+                    {td('retry')}
                   </button>
                 </>
               ) : (
-                'sending…'
+                td('sending')
               )}
             </span>
           </li>
@@ -347,16 +360,18 @@ export function Conversation() {
       </ol>
       {customerTyping && detail.status !== 'closed' ? (
         <p className="typing-note" role="status" data-testid="customer-typing">
-          typing…
+          {td('typing')}
         </p>
       ) : null}
       {workError ? (
         <p className="error" role="alert">
-          {workError}
+          {errorText(workError)}
         </p>
       ) : null}
       {detail.status === 'closed' ? (
-        <p className="closed-note">Closed{detail.wrapUpCode ? ` · ${detail.wrapUpCode}` : ''}.</p>
+        <p className="closed-note">
+          {detail.wrapUpCode ? td('closedWith', { code: td(`wrapUpCodes.${detail.wrapUpCode}`) }) : td('closed')}
+        </p>
       ) : mine ? (
         <div className="composer-area">
           <SuggestionStrip latest={latestCustomer} onInsert={insert} />
@@ -384,9 +399,9 @@ export function Conversation() {
           <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}${noteMode ? ' composer--note' : ''}`} onSubmit={submit}>
             <textarea
               ref={composerRef}
-              aria-label={noteMode ? ts.note : 'Reply'}
+              aria-label={noteMode ? ts.note : td('reply')}
               dir="auto"
-              placeholder={noteMode ? ts.notePlaceholder : 'Type a reply… (Enter to send, Shift+Enter for a new line)'}
+              placeholder={noteMode ? ts.notePlaceholder : td('replyPlaceholder')}
               value={draft}
               data-testid="composer"
               onChange={(e) => {
@@ -400,16 +415,14 @@ export function Conversation() {
               maxLength={MAX_TEXT_LENGTH}
             />
             <button type="submit" disabled={!hasVisibleText(draft)} data-testid="composer-submit">
-              {noteMode ? ts.addNote : 'Send'}
+              {noteMode ? ts.addNote : td('send')}
             </button>
           </form>
         </div>
       ) : (
         <>
           <ReadOnlyComposer detail={detail} />
-          <p className="closed-note">
-            {detail.status === 'bot' ? 'The AI assistant is answering this customer. Take over to reply.' : 'Accept this contact to reply.'}
-          </p>
+          <p className="closed-note">{detail.status === 'bot' ? td('botAnswering') : td('acceptToReply')}</p>
         </>
       )}
     </section>
@@ -418,15 +431,15 @@ export function Conversation() {
 
 /** How far a reply got on the customer's channel: ✓ sent, ✓✓ delivered or read, or why it failed. */
 function DeliveryMark({ delivery }: { delivery: MessageDelivery }) {
+  const { t } = useTranslation('desk', { keyPrefix: 'conversation' });
   if (delivery.state === 'failed') {
     return (
       <span className="delivery delivery--failed" data-testid="delivery" role="status">
-        {' '}
-        · not delivered: {delivery.error?.message ?? delivery.error?.code ?? 'the channel refused it'}
+        {t('notDelivered', { why: delivery.error?.message ?? delivery.error?.code ?? t('channelRefused') })}
       </span>
     );
   }
-  const label = { sent: 'Sent', delivered: 'Delivered', read: 'Read' }[delivery.state];
+  const label = t(`delivery.${delivery.state}`);
   return (
     <span className={`delivery delivery--${delivery.state}`} data-testid="delivery" title={label} aria-label={label}>
       {' '}

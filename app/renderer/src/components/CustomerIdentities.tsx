@@ -7,34 +7,59 @@ import { CHANNEL_NAMES, type ChannelCode } from '../../../../common/message/sess
 import { useCustomersApi, type CustomerLookup } from '../api/customers';
 import { useRevealApi } from '../api/reveal';
 import { MaskedText } from './MaskedText';
-import { useLocale, useWorkstation } from '../context';
-import { stamp } from '../format';
-import { continuityError, continuityStrings, type ContinuityStrings } from '../i18n-continuity';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import { useWorkstation } from '../context';
+import { useFormat } from '../format';
 import { useStaff } from '../staff';
 import { ChannelBadge } from './Continuity';
 
 const CHANNELS = Object.keys(CHANNEL_NAMES) as ChannelCode[];
 const LINK_KINDS: IdentityLinkKind[] = ['phone', 'email', 'wechat-unionid'];
 
+type T = TFunction<'continuity'>;
+
+/** An error of the customer routes in the agent's words (by its code; never the raw body). */
+export function continuityError(t: T, error: unknown): string {
+  if (!(error instanceof HuiliuError)) return t('errors.other');
+  if ((error.details as { network?: boolean } | undefined)?.network === true) return t('errors.network');
+  switch (error.code) {
+    case 'NOT_FOUND':
+      return t('errors.notFound');
+    case 'MERGE_SAME_CUSTOMER':
+      return t('errors.sameCustomer');
+    case 'MERGE_ALREADY_UNDONE':
+      return t('errors.alreadyUndone');
+    case 'LINK_CONFLICT':
+      return t('errors.linkConflict');
+    case 'VALIDATION_FAILED':
+      return t('errors.invalid');
+    case 'FORBIDDEN':
+      return t('errors.forbidden');
+    default:
+      return t('errors.other');
+  }
+}
+
 /** Who did a merge or undo, in words: the server, the viewer, a named colleague or "a colleague". */
-function useWho(t: ContinuityStrings) {
+function useWho(t: T) {
   const me = useWorkstation((s) => s.user?.id);
   const staff = useStaff();
   return (by: string) => {
-    if (by === 'system') return t.panel.bySystem;
-    if (by === me) return t.panel.byYou;
+    if (by === 'system') return t('panel.bySystem');
+    if (by === me) return t('panel.byYou');
     const named = staff.find((u) => u.id === by);
-    return named ? named.displayName : t.panel.byColleague;
+    return named ? named.displayName : t('panel.byColleague');
   };
 }
 
 /** A merge's reason in words: by hand, or the verified id two customers shared (`link:<kind>`). */
-function reasonText(t: ContinuityStrings, reason: string): string {
+function reasonText(t: T, reason: string): string {
   if (reason.startsWith('link:')) {
     const kind = reason.slice(5);
-    return (LINK_KINDS as string[]).includes(kind) ? t.panel.reasons.link[kind as IdentityLinkKind] : t.panel.reasons.agent;
+    return (LINK_KINDS as string[]).includes(kind) ? t(`panel.reasons.link.${kind as IdentityLinkKind}`) : t('panel.reasons.agent');
   }
-  return t.panel.reasons.agent;
+  return t('panel.reasons.agent');
 }
 
 /**
@@ -55,8 +80,8 @@ export function CustomerIdentities(props: {
   const token = useWorkstation((s) => s.token);
   const openId = useWorkstation((s) => s.openSessionId);
   const refreshOpen = useWorkstation((s) => s.refreshOpen);
-  const locale = useLocale();
-  const t = continuityStrings(locale);
+  const { t } = useTranslation('continuity');
+  const { stamp } = useFormat();
   const who = useWho(t);
   const [view, setView] = useState<CustomerIdentitiesView | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -95,7 +120,7 @@ export function CustomerIdentities(props: {
     setBusy(true);
     try {
       await api.undo(token, merge.id);
-      await changed(t.panel.undone);
+      await changed(t('panel.undone'));
     } catch (e) {
       setError(continuityError(t, e));
     } finally {
@@ -103,16 +128,17 @@ export function CustomerIdentities(props: {
     }
   };
 
+  const unnamed = t('panel.unnamed', { returnObjects: true }) as Record<string, string>;
   const survivorId = view?.groupId ?? groupId;
   const members = view?.members ?? [];
   return (
     <section data-testid="identities">
-      <h3>{t.panel.title}</h3>
+      <h3>{t('panel.title')}</h3>
       {error ? (
         <p className="error error--inline" role="alert" data-testid="identities-error">
           {error}{' '}
           <button type="button" className="linklike" onClick={() => void load()}>
-            {t.panel.retry}
+            {t('panel.retry')}
           </button>
         </p>
       ) : null}
@@ -123,30 +149,30 @@ export function CustomerIdentities(props: {
       ) : null}
       {!view ? (
         error ? null : (
-          <p className="muted small">{t.panel.loading}</p>
+          <p className="muted small">{t('panel.loading')}</p>
         )
       ) : (
         <>
           {members.length > 1 ? (
             <p className="small" data-testid="identities-members" dir="auto">
-              {t.panel.members(members.map((m) => t.panel.unnamed[m.name] ?? m.name).join(' · '))}
+              {t('panel.members', { names: members.map((m) => unnamed[m.name] ?? m.name).join(' · ') })}
             </p>
           ) : null}
-          <ul className="idlist" aria-label={t.panel.channels}>
+          <ul className="idlist" aria-label={t('panel.channels')}>
             {view.identities.map((i) => (
               <li key={`${i.channel}:${i.externalId}`} data-testid="identity">
                 <ChannelBadge channel={i.channel} /> <code className="idlist__value">{i.externalId}</code>
               </li>
             ))}
           </ul>
-          <h4 className="context__sub">{t.panel.links}</h4>
+          <h4 className="context__sub">{t('panel.links')}</h4>
           {view.links.length === 0 ? (
-            <p className="muted small">{t.panel.noLinks}</p>
+            <p className="muted small">{t('panel.noLinks')}</p>
           ) : (
-            <ul className="idlist" aria-label={t.panel.links}>
+            <ul className="idlist" aria-label={t('panel.links')}>
               {view.links.map((l) => (
                 <li key={`${l.kind}:${l.value}`} data-testid="identity-link">
-                  <span className="idlist__kind">{t.panel.linkKinds[l.kind]}</span> <code className="idlist__value">{l.value}</code>{' '}
+                  <span className="idlist__kind">{t(`panel.linkKinds.${l.kind}`)}</span> <code className="idlist__value">{l.value}</code>{' '}
                   <span className="muted">· {sourceText(t, l.source, who)}</span>
                 </li>
               ))}
@@ -154,16 +180,16 @@ export function CustomerIdentities(props: {
           )}
           {view.merges.length > 0 ? (
             <>
-              <h4 className="context__sub">{t.panel.merges}</h4>
-              <ul className="idlist" aria-label={t.panel.merges}>
+              <h4 className="context__sub">{t('panel.merges')}</h4>
+              <ul className="idlist" aria-label={t('panel.merges')}>
                 {view.merges.map((m) => (
                   <li key={m.id} data-testid="merge" className={m.undoneAt ? 'idlist__undone' : undefined}>
                     <span>
-                      {reasonText(t, m.reason)} · {t.panel.mergedBy(who(m.by), stamp(m.at))}
+                      {reasonText(t, m.reason)} · {t('panel.mergedBy', { who: who(m.by), when: stamp(m.at) })}
                     </span>
                     {m.undoneAt ? (
                       <span className="muted small" data-testid="merge-undone">
-                        {t.panel.undoneBy(who(m.undoneBy ?? ''), stamp(m.undoneAt))}
+                        {t('panel.undoneBy', { who: who(m.undoneBy ?? ''), when: stamp(m.undoneAt) })}
                       </span>
                     ) : (
                       <button
@@ -173,7 +199,7 @@ export function CustomerIdentities(props: {
                         onClick={() => void undo(m)}
                         data-testid="undo-merge"
                       >
-                        {t.panel.undo}
+                        {t('panel.undo')}
                       </button>
                     )}
                   </li>
@@ -193,10 +219,10 @@ export function CustomerIdentities(props: {
           }}
           data-testid="merge-open"
         >
-          {t.merge.open}
+          {t('merge.open')}
         </button>
         <button type="button" className="linklike" onClick={() => setPanel(panel === 'link' ? 'none' : 'link')} data-testid="link-open">
-          {t.link.open}
+          {t('link.open')}
         </button>
       </div>
       {panel === 'merge' ? (
@@ -207,7 +233,7 @@ export function CustomerIdentities(props: {
           preset={preset}
           onDone={async () => {
             setPanel('none');
-            await changed(t.merge.merged);
+            await changed(t('merge.merged'));
           }}
           onCancel={() => setPanel('none')}
         />
@@ -217,7 +243,7 @@ export function CustomerIdentities(props: {
           customerId={customerId}
           onAdded={async () => {
             setPanel('none');
-            await changed(t.link.added);
+            await changed(t('link.added'));
           }}
           onMergeWithHolder={(lookup) => {
             setPreset(lookup);
@@ -231,13 +257,13 @@ export function CustomerIdentities(props: {
 }
 
 /** Where a verified link came from: the channel that vouched for it, or an agent (`agent:<id>`). */
-function sourceText(t: ContinuityStrings, source: string, who: (by: string) => string): string {
+function sourceText(t: T, source: string, who: (by: string) => string): string {
   if (source.startsWith('agent:')) {
     const by = who(source.slice(6));
-    return by === t.panel.byYou ? t.panel.sourceSelf : t.panel.sourceAgent;
+    return by === t('panel.byYou') ? t('panel.sourceSelf') : t('panel.sourceAgent');
   }
-  if (source === 'WB:pre-chat') return t.panel.sourcePreChat;
-  return source in CHANNEL_NAMES ? t.panel.sourceChannel(t.channels[source as ChannelCode]) : source;
+  if (source === 'WB:pre-chat') return t('panel.sourcePreChat');
+  return source in CHANNEL_NAMES ? t('panel.sourceChannel', { channel: t(`channels.${source as ChannelCode}`) }) : source;
 }
 
 type LookupBy = IdentityLinkKind | 'channel';
@@ -252,7 +278,7 @@ function MergeDialog(props: {
 }) {
   const api = useCustomersApi();
   const token = useWorkstation((s) => s.token);
-  const t = continuityStrings(useLocale());
+  const { t } = useTranslation('continuity');
   const [by, setBy] = useState<LookupBy>(props.preset ? ('kind' in props.preset ? props.preset.kind : 'channel') : 'phone');
   const [value, setValue] = useState(props.preset && 'kind' in props.preset ? props.preset.value : '');
   const [channel, setChannel] = useState<ChannelCode>(props.preset && 'channel' in props.preset ? props.preset.channel : 'WX');
@@ -268,7 +294,7 @@ function MergeDialog(props: {
     setError(null);
     try {
       const customer = await api.lookup(token, query);
-      if (customer.groupId === props.survivorId) setError(t.merge.sameAlready);
+      if (customer.groupId === props.survivorId) setError(t('merge.sameAlready'));
       else setFound(customer);
     } catch (e) {
       setError(continuityError(t, e));
@@ -300,48 +326,48 @@ function MergeDialog(props: {
   };
 
   return (
-    <div className="identity-dialog" data-testid="merge-dialog" role="group" aria-label={t.merge.title}>
+    <div className="identity-dialog" data-testid="merge-dialog" role="group" aria-label={t('merge.title')}>
       <form onSubmit={submit} className="identity-dialog__form">
         <label>
-          {t.merge.by}
+          {t('merge.by')}
           <select value={by} onChange={(e) => setBy(e.target.value as LookupBy)} data-testid="merge-by">
             {LINK_KINDS.map((k) => (
               <option key={k} value={k}>
-                {t.panel.linkKinds[k]}
+                {t(`panel.linkKinds.${k}`)}
               </option>
             ))}
-            <option value="channel">{t.merge.byChannel}</option>
+            <option value="channel">{t('merge.byChannel')}</option>
           </select>
         </label>
         {by === 'channel' ? (
           <>
             <label>
-              {t.merge.channel}
+              {t('merge.channel')}
               <select value={channel} onChange={(e) => setChannel(e.target.value as ChannelCode)} data-testid="merge-channel">
                 {CHANNELS.map((c) => (
                   <option key={c} value={c}>
-                    {t.channels[c]}
+                    {t(`channels.${c}`)}
                   </option>
                 ))}
               </select>
             </label>
             <label>
-              {t.merge.externalId}
+              {t('merge.externalId')}
               <input value={externalId} onChange={(e) => setExternalId(e.target.value)} maxLength={512} data-testid="merge-external-id" />
             </label>
           </>
         ) : (
           <label>
-            {t.merge.value}
+            {t('merge.value')}
             <input value={value} onChange={(e) => setValue(e.target.value)} maxLength={256} data-testid="merge-value" />
           </label>
         )}
         <div className="identity-dialog__buttons">
           <button type="submit" disabled={busy} data-testid="merge-find">
-            {busy && !found ? t.merge.finding : t.merge.find}
+            {busy && !found ? t('merge.finding') : t('merge.find')}
           </button>
           <button type="button" className="ghost" onClick={props.onCancel}>
-            {t.merge.cancel}
+            {t('merge.cancel')}
           </button>
         </div>
       </form>
@@ -353,7 +379,7 @@ function MergeDialog(props: {
       {found ? (
         <div className="identity-found" data-testid="merge-found">
           <p className="identity-found__who">
-            <span className="muted small">{t.merge.found}:</span>{' '}
+            <span className="muted small">{t('merge.found')}:</span>{' '}
             <strong dir="auto" data-testid="merge-found-name">
               {found.name}
             </strong>{' '}
@@ -362,14 +388,14 @@ function MergeDialog(props: {
             ))}
           </p>
           <p className="small" dir="auto">
-            {t.merge.confirm(found.name, props.selfName)}
+            {t('merge.confirm', { other: found.name, self: props.selfName })}
           </p>
           <div className="identity-dialog__buttons">
             <button type="button" disabled={busy} onClick={() => void merge()} data-testid="merge-confirm">
-              {t.merge.merge}
+              {t('merge.merge')}
             </button>
             <button type="button" className="ghost" onClick={props.onCancel}>
-              {t.merge.cancel}
+              {t('merge.cancel')}
             </button>
           </div>
         </div>
@@ -387,7 +413,7 @@ function LinkForm(props: {
 }) {
   const api = useCustomersApi();
   const token = useWorkstation((s) => s.token);
-  const t = continuityStrings(useLocale());
+  const { t } = useTranslation('continuity');
   const [kind, setKind] = useState<'phone' | 'email'>('phone');
   const [value, setValue] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -419,14 +445,14 @@ function LinkForm(props: {
   return (
     <form className="identity-dialog identity-dialog__form" onSubmit={(e) => void submit(e)} data-testid="link-form">
       <label>
-        {t.link.kind}
+        {t('link.kind')}
         <select value={kind} onChange={(e) => setKind(e.target.value as 'phone' | 'email')} data-testid="link-kind">
-          <option value="phone">{t.panel.linkKinds.phone}</option>
-          <option value="email">{t.panel.linkKinds.email}</option>
+          <option value="phone">{t('panel.linkKinds.phone')}</option>
+          <option value="email">{t('panel.linkKinds.email')}</option>
         </select>
       </label>
       <label>
-        {t.link.value}
+        {t('link.value')}
         <input
           value={value}
           onChange={(e) => setValue(e.target.value)}
@@ -437,10 +463,10 @@ function LinkForm(props: {
       </label>
       <div className="identity-dialog__buttons">
         <button type="submit" disabled={busy || !value.trim()} data-testid="link-add">
-          {t.link.add}
+          {t('link.add')}
         </button>
         <button type="button" className="ghost" onClick={props.onCancel}>
-          {t.link.cancel}
+          {t('link.cancel')}
         </button>
       </div>
       {error ? (
@@ -450,7 +476,7 @@ function LinkForm(props: {
       ) : null}
       {conflict ? (
         <div className="identity-conflict" role="alert" data-testid="link-conflict">
-          <span>{conflict.holderVisible ? t.link.conflict : t.link.conflictHidden}</span>
+          <span>{conflict.holderVisible ? t('link.conflict') : t('link.conflictHidden')}</span>
           {conflict.holderVisible ? (
             <button
               type="button"
@@ -458,7 +484,7 @@ function LinkForm(props: {
               onClick={() => props.onMergeWithHolder(conflict.lookup)}
               data-testid="link-merge-holder"
             >
-              {t.link.mergeWithHolder}
+              {t('link.mergeWithHolder')}
             </button>
           ) : null}
         </div>
@@ -475,7 +501,8 @@ export function FullHistory({ customerId }: { customerId: string }) {
   const api = useCustomersApi();
   const revealApi = useRevealApi();
   const token = useWorkstation((s) => s.token);
-  const t = continuityStrings(useLocale());
+  const { t } = useTranslation('continuity');
+  const fmt = useFormat();
   const [open, setOpen] = useState(false);
   const [messages, setMessages] = useState<MessageView[]>([]);
   const [hasOlder, setHasOlder] = useState(false);
@@ -518,14 +545,14 @@ export function FullHistory({ customerId }: { customerId: string }) {
     <section data-testid="full-history">
       <details className="context__fold" open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
         <summary>
-          <h3>{t.history.title}</h3>
+          <h3>{t('history.title')}</h3>
         </summary>
         {error ? (
           <p className="error error--inline" role="alert">
             {error}
           </p>
         ) : null}
-        {loaded && messages.length === 0 ? <p className="muted small">{t.history.empty}</p> : null}
+        {loaded && messages.length === 0 ? <p className="muted small">{t('history.empty')}</p> : null}
         <ol className="timeline" data-testid="timeline">
           {messages.map((m) => (
             <li
@@ -536,8 +563,8 @@ export function FullHistory({ customerId }: { customerId: string }) {
             >
               <span className="timeline__meta">
                 <ChannelBadge channel={m.channel} />{' '}
-                <time dateTime={m.receivedAt} title={new Date(m.receivedAt).toLocaleString()}>
-                  {stamp(m.receivedAt)}
+                <time dateTime={m.receivedAt} title={fmt.dateTime(m.receivedAt)}>
+                  {fmt.stamp(m.receivedAt)}
                 </time>
               </span>
               <MaskedText
@@ -548,10 +575,10 @@ export function FullHistory({ customerId }: { customerId: string }) {
             </li>
           ))}
         </ol>
-        {loading ? <p className="muted small">{t.history.loading}</p> : null}
+        {loading ? <p className="muted small">{t('history.loading')}</p> : null}
         {hasOlder && !loading ? (
           <button type="button" className="linklike" onClick={() => void page(messages.at(-1)?.id)} data-testid="timeline-older">
-            {t.history.loadOlder}
+            {t('history.loadOlder')}
           </button>
         ) : null}
       </details>

@@ -1,7 +1,8 @@
 import type { MessageEmotion } from '../../../../common/api/sessions';
 import { NEGATIVE_EMOTIONS } from '../../../../common/ai/types';
-import { useLocale } from '../context';
-import { STRINGS, type Locale, type ShownEmotion } from '../i18n';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
+import type { ShownEmotion } from '../i18n';
 
 const EMOJI: Record<ShownEmotion, string> = {
   anger: '😠',
@@ -25,9 +26,9 @@ export const SHOWN_INTENSITY = 0.5;
 export const needsAttention = (emotion: MessageEmotion | undefined): boolean =>
   emotion !== undefined && NEGATIVE_EMOTIONS.includes(emotion.label) && emotion.intensity >= ATTENTION_INTENSITY;
 
-/** What a badge says to a screen reader and in its tooltip, e.g. "anger 82%" / "愤怒 82%". */
-export function emotionCaption(emotion: MessageEmotion & { label: ShownEmotion }, locale: Locale): string {
-  return `${STRINGS[locale].emotions[emotion.label]} ${Math.round(emotion.intensity * 100)}%`;
+/** What a badge says to a screen reader and in its tooltip, e.g. "anger 82%" / "愤怒 82%" (`t`: the `desk` namespace's). */
+export function emotionCaption(emotion: MessageEmotion & { label: ShownEmotion }, t: TFunction<'desk'>): string {
+  return t('emotionCaption', { label: t(`emotions.${emotion.label}`), percent: Math.round(emotion.intensity * 100) });
 }
 
 /**
@@ -35,10 +36,10 @@ export function emotionCaption(emotion: MessageEmotion & { label: ShownEmotion }
  * weak (below `SHOWN_INTENSITY`) or no emotion read shows nothing, so most rows stay quiet.
  */
 export function EmotionBadge({ emotion }: { emotion: MessageEmotion | undefined }) {
-  const locale = useLocale();
+  const { t } = useTranslation('desk');
   if (!emotion || emotion.label === 'neutral' || emotion.intensity < SHOWN_INTENSITY) return null;
   const shown = emotion as MessageEmotion & { label: ShownEmotion };
-  const caption = emotionCaption(shown, locale);
+  const caption = emotionCaption(shown, t);
   const percent = Math.round(emotion.intensity * 100);
   return (
     <span
@@ -50,7 +51,7 @@ export function EmotionBadge({ emotion }: { emotion: MessageEmotion | undefined 
       data-emotion={shown.label}
     >
       <span className="emo__emoji">{EMOJI[shown.label]}</span>
-      <span className="emo__label">{STRINGS[locale].emotions[shown.label]}</span>
+      <span className="emo__label">{t(`emotions.${shown.label}`)}</span>
       <span className="emo__meter">
         <span className="emo__fill" style={{ width: `${percent}%` }} />
       </span>

@@ -1,9 +1,17 @@
 import { useState } from 'react';
 import type { MessageView } from '../../../../common/api/sessions';
-import { useWorkstation } from '../context';
+import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
+import { useWorkstation } from '../context';
 
 type FileMessageView = Extract<MessageView, { kind: 'file' }>;
+
+/** A file size for people in the UI's language: bytes, KB or MB (1 KB = 1024 bytes, one decimal). */
+export function fileSize(bytes: number, t: TFunction<'desk'>): string {
+  if (bytes < 1024) return t('file.bytes', { value: bytes });
+  if (bytes < 1024 * 1024) return t('file.kb', { value: bytes / 1024 });
+  return t('file.mb', { value: bytes / 1024 / 1024 });
+}
 
 /**
  * A customer's file that is no image (issue 13: a web visitor's PDF or text file): a download link.
@@ -12,7 +20,7 @@ type FileMessageView = Extract<MessageView, { kind: 'file' }>;
  */
 export function FileMessage({ message }: { message: FileMessageView }) {
   const token = useWorkstation((s) => s.token);
-  const { t } = useTranslation('files');
+  const { t } = useTranslation('desk');
   const [state, setState] = useState<'idle' | 'loading' | 'failed'>('idle');
   const { attachmentId, name, size } = message.body;
 
@@ -38,19 +46,12 @@ export function FileMessage({ message }: { message: FileMessageView }) {
   return (
     <span className="file-message" data-testid="file-message">
       <button type="button" className="linklike" onClick={() => void download()} disabled={state === 'loading'} dir="auto">
-        {state === 'loading'
-          ? t('downloading')
-          : t('download', {
-              name,
-              s: t(size < 1024 ? 'bytes' : size < 1024 * 1024 ? 'kb' : 'mb', {
-                value: size < 1024 ? size : size < 1024 * 1024 ? size / 1024 : size / 1024 / 1024,
-              }),
-            })}
+        {state === 'loading' ? t('file.downloading') : t('file.download', { name, size: fileSize(size, t) })}
       </button>
       {state === 'failed' ? (
         <span className="error" role="alert">
           {' '}
-          {t('downloadFailed')}
+          {t('file.failed')}
         </span>
       ) : null}
     </span>

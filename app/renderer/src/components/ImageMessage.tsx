@@ -1,22 +1,24 @@
 import { useEffect, useState } from 'react';
 import type { MessageView } from '../../../../common/api/sessions';
 import type { OcrView } from '../../../../common/api/attachments';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 
 type ImageMessageView = Extract<MessageView, { kind: 'image' }>;
 
-/** What the line under an image says while or after its text is read (issue 10). */
-export function ocrNote(ocr: OcrView | undefined): string | null {
+/** What the line under an image says while or after its text is read (issue 10); `t`: the `desk` namespace's. */
+export function ocrNote(ocr: OcrView | undefined, t: TFunction<'desk'>): string | null {
   if (!ocr) return null;
   switch (ocr.status) {
     case 'pending':
-      return 'Reading the text in this image…';
+      return t('image.ocr.pending');
     case 'failed':
-      return 'The text in this image could not be read.';
+      return t('image.ocr.failed');
     case 'skipped':
-      return 'The text in this image was not read (OCR off or busy).';
+      return t('image.ocr.skipped');
     case 'done':
-      return ocr.text ? null : 'No text found in this image.';
+      return ocr.text ? null : t('image.ocr.empty');
   }
 }
 
@@ -27,6 +29,7 @@ export function ocrNote(ocr: OcrView | undefined): string | null {
  */
 export function ImageMessage({ message }: { message: ImageMessageView }) {
   const token = useWorkstation((s) => s.token);
+  const { t } = useTranslation('desk');
   const [src, setSrc] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
   const { attachmentId, caption } = message.body;
@@ -53,13 +56,13 @@ export function ImageMessage({ message }: { message: ImageMessageView }) {
     };
   }, [attachmentId, token]);
 
-  const note = ocrNote(message.ocr);
+  const note = ocrNote(message.ocr, t);
   return (
     <span className="image-message" data-testid="image-message">
       {src ? (
-        <img className="image-message__img" src={src} alt={caption ? `Image: ${caption}` : 'Image from the customer'} />
+        <img className="image-message__img" src={src} alt={caption ? t('image.altCaption', { caption }) : t('image.alt')} />
       ) : (
-        <span className="image-message__placeholder">{failed ? 'The image could not be loaded.' : 'Loading image…'}</span>
+        <span className="image-message__placeholder">{failed ? t('image.failed') : t('image.loading')}</span>
       )}
       {caption ? (
         <span className="bubble__text" dir="auto">
@@ -69,7 +72,9 @@ export function ImageMessage({ message }: { message: ImageMessageView }) {
       {message.ocr?.status === 'done' && message.ocr.text ? (
         <span className="image-message__ocr" data-testid="ocr-text">
           <span className="image-message__ocr-label">
-            Text in image{message.ocr.confidence !== undefined ? ` · ${Math.round(message.ocr.confidence)}% sure` : ''}
+            {message.ocr.confidence !== undefined
+              ? t('image.textInSure', { percent: Math.round(message.ocr.confidence) })
+              : t('image.textIn')}
           </span>
           <span dir="auto">{message.ocr.text}</span>
         </span>

@@ -1,14 +1,16 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { fetchSignInProviders, type SignInProviders } from '../api/http';
-import { useLocale, useWorkstation } from '../context';
-import { LOGIN_STRINGS } from '../i18n';
+import { useTranslation } from 'react-i18next';
+import { useWorkstation } from '../context';
+import { useErrorText } from '../error-text';
 import { LanguageSwitch } from './LanguageSwitch';
 
 export function Login({ providers: given }: { providers?: SignInProviders } = {}) {
   const login = useWorkstation((s) => s.login);
   const loggingIn = useWorkstation((s) => s.loggingIn);
   const error = useWorkstation((s) => s.loginError ?? s.linkError);
-  const t = LOGIN_STRINGS[useLocale()];
+  const { t } = useTranslation('desk', { keyPrefix: 'login' });
+  const errorText = useErrorText();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   // Enterprise sign-in (issue 17): offered when the server has an OpenID provider configured.
@@ -32,13 +34,13 @@ export function Login({ providers: given }: { providers?: SignInProviders } = {}
       <div className="login__lang">
         <LanguageSwitch />
       </div>
-      <form className="login__card" onSubmit={submit} aria-label="Sign in">
+      <form className="login__card" onSubmit={submit} aria-label={t('form')}>
         <h1 className="login__brand">
           汇流 <span>Huiliu</span>
         </h1>
-        <p className="login__sub">Omnichannel workstation</p>
+        <p className="login__sub">{t('sub')}</p>
         <label>
-          Username
+          {t('username')}
           <input
             name="username"
             autoComplete="username"
@@ -49,7 +51,7 @@ export function Login({ providers: given }: { providers?: SignInProviders } = {}
           />
         </label>
         <label>
-          Password
+          {t('password')}
           <input
             name="password"
             type="password"
@@ -61,18 +63,18 @@ export function Login({ providers: given }: { providers?: SignInProviders } = {}
         </label>
         {error ? (
           <p className="login__error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         ) : null}
         <button type="submit" disabled={loggingIn}>
-          {loggingIn ? 'Signing in…' : 'Sign in'}
+          {loggingIn ? t('submitting') : t('submit')}
         </button>
         {providers.oidc ? (
           <>
-            <p className="login__or">{t.or}</p>
+            <p className="login__or">{t('or')}</p>
             {/* A full-page navigation: the provider's sign-in page, then back to /app/ with a hand-over code. */}
             <a className="login__sso" href={providers.oidc.startUrl}>
-              {t.signInWith(providers.oidc.name)}
+              {t('signInWith', { name: providers.oidc.name })}
             </a>
           </>
         ) : null}

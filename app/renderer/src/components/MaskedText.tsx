@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { Role } from '../../../../common/api/auth';
 import { hasMaskedRun } from '../../../../common/privacy/staff-view';
-import { useLocale, useWorkstation } from '../context';
-import { PRIVACY_STRINGS } from '../i18n';
+import { useTranslation } from 'react-i18next';
+import { useWorkstation } from '../context';
 
 /** Roles with the `pii.reveal` act (server/src/auth/policy.ts); the server checks it again, by skill group. */
 const REVEALERS: readonly Role[] = ['agent', 'lead'];
@@ -15,7 +15,7 @@ const REVEALERS: readonly Role[] = ['agent', 'lead'];
  * `text`: the masked text as the view carries it; `reveal`: resolves with the unmasked text.
  */
 export function MaskedText({ text, reveal, className }: { text: string; reveal: () => Promise<string | null>; className?: string }) {
-  const t = PRIVACY_STRINGS[useLocale()];
+  const { t } = useTranslation('desk', { keyPrefix: 'reveal' });
   const mayReveal = useWorkstation((s) => Boolean(s.user?.roles.some((r) => REVEALERS.includes(r))));
   const [shown, setShown] = useState<string | null>(null);
   const [state, setState] = useState<'idle' | 'loading' | 'failed'>('idle');
@@ -40,7 +40,7 @@ export function MaskedText({ text, reveal, className }: { text: string; reveal: 
   // One inline element, so a flex bubble keeps the button on the text's line.
   return (
     <span className={className}>
-      <span dir="auto" data-testid={masked ? 'masked-text' : undefined} title={masked ? t.maskedTitle : undefined}>
+      <span dir="auto" data-testid={masked ? 'masked-text' : undefined} title={masked ? t('maskedTitle') : undefined}>
         {shown ?? text}
       </span>
       {masked && mayReveal ? (
@@ -49,17 +49,17 @@ export function MaskedText({ text, reveal, className }: { text: string; reveal: 
           <button
             type="button"
             className="linklike reveal"
-            aria-label={t.showLabel}
+            aria-label={t('showLabel')}
             data-testid="reveal-pii"
             disabled={state === 'loading'}
             onClick={() => void show()}
           >
-            {t.show}
+            {t('show')}
           </button>
           {state === 'failed' ? (
             <span className="small muted" role="status">
               {' '}
-              {t.failed}
+              {t('failed')}
             </span>
           ) : null}
         </>

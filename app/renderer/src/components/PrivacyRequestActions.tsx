@@ -1,9 +1,9 @@
 import { useContext, useEffect, useId, useMemo } from 'react';
 import { useStore } from 'zustand';
 import { usePrivacyApi } from '../api/privacy';
-import { StoreContext, useLocale, useWorkstation } from '../context';
-import { PRIVACY_REQUEST_STRINGS } from '../i18n';
-import { localeTag } from '../i18n-routing';
+import { useTranslation } from 'react-i18next';
+import { StoreContext, useWorkstation } from '../context';
+import { useFormat } from '../format';
 import { canRequestPrivacy } from '../staff';
 import { createPrivacyFilingStore, REASON_MAX } from '../stores/privacy';
 
@@ -17,9 +17,8 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
   const user = useWorkstation((s) => s.user);
   const api = usePrivacyApi();
   const workstation = useContext(StoreContext);
-  const locale = useLocale();
-  const t = PRIVACY_REQUEST_STRINGS[locale];
-  const tag = localeTag(locale);
+  const { t, i18n } = useTranslation('privacyRequest');
+  const { dateTime } = useFormat();
   const headingId = useId();
   const store = useMemo(() => createPrivacyFilingStore(api, () => workstation?.getState().token ?? ''), [api, workstation]);
   const kind = useStore(store, (s) => s.kind);
@@ -33,14 +32,14 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
   const { open, cancel, setReason, submit } = store.getState();
   return (
     <section className="privacy-file" aria-labelledby={headingId} data-testid="privacy-file">
-      <h3 id={headingId}>{t.panelTitle}</h3>
+      <h3 id={headingId}>{t('panelTitle')}</h3>
       {kind === null ? (
         <div className="privacy-file__buttons">
           <button type="button" className="ghost" onClick={() => open('export')} data-testid="privacy-request-export">
-            {t.requestExport}
+            {t('requestExport')}
           </button>
           <button type="button" className="ghost" onClick={() => open('erasure')} data-testid="privacy-request-erasure">
-            {t.requestErasure}
+            {t('requestErasure')}
           </button>
         </div>
       ) : (
@@ -50,17 +49,17 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
             void submit(customerId);
           }}
           className="privacy-file"
-          aria-label={kind === 'export' ? t.requestExport : t.requestErasure}
+          aria-label={kind === 'export' ? t('requestExport') : t('requestErasure')}
           data-testid="privacy-file-form"
         >
-          <strong>{kind === 'export' ? t.requestExport : t.requestErasure}</strong>
-          {kind === 'erasure' ? <p className="privacy-file__warning">{t.erasureWarning}</p> : null}
+          <strong>{kind === 'export' ? t('requestExport') : t('requestErasure')}</strong>
+          {kind === 'erasure' ? <p className="privacy-file__warning">{t('erasureWarning')}</p> : null}
           <label>
-            <span>{t.reasonLabel}</span>
+            <span>{t('reasonLabel')}</span>
             <textarea
               value={reason}
               onChange={(e) => setReason(e.target.value)}
-              placeholder={t.reasonHint}
+              placeholder={t('reasonHint')}
               maxLength={REASON_MAX}
               rows={3}
               dir="auto"
@@ -72,24 +71,23 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
           </label>
           <div className="privacy-file__buttons">
             <button type="submit" disabled={status === 'sending'} data-testid="privacy-file-submit">
-              {status === 'sending' ? t.sending : t.submit}
+              {status === 'sending' ? t('sending') : t('submit')}
             </button>
             <button type="button" className="ghost" onClick={cancel}>
-              {t.cancel}
+              {t('cancel')}
             </button>
           </div>
         </form>
       )}
       {error ? (
         <p className="privacy-file__error" role="alert" data-testid="privacy-file-error">
-          {t.errors[error.code] ?? t.errors.fallback}
-          {error.message && !(error.code in t.errors) ? ` (${error.message})` : ''}
+          {i18n.exists(`privacyRequest:errors.${error.code}`) ? t(`errors.${error.code as 'fallback'}`) : t('errors.fallback')}
+          {error.message && !i18n.exists(`privacyRequest:errors.${error.code}`) ? ` (${error.message})` : ''}
         </p>
       ) : null}
       {filed ? (
         <p className="privacy-file__done" role="status" data-testid="privacy-filed" data-id={filed.id}>
-          {t.filed(t.kinds[filed.kind], filed.id, new Date(filed.dueAt).toLocaleString(tag, { dateStyle: 'medium', timeStyle: 'short' }))}{' '}
-          {t.filedNext}
+          {t('filed', { kind: t(`kinds.${filed.kind}`), id: filed.id, due: dateTime(filed.dueAt) })} {t('filedNext')}
         </p>
       ) : null}
     </section>

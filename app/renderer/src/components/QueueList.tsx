@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { SlaStatus } from '../../../../common/api/sla';
+import { useTranslation } from 'react-i18next';
 import { useLocale, useWorkstation } from '../context';
-import { formatCountdown, kpiStrings } from '../i18n-kpis';
-import { channelName, waitedFor } from '../format';
+import { countdown, dateTime, waitedFor } from '../format';
 import { visibleQueue } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
 import { IncomingTransfers } from './Transfer';
@@ -30,34 +30,31 @@ export function QueueList() {
   const openSession = useWorkstation((s) => s.openSession);
   const accept = useWorkstation((s) => s.accept);
   const decline = useWorkstation((s) => s.decline);
+  const { t } = useTranslation('desk', { keyPrefix: 'queue' });
+  const { t: tc } = useTranslation('continuity');
+  const locale = useLocale();
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
   }, []);
 
   return (
-    <nav className="queue" aria-label="Unified queue">
+    <nav className="queue" aria-label={t('label')}>
       <IncomingTransfers />
       <div className="queue__tabs" role="tablist">
         <button role="tab" aria-selected={filter === 'waiting'} onClick={() => setFilter('waiting')}>
-          Waiting <span className="count">{counts[0]}</span>
+          {t('waiting')} <span className="count">{counts[0]}</span>
         </button>
         <button role="tab" aria-selected={filter === 'mine'} onClick={() => setFilter('mine')}>
-          My chats <span className="count">{counts[1]}</span>
+          {t('mine')} <span className="count">{counts[1]}</span>
         </button>
         <button role="tab" aria-selected={filter === 'ai'} onClick={() => setFilter('ai')} data-testid="tab-ai">
-          With AI <span className="count">{counts[2]}</span>
+          {t('ai')} <span className="count">{counts[2]}</span>
         </button>
       </div>
       {items.length === 0 ? (
-        <p className="queue__empty">
-          {filter === 'waiting'
-            ? 'No one is waiting. 🎉'
-            : filter === 'ai'
-              ? 'The AI is not answering anyone right now.'
-              : 'No open chats.'}
-        </p>
+        <p className="queue__empty">{filter === 'waiting' ? t('emptyWaiting') : filter === 'ai' ? t('emptyAi') : t('emptyMine')}</p>
       ) : (
         <ul className="queue__list">
           {items.map((s) => {
@@ -73,14 +70,18 @@ export function QueueList() {
               >
                 <button type="button" className="qitem__main" onClick={() => void openSession(s.id)}>
                   <span className="qitem__top">
-                    <span className={`chan chan--${s.channel}`} title={channelName(s.channel)}>
-                      {s.channel}
+                    <span
+                      className={`chan chan--${s.channel}`}
+                      data-channel={s.channel}
+                      title={t('channel', { channel: tc(`channels.${s.channel}`) })}
+                    >
+                      {tc(`channels.${s.channel}`)}
                     </span>
                     <strong className="qitem__name" dir="auto">
                       {s.customerName}
                     </strong>
                     {unread[s.id] ? <span className="unread">{unread[s.id]}</span> : null}
-                    <span className="qitem__wait">{waitedFor(s.status === 'active' ? s.lastMessageAt : s.waitingSince, now)}</span>
+                    <span className="qitem__wait">{waitedFor(s.status === 'active' ? s.lastMessageAt : s.waitingSince, now, locale)}</span>
                   </span>
                   <span className="qitem__preview" dir="auto">
                     {s.lastMessagePreview}
@@ -90,26 +91,34 @@ export function QueueList() {
                     <EmotionBadge emotion={s.emotion} />
                     {s.status === 'bot' ? (
                       <span className="withai" data-testid="with-ai">
-                        with AI
+                        {t('withAi')}
                       </span>
                     ) : null}
                     {s.handover && s.status !== 'bot' ? (
                       <span
                         className={`handover${s.handover.noAgentOnline ? ' handover--left' : ''}`}
                         data-testid="handover"
-                        title={`Handed over by ${s.handover.by === 'ai' ? 'the AI' : s.handover.by}: ${s.handover.reason}`}
+                        title={t('handedOverBy', {
+                          by: s.handover.by === 'ai' ? t('theAi') : s.handover.by,
+                          reason: t(`handoverReasons.${s.handover.reason}`),
+                        })}
                       >
-                        {s.handover.noAgentOnline ? 'left a message' : `from AI: ${s.handover.reason.replace(/-/g, ' ')}`}
+                        {s.handover.noAgentOnline ? t('leftMessage') : t('fromAi', { reason: t(`handoverReasons.${s.handover.reason}`) })}
                       </span>
                     ) : null}
                     {s.tier ? (
-                      <span className={`tier tier--${s.tier}`} data-testid="tier">
-                        {s.tier}
+                      <span className={`tier tier--${s.tier}`} data-testid="tier" data-tier={s.tier}>
+                        {t(`tiers.${s.tier}`)}
                       </span>
                     ) : null}
                     {s.priority !== null ? (
-                      <span className="prio" data-testid="priority">
-                        P{s.priority.toFixed(0)}
+                      <span
+                        className="prio"
+                        data-testid="priority"
+                        data-priority={s.priority.toFixed(0)}
+                        title={t('priorityTitle', { value: s.priority.toFixed(0) })}
+                      >
+                        {t('priority', { value: s.priority.toFixed(0) })}
                       </span>
                     ) : null}
                     <span className="group">{s.skillGroup}</span>
@@ -118,11 +127,11 @@ export function QueueList() {
                 {s.status !== 'active' ? (
                   <span className="qitem__actions">
                     <button type="button" className="qitem__accept" onClick={() => void accept(s.id)} data-testid="accept">
-                      {offered ? 'Accept offer' : s.status === 'bot' ? 'Take over' : 'Take'}
+                      {offered ? t('acceptOffer') : s.status === 'bot' ? t('takeOver') : t('accept')}
                     </button>
                     {offered ? (
                       <button type="button" className="ghost qitem__decline" onClick={() => void decline(s.id)} data-testid="decline">
-                        Decline
+                        {t('decline')}
                       </button>
                     ) : null}
                     {offers[s.id]?.expiresAt ? <OfferCountdown expiresAt={offers[s.id]!.expiresAt} now={now} /> : null}
@@ -135,7 +144,7 @@ export function QueueList() {
       )}
       {filter === 'waiting' && waitingTotal !== null && waitingTotal > counts[0] ? (
         <p className="queue__more" data-testid="queue-more">
-          Showing the {counts[0]} most urgent of {waitingTotal} waiting.
+          {t('more', { shown: counts[0], total: waitingTotal })}
         </p>
       ) : null}
     </nav>
@@ -147,8 +156,9 @@ export function QueueList() {
  * business hours already counted in by the server), red once it is due or breached.
  */
 function SlaChip({ sla, now }: { sla: SlaStatus; now: number }) {
-  const t = kpiStrings(useLocale()).sla;
-  const kind = sla.kind === 'first' ? t.first : t.next;
+  const { t } = useTranslation('desk', { keyPrefix: 'queue.sla' });
+  const locale = useLocale();
+  const kind = sla.kind === 'first' ? t('first') : t('next');
   if (sla.dueAt === null) return null;
   const left = Date.parse(sla.dueAt) - now;
   const late = sla.breached || left <= 0;
@@ -159,19 +169,20 @@ function SlaChip({ sla, now }: { sla: SlaStatus; now: number }) {
       data-testid="sla-chip"
       data-kind={sla.kind}
       data-late={late || undefined}
-      title={t.title(kind, new Date(sla.dueAt).toLocaleString())}
+      title={t('title', { kind, due: dateTime(sla.dueAt, locale) })}
     >
-      {kind} {late ? t.late(formatCountdown(-left)) : formatCountdown(left)}
+      {kind} {late ? t('late', { overdue: countdown(-left) }) : countdown(left)}
     </span>
   );
 }
 
 /** Seconds left on an offer; after that the router offers the contact to the next agent. */
 function OfferCountdown({ expiresAt, now }: { expiresAt: string; now: number }) {
+  const { t } = useTranslation('desk', { keyPrefix: 'queue' });
   const left = Math.max(0, Math.floor((Date.parse(expiresAt) - now) / 1000));
   return (
-    <span className="countdown" title="Offered to you; it moves to the next agent when the time is up">
-      {left > 0 ? `${left}s left` : 'moving on…'}
+    <span className="countdown" title={t('offerTitle')}>
+      {left > 0 ? t('offerLeft', { value: left }) : t('offerMoving')}
     </span>
   );
 }

@@ -1,13 +1,12 @@
 import { useLocale, useWorkstation } from '../context';
 import type { SettablePresence } from '../../../../common/socket/agent-events';
-import { routingStrings } from '../i18n-routing';
-import { PRIVACY_REQUEST_STRINGS } from '../i18n';
+import { useTranslation } from 'react-i18next';
+import { useFormat } from '../format';
 import { canApprovePrivacy, canManageApps, canViewAudit, canViewBoard, canViewKpis, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
 import { canSupervise } from '../stores/supervision';
 import { supervisionStrings } from '../i18n-supervision';
 import { LanguageSwitch } from './LanguageSwitch';
-import { useTranslation } from 'react-i18next';
 import { PresenceLoad } from './collision/PresenceLoad';
 
 /**
@@ -27,8 +26,9 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const presenceBy = useWorkstation((s) => s.presenceChangedBy);
   const logout = useWorkstation((s) => s.logout);
   const locale = useLocale();
-  const t = routingStrings(locale).shell;
   const { t: tv } = useTranslation(['supervision', 'board', 'routing', 'kpis', 'apps', 'audit']);
+  const { t: td } = useTranslation('desk', { keyPrefix: 'top' });
+  const { clockTime } = useFormat();
   const views: View[] = [
     ...(worksQueue(user) ? (['workstation'] as const) : []),
     ...(canViewBoard(user) ? (['board'] as const) : []),
@@ -40,17 +40,17 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
     ...(canApprovePrivacy(user) ? (['privacy'] as const) : []),
   ];
   const labels: Record<View, string> = {
-    workstation: t.viewWorkstation,
+    workstation: td('viewWorkstation'),
     supervise: tv('supervision:tab'),
     board: tv('board:tab'),
     routing: tv('routing:shell.viewRouting'),
     kpis: tv('kpis:tab'),
     apps: tv('apps:tab'),
     audit: tv('audit:tab'),
-    privacy: PRIVACY_REQUEST_STRINGS[locale].tab,
+    privacy: td('privacyTab'),
   };
   const label = (v: View) => labels[v];
-  const linkLabel = link === 'online' ? t.link.online : link === 'connecting' ? t.link.connecting : t.link.offline;
+  const linkLabel = td(`link.${link}`);
   return (
     <header className="topbar">
       <div className="topbar__left">
@@ -58,7 +58,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
           汇流 <span>Huiliu</span>
         </div>
         {onView && (views.length > 1 || views[0] !== 'workstation') ? (
-          <div className="views" role="tablist" aria-label={t.views}>
+          <div className="views" role="tablist" aria-label={td('views')}>
             {views.map((v) => (
               <button
                 key={v}
@@ -82,25 +82,25 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
               {linkLabel}
             </span>
             <select
-              aria-label={t.presence}
+              aria-label={td('presence')}
               value={presence}
               onChange={(e) => void setPresence(e.target.value as SettablePresence)}
               className={`presence presence--${presence}`}
             >
-              <option value="available">{t.presences.available}</option>
-              <option value="busy">{t.presences.busy}</option>
-              <option value="away">{t.presences.away}</option>
+              <option value="available">{td('presences.available')}</option>
+              <option value="busy">{td('presences.busy')}</option>
+              <option value="away">{td('presences.away')}</option>
               {presence === 'after-call-work' && (
                 <option value="after-call-work" disabled>
-                  {t.presences['after-call-work']}
-                  {presenceUntil ? t.until(new Date(presenceUntil).toLocaleTimeString()) : ''}
+                  {td('presences.after-call-work')}
+                  {presenceUntil ? td('until', { time: clockTime(presenceUntil) }) : ''}
                 </option>
               )}
             </select>
             <PresenceLoad />
             {presenceBy ? (
               <span className="presence-by" role="status" data-testid="presence-changed-by">
-                {supervisionStrings(locale).presenceChangedBy(presenceBy.name, t.presences[presenceBy.presence])}
+                {supervisionStrings(locale).presenceChangedBy(presenceBy.name, td(`presences.${presenceBy.presence}`))}
               </span>
             ) : null}
           </>
@@ -111,7 +111,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
           {user?.skillGroups.length ? ` · ${user.skillGroups.join(', ')}` : null}
         </span>
         <button type="button" className="ghost" onClick={() => void logout()}>
-          {t.signOut}
+          {td('signOut')}
         </button>
       </div>
     </header>

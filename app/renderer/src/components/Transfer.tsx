@@ -9,9 +9,10 @@ import {
   type TransferTarget,
   type TransferView,
 } from '../../../../common/api/transfers';
-import { useLocale, useWorkstation } from '../context';
-import { STRINGS } from '../i18n';
-import { stamp } from '../format';
+import { useTranslation } from 'react-i18next';
+import { useWorkstation } from '../context';
+import { useFormat } from '../format';
+import { useErrorText } from '../error-text';
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -35,11 +36,12 @@ type Kind = TransferTarget['kind'];
 
 /** Pick the target (a colleague, a skill group, the expert tier), warm or cold, and a note. */
 export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onClose: () => void }) {
-  const t = STRINGS[useLocale()].transfer;
+  const { t } = useTranslation('transfer');
   const targets = useWorkstation((s) => s.transferTargets);
   const load = useWorkstation((s) => s.loadTransferTargets);
   const request = useWorkstation((s) => s.requestTransfer);
   const error = useWorkstation((s) => s.transferError);
+  const errorText = useErrorText();
   const [kind, setKind] = useState<Kind>('agent');
   const [agentId, setAgentId] = useState('');
   const [group, setGroup] = useState('');
@@ -82,39 +84,39 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
   };
   const agentOption = (a: NonNullable<typeof targets>['agents'][number]) => (
     <option key={a.id} value={a.id}>
-      {`${a.name}${a.expert ? ' ★' : ''} · ${t.presence[a.presence]} · ${t.chats(a.activeChats)} · ${a.skillGroups.map(groupName).join(', ')}`}
+      {`${a.name}${a.expert ? ' ★' : ''} · ${t(`presence.${a.presence}`)} · ${t('chats', { count: a.activeChats })} · ${a.skillGroups.map(groupName).join(', ')}`}
     </option>
   );
 
   return (
-    <form className="transfer-dialog" aria-label={t.title} data-testid="transfer-dialog" onSubmit={(e) => void submit(e)}>
-      <h3>{t.title}</h3>
-      <div className="transfer-dialog__row" role="radiogroup" aria-label={t.targetKind}>
-        <span className="transfer-dialog__label">{t.targetKind}</span>
+    <form className="transfer-dialog" aria-label={t('title')} data-testid="transfer-dialog" onSubmit={(e) => void submit(e)}>
+      <h3>{t('title')}</h3>
+      <div className="transfer-dialog__row" role="radiogroup" aria-label={t('targetKind')}>
+        <span className="transfer-dialog__label">{t('targetKind')}</span>
         <span className="transfer-dialog__options">
           {(['agent', 'skill-group', 'expert'] as const).map((k) => (
             <label key={k} className="radio">
               <input type="radio" name="transfer-kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
-              {t.kinds[k]}
+              {t(`kinds.${k}`)}
             </label>
           ))}
         </span>
       </div>
       {kind === 'agent' ? (
         targets && targets.agents.length === 0 ? (
-          <p className="muted">{t.noAgents}</p>
+          <p className="muted">{t('noAgents')}</p>
         ) : (
           <label className="transfer-dialog__field">
-            <span>{t.agent}</span>
+            <span>{t('agent')}</span>
             <select value={agentId} onChange={(e) => setAgentId(e.target.value)} disabled={!targets} data-testid="transfer-agent">
               {mine.length ? <optgroup label={detail.skillGroup}>{mine.map(agentOption)}</optgroup> : null}
-              {others.length ? <optgroup label={t.otherGroups}>{others.map(agentOption)}</optgroup> : null}
+              {others.length ? <optgroup label={t('otherGroups')}>{others.map(agentOption)}</optgroup> : null}
             </select>
           </label>
         )
       ) : (
         <label className="transfer-dialog__field">
-          <span className="transfer-dialog__label">{t.skillGroup}</span>
+          <span className="transfer-dialog__label">{t('skillGroup')}</span>
           <select
             value={kind === 'skill-group' ? group : expertGroup}
             onChange={(e) => (kind === 'skill-group' ? setGroup(e.target.value) : setExpertGroup(e.target.value))}
@@ -123,14 +125,14 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
           >
             {(targets?.skillGroups ?? []).map((g) => (
               <option key={g.id} value={g.id}>
-                {kind === 'expert' ? t.expertOf(g.name) : g.name}
+                {kind === 'expert' ? t('expertOf', { group: g.name }) : g.name}
               </option>
             ))}
           </select>
         </label>
       )}
-      <div className="transfer-dialog__row" role="radiogroup" aria-label={t.mode}>
-        <span className="transfer-dialog__label">{t.mode}</span>
+      <div className="transfer-dialog__row" role="radiogroup" aria-label={t('mode')}>
+        <span className="transfer-dialog__label">{t('mode')}</span>
         <span className="transfer-dialog__options">
           <label className="radio">
             <input
@@ -141,21 +143,21 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
               disabled={detail.channel === 'SP'}
               onChange={() => setMode('warm')}
             />
-            <strong>{t.warm}</strong> <span className="muted small">{t.warmHint}</span>
+            <strong>{t('warm')}</strong> <span className="muted small">{t('warmHint')}</span>
           </label>
           <label className="radio">
             <input type="radio" name="transfer-mode" value="cold" checked={mode === 'cold'} onChange={() => setMode('cold')} />
-            <strong>{t.cold}</strong> <span className="muted small">{t.coldHint}</span>
+            <strong>{t('cold')}</strong> <span className="muted small">{t('coldHint')}</span>
           </label>
         </span>
       </div>
       <label className="transfer-dialog__field transfer-dialog__note">
-        <span className="transfer-dialog__label">{t.note}</span>
+        <span className="transfer-dialog__label">{t('note')}</span>
         <textarea
           dir="auto"
           rows={2}
           maxLength={TRANSFER_NOTE_MAX}
-          placeholder={t.notePlaceholder}
+          placeholder={t('notePlaceholder')}
           value={note}
           onChange={(e) => setNote(e.target.value)}
           data-testid="transfer-note"
@@ -163,15 +165,15 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
       </label>
       {error ? (
         <p className="error" role="alert" data-testid="transfer-error">
-          {error}
+          {errorText(error)}
         </p>
       ) : null}
       <div className="transfer-dialog__actions">
         <button type="submit" disabled={!target || sending} data-testid="transfer-send">
-          {t.send}
+          {t('send')}
         </button>
         <button type="button" className="ghost" onClick={onClose}>
-          {t.cancel}
+          {t('cancel')}
         </button>
       </div>
     </form>
@@ -180,29 +182,30 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
 
 /** The sender's pending warm transfer: who must accept, the time left, and Cancel. */
 export function OutgoingTransferBanner({ transfer }: { transfer: TransferView }) {
-  const t = STRINGS[useLocale()].transfer;
+  const { t } = useTranslation('transfer');
   const cancel = useWorkstation((s) => s.cancelTransfer);
   const now = useNow();
   return (
     <div className="transfer-pending" role="status" data-testid="transfer-pending">
-      <span className="transfer-pending__text">{t.pending(transfer.offeredTo?.name ?? transfer.targetLabel)}</span>
-      <span className="countdown">{t.secondsLeft(secondsUntil(transfer.expiresAt, now))}</span>
+      <span className="transfer-pending__text">{t('pending', { to: transfer.offeredTo?.name ?? transfer.targetLabel })}</span>
+      <span className="countdown">{t('secondsLeft', { count: secondsUntil(transfer.expiresAt, now) })}</span>
       <button type="button" className="ghost" onClick={() => void cancel(transfer.id)} data-testid="transfer-cancel">
-        {t.cancelTransfer}
+        {t('cancelTransfer')}
       </button>
     </div>
   );
 }
 
 function SummaryLines({ transfer }: { transfer: Pick<TransferView, 'summary'> }) {
-  const t = STRINGS[useLocale()].transfer;
+  const { t } = useTranslation('transfer');
+  const { t: ta } = useTranslation('assist');
   if (!transfer.summary) return null;
   return (
     <div className="transfer-summary" data-testid="transfer-summary">
       <span className="ai-mark" aria-hidden="true">
-        AI
+        {ta('aiMark')}
       </span>
-      <strong>{t.summary}</strong>
+      <strong>{t('summary')}</strong>
       {transfer.summary.lines.map((line, i) => (
         <p key={i} dir="auto">
           {line}
@@ -214,18 +217,19 @@ function SummaryLines({ transfer }: { transfer: Pick<TransferView, 'summary'> })
 
 /** At the top of a transferred conversation: who passed it on, how, their note and the AI summary. */
 export function TransferCard({ transfer }: { transfer: TransferView }) {
-  const t = STRINGS[useLocale()].transfer;
+  const { t } = useTranslation('transfer');
+  const { stamp } = useFormat();
   return (
     <section
       className="transfer-card"
-      aria-label={t.transferredFrom(transfer.from.name, t.modeName[transfer.mode])}
+      aria-label={t('transferredFrom', { name: transfer.from.name, mode: t(`modeName.${transfer.mode}`) })}
       data-testid="transfer-card"
     >
       <div className="transfer-card__head">
         <span className="transfer-icon" aria-hidden="true">
           ⇄
         </span>
-        <strong>{t.transferredFrom(transfer.from.name, t.modeName[transfer.mode])}</strong>
+        <strong>{t('transferredFrom', { name: transfer.from.name, mode: t(`modeName.${transfer.mode}`) })}</strong>
         <span className="muted small">{stamp(transfer.createdAt)}</span>
       </div>
       {transfer.note ? (
@@ -240,7 +244,7 @@ export function TransferCard({ transfer }: { transfer: TransferView }) {
 
 /** Warm transfers offered to me: the contact, the sender, their note, the AI summary, Accept / Decline. */
 export function IncomingTransfers() {
-  const t = STRINGS[useLocale()].transfer;
+  const { t } = useTranslation('transfer');
   const offers = useWorkstation((s) => s.incomingTransfers);
   const accept = useWorkstation((s) => s.acceptTransfer);
   const decline = useWorkstation((s) => s.declineTransfer);
@@ -250,18 +254,18 @@ export function IncomingTransfers() {
   const list = Object.values(offers).sort((a, b) => a.transfer.createdAt.localeCompare(b.transfer.createdAt));
   if (list.length === 0) return null;
   return (
-    <section className="incoming-transfers" aria-label={t.incoming}>
+    <section className="incoming-transfers" aria-label={t('incoming')}>
       {list.map(({ transfer, session }) => (
         <article key={transfer.id} className="incoming-transfer" data-testid="incoming-transfer">
           <header className="incoming-transfer__head">
             <span className="transfer-icon" aria-hidden="true">
               ⇄
             </span>
-            <strong>{t.incoming}</strong>
-            <span className="countdown">{t.secondsLeft(secondsUntil(transfer.expiresAt, now))}</span>
+            <strong>{t('incoming')}</strong>
+            <span className="countdown">{t('secondsLeft', { count: secondsUntil(transfer.expiresAt, now) })}</span>
           </header>
           <p className="incoming-transfer__who">
-            <strong dir="auto">{session.customerName}</strong> <span className="muted">{t.from(transfer.from.name)}</span>
+            <strong dir="auto">{session.customerName}</strong> <span className="muted">{t('from', { name: transfer.from.name })}</span>
           </p>
           {transfer.note ? (
             <p className="transfer-card__note" dir="auto">
@@ -272,8 +276,8 @@ export function IncomingTransfers() {
           {declining === transfer.id ? (
             <div className="incoming-transfer__actions">
               <input
-                aria-label={t.declineReason}
-                placeholder={t.declineReason}
+                aria-label={t('declineReason')}
+                placeholder={t('declineReason')}
                 maxLength={TRANSFER_DECLINE_REASON_MAX}
                 value={reason}
                 onChange={(e) => setReason(e.target.value)}
@@ -288,16 +292,16 @@ export function IncomingTransfers() {
                   setReason('');
                 }}
               >
-                {t.decline}
+                {t('decline')}
               </button>
             </div>
           ) : (
             <div className="incoming-transfer__actions">
               <button type="button" onClick={() => void accept(transfer.id)} data-testid="transfer-accept">
-                {t.accept}
+                {t('accept')}
               </button>
               <button type="button" className="ghost" onClick={() => setDeclining(transfer.id)} data-testid="transfer-decline">
-                {t.decline}
+                {t('decline')}
               </button>
             </div>
           )}
@@ -309,7 +313,8 @@ export function IncomingTransfers() {
 
 /** The agents' record of a transfer in the transcript (a staff-only event message); null for other messages. */
 export function TransferRecordLine({ message }: { message: MessageView }) {
-  const t = STRINGS[useLocale()].transfer;
+  const { t } = useTranslation('transfer');
+  const { stamp } = useFormat();
   if (message.kind !== 'event' || message.body.name !== TRANSFER_EVENT_NAME) return null;
   const data = TransferEventDataSchema.safeParse(message.body.data);
   if (!data.success) return null;
@@ -319,34 +324,38 @@ export function TransferRecordLine({ message }: { message: MessageView }) {
       <span className="transfer-icon" aria-hidden="true">
         ⇄
       </span>{' '}
-      {by ? t.reassigned(by.name, from.name, to?.name ?? targetLabel) : t.record(from.name, to?.name ?? targetLabel, t.modeName[mode])} ·{' '}
-      <time dateTime={message.receivedAt}>{stamp(message.receivedAt)}</time>
+      {by
+        ? t('reassigned', { by: by.name, from: from.name, to: to?.name ?? targetLabel })
+        : t('record', { from: from.name, to: to?.name ?? targetLabel, mode: t(`modeName.${mode}`) })}{' '}
+      · <time dateTime={message.receivedAt}>{stamp(message.receivedAt)}</time>
     </li>
   );
 }
 
 /** What became of a transfer I sent, until dismissed. */
 export function TransferNotice() {
-  const t = STRINGS[useLocale()].transfer;
+  const { t } = useTranslation('transfer');
   const notice = useWorkstation((s) => s.transferNotice);
   const dismiss = useWorkstation((s) => s.dismissTransferNotice);
   if (!notice) return null;
   const to = notice.offeredTo?.name ?? notice.targetLabel;
   const text =
     notice.status === 'accepted'
-      ? t.notices.accepted(to)
+      ? t('notices.accepted', { to })
       : notice.status === 'declined'
-        ? t.notices.declined(to, notice.declineReason)
+        ? notice.declineReason
+          ? t('notices.declinedWhy', { to, reason: notice.declineReason })
+          : t('notices.declined', { to })
         : notice.status === 'expired'
-          ? t.notices.expired(to)
+          ? t('notices.expired', { to })
           : notice.status === 'routed'
-            ? t.notices.routed(to)
-            : t.notices.cancelled;
+            ? t('notices.routed', { to })
+            : t('notices.cancelled');
   return (
     <div className={`transfer-notice transfer-notice--${notice.status}`} role="status" data-testid="transfer-notice">
       <span>{text}</span>
       <button type="button" className="linklike" onClick={dismiss}>
-        {t.dismiss}
+        {t('dismiss')}
       </button>
     </div>
   );

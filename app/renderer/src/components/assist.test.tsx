@@ -7,7 +7,8 @@ import type { MessageView, SessionDetail } from '../../../../common/api/sessions
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
-import { LocaleContext, StoreContext } from '../context';
+import { StoreContext } from '../context';
+import { LocaleProvider } from '../LocaleProvider';
 import type { Locale } from '../i18n';
 import { createWorkstationStore } from '../stores/workstation';
 import { insertAt } from './Assist';
@@ -130,11 +131,11 @@ describe('AI assistance in the conversation view', () => {
     root = createRoot(host);
     await act(async () => {
       root.render(
-        <LocaleContext.Provider value={locale}>
+        <LocaleProvider locale={locale}>
           <StoreContext.Provider value={store}>
             <App />
           </StoreContext.Provider>
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       );
     });
   }

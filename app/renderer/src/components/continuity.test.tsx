@@ -9,7 +9,8 @@ import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { CustomersApiContext, createCustomersApi } from '../api/customers';
 import { App } from '../App';
-import { LocaleContext, StoreContext } from '../context';
+import { StoreContext } from '../context';
+import { LocaleProvider } from '../LocaleProvider';
 import type { Locale } from '../i18n';
 import { visibleQueue } from '../stores/queue';
 import { createWorkstationStore } from '../stores/workstation';
@@ -155,13 +156,13 @@ describe('one person across channels in the workstation', () => {
     root = createRoot(host);
     await act(async () => {
       root.render(
-        <LocaleContext.Provider value={options.locale ?? 'en'}>
+        <LocaleProvider locale={options.locale ?? 'en'}>
           <CustomersApiContext.Provider value={http.api}>
             <StoreContext.Provider value={store}>
               <App />
             </StoreContext.Provider>
           </CustomersApiContext.Provider>
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       );
     });
     return http;

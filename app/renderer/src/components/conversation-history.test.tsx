@@ -8,6 +8,7 @@ import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
 import { createWorkstationStore } from '../stores/workstation';
+import { LocaleProvider } from '../LocaleProvider';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 Element.prototype.scrollTo ??= () => undefined;
@@ -93,9 +94,11 @@ describe('a long conversation in the workstation', () => {
     root = createRoot(host);
     await act(async () => {
       root.render(
-        <StoreContext.Provider value={store}>
-          <App />
-        </StoreContext.Provider>,
+        <LocaleProvider locale="en">
+          <StoreContext.Provider value={store}>
+            <App />
+          </StoreContext.Provider>
+        </LocaleProvider>,
       );
     });
   });

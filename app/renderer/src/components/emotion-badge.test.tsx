@@ -6,7 +6,8 @@ import type { MessageEmotion, MessageView, SessionDetail, SessionSummary } from 
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
-import { LocaleContext, StoreContext } from '../context';
+import { StoreContext } from '../context';
+import { LocaleProvider } from '../LocaleProvider';
 import { detectLocale, type Locale } from '../i18n';
 import { createWorkstationStore, type WorkstationStore } from '../stores/workstation';
 
@@ -123,11 +124,11 @@ describe('emotion badges on queue items and customer messages (issue 9)', () => 
     store = workstation();
     await act(async () => {
       root!.render(
-        <LocaleContext.Provider value={locale}>
+        <LocaleProvider locale={locale}>
           <StoreContext.Provider value={store}>
             <App />
           </StoreContext.Provider>
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       );
     });
   }

@@ -7,10 +7,13 @@ import { HuiliuError } from '../../../../common/errors/codes';
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { ssoResultOf, type SignInProviders } from '../api/http';
-import { LocaleContext, StoreContext } from '../context';
+import { StoreContext } from '../context';
+import { LocaleProvider } from '../LocaleProvider';
 import type { Locale } from '../i18n';
 import { createWorkstationStore } from '../stores/workstation';
 import { Login } from './Login';
+import { errorText } from '../error-text';
+import { createI18n } from '../locale';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -59,11 +62,11 @@ describe('enterprise sign-in on the login page (issue 17)', () => {
     const { store } = workstation(async () => session);
     await act(async () => {
       root!.render(
-        <LocaleContext.Provider value={locale}>
+        <LocaleProvider locale={locale}>
           <StoreContext.Provider value={store}>
             <Login providers={providers} />
           </StoreContext.Provider>
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       );
     });
   }
@@ -108,6 +111,9 @@ describe('coming back from the provider', () => {
       throw new HuiliuError('SSO_FAILED');
     });
     await store.getState().loginWithSso('used');
-    expect(store.getState()).toMatchObject({ token: null, loginError: 'Signing in with your organisation did not complete; start again.' });
+    expect(store.getState()).toMatchObject({ token: null, loginError: 'desk:errors.codes.SSO_FAILED' });
+    expect(errorText(createI18n('en'), store.getState().loginError!)).toBe(
+      'Signing in with your organisation did not complete; start again.',
+    );
   });
 });

@@ -9,7 +9,8 @@ import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { TransferTargets } from '../../../../common/socket/agent-events';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
-import { LocaleContext, StoreContext } from '../context';
+import { StoreContext } from '../context';
+import { LocaleProvider } from '../LocaleProvider';
 import type { Locale } from '../i18n';
 import { createWorkstationStore } from '../stores/workstation';
 
@@ -142,11 +143,11 @@ describe('transfers in the workstation', () => {
     root = createRoot(host);
     await act(async () => {
       root.render(
-        <LocaleContext.Provider value={options.locale ?? 'en'}>
+        <LocaleProvider locale={options.locale ?? 'en'}>
           <StoreContext.Provider value={store}>
             <App />
           </StoreContext.Provider>
-        </LocaleContext.Provider>,
+        </LocaleProvider>,
       );
     });
   }

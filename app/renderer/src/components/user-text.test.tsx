@@ -9,6 +9,7 @@ import { App } from '../App';
 import { StoreContext } from '../context';
 import { stamp } from '../format';
 import { createWorkstationStore, type WorkstationStore } from '../stores/workstation';
+import { LocaleProvider } from '../LocaleProvider';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 // jsdom does no layout, so it has no scrolling; the conversation scrolls to its newest message.
@@ -114,9 +115,11 @@ describe('workstation user text', () => {
     const store = workstation();
     await act(async () => {
       root.render(
-        <StoreContext.Provider value={store}>
-          <App />
-        </StoreContext.Provider>,
+        <LocaleProvider locale="en">
+          <StoreContext.Provider value={store}>
+            <App />
+          </StoreContext.Provider>
+        </LocaleProvider>,
       );
     });
   });
@@ -168,8 +171,8 @@ describe('workstation user text', () => {
     const times = [...host.querySelectorAll<HTMLTimeElement>('[data-testid="messages"] time')];
     expect(times.map((t) => t.dateTime)).toEqual([lastYear, todayAt(10), todayAt(11)]);
     expect(host.textContent).not.toContain('2001');
-    expect(times[0]!.textContent).toBe(stamp(lastYear));
+    expect(times[0]!.textContent).toBe(stamp(lastYear, Date.now(), 'en'));
     expect(times[0]!.textContent).toContain(String(new Date(lastYear).getFullYear()));
-    expect(times[1]!.textContent).toBe(new Date(todayAt(10)).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+    expect(times[1]!.textContent).toBe(new Date(todayAt(10)).toLocaleTimeString('en', { hour: '2-digit', minute: '2-digit' }));
   });
 });

@@ -1,5 +1,10 @@
 import * as shell from './shell';
 import * as canned from './canned';
+import * as desk from './desk';
+import * as assist from './assist';
+import * as transfer from './transfer';
+import * as continuity from './continuity';
+import * as privacyRequest from './privacyRequest';
 import * as routing from './routing';
 import * as apps from './apps';
 import * as audit from './audit';
@@ -19,6 +24,11 @@ export const resources = {
   en: {
     shell: shell.en,
     canned: canned.en,
+    desk: desk.en,
+    assist: assist.en,
+    transfer: transfer.en,
+    continuity: continuity.en,
+    privacyRequest: privacyRequest.en,
     routing: routing.en,
     apps: apps.en,
     audit: audit.en,
@@ -33,6 +43,11 @@ export const resources = {
   zh: {
     shell: shell.zh,
     canned: canned.zh,
+    desk: desk.zh,
+    assist: assist.zh,
+    transfer: transfer.zh,
+    continuity: continuity.zh,
+    privacyRequest: privacyRequest.zh,
     routing: routing.zh,
     apps: apps.zh,
     audit: audit.zh,

@@ -1,6 +1,6 @@
 import type { UserView } from '../../../../common/api/auth';
-import { HuiliuError } from '../../../../common/errors/codes';
 import type { Slice, WorkstationDeps } from './types';
+import { errorKey } from '../error-text';
 
 export interface AuthSlice {
   token: string | null;
@@ -38,7 +38,7 @@ export const createAuthSlice =
         set({ token: res.token, user: res.user, loggingIn: false });
         if (worksQueue(res.user)) get().goOnline(res.token);
       } catch (error) {
-        const message = error instanceof HuiliuError ? error.message : 'Cannot reach the server.';
+        const message = errorKey(error, 'unreachable');
         set({ loggingIn: false, loginError: message });
       }
     }

@@ -3,6 +3,7 @@ import type { Presence, SettablePresence } from '../../../../common/socket/agent
 import { truncateText } from '../../../../common/text/text';
 import type { AgentConnection } from '../api/agent-socket';
 import type { Slice, WorkstationDeps } from './types';
+import { errorKey } from '../error-text';
 
 // The bridge refuses longer notifications; read its limits rather than repeat them.
 const NOTIFY_TITLE_MAX = NotifySchema.shape.title.maxLength ?? 120;
@@ -66,9 +67,9 @@ export const createConnectionSlice =
           if (err.data?.code === 'UNAUTHENTICATED') {
             // The token expired or was revoked: back to the sign-in screen.
             void get().logout();
-            set({ linkError: 'Your session ended; please sign in again.' });
+            set({ linkError: errorKey(null, 'sessionEnded') });
           } else {
-            set({ link: 'connecting', linkError: 'Cannot reach the server; retrying…' });
+            set({ link: 'connecting', linkError: errorKey(null, 'retrying') });
           }
         });
         socket.on('hello', ({ user, queue, presence, waitingTotal }) => {

@@ -1,9 +1,9 @@
 import type { MessageView, SessionDetail, WrapUpCode } from '../../../../common/api/sessions';
 import type { ChannelCode } from '../../../../common/message/session-id';
-import { HuiliuError } from '../../../../common/errors/codes';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import type { MessageAnnotation } from '../../../../common/api/attachments';
 import type { Slice } from './types';
+import { errorKey } from '../error-text';
 
 export interface PendingReply {
   clientMessageId: string;
@@ -69,7 +69,8 @@ export interface ConversationSlice {
   resetWork(): void;
 }
 
-const describe = (error: unknown) => (error instanceof HuiliuError ? error.message : 'No answer from the server; will retry.');
+/** A failure as the store keeps it: words the UI translates when it shows them (error-text.ts). */
+const describe = (error: unknown) => errorKey(error, 'noAnswerRetry');
 
 function withMessages(detail: SessionDetail, incoming: readonly MessageView[]): SessionDetail {
   const known = new Set(detail.messages.map((m) => m.id));

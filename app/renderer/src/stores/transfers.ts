@@ -1,7 +1,7 @@
 import type { TransferMode, TransferTarget, TransferView } from '../../../../common/api/transfers';
-import { HuiliuError } from '../../../../common/errors/codes';
 import type { TransferOffer, TransferTargets } from '../../../../common/socket/agent-events';
 import type { Slice } from './types';
+import { errorKey } from '../error-text';
 
 /**
  * Transfers (issue 11) as the workstation keeps them: warm transfers offered to me (the incoming
@@ -29,7 +29,8 @@ export interface TransferSlice {
   dismissTransferNotice(): void;
 }
 
-const describe = (error: unknown) => (error instanceof HuiliuError ? error.message : 'No answer from the server; try again.');
+/** A failure as the store keeps it: words the UI translates when it shows them (error-text.ts). */
+const describe = (error: unknown) => errorKey(error, 'noAnswer');
 
 export const createTransferSlice: Slice<TransferSlice> = (set, get) => {
   /** The contact left me (a cold transfer, or a warm one accepted): out of my list and my view. */

@@ -7,6 +7,8 @@ import type { SessionDetail, SessionSummary } from '../../../../common/api/sessi
 import type { AgentConnection } from '../api/agent-socket';
 import { visibleQueue } from './queue';
 import { createWorkstationStore } from './workstation';
+import { errorText } from '../error-text';
+import { createI18n } from '../locale';
 
 const user = { id: 'u1', username: 'agent1', displayName: 'Agent One', roles: ['agent' as const], skillGroups: ['general'], expert: false };
 
@@ -68,7 +70,10 @@ describe('workstation store', () => {
   it('signs in, keeps the token for this tab, and shows a clear error on a wrong password', async () => {
     const { store, storage } = setup();
     await store.getState().login('agent1', 'nope');
-    expect(store.getState().loginError).toBe('Wrong username or password.');
+    // Kept as the desk's key for the code; shown in the UI's language (error-text.ts).
+    expect(store.getState().loginError).toBe('desk:errors.codes.INVALID_CREDENTIALS');
+    expect(errorText(createI18n('en'), store.getState().loginError!)).toBe('Wrong username or password.');
+    expect(errorText(createI18n('zh'), store.getState().loginError!)).toBe('用户名或密码错误。');
     expect(store.getState().token).toBeNull();
     await store.getState().login('agent1', 'huiliu-demo');
     expect(store.getState().token).toBe('t1');
@@ -152,7 +157,8 @@ describe('workstation store', () => {
     await store.getState().accept('WB5');
     expect(store.getState().openSessionId).toBe('WB5');
     await store.getState().send('hello');
-    expect(store.getState().pending).toMatchObject([{ text: 'hello', error: 'down' }]);
+    expect(store.getState().pending).toMatchObject([{ text: 'hello', error: 'desk:errors.codes.INTERNAL' }]);
+    expect(errorText(createI18n('zh'), store.getState().pending[0]!.error!)).toBe('服务器出错了。');
     fail = false;
     await store.getState().retry(store.getState().pending[0]!.clientMessageId);
     expect(store.getState().pending).toEqual([]);
