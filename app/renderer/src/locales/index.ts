@@ -1,4 +1,5 @@
 import * as canned from './canned';
+import * as outbox from './outbox';
 import * as shell from './shell';
 
 /**
@@ -6,8 +7,8 @@ import * as shell from './shell';
  * this folder exports `en` and `zh`; add it here and it is typed for `useTranslation('<ns>')`.
  */
 export const resources = {
-  en: { shell: shell.en, canned: canned.en },
-  zh: { shell: shell.zh, canned: canned.zh },
+  en: { shell: shell.en, canned: canned.en, outbox: outbox.en },
+  zh: { shell: shell.zh, canned: canned.zh, outbox: outbox.zh },
 } as const;
 
 export type Namespace = keyof (typeof resources)['en'];
