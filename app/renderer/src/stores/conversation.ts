@@ -343,7 +343,16 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     forgetCustomers(customerIds) {
       const detail = get().detail;
       if (!detail || !customerIds.includes(detail.customerId)) return;
-      set({ openSessionId: null, followed: null, detail: null, localPreview: null, pending: [], deliveries: {}, suggestions: null, workError: null });
+      set({
+        openSessionId: null,
+        followed: null,
+        detail: null,
+        localPreview: null,
+        pending: [],
+        deliveries: {},
+        suggestions: null,
+        workError: null,
+      });
     },
     resetWork() {
       set({

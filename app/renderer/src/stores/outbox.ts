@@ -1,6 +1,12 @@
 import type { MessageView, SessionDetail, SessionSummary } from '../../../../common/api/sessions';
 import { HuiliuError, type ErrorCode, type Result } from '../../../../common/errors/codes';
-import { NotifySchema, OUTBOX_EVENTS, type OutboxEnqueue, type OutboxEntry } from '../../../../common/ipc/desktop-bridge';
+import {
+  LOCAL_HISTORY_SIZE,
+  NotifySchema,
+  OUTBOX_EVENTS,
+  type OutboxEnqueue,
+  type OutboxEntry,
+} from '../../../../common/ipc/desktop-bridge';
 import type { OfferView } from '../../../../common/socket/agent-events';
 import { truncateText } from '../../../../common/text/text';
 import { LocalSync } from '../bridge/local-sync';
@@ -59,6 +65,9 @@ export const createOutboxSlice =
           pending: s.pending.filter((p) => p.clientMessageId !== entry.clientMessageId),
           detail: s.detail && s.detail.conversationId === message.conversationId ? mergeMessage(s.detail, message) : s.detail,
         }));
+        const detail = get().detail;
+        if (detail && detail.conversationId === message.conversationId)
+          void local.remember(detail.conversationId, detail.customerId, detail.messages.slice(-LOCAL_HISTORY_SIZE));
       } else if (entry.kind === 'accept') {
         const detail = data as SessionDetail;
         get().dropOffer(detail.id);
@@ -69,7 +78,8 @@ export const createOutboxSlice =
         const summary = data as SessionSummary;
         get().removeQueueItem(summary.id);
         set((s) => ({
-          detail: s.detail && s.detail.id === summary.id ? { ...s.detail, status: 'closed', wrapUpCode: entry.payload.wrapUpCode } : s.detail,
+          detail:
+            s.detail && s.detail.id === summary.id ? { ...s.detail, status: 'closed', wrapUpCode: entry.payload.wrapUpCode } : s.detail,
         }));
       }
     }
@@ -102,7 +112,9 @@ export const createOutboxSlice =
 
     const markQueued = (keys: ReadonlySet<string>) =>
       set((s) => ({
-        pending: s.pending.map((p) => (keys.has(p.clientMessageId) && p.status !== 'refused' ? { ...p, status: 'queued', error: null } : p)),
+        pending: s.pending.map((p) =>
+          keys.has(p.clientMessageId) && p.status !== 'refused' ? { ...p, status: 'queued', error: null } : p,
+        ),
       }));
 
     return {
