@@ -166,10 +166,18 @@ export function createBrowserLocalStore(storage: TabStorage | null, now: () => n
       const s = state ?? read();
       const gone = new Set(parsed.data.customerIds);
       const conversations = new Set<string>();
-      for (const [id, h] of history) if (gone.has(h.customerId)) (conversations.add(id), history.delete(id));
+      for (const [id, h] of history) {
+        if (!gone.has(h.customerId)) continue;
+        conversations.add(id);
+        history.delete(id);
+      }
       let outboxDropped = 0;
       if (s) {
-        for (const [id, d] of Object.entries(s.drafts)) if (gone.has(d.customerId)) (conversations.add(id), delete s.drafts[id]);
+        for (const [id, d] of Object.entries(s.drafts)) {
+          if (!gone.has(d.customerId)) continue;
+          conversations.add(id);
+          delete s.drafts[id];
+        }
         const kept = s.outbox.filter((e) => !gone.has(e.customerId));
         outboxDropped = s.outbox.length - kept.length;
         s.outbox = kept;

@@ -27,7 +27,6 @@ export function Conversation() {
   const userId = useWorkstation((s) => s.user?.id);
   const pending = useWorkstation((s) => s.pending);
   const send = useWorkstation((s) => s.send);
-  const retry = useWorkstation((s) => s.retry);
   const accept = useWorkstation((s) => s.accept);
   const closeSession = useWorkstation((s) => s.closeSession);
   const workError = useWorkstation((s) => s.workError);

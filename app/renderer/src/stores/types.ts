@@ -11,7 +11,14 @@ import type { QueueSlice } from './queue';
 import type { SupervisionSlice } from './supervision';
 import type { TransferSlice } from './transfers';
 
-export type Workstation = AuthSlice & ConnectionSlice & QueueSlice & ConversationSlice & AssistSlice & TransferSlice & SupervisionSlice & OutboxSlice;
+export type Workstation = AuthSlice &
+  ConnectionSlice &
+  QueueSlice &
+  ConversationSlice &
+  AssistSlice &
+  TransferSlice &
+  SupervisionSlice &
+  OutboxSlice;
 
 /** What the store needs from the outside, injected so tests can pass their own. */
 export interface WorkstationDeps {

@@ -135,8 +135,7 @@ export function useLocalDraft(
     return () => {
       live = false;
     };
-    // setText is the composer's state setter (stable).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // setText is the composer's state setter (stable): not a reason to load again.
   }, [conversationId, local]);
 
   useEffect(() => {
