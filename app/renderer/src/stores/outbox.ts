@@ -44,6 +44,9 @@ export interface OutboxSlice {
   offerAnswered(sessionId: string): void;
 }
 
+/** How long after a drain stopped on a connected link it runs again (ms). */
+const RETRY_DRAIN_MS = 3000;
+
 /** An outbox entry whose send had no answer (timeout, link down): the drain stops and keeps it. */
 class NoAnswer extends Error {}
 
@@ -56,6 +59,7 @@ export const createOutboxSlice =
   (deps: WorkstationDeps): Slice<OutboxSlice> =>
   (set, get) => {
     const local = new LocalSync(deps.bridge);
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
     /** What an acked entry changes on screen (the same as a direct send's answer did). */
     function applyAck(entry: OutboxEntry, data: unknown): void {
@@ -135,6 +139,12 @@ export const createOutboxSlice =
           // Nothing after the entry that did not go was tried: all of them wait for the next reconnect.
           const left = await local.pendingKeys();
           markQueued(left);
+          // Still connected (a slow ack, a 5xx): try again shortly rather than wait for the next reconnect.
+          if (get().link === 'online' && !retryTimer)
+            retryTimer = setTimeout(() => {
+              retryTimer = undefined;
+              void get().drainOutbox();
+            }, RETRY_DRAIN_MS);
         }
       },
       async resumeLocal(userId) {
