@@ -214,7 +214,12 @@ describe('conversation service', () => {
     await expect(service.reply(ann, { sessionId, clientMessageId: 'ann-00002', text: 'late' })).rejects.toMatchObject({
       code: 'SESSION_CLOSED',
     });
-    await expect(service.close(ann, { sessionId, wrapUpCode: 'resolved' })).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+    // The same wrap-up again (its ack was lost; the outbox sends it again) answers the same and publishes nothing.
+    const closedChanges = changes.filter((c) => c.sessionId === sessionId && c.payload.reason === 'closed').length;
+    await expect(service.close(ann, { sessionId, wrapUpCode: 'resolved' })).resolves.toMatchObject({ id: sessionId, status: 'closed' });
+    expect(changes.filter((c) => c.sessionId === sessionId && c.payload.reason === 'closed').length).toBe(closedChanges);
+    await expect(service.close(ann, { sessionId, wrapUpCode: 'spam' })).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+    await expect(service.close(bob, { sessionId, wrapUpCode: 'resolved' })).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
     await expect(service.release(ann, sessionId)).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
   });
 

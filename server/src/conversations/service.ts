@@ -358,6 +358,10 @@ export function createConversationService(deps: ConversationDeps): ConversationS
 
     async close(actor, { sessionId, wrapUpCode, note }) {
       const current = await handled(actor, sessionId);
+      // A wrap-up sent again with its ack lost (the desktop outbox drains it after a reconnect, issue 15)
+      // answers what the first one did and changes nothing; a different code is a second wrap-up: refused.
+      if (current.status === 'closed' && current.assignedAgentId === actor.id && current.wrapUpCode === wrapUpCode)
+        return deps.views.summary(current);
       const closed = await deps.store.close(current.id, actor.id, wrapUpCode, note);
       deps.router.settle(current.id);
       await syncCapacity(actor.id);

@@ -20,11 +20,16 @@ import { mergeBySeq, type MergeResult } from '../../../../common/message/merge-b
  * `eraseCustomers` on `customer:erased`; `signOut()` on logout; `bridge.onReconnectNow` → `socket.connect()`.
  */
 export class LocalSync {
-  readonly #local: LocalStoreBridge | null;
+  readonly #bridge: DesktopBridge;
   #draining: Promise<DrainReport | null> | null = null;
 
   constructor(bridge: DesktopBridge) {
-    this.#local = bridge.local ?? null;
+    this.#bridge = bridge;
+  }
+
+  /** Read on each call: the bridge's `local` is the preload's (or the browser's) and may be swapped in tests. */
+  get #local(): LocalStoreBridge | null {
+    return this.#bridge.local ?? null;
   }
 
   get available(): boolean {
@@ -82,6 +87,31 @@ export class LocalSync {
       this.#draining = null;
     });
     return this.#draining;
+  }
+
+  /** The unsent outbox entries, oldest first ([] when unavailable): replies to show as queued after a reload. */
+  async pendingEntries(): Promise<OutboxEntry[]> {
+    if (!this.#local) return [];
+    const r = await this.#local.pending();
+    return r.ok ? r.data : [];
+  }
+
+  /** The idempotency keys still in the outbox. */
+  async pendingKeys(): Promise<Set<string>> {
+    return new Set((await this.pendingEntries()).map((e) => e.clientMessageId));
+  }
+
+  /** The conversation's saved draft text, or null (none, or unavailable). */
+  async loadDraft(conversationId: string): Promise<string | null> {
+    if (!this.#local) return null;
+    const r = await this.#local.draft({ conversationId });
+    return r.ok && r.data ? r.data.text : null;
+  }
+
+  /** Saves the draft as typed (empty text removes it); false when unavailable or refused. */
+  async saveDraft(conversationId: string, customerId: string, text: string): Promise<boolean> {
+    if (!this.#local) return false;
+    return (await this.#local.saveDraft({ conversationId, customerId, text })).ok;
   }
 
   async eraseCustomers(customerIds: string[]): Promise<void> {

@@ -23,13 +23,13 @@ import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Conti
 import { NoteLine, isNote } from './supervision/NoteLine';
 import { CannedList, useCannedPicker } from './canned/CannedPicker';
 import { supervisionError, supervisionStrings } from '../i18n-supervision';
+import { LocalHistoryPreview, OutboxBanner, PendingReplies, useLocalDraft } from './outbox/Outbox';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
   const userId = useWorkstation((s) => s.user?.id);
   const pending = useWorkstation((s) => s.pending);
   const send = useWorkstation((s) => s.send);
-  const retry = useWorkstation((s) => s.retry);
   const accept = useWorkstation((s) => s.accept);
   const closeSession = useWorkstation((s) => s.closeSession);
   const workError = useWorkstation((s) => s.workError);
@@ -59,6 +59,9 @@ export function Conversation() {
   const [aiDraftId, setAiDraftId] = useState<string | null>(null);
   const [note, setNote] = useState('');
   const [noteLoading, setNoteLoading] = useState(false);
+  // Issue 15: the composer's draft is kept per conversation (restored after a reload); local history first.
+  useLocalDraft(detail, draft, setDraft, aiDraftId !== null);
+  const previewing = useWorkstation((s) => Boolean(s.localPreview && s.localPreview.sessionId === s.openSessionId));
   const composerRef = useRef<HTMLTextAreaElement>(null);
   /** The draft already put in the composer (it is filled once, never over what the agent typed since). */
   const filledDraft = useRef<string | null>(null);
@@ -123,6 +126,7 @@ export function Conversation() {
     void loadOlder();
   };
 
+  if (previewing) return <LocalHistoryPreview />;
   if (!detail) {
     return (
       <section className="conversation conversation--empty">
@@ -338,31 +342,14 @@ export function Conversation() {
             line
           );
         })}
-        {pending.map((p) => (
-          <li key={p.clientMessageId} className={`bubble bubble--out bubble--pending${p.error ? ' bubble--failed' : ''}`}>
-            <span className="bubble__text" dir="auto">
-              {p.text}
-            </span>
-            <span className="bubble__meta">
-              {p.error ? (
-                <>
-                  {errorText(p.error)}{' '}
-                  <button type="button" className="linklike" onClick={() => void retry(p.clientMessageId)}>
-                    {td('retry')}
-                  </button>
-                </>
-              ) : (
-                td('sending')
-              )}
-            </span>
-          </li>
-        ))}
+        <PendingReplies sessionId={detail.id} />
       </ol>
       {customerTyping && detail.status !== 'closed' ? (
         <p className="typing-note" role="status" data-testid="customer-typing">
           {td('typing')}
         </p>
       ) : null}
+      <OutboxBanner />
       {workError ? (
         <p className="error" role="alert">
           {errorText(workError)}

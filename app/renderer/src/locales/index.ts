@@ -15,6 +15,7 @@ import * as files from './files';
 import * as collision from './collision';
 import * as presence from './presence';
 import * as shortcuts from './shortcuts';
+import * as outbox from './outbox';
 
 /**
  * Every namespace of the workstation's UI strings, per language (issue 15). One file per feature in
@@ -39,6 +40,7 @@ export const resources = {
     collision: collision.en,
     presence: presence.en,
     shortcuts: shortcuts.en,
+    outbox: outbox.en,
   },
   zh: {
     shell: shell.zh,
@@ -58,6 +60,7 @@ export const resources = {
     collision: collision.zh,
     presence: presence.zh,
     shortcuts: shortcuts.zh,
+    outbox: outbox.zh,
   },
 } as const;
 

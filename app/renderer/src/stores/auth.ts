@@ -12,7 +12,11 @@ export interface AuthSlice {
   loginWithSso(handoff: string): Promise<void>;
   /** Shows why an enterprise sign-in was refused (the message is the page's, localized). */
   ssoRefused(message: string): void;
-  logout(): Promise<void>;
+  /**
+   * Signs out. An explicit sign-out also erases the local store (issue 15: history, drafts, outbox and
+   * its key); `keepLocal` (a lapsed token) keeps it, so unsent replies go after the next sign-in.
+   */
+  logout(options?: { keepLocal?: boolean }): Promise<void>;
   /** Resumes a session saved in this tab (reload keeps you signed in). */
   restore(): void;
 }
@@ -55,9 +59,10 @@ export const createAuthSlice =
       ssoRefused(message) {
         set({ loginError: message });
       },
-      async logout() {
+      async logout(options) {
         const token = get().token;
         get().goOffline();
+        if (!options?.keepLocal) await get().local.signOut();
         deps.storage.removeItem(TOKEN_KEY);
         set({ token: null, user: null });
         get().resetWork();

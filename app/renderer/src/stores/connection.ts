@@ -30,6 +30,7 @@ export const createConnectionSlice =
   (deps: WorkstationDeps): Slice<ConnectionSlice> =>
   (set, get) => {
     const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+    let stopReconnectNow: (() => void) | undefined;
     const setTyping = (sessionId: string, typing: boolean) => {
       clearTimeout(typingTimers.get(sessionId));
       typingTimers.delete(sessionId);
@@ -57,6 +58,11 @@ export const createConnectionSlice =
         set({ connection, link: 'connecting', linkError: null });
         const { socket } = connection;
         socket.on('connect', () => set({ link: 'online', linkError: null }));
+        // Issue 15: main (resume, unlock, network back) or the browser (`online`) says the link is worth trying now.
+        stopReconnectNow?.();
+        stopReconnectNow = deps.bridge.onReconnectNow?.(() => {
+          if (!socket.connected) socket.connect();
+        });
         socket.on('disconnect', (reason) => {
           set({ link: 'connecting' });
           // After a server-side disconnect socket.io does not retry by itself; a token that is no
@@ -66,7 +72,8 @@ export const createConnectionSlice =
         socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
           if (err.data?.code === 'UNAUTHENTICATED') {
             // The token expired or was revoked: back to the sign-in screen.
-            void get().logout();
+            // A lapsed token keeps the local store: unsent replies go after the next sign-in.
+            void get().logout({ keepLocal: true });
             set({ linkError: errorKey(null, 'sessionEnded') });
           } else {
             set({ link: 'connecting', linkError: errorKey(null, 'retrying') });
@@ -76,6 +83,8 @@ export const createConnectionSlice =
           // Pending transfers offered to me are pushed again right after the greeting.
           set({ user, presence, incomingTransfers: {} });
           get().replaceQueue(queue, waitingTotal);
+          // Issue 15: the local store is this agent's; what waited in the outbox goes now, in order.
+          void get().resumeLocal(user.id);
           // After a reconnect, refresh the open conversation: we may have missed messages.
           const open = get().openSessionId;
           if (open) void get().openSession(open);
@@ -99,12 +108,8 @@ export const createConnectionSlice =
         socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
         socket.on('offer:new', (offer) => {
           get().addOffer(offer);
-          // Customer text meets the bridge's limits here: cut by grapheme, never refused for length.
-          void deps.bridge.notify({
-            title: truncateText(`New contact: ${offer.summary.customerName}`, NOTIFY_TITLE_MAX, '…'),
-            body: truncateText(offer.summary.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
-            sessionId: offer.sessionId,
-          });
+          // Issue 15: a tone and an OS notification kept until the offer is answered (stores/outbox.ts).
+          get().offerArrived(offer);
         });
         socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
         socket.on('presence:changed', ({ presence, until, by }) => {
@@ -139,10 +144,12 @@ export const createConnectionSlice =
         // Issue 17: an erased customer's data leaves this window at once, and the desktop's local store (issue 15).
         socket.on('customer:erased', ({ customerIds }) => {
           get().forgetCustomers(customerIds);
-          void deps.bridge.local?.eraseCustomers({ customerIds });
+          void get().local.eraseCustomers(customerIds);
         });
       },
       goOffline() {
+        stopReconnectNow?.();
+        stopReconnectNow = undefined;
         get().connection?.close();
         set({ connection: null, link: 'offline' });
       },

@@ -2,6 +2,8 @@ import type { MessageView, SessionDetail, WrapUpCode } from '../../../../common/
 import type { ChannelCode } from '../../../../common/message/session-id';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import type { MessageAnnotation } from '../../../../common/api/attachments';
+import { LOCAL_HISTORY_SIZE } from '../../../../common/ipc/local-store';
+import type { LocalSync } from '../bridge/local-sync';
 import type { Slice } from './types';
 import { errorKey } from '../error-text';
 
@@ -11,6 +13,11 @@ export interface PendingReply {
   error: string | null;
   /** The AI draft the reply was written from (the server records what the agent changed). */
   draftId?: string;
+  /** The session it was written in (issue 15: shown with that conversation only). */
+  sessionId?: string;
+  /** Issue 15: `queued` in the outbox while the link is down; `refused` by the server for good (`code` says why). */
+  status?: 'queued' | 'refused';
+  code?: string;
 }
 
 /** The open chat followed its customer to another channel (issue 12): from which session and channel to which. */
@@ -32,6 +39,8 @@ export interface ConversationSlice {
   /** Set when the open chat followed the customer to another channel; cleared when the agent opens another chat. */
   followed: FollowedMove | null;
   detail: SessionDetail | null;
+  /** Issue 15: the locally kept last interactions of the session being opened, until the server answers. */
+  localPreview: { sessionId: string; messages: MessageView[] } | null;
   pending: PendingReply[];
   workError: string | null;
   /** An older page is being fetched (the "Show earlier messages" button waits). */
@@ -82,6 +91,21 @@ function withMessages(detail: SessionDetail, incoming: readonly MessageView[]): 
 }
 const withMessage = (detail: SessionDetail, message: MessageView) => withMessages(detail, [message]);
 
+/**
+ * The server's page merged with the locally held interactions by seq (issue 15, mergeBySeq: no
+ * duplicate, a held seq never overwritten — here the server's copy is the one held). Local messages
+ * older than the page are left out, so paging back (`beforeSeq` = the oldest shown) stays gap-free.
+ */
+function reconcileWithLocal(local: LocalSync, detail: SessionDetail, held: readonly MessageView[]): SessionDetail {
+  if (held.length === 0 || detail.messages.length === 0) return detail;
+  const oldest = detail.messages[0]!.seq;
+  const merged = local.reconcile(
+    detail.messages,
+    held.filter((m) => m.seq >= oldest),
+  );
+  return merged.added === 0 ? detail : { ...detail, messages: merged.messages };
+}
+
 export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
   async function deliver(item: PendingReply): Promise<void> {
     const { connection, openSessionId } = get();
@@ -109,9 +133,15 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     const conn = get().connection;
     if (!conn) return;
     set({ openSessionId: sessionId, workError: null });
+    // Issue 15: the local last interactions are on screen at once, while the server answers.
+    const row = get().queue[sessionId];
+    const held = row ? await get().local.openConversation(row.conversationId) : [];
+    if (held.length > 0 && get().openSessionId === sessionId && get().detail?.id !== sessionId)
+      set({ localPreview: { sessionId, messages: held } });
     try {
-      const detail = await conn.request('session:open', { sessionId });
+      let detail = await conn.request('session:open', { sessionId });
       if (get().openSessionId !== sessionId) return;
+      detail = reconcileWithLocal(get().local, detail, held);
       if (detail.movedTo && hops < MAX_FOLLOW_HOPS) {
         const followed = get().followed;
         set({
@@ -126,7 +156,8 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         await load(detail.movedTo, hops + 1);
         return;
       }
-      set((s) => ({ detail, unread: { ...s.unread, [sessionId]: 0 } }));
+      set((s) => ({ detail, localPreview: null, unread: { ...s.unread, [sessionId]: 0 } }));
+      void get().local.remember(detail.conversationId, detail.customerId, detail.messages.slice(-LOCAL_HISTORY_SIZE));
     } catch (error) {
       set({ workError: describe(error) });
     }
@@ -136,6 +167,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     openSessionId: null,
     followed: null,
     detail: null,
+    localPreview: null,
     pending: [],
     workError: null,
     loadingOlder: false,
@@ -176,6 +208,19 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       const conn = get().connection;
       if (!conn) return;
       set({ workError: null });
+      const summary = get().queue[sessionId];
+      // Issue 15: through the outbox with a key of its own (one accept per session at a time).
+      if (summary) {
+        const key = `accept-${sessionId}`;
+        const queued = await get().queueCritical({
+          kind: 'accept',
+          clientMessageId: key,
+          conversationId: summary.conversationId,
+          customerId: summary.customerId,
+          payload: { sessionId },
+        });
+        if (queued) return;
+      }
       try {
         const detail = await conn.request('offer:accept', { sessionId });
         get().dropOffer(sessionId);
@@ -197,23 +242,57 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       }
     },
     async send(text, draftId) {
-      const item: PendingReply = { clientMessageId: crypto.randomUUID(), text, error: null, ...(draftId ? { draftId } : {}) };
+      const { detail, openSessionId } = get();
+      const item: PendingReply = {
+        clientMessageId: crypto.randomUUID(),
+        text,
+        error: null,
+        ...(draftId ? { draftId } : {}),
+        ...(openSessionId ? { sessionId: openSessionId } : {}),
+      };
       set((s) => ({
         pending: [...s.pending, item],
         // The draft is used: it is not offered again when the detail is shown.
         ...(draftId && s.detail?.draft?.id === draftId ? { detail: { ...s.detail, draft: undefined } } : {}),
       }));
+      // Issue 15: into the outbox first (it survives a dead link or a crash), then sent in order.
+      if (detail && openSessionId && detail.id === openSessionId) {
+        const queued = await get().queueCritical({
+          kind: 'reply',
+          clientMessageId: item.clientMessageId,
+          conversationId: detail.conversationId,
+          customerId: detail.customerId,
+          payload: { sessionId: openSessionId, clientMessageId: item.clientMessageId, text, ...(draftId ? { draftId } : {}) },
+        });
+        if (queued) return;
+      }
       await deliver(item);
     },
     async retry(clientMessageId) {
       const item = get().pending.find((p) => p.clientMessageId === clientMessageId);
       if (!item) return;
       set((s) => ({ pending: s.pending.map((p) => (p.clientMessageId === clientMessageId ? { ...p, error: null } : p)) }));
+      // A reply still in the outbox goes with the outbox (in order); a refused one is sent again directly.
+      if (item.status === 'queued' && (await get().local.pendingKeys()).has(clientMessageId)) return get().drainOutbox();
+      set((s) => ({
+        pending: s.pending.map((p) => (p.clientMessageId === clientMessageId ? { ...p, status: undefined, code: undefined } : p)),
+      }));
       await deliver(item);
     },
     async closeSession(wrapUpCode, note) {
-      const { connection, openSessionId } = get();
+      const { connection, openSessionId, detail } = get();
       if (!connection || !openSessionId) return;
+      // Issue 15: a wrap-up goes through the outbox too; sent again it answers the same (server-side idempotent).
+      if (detail && detail.id === openSessionId) {
+        const queued = await get().queueCritical({
+          kind: 'wrap-up',
+          clientMessageId: `wrap-up-${openSessionId}`,
+          conversationId: detail.conversationId,
+          customerId: detail.customerId,
+          payload: { sessionId: openSessionId, wrapUpCode, ...(note ? { note } : {}) },
+        });
+        if (queued) return;
+      }
       try {
         const summary = await connection.request('session:close', {
           sessionId: openSessionId,
@@ -248,7 +327,9 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
             ? { queue: { ...s.queue, [message.sessionId]: { ...row, sla: undefined } } }
             : {};
         if (s.detail && s.detail.conversationId === message.conversationId) {
-          return { ...answered, detail: withMessage(s.detail, message) };
+          const detail = withMessage(s.detail, message);
+          void s.local.remember(detail.conversationId, detail.customerId, detail.messages.slice(-LOCAL_HISTORY_SIZE));
+          return { ...answered, detail };
         }
         return { ...answered, unread: { ...s.unread, [message.sessionId]: (s.unread[message.sessionId] ?? 0) + 1 } };
       });
@@ -263,15 +344,26 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     forgetCustomers(customerIds) {
       const detail = get().detail;
       if (!detail || !customerIds.includes(detail.customerId)) return;
-      set({ openSessionId: null, followed: null, detail: null, pending: [], deliveries: {}, suggestions: null, workError: null });
+      set({
+        openSessionId: null,
+        followed: null,
+        detail: null,
+        localPreview: null,
+        pending: [],
+        deliveries: {},
+        suggestions: null,
+        workError: null,
+      });
     },
     resetWork() {
       set({
         openSessionId: null,
         followed: null,
         detail: null,
+        localPreview: null,
         pending: [],
         workError: null,
+        outboxRefusals: [],
         queue: {},
         offers: {},
         unread: {},

@@ -47,6 +47,10 @@ export function visibleQueue(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, u
 export const createQueueSlice =
   (deps: WorkstationDeps): Slice<QueueSlice> =>
   (set, get) => {
+    /** Issue 15: an offer that left `offers` (answered, taken, revoked, expired) withdraws its notification. */
+    const acknowledgeGone = (before: Record<string, unknown>, after: Record<string, unknown>) => {
+      for (const id of Object.keys(before)) if (!(id in after)) void deps.bridge.acknowledgeOffer?.({ sessionId: id });
+    };
     const syncBadge = () => {
       const count = Object.values(get().queue).filter(waiting).length;
       void deps.bridge.setBadge({ count });
@@ -66,6 +70,7 @@ export const createQueueSlice =
         syncBadge();
       },
       upsertQueueItem(item) {
+        const offersBefore = get().offers;
         set((s) => {
           const offers = { ...s.offers };
           if (item.status !== 'offered' || item.offeredAgentId !== s.user?.id) delete offers[item.id];
@@ -77,9 +82,11 @@ export const createQueueSlice =
           }
           return { queue, offers };
         });
+        acknowledgeGone(offersBefore, get().offers);
         syncBadge();
       },
       removeQueueItem(sessionId) {
+        const offersBefore = get().offers;
         set((s) => {
           const queue = { ...s.queue };
           const offers = { ...s.offers };
@@ -87,6 +94,7 @@ export const createQueueSlice =
           delete offers[sessionId];
           return { queue, offers };
         });
+        acknowledgeGone(offersBefore, get().offers);
         syncBadge();
       },
       addOffer(offer) {
@@ -94,11 +102,13 @@ export const createQueueSlice =
         syncBadge();
       },
       dropOffer(sessionId) {
+        const offersBefore = get().offers;
         set((s) => {
           const offers = { ...s.offers };
           delete offers[sessionId];
           return { offers };
         });
+        acknowledgeGone(offersBefore, get().offers);
       },
       setQueueFilter(queueFilter) {
         set({ queueFilter });

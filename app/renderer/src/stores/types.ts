@@ -6,11 +6,19 @@ import type { AssistSlice } from './assist';
 import type { AuthSlice } from './auth';
 import type { ConnectionSlice } from './connection';
 import type { ConversationSlice } from './conversation';
+import type { OutboxSlice } from './outbox';
 import type { QueueSlice } from './queue';
 import type { SupervisionSlice } from './supervision';
 import type { TransferSlice } from './transfers';
 
-export type Workstation = AuthSlice & ConnectionSlice & QueueSlice & ConversationSlice & AssistSlice & TransferSlice & SupervisionSlice;
+export type Workstation = AuthSlice &
+  ConnectionSlice &
+  QueueSlice &
+  ConversationSlice &
+  AssistSlice &
+  TransferSlice &
+  SupervisionSlice &
+  OutboxSlice;
 
 /** What the store needs from the outside, injected so tests can pass their own. */
 export interface WorkstationDeps {

@@ -3,6 +3,7 @@ import { createAssistSlice } from './assist';
 import { createAuthSlice } from './auth';
 import { createConnectionSlice } from './connection';
 import { createConversationSlice } from './conversation';
+import { createOutboxSlice } from './outbox';
 import { createQueueSlice } from './queue';
 import { createSupervisionSlice } from './supervision';
 import { createTransferSlice } from './transfers';
@@ -20,6 +21,7 @@ export function createWorkstationStore(deps: WorkstationDeps) {
     ...createAssistSlice(...a),
     ...createTransferSlice(...a),
     ...createSupervisionSlice(...a),
+    ...createOutboxSlice(deps)(...a),
   }));
 }
 
