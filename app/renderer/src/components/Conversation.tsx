@@ -202,7 +202,12 @@ export function Conversation() {
           {mine ? (
             closing ? (
               <span className="wrapup">
-                <select aria-label="Wrap-up code" value={wrapUp} onChange={(e) => setWrapUp(e.target.value as WrapUpCode)}>
+                <select
+                  aria-label="Wrap-up code"
+                  value={wrapUp}
+                  onChange={(e) => setWrapUp(e.target.value as WrapUpCode)}
+                  data-testid="wrapup-code"
+                >
                   {WRAP_UP_CODES.map((c) => (
                     <option key={c} value={c}>
                       {c}
@@ -213,6 +218,7 @@ export function Conversation() {
                   type="button"
                   className="danger"
                   onClick={() => void closeSession(wrapUp, note.trim() || undefined).then(() => setClosing(false))}
+                  data-testid="wrapup-close"
                 >
                   Close conversation
                 </button>
@@ -227,7 +233,7 @@ export function Conversation() {
                     {tt.button}
                   </button>
                 )}
-                <button type="button" className="ghost" onClick={startWrapUp}>
+                <button type="button" className="ghost" onClick={startWrapUp} data-testid="wrapup-button">
                   Wrap up…
                 </button>
               </>
@@ -353,7 +359,9 @@ export function Conversation() {
         </p>
       ) : null}
       {detail.status === 'closed' ? (
-        <p className="closed-note">Closed{detail.wrapUpCode ? ` · ${detail.wrapUpCode}` : ''}.</p>
+        <p className="closed-note" data-testid="closed-note" data-wrap-up-code={detail.wrapUpCode ?? undefined}>
+          Closed{detail.wrapUpCode ? ` · ${detail.wrapUpCode}` : ''}.
+        </p>
       ) : mine ? (
         <div className="composer-area">
           <SuggestionStrip latest={latestCustomer} onInsert={insert} />
