@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type * as esbuild from 'esbuild';
 import YAML from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -114,7 +115,7 @@ describe("electron-builder.yml: the local store's native module (issue 15)", () 
   });
 
   it('bundles electron-updater into main.cjs: the only packages left to require are electron and better-sqlite3', async () => {
-    const { build } = require('esbuild') as typeof import('esbuild');
+    const { build } = require('esbuild') as typeof esbuild;
     const result = await build({
       absWorkingDir: ROOT,
       entryPoints: ['app/main/index.ts'],
@@ -130,7 +131,7 @@ describe("electron-builder.yml: the local store's native module (issue 15)", () 
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((f) => f.includes('node_modules/electron-updater/'))).toBe(true);
     expect(inputs).toContain('app/main/updater.ts');
-    const { builtinModules } = require('node:module') as typeof import('node:module');
+
     // Every require() left in the bundle is a Node built-in, electron or better-sqlite3.
     const required = new Set([...result.outputFiles[0]!.text.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!.replace(/^node:/, '')));
     expect([...required].filter((p) => !builtinModules.includes(p)).sort()).toEqual(['better-sqlite3', 'electron']);
