@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppMessagesResponse } from '../../common/api/app-channel';
 import { launchPinnedChromium } from './support/browser';
-import { postAppMessage, signIn } from './support/desk';
+import { postAppMessage, seedWaitingContacts, signIn } from './support/desk';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
 import { passPreChat } from './support/widget-page';
@@ -229,4 +229,44 @@ describe.each([
     expect(body.csat).toEqual({ rateable: true });
     expect(res.body).not.toContain(`ANOTE-${stamp}`);
   });
+});
+
+/**
+ * No leak per opened conversation (issue 15): 40 alike waiting contacts opened one after another; after
+ * a forced GC the JS event listeners (CDP `Memory.getDOMCounters`) do not grow from the 10th to the
+ * 40th open, and the JS heap grows by less than 1 MB. A listener or socket subscription left behind by
+ * each conversation (40 × a closure over its messages) fails it. `npm run bench -- desktop` runs the
+ * same over 500 conversations and reports the numbers.
+ */
+describe('the renderer does not leak per opened conversation', () => {
+  it('keeps listeners and heap flat from 10 to 40 opened conversations', async () => {
+    const customers = await seedWaitingContacts(server, 40, `leak${Date.now().toString(36)}`);
+    const context = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      await signIn(page, server, 'lead');
+      const rows = page.getByTestId('queue-item').filter({ hasText: customers[0]!.externalId.replace(/-0$/, '') });
+      await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(40);
+      const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')!));
+      const cdp = await context.newCDPSession(page);
+      const sample = async () => {
+        await cdp.send('HeapProfiler.collectGarbage');
+        await cdp.send('HeapProfiler.collectGarbage');
+        const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+        const { jsEventListeners } = await cdp.send('Memory.getDOMCounters');
+        return { heap: usedSize, listeners: jsEventListeners };
+      };
+      let at10 = { heap: 0, listeners: 0 };
+      for (let i = 0; i < ids.length; i++) {
+        await page.locator(`[data-testid="queue-item"][data-session-id="${ids[i]}"] .qitem__main`).click();
+        await page.getByTestId('session-id').filter({ hasText: ids[i]! }).waitFor();
+        if (i === 9) at10 = await sample();
+      }
+      const at40 = await sample();
+      expect(at40.listeners).toBeLessThanOrEqual(at10.listeners);
+      expect(at40.heap - at10.heap).toBeLessThan(2 ** 20);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
 });
