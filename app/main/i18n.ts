@@ -17,6 +17,8 @@ const STRINGS = {
     zoomOut: 'Zoom out',
     zoomReset: 'Actual size',
     waitingBadge: (n: number) => `${n} waiting`,
+    updateReady: 'Update ready',
+    updateReadyBody: (version: string) => `Huiliu ${version} is downloaded and installs when you quit.`,
   },
   zh: {
     appName: '汇流',
@@ -30,6 +32,8 @@ const STRINGS = {
     zoomOut: '缩小',
     zoomReset: '实际大小',
     waitingBadge: (n: number) => `${n} 位等待中`,
+    updateReady: '更新已就绪',
+    updateReadyBody: (version: string) => `汇流 ${version} 已下载，退出时安装。`,
   },
 } as const;
 export type MainStrings = (typeof STRINGS)['en'];

@@ -16,6 +16,7 @@ import {
   Tray,
   type MenuItemConstructorOptions,
 } from 'electron';
+import { autoUpdater } from 'electron-updater';
 import { IPC_CHANNELS } from '../../common/ipc/channels';
 import type { ReconnectReason } from '../../common/ipc/desktop-bridge';
 import { createBadgeSetter } from './badge';
@@ -29,6 +30,7 @@ import { createCertificateVerifier, isAllowedNavigation } from './security';
 import { PreferenceStore, resolveSettings } from './settings';
 import { claimSingleInstance, focusWindow } from './single-instance';
 import { TrayService } from './tray';
+import { startUpdater } from './updater';
 import { createWorkstationWindow, type WindowFactory } from './window';
 import { rememberZoom } from './zoom';
 
@@ -148,6 +150,19 @@ if (primary)
       openExternal: (url) => void shell.openExternal(url),
     }) as unknown as BrowserWindow;
     const zoom = rememberZoom(mainWindow.webContents, prefs);
+    // Auto-update (docs/desktop.md): the generic feed built into app-update.yml; a packaged app only
+    // (electron-updater has no feed in a development run). Installs on quit, never mid-contact.
+    if (app.isPackaged) {
+      const updater = startUpdater({
+        autoUpdater,
+        feedUrl: null,
+        onDownloaded: (version) => {
+          if (Notification.isSupported()) new Notification({ title: strings.updateReady, body: strings.updateReadyBody(version) }).show();
+        },
+        log,
+      });
+      closers.push(() => updater.close());
+    }
     // Closing the window keeps the app in the tray (offers still notify); Quit in the tray menu ends it.
     mainWindow.on('close', (event) => {
       if (quitting) return;

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type * as esbuild from 'esbuild';
 import YAML from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,7 +24,8 @@ describe('electron-builder.yml (Windows nsis, macOS dmg)', () => {
 
   it('targets nsis on Windows and a hardened-runtime dmg on macOS', () => {
     expect(config.win.target.map((t: { target: string }) => t.target)).toEqual(['nsis']);
-    expect(config.mac.target.map((t: { target: string }) => t.target)).toEqual(['dmg']);
+    // zip next to the dmg: electron-updater installs macOS updates from the zip.
+    expect(config.mac.target.map((t: { target: string }) => t.target)).toEqual(['dmg', 'zip']);
     expect(config.mac.hardenedRuntime).toBe(true);
     expect(readFileSync(join(ROOT, config.mac.entitlements), 'utf8')).toContain('com.apple.security.cs.allow-jit');
   });
@@ -110,5 +112,30 @@ describe("electron-builder.yml: the local store's native module (issue 15)", () 
   it('writes a generic update feed for electron-updater', () => {
     expect(config.publish).toMatchObject({ provider: 'generic' });
     expect(new URL(config.publish.url).protocol).toBe('https:');
+  });
+
+  it('bundles electron-updater into main.cjs: the only packages left to require are electron and better-sqlite3', async () => {
+    const { build } = require('esbuild') as typeof esbuild;
+    const result = await build({
+      absWorkingDir: ROOT,
+      entryPoints: ['app/main/index.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['electron', 'better-sqlite3'],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((f) => f.includes('node_modules/electron-updater/'))).toBe(true);
+    expect(inputs).toContain('app/main/updater.ts');
+
+    // Every require() left in the bundle is a Node built-in, electron or better-sqlite3.
+    const required = new Set([...result.outputFiles[0]!.text.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!.replace(/^node:/, '')));
+    expect([...required].filter((p) => !builtinModules.includes(p)).sort()).toEqual(['better-sqlite3', 'electron']);
+    // main.cjs is built with the same externals.
+    expect(readFileSync(join(ROOT, 'app/main/build.mjs'), 'utf8')).not.toMatch(/electron-updater/);
   });
 });

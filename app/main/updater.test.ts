@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
+import type { AppUpdater } from 'electron-updater';
 import { startUpdater, type AutoUpdaterLike } from './updater';
+
+// electron-updater's real AppUpdater (what index.ts passes) fits the injected shape: a compile-time
+// check that `npm run typecheck` fails if electron-updater's API drifts from what startUpdater uses.
+type Fits<T extends AutoUpdaterLike> = T;
+export type RealUpdaterFits = Fits<AppUpdater>;
 
 function fakeUpdater(check: () => Promise<unknown> = async () => null) {
   const events = new EventEmitter();

@@ -1,7 +1,7 @@
 /**
- * The part of electron-updater's `autoUpdater` (AppUpdater) this service uses, so it is written and
- * tested without the package. electron-updater is not a dependency yet: add `electron-updater` (6.x)
- * and pass its `autoUpdater` here from index.ts (docs/desktop.md, "Auto-update").
+ * The part of electron-updater's `autoUpdater` (AppUpdater, electron-updater 6.x) this service uses, so
+ * it is tested without Electron. index.ts passes `autoUpdater` from 'electron-updater' (bundled into
+ * main.cjs by esbuild); updater.test.ts checks at the type level that AppUpdater fits this shape.
  */
 export interface AutoUpdaterLike {
   autoDownload: boolean;

@@ -47,7 +47,16 @@ export function serverCommand(compiled = false): string[] {
  * fresh data dir, and waits for its banner.
  */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; port?: number; compiled?: boolean; aiTier?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    args?: string[];
+    dataDir?: string;
+    port?: number;
+    compiled?: boolean;
+    aiTier?: boolean;
+    /** How long to wait for the banner, ms (default 30,000). */
+    startTimeoutMs?: number;
+  } = {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'huiliu-e2e-'));
   const port = options.port ?? (await freePort());
@@ -69,7 +78,8 @@ export async function startServerProcess(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}`)), 30_000);
+    const waitMs = options.startTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${waitMs / 1000} s:\n${out}`)), waitMs);
     const check = () => {
       const m = /is running on (https:\/\/\S+)/.exec(out);
       if (m) {

@@ -221,7 +221,12 @@ export function Conversation() {
           {mine ? (
             closing ? (
               <span className="wrapup">
-                <select aria-label={td('wrapUpCode')} value={wrapUp} onChange={(e) => setWrapUp(e.target.value as WrapUpCode)}>
+                <select
+                  aria-label={td('wrapUpCode')}
+                  value={wrapUp}
+                  onChange={(e) => setWrapUp(e.target.value as WrapUpCode)}
+                  data-testid="wrapup-code"
+                >
                   {WRAP_UP_CODES.map((c) => (
                     <option key={c} value={c}>
                       {td(`wrapUpCodes.${c}`)}
@@ -232,6 +237,7 @@ export function Conversation() {
                   type="button"
                   className="danger"
                   onClick={() => void closeSession(wrapUp, note.trim() || undefined).then(() => setClosing(false))}
+                  data-testid="wrapup-close"
                 >
                   {td('close')}
                 </button>
@@ -356,7 +362,7 @@ export function Conversation() {
         </p>
       ) : null}
       {detail.status === 'closed' ? (
-        <p className="closed-note">
+        <p className="closed-note" data-testid="closed-note" data-wrap-up-code={detail.wrapUpCode ?? undefined}>
           {detail.wrapUpCode ? td('closedWith', { code: td(`wrapUpCodes.${detail.wrapUpCode}`) }) : td('closed')}
         </p>
       ) : mine ? (
