@@ -5,6 +5,7 @@ import { Conversation } from './components/Conversation';
 import { Login } from './components/Login';
 import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
+import { Softphone } from './components/softphone/Softphone';
 import { worksQueue } from './stores/auth';
 import { canSupervise } from './stores/supervision';
 import {
@@ -119,6 +120,8 @@ function Shell() {
             <ContextPanel />
           </div>
         )}
+        {/* Issue 18: the agent's softphone, registered wherever the agent is in the app. */}
+        {worksQueue(user) ? <Softphone /> : null}
       </div>
     </StaffContext.Provider>
   );
