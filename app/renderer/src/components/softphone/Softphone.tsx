@@ -84,11 +84,17 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
 
   // Hung up: the server closed the SP session (wrap-up `resolved`, after-call work per routing config);
   // the conversation shows it closed, in the customer's history.
-  const ended = call?.state === 'ended';
+  // Answered (the server accepted the offer) or hung up: the open conversation is read again.
+  const phase = call?.state === 'active' || call?.state === 'ended' ? call.state : null;
   const refreshOpen = useWorkstation((s) => s.refreshOpen);
   useEffect(() => {
-    if (ended && sessionId) void refreshOpen(sessionId);
-  }, [ended, sessionId, refreshOpen]);
+    if (!phase || !sessionId) return;
+    void refreshOpen(sessionId);
+    // JsSIP ends the call when it sends the BYE; the server closes the session when Kamailio relays it,
+    // a moment later: read it again then.
+    const timers = [1000, 3000].map((ms) => setTimeout(() => void refreshOpen(sessionId), ms));
+    return () => timers.forEach(clearTimeout);
+  }, [phase, sessionId, refreshOpen]);
 
   useEffect(() => {
     if (audio.current) audio.current.srcObject = phone.remoteStream;

@@ -235,6 +235,29 @@ describe('the softphone’s SIP phone (JsSIP injected)', () => {
     ]);
   });
 
+  it('asks again to resume when JsSIP refuses because the hold re-INVITE is still unanswered', async () => {
+    const t = setup();
+    await t.phone.start();
+    const call = new FakeCall();
+    t.uas[0]!.fire('newRTCSession', { session: call, originator: 'remote', request: invite('SP179609520359282041') });
+    t.phone.answer();
+    call.fire('confirmed');
+    t.phone.setHeld(true);
+    let busy = true;
+    call.unhold = () => {
+      call.calls.push('unhold?');
+      if (busy) return false;
+      call.fire('unhold');
+      return true;
+    };
+    t.phone.setHeld(false);
+    expect(t.phone.snapshot().call!.held).toBe(true);
+    busy = false;
+    t.timers.at(-1)!.fn();
+    expect(t.phone.snapshot().call!.held).toBe(false);
+    expect(call.calls.filter((c) => c === 'unhold?')).toHaveLength(2);
+  });
+
   it('declines a ringing call with 486 (the router offers the next agent) and ignores a session header it cannot trust', async () => {
     const t = setup();
     await t.phone.start();

@@ -334,9 +334,15 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
       else session.unmute({ audio: true });
     },
     setHeld(held) {
-      if (!session || state.call?.state !== 'active') return;
-      if (held) session.hold();
-      else session.unhold();
+      // JsSIP refuses a new offer while the last re-INVITE is still unanswered (hold, then resume at
+      // once): ask again every 200 ms, for up to 5 s, until the call is in the state asked for.
+      const apply = (tries: number) => {
+        const call = session;
+        if (!call || state.call?.state !== 'active' || state.call.held === held) return;
+        const accepted = held ? call.hold() : call.unhold();
+        if (!accepted && tries > 0) setTimer(() => apply(tries - 1), 200);
+      };
+      apply(25);
     },
     sendDtmf(digits) {
       if (!/^[0-9A-D*#]{1,32}$/i.test(digits)) throw new Error('INVALID_DTMF');
