@@ -163,7 +163,7 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
             ) : null}
             {call.sessionId ? (
               <>
-                <dt>ID</dt>
+                <dt>{t('session')}</dt>
                 <dd>
                   <code>{call.sessionId}</code>
                 </dd>

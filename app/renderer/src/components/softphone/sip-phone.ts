@@ -19,7 +19,7 @@ export interface SipCallLike {
   unhold(options?: unknown, done?: () => void): boolean;
   sendDTMF(tones: string, options?: { duration?: number; interToneGap?: number; transportType?: 'INFO' | 'RFC2833' }): void;
   refer(target: string, options?: Record<string, unknown>): void;
-  on(event: string, listener: (...args: any[]) => void): void;
+  on(event: string, listener: (...args: never[]) => void): void;
 }
 
 /** The parts of JsSIP's UA this phone uses. */
@@ -29,7 +29,7 @@ export interface SipUaLike {
   register(): void;
   isRegistered(): boolean;
   isConnected(): boolean;
-  on(event: string, listener: (...args: any[]) => void): void;
+  on(event: string, listener: (...args: never[]) => void): void;
 }
 
 /** The injected JsSIP API: `import * as JsSIP from 'jssip'` fits it. */
