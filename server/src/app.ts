@@ -335,6 +335,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
   });
   if (deps.voice) await app.register(voicePlugin, { voice: deps.voice.service, secrets: deps.voice.secrets, sip: deps.voice.sip });
-  await app.register(workstationPlugin, { rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR });
+  await app.register(workstationPlugin, {
+    rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR,
+    // Issue 18: the softphone may connect to the voice edge's SIP-over-WebSocket URIs.
+    ...(deps.voice ? { connectSources: () => deps.voice!.sip().uris } : {}),
+  });
   return app;
 }

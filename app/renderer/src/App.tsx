@@ -7,6 +7,7 @@ import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
 import { CollisionLayer } from './components/collision/CollisionLayer';
 import { ShortcutsOverlay } from './components/shortcuts/ShortcutsOverlay';
+import { Softphone } from './components/softphone/Softphone';
 import { worksQueue } from './stores/auth';
 import { canSupervise } from './stores/supervision';
 import {
@@ -123,6 +124,8 @@ function Shell() {
             <ShortcutsOverlay />
           </div>
         )}
+        {/* Issue 18: the agent's softphone, registered wherever the agent is in the app. */}
+        {worksQueue(user) ? <Softphone /> : null}
       </div>
     </StaffContext.Provider>
   );

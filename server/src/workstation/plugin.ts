@@ -21,6 +21,15 @@ export const WORKSTATION_CSP = [
   "form-action 'self'",
 ].join('; ');
 
+/**
+ * The workstation CSP with these extra `connect-src` sources: the voice edge's SIP-over-WebSocket URIs
+ * (`ws(s)://host:port`, issue 18) the softphone connects to. Anything else in the list is left out.
+ */
+export function workstationCsp(connect: readonly string[] = []): string {
+  const extra = connect.filter((u) => /^wss?:\/\/[A-Za-z0-9.:[\]-]+\/?$/.test(u)).map((u) => u.replace(/\/$/, ''));
+  return extra.length === 0 ? WORKSTATION_CSP : WORKSTATION_CSP.replace("connect-src 'self'", `connect-src 'self' ${extra.join(' ')}`);
+}
+
 /** The site icon: build/icon.png downsampled to 16², 32² and 48² PNG images in one ICO file. */
 export const DEFAULT_FAVICON = join(REPO_ROOT, 'build', 'favicon.ico');
 
@@ -40,7 +49,10 @@ export function buildCacheControl(path: string): string {
  * icon at `/favicon.ico` (`image/x-icon`). `index.html` and unhashed files answer
  * `Cache-Control: no-cache`; content-hashed assets under `assets/` are immutable for a year.
  */
-export async function workstationPlugin(app: FastifyInstance, opts: { rendererDir: string; favicon?: string }): Promise<void> {
+export async function workstationPlugin(
+  app: FastifyInstance,
+  opts: { rendererDir: string; favicon?: string; connectSources?: () => readonly string[] },
+): Promise<void> {
   const index = join(opts.rendererDir, 'index.html');
   const favicon = opts.favicon ?? DEFAULT_FAVICON;
   const icon = existsSync(favicon) ? readFileSync(favicon) : null;
@@ -66,7 +78,7 @@ export async function workstationPlugin(app: FastifyInstance, opts: { rendererDi
       // @fastify/static's own header (`public, max-age=0`) would replace ours: we set it per file.
       cacheControl: false,
       setHeaders: (res, path) => {
-        res.setHeader('Content-Security-Policy', WORKSTATION_CSP);
+        res.setHeader('Content-Security-Policy', workstationCsp(opts.connectSources?.()));
         res.setHeader('Cache-Control', buildCacheControl(path));
       },
     });

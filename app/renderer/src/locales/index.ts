@@ -16,6 +16,7 @@ import * as collision from './collision';
 import * as presence from './presence';
 import * as shortcuts from './shortcuts';
 import * as outbox from './outbox';
+import * as softphone from './softphone';
 
 /**
  * Every namespace of the workstation's UI strings, per language (issue 15). One file per feature in
@@ -41,6 +42,7 @@ export const resources = {
     presence: presence.en,
     shortcuts: shortcuts.en,
     outbox: outbox.en,
+    softphone: softphone.en,
   },
   zh: {
     shell: shell.zh,
@@ -61,6 +63,7 @@ export const resources = {
     presence: presence.zh,
     shortcuts: shortcuts.zh,
     outbox: outbox.zh,
+    softphone: softphone.zh,
   },
 } as const;
 

@@ -1,0 +1,274 @@
+import * as JsSIP from 'jssip';
+import { useContext, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useStore } from 'zustand';
+import type { VoiceCredentials } from '../../../../../common/api/voice';
+import { BridgeContext, useWorkstation } from '../../context';
+import { createSoftphoneStore, type SoftphoneStore } from '../../stores/softphone';
+import { callClock } from './call-clock';
+import { startRingtone } from './ringtone';
+import { createSipPhone, type JsSipApi } from './sip-phone';
+
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
+
+/** `GET /api/v1/voice/credentials` (same origin) with the agent's bearer token. Errors: the server's code. */
+async function fetchCredentials(token: string): Promise<VoiceCredentials> {
+  const res = await fetch('/api/v1/voice/credentials', { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`VOICE_CREDENTIALS_${res.status}`);
+  return (await res.json()) as VoiceCredentials;
+}
+
+let shared: SoftphoneStore | null = null;
+/** One phone per window, made on first use with the real JsSIP. */
+function softphoneStore(): SoftphoneStore {
+  shared ??= createSoftphoneStore({
+    makePhone: (token, emit, remote) =>
+      createSipPhone({
+        jssip: JsSIP as unknown as JsSipApi,
+        fetchCredentials: () => fetchCredentials(token),
+        onChange: emit,
+        onRemoteStream: remote,
+      }),
+  });
+  return shared;
+}
+
+/**
+ * The agent's softphone (issue 18): a dock at the bottom right of the workstation. It registers while
+ * the agent is signed in, rings (tone and card) with the contact's context when a call is offered,
+ * and carries the in-call controls: mute, hold, keypad (DTMF), blind transfer, hang-up and the timer.
+ */
+export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore }) {
+  const { t } = useTranslation('softphone');
+  const token = useWorkstation((s) => s.token);
+  const bridge = useContext(BridgeContext);
+  const phone = useStore(store);
+  const call = phone.call;
+  const sessionId = call?.sessionId ?? null;
+  const summary = useWorkstation((s) => (sessionId ? (s.queue[sessionId] ?? null) : null));
+  const detail = useWorkstation((s) => (sessionId && s.detail?.id === sessionId ? s.detail : null));
+  const openSession = useWorkstation((s) => s.openSession);
+  const [keypad, setKeypad] = useState(false);
+  const [transferTo, setTransferTo] = useState('');
+  const [clock, setClock] = useState(Date.now());
+  const audio = useRef<HTMLAudioElement>(null);
+
+  // Registered while signed in; unregistered on sign-out.
+  useEffect(() => {
+    if (!token) return;
+    void store.getState().start(token);
+    return () => store.getState().stop();
+  }, [token, store]);
+
+  // Back online or awake: register again now (not after JsSIP's back-off).
+  useEffect(() => {
+    const again = (reason: string) => void store.getState().reconnectNow(reason);
+    const onOnline = () => again('online');
+    window.addEventListener('online', onOnline);
+    const off = bridge?.onReconnectNow?.((reason) => again(reason));
+    return () => {
+      window.removeEventListener('online', onOnline);
+      off?.();
+    };
+  }, [bridge, store]);
+
+  // The ring: audible (WebAudio) while the call rings; the contact opens in the context panel.
+  const ringing = call?.state === 'ringing';
+  useEffect(() => {
+    if (!ringing) return;
+    return startRingtone();
+  }, [ringing]);
+  useEffect(() => {
+    if (ringing && sessionId) void openSession(sessionId);
+  }, [ringing, sessionId, openSession]);
+
+  // Hung up: the server closed the SP session (wrap-up `resolved`, after-call work per routing config);
+  // the conversation shows it closed, in the customer's history.
+  // Answered (the server accepted the offer) or hung up: the open conversation is read again.
+  const phase = call?.state === 'active' || call?.state === 'ended' ? call.state : null;
+  const refreshOpen = useWorkstation((s) => s.refreshOpen);
+  useEffect(() => {
+    if (!phase || !sessionId) return;
+    void refreshOpen(sessionId);
+    // JsSIP ends the call when it sends the BYE; the server closes the session when Kamailio relays it,
+    // a moment later: read it again then.
+    const timers = [1000, 3000].map((ms) => setTimeout(() => void refreshOpen(sessionId), ms));
+    return () => timers.forEach(clearTimeout);
+  }, [phase, sessionId, refreshOpen]);
+
+  useEffect(() => {
+    if (audio.current) audio.current.srcObject = phone.remoteStream;
+  }, [phone.remoteStream]);
+
+  const active = call?.state === 'active';
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setClock(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+
+  const customer = detail?.context.customer.name ?? summary?.customerName ?? null;
+  const tier = detail?.tier ?? summary?.tier ?? null;
+  const group = detail?.skillGroup ?? summary?.skillGroup ?? null;
+  const previous = detail?.context.previousSessions ?? null;
+
+  return (
+    <section className={`softphone softphone--${call?.state ?? 'idle'}`} aria-label={t('title')} data-testid="softphone">
+      <audio ref={audio} autoPlay data-testid="softphone-audio" />
+      <header className="softphone__bar">
+        <span className={`softphone__dot softphone__dot--${phone.registration}`} aria-hidden />
+        <span data-testid="softphone-registration" data-state={phone.registration}>
+          {t(`registration.${phone.registration}`)}
+        </span>
+        {phone.aor ? <code className="muted small">{phone.aor}</code> : null}
+      </header>
+      {phone.error ? (
+        <p className="softphone__error" role="alert">
+          {t(`error.${phone.error as 'CREDENTIALS'}`, { defaultValue: phone.error })}
+        </p>
+      ) : null}
+      {call ? (
+        <div className="softphone__call" data-testid="softphone-call" data-state={call.state} data-session={call.sessionId ?? ''}>
+          <h3 role={ringing ? 'alert' : undefined}>{ringing ? t('incoming') : t(`state.${call.state}`)}</h3>
+          <dl className="softphone__who">
+            <dt>{t('customer')}</dt>
+            <dd data-testid="softphone-customer" dir="auto">
+              {customer ?? t('unknownContact')}
+            </dd>
+            <dt>{t('caller')}</dt>
+            <dd dir="auto">{call.caller || '—'}</dd>
+            {tier ? (
+              <>
+                <dt>{t('tier')}</dt>
+                <dd>
+                  <span className={`tier tier--${tier}`} data-testid="softphone-tier">
+                    {t(`tierName.${tier}`)}
+                  </span>
+                </dd>
+              </>
+            ) : null}
+            {group ? (
+              <>
+                <dt>{t('skillGroup')}</dt>
+                <dd>{group}</dd>
+              </>
+            ) : null}
+            {previous ? (
+              <>
+                <dt>{t('history')}</dt>
+                <dd data-testid="softphone-history">
+                  {previous.length === 0 ? t('firstContact') : previous.slice(0, 3).map((p) => <code key={p.id}>{p.id} </code>)}
+                </dd>
+              </>
+            ) : null}
+            {call.sessionId ? (
+              <>
+                <dt>{t('session')}</dt>
+                <dd>
+                  <code>{call.sessionId}</code>
+                </dd>
+              </>
+            ) : null}
+          </dl>
+          {active && call.answeredAt ? (
+            <p className="softphone__timer" aria-label={t('timer')} data-testid="softphone-timer">
+              {callClock(clock - call.answeredAt)}
+              {call.held ? <span className="softphone__flag"> · {t('held')}</span> : null}
+              {call.muted ? <span className="softphone__flag"> · {t('muted')}</span> : null}
+            </p>
+          ) : null}
+          <div className="softphone__actions">
+            {ringing ? (
+              <>
+                <button type="button" onClick={() => phone.answer()} data-testid="softphone-answer">
+                  {t('answer')}
+                </button>
+                <button type="button" className="danger" onClick={() => phone.hangUp()} data-testid="softphone-decline">
+                  {t('decline')}
+                </button>
+              </>
+            ) : null}
+            {active ? (
+              <>
+                <button
+                  type="button"
+                  className="ghost"
+                  aria-pressed={call.muted}
+                  onClick={() => phone.setMuted(!call.muted)}
+                  data-testid="softphone-mute"
+                >
+                  {call.muted ? t('unmute') : t('mute')}
+                </button>
+                <button
+                  type="button"
+                  className="ghost"
+                  aria-pressed={call.held}
+                  onClick={() => phone.setHeld(!call.held)}
+                  data-testid="softphone-hold"
+                >
+                  {call.held ? t('resume') : t('hold')}
+                </button>
+                <button
+                  type="button"
+                  className="ghost"
+                  aria-expanded={keypad}
+                  onClick={() => setKeypad(!keypad)}
+                  data-testid="softphone-keypad-toggle"
+                >
+                  {t('keypad')}
+                </button>
+              </>
+            ) : null}
+            {call.state === 'active' || call.state === 'connecting' ? (
+              <button type="button" className="danger" onClick={() => phone.hangUp()} data-testid="softphone-hangup">
+                {t('hangUp')}
+              </button>
+            ) : null}
+            {call.state === 'ended' ? (
+              <button type="button" className="ghost" onClick={() => phone.dismiss()} data-testid="softphone-dismiss">
+                {t('close')}
+              </button>
+            ) : null}
+          </div>
+          {active && keypad ? (
+            <div className="softphone__keypad" role="group" aria-label={t('keypad')}>
+              {KEYS.map((k) => (
+                <button type="button" className="ghost" key={k} onClick={() => phone.sendDtmf(k)} data-testid={`softphone-key-${k}`}>
+                  {k}
+                </button>
+              ))}
+            </div>
+          ) : null}
+          {call.dtmf ? (
+            <p className="muted small" data-testid="softphone-dtmf">
+              {t('sent', { digits: call.dtmf })}
+            </p>
+          ) : null}
+          {active ? (
+            <form
+              className="softphone__transfer"
+              onSubmit={(e) => {
+                e.preventDefault();
+                if (transferTo.trim()) phone.transfer(transferTo.trim());
+              }}
+            >
+              <input
+                aria-label={t('transferTo')}
+                placeholder={t('transferTo')}
+                value={transferTo}
+                onChange={(e) => setTransferTo(e.target.value)}
+              />
+              <button type="submit" className="ghost" disabled={!transferTo.trim()}>
+                {t('transferGo')}
+              </button>
+            </form>
+          ) : null}
+          {call.transfer ? (
+            <p className="muted small">{t(`transferState.${call.transfer.state}`, { target: call.transfer.target })}</p>
+          ) : null}
+          {call.state === 'ended' && call.sessionId ? <p className="muted small">{t('wrapUp')}</p> : null}
+        </div>
+      ) : null}
+    </section>
+  );
+}

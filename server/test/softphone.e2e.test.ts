@@ -1,0 +1,238 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spkiPin } from '../src/tls/certificates';
+import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { launchChromium } from './support/browser';
+import { httpsRequest } from './support/https';
+import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { runSipp, SCENARIOS, type SippRun } from './support/sip';
+
+const SHOTS = join(REPO, 'test-output', 'e2e');
+
+/** What the page's RTCPeerConnections received and sent (inbound/outbound RTP bytes), summed. */
+async function mediaBytes(page: Page): Promise<{ received: number; sent: number; peers: number }> {
+  return page.evaluate(`(async () => {
+    const pcs = window.__peers || [];
+    let received = 0;
+    let sent = 0;
+    for (const pc of pcs) {
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === 'inbound-rtp') received += s.bytesReceived || 0;
+        if (s.type === 'outbound-rtp') sent += s.bytesSent || 0;
+      });
+    }
+    return { received, sent, peers: pcs.length };
+  })()`);
+}
+
+/**
+ * Issue 18, the softphone end to end: the real edge (Kamailio + rtpengine on free loopback ports), the
+ * real server, and the workstation in Chromium with a fake microphone. agent1 signs in and the JsSIP
+ * phone registers over SIP over WebSocket with the server's ephemeral credentials; a sipp caller dials
+ * the `support` number through Kamailio; the server routes the call (an SP session) to agent1; the
+ * softphone rings with the customer's context; the agent answers (DTLS-SRTP + ICE to rtpengine, plain
+ * RTP to the caller, who echoes it back), mutes, holds and resumes (re-INVITEs the caller answers), sends
+ * a DTMF digit and hangs up; the SP session is closed with its call events in the history.
+ */
+describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengine ↔ a sipp caller', () => {
+  let server: ServerProcess;
+  let edge: RunningEdge;
+  let browser: Browser;
+  let ctx: BrowserContext;
+  let page: Page;
+  let ca: string;
+  let caller: (Promise<SippRun> & { kill(): void }) | null = null;
+  let sessionId = '';
+
+  const setLanguage = async (lang: 'en' | 'zh') => {
+    await page.getByTestId('language-switch').selectOption(lang);
+    await page.waitForFunction(`document.documentElement.lang.startsWith('${lang}')`);
+  };
+
+  beforeAll(async () => {
+    assertVoiceBinaries();
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startServerProcess();
+    ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
+    edge = await startVoiceEdge({ dataDir: server.dataDir, serverUrl: server.url, ringMs: 20_000, queuePollSeconds: 1 });
+    const pin = spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8'));
+    browser = await launchChromium([
+      `--ignore-certificate-errors-spki-list=${pin}`,
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required',
+    ]);
+    ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'en-US', permissions: ['microphone'] });
+    // Test-side only: keep the page's peer connections to read their RTP statistics.
+    await ctx.addInitScript({
+      content: `{
+        const Native = window.RTCPeerConnection;
+        const peers = [];
+        window.__peers = peers;
+        window.RTCPeerConnection = class extends Native {
+          constructor(config) {
+            super(config);
+            peers.push(this);
+          }
+        };
+      }`,
+    });
+    page = await ctx.newPage();
+    // The page's console (JsSIP and WebRTC errors) goes to the test output: a failing call shows why.
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') process.stdout.write(`[page ${m.type()}] ${m.text().slice(0, 500)}\n`);
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    caller?.kill();
+    await browser?.close();
+    await edge?.stop();
+    await server?.stop();
+  });
+
+  it('registers the signed-in agent’s softphone with the server-issued credentials', async () => {
+    await page.goto(`${server.url}/app/`);
+    await page.getByLabel('Username').fill('agent1');
+    await page.getByLabel('Password').fill('huiliu-demo');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('link-state').textContent(), { timeout: 15_000 }).toBe('Connected');
+    const registration = page.getByTestId('softphone-registration');
+    await expect.poll(() => registration.getAttribute('data-state'), { timeout: 15_000 }).toBe('registered');
+    expect(await registration.textContent()).toBe('Phone ready');
+    expect(await page.getByTestId('softphone').textContent()).toContain('sip:agent1@');
+  }, 40_000);
+
+  it('rings with the customer’s context when a caller dials in through Kamailio', async () => {
+    const mediaPort = await freeSipPort();
+    caller = runSipp(
+      [
+        `127.0.0.1:${edge.sipPort}`,
+        '-sf',
+        join(SCENARIOS, 'softphone-caller.xml'),
+        '-s',
+        'support',
+        '-m',
+        '1',
+        '-p',
+        '0',
+        '-mp',
+        String(mediaPort),
+        '-rtp_echo',
+        '-recv_timeout',
+        '90000',
+      ],
+      120_000,
+    );
+    const card = page.getByTestId('softphone-call');
+    await expect.poll(async () => ((await card.count()) ? card.getAttribute('data-state') : null), { timeout: 20_000 }).toBe('ringing');
+    sessionId = (await card.getAttribute('data-session')) ?? '';
+    expect(sessionId).toMatch(/^SP\d{18}$/);
+    // The context: the customer (from the SP session Kamailio named in X-Huiliu-Session), tier, history.
+    await expect.poll(() => page.getByTestId('softphone-history').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.getByTestId('softphone-customer').textContent()).not.toBe('Contact details are loading…');
+    expect(await page.getByTestId('softphone-tier').textContent()).toMatch(/^(expert|assisted|AI)$/);
+    expect(await page.getByTestId('softphone-history').textContent()).toBe('First contact');
+    expect(await card.locator('h3').textContent()).toBe('Incoming call');
+    await page.screenshot({ path: join(SHOTS, 'softphone-ringing-en.png') });
+    await setLanguage('zh');
+    expect(await card.locator('h3').textContent()).toBe('来电');
+    await page.screenshot({ path: join(SHOTS, 'softphone-ringing-zh.png') });
+    await setLanguage('en');
+  }, 40_000);
+
+  it('answers: the call is established (200/ACK) and media flows both ways through rtpengine', async () => {
+    await page.getByTestId('softphone-answer').click();
+    const card = page.getByTestId('softphone-call');
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
+    // The caller echoes the agent's (fake) microphone: bytes come back over DTLS-SRTP from rtpengine.
+    await expect.poll(async () => (await mediaBytes(page)).received, { timeout: 15_000 }).toBeGreaterThan(1000);
+    const bytes = await mediaBytes(page);
+    expect(bytes.sent).toBeGreaterThan(1000);
+    expect(bytes.peers).toBe(1);
+    // The server took the answer as the offer's accept: the SP session is the agent's now.
+    const login = await httpsRequest(`${server.url}/api/v1/auth/login`, {
+      ca,
+      method: 'POST',
+      json: { username: 'lead', password: 'huiliu-demo' },
+    });
+    const token = (JSON.parse(login.body) as { token: string }).token;
+    const session = await httpsRequest(`${server.url}/api/v1/sessions/${sessionId}`, { ca, headers: { authorization: `Bearer ${token}` } });
+    expect(JSON.parse(session.body)).toMatchObject({ status: 'active', channel: 'SP' });
+  }, 40_000);
+
+  it('mutes, holds and resumes (re-INVITEs answered by the caller), sends a DTMF digit', async () => {
+    await page.getByTestId('softphone-mute').click();
+    await expect.poll(() => page.getByTestId('softphone-mute').getAttribute('aria-pressed')).toBe('true');
+    await page.getByTestId('softphone-hold').click();
+    await expect.poll(() => page.getByTestId('softphone-hold').getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('true');
+    expect(await page.getByTestId('softphone-timer').textContent()).toMatch(/^\d+:\d\d · On hold · Muted$/);
+    await page.getByTestId('softphone-hold').click();
+    await expect.poll(() => page.getByTestId('softphone-hold').getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('false');
+    await page.getByTestId('softphone-mute').click();
+    await expect.poll(() => page.getByTestId('softphone-mute').getAttribute('aria-pressed')).toBe('false');
+    // Still talking after the hold: more bytes come back.
+    const before = (await mediaBytes(page)).received;
+    await expect.poll(async () => (await mediaBytes(page)).received, { timeout: 10_000 }).toBeGreaterThan(before + 500);
+    await page.getByTestId('softphone-keypad-toggle').click();
+    await page.getByTestId('softphone-key-5').click();
+    await expect.poll(() => page.getByTestId('softphone-dtmf').textContent()).toBe('Sent: 5');
+    await page.screenshot({ path: join(SHOTS, 'softphone-incall-en.png') });
+    await setLanguage('zh');
+    expect(await page.getByTestId('softphone-hangup').textContent()).toBe('挂断');
+    await page.screenshot({ path: join(SHOTS, 'softphone-incall-zh.png') });
+    await setLanguage('en');
+  }, 40_000);
+
+  it('hangs up: the caller sees the BYE, the SP session is closed with its call events in the history', async () => {
+    await page.getByTestId('softphone-hangup').click();
+    const run = await Promise.race([
+      caller!,
+      new Promise<SippRun>((r) => setTimeout(() => r({ code: -1, out: 'sipp still running 20 s after the hang-up' }), 20_000)),
+    ]);
+    caller = null;
+    expect(run.code, run.out).toBe(0);
+    await expect.poll(() => page.getByTestId('softphone-call').getAttribute('data-state'), { timeout: 10_000 }).toBe('ended');
+    const login = await httpsRequest(`${server.url}/api/v1/auth/login`, {
+      ca,
+      method: 'POST',
+      json: { username: 'lead', password: 'huiliu-demo' },
+    });
+    const token = (JSON.parse(login.body) as { token: string }).token;
+    const detail = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const res = await httpsRequest(`${server.url}/api/v1/sessions/${sessionId}`, { ca, headers: { authorization: `Bearer ${token}` } });
+        const body = JSON.parse(res.body) as {
+          status: string;
+          wrapUpCode: string | null;
+          messages: { kind: string; body: { name?: string } }[];
+        };
+        if (body.status === 'closed') return body;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${sessionId} never closed`);
+    })();
+    expect(detail.wrapUpCode).toBe('resolved');
+    const events = detail.messages.flatMap((m) => (m.kind === 'event' && m.body.name ? [m.body.name] : []));
+    expect(events).toEqual(expect.arrayContaining(['call.incoming', 'call.ringing', 'call.answered', 'call.ended']));
+    // The workstation shows the call's session closed, with the call events in its conversation.
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: join(SHOTS, 'softphone-ended-en.png') });
+    await expect.poll(() => page.locator('.closed-note').allTextContents(), { timeout: 10_000 }).toContain('Closed · resolved.');
+    await page.getByTestId('softphone-dismiss').click();
+    expect(await page.getByTestId('softphone-call').count()).toBe(0);
+    expect(await page.getByTestId('softphone-registration').getAttribute('data-state')).toBe('registered');
+  }, 60_000);
+
+  it('registers again at once when the network comes back (online event)', async () => {
+    await ctx.setOffline(true);
+    await ctx.setOffline(false);
+    const registration = page.getByTestId('softphone-registration');
+    const started = Date.now();
+    await expect.poll(() => registration.getAttribute('data-state'), { timeout: 10_000 }).toBe('registered');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+});
