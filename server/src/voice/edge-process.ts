@@ -310,10 +310,12 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   };
 
   const useRtpengine = settings.rtpengine !== false;
+  const recordings = join(runDir, 'recordings');
   if (useRtpengine) {
     // Our own config file: rtpengine otherwise reads /etc/rtpengine/rtpengine.conf (its fixed ports).
     const cliPort = await freeSipPort(host);
     const rtpConfig = join(runDir, 'rtpengine.conf');
+    mkdirSync(recordings, { recursive: true, mode: 0o700 });
     writeFileSync(
       rtpConfig,
       [
@@ -326,6 +328,11 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
         `port-max = ${mediaMax}`,
         'timeout = 60',
         'log-level = 5',
+        // The media tap (docs/voice.md "Live transcripts"): calls Kamailio offers with record-call=yes
+        // are written here as pcap while they run; the server reads the caller's leg and deletes it.
+        `recording-dir = ${recordings}`,
+        'recording-method = pcap',
+        'recording-format = raw',
         '',
       ].join('\n'),
       { mode: 0o600 },
@@ -352,7 +359,11 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     () => readLog(kamailioLog),
   );
 
-  const edge: VoiceEdge = { domain: host, uris: [`sip:${host}:${sipPort}`, `ws://${host}:${wsPort}`] };
+  const edge: VoiceEdge = {
+    domain: host,
+    uris: [`sip:${host}:${sipPort}`, `ws://${host}:${wsPort}`],
+    ...(useRtpengine ? { recordings } : {}),
+  };
   if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');
   return {
     sipUri: `sip:${host}:${sipPort}`,
