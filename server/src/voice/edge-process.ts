@@ -302,7 +302,8 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const spawnDaemon = (bin: string, args: string[], logPath: string) => {
     // The log is a file, not a pipe: a detached daemon outlives this process and must not write into a closed pipe.
     const log = openSync(logPath, 'w', 0o600);
-    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
+    // cwd: the run dir, so nothing a daemon writes to its working directory lands where it was started.
+    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: options.detached ?? false, cwd: runDir });
     closeSync(log);
     if (options.detached) child.unref();
     else children.push(child);
@@ -338,7 +339,9 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
       { mode: 0o600 },
     );
     const args = [`--config-file=${rtpConfig}`, '--config-section=rtpengine', '--foreground', '--log-stderr', `--pidfile=${rtpenginePid}`];
-    spawnDaemon(RTPENGINE_BIN, args, rtpengineLog);
+    // rtpengine 10.5.3.5 (Debian 12) with pcap recording crashes on SIGTERM at shutdown (after its calls
+    // are gone): no core file of a process that holds call audio. `exec` keeps the pid (the pid file, stop()).
+    spawnDaemon('/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', RTPENGINE_BIN, ...args], rtpengineLog);
     await waitFor(
       () => rtpenginePing(host, ngPort),
       5000,

@@ -302,11 +302,11 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         case 'ended': {
           const talkMs = times.answeredAt !== undefined ? t - times.answeredAt : 0;
           const totalMs = t - times.invitedAt;
-          await remember(session, key, 'call.ended', { talkMs, totalMs });
-          fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
-          // The caller's last words are transcribed into the session before it closes.
+          // The caller's last words are transcribed into the session before the hang-up and the close.
           await drain(times);
           session = (await deps.store.getSession(session.id)) ?? session;
+          await remember(session, key, 'call.ended', { talkMs, totalMs });
+          fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
           if (session.status === 'active' && session.assignedAgentId) {
             const holder = deps.staff.userById(session.assignedAgentId);
             // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
