@@ -115,10 +115,12 @@ describe('live call transcripts through Kamailio + rtpengine', () => {
 
     // While the call is still up, the first transcript is already in the session (a live tap, not a
     // recording read after the hang-up).
-    const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86138001'), 15_000).catch(async (error: unknown) => {
-      call.kill();
-      throw new Error(`${String(error)}\n${(await call).out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-3000)}`);
-    });
+    const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86138001'), 15_000).catch(
+      async (error: unknown) => {
+        call.kill();
+        throw new Error(`${String(error)}\n${(await call).out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-3000)}`);
+      },
+    );
     const live = await eventually(async () => {
       const session = await s.services.store.latestSession(customer.id, 'SP');
       if (!session) return null;
@@ -130,7 +132,11 @@ describe('live call transcripts through Kamailio + rtpengine', () => {
       const list = (d: string) => (existsSync(join(spool, d)) ? readdirSync(join(spool, d)).join(', ') : '-');
       throw new Error(
         `${String(error)}\nspool pcaps: ${list('pcaps')} tmp: ${list('tmp')} metadata: ${list('metadata')}\n` +
-          `server log:\n${readFileSync(join(logDir, 'huiliu.log'), 'utf8').split('\n').filter((l) => /voice|media|transcri|speech/.test(l)).slice(-15).join('\n')}\n` +
+          `server log:\n${readFileSync(join(logDir, 'huiliu.log'), 'utf8')
+            .split('\n')
+            .filter((l) => /voice|media|transcri|speech/.test(l))
+            .slice(-15)
+            .join('\n')}\n` +
           `rtpengine:\n${readFileSync(join(edge.runDir, 'rtpengine.log'), 'utf8').slice(-2500)}`,
       );
     });
@@ -159,7 +165,9 @@ describe('live call transcripts through Kamailio + rtpengine', () => {
       .split('\t')[4]!;
     const wer = wordErrors(reference, text);
     const heardSeconds = transcripts.reduce((sum, m) => sum + (m.meta['end'] as number) - (m.meta['start'] as number), 0);
-    process.stdout.write(`WER ${(wer.errors / wer.reference).toFixed(3)} (${wer.errors}/${wer.reference}), ${heardSeconds.toFixed(1)} s in utterances\n`);
+    process.stdout.write(
+      `WER ${(wer.errors / wer.reference).toFixed(3)} (${wer.errors}/${wer.reference}), ${heardSeconds.toFixed(1)} s in utterances\n`,
+    );
     expect(text).toMatch(/\bwhat\b/);
     expect(wer.errors / wer.reference).toBeLessThan(0.95);
     expect(heardSeconds).toBeGreaterThan(6);

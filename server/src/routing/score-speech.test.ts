@@ -21,7 +21,8 @@ function voice(seconds: number, amp: number, jump: number, rate: number) {
 
 const core = new LanguageCore();
 const speech = new ProsodyTextEmotion({ textEmotion: (t) => core.emotion(t) });
-const scores = (label: Emotion, p: number) => Object.fromEntries(EMOTIONS.map((e) => [e, e === label ? p : (1 - p) / 6])) as Record<Emotion, number>;
+const scores = (label: Emotion, p: number) =>
+  Object.fromEntries(EMOTIONS.map((e) => [e, e === label ? p : (1 - p) / 6])) as Record<Emotion, number>;
 
 describe('speech emotion in the router difficulty (issue 18)', () => {
   it('carries a transcript’s speech emotion in message meta and reads it back; anything else reads as none', () => {
@@ -67,11 +68,21 @@ describe('speech emotion in the router difficulty (issue 18)', () => {
     const plain = scoreContact({ ...base, difficulty: { text: 'my order', channel: 'SP', contacts30d: 1 } });
     const angry = scoreContact({
       ...base,
-      difficulty: { text: 'my order', channel: 'SP', contacts30d: 1, emotion: { label: 'anger', intensity: 0.8, scores: scores('anger', 0.7) } },
+      difficulty: {
+        text: 'my order',
+        channel: 'SP',
+        contacts30d: 1,
+        emotion: { label: 'anger', intensity: 0.8, scores: scores('anger', 0.7) },
+      },
     });
     const happy = scoreContact({
       ...base,
-      difficulty: { text: 'my order', channel: 'SP', contacts30d: 1, emotion: { label: 'happiness', intensity: 0.9, scores: scores('happiness', 0.7) } },
+      difficulty: {
+        text: 'my order',
+        channel: 'SP',
+        contacts30d: 1,
+        emotion: { label: 'happiness', intensity: 0.9, scores: scores('happiness', 0.7) },
+      },
     });
     expect(angry.difficulty.score - plain.difficulty.score).toBe(20);
     expect(happy.difficulty.score).toBe(plain.difficulty.score);

@@ -116,7 +116,11 @@ export function startMediaTap(callId: string, onHeard: (heard: HeardUtterance) =
   let busy: Promise<void> = Promise.resolve();
 
   const dir = () => deps.recordingDir();
-  const metaPath = (d: string, s: string) => [join(d, 'tmp', `rtpengine-meta-${s}.tmp`), join(d, 'metadata', `rtpengine-meta-${s}.txt`), join(d, 'metadata', `${s}.txt`)];
+  const metaPath = (d: string, s: string) => [
+    join(d, 'tmp', `rtpengine-meta-${s}.tmp`),
+    join(d, 'metadata', `rtpengine-meta-${s}.txt`),
+    join(d, 'metadata', `${s}.txt`),
+  ];
 
   function find(d: string): string | null {
     const pcaps = join(d, 'pcaps');

@@ -140,7 +140,15 @@ function rtpOf(frame: Buffer, linkType: number, at: number): RecordedRtp | null 
  * IPv4/UDP headers (checksums 0) and a 20 ms clock from `startSeconds`.
  */
 export function buildRtpPcap(
-  packets: readonly { src: [string, number]; dst: [string, number]; payloadType: number; sequence: number; timestamp: number; ssrc: number; payload: Buffer }[],
+  packets: readonly {
+    src: [string, number];
+    dst: [string, number];
+    payloadType: number;
+    sequence: number;
+    timestamp: number;
+    ssrc: number;
+    payload: Buffer;
+  }[],
   startSeconds = 1_700_000_000,
 ): Buffer {
   const global = Buffer.alloc(24);

@@ -166,7 +166,13 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       session.skillGroup,
     );
     log.info(
-      { sessionId, messageId: stored.envelope.id, emotion: heard.emotion.label, intensity: heard.emotion.intensity, seconds: heard.end - heard.start },
+      {
+        sessionId,
+        messageId: stored.envelope.id,
+        emotion: heard.emotion.label,
+        intensity: heard.emotion.intensity,
+        seconds: heard.end - heard.start,
+      },
       'call transcript stored',
     );
   }

@@ -83,7 +83,15 @@ describe('live transcription of a call, cut at pauses', () => {
     });
     feed(
       stream,
-      concat(silence(0.5, 8000), syllables(1, 8000), silence(0.2, 8000), syllables(1, 8000), silence(0.35, 8000), syllables(1, 8000), silence(0.5, 8000)),
+      concat(
+        silence(0.5, 8000),
+        syllables(1, 8000),
+        silence(0.2, 8000),
+        syllables(1, 8000),
+        silence(0.35, 8000),
+        syllables(1, 8000),
+        silence(0.5, 8000),
+      ),
       8000,
     );
     await stream.end();
