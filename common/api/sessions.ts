@@ -47,6 +47,8 @@ export const MessageViewSchema = z
     emotion: MessageEmotionSchema.optional(),
     /** Image messages (issue 10): the text OCR read from the image, masked, and where reading it stands. */
     ocr: OcrViewSchema.optional(),
+    /** Issue 18: what a caller said on the phone, heard by ASR (a live call transcript), not typed. */
+    transcript: z.literal(true).optional(),
   })
   .and(ContentSchema);
 export type MessageView = z.infer<typeof MessageViewSchema>;

@@ -73,6 +73,8 @@ import { createVoiceChannelAdapter } from './voice/adapter';
 import { voiceEdgeReader } from './voice/edge';
 import { loadVoiceSecrets } from './voice/secrets';
 import { createVoiceService } from './voice/service';
+import { callTranscriber } from './voice/transcripts';
+import { createSpeechEngines } from './ai/speech';
 import { createAfterCallWork } from './routing/after-call-work';
 import { scoreContact, type ContactFacts } from './routing/score';
 import { createCpuPool } from './workers/pool';
@@ -246,8 +248,8 @@ export async function startServer(
   // one (an empty KB) difficulty falls back to the surface features.
   const score = (facts: ContactFacts) => {
     if (!core.ready) return surfaceScore(facts);
-    const { channel, contacts30d, text } = facts.difficulty;
-    const analysis = core.analyze(text, { channel, contacts30d });
+    const { channel, contacts30d, text, emotion } = facts.difficulty;
+    const analysis = core.analyze(text, { channel, contacts30d, ...(emotion ? { emotion } : {}) });
     return scoreContact({ ...facts, difficulty: { ...facts.difficulty, analysis } });
   };
   // Issue 10: customers' images, sealed with their data keys beside the session store, and OCR of
@@ -452,6 +454,9 @@ export async function startServer(
   adapters.register(xmpp.adapter);
   // Issue 18: SIP calls through Kamailio (deploy/kamailio, `npm run voice -- up`) become SP sessions.
   adapters.register(createVoiceChannelAdapter());
+  const voiceEdge = voiceEdgeReader(config.dataDir, { domain: config.host, uris: [] });
+  // Issue 18: live call transcripts and speech emotion (docs/voice.md, docs/speech.md).
+  const speech = createSpeechEngines(config.ai.speech, { textEmotion: emotionOf });
   const voice = {
     service: createVoiceService({
       store,
@@ -464,9 +469,10 @@ export async function startServer(
       defaultSkillGroup: config.skillGroups[0]!.id,
       kpis: kpiLog,
       logger,
+      ...(speech.asr ? { transcribe: callTranscriber(speech.asr, speech.emotion, voiceEdge, logger) } : {}),
     }),
     secrets: loadVoiceSecrets(config.dataDir),
-    sip: voiceEdgeReader(config.dataDir, { domain: config.host, uris: [] }),
+    sip: voiceEdge,
   };
   let ready = false;
 

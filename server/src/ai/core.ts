@@ -51,6 +51,12 @@ export interface AnalyzeOptions {
   lang?: Lang;
   channel?: string;
   contacts30d?: number;
+  /**
+   * The emotion already measured for this text (issue 18: a call transcript's speech emotion, prosody
+   * combined with the text): used instead of reading the text's own, so a caller's voice counts in
+   * difficulty exactly where a chat's text emotion does.
+   */
+  emotion?: EmotionResult;
 }
 
 /** The intents of a KB as training examples: every question of every entry, any language. */
@@ -206,7 +212,7 @@ export class LanguageCore {
     const intent: IntentPrediction = this.intent
       ? this.intent.classify(head)
       : { label: OOS, confidence: 0, outOfScope: true, candidates: [], margin: 0, oosProbability: 0, likelyIntents: 0 };
-    const emotion = this.emotionModel.classify(head);
+    const emotion = options.emotion ?? this.emotionModel.classify(head);
     const wantsHuman = this.human.wantsHuman(head);
     const { score, reasons } = assessDifficulty({
       text,

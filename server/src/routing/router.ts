@@ -1,6 +1,8 @@
 import type { CandidateCode, RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import { HuiliuError } from '../../../common/errors/codes';
+import { transcriptEmotionOf } from '../../../common/message/transcript';
+import type { EmotionResult } from '../../../common/ai/types';
 import type { Bus, Subscription } from '../bus/bus';
 import { sessionChanged } from '../bus/events';
 import type { Logger } from '../logging/logger';
@@ -116,6 +118,12 @@ function couldTake(agent: AgentState, contact: EngineContact, config: RoutingCon
   return reaches && roomFor({ load: { chat: agent.activeChats, voice: 0 } }, contact.channelKind, config.capacity).ok;
 }
 const TIER_RANK = { ai: 0, assisted: 1, expert: 2 } as const;
+
+/** A call transcript's speech emotion (issue 18), scored in place of its text's: `{emotion}` or nothing. */
+function heardEmotion(envelope: Envelope): { emotion?: EmotionResult } {
+  const emotion = transcriptEmotionOf(envelope.meta);
+  return emotion ? { emotion } : {};
+}
 
 /** An agent the selection ranked whom the store found without room when the offer was written. */
 interface Skipped {
@@ -337,6 +345,7 @@ export function createRouter(deps: RouterDeps): Router {
         text: textOf(envelope),
         channel: session.channel,
         contacts30d: before.facts?.difficulty.contacts30d ?? value.contacts30d,
+        ...heardEmotion(envelope),
       },
       config,
     });
@@ -459,7 +468,7 @@ export function createRouter(deps: RouterDeps): Router {
       const aiTier = deps.aiTier?.() ?? { available: false as const, why: 'not configured' };
       const { value, difficulty, priority, tier } = await (deps.score ?? scoreContact)({
         value: facts,
-        difficulty: { text: textOf(envelope), channel: session.channel, contacts30d: contacts },
+        difficulty: { text: textOf(envelope), channel: session.channel, contacts30d: contacts, ...heardEmotion(envelope) },
         config,
       });
       const decision: RoutingDecision = {

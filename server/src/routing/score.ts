@@ -1,3 +1,4 @@
+import { NEGATIVE_EMOTIONS, type EmotionResult } from '../../../common/ai/types';
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Reason, RoutingConfig, Tier } from '../../../common/routing/types';
 
@@ -21,6 +22,12 @@ export interface DifficultyFacts {
    * surface features below are the documented fallback.
    */
   analysis?: { difficulty: number; factors: Reason[]; model: string };
+  /**
+   * A measured emotion of this message (issue 18: a call transcript's speech emotion,
+   * common/message/transcript.ts): the language core reads it instead of the text's emotion, and the
+   * surface fallback counts a negative one as 25 × intensity points at most like its negative words.
+   */
+  emotion?: EmotionResult;
 }
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
@@ -81,6 +88,7 @@ export function difficultyScore(facts: DifficultyFacts): { score: number; reason
   const issues = Math.max(1, (text.match(ISSUE_SPLIT) ?? []).length);
   const entities = (text.match(ENTITY) ?? []).length;
   const negativeHits = NEGATIVE.reduce((n, re) => n + (text.match(re) ?? []).length, 0) + (/[!！]{2,}/.test(text) ? 1 : 0);
+  const heard = facts.emotion && NEGATIVE_EMOTIONS.includes(facts.emotion.label) ? facts.emotion.intensity : 0;
   const voice = facts.channel === 'SP';
   const repeat = facts.contacts30d >= 2;
 
@@ -88,7 +96,12 @@ export function difficultyScore(facts: DifficultyFacts): { score: number; reason
     { factor: 'length', value: round2(length), points: round2(length * 20), note: `${[...text].length} characters` },
     { factor: 'issues', value: issues, points: Math.min(25, (issues - 1) * 10), note: `${issues} distinct question(s)` },
     { factor: 'entities', value: entities, points: Math.min(15, entities * 5), note: `${entities} order numbers, amounts or codes` },
-    { factor: 'negative-emotion', value: negativeHits, points: Math.min(25, negativeHits * 10), note: `${negativeHits} negative cue(s)` },
+    {
+      factor: 'negative-emotion',
+      value: negativeHits,
+      points: round2(Math.min(25, Math.max(negativeHits * 10, 25 * heard))),
+      note: `${negativeHits} negative cue(s)${heard > 0 ? `; ${facts.emotion!.label} heard at intensity ${round2(heard)}` : ''}`,
+    },
     { factor: 'channel', points: voice ? 15 : 0, note: voice ? 'voice is harder to serve' : 'text channel' },
     { factor: 'repeat-contact', points: repeat ? 10 : 0, note: repeat ? 'contacted us again within 30 days' : 'first contact in 30 days' },
   ];

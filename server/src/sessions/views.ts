@@ -1,4 +1,5 @@
 import { noteVisibleTo } from '../../../common/api/supervision';
+import { isTranscript, transcriptEmotionOf } from '../../../common/message/transcript';
 import { LRUCache } from 'lru-cache';
 import type { Emotion } from '../../../common/ai/types';
 import type { SessionFacts } from '../../../common/events/events';
@@ -54,6 +55,9 @@ export function messageEmotions(
     if (e.direction !== 'in') return undefined;
     const known = read.get(e.id);
     if (known !== undefined) return known || undefined;
+    // A call transcript carries the emotion heard in the voice (prosody + text, issue 18): shown as is.
+    const heard = transcriptEmotionOf(e.meta);
+    if (heard) return { label: heard.label, intensity: Math.round(heard.intensity * 100) / 100 };
     const text = emotionText(e);
     let emotion: MessageEmotion | false = false;
     if (text !== null && options.allow && !options.allow()) return undefined;
@@ -100,6 +104,7 @@ export function toMessageView(e: Envelope, emotions?: MessageEmotions, ocr?: Ocr
     receivedAt: e.receivedAt,
     ...(emotion ? { emotion } : {}),
     ...(ocr ? { ocr } : {}),
+    ...(isTranscript(e.meta) ? { transcript: true } : {}),
     ...maskContent({ kind: e.kind, body: e.body } as Content),
   } as MessageView;
 }

@@ -302,7 +302,8 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const spawnDaemon = (bin: string, args: string[], logPath: string) => {
     // The log is a file, not a pipe: a detached daemon outlives this process and must not write into a closed pipe.
     const log = openSync(logPath, 'w', 0o600);
-    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
+    // cwd: the run dir, so nothing a daemon writes to its working directory lands where it was started.
+    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: options.detached ?? false, cwd: runDir });
     closeSync(log);
     if (options.detached) child.unref();
     else children.push(child);
@@ -310,10 +311,12 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   };
 
   const useRtpengine = settings.rtpengine !== false;
+  const recordings = join(runDir, 'recordings');
   if (useRtpengine) {
     // Our own config file: rtpengine otherwise reads /etc/rtpengine/rtpengine.conf (its fixed ports).
     const cliPort = await freeSipPort(host);
     const rtpConfig = join(runDir, 'rtpengine.conf');
+    mkdirSync(recordings, { recursive: true, mode: 0o700 });
     writeFileSync(
       rtpConfig,
       [
@@ -326,12 +329,19 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
         `port-max = ${mediaMax}`,
         'timeout = 60',
         'log-level = 5',
+        // The media tap (docs/voice.md "Live transcripts"): calls Kamailio offers with record-call=yes
+        // are written here as pcap while they run; the server reads the caller's leg and deletes it.
+        `recording-dir = ${recordings}`,
+        'recording-method = pcap',
+        'recording-format = raw',
         '',
       ].join('\n'),
       { mode: 0o600 },
     );
     const args = [`--config-file=${rtpConfig}`, '--config-section=rtpengine', '--foreground', '--log-stderr', `--pidfile=${rtpenginePid}`];
-    spawnDaemon(RTPENGINE_BIN, args, rtpengineLog);
+    // rtpengine 10.5.3.5 (Debian 12) with pcap recording crashes on SIGTERM at shutdown (after its calls
+    // are gone): no core file of a process that holds call audio. `exec` keeps the pid (the pid file, stop()).
+    spawnDaemon('/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', RTPENGINE_BIN, ...args], rtpengineLog);
     await waitFor(
       () => rtpenginePing(host, ngPort),
       5000,
@@ -352,7 +362,11 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     () => readLog(kamailioLog),
   );
 
-  const edge: VoiceEdge = { domain: host, uris: [`sip:${host}:${sipPort}`, `ws://${host}:${wsPort}`] };
+  const edge: VoiceEdge = {
+    domain: host,
+    uris: [`sip:${host}:${sipPort}`, `ws://${host}:${wsPort}`],
+    ...(useRtpengine ? { recordings } : {}),
+  };
   if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');
   return {
     sipUri: `sip:${host}:${sipPort}`,

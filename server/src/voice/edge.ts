@@ -7,9 +7,15 @@ export interface VoiceEdge {
   domain: string;
   /** `sip:host:port` (UDP/TCP) and `ws://host:port` / `wss://host:port` (JsSIP). */
   uris: string[];
+  /** rtpengine's recording spool (pcaps/, tmp/, metadata/), which the media tap reads; absent without rtpengine. */
+  recordings?: string;
 }
 
-const EdgeSchema = z.object({ domain: z.string().min(1).max(255), uris: z.array(z.string().max(255)).max(8) });
+const EdgeSchema = z.object({
+  domain: z.string().min(1).max(255),
+  uris: z.array(z.string().max(255)).max(8),
+  recordings: z.string().min(1).max(4096).optional(),
+});
 
 export const voiceEdgePath = (dataDir: string) => join(dataDir, 'voice', 'edge.json');
 

@@ -13,6 +13,8 @@ import type { Logger } from '../logging/logger';
 import type { Router } from '../routing/router';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import { callKey, callerOf } from './caller';
+import type { HeardUtterance } from './media-tap';
+import { transcriptMeta } from '../../../common/message/transcript';
 
 export interface VoiceServiceDeps {
   store: SessionStore;
@@ -39,6 +41,13 @@ export interface VoiceServiceDeps {
   ringSeconds?: number;
   /** How often a queued caller asks again (s); Kamailio's QUEUE_POLL_S should match. */
   retrySeconds?: number;
+  /**
+   * Live transcripts (docs/voice.md): starts the server-side media tap of an answered call (SIP
+   * Call-ID), which calls `onHeard` per utterance; absent (no ASR engine): calls are not transcribed.
+   */
+  transcribe?: (callId: string, onHeard: (heard: HeardUtterance) => Promise<void>) => { stop(): Promise<void> };
+  /** Longest wait at a call's end for its last utterance to be transcribed before the session closes (ms, default 30,000). */
+  transcriptDrainMs?: number;
 }
 
 /** The SIP side's view of a call (issue 18). Kamailio drives it: see deploy/kamailio/kamailio.cfg. */
@@ -52,6 +61,10 @@ export interface VoiceService {
 /** A call's times on this node (ms), for the durations in the history and the KPI log. */
 interface CallTimes {
   invitedAt: number;
+  /** The caller as the INVITE named them: transcript messages come from the same identity. */
+  identity?: InboundDraft['identity'];
+  /** The running media tap (live transcript) of the answered call. */
+  tap?: { stop(): Promise<void> };
   ringingAt?: number;
   answeredAt?: number;
 }
@@ -127,6 +140,58 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     ]);
   }
 
+  /**
+   * One utterance the caller said, as an inbound `text` message of the call's session through the one
+   * ingest path (stored encrypted, published to the agent live, scored by the router with its speech
+   * emotion), marked a transcript in `meta` (common/message/transcript.ts). A session closed
+   * meanwhile takes nothing (ingest would open a new one).
+   */
+  async function transcribed(sessionId: string, key: string, identity: InboundDraft['identity'], heard: HeardUtterance): Promise<void> {
+    const session = await deps.store.getSession(sessionId);
+    if (!session || session.status === 'closed') {
+      log.warn({ sessionId }, 'a call transcript arrived after its session closed; dropped');
+      return;
+    }
+    const at = new Date(now()).toISOString();
+    const stored = await deps.ingest.accept(
+      {
+        identity,
+        content: { kind: 'text', body: { text: heard.text.slice(0, 4000) } },
+        critical: true,
+        clientMessageId: `transcript:${key}:${Math.round(heard.start * 1000)}`,
+        sentAt: at,
+        receivedAt: at,
+        meta: transcriptMeta({ callKey: key, ...heard }),
+      },
+      session.skillGroup,
+    );
+    log.info(
+      {
+        sessionId,
+        messageId: stored.envelope.id,
+        emotion: heard.emotion.label,
+        intensity: heard.emotion.intensity,
+        seconds: heard.end - heard.start,
+      },
+      'call transcript stored',
+    );
+  }
+
+  /** Ends a call's media tap (its last utterance transcribed) within `transcriptDrainMs`. */
+  async function drain(times: CallTimes): Promise<void> {
+    const tap = times.tap;
+    if (!tap) return;
+    delete times.tap;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      tap.stop(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, deps.transcriptDrainMs ?? 30_000);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** The session once the router offered it (or as it is after `decisionWaitMs`: queued). */
   async function decided(sessionId: string): Promise<SessionRecord> {
     const until = now() + decisionWaitMs;
@@ -176,7 +241,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       meta: { callKey: key },
     };
     const result = await deps.ingest.accept(draft, skillGroup);
-    if (!result.duplicate) track(result.session.id, { invitedAt: now() });
+    if (!result.duplicate) track(result.session.id, { invitedAt: now(), identity: draft.identity });
     if (!byCall.has(key) && byCall.size >= MAX_TRACKED_CALLS) byCall.delete(byCall.keys().next().value!);
     byCall.set(key, result.session.id);
     const session = await decided(result.session.id);
@@ -214,6 +279,11 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           // Picking up is accepting the offer: the same use case as the workstation's Accept.
           await deps.conversations.accept(agent, session.id);
           times.answeredAt ??= t;
+          if (deps.transcribe && !times.tap && times.identity) {
+            const identity = times.identity;
+            const sessionId = session.id;
+            times.tap = deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard));
+          }
           const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
           session = (await deps.store.getSession(session.id)) ?? session;
           await remember(session, key, 'call.answered', { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt });
@@ -238,6 +308,9 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         case 'ended': {
           const talkMs = times.answeredAt !== undefined ? t - times.answeredAt : 0;
           const totalMs = t - times.invitedAt;
+          // The caller's last words are transcribed into the session before the hang-up and the close.
+          await drain(times);
+          session = (await deps.store.getSession(session.id)) ?? session;
           await remember(session, key, 'call.ended', { talkMs, totalMs });
           fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
           if (session.status === 'active' && session.assignedAgentId) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aLawDecode, decodeWav, dither, encodeWav, muLawDecode, muLawEncode, resample, telephoneQuality } from './audio';
+import { aLawDecode, decodeG711, decodeWav, dither, encodeWav, muLawDecode, muLawEncode, resample, telephoneQuality } from './audio';
 import { charErrors, editDistance, pooledRate, wordErrors } from './wer';
 
 const tone = (hz: number, rate: number, seconds: number, amplitude = 10000) =>
@@ -103,5 +103,25 @@ describe('word and character error rates', () => {
         { errors: 3, reference: 10 },
       ]),
     ).toBe(0.2);
+  });
+});
+
+describe('G.711 RTP payloads to PCM (decodeG711)', () => {
+  it('decodes μ-law (PCMU) and A-law (PCMA) bytes to the ITU-T G.711 values', () => {
+    // μ-law: 0xFF and 0x7F are ±0, 0x00/0x80 the extremes ∓32124, 0xFE the smallest step (8), 0x70 −120.
+    expect([...decodeG711(Uint8Array.from([0xff, 0x7f, 0x00, 0x80, 0xfe, 0x70]), 'PCMU')]).toEqual([0, 0, -32124, 32124, 8, -120]);
+    // A-law (even bits inverted, 0x55): 0xD5/0x55 ±8, 0xAA/0x2A ±32256, 0xD4 24.
+    expect([...decodeG711(Uint8Array.from([0xd5, 0x55, 0xaa, 0x2a, 0xd4]), 'PCMA')]).toEqual([8, -8, 32256, -32256, 24]);
+  });
+
+  it('agrees with the per-sample decoders on every byte and round-trips μ-law encoding within its step', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    // (`| 0`: the per-sample decoders give −0 for the negative zero codes; a PCM sample has no sign on 0.)
+    expect([...decodeG711(all, 'PCMU')]).toEqual([...all].map((b) => muLawDecode(b) | 0));
+    expect([...decodeG711(all, 'PCMA')]).toEqual([...all].map((b) => aLawDecode(b) | 0));
+    for (const x of [-32000, -1000, -100, 0, 100, 1000, 32000]) {
+      const back = decodeG711(Uint8Array.from([muLawEncode(x)]), 'PCMU')[0]!;
+      expect(Math.abs(back - x)).toBeLessThanOrEqual(Math.max(8, Math.abs(x) / 16));
+    }
   });
 });

@@ -227,3 +227,21 @@ export function telephoneQuality(audio: PcmAudio): PcmAudio {
   for (let i = 0; i < samples.length; i++) samples[i] = muLawDecode(muLawEncode(narrow.samples[i]!));
   return { samples, sampleRate: 8000 };
 }
+
+/** The G.711 laws by their RTP names (RFC 3551 §4.5.14: static payload types 0 = PCMU, 8 = PCMA). */
+export type G711Law = 'PCMU' | 'PCMA';
+
+const MULAW_TABLE = Int16Array.from({ length: 256 }, (_, b) => muLawDecode(b));
+const ALAW_TABLE = Int16Array.from({ length: 256 }, (_, b) => aLawDecode(b));
+
+/**
+ * An RTP payload of G.711 (one byte per sample, 8 kHz, ITU-T G.711) as 16-bit linear PCM samples, by
+ * table look-up: `PCMU` μ-law (0xFF and 0x7F → 0, 0x00 → −32124, 0x80 → 32124), `PCMA` A-law
+ * (0xD5 → 8, 0x55 → −8, 0xAA → 32256, 0x2A → −32256).
+ */
+export function decodeG711(payload: Uint8Array, law: G711Law): Int16Array {
+  const table = law === 'PCMU' ? MULAW_TABLE : ALAW_TABLE;
+  const out = new Int16Array(payload.length);
+  for (let i = 0; i < payload.length; i++) out[i] = table[payload[i]!]!;
+  return out;
+}

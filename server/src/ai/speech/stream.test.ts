@@ -71,6 +71,39 @@ describe('live transcription of a call, cut at pauses', () => {
     expect(() => stream.write(new Int16Array(10))).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
 
+  it('with 300 ms pauses (the call tap): a 350 ms gap ends an utterance, a 200 ms one does not; each utterance comes with its PCM', async () => {
+    const asr = new RecordingAsr();
+    const utterances: { start: number; seconds: number; text: string }[] = [];
+    const stream = new ChunkedAsrStream(asr, {
+      lang: 'en',
+      sampleRate: 8000,
+      pauseMs: 300,
+      onUtterance: ({ audio, start, transcript }) =>
+        void utterances.push({ start, seconds: audio.samples.length / audio.sampleRate, text: transcript.text }),
+    });
+    feed(
+      stream,
+      concat(
+        silence(0.5, 8000),
+        syllables(1, 8000),
+        silence(0.2, 8000),
+        syllables(1, 8000),
+        silence(0.35, 8000),
+        syllables(1, 8000),
+        silence(0.5, 8000),
+      ),
+      8000,
+    );
+    await stream.end();
+    expect(utterances.map((u) => u.text)).toEqual(['utterance 1', 'utterance 2']);
+    // The first holds both syllable runs and the 200 ms gap between them (2.2 s) plus lead-in and the 300 ms that ended it.
+    expect(utterances[0]!.seconds).toBeGreaterThan(2.2);
+    expect(utterances[0]!.seconds).toBeLessThan(3.1);
+    expect(utterances[1]!.start).toBeGreaterThan(2.6);
+    expect(utterances[1]!.start).toBeLessThan(3.1);
+    expect(asr.given).toEqual(utterances.map((u) => u.seconds));
+  });
+
   it('cuts speech with no pause at the maximum utterance length, and goes on after an engine failure', async () => {
     const asr = new RecordingAsr(0);
     const errors: string[] = [];

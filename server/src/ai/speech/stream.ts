@@ -25,6 +25,12 @@ export interface ChunkedAsrOptions {
   maxBacklogSeconds?: number;
   /** Called with each recognised segment, in order. */
   onSegment?: (segment: TranscriptSegment) => void;
+  /**
+   * Called once per transcribed utterance, in order, with its PCM (at `sampleRate`), its start in
+   * seconds from the start of the call and the engine's transcript of it (segment times relative to
+   * the utterance): what a caller's message and its speech emotion are made of.
+   */
+  onUtterance?: (utterance: { audio: PcmAudio; start: number; transcript: Transcript }) => void | Promise<void>;
   /** Called when one utterance could not be transcribed (the stream goes on). */
   onError?: (error: HuiliuError) => void;
 }
@@ -151,6 +157,7 @@ export class ChunkedAsrStream {
           this.segments.push(shifted);
           this.options.onSegment?.(shifted);
         }
+        await this.options.onUtterance?.({ audio, start, transcript: t });
       } catch (error) {
         this.failures++;
         this.options.onError?.(error instanceof HuiliuError ? error : new HuiliuError('SPEECH_FAILED', (error as Error).message));

@@ -1,0 +1,198 @@
+import { execFileSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VoiceCredentials } from '../../common/api/voice';
+import type { MessageView } from '../../common/api/sessions';
+import { transcriptEmotionOf } from '../../common/message/transcript';
+import { wordErrors } from '../src/ai/speech/wer';
+import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { createLogger } from '../src/logging/logger';
+import { openAgentSocket } from './support/agent-client';
+import { startTestServer, type TestServer } from './support/harness';
+import { runSipp, SCENARIOS } from './support/sip';
+import { eventually } from './support/until';
+
+const CLIPS = '/work/shared/data/speech-asr-clips';
+
+/**
+ * Issue 18, live transcripts with the real edge: a sipp caller speaks a real clip (JFK, public domain;
+ * SOURCE.md) as RTP PCMU through Kamailio + rtpengine to an agent's sipp phone; rtpengine records the
+ * call as pcap in its spool, the server's media tap reads the caller's leg while the call runs, cuts it
+ * at pauses, transcribes it with the configured Asr (pocketsphinx, the default) and stores each
+ * utterance as a transcript message of the SP session with its speech emotion.
+ */
+describe('live call transcripts through Kamailio + rtpengine', () => {
+  let s: TestServer;
+  let edge: RunningEdge;
+  let agent: Socket;
+  let creds: VoiceCredentials;
+  let work: string;
+  let logDir: string;
+  const pushed: MessageView[] = [];
+
+  beforeAll(async () => {
+    assertVoiceBinaries();
+    logDir = mkdtempSync(join(tmpdir(), 'huiliu-speech-log-'));
+    s = await startTestServer({}, { logger: createLogger({ level: 'info', dir: logDir, destination: createWriteStream('/dev/null') }) });
+    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, ringMs: 5000, queuePollSeconds: 1 });
+    agent = await openAgentSocket(s, await s.login('agent1'));
+    agent.on('message:new', (m: MessageView) => void pushed.push(m));
+    const res = await s.app.inject({
+      method: 'GET',
+      url: '/api/v1/voice/credentials',
+      headers: { authorization: `Bearer ${await s.login('agent1')}` },
+    });
+    creds = res.json<VoiceCredentials>();
+    work = mkdtempSync(join(tmpdir(), 'huiliu-speech-call-'));
+  }, 60_000);
+
+  afterAll(async () => {
+    agent?.close();
+    await edge?.stop();
+    await s?.cleanup();
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('transcribes what the caller says into the SP session while the call runs, with its speech emotion', async () => {
+    // The telephone path of the clip: 8 kHz, G.711 μ-law, raw bytes (what rtp_stream sends as PT 0).
+    const audio = join(work, 'jfk.ul');
+    execFileSync('sox', [join(CLIPS, 'en', 'jfk_16k_mono.wav'), '-r', '8000', '-c', '1', '-t', 'ul', audio]);
+    expect(readFileSync(audio).length).toBe(88_000); // 11 s × 8,000 bytes
+    const scenario = join(work, 'caller-speech.xml');
+    writeFileSync(scenario, readFileSync(join(SCENARIOS, 'caller-speech.xml'), 'utf8').replaceAll('AUDIO_FILE', audio));
+
+    const phonePort = await freeSipPort();
+    const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], 60_000);
+    const registered = await runSipp(
+      [
+        `127.0.0.1:${edge.sipPort}`,
+        '-sf',
+        join(SCENARIOS, 'register.xml'),
+        '-m',
+        '1',
+        '-p',
+        '0',
+        '-key',
+        'user',
+        'agent1',
+        '-key',
+        'contact_port',
+        String(phonePort),
+        '-au',
+        creds.username,
+        '-ap',
+        creds.password,
+      ],
+      15_000,
+    );
+    expect(registered.code, registered.out).toBe(0);
+    const mediaPort = await freeSipPort();
+    const call = runSipp(
+      [
+        `127.0.0.1:${edge.sipPort}`,
+        '-sf',
+        scenario,
+        '-s',
+        'support',
+        '-m',
+        '1',
+        '-d',
+        '14000',
+        '-p',
+        '0',
+        '-mp',
+        String(mediaPort),
+        '-recv_timeout',
+        '30000',
+      ],
+      60_000,
+    );
+
+    // While the call is still up, the first transcript is already in the session (a live tap, not a
+    // recording read after the hang-up).
+    const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86138001'), 15_000).catch(
+      async (error: unknown) => {
+        call.kill();
+        throw new Error(`${String(error)}\n${(await call).out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-3000)}`);
+      },
+    );
+    const live = await eventually(async () => {
+      const session = await s.services.store.latestSession(customer.id, 'SP');
+      if (!session) return null;
+      const messages = await s.services.store.listMessages(session.conversationId);
+      const heard = messages.filter((m) => m.meta['transcript'] === true);
+      return heard.length > 0 ? { session, heard } : null;
+    }, 20_000).catch((error: unknown) => {
+      const spool = join(edge.runDir, 'recordings');
+      const list = (d: string) => (existsSync(join(spool, d)) ? readdirSync(join(spool, d)).join(', ') : '-');
+      throw new Error(
+        `${String(error)}\nspool pcaps: ${list('pcaps')} tmp: ${list('tmp')} metadata: ${list('metadata')}\n` +
+          `server log:\n${readFileSync(join(logDir, 'huiliu.log'), 'utf8')
+            .split('\n')
+            .filter((l) => /voice|media|transcri|speech/.test(l))
+            .slice(-15)
+            .join('\n')}\n` +
+          `rtpengine:\n${readFileSync(join(edge.runDir, 'rtpengine.log'), 'utf8').slice(-2500)}`,
+      );
+    });
+    expect(live.session.status).toBe('active');
+
+    const caller = await call;
+    expect(caller.code, `${caller.out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-3000)}`).toBe(0);
+    expect((await phone).code).toBe(0);
+    const closed = await eventually(async () => {
+      const found = await s.services.store.latestSession(customer.id, 'SP');
+      return found?.status === 'closed' ? found : null;
+    }, 40_000);
+    expect(closed.id).toBe(live.session.id);
+
+    const messages = await s.services.store.listMessages(closed.conversationId);
+    const transcripts = messages.filter((m) => m.meta['transcript'] === true);
+    const text = transcripts.map((m) => (m.kind === 'text' ? m.body.text : '')).join(' ');
+    process.stdout.write(`live transcript of the JFK clip over G.711 (${transcripts.length} utterances): ${text}\n`);
+    // pocketsphinx on 8 kHz μ-law is weak (docs/ai-quality.md: 81.8 % WER on this clip given whole);
+    // cut live at 300 ms pauses it heard e.g. "and on yeah ah what you are up ara yeah" and "aha aha
+    // yeah ah what are up ara" in two runs. Bounds: "what" of the reference comes through, the WER stays
+    // below the gibberish level, and the utterances cover most of the 11 s of speech (the media arrived).
+    const reference = readFileSync(join(CLIPS, 'transcripts.tsv'), 'utf8')
+      .split('\n')
+      .find((l) => l.includes('jfk_16k_mono.wav'))!
+      .split('\t')[4]!;
+    const wer = wordErrors(reference, text);
+    const heardSeconds = transcripts.reduce((sum, m) => sum + (m.meta['end'] as number) - (m.meta['start'] as number), 0);
+    process.stdout.write(
+      `WER ${(wer.errors / wer.reference).toFixed(3)} (${wer.errors}/${wer.reference}), ${heardSeconds.toFixed(1)} s in utterances\n`,
+    );
+    expect(text).toMatch(/\bwhat\b/);
+    expect(wer.errors / wer.reference).toBeLessThan(0.95);
+    expect(heardSeconds).toBeGreaterThan(6);
+    expect(heardSeconds).toBeLessThan(14);
+    for (const m of transcripts) {
+      expect(m.direction).toBe('in');
+      expect(m.kind).toBe('text');
+      expect(m.meta['asrEngine']).toMatch(/^pocketsphinx@/);
+      expect(m.meta['end'] as number).toBeGreaterThan(m.meta['start'] as number);
+      // The speech emotion (prosody + the transcript's text emotion) is recorded with each utterance.
+      const emotion = transcriptEmotionOf(m.meta);
+      expect(emotion).not.toBeNull();
+      expect(Object.values(emotion!.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+      expect(m.meta['arousal'] as number).toBeGreaterThan(0);
+    }
+    // The transcripts sit between the answer and the hang-up in the session's history.
+    const order = messages.map((m) => (m.kind === 'event' ? m.body.name : m.meta['transcript'] ? 'transcript' : m.kind));
+    expect(order.indexOf('call.answered')).toBeLessThan(order.indexOf('transcript'));
+    expect(order.lastIndexOf('transcript')).toBeLessThan(order.indexOf('call.ended'));
+    // The agent saw them live, marked as a transcript, with the emotion heard.
+    const seen = pushed.filter((m) => m.transcript === true);
+    expect(seen.length).toBe(transcripts.length);
+    expect(seen.every((m) => m.emotion !== undefined)).toBe(true);
+    // The recording (the caller's voice) is gone once the call is transcribed.
+    const spool = join(edge.runDir, 'recordings', 'pcaps');
+    expect(existsSync(spool) ? readdirSync(spool) : []).toEqual([]);
+  }, 120_000);
+});
