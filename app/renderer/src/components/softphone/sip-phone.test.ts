@@ -8,8 +8,8 @@ type Listener = (...args: any[]) => void;
 
 class Emitter {
   listeners = new Map<string, Listener[]>();
-  on(event: string, fn: Listener) {
-    this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]);
+  on(event: string, fn: (...args: never[]) => void) {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn as Listener]);
   }
   fire(event: string, ...args: unknown[]) {
     for (const fn of this.listeners.get(event) ?? []) fn(...args);
