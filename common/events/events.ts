@@ -145,6 +145,8 @@ export const SessionChangedEventSchema = z.object({
     movedFrom: SessionIdSchema.optional(),
     /** Reason `closed` by its agent: the wrap-up code picked (issue 16: the KPIs' disposition). */
     wrapUpCode: WrapUpCodeSchema.optional(),
+    /** … and whether the agent marked it resolved on first contact (issue 15; absent: code `resolved`). */
+    resolvedOnFirstContact: z.boolean().optional(),
   }),
 });
 

@@ -80,6 +80,11 @@ export const CloseSessionSchema = z.object({
   sessionId: SessionIdSchema,
   wrapUpCode: WrapUpCodeSchema,
   note: z.string().max(2000).refine(hasNoBidiControl, { message: BIDI_CONTROL_REFUSED }).optional(),
+  /**
+   * The agent's word that the customer's issue was resolved in this contact (issue 15: the wrap-up's
+   * "resolved on first contact" box; the FCR KPI counts it). Absent: true for code `resolved`, else false.
+   */
+  resolvedOnFirstContact: z.boolean().optional(),
 });
 /** The presences an agent may set themselves (`after-call-work` and `offline` are the server's). */
 export const SettablePresenceSchema = z.enum(['available', 'busy', 'away']);

@@ -191,6 +191,8 @@ describe.each([
   it('wraps up with a disposition code; the customer is asked for CSAT on close', async () => {
     await agent1.getByTestId('wrapup-button').click();
     await agent1.getByTestId('wrapup-code').selectOption('resolved');
+    // "Resolved on first contact" follows the code until the agent sets it.
+    expect(await agent1.getByTestId('wrapup-fcr').isChecked()).toBe(true);
     await shot(agent1, 'wrapup');
     await agent1.getByTestId('wrapup-close').click();
     await expect.poll(() => agent1.getByTestId('closed-note').getAttribute('data-wrap-up-code')).toBe('resolved');
@@ -216,9 +218,11 @@ describe.each([
       .waitFor();
     await agent1.getByTestId('mode-reply').click();
     await agent1.getByTestId('wrapup-button').click();
-    await agent1.getByTestId('wrapup-code').selectOption('resolved');
+    await agent1.getByTestId('wrapup-code').selectOption('follow-up');
+    expect(await agent1.getByTestId('wrapup-fcr').isChecked()).toBe(false);
+    await agent1.getByTestId('wrapup-fcr').check();
     await agent1.getByTestId('wrapup-close').click();
-    await agent1.getByTestId('closed-note').waitFor();
+    await expect.poll(() => agent1.getByTestId('closed-note').getAttribute('data-wrap-up-code')).toBe('follow-up');
     const res = await httpsRequest(`${server.url}/api/v1/channels/app/messages?externalId=${c.externalId}`, {
       ca,
       headers: { 'x-huiliu-key': 'demo-app-key' },

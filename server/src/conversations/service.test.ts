@@ -104,6 +104,21 @@ describe('conversation service', () => {
     expect(changes.filter((e) => e.payload.reason === 'accepted').map((e) => e.actor)).toEqual(['ann']);
   });
 
+  it("carries the agent's resolved-on-first-contact word on the close event, defaulting to the code", async () => {
+    const marked = await contact('c-fcr-1');
+    await service.accept(ann, marked);
+    await service.close(ann, { sessionId: marked, wrapUpCode: 'follow-up', resolvedOnFirstContact: true });
+    expect((await changeOf(marked, 'closed')).payload).toMatchObject({ wrapUpCode: 'follow-up', resolvedOnFirstContact: true });
+    const unticked = await contact('c-fcr-2');
+    await service.accept(ann, unticked);
+    await service.close(ann, { sessionId: unticked, wrapUpCode: 'resolved', resolvedOnFirstContact: false });
+    expect((await changeOf(unticked, 'closed')).payload).toMatchObject({ wrapUpCode: 'resolved', resolvedOnFirstContact: false });
+    const byCode = await contact('c-fcr-3');
+    await service.accept(ann, byCode);
+    await service.close(ann, { sessionId: byCode, wrapUpCode: 'resolved' });
+    expect((await changeOf(byCode, 'closed')).payload).toMatchObject({ resolvedOnFirstContact: true });
+  });
+
   it('answers OFFER_TAKEN to a second agent and leaves the contact with the first', async () => {
     const sessionId = await contact('c-2');
     await service.accept(ann, sessionId);

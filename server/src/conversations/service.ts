@@ -107,6 +107,8 @@ export interface CloseInput {
   wrapUpCode: WrapUpCode;
   /** Free text kept encrypted with the session, at most 2,000 characters (the transport checks it). */
   note?: string;
+  /** The agent marked the issue resolved in this contact (FCR); absent: `wrapUpCode === 'resolved'`. */
+  resolvedOnFirstContact?: boolean;
 }
 
 export interface HistoryInput {
@@ -356,7 +358,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       return deps.views.message(envelope);
     },
 
-    async close(actor, { sessionId, wrapUpCode, note }) {
+    async close(actor, { sessionId, wrapUpCode, note, resolvedOnFirstContact }) {
       const current = await handled(actor, sessionId);
       // A wrap-up sent again with its ack lost (the desktop outbox drains it after a reconnect, issue 15)
       // answers what the first one did and changes nothing; a different code is a second wrap-up: refused.
@@ -365,7 +367,9 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       const closed = await deps.store.close(current.id, actor.id, wrapUpCode, note);
       deps.router.settle(current.id);
       await syncCapacity(actor.id);
-      await deps.bus.publish(sessionChanged(closed, 'closed', actor.id));
+      const changed = sessionChanged(closed, 'closed', actor.id);
+      const fcr = resolvedOnFirstContact ?? wrapUpCode === 'resolved';
+      await deps.bus.publish({ ...changed, payload: { ...changed.payload, resolvedOnFirstContact: fcr } });
       const wrapUpUntil = await deps.afterCallWork?.contactClosed(actor.id, closed.channel);
       if (!wrapUpUntil) offerWaiting(actor.id);
       return deps.views.summary(closed);

@@ -48,6 +48,25 @@ describe('the KPI recorder', () => {
     return { log, bus, recorder, publish, tick: (t: number) => (clock = t) };
   }
 
+  it("records the agent's resolved-on-first-contact word, and the code's for events from before it", async () => {
+    const { log, recorder, publish, bus } = setUp();
+    await recorder.start();
+    const close = async (sid: string, code: 'resolved' | 'follow-up', fcr: boolean | undefined) => {
+      await publish(record(sid, { status: 'active', assignedAgentId: 'a1' }), 'accepted', 'a1', T0 + 12_000);
+      const e = sessionChanged(record(sid, { status: 'closed', assignedAgentId: 'a1', wrapUpCode: code }), 'closed', 'a1');
+      await bus.publish({
+        ...e,
+        at: iso(T0 + 300_000),
+        payload: { ...e.payload, ...(fcr === undefined ? {} : { resolvedOnFirstContact: fcr }) },
+      });
+      await expect.poll(() => log.has(sid, 'contact.wrapped-up')).toBe(true);
+      return log.read(T0 - 1, T0 + 1_000_000).find((x) => x.sessionId === sid && x.kind === 'contact.wrapped-up')!.data;
+    };
+    expect(await close('WB177242040000012391', 'follow-up', true)).toEqual({ disposition: 'follow-up', resolvedOnFirstContact: true });
+    expect(await close('WB177242040000012392', 'resolved', false)).toEqual({ disposition: 'resolved', resolvedOnFirstContact: false });
+    expect(await close('WB177242040000012393', 'resolved', undefined)).toEqual({ disposition: 'resolved', resolvedOnFirstContact: true });
+  });
+
   it('records a contact queued, offered, answered and wrapped up, once however often the bus delivers', async () => {
     const { log, bus, recorder, publish } = setUp();
     await recorder.start();

@@ -241,8 +241,8 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
                     at,
                     ...d,
                     agentId,
-                    // The wrap-up codes carry no separate flag: `resolved` is the agent's word that it was resolved.
-                    data: { disposition: s.wrapUpCode, resolvedOnFirstContact: s.wrapUpCode === 'resolved' },
+                    // The agent's "resolved on first contact" (issue 15); events from before it: code `resolved`.
+                    data: { disposition: s.wrapUpCode, resolvedOnFirstContact: s.resolvedOnFirstContact ?? s.wrapUpCode === 'resolved' },
                   }),
                 );
               }

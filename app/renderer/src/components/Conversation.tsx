@@ -45,6 +45,9 @@ export function Conversation() {
   const locale = useLocale();
   const ts = supervisionStrings(locale);
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
+  // "Resolved on first contact" (FCR): follows the code (ticked for `resolved`) until the agent sets it.
+  const [firstContact, setFirstContact] = useState<boolean | null>(null);
+  const resolvedFirst = firstContact ?? wrapUp === 'resolved';
   const [closing, setClosing] = useState(false);
   // AI assistance (issue 10): the AI draft in the composer, suggestions inserted at the cursor, the wrap-up note.
   const { t } = useTranslation('assist');
@@ -173,6 +176,7 @@ export function Conversation() {
   };
   const startWrapUp = () => {
     setClosing(true);
+    setFirstContact(null);
     setNote('');
     setNoteLoading(true);
     // The wrap-up note starts as the conversation's summary; the agent edits it.
@@ -233,10 +237,19 @@ export function Conversation() {
                     </option>
                   ))}
                 </select>
+                <label className="wrapup__fcr">
+                  <input
+                    type="checkbox"
+                    checked={resolvedFirst}
+                    onChange={(e) => setFirstContact(e.target.checked)}
+                    data-testid="wrapup-fcr"
+                  />
+                  {td('resolvedOnFirstContact')}
+                </label>
                 <button
                   type="button"
                   className="danger"
-                  onClick={() => void closeSession(wrapUp, note.trim() || undefined).then(() => setClosing(false))}
+                  onClick={() => void closeSession(wrapUp, note.trim() || undefined, resolvedFirst).then(() => setClosing(false))}
                   data-testid="wrapup-close"
                 >
                   {td('close')}

@@ -69,6 +69,7 @@ export const en = {
     label: 'Conversation',
     selectContact: 'Select a contact from the queue.',
     wrapUpCode: 'Wrap-up code',
+    resolvedOnFirstContact: 'Resolved on first contact',
     wrapUpCodes: {
       resolved: 'Resolved',
       'follow-up': 'Follow-up',
@@ -235,6 +236,7 @@ export const zh: Messages<typeof en> = {
     label: '会话',
     selectContact: '请从队列中选择一位客户。',
     wrapUpCode: '结束代码',
+    resolvedOnFirstContact: '首次联系即解决',
     wrapUpCodes: {
       resolved: '已解决',
       'follow-up': '待跟进',

@@ -65,7 +65,8 @@ export interface ConversationSlice {
   /** Sends a reply; `draftId`: the AI draft it was written from (the draft then leaves the detail). */
   send(text: string, draftId?: string): Promise<void>;
   retry(clientMessageId: string): Promise<void>;
-  closeSession(wrapUpCode: WrapUpCode, note?: string): Promise<void>;
+  /** Wraps up the open contact: disposition code, optional note, and the agent's FCR word (absent: code `resolved`). */
+  closeSession(wrapUpCode: WrapUpCode, note?: string, resolvedOnFirstContact?: boolean): Promise<void>;
   receiveMessage(message: MessageView): void;
   /** Text read from an image of the open conversation (issue 10): shown under the image. */
   receiveAnnotation(annotation: MessageAnnotation): void;
@@ -279,7 +280,8 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       }));
       await deliver(item);
     },
-    async closeSession(wrapUpCode, note) {
+    async closeSession(wrapUpCode, note, resolvedOnFirstContact) {
+      const fcr = resolvedOnFirstContact === undefined ? {} : { resolvedOnFirstContact };
       const { connection, openSessionId, detail } = get();
       if (!connection || !openSessionId) return;
       // Issue 15: a wrap-up goes through the outbox too; sent again it answers the same (server-side idempotent).
@@ -289,7 +291,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
           clientMessageId: `wrap-up-${openSessionId}`,
           conversationId: detail.conversationId,
           customerId: detail.customerId,
-          payload: { sessionId: openSessionId, wrapUpCode, ...(note ? { note } : {}) },
+          payload: { sessionId: openSessionId, wrapUpCode, ...(note ? { note } : {}), ...fcr },
         });
         if (queued) return;
       }
@@ -298,6 +300,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
           sessionId: openSessionId,
           wrapUpCode,
           ...(note ? { note } : {}),
+          ...fcr,
         });
         get().removeQueueItem(summary.id);
         set((s) => ({ detail: s.detail ? { ...s.detail, status: 'closed', wrapUpCode } : null }));
