@@ -1,8 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { fixedT } from './i18n-legacy';
-import { kpiStrings } from './i18n-kpis';
-import { routingStrings } from './i18n-routing';
-import { supervisionError, supervisionStrings } from './i18n-supervision';
 import { createI18n } from './locale';
 import { formatSeconds, formatWait, hasKey, localeTag } from './locale-format';
 import { en as appsEn } from './locales/apps';
@@ -38,13 +34,10 @@ describe('the admin namespaces (issue 15)', () => {
     expect(hasKey(appsEn.errors, undefined)).toBe(false);
   });
 
-  it('keeps the legacy adapters the desk components read on the same strings', () => {
-    expect(routingStrings('zh').shell.until('10:00')).toBe(' · 至 10:00');
-    expect(routingStrings('en').context.firstContact).toBe('First contact.');
-    expect(kpiStrings('en').sla.title('SLA', '10:00')).toBe('SLA due 10:00 (business hours)');
-    expect(supervisionStrings('zh').presenceChangedBy('组长', '离开')).toBe('组长 已将您的状态设为「离开」。');
-    expect(supervisionError('en', 'SESSION_CLOSED')).toBe('The conversation is closed.');
-    expect(supervisionError('en', 'NOPE')).toBe('That did not work.');
-    expect(fixedT('zh', 'board')('group', { id: 'vip' })).toBe('技能组 vip');
+  it('gives the desk the supervision and board strings it reads through i18next', () => {
+    const zh = createI18n('zh');
+    expect(zh.t('supervision:presenceChangedBy', { name: '组长', presence: '离开' })).toBe('组长 已将您的状态设为「离开」。');
+    expect(createI18n('en').t('supervision:errors.SESSION_CLOSED')).toBe('The conversation is closed.');
+    expect(zh.t('board:group', { id: 'vip' })).toBe('技能组 vip');
   });
 });

@@ -1,7 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 import { CustomerIdentities, FullHistory } from './CustomerIdentities';
-import { routingStrings } from '../i18n-routing';
 import { useFormat } from '../format';
 import { useStaff } from '../staff';
 import { DecisionExplanation } from './routing/DecisionExplanation';
@@ -12,8 +11,8 @@ export function ContextPanel() {
   const user = useWorkstation((s) => s.user);
   const staff = useStaff();
   const { locale, dateTime } = useFormat();
-  // The routing explanation's title is the routing page's (i18n-routing); the rest is the desk's.
-  const tr = routingStrings(locale);
+  // The routing explanation's title is the routing page's (namespace `routing`); the rest is the desk's.
+  const { t: tr } = useTranslation('routing');
   const { t } = useTranslation('desk', { keyPrefix: 'context' });
   const { t: tc } = useTranslation('continuity');
   const { t: tt } = useTranslation('transfer');
@@ -43,7 +42,7 @@ export function ContextPanel() {
         <section data-testid="routing">
           <details className="context__fold" open>
             <summary>
-              <h3>{tr.explain.title}</h3>
+              <h3>{tr('explain.title')}</h3>
             </summary>
             <DecisionExplanation decision={r} staff={staff} self={user ?? undefined} compact />
             {r.transfer && detail.transfer ? (

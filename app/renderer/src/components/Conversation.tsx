@@ -9,7 +9,6 @@ import { useFormat } from '../format';
 import { useErrorText } from '../error-text';
 import { EmotionBadge } from './EmotionBadge';
 import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } from './Assist';
-import { useLocale } from '../context';
 import { ImageMessage } from './ImageMessage';
 import { MaskedText } from './MaskedText';
 import { useRevealApi } from '../api/reveal';
@@ -22,7 +21,8 @@ import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, T
 import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Continuity';
 import { NoteLine, isNote } from './supervision/NoteLine';
 import { CannedList, useCannedPicker } from './canned/CannedPicker';
-import { supervisionError, supervisionStrings } from '../i18n-supervision';
+import { hasKey } from '../locale-format';
+import { resources } from '../locales';
 import { LocalHistoryPreview, OutboxBanner, PendingReplies, useLocalDraft } from './outbox/Outbox';
 
 export function Conversation() {
@@ -42,8 +42,7 @@ export function Conversation() {
   const [noteMode, setNoteMode] = useState(false);
   const addNote = useWorkstation((s) => s.addNote);
   const noteError = useWorkstation((s) => s.noteError);
-  const locale = useLocale();
-  const ts = supervisionStrings(locale);
+  const { t: ts } = useTranslation('supervision');
   const [wrapUp, setWrapUp] = useState<WrapUpCode>('resolved');
   // "Resolved on first contact" (FCR): follows the code (ticked for `resolved`) until the agent sets it.
   const [firstContact, setFirstContact] = useState<boolean | null>(null);
@@ -382,9 +381,9 @@ export function Conversation() {
         <div className="composer-area">
           <SuggestionStrip latest={latestCustomer} onInsert={insert} />
           {aiDraftId && detail.draft ? <AiDraftBanner draft={detail.draft} onDiscard={discard} /> : null}
-          <div className="composer-modes" role="group" aria-label={ts.composerMode}>
+          <div className="composer-modes" role="group" aria-label={ts('composerMode')}>
             <button type="button" className="ghost" aria-pressed={!noteMode} onClick={() => setNoteMode(false)} data-testid="mode-reply">
-              {ts.modeReply}
+              {ts('modeReply')}
             </button>
             <button
               type="button"
@@ -393,21 +392,21 @@ export function Conversation() {
               onClick={() => setNoteMode(true)}
               data-testid="mode-note"
             >
-              {ts.modeNote}
+              {ts('modeNote')}
             </button>
           </div>
           {noteMode && noteError ? (
             <p className="error" role="alert">
-              {supervisionError(locale, noteError)}
+              {hasKey(resources.en.supervision.errors, noteError) ? ts(`errors.${noteError}`) : ts('errors.fallback')}
             </p>
           ) : null}
           <CannedList picker={canned} />
           <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}${noteMode ? ' composer--note' : ''}`} onSubmit={submit}>
             <textarea
               ref={composerRef}
-              aria-label={noteMode ? ts.note : td('reply')}
+              aria-label={noteMode ? ts('note') : td('reply')}
               dir="auto"
-              placeholder={noteMode ? ts.notePlaceholder : td('replyPlaceholder')}
+              placeholder={noteMode ? ts('notePlaceholder') : td('replyPlaceholder')}
               value={draft}
               data-testid="composer"
               onChange={(e) => {
@@ -421,7 +420,7 @@ export function Conversation() {
               maxLength={MAX_TEXT_LENGTH}
             />
             <button type="submit" disabled={!hasVisibleText(draft)} data-testid="composer-submit">
-              {noteMode ? ts.addNote : td('send')}
+              {noteMode ? ts('addNote') : td('send')}
             </button>
           </form>
         </div>

@@ -1,11 +1,10 @@
-import { useLocale, useWorkstation } from '../context';
+import { useWorkstation } from '../context';
 import type { SettablePresence } from '../../../../common/socket/agent-events';
 import { useTranslation } from 'react-i18next';
 import { useFormat } from '../format';
 import { canApprovePrivacy, canManageApps, canViewAudit, canViewBoard, canViewKpis, canViewRouting } from '../staff';
 import { worksQueue } from '../stores/auth';
 import { canSupervise } from '../stores/supervision';
-import { supervisionStrings } from '../i18n-supervision';
 import { LanguageSwitch } from './LanguageSwitch';
 import { PresenceLoad } from './collision/PresenceLoad';
 
@@ -25,7 +24,6 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
   const setPresence = useWorkstation((s) => s.setPresence);
   const presenceBy = useWorkstation((s) => s.presenceChangedBy);
   const logout = useWorkstation((s) => s.logout);
-  const locale = useLocale();
   const { t: tv } = useTranslation(['supervision', 'board', 'routing', 'kpis', 'apps', 'audit']);
   const { t: td } = useTranslation('desk', { keyPrefix: 'top' });
   const { clockTime } = useFormat();
@@ -100,7 +98,7 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
             <PresenceLoad />
             {presenceBy ? (
               <span className="presence-by" role="status" data-testid="presence-changed-by">
-                {supervisionStrings(locale).presenceChangedBy(presenceBy.name, td(`presences.${presenceBy.presence}`))}
+                {tv('supervision:presenceChangedBy', { name: presenceBy.name, presence: td(`presences.${presenceBy.presence}`) })}
               </span>
             ) : null}
           </>
