@@ -31,6 +31,7 @@ const store = createWorkstationStore({
   bridge,
   connect: (token) => connectAgent(token),
   storage: window.sessionStorage,
+  i18n,
 });
 store.getState().restore();
 // Back from the organisation's sign-in page (issue 17): take the hand-over code out of the address first.

@@ -18,6 +18,10 @@ export const en = {
     ssoFailed: 'Signing in with your organisation did not complete; start again.',
     ssoForbidden: 'Your organisation account has no role in Huiliu; ask your administrator.',
   },
+  notify: {
+    offerTitle: 'New contact: {{name}}',
+    transferTitle: 'Transfer from {{from}}: {{name}}',
+  },
   top: {
     viewWorkstation: 'Workstation',
     views: 'View',
@@ -184,6 +188,10 @@ export const zh: Messages<typeof en> = {
     or: '或',
     ssoFailed: '企业账号登录未完成，请重新开始。',
     ssoForbidden: '你的企业账号在汇流中没有角色，请联系管理员。',
+  },
+  notify: {
+    offerTitle: '新联系人：{{name}}',
+    transferTitle: '{{from}} 转来：{{name}}',
   },
   top: {
     viewWorkstation: '工作台',

@@ -3,6 +3,7 @@ import type { Presence, SettablePresence } from '../../../../common/socket/agent
 import { truncateText } from '../../../../common/text/text';
 import type { AgentConnection } from '../api/agent-socket';
 import type { Slice, WorkstationDeps } from './types';
+import { deskT } from './desk-words';
 import { errorKey } from '../error-text';
 
 // The bridge refuses longer notifications; read its limits rather than repeat them.
@@ -107,9 +108,12 @@ export const createConnectionSlice =
         });
         socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
         socket.on('offer:new', (offer) => {
+          // The server sends the offer again whenever the offered contact changes (a new message, the
+          // AI's notice): the queue takes the update, but the agent is told of each offer once.
+          const announced = get().offers[offer.sessionId] !== undefined;
           get().addOffer(offer);
           // Issue 15: a tone and an OS notification kept until the offer is answered (stores/outbox.ts).
-          get().offerArrived(offer);
+          if (!announced) get().offerArrived(offer);
         });
         socket.on('offer:revoked', ({ sessionId }) => get().dropOffer(sessionId));
         socket.on('presence:changed', ({ presence, until, by }) => {
@@ -135,7 +139,11 @@ export const createConnectionSlice =
         socket.on('transfer:offered', (offer) => {
           get().receiveTransferOffer(offer);
           void deps.bridge.notify({
-            title: truncateText(`Transfer from ${offer.transfer.from.name}: ${offer.session.customerName}`, NOTIFY_TITLE_MAX, '…'),
+            title: truncateText(
+              deskT(deps)('notify.transferTitle', { from: offer.transfer.from.name, name: offer.session.customerName }),
+              NOTIFY_TITLE_MAX,
+              '…',
+            ),
             body: truncateText(offer.transfer.note ?? offer.session.lastMessagePreview, NOTIFY_BODY_MAX, '…'),
             sessionId: offer.session.id,
           });

@@ -1,3 +1,4 @@
+import { createI18n } from '../locale';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import type { MessageView, SessionDetail, SessionSummary } from '../../../../common/api/sessions';
@@ -106,7 +107,7 @@ function fakeServer() {
   return { server, request };
 }
 
-function setup(storage = memoryStorage(), fake = fakeServer()) {
+function setup(storage = memoryStorage(), fake = fakeServer(), i18n?: ReturnType<typeof createI18n>) {
   const socket = Object.assign(new EventEmitter(), { connected: false, connect: vi.fn() });
   const connection = { socket, request: fake.request, close: vi.fn() } as unknown as AgentConnection;
   const notifyOffer = vi.fn(async () => ({ ok: true as const, data: { shown: true, pending: 1 } }));
@@ -132,6 +133,7 @@ function setup(storage = memoryStorage(), fake = fakeServer()) {
     bridge,
     connect: () => connection,
     storage: memoryStorage(),
+    ...(i18n ? { i18n } : {}),
   });
   const online = async () => {
     socket.connected = true;
@@ -297,6 +299,35 @@ describe('workstation outbox over the browser local store (issue 15)', () => {
     expect(s.acknowledgeOffer).not.toHaveBeenCalledWith({ sessionId: 'WB176454720000000004' });
     await s.store.getState().accept('WB176454720000000004');
     expect(s.acknowledgeOffer).toHaveBeenCalledWith({ sessionId: 'WB176454720000000004' });
+  });
+
+  it('announces each offer once, however often the server updates it, in the UI language', async () => {
+    const i18n = createI18n('zh');
+    const s = setup(memoryStorage(), fakeServer(), i18n);
+    await signedIn(s);
+    const offer = (id: string, preview: string) => ({
+      sessionId: id,
+      expiresAt: '2026-11-26T10:01:00Z',
+      summary: summary(id, { status: 'offered', lastMessagePreview: preview }),
+    });
+    // Two offers at once, each updated twice (a new message, the AI's notice): two announcements.
+    for (const preview of ['a', 'b', 'c']) {
+      s.socket.emit('offer:new', offer('WB176454720000000005', preview));
+      s.socket.emit('offer:new', offer('WB176454720000000006', preview));
+    }
+    expect(s.notifyOffer).toHaveBeenCalledTimes(2);
+    expect(s.store.getState().queue.WB176454720000000005?.lastMessagePreview).toBe('c');
+    expect((s.notifyOffer.mock.calls as unknown as [{ title: string }][])[0]![0]).toMatchObject({
+      title: expect.stringMatching(/^新联系人：/),
+    });
+    // Answered and offered again later: a new offer, announced again, now in English.
+    s.socket.emit('offer:revoked', { sessionId: 'WB176454720000000005' });
+    await i18n.changeLanguage('en');
+    s.socket.emit('offer:new', offer('WB176454720000000005', 'd'));
+    expect(s.notifyOffer).toHaveBeenCalledTimes(3);
+    expect((s.notifyOffer.mock.calls as unknown as [{ title: string }][])[2]![0]).toMatchObject({
+      title: expect.stringMatching(/^New contact: /),
+    });
   });
 
   it('reconnects the socket at once when the bridge says the network is back', async () => {

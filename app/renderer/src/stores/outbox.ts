@@ -12,6 +12,7 @@ import { truncateText } from '../../../../common/text/text';
 import { LocalSync } from '../bridge/local-sync';
 import { playOfferTone } from '../bridge/offer-tone';
 import type { Slice, WorkstationDeps } from './types';
+import { deskT } from './desk-words';
 
 const NOTIFY_TITLE_MAX = NotifySchema.shape.title.maxLength ?? 120;
 const NOTIFY_BODY_MAX = NotifySchema.shape.body.maxLength ?? 300;
@@ -171,7 +172,7 @@ export const createOutboxSlice =
       },
       offerArrived(offer) {
         playOfferTone();
-        const title = truncateText(`New contact: ${offer.summary.customerName}`, NOTIFY_TITLE_MAX, '…');
+        const title = truncateText(deskT(deps)('notify.offerTitle', { name: offer.summary.customerName }), NOTIFY_TITLE_MAX, '…');
         const body = truncateText(offer.summary.lastMessagePreview, NOTIFY_BODY_MAX, '…');
         if (deps.bridge.notifyOffer) void deps.bridge.notifyOffer({ title, body, sessionId: offer.sessionId, expiresAt: offer.expiresAt });
         else void deps.bridge.notify({ title, body, sessionId: offer.sessionId });

@@ -1,3 +1,4 @@
+import type { i18n } from 'i18next';
 import type { StateCreator } from 'zustand';
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { ServerApi } from '../api/http';
@@ -26,6 +27,11 @@ export interface WorkstationDeps {
   bridge: DesktopBridge;
   connect: (token: string) => AgentConnection;
   storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  /**
+   * The UI language (issue 15) for what the stores word themselves: OS notifications. The app passes
+   * its i18next instance, so a language switch applies at once; absent (tests): English.
+   */
+  i18n?: i18n;
 }
 
 export type Slice<T> = StateCreator<Workstation, [], [], T>;
