@@ -140,7 +140,7 @@ export const createConnectionSlice =
           get().receiveTransferOffer(offer);
           void deps.bridge.notify({
             title: truncateText(
-              deskT(deps)('notify.transferTitle', { from: offer.transfer.from.name, name: offer.session.customerName }),
+              deskT(deps.i18n)('notify.transferTitle', { from: offer.transfer.from.name, name: offer.session.customerName }),
               NOTIFY_TITLE_MAX,
               '…',
             ),

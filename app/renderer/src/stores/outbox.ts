@@ -172,7 +172,7 @@ export const createOutboxSlice =
       },
       offerArrived(offer) {
         playOfferTone();
-        const title = truncateText(deskT(deps)('notify.offerTitle', { name: offer.summary.customerName }), NOTIFY_TITLE_MAX, '…');
+        const title = truncateText(deskT(deps.i18n)('notify.offerTitle', { name: offer.summary.customerName }), NOTIFY_TITLE_MAX, '…');
         const body = truncateText(offer.summary.lastMessagePreview, NOTIFY_BODY_MAX, '…');
         if (deps.bridge.notifyOffer) void deps.bridge.notifyOffer({ title, body, sessionId: offer.sessionId, expiresAt: offer.expiresAt });
         else void deps.bridge.notify({ title, body, sessionId: offer.sessionId });
