@@ -71,6 +71,7 @@ import {
   queueRowFacts,
   toMessageView,
   type EmotionOf,
+  newestShown,
 } from '../sessions/views';
 import type { SessionFacts } from '../../../common/events/events';
 import type { AgentReceipts } from '../gateway/web/receipts';
@@ -471,7 +472,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    */
   async function summaryOf(session: SessionRecord) {
     try {
-      const [name, newest] = await Promise.all([customerName(session.customerId), deps.store.lastMessage(session.conversationId)]);
+      const [name, newest] = await Promise.all([customerName(session.customerId), newestShown(deps.store, session.conversationId)]);
       const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
       return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined, deps.slaOf?.(session.id));
     } catch (error) {

@@ -6,7 +6,7 @@ import type { Bus, Subscription } from '../bus/bus';
 import type { KpiEventLog } from '../kpis/log.sqlite';
 import type { Logger } from '../logging/logger';
 import type { AgentPool } from '../routing/agent-pool';
-import type { MessageEmotions } from '../sessions/views';
+import { newestShown, type MessageEmotions } from '../sessions/views';
 import type { SessionStore } from '../sessions/store';
 import type { SlaTracker } from '../sla/tracker';
 import { buildGroupBoard, groupQueueKpis, QueueOutcomes, type ContactTrack, type GroupQueueKpis } from './snapshot';
@@ -20,7 +20,7 @@ const LOG_OVERLAP_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 
 export interface LiveBoardDeps {
-  store: Pick<SessionStore, 'listSessions' | 'getCustomer' | 'lastMessage'>;
+  store: Pick<SessionStore, 'listSessions' | 'getCustomer' | 'lastMessage' | 'recentMessages'>;
   bus: Pick<Bus, 'subscribeAll'>;
   pool: Pick<AgentPool, 'all' | 'onChange'>;
   /** The contact event log (kpis/): service level and abandonment. Absent: those read null. */
@@ -207,7 +207,7 @@ export async function createLiveBoard(deps: LiveBoardDeps): Promise<LiveBoard> {
   /** A contact the board has heard nothing of yet (opened before this process): its newest message says where it stands. */
   async function seedTrack(sessionId: string, conversationId: string): Promise<void> {
     try {
-      const last = await deps.store.lastMessage(conversationId);
+      const last = await newestShown(deps.store, conversationId);
       if (tracks.has(sessionId)) return; // an event came first: it is newer
       const inbound = last !== null && authorOf(last) === 'customer';
       tracks.set(sessionId, {

@@ -9,7 +9,7 @@ import { createLocalKeyProvider } from '../keys/provider.local';
 import { draft } from './store.contract';
 import type { SessionStore } from './store';
 import { createSqliteSessionStore } from './store.sqlite';
-import { messageEmotions, SessionViews, type EmotionOf } from './views';
+import { messageEmotions, newestShown, SessionViews, type EmotionOf } from './views';
 
 const ann: UserView = { id: 'ann', username: 'ann', displayName: 'Ann', roles: ['agent'], skillGroups: ['general'], expert: false };
 
@@ -77,6 +77,33 @@ describe('session views carry the emotion of customer messages (issue 9)', () =>
     expect(summary.emotion).toEqual({ label: 'anger', intensity: 0.82 });
     await say('great, thanks');
     expect((await views.summary((await store.getSession(first.session.id))!)).emotion).toEqual({ label: 'happiness', intensity: 0.7 });
+  });
+
+  it("never shows an internal note as the queue row's preview", async () => {
+    const views = new SessionViews(store);
+    const first = await say('where is my parcel');
+    await reply(first.session.id, 'Let me check.', 1);
+    for (let n = 0; n < 3; n++) {
+      await store.appendOutbound({
+        sessionId: first.session.id,
+        authorId: 'ann',
+        clientMessageId: `note-${n}`,
+        content: {
+          kind: 'event',
+          body: {
+            name: 'staff.note',
+            data: { text: `NOTE-${n} customer sounds upset`, author: { id: 'ann', name: 'Ann' }, whisper: false, to: null },
+          },
+        },
+        critical: true,
+      });
+    }
+    const session = (await store.getSession(first.session.id))!;
+    expect((await views.summary(session)).lastMessagePreview).toBe('Let me check.');
+    // Also when the caller hands the note in as the newest message.
+    const note = (await store.lastMessage(first.session.conversationId))!;
+    expect((await views.summary(session, note)).lastMessagePreview).toBe('Let me check.');
+    expect(await newestShown(store, first.session.conversationId)).toMatchObject({ seq: 2 });
   });
 
   it('reads each message once however often it is shown', async () => {

@@ -3,7 +3,7 @@ import { isTranscript, transcriptEmotionOf } from '../../../common/message/trans
 import { LRUCache } from 'lru-cache';
 import type { Emotion } from '../../../common/ai/types';
 import type { SessionFacts } from '../../../common/events/events';
-import { authorOf, textOf, type Content, type Envelope } from '../../../common/message/envelope';
+import { authorOf, isStaffOnly, textOf, type Content, type Envelope } from '../../../common/message/envelope';
 import { DETAIL_PAGE, type MessageEmotion, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
 import type { SlaStatus } from '../../../common/api/sla';
 import type { UserView } from '../../../common/api/auth';
@@ -115,6 +115,23 @@ export function toMessageView(e: Envelope, emotions?: MessageEmotions, ocr?: Ocr
  */
 /** What staff see instead of an erased customer's name (issue 17). */
 export const ERASED_CUSTOMER_NAME = '[erased]';
+
+/**
+ * The conversation's newest message as the customer saw it: staff-only records (internal notes, a
+ * lead's whispers, transfer records; `isStaffOnly`) are skipped, so a note never becomes a queue row's
+ * preview nor looks like the agent's answer. `newest`: the newest message when the caller has it.
+ * Reads at most one page of 50 more; null when the page holds nothing else.
+ */
+export async function newestShown(
+  store: Pick<SessionStore, 'lastMessage' | 'recentMessages'>,
+  conversationId: string,
+  newest?: Envelope | null,
+): Promise<Envelope | null> {
+  const last = newest === undefined ? await store.lastMessage(conversationId) : newest;
+  if (!last || !isStaffOnly(last)) return last;
+  const page = await store.recentMessages(conversationId, { beforeSeq: last.seq, limit: 50 });
+  return page.messages.filter((m) => !isStaffOnly(m)).sort((a, b) => b.seq - a.seq)[0] ?? null;
+}
 
 export async function newestInbound(store: Pick<SessionStore, 'lastMessage'>, conversationId: string, newest: Envelope | null) {
   if (!newest || newest.direction === 'in') return newest;
@@ -231,10 +248,7 @@ export class SessionViews {
    */
   async summary(s: SessionRecord, last?: Envelope): Promise<SessionSummary> {
     try {
-      const [customer, newest] = await Promise.all([
-        this.store.getCustomer(s.customerId),
-        last ?? this.store.lastMessage(s.conversationId),
-      ]);
+      const [customer, newest] = await Promise.all([this.store.getCustomer(s.customerId), newestShown(this.store, s.conversationId, last)]);
       const inbound = this.emotions ? await newestInbound(this.store, s.conversationId, newest) : null;
       return queueRow(queueRowFacts(s), customer?.name ?? null, newest, inbound ? this.emotions?.(inbound) : undefined, this.slaOf?.(s.id));
     } catch (error) {
