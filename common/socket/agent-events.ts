@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Result } from '../errors/codes';
 import { SessionIdSchema } from '../message/session-id';
 import { MAX_TEXT_LENGTH } from '../message/envelope';
-import { visibleTextSchema, idTokenSchema, hasNoBidiControl, BIDI_CONTROL_REFUSED } from '../text/text';
+import { idTokenSchema, hasNoBidiControl, staffTextSchema, BIDI_CONTROL_REFUSED } from '../text/text';
 import {
   HISTORY_PAGE_MAX,
   WrapUpCodeSchema,
@@ -63,7 +63,8 @@ export const SessionHistorySchema = z.object({
 export const SendMessageSchema = z.object({
   sessionId: SessionIdSchema,
   clientMessageId: idTokenSchema(8, 128),
-  text: visibleTextSchema(MAX_TEXT_LENGTH),
+  // A reply reaches the customer: no bidi override may reorder what they read (the rule of staff text).
+  text: staffTextSchema(MAX_TEXT_LENGTH),
   /**
    * The AI draft this reply came from (assisted tier): `accepted` sent as drafted, `edited` changed
    * first. The server compares the text itself; the client's word only names the draft.

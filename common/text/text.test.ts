@@ -13,7 +13,7 @@ import {
 } from './text';
 import { AddNoteSchema, WhisperSchema } from '../api/supervision';
 import { CannedReplyInputSchema } from '../api/canned';
-import { CloseSessionSchema, TransferSessionSchema } from '../socket/agent-events';
+import { SendMessageSchema, CloseSessionSchema, TransferSessionSchema } from '../socket/agent-events';
 
 const FAMILY = '👨\u200D👩\u200D👧\u200D👦'; // ZWJ sequence, 11 code units
 const FLAG_CN = '🇨🇳'; // two regional indicators, 4 code units
@@ -137,7 +137,7 @@ describe('staffTextSchema and every staff-written note', () => {
     // Customer-facing message text is not refused for them (it is shown isolated).
     expect(visibleTextSchema(100).safeParse('\u202Eevil').success).toBe(true);
   });
-  it('applies to notes, whispers, canned replies, wrap-up notes and transfer notes', () => {
+  it("applies to notes, whispers, canned replies, wrap-up notes, transfer notes and agents' replies", () => {
     const sessionId = 'AP176000000000012345';
     const bad = '\u202Eevil';
     expect(AddNoteSchema.safeParse({ sessionId, clientMessageId: 'note-0001', text: bad }).success).toBe(false);
@@ -151,6 +151,9 @@ describe('staffTextSchema and every staff-written note', () => {
     const to = { kind: 'skill-group', skillGroup: 'vip' };
     expect(TransferSessionSchema.safeParse({ sessionId, to, mode: 'cold', note: bad }).success).toBe(false);
     expect(TransferSessionSchema.safeParse({ sessionId, to, mode: 'cold', note: 'fine' }).success).toBe(true);
+    // An agent's reply reaches the customer: the same rule (issue 15 review).
+    expect(SendMessageSchema.safeParse({ sessionId, clientMessageId: 'reply-0001', text: bad }).success).toBe(false);
+    expect(SendMessageSchema.safeParse({ sessionId, clientMessageId: 'reply-0001', text: 'مرحبا ok' }).success).toBe(true);
   });
 });
 
