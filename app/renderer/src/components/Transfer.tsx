@@ -89,7 +89,19 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
   );
 
   return (
-    <form className="transfer-dialog" aria-label={t('title')} data-testid="transfer-dialog" onSubmit={(e) => void submit(e)}>
+    <form
+      className="transfer-dialog"
+      aria-label={t('title')}
+      data-testid="transfer-dialog"
+      onSubmit={(e) => void submit(e)}
+      // Esc closes the dialog like Cancel (issue 15: keyboard-first), from any field in it.
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          onClose();
+        }
+      }}
+    >
       <h3>{t('title')}</h3>
       <div className="transfer-dialog__row" role="radiogroup" aria-label={t('targetKind')}>
         <span className="transfer-dialog__label">{t('targetKind')}</span>

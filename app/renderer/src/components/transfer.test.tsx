@@ -192,6 +192,17 @@ describe('transfers in the workstation', () => {
     expect($('transfer-notice')?.textContent).toContain('Agent Two accepted your transfer');
   });
 
+  it('closes the dialog with Esc from any field, sending nothing', async () => {
+    await render({ answers: {} });
+    await click($('transfer-button'));
+    const field = host.querySelector<HTMLElement>('[data-testid="transfer-dialog"] input, [data-testid="transfer-dialog"] select')!;
+    await act(async () => {
+      field.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    });
+    expect($('transfer-dialog')).toBeNull();
+    expect(requests.filter((r) => r.event === 'session:transfer')).toEqual([]);
+  });
+
   it('transfers cold to the expert tier of a group: the chat leaves at once', async () => {
     await render({
       answers: {
