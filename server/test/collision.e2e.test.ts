@@ -27,11 +27,12 @@ describe('collision control end to end: two agents, one conversation, a take-ove
   const customer = { externalId: `collision-${stamp}`, name: 'Zhang Wei' };
   const question = `My parcel has not arrived yet, can you check? REF-${stamp}`;
 
+  /** Signs in from the login page, in whichever language the context shows it (en-US or zh-CN). */
   async function signIn(page: Page, username: string) {
     await page.goto(`${s.url}/app/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill('huiliu-demo');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel(/^(Username|用户名)$/).fill(username);
+    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
+    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
     await page.locator('[data-testid="link-state"].link--online').waitFor();
   }
 

@@ -40,6 +40,7 @@ describe('collision control over the agent socket', () => {
   let agent3: Socket;
   let lead: Socket;
   let one: ReturnType<typeof recorder>;
+  let two: ReturnType<typeof recorder>;
   let three: ReturnType<typeof recorder>;
   let leadGot: ReturnType<typeof recorder>;
 
@@ -57,6 +58,7 @@ describe('collision control over the agent socket', () => {
     agent3 = await openAgentSocket(s, await s.login('agent3'));
     lead = await openAgentSocket(s, await s.login('lead'));
     one = recorder(agent1);
+    two = recorder(agent2);
     three = recorder(agent3);
     leadGot = recorder(lead);
   });
@@ -141,6 +143,75 @@ describe('collision control over the agent socket', () => {
     await done(sessionId, widget);
   });
 
+  it('moves the customer’s "Read" mark only for the assigned agent: a colleague or a lead viewing it gets NOT_ASSIGNED', async () => {
+    const { sessionId, widget } = await contactHeldByAgent1('Who read my message?');
+    await ack(agent3, 'session:view', { sessionId });
+    expect(await ack(agent3, 'session:read', { sessionId, upToSeq: 1 })).toMatchObject({ ok: false, error: { code: 'NOT_ASSIGNED' } });
+    expect(await ack(lead, 'supervise:open', { sessionId })).toMatchObject({ ok: true });
+    expect(await ack(lead, 'session:read', { sessionId, upToSeq: 1 })).toMatchObject({ ok: false, error: { code: 'NOT_ASSIGNED' } });
+    expect(await ack(lead, 'supervise:leave', { sessionId })).toMatchObject({ ok: true });
+    expect(await ack(agent1, 'session:read', { sessionId, upToSeq: 1 })).toMatchObject({ ok: true, data: { upToSeq: 1 } });
+    await ack(agent3, 'session:unview', { sessionId });
+    await done(sessionId, widget);
+  });
+
+  it('drops a viewer whose groups no longer cover the contact after a cold transfer: they get an empty list, the new group never sees them', async () => {
+    const { sessionId, widget } = await contactHeldByAgent1('Send me to VIP please');
+    expect(await ack(agent1, 'session:view', { sessionId })).toMatchObject({ ok: true });
+    expect(
+      await ack(agent1, 'session:transfer', { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold' }),
+    ).toMatchObject({
+      ok: true,
+    });
+    await until(() => two.offers.some((o) => o.sessionId === sessionId), 5000);
+    expect(await ack(agent2, 'offer:accept', { sessionId })).toMatchObject({ ok: true });
+    // agent1 can no longer open it, and is told it has no viewers for them any more.
+    expect(await ack(agent1, 'session:open', { sessionId })).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+    await until(() => one.viewers.filter((v) => v.sessionId === sessionId).at(-1)?.viewers.length === 0);
+    expect(one.viewers.filter((v) => v.sessionId === sessionId).at(-1)).toEqual({ sessionId, assignedAgentId: null, viewers: [] });
+    const seen = await ack<SessionViewers>(agent2, 'session:view', { sessionId });
+    expect(names(seen.ok ? seen.data : undefined)).toEqual(['Agent Two*:workstation']);
+    await until(() => two.viewers.some((v) => v.sessionId === sessionId));
+    expect(two.viewers.filter((v) => v.sessionId === sessionId).flatMap((v) => names(v))).not.toContain('Agent One:workstation');
+    expect(one.viewers.filter((v) => v.sessionId === sessionId).flatMap((v) => names(v))).not.toContain('Agent Two*:workstation');
+    await done(sessionId, widget, agent2);
+  });
+
+  it('cancels a take-over request when the requester stops viewing or disconnects: the prompt is withdrawn and a late accept is TAKEOVER_NOT_PENDING', async () => {
+    const { sessionId, widget } = await contactHeldByAgent1('Requester walks away');
+    await ack(agent1, 'session:view', { sessionId });
+    await ack(agent3, 'session:view', { sessionId });
+    const asked = await ack<TakeoverView>(agent3, 'takeover:request', { sessionId });
+    const id = asked.ok ? asked.data.id : '';
+    await until(() => one.requested.some((t) => t.id === id));
+    expect(await ack(agent3, 'session:unview', { sessionId })).toMatchObject({ ok: true });
+    await until(() => one.updated.some((t) => t.id === id && t.status === 'cancelled'));
+    await until(() => three.updated.some((t) => t.id === id && t.status === 'cancelled'));
+    expect(await ack(agent1, 'takeover:answer', { takeoverId: id, accept: true })).toMatchObject({
+      ok: false,
+      error: { code: 'TAKEOVER_NOT_PENDING' },
+    });
+
+    // The requester's socket ends (sign-out, a closed window).
+    const leaving = await openAgentSocket(s, await s.login('agent3'));
+    await ack(leaving, 'session:view', { sessionId });
+    const again = await ack<TakeoverView>(leaving, 'takeover:request', { sessionId });
+    const againId = again.ok ? again.data.id : '';
+    await until(() => one.requested.some((t) => t.id === againId));
+    leaving.disconnect();
+    await until(() => one.updated.some((t) => t.id === againId && t.status === 'cancelled'));
+    expect(await ack(agent1, 'takeover:answer', { takeoverId: againId, accept: true })).toMatchObject({
+      ok: false,
+      error: { code: 'TAKEOVER_NOT_PENDING' },
+    });
+    // Still agent1's: only they reply.
+    expect(await ack(agent3, 'message:send', { sessionId, clientMessageId: 'agent3-gone-00001', text: 'hi' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_ASSIGNED' },
+    });
+    await done(sessionId, widget);
+  });
+
   it('moves the contact to the requester when the holder accepts: transfer made, audited, and the requester can reply', async () => {
     const { sessionId, widget } = await contactHeldByAgent1('Please take over, the first agent is slow');
     await ack(agent1, 'session:view', { sessionId });
@@ -181,7 +252,7 @@ describe('collision control over the agent socket', () => {
     expect(got.message.author).toBe('agent');
     expect(await ack(agent1, 'takeover:answer', { takeoverId: id, accept: true })).toMatchObject({
       ok: false,
-      error: { code: 'TAKEOVER_NOT_FOUND' },
+      error: { code: 'TAKEOVER_NOT_PENDING' },
     });
 
     // Audited: the request (socket event) and the holder's decision.

@@ -99,7 +99,8 @@ describe('collision service', () => {
     expect(pushed.updated.at(-1)!.status).toBe('pending');
     await vi.advanceTimersByTimeAsync(2);
     expect(pushed.updated.at(-1)).toMatchObject({ id: asked.id, status: 'expired' });
-    await expect(service.answer(one, asked.id, true)).rejects.toMatchObject({ code: 'TAKEOVER_NOT_FOUND' });
+    // A late answer is told the request ended, not that it never existed.
+    await expect(service.answer(one, asked.id, true)).rejects.toMatchObject({ code: 'TAKEOVER_NOT_PENDING' });
     expect(transfers).toEqual([]);
     // Another request may be made now.
     await expect(service.request(two, SESSION)).resolves.toMatchObject({ status: 'pending' });
@@ -143,6 +144,49 @@ describe('collision service', () => {
     session.status = 'queued';
     session.assignedAgentId = null;
     await expect(service.request(lead, SESSION)).rejects.toMatchObject({ code: 'NO_AGENT_ASSIGNED' });
+    service.stop();
+  });
+
+  it('drops a viewer whose scope no longer covers the session after it changed groups: they get an empty list, the rest a list without them', async () => {
+    const { service, session, pushed } = harness();
+    await service.view({ socketId: 's1', user: one, via: 'workstation' }, SESSION);
+    await service.view({ socketId: 's4', user: lead, via: 'supervising' }, SESSION);
+    // Cold transfer to vip: the contact now sits in vip, held by the vip agent.
+    session.skillGroup = 'vip';
+    session.assignedAgentId = 'vip';
+    await service.sessionChanged(SESSION);
+    expect(service.isViewing('one', SESSION)).toBe(false);
+    const toOne = pushed.viewers.filter((p) => p.to.includes('s1')).at(-1)!;
+    expect(toOne).toEqual({ to: ['s1'], payload: { sessionId: SESSION, assignedAgentId: null, viewers: [] } });
+    const toOneCount = pushed.viewers.filter((p) => p.to.includes('s1')).length;
+    await service.view({ socketId: 's3', user: vip, via: 'workstation' }, SESSION);
+    const last = pushed.viewers.at(-1)!;
+    expect(last.to.sort()).toEqual(['s3', 's4']);
+    expect(last.payload.viewers.map((v) => v.id)).toEqual(['lead', 'vip']);
+    // Nothing more about the contact reaches the dropped viewer.
+    expect(pushed.viewers.filter((p) => p.to.includes('s1')).length).toBe(toOneCount);
+    service.stop();
+  });
+
+  it('cancels the requester’s pending take-over when they stop viewing it (unview, another socket still viewing keeps it) and when their socket ends', async () => {
+    const { service, pushed, transfers } = harness();
+    await service.view({ socketId: 's2', user: two, via: 'workstation' }, SESSION);
+    await service.view({ socketId: 's5', user: two, via: 'workstation' }, SESSION);
+    const asked = await service.request(two, SESSION);
+    // Still viewing on another socket: the request stands.
+    await service.unview('s5', SESSION);
+    expect(pushed.updated.at(-1)).toMatchObject({ id: asked.id, status: 'pending' });
+    await service.unview('s2', SESSION);
+    expect(pushed.updated.at(-1)).toMatchObject({ id: asked.id, status: 'cancelled' });
+    await expect(service.answer(one, asked.id, true)).rejects.toMatchObject({ code: 'TAKEOVER_NOT_PENDING' });
+    expect(transfers).toEqual([]);
+
+    await service.view({ socketId: 's2', user: two, via: 'workstation' }, SESSION);
+    const again = await service.request(two, SESSION);
+    await service.dropSocket('s2');
+    expect(pushed.updated.at(-1)).toMatchObject({ id: again.id, status: 'cancelled' });
+    await expect(service.answer(one, again.id, true)).rejects.toMatchObject({ code: 'TAKEOVER_NOT_PENDING' });
+    expect(transfers).toEqual([]);
     service.stop();
   });
 });

@@ -9,6 +9,8 @@ import type { TransferService } from '../conversations/transfers';
 
 /** How long the holder has to answer a take-over request before it counts as declined. */
 export const TAKEOVER_TIMEOUT_MS = 30_000;
+/** How many ended take-overs are remembered, so a late answer to one is told TAKEOVER_NOT_PENDING. */
+const ENDED_KEPT = 1000;
 
 /** One socket's view of one conversation. */
 export interface ViewerRef {
@@ -62,11 +64,18 @@ export interface CollisionService {
    * the new list. Returns the list. SESSION_NOT_FOUND (unknown, or not a group the user may see).
    */
   view(ref: ViewerRef, sessionId: string): Promise<SessionViewers>;
-  /** `session:unview` (or `supervise:leave`): the socket no longer views the session (no error when it did not). */
+  /**
+   * `session:unview` (or `supervise:leave`): the socket no longer views the session (no error when it
+   * did not). When its user now views it on no socket, their pending take-over of it is `cancelled`.
+   */
   unview(socketId: string, sessionId: string): Promise<void>;
-  /** The socket ended: every view it held is dropped and their viewers told. */
+  /** The socket ended: every view it held is dropped and their viewers told; its user's take-overs of sessions they no longer view are `cancelled`. */
   dropSocket(socketId: string): Promise<void>;
-  /** The session changed hands or closed: its viewers get the list again (new `assigned` flags); pending take-overs of it end. */
+  /**
+   * The session changed hands, groups or closed: pending take-overs whose holder no longer holds it
+   * end `cancelled`; viewers no longer allowed to see it (`session.view` on its current skill group)
+   * are dropped and sent an empty list; the others get the list again (new `assigned` flags).
+   */
   sessionChanged(sessionId: string): Promise<void>;
   /** Whether this user views the session on some socket. */
   isViewing(userId: string, sessionId: string): boolean;
@@ -80,7 +89,7 @@ export interface CollisionService {
    * `takeover:answer` by the holder. Accept moves the contact with a warm transfer to the requester
    * accepted on their behalf (the transfer's events, transcript record and customer notice); when
    * that is refused the request ends `failed` with the transfer's code. TAKEOVER_NOT_FOUND (unknown
-   * or not asked of you), TAKEOVER_NOT_PENDING.
+   * or not asked of you), TAKEOVER_NOT_PENDING (it already ended: answered, expired or cancelled).
    */
   answer(actor: UserView, takeoverId: string, accept: boolean): Promise<TakeoverView>;
   stop(): void;
@@ -99,11 +108,31 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
   /** socketId → sessions it views. */
   const bySocket = new Map<string, Set<string>>();
   const takeovers = new Map<string, Takeover>();
+  /** Take-overs that ended, newest last (at most ENDED_KEPT): a late answer to one is TAKEOVER_NOT_PENDING, not NOT_FOUND. */
+  const ended = new Map<string, Takeover>();
   const person = (u: Pick<UserView, 'id' | 'displayName'>) => ({ id: u.id, name: u.displayName });
 
+  /**
+   * Pushes the session's viewer list to every socket viewing it. Each viewer is checked again with the
+   * `session.view` policy on the session's current skill group (the check `session:view` makes): one
+   * who may no longer see it (the contact moved to a group outside their scope, or it is gone) is
+   * dropped, gets an empty list (`assignedAgentId: null`, no viewers: nothing about the contact any
+   * more) and loses their pending take-over of it (`cancelled`). The rest get the list without them.
+   */
   async function publishViewers(sessionId: string): Promise<SessionViewers> {
     const session = await deps.store.getSession(sessionId);
     const assignedAgentId = session && session.status === 'active' ? session.assignedAgentId : null;
+    const allowed = (u: UserView) => !!session && can(u, 'session.view', { skillGroup: session.skillGroup });
+    const gone = [...(bySession.get(sessionId)?.values() ?? [])].filter((ref) => !allowed(ref.user));
+    for (const ref of gone) remove(ref.socketId, sessionId);
+    if (gone.length) {
+      deps.push.viewers(
+        gone.map((ref) => ref.socketId),
+        { sessionId, assignedAgentId: null, viewers: [] },
+      );
+      for (const userId of new Set(gone.map((ref) => ref.user.id))) cancelRequestsOf(userId, sessionId);
+      log.info({ sessionId, dropped: gone.length }, 'viewers out of scope dropped');
+    }
     const refs = bySession.get(sessionId) ?? new Map<string, ViewerRef>();
     const people = new Map<string, SessionViewer>();
     for (const ref of refs.values()) {
@@ -119,6 +148,17 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     };
     if (refs.size) deps.push.viewers([...refs.keys()], payload);
     return payload;
+  }
+
+  /**
+   * The requester's pending take-over of the session ends `cancelled` once they view it on no socket
+   * (left it, opened another, disconnected, signed out, or lost sight of it): the holder's prompt is
+   * withdrawn and a late answer is TAKEOVER_NOT_PENDING.
+   */
+  function cancelRequestsOf(userId: string, sessionId: string): void {
+    if (viewing(userId, sessionId)) return;
+    for (const t of [...takeovers.values()])
+      if (t.sessionId === sessionId && t.requester.id === userId && t.status === 'pending') finish(t, 'cancelled');
   }
 
   function remove(socketId: string, sessionId: string): boolean {
@@ -144,6 +184,8 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     t.decidedAt = new Date(now()).toISOString();
     Object.assign(t, extra);
     takeovers.delete(t.id);
+    ended.set(t.id, t);
+    if (ended.size > ENDED_KEPT) ended.delete(ended.keys().next().value!);
     const view = publicView(t);
     deps.push.updated([t.requester.id, t.holder.id], view);
     log.info({ takeoverId: t.id, sessionId: t.sessionId, status }, 'take-over ended');
@@ -169,12 +211,17 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     },
 
     async unview(socketId, sessionId) {
-      if (remove(socketId, sessionId)) await publishViewers(sessionId);
+      const ref = bySession.get(sessionId)?.get(socketId);
+      if (!ref || !remove(socketId, sessionId)) return;
+      cancelRequestsOf(ref.user.id, sessionId);
+      await publishViewers(sessionId);
     },
 
     async dropSocket(socketId) {
       const sessions = [...(bySocket.get(socketId) ?? [])];
+      const users = new Map(sessions.map((sessionId) => [sessionId, bySession.get(sessionId)?.get(socketId)?.user.id]));
       for (const sessionId of sessions) remove(socketId, sessionId);
+      for (const [sessionId, userId] of users) if (userId) cancelRequestsOf(userId, sessionId);
       await Promise.all(sessions.map((sessionId) => publishViewers(sessionId)));
     },
 
@@ -225,7 +272,7 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     },
 
     async answer(actor, takeoverId, accept) {
-      const t = takeovers.get(takeoverId);
+      const t = takeovers.get(takeoverId) ?? ended.get(takeoverId);
       if (!t || t.holder.id !== actor.id) throw new HuiliuError('TAKEOVER_NOT_FOUND');
       if (t.status !== 'pending') throw new HuiliuError('TAKEOVER_NOT_PENDING');
       const audit = (outcome: string, detail: Record<string, unknown>) =>
@@ -268,6 +315,7 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     stop() {
       for (const t of takeovers.values()) if (t.timer) clearTimeout(t.timer);
       takeovers.clear();
+      ended.clear();
     },
   };
 }

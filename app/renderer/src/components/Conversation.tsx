@@ -76,7 +76,7 @@ export function Conversation() {
   const offeredDraft = canReply ? detail?.draft : undefined;
   // Issue 13: the visitor sees the agent typing (throttled) and "Read" on what the agent has seen.
   const typing = useAgentTyping(detail?.id ?? null, canReply);
-  useReadReceipt(detail);
+  useReadReceipt(detail, canReply);
   // Transfers (issue 11): my pending one for this conversation (pushed, or read with the detail).
   const { t: tt } = useTranslation('transfer');
   const [transferring, setTransferring] = useState(false);

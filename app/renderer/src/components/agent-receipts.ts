@@ -63,15 +63,16 @@ export function useAgentTyping(sessionId: string | null, enabled: boolean): Typi
 /**
  * Read receipts of the open chat (issue 13): while the window is visible, the newest customer message
  * shown is reported with `session:read` (once per seq; the server keeps the highest mark), so a web
- * visitor sees "Read".
+ * visitor sees "Read". `enabled`: the chat is mine (the server answers NOT_ASSIGNED to anyone else:
+ * a colleague or lead only viewing it does not move the customer's "Read" mark, docs/collision.md).
  */
-export function useReadReceipt(detail: SessionDetail | null): void {
+export function useReadReceipt(detail: SessionDetail | null, enabled: boolean): void {
   const connection = useWorkstation((s) => s.connection);
   const sent = useRef(new Map<string, number>());
   const sessionId = detail?.id;
   const newestIn = detail?.messages.reduce((n, m) => (m.direction === 'in' && m.seq > n ? m.seq : n), 0) ?? 0;
   useEffect(() => {
-    if (!connection || !sessionId || newestIn === 0) return;
+    if (!connection || !sessionId || newestIn === 0 || !enabled) return;
     const report = () => {
       if (document.visibilityState !== 'visible' || (sent.current.get(sessionId) ?? 0) >= newestIn) return;
       sent.current.set(sessionId, newestIn);
@@ -80,5 +81,5 @@ export function useReadReceipt(detail: SessionDetail | null): void {
     report();
     document.addEventListener('visibilitychange', report);
     return () => document.removeEventListener('visibilitychange', report);
-  }, [connection, sessionId, newestIn]);
+  }, [connection, sessionId, newestIn, enabled]);
 }

@@ -103,7 +103,7 @@ describe('receipts and files in the conversation (issue 13)', () => {
     host.remove();
   });
 
-  async function show(locale: Locale): Promise<{ store: WorkstationStore; calls: [string, unknown][] }> {
+  async function show(locale: Locale, userId = 'u1'): Promise<{ store: WorkstationStore; calls: [string, unknown][] }> {
     const calls: [string, unknown][] = [];
     const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
     const bridge: DesktopBridge = {
@@ -130,7 +130,7 @@ describe('receipts and files in the conversation (issue 13)', () => {
     store.setState({
       token: 't',
       connection,
-      user: { id: 'u1', username: 'agent1', displayName: 'Agent One', roles: ['agent'], skillGroups: ['general'], expert: false },
+      user: { id: userId, username: 'agent1', displayName: 'Agent One', roles: ['agent'], skillGroups: ['general'], expert: false },
       queue: { WB1: detail },
       openSessionId: 'WB1',
       detail,
@@ -160,6 +160,12 @@ describe('receipts and files in the conversation (issue 13)', () => {
       composer.dispatchEvent(new Event('input', { bubbles: true }));
     });
     expect(calls).toContainEqual(['agent:typing', { sessionId: 'WB1', typing: true }]);
+  });
+
+  it('reports nothing read nor typed for a chat someone else holds (the server would answer NOT_ASSIGNED)', async () => {
+    const { calls } = await show('en', 'u2');
+    expect(host.querySelector('[data-testid="file-message"]')).not.toBeNull();
+    expect(calls.filter(([event]) => event === 'session:read' || event === 'agent:typing')).toEqual([]);
   });
 
   it('shows a visitor’s file as a download link, in English and Chinese', async () => {

@@ -22,7 +22,9 @@ export interface AgentReceipts {
   /**
    * Raises the staff read mark of the session's conversation to `upToSeq` (cut to the conversation's
    * last seq; never lowered) and publishes `conversation.read` when it moved. Answers the stored mark.
-   * SESSION_NOT_FOUND (unknown or not visible to the actor).
+   * Only the assigned agent moves the customer's "Read" mark, as only they type and reply: a lead
+   * supervising or a colleague viewing it does not. SESSION_NOT_FOUND (unknown or not visible to the
+   * actor), NOT_ASSIGNED (not the actor's active chat).
    */
   read(actor: UserView, input: SessionRead): Promise<{ upToSeq: number }>;
 }
@@ -50,6 +52,7 @@ export function createAgentReceipts(deps: { store: SessionStore; state: WidgetSt
 
     async read(actor, { sessionId, upToSeq }) {
       const session = await seen(actor, sessionId);
+      if (session.status !== 'active' || session.assignedAgentId !== actor.id) throw new HuiliuError('NOT_ASSIGNED');
       // Nobody reads past the newest message: a mark ahead of it would count later messages as read.
       const last = (await deps.store.lastMessage(session.conversationId))?.seq ?? 0;
       const mark = await deps.state.raiseReadMark(session.conversationId, 'agent', Math.min(upToSeq, last));
