@@ -2,7 +2,7 @@ import type { Messages } from './messages';
 
 /** The top bar's presence and load against capacity (issue 15). */
 export const en = {
-  label: 'Presence and load',
+  label: 'Chats against capacity',
   state: {
     available: 'Available',
     busy: 'Busy',
@@ -15,7 +15,7 @@ export const en = {
 } as const;
 
 export const zh: Messages<typeof en> = {
-  label: '状态与负载',
+  label: '会话负载',
   state: {
     available: '空闲',
     busy: '忙碌',
