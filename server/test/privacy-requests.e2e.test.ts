@@ -114,7 +114,7 @@ describe('privacy requests in the workstation: filed by an agent, decided by the
     const [filed] = (await requests('exports')).filter((r) => r.id === exportId);
     expect(filed).toMatchObject({ status: 'pending', reason: 'Customer asked by email for a copy of their data', sessionId: null });
     exportCustomer = filed!.customerId;
-    const due = new Date(filed!.dueAt).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Shanghai' });
+    const due = new Date(filed!.dueAt).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Shanghai' });
     expect(await done.textContent()).toBe(
       `Data export request ${exportId} filed. Due ${due}. A privacy officer will approve or reject it.`,
     );

@@ -1,3 +1,4 @@
+import { intlTag } from './locale';
 import type { TFunction } from 'i18next';
 import type { Locale } from './i18n';
 
@@ -7,7 +8,7 @@ import type { Locale } from './i18n';
  */
 
 /** The BCP 47 tag dates and numbers are formatted with in a language (`zh` → zh-CN, `en` → en-GB). */
-export const localeTag = (locale: Locale): string => (locale === 'zh' ? 'zh-CN' : 'en-GB');
+export const localeTag = (locale: Locale): string => intlTag(locale);
 
 /** A share 0..1 as a percentage (one decimal at most, Intl percent); null → "—". */
 export function formatShare(v: number | null, locale: Locale): string {

@@ -60,8 +60,16 @@ export function createI18n(locale: Locale): i18n {
   return instance;
 }
 
-/** The BCP 47 tag `Intl` formats a workstation language with: zh → zh-CN, en → en. */
-export const intlTag = (locale: Locale): string => (locale === 'zh' ? 'zh-CN' : 'en');
+/**
+ * The BCP 47 tag `Intl` formats a workstation language with: zh → zh-CN; en → the user's own English
+ * (the first `en-*` of the browser's / OS's preferred languages: en-GB writes "31 Dec 2026, 12:44",
+ * en-US "Dec 31, 2026, 12:44 PM"), else `en`. The one place dates and numbers get their locale.
+ */
+export function intlTag(locale: Locale, languages: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages): string {
+  if (locale === 'zh') return 'zh-CN';
+  const english = languages.find((l) => /^en(-|$)/i.test(l));
+  return english && Intl.DateTimeFormat.supportedLocalesOf([english]).length > 0 ? english : 'en';
+}
 
 /** The language an i18next instance is in now, as a workstation `Locale`. */
 export const localeOf = (instance: i18n): Locale => (instance.resolvedLanguage === 'zh' ? 'zh' : 'en');
