@@ -16,7 +16,9 @@
  *    after all opens is within BENCH_DESKTOP_HEAP_SLACK_MB [2] MB of the heap after 100, and listeners
  *    do not grow. Baseline: the same renderer's heap after load, before any open.
  */
+import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { launchPinnedChromium } from '../test/support/browser';
 import { seedWaitingContacts, signIn } from '../test/support/desk';
@@ -91,10 +93,45 @@ async function heapAfterGc(cdp: CDPSession): Promise<HeapSample> {
   return { heapMB: usedSize / 2 ** 20, nodes: counters.nodes, listeners: counters.jsEventListeners };
 }
 
-/** Clicks queue row `id` open and waits until the conversation shows it. */
-async function openConversation(page: Page, id: string): Promise<void> {
+/** What the page said lately (console errors, uncaught errors, a crash): quoted when an open fails. */
+const pageNotes: string[] = [];
+
+/** Clicks queue row `id` open and waits until the conversation shows it (true) or another session it moved to (false); on a timeout, says what the page shows instead. */
+async function openConversation(page: Page, id: string, index: number): Promise<boolean> {
+  const shownBefore = await page
+    .locator('[data-testid="session-id"]')
+    .first()
+    .textContent({ timeout: 100 })
+    .catch(() => null);
   await page.locator(`[data-testid="queue-item"][data-session-id="${id}"] .qitem__main`).click();
-  await page.locator(`[data-testid="session-id"]`, { hasText: id }).waitFor({ timeout: 15_000 });
+  try {
+    // The conversation shows this session, or (a contact that moved or was handed over while the bench
+    // ran: the store follows `movedTo`) another one than before the click.
+    const shown = await page.waitForFunction(
+      ([want, before]) => {
+        const g = globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } };
+        const now = g.document.querySelector('[data-testid="session-id"]')?.textContent ?? null;
+        return now === want || (now !== null && now !== before && before !== want) ? now : false;
+      },
+      [id, shownBefore] as const,
+      { polling: 'raf', timeout: 15_000 },
+    );
+    return (await shown.jsonValue()) === id;
+  } catch (error) {
+    const shot = join(process.cwd(), 'test-output', 'bench-desktop-open-failed.png');
+    mkdirSync(dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot, timeout: 10_000 }).catch(() => undefined);
+    const shown = page.isClosed()
+      ? '(page closed)'
+      : await page
+          .evaluate(`document.body.innerText.slice(0, 600)`, undefined)
+          .then((v) => String(v).replace(/\s+/g, ' '))
+          .catch((e: unknown) => `(page did not answer: ${String(e).slice(0, 200)})`);
+    throw new Error(
+      `open #${index + 1}: conversation ${id} did not show (screenshot ${shot}); url ${page.isClosed() ? '-' : page.url()}; page shows: ${shown}; page notes: ${pageNotes.slice(-5).join(' | ') || 'none'}`,
+      { cause: error },
+    );
+  }
 }
 
 export async function rendererLines(log: (s: string) => void): Promise<RendererLine[]> {
@@ -111,6 +148,11 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
     browser = await launchPinnedChromium(server.dataDir);
     const context = await browser.newContext({ viewport: { width: 1360, height: 800 }, locale: 'en-US' });
     const page = await context.newPage();
+    page.on('crash', () => pageNotes.push('renderer crashed'));
+    page.on('pageerror', (e) => pageNotes.push(`uncaught: ${e.message.slice(0, 200)}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageNotes.push(`console: ${m.text().slice(0, 200)}`);
+    });
     await signIn(page, server, 'lead');
     await usableAt(page, waiting);
 
@@ -140,15 +182,18 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
     // 2. Memory across opened conversations: more waiting contacts so there are `opens` distinct ones.
     if (opens > waiting) await seedWaitingContacts(server, opens - waiting, 'benchmem');
     await page.reload();
-    await usableAt(page, opens);
+    // The contacts seeded first may have moved on while the load line ran: the rows there are, at least the first seeding's.
+    await usableAt(page, Math.min(opens, waiting));
     const ids = await page.locator('[data-testid="queue-item"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')!));
     const cdp = await context.newCDPSession(page);
     const before = await heapAfterGc(cdp);
     const samples: Record<number, HeapSample> = {};
     const checkpoints = new Set([100, Math.floor(opens / 2), opens].filter((n) => n <= opens));
     const t0 = Date.now();
+    let followed = 0;
     for (let i = 0; i < opens; i++) {
-      await openConversation(page, ids[i % ids.length]!);
+      if (!(await openConversation(page, ids[i % ids.length]!, i))) followed++;
+      if ((i + 1) % 50 === 0) log(`desktop renderer: ${i + 1} opens, ${((Date.now() - t0) / (i + 1)).toFixed(0)} ms per open`);
       if (checkpoints.has(i + 1)) {
         samples[i + 1] = await heapAfterGc(cdp);
         log(`desktop renderer: after ${i + 1} opens heap ${samples[i + 1]!.heapMB.toFixed(2)} MB, ${samples[i + 1]!.listeners} listeners`);
@@ -178,7 +223,7 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
         baselineLabel: 'same renderer after load, 0 opened',
         goal: null,
         ok: leakOk,
-        detail: `after 0: ${fmt(before)}; after ${Math.min(100, opens)}: ${fmt(at100)}; after ${opens}: ${fmt(atEnd)}; bound: +${slackMB} MB and no more listeners from 100 to ${opens}; ${perOpenMs.toFixed(0)} ms per open`,
+        detail: `after 0: ${fmt(before)}; after ${Math.min(100, opens)}: ${fmt(at100)}; after ${opens}: ${fmt(atEnd)}; bound: +${slackMB} MB and no more listeners from 100 to ${opens}; ${perOpenMs.toFixed(0)} ms per open; ${ids.length} distinct rows; ${followed} opens showed the session a contact moved to`,
       },
     ];
   } finally {

@@ -7,7 +7,6 @@ import { QueueList } from './components/QueueList';
 import { TopBar, type View } from './components/TopBar';
 import { CollisionLayer } from './components/collision/CollisionLayer';
 import { ShortcutsOverlay } from './components/shortcuts/ShortcutsOverlay';
-import { Softphone } from './components/softphone/Softphone';
 import { worksQueue } from './stores/auth';
 import { canSupervise } from './stores/supervision';
 import {
@@ -21,6 +20,9 @@ import {
   useStaffDirectory,
 } from './staff';
 
+// Issue 18: the softphone (and JsSIP, about a fifth of the bundle) loads after the workstation is on
+// screen, so it does not delay the queue (docs/benchmarks.md, the renderer's load line).
+const Softphone = lazy(() => import('./components/softphone/Softphone').then((m) => ({ default: m.Softphone })));
 // The routing page (and its charts) loads only when a lead, admin or auditor opens it.
 const RoutingPage = lazy(() => import('./components/routing/RoutingPage').then((m) => ({ default: m.RoutingPage })));
 // The KPI view (issue 16) and its charts, for leads and admins.
@@ -125,7 +127,11 @@ function Shell() {
           </div>
         )}
         {/* Issue 18: the agent's softphone, registered wherever the agent is in the app. */}
-        {worksQueue(user) ? <Softphone /> : null}
+        {worksQueue(user) ? (
+          <Suspense fallback={null}>
+            <Softphone />
+          </Suspense>
+        ) : null}
       </div>
     </StaffContext.Provider>
   );
