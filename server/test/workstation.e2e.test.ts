@@ -86,7 +86,7 @@ describe('one conversation end to end: widget → server → workstation → wid
     const row = agent.getByTestId('queue-item').filter({ hasText: `HL-${stamp}` });
     await row.waitFor();
     expect(await row.getAttribute('data-session-id')).toMatch(SESSION_ID_PATTERN);
-    expect(await row.getByTestId('tier').textContent()).toMatch(/^(expert|assisted|ai)$/);
+    expect(await row.getByTestId('tier').getAttribute('data-tier')).toMatch(/^(expert|assisted|ai)$/);
     expect(await row.getByTestId('priority').textContent()).toMatch(/^P\d+$/);
 
     // Two app-channel customers join the same unified queue; the angrier one ranks higher.
@@ -101,7 +101,7 @@ describe('one conversation end to end: widget → server → workstation → wid
     await calm.waitFor();
     await angry.waitFor();
     expect(await angry.getAttribute('data-session-id')).toMatch(/^AP\d{18}$/);
-    const prio = async (r: typeof row) => Number((await r.getByTestId('priority').textContent())!.slice(1));
+    const prio = async (r: typeof row) => Number(await r.getByTestId('priority').getAttribute('data-priority'));
     expect(await prio(angry)).toBeGreaterThan(await prio(calm));
     // Sorted by priority: the angry customer is listed above the calm one.
     const order = await agent.getByTestId('queue-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')));
@@ -217,9 +217,10 @@ describe('one conversation end to end: widget → server → workstation → wid
     try {
       const lead = await zhCtx.newPage();
       await lead.goto(`${server.url}/app/`);
-      await lead.getByLabel('Username').fill('lead');
-      await lead.getByLabel('Password').fill('huiliu-demo');
-      await lead.getByRole('button', { name: 'Sign in' }).click();
+      // The sign-in page is in Chinese for this browser: fields by name, not by their English labels.
+      await lead.locator('input[name="username"]').fill('lead');
+      await lead.locator('input[name="password"]').fill('huiliu-demo');
+      await lead.locator('form button[type="submit"]').click();
       const leadRow = lead.getByTestId('queue-item').filter({ hasText: `EMO-${stamp}` });
       await leadRow.waitFor();
       expect(await leadRow.getByTestId('emotion').getAttribute('aria-label')).toMatch(/^愤怒 \d+%$/);
