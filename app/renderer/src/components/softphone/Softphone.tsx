@@ -112,6 +112,9 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
   const group = detail?.skillGroup ?? summary?.skillGroup ?? null;
   const previous = detail?.context.previousSessions ?? null;
 
+  // No telephony on this server (no SIP WebSocket address): no dock at all, nothing to cover the desk.
+  if (!call && phone.error === 'NO_WEBSOCKET') return null;
+
   return (
     <section className={`softphone softphone--${call?.state ?? 'idle'}`} aria-label={t('title')} data-testid="softphone">
       <audio ref={audio} autoPlay data-testid="softphone-audio" />
