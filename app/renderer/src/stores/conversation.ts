@@ -193,7 +193,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       }
     },
     async openSession(sessionId) {
-      set({ followed: null });
+      set((s) => ({ followed: null, openOnAccept: s.openOnAccept === sessionId ? s.openOnAccept : null }));
       await load(sessionId, 0);
     },
     async followMove(sessionId) {
@@ -210,8 +210,10 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       if (!conn) return;
       set({ workError: null });
       const summary = get().queue[sessionId];
-      // Issue 15: through the outbox with a key of its own (one accept per session at a time).
+      // Issue 15: through the outbox with a key of its own (one accept per session at a time); opened
+      // when acked, now or after a reconnect (`openOnAccept`).
       if (summary) {
+        set({ openOnAccept: sessionId });
         const key = `accept-${sessionId}`;
         const queued = await get().queueCritical({
           kind: 'accept',
@@ -367,6 +369,7 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         pending: [],
         workError: null,
         outboxRefusals: [],
+        openOnAccept: null,
         queue: {},
         offers: {},
         unread: {},

@@ -231,6 +231,9 @@ describe('workstation outbox over the browser local store (issue 15)', () => {
     });
     await s.store.getState().accept('WB176454720000000002');
     expect(s.fake.server.accepted).toEqual(['WB176454720000000002']);
+    // The agent clicked Accept with the closed chat still on screen: the accepted one opens.
+    await vi.waitFor(() => expect(s.store.getState().openSessionId).toBe('WB176454720000000002'));
+    expect(s.store.getState().detail?.id).toBe('WB176454720000000002');
   });
 
   it('shows the local last interactions at once when a conversation is opened again, merged by seq', async () => {

@@ -30,6 +30,11 @@ export interface OutboxSlice {
   /** Refused wrap-ups / accepts from the last drains, shown until dismissed. */
   outboxRefusals: OutboxRefusal[];
   /**
+   * The contact the agent last clicked Accept on: opened when its accept is acked, even with another
+   * conversation on screen (the agent asked for it). Cleared when they open another one meanwhile.
+   */
+  openOnAccept: string | null;
+  /**
    * Queues a critical message (reply, wrap-up, accept) with its idempotency key, then drains the
    * outbox when online. Answers false when there is no local store (the caller sends directly).
    */
@@ -77,8 +82,9 @@ export const createOutboxSlice =
         const detail = data as SessionDetail;
         get().dropOffer(detail.id);
         get().upsertQueueItem(detail);
-        if (!get().openSessionId || get().openSessionId === detail.id)
-          set({ openSessionId: detail.id, detail, queueFilter: 'mine', workError: null });
+        const { openSessionId, openOnAccept } = get();
+        if (!openSessionId || openSessionId === detail.id || openOnAccept === detail.id)
+          set({ openSessionId: detail.id, detail, queueFilter: 'mine', workError: null, openOnAccept: null });
       } else {
         const summary = data as SessionSummary;
         get().removeQueueItem(summary.id);
@@ -125,6 +131,7 @@ export const createOutboxSlice =
     return {
       local,
       outboxRefusals: [],
+      openOnAccept: null,
       async queueCritical(entry) {
         if (!(await local.queue(entry))) return false;
         if (entry.kind === 'reply' && get().link !== 'online') markQueued(new Set([entry.clientMessageId]));
