@@ -182,7 +182,7 @@ describe('one conversation end to end: widget → server → workstation → wid
     await agent.getByRole('button', { name: 'Wrap up…' }).click();
     await agent.getByLabel('Wrap-up code').selectOption('resolved');
     await agent.getByRole('button', { name: 'Close conversation' }).click();
-    await agent.getByText('Closed · resolved.').waitFor();
+    await expect.poll(() => agent.getByTestId('closed-note').getAttribute('data-wrap-up-code')).toBe('resolved');
     await expect.poll(() => customer.getByTestId('status').allTextContents()).toContain('Conversation closed');
   });
 
