@@ -65,7 +65,10 @@ export function createI18n(locale: Locale): i18n {
  * (the first `en-*` of the browser's / OS's preferred languages: en-GB writes "31 Dec 2026, 12:44",
  * en-US "Dec 31, 2026, 12:44 PM"), else `en`. The one place dates and numbers get their locale.
  */
-export function intlTag(locale: Locale, languages: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages): string {
+export function intlTag(
+  locale: Locale,
+  languages: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages,
+): string {
   if (locale === 'zh') return 'zh-CN';
   const english = languages.find((l) => /^en(-|$)/i.test(l));
   return english && Intl.DateTimeFormat.supportedLocalesOf([english]).length > 0 ? english : 'en';
