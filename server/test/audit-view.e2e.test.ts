@@ -165,9 +165,7 @@ describe('the auditor view: search one user over a time range, page, and agents 
       // The time column is the auditor's local time: the newest entry's time as Berlin / Shanghai reads it.
       const newest = expected[0]!;
       const shown = await rows.first().locator('time').textContent();
-      expect(shown).toBe(
-        new Date(newest.at).toLocaleString(locale === 'zh-CN' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone }),
-      );
+      expect(shown).toBe(new Date(newest.at).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'medium', timeZone }));
       const row = rows.filter({ hasText: sessionId }).first();
       expect(await row.locator('td').nth(2).textContent()).toBe('session.view');
       expect(await row.locator('td').nth(3).textContent()).toBe(`${texts.session} ${sessionId}`);

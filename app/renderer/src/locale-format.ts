@@ -7,7 +7,7 @@ import type { Locale } from './i18n';
  * (or a namespace's `t`, whose language is the current one). Words live in `./locales`, never here.
  */
 
-/** The BCP 47 tag dates and numbers are formatted with in a language (`zh` → zh-CN, `en` → en-GB). */
+/** The BCP 47 tag dates and numbers are formatted with in a language (`intlTag`: zh → zh-CN, en → the user's English). */
 export const localeTag = (locale: Locale): string => intlTag(locale);
 
 /** A share 0..1 as a percentage (one decimal at most, Intl percent); null → "—". */
