@@ -97,7 +97,8 @@ export const NO_VISIBLE_TEXT = 'has no visible character';
 export function visibleTextSchema(maxLength: number) {
   // Lone surrogates (invalid UTF-16, which a strict UTF-8 encoder rejects) become U+FFFD before anything
   // is stored, so every reader downstream gets well-formed text.
-  return z.string().trim().max(maxLength).transform(toWellFormed).refine(hasVisibleText, { message: NO_VISIBLE_TEXT });
+  // A text with nothing visible gets that one error: the checks after it (bidi controls) are moot then.
+  return z.string().trim().max(maxLength).transform(toWellFormed).refine(hasVisibleText, { message: NO_VISIBLE_TEXT, abort: true });
 }
 
 // C0 and C1 control characters but TAB (U+0009) and LF (U+000A): NUL, BEL, ESC, CR, DEL, U+0080–U+009F.
