@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createI18n } from './locale';
-import { formatSeconds, formatWait, hasKey, localeTag } from './locale-format';
+import { createI18n, intlTag } from './locale';
+import { formatSeconds, formatWait, hasKey } from './locale-format';
 import { en as appsEn } from './locales/apps';
 
 describe('the admin namespaces (issue 15)', () => {
@@ -25,7 +25,7 @@ describe('the admin namespaces (issue 15)', () => {
     expect(formatSeconds(null, createI18n('en').getFixedT('en', 'kpis'))).toBe('—');
     expect(formatWait(3_725_000)).toBe('1:02:05');
     expect(formatWait(-5)).toBe('0:00');
-    expect(localeTag('zh')).toBe('zh-CN');
+    expect(intlTag('zh')).toBe('zh-CN');
   });
 
   it('knows which error codes have words, and no others', () => {

@@ -7,19 +7,16 @@ import type { Locale } from './i18n';
  * (or a namespace's `t`, whose language is the current one). Words live in `./locales`, never here.
  */
 
-/** The BCP 47 tag dates and numbers are formatted with in a language (`intlTag`: zh → zh-CN, en → the user's English). */
-export const localeTag = (locale: Locale): string => intlTag(locale);
-
 /** A share 0..1 as a percentage (one decimal at most, Intl percent); null → "—". */
 export function formatShare(v: number | null, locale: Locale): string {
   if (v === null) return '—';
-  return new Intl.NumberFormat(localeTag(locale), { style: 'percent', maximumFractionDigits: 1 }).format(v);
+  return new Intl.NumberFormat(intlTag(locale), { style: 'percent', maximumFractionDigits: 1 }).format(v);
 }
 
 /** A count or score with the language's separators (`digits` decimals at most, default 1); null → "—". */
 export function formatNumber(v: number | null, locale: Locale, digits = 1): string {
   if (v === null) return '—';
-  return new Intl.NumberFormat(localeTag(locale), { maximumFractionDigits: digits }).format(v);
+  return new Intl.NumberFormat(intlTag(locale), { maximumFractionDigits: digits }).format(v);
 }
 
 /**

@@ -6,7 +6,8 @@ import { useLocale, useWorkstation } from '../../context';
 import './apps.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { hasKey, localeTag } from '../../locale-format';
+import { hasKey } from '../../locale-format';
+import { intlTag } from '../../locale';
 import { en } from '../../locales/apps';
 
 /** The apps namespace's translate function (react-i18next). */
@@ -153,7 +154,7 @@ function CreateApp({
 }
 
 function KeyRow({ app, k, t, onRevoke }: { app: AppAccountView; k: AppKeyView; t: Tr; onRevoke: (k: AppKeyView) => Promise<void> }) {
-  const tag = localeTag(useLocale());
+  const tag = intlTag(useLocale());
   const [confirming, setConfirming] = useState(false);
   const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(tag) : t('list.never'));
   return (
@@ -375,7 +376,7 @@ function AppCard({
 function DeadLetters({ t, items, onChanged }: { t: Tr; items: DeadLetterViewDto[]; onChanged: () => Promise<void> }) {
   const api = useContext(AppAdminApiContext);
   const token = useWorkstation((s) => s.token)!;
-  const tag = localeTag(useLocale());
+  const tag = intlTag(useLocale());
   const [errors, setErrors] = useState<Record<string, string>>({});
   const redeliver = async (id: string) => {
     try {

@@ -7,7 +7,8 @@ import { createAuditStore, type AuditStore, type AuditView } from '../../stores/
 import './audit.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { hasKey, localeTag } from '../../locale-format';
+import { hasKey } from '../../locale-format';
+import { intlTag } from '../../locale';
 import { en } from '../../locales/audit';
 
 /** The audit namespace's translate function (react-i18next). */
@@ -77,7 +78,7 @@ export function AuditPage() {
   const api = useContext(AuditApiContext);
   const locale = useLocale();
   const { t } = useTranslation('audit');
-  const tag = localeTag(locale);
+  const tag = intlTag(locale);
   const workstation = useContext(StoreContext);
   // The token is read at call time, so a renewed sign-in keeps working.
   const store = useMemo(() => createAuditStore(api, () => workstation?.getState().token ?? ''), [api, workstation]);

@@ -6,7 +6,8 @@ import { createBoardStore, type BoardStore } from '../../stores/board';
 import './board.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { formatWait, hasKey, localeTag } from '../../locale-format';
+import { formatWait, hasKey } from '../../locale-format';
+import { intlTag } from '../../locale';
 import { en } from '../../locales/board';
 
 /** The board namespace's translate function (react-i18next). */
@@ -263,7 +264,7 @@ function AgentsTable({ agents, groupsOf, t }: { agents: BoardAgent[]; groupsOf: 
 /** The board of an existing store (tests give one; the page makes its own). */
 export function BoardView({ store, onSupervise }: { store: BoardStore; onSupervise?: OnSupervise }) {
   const { t } = useTranslation('board');
-  const tag = localeTag(useLocale());
+  const tag = intlTag(useLocale());
   const status = useStore(store, (s) => s.status);
   const error = useStore(store, (s) => s.error);
   const rules = useStore(store, (s) => s.rules);

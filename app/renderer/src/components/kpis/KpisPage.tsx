@@ -11,7 +11,8 @@ import { createKpisStore, type KpiRange, type KpisStore, type KpisView } from '.
 import './kpis.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { formatNumber, formatSeconds, formatShare, hasKey, localeTag } from '../../locale-format';
+import { formatNumber, formatSeconds, formatShare, hasKey } from '../../locale-format';
+import { intlTag } from '../../locale';
 import { en } from '../../locales/kpis';
 
 /** The kpis namespace's translate function (react-i18next). */
@@ -282,7 +283,7 @@ function Tiles({ k, t, locale }: { k: Kpis; t: Tr; locale: Locale }) {
 function Charts({ report, t, locale }: { report: KpiReport; t: Tr; locale: Locale }) {
   const series = report.series;
   if (!series || series.points.length === 0) return null;
-  const tag = localeTag(locale);
+  const tag = intlTag(locale);
   const label = (iso: string) =>
     series.bucket === 'hour'
       ? new Date(iso).toLocaleTimeString(tag, { hour: '2-digit', minute: '2-digit' })

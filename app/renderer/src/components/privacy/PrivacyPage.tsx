@@ -5,7 +5,7 @@ import type { DownloadedExport } from '../../api/privacy';
 import { usePrivacyApi } from '../../api/privacy';
 import { StoreContext, useLocale, useWorkstation } from '../../context';
 import { PRIVACY_REQUEST_STRINGS, type PrivacyRequestStrings } from '../../i18n';
-import { localeTag } from '../../locale-format';
+import { intlTag } from '../../locale';
 import { createPrivacyQueueStore, type PrivacyError, type PrivacyQueueStore } from '../../stores/privacy';
 import './privacy.css';
 
@@ -59,7 +59,7 @@ export function PrivacyPage() {
 function PrivacyQueue({ store }: { store: PrivacyQueueStore }) {
   const locale = useLocale();
   const t = PRIVACY_REQUEST_STRINGS[locale];
-  const tag = localeTag(locale);
+  const tag = intlTag(locale);
   const self = useWorkstation((s) => s.user);
   const requests = useStore(store, (s) => s.requests);
   const status = useStore(store, (s) => s.status);

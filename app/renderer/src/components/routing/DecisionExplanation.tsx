@@ -5,7 +5,8 @@ import { useLocale } from '../../context';
 import { staffName } from '../../staff';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { hasKey, localeTag } from '../../locale-format';
+import { hasKey } from '../../locale-format';
+import { intlTag } from '../../locale';
 import { en } from '../../locales/routing';
 
 /** The routing namespace's translate function (react-i18next). */
@@ -108,7 +109,7 @@ export function DecisionExplanation({
   compact?: boolean;
 }) {
   const { t } = useTranslation('routing');
-  const tag = localeTag(useLocale());
+  const tag = intlTag(useLocale());
   const candidates = [...(r.candidates ?? [])].sort((a, b) => Number(b.chosen) - Number(a.chosen));
   return (
     <div className="decision" data-testid="decision">

@@ -11,7 +11,7 @@ import { EditorContext, RoutingAdminContext, issuesByPath, useAdmin } from './ad
 import './routing.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { localeTag } from '../../locale-format';
+import { intlTag } from '../../locale';
 
 /** The routing namespace's translate function (react-i18next). */
 type Tr = TFunction<'routing'>;
@@ -20,7 +20,7 @@ type Tr = TFunction<'routing'>;
 function CurrentVersion({ t }: { t: Tr }) {
   const current = useAdmin((s) => s.current!);
   const staff = useAdmin((s) => s.staff);
-  const tag = localeTag(useLocale());
+  const tag = intlTag(useLocale());
   return (
     <div className="routing__current" data-testid="current-version" data-version={current.version}>
       <strong>{t('page.inForce', { v: current.version })}</strong>

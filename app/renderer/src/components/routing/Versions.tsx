@@ -6,7 +6,7 @@ import { publisherName } from '../../staff';
 import { useAdmin } from './admin-context';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { localeTag } from '../../locale-format';
+import { intlTag } from '../../locale';
 
 /** The routing namespace's translate function (react-i18next). */
 type Tr = TFunction<'routing'>;
@@ -83,7 +83,7 @@ export function Versions({ canManage }: { canManage: boolean }) {
                 <td>
                   <bdi dir="auto">{publisherName(staff, ver.publishedBy, t('page.configFile'))}</bdi>
                 </td>
-                <td className="small nowrap">{new Date(ver.publishedAt).toLocaleString(localeTag(locale))}</td>
+                <td className="small nowrap">{new Date(ver.publishedAt).toLocaleString(intlTag(locale))}</td>
                 <td className="version__comment">{ver.comment ?? <span className="muted">{t('page.noComment')}</span>}</td>
                 <td>
                   <div className="actions">

@@ -8,7 +8,7 @@ import { draftKey, type PageError } from '../../stores/routing-admin';
 import { useAdmin } from './admin-context';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { localeTag } from '../../locale-format';
+import { intlTag } from '../../locale';
 
 /** The routing namespace's translate function (react-i18next). */
 type Tr = TFunction<'routing'>;
@@ -59,7 +59,7 @@ function TierChip({ tier, t }: { tier: Tier; t: Tr }) {
 export function SimulationView({ result, stale, staff }: { result: SimulationResult; stale: boolean; staff: readonly UserView[] }) {
   const locale = useLocale();
   const { t } = useTranslation('routing');
-  const tag = localeTag(locale);
+  const tag = intlTag(locale);
   const cur = result.current.metrics;
   const dft = result.draft.metrics;
   const currentName = t('whatIf.current', { v: result.current.configVersion });
