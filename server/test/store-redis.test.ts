@@ -119,6 +119,21 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       [3, reply],
     ]);
 
+    // The customer's cross-channel timeline (customer panel) reads the cluster too: newest first, paged.
+    const customerId = (await server.services.store.getSession(sessionId))!.customerId;
+    const timeline = await server.app.inject({
+      method: 'GET',
+      url: `/api/v1/customers/${customerId}/timeline?limit=2`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(timeline.statusCode).toBe(200);
+    const newest = timeline.json() as { messages: MessageView[]; hasOlder: boolean };
+    expect(newest.messages.map(textOf)).toEqual([reply, `again ${marker}`]);
+    expect(newest.hasOlder).toBe(true);
+    const older = await server.services.store.timeline(customerId, { before: newest.messages[1]!.id, limit: 10 });
+    expect(older.messages.map(textOf)).toEqual([`hello ${marker}`]);
+    expect(older.hasOlder).toBe(false);
+
     // Stored in the cluster, not in SQLite: the data file has the session but no message of it.
     const session = (await server.services.store.getSession(sessionId))!;
     const db = new Database(join(server.dataDir, 'huiliu.db'), { readonly: true });

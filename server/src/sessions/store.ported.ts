@@ -11,6 +11,8 @@ export interface PortedStoreOptions {
 
 /** Largest page the port hands out (conversations.ts); longer reads page through it. */
 const PORT_PAGE = 1000;
+/** How many of a group member's sessions the timeline looks at (their conversations, newest first by the wide store). */
+const TIMELINE_CONVERSATIONS = 5000;
 
 /**
  * `HUILIU_STORE=redis` (issue 14, docs/store.md "Routing the product through the port"): a
@@ -30,9 +32,11 @@ const PORT_PAGE = 1000;
  *   through `onMirrorError`, never failed to the caller: `wide` is the source of truth for session state.
  * - `forgetCached` also drops the port's cached data keys of the erased customers (this process).
  *
- * Not yet through the port (they read `wide`, which holds no messages in this mode): `timeline` (a
- * customer's messages across conversations) and the unclaimed state changes (release, abandon, bot
- * hand-over, transfers) are not mirrored.
+ * - `timeline` (a customer's messages across conversations): `wide` names the group's conversations
+ *   (from its sessions), the port pages each one back from its newest message, and the pages are merged
+ *   newest first by message id (UUIDv7, time-ordered) — the order the SQLite timeline gives.
+ *
+ * Not mirrored yet: the unclaimed state changes (release, abandon, bot hand-over, transfers).
  * @throws HuiliuError INTERNAL when `wide` cannot admit inbound messages without storing them
  */
 export function routeConversations(wide: SessionStore, port: ConversationStore, options: PortedStoreOptions = {}): SessionStore {
@@ -153,6 +157,37 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
         await port.close(sessionId, agentId, wrapUpCode);
       });
       return closed;
+    },
+
+    async timeline(customerId, { before, limit = 50 } = {}) {
+      const members = await wide.customerGroup(customerId);
+      const size = Math.max(1, Math.min(limit, 200));
+      const conversations = new Set<string>();
+      for (const member of members) {
+        for (const s of await wide.listSessions({ customerId: member, limit: TIMELINE_CONVERSATIONS })) conversations.add(s.conversationId);
+      }
+      const inGroup = new Set(members);
+      const candidates: Envelope[] = [];
+      // Each conversation gives at most size + 1 of its newest messages older than `before`: the merge
+      // of those holds the page plus one more (which says whether older messages exist).
+      for (const conversationId of conversations) {
+        let beforeSeq: number | undefined;
+        let taken = 0;
+        while (taken <= size) {
+          const page = await port.recentMessages(conversationId, { limit: size + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) });
+          for (let i = page.messages.length - 1; i >= 0 && taken <= size; i--) {
+            const m = page.messages[i]!;
+            if (before !== undefined && m.id >= before) continue;
+            if (!inGroup.has(m.customerId)) continue;
+            candidates.push(m);
+            taken++;
+          }
+          if (!page.hasOlder || page.messages.length === 0) break;
+          beforeSeq = page.messages[0]!.seq;
+        }
+      }
+      candidates.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      return { messages: candidates.slice(0, size), hasOlder: candidates.length > size };
     },
 
     forgetCached(customerIds) {
