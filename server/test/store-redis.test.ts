@@ -10,6 +10,9 @@ import { startTestServer, type TestServer } from './support/harness';
 import { useRedisCluster, type RedisClusterHandle } from './support/redis-cluster';
 import { until } from './support/until';
 import { openWidget, type WidgetClient } from './support/widget-client';
+import { createRedisConversationStore, type RedisConversationStore } from '../src/sessions/conversations.redis';
+import { createLocalKeyProvider } from '../src/keys/provider.local';
+import type { SessionRecord } from '../src/sessions/store';
 
 const textOf = (m: { kind: string; body: unknown }) => (m.kind === 'text' ? (m.body as { text: string }).text : '');
 
@@ -180,5 +183,70 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
     await expect(server.services.store.recentMessages(session.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
     // The sealed records are still there (3 on master + replica): unreadable, not deleted.
     expect((await dumpValues(cluster, prefix)).filter((v) => v.key.includes(`:m:${session.conversationId}`)).length).toBe(2);
+  }, 90_000);
+
+  it('copies every session state change to the cluster: claim, release, re-offer, cold transfer to another group', async () => {
+    // A second client of the same cluster (with the server's key file) reads the port's session state and queue indexes.
+    const reader = new Cluster(cluster.seeds);
+    const port: RedisConversationStore = await createRedisConversationStore({
+      redis: reader,
+      keys: createLocalKeyProvider(join(server.dataDir, 'keys')),
+      prefix,
+    });
+    for (const s of sockets.splice(0)) s.disconnect(); // the first test's agent accepts every offer
+    try {
+      const token = await server.login('agent1');
+      const agent = await openAgentSocket(server, token);
+      sockets.push(agent);
+      const offers: string[] = [];
+      agent.on('offer:new', ({ sessionId }: { sessionId: string }) => void offers.push(sessionId));
+
+      const externalId = `mirror-${randomUUID()}`;
+      const posted = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/channels/app/messages',
+        headers: { 'x-huiliu-key': 'demo-app-key' },
+        payload: { customer: { externalId, name: 'Mirror Test' }, text: 'where is my parcel', clientMessageId: `${externalId}-1` },
+      });
+      expect(posted.statusCode).toBe(202);
+      const { sessionId } = posted.json() as { sessionId: string };
+      const followed = (x: SessionRecord | null) =>
+        x && [x.status, x.skillGroup, x.assignedAgentId, x.offeredAgentId, x.offerExpiresAt, x.waitingSince, x.wrapUpCode, x.closedAt];
+      /** The cluster's copy equals the SQLite truth, and the cluster's queue index holds it exactly where it is. */
+      const inStep = async () => {
+        const truth = await server.services.store.getSession(sessionId);
+        const copy = await port.getSession(sessionId);
+        if (JSON.stringify(followed(truth)) !== JSON.stringify(followed(copy))) return false;
+        for (const status of ['queued', 'offered', 'active'] as const) {
+          const listed = (await port.queueIndex(truth!.skillGroup, status)).includes(sessionId);
+          if (listed !== (truth!.status === status)) return false;
+        }
+        return true;
+      };
+
+      await until(() => offers.includes(sessionId), 20_000);
+      await until(inStep, 10_000); // offered to agent1
+      expect((await port.getSession(sessionId))!.status).toBe('offered');
+      expect(await ack(agent, 'offer:accept', { sessionId })).toMatchObject({ ok: true });
+      await until(inStep, 10_000);
+      const group = (await port.getSession(sessionId))!.skillGroup;
+      expect((await port.getSession(sessionId))!).toMatchObject({ status: 'active', assignedAgentId: expect.any(String) });
+
+      // Released: back in the queue (and offered again by the router) — the cluster follows.
+      expect(await ack(agent, 'session:release', { sessionId })).toMatchObject({ ok: true });
+      await until(async () => (await port.getSession(sessionId))!.status !== 'active' && (await inStep()), 10_000);
+      expect(await port.queueIndex(group, 'active')).not.toContain(sessionId);
+
+      // Taken again and moved cold to vip: it leaves the old group's indexes for vip's.
+      await until(async () => (await server.services.store.getSession(sessionId))!.status === 'offered', 20_000);
+      expect(await ack(agent, 'offer:accept', { sessionId })).toMatchObject({ ok: true });
+      expect(
+        await ack(agent, 'session:transfer', { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold' }),
+      ).toMatchObject({ ok: true });
+      await until(async () => (await port.getSession(sessionId))!.skillGroup === 'vip' && (await inStep()), 10_000);
+      for (const status of ['queued', 'offered', 'active'] as const) expect(await port.queueIndex(group, status)).not.toContain(sessionId);
+    } finally {
+      await port.shutdown();
+    }
   }, 90_000);
 });

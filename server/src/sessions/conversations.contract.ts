@@ -216,6 +216,56 @@ export function conversationContract(name: string, open: () => Promise<Conversat
       expect(await h.store.queueSize(group, 'queued')).toBe(0);
     });
 
+    it('follows state decided elsewhere: release, offer, transfer to another group, bot, abandon — queues follow', async () => {
+      const group = `g-${randomUUID()}`;
+      const other = `g-${randomUUID()}`;
+      const s = await newSession({ group });
+      await say(s.id, 'first');
+      await h.store.claim(s.id, 'agent-1');
+      const state = (over: Partial<Parameters<ConversationStore['follow']>[0]>) => ({
+        id: s.id,
+        status: 'queued' as const,
+        skillGroup: group,
+        assignedAgentId: null,
+        offeredAgentId: null,
+        offerExpiresAt: null,
+        waitingSince: new Date(Date.now() + 1000).toISOString(),
+        wrapUpCode: null,
+        closedAt: null,
+        ...over,
+      });
+      // Released by its agent: back in the queue, nobody assigned.
+      const released = await h.store.follow(state({}));
+      expect(released).toMatchObject({ status: 'queued', assignedAgentId: null, skillGroup: group });
+      expect((await h.store.queue(group, 'queued')).map((x) => x.id)).toEqual([s.id]);
+      expect(await h.store.queueSize(group, 'active')).toBe(0);
+      // Offered to an agent, then moved (cold transfer) to another group while offered.
+      const expires = new Date(Date.now() + 30_000).toISOString();
+      await h.store.follow(state({ status: 'offered', offeredAgentId: 'agent-2', offerExpiresAt: expires }));
+      expect((await h.store.queue(group, 'offered')).map((x) => x.id)).toEqual([s.id]);
+      expect(await h.store.getSession(s.id)).toMatchObject({ offeredAgentId: 'agent-2', offerExpiresAt: expires });
+      const moved = await h.store.follow(state({ skillGroup: other }));
+      expect(moved).toMatchObject({ skillGroup: other, status: 'queued', offeredAgentId: null, offerExpiresAt: null });
+      expect(await h.store.queueSize(group, 'offered')).toBe(0);
+      expect(await h.store.queueSize(group, 'queued')).toBe(0);
+      expect((await h.store.queue(other, 'queued')).map((x) => x.id)).toEqual([s.id]);
+      // The same state again changes nothing visible.
+      await h.store.follow(state({ skillGroup: other }));
+      expect((await h.store.queue(other, 'queued')).map((x) => x.id)).toEqual([s.id]);
+      // With the AI tier (bot): in no index; still takes messages.
+      await h.store.follow(state({ skillGroup: other, status: 'bot' }));
+      expect(await h.store.queueSize(other, 'queued')).toBe(0);
+      expect((await say(s.id, 'to the bot')).envelope.seq).toBe(2);
+      // Abandoned (closed with no agent): in no index, appends refused, history kept.
+      const closedAt = new Date().toISOString();
+      const abandoned = await h.store.follow(state({ skillGroup: other, status: 'closed', wrapUpCode: 'no-response', closedAt }));
+      expect(abandoned).toMatchObject({ status: 'closed', wrapUpCode: 'no-response', closedAt });
+      await expect(say(s.id, 'late')).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+      for (const st of ['queued', 'offered', 'active'] as const) expect(await h.store.queueSize(other, st)).toBe(0);
+      expect((await h.store.listMessages(s.conversationId)).map((m) => m.seq)).toEqual([1, 2]);
+      await expect(h.store.follow({ ...state({}), id: nextSessionId() })).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    });
+
     it('keeps the session context sealed and reads it back', async () => {
       const s = await newSession();
       expect(await h.store.getContext(s.id)).toBeNull();

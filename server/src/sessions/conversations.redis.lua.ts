@@ -9,7 +9,7 @@
  */
 export const LIBRARY_NAME = 'huiliu_conv';
 /** Bump with any change below: the adapter reloads the library when a node runs another version. */
-export const LIBRARY_VERSION = 1;
+export const LIBRARY_VERSION = 2;
 
 export const LIBRARY = `#!lua name=${LIBRARY_NAME}
 
@@ -81,6 +81,20 @@ local function conv_close(keys, args)
   return redis.call('HGETALL', keys[1])
 end
 
+-- KEYS session  ARGV status, skillGroup, assignedAgentId, offeredAgentId, offerExpiresAt, waitingSince,
+-- wrapUpCode, closedAt, nowIso ('' = none). Copies the state the source of truth decided (store.ported.ts).
+-- Reply session HGETALL, or SESSION_NOT_FOUND.
+local FOLLOWED = {'status', 'skillGroup', 'assignedAgentId', 'offeredAgentId', 'offerExpiresAt', 'waitingSince', 'wrapUpCode', 'closedAt'}
+local function conv_follow(keys, args)
+  if redis.call('EXISTS', keys[1]) == 0 then return redis.error_reply('SESSION_NOT_FOUND') end
+  for i, f in ipairs(FOLLOWED) do
+    if args[i] == '' then redis.call('HDEL', keys[1], f) else redis.call('HSET', keys[1], f, args[i]) end
+  end
+  redis.call('HSET', keys[1], 'updatedAt', args[9])
+  redis.call('HINCRBY', keys[1], 'ver', 1)
+  return redis.call('HGETALL', keys[1])
+end
+
 -- KEYS session, context  ARGV sealed context. Reply 1, or SESSION_NOT_FOUND.
 local function conv_put_context(keys, args)
   if redis.call('EXISTS', keys[1]) == 0 then return redis.error_reply('SESSION_NOT_FOUND') end
@@ -146,6 +160,7 @@ redis.register_function('conv_append', conv_append)
 redis.register_function('conv_claim', conv_claim)
 redis.register_function('conv_close', conv_close)
 redis.register_function('conv_put_context', conv_put_context)
+redis.register_function('conv_follow', conv_follow)
 redis.register_function('queue_before', queue_before)
 redis.register_function('queue_after', queue_after)
 redis.register_function('queue_fix', queue_fix)

@@ -660,6 +660,52 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       return publicSession(after);
     },
 
+    async follow(state) {
+      const tag = await sessionTag(state.id);
+      const before = tag ? await sessionAt(tag, state.id) : null;
+      if (!tag || !before) throw new HuiliuError('SESSION_NOT_FOUND');
+      const target = (QUEUE_STATUSES as readonly string[]).includes(state.status) ? state.status : '';
+      const groups = before.skillGroup === state.skillGroup ? [state.skillGroup] : [state.skillGroup, before.skillGroup];
+      // The new group's entry first (readers verify members), and a writer counted in each group touched.
+      await indexBefore(state.skillGroup, state.id, target as QueueStatus | '', Date.parse(state.waitingSince));
+      if (groups.length > 1) await indexBefore(before.skillGroup, state.id, '', scoreOf(before));
+      const settle = (s: SessionRecord & { ver: number }) =>
+        Promise.all(
+          groups.map((group) =>
+            durable(
+              (p) =>
+                p.call('FCALL', 'queue_after', 4, ...L.queue(group), s.id, s.ver, s.skillGroup === group ? s.status : 'gone', scoreOf(s)),
+              { idempotent: true },
+            ),
+          ),
+        );
+      let after: SessionRecord & { ver: number };
+      try {
+        const args = [
+          state.status,
+          state.skillGroup,
+          state.assignedAgentId ?? '',
+          state.offeredAgentId ?? '',
+          state.offerExpiresAt ?? '',
+          state.waitingSince,
+          state.wrapUpCode ?? '',
+          state.closedAt ?? '',
+          iso(),
+        ];
+        const [flat] = (await durable((p) => p.call('FCALL', 'conv_follow', 1, L.session(tag, state.id), ...args), {
+          idempotent: true,
+        })) as [string[]];
+        after = toSession(fields(flat));
+      } catch (error) {
+        const truth = await sessionAt(tag, state.id).catch(() => null);
+        if (truth) await settle(truth).catch(() => undefined);
+        throw error;
+      }
+      options.afterStateWrite?.(state.id);
+      await settle(after);
+      return publicSession(after);
+    },
+
     async putContext(sessionId, context: SessionContext) {
       const tag = await sessionTag(sessionId);
       const session = tag ? await sessionAt(tag, sessionId) : null;

@@ -86,6 +86,12 @@ export async function createSqliteConversationStore(options: SqliteConversationO
     ),
     openInConversation: db.prepare(CONVERSATION_SQL.openSessionsInConversation),
     closeConversation: db.prepare(CONVERSATION_SQL.closeConversation),
+    follow: db.prepare(
+      `UPDATE sessions SET status = @status, skill_group = @skillGroup, assigned_agent_id = @assignedAgentId,
+         offered_agent_id = @offeredAgentId, offer_expires_at = @offerExpiresAt, waiting_since = @waitingSince,
+         wrap_up_code = @wrapUpCode, closed_at = @closedAt, updated_at = @now
+       WHERE id = @id RETURNING *`,
+    ),
     putContext: db.prepare(
       `INSERT INTO session_context (session_id, context_ct, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (session_id) DO UPDATE SET context_ct = excluded.context_ct, updated_at = excluded.updated_at`,
@@ -230,6 +236,29 @@ export async function createSqliteConversationStore(options: SqliteConversationO
           throw new HuiliuError('NOT_ASSIGNED');
         }
         if ((q.openInConversation.get(row.conversation_id) as { n: number }).n === 0) q.closeConversation.run(t, row.conversation_id);
+        return toSession(row);
+      });
+    },
+
+    async follow(state) {
+      return commit.run(() => {
+        const t = iso();
+        const row = q.follow.get({
+          id: state.id,
+          status: state.status,
+          skillGroup: state.skillGroup,
+          assignedAgentId: state.assignedAgentId,
+          offeredAgentId: state.offeredAgentId,
+          offerExpiresAt: state.offerExpiresAt,
+          waitingSince: state.waitingSince,
+          wrapUpCode: state.wrapUpCode,
+          closedAt: state.closedAt,
+          now: t,
+        }) as SessionRow | undefined;
+        if (!row) throw new HuiliuError('SESSION_NOT_FOUND');
+        if (row.status === 'closed' && (q.openInConversation.get(row.conversation_id) as { n: number }).n === 0) {
+          q.closeConversation.run(t, row.conversation_id);
+        } else if (row.status !== 'closed') q.reopenConversation.run(t, row.conversation_id);
         return toSession(row);
       });
     },

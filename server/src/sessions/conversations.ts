@@ -60,6 +60,16 @@ export interface ConversationStore {
    */
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode): Promise<SessionRecord>;
   /**
+   * Makes the port's copy of a session follow the state its source of truth decided (`HUILIU_STORE=redis`:
+   * the wide SQLite store holds offers, capacity, transfers and the AI tier, store.ported.ts): status,
+   * skill group, assignee, pending offer, waiting start, wrap-up code and close time. Ids, customer and
+   * channel never change; messages are untouched. The queue indexes follow (a skill group change leaves
+   * the old group's indexes; `bot` and `closed` are in none). Applying the same state again changes
+   * nothing visible. Returns the stored session.
+   * @throws HuiliuError SESSION_NOT_FOUND (the port never opened it), NOT_READY (retry)
+   */
+  follow(state: FollowedState): Promise<SessionRecord>;
+  /**
    * Stores the session's context — the customer's profile, the current issue's status, AI-recommended
    * scripts (the source article's session data) — sealed with the customer's data key; replaces the
    * previous one. SESSION_NOT_FOUND for an unknown id.
@@ -71,6 +81,12 @@ export interface ConversationStore {
   ping(): Promise<void>;
   shutdown(): Promise<void>;
 }
+
+/** The session state `follow` copies (SessionRecord fields; the rest of the record is the port's own). */
+export type FollowedState = Pick<
+  SessionRecord,
+  'id' | 'status' | 'skillGroup' | 'assignedAgentId' | 'offeredAgentId' | 'offerExpiresAt' | 'waitingSince' | 'wrapUpCode' | 'closedAt'
+>;
 
 /** The statuses the queue indexes cover (closed sessions are not indexed). */
 export type QueueStatus = Exclude<SessionStatus, 'closed' | 'bot'>;

@@ -6,8 +6,11 @@ import type { ClaimResult, MessagePage, SessionRecord, SessionStore } from './st
 
 export interface PortedStoreOptions {
   /** A mirror write to the port failed in a way the wide store's answer does not explain (logged by the server). */
-  onMirrorError?: (error: unknown, op: 'claim' | 'close') => void;
+  onMirrorError?: (error: unknown, op: MirrorOp) => void;
 }
+
+/** The state changes of `wide` mirrored to the port. */
+export type MirrorOp = 'claim' | 'close' | 'release' | 'abandon' | 'routing' | 'bot' | 'handover' | 'transfer' | 'merge';
 
 /** Largest page the port hands out (conversations.ts); longer reads page through it. */
 const PORT_PAGE = 1000;
@@ -26,17 +29,17 @@ const TIMELINE_CONVERSATIONS = 5000;
  * - `appendOutbound`: the session must exist and be open on `wide` (SESSION_NOT_FOUND, SESSION_CLOSED),
  *   then the port appends.
  * - History (`listMessages`, `recentMessages`, `lastMessage`) reads the port.
- * - `claim` and `close` are decided by `wide` (it holds offers, capacity and transfers) and mirrored to
- *   the port, so the port's session state and queue index follow and the port refuses appends to a
- *   closed session. A mirror that disagrees (the port missed a transfer or a release) is reported
- *   through `onMirrorError`, never failed to the caller: `wide` is the source of truth for session state.
+ * - Every session state change is decided by `wide` (it holds offers, capacity, transfers, the AI tier
+ *   and merges) and copied to the port with `follow` — claim, close, release, abandon, routing offers,
+ *   the bot tier, hand-over, transfers, sessions detached by an undone merge — so the port's session
+ *   state and queue index follow and the port refuses appends to a closed session. A copy that fails
+ *   is reported through `onMirrorError`, never failed to the caller: `wide` is the source of truth.
+ *   (Sessions the privacy erasure closes are written by the privacy store straight to SQLite; their
+ *   port copy follows at the next change, and their content is unreadable anyway.)
  * - `forgetCached` also drops the port's cached data keys of the erased customers (this process).
- *
  * - `timeline` (a customer's messages across conversations): `wide` names the group's conversations
  *   (from its sessions), the port pages each one back from its newest message, and the pages are merged
  *   newest first by message id (UUIDv7, time-ordered) — the order the SQLite timeline gives.
- *
- * Not mirrored yet: the unclaimed state changes (release, abandon, bot hand-over, transfers).
  * @throws HuiliuError INTERNAL when `wide` cannot admit inbound messages without storing them
  */
 export function routeConversations(wide: SessionStore, port: ConversationStore, options: PortedStoreOptions = {}): SessionStore {
@@ -56,13 +59,19 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
     if (opened.size > 100_000) opened.clear();
     opened.add(session.id);
   }
-  const mirror = async (op: 'claim' | 'close', fn: () => Promise<unknown>) => {
+  /**
+   * Copies a state change `wide` decided to the port (its session state and queue index). A failure is
+   * reported through `onMirrorError`, never to the caller: `wide` is the source of truth, and the next
+   * change of the session copies its whole state again.
+   */
+  async function follow(op: MirrorOp, session: SessionRecord): Promise<void> {
     try {
-      await fn();
+      await ensureOpen(session);
+      await port.follow(session);
     } catch (error) {
       options.onMirrorError?.(error, op);
     }
-  };
+  }
 
   return {
     ...wide,
@@ -138,25 +147,62 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
 
     async claim(sessionId, agentId): Promise<ClaimResult> {
       const result = await wide.claim(sessionId, agentId);
-      if (result.changed) {
-        await mirror('claim', async () => {
-          await ensureOpen(result.session);
-          await port.claim(sessionId, agentId);
-        });
-      }
+      if (result.changed) await follow('claim', result.session);
       return result;
     },
 
     async close(sessionId, agentId, wrapUpCode, note) {
       const closed = await wide.close(sessionId, agentId, wrapUpCode, note);
-      await mirror('close', async () => {
-        await ensureOpen(closed);
-        const mirrored = await port.getSession(sessionId);
-        // The port never saw the claim (a session taken before this process mirrored claims): give it first.
-        if (mirrored && mirrored.status !== 'active') await port.claim(sessionId, agentId);
-        await port.close(sessionId, agentId, wrapUpCode);
-      });
+      await follow('close', closed);
       return closed;
+    },
+
+    async release(sessionId, agentId) {
+      const released = await wide.release(sessionId, agentId);
+      if (released) await follow('release', released);
+      return released;
+    },
+
+    async abandon(sessionId) {
+      const abandoned = await wide.abandon(sessionId);
+      if (abandoned) await follow('abandon', abandoned);
+      return abandoned;
+    },
+
+    async saveRouting(sessionId, decision, offer, seen) {
+      const saved = await wide.saveRouting(sessionId, decision, offer, seen);
+      if (saved.applied) await follow('routing', saved.session);
+      return saved;
+    },
+
+    async startBot(sessionId, decision) {
+      const saved = await wide.startBot(sessionId, decision);
+      if (saved.applied) await follow('bot', saved.session);
+      return saved;
+    },
+
+    async handOver(sessionId, input) {
+      const result = await wide.handOver(sessionId, input);
+      if (result.changed) await follow('handover', result.session);
+      return result;
+    },
+
+    async startTransfer(input) {
+      const started = await wide.startTransfer(input);
+      await follow('transfer', started.session);
+      return started;
+    },
+
+    async decideTransfer(transferId, outcome) {
+      const decided = await wide.decideTransfer(transferId, outcome);
+      if (decided.changed) await follow('transfer', decided.session);
+      return decided;
+    },
+
+    async undoMerge(mergeId, by) {
+      const undone = await wide.undoMerge(mergeId, by);
+      for (const session of undone.detached) await follow('merge', session);
+      return undone;
     },
 
     async timeline(customerId, { before, limit = 50 } = {}) {
