@@ -59,6 +59,8 @@ import { Limits } from './http/limits';
 import { registerLiveGauges } from './metrics/live';
 import { createMetrics, registerDataKeyCache, registerKeyProviderCalls } from './metrics/metrics';
 import { createLocalKeyProvider } from './keys/provider.local';
+import { createPgSessionArchive } from './sessions/archive.pg';
+import { createArchiver, type Archiver } from './sessions/archiver';
 import { SharedKeyState } from './keys/provider';
 import { loadOrCreateWrappedSecret, tlsKeyBox } from './keys/secret-file';
 import { createPkcs11KeyProvider } from './keys/provider.pkcs11';
@@ -124,6 +126,8 @@ export interface RunningServer {
     privacy: PrivacyService;
     /** Runs the privacy jobs (export expiry, retention) now; they also run hourly. */
     privacyJobs: { run(): Promise<void> };
+    /** Issue 14: closed sessions copied to PostgreSQL (HUILIU_STORE=redis with HUILIU_PG_URL), else null. */
+    archiver: Archiver | null;
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -153,6 +157,17 @@ export async function startServer(
   // (docs/store.md). Unreachable nodes stop the start with STORE_UNREACHABLE.
   const conversationCluster =
     config.store === 'redis' ? await connectConversationCluster({ nodes: config.redisNodes, keys, prefix: config.redisPrefix }) : null;
+  // Issue 14: with the Redis Cluster as the hot store, closed sessions are archived (sealed, byte for
+  // byte) to PostgreSQL when HUILIU_PG_URL is set (docs/store.md "Archive").
+  const sessionArchive = conversationCluster && config.pgUrl ? await createPgSessionArchive({ url: config.pgUrl }) : null;
+  const archiver: Archiver | null =
+    conversationCluster && sessionArchive
+      ? createArchiver({
+          source: conversationCluster.store,
+          archive: sessionArchive,
+          onError: (error, sessionId) => logger.error({ err: error, sessionId }, 'archiving a closed session to PostgreSQL failed'),
+        })
+      : null;
   const wideStore = await createSqliteSessionStore({
     path: config.paths.db,
     keys,
@@ -167,6 +182,7 @@ export async function startServer(
           {
             onMirrorError: (error, op) =>
               logger.warn({ err: error, op }, 'mirroring a session change to the Redis conversations store failed'),
+            onClosed: (session) => archiver?.closed(session),
           },
         )
       : wideStore,
@@ -600,6 +616,7 @@ export async function startServer(
       pool,
       privacy,
       privacyJobs,
+      archiver,
     },
     images: { attachments, ocr },
     close() {
@@ -636,6 +653,9 @@ export async function startServer(
         await audit.close();
         kpiLog.close();
         slaPolicies.close();
+        // Sessions closed just before the stop are archived first (bounded: the hot store keeps them anyway).
+        if (archiver) await Promise.race([archiver.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+        await sessionArchive?.close();
         await store.shutdown();
         await routingConfigs.close();
         // After the app and the router: no request or decision reads it any more.

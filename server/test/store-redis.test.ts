@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,8 +13,10 @@ import { until } from './support/until';
 import { openWidget, type WidgetClient } from './support/widget-client';
 import { createRedisConversationStore, type RedisConversationStore } from '../src/sessions/conversations.redis';
 import { createLocalKeyProvider } from '../src/keys/provider.local';
+import { createPgSessionArchive } from '../src/sessions/archive.pg';
 import type { SessionRecord } from '../src/sessions/store';
 
+const PG_URL = process.env['HUILIU_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const textOf = (m: { kind: string; body: unknown }) => (m.kind === 'text' ? (m.body as { text: string }).text : '');
 
 /** Every key of `prefix` on every live node (masters and replicas), with its values as one buffer. */
@@ -63,7 +66,12 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
 
   beforeAll(async () => {
     cluster = await useRedisCluster();
-    server = await startTestServer({ HUILIU_STORE: 'redis', HUILIU_REDIS_NODES: cluster.nodes, HUILIU_REDIS_PREFIX: prefix });
+    server = await startTestServer({
+      HUILIU_STORE: 'redis',
+      HUILIU_REDIS_NODES: cluster.nodes,
+      HUILIU_REDIS_PREFIX: prefix,
+      HUILIU_PG_URL: PG_URL,
+    });
   }, 120_000);
   afterAll(async () => {
     for (const w of widgets) w.ws.close();
@@ -246,6 +254,83 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       await until(async () => (await port.getSession(sessionId))!.skillGroup === 'vip' && (await inStep()), 10_000);
       for (const status of ['queued', 'offered', 'active'] as const) expect(await port.queueIndex(group, status)).not.toContain(sessionId);
     } finally {
+      await port.shutdown();
+    }
+  }, 90_000);
+
+  it('archives a closed session to PostgreSQL sealed: readable with the key, no plaintext in pg_dump, unreadable after erasure', async () => {
+    const reader = new Cluster(cluster.seeds);
+    const port = await createRedisConversationStore({ redis: reader, keys: createLocalKeyProvider(join(server.dataDir, 'keys')), prefix });
+    const archive = await createPgSessionArchive({ url: PG_URL });
+    for (const s of sockets.splice(0)) s.disconnect();
+    try {
+      const marker = `ARCHMARK-${randomUUID()}`;
+      const token = await server.login('agent1');
+      const agent = await openAgentSocket(server, token);
+      sockets.push(agent);
+      agent.on('offer:new', ({ sessionId }: { sessionId: string }) => void ack(agent, 'offer:accept', { sessionId }));
+      const w = await openWidget(server);
+      widgets.push(w);
+      w.send({ type: 'hello' });
+      await w.next('welcome');
+      w.send({ type: 'message', clientMessageId: 'arch-first-01', text: `archive me ${marker}` });
+      const { sessionId } = await w.next('ack', (a) => a.clientMessageId === 'arch-first-01');
+      await until(async () => (await server.services.store.getSession(sessionId))?.status === 'active', 20_000);
+      expect(await ack(agent, 'message:send', { sessionId, clientMessageId: 'arch-reply-01', text: `answered ${marker}` })).toMatchObject({
+        ok: true,
+      });
+      const archiver = server.services.archiver!;
+      expect(archiver).not.toBeNull();
+      const before = archiver.counts.archived;
+      expect(await ack(agent, 'session:close', { sessionId, wrapUpCode: 'resolved' })).toMatchObject({ ok: true });
+      await until(() => archiver.counts.archived > before, 20_000);
+      await archiver.idle();
+
+      const session = (await server.services.store.getSession(sessionId))!;
+      const [row] = (await archive.sessions([session.customerId])).filter((x) => x.sessionId === sessionId);
+      expect(row).toMatchObject({ conversationId: session.conversationId, wrapUpCode: 'resolved', lastSeq: 2 });
+      const records = await archive.records(session.conversationId);
+      expect(records.map((r) => [r.seq, r.sessionId])).toEqual([
+        [1, sessionId],
+        [2, sessionId],
+      ]);
+      // The archived bytes are the cluster's sealed records, and open to the same messages.
+      expect(records.map((r) => r.record.toString('hex'))).toEqual(
+        (await port.sealedRecords(session.conversationId)).map((r) => r.record.toString('hex')),
+      );
+      expect((await port.openSealed(session.conversationId, records)).map(textOf)).toEqual([`archive me ${marker}`, `answered ${marker}`]);
+      // Archiving again (a retry, another node) changes nothing.
+      await archive.put(session, 1, records);
+      expect(await archive.records(session.conversationId)).toHaveLength(2);
+
+      // No plaintext in PostgreSQL: pg_dump of the archive schema has no marker; a plaintext control row is found.
+      const dump = () =>
+        execFileSync('pg_dump', ['--data-only', '--schema=huiliu_archive', PG_URL], { maxBuffer: 512 * 1024 * 1024 }).toString('utf8');
+      expect(dump().includes(marker)).toBe(false);
+      expect(dump().includes(sessionId)).toBe(true); // the dump has this run's rows
+
+      // Crypto-erasure reaches the archive: the customer's data key is gone, so their archived records no longer open.
+      const admin = { id: 'u-agent1', username: 'agent1', roles: ['admin' as const], skillGroups: [] };
+      const officer = { id: 'u-officer', username: 'officer', roles: ['privacy-officer' as const], skillGroups: [] };
+      const request = await server.services.privacy.requestErasure(admin, {
+        customerId: session.customerId,
+        reason: 'GDPR Art. 17 archive',
+      });
+      expect((await server.services.privacy.approve('erasure', request.id, officer)).status).toBe('executed');
+      await until(async () => {
+        const fresh = await createRedisConversationStore({
+          redis: reader,
+          keys: createLocalKeyProvider(join(server.dataDir, 'keys')),
+          prefix,
+        });
+        return fresh.openSealed(session.conversationId, records).then(
+          () => false,
+          (error: { code?: string }) => error.code === 'CUSTOMER_ERASED',
+        );
+      }, 10_000);
+      expect(await archive.records(session.conversationId)).toHaveLength(2); // still there, sealed
+    } finally {
+      await archive.close();
       await port.shutdown();
     }
   }, 90_000);

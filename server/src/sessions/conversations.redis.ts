@@ -16,6 +16,7 @@ import {
   type QueueStatus,
   type SessionContext,
 } from './conversations';
+import type { ArchivedRecord } from './archive';
 import { LIBRARY, LIBRARY_VERSION } from './conversations.redis.lua';
 import { OpenedPayloadCache } from './opened-cache';
 import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, messageAad } from './sqlite-rows';
@@ -76,6 +77,16 @@ export interface RedisConversationStore extends ConversationStore {
   repairQueue(skillGroup: string, options?: { force?: boolean }): Promise<number>;
   /** Raw index members of one group and status, unverified (tests). */
   queueIndex(skillGroup: string, status: QueueStatus): Promise<string[]>;
+  /**
+   * The conversation's stored records after `afterSeq` (default 0), oldest first, at most `limit` (default
+   * 100, at most 1,000), still sealed: what the session archive (archive.ts) copies.
+   */
+  sealedRecords(conversationId: string, options?: { afterSeq?: number; limit?: number }): Promise<ArchivedRecord[]>;
+  /**
+   * Opens records `sealedRecords` gave (from the archive or here) into envelopes.
+   * @throws HuiliuError CUSTOMER_ERASED (the customer's data key is destroyed), INTERNAL (tampered record)
+   */
+  openSealed(conversationId: string, records: readonly ArchivedRecord[]): Promise<Envelope[]>;
   /** The key names this store uses (tests and tools). */
   readonly layout: Layout;
   /**
@@ -704,6 +715,20 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       options.afterStateWrite?.(state.id);
       await settle(after);
       return publicSession(after);
+    },
+
+    async sealedRecords(conversationId, { afterSeq = 0, limit } = {}) {
+      const tag = await conversationTag(conversationId);
+      if (!tag) return [];
+      const from = Math.max(0, afterSeq);
+      const records = await read(() => redis.lrangeBuffer(L.messages(tag, conversationId), from, from + pageSize(limit, 100, 1000) - 1));
+      return records.map((record, i) => ({ seq: from + 1 + i, sessionId: unpackRecord(record).header.s, record }));
+    },
+
+    async openSealed(conversationId, records) {
+      const out: Envelope[] = [];
+      for (const r of records) out.push(...(await decode(conversationId, [r.record], r.seq)));
+      return out;
     },
 
     async putContext(sessionId, context: SessionContext) {

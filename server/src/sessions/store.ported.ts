@@ -7,6 +7,8 @@ import type { ClaimResult, MessagePage, SessionRecord, SessionStore } from './st
 export interface PortedStoreOptions {
   /** A mirror write to the port failed in a way the wide store's answer does not explain (logged by the server). */
   onMirrorError?: (error: unknown, op: MirrorOp) => void;
+  /** A session was closed (wrap-up, abandon, a transfer or merge that closed it): the archive hook. */
+  onClosed?: (session: SessionRecord) => void;
 }
 
 /** The state changes of `wide` mirrored to the port. */
@@ -71,6 +73,7 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
     } catch (error) {
       options.onMirrorError?.(error, op);
     }
+    if (session.status === 'closed') options.onClosed?.(session);
   }
 
   return {
