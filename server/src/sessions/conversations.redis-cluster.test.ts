@@ -439,3 +439,82 @@ describe('Redis conversations: crypto-erasure', () => {
     }
   }, 60_000);
 });
+
+describe('Redis conversations: the opened-record cache (record-cache.ts)', () => {
+  async function conversationOf(store: RedisConversationStore, customerId: string, texts: string[]) {
+    const sessionId = nextSessionId();
+    const { session } = await store.openSession({ sessionId, conversationId: uuidv7(), customerId, channel: 'WB', skillGroup: 'general' });
+    for (const [i, text] of texts.entries()) {
+      await store.append({
+        sessionId,
+        direction: 'in',
+        content: { kind: 'text', body: { text } },
+        clientMessageId: `c-${i}`,
+        critical: true,
+      });
+    }
+    return { session, list: store.layout.messages(sessionHashTag(sessionId), session.conversationId) };
+  }
+
+  it('serves a re-read from memory, but a record changed in Redis after it was cached fails its check', async () => {
+    const { store, redis, close } = await openStore(`rc-${randomUUID().slice(0, 8)}`);
+    try {
+      const { session, list } = await conversationOf(store, uuidv7(), ['one', 'two', 'three']);
+      const texts = async () => (await store.listMessages(session.conversationId)).map((m) => (m.body as { text: string }).text);
+      expect(await texts()).toEqual(['one', 'two', 'three']);
+      const first = store.recordCacheStats();
+      expect(await texts()).toEqual(['one', 'two', 'three']);
+      expect(store.recordCacheStats()).toMatchObject({ hits: first.hits + 3, misses: first.misses, records: 3 });
+      // Each read returns fresh objects: a caller changing one does not change the next read.
+      const [m] = await store.listMessages(session.conversationId, { limit: 1 });
+      (m!.body as { text: string }).text = 'changed by a caller';
+      expect(await texts()).toEqual(['one', 'two', 'three']);
+
+      const original = (await redis.lindexBuffer(list, 1))!;
+      // A flipped ciphertext byte: not served from memory, and AES-GCM refuses it.
+      const flipped = Buffer.from(original);
+      flipped[flipped.length - 1]! ^= 0x01;
+      await redis.lset(list, 1, flipped);
+      await expect(store.listMessages(session.conversationId)).rejects.toMatchObject({ name: 'TamperError' });
+      await expect(store.lastMessage(session.conversationId)).resolves.toMatchObject({ seq: 3 }); // the others still read
+      // Another id in the header (a record moved under another identity): the AAD no longer matches.
+      const header = Buffer.from(original);
+      const at = header.indexOf(Buffer.from('"id":"')) + 6;
+      header[at] = header[at] === 0x30 ? 0x31 : 0x30;
+      await redis.lset(list, 1, header);
+      await expect(store.listMessages(session.conversationId)).rejects.toMatchObject({ name: 'TamperError' });
+      await redis.lset(list, 1, original);
+      expect(await texts()).toEqual(['one', 'two', 'three']);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('drops cached plaintext on forgetCustomers and answers CUSTOMER_ERASED after an erasure, cached or not', async () => {
+    const { store, close } = await openStore(`rc-${randomUUID().slice(0, 8)}`);
+    try {
+      const erased = uuidv7();
+      const kept = uuidv7();
+      const { session: s1 } = await conversationOf(store, erased, ['a', 'b', 'c']);
+      const { session: s2 } = await conversationOf(store, kept, ['k']);
+      await store.listMessages(s1.conversationId);
+      await store.listMessages(s2.conversationId);
+      expect(store.recordCacheStats().records).toBe(4);
+      // Forgetting (another node's erasure, a key rotation) drops the key and the 3 opened records only.
+      expect(store.forgetCustomers([erased])).toBe(4);
+      expect(store.recordCacheStats().records).toBe(1);
+      // The key is still in Redis: the records are opened again (misses), with the key unwrapped anew.
+      const before = store.recordCacheStats();
+      expect(await store.listMessages(s1.conversationId)).toHaveLength(3);
+      expect(store.recordCacheStats()).toMatchObject({ misses: before.misses + 3, records: 4 });
+
+      expect(await store.eraseCustomers([erased])).toBe(1);
+      expect(store.recordCacheStats().records).toBe(1);
+      await expect(store.listMessages(s1.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+      await expect(store.recentMessages(s1.conversationId, { limit: 1 })).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+      expect((await store.listMessages(s2.conversationId)).map((m) => (m.body as { text: string }).text)).toEqual(['k']);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});

@@ -18,7 +18,7 @@ import {
 } from './conversations';
 import type { ArchivedRecord } from './archive';
 import { LIBRARY, LIBRARY_VERSION } from './conversations.redis.lua';
-import { OpenedPayloadCache } from './opened-cache';
+import { ConversationRecordCache } from './record-cache';
 import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, messageAad } from './sqlite-rows';
 import type { SessionRecord } from './store';
 
@@ -61,6 +61,7 @@ export interface RedisConversationOptions {
   /** How long a write keeps retrying through a failover (MOVED, CLUSTERDOWN, a lost link), ms (default 20,000). */
   retryMs?: number;
   now?: () => number;
+  /** Bytes of opened records kept in memory (`ConversationRecordCache`); default 32 MiB, 0 off. */
   openedCacheBytes?: number;
   /** Tests only: runs between a state write and its index reconcile (throw to simulate a crash there). */
   afterStateWrite?: (sessionId: string) => void;
@@ -103,6 +104,11 @@ export interface RedisConversationStore extends ConversationStore {
    * Answers how many cached entries (keys + payloads) were dropped.
    */
   forgetCustomers(customerIds: readonly string[]): number;
+  /**
+   * The opened-record cache of this process (record-cache.ts): records served from memory (`hits`),
+   * opened from Redis (`misses`), records and bytes (estimate) held now. For tests and metrics.
+   */
+  recordCacheStats(): { hits: number; misses: number; records: number; bytes: number };
 }
 
 const STATUS_CODES: readonly string[] = ['SESSION_NOT_FOUND', 'SESSION_CLOSED', 'IDEMPOTENCY_CONFLICT', 'NOT_ASSIGNED', 'OFFER_TAKEN'];
@@ -226,7 +232,10 @@ export async function createRedisConversationStore(options: RedisConversationOpt
   const now = options.now ?? Date.now;
   const iso = () => new Date(now()).toISOString();
   const isCluster = 'nodes' in redis && typeof (redis as Cluster).nodes === 'function' && (redis as Cluster).isCluster;
-  const opened = new OpenedPayloadCache(options.openedCacheBytes ?? 32 * 1024 * 1024);
+  // Opened records of recently read conversations (record-cache.ts): re-reads skip the header parse and GCM.
+  const recordCache = new ConversationRecordCache<RecordHeader>(options.openedCacheBytes ?? 32 * 1024 * 1024);
+  /** Bumped by every `forgetCustomers`: a read that started before it keeps nothing it opened. */
+  let forgets = 0;
 
   async function loadLibrary(): Promise<void> {
     const masters = isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
@@ -424,18 +433,48 @@ export async function createRedisConversationStore(options: RedisConversationOpt
     return { found, removed };
   }
 
-  /** Decodes stored records of one conversation (element i = seq first + i). */
-  async function decode(conversationId: string, records: Buffer[], firstSeq: number): Promise<Envelope[]> {
-    const out: Envelope[] = [];
-    const unpacked = records.map(unpackRecord);
-    // The page's data keys first (usually one customer), then the opens run without an await each.
+  /**
+   * Decodes stored records of one conversation (element i = seq `firstSeq` + i). A record read before
+   * is served from `recordCache` (record-cache.ts) only when its stored bytes are unchanged and the
+   * customer's data key resolved now is the Buffer it was opened with; every customer's key is resolved
+   * before any of their records is served, so an erased customer answers CUSTOMER_ERASED, cached or not.
+   * @throws HuiliuError CUSTOMER_ERASED; TamperError when a record fails its GCM check; INTERNAL for an
+   *   unknown record format
+   */
+  async function decode(conversationId: string, stored: Buffer[], firstSeq: number): Promise<Envelope[]> {
+    const out: Envelope[] = new Array<Envelope>(stored.length);
+    // A forget (erasure) while this page awaits a key: what this page opens is not kept.
+    const generation = forgets;
+    const window = recordCache.window(conversationId);
+    // The page's data keys (usually one customer), resolved once per page.
     const keysOf = new Map<string, Buffer>();
-    for (const { header } of unpacked) if (!keysOf.has(header.c)) keysOf.set(header.c, await customerKey(header.c));
-    for (let i = 0; i < unpacked.length; i++) {
-      const { header: h, sealed } = unpacked[i]!;
-      const key = keysOf.get(h.c)!;
-      const { body, meta } = JSON.parse(opened.open(h.id, h.c, key, sealed, messageAad)) as { body: unknown; meta: unknown };
-      out.push({
+    const keyOf = async (customerId: string) => {
+      const key = await customerKey(customerId);
+      keysOf.set(customerId, key);
+      return key;
+    };
+    for (let i = 0; i < stored.length; i++) {
+      const record = stored[i]!;
+      const seq = firstSeq + i;
+      let h: RecordHeader;
+      let plain: string;
+      const hit = recordCache.lookup(window, seq, record);
+      if (hit !== undefined && hit.key === (keysOf.get(hit.customerId) ?? (await keyOf(hit.customerId)))) {
+        recordCache.hits++;
+        h = hit.header;
+        plain = hit.plain;
+      } else {
+        recordCache.misses++;
+        const unpacked = unpackRecord(record);
+        h = unpacked.header;
+        const key = keysOf.get(h.c) ?? (await keyOf(h.c));
+        plain = openText(key, unpacked.sealed, messageAad(h.id));
+        // A copy: the reply's Buffer may be a view on a larger socket chunk.
+        if (generation === forgets)
+          recordCache.put(conversationId, seq, { record: Buffer.from(record), key, customerId: h.c, header: h, plain });
+      }
+      const { body, meta } = JSON.parse(plain) as { body: unknown; meta: unknown };
+      out[i] = {
         v: ENVELOPE_VERSION,
         id: h.id,
         sessionId: h.s,
@@ -443,7 +482,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         customerId: h.c,
         channel: h.ch,
         direction: h.d,
-        seq: firstSeq + i,
+        seq,
         kind: h.k,
         body,
         critical: h.cr === 1,
@@ -453,7 +492,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         ...(h.a ? { authorId: h.a } : {}),
         authorKind: h.ak,
         meta,
-      } as Envelope);
+      } as Envelope;
     }
     return out;
   }
@@ -780,15 +819,20 @@ export async function createRedisConversationStore(options: RedisConversationOpt
 
     forgetCustomers(customerIds) {
       let n = 0;
+      forgets++;
       for (const id of customerIds) {
         if (keyCache.delete(customerKeyOwner(id))) n++;
-        n += opened.forgetCustomer(id);
+        n += recordCache.forgetCustomer(id);
       }
       return n;
     },
 
+    recordCacheStats() {
+      return { hits: recordCache.hits, misses: recordCache.misses, records: recordCache.count, bytes: recordCache.bytes };
+    },
+
     async shutdown() {
-      opened.clear();
+      recordCache.clear();
       keyCache.clear();
     },
   };

@@ -124,9 +124,12 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
       const out: Envelope[] = [];
       let after = afterSeq;
       while (out.length < want) {
-        const page = await port.listMessages(conversationId, { afterSeq: after, limit: PORT_PAGE });
+        // Only what is still wanted (a page of 50 reads 50 records, not the port's largest page); with a
+        // customer filter the page is full-size, since some of it may be filtered out.
+        const ask = customerId ? PORT_PAGE : Math.min(PORT_PAGE, want - out.length);
+        const page = await port.listMessages(conversationId, { afterSeq: after, limit: ask });
         for (const m of page) if (!customerId || m.customerId === customerId) out.push(m);
-        if (page.length < PORT_PAGE) break;
+        if (page.length < ask) break;
         after = page[page.length - 1]!.seq;
       }
       return out.slice(0, want);
