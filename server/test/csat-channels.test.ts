@@ -147,7 +147,10 @@ describe('CSAT asked on the channel after a close (issue 15)', () => {
     // Once the customer is in a new contact, a digit belongs to that conversation, not to the survey.
     await push('oCsatEn', '5', '92003');
     const conversationId = (await latest('WX', 'oCsatEn')).conversationId;
-    await until(async () => (await s.services.store.listMessages(conversationId)).some((m) => m.kind === 'text' && m.body.text === '5'), 5000);
+    await until(
+      async () => (await s.services.store.listMessages(conversationId)).some((m) => m.kind === 'text' && m.body.text === '5'),
+      5000,
+    );
     expect(await s.services.store.sessionRating(sessionId)).toBeNull();
     expect(texts('oCsatEn')).toHaveLength(1);
     await close(next, 'duplicate');

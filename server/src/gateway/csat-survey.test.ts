@@ -7,7 +7,8 @@ describe('parseRatingReply (issue 15)', () => {
     expect(['1', ' 2 ', '３', '４\n', '五', '5分', '4星', '三'].map(parseRatingReply)).toEqual([1, 2, 3, 4, 5, 5, 4, 3]);
   });
   it('leaves everything else an ordinary message', () => {
-    for (const text of ['0', '6', '55', '5 stars', 'hello', '', '５５', '六', '1-5', '5.0', '-1']) expect(parseRatingReply(text)).toBeNull();
+    for (const text of ['0', '6', '55', '5 stars', 'hello', '', '５５', '六', '1-5', '5.0', '-1'])
+      expect(parseRatingReply(text)).toBeNull();
   });
 });
 
