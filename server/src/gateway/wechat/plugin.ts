@@ -11,7 +11,7 @@ import type { Metrics } from '../../metrics/metrics';
 import type { InboundResult, SessionStore } from '../../sessions/store';
 import type { ChannelAdapters } from '../channel-adapter';
 import type { ChannelStore } from '../channels';
-import type { CsatSurveyor } from '../csat-survey';
+import { parseRatingReply, type CsatSurveyor } from '../csat-survey';
 import type { Ingest } from '../ingest';
 import { WechatAccounts, type WechatAccount } from './account';
 import { createWechatChannelAdapter } from './adapter';
@@ -211,7 +211,8 @@ export async function wechatChannelPlugin(app: FastifyInstance, opts: WechatChan
    * it an ordinary message.
    */
   async function csatReply(push: WechatMessagePush): Promise<boolean> {
-    if (!opts.csat || push.draft.content.kind !== 'text') return false;
+    // Only a text that is a rating costs a customer look-up.
+    if (!opts.csat || push.draft.content.kind !== 'text' || parseRatingReply(push.draft.content.body.text) === null) return false;
     try {
       const customer = await opts.store.findCustomerByIdentity('WX', push.openid);
       const answer = await opts.csat.answer({

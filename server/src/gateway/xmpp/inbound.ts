@@ -8,7 +8,7 @@ import type { Logger } from '../../logging/logger';
 import type { Metrics } from '../../metrics/metrics';
 import type { InboundResult, SessionStore } from '../../sessions/store';
 import type { ChannelStore } from '../channels';
-import type { CsatSurveyor } from '../csat-survey';
+import { parseRatingReply, type CsatSurveyor } from '../csat-survey';
 import type { Ingest } from '../ingest';
 import type { XmppAccount } from './account';
 import {
@@ -158,7 +158,8 @@ export function createInboundHandler(deps: InboundDeps): {
 
   async function chat(el: Element, c: Extract<Classified, { kind: 'chat' }>): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
-    const rated = c.text !== null && deps.csat ? await csatReply(c, c.text) : null;
+    // Only a text that is a rating costs a customer look-up.
+    const rated = c.text !== null && deps.csat && parseRatingReply(c.text) !== null ? await csatReply(c, c.text) : null;
     if (rated) {
       outcomes.push(rated);
       if (c.receiptRequested && c.id !== null) await receiptOf(c, c.id);
