@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   SESSION_NOT_CLOSED: { status: 409, message: 'The conversation is still open; rate it once it is closed.' },
   /** A second rating of the same session (issue 11): the first one stands. */
   CSAT_ALREADY_GIVEN: { status: 409, message: 'This conversation was already rated.' },
+  /** A rating after the survey window of the conversation closed (issue 15: `csat.surveyHours` after it was asked). */
+  CSAT_WINDOW_EXPIRED: { status: 409, message: 'The time to rate this conversation has passed.' },
   // Transfers (issue 11). Not the sender's active contact: NOT_ASSIGNED.
   TRANSFER_NOT_FOUND: { status: 404, message: 'No such transfer.' },
   TRANSFER_TARGET_NOT_FOUND: { status: 404, message: 'No such agent or skill group to transfer to.' },

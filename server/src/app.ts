@@ -43,6 +43,7 @@ import { ChannelAdapters } from './gateway/channel-adapter';
 import type { ChannelStore } from './gateway/channels';
 import type { Ingest } from './gateway/ingest';
 import { webChannelPlugin } from './gateway/web/plugin';
+import type { CsatSurveyor } from './gateway/csat-survey';
 import { wechatChannelPlugin } from './gateway/wechat/plugin';
 import type { RoutingConfigStore } from './routing/config-store';
 import { routingConfigPlugin } from './routing/plugin';
@@ -127,6 +128,8 @@ export interface AppDeps {
   widgetState?: WidgetStateStore;
   /** The app channel's outbound webhooks (issue 13): with them, app accounts with a webhook are pushed to, and the dead-letter admin routes exist. */
   appWebhooks?: AppWebhooks;
+  /** Issue 15: CSAT asked on WeChat, XMPP and the app after a close; absent: those channels are not surveyed. */
+  csat?: CsatSurveyor;
   /** KEK rotation and retirement (issue 14). */
   keyRotation?: KeyRotation;
   /** Enterprise sign-in through an OpenID provider (issue 17), when `oidc:` is configured. */
@@ -272,6 +275,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
     ...(deps.appWebhooks ? { webhooks: deps.appWebhooks } : {}),
     ...(deps.appKeys ? { appKeys: deps.appKeys } : {}),
+    ...(deps.csat ? { csat: deps.csat } : {}),
     metrics,
   });
   if (deps.appWebhooks) await app.register(appWebhookAdminPlugin, { webhooks: deps.appWebhooks });
@@ -333,6 +337,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
     logger,
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
+    ...(deps.csat ? { csat: deps.csat } : {}),
   });
   if (deps.voice) await app.register(voicePlugin, { voice: deps.voice.service, secrets: deps.voice.secrets, sip: deps.voice.sip });
   await app.register(workstationPlugin, {

@@ -52,6 +52,7 @@ import { createSqliteChannelStore } from './gateway/channels.sqlite';
 import { createOutboundDispatcher } from './gateway/dispatcher';
 import { createSqliteWebhookOutbox } from './gateway/app/webhook-outbox.sqlite';
 import { createAppWebhooks } from './gateway/app/webhooks';
+import { createCsatSurveyor, createSqliteCsatSurveys } from './gateway/csat-survey';
 import { createSqliteAppKeyStore } from './gateway/app/app-keys.sqlite';
 import { Ingest } from './gateway/ingest';
 import { createXmppChannel, type XmppChannel } from './gateway/xmpp/adapter';
@@ -386,6 +387,7 @@ export async function startServer(
     agents: () => pool.all(),
     serviceLevel: config.kpis.serviceLevel,
     metrics,
+    channelSurvey: config.csat.channelSurvey,
   });
   onRated = (rating) => kpiRecorder.rated(rating);
   await kpiRecorder.start();
@@ -465,8 +467,29 @@ export async function startServer(
     metrics,
     keepDeliveredMs: config.channels.app.webhook.keepDeliveredDays * 24 * 3600_000,
   });
+  // Issue 15: CSAT asked on WeChat / XMPP (a "reply 1–5" text) and the app (a webhook event) after a close.
+  const csatSurveys = createSqliteCsatSurveys({ path: config.paths.db });
+  const csat = createCsatSurveyor({
+    surveys: csatSurveys,
+    store,
+    bus,
+    adapters,
+    appEvent: (event, session) => appWebhooks.enqueueEvent(event, session),
+    windowHours: config.csat.surveyHours,
+    channelSurvey: config.csat.channelSurvey,
+    logger,
+  });
   // Issue 12: one XEP-0114 component link per XM account; a bad account is logged and skipped.
-  const xmpp = await createXmppChannel({ channels, store, ingest, bus, metrics, logger, skillGroups: config.skillGroups.map((g) => g.id) });
+  const xmpp = await createXmppChannel({
+    channels,
+    store,
+    ingest,
+    bus,
+    metrics,
+    logger,
+    skillGroups: config.skillGroups.map((g) => g.id),
+    csat,
+  });
   adapters.register(xmpp.adapter);
   // Issue 18: SIP calls through Kamailio (deploy/kamailio, `npm run voice -- up`) become SP sessions.
   adapters.register(createVoiceChannelAdapter());
@@ -517,6 +540,7 @@ export async function startServer(
     whatIf: { staff: () => auth.listStaff(), aiTierAnswers: () => aiTierState().available },
     customerFacts,
     appWebhooks,
+    csat,
     keyRotation,
     audit,
     ...(config.oidc ? { oidc: new OidcSignIn(config.oidc, auth, { logger }) } : {}),
@@ -574,6 +598,7 @@ export async function startServer(
   const dispatcher = createOutboundDispatcher({ bus, adapters, channels, logger });
   await dispatcher.start();
   appWebhooks.start();
+  await csat.start();
   await keyRotation.resume();
   await assist.start();
   await ocr.start();
@@ -624,6 +649,7 @@ export async function startServer(
         ready = false;
         // Before the adapters close, so no reply is recorded as failed only because this node stops.
         await dispatcher.stop();
+        await csat.stop();
         // Tries in flight finish and are stored; the rest stay pending in the outbox for the next start.
         await appWebhooks.close();
         await hub.close();
@@ -664,6 +690,7 @@ export async function startServer(
         await attachments.close();
         await cpu.close();
         webhookOutbox.close();
+        csatSurveys.close();
         await widgetState.close();
         appKeys.close();
         await channels.close();

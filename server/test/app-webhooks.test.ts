@@ -102,6 +102,7 @@ describe('app webhooks (issue 13)', () => {
     const body = JSON.parse(got!.body) as Record<string, unknown>;
     const session = (await s.services.store.getSession(sessionId))!;
     expect(body).toEqual({
+      type: 'message',
       id: messageId,
       sessionId,
       conversationId: session.conversationId,

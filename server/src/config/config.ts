@@ -534,6 +534,16 @@ export const FileConfigSchema = z.strictObject({
     .strictObject({ windowMinutes: z.number().int().min(1).max(1440) })
     .partial()
     .optional(),
+  /**
+   * CSAT asked on the customer's channel after an agent closes a WeChat, XMPP or app conversation
+   * (issue 15, docs/kpis.md): `channelSurvey` (default true) asks WeChat and XMPP customers (the app
+   * event is sent either way); a rating reply counts for
+   * `surveyHours` (default 24, 1..168) after the close.
+   */
+  csat: z
+    .strictObject({ channelSurvey: z.boolean(), surveyHours: z.number().int().min(1).max(168) })
+    .partial()
+    .optional(),
   /** Attachments customers send (issue 10: images on the app channel); docs/ocr.md. */
   attachments: z
     .strictObject({
@@ -744,6 +754,8 @@ export interface ServerConfig {
   readonly oidc: OidcConfig | null;
   /** `continuity:` of HUILIU_CONFIG, default filled in (docs/continuity.md). */
   readonly continuity: { readonly windowMinutes: number };
+  /** `csat:` of HUILIU_CONFIG, defaults filled in (issue 15, docs/kpis.md). */
+  readonly csat: { readonly channelSurvey: boolean; readonly surveyHours: number };
   /** `audit:` of HUILIU_CONFIG: how long audit entries are kept (days, ≥ 183). */
   readonly audit: { readonly retentionDays: number };
   /** `sla:` of HUILIU_CONFIG, or the default policy set (docs/sla.md). */
@@ -975,6 +987,7 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     },
     attachments: { ...DEFAULT_ATTACHMENTS, ...file.attachments },
     continuity: { windowMinutes: file.continuity?.windowMinutes ?? DEFAULT_CONTINUITY_MINUTES },
+    csat: { channelSurvey: file.csat?.channelSurvey ?? true, surveyHours: file.csat?.surveyHours ?? 24 },
     sessions: { ...DEFAULT_SESSIONS, ...file.sessions },
     oidc: oidcConfig(file.oidc, groupIds),
     audit: { retentionDays: file.audit?.retentionDays ?? 183 },

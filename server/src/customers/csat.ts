@@ -1,4 +1,6 @@
 import type { CsatReceipt } from '../../../common/api/customers';
+import type { WrapUpCode } from '../../../common/api/sessions';
+import type { SessionChangeReason } from '../../../common/events/events';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { SessionRecord, SessionStore } from '../sessions/store';
@@ -43,4 +45,20 @@ export async function csatState(
   if (session.status !== 'closed') return null;
   const rating = await store.sessionRating(session.id);
   return rating ? { rateable: false, score: rating.score } : { rateable: true };
+}
+
+/** Wrap-up codes that never get a channel survey (issue 15): nobody to ask — spam, a duplicate contact, an abandoned one. */
+export const NO_SURVEY_WRAP_UPS: readonly WrapUpCode[] = ['spam', 'duplicate', 'no-response'];
+
+/**
+ * Whether a `session.changed` warrants asking the customer on WeChat, XMPP or the app (issue 15): an
+ * agent's close (`reason: 'closed'`: never a customer's move to another channel) with a wrap-up code
+ * other than NO_SURVEY_WRAP_UPS (absent: `resolved`). The KPI recorder counts `csat.asked` by the same rule.
+ */
+export function csatWarranted(change: {
+  status: string;
+  reason: SessionChangeReason;
+  wrapUpCode?: WrapUpCode | null | undefined;
+}): boolean {
+  return change.status === 'closed' && change.reason === 'closed' && !NO_SURVEY_WRAP_UPS.includes(change.wrapUpCode ?? 'resolved');
 }

@@ -6,10 +6,16 @@ import type { Metrics } from '../metrics/metrics';
 import type { AgentState } from '../routing/agent-pool';
 import { thresholdMs } from './compute';
 import { kpiEvent, type AgentKpiState, type KpiEvent } from './events';
+import { csatWarranted } from '../customers/csat';
 import type { KpiEventLog } from './log.sqlite';
 
-/** Channels whose customers are offered the 1–5 survey on close (the widget's rating frame, the app channel's csat call). */
-export const SURVEY_CHANNELS: readonly ChannelCode[] = ['WB', 'AP'];
+/** Channels whose customers are offered the 1–5 survey on every close (the widget's rating frame). */
+export const SURVEY_CHANNELS: readonly ChannelCode[] = ['WB'];
+/**
+ * Channels asked on a close that warrants it (`csatWarranted`, issue 15): the app by its
+ * `conversation.csat_requested` webhook, WeChat and XMPP by a "reply 1–5" text (when `channelSurvey`).
+ */
+export const WARRANTED_SURVEY_CHANNELS: readonly ChannelCode[] = ['AP', 'WX', 'XM'];
 /** How often the agents' states are sampled between the changes the recorder hears of (ms). */
 export const AGENT_SAMPLE_MS = 5_000;
 /** The work group the recorder consumes in: each event is recorded once however many nodes run. */
@@ -50,6 +56,8 @@ export interface KpiRecorder {
 }
 
 export interface KpiRecorderDeps {
+  /** Issue 15: WeChat and XMPP customers are asked on close (config `csat.channelSurvey`; default true). */
+  channelSurvey?: boolean;
   log: KpiEventLog;
   bus: Bus;
   logger: Logger;
@@ -76,6 +84,9 @@ export interface KpiRecorderDeps {
 export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'kpis' });
+  /** Channels asked when the close warrants it: the app always (its webhook event), WX and XM with `channelSurvey`. */
+  const asksOn = (channel: ChannelCode) =>
+    WARRANTED_SURVEY_CHANNELS.includes(channel) && (channel === 'AP' || deps.channelSurvey !== false);
   const subs: Subscription[] = [];
   const last = new Map<string, AgentKpiState>();
   let timer: ReturnType<typeof setInterval> | null = null;
@@ -249,7 +260,7 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
               facts.push(
                 kpiEvent({ id: `closed:${e.sessionId}`, kind: 'contact.closed', at, ...d, agentId, data: moved ? { moved: true } : {} }),
               );
-              if (!moved && SURVEY_CHANNELS.includes(s.channel)) {
+              if (!moved && (SURVEY_CHANNELS.includes(s.channel) || (asksOn(s.channel) && csatWarranted(s)))) {
                 facts.push(kpiEvent({ id: `csat-asked:${e.sessionId}`, kind: 'csat.asked', at, ...d, agentId }));
               }
               break;

@@ -15,6 +15,7 @@ import type { QueueStanding } from '../../../../common/ai/assist';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore } from '../../attachments/store';
 import { csatState, rateConversation } from '../../customers/csat';
+import type { CsatSurveyor } from '../csat-survey';
 import { checkImage } from '../../attachments/image';
 import type { ServerConfig } from '../../config/config';
 import { countChannelRejections, parseWith } from '../../http/errors';
@@ -76,6 +77,8 @@ export async function appChannelPlugin(
     webhooks?: AppWebhooks;
     /** Keys admins issue (issue 13); absent: only the channels store's (config) keys open. */
     appKeys?: AppKeyStore;
+    /** Issue 15: the CSAT surveys; a surveyed session's rating after its window is CSAT_WINDOW_EXPIRED. */
+    csat?: Pick<CsatSurveyor, 'checkWindow'>;
     /** `huiliu_channel_media_failed_total` for images by URL that were refused or failed. */
     metrics?: Metrics;
     now?: () => number;
@@ -262,12 +265,16 @@ export async function appChannelPlugin(
   /**
    * Issue 11: the customer rates their closed conversation, 1..5 with an optional comment, once.
    * 201 `CsatReceipt`; VALIDATION_FAILED (the field named), SESSION_NOT_FOUND (unknown, or not this
-   * app customer's), SESSION_NOT_CLOSED, CSAT_ALREADY_GIVEN.
+   * app customer's), SESSION_NOT_CLOSED, CSAT_ALREADY_GIVEN, CSAT_WINDOW_EXPIRED (issue 15: the
+   * session was surveyed with `conversation.csat_requested` and its `expiresAt` has passed).
    */
   app.post('/api/v1/channels/app/csat', { config: { policy: 'channel-key' } }, async (request, reply) => {
     const key = appKey(request);
     const body = parseWith(AppCsatRequestSchema, request.body);
     const customer = await opts.store.findCustomerByIdentity('AP', appExternalId(key.accountId, body.externalId));
+    // Only for a session of this app's customer: another's learns nothing of its survey.
+    const session = customer ? await opts.store.getSession(body.sessionId) : null;
+    if (session && session.customerId === customer!.id && session.channel === 'AP') opts.csat?.checkWindow(session.id);
     const receipt: CsatReceipt = await rateConversation(opts.store, {
       customerId: customer?.id ?? null,
       channel: 'AP',

@@ -12,6 +12,11 @@ export interface WebhookDelivery {
   customerId: string;
   /** The session's facts (SessionFacts) as JSON, for the `delivery.changed` this delivery publishes. */
   sessionJson: string;
+  /**
+   * An event delivery (issue 15: `conversation.csat_requested`): its JSON body (ids, language, expiry),
+   * `messageId` being the event id; null for a message delivery (the message is read at each try).
+   */
+  eventJson: string | null;
   status: 'pending' | 'delivered' | 'dead';
   attempts: number;
   /** Epoch milliseconds. */
@@ -27,7 +32,7 @@ export interface WebhookDelivery {
 export type NewWebhookDelivery = Pick<
   WebhookDelivery,
   'messageId' | 'appId' | 'sessionId' | 'conversationId' | 'seq' | 'customerId' | 'sessionJson'
->;
+> & { eventJson?: string };
 
 interface Row {
   id: string;
@@ -38,6 +43,7 @@ interface Row {
   seq: number;
   customer_id: string;
   session_json: string;
+  event_json: string | null;
   status: WebhookDelivery['status'];
   attempts: number;
   next_attempt_at: number;
@@ -56,6 +62,7 @@ const toDelivery = (r: Row): WebhookDelivery => ({
   seq: r.seq,
   customerId: r.customer_id,
   sessionJson: r.session_json,
+  eventJson: r.event_json,
   status: r.status,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at,
@@ -114,8 +121,8 @@ export function createSqliteWebhookOutbox(options: { path: string; now?: () => n
   const q = {
     insert: db.prepare(
       `INSERT INTO app_webhook_deliveries (id, message_id, app_id, session_id, conversation_id, seq, customer_id, session_json,
-         status, attempts, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (message_id, app_id) DO NOTHING`,
+         event_json, status, attempts, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (message_id, app_id) DO NOTHING`,
     ),
     claim: db.prepare(
       `UPDATE app_webhook_deliveries SET next_attempt_at = ? WHERE id IN (
@@ -156,8 +163,20 @@ export function createSqliteWebhookOutbox(options: { path: string; now?: () => n
     enqueue(d) {
       const at = iso();
       return (
-        q.insert.run(uuidv7(), d.messageId, d.appId, d.sessionId, d.conversationId, d.seq, d.customerId, d.sessionJson, now(), at, at)
-          .changes > 0
+        q.insert.run(
+          uuidv7(),
+          d.messageId,
+          d.appId,
+          d.sessionId,
+          d.conversationId,
+          d.seq,
+          d.customerId,
+          d.sessionJson,
+          d.eventJson ?? null,
+          now(),
+          at,
+          at,
+        ).changes > 0
       );
     },
     claimDue(at, leaseUntil, limit) {

@@ -21,6 +21,8 @@ import type { WebhookDelivery, WebhookOutbox } from './webhook-outbox.sqlite';
 
 /** The JSON body of one webhook delivery (docs/channels/app.md). */
 export interface WebhookPayload {
+  /** `message` (issue 15: events such as `conversation.csat_requested` have their own `type`). */
+  type: 'message';
   /** The message id: also `X-Huiliu-Delivery`, the app's idempotency key. */
   id: string;
   sessionId: string;
@@ -68,6 +70,13 @@ export interface AppWebhooks {
    * durably, and wakes the worker. Resolves how many deliveries were queued (0: the apps poll).
    */
   enqueue(envelope: Envelope, session: SessionFacts): Promise<number>;
+  /**
+   * Issue 15: queues an event that is no stored message (`conversation.csat_requested`) for every app
+   * of the session's customer that has a webhook, like `enqueue`. Its body is the event plus the app's
+   * `externalId`; its `X-Huiliu-Delivery` is `event.id`. Its outcome is counted and logged (no message's
+   * delivery state to record). Resolves how many deliveries were queued.
+   */
+  enqueueEvent(event: { id: string; type: string; sessionId: string; conversationId: string }, session: SessionFacts): Promise<number>;
   /** Starts the worker: deliveries left pending by an earlier run go out when due. */
   start(): void;
   /** Stops the worker and waits for the tries in flight (their outcome is stored). */
@@ -157,6 +166,8 @@ export function createAppWebhooks(deps: {
   };
 
   const record = async (d: WebhookDelivery, result: DeliveryResult) => {
+    // An event is no message: there is no delivery state to record (its row in the outbox says it).
+    if (d.eventJson !== null) return;
     // A failure after the dispatcher's `sent` replaces it (the app only got it queued): a bounce.
     const { record: row, changed } = await deps.channels.recordDelivery(d.messageId, 'AP', result, { bounce: true });
     if (!changed) return;
@@ -201,21 +212,29 @@ export function createAppWebhooks(deps: {
     if (!account || typeof url !== 'string' || webhookUrlProblem(url)) return dead(d, attempts, 'refused', 'no valid webhook URL');
     const secret = (await deps.channels.secrets(account.id))?.[WEBHOOK_SECRET];
     if (!secret) return dead(d, attempts, 'refused', 'no webhook secret');
-    const [message] = await deps.store.listMessages(d.conversationId, { afterSeq: d.seq - 1, limit: 1 });
     const externalId = (await appIdentities(d.customerId)).get(d.appId);
-    if (!message || message.id !== d.messageId || externalId === undefined) return dead(d, attempts, 'refused', 'message or customer gone');
-    const payload: WebhookPayload = {
-      id: message.id,
-      sessionId: d.sessionId,
-      conversationId: d.conversationId,
-      externalId,
-      seq: message.seq,
-      author: authorOf(message),
-      kind: message.kind,
-      text: textOf(message),
-      sentAt: message.sentAt,
-    };
-    const body = JSON.stringify(payload);
+    let body: string;
+    if (d.eventJson !== null) {
+      if (externalId === undefined) return dead(d, attempts, 'refused', 'customer gone');
+      body = JSON.stringify({ ...(JSON.parse(d.eventJson) as Record<string, unknown>), externalId });
+    } else {
+      const [message] = await deps.store.listMessages(d.conversationId, { afterSeq: d.seq - 1, limit: 1 });
+      if (!message || message.id !== d.messageId || externalId === undefined)
+        return dead(d, attempts, 'refused', 'message or customer gone');
+      const payload: WebhookPayload = {
+        type: 'message',
+        id: message.id,
+        sessionId: d.sessionId,
+        conversationId: d.conversationId,
+        externalId,
+        seq: message.seq,
+        author: authorOf(message),
+        kind: message.kind,
+        text: textOf(message),
+        sentAt: message.sentAt,
+      };
+      body = JSON.stringify(payload);
+    }
     const timestamp = String(Math.floor(now() / 1000));
     let outcome: 'delivered' | 'retry' | 'refused';
     let lastError: string;
@@ -227,7 +246,7 @@ export function createAppWebhooks(deps: {
           'user-agent': 'Huiliu-Webhook/1',
           'x-huiliu-timestamp': timestamp,
           'x-huiliu-signature': signWebhook(secret, timestamp, body),
-          'x-huiliu-delivery': message.id,
+          'x-huiliu-delivery': d.messageId,
         },
         body,
         // A redirect is not followed (it could point anywhere); it counts as a refusal.
@@ -310,6 +329,26 @@ export function createAppWebhooks(deps: {
           seq: envelope.seq,
           customerId: session.customerId,
           sessionJson: JSON.stringify(session),
+        });
+        if (added) queued++;
+      }
+      if (queued > 0) schedule(0);
+      return queued;
+    },
+    async enqueueEvent(event, session) {
+      const apps = await appIdentities(session.customerId);
+      let queued = 0;
+      for (const appId of apps.keys()) {
+        if (!(await webhookAccount(appId))) continue;
+        const added = deps.outbox.enqueue({
+          messageId: event.id,
+          appId,
+          sessionId: event.sessionId,
+          conversationId: event.conversationId,
+          seq: 0,
+          customerId: session.customerId,
+          sessionJson: JSON.stringify(session),
+          eventJson: JSON.stringify(event),
         });
         if (added) queued++;
       }

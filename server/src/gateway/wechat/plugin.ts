@@ -11,6 +11,7 @@ import type { Metrics } from '../../metrics/metrics';
 import type { InboundResult, SessionStore } from '../../sessions/store';
 import type { ChannelAdapters } from '../channel-adapter';
 import type { ChannelStore } from '../channels';
+import { parseRatingReply, type CsatSurveyor } from '../csat-survey';
 import type { Ingest } from '../ingest';
 import { WechatAccounts, type WechatAccount } from './account';
 import { createWechatChannelAdapter } from './adapter';
@@ -42,6 +43,8 @@ export interface WechatChannelOptions {
   attachments?: { store: AttachmentStore; ocr: boolean };
   /** The WeChat API client (tests pass one with a moved clock). */
   api?: WechatApi;
+  /** Issue 15: a rating reply to a CSAT prompt is recorded by it (and thanked), not stored as a message. */
+  csat?: Pick<CsatSurveyor, 'answer'>;
   /** How long loaded accounts are cached (ms; default 30 s). */
   accountTtlMs?: number;
   now?: () => number;
@@ -175,6 +178,7 @@ export async function wechatChannelPlugin(app: FastifyInstance, opts: WechatChan
       }
       return success(reply);
     }
+    if (await csatReply(normalized)) return success(reply);
     await storeMessage(account, normalized);
     return success(reply);
   });
@@ -198,6 +202,32 @@ export async function wechatChannelPlugin(app: FastifyInstance, opts: WechatChan
     if (!session || session.status === 'closed') return false;
     await accept({ ...push.draft, identity: { channel: 'WX', externalId: push.openid } }, account);
     return true;
+  }
+
+  /**
+   * Issue 15: a text that answers the customer's CSAT prompt ("5", "５", "五") is recorded as the
+   * closed session's rating and thanked, once (WeChat's retry of it, same MsgId, changes nothing), and
+   * is not stored as a message nor routed. True when it was such an answer. A surveyor failure leaves
+   * it an ordinary message.
+   */
+  async function csatReply(push: WechatMessagePush): Promise<boolean> {
+    // Only a text that is a rating costs a customer look-up.
+    if (!opts.csat || push.draft.content.kind !== 'text' || parseRatingReply(push.draft.content.body.text) === null) return false;
+    try {
+      const customer = await opts.store.findCustomerByIdentity('WX', push.openid);
+      const answer = await opts.csat.answer({
+        channel: 'WX',
+        customerId: customer?.id ?? null,
+        messageId: push.draft.clientMessageId,
+        text: push.draft.content.body.text,
+      });
+      if (answer.kind === 'not-rating') return false;
+      metrics.channelAcknowledged.inc({ channel: 'WX', type: push.type, reason: answer.kind === 'recorded' ? 'csat' : 'csat-duplicate' });
+      return true;
+    } catch (error) {
+      log.error({ err: error }, 'WeChat CSAT reply could not be checked; handled as a message');
+      return false;
+    }
   }
 
   /**

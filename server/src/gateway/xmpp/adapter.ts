@@ -6,6 +6,7 @@ import type { Logger } from '../../logging/logger';
 import type { Metrics } from '../../metrics/metrics';
 import type { SessionStore } from '../../sessions/store';
 import { carries, unsupportedKind, type ChannelAdapter, type ChannelCapabilities, type DeliveryResult } from '../channel-adapter';
+import type { CsatSurveyor } from '../csat-survey';
 import type { ChannelStore } from '../channels';
 import type { Ingest } from '../ingest';
 import { loadXmppAccounts, type XmppAccount } from './account';
@@ -53,6 +54,8 @@ export interface XmppChannelDeps {
   metrics: Metrics;
   logger: Logger;
   skillGroups: readonly string[];
+  /** Issue 15: a rating reply to a CSAT prompt is recorded by it, not stored as a message. */
+  csat?: Pick<CsatSurveyor, 'answer'>;
 }
 
 /**
@@ -93,6 +96,7 @@ export async function createXmppChannel(deps: XmppChannelDeps): Promise<XmppChan
       send: (el) => (link ? link.send(el) : Promise.reject(new Error('not connected'))),
       sent,
       routes,
+      ...(deps.csat ? { csat: deps.csat } : {}),
     });
     link = new ComponentLink({
       service: account.service,

@@ -8,6 +8,7 @@ import type { Logger } from '../../logging/logger';
 import type { Metrics } from '../../metrics/metrics';
 import type { InboundResult, SessionStore } from '../../sessions/store';
 import type { ChannelStore } from '../channels';
+import { parseRatingReply, type CsatSurveyor } from '../csat-survey';
 import type { Ingest } from '../ingest';
 import type { XmppAccount } from './account';
 import {
@@ -15,6 +16,7 @@ import {
   classifyStanza,
   errorReply,
   maskJid,
+  clientMessageIdOf,
   normalizeXmppMessage,
   parseJid,
   parseStanzas,
@@ -26,6 +28,8 @@ import {
 
 /** What handling one stanza did: the corpus test asserts these per stanza category. */
 export type Outcome =
+  /** Issue 15: a rating reply to a CSAT prompt, recorded as the session's CSAT (`duplicate`: it already was); not stored as a message. */
+  | { kind: 'csat'; sessionId: string; duplicate: boolean }
   /** A customer text was stored (`duplicate`: it already was) and published. */
   | { kind: 'message'; messageId: string; sessionId: string; duplicate: boolean }
   /** A chat state: `published` when an open session's agent was told (volatile, never stored). */
@@ -68,6 +72,8 @@ export interface InboundDeps {
   sent: LRUCache<string, SentMessage>;
   /** Where to reply in a session: the account and the full JID the customer last wrote from (shared with the adapter). */
   routes: LRUCache<string, { accountId: string; to: string }>;
+  /** Issue 15: a rating reply to a CSAT prompt is recorded by it (and thanked), not stored as a message. */
+  csat?: Pick<CsatSurveyor, 'answer'>;
   now?: () => Date;
 }
 
@@ -126,9 +132,38 @@ export function createInboundHandler(deps: InboundDeps): {
     }
   }
 
+  /** XEP-0184 `<received/>` for the customer's message `id`. */
+  async function receiptOf(c: Extract<Classified, { kind: 'chat' }>, id: string): Promise<void> {
+    await reply(
+      xml('message', { to: c.from.full, from: account.supportJid, id: randomUUID() }, xml('received', { xmlns: NS.receipts, id })),
+    );
+  }
+
+  /**
+   * Issue 15: the text as an answer to the customer's CSAT prompt, when it is one (recorded once and
+   * thanked by the surveyor); null: an ordinary message. A surveyor failure leaves it ordinary.
+   */
+  async function csatReply(c: Extract<Classified, { kind: 'chat' }>, text: string): Promise<Outcome | null> {
+    try {
+      const customer = await deps.store.findCustomerByIdentity('XM', c.from.bare);
+      const answer = await deps.csat!.answer({ channel: 'XM', customerId: customer?.id ?? null, messageId: clientMessageIdOf(c), text });
+      if (answer.kind === 'not-rating') return null;
+      metrics.channelAcknowledged.inc({ channel: 'XM', type: 'text', reason: answer.kind === 'recorded' ? 'csat' : 'csat-duplicate' });
+      return { kind: 'csat', sessionId: answer.sessionId, duplicate: answer.kind === 'duplicate' };
+    } catch (error) {
+      log.error({ err: error, peer: maskJid(c.from) }, 'XMPP CSAT reply could not be checked; handled as a message');
+      return null;
+    }
+  }
+
   async function chat(el: Element, c: Extract<Classified, { kind: 'chat' }>): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
-    if (c.text !== null) {
+    // Only a text that is a rating costs a customer look-up.
+    const rated = c.text !== null && deps.csat && parseRatingReply(c.text) !== null ? await csatReply(c, c.text) : null;
+    if (rated) {
+      outcomes.push(rated);
+      if (c.receiptRequested && c.id !== null) await receiptOf(c, c.id);
+    } else if (c.text !== null) {
       let result: InboundResult;
       try {
         result = await accept({ ...c, text: c.text });
@@ -142,15 +177,7 @@ export function createInboundHandler(deps: InboundDeps): {
       }
       deps.routes.set(result.envelope.sessionId, { accountId: account.accountId, to: c.from.full });
       // XEP-0184 §5.4: the receipt only after the message is durably stored (also for a resent duplicate).
-      if (c.receiptRequested && c.id !== null) {
-        await reply(
-          xml(
-            'message',
-            { to: c.from.full, from: account.supportJid, id: randomUUID() },
-            xml('received', { xmlns: NS.receipts, id: c.id }),
-          ),
-        );
-      }
+      if (c.receiptRequested && c.id !== null) await receiptOf(c, c.id);
       outcomes.push({ kind: 'message', messageId: result.envelope.id, sessionId: result.envelope.sessionId, duplicate: result.duplicate });
     }
     if (c.typing !== null) outcomes.push(await typing(c.from.bare, c.typing));
