@@ -96,6 +96,21 @@ async function heapAfterGc(cdp: CDPSession): Promise<HeapSample> {
 /** What the page said lately (console errors, uncaught errors, a crash): quoted when an open fails. */
 const pageNotes: string[] = [];
 
+/** The server's own lines about agent sockets going away (their socket.io reason), quoted when an open fails. */
+let serverDisconnects: () => string = () => 'none';
+
+/** The top bar's link state and why the agent socket last dropped (`data-link-reason`, stores/connection.ts). */
+async function linkState(page: Page): Promise<string> {
+  if (page.isClosed()) return '(page closed)';
+  const el = page.locator('[data-testid="link-state"]').first();
+  const [cls, reason, drops] = await Promise.all([
+    el.getAttribute('class', { timeout: 1000 }).catch(() => null),
+    el.getAttribute('data-link-reason', { timeout: 1000 }).catch(() => null),
+    el.getAttribute('data-link-drops', { timeout: 1000 }).catch(() => null),
+  ]);
+  return `${cls ?? '?'}; drops ${drops ?? 0}, last reason ${reason ?? '-'}`;
+}
+
 /** Clicks queue row `id` open and waits until the conversation shows it (true) or another session it moved to (false); on a timeout, says what the page shows instead. */
 async function openConversation(page: Page, id: string, index: number): Promise<boolean> {
   const shownBefore = await page
@@ -128,7 +143,7 @@ async function openConversation(page: Page, id: string, index: number): Promise<
           .then((v) => String(v).replace(/\s+/g, ' '))
           .catch((e: unknown) => `(page did not answer: ${String(e).slice(0, 200)})`);
     throw new Error(
-      `open #${index + 1}: conversation ${id} did not show (screenshot ${shot}); url ${page.isClosed() ? '-' : page.url()}; page shows: ${shown}; page notes: ${pageNotes.slice(-5).join(' | ') || 'none'}`,
+      `open #${index + 1}: conversation ${id} did not show (screenshot ${shot}); url ${page.isClosed() ? '-' : page.url()}; page shows: ${shown}; link ${await linkState(page)}; server: ${serverDisconnects()}; page notes: ${pageNotes.slice(-5).join(' | ') || 'none'}`,
       { cause: error },
     );
   }
@@ -143,6 +158,14 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
   let browser: Browser | null = null;
   try {
     server = await startServerProcess({ compiled: true, startTimeoutMs: 90_000 });
+    const out = server.output;
+    serverDisconnects = () =>
+      out()
+        .split('\n')
+        .filter((l) => /agent disconnected|slow consumer|send buffer|greeting failed/.test(l))
+        .slice(-5)
+        .map((l) => l.slice(0, 300))
+        .join(' | ') || 'none';
     log(`desktop renderer: seeding ${waiting} waiting contacts`);
     await seedWaitingContacts(server, waiting, 'bench');
     browser = await launchPinnedChromium(server.dataDir);
