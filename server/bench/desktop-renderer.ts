@@ -111,14 +111,26 @@ async function linkState(page: Page): Promise<string> {
   return `${cls ?? '?'}; drops ${drops ?? 0}, last reason ${reason ?? '-'}`;
 }
 
-/** Clicks queue row `id` open and waits until the conversation shows it (true) or another session it moved to (false); on a timeout, says what the page shows instead. */
-async function openConversation(page: Page, id: string, index: number): Promise<boolean> {
+/**
+ * Clicks queue row `id` open and waits until the conversation shows it ('shown') or another session it
+ * moved to ('followed'); 'gone' when the row is no longer in the list (taken, closed or moved on while
+ * the bench ran: the row is found by its `data-session-id`, never by position, and a row that went
+ * away before or during the click is skipped, not waited for). On a timeout, says what the page shows.
+ */
+async function openConversation(page: Page, id: string, index: number): Promise<'shown' | 'followed' | 'gone'> {
   const shownBefore = await page
     .locator('[data-testid="session-id"]')
     .first()
     .textContent({ timeout: 100 })
     .catch(() => null);
-  await page.locator(`[data-testid="queue-item"][data-session-id="${id}"] .qitem__main`).click();
+  const row = page.locator(`[data-testid="queue-item"][data-session-id="${id}"] .qitem__main`);
+  if ((await row.count()) === 0) return 'gone';
+  try {
+    await row.click({ timeout: 10_000 });
+  } catch (error) {
+    if ((await row.count()) === 0) return 'gone';
+    throw error;
+  }
   try {
     // The conversation shows this session, or (a contact that moved or was handed over while the bench
     // ran: the store follows `movedTo`) another one than before the click.
@@ -131,7 +143,7 @@ async function openConversation(page: Page, id: string, index: number): Promise<
       [id, shownBefore] as const,
       { polling: 'raf', timeout: 15_000 },
     );
-    return (await shown.jsonValue()) === id;
+    return (await shown.jsonValue()) === id ? 'shown' : 'followed';
   } catch (error) {
     const shot = join(process.cwd(), 'test-output', 'bench-desktop-open-failed.png');
     mkdirSync(dirname(shot), { recursive: true });
@@ -207,15 +219,30 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
     await page.reload();
     // The contacts seeded first may have moved on while the load line ran: the rows there are, at least the first seeding's.
     await usableAt(page, Math.min(opens, waiting));
-    const ids = await page.locator('[data-testid="queue-item"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')!));
+    const listed = () =>
+      page.locator('[data-testid="queue-item"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')!));
+    let ids = await listed();
     const cdp = await context.newCDPSession(page);
     const before = await heapAfterGc(cdp);
     const samples: Record<number, HeapSample> = {};
     const checkpoints = new Set([100, Math.floor(opens / 2), opens].filter((n) => n <= opens));
     const t0 = Date.now();
     let followed = 0;
+    let gone = 0;
+    let cursor = 0;
     for (let i = 0; i < opens; i++) {
-      if (!(await openConversation(page, ids[i % ids.length]!, i))) followed++;
+      // The next row still listed: a row gone since the list was read is skipped (counted), and the
+      // list is read again when its end is reached.
+      for (let outcome: 'shown' | 'followed' | 'gone' = 'gone'; outcome === 'gone';) {
+        if (cursor >= ids.length) {
+          ids = await listed();
+          cursor = 0;
+          if (ids.length === 0) throw new Error(`open #${i + 1}: the queue is empty (${gone} rows went away while the bench ran)`);
+        }
+        outcome = await openConversation(page, ids[cursor++]!, i);
+        if (outcome === 'followed') followed++;
+        if (outcome === 'gone') gone++;
+      }
       if ((i + 1) % 50 === 0) log(`desktop renderer: ${i + 1} opens, ${((Date.now() - t0) / (i + 1)).toFixed(0)} ms per open`);
       if (checkpoints.has(i + 1)) {
         samples[i + 1] = await heapAfterGc(cdp);
@@ -246,7 +273,7 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
         baselineLabel: 'same renderer after load, 0 opened',
         goal: null,
         ok: leakOk,
-        detail: `after 0: ${fmt(before)}; after ${Math.min(100, opens)}: ${fmt(at100)}; after ${opens}: ${fmt(atEnd)}; bound: +${slackMB} MB and no more listeners from 100 to ${opens}; ${perOpenMs.toFixed(0)} ms per open; ${ids.length} distinct rows; ${followed} opens showed the session a contact moved to`,
+        detail: `after 0: ${fmt(before)}; after ${Math.min(100, opens)}: ${fmt(at100)}; after ${opens}: ${fmt(atEnd)}; bound: +${slackMB} MB and no more listeners from 100 to ${opens}; ${perOpenMs.toFixed(0)} ms per open; ${ids.length} distinct rows; ${followed} opens showed the session a contact moved to; ${gone} rows gone before their click (skipped)`,
       },
     ];
   } finally {
