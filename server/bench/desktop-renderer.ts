@@ -96,14 +96,41 @@ async function heapAfterGc(cdp: CDPSession): Promise<HeapSample> {
 /** What the page said lately (console errors, uncaught errors, a crash): quoted when an open fails. */
 const pageNotes: string[] = [];
 
-/** Clicks queue row `id` open and waits until the conversation shows it (true) or another session it moved to (false); on a timeout, says what the page shows instead. */
-async function openConversation(page: Page, id: string, index: number): Promise<boolean> {
+/** The server's own lines about agent sockets going away (their socket.io reason), quoted when an open fails. */
+let serverDisconnects: () => string = () => 'none';
+
+/** The top bar's link state and why the agent socket last dropped (`data-link-reason`, stores/connection.ts). */
+async function linkState(page: Page): Promise<string> {
+  if (page.isClosed()) return '(page closed)';
+  const el = page.locator('[data-testid="link-state"]').first();
+  const [cls, reason, drops] = await Promise.all([
+    el.getAttribute('class', { timeout: 1000 }).catch(() => null),
+    el.getAttribute('data-link-reason', { timeout: 1000 }).catch(() => null),
+    el.getAttribute('data-link-drops', { timeout: 1000 }).catch(() => null),
+  ]);
+  return `${cls ?? '?'}; drops ${drops ?? 0}, last reason ${reason ?? '-'}`;
+}
+
+/**
+ * Clicks queue row `id` open and waits until the conversation shows it ('shown') or another session it
+ * moved to ('followed'); 'gone' when the row is no longer in the list (taken, closed or moved on while
+ * the bench ran: the row is found by its `data-session-id`, never by position, and a row that went
+ * away before or during the click is skipped, not waited for). On a timeout, says what the page shows.
+ */
+async function openConversation(page: Page, id: string, index: number): Promise<'shown' | 'followed' | 'gone'> {
   const shownBefore = await page
     .locator('[data-testid="session-id"]')
     .first()
     .textContent({ timeout: 100 })
     .catch(() => null);
-  await page.locator(`[data-testid="queue-item"][data-session-id="${id}"] .qitem__main`).click();
+  const row = page.locator(`[data-testid="queue-item"][data-session-id="${id}"] .qitem__main`);
+  if ((await row.count()) === 0) return 'gone';
+  try {
+    await row.click({ timeout: 10_000 });
+  } catch (error) {
+    if ((await row.count()) === 0) return 'gone';
+    throw error;
+  }
   try {
     // The conversation shows this session, or (a contact that moved or was handed over while the bench
     // ran: the store follows `movedTo`) another one than before the click.
@@ -116,7 +143,7 @@ async function openConversation(page: Page, id: string, index: number): Promise<
       [id, shownBefore] as const,
       { polling: 'raf', timeout: 15_000 },
     );
-    return (await shown.jsonValue()) === id;
+    return (await shown.jsonValue()) === id ? 'shown' : 'followed';
   } catch (error) {
     const shot = join(process.cwd(), 'test-output', 'bench-desktop-open-failed.png');
     mkdirSync(dirname(shot), { recursive: true });
@@ -128,7 +155,7 @@ async function openConversation(page: Page, id: string, index: number): Promise<
           .then((v) => String(v).replace(/\s+/g, ' '))
           .catch((e: unknown) => `(page did not answer: ${String(e).slice(0, 200)})`);
     throw new Error(
-      `open #${index + 1}: conversation ${id} did not show (screenshot ${shot}); url ${page.isClosed() ? '-' : page.url()}; page shows: ${shown}; page notes: ${pageNotes.slice(-5).join(' | ') || 'none'}`,
+      `open #${index + 1}: conversation ${id} did not show (screenshot ${shot}); url ${page.isClosed() ? '-' : page.url()}; page shows: ${shown}; link ${await linkState(page)}; server: ${serverDisconnects()}; page notes: ${pageNotes.slice(-5).join(' | ') || 'none'}`,
       { cause: error },
     );
   }
@@ -143,6 +170,14 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
   let browser: Browser | null = null;
   try {
     server = await startServerProcess({ compiled: true, startTimeoutMs: 90_000 });
+    const out = server.output;
+    serverDisconnects = () =>
+      out()
+        .split('\n')
+        .filter((l) => /agent disconnected|slow consumer|send buffer|greeting failed/.test(l))
+        .slice(-5)
+        .map((l) => l.slice(0, 300))
+        .join(' | ') || 'none';
     log(`desktop renderer: seeding ${waiting} waiting contacts`);
     await seedWaitingContacts(server, waiting, 'bench');
     browser = await launchPinnedChromium(server.dataDir);
@@ -184,15 +219,30 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
     await page.reload();
     // The contacts seeded first may have moved on while the load line ran: the rows there are, at least the first seeding's.
     await usableAt(page, Math.min(opens, waiting));
-    const ids = await page.locator('[data-testid="queue-item"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')!));
+    const listed = () =>
+      page.locator('[data-testid="queue-item"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')!));
+    let ids = await listed();
     const cdp = await context.newCDPSession(page);
     const before = await heapAfterGc(cdp);
     const samples: Record<number, HeapSample> = {};
     const checkpoints = new Set([100, Math.floor(opens / 2), opens].filter((n) => n <= opens));
     const t0 = Date.now();
     let followed = 0;
+    let gone = 0;
+    let cursor = 0;
     for (let i = 0; i < opens; i++) {
-      if (!(await openConversation(page, ids[i % ids.length]!, i))) followed++;
+      // The next row still listed: a row gone since the list was read is skipped (counted), and the
+      // list is read again when its end is reached.
+      for (let outcome: 'shown' | 'followed' | 'gone' = 'gone'; outcome === 'gone';) {
+        if (cursor >= ids.length) {
+          ids = await listed();
+          cursor = 0;
+          if (ids.length === 0) throw new Error(`open #${i + 1}: the queue is empty (${gone} rows went away while the bench ran)`);
+        }
+        outcome = await openConversation(page, ids[cursor++]!, i);
+        if (outcome === 'followed') followed++;
+        if (outcome === 'gone') gone++;
+      }
       if ((i + 1) % 50 === 0) log(`desktop renderer: ${i + 1} opens, ${((Date.now() - t0) / (i + 1)).toFixed(0)} ms per open`);
       if (checkpoints.has(i + 1)) {
         samples[i + 1] = await heapAfterGc(cdp);
@@ -223,7 +273,7 @@ export async function rendererLines(log: (s: string) => void): Promise<RendererL
         baselineLabel: 'same renderer after load, 0 opened',
         goal: null,
         ok: leakOk,
-        detail: `after 0: ${fmt(before)}; after ${Math.min(100, opens)}: ${fmt(at100)}; after ${opens}: ${fmt(atEnd)}; bound: +${slackMB} MB and no more listeners from 100 to ${opens}; ${perOpenMs.toFixed(0)} ms per open; ${ids.length} distinct rows; ${followed} opens showed the session a contact moved to`,
+        detail: `after 0: ${fmt(before)}; after ${Math.min(100, opens)}: ${fmt(at100)}; after ${opens}: ${fmt(atEnd)}; bound: +${slackMB} MB and no more listeners from 100 to ${opens}; ${perOpenMs.toFixed(0)} ms per open; ${ids.length} distinct rows; ${followed} opens showed the session a contact moved to; ${gone} rows gone before their click (skipped)`,
       },
     ];
   } finally {

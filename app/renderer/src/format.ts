@@ -1,5 +1,6 @@
 import { useLocale } from './context';
 import type { Locale } from './i18n';
+import { formatDate } from './intl-cache';
 import { formatDuration, intlTag } from './locale';
 
 /**
@@ -10,6 +11,11 @@ export function waitedFor(iso: string, now: number, locale: Locale = 'en'): stri
   return formatDuration((now - Date.parse(iso)) / 1000, locale);
 }
 
+const HOUR_MINUTE: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' };
+const MONTH_DAY: Intl.DateTimeFormatOptions = { month: 'short', day: 'numeric' };
+const MONTH_DAY_YEAR: Intl.DateTimeFormatOptions = { month: 'short', day: 'numeric', year: 'numeric' };
+const MEDIUM_SHORT: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'short' };
+
 /**
  * A message's time for the bubble: hours and minutes for today (in the viewer's time zone), with the
  * date in front for any other day (and the year when it is not this year), in `locale`'s words and
@@ -17,27 +23,23 @@ export function waitedFor(iso: string, now: number, locale: Locale = 'en'): stri
  * time of record; a sender's `sentAt` comes from a device clock and is never shown (C12).
  */
 export function stamp(iso: string, now: number = Date.now(), locale?: Locale): string {
-  const tag = locale ? intlTag(locale) : [];
+  const tag = locale ? intlTag(locale) : undefined;
   const d = new Date(iso);
   const today = new Date(now);
-  const time = d.toLocaleTimeString(tag, { hour: '2-digit', minute: '2-digit' });
+  const time = formatDate(d, tag, HOUR_MINUTE);
   if (d.toDateString() === today.toDateString()) return time;
-  const date = d.toLocaleDateString(tag, {
-    month: 'short',
-    day: 'numeric',
-    ...(d.getFullYear() !== today.getFullYear() ? { year: 'numeric' as const } : {}),
-  });
+  const date = formatDate(d, tag, d.getFullYear() !== today.getFullYear() ? MONTH_DAY_YEAR : MONTH_DAY);
   return `${date} ${time}`;
 }
 
 /** A full date and time (a tooltip, a due date) in `locale`: "Mar 4, 2026, 2:05 PM" / "2026/3/4 14:05". */
 export function dateTime(iso: string | number, locale: Locale): string {
-  return new Date(iso).toLocaleString(intlTag(locale), { dateStyle: 'medium', timeStyle: 'short' });
+  return formatDate(iso, intlTag(locale), MEDIUM_SHORT);
 }
 
 /** A clock time (hours and minutes) in `locale`. */
 export function clockTime(iso: string | number, locale: Locale): string {
-  return new Date(iso).toLocaleTimeString(intlTag(locale), { hour: '2-digit', minute: '2-digit' });
+  return formatDate(iso, intlTag(locale), HOUR_MINUTE);
 }
 
 /** A countdown to a due time: `4:59` / `-0:12` (overdue) / `1:02:03` (ms; the same in every language). */

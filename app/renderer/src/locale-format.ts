@@ -1,3 +1,4 @@
+import { numberFormat } from './intl-cache';
 import { intlTag } from './locale';
 import type { TFunction } from 'i18next';
 import type { Locale } from './i18n';
@@ -10,13 +11,13 @@ import type { Locale } from './i18n';
 /** A share 0..1 as a percentage (one decimal at most, Intl percent); null → "—". */
 export function formatShare(v: number | null, locale: Locale): string {
   if (v === null) return '—';
-  return new Intl.NumberFormat(intlTag(locale), { style: 'percent', maximumFractionDigits: 1 }).format(v);
+  return numberFormat(intlTag(locale), { style: 'percent', maximumFractionDigits: 1 }).format(v);
 }
 
 /** A count or score with the language's separators (`digits` decimals at most, default 1); null → "—". */
 export function formatNumber(v: number | null, locale: Locale, digits = 1): string {
   if (v === null) return '—';
-  return new Intl.NumberFormat(intlTag(locale), { maximumFractionDigits: digits }).format(v);
+  return numberFormat(intlTag(locale), { maximumFractionDigits: digits }).format(v);
 }
 
 /**

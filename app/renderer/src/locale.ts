@@ -1,6 +1,7 @@
 import i18next, { type i18n } from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { detectLocale, type Locale } from './i18n';
+import { numberFormat } from './intl-cache';
 import { resources } from './locales';
 
 /** Where the workstation remembers the agent's language choice (localStorage; Electron keeps it per profile). */
@@ -28,7 +29,7 @@ export function initialLocale(storage: Pick<Storage, 'getItem'> | null, language
 export function formatDuration(seconds: number, locale: Locale): string {
   const s = Math.max(0, Math.round(Number.isFinite(seconds) ? seconds : 0));
   const unit = (value: number, u: 'second' | 'minute' | 'hour') =>
-    new Intl.NumberFormat(intlTag(locale), { style: 'unit', unit: u, unitDisplay: 'narrow' }).format(value);
+    numberFormat(intlTag(locale), { style: 'unit', unit: u, unitDisplay: 'narrow' }).format(value);
   if (s < 60) return unit(s, 'second');
   const m = Math.floor(s / 60);
   if (m < 60) return unit(m, 'minute');
@@ -60,18 +61,28 @@ export function createI18n(locale: Locale): i18n {
   return instance;
 }
 
+/** `intlTag`'s English answers per preferred-languages list (`supportedLocalesOf` negotiates locales: too slow per row per second). */
+const englishTags = new Map<string, string>();
+
 /**
  * The BCP 47 tag `Intl` formats a workstation language with: zh → zh-CN; en → the user's own English
  * (the first `en-*` of the browser's / OS's preferred languages: en-GB writes "31 Dec 2026, 12:44",
  * en-US "Dec 31, 2026, 12:44 PM"), else `en`. The one place dates and numbers get their locale.
+ * Remembered per `languages` list (issue 15).
  */
 export function intlTag(
   locale: Locale,
   languages: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages,
 ): string {
   if (locale === 'zh') return 'zh-CN';
-  const english = languages.find((l) => /^en(-|$)/i.test(l));
-  return english && Intl.DateTimeFormat.supportedLocalesOf([english]).length > 0 ? english : 'en';
+  const key = languages.join(',');
+  let tag = englishTags.get(key);
+  if (tag === undefined) {
+    const english = languages.find((l) => /^en(-|$)/i.test(l));
+    tag = english && Intl.DateTimeFormat.supportedLocalesOf([english]).length > 0 ? english : 'en';
+    englishTags.set(key, tag);
+  }
+  return tag;
 }
 
 /** The language an i18next instance is in now, as a workstation `Locale`. */

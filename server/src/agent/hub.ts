@@ -669,7 +669,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       return { presence };
     });
 
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
       clearTimeout(expiries.get(socket));
       stopBoard?.();
       // Issue 15: a socket that ends (disconnect, sign-out, expiry) views nothing any more.
@@ -686,7 +686,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         }
         void deps.router.agentGone(user.id).catch((error: unknown) => log.error({ err: error }, 're-offering after disconnect failed'));
       }
-      log.info({ user: user.username }, 'agent disconnected');
+      // Issue 15: why (socket.io's reason: `ping timeout`, `transport close`, `server namespace disconnect`…); no PII.
+      log.info({ user: user.username, reason }, 'agent disconnected');
     });
 
     try {

@@ -19,6 +19,7 @@ export type View = 'workstation' | 'supervise' | 'board' | 'routing' | 'kpis' | 
 export function TopBar({ view = 'workstation', onView }: { view?: View; onView?: (view: View) => void }) {
   const user = useWorkstation((s) => s.user);
   const link = useWorkstation((s) => s.link);
+  const linkDrop = useWorkstation((s) => s.linkDrop);
   const presence = useWorkstation((s) => s.presence);
   const presenceUntil = useWorkstation((s) => s.presenceUntil);
   const setPresence = useWorkstation((s) => s.setPresence);
@@ -76,7 +77,12 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
       <div className="topbar__right">
         {worksQueue(user) ? (
           <>
-            <span className={`link link--${link}`} data-testid="link-state">
+            <span
+              className={`link link--${link}`}
+              data-testid="link-state"
+              data-link-reason={linkDrop?.reason}
+              data-link-drops={linkDrop?.count}
+            >
               {linkLabel}
             </span>
             <select

@@ -13,6 +13,7 @@ import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 import { useFormat } from '../format';
 import { useErrorText } from '../error-text';
+import { useClock } from '../clock';
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -21,15 +22,8 @@ import { useErrorText } from '../error-text';
  * of a transfer in the transcript, and the outcome told to the sender.
  */
 
-/** The clock, ticking every second (countdowns). */
-function useNow(): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-  return now;
-}
+/** The clock, ticking every second (countdowns): the shared one (issue 15), not a timer per card. */
+const useNow = (): number => useClock((now) => now);
 const secondsUntil = (iso: string | null, now: number) => (iso ? Math.max(0, Math.ceil((Date.parse(iso) - now) / 1000)) : 0);
 
 type Kind = TransferTarget['kind'];

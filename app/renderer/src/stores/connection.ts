@@ -16,6 +16,12 @@ export interface ConnectionSlice {
   /** When after-call work ends (ISO 8601), while `presence` is `after-call-work`. */
   presenceUntil: string | null;
   linkError: string | null;
+  /**
+   * Why the agent socket last went down (socket.io's disconnect reason, e.g. `ping timeout`,
+   * `transport close`, `io server disconnect`) and how often it has (issue 15 diagnostics; no PII).
+   * Shown as `data-link-reason` / `data-link-drops` on the top bar's link state.
+   */
+  linkDrop: { reason: string; count: number } | null;
   connection: AgentConnection | null;
   /** Sessions whose customer is typing now (issue 12, volatile): set by `customer:typing`, cleared by their message or after 30 s. */
   customerTyping: Record<string, true>;
@@ -51,6 +57,7 @@ export const createConnectionSlice =
       presence: 'available',
       presenceUntil: null,
       linkError: null,
+      linkDrop: null,
       connection: null,
       customerTyping: {},
       goOnline(token) {
@@ -65,7 +72,7 @@ export const createConnectionSlice =
           if (!socket.connected) socket.connect();
         });
         socket.on('disconnect', (reason) => {
-          set({ link: 'connecting' });
+          set({ link: 'connecting', linkDrop: { reason, count: (get().linkDrop?.count ?? 0) + 1 } });
           // After a server-side disconnect socket.io does not retry by itself; a token that is no
           // longer valid is refused on connect and ends the session there.
           if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);

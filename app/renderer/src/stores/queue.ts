@@ -25,12 +25,14 @@ const waiting = (s: SessionSummary) => s.status === 'queued' || s.status === 'of
 /** A left message: handed over by the AI while no agent was online (issue 10), seen first on return. */
 const leftMessage = (s: SessionSummary) => (s.handover?.noAgentOnline ? 1 : 0);
 
-/** Left messages first, then by priority (highest first), then by how long they have waited. */
+/**
+ * Left messages first, then by priority (highest first), then by how long they have waited (oldest
+ * first). A new array; each row's keys are read once (not a `Date.parse` per comparison: issue 15).
+ */
 export function sortQueue(items: SessionSummary[]): SessionSummary[] {
-  return [...items].sort(
-    (a, b) =>
-      leftMessage(b) - leftMessage(a) || (b.priority ?? 0) - (a.priority ?? 0) || Date.parse(a.waitingSince) - Date.parse(b.waitingSince),
-  );
+  const keyed = items.map((s) => ({ s, left: leftMessage(s), prio: s.priority ?? 0, since: Date.parse(s.waitingSince) }));
+  keyed.sort((a, b) => b.left - a.left || b.prio - a.prio || a.since - b.since);
+  return keyed.map((k) => k.s);
 }
 
 export function visibleQueue(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, userId: string | undefined): SessionSummary[] {
@@ -42,6 +44,56 @@ export function visibleQueue(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, u
         ? all.filter((s) => s.status === 'bot')
         : all.filter((s) => s.status === 'active' && s.assignedAgentId === userId);
   return sortQueue(picked);
+}
+
+/** The queue tabs' counts: waiting for a person, my open chats, with the AI. */
+export type QueueCounts = readonly [waiting: number, mine: number, ai: number];
+
+export function queueCounts(queue: Record<string, SessionSummary>, userId: string | undefined): QueueCounts {
+  let waitingN = 0;
+  let mine = 0;
+  let ai = 0;
+  for (const s of Object.values(queue)) {
+    if (waiting(s)) waitingN++;
+    else if (s.status === 'active' && s.assignedAgentId === userId) mine++;
+    else if (s.status === 'bot') ai++;
+  }
+  return [waitingN, mine, ai];
+}
+
+/**
+ * `visibleQueue` and `queueCounts` for a component, remembered for the last `(queue, filter, user)`:
+ * the store changes for many reasons (a typing flag, a message, the open conversation) and the queue
+ * of 500 rows is filtered and sorted again only when the queue itself changed (issue 15). Each
+ * subscriber (component) makes its own with this, so two lists do not evict each other's result.
+ */
+export function queueSelectors() {
+  let lastQueue: Record<string, SessionSummary> | null = null;
+  let lastFilter: QueueFilter | null = null;
+  let lastUser: string | undefined;
+  let lastItems: SessionSummary[] = [];
+  let countsQueue: Record<string, SessionSummary> | null = null;
+  let countsUser: string | undefined;
+  let lastCounts: QueueCounts = [0, 0, 0];
+  return {
+    items(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, userId: string | undefined): SessionSummary[] {
+      if (state.queue !== lastQueue || state.queueFilter !== lastFilter || userId !== lastUser) {
+        lastItems = visibleQueue(state, userId);
+        lastQueue = state.queue;
+        lastFilter = state.queueFilter;
+        lastUser = userId;
+      }
+      return lastItems;
+    },
+    counts(queue: Record<string, SessionSummary>, userId: string | undefined): QueueCounts {
+      if (queue !== countsQueue || userId !== countsUser) {
+        lastCounts = queueCounts(queue, userId);
+        countsQueue = queue;
+        countsUser = userId;
+      }
+      return lastCounts;
+    },
+  };
 }
 
 export const createQueueSlice =

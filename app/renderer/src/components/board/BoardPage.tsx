@@ -9,6 +9,7 @@ import { useTranslation } from 'react-i18next';
 import { formatWait, hasKey } from '../../locale-format';
 import { intlTag } from '../../locale';
 import { en } from '../../locales/board';
+import { DATE_TIME_DEFAULTS, TIME_DEFAULTS, formatDate } from '../../intl-cache';
 
 /** The board namespace's translate function (react-i18next). */
 type Tr = TFunction<'board'>;
@@ -125,7 +126,10 @@ function SlaDue({ sla, now, t }: { sla: BoardContact['sla']; now: number; t: Tr 
   const left = Date.parse(sla.dueAt) - now;
   const over = sla.breached || left <= 0;
   return (
-    <span title={t('sla.title', { due: new Date(sla.dueAt).toLocaleString() })} className={over ? 'board-sla--over' : undefined}>
+    <span
+      title={t('sla.title', { due: formatDate(sla.dueAt, undefined, DATE_TIME_DEFAULTS) })}
+      className={over ? 'board-sla--over' : undefined}
+    >
       {kind} · {over ? t('sla.over', { time: formatWait(-left) }) : t('sla.left', { time: formatWait(left) })}
     </span>
   );
@@ -295,7 +299,7 @@ export function BoardView({ store, onSupervise }: { store: BoardStore; onSupervi
         </div>
         <span className={`board__status board__status--${status}`} data-testid="board-status">
           {status === 'live' ? t('live') : status === 'reconnecting' ? t('reconnecting') : status === 'loading' ? t('loading') : null}
-          {status === 'live' && updated > 0 ? ` · ${new Date(updated).toLocaleTimeString(tag)}` : null}
+          {status === 'live' && updated > 0 ? ` · ${formatDate(updated, tag, TIME_DEFAULTS)}` : null}
         </span>
       </div>
       {status === 'failed' ? (
