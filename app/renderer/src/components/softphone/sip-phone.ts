@@ -332,8 +332,11 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
       register_expires: 300,
       session_timers: false,
       user_agent: 'huiliu-softphone',
+      // A WebSocket that died under us (network change, wake-up) is tried again every 1–2 s: registered
+      // again within seconds of the network coming back (issue 18: within 10 s), at the cost of a
+      // connection attempt every 2 s to our own edge while it is unreachable.
       connection_recovery_min_interval: 1,
-      connection_recovery_max_interval: 8,
+      connection_recovery_max_interval: 2,
     });
     ua = agent;
     const live = () => mine === generation;
