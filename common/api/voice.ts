@@ -41,9 +41,13 @@ export type VoiceRouteResponse =
  * `answered` (the agent picked up: they accept the offer), `no-answer` (the agent's phone timed out,
  * was busy or declined: `status` is the SIP code; the offer goes to the next agent), `ended` (BYE,
  * or the caller hung up / CANCEL before an answer).
+ * Attended transfer (RFC 5589 §7, docs/voice.md): `consult` (an agent's call to another agent: `agent`
+ * is the caller agent's SIP user, `callId` the consult call's; the server ties it to the SP call that
+ * agent holds) and `transferred` (the customer's INVITE with Replaces: `callId` is the new call's,
+ * `replaces` the consult call's Call-ID, `agent` the consulted agent, who takes the session).
  */
 export const VoiceEventRequestSchema = z.object({
-  event: z.enum(['ringing', 'answered', 'no-answer', 'ended']),
+  event: z.enum(['ringing', 'answered', 'no-answer', 'ended', 'consult', 'transferred']),
   callId: field.min(1),
   /** Empty when Kamailio does not know it (a BYE): the server finds the call by its Call-ID. */
   sessionId: z.union([z.literal(''), z.string().regex(/^SP\d{18}$/)]),
@@ -51,6 +55,8 @@ export const VoiceEventRequestSchema = z.object({
   agent: z.string().max(128).optional(),
   /** The SIP status of the reply that caused the event (0 when none, e.g. a BYE). */
   status: z.number().int().min(0).max(699).optional(),
+  /** `transferred`: the Call-ID the Replaces header names (the consult call); empty otherwise. */
+  replaces: field.optional(),
 });
 export type VoiceEventRequest = z.infer<typeof VoiceEventRequestSchema>;
 

@@ -503,6 +503,7 @@ export async function startServer(
       bus,
       router,
       conversations,
+      transfers,
       staff: auth,
       skillGroups: config.skillGroups.map((g) => g.id),
       defaultSkillGroup: config.skillGroups[0]!.id,

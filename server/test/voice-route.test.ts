@@ -154,4 +154,55 @@ describe('voice API', () => {
     if (next.action === 'agent') await event({ callId: 'n', sessionId: sid(first), event: 'answered', agent: next.user, status: 200 });
     expect((await event({ callId: 'n', sessionId: sid(first), event: 'ended', status: 0 })).status).toBe('closed');
   });
+
+  it('attended transfer: a consult ties to the agent’s call, the Replaces call moves the session to the colleague, the replaced leg does not end it', async () => {
+    await s.services.auth.createUser({
+      username: 'agent5',
+      displayName: 'Agent 5',
+      password: 'huiliu-demo',
+      roles: ['agent'],
+      skillGroups: ['general'],
+    });
+    await online('agent5');
+    await online('agent2');
+    const invite = call();
+    const first = await route(invite);
+    expect(first.action).toBe('agent');
+    if (first.action !== 'agent') return;
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: first.user, status: 200 });
+    // A consult from an agent on no customer call is an ordinary call between agents: not the server's.
+    const stray = await post('/api/v1/voice/events', { event: 'consult', callId: 'consult-stray', sessionId: '', agent: 'agent2' });
+    expect(stray.statusCode).toBe(404);
+    expect(await event({ event: 'consult', callId: 'consult-1@ws', sessionId: '', agent: first.user })).toEqual({
+      sessionId,
+      status: 'active',
+    });
+    const unknown = await post('/api/v1/voice/events', {
+      event: 'transferred',
+      callId: 'new-x@ws',
+      sessionId: '',
+      agent: 'agent2',
+      replaces: 'no-such-consult',
+    });
+    expect(unknown.statusCode).toBe(404);
+    const moved = await event({ event: 'transferred', callId: 'new-1@ws', sessionId: '', agent: 'agent2', replaces: 'consult-1@ws' });
+    expect(moved.sessionId).toBe(sessionId);
+    expect(moved.status).not.toBe('active');
+    // The first agent hangs up the customer's old leg, the colleague's phone ends the consult: the session goes on.
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
+    expect((await event({ event: 'ended', callId: 'consult-1@ws', sessionId: '', status: 0 })).status).not.toBe('closed');
+    // The colleague's answer of the Replaces INVITE accepts the transferred contact.
+    expect((await event({ event: 'answered', callId: 'new-1@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    const detail = await s.app.inject({
+      method: 'GET',
+      url: `/api/v1/sessions/${sessionId}`,
+      headers: { authorization: `Bearer ${await s.login('lead')}` },
+    });
+    const body = detail.json<{ assignedAgentId: string; messages: { kind: string; body?: { name?: string } }[] }>();
+    expect(body.assignedAgentId).toBe(s.services.auth.listStaff().find((u) => u.username === 'agent2')!.id);
+    expect(body.messages.map((m) => m.body?.name)).toEqual(expect.arrayContaining(['call.answered', 'call.transferred']));
+    // The new leg's BYE ends the call and closes the session.
+    expect((await event({ event: 'ended', callId: 'new-1@ws', sessionId: '', status: 0 })).status).toBe('closed');
+  });
 });

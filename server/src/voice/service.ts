@@ -5,6 +5,7 @@ import type { InboundDraft } from '../../../common/message/envelope';
 import type { Bus } from '../bus/bus';
 import { sessionChanged } from '../bus/events';
 import type { ConversationService } from '../conversations/service';
+import type { TransferService } from '../conversations/transfers';
 import type { Ingest } from '../gateway/ingest';
 import type { KpiEvent } from '../kpis/events';
 import { kpiEvent } from '../kpis/events';
@@ -22,6 +23,12 @@ export interface VoiceServiceDeps {
   bus: Bus;
   router: Pick<Router, 'declined' | 'settle'>;
   conversations: Pick<ConversationService, 'accept' | 'close' | 'handOver' | 'standing'>;
+  /**
+   * Attended transfer (`consult` → `transferred` events): the call's session moves to the consulted agent
+   * as a cold transfer (issue 11's use case); absent: the new call is still tied to the session, which stays
+   * with its agent until the consulted agent's phone answers (the accept).
+   */
+  transfers?: Pick<TransferService, 'transfer'>;
   /** The staff directory: agents by id (offers name ids) and by username (SIP users are usernames). */
   staff: { userById(id: string): UserView | null; listStaff(): UserView[] };
   /** Skill group ids: a dialled user part naming one (`sip:vip@…`) routes there. */
@@ -95,6 +102,18 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   const calls = new Map<string, CallTimes>();
   /** Session ids by call key (`callKey(Call-ID)`): a BYE names only its Call-ID. As bounded as `calls`. */
   const byCall = new Map<string, string>();
+  /** The SP call each agent is on (agent id → session and call key), from `answered` to `ended`: a consult call's origin. */
+  const onCall = new Map<string, { sessionId: string; key: string }>();
+  /** Consult calls (call key → the customer's call the consulting agent held), until the consult ends or replaces it. */
+  const consults = new Map<string, { sessionId: string; key: string; fromAgentId: string }>();
+  /** Customer legs a transfer replaced (call key → session): their BYE ends the leg, not the session. */
+  const replaced = new Map<string, string>();
+
+  /** Bounded like `calls`: the oldest entry goes first. */
+  function bounded<V>(map: Map<string, V>, key: string, value: V): void {
+    if (!map.has(key) && map.size >= MAX_TRACKED_CALLS) map.delete(map.keys().next().value!);
+    map.set(key, value);
+  }
 
   function track(sessionId: string, times: CallTimes): CallTimes {
     if (!calls.has(sessionId) && calls.size >= MAX_TRACKED_CALLS) calls.delete(calls.keys().next().value!);
@@ -249,6 +268,81 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     return answerFor(session);
   }
 
+  /** The session once it is offered to (or held by) `agentId`, polled every 20 ms for up to `ms`; as it is then otherwise. */
+  async function offeredTo(sessionId: string, agentId: string, ms: number): Promise<SessionRecord> {
+    const until = now() + ms;
+    for (;;) {
+      const s = await deps.store.getSession(sessionId);
+      if (!s) throw new HuiliuError('SESSION_NOT_FOUND');
+      const mine = (s.status === 'offered' && s.offeredAgentId === agentId) || (s.status === 'active' && s.assignedAgentId === agentId);
+      if (mine || s.status === 'closed' || now() >= until) return s;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /**
+   * `consult`: an agent on an SP call calls a colleague (RFC 5589 §7 consultation): the consult's Call-ID
+   * is tied to the customer's call that agent holds. SESSION_NOT_FOUND when the agent holds no call (an
+   * ordinary call between agents: Kamailio connects it all the same).
+   */
+  async function consulted(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    const agent = userByName(request.agent);
+    const held = agent ? onCall.get(agent.id) : undefined;
+    const session = held ? await deps.store.getSession(held.sessionId) : null;
+    if (!agent || !held || !session || session.status !== 'active' || session.assignedAgentId !== agent.id)
+      throw new HuiliuError('SESSION_NOT_FOUND');
+    bounded(consults, callKey(request.callId), { sessionId: session.id, key: held.key, fromAgentId: agent.id });
+    log.info({ sessionId: session.id }, 'consult call placed');
+    return { sessionId: session.id, status: session.status };
+  }
+
+  /**
+   * `transferred`: the customer's INVITE with Replaces (RFC 3891) names a consult call: the session moves
+   * to the consulted agent (a cold transfer to them, issue 11: recorded in the history, the router offers
+   * it; their phone's answer is the accept), the new call is the session's call from now on, and the
+   * customer's old leg (which the transferring agent hangs up) no longer ends it.
+   * SESSION_NOT_FOUND (no such consult), VALIDATION_FAILED (no agent named), and the transfer's errors.
+   */
+  async function transferred(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    const consult = consults.get(callKey(request.replaces ?? ''));
+    if (!consult) throw new HuiliuError('SESSION_NOT_FOUND');
+    const target = userByName(request.agent);
+    if (!target) throw new HuiliuError('VALIDATION_FAILED', 'A transferred call names the agent it goes to.');
+    const session = await deps.store.getSession(consult.sessionId);
+    if (!session || session.status === 'closed') throw new HuiliuError('SESSION_NOT_FOUND');
+    const from = deps.staff.userById(consult.fromAgentId);
+    if (deps.transfers && from && target.id !== from.id && session.status === 'active' && session.assignedAgentId === from.id) {
+      await deps.transfers.transfer(from, {
+        sessionId: session.id,
+        to: { kind: 'agent', agentId: target.id },
+        mode: 'cold',
+        note: 'attended transfer on the phone',
+      });
+    }
+    const key = callKey(request.callId);
+    bounded(byCall, key, session.id);
+    bounded(replaced, consult.key, session.id);
+    byCall.delete(consult.key);
+    if (onCall.get(consult.fromAgentId)?.sessionId === session.id) onCall.delete(consult.fromAgentId);
+    await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: target.username });
+    log.info({ sessionId: session.id }, 'call transferred (attended)');
+    const after = (await deps.store.getSession(session.id)) ?? session;
+    return { sessionId: after.id, status: after.status };
+  }
+
+  /** The BYE of a consult call or of a customer leg a transfer replaced: that leg ends, the session goes on. */
+  async function legEnded(key: string): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    const sessionId = consults.get(key)?.sessionId ?? replaced.get(key)!;
+    consults.delete(key);
+    if (replaced.delete(key)) {
+      // The old leg's recording ends with it: its tap stops (the new leg is not transcribed, docs/voice.md).
+      const times = calls.get(sessionId);
+      if (times) await drain(times);
+    }
+    const session = await deps.store.getSession(sessionId);
+    return { sessionId, status: session?.status ?? 'closed' };
+  }
+
   return {
     async route(request) {
       if (request.event === 'invite') return ring(request);
@@ -259,6 +353,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     },
 
     async event(request) {
+      if (request.event === 'consult') return consulted(request);
+      if (request.event === 'transferred') return transferred(request);
+      const leg = callKey(request.callId);
+      if (request.event === 'ended' && (consults.has(leg) || replaced.has(leg))) return legEnded(leg);
       const sessionId = request.sessionId || byCall.get(callKey(request.callId));
       const found = sessionId ? await deps.store.getSession(sessionId) : null;
       if (!found || found.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
@@ -276,8 +374,14 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         }
         case 'answered': {
           if (!agent) throw new HuiliuError('VALIDATION_FAILED', 'An answered call names its agent.');
-          // Picking up is accepting the offer: the same use case as the workstation's Accept.
-          await deps.conversations.accept(agent, session.id);
+          // Picking up is accepting the offer: the same use case as the workstation's Accept. After an
+          // attended transfer the router offers the moved session to the consulted agent a moment after
+          // their phone took the Replaces INVITE: wait for that offer (at most 2 s).
+          if (!(session.status === 'active' && session.assignedAgentId === agent.id)) {
+            session = await offeredTo(session.id, agent.id, 2_000);
+            await deps.conversations.accept(agent, session.id);
+          }
+          bounded(onCall, agent.id, { sessionId: session.id, key });
           times.answeredAt ??= t;
           if (deps.transcribe && !times.tap && times.identity) {
             const identity = times.identity;
@@ -326,6 +430,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           }
           calls.delete(session.id);
           byCall.delete(key);
+          if (session.assignedAgentId && onCall.get(session.assignedAgentId)?.sessionId === session.id)
+            onCall.delete(session.assignedAgentId);
           break;
         }
       }

@@ -8,6 +8,8 @@ import type { PhoneSnapshot, SipPhone } from '../components/softphone/sip-phone'
  */
 export interface SoftphoneState extends PhoneSnapshot {
   remoteStream: MediaStream | null;
+  /** The agent's camera preview of a video call. */
+  localStream: MediaStream | null;
   /** Signs in the phone (fetch credentials, register) for this bearer token; a second call with the same token does nothing. */
   start(token: string): Promise<void>;
   stop(): void;
@@ -20,11 +22,22 @@ export interface SoftphoneState extends PhoneSnapshot {
   setHeld(held: boolean): void;
   sendDtmf(digit: string): void;
   transfer(target: string): void;
+  /** Attended transfer: hold the customer and call `target` (consult). */
+  consult(target: string): void;
+  /** REFER with Replaces: the customer goes to the consulted agent. */
+  completeTransfer(): void;
+  /** Hang up the consult call and resume the customer. */
+  cancelConsult(): void;
 }
 
 export interface SoftphoneDeps {
   /** Builds the phone for a token; `emit` and `remote` feed this store. */
-  makePhone(token: string, emit: (s: PhoneSnapshot) => void, remote: (stream: MediaStream | null) => void): SipPhone;
+  makePhone(
+    token: string,
+    emit: (s: PhoneSnapshot) => void,
+    remote: (stream: MediaStream | null) => void,
+    local?: (stream: MediaStream | null) => void,
+  ): SipPhone;
 }
 
 export function createSoftphoneStore(deps: SoftphoneDeps) {
@@ -36,6 +49,7 @@ export function createSoftphoneStore(deps: SoftphoneDeps) {
     call: null,
     error: null,
     remoteStream: null,
+    localStream: null,
     async start(token) {
       if (phone && tokenInUse === token) return;
       phone?.stop();
@@ -44,6 +58,7 @@ export function createSoftphoneStore(deps: SoftphoneDeps) {
         token,
         (s) => set({ registration: s.registration, aor: s.aor, call: s.call, error: s.error }),
         (remoteStream) => set({ remoteStream }),
+        (localStream) => set({ localStream }),
       );
       await phone.start();
     },
@@ -51,7 +66,7 @@ export function createSoftphoneStore(deps: SoftphoneDeps) {
       phone?.stop();
       phone = null;
       tokenInUse = null;
-      set({ registration: 'off', call: null, remoteStream: null });
+      set({ registration: 'off', call: null, remoteStream: null, localStream: null });
     },
     async reconnectNow(reason) {
       await phone?.reconnectNow(reason);
@@ -65,6 +80,9 @@ export function createSoftphoneStore(deps: SoftphoneDeps) {
     setHeld: (held) => phone?.setHeld(held),
     sendDtmf: (digit) => phone?.sendDtmf(digit),
     transfer: (target) => phone?.transfer(target),
+    consult: (target) => phone?.consult(target),
+    completeTransfer: () => phone?.completeTransfer(),
+    cancelConsult: () => phone?.cancelConsult(),
   }));
 }
 

@@ -22,12 +22,13 @@ let shared: SoftphoneStore | null = null;
 /** One phone per window, made on first use with the real JsSIP. */
 function softphoneStore(): SoftphoneStore {
   shared ??= createSoftphoneStore({
-    makePhone: (token, emit, remote) =>
+    makePhone: (token, emit, remote, local) =>
       createSipPhone({
         jssip: JsSIP as unknown as JsSipApi,
         fetchCredentials: () => fetchCredentials(token),
         onChange: emit,
         onRemoteStream: remote,
+        ...(local ? { onLocalStream: local } : {}),
       }),
   });
   return shared;
@@ -36,7 +37,8 @@ function softphoneStore(): SoftphoneStore {
 /**
  * The agent's softphone (issue 18): a dock at the bottom right of the workstation. It registers while
  * the agent is signed in, rings (tone and card) with the contact's context when a call is offered,
- * and carries the in-call controls: mute, hold, keypad (DTMF), blind transfer, hang-up and the timer.
+ * and carries the in-call controls: mute, hold, keypad (DTMF), blind and attended transfer (consult,
+ * then complete or cancel), hang-up and the timer; a caller's video shows when both ends have it.
  */
 export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore }) {
   const { t } = useTranslation('softphone');
@@ -52,6 +54,8 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
   const [transferTo, setTransferTo] = useState('');
   const [clock, setClock] = useState(Date.now());
   const audio = useRef<HTMLAudioElement>(null);
+  const remoteVideo = useRef<HTMLVideoElement>(null);
+  const localVideo = useRef<HTMLVideoElement>(null);
 
   // Registered while signed in; unregistered on sign-out.
   useEffect(() => {
@@ -60,14 +64,32 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
     return () => store.getState().stop();
   }, [token, store]);
 
-  // Back online or awake: register again now (not after JsSIP's back-off).
+  // Back online or awake: register again now (not after JsSIP's back-off). The window's `online`; the
+  // page shown again after a long hide or a freeze (`visibilitychange`, Page Lifecycle `resume`: a laptop
+  // lid, a suspended tab), when the phone is not registered or was hidden over a minute (its socket may
+  // have died silently); Electron's resume / unlock / network change through the bridge.
   useEffect(() => {
     const again = (reason: string) => void store.getState().reconnectNow(reason);
     const onOnline = () => again('online');
+    let hiddenAt: number | null = null;
+    const onVisibility = () => {
+      if (document.visibilityState === 'hidden') {
+        hiddenAt = Date.now();
+        return;
+      }
+      const long = hiddenAt !== null && Date.now() - hiddenAt > 60_000;
+      hiddenAt = null;
+      if (long || store.getState().registration !== 'registered') again('visible');
+    };
+    const onResume = () => again('resume');
     window.addEventListener('online', onOnline);
+    document.addEventListener('visibilitychange', onVisibility);
+    document.addEventListener('resume', onResume);
     const off = bridge?.onReconnectNow?.((reason) => again(reason));
     return () => {
       window.removeEventListener('online', onOnline);
+      document.removeEventListener('visibilitychange', onVisibility);
+      document.removeEventListener('resume', onResume);
       off?.();
     };
   }, [bridge, store]);
@@ -78,9 +100,11 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
     if (!ringing) return;
     return startRingtone();
   }, [ringing]);
+  // A new call's session (ringing, or a customer an attended transfer brought here) opens in the workstation.
+  const live = call !== null && call.state !== 'ended';
   useEffect(() => {
-    if (ringing && sessionId) void openSession(sessionId);
-  }, [ringing, sessionId, openSession]);
+    if (live && sessionId) void openSession(sessionId);
+  }, [live, sessionId, openSession]);
 
   // Hung up: the server closed the SP session (wrap-up `resolved`, after-call work per routing config);
   // the conversation shows it closed, in the customer's history.
@@ -96,9 +120,13 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
     return () => timers.forEach(clearTimeout);
   }, [phase, sessionId, refreshOpen]);
 
+  const video = call?.video ?? false;
   useEffect(() => {
-    if (audio.current) audio.current.srcObject = phone.remoteStream;
-  }, [phone.remoteStream]);
+    // A video call plays its sound through the video element: the audio element stays silent then.
+    if (audio.current) audio.current.srcObject = video ? null : phone.remoteStream;
+    if (remoteVideo.current) remoteVideo.current.srcObject = video ? phone.remoteStream : null;
+    if (localVideo.current) localVideo.current.srcObject = video ? phone.localStream : null;
+  }, [phone.remoteStream, phone.localStream, video]);
 
   const active = call?.state === 'active';
   useEffect(() => {
@@ -180,6 +208,20 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
               {call.muted ? <span className="softphone__flag"> · {t('muted')}</span> : null}
             </p>
           ) : null}
+          {video ? (
+            <div className="softphone__video" data-testid="softphone-video">
+              <video ref={remoteVideo} autoPlay playsInline aria-label={t('video.remote')} data-testid="softphone-remote-video" />
+              <video
+                ref={localVideo}
+                autoPlay
+                playsInline
+                muted
+                className="softphone__self"
+                aria-label={t('video.local')}
+                data-testid="softphone-local-video"
+              />
+            </div>
+          ) : null}
           <div className="softphone__actions">
             {ringing ? (
               <>
@@ -247,7 +289,7 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
               {t('sent', { digits: call.dtmf })}
             </p>
           ) : null}
-          {active ? (
+          {active && !call.consult ? (
             <form
               className="softphone__transfer"
               onSubmit={(e) => {
@@ -260,14 +302,44 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
                 placeholder={t('transferTo')}
                 value={transferTo}
                 onChange={(e) => setTransferTo(e.target.value)}
+                data-testid="softphone-transfer-to"
               />
-              <button type="submit" className="ghost" disabled={!transferTo.trim()}>
+              <button type="submit" className="ghost" disabled={!transferTo.trim()} data-testid="softphone-transfer-blind">
                 {t('transferGo')}
+              </button>
+              <button
+                type="button"
+                className="ghost"
+                disabled={!transferTo.trim()}
+                onClick={() => phone.consult(transferTo.trim())}
+                data-testid="softphone-consult"
+              >
+                {t('consultGo')}
               </button>
             </form>
           ) : null}
+          {active && call.consult ? (
+            <div className="softphone__consult" data-testid="softphone-consult-state" data-state={call.consult.state}>
+              <p className="small">{t(`consult.${call.consult.state}`, { target: call.consult.target })}</p>
+              <div className="softphone__actions">
+                <button
+                  type="button"
+                  onClick={() => phone.completeTransfer()}
+                  disabled={call.consult.state !== 'active' || call.transfer?.state === 'pending'}
+                  data-testid="softphone-complete-transfer"
+                >
+                  {t('completeTransfer')}
+                </button>
+                <button type="button" className="ghost" onClick={() => phone.cancelConsult()} data-testid="softphone-cancel-consult">
+                  {t('cancelConsult')}
+                </button>
+              </div>
+            </div>
+          ) : null}
           {call.transfer ? (
-            <p className="muted small">{t(`transferState.${call.transfer.state}`, { target: call.transfer.target })}</p>
+            <p className="muted small" data-testid="softphone-transfer-state" data-state={call.transfer.state}>
+              {t(`transferState.${call.transfer.state}`, { target: call.transfer.target })}
+            </p>
           ) : null}
           {call.state === 'ended' && call.sessionId ? <p className="muted small">{t('wrapUp')}</p> : null}
         </div>

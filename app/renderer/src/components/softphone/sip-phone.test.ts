@@ -19,8 +19,11 @@ class Emitter {
 class FakeCall extends Emitter implements SipCallLike {
   direction = 'incoming' as const;
   calls: string[] = [];
-  answer() {
+  answered: unknown[] = [];
+  referOptions: Record<string, unknown> | undefined;
+  answer(o?: unknown) {
     this.calls.push('answer');
+    this.answered.push(o);
   }
   terminate(o?: { status_code?: number }) {
     this.calls.push(`terminate:${o?.status_code ?? ''}`);
@@ -46,18 +49,30 @@ class FakeCall extends Emitter implements SipCallLike {
   sendDTMF(tones: string, o?: { transportType?: string }) {
     this.calls.push(`dtmf:${tones}:${o?.transportType}`);
   }
-  refer(target: string) {
+  refer(target: string, o?: Record<string, unknown>) {
     this.calls.push(`refer:${target}`);
+    this.referOptions = o;
   }
 }
 
 /** A fake JsSIP: records every UA made with its config; the test drives their events. */
 function fakeJsSip() {
-  const uas: (Emitter & { config: Record<string, unknown>; started: boolean; stopped: boolean })[] = [];
+  const uas: (Emitter & {
+    config: Record<string, unknown>;
+    started: boolean;
+    stopped: boolean;
+    outgoing: { target: string; call: FakeCall }[];
+  })[] = [];
   const api: JsSipApi = {
     UA: class extends Emitter {
       started = false;
       stopped = false;
+      outgoing: { target: string; call: FakeCall }[] = [];
+      call(target: string) {
+        const call = new FakeCall();
+        this.outgoing.push({ target, call });
+        return call;
+      }
       constructor(public config: Record<string, unknown>) {
         super();
         uas.push(this);
@@ -98,7 +113,7 @@ const invite = (session: string | undefined, display = 'Caller') => ({
   from: { display_name: display, uri: { user: '+8613800001' } },
 });
 
-function setup(options: { ttl?: number; failFirst?: boolean } = {}) {
+function setup(options: { ttl?: number; failFirst?: boolean; camera?: boolean } = {}) {
   const { api, uas } = fakeJsSip();
   const snapshots: PhoneSnapshot[] = [];
   const timers: { fn: () => void; ms: number; cleared: boolean }[] = [];
@@ -113,6 +128,7 @@ function setup(options: { ttl?: number; failFirst?: boolean } = {}) {
     },
     onChange: (s) => snapshots.push(s),
     pickUri: (u) => defaultPickUri(u, false),
+    hasCamera: async () => options.camera ?? false,
     now: () => clock,
     setTimer: (fn, ms) => {
       const t = { fn, ms, cleared: false };
@@ -309,5 +325,102 @@ describe('the softphone’s SIP phone (JsSIP injected)', () => {
     expect(callClock(0)).toBe('0:00');
     expect(callClock(65_400)).toBe('1:05');
     expect(callClock(3_723_000)).toBe('1:02:03');
+  });
+
+  it('attended transfer: holds the customer, consults a colleague, then REFERs the customer with Replaces and leaves', async () => {
+    const t = setup();
+    await t.phone.start();
+    const ua = t.uas[0]!;
+    ua.fire('registered');
+    const customer = new FakeCall();
+    ua.fire('newRTCSession', { session: customer, originator: 'remote', request: invite('SP179609520359282041') });
+    t.phone.answer();
+    customer.fire('confirmed');
+    t.phone.consult('agent2');
+    expect(customer.calls).toContain('hold');
+    expect(ua.outgoing.map((o) => o.target)).toEqual(['sip:agent2@127.0.0.1']);
+    expect(t.phone.snapshot().call).toMatchObject({ held: true, consult: { target: 'sip:agent2@127.0.0.1', state: 'calling' } });
+    // Not before the colleague answered.
+    t.phone.completeTransfer();
+    expect(customer.calls.some((c) => c.startsWith('refer'))).toBe(false);
+    const consult = ua.outgoing[0]!.call;
+    consult.fire('confirmed');
+    expect(t.phone.snapshot().call?.consult?.state).toBe('active');
+    t.phone.completeTransfer();
+    expect(customer.calls).toContain('refer:sip:agent2@127.0.0.1');
+    expect(customer.referOptions?.['replaces']).toBe(consult);
+    expect(t.phone.snapshot().call?.transfer).toEqual({ target: 'sip:agent2@127.0.0.1', state: 'pending', attended: true });
+    // The colleague's phone ends the replaced consult; the transfer is still under way.
+    consult.fire('ended', { cause: 'Terminated' });
+    expect(t.phone.snapshot().call?.consult?.state).toBe('active');
+    // NOTIFY 200: the customer talks to agent2; our leg ends (BYE).
+    (customer.referOptions?.['eventHandlers'] as { accepted(): void }).accepted();
+    expect(customer.calls.at(-1)).toBe('terminate:');
+    expect(t.phone.snapshot().call?.transfer?.state).toBe('accepted');
+    customer.fire('ended', { cause: 'Terminated' });
+    expect(t.phone.snapshot().call?.state).toBe('ended');
+    expect(consult.calls).not.toContain('terminate:');
+  });
+
+  it('cancels a consult: hangs it up and resumes the customer', async () => {
+    const t = setup();
+    await t.phone.start();
+    const ua = t.uas[0]!;
+    const customer = new FakeCall();
+    ua.fire('newRTCSession', { session: customer, originator: 'remote', request: invite('SP179609520359282041') });
+    t.phone.answer();
+    customer.fire('confirmed');
+    t.phone.consult('sip:agent3@127.0.0.1');
+    const consult = ua.outgoing[0]!.call;
+    t.phone.cancelConsult();
+    expect(consult.calls).toContain('terminate:');
+    expect(customer.calls).toContain('unhold');
+    expect(t.phone.snapshot().call).toMatchObject({ held: false, consult: null, transfer: null, state: 'active' });
+  });
+
+  it('takes an INVITE with Replaces for its call (the customer a colleague transferred) and answers it at once', async () => {
+    const t = setup();
+    await t.phone.start();
+    const ua = t.uas[0]!;
+    const consult = new FakeCall();
+    ua.fire('newRTCSession', { session: consult, originator: 'remote', request: invite(undefined, 'agent1') });
+    t.phone.answer();
+    consult.fire('confirmed');
+    expect(t.phone.snapshot().call?.sessionId).toBeNull();
+    const replacing = new FakeCall();
+    const withReplaces = {
+      getHeader: (n: string) =>
+        n === 'X-Huiliu-Session' ? 'SP179609520359282041' : n === 'Replaces' ? 'abc;to-tag=1;from-tag=2' : undefined,
+      from: { display_name: 'Customer' },
+      body: 'v=0\r\nm=audio 4000 RTP/AVP 0\r\n',
+    };
+    consult.fire('replaces', {
+      accept: () => ua.fire('newRTCSession', { session: replacing, originator: 'remote', request: withReplaces }),
+    });
+    expect(replacing.calls).toContain('answer');
+    expect(replacing.calls.some((c) => c.startsWith('terminate'))).toBe(false);
+    expect(t.phone.snapshot().call).toMatchObject({ sessionId: 'SP179609520359282041', caller: 'Customer', state: 'connecting' });
+    // JsSIP ends the replaced consult: that is no longer our call.
+    consult.fire('ended', { cause: 'Terminated' });
+    replacing.fire('confirmed');
+    expect(t.phone.snapshot().call?.state).toBe('active');
+  });
+
+  it('answers with the camera when the caller offers video and there is one; audio only otherwise', async () => {
+    const video = 'v=0\r\nm=audio 4000 RTP/SAVPF 111\r\nm=video 4002 RTP/SAVPF 96\r\n';
+    for (const [camera, body, expected] of [
+      [true, video, true],
+      [false, video, false],
+      [true, 'v=0\r\nm=audio 4000 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\n', false],
+    ] as const) {
+      const t = setup({ camera });
+      await t.phone.start();
+      const call = new FakeCall();
+      t.uas[0]!.fire('newRTCSession', { session: call, originator: 'remote', request: { ...invite('SP179609520359282041'), body } });
+      t.phone.answer();
+      await new Promise((r) => setTimeout(r, 0));
+      expect(call.answered[0]).toMatchObject({ mediaConstraints: { audio: true, video: expected } });
+      expect(t.phone.snapshot().call?.video).toBe(expected);
+    }
   });
 });

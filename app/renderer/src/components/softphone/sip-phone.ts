@@ -18,8 +18,18 @@ export interface SipCallLike {
   hold(options?: unknown, done?: () => void): boolean;
   unhold(options?: unknown, done?: () => void): boolean;
   sendDTMF(tones: string, options?: { duration?: number; interToneGap?: number; transportType?: 'INFO' | 'RFC2833' }): void;
+  /** RFC 3515 REFER; `replaces`: another call of this UA, for an attended transfer (Refer-To with Replaces, RFC 3891). */
   refer(target: string, options?: Record<string, unknown>): void;
   on(event: string, listener: (...args: never[]) => void): void;
+}
+
+/** What the phone reads of an incoming INVITE (JsSIP's IncomingRequest). */
+interface InviteLike {
+  getHeader(name: string): string | undefined;
+  hasHeader?(name: string): boolean;
+  from?: unknown;
+  /** The SDP offer. */
+  body?: string;
 }
 
 /** The parts of JsSIP's UA this phone uses. */
@@ -29,6 +39,8 @@ export interface SipUaLike {
   register(): void;
   isRegistered(): boolean;
   isConnected(): boolean;
+  /** An outgoing call (the consult call of an attended transfer). */
+  call(target: string, options?: Record<string, unknown>): SipCallLike;
   on(event: string, listener: (...args: never[]) => void): void;
 }
 
@@ -57,8 +69,17 @@ export interface PhoneCall {
   dtmf: string;
   /** Why it ended (`Terminated`, `Rejected`, a SIP reason…), once ended. */
   endReason: string | null;
-  /** A transfer in progress or done: the target and how it went. */
-  transfer: { target: string; state: 'pending' | 'accepted' | 'failed' } | null;
+  /** A transfer in progress or done: the target, blind or attended, and how it went. */
+  transfer: { target: string; state: 'pending' | 'accepted' | 'failed'; attended?: boolean } | null;
+  /**
+   * The consult call of an attended transfer (RFC 5589 §7): the customer is on hold meanwhile; it ends
+   * in `complete` (REFER with Replaces) or `cancel` (hang up the consult, resume the customer).
+   */
+  consult: { target: string; state: 'calling' | 'active' | 'ended' | 'failed' } | null;
+  /** The caller offered video (an `m=video` line with a port): the answer carries the camera when there is one. */
+  videoOffered: boolean;
+  /** The call carries video both ways (answered with the camera). */
+  video: boolean;
 }
 
 export interface PhoneSnapshot {
@@ -77,12 +98,16 @@ export interface SipPhoneDeps {
   onChange(snapshot: PhoneSnapshot): void;
   /** The remote party's audio (and video) stream of the current call; null when the call ends. */
   onRemoteStream?(stream: MediaStream | null): void;
+  /** The agent's own camera stream of a video call (the dock's preview); null when none or the call ends. */
+  onLocalStream?(stream: MediaStream | null): void;
+  /** Whether this machine has a camera (default: `enumerateDevices` lists a `videoinput`). */
+  hasCamera?: () => Promise<boolean>;
   /** The WebSocket URI to use from the server's list; default: wss when the page is https and one exists, else the first ws(s). */
   pickUri?(uris: readonly string[]): string | null;
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
-  /** Media constraints when answering (default audio only). */
+  /** Media constraints when answering (default audio, plus video when the caller offered it and a camera exists). */
   media?: MediaStreamConstraints;
   /**
    * The peer connection's configuration; default no STUN/TURN servers: rtpengine does ICE itself and is
@@ -110,6 +135,15 @@ export interface SipPhone {
   sendDtmf(digits: string): void;
   /** Blind transfer (RFC 3515 REFER) to a SIP URI or a user at the registrar's domain. */
   transfer(target: string): void;
+  /**
+   * Attended transfer, step 1 (RFC 5589 §7): holds the customer and calls `target` (an agent's user or
+   * SIP URI) on a second line. Nothing happens without an active call or while a consult is up.
+   */
+  consult(target: string): void;
+  /** Step 2: REFER the customer to the consulted agent with Replaces naming the consult call (RFC 3891); our leg ends when the customer's new call is up (NOTIFY 200). */
+  completeTransfer(): void;
+  /** Or: hang up the consult call and resume the customer. */
+  cancelConsult(): void;
   snapshot(): PhoneSnapshot;
 }
 
@@ -122,6 +156,20 @@ export function defaultPickUri(
 ): string | null {
   const ws = uris.filter((u) => /^wss?:\/\//i.test(u));
   return (secure ? ws.find((u) => u.startsWith('wss:')) : undefined) ?? ws[0] ?? null;
+}
+
+/** Whether the SDP offers video: an `m=video` line with a non-zero port (RFC 4566 §5.14, RFC 3264 §5.1). */
+export function offersVideo(sdp: string | undefined): boolean {
+  return /^m=video [1-9]/m.test(sdp ?? '');
+}
+
+async function defaultHasCamera(): Promise<boolean> {
+  try {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    return devices.some((d) => d.kind === 'videoinput');
+  } catch {
+    return false;
+  }
 }
 
 /** The name to show for a From header: its display name, else the URI's user part. */
@@ -142,6 +190,10 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
   /** Bumped for every new UA: events of an older one are ignored. */
   let generation = 0;
   let renewWhenIdle = false;
+  /** The consult call of an attended transfer (our outgoing second line), while it is up. */
+  let consultCall: SipCallLike | null = null;
+  /** The call an incoming INVITE with Replaces is about to replace (we accepted its `replaces` event). */
+  let replacing: SipCallLike | null = null;
 
   const emit = (patch: Partial<PhoneSnapshot>) => {
     state = { ...state, ...patch };
@@ -171,9 +223,12 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     await connect();
   }
 
-  function bindCall(call: SipCallLike, request: { getHeader(name: string): string | undefined; from?: unknown } | undefined) {
+  const uriOf = (target: string) => (target.includes(':') ? target : `sip:${target}@${(state.aor ?? '').split('@')[1] ?? ''}`);
+
+  function bindCall(call: SipCallLike, request: InviteLike | undefined) {
     session = call;
     const sid = request?.getHeader('X-Huiliu-Session')?.trim() ?? '';
+    const videoOffered = offersVideo(request?.body);
     emit({
       call: {
         sessionId: /^SP\d{18}$/.test(sid) ? sid : null,
@@ -185,13 +240,29 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
         dtmf: '',
         endReason: null,
         transfer: null,
+        consult: null,
+        videoOffered,
+        video: false,
       },
     });
     const mine = () => session === call;
     call.on('peerconnection', (e: { peerconnection: RTCPeerConnection }) => {
+      // One stream of every remote track (audio and video), whatever msid the far end's SDP carried.
+      const remote = typeof MediaStream === 'undefined' ? null : new MediaStream();
       e.peerconnection.addEventListener('track', (t: RTCTrackEvent) => {
-        if (mine()) deps.onRemoteStream?.(t.streams[0] ?? new MediaStream([t.track]));
+        if (!mine()) return;
+        if (!remote) return deps.onRemoteStream?.(t.streams[0] ?? null);
+        remote.addTrack(t.track);
+        deps.onRemoteStream?.(remote);
       });
+    });
+    // An INVITE with Replaces for this call (the customer coming over from a colleague's attended
+    // transfer of them to us, RFC 3891): take it; the new call replaces this one (JsSIP ends this one
+    // when the new one is confirmed).
+    call.on('replaces', (e: { accept(cb?: unknown): void }) => {
+      if (!mine()) return;
+      replacing = call;
+      e.accept();
     });
     call.on('accepted', () => mine() && patchCall({ state: 'connecting' }));
     call.on('confirmed', () => mine() && patchCall({ state: 'active', answeredAt: state.call?.answeredAt ?? now() }));
@@ -202,7 +273,19 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     const finish = (e: { cause?: string } | undefined) => {
       if (!mine()) return;
       session = null;
+      const consultLeft = consultCall;
+      consultCall = null;
+      // After an attended transfer the colleague's phone ends the consult itself (its call was replaced).
+      const transferred = state.call?.transfer?.attended && state.call.transfer.state === 'accepted';
+      if (consultLeft && !transferred) {
+        try {
+          consultLeft.terminate();
+        } catch {
+          // Already ended.
+        }
+      }
       deps.onRemoteStream?.(null);
+      deps.onLocalStream?.(null);
       patchCall({ state: 'ended', endReason: e?.cause ?? 'Terminated' });
       if (renewWhenIdle) {
         renewWhenIdle = false;
@@ -249,8 +332,11 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
       register_expires: 300,
       session_timers: false,
       user_agent: 'huiliu-softphone',
+      // A WebSocket that died under us (network change, wake-up) is tried again every 1–2 s: registered
+      // again within seconds of the network coming back (issue 18: within 10 s), at the cost of a
+      // connection attempt every 2 s to our own edge while it is unreachable.
       connection_recovery_min_interval: 1,
-      connection_recovery_max_interval: 8,
+      connection_recovery_max_interval: 2,
     });
     ua = agent;
     const live = () => mine === generation;
@@ -262,6 +348,14 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
       'newRTCSession',
       (e: { session: SipCallLike; originator: string; request?: { getHeader(n: string): string | undefined; from?: unknown } }) => {
         if (!live() || e.originator !== 'remote') return;
+        if (session && replacing === session && e.request?.getHeader('Replaces')) {
+          // The replacing call (we accepted the `replaces` event of our call): it takes the line at once.
+          replacing = null;
+          bindCall(e.session, e.request);
+          patchCall({ state: 'connecting' });
+          void answerWithMedia(e.session, state.call?.videoOffered ?? false);
+          return;
+        }
         if (session) {
           // One call at a time (voice capacity 1): the router offers the next agent.
           e.session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
@@ -275,7 +369,47 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     schedule(creds.ttl);
   }
 
-  return {
+  /** Answers `call` with the microphone, and the camera when the caller offered video and one exists. */
+  async function answerWithMedia(call: SipCallLike, videoOffered: boolean): Promise<void> {
+    let media = deps.media;
+    if (!media) {
+      const camera = videoOffered && (await (deps.hasCamera ?? defaultHasCamera)());
+      media = { audio: true, video: camera };
+    }
+    if (session !== call) return;
+    const video = Boolean(media.video);
+    if (video) {
+      call.on('confirmed', () => {
+        const local = call.connection?.getSenders?.().flatMap((x) => (x.track ? [x.track] : [])) ?? [];
+        if (session === call && local.length && typeof MediaStream !== 'undefined') deps.onLocalStream?.(new MediaStream(local));
+      });
+    }
+    try {
+      call.answer({ mediaConstraints: media, pcConfig: deps.pcConfig ?? { iceServers: [] } });
+      patchCall({ video });
+    } catch {
+      emit({ error: 'MEDIA' });
+    }
+  }
+
+  function bindConsult(call: SipCallLike, target: string) {
+    consultCall = call;
+    const mine = () => consultCall === call;
+    const set = (s: 'calling' | 'active' | 'ended' | 'failed') => patchCall({ consult: { target, state: s } });
+    set('calling');
+    call.on('confirmed', () => mine() && set('active'));
+    const over = (failed: boolean) => () => {
+      if (!mine()) return;
+      consultCall = null;
+      // A consult that ends before the transfer: the customer is still ours, on hold (Resume, or Cancel).
+      if (state.call?.transfer?.attended && state.call.transfer.state !== 'failed') return;
+      set(failed ? 'failed' : 'ended');
+    };
+    call.on('ended', over(false));
+    call.on('failed', over(true));
+  }
+
+  const api: SipPhone = {
     async start() {
       stopped = false;
       await connect();
@@ -310,11 +444,7 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     answer() {
       if (!session || state.call?.state !== 'ringing') return;
       patchCall({ state: 'connecting' });
-      try {
-        session.answer({ mediaConstraints: deps.media ?? { audio: true, video: false }, pcConfig: deps.pcConfig ?? { iceServers: [] } });
-      } catch {
-        emit({ error: 'MEDIA' });
-      }
+      void answerWithMedia(session, state.call.videoOffered);
     },
     hangUp() {
       if (!session) {
@@ -353,7 +483,7 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     transfer(target) {
       const call = session;
       if (!call || state.call?.state !== 'active') return;
-      const to = target.includes(':') ? target : `sip:${target}@${(state.aor ?? '').split('@')[1] ?? ''}`;
+      const to = uriOf(target);
       patchCall({ transfer: { target: to, state: 'pending' } });
       call.refer(to, {
         eventHandlers: {
@@ -363,6 +493,50 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
         },
       });
     },
+    consult(target) {
+      const call = session;
+      if (!call || !ua || consultCall || state.call?.state !== 'active' || !target.trim()) return;
+      const to = uriOf(target.trim());
+      if (!state.call.held) api.setHeld(true);
+      patchCall({ transfer: null });
+      bindConsult(ua.call(to, { mediaConstraints: { audio: true, video: false }, pcConfig: deps.pcConfig ?? { iceServers: [] } }), to);
+    },
+    completeTransfer() {
+      const call = session;
+      const other = consultCall;
+      const target = state.call?.consult?.target;
+      if (!call || !other || !target || state.call?.consult?.state !== 'active') return;
+      const done = (ok: boolean) => {
+        if (session !== call) return;
+        patchCall({ transfer: { target, state: ok ? 'accepted' : 'failed', attended: true } });
+        if (!ok) return;
+        // The customer talks to the colleague now (NOTIFY 200): our leg to them ends (RFC 5589 §7.1).
+        try {
+          call.terminate();
+        } catch {
+          // Already ended.
+        }
+      };
+      patchCall({ transfer: { target, state: 'pending', attended: true } });
+      call.refer(target, {
+        replaces: other,
+        eventHandlers: { accepted: () => done(true), failed: () => done(false), requestFailed: () => done(false) },
+      });
+    },
+    cancelConsult() {
+      const other = consultCall;
+      consultCall = null;
+      if (other) {
+        try {
+          other.terminate();
+        } catch {
+          // Already ended.
+        }
+      }
+      if (state.call?.consult) patchCall({ consult: null, transfer: null });
+      if (state.call?.held) api.setHeld(false);
+    },
     snapshot: () => state,
   };
+  return api;
 }
