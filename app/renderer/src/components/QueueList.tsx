@@ -7,6 +7,8 @@ import { countdown, dateTime, waitedFor } from '../format';
 import { visibleQueue } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
 import { IncomingTransfers } from './Transfer';
+import { TeamList, useHeldContacts } from './collision/TeamList';
+import { useCollision } from './collision/collision-hooks';
 
 export function QueueList() {
   const userId = useWorkstation((s) => s.user?.id);
@@ -32,6 +34,11 @@ export function QueueList() {
   const decline = useWorkstation((s) => s.decline);
   const { t } = useTranslation('desk', { keyPrefix: 'queue' });
   const { t: tc } = useTranslation('continuity');
+  const { t: tk } = useTranslation('collision', { keyPrefix: 'team' });
+  // Issue 15: agents and leads may read a colleague's chat of their groups and ask to take it over.
+  const takesOver = useWorkstation((s) => Boolean(s.user?.roles.some((r) => r === 'agent' || r === 'lead')));
+  const refreshHeld = useHeldContacts(takesOver && filter === 'team');
+  const heldCount = useCollision((s) => s.held?.length ?? null);
   const locale = useLocale();
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -52,8 +59,15 @@ export function QueueList() {
         <button role="tab" aria-selected={filter === 'ai'} onClick={() => setFilter('ai')} data-testid="tab-ai">
           {t('ai')} <span className="count">{counts[2]}</span>
         </button>
+        {takesOver ? (
+          <button role="tab" aria-selected={filter === 'team'} onClick={() => setFilter('team')} data-testid="tab-team" title={tk('tabTitle')}>
+            {tk('tab')} {heldCount !== null ? <span className="count">{heldCount}</span> : null}
+          </button>
+        ) : null}
       </div>
-      {items.length === 0 ? (
+      {filter === 'team' && takesOver ? (
+        <TeamList onRefresh={refreshHeld} />
+      ) : items.length === 0 ? (
         <p className="queue__empty">{filter === 'waiting' ? t('emptyWaiting') : filter === 'ai' ? t('emptyAi') : t('emptyMine')}</p>
       ) : (
         <ul className="queue__list">
