@@ -8,7 +8,6 @@ import { visibleQueue } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
 import { IncomingTransfers } from './Transfer';
 import { TeamList, useHeldContacts } from './collision/TeamList';
-import { useCollision } from './collision/collision-hooks';
 
 export function QueueList() {
   const userId = useWorkstation((s) => s.user?.id);
@@ -38,7 +37,6 @@ export function QueueList() {
   // Issue 15: agents and leads may read a colleague's chat of their groups and ask to take it over.
   const takesOver = useWorkstation((s) => Boolean(s.user?.roles.some((r) => r === 'agent' || r === 'lead')));
   const refreshHeld = useHeldContacts(takesOver && filter === 'team');
-  const heldCount = useCollision((s) => s.held?.length ?? null);
   const locale = useLocale();
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -50,10 +48,10 @@ export function QueueList() {
     <nav className="queue" aria-label={t('label')}>
       <IncomingTransfers />
       <div className="queue__tabs" role="tablist">
-        <button role="tab" aria-selected={filter === 'waiting'} onClick={() => setFilter('waiting')}>
+        <button role="tab" aria-selected={filter === 'waiting'} onClick={() => setFilter('waiting')} data-testid="tab-waiting">
           {t('waiting')} <span className="count">{counts[0]}</span>
         </button>
-        <button role="tab" aria-selected={filter === 'mine'} onClick={() => setFilter('mine')}>
+        <button role="tab" aria-selected={filter === 'mine'} onClick={() => setFilter('mine')} data-testid="tab-mine">
           {t('mine')} <span className="count">{counts[1]}</span>
         </button>
         <button role="tab" aria-selected={filter === 'ai'} onClick={() => setFilter('ai')} data-testid="tab-ai">
@@ -61,7 +59,7 @@ export function QueueList() {
         </button>
         {takesOver ? (
           <button role="tab" aria-selected={filter === 'team'} onClick={() => setFilter('team')} data-testid="tab-team" title={tk('tabTitle')}>
-            {tk('tab')} {heldCount !== null ? <span className="count">{heldCount}</span> : null}
+            {tk('tab')}
           </button>
         ) : null}
       </div>

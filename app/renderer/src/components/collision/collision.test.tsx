@@ -225,7 +225,7 @@ describe('collision control and shortcuts in the workstation', () => {
     const item = host.querySelector<HTMLElement>('[data-testid="team-item"]');
     expect(item?.dataset['sessionId']).toBe('WB1');
     expect(item?.querySelector('[data-testid="team-holder"]')?.textContent).toBe('Agent One 处理中');
-    expect($('tab-team')?.textContent).toBe('同事 1');
+    expect($('tab-team')?.textContent).toBe('同事');
     // Opened from the list: read, viewed, read-only with the holder's name (from the list until the viewers arrive).
     await act(async () => item!.querySelector<HTMLElement>('.qitem__main')!.click());
     expect(requests.filter((r) => r.event === 'session:open').at(-1)?.payload).toEqual({ sessionId: 'WB1' });
