@@ -33,7 +33,15 @@ import type {
   Whisper,
 } from '../api/supervision';
 import type { BoardSnapshot, BoardSubscribe } from '../api/board';
-import type { AgentLoad, HeldContact, SessionViewInput, SessionViewers, TakeoverAnswer, TakeoverListInput, TakeoverView } from '../api/collision';
+import type {
+  AgentLoad,
+  HeldContact,
+  SessionViewInput,
+  SessionViewers,
+  TakeoverAnswer,
+  TakeoverListInput,
+  TakeoverView,
+} from '../api/collision';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';

@@ -153,7 +153,7 @@ describe('collision control end to end: two agents, one conversation, a take-ove
   it('agent3 finds a chat agent1 holds in the Team tab, reads it live, asks, agent1 hands over, and agent3 replies to the customer', async () => {
     const other = { externalId: `collision-team-${stamp}`, name: 'Wang Fang' };
     // Agent Three busy (2, out of the reply box): the new contact is offered to Agent One, who takes it from the queue.
-    await three.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await three.getByTestId('composer').blur();
     await three.locator('body').press('2');
     await expect.poll(() => three.getByTestId('presence-load').textContent()).toMatch(/^忙碌/);
     const posted = await s.app.inject({

@@ -141,7 +141,10 @@ describe('collision control over the agent socket', () => {
     };
     // agent3 (general) sees it with its holder's name; agent1 does not list their own; the lead (general) does.
     const row = (await listed(agent3)).find((h) => h.summary.id === sessionId);
-    expect(row).toMatchObject({ holder: { id: expect.any(String), name: 'Agent One' }, summary: { status: 'active', skillGroup: 'general' } });
+    expect(row).toMatchObject({
+      holder: { id: expect.any(String), name: 'Agent One' },
+      summary: { status: 'active', skillGroup: 'general' },
+    });
     expect(row!.summary.lastMessagePreview).toBe('Held contact, find me in the team list');
     expect((await listed(agent3, { skillGroup: 'general' })).some((h) => h.summary.id === sessionId)).toBe(true);
     expect((await listed(agent1)).some((h) => h.summary.id === sessionId)).toBe(false);
@@ -152,7 +155,10 @@ describe('collision control over the agent socket', () => {
     expect(await ack(agent2, 'takeover:list', { skillGroup: 'no-such-group' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await ack(agent2, 'takeover:list', { skillGroup: 42 })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     expect(await ack(agent2, 'session:open', { sessionId })).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
-    expect(await ack(agent2, 'session:history', { sessionId, beforeSeq: 100 })).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+    expect(await ack(agent2, 'session:history', { sessionId, beforeSeq: 100 })).toMatchObject({
+      ok: false,
+      error: { code: 'SESSION_NOT_FOUND' },
+    });
     // An admin (supervises, handles nothing: no session.takeover) may not list at all.
     const admin = await openAgentSocket(s, await s.login('admin'));
     expect(await ack(admin, 'takeover:list', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
@@ -183,7 +189,10 @@ describe('collision control over the agent socket', () => {
     expect(asked).toMatchObject({ ok: true, data: { status: 'pending', holder: { name: 'Agent One' } } });
     const id = asked.ok ? asked.data.id : '';
     await until(() => one.requested.some((t) => t.id === id));
-    expect(await ack(agent1, 'takeover:answer', { takeoverId: id, accept: false })).toMatchObject({ ok: true, data: { status: 'declined' } });
+    expect(await ack(agent1, 'takeover:answer', { takeoverId: id, accept: false })).toMatchObject({
+      ok: true,
+      data: { status: 'declined' },
+    });
     await ack(agent3, 'session:unview', { sessionId });
     await done(sessionId, widget);
   });

@@ -58,7 +58,13 @@ export function QueueList() {
           {t('ai')} <span className="count">{counts[2]}</span>
         </button>
         {takesOver ? (
-          <button role="tab" aria-selected={filter === 'team'} onClick={() => setFilter('team')} data-testid="tab-team" title={tk('tabTitle')}>
+          <button
+            role="tab"
+            aria-selected={filter === 'team'}
+            onClick={() => setFilter('team')}
+            data-testid="tab-team"
+            title={tk('tabTitle')}
+          >
             {tk('tab')}
           </button>
         ) : null}

@@ -19,7 +19,8 @@ export function ReadOnlyComposer({ detail }: { detail: SessionDetail }) {
   // The pushed list is newer than the detail read when the conversation was opened.
   const holderId = pushed ? pushed.assignedAgentId : detail.status === 'active' ? detail.assignedAgentId : null;
   if (!holderId || holderId === meId || detail.status === 'closed') return null;
-  const holderName = pushed?.viewers.find((v) => v.id === holderId)?.name ?? mine?.holder.name ?? (listed?.id === holderId ? listed.name : null);
+  const holderName =
+    pushed?.viewers.find((v) => v.id === holderId)?.name ?? mine?.holder.name ?? (listed?.id === holderId ? listed.name : null);
 
   return (
     <div className="composer-area composer-area--readonly" data-testid="readonly-composer">
