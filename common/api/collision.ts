@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SessionIdSchema } from '../message/session-id';
+import type { SessionSummary } from './sessions';
 
 /**
  * Collision control (issue 15, docs/collision.md): who else is viewing a conversation, and asking the
@@ -32,6 +33,22 @@ export interface SessionViewers {
   assignedAgentId: string | null;
   /** Sorted by name; includes the receiving viewer themself. */
   viewers: SessionViewer[];
+}
+
+/**
+ * `takeover:list`: the contacts colleagues hold in your skill groups, the ones you may open read-only
+ * and ask to take over. `skillGroup`: only that group (FORBIDDEN when it is not one you handle, known
+ * or not: no oracle); absent: every group you handle.
+ */
+export const TakeoverListSchema = z.strictObject({ skillGroup: z.string().min(1).max(64).optional() });
+export type TakeoverListInput = z.infer<typeof TakeoverListSchema>;
+/** How many held contacts `takeover:list` answers at most (the most recently active first). */
+export const TAKEOVER_LIST_MAX = 200;
+
+/** One contact a colleague holds (`takeover:list`): its queue row and who holds it. */
+export interface HeldContact {
+  summary: SessionSummary;
+  holder: { id: string; name: string };
 }
 
 /** `takeover:request`: ask the agent who holds a conversation you are viewing to hand it to you. */

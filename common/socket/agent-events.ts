@@ -33,7 +33,15 @@ import type {
   Whisper,
 } from '../api/supervision';
 import type { BoardSnapshot, BoardSubscribe } from '../api/board';
-import type { AgentLoad, SessionViewInput, SessionViewers, TakeoverAnswer, TakeoverView } from '../api/collision';
+import type {
+  AgentLoad,
+  HeldContact,
+  SessionViewInput,
+  SessionViewers,
+  TakeoverAnswer,
+  TakeoverListInput,
+  TakeoverView,
+} from '../api/collision';
 
 /** socket.io namespace for staff (DESIGN §6). Auth: `{ token }` in the handshake `auth`. */
 export const AGENT_NAMESPACE = '/agent';
@@ -239,6 +247,12 @@ export interface AgentClientToServerEvents {
   'session:view': (payload: SessionViewInput, ack: Ack<SessionViewers>) => void;
   'session:unview': (payload: SessionViewInput, ack: Ack<{ left: true }>) => void;
   /**
+   * The contacts colleagues hold in the groups you handle (agents and leads: `session.takeover`), to
+   * open read-only (`session:open`, `session:view`) and ask to take over; yours are not listed.
+   * FORBIDDEN (a `skillGroup` you do not handle).
+   */
+  'takeover:list': (payload: TakeoverListInput, ack: Ack<HeldContact[]>) => void;
+  /**
    * Ask the agent holding a conversation you view to hand it over (they get `takeover:requested`).
    * SESSION_NOT_FOUND, FORBIDDEN (not your group), SESSION_CLOSED, NO_AGENT_ASSIGNED, TAKEOVER_OWN,
    * NOT_VIEWING, TAKEOVER_PENDING.
@@ -284,6 +298,7 @@ export const AGENT_CLIENT_EVENTS = [
   'board:unsubscribe',
   'session:view',
   'session:unview',
+  'takeover:list',
   'takeover:request',
   'takeover:answer',
 ] as const satisfies readonly (keyof AgentClientToServerEvents)[];

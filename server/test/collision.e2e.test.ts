@@ -149,4 +149,98 @@ describe('collision control end to end: two agents, one conversation, a take-ove
       })
       .toContain(`FROM3-${stamp}`);
   });
+
+  it('agent3 finds a chat agent1 holds in the Team tab, reads it live, asks, agent1 hands over, and agent3 replies to the customer', async () => {
+    const other = { externalId: `collision-team-${stamp}`, name: 'Wang Fang' };
+    // Agent Three busy (2, out of the reply box): the new contact is offered to Agent One, who takes it from the queue.
+    await three.getByTestId('composer').blur();
+    await three.locator('body').press('2');
+    await expect.poll(() => three.getByTestId('presence-load').textContent()).toMatch(/^忙碌/);
+    const posted = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+      payload: { customer: other, text: `Where is my refund? TEAM-${stamp}`, clientMessageId: `${other.externalId}-1` },
+    });
+    expect(posted.statusCode).toBe(202);
+    await one.getByTestId('tab-waiting').click();
+    const row1 = one.getByTestId('queue-item').filter({ hasText: `TEAM-${stamp}` });
+    await row1.getByTestId('accept').click();
+    await one.getByLabel('Reply').waitFor();
+    await expect.poll(() => one.getByTestId('conversation-customer').textContent()).toContain('Wang Fang');
+    await three.locator('body').press('1');
+    await expect.poll(() => three.getByTestId('presence-load').textContent()).toMatch(/^空闲/);
+
+    // Agent Three: the Team tab lists it with its holder; opened, it is read only and live.
+    await three.getByTestId('tab-team').click();
+    const item = three.getByTestId('team-item').filter({ hasText: `TEAM-${stamp}` });
+    await item.waitFor();
+    expect(await item.getByTestId('team-holder').textContent()).toBe('Agent One 处理中');
+    await item.locator('.qitem__main').click();
+    const readOnly = three.getByTestId('readonly-composer');
+    await readOnly.waitFor();
+    await expect.poll(() => readOnly.textContent()).toContain('Agent One 正在处理此会话');
+    await expect.poll(() => one.getByTestId('viewers').textContent()).toContain('Agent Three');
+    await expect.poll(() => three.getByTestId('viewers').textContent()).toContain('Agent One · 处理中');
+    const more = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels/app/messages',
+      headers: { 'x-huiliu-key': 'demo-app-key' },
+      payload: { customer: other, text: `It has been two weeks. LIVE-${stamp}`, clientMessageId: `${other.externalId}-2` },
+    });
+    expect(more.statusCode).toBe(202);
+    await three
+      .getByTestId('customer-message')
+      .filter({ hasText: `LIVE-${stamp}` })
+      .waitFor();
+    expect(await three.getByLabel('Reply').count()).toBe(0);
+    await three.screenshot({ path: join(SHOTS, 'takeover-team-zh.png') });
+    // The same screen in English (the language switch), then back.
+    await three.getByTestId('language-switch').selectOption('en');
+    await expect.poll(() => three.getByTestId('tab-team').textContent()).toMatch(/^Team/);
+    await expect.poll(() => readOnly.textContent()).toContain('Agent One is handling this conversation');
+    await three.screenshot({ path: join(SHOTS, 'takeover-team-en.png') });
+    await three.getByTestId('language-switch').selectOption('zh');
+    await expect.poll(() => three.getByTestId('tab-team').textContent()).toMatch(/^同事/);
+
+    // Ask; Agent One gets the prompt (it must not cover their composer's Send button), hands over.
+    await three.getByTestId('ask-takeover').click();
+    await expect.poll(() => three.getByTestId('takeover-asking').textContent()).toContain('正在请 Agent One 移交此会话');
+    const prompt = one.getByTestId('takeover-prompt');
+    await prompt.waitFor();
+    expect(await prompt.textContent()).toContain('Agent Three asks to take over your conversation');
+    const send = await one.getByTestId('composer-submit').boundingBox();
+    const box = await prompt.boundingBox();
+    expect(send && box).toBeTruthy();
+    const overlaps = (a: typeof box, b: typeof box) =>
+      !!a && !!b && a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+    expect(overlaps(send, box)).toBe(false);
+    // The notice of the earlier take-over (another conversation) is not shown over this one.
+    expect(await one.getByTestId('transfer-notice').count()).toBe(0);
+    await one.screenshot({ path: join(SHOTS, 'takeover-prompt-en.png') });
+    await three.screenshot({ path: join(SHOTS, 'takeover-asking-zh.png') });
+    await prompt.getByTestId('takeover-accept').click();
+
+    await expect.poll(() => three.getByTestId('takeover-outcome').textContent()).toContain('Agent One 已将会话移交给你');
+    const reply = three.getByTestId('composer');
+    await reply.waitFor();
+    await reply.fill(`您好，我来为您处理退款。TEAMREPLY-${stamp}`);
+    await reply.press('Control+Enter');
+    await three
+      .getByTestId('agent-message')
+      .filter({ hasText: `TEAMREPLY-${stamp}` })
+      .waitFor();
+    await three.screenshot({ path: join(SHOTS, 'takeover-done-zh.png') });
+    await expect
+      .poll(async () => {
+        const res = await s.app.inject({
+          url: `/api/v1/channels/app/messages?externalId=${other.externalId}`,
+          headers: { 'x-huiliu-key': 'demo-app-key' },
+        });
+        return (res.json() as AppMessagesResponse).messages.map((m) => m.text).join('\n');
+      })
+      .toContain(`TEAMREPLY-${stamp}`);
+    // It is among Agent Three's chats now (the queue column switched to them).
+    await expect.poll(() => three.getByTestId('queue-item').filter({ hasText: 'Wang Fang' }).count()).toBe(1);
+  });
 });

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentLoad, SessionViewers, TakeoverView } from '../../common/api/collision';
-import type { SessionDetail } from '../../common/api/sessions';
+import type { AgentLoad, HeldContact, SessionViewers, TakeoverView } from '../../common/api/collision';
+import type { MessageView, SessionDetail } from '../../common/api/sessions';
 import type { AuditPage } from '../src/audit/audit';
 import type { OfferView } from '../../common/socket/agent-events';
 import { ack, openAgentSocket } from './support/agent-client';
@@ -17,7 +17,9 @@ function recorder(socket: Socket) {
     requested: [] as TakeoverView[],
     updated: [] as TakeoverView[],
     loads: [] as AgentLoad[],
+    messages: [] as MessageView[],
   };
+  socket.on('message:new', (m: MessageView) => void got.messages.push(m));
   socket.on('offer:new', (o: OfferView) => void got.offers.push(o));
   socket.on('session:viewers', (v: SessionViewers) => void got.viewers.push(v));
   socket.on('takeover:requested', (t: TakeoverView) => void got.requested.push(t));
@@ -127,6 +129,71 @@ describe('collision control over the agent socket', () => {
       ok: false,
       error: { code: 'VALIDATION_FAILED' },
     });
+    await done(sessionId, widget);
+  });
+
+  it('lists a held contact to a colleague of its group, who opens it read-only, reads it live and asks to take it over; another group is refused', async () => {
+    const { sessionId, widget } = await contactHeldByAgent1('Held contact, find me in the team list');
+    const listed = async (socket: Socket, payload: Record<string, unknown> = {}) => {
+      const res = await ack<HeldContact[]>(socket, 'takeover:list', payload);
+      expect(res.ok, JSON.stringify(res)).toBe(true);
+      return res.ok ? res.data : [];
+    };
+    // agent3 (general) sees it with its holder's name; agent1 does not list their own; the lead (general) does.
+    const row = (await listed(agent3)).find((h) => h.summary.id === sessionId);
+    expect(row).toMatchObject({
+      holder: { id: expect.any(String), name: 'Agent One' },
+      summary: { status: 'active', skillGroup: 'general' },
+    });
+    expect(row!.summary.lastMessagePreview).toBe('Held contact, find me in the team list');
+    expect((await listed(agent3, { skillGroup: 'general' })).some((h) => h.summary.id === sessionId)).toBe(true);
+    expect((await listed(agent1)).some((h) => h.summary.id === sessionId)).toBe(false);
+    expect((await listed(lead)).some((h) => h.summary.id === sessionId)).toBe(true);
+    // agent2 (vip): not listed, a group they do not handle is FORBIDDEN (known or not), and the contact is not found.
+    expect((await listed(agent2)).some((h) => h.summary.id === sessionId)).toBe(false);
+    expect(await ack(agent2, 'takeover:list', { skillGroup: 'general' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await ack(agent2, 'takeover:list', { skillGroup: 'no-such-group' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await ack(agent2, 'takeover:list', { skillGroup: 42 })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(await ack(agent2, 'session:open', { sessionId })).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+    expect(await ack(agent2, 'session:history', { sessionId, beforeSeq: 100 })).toMatchObject({
+      ok: false,
+      error: { code: 'SESSION_NOT_FOUND' },
+    });
+    // An admin (supervises, handles nothing: no session.takeover) may not list at all.
+    const admin = await openAgentSocket(s, await s.login('admin'));
+    expect(await ack(admin, 'takeover:list', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    admin.disconnect();
+
+    // agent3 opens it: the messages are readable, the read mark and replies stay the holder's.
+    const opened = await ack<SessionDetail>(agent3, 'session:open', { sessionId });
+    expect(opened.ok && opened.data.messages.map((m) => m.body)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ text: 'Held contact, find me in the team list' })]),
+    );
+    expect(await ack(agent3, 'session:view', { sessionId })).toMatchObject({ ok: true });
+    expect(await ack(agent3, 'session:read', { sessionId, upToSeq: 1 })).toMatchObject({ ok: false, error: { code: 'NOT_ASSIGNED' } });
+    // Live: the customer's next message and the holder's reply reach the read-only viewer.
+    widget.send({ type: 'message', clientMessageId: `collision-live-${Date.now()}`, text: 'Are you still there?' });
+    await until(() => three.messages.some((m) => m.sessionId === sessionId && m.direction === 'in'), 5000);
+    expect(await ack(agent1, 'message:send', { sessionId, clientMessageId: 'agent1-live-00001', text: 'Yes, checking.' })).toMatchObject({
+      ok: true,
+    });
+    await until(() => three.messages.some((m) => m.sessionId === sessionId && m.direction === 'out'), 5000);
+    // The holder is not sent their own conversation twice.
+    const twice = one.messages.filter((m) => m.sessionId === sessionId && m.direction === 'in');
+    expect(new Set(twice.map((m) => m.id)).size).toBe(twice.length);
+    // agent2 got none of it.
+    expect(two.messages.some((m) => m.sessionId === sessionId)).toBe(false);
+
+    // And asks: the holder is prompted.
+    const asked = await ack<TakeoverView>(agent3, 'takeover:request', { sessionId });
+    expect(asked).toMatchObject({ ok: true, data: { status: 'pending', holder: { name: 'Agent One' } } });
+    const id = asked.ok ? asked.data.id : '';
+    await until(() => one.requested.some((t) => t.id === id));
+    expect(await ack(agent1, 'takeover:answer', { takeoverId: id, accept: false })).toMatchObject({
+      ok: true,
+      data: { status: 'declined' },
+    });
+    await ack(agent3, 'session:unview', { sessionId });
     await done(sessionId, widget);
   });
 

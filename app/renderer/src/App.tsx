@@ -69,7 +69,7 @@ function Shell() {
   return (
     <StaffContext.Provider value={staff}>
       <div className="shell">
-        <CollisionLayer />
+        <CollisionLayer onTakenOver={() => setView('workstation')} />
         <TopBar
           view={
             supervise

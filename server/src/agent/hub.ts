@@ -75,7 +75,14 @@ import {
 } from '../sessions/views';
 import type { SessionFacts } from '../../../common/events/events';
 import type { AgentReceipts } from '../gateway/web/receipts';
-import { SessionViewSchema, TakeoverAnswerSchema, TakeoverRequestSchema } from '../../../common/api/collision';
+import {
+  SessionViewSchema,
+  TAKEOVER_LIST_MAX,
+  TakeoverAnswerSchema,
+  TakeoverListSchema,
+  TakeoverRequestSchema,
+  type HeldContact,
+} from '../../../common/api/collision';
 import { createCollisionService, type CollisionService } from '../collision/service';
 
 interface SocketData {
@@ -259,6 +266,8 @@ export const AGENT_EVENT_POLICY: Record<AgentClientEvent, Action> = {
   // Issue 15: viewing is reading (the group is checked by the collision service); a take-over is handling.
   'session:view': 'session.view',
   'session:unview': 'session.view',
+  // Issue 15: the held contacts one may ask to take over (the groups one handles: checked by the handler).
+  'takeover:list': 'session.takeover',
   'takeover:request': 'session.takeover',
   'takeover:answer': 'session.takeover',
 };
@@ -436,6 +445,43 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       deps.store.listSessions({ status: ['bot'], ...scope, limit: QUEUE_WITH_AI_MAX }),
     ]);
     return Promise.all([...active, ...waiting, ...withAi].filter((s) => canSeeInQueue(user, s)).map((s) => summaryOf(s)));
+  }
+
+  /**
+   * Issue 15 (`takeover:list`, docs/collision.md): the active contacts colleagues hold in the groups
+   * `user` handles (`session.takeover` scope; `skillGroup` narrows it: FORBIDDEN when it is not one of
+   * them, whether it exists or not), most recently active first, at most TAKEOVER_LIST_MAX. The
+   * user's own chats are not listed. Each row names the holder.
+   */
+  async function heldContacts(user: UserView, skillGroup: string | undefined): Promise<HeldContact[]> {
+    collisionOf();
+    if (skillGroup !== undefined && !can(user, 'session.takeover', { skillGroup })) throw new HuiliuError('FORBIDDEN');
+    const groups = skillGroup !== undefined ? [skillGroup] : (scopeOf(user, 'session.takeover') ?? []);
+    if (groups.length === 0) return [];
+    const active = await deps.store.listSessions({ status: ['active'], skillGroups: groups, limit: 5000 });
+    const held = active
+      .filter((s) => s.assignedAgentId !== null && s.assignedAgentId !== user.id)
+      .sort((a, b) => Date.parse(b.lastMessageAt) - Date.parse(a.lastMessageAt))
+      .slice(0, TAKEOVER_LIST_MAX);
+    return Promise.all(
+      held.map(async (s) => {
+        const holderId = s.assignedAgentId!;
+        return { summary: await summaryOf(s), holder: { id: holderId, name: deps.auth.userById(holderId)?.displayName ?? holderId } };
+      }),
+    );
+  }
+
+  /**
+   * Issue 15: a message of a conversation to the sockets viewing it read-only (a colleague who may ask
+   * to take it over), not to its holder (who has it already) nor to supervising leads (the supervise
+   * room has it).
+   */
+  function pushToViewers(sessionId: string, assignedAgentId: string | null, view: MessageView): void {
+    const sockets = collision?.viewerSockets(sessionId) ?? [];
+    if (sockets.length === 0) return;
+    let target = nsp.to(sockets).except(superviseRoom(sessionId));
+    if (assignedAgentId) target = target.except(agentRoom(assignedAgentId));
+    target.emit('message:new', view);
   }
 
   // What the pushes below cost when nobody is listening (issue 8: the message.in push was ~12 % of
@@ -658,6 +704,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       await collisionOf().unview(socket.id, sessionId);
       return { left: true as const };
     });
+    on('takeover:list', TakeoverListSchema, ({ skillGroup }) => heldContacts(user, skillGroup));
     on('takeover:request', TakeoverRequestSchema, ({ sessionId }) => collisionOf().request(user, sessionId));
     on('takeover:answer', TakeoverAnswerSchema, ({ takeoverId, accept }) => collisionOf().answer(user, takeoverId, accept));
 
@@ -763,6 +810,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const { envelope } = payload;
       if (payload.customerName) customerNames.set(envelope.customerId, payload.customerName);
       pushToSupervisors(sessionId, payload.session.assignedAgentId, 'message:new', toMessageView(envelope));
+      pushToViewers(sessionId, payload.session.assignedAgentId, toMessageView(envelope));
       if (!mayShow(payload.session).some(present)) return;
       let facts: SessionFacts = payload.session;
       if (Date.parse(at) <= (lastChange.get(sessionId) ?? -Infinity)) {
@@ -781,6 +829,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     }),
     await deps.bus.subscribeAll('message.out', async ({ sessionId, payload: { envelope, session } }) => {
       pushToSupervisors(sessionId, session.assignedAgentId, 'message:new', toMessageView(envelope));
+      pushToViewers(sessionId, session.assignedAgentId, toMessageView(envelope));
       const room = session.assignedAgentId && agentRoom(session.assignedAgentId);
       if (room && present(room)) nsp.to(room).emit('message:new', toMessageView(envelope));
       // A message on a contact nobody has yet — the AI's answer, the hand-over notice — moves its queue

@@ -80,6 +80,12 @@ export interface CollisionService {
   /** Whether this user views the session on some socket. */
   isViewing(userId: string, sessionId: string): boolean;
   /**
+   * The sockets viewing the session now (workstation or supervision), for the hub's live pushes of
+   * its messages to read-only viewers. Each passed the `session.view` check on the session's current
+   * group (made again on every `session.changed`).
+   */
+  viewerSockets(sessionId: string): string[];
+  /**
    * `takeover:request`: asks the holder to hand the contact over. SESSION_NOT_FOUND, FORBIDDEN (not a
    * group the requester handles), SESSION_CLOSED, NO_AGENT_ASSIGNED, TAKEOVER_OWN (you hold it),
    * NOT_VIEWING (open it first), TAKEOVER_PENDING (one is already asked for this contact).
@@ -235,6 +241,10 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     },
 
     isViewing: viewing,
+
+    viewerSockets(sessionId) {
+      return [...(bySession.get(sessionId)?.keys() ?? [])];
+    },
 
     async request(actor, sessionId) {
       const session = await deps.store.getSession(sessionId);

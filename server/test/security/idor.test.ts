@@ -245,6 +245,7 @@ describe('IDOR across skill groups: every route and socket event with a resource
       'supervise:presence': { agentId: 'someone-else', presence: 'away' },
       // Issue 15: viewing and asking for a take-over need the session's group; answering needs a request asked of you.
       'session:view': { sessionId: v.takenSessionId },
+      'takeover:list': { skillGroup: 'vip' },
       'takeover:request': { sessionId: v.takenSessionId },
       'takeover:answer': { takeoverId: v.transferId, accept: true },
     });

@@ -10,6 +10,7 @@ import type { Locale } from '../i18n';
 import { queueSelectors } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
 import { IncomingTransfers } from './Transfer';
+import { TeamList, useHeldContacts } from './collision/TeamList';
 
 /**
  * The queue column. Issue 15 (500 waiting contacts): the list re-renders when the queue, offers,
@@ -30,23 +31,40 @@ export function QueueList() {
   const unread = useWorkstation((s) => s.unread);
   const openId = useWorkstation((s) => s.openSessionId);
   const { t } = useTranslation('desk', { keyPrefix: 'queue' });
+  const { t: tk } = useTranslation('collision', { keyPrefix: 'team' });
+  // Issue 15: agents and leads may read a colleague's chat of their groups and ask to take it over.
+  const takesOver = useWorkstation((s) => Boolean(s.user?.roles.some((r) => r === 'agent' || r === 'lead')));
+  const refreshHeld = useHeldContacts(takesOver && filter === 'team');
   const locale = useLocale();
 
   return (
     <nav className="queue" aria-label={t('label')}>
       <IncomingTransfers />
       <div className="queue__tabs" role="tablist">
-        <button role="tab" aria-selected={filter === 'waiting'} onClick={() => setFilter('waiting')}>
+        <button role="tab" aria-selected={filter === 'waiting'} onClick={() => setFilter('waiting')} data-testid="tab-waiting">
           {t('waiting')} <span className="count">{counts[0]}</span>
         </button>
-        <button role="tab" aria-selected={filter === 'mine'} onClick={() => setFilter('mine')}>
+        <button role="tab" aria-selected={filter === 'mine'} onClick={() => setFilter('mine')} data-testid="tab-mine">
           {t('mine')} <span className="count">{counts[1]}</span>
         </button>
         <button role="tab" aria-selected={filter === 'ai'} onClick={() => setFilter('ai')} data-testid="tab-ai">
           {t('ai')} <span className="count">{counts[2]}</span>
         </button>
+        {takesOver ? (
+          <button
+            role="tab"
+            aria-selected={filter === 'team'}
+            onClick={() => setFilter('team')}
+            data-testid="tab-team"
+            title={tk('tabTitle')}
+          >
+            {tk('tab')}
+          </button>
+        ) : null}
       </div>
-      {items.length === 0 ? (
+      {filter === 'team' && takesOver ? (
+        <TeamList onRefresh={refreshHeld} />
+      ) : items.length === 0 ? (
         <p className="queue__empty">{filter === 'waiting' ? t('emptyWaiting') : filter === 'ai' ? t('emptyAi') : t('emptyMine')}</p>
       ) : (
         <ul className="queue__list">

@@ -338,12 +338,16 @@ export function TransferRecordLine({ message }: { message: MessageView }) {
   );
 }
 
-/** What became of a transfer I sent, until dismissed. */
+/**
+ * What became of a transfer I sent, until dismissed: shown with no conversation open or with the
+ * transferred one, not over another conversation (it would read as news about that one).
+ */
 export function TransferNotice() {
   const { t } = useTranslation('transfer');
   const notice = useWorkstation((s) => s.transferNotice);
+  const openSessionId = useWorkstation((s) => s.openSessionId);
   const dismiss = useWorkstation((s) => s.dismissTransferNotice);
-  if (!notice) return null;
+  if (!notice || (openSessionId && openSessionId !== notice.sessionId)) return null;
   const to = notice.offeredTo?.name ?? notice.targetLabel;
   const text =
     notice.status === 'accepted'

@@ -11,6 +11,8 @@ export const en = {
   readOnlyPlaceholder: 'Read only: ask to take over to reply',
   dismiss: 'Dismiss',
   ask: 'Ask to take over',
+  supervisionTakeover: 'Take it over yourself',
+  supervisionHint: 'Ask {{name}} to hand this conversation to you: they answer in a prompt.',
   asking: 'Asking {{name}} to hand this conversation over…',
   promptTitle: 'Take-over request',
   prompt: '{{name}} asks to take over your conversation with this customer.',
@@ -32,6 +34,16 @@ export const en = {
     FORBIDDEN: 'You do not handle this skill group.',
     other: 'The request failed ({{code}}).',
   },
+  team: {
+    tab: 'Team',
+    tabTitle: 'Conversations colleagues are handling in your skill groups',
+    label: 'Conversations colleagues are handling',
+    empty: 'No colleague is handling a conversation in your skill groups.',
+    heldBy: 'with {{name}}',
+    refresh: 'Refresh',
+    error: 'The list could not be read ({{code}}).',
+    hint: 'Open one to read it and ask to take it over.',
+  },
 } as const;
 
 export const zh: Messages<typeof en> = {
@@ -44,6 +56,8 @@ export const zh: Messages<typeof en> = {
   readOnlyPlaceholder: '只读：申请接管后才能回复',
   dismiss: '关闭',
   ask: '申请接管',
+  supervisionTakeover: '由你接管',
+  supervisionHint: '请 {{name}} 把此会话移交给你：对方会收到提示并答复。',
   asking: '正在请 {{name}} 移交此会话…',
   promptTitle: '接管申请',
   prompt: '{{name}} 申请接管你与该客户的会话。',
@@ -64,5 +78,15 @@ export const zh: Messages<typeof en> = {
     TAKEOVER_OWN: '此会话已由你处理。',
     FORBIDDEN: '你不负责这个技能组。',
     other: '申请失败（{{code}}）。',
+  },
+  team: {
+    tab: '同事',
+    tabTitle: '你所在技能组中同事正在处理的会话',
+    label: '同事正在处理的会话',
+    empty: '你的技能组中暂无同事正在处理的会话。',
+    heldBy: '{{name}} 处理中',
+    refresh: '刷新',
+    error: '无法读取列表（{{code}}）。',
+    hint: '打开会话即可查看，并可申请接管。',
   },
 };

@@ -2,8 +2,12 @@ import type { SessionSummary } from '../../../../common/api/sessions';
 import type { OfferView } from '../../../../common/socket/agent-events';
 import type { Slice, WorkstationDeps } from './types';
 
-/** `waiting`: for a person; `mine`: my open chats; `ai`: contacts the AI is answering (any agent may take one over). */
-export type QueueFilter = 'waiting' | 'mine' | 'ai';
+/**
+ * `waiting`: for a person; `mine`: my open chats; `ai`: contacts the AI is answering (any agent may
+ * take one over); `team`: chats colleagues of my groups hold (issue 15: read them, ask to take one
+ * over; listed by `takeover:list`, not from the queue rows).
+ */
+export type QueueFilter = 'waiting' | 'mine' | 'ai' | 'team';
 
 export interface QueueSlice {
   queue: Record<string, SessionSummary>;
@@ -36,6 +40,7 @@ export function sortQueue(items: SessionSummary[]): SessionSummary[] {
 }
 
 export function visibleQueue(state: Pick<QueueSlice, 'queue' | 'queueFilter'>, userId: string | undefined): SessionSummary[] {
+  if (state.queueFilter === 'team') return [];
   const all = Object.values(state.queue);
   const picked =
     state.queueFilter === 'waiting'

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useWorkstation } from '../../context';
 import type { AgentConnection } from '../../api/agent-socket';
 import { withTakeover, withViewers, type CollisionState } from './collision-store';
@@ -18,12 +18,18 @@ function off(socket: AgentConnection['socket'], event: string, fn: (...args: nev
  * keeps the pushed viewer lists, take-overs and load, and shows the holder's take-over prompt
  * wherever they are in the app.
  */
-export function CollisionLayer() {
+export function CollisionLayer({ onTakenOver }: { onTakenOver?: (sessionId: string) => void } = {}) {
   const store = useCollisionStore();
   const connection = useWorkstation((s) => s.connection);
   const openSessionId = useWorkstation((s) => s.openSessionId);
   const meId = useWorkstation((s) => s.user?.id ?? null);
   const openSession = useWorkstation((s) => s.openSession);
+  const setQueueFilter = useWorkstation((s) => s.setQueueFilter);
+  const supervisedId = useWorkstation((s) => s.supervisedId);
+  const closeSupervision = useWorkstation((s) => s.closeSupervision);
+  // Read when a take-over lands, so a new callback or supervised conversation does not re-subscribe the pushes.
+  const latest = useRef({ onTakenOver, supervisedId });
+  latest.current = { onTakenOver, supervisedId };
 
   useEffect(() => {
     if (!connection) return;
@@ -31,8 +37,15 @@ export function CollisionLayer() {
     const onViewers = (v: Parameters<typeof withViewers>[1]) => store.setState((s) => withViewers(s, v));
     const onTakeover = (t: Parameters<typeof withTakeover>[1]) => {
       store.setState((s) => withTakeover(s, t, meId));
-      // The contact is mine now: its conversation is read again, writable.
-      if (t.status === 'accepted' && t.requester.id === meId) void openSession(t.sessionId);
+      // The contact is mine now: its conversation is read again, writable, among my chats (a lead
+      // who asked from the supervision view leaves it for the desk: `onTakenOver`).
+      if (t.status === 'accepted' && t.requester.id === meId) {
+        if (latest.current.supervisedId === t.sessionId) void closeSupervision();
+        setQueueFilter('mine');
+        store.setState((s) => ({ ...s, held: s.held?.filter((h) => h.summary.id !== t.sessionId) ?? null }));
+        latest.current.onTakenOver?.(t.sessionId);
+        void openSession(t.sessionId);
+      }
     };
     const onLoad = (load: NonNullable<CollisionState['load']>) => store.setState({ load });
     socket.on('session:viewers', onViewers);
@@ -45,7 +58,7 @@ export function CollisionLayer() {
       off(socket, 'takeover:updated', onTakeover);
       off(socket, 'agent:load', onLoad);
     };
-  }, [connection, store, meId, openSession]);
+  }, [connection, store, meId, openSession, setQueueFilter, closeSupervision]);
 
   useEffect(() => {
     if (!connection || !openSessionId) return;

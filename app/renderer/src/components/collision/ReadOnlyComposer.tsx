@@ -13,21 +13,46 @@ import { withTakeover } from './collision-store';
 export function ReadOnlyComposer({ detail }: { detail: SessionDetail }) {
   const { t } = useTranslation('collision');
   const meId = useWorkstation((s) => s.user?.id ?? null);
-  const connection = useWorkstation((s) => s.connection);
-  const store = useCollisionStore();
   const pushed = useCollision((s) => s.viewers[detail.id]);
   const mine = useCollision((s) => s.mine[detail.id]);
-  const [error, setError] = useState<string | null>(null);
+  const listed = useCollision((s) => s.held?.find((h) => h.summary.id === detail.id)?.holder ?? null);
   // The pushed list is newer than the detail read when the conversation was opened.
   const holderId = pushed ? pushed.assignedAgentId : detail.status === 'active' ? detail.assignedAgentId : null;
   if (!holderId || holderId === meId || detail.status === 'closed') return null;
-  const holderName = pushed?.viewers.find((v) => v.id === holderId)?.name ?? mine?.holder.name ?? null;
+  const holderName =
+    pushed?.viewers.find((v) => v.id === holderId)?.name ?? mine?.holder.name ?? (listed?.id === holderId ? listed.name : null);
+
+  return (
+    <div className="composer-area composer-area--readonly" data-testid="readonly-composer">
+      <p className="readonly-note" role="status">
+        {holderName ? t('readOnly', { name: holderName }) : t('readOnlyColleague')}
+      </p>
+      <div className="composer composer--readonly">
+        <textarea aria-label={t('readOnlyPlaceholder')} placeholder={t('readOnlyPlaceholder')} rows={2} readOnly disabled value="" />
+        <AskTakeover sessionId={detail.id} />
+      </div>
+    </div>
+  );
+}
+
+/**
+ * "Ask to take over" for a conversation a colleague holds (issue 15), or where my request stands
+ * ("Asking Agent One…"), with the refusal's words. Used by the read-only composer and a lead's
+ * supervision view; the server checks everything (`takeover:request`: viewing, group, holder).
+ */
+export function AskTakeover({ sessionId }: { sessionId: string }) {
+  const { t } = useTranslation('collision');
+  const meId = useWorkstation((s) => s.user?.id ?? null);
+  const connection = useWorkstation((s) => s.connection);
+  const store = useCollisionStore();
+  const mine = useCollision((s) => s.mine[sessionId]);
+  const [error, setError] = useState<string | null>(null);
 
   const ask = async () => {
     if (!connection) return;
     setError(null);
     try {
-      const view = await connection.request('takeover:request', { sessionId: detail.id }, { retries: 0 });
+      const view = await connection.request('takeover:request', { sessionId }, { retries: 0 });
       store.setState((s) => withTakeover(s, view, meId));
     } catch (e) {
       const code = e instanceof HuiliuError ? e.code : 'INTERNAL';
@@ -40,27 +65,21 @@ export function ReadOnlyComposer({ detail }: { detail: SessionDetail }) {
   };
 
   return (
-    <div className="composer-area composer-area--readonly" data-testid="readonly-composer">
-      <p className="readonly-note" role="status">
-        {holderName ? t('readOnly', { name: holderName }) : t('readOnlyColleague')}
-      </p>
-      <div className="composer composer--readonly">
-        <textarea aria-label={t('readOnlyPlaceholder')} placeholder={t('readOnlyPlaceholder')} rows={2} readOnly disabled value="" />
-        {mine ? (
-          <span className="takeover-asking" role="status" data-testid="takeover-asking">
-            {t('asking', { name: mine.holder.name })}
-          </span>
-        ) : (
-          <button type="button" onClick={() => void ask()} data-testid="ask-takeover">
-            {t('ask')}
-          </button>
-        )}
-      </div>
+    <span className="takeover-ask">
+      {mine ? (
+        <span className="takeover-asking" role="status" data-testid="takeover-asking">
+          {t('asking', { name: mine.holder.name })}
+        </span>
+      ) : (
+        <button type="button" onClick={() => void ask()} data-testid="ask-takeover">
+          {t('ask')}
+        </button>
+      )}
       {error ? (
-        <p className="error" role="alert">
+        <p className="error takeover-error" role="alert" data-testid="takeover-error">
           {error}
         </p>
       ) : null}
-    </div>
+    </span>
   );
 }

@@ -5,6 +5,9 @@ import { useWorkstation } from '../../context';
 import { useCollision, useCollisionStore } from './collision-hooks';
 import { withTakeover } from './collision-store';
 
+/** How long the notice of a finished take-over stays (ms) unless dismissed first. */
+export const OUTCOME_SHOWN_MS = 15_000;
+
 /**
  * The holder's take-over prompt (accept: hand over / decline: keep it, counting down to `expiresAt`)
  * and the notice of how a take-over ended, for both parties (issue 15).
@@ -22,6 +25,11 @@ export function TakeoverPrompt() {
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, [asked.length]);
+  useEffect(() => {
+    if (!outcome) return;
+    const timer = setTimeout(() => store.setState((s) => (s.outcome === outcome ? { ...s, outcome: null } : s)), OUTCOME_SHOWN_MS);
+    return () => clearTimeout(timer);
+  }, [outcome, store]);
 
   const answer = async (request: TakeoverView, accept: boolean) => {
     if (!connection) return;

@@ -1,5 +1,5 @@
 import { createStore } from 'zustand/vanilla';
-import type { AgentLoad, SessionViewers, TakeoverView } from '../../../../../common/api/collision';
+import type { AgentLoad, HeldContact, SessionViewers, TakeoverView } from '../../../../../common/api/collision';
 
 /**
  * The workstation's collision-control state (issue 15, docs/collision.md), fed by the agent socket's
@@ -16,9 +16,21 @@ export interface CollisionState {
   outcome: TakeoverView | null;
   /** My presence and load against capacity. */
   load: AgentLoad | null;
+  /** The contacts colleagues hold in my groups (`takeover:list`), as last read; null before the first read. */
+  held: HeldContact[] | null;
+  /** Why the last `takeover:list` failed (a stable error code), or null. */
+  heldError: string | null;
 }
 
-export const initialCollision = (): CollisionState => ({ viewers: {}, asked: [], mine: {}, outcome: null, load: null });
+export const initialCollision = (): CollisionState => ({
+  viewers: {},
+  asked: [],
+  mine: {},
+  outcome: null,
+  load: null,
+  held: null,
+  heldError: null,
+});
 
 /** The state after a viewer list arrived (replaces the session's list). */
 export function withViewers(s: CollisionState, v: SessionViewers): CollisionState {

@@ -212,6 +212,46 @@ describe('collision control and shortcuts in the workstation', () => {
     expect($('viewers')).toBeNull();
   });
 
+  it('lists colleagues’ chats of my groups in the Team tab (zh), opens one read-only, and moves it to my chats once handed over', async () => {
+    const waiting = detail({ id: 'WB9', conversationId: 'c-9', status: 'queued', assignedAgentId: null, lastMessagePreview: 'hello' });
+    await render({
+      open: waiting,
+      locale: 'zh',
+      answers: { 'takeover:list': [{ summary: detail(), holder: { id: 'u1', name: 'Agent One' } }], 'session:open': detail() },
+    });
+    expect($('team-list')).toBeNull();
+    await act(async () => $('tab-team')!.click());
+    expect(requests.find((r) => r.event === 'takeover:list')?.payload).toEqual({});
+    const item = host.querySelector<HTMLElement>('[data-testid="team-item"]');
+    expect(item?.dataset['sessionId']).toBe('WB1');
+    expect(item?.querySelector('[data-testid="team-holder"]')?.textContent).toBe('Agent One 处理中');
+    expect($('tab-team')?.textContent).toBe('同事');
+    // Opened from the list: read, viewed, read-only with the holder's name (from the list until the viewers arrive).
+    await act(async () => item!.querySelector<HTMLElement>('.qitem__main')!.click());
+    expect(requests.filter((r) => r.event === 'session:open').at(-1)?.payload).toEqual({ sessionId: 'WB1' });
+    expect(requests.filter((r) => r.event === 'session:view').at(-1)?.payload).toEqual({ sessionId: 'WB1' });
+    expect($('readonly-composer')?.textContent).toContain('Agent One 正在处理此会话');
+    expect($('ask-takeover')?.textContent).toBe('申请接管');
+    // Handed over: read again (writable) among my chats, and gone from the team list.
+    const opens = requests.filter((r) => r.event === 'session:open').length;
+    await push('takeover:updated', takeover({ status: 'accepted', requester: { id: 'u2', name: 'Agent Two' } }));
+    expect(store.getState().queueFilter).toBe('mine');
+    expect(requests.filter((r) => r.event === 'session:open').length).toBe(opens + 1);
+    expect($('takeover-outcome')?.textContent).toContain('Agent One 已将会话移交给你');
+  });
+
+  it('shows a lead supervising a colleague’s chat the same "Ask to take over"', async () => {
+    const lead = { ...me, id: 'u9', username: 'lead', displayName: 'Team Lead', roles: ['lead' as const] };
+    await render({ answers: { 'supervise:agents': [], 'takeover:request': takeover({ requester: { id: 'u9', name: 'Team Lead' } }) } });
+    await act(async () => store.setState({ user: lead, supervisedId: 'WB1', supervised: detail() }));
+    // The supervision page is loaded lazily.
+    for (let i = 0; i < 100 && !$('supervision-takeover'); i++) await act(async () => new Promise((r) => setTimeout(r, 20)));
+    expect($('supervision-takeover')).not.toBeNull();
+    await act(async () => $('supervision-takeover')!.querySelector<HTMLElement>('[data-testid="ask-takeover"]')!.click());
+    expect(requests.find((r) => r.event === 'takeover:request')?.payload).toEqual({ sessionId: 'WB1' });
+    expect($('takeover-asking')?.textContent).toContain('Asking Agent One');
+  });
+
   it('prompts the holder to hand over, in Chinese, and answers accept', async () => {
     await render({
       open: detail({ assignedAgentId: 'u2' }),

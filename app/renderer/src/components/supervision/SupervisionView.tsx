@@ -8,6 +8,7 @@ import { StaffContext, staffName } from '../../staff';
 import { AuthorMark } from '../Assist';
 import { TransferRecordLine } from '../Transfer';
 import { NoteLine, isNote } from './NoteLine';
+import { AskTakeover } from '../collision/ReadOnlyComposer';
 import './supervision.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
@@ -27,7 +28,11 @@ export function supervisionErrorText(t: TFunction<'supervision'>, code: string |
  */
 export function SupervisionView() {
   const { t } = useTranslation('supervision');
+  const { t: tc } = useTranslation('collision');
   const detail = useWorkstation((s) => s.supervised);
+  const meId = useWorkstation((s) => s.user?.id ?? null);
+  // Issue 15: a lead who handles contacts may ask the holder to hand this one over (the server checks the group).
+  const takesOver = useWorkstation((s) => Boolean(s.user?.roles.some((r) => r === 'agent' || r === 'lead')));
   const error = useWorkstation((s) => s.supervisionError);
   const agents = useWorkstation((s) => s.supervisedAgents);
   const close = useWorkstation((s) => s.closeSupervision);
@@ -150,6 +155,13 @@ export function SupervisionView() {
             ) : null}
           </section>
           <aside className="supervision__side">
+            {takesOver && detail.status === 'active' && detail.assignedAgentId && detail.assignedAgentId !== meId ? (
+              <section className="supervision__takeover" data-testid="supervision-takeover">
+                <h3>{tc('supervisionTakeover')}</h3>
+                <p className="muted">{tc('supervisionHint', { name: holder?.name ?? detail.assignedAgentId })}</p>
+                <AskTakeover sessionId={detail.id} />
+              </section>
+            ) : null}
             {detail.status === 'active' ? (
               <section>
                 <h3>{t('reassign')}</h3>
