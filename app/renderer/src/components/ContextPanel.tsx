@@ -10,7 +10,7 @@ export function ContextPanel() {
   const detail = useWorkstation((s) => s.detail);
   const user = useWorkstation((s) => s.user);
   const staff = useStaff();
-  const { locale, dateTime } = useFormat();
+  const { dateTime } = useFormat();
   // The routing explanation's title is the routing page's (namespace `routing`); the rest is the desk's.
   const { t: tr } = useTranslation('routing');
   const { t } = useTranslation('desk', { keyPrefix: 'context' });
@@ -27,7 +27,7 @@ export function ContextPanel() {
         </p>
         <p className="muted">
           {t('channelsLine', {
-            list: detail.context.customer.channels.map((c) => tc(`channels.${c}`)).join(locale === 'zh' ? '、' : ', ') || '—',
+            list: detail.context.customer.channels.map((c) => tc(`channels.${c}`)).join(t('listSeparator')) || '—',
           })}
         </p>
       </section>

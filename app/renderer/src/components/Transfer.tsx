@@ -12,7 +12,7 @@ import {
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 import { useFormat } from '../format';
-import { useErrorText } from '../error-text';
+import { ServerError } from './ServerError';
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -41,7 +41,6 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
   const load = useWorkstation((s) => s.loadTransferTargets);
   const request = useWorkstation((s) => s.requestTransfer);
   const error = useWorkstation((s) => s.transferError);
-  const errorText = useErrorText();
   const [kind, setKind] = useState<Kind>('agent');
   const [agentId, setAgentId] = useState('');
   const [group, setGroup] = useState('');
@@ -177,7 +176,7 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
       </label>
       {error ? (
         <p className="error" role="alert" data-testid="transfer-error">
-          {errorText(error)}
+          <ServerError stored={error} />
         </p>
       ) : null}
       <div className="transfer-dialog__actions">

@@ -73,7 +73,6 @@ export const en = {
     loadOlder: 'Load older',
     loading: 'Loading…',
     empty: 'No messages yet.',
-    inSession: 'session {{id}}',
   },
   errors: {
     notFound: 'No customer found with that, in your skill groups.',
@@ -153,7 +152,6 @@ export const zh: Messages<typeof en> = {
     loadOlder: '加载更早的消息',
     loading: '加载中…',
     empty: '暂无消息。',
-    inSession: '会话 {{id}}',
   },
   errors: {
     notFound: '在你的技能组中没有找到这位客户。',

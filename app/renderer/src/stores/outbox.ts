@@ -13,6 +13,7 @@ import { LocalSync } from '../bridge/local-sync';
 import { playOfferTone } from '../bridge/offer-tone';
 import type { Slice, WorkstationDeps } from './types';
 import { deskT } from './desk-words';
+import { errorKey } from '../error-text';
 
 const NOTIFY_TITLE_MAX = NotifySchema.shape.title.maxLength ?? 120;
 const NOTIFY_BODY_MAX = NotifySchema.shape.body.maxLength ?? 300;
@@ -99,7 +100,9 @@ export const createOutboxSlice =
       if (entry.kind === 'reply') {
         set((s) => ({
           pending: s.pending.map((p) =>
-            p.clientMessageId === entry.clientMessageId ? { ...p, status: 'refused', code, error: message } : p,
+            p.clientMessageId === entry.clientMessageId
+              ? { ...p, status: 'refused', code, error: errorKey(new HuiliuError(code, message), 'noAnswerRetry') }
+              : p,
           ),
         }));
       } else {
