@@ -5,6 +5,7 @@ import { useFormat } from '../format';
 import { useStaff } from '../staff';
 import { DecisionExplanation } from './routing/DecisionExplanation';
 import { PrivacyRequestActions } from './PrivacyRequestActions';
+import { useCustomerName } from '../customer-name';
 
 export function ContextPanel() {
   const detail = useWorkstation((s) => s.detail);
@@ -16,6 +17,7 @@ export function ContextPanel() {
   const { t } = useTranslation('desk', { keyPrefix: 'context' });
   const { t: tc } = useTranslation('continuity');
   const { t: tt } = useTranslation('transfer');
+  const nameOf = useCustomerName();
   if (!detail) return <aside className="context" aria-label={t('label')} />;
   const r = detail.routing;
   return (
@@ -23,7 +25,7 @@ export function ContextPanel() {
       <section>
         <h3>{t('customer')}</h3>
         <p className="context__name" dir="auto">
-          {detail.context.customer.name}
+          {nameOf(detail.context.customer.name)}
         </p>
         <p className="muted">
           {t('channelsLine', {

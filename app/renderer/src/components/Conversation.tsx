@@ -25,6 +25,7 @@ import { CannedList, useCannedPicker } from './canned/CannedPicker';
 import { hasKey } from '../locale-format';
 import { resources } from '../locales';
 import { LocalHistoryPreview, OutboxBanner, PendingReplies, useLocalDraft } from './outbox/Outbox';
+import { useCustomerName } from '../customer-name';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -53,6 +54,7 @@ export function Conversation() {
   const { t } = useTranslation('assist');
   const { t: td } = useTranslation('desk', { keyPrefix: 'conversation' });
   const { t: tq } = useTranslation('desk', { keyPrefix: 'queue' });
+  const nameOf = useCustomerName();
   const fmt = useFormat();
   const token = useWorkstation((s) => s.token);
   const revealApi = useRevealApi();
@@ -202,7 +204,7 @@ export function Conversation() {
         <div>
           <h2 data-testid="conversation-customer">
             <MaskedText
-              text={detail.customerName}
+              text={nameOf(detail.customerName)}
               reveal={async () => (token ? ((await revealApi.customer(token, detail.customerId, 'name')).values[0] ?? null) : null)}
             />
           </h2>

@@ -7,6 +7,7 @@ import { countdown, dateTime, waitedFor } from '../format';
 import { visibleQueue } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
 import { IncomingTransfers } from './Transfer';
+import { useCustomerName } from '../customer-name';
 
 export function QueueList() {
   const userId = useWorkstation((s) => s.user?.id);
@@ -32,6 +33,7 @@ export function QueueList() {
   const decline = useWorkstation((s) => s.decline);
   const { t } = useTranslation('desk', { keyPrefix: 'queue' });
   const { t: tc } = useTranslation('continuity');
+  const nameOf = useCustomerName();
   const locale = useLocale();
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -78,7 +80,7 @@ export function QueueList() {
                       {tc(`channels.${s.channel}`)}
                     </span>
                     <strong className="qitem__name" dir="auto">
-                      {s.customerName}
+                      {nameOf(s.customerName)}
                     </strong>
                     {unread[s.id] ? <span className="unread">{unread[s.id]}</span> : null}
                     <span className="qitem__wait">{waitedFor(s.status === 'active' ? s.lastMessageAt : s.waitingSince, now, locale)}</span>

@@ -13,6 +13,7 @@ import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 import { useFormat } from '../format';
 import { ServerError } from './ServerError';
+import { useCustomerName } from '../customer-name';
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -256,6 +257,7 @@ export function TransferCard({ transfer }: { transfer: TransferView }) {
 /** Warm transfers offered to me: the contact, the sender, their note, the AI summary, Accept / Decline. */
 export function IncomingTransfers() {
   const { t } = useTranslation('transfer');
+  const nameOf = useCustomerName();
   const offers = useWorkstation((s) => s.incomingTransfers);
   const accept = useWorkstation((s) => s.acceptTransfer);
   const decline = useWorkstation((s) => s.declineTransfer);
@@ -276,7 +278,8 @@ export function IncomingTransfers() {
             <span className="countdown">{t('secondsLeft', { count: secondsUntil(transfer.expiresAt, now) })}</span>
           </header>
           <p className="incoming-transfer__who">
-            <strong dir="auto">{session.customerName}</strong> <span className="muted">{t('from', { name: transfer.from.name })}</span>
+            <strong dir="auto">{nameOf(session.customerName)}</strong>{' '}
+            <span className="muted">{t('from', { name: transfer.from.name })}</span>
           </p>
           {transfer.note ? (
             <p className="transfer-card__note" dir="auto">

@@ -141,6 +141,11 @@ export const en = {
     maskedTitle: 'Personal data is hidden',
     failed: 'Could not show it',
   },
+  customerNames: {
+    unknown: 'Unknown customer',
+    other: '{{channel}} customer',
+    channels: { WB: 'Web visitor', WX: 'WeChat user', XM: 'XMPP user', AP: 'App user', SP: 'Caller' },
+  },
   errors: {
     unreachable: 'Cannot reach the server.',
     sessionEnded: 'Your session ended; please sign in again.',
@@ -285,6 +290,11 @@ export const zh: Messages<typeof en> = {
     showLabel: '显示隐藏的个人信息（查看将被记录）',
     maskedTitle: '个人信息已隐藏',
     failed: '无法显示',
+  },
+  customerNames: {
+    unknown: '未知客户',
+    other: '{{channel}} 客户',
+    channels: { WB: '网页访客', WX: '微信用户', XM: 'XMPP 用户', AP: 'App 用户', SP: '来电客户' },
   },
   errors: {
     unreachable: '无法连接服务器。',

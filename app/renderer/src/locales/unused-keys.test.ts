@@ -35,6 +35,7 @@ const DYNAMIC: readonly string[] = [
   'continuity:panel.linkKinds.',
   'continuity:panel.reasons.link.',
   'desk:context.statuses.',
+  'desk:customerNames.channels.',
   'desk:conversation.delivery.',
   'desk:conversation.wrapUpCodes.',
   'desk:emotions.',

@@ -9,6 +9,7 @@ import { useTranslation } from 'react-i18next';
 import { formatWait, hasKey } from '../../locale-format';
 import { intlTag } from '../../locale';
 import { en } from '../../locales/board';
+import { useCustomerName } from '../../customer-name';
 
 /** The board namespace's translate function (react-i18next). */
 type Tr = TFunction<'board'>;
@@ -145,6 +146,7 @@ function ContactsTable({
   t: Tr;
   onSupervise: OnSupervise | undefined;
 }) {
+  const nameOf = useCustomerName();
   if (contacts.length === 0) return <p className="muted">{t('noContacts')}</p>;
   return (
     <table className="board-table" data-testid="board-contacts">
@@ -177,7 +179,7 @@ function ContactsTable({
               className={trouble.length > 0 ? 'board-row board-row--trouble' : 'board-row'}
             >
               <td>
-                <bdi dir="auto">{c.customerName}</bdi>
+                <bdi dir="auto">{nameOf(c.customerName)}</bdi>
               </td>
               <td>{c.skillGroup}</td>
               <td>{t(`channels.${c.channel}`)}</td>

@@ -13,6 +13,7 @@ import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { hasKey } from '../../locale-format';
 import { en } from '../../locales/supervision';
+import { useCustomerName } from '../../customer-name';
 
 /** An error's words for the supervision views: the code's own line, else the fallback. */
 export function supervisionErrorText(t: TFunction<'supervision'>, code: string | null | undefined): string {
@@ -27,6 +28,7 @@ export function supervisionErrorText(t: TFunction<'supervision'>, code: string |
  */
 export function SupervisionView() {
   const { t } = useTranslation('supervision');
+  const nameOf = useCustomerName();
   const detail = useWorkstation((s) => s.supervised);
   const error = useWorkstation((s) => s.supervisionError);
   const agents = useWorkstation((s) => s.supervisedAgents);
@@ -82,7 +84,7 @@ export function SupervisionView() {
             <header className="conversation__head">
               <div>
                 <h2>
-                  <bdi dir="auto">{detail.customerName}</bdi>
+                  <bdi dir="auto">{nameOf(detail.customerName)}</bdi>
                 </h2>
                 <p className="muted">
                   <code data-testid="supervised-session">{detail.id}</code> · {detail.channel} · {detail.skillGroup} ·{' '}
