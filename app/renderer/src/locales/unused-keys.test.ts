@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resources } from './index';
 
@@ -11,7 +9,6 @@ import { resources } from './index';
  * by their base (`offlineCount_one` → `offlineCount`). Keys chosen at run time (``t(`statuses.${s}`)``)
  * are allowed by `DYNAMIC` below, each of which must itself be used as a template prefix somewhere.
  */
-const ROOT = join(__dirname, '..');
 
 /** `<ns>:<key prefix>` of keys picked at run time; every entry is checked to appear as `` `<prefix>${ ``. */
 const DYNAMIC: readonly string[] = [
@@ -71,14 +68,6 @@ const DYNAMIC: readonly string[] = [
   'transfer:presence.',
 ];
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'locales' ? [] : sources(path);
-    return /\.(ts|tsx)$/.test(name) && !/\.test\.tsx?$/.test(name) ? [path] : [];
-  });
-}
-
 function keys(o: object, prefix = ''): string[] {
   return Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [prefix + k] : keys(v as object, `${prefix}${k}.`)));
 }
@@ -92,7 +81,13 @@ const reads = (text: string, ns: string) =>
 
 const quoted = (text: string, s: string) => text.includes(`'${s}'`) || text.includes(`"${s}"`) || text.includes(`\`${s}\``);
 
-const FILES = sources(ROOT).map((path) => ({ path: relative(ROOT, path), text: readFileSync(path, 'utf8') }));
+/** The renderer's non-test sources outside `locales/`, read by the bundler (the renderer is a web page: no node:fs here). */
+const SOURCES = import.meta.glob<string>(['../**/*.ts', '../**/*.tsx', '!../**/*.test.ts', '!../**/*.test.tsx', '!./**'], {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+});
+const FILES = Object.entries(SOURCES).map(([path, text]) => ({ path, text }));
 
 /** Whether `file` names key `path` of namespace `ns` (see the module comment). */
 function names(text: string, ns: string, path: string): boolean {
@@ -127,6 +122,9 @@ function builds(text: string, ns: string, prefix: string): boolean {
 
 describe('locale keys', () => {
   it('every English key is used by some source file', () => {
+    // The sources are really read: the components, and nothing of locales/ (which names every key).
+    expect(FILES.map((f) => f.path)).toContain('../components/privacy/PrivacyPage.tsx');
+    expect(FILES.some((f) => f.path.startsWith('./'))).toBe(false);
     const unused: string[] = [];
     for (const [ns, messages] of Object.entries(resources.en)) {
       const all = [...new Set(keys(messages).map((k) => k.replace(/_(zero|one|two|few|many|other)$/, '')))];
