@@ -30,6 +30,7 @@ const request = (over: Partial<PrivacyRequestView>): PrivacyRequestView => ({
   dueAt: at,
   overdue: true,
   expiresAt: null,
+  completedAt: null,
   ...over,
 });
 
