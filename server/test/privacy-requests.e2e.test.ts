@@ -158,13 +158,11 @@ describe('privacy requests in the workstation: filed by an agent, decided by the
     await mine.getByRole('button', { name: `Approve the erasure for customer ${exportCustomer}` }).click();
     const error = page.getByTestId('privacy-error');
     await expect.poll(() => error.getAttribute('data-code')).toBe('PRIVACY_SELF_APPROVAL');
-    expect(await error.textContent()).toBe(
-      'You filed this request: someone else must decide it. A request must be approved by someone other than the requester.',
-    );
-    // The server's own words, quoted.
-    expect(await page.getByTestId('privacy-server-message').textContent()).toBe(
-      'A request must be approved by someone other than the requester.',
-    );
+    // The desk's sentence for the code (errors namespace), and the code small for support; not the server's English.
+    expect(await error.getByTestId('error-text').textContent()).toBe('You filed this request: someone else must decide it.');
+    expect(await error.getByTestId('error-code').textContent()).toBe('PRIVACY_SELF_APPROVAL');
+    expect(await error.textContent()).not.toContain('A request must be approved by someone other than the requester.');
+    await page.screenshot({ path: join(SHOTS, 'privacy-error-en.png') });
     expect(await mine.getAttribute('data-status')).toBe('pending');
 
     // Reject the duplicate with a note.
@@ -243,8 +241,19 @@ describe('privacy requests in the workstation: filed by an agent, decided by the
       '状态',
       '操作',
     ]);
+    // A second window of the officer, opened before the decision: its Approve comes too late.
+    const stale = await signIn('zh-CN', 'privacy');
+    await stale.getByTestId('view-privacy').click();
+    await rowOf(stale, erasureId).getByTestId('privacy-approve').waitFor();
     await row.getByRole('button', { name: `批准客户 ${erasure.customerId} 的数据删除请求` }).click();
     await expect.poll(() => row.getAttribute('data-status')).toBe('executed');
+    await rowOf(stale, erasureId).getByTestId('privacy-approve').click();
+    const late = stale.getByTestId('privacy-error');
+    await expect.poll(() => late.getAttribute('data-code')).toBe('PRIVACY_REQUEST_NOT_PENDING');
+    expect(await late.getByTestId('error-text').textContent()).toBe('该请求已被处理。');
+    expect(await late.getByTestId('error-code').textContent()).toBe('PRIVACY_REQUEST_NOT_PENDING');
+    await stale.screenshot({ path: join(SHOTS, 'privacy-error-zh.png') });
+    await stale.context().close();
     expect(await row.getByTestId('privacy-status').textContent()).toBe('已删除');
     expect(await rowOf(officer, exportId).getByTestId('privacy-status').textContent()).toBe('已下载');
     await officer.screenshot({ path: join(SHOTS, 'privacy-requests-zh.png') });

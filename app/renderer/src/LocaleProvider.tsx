@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { i18n } from 'i18next';
 import { I18nextProvider } from 'react-i18next';
 import { LocaleContext } from './context';
-import type { Locale } from './i18n';
+import type { Locale } from './locale';
 import { createI18n, localeOf } from './locale';
 
 /**

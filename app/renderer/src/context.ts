@@ -1,7 +1,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { DesktopBridge } from '../../../common/ipc/desktop-bridge';
-import { detectLocale, type Locale } from './i18n';
+import { detectLocale, type Locale } from './locale';
 import type { Workstation, WorkstationStore } from './stores/workstation';
 
 export const StoreContext = createContext<WorkstationStore | null>(null);

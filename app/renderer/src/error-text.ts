@@ -1,28 +1,59 @@
 import type { i18n } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { HuiliuError } from '../../../common/errors/codes';
+import { HuiliuError, type ErrorCode } from '../../../common/errors/codes';
 import { resources } from './locales';
 
-/** The desk's words for a failure a store keeps (`errors.<key>`, or by error code `errors.codes.<CODE>`). */
-export type DeskErrorKey = Exclude<keyof (typeof resources)['en']['desk']['errors'], 'codes'>;
+/** The desk's words for a failure without a code that a store keeps (`desk:errors.<key>`). */
+export type DeskErrorKey = keyof (typeof resources)['en']['desk']['errors'];
 
-const ERROR_MARK = 'desk:errors.';
+const DESK_MARK = 'desk:errors.';
+const CODE_MARK = 'errors:codes.';
+
+/** Whether `code` is one the `errors` namespace has a sentence for (every registry code). */
+export function isKnownCode(code: string): code is ErrorCode {
+  return Object.hasOwn(resources.en.errors.codes, code);
+}
+
+/** Whether a HuiliuError is "no answer at all" (the REST clients' `details: {network: true}`). */
+export function isNetworkError(error: unknown): boolean {
+  return error instanceof HuiliuError && (error.details as { network?: boolean } | undefined)?.network === true;
+}
 
 /**
  * What a store keeps for a failure it shows later (stores live outside React and know no language):
- * a HuiliuError whose code the desk has words for becomes `desk:errors.codes.<CODE>`, another
- * HuiliuError keeps the server's message, anything else (no answer) `desk:errors.<fallback>`.
- * `errorText` turns it into the UI language's words when it is rendered, so a switch re-translates it.
+ * a HuiliuError becomes `errors:codes.<CODE>` (every registry code has a sentence in zh and en), no
+ * answer at all (no HuiliuError, or one marked `network`) `desk:errors.<fallback>`. `errorText` /
+ * `<ServerError stored>` turn it into the UI language's words when rendered, so a switch re-translates it.
  */
 export function errorKey(error: unknown, fallback: DeskErrorKey): string {
-  if (error instanceof HuiliuError)
-    return error.code in resources.en.desk.errors.codes ? `${ERROR_MARK}codes.${error.code}` : error.message;
-  return ERROR_MARK + fallback;
+  if (error instanceof HuiliuError && !isNetworkError(error) && isKnownCode(error.code)) return CODE_MARK + error.code;
+  return DESK_MARK + fallback;
 }
 
-/** A stored failure (`errorKey`'s or another `desk:` key, or a plain text) in `instance`'s language; plain text is shown as it is. */
+/** The code a stored failure names (`errors:codes.<CODE>` → `<CODE>`), else null. */
+export function codeOfStored(stored: string): ErrorCode | null {
+  if (!stored.startsWith(CODE_MARK)) return null;
+  const code = stored.slice(CODE_MARK.length);
+  return isKnownCode(code) ? code : null;
+}
+
+/**
+ * A stored failure (`errorKey`'s, another `desk:`/`errors:` key, or a plain text) in `instance`'s
+ * language; plain text is shown as it is.
+ */
 export function errorText(instance: i18n, stored: string): string {
-  return stored.startsWith('desk:') && instance.exists(stored) ? instance.t(stored as never) : stored;
+  return (stored.startsWith('desk:') || stored.startsWith('errors:')) && instance.exists(stored) ? instance.t(stored as never) : stored;
+}
+
+/**
+ * The sentence for a server refusal by its code, in `instance`'s language: `override` (a feature's own
+ * wording for that code, e.g. `privacyRequest:errors.NOT_FOUND` "No such customer.") when it exists, else
+ * `errors:codes.<CODE>`; a code outside the registry gives the server's `message`, else `errors:fallback`.
+ */
+export function codeText(instance: i18n, code: string, message?: string | null, override?: string): string {
+  if (override && instance.exists(`${override}${code}`)) return instance.t(`${override}${code}` as never);
+  if (isKnownCode(code)) return instance.t(`errors:codes.${code}`);
+  return message || instance.t('errors:fallback');
 }
 
 /** `errorText` in the UI's current language, as a hook (re-renders on a language switch). */

@@ -1,5 +1,5 @@
 import { useLocale } from './context';
-import type { Locale } from './i18n';
+import type { Locale } from './locale';
 import { formatDate } from './intl-cache';
 import { formatDuration, intlTag } from './locale';
 

@@ -17,9 +17,9 @@ describe('the admin namespaces (issue 15)', () => {
   });
 
   it('formats file sizes, KPI durations and routing waits in the language', () => {
-    const en = createI18n('en').getFixedT('en', 'files');
-    expect(en('kb', { value: 2048 / 1024 })).toBe('2.0 KB');
-    expect(createI18n('zh').getFixedT('zh', 'files')('bytes', { value: 12 })).toBe('12 字节');
+    const en = createI18n('en').getFixedT('en', 'desk');
+    expect(en('file.kb', { value: 2048 / 1024 })).toBe('2.0 KB');
+    expect(createI18n('zh').getFixedT('zh', 'desk')('file.bytes', { value: 12 })).toBe('12 字节');
     expect(formatSeconds(185, createI18n('zh').getFixedT('zh', 'kpis'))).toBe('3 分 5 秒');
     expect(formatSeconds(3720, createI18n('en').getFixedT('en', 'kpis'))).toBe('1 h 2 min');
     expect(formatSeconds(null, createI18n('en').getFixedT('en', 'kpis'))).toBe('—');

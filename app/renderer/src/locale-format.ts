@@ -1,7 +1,7 @@
 import { numberFormat } from './intl-cache';
 import { intlTag } from './locale';
 import type { TFunction } from 'i18next';
-import type { Locale } from './i18n';
+import type { Locale } from './locale';
 
 /**
  * Formatting for the lead/admin/auditor pages in the current language (issue 15): pass `useLocale()`

@@ -51,8 +51,8 @@ describe('the UI language (i18next)', () => {
     expect(formatDuration(3900, 'zh')).toBe('1小时5分钟');
     expect(formatDuration(-3, 'en')).toBe('0s');
     expect(formatDuration(Number.NaN, 'zh')).toBe('0秒');
-    expect(createI18n('zh').t('durationDemo', { value: 65 })).toBe('已等待 1分钟');
-    expect(createI18n('en').t('durationDemo', { value: 65 })).toBe('Waited 1m');
+    expect(createI18n('zh').t('desk:queue.offerLeft', { value: 65 })).toBe('剩余 1分钟');
+    expect(createI18n('en').t('desk:queue.offerLeft', { value: 65 })).toBe('1m left');
   });
 
   describe('the switch', () => {

@@ -1,8 +1,19 @@
 import i18next, { type i18n } from 'i18next';
 import { initReactI18next } from 'react-i18next';
-import { detectLocale, type Locale } from './i18n';
 import { numberFormat } from './intl-cache';
 import { resources } from './locales';
+
+/** The workstation's languages (issue 15): Simplified Chinese and English. */
+export type Locale = 'zh' | 'en';
+
+/** The user's language from the browser's (Electron: the OS's) preferences: the first zh or en one, else en. */
+export function detectLocale(languages: readonly string[]): Locale {
+  for (const tag of languages) {
+    const primary = tag.toLowerCase().split('-')[0];
+    if (primary === 'zh' || primary === 'en') return primary;
+  }
+  return 'en';
+}
 
 /** Where the workstation remembers the agent's language choice (localStorage; Electron keeps it per profile). */
 export const LOCALE_KEY = 'huiliu.locale';

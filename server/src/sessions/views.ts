@@ -13,6 +13,7 @@ import type { Logger } from '../logging/logger';
 import type { SessionRecord, SessionStore } from './store';
 import { truncateText } from '../../../common/text/text';
 import { HuiliuError } from '../../../common/errors/codes';
+import { UNKNOWN_CUSTOMER } from '../../../common/message/placeholder-names';
 import type { OcrView } from '../../../common/api/attachments';
 import { maskPii } from '../../../common/privacy/mask';
 import { contentWords, maskContent, maskSummary, maskText, maskTransfer } from '../../../common/privacy/staff-view';
@@ -164,7 +165,7 @@ export function queueRow(
     id: s.id,
     conversationId: s.conversationId,
     customerId: s.customerId,
-    customerName: customerName === null ? 'Unknown customer' : maskPii(customerName),
+    customerName: customerName === null ? UNKNOWN_CUSTOMER : maskPii(customerName),
     channel: s.channel,
     status: s.status,
     skillGroup: s.skillGroup,
@@ -286,7 +287,7 @@ export class SessionViews {
       context: {
         customer: {
           id: s.customerId,
-          name: customer ? maskPii(customer.name) : 'Unknown customer',
+          name: customer ? maskPii(customer.name) : UNKNOWN_CUSTOMER,
           channels: [...new Set([...(customer?.channels ?? []), ...previous.map((p) => p.channel), s.channel])].sort(),
           groupId: customer?.groupId ?? s.customerId,
         },

@@ -3,6 +3,7 @@ import { HuiliuError } from '../../../common/errors/codes';
 import { normalizeLinkValue, type Content, type Envelope, type IdentityLink, type InboundDraft } from '../../../common/message/envelope';
 import type { AuthorKind } from '../../../common/ai/assist';
 import type { ChannelCode } from '../../../common/message/session-id';
+import { placeholderName } from '../../../common/message/placeholder-names';
 import { openText, sealText } from '../crypto/aead';
 import { type GroupCommit } from '../db/group-commit';
 import type { Db } from '../db/sqlite';
@@ -133,9 +134,6 @@ export async function openSessionWriter(options: {
   });
   return { writer, ring };
 }
-
-/** The name a customer has until a channel tells us theirs. */
-const DEFAULT_NAMES: Partial<Record<ChannelCode, string>> = { WB: 'Web visitor', WX: 'WeChat user', XM: 'XMPP user', AP: 'App user' };
 
 /**
  * The session store's writes over one SQLite connection, each through group commit: a method resolves
@@ -422,7 +420,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       const again = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
       if (again) return again.customer_id;
       const t = iso();
-      const name = identity.displayName ?? DEFAULT_NAMES[identity.channel] ?? `${identity.channel} customer`;
+      const name = identity.displayName ?? placeholderName(identity.channel);
       q.insertCustomer.run(customerId, sealText(key, name, nameAad(customerId)), nameHmac(customerId, name), t, customerId);
       q.insertIdentity.run(
         identity.channel,

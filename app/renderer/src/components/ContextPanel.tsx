@@ -5,17 +5,19 @@ import { useFormat } from '../format';
 import { useStaff } from '../staff';
 import { DecisionExplanation } from './routing/DecisionExplanation';
 import { PrivacyRequestActions } from './PrivacyRequestActions';
+import { useCustomerName } from '../customer-name';
 
 export function ContextPanel() {
   const detail = useWorkstation((s) => s.detail);
   const user = useWorkstation((s) => s.user);
   const staff = useStaff();
-  const { locale, dateTime } = useFormat();
+  const { dateTime } = useFormat();
   // The routing explanation's title is the routing page's (namespace `routing`); the rest is the desk's.
   const { t: tr } = useTranslation('routing');
   const { t } = useTranslation('desk', { keyPrefix: 'context' });
   const { t: tc } = useTranslation('continuity');
   const { t: tt } = useTranslation('transfer');
+  const nameOf = useCustomerName();
   if (!detail) return <aside className="context" aria-label={t('label')} />;
   const r = detail.routing;
   return (
@@ -23,11 +25,11 @@ export function ContextPanel() {
       <section>
         <h3>{t('customer')}</h3>
         <p className="context__name" dir="auto">
-          {detail.context.customer.name}
+          {nameOf(detail.context.customer.name)}
         </p>
         <p className="muted">
           {t('channelsLine', {
-            list: detail.context.customer.channels.map((c) => tc(`channels.${c}`)).join(locale === 'zh' ? '、' : ', ') || '—',
+            list: detail.context.customer.channels.map((c) => tc(`channels.${c}`)).join(t('listSeparator')) || '—',
           })}
         </p>
       </section>

@@ -6,7 +6,8 @@ import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 import { useFormat } from '../format';
-import { useErrorText } from '../error-text';
+import { ServerError } from './ServerError';
+import { codeText } from '../error-text';
 import { EmotionBadge } from './EmotionBadge';
 import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } from './Assist';
 import { ImageMessage } from './ImageMessage';
@@ -24,6 +25,7 @@ import { CannedList, useCannedPicker } from './canned/CannedPicker';
 import { hasKey } from '../locale-format';
 import { resources } from '../locales';
 import { LocalHistoryPreview, OutboxBanner, PendingReplies, useLocalDraft } from './outbox/Outbox';
+import { useCustomerName } from '../customer-name';
 
 export function Conversation() {
   const detail = useWorkstation((s) => s.detail);
@@ -52,8 +54,8 @@ export function Conversation() {
   const { t } = useTranslation('assist');
   const { t: td } = useTranslation('desk', { keyPrefix: 'conversation' });
   const { t: tq } = useTranslation('desk', { keyPrefix: 'queue' });
+  const nameOf = useCustomerName();
   const fmt = useFormat();
-  const errorText = useErrorText();
   const token = useWorkstation((s) => s.token);
   const revealApi = useRevealApi();
   const discardDraft = useWorkstation((s) => s.discardDraft);
@@ -136,7 +138,7 @@ export function Conversation() {
         <p>{td('selectContact')}</p>
         {workError ? (
           <p className="error" role="alert">
-            {errorText(workError)}
+            <ServerError stored={workError} />
           </p>
         ) : null}
       </section>
@@ -202,7 +204,7 @@ export function Conversation() {
         <div>
           <h2 data-testid="conversation-customer">
             <MaskedText
-              text={detail.customerName}
+              text={nameOf(detail.customerName)}
               reveal={async () => (token ? ((await revealApi.customer(token, detail.customerId, 'name')).values[0] ?? null) : null)}
             />
           </h2>
@@ -370,7 +372,7 @@ export function Conversation() {
       <OutboxBanner />
       {workError ? (
         <p className="error" role="alert">
-          {errorText(workError)}
+          <ServerError stored={workError} />
         </p>
       ) : null}
       {detail.status === 'closed' ? (
@@ -436,11 +438,13 @@ export function Conversation() {
 
 /** How far a reply got on the customer's channel: ✓ sent, ✓✓ delivered or read, or why it failed. */
 function DeliveryMark({ delivery }: { delivery: MessageDelivery }) {
-  const { t } = useTranslation('desk', { keyPrefix: 'conversation' });
+  const { t, i18n } = useTranslation('desk', { keyPrefix: 'conversation' });
   if (delivery.state === 'failed') {
+    // A registry code gets the desk's sentence; a channel's own code (not ours) keeps the channel's words.
+    const why = delivery.error ? codeText(i18n, delivery.error.code, delivery.error.message) : t('channelRefused');
     return (
-      <span className="delivery delivery--failed" data-testid="delivery" role="status">
-        {t('notDelivered', { why: delivery.error?.message ?? delivery.error?.code ?? t('channelRefused') })}
+      <span className="delivery delivery--failed" data-testid="delivery" data-code={delivery.error?.code} role="status">
+        {t('notDelivered', { why })}
       </span>
     );
   }

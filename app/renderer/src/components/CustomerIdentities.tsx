@@ -13,6 +13,7 @@ import { useWorkstation } from '../context';
 import { useFormat } from '../format';
 import { useStaff } from '../staff';
 import { ChannelBadge } from './Continuity';
+import { useCustomerName } from '../customer-name';
 
 const CHANNELS = Object.keys(CHANNEL_NAMES) as ChannelCode[];
 const LINK_KINDS: IdentityLinkKind[] = ['phone', 'email', 'wechat-unionid'];
@@ -128,7 +129,7 @@ export function CustomerIdentities(props: {
     }
   };
 
-  const unnamed = t('panel.unnamed', { returnObjects: true }) as Record<string, string>;
+  const nameOf = useCustomerName();
   const survivorId = view?.groupId ?? groupId;
   const members = view?.members ?? [];
   return (
@@ -155,7 +156,7 @@ export function CustomerIdentities(props: {
         <>
           {members.length > 1 ? (
             <p className="small" data-testid="identities-members" dir="auto">
-              {t('panel.members', { names: members.map((m) => unnamed[m.name] ?? m.name).join(' · ') })}
+              {t('panel.members', { names: members.map((m) => nameOf(m.name)).join(' · ') })}
             </p>
           ) : null}
           <ul className="idlist" aria-label={t('panel.channels')}>

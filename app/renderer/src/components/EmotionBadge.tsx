@@ -1,8 +1,10 @@
 import type { MessageEmotion } from '../../../../common/api/sessions';
-import { NEGATIVE_EMOTIONS } from '../../../../common/ai/types';
+import { NEGATIVE_EMOTIONS, type Emotion } from '../../../../common/ai/types';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import type { ShownEmotion } from '../i18n';
+
+/** The emotions a badge names; `neutral` shows no badge. */
+export type ShownEmotion = Exclude<Emotion, 'neutral'>;
 
 const EMOJI: Record<ShownEmotion, string> = {
   anger: '😠',

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { fetchSignInProviders, type SignInProviders } from '../api/http';
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
-import { useErrorText } from '../error-text';
+import { ServerError } from './ServerError';
 import { LanguageSwitch } from './LanguageSwitch';
 
 export function Login({ providers: given }: { providers?: SignInProviders } = {}) {
@@ -10,7 +10,6 @@ export function Login({ providers: given }: { providers?: SignInProviders } = {}
   const loggingIn = useWorkstation((s) => s.loggingIn);
   const error = useWorkstation((s) => s.loginError ?? s.linkError);
   const { t } = useTranslation('desk', { keyPrefix: 'login' });
-  const errorText = useErrorText();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   // Enterprise sign-in (issue 17): offered when the server has an OpenID provider configured.
@@ -63,7 +62,7 @@ export function Login({ providers: given }: { providers?: SignInProviders } = {}
         </label>
         {error ? (
           <p className="login__error" role="alert">
-            {errorText(error)}
+            <ServerError stored={error} />
           </p>
         ) : null}
         <button type="submit" disabled={loggingIn}>

@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { StoreContext, useWorkstation } from '../context';
 import { useFormat } from '../format';
 import { canRequestPrivacy } from '../staff';
+import { PrivacyErrorText } from './privacy/PrivacyPage';
 import { createPrivacyFilingStore, REASON_MAX } from '../stores/privacy';
 
 /**
@@ -17,7 +18,7 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
   const user = useWorkstation((s) => s.user);
   const api = usePrivacyApi();
   const workstation = useContext(StoreContext);
-  const { t, i18n } = useTranslation('privacyRequest');
+  const { t } = useTranslation('privacyRequest');
   const { dateTime } = useFormat();
   const headingId = useId();
   const store = useMemo(() => createPrivacyFilingStore(api, () => workstation?.getState().token ?? ''), [api, workstation]);
@@ -81,8 +82,7 @@ export function PrivacyRequestActions({ customerId }: { customerId: string }) {
       )}
       {error ? (
         <p className="privacy-file__error" role="alert" data-testid="privacy-file-error">
-          {i18n.exists(`privacyRequest:errors.${error.code}`) ? t(`errors.${error.code as 'fallback'}`) : t('errors.fallback')}
-          {error.message && !i18n.exists(`privacyRequest:errors.${error.code}`) ? ` (${error.message})` : ''}
+          <PrivacyErrorText error={error} />
         </p>
       ) : null}
       {filed ? (

@@ -6,11 +6,12 @@ import { useTranslation } from 'react-i18next';
 import { useClock } from '../clock';
 import { useLocale, useWorkstation } from '../context';
 import { countdown, dateTime, waitedFor } from '../format';
-import type { Locale } from '../i18n';
+import type { Locale } from '../locale';
 import { queueSelectors } from '../stores/queue';
 import { EmotionBadge, needsAttention } from './EmotionBadge';
 import { IncomingTransfers } from './Transfer';
 import { TeamList, useHeldContacts } from './collision/TeamList';
+import { useCustomerName } from '../customer-name';
 
 /**
  * The queue column. Issue 15 (500 waiting contacts): the list re-renders when the queue, offers,
@@ -106,6 +107,7 @@ interface QueueRowProps {
 const QueueRow = memo(function QueueRow({ s, offered, offerExpiresAt, unread, open, locale }: QueueRowProps) {
   const { t } = useTranslation('desk', { keyPrefix: 'queue' });
   const { t: tc } = useTranslation('continuity');
+  const nameOf = useCustomerName();
   const openSession = useWorkstation((st) => st.openSession);
   const accept = useWorkstation((st) => st.accept);
   const decline = useWorkstation((st) => st.decline);
@@ -127,7 +129,7 @@ const QueueRow = memo(function QueueRow({ s, offered, offerExpiresAt, unread, op
             {tc(`channels.${s.channel}`)}
           </span>
           <strong className="qitem__name" dir="auto">
-            {s.customerName}
+            {nameOf(s.customerName)}
           </strong>
           {unread ? <span className="unread">{unread}</span> : null}
           <WaitClock since={s.status === 'active' ? s.lastMessageAt : s.waitingSince} locale={locale} />

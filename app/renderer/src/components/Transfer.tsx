@@ -14,6 +14,8 @@ import { useWorkstation } from '../context';
 import { useFormat } from '../format';
 import { useErrorText } from '../error-text';
 import { useClock } from '../clock';
+import { ServerError } from './ServerError';
+import { useCustomerName } from '../customer-name';
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -35,7 +37,6 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
   const load = useWorkstation((s) => s.loadTransferTargets);
   const request = useWorkstation((s) => s.requestTransfer);
   const error = useWorkstation((s) => s.transferError);
-  const errorText = useErrorText();
   const [kind, setKind] = useState<Kind>('agent');
   const [agentId, setAgentId] = useState('');
   const [group, setGroup] = useState('');
@@ -171,7 +172,7 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
       </label>
       {error ? (
         <p className="error" role="alert" data-testid="transfer-error">
-          {errorText(error)}
+          <ServerError stored={error} />
         </p>
       ) : null}
       <div className="transfer-dialog__actions">
@@ -251,6 +252,7 @@ export function TransferCard({ transfer }: { transfer: TransferView }) {
 /** Warm transfers offered to me: the contact, the sender, their note, the AI summary, Accept / Decline. */
 export function IncomingTransfers() {
   const { t } = useTranslation('transfer');
+  const nameOf = useCustomerName();
   const offers = useWorkstation((s) => s.incomingTransfers);
   const accept = useWorkstation((s) => s.acceptTransfer);
   const decline = useWorkstation((s) => s.declineTransfer);
@@ -271,7 +273,8 @@ export function IncomingTransfers() {
             <span className="countdown">{t('secondsLeft', { count: secondsUntil(transfer.expiresAt, now) })}</span>
           </header>
           <p className="incoming-transfer__who">
-            <strong dir="auto">{session.customerName}</strong> <span className="muted">{t('from', { name: transfer.from.name })}</span>
+            <strong dir="auto">{nameOf(session.customerName)}</strong>{' '}
+            <span className="muted">{t('from', { name: transfer.from.name })}</span>
           </p>
           {transfer.note ? (
             <p className="transfer-card__note" dir="auto">

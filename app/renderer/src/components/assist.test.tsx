@@ -9,7 +9,7 @@ import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
 import { LocaleProvider } from '../LocaleProvider';
-import type { Locale } from '../i18n';
+import type { Locale } from '../locale';
 import { createWorkstationStore } from '../stores/workstation';
 import { insertAt } from './Assist';
 

@@ -11,7 +11,7 @@ import { CustomersApiContext, createCustomersApi } from '../api/customers';
 import { App } from '../App';
 import { StoreContext } from '../context';
 import { LocaleProvider } from '../LocaleProvider';
-import type { Locale } from '../i18n';
+import type { Locale } from '../locale';
 import { visibleQueue } from '../stores/queue';
 import { createWorkstationStore } from '../stores/workstation';
 

@@ -8,7 +8,7 @@ import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
 import { LocaleProvider } from '../LocaleProvider';
-import { detectLocale, type Locale } from '../i18n';
+import { detectLocale, type Locale } from '../locale';
 import { createWorkstationStore, type WorkstationStore } from '../stores/workstation';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;

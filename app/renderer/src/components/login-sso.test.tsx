@@ -9,7 +9,7 @@ import type { AgentConnection } from '../api/agent-socket';
 import { ssoResultOf, type SignInProviders } from '../api/http';
 import { StoreContext } from '../context';
 import { LocaleProvider } from '../LocaleProvider';
-import type { Locale } from '../i18n';
+import type { Locale } from '../locale';
 import { createWorkstationStore } from '../stores/workstation';
 import { Login } from './Login';
 import { errorText } from '../error-text';
@@ -111,7 +111,7 @@ describe('coming back from the provider', () => {
       throw new HuiliuError('SSO_FAILED');
     });
     await store.getState().loginWithSso('used');
-    expect(store.getState()).toMatchObject({ token: null, loginError: 'desk:errors.codes.SSO_FAILED' });
+    expect(store.getState()).toMatchObject({ token: null, loginError: 'errors:codes.SSO_FAILED' });
     expect(errorText(createI18n('en'), store.getState().loginError!)).toBe(
       'Signing in with your organisation did not complete; start again.',
     );

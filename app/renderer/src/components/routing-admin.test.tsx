@@ -9,7 +9,7 @@ import { DEFAULT_ROUTING_CONFIG, type RoutingConfig, type RoutingDecision } from
 import { createRoutingApi } from '../api/routing';
 import { StoreContext } from '../context';
 import { LocaleProvider } from '../LocaleProvider';
-import type { Locale } from '../i18n';
+import type { Locale } from '../locale';
 import { RoutingApiContext, StaffContext } from '../staff';
 import { createWorkstationStore } from '../stores/workstation';
 import { ContextPanel } from './ContextPanel';

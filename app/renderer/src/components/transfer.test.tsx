@@ -11,7 +11,7 @@ import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
 import { LocaleProvider } from '../LocaleProvider';
-import type { Locale } from '../i18n';
+import type { Locale } from '../locale';
 import { createWorkstationStore } from '../stores/workstation';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;

@@ -8,7 +8,7 @@ import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
 import { LocaleProvider } from '../LocaleProvider';
-import type { Locale } from '../i18n';
+import type { Locale } from '../locale';
 import { createWorkstationStore, type WorkstationStore } from '../stores/workstation';
 import { createTypingSignal, TYPING_EVERY_MS, TYPING_IDLE_MS } from './agent-receipts';
 

@@ -79,7 +79,6 @@ export const en = {
     lastError: 'Last error',
     when: 'When',
     redeliver: 'Redeliver',
-    queued: 'Queued again',
   },
   errors: {
     network: 'No answer from the server.',
@@ -169,7 +168,6 @@ export const zh: Messages<typeof en> = {
     lastError: '最后错误',
     when: '时间',
     redeliver: '重新投递',
-    queued: '已重新排队',
   },
   errors: {
     network: '服务器无响应。',

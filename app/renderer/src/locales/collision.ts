@@ -3,7 +3,6 @@ import type { Messages } from './messages';
 /** Collision control in the conversation (issue 15): who else is viewing, read-only composer, take-over. */
 export const en = {
   alsoViewing: 'Also viewing:',
-  you: 'you',
   handling: 'handling',
   supervising: 'supervising',
   readOnly: '{{name}} is handling this conversation. You can read it; only they can reply.',
@@ -48,7 +47,6 @@ export const en = {
 
 export const zh: Messages<typeof en> = {
   alsoViewing: '同时在看：',
-  you: '你',
   handling: '处理中',
   supervising: '监听中',
   readOnly: '{{name}} 正在处理此会话。你可以查看，只有对方可以回复。',

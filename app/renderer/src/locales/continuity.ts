@@ -27,7 +27,6 @@ export const en = {
     sourceSelf: 'by you',
     sourcePreChat: 'typed in the web chat form, not verified',
     members: 'One person: {{names}}',
-    unnamed: { 'Web visitor': 'Web visitor', 'WeChat user': 'WeChat user', 'XMPP user': 'XMPP user', 'App user': 'App user' },
     merges: 'Merges',
     mergedBy: 'merged {{who}} · {{when}}',
     undoneBy: 'undone {{who}} · {{when}}',
@@ -73,7 +72,6 @@ export const en = {
     loadOlder: 'Load older',
     loading: 'Loading…',
     empty: 'No messages yet.',
-    inSession: 'session {{id}}',
   },
   errors: {
     notFound: 'No customer found with that, in your skill groups.',
@@ -107,7 +105,6 @@ export const zh: Messages<typeof en> = {
     sourceSelf: '由你验证',
     sourcePreChat: '客户在网页咨询表单中填写，未验证',
     members: '同一人：{{names}}',
-    unnamed: { 'Web visitor': '网页访客', 'WeChat user': '微信用户', 'XMPP user': 'XMPP 用户', 'App user': 'App 用户' },
     merges: '合并记录',
     mergedBy: '{{who}}合并 · {{when}}',
     undoneBy: '{{who}}撤销 · {{when}}',
@@ -153,7 +150,6 @@ export const zh: Messages<typeof en> = {
     loadOlder: '加载更早的消息',
     loading: '加载中…',
     empty: '暂无消息。',
-    inSession: '会话 {{id}}',
   },
   errors: {
     notFound: '在你的技能组中没有找到这位客户。',

@@ -11,12 +11,12 @@ import * as audit from './audit';
 import * as board from './board';
 import * as kpis from './kpis';
 import * as supervision from './supervision';
-import * as files from './files';
 import * as collision from './collision';
 import * as presence from './presence';
 import * as shortcuts from './shortcuts';
 import * as outbox from './outbox';
 import * as softphone from './softphone';
+import * as errors from './errors';
 
 /**
  * Every namespace of the workstation's UI strings, per language (issue 15). One file per feature in
@@ -37,12 +37,12 @@ export const resources = {
     board: board.en,
     kpis: kpis.en,
     supervision: supervision.en,
-    files: files.en,
     collision: collision.en,
     presence: presence.en,
     shortcuts: shortcuts.en,
     outbox: outbox.en,
     softphone: softphone.en,
+    errors: errors.en,
   },
   zh: {
     shell: shell.zh,
@@ -58,12 +58,12 @@ export const resources = {
     board: board.zh,
     kpis: kpis.zh,
     supervision: supervision.zh,
-    files: files.zh,
     collision: collision.zh,
     presence: presence.zh,
     shortcuts: shortcuts.zh,
     outbox: outbox.zh,
     softphone: softphone.zh,
+    errors: errors.zh,
   },
 } as const;
 

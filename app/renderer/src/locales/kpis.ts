@@ -79,14 +79,7 @@ export const en = {
     assisted: 'Assisted',
     ai: 'AI',
   },
-  none: '—',
   duration: { hours: '{{h, number}} h {{m}} min', minutes: '{{m}} min {{s}} s', seconds: '{{s}} s' },
-  sla: {
-    first: 'SLA',
-    next: 'Reply',
-    late: 'late {{o}}',
-    title: '{{k}} due {{due}} (business hours)',
-  },
   errors: {
     range: 'Pick two dates, the first not after the second.',
     network: 'The server did not answer. Try again.',
@@ -170,14 +163,7 @@ export const zh: Messages<typeof en> = {
     assisted: '辅助',
     ai: 'AI',
   },
-  none: '—',
   duration: { hours: '{{h, number}} 小时 {{m}} 分', minutes: '{{m}} 分 {{s}} 秒', seconds: '{{s}} 秒' },
-  sla: {
-    first: '首响',
-    next: '回复',
-    late: '超时 {{o}}',
-    title: '{{k}}截止 {{due}}（按工作时间）',
-  },
   errors: {
     range: '请选择两个日期，开始不能晚于结束。',
     network: '服务器没有响应，请重试。',

@@ -1,8 +1,11 @@
 import type { Messages } from './messages';
 
 /**
- * Filing a data-subject request from the customer panel (issue 17, docs/privacy.md): export or
- * erasure, with a reason; `errors` by the server's error code (`fallback` for any other).
+ * Data-subject requests (issue 17, docs/privacy.md): filing an export or erasure from the customer
+ * panel (`panelTitle` … `filedNext`), and the privacy officer's queue (`page`). A server refusal is
+ * worded by the `errors` namespace (`errors:codes.<CODE>`); `errors` here holds the form's own check
+ * (`reason`) and this feature's wording of a code where the generic one would be wrong (`NOT_FOUND`:
+ * the customer filed for does not exist).
  */
 export const en = {
   panelTitle: 'Data subject requests',
@@ -19,12 +22,50 @@ export const en = {
   filedNext: 'A privacy officer will approve or reject it.',
   errors: {
     reason: 'Give a reason of 3 to 500 characters.',
-    network: 'No answer from the server.',
-    fallback: 'The request failed.',
-    FORBIDDEN: 'You may not do this.',
     NOT_FOUND: 'No such customer.',
-    CUSTOMER_ERASED: 'This customer’s data was already erased.',
-    VALIDATION_FAILED: 'The request is not valid.',
+  },
+  page: {
+    title: 'Privacy requests',
+    intro:
+      'Data export and erasure requests filed by agents. Approve or reject each one filed by someone else (four eyes); approving an erasure destroys the customer’s data at once.',
+    refresh: 'Refresh',
+    loading: 'Loading…',
+    none: 'No requests.',
+    columns: {
+      kind: 'Kind',
+      customer: 'Customer',
+      reason: 'Reason',
+      requester: 'Requested by',
+      requestedAt: 'Requested at',
+      dueAt: 'Due',
+      status: 'Status',
+      actions: 'Actions',
+    },
+    kinds: { export: 'data export', erasure: 'erasure' },
+    statuses: {
+      pending: 'Pending',
+      approved: 'Approved',
+      rejected: 'Rejected',
+      downloaded: 'Downloaded',
+      expired: 'Expired',
+      executed: 'Erased',
+      failed: 'Failed',
+    },
+    overdue: 'Overdue',
+    you: 'you',
+    approve: 'Approve',
+    approveLabel: 'Approve the {{kind}} for customer {{customer}}',
+    reject: 'Reject',
+    rejectLabel: 'Reject the {{kind}} for customer {{customer}}',
+    rejectNote: 'Reason for rejecting',
+    rejectConfirm: 'Reject request',
+    ownRequest: 'Filed by you: another privacy officer must decide.',
+    download: 'Download',
+    downloadLabel: 'Download the data export of customer {{customer}} (once only)',
+    downloadOnce: 'Can be downloaded once only.',
+    expiresAt: 'until {{at}}',
+    downloadedHere: 'Downloaded: the file is gone from the server.',
+    decidedBy: '{{who}}, {{at}}',
   },
 } as const;
 
@@ -43,11 +84,48 @@ export const zh: Messages<typeof en> = {
   filedNext: '隐私官将批准或拒绝该请求。',
   errors: {
     reason: '请填写 3 至 500 个字符的原因。',
-    network: '服务器无响应。',
-    fallback: '请求失败。',
-    FORBIDDEN: '你无权执行此操作。',
     NOT_FOUND: '没有该客户。',
-    CUSTOMER_ERASED: '该客户的数据已被删除。',
-    VALIDATION_FAILED: '请求无效。',
+  },
+  page: {
+    title: '隐私请求',
+    intro: '客服提交的数据导出与删除请求。请审批他人提交的请求（双人复核）；批准删除后，客户数据将立即销毁。',
+    refresh: '刷新',
+    loading: '加载中…',
+    none: '没有请求。',
+    columns: {
+      kind: '类型',
+      customer: '客户',
+      reason: '原因',
+      requester: '申请人',
+      requestedAt: '申请时间',
+      dueAt: '截止时间',
+      status: '状态',
+      actions: '操作',
+    },
+    kinds: { export: '数据导出', erasure: '数据删除' },
+    statuses: {
+      pending: '待审批',
+      approved: '已批准',
+      rejected: '已拒绝',
+      downloaded: '已下载',
+      expired: '已过期',
+      executed: '已删除',
+      failed: '失败',
+    },
+    overdue: '已逾期',
+    you: '你',
+    approve: '批准',
+    approveLabel: '批准客户 {{customer}} 的{{kind}}请求',
+    reject: '拒绝',
+    rejectLabel: '拒绝客户 {{customer}} 的{{kind}}请求',
+    rejectNote: '拒绝原因',
+    rejectConfirm: '确认拒绝',
+    ownRequest: '由你提交：须由另一位隐私官审批。',
+    download: '下载',
+    downloadLabel: '下载客户 {{customer}} 的数据导出（仅限一次）',
+    downloadOnce: '仅可下载一次。',
+    expiresAt: '有效期至 {{at}}',
+    downloadedHere: '已下载：文件已从服务器删除。',
+    decidedBy: '{{who}}，{{at}}',
   },
 };

@@ -5,26 +5,7 @@ import type { Messages } from './messages';
  * `_one`/`_other` are plural forms chosen by `count`.
  */
 export const en = {
-  shell: {
-    viewWorkstation: 'Workstation',
-    viewRouting: 'Routing',
-    views: 'View',
-    link: {
-      online: 'Connected',
-      connecting: 'Reconnecting…',
-      offline: 'Offline',
-    },
-    presence: 'Presence',
-    presences: {
-      available: 'Available',
-      busy: 'Busy',
-      away: 'Away',
-      'after-call-work': 'After-call work',
-      offline: 'Offline',
-    },
-    signOut: 'Sign out',
-    until: ' · until {{time}}',
-  },
+  shell: { viewRouting: 'Routing' },
   tiers: {
     expert: 'expert',
     assisted: 'assisted',
@@ -63,7 +44,6 @@ export const en = {
     value: 'Value',
     difficulty: 'Difficulty',
     priority: 'Priority',
-    tier: 'Tier',
     configVersion: 'config v{{v}}',
     offerConfigVersion: 'offer under v{{v}}',
     formula: '{{wv}} × value + {{wd}} × difficulty',
@@ -92,14 +72,6 @@ export const en = {
     why: 'Why',
     you: 'you',
   },
-  context: {
-    label: 'Customer context',
-    customer: 'Customer',
-    channels: 'Channels',
-    history: 'History',
-    firstContact: 'First contact.',
-    transfer: 'Transfer',
-  },
   page: {
     title: 'Routing configuration',
     inForce: 'Version {{v}} in force',
@@ -112,7 +84,6 @@ export const en = {
     retry: 'Try again',
   },
   editor: {
-    title: 'Draft',
     sections: {
       tiers: 'Priority and tiers',
       value: 'Value score',
@@ -161,7 +132,6 @@ export const en = {
     addGroupPlaceholder: 'skill group id',
     addAgent: 'Add',
     addAgentPlaceholder: 'username',
-    add: 'Add',
     noMembers: 'No members on record.',
     ringsFor: '{{tier}} tier',
     ringCol: 'Ring',
@@ -180,7 +150,6 @@ export const en = {
     discard: 'Discard changes',
     problems_one: '{{count}} problem to fix',
     problems_other: '{{count}} problems to fix',
-    changed: 'changed',
   },
   issues: {
     min: 'at least {{n}}',
@@ -304,26 +273,7 @@ export const en = {
 } as const;
 
 export const zh: Messages<typeof en> = {
-  shell: {
-    viewWorkstation: '工作台',
-    viewRouting: '路由',
-    views: '视图',
-    link: {
-      online: '已连接',
-      connecting: '正在重连…',
-      offline: '离线',
-    },
-    presence: '状态',
-    presences: {
-      available: '空闲',
-      busy: '忙碌',
-      away: '离开',
-      'after-call-work': '话后处理',
-      offline: '离线',
-    },
-    signOut: '退出登录',
-    until: ' · 至 {{time}}',
-  },
+  shell: { viewRouting: '路由' },
   tiers: {
     expert: '专家',
     assisted: '辅助',
@@ -362,7 +312,6 @@ export const zh: Messages<typeof en> = {
     value: '价值',
     difficulty: '难度',
     priority: '优先级',
-    tier: '分层',
     configVersion: '配置第 {{v}} 版',
     offerConfigVersion: '分配时为第 {{v}} 版',
     formula: '{{wv}} × 价值 + {{wd}} × 难度',
@@ -391,14 +340,6 @@ export const zh: Messages<typeof en> = {
     why: '原因',
     you: '你',
   },
-  context: {
-    label: '客户信息',
-    customer: '客户',
-    channels: '渠道',
-    history: '历史会话',
-    firstContact: '首次联系。',
-    transfer: '转接',
-  },
   page: {
     title: '路由配置',
     inForce: '当前生效：第 {{v}} 版',
@@ -411,7 +352,6 @@ export const zh: Messages<typeof en> = {
     retry: '重试',
   },
   editor: {
-    title: '草稿',
     sections: {
       tiers: '优先级与分层',
       value: '价值分',
@@ -460,7 +400,6 @@ export const zh: Messages<typeof en> = {
     addGroupPlaceholder: '技能组编号',
     addAgent: '添加',
     addAgentPlaceholder: '用户名',
-    add: '添加',
     noMembers: '暂无成员记录。',
     ringsFor: '{{tier}}层',
     ringCol: '环',
@@ -479,7 +418,6 @@ export const zh: Messages<typeof en> = {
     discard: '放弃改动',
     problems_one: '有 {{count}} 个问题需要修正',
     problems_other: '有 {{count}} 个问题需要修正',
-    changed: '已改动',
   },
   issues: {
     min: '不能小于 {{n}}',

@@ -8,11 +8,9 @@ import type { Messages } from './messages';
 export const en = {
   language: 'Language',
   languages: { zh: '中文', en: 'English' },
-  durationDemo: 'Waited {{value, duration}}',
 } as const;
 
 export const zh: Messages<typeof en> = {
   language: '语言',
   languages: { zh: '中文', en: 'English' },
-  durationDemo: '已等待 {{value, duration}}',
 };

@@ -43,7 +43,6 @@ export const en = {
   muted: 'Muted',
   keypad: 'Keypad',
   sent: 'Sent: {{digits}}',
-  transfer: 'Transfer',
   transferTo: 'Transfer to (agent or SIP address)',
   transferGo: 'Blind transfer',
   transferState: {
@@ -111,7 +110,6 @@ export const zh: Messages<typeof en> = {
   muted: '已静音',
   keypad: '拨号键盘',
   sent: '已发送：{{digits}}',
-  transfer: '转接',
   transferTo: '转接给（坐席或 SIP 地址）',
   transferGo: '盲转',
   transferState: {

@@ -5,6 +5,7 @@ import type { AgentConnection } from '../api/agent-socket';
 import type { Slice, WorkstationDeps } from './types';
 import { deskT } from './desk-words';
 import { errorKey } from '../error-text';
+import { deskName } from './desk-words';
 
 // The bridge refuses longer notifications; read its limits rather than repeat them.
 const NOTIFY_TITLE_MAX = NotifySchema.shape.title.maxLength ?? 120;
@@ -147,7 +148,10 @@ export const createConnectionSlice =
           get().receiveTransferOffer(offer);
           void deps.bridge.notify({
             title: truncateText(
-              deskT(deps.i18n)('notify.transferTitle', { from: offer.transfer.from.name, name: offer.session.customerName }),
+              deskT(deps.i18n)('notify.transferTitle', {
+                from: offer.transfer.from.name,
+                name: deskName(deps.i18n, offer.session.customerName),
+              }),
               NOTIFY_TITLE_MAX,
               '…',
             ),

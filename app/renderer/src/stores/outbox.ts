@@ -13,6 +13,8 @@ import { LocalSync } from '../bridge/local-sync';
 import { playOfferTone } from '../bridge/offer-tone';
 import type { Slice, WorkstationDeps } from './types';
 import { deskT } from './desk-words';
+import { errorKey } from '../error-text';
+import { deskName } from './desk-words';
 
 const NOTIFY_TITLE_MAX = NotifySchema.shape.title.maxLength ?? 120;
 const NOTIFY_BODY_MAX = NotifySchema.shape.body.maxLength ?? 300;
@@ -99,7 +101,9 @@ export const createOutboxSlice =
       if (entry.kind === 'reply') {
         set((s) => ({
           pending: s.pending.map((p) =>
-            p.clientMessageId === entry.clientMessageId ? { ...p, status: 'refused', code, error: message } : p,
+            p.clientMessageId === entry.clientMessageId
+              ? { ...p, status: 'refused', code, error: errorKey(new HuiliuError(code, message), 'noAnswerRetry') }
+              : p,
           ),
         }));
       } else {
@@ -179,7 +183,11 @@ export const createOutboxSlice =
       },
       offerArrived(offer) {
         playOfferTone();
-        const title = truncateText(deskT(deps.i18n)('notify.offerTitle', { name: offer.summary.customerName }), NOTIFY_TITLE_MAX, '…');
+        const title = truncateText(
+          deskT(deps.i18n)('notify.offerTitle', { name: deskName(deps.i18n, offer.summary.customerName) }),
+          NOTIFY_TITLE_MAX,
+          '…',
+        );
         const body = truncateText(offer.summary.lastMessagePreview, NOTIFY_BODY_MAX, '…');
         if (deps.bridge.notifyOffer) void deps.bridge.notifyOffer({ title, body, sessionId: offer.sessionId, expiresAt: offer.expiresAt });
         else void deps.bridge.notify({ title, body, sessionId: offer.sessionId });

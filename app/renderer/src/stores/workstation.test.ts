@@ -71,7 +71,7 @@ describe('workstation store', () => {
     const { store, storage } = setup();
     await store.getState().login('agent1', 'nope');
     // Kept as the desk's key for the code; shown in the UI's language (error-text.ts).
-    expect(store.getState().loginError).toBe('desk:errors.codes.INVALID_CREDENTIALS');
+    expect(store.getState().loginError).toBe('errors:codes.INVALID_CREDENTIALS');
     expect(errorText(createI18n('en'), store.getState().loginError!)).toBe('Wrong username or password.');
     expect(errorText(createI18n('zh'), store.getState().loginError!)).toBe('用户名或密码错误。');
     expect(store.getState().token).toBeNull();
@@ -157,7 +157,7 @@ describe('workstation store', () => {
     await store.getState().accept('WB5');
     expect(store.getState().openSessionId).toBe('WB5');
     await store.getState().send('hello');
-    expect(store.getState().pending).toMatchObject([{ text: 'hello', error: 'desk:errors.codes.INTERNAL' }]);
+    expect(store.getState().pending).toMatchObject([{ text: 'hello', error: 'errors:codes.INTERNAL' }]);
     expect(errorText(createI18n('zh'), store.getState().pending[0]!.error!)).toBe('服务器出错了。');
     fail = false;
     await store.getState().retry(store.getState().pending[0]!.clientMessageId);

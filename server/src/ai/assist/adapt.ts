@@ -1,4 +1,5 @@
 import type { Lang } from '../../../../common/ai/types';
+import { placeholderOf } from '../../../../common/message/placeholder-names';
 import { maskPii } from '../../../../common/privacy/mask';
 import { detailSpans, type CustomerDetails } from './entities';
 
@@ -31,13 +32,11 @@ export interface Addressee {
   lang: Lang;
 }
 
-/** Names the store gives customers until a channel tells theirs (sessions/writer.ts `DEFAULT_NAMES`): not a name to greet with. */
-const DEFAULT_NAME = /^(?:Web visitor|WeChat user|XMPP user|App user|[A-Z]{2} customer|Unknown customer)$/;
-
 /** The customer's name as a draft may use it, or null for an absent or placeholder name. */
 export function usableName(name: string | null | undefined): string | null {
   const trimmed = name?.trim();
-  return trimmed && !DEFAULT_NAME.test(trimmed) ? trimmed : null;
+  // Names the store gives customers until a channel tells theirs are not a name to greet with.
+  return trimmed && !placeholderOf(trimmed) ? trimmed : null;
 }
 
 export const hasPlaceholders = (text: string): boolean => /\{\{(?:name|order|tracking|agent)\}\}/.test(text);

@@ -10,6 +10,7 @@ import { formatWait, hasKey } from '../../locale-format';
 import { intlTag } from '../../locale';
 import { en } from '../../locales/board';
 import { DATE_TIME_DEFAULTS, TIME_DEFAULTS, formatDate } from '../../intl-cache';
+import { useCustomerName } from '../../customer-name';
 
 /** The board namespace's translate function (react-i18next). */
 type Tr = TFunction<'board'>;
@@ -149,6 +150,7 @@ function ContactsTable({
   t: Tr;
   onSupervise: OnSupervise | undefined;
 }) {
+  const nameOf = useCustomerName();
   if (contacts.length === 0) return <p className="muted">{t('noContacts')}</p>;
   return (
     <table className="board-table" data-testid="board-contacts">
@@ -181,7 +183,7 @@ function ContactsTable({
               className={trouble.length > 0 ? 'board-row board-row--trouble' : 'board-row'}
             >
               <td>
-                <bdi dir="auto">{c.customerName}</bdi>
+                <bdi dir="auto">{nameOf(c.customerName)}</bdi>
               </td>
               <td>{c.skillGroup}</td>
               <td>{t(`channels.${c.channel}`)}</td>

@@ -6,7 +6,7 @@ import type { BoardGroup, BoardSnapshot } from '../../../../../common/api/board'
 import { HuiliuError } from '../../../../../common/errors/codes';
 import type { AgentConnection } from '../../api/agent-socket';
 import { LocaleProvider } from '../../LocaleProvider';
-import type { Locale } from '../../i18n';
+import type { Locale } from '../../locale';
 import { createBoardStore, type BoardStore } from '../../stores/board';
 import { BoardView } from './BoardPage';
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CannedReply } from '../../../../../common/api/canned';
 import { CannedApiContext, type CannedApi } from '../../api/canned';
 import { LocaleProvider } from '../../LocaleProvider';
-import type { Locale } from '../../i18n';
+import type { Locale } from '../../locale';
 import { applyCanned, CannedList, cannedQueryAt, useCannedPicker } from './CannedPicker';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;

@@ -9,7 +9,7 @@ import type { OfferView } from '../../../../../common/socket/agent-events';
 import type { AgentConnection } from '../../api/agent-socket';
 import { App } from '../../App';
 import { StoreContext } from '../../context';
-import type { Locale } from '../../i18n';
+import type { Locale } from '../../locale';
 import { LocaleProvider } from '../../LocaleProvider';
 import { createWorkstationStore } from '../../stores/workstation';
 import { initialCollision, othersViewing, withTakeover, withViewers } from './collision-store';

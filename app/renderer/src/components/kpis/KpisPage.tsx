@@ -5,7 +5,7 @@ import type { KpiReport, Kpis } from '../../../../../common/api/kpis';
 import { CHANNEL_CODES } from '../../../../../common/message/session-id';
 import { createKpisApi, type KpisApi } from '../../api/kpis';
 import { StoreContext, useLocale, useWorkstation } from '../../context';
-import type { Locale } from '../../i18n';
+import type { Locale } from '../../locale';
 import { useStaff } from '../../staff';
 import { createKpisStore, type KpiRange, type KpisStore, type KpisView } from '../../stores/kpis';
 import './kpis.css';

@@ -4,6 +4,7 @@ import type { SessionDetail } from '../../../../../common/api/sessions';
 import { textOf } from '../../../../../common/message/envelope';
 import { useWorkstation } from '../../context';
 import { stamp } from '../../format';
+import { ServerError } from '../ServerError';
 
 /**
  * The agent's replies not yet acked in the open session (issue 15): `sending…`, `queued` (in the
@@ -30,7 +31,8 @@ export function PendingReplies({ sessionId }: { sessionId: string }) {
             <span className="bubble__meta">
               {p.error ? (
                 <>
-                  {t('refused', { reason: p.error })}{' '}
+                  {t('refused')}
+                  <ServerError stored={p.error} />{' '}
                   <button type="button" className="linklike" onClick={() => void retry(p.clientMessageId)}>
                     {t('retry')}
                   </button>
@@ -62,8 +64,16 @@ export function OutboxBanner() {
         </p>
       ) : null}
       {refusals.map((r, i) => (
-        <p key={`${r.kind}-${r.sessionId}-${i}`} className="error outbox-banner outbox-banner--refused" role="alert">
-          {t(r.kind === 'accept' ? 'refusedAccept' : 'refusedWrapUp', { session: r.sessionId, reason: r.code })}{' '}
+        <p
+          key={`${r.kind}-${r.sessionId}-${i}`}
+          className="error outbox-banner outbox-banner--refused"
+          role="alert"
+          data-testid="outbox-refused"
+          data-kind={r.kind}
+          data-code={r.code}
+        >
+          {t(r.kind === 'accept' ? 'refusedAccept' : 'refusedWrapUp', { session: r.sessionId })}
+          <ServerError code={r.code} />{' '}
           <button type="button" className="linklike" onClick={() => dismiss(i)}>
             {t('dismiss')}
           </button>

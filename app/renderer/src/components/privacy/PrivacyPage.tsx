@@ -3,9 +3,10 @@ import { useStore } from 'zustand';
 import type { PrivacyRequestView } from '../../../../../common/api/privacy';
 import type { DownloadedExport } from '../../api/privacy';
 import { usePrivacyApi } from '../../api/privacy';
-import { StoreContext, useLocale, useWorkstation } from '../../context';
-import { PRIVACY_REQUEST_STRINGS, type PrivacyRequestStrings } from '../../i18n';
-import { intlTag } from '../../locale';
+import { useTranslation } from 'react-i18next';
+import { StoreContext, useWorkstation } from '../../context';
+import { useFormat } from '../../format';
+import { ServerError } from '../ServerError';
 import { createPrivacyQueueStore, type PrivacyError, type PrivacyQueueStore } from '../../stores/privacy';
 import './privacy.css';
 
@@ -21,22 +22,15 @@ function saveAsFile(file: DownloadedExport): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** A refusal in the viewer's language, with the server's own words when it gave some. */
-export function PrivacyErrorText({ error, t }: { error: PrivacyError; t: PrivacyRequestStrings }) {
-  const text = t.errors[error.code] ?? t.errors.fallback;
-  return (
-    <>
-      {text}
-      {error.message && error.message !== text ? (
-        <>
-          {' '}
-          <q className="muted" data-testid="privacy-server-message">
-            {error.message}
-          </q>
-        </>
-      ) : null}
-    </>
-  );
+/**
+ * A refusal in the viewer's language: the form's own check (`reason`), no answer (`network`), or the
+ * server's code worded by the `errors` namespace (this feature's wording first), with the code small.
+ */
+export function PrivacyErrorText({ error }: { error: PrivacyError }) {
+  const { t } = useTranslation('privacyRequest');
+  if (error.code === 'reason') return <span data-testid="error-text">{t('errors.reason')}</span>;
+  if (error.code === 'network') return <ServerError stored="errors:network" />;
+  return <ServerError code={error.code} message={error.message} override="privacyRequest:errors." />;
 }
 
 /**
@@ -57,18 +51,16 @@ export function PrivacyPage() {
 }
 
 function PrivacyQueue({ store }: { store: PrivacyQueueStore }) {
-  const locale = useLocale();
-  const t = PRIVACY_REQUEST_STRINGS[locale];
-  const tag = intlTag(locale);
+  const { t } = useTranslation('privacyRequest', { keyPrefix: 'page' });
+  const { dateTime: when } = useFormat();
   const self = useWorkstation((s) => s.user);
   const requests = useStore(store, (s) => s.requests);
   const status = useStore(store, (s) => s.status);
   const error = useStore(store, (s) => s.error);
-  const when = (iso: string) => new Date(iso).toLocaleString(tag, { dateStyle: 'medium', timeStyle: 'short' });
   return (
     <main className="privacy" data-testid="privacy-page">
       <div className="privacy__head">
-        <h2>{t.title}</h2>
+        <h2>{t('title')}</h2>
         <button
           type="button"
           className="ghost"
@@ -76,18 +68,18 @@ function PrivacyQueue({ store }: { store: PrivacyQueueStore }) {
           disabled={status === 'loading'}
           data-testid="privacy-refresh"
         >
-          {status === 'loading' ? t.loading : t.refresh}
+          {status === 'loading' ? t('loading') : t('refresh')}
         </button>
       </div>
-      <p className="muted privacy__intro">{t.intro}</p>
+      <p className="muted privacy__intro">{t('intro')}</p>
       {error ? (
         <p className="privacy__error" role="alert" data-testid="privacy-error" data-code={error.code}>
-          <PrivacyErrorText error={error} t={t} />
+          <PrivacyErrorText error={error} />
         </p>
       ) : null}
       {status === 'ready' && requests.length === 0 ? (
         <p className="muted" data-testid="privacy-none">
-          {t.none}
+          {t('none')}
         </p>
       ) : null}
       {requests.length > 0 ? (
@@ -95,19 +87,19 @@ function PrivacyQueue({ store }: { store: PrivacyQueueStore }) {
           <table className="privacy__table" data-testid="privacy-table">
             <thead>
               <tr>
-                <th scope="col">{t.columns.kind}</th>
-                <th scope="col">{t.columns.customer}</th>
-                <th scope="col">{t.columns.reason}</th>
-                <th scope="col">{t.columns.requester}</th>
-                <th scope="col">{t.columns.requestedAt}</th>
-                <th scope="col">{t.columns.dueAt}</th>
-                <th scope="col">{t.columns.status}</th>
-                <th scope="col">{t.columns.actions}</th>
+                <th scope="col">{t('columns.kind')}</th>
+                <th scope="col">{t('columns.customer')}</th>
+                <th scope="col">{t('columns.reason')}</th>
+                <th scope="col">{t('columns.requester')}</th>
+                <th scope="col">{t('columns.requestedAt')}</th>
+                <th scope="col">{t('columns.dueAt')}</th>
+                <th scope="col">{t('columns.status')}</th>
+                <th scope="col">{t('columns.actions')}</th>
               </tr>
             </thead>
             <tbody>
               {requests.map((r) => (
-                <Row key={r.id} r={r} t={t} when={when} own={r.requestedBy === self?.id} selfId={self?.id} store={store} />
+                <Row key={r.id} r={r} when={when} own={r.requestedBy === self?.id} selfId={self?.id} store={store} />
               ))}
             </tbody>
           </table>
@@ -119,14 +111,12 @@ function PrivacyQueue({ store }: { store: PrivacyQueueStore }) {
 
 function Row({
   r,
-  t,
   when,
   own,
   selfId,
   store,
 }: {
   r: PrivacyRequestView;
-  t: PrivacyRequestStrings;
   when: (iso: string) => string;
   own: boolean;
   selfId: string | undefined;
@@ -136,7 +126,10 @@ function Row({
   const downloadedHere = useStore(store, (s) => s.downloaded.includes(r.id));
   const [rejecting, setRejecting] = useState(false);
   const [note, setNote] = useState('');
-  const kind = t.kinds[r.kind];
+  const { t: tr } = useTranslation('privacyRequest');
+  const { t } = useTranslation('privacyRequest', { keyPrefix: 'page' });
+  const kind = tr(`kinds.${r.kind}`);
+  const labelKind = t(`kinds.${r.kind}`);
   const submitReject = (e: FormEvent) => {
     e.preventDefault();
     void store
@@ -155,7 +148,7 @@ function Row({
       </td>
       <td>
         {own ? (
-          <strong>{t.you}</strong>
+          <strong>{t('you')}</strong>
         ) : (
           <bdi dir="auto" className="privacy__id">
             {r.requestedBy}
@@ -170,46 +163,48 @@ function Row({
         data-testid="privacy-due"
       >
         <time dateTime={r.dueAt}>{when(r.dueAt)}</time>
-        {r.overdue ? <span className="privacy__overdue">{t.overdue}</span> : null}
+        {r.overdue ? <span className="privacy__overdue">{t('overdue')}</span> : null}
       </td>
       <td>
         <span className={`privacy__status privacy__status--${r.status}`} data-testid="privacy-status">
-          {t.statuses[r.status]}
+          {t(`statuses.${r.status}`)}
         </span>
         {r.decidedBy && r.decidedAt ? (
-          <small className="muted privacy__decided">{t.decidedBy(r.decidedBy === selfId ? t.you : r.decidedBy, when(r.decidedAt))}</small>
+          <small className="muted privacy__decided">
+            {t('decidedBy', { who: r.decidedBy === selfId ? t('you') : r.decidedBy, at: when(r.decidedAt) })}
+          </small>
         ) : null}
       </td>
       <td>
         <div className="privacy__actions">
-          {r.status === 'pending' && own ? <small className="muted">{t.ownRequest}</small> : null}
+          {r.status === 'pending' && own ? <small className="muted">{t('ownRequest')}</small> : null}
           {r.status === 'pending' && !rejecting ? (
             <>
               <button
                 type="button"
                 onClick={() => void store.getState().approve(r)}
                 disabled={busy}
-                aria-label={t.approveLabel(kind, r.customerId)}
+                aria-label={t('approveLabel', { kind: labelKind, customer: r.customerId })}
                 data-testid="privacy-approve"
               >
-                {t.approve}
+                {t('approve')}
               </button>
               <button
                 type="button"
                 className="ghost"
                 onClick={() => setRejecting(true)}
                 disabled={busy}
-                aria-label={t.rejectLabel(kind, r.customerId)}
+                aria-label={t('rejectLabel', { kind: labelKind, customer: r.customerId })}
                 data-testid="privacy-reject"
               >
-                {t.reject}
+                {t('reject')}
               </button>
             </>
           ) : null}
           {r.status === 'pending' && rejecting ? (
             <form className="privacy__reject" onSubmit={submitReject} data-testid="privacy-reject-form">
               <label>
-                <span>{t.rejectNote}</span>
+                <span>{t('rejectNote')}</span>
                 <textarea
                   value={note}
                   onChange={(e) => setNote(e.target.value)}
@@ -222,10 +217,10 @@ function Row({
               </label>
               <div className="privacy__buttons">
                 <button type="submit" disabled={busy} data-testid="privacy-reject-confirm">
-                  {t.rejectConfirm}
+                  {t('rejectConfirm')}
                 </button>
                 <button type="button" className="ghost" onClick={() => setRejecting(false)}>
-                  {t.cancel}
+                  {tr('cancel')}
                 </button>
               </div>
             </form>
@@ -236,20 +231,20 @@ function Row({
                 type="button"
                 onClick={() => void store.getState().download(r)}
                 disabled={busy}
-                aria-label={t.downloadLabel(r.customerId)}
+                aria-label={t('downloadLabel', { customer: r.customerId })}
                 data-testid="privacy-download"
               >
-                {t.download}
+                {t('download')}
               </button>
               <small className="muted">
-                {t.downloadOnce}
-                {r.expiresAt ? ` ${t.expiresAt(when(r.expiresAt))}` : ''}
+                {t('downloadOnce')}
+                {r.expiresAt ? ` ${t('expiresAt', { at: when(r.expiresAt) })}` : ''}
               </small>
             </>
           ) : null}
           {downloadedHere && r.status !== 'approved' ? (
             <small className="muted" data-testid="privacy-downloaded">
-              {t.downloadedHere}
+              {t('downloadedHere')}
             </small>
           ) : null}
         </div>

@@ -8,6 +8,7 @@ import { createSoftphoneStore, type SoftphoneStore } from '../../stores/softphon
 import { callClock } from './call-clock';
 import { startRingtone } from './ringtone';
 import { createSipPhone, type JsSipApi } from './sip-phone';
+import { useCustomerName } from '../../customer-name';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
 
@@ -42,6 +43,7 @@ function softphoneStore(): SoftphoneStore {
  */
 export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore }) {
   const { t } = useTranslation('softphone');
+  const nameOf = useCustomerName();
   const token = useWorkstation((s) => s.token);
   const bridge = useContext(BridgeContext);
   const phone = useStore(store);
@@ -135,7 +137,8 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
     return () => clearInterval(timer);
   }, [active]);
 
-  const customer = detail?.context.customer.name ?? summary?.customerName ?? null;
+  const rawCustomer = detail?.context.customer.name ?? summary?.customerName ?? null;
+  const customer = rawCustomer === null ? null : nameOf(rawCustomer);
   const tier = detail?.tier ?? summary?.tier ?? null;
   const group = detail?.skillGroup ?? summary?.skillGroup ?? null;
   const previous = detail?.context.previousSessions ?? null;

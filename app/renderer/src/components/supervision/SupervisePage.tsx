@@ -8,6 +8,7 @@ import { SupervisionView } from './SupervisionView';
 import './supervision.css';
 import { useTranslation } from 'react-i18next';
 import { supervisionErrorText } from './SupervisionView';
+import { useCustomerName } from '../../customer-name';
 
 const call = bearerCaller();
 
@@ -21,6 +22,7 @@ const OPEN_STATUSES = ['active', 'offered', 'queued', 'bot'] as const;
  */
 export function SupervisePage() {
   const { t } = useTranslation('supervision');
+  const nameOf = useCustomerName();
   const token = useWorkstation((s) => s.token);
   const supervisedId = useWorkstation((s) => s.supervisedId);
   const openSupervision = useWorkstation((s) => s.openSupervision);
@@ -88,7 +90,7 @@ export function SupervisePage() {
             {rows.map((r) => (
               <tr key={r.id} data-testid="supervise-row" data-session={r.id}>
                 <td>
-                  <bdi dir="auto">{r.customerName}</bdi>
+                  <bdi dir="auto">{nameOf(r.customerName)}</bdi>
                 </td>
                 <td>{r.channel}</td>
                 <td>{r.skillGroup}</td>

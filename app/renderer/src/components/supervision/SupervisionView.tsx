@@ -14,6 +14,7 @@ import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { hasKey } from '../../locale-format';
 import { en } from '../../locales/supervision';
+import { useCustomerName } from '../../customer-name';
 
 /** An error's words for the supervision views: the code's own line, else the fallback. */
 export function supervisionErrorText(t: TFunction<'supervision'>, code: string | null | undefined): string {
@@ -29,6 +30,7 @@ export function supervisionErrorText(t: TFunction<'supervision'>, code: string |
 export function SupervisionView() {
   const { t } = useTranslation('supervision');
   const { t: tc } = useTranslation('collision');
+  const nameOf = useCustomerName();
   const detail = useWorkstation((s) => s.supervised);
   const meId = useWorkstation((s) => s.user?.id ?? null);
   // Issue 15: a lead who handles contacts may ask the holder to hand this one over (the server checks the group).
@@ -87,7 +89,7 @@ export function SupervisionView() {
             <header className="conversation__head">
               <div>
                 <h2>
-                  <bdi dir="auto">{detail.customerName}</bdi>
+                  <bdi dir="auto">{nameOf(detail.customerName)}</bdi>
                 </h2>
                 <p className="muted">
                   <code data-testid="supervised-session">{detail.id}</code> · {detail.channel} · {detail.skillGroup} ·{' '}
