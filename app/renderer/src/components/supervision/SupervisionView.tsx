@@ -8,6 +8,7 @@ import { StaffContext, staffName } from '../../staff';
 import { AuthorMark } from '../Assist';
 import { TransferRecordLine } from '../Transfer';
 import { NoteLine, isNote } from './NoteLine';
+import { sendsOnEnter } from '../ime';
 import './supervision.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
@@ -56,7 +57,7 @@ export function SupervisionView() {
     if (ok) setText('');
   };
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === 'Enter' && !e.shiftKey) {
+    if (sendsOnEnter(e)) {
       e.preventDefault();
       void submit();
     }
