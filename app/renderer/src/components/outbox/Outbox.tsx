@@ -4,6 +4,7 @@ import type { SessionDetail } from '../../../../../common/api/sessions';
 import { textOf } from '../../../../../common/message/envelope';
 import { useWorkstation } from '../../context';
 import { stamp } from '../../format';
+import { useErrorText } from '../../error-text';
 
 /**
  * The agent's replies not yet acked in the open session (issue 15): `sending…`, `queued` (in the
@@ -11,6 +12,8 @@ import { stamp } from '../../format';
  */
 export function PendingReplies({ sessionId }: { sessionId: string }) {
   const { t } = useTranslation('outbox');
+  // The store keeps a refusal as the desk's key for it (error-text.ts): shown in the UI's language.
+  const errorText = useErrorText();
   const pending = useWorkstation((s) => s.pending);
   const retry = useWorkstation((s) => s.retry);
   return (
@@ -30,7 +33,7 @@ export function PendingReplies({ sessionId }: { sessionId: string }) {
             <span className="bubble__meta">
               {p.error ? (
                 <>
-                  {t('refused', { reason: p.error })}{' '}
+                  {t('refused', { reason: errorText(p.error) })}{' '}
                   <button type="button" className="linklike" onClick={() => void retry(p.clientMessageId)}>
                     {t('retry')}
                   </button>
