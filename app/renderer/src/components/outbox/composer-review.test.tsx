@@ -2,7 +2,8 @@
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SessionDetail } from '../../../../../common/api/sessions';
+import type { MessageView, SessionDetail } from '../../../../../common/api/sessions';
+import { NOTE_EVENT_NAME } from '../../../../../common/api/supervision';
 import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
 import type { AgentConnection } from '../../api/agent-socket';
 import { App } from '../../App';
@@ -130,5 +131,33 @@ describe('the reply box (issue 15 review)', () => {
     expect(box.value).toBe('ni hao');
     await enter({});
     expect(sent).toEqual(['ni hao']);
+  });
+
+  it("dates an internal note and the local history preview in the UI's language, not the browser's", async () => {
+    await render('zh');
+    const earlier = '2026-03-04T14:05:00.000Z';
+    const note = {
+      id: 'n1',
+      sessionId: 'WB1',
+      conversationId: 'c-1',
+      seq: 2,
+      direction: 'out',
+      channel: 'WB',
+      author: 'agent',
+      authorId: 'u1',
+      sentAt: earlier,
+      receivedAt: earlier,
+      kind: 'event',
+      body: { name: NOTE_EVENT_NAME, data: { text: '内部', author: { id: 'u1', name: 'Agent One' }, whisper: false, to: null } },
+    } as unknown as MessageView;
+    await act(async () => store.setState({ detail: { ...detail, messages: [note] } }));
+    const time = host.querySelector<HTMLElement>('[data-testid="internal-note"] time');
+    // The browser here speaks English ("Mar 4"); the desk is in Chinese.
+    expect(time?.textContent).toContain('3月4日');
+    expect(time?.title).toContain('2026');
+    expect(time?.title).not.toMatch(/[AP]M|Mar/);
+    const line = { ...note, id: 'm1', seq: 1, kind: 'text', direction: 'in', body: { text: 'hello' } } as unknown as MessageView;
+    await act(async () => store.setState({ localPreview: { sessionId: 'WB1', messages: [line] } }));
+    expect(host.querySelector('[data-testid="local-history"] .bubble__meta')?.textContent).toContain('3月4日');
   });
 });

@@ -3,7 +3,7 @@ import { MAX_TEXT_LENGTH, textOf } from '../../../../../common/message/envelope'
 import { TRANSFER_EVENT_NAME } from '../../../../../common/api/transfers';
 import { hasVisibleText } from '../../../../../common/text/text';
 import { useWorkstation } from '../../context';
-import { stamp } from '../../format';
+import { useFormat } from '../../format';
 import { StaffContext, staffName } from '../../staff';
 import { AuthorMark } from '../Assist';
 import { TransferRecordLine } from '../Transfer';
@@ -28,6 +28,7 @@ export function supervisionErrorText(t: TFunction<'supervision'>, code: string |
  */
 export function SupervisionView() {
   const { t } = useTranslation('supervision');
+  const fmt = useFormat();
   const detail = useWorkstation((s) => s.supervised);
   const error = useWorkstation((s) => s.supervisionError);
   const agents = useWorkstation((s) => s.supervisedAgents);
@@ -114,7 +115,7 @@ export function SupervisionView() {
                     <span className="bubble__meta">
                       <AuthorMark author={m.author} />
                       {m.direction === 'out' && m.authorId ? <bdi dir="auto">{staffName(staff, m.authorId)} · </bdi> : null}
-                      <time dateTime={m.receivedAt}>{stamp(m.receivedAt)}</time> · #{m.seq}
+                      <time dateTime={m.receivedAt}>{fmt.stamp(m.receivedAt)}</time> · #{m.seq}
                     </span>
                   </li>
                 ),
