@@ -29,18 +29,43 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The few DOM shapes the check below reads (the server's tsconfig has no DOM lib). */
+interface Box {
+  left: number;
+  right: number;
+  height: number;
+}
+interface El {
+  className: string;
+  tagName: string;
+  dataset: Record<string, string | undefined>;
+  getBoundingClientRect(): Box;
+  closest(selector: string): El | null;
+  querySelectorAll(selector: string): Iterable<El>;
+}
+interface Style {
+  lineHeight: string;
+  fontSize: string;
+  paddingTop: string;
+  paddingBottom: string;
+  borderTopWidth: string;
+  borderBottomWidth: string;
+}
+
 /** Each visible control of the header's action area: its box, and the height of one line of its text. */
 async function controls(page: Page) {
-  return page.locator('.conversation__actions').evaluate((area) => {
+  return page.locator('.conversation__actions').evaluate((node) => {
+    const area = node as unknown as El;
+    const win = globalThis as unknown as { getComputedStyle(el: El): Style };
     const column = area.closest('.conversation')!.getBoundingClientRect();
-    return [...area.querySelectorAll<HTMLElement>('button, select, label, .tier, .prio')].map((el) => {
+    return [...area.querySelectorAll('button, select, label, .tier, .prio')].map((el) => {
       const box = el.getBoundingClientRect();
-      const style = getComputedStyle(el);
+      const style = win.getComputedStyle(el);
       const line = Number.parseFloat(style.lineHeight) || Number.parseFloat(style.fontSize) * 1.4;
       const padding = Number.parseFloat(style.paddingTop) + Number.parseFloat(style.paddingBottom);
       const border = Number.parseFloat(style.borderTopWidth) + Number.parseFloat(style.borderBottomWidth);
       return {
-        what: el.dataset['testid'] ?? el.className ?? el.tagName,
+        what: el.dataset['testid'] ?? (el.className || el.tagName),
         left: box.left,
         right: box.right,
         columnLeft: column.left,
