@@ -4,7 +4,7 @@ import type { MessageView } from '../../../../common/api/sessions';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import { useWorkstation } from '../context';
-import { shownSessionId } from '../stores/types';
+import { shownSessionId } from '../stores/shown';
 
 /**
  * AI assistance in the conversation view (issue 10): the draft banner over the composer, the strip

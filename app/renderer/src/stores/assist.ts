@@ -1,5 +1,6 @@
 import type { ConversationSummary, Suggestion } from '../../../../common/ai/assist';
-import { shownSessionId, type Slice } from './types';
+import type { Slice } from './types';
+import { shownSessionId } from './shown';
 
 /** Suggested replies loaded for one customer message of one session. */
 export interface LoadedSuggestions {

@@ -4,7 +4,8 @@ import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import type { MessageAnnotation } from '../../../../common/api/attachments';
 import { LOCAL_HISTORY_SIZE } from '../../../../common/ipc/local-store';
 import type { LocalSync } from '../bridge/local-sync';
-import { shownSessionId, type Slice } from './types';
+import type { Slice } from './types';
+import { shownSessionId } from './shown';
 import { errorKey } from '../error-text';
 
 export interface PendingReply {

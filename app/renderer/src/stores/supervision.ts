@@ -2,7 +2,8 @@ import type { MessageView, SessionDetail, SessionSummary } from '../../../../com
 import type { PresenceChangedBy, ReassignTarget, SupervisedAgent } from '../../../../common/api/supervision';
 import { HuiliuError } from '../../../../common/errors/codes';
 import type { Presence } from '../../../../common/socket/agent-events';
-import { shownSessionId, type Slice } from './types';
+import type { Slice } from './types';
+import { shownSessionId } from './shown';
 
 /**
  * Internal notes (issue 15) and the lead's supervision (issue 16; docs/supervision.md). The server

@@ -1,6 +1,7 @@
 import type { TransferMode, TransferTarget, TransferView } from '../../../../common/api/transfers';
 import type { TransferOffer, TransferTargets } from '../../../../common/socket/agent-events';
-import { shownSessionId, type Slice } from './types';
+import type { Slice } from './types';
+import { shownSessionId } from './shown';
 import { errorKey } from '../error-text';
 
 /**

@@ -35,11 +35,3 @@ export interface WorkstationDeps {
 }
 
 export type Slice<T> = StateCreator<Workstation, [], [], T>;
-
-/**
- * The session the agent's acts apply to: the conversation on screen (`detail`), else the one being
- * opened. While another conversation loads, `openSessionId` already names the new one but the old one
- * (its composer, wrap-up, note, transfer dialog) is still what the agent sees and acts on; a reply
- * typed to that customer must never go to the one being opened (review of issue 15).
- */
-export const shownSessionId = (s: Pick<Workstation, 'detail' | 'openSessionId'>): string | null => s.detail?.id ?? s.openSessionId;
