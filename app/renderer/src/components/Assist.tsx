@@ -4,6 +4,7 @@ import type { MessageView } from '../../../../common/api/sessions';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import { useWorkstation } from '../context';
+import { shownSessionId } from '../stores/shown';
 
 /**
  * AI assistance in the conversation view (issue 10): the draft banner over the composer, the strip
@@ -41,7 +42,8 @@ export function AiDraftBanner({ draft, onDiscard }: { draft: Pick<Draft, 'source
  */
 export function SuggestionStrip({ latest, onInsert }: { latest: MessageView | undefined; onInsert: (text: string) => void }) {
   const { t } = useTranslation('assist');
-  const sessionId = useWorkstation((s) => s.openSessionId);
+  // The conversation on screen (suggestions for one being opened meanwhile are not its).
+  const sessionId = useWorkstation(shownSessionId);
   const suggestions = useWorkstation((s) => s.suggestions);
   const load = useWorkstation((s) => s.loadSuggestions);
   const latestId = latest?.id;

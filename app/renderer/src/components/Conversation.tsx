@@ -22,6 +22,7 @@ import { OutgoingTransferBanner, TransferCard, TransferDialog, TransferNotice, T
 import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Continuity';
 import { NoteLine, isNote } from './supervision/NoteLine';
 import { CannedList, useCannedPicker } from './canned/CannedPicker';
+import { isImeComposing, sendsOnEnter } from './ime';
 import { hasKey } from '../locale-format';
 import { resources } from '../locales';
 import { LocalHistoryPreview, OutboxBanner, PendingReplies, useLocalDraft } from './outbox/Outbox';
@@ -190,9 +191,11 @@ export function Conversation() {
   // Issue 12: badges only when the conversation went over more than one channel.
   const multiChannel = channelsOf(detail.messages).length > 1;
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    // An input method's Enter confirms a candidate (pinyin): neither a canned pick nor a send.
+    if (isImeComposing(e)) return;
     // Issue 15: while a `/word` is open, ↑ ↓ Enter Tab Esc are the canned-reply picker's.
     if (canned.onKeyDown(e)) return;
-    if (e.key === 'Enter' && !e.shiftKey) {
+    if (sendsOnEnter(e)) {
       e.preventDefault();
       submit();
     }

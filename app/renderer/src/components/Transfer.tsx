@@ -12,10 +12,10 @@ import {
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 import { useFormat } from '../format';
-import { useErrorText } from '../error-text';
 import { useClock } from '../clock';
 import { ServerError } from './ServerError';
 import { useCustomerName } from '../customer-name';
+import { isImeComposing } from './ime';
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -91,7 +91,7 @@ export function TransferDialog({ detail, onClose }: { detail: SessionDetail; onC
       onSubmit={(e) => void submit(e)}
       // Esc closes the dialog like Cancel (issue 15: keyboard-first), from any field in it.
       onKeyDown={(e) => {
-        if (e.key === 'Escape') {
+        if (e.key === 'Escape' && !isImeComposing(e)) {
           e.stopPropagation();
           onClose();
         }

@@ -1,5 +1,6 @@
 import type { ConversationSummary, Suggestion } from '../../../../common/ai/assist';
 import type { Slice } from './types';
+import { shownSessionId } from './shown';
 
 /** Suggested replies loaded for one customer message of one session. */
 export interface LoadedSuggestions {
@@ -28,7 +29,9 @@ export const createAssistSlice: Slice<AssistSlice> = (set, get) => ({
   suggestions: null,
 
   async loadSuggestions(forMessageId) {
-    const { connection, openSessionId, suggestions } = get();
+    const { connection, suggestions } = get();
+    // For the composer on screen: the shown conversation, not one being opened meanwhile.
+    const openSessionId = shownSessionId(get());
     if (!connection || !openSessionId) return;
     if (suggestions?.sessionId === openSessionId && suggestions.forMessageId === forMessageId) return;
     set({ suggestions: { sessionId: openSessionId, forMessageId, items: [] } });
@@ -58,7 +61,9 @@ export const createAssistSlice: Slice<AssistSlice> = (set, get) => ({
   },
 
   async summarize() {
-    const { connection, openSessionId } = get();
+    const { connection } = get();
+    // The wrap-up note on screen is the shown conversation's.
+    const openSessionId = shownSessionId(get());
     if (!connection || !openSessionId) return null;
     try {
       return await connection.request('session:summary', { sessionId: openSessionId }, { retries: 0 });

@@ -5,6 +5,7 @@ import type { MessageAnnotation } from '../../../../common/api/attachments';
 import { LOCAL_HISTORY_SIZE } from '../../../../common/ipc/local-store';
 import type { LocalSync } from '../bridge/local-sync';
 import type { Slice } from './types';
+import { shownSessionId } from './shown';
 import { errorKey } from '../error-text';
 
 export interface PendingReply {
@@ -109,11 +110,13 @@ function reconcileWithLocal(local: LocalSync, detail: SessionDetail, held: reado
 
 export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
   async function deliver(item: PendingReply): Promise<void> {
-    const { connection, openSessionId } = get();
-    if (!connection || !openSessionId) return;
+    const { connection } = get();
+    // The reply goes to the conversation it was typed in, whatever is open by now.
+    const sessionId = item.sessionId ?? shownSessionId(get());
+    if (!connection || !sessionId) return;
     try {
       const message = await connection.request('message:send', {
-        sessionId: openSessionId,
+        sessionId,
         clientMessageId: item.clientMessageId,
         text: item.text,
         ...(item.draftId ? { draftId: item.draftId } : {}),
@@ -245,13 +248,15 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
       }
     },
     async send(text, draftId) {
-      const { detail, openSessionId } = get();
+      const { detail } = get();
+      // The composer on screen is the shown conversation's, even while another one is being opened.
+      const sessionId = shownSessionId(get());
       const item: PendingReply = {
         clientMessageId: crypto.randomUUID(),
         text,
         error: null,
         ...(draftId ? { draftId } : {}),
-        ...(openSessionId ? { sessionId: openSessionId } : {}),
+        ...(sessionId ? { sessionId } : {}),
       };
       set((s) => ({
         pending: [...s.pending, item],
@@ -259,13 +264,13 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         ...(draftId && s.detail?.draft?.id === draftId ? { detail: { ...s.detail, draft: undefined } } : {}),
       }));
       // Issue 15: into the outbox first (it survives a dead link or a crash), then sent in order.
-      if (detail && openSessionId && detail.id === openSessionId) {
+      if (detail && detail.id === sessionId) {
         const queued = await get().queueCritical({
           kind: 'reply',
           clientMessageId: item.clientMessageId,
           conversationId: detail.conversationId,
           customerId: detail.customerId,
-          payload: { sessionId: openSessionId, clientMessageId: item.clientMessageId, text, ...(draftId ? { draftId } : {}) },
+          payload: { sessionId, clientMessageId: item.clientMessageId, text, ...(draftId ? { draftId } : {}) },
         });
         if (queued) return;
       }
@@ -284,22 +289,24 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
     },
     async closeSession(wrapUpCode, note, resolvedOnFirstContact) {
       const fcr = resolvedOnFirstContact === undefined ? {} : { resolvedOnFirstContact };
-      const { connection, openSessionId, detail } = get();
-      if (!connection || !openSessionId) return;
+      const { connection, detail } = get();
+      // The wrap-up on screen closes the shown conversation, not one being opened meanwhile.
+      const sessionId = shownSessionId(get());
+      if (!connection || !sessionId) return;
       // Issue 15: a wrap-up goes through the outbox too; sent again it answers the same (server-side idempotent).
-      if (detail && detail.id === openSessionId) {
+      if (detail && detail.id === sessionId) {
         const queued = await get().queueCritical({
           kind: 'wrap-up',
-          clientMessageId: `wrap-up-${openSessionId}`,
+          clientMessageId: `wrap-up-${sessionId}`,
           conversationId: detail.conversationId,
           customerId: detail.customerId,
-          payload: { sessionId: openSessionId, wrapUpCode, ...(note ? { note } : {}), ...fcr },
+          payload: { sessionId, wrapUpCode, ...(note ? { note } : {}), ...fcr },
         });
         if (queued) return;
       }
       try {
         const summary = await connection.request('session:close', {
-          sessionId: openSessionId,
+          sessionId,
           wrapUpCode,
           ...(note ? { note } : {}),
           ...fcr,

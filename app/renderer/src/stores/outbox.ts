@@ -146,7 +146,8 @@ export const createOutboxSlice =
         if (get().link !== 'online') return;
         const report = await local.drain(sendEntry).catch(() => null);
         if (!report) return;
-        for (const r of report.refused) applyRefusal(r.entry, r.code, new HuiliuError(r.code).message);
+        // Kept as the desk's key for the code (error-text.ts), so the bubble says it in the UI's language.
+        for (const r of report.refused) applyRefusal(r.entry, r.code, errorKey(new HuiliuError(r.code), 'noAnswerRetry'));
         if (report.stoppedAt) {
           // Nothing after the entry that did not go was tried: all of them wait for the next reconnect.
           const left = await local.pendingKeys();

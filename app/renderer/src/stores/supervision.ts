@@ -3,6 +3,7 @@ import type { PresenceChangedBy, ReassignTarget, SupervisedAgent } from '../../.
 import { HuiliuError } from '../../../../common/errors/codes';
 import type { Presence } from '../../../../common/socket/agent-events';
 import type { Slice } from './types';
+import { shownSessionId } from './shown';
 
 /**
  * Internal notes (issue 15) and the lead's supervision (issue 16; docs/supervision.md). The server
@@ -151,10 +152,12 @@ export const createSupervisionSlice: Slice<SupervisionSlice> = (set, get) => ({
   },
 
   async addNote(text) {
-    const { connection, openSessionId } = get();
-    if (!connection || !openSessionId) return false;
+    const { connection } = get();
+    // The note is about the conversation on screen (not one being opened meanwhile).
+    const sessionId = shownSessionId(get());
+    if (!connection || !sessionId) return false;
     try {
-      const note = await connection.request('note:add', { sessionId: openSessionId, clientMessageId: `note-${newId()}`, text });
+      const note = await connection.request('note:add', { sessionId, clientMessageId: `note-${newId()}`, text });
       get().receiveMessage(note);
       set({ noteError: null });
       return true;

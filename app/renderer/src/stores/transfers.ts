@@ -1,6 +1,7 @@
 import type { TransferMode, TransferTarget, TransferView } from '../../../../common/api/transfers';
 import type { TransferOffer, TransferTargets } from '../../../../common/socket/agent-events';
 import type { Slice } from './types';
+import { shownSessionId } from './shown';
 import { errorKey } from '../error-text';
 
 /**
@@ -64,16 +65,14 @@ export const createTransferSlice: Slice<TransferSlice> = (set, get) => {
     },
 
     async requestTransfer({ to, mode, note }) {
-      const { connection, openSessionId } = get();
-      if (!connection || !openSessionId) return false;
+      const { connection } = get();
+      // The dialog on screen transfers the shown conversation, not one being opened meanwhile.
+      const sessionId = shownSessionId(get());
+      if (!connection || !sessionId) return false;
       set({ transferError: null });
       try {
         // Not retried: a second transfer would be refused as pending, or move a contact that already left.
-        const view = await connection.request(
-          'session:transfer',
-          { sessionId: openSessionId, to, mode, ...(note ? { note } : {}) },
-          { retries: 0 },
-        );
+        const view = await connection.request('session:transfer', { sessionId, to, mode, ...(note ? { note } : {}) }, { retries: 0 });
         if (view.status === 'pending') set((s) => ({ outgoingTransfers: { ...s.outgoingTransfers, [view.sessionId]: view } }));
         else {
           letGo(view.sessionId);

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { CannedReply } from '../../../../../common/api/canned';
 import './canned.css';
 import { useCannedApi } from '../../api/canned';
+import { isImeComposing } from '../ime';
 import { useTranslation } from 'react-i18next';
 
 /**
@@ -98,7 +99,8 @@ export function useCannedPicker(
     failed,
     choose,
     onKeyDown(e) {
-      if (!open) return false;
+      // The input method's own Enter / Esc / arrows (choosing a pinyin candidate) are not the picker's.
+      if (!open || isImeComposing(e)) return false;
       if (e.key === 'Escape') {
         e.preventDefault();
         setDismissedAt(at.start);

@@ -7,6 +7,7 @@ import { CannedApiContext, type CannedApi } from '../../api/canned';
 import { LocaleProvider } from '../../LocaleProvider';
 import type { Locale } from '../../locale';
 import { applyCanned, CannedList, cannedQueryAt, useCannedPicker } from './CannedPicker';
+import { sendsOnEnter } from '../ime';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -55,8 +56,9 @@ function Composer({ token }: { token: string | null }) {
           setCursor(e.target.selectionStart);
         }}
         onKeyDown={(e) => {
+          // As Conversation.tsx's composer: the picker (which leaves an input method's keys alone), then send.
           if (picker.onKeyDown(e)) return;
-          if (e.key === 'Enter') e.currentTarget.dataset['sent'] = text;
+          if (sendsOnEnter(e)) e.currentTarget.dataset['sent'] = text;
         }}
       />
     </>
@@ -103,9 +105,9 @@ describe('the composer picker', () => {
     // The search is debounced 120 ms.
     await act(async () => new Promise((r) => setTimeout(r, 200)));
   };
-  const key = async (box: HTMLTextAreaElement, k: string) =>
+  const key = async (box: HTMLTextAreaElement, k: string, init: KeyboardEventInit = {}) =>
     act(async () => {
-      box.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));
+      box.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true, ...init }));
     });
 
   it('searches as the agent types /ref, and Enter puts the reply in place of the /word instead of sending', async () => {
@@ -131,6 +133,24 @@ describe('the composer picker', () => {
     expect(document.querySelector('[data-testid="canned-picker"]')).toBeNull();
     await key(box, 'Enter');
     expect(box.dataset['sent']).toBe('/');
+  });
+
+  it('leaves the Enter that confirms a pinyin candidate to the input method: no canned pick, nothing sent', async () => {
+    const box = await mount('zh');
+    await type(box, '/ref');
+    expect(document.querySelector('[data-testid="canned-picker"]')).not.toBeNull();
+    // Chinese IME: Enter while composing confirms the Latin letters typed; WebKit says only keyCode 229.
+    await key(box, 'Enter', { isComposing: true });
+    await key(box, 'Enter', { keyCode: 229 });
+    expect(box.value).toBe('/ref');
+    expect(box.dataset['sent']).toBeUndefined();
+    expect(document.querySelector('[data-testid="canned-picker"]')).not.toBeNull();
+    await key(box, 'Escape');
+    await type(box, 'ni hao');
+    await key(box, 'Enter', { isComposing: true });
+    expect(box.dataset['sent']).toBeUndefined();
+    await key(box, 'Enter');
+    expect(box.dataset['sent']).toBe('ni hao');
   });
 
   it('stays closed without a token (note mode) and says when nothing matches', async () => {

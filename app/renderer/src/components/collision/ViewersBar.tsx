@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { graphemes } from '../../../../../common/text/text';
 import { useWorkstation } from '../../context';
 import { useCollision } from './collision-hooks';
 import { othersViewing } from './collision-store';
@@ -26,14 +27,16 @@ export function ViewersBar({ sessionId }: { sessionId: string }) {
   );
 }
 
-/** Up to two initials of a name ("Agent Two" → "AT", "李雷" → "李雷"[0]). */
+/**
+ * Up to two initials of a name ("Agent Two" → "AT", "李雷" → "李"), each a whole grapheme: an emoji
+ * family, a flag or a letter with its accent is never cut in half.
+ */
 export function initials(name: string): string {
   const words = name.trim().split(/\s+/u).filter(Boolean);
   if (words.length === 0) return '?';
-  if (words.length === 1) return [...words[0]!].slice(0, 1).join('').toUpperCase();
   return words
-    .slice(0, 2)
-    .map((w) => [...w][0])
+    .slice(0, words.length === 1 ? 1 : 2)
+    .map((w) => graphemes(w)[0] ?? '')
     .join('')
     .toUpperCase();
 }

@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { SessionDetail } from '../../../../../common/api/sessions';
 import { textOf } from '../../../../../common/message/envelope';
 import { useWorkstation } from '../../context';
-import { stamp } from '../../format';
+import { useFormat } from '../../format';
 import { ServerError } from '../ServerError';
 
 /**
@@ -86,6 +86,7 @@ export function OutboxBanner() {
 /** The session being opened: its locally kept last interactions, shown at once until the server answers. */
 export function LocalHistoryPreview() {
   const { t } = useTranslation('outbox');
+  const fmt = useFormat();
   const preview = useWorkstation((s) => (s.localPreview && s.localPreview.sessionId === s.openSessionId ? s.localPreview : null));
   if (!preview) return null;
   return (
@@ -97,7 +98,7 @@ export function LocalHistoryPreview() {
             <span className="bubble__text" dir="auto">
               {textOf(m)}
             </span>
-            <span className="bubble__meta">{stamp(m.receivedAt)}</span>
+            <span className="bubble__meta">{fmt.stamp(m.receivedAt)}</span>
           </li>
         ))}
       </ol>

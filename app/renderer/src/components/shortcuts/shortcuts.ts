@@ -61,8 +61,9 @@ export const COMPOSER_SELECTOR = '[data-testid="composer"]';
  * The shortcut a keydown means here, or null: global ones only outside text fields, composer ones
  * only in the reply box; a key already handled (`defaultPrevented`, e.g. the canned picker's) is none.
  */
-export function shortcutFor(e: Key & { target: EventTarget | null; defaultPrevented: boolean }): Shortcut | null {
-  if (e.defaultPrevented) return null;
+export function shortcutFor(e: Key & { target: EventTarget | null; defaultPrevented: boolean; isComposing?: boolean }): Shortcut | null {
+  // A key an input method is composing with (pinyin's Ctrl+Enter, digits choosing a candidate) is not ours.
+  if (e.defaultPrevented || e.isComposing === true) return null;
   const typing = isTypingTarget(e.target);
   const inComposer = typing && (e.target as Element).matches?.(COMPOSER_SELECTOR) === true;
   for (const s of SHORTCUTS) {

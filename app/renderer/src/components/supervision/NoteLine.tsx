@@ -1,6 +1,6 @@
 import type { MessageView } from '../../../../../common/api/sessions';
 import { NOTE_EVENT_NAME, NoteEventDataSchema } from '../../../../../common/api/supervision';
-import { stamp } from '../../format';
+import { useFormat } from '../../format';
 import './supervision.css';
 import { useTranslation } from 'react-i18next';
 
@@ -13,6 +13,7 @@ export const isNote = (m: MessageView): boolean => m.kind === 'event' && m.body.
  */
 export function NoteLine({ message }: { message: MessageView }) {
   const { t } = useTranslation('supervision');
+  const fmt = useFormat();
   if (message.kind !== 'event') return null;
   const data = NoteEventDataSchema.safeParse(message.body.data);
   if (!data.success) return null;
@@ -27,8 +28,8 @@ export function NoteLine({ message }: { message: MessageView }) {
       <span className="note__text" dir="auto">
         {text}
       </span>
-      <time className="note__time" dateTime={message.receivedAt} title={new Date(message.receivedAt).toLocaleString()}>
-        {stamp(message.receivedAt)} · #{message.seq}
+      <time className="note__time" dateTime={message.receivedAt} title={fmt.dateTime(message.receivedAt)}>
+        {fmt.stamp(message.receivedAt)} · #{message.seq}
       </time>
     </li>
   );

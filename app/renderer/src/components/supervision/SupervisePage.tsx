@@ -2,7 +2,7 @@ import { useCallback, useContext, useEffect, useState } from 'react';
 import type { SessionSummary } from '../../../../../common/api/sessions';
 import { bearerCaller } from '../../api/http';
 import { useWorkstation } from '../../context';
-import { stamp } from '../../format';
+import { useFormat } from '../../format';
 import { StaffContext, staffName } from '../../staff';
 import { SupervisionView } from './SupervisionView';
 import './supervision.css';
@@ -23,6 +23,7 @@ const OPEN_STATUSES = ['active', 'offered', 'queued', 'bot'] as const;
 export function SupervisePage() {
   const { t } = useTranslation('supervision');
   const nameOf = useCustomerName();
+  const fmt = useFormat();
   const token = useWorkstation((s) => s.token);
   const supervisedId = useWorkstation((s) => s.supervisedId);
   const openSupervision = useWorkstation((s) => s.openSupervision);
@@ -96,7 +97,7 @@ export function SupervisePage() {
                 <td>{r.skillGroup}</td>
                 <td>{t(`statuses.${r.status}`)}</td>
                 <td>{r.assignedAgentId ? staffName(staff, r.assignedAgentId) : t('unassigned')}</td>
-                <td>{stamp(r.createdAt)}</td>
+                <td>{fmt.stamp(r.createdAt)}</td>
                 <td>
                   <button type="button" onClick={() => void openSupervision(r.id)} data-testid="supervise-open">
                     {t('supervise')}

@@ -3,12 +3,13 @@ import { MAX_TEXT_LENGTH, textOf } from '../../../../../common/message/envelope'
 import { TRANSFER_EVENT_NAME } from '../../../../../common/api/transfers';
 import { hasVisibleText } from '../../../../../common/text/text';
 import { useWorkstation } from '../../context';
-import { stamp } from '../../format';
+import { useFormat } from '../../format';
 import { StaffContext, staffName } from '../../staff';
 import { AuthorMark } from '../Assist';
 import { TransferRecordLine } from '../Transfer';
 import { NoteLine, isNote } from './NoteLine';
 import { AskTakeover } from '../collision/ReadOnlyComposer';
+import { sendsOnEnter } from '../ime';
 import './supervision.css';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
@@ -31,6 +32,7 @@ export function SupervisionView() {
   const { t } = useTranslation('supervision');
   const { t: tc } = useTranslation('collision');
   const nameOf = useCustomerName();
+  const fmt = useFormat();
   const detail = useWorkstation((s) => s.supervised);
   const meId = useWorkstation((s) => s.user?.id ?? null);
   // Issue 15: a lead who handles contacts may ask the holder to hand this one over (the server checks the group).
@@ -63,7 +65,7 @@ export function SupervisionView() {
     if (ok) setText('');
   };
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === 'Enter' && !e.shiftKey) {
+    if (sendsOnEnter(e)) {
       e.preventDefault();
       void submit();
     }
@@ -120,7 +122,7 @@ export function SupervisionView() {
                     <span className="bubble__meta">
                       <AuthorMark author={m.author} />
                       {m.direction === 'out' && m.authorId ? <bdi dir="auto">{staffName(staff, m.authorId)} · </bdi> : null}
-                      <time dateTime={m.receivedAt}>{stamp(m.receivedAt)}</time> · #{m.seq}
+                      <time dateTime={m.receivedAt}>{fmt.stamp(m.receivedAt)}</time> · #{m.seq}
                     </span>
                   </li>
                 ),

@@ -1,0 +1,163 @@
+// @vitest-environment jsdom
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MessageView, SessionDetail } from '../../../../../common/api/sessions';
+import { NOTE_EVENT_NAME } from '../../../../../common/api/supervision';
+import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
+import type { AgentConnection } from '../../api/agent-socket';
+import { App } from '../../App';
+import { StoreContext } from '../../context';
+import type { Locale } from '../../i18n';
+import { LocaleProvider } from '../../LocaleProvider';
+import { createWorkstationStore } from '../../stores/workstation';
+
+/**
+ * Review of issue 15, the reply box of the whole workstation (App) in jsdom: a refused reply says why
+ * in the UI's language (not the desk's key for it), and the Enter that confirms a pinyin candidate
+ * does not send.
+ */
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+Element.prototype.scrollTo ??= () => undefined;
+
+const at = new Date().toISOString();
+const me = { id: 'u1', username: 'agent1', displayName: 'Agent One', roles: ['agent' as const], skillGroups: ['general'], expert: false };
+const detail = {
+  id: 'WB1',
+  conversationId: 'c-1',
+  customerId: 'cust-1',
+  customerName: 'Li Lei',
+  channel: 'WB',
+  status: 'active',
+  skillGroup: 'general',
+  assignedAgentId: 'u1',
+  offeredAgentId: null,
+  tier: null,
+  priority: null,
+  lastMessagePreview: 'Where is my parcel?',
+  lastMessageAt: at,
+  createdAt: at,
+  waitingSince: at,
+  wrapUpCode: null,
+  closedAt: null,
+  routing: null,
+  messages: [],
+  hasOlderMessages: false,
+  context: { customer: { id: 'cust-1', name: 'Li Lei', channels: ['WB'] }, previousSessions: [] },
+} as unknown as SessionDetail;
+
+describe('the reply box (issue 15 review)', () => {
+  let root: Root;
+  let host: HTMLDivElement;
+  let sent: string[];
+  let store: ReturnType<typeof createWorkstationStore>;
+
+  async function render(locale: Locale) {
+    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
+    const bridge: DesktopBridge = {
+      appInfo: unavailable,
+      notify: unavailable,
+      setBadge: unavailable,
+      openExternal: unavailable,
+      onFocusSession: () => () => undefined,
+    };
+    sent = [];
+    const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {
+      if (event === 'message:send') sent.push(payload.text as string);
+      return new Promise(() => undefined);
+    };
+    const socket = { on: () => undefined, off: () => undefined };
+    const connection = { socket, request, close: () => undefined } as unknown as AgentConnection;
+    store = createWorkstationStore({
+      api: { login: () => Promise.reject(new Error('not used')), logout: async () => undefined },
+      bridge,
+      connect: () => connection,
+      storage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
+    });
+    store.setState({ token: 't', user: me, connection, queue: { WB1: detail }, queueFilter: 'mine', openSessionId: 'WB1', detail });
+    host = document.createElement('div');
+    document.body.append(host);
+    root = createRoot(host);
+    await act(async () => {
+      root.render(
+        <LocaleProvider locale={locale}>
+          <StoreContext.Provider value={store}>
+            <App />
+          </StoreContext.Provider>
+        </LocaleProvider>,
+      );
+    });
+  }
+  afterEach(() => {
+    act(() => root.unmount());
+    host.remove();
+  });
+
+  it('says why a reply was refused in the UI language, never as the desk key for it', async () => {
+    await render('zh');
+    await act(async () =>
+      store.setState({
+        pending: [
+          {
+            clientMessageId: 'k1',
+            sessionId: 'WB1',
+            text: 'hello',
+            error: 'errors:codes.VALIDATION_FAILED',
+            status: 'refused',
+            code: 'VALIDATION_FAILED',
+          },
+        ],
+      }),
+    );
+    const bubble = host.querySelector<HTMLElement>('[data-testid="pending-reply"]');
+    expect(bubble?.dataset['state']).toBe('refused');
+    expect(bubble?.textContent).toContain('未送达：请求无效。');
+    expect(bubble?.textContent).not.toContain('desk:');
+  });
+
+  it('does not send on the Enter that confirms an input method candidate; a plain Enter sends', async () => {
+    await render('zh');
+    const box = host.querySelector<HTMLTextAreaElement>('[data-testid="composer"]')!;
+    const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value')!.set!;
+    await act(async () => {
+      setter.call(box, 'ni hao');
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    const enter = (init: KeyboardEventInit) =>
+      act(async () => void box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true, ...init })));
+    await enter({ isComposing: true });
+    await enter({ keyCode: 229 });
+    expect(sent).toEqual([]);
+    expect(box.value).toBe('ni hao');
+    await enter({});
+    expect(sent).toEqual(['ni hao']);
+  });
+
+  it("dates an internal note and the local history preview in the UI's language, not the browser's", async () => {
+    await render('zh');
+    const earlier = '2026-03-04T14:05:00.000Z';
+    const note = {
+      id: 'n1',
+      sessionId: 'WB1',
+      conversationId: 'c-1',
+      seq: 2,
+      direction: 'out',
+      channel: 'WB',
+      author: 'agent',
+      authorId: 'u1',
+      sentAt: earlier,
+      receivedAt: earlier,
+      kind: 'event',
+      body: { name: NOTE_EVENT_NAME, data: { text: '内部', author: { id: 'u1', name: 'Agent One' }, whisper: false, to: null } },
+    } as unknown as MessageView;
+    await act(async () => store.setState({ detail: { ...detail, messages: [note] } }));
+    const time = host.querySelector<HTMLElement>('[data-testid="internal-note"] time');
+    // The browser here speaks English ("Mar 4"); the desk is in Chinese.
+    expect(time?.textContent).toContain('3月4日');
+    expect(time?.title).toContain('2026');
+    expect(time?.title).not.toMatch(/[AP]M|Mar/);
+    const line = { ...note, id: 'm1', seq: 1, kind: 'text', direction: 'in', body: { text: 'hello' } } as unknown as MessageView;
+    await act(async () => store.setState({ localPreview: { sessionId: 'WB1', messages: [line] } }));
+    expect(host.querySelector('[data-testid="local-history"] .bubble__meta')?.textContent).toContain('3月4日');
+  });
+});
