@@ -234,7 +234,8 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     phoneProcess.child?.kill('SIGTERM');
     await phone?.catch(() => undefined);
     await server?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (env.BENCH_KEEP) log(`    kept ${dataDir} (BENCH_KEEP): the edges' logs are in voice/ours and voice/baseline`);
+    else rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -379,7 +379,7 @@ export async function startServer(
   await auditBusEvents(bus, audit);
   const auditRetention = scheduleAuditRetention(audit, config.audit.retentionDays, logger);
   // Issue 16: the contact event log (same database file) fed from the bus, ratings and the agent pool.
-  const kpiLog = createSqliteKpiEventLog({ path: config.paths.db });
+  const kpiLog = createSqliteKpiEventLog({ path: config.paths.db, logger });
   const kpiRecorder = createKpiRecorder({
     log: kpiLog,
     bus,

@@ -1,6 +1,7 @@
 import { HuiliuError } from '../../../common/errors/codes';
 import type { Db } from '../db/sqlite';
 import { migrate, openDatabase } from '../db/sqlite';
+import { WalSync } from '../db/wal-sync';
 import type { KeyProvider } from '../keys/provider';
 import { migrationsDir } from '../runtime/paths';
 import { DataKeyRing } from '../sessions/data-keys';
@@ -39,6 +40,8 @@ const entryOf = (r: Row): AuditEntry => entryOfRow({ ...r, detail: JSON.parse(r.
  * run in one IMMEDIATE transaction that reads the head, chains the entries and moves the head, so
  * several connections (or processes) on the file keep one chain. The MAC key is a data key in the
  * session store's `data_keys` table (open the session store first), wrapped by the KeyProvider.
+ * The connection runs `synchronous=NORMAL` and an append resolves after `WalSync` fdatasynced the WAL
+ * on libuv's pool: as durable as FULL when it resolves, without the fsync on the server's thread.
  */
 export async function createSqliteAuditLog(options: {
   path: string;
@@ -47,8 +50,9 @@ export async function createSqliteAuditLog(options: {
   /** What to do when the log exists but its head is gone (tampering): `refuse` (default, the server) or `open` (verify). */
   onMissingHead?: 'refuse' | 'open';
 }): Promise<AuditLog> {
-  const db: Db = openDatabase(options.path);
+  const db: Db = openDatabase(options.path, { synchronous: 'NORMAL' });
   migrate(db, 'audit', MIGRATIONS);
+  const wal = new WalSync(`${options.path}-wal`);
   const ring = new DataKeyRing(db, options.keys);
   // Whether this log existed before: its MAC key does (a fresh log has none yet).
   const existed = (await ring.get(AUDIT_KEY_OWNER)) !== null;
@@ -109,7 +113,9 @@ export async function createSqliteAuditLog(options: {
   return {
     async append(inputs) {
       if (inputs.length === 0) return [];
-      return appendTx.immediate(inputs);
+      const entries = appendTx.immediate(inputs);
+      await wal.durable();
+      return entries;
     },
 
     async search(q: AuditQuery): Promise<AuditPage> {
@@ -164,6 +170,7 @@ export async function createSqliteAuditLog(options: {
     },
 
     async close() {
+      await wal.close();
       db.close();
     },
   };

@@ -140,6 +140,11 @@ export interface ConversationService {
    */
   accept(actor: ConversationActor, sessionId: string): Promise<SessionDetail>;
   /**
+   * `accept` answering the stored session instead of the staff view (no history read or decrypted):
+   * for callers that only need the outcome, such as a picked-up call (issue 18). Same errors.
+   */
+  acceptRecord(actor: ConversationActor, sessionId: string): Promise<SessionRecord>;
+  /**
    * Stores the agent's text message and hands it to the channel (`message.out`). Idempotent on
    * `clientMessageId`. SESSION_NOT_FOUND, FORBIDDEN, NOT_ASSIGNED, SESSION_CLOSED,
    * IDEMPOTENCY_CONFLICT.
@@ -150,6 +155,8 @@ export interface ConversationService {
    * SESSION_NOT_FOUND, FORBIDDEN, NOT_ASSIGNED, SESSION_CLOSED.
    */
   close(actor: ConversationActor, input: CloseInput): Promise<SessionSummary>;
+  /** `close` answering the stored session instead of the staff summary (a hung-up call, issue 18). Same errors. */
+  closeRecord(actor: ConversationActor, input: CloseInput): Promise<SessionRecord>;
   /**
    * Hands the actor's active session back to the queue; it is offered to another agent first.
    * SESSION_NOT_FOUND, FORBIDDEN, NOT_ASSIGNED (not theirs, or no longer active), SESSION_CLOSED.
@@ -294,7 +301,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     return { position, estimatedWaitSeconds: rounds * (deps.handleSeconds ?? 300), noAgentOnline: false };
   }
 
-  return {
+  const service: ConversationService = {
     async open(actor, sessionId) {
       return deps.views.detail(await seen(actor, sessionId), actor);
     },
@@ -310,6 +317,10 @@ export function createConversationService(deps: ConversationDeps): ConversationS
     },
 
     async accept(actor, sessionId) {
+      return deps.views.detail(await service.acceptRecord(actor, sessionId), actor);
+    },
+
+    async acceptRecord(actor, sessionId) {
       const before = await handled(actor, sessionId);
       if (before.status === 'bot') {
         // Taking a contact over from the AI: hand-over and assignment in one write.
@@ -320,7 +331,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
           await syncCapacity(actor.id);
           await deps.bus.publish(sessionChanged(taken.session, 'accepted', actor.id, undefined, before));
           await publishHandover(taken.session, handover, actor.id);
-          return deps.views.detail(taken.session, actor);
+          return taken.session;
         }
         // The AI handed it over meanwhile: take it like any waiting contact.
       }
@@ -331,7 +342,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         await syncCapacity(actor.id);
         await deps.bus.publish(sessionChanged(session, 'accepted', actor.id, undefined, before));
       }
-      return deps.views.detail(session, actor);
+      return session;
     },
 
     async reply(actor, { sessionId, clientMessageId, text: written, draftId }) {
@@ -358,12 +369,15 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       return deps.views.message(envelope);
     },
 
-    async close(actor, { sessionId, wrapUpCode, note, resolvedOnFirstContact }) {
+    async close(actor, input) {
+      return deps.views.summary(await service.closeRecord(actor, input));
+    },
+
+    async closeRecord(actor, { sessionId, wrapUpCode, note, resolvedOnFirstContact }) {
       const current = await handled(actor, sessionId);
       // A wrap-up sent again with its ack lost (the desktop outbox drains it after a reconnect, issue 15)
       // answers what the first one did and changes nothing; a different code is a second wrap-up: refused.
-      if (current.status === 'closed' && current.assignedAgentId === actor.id && current.wrapUpCode === wrapUpCode)
-        return deps.views.summary(current);
+      if (current.status === 'closed' && current.assignedAgentId === actor.id && current.wrapUpCode === wrapUpCode) return current;
       const closed = await deps.store.close(current.id, actor.id, wrapUpCode, note);
       deps.router.settle(current.id);
       await syncCapacity(actor.id);
@@ -372,7 +386,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       await deps.bus.publish({ ...changed, payload: { ...changed.payload, resolvedOnFirstContact: fcr } });
       const wrapUpUntil = await deps.afterCallWork?.contactClosed(actor.id, closed.channel);
       if (!wrapUpUntil) offerWaiting(actor.id);
-      return deps.views.summary(closed);
+      return closed;
     },
 
     async handOver(input) {
@@ -421,4 +435,5 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       return deps.views.summary(routed ?? released);
     },
   };
+  return service;
 }

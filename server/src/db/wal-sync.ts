@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 
 /**
  * Makes commits durable without blocking the thread that made them (issue 8). The write connection
@@ -23,6 +23,8 @@ export class WalSync {
    * `durable()` rejects with it, and the owner must reopen the database.
    */
   private failed: unknown = null;
+  /** `closeSync` ran while a sync was in flight: its file is closed when that sync ends. */
+  private closing = false;
 
   /** @param walPath the database's WAL file (`<db path>-wal`); opened at the first sync. */
   constructor(private readonly walPath: string) {}
@@ -69,6 +71,32 @@ export class WalSync {
     }
     this.syncing = false;
     if (this.next.length > 0) this.start();
+    else if (this.closing && this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+
+  /**
+   * For owners whose `close` is synchronous (the KPI log): syncs the WAL on this thread now (one
+   * fdatasync covers every commit before it), answers nobody new, and closes the file once a sync in
+   * flight ends. Call it before the connection closes.
+   * @throws the fdatasync error (EIO …)
+   */
+  closeSync(): void {
+    this.closing = true;
+    if (existsSync(this.walPath)) {
+      const fd = openSync(this.walPath, 'r+');
+      try {
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    if (!this.syncing && this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
   }
 
   /** Waits for the syncs in flight, then closes the file (before the connection closes). */

@@ -1,6 +1,8 @@
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Tier } from '../../../common/routing/types';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
+import { WalSync } from '../db/wal-sync';
+import type { Logger } from '../logging/logger';
 import { migrationsDir } from '../runtime/paths';
 import type { KpiEvent, KpiEventData, KpiEventKind } from './events';
 
@@ -9,11 +11,22 @@ const MIGRATIONS = migrationsDir('kpis');
 /**
  * The contact event log (issue 16) on SQLite: one append-only table (triggers refuse UPDATE and
  * DELETE) in the server's database file, on its own connection. Synchronous (better-sqlite3): each
- * call is one short statement or transaction.
+ * call is one short statement or transaction. The connection runs `synchronous=NORMAL`: an append's
+ * COMMIT writes the WAL without an fsync on the server's thread, and `WalSync` fdatasyncs the WAL
+ * right after on libuv's pool (`durable()` resolves then). Nobody is acked on a KPI fact (they are
+ * derived from bus events after the fact), so the event loop does not wait for the disk; a power cut
+ * can lose the facts of the last sync's few milliseconds (issue 18: an fsync per fact cost a call
+ * ~36 ms of blocked event loop, docs/benchmarks.md "SIP call setup").
  */
 export interface KpiEventLog {
   /** Appends the events whose `id` is new; returns how many were new (a redelivered fact adds nothing). */
   append(events: readonly KpiEvent[]): number;
+  /**
+   * Appends the events with the others of this turn of the event loop, in one transaction (at
+   * `setImmediate`, or before any read or `append` of this log, so reads and order are as with
+   * `append`): for facts nobody waits on (the recorder's, a call's), one short write instead of many.
+   */
+  appendSoon(events: readonly KpiEvent[]): void;
   /**
    * The events with `at` in [from, to) (ms), oldest first, and, for each agent, the newest
    * `agent.state` before `from` (the state the agent was in when the window opened).
@@ -23,6 +36,9 @@ export interface KpiEventLog {
   has(sessionId: string, kind: KpiEventKind): boolean;
   /** Whether another session of the conversation was closed before (a new session is then a reopen). */
   closedBefore(conversationId: string, sessionId: string): boolean;
+  /** Resolves once every fact appended before the call is on disk (rejects with the fdatasync error). */
+  durable(): Promise<void>;
+  /** Syncs what was appended (on this thread) and closes the connection. */
   close(): void;
 }
 
@@ -54,10 +70,16 @@ const toEvent = (r: Row): KpiEvent => ({
   data: JSON.parse(r.data) as KpiEventData,
 });
 
-/** Opens (and migrates, component `kpis`) the log in the database file at `path`. */
-export function createSqliteKpiEventLog(options: { path: string }): KpiEventLog {
-  const db: Db = openDatabase(options.path);
+/**
+ * Opens (and migrates, component `kpis`) the log in the database file at `path`. `logger` hears of a
+ * failed `appendSoon` batch (nobody else waits on it; its facts are lost, as an unrecorded bus event's).
+ */
+export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<Logger, 'error'> }): KpiEventLog {
+  const db: Db = openDatabase(options.path, { synchronous: 'NORMAL' });
   migrate(db, 'kpis', MIGRATIONS);
+  const wal = new WalSync(`${options.path}-wal`);
+  /** Starts a sync of what was just committed; its failure is seen by `durable()` and `close()`. */
+  const sync = () => void wal.durable().catch(() => undefined);
   const q = {
     insert: db.prepare(
       `INSERT OR IGNORE INTO kpi_events (id, kind, at, session_id, conversation_id, customer_id, skill_group, channel, tier, agent_id, data)
@@ -90,14 +112,62 @@ export function createSqliteKpiEventLog(options: { path: string }): KpiEventLog 
     }
     return added;
   });
+  let pending: KpiEvent[] = [];
+  let flushing: NodeJS.Immediate | null = null;
+  /** Writes the facts `appendSoon` collected (a failure is thrown to whoever flushes: the recorder logs it). */
+  const flush = () => {
+    if (flushing) clearImmediate(flushing);
+    flushing = null;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    if (appendAll(batch) > 0) sync();
+  };
+  const flushSoon = () => {
+    try {
+      flush();
+    } catch (error) {
+      // Nobody waits on these facts: the failure goes to the server's log.
+      options.logger?.error({ err: error }, 'appending KPI facts failed');
+    }
+  };
   return {
-    append: (events) => (events.length === 0 ? 0 : appendAll(events)),
+    append(events) {
+      flush();
+      if (events.length === 0) return 0;
+      const added = appendAll(events);
+      if (added > 0) sync();
+      return added;
+    },
+    appendSoon(events) {
+      if (events.length === 0) return;
+      for (const e of events) pending.push(e);
+      flushing ??= setImmediate(flushSoon);
+    },
     read(from, to) {
+      flush();
       const before = (q.statesBefore.all(from) as Row[]).map(toEvent);
       return [...before, ...(q.range.all(from, to) as Row[]).map(toEvent)];
     },
-    has: (sessionId, kind) => q.has.get(sessionId, kind) !== undefined,
-    closedBefore: (conversationId, sessionId) => q.closedBefore.get(conversationId, sessionId) !== undefined,
-    close: () => db.close(),
+    has(sessionId, kind) {
+      flush();
+      return q.has.get(sessionId, kind) !== undefined;
+    },
+    closedBefore(conversationId, sessionId) {
+      flush();
+      return q.closedBefore.get(conversationId, sessionId) !== undefined;
+    },
+    durable() {
+      flush();
+      return wal.durable();
+    },
+    close() {
+      try {
+        flush();
+        wal.closeSync();
+      } finally {
+        db.close();
+      }
+    },
   };
 }

@@ -79,7 +79,8 @@ export interface KpiRecorderDeps {
  * `session.changed` (queued, offered, answered, abandoned, wrap-up, closed, hand-over), `ai.acted`
  * (auto-answers), `transfer.changed` — from CSAT ratings (`rated`) and from samples of the agent
  * pool (occupancy). Facts only: ids, codes, times. Every fact has a deterministic id, so a bus
- * redelivery or a restart adds nothing twice. A failed append is logged and the event retried by the bus.
+ * redelivery or a restart adds nothing twice. Facts are written with the others of the same event-loop
+ * turn (`appendSoon`: one transaction, no fsync on this thread); a failed batch is logged.
  */
 export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
   const now = deps.now ?? Date.now;
@@ -102,7 +103,7 @@ export function createKpiRecorder(deps: KpiRecorderDeps): KpiRecorder {
   const append = (events: KpiEvent[]) => {
     let batch: KpiEvent[] = [];
     const flush = () => {
-      if (batch.length > 0) deps.log.append(batch);
+      if (batch.length > 0) deps.log.appendSoon(batch);
       batch = [];
     };
     for (const e of events) {

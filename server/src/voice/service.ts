@@ -22,7 +22,7 @@ export interface VoiceServiceDeps {
   ingest: Ingest;
   bus: Bus;
   router: Pick<Router, 'declined' | 'settle'>;
-  conversations: Pick<ConversationService, 'accept' | 'close' | 'handOver' | 'standing'>;
+  conversations: Pick<ConversationService, 'acceptRecord' | 'closeRecord' | 'handOver' | 'standing'>;
   /**
    * Attended transfer (`consult` → `transferred` events): the call's session moves to the consulted agent
    * as a cold transfer (issue 11's use case); absent: the new call is still tied to the session, which stays
@@ -36,7 +36,7 @@ export interface VoiceServiceDeps {
   /** Where calls to any other number go. */
   defaultSkillGroup: string;
   /** The contact event log (issue 16): `call.*` facts with their durations. */
-  kpis?: Pick<KpiEventLog, 'append'>;
+  kpis?: Pick<KpiEventLog, 'appendSoon'>;
   logger: Logger;
   now?: () => number;
   /**
@@ -123,9 +123,18 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
 
   const timesOf = (s: SessionRecord): CallTimes => calls.get(s.id) ?? track(s.id, { invitedAt: Date.parse(s.createdAt) });
 
+  /** Staff ids by username (SIP users are usernames): one indexed read per lookup instead of listing every user. */
+  const idByUsername = new Map<string, string>();
   function userByName(username: string | undefined): UserView | null {
     if (!username) return null;
-    return deps.staff.listStaff().find((u) => u.username === username) ?? null;
+    const known = idByUsername.get(username);
+    const user = known ? deps.staff.userById(known) : null;
+    if (user?.username === username) return user;
+    // Unknown, renamed or disabled: the directory again (a disabled user is not in it).
+    idByUsername.clear();
+    for (const u of deps.staff.listStaff()) idByUsername.set(u.username, u.id);
+    const id = idByUsername.get(username);
+    return id ? deps.staff.userById(id) : null;
   }
 
   /** A call event in the session's history (staff see it; never sent to the caller). Idempotent on `key`. */
@@ -142,7 +151,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   }
 
   function fact(kind: KpiEvent['kind'], session: SessionRecord, id: string, agentId: string | null, data: KpiEvent['data']): void {
-    deps.kpis?.append([
+    deps.kpis?.appendSoon([
       kpiEvent({
         id,
         kind,
@@ -211,14 +220,37 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     clearTimeout(timer);
   }
 
+  /**
+   * New calls waiting for the router's decision, by session id: woken by each `session.changed` of
+   * their session (fan-out, so on the node that took the INVITE), instead of reading the session in a
+   * loop. Subscribed at the first call.
+   */
+  const deciding = new Map<string, () => void>();
+  let watching: Promise<unknown> | null = null;
+  const watch = () =>
+    (watching ??= deps.bus.subscribeAll('session.changed', (e) => {
+      if (e.sessionId) deciding.get(e.sessionId)?.();
+    }));
+
   /** The session once the router offered it (or as it is after `decisionWaitMs`: queued). */
   async function decided(sessionId: string): Promise<SessionRecord> {
     const until = now() + decisionWaitMs;
     for (;;) {
-      const s = await deps.store.getSession(sessionId);
-      if (!s) throw new HuiliuError('SESSION_NOT_FOUND');
-      if (s.status !== 'queued' || now() >= until) return s;
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Listening before reading: a change between the read and the wait still wakes it.
+      let wake!: () => void;
+      const changed = new Promise<void>((resolve) => (wake = resolve));
+      deciding.set(sessionId, wake);
+      try {
+        const s = await deps.store.getSession(sessionId);
+        if (!s) throw new HuiliuError('SESSION_NOT_FOUND');
+        const left = until - now();
+        if (s.status !== 'queued' || left <= 0) return s;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+        clearTimeout(timer);
+      } finally {
+        deciding.delete(sessionId);
+      }
     }
   }
 
@@ -259,6 +291,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       receivedAt: at,
       meta: { callKey: key },
     };
+    await watch();
     const result = await deps.ingest.accept(draft, skillGroup);
     if (!result.duplicate) track(result.session.id, { invitedAt: now(), identity: draft.identity });
     if (!byCall.has(key) && byCall.size >= MAX_TRACKED_CALLS) byCall.delete(byCall.keys().next().value!);
@@ -379,7 +412,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           // their phone took the Replaces INVITE: wait for that offer (at most 2 s).
           if (!(session.status === 'active' && session.assignedAgentId === agent.id)) {
             session = await offeredTo(session.id, agent.id, 2_000);
-            await deps.conversations.accept(agent, session.id);
+            session = await deps.conversations.acceptRecord(agent, session.id);
           }
           bounded(onCall, agent.id, { sessionId: session.id, key });
           times.answeredAt ??= t;
@@ -389,7 +422,6 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             times.tap = deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard));
           }
           const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
-          session = (await deps.store.getSession(session.id)) ?? session;
           await remember(session, key, 'call.answered', { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt });
           fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
           break;
@@ -413,19 +445,22 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           const talkMs = times.answeredAt !== undefined ? t - times.answeredAt : 0;
           const totalMs = t - times.invitedAt;
           // The caller's last words are transcribed into the session before the hang-up and the close.
-          await drain(times);
-          session = (await deps.store.getSession(session.id)) ?? session;
+          if (times.tap) {
+            await drain(times);
+            session = (await deps.store.getSession(session.id)) ?? session;
+          }
           await remember(session, key, 'call.ended', { talkMs, totalMs });
           fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
           if (session.status === 'active' && session.assignedAgentId) {
             const holder = deps.staff.userById(session.assignedAgentId);
             // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
-            if (holder) await deps.conversations.close(holder, { sessionId: session.id, wrapUpCode: 'resolved' });
+            if (holder) session = await deps.conversations.closeRecord(holder, { sessionId: session.id, wrapUpCode: 'resolved' });
           } else if (session.status !== 'closed') {
             const abandoned = await deps.store.abandon(session.id);
             if (abandoned) {
               deps.router.settle(session.id);
               await deps.bus.publish(sessionChanged(abandoned, 'closed', 'customer', undefined, session));
+              session = abandoned;
             }
           }
           calls.delete(session.id);
@@ -435,7 +470,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           break;
         }
       }
-      const after = (await deps.store.getSession(session.id)) ?? session;
+      // A declined offer moves on in the router: its status is read again; the others are known.
+      const after = request.event === 'no-answer' ? ((await deps.store.getSession(session.id)) ?? session) : session;
       return { sessionId: after.id, status: after.status };
     },
   };
