@@ -8,7 +8,7 @@ import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
 import type { AgentConnection } from '../../api/agent-socket';
 import { App } from '../../App';
 import { StoreContext } from '../../context';
-import type { Locale } from '../../i18n';
+import type { Locale } from '../../locale';
 import { LocaleProvider } from '../../LocaleProvider';
 import { createWorkstationStore } from '../../stores/workstation';
 
