@@ -87,7 +87,7 @@ export function registerBridgeHandlers(s: BridgeServices): Record<string, Handle
     ),
     [IPC_CHANNELS.localDraft]: needs(s.localStore, (store) => validated(ConversationRefSchema, (r) => store.draft(r.conversationId))),
     [IPC_CHANNELS.localSaveDraft]: needs(s.localStore, (store) =>
-      validated(DraftSaveSchema, (r) => store.saveDraft(r.conversationId, r.customerId, r.text)),
+      validated(DraftSaveSchema, (r) => store.saveDraft(r.conversationId, r.customerId, r.text, r.note ?? false)),
     ),
     [IPC_CHANNELS.outboxEnqueue]: needs(s.localStore, (store) => validated(OutboxEnqueueSchema, (r) => store.enqueue(r))),
     [IPC_CHANNELS.outboxPending]: needs(s.localStore, (store) => async () => ok(store.pending())),

@@ -31,15 +31,22 @@ export const HistorySaveSchema = z.object({
 });
 export type HistorySave = z.infer<typeof HistorySaveSchema>;
 
-/** A draft reply; empty text removes it. Not trimmed: the agent's spaces are theirs. */
+/**
+ * A draft; empty text removes it. Not trimmed: the agent's spaces are theirs. `note`: it was typed as
+ * an internal note (issue 15 review: a note restored after a reload must come back as a note, never
+ * as a reply the next Enter sends to the customer). Absent: a reply.
+ */
 export const DraftSaveSchema = z.object({
   conversationId: ConversationIdSchema,
   customerId: CustomerIdSchema,
   text: z.string().max(MAX_TEXT_LENGTH),
+  note: z.boolean().optional(),
 });
 export type DraftSave = z.infer<typeof DraftSaveSchema>;
 export interface LocalDraft {
   text: string;
+  /** Typed as an internal note (false: a reply). */
+  note: boolean;
   /** Epoch ms of the last save. */
   updatedAt: number;
 }

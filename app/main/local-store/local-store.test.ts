@@ -54,7 +54,10 @@ describe('local store (Electron main, better-sqlite3, encrypted)', () => {
     expect(store.history('conv-1')).toEqual(messages);
     expect(store.history('conv-other')).toEqual([]);
     store.saveDraft('conv-1', 'cust-1', '  half a reply 你好 ');
-    expect(store.draft('conv-1')).toMatchObject({ text: '  half a reply 你好 ' });
+    expect(store.draft('conv-1')).toMatchObject({ text: '  half a reply 你好 ', note: false });
+    // A draft typed as an internal note comes back as a note (never as a reply Enter would send).
+    store.saveDraft('conv-1', 'cust-1', 'customer sounds upset, check order', true);
+    expect(store.draft('conv-1')).toMatchObject({ text: 'customer sounds upset, check order', note: true });
     store.saveDraft('conv-1', 'cust-1', '');
     expect(store.draft('conv-1')).toBeNull();
   });

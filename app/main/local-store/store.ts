@@ -233,8 +233,8 @@ export class LocalStore {
     return this.#readHistory(this.#sealer.index('conversation', conversationId));
   }
 
-  /** Saves the conversation's draft reply; empty text removes it. */
-  saveDraft(conversationId: string, customerId: string, text: string): { saved: boolean } {
+  /** Saves the conversation's draft (a reply, or an internal note with `note`); empty text removes it. */
+  saveDraft(conversationId: string, customerId: string, text: string, note = false): { saved: boolean } {
     this.#requireUser();
     const convIx = this.#sealer.index('conversation', conversationId);
     this.#db.transaction(() => {
@@ -243,7 +243,7 @@ export class LocalStore {
         return;
       }
       this.#touch(convIx, customerId);
-      const r = this.#sealer.seal({ text }, `draft|${hex(convIx)}`);
+      const r = this.#sealer.seal({ text, note }, `draft|${hex(convIx)}`);
       this.#db
         .prepare(
           `INSERT INTO draft (conv_ix, nonce, sealed, updated_at) VALUES (?, ?, ?, ?)
@@ -261,7 +261,8 @@ export class LocalStore {
     const row = this.#sql('SELECT nonce, sealed, updated_at FROM draft WHERE conv_ix = ?').get(convIx) as
       (SealedRow & { updated_at: number }) | undefined;
     if (!row) return null;
-    return { text: this.#sealer.open<{ text: string }>(row, `draft|${hex(convIx)}`).text, updatedAt: row.updated_at };
+    const opened = this.#sealer.open<{ text: string; note?: boolean }>(row, `draft|${hex(convIx)}`);
+    return { text: opened.text, note: opened.note === true, updatedAt: row.updated_at };
   }
 
   /**

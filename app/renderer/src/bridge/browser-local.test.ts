@@ -47,6 +47,18 @@ describe('browser local store (the desktop local contract in a browser, issue 15
     expect(await b.pending()).toEqual({ ok: true, data: [] });
   });
 
+  it('keeps whether a draft was typed as an internal note, across a reload of the tab', async () => {
+    const storage = memory();
+    const a = createBrowserLocalStore(storage);
+    await a.open({ userId: 'u1' });
+    await a.saveDraft({ conversationId: 'conv-1', customerId: 'cust-1', text: 'VIP, be careful', note: true });
+    await a.saveDraft({ conversationId: 'conv-2', customerId: 'cust-2', text: 'Hello!' });
+    const reloaded = createBrowserLocalStore(storage);
+    await reloaded.open({ userId: 'u1' });
+    expect(await reloaded.draft({ conversationId: 'conv-1' })).toMatchObject({ ok: true, data: { text: 'VIP, be careful', note: true } });
+    expect(await reloaded.draft({ conversationId: 'conv-2' })).toMatchObject({ ok: true, data: { text: 'Hello!', note: false } });
+  });
+
   it("erases another agent's drafts and outbox when a different agent signs in on the tab", async () => {
     const storage = memory();
     const a = createBrowserLocalStore(storage);

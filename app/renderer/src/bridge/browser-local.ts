@@ -114,16 +114,16 @@ export function createBrowserLocalStore(storage: TabStorage | null, now: () => n
       if (!parsed.success) return bad(parsed.error);
       return opened((s) => {
         const d = s.drafts[parsed.data.conversationId];
-        return ok(d ? { text: d.text, updatedAt: d.updatedAt } : null);
+        return ok(d ? { text: d.text, note: d.note === true, updatedAt: d.updatedAt } : null);
       });
     },
     async saveDraft(request) {
       const parsed = DraftSaveSchema.safeParse(request);
       if (!parsed.success) return bad(parsed.error);
       return opened((s) => {
-        const { conversationId, customerId, text } = parsed.data;
+        const { conversationId, customerId, text, note = false } = parsed.data;
         if (text === '') delete s.drafts[conversationId];
-        else s.drafts[conversationId] = { customerId, text, updatedAt: now() };
+        else s.drafts[conversationId] = { customerId, text, note, updatedAt: now() };
         write();
         return ok({ saved: text !== '' });
       });

@@ -101,17 +101,17 @@ export class LocalSync {
     return new Set((await this.pendingEntries()).map((e) => e.clientMessageId));
   }
 
-  /** The conversation's saved draft text, or null (none, or unavailable). */
-  async loadDraft(conversationId: string): Promise<string | null> {
+  /** The conversation's saved draft (its text, and whether it was typed as a note), or null (none, or unavailable). */
+  async loadDraft(conversationId: string): Promise<{ text: string; note: boolean } | null> {
     if (!this.#local) return null;
     const r = await this.#local.draft({ conversationId });
-    return r.ok && r.data ? r.data.text : null;
+    return r.ok && r.data ? { text: r.data.text, note: r.data.note === true } : null;
   }
 
-  /** Saves the draft as typed (empty text removes it); false when unavailable or refused. */
-  async saveDraft(conversationId: string, customerId: string, text: string): Promise<boolean> {
+  /** Saves the draft as typed, a reply or a `note` (empty text removes it); false when unavailable or refused. */
+  async saveDraft(conversationId: string, customerId: string, text: string, note = false): Promise<boolean> {
     if (!this.#local) return false;
-    return (await this.#local.saveDraft({ conversationId, customerId, text })).ok;
+    return (await this.#local.saveDraft({ conversationId, customerId, text, note })).ok;
   }
 
   async eraseCustomers(customerIds: string[]): Promise<void> {

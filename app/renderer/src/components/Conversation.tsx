@@ -1,7 +1,7 @@
 import { Fragment, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { WRAP_UP_CODES, type WrapUpCode } from '../../../../common/api/sessions';
 import { MAX_TEXT_LENGTH, textOf } from '../../../../common/message/envelope';
-import { hasVisibleText, truncateText } from '../../../../common/text/text';
+import { hasNoBidiControl, hasVisibleText, truncateText } from '../../../../common/text/text';
 import type { MessageDelivery } from '../../../../common/socket/agent-events';
 import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
@@ -65,7 +65,7 @@ export function Conversation() {
   const [note, setNote] = useState('');
   const [noteLoading, setNoteLoading] = useState(false);
   // Issue 15: the composer's draft is kept per conversation (restored after a reload); local history first.
-  useLocalDraft(detail, draft, setDraft, aiDraftId !== null);
+  useLocalDraft(detail, draft, setDraft, aiDraftId !== null, noteMode, setNoteMode);
   const previewing = useWorkstation((s) => Boolean(s.localPreview && s.localPreview.sessionId === s.openSessionId));
   const composerRef = useRef<HTMLTextAreaElement>(null);
   /** The draft already put in the composer (it is filled once, never over what the agent typed since). */
@@ -150,8 +150,9 @@ export function Conversation() {
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
     const text = draft.trim();
-    // The server refuses text with no visible character (zero-width spaces, fillers): so do we.
-    if (!hasVisibleText(text)) return;
+    // The server refuses text with no visible character (zero-width spaces, fillers), and staff text
+    // with a bidi override/isolate control (security/invisible-text): so do we, before sending.
+    if (!hasVisibleText(text) || !hasNoBidiControl(text)) return;
     if (noteMode) {
       // A note never reaches the customer: no typing indicator, no AI draft bookkeeping.
       void addNote(text).then((ok) => ok && setDraft((current) => (current === draft ? '' : current)));
@@ -406,6 +407,11 @@ export function Conversation() {
             </p>
           ) : null}
           <CannedList picker={canned} />
+          {hasNoBidiControl(draft) ? null : (
+            <p className="error" role="alert" data-testid="composer-bidi">
+              {td('bidiControl')}
+            </p>
+          )}
           <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}${noteMode ? ' composer--note' : ''}`} onSubmit={submit}>
             <textarea
               ref={composerRef}
@@ -424,7 +430,7 @@ export function Conversation() {
               rows={aiDraftId ? 6 : 3}
               maxLength={MAX_TEXT_LENGTH}
             />
-            <button type="submit" disabled={!hasVisibleText(draft)} data-testid="composer-submit">
+            <button type="submit" disabled={!hasVisibleText(draft) || !hasNoBidiControl(draft)} data-testid="composer-submit">
               {noteMode ? ts('addNote') : td('send')}
             </button>
           </form>

@@ -114,13 +114,16 @@ export const DRAFT_SAVE_DELAY_MS = 400;
  * agent stops typing, and put back when the conversation is opened again — after a page reload or an
  * app restart too. An AI draft being reviewed (`aiDraftActive`) is not overwritten by a saved one.
  * Switching conversations saves the one being left at once. Sending clears the composer, which
- * removes the draft (empty text).
+ * removes the draft (empty text). The draft keeps whether it was typed as an internal note (`note`),
+ * and restoring it puts the composer back in that mode: a note never comes back as a reply.
  */
 export function useLocalDraft(
   detail: Pick<SessionDetail, 'conversationId' | 'customerId'> | null,
   text: string,
   setText: (text: string) => void,
   aiDraftActive: boolean,
+  note = false,
+  setNote: (note: boolean) => void = () => undefined,
 ): void {
   const local = useWorkstation((s) => s.local);
   const conversationId = detail?.conversationId ?? null;
@@ -129,6 +132,8 @@ export function useLocalDraft(
   const loadedFor = useRef<string | null>(null);
   const latest = useRef({ text, conversationId, customerId });
   latest.current = { text, conversationId, customerId };
+  const restoreMode = useRef(setNote);
+  restoreMode.current = setNote;
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const aiActive = useRef(aiDraftActive);
   aiActive.current = aiDraftActive;
@@ -141,7 +146,10 @@ export function useLocalDraft(
       if (!live) return;
       loadedFor.current = conversationId;
       // Each conversation has its own composer text: the one left behind is not carried over.
-      if (!aiActive.current) setText(saved ?? '');
+      if (!aiActive.current) {
+        setText(saved?.text ?? '');
+        if (saved) restoreMode.current(saved.note);
+      }
     });
     return () => {
       live = false;
@@ -152,7 +160,7 @@ export function useLocalDraft(
   useEffect(() => {
     if (!conversationId || !customerId || loadedFor.current !== conversationId) return;
     clearTimeout(timer.current);
-    const save = () => void local.saveDraft(conversationId, customerId, text);
+    const save = () => void local.saveDraft(conversationId, customerId, text, note);
     const pending = setTimeout(() => {
       timer.current = undefined;
       save();
@@ -164,5 +172,5 @@ export function useLocalDraft(
       if (timer.current === pending && latest.current.conversationId !== conversationId) save();
       timer.current = undefined;
     };
-  }, [text, conversationId, customerId, local]);
+  }, [text, note, conversationId, customerId, local]);
 }

@@ -4,7 +4,8 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageView, SessionDetail } from '../../../../../common/api/sessions';
 import { NOTE_EVENT_NAME } from '../../../../../common/api/supervision';
-import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
+import type { DesktopBridge, LocalStoreBridge } from '../../../../../common/ipc/desktop-bridge';
+import { createBrowserLocalStore } from '../../bridge/browser-local';
 import type { AgentConnection } from '../../api/agent-socket';
 import { App } from '../../App';
 import { StoreContext } from '../../context';
@@ -50,9 +51,10 @@ describe('the reply box (issue 15 review)', () => {
   let root: Root;
   let host: HTMLDivElement;
   let sent: string[];
+  let notes: string[];
   let store: ReturnType<typeof createWorkstationStore>;
 
-  async function render(locale: Locale) {
+  async function render(locale: Locale, local?: LocalStoreBridge) {
     const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
     const bridge: DesktopBridge = {
       appInfo: unavailable,
@@ -60,10 +62,13 @@ describe('the reply box (issue 15 review)', () => {
       setBadge: unavailable,
       openExternal: unavailable,
       onFocusSession: () => () => undefined,
+      ...(local ? { local } : {}),
     };
     sent = [];
+    notes = [];
     const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {
       if (event === 'message:send') sent.push(payload.text as string);
+      if (event === 'note:add') notes.push(payload.text as string);
       return new Promise(() => undefined);
     };
     const socket = { on: () => undefined, off: () => undefined };
@@ -131,6 +136,47 @@ describe('the reply box (issue 15 review)', () => {
     expect(box.value).toBe('ni hao');
     await enter({});
     expect(sent).toEqual(['ni hao']);
+  });
+
+  it('restores a draft typed as an internal note as a note: its Enter adds a note, never a reply to the customer', async () => {
+    const kept = new Map<string, string>();
+    const local = createBrowserLocalStore({
+      getItem: (k) => kept.get(k) ?? null,
+      setItem: (k, v) => void kept.set(k, v),
+      removeItem: (k) => void kept.delete(k),
+    });
+    await local.open({ userId: 'u1' });
+    // What the agent typed in note mode before the reload.
+    await local.saveDraft({ conversationId: 'c-1', customerId: 'cust-1', text: 'refund already promised by phone', note: true });
+    await render('en', local);
+    const box = host.querySelector<HTMLTextAreaElement>('[data-testid="composer"]')!;
+    await act(async () => {
+      for (let i = 0; i < 20 && box.value === ''; i++) await new Promise((r) => setTimeout(r, 10));
+    });
+    expect(box.value).toBe('refund already promised by phone');
+    expect(host.querySelector('[data-testid="mode-note"]')?.getAttribute('aria-pressed')).toBe('true');
+    await act(async () => void box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true })));
+    expect(sent).toEqual([]);
+    expect(notes).toEqual(['refund already promised by phone']);
+  });
+
+  it('says before sending that a pasted hidden direction control must go, and does not send it', async () => {
+    await render('zh');
+    const box = host.querySelector<HTMLTextAreaElement>('[data-testid="composer"]')!;
+    const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value')!.set!;
+    await act(async () => {
+      setter.call(box, 'refund \u202Edne\u202C ok');
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(host.querySelector('[data-testid="composer-bidi"]')?.textContent).toContain('文字方向控制字符');
+    expect(host.querySelector<HTMLButtonElement>('[data-testid="composer-submit"]')?.disabled).toBe(true);
+    await act(async () => void box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true })));
+    expect(sent).toEqual([]);
+    await act(async () => {
+      setter.call(box, 'refund done ok');
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(host.querySelector('[data-testid="composer-bidi"]')).toBeNull();
   });
 
   it("dates an internal note and the local history preview in the UI's language, not the browser's", async () => {
