@@ -172,13 +172,35 @@ export const DEFAULT_ROUTING_CONFIG: RoutingConfig = {
   serviceLevel: { thresholdSeconds: 20, target: 0.8 },
 };
 
+/**
+ * One translatable phrase of a routing explanation (issue 15): a stable `code` (kebab-case, listed in
+ * docs/routing.md; the renderer reads `routing:reasons.<code>`) and its `params`. Params are numbers
+ * (counts, scores, proficiencies; durations in milliseconds under keys ending `Ms`) or stable
+ * identifiers (a tier, a presence, an emotion label, skill-group ids, a model id) — never free text a
+ * person typed. The English `note`/`reasons` text next to it stays for logs and older clients.
+ */
+export const ReasonTextSchema = z.object({
+  code: z.string().regex(/^[a-z][a-z0-9-]*$/),
+  params: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+});
+export type ReasonText = z.infer<typeof ReasonTextSchema>;
+
 export const ReasonSchema = z.object({
   factor: z.string(),
   /** The factor's normalized value, 0..1, where that applies. */
   value: z.number().optional(),
   /** Points it contributed to its score. */
   points: z.number().optional(),
+  /** English, for logs and older clients; `code`/`params` say the same for translation. */
   note: z.string(),
+  // Additive (issue 15): older stored decisions and the language core's own factors lack them.
+  /** `note` as a stable code (`routing:reasons.<code>`). */
+  code: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/)
+    .optional(),
+  /** `note`'s numbers and identifiers (see `ReasonTextSchema`). */
+  params: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
 });
 export type Reason = z.infer<typeof ReasonSchema>;
 
@@ -220,6 +242,8 @@ export const RoutingCandidateSchema = z.object({
   // Additive (issue 11): older stored decisions lack them.
   /** The same reasons as stable codes, for filters, counts and translation. */
   codes: z.array(z.lazy(() => CandidateCodeSchema)).optional(),
+  /** Additive (issue 15): `reasons` as translatable phrases, in order (the renderer joins them with "; "). */
+  details: z.array(ReasonTextSchema).optional(),
   /** The agent's proficiency in the skill group they were considered through. */
   proficiency: ProficiencySchema.optional(),
   /** The skill group they were considered through (the contact's own, or one a ring added). */
@@ -276,6 +300,8 @@ export const RoutingDecisionSchema = z.object({
   /** The agent the contact was offered to, if one was free, and why. */
   offeredTo: z.string().nullable(),
   assignment: z.string(),
+  /** Additive (issue 15): `assignment` as translatable phrases, in order. */
+  assignmentDetails: z.array(ReasonTextSchema).optional(),
   decidedAt: z.iso.datetime({ offset: true }),
   // Additive fields (issue 7): older stored decisions lack them.
   facts: RoutingFactsSchema.optional(),

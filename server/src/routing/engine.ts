@@ -1,5 +1,13 @@
 import type { ChannelCode } from '../../../common/message/session-id';
-import type { CandidateCode, ChannelKind, RoutingCandidate, RoutingConfig, Tier, WideningRing } from '../../../common/routing/types';
+import type {
+  CandidateCode,
+  ChannelKind,
+  ReasonText,
+  RoutingCandidate,
+  RoutingConfig,
+  Tier,
+  WideningRing,
+} from '../../../common/routing/types';
 import type { Presence } from '../../../common/socket/agent-events';
 
 /**
@@ -149,17 +157,39 @@ export function roomFor(
   agent: Pick<EngineAgent, 'load'>,
   kind: ChannelKind,
   capacity: RoutingConfig['capacity'],
-): { ok: true } | { ok: false; code: 'at-capacity' | 'mixed-load'; note: string } {
+): { ok: true } | { ok: false; code: 'at-capacity' | 'mixed-load'; note: string; detail: ReasonText } {
   const { chat, voice } = agent.load;
   if (kind === 'voice') {
-    if (voice >= capacity.voice) return { ok: false, code: 'at-capacity', note: `at capacity: ${voice}/${capacity.voice} calls` };
+    if (voice >= capacity.voice)
+      return {
+        ok: false,
+        code: 'at-capacity',
+        note: `at capacity: ${voice}/${capacity.voice} calls`,
+        detail: { code: 'at-capacity-calls', params: { n: voice, max: capacity.voice } },
+      };
     if (chat > capacity.chatsDuringVoice)
-      return { ok: false, code: 'mixed-load', note: `${chat} chats open; a call needs at most ${capacity.chatsDuringVoice}` };
+      return {
+        ok: false,
+        code: 'mixed-load',
+        note: `${chat} chats open; a call needs at most ${capacity.chatsDuringVoice}`,
+        detail: { code: 'mixed-load-chats-open', params: { n: chat, max: capacity.chatsDuringVoice } },
+      };
     return { ok: true };
   }
-  if (chat >= capacity.chat) return { ok: false, code: 'at-capacity', note: `at capacity: ${chat}/${capacity.chat} chats` };
+  if (chat >= capacity.chat)
+    return {
+      ok: false,
+      code: 'at-capacity',
+      note: `at capacity: ${chat}/${capacity.chat} chats`,
+      detail: { code: 'at-capacity-chats', params: { n: chat, max: capacity.chat } },
+    };
   if (voice > 0 && chat >= capacity.chatsDuringVoice)
-    return { ok: false, code: 'mixed-load', note: `on a call: at most ${capacity.chatsDuringVoice} chats during a call` };
+    return {
+      ok: false,
+      code: 'mixed-load',
+      note: `on a call: at most ${capacity.chatsDuringVoice} chats during a call`,
+      detail: { code: 'mixed-load-on-call', params: { max: capacity.chatsDuringVoice } },
+    };
   return { ok: true };
 }
 
@@ -243,27 +273,37 @@ export function selectAgents(
     }
     const codes: CandidateCode[] = [];
     const reasons: string[] = [];
+    const details: ReasonText[] = [];
     if (options.exclude?.has(agent.id)) {
       codes.push('transfer-source');
       reasons.push('transferring this contact away');
+      details.push({ code: 'transfer-source' });
     }
     if (agent.presence !== 'available') {
       codes.push('presence');
       reasons.push(agent.presence === 'after-call-work' ? 'in after-call work' : `presence ${agent.presence}`);
+      details.push({ code: `presence-${agent.presence}` });
     }
     const room = roomFor(agent, contact.channelKind, config.capacity);
     if (!room.ok) {
       codes.push(room.code);
       reasons.push(room.note);
+      details.push(room.detail);
     }
     if (proficiency < ring.minProficiency) {
       codes.push('below-ring-proficiency');
       reasons.push(
         `proficiency ${proficiency} in ${group} below ${ring.minProficiency} (ring ${ring.index + 1}; widens ${ring.nextAtMs === null ? 'no further' : `after ${fmtSeconds(ring.nextAtMs)}`})`,
       );
+      const params = { proficiency, group, min: ring.minProficiency, ring: ring.index + 1 };
+      details.push(
+        ring.nextAtMs === null
+          ? { code: 'below-ring-last', params }
+          : { code: 'below-ring-widens', params: { ...params, widensMs: ring.nextAtMs } },
+      );
     }
     if (codes.length > 0) {
-      if (explain) rejected.push({ agentId: agent.id, chosen: false, reasons, codes, proficiency, skillGroup: group });
+      if (explain) rejected.push({ agentId: agent.id, chosen: false, reasons, details, codes, proficiency, skillGroup: group });
       continue;
     }
     (cooling(agent.id) ? cooled : qualified).push({ agent, group, proficiency });
@@ -295,6 +335,7 @@ export function selectAgents(
       agentId: s.agent.id,
       chosen: false,
       reasons: [`declined or missed this contact ${fmtSeconds(now - at)} ago`],
+      details: [{ code: 'declined-recently', params: { agoMs: now - at } }],
       codes: ['declined-recently'],
       proficiency: s.proficiency,
       skillGroup: s.group,
@@ -308,6 +349,7 @@ export function selectAgents(
         agentId: a.id,
         chosen: false,
         reasons: [`not in skill group ${ring.skillGroups.join(' / ')}`],
+        details: [{ code: 'not-in-skill-group', params: { groups: ring.skillGroups.join(' / ') } }],
         codes: ['not-in-skill-group'],
       });
   selection.candidates = candidates;
@@ -315,7 +357,8 @@ export function selectAgents(
 
   function rankedCandidate(s: Scored, best: Scored | undefined, at: number): RoutingCandidate {
     const base = { agentId: s.agent.id, proficiency: s.proficiency, skillGroup: s.group };
-    const idle = `idle ${fmtSeconds(at - s.agent.idleSince)}`;
+    const idleMs = at - s.agent.idleSince;
+    const idle = `idle ${fmtSeconds(idleMs)}`;
     if (s === best)
       return {
         ...base,
@@ -327,6 +370,14 @@ export function selectAgents(
             `${s.agent.load.chat}/${config.capacity.chat} chats, ${s.agent.load.voice}/${config.capacity.voice} calls`,
           ].join('; '),
         ],
+        details: [
+          { code: 'proficiency-in', params: { proficiency: s.proficiency, group: s.group } },
+          { code: 'idle', params: { idleMs } },
+          {
+            code: 'load',
+            params: { chat: s.agent.load.chat, chatMax: config.capacity.chat, voice: s.agent.load.voice, voiceMax: config.capacity.voice },
+          },
+        ],
         codes: ['chosen'],
       };
     if (best && s.proficiency < best.proficiency)
@@ -334,12 +385,14 @@ export function selectAgents(
         ...base,
         chosen: false,
         reasons: [`lower proficiency: ${s.proficiency} < ${best.proficiency} (${best.agent.id})`],
+        details: [{ code: 'lower-proficiency', params: { proficiency: s.proficiency, best: best.proficiency } }],
         codes: ['lower-proficiency'],
       };
     return {
       ...base,
       chosen: false,
       reasons: [`same proficiency ${s.proficiency}, but ${best?.agent.id ?? 'another agent'} idle longer (${idle})`],
+      details: [{ code: 'shorter-idle', params: { proficiency: s.proficiency, idleMs } }],
       codes: ['shorter-idle'],
     };
   }

@@ -323,6 +323,10 @@ describe('router', () => {
         agentId: 'solo',
         chosen: false,
         reasons: ['at capacity: 1/1 chats (0 active + 1 offered)'],
+        details: [
+          { code: 'at-capacity-chats', params: { n: 1, max: 1 } },
+          { code: 'store-load', params: { active: 0, offered: 1 } },
+        ],
         codes: ['at-capacity'],
         proficiency: 3,
         skillGroup: 'general',

@@ -1,4 +1,11 @@
-import type { CandidateCode, RoutingCandidate, RoutingConfig, RoutingDecision, RoutingTrigger } from '../../../common/routing/types';
+import type {
+  CandidateCode,
+  ReasonText,
+  RoutingCandidate,
+  RoutingConfig,
+  RoutingDecision,
+  RoutingTrigger,
+} from '../../../common/routing/types';
 import { textOf, type Envelope } from '../../../common/message/envelope';
 import { HuiliuError } from '../../../common/errors/codes';
 import { transcriptEmotionOf } from '../../../common/message/transcript';
@@ -129,6 +136,20 @@ function heardEmotion(envelope: Envelope): { emotion?: EmotionResult } {
 interface Skipped {
   code: CandidateCode;
   note: string;
+  /** `note` as translatable phrases (issue 15). */
+  details: ReasonText[];
+}
+
+/** An agent the store found without `room` (its `load`: active sessions + pending offers), in words and as phrases. */
+function fullBy(
+  room: { code: 'at-capacity' | 'mixed-load'; note: string; detail: ReasonText },
+  load: { active: number; offered: number },
+): Skipped {
+  return {
+    code: room.code,
+    note: `${room.note} (${load.active} active + ${load.offered} offered)`,
+    details: [room.detail, { code: 'store-load', params: { active: load.active, offered: load.offered } }],
+  };
 }
 
 /**
@@ -142,12 +163,13 @@ function explain(
 ): RoutingCandidate[] {
   return candidates.map((c) => {
     const why = skipped.get(c.agentId);
-    if (why) return { ...c, chosen: false, reasons: [why.note], codes: [why.code] };
+    if (why) return { ...c, chosen: false, reasons: [why.note], details: why.details, codes: [why.code] };
     if (c.agentId === chosenId && !c.chosen)
       return {
         ...c,
         chosen: true,
         reasons: [`best qualified agent with room (those ranked above are full): ${c.reasons.join('; ')}`],
+        ...(c.details ? { details: [{ code: 'ranked-above-full' }, ...c.details] } : {}),
         codes: ['chosen'],
       };
     return c;
@@ -242,19 +264,25 @@ export function createRouter(deps: RouterDeps): Router {
       };
       const room = roomFor({ load: held }, contact.channelKind, config.capacity);
       if (!room.ok) {
-        full.set(agent.id, { code: room.code, note: `${room.note} (${load.active} active + ${load.offered} offered)` });
+        full.set(agent.id, fullBy(room, load));
         continue;
       }
       const candidates = explain(selection.candidates, agent.id, full);
       const chosen = candidates.find((c) => c.agentId === agent.id);
-      const next: RoutingDecision = { ...base, offeredTo: agent.id, assignment: chosen?.reasons.join('; ') ?? '', candidates };
+      const next: RoutingDecision = {
+        ...base,
+        offeredTo: agent.id,
+        assignment: chosen?.reasons.join('; ') ?? '',
+        ...(chosen?.details ? { assignmentDetails: chosen.details } : {}),
+        candidates,
+      };
       const { session: saved, applied } = await deps.store.saveRouting(session.id, next, { agentId: agent.id, expiresAt, capacity }, seen);
       if (applied) deps.metrics?.offers.inc({ outcome: 'offered' });
       // Applied; or taken/closed; or another router changed the offer since we looked: its decision stands.
       if (applied || (saved.status !== 'queued' && saved.status !== 'offered') || saved.offeredAgentId !== seen.offeredAgentId)
         return settled(session, saved, config.offerTimeoutMs, trigger);
       // Another router filled the agent between our look and our write: the store refused; try the next.
-      full.set(agent.id, { code: 'lost-race', note: "full: another server's offer took the last slot" });
+      full.set(agent.id, { code: 'lost-race', note: "full: another server's offer took the last slot", details: [{ code: 'lost-race' }] });
     }
     const waitReason =
       selection.ranked.length > 0
@@ -262,10 +290,17 @@ export function createRouter(deps: RouterDeps): Router {
         : selection.coolingEndsAt !== null
           ? 'only agents who just declined or missed it qualify; offered to them again after their cool-down'
           : `no available agent in ${selection.ring.skillGroups.join(' / ')} qualifies yet; waiting in queue`;
+    const waitDetail: ReasonText =
+      selection.ranked.length > 0
+        ? { code: 'wait-all-full' }
+        : selection.coolingEndsAt !== null
+          ? { code: 'wait-cool-down' }
+          : { code: 'wait-none-qualifies', params: { groups: selection.ring.skillGroups.join(' / ') } };
     const next: RoutingDecision = {
       ...base,
       offeredTo: null,
       assignment: waitReason,
+      assignmentDetails: [waitDetail],
       candidates: explain(selection.candidates, null, full),
     };
     const { session: saved } = await deps.store.saveRouting(session.id, next, null, seen);
@@ -366,6 +401,14 @@ export function createRouter(deps: RouterDeps): Router {
           factor: 'rescored',
           points: Math.round((priority - before.priority) * 100) / 100,
           note: `a new message raised difficulty ${before.difficultyScore} → ${difficulty}: priority ${before.priority} → ${priority}${tier !== before.tier ? `, tier ${before.tier} → ${tier}` : ''}`,
+          code: tier !== before.tier ? 'rescored-tier' : 'rescored',
+          params: {
+            fromDifficulty: before.difficultyScore,
+            toDifficulty: difficulty,
+            fromPriority: before.priority,
+            toPriority: priority,
+            ...(tier !== before.tier ? { fromTier: before.tier, toTier: tier } : {}),
+          },
         },
       ],
     };
@@ -406,7 +449,8 @@ export function createRouter(deps: RouterDeps): Router {
       const note = `declined by ${agentId}${reason ? `: ${reason}` : ''}`;
       const routing: RoutingDecision = {
         ...session.routing,
-        reasons: [...session.routing.reasons.filter((r) => r.factor !== 'declined'), { factor: 'declined', note }],
+        // The agent's own words stay in the English note only: params never carry free text.
+        reasons: [...session.routing.reasons.filter((r) => r.factor !== 'declined'), { factor: 'declined', note, code: 'declined' }],
       };
       await offer(session, routing, 'declined');
       return true;
@@ -486,15 +530,30 @@ export function createRouter(deps: RouterDeps): Router {
           {
             factor: 'tier',
             note: `priority ${priority} = ${value.score}×${config.weights.value} + ${difficulty.score}×${config.weights.difficulty} → ${tier} (expert > ${config.thresholds.expert}, assisted > ${config.thresholds.assisted})`,
+            code: 'tier',
+            params: {
+              priority,
+              value: value.score,
+              wValue: config.weights.value,
+              difficulty: difficulty.score,
+              wDifficulty: config.weights.difficulty,
+              tier,
+              expert: config.thresholds.expert,
+              assisted: config.thresholds.assisted,
+            },
           },
           ...(tier === 'ai'
             ? [
                 aiTier.available
-                  ? { factor: 'ai', note: 'AI tier: answers from the knowledge base, hands over to a person when unsure or asked' }
-                  : { factor: 'handover', note: `AI tier not answering (${aiTier.why}): handed to a person` },
+                  ? {
+                      factor: 'ai',
+                      note: 'AI tier: answers from the knowledge base, hands over to a person when unsure or asked',
+                      code: 'ai-tier',
+                    }
+                  : { factor: 'handover', note: `AI tier not answering (${aiTier.why}): handed to a person`, code: 'ai-tier-off' },
               ]
             : tier === 'assisted'
-              ? [{ factor: 'assist', note: 'assisted tier: an AI draft is prepared for the agent to review' }]
+              ? [{ factor: 'assist', note: 'assisted tier: an AI draft is prepared for the agent to review', code: 'assisted-tier' }]
               : []),
         ],
         offeredTo: null,
@@ -638,9 +697,16 @@ export function createRouter(deps: RouterDeps): Router {
         offeredAt: new Date(now()).toISOString(),
         offeredTo: agentId,
         assignment: `named by the transfer: offered to ${agentId} alone for ${config.offerTimeoutMs / 1000} s, then to ${session.skillGroup}`,
+        assignmentDetails: [{ code: 'named-transfer', params: { timeoutMs: config.offerTimeoutMs, group: session.skillGroup } }],
         candidates: [
-          { agentId, chosen: true, reasons: ['named by the transfer'], codes: ['chosen'] },
-          { agentId: from, chosen: false, reasons: ['transferring this contact away'], codes: ['transfer-source'] },
+          { agentId, chosen: true, reasons: ['named by the transfer'], details: [{ code: 'named-by-transfer' }], codes: ['chosen'] },
+          {
+            agentId: from,
+            chosen: false,
+            reasons: ['transferring this contact away'],
+            details: [{ code: 'transfer-source' }],
+            codes: ['transfer-source'],
+          },
         ],
       };
       const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
@@ -666,7 +732,7 @@ export function createRouter(deps: RouterDeps): Router {
         const load = await deps.store.agentLoad(agent.id);
         const room = roomFor({ load: load.byKind }, contact.channelKind, config.capacity);
         if (!room.ok) {
-          full.set(agent.id, { code: room.code, note: `${room.note} (${load.active} active + ${load.offered} offered)` });
+          full.set(agent.id, fullBy(room, load));
           continue;
         }
         const candidates = explain(selection.candidates, agent.id, full);

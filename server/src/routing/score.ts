@@ -47,18 +47,23 @@ export function valueScore(facts: ValueFacts, config: RoutingConfig): { score: n
       value: round2(spend),
       points: pts(w.spend, spend),
       note: `spend ${facts.spend} on a log scale to ${config.value.spendCap}`,
+      code: 'value-spend',
+      params: { spend: facts.spend, cap: config.value.spendCap },
     },
     {
       factor: 'satisfaction',
       value: round2(satisfaction),
       points: pts(w.satisfaction, satisfaction),
       note: facts.csat === null ? 'no CSAT yet (neutral)' : `past CSAT ${facts.csat}/5`,
+      ...(facts.csat === null ? { code: 'value-no-csat' } : { code: 'value-csat', params: { csat: facts.csat } }),
     },
     {
       factor: 'frequency',
       value: round2(frequency),
       points: pts(w.frequency, frequency),
       note: `${facts.contacts30d} contacts in 30 days (saturates at ${config.value.frequencyCap})`,
+      code: 'value-frequency',
+      params: { count: facts.contacts30d, cap: config.value.frequencyCap },
     },
   ];
   return { score: round2(clamp01((w.spend * spend + w.satisfaction * satisfaction + w.frequency * frequency) / total) * 100), reasons };
@@ -80,7 +85,10 @@ export function difficultyScore(facts: DifficultyFacts): { score: number; reason
   if (facts.analysis) {
     return {
       score: round2(Math.min(100, Math.max(0, facts.analysis.difficulty))),
-      reasons: [...facts.analysis.factors, { factor: 'model', note: `language core ${facts.analysis.model}` }],
+      reasons: [
+        ...facts.analysis.factors,
+        { factor: 'model', note: `language core ${facts.analysis.model}`, code: 'model-core', params: { model: facts.analysis.model } },
+      ],
     };
   }
   const text = facts.text;
@@ -93,26 +101,60 @@ export function difficultyScore(facts: DifficultyFacts): { score: number; reason
   const repeat = facts.contacts30d >= 2;
 
   const reasons: Reason[] = [
-    { factor: 'length', value: round2(length), points: round2(length * 20), note: `${[...text].length} characters` },
-    { factor: 'issues', value: issues, points: Math.min(25, (issues - 1) * 10), note: `${issues} distinct question(s)` },
-    { factor: 'entities', value: entities, points: Math.min(15, entities * 5), note: `${entities} order numbers, amounts or codes` },
+    {
+      factor: 'length',
+      value: round2(length),
+      points: round2(length * 20),
+      note: `${[...text].length} characters`,
+      code: 'difficulty-length',
+      params: { count: [...text].length },
+    },
+    {
+      factor: 'issues',
+      value: issues,
+      points: Math.min(25, (issues - 1) * 10),
+      note: `${issues} distinct question(s)`,
+      code: 'difficulty-issues',
+      params: { count: issues },
+    },
+    {
+      factor: 'entities',
+      value: entities,
+      points: Math.min(15, entities * 5),
+      note: `${entities} order numbers, amounts or codes`,
+      code: 'difficulty-entities',
+      params: { count: entities },
+    },
     {
       factor: 'negative-emotion',
       value: negativeHits,
       points: round2(Math.min(25, Math.max(negativeHits * 10, 25 * heard))),
       note: `${negativeHits} negative cue(s)${heard > 0 ? `; ${facts.emotion!.label} heard at intensity ${round2(heard)}` : ''}`,
+      ...(heard > 0
+        ? { code: 'difficulty-negative-heard', params: { count: negativeHits, emotion: facts.emotion!.label, intensity: round2(heard) } }
+        : { code: 'difficulty-negative', params: { count: negativeHits } }),
     },
-    { factor: 'channel', points: voice ? 15 : 0, note: voice ? 'voice is harder to serve' : 'text channel' },
-    { factor: 'repeat-contact', points: repeat ? 10 : 0, note: repeat ? 'contacted us again within 30 days' : 'first contact in 30 days' },
+    {
+      factor: 'channel',
+      points: voice ? 15 : 0,
+      note: voice ? 'voice is harder to serve' : 'text channel',
+      code: voice ? 'difficulty-voice' : 'difficulty-text',
+    },
+    {
+      factor: 'repeat-contact',
+      points: repeat ? 10 : 0,
+      note: repeat ? 'contacted us again within 30 days' : 'first contact in 30 days',
+      code: repeat ? 'difficulty-repeat' : 'difficulty-first-contact',
+    },
   ];
   const base = 10; // every contact carries some difficulty
   const score = Math.min(100, base + reasons.reduce((s, r) => s + (r.points ?? 0), 0));
   return {
     score: round2(score),
     reasons: [
-      { factor: 'base', points: base, note: 'baseline' },
+      { factor: 'base', points: base, note: 'baseline', code: 'difficulty-base' },
       ...reasons,
-      { factor: 'model', note: 'surface features (no language model loaded)' },
+      { factor: 'model', note: 'surface features (no language model loaded)', code: 'model-surface' },
     ],
   };
 }
