@@ -53,6 +53,8 @@ const DYNAMIC: readonly string[] = [
   'routing:codes.',
   'routing:explain.modes.',
   'routing:issues.',
+  'routing:factorNames.',
+  'routing:reasons.',
   'routing:triggers.',
   'shortcuts:actions.',
   'softphone:consult.',

@@ -6,7 +6,8 @@ import { staffName } from '../../staff';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { hasKey } from '../../locale-format';
-import { intlTag } from '../../locale';
+import { intlTag, type Locale } from '../../locale';
+import { factorName, reasonText, reasonsText } from './reason-text';
 import { en } from '../../locales/routing';
 
 /** The routing namespace's translate function (react-i18next). */
@@ -29,7 +30,19 @@ type Self = Pick<UserView, 'id' | 'displayName'>;
 const nameOf = (staff: readonly UserView[], id: string, self?: Self) =>
   self && id === self.id && !staff.some((u) => u.id === id) ? self.displayName : staffName(staff, id);
 
-function CandidateRow({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: Tr }) {
+function CandidateRow({
+  c,
+  staff,
+  self,
+  t,
+  locale,
+}: {
+  c: RoutingCandidate;
+  staff: readonly UserView[];
+  self?: Self;
+  t: Tr;
+  locale: Locale;
+}) {
   return (
     <tr className={c.chosen ? 'cand cand--chosen' : 'cand'} data-testid="candidate" data-chosen={c.chosen || undefined}>
       <td>
@@ -42,14 +55,14 @@ function CandidateRow({ c, staff, self, t }: { c: RoutingCandidate; staff: reado
       <td className="num">{c.proficiency ?? '—'}</td>
       <td>{c.skillGroup ?? '—'}</td>
       <td>
-        <CandidateReasons c={c} t={t} />
+        <CandidateReasons c={c} t={t} locale={locale} />
       </td>
     </tr>
   );
 }
 
-/** A candidate's reason codes as translated chips, then the router's own words. */
-function CandidateReasons({ c, t }: { c: RoutingCandidate; t: Tr }) {
+/** A candidate's reason codes as translated chips, then the router's reasons in the current language (English when unknown). */
+function CandidateReasons({ c, t, locale }: { c: RoutingCandidate; t: Tr; locale: Locale }) {
   return (
     <>
       {(c.codes ?? [])
@@ -59,13 +72,27 @@ function CandidateReasons({ c, t }: { c: RoutingCandidate; t: Tr }) {
             {t(`codes.${code}`)}
           </span>
         ))}
-      <span className="cand__why">{c.reasons.join('; ')}</span>
+      <span className="cand__why" data-testid="candidate-why">
+        {reasonsText(c.details, c.reasons.join('; '), t, locale)}
+      </span>
     </>
   );
 }
 
 /** One candidate as a short block, for the narrow side panel. */
-function CandidateItem({ c, staff, self, t }: { c: RoutingCandidate; staff: readonly UserView[]; self?: Self; t: Tr }) {
+function CandidateItem({
+  c,
+  staff,
+  self,
+  t,
+  locale,
+}: {
+  c: RoutingCandidate;
+  staff: readonly UserView[];
+  self?: Self;
+  t: Tr;
+  locale: Locale;
+}) {
   return (
     <li className={c.chosen ? 'cand cand--chosen' : 'cand'} data-testid="candidate" data-chosen={c.chosen || undefined}>
       <span className="cand__line">
@@ -84,7 +111,7 @@ function CandidateItem({ c, staff, self, t }: { c: RoutingCandidate; staff: read
         {c.skillGroup ? <span className="muted small">{c.skillGroup}</span> : null}
       </span>
       <span className="cand__line">
-        <CandidateReasons c={c} t={t} />
+        <CandidateReasons c={c} t={t} locale={locale} />
       </span>
     </li>
   );
@@ -109,7 +136,8 @@ export function DecisionExplanation({
   compact?: boolean;
 }) {
   const { t } = useTranslation('routing');
-  const tag = intlTag(useLocale());
+  const locale = useLocale();
+  const tag = intlTag(locale);
   const candidates = [...(r.candidates ?? [])].sort((a, b) => Number(b.chosen) - Number(a.chosen));
   return (
     <div className="decision" data-testid="decision">
@@ -191,16 +219,19 @@ export function DecisionExplanation({
         <dd className="small">{new Date(r.offeredAt ?? r.decidedAt).toLocaleString(tag)}</dd>
       </dl>
       <p className="muted small decision__formula">
-        {t('explain.formula', { wv: r.weights.value, wd: r.weights.difficulty })} · {t('explain.offer')}: {r.assignment}
+        {t('explain.formula', { wv: r.weights.value, wd: r.weights.difficulty })} · {t('explain.offer')}:{' '}
+        <span data-testid="decision-assignment">{reasonsText(r.assignmentDetails, r.assignment, t, locale)}</span>
       </p>
       <details className="decision__fold">
         <summary>{t('explain.factors', { n: r.reasons.length })}</summary>
         <ul className="reasons">
           {r.reasons.map((f, i) => (
             <li key={`${f.factor}-${i}`}>
-              <span>{f.factor}</span>
+              <span data-testid="decision-factor" data-factor={f.factor}>
+                {factorName(f.factor, t)}
+              </span>
               <span className="muted">{f.points !== undefined ? `+${num(f.points)}` : ''}</span>
-              <small>{f.note}</small>
+              <small data-testid="decision-factor-note">{reasonText(f, f.note, t, locale)}</small>
             </li>
           ))}
         </ul>
@@ -212,7 +243,7 @@ export function DecisionExplanation({
         ) : compact ? (
           <ul className="cand-list">
             {candidates.map((c) => (
-              <CandidateItem key={c.agentId} c={c} staff={staff} self={self} t={t} />
+              <CandidateItem key={c.agentId} c={c} staff={staff} self={self} t={t} locale={locale} />
             ))}
           </ul>
         ) : (
@@ -228,7 +259,7 @@ export function DecisionExplanation({
             </thead>
             <tbody>
               {candidates.map((c) => (
-                <CandidateRow key={c.agentId} c={c} staff={staff} self={self} t={t} />
+                <CandidateRow key={c.agentId} c={c} staff={staff} self={self} t={t} locale={locale} />
               ))}
             </tbody>
           </table>
