@@ -67,7 +67,7 @@ describe('score reasons carry codes and params', () => {
   it('names the language core by its model id', () => {
     const { reasons } = difficultyScore({
       text: 'x',
-      channel: 'WC',
+      channel: 'WX',
       contacts30d: 1,
       analysis: { difficulty: 40, factors: [], model: 'core-v2' },
     });
