@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
  * only the name · groups label gives way (ellipsis, full text in its title). jsdom has no layout, so the
  * rules themselves are checked.
  */
-const css = readFileSync(new URL('../styles.css', import.meta.url), 'utf8');
+// Lives beside the main process because the renderer may not read files (depcruise renderer-is-a-web-page).
+const css = readFileSync(new URL('../renderer/src/styles.css', import.meta.url), 'utf8');
 
 /** The declarations of the first rule whose selector list is exactly `selector`. */
 function rule(selector: string): string {
