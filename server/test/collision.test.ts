@@ -355,6 +355,28 @@ describe('collision control over the agent socket', () => {
     await done(sessionId, widget);
   });
 
+  it('asks the holder again when they reconnect while a take-over is pending (a reload does not lose the prompt)', async () => {
+    const { sessionId, widget } = await contactHeldByAgent1('Reload while asked');
+    await ack(agent3, 'session:view', { sessionId });
+    const asked = await ack<TakeoverView>(agent3, 'takeover:request', { sessionId });
+    const id = asked.ok ? asked.data.id : '';
+    await until(() => one.requested.some((t) => t.id === id));
+    // The holder opens a second window (or reloads): the new socket is told of the pending request.
+    const again = await openAgentSocket(s, await s.login('agent1'));
+    const got = recorder(again);
+    try {
+      await until(() => got.requested.some((t) => t.id === id && t.status === 'pending'), 5000);
+      expect(got.updated).toEqual([]);
+      expect(await ack(again, 'takeover:answer', { takeoverId: id, accept: false })).toMatchObject({
+        ok: true,
+        data: { status: 'declined' },
+      });
+    } finally {
+      again.disconnect();
+    }
+    await done(sessionId, widget);
+  });
+
   it('pushes the agent their presence and load against chat capacity', async () => {
     await until(() => one.loads.length > 0);
     const before = one.loads.at(-1)!;

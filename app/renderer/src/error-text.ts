@@ -56,6 +56,21 @@ export function codeText(instance: i18n, code: string, message?: string | null, 
   return message || instance.t('errors:fallback');
 }
 
+/**
+ * Why a reply was not delivered (`MessageDelivery.error`), in `instance`'s language, never the server's
+ * English `message`: a registry code gets `errors:codes.<CODE>`, one of the gateway's own delivery codes
+ * (STAFF_ONLY, NO_ADAPTER, WEBHOOK_REFUSED, …) `desk:conversation.deliveryCodes.<CODE>`, and a channel's
+ * own code (an XMPP condition, `WECHAT_<errcode>`) "the channel refused it (<code>)"; no error at all
+ * "the channel refused it".
+ */
+export function deliveryFailureText(instance: i18n, error: { code: string } | null | undefined): string {
+  if (!error) return instance.t('desk:conversation.channelRefused');
+  if (isKnownCode(error.code)) return instance.t(`errors:codes.${error.code}`);
+  const own = `desk:conversation.deliveryCodes.${error.code}`;
+  if (instance.exists(own)) return instance.t(own as never);
+  return instance.t('desk:conversation.channelRefusedCode', { code: error.code });
+}
+
 /** `errorText` in the UI's current language, as a hook (re-renders on a language switch). */
 export function useErrorText(): (stored: string) => string {
   const { i18n: instance } = useTranslation();

@@ -7,7 +7,7 @@ import type { DesktopBridge } from '../../../common/ipc/desktop-bridge';
 import { OutboxBanner, PendingReplies } from './components/outbox/Outbox';
 import { ServerError } from './components/ServerError';
 import { StoreContext } from './context';
-import { codeOfStored, codeText, errorKey, errorText } from './error-text';
+import { codeOfStored, codeText, deliveryFailureText, errorKey, errorText } from './error-text';
 import { createI18n, type Locale } from './locale';
 import { LocaleProvider } from './LocaleProvider';
 import { resources } from './locales';
@@ -43,6 +43,34 @@ describe('server error codes in the UI language (errors namespace)', () => {
     expect(codeText(zh, 'NOT_FOUND', 'Not found.')).toBe('未找到。');
     expect(codeText(zh, 'UNSUPPORTED_KIND', 'The widget cannot show this.')).toBe('The widget cannot show this.');
     expect(codeText(zh, 'UNSUPPORTED_KIND', null)).toBe('操作失败。');
+  });
+
+  it('words every delivery failure the gateway sends in zh, never its English message', () => {
+    // The codes the gateway's adapters put in `MessageDelivery.error` (dispatcher, web, XMPP, WeChat, app webhooks).
+    const own = [
+      'STAFF_ONLY',
+      'NO_ADAPTER',
+      'ADAPTER_ERROR',
+      'CHANNEL_CLOSED',
+      'UNSUPPORTED_KIND',
+      'NO_RECIPIENT',
+      'WECHAT_NO_RECIPIENT',
+      'WEBHOOK_DEAD_LETTERED',
+      'WEBHOOK_REFUSED',
+      'CHANNEL_NOT_CONNECTED',
+      'CHANNEL_ACCOUNT_INVALID',
+    ];
+    const zh = createI18n('zh');
+    const en = createI18n('en');
+    for (const code of own) {
+      expect(deliveryFailureText(zh, { code }), code).toMatch(/[\u4e00-\u9fff]/);
+      expect(deliveryFailureText(en, { code }), code).not.toContain('{{');
+    }
+    expect(deliveryFailureText(en, { code: 'WEBHOOK_REFUSED' })).toBe("the app's webhook refused it");
+    // A channel's own code (an XMPP condition, a WeChat errcode) is named, in the UI language around it.
+    expect(deliveryFailureText(zh, { code: 'service-unavailable' })).toBe('渠道拒收（service-unavailable）');
+    expect(deliveryFailureText(en, { code: 'WECHAT_45015' })).toBe('the channel refused it (WECHAT_45015)');
+    expect(deliveryFailureText(zh, null)).toBe('渠道拒收');
   });
 });
 

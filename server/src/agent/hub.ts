@@ -759,6 +759,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       // Warm transfers still waiting for this agent (offered while they were away or reloading).
       if (takesContacts && deps.transfers)
         for (const offer of await deps.transfers.offersFor(user.id)) socket.emit('transfer:offered', offer);
+      // Take-overs still pending (issue 15): the holder who reloaded while asked gets the prompt again,
+      // the requester their "asked" state; otherwise the request would only expire unseen.
+      if (takesContacts)
+        for (const t of collision?.pendingFor(user.id) ?? [])
+          socket.emit(t.holder.id === user.id ? 'takeover:requested' : 'takeover:updated', t);
       if (takesContacts) await deps.router.agentAvailable(user.id);
     } catch (error) {
       // The client reconnects and gets a fresh hello; a half-greeted socket is worse than none.

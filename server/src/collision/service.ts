@@ -98,6 +98,12 @@ export interface CollisionService {
    * or not asked of you), TAKEOVER_NOT_PENDING (it already ended: answered, expired or cancelled).
    */
   answer(actor: UserView, takeoverId: string, accept: boolean): Promise<TakeoverView>;
+  /**
+   * The pending take-overs `userId` is a party to (holder or requester), oldest first: replayed to a
+   * socket when it connects, so a holder who reloads or signs in on another device while asked still
+   * gets the prompt (and a requester their "asked" state) instead of the request silently expiring.
+   */
+  pendingFor(userId: string): TakeoverView[];
   stop(): void;
 }
 
@@ -320,6 +326,12 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
         audit('failed', { decision: 'accepted', code });
         return finish(t, 'failed', { error: code });
       }
+    },
+
+    pendingFor(userId) {
+      return [...takeovers.values()]
+        .filter((t) => t.status === 'pending' && (t.holder.id === userId || t.requester.id === userId))
+        .map(publicView);
     },
 
     stop() {

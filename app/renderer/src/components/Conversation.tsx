@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { useWorkstation } from '../context';
 import { useFormat } from '../format';
 import { ServerError } from './ServerError';
-import { codeText } from '../error-text';
+import { deliveryFailureText } from '../error-text';
 import { EmotionBadge } from './EmotionBadge';
 import { AiDraftBanner, AuthorMark, insertAt, SuggestionStrip, SummaryCard } from './Assist';
 import { ImageMessage } from './ImageMessage';
@@ -449,8 +449,8 @@ export function Conversation() {
 function DeliveryMark({ delivery }: { delivery: MessageDelivery }) {
   const { t, i18n } = useTranslation('desk', { keyPrefix: 'conversation' });
   if (delivery.state === 'failed') {
-    // A registry code gets the desk's sentence; a channel's own code (not ours) keeps the channel's words.
-    const why = delivery.error ? codeText(i18n, delivery.error.code, delivery.error.message) : t('channelRefused');
+    // A sentence in the UI language for every code (the server's English `message` is never shown).
+    const why = deliveryFailureText(i18n, delivery.error);
     return (
       <span className="delivery delivery--failed" data-testid="delivery" data-code={delivery.error?.code} role="status">
         {t('notDelivered', { why })}

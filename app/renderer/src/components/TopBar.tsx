@@ -110,7 +110,11 @@ export function TopBar({ view = 'workstation', onView }: { view?: View; onView?:
           </>
         ) : null}
         <LanguageSwitch />
-        <span className="topbar__user" data-testid="current-user">
+        <span
+          className="topbar__user"
+          data-testid="current-user"
+          title={user ? [user.displayName, user.skillGroups.join(', ')].filter(Boolean).join(' · ') : undefined}
+        >
           <bdi dir="auto">{user?.displayName}</bdi>
           {user?.skillGroups.length ? ` · ${user.skillGroups.join(', ')}` : null}
         </span>

@@ -135,6 +135,6 @@ describe('a long conversation in the workstation', () => {
         error: { code: 'UNSUPPORTED_KIND', message: 'The widget cannot show this kind of message.' },
       }),
     );
-    expect(mark()?.textContent).toContain('not delivered: The widget cannot show this kind of message.');
+    expect(mark()?.textContent).toContain('not delivered: the channel cannot carry this kind of message');
   });
 });

@@ -99,6 +99,19 @@ export const en = {
     acceptToReply: 'Accept this contact to reply.',
     notDelivered: ' · not delivered: {{why}}',
     channelRefused: 'the channel refused it',
+    channelRefusedCode: 'the channel refused it ({{code}})',
+    /** Our gateway's own delivery failures (not registry codes): a sentence each, never the server's English. */
+    deliveryCodes: {
+      STAFF_ONLY: 'staff-only messages are never sent to the customer',
+      NO_ADAPTER: 'no channel adapter serves this channel',
+      ADAPTER_ERROR: 'the channel adapter failed to send it',
+      CHANNEL_CLOSED: 'the channel is shut down on this server',
+      UNSUPPORTED_KIND: 'the channel cannot carry this kind of message',
+      NO_RECIPIENT: 'no address is known for this customer on the channel',
+      WECHAT_NO_RECIPIENT: 'the conversation has no WeChat message to reply to',
+      WEBHOOK_DEAD_LETTERED: "the app's webhook did not take it after several tries",
+      WEBHOOK_REFUSED: "the app's webhook refused it",
+    },
     delivery: { sent: 'Sent', delivered: 'Delivered', read: 'Read' },
   },
   context: {
@@ -250,6 +263,18 @@ export const zh: Messages<typeof en> = {
     acceptToReply: '接入此会话后即可回复。',
     notDelivered: ' · 未送达：{{why}}',
     channelRefused: '渠道拒收',
+    channelRefusedCode: '渠道拒收（{{code}}）',
+    deliveryCodes: {
+      STAFF_ONLY: '仅员工可见的消息不会发给客户',
+      NO_ADAPTER: '没有适配器服务此渠道',
+      ADAPTER_ERROR: '渠道适配器发送失败',
+      CHANNEL_CLOSED: '此服务器上的该渠道已关闭',
+      UNSUPPORTED_KIND: '该渠道无法承载此类消息',
+      NO_RECIPIENT: '该渠道上没有此客户的地址',
+      WECHAT_NO_RECIPIENT: '此会话没有可回复的微信消息',
+      WEBHOOK_DEAD_LETTERED: '应用的 Webhook 多次重试后仍未接收',
+      WEBHOOK_REFUSED: '应用的 Webhook 拒收',
+    },
     delivery: { sent: '已发送', delivered: '已送达', read: '已读' },
   },
   context: {

@@ -33,6 +33,7 @@ const DYNAMIC: readonly string[] = [
   'continuity:panel.reasons.link.',
   'desk:context.statuses.',
   'desk:conversation.delivery.',
+  'desk:conversation.deliveryCodes.',
   'desk:conversation.wrapUpCodes.',
   'desk:customerNames.channels.',
   'desk:emotions.',
