@@ -70,7 +70,9 @@ describe('one conversation end to end: widget → server → workstation → wid
     await page.getByLabel('Username').fill('agent1');
     await page.getByLabel('Password').fill('wrong-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong username or password.');
+    // The sentence for the stable code, with the code itself in small type for support (errors namespace).
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong username or password.');
+    expect(await page.getByRole('alert').textContent()).toContain('INVALID_CREDENTIALS');
     await page.close();
   });
 
