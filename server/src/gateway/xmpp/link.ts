@@ -57,6 +57,8 @@ export class ComponentLink {
   private isOnline = false;
   private stopped = true;
   private attempt = 0;
+  /** The reason of the last failed attempt logged at warn (a server that stays down is not logged every few seconds). */
+  private lastWarned: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private waiters: (() => void)[] = [];
 
@@ -135,6 +137,7 @@ export class ComponentLink {
       ]);
       if (this.entity !== entity) return;
       this.attempt = 0;
+      this.lastWarned = null;
       this.setOnline(true);
       log.info({ domain }, 'XMPP component online');
     } catch (error) {
@@ -159,7 +162,11 @@ export class ComponentLink {
       log.warn({ domain, why, retryInMs: delay }, 'XMPP component link lost; reconnecting');
     } else {
       this.options.onAttemptFailed?.(error ?? new Error('connection closed'));
-      log.warn({ domain, why, attempt: this.attempt, retryInMs: delay }, 'XMPP component could not connect; retrying');
+      // Warn on the first failure of an outage, when its reason changes, and every 20th attempt; the
+      // retries in between are debug (the failures metric counts every one).
+      const loud = why !== this.lastWarned || this.attempt % 20 === 0;
+      if (loud) this.lastWarned = why;
+      log[loud ? 'warn' : 'debug']({ domain, why, attempt: this.attempt, retryInMs: delay }, 'XMPP component could not connect; retrying');
     }
     this.timer = setTimeout(() => {
       this.timer = null;
