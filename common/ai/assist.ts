@@ -81,11 +81,28 @@ export type DraftOutcome = z.infer<typeof DraftOutcomeSchema>;
  * customer wants, what was done. `by`: `extractive` (from the conversation's own sentences) or
  * `llm` (the optional OpenAI-compatible adapter).
  */
+/**
+ * What an extractive summary's lines are made of, as facts (issue 15: the desk words them in the
+ * agent's language; `lines` are worded in the customer's). Numbers and stable ids only.
+ */
+export const SummaryFactsSchema = z.object({
+  aiAnswers: z.number().int().min(0),
+  /** Knowledge-base intents of the AI's answers (ids, e.g. `order-status`). */
+  aiIntents: z.array(z.string().max(100)).max(20),
+  handover: z.object({ reason: HandoverReasonSchema, noAgentOnline: z.boolean() }).nullable(),
+  agentReplies: z.number().int().min(0),
+  orders: z.array(z.string().max(64)).max(20),
+  tracking: z.array(z.string().max(64)).max(20),
+});
+export type SummaryFacts = z.infer<typeof SummaryFactsSchema>;
+
 export const ConversationSummarySchema = z.object({
   intent: z.string().nullable(),
   wants: z.string(),
   done: z.string(),
   lines: z.array(z.string()),
+  /** Present on extractive summaries: the desk words `lines` again from these in its own language. */
+  facts: SummaryFactsSchema.optional(),
   by: z.enum(['extractive', 'llm']),
   at: z.iso.datetime({ offset: true }),
 });

@@ -4,6 +4,7 @@ import type { MessageView } from '../../../../common/api/sessions';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import { useWorkstation } from '../context';
+import { useSummaryLines } from './summary-lines';
 import { shownSessionId } from '../stores/shown';
 
 /**
@@ -79,6 +80,7 @@ export function SuggestionStrip({ latest, onInsert }: { latest: MessageView | un
 /** The summary made when the contact left the AI for a person (or on demand): a few lines at the top. */
 export function SummaryCard({ summary }: { summary: ConversationSummary }) {
   const { t } = useTranslation('assist');
+  const linesOf = useSummaryLines();
   return (
     <section className="summary-card" data-testid="handover-summary" aria-label={t('summaryTitle')}>
       <div className="summary-card__head">
@@ -88,7 +90,7 @@ export function SummaryCard({ summary }: { summary: ConversationSummary }) {
         <strong>{t('summaryTitle')}</strong>
         <span className="muted small">{t(`summaryBy.${summary.by}`)}</span>
       </div>
-      {summary.lines.map((line, i) => (
+      {linesOf(summary).map((line, i) => (
         <p key={i} dir="auto">
           {line}
         </p>

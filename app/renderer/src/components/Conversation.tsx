@@ -26,6 +26,7 @@ import { isImeComposing, sendsOnEnter } from './ime';
 import { hasKey } from '../locale-format';
 import { resources } from '../locales';
 import { LocalHistoryPreview, OutboxBanner, PendingReplies, useLocalDraft } from './outbox/Outbox';
+import { useSummaryLines } from './summary-lines';
 import { useCustomerName } from '../customer-name';
 
 export function Conversation() {
@@ -61,6 +62,7 @@ export function Conversation() {
   const revealApi = useRevealApi();
   const discardDraft = useWorkstation((s) => s.discardDraft);
   const summarize = useWorkstation((s) => s.summarize);
+  const linesOf = useSummaryLines();
   const [aiDraftId, setAiDraftId] = useState<string | null>(null);
   const [note, setNote] = useState('');
   const [noteLoading, setNoteLoading] = useState(false);
@@ -185,7 +187,7 @@ export function Conversation() {
     // The wrap-up note starts as the conversation's summary; the agent edits it.
     void summarize().then((summary) => {
       setNoteLoading(false);
-      if (summary) setNote((current) => current || truncateText(summary.lines.join('\n'), 2000));
+      if (summary) setNote((current) => current || truncateText(linesOf(summary).join('\n'), 2000));
     });
   };
   const latestCustomer = detail.messages.findLast((m) => m.direction === 'in');

@@ -1,4 +1,4 @@
-import type { AuthorKind, ConversationSummary, Handover, HandoverReason } from '../../../../common/ai/assist';
+import type { AuthorKind, ConversationSummary, Handover, HandoverReason, SummaryFacts } from '../../../../common/ai/assist';
 import type { Analysis, Lang } from '../../../../common/ai/types';
 import { authorOf, textOf, type Envelope } from '../../../../common/message/envelope';
 import { truncateText } from '../../../../common/text/text';
@@ -186,7 +186,23 @@ export function summarize(input: SummaryInput, deps: SummaryDeps): ConversationS
   const done = doneOf(messages, input.handover ?? null, lang, deps.intentOfAnswer);
   const details = extractDetailsAll(said.map((m) => m.text).reverse());
   const parts = { intent: intent?.label ?? null, wants, done };
-  return { ...parts, lines: summaryLines(parts, lang, details), by: 'extractive', at: new Date((deps.now ?? Date.now)()).toISOString() };
+  const ai = messages.filter((m) => m.author === 'ai');
+  const handover = input.handover ?? null;
+  const facts: SummaryFacts = {
+    aiAnswers: ai.length,
+    aiIntents: [...new Set(ai.map((m) => deps.intentOfAnswer?.(m.text) ?? null).filter((x): x is string => x !== null))].slice(0, 20),
+    handover: handover ? { reason: handover.reason, noAgentOnline: handover.noAgentOnline } : null,
+    agentReplies: messages.filter((m) => m.author === 'agent').length,
+    orders: details.orders.slice(0, 20),
+    tracking: details.tracking.slice(0, 20),
+  };
+  return {
+    ...parts,
+    lines: summaryLines(parts, lang, details),
+    facts,
+    by: 'extractive',
+    at: new Date((deps.now ?? Date.now)()).toISOString(),
+  };
 }
 
 /** What the AI and the agents did, counted: "AI answered 2× (order_status); handed over: …; agent replied 1×". */
