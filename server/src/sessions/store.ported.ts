@@ -142,13 +142,8 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
     async lastMessage(conversationId, { direction } = {}) {
       if (!direction) return port.lastMessage(conversationId);
       // Walks back from the newest: a customer message is usually a few messages away.
-      let before: number | undefined;
-      for (;;) {
-        const page = await port.recentMessages(conversationId, { limit: 50, ...(before !== undefined ? { beforeSeq: before } : {}) });
-        for (let i = page.messages.length - 1; i >= 0; i--) if (page.messages[i]!.direction === direction) return page.messages[i]!;
-        if (!page.hasOlder || page.messages.length === 0) return null;
-        before = page.messages[0]!.seq;
-      }
+      for await (const m of newestFirst(conversationId, 50)) if (m.direction === direction) return m;
+      return null;
     },
 
     async claim(sessionId, agentId): Promise<ClaimResult> {
@@ -223,19 +218,11 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
       // Each conversation gives at most size + 1 of its newest messages older than `before`: the merge
       // of those holds the page plus one more (which says whether older messages exist).
       for (const conversationId of conversations) {
-        let beforeSeq: number | undefined;
         let taken = 0;
-        while (taken <= size) {
-          const page = await port.recentMessages(conversationId, { limit: size + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) });
-          for (let i = page.messages.length - 1; i >= 0 && taken <= size; i--) {
-            const m = page.messages[i]!;
-            if (before !== undefined && m.id >= before) continue;
-            if (!inGroup.has(m.customerId)) continue;
-            candidates.push(m);
-            taken++;
-          }
-          if (!page.hasOlder || page.messages.length === 0) break;
-          beforeSeq = page.messages[0]!.seq;
+        for await (const m of newestFirst(conversationId, size + 1)) {
+          if ((before !== undefined && m.id >= before) || !inGroup.has(m.customerId)) continue;
+          candidates.push(m);
+          if (++taken > size) break;
         }
       }
       candidates.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
@@ -259,14 +246,20 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
   };
 
   async function findByClientId(conversationId: string, direction: 'in' | 'out', clientMessageId: string): Promise<Envelope | null> {
-    let before: number | undefined;
-    for (let pages = 0; pages < 20; pages++) {
-      const page = await port.recentMessages(conversationId, { limit: PORT_PAGE, ...(before !== undefined ? { beforeSeq: before } : {}) });
-      const hit = page.messages.find((m) => m.direction === direction && m.clientMessageId === clientMessageId);
-      if (hit) return hit;
-      if (!page.hasOlder || page.messages.length === 0) return null;
-      before = page.messages[0]!.seq;
+    for await (const m of newestFirst(conversationId, PORT_PAGE, 20)) {
+      if (m.direction === direction && m.clientMessageId === clientMessageId) return m;
     }
     return null;
+  }
+
+  /** The conversation's messages from the newest back, read from the port `pageSize` at a time (at most `maxPages` pages). */
+  async function* newestFirst(conversationId: string, pageSize: number, maxPages = Number.POSITIVE_INFINITY): AsyncGenerator<Envelope> {
+    let beforeSeq: number | undefined;
+    for (let pages = 0; pages < maxPages; pages++) {
+      const page = await port.recentMessages(conversationId, { limit: pageSize, ...(beforeSeq !== undefined ? { beforeSeq } : {}) });
+      for (let i = page.messages.length - 1; i >= 0; i--) yield page.messages[i]!;
+      if (!page.hasOlder || page.messages.length === 0) return;
+      beforeSeq = page.messages[0]!.seq;
+    }
   }
 }
