@@ -386,8 +386,12 @@ export async function createRedisConversationStore(options: RedisConversationOpt
   const scoreOf = (s: SessionRecord) => Date.parse(s.waitingSince);
   const indexBefore = (skillGroup: string, sessionId: string, status: QueueStatus | '', score: number) =>
     durable((p) => p.call('FCALL', 'queue_before', 4, ...L.queue(skillGroup), sessionId, status, score), { idempotent: true });
-  const indexAfter = (s: SessionRecord & { ver: number }) =>
-    durable((p) => p.call('FCALL', 'queue_after', 4, ...L.queue(s.skillGroup), s.id, s.ver, s.status, scoreOf(s)), { idempotent: true });
+  /** After a state write, in `group`'s indexes (default the session's own; another group's: it is gone from there). */
+  const indexAfter = (s: SessionRecord & { ver: number }, group = s.skillGroup) =>
+    durable(
+      (p) => p.call('FCALL', 'queue_after', 4, ...L.queue(group), s.id, s.ver, s.skillGroup === group ? s.status : 'gone', scoreOf(s)),
+      { idempotent: true },
+    );
   const indexFix = (skillGroup: string, sessionId: string, truth: (SessionRecord & { ver: number }) | null, force: boolean) =>
     durable(
       (p) =>
@@ -719,16 +723,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       // The new group's entry first (readers verify members), and a writer counted in each group touched.
       await indexBefore(state.skillGroup, state.id, target as QueueStatus | '', Date.parse(state.waitingSince));
       if (groups.length > 1) await indexBefore(before.skillGroup, state.id, '', scoreOf(before));
-      const settle = (s: SessionRecord & { ver: number }) =>
-        Promise.all(
-          groups.map((group) =>
-            durable(
-              (p) =>
-                p.call('FCALL', 'queue_after', 4, ...L.queue(group), s.id, s.ver, s.skillGroup === group ? s.status : 'gone', scoreOf(s)),
-              { idempotent: true },
-            ),
-          ),
-        );
+      const settle = (s: SessionRecord & { ver: number }) => Promise.all(groups.map((group) => indexAfter(s, group)));
       let after: SessionRecord & { ver: number };
       try {
         const args = [
