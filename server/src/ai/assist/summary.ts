@@ -183,16 +183,16 @@ export function summarize(input: SummaryInput, deps: SummaryDeps): ConversationS
   const joined = chosen.map((c) => c.s).join(lang === 'zh' ? '' : ' ');
   const wants = truncateText(joined || (said.at(-1)?.text.trim() ?? ''), WANTS_MAX, '…');
 
-  const done = doneOf(messages, input.handover ?? null, lang, deps.intentOfAnswer);
+  const handover = input.handover ?? null;
+  const counted = doneCounts(messages, deps.intentOfAnswer);
+  const done = doneOf(counted, handover, lang);
   const details = extractDetailsAll(said.map((m) => m.text).reverse());
   const parts = { intent: intent?.label ?? null, wants, done };
-  const ai = messages.filter((m) => m.author === 'ai');
-  const handover = input.handover ?? null;
   const facts: SummaryFacts = {
-    aiAnswers: ai.length,
-    aiIntents: [...new Set(ai.map((m) => deps.intentOfAnswer?.(m.text) ?? null).filter((x): x is string => x !== null))].slice(0, 20),
+    aiAnswers: counted.aiAnswers,
+    aiIntents: counted.intents.slice(0, 20),
     handover: handover ? { reason: handover.reason, noAgentOnline: handover.noAgentOnline } : null,
-    agentReplies: messages.filter((m) => m.author === 'agent').length,
+    agentReplies: counted.agentReplies,
     orders: details.orders.slice(0, 20),
     tracking: details.tracking.slice(0, 20),
   };
@@ -205,24 +205,27 @@ export function summarize(input: SummaryInput, deps: SummaryDeps): ConversationS
   };
 }
 
-/** What the AI and the agents did, counted: "AI answered 2× (order_status); handed over: …; agent replied 1×". */
-export function doneOf(
+/** The AI's answers (and the distinct intents they answered) and the agents' replies in the messages. */
+export function doneCounts(
   messages: readonly SummaryMessage[],
-  handover: Handover | null,
-  lang: Lang,
   intentOfAnswer?: (text: string) => string | null,
-): string {
+): { aiAnswers: number; intents: string[]; agentReplies: number } {
   const ai = messages.filter((m) => m.author === 'ai');
-  const agent = messages.filter((m) => m.author === 'agent').length;
   const intents = [...new Set(ai.map((m) => intentOfAnswer?.(m.text) ?? null).filter((x): x is string => x !== null))];
+  return { aiAnswers: ai.length, intents, agentReplies: messages.filter((m) => m.author === 'agent').length };
+}
+
+/** What the AI and the agents did, worded: "AI answered 2× (order_status); handed over: …; agent replied 1×". */
+export function doneOf(counted: ReturnType<typeof doneCounts>, handover: Handover | null, lang: Lang): string {
+  const { aiAnswers, intents, agentReplies: agent } = counted;
   const parts: string[] = [];
   if (lang === 'zh') {
-    if (ai.length) parts.push(`AI 已回答 ${ai.length} 次${intents.length ? `（${intents.join('、')}）` : ''}`);
+    if (aiAnswers) parts.push(`AI 已回答 ${aiAnswers} 次${intents.length ? `（${intents.join('、')}）` : ''}`);
     if (handover) parts.push(`已转人工：${REASONS.zh[handover.reason]}${handover.noAgentOnline ? '（当时无客服在线）' : ''}`);
     if (agent) parts.push(`客服已回复 ${agent} 次`);
     return parts.length ? parts.join('；') : LABELS.zh.nothing;
   }
-  if (ai.length) parts.push(`AI answered ${ai.length}×${intents.length ? ` (${intents.join(', ')})` : ''}`);
+  if (aiAnswers) parts.push(`AI answered ${aiAnswers}×${intents.length ? ` (${intents.join(', ')})` : ''}`);
   if (handover) parts.push(`handed over: ${REASONS.en[handover.reason]}${handover.noAgentOnline ? ' (no agent was online)' : ''}`);
   if (agent) parts.push(`agent replied ${agent}×`);
   return parts.length ? parts.join('; ') : LABELS.en.nothing;
