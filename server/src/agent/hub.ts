@@ -547,9 +547,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     const action = AGENT_EVENT_POLICY[event];
     return async (payload: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: Result<T>) => void) : () => undefined;
-      if (!events.get(socket)?.take()) {
-        deps.limits.refuse('agent_socket_events', 1000 / agentLimits.eventsPerSecond);
-        return reply(fail('RATE_LIMITED'));
+      const bucket = events.get(socket);
+      if (!bucket?.take()) {
+        // The wait until the socket's bucket holds a token again: the desk re-sends the event then.
+        const verdict = deps.limits.refuse('agent_socket_events', bucket ? bucket.msUntilNext() : 1000 / agentLimits.eventsPerSecond);
+        return reply(fail('RATE_LIMITED', undefined, { retryAfterMs: verdict.ok ? 0 : verdict.retryAfterMs }));
       }
       // The token is checked on every event, not only at connect: a logout or expiry ends the socket.
       const verified = deps.auth.verifyToken(socket.data.token);

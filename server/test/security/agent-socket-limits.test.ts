@@ -74,6 +74,11 @@ describe('limits on the agent socket', () => {
     const answers = await Promise.all(Array.from({ length: 60 }, () => ack(socket, 'queue:list', {})));
     const limited = answers.filter((a) => !a.ok && a.error.code === 'RATE_LIMITED').length;
     expect(limited).toBeGreaterThanOrEqual(15);
+    // Each refusal names the wait until the socket's bucket (1 event/s here) holds a token again.
+    const waits = answers.flatMap((a) =>
+      !a.ok && a.error.code === 'RATE_LIMITED' ? [(a.error.details as { retryAfterMs: number }).retryAfterMs] : [],
+    );
+    expect(waits.every((ms) => Number.isInteger(ms) && ms > 0 && ms <= 1000)).toBe(true);
     expect(answers.filter((a) => a.ok).length).toBeLessThanOrEqual(45);
     expect(socket.connected).toBe(true);
     socket.close();

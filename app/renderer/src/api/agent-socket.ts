@@ -11,11 +11,68 @@ type DataOf<E extends EventName> = Parameters<Parameters<AgentClientToServerEven
 export interface AgentConnection {
   socket: AgentSocket;
   /**
-   * Sends an event and resolves with its ack's data. Critical events (replies, accept, wrap-up) are
-   * retried on timeout with the same payload, so their idempotency keys make retries safe.
+   * Sends an event and resolves with its ack's data, or rejects with the server's `HuiliuError` (code,
+   * message, details) or the socket's time-out error. Critical events (replies, accept, wrap-up) are
+   * retried on timeout (`retries`, default 3) with the same payload, so their idempotency keys make
+   * retries safe. An event the socket's budget refused (RATE_LIMITED: nothing ran) is sent again
+   * after the server's `retryAfterMs`, up to `RATE_LIMITED_RESENDS` times whatever `retries` says.
    */
   request<E extends EventName>(event: E, payload: PayloadOf<E>, options?: { retries?: number }): Promise<DataOf<E>>;
   close(): void;
+}
+
+/** How long an event waits for its ack before it counts as unanswered. */
+const ACK_TIMEOUT_MS = 8000;
+
+/** How often one event refused with RATE_LIMITED is sent again after the wait the server names. */
+export const RATE_LIMITED_RESENDS = 5;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The wait before re-sending an event the server refused with RATE_LIMITED: its
+ * `details.retryAfterMs` (the socket's token bucket, server/src/agent/hub.ts), at least 50 ms and at
+ * most 5 s, plus up to 50 ms of jitter so events refused together do not come back together; 1 s
+ * when the server named no wait.
+ */
+export function rateLimitWaitMs(details: unknown): number {
+  const named = (details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  const ms = typeof named === 'number' && Number.isFinite(named) ? named : 1000;
+  return Math.min(5000, Math.max(50, ms)) + Math.floor(Math.random() * 50);
+}
+
+/** What `sendEvent` needs of a socket.io client socket. */
+export interface AckingSocket {
+  timeout(ms: number): unknown;
+}
+
+/**
+ * `AgentConnection.request` on `socket`: sends `event` with `payload` and resolves with the ack's data
+ * (see there for retries and RATE_LIMITED re-sends); rejects with the server's `HuiliuError` or the
+ * time-out error of the last attempt.
+ */
+export async function sendEvent(socket: AckingSocket, event: string, payload: unknown, options?: { retries?: number }): Promise<unknown> {
+  const retries = options?.retries ?? 3;
+  for (let attempt = 0, limited = 0; ;) {
+    let result: Result<unknown>;
+    try {
+      const timed = socket.timeout(ACK_TIMEOUT_MS) as unknown as { emitWithAck(e: string, p: unknown): Promise<Result<unknown>> };
+      result = await timed.emitWithAck(event, payload);
+    } catch (error) {
+      // No answer in time (or the link went): the server may have done it, so only events whose
+      // idempotency keys make a second send safe ask for retries.
+      if (attempt++ >= retries) throw error;
+      await sleep(500 * attempt);
+      continue;
+    }
+    if (result.ok) return result.data;
+    // The socket's event budget refused it before anything ran: sending it again is always safe.
+    if (result.error.code === 'RATE_LIMITED' && limited++ < RATE_LIMITED_RESENDS) {
+      await sleep(rateLimitWaitMs(result.error.details));
+      continue;
+    }
+    throw new HuiliuError(result.error.code, result.error.message, result.error.details);
+  }
 }
 
 export function connectAgent(token: string, base = ''): AgentConnection {
@@ -27,20 +84,7 @@ export function connectAgent(token: string, base = ''): AgentConnection {
   });
   return {
     socket,
-    async request(event, payload, options) {
-      const retries = options?.retries ?? 3;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const timed = socket.timeout(8000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Result<unknown>> };
-          const result = await timed.emitWithAck(event, payload);
-          if (result.ok) return result.data as never;
-          throw new HuiliuError(result.error.code, result.error.message);
-        } catch (error) {
-          if (error instanceof HuiliuError || attempt >= retries) throw error;
-          await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-        }
-      }
-    },
+    request: (event, payload, options) => sendEvent(socket, event, payload, options) as never,
     close() {
       socket.close();
     },
