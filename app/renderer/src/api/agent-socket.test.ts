@@ -47,6 +47,16 @@ describe('sendEvent (the agent socket request)', () => {
     expect(sent).toHaveLength(RATE_LIMITED_RESENDS + 1);
   });
 
+  it('does not send a volatile signal again (rateLimitedResends 0)', async () => {
+    const { socket, sent } = scripted([fail('RATE_LIMITED', undefined, { retryAfterMs: 100 }), ok(true)]);
+    await expect(
+      sendEvent(socket, 'agent:typing', { sessionId: 'WB1', typing: true }, { retries: 0, rateLimitedResends: 0 }),
+    ).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    });
+    expect(sent).toHaveLength(1);
+  });
+
   it('does not send again on any other refusal', async () => {
     const { socket, sent } = scripted([fail('FORBIDDEN'), ok(1)]);
     await expect(sendEvent(socket, 'session:open', { sessionId: 'WB1' })).rejects.toMatchObject({ code: 'FORBIDDEN' });

@@ -8,6 +8,12 @@ type EventName = keyof AgentClientToServerEvents;
 type PayloadOf<E extends EventName> = Parameters<AgentClientToServerEvents[E]>[0];
 type DataOf<E extends EventName> = Parameters<Parameters<AgentClientToServerEvents[E]>[1]>[0] extends Result<infer T> ? T : never;
 
+/** How `AgentConnection.request` retries: see there. */
+export interface RequestOptions {
+  retries?: number;
+  rateLimitedResends?: number;
+}
+
 export interface AgentConnection {
   socket: AgentSocket;
   /**
@@ -15,9 +21,10 @@ export interface AgentConnection {
    * message, details) or the socket's time-out error. Critical events (replies, accept, wrap-up) are
    * retried on timeout (`retries`, default 3) with the same payload, so their idempotency keys make
    * retries safe. An event the socket's budget refused (RATE_LIMITED: nothing ran) is sent again
-   * after the server's `retryAfterMs`, up to `RATE_LIMITED_RESENDS` times whatever `retries` says.
+   * after the server's `retryAfterMs`, up to `rateLimitedResends` (default `RATE_LIMITED_RESENDS`) times
+   * whatever `retries` says; volatile signals (typing) pass 0.
    */
-  request<E extends EventName>(event: E, payload: PayloadOf<E>, options?: { retries?: number }): Promise<DataOf<E>>;
+  request<E extends EventName>(event: E, payload: PayloadOf<E>, options?: RequestOptions): Promise<DataOf<E>>;
   close(): void;
 }
 
@@ -51,8 +58,9 @@ export interface AckingSocket {
  * (see there for retries and RATE_LIMITED re-sends); rejects with the server's `HuiliuError` or the
  * time-out error of the last attempt.
  */
-export async function sendEvent(socket: AckingSocket, event: string, payload: unknown, options?: { retries?: number }): Promise<unknown> {
+export async function sendEvent(socket: AckingSocket, event: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
   const retries = options?.retries ?? 3;
+  const resends = options?.rateLimitedResends ?? RATE_LIMITED_RESENDS;
   for (let attempt = 0, limited = 0; ;) {
     let result: Result<unknown>;
     try {
@@ -67,7 +75,7 @@ export async function sendEvent(socket: AckingSocket, event: string, payload: un
     }
     if (result.ok) return result.data;
     // The socket's event budget refused it before anything ran: sending it again is always safe.
-    if (result.error.code === 'RATE_LIMITED' && limited++ < RATE_LIMITED_RESENDS) {
+    if (result.error.code === 'RATE_LIMITED' && limited++ < resends) {
       await sleep(rateLimitWaitMs(result.error.details));
       continue;
     }

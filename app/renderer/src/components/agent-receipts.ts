@@ -52,7 +52,7 @@ export function useAgentTyping(sessionId: string | null, enabled: boolean): Typi
       createTypingSignal((typing) => {
         if (!connection || !sessionId || !enabled) return;
         // Volatile: a lost signal is simply not shown, so it is never retried.
-        void connection.request('agent:typing', { sessionId, typing }, { retries: 0 }).catch(() => undefined);
+        void connection.request('agent:typing', { sessionId, typing }, { retries: 0, rateLimitedResends: 0 }).catch(() => undefined);
       }),
     [connection, sessionId, enabled],
   );

@@ -160,7 +160,11 @@ export const createConversationSlice: Slice<ConversationSlice> = (set, get) => {
         await load(detail.movedTo, hops + 1);
         return;
       }
-      set((s) => ({ detail, localPreview: null, unread: { ...s.unread, [sessionId]: 0 } }));
+      set((s) => {
+        // Read now: the count goes (the map holds only chats with something unread, not every one opened).
+        const { [sessionId]: _read, ...unread } = s.unread;
+        return { detail, localPreview: null, unread };
+      });
       void get().local.remember(detail.conversationId, detail.customerId, detail.messages.slice(-LOCAL_HISTORY_SIZE));
     } catch (error) {
       set({ workError: describe(error) });
