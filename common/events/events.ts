@@ -289,6 +289,27 @@ export const AgentTypingEventSchema = z.object({
 });
 
 /**
+ * Who views a conversation on one server node (issue 15, docs/collision.md "Several nodes"): that
+ * node's viewers of the session, one entry per person (`via` as in `session:viewers`), published by
+ * the node whenever its list changes, again every `ttlMs / 3` while it is not empty, and empty when
+ * its last viewer left. The other nodes merge it into the lists they push to their own sockets and
+ * forget it `ttlMs` after its last news (a node that died). Ephemeral like typing: not in the store,
+ * fan-out only.
+ */
+export const SessionViewingEventSchema = z.object({
+  ...base,
+  type: z.literal('session.viewing'),
+  sessionId: SessionIdSchema,
+  payload: z.object({
+    /** The publishing node (random per process start). */
+    nodeId: z.string().min(1).max(64),
+    /** How long the list holds without news, ms. */
+    ttlMs: z.number().int().min(1000).max(600_000),
+    viewers: z.array(z.object({ id: StaffIdSchema, name: z.string().max(200), via: z.enum(['workstation', 'supervising']) })).max(200),
+  }),
+});
+
+/**
  * A read mark of a conversation moved forward (issue 13): `side: agent` — staff read the customer's
  * messages up to `upToSeq` (`session:read`; the widget shows "Read"); `side: customer` — the visitor
  * saw the replies up to it (their delivery states became `read`). Marks are stored and never move
@@ -351,6 +372,7 @@ export const EVENT_SCHEMAS = {
   'customer.erased': CustomerErasedEventSchema,
   'customer.typing': CustomerTypingEventSchema,
   'agent.typing': AgentTypingEventSchema,
+  'session.viewing': SessionViewingEventSchema,
   'conversation.read': ConversationReadEventSchema,
   'sla.breached': SlaBreachedEventSchema,
   'note.added': NoteAddedEventSchema,

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionViewers } from '../../common/api/collision';
 import type { SessionSummary } from '../../common/api/sessions';
 import { createMemoryBroker } from '../src/bus/bus.memory';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logging/logger';
 import { startServer } from '../src/main';
-import { openAgentSocket } from './support/agent-client';
+import { ack, openAgentSocket } from './support/agent-client';
+import { until } from './support/until';
 import type { TestServer } from './support/harness';
 import { openWidget } from './support/widget-client';
 
@@ -80,5 +82,32 @@ describe('two nodes on one bus', () => {
     expect(upserts.map((s) => s.id)).toContain(sessionId);
     onA.ws.close();
     onB.ws.close();
+  });
+
+  it('shows the viewers of a conversation to each other across the two nodes (session.viewing)', async () => {
+    const [a, b] = nodes as [TestServer, TestServer];
+    const widget = await openWidget(a);
+    widget.send({ type: 'hello' });
+    await widget.next('welcome');
+    widget.send({ type: 'message', clientMessageId: 'two-nodes-view-1', text: 'who is looking?' });
+    const { sessionId } = await widget.next('ack');
+    const onA = await openAgentSocket(a, await a.login('agent1'));
+    const onB = await openAgentSocket(b, await b.login('lead'));
+    sockets.push(onA, onB);
+    const seen: Record<string, SessionViewers[]> = { a: [], b: [] };
+    onA.on('session:viewers', (v: SessionViewers) => void seen.a!.push(v));
+    onB.on('session:viewers', (v: SessionViewers) => void seen.b!.push(v));
+    const names = (list: SessionViewers[]) =>
+      (list.filter((v) => v.sessionId === sessionId).at(-1)?.viewers ?? []).map((v) => `${v.name}:${v.via}`).join(',');
+
+    expect(await ack(onA, 'session:view', { sessionId })).toMatchObject({ ok: true });
+    expect(await ack(onB, 'session:view', { sessionId })).toMatchObject({ ok: true });
+    // Agent One on node A and the lead on node B (a lead's workstation view of a waiting contact).
+    const both = 'Agent One:workstation,Team Lead:workstation';
+    await until(() => names(seen.a!) === both && names(seen.b!) === both);
+    // The lead leaves on node B: Agent One on node A sees it.
+    onB.disconnect();
+    await until(() => names(seen.a!) === 'Agent One:workstation');
+    widget.ws.close();
   });
 });

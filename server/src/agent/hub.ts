@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SlaStatus } from '../../../common/api/sla';
 import type { AuditEntryInput, AuditOutcome } from '../audit/audit';
 import { maskSummary, maskText } from '../../../common/privacy/staff-view';
@@ -47,7 +48,7 @@ import { BoardSubscribeSchema, BoardUnsubscribeSchema } from '../../../common/ap
 import type { LiveBoard } from '../board/service';
 import { canSeeInQueue, queueAudience, queueRooms, queueRoomsOf, seesTeam, queueWatchers, visibleGroups } from '../auth/rbac';
 import type { Bus, Subscription } from '../bus/bus';
-import { sessionFacts } from '../bus/events';
+import { newEvent, sessionFacts } from '../bus/events';
 import type { IncomingMessage } from 'node:http';
 import { TokenBucket } from '../http/token-bucket';
 import { clientErrorInfo } from '../http/errors';
@@ -348,6 +349,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   const subs: Subscription[] = [];
 
   // Issue 15 (docs/collision.md): viewers of each conversation and take-over requests, pushed to this node's sockets.
+  const viewersNodeId = randomUUID();
   const collision: CollisionService | null = deps.transfers
     ? createCollisionService({
         store: deps.store,
@@ -356,6 +358,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         logger: deps.logger,
         now,
         ...(deps.takeoverTimeoutMs !== undefined ? { timeoutMs: deps.takeoverTimeoutMs } : {}),
+        // Several nodes on one bus: each publishes its viewers (`session.viewing`, fan-out) and merges the others'.
+        share: {
+          nodeId: viewersNodeId,
+          publish: (sessionId, viewers, ttlMs) =>
+            void deps.bus
+              .publish(newEvent('session.viewing', { actor: 'system', sessionId, payload: { nodeId: viewersNodeId, ttlMs, viewers } }))
+              .catch((err: unknown) => log.warn({ err, sessionId }, 'viewers not shared with the other nodes')),
+        },
         push: {
           viewers: (socketIds, payload) => nsp.to(socketIds).emit('session:viewers', payload),
           requested: (holderId, view) => nsp.to(agentRoom(holderId)).emit('takeover:requested', view),
@@ -867,6 +877,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     subs.push(
       await deps.bus.subscribeAll('session.changed', async ({ sessionId }) => {
         await collision.sessionChanged(sessionId).catch(logCollision);
+      }),
+    );
+
+  // Issue 15: the viewers other nodes have of a conversation, merged into the lists pushed here.
+  if (collision)
+    subs.push(
+      await deps.bus.subscribeAll('session.viewing', async ({ sessionId, payload: { nodeId, ttlMs, viewers } }) => {
+        await collision.applyRemote(nodeId, sessionId, viewers, ttlMs).catch(logCollision);
       }),
     );
 

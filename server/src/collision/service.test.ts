@@ -4,7 +4,7 @@ import type { SessionViewers, TakeoverView } from '../../../common/api/collision
 import { HuiliuError } from '../../../common/errors/codes';
 import { createLogger } from '../logging/logger';
 import type { SessionRecord } from '../sessions/store';
-import { createCollisionService } from './service';
+import { createCollisionService, type CollisionService, type RemoteViewer, type ViewerSharing } from './service';
 
 const user = (id: string, skillGroups: string[], roles: UserView['roles'] = ['agent']): UserView =>
   ({ id, username: id, displayName: id.toUpperCase(), roles, skillGroups, expert: false }) as UserView;
@@ -20,7 +20,7 @@ const SESSION = '01J0000000000000000000000A';
  * an in-memory session and a transfer path that records what it was asked (the hub test on the real
  * server, server/test/collision.test.ts, runs the real transfer path).
  */
-function harness(opts: { failTransfer?: string } = {}) {
+function harness(opts: { failTransfer?: string; share?: ViewerSharing; now?: () => number } = {}) {
   const session = { id: SESSION, skillGroup: 'general', status: 'active', assignedAgentId: 'one' } as SessionRecord;
   const pushed = {
     viewers: [] as { to: string[]; payload: SessionViewers }[],
@@ -51,6 +51,8 @@ function harness(opts: { failTransfer?: string } = {}) {
     audit: (e) => audits.push({ action: e.action, outcome: e.outcome }),
     logger: createLogger({ level: 'silent' }),
     timeoutMs: 1000,
+    ...(opts.share ? { share: opts.share } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
   });
   return { service, session, pushed, transfers, audits };
 }
@@ -188,5 +190,117 @@ describe('collision service', () => {
     await expect(service.answer(one, again.id, true)).rejects.toMatchObject({ code: 'TAKEOVER_NOT_PENDING' });
     expect(transfers).toEqual([]);
     service.stop();
+  });
+});
+
+describe('viewers across server nodes (session.viewing)', () => {
+  /**
+   * Two nodes whose `share.publish` is delivered to the other's `applyRemote` (what the bus's fan-out
+   * does), each with its own registry; `down` stops a node's deliveries (it died), `sent` counts them.
+   */
+  function twoNodes(ttlMs = 3000) {
+    let clock = 1_000_000;
+    const now = () => clock;
+    const nodes: { id: string; h: ReturnType<typeof harness>; down: boolean; sent: { sessionId: string; viewers: RemoteViewer[] }[] }[] =
+      [];
+    for (const id of ['node-a', 'node-b']) {
+      const entry = {
+        id,
+        down: false,
+        sent: [] as { sessionId: string; viewers: RemoteViewer[] }[],
+        h: null as unknown as ReturnType<typeof harness>,
+      };
+      const share: ViewerSharing = {
+        nodeId: id,
+        ttlMs,
+        publish: (sessionId, viewers, ttl) => {
+          if (entry.down) return;
+          entry.sent.push({ sessionId, viewers });
+          // Fan-out: every node gets it, its own publisher too (and ignores it).
+          for (const n of nodes) void n.h.service.applyRemote(id, sessionId, viewers, ttl);
+        },
+      };
+      entry.h = harness({ share, now });
+      nodes.push(entry);
+    }
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    return { nodes, settle, advance: (ms: number) => void (clock += ms) };
+  }
+  const lastTo = (svc: ReturnType<typeof harness>, socketId: string) =>
+    svc.pushed.viewers
+      .filter((p) => p.to.includes(socketId))
+      .at(-1)
+      ?.payload.viewers.map((v) => `${v.id}:${v.via}:${v.assigned}`);
+
+  it('shows a viewer on one node to the viewers on the other, and takes them off when they leave', async () => {
+    const { nodes, settle } = twoNodes();
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    await a.h.service.view({ socketId: 'a1', user: one, via: 'workstation' }, SESSION);
+    await b.h.service.view({ socketId: 'b1', user: two, via: 'workstation' }, SESSION);
+    await settle();
+    expect(lastTo(b.h, 'b1')).toEqual(['one:workstation:true', 'two:workstation:false']);
+    expect(lastTo(a.h, 'a1')).toEqual(['one:workstation:true', 'two:workstation:false']);
+    // A lead supervising from node B is listed once on A too; the holder stays flagged.
+    await b.h.service.view({ socketId: 'b2', user: lead, via: 'supervising' }, SESSION);
+    await settle();
+    expect(lastTo(a.h, 'a1')).toEqual(['lead:supervising:false', 'one:workstation:true', 'two:workstation:false']);
+    await b.h.service.dropSocket('b1');
+    await b.h.service.unview('b2', SESSION);
+    await settle();
+    expect(lastTo(a.h, 'a1')).toEqual(['one:workstation:true']);
+    // Each node published only when its own list changed (view two, view lead, drop two, unview lead → []).
+    expect(b.sent.map((x) => x.viewers.map((v) => v.id).join(','))).toEqual(['two', 'lead,two', 'lead', '']);
+    // The take-over rule stays per node: NOT_VIEWING is about the requester's own sockets.
+    expect(a.h.service.isViewing('two', SESSION)).toBe(false);
+  });
+
+  it("forgets a dead node's viewers when their list runs out, and keeps a live node's (re-published)", async () => {
+    vi.useFakeTimers();
+    const { nodes, advance } = twoNodes(3000);
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    await a.h.service.view({ socketId: 'a1', user: one, via: 'workstation' }, SESSION);
+    await b.h.service.view({ socketId: 'b1', user: two, via: 'workstation' }, SESSION);
+    expect(lastTo(a.h, 'a1')).toContain('two:workstation:false');
+    // Ten seconds of heartbeats (every 1 s): both lists hold.
+    for (let i = 0; i < 10; i++) {
+      advance(1000);
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(lastTo(a.h, 'a1')).toEqual(['one:workstation:true', 'two:workstation:false']);
+    expect(b.sent.length).toBeGreaterThanOrEqual(9);
+    // Node B dies without a word: after the TTL node A's viewer sees only themself.
+    b.down = true;
+    for (let i = 0; i < 4; i++) {
+      advance(1000);
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(lastTo(a.h, 'a1')).toEqual(['one:workstation:true']);
+    a.h.service.stop();
+    b.h.service.stop();
+  });
+
+  it('tells the other nodes at once when a node stops', async () => {
+    const { nodes, settle } = twoNodes();
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    await a.h.service.view({ socketId: 'a1', user: one, via: 'workstation' }, SESSION);
+    await b.h.service.view({ socketId: 'b1', user: two, via: 'workstation' }, SESSION);
+    await settle();
+    b.h.service.stop();
+    await settle();
+    expect(lastTo(a.h, 'a1')).toEqual(['one:workstation:true']);
+    a.h.service.stop();
+  });
+
+  it('ignores its own list coming back and a list for a session nobody here views', async () => {
+    const { nodes, settle } = twoNodes();
+    const [a] = nodes as [(typeof nodes)[0]];
+    const svc: CollisionService = a.h.service;
+    await svc.applyRemote('node-a', SESSION, [{ id: 'ghost', name: 'G', via: 'workstation' }], 3000);
+    await svc.applyRemote('node-b', SESSION, [{ id: 'two', name: 'TWO', via: 'workstation' }], 3000);
+    expect(a.h.pushed.viewers).toHaveLength(0);
+    await svc.view({ socketId: 'a1', user: one, via: 'workstation' }, SESSION);
+    await settle();
+    expect(lastTo(a.h, 'a1')).toEqual(['one:workstation:true', 'two:workstation:false']);
+    svc.stop();
   });
 });

@@ -30,8 +30,30 @@ export interface CollisionPush {
   updated(agentIds: string[], view: TakeoverView): void;
 }
 
+/** A viewer as another node reports it (`session.viewing`): who, and from where they look. */
+export type RemoteViewer = Pick<SessionViewer, 'id' | 'name' | 'via'>;
+
+/**
+ * Viewers shared between server nodes (docs/collision.md "Several nodes"): this node publishes its own
+ * viewers of a session when they change (and every `ttlMs / 3` while any are left); the hub feeds the
+ * other nodes' lists back through `CollisionService.applyRemote`.
+ */
+export interface ViewerSharing {
+  /** This node's id (random per process start); lists from it coming back are ignored. */
+  nodeId: string;
+  /** Publishes this node's viewers of the session ([] when none are left); must not throw. */
+  publish(sessionId: string, viewers: RemoteViewer[], ttlMs: number): void;
+  /** How long another node's list holds without news, ms (default `VIEWERS_TTL_MS`). */
+  ttlMs?: number;
+}
+
+/** How long another node's viewer list holds without news (it is re-published every third of it). */
+export const VIEWERS_TTL_MS = 30_000;
+
 export interface CollisionDeps {
   store: Pick<SessionStore, 'getSession'>;
+  /** Several nodes: share viewers over the bus. Absent: this node's viewers only. */
+  share?: ViewerSharing;
   /** The transfer path a take-over moves the contact through (warm to the requester, accepted at once). */
   transfers: Pick<TransferService, 'transfer' | 'accept'>;
   /** Staff users by id: the holder (the transfer is made on their behalf). */
@@ -55,8 +77,9 @@ export interface CollisionDeps {
  * Collision control (issue 15, docs/collision.md): the viewers of each conversation on this node, and
  * take-over requests between the agent viewing a conversation and the agent holding it.
  *
- * Viewers are this process's sockets (DESIGN proposal: share them over the bus for several nodes).
- * Pending take-overs are this process's too: a restart forgets them (the requester asks again).
+ * Viewers are this process's sockets; with `share`, the lists other nodes publish are merged in (each
+ * node checks its own viewers' scope). Pending take-overs are this process's: a restart forgets them
+ * (the requester asks again).
  */
 export interface CollisionService {
   /**
@@ -77,8 +100,14 @@ export interface CollisionService {
    * are dropped and sent an empty list; the others get the list again (new `assigned` flags).
    */
   sessionChanged(sessionId: string): Promise<void>;
-  /** Whether this user views the session on some socket. */
+  /** Whether this user views the session on some socket of this node. */
   isViewing(userId: string, sessionId: string): boolean;
+  /**
+   * Another node's viewers of the session (`session.viewing`): kept for `ttlMs` (until its next list),
+   * merged into the lists pushed to this node's viewers of it, who get the new list at once. A list
+   * from this node itself is ignored; an empty one forgets that node's viewers.
+   */
+  applyRemote(nodeId: string, sessionId: string, viewers: readonly RemoteViewer[], ttlMs: number): Promise<void>;
   /**
    * The sockets viewing the session now (workstation or supervision), for the hub's live pushes of
    * its messages to read-only viewers. Each passed the `session.view` check on the session's current
@@ -123,6 +152,55 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
   /** Take-overs that ended, newest last (at most ENDED_KEPT): a late answer to one is TAKEOVER_NOT_PENDING, not NOT_FOUND. */
   const ended = new Map<string, Takeover>();
   const person = (u: Pick<UserView, 'id' | 'displayName'>) => ({ id: u.id, name: u.displayName });
+  const share = deps.share;
+  const ttlMs = share?.ttlMs ?? VIEWERS_TTL_MS;
+  /** sessionId → nodeId → that node's viewers, until `expiresAt` (ms). */
+  const remote = new Map<string, Map<string, { viewers: readonly RemoteViewer[]; expiresAt: number }>>();
+  /** sessionId → the list this node published last (JSON), while it is not empty. */
+  const shared = new Map<string, string>();
+
+  /** Publishes this node's viewers of the session when they differ from what it published last (or `force`). */
+  function shareLocal(sessionId: string, local: readonly RemoteViewer[], force = false): void {
+    if (!share) return;
+    const json = JSON.stringify(local);
+    if (!force && (shared.get(sessionId) ?? '[]') === json) return;
+    if (local.length) shared.set(sessionId, json);
+    else shared.delete(sessionId);
+    share.publish(sessionId, [...local], ttlMs);
+  }
+
+  /** Other nodes' viewers of the session whose lists still hold. */
+  function remoteViewers(sessionId: string): RemoteViewer[] {
+    const byNode = remote.get(sessionId);
+    if (!byNode) return [];
+    const t = now();
+    const out: RemoteViewer[] = [];
+    for (const [nodeId, entry] of byNode) {
+      if (entry.expiresAt <= t) byNode.delete(nodeId);
+      else out.push(...entry.viewers);
+    }
+    if (byNode.size === 0) remote.delete(sessionId);
+    return out;
+  }
+
+  // While this node has viewers, its lists are sent again every third of the TTL; other nodes' lists
+  // that ran out (their node died) are dropped and this node's viewers get the list without them.
+  const heartbeat = share
+    ? setInterval(
+        () => {
+          for (const [sessionId, json] of shared) shareLocal(sessionId, JSON.parse(json) as RemoteViewer[], true);
+          const t = now();
+          for (const [sessionId, byNode] of remote) {
+            if (![...byNode.values()].some((e) => e.expiresAt <= t)) continue;
+            remoteViewers(sessionId);
+            if (bySession.has(sessionId))
+              void publishViewers(sessionId).catch((err: unknown) => log.warn({ err, sessionId }, 'viewers push failed'));
+          }
+        },
+        Math.max(250, Math.floor(ttlMs / 3)),
+      )
+    : null;
+  heartbeat?.unref();
 
   /**
    * Pushes the session's viewer list to every socket viewing it. Each viewer is checked again with the
@@ -147,12 +225,18 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     }
     const refs = bySession.get(sessionId) ?? new Map<string, ViewerRef>();
     const people = new Map<string, SessionViewer>();
-    for (const ref of refs.values()) {
-      const seen = people.get(ref.user.id);
+    const add = (v: RemoteViewer) => {
+      const seen = people.get(v.id);
       // A person both in the workstation and supervising is shown as working the conversation.
-      if (seen && seen.via === 'workstation') continue;
-      people.set(ref.user.id, { id: ref.user.id, name: ref.user.displayName, via: ref.via, assigned: ref.user.id === assignedAgentId });
-    }
+      if (seen && seen.via === 'workstation') return;
+      people.set(v.id, { id: v.id, name: v.name, via: v.via, assigned: v.id === assignedAgentId });
+    };
+    for (const ref of refs.values()) add({ id: ref.user.id, name: ref.user.displayName, via: ref.via });
+    shareLocal(
+      sessionId,
+      [...people.values()].map(({ id, name, via }) => ({ id, name, via })).sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    for (const v of remoteViewers(sessionId)) add(v);
     const payload: SessionViewers = {
       sessionId,
       assignedAgentId,
@@ -248,6 +332,19 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
 
     isViewing: viewing,
 
+    async applyRemote(nodeId, sessionId, viewers, listTtlMs) {
+      if (!share || nodeId === share.nodeId) return;
+      let byNode = remote.get(sessionId);
+      if (viewers.length) {
+        if (!byNode) remote.set(sessionId, (byNode = new Map()));
+        byNode.set(nodeId, { viewers: [...viewers], expiresAt: now() + listTtlMs });
+      } else if (byNode) {
+        byNode.delete(nodeId);
+        if (byNode.size === 0) remote.delete(sessionId);
+      }
+      if (bySession.has(sessionId)) await publishViewers(sessionId);
+    },
+
     viewerSockets(sessionId) {
       return [...(bySession.get(sessionId)?.keys() ?? [])];
     },
@@ -335,6 +432,10 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
     },
 
     stop() {
+      if (heartbeat) clearInterval(heartbeat);
+      // The other nodes forget this one's viewers now rather than when their lists run out.
+      for (const sessionId of [...shared.keys()]) shareLocal(sessionId, []);
+      remote.clear();
       for (const t of takeovers.values()) if (t.timer) clearTimeout(t.timer);
       takeovers.clear();
       ended.clear();
