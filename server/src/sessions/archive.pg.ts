@@ -133,7 +133,9 @@ export async function createPgSessionArchive(options: { url: string; schema?: st
       try {
         await client.query('BEGIN');
         const deleted = await client.query('DELETE FROM archived_messages WHERE session_id = ANY($1)', [[...sessionIds]]);
-        await client.query('UPDATE archived_sessions SET pruned_at = now() WHERE session_id = ANY($1) AND pruned_at IS NULL', [[...sessionIds]]);
+        await client.query('UPDATE archived_sessions SET pruned_at = now() WHERE session_id = ANY($1) AND pruned_at IS NULL', [
+          [...sessionIds],
+        ]);
         await client.query('COMMIT');
         return deleted.rowCount ?? 0;
       } catch (error) {

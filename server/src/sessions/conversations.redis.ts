@@ -144,7 +144,14 @@ export interface RedisConversationStore extends ConversationStore {
   recordCacheStats(): { hits: number; misses: number; records: number; bytes: number };
 }
 
-const STATUS_CODES: readonly string[] = ['SESSION_NOT_FOUND', 'SESSION_NOT_CLOSED', 'SESSION_CLOSED', 'IDEMPOTENCY_CONFLICT', 'NOT_ASSIGNED', 'OFFER_TAKEN'];
+const STATUS_CODES: readonly string[] = [
+  'SESSION_NOT_FOUND',
+  'SESSION_NOT_CLOSED',
+  'SESSION_CLOSED',
+  'IDEMPOTENCY_CONFLICT',
+  'NOT_ASSIGNED',
+  'OFFER_TAKEN',
+];
 
 /** The key names of one prefix (see the table above). */
 export function redisLayout(prefix = 'huiliu') {
@@ -701,7 +708,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         // Trimmed since (reply without the record): the archive has it. Removed by retention: no message to answer.
         const stored = reply[2] ?? (await coldRange(c, seq, seq))[0]?.record;
         const [envelope] = stored ? await decode(c, [stored], seq) : [];
-        if (!envelope) throw new HuiliuError('SESSION_CLOSED', 'This message was stored in a session since closed and removed by retention.');
+        if (!envelope)
+          throw new HuiliuError('SESSION_CLOSED', 'This message was stored in a session since closed and removed by retention.');
         return { envelope, duplicate: true };
       }
       const envelope = {
