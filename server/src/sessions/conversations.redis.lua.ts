@@ -8,7 +8,7 @@
  * to `HuiliuError`.
  */
 export const LIBRARY_NAME = 'huiliu_conv';
-/** Bump with any change below: the adapter reloads the library when a node runs another version. */
+/** Bump with any change below: the adapter reloads the library when a node runs an older version (never a newer one). */
 export const LIBRARY_VERSION = 3;
 
 export const LIBRARY = `#!lua name=${LIBRARY_NAME}

@@ -282,7 +282,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
     await Promise.all(
       masters.map(async (node) => {
         const have = await node.call('FCALL', 'huiliu_version', 0).catch(() => null);
-        if (Number(have) !== LIBRARY_VERSION) await node.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
+        // Never downgrade: an older library's conv_append ignores `base` (trim after archive, version 3).
+        if (!(Number(have) >= LIBRARY_VERSION)) await node.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
       }),
     );
   }
