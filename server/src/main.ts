@@ -61,7 +61,7 @@ import { registerLiveGauges } from './metrics/live';
 import { createMetrics, registerDataKeyCache, registerKeyProviderCalls } from './metrics/metrics';
 import { createLocalKeyProvider } from './keys/provider.local';
 import { createPgSessionArchive } from './sessions/archive.pg';
-import { createArchiver, type Archiver } from './sessions/archiver';
+import { createArchiver, pruneExpiredArchive, sweepUnarchived, type Archiver } from './sessions/archiver';
 import { SharedKeyState } from './keys/provider';
 import { loadOrCreateWrappedSecret, tlsKeyBox } from './keys/secret-file';
 import { createPkcs11KeyProvider } from './keys/provider.pkcs11';
@@ -129,6 +129,11 @@ export interface RunningServer {
     privacyJobs: { run(): Promise<void> };
     /** Issue 14: closed sessions copied to PostgreSQL (HUILIU_STORE=redis with HUILIU_PG_URL), else null. */
     archiver: Archiver | null;
+    /**
+     * Issue 14: the sweep at start that queues sessions closed while no archiver ran (resolves with how
+     * many it queued; never rejects — a failure is logged), else null.
+     */
+    archiveSweep: Promise<{ queued: number; truncated: boolean }> | null;
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -161,6 +166,8 @@ export async function startServer(
   // Issue 14: with the Redis Cluster as the hot store, closed sessions are archived (sealed, byte for
   // byte) to PostgreSQL when HUILIU_PG_URL is set (docs/store.md "Archive").
   const sessionArchive = conversationCluster && config.pgUrl ? await createPgSessionArchive({ url: config.pgUrl }) : null;
+  // History of conversations trimmed from the cluster after archiving reads the archive (docs/store.md).
+  if (conversationCluster && sessionArchive) conversationCluster.store.useArchive(sessionArchive);
   const archiver: Archiver | null =
     conversationCluster && sessionArchive
       ? createArchiver({
@@ -190,6 +197,26 @@ export async function startServer(
     (rating) => onRated(rating),
     (error) => logger.error({ err: error }, 'recording a CSAT rating in the KPI log failed'),
   );
+  // Issue 14: sessions closed while no archiver ran (a stop between a close and its copy, PostgreSQL
+  // down) are queued now, off the start path.
+  const archiveSweep =
+    archiver && sessionArchive
+      ? sweepUnarchived({
+          sessions: wideStore,
+          archive: sessionArchive,
+          archiver,
+          skillGroups: config.skillGroups.map((g) => g.id),
+        }).then(
+          (swept) => {
+            if (swept.queued || swept.truncated) logger.info(swept, 'archive sweep at start: closed sessions queued for the archive');
+            return swept;
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, 'archive sweep at start failed');
+            return { queued: 0, truncated: false };
+          },
+        )
+      : null;
   const authDb = openDatabase(config.paths.db);
   const login = config.limits.login;
   const window = (b: { points: number; seconds: number }) => ({ attempts: b.points, windowMs: b.seconds * 1000 });
@@ -416,6 +443,13 @@ export async function startServer(
     audit: (entry) => audit.record(entry),
     logger,
     config: config.privacy,
+    // Redis mode: retention also removes expired content from the cluster and the PostgreSQL archive.
+    ...(conversationCluster && sessionArchive
+      ? {
+          archiveRetention: (skillGroup: string, before: string) =>
+            pruneExpiredArchive({ archive: sessionArchive, hot: conversationCluster.store }, skillGroup, before),
+        }
+      : {}),
     findByExternalId: async (externalId) => {
       // App customer ids are scoped by their app: try the id as given, then under each app account.
       const tries: [ChannelCode, string][] = (['AP', 'WB', 'WX', 'XM', 'SP'] as const).map((c) => [c, externalId]);
@@ -643,6 +677,7 @@ export async function startServer(
       privacy,
       privacyJobs,
       archiver,
+      archiveSweep,
     },
     images: { attachments, ocr },
     close() {

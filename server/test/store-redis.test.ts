@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -298,6 +300,10 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       });
       const archiver = server.services.archiver!;
       expect(archiver).not.toBeNull();
+      const conversationId = (await server.services.store.getSession(sessionId))!.conversationId;
+      // What the cluster holds before the close (the archive must hold these bytes; Redis lets go of them).
+      const sealedInRedis = await port.sealedRecords(conversationId);
+      expect(sealedInRedis.map((r) => r.seq)).toEqual([1, 2]);
       const before = archiver.counts.archived;
       expect(await ack(agent, 'session:close', { sessionId, wrapUpCode: 'resolved' })).toMatchObject({ ok: true });
       await until(() => archiver.counts.archived > before, 20_000);
@@ -312,9 +318,22 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
         [2, sessionId],
       ]);
       // The archived bytes are the cluster's sealed records, and open to the same messages.
-      expect(records.map((r) => r.record.toString('hex'))).toEqual(
-        (await port.sealedRecords(session.conversationId)).map((r) => r.record.toString('hex')),
-      );
+      expect(records.map((r) => r.record.toString('hex'))).toEqual(sealedInRedis.map((r) => r.record.toString('hex')));
+      // Durably archived and no session of the conversation open: trimmed from the cluster, numbering kept.
+      expect(await port.sealedRecords(session.conversationId)).toEqual([]);
+      expect(await port.trimmedThrough(session.conversationId)).toBe(2);
+      expect(await port.lastSeq(session.conversationId)).toBe(2);
+      // History over HTTP still reads both messages: the server reads trimmed seqs from the archive.
+      const history = await server.app.inject({
+        method: 'GET',
+        url: `/api/v1/sessions/${sessionId}/messages`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(history.statusCode).toBe(200);
+      expect((history.json() as MessagePageView).messages.map((m) => [m.seq, textOf(m)])).toEqual([
+        [1, `archive me ${marker}`],
+        [2, `answered ${marker}`],
+      ]);
       expect((await port.openSealed(session.conversationId, records)).map(textOf)).toEqual([`archive me ${marker}`, `answered ${marker}`]);
       // Archiving again (a retry, another node) changes nothing.
       await archive.put(session, 1, records);
@@ -351,4 +370,76 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       await port.shutdown();
     }
   }, 90_000);
+
+  it('archives at start the sessions closed while no archiver ran, and trims them from the cluster', async () => {
+    // Node B runs without HUILIU_PG_URL (no archiver: PostgreSQL "down"), on its own data file and prefix.
+    const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-sweep-'));
+    const sweepPrefix = `sw-${randomUUID().slice(0, 8)}`;
+    const env = { HUILIU_STORE: 'redis', HUILIU_REDIS_NODES: cluster.nodes, HUILIU_REDIS_PREFIX: sweepPrefix, HUILIU_DATA_DIR: dataDir };
+    const marker = `SWEEPMARK-${randomUUID()}`;
+    let sessionId = '';
+    const b = await startTestServer(env);
+    try {
+      expect(b.services.archiver).toBeNull();
+      const token = await b.login('agent1');
+      const agent = await openAgentSocket(b, token);
+      sockets.push(agent);
+      agent.on('offer:new', ({ sessionId: id }: { sessionId: string }) => void ack(agent, 'offer:accept', { sessionId: id }));
+      const w = await openWidget(b);
+      widgets.push(w);
+      w.send({ type: 'hello' });
+      await w.next('welcome');
+      w.send({ type: 'message', clientMessageId: 'sweep-first-1', text: `closed while down ${marker}` });
+      sessionId = (await w.next('ack', (a) => a.clientMessageId === 'sweep-first-1')).sessionId;
+      await until(async () => (await b.services.store.getSession(sessionId))?.status === 'active', 20_000);
+      expect(await ack(agent, 'session:close', { sessionId, wrapUpCode: 'resolved' })).toMatchObject({ ok: true });
+      agent.disconnect();
+    } finally {
+      await b.cleanup();
+    }
+
+    // Restarted with the archive: the sweep at start finds the closed session missing from PostgreSQL.
+    // (A database of its own: the audit log in PostgreSQL is keyed by each data dir's KEK.)
+    const sweepDb = `${PG_DB}_sweep`;
+    const sweepUrl = (() => {
+      const u = new URL(PG_ADMIN_URL);
+      u.pathname = `/${sweepDb}`;
+      return u.toString();
+    })();
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${sweepDb}`);
+    const c = await startTestServer({ ...env, HUILIU_PG_URL: sweepUrl });
+    const archive = await createPgSessionArchive({ url: sweepUrl });
+    try {
+      // Node B had no archiver and this database is new: whatever the archive has, the sweep put there.
+      const swept = await c.services.archiveSweep;
+      expect(swept?.queued).toBeGreaterThanOrEqual(1);
+      await until(async () => (await archive.archived([sessionId])).has(sessionId), 20_000);
+      await c.services.archiver!.idle();
+      const conversationId = (await c.services.store.getSession(sessionId))!.conversationId;
+      expect((await archive.records(conversationId)).map((r) => r.seq)).toEqual([1]);
+      // Trimmed from the cluster, still read (from the archive) by the restarted node.
+      const reader = new Cluster(cluster.seeds);
+      const port = await createRedisConversationStore({
+        redis: reader,
+        keys: createLocalKeyProvider(join(dataDir, 'keys')),
+        prefix: sweepPrefix,
+      });
+      try {
+        expect(await port.trimmedThrough(conversationId)).toBe(1);
+        expect(await port.sealedRecords(conversationId)).toEqual([]);
+      } finally {
+        await port.shutdown();
+        reader.disconnect();
+      }
+      expect((await c.services.store.listMessages(conversationId)).map(textOf)).toEqual([`closed while down ${marker}`]);
+    } finally {
+      await archive.close();
+      await c.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+      await admin.query(`DROP DATABASE IF EXISTS ${sweepDb} WITH (FORCE)`);
+      await admin.end();
+    }
+  }, 120_000);
 });

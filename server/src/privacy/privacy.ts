@@ -59,6 +59,12 @@ export interface RetentionReport {
   sessions: number;
   messages: number;
   attachments: number;
+  /** Redis mode: archived sessions whose content was removed (PostgreSQL archive and Redis Cluster). */
+  archivedSessions?: number;
+  /** Redis mode: sealed records deleted from the PostgreSQL archive. */
+  archivedMessages?: number;
+  /** Redis mode: sealed records removed from the Redis Cluster. */
+  hotMessages?: number;
 }
 
 export interface PrivacyStore {

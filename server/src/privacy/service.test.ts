@@ -12,7 +12,7 @@ import { createLogger } from '../logging/logger';
 import { draft } from '../sessions/store.contract';
 import { createSqliteSessionStore } from '../sessions/store.sqlite';
 import { createSqlitePrivacyStore } from './privacy.sqlite';
-import { PrivacyService, type PrivacyActor } from './service';
+import { PrivacyService, type PrivacyActor, type PrivacyServiceOptions } from './service';
 
 const DAY = 86_400_000;
 const alice: PrivacyActor = { id: 'u-alice', username: 'alice', roles: ['agent'], skillGroups: ['general'] };
@@ -27,7 +27,7 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
   });
 
   /** The production shape: the session writer in its worker thread, reads and the privacy store here. */
-  async function setUp() {
+  async function setUp(extra: Pick<PrivacyServiceOptions, 'archiveRetention'> = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'huiliu-privacy-'));
     const path = join(dir, 'huiliu.db');
     const keys = createLocalKeyProvider(join(dir, 'keys'));
@@ -50,6 +50,7 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
       config: { dueDays: 30, exportTtlDays: 7 },
       findByExternalId: async (ext) => (await sessions.findCustomerByIdentity('WB', ext))?.id ?? null,
       now: () => now,
+      ...extra,
     });
     cleanups.push(async () => {
       await bus.close();
@@ -205,5 +206,21 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     expect((await h.sessions.listMessages(vip.envelope.conversationId)).length).toBe(1);
     expect(h.audit.filter((e) => e.action === 'retention.run').map((e) => e.detail?.['sessions'])).toEqual([0, 1]);
     expect(h.audit.some((e) => e.action === 'retention.config-change' && e.target?.id === 'general')).toBe(true);
+  });
+
+  it('in redis mode runs the archive’s retention (Redis Cluster + PostgreSQL) for the same group and cut-off, and audits its counts', async () => {
+    const calls: [string, string][] = [];
+    const h = await setUp({
+      archiveRetention: async (skillGroup, before) => {
+        calls.push([skillGroup, before]);
+        return { sessions: 2, archivedMessages: 7, hotMessages: 3 };
+      },
+    });
+    await h.service.setRetentionRules(olga, [{ skillGroup: 'vip', days: 30 }], ['general', 'vip']);
+    const [report] = await h.service.runRetention();
+    expect(report).toMatchObject({ skillGroup: 'vip', archivedSessions: 2, archivedMessages: 7, hotMessages: 3 });
+    expect(calls).toEqual([['vip', report!.before]]);
+    const run = h.audit.find((e) => e.action === 'retention.run');
+    expect(run?.detail).toMatchObject({ archivedSessions: 2, archivedMessages: 7, hotMessages: 3 });
   });
 });

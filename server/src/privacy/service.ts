@@ -42,6 +42,12 @@ export interface PrivacyServiceOptions {
   config: { dueDays: number; exportTtlDays: number };
   /** The customer an external id names (any channel; app ids with or without their app), or null. */
   findByExternalId: (externalId: string) => Promise<string | null>;
+  /**
+   * Redis mode (issue 14): retention of the content SQLite does not hold — the Redis Cluster's records
+   * and the PostgreSQL archive's (`pruneExpiredArchive`, sessions/archiver.ts). Runs after the SQLite
+   * pass for the same group and cut-off; its counts are added to the group's report.
+   */
+  archiveRetention?: (skillGroup: string, before: string) => Promise<{ sessions: number; archivedMessages: number; hotMessages: number }>;
   now?: () => number;
 }
 
@@ -410,13 +416,28 @@ export class PrivacyService {
       const before = this.iso(this.now() - rule.days * DAY_MS);
       try {
         const report = await this.o.store.pruneConversations(rule.skillGroup, before);
+        if (this.o.archiveRetention) {
+          const more = await this.o.archiveRetention(rule.skillGroup, before);
+          report.archivedSessions = more.sessions;
+          report.archivedMessages = more.archivedMessages;
+          report.hotMessages = more.hotMessages;
+        }
         reports.push(report);
         this.o.audit({
           actor: { kind: 'system', id: 'retention' },
           action: 'retention.run',
           target: { kind: 'skill-group', id: rule.skillGroup },
           outcome: 'ok',
-          detail: { before, days: rule.days, sessions: report.sessions, messages: report.messages, attachments: report.attachments },
+          detail: {
+            before,
+            days: rule.days,
+            sessions: report.sessions,
+            messages: report.messages,
+            attachments: report.attachments,
+            ...(report.archivedSessions !== undefined
+              ? { archivedSessions: report.archivedSessions, archivedMessages: report.archivedMessages, hotMessages: report.hotMessages }
+              : {}),
+          },
         });
       } catch (error) {
         this.o.logger.error({ err: error, skillGroup: rule.skillGroup }, 'conversation retention failed');

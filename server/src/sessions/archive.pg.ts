@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS archived_messages (
   record          bytea NOT NULL,
   PRIMARY KEY (conversation_id, seq)
 );
+-- Retention (issue 17) and the archive's high-water mark per conversation.
+ALTER TABLE archived_sessions ADD COLUMN IF NOT EXISTS pruned_at timestamptz;
+CREATE INDEX IF NOT EXISTS archived_sessions_conversation ON archived_sessions (conversation_id);
+CREATE INDEX IF NOT EXISTS archived_sessions_expiry ON archived_sessions (skill_group, closed_at) WHERE pruned_at IS NULL;
+CREATE INDEX IF NOT EXISTS archived_messages_session ON archived_messages (session_id);
 `;
 
 /**
@@ -52,7 +57,7 @@ export async function createPgSessionArchive(options: { url: string; schema?: st
   }
 
   return {
-    async put(session, firstSeq, records) {
+    async put(session, firstSeq, records, throughSeq) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
@@ -61,7 +66,8 @@ export async function createPgSessionArchive(options: { url: string; schema?: st
           const batch = records.slice(i, i + 500);
           const values: unknown[] = [];
           const rows = batch.map((r, j) => {
-            if (r.seq !== firstSeq + i + j) throw new Error('archive: records must be consecutive from firstSeq');
+            const previous = i + j === 0 ? firstSeq - 1 : records[i + j - 1]!.seq;
+            if (r.seq <= previous) throw new Error('archive: records must be ascending from firstSeq');
             values.push(session.conversationId, r.seq, r.sessionId, r.record);
             const b = j * 4;
             return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4})`;
@@ -71,7 +77,7 @@ export async function createPgSessionArchive(options: { url: string; schema?: st
             values,
           );
         }
-        const lastSeq = records.length ? firstSeq + records.length - 1 : firstSeq - 1;
+        const lastSeq = Math.max(throughSeq ?? 0, records.length ? records[records.length - 1]!.seq : firstSeq - 1);
         await client.query(
           `INSERT INTO archived_sessions (session_id, conversation_id, customer_id, channel, skill_group, wrap_up_code, created_at, closed_at, last_seq)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (session_id) DO NOTHING`,
@@ -97,10 +103,47 @@ export async function createPgSessionArchive(options: { url: string; schema?: st
     },
 
     async archivedSeq(conversationId) {
-      const { rows } = await pool.query<{ n: number | null }>('SELECT max(seq) AS n FROM archived_messages WHERE conversation_id = $1', [
-        conversationId,
-      ]);
+      const { rows } = await pool.query<{ n: number | null }>(
+        `SELECT greatest((SELECT max(seq) FROM archived_messages WHERE conversation_id = $1),
+                         (SELECT max(last_seq) FROM archived_sessions WHERE conversation_id = $1)) AS n`,
+        [conversationId],
+      );
       return rows[0]?.n ?? 0;
+    },
+
+    async archived(sessionIds) {
+      const { rows } = await pool.query<{ session_id: string }>('SELECT session_id FROM archived_sessions WHERE session_id = ANY($1)', [
+        [...sessionIds],
+      ]);
+      return new Set(rows.map((r) => r.session_id));
+    },
+
+    async expiredSessions(skillGroup, before, limit) {
+      const { rows } = await pool.query<{ session_id: string; conversation_id: string }>(
+        `SELECT session_id, conversation_id FROM archived_sessions
+         WHERE skill_group = $1 AND closed_at < $2 AND pruned_at IS NULL ORDER BY closed_at, session_id LIMIT $3`,
+        [skillGroup, before, pageSize(limit, 500, 1000)],
+      );
+      return rows.map((r) => ({ sessionId: r.session_id, conversationId: r.conversation_id }));
+    },
+
+    async prune(sessionIds) {
+      if (sessionIds.length === 0) return 0;
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const deleted = await client.query('DELETE FROM archived_messages WHERE session_id = ANY($1)', [[...sessionIds]]);
+        await client.query('UPDATE archived_sessions SET pruned_at = now() WHERE session_id = ANY($1) AND pruned_at IS NULL', [
+          [...sessionIds],
+        ]);
+        await client.query('COMMIT');
+        return deleted.rowCount ?? 0;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     },
 
     async records(conversationId, { afterSeq = 0, limit } = {}): Promise<ArchivedRecord[]> {

@@ -32,14 +32,32 @@ export interface ArchivedSession {
  */
 export interface SessionArchive {
   /**
-   * Archives a closed session and its conversation's records up to the newest (`firstSeq` is the seq of
-   * `records[0]`, consecutive). Idempotent: records and sessions already archived are kept as they are,
-   * so a retry or another node archiving the same session changes nothing.
-   * @throws Error when the database refuses or cannot be reached (the caller retries)
+   * Archives a closed session and its conversation's records up to the newest: `records` ascending from
+   * `firstSeq` (seqs retention emptied may be missing), `throughSeq` (default: the last record's seq) the
+   * conversation's seq this copy reaches — the session's `lastSeq`. Idempotent: records and sessions
+   * already archived are kept as they are, so a retry or another node archiving the same session changes
+   * nothing.
+   * @throws Error when the records are not ascending from `firstSeq`; when the database refuses or
+   *   cannot be reached (the caller retries)
    */
-  put(session: SessionRecord, firstSeq: number, records: readonly ArchivedRecord[]): Promise<void>;
-  /** The highest seq archived of the conversation (0: none). */
+  put(session: SessionRecord, firstSeq: number, records: readonly ArchivedRecord[], throughSeq?: number): Promise<void>;
+  /**
+   * The highest seq the archive reached in the conversation (0: none): its newest record, or a session's
+   * `lastSeq` when retention removed the newest records since.
+   */
   archivedSeq(conversationId: string): Promise<number>;
+  /** Which of these sessions are archived (the startup sweep). */
+  archived(sessionIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Retention (issue 17): archived sessions of `skillGroup` closed before `before` (ISO 8601) whose
+   * records are not removed yet, oldest first, at most `limit` (default 500, at most 1,000).
+   */
+  expiredSessions(skillGroup: string, before: string, limit?: number): Promise<Pick<ArchivedSession, 'sessionId' | 'conversationId'>[]>;
+  /**
+   * Retention: deletes these sessions' archived records and marks the sessions pruned (their rows stay,
+   * without content, for statistics) — one transaction. Answers how many records were deleted.
+   */
+  prune(sessionIds: readonly string[]): Promise<number>;
   /** Archived records of a conversation after `afterSeq` (default 0), oldest first, at most `limit` (default 100, at most 1,000). */
   records(conversationId: string, options?: { afterSeq?: number; limit?: number }): Promise<ArchivedRecord[]>;
   /** The archived sessions of these customers, newest first (at most 1,000). */

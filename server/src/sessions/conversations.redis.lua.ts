@@ -8,8 +8,8 @@
  * to `HuiliuError`.
  */
 export const LIBRARY_NAME = 'huiliu_conv';
-/** Bump with any change below: the adapter reloads the library when a node runs another version. */
-export const LIBRARY_VERSION = 2;
+/** Bump with any change below: the adapter reloads the library when a node runs an older version (never a newer one). */
+export const LIBRARY_VERSION = 3;
 
 export const LIBRARY = `#!lua name=${LIBRARY_NAME}
 
@@ -32,13 +32,18 @@ local function conv_open(keys, args)
   return {1, redis.call('HGETALL', keys[2])}
 end
 
--- KEYS session, conv, messages (list: element i is seq i+1), idempotency (hash)
+-- The seqs the archive took and trim removed from the head of the messages list (issue 14, docs/store.md
+-- "Trim after archive"): element i of the list is seq base+i+1, so seq stays gap-free across a trim.
+local function base_of(conv) return tonumber(redis.call('HGET', conv, 'base') or '0') end
+
+-- KEYS session, conv, messages (list: element i is seq base+i+1), idempotency (hash)
 -- ARGV direction, clientMessageId, contentHmac, record, nowIso
 -- Appends one message with the next gap-free seq, idempotent on (direction, clientMessageId) in the
--- conversation. Reply {'ok', seq} or {'dup', seq, stored record}.
+-- conversation. Reply {'ok', seq} or {'dup', seq, stored record} ({'dup', seq}: trimmed, in the archive).
 local function conv_append(keys, args)
   local status = redis.call('HGET', keys[1], 'status')
   if not status then return redis.error_reply('SESSION_NOT_FOUND') end
+  local base = base_of(keys[2])
   local field = args[1] .. ':' .. args[2]
   local seen = redis.call('HGET', keys[4], field)
   if seen then
@@ -47,13 +52,66 @@ local function conv_append(keys, args)
     if string.sub(seen, sep + 1) ~= args[3] then return redis.error_reply('IDEMPOTENCY_CONFLICT') end
     -- A write, so the WAIT after this reply also covers the first append of this message.
     redis.call('HINCRBY', keys[2], 'retries', 1)
-    return {'dup', seq, redis.call('LINDEX', keys[3], seq - 1)}
+    if seq <= base then return {'dup', seq} end
+    return {'dup', seq, redis.call('LINDEX', keys[3], seq - base - 1)}
   end
   if status == 'closed' then return redis.error_reply('SESSION_CLOSED') end
-  local seq = redis.call('RPUSH', keys[3], args[4])
+  local seq = base + redis.call('RPUSH', keys[3], args[4])
   redis.call('HSET', keys[4], field, seq .. ':' .. args[3])
   redis.call('HSET', keys[1], 'lastMessageAt', args[5], 'updatedAt', args[5])
   return {'ok', seq}
+end
+
+-- KEYS conv, messages, sessions-of-conversation, then the state hash of EVERY session in that set
+-- ARGV throughSeq, checkSeq, checkRecord ('' / 0: no check)
+-- Trims the seqs up to throughSeq (durably in the archive, the caller says) from the list's head and
+-- raises base, only while no session of the conversation is open: a customer writing again opens a
+-- session first (conv_open adds it to the set), so a trim and an append never interleave wrongly.
+-- checkRecord must be the list's record at checkSeq byte for byte (what the archive holds).
+-- Reply {'trimmed', base} | {'done', base} (nothing left to trim) | {'open'} | {'sessions'} (the set
+-- changed since the caller read it: read again) | {'short'} (fewer seqs than throughSeq) | {'changed'}.
+local function conv_trim(keys, args)
+  if redis.call('SCARD', keys[3]) ~= #keys - 3 then return {'sessions'} end
+  for i = 4, #keys do
+    local status = redis.call('HGET', keys[i], 'status')
+    if status and status ~= 'closed' then return {'open'} end
+  end
+  local through = tonumber(args[1])
+  local base = base_of(keys[1])
+  if through <= base then return {'done', base} end
+  if through > base + redis.call('LLEN', keys[2]) then return {'short'} end
+  local check = tonumber(args[2])
+  if check > base and redis.call('LINDEX', keys[2], check - base - 1) ~= args[3] then return {'changed'} end
+  redis.call('LTRIM', keys[2], through - base, -1)
+  redis.call('HSET', keys[1], 'base', through)
+  return {'trimmed', through}
+end
+
+-- KEYS conv, messages, session, context  ARGV sessionId, seq… (the seqs the caller found of this session)
+-- Retention (issue 17): replaces each listed record still in the list by '' (a tombstone; seqs keep their
+-- place) when its header names this session, and deletes the session's sealed context. Only a closed
+-- session. Reply the number of records removed, or SESSION_NOT_CLOSED.
+local function conv_prune(keys, args)
+  local status = redis.call('HGET', keys[3], 'status')
+  if status and status ~= 'closed' then return redis.error_reply('SESSION_NOT_CLOSED') end
+  local base = base_of(keys[1])
+  local needle = '"s":"' .. args[1] .. '"'
+  local n = 0
+  for i = 2, #args do
+    local index = tonumber(args[i]) - base - 1
+    if index >= 0 then
+      local record = redis.call('LINDEX', keys[2], index)
+      if record and #record > 3 then
+        local length = string.byte(record, 2) * 256 + string.byte(record, 3)
+        if string.find(string.sub(record, 4, 3 + length), needle, 1, true) then
+          redis.call('LSET', keys[2], index, '')
+          n = n + 1
+        end
+      end
+    end
+  end
+  redis.call('DEL', keys[4])
+  return n
 end
 
 -- KEYS session  ARGV agentId, nowIso. Reply {changed 0|1, session HGETALL}.
@@ -157,6 +215,8 @@ end
 redis.register_function('huiliu_version', version)
 redis.register_function('conv_open', conv_open)
 redis.register_function('conv_append', conv_append)
+redis.register_function('conv_trim', conv_trim)
+redis.register_function('conv_prune', conv_prune)
 redis.register_function('conv_claim', conv_claim)
 redis.register_function('conv_close', conv_close)
 redis.register_function('conv_put_context', conv_put_context)

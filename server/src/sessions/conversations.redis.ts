@@ -16,7 +16,7 @@ import {
   type QueueStatus,
   type SessionContext,
 } from './conversations';
-import type { ArchivedRecord } from './archive';
+import type { ArchivedRecord, SessionArchive } from './archive';
 import { LIBRARY, LIBRARY_VERSION } from './conversations.redis.lua';
 import { ConversationRecordCache } from './record-cache';
 import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, messageAad } from './sqlite-rows';
@@ -29,8 +29,8 @@ import type { SessionRecord } from './store';
  * | key | type | what |
  * |---|---|---|
  * | `P:cv:{<conversationId>}` | string | Tc (immutable pointer, cached) |
- * | `P:{Tc}:c:<conversationId>` | hash | customerId, status, createdAt, updatedAt, retries |
- * | `P:{Tc}:m:<conversationId>` | list | message records: element i is seq i+1 (gap-free by construction) |
+ * | `P:{Tc}:c:<conversationId>` | hash | customerId, status, createdAt, updatedAt, retries, base (seqs trimmed after archiving) |
+ * | `P:{Tc}:m:<conversationId>` | list | message records: element i is seq base+i+1 (gap-free by construction; '' = removed by retention) |
  * | `P:{Tc}:i:<conversationId>` | hash | `<direction>:<clientMessageId>` → `<seq>:<content HMAC>` |
  * | `P:{Tc}:ss:<conversationId>` | set | the conversation's session ids |
  * | `P:{Tc}:s:<sessionId>` | hash | the session's state (no customer content), `ver` |
@@ -65,7 +65,18 @@ export interface RedisConversationOptions {
   openedCacheBytes?: number;
   /** Tests only: runs between a state write and its index reconcile (throw to simulate a crash there). */
   afterStateWrite?: (sessionId: string) => void;
+  /**
+   * Where records trimmed after archiving are read back from (archive.ts, PostgreSQL): history reads of
+   * seqs below the conversation's `base` go there. Also settable later with `useArchive`.
+   */
+  archive?: ArchiveReader;
 }
+
+/** What the adapter reads from the session archive: its records of a conversation (archive.ts). */
+export type ArchiveReader = Pick<SessionArchive, 'records'>;
+
+/** What `trimArchived` did (docs/store.md "Trim after archive"). */
+export type TrimOutcome = 'trimmed' | 'done' | 'open' | 'short' | 'changed' | 'unknown';
 
 /** The Redis adapter's extras beyond the port: the repair sweep and the key layout for tests and tools. */
 export interface RedisConversationStore extends ConversationStore {
@@ -90,6 +101,28 @@ export interface RedisConversationStore extends ConversationStore {
   openSealed(conversationId: string, records: readonly ArchivedRecord[]): Promise<Envelope[]>;
   /** The key names this store uses (tests and tools). */
   readonly layout: Layout;
+  /** Reads trimmed (archived) seqs from this archive from now on (main.ts wires it once the archive is open). */
+  useArchive(archive: ArchiveReader): void;
+  /**
+   * Trim after archive (issue 14, docs/store.md): removes the conversation's records up to `throughSeq`
+   * from Redis — they must be durably in the archive, `check` (a record the archive holds, at its seq)
+   * is compared byte for byte with Redis first — in one Redis function on the conversation's slot, and
+   * only while none of its sessions is open. The seq numbering continues from where it was (`base`).
+   * Durable (`WAIT`). Answers `trimmed`, `done` (already trimmed that far), `open` (a session is open:
+   * nothing trimmed), `short` (Redis has fewer seqs), `changed` (the check did not match), `unknown`
+   * (no such conversation).
+   * @throws HuiliuError NOT_READY when the trim could not be made durable in time
+   */
+  trimArchived(conversationId: string, throughSeq: number, check?: ArchivedRecord): Promise<TrimOutcome>;
+  /**
+   * Retention (issue 17) in Redis: removes a closed session's records still in Redis (each becomes an
+   * empty tombstone at its seq, so later seqs keep their numbers) and its sealed context. Answers the
+   * number of records removed (0 for a session Redis does not know).
+   * @throws HuiliuError SESSION_NOT_CLOSED for a session that is not closed
+   */
+  pruneSession(sessionId: string): Promise<number>;
+  /** The conversation's `base`: seqs up to it were trimmed after archiving (0: none). */
+  trimmedThrough(conversationId: string): Promise<number>;
   /**
    * Crypto-erasure (issue 14/17, DESIGN §8): deletes each customer's wrapped data key
    * `P:dk:{customer:<id>}` (durably: on the master and `waitReplicas` replicas, `WAIT`) and drops this
@@ -111,7 +144,14 @@ export interface RedisConversationStore extends ConversationStore {
   recordCacheStats(): { hits: number; misses: number; records: number; bytes: number };
 }
 
-const STATUS_CODES: readonly string[] = ['SESSION_NOT_FOUND', 'SESSION_CLOSED', 'IDEMPOTENCY_CONFLICT', 'NOT_ASSIGNED', 'OFFER_TAKEN'];
+const STATUS_CODES: readonly string[] = [
+  'SESSION_NOT_FOUND',
+  'SESSION_NOT_CLOSED',
+  'SESSION_CLOSED',
+  'IDEMPOTENCY_CONFLICT',
+  'NOT_ASSIGNED',
+  'OFFER_TAKEN',
+];
 
 /** The key names of one prefix (see the table above). */
 export function redisLayout(prefix = 'huiliu') {
@@ -242,7 +282,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
     await Promise.all(
       masters.map(async (node) => {
         const have = await node.call('FCALL', 'huiliu_version', 0).catch(() => null);
-        if (Number(have) !== LIBRARY_VERSION) await node.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
+        // Never downgrade: an older library's conv_append ignores `base` (trim after archive, version 3).
+        if (!(Number(have) >= LIBRARY_VERSION)) await node.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
       }),
     );
   }
@@ -445,8 +486,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
    * @throws HuiliuError CUSTOMER_ERASED; TamperError when a record fails its GCM check; INTERNAL for an
    *   unknown record format
    */
-  async function decode(conversationId: string, stored: Buffer[], firstSeq: number): Promise<Envelope[]> {
-    const out: Envelope[] = new Array<Envelope>(stored.length);
+  async function decode(conversationId: string, stored: Buffer[], firstSeq: number | readonly number[]): Promise<Envelope[]> {
+    const out: Envelope[] = [];
     // A forget (erasure) while this page awaits a key: what this page opens is not kept.
     const generation = forgets;
     const window = recordCache.window(conversationId);
@@ -459,7 +500,9 @@ export async function createRedisConversationStore(options: RedisConversationOpt
     };
     for (let i = 0; i < stored.length; i++) {
       const record = stored[i]!;
-      const seq = firstSeq + i;
+      // An empty element: a record retention removed (its seq keeps its place).
+      if (record.length === 0) continue;
+      const seq = typeof firstSeq === 'number' ? firstSeq + i : firstSeq[i]!;
       let h: RecordHeader;
       let plain: string;
       const hit = recordCache.lookup(window, seq, record);
@@ -478,7 +521,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
           recordCache.put(conversationId, seq, { record: Buffer.from(record), key, customerId: h.c, header: h, plain });
       }
       const { body, meta } = JSON.parse(plain) as { body: unknown; meta: unknown };
-      out[i] = {
+      out.push({
         v: ENVELOPE_VERSION,
         id: h.id,
         sessionId: h.s,
@@ -496,9 +539,75 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         ...(h.a ? { authorId: h.a } : {}),
         authorKind: h.ak,
         meta,
-      } as Envelope;
+      } as Envelope);
     }
     return out;
+  }
+
+  // ── trimmed history: seqs up to the conversation's `base` are in the archive (docs/store.md) ───────
+  let archive: ArchiveReader | null = options.archive ?? null;
+  /** Each conversation's last known base (it only grows): a read guesses it and checks it in the same MULTI. */
+  const baseCache = new Map<string, number>();
+  const rememberBase = (conversationId: string, base: number) => {
+    if (baseCache.size > 100_000) baseCache.delete(baseCache.keys().next().value!);
+    baseCache.set(conversationId, base);
+    return base;
+  };
+
+  /**
+   * The records of seqs `from`..`to` (inclusive) still in Redis, with the conversation's base and last
+   * seq — one MULTI on the conversation's slot (HGET base, LLEN, LRANGE), so a trim cannot shift the
+   * list between reading the base and the range. The LRANGE uses the cached base; a trim since (base
+   * moved) re-reads with the new one. `first` is the seq of `records[0]`.
+   */
+  async function hotRange(tag: string, conversationId: string, from: number, to: number) {
+    const ck = L.conversation(tag, conversationId);
+    const mk = L.messages(tag, conversationId);
+    let guess = baseCache.get(conversationId) ?? 0;
+    for (;;) {
+      const first = Math.max(from, guess + 1);
+      const wantRange = to >= first;
+      const replies = await read(async () => {
+        const m = redis.multi().hget(ck, 'base').llen(mk);
+        if (wantRange) m.lrangeBuffer(mk, first - guess - 1, to - guess - 1);
+        const r = await m.exec();
+        if (!r) throw new Error('MULTI aborted');
+        for (const [error] of r) if (error) throw error;
+        return r.map(([, value]) => value);
+      });
+      const base = Number(replies[0] ?? 0);
+      if (base !== guess) {
+        guess = rememberBase(conversationId, base);
+        continue;
+      }
+      const last = base + Number(replies[1]);
+      return { base, last, first, records: wantRange ? (replies[2] as Buffer[]) : [] };
+    }
+  }
+
+  /**
+   * Archived records of seqs `from`..`to` (inclusive, at most 1,000 seqs), oldest first; seqs retention
+   * removed are missing. @throws HuiliuError NOT_READY when no archive is attached (HUILIU_PG_URL unset)
+   */
+  async function coldRange(conversationId: string, from: number, to: number): Promise<ArchivedRecord[]> {
+    if (to < from) return [];
+    if (!archive) throw new HuiliuError('NOT_READY', 'This history was archived; reading it needs the archive (HUILIU_PG_URL).');
+    const rows = await archive.records(conversationId, { afterSeq: from - 1, limit: to - from + 1 });
+    return rows.filter((r) => r.seq <= to);
+  }
+
+  /** Seqs `from`..`to` of a conversation, from the archive below its base and from Redis above, opened. */
+  async function readSeqs(tag: string, conversationId: string, from: number, to: number): Promise<{ messages: Envelope[]; last: number }> {
+    const hot = await hotRange(tag, conversationId, from, to);
+    const hotMessages = await decode(conversationId, hot.records, hot.first);
+    if (from > hot.base) return { messages: hotMessages, last: hot.last };
+    const cold = await coldRange(conversationId, from, Math.min(to, hot.base));
+    const coldMessages = await decode(
+      conversationId,
+      cold.map((r) => r.record),
+      cold.map((r) => r.seq),
+    );
+    return { messages: [...coldMessages, ...hotMessages], last: hot.last };
   }
 
   const store: RedisConversationStore = {
@@ -597,8 +706,12 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       )) as [[Buffer, number, Buffer?]];
       const seq = Number(reply[1]);
       if (reply[0].toString() === 'dup') {
-        const [envelope] = await decode(c, [reply[2]!], seq);
-        return { envelope: envelope!, duplicate: true };
+        // Trimmed since (reply without the record): the archive has it. Removed by retention: no message to answer.
+        const stored = reply[2] ?? (await coldRange(c, seq, seq))[0]?.record;
+        const [envelope] = stored ? await decode(c, [stored], seq) : [];
+        if (!envelope)
+          throw new HuiliuError('SESSION_CLOSED', 'This message was stored in a session since closed and removed by retention.');
+        return { envelope, duplicate: true };
       }
       const envelope = {
         v: ENVELOPE_VERSION,
@@ -632,20 +745,25 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       if (!tag) return [];
       const n = pageSize(limit, 100, 1000);
       const from = Math.max(0, afterSeq);
-      const records = await read(() => redis.lrangeBuffer(L.messages(tag, conversationId), from, from + n - 1));
-      return decode(conversationId, records, from + 1);
+      return (await readSeqs(tag, conversationId, from + 1, from + n)).messages;
     },
 
     async recentMessages(conversationId, { beforeSeq, limit } = {}) {
       const tag = await conversationTag(conversationId);
       if (!tag) return { messages: [], hasOlder: false };
       const n = pageSize(limit, 100, 1000);
-      const last = await read(() => redis.llen(L.messages(tag, conversationId)));
-      const end = Math.min(last, (beforeSeq ?? Number.MAX_SAFE_INTEGER) - 1); // the newest seq wanted
+      const { last } = await hotRange(tag, conversationId, 1, 0);
+      let end = Math.min(last, (beforeSeq ?? Number.MAX_SAFE_INTEGER) - 1); // the newest seq wanted
       if (end < 1) return { messages: [], hasOlder: false };
-      const first = Math.max(1, end - n + 1);
-      const records = await read(() => redis.lrangeBuffer(L.messages(tag, conversationId), first - 1, end - 1));
-      return { messages: await decode(conversationId, records, first), hasOlder: first > 1 };
+      // Retention may have emptied seqs (their records removed): read further back until the page is full.
+      let messages: Envelope[] = [];
+      let first = end + 1;
+      while (messages.length < n && first > 1) {
+        first = Math.max(1, end - (n - messages.length) + 1);
+        messages = [...(await readSeqs(tag, conversationId, first, end)).messages, ...messages];
+        end = first - 1;
+      }
+      return { messages, hasOlder: first > 1 };
     },
 
     async lastMessage(conversationId) {
@@ -655,7 +773,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
 
     async lastSeq(conversationId) {
       const tag = await conversationTag(conversationId);
-      return tag ? read(() => redis.llen(L.messages(tag, conversationId))) : 0;
+      return tag ? (await hotRange(tag, conversationId, 1, 0)).last : 0;
     },
 
     async queue(skillGroup, status, { limit } = {}) {
@@ -755,8 +873,91 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       const tag = await conversationTag(conversationId);
       if (!tag) return [];
       const from = Math.max(0, afterSeq);
-      const records = await read(() => redis.lrangeBuffer(L.messages(tag, conversationId), from, from + pageSize(limit, 100, 1000) - 1));
-      return records.map((record, i) => ({ seq: from + 1 + i, sessionId: unpackRecord(record).header.s, record }));
+      const hot = await hotRange(tag, conversationId, from + 1, from + pageSize(limit, 100, 1000));
+      const out: ArchivedRecord[] = [];
+      // Tombstones (records retention removed) are left out: their seqs stay empty.
+      hot.records.forEach((record, i) => {
+        if (record.length > 0) out.push({ seq: hot.first + i, sessionId: unpackRecord(record).header.s, record });
+      });
+      return out;
+    },
+
+    useArchive(reader) {
+      archive = reader;
+    },
+
+    async trimmedThrough(conversationId) {
+      const tag = await conversationTag(conversationId);
+      return tag ? (await hotRange(tag, conversationId, 1, 0)).base : 0;
+    },
+
+    async trimArchived(conversationId, throughSeq, check) {
+      const tag = await conversationTag(conversationId);
+      if (!tag) return 'unknown';
+      const ck = L.conversation(tag, conversationId);
+      // The function checks every session of the conversation; a session added meanwhile answers 'sessions'.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const ids = await read(() => redis.smembers(L.sessionsOf(tag, conversationId)));
+        const [reply] = (await durable(
+          (p) =>
+            p.call(
+              'FCALL',
+              'conv_trim',
+              3 + ids.length,
+              ck,
+              L.messages(tag, conversationId),
+              L.sessionsOf(tag, conversationId),
+              ...ids.map((id) => L.session(tag, id)),
+              throughSeq,
+              check?.seq ?? 0,
+              check?.record ?? '',
+            ),
+          { idempotent: true },
+        )) as [[string, number?]];
+        const outcome = String(reply[0]);
+        if (outcome === 'sessions') continue;
+        if (outcome === 'trimmed' || outcome === 'done') rememberBase(conversationId, Number(reply[1]));
+        return outcome as TrimOutcome;
+      }
+      return 'open';
+    },
+
+    async pruneSession(sessionId) {
+      const tag = await sessionTag(sessionId);
+      const session = tag ? await sessionAt(tag, sessionId) : null;
+      if (!tag || !session) return 0;
+      const c = session.conversationId;
+      // The session's seqs still in Redis (their headers name it); the function checks each again.
+      const seqs: number[] = [];
+      const start = await hotRange(tag, c, 1, 0);
+      for (let from = start.base + 1, last = start.last; from <= last; from += 1000) {
+        const hot = await hotRange(tag, c, from, from + 999);
+        last = hot.last;
+        hot.records.forEach((record, i) => {
+          if (record.length > 0 && unpackRecord(record).header.s === sessionId) seqs.push(hot.first + i);
+        });
+      }
+      let removed = 0;
+      for (let i = 0; i === 0 || i < seqs.length; i += 500) {
+        const [n] = await durable(
+          (p) =>
+            p.call(
+              'FCALL',
+              'conv_prune',
+              4,
+              L.conversation(tag, c),
+              L.messages(tag, c),
+              L.session(tag, sessionId),
+              L.context(tag, sessionId),
+              sessionId,
+              ...seqs.slice(i, i + 500),
+            ),
+          { idempotent: true },
+        );
+        removed += Number(n);
+      }
+      recordCache.forgetConversation(c);
+      return removed;
     },
 
     async openSealed(conversationId, records) {

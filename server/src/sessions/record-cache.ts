@@ -135,6 +135,14 @@ export class ConversationRecordCache<H> {
     return n;
   }
 
+  /** Drops every cached record of one conversation (retention removed some of its content). Answers how many. */
+  forgetConversation(conversationId: string): number {
+    const w = this.windows.get(conversationId);
+    if (!w) return 0;
+    this.dropWindow(conversationId, w);
+    return w.entries.size;
+  }
+
   /** Drops everything. */
   clear(): void {
     this.windows.clear();
