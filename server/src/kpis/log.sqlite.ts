@@ -32,7 +32,7 @@ export interface KpiEventLog {
    * `agent.state` before `from` (the state the agent was in when the window opened).
    */
   read(from: number, to: number): KpiEvent[];
-  /** Whether the session has a fact of this kind. */
+  /** Whether the session has a fact of this kind (appended, or collected by `appendSoon` and not yet written). */
   has(sessionId: string, kind: KpiEventKind): boolean;
   /** Whether another session of the conversation was closed before (a new session is then a reopen). */
   closedBefore(conversationId: string, sessionId: string): boolean;
@@ -149,12 +149,14 @@ export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<L
       const before = (q.statesBefore.all(from) as Row[]).map(toEvent);
       return [...before, ...(q.range.all(from, to) as Row[]).map(toEvent)];
     },
+    // The facts still waiting for their transaction are looked at in memory instead of flushing them:
+    // a flush per question (the recorder asks on every new session and every close) undid the batching.
     has(sessionId, kind) {
-      flush();
+      if (pending.some((e) => e.sessionId === sessionId && e.kind === kind)) return true;
       return q.has.get(sessionId, kind) !== undefined;
     },
     closedBefore(conversationId, sessionId) {
-      flush();
+      if (pending.some((e) => e.conversationId === conversationId && e.kind === 'contact.closed' && e.sessionId !== sessionId)) return true;
       return q.closedBefore.get(conversationId, sessionId) !== undefined;
     },
     durable() {
