@@ -74,6 +74,11 @@ interface CallTimes {
   tap?: { stop(): Promise<void> };
   ringingAt?: number;
   answeredAt?: number;
+  /**
+   * `call.ringing` history events not yet written, by their idempotency key: written together with the
+   * call's next event (answered, missed or ended) in the same writer round trip instead of one each.
+   */
+  ringing?: Map<string, Record<string, number | string>>;
 }
 
 /** Calls tracked at once; older entries go first (a node restart loses them: durations then count from the session's times). */
@@ -148,6 +153,23 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       content: { kind: 'event', body: { name, data } },
       critical: false,
     });
+  }
+
+  /**
+   * Writes `record` (when given) after the call's held `call.ringing` events, all issued in the same turn
+   * so the session writer takes them in one message and one commit (issue 18: a writer round trip per
+   * ringing was a store write nobody waits on). Order in the history: ringing first.
+   */
+  async function rememberWithRinging(
+    session: SessionRecord,
+    times: CallTimes,
+    record?: { key: string; name: string; data: Record<string, number | string> },
+  ): Promise<void> {
+    const held = times.ringing;
+    delete times.ringing;
+    const writes = [...(held ?? [])].map(([key, data]) => remember(session, key, 'call.ringing', data));
+    if (record) writes.push(remember(session, record.key, record.name, record.data));
+    await Promise.all(writes);
   }
 
   function fact(kind: KpiEvent['kind'], session: SessionRecord, id: string, agentId: string | null, data: KpiEvent['data']): void {
@@ -401,7 +423,9 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       switch (request.event) {
         case 'ringing': {
           if (times.ringingAt === undefined) times.ringingAt = t;
-          await remember(session, `${key}:${request.agent ?? ''}`, 'call.ringing', { agent: request.agent ?? '' });
+          // Held until the call's next event (answered, missed, ended), then written with it: `at` keeps when it rang.
+          if (session.status !== 'closed')
+            (times.ringing ??= new Map()).set(`${key}:${request.agent ?? ''}`, { agent: request.agent ?? '', at: new Date(t).toISOString() });
           fact('call.ringing', session, `call.ringing:${session.id}:${request.agent ?? ''}`, agent?.id ?? null, {});
           break;
         }
@@ -422,15 +446,20 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             times.tap = deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard));
           }
           const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
-          await remember(session, key, 'call.answered', { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt });
+          await rememberWithRinging(session, times, {
+            key,
+            name: 'call.answered',
+            data: { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt },
+          });
           fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
           break;
         }
         case 'no-answer': {
           if (!agent) break;
-          await remember(session, `${key}:${agent.username}:${times.ringingAt ?? t}`, 'call.missed', {
-            agent: agent.username,
-            sipStatus: request.status ?? 0,
+          await rememberWithRinging(session, times, {
+            key: `${key}:${agent.username}:${times.ringingAt ?? t}`,
+            name: 'call.missed',
+            data: { agent: agent.username, sipStatus: request.status ?? 0 },
           });
           try {
             await deps.router.declined(session.id, agent.id, `no answer on the phone (SIP ${request.status ?? 0})`);
@@ -449,7 +478,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             await drain(times);
             session = (await deps.store.getSession(session.id)) ?? session;
           }
-          await remember(session, key, 'call.ended', { talkMs, totalMs });
+          await rememberWithRinging(session, times, { key, name: 'call.ended', data: { talkMs, totalMs } });
           fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
           if (session.status === 'active' && session.assignedAgentId) {
             const holder = deps.staff.userById(session.assignedAgentId);
