@@ -1,6 +1,6 @@
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Tier } from '../../../common/routing/types';
-import { migrate, openDatabase, type Db } from '../db/sqlite';
+import { migrate, openDatabase, SIDE_CONNECTION_CHECKPOINT_PAGES, type Db } from '../db/sqlite';
 import { WalSync } from '../db/wal-sync';
 import type { Logger } from '../logging/logger';
 import { migrationsDir } from '../runtime/paths';
@@ -76,6 +76,10 @@ const toEvent = (r: Row): KpiEvent => ({
  */
 export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<Logger, 'error'> }): KpiEventLog {
   const db: Db = openDatabase(options.path, { synchronous: 'NORMAL' });
+  // The WAL is shared with the session writer (same file), whose thread checkpoints at SQLite's 1,000
+  // pages; this connection commits on the server's thread, so it checkpoints (copy + two fsyncs there)
+  // only when the WAL has grown well past that — nobody else is writing the file (issue 18).
+  db.pragma(`wal_autocheckpoint = ${SIDE_CONNECTION_CHECKPOINT_PAGES}`);
   migrate(db, 'kpis', MIGRATIONS);
   const wal = new WalSync(`${options.path}-wal`);
   /** Starts a sync of what was just committed; its failure is seen by `durable()` and `close()`. */
