@@ -81,6 +81,9 @@ interface CallTimes {
   ringing?: Map<string, Record<string, number | string>>;
 }
 
+/** How long the voice service trusts a staff view it read (ms). */
+const STAFF_VIEW_MS = 1_000;
+
 /** Calls tracked at once; older entries go first (a node restart loses them: durations then count from the session's times). */
 const MAX_TRACKED_CALLS = 10_000;
 
@@ -128,18 +131,34 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
 
   const timesOf = (s: SessionRecord): CallTimes => calls.get(s.id) ?? track(s.id, { invitedAt: Date.parse(s.createdAt) });
 
+  /**
+   * Staff views by id, each kept `STAFF_VIEW_MS`: a call asks for its agent on the route and on every
+   * event (4+ directory reads, each a query and a roles check, issue 18). A disabled or renamed agent
+   * is seen at most that much later.
+   */
+  const views = new Map<string, { user: UserView | null; until: number }>();
+  function staffById(id: string): UserView | null {
+    const t = now();
+    const kept = views.get(id);
+    if (kept && kept.until > t) return kept.user;
+    const user = deps.staff.userById(id);
+    bounded(views, id, { user, until: t + STAFF_VIEW_MS });
+    return user;
+  }
+
   /** Staff ids by username (SIP users are usernames): one indexed read per lookup instead of listing every user. */
   const idByUsername = new Map<string, string>();
   function userByName(username: string | undefined): UserView | null {
     if (!username) return null;
     const known = idByUsername.get(username);
-    const user = known ? deps.staff.userById(known) : null;
+    const user = known ? staffById(known) : null;
     if (user?.username === username) return user;
     // Unknown, renamed or disabled: the directory again (a disabled user is not in it).
     idByUsername.clear();
+    views.clear();
     for (const u of deps.staff.listStaff()) idByUsername.set(u.username, u.id);
     const id = idByUsername.get(username);
-    return id ? deps.staff.userById(id) : null;
+    return id ? staffById(id) : null;
   }
 
   /** A call event in the session's history (staff see it; never sent to the caller). Idempotent on `key`. */
@@ -285,7 +304,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     }
     const agentId = session.status === 'offered' ? session.offeredAgentId : session.status === 'active' ? session.assignedAgentId : null;
     if (agentId) {
-      const agent = deps.staff.userById(agentId);
+      const agent = staffById(agentId);
       if (agent) return { action: 'agent', sessionId: session.id, user: agent.username, ringSeconds };
     }
     if (session.status === 'closed') return { action: 'reject', sessionId: session.id, status: 480, reason: 'Call Ended' };
@@ -365,7 +384,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (!target) throw new HuiliuError('VALIDATION_FAILED', 'A transferred call names the agent it goes to.');
     const session = await deps.store.getSession(consult.sessionId);
     if (!session || session.status === 'closed') throw new HuiliuError('SESSION_NOT_FOUND');
-    const from = deps.staff.userById(consult.fromAgentId);
+    const from = staffById(consult.fromAgentId);
     if (deps.transfers && from && target.id !== from.id && session.status === 'active' && session.assignedAgentId === from.id) {
       await deps.transfers.transfer(from, {
         sessionId: session.id,
@@ -481,7 +500,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           await rememberWithRinging(session, times, { key, name: 'call.ended', data: { talkMs, totalMs } });
           fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
           if (session.status === 'active' && session.assignedAgentId) {
-            const holder = deps.staff.userById(session.assignedAgentId);
+            const holder = staffById(session.assignedAgentId);
             // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
             if (holder) session = await deps.conversations.closeRecord(holder, { sessionId: session.id, wrapUpCode: 'resolved' });
           } else if (session.status !== 'closed') {
