@@ -72,7 +72,7 @@ describe('voice API', () => {
     expect((await post('/api/v1/voice/events', { event: 'ended', callId: 'c', sessionId: 'WB1692081000123482130' })).statusCode).toBe(400);
   });
 
-  it('takes the token as the HTTP Basic password of the user kamailio (Kamailio\'s kept-alive httpcon) and refuses other users', async () => {
+  it("takes the token as the HTTP Basic password of the user kamailio (Kamailio's kept-alive httpcon) and refuses other users", async () => {
     const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
     const asBasic = (headers: Record<string, string>) =>
       s.app.inject({ method: 'POST', url: '/api/v1/voice/events', payload: { event: 'ended' }, headers });

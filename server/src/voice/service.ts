@@ -444,7 +444,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           if (times.ringingAt === undefined) times.ringingAt = t;
           // Held until the call's next event (answered, missed, ended), then written with it: `at` keeps when it rang.
           if (session.status !== 'closed')
-            (times.ringing ??= new Map()).set(`${key}:${request.agent ?? ''}`, { agent: request.agent ?? '', at: new Date(t).toISOString() });
+            (times.ringing ??= new Map()).set(`${key}:${request.agent ?? ''}`, {
+              agent: request.agent ?? '',
+              at: new Date(t).toISOString(),
+            });
           fact('call.ringing', session, `call.ringing:${session.id}:${request.agent ?? ''}`, agent?.id ?? null, {});
           break;
         }
