@@ -72,6 +72,16 @@ describe('voice API', () => {
     expect((await post('/api/v1/voice/events', { event: 'ended', callId: 'c', sessionId: 'WB1692081000123482130' })).statusCode).toBe(400);
   });
 
+  it("takes the token as the HTTP Basic password of the user kamailio (Kamailio's kept-alive httpcon) and refuses other users", async () => {
+    const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+    const asBasic = (headers: Record<string, string>) =>
+      s.app.inject({ method: 'POST', url: '/api/v1/voice/events', payload: { event: 'ended' }, headers });
+    // Past the token check: the body is what is wrong.
+    expect((await asBasic(basic('kamailio', token))).json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    expect((await asBasic(basic('admin', token))).json()).toMatchObject({ error: { code: 'INVALID_VOICE_TOKEN' } });
+    expect((await asBasic(basic('kamailio', 'x'.repeat(43)))).json()).toMatchObject({ error: { code: 'INVALID_VOICE_TOKEN' } });
+  });
+
   it('issues an agent ephemeral SIP credentials that Kamailio can check (HMAC-SHA1 of the username)', async () => {
     const res = await s.app.inject({
       method: 'GET',
@@ -107,8 +117,14 @@ describe('voice API', () => {
       url: `/api/v1/sessions/${sessionId}`,
       headers: { authorization: `Bearer ${await s.login('lead')}` },
     });
-    const names = detail.json<{ messages: { kind: string; body?: { name?: string } }[] }>().messages.map((m) => m.body?.name);
+    const messages = detail.json<{ messages: { kind: string; body?: { name?: string; data?: Record<string, unknown> } }[] }>().messages;
+    const names = messages.map((m) => m.body?.name);
     expect(names).toEqual(expect.arrayContaining(['call.incoming', 'call.ringing', 'call.answered', 'call.ended']));
+    // The ringing is written with the answer (one store write), before it, and keeps when the phone rang.
+    expect(names.indexOf('call.ringing')).toBeLessThan(names.indexOf('call.answered'));
+    const rang = messages.find((m) => m.body?.name === 'call.ringing')!.body!.data!;
+    expect(rang).toMatchObject({ agent: 'agent1' });
+    expect(Date.parse(String(rang['at']))).toBeLessThanOrEqual(Date.now());
     const kinds = s.services.kpis.log.read(0, Date.now() + 1000).filter((e) => e.sessionId === sessionId);
     expect(kinds.map((e) => e.kind)).toEqual(expect.arrayContaining(['contact.answered', 'call.answered', 'call.ended', 'contact.closed']));
     expect(kinds.find((e) => e.kind === 'call.ended')!.data.talkMs).toBeGreaterThanOrEqual(0);

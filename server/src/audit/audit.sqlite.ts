@@ -1,6 +1,6 @@
 import { HuiliuError } from '../../../common/errors/codes';
 import type { Db } from '../db/sqlite';
-import { migrate, openDatabase } from '../db/sqlite';
+import { migrate, openDatabase, SIDE_CONNECTION_CHECKPOINT_PAGES } from '../db/sqlite';
 import { WalSync } from '../db/wal-sync';
 import type { KeyProvider } from '../keys/provider';
 import { migrationsDir } from '../runtime/paths';
@@ -51,6 +51,8 @@ export async function createSqliteAuditLog(options: {
   onMissingHead?: 'refuse' | 'open';
 }): Promise<AuditLog> {
   const db: Db = openDatabase(options.path, { synchronous: 'NORMAL' });
+  // Checkpoints left to the session writer's thread (same file) unless the WAL grows far past its threshold.
+  db.pragma(`wal_autocheckpoint = ${SIDE_CONNECTION_CHECKPOINT_PAGES}`);
   migrate(db, 'audit', MIGRATIONS);
   const wal = new WalSync(`${options.path}-wal`);
   const ring = new DataKeyRing(db, options.keys);

@@ -20,6 +20,15 @@ export function openDatabase(path: string, options: { synchronous?: 'FULL' | 'NO
   return db;
 }
 
+/**
+ * `wal_autocheckpoint` (pages) for a connection that writes on the server's event loop beside the
+ * session writer's connection to the same file (the KPI and audit logs): 10× SQLite's default of 1,000,
+ * so the writer's thread normally runs the checkpoints (a checkpoint copies the WAL into the database
+ * and fsyncs twice, ~10–30 ms on a busy disk) and the event loop only does when nothing else wrote
+ * for a long while (the WAL then stays under ≈ 40 MB). Issue 18, docs/benchmarks.md.
+ */
+export const SIDE_CONNECTION_CHECKPOINT_PAGES = 10_000;
+
 const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
 /**
  * A migration whose first line is this rebuilds a table that others reference (SQLite cannot alter a

@@ -1,6 +1,6 @@
 import type { ChannelCode } from '../../../common/message/session-id';
 import type { Tier } from '../../../common/routing/types';
-import { migrate, openDatabase, type Db } from '../db/sqlite';
+import { migrate, openDatabase, SIDE_CONNECTION_CHECKPOINT_PAGES, type Db } from '../db/sqlite';
 import { WalSync } from '../db/wal-sync';
 import type { Logger } from '../logging/logger';
 import { migrationsDir } from '../runtime/paths';
@@ -32,7 +32,7 @@ export interface KpiEventLog {
    * `agent.state` before `from` (the state the agent was in when the window opened).
    */
   read(from: number, to: number): KpiEvent[];
-  /** Whether the session has a fact of this kind. */
+  /** Whether the session has a fact of this kind (appended, or collected by `appendSoon` and not yet written). */
   has(sessionId: string, kind: KpiEventKind): boolean;
   /** Whether another session of the conversation was closed before (a new session is then a reopen). */
   closedBefore(conversationId: string, sessionId: string): boolean;
@@ -76,6 +76,10 @@ const toEvent = (r: Row): KpiEvent => ({
  */
 export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<Logger, 'error'> }): KpiEventLog {
   const db: Db = openDatabase(options.path, { synchronous: 'NORMAL' });
+  // The WAL is shared with the session writer (same file), whose thread checkpoints at SQLite's 1,000
+  // pages; this connection commits on the server's thread, so it checkpoints (copy + two fsyncs there)
+  // only when the WAL has grown well past that — nobody else is writing the file (issue 18).
+  db.pragma(`wal_autocheckpoint = ${SIDE_CONNECTION_CHECKPOINT_PAGES}`);
   migrate(db, 'kpis', MIGRATIONS);
   const wal = new WalSync(`${options.path}-wal`);
   /** Starts a sync of what was just committed; its failure is seen by `durable()` and `close()`. */
@@ -149,12 +153,14 @@ export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<L
       const before = (q.statesBefore.all(from) as Row[]).map(toEvent);
       return [...before, ...(q.range.all(from, to) as Row[]).map(toEvent)];
     },
+    // The facts still waiting for their transaction are looked at in memory instead of flushing them:
+    // a flush per question (the recorder asks on every new session and every close) undid the batching.
     has(sessionId, kind) {
-      flush();
+      if (pending.some((e) => e.sessionId === sessionId && e.kind === kind)) return true;
       return q.has.get(sessionId, kind) !== undefined;
     },
     closedBefore(conversationId, sessionId) {
-      flush();
+      if (pending.some((e) => e.conversationId === conversationId && e.kind === 'contact.closed' && e.sessionId !== sessionId)) return true;
       return q.closedBefore.get(conversationId, sessionId) !== undefined;
     },
     durable() {

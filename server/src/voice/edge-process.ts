@@ -4,7 +4,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../runtime/paths';
-import { loadVoiceSecrets } from './secrets';
+import { loadVoiceSecrets, VOICE_BASIC_USER } from './secrets';
 import { voiceEdgePath, type VoiceEdge } from './edge';
 
 /**
@@ -109,6 +109,17 @@ export interface RunningEdge {
 
 const quote = (s: string) => `"${s.replace(/["\\\n\r]/g, '')}"`;
 
+/**
+ * Kamailio's named connection to the voice API (`modparam("http_client", "httpcon", …)`):
+ * `huiliu=>https://kamailio:<token>@host:port[/base]/api/v1/voice`, the token as the HTTP Basic password
+ * (plugin.ts `VOICE_BASIC_USER`). The route token is base64url, so it needs no escaping in a URL.
+ */
+export function voiceHttpcon(serverUrl: string, routeToken: string): string {
+  const u = new URL(serverUrl);
+  if (!/^[A-Za-z0-9_-]+$/.test(routeToken)) throw new Error('the voice route token must be base64url (voice secrets file)');
+  return `huiliu=>${u.protocol}//${VOICE_BASIC_USER}:${routeToken}@${u.host}${u.pathname.replace(/\/+$/, '')}/api/v1/voice`;
+}
+
 /** The shipped Kamailio config with its `#!define` header for these settings (mode 0600: it holds secrets). */
 export function renderKamailioConfig(s: {
   host: string;
@@ -133,6 +144,7 @@ export function renderKamailioConfig(s: {
     `#!define HUILIU_URL ${quote(s.serverUrl.replace(/\/+$/, ''))}`,
     `#!define HUILIU_CA ${quote(s.caFile)}`,
     `#!define ROUTE_TOKEN ${quote(s.routeToken)}`,
+    `#!define HUILIU_HTTPCON ${quote(voiceHttpcon(s.serverUrl, s.routeToken))}`,
     `#!define AUTH_SECRET ${quote(s.authSecret)}`,
     `#!define RTPENGINE_SOCK ${quote(`udp:${s.host}:${s.ngPort}`)}`,
     `#!define RPC_FIFO ${quote(join(s.runDir, 'kamailio_rpc.fifo'))}`,

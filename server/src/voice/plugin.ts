@@ -12,7 +12,7 @@ import { staffOf } from '../auth/route-policy';
 import { parseWith, rateLimited } from '../http/errors';
 import { clientNetwork } from '../http/client-network';
 import { ephemeralSipCredentials, SIP_CREDENTIAL_TTL_S } from './credentials';
-import type { VoiceSecrets } from './secrets';
+import { VOICE_BASIC_USER, type VoiceSecrets } from './secrets';
 import type { VoiceService } from './service';
 
 export interface VoicePluginOptions {
@@ -28,8 +28,23 @@ export interface VoicePluginOptions {
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
+ * The token a request presents: `X-Huiliu-Voice-Token`, or the password of `Authorization: Basic`
+ * for the user `kamailio` — Kamailio's `http_connect` (a named `httpcon`, the only kind it keeps
+ * alive between requests) can send credentials but no header of our own. '' when neither is there.
+ */
+function presentedToken(request: FastifyRequest): string {
+  const raw = request.headers['x-huiliu-voice-token'];
+  if (typeof raw === 'string') return raw;
+  const auth = request.headers.authorization;
+  if (typeof auth !== 'string' || !/^basic /i.test(auth)) return '';
+  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && decoded.slice(0, colon) === VOICE_BASIC_USER ? decoded.slice(colon + 1) : '';
+}
+
+/**
  * The voice API (issue 18, DESIGN §6): `POST /api/v1/voice/route` and `POST /api/v1/voice/events` for
- * Kamailio (header `X-Huiliu-Voice-Token`, compared in constant time; wrong tokens are budgeted per
+ * Kamailio (header `X-Huiliu-Voice-Token` or HTTP Basic as `kamailio`, compared in constant time; wrong tokens are budgeted per
  * client network like wrong app keys), and `GET /api/v1/voice/credentials` for a signed-in agent's
  * softphone. Bodies are checked with the zod schemas of common/api/voice.ts.
  */
@@ -47,8 +62,7 @@ export async function voicePlugin(app: FastifyInstance, opts: VoicePluginOptions
     const client = clientNetwork(request.ip);
     const spent = await wrongTokens.get(client);
     if (spent && spent.consumedPoints >= 10) throw rateLimited(spent.msBeforeNext / 1000, undefined, { limit: 'voice-bad-token' });
-    const raw = request.headers['x-huiliu-voice-token'];
-    const presented = typeof raw === 'string' ? raw : '';
+    const presented = presentedToken(request);
     if (!timingSafeEqual(digest(presented), token)) {
       // Spent already: the next request is refused by the check above.
       await wrongTokens.consume(client).catch(() => undefined);

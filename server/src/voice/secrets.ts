@@ -6,7 +6,7 @@ import { z } from 'zod';
 /**
  * The voice edge's two shared secrets (issue 18), kept in `<HUILIU_DATA_DIR>/voice/secrets.json`
  * (0600, made on first start): `routeToken` authenticates Kamailio to `/api/v1/voice/*`
- * (`X-Huiliu-Voice-Token`); `authSecret` signs the agents' ephemeral SIP credentials (auth_ephemeral).
+ * (`X-Huiliu-Voice-Token`, or HTTP Basic as `VOICE_BASIC_USER`); `authSecret` signs the agents' ephemeral SIP credentials (auth_ephemeral).
  * `npm run voice -- up` reads the same file to render Kamailio's config, so nothing is configured twice
  * and no static SIP password exists anywhere.
  */
@@ -14,6 +14,9 @@ export interface VoiceSecrets {
   routeToken: string;
   authSecret: string;
 }
+
+/** The user name Kamailio's named HTTP connection presents the route token under (HTTP Basic, RFC 7617). */
+export const VOICE_BASIC_USER = 'kamailio';
 
 const SecretsSchema = z.object({ routeToken: z.string().min(32), authSecret: z.string().min(32) });
 

@@ -74,7 +74,15 @@ interface CallTimes {
   tap?: { stop(): Promise<void> };
   ringingAt?: number;
   answeredAt?: number;
+  /**
+   * `call.ringing` history events not yet written, by their idempotency key: written together with the
+   * call's next event (answered, missed or ended) in the same writer round trip instead of one each.
+   */
+  ringing?: Map<string, Record<string, number | string>>;
 }
+
+/** How long the voice service trusts a staff view it read (ms). */
+const STAFF_VIEW_MS = 1_000;
 
 /** Calls tracked at once; older entries go first (a node restart loses them: durations then count from the session's times). */
 const MAX_TRACKED_CALLS = 10_000;
@@ -123,18 +131,34 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
 
   const timesOf = (s: SessionRecord): CallTimes => calls.get(s.id) ?? track(s.id, { invitedAt: Date.parse(s.createdAt) });
 
+  /**
+   * Staff views by id, each kept `STAFF_VIEW_MS`: a call asks for its agent on the route and on every
+   * event (4+ directory reads, each a query and a roles check, issue 18). A disabled or renamed agent
+   * is seen at most that much later.
+   */
+  const views = new Map<string, { user: UserView | null; until: number }>();
+  function staffById(id: string): UserView | null {
+    const t = now();
+    const kept = views.get(id);
+    if (kept && kept.until > t) return kept.user;
+    const user = deps.staff.userById(id);
+    bounded(views, id, { user, until: t + STAFF_VIEW_MS });
+    return user;
+  }
+
   /** Staff ids by username (SIP users are usernames): one indexed read per lookup instead of listing every user. */
   const idByUsername = new Map<string, string>();
   function userByName(username: string | undefined): UserView | null {
     if (!username) return null;
     const known = idByUsername.get(username);
-    const user = known ? deps.staff.userById(known) : null;
+    const user = known ? staffById(known) : null;
     if (user?.username === username) return user;
     // Unknown, renamed or disabled: the directory again (a disabled user is not in it).
     idByUsername.clear();
+    views.clear();
     for (const u of deps.staff.listStaff()) idByUsername.set(u.username, u.id);
     const id = idByUsername.get(username);
-    return id ? deps.staff.userById(id) : null;
+    return id ? staffById(id) : null;
   }
 
   /** A call event in the session's history (staff see it; never sent to the caller). Idempotent on `key`. */
@@ -148,6 +172,23 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       content: { kind: 'event', body: { name, data } },
       critical: false,
     });
+  }
+
+  /**
+   * Writes `record` (when given) after the call's held `call.ringing` events, all issued in the same turn
+   * so the session writer takes them in one message and one commit (issue 18: a writer round trip per
+   * ringing was a store write nobody waits on). Order in the history: ringing first.
+   */
+  async function rememberWithRinging(
+    session: SessionRecord,
+    times: CallTimes,
+    record?: { key: string; name: string; data: Record<string, number | string> },
+  ): Promise<void> {
+    const held = times.ringing;
+    delete times.ringing;
+    const writes = [...(held ?? [])].map(([key, data]) => remember(session, key, 'call.ringing', data));
+    if (record) writes.push(remember(session, record.key, record.name, record.data));
+    await Promise.all(writes);
   }
 
   function fact(kind: KpiEvent['kind'], session: SessionRecord, id: string, agentId: string | null, data: KpiEvent['data']): void {
@@ -263,7 +304,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     }
     const agentId = session.status === 'offered' ? session.offeredAgentId : session.status === 'active' ? session.assignedAgentId : null;
     if (agentId) {
-      const agent = deps.staff.userById(agentId);
+      const agent = staffById(agentId);
       if (agent) return { action: 'agent', sessionId: session.id, user: agent.username, ringSeconds };
     }
     if (session.status === 'closed') return { action: 'reject', sessionId: session.id, status: 480, reason: 'Call Ended' };
@@ -343,7 +384,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (!target) throw new HuiliuError('VALIDATION_FAILED', 'A transferred call names the agent it goes to.');
     const session = await deps.store.getSession(consult.sessionId);
     if (!session || session.status === 'closed') throw new HuiliuError('SESSION_NOT_FOUND');
-    const from = deps.staff.userById(consult.fromAgentId);
+    const from = staffById(consult.fromAgentId);
     if (deps.transfers && from && target.id !== from.id && session.status === 'active' && session.assignedAgentId === from.id) {
       await deps.transfers.transfer(from, {
         sessionId: session.id,
@@ -401,7 +442,12 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       switch (request.event) {
         case 'ringing': {
           if (times.ringingAt === undefined) times.ringingAt = t;
-          await remember(session, `${key}:${request.agent ?? ''}`, 'call.ringing', { agent: request.agent ?? '' });
+          // Held until the call's next event (answered, missed, ended), then written with it: `at` keeps when it rang.
+          if (session.status !== 'closed')
+            (times.ringing ??= new Map()).set(`${key}:${request.agent ?? ''}`, {
+              agent: request.agent ?? '',
+              at: new Date(t).toISOString(),
+            });
           fact('call.ringing', session, `call.ringing:${session.id}:${request.agent ?? ''}`, agent?.id ?? null, {});
           break;
         }
@@ -422,15 +468,20 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             times.tap = deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard));
           }
           const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
-          await remember(session, key, 'call.answered', { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt });
+          await rememberWithRinging(session, times, {
+            key,
+            name: 'call.answered',
+            data: { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt },
+          });
           fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
           break;
         }
         case 'no-answer': {
           if (!agent) break;
-          await remember(session, `${key}:${agent.username}:${times.ringingAt ?? t}`, 'call.missed', {
-            agent: agent.username,
-            sipStatus: request.status ?? 0,
+          await rememberWithRinging(session, times, {
+            key: `${key}:${agent.username}:${times.ringingAt ?? t}`,
+            name: 'call.missed',
+            data: { agent: agent.username, sipStatus: request.status ?? 0 },
           });
           try {
             await deps.router.declined(session.id, agent.id, `no answer on the phone (SIP ${request.status ?? 0})`);
@@ -449,10 +500,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             await drain(times);
             session = (await deps.store.getSession(session.id)) ?? session;
           }
-          await remember(session, key, 'call.ended', { talkMs, totalMs });
+          await rememberWithRinging(session, times, { key, name: 'call.ended', data: { talkMs, totalMs } });
           fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
           if (session.status === 'active' && session.assignedAgentId) {
-            const holder = deps.staff.userById(session.assignedAgentId);
+            const holder = staffById(session.assignedAgentId);
             // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
             if (holder) session = await deps.conversations.closeRecord(holder, { sessionId: session.id, wrapUpCode: 'resolved' });
           } else if (session.status !== 'closed') {
