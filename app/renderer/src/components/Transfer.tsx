@@ -16,6 +16,17 @@ import { useClock } from '../clock';
 import { ServerError } from './ServerError';
 import { useCustomerName } from '../customer-name';
 import { isImeComposing } from './ime';
+import { TAKEOVER_NOTE_PREFIX } from '../../../../common/api/collision';
+import type { TFunction } from 'i18next';
+
+/**
+ * A transfer's note as the card shows it: the sender's own words in quotes, or, for the transfer a
+ * take-over made (`takeoverNote` on the server), "<name> asked to take over" in the desk's language.
+ */
+export function transferNoteText(note: string, t: TFunction<'transfer'>): string {
+  if (note.startsWith(TAKEOVER_NOTE_PREFIX)) return t('takeoverNote', { name: note.slice(TAKEOVER_NOTE_PREFIX.length) });
+  return `“${note}”`;
+}
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -241,7 +252,7 @@ export function TransferCard({ transfer }: { transfer: TransferView }) {
       </div>
       {transfer.note ? (
         <p className="transfer-card__note" dir="auto" data-testid="transfer-note-shown">
-          “{transfer.note}”
+          {transferNoteText(transfer.note, t)}
         </p>
       ) : null}
       <SummaryLines transfer={transfer} />
@@ -278,7 +289,7 @@ export function IncomingTransfers() {
           </p>
           {transfer.note ? (
             <p className="transfer-card__note" dir="auto">
-              “{transfer.note}”
+              {transferNoteText(transfer.note, t)}
             </p>
           ) : null}
           <SummaryLines transfer={transfer} />
