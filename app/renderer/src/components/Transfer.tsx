@@ -16,6 +16,7 @@ import { useClock } from '../clock';
 import { ServerError } from './ServerError';
 import { useCustomerName } from '../customer-name';
 import { isImeComposing } from './ime';
+import { useSummaryLines } from './summary-lines';
 import { TAKEOVER_NOTE_PREFIX } from '../../../../common/api/collision';
 import type { TFunction } from 'i18next';
 
@@ -217,6 +218,8 @@ export function OutgoingTransferBanner({ transfer }: { transfer: TransferView })
 function SummaryLines({ transfer }: { transfer: Pick<TransferView, 'summary'> }) {
   const { t } = useTranslation('transfer');
   const { t: ta } = useTranslation('assist');
+  // Worded in the desk's language from the summary's facts (issue 15), like the hand-over card.
+  const linesOf = useSummaryLines();
   if (!transfer.summary) return null;
   return (
     <div className="transfer-summary" data-testid="transfer-summary">
@@ -224,7 +227,7 @@ function SummaryLines({ transfer }: { transfer: Pick<TransferView, 'summary'> })
         {ta('aiMark')}
       </span>
       <strong>{t('summary')}</strong>
-      {transfer.summary.lines.map((line, i) => (
+      {linesOf(transfer.summary).map((line, i) => (
         <p key={i} dir="auto">
           {line}
         </p>

@@ -285,15 +285,26 @@ describe('transfers in the workstation', () => {
     expect($('transfer-record')?.textContent).toContain('Agent One transferred this conversation to Agent Two (warm)');
   });
 
-  it('words a take-over’s transfer note in the desk’s language, and keeps a sender’s own note as written', async () => {
+  it('words a take-over’s transfer note and the AI summary in the desk’s language, and keeps a sender’s own note as written', async () => {
     const agent2 = { ...me, id: 'u2', displayName: 'Agent Two', skillGroups: ['vip'] };
     await render({ user: agent2, open: null, locale: 'zh' });
+    const facts = { aiAnswers: 0, aiIntents: [], handover: null, agentReplies: 0, orders: [], tracking: [] };
     await act(async () =>
-      store.getState().receiveTransferOffer({ transfer: view({ note: takeoverNote('Agent Three') }), session: detail() }),
+      store.getState().receiveTransferOffer({
+        transfer: view({
+          note: takeoverNote('Agent Three'),
+          summary: { ...SUMMARY, lines: [...SUMMARY.lines, 'Done: nothing yet'], facts },
+        }),
+        session: detail(),
+      }),
     );
     const card = $('incoming-transfer')!;
     expect(card.textContent).toContain('Agent Three 申请了接管');
     expect(card.textContent).not.toContain('Take-over asked by');
+    // The AI summary too is worded in Chinese from its facts; the customer's words stay as said.
+    expect(card.textContent).toContain('客户诉求：I was charged twice');
+    expect(card.textContent).toContain('已处理：尚未处理');
+    expect(card.textContent).not.toContain('Customer wants');
     const t = ((key: string, o: { name: string }) => `${key}:${o.name}`) as unknown as Parameters<typeof transferNoteText>[1];
     expect(transferNoteText('Double charge', t)).toBe('“Double charge”');
     expect(transferNoteText(takeoverNote('Agent Three'), t)).toBe('takeoverNote:Agent Three');
