@@ -402,6 +402,9 @@ describe('the what-if comparison', () => {
     expect(text('[data-testid="sim-source"]')).toContain('生成的负载');
     expect(text('[data-testid="sim-contacts"]')).toBe('240 个会话');
     expect(text('[data-testid="sim-kpis"]')).toContain('服务水平');
+    // Percentage-point changes carry a Chinese unit, not the English "pp" (i18next falls back on an empty string).
+    expect(text('[data-testid="sim-kpis"]')).toContain('个百分点');
+    expect(text('[data-testid="sim-kpis"]')).not.toMatch(/\bpp\b/);
     expect(text('[data-testid="sim-changes-summary"]')).toBe('共 3 个改变：分层 2 个，坐席 2 个');
     expect(text('[data-testid="sim-changes"]')).toContain('辅助 → 专家');
     expect(text('[data-testid="publish"]')).toBe('发布为第 2 版');
