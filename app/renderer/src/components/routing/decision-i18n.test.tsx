@@ -243,6 +243,7 @@ describe('routing explanation phrases in the agent’s language', () => {
       ],
       assignment: 'warm transfer to the agent named by the sender',
       assignmentDetails: [{ code: 'warm-transfer-named' }],
+      transfer: { from: 'u-one', to: 'u-two', mode: 'warm' },
       candidates: [
         { agentId: 'u-me', chosen: true, reasons: ['named by the transfer'], details: [{ code: 'named-by-transfer' }], codes: ['chosen'] },
       ],
@@ -263,6 +264,10 @@ describe('routing explanation phrases in the agent’s language', () => {
     for (const f of texts('[data-testid="decision-factor"]')) expect(latinWords(f), f).toEqual([]);
     expect(texts('[data-testid="decision-assignment"]')).toEqual(['咨询转接给转出人指定的坐席']);
     expect(texts('[data-testid="candidate-why"]')).toEqual(['转接时指定']);
+    // The transfer row names both agents from the reason's params, not by their ids.
+    expect(texts('[data-testid="decision-transfer"]')[0]).toContain('Agent One');
+    expect(texts('[data-testid="decision-transfer"]')[0]).toContain('Agent Two');
+    expect(texts('[data-testid="decision-transfer"]')[0]).not.toContain('u-two');
   });
 
   it('shows an older decision (no codes) as the server wrote it', async () => {
