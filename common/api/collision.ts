@@ -51,6 +51,25 @@ export interface HeldContact {
   holder: { id: string; name: string };
 }
 
+/**
+ * `takeover:held` (issue 15, pushed): a contact of the Team tab changed. `held` is its new row (a
+ * colleague holds it: upsert by `summary.id`), or null (nobody else holds it any more, or it left my
+ * groups: drop it). Sent to the agents and leads of the contact's group, never to its holder.
+ */
+export interface HeldContactChange {
+  sessionId: string;
+  held: HeldContact | null;
+}
+
+/**
+ * The note of the transfer a take-over makes (stored with the transfer, in English, for logs and API
+ * clients): `Take-over asked by <requester's name>`. The desk words it in its language from this
+ * stable prefix (issue 15; the transfer record has no code field yet).
+ */
+export const TAKEOVER_NOTE_PREFIX = 'Take-over asked by ';
+/** The take-over transfer's note for a requester named `name`. */
+export const takeoverNote = (name: string): string => `${TAKEOVER_NOTE_PREFIX}${name}`;
+
 /** `takeover:request`: ask the agent who holds a conversation you are viewing to hand it to you. */
 export const TakeoverRequestSchema = z.strictObject({ sessionId: SessionIdSchema });
 /** `takeover:answer`: the holder accepts (the contact moves to the requester) or declines. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RoutingConfig } from '../routing/types';
+import type { ReasonText, RoutingConfig } from '../routing/types';
 
 /**
  * The routing config admin API (DESIGN §6 `GET|PUT /api/v1/routing/config`): every publish is a new
@@ -136,4 +136,12 @@ export interface SimulationResult {
   aiTier: boolean;
   /** What the replay had to assume, in plain words (e.g. contacts without value facts); empty when nothing. */
   notes: string[];
+  // Additive (issue 15).
+  /**
+   * `notes` as stable codes with numbers (`ReasonTextSchema`), in the same order, for the desk to word
+   * (`routing:whatIfNotes.<code>`): `agents-available`, `no-abandonment`, `no-value-facts`,
+   * `answered-without-offer`, `never-reached-person`, `still-waiting`, `closed-unanswered`,
+   * `unknown-agents`, `no-ai-in-window`, `generated`, `agents-on-record`, `ai-tier-off`.
+   */
+  noteDetails?: ReasonText[];
 }

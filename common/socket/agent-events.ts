@@ -40,6 +40,7 @@ import type {
   SessionViewers,
   TakeoverAnswer,
   TakeoverListInput,
+  HeldContactChange,
   TakeoverView,
 } from '../api/collision';
 
@@ -383,4 +384,9 @@ export interface AgentServerToClientEvents {
   'takeover:updated': (takeover: TakeoverView) => void;
   /** Your presence and your load against your chat capacity (issue 15), after hello and on every change. */
   'agent:load': (load: AgentLoad) => void;
+  /**
+   * A held contact of my groups changed (issue 15, the Team tab): its new row, or null to drop it.
+   * Read the whole list again with `takeover:list` after a reconnect (changes meanwhile are not replayed).
+   */
+  'takeover:held': (change: HeldContactChange) => void;
 }

@@ -176,6 +176,7 @@ describe('collision control end to end: two agents, one conversation, a take-ove
     const item = three.getByTestId('team-item').filter({ hasText: `TEAM-${stamp}` });
     await item.waitFor();
     expect(await item.getByTestId('team-holder').textContent()).toBe('Agent One 处理中');
+    const heldId = await item.getAttribute('data-session-id');
     await item.locator('.qitem__main').click();
     const readOnly = three.getByTestId('readonly-composer');
     await readOnly.waitFor();
@@ -193,6 +194,9 @@ describe('collision control end to end: two agents, one conversation, a take-ove
       .getByTestId('customer-message')
       .filter({ hasText: `LIVE-${stamp}` })
       .waitFor();
+    // Issue 15: the Team row follows by push (no timer reads the list any more): its preview is the new message.
+    const teamRow = three.locator(`[data-testid="team-item"][data-session-id="${heldId}"]`);
+    await expect.poll(() => teamRow.textContent(), { timeout: 5000 }).toContain(`LIVE-${stamp}`);
     expect(await three.getByLabel('Reply').count()).toBe(0);
     await three.screenshot({ path: join(SHOTS, 'takeover-team-zh.png') });
     // The same screen in English (the language switch), then back.

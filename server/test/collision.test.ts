@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentLoad, HeldContact, SessionViewers, TakeoverView } from '../../common/api/collision';
+import type { AgentLoad, HeldContact, HeldContactChange, SessionViewers, TakeoverView } from '../../common/api/collision';
 import type { MessageView, SessionDetail } from '../../common/api/sessions';
 import type { AuditPage } from '../src/audit/audit';
 import type { OfferView } from '../../common/socket/agent-events';
@@ -18,7 +18,9 @@ function recorder(socket: Socket) {
     updated: [] as TakeoverView[],
     loads: [] as AgentLoad[],
     messages: [] as MessageView[],
+    held: [] as HeldContactChange[],
   };
+  socket.on('takeover:held', (h: HeldContactChange) => void got.held.push(h));
   socket.on('message:new', (m: MessageView) => void got.messages.push(m));
   socket.on('offer:new', (o: OfferView) => void got.offers.push(o));
   socket.on('session:viewers', (v: SessionViewers) => void got.viewers.push(v));
@@ -195,6 +197,51 @@ describe('collision control over the agent socket', () => {
     });
     await ack(agent3, 'session:unview', { sessionId });
     await done(sessionId, widget);
+  });
+
+  it('pushes the Team tab live: a held contact, its new messages, its move to another group and its close reach the colleagues of its group only', async () => {
+    const heldOf = (got: ReturnType<typeof recorder>, sessionId: string) => got.held.filter((h) => h.sessionId === sessionId);
+    const last = (got: ReturnType<typeof recorder>, sessionId: string) => heldOf(got, sessionId).at(-1);
+    const { sessionId, widget } = await contactHeldByAgent1('Team tab, follow me live');
+    // Held by agent1: agent3 and the lead (general) get the row with its holder; agent1 (holder) and agent2 (vip) do not.
+    await until(() => last(three, sessionId)?.held !== undefined && last(three, sessionId)?.held !== null, 5000);
+    expect(last(three, sessionId)!.held).toMatchObject({
+      holder: { name: 'Agent One' },
+      summary: { id: sessionId, status: 'active', skillGroup: 'general', lastMessagePreview: 'Team tab, follow me live' },
+    });
+    await until(() => last(leadGot, sessionId)?.held?.holder.name === 'Agent One');
+    expect(heldOf(one, sessionId).every((h) => h.held === null)).toBe(true);
+    expect(heldOf(two, sessionId)).toEqual([]);
+
+    // The customer writes again: the row's preview follows.
+    widget.send({ type: 'message', clientMessageId: `team-live-${Date.now()}`, text: 'Any news on it?' });
+    await until(() => last(three, sessionId)?.held?.summary.lastMessagePreview === 'Any news on it?', 5000);
+    // The holder replies: so does the row.
+    expect(await ack(agent1, 'message:send', { sessionId, clientMessageId: 'agent1-team-00001', text: 'Looking now.' })).toMatchObject({
+      ok: true,
+    });
+    await until(() => last(three, sessionId)?.held?.summary.lastMessagePreview === 'Looking now.', 5000);
+
+    // Moved to vip: general's agent3 drops it at once and never sees it held there; agent2 (now its holder) gets no row.
+    expect(
+      await ack(agent1, 'session:transfer', { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold' }),
+    ).toMatchObject({
+      ok: true,
+    });
+    await until(() => last(three, sessionId)?.held === null, 5000);
+    await until(() => two.offers.some((o) => o.sessionId === sessionId), 5000);
+    expect(await ack(agent2, 'offer:accept', { sessionId })).toMatchObject({ ok: true });
+    // The lead handles vip too: the row comes back for them, held by Agent Two.
+    await until(() => last(leadGot, sessionId)?.held?.holder.name === 'Agent Two', 5000);
+    expect(heldOf(two, sessionId).every((h) => h.held === null)).toBe(true);
+    expect(heldOf(three, sessionId).filter((h) => h.held?.holder.name === 'Agent Two')).toEqual([]);
+
+    // Closed: the lead drops it.
+    await done(sessionId, widget, agent2);
+    await until(() => last(leadGot, sessionId)?.held === null, 5000);
+    // What the list answers agrees with the pushes.
+    const listed = await ack<HeldContact[]>(lead, 'takeover:list', {});
+    expect(listed.ok && listed.data.some((h) => h.summary.id === sessionId)).toBe(false);
   });
 
   it('refuses a reply from anyone but the assigned agent with NOT_ASSIGNED', async () => {

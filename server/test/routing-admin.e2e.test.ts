@@ -19,6 +19,10 @@ const DOCS = join(REPO, 'docs', 'images');
  * workstation shows its explanation (config v2, assisted, agent1 chosen), as does the admin's lookup.
  * Screenshots in English and Chinese.
  */
+/** English words a Chinese sentence of the desk must not hold (ids such as skill groups, intents and models may stay). */
+const ENGLISH_WORDS =
+  /\b(the|and|of|at|with|not|in|to|contacts?|agents?|characters?|questions?|baseline|intent|margin|channel|person|transfer)\b/i;
+
 describe('routing admin: change weights → what-if → publish → the next contact routes by the new version', () => {
   let server: ServerProcess;
   let browser: Browser;
@@ -197,6 +201,14 @@ describe('routing admin: change weights → what-if → publish → the next con
     expect(await zhAdmin.getByTestId('sim-contacts').textContent()).toMatch(/^\d+ 个会话$/);
     expect(await zhAdmin.locator('[data-testid="sim-kpis"]').textContent()).toContain('服务水平');
     await zhAdmin.screenshot({ path: join(SHOTS, 'routing-admin-compare-zh.png') });
+    // Issue 15: the simulator's assumptions are worded in Chinese too (codes + numbers from the server).
+    const simNotes = zhAdmin.getByTestId('sim-notes');
+    await simNotes.locator('summary').click();
+    const noteTexts = await simNotes.locator('li').allTextContents();
+    expect(noteTexts.length).toBeGreaterThan(0);
+    for (const n of noteTexts) expect(n, n).not.toMatch(ENGLISH_WORDS);
+    await simNotes.scrollIntoViewIfNeeded();
+    await zhAdmin.screenshot({ path: join(SHOTS, 'routing-admin-notes-zh.png') });
 
     const zhAgent = await (await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: 'zh-CN' })).newPage();
     await signIn(zhAgent, 'agent1');
@@ -212,5 +224,14 @@ describe('routing admin: change weights → what-if → publish → the next con
     expect(await routing.getByTestId('decision-config-version').textContent()).toBe('配置第 2 版');
     expect(await routing.getByTestId('decision-tier').textContent()).toBe('辅助');
     await zhAgent.screenshot({ path: join(SHOTS, 'routing-explanation-zh.png') });
+    // Issue 15: every score factor (the language core's included) and the offer, in Chinese.
+    await routing.locator('details.decision__fold summary').first().click();
+    const factorNotes = await routing.getByTestId('decision-factor-note').allTextContents();
+    expect(factorNotes.length).toBeGreaterThan(3);
+    for (const n of [...factorNotes, ...(await routing.getByTestId('decision-factor').allTextContents())])
+      expect(n, n).not.toMatch(ENGLISH_WORDS);
+    expect(await routing.getByTestId('decision-assignment').textContent()).not.toMatch(ENGLISH_WORDS);
+    await routing.getByTestId('decision-factor-note').first().scrollIntoViewIfNeeded();
+    await zhAgent.screenshot({ path: join(SHOTS, 'routing-explanation-factors-zh.png') });
   });
 });

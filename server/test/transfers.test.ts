@@ -98,6 +98,18 @@ describe('transfers over the agent socket', () => {
     expect(detail!.messages.some((m) => m.kind === 'text' && m.body.text.includes('charged twice'))).toBe(true);
     expect(detail!.messages.some((m) => m.kind === 'event' && m.body.name === 'staff.transfer')).toBe(true);
     expect(detail!.routing).toMatchObject({ trigger: 'transferred', transfer: { from: expect.any(String), to: agent2Id, mode: 'warm' } });
+    // Issue 15: the decision's phrases as codes for the desk to word (the English stays beside them).
+    expect(detail!.routing).toMatchObject({
+      assignment: 'warm transfer to the agent named by the sender',
+      assignmentDetails: [{ code: 'warm-transfer-named' }],
+    });
+    expect(detail!.routing!.reasons.at(-1)).toMatchObject({
+      factor: 'transfer',
+      code: 'transfer-agent-moved',
+      params: { mode: 'warm', from: 'Agent One', target: 'Agent Two', fromGroup: 'general' },
+    });
+    // (An agent's copy names only themselves among the candidates.)
+    expect(detail!.routing!.candidates?.find((c) => c.chosen)?.details).toEqual([{ code: 'named-by-transfer' }]);
     await until(() => one.updates.some((t) => t.id === transferId && t.status === 'accepted'));
     expect(await ack(agent1, 'message:send', { sessionId, clientMessageId: 'agent1-late-0001', text: 'hi' })).toMatchObject({
       ok: false,

@@ -31,7 +31,7 @@ import {
   type AgentServerToClientEvents,
 } from '../../../common/socket/agent-events';
 import type { z } from 'zod';
-import type { MessageView } from '../../../common/api/sessions';
+import type { MessageView, SessionSummary } from '../../../common/api/sessions';
 import {
   AddNoteSchema,
   BargeSchema,
@@ -163,6 +163,11 @@ function isReassignTarget(v: unknown): v is { kind: 'queue' } | { kind: 'agent';
 
 /** The socket.io room of the leads watching one conversation (issue 16, `supervise:open`). */
 export const superviseRoom = (sessionId: string) => `supervise:${sessionId}`;
+/**
+ * The socket.io room of the staff who may ask to take over a group's held contacts (issue 15: agents
+ * and leads of the group, `session.takeover`): the Team tab's pushes (`takeover:held`).
+ */
+export const teamRoom = (skillGroup: string) => `team:${skillGroup}`;
 
 export interface AgentHubDeps {
   httpServer: HttpsServer;
@@ -476,9 +481,54 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     return Promise.all(
       held.map(async (s) => {
         const holderId = s.assignedAgentId!;
-        return { summary: await summaryOf(s), holder: { id: holderId, name: deps.auth.userById(holderId)?.displayName ?? holderId } };
+        heldShown.set(s.id, { skillGroup: s.skillGroup, holderId });
+        return { summary: await summaryOf(s), holder: holderOf(holderId) };
       }),
     );
+  }
+
+  const holderOf = (holderId: string) => ({ id: holderId, name: deps.auth.userById(holderId)?.displayName ?? holderId });
+  /**
+   * Issue 15: the group and holder of each held contact this node listed (`takeover:list`) or pushed
+   * (`takeover:held`) as held, so the Team tabs of its old group hear when it leaves that group.
+   */
+  const heldShown = new LRUCache<string, { skillGroup: string; holderId: string }>({ max: 10_000 });
+
+  /**
+   * Issue 15 (docs/collision.md "Team tab"): a contact's change to the Team tabs of its group on this
+   * node — held by a colleague: its row (`row`, else read from the store) to the group's team room but
+   * its holder; otherwise (queued, closed, moved to another group, taken by the viewer) its removal
+   * to whoever may show it (the group's team room, the group it was last shown in, the new holder).
+   */
+  async function pushHeld(sessionId: string, facts: SessionFacts, row?: SessionSummary): Promise<void> {
+    const before = heldShown.get(sessionId);
+    const room = teamRoom(facts.skillGroup);
+    const gone = { sessionId, held: null };
+    if (before && before.skillGroup !== facts.skillGroup && present(teamRoom(before.skillGroup)))
+      nsp.to(teamRoom(before.skillGroup)).emit('takeover:held', gone);
+    const holderId = facts.status === 'active' ? facts.assignedAgentId : null;
+    if (!holderId) {
+      heldShown.delete(sessionId);
+      if (present(room)) nsp.to(room).emit('takeover:held', gone);
+      return;
+    }
+    // The new holder's own chats are not on their Team tab.
+    if (before?.holderId !== holderId && present(agentRoom(holderId))) nsp.to(agentRoom(holderId)).emit('takeover:held', gone);
+    if (!present(room)) {
+      heldShown.delete(sessionId);
+      return;
+    }
+    let summary = row;
+    if (!summary) {
+      const stored = await deps.store.getSession(sessionId);
+      if (!stored) return;
+      summary = await summaryOf(stored);
+    }
+    heldShown.set(sessionId, { skillGroup: facts.skillGroup, holderId });
+    nsp
+      .to(room)
+      .except(agentRoom(holderId))
+      .emit('takeover:held', { sessionId, held: { summary, holder: holderOf(holderId) } });
   }
 
   /**
@@ -610,6 +660,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     let inPool = false;
     // Room membership is the queue policy (rbac.queueRoomsOf): pushes reach only who may see them.
     void socket.join(queueRoomsOf(user));
+    // Issue 15: the Team tab's pushes, for the groups whose held contacts this user may ask to take over.
+    if (collision) void socket.join((scopeOf(user, 'session.takeover') ?? []).map(teamRoom));
     const takesContacts = user.roles.includes('agent') || user.roles.includes('lead');
     // Handlers are registered before any await, so no event sent right after connect is lost.
     // One registration path: the event's name picks its policy (AGENT_EVENT_POLICY) and its handler.
@@ -875,8 +927,23 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   // Issue 15: a contact that changed hands or closed: its viewers see the new holder, its pending take-overs end.
   if (collision)
     subs.push(
-      await deps.bus.subscribeAll('session.changed', async ({ sessionId }) => {
+      await deps.bus.subscribeAll('session.changed', async ({ sessionId, payload }) => {
         await collision.sessionChanged(sessionId).catch(logCollision);
+        // The Team tabs of the contact's group (and of the group it left) follow it.
+        await pushHeld(sessionId, payload).catch(logCollision);
+      }),
+      // A held contact's newest message moves its Team row (preview, last activity), as the queue's rows.
+      await deps.bus.subscribeAll('message.in', async ({ sessionId, conversationId, payload: { envelope, session } }) => {
+        if (session.status !== 'active' || !session.assignedAgentId || !present(teamRoom(session.skillGroup))) return;
+        const name = await customerName(envelope.customerId);
+        const row = queueRow({ ...session, id: sessionId, conversationId }, name, envelope, undefined, deps.slaOf?.(sessionId));
+        await pushHeld(sessionId, session, row).catch(logCollision);
+      }),
+      await deps.bus.subscribeAll('message.out', async ({ sessionId, conversationId, payload: { envelope, session } }) => {
+        if (session.status !== 'active' || !session.assignedAgentId || !present(teamRoom(session.skillGroup))) return;
+        const name = await customerName(session.customerId);
+        const row = queueRow({ ...session, id: sessionId, conversationId }, name, envelope, undefined, deps.slaOf?.(sessionId));
+        await pushHeld(sessionId, session, row).catch(logCollision);
       }),
     );
 

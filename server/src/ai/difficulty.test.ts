@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmotionResult } from '../../../common/ai/types';
+import { ReasonSchema } from '../../../common/routing/types';
 import { assessDifficulty, DIFFICULTY_POINTS } from './difficulty';
 import type { IntentPrediction } from './intent';
 
@@ -84,5 +85,34 @@ describe('difficulty: questions are counted as a person would', () => {
     expect(q('我的订单呢？？？？')).toBe(0);
     expect(q('I want another one, plus a bag')).toBe(0);
     expect(q('Where is my order? And when do refunds arrive?')).toBe(7.5);
+  });
+});
+
+describe('the language core’s factors as codes (issue 15)', () => {
+  it('gives every factor a stable code with numbers and ids as params, never the customer’s text', () => {
+    const text = 'My order 12345678 is not here and I am not happy, get me a person!';
+    const r = assessDifficulty({ text, intent: lost, emotion: angry, wantsHuman: true, channel: 'SP', contacts30d: 3 });
+    for (const x of r.reasons) expect(ReasonSchema.parse(x).code, x.factor).toMatch(/^(core|difficulty)-/);
+    const by = Object.fromEntries(r.reasons.map((x) => [x.factor, x]));
+    expect(by.base).toMatchObject({ code: 'difficulty-base' });
+    expect(by['out-of-scope']).toMatchObject({ code: 'core-out-of-scope', params: { intent: 'order_status', confidence: 0.2 } });
+    expect(by.ambiguity).toMatchObject({ code: 'core-ambiguity', params: { margin: 0.05 } });
+    expect(by.issues).toMatchObject({ code: 'core-issues', params: { count: 1, intents: 1 } });
+    expect(by.length).toMatchObject({ code: 'core-length', params: { count: [...text].length } });
+    expect(by.entities).toMatchObject({ code: 'core-entities', params: { count: 1 } });
+    expect(by.negation).toMatchObject({ code: 'core-negation', params: { count: 2 } });
+    expect(by['negative-emotion']).toMatchObject({ code: 'core-negative-emotion', params: { emotion: 'anger', intensity: 0.9 } });
+    expect(by['wants-human']).toMatchObject({ code: 'core-wants-human' });
+    expect(by.channel).toMatchObject({ code: 'difficulty-voice' });
+    expect(by['repeat-contact']).toMatchObject({ code: 'difficulty-repeat' });
+    for (const x of r.reasons) for (const v of Object.values(x.params ?? {})) expect(String(v)).not.toMatch(/happy|person|order 1/);
+
+    const calm = assessDifficulty({ text: 'where is my order', intent: sure, emotion: neutral, wantsHuman: false });
+    const calmBy = Object.fromEntries(calm.reasons.map((x) => [x.factor, x]));
+    expect(calmBy['out-of-scope']).toMatchObject({ code: 'core-intent', params: { intent: 'order_status', confidence: 0.97 } });
+    expect(calmBy['negative-emotion']).toMatchObject({ code: 'core-emotion-not-negative', params: { emotion: 'neutral' } });
+    expect(calmBy['wants-human']).toMatchObject({ code: 'core-no-human-request' });
+    expect(calmBy.channel).toMatchObject({ code: 'difficulty-text' });
+    expect(calmBy['repeat-contact']).toMatchObject({ code: 'difficulty-first-contact' });
   });
 });

@@ -10,7 +10,9 @@ import { escapeRegExp } from './lexicon';
  * from what the knowledge base answers (out of scope, low confidence margin, several intents at
  * once), how long and detailed it is, negation, negative emotion, an explicit request for a person,
  * plus channel and repeat contact. Each factor is a `Reason` the routing explanation shows, and the
- * score is their sum (capped at 100).
+ * score is their sum (capped at 100). Each carries a stable code with numeric / identifier params
+ * (issue 15: `routing:reasons.<code>` in the desk; `core-*`, and the `difficulty-*` codes it shares
+ * with the surface scorer); intent params are KB intent ids, emotion params emotion labels.
  */
 
 export interface DifficultyInputs {
@@ -70,7 +72,7 @@ export function assessDifficulty(inputs: DifficultyInputs): { score: number; rea
   const voice = inputs.channel === 'SP';
   const repeat = (inputs.contacts30d ?? 1) >= 2;
   const reasons: Reason[] = [
-    { factor: 'base', points: P.base, note: 'baseline' },
+    { factor: 'base', points: P.base, note: 'baseline', code: 'difficulty-base' },
     {
       factor: 'out-of-scope',
       value: round2(oos),
@@ -78,49 +80,79 @@ export function assessDifficulty(inputs: DifficultyInputs): { score: number; rea
       note: intent.outOfScope
         ? `not in the knowledge base (best intent ${intent.candidates?.[0]?.label ?? '—'} at ${round2(intent.confidence)})`
         : `intent ${intent.label} at confidence ${round2(intent.confidence)}`,
+      ...(intent.outOfScope
+        ? intent.candidates?.[0]
+          ? { code: 'core-out-of-scope', params: { intent: intent.candidates[0].label, confidence: round2(intent.confidence) } }
+          : { code: 'core-out-of-scope-none', params: { confidence: round2(intent.confidence) } }
+        : { code: 'core-intent', params: { intent: intent.label, confidence: round2(intent.confidence) } }),
     },
     {
       factor: 'ambiguity',
       value: round2(ambiguity),
       points: round2(P.ambiguity * ambiguity),
       note: `margin ${round2(intent.margin)} between the two likeliest intents`,
+      code: 'core-ambiguity',
+      params: { margin: round2(intent.margin) },
     },
     {
       factor: 'issues',
       value: issues,
       points: Math.min(P.multiIntent, (issues - 1) * 7.5),
       note: `${issues} distinct question(s) (${intent.likelyIntents} likely intent(s), ${questions} question mark(s) or joiners)`,
+      code: 'core-issues',
+      params: { count: issues, intents: intent.likelyIntents, questions },
     },
     {
       factor: 'length',
       value: round2(clamp01(chars / 400)),
       points: round2(P.length * clamp01(chars / 400)),
       note: `${chars} characters, ${words} words`,
+      code: 'core-length',
+      params: { count: chars, words },
     },
     {
       factor: 'entities',
       value: entities,
       points: Math.min(P.entities, entities * 3),
       note: `${entities} order numbers, amounts, codes or links`,
+      code: 'core-entities',
+      params: { count: entities },
     },
-    { factor: 'negation', value: negations, points: Math.min(P.negation, negations * 2), note: `${negations} negation(s)` },
+    {
+      factor: 'negation',
+      value: negations,
+      points: Math.min(P.negation, negations * 2),
+      note: `${negations} negation(s)`,
+      code: 'core-negation',
+      params: { count: negations },
+    },
     {
       factor: 'negative-emotion',
       value: round2(negative),
       points: round2(P.negativeEmotion * negative),
       note: negative > 0 ? `${emotion.label} at intensity ${round2(emotion.intensity)}` : `${emotion.label} (not negative)`,
+      ...(negative > 0
+        ? { code: 'core-negative-emotion', params: { emotion: emotion.label, intensity: round2(emotion.intensity) } }
+        : { code: 'core-emotion-not-negative', params: { emotion: emotion.label } }),
     },
     {
       factor: 'wants-human',
       value: inputs.wantsHuman ? 1 : 0,
       points: inputs.wantsHuman ? P.wantsHuman : 0,
       note: inputs.wantsHuman ? 'asks for a person' : 'no request for a person',
+      code: inputs.wantsHuman ? 'core-wants-human' : 'core-no-human-request',
     },
-    { factor: 'channel', points: voice ? P.voice : 0, note: voice ? 'voice is harder to serve' : 'text channel' },
+    {
+      factor: 'channel',
+      points: voice ? P.voice : 0,
+      note: voice ? 'voice is harder to serve' : 'text channel',
+      code: voice ? 'difficulty-voice' : 'difficulty-text',
+    },
     {
       factor: 'repeat-contact',
       points: repeat ? P.repeat : 0,
       note: repeat ? 'contacted us again within 30 days' : 'first contact in 30 days',
+      code: repeat ? 'difficulty-repeat' : 'difficulty-first-contact',
     },
   ];
   const score = Math.min(

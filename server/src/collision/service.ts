@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { UserView } from '../../../common/api/auth';
-import type { SessionViewer, SessionViewers, TakeoverStatus, TakeoverView } from '../../../common/api/collision';
+import {
+  takeoverNote,
+  type SessionViewer,
+  type SessionViewers,
+  type TakeoverStatus,
+  type TakeoverView,
+} from '../../../common/api/collision';
 import { HuiliuError } from '../../../common/errors/codes';
 import { can } from '../auth/policy';
 import type { Logger } from '../logging/logger';
@@ -412,7 +418,7 @@ export function createCollisionService(deps: CollisionDeps): CollisionService {
           sessionId: t.sessionId,
           to: { kind: 'agent', agentId: requester.id },
           mode: 'warm',
-          note: `Take-over asked by ${requester.displayName}`,
+          note: takeoverNote(requester.displayName),
         });
         await deps.transfers.accept(requester, transfer.id);
         audit('ok', { decision: 'accepted', transferId: transfer.id });

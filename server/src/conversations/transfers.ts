@@ -446,16 +446,30 @@ export function createTransferService(deps: TransferDeps): TransferService {
           ...base,
           offeredTo: agentId,
           assignment: 'warm transfer to the agent named by the sender',
+          // Issue 15: the same phrases as codes, worded by the desk (`routing:reasons.*`).
+          assignmentDetails: [{ code: 'warm-transfer-named' }],
           candidates: [
-            { agentId, chosen: true, reasons: ['named by the transfer'], codes: ['chosen'] },
-            { agentId: actor.id, chosen: false, reasons: ['transferring this contact away'], codes: ['transfer-source'] },
+            { agentId, chosen: true, reasons: ['named by the transfer'], codes: ['chosen'], details: [{ code: 'named-by-transfer' }] },
+            {
+              agentId: actor.id,
+              chosen: false,
+              reasons: ['transferring this contact away'],
+              codes: ['transfer-source'],
+              details: [{ code: 'transfer-source' }],
+            },
           ],
         };
       } else {
         const pick = await deps.router.transferCandidate(session, base, actor.id);
         if (!pick) throw new HuiliuError('TRANSFER_TARGET_UNAVAILABLE', undefined, { reason: 'nobody-available' });
         agentId = pick.agentId;
-        decision = { ...base, offeredTo: agentId, assignment: `warm transfer: ${pick.why}`, candidates: pick.candidates };
+        decision = {
+          ...base,
+          offeredTo: agentId,
+          assignment: `warm transfer: ${pick.why}`,
+          ...(pick.whyDetails ? { assignmentDetails: [{ code: 'warm-transfer' }, ...pick.whyDetails] } : {}),
+          candidates: pick.candidates,
+        };
       }
       decision.offerConfigVersion = config.version;
       const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();

@@ -8,6 +8,7 @@ import {
 } from '../../../common/routing/types';
 import { roomFor, selectAgents, type EngineAgent, type EngineContact } from './engine';
 import { difficultyScore, valueScore } from './score';
+import { transferDecision } from './transfer';
 
 // Issue 15: every routing phrase the server builds carries a stable code and numeric/identifier params,
 // so the desk can show it in the agent's language; the English note stays for logs and old clients.
@@ -113,5 +114,37 @@ describe('candidate reasons carry details', () => {
     expect(roomFor({ load: { chat: 1, voice: 1 } }, 'chat', cap)).toMatchObject({
       detail: { code: 'mixed-load-on-call', params: { max: 1 } },
     });
+  });
+});
+
+describe('transfer reasons carry codes', () => {
+  it('words the newest transfer as a code with the names and modes as params', () => {
+    const at = new Date(NOW).toISOString();
+    const base = {
+      ...transferDecision(null, { from: 'u1', target: { kind: 'agent', agentId: 'u2' }, mode: 'warm', skillGroup: 'general', at }, config),
+    };
+    expect(base.reasons[0]).toMatchObject({ factor: 'unscored', code: 'unscored' });
+    expect(base.reasons.at(-1)).toMatchObject({
+      factor: 'transfer',
+      code: 'transfer-agent',
+      params: { mode: 'warm', from: 'u1', target: 'u2' },
+    });
+    const named = transferDecision(
+      null,
+      { from: 'u1', target: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold', skillGroup: 'vip', at, names: { from: 'Agent One' } },
+      config,
+    );
+    expect(named.reasons.at(-1)).toMatchObject({ code: 'transfer-group', params: { mode: 'cold', from: 'Agent One', target: 'vip' } });
+    const expert = transferDecision(
+      { ...base, tier: 'assisted', skillGroup: 'general' },
+      { from: 'u1', target: { kind: 'expert', skillGroup: 'vip' }, mode: 'warm', skillGroup: 'vip', at },
+      config,
+    );
+    expect(expert.reasons.at(-1)).toMatchObject({
+      code: 'transfer-expert-moved-raised',
+      params: { target: 'vip', fromGroup: 'general', tier: 'assisted' },
+    });
+    // Only the newest transfer is a reason.
+    expect(expert.reasons.filter((r) => r.factor === 'transfer')).toHaveLength(1);
   });
 });

@@ -111,7 +111,7 @@ export interface Router {
     session: SessionRecord,
     decision: RoutingDecision,
     exclude: string,
-  ): Promise<{ agentId: string; why: string; candidates: RoutingCandidate[] } | null>;
+  ): Promise<{ agentId: string; why: string; whyDetails?: ReasonText[]; candidates: RoutingCandidate[] } | null>;
   // ── end of transfers ──────────────────────────────────────────────────────────────────────────
   stop(): Promise<void>;
 }
@@ -565,7 +565,13 @@ export function createRouter(deps: RouterDeps): Router {
         },
       };
       if (tier === 'ai' && aiTier.available) {
-        const bot: RoutingDecision = { ...decision, trigger: 'new', assignment: 'with the AI tier', offeredAt: decision.decidedAt };
+        const bot: RoutingDecision = {
+          ...decision,
+          trigger: 'new',
+          assignment: 'with the AI tier',
+          assignmentDetails: [{ code: 'with-ai-tier' }],
+          offeredAt: decision.decidedAt,
+        };
         const { session: saved, applied } = await deps.store.startBot(session.id, bot);
         if (applied) {
           await deps.bus.publish(sessionChanged(saved, 'routed', 'system', 'new', session));
@@ -736,7 +742,13 @@ export function createRouter(deps: RouterDeps): Router {
           continue;
         }
         const candidates = explain(selection.candidates, agent.id, full);
-        return { agentId: agent.id, why: candidates.find((c) => c.agentId === agent.id)?.reasons.join('; ') ?? '', candidates };
+        const chosen = candidates.find((c) => c.agentId === agent.id);
+        return {
+          agentId: agent.id,
+          why: chosen?.reasons.join('; ') ?? '',
+          ...(chosen?.details ? { whyDetails: chosen.details } : {}),
+          candidates,
+        };
       }
       return null;
     },

@@ -52,7 +52,7 @@ export function transferDecision(base: RoutingDecision | null, t: TransferFacts,
     weights: { ...config.weights },
     thresholds: { ...config.thresholds },
     skillGroup: t.skillGroup,
-    reasons: [{ factor: 'unscored', note: 'not scored before the transfer: zero scores' }],
+    reasons: [{ factor: 'unscored', note: 'not scored before the transfer: zero scores', code: 'unscored' }],
     offeredTo: null,
     assignment: '',
     decidedAt: t.at,
@@ -63,13 +63,24 @@ export function transferDecision(base: RoutingDecision | null, t: TransferFacts,
   const label = t.target.kind === 'agent' ? `agent ${target}` : expert ? `the expert tier of ${target}` : `skill group ${target}`;
   const moved = t.skillGroup !== scored.skillGroup ? ` (from ${scored.skillGroup})` : '';
   const note = `${t.mode} transfer by ${t.names?.from ?? t.from} to ${label}${moved}${expert && scored.tier !== 'expert' ? `; tier ${scored.tier} → expert, priority unchanged` : ''}`;
+  // Issue 15: the note as a code (`transfer-<agent|group|expert>[-moved][-raised]`) with the names as params.
+  const raised = expert && scored.tier !== 'expert';
+  const kind = t.target.kind === 'agent' ? 'agent' : expert ? 'expert' : 'group';
+  const code = `transfer-${kind}${moved ? '-moved' : ''}${raised ? '-raised' : ''}`;
+  const params = {
+    mode: t.mode,
+    from: t.names?.from ?? t.from,
+    target,
+    ...(moved ? { fromGroup: scored.skillGroup } : {}),
+    ...(raised ? { tier: scored.tier } : {}),
+  };
   // Only the newest transfer is a reason: a contact transferred twice does not carry the first one.
   const { candidates: _candidates, ring: _ring, effectivePriority: _effective, waitedMs: _waited, ...kept } = scored;
   return {
     ...kept,
     tier: expert ? 'expert' : scored.tier,
     skillGroup: t.skillGroup,
-    reasons: [...scored.reasons.filter((r) => r.factor !== 'transfer'), { factor: 'transfer', note }],
+    reasons: [...scored.reasons.filter((r) => r.factor !== 'transfer'), { factor: 'transfer', note, code, params }],
     offeredTo: null,
     assignment: '',
     trigger: 'transferred',

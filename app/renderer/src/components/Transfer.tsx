@@ -16,6 +16,18 @@ import { useClock } from '../clock';
 import { ServerError } from './ServerError';
 import { useCustomerName } from '../customer-name';
 import { isImeComposing } from './ime';
+import { useSummaryLines } from './summary-lines';
+import { TAKEOVER_NOTE_PREFIX } from '../../../../common/api/collision';
+import type { TFunction } from 'i18next';
+
+/**
+ * A transfer's note as the card shows it: the sender's own words in quotes, or, for the transfer a
+ * take-over made (`takeoverNote` on the server), "<name> asked to take over" in the desk's language.
+ */
+export function transferNoteText(note: string, t: TFunction<'transfer'>): string {
+  if (note.startsWith(TAKEOVER_NOTE_PREFIX)) return t('takeoverNote', { name: note.slice(TAKEOVER_NOTE_PREFIX.length) });
+  return `“${note}”`;
+}
 
 /**
  * Transfers in the workstation (issue 11): the dialog behind the conversation's Transfer button,
@@ -206,6 +218,8 @@ export function OutgoingTransferBanner({ transfer }: { transfer: TransferView })
 function SummaryLines({ transfer }: { transfer: Pick<TransferView, 'summary'> }) {
   const { t } = useTranslation('transfer');
   const { t: ta } = useTranslation('assist');
+  // Worded in the desk's language from the summary's facts (issue 15), like the hand-over card.
+  const linesOf = useSummaryLines();
   if (!transfer.summary) return null;
   return (
     <div className="transfer-summary" data-testid="transfer-summary">
@@ -213,7 +227,7 @@ function SummaryLines({ transfer }: { transfer: Pick<TransferView, 'summary'> })
         {ta('aiMark')}
       </span>
       <strong>{t('summary')}</strong>
-      {transfer.summary.lines.map((line, i) => (
+      {linesOf(transfer.summary).map((line, i) => (
         <p key={i} dir="auto">
           {line}
         </p>
@@ -241,7 +255,7 @@ export function TransferCard({ transfer }: { transfer: TransferView }) {
       </div>
       {transfer.note ? (
         <p className="transfer-card__note" dir="auto" data-testid="transfer-note-shown">
-          “{transfer.note}”
+          {transferNoteText(transfer.note, t)}
         </p>
       ) : null}
       <SummaryLines transfer={transfer} />
@@ -278,7 +292,7 @@ export function IncomingTransfers() {
           </p>
           {transfer.note ? (
             <p className="transfer-card__note" dir="auto">
-              “{transfer.note}”
+              {transferNoteText(transfer.note, t)}
             </p>
           ) : null}
           <SummaryLines transfer={transfer} />

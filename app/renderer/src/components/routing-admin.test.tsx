@@ -359,6 +359,41 @@ describe('the what-if comparison', () => {
     expect(row).toEqual(['Unanswered', '2', '5', '+3']);
   });
 
+  it('words the simulator’s assumptions from their codes in Chinese, and keeps the English for a code it does not know', async () => {
+    const withNotes = {
+      ...SIMULATION,
+      agents: 2,
+      aiTier: false,
+      notes: [
+        'Generated workload: Poisson arrivals, exponential handle time, patience and AI time (docs/what-if.md).',
+        'Agents: the 2 agents on record in general, vip, signed in the whole time.',
+        'The AI tier is not answering on this server: ai-tier contacts go to people.',
+      ],
+      noteDetails: [
+        { code: 'generated' },
+        { code: 'agents-on-record', params: { count: 2, groups: 'general, vip' } },
+        { code: 'ai-tier-off' },
+      ],
+    };
+    await renderPage(ADMIN, [V1], 'zh', withNotes);
+    await click($('[data-testid="compare"]'));
+    const items = [...$('[data-testid="sim-notes"]')!.querySelectorAll('li')].map((li) => li.textContent ?? '');
+    expect(items).toEqual([
+      '生成的工作量：泊松到达，处理时长、耐心和 AI 时长均服从指数分布（docs/what-if.md）。',
+      '坐席：general, vip 中登记的 2 名坐席，全程在线。',
+      '本服务器的 AI 层未应答：AI 层级的会话交给人工。',
+    ]);
+    act(() => root?.unmount());
+    root = null;
+    host.remove();
+    const newer = { ...withNotes, noteDetails: [{ code: 'generated' }, { code: 'from-a-newer-server' }, { code: 'ai-tier-off' }] };
+    await renderPage(ADMIN, [V1], 'zh', newer);
+    await click($('[data-testid="compare"]'));
+    const mixed = [...$('[data-testid="sim-notes"]')!.querySelectorAll('li')].map((li) => li.textContent ?? '');
+    expect(mixed[1]).toBe(withNotes.notes[1]);
+    expect(mixed[2]).toBe('本服务器的 AI 层未应答：AI 层级的会话交给人工。');
+  });
+
   it('speaks Chinese', async () => {
     await renderPage(ADMIN, [V1], 'zh');
     await click($('[data-testid="compare"]'));
@@ -367,6 +402,9 @@ describe('the what-if comparison', () => {
     expect(text('[data-testid="sim-source"]')).toContain('生成的负载');
     expect(text('[data-testid="sim-contacts"]')).toBe('240 个会话');
     expect(text('[data-testid="sim-kpis"]')).toContain('服务水平');
+    // Percentage-point changes carry a Chinese unit, not the English "pp" (i18next falls back on an empty string).
+    expect(text('[data-testid="sim-kpis"]')).toContain('个百分点');
+    expect(text('[data-testid="sim-kpis"]')).not.toMatch(/\bpp\b/);
     expect(text('[data-testid="sim-changes-summary"]')).toBe('共 3 个改变：分层 2 个，坐席 2 个');
     expect(text('[data-testid="sim-changes"]')).toContain('辅助 → 专家');
     expect(text('[data-testid="publish"]')).toBe('发布为第 2 版');

@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConversationSummary } from '../../../../common/ai/assist';
 import type { MessageView, SessionDetail } from '../../../../common/api/sessions';
 import type { TransferView } from '../../../../common/api/transfers';
+import { takeoverNote } from '../../../../common/api/collision';
+import { transferNoteText } from './Transfer';
 import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
 import type { TransferTargets } from '../../../../common/socket/agent-events';
 import type { AgentConnection } from '../api/agent-socket';
@@ -281,6 +283,31 @@ describe('transfers in the workstation', () => {
     expect($('transfer-card')?.textContent).toContain('Transferred from Agent One (warm)');
     expect($('transfer-card')?.textContent).toContain('Double charge');
     expect($('transfer-record')?.textContent).toContain('Agent One transferred this conversation to Agent Two (warm)');
+  });
+
+  it('words a take-over’s transfer note and the AI summary in the desk’s language, and keeps a sender’s own note as written', async () => {
+    const agent2 = { ...me, id: 'u2', displayName: 'Agent Two', skillGroups: ['vip'] };
+    await render({ user: agent2, open: null, locale: 'zh' });
+    const facts = { aiAnswers: 0, aiIntents: [], handover: null, agentReplies: 0, orders: [], tracking: [] };
+    await act(async () =>
+      store.getState().receiveTransferOffer({
+        transfer: view({
+          note: takeoverNote('Agent Three'),
+          summary: { ...SUMMARY, lines: [...SUMMARY.lines, 'Done: nothing yet'], facts },
+        }),
+        session: detail(),
+      }),
+    );
+    const card = $('incoming-transfer')!;
+    expect(card.textContent).toContain('Agent Three 申请了接管');
+    expect(card.textContent).not.toContain('Take-over asked by');
+    // The AI summary too is worded in Chinese from its facts; the customer's words stay as said.
+    expect(card.textContent).toContain('客户诉求：I was charged twice');
+    expect(card.textContent).toContain('已处理：尚未处理');
+    expect(card.textContent).not.toContain('Customer wants');
+    const t = ((key: string, o: { name: string }) => `${key}:${o.name}`) as unknown as Parameters<typeof transferNoteText>[1];
+    expect(transferNoteText('Double charge', t)).toBe('“Double charge”');
+    expect(transferNoteText(takeoverNote('Agent Three'), t)).toBe('takeoverNote:Agent Three');
   });
 
   it('credits the lead on a reassign record (en, zh)', async () => {

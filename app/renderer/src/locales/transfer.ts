@@ -34,6 +34,7 @@ export const en = {
   declineReason: 'Reason (optional)',
   summary: 'AI summary',
   transferredFrom: 'Transferred from {{name}} ({{mode}})',
+  takeoverNote: 'Take-over asked by {{name}}',
   modeName: { warm: 'warm', cold: 'cold' },
   notices: {
     accepted: '{{to}} accepted your transfer; the conversation is theirs now.',
@@ -81,6 +82,7 @@ export const zh: Messages<typeof en> = {
   declineReason: '原因（可选）',
   summary: 'AI 摘要',
   transferredFrom: '由 {{name}} 转接（{{mode}}）',
+  takeoverNote: '{{name}} 申请了接管',
   modeName: { warm: '协商转接', cold: '直接转接' },
   notices: {
     accepted: '{{to}} 已接受转接，会话已交给对方。',

@@ -57,6 +57,7 @@ const DYNAMIC: readonly string[] = [
   'routing:factorNames.',
   'routing:reasons.',
   'routing:triggers.',
+  'routing:whatIfNotes.',
   'shortcuts:actions.',
   'softphone:consult.',
   'softphone:error.',

@@ -1,4 +1,5 @@
 import type { UserView } from '../../../../common/api/auth';
+import type { ReasonText } from '../../../../common/routing/types';
 import type { ReplayContact, SessionStore } from '../../sessions/store';
 import { channelKindOf } from '../engine';
 import { hashUniform } from './prng';
@@ -43,7 +44,21 @@ export interface ReplayOptions {
   yieldTurn?: () => Promise<void>;
 }
 
-export type ReplayResult = { kind: 'ok'; workload: Workload; notes: string[] } | { kind: 'empty' } | { kind: 'tooMany'; limit: number };
+/**
+ * What a simulation had to assume, in English (`notes`) and, in the same order, as codes with
+ * numbers (`noteDetails`, issue 15: worded by the desk from `routing:whatIfNotes.<code>`).
+ */
+export class SimulationNotes {
+  readonly notes: string[] = [];
+  readonly noteDetails: ReasonText[] = [];
+  add(code: string, text: string, params?: ReasonText['params']): void {
+    this.notes.push(text);
+    this.noteDetails.push(params ? { code, params } : { code });
+  }
+}
+
+export type ReplayResult =
+  { kind: 'ok'; workload: Workload; notes: string[]; noteDetails: ReasonText[] } | { kind: 'empty' } | { kind: 'tooMany'; limit: number };
 
 /** Used when the window has no answered contact to measure: a handle time, and an AI time (seconds). */
 export const DEFAULT_HANDLE_SECONDS = 300;
@@ -204,22 +219,42 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
     agents.push({ id: u.id, username: u.username, skillGroups: [...u.skillGroups], expert: u.expert });
   }
 
-  const notes: string[] = [
-    'Agents are taken as signed in and available for the whole window; offers are accepted at once.',
-    'The store does not record abandonment: contacts a person answered never abandon in the replay.',
-  ];
-  if (noFacts) notes.push(`${noFacts} contacts were logged without value facts: their recorded value score was kept.`);
+  const notes = new SimulationNotes();
+  notes.add('agents-available', 'Agents are taken as signed in and available for the whole window; offers are accepted at once.');
+  notes.add('no-abandonment', 'The store does not record abandonment: contacts a person answered never abandon in the replay.');
+  if (noFacts)
+    notes.add('no-value-facts', `${noFacts} contacts were logged without value facts: their recorded value score was kept.`, {
+      count: noFacts,
+    });
   if (answeredWithoutOffer)
-    notes.push(
+    notes.add(
+      'answered-without-offer',
       `${answeredWithoutOffer} answered contacts had no logged offer to their agent (taken from the queue): handle time is the mean.`,
+      { count: answeredWithoutOffer },
     );
   if (filledHandle - answeredWithoutOffer > 0)
-    notes.push(
+    notes.add(
+      'never-reached-person',
       `${filledHandle - answeredWithoutOffer} contacts never reached a person: if a config sends them to one, handle time is the mean.`,
+      { count: filledHandle - answeredWithoutOffer },
     );
-  if (stillWaiting) notes.push(`${stillWaiting} contacts were still waiting when read: they wait without a patience limit.`);
-  if (closedUnanswered) notes.push(`${closedUnanswered} contacts closed unanswered: they leave after the wait they had.`);
-  if (unknownAgents) notes.push(`${unknownAgents} agents named in the log are no longer enabled users and were left out.`);
-  if (!aiTier) notes.push('No contact of the window was with the AI tier: ai-tier contacts go to people, as they did.');
-  return { kind: 'ok', workload: { contacts, agents, startMs: options.fromMs, endMs: options.toMs, aiTier }, notes };
+  if (stillWaiting)
+    notes.add('still-waiting', `${stillWaiting} contacts were still waiting when read: they wait without a patience limit.`, {
+      count: stillWaiting,
+    });
+  if (closedUnanswered)
+    notes.add('closed-unanswered', `${closedUnanswered} contacts closed unanswered: they leave after the wait they had.`, {
+      count: closedUnanswered,
+    });
+  if (unknownAgents)
+    notes.add('unknown-agents', `${unknownAgents} agents named in the log are no longer enabled users and were left out.`, {
+      count: unknownAgents,
+    });
+  if (!aiTier) notes.add('no-ai-in-window', 'No contact of the window was with the AI tier: ai-tier contacts go to people, as they did.');
+  return {
+    kind: 'ok',
+    workload: { contacts, agents, startMs: options.fromMs, endMs: options.toMs, aiTier },
+    notes: notes.notes,
+    noteDetails: notes.noteDetails,
+  };
 }

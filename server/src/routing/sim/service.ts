@@ -5,7 +5,7 @@ import { RoutingConfigSchema, type RoutingConfig } from '../../../../common/rout
 import type { SessionStore } from '../../sessions/store';
 import type { RoutingConfigStore } from '../config-store';
 import { generateWorkload } from './generate';
-import { buildReplay } from './replay';
+import { buildReplay, SimulationNotes } from './replay';
 import type { SimAgent } from './simulate';
 import { pack, WHAT_IF_BUDGET_MS, type PackedWhatIfInput, type WhatIfOutput, type Workload } from './what-if';
 
@@ -74,7 +74,7 @@ async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise
 
   const wl = request.workload;
   let workload: Workload | null = null;
-  let notes: string[] = [];
+  let notes: Pick<SimulationNotes, 'notes' | 'noteDetails'> = { notes: [], noteDetails: [] };
   let source: SimulationResult['source'] = 'window';
   if (wl?.source !== 'generated') {
     const replay = await buildReplay(
@@ -88,7 +88,7 @@ async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise
       });
     if (replay.kind === 'ok') {
       workload = replay.workload;
-      notes = replay.notes;
+      notes = replay;
     }
   }
   if (!workload) {
@@ -119,7 +119,8 @@ async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise
     tookMs: Math.round(performance.now() - started),
     agents: workload.agents.length,
     aiTier: workload.aiTier,
-    notes,
+    notes: notes.notes,
+    noteDetails: notes.noteDetails,
   };
 }
 
@@ -142,14 +143,15 @@ const GENERATED_DEFAULTS = {
   meanAiSeconds: 90,
 };
 
-function generatedWorkload(deps: WhatIfDeps, request: SimulateRequest, startMs: number): { workload: Workload; notes: string[] } {
+function generatedWorkload(deps: WhatIfDeps, request: SimulateRequest, startMs: number): { workload: Workload; notes: SimulationNotes } {
   const w = { ...GENERATED_DEFAULTS, ...request.workload };
   if (w.contactsPerHour * w.hours > MAX_CONTACTS)
     throw new HuiliuError('SIMULATION_TOO_LARGE', `A generated workload is at most ${MAX_CONTACTS} contacts (contactsPerHour × hours).`, {
       path: 'workload',
       maxContacts: MAX_CONTACTS,
     });
-  const notes = ['Generated workload: Poisson arrivals, exponential handle time, patience and AI time (docs/what-if.md).'];
+  const notes = new SimulationNotes();
+  notes.add('generated', 'Generated workload: Poisson arrivals, exponential handle time, patience and AI time (docs/what-if.md).');
   const groups = w.mix ? Object.keys(w.mix) : w.agents ? Object.keys(w.agents) : [...deps.skillGroups()];
   const mix = w.mix ?? Object.fromEntries(groups.map((g) => [g, 1]));
   if (!Object.values(mix).some((v) => v > 0))
@@ -171,10 +173,13 @@ function generatedWorkload(deps: WhatIfDeps, request: SimulateRequest, startMs: 
       .list()
       .filter((u) => u.roles.includes('agent') && u.skillGroups.some((g) => wanted.has(g)))
       .map((u) => ({ id: u.id, username: u.username, skillGroups: [...u.skillGroups], expert: u.expert }));
-    notes.push(`Agents: the ${agents.length} agents on record in ${groups.join(', ')}, signed in the whole time.`);
+    notes.add('agents-on-record', `Agents: the ${agents.length} agents on record in ${groups.join(', ')}, signed in the whole time.`, {
+      count: agents.length,
+      groups: groups.join(', '),
+    });
   }
   const aiTier = deps.aiTierAnswers();
-  if (!aiTier) notes.push('The AI tier is not answering on this server: ai-tier contacts go to people.');
+  if (!aiTier) notes.add('ai-tier-off', 'The AI tier is not answering on this server: ai-tier contacts go to people.');
   const { contacts, agents: simAgents } = generateWorkload({ ...w, startMs, mix, agents });
   return { workload: { contacts, agents: simAgents, startMs, endMs: startMs + w.hours * 3_600_000, aiTier }, notes };
 }

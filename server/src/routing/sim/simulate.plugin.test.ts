@@ -79,6 +79,10 @@ describe('the what-if API', () => {
     // The demo's agent1 (general) and agent2 (vip); the lead is no agent.
     expect(result).toMatchObject({ source: 'generated', agents: 2, window: { from: '2020-01-06T08:00:00.000Z' } });
     expect(result.notes.join(' ')).toContain('agents on record');
+    // Issue 15: the same notes as codes, in order, the numbers as params.
+    expect(result.noteDetails?.map((d) => d.code)).toHaveLength(result.notes.length);
+    expect(result.noteDetails).toContainEqual({ code: 'agents-on-record', params: { count: 2, groups: expect.any(String) } });
+    expect(result.noteDetails?.[0]).toEqual({ code: 'generated' });
     // The same config twice: nothing changes.
     expect(result.changes.total).toBe(0);
     expect(result.draft.metrics).toEqual(result.current.metrics);
@@ -127,6 +131,8 @@ describe('the what-if API', () => {
     expect(first.current.agentId).toBe(agent1.id);
     expect(first.draft.tier).toBe('expert');
     expect(result.notes.join(' ')).toContain('still waiting');
+    expect(result.noteDetails?.length).toBe(result.notes.length);
+    expect(result.noteDetails?.find((d) => d.code === 'still-waiting')?.params).toEqual({ count: 1 });
   });
 
   it('refuses an invalid draft, window or workload with the field named', async () => {

@@ -1,21 +1,14 @@
 import { useEffect, useRef } from 'react';
 import { useWorkstation } from '../../context';
-import type { AgentConnection } from '../../api/agent-socket';
-import { withTakeover, withViewers, type CollisionState } from './collision-store';
-import { useCollisionStore } from './collision-hooks';
+import { withHeld, withTakeover, withViewers, type CollisionState } from './collision-store';
+import { offSocket as off, useCollisionStore } from './collision-hooks';
 import { TakeoverPrompt } from './TakeoverPrompt';
 import './collision.css';
-
-/** Removes a listener; a minimal socket (a test's stand-in) without `off` is left as it is. */
-function off(socket: AgentConnection['socket'], event: string, fn: (...args: never[]) => void): void {
-  const remove = (socket as unknown as { off?: (event: string, fn: (...args: never[]) => void) => void }).off;
-  remove?.call(socket, event, fn);
-}
 
 /**
  * Collision control for the workstation (issue 15, docs/collision.md), mounted once: tells the server
  * which conversation this window views (`session:view` / `session:unview`, again after a reconnect),
- * keeps the pushed viewer lists, take-overs and load, and shows the holder's take-over prompt
+ * keeps the pushed viewer lists, take-overs, the Team tab's rows and load, and shows the holder's take-over prompt
  * wherever they are in the app.
  */
 export function CollisionLayer({ onTakenOver }: { onTakenOver?: (sessionId: string) => void } = {}) {
@@ -48,12 +41,15 @@ export function CollisionLayer({ onTakenOver }: { onTakenOver?: (sessionId: stri
       }
     };
     const onLoad = (load: NonNullable<CollisionState['load']>) => store.setState({ load });
+    const onHeld = (change: Parameters<typeof withHeld>[1]) => store.setState((s) => withHeld(s, change));
     socket.on('session:viewers', onViewers);
+    socket.on('takeover:held', onHeld);
     socket.on('takeover:requested', onTakeover);
     socket.on('takeover:updated', onTakeover);
     socket.on('agent:load', onLoad);
     return () => {
       off(socket, 'session:viewers', onViewers);
+      off(socket, 'takeover:held', onHeld);
       off(socket, 'takeover:requested', onTakeover);
       off(socket, 'takeover:updated', onTakeover);
       off(socket, 'agent:load', onLoad);

@@ -2,16 +2,16 @@ import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { HuiliuError } from '../../../../../common/errors/codes';
 import { useLocale, useWorkstation } from '../../context';
+import { useCustomerName } from '../../customer-name';
 import { waitedFor } from '../../format';
-import { useCollision, useCollisionStore } from './collision-hooks';
-
-/** How often the open "Team" tab reads the held contacts again (ms): nothing pushes them to an agent. */
-export const TEAM_REFRESH_MS = 15_000;
+import { offSocket, useCollision, useCollisionStore } from './collision-hooks';
 
 /**
- * Reads the contacts colleagues hold in my groups (`takeover:list`) into the collision store: now,
- * and every TEAM_REFRESH_MS while `active` (the tab is shown). A failure keeps the last list and
- * records its code (`heldError`). Returns a function that reads it again at once.
+ * Reads the contacts colleagues hold in my groups (`takeover:list`) into the collision store when
+ * `active` (the tab is shown) turns on, and again after each reconnect's `hello` while it is shown
+ * (pushes missed while the link was down are not replayed). Between reads the server pushes each
+ * change (`takeover:held`, applied by CollisionLayer). A failure keeps the last list and records its
+ * code (`heldError`). Returns a function that reads it again at once.
  */
 export function useHeldContacts(active: boolean): () => void {
   const connection = useWorkstation((s) => s.connection);
@@ -24,11 +24,19 @@ export function useHeldContacts(active: boolean): () => void {
       .catch((e: unknown) => store.setState({ heldError: e instanceof HuiliuError ? e.code : 'INTERNAL' }));
   }, [connection, store]);
   useEffect(() => {
+    if (!connection) return;
     if (!active) return;
     read();
-    const timer = setInterval(read, TEAM_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [active, read]);
+    connection.socket.on('hello', read);
+    return () => offSocket(connection.socket, 'hello', read);
+  }, [active, read, connection]);
+  useEffect(() => {
+    if (!connection || active) return;
+    // Hidden: pushes are still applied, but a reconnect may have missed some; read afresh on the next open.
+    const stale = () => store.setState({ held: null });
+    connection.socket.on('hello', stale);
+    return () => offSocket(connection.socket, 'hello', stale);
+  }, [active, connection, store]);
   return read;
 }
 
@@ -41,6 +49,7 @@ export function TeamList({ onRefresh }: { onRefresh: () => void }) {
   const { t } = useTranslation('collision', { keyPrefix: 'team' });
   const { t: tc } = useTranslation('continuity');
   const locale = useLocale();
+  const nameOf = useCustomerName();
   const held = useCollision((s) => s.held);
   const error = useCollision((s) => s.heldError);
   const openId = useWorkstation((s) => s.openSessionId);
@@ -81,7 +90,7 @@ export function TeamList({ onRefresh }: { onRefresh: () => void }) {
                     {tc(`channels.${s.channel}`)}
                   </span>
                   <strong className="qitem__name" dir="auto">
-                    {s.customerName}
+                    {nameOf(s.customerName)}
                   </strong>
                   <span className="qitem__wait">{waitedFor(s.lastMessageAt, now, locale)}</span>
                 </span>

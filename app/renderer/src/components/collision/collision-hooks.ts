@@ -1,6 +1,7 @@
 import { useContext } from 'react';
 import { useStore } from 'zustand';
 import { StoreContext } from '../../context';
+import type { AgentConnection } from '../../api/agent-socket';
 import type { WorkstationStore } from '../../stores/workstation';
 import { createCollisionStore, type CollisionState, type CollisionStore } from './collision-store';
 
@@ -20,4 +21,10 @@ export function useCollisionStore(): CollisionStore {
 /** Reads a piece of collision state (components re-render only when it changes). */
 export function useCollision<T>(selector: (s: CollisionState) => T): T {
   return useStore(useCollisionStore(), selector);
+}
+
+/** Removes a socket listener; a minimal socket (a test's stand-in) without `off` is left as it is. */
+export function offSocket(socket: AgentConnection['socket'], event: string, fn: (...args: never[]) => void): void {
+  const remove = (socket as unknown as { off?: (event: string, fn: (...args: never[]) => void) => void }).off;
+  remove?.call(socket, event, fn);
 }

@@ -1,9 +1,16 @@
 import { createStore } from 'zustand/vanilla';
-import type { AgentLoad, HeldContact, SessionViewers, TakeoverView } from '../../../../../common/api/collision';
+import {
+  TAKEOVER_LIST_MAX,
+  type AgentLoad,
+  type HeldContact,
+  type HeldContactChange,
+  type SessionViewers,
+  type TakeoverView,
+} from '../../../../../common/api/collision';
 
 /**
  * The workstation's collision-control state (issue 15, docs/collision.md), fed by the agent socket's
- * `session:viewers`, `takeover:requested`, `takeover:updated` and `agent:load` pushes.
+ * `session:viewers`, `takeover:requested`, `takeover:updated`, `takeover:held` and `agent:load` pushes.
  */
 export interface CollisionState {
   /** The newest viewer list of each conversation this window views. */
@@ -16,7 +23,10 @@ export interface CollisionState {
   outcome: TakeoverView | null;
   /** My presence and load against capacity. */
   load: AgentLoad | null;
-  /** The contacts colleagues hold in my groups (`takeover:list`), as last read; null before the first read. */
+  /**
+   * The contacts colleagues hold in my groups: `takeover:list`'s answer with the `takeover:held` pushes
+   * applied since; null before the first read (pushes before it are dropped: the read has them).
+   */
   held: HeldContact[] | null;
   /** Why the last `takeover:list` failed (a stable error code), or null. */
   heldError: string | null;
@@ -48,6 +58,21 @@ export function withTakeover(s: CollisionState, t: TakeoverView, meId: string | 
   }
   const outcome = t.status === 'pending' ? s.outcome : t;
   return { ...s, asked, mine, outcome };
+}
+
+/**
+ * The state after a `takeover:held` push (issue 15): the row replaced or added, most recently active
+ * first as `takeover:list` orders them (at most TAKEOVER_LIST_MAX), or dropped when `held` is null.
+ * Before the list was first read (`held` null) nothing changes.
+ */
+export function withHeld(s: CollisionState, change: HeldContactChange): CollisionState {
+  if (!s.held) return s;
+  const others = s.held.filter((h) => h.summary.id !== change.sessionId);
+  if (!change.held) return others.length === s.held.length ? s : { ...s, held: others };
+  const held = [...others, change.held]
+    .sort((a, b) => Date.parse(b.summary.lastMessageAt) - Date.parse(a.summary.lastMessageAt))
+    .slice(0, TAKEOVER_LIST_MAX);
+  return { ...s, held };
 }
 
 /** The people viewing a conversation other than `meId`. */

@@ -240,6 +240,44 @@ describe('collision control and shortcuts in the workstation', () => {
     expect($('takeover-outcome')?.textContent).toContain('Agent One 已将会话移交给你');
   });
 
+  it('keeps the Team tab live from the server’s pushes, and reads it again after a reconnect', async () => {
+    const waiting = detail({ id: 'WB9', conversationId: 'c-9', status: 'queued', assignedAgentId: null, lastMessagePreview: 'hello' });
+    const older = new Date(Date.now() - 60_000).toISOString();
+    await render({
+      open: waiting,
+      locale: 'zh',
+      answers: { 'takeover:list': [{ summary: detail({ lastMessageAt: older }), holder: { id: 'u1', name: 'Agent One' } }] },
+    });
+    const rows = () => [...host.querySelectorAll<HTMLElement>('[data-testid="team-item"]')].map((r) => r.dataset['sessionId']);
+    const holders = () => [...host.querySelectorAll('[data-testid="team-holder"]')].map((h) => h.textContent);
+    // A push before the list was read is left to the read.
+    await push('takeover:held', { sessionId: 'WB7', held: { summary: detail({ id: 'WB7' }), holder: { id: 'u3', name: 'Agent Three' } } });
+    await act(async () => $('tab-team')!.click());
+    expect(rows()).toEqual(['WB1']);
+    expect(requests.filter((r) => r.event === 'takeover:list')).toHaveLength(1);
+    // A colleague takes a chat: it comes first (newest activity), named in Chinese (a placeholder name too).
+    await push('takeover:held', {
+      sessionId: 'WB2',
+      held: { summary: detail({ id: 'WB2', customerName: 'Web visitor' }), holder: { id: 'u3', name: 'Agent Three' } },
+    });
+    expect(rows()).toEqual(['WB2', 'WB1']);
+    expect(holders()).toEqual(['Agent Three 处理中', 'Agent One 处理中']);
+    expect(host.querySelector('[data-session-id="WB2"] .qitem__name')?.textContent).not.toBe('Web visitor');
+    // WB1 changes hands (replaced in place, no duplicate), then WB2 closes (dropped).
+    await push('takeover:held', {
+      sessionId: 'WB1',
+      held: { summary: detail({ lastMessageAt: older }), holder: { id: 'u3', name: 'Agent Three' } },
+    });
+    expect(rows()).toEqual(['WB2', 'WB1']);
+    expect(holders()).toEqual(['Agent Three 处理中', 'Agent Three 处理中']);
+    await push('takeover:held', { sessionId: 'WB2', held: null });
+    expect(rows()).toEqual(['WB1']);
+    // No timer reads it: only a reconnect's greeting does.
+    expect(requests.filter((r) => r.event === 'takeover:list')).toHaveLength(1);
+    await push('hello', {});
+    expect(requests.filter((r) => r.event === 'takeover:list')).toHaveLength(2);
+  });
+
   it('shows a lead supervising a colleague’s chat the same "Ask to take over"', async () => {
     const lead = { ...me, id: 'u9', username: 'lead', displayName: 'Team Lead', roles: ['lead' as const] };
     await render({ answers: { 'supervise:agents': [], 'takeover:request': takeover({ requester: { id: 'u9', name: 'Team Lead' } }) } });

@@ -139,6 +139,11 @@ export function DecisionExplanation({
   const locale = useLocale();
   const tag = intlTag(locale);
   const candidates = [...(r.candidates ?? [])].sort((a, b) => Number(b.chosen) - Number(a.chosen));
+  const transferParams = r.reasons.find((f) => f.factor === 'transfer')?.params;
+  const transferNames = {
+    from: typeof transferParams?.['from'] === 'string' ? transferParams['from'] : undefined,
+    target: typeof transferParams?.['target'] === 'string' ? transferParams['target'] : undefined,
+  };
   return (
     <div className="decision" data-testid="decision">
       <div className="decision__head">
@@ -202,10 +207,11 @@ export function DecisionExplanation({
         {r.transfer ? (
           <>
             <dt>{t('explain.transfer')}</dt>
-            <dd>
+            <dd data-testid="decision-transfer">
               {t('explain.transferText', {
-                from: nameOf(staff, r.transfer.from, self),
-                to: r.transfer.to,
+                // The transfer reason names both sides (issue 15); an agent's staff list may not know them.
+                from: transferNames.from ?? nameOf(staff, r.transfer.from, self),
+                to: transferNames.target ?? r.transfer.to,
                 mode: t(`explain.modes.${r.transfer.mode}`),
               })}
             </dd>

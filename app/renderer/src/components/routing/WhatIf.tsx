@@ -1,14 +1,18 @@
 import { Bar, BarChart, CartesianGrid, LabelList, Legend, Tooltip, XAxis, YAxis } from 'recharts';
 import type { UserView } from '../../../../../common/api/auth';
 import type { SimulationMetrics, SimulationResult } from '../../../../../common/api/routing';
-import type { Tier } from '../../../../../common/routing/types';
+import type { ReasonText, Tier } from '../../../../../common/routing/types';
+import { hasKey } from '../../locale-format';
+import { isKnownCode } from '../../error-text';
+import { en } from '../../locales/routing';
+import { reasonParams } from './reason-text';
 import { useLocale } from '../../context';
 import { staffName } from '../../staff';
 import { draftKey, type PageError } from '../../stores/routing-admin';
 import { useAdmin } from './admin-context';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import { intlTag } from '../../locale';
+import { intlTag, type Locale } from '../../locale';
 
 /** The routing namespace's translate function (react-i18next). */
 type Tr = TFunction<'routing'>;
@@ -21,11 +25,31 @@ const TIERS: readonly Tier[] = ['expert', 'assisted', 'ai'];
 const pct = (rate: number) => Math.round(rate * 1000) / 10;
 const secs = (s: number) => Math.round(s * 10) / 10;
 
-/** A page error in the page's language: the codes it knows, else the server's words. */
+/**
+ * A page error in the page's language: the codes the page words itself, then every registry code's
+ * sentence (`errors:codes.<CODE>`, issue 15: a refused what-if such as SIMULATION_TOO_LARGE or
+ * OVERLOADED is no longer the server's English), else the server's words.
+ */
 export function errorText(e: PageError, t: Tr): string {
   if (e.network) return t('errors.network');
   if (e.code === 'FORBIDDEN') return t('errors.forbidden');
+  if (isKnownCode(e.code)) return (t as unknown as (key: string, options: { ns: string }) => string)(`codes.${e.code}`, { ns: 'errors' });
   return e.message || t('errors.invalid');
+}
+
+/**
+ * The simulation's assumptions in the page's language (issue 15): each `noteDetails` code as
+ * `routing:whatIfNotes.<code>` with its numbers (`reasonParams`); the server's English `notes` as they
+ * are when the details are missing (an older server) or a code is unknown to this client.
+ */
+export function whatIfNotes(notes: readonly string[], details: readonly ReasonText[] | undefined, t: Tr, locale: Locale): string[] {
+  if (!details || details.length !== notes.length) return [...notes];
+  const tr = t as unknown as (key: string, options: Record<string, string | number>) => string;
+  return details.map((d, i) =>
+    hasKey(en.whatIfNotes, d.code) || hasKey(en.whatIfNotes, `${d.code}_other`)
+      ? tr(`whatIfNotes.${d.code}`, reasonParams(d.params, t, locale))
+      : notes[i]!,
+  );
 }
 
 /** Tier shares in percent; `tierMix` may hold counts or shares (each is divided by their sum). */
@@ -82,7 +106,8 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
   const ch = result.changes;
   // The simulator's later additions (agents, aiTier, notes, unanswered) are read as optional: a server
   // of an earlier build answers without them.
-  const extras: Partial<Pick<SimulationResult, 'agents' | 'aiTier' | 'notes'>> = result;
+  const extras: Partial<Pick<SimulationResult, 'agents' | 'aiTier' | 'notes' | 'noteDetails'>> = result;
+  const notes = extras.notes ? whatIfNotes(extras.notes, extras.noteDetails, t, locale) : [];
   const unanswered: (number | undefined)[] = [cur.unanswered, dft.unanswered];
   return (
     <div className="sim" data-testid="simulation">
@@ -97,14 +122,14 @@ export function SimulationView({ result, stale, staff }: { result: SimulationRes
         {extras.aiTier !== undefined ? <span className="muted">{extras.aiTier ? t('whatIf.aiTierOn') : t('whatIf.aiTierOff')}</span> : null}
         <span className="muted">{t('whatIf.took', { ms: Math.round(result.tookMs) })}</span>
       </p>
-      {extras.notes && extras.notes.length > 0 ? (
+      {notes.length > 0 ? (
         <details className="sim__notes" data-testid="sim-notes">
           <summary>
-            {t('whatIf.notes')} ({extras.notes.length})
+            {t('whatIf.notes')} ({notes.length})
           </summary>
           <ul>
-            {extras.notes.map((n) => (
-              <li key={n}>{n}</li>
+            {notes.map((n, i) => (
+              <li key={i}>{n}</li>
             ))}
           </ul>
         </details>

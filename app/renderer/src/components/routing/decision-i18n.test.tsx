@@ -196,6 +196,80 @@ describe('routing explanation phrases in the agent’s language', () => {
     expect(notes).toContain('AI tier not answering: handed to a person');
   });
 
+  it('words the language core’s factors and a warm transfer in Chinese, with no English left (issue 15)', async () => {
+    const core: RoutingDecision = {
+      ...DECISION,
+      reasons: [
+        { factor: 'difficulty.base', points: 5, note: 'baseline', code: 'difficulty-base' },
+        {
+          factor: 'difficulty.out-of-scope',
+          value: 1,
+          points: 30,
+          note: 'not in the knowledge base (best intent refund at 0.2)',
+          code: 'core-out-of-scope',
+          params: { intent: 'refund', confidence: 0.2 },
+        },
+        {
+          factor: 'difficulty.ambiguity',
+          points: 9.5,
+          note: 'margin 0.05 between the two likeliest intents',
+          code: 'core-ambiguity',
+          params: { margin: 0.05 },
+        },
+        {
+          factor: 'difficulty.issues',
+          points: 7.5,
+          note: '2 distinct question(s) (1 likely intent(s), 2 question mark(s) or joiners)',
+          code: 'core-issues',
+          params: { count: 2, intents: 1, questions: 2 },
+        },
+        { factor: 'difficulty.length', points: 1, note: '40 characters, 9 words', code: 'core-length', params: { count: 40, words: 9 } },
+        { factor: 'difficulty.negation', points: 2, note: '1 negation(s)', code: 'core-negation', params: { count: 1 } },
+        {
+          factor: 'difficulty.negative-emotion',
+          points: 22,
+          note: 'anger at intensity 0.9',
+          code: 'core-negative-emotion',
+          params: { emotion: 'anger', intensity: 0.9 },
+        },
+        { factor: 'difficulty.wants-human', points: 40, note: 'asks for a person', code: 'core-wants-human' },
+        { factor: 'difficulty.model', note: 'language core core-v2', code: 'model-core', params: { model: 'core-v2' } },
+        {
+          factor: 'transfer',
+          note: 'warm transfer by Agent One to agent Agent Two (from general)',
+          code: 'transfer-agent-moved',
+          params: { mode: 'warm', from: 'Agent One', target: 'Agent Two', fromGroup: 'general' },
+        },
+      ],
+      assignment: 'warm transfer to the agent named by the sender',
+      assignmentDetails: [{ code: 'warm-transfer-named' }],
+      transfer: { from: 'u-one', to: 'u-two', mode: 'warm' },
+      candidates: [
+        { agentId: 'u-me', chosen: true, reasons: ['named by the transfer'], details: [{ code: 'named-by-transfer' }], codes: ['chosen'] },
+      ],
+    };
+    await mount(
+      <LocaleProvider locale="zh">
+        <DecisionExplanation decision={core} staff={[]} self={ME} compact />
+      </LocaleProvider>,
+    );
+    // Ids a person configured or the KB names (a group, an intent, a model) and staff names stay as they are.
+    const ids = (s: string) => latinWords(s.replace(/\b(refund|core-v2|core|v2|Agent One|Agent Two)\b/g, ''));
+    const notes = texts('[data-testid="decision-factor-note"]');
+    for (const n of notes) expect(ids(n), n).toEqual([]);
+    expect(notes).toContain('不在知识库范围内（最接近的意图 refund，置信度 0.2）');
+    expect(notes).toContain('2 个不同问题（1 个可能意图，2 个问号或连接词）');
+    expect(notes).toContain('愤怒，强度 0.9');
+    expect(notes).toContain('Agent One 咨询转接给坐席 Agent Two（原技能组 general）');
+    for (const f of texts('[data-testid="decision-factor"]')) expect(latinWords(f), f).toEqual([]);
+    expect(texts('[data-testid="decision-assignment"]')).toEqual(['咨询转接给转出人指定的坐席']);
+    expect(texts('[data-testid="candidate-why"]')).toEqual(['转接时指定']);
+    // The transfer row names both agents from the reason's params, not by their ids.
+    expect(texts('[data-testid="decision-transfer"]')[0]).toContain('Agent One');
+    expect(texts('[data-testid="decision-transfer"]')[0]).toContain('Agent Two');
+    expect(texts('[data-testid="decision-transfer"]')[0]).not.toContain('u-two');
+  });
+
   it('shows an older decision (no codes) as the server wrote it', async () => {
     const old: RoutingDecision = {
       ...DECISION,

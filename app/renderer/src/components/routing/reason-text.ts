@@ -15,7 +15,8 @@ export const knownReason = (code: string): boolean => hasKey(en.reasons, code) |
  * The interpolation values of one phrase's `params` in `locale` (issue 15): `count` stays a number
  * (it picks the plural form), a key ending `Ms` becomes a duration in words under the key without
  * `Ms` (`idleMs: 125000` → `idle: "2m"` / `"2分钟"`, `formatDuration`), other numbers get the
- * language's separators (`formatNumber`, 2 decimals at most), tiers and emotion labels are translated,
+ * language's separators (`formatNumber`, 2 decimals at most), tiers, emotion labels and transfer
+ * modes (`mode`: warm / cold) are translated,
  * other strings (skill-group and model ids) pass as they are.
  */
 export function reasonParams(params: ReasonText['params'], t: Tr, locale: Locale): Record<string, string | number> {
@@ -27,6 +28,7 @@ export function reasonParams(params: ReasonText['params'], t: Tr, locale: Locale
       else out[key] = formatNumber(v, locale, 2);
     } else if (/^(tier|fromTier|toTier)$/.test(key) && hasKey(en.tiers, v)) out[key] = t(`tiers.${v}`);
     else if (key === 'emotion' && hasKey(desk.emotions, v)) out[key] = t(`emotions.${v}`, { ns: 'desk' });
+    else if (key === 'mode' && hasKey(en.explain.modes, v)) out[key] = t(`explain.modes.${v}`);
     else out[key] = v;
   }
   return out;
