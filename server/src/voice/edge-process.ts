@@ -487,7 +487,7 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     domain: host,
     // wss first: the softphone on an https page takes it (sip-phone.ts defaultPickUri); ws stays for http pages.
     uris: [`sip:${host}:${sipPort}`, ...(wssPort !== null ? [`wss://${host}:${wssPort}`] : []), `ws://${host}:${wsPort}`],
-    ...(useRtpengine ? { recordings } : {}),
+    ...(useRtpengine ? { recordings, rtpengine: `${host}:${ngPort}`, queuePrompts: prompts } : {}),
   };
   if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');
   return {
