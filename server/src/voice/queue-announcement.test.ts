@@ -111,6 +111,10 @@ describe('queue announcement', () => {
     const announcement = createQueueAnnouncement({ edge: () => edge, logger: createLogger({ level: 'silent' }), client: () => ng.client });
     expect(await announcement.onRoute({ event: 'invite', callId: 'call-0', fromTag: 'caller-tag' }, queued)).toEqual(queued);
     expect(ng.sent).toHaveLength(0);
+    // A browser caller's DTLS-SRTP offer: no plain-RTP answer it would refuse.
+    const webrtc = Buffer.from('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 AB:CD\r\n').toString('base64');
+    expect(await announcement.onRoute(invite({ callId: 'call-webrtc', sdp: webrtc }), queued)).toEqual(queued);
+    expect(ng.sent).toHaveLength(0);
     // rtpengine refuses to play: the caller still queues, the half-made call is deleted.
     expect(await announcement.onRoute(invite(), queued)).toEqual(queued);
     expect(ng.sent.map((c) => c['command'])).toEqual(['offer', 'answer', 'play media', 'stop media', 'delete']);

@@ -20,7 +20,8 @@ import { createNgClient, type NgClient } from './rtpengine-ng';
  * When the call leaves the queue (an agent rings, a refusal) the playback stops (`stop media`); Kamailio's
  * own offer to the agent then re-offers the same call (same from-tag) and the agent's answer replaces the
  * placeholder. A caller who hangs up while queued (`ended`): the call is deleted in rtpengine.
- * Failures are logged and the caller gets the plain `182 Queued` (ringback), never a refused call.
+ * Failures are logged and the caller gets the plain `182 Queued` (ringback), never a refused call; so does
+ * a WebRTC caller (an offer with DTLS-SRTP), whose browser would refuse this plain RTP/AVP answer.
  */
 export interface QueueAnnouncement {
   /** Called with each route answer: plays on a first `queue` (adds `sdp`), stops when the call leaves the queue. */
@@ -120,8 +121,11 @@ export function createQueueAnnouncement(options: {
         return answer;
       }
       if (request.event !== 'invite' || !request.sdp || !request.fromTag || playing.has(request.callId)) return answer;
+      const offer = Buffer.from(request.sdp, 'base64').toString('utf8');
+      // A WebRTC caller (a browser: DTLS-SRTP, ICE) would refuse the plain RTP/AVP answer made here: ringback.
+      if (/UDP\/TLS|RTP\/SAVP|^a=fingerprint:/m.test(offer)) return answer;
       try {
-        const sdp = await announce(request.callId, request.fromTag, Buffer.from(request.sdp, 'base64').toString('utf8'));
+        const sdp = await announce(request.callId, request.fromTag, offer);
         return sdp ? { ...answer, sdp: Buffer.from(sdp, 'utf8').toString('base64') } : answer;
       } catch (error) {
         log.warn({ err: error, sessionId: answer.sessionId }, 'queue announcement not played: the caller hears ringback');
