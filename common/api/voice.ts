@@ -23,6 +23,13 @@ export const VoiceRouteRequestSchema = z.object({
   to: field.optional(),
   /** Empty for a first INVITE (Kamailio sends `""`). */
   sessionId: z.union([z.literal(''), z.string().regex(/^SP\d{18}$/)]).optional(),
+  /** `invite` with SDP: the caller's From tag and SDP offer (base64), for the queue announcement (docs/voice.md). */
+  fromTag: field.optional(),
+  sdp: z
+    .string()
+    .max(6 * 1024)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64')
+    .optional(),
 });
 export type VoiceRouteRequest = z.infer<typeof VoiceRouteRequestSchema>;
 
@@ -33,7 +40,14 @@ export type VoiceRouteRequest = z.infer<typeof VoiceRouteRequestSchema>;
  */
 export type VoiceRouteResponse =
   | { action: 'agent'; sessionId: string; user: string; ringSeconds: number }
-  | { action: 'queue'; sessionId: string; position: number; retrySeconds: number }
+  | {
+      action: 'queue';
+      sessionId: string;
+      position: number;
+      retrySeconds: number;
+      /** The SDP answer (base64) Kamailio sends with `182 Queued` when the queue announcement plays (early media). */
+      sdp?: string;
+    }
   | { action: 'reject'; sessionId: string | null; status: number; reason: string };
 
 /**

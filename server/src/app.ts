@@ -147,7 +147,7 @@ export interface AppDeps {
   /** Canned replies (issue 15): with it, `/api/v1/canned-replies` is served. */
   canned?: CannedReplies;
   /** SIP voice (issue 18): with it, `/api/v1/voice/route|events` (for Kamailio) and `/api/v1/voice/credentials` are served. */
-  voice?: Pick<VoicePluginOptions, 'secrets' | 'sip'> & { service: VoicePluginOptions['voice'] };
+  voice?: Pick<VoicePluginOptions, 'secrets' | 'sip' | 'queueAnnouncement'> & { service: VoicePluginOptions['voice'] };
 }
 
 /**
@@ -339,7 +339,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
     ...(deps.csat ? { csat: deps.csat } : {}),
   });
-  if (deps.voice) await app.register(voicePlugin, { voice: deps.voice.service, secrets: deps.voice.secrets, sip: deps.voice.sip });
+  if (deps.voice)
+    await app.register(voicePlugin, {
+      voice: deps.voice.service,
+      secrets: deps.voice.secrets,
+      sip: deps.voice.sip,
+      ...(deps.voice.queueAnnouncement ? { queueAnnouncement: deps.voice.queueAnnouncement } : {}),
+    });
   await app.register(workstationPlugin, {
     rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR,
     // Issue 18: the softphone may connect to the voice edge's SIP-over-WebSocket URIs.

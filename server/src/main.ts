@@ -74,6 +74,7 @@ import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
 import { createRouter, type Router } from './routing/router';
 import { createVoiceChannelAdapter } from './voice/adapter';
 import { voiceEdgeReader } from './voice/edge';
+import { createQueueAnnouncement } from './voice/queue-announcement';
 import { loadVoiceSecrets } from './voice/secrets';
 import { createVoiceService } from './voice/service';
 import { callTranscriber } from './voice/transcripts';
@@ -547,6 +548,8 @@ export async function startServer(
     }),
     secrets: loadVoiceSecrets(config.dataDir),
     sip: voiceEdge,
+    // Issue 18: queued callers hear queue-<lang>.wav through rtpengine (docs/voice.md "Queue announcement").
+    queueAnnouncement: createQueueAnnouncement({ edge: voiceEdge, logger }),
   };
   let ready = false;
 
@@ -691,6 +694,7 @@ export async function startServer(
         await hub.close();
         await board.close();
         await app.close();
+        voice.queueAnnouncement.close();
         // No new XMPP stanzas; those being handled finish in ingest.idle() below.
         await xmpp.close();
         // Requests already inside a handler still store and publish before the bus closes.

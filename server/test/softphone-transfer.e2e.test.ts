@@ -15,7 +15,7 @@ import { REPO, freePort, startServerProcess, type ServerProcess } from './suppor
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
 /**
- * A TCP proxy in front of Kamailio's WebSocket port that the test controls (as in desk-offline.e2e):
+ * A TCP proxy in front of Kamailio's secure WebSocket port that the test controls (as in desk-offline.e2e):
  * `cut()` destroys every live connection (the phones' WebSockets die, as on a network change or a
  * laptop waking up elsewhere) and refuses new ones until `restore()`.
  */
@@ -182,11 +182,13 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     server = await startServerProcess({ startTimeoutMs: 120_000 });
     ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
     edge = await startVoiceEdge({ dataDir: server.dataDir, serverUrl: server.url, ringMs: 45_000, queuePollSeconds: 1 });
-    // The phones reach Kamailio's WebSocket through the proxy: the edge file names the proxy's port.
-    proxy = await tcpProxy(edge.wsPort);
+    // The phones reach Kamailio's secure WebSocket (wss, what an https page takes) through the proxy
+    // (TLS passes through it): the edge file names the proxy's port.
+    expect(edge.wssPort).not.toBeNull();
+    proxy = await tcpProxy(edge.wssPort!);
     const edgeFile = voiceEdgePath(server.dataDir);
     const written = JSON.parse(readFileSync(edgeFile, 'utf8')) as { uris: string[] };
-    written.uris = written.uris.map((u) => u.replace(`:${edge.wsPort}`, `:${proxy.port}`));
+    written.uris = written.uris.map((u) => u.replace(`:${edge.wssPort}`, `:${proxy.port}`));
     writeFileSync(edgeFile, JSON.stringify(written));
     const pin = spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8'));
     browser = await launchChromium([
@@ -246,7 +248,8 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
   }, 120_000);
 
   it('answers a caller who offers video with the camera: both ends receive video through rtpengine', async () => {
-    await caller.evaluate(`window.startCall('ws://127.0.0.1:${proxy.port}', 'sip:support@127.0.0.1', true)`);
+    // The caller's page is plain http on loopback: Kamailio's ws port, straight.
+    await caller.evaluate(`window.startCall('${edge.wsUri}', 'sip:support@127.0.0.1', true)`);
     const card = agent1.getByTestId('softphone-call');
     await expect.poll(async () => ((await card.count()) ? card.getAttribute('data-state') : null), { timeout: 20_000 }).toBe('ringing');
     sessionId = (await card.getAttribute('data-session')) ?? '';

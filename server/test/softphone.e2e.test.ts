@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -31,7 +32,7 @@ async function mediaBytes(page: Page): Promise<{ received: number; sent: number;
 /**
  * Issue 18, the softphone end to end: the real edge (Kamailio + rtpengine on free loopback ports), the
  * real server, and the workstation in Chromium with a fake microphone. agent1 signs in and the JsSIP
- * phone registers over SIP over WebSocket with the server's ephemeral credentials; a sipp caller dials
+ * phone registers over SIP over secure WebSocket (wss, TLS 1.3) with the server's ephemeral credentials; a sipp caller dials
  * the `support` number through Kamailio; the server routes the call (an SP session) to agent1; the
  * softphone rings with the customer's context; the agent answers (DTLS-SRTP + ICE to rtpengine, plain
  * RTP to the caller, who echoes it back), mutes, holds and resumes (re-INVITEs the caller answers), sends
@@ -104,6 +105,12 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
     await expect.poll(() => registration.getAttribute('data-state'), { timeout: 15_000 }).toBe('registered');
     expect(await registration.textContent()).toBe('Phone ready');
     expect(await page.getByTestId('softphone').textContent()).toContain('sip:agent1@');
+    // Over WSS (the https page takes the edge's wss:// URI, TLS 1.3): Kamailio holds the binding on its TLS socket.
+    expect(edge.wssPort).not.toBeNull();
+    const binding = spawnSync('/usr/sbin/kamcmd', ['-s', `unix:${join(edge.runDir, 'kamailio_ctl')}`, 'ul.lookup', 'location', 'agent1'], {
+      encoding: 'utf8',
+    });
+    expect(binding.stdout, binding.stderr).toContain(`tls:127.0.0.1:${edge.wssPort}`);
   }, 40_000);
 
   it('rings with the customer’s context when a caller dials in through Kamailio', async () => {

@@ -4,9 +4,11 @@ import { voiceEdgePath } from './edge';
 import { startVoiceEdge, stopVoiceEdge } from './edge-process';
 
 /**
- * `npm run voice -- up [--sip-port N] [--ws-port N]` · `npm run voice -- down` · `npm run voice -- status`.
+ * `npm run voice -- up [--sip-port N] [--ws-port N] [--wss-port N] [--no-tls | --tls-cert FILE --tls-key FILE]`
+ * · `npm run voice -- down` · `npm run voice -- status`.
  * Environment: HUILIU_DATA_DIR (./var), HUILIU_URL (https://127.0.0.1:8443). `up` prints the SIP address
- * as `sip:host:port` on its own line (scripts read it), then the WebSocket address for JsSIP.
+ * as `sip:host:port` on its own line (scripts read it), then the WebSocket addresses for JsSIP (wss, TLS 1.3
+ * only, with the server's certificate when the server serves https; `--tls-cert/--tls-key` a real one).
  */
 /** One line on stdout (the CLI's answer; `up`'s first line is the SIP address). */
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -27,17 +29,32 @@ async function main(argv: string[]): Promise<number> {
     if (existsSync(join(runDir, 'kamailio.pid'))) await stopVoiceEdge(runDir);
     const sipPort = flag('--sip-port');
     const wsPort = flag('--ws-port');
+    const wssPort = flag('--wss-port');
+    const file = (name: string) => {
+      const i = argv.indexOf(name);
+      const value = i < 0 ? undefined : argv[i + 1];
+      if (i >= 0 && (!value || value.startsWith('--'))) throw new Error(`${name} needs a file`);
+      return value ? resolve(process.cwd(), value) : undefined;
+    };
+    const certFile = file('--tls-cert');
+    const keyFile = file('--tls-key');
+    if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('--tls-cert and --tls-key go together');
+    const tls = argv.includes('--no-tls') ? false : certFile && keyFile ? { certFile, keyFile } : undefined;
     const edge = await startVoiceEdge(
       {
         dataDir,
         serverUrl: process.env['HUILIU_URL'] ?? 'https://127.0.0.1:8443',
         ...(sipPort ? { sipPort } : {}),
         ...(wsPort ? { wsPort } : {}),
+        ...(wssPort ? { wssPort } : {}),
+        ...(tls !== undefined ? { tls } : {}),
       },
       { detached: true },
     );
     say(edge.sipUri);
-    say(`${edge.wsUri}  (JsSIP; credentials: GET /api/v1/voice/credentials)`);
+    if (edge.wssUri) say(`${edge.wssUri}  (JsSIP, TLS 1.3 only; credentials: GET /api/v1/voice/credentials)`);
+    else say(`no wss: ${edge.tlsOffReason ?? 'off'}`);
+    say(`${edge.wsUri}  (JsSIP from http pages and loopback tests)`);
     say(`run dir ${edge.runDir} (config, logs, pid files, queue prompts)`);
     return 0;
   }
@@ -53,7 +70,9 @@ async function main(argv: string[]): Promise<number> {
     say(existsSync(edgeFile) ? readFileSync(edgeFile, 'utf8').trim() : 'voice edge is not running');
     return 0;
   }
-  process.stderr.write('usage: npm run voice -- up [--sip-port N] [--ws-port N] | down | status\n');
+  process.stderr.write(
+    'usage: npm run voice -- up [--sip-port N] [--ws-port N] [--wss-port N] [--no-tls | --tls-cert FILE --tls-key FILE] | down | status\n',
+  );
   return 2;
 }
 

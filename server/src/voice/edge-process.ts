@@ -87,16 +87,38 @@ export interface EdgeSettings {
   runDir?: string;
   /** Start rtpengine too (default true). */
   rtpengine?: boolean;
+  /**
+   * SIP over secure WebSocket (WSS, TLS 1.3 only, DESIGN §6): `true` renders Kamailio `WITH_TLS` with the
+   * server's own certificate (`<dataDir>/tls/server.pem` + `server-key.pem`); `{certFile, keyFile}` a real
+   * one (PEM, the chain in `certFile`); `false` plain `ws` only. Default: on when `serverUrl` is https and
+   * the server's key is a plain file (off, with `tlsOffReason`, when it is sealed by a PKCS#11 KEK).
+   */
+  tls?: boolean | EdgeTlsFiles;
+  /** The WSS port (default: a free one). */
+  wssPort?: number;
+}
+
+/** A certificate (PEM, leaf first, then its chain) and its private key (PEM) for Kamailio's WSS listener. */
+export interface EdgeTlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** A CA certificate sent after `certFile` (the server's local CA: the workstation pins it in the chain). */
+  caFile?: string;
 }
 
 export interface RunningEdge {
   /** `sip:host:port` — where trunks, PBXs and SIP phones send calls and registrations. */
   sipUri: string;
-  /** `ws://host:port` — where JsSIP connects (wss with WITH_TLS in production, docs/voice.md). */
+  /** `ws://host:port` — plain SIP over WebSocket (loopback, or pages served over http). */
   wsUri: string;
+  /** `wss://host:port` — SIP over secure WebSocket, TLS 1.3 only (what an https workstation uses); null without TLS. */
+  wssUri: string | null;
   host: string;
   sipPort: number;
   wsPort: number;
+  wssPort: number | null;
+  /** Why WSS is off when it is (null when on). */
+  tlsOffReason: string | null;
   ngPort: number;
   runDir: string;
   /** The rendered config Kamailio runs. */
@@ -135,6 +157,8 @@ export function renderKamailioConfig(s: {
   ringMs: number;
   queuePollSeconds: number;
   staticRouteUser?: string;
+  /** WSS (`WITH_TLS`): its port and the rendered tls.cfg (writeKamailioTlsConfig). */
+  wss?: { port: number; tlsConfig: string };
 }): string {
   const defines = [
     `#!define LISTEN_IP ${quote(s.host)}`,
@@ -153,6 +177,7 @@ export function renderKamailioConfig(s: {
     `#!define RING_MS ${s.ringMs}`,
     `#!define QUEUE_POLL_S ${s.queuePollSeconds}`,
     ...(s.staticRouteUser ? ['#!define STATIC_ROUTE', `#!define STATIC_USER ${quote(s.staticRouteUser)}`] : []),
+    ...(s.wss ? ['#!define WITH_TLS', `#!define WSS_PORT ${s.wss.port}`, `#!define TLS_CFG ${quote(s.wss.tlsConfig)}`] : []),
   ];
   const shipped = readFileSync(KAMAILIO_CFG, 'utf8');
   // The header goes after the `#!KAMAILIO` marker line so the defaults' #!ifndef see it.
@@ -160,6 +185,92 @@ export function renderKamailioConfig(s: {
   return [first, '# Rendered by server/src/voice/edge-process.ts — do not edit; re-run `npm run voice -- up`.', ...defines, ...rest].join(
     '\n',
   );
+}
+
+/**
+ * Writes Kamailio's tls.cfg (the tls module's own file, mode 0600) for the WSS listener, and the
+ * OpenSSL config that makes it TLS 1.3 only (DESIGN §6). Kamailio 5.6's tls module knows no `TLSv1.3`
+ * method (`Unsupported enum value 'TLSv1.3'`) and its `TLSv1.2+` sets a TLS 1.2 floor itself (1.2 was
+ * accepted with it, measured); `SSLv23` (OpenSSL's `TLS_method()`) sets none, so the floor is OpenSSL's
+ * own: `openssl.cnf` in `dir` with `system_default` `MinProtocol = TLSv1.3`, read through `OPENSSL_CONF`
+ * (startVoiceEdge sets it) for every context Kamailio makes — the WSS listener and the http_client's
+ * HTTPS to the server (TLS 1.3 only as well). TLS 1.2 and 1.1 clients get alert 70 (protocol version). No client certificate is asked (agents
+ * authenticate with digest over the TLS).
+ * @returns the paths written: `tlsConfig` (`<dir>/tls.cfg`) and `opensslConfig` (`<dir>/openssl.cnf`)
+ * @throws Error when the certificate or key file is missing
+ */
+export function writeKamailioTlsConfig(dir: string, files: EdgeTlsFiles): { tlsConfig: string; opensslConfig: string } {
+  for (const f of [files.certFile, files.keyFile]) if (!existsSync(f)) throw new Error(`voice edge TLS: ${f} not found`);
+  const path = join(dir, 'tls.cfg');
+  const clean = (p: string) => p.replace(/[\n\r]/g, '');
+  let certificate = files.certFile;
+  if (files.caFile) {
+    // Leaf then CA, as the server sends its own chain (main.ts): a client that pins the CA finds it.
+    certificate = join(dir, 'tls-chain.pem');
+    const pem = (f: string) => readFileSync(f, 'utf8').replace(/\n*$/, '\n');
+    writeFileSync(certificate, pem(files.certFile) + pem(files.caFile), { mode: 0o600 });
+  }
+  writeFileSync(
+    path,
+    [
+      "# Rendered by server/src/voice/edge-process.ts (WSS for the agents' softphones). TLS 1.3 only: Kamailio 5.6",
+      '# has no TLSv1.3 method, and its TLSv1.2+ sets a 1.2 floor itself; SSLv23 (OpenSSL TLS_method) sets none,',
+      '# so the system default of OPENSSL_CONF=openssl.cnf (MinProtocol = TLSv1.3) is the floor.',
+      '[server:default]',
+      'method = SSLv23',
+      'verify_certificate = no',
+      'require_certificate = no',
+      `certificate = ${clean(certificate)}`,
+      `private_key = ${clean(files.keyFile)}`,
+      '',
+      '[client:default]',
+      'method = SSLv23',
+      'verify_certificate = yes',
+      'require_certificate = yes',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const opensslConfig = join(dir, 'openssl.cnf');
+  writeFileSync(
+    opensslConfig,
+    [
+      '# Rendered by server/src/voice/edge-process.ts: Kamailio (OPENSSL_CONF) speaks TLS 1.3 only.',
+      'openssl_conf = huiliu_init',
+      '[huiliu_init]',
+      'ssl_conf = huiliu_ssl',
+      '[huiliu_ssl]',
+      'system_default = huiliu_tls',
+      '[huiliu_tls]',
+      'MinProtocol = TLSv1.3',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return { tlsConfig: path, opensslConfig };
+}
+
+/**
+ * The certificate WSS uses when `settings.tls` is not given: the server's own (same host, same local CA,
+ * so the workstation's CA pin and the e2e browsers' SPKI pin accept it). Off when the server is plain
+ * http or its key is sealed (a PKCS#11 KEK: no plain key file to hand Kamailio; give `tls` a real one).
+ */
+export function edgeTlsFiles(settings: Pick<EdgeSettings, 'dataDir' | 'serverUrl' | 'tls'>): EdgeTlsFiles | { off: string } {
+  if (settings.tls === false) return { off: 'WSS turned off (tls: false / --no-tls)' };
+  if (typeof settings.tls === 'object') return settings.tls;
+  const certFile = join(settings.dataDir, 'tls', 'server.pem');
+  const keyFile = join(settings.dataDir, 'tls', 'server-key.pem');
+  const explicit = settings.tls === true;
+  const off = (why: string) => {
+    if (explicit) throw new Error(`voice edge TLS: ${why}`);
+    return { off: why };
+  };
+  if (!explicit && !/^https:/i.test(settings.serverUrl)) return off(`the server is not served over TLS (${settings.serverUrl})`);
+  if (!existsSync(certFile)) return off(`${certFile} not found: start the server once so it makes its certificate`);
+  if (!existsSync(keyFile))
+    return off(`${keyFile} is not a plain file (sealed by the PKCS#11 KEK?): pass a certificate for the edge (--tls-cert/--tls-key)`);
+  const caFile = join(settings.dataDir, 'tls', 'ca.pem');
+  return { certFile, keyFile, ...(existsSync(caFile) ? { caFile } : {}) };
 }
 
 /** Checks a config with `kamailio -c`; resolves with its output, rejects with it when the check fails. */
@@ -280,10 +391,13 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const sipPort = settings.sipPort ?? (await freeSipPort(host));
   const wsPort = settings.wsPort ?? (await freeSipPort(host));
   const ngPort = settings.ngPort ?? (await freeSipPort(host));
+  const tls = edgeTlsFiles(settings);
+  const wssPort = 'off' in tls ? null : (settings.wssPort ?? (await freeSipPort(host)));
   const mediaBase = 20_000 + Math.floor(Math.random() * 400) * 100;
   const [mediaMin, mediaMax] = settings.mediaPorts ?? [mediaBase, mediaBase + 99];
   const prompts = makeQueuePrompts(runDir);
   const configPath = join(runDir, 'kamailio.cfg');
+  const tlsFiles = wssPort !== null && !('off' in tls) ? writeKamailioTlsConfig(runDir, tls) : null;
   writeFileSync(
     configPath,
     renderKamailioConfig({
@@ -300,6 +414,7 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
       ringMs: settings.ringMs ?? 15_000,
       queuePollSeconds: settings.queuePollSeconds ?? 2,
       ...(settings.staticRouteUser ? { staticRouteUser: settings.staticRouteUser } : {}),
+      ...(wssPort !== null && tlsFiles ? { wss: { port: wssPort, tlsConfig: tlsFiles.tlsConfig } } : {}),
     }),
     { mode: 0o600 },
   );
@@ -311,11 +426,16 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const rtpenginePid = join(runDir, 'rtpengine.pid');
   const children: ChildProcess[] = [];
   const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').slice(-4000) : '(no log)');
-  const spawnDaemon = (bin: string, args: string[], logPath: string) => {
+  const spawnDaemon = (bin: string, args: string[], logPath: string, env?: NodeJS.ProcessEnv) => {
     // The log is a file, not a pipe: a detached daemon outlives this process and must not write into a closed pipe.
     const log = openSync(logPath, 'w', 0o600);
     // cwd: the run dir, so nothing a daemon writes to its working directory lands where it was started.
-    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: options.detached ?? false, cwd: runDir });
+    const child = spawn(bin, args, {
+      stdio: ['ignore', log, log],
+      detached: options.detached ?? false,
+      cwd: runDir,
+      ...(env ? { env } : {}),
+    });
     closeSync(log);
     if (options.detached) child.unref();
     else children.push(child);
@@ -366,6 +486,7 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     KAMAILIO_BIN,
     ['-DD', '-E', '-f', configPath, '-P', kamailioPid, '-m', String(settings.sharedMemoryMb ?? 256), '-M', '16'],
     kamailioLog,
+    tlsFiles ? { ...process.env, OPENSSL_CONF: tlsFiles.opensslConfig } : undefined,
   );
   await waitFor(
     async () => (await sipOptions(host, sipPort, 300)) !== null,
@@ -376,16 +497,20 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
 
   const edge: VoiceEdge = {
     domain: host,
-    uris: [`sip:${host}:${sipPort}`, `ws://${host}:${wsPort}`],
-    ...(useRtpengine ? { recordings } : {}),
+    // wss first: the softphone on an https page takes it (sip-phone.ts defaultPickUri); ws stays for http pages.
+    uris: [`sip:${host}:${sipPort}`, ...(wssPort !== null ? [`wss://${host}:${wssPort}`] : []), `ws://${host}:${wsPort}`],
+    ...(useRtpengine ? { recordings, rtpengine: `${host}:${ngPort}`, queuePrompts: prompts } : {}),
   };
   if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');
   return {
     sipUri: `sip:${host}:${sipPort}`,
     wsUri: `ws://${host}:${wsPort}`,
+    wssUri: wssPort !== null ? `wss://${host}:${wssPort}` : null,
     host,
     sipPort,
     wsPort,
+    wssPort,
+    tlsOffReason: 'off' in tls ? tls.off : null,
     ngPort,
     runDir,
     configPath,

@@ -9,12 +9,21 @@ export interface VoiceEdge {
   uris: string[];
   /** rtpengine's recording spool (pcaps/, tmp/, metadata/), which the media tap reads; absent without rtpengine. */
   recordings?: string;
+  /** rtpengine's ng control address (`host:port`, UDP): the queue announcement plays through it; absent without rtpengine. */
+  rtpengine?: string;
+  /** The queue announcements (WAV files rtpengine reads), by language. */
+  queuePrompts?: { en?: string; zh?: string };
 }
 
 const EdgeSchema = z.object({
   domain: z.string().min(1).max(255),
   uris: z.array(z.string().max(255)).max(8),
   recordings: z.string().min(1).max(4096).optional(),
+  rtpengine: z
+    .string()
+    .regex(/^[\w.:[\]-]+:\d{1,5}$/)
+    .optional(),
+  queuePrompts: z.object({ en: z.string().min(1).max(4096).optional(), zh: z.string().min(1).max(4096).optional() }).optional(),
 });
 
 export const voiceEdgePath = (dataDir: string) => join(dataDir, 'voice', 'edge.json');

@@ -13,6 +13,7 @@ import { parseWith, rateLimited } from '../http/errors';
 import { clientNetwork } from '../http/client-network';
 import { ephemeralSipCredentials, SIP_CREDENTIAL_TTL_S } from './credentials';
 import { VOICE_BASIC_USER, type VoiceSecrets } from './secrets';
+import type { QueueAnnouncement } from './queue-announcement';
 import type { VoiceService } from './service';
 
 export interface VoicePluginOptions {
@@ -23,6 +24,8 @@ export interface VoicePluginOptions {
   /** Calls and events Kamailio may post per second (default 1,000): a runaway loop is refused, not served. */
   requestsPerSecond?: number;
   now?: () => number;
+  /** Plays the queue announcement to queued callers (docs/voice.md); without it callers hear ringback. */
+  queueAnnouncement?: QueueAnnouncement;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -80,13 +83,17 @@ export async function voicePlugin(app: FastifyInstance, opts: VoicePluginOptions
     { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 },
     async (request): Promise<VoiceRouteResponse> => {
       await kamailio(request);
-      return opts.voice.route(parseWith(VoiceRouteRequestSchema, request.body));
+      const body = parseWith(VoiceRouteRequestSchema, request.body);
+      const answer = await opts.voice.route(body);
+      return opts.queueAnnouncement ? opts.queueAnnouncement.onRoute(body, answer) : answer;
     },
   );
 
   app.post('/api/v1/voice/events', { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 }, async (request) => {
     await kamailio(request);
-    return opts.voice.event(parseWith(VoiceEventRequestSchema, request.body));
+    const body = parseWith(VoiceEventRequestSchema, request.body);
+    if (body.event === 'ended') await opts.queueAnnouncement?.ended(body.callId);
+    return opts.voice.event(body);
   });
 
   app.get('/api/v1/voice/credentials', { config: { policy: 'queue.view' } }, async (request): Promise<VoiceCredentials> => {

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { VoiceRouteRequest, VoiceRouteResponse } from '../../../common/api/voice';
+import { createLogger } from '../logging/logger';
+import { createQueueAnnouncement, placeholderAnswer, QUEUE_TAG } from './queue-announcement';
+import { bdecode, bencode, type Bencode, type NgClient } from './rtpengine-ng';
+
+const OFFER = [
+  'v=0',
+  'o=- 1 1 IN IP4 10.0.0.5',
+  's=-',
+  'c=IN IP4 10.0.0.5',
+  't=0 0',
+  'm=audio 30000 RTP/AVP 0 101',
+  'a=rtpmap:0 PCMU/8000',
+  'a=sendrecv',
+  'a=rtcp:30001',
+  '',
+].join('\r\n');
+
+/** An ng client that records the commands and answers like rtpengine (SDP for offer/answer). */
+function fakeNg(fail?: string) {
+  const sent: Record<string, Bencode>[] = [];
+  const client: NgClient = {
+    request(command) {
+      sent.push(command);
+      if (command.command === fail) return Promise.reject(new Error(`rtpengine ng: ${fail} failed`));
+      if (command.command === 'offer') return Promise.resolve({ result: 'ok', sdp: OFFER });
+      if (command.command === 'answer') return Promise.resolve({ result: 'ok', sdp: 'v=0\r\nm=audio 30002 RTP/AVP 0\r\na=sendonly\r\n' });
+      return Promise.resolve({ result: 'ok' });
+    },
+    close() {},
+  };
+  return { sent, client };
+}
+
+const queued: VoiceRouteResponse = { action: 'queue', sessionId: 'SP000000000000000001', position: 1, retrySeconds: 2 };
+const invite = (over: Partial<VoiceRouteRequest> = {}): VoiceRouteRequest => ({
+  event: 'invite',
+  callId: 'call-1',
+  fromTag: 'caller-tag',
+  sdp: Buffer.from('v=0\r\nm=audio 4000 RTP/AVP 0\r\n').toString('base64'),
+  ...over,
+});
+
+describe('rtpengine ng bencode', () => {
+  it('round-trips the dictionaries rtpengine speaks, keys sorted, strings by byte length', () => {
+    const command = { command: 'play media', 'call-id': 'c1', 'from-tag': '标签', 'repeat-times': 3, flags: ['a', 'b'] };
+    const encoded = bencode(command);
+    expect(encoded.toString('utf8')).toBe('d7:call-id2:c17:command10:play media5:flagsl1:a1:be8:from-tag6:标签12:repeat-timesi3ee');
+    expect(bdecode(encoded).value).toEqual(command);
+  });
+
+  it('refuses what is not bencode', () => {
+    expect(() => bdecode(Buffer.from('d3:abc'))).toThrow(/bencode/);
+    expect(() => bdecode(Buffer.from('9:short'))).toThrow(/bad string/);
+  });
+});
+
+describe('queue announcement', () => {
+  it('answers for a placeholder callee on port 9, send-only, without ICE or RTCP lines', () => {
+    const sdp = placeholderAnswer(OFFER);
+    expect(sdp).toContain('m=audio 9 RTP/AVP 0 101\r\na=sendonly\r\n');
+    expect(sdp).not.toMatch(/sendrecv|a=rtcp:/);
+  });
+
+  it('plays the prompt to a newly queued caller: offer, placeholder answer, play media — and answers the SDP for 182', async () => {
+    const ng = fakeNg();
+    const announcement = createQueueAnnouncement({
+      edge: () => ({ domain: 'h', uris: [], rtpengine: '127.0.0.1:2223', queuePrompts: { en: '/run/queue-en.wav' } }),
+      logger: createLogger({ level: 'silent' }),
+      client: () => ng.client,
+    });
+    const answer = await announcement.onRoute(invite(), queued);
+    expect(answer).toMatchObject({ action: 'queue', position: 1 });
+    expect(Buffer.from((answer as { sdp: string }).sdp, 'base64').toString()).toContain('m=audio 30002');
+    expect(ng.sent.map((c) => c['command'])).toEqual(['offer', 'answer', 'play media']);
+    expect(ng.sent[1]).toMatchObject({ 'to-tag': QUEUE_TAG, 'from-tag': 'caller-tag' });
+    expect(ng.sent[2]).toMatchObject({ file: '/run/queue-en.wav', 'from-tag': 'caller-tag', 'call-id': 'call-1' });
+    expect(announcement.playing.has('call-1')).toBe(true);
+
+    // Still queued on the next poll: nothing new. Then an agent: the playback stops.
+    await announcement.onRoute({ event: 'retry', callId: 'call-1', sessionId: queued.sessionId }, queued);
+    expect(ng.sent).toHaveLength(3);
+    await announcement.onRoute(
+      { event: 'retry', callId: 'call-1' },
+      { action: 'agent', sessionId: queued.sessionId, user: 'agent1', ringSeconds: 15 },
+    );
+    expect(ng.sent.map((c) => c['command'])).toEqual(['offer', 'answer', 'play media', 'stop media']);
+    expect(announcement.playing.has('call-1')).toBe(false);
+    // Its BYE later does not touch the call rtpengine now carries for the agent.
+    await announcement.ended('call-1');
+    expect(ng.sent).toHaveLength(4);
+  });
+
+  it('deletes the call in rtpengine when a queued caller hangs up', async () => {
+    const ng = fakeNg();
+    const announcement = createQueueAnnouncement({
+      edge: () => ({ domain: 'h', uris: [], rtpengine: '127.0.0.1:2223', queuePrompts: { zh: '/run/queue-zh.wav' } }),
+      logger: createLogger({ level: 'silent' }),
+      client: () => ng.client,
+    });
+    await announcement.onRoute(invite(), queued);
+    expect(ng.sent[2]).toMatchObject({ file: '/run/queue-zh.wav' });
+    await announcement.ended('call-1');
+    expect(ng.sent.slice(3).map((c) => c['command'])).toEqual(['stop media', 'delete']);
+  });
+
+  it('leaves the plain 182 (ringback) when there is no SDP, no rtpengine, or rtpengine fails', async () => {
+    const ng = fakeNg('play media');
+    const edge = { domain: 'h', uris: [] as string[], rtpengine: '127.0.0.1:2223', queuePrompts: { en: '/q.wav' } };
+    const announcement = createQueueAnnouncement({ edge: () => edge, logger: createLogger({ level: 'silent' }), client: () => ng.client });
+    expect(await announcement.onRoute({ event: 'invite', callId: 'call-0', fromTag: 'caller-tag' }, queued)).toEqual(queued);
+    expect(ng.sent).toHaveLength(0);
+    // A browser caller's DTLS-SRTP offer: no plain-RTP answer it would refuse.
+    const webrtc = Buffer.from('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 AB:CD\r\n').toString('base64');
+    expect(await announcement.onRoute(invite({ callId: 'call-webrtc', sdp: webrtc }), queued)).toEqual(queued);
+    expect(ng.sent).toHaveLength(0);
+    // rtpengine refuses to play: the caller still queues, the half-made call is deleted.
+    expect(await announcement.onRoute(invite(), queued)).toEqual(queued);
+    expect(ng.sent.map((c) => c['command'])).toEqual(['offer', 'answer', 'play media', 'stop media', 'delete']);
+    const noRtpengine = createQueueAnnouncement({
+      edge: () => ({ domain: 'h', uris: [] }),
+      logger: createLogger({ level: 'silent' }),
+      client: () => ng.client,
+    });
+    expect(await noRtpengine.onRoute(invite({ callId: 'call-2' }), queued)).toEqual(queued);
+    expect(ng.sent).toHaveLength(5);
+  });
+});
