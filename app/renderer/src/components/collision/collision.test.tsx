@@ -212,6 +212,19 @@ describe('collision control and shortcuts in the workstation', () => {
     expect($('viewers')).toBeNull();
   });
 
+  it('sends one take-over request for a double click: the button waits for the answer', async () => {
+    // No answer yet (the request stays in flight): a second click must not ask again, or the server
+    // answers TAKEOVER_PENDING and the asker sees "already asked for" under their own pending request.
+    await render({ answers: { 'session:view': viewers } });
+    await act(async () => {
+      $('ask-takeover')!.click();
+      $('ask-takeover')!.click();
+    });
+    expect(requests.filter((r) => r.event === 'takeover:request')).toHaveLength(1);
+    expect(($('ask-takeover') as HTMLButtonElement).disabled).toBe(true);
+    expect($('takeover-error')).toBeNull();
+  });
+
   it('lists colleagues’ chats of my groups in the Team tab (zh), opens one read-only, and moves it to my chats once handed over', async () => {
     const waiting = detail({ id: 'WB9', conversationId: 'c-9', status: 'queued', assignedAgentId: null, lastMessagePreview: 'hello' });
     await render({
