@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionViewers, TakeoverView } from '../../../../../common/api/collision';
 import type { SessionDetail } from '../../../../../common/api/sessions';
 import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
@@ -276,6 +276,22 @@ describe('collision control and shortcuts in the workstation', () => {
     await act(async () => $('takeover-accept')!.click());
     expect(requests.find((r) => r.event === 'takeover:answer')?.payload).toEqual({ takeoverId: takeover().id, accept: true });
     expect($('takeover-prompt')).toBeNull();
+  });
+
+  it('counts the prompt down from the time it arrives, not from when the desk was opened', async () => {
+    await render({ open: detail({ assignedAgentId: 'u2' }) });
+    // Ten minutes of work later a colleague asks: 30 s to answer, never "630 s".
+    const later = Date.now() + 600_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(later);
+    try {
+      await push(
+        'takeover:requested',
+        takeover({ requester: { id: 'u3', name: 'Wang Fang' }, holder: { id: 'u2', name: 'Agent Two' }, expiresAt: new Date(later + 30_000).toISOString() }),
+      );
+      expect($('takeover-prompt')?.textContent).toContain('Answer within 30 s');
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('shows presence with load against capacity, live', async () => {
