@@ -286,7 +286,11 @@ describe('collision control and shortcuts in the workstation', () => {
     try {
       await push(
         'takeover:requested',
-        takeover({ requester: { id: 'u3', name: 'Wang Fang' }, holder: { id: 'u2', name: 'Agent Two' }, expiresAt: new Date(later + 30_000).toISOString() }),
+        takeover({
+          requester: { id: 'u3', name: 'Wang Fang' },
+          holder: { id: 'u2', name: 'Agent Two' },
+          expiresAt: new Date(later + 30_000).toISOString(),
+        }),
       );
       expect($('takeover-prompt')?.textContent).toContain('Answer within 30 s');
     } finally {
