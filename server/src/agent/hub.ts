@@ -820,6 +820,14 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       ]);
       socket.emit('hello', { user, queue, presence: deps.pool.get(user.id)?.presence ?? 'available', waitingTotal });
       if (takesContacts) await pushLoad(user.id);
+      // Issue 15 ("an offer is never lost"): offers made to this agent before this socket connected
+      // (a second tab or device, a reload while another socket lived on) come again with their
+      // expiry, so this socket shows the countdown and raises the tone and notification too.
+      if (takesContacts)
+        for (const session of await deps.store.listSessions({ status: ['offered'], offeredAgentId: user.id })) {
+          if (!session.offerExpiresAt || Date.parse(session.offerExpiresAt) <= now()) continue;
+          socket.emit('offer:new', { sessionId: session.id, expiresAt: session.offerExpiresAt, summary: await summaryOf(session) });
+        }
       // Warm transfers still waiting for this agent (offered while they were away or reloading).
       if (takesContacts && deps.transfers)
         for (const offer of await deps.transfers.offersFor(user.id)) socket.emit('transfer:offered', offer);

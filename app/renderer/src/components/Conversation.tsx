@@ -23,7 +23,7 @@ import { ChannelBadge, ChannelSwitch, FollowedNotice, channelsOf } from './Conti
 import { NoteLine, isNote } from './supervision/NoteLine';
 import { CannedList, useCannedPicker } from './canned/CannedPicker';
 import { isImeComposing, sendsOnEnter } from './ime';
-import { hasKey } from '../locale-format';
+import { formatNumber, hasKey } from '../locale-format';
 import { resources } from '../locales';
 import { LocalHistoryPreview, OutboxBanner, PendingReplies, useLocalDraft } from './outbox/Outbox';
 import { useSummaryLines } from './summary-lines';
@@ -414,6 +414,12 @@ export function Conversation() {
               {td('bidiControl')}
             </p>
           )}
+          {draft.length >= MAX_TEXT_LENGTH ? (
+            // The textarea's maxLength drops the rest of a longer paste silently: say so.
+            <p className="composer-limit" role="status" data-testid="composer-limit">
+              {td('textLimit', { max: formatNumber(MAX_TEXT_LENGTH, fmt.locale, 0) })}
+            </p>
+          ) : null}
           <form className={`composer${aiDraftId ? ' composer--ai-draft' : ''}${noteMode ? ' composer--note' : ''}`} onSubmit={submit}>
             <textarea
               ref={composerRef}

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { SessionDetail } from '../../../../../common/api/sessions';
 import { HuiliuError } from '../../../../../common/errors/codes';
@@ -47,9 +47,15 @@ export function AskTakeover({ sessionId }: { sessionId: string }) {
   const store = useCollisionStore();
   const mine = useCollision((s) => s.mine[sessionId]);
   const [error, setError] = useState<string | null>(null);
+  // One request at a time: a double click would otherwise ask twice and show the second one's
+  // TAKEOVER_PENDING ("already asked for") under the asker's own pending request.
+  const inFlight = useRef(false);
+  const [sending, setSending] = useState(false);
 
   const ask = async () => {
-    if (!connection) return;
+    if (!connection || inFlight.current) return;
+    inFlight.current = true;
+    setSending(true);
     setError(null);
     try {
       const view = await connection.request('takeover:request', { sessionId }, { retries: 0 });
@@ -61,6 +67,9 @@ export function AskTakeover({ sessionId }: { sessionId: string }) {
           ? t(`errors.${code}`)
           : t('errors.other', { code }),
       );
+    } finally {
+      inFlight.current = false;
+      setSending(false);
     }
   };
 
@@ -71,7 +80,7 @@ export function AskTakeover({ sessionId }: { sessionId: string }) {
           {t('asking', { name: mine.holder.name })}
         </span>
       ) : (
-        <button type="button" onClick={() => void ask()} data-testid="ask-takeover">
+        <button type="button" onClick={() => void ask()} disabled={sending} data-testid="ask-takeover">
           {t('ask')}
         </button>
       )}

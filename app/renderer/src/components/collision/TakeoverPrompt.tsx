@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useLayoutEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TakeoverView } from '../../../../../common/api/collision';
 import { useWorkstation } from '../../context';
@@ -20,8 +20,11 @@ export function TakeoverPrompt() {
   const meId = useWorkstation((s) => s.user?.id ?? null);
   const connection = useWorkstation((s) => s.connection);
   const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
+  // `now` stands still while no prompt is shown: take the time again before a new prompt is painted,
+  // or its first frame counts from the last prompt (or from sign-in): "answer within 630 s".
+  useLayoutEffect(() => {
     if (asked.length === 0) return;
+    setNow(Date.now());
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, [asked.length]);

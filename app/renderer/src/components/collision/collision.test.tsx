@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionViewers, TakeoverView } from '../../../../../common/api/collision';
 import type { SessionDetail } from '../../../../../common/api/sessions';
 import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
@@ -212,6 +212,19 @@ describe('collision control and shortcuts in the workstation', () => {
     expect($('viewers')).toBeNull();
   });
 
+  it('sends one take-over request for a double click: the button waits for the answer', async () => {
+    // No answer yet (the request stays in flight): a second click must not ask again, or the server
+    // answers TAKEOVER_PENDING and the asker sees "already asked for" under their own pending request.
+    await render({ answers: { 'session:view': viewers } });
+    await act(async () => {
+      $('ask-takeover')!.click();
+      $('ask-takeover')!.click();
+    });
+    expect(requests.filter((r) => r.event === 'takeover:request')).toHaveLength(1);
+    expect(($('ask-takeover') as HTMLButtonElement).disabled).toBe(true);
+    expect($('takeover-error')).toBeNull();
+  });
+
   it('lists colleagues’ chats of my groups in the Team tab (zh), opens one read-only, and moves it to my chats once handed over', async () => {
     const waiting = detail({ id: 'WB9', conversationId: 'c-9', status: 'queued', assignedAgentId: null, lastMessagePreview: 'hello' });
     await render({
@@ -301,6 +314,26 @@ describe('collision control and shortcuts in the workstation', () => {
     await act(async () => $('takeover-accept')!.click());
     expect(requests.find((r) => r.event === 'takeover:answer')?.payload).toEqual({ takeoverId: takeover().id, accept: true });
     expect($('takeover-prompt')).toBeNull();
+  });
+
+  it('counts the prompt down from the time it arrives, not from when the desk was opened', async () => {
+    await render({ open: detail({ assignedAgentId: 'u2' }) });
+    // Ten minutes of work later a colleague asks: 30 s to answer, never "630 s".
+    const later = Date.now() + 600_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(later);
+    try {
+      await push(
+        'takeover:requested',
+        takeover({
+          requester: { id: 'u3', name: 'Wang Fang' },
+          holder: { id: 'u2', name: 'Agent Two' },
+          expiresAt: new Date(later + 30_000).toISOString(),
+        }),
+      );
+      expect($('takeover-prompt')?.textContent).toContain('Answer within 30 s');
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('shows presence with load against capacity, live', async () => {

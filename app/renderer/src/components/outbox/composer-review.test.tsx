@@ -4,6 +4,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageView, SessionDetail } from '../../../../../common/api/sessions';
 import { NOTE_EVENT_NAME } from '../../../../../common/api/supervision';
+import { MAX_TEXT_LENGTH } from '../../../../../common/message/envelope';
 import type { DesktopBridge, LocalStoreBridge } from '../../../../../common/ipc/desktop-bridge';
 import { createBrowserLocalStore } from '../../bridge/browser-local';
 import type { AgentConnection } from '../../api/agent-socket';
@@ -177,6 +178,30 @@ describe('the reply box (issue 15 review)', () => {
       box.dispatchEvent(new Event('input', { bubbles: true }));
     });
     expect(host.querySelector('[data-testid="composer-bidi"]')).toBeNull();
+  });
+
+  it('says when the reply box is full, so a long paste cut at the limit is not lost unseen', async () => {
+    // The textarea keeps at most MAX_TEXT_LENGTH characters: the browser drops the rest of a longer
+    // paste without a word. The agent must be told (in the UI language, the limit in its digits).
+    await render('zh');
+    const box = host.querySelector<HTMLTextAreaElement>('[data-testid="composer"]')!;
+    expect(box.maxLength).toBe(MAX_TEXT_LENGTH);
+    const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value')!.set!;
+    const type = async (text: string) =>
+      act(async () => {
+        setter.call(box, text);
+        box.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+    await type('长'.repeat(MAX_TEXT_LENGTH - 1));
+    expect(host.querySelector('[data-testid="composer-limit"]')).toBeNull();
+    await type('长'.repeat(MAX_TEXT_LENGTH));
+    const hint = host.querySelector('[data-testid="composer-limit"]');
+    expect(hint?.textContent).toContain('8,000');
+    expect(hint?.textContent).toContain('字');
+    // Still sendable: the limit is the server's too.
+    expect(host.querySelector<HTMLButtonElement>('[data-testid="composer-submit"]')?.disabled).toBe(false);
+    await type('short again');
+    expect(host.querySelector('[data-testid="composer-limit"]')).toBeNull();
   });
 
   it("dates an internal note and the local history preview in the UI's language, not the browser's", async () => {
