@@ -1,4 +1,5 @@
 import type { UserView } from '../../../../common/api/auth';
+import { SessionIdSchema } from '../../../../common/message/session-id';
 import type { Slice, WorkstationDeps } from './types';
 import { errorKey } from '../error-text';
 
@@ -22,6 +23,12 @@ export interface AuthSlice {
 }
 
 const TOKEN_KEY = 'huiliu.token';
+
+/**
+ * The conversation open in this tab, kept in the tab's storage (sessionStorage in the workstation) so a
+ * reload opens it again once the socket says `hello`; removed when nothing is open (and at sign-out).
+ */
+export const OPEN_SESSION_KEY = 'huiliu.openSession';
 
 /**
  * Does this user work the live queue (the agent socket's `queue.view`: agents, leads, admins)?
@@ -73,7 +80,13 @@ export const createAuthSlice =
         if (!raw) return;
         try {
           const saved = JSON.parse(raw) as { token: string; user: UserView };
-          set({ token: saved.token, user: saved.user });
+          // The conversation this tab had open before the reload: read again after `hello` (connection.ts).
+          const open = deps.storage.getItem(OPEN_SESSION_KEY);
+          set({
+            token: saved.token,
+            user: saved.user,
+            ...(open && SessionIdSchema.safeParse(open).success ? { openSessionId: open } : {}),
+          });
           if (worksQueue(saved.user)) get().goOnline(saved.token);
         } catch {
           deps.storage.removeItem(TOKEN_KEY);

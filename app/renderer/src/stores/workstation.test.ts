@@ -31,7 +31,7 @@ const summary = (id: string, over: Partial<SessionSummary> = {}): SessionSummary
   ...over,
 });
 
-function setup(request: AgentConnection['request'] = vi.fn()) {
+function setup(request: AgentConnection['request'] = vi.fn(), storage = new Map<string, string>()) {
   const socket = new EventEmitter();
   const connection = { socket, request, close: vi.fn() } as unknown as AgentConnection;
   const bridge: DesktopBridge = {
@@ -41,7 +41,6 @@ function setup(request: AgentConnection['request'] = vi.fn()) {
     openExternal: vi.fn(),
     onFocusSession: vi.fn(() => () => undefined),
   };
-  const storage = new Map<string, string>();
   const connects = { n: 0 };
   const store = createWorkstationStore({
     api: {
@@ -81,6 +80,39 @@ describe('workstation store', () => {
     await store.getState().logout();
     expect(store.getState().token).toBeNull();
     expect(storage.has('huiliu.token')).toBe(false);
+  });
+
+  it('opens again, after a reload, the conversation the tab had open, and forgets it at sign-out', async () => {
+    const OPEN = 'WB179612216601069549';
+    const request = vi.fn(async (event: string, payload: { sessionId?: string }) =>
+      event === 'session:open' ? { ...summary(payload.sessionId!), customerId: 'cust', messages: [] } : [],
+    ) as unknown as AgentConnection['request'];
+    const tab = new Map<string, string>();
+    const first = setup(request, tab);
+    await first.store.getState().login('agent1', 'huiliu-demo');
+    first.socket.emit('hello', { user, presence: 'available', queue: [summary(OPEN)] });
+    await first.store.getState().openSession(OPEN);
+    expect(tab.get('huiliu.openSession')).toBe(OPEN);
+    // The reload: a new store on the same tab's storage, signed in from it; the socket greets it.
+    const second = setup(request, tab);
+    second.store.getState().restore();
+    expect(second.store.getState().openSessionId).toBe(OPEN);
+    vi.mocked(request).mockClear();
+    second.socket.emit('hello', { user, presence: 'available', queue: [summary(OPEN)] });
+    await vi.waitFor(() => expect(second.store.getState().detail?.id).toBe(OPEN));
+    expect(
+      vi
+        .mocked(request)
+        .mock.calls.filter(([e]) => e === 'session:open')
+        .map(([, p]) => p),
+    ).toEqual([{ sessionId: OPEN }]);
+    // Something that is not a session id in the storage is not opened.
+    tab.set('huiliu.openSession', '<script>');
+    const third = setup(request, tab);
+    third.store.getState().restore();
+    expect(third.store.getState().openSessionId).toBeNull();
+    await second.store.getState().logout();
+    expect(tab.has('huiliu.openSession')).toBe(false);
   });
 
   it('fills the queue from hello, sorts by priority then waiting time, and keeps the badge in sync', async () => {

@@ -1,6 +1,6 @@
 import { createStore } from 'zustand/vanilla';
 import { createAssistSlice } from './assist';
-import { createAuthSlice } from './auth';
+import { createAuthSlice, OPEN_SESSION_KEY } from './auth';
 import { createConnectionSlice } from './connection';
 import { createConversationSlice } from './conversation';
 import { createOutboxSlice } from './outbox';
@@ -13,7 +13,7 @@ export type { Workstation, WorkstationDeps };
 
 /** The whole workstation state, from small slices (zustand slices pattern). */
 export function createWorkstationStore(deps: WorkstationDeps) {
-  return createStore<Workstation>()((...a) => ({
+  const store = createStore<Workstation>()((...a) => ({
     ...createAuthSlice(deps)(...a),
     ...createConnectionSlice(deps)(...a),
     ...createQueueSlice(deps)(...a),
@@ -23,6 +23,12 @@ export function createWorkstationStore(deps: WorkstationDeps) {
     ...createSupervisionSlice(...a),
     ...createOutboxSlice(deps)(...a),
   }));
+  store.subscribe((now, before) => {
+    if (now.openSessionId === before.openSessionId) return;
+    if (now.openSessionId) deps.storage.setItem(OPEN_SESSION_KEY, now.openSessionId);
+    else deps.storage.removeItem(OPEN_SESSION_KEY);
+  });
+  return store;
 }
 
 export type WorkstationStore = ReturnType<typeof createWorkstationStore>;

@@ -46,6 +46,9 @@ export function AskTakeover({ sessionId }: { sessionId: string }) {
   const connection = useWorkstation((s) => s.connection);
   const store = useCollisionStore();
   const mine = useCollision((s) => s.mine[sessionId]);
+  // The hand-over is a warm transfer to the asker, which needs them available: say so before asking
+  // rather than let the holder's "Hand over" fail with TRANSFER_TARGET_UNAVAILABLE.
+  const available = useWorkstation((s) => s.presence === 'available');
   const [error, setError] = useState<string | null>(null);
   // One request at a time: a double click would otherwise ask twice and show the second one's
   // TAKEOVER_PENDING ("already asked for") under the asker's own pending request.
@@ -80,9 +83,22 @@ export function AskTakeover({ sessionId }: { sessionId: string }) {
           {t('asking', { name: mine.holder.name })}
         </span>
       ) : (
-        <button type="button" onClick={() => void ask()} disabled={sending} data-testid="ask-takeover">
-          {t('ask')}
-        </button>
+        <>
+          <button
+            type="button"
+            onClick={() => void ask()}
+            disabled={sending || !available}
+            aria-describedby={available ? undefined : `takeover-needs-available-${sessionId}`}
+            data-testid="ask-takeover"
+          >
+            {t('ask')}
+          </button>
+          {available ? null : (
+            <span className="muted takeover-hint" id={`takeover-needs-available-${sessionId}`} data-testid="takeover-needs-available">
+              {t('needsAvailable')}
+            </span>
+          )}
+        </>
       )}
       {error ? (
         <p className="error takeover-error" role="alert" data-testid="takeover-error">

@@ -225,6 +225,19 @@ describe('collision control and shortcuts in the workstation', () => {
     expect($('takeover-error')).toBeNull();
   });
 
+  it('keeps Ask to take over disabled, saying why, while I am not available (the hand-over needs me available)', async () => {
+    await render({ answers: { 'session:view': viewers } });
+    // Presence as the connection store keeps it (hello / presence:changed / the presence menu).
+    await act(async () => store.setState({ presence: 'busy' }));
+    expect(($('ask-takeover') as HTMLButtonElement).disabled).toBe(true);
+    expect($('takeover-needs-available')?.textContent).toBe('Set yourself Available to take a chat over.');
+    await act(async () => $('ask-takeover')!.click());
+    expect(requests.filter((r) => r.event === 'takeover:request')).toHaveLength(0);
+    await act(async () => store.setState({ presence: 'available' }));
+    expect(($('ask-takeover') as HTMLButtonElement).disabled).toBe(false);
+    expect($('takeover-needs-available')).toBeNull();
+  });
+
   it('lists colleagues’ chats of my groups in the Team tab (zh), opens one read-only, and moves it to my chats once handed over', async () => {
     const waiting = detail({ id: 'WB9', conversationId: 'c-9', status: 'queued', assignedAgentId: null, lastMessagePreview: 'hello' });
     await render({
