@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withAiTier } from './config-file';
+import { laneEnv } from './lane';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -44,7 +45,8 @@ export function serverCommand(compiled = false): string[] {
 /**
  * Starts the real companion server as an operator would (`npm run dev:server -- --demo`, or with
  * `compiled: true` the build `npm run server` runs, built first when stale), on a free port and a
- * fresh data dir, and waits for its banner.
+ * fresh data dir, and waits for its banner. In the scale-out lane (`HUILIU_TEST_LANE=scaleout`) it runs
+ * on the lane's Redis Cluster and SoftHSM2 token unless `options.env` pins the mode (`laneEnv`).
  */
 export async function startServerProcess(
   options: {
@@ -68,7 +70,7 @@ export async function startServerProcess(
       HUILIU_DATA_DIR: dataDir,
       HUILIU_PORT: String(port),
       HUILIU_LOG_LEVEL: 'info',
-      ...withAiTier(options.env ?? {}, options.aiTier ?? false),
+      ...laneEnv(withAiTier(options.env ?? {}, options.aiTier ?? false), dataDir),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
