@@ -16,7 +16,7 @@ export default defineConfig(({ mode }) => {
       pool: 'forks',
       globalSetup: scaleout ? ['server/test/support/scaleout-setup.ts'] : [],
       reporters: process.env.CI ? ['default', 'json'] : ['default'],
-      outputFile: { json: scaleout ? 'test-output/vitest-scaleout.json' : 'test-output/vitest.json' },
+      outputFile: { json: 'test-output/vitest.json' },
     },
   };
 });

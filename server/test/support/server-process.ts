@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withAiTier } from './config-file';
-import { laneEnv } from './lane';
+import { laneEnv, scaleoutLane } from './lane';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -56,7 +56,7 @@ export async function startServerProcess(
     port?: number;
     compiled?: boolean;
     aiTier?: boolean;
-    /** How long to wait for the banner, ms (default 30,000). */
+    /** How long to wait for the banner, ms (default 30,000; 60,000 in the scale-out lane). */
     startTimeoutMs?: number;
   } = {},
 ): Promise<ServerProcess> {
@@ -80,7 +80,9 @@ export async function startServerProcess(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const waitMs = options.startTimeoutMs ?? 30_000;
+    // The scale-out lane's start also connects the Redis Cluster and opens (or creates) the KEK on the
+    // shared token, next to the other test processes' servers: it gets twice the wait.
+    const waitMs = options.startTimeoutMs ?? (scaleoutLane() ? 60_000 : 30_000);
     const timer = setTimeout(() => reject(new Error(`server did not start in ${waitMs / 1000} s:\n${out}`)), waitMs);
     const check = () => {
       const m = /is running on (https:\/\/\S+)/.exec(out);
