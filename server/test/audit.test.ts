@@ -224,7 +224,7 @@ describe('the audit log (embedded SQLite)', () => {
     const env = { ...process.env, ...laneEnv({ HUILIU_DATA_DIR: s.dataDir, HUILIU_LOG_LEVEL: 'silent' }, s.dataDir) };
     const run = () => spawnSync('npx', ['tsx', 'server/src/audit/verify-cli.ts'], { env, encoding: 'utf8' });
     const whole = run();
-    expect(whole.status).toBe(0);
+    expect(whole.status, whole.stderr).toBe(0);
     expect(JSON.parse(whole.stdout)).toMatchObject({ store: 'sqlite', ok: true });
     const db = openDatabase(`${s.dataDir}/huiliu.db`);
     db.prepare("UPDATE audit_log SET outcome = 'ok' WHERE seq = (SELECT seq FROM audit_log WHERE outcome = 'failed' LIMIT 1)").run();

@@ -54,10 +54,18 @@ describe(`a server the harness starts in this run's lane (${scaleoutLane() ? 'sc
   it('runs on the lane: embedded by default, Redis Cluster + PKCS#11 in the scale-out lane', async () => {
     const lane = scaleoutLane();
     if (!lane) {
-      expect({ store: s.config.store, bus: s.config.bus, keys: s.config.keys.mode }).toEqual({ store: 'sqlite', bus: 'memory', keys: 'local' });
+      expect({ store: s.config.store, bus: s.config.bus, keys: s.config.keys.mode }).toEqual({
+        store: 'sqlite',
+        bus: 'memory',
+        keys: 'local',
+      });
       return;
     }
-    expect({ store: s.config.store, bus: s.config.bus, keys: s.config.keys.mode }).toEqual({ store: 'redis', bus: 'redis', keys: 'pkcs11' });
+    expect({ store: s.config.store, bus: s.config.bus, keys: s.config.keys.mode }).toEqual({
+      store: 'redis',
+      bus: 'redis',
+      keys: 'pkcs11',
+    });
     expect(s.config.redisNodes.join(',')).toBe(lane.redisNodes);
     // A message lands in the lane's cluster under this server's prefix.
     const res = await s.app.inject({
@@ -74,7 +82,10 @@ describe(`a server the harness starts in this run's lane (${scaleoutLane() ? 'sc
       for (const node of cluster.nodes('master')) {
         found.push(...(await node.keys(`${s.config.redisPrefix}:*`)));
       }
-      expect(found.filter((k) => k.startsWith(`${s.config.redisPrefix}:{`) && k.includes(':m:')), found.join(' ')).toHaveLength(1);
+      expect(
+        found.filter((k) => k.startsWith(`${s.config.redisPrefix}:{`) && k.includes(':m:')),
+        found.join(' '),
+      ).toHaveLength(1);
     } finally {
       cluster.disconnect();
     }

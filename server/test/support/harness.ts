@@ -27,7 +27,12 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-test-'));
   const config = loadConfig({
-    env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent', ...laneEnv(withAiTier(env, options.aiTier ?? false), dataDir) },
+    env: {
+      HUILIU_DATA_DIR: dataDir,
+      HUILIU_PORT: '0',
+      HUILIU_LOG_LEVEL: 'silent',
+      ...laneEnv(withAiTier(env, options.aiTier ?? false), dataDir),
+    },
     argv: ['--demo'],
     cwd: process.cwd(),
   });

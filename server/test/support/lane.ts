@@ -36,7 +36,8 @@ export function testLane(env: Record<string, string | undefined> = process.env):
 export function scaleoutLane(env: Record<string, string | undefined> = process.env): ScaleoutLane | null {
   if (testLane(env) !== 'scaleout') return null;
   const json = env['SCALEOUT_LANE'];
-  if (!json) throw new Error('HUILIU_TEST_LANE=scaleout but SCALEOUT_LANE is unset: run through vitest.config.ts (its globalSetup starts the lane)');
+  if (!json)
+    throw new Error('HUILIU_TEST_LANE=scaleout but SCALEOUT_LANE is unset: run through vitest.config.ts (its globalSetup starts the lane)');
   return JSON.parse(json) as ScaleoutLane;
 }
 
