@@ -13,6 +13,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { eventually, until } from './support/until';
 import { startWebhookReceiver } from './support/webhook-receiver';
 import { metricValue } from './support/metrics';
+import { laneEnv } from './support/lane';
 
 const SECRET = 'webhook-secret-0123456789abcdef';
 const KEY = 'hooked-app-key-0123456789';
@@ -257,7 +258,7 @@ describe('app webhooks across a restart (issue 13)', () => {
     const start = () =>
       startServer(
         loadConfig({
-          env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_CONFIG: configFile },
+          env: laneEnv({ HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_CONFIG: configFile }, dataDir),
           argv: ['--demo'],
           cwd: process.cwd(),
         }),

@@ -9,6 +9,7 @@ import { ack, openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { eventually } from './support/until';
 import { openWidget } from './support/widget-client';
+import { laneEnv } from './support/lane';
 
 /**
  * The audit log in the running product (issue 17): sign-ins (failed ones masked), an agent's accept,
@@ -219,10 +220,11 @@ describe('the audit log (embedded SQLite)', () => {
 
   it('npm run audit:verify says the chain is whole, then names the entry an attacker altered', async () => {
     await s.services.audit.flush();
-    const env = { ...process.env, HUILIU_DATA_DIR: s.dataDir, HUILIU_LOG_LEVEL: 'silent' };
+    // The operator runs the CLI with the server's environment (its KEK: the key file, or the token in the scale-out lane).
+    const env = { ...process.env, ...laneEnv({ HUILIU_DATA_DIR: s.dataDir, HUILIU_LOG_LEVEL: 'silent' }, s.dataDir) };
     const run = () => spawnSync('npx', ['tsx', 'server/src/audit/verify-cli.ts'], { env, encoding: 'utf8' });
     const whole = run();
-    expect(whole.status).toBe(0);
+    expect(whole.status, whole.stderr).toBe(0);
     expect(JSON.parse(whole.stdout)).toMatchObject({ store: 'sqlite', ok: true });
     const db = openDatabase(`${s.dataDir}/huiliu.db`);
     db.prepare("UPDATE audit_log SET outcome = 'ok' WHERE seq = (SELECT seq FROM audit_log WHERE outcome = 'failed' LIMIT 1)").run();

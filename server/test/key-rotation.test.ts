@@ -31,7 +31,9 @@ describe('KEK rotation (local key file)', () => {
   const status = async (token = admin) => s.app.inject({ url: '/api/v1/admin/keys', headers: { authorization: `Bearer ${token}` } });
 
   beforeAll(async () => {
-    s = await startTestServer();
+    // The local key file's rotation (files kek.key, kek-<id>.key): pinned in every lane; the PKCS#11
+    // rotation is the case in keys-pkcs11.test.ts.
+    s = await startTestServer({ HUILIU_KEYS: 'local' });
     admin = await s.login('admin');
     for (let i = 0; i < 40; i++) {
       const res = await post(`rot-${i}`, `rotation text ${i}`, `rot-${i}-a`);

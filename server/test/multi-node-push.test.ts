@@ -13,6 +13,7 @@ import { ack, openAgentSocket } from './support/agent-client';
 import { until } from './support/until';
 import type { TestServer } from './support/harness';
 import { openWidget } from './support/widget-client';
+import { laneEnv } from './support/lane';
 
 /**
  * Two server nodes in one process on one data directory and one bus backend (what two servers on
@@ -28,7 +29,7 @@ describe('two nodes on one bus', () => {
   beforeAll(async () => {
     for (let i = 0; i < 2; i++) {
       const config = loadConfig({
-        env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' },
+        env: laneEnv({ HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' }, dataDir),
         argv: ['--demo'],
         cwd: process.cwd(),
       });

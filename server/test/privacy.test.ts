@@ -9,6 +9,7 @@ import { createLogger } from '../src/logging/logger';
 import { startServer, type RunningServer } from '../src/main';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
+import { laneEnv } from './support/lane';
 
 const APP_KEY = { 'x-huiliu-key': 'demo-app-key' };
 
@@ -331,7 +332,7 @@ describe('erasure (crypto-shredding) across a restart', () => {
     await s.close();
 
     const config = loadConfig({
-      env: { HUILIU_DATA_DIR: s.dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' },
+      env: laneEnv({ HUILIU_DATA_DIR: s.dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' }, s.dataDir),
       argv: ['--demo'],
       cwd: process.cwd(),
     });

@@ -16,6 +16,8 @@ import { until } from './support/until';
 import { openWidget, type WidgetClient } from './support/widget-client';
 import { createRedisConversationStore, type RedisConversationStore } from '../src/sessions/conversations.redis';
 import { createLocalKeyProvider } from '../src/keys/provider.local';
+import { createPkcs11KeyProvider } from '../src/keys/provider.pkcs11';
+import type { KeyProvider } from '../src/keys/provider';
 import { createPgSessionArchive } from '../src/sessions/archive.pg';
 import type { SessionRecord } from '../src/sessions/store';
 
@@ -67,6 +69,15 @@ async function dumpValues(cluster: RedisClusterHandle, prefix: string): Promise<
  * goes out to the visitor, history reads it back from the cluster; no value on any node holds the
  * message text; after crypto-erasure the customer's content cannot be opened any more.
  */
+/**
+ * A second handle on the KEK the server uses (its key file, or its PKCS#11 token in the scale-out
+ * lane), for the test's own reader of the cluster.
+ */
+function keysOf(server: TestServer): KeyProvider {
+  const keys = server.config.keys;
+  return keys.mode === 'pkcs11' ? createPkcs11KeyProvider(keys) : createLocalKeyProvider(join(server.dataDir, 'keys'));
+}
+
 describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
   let cluster: RedisClusterHandle;
   let server: TestServer;
@@ -216,7 +227,7 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
     const reader = new Cluster(cluster.seeds);
     const port: RedisConversationStore = await createRedisConversationStore({
       redis: reader,
-      keys: createLocalKeyProvider(join(server.dataDir, 'keys')),
+      keys: keysOf(server),
       prefix,
     });
     for (const s of sockets.splice(0)) s.disconnect(); // the first test's agent accepts every offer
@@ -279,7 +290,7 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
 
   it('archives a closed session to PostgreSQL sealed: readable with the key, no plaintext in pg_dump, unreadable after erasure', async () => {
     const reader = new Cluster(cluster.seeds);
-    const port = await createRedisConversationStore({ redis: reader, keys: createLocalKeyProvider(join(server.dataDir, 'keys')), prefix });
+    const port = await createRedisConversationStore({ redis: reader, keys: keysOf(server), prefix });
     const archive = await createPgSessionArchive({ url: PG_URL });
     for (const s of sockets.splice(0)) s.disconnect();
     try {
@@ -356,7 +367,7 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       await until(async () => {
         const fresh = await createRedisConversationStore({
           redis: reader,
-          keys: createLocalKeyProvider(join(server.dataDir, 'keys')),
+          keys: keysOf(server),
           prefix,
         });
         return fresh.openSealed(session.conversationId, records).then(

@@ -11,6 +11,7 @@ import { startServer } from '../src/main';
 import { ack, openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { openWidget, type WidgetClient } from './support/widget-client';
+import { laneEnv } from './support/lane';
 
 const id = (p: string) => `${p}-${Math.random().toString(36).slice(2, 12)}`;
 
@@ -247,7 +248,7 @@ describe('agent typing across two nodes (issue 13)', () => {
   beforeAll(async () => {
     for (let i = 0; i < 2; i++) {
       const config = loadConfig({
-        env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' },
+        env: laneEnv({ HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent' }, dataDir),
         argv: ['--demo'],
         cwd: process.cwd(),
       });

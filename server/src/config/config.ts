@@ -850,7 +850,7 @@ function readFileConfig(path: string): FileConfig {
 }
 
 /** HUILIU_* variables read by the other parts (launcher, desktop app, tests), not the server. */
-const OTHER_COMPONENTS = new Set(['HUILIU_NO_OPEN', 'HUILIU_SERVER_URL', 'HUILIU_CA_FILE', 'HUILIU_CHROMIUM']);
+const OTHER_COMPONENTS = new Set(['HUILIU_NO_OPEN', 'HUILIU_SERVER_URL', 'HUILIU_CA_FILE', 'HUILIU_CHROMIUM', 'HUILIU_TEST_LANE']);
 
 export interface LoadOptions {
   env: Record<string, string | undefined>;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as graphene from 'graphene-pk11';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createSoftHsmToken, type SoftHsmToken } from '../../test/support/softhsm';
 import { openKeyProvider } from './open';
 import { keyProviderContract } from './provider.contract';
@@ -142,6 +142,40 @@ describe('PKCS#11 key provider', () => {
       expect(execFileSync('softhsm2-util', ['--show-slots'], { env: process.env }).toString()).toContain(token.token);
     } finally {
       await provider.close();
+    }
+  });
+});
+
+describe('PKCS#11 token shared with other nodes', () => {
+  it('starts while another node destroys a key between the search and the read (CKR_OBJECT_HANDLE_INVALID)', async () => {
+    const base = { lib: token.lib, token: token.token, pin: token.pin };
+    // Another deployment's KEK on the same token; "another node" destroys it right after this
+    // provider's search of all AES keys found it, before the provider reads its label.
+    await createPkcs11KeyProvider({ ...base, keyLabel: 'kek-vanishing' }).close();
+    const find = graphene.Session.prototype.find;
+    let destroyed = 0;
+    const spy = vi.spyOn(graphene.Session.prototype, 'find').mockImplementation(function (this: graphene.Session, template) {
+      const found = find.call(this, template);
+      if (template && !('label' in template)) {
+        const victim = find.call(this, { class: graphene.ObjectClass.SECRET_KEY, label: 'kek-vanishing' });
+        if (victim.length > 0) {
+          victim.items(0).destroy();
+          destroyed++;
+        }
+      }
+      return found;
+    });
+    try {
+      const provider = createPkcs11KeyProvider({ ...base, keyLabel: 'kek-beside-a-vanishing-key' });
+      try {
+        expect(destroyed).toBe(1);
+        const { plain, wrapped } = await provider.generateDataKey();
+        expect((await provider.unwrapDataKey(wrapped)).equals(plain)).toBe(true);
+      } finally {
+        await provider.close();
+      }
+    } finally {
+      spy.mockRestore();
     }
   });
 });

@@ -146,6 +146,23 @@ export function createPkcs11KeyProvider(options: Pkcs11Options): KeyProvider {
   }
 
   /**
+   * Item `i` of a search of the token's AES keys when it is one of this label's earlier KEKs
+   * (`keyLabel@<id hex>`), else null. Null too when the object is gone: a token is shared by every node
+   * (and holds other deployments' keys), and another one may destroy or relabel a key between
+   * `C_FindObjects` and reading its attributes — the read then answers CKR_OBJECT_HANDLE_INVALID, which
+   * must not stop this node's start or its reload after a rotation.
+   */
+  function retiredKek(list: graphene.SessionObjectCollection, i: number): { id: string; key: graphene.SecretKey } | null {
+    try {
+      const key = list.items(i).toType<graphene.SecretKey>();
+      return key.label.startsWith(`${options.keyLabel}@`) ? { id: idOf(key), key } : null;
+    } catch (error) {
+      if (/CKR_OBJECT_HANDLE_INVALID/.test(String((error as Error).message))) return null;
+      throw error;
+    }
+  }
+
+  /**
    * Reads the KEKs from the token, finishing or undoing a rotation a crash cut short (a key labelled
    * `<label>.next` becomes current when none is; beside a current one it never wrapped anything).
    */
@@ -167,8 +184,8 @@ export function createPkcs11KeyProvider(options: Pkcs11Options): KeyProvider {
     const ring = new Map<string, graphene.SecretKey>([[idOf(kek), kek]]);
     const all = s.find({ class: graphene.ObjectClass.SECRET_KEY, keyType: graphene.KeyType.AES });
     for (let i = 0; i < all.length; i++) {
-      const key = all.items(i).toType<graphene.SecretKey>();
-      if (key.label.startsWith(`${options.keyLabel}@`)) ring.set(idOf(key), key);
+      const earlier = retiredKek(all, i);
+      if (earlier) ring.set(earlier.id, earlier.key);
     }
     shared.count(2);
     keks = ring;

@@ -139,6 +139,26 @@ export function conversationContract(name: string, open: () => Promise<Conversat
       expect(await h.store.lastSeq(s.conversationId)).toBe(2);
     });
 
+    it('compares a retry on the request it names (idempotencyContent) when what is stored depends on more', async () => {
+      const s = await newSession();
+      const request = JSON.stringify({ text: 'see photo', imageUrl: 'https://img.example/a.png' });
+      const append = (t: string, idempotencyContent: string) =>
+        h.store.append({
+          sessionId: s.id,
+          direction: 'in',
+          content: text(t),
+          clientMessageId: 'cm-url',
+          critical: true,
+          idempotencyContent,
+        });
+      // The first try's fetch failed ("[image] host" stored); the retry's fetch worked: the same request.
+      const first = await append('see photo\n[image] img.example', request);
+      expect(await append('see photo', request)).toEqual({ envelope: first.envelope, duplicate: true });
+      const other = JSON.stringify({ text: 'see photo', imageUrl: 'https://img.example/b.png' });
+      await expect(append('see photo\n[image] img.example', other)).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+      expect(await h.store.lastSeq(s.conversationId)).toBe(1);
+    });
+
     it('gives 40 concurrent appends (10 of them retries) distinct, gap-free seqs', async () => {
       const s = await newSession();
       const ids = Array.from({ length: 30 }, () => randomUUID());

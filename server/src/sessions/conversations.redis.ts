@@ -383,7 +383,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
 
   await loadLibrary();
   const blind = blindIndex((await dataKey(INDEX_KEY_OWNER, true))!);
-  const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
+  const contentHmac = (customerId: string, content: Content, idempotencyContent?: string) =>
+    blind('content', customerId, idempotencyContent ?? JSON.stringify(content));
 
   // ── tags: immutable once written, so cached without bound worries (LRU 100k) ─────────────────────
   const tagCache = new Map<string, string>();
@@ -665,7 +666,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       }
       if (!tag || !session) throw new HuiliuError('SESSION_NOT_FOUND');
       const key = await customerKey(session.customerId);
-      const hmac = contentHmac(session.customerId, input.content);
+      const hmac = contentHmac(session.customerId, input.content, input.idempotencyContent);
       const t = iso();
       const id = uuidv7();
       const meta = input.meta ?? {};

@@ -54,7 +54,8 @@ export async function createSqliteConversationStore(options: SqliteConversationO
   const ring = new DataKeyRing(db, options.keys, (fn) => commit.run(fn));
   const blind = blindIndex(await ring.getOrCreate(INDEX_KEY_OWNER));
   const opened = new OpenedPayloadCache(options.openedCacheBytes ?? 32 * 1024 * 1024);
-  const contentHmac = (customerId: string, content: Content) => blind('content', customerId, JSON.stringify(content));
+  const contentHmac = (customerId: string, content: Content, idempotencyContent?: string) =>
+    blind('content', customerId, idempotencyContent ?? JSON.stringify(content));
 
   const q = {
     session: db.prepare(CONVERSATION_SQL.session),
@@ -138,7 +139,7 @@ export async function createSqliteConversationStore(options: SqliteConversationO
       const current = sessionRow(input.sessionId);
       if (!current) throw new HuiliuError('SESSION_NOT_FOUND');
       const key = await loadCustomerKey(ring, current.customer_id);
-      const hmac = contentHmac(current.customer_id, input.content);
+      const hmac = contentHmac(current.customer_id, input.content, input.idempotencyContent);
       return commit.run(() => {
         const dup = q.byClientId.get(current.customer_id, input.direction, input.clientMessageId) as MessageRow | undefined;
         if (dup) {

@@ -115,6 +115,12 @@ export interface NewMessage {
   sentAt?: string;
   /** Channel raw ids and scalar facts, sealed with the body. */
   meta?: Envelope['meta'];
+  /**
+   * What a retry is compared on instead of the content (`InboundDraft.idempotencyContent`): the
+   * request, when what is stored depends on more than it (an image fetched by URL). Same id and same
+   * request → the stored message; another request → IDEMPOTENCY_CONFLICT. Default: the content.
+   */
+  idempotencyContent?: string;
 }
 
 /** What the source article keeps with a session besides its messages (all of it sealed). */

@@ -92,6 +92,7 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
         authorKind: 'customer',
         sentAt: draft.sentAt,
         ...(draft.meta ? { meta: draft.meta } : {}),
+        ...(draft.idempotencyContent !== undefined ? { idempotencyContent: draft.idempotencyContent } : {}),
       });
       const session = duplicate ? admitted.session : { ...admitted.session, lastMessageAt: envelope.receivedAt };
       return { ...admitted, envelope, session, duplicate, newSession: admitted.newSession && !duplicate };

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/main';
 import { httpsRequest } from '../support/https';
 import { LOOKALIKE_PII } from '../../../common/privacy/lookalike-pii.fixture';
+import { laneEnv } from '../support/lane';
 
 // Public PII vectors (validator.js and id-validator, MIT): /work/shared/data/pii-test-vectors/SOURCE.md
 const VECTORS = fileURLToPath(new URL('../../../../shared/data/pii-test-vectors/pii_vectors.json', import.meta.url));
@@ -23,7 +24,11 @@ describe('logs of channel routes (E17)', () => {
   const lines: string[] = [];
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'huiliu-logs-'));
-    const config = loadConfig({ env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0' }, argv: ['--demo'], cwd: process.cwd() });
+    const config = loadConfig({
+      env: laneEnv({ HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0' }, dataDir),
+      argv: ['--demo'],
+      cwd: process.cwd(),
+    });
     // Debug: the per-request lines are written at debug since issue 8, and they are what is checked here.
     const logger = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
     server = await startServer(config, logger);

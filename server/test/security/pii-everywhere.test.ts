@@ -16,6 +16,7 @@ import { withAiTier } from '../support/config-file';
 import { httpsRequest } from '../support/https';
 import { eventually } from '../support/until';
 import { openWidget } from '../support/widget-client';
+import { laneEnv } from '../support/lane';
 
 // Public PII vectors (validator.js and id-validator, MIT): /work/shared/data/pii-test-vectors/SOURCE.md
 const VECTORS = fileURLToPath(new URL('../../../../shared/data/pii-test-vectors/pii_vectors.json', import.meta.url));
@@ -108,7 +109,7 @@ describe('personal data in every output (issue 17)', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'huiliu-pii-'));
     const config = loadConfig({
-      env: withAiTier({ HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0' }, false),
+      env: laneEnv(withAiTier({ HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0' }, false), dataDir),
       argv: ['--demo'],
       cwd: process.cwd(),
     });

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/config';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/main';
 import { withAiTier } from './config-file';
+import { laneEnv } from './lane';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -16,7 +17,9 @@ export interface TestServer extends RunningServer {
 /**
  * The real server, in-process, on an ephemeral port and a fresh data dir, with the demo seed.
  * `logger`: where it logs (default: nowhere), for tests that read the logs. `aiTier`: the AI tier
- * answers `ai`-tier contacts (default false: they are offered to agents; see `withAiTier`).
+ * answers `ai`-tier contacts (default false: they are offered to agents; see `withAiTier`). In the
+ * scale-out lane (`HUILIU_TEST_LANE=scaleout`) the server runs on the lane's Redis Cluster and SoftHSM2
+ * token unless `env` pins the mode (`laneEnv`).
  */
 export async function startTestServer(
   env: Record<string, string> = {},
@@ -24,7 +27,12 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-test-'));
   const config = loadConfig({
-    env: { HUILIU_DATA_DIR: dataDir, HUILIU_PORT: '0', HUILIU_LOG_LEVEL: 'silent', ...withAiTier(env, options.aiTier ?? false) },
+    env: {
+      HUILIU_DATA_DIR: dataDir,
+      HUILIU_PORT: '0',
+      HUILIU_LOG_LEVEL: 'silent',
+      ...laneEnv(withAiTier(env, options.aiTier ?? false), dataDir),
+    },
     argv: ['--demo'],
     cwd: process.cwd(),
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withAiTier } from './config-file';
+import { laneEnv, scaleoutLane } from './lane';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -44,7 +45,8 @@ export function serverCommand(compiled = false): string[] {
 /**
  * Starts the real companion server as an operator would (`npm run dev:server -- --demo`, or with
  * `compiled: true` the build `npm run server` runs, built first when stale), on a free port and a
- * fresh data dir, and waits for its banner.
+ * fresh data dir, and waits for its banner. In the scale-out lane (`HUILIU_TEST_LANE=scaleout`) it runs
+ * on the lane's Redis Cluster and SoftHSM2 token unless `options.env` pins the mode (`laneEnv`).
  */
 export async function startServerProcess(
   options: {
@@ -54,7 +56,7 @@ export async function startServerProcess(
     port?: number;
     compiled?: boolean;
     aiTier?: boolean;
-    /** How long to wait for the banner, ms (default 30,000). */
+    /** How long to wait for the banner, ms (default 30,000; 60,000 in the scale-out lane). */
     startTimeoutMs?: number;
   } = {},
 ): Promise<ServerProcess> {
@@ -68,7 +70,7 @@ export async function startServerProcess(
       HUILIU_DATA_DIR: dataDir,
       HUILIU_PORT: String(port),
       HUILIU_LOG_LEVEL: 'info',
-      ...withAiTier(options.env ?? {}, options.aiTier ?? false),
+      ...laneEnv(withAiTier(options.env ?? {}, options.aiTier ?? false), dataDir),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,7 +80,9 @@ export async function startServerProcess(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const waitMs = options.startTimeoutMs ?? 30_000;
+    // The scale-out lane's start also connects the Redis Cluster and opens (or creates) the KEK on the
+    // shared token, next to the other test processes' servers: it gets twice the wait.
+    const waitMs = options.startTimeoutMs ?? (scaleoutLane() ? 60_000 : 30_000);
     const timer = setTimeout(() => reject(new Error(`server did not start in ${waitMs / 1000} s:\n${out}`)), waitMs);
     const check = () => {
       const m = /is running on (https:\/\/\S+)/.exec(out);
