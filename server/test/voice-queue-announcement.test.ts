@@ -6,6 +6,7 @@ import { decodeG711 } from '../src/ai/speech/audio';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
+import { until } from './support/until';
 import { startTestServer, type TestServer } from './support/harness';
 import { runSipp, SCENARIOS } from './support/sip';
 
@@ -155,6 +156,8 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
       for (let i = 0; i + 800 <= pcm.length; i += 800) loudest = Math.max(loudest, dbfs(pcm.subarray(i, i + 800)));
       expect(loudest).toBeGreaterThan(-40);
 
+      const parked = (await s.services.store.listSessions({ status: ['queued'] })).filter((x) => x.channel === 'SP');
+      expect(parked).toHaveLength(1);
       // The caller gives up: CANCEL → 200, the INVITE → 487; the playback stops.
       caller.send([...caller.headers('CANCEL'), 'Content-Length: 0', '', ''].join('\r\n'));
       await caller.reply(/^SIP\/2\.0 200 /, 'CANCEL');
@@ -166,6 +169,9 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
       const last = caller.rtp.packets.at(-1)!.at;
       process.stdout.write(`[queue-announcement] last RTP packet ${last - terminated.at} ms after the 487\n`);
       expect(last - terminated.at).toBeLessThan(300);
+      // The server heard it (route[PARKED_CANCEL]): the SP session is abandoned, not left queued.
+      await until(async () => (await s.services.store.getSession(parked[0]!.id))?.status === 'closed', 5000);
+      expect((await s.services.store.listSessions({ status: ['queued'] })).filter((x) => x.channel === 'SP')).toHaveLength(0);
     } finally {
       caller.close();
     }
