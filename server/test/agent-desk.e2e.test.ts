@@ -237,9 +237,11 @@ describe.each([
 
 /**
  * No leak per opened conversation (issue 15): 40 alike waiting contacts opened one after another; after
- * a forced GC the JS event listeners (CDP `Memory.getDOMCounters`) do not grow from the 10th to the
- * 40th open, and the JS heap grows by less than 1 MB. A listener or socket subscription left behind by
- * each conversation (40 × a closure over its messages) fails it. `npm run bench -- desktop` runs the
+ * the open has settled (its acks and pushes answered) and a forced GC, the JS event listeners (CDP
+ * `Memory.getDOMCounters`) grow by at most 5 from the 10th to the 40th open, and the JS heap by less
+ * than 1 MB. The listeners follow what is on screen (the open contact's routing panel, its offer, the
+ * rows offered to the lead at that moment), so a few come and go; one left behind per conversation
+ * adds 30 and fails it, as does 40 × a closure over its messages. `npm run bench -- desktop` runs the
  * same over 500 conversations and reports the numbers.
  */
 describe('the renderer does not leak per opened conversation', () => {
@@ -254,6 +256,8 @@ describe('the renderer does not leak per opened conversation', () => {
       const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-session-id')!));
       const cdp = await context.newCDPSession(page);
       const sample = async () => {
+        // Work the open started (view/unview acks, pushes, the routing panel) is done before counting.
+        await page.waitForTimeout(500);
         await cdp.send('HeapProfiler.collectGarbage');
         await cdp.send('HeapProfiler.collectGarbage');
         const { usedSize } = await cdp.send('Runtime.getHeapUsage');
@@ -267,7 +271,7 @@ describe('the renderer does not leak per opened conversation', () => {
         if (i === 9) at10 = await sample();
       }
       const at40 = await sample();
-      expect(at40.listeners).toBeLessThanOrEqual(at10.listeners);
+      expect(at40.listeners).toBeLessThanOrEqual(at10.listeners + 5);
       expect(at40.heap - at10.heap).toBeLessThan(2 ** 20);
     } finally {
       await context.close();
