@@ -1,3 +1,4 @@
+import { sippRegisterArgs } from '../test/support/sip';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,26 +74,7 @@ async function register(edge: RunningEdge, agents: [string, string, string][], c
   // sipp's [authentication username=… password=…] does not take base64 passwords (they end in "="): -au/-ap per agent.
   for (const [user, username, password] of agents) {
     const r = await sipp(
-      [
-        `127.0.0.1:${edge.sipPort}`,
-        '-sf',
-        join(SCENARIOS, 'register.xml'),
-        '-m',
-        '1',
-        '-p',
-        String(await freeSipPort()),
-        '-key',
-        'user',
-        user,
-        '-key',
-        'contact_port',
-        String(contactPort),
-        '-au',
-        username,
-        '-ap',
-        password,
-        '-timeout_error',
-      ],
+      [...sippRegisterArgs(edge.sipPort, { user, contactPort, username, password, localPort: await freeSipPort() }), '-timeout_error'],
       15_000,
     );
     if (r.code !== 0) throw new Error(`registering ${user} failed:\n${r.out.slice(-3000)}`);

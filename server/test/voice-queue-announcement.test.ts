@@ -8,7 +8,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { openAgentSocket } from './support/agent-client';
 import { until } from './support/until';
 import { startTestServer, type TestServer } from './support/harness';
-import { runSipp, SCENARIOS } from './support/sip';
+import { runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 
 const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
 
@@ -192,24 +192,7 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
     });
     const creds = res.json<VoiceCredentials>();
     const registered = await runSipp(
-      [
-        `127.0.0.1:${edge.sipPort}`,
-        ...[
-          '-sf',
-          join(SCENARIOS, 'register.xml'),
-          '-m',
-          '1',
-          '-p',
-          '0',
-          '-key',
-          'user',
-          'agent1',
-          '-key',
-          'contact_port',
-          String(phonePort),
-        ],
-        ...['-au', creds.username, '-ap', creds.password],
-      ],
+      sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
       15_000,
     );
     expect(registered.code, registered.out).toBe(0);

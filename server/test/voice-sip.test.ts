@@ -17,7 +17,7 @@ import {
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { challengeOf, digestResponse, runSipp, SCENARIOS, udpExchange } from './support/sip';
+import { challengeOf, digestResponse, runSipp, SCENARIOS, sippRegisterArgs, udpExchange } from './support/sip';
 import { eventually, until } from './support/until';
 
 const TORTURE = '/work/shared/data/sip-rfc4475-torture/messages';
@@ -71,30 +71,7 @@ describe('voice through Kamailio', () => {
 
   it('registers an agent with the server-issued ephemeral credentials and refuses wrong, expired or borrowed ones', async () => {
     const register = (user: string, username: string, password: string) =>
-      runSipp(
-        [
-          `127.0.0.1:${edge.sipPort}`,
-          '-sf',
-          join(SCENARIOS, 'register.xml'),
-          '-m',
-          '1',
-          '-p',
-          '0',
-          '-key',
-          'user',
-          user,
-          '-key',
-          'contact_port',
-          '5999',
-          '-au',
-          username,
-          '-ap',
-          password,
-          '-recv_timeout',
-          '3000',
-        ],
-        15_000,
-      );
+      runSipp([...sippRegisterArgs(edge.sipPort, { user, contactPort: 5999, username, password }), '-recv_timeout', '3000'], 15_000);
     const ok = await register('agent1', creds.username, creds.password);
     expect(ok.code, ok.out).toBe(0);
     expect((await register('agent1', creds.username, `${creds.password}x`)).code).not.toBe(0);
@@ -164,25 +141,7 @@ describe('voice through Kamailio', () => {
     // The agent's phone: a sipp UAS that answers one call.
     const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], 40_000);
     const registered = await runSipp(
-      [
-        `127.0.0.1:${edge.sipPort}`,
-        '-sf',
-        join(SCENARIOS, 'register.xml'),
-        '-m',
-        '1',
-        '-p',
-        '0',
-        '-key',
-        'user',
-        'agent1',
-        '-key',
-        'contact_port',
-        String(phonePort),
-        '-au',
-        creds.username,
-        '-ap',
-        creds.password,
-      ],
+      sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
       15_000,
     );
     expect(registered.code, registered.out).toBe(0);

@@ -13,7 +13,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { runSipp, SCENARIOS } from './support/sip';
+import { runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 import { eventually } from './support/until';
 
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -69,25 +69,7 @@ describe('live call transcripts through Kamailio + rtpengine', () => {
     const phonePort = await freeSipPort();
     const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], 60_000);
     const registered = await runSipp(
-      [
-        `127.0.0.1:${edge.sipPort}`,
-        '-sf',
-        join(SCENARIOS, 'register.xml'),
-        '-m',
-        '1',
-        '-p',
-        '0',
-        '-key',
-        'user',
-        'agent1',
-        '-key',
-        'contact_port',
-        String(phonePort),
-        '-au',
-        creds.username,
-        '-ap',
-        creds.password,
-      ],
+      sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
       15_000,
     );
     expect(registered.code, registered.out).toBe(0);

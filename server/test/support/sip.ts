@@ -10,6 +10,23 @@ import { SIPP_BIN } from '../../src/voice/edge-process';
 /** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
 export const SCENARIOS = fileURLToPath(new URL('../voice/', import.meta.url));
 
+/**
+ * sipp's arguments for one REGISTER of `user` through the edge at `127.0.0.1:sipPort`
+ * (`server/test/voice/register.xml`, digest with `username`/`password`), its contact at `contactPort`;
+ * sipp binds `localPort` (0: any free port).
+ */
+export function sippRegisterArgs(
+  sipPort: number,
+  a: { user: string; contactPort: number | string; username: string; password: string; localPort?: number | string },
+): string[] {
+  return [
+    `127.0.0.1:${sipPort}`,
+    ...['-sf', join(SCENARIOS, 'register.xml'), '-m', '1', '-p', String(a.localPort ?? 0)],
+    ...['-key', 'user', a.user, '-key', 'contact_port', String(a.contactPort)],
+    ...['-au', a.username, '-ap', a.password],
+  ];
+}
+
 export interface SippRun {
   code: number | null;
   out: string;
