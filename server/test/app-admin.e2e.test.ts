@@ -9,6 +9,7 @@ import { launchPinnedChromium } from './support/browser';
 import { writeConfigFile } from './support/config-file';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -80,13 +81,7 @@ describe('Apps admin view: create app → issue key → use it → dead letter �
     return (JSON.parse(res.body) as { token: string }).token;
   };
 
-  async function signIn(page: Page, username: string): Promise<void> {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    await page.getByTestId('link-state').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username, { until: 'signed-in' });
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

@@ -6,6 +6,7 @@ import type { AuditPageView } from '../../common/api/audit';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 const DOCS = join(REPO, 'docs', 'images');
@@ -66,13 +67,7 @@ describe('the auditor view: search one user over a time range, page, and agents 
     return all;
   }
 
-  async function signIn(page: Page, username: string): Promise<void> {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    await page.getByTestId('current-user').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username, { until: 'signed-in' });
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

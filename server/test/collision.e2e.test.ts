@@ -6,6 +6,7 @@ import type { AppMessagesResponse } from '../../common/api/app-channel';
 import { launchPinnedChromium } from './support/browser';
 import { startTestServer, type TestServer } from './support/harness';
 import { REPO } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -28,13 +29,7 @@ describe('collision control end to end: two agents, one conversation, a take-ove
   const question = `My parcel has not arrived yet, can you check? REF-${stamp}`;
 
   /** Signs in from the login page, in whichever language the context shows it (en-US or zh-CN). */
-  async function signIn(page: Page, username: string) {
-    await page.goto(`${s.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    await page.locator('[data-testid="link-state"].link--online').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, s, username);
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

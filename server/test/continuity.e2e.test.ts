@@ -9,6 +9,7 @@ import { DEMO_WECHAT } from '../src/demo/seed';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 const DOCS = join(REPO, 'docs', 'images');
@@ -69,13 +70,7 @@ describe('continuity end to end: WeChat → App with the same agent, merge and u
     expect([res.status, res.body]).toEqual([200, 'success']);
   }
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    await page.locator('[data-testid="link-state"].link--online').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username);
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

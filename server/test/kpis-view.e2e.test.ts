@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -33,13 +34,7 @@ describe('KPI view: a handled contact moves the lead’s tiles and charts; CSV e
       }
     ).token;
 
-  async function signIn(page: Page, username: string): Promise<void> {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    await page.getByTestId('link-state').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username, { until: 'signed-in' });
 
   const tileSub = (page: Page, id: string) => page.getByTestId(`kpi-${id}`).locator('.kpis__tile-sub').textContent();
 

@@ -10,6 +10,7 @@ import { AGENT_NAMESPACE } from '../../common/socket/agent-events';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -49,13 +50,7 @@ describe('the lead board: live contacts pushed to the lead, agents kept out', ()
     expect(res.status).toBe(202);
     return (JSON.parse(res.body) as { sessionId: string }).sessionId;
   };
-  async function signIn(page: Page, username: string): Promise<void> {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    await page.getByTestId('current-user').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username, { until: 'signed-in' });
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

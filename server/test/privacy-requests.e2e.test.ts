@@ -6,10 +6,10 @@ import type { ExportBundle, PrivacyRequestView } from '../../common/api/privacy'
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 const DOCS = join(REPO, 'docs', 'images');
-const LOGIN = { user: /Username|用户名/, password: /Password|密码/, signIn: /Sign in|登录/ };
 
 /**
  * Issue 17, data-subject requests in the workstation (Chromium, demo users; the demo has one privacy
@@ -55,11 +55,7 @@ describe('privacy requests in the workstation: filed by an agent, decided by the
   async function signIn(locale: 'en-US' | 'zh-CN', username: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1440, height: 860 }, locale, timezoneId: 'Asia/Shanghai' });
     const page = await context.newPage();
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(LOGIN.user).fill(username);
-    await page.getByLabel(LOGIN.password).fill('huiliu-demo');
-    await page.getByRole('button', { name: LOGIN.signIn }).click();
-    await page.getByTestId('current-user').waitFor();
+    await signInAs(page, server, username, { until: 'signed-in' });
     return page;
   }
   /** agent1 accepts the contact whose text holds `marker` and sees its conversation. */

@@ -7,6 +7,7 @@ import type { SessionDetail } from '../../common/api/sessions';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 const DOCS = join(REPO, 'docs', 'images');
@@ -52,13 +53,7 @@ describe('routing admin: change weights → what-if → publish → the next con
     return (JSON.parse(res.body) as { sessionId: string }).sessionId;
   }
 
-  async function signIn(page: Page, username: string): Promise<void> {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    await page.getByTestId('link-state').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username, { until: 'signed-in' });
 
   async function adminGet<T>(path: string): Promise<T> {
     const login = await api('/api/v1/auth/login', { method: 'POST', json: { username: 'admin', password: 'huiliu-demo' } });

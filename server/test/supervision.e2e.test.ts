@@ -6,6 +6,7 @@ import type { AppMessagesResponse } from '../../common/api/app-channel';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -37,13 +38,7 @@ describe('supervision end to end: lead whispers to agent1, then barges in', () =
     return { body: JSON.parse(res.body) as AppMessagesResponse, raw: res.body };
   };
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/Username|用户名/).fill(username);
-    await page.getByLabel(/Password|密码/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /Sign in|登录/ }).click();
-    await page.locator('[data-testid="link-state"].link--online').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username);
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

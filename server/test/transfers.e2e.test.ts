@@ -6,6 +6,7 @@ import type { AppMessagesResponse } from '../../common/api/app-channel';
 import { launchPinnedChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
+import { signIn as signInAs } from './support/desk';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -32,14 +33,7 @@ describe('warm transfer end to end: agent1 → agent2, accepted', () => {
   const api = (path: string, options: { method?: string; headers?: Record<string, string>; json?: unknown } = {}) =>
     httpsRequest(`${server.url}${path}`, { ca, ...options });
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(`${server.url}/app/`);
-    await page.getByLabel(/^(Username|用户名)$/).fill(username);
-    await page.getByLabel(/^(Password|密码)$/).fill('huiliu-demo');
-    await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
-    // The chrome is in the browser's language (Connected / 已连接): wait on the state, not its words.
-    await page.locator('[data-testid="link-state"].link--online').waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAs(page, server, username);
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

@@ -14,15 +14,23 @@ import type { ServerProcess } from './server-process';
 export const DEMO_PASSWORD = 'huiliu-demo';
 
 /**
- * Opens `/app/` and signs in as `username` (a demo user); resolves when the agent socket is connected
- * (the top bar's link state). Throws on a time-out (20 s).
+ * Opens `/app/` and signs in as `username` (a demo user). `until`: `'online'` (default) resolves when
+ * the agent socket is connected (the top bar's link state, shown to users who work a queue);
+ * `'signed-in'` when the top bar names the user (leads, admins, auditors, privacy officers). Throws on
+ * a time-out (20 s). Shared by every e2e file that signs in, so the sign-in form is driven one way.
  */
-export async function signIn(page: Page, server: ServerProcess, username: string): Promise<void> {
+export async function signIn(
+  page: Page,
+  server: Pick<ServerProcess, 'url'>,
+  username: string,
+  { until = 'online' }: { until?: 'online' | 'signed-in' } = {},
+): Promise<void> {
   await page.goto(`${server.url}/app/`);
   await page.locator('input[name="username"]').fill(username);
   await page.locator('input[name="password"]').fill(DEMO_PASSWORD);
   await page.locator('form button[type="submit"]').click();
-  await page.locator('[data-testid="link-state"].link--online').waitFor({ timeout: 20_000 });
+  const shown = until === 'online' ? '[data-testid="link-state"].link--online' : '[data-testid="current-user"]';
+  await page.locator(shown).waitFor({ timeout: 20_000 });
 }
 
 /** A customer of the app channel: the app's own user id and a display name. */
