@@ -11,6 +11,7 @@ import { voiceEdgePath } from '../src/voice/edge';
 import { launchChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, freePort, startServerProcess, type ServerProcess } from './support/server-process';
+import { edgeCertificate } from './support/sip';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -181,7 +182,16 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     mkdirSync(SHOTS, { recursive: true });
     server = await startServerProcess({ startTimeoutMs: 120_000 });
     ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
-    edge = await startVoiceEdge({ dataDir: server.dataDir, serverUrl: server.url, ringMs: 45_000, queuePollSeconds: 1 });
+    // The edge serves WSS with the server's certificate; with a PKCS#11 KEK (scale-out lane) the server's
+    // key is sealed and the edge gets one of its own (docs/voice.md, --tls-cert/--tls-key): the browser pins both.
+    const edgeCert = await edgeCertificate(server.dataDir, server.url);
+    edge = await startVoiceEdge({
+      dataDir: server.dataDir,
+      serverUrl: server.url,
+      ringMs: 45_000,
+      queuePollSeconds: 1,
+      ...(edgeCert.tls ? { tls: edgeCert.tls } : {}),
+    });
     // The phones reach Kamailio's secure WebSocket (wss, what an https page takes) through the proxy
     // (TLS passes through it): the edge file names the proxy's port.
     expect(edge.wssPort).not.toBeNull();
@@ -190,9 +200,9 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     const written = JSON.parse(readFileSync(edgeFile, 'utf8')) as { uris: string[] };
     written.uris = written.uris.map((u) => u.replace(`:${edge.wssPort}`, `:${proxy.port}`));
     writeFileSync(edgeFile, JSON.stringify(written));
-    const pin = spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8'));
+    const pins = [...new Set([spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8')), edgeCert.spkiPin])].join(',');
     browser = await launchChromium([
-      `--ignore-certificate-errors-spki-list=${pin}`,
+      `--ignore-certificate-errors-spki-list=${pins}`,
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',

@@ -8,7 +8,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { launchChromium } from './support/browser';
 import { httpsRequest } from './support/https';
 import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
-import { runSipp, SCENARIOS, type SippRun } from './support/sip';
+import { edgeCertificate, runSipp, SCENARIOS, type SippRun } from './support/sip';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -58,10 +58,19 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
     mkdirSync(SHOTS, { recursive: true });
     server = await startServerProcess();
     ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
-    edge = await startVoiceEdge({ dataDir: server.dataDir, serverUrl: server.url, ringMs: 20_000, queuePollSeconds: 1 });
-    const pin = spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8'));
+    // The edge serves WSS with the server's certificate; with a PKCS#11 KEK (scale-out lane) the server's
+    // key is sealed and the edge gets one of its own (docs/voice.md, --tls-cert/--tls-key): the browser pins both.
+    const edgeCert = await edgeCertificate(server.dataDir, server.url);
+    edge = await startVoiceEdge({
+      dataDir: server.dataDir,
+      serverUrl: server.url,
+      ringMs: 20_000,
+      queuePollSeconds: 1,
+      ...(edgeCert.tls ? { tls: edgeCert.tls } : {}),
+    });
+    const pins = [...new Set([spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8')), edgeCert.spkiPin])].join(',');
     browser = await launchChromium([
-      `--ignore-certificate-errors-spki-list=${pin}`,
+      `--ignore-certificate-errors-spki-list=${pins}`,
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',

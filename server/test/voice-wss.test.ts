@@ -9,7 +9,7 @@ import type { VoiceCredentials } from '../../common/api/voice';
 import { voiceEdgePath } from '../src/voice/edge';
 import { assertVoiceBinaries, checkKamailioConfig, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { startTestServer, type TestServer } from './support/harness';
-import { challengeOf, digestResponse } from './support/sip';
+import { challengeOf, digestResponse, edgeCertificate, type EdgeCertificate } from './support/sip';
 
 /** Kamailio's tls module (kamailio-tls-modules): the WSS listener needs it. */
 const TLS_MODULE = '/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so';
@@ -70,19 +70,25 @@ async function openSipSocket(uri: string, ca: string) {
  * next to a server that serves TLS — so Kamailio gets `WITH_TLS`, the server's certificate and a
  * TLS-1.3-only OpenSSL floor, and the edge description the workstation reads names `wss://`. An agent
  * registers over wss:// with the server-issued ephemeral credentials (SIP digest); TLS 1.2 is refused.
+ * With a PKCS#11 KEK (the scale-out lane) the server's key is sealed: the edge is given a certificate of
+ * its own (`edgeCertificate`, what docs/voice.md tells the operator), the rest is the same.
  */
 describe('the voice edge over WSS (TLS 1.3 only)', () => {
   let s: TestServer;
   let edge: RunningEdge;
   let ca: string;
+  let cert: EdgeCertificate;
   let creds: VoiceCredentials;
 
   beforeAll(async () => {
     assertVoiceBinaries();
     if (!existsSync(TLS_MODULE)) throw new Error(`${TLS_MODULE} missing — apt-get install kamailio-tls-modules`);
     s = await startTestServer();
-    ca = readFileSync(join(s.dataDir, 'tls', 'ca.pem'), 'utf8');
-    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, rtpengine: false });
+    // The server's own certificate; with a PKCS#11 KEK (scale-out lane) its key is sealed, and the edge
+    // gets one of its own, as docs/voice.md tells the operator (--tls-cert/--tls-key).
+    cert = await edgeCertificate(s.dataDir, s.url);
+    ca = cert.caPem;
+    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, rtpengine: false, ...(cert.tls ? { tls: cert.tls } : {}) });
     const res = await s.app.inject({
       method: 'GET',
       url: '/api/v1/voice/credentials',
@@ -98,6 +104,11 @@ describe('the voice edge over WSS (TLS 1.3 only)', () => {
 
   it('renders WITH_TLS, a TLS-1.3-only floor and the wss:// URI by default when the server serves TLS', () => {
     expect(s.url).toMatch(/^https:/);
+    // The server's key is plain (embedded: local KEK), or sealed (PKCS#11 KEK), in which case the edge
+    // would run ws only without a certificate of its own: it was given one (edgeCertificate).
+    const sealed = existsSync(join(s.dataDir, 'tls', 'server-key.pem.sealed'));
+    expect(cert.serverKeySealed === null ? 'plain' : 'sealed').toBe(sealed ? 'sealed' : 'plain');
+    if (sealed) expect(cert.serverKeySealed).toMatch(/server-key\.pem is not a plain file \(sealed by the PKCS#11 KEK\?\)/);
     expect(edge.tlsOffReason).toBeNull();
     expect(edge.wssUri).toBe(`wss://127.0.0.1:${edge.wssPort}`);
     const rendered = readFileSync(edge.configPath, 'utf8');
@@ -111,7 +122,7 @@ describe('the voice edge over WSS (TLS 1.3 only)', () => {
     expect(creds.uris).toContain(edge.wssUri);
   });
 
-  it('speaks TLS 1.3 with the server’s certificate (local CA) and refuses TLS 1.2', async () => {
+  it('speaks TLS 1.3 with the server’s certificate (local CA; its own with a sealed server key) and refuses TLS 1.2', async () => {
     const v13 = await handshake(edge.wssPort!, 'TLSv1.3', ca);
     expect(v13).toEqual({ protocol: 'TLSv1.3', error: null });
     const v12 = await handshake(edge.wssPort!, 'TLSv1.2', ca);

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SIPP_BIN } from '../../src/voice/edge-process';
+import { ensureTlsMaterial, spkiPin } from '../../src/tls/certificates';
+import { edgeTlsFiles, SIPP_BIN, type EdgeTlsFiles } from '../../src/voice/edge-process';
 
 /** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
 export const SCENARIOS = fileURLToPath(new URL('../voice/', import.meta.url));
@@ -122,4 +123,38 @@ export function challengeOf(response: string): Record<string, string> {
   const params: Record<string, string> = {};
   for (const m of line.replace(/^WWW-Authenticate:\s*Digest\s+/i, '').matchAll(/(\w+)=("([^"]*)"|[^,\s]+)/g)) params[m[1]!] = m[3] ?? m[2]!;
   return params;
+}
+
+/** What a voice test hands the edge for WSS and what its clients trust (`edgeCertificate`). */
+export interface EdgeCertificate {
+  /** `startVoiceEdge`'s `tls`: undefined = the server's own certificate (the edge's default). */
+  tls: EdgeTlsFiles | undefined;
+  /** The CA PEM a client verifies the edge's certificate with. */
+  caPem: string;
+  /** The edge leaf's SPKI pin (Chromium's `--ignore-certificate-errors-spki-list` form). */
+  spkiPin: string;
+  /** Why the edge cannot take the server's own certificate (its key is sealed), or null when it can. */
+  serverKeySealed: string | null;
+}
+
+/**
+ * The certificate a voice test's edge serves WSS with, next to the server whose data dir is `dataDir`
+ * (served at `serverUrl`). By default the edge takes the server's own (plain key file,
+ * `<dataDir>/tls`), and so does this: `tls` undefined. A server whose TLS key is sealed by a PKCS#11
+ * KEK (the scale-out lane, `HUILIU_KEYS=pkcs11`) has no plain key to hand Kamailio; docs/voice.md
+ * tells the operator to give the edge a certificate (`--tls-cert/--tls-key`), and this does what the
+ * operator does: a local CA and a leaf for localhost/127.0.0.1 in `<dataDir>/edge-tls` (plain keys,
+ * mode 0600), passed as `tls`. The clients then trust that CA (and Chromium pins that leaf) as well.
+ */
+export async function edgeCertificate(dataDir: string, serverUrl: string): Promise<EdgeCertificate> {
+  const own = edgeTlsFiles({ dataDir, serverUrl });
+  if (!('off' in own)) {
+    const caPem = readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8');
+    return { tls: undefined, caPem, spkiPin: spkiPin(readFileSync(own.certFile, 'utf8')), serverKeySealed: null };
+  }
+  if (!/sealed by the PKCS#11 KEK/.test(own.off)) throw new Error(`the voice edge cannot serve WSS: ${own.off}`);
+  const dir = join(dataDir, 'edge-tls');
+  const m = await ensureTlsMaterial(dir, []);
+  const tls = { certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server-key.pem'), caFile: join(dir, 'ca.pem') };
+  return { tls, caPem: m.caPem, spkiPin: m.spkiSha256, serverKeySealed: own.off };
 }
