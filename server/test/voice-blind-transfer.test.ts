@@ -115,7 +115,7 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
     const names = events.map((e) => e.name);
     expect(names.filter((n) => n === 'call.answered')).toHaveLength(2);
     expect(events.find((e) => e.name === 'call.transferred')?.data).toEqual({ from: 'agent1', to: 'agent2', mode: 'blind' });
-    expect(events.filter((e) => e.name === 'call.answered').map((e) => e.data['agent'])).toEqual(['agent1', 'agent2']);
+    expect(events.filter((e) => e.name === 'call.answered').map((e) => e.data?.['agent'])).toEqual(['agent1', 'agent2']);
     expect(names.indexOf('call.transferred')).toBeLessThan(names.lastIndexOf('call.answered'));
     expect(names.filter((n) => n === 'call.ended')).toHaveLength(1);
 
