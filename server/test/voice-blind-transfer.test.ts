@@ -76,7 +76,9 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
     const scenario = join(work, 'caller-refer.xml');
     writeFileSync(scenario, readFileSync(join(SCENARIOS, 'caller-refer.xml'), 'utf8').replaceAll('AUDIO_FILE', audio));
 
-    const { running: first } = await phone('agent1', 'phone-refer.xml', ['-key', 'target', 'agent2', '-key', 'referrer', 'agent1', '-key', 'domain', '127.0.0.1']);
+    const { running: first } = await phone('agent1', 'phone-refer.xml', [
+      ...['-key', 'target', 'agent2', '-key', 'referrer', 'agent1', '-key', 'domain', '127.0.0.1'],
+    ]);
     const { running: second } = await phone('agent2', 'phone.xml');
     const callId = `blind-1@huiliu.test`;
     const caller = await runSipp(

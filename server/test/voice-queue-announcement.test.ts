@@ -325,7 +325,9 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
       const heardEnvelope = envelope(pcm, 3);
       const withPosition = likeness(heardEnvelope, envelope(decodeWav(readFileSync(spoken)).samples, 3));
       const general = likeness(heardEnvelope, envelope(decodeWav(readFileSync(join(edge.runDir, 'queue-zh.wav'))).samples, 3));
-      process.stdout.write(`[queue-announcement] loudness correlation: position prompt ${withPosition.toFixed(2)}, general ${general.toFixed(2)}\n`);
+      process.stdout.write(
+        `[queue-announcement] loudness correlation: position prompt ${withPosition.toFixed(2)}, general ${general.toFixed(2)}\n`,
+      );
       expect(withPosition).toBeGreaterThan(0.7);
       expect(withPosition).toBeGreaterThan(general + 0.1);
 

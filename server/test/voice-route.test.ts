@@ -228,7 +228,10 @@ describe('voice API', () => {
       url: `/api/v1/sessions/${sessionId}`,
       headers: { authorization: `Bearer ${await s.login('lead')}` },
     });
-    return detail.json<{ assignedAgentId: string; messages: { kind: string; body?: { name?: string; data?: Record<string, unknown> } }[] }>();
+    return detail.json<{
+      assignedAgentId: string;
+      messages: { kind: string; body?: { name?: string; data?: Record<string, unknown> } }[];
+    }>();
   };
   const staffId = (username: string) => s.services.auth.listStaff().find((u) => u.username === username)!.id;
 
@@ -241,7 +244,12 @@ describe('voice API', () => {
     const sessionId = sid(first);
     await event({ callId: invite.callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
     // A REFER to nobody the contact centre knows is refused (Kamailio relays it all the same).
-    const nobody = await post('/api/v1/voice/events', { event: 'refer', callId: invite.callId, sessionId: '', referTo: '<sip:nobody@127.0.0.1>' });
+    const nobody = await post('/api/v1/voice/events', {
+      event: 'refer',
+      callId: invite.callId,
+      sessionId: '',
+      referTo: '<sip:nobody@127.0.0.1>',
+    });
     expect(nobody.statusCode).toBe(400);
     expect(await event({ event: 'refer', callId: invite.callId, sessionId: '', agent: '', referTo: '<sip:agent2@127.0.0.1>' })).toEqual({
       sessionId,
@@ -266,7 +274,11 @@ describe('voice API', () => {
     expect((await event({ event: 'answered', callId: follow.callId, sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
     const body = await detailOf(sessionId);
     expect(body.assignedAgentId).toBe(staffId('agent2'));
-    expect(body.messages.find((m) => m.body?.name === 'call.transferred')?.body?.data).toEqual({ from: 'agent1', to: 'agent2', mode: 'blind' });
+    expect(body.messages.find((m) => m.body?.name === 'call.transferred')?.body?.data).toEqual({
+      from: 'agent1',
+      to: 'agent2',
+      mode: 'blind',
+    });
     // The new leg's BYE ends the call and closes the session.
     expect((await event({ event: 'ended', callId: follow.callId, sessionId: '', status: 0 })).status).toBe('closed');
     // The REFER was used once: the same INVITE again is a new call.
@@ -286,7 +298,13 @@ describe('voice API', () => {
     await event({ event: 'refer', callId: invite.callId, sessionId: '', referTo: 'sip:vip@127.0.0.1' });
     // The agent hangs up right after the 202: the session waits for the customer's INVITE.
     expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('active');
-    const follow = { event: 'invite', callId: `vip-${Date.now()}@trunk.example`, from: invite.from, to: 'sip:vip@127.0.0.1', referredBy: '<sip:agent1@127.0.0.1>' };
+    const follow = {
+      event: 'invite',
+      callId: `vip-${Date.now()}@trunk.example`,
+      from: invite.from,
+      to: 'sip:vip@127.0.0.1',
+      referredBy: '<sip:agent1@127.0.0.1>',
+    };
     expect(await route(follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId });
     expect((await event({ event: 'answered', callId: follow.callId, sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
     expect((await detailOf(sessionId)).messages.find((m) => m.body?.name === 'call.transferred')?.body?.data).toEqual({

@@ -133,7 +133,11 @@ describe('queue announcement', () => {
   });
 
   it('chooses the language by the dialled number first, then the longest caller prefix, else the default', () => {
-    const config = { default: 'en' as const, byDialled: { '4008': 'zh' as const }, byCallerPrefix: { '+86': 'zh' as const, '+8613911': 'en' as const } };
+    const config = {
+      default: 'en' as const,
+      byDialled: { '4008': 'zh' as const },
+      byCallerPrefix: { '+86': 'zh' as const, '+8613911': 'en' as const },
+    };
     expect(queueLanguageOf(config, { from: '<sip:+8613800001111@trunk>;tag=a', to: 'sip:support@h' })).toBe('zh');
     expect(queueLanguageOf(config, { from: '<sip:+8613911112222@trunk>', to: 'sip:support@h' })).toBe('en');
     expect(queueLanguageOf(config, { from: '<sip:+4930123@trunk>', to: 'sip:4008@h' })).toBe('zh');
@@ -158,7 +162,12 @@ describe('queue announcement', () => {
       };
       const ng = fakeNg();
       const announcement = createQueueAnnouncement({
-        edge: () => ({ domain: 'h', uris: [], rtpengine: '127.0.0.1:2223', queuePrompts: { en: join(dir, 'queue-en.wav'), zh: join(dir, 'queue-zh.wav') } }),
+        edge: () => ({
+          domain: 'h',
+          uris: [],
+          rtpengine: '127.0.0.1:2223',
+          queuePrompts: { en: join(dir, 'queue-en.wav'), zh: join(dir, 'queue-zh.wav') },
+        }),
         logger: createLogger({ level: 'silent' }),
         client: () => ng.client,
         languages: { default: 'en', byDialled: {}, byCallerPrefix: { '+86': 'zh' } },
@@ -182,7 +191,10 @@ describe('queue announcement', () => {
 
       // An agent rings (stop), does not answer: Kamailio parks the call and asks again with the caller's SDP
       // (a `retry` to huiliu-queue): the announcement plays again, in the language the caller had.
-      await announcement.onRoute({ event: 'retry', callId: 'call-1' }, { action: 'agent', sessionId: queued.sessionId, user: 'agent1', ringSeconds: 15 });
+      await announcement.onRoute(
+        { event: 'retry', callId: 'call-1' },
+        { action: 'agent', sessionId: queued.sessionId, user: 'agent1', ringSeconds: 15 },
+      );
       const parked = await announcement.onRoute(
         invite({ event: 'retry', sessionId: queued.sessionId, from, to: 'sip:huiliu-queue@127.0.0.1:5060' }),
         { ...queued, position: 1 },

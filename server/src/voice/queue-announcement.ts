@@ -191,7 +191,13 @@ export function createQueueAnnouncement(options: {
     const answer = await client.request({ command: 'answer', ...common, 'to-tag': QUEUE_TAG, sdp: placeholderAnswer(offer['sdp']) });
     if (typeof answer['sdp'] !== 'string') throw new Error('rtpengine ng: answer without SDP');
     playing.set(callId, { fromTag, since: Date.now(), lang, position: prompt.position });
-    await client.request({ command: 'play media', 'call-id': callId, 'from-tag': fromTag, file: prompt.file, 'repeat-times': REPEAT_TIMES });
+    await client.request({
+      command: 'play media',
+      'call-id': callId,
+      'from-tag': fromTag,
+      file: prompt.file,
+      'repeat-times': REPEAT_TIMES,
+    });
     return answer['sdp'];
   }
 
