@@ -168,13 +168,7 @@ export function createQueueAnnouncement(options: {
     return client;
   };
 
-  async function announce(
-    callId: string,
-    fromTag: string,
-    callerSdp: string,
-    lang: 'en' | 'zh',
-    position: number,
-  ): Promise<string | null> {
+  async function announce(callId: string, fromTag: string, callerSdp: string, lang: 'en' | 'zh', position: number): Promise<string | null> {
     const edge = options.edge();
     const prompt = await promptFor(lang, position);
     if (!edge.rtpengine || !prompt) return null;

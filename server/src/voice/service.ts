@@ -587,7 +587,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           if (deps.transcribe && !times.taps?.has(key) && times.identity) {
             const identity = times.identity;
             const sessionId = session.id;
-            (times.taps ??= new Map()).set(key, deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard)));
+            (times.taps ??= new Map()).set(
+              key,
+              deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard)),
+            );
           }
           const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
           await rememberWithRinging(session, times, {
