@@ -30,6 +30,12 @@ export const VoiceRouteRequestSchema = z.object({
     .max(6 * 1024)
     .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64')
     .optional(),
+  /**
+   * `invite` following a blind transfer: the INVITE's Referred-By (RFC 3892) as the caller's phone copied
+   * it from the agent's REFER. With a REFER the server saw for this caller and target (`refer` event), the
+   * call joins the transferred SP session instead of opening a new one (docs/voice.md "Blind transfer").
+   */
+  referredBy: field.optional(),
 });
 export type VoiceRouteRequest = z.infer<typeof VoiceRouteRequestSchema>;
 
@@ -59,9 +65,12 @@ export type VoiceRouteResponse =
  * is the caller agent's SIP user, `callId` the consult call's; the server ties it to the SP call that
  * agent holds) and `transferred` (the customer's INVITE with Replaces: `callId` is the new call's,
  * `replaces` the consult call's Call-ID, `agent` the consulted agent, who takes the session).
+ * Blind transfer (RFC 5589 §6): `refer` (a REFER without Replaces in an SP call's dialog: `callId` is that
+ * call's, `referTo` the Refer-To URI — an agent's SIP user or a skill group); the customer's INVITE that
+ * follows it is a route `invite` with `referredBy`.
  */
 export const VoiceEventRequestSchema = z.object({
-  event: z.enum(['ringing', 'answered', 'no-answer', 'ended', 'consult', 'transferred']),
+  event: z.enum(['ringing', 'answered', 'no-answer', 'ended', 'consult', 'transferred', 'refer']),
   callId: field.min(1),
   /** Empty when Kamailio does not know it (a BYE): the server finds the call by its Call-ID. */
   sessionId: z.union([z.literal(''), z.string().regex(/^SP\d{18}$/)]),
@@ -71,6 +80,8 @@ export const VoiceEventRequestSchema = z.object({
   status: z.number().int().min(0).max(699).optional(),
   /** `transferred`: the Call-ID the Replaces header names (the consult call); empty otherwise. */
   replaces: field.optional(),
+  /** `refer`: the REFER's Refer-To (`<sip:agent2@domain>`, `sip:vip@domain`); empty otherwise. */
+  referTo: field.optional(),
 });
 export type VoiceEventRequest = z.infer<typeof VoiceEventRequestSchema>;
 

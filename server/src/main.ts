@@ -549,7 +549,8 @@ export async function startServer(
     secrets: loadVoiceSecrets(config.dataDir),
     sip: voiceEdge,
     // Issue 18: queued callers hear queue-<lang>.wav through rtpengine (docs/voice.md "Queue announcement").
-    queueAnnouncement: createQueueAnnouncement({ edge: voiceEdge, logger }),
+    // With TTS it speaks the caller's place first, in their language (config voice.queueLanguage).
+    queueAnnouncement: createQueueAnnouncement({ edge: voiceEdge, logger, languages: config.voice.queueLanguage, tts: speech.tts }),
   };
   let ready = false;
 

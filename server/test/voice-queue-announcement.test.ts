@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { decodeG711 } from '../src/ai/speech/audio';
+import { decodeG711, decodeWav } from '../src/ai/speech/audio';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
@@ -16,7 +17,7 @@ const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0,
  * A caller written here (a UDP SIP UA with its own RTP port), so the test sees every reply and every RTP
  * packet: `invite()` sends the INVITE with a PCMU offer, `reply()` waits for a status of a method.
  */
-async function openCaller(sipPort: number) {
+async function openCaller(sipPort: number, dial = 'support', number = '+8613900001111') {
   const sip = createSocket('udp4');
   const media = createSocket('udp4');
   const localSip = await bind(sip);
@@ -31,12 +32,12 @@ async function openCaller(sipPort: number) {
   const callId = `${randomBytes(8).toString('hex')}@127.0.0.1`;
   const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
   const fromTag = randomBytes(4).toString('hex');
-  const target = `sip:support@127.0.0.1:${sipPort}`;
+  const target = `sip:${dial}@127.0.0.1:${sipPort}`;
   const headers = (method: string, cseq = 1, extra: string[] = [], via = branch) => [
     `${method} ${target} SIP/2.0`,
     `Via: SIP/2.0/UDP 127.0.0.1:${localSip};branch=${via};rport`,
     'Max-Forwards: 70',
-    `From: "Caller" <sip:+8613900001111@127.0.0.1:${localSip}>;tag=${fromTag}`,
+    `From: "Caller" <sip:${number}@127.0.0.1:${localSip}>;tag=${fromTag}`,
     `To: <${target}>`,
     `Call-ID: ${callId}`,
     `CSeq: ${cseq} ${method}`,
@@ -109,6 +110,36 @@ const dbfs = (pcm: Int16Array) => {
   for (const v of pcm) sum += v * v;
   return 20 * Math.log10(Math.sqrt(sum / Math.max(1, pcm.length)) / 32768 || 1e-9);
 };
+
+/** Loudness of each 20 ms frame (dB), from the first frame above −45 dBFS on, for `seconds`. */
+function envelope(pcm: Int16Array, seconds: number): number[] {
+  const frames: number[] = [];
+  for (let i = 0; i + 160 <= pcm.length; i += 160) frames.push(dbfs(pcm.subarray(i, i + 160)));
+  const start = frames.findIndex((db) => db > -45);
+  return frames.slice(Math.max(0, start), Math.max(0, start) + seconds * 50).map((db) => Math.max(db, -60));
+}
+
+/** The best Pearson correlation of two loudness envelopes within ±`lag` frames (timing of the first syllable may differ). */
+function likeness(a: number[], b: number[], lag = 10): number {
+  let best = -1;
+  for (let d = -lag; d <= lag; d++) {
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < a.length; i++) if (i + d >= 0 && i + d < b.length) pairs.push([a[i]!, b[i + d]!]);
+    const n = pairs.length;
+    const ma = pairs.reduce((s, p) => s + p[0], 0) / n;
+    const mb = pairs.reduce((s, p) => s + p[1], 0) / n;
+    let num = 0;
+    let va = 0;
+    let vb = 0;
+    for (const [x, y] of pairs) {
+      num += (x - ma) * (y - mb);
+      va += (x - ma) ** 2;
+      vb += (y - mb) ** 2;
+    }
+    best = Math.max(best, num / Math.sqrt(va * vb || 1));
+  }
+  return best;
+}
 
 /**
  * Issue 18, the queue announcement: the real edge (Kamailio + rtpengine) and server, nobody online, so a
@@ -249,6 +280,65 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
       expect((await phone).code).toBe(0);
     } finally {
       agent?.close();
+      caller.close();
+      phone.kill();
+    }
+  }, 90_000);
+
+  it('speaks the caller’s place in their language (+86: zh) when the call is parked again after the agent declined', async () => {
+    const phonePort = await freeSipPort();
+    const phone = runSipp(['-sf', join(SCENARIOS, 'phone-busy.xml'), '-p', String(phonePort), '-m', '1'], 60_000);
+    const res = await s.app.inject({
+      method: 'GET',
+      url: '/api/v1/voice/credentials',
+      headers: { authorization: `Bearer ${await s.login('agent2')}` },
+    });
+    const creds = res.json<VoiceCredentials>();
+    const registered = await runSipp(
+      sippRegisterArgs(edge.sipPort, { user: 'agent2', contactPort: phonePort, username: creds.username, password: creds.password }),
+      15_000,
+    );
+    expect(registered.code, registered.out).toBe(0);
+    const agent = await openAgentSocket(s, await s.login('agent2'));
+    // agent2 (vip) is online: the call rings their phone at once, which declines it (486).
+    const caller = await openCaller(edge.sipPort, 'vip', '+8613911112222');
+    caller.invite();
+    try {
+      const queued = await caller.reply(/^SIP\/2\.0 182 /, 'INVITE', 20_000);
+      expect((await phone).code).toBe(0);
+      // The 182 of the re-parked call: position 1 and rtpengine's SDP (the announcement as early media).
+      expect(queued.text).toMatch(/^X-Huiliu-Queue-Position: 1$/m);
+      expect(queued.text.split('\r\n\r\n')[1] ?? '').toMatch(/^a=sendonly$/m);
+      const sessions = (await s.services.store.listSessions({ status: ['queued'] })).filter((x) => x.channel === 'SP');
+      expect(sessions).toHaveLength(1);
+      const history = await s.services.store.listMessages(sessions[0]!.conversationId);
+      expect(history.map((m) => (m.kind === 'event' ? m.body.name : m.kind))).toContain('call.missed');
+
+      await new Promise((r) => setTimeout(r, 4000));
+      const heard = caller.rtp.since(queued.at);
+      process.stdout.write(`[queue-announcement] re-parked: ${heard.length} RTP packets in 4 s\n`);
+      expect(heard.length).toBeGreaterThan(150);
+      const pcm = decodeG711(Buffer.concat(heard.map((p) => p.payload)), 'PCMU');
+      // What plays is the Mandarin position prompt ("您现在排在第1位。…", espeak-ng through the Tts), not the general one.
+      const spoken = join(edge.runDir, 'positions', 'queue-zh-1.wav');
+      expect(existsSync(spoken)).toBe(true);
+      const heardEnvelope = envelope(pcm, 3);
+      const withPosition = likeness(heardEnvelope, envelope(decodeWav(readFileSync(spoken)).samples, 3));
+      const general = likeness(heardEnvelope, envelope(decodeWav(readFileSync(join(edge.runDir, 'queue-zh.wav'))).samples, 3));
+      process.stdout.write(
+        `[queue-announcement] loudness correlation: position prompt ${withPosition.toFixed(2)}, general ${general.toFixed(2)}\n`,
+      );
+      expect(withPosition).toBeGreaterThan(0.7);
+      expect(withPosition).toBeGreaterThan(general + 0.1);
+
+      caller.send([...caller.headers('CANCEL'), 'Content-Length: 0', '', ''].join('\r\n'));
+      await caller.reply(/^SIP\/2\.0 200 /, 'CANCEL');
+      const terminated = await caller.reply(/^SIP\/2\.0 487 /, 'INVITE');
+      const toLine = terminated.text.split('\r\n').find((l) => /^To:/i.test(l))!;
+      caller.send([...caller.headers('ACK').map((l) => (/^To:/i.test(l) ? toLine : l)), 'Content-Length: 0', '', ''].join('\r\n'));
+      await until(async () => (await s.services.store.getSession(sessions[0]!.id))?.status === 'closed', 5000);
+    } finally {
+      agent.close();
       caller.close();
       phone.kill();
     }

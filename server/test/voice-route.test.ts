@@ -221,4 +221,97 @@ describe('voice API', () => {
     // The new leg's BYE ends the call and closes the session.
     expect((await event({ event: 'ended', callId: 'new-1@ws', sessionId: '', status: 0 })).status).toBe('closed');
   });
+  /** The SP session as a lead sees it: its agent and its history's call events. */
+  const detailOf = async (sessionId: string) => {
+    const detail = await s.app.inject({
+      method: 'GET',
+      url: `/api/v1/sessions/${sessionId}`,
+      headers: { authorization: `Bearer ${await s.login('lead')}` },
+    });
+    return detail.json<{
+      assignedAgentId: string;
+      messages: { kind: string; body?: { name?: string; data?: Record<string, unknown> } }[];
+    }>();
+  };
+  const staffId = (username: string) => s.services.auth.listStaff().find((u) => u.username === username)!.id;
+
+  it('blind transfer: the customer’s INVITE after the agent’s REFER joins the same SP session and rings the named colleague', async () => {
+    await online('agent1');
+    await online('agent2');
+    const invite = call();
+    const first = await route(invite);
+    expect(first).toMatchObject({ action: 'agent', user: 'agent1' });
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    // A REFER to nobody the contact centre knows is refused (Kamailio relays it all the same).
+    const nobody = await post('/api/v1/voice/events', {
+      event: 'refer',
+      callId: invite.callId,
+      sessionId: '',
+      referTo: '<sip:nobody@127.0.0.1>',
+    });
+    expect(nobody.statusCode).toBe(400);
+    expect(await event({ event: 'refer', callId: invite.callId, sessionId: '', agent: '', referTo: '<sip:agent2@127.0.0.1>' })).toEqual({
+      sessionId,
+      status: 'active',
+    });
+    // Another caller's INVITE to the same colleague with a Referred-By is not tied: the REFER named this caller.
+    const stranger = { ...call(), to: 'sip:agent2@127.0.0.1', referredBy: '<sip:agent1@127.0.0.1>' };
+    const other = await route(stranger);
+    expect(sid(other)).not.toBe(sessionId);
+    await event({ callId: stranger.callId, sessionId: sid(other), event: 'ended', status: 487 });
+
+    const follow = {
+      event: 'invite',
+      callId: `follow-${Date.now()}@trunk.example`,
+      from: invite.from.replace('tag=abc', 'tag=def'),
+      to: 'sip:agent2@127.0.0.1',
+      referredBy: '<sip:agent1@127.0.0.1>',
+    };
+    expect(await route(follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId });
+    // The first agent's leg ends (BYE after the NOTIFY 200): the session goes on.
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
+    expect((await event({ event: 'answered', callId: follow.callId, sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    const body = await detailOf(sessionId);
+    expect(body.assignedAgentId).toBe(staffId('agent2'));
+    expect(body.messages.find((m) => m.body?.name === 'call.transferred')?.body?.data).toEqual({
+      from: 'agent1',
+      to: 'agent2',
+      mode: 'blind',
+    });
+    // The new leg's BYE ends the call and closes the session.
+    expect((await event({ event: 'ended', callId: follow.callId, sessionId: '', status: 0 })).status).toBe('closed');
+    // The REFER was used once: the same INVITE again is a new call.
+    const again = await route({ ...follow, callId: `again-${Date.now()}@trunk.example` });
+    expect(sid(again)).not.toBe(sessionId);
+    await event({ callId: 'again', sessionId: sid(again), event: 'ended', status: 487 });
+  });
+
+  it('blind transfer to a skill group: the old leg may hang up first; the following INVITE goes to that group’s agent in the same session', async () => {
+    await online('agent1');
+    await online('agent2');
+    const invite = call();
+    const first = await route(invite);
+    expect(first).toMatchObject({ action: 'agent', user: 'agent1' });
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    await event({ event: 'refer', callId: invite.callId, sessionId: '', referTo: 'sip:vip@127.0.0.1' });
+    // The agent hangs up right after the 202: the session waits for the customer's INVITE.
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('active');
+    const follow = {
+      event: 'invite',
+      callId: `vip-${Date.now()}@trunk.example`,
+      from: invite.from,
+      to: 'sip:vip@127.0.0.1',
+      referredBy: '<sip:agent1@127.0.0.1>',
+    };
+    expect(await route(follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId });
+    expect((await event({ event: 'answered', callId: follow.callId, sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    expect((await detailOf(sessionId)).messages.find((m) => m.body?.name === 'call.transferred')?.body?.data).toEqual({
+      from: 'agent1',
+      to: 'vip',
+      mode: 'blind',
+    });
+    expect((await event({ event: 'ended', callId: follow.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
 });

@@ -619,6 +619,23 @@ export const FileConfigSchema = z.strictObject({
     .partial()
     .optional(),
   /** The AI language core (docs/ai.md). */
+  /** Voice (issue 18, docs/voice.md). */
+  voice: z
+    .strictObject({
+      /**
+       * The language of the queue announcement: `byDialled` (the dialled user part, e.g. a DID or
+       * `vip`) first, then the longest `byCallerPrefix` of the caller's number (`+86` → zh), else `default`.
+       */
+      queueLanguage: z
+        .strictObject({
+          default: z.enum(['en', 'zh']),
+          byDialled: z.record(z.string().regex(/^[a-z0-9+*#._-]{1,64}$/, 'a dialled user part, lower case'), z.enum(['en', 'zh'])),
+          byCallerPrefix: z.record(z.string().regex(/^\+?[0-9]{1,15}$/, 'digits, an optional leading +'), z.enum(['en', 'zh'])),
+        })
+        .partial(),
+    })
+    .partial()
+    .optional(),
   ai: z
     .strictObject({
       /**
@@ -779,6 +796,11 @@ export interface ServerConfig {
   /** `workers:` of HUILIU_CONFIG; absent fields take the pool's defaults. */
   readonly workers: { readonly threads?: number; readonly queue?: number };
   /** `ai:` of HUILIU_CONFIG, defaults filled in. */
+  /** `voice` (issue 18), defaults filled in. */
+  readonly voice: {
+    /** The queue announcement's language per dialled number and caller prefix (default `en`; `+86` callers `zh`). */
+    readonly queueLanguage: QueueLanguageConfig;
+  };
   readonly ai: {
     readonly liveEmotionPerSecond: number;
     readonly autoAnswer: AutoAnswerConfig;
@@ -798,6 +820,15 @@ export interface ServerConfig {
   /** `HUILIU_TRUSTED_PROXIES`, for proxy-addr. */
   readonly trustedProxies: readonly string[];
   readonly paths: { readonly db: string; readonly tls: string; readonly keys: string; readonly logs: string };
+}
+
+/** Which language a queued caller hears (docs/voice.md "Queue announcement"). */
+export interface QueueLanguageConfig {
+  readonly default: 'en' | 'zh';
+  /** Dialled user part (lower case) → language; checked first. */
+  readonly byDialled: Readonly<Record<string, 'en' | 'zh'>>;
+  /** Caller number prefix (`+86`) → language; the longest match wins. */
+  readonly byCallerPrefix: Readonly<Record<string, 'en' | 'zh'>>;
 }
 
 export interface ConfiguredAccount {
@@ -998,6 +1029,13 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     kpis: {
       serviceLevel: { voiceSeconds: 20, chatSeconds: 60, target: 0.8, ...file.kpis?.serviceLevel },
       board: { slaWarnShare: 0.8, silenceSeconds: 120, ...file.kpis?.board },
+    },
+    voice: {
+      queueLanguage: {
+        default: file.voice?.queueLanguage?.default ?? 'en',
+        byDialled: { ...file.voice?.queueLanguage?.byDialled },
+        byCallerPrefix: file.voice?.queueLanguage?.byCallerPrefix ?? { '+86': 'zh' },
+      },
     },
     ai: {
       liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,

@@ -4,7 +4,7 @@ import { voiceEdgePath } from './edge';
 import { startVoiceEdge, stopVoiceEdge } from './edge-process';
 
 /**
- * `npm run voice -- up [--sip-port N] [--ws-port N] [--wss-port N] [--no-tls | --tls-cert FILE --tls-key FILE]`
+ * `npm run voice -- up [--sip-port N] [--ws-port N] [--wss-port N] [--no-tls | --tls-cert FILE --tls-key FILE] [--no-ws]`
  * · `npm run voice -- down` · `npm run voice -- status`.
  * Environment: HUILIU_DATA_DIR (./var), HUILIU_URL (https://127.0.0.1:8443). `up` prints the SIP address
  * as `sip:host:port` on its own line (scripts read it), then the WebSocket addresses for JsSIP (wss, TLS 1.3
@@ -48,13 +48,14 @@ async function main(argv: string[]): Promise<number> {
         ...(wsPort ? { wsPort } : {}),
         ...(wssPort ? { wssPort } : {}),
         ...(tls !== undefined ? { tls } : {}),
+        ...(argv.includes('--no-ws') ? { ws: false } : {}),
       },
       { detached: true },
     );
     say(edge.sipUri);
     if (edge.wssUri) say(`${edge.wssUri}  (JsSIP, TLS 1.3 only; credentials: GET /api/v1/voice/credentials)`);
     else say(`no wss: ${edge.tlsOffReason ?? 'off'}`);
-    say(`${edge.wsUri}  (JsSIP from http pages and loopback tests)`);
+    say(edge.wsUri ? `${edge.wsUri}  (JsSIP from http pages and loopback tests)` : 'no ws: turned off (--no-ws)');
     say(`run dir ${edge.runDir} (config, logs, pid files, queue prompts)`);
     return 0;
   }
@@ -71,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   process.stderr.write(
-    'usage: npm run voice -- up [--sip-port N] [--ws-port N] [--wss-port N] [--no-tls | --tls-cert FILE --tls-key FILE] | down | status\n',
+    'usage: npm run voice -- up [--sip-port N] [--ws-port N] [--wss-port N] [--no-tls | --tls-cert FILE --tls-key FILE] [--no-ws]' +
+      ' | down | status\n',
   );
   return 2;
 }

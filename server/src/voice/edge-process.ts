@@ -96,6 +96,12 @@ export interface EdgeSettings {
   tls?: boolean | EdgeTlsFiles;
   /** The WSS port (default: a free one). */
   wssPort?: number;
+  /**
+   * The plain `ws://` listener (default true). `false` (`npm run voice -- up --no-ws`): Kamailio listens
+   * on WSS only (rendered `#!define NO_WS`), `edge.json` names no `ws://` URI, and a WebSocket upgrade on
+   * any other port is refused (403): a production edge on a public address. Needs WSS (an Error without it).
+   */
+  ws?: boolean;
 }
 
 /** A certificate (PEM, leaf first, then its chain) and its private key (PEM) for Kamailio's WSS listener. */
@@ -109,13 +115,13 @@ export interface EdgeTlsFiles {
 export interface RunningEdge {
   /** `sip:host:port` — where trunks, PBXs and SIP phones send calls and registrations. */
   sipUri: string;
-  /** `ws://host:port` — plain SIP over WebSocket (loopback, or pages served over http). */
-  wsUri: string;
+  /** `ws://host:port` — plain SIP over WebSocket (loopback, or pages served over http); null when turned off (`ws: false`). */
+  wsUri: string | null;
   /** `wss://host:port` — SIP over secure WebSocket, TLS 1.3 only (what an https workstation uses); null without TLS. */
   wssUri: string | null;
   host: string;
   sipPort: number;
-  wsPort: number;
+  wsPort: number | null;
   wssPort: number | null;
   /** Why WSS is off when it is (null when on). */
   tlsOffReason: string | null;
@@ -159,6 +165,8 @@ export function renderKamailioConfig(s: {
   staticRouteUser?: string;
   /** WSS (`WITH_TLS`): its port and the rendered tls.cfg (writeKamailioTlsConfig). */
   wss?: { port: number; tlsConfig: string };
+  /** No plain `ws` listener (`NO_WS`): WSS only. */
+  noWs?: boolean;
 }): string {
   const defines = [
     `#!define LISTEN_IP ${quote(s.host)}`,
@@ -177,6 +185,7 @@ export function renderKamailioConfig(s: {
     `#!define RING_MS ${s.ringMs}`,
     `#!define QUEUE_POLL_S ${s.queuePollSeconds}`,
     ...(s.staticRouteUser ? ['#!define STATIC_ROUTE', `#!define STATIC_USER ${quote(s.staticRouteUser)}`] : []),
+    ...(s.noWs ? ['#!define NO_WS'] : []),
     ...(s.wss ? ['#!define WITH_TLS', `#!define WSS_PORT ${s.wss.port}`, `#!define TLS_CFG ${quote(s.wss.tlsConfig)}`] : []),
   ];
   const shipped = readFileSync(KAMAILIO_CFG, 'utf8');
@@ -398,6 +407,8 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const prompts = makeQueuePrompts(runDir);
   const configPath = join(runDir, 'kamailio.cfg');
   const tlsFiles = wssPort !== null && !('off' in tls) ? writeKamailioTlsConfig(runDir, tls) : null;
+  const ws = settings.ws !== false;
+  if (!ws && !tlsFiles) throw new Error(`voice edge: no ws needs wss, which is off (${'off' in tls ? tls.off : 'no TLS'})`);
   writeFileSync(
     configPath,
     renderKamailioConfig({
@@ -415,6 +426,7 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
       queuePollSeconds: settings.queuePollSeconds ?? 2,
       ...(settings.staticRouteUser ? { staticRouteUser: settings.staticRouteUser } : {}),
       ...(wssPort !== null && tlsFiles ? { wss: { port: wssPort, tlsConfig: tlsFiles.tlsConfig } } : {}),
+      ...(ws ? {} : { noWs: true }),
     }),
     { mode: 0o600 },
   );
@@ -498,17 +510,17 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const edge: VoiceEdge = {
     domain: host,
     // wss first: the softphone on an https page takes it (sip-phone.ts defaultPickUri); ws stays for http pages.
-    uris: [`sip:${host}:${sipPort}`, ...(wssPort !== null ? [`wss://${host}:${wssPort}`] : []), `ws://${host}:${wsPort}`],
+    uris: [`sip:${host}:${sipPort}`, ...(wssPort !== null ? [`wss://${host}:${wssPort}`] : []), ...(ws ? [`ws://${host}:${wsPort}`] : [])],
     ...(useRtpengine ? { recordings, rtpengine: `${host}:${ngPort}`, queuePrompts: prompts } : {}),
   };
   if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');
   return {
     sipUri: `sip:${host}:${sipPort}`,
-    wsUri: `ws://${host}:${wsPort}`,
+    wsUri: ws ? `ws://${host}:${wsPort}` : null,
     wssUri: wssPort !== null ? `wss://${host}:${wssPort}` : null,
     host,
     sipPort,
-    wsPort,
+    wsPort: ws ? wsPort : null,
     wssPort,
     tlsOffReason: 'off' in tls ? tls.off : null,
     ngPort,

@@ -1,7 +1,12 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VoiceRouteRequest, VoiceRouteResponse } from '../../../common/api/voice';
+import { decodeWav } from '../ai/speech/audio';
+import type { TtsRequest } from '../ai/speech/types';
 import { createLogger } from '../logging/logger';
-import { createQueueAnnouncement, placeholderAnswer, QUEUE_TAG } from './queue-announcement';
+import { createQueueAnnouncement, placeholderAnswer, positionText, QUEUE_TAG, queueLanguageOf } from './queue-announcement';
 import { bdecode, bencode, type Bencode, type NgClient } from './rtpengine-ng';
 
 const OFFER = [
@@ -125,5 +130,99 @@ describe('queue announcement', () => {
     });
     expect(await noRtpengine.onRoute(invite({ callId: 'call-2' }), queued)).toEqual(queued);
     expect(ng.sent).toHaveLength(5);
+  });
+
+  it('chooses the language by the dialled number first, then the longest caller prefix, else the default', () => {
+    const config = {
+      default: 'en' as const,
+      byDialled: { '4008': 'zh' as const },
+      byCallerPrefix: { '+86': 'zh' as const, '+8613911': 'en' as const },
+    };
+    expect(queueLanguageOf(config, { from: '<sip:+8613800001111@trunk>;tag=a', to: 'sip:support@h' })).toBe('zh');
+    expect(queueLanguageOf(config, { from: '<sip:+8613911112222@trunk>', to: 'sip:support@h' })).toBe('en');
+    expect(queueLanguageOf(config, { from: '<sip:+4930123@trunk>', to: 'sip:4008@h' })).toBe('zh');
+    expect(queueLanguageOf(config, { from: '<sip:+4930123@trunk>', to: 'sip:support@h' })).toBe('en');
+    expect(queueLanguageOf(config, { from: '<sip:anonymous@anonymous.invalid>' })).toBe('en');
+    expect(positionText('en', 3)).toMatch(/^You are number 3 in the queue\. /);
+    expect(positionText('zh', 3)).toMatch(/^您现在排在第3位。/);
+  });
+
+  it('speaks the caller’s place with the TTS in their language, plays a new place when it changes, and again when the call is parked again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-queue-tts-'));
+    try {
+      const asked: TtsRequest[] = [];
+      // 0.5 s of a 440 Hz tone at 16 kHz per request: what matters is the file rtpengine gets, at 8 kHz.
+      const tts = {
+        langs: ['en', 'zh'] as const,
+        synthesize(request: TtsRequest) {
+          asked.push(request);
+          const samples = Int16Array.from({ length: 8000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)));
+          return Promise.resolve({ samples, sampleRate: 16000, wav: Buffer.alloc(0), duration: 0.5, engine: 'fake' });
+        },
+      };
+      const ng = fakeNg();
+      const announcement = createQueueAnnouncement({
+        edge: () => ({
+          domain: 'h',
+          uris: [],
+          rtpengine: '127.0.0.1:2223',
+          queuePrompts: { en: join(dir, 'queue-en.wav'), zh: join(dir, 'queue-zh.wav') },
+        }),
+        logger: createLogger({ level: 'silent' }),
+        client: () => ng.client,
+        languages: { default: 'en', byDialled: {}, byCallerPrefix: { '+86': 'zh' } },
+        tts,
+      });
+      const from = '"C" <sip:+8613800001111@trunk>;tag=x';
+      await announcement.onRoute(invite({ from, to: 'sip:support@h' }), { ...queued, position: 3 });
+      expect(asked).toEqual([{ text: positionText('zh', 3), lang: 'zh' }]);
+      const third = join(dir, 'positions', 'queue-zh-3.wav');
+      expect(ng.sent[2]).toMatchObject({ command: 'play media', file: third });
+      const wav = decodeWav(readFileSync(third));
+      expect(wav.sampleRate).toBe(8000);
+      expect(wav.samples.length).toBe(4000);
+      expect(announcement.playing.get('call-1')).toMatchObject({ lang: 'zh', position: 3 });
+
+      // The same place on the next poll: nothing; one ahead left: the new place plays.
+      await announcement.onRoute({ event: 'retry', callId: 'call-1', sessionId: queued.sessionId }, { ...queued, position: 3 });
+      expect(ng.sent).toHaveLength(3);
+      await announcement.onRoute({ event: 'retry', callId: 'call-1', sessionId: queued.sessionId }, { ...queued, position: 2 });
+      expect(ng.sent[3]).toMatchObject({ command: 'play media', file: join(dir, 'positions', 'queue-zh-2.wav'), 'from-tag': 'caller-tag' });
+
+      // An agent rings (stop), does not answer: Kamailio parks the call and asks again with the caller's SDP
+      // (a `retry` to huiliu-queue): the announcement plays again, in the language the caller had.
+      await announcement.onRoute(
+        { event: 'retry', callId: 'call-1' },
+        { action: 'agent', sessionId: queued.sessionId, user: 'agent1', ringSeconds: 15 },
+      );
+      const parked = await announcement.onRoute(
+        invite({ event: 'retry', sessionId: queued.sessionId, from, to: 'sip:huiliu-queue@127.0.0.1:5060' }),
+        { ...queued, position: 1 },
+      );
+      expect((parked as { sdp?: string }).sdp).toBeDefined();
+      expect(ng.sent.slice(4).map((c) => c['command'])).toEqual(['stop media', 'offer', 'answer', 'play media']);
+      expect(ng.sent.at(-1)).toMatchObject({ file: join(dir, 'positions', 'queue-zh-1.wav') });
+      // Made once per language and place.
+      await announcement.onRoute(invite({ callId: 'call-9', from }), { ...queued, position: 3 });
+      expect(asked.map((a) => a.text)).toEqual([positionText('zh', 3), positionText('zh', 2), positionText('zh', 1)]);
+      expect(existsSync(join(dir, 'positions', 'queue-zh-1.wav'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('plays the general prompt when the TTS fails or the queue is longer than the spoken places', async () => {
+    const ng = fakeNg();
+    const announcement = createQueueAnnouncement({
+      edge: () => ({ domain: 'h', uris: [], rtpengine: '127.0.0.1:2223', queuePrompts: { en: '/run/queue-en.wav' } }),
+      logger: createLogger({ level: 'silent' }),
+      client: () => ng.client,
+      languages: { default: 'en', byDialled: {}, byCallerPrefix: {} },
+      tts: { langs: ['en'], synthesize: () => Promise.reject(new Error('espeak-ng missing')) },
+    });
+    await announcement.onRoute(invite(), { ...queued, position: 2 });
+    expect(ng.sent[2]).toMatchObject({ command: 'play media', file: '/run/queue-en.wav' });
+    await announcement.onRoute(invite({ callId: 'call-2' }), { ...queued, position: 150 });
+    expect(ng.sent[5]).toMatchObject({ command: 'play media', file: '/run/queue-en.wav' });
   });
 });

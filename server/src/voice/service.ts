@@ -70,8 +70,11 @@ interface CallTimes {
   invitedAt: number;
   /** The caller as the INVITE named them: transcript messages come from the same identity. */
   identity?: InboundDraft['identity'];
-  /** The running media tap (live transcript) of the answered call. */
-  tap?: { stop(): Promise<void> };
+  /**
+   * The running media taps (live transcripts), one per answered leg by its call key: after a transfer
+   * the customer's new call is transcribed while the old leg's tap drains (docs/voice.md).
+   */
+  taps?: Map<string, { stop(): Promise<void> }>;
   ringingAt?: number;
   answeredAt?: number;
   /**
@@ -86,6 +89,9 @@ const STAFF_VIEW_MS = 1_000;
 
 /** Calls tracked at once; older entries go first (a node restart loses them: durations then count from the session's times). */
 const MAX_TRACKED_CALLS = 10_000;
+
+/** How long a REFER waits for the customer's INVITE that follows it (ms): RFC 3261 Timer B (64 × T1) is 32 s. */
+const REFER_FOLLOW_MS = 32_000;
 
 /** The dialled user part of a To/R-URI (`sip:vip@host` → `vip`), lower-cased, or null. */
 function dialled(uri: string | undefined): string | null {
@@ -116,6 +122,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   const consults = new Map<string, { sessionId: string; key: string; fromAgentId: string }>();
   /** Customer legs a transfer replaced (call key → session): their BYE ends the leg, not the session. */
   const replaced = new Map<string, string>();
+  /**
+   * Blind transfers asked for (a REFER seen in the customer's call), by `<caller externalId>|<target>`
+   * (target: the Refer-To user, an agent's username or a skill group), until the customer's INVITE with
+   * Referred-By follows (`REFER_FOLLOW_MS`). `legEnded`: the old leg hung up before the INVITE came.
+   */
+  const referrals = new Map<
+    string,
+    { sessionId: string; key: string; callId: string; fromAgentId: string; target: string; until: number; legEnded?: NodeJS.Timeout }
+  >();
 
   /** Bounded like `calls`: the oldest entry goes first. */
   function bounded<V>(map: Map<string, V>, key: string, value: V): void {
@@ -246,14 +261,14 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     );
   }
 
-  /** Ends a call's media tap (its last utterance transcribed) within `transcriptDrainMs`. */
-  async function drain(times: CallTimes): Promise<void> {
-    const tap = times.tap;
-    if (!tap) return;
-    delete times.tap;
+  /** Ends a call's media taps — every leg's, or `leg`'s only — (their last utterances transcribed) within `transcriptDrainMs`. */
+  async function drain(times: CallTimes, leg?: string): Promise<void> {
+    const taps = [...(times.taps ?? [])].filter(([key]) => leg === undefined || key === leg);
+    if (taps.length === 0) return;
+    for (const [key] of taps) times.taps!.delete(key);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      tap.stop(),
+      Promise.all(taps.map(([, tap]) => tap.stop())),
       new Promise((resolve) => {
         timer = setTimeout(resolve, deps.transcriptDrainMs ?? 30_000);
       }),
@@ -316,6 +331,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const key = callKey(request.callId);
     const caller = callerOf(request.from);
     const group = dialled(request.to);
+    const referral = request.referredBy ? referrals.get(`${caller.externalId}|${group ?? ''}`) : undefined;
+    if (referral) {
+      referrals.delete(`${caller.externalId}|${group ?? ''}`);
+      clearTimeout(referral.legEnded);
+      if (referral.until >= now()) {
+        const followed = await blindTransferred(request, referral);
+        if (followed) return followed;
+      }
+    }
     const skillGroup = group && deps.skillGroups.includes(group) ? group : deps.defaultSkillGroup;
     const at = new Date(now()).toISOString();
     const draft: InboundDraft = {
@@ -371,6 +395,101 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   }
 
   /**
+   * `refer`: the agent on an SP call REFERs the customer to a colleague or a skill group (blind transfer,
+   * RFC 5589 §6; a Refer-To with Replaces is an attended transfer: `consult`/`transferred`). Remembered
+   * for `REFER_FOLLOW_MS` so the customer's INVITE that follows it (Referred-By, to the Refer-To target)
+   * joins this session instead of opening a new one. SESSION_NOT_FOUND (no SP call with an agent on this
+   * Call-ID), VALIDATION_FAILED (a target that is neither an agent nor a skill group).
+   */
+  async function referred(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    const key = callKey(request.callId);
+    const sessionId = byCall.get(key);
+    const session = sessionId ? await deps.store.getSession(sessionId) : null;
+    const times = session ? calls.get(session.id) : undefined;
+    if (!session || session.status !== 'active' || !session.assignedAgentId || !times?.identity) throw new HuiliuError('SESSION_NOT_FOUND');
+    if (/replaces/i.test(request.referTo ?? '')) return { sessionId: session.id, status: session.status };
+    const target = dialled(request.referTo);
+    if (!target || (!deps.skillGroups.includes(target) && !userByName(target)))
+      throw new HuiliuError('VALIDATION_FAILED', 'A REFER names an agent or a skill group.');
+    bounded(referrals, `${times.identity.externalId}|${target}`, {
+      sessionId: session.id,
+      key,
+      callId: request.callId,
+      fromAgentId: session.assignedAgentId,
+      target,
+      until: now() + REFER_FOLLOW_MS,
+    });
+    log.info({ sessionId: session.id }, 'blind transfer asked (REFER)');
+    return { sessionId: session.id, status: session.status };
+  }
+
+  /**
+   * The customer's INVITE that follows a REFER: the session moves to the Refer-To target (a cold transfer
+   * to the agent or the skill group, issue 11: recorded, the router offers it; the target's answer is the
+   * accept), the new call is the session's call from now on and the old leg's BYE ends that leg only.
+   * The transfer refused (the target cannot take it) or the session gone: a refusal of this INVITE — the
+   * customer's REFER fails and they stay with the first agent; null when the session closed meanwhile
+   * (the INVITE is then a new call).
+   */
+  async function blindTransferred(
+    request: VoiceRouteRequest,
+    referral: { sessionId: string; key: string; fromAgentId: string; target: string },
+  ): Promise<VoiceRouteResponse | null> {
+    let session = await deps.store.getSession(referral.sessionId);
+    if (!session || session.status === 'closed') return null;
+    const from = staffById(referral.fromAgentId);
+    const agent = deps.skillGroups.includes(referral.target) ? null : userByName(referral.target);
+    if (deps.transfers && from && session.status === 'active' && session.assignedAgentId === from.id) {
+      try {
+        await deps.transfers.transfer(from, {
+          sessionId: session.id,
+          to: agent ? { kind: 'agent', agentId: agent.id } : { kind: 'skill-group', skillGroup: referral.target },
+          mode: 'cold',
+          note: 'blind transfer on the phone',
+        });
+      } catch (error) {
+        if (!(error instanceof HuiliuError)) throw error;
+        log.warn({ sessionId: session.id, code: error.code }, 'blind transfer refused');
+        return { action: 'reject', sessionId: session.id, status: 403, reason: 'Transfer Refused' };
+      }
+    }
+    const key = callKey(request.callId);
+    bounded(byCall, key, session.id);
+    byCall.delete(referral.key);
+    // The old leg (still up, or already hung up) no longer ends the session.
+    bounded(replaced, referral.key, session.id);
+    if (onCall.get(referral.fromAgentId)?.sessionId === session.id) onCall.delete(referral.fromAgentId);
+    await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: referral.target, mode: 'blind' });
+    log.info({ sessionId: session.id }, 'call transferred (blind)');
+    session = await decided(session.id);
+    return answerFor(session);
+  }
+
+  /**
+   * The old leg of a REFER hung up before the customer's INVITE came: the session waits for that INVITE
+   * until the REFER's time is up, then ends as the call would have (`ended` of the old Call-ID).
+   */
+  async function referLegEnded(key: string): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    const [mapKey, referral] = [...referrals].find(([, r]) => r.key === key)!;
+    const times = calls.get(referral.sessionId);
+    if (times) await drain(times, key);
+    clearTimeout(referral.legEnded);
+    referral.legEnded = setTimeout(
+      () => {
+        if (referrals.get(mapKey) !== referral) return;
+        referrals.delete(mapKey);
+        service.event({ event: 'ended', callId: referral.callId, sessionId: referral.sessionId, status: 0 }).catch((error: unknown) => {
+          log.warn({ sessionId: referral.sessionId, err: error }, 'ending a call whose REFER was not followed failed');
+        });
+      },
+      Math.max(0, referral.until - now()),
+    );
+    referral.legEnded.unref();
+    const session = await deps.store.getSession(referral.sessionId);
+    return { sessionId: referral.sessionId, status: session?.status ?? 'closed' };
+  }
+
+  /**
    * `transferred`: the customer's INVITE with Replaces (RFC 3891) names a consult call: the session moves
    * to the consulted agent (a cold transfer to them, issue 11: recorded in the history, the router offers
    * it; their phone's answer is the accept), the new call is the session's call from now on, and the
@@ -409,15 +528,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const sessionId = consults.get(key)?.sessionId ?? replaced.get(key)!;
     consults.delete(key);
     if (replaced.delete(key)) {
-      // The old leg's recording ends with it: its tap stops (the new leg is not transcribed, docs/voice.md).
+      // The old leg's recording ends with it: its tap stops; the new leg's goes on.
       const times = calls.get(sessionId);
-      if (times) await drain(times);
+      if (times) await drain(times, key);
     }
     const session = await deps.store.getSession(sessionId);
     return { sessionId, status: session?.status ?? 'closed' };
   }
 
-  return {
+  const service: VoiceService = {
     async route(request) {
       if (request.event === 'invite') return ring(request);
       if (!request.sessionId) throw new HuiliuError('VALIDATION_FAILED', 'A retry names the sessionId of the call.');
@@ -429,8 +548,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     async event(request) {
       if (request.event === 'consult') return consulted(request);
       if (request.event === 'transferred') return transferred(request);
+      if (request.event === 'refer') return referred(request);
       const leg = callKey(request.callId);
       if (request.event === 'ended' && (consults.has(leg) || replaced.has(leg))) return legEnded(leg);
+      if (request.event === 'ended' && [...referrals.values()].some((r) => r.key === leg && !r.legEnded)) return referLegEnded(leg);
       const sessionId = request.sessionId || byCall.get(callKey(request.callId));
       const found = sessionId ? await deps.store.getSession(sessionId) : null;
       if (!found || found.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
@@ -462,10 +583,14 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           }
           bounded(onCall, agent.id, { sessionId: session.id, key });
           times.answeredAt ??= t;
-          if (deps.transcribe && !times.tap && times.identity) {
+          // One tap per leg: after a transfer the new call (its own Call-ID and recording) is transcribed too.
+          if (deps.transcribe && !times.taps?.has(key) && times.identity) {
             const identity = times.identity;
             const sessionId = session.id;
-            times.tap = deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard));
+            (times.taps ??= new Map()).set(
+              key,
+              deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard)),
+            );
           }
           const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
           await rememberWithRinging(session, times, {
@@ -496,7 +621,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           const talkMs = times.answeredAt !== undefined ? t - times.answeredAt : 0;
           const totalMs = t - times.invitedAt;
           // The caller's last words are transcribed into the session before the hang-up and the close.
-          if (times.tap) {
+          if (times.taps?.size) {
             await drain(times);
             session = (await deps.store.getSession(session.id)) ?? session;
           }
@@ -526,4 +651,5 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       return { sessionId: after.id, status: after.status };
     },
   };
+  return service;
 }
