@@ -11,7 +11,8 @@
  *                 (raw, adapter, raw, …) so load drift on the shared machine hits both sides alike
  *   redis enc.    the same adapter reads against raw LRANGE + parse of the same records stored as
  *                 plaintext (DESIGN §9 encryption keeps ≥ 70 %): reading again (the opened-record cache)
- *                 and reading for the first time (a second adapter with its cache off)
+ *                 and reading for the first time (a second adapter instance with its cache off, as another
+ *                 process: its pages come from the sealed page blocks the writer left, record-block.ts)
  *   ported write  the SessionStore of HUILIU_STORE=redis (store.ported.ts: SQLite admitInbound, then
  *                 the Redis append) vs raw better-sqlite3 (the identity lookup and the session touch in
  *                 one transaction, WAL, synchronous=FULL) followed by the raw ioredis pipeline above
@@ -142,6 +143,8 @@ export async function redisStoreLines(dir: string, n: number, log: (s: string) =
             critical: true,
           });
         }
+        // The sealed page blocks the appends queued (record-block.ts) are part of the write's cost.
+        await store.flushBlocks();
       },
       log,
     );
@@ -210,6 +213,8 @@ export async function redisStoreLines(dir: string, n: number, log: (s: string) =
       baseline: plainRate,
       goal: 0.7,
     });
+    // Another adapter instance (as another server process would be), its cache off: every record is new to
+    // it, so each page comes from its sealed block (one AES-GCM open per page) or, without one, record by record.
     const cold = await createRedisConversationStore({ redis, keys, prefix, openedCacheBytes: 0 });
     const coldRound = async () => {
       for (let i = 0; i < pages; i++) await cold.listMessages(session.conversationId, { afterSeq: i * 50, limit: 50 });
@@ -222,6 +227,8 @@ export async function redisStoreLines(dir: string, n: number, log: (s: string) =
       coldRound,
       log,
     );
+    const fromBlocks = cold.blockStats();
+    log(`    (first reads: ${fromBlocks.fromBlocks} records from ${fromBlocks.blocksOpened} sealed blocks, ${fromBlocks.opened} opened one by one)`);
     await cold.shutdown();
     lines.push({
       line: 'Redis encryption keeps, first read (adapter, no cache / raw plaintext)',

@@ -216,6 +216,9 @@ describe('Redis conversations: nothing in Redis is plaintext customer content', 
         authorId: 'agent-1',
       });
       await store.putContext(s.id, { profile: { name, phone }, issue: { status: marker }, aiScripts: [`Call ${phone}`] });
+      // The page's sealed block (record-block.ts) holds both payloads: it is searched like every value.
+      await store.flushBlocks();
+      expect(await redis.hlen(store.layout.blocks(sessionHashTag(s.id), s.conversationId))).toBe(1);
       // A positive control: a plaintext key written on purpose must be found, so the search has teeth.
       const control = `${prefix}:control:{${sessionHashTag(s.id)}}`;
       await redis.hset(control, 'x', `${marker}`);
@@ -517,4 +520,180 @@ describe('Redis conversations: the opened-record cache (record-cache.ts)', () =>
       await close();
     }
   }, 60_000);
+});
+
+describe('Redis conversations: sealed page blocks (record-block.ts)', () => {
+  const texts = (messages: Envelope[]) => messages.map((m) => (m.body as { text: string }).text);
+  async function appendAll(stores: RedisConversationStore[], sessionId: string, n: number, from = 0) {
+    for (let i = from; i < from + n; i++) {
+      await stores[i % stores.length]!.append({
+        sessionId,
+        direction: i % 2 === 0 ? 'in' : 'out',
+        content: { kind: 'text', body: { text: `message ${i + 1}` } },
+        clientMessageId: `pb-${i}`,
+        critical: true,
+      });
+    }
+    for (const s of stores) await s.flushBlocks();
+  }
+  async function opened(store: RedisConversationStore, customerId: string, conversationId = uuidv7()) {
+    const sessionId = nextSessionId();
+    const { session } = await store.openSession({ sessionId, conversationId, customerId, channel: 'WB', skillGroup: 'general' });
+    const tag = sessionHashTag(sessionId);
+    return {
+      session,
+      blocks: store.layout.blocks(tag, session.conversationId),
+      list: store.layout.messages(tag, session.conversationId),
+      conv: store.layout.conversation(tag, session.conversationId),
+    };
+  }
+  const heads = async (redis: Cluster, blocks: string) =>
+    Object.fromEntries(
+      Object.entries(await redis.hgetallBuffer(blocks)).map(([page, b]) => [page, [b.readUInt32BE(1), b.readUInt16BE(5)]]),
+    );
+  const want = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `message ${from + i}`);
+
+  it('a process that never read the conversation opens one block per page; a changed record or block byte is a TamperError', async () => {
+    const prefix = `pb-${randomUUID().slice(0, 8)}`;
+    const a = await openStore(prefix);
+    const cold = await openStore(prefix, { openedCacheBytes: 0 });
+    try {
+      const customerId = uuidv7();
+      const { session, blocks, list } = await opened(a.store, customerId);
+      await appendAll([a.store], session.id, 120);
+      expect(a.store.blockStats()).toMatchObject({ written: 120, refused: 0 });
+      // Pages of 50 seqs: two full blocks and the tail's block of 20.
+      expect(await heads(a.redis, blocks)).toEqual({ '0': [1, 50], '1': [51, 50], '2': [101, 20] });
+
+      expect(texts(await cold.store.listMessages(session.conversationId, { limit: 120 }))).toEqual(want(1, 120));
+      expect(cold.store.blockStats()).toMatchObject({ fromBlocks: 120, opened: 0, blocksOpened: 3 });
+      const recent = await cold.store.recentMessages(session.conversationId, { limit: 30 });
+      expect(texts(recent.messages)).toEqual(want(91, 120));
+      expect(recent.messages.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => 91 + i));
+      expect(cold.store.blockStats()).toMatchObject({ fromBlocks: 150, opened: 0 });
+      // The same envelopes as the writer's own (cached) read.
+      expect(await cold.store.listMessages(session.conversationId, { afterSeq: 40, limit: 20 })).toEqual(
+        await a.store.listMessages(session.conversationId, { afterSeq: 40, limit: 20 }),
+      );
+
+      // A flipped ciphertext byte of a record: no longer the block's record, so opened by itself → GCM refuses.
+      const record = (await a.redis.lindexBuffer(list, 59))!;
+      const flipped = Buffer.from(record);
+      flipped[flipped.length - 1]! ^= 0x01;
+      await a.redis.lset(list, 59, flipped);
+      await expect(cold.store.listMessages(session.conversationId, { afterSeq: 50, limit: 50 })).rejects.toMatchObject({ name: 'TamperError' });
+      await a.redis.lset(list, 59, record);
+
+      // A flipped byte of a block (sealed part, key owner, count, first seq): refused.
+      const block1 = (await a.redis.hgetBuffer(blocks, '1'))!;
+      for (const at of [block1.length - 1, block1.length - 40, 30, 6, 4]) {
+        const bad = Buffer.from(block1);
+        bad[at]! ^= 0x01;
+        await a.redis.hset(blocks, '1', bad);
+        await expect(cold.store.listMessages(session.conversationId, { afterSeq: 50, limit: 50 })).rejects.toMatchObject({
+          name: 'TamperError',
+        });
+      }
+      // A block moved to another page, or from another conversation of the same customer: refused too.
+      await a.redis.hset(blocks, '1', (await a.redis.hgetBuffer(blocks, '0'))!);
+      await expect(cold.store.listMessages(session.conversationId, { afterSeq: 50, limit: 50 })).rejects.toMatchObject({ name: 'TamperError' });
+      const other = await opened(a.store, customerId);
+      await appendAll([a.store], other.session.id, 3);
+      await a.redis.hset(blocks, '1', block1);
+      const own0 = (await a.redis.hgetBuffer(blocks, '0'))!;
+      const foreign = (await a.redis.hgetBuffer(other.blocks, '0'))!;
+      await a.redis.hset(blocks, '0', foreign);
+      await expect(cold.store.listMessages(session.conversationId, { limit: 3 })).rejects.toMatchObject({ name: 'TamperError' });
+      await a.redis.hset(blocks, '0', own0);
+
+      // A block of an unknown (newer) version is left aside, and records without blocks (written before
+      // library version 4) read as before: each opened by itself.
+      const newer = Buffer.from(own0);
+      newer[0] = 2;
+      await a.redis.hset(blocks, '0', newer);
+      const before = cold.store.blockStats();
+      expect(texts(await cold.store.listMessages(session.conversationId, { limit: 50 }))).toEqual(want(1, 50));
+      expect(cold.store.blockStats()).toMatchObject({ fromBlocks: before.fromBlocks, opened: before.opened + 50 });
+      await a.redis.del(blocks);
+      expect(texts(await cold.store.listMessages(session.conversationId, { limit: 120 }))).toEqual(want(1, 120));
+      expect(cold.store.blockStats()).toMatchObject({ fromBlocks: before.fromBlocks, opened: before.opened + 170 });
+      // The next append here writes its page's block again (the page this process holds in memory).
+      await appendAll([a.store], session.id, 1, 120);
+      expect(await heads(a.redis, blocks)).toEqual({ '2': [101, 21] });
+    } finally {
+      await cold.close();
+      await a.close();
+    }
+  }, 120_000);
+
+  it('appends from two processes in turn keep every page block whole', async () => {
+    const prefix = `pb-${randomUUID().slice(0, 8)}`;
+    const a = await openStore(prefix);
+    const b = await openStore(prefix);
+    const cold = await openStore(prefix, { openedCacheBytes: 0 });
+    try {
+      const { session, blocks } = await opened(a.store, uuidv7());
+      await appendAll([a.store, b.store], session.id, 60);
+      // Each process finds the other's record after its own last one and rebuilds the page from Redis; of
+      // two block writes racing, the one covering fewer seqs is refused (a block only grows).
+      const [sa, sb] = [a.store.blockStats(), b.store.blockStats()];
+      expect(sa.written + sa.refused + sb.written + sb.refused).toBe(60);
+      expect(sa.written).toBeGreaterThan(0);
+      expect(sb.written).toBeGreaterThan(0);
+      expect(await heads(a.redis, blocks)).toEqual({ '0': [1, 50], '1': [51, 10] });
+      expect(texts(await cold.store.listMessages(session.conversationId))).toEqual(want(1, 60));
+      expect(cold.store.blockStats()).toMatchObject({ fromBlocks: 60, opened: 0 });
+    } finally {
+      await cold.close();
+      await b.close();
+      await a.close();
+    }
+  }, 120_000);
+
+  it('a trim, a retention prune and an erasure take the blocks’ content with them', async () => {
+    const prefix = `pb-${randomUUID().slice(0, 8)}`;
+    const a = await openStore(prefix);
+    const cold = await openStore(prefix, { openedCacheBytes: 0 });
+    try {
+      const customerId = uuidv7();
+      // Trim after archive: the pages holding a trimmed seq lose their blocks, and none comes back.
+      const t = await opened(a.store, customerId);
+      await appendAll([a.store], t.session.id, 60);
+      await a.store.claim(t.session.id, 'agent-1');
+      await a.store.close(t.session.id, 'agent-1', 'resolved');
+      expect(await a.store.trimArchived(t.session.conversationId, 55)).toBe('trimmed');
+      expect(await a.redis.hlen(t.blocks)).toBe(0);
+      const conv_block = (page: number, first: number, count: number) =>
+        a.redis.call('FCALL', 'conv_block', 3, t.conv, t.list, t.blocks, page, first, count, Buffer.from([1]));
+      expect(await conv_block(1, 51, 10)).toBe(0);
+      expect(await a.redis.hlen(t.blocks)).toBe(0);
+      expect(texts(await cold.store.listMessages(t.session.conversationId, { afterSeq: 55 }))).toEqual(want(56, 60));
+
+      // Retention: the pages holding a removed record lose their blocks; a block over a tombstone is refused.
+      const p = await opened(a.store, customerId);
+      await appendAll([a.store], p.session.id, 3);
+      expect(await a.redis.hexists(p.blocks, '0')).toBe(1);
+      await a.store.claim(p.session.id, 'agent-1');
+      await a.store.close(p.session.id, 'agent-1', 'resolved');
+      expect(await a.store.pruneSession(p.session.id)).toBe(3);
+      expect(await a.redis.hexists(p.blocks, '0')).toBe(0);
+      expect(await a.redis.call('FCALL', 'conv_block', 3, p.conv, p.list, p.blocks, 0, 1, 3, Buffer.from([1]))).toBe(0);
+
+      // Crypto-erasure: the blocks are sealed under the customer's data key, so they go with it.
+      const e = await opened(a.store, customerId);
+      await appendAll([a.store], e.session.id, 5);
+      expect(await a.redis.hexists(e.blocks, '0')).toBe(1);
+      expect(await a.store.eraseCustomers([customerId])).toBe(1);
+      const fresh = await openStore(prefix, { openedCacheBytes: 0 });
+      try {
+        await expect(fresh.store.listMessages(e.session.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+        await expect(fresh.store.recentMessages(e.session.conversationId, { limit: 2 })).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await cold.close();
+      await a.close();
+    }
+  }, 120_000);
 });

@@ -1,3 +1,5 @@
+import { BLOCK_RECORDS } from './record-block';
+
 /**
  * The Redis function library of the conversations adapter (conversations.redis.ts, docs/store.md).
  * Redis 7 functions, not EVAL scripts: `FUNCTION LOAD` is replicated, so a replica promoted by a
@@ -9,7 +11,9 @@
  */
 export const LIBRARY_NAME = 'huiliu_conv';
 /** Bump with any change below: the adapter reloads the library when a node runs an older version (never a newer one). */
-export const LIBRARY_VERSION = 3;
+export const LIBRARY_VERSION = 4;
+/** Seqs per sealed page block (record-block.ts BLOCK_RECORDS; library version 4). */
+const PAGE = BLOCK_RECORDS;
 
 export const LIBRARY = `#!lua name=${LIBRARY_NAME}
 
@@ -35,6 +39,31 @@ end
 -- The seqs the archive took and trim removed from the head of the messages list (issue 14, docs/store.md
 -- "Trim after archive"): element i of the list is seq base+i+1, so seq stays gap-free across a trim.
 local function base_of(conv) return tonumber(redis.call('HGET', conv, 'base') or '0') end
+
+-- Sealed page blocks (record-block.ts, docs/store.md "Sealed page blocks"): hash field = page index, page k
+-- holding seqs k*${PAGE}+1 .. k*${PAGE}+${PAGE}. Value: 1 | u32 firstSeq | u16 count | owner … | sealed.
+local function page_of(seq) return math.floor((seq - 1) / ${PAGE}) end
+local function block_count(block) return string.byte(block, 6) * 256 + string.byte(block, 7) end
+
+-- KEYS conv, messages, blocks  ARGV page, firstSeq, count, block
+-- Stores a page's sealed block, derived data beside the records (no WAIT: a lost block only means the
+-- records are opened one by one). Refused (0) unless every seq it covers is still in the list and not
+-- removed by retention, so a block never brings back what a trim or a prune removed; and unless it covers
+-- more seqs than the stored one (a block only grows; a block of another version is left alone). Reply 1
+-- stored, 0 refused.
+local function conv_block(keys, args)
+  local first, count = tonumber(args[2]), tonumber(args[3])
+  if page_of(first) ~= tonumber(args[1]) or count < 1 or count > ${PAGE} then return 0 end
+  local base = base_of(keys[1])
+  if first <= base then return 0 end
+  local records = redis.call('LRANGE', keys[2], first - base - 1, first - base + count - 2)
+  if #records ~= count then return 0 end
+  for _, r in ipairs(records) do if #r == 0 then return 0 end end
+  local stored = redis.call('HGET', keys[3], args[1])
+  if stored and (string.byte(stored, 1) ~= 1 or block_count(stored) >= count) then return 0 end
+  redis.call('HSET', keys[3], args[1], args[4])
+  return 1
+end
 
 -- KEYS session, conv, messages (list: element i is seq base+i+1), idempotency (hash)
 -- ARGV direction, clientMessageId, contentHmac, record, nowIso
@@ -62,8 +91,10 @@ local function conv_append(keys, args)
   return {'ok', seq}
 end
 
--- KEYS conv, messages, sessions-of-conversation, then the state hash of EVERY session in that set
--- ARGV throughSeq, checkSeq, checkRecord ('' / 0: no check)
+-- KEYS conv, messages, sessions-of-conversation, [blocks when ARGV[4] is 'b'], then the state hash of
+-- EVERY session in that set
+-- ARGV throughSeq, checkSeq, checkRecord ('' / 0: no check), 'b' (version 4: KEYS[4] is the blocks hash,
+-- whose pages holding a trimmed seq are deleted with the trim)
 -- Trims the seqs up to throughSeq (durably in the archive, the caller says) from the list's head and
 -- raises base, only while no session of the conversation is open: a customer writing again opens a
 -- session first (conv_open adds it to the set), so a trim and an append never interleave wrongly.
@@ -71,8 +102,10 @@ end
 -- Reply {'trimmed', base} | {'done', base} (nothing left to trim) | {'open'} | {'sessions'} (the set
 -- changed since the caller read it: read again) | {'short'} (fewer seqs than throughSeq) | {'changed'}.
 local function conv_trim(keys, args)
-  if redis.call('SCARD', keys[3]) ~= #keys - 3 then return {'sessions'} end
-  for i = 4, #keys do
+  local first_session = 4
+  if args[4] == 'b' then first_session = 5 end
+  if redis.call('SCARD', keys[3]) ~= #keys - first_session + 1 then return {'sessions'} end
+  for i = first_session, #keys do
     local status = redis.call('HGET', keys[i], 'status')
     if status and status ~= 'closed' then return {'open'} end
   end
@@ -84,10 +117,14 @@ local function conv_trim(keys, args)
   if check > base and redis.call('LINDEX', keys[2], check - base - 1) ~= args[3] then return {'changed'} end
   redis.call('LTRIM', keys[2], through - base, -1)
   redis.call('HSET', keys[1], 'base', through)
+  if first_session == 5 then
+    for page = page_of(base + 1), page_of(through) do redis.call('HDEL', keys[4], page) end
+  end
   return {'trimmed', through}
 end
 
--- KEYS conv, messages, session, context  ARGV sessionId, seq… (the seqs the caller found of this session)
+-- KEYS conv, messages, session, context, [blocks (version 4)]  ARGV sessionId, seq… (the seqs the caller
+-- found of this session); the blocks of the pages holding a removed record are deleted with it
 -- Retention (issue 17): replaces each listed record still in the list by '' (a tombstone; seqs keep their
 -- place) when its header names this session, and deletes the session's sealed context. Only a closed
 -- session. Reply the number of records removed, or SESSION_NOT_CLOSED.
@@ -105,6 +142,7 @@ local function conv_prune(keys, args)
         local length = string.byte(record, 2) * 256 + string.byte(record, 3)
         if string.find(string.sub(record, 4, 3 + length), needle, 1, true) then
           redis.call('LSET', keys[2], index, '')
+          if keys[5] then redis.call('HDEL', keys[5], page_of(tonumber(args[i]))) end
           n = n + 1
         end
       end
@@ -217,6 +255,7 @@ redis.register_function('conv_open', conv_open)
 redis.register_function('conv_append', conv_append)
 redis.register_function('conv_trim', conv_trim)
 redis.register_function('conv_prune', conv_prune)
+redis.register_function('conv_block', conv_block)
 redis.register_function('conv_claim', conv_claim)
 redis.register_function('conv_close', conv_close)
 redis.register_function('conv_put_context', conv_put_context)

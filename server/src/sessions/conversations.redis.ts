@@ -5,7 +5,7 @@ import { ENVELOPE_VERSION, type Content, type Envelope } from '../../../common/m
 import { parseSessionId, sessionHashTag, type ChannelCode } from '../../../common/message/session-id';
 import type { AuthorKind } from '../../../common/ai/assist';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
-import { openText, sealText } from '../crypto/aead';
+import { open, openText, seal, sealText, TamperError } from '../crypto/aead';
 import type { KeyProvider } from '../keys/provider';
 import {
   contextAad,
@@ -19,6 +19,17 @@ import {
 import type { ArchivedRecord, SessionArchive } from './archive';
 import { LIBRARY, LIBRARY_VERSION } from './conversations.redis.lua';
 import { ConversationRecordCache } from './record-cache';
+import {
+  BLOCK_RECORDS,
+  blockEntry,
+  blockHead,
+  openBlock,
+  pageOf,
+  pageStart,
+  sealBlock,
+  type BlockHead,
+  type OpenedBlock,
+} from './record-block';
 import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, messageAad } from './sqlite-rows';
 import type { SessionRecord } from './store';
 
@@ -142,6 +153,14 @@ export interface RedisConversationStore extends ConversationStore {
    * opened from Redis (`misses`), records and bytes (estimate) held now. For tests and metrics.
    */
   recordCacheStats(): { hits: number; misses: number; records: number; bytes: number };
+  /**
+   * Sealed page blocks of this process (record-block.ts, docs/store.md "Sealed page blocks"): records a
+   * read took from a block (`fromBlocks`) or opened one by one (`opened`), blocks opened, and block
+   * writes stored / refused by Redis. For tests, metrics and the bench.
+   */
+  blockStats(): { fromBlocks: number; opened: number; blocksOpened: number; written: number; refused: number };
+  /** Resolves when the block writes this process started (after appends) have finished. */
+  flushBlocks(): Promise<void>;
 }
 
 const STATUS_CODES: readonly string[] = [
@@ -169,6 +188,8 @@ export function redisLayout(prefix = 'huiliu') {
       `${prefix}:q:{${skillGroup}}:meta`,
     ],
     dataKey: (owner: string) => `${prefix}:dk:{${owner}}`,
+    /** Sealed page blocks of a conversation (hash: page index → block, record-block.ts). */
+    blocks: (tag: string, conversationId: string) => `${prefix}:{${tag}}:b:${conversationId}`,
   };
 }
 export type Layout = ReturnType<typeof redisLayout>;
@@ -276,6 +297,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
   const recordCache = new ConversationRecordCache<RecordHeader>(options.openedCacheBytes ?? 32 * 1024 * 1024);
   /** Bumped by every `forgetCustomers`: a read that started before it keeps nothing it opened. */
   let forgets = 0;
+  const blockCounts = { fromBlocks: 0, opened: 0, blocksOpened: 0, written: 0, refused: 0 };
 
   async function loadLibrary(): Promise<void> {
     const masters = isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
@@ -484,11 +506,43 @@ export async function createRedisConversationStore(options: RedisConversationOpt
    * is served from `recordCache` (record-cache.ts) only when its stored bytes are unchanged and the
    * customer's data key resolved now is the Buffer it was opened with; every customer's key is resolved
    * before any of their records is served, so an erased customer answers CUSTOMER_ERASED, cached or not.
-   * @throws HuiliuError CUSTOMER_ERASED; TamperError when a record fails its GCM check; INTERNAL for an
-   *   unknown record format
+   * A record not in the cache is taken from its page's sealed block (`blocks`: page index → stored block,
+   * record-block.ts) when the block names the record's data key and holds this very record byte for byte,
+   * else opened by itself.
+   * @throws HuiliuError CUSTOMER_ERASED; TamperError when a record or a block fails its GCM check (or a
+   *   block is not where it belongs); INTERNAL for an unknown record format
    */
-  async function decode(conversationId: string, stored: Buffer[], firstSeq: number | readonly number[]): Promise<Envelope[]> {
+  async function decode(
+    conversationId: string,
+    stored: Buffer[],
+    firstSeq: number | readonly number[],
+    blocks?: ReadonlyMap<number, Buffer>,
+  ): Promise<Envelope[]> {
     const out: Envelope[] = [];
+    // The pages' blocks: head read, opened on first use (null: the page has no block of this version).
+    const pageBlocks = new Map<number, { raw: Buffer; head: BlockHead; opened?: OpenedBlock } | null>();
+    const fromBlock = (seq: number, record: Buffer, owner: string, key: Buffer): string | undefined => {
+      const page = pageOf(seq);
+      let b = pageBlocks.get(page);
+      if (b === undefined) {
+        const raw = blocks!.get(page);
+        const head = raw ? blockHead(raw) : null;
+        // We only ever write a block at its own page: one elsewhere was moved there.
+        if (head && (head.firstSeq !== pageStart(page) || head.count < 1 || head.count > BLOCK_RECORDS)) throw new TamperError();
+        b = raw && head ? { raw, head } : null;
+        pageBlocks.set(page, b);
+      }
+      const i = b ? seq - b.head.firstSeq : -1;
+      if (!b || i < 0 || i >= b.head.count) return undefined;
+      // A block is written only over records of its own data key: another owner here is a changed byte.
+      if (b.head.owner !== owner) throw new TamperError();
+      if (!b.opened) {
+        b.opened = openBlock(key, conversationId, b.raw, b.head);
+        blockCounts.blocksOpened++;
+      }
+      if (!b.opened.records[i]!.equals(record)) return undefined;
+      return b.opened.payloads[i]!.toString('utf8');
+    };
     // A forget (erasure) while this page awaits a key: what this page opens is not kept.
     const generation = forgets;
     const window = recordCache.window(conversationId);
@@ -516,7 +570,14 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         const unpacked = unpackRecord(record);
         h = unpacked.header;
         const key = keysOf.get(h.c) ?? (await keyOf(h.c));
-        plain = openText(key, unpacked.sealed, messageAad(h.id));
+        const blockPlain = blocks && blocks.size > 0 ? fromBlock(seq, record, h.key, key) : undefined;
+        if (blockPlain !== undefined) {
+          plain = blockPlain;
+          blockCounts.fromBlocks++;
+        } else {
+          plain = openText(key, unpacked.sealed, messageAad(h.id));
+          blockCounts.opened++;
+        }
         // A copy: the reply's Buffer may be a view on a larger socket chunk.
         if (generation === forgets)
           recordCache.put(conversationId, seq, { record: Buffer.from(record), key, customerId: h.c, header: h, plain });
@@ -559,18 +620,31 @@ export async function createRedisConversationStore(options: RedisConversationOpt
    * The records of seqs `from`..`to` (inclusive) still in Redis, with the conversation's base and last
    * seq — one MULTI on the conversation's slot (HGET base, LLEN, LRANGE), so a trim cannot shift the
    * list between reading the base and the range. The LRANGE uses the cached base; a trim since (base
-   * moved) re-reads with the new one. `first` is the seq of `records[0]`.
+   * moved) re-reads with the new one. `first` is the seq of `records[0]`. With `withBlocks` the same MULTI
+   * reads the sealed blocks (record-block.ts) of the range's pages that have a seq this process has not
+   * cached (`blocks`: page index → block).
    */
-  async function hotRange(tag: string, conversationId: string, from: number, to: number) {
+  async function hotRange(tag: string, conversationId: string, from: number, to: number, withBlocks = false) {
     const ck = L.conversation(tag, conversationId);
     const mk = L.messages(tag, conversationId);
     let guess = baseCache.get(conversationId) ?? 0;
     for (;;) {
       const first = Math.max(from, guess + 1);
       const wantRange = to >= first;
+      const pages: number[] = [];
+      if (wantRange && withBlocks) {
+        const cached = recordCache.window(conversationId)?.entries;
+        for (let page = pageOf(first); page <= pageOf(to); page++) {
+          const end = Math.min(to, pageStart(page) + BLOCK_RECORDS - 1);
+          let missing = !cached;
+          for (let seq = Math.max(first, pageStart(page)); !missing && seq <= end; seq++) missing = !cached!.has(seq);
+          if (missing) pages.push(page);
+        }
+      }
       const replies = await read(async () => {
         const m = redis.multi().hget(ck, 'base').llen(mk);
         if (wantRange) m.lrangeBuffer(mk, first - guess - 1, to - guess - 1);
+        if (pages.length > 0) m.hmgetBuffer(L.blocks(tag, conversationId), ...pages.map(String));
         const r = await m.exec();
         if (!r) throw new Error('MULTI aborted');
         for (const [error] of r) if (error) throw error;
@@ -582,7 +656,9 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         continue;
       }
       const last = base + Number(replies[1]);
-      return { base, last, first, records: wantRange ? (replies[2] as Buffer[]) : [] };
+      const blocks = new Map<number, Buffer>();
+      if (pages.length > 0) (replies[3] as (Buffer | null)[]).forEach((b, i) => b && blocks.set(pages[i]!, b));
+      return { base, last, first, records: wantRange ? (replies[2] as Buffer[]) : [], blocks };
     }
   }
 
@@ -599,8 +675,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
 
   /** Seqs `from`..`to` of a conversation, from the archive below its base and from Redis above, opened. */
   async function readSeqs(tag: string, conversationId: string, from: number, to: number): Promise<{ messages: Envelope[]; last: number }> {
-    const hot = await hotRange(tag, conversationId, from, to);
-    const hotMessages = await decode(conversationId, hot.records, hot.first);
+    const hot = await hotRange(tag, conversationId, from, to, true);
+    const hotMessages = await decode(conversationId, hot.records, hot.first, hot.blocks);
     if (from > hot.base) return { messages: hotMessages, last: hot.last };
     const cold = await coldRange(conversationId, from, Math.min(to, hot.base));
     const coldMessages = await decode(
@@ -609,6 +685,114 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       cold.map((r) => r.seq),
     );
     return { messages: [...coldMessages, ...hotMessages], last: hot.last };
+  }
+
+  // ── sealed page blocks: written after each append by the appending process (record-block.ts) ─────
+  /** A page block this process last wrote: its entries (record + plaintext payload) so far. */
+  interface Tail {
+    page: number;
+    owner: string;
+    customerId: string;
+    entries: Buffer[];
+  }
+  /** Per conversation, the block of the page its last append here went to (bounded, oldest out first). */
+  const tails = new Map<string, Tail>();
+  /** Block writes run one after another per conversation (a block only grows). */
+  const blockChains = new Map<string, Promise<void>>();
+  const pendingBlocks = new Set<Promise<void>>();
+  interface Appended {
+    tag: string;
+    conversationId: string;
+    seq: number;
+    record: Buffer;
+    payload: Buffer;
+    owner: string;
+    customerId: string;
+    key: Buffer;
+  }
+
+  /**
+   * The block of `seq`'s page up to `seq - 1`, rebuilt from Redis when this process does not hold it (another
+   * process appended meanwhile, or this one restarted): the page's records and its stored block in one MULTI;
+   * a record the block holds byte for byte (or the record cache) is not opened again, the others are opened
+   * (GCM-checked). Null when the page cannot have a block: trimmed, a removed record, or another data key.
+   */
+  async function rebuildTail(a: Appended): Promise<Tail | null> {
+    const page = pageOf(a.seq);
+    const first = pageStart(page);
+    const hot = await hotRange(a.tag, a.conversationId, first, a.seq - 1, true);
+    if (hot.first !== first || hot.records.length !== a.seq - first) return null;
+    const raw = hot.blocks.get(page);
+    const head = raw ? blockHead(raw) : null;
+    let b: OpenedBlock | null = null;
+    if (raw && head && head.owner === a.owner && head.firstSeq === first && head.count <= BLOCK_RECORDS) {
+      b = openBlock(a.key, a.conversationId, raw, head);
+    }
+    const window = recordCache.window(a.conversationId);
+    const entries: Buffer[] = [];
+    for (const [i, record] of hot.records.entries()) {
+      if (record.length === 0) return null;
+      const { header, sealed } = unpackRecord(record);
+      if (header.key !== a.owner) return null;
+      let payload: Buffer;
+      const cached = recordCache.lookup(window, first + i, record);
+      if (b && i < b.count && b.records[i]!.equals(record)) payload = b.payloads[i]!;
+      else if (cached && cached.key === a.key) payload = Buffer.from(cached.plain, 'utf8');
+      else payload = open(a.key, sealed, messageAad(header.id));
+      entries.push(blockEntry(record, payload));
+    }
+    return { page, owner: a.owner, customerId: a.customerId, entries };
+  }
+
+  /** Adds an appended record to its page's block and stores the block (conv_block, no WAIT: derived data). */
+  async function extendBlock(a: Appended, generation: number): Promise<void> {
+    const page = pageOf(a.seq);
+    const first = pageStart(page);
+    let t: Tail | null | undefined = tails.get(a.conversationId);
+    tails.delete(a.conversationId);
+    if (!t || t.page !== page || t.owner !== a.owner || first + t.entries.length !== a.seq) {
+      t = a.seq === first ? { page, owner: a.owner, customerId: a.customerId, entries: [] } : await rebuildTail(a);
+      if (!t) return;
+    }
+    t.entries.push(blockEntry(a.record, a.payload));
+    const count = t.entries.length;
+    const block = sealBlock(a.key, a.conversationId, { firstSeq: first, count, owner: a.owner }, t.entries);
+    const args = [L.conversation(a.tag, a.conversationId), L.messages(a.tag, a.conversationId), L.blocks(a.tag, a.conversationId)];
+    const call = () => redis.call('FCALL', 'conv_block', 3, ...args, page, first, count, block);
+    let stored: unknown;
+    try {
+      stored = await call();
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('ERR Function not found'))) throw error;
+      await loadLibrary();
+      stored = await call();
+    }
+    if (Number(stored) === 1) blockCounts.written++;
+    else {
+      blockCounts.refused++;
+      return;
+    }
+    // Keep the page's plaintext for the next append here, unless it is full or an erasure came meanwhile.
+    if (count < BLOCK_RECORDS && generation === forgets) {
+      tails.set(a.conversationId, t);
+      if (tails.size > 10_000) tails.delete(tails.keys().next().value!);
+    }
+  }
+
+  /** Queues `extendBlock` after the conversation's earlier block writes; a failure only costs the block. */
+  function scheduleBlock(a: Appended): void {
+    const generation = forgets;
+    const before = blockChains.get(a.conversationId) ?? Promise.resolve();
+    const next = before.then(() => extendBlock(a, generation)).catch(() => {
+      blockCounts.refused++;
+      tails.delete(a.conversationId);
+    });
+    blockChains.set(a.conversationId, next);
+    pendingBlocks.add(next);
+    void next.finally(() => {
+      pendingBlocks.delete(next);
+      if (blockChains.get(a.conversationId) === next) blockChains.delete(a.conversationId);
+    });
   }
 
   const store: RedisConversationStore = {
@@ -685,7 +869,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         rt: t,
         key: customerKeyOwner(session.customerId),
       };
-      const record = packRecord(header, sealText(key, JSON.stringify({ body: input.content.body, meta }), messageAad(id)));
+      const payload = Buffer.from(JSON.stringify({ body: input.content.body, meta }), 'utf8');
+      const record = packRecord(header, seal(key, payload, messageAad(id)));
       const c = session.conversationId;
       const [reply] = (await durable(
         (p) =>
@@ -714,6 +899,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
           throw new HuiliuError('SESSION_CLOSED', 'This message was stored in a session since closed and removed by retention.');
         return { envelope, duplicate: true };
       }
+      scheduleBlock({ tag, conversationId: c, seq, record, payload, owner: header.key, customerId: session.customerId, key });
       const envelope = {
         v: ENVELOPE_VERSION,
         id,
@@ -904,19 +1090,22 @@ export async function createRedisConversationStore(options: RedisConversationOpt
             p.call(
               'FCALL',
               'conv_trim',
-              3 + ids.length,
+              4 + ids.length,
               ck,
               L.messages(tag, conversationId),
               L.sessionsOf(tag, conversationId),
+              L.blocks(tag, conversationId),
               ...ids.map((id) => L.session(tag, id)),
               throughSeq,
               check?.seq ?? 0,
               check?.record ?? '',
+              'b',
             ),
           { idempotent: true },
         )) as [[string, number?]];
         const outcome = String(reply[0]);
         if (outcome === 'sessions') continue;
+        tails.delete(conversationId);
         if (outcome === 'trimmed' || outcome === 'done') rememberBase(conversationId, Number(reply[1]));
         return outcome as TrimOutcome;
       }
@@ -945,11 +1134,12 @@ export async function createRedisConversationStore(options: RedisConversationOpt
             p.call(
               'FCALL',
               'conv_prune',
-              4,
+              5,
               L.conversation(tag, c),
               L.messages(tag, c),
               L.session(tag, sessionId),
               L.context(tag, sessionId),
+              L.blocks(tag, c),
               sessionId,
               ...seqs.slice(i, i + 500),
             ),
@@ -958,6 +1148,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         removed += Number(n);
       }
       recordCache.forgetConversation(c);
+      tails.delete(c);
       return removed;
     },
 
@@ -1021,6 +1212,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         if (keyCache.delete(customerKeyOwner(id))) n++;
         n += recordCache.forgetCustomer(id);
       }
+      const erased = new Set(customerIds);
+      for (const [c, t] of tails) if (erased.has(t.customerId)) tails.delete(c);
       return n;
     },
 
@@ -1028,7 +1221,17 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       return { hits: recordCache.hits, misses: recordCache.misses, records: recordCache.count, bytes: recordCache.bytes };
     },
 
+    blockStats() {
+      return { ...blockCounts };
+    },
+
+    async flushBlocks() {
+      while (pendingBlocks.size > 0) await Promise.all([...pendingBlocks]);
+    },
+
     async shutdown() {
+      await store.flushBlocks();
+      tails.clear();
       recordCache.clear();
       keyCache.clear();
     },
