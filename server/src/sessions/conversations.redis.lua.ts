@@ -53,7 +53,7 @@ local function block_count(block) return string.byte(block, 6) * 256 + string.by
 -- stored, 0 refused.
 local function conv_block(keys, args)
   local first, count = tonumber(args[2]), tonumber(args[3])
-  if page_of(first) ~= tonumber(args[1]) or count < 1 or count > ${PAGE} then return 0 end
+  if (first - 1) % ${PAGE} ~= 0 or page_of(first) ~= tonumber(args[1]) or count < 1 or count > ${PAGE} then return 0 end
   local base = base_of(keys[1])
   if first <= base then return 0 end
   local records = redis.call('LRANGE', keys[2], first - base - 1, first - base + count - 2)
