@@ -118,7 +118,12 @@ local function conv_trim(keys, args)
   redis.call('LTRIM', keys[2], through - base, -1)
   redis.call('HSET', keys[1], 'base', through)
   if first_session == 5 then
-    for page = page_of(base + 1), page_of(through) do redis.call('HDEL', keys[4], page) end
+    -- Every page holding a trimmed seq (HKEYS: the hash holds the hot pages only), also ones an older
+    -- adapter's trim left behind.
+    local last = page_of(through)
+    for _, page in ipairs(redis.call('HKEYS', keys[4])) do
+      if tonumber(page) <= last then redis.call('HDEL', keys[4], page) end
+    end
   end
   return {'trimmed', through}
 end
