@@ -52,7 +52,7 @@ function bench(label: string, fn: () => void, rounds = 4000): void {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < rounds; i++) fn();
   const us = Number(process.hrtime.bigint() - t0) / 1e3 / rounds;
-  console.log(`${label.padEnd(52)} ${us.toFixed(1).padStart(8)} µs/page ${(us / N).toFixed(2).padStart(7)} µs/record`);
+  process.stdout.write(`${label.padEnd(52)} ${us.toFixed(1).padStart(8)} µs/page ${(us / N).toFixed(2).padStart(7)} µs/record\n`);
 }
 
 bench('plaintext: header + payload JSON.parse', () => {
@@ -111,6 +111,6 @@ const c0 = process.cpuUsage();
 for (let i = 0; i < rounds; i++) await webPage();
 const c = process.cpuUsage(c0);
 const wall = Number(process.hrtime.bigint() - t0) / 1e3 / rounds;
-console.log(
-  `${'WebCrypto subtle.decrypt, 50 at once'.padEnd(52)} ${wall.toFixed(1).padStart(8)} µs/page wall, ${((c.user + c.system) / rounds).toFixed(1)} µs/page CPU (all threads)`,
+process.stdout.write(
+  `${'WebCrypto subtle.decrypt, 50 at once'.padEnd(52)} ${wall.toFixed(1).padStart(8)} µs/page wall, ${((c.user + c.system) / rounds).toFixed(1)} µs/page CPU (all threads)\n`,
 );

@@ -228,7 +228,9 @@ export async function redisStoreLines(dir: string, n: number, log: (s: string) =
       log,
     );
     const fromBlocks = cold.blockStats();
-    log(`    (first reads: ${fromBlocks.fromBlocks} records from ${fromBlocks.blocksOpened} sealed blocks, ${fromBlocks.opened} opened one by one)`);
+    log(
+      `    (first reads: ${fromBlocks.fromBlocks} records from ${fromBlocks.blocksOpened} sealed blocks, ${fromBlocks.opened} opened one by one)`,
+    );
     await cold.shutdown();
     lines.push({
       line: 'Redis encryption keeps, first read (adapter, no cache / raw plaintext)',

@@ -164,7 +164,9 @@ export async function storeLines(dir: string, n: number, log: (s: string) => voi
     },
     log,
   );
-  log(`    (sealed page blocks on SQLite, raw: ${((100 * rawBlockRead) / rawRead).toFixed(1)} % of plaintext; not in the SQLite store yet)`);
+  log(
+    `    (sealed page blocks on SQLite, raw: ${((100 * rawBlockRead) / rawRead).toFixed(1)} % of plaintext; not in the SQLite store yet)`,
+  );
   // What the store does since issue 14: payloads opened once stay in a bounded LRU (OpenedPayloadCache),
   // so history read again (an agent reopening a chat, a reconnect, the AI reading context) is not
   // decrypted again. One warm-up round opens every page; the five measured rounds read them again.

@@ -581,7 +581,9 @@ describe('Redis conversations: sealed page blocks (record-block.ts)', () => {
       const flipped = Buffer.from(record);
       flipped[flipped.length - 1]! ^= 0x01;
       await a.redis.lset(list, 59, flipped);
-      await expect(cold.store.listMessages(session.conversationId, { afterSeq: 50, limit: 50 })).rejects.toMatchObject({ name: 'TamperError' });
+      await expect(cold.store.listMessages(session.conversationId, { afterSeq: 50, limit: 50 })).rejects.toMatchObject({
+        name: 'TamperError',
+      });
       await a.redis.lset(list, 59, record);
 
       // A flipped byte of a block (sealed part, key owner, count, first seq): refused.
@@ -596,7 +598,9 @@ describe('Redis conversations: sealed page blocks (record-block.ts)', () => {
       }
       // A block moved to another page, or from another conversation of the same customer: refused too.
       await a.redis.hset(blocks, '1', (await a.redis.hgetBuffer(blocks, '0'))!);
-      await expect(cold.store.listMessages(session.conversationId, { afterSeq: 50, limit: 50 })).rejects.toMatchObject({ name: 'TamperError' });
+      await expect(cold.store.listMessages(session.conversationId, { afterSeq: 50, limit: 50 })).rejects.toMatchObject({
+        name: 'TamperError',
+      });
       const other = await opened(a.store, customerId);
       await appendAll([a.store], other.session.id, 3);
       await a.redis.hset(blocks, '1', block1);

@@ -783,10 +783,12 @@ export async function createRedisConversationStore(options: RedisConversationOpt
   function scheduleBlock(a: Appended): void {
     const generation = forgets;
     const before = blockChains.get(a.conversationId) ?? Promise.resolve();
-    const next = before.then(() => extendBlock(a, generation)).catch(() => {
-      blockCounts.refused++;
-      tails.delete(a.conversationId);
-    });
+    const next = before
+      .then(() => extendBlock(a, generation))
+      .catch(() => {
+        blockCounts.refused++;
+        tails.delete(a.conversationId);
+      });
     blockChains.set(a.conversationId, next);
     pendingBlocks.add(next);
     void next.finally(() => {
