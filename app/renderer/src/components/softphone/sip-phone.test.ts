@@ -266,6 +266,9 @@ describe('the softphone’s SIP phone (JsSIP injected)', () => {
     handlers['trying']?.({ status_line: { status_code: 100 } });
     expect(call.calls).not.toContain('terminate:');
     handlers['accepted']!({ status_line: { status_code: 200, reason_phrase: 'OK' } });
+    // Not inside the NOTIFY's handling (JsSIP answers it 200 after `accepted`): on the next tick.
+    expect(call.calls).not.toContain('terminate:');
+    t.timers.at(-1)!.fn();
     // Our BYE (RFC 5589 §6.1): the transferor leaves once the customer is with the target.
     expect(call.calls.at(-1)).toBe('terminate:');
     call.fire('ended', { cause: 'Terminated' });
@@ -409,6 +412,7 @@ describe('the softphone’s SIP phone (JsSIP injected)', () => {
     expect(t.phone.snapshot().call?.consult?.state).toBe('active');
     // NOTIFY 200: the customer talks to agent2; our leg ends (BYE).
     (customer.referOptions?.['eventHandlers'] as { accepted(): void }).accepted();
+    t.timers.at(-1)!.fn();
     expect(customer.calls.at(-1)).toBe('terminate:');
     expect(t.phone.snapshot().call?.transfer?.state).toBe('accepted');
     customer.fire('ended', { cause: 'Terminated' });

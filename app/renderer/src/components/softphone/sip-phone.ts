@@ -431,6 +431,22 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     call.on('failed', over(true));
   }
 
+  /**
+   * Hangs up `call` after a transfer's NOTIFY 200, on the next tick: JsSIP emits the REFER's `accepted`
+   * before it answers that NOTIFY, and a BYE first would end the dialog with the NOTIFY unanswered
+   * (the customer's side retransmits it, or counts our BYE as unexpected).
+   */
+  function leaveAfterNotify(call: SipCallLike) {
+    setTimer(() => {
+      if (session !== call) return;
+      try {
+        call.terminate();
+      } catch {
+        // Already ended (the customer hung up on us first).
+      }
+    }, 0);
+  }
+
   const api: SipPhone = {
     async start() {
       stopped = false;
@@ -519,11 +535,7 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
           accepted: () => {
             if (session !== call) return;
             patchCall({ transfer: { target: to, state: 'accepted' } });
-            try {
-              call.terminate();
-            } catch {
-              // Already ended (the customer hung up on us first).
-            }
+            leaveAfterNotify(call);
           },
           // The REFER refused (4xx–6xx) or the customer's new call failed (NOTIFY with a failure sipfrag):
           // the customer is still on this call, with us.
@@ -550,11 +562,7 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
         patchCall({ transfer: { target, state: ok ? 'accepted' : 'failed', attended: true } });
         if (!ok) return;
         // The customer talks to the colleague now (NOTIFY 200): our leg to them ends (RFC 5589 §7.1).
-        try {
-          call.terminate();
-        } catch {
-          // Already ended.
-        }
+        leaveAfterNotify(call);
       };
       patchCall({ transfer: { target, state: 'pending', attended: true } });
       call.refer(target, {
