@@ -48,7 +48,8 @@ export const en = {
   transferState: {
     pending: 'Transferring to {{target}}…',
     accepted: 'Transferred to {{target}}',
-    failed: 'Transfer to {{target}} failed',
+    failed: 'Transfer to {{target}} failed; the customer is still with you',
+    failedCode: 'Transfer to {{target}} failed (SIP {{code}}); the customer is still with you',
   },
   consultGo: 'Consult first',
   consult: {
@@ -115,7 +116,8 @@ export const zh: Messages<typeof en> = {
   transferState: {
     pending: '正在转接至 {{target}}…',
     accepted: '已转接至 {{target}}',
-    failed: '转接至 {{target}} 失败',
+    failed: '转接至 {{target}} 失败，客户仍在与您通话',
+    failedCode: '转接至 {{target}} 失败（SIP {{code}}），客户仍在与您通话',
   },
   consultGo: '先咨询',
   consult: {

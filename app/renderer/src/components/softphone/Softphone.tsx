@@ -307,7 +307,12 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
                 onChange={(e) => setTransferTo(e.target.value)}
                 data-testid="softphone-transfer-to"
               />
-              <button type="submit" className="ghost" disabled={!transferTo.trim()} data-testid="softphone-transfer-blind">
+              <button
+                type="submit"
+                className="ghost"
+                disabled={!transferTo.trim() || call.transfer?.state === 'pending'}
+                data-testid="softphone-transfer-blind"
+              >
                 {t('transferGo')}
               </button>
               <button
@@ -340,8 +345,16 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
             </div>
           ) : null}
           {call.transfer ? (
-            <p className="muted small" data-testid="softphone-transfer-state" data-state={call.transfer.state}>
-              {t(`transferState.${call.transfer.state}`, { target: call.transfer.target })}
+            <p
+              className={call.transfer.state === 'failed' ? 'softphone__error' : 'muted small'}
+              role={call.transfer.state === 'pending' ? undefined : 'status'}
+              data-testid="softphone-transfer-state"
+              data-state={call.transfer.state}
+              data-code={call.transfer.code ?? ''}
+            >
+              {call.transfer.state === 'failed' && call.transfer.code
+                ? t('transferState.failedCode', { target: call.transfer.target, code: call.transfer.code })
+                : t(`transferState.${call.transfer.state}`, { target: call.transfer.target })}
             </p>
           ) : null}
           {call.state === 'ended' && call.sessionId ? <p className="muted small">{t('wrapUp')}</p> : null}

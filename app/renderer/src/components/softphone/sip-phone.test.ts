@@ -251,6 +251,63 @@ describe('the softphone’s SIP phone (JsSIP injected)', () => {
     ]);
   });
 
+  it('blind transfer: hangs up its own leg when the customer’s NOTIFY says 200, and shows where the customer went', async () => {
+    const t = setup();
+    await t.phone.start();
+    const call = new FakeCall();
+    t.uas[0]!.fire('newRTCSession', { session: call, originator: 'remote', request: invite('SP179609520359282041') });
+    t.phone.answer();
+    call.fire('confirmed');
+    t.phone.transfer('agent2');
+    // A second click while the REFER is pending sends nothing more.
+    t.phone.transfer('agent3');
+    expect(call.calls.filter((c) => c.startsWith('refer'))).toEqual(['refer:sip:agent2@127.0.0.1']);
+    const handlers = call.referOptions?.['eventHandlers'] as Record<string, (e?: unknown) => void>;
+    handlers['trying']?.({ status_line: { status_code: 100 } });
+    expect(call.calls).not.toContain('terminate:');
+    handlers['accepted']!({ status_line: { status_code: 200, reason_phrase: 'OK' } });
+    // Not inside the NOTIFY's handling (JsSIP answers it 200 after `accepted`): on the next tick.
+    expect(call.calls).not.toContain('terminate:');
+    t.timers.at(-1)!.fn();
+    // Our BYE (RFC 5589 §6.1): the transferor leaves once the customer is with the target.
+    expect(call.calls.at(-1)).toBe('terminate:');
+    call.fire('ended', { cause: 'Terminated' });
+    expect(t.phone.snapshot().call).toMatchObject({
+      state: 'ended',
+      transfer: { target: 'sip:agent2@127.0.0.1', state: 'accepted' },
+    });
+  });
+
+  it('blind transfer refused (REFER 603) or failed (NOTIFY 486): the call stays active with us, with the SIP code', async () => {
+    const t = setup();
+    await t.phone.start();
+    const call = new FakeCall();
+    t.uas[0]!.fire('newRTCSession', { session: call, originator: 'remote', request: invite('SP179609520359282041') });
+    t.phone.answer();
+    call.fire('confirmed');
+    t.phone.transfer('agent2');
+    (call.referOptions?.['eventHandlers'] as Record<string, (e?: unknown) => void>)['requestFailed']!({
+      response: { status_code: 603 },
+      cause: 'Rejected',
+    });
+    expect(t.phone.snapshot().call).toMatchObject({
+      state: 'active',
+      transfer: { target: 'sip:agent2@127.0.0.1', state: 'failed', code: 603 },
+    });
+    expect(call.calls.some((c) => c.startsWith('terminate'))).toBe(false);
+    // Try again (the form is back): the customer's new call to the target fails this time.
+    t.phone.transfer('agent3');
+    (call.referOptions?.['eventHandlers'] as Record<string, (e?: unknown) => void>)['failed']!({
+      status_line: { status_code: '486', reason_phrase: 'Busy Here' },
+    });
+    expect(t.phone.snapshot().call).toMatchObject({
+      state: 'active',
+      transfer: { target: 'sip:agent3@127.0.0.1', state: 'failed', code: 486 },
+    });
+    expect(call.calls.filter((c) => c.startsWith('refer'))).toEqual(['refer:sip:agent2@127.0.0.1', 'refer:sip:agent3@127.0.0.1']);
+    expect(call.calls.some((c) => c.startsWith('terminate'))).toBe(false);
+  });
+
   it('asks again to resume when JsSIP refuses because the hold re-INVITE is still unanswered', async () => {
     const t = setup();
     await t.phone.start();
@@ -355,6 +412,7 @@ describe('the softphone’s SIP phone (JsSIP injected)', () => {
     expect(t.phone.snapshot().call?.consult?.state).toBe('active');
     // NOTIFY 200: the customer talks to agent2; our leg ends (BYE).
     (customer.referOptions?.['eventHandlers'] as { accepted(): void }).accepted();
+    t.timers.at(-1)!.fn();
     expect(customer.calls.at(-1)).toBe('terminate:');
     expect(t.phone.snapshot().call?.transfer?.state).toBe('accepted');
     customer.fire('ended', { cause: 'Terminated' });

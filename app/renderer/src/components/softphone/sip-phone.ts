@@ -69,8 +69,13 @@ export interface PhoneCall {
   dtmf: string;
   /** Why it ended (`Terminated`, `Rejected`, a SIP reason…), once ended. */
   endReason: string | null;
-  /** A transfer in progress or done: the target, blind or attended, and how it went. */
-  transfer: { target: string; state: 'pending' | 'accepted' | 'failed'; attended?: boolean } | null;
+  /**
+   * A transfer in progress or done: the target, blind or attended, and how it went. `pending` from the
+   * REFER until the customer's NOTIFY with a final status; `accepted` once it says 2xx (our leg is then
+   * hung up); `failed` when the REFER is refused or the NOTIFY reports a failure (the call stays ours).
+   * `code`: the SIP status of a failure (the REFER's response, or the sipfrag of the NOTIFY), when known.
+   */
+  transfer: { target: string; state: 'pending' | 'accepted' | 'failed'; attended?: boolean; code?: number } | null;
   /**
    * The consult call of an attended transfer (RFC 5589 §7): the customer is on hold meanwhile; it ends
    * in `complete` (REFER with Replaces) or `cancel` (hang up the consult, resume the customer).
@@ -133,7 +138,12 @@ export interface SipPhone {
   setHeld(held: boolean): void;
   /** Sends DTMF digits (0-9, *, #, A-D) in the call's RTP (RFC 4733 via RTCDTMFSender). Errors: INVALID_DTMF. */
   sendDtmf(digits: string): void;
-  /** Blind transfer (RFC 3515 REFER) to a SIP URI or a user at the registrar's domain. */
+  /**
+   * Blind transfer (RFC 3515 REFER, RFC 5589 §6) to a SIP URI or a user at the registrar's domain. Our
+   * leg hangs up when the customer's NOTIFY says 2xx (`transfer.state` `accepted`); a refused REFER or a
+   * failure NOTIFY leaves the call with us (`failed`, with the SIP `code`). Nothing happens without an
+   * active call or while a transfer is pending.
+   */
   transfer(target: string): void;
   /**
    * Attended transfer, step 1 (RFC 5589 §7): holds the customer and calls `target` (an agent's user or
@@ -175,6 +185,18 @@ async function defaultHasCamera(): Promise<boolean> {
 /** The name to show for a From header: its display name, else the URI's user part. */
 function callerName(from: { display_name?: string; uri?: { user?: string } } | undefined): string {
   return (from?.display_name || from?.uri?.user || '').slice(0, 128);
+}
+
+/** What JsSIP passes to a REFER's `requestFailed` (`response`) or `failed` (`status_line` of the NOTIFY's sipfrag). */
+interface SipFailureLike {
+  response?: { status_code?: number | string };
+  status_line?: { status_code?: number | string };
+}
+
+/** The SIP status code of a failed REFER (its response, else the NOTIFY's sipfrag), or null when neither says. */
+export function failureCode(e: SipFailureLike | undefined): number | null {
+  const code = Number(e?.response?.status_code ?? e?.status_line?.status_code);
+  return Number.isInteger(code) && code >= 300 && code <= 699 ? code : null;
 }
 
 /** Creates the phone (nothing happens until `start`). */
@@ -409,6 +431,22 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     call.on('failed', over(true));
   }
 
+  /**
+   * Hangs up `call` after a transfer's NOTIFY 200, on the next tick: JsSIP emits the REFER's `accepted`
+   * before it answers that NOTIFY, and a BYE first would end the dialog with the NOTIFY unanswered
+   * (the customer's side retransmits it, or counts our BYE as unexpected).
+   */
+  function leaveAfterNotify(call: SipCallLike) {
+    setTimer(() => {
+      if (session !== call) return;
+      try {
+        call.terminate();
+      } catch {
+        // Already ended (the customer hung up on us first).
+      }
+    }, 0);
+  }
+
   const api: SipPhone = {
     async start() {
       stopped = false;
@@ -482,14 +520,27 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
     },
     transfer(target) {
       const call = session;
-      if (!call || state.call?.state !== 'active') return;
+      if (!call || state.call?.state !== 'active' || state.call.transfer?.state === 'pending') return;
       const to = uriOf(target);
+      const failed = (e?: SipFailureLike) => {
+        if (session !== call) return;
+        const code = failureCode(e);
+        patchCall({ transfer: { target: to, state: 'failed', ...(code ? { code } : {}) } });
+      };
       patchCall({ transfer: { target: to, state: 'pending' } });
       call.refer(to, {
         eventHandlers: {
-          accepted: () => session === call && patchCall({ transfer: { target: to, state: 'accepted' } }),
-          failed: () => session === call && patchCall({ transfer: { target: to, state: 'failed' } }),
-          requestFailed: () => session === call && patchCall({ transfer: { target: to, state: 'failed' } }),
+          // NOTIFY with a 2xx sipfrag (RFC 3515 §2.4.5): the customer's new call is up at the target; our
+          // leg ends now (RFC 5589 §6.1: the transferor sends BYE), the dock shows where the customer went.
+          accepted: () => {
+            if (session !== call) return;
+            patchCall({ transfer: { target: to, state: 'accepted' } });
+            leaveAfterNotify(call);
+          },
+          // The REFER refused (4xx–6xx) or the customer's new call failed (NOTIFY with a failure sipfrag):
+          // the customer is still on this call, with us.
+          failed,
+          requestFailed: failed,
         },
       });
     },
@@ -511,11 +562,7 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
         patchCall({ transfer: { target, state: ok ? 'accepted' : 'failed', attended: true } });
         if (!ok) return;
         // The customer talks to the colleague now (NOTIFY 200): our leg to them ends (RFC 5589 §7.1).
-        try {
-          call.terminate();
-        } catch {
-          // Already ended.
-        }
+        leaveAfterNotify(call);
       };
       patchCall({ transfer: { target, state: 'pending', attended: true } });
       call.refer(target, {
