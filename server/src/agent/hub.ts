@@ -865,8 +865,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     if (!row) {
       row = read();
       changeRows.set(changeId, row);
-      const drop = () => setTimeout(() => changeRows.delete(changeId), CHANGE_ROW_MS).unref();
-      row.then(drop, drop);
+      // A failed read is not shared: the bus's retry of a push reads again.
+      row.then(
+        () => setTimeout(() => changeRows.delete(changeId), CHANGE_ROW_MS).unref(),
+        () => changeRows.delete(changeId),
+      );
     }
     return row;
   }
