@@ -4,11 +4,16 @@
  * process like `server/bench/sip.ts`, signs AGENTS agents in, then runs N calls C at a time through
  * `POST /api/v1/voice/route` and `/voice/events` (ringing, answered, ended) by `app.inject`, after a
  * warm-up of N calls, and prints calls/s, the process's CPU ms per call (all threads) and each stage's
- * median and p90 (ms). Environment: N [100], C [8], AGENTS [8]. A profiling aid, not a gated line.
+ * median and p90 (ms), and the main thread's busy ms per call (event-loop utilisation). Environment:
+ * N [100], C [8], AGENTS [8], PROFILE (a file: a V8 CPU profile of the main thread during the measured
+ * calls only, without start-up and warm-up), COUNT=1 (also prints how often each session store method,
+ * bus publish (by type), KPI and audit append ran per call: counts do not depend on the machine's load,
+ * times do). A profiling aid, not a gated line.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { io as connect, type Socket } from 'socket.io-client';
 import { AGENT_NAMESPACE } from '../../common/socket/agent-events';
 import { loadConfig } from '../src/config/config';
@@ -119,11 +124,45 @@ await runAll();
 for (const k of Object.keys(stages)) stages[k] = [];
 n = 0;
 queued = 0;
+const counts = new Map<string, number>();
+if (process.env.COUNT) {
+  const count = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+  const wrap = (target: Record<string, unknown>, prefix: string, name: string, key?: (args: unknown[]) => string) => {
+    const fn = target[name];
+    if (typeof fn !== 'function') return;
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      count(`${prefix}.${name}${key ? `:${key(args)}` : ''}`);
+      return (fn as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  };
+  const store = s.services.store as unknown as Record<string, unknown>;
+  for (const name of Object.keys(store)) wrap(store, 'store', name);
+  wrap(s.services.bus as unknown as Record<string, unknown>, 'bus', 'publish', (a) => String((a[0] as { type: string }).type));
+  const kpiLog = s.services.kpis.log as unknown as Record<string, unknown>;
+  for (const name of ['append', 'appendSoon', 'has', 'closedBefore']) wrap(kpiLog, 'kpis', name);
+  wrap(s.services.audit as unknown as Record<string, unknown>, 'audit', 'record');
+  wrap(s.services.audit.log as unknown as Record<string, unknown>, 'audit.log', 'append');
+  // What the agents' sockets received (each push is encoded by the server and decoded here).
+  for (const so of sockets) so.onAny((event: string) => count(`socket.${event}`));
+}
+const inspector = process.env.PROFILE ? new Session() : null;
+if (inspector) {
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.start');
+}
 const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
 const w0 = performance.now();
 await runAll();
 const wall = (performance.now() - w0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const elu = performance.eventLoopUtilization(elu0);
+if (inspector) {
+  const { profile } = await inspector.post('Profiler.stop');
+  writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
+  inspector.disconnect();
+}
 const med = (a: number[]) => {
   const b = [...a].sort((x, y) => x - y);
   return b[Math.floor(b.length / 2)] ?? NaN;
@@ -133,10 +172,12 @@ const p90 = (a: number[]) => {
   return b[Math.floor(b.length * 0.9)] ?? NaN;
 };
 process.stdout.write(
-  `N=${N} C=${C} agents=${AGENTS}: ${(N / wall).toFixed(1)} calls/s, cpu ${((cpu.user + cpu.system) / 1000 / N).toFixed(1)} ms/call, queued polls ${queued}\n`,
+  `N=${N} C=${C} agents=${AGENTS}: ${(N / wall).toFixed(1)} calls/s, cpu ${((cpu.user + cpu.system) / 1000 / N).toFixed(1)} ms/call (main thread busy ${(elu.active / N).toFixed(1)} ms/call), queued polls ${queued}\n`,
 );
 for (const [k, v] of Object.entries(stages))
   process.stdout.write(`  ${k.padEnd(9)} median ${med(v).toFixed(1)} ms  p90 ${p90(v).toFixed(1)} ms\n`);
+for (const [k, v] of [...counts].sort((x, y) => x[0].localeCompare(y[0])))
+  process.stdout.write(`  ${k.padEnd(40)} ${(v / N).toFixed(2)} per call\n`);
 for (const so of sockets) so.close();
 await s.close();
 rmSync(dataDir, { recursive: true, force: true });

@@ -500,7 +500,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * its holder; otherwise (queued, closed, moved to another group, taken by the viewer) its removal
    * to whoever may show it (the group's team room, the group it was last shown in, the new holder).
    */
-  async function pushHeld(sessionId: string, facts: SessionFacts, row?: SessionSummary): Promise<void> {
+  async function pushHeld(sessionId: string, facts: SessionFacts, row?: SessionSummary, changeId?: string): Promise<void> {
     const before = heldShown.get(sessionId);
     const room = teamRoom(facts.skillGroup);
     const gone = { sessionId, held: null };
@@ -520,9 +520,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     }
     let summary = row;
     if (!summary) {
-      const stored = await deps.store.getSession(sessionId);
+      const stored = await storedRow(sessionId, changeId);
       if (!stored) return;
-      summary = await summaryOf(stored);
+      summary = stored.summary;
     }
     heldShown.set(sessionId, { skillGroup: facts.skillGroup, holderId });
     nsp
@@ -844,10 +844,40 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     }
   });
 
-  async function pushSession(sessionId: string) {
-    const session = await deps.store.getSession(sessionId);
-    if (!session) return;
-    const summary = await summaryOf(session);
+  /** How long the row read for one `session.changed` is kept for the other pushes of that change (ms). */
+  const CHANGE_ROW_MS = 1_000;
+  /** Rows read for a `session.changed`, by the event's id (see `storedRow`). */
+  const changeRows = new Map<string, Promise<{ session: SessionRecord; summary: SessionSummary } | null>>();
+  /**
+   * A session as stored now and its queue row. With `changeId` (a `session.changed` event's id) the
+   * queue push and the Team tab push of that change share one read (issue 18: each change read the
+   * session and its newest message twice). A shared row is read after its change was stored, as each
+   * read was before; and each subscription handles changes in order, so the last row it pushes for a
+   * session was read after the session's last change.
+   */
+  function storedRow(sessionId: string, changeId?: string): Promise<{ session: SessionRecord; summary: SessionSummary } | null> {
+    const read = async () => {
+      const session = await deps.store.getSession(sessionId);
+      return session ? { session, summary: await summaryOf(session) } : null;
+    };
+    if (!changeId) return read();
+    let row = changeRows.get(changeId);
+    if (!row) {
+      row = read();
+      changeRows.set(changeId, row);
+      // A failed read is not shared: the bus's retry of a push reads again.
+      row.then(
+        () => setTimeout(() => changeRows.delete(changeId), CHANGE_ROW_MS).unref(),
+        () => changeRows.delete(changeId),
+      );
+    }
+    return row;
+  }
+
+  async function pushSession(sessionId: string, changeId?: string) {
+    const stored = await storedRow(sessionId, changeId);
+    if (!stored) return;
+    const { session, summary } = stored;
     const audience = queueAudience(session);
     if (audience.length) nsp.to(audience).emit('queue:upsert', summary);
     // Whoever may have shown it and may no longer (taken by a colleague, closed) drops it (B6).
@@ -859,7 +889,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
 
   subs.push(
     // Fan-out: every node pushes to the agent sockets connected to it (DESIGN §1 "Events").
-    await deps.bus.subscribeAll('session.changed', async ({ at, sessionId, payload }) => {
+    await deps.bus.subscribeAll('session.changed', async ({ id, at, sessionId, payload }) => {
       // A contact moved to a group a watching lead does not supervise: they stop getting it live.
       const watchers = nsp.adapter.rooms.get(superviseRoom(sessionId));
       if (watchers)
@@ -877,7 +907,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         nsp.to(withdrawnFrom).emit('offer:revoked', { sessionId, reason });
       }
       // The row is read fresh (the newest message is its preview); only when someone here may show it.
-      if (mayShow(payload).some(present)) await pushSession(sessionId);
+      if (mayShow(payload).some(present)) await pushSession(sessionId, id);
     }),
     // Every customer message: the agent who has the chat gets it, the queue rows that show the
     // session get its preview. Built from what the event carries (session facts, message, name);
@@ -935,10 +965,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   // Issue 15: a contact that changed hands or closed: its viewers see the new holder, its pending take-overs end.
   if (collision)
     subs.push(
-      await deps.bus.subscribeAll('session.changed', async ({ sessionId, payload }) => {
+      await deps.bus.subscribeAll('session.changed', async ({ id, sessionId, payload }) => {
         await collision.sessionChanged(sessionId).catch(logCollision);
         // The Team tabs of the contact's group (and of the group it left) follow it.
-        await pushHeld(sessionId, payload).catch(logCollision);
+        await pushHeld(sessionId, payload, undefined, id).catch(logCollision);
       }),
       // A held contact's newest message moves its Team row (preview, last activity), as the queue's rows.
       await deps.bus.subscribeAll('message.in', async ({ sessionId, conversationId, payload: { envelope, session } }) => {

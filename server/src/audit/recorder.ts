@@ -7,12 +7,16 @@ import { runPeriodically, type PeriodicJob } from '../runtime/periodic';
 /**
  * Entries buffered before an append; a full buffer flushes at once. 1,000: with a durable commit
  * (fsync) costing ~20 ms on a busy disk, batches of 200 capped the log near 10,000 entries/s
- * (docs/benchmarks.md, audit); the 25 ms bound on waiting is what keeps quiet times prompt.
+ * (docs/benchmarks.md, audit); the 100 ms bound on waiting is what keeps quiet times prompt.
  */
 export const AUDIT_BATCH = 1000;
 const BATCH = AUDIT_BATCH;
-/** How long an entry may wait in the buffer (ms). */
-const FLUSH_MS = 25;
+/**
+ * How long an entry may wait in the buffer (ms). 100: each append is a commit on the server's thread
+ * (waiting for the session writer's lock on the same file) and an fdatasync; at 25 ms a call's three
+ * entries took most of a commit each (issue 18). The audit API flushes before it searches.
+ */
+const FLUSH_MS = 100;
 /** Event ids remembered to drop the bus's redeliveries (at-least-once) of an event already audited. */
 const SEEN_MAX = 10_000;
 

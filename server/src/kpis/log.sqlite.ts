@@ -8,6 +8,9 @@ import type { KpiEvent, KpiEventData, KpiEventKind } from './events';
 
 const MIGRATIONS = migrationsDir('kpis');
 
+/** How long `appendSoon` collects facts before one transaction writes them (ms). */
+export const KPI_BATCH_MS = 50;
+
 /**
  * The contact event log (issue 16) on SQLite: one append-only table (triggers refuse UPDATE and
  * DELETE) in the server's database file, on its own connection. Synchronous (better-sqlite3): each
@@ -22,9 +25,11 @@ export interface KpiEventLog {
   /** Appends the events whose `id` is new; returns how many were new (a redelivered fact adds nothing). */
   append(events: readonly KpiEvent[]): number;
   /**
-   * Appends the events with the others of this turn of the event loop, in one transaction (at
-   * `setImmediate`, or before any read or `append` of this log, so reads and order are as with
-   * `append`): for facts nobody waits on (the recorder's, a call's), one short write instead of many.
+   * Appends the events with the others collected in the next `batchMs` (default 50 ms), in one
+   * transaction (then, or before any read, `append` or `durable` of this log, so reads and order are
+   * as with `append`): for facts nobody waits on (the recorder's, a call's), one short write instead
+   * of many — issue 18: each commit on the server's thread also waits for the session writer's lock on
+   * the same file, and a call makes ≈ 11 facts over ≈ 4 requests.
    */
   appendSoon(events: readonly KpiEvent[]): void;
   /**
@@ -74,7 +79,13 @@ const toEvent = (r: Row): KpiEvent => ({
  * Opens (and migrates, component `kpis`) the log in the database file at `path`. `logger` hears of a
  * failed `appendSoon` batch (nobody else waits on it; its facts are lost, as an unrecorded bus event's).
  */
-export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<Logger, 'error'> }): KpiEventLog {
+export function createSqliteKpiEventLog(options: {
+  path: string;
+  logger?: Pick<Logger, 'error'>;
+  /** How long `appendSoon` collects facts before it writes them (ms, default 50; 0: at the end of the turn). */
+  batchMs?: number;
+}): KpiEventLog {
+  const batchMs = options.batchMs ?? KPI_BATCH_MS;
   const db: Db = openDatabase(options.path, { synchronous: 'NORMAL' });
   // The WAL is shared with the session writer (same file), whose thread checkpoints at SQLite's 1,000
   // pages; this connection commits on the server's thread, so it checkpoints (copy + two fsyncs there)
@@ -117,10 +128,10 @@ export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<L
     return added;
   });
   let pending: KpiEvent[] = [];
-  let flushing: NodeJS.Immediate | null = null;
+  let flushing: { cancel(): void } | null = null;
   /** Writes the facts `appendSoon` collected (a failure is thrown to whoever flushes: the recorder logs it). */
   const flush = () => {
-    if (flushing) clearImmediate(flushing);
+    flushing?.cancel();
     flushing = null;
     if (pending.length === 0) return;
     const batch = pending;
@@ -146,7 +157,16 @@ export function createSqliteKpiEventLog(options: { path: string; logger?: Pick<L
     appendSoon(events) {
       if (events.length === 0) return;
       for (const e of events) pending.push(e);
-      flushing ??= setImmediate(flushSoon);
+      if (flushing) return;
+      if (batchMs > 0) {
+        const timer = setTimeout(flushSoon, batchMs);
+        // A pending batch never keeps the process alive (`close` writes it).
+        timer.unref();
+        flushing = { cancel: () => clearTimeout(timer) };
+      } else {
+        const immediate = setImmediate(flushSoon);
+        flushing = { cancel: () => clearImmediate(immediate) };
+      }
     },
     read(from, to) {
       flush();

@@ -204,10 +204,14 @@ export function createRouter(deps: RouterDeps): Router {
   // Once stopped (shutdown), late events — an agent socket closing, a timer — change nothing.
   let stopped = false;
 
+  /**
+   * The customer's contacts opened in the last 30 days (at most 1,000): one indexed count instead of
+   * listing (and parsing) up to 1,000 sessions per new contact (issue 18: a repeat caller's history made
+   * every call's routing read all of it).
+   */
   async function contacts30d(customerId: string): Promise<number> {
-    const since = now() - 30 * DAY;
-    const sessions = await deps.store.listSessions({ customerId, contactsOnly: true, limit: 1000 });
-    return sessions.filter((s) => Date.parse(s.createdAt) >= since).length;
+    const createdSince = new Date(now() - 30 * DAY).toISOString();
+    return Math.min(1000, await deps.store.countSessions({ customerId, contactsOnly: true, createdSince }));
   }
 
   /** The engine's view of the agents signed in on this node (load: active chats; offers are checked in the store). */

@@ -138,6 +138,34 @@ export const toMerge = (r: MergeRow): CustomerMerge => ({
   undoneBy: r.undone_by,
 });
 
+/** Sessions whose parsed routing decision `toSession` keeps (the most recently read first to stay). */
+const PARSED_ROUTING_MAX = 2_000;
+/** Parsed `routing_json` by session id, with the exact text it was parsed from. */
+const parsedRouting = new Map<string, { json: string; routing: RoutingDecision }>();
+
+/**
+ * A session's routing decision from its `routing_json`. The decision (reasons, every candidate agent)
+ * is the bulk of a session row, and a call reads its session a dozen times while the decision stays the
+ * same (issue 18: parsing it was the biggest part of `getSession`): the object parsed last from the very
+ * same text is handed out again. Records are values — nobody mutates a `SessionRecord`'s `routing`
+ * (the router copies before it changes a decision) — so sharing it is safe.
+ */
+function routingOf(sessionId: string, json: string | null): RoutingDecision | null {
+  if (!json) return null;
+  const kept = parsedRouting.get(sessionId);
+  if (kept && kept.json === json) {
+    // Least recently used goes first: a hit moves to the back.
+    parsedRouting.delete(sessionId);
+    parsedRouting.set(sessionId, kept);
+    return kept.routing;
+  }
+  const routing = JSON.parse(json) as RoutingDecision;
+  parsedRouting.delete(sessionId);
+  if (parsedRouting.size >= PARSED_ROUTING_MAX) parsedRouting.delete(parsedRouting.keys().next().value!);
+  parsedRouting.set(sessionId, { json, routing });
+  return routing;
+}
+
 export function toSession(row: SessionRow): SessionRecord {
   return {
     id: row.id,
@@ -149,7 +177,7 @@ export function toSession(row: SessionRow): SessionRecord {
     assignedAgentId: row.assigned_agent_id,
     offeredAgentId: row.offered_agent_id,
     offerExpiresAt: row.offer_expires_at,
-    routing: row.routing_json ? (JSON.parse(row.routing_json) as RoutingDecision) : null,
+    routing: routingOf(row.id, row.routing_json),
     wrapUpCode: row.wrap_up_code,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -83,14 +83,34 @@ export function businessSpansOf(cal: BusinessCalendar, y: number, m: number, d: 
     }, []);
 }
 
+/** Days whose spans are kept per calendar (more than the SLA_HORIZON_DAYS a clock may look ahead). */
+const DAY_SPANS_MAX = 1_000;
+/**
+ * `businessSpansOf` per calendar (by identity: the policy store hands out one object per published
+ * version) and local day (`Date.UTC` of its midnight). Each day costs ~6 `Intl` time-zone conversions,
+ * and every contact's SLA clock asks for the same few days (issue 18: ≈ 1 ms a call). Read-only.
+ */
+const daySpans = new WeakMap<BusinessCalendar, Map<number, readonly (readonly [number, number])[]>>();
+function spansOfDay(cal: BusinessCalendar, dayUtc: number): readonly (readonly [number, number])[] {
+  let days = daySpans.get(cal);
+  if (!days) daySpans.set(cal, (days = new Map()));
+  let spans = days.get(dayUtc);
+  if (!spans) {
+    const day = new Date(dayUtc);
+    spans = businessSpansOf(cal, day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate());
+    if (days.size >= DAY_SPANS_MAX) days.delete(days.keys().next().value!);
+    days.set(dayUtc, spans);
+  }
+  return spans;
+}
+
 /** Each business span overlapping `[from, ∞)` clipped to it, day by day, for up to SLA_HORIZON_DAYS. */
 function* spansFrom(cal: BusinessCalendar, from: number): Generator<[number, number]> {
   // Start a day early: a span of the local day before may still be open (a night shift past midnight is two spans).
   const p = localParts(from, cal.timeZone);
   const first = Date.UTC(p.y, p.m - 1, p.d) - DAY;
   for (let i = 0; i <= SLA_HORIZON_DAYS + 1; i++) {
-    const day = new Date(first + i * DAY);
-    for (const [a, b] of businessSpansOf(cal, day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate())) {
+    for (const [a, b] of spansOfDay(cal, first + i * DAY)) {
       if (b <= from) continue;
       yield [Math.max(a, from), b];
     }

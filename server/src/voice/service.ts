@@ -578,7 +578,9 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           // attended transfer the router offers the moved session to the consulted agent a moment after
           // their phone took the Replaces INVITE: wait for that offer (at most 2 s).
           if (!(session.status === 'active' && session.assignedAgentId === agent.id)) {
-            session = await offeredTo(session.id, agent.id, 2_000);
+            // Offered to them already (the usual case): no second read before the accept.
+            if (!(session.status === 'offered' && session.offeredAgentId === agent.id))
+              session = await offeredTo(session.id, agent.id, 2_000);
             session = await deps.conversations.acceptRecord(agent, session.id);
           }
           bounded(onCall, agent.id, { sessionId: session.id, key });
