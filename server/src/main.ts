@@ -76,7 +76,7 @@ import { createVoiceChannelAdapter } from './voice/adapter';
 import { voiceEdgeReader } from './voice/edge';
 import { createQueueAnnouncement } from './voice/queue-announcement';
 import { loadVoiceSecrets } from './voice/secrets';
-import { createVoiceService } from './voice/service';
+import { createVoiceService, type VoiceService } from './voice/service';
 import { callTranscriber } from './voice/transcripts';
 import { createSpeechEngines } from './ai/speech';
 import { createAfterCallWork } from './routing/after-call-work';
@@ -135,6 +135,8 @@ export interface RunningServer {
      * many it queued; never rejects — a failure is logged), else null.
      */
     archiveSweep: Promise<{ queued: number; truncated: boolean }> | null;
+    /** Issue 18: the voice use cases Kamailio's posts reach (`/api/v1/voice/route`, `/events`). */
+    voice: VoiceService;
   };
   /** Customers' images and their OCR (issue 10), for tests and operators' scripts. */
   images: { attachments: AttachmentStore; ocr: Ocr };
@@ -682,6 +684,7 @@ export async function startServer(
       privacyJobs,
       archiver,
       archiveSweep,
+      voice: voice.service,
     },
     images: { attachments, ocr },
     close() {

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
@@ -12,6 +14,7 @@ import { wordErrors } from '../src/ai/speech/wer';
 import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
+import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
 import { runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 import { eventually } from './support/until';
@@ -177,4 +180,137 @@ describe('live call transcripts through Kamailio + rtpengine', () => {
     const spool = join(edge.runDir, 'recordings', 'pcaps');
     expect(existsSync(spool) ? readdirSync(spool) : []).toEqual([]);
   }, 120_000);
+});
+
+/**
+ * The edge must not wait for an ASR backlog: Kamailio posts the caller's BYE from a SIP worker and holds
+ * the BYE's 200 until the server answers, so a server that waited for the last utterances to be
+ * transcribed held every worker for seconds per call (a 200-call SIP bench stopped after 16 calls). Here
+ * the ASR is an OpenAI-compatible endpoint that takes 8 s per utterance: the caller's BYE is still
+ * answered at once, and the transcripts still land before `call.ended`, with the close after them.
+ */
+describe('a slow ASR does not hold the hang-up', () => {
+  let s: TestServer;
+  let edge: RunningEdge;
+  let asr: Server;
+  let work: string;
+  let transcribed = 0;
+
+  beforeAll(async () => {
+    assertVoiceBinaries();
+    asr = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        setTimeout(() => {
+          transcribed++;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ text: `slow words ${transcribed}` }));
+        }, 8_000);
+      });
+    });
+    await new Promise<void>((resolve) => asr.listen(0, '127.0.0.1', resolve));
+    const { port } = asr.address() as AddressInfo;
+    const config = writeConfigFile({
+      ai: {
+        speech: {
+          asr: { engine: 'openai', openai: { baseUrl: `http://127.0.0.1:${port}/v1`, model: 'whisper-1', responseFormat: 'json' } },
+        },
+      },
+    });
+    s = await startTestServer({ HUILIU_CONFIG: config });
+    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, ringMs: 5000, queuePollSeconds: 1 });
+    work = mkdtempSync(join(tmpdir(), 'huiliu-speech-slow-'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await edge?.stop();
+    await s?.cleanup();
+    await new Promise((resolve) => asr?.close(resolve));
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('answers the BYE at once while the last utterances are still being transcribed; the close follows them', async () => {
+    const audio = join(work, 'jfk.ul');
+    execFileSync('sox', [join(CLIPS, 'en', 'jfk_16k_mono.wav'), '-r', '8000', '-c', '1', '-t', 'ul', audio]);
+    const scenario = join(work, 'caller-speech.xml');
+    writeFileSync(scenario, readFileSync(join(SCENARIOS, 'caller-speech.xml'), 'utf8').replaceAll('AUDIO_FILE', audio));
+    const creds = (
+      await s.app.inject({
+        method: 'GET',
+        url: '/api/v1/voice/credentials',
+        headers: { authorization: `Bearer ${await s.login('agent1')}` },
+      })
+    ).json<VoiceCredentials>();
+    const agent = await openAgentSocket(s, await s.login('agent1'));
+    try {
+      const phonePort = await freeSipPort();
+      const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], 90_000);
+      const registered = await runSipp(
+        sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
+        15_000,
+      );
+      expect(registered.code, registered.out).toBe(0);
+      // How long each of the edge's `ended` posts took the server to answer (Kamailio holds the BYE's 200 meanwhile).
+      const endedMs: number[] = [];
+      const voice = s.services.voice;
+      const event = voice.event.bind(voice);
+      voice.event = async (request) => {
+        const started = Date.now();
+        try {
+          return await event(request);
+        } finally {
+          if (request.event === 'ended') endedMs.push(Date.now() - started);
+        }
+      };
+      const mediaPort = await freeSipPort();
+      const dialled = Date.now();
+      // The caller talks for 11 s and hangs up at 14 s; sipp exits when its BYE is answered.
+      const caller = await runSipp(
+        [
+          `127.0.0.1:${edge.sipPort}`,
+          '-sf',
+          scenario,
+          '-s',
+          'support',
+          '-m',
+          '1',
+          '-d',
+          '14000',
+          '-p',
+          '0',
+          '-mp',
+          String(mediaPort),
+          '-recv_timeout',
+          '60000',
+        ],
+        90_000,
+      );
+      const callMs = Date.now() - dialled;
+      expect(caller.code, caller.out).toBe(0);
+      expect((await phone).code).toBe(0);
+      const customer = await s.services.store.findCustomerByIdentity('SP', 'tel:+86138001');
+      const session = (await s.services.store.latestSession(customer!.id, 'SP'))!;
+      // Utterances queue behind the 8 s ASR: at the hang-up some are still untranscribed.
+      const heardAtHangUp = (await s.services.store.listMessages(session.conversationId)).filter(
+        (m) => m.meta['transcript'] === true,
+      ).length;
+      process.stdout.write(
+        `[slow asr] call ${callMs} ms (talk 14 s), ended answered in ${endedMs.join(', ')} ms, ${heardAtHangUp} utterances stored at the hang-up\n`,
+      );
+      // Waiting for the backlog (8 s an utterance) would hold it for seconds (Kamailio gives up at 4 s).
+      expect(endedMs.length).toBe(1);
+      expect(endedMs[0]).toBeLessThan(1_500);
+      const closed = await eventually(async () => {
+        const found = await s.services.store.getSession(session.id);
+        return found?.status === 'closed' ? found : null;
+      }, 60_000);
+      const messages = await s.services.store.listMessages(closed.conversationId);
+      const order = messages.map((m) => (m.kind === 'event' ? m.body.name : m.meta['transcript'] ? 'transcript' : m.kind));
+      const transcripts = order.filter((o) => o === 'transcript').length;
+      expect(transcripts).toBeGreaterThan(heardAtHangUp);
+      expect(order.lastIndexOf('transcript')).toBeLessThan(order.indexOf('call.ended'));
+    } finally {
+      agent.close();
+    }
+  }, 150_000);
 });

@@ -55,6 +55,8 @@ export interface VoiceServiceDeps {
   transcribe?: (callId: string, onHeard: (heard: HeardUtterance) => Promise<void>) => { stop(): Promise<void> };
   /** Longest wait at a call's end for its last utterance to be transcribed before the session closes (ms, default 30,000). */
   transcriptDrainMs?: number;
+  /** How long the edge's `ended` post waits for a transcribed call's close before it is answered (ms, default 500). */
+  endedAnswerMs?: number;
 }
 
 /** The SIP side's view of a call (issue 18). Kamailio drives it: see deploy/kamailio/kamailio.cfg. */
@@ -82,7 +84,15 @@ interface CallTimes {
    * call's next event (answered, missed or ended) in the same writer round trip instead of one each.
    */
   ringing?: Map<string, Record<string, number | string>>;
+  /** Set by the call's first `ended`: a repeated post does not end it twice. */
+  ending?: boolean;
 }
+
+/**
+ * How long the edge's `ended` post waits for a transcribed call's close (ms): past it the answer goes
+ * back at once and the close follows the last utterances (docs/voice.md "Live transcripts").
+ */
+const ENDED_ANSWER_MS = 500;
 
 /** How long the voice service trusts a staff view it read (ms). */
 const STAFF_VIEW_MS = 1_000;
@@ -620,31 +630,61 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           break;
         }
         case 'ended': {
-          const talkMs = times.answeredAt !== undefined ? t - times.answeredAt : 0;
-          const totalMs = t - times.invitedAt;
-          // The caller's last words are transcribed into the session before the hang-up and the close.
-          if (times.taps?.size) {
-            await drain(times);
-            session = (await deps.store.getSession(session.id)) ?? session;
-          }
-          await rememberWithRinging(session, times, { key, name: 'call.ended', data: { talkMs, totalMs } });
-          fact('call.ended', session, `call.ended:${session.id}`, session.assignedAgentId, { talkMs, totalMs });
-          if (session.status === 'active' && session.assignedAgentId) {
-            const holder = staffById(session.assignedAgentId);
-            // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
-            if (holder) session = await deps.conversations.closeRecord(holder, { sessionId: session.id, wrapUpCode: 'resolved' });
-          } else if (session.status !== 'closed') {
-            const abandoned = await deps.store.abandon(session.id);
-            if (abandoned) {
-              deps.router.settle(session.id);
-              await deps.bus.publish(sessionChanged(abandoned, 'closed', 'customer', undefined, session));
-              session = abandoned;
+          // A retry of the edge's post while the first one is still finishing changes nothing.
+          if (times.ending) return { sessionId: session.id, status: session.status };
+          times.ending = true;
+          const ending = session;
+          const finish = async (): Promise<SessionRecord> => {
+            let ended = ending;
+            const talkMs = times.answeredAt !== undefined ? t - times.answeredAt : 0;
+            const totalMs = t - times.invitedAt;
+            // The caller's last words are transcribed into the session before the hang-up and the close.
+            if (times.taps?.size) {
+              await drain(times);
+              ended = (await deps.store.getSession(ended.id)) ?? ended;
             }
-          }
-          calls.delete(session.id);
-          byCall.delete(key);
-          if (session.assignedAgentId && onCall.get(session.assignedAgentId)?.sessionId === session.id)
-            onCall.delete(session.assignedAgentId);
+            await rememberWithRinging(ended, times, { key, name: 'call.ended', data: { talkMs, totalMs } });
+            fact('call.ended', ended, `call.ended:${ended.id}`, ended.assignedAgentId, { talkMs, totalMs });
+            if (ended.status === 'active' && ended.assignedAgentId) {
+              const holder = staffById(ended.assignedAgentId);
+              // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
+              if (holder) ended = await deps.conversations.closeRecord(holder, { sessionId: ended.id, wrapUpCode: 'resolved' });
+            } else if (ended.status !== 'closed') {
+              const abandoned = await deps.store.abandon(ended.id);
+              if (abandoned) {
+                deps.router.settle(ended.id);
+                await deps.bus.publish(sessionChanged(abandoned, 'closed', 'customer', undefined, ended));
+                ended = abandoned;
+              }
+            }
+            calls.delete(ended.id);
+            byCall.delete(key);
+            if (ended.assignedAgentId && onCall.get(ended.assignedAgentId)?.sessionId === ended.id) onCall.delete(ended.assignedAgentId);
+            return ended;
+          };
+          const tapped = Boolean(times.taps?.size);
+          const done = finish();
+          if (tapped) {
+            // Kamailio posts the BYE from a SIP worker and waits for the answer: the last utterances can
+            // take seconds to transcribe behind other calls' (an ASR backlog), and workers held that long
+            // stopped the edge answering INVITEs at all. So the edge waits `endedAnswerMs` at most; the
+            // history line and the close then follow once the taps drained (within `transcriptDrainMs`).
+            let timer: NodeJS.Timeout | undefined;
+            const settled = await Promise.race([
+              done,
+              new Promise<null>((resolve) => {
+                timer = setTimeout(() => resolve(null), deps.endedAnswerMs ?? ENDED_ANSWER_MS);
+              }),
+            ]);
+            clearTimeout(timer);
+            if (!settled) {
+              void done.catch((error: unknown) =>
+                log.error({ err: error, sessionId: ending.id }, 'ending a call after its transcript failed'),
+              );
+              return { sessionId: ending.id, status: ending.status };
+            }
+            session = settled;
+          } else session = await done;
           break;
         }
       }
