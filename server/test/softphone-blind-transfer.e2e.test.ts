@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spkiPin } from '../src/tls/certificates';
-import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
-import { launchChromium } from './support/browser';
+import { freeSipPort, type RunningEdge } from '../src/voice/edge-process';
+import { demoToken, printSoftphoneLogs, startSoftphoneRig } from './support/softphone';
 import { httpsRequest } from './support/https';
-import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
-import { edgeCertificate, runSipp, SCENARIOS, type SippRun } from './support/sip';
+import { REPO, type ServerProcess } from './support/server-process';
+import { runSipp, SCENARIOS, type SippRun } from './support/sip';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -130,47 +129,16 @@ describe('softphone blind transfer: sipp caller ↔ Kamailio + rtpengine ↔ two
   };
 
   beforeAll(async () => {
-    assertVoiceBinaries();
     mkdirSync(SHOTS, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'huiliu-blind-sp-'));
-    server = await startServerProcess({ startTimeoutMs: 120_000 });
-    ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
-    const edgeCert = await edgeCertificate(server.dataDir, server.url);
-    edge = await startVoiceEdge({
-      dataDir: server.dataDir,
-      serverUrl: server.url,
-      ringMs: 30_000,
-      queuePollSeconds: 1,
-      ...(edgeCert.tls ? { tls: edgeCert.tls } : {}),
-    });
-    const pins = [...new Set([spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8')), edgeCert.spkiPin])].join(',');
-    browser = await launchChromium([
-      `--ignore-certificate-errors-spki-list=${pins}`,
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ]);
+    ({ server, ca, edge, browser } = await startSoftphoneRig({ ringMs: 30_000, startTimeoutMs: 120_000 }));
     agent1 = await newPage('agent1');
     agent2 = await newPage('agent2');
-    const login = await httpsRequest(`${server.url}/api/v1/auth/login`, {
-      ca,
-      method: 'POST',
-      json: { username: 'lead', password: 'huiliu-demo' },
-    });
-    leadToken = (JSON.parse(login.body) as { token: string }).token;
+    leadToken = await demoToken({ server, ca }, 'lead');
   }, 240_000);
 
   afterAll(async () => {
-    if (process.env.SOFTPHONE_E2E_LOG && edge) process.stdout.write(readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-6000));
-    if (process.env.SOFTPHONE_E2E_LOG && server)
-      process.stdout.write(
-        server
-          .output()
-          .split('\n')
-          .filter((l) => /voice|transfer|"level":[45]0/.test(l))
-          .join('\n')
-          .slice(-8000),
-      );
+    printSoftphoneLogs(server, edge);
     for (const c of callers) c.kill();
     await browser?.close();
     await edge?.stop();

@@ -5,13 +5,11 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spkiPin } from '../src/tls/certificates';
-import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { type RunningEdge } from '../src/voice/edge-process';
 import { voiceEdgePath } from '../src/voice/edge';
-import { launchChromium } from './support/browser';
+import { demoToken, printSoftphoneLogs, startSoftphoneRig } from './support/softphone';
 import { httpsRequest } from './support/https';
-import { REPO, freePort, startServerProcess, type ServerProcess } from './support/server-process';
-import { edgeCertificate } from './support/sip';
+import { REPO, freePort, type ServerProcess } from './support/server-process';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -178,20 +176,8 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
   };
 
   beforeAll(async () => {
-    assertVoiceBinaries();
     mkdirSync(SHOTS, { recursive: true });
-    server = await startServerProcess({ startTimeoutMs: 120_000 });
-    ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
-    // The edge serves WSS with the server's certificate; with a PKCS#11 KEK (scale-out lane) the server's
-    // key is sealed and the edge gets one of its own (docs/voice.md, --tls-cert/--tls-key): the browser pins both.
-    const edgeCert = await edgeCertificate(server.dataDir, server.url);
-    edge = await startVoiceEdge({
-      dataDir: server.dataDir,
-      serverUrl: server.url,
-      ringMs: 45_000,
-      queuePollSeconds: 1,
-      ...(edgeCert.tls ? { tls: edgeCert.tls } : {}),
-    });
+    ({ server, ca, edge, browser } = await startSoftphoneRig({ ringMs: 45_000, startTimeoutMs: 120_000 }));
     // The phones reach Kamailio's secure WebSocket (wss, what an https page takes) through the proxy
     // (TLS passes through it): the edge file names the proxy's port.
     expect(edge.wssPort).not.toBeNull();
@@ -200,13 +186,6 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     const written = JSON.parse(readFileSync(edgeFile, 'utf8')) as { uris: string[] };
     written.uris = written.uris.map((u) => u.replace(`:${edge.wssPort}`, `:${proxy.port}`));
     writeFileSync(edgeFile, JSON.stringify(written));
-    const pins = [...new Set([spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8')), edgeCert.spkiPin])].join(',');
-    browser = await launchChromium([
-      `--ignore-certificate-errors-spki-list=${pins}`,
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ]);
     agent1 = await newPage('agent1');
     agent2 = await newPage('agent2');
     caller = await newPage('caller');
@@ -225,25 +204,11 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     const sitePort = await freePort();
     await new Promise<void>((resolve) => callerSite!.listen(sitePort, '127.0.0.1', resolve));
     await caller.goto(`http://127.0.0.1:${sitePort}/caller.html`);
-    const login = await httpsRequest(`${server.url}/api/v1/auth/login`, {
-      ca,
-      method: 'POST',
-      json: { username: 'lead', password: 'huiliu-demo' },
-    });
-    leadToken = (JSON.parse(login.body) as { token: string }).token;
+    leadToken = await demoToken({ server, ca }, 'lead');
   }, 240_000);
 
   afterAll(async () => {
-    if (process.env.SOFTPHONE_E2E_LOG && edge) process.stdout.write(readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-6000));
-    if (process.env.SOFTPHONE_E2E_LOG && server)
-      process.stdout.write(
-        server
-          .output()
-          .split('\n')
-          .filter((l) => /voice|transfer|"level":[45]0/.test(l))
-          .join('\n')
-          .slice(-8000),
-      );
+    printSoftphoneLogs(server, edge);
     await browser?.close();
     await proxy?.close();
     callerSite?.close();

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spkiPin } from '../src/tls/certificates';
-import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
-import { launchChromium } from './support/browser';
+import { freeSipPort, type RunningEdge } from '../src/voice/edge-process';
+import { startSoftphoneRig } from './support/softphone';
 import { httpsRequest } from './support/https';
-import { REPO, startServerProcess, type ServerProcess } from './support/server-process';
-import { edgeCertificate, runSipp, SCENARIOS, type SippRun } from './support/sip';
+import { REPO, type ServerProcess } from './support/server-process';
+import { runSipp, SCENARIOS, type SippRun } from './support/sip';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -54,27 +53,8 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
   };
 
   beforeAll(async () => {
-    assertVoiceBinaries();
     mkdirSync(SHOTS, { recursive: true });
-    server = await startServerProcess();
-    ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
-    // The edge serves WSS with the server's certificate; with a PKCS#11 KEK (scale-out lane) the server's
-    // key is sealed and the edge gets one of its own (docs/voice.md, --tls-cert/--tls-key): the browser pins both.
-    const edgeCert = await edgeCertificate(server.dataDir, server.url);
-    edge = await startVoiceEdge({
-      dataDir: server.dataDir,
-      serverUrl: server.url,
-      ringMs: 20_000,
-      queuePollSeconds: 1,
-      ...(edgeCert.tls ? { tls: edgeCert.tls } : {}),
-    });
-    const pins = [...new Set([spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8')), edgeCert.spkiPin])].join(',');
-    browser = await launchChromium([
-      `--ignore-certificate-errors-spki-list=${pins}`,
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ]);
+    ({ server, ca, edge, browser } = await startSoftphoneRig({ ringMs: 20_000 }));
     ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'en-US', permissions: ['microphone'] });
     // Test-side only: keep the page's peer connections to read their RTP statistics.
     await ctx.addInitScript({
