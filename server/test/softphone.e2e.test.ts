@@ -184,7 +184,8 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
   }, 40_000);
 
   it('hangs up: the caller sees the BYE, the SP session is closed with its call events in the history', async () => {
-    await page.getByTestId('softphone-hangup').click();
+    // A bounded click: a call that already ended (the caller gave up under load) fails here, with its reason, not at 60 s.
+    await page.getByTestId('softphone-hangup').click({ timeout: 10_000 });
     const run = await Promise.race([
       caller!,
       new Promise<SippRun>((r) => setTimeout(() => r({ code: -1, out: 'sipp still running 20 s after the hang-up' }), 20_000)),
