@@ -22,6 +22,55 @@ import { eventually } from './support/until';
 const CLIPS = '/work/shared/data/speech-asr-clips';
 
 /**
+ * Places a call that speaks the JFK clip: the clip as 8 kHz G.711 μ-law raw bytes in `work` (what
+ * rtp_stream sends as PT 0), agent1's sipp phone registered at the edge with `creds` (it answers), then a
+ * sipp caller that talks for 11 s and hangs up at 14 s. `recvMs`: the caller's receive time-out; `runMs`:
+ * how long each sipp may run. Resolves once the caller is dialling; `dialledAt` is then (epoch ms).
+ */
+async function callWithJfkClip(
+  edge: RunningEdge,
+  work: string,
+  creds: VoiceCredentials,
+  { recvMs, runMs }: { recvMs: number; runMs: number },
+): Promise<{ phone: ReturnType<typeof runSipp>; call: ReturnType<typeof runSipp>; dialledAt: number }> {
+  const audio = join(work, 'jfk.ul');
+  execFileSync('sox', [join(CLIPS, 'en', 'jfk_16k_mono.wav'), '-r', '8000', '-c', '1', '-t', 'ul', audio]);
+  expect(readFileSync(audio).length).toBe(88_000); // 11 s × 8,000 bytes
+  const scenario = join(work, 'caller-speech.xml');
+  writeFileSync(scenario, readFileSync(join(SCENARIOS, 'caller-speech.xml'), 'utf8').replaceAll('AUDIO_FILE', audio));
+  const phonePort = await freeSipPort();
+  const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], runMs);
+  const registered = await runSipp(
+    sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
+    15_000,
+  );
+  expect(registered.code, registered.out).toBe(0);
+  const mediaPort = await freeSipPort();
+  const dialledAt = Date.now();
+  const call = runSipp(
+    [
+      `127.0.0.1:${edge.sipPort}`,
+      '-sf',
+      scenario,
+      '-s',
+      'support',
+      '-m',
+      '1',
+      '-d',
+      '14000',
+      '-p',
+      '0',
+      '-mp',
+      String(mediaPort),
+      '-recv_timeout',
+      String(recvMs),
+    ],
+    runMs,
+  );
+  return { phone, call, dialledAt };
+}
+
+/**
  * Issue 18, live transcripts with the real edge: a sipp caller speaks a real clip (JFK, public domain;
  * SOURCE.md) as RTP PCMU through Kamailio + rtpengine to an agent's sipp phone; rtpengine records the
  * call as pcap in its spool, the server's media tap reads the caller's leg while the call runs, cuts it
@@ -62,41 +111,7 @@ describe('live call transcripts through Kamailio + rtpengine', () => {
   });
 
   it('transcribes what the caller says into the SP session while the call runs, with its speech emotion', async () => {
-    // The telephone path of the clip: 8 kHz, G.711 μ-law, raw bytes (what rtp_stream sends as PT 0).
-    const audio = join(work, 'jfk.ul');
-    execFileSync('sox', [join(CLIPS, 'en', 'jfk_16k_mono.wav'), '-r', '8000', '-c', '1', '-t', 'ul', audio]);
-    expect(readFileSync(audio).length).toBe(88_000); // 11 s × 8,000 bytes
-    const scenario = join(work, 'caller-speech.xml');
-    writeFileSync(scenario, readFileSync(join(SCENARIOS, 'caller-speech.xml'), 'utf8').replaceAll('AUDIO_FILE', audio));
-
-    const phonePort = await freeSipPort();
-    const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], 60_000);
-    const registered = await runSipp(
-      sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
-      15_000,
-    );
-    expect(registered.code, registered.out).toBe(0);
-    const mediaPort = await freeSipPort();
-    const call = runSipp(
-      [
-        `127.0.0.1:${edge.sipPort}`,
-        '-sf',
-        scenario,
-        '-s',
-        'support',
-        '-m',
-        '1',
-        '-d',
-        '14000',
-        '-p',
-        '0',
-        '-mp',
-        String(mediaPort),
-        '-recv_timeout',
-        '30000',
-      ],
-      60_000,
-    );
+    const { phone, call } = await callWithJfkClip(edge, work, creds, { recvMs: 30_000, runMs: 60_000 });
 
     // While the call is still up, the first transcript is already in the session (a live tap, not a
     // recording read after the hang-up).
@@ -230,10 +245,6 @@ describe('a slow ASR does not hold the hang-up', () => {
   });
 
   it('answers the BYE at once while the last utterances are still being transcribed; the close follows them', async () => {
-    const audio = join(work, 'jfk.ul');
-    execFileSync('sox', [join(CLIPS, 'en', 'jfk_16k_mono.wav'), '-r', '8000', '-c', '1', '-t', 'ul', audio]);
-    const scenario = join(work, 'caller-speech.xml');
-    writeFileSync(scenario, readFileSync(join(SCENARIOS, 'caller-speech.xml'), 'utf8').replaceAll('AUDIO_FILE', audio));
     const creds = (
       await s.app.inject({
         method: 'GET',
@@ -243,13 +254,6 @@ describe('a slow ASR does not hold the hang-up', () => {
     ).json<VoiceCredentials>();
     const agent = await openAgentSocket(s, await s.login('agent1'));
     try {
-      const phonePort = await freeSipPort();
-      const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], 90_000);
-      const registered = await runSipp(
-        sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
-        15_000,
-      );
-      expect(registered.code, registered.out).toBe(0);
       // How long each of the edge's `ended` posts took the server to answer (Kamailio holds the BYE's 200 meanwhile).
       const endedMs: number[] = [];
       const voice = s.services.voice;
@@ -262,30 +266,10 @@ describe('a slow ASR does not hold the hang-up', () => {
           if (request.event === 'ended') endedMs.push(Date.now() - started);
         }
       };
-      const mediaPort = await freeSipPort();
-      const dialled = Date.now();
       // The caller talks for 11 s and hangs up at 14 s; sipp exits when its BYE is answered.
-      const caller = await runSipp(
-        [
-          `127.0.0.1:${edge.sipPort}`,
-          '-sf',
-          scenario,
-          '-s',
-          'support',
-          '-m',
-          '1',
-          '-d',
-          '14000',
-          '-p',
-          '0',
-          '-mp',
-          String(mediaPort),
-          '-recv_timeout',
-          '60000',
-        ],
-        90_000,
-      );
-      const callMs = Date.now() - dialled;
+      const { phone, call, dialledAt } = await callWithJfkClip(edge, work, creds, { recvMs: 60_000, runMs: 90_000 });
+      const caller = await call;
+      const callMs = Date.now() - dialledAt;
       expect(caller.code, caller.out).toBe(0);
       expect((await phone).code).toBe(0);
       const customer = await s.services.store.findCustomerByIdentity('SP', 'tel:+86138001');
