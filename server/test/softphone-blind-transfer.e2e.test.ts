@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeSipPort, type RunningEdge } from '../src/voice/edge-process';
-import { demoToken, printSoftphoneLogs, startSoftphoneRig } from './support/softphone';
+import { demoToken, printSoftphoneLogs, startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, type ServerProcess } from './support/server-process';
 import { runSipp, SCENARIOS, type SippRun } from './support/sip';
@@ -50,17 +50,7 @@ describe('softphone blind transfer: sipp caller ↔ Kamailio + rtpengine ↔ two
   const newPage = async (label: string): Promise<Page> => {
     const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: 'en-US', permissions: ['microphone'] });
     contexts.push(ctx);
-    // Test-side only: keep the page's peer connections to read their RTP statistics.
-    await ctx.addInitScript({
-      content: `{
-        const Native = window.RTCPeerConnection;
-        const peers = [];
-        window.__peers = peers;
-        window.RTCPeerConnection = class extends Native {
-          constructor(config) { super(config); peers.push(this); }
-        };
-      }`,
-    });
+    await trackPeerConnections(ctx);
     if (process.env.SOFTPHONE_E2E_LOG)
       await ctx.addInitScript({
         content: `localStorage.debug = 'JsSIP:RTCSession*,JsSIP:Transport';`,

@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEdge } from '../src/voice/edge-process';
 import { voiceEdgePath } from '../src/voice/edge';
-import { demoToken, printSoftphoneLogs, startSoftphoneRig } from './support/softphone';
+import { demoToken, printSoftphoneLogs, startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, freePort, type ServerProcess } from './support/server-process';
 
@@ -134,17 +134,7 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
       permissions: ['microphone', 'camera'],
     });
     contexts.push(ctx);
-    // Test-side only: keep the page's peer connections to read their RTP statistics.
-    await ctx.addInitScript({
-      content: `{
-        const Native = window.RTCPeerConnection;
-        const peers = [];
-        window.__peers = peers;
-        window.RTCPeerConnection = class extends Native {
-          constructor(config) { super(config); peers.push(this); }
-        };
-      }`,
-    });
+    await trackPeerConnections(ctx);
     const page = await ctx.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error') process.stdout.write(`[${label} ${m.type()}] ${m.text().slice(0, 400)}\n`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeSipPort, type RunningEdge } from '../src/voice/edge-process';
-import { startSoftphoneRig } from './support/softphone';
+import { startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, type ServerProcess } from './support/server-process';
 import { runSipp, SCENARIOS, type SippRun } from './support/sip';
@@ -56,20 +56,7 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
     mkdirSync(SHOTS, { recursive: true });
     ({ server, ca, edge, browser } = await startSoftphoneRig({ ringMs: 20_000 }));
     ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'en-US', permissions: ['microphone'] });
-    // Test-side only: keep the page's peer connections to read their RTP statistics.
-    await ctx.addInitScript({
-      content: `{
-        const Native = window.RTCPeerConnection;
-        const peers = [];
-        window.__peers = peers;
-        window.RTCPeerConnection = class extends Native {
-          constructor(config) {
-            super(config);
-            peers.push(this);
-          }
-        };
-      }`,
-    });
+    await trackPeerConnections(ctx);
     page = await ctx.newPage();
     // The page's console (JsSIP and WebRTC errors) goes to the test output: a failing call shows why.
     page.on('console', (m) => {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { spkiPin } from '../../src/tls/certificates';
 import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../../src/voice/edge-process';
 import { launchChromium } from './browser';
@@ -74,4 +74,21 @@ export function printSoftphoneLogs(server: ServerProcess | undefined, edge: Runn
         .join('\n')
         .slice(-8000),
     );
+}
+
+/**
+ * Test-side only: every page of `ctx` keeps its RTCPeerConnections in `window.__peers`, so a test can
+ * read their RTP statistics (`getStats`) to see media flow.
+ */
+export async function trackPeerConnections(ctx: BrowserContext): Promise<void> {
+  await ctx.addInitScript({
+    content: `{
+      const Native = window.RTCPeerConnection;
+      const peers = [];
+      window.__peers = peers;
+      window.RTCPeerConnection = class extends Native {
+        constructor(config) { super(config); peers.push(this); }
+      };
+    }`,
+  });
 }
