@@ -103,6 +103,19 @@ const MAX_TRACKED_CALLS = 10_000;
 /** How long a REFER waits for the customer's INVITE that follows it (ms): RFC 3261 Timer B (64 × T1) is 32 s. */
 const REFER_FOLLOW_MS = 32_000;
 
+/**
+ * `promise`'s value, or `undefined` once `ms` (milliseconds) passed first; its timer is cleared either
+ * way. A rejection of `promise` within the time rejects; a later one is the caller's to handle.
+ */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The dialled user part of a To/R-URI (`sip:vip@host` → `vip`), lower-cased, or null. */
 function dialled(uri: string | undefined): string | null {
   const m = /^(?:sips?):([^@;?>]+)@/i.exec((uri ?? '').replace(/^.*</, '').trim());
@@ -276,14 +289,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const taps = [...(times.taps ?? [])].filter(([key]) => leg === undefined || key === leg);
     if (taps.length === 0) return;
     for (const [key] of taps) times.taps!.delete(key);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(taps.map(([, tap]) => tap.stop())),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, deps.transcriptDrainMs ?? 30_000);
-      }),
-    ]);
-    clearTimeout(timer);
+    await within(Promise.all(taps.map(([, tap]) => tap.stop())), deps.transcriptDrainMs ?? 30_000);
   }
 
   /**
@@ -311,9 +317,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         if (!s) throw new HuiliuError('SESSION_NOT_FOUND');
         const left = until - now();
         if (s.status !== 'queued' || left <= 0) return s;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
-        clearTimeout(timer);
+        await within(changed, left);
       } finally {
         deciding.delete(sessionId);
       }
@@ -669,14 +673,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             // take seconds to transcribe behind other calls' (an ASR backlog), and workers held that long
             // stopped the edge answering INVITEs at all. So the edge waits `endedAnswerMs` at most; the
             // history line and the close then follow once the taps drained (within `transcriptDrainMs`).
-            let timer: NodeJS.Timeout | undefined;
-            const settled = await Promise.race([
-              done,
-              new Promise<null>((resolve) => {
-                timer = setTimeout(() => resolve(null), deps.endedAnswerMs ?? ENDED_ANSWER_MS);
-              }),
-            ]);
-            clearTimeout(timer);
+            const settled = await within(done, deps.endedAnswerMs ?? ENDED_ANSWER_MS);
             if (!settled) {
               void done.catch((error: unknown) =>
                 log.error({ err: error, sessionId: ending.id }, 'ending a call after its transcript failed'),
