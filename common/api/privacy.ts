@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SessionIdSchema } from '../message/session-id';
+import type { PartialRead } from './routing';
 import { graphemes, hasVisibleText, plainTextProblem } from '../text/text';
 
 /**
@@ -121,6 +122,12 @@ export interface ExportBundle {
     closedAt: string | null;
     messages: { id: string; seq: number; direction: string; kind: string; author: string; receivedAt: string; body: unknown }[];
     routingDecisions: { at: string; configVersion: number; decision: unknown }[];
+    /**
+     * Additive (issue 14): `true` when `routingDecisions` was read from the exporting server's own log
+     * only (`HUILIU_STORE=redis` with the cluster's shared log unreachable): decisions other servers
+     * logged for this conversation may be missing. Absent on a complete read.
+     */
+    routingDecisionsPartial?: PartialRead;
     csat: { score: number; comment: string | null; ratedAt: string } | null;
   }[];
   /** Files the customer sent, base64. */

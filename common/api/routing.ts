@@ -141,7 +141,23 @@ export interface SimulationResult {
    * `notes` as stable codes with numbers (`ReasonTextSchema`), in the same order, for the desk to word
    * (`routing:whatIfNotes.<code>`): `agents-available`, `no-abandonment`, `no-value-facts`,
    * `answered-without-offer`, `never-reached-person`, `still-waiting`, `closed-unanswered`,
-   * `unknown-agents`, `no-ai-in-window`, `generated`, `agents-on-record`, `ai-tier-off`.
+   * `unknown-agents`, `no-ai-in-window`, `generated`, `agents-on-record`, `ai-tier-off`,
+   * `decisions-local-only` (issue 14).
    */
   noteDetails?: ReasonText[];
+  // Additive (issue 14).
+  /**
+   * `true` when the window was read from this server's own decision log only (`HUILIU_STORE=redis`: the
+   * Redis Cluster's shared log did not answer, docs/store.md), so other servers' contacts are missing;
+   * absent on a complete read. `PartialReadSchema`.
+   */
+  partial?: PartialRead;
 }
+
+/**
+ * Issue 14: the mark of an answer read from one server's own routing decision log while the cluster's
+ * shared log could not answer (`SimulationResult.partial`, `ExportBundle` `routingDecisionsPartial`):
+ * present and `true`, or absent. Old clients ignore it.
+ */
+export const PartialReadSchema = z.literal(true);
+export type PartialRead = z.infer<typeof PartialReadSchema>;

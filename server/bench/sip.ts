@@ -22,11 +22,13 @@ import { loadVoiceSecrets } from '../src/voice/secrets';
  * - **baseline**: the same Kamailio config with `STATIC_ROUTE` (every INVITE to agent1's AOR, no server),
  * in the same run, same rtpengine, same scenario, same concurrency. Calls per second = completed calls /
  * wall time of the sipp run; failed calls are sipp's count (anything but a clean INVITE…BYE).
- * Environment: BENCH_SIP_CALLS [600] per run, BENCH_SIP_RATE [300] offered calls/s, BENCH_SIP_AGENTS [24]
+ * Environment: BENCH_SIP_HTTPS (set: Kamailio posts over HTTPS, not the loopback hop), BENCH_SIP_CALLS [600] per run, BENCH_SIP_RATE [300] offered calls/s, BENCH_SIP_AGENTS [24]
  * (also the callers' concurrency limit: an agent holds one call), BENCH_SIP_TALK_MS [0].
  */
 export interface SipRun {
   calls: number;
+  /** CPU time of the bench process (the server and its worker threads; not Kamailio, rtpengine or sipp) per completed call, ms. */
+  serverCpuMsPerCall?: number;
   ok: number;
   failed: number;
   seconds: number;
@@ -178,7 +180,14 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
       names.push(username);
       sockets.push(await agentSocket(s, await login(username)));
     }
-    const ours = await startVoiceEdge({ dataDir, serverUrl: s.url, runDir: join(dataDir, 'voice', 'ours'), children: 8 });
+    // BENCH_SIP_HTTPS=1: Kamailio posts over HTTPS as before the loopback hop (the path that crashed Kamailio 5.6.3).
+    const ours = await startVoiceEdge({
+      dataDir,
+      serverUrl: s.url,
+      runDir: join(dataDir, 'voice', 'ours'),
+      children: 8,
+      ...(env.BENCH_SIP_HTTPS ? { apiUrl: false as const } : {}),
+    });
     edges.push(ours);
     const baseline = await startVoiceEdge({
       dataDir,
@@ -204,9 +213,16 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     log(
       `    Kamailio alone (static route)   ${base.cps.toFixed(0).padStart(5)} calls/s  ${base.ok}/${base.calls} ok, ${base.failed} failed, ${base.seconds.toFixed(1)} s`,
     );
+    const cpu0 = process.cpuUsage();
     const routed = await calls(ours, n, rate, agents, talkMs);
+    const cpu = process.cpuUsage(cpu0);
+    routed.serverCpuMsPerCall = (cpu.user + cpu.system) / 1000 / Math.max(1, routed.ok);
     log(
-      `    Kamailio + /api/v1/voice/route  ${routed.cps.toFixed(0).padStart(5)} calls/s  ${routed.ok}/${routed.calls} ok, ${routed.failed} failed, ${routed.seconds.toFixed(1)} s`,
+      `    Kamailio + /api/v1/voice/route  ${routed.cps.toFixed(0).padStart(5)} calls/s  ${routed.ok}/${routed.calls} ok, ${routed.failed} failed, ${routed.seconds.toFixed(1)} s; server CPU ${routed.serverCpuMsPerCall.toFixed(1)} ms per call`,
+    );
+    const restarts = ours.restarts();
+    log(
+      `    Kamailio posts to ${ours.apiUrl.startsWith('http:') ? 'the loopback hop (plain http)' : 'the server over https'}; edge restarts during the run: kamailio ${restarts.kamailio}, rtpengine ${restarts.rtpengine}`,
     );
     return { ours: routed, baseline: base, agents };
   } finally {

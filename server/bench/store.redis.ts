@@ -21,15 +21,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { openDatabase } from '../src/db/sqlite';
 import { routeConversations } from '../src/sessions/store.ported';
+import { createRedisCustomerStore } from '../src/customers/customers.redis';
+import { routeCustomers } from '../src/customers/customers.route';
+import type { SessionStore } from '../src/sessions/store';
 import { createSqliteSessionStore } from '../src/sessions/store.sqlite';
 import { Cluster } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
 import { formatSessionId, sessionHashTag } from '../../common/message/session-id';
 import { sealText } from '../src/crypto/aead';
 import { createLocalKeyProvider } from '../src/keys/provider.local';
-import { createRedisConversationStore } from '../src/sessions/conversations.redis';
+import { createRedisConversationStore, recordHeaderFields, type RecordHeader } from '../src/sessions/conversations.redis';
 import { OpenedPayloadCache } from '../src/sessions/opened-cache';
-import { messageAad } from '../src/sessions/sqlite-rows';
+import { messageAad, messageAadOf } from '../src/sessions/sqlite-rows';
 import { useRedisCluster } from '../test/support/redis-cluster';
 import { TEXT } from './jobs';
 import type { StoreLine } from './store';
@@ -76,6 +79,9 @@ async function alternate(
   }
   return rates;
 }
+
+/** Write rounds per side of the customers port lines (n messages per side in all), alternating with the other side's. */
+const WRITE_ROUNDS = 10;
 
 /** Read rounds per side (BENCH_STORE_READ_ROUNDS, default 10), alternating with the other side's. */
 const READ_ROUNDS = Math.max(1, Number(process.env.BENCH_STORE_READ_ROUNDS ?? 10));
@@ -159,8 +165,10 @@ export async function redisStoreLines(dir: string, n: number, log: (s: string) =
       for (let i = 0; i < pages; i++) {
         for (const record of await redis.lrangeBuffer(messages, i * 50, i * 50 + 49)) {
           const n = record.readUInt16BE(1);
-          const h = JSON.parse(record.subarray(3, 3 + n).toString()) as { id: string };
-          JSON.parse(opened.open(h.id, session.customerId, customerKey, record.subarray(3 + n), messageAad));
+          const h = JSON.parse(record.subarray(3, 3 + n).toString()) as RecordHeader;
+          // The adapter's records are format 2: the payload is bound to the header's fields.
+          const aadOf = messageAadOf(recordHeaderFields(h, session.conversationId));
+          JSON.parse(opened.open(h.id, session.customerId, customerKey, record.subarray(3 + n), aadOf));
         }
       }
     };
@@ -271,19 +279,22 @@ export async function redisStoreLines(dir: string, n: number, log: (s: string) =
         log,
       );
       rawSql.close();
-      let conversationId = '';
       const at = new Date().toISOString();
-      const portedWrite = await rate(
-        'SessionStore.appendInbound (SQLite + Redis)',
-        n,
-        async () => {
-          for (let i = 0; i < n; i++) {
-            const r = await ported.appendInbound(
+      /**
+       * `count` inbound messages through `target` per call, numbered on across calls: one identity (a
+       * returning customer) or a new one each (`first`: first contacts). `conversationId()`: the last one's.
+       */
+      const inbound = (target: SessionStore, run: string, first: boolean, count: number) => {
+        let i = 0;
+        let conversationId = '';
+        const write = async () => {
+          for (const end = i + count; i < end; i++) {
+            const r = await target.appendInbound(
               {
-                identity: { channel: 'AP', externalId: 'bench-ported' },
+                identity: { channel: 'AP', externalId: first ? `bench-${run}-${i}` : `bench-${run}` },
                 content: { kind: 'text', body: { text: TEXT } },
                 critical: true,
-                clientMessageId: `p-${i}`,
+                clientMessageId: `${run}-${i}`,
                 sentAt: at,
                 receivedAt: at,
                 meta: {},
@@ -292,9 +303,58 @@ export async function redisStoreLines(dir: string, n: number, log: (s: string) =
             );
             conversationId = r.envelope.conversationId;
           }
-        },
-        log,
+        };
+        return { write, conversationId: () => conversationId };
+      };
+      // Right after the raw line it is held against, as before the customers lines came.
+      const plain = inbound(ported, 'p', false, n);
+      const portedWrite = await rate('SessionStore.appendInbound (SQLite + Redis)', n, plain.write, log);
+      const conversationId = plain.conversationId();
+      // Issue 14: customers and identities on the Redis port (redis mode, main.ts routeCustomers): a
+      // returning customer's message costs one more port read, a first contact's three durable writes.
+      // Each side warmed up, then rounds alternate (load drift on the shared machine hits both alike),
+      // the same number of messages each.
+      const wideC = await createSqliteSessionStore({ path: join(dir, 'ported-customers.db'), keys });
+      const customerPort = await createRedisCustomerStore({ redis, keys, prefix: `${prefix}:pc` });
+      const withCustomers = routeConversations(
+        routeCustomers(wideC, customerPort),
+        await createRedisConversationStore({ redis, keys, prefix: `${prefix}:pc` }),
       );
+      const perRound = Math.max(1, Math.round(n / WRITE_ROUNDS));
+      try {
+        const [returningWithout, returningWith] = await alternate(
+          ['appendInbound, returning (SQLite customers)', 'appendInbound, returning (customers port)'],
+          perRound,
+          WRITE_ROUNDS,
+          inbound(ported, 'pr', false, perRound).write,
+          inbound(withCustomers, 'cr', false, perRound).write,
+          log,
+        );
+        const [firstWithout, firstWith] = await alternate(
+          ['appendInbound, first contacts (SQLite customers)', 'appendInbound, first contacts (customers port)'],
+          perRound,
+          WRITE_ROUNDS,
+          inbound(ported, 'pf', true, perRound).write,
+          inbound(withCustomers, 'cf', true, perRound).write,
+          log,
+        );
+        lines.push(
+          {
+            line: 'customers port cost, returning customer (with / without, ported write)',
+            measured: returningWith,
+            baseline: returningWithout,
+            goal: null,
+          },
+          {
+            line: 'customers port cost, first contact (with / without, ported write)',
+            measured: firstWith,
+            baseline: firstWithout,
+            goal: null,
+          },
+        );
+      } finally {
+        await withCustomers.shutdown();
+      }
       lines.push({
         line: 'ported SessionStore write (SQLite admit + Redis append / raw)',
         measured: portedWrite,

@@ -71,10 +71,20 @@ import { createAgentReceipts } from './gateway/web/receipts';
 import { createLogger, type Logger } from './logging/logger';
 import { AgentPool } from './routing/agent-pool';
 import { createSqliteRoutingConfigStore } from './routing/config-store.sqlite';
+import { connectClusterDecisions } from './routing/decisions.connect';
+import { routeDecisions } from './routing/decisions.ported';
 import { createRouter, type Router } from './routing/router';
 import { createVoiceChannelAdapter } from './voice/adapter';
 import { voiceEdgeReader } from './voice/edge';
+import {
+  rememberedVoiceEdgeApiPort,
+  rememberVoiceEdgeApiPort,
+  removeVoiceEdgeApiFile,
+  startVoiceEdgeApi,
+  writeVoiceEdgeApiFile,
+} from './voice/edge-api';
 import { createQueueAnnouncement } from './voice/queue-announcement';
+import { createCallLiveness } from './voice/liveness';
 import { loadVoiceSecrets } from './voice/secrets';
 import { createVoiceService, type VoiceService } from './voice/service';
 import { callTranscriber } from './voice/transcripts';
@@ -87,6 +97,10 @@ import type { SessionStore } from './sessions/store';
 import { createSqliteSessionStore } from './sessions/store.sqlite';
 import { routeConversations } from './sessions/store.ported';
 import { connectConversationCluster } from './sessions/conversations.redis.connect';
+import { createRedisCustomerStore } from './customers/customers.redis';
+import { routeCustomers } from './customers/customers.route';
+import { copyCustomersToPort } from './customers/port-copy';
+import { createSharedErasureLog, type SharedErasureLog } from './privacy/erasure-log.redis';
 import { REPO_ROOT } from './runtime/paths';
 import { SessionViews, emotionErrorReporter, messageEmotions } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
@@ -161,11 +175,17 @@ export async function startServer(
   const tls = await ensureTlsMaterial(config.paths.tls, [config.host], await tlsKeyBox(keys, config.paths.keys));
   // Issue 16: every CSAT rating stored is also a fact of the KPI log (`kpiRecorder`, wired below).
   let onRated: (rating: { sessionId: string; customerId: string; score: number; ratedAt: string }) => void = () => undefined;
-  // Issue 14: HUILIU_STORE=redis — conversations (messages, session state mirror, queue index) on the
-  // Redis Cluster of HUILIU_REDIS_NODES; customers, routing, transfers and merges stay in SQLite
+  // Issue 14: HUILIU_STORE=redis — conversations (messages, session state mirror, queue index),
+  // customers and identities, and the routing decision log on the Redis Cluster of HUILIU_REDIS_NODES;
+  // routing state, transfers and merges stay in SQLite
   // (docs/store.md). Unreachable nodes stop the start with STORE_UNREACHABLE.
   const conversationCluster =
     config.store === 'redis' ? await connectConversationCluster({ nodes: config.redisNodes, keys, prefix: config.redisPrefix }) : null;
+  // Issue 14: customers and identities on the same cluster (shared by every node: one customer per
+  // identity whichever node a message reaches); merges, facts and ratings stay in SQLite (docs/store.md).
+  const customerPort = conversationCluster
+    ? await createRedisCustomerStore({ redis: conversationCluster.cluster, keys, prefix: config.redisPrefix })
+    : null;
   // Issue 14: with the Redis Cluster as the hot store, closed sessions are archived (sealed, byte for
   // byte) to PostgreSQL when HUILIU_PG_URL is set (docs/store.md "Archive").
   const sessionArchive = conversationCluster && config.pgUrl ? await createPgSessionArchive({ url: config.pgUrl }) : null;
@@ -185,16 +205,41 @@ export async function startServer(
     continuityMs: config.continuity.windowMinutes * 60_000,
     onWriterError: (error) => logger.error({ err: error }, 'session writer thread failed; restarted it'),
   });
+  // Issue 14: routing decisions too — SQLite decides and logs them, an outbox copies each to the
+  // decisions port on the same cluster, and replay/history/privacy read it there (docs/store.md).
+  const clusterDecisions = conversationCluster
+    ? await connectClusterDecisions({
+        redis: conversationCluster.cluster,
+        prefix: config.redisPrefix,
+        path: config.paths.db,
+        remoteSession: (id) => conversationCluster.store.getSession(id),
+        onCopyError: (error, retryInMs) =>
+          logger.warn({ err: error, retryInMs }, 'copying routing decisions to the Redis Cluster failed; retrying'),
+        onSkipped: (error, row) => logger.error({ err: error, ...row }, 'a routing decision the Redis decisions port refuses was skipped'),
+        onLocalRead: (op, error) =>
+          logger.warn(
+            { err: error, op },
+            "the Redis Cluster did not answer a routing decision read; answered from this node's SQLite (partial)",
+          ),
+      })
+    : null;
   const store = tapRatings(
-    conversationCluster
-      ? routeConversations(
-          wideStore,
-          { ...conversationCluster.store, shutdown: () => conversationCluster.close() },
-          {
-            onMirrorError: (error, op) =>
-              logger.warn({ err: error, op }, 'mirroring a session change to the Redis conversations store failed'),
-            onClosed: (session) => archiver?.closed(session),
-          },
+    conversationCluster && clusterDecisions
+      ? routeDecisions(
+          routeConversations(
+            customerPort
+              ? routeCustomers(wideStore, customerPort, {
+                  onMirrorError: (error, op) => logger.warn({ err: error, op }, 'copying a customers port write to SQLite failed'),
+                })
+              : wideStore,
+            { ...conversationCluster.store, shutdown: () => conversationCluster.close() },
+            {
+              onMirrorError: (error, op) =>
+                logger.warn({ err: error, op }, 'mirroring a session change to the Redis conversations store failed'),
+              onClosed: (session) => archiver?.closed(session),
+            },
+          ),
+          clusterDecisions,
         )
       : wideStore,
     (rating) => onRated(rating),
@@ -248,6 +293,8 @@ export async function startServer(
   const metrics = createMetrics();
   registerKeyProviderCalls(metrics, keys);
   registerDataKeyCache(metrics, new SharedKeyState(keys.spec.shared));
+  // Issue 14: the routing decisions waiting in this node's outbox for the cluster (docs/store.md).
+  if (clusterDecisions) metrics.routingLogBacklog = () => clusterDecisions.outbox.backlog();
   const onDeadLetter: BusOptions['onDeadLetter'] = deadLetterReporter(logger, metrics);
   const onDelivery: BusOptions['onDelivery'] = busLagReporter(metrics);
   // HUILIU_BUS=redis: Redis Streams shared with the other nodes (docs/bus.md); the store stays SQLite.
@@ -437,6 +484,25 @@ export async function startServer(
   // Issue 17: data-subject requests (export, erasure by crypto-shredding) and retention per skill group,
   // in the same database file, after the session and attachment stores created their tables.
   const privacyStore = createSqlitePrivacyStore({ path: config.paths.db, keys });
+  // Issue 14, redis mode: the cluster's log of approved erasures; this node applies what it has not
+  // applied yet to its own SQLite (below: at start, on `customer.erased`, on reconnect, every minute).
+  const erasureLog: SharedErasureLog | null = conversationCluster
+    ? createSharedErasureLog({
+        redis: conversationCluster.cluster,
+        prefix: config.redisPrefix,
+        path: config.paths.db,
+        apply: async (customerIds) => {
+          const applied = await privacy.applyRecordedErasure(customerIds);
+          store.forgetCached(customerIds);
+          for (const id of customerIds) assist.memory.forgetCustomer(id);
+          if (applied.customerIds.length)
+            logger.info(
+              { customers: applied.customerIds.length, keysDestroyed: applied.keysDestroyed },
+              'erasure from the cluster log applied to this node',
+            );
+        },
+      })
+    : null;
   const privacy = new PrivacyService({
     store: privacyStore,
     sessions: store,
@@ -451,6 +517,18 @@ export async function startServer(
       ? {
           archiveRetention: (skillGroup: string, before: string) =>
             pruneExpiredArchive({ archive: sessionArchive, hot: conversationCluster.store }, skillGroup, before),
+        }
+      : {}),
+    // Redis mode: the erasure recorded in the cluster's log (nodes that are down apply it at their
+    // start), then the customers port (lookups, data key) and the conversations port erased, before
+    // the request is executed.
+    ...(customerPort && conversationCluster && erasureLog
+      ? {
+          sharedErasure: async (customerIds: readonly string[]) => {
+            await erasureLog.record(customerIds);
+            await customerPort.eraseCustomers(customerIds);
+            await conversationCluster.store.eraseCustomers(customerIds);
+          },
         }
       : {}),
     findByExternalId: async (externalId) => {
@@ -480,8 +558,43 @@ export async function startServer(
     store.forgetCached(payload.customerIds);
     for (const id of payload.customerIds) assist.memory.forgetCustomer(id);
     // Issue 14: the erased customers' data keys in the Redis conversations store go too (idempotent on every node).
+    // Their identity and link lookups on the customers port first (the same identity is a new customer).
+    if (customerPort) await customerPort.eraseCustomers(payload.customerIds);
     if (conversationCluster) await conversationCluster.store.eraseCustomers(payload.customerIds);
+    // This node's own SQLite too (the erasure log has the entry: the approving node recorded it first);
+    // a failure is retried on reconnect and by the timer below.
+    await erasureLog
+      ?.catchUp()
+      .catch((error: unknown) => logger.error({ err: error }, 'applying erasures from the cluster log failed; retrying later'));
   });
+  // Issue 14, redis mode: erasures approved while this node was stopped, then the customers its SQLite
+  // made before redis mode copied to the customers port — both before it takes a message (docs/store.md).
+  let erasureCatchUp: ReturnType<typeof setInterval> | null = null;
+  let onClusterReady = () => undefined as void;
+  if (erasureLog && conversationCluster) {
+    const catchUp = (why: string) =>
+      erasureLog.catchUp().then(
+        (done) => {
+          if (done.entries) logger.info({ ...done, why }, 'erasures from the cluster log applied');
+        },
+        (error: unknown) => {
+          logger.error({ err: error, why }, 'applying erasures from the cluster log failed; retrying later');
+          // At start the failure fails the start (as the copy below does): a node that went on served
+          // the customers erased while it was down from its own file (facts, past replies, their key)
+          // until a later retry worked.
+          if (why === 'start') throw error;
+        },
+      );
+    await catchUp('start');
+    onClusterReady = () => void catchUp('reconnect');
+    conversationCluster.cluster.on('ready', onClusterReady);
+    erasureCatchUp = setInterval(() => void catchUp('timer'), 60_000);
+    erasureCatchUp.unref();
+  }
+  if (customerPort) {
+    const copied = await copyCustomersToPort({ path: config.paths.db, keys, port: customerPort, wide: wideStore });
+    if (!copied.alreadyDone) logger.info(copied, 'customers made before redis mode copied to the customers port');
+  }
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
   const keysDb = openDatabase(config.paths.db);
   const keyRotation = new KeyRotation({
@@ -533,6 +646,8 @@ export async function startServer(
   const voiceEdge = voiceEdgeReader(config.dataDir, { domain: config.host, uris: [] });
   // Issue 18: live call transcripts and speech emotion (docs/voice.md, docs/speech.md).
   const speech = createSpeechEngines(config.ai.speech, { textEmotion: emotionOf });
+  // A call whose end never reached the server (lost post, caller gone without BYE) ends once rtpengine forgot it (docs/voice.md "Liveness").
+  const callLiveness = createCallLiveness({ edge: voiceEdge });
   const voice = {
     service: createVoiceService({
       store,
@@ -546,6 +661,9 @@ export async function startServer(
       defaultSkillGroup: config.skillGroups[0]!.id,
       kpis: kpiLog,
       logger,
+      referFollowMs: config.voice.referFollowSeconds * 1000,
+      liveness: callLiveness,
+      livenessMs: config.voice.livenessSeconds * 1000,
       ...(speech.asr ? { transcribe: callTranscriber(speech.asr, speech.emotion, voiceEdge, logger) } : {}),
     }),
     secrets: loadVoiceSecrets(config.dataDir),
@@ -654,6 +772,21 @@ export async function startServer(
     await Promise.race([coreStarted, new Promise((resolve) => setTimeout(resolve, CORE_START_WAIT_MS).unref())]);
   }
   const address = await app.listen({ host: config.host, port: config.port });
+  // Issue 18: Kamailio's posts over a loopback plain-HTTP hop, not HTTPS (docs/voice.md "Kamailio → server
+  // over loopback": Kamailio 5.6.3's tls module and libcurl crash each other under load). Loopback only.
+  // Port 0 reuses the last start's port, so a running edge keeps reaching a restarted server.
+  const edgeApi = config.voice.edgeHttp
+    ? await startVoiceEdgeApi(app, { ...config.voice.edgeHttp, preferPort: rememberedVoiceEdgeApiPort(config.dataDir) })
+    : null;
+  if (edgeApi) {
+    writeVoiceEdgeApiFile(config.dataDir, edgeApi.url);
+    rememberVoiceEdgeApiPort(config.dataDir, Number(new URL(edgeApi.url).port));
+    if (edgeApi.moved)
+      logger.warn(
+        { url: edgeApi.url },
+        "the voice edge API's previous port stayed taken; it listens on another one: restart the edge (npm run voice -- up) so Kamailio posts there",
+      );
+  }
   ready = true;
   // In the background, retried with backoff: an XMPP server that is down never holds up the start
   // nor readiness (docs/channels/xmpp.md).
@@ -697,8 +830,14 @@ export async function startServer(
         await appWebhooks.close();
         await hub.close();
         await board.close();
+        if (edgeApi) {
+          removeVoiceEdgeApiFile(config.dataDir);
+          await edgeApi.close();
+        }
         await app.close();
         voice.queueAnnouncement.close();
+        voice.service.close?.();
+        callLiveness.close();
         // No new XMPP stanzas; those being handled finish in ingest.idle() below.
         await xmpp.close();
         // Requests already inside a handler still store and publish before the bus closes.
@@ -717,6 +856,9 @@ export async function startServer(
         await bus.close();
         // After the bus: the last events' entries are in the buffer.
         await privacyJobs.stop();
+        if (erasureCatchUp) clearInterval(erasureCatchUp);
+        conversationCluster?.cluster.off('ready', onClusterReady);
+        await erasureLog?.idle();
         await privacyStore.close();
         await cannedStore.close();
         await auditRetention.stop();

@@ -139,6 +139,7 @@ describe('issue 16 metrics on the running server', () => {
       'HuiliuWebhookDeadLetters',
       'HuiliuAiHandoverRateHigh',
       'HuiliuAiTurnSlow',
+      'HuiliuRoutingDecisionsNotShared',
     ]);
     for (const rule of rules) {
       expect(typeof rule.expr, rule.alert).toBe('string');

@@ -81,6 +81,10 @@ describe('routing admin: change weights → what-if → publish → the next con
 
   it('records a furious customer under version 1: the AI tier', async () => {
     before = await post(`before-${stamp}`, furious(`BEFORE-${stamp}`));
+    // The 202 acks the stored message; the router scores it just after (on the bus), so wait for it.
+    await expect
+      .poll(async () => (await adminGet<SessionDetail>(`/api/v1/sessions/${before}`)).routing, { timeout: 20_000 })
+      .not.toBeNull();
     const detail = await adminGet<SessionDetail>(`/api/v1/sessions/${before}`);
     expect(detail.routing).toMatchObject({ configVersion: 1, tier: 'ai', weights: { value: 0.6, difficulty: 0.4 } });
     expect(detail.routing!.priority).toBeLessThanOrEqual(50);

@@ -167,7 +167,7 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    ({ server, ca, edge, browser } = await startSoftphoneRig({ ringMs: 45_000, startTimeoutMs: 120_000 }));
+    ({ server, ca, edge, browser } = await startSoftphoneRig({ ringMs: 45_000, startTimeoutMs: 120_000, ws: true }));
     // The phones reach Kamailio's secure WebSocket (wss, what an https page takes) through the proxy
     // (TLS passes through it): the edge file names the proxy's port.
     expect(edge.wssPort).not.toBeNull();

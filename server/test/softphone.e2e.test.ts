@@ -186,8 +186,10 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
       json: { username: 'lead', password: 'huiliu-demo' },
     });
     const token = (JSON.parse(login.body) as { token: string }).token;
+    // The close follows the media tap's drain: the caller's last words are transcribed first (the
+    // voice service waits up to transcriptDrainMs, 30 s; pocketsphinx on a loaded machine takes seconds).
     const detail = await (async () => {
-      for (let i = 0; i < 100; i++) {
+      for (const until = Date.now() + 40_000; Date.now() < until;) {
         const res = await httpsRequest(`${server.url}/api/v1/sessions/${sessionId}`, { ca, headers: { authorization: `Bearer ${token}` } });
         const body = JSON.parse(res.body) as {
           status: string;
@@ -205,11 +207,21 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
     // The workstation shows the call's session closed, with the call events in its conversation.
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'softphone-ended-en.png') });
-    await expect.poll(() => page.getByTestId('closed-note').getAttribute('data-wrap-up-code'), { timeout: 10_000 }).toBe('resolved');
-    await page.getByTestId('softphone-dismiss').click();
+    // Each look is bounded, so the poll retries instead of hanging on an element not shown yet.
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('closed-note')
+            .getAttribute('data-wrap-up-code', { timeout: 1000 })
+            .catch(() => null),
+        { timeout: 10_000 },
+      )
+      .toBe('resolved');
+    await page.getByTestId('softphone-dismiss').click({ timeout: 10_000 });
     expect(await page.getByTestId('softphone-call').count()).toBe(0);
     expect(await page.getByTestId('softphone-registration').getAttribute('data-state')).toBe('registered');
-  }, 60_000);
+  }, 120_000);
 
   it('registers again at once when the network comes back (online event)', async () => {
     await ctx.setOffline(true);

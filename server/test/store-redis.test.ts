@@ -20,6 +20,7 @@ import { createPkcs11KeyProvider } from '../src/keys/provider.pkcs11';
 import type { KeyProvider } from '../src/keys/provider';
 import { createPgSessionArchive } from '../src/sessions/archive.pg';
 import type { SessionRecord } from '../src/sessions/store';
+import { createRedisRoutingLog } from '../src/routing/decisions.redis';
 
 /** The machine's PostgreSQL; each run gets a database of its own (audit log and archive start empty, keyed by this server's KEK). */
 const PG_ADMIN_URL = process.env['HUILIU_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -51,6 +52,8 @@ async function dumpValues(cluster: RedisClusterHandle, prefix: string): Promise<
           else if (type === 'list') parts.push(...(await node.lrangeBuffer(key, 0, -1)));
           else if (type === 'set') parts.push(...(await node.smembersBuffer(key)));
           else if (type === 'zset') parts.push(...(await node.zrangeBuffer(key, 0, -1)));
+          // The erasure log (privacy/erasure-log.redis.ts): entry fields and values.
+          else if (type === 'stream') parts.push(...(await node.xrangeBuffer(key, '-', '+')).flatMap(([, fields]) => fields));
           else if (type === 'none') continue;
           else throw new Error(`unexpected type ${type} of ${key}`);
           out.push({ port, key, all: Buffer.concat(parts) });
@@ -283,6 +286,33 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       ).toMatchObject({ ok: true });
       await until(async () => (await port.getSession(sessionId))!.skillGroup === 'vip' && (await inStep()), 10_000);
       for (const status of ['queued', 'offered', 'active'] as const) expect(await port.queueIndex(group, status)).not.toContain(sessionId);
+
+      // Every routing decision SQLite logged for it (offer, re-offer after the release, vip routing) is
+      // in the cluster's decisions port too, copied by the outbox with its id (session, seq, nonce) and time; the server's
+      // decision reads answer the port's entries.
+      const rlog = await createRedisRoutingLog({ redis: reader, prefix });
+      const sqlite = new Database(server.config.paths.db, { readonly: true });
+      const rowsOf = () =>
+        sqlite
+          .prepare(
+            'SELECT d.seq, d.at, i.nonce FROM routing_decisions d LEFT JOIN routing_log_ids i ON i.seq = d.seq WHERE d.session_id = ? ORDER BY d.seq',
+          )
+          .all(sessionId) as {
+          seq: number;
+          at: string;
+          nonce: string | null;
+        }[];
+      try {
+        await until(async () => (await rlog.ofSession(sessionId)).length === rowsOf().length, 10_000);
+        const rows = rowsOf();
+        expect(rows.length).toBeGreaterThanOrEqual(3);
+        expect((await rlog.ofSession(sessionId)).map((e) => [e.id, e.at])).toEqual(
+          rows.map((r) => [`${sessionId}/${r.seq}.${r.nonce}`, r.at]),
+        );
+        expect((await server.services.store.decisions(sessionId)).map((d) => d.at)).toEqual(rows.map((r) => r.at));
+      } finally {
+        sqlite.close();
+      }
     } finally {
       await port.shutdown();
     }
@@ -386,7 +416,14 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
     // Node B runs without HUILIU_PG_URL (no archiver: PostgreSQL "down"), on its own data file and prefix.
     const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-sweep-'));
     const sweepPrefix = `sw-${randomUUID().slice(0, 8)}`;
-    const env = { HUILIU_STORE: 'redis', HUILIU_REDIS_NODES: cluster.nodes, HUILIU_REDIS_PREFIX: sweepPrefix, HUILIU_DATA_DIR: dataDir };
+    // The local key file (pinned, also in the scale-out lane): the test reads the cluster with it below.
+    const env = {
+      HUILIU_STORE: 'redis',
+      HUILIU_REDIS_NODES: cluster.nodes,
+      HUILIU_REDIS_PREFIX: sweepPrefix,
+      HUILIU_DATA_DIR: dataDir,
+      HUILIU_KEYS: 'local',
+    };
     const marker = `SWEEPMARK-${randomUUID()}`;
     let sessionId = '';
     const b = await startTestServer(env);
@@ -395,7 +432,10 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       const token = await b.login('agent1');
       const agent = await openAgentSocket(b, token);
       sockets.push(agent);
-      agent.on('offer:new', ({ sessionId: id }: { sessionId: string }) => void ack(agent, 'offer:accept', { sessionId: id }));
+      // Kept so the test waits for their acks before disconnecting: the session is `active` in the store
+      // before the accept's own ack is sent, and a disconnect then rejects that pending ack (unhandled).
+      const accepts: Promise<unknown>[] = [];
+      agent.on('offer:new', ({ sessionId: id }: { sessionId: string }) => void accepts.push(ack(agent, 'offer:accept', { sessionId: id })));
       const w = await openWidget(b);
       widgets.push(w);
       w.send({ type: 'hello' });
@@ -404,6 +444,7 @@ describe('HUILIU_STORE=redis: the message path on a Redis Cluster', () => {
       sessionId = (await w.next('ack', (a) => a.clientMessageId === 'sweep-first-1')).sessionId;
       await until(async () => (await b.services.store.getSession(sessionId))?.status === 'active', 20_000);
       expect(await ack(agent, 'session:close', { sessionId, wrapUpCode: 'resolved' })).toMatchObject({ ok: true });
+      await Promise.all(accepts);
       agent.disconnect();
     } finally {
       await b.cleanup();

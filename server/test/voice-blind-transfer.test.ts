@@ -10,7 +10,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
+import { edgeTlsSetting, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 import { eventually } from './support/until';
 
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -35,7 +35,13 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
     assertVoiceBinaries();
     logDir = mkdtempSync(join(tmpdir(), 'huiliu-blind-log-'));
     s = await startTestServer({}, { logger: createLogger({ level: 'info', dir: logDir, destination: createWriteStream('/dev/null') }) });
-    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, ringMs: 5000, queuePollSeconds: 1 });
+    edge = await startVoiceEdge({
+      dataDir: s.dataDir,
+      serverUrl: s.url,
+      ringMs: 5000,
+      queuePollSeconds: 1,
+      ...(await edgeTlsSetting(s.dataDir, s.url)),
+    });
     for (const user of ['agent1', 'agent2']) sockets.push(await openAgentSocket(s, await s.login(user)));
     work = mkdtempSync(join(tmpdir(), 'huiliu-blind-call-'));
   }, 60_000);
@@ -45,7 +51,9 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
     await edge?.stop();
     await s?.cleanup();
     if (work) rmSync(work, { recursive: true, force: true });
-    if (logDir) rmSync(logDir, { recursive: true, force: true });
+    // KEEP_VOICE_LOG=1: the server's log (info) stays for a failing run to be read.
+    if (logDir && !process.env['KEEP_VOICE_LOG']) rmSync(logDir, { recursive: true, force: true });
+    else if (logDir) process.stdout.write(`server log kept in ${logDir}\n`);
   });
 
   const credentials = async (user: string) =>
@@ -134,5 +142,115 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
     const order = messages.map((m) => (m.kind === 'event' ? m.body.name : m.meta['transcript'] ? 'transcript' : m.kind));
     expect(order.lastIndexOf('call.answered')).toBeLessThan(order.indexOf('transcript'));
     expect(order.lastIndexOf('transcript')).toBeLessThan(order.indexOf('call.ended'));
+  }, 150_000);
+
+  /**
+   * An agent of the general group (agent1's), SIP-registered only in these tests, never signed in, so the
+   * router never offers them new calls. Each case takes its own: a phone's registration outlives its sipp.
+   */
+  async function generalAgent(username: string): Promise<void> {
+    if (!s.services.auth.listStaff().some((u) => u.username === username))
+      await s.services.auth.createUser({
+        username,
+        displayName: username,
+        password: 'huiliu-demo',
+        roles: ['agent'],
+        skillGroups: ['general'],
+      });
+  }
+  const staffId = (username: string) => s.services.auth.listStaff().find((u) => u.username === username)!.id;
+  const historyOf = async (conversationId: string) =>
+    (await s.services.store.listMessages(conversationId)).flatMap((m) => (m.kind === 'event' ? [m.body] : []));
+
+  it('blind-transfers an anonymous caller (From anonymous@anonymous.invalid): the new INVITE is tied by its Referred-By', async () => {
+    await generalAgent('agent3');
+    const audio = join(work, 'jfk.ul');
+    execFileSync('sox', [join(CLIPS, 'en', 'jfk_16k_mono.wav'), '-r', '8000', '-c', '1', '-t', 'ul', audio]);
+    const scenario = join(work, 'caller-refer-anonymous.xml');
+    const anonymousFrom = '"Anonymous" <sip:anonymous@anonymous.invalid>';
+    const text = readFileSync(join(SCENARIOS, 'caller-refer.xml'), 'utf8')
+      .replaceAll('AUDIO_FILE', audio)
+      .replaceAll('"Caller" <sip:+8613800[call_number]@[local_ip]:[local_port]>', anonymousFrom);
+    expect(text).toContain(anonymousFrom);
+    writeFileSync(scenario, text);
+
+    const { running: first } = await phone('agent1', 'phone-refer.xml', [
+      ...['-key', 'target', 'agent3', '-key', 'referrer', 'agent1', '-key', 'domain', '127.0.0.1'],
+    ]);
+    const { running: second } = await phone('agent3', 'phone.xml');
+    const caller = await runSipp(
+      [
+        `127.0.0.1:${edge.sipPort}`,
+        ...['-sf', scenario, '-s', 'support', '-m', '1', '-d', '3000', '-p', '0'],
+        ...['-mp', String(await freeSipPort()), '-cid_str', 'anon-%u@huiliu.test', '-recv_timeout', '20000'],
+      ],
+      50_000,
+    );
+    if (caller.code !== 0) {
+      first.kill();
+      second.kill();
+    }
+    expect(caller.code, `${caller.out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-4000)}`).toBe(0);
+    expect((await first).code).toBe(0);
+    expect((await second).code).toBe(0);
+
+    // An anonymous caller is a new customer each call: found by the first call's key.
+    const customer = await s.services.store.findCustomerByIdentity('SP', `anonymous:${callKey('anon-1@huiliu.test')}`);
+    expect(customer).not.toBeNull();
+    const closed = await eventually(async () => {
+      const found = await s.services.store.latestSession(customer!.id, 'SP');
+      return found?.status === 'closed' ? found : null;
+    }, 40_000);
+    expect(await s.services.store.countSessions({ customerId: customer!.id, channel: 'SP' })).toBe(1);
+    expect(closed.assignedAgentId).toBe(staffId('agent3'));
+    const events = await historyOf(closed.conversationId);
+    expect(events.find((e) => e.name === 'call.transferred')?.data).toEqual({ from: 'agent1', to: 'agent3', mode: 'blind' });
+    expect(events.filter((e) => e.name === 'call.answered').map((e) => e.data?.['agent'])).toEqual(['agent1', 'agent3']);
+  }, 120_000);
+
+  it('recalls a blind transfer the colleague does not answer (486) to the transferring agent: same SP session, call.transfer_recalled', async () => {
+    await generalAgent('agent4');
+    // The customer's call, then the recall (the customer's new call, Call-ID xfer///…): one sipp call.
+    const { running: first } = await phone('agent1', 'phone-refer-recall.xml', [
+      ...['-key', 'target', 'agent4', '-key', 'referrer', 'agent1', '-key', 'domain', '127.0.0.1'],
+    ]);
+    const { running: busy } = await phone('agent4', 'phone-busy.xml');
+    const caller = await runSipp(
+      [
+        `127.0.0.1:${edge.sipPort}`,
+        ...['-sf', join(SCENARIOS, 'caller-refer-recall.xml'), '-s', 'support', '-m', '1', '-d', '2000', '-p', '0'],
+        ...['-mp', String(await freeSipPort()), '-cid_str', 'recall-%u@huiliu.test', '-recv_timeout', '30000'],
+      ],
+      60_000,
+    );
+    if (caller.code !== 0) {
+      first.kill();
+      busy.kill();
+    }
+    const phones =
+      caller.code !== 0 ? `agent1's phone:\n${(await first).out.slice(-6000)}\nagent4's phone:\n${(await busy).out.slice(-3000)}` : '';
+    expect(caller.code, `${caller.out}\n${phones}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-4000)}`).toBe(0);
+    const one = await first;
+    expect(one.code, one.out).toBe(0);
+    const two = await busy;
+    expect(two.code, two.out).toBe(0);
+
+    const customer = await s.services.store.findCustomerByIdentity('SP', 'tel:+86138001');
+    const session = await eventually(async () => {
+      const sessions = await s.services.store.listSessions({ customerId: customer!.id, channel: 'SP' });
+      const recalled = sessions.find((x) => x.status === 'closed' && x.assignedAgentId === staffId('agent1'));
+      return recalled ?? null;
+    }, 40_000);
+    expect(session.wrapUpCode).toBe('resolved');
+    const events = await historyOf(session.conversationId);
+    const names = events.map((e) => e.name);
+    process.stdout.write(`recalled blind transfer: ${names.join(' → ')}\n`);
+    expect(events.find((e) => e.name === 'call.transferred')?.data).toEqual({ from: 'agent1', to: 'agent4', mode: 'blind' });
+    expect(events.find((e) => e.name === 'call.missed')?.data).toMatchObject({ agent: 'agent4', sipStatus: 486 });
+    expect(events.find((e) => e.name === 'call.transfer_recalled')?.data).toEqual({ from: 'agent4', to: 'agent1', sipStatus: 486 });
+    expect(events.filter((e) => e.name === 'call.answered').map((e) => e.data?.['agent'])).toEqual(['agent1', 'agent1']);
+    expect(names.indexOf('call.transferred')).toBeLessThan(names.indexOf('call.transfer_recalled'));
+    expect(names.indexOf('call.transfer_recalled')).toBeLessThan(names.lastIndexOf('call.answered'));
+    expect(names.filter((n) => n === 'call.ended')).toHaveLength(1);
   }, 150_000);
 });

@@ -9,7 +9,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { openAgentSocket } from './support/agent-client';
 import { until } from './support/until';
 import { startTestServer, type TestServer } from './support/harness';
-import { runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
+import { registeredPhone, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 
 const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
 
@@ -154,7 +154,8 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
   beforeAll(async () => {
     assertVoiceBinaries();
     s = await startTestServer();
-    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, queuePollSeconds: 1, tls: false });
+    // Plain SIP/RTP callers only: no WSS, and the loopback ws listener (opt-in) so the edge has a WebSocket way in.
+    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, queuePollSeconds: 1, tls: false, ws: true });
   }, 60_000);
 
   afterAll(async () => {
@@ -286,22 +287,13 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
   }, 90_000);
 
   it('speaks the caller’s place in their language (+86: zh) when the call is parked again after the agent declined', async () => {
-    const phonePort = await freeSipPort();
-    const phone = runSipp(['-sf', join(SCENARIOS, 'phone-busy.xml'), '-p', String(phonePort), '-m', '1'], 60_000);
-    const res = await s.app.inject({
-      method: 'GET',
-      url: '/api/v1/voice/credentials',
-      headers: { authorization: `Bearer ${await s.login('agent2')}` },
-    });
-    const creds = res.json<VoiceCredentials>();
-    const registered = await runSipp(
-      sippRegisterArgs(edge.sipPort, { user: 'agent2', contactPort: phonePort, username: creds.username, password: creds.password }),
-      15_000,
-    );
-    expect(registered.code, registered.out).toBe(0);
+    // agent2's phone declines every call (486).
+    const { running: phone } = await registeredPhone(s, edge.sipPort, 'agent2', 'phone-busy.xml', 60_000);
     const agent = await openAgentSocket(s, await s.login('agent2'));
     // agent2 (vip) is online: the call rings their phone at once, which declines it (486).
     const caller = await openCaller(edge.sipPort, 'vip', '+8613911112222');
+    const voice = s.services.voice;
+    const route = voice.route;
     caller.invite();
     try {
       const queued = await caller.reply(/^SIP\/2\.0 182 /, 'INVITE', 20_000);
@@ -331,13 +323,34 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
       expect(withPosition).toBeGreaterThan(0.7);
       expect(withPosition).toBeGreaterThan(general + 0.1);
 
+      // The caller hangs up while the edge is asking for their place again (the race a CI run hit): the
+      // re-parked call is a second transaction (the failure route's hop to this proxy, same Call-ID), so
+      // the caller's CANCEL is reported and closes the session while that transaction's retry is still
+      // at the server. Its answer ("Call Ended") must not reach the caller as 480: a cancelled INVITE
+      // ends 487 (RFC 3261 §9.2). The retry is held here until the session is closed.
+      let held!: () => void;
+      const retryHeld = new Promise<void>((resolve) => (held = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      voice.route = async (request) => {
+        if (request.event === 'retry' && request.sessionId === sessions[0]!.id) {
+          held();
+          await released;
+        }
+        return route.call(voice, request);
+      };
+      await retryHeld;
       caller.send([...caller.headers('CANCEL'), 'Content-Length: 0', '', ''].join('\r\n'));
       await caller.reply(/^SIP\/2\.0 200 /, 'CANCEL');
-      const terminated = await caller.reply(/^SIP\/2\.0 487 /, 'INVITE');
+      // Well within the edge's 4 s HTTP time-out (http_client connection_timeout).
+      await until(async () => (await s.services.store.getSession(sessions[0]!.id))?.status === 'closed', 3000);
+      release();
+      const terminated = await caller.reply(/^SIP\/2\.0 (487|480) /, 'INVITE');
+      expect(terminated.text.split('\r\n')[0]).toBe('SIP/2.0 487 Request Terminated');
       const toLine = terminated.text.split('\r\n').find((l) => /^To:/i.test(l))!;
       caller.send([...caller.headers('ACK').map((l) => (/^To:/i.test(l) ? toLine : l)), 'Content-Length: 0', '', ''].join('\r\n'));
-      await until(async () => (await s.services.store.getSession(sessions[0]!.id))?.status === 'closed', 5000);
     } finally {
+      voice.route = route;
       agent.close();
       caller.close();
       phone.kill();

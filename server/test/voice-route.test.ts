@@ -5,7 +5,8 @@ import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voic
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { until } from './support/until';
+import { writeConfigFile } from './support/config-file';
+import { eventually, until } from './support/until';
 
 /**
  * Issue 18, the server half of a call: what Kamailio asks (`POST /api/v1/voice/route`), what it reports
@@ -313,5 +314,216 @@ describe('voice API', () => {
       mode: 'blind',
     });
     expect((await event({ event: 'ended', callId: follow.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
+
+  it('blind transfer of an anonymous caller (RFC 3323): the INVITE is matched by the agent its Referred-By names', async () => {
+    await online('agent1');
+    await online('agent2');
+    const anonymous = '"Anonymous" <sip:anonymous@anonymous.invalid>;tag=anon1';
+    const invite = { ...call(), from: anonymous };
+    const first = await route(invite);
+    expect(first).toMatchObject({ action: 'agent', user: 'agent1' });
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    await event({ event: 'refer', callId: invite.callId, sessionId: '', referTo: '<sip:agent2@127.0.0.1>' });
+    // Another anonymous caller whose Referred-By names someone else is not this transfer.
+    const stranger = {
+      ...call(),
+      from: '"Anonymous" <sip:anonymous@anonymous.invalid>;tag=anon9',
+      to: 'sip:agent2@127.0.0.1',
+      referredBy: '<sip:agent9@127.0.0.1>',
+    };
+    const other = await route(stranger);
+    expect(sid(other)).not.toBe(sessionId);
+    await event({ callId: stranger.callId, sessionId: sid(other), event: 'ended', status: 487 });
+    const follow = {
+      event: 'invite',
+      callId: `anon-follow-${Date.now()}@trunk.example`,
+      from: '"Anonymous" <sip:anonymous@anonymous.invalid>;tag=anon2',
+      to: 'sip:agent2@127.0.0.1',
+      referredBy: '"Agent 1" <sip:agent1@127.0.0.1>',
+    };
+    expect(await route(follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId });
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
+    expect((await event({ event: 'answered', callId: follow.callId, sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    expect((await detailOf(sessionId)).messages.find((m) => m.body?.name === 'call.transferred')?.body?.data).toEqual({
+      from: 'agent1',
+      to: 'agent2',
+      mode: 'blind',
+    });
+    expect((await event({ event: 'ended', callId: follow.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
+
+  it('blind transfer not answered by its target: recalled to the transferring agent when available, else to the queue', async () => {
+    // Two agents of the general group (the demo's agent2 is vip only: a transfer to them moves the contact to vip).
+    if (!s.services.auth.listStaff().some((u) => u.username === 'agent6'))
+      await s.services.auth.createUser({
+        username: 'agent6',
+        displayName: 'Agent 6',
+        password: 'huiliu-demo',
+        roles: ['agent'],
+        skillGroups: ['general'],
+      });
+    const socketOf = new Map([
+      ['agent1', await online('agent1')],
+      ['agent6', await online('agent6')],
+    ]);
+    const invite = call();
+    const first = await route(invite);
+    expect(first.action).toBe('agent');
+    if (first.action !== 'agent') return;
+    const [from, to] = first.user === 'agent1' ? ['agent1', 'agent6'] : ['agent6', 'agent1'];
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: from, status: 200 });
+    await event({ event: 'refer', callId: invite.callId, sessionId: '', referTo: `<sip:${to}@127.0.0.1>` });
+    const follow = {
+      event: 'invite',
+      callId: `recall-${Date.now()}@trunk.example`,
+      from: invite.from,
+      to: `sip:${to}@127.0.0.1`,
+      referredBy: `<sip:${from}@127.0.0.1>`,
+    };
+    expect(await route(follow)).toMatchObject({ action: 'agent', user: to, sessionId });
+    // The colleague's phone is busy (486): Kamailio reports no-answer and parks the call; its next question rings the first agent.
+    await event({ callId: follow.callId, sessionId, event: 'no-answer', agent: to, status: 486 });
+    expect(await route({ event: 'retry', callId: follow.callId, sessionId })).toMatchObject({ action: 'agent', user: from, sessionId });
+    // The old leg's BYE does not end it; the first agent answers the recalled call.
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
+    expect((await event({ event: 'answered', callId: follow.callId, sessionId, agent: from, status: 200 })).status).toBe('active');
+    const body = await detailOf(sessionId);
+    expect(body.assignedAgentId).toBe(staffId(from));
+    const names = body.messages.map((m) => m.body?.name);
+    expect(body.messages.find((m) => m.body?.name === 'call.transfer_recalled')?.body?.data).toEqual({
+      from: to,
+      to: from,
+      sipStatus: 486,
+    });
+    expect(names.indexOf('call.transferred')).toBeLessThan(names.indexOf('call.missed'));
+    expect(names.indexOf('call.missed')).toBeLessThan(names.indexOf('call.transfer_recalled'));
+    expect(names.indexOf('call.transfer_recalled')).toBeLessThan(names.lastIndexOf('call.answered'));
+    expect((await event({ event: 'ended', callId: follow.callId, sessionId: '', status: 0 })).status).toBe('closed');
+
+    // Again, but the transferring agent signs out before the colleague misses it: the queue, as any missed offer.
+    const again = call();
+    const second = await route(again);
+    expect(second).toMatchObject({ action: 'agent', user: to });
+    const secondId = sid(second);
+    await event({ callId: again.callId, sessionId: secondId, event: 'answered', agent: to, status: 200 });
+    await event({ event: 'refer', callId: again.callId, sessionId: '', referTo: `<sip:${from}@127.0.0.1>` });
+    const follow2 = {
+      ...follow,
+      callId: `recall2-${Date.now()}@trunk.example`,
+      from: again.from,
+      to: `sip:${from}@127.0.0.1`,
+      referredBy: `<sip:${to}@127.0.0.1>`,
+    };
+    expect(await route(follow2)).toMatchObject({ sessionId: secondId });
+    socketOf.get(to)!.close();
+    await until(() => s.services.pool.get(staffId(to))?.presence !== 'available');
+    await event({ callId: follow2.callId, sessionId: secondId, event: 'no-answer', agent: from, status: 486 });
+    expect(await route({ event: 'retry', callId: follow2.callId, sessionId: secondId })).toMatchObject({ action: 'queue' });
+    expect((await detailOf(secondId)).messages.some((m) => m.body?.name === 'call.transfer_recalled')).toBe(false);
+    await event({ callId: follow2.callId, sessionId: secondId, event: 'ended', status: 487 });
+  });
+});
+
+/** Issue 18: the REFER-not-followed timer, shortened by config (`voice.referFollowSeconds`, default 32). */
+describe('voice API: a blind transfer whose INVITE never follows', () => {
+  let s: TestServer;
+  let token: string;
+  const sockets: Socket[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    s = await startTestServer({ HUILIU_CONFIG: writeConfigFile({ voice: { referFollowSeconds: 1 } }) });
+    token = loadVoiceSecrets(s.dataDir).routeToken;
+    for (const username of ['agent1', 'agent2']) {
+      sockets.push(await openAgentSocket(s, await s.login(username)));
+      await until(() => s.services.pool.get(s.services.auth.listStaff().find((u) => u.username === username)!.id) !== undefined);
+    }
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await s.cleanup();
+  });
+
+  const post = async (url: string, payload: object) => {
+    const res = await s.app.inject({ method: 'POST', url, payload, headers: { 'x-huiliu-voice-token': token } });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<VoiceRouteResponse & { status: string }>();
+  };
+  const call = () => ({
+    event: 'invite',
+    callId: `expire-${++n}-${Date.now()}@trunk.example`,
+    from: `"Caller" <sip:+86139002${String(n).padStart(4, '0')}@trunk.example>;tag=abc`,
+    to: 'sip:support@127.0.0.1',
+  });
+  /** A call `agent` answers, then REFERs to agent2. */
+  const answered = async (agent: string) => {
+    const invite = call();
+    const first = await post('/api/v1/voice/route', invite);
+    expect(first).toMatchObject({ action: 'agent', user: agent });
+    const sessionId = first.sessionId!;
+    await post('/api/v1/voice/events', { callId: invite.callId, sessionId, event: 'answered', agent, status: 200 });
+    await post('/api/v1/voice/events', { event: 'refer', callId: invite.callId, sessionId: '', referTo: '<sip:agent2@127.0.0.1>' });
+    return { invite, sessionId };
+  };
+  const follow = (invite: { from: string }) => ({
+    event: 'invite',
+    callId: `late-${Date.now()}@trunk.example`,
+    from: invite.from,
+    to: 'sip:agent2@127.0.0.1',
+    referredBy: '<sip:agent1@127.0.0.1>',
+  });
+  const history = async (sessionId: string) => {
+    const session = await s.services.store.getSession(sessionId);
+    const messages = await s.services.store.listMessages(session!.conversationId);
+    return messages.flatMap((m) => (m.kind === 'event' ? [m.body] : []));
+  };
+
+  it('the old leg hung up first: past the timer the REFER is forgotten and the call ends, closed resolved by the first agent', async () => {
+    const { invite, sessionId } = await answered('agent1');
+    expect((await post('/api/v1/voice/events', { event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('active');
+    const closed = await eventually(async () => {
+      const found = await s.services.store.getSession(sessionId);
+      return found?.status === 'closed' ? found : null;
+    }, 10_000);
+    expect(closed.assignedAgentId).toBe(s.services.auth.listStaff().find((u) => u.username === 'agent1')!.id);
+    expect(closed.wrapUpCode).toBe('resolved');
+    const events = await history(sessionId);
+    expect(events.find((e) => e.name === 'call.transfer_expired')?.data).toEqual({ to: 'agent2', afterMs: 1000 });
+    const names = events.map((e) => e.name);
+    expect(names.indexOf('call.transfer_expired')).toBeLessThan(names.indexOf('call.ended'));
+    expect(names.filter((x) => x === 'call.ended')).toHaveLength(1);
+    // The customer's INVITE after the time: a new call, not this session.
+    const late = await post('/api/v1/voice/route', follow(invite));
+    expect(late.sessionId).not.toBe(sessionId);
+    await post('/api/v1/voice/events', { callId: 'late', sessionId: late.sessionId!, event: 'ended', status: 487 });
+  });
+
+  it('the old leg still up: past the timer the REFER is forgotten and the call stays with its agent', async () => {
+    // agent1 is in after-call work now (the first case closed their call): another agent of the group takes this one.
+    await s.services.auth.createUser({
+      username: 'agent7',
+      displayName: 'Agent 7',
+      password: 'huiliu-demo',
+      roles: ['agent'],
+      skillGroups: ['general'],
+    });
+    sockets.push(await openAgentSocket(s, await s.login('agent7')));
+    const agent7 = s.services.auth.listStaff().find((u) => u.username === 'agent7')!.id;
+    await until(() => s.services.pool.get(agent7) !== undefined);
+    const { invite, sessionId } = await answered('agent7');
+    await eventually(async () => ((await history(sessionId)).some((e) => e.name === 'call.transfer_expired') ? true : null), 10_000);
+    const kept = await s.services.store.getSession(sessionId);
+    expect(kept).toMatchObject({ status: 'active', assignedAgentId: agent7 });
+    // The customer's INVITE after the time is not the transfer: nothing moves to agent2. (The customer's
+    // session is still active, so ingest adds the new call to it, as for any second call of theirs.)
+    const late = await post('/api/v1/voice/route', follow(invite));
+    expect(late).not.toMatchObject({ user: 'agent2' });
+    expect((await history(sessionId)).some((e) => e.name === 'call.transferred')).toBe(false);
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent7 });
+    // The agent's leg is the call: its BYE ends it as usual.
+    expect((await post('/api/v1/voice/events', { event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
   });
 });

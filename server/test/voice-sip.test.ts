@@ -8,7 +8,6 @@ import { ephemeralSipCredentials } from '../src/voice/credentials';
 import {
   assertVoiceBinaries,
   checkKamailioConfig,
-  freeSipPort,
   KAMAILIO_CFG,
   sipOptions,
   startVoiceEdge,
@@ -17,7 +16,16 @@ import {
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { challengeOf, digestResponse, runSipp, SCENARIOS, sippRegisterArgs, udpExchange } from './support/sip';
+import {
+  challengeOf,
+  digestResponse,
+  edgeTlsSetting,
+  registeredSippPhone,
+  runSipp,
+  SCENARIOS,
+  sippRegisterArgs,
+  udpExchange,
+} from './support/sip';
 import { eventually, until } from './support/until';
 
 const TORTURE = '/work/shared/data/sip-rfc4475-torture/messages';
@@ -37,7 +45,13 @@ describe('voice through Kamailio', () => {
   beforeAll(async () => {
     assertVoiceBinaries();
     s = await startTestServer();
-    edge = await startVoiceEdge({ dataDir: s.dataDir, serverUrl: s.url, ringMs: 5000, queuePollSeconds: 1 });
+    edge = await startVoiceEdge({
+      dataDir: s.dataDir,
+      serverUrl: s.url,
+      ringMs: 5000,
+      queuePollSeconds: 1,
+      ...(await edgeTlsSetting(s.dataDir, s.url)),
+    });
     agent = await openAgentSocket(s, await s.login('agent1'));
     const agentId = s.services.auth.listStaff().find((u) => u.username === 'agent1')!.id;
     await until(() => s.services.pool.get(agentId) !== undefined);
@@ -137,14 +151,8 @@ describe('voice through Kamailio', () => {
   }, 30_000);
 
   it('places a call through Kamailio: routed by the server to the registered agent, an SP session, ended cleanly', async () => {
-    const phonePort = await freeSipPort();
     // The agent's phone: a sipp UAS that answers one call.
-    const phone = runSipp(['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1'], 40_000);
-    const registered = await runSipp(
-      sippRegisterArgs(edge.sipPort, { user: 'agent1', contactPort: phonePort, username: creds.username, password: creds.password }),
-      15_000,
-    );
-    expect(registered.code, registered.out).toBe(0);
+    const { phone } = await registeredSippPhone(edge.sipPort, 'agent1', creds);
     const caller = await runSipp(
       [
         `127.0.0.1:${edge.sipPort}`,

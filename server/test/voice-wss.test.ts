@@ -116,9 +116,10 @@ describe('the voice edge over WSS (TLS 1.3 only)', () => {
     expect(rendered).toContain(`#!define WSS_PORT ${edge.wssPort}`);
     expect(checkKamailioConfig(edge.configPath)).toMatch(/config file ok/i);
     expect(readFileSync(join(edge.runDir, 'openssl.cnf'), 'utf8')).toMatch(/^MinProtocol = TLSv1\.3$/m);
-    // What the workstation reads: wss first (an https page takes it), ws for http pages.
+    // What the workstation reads: wss only (plain ws is opt-in, `--ws`).
     const described = JSON.parse(readFileSync(voiceEdgePath(s.dataDir), 'utf8')) as { uris: string[] };
-    expect(described.uris).toEqual([edge.sipUri, edge.wssUri, edge.wsUri]);
+    expect(edge.wsUri).toBeNull();
+    expect(described.uris).toEqual([edge.sipUri, edge.wssUri]);
     expect(creds.uris).toContain(edge.wssUri);
   });
 

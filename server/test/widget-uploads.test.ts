@@ -282,7 +282,7 @@ describe('widget uploads that stall or are cut off (review of issue 13)', () => 
   it('logs a client that cut its upload off as a client event, never as an unhandled error', async () => {
     const before = lines.length;
     await partialUpload(10, 100_000, true);
-    await until(() => lines.slice(before).some((l) => l.includes('UPLOAD_INCOMPLETE')), 5000);
+    await until(() => lines.slice(before).some((l) => l.includes('UPLOAD_INCOMPLETE')), 15_000);
     expect(lines.slice(before).filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
   });
 

@@ -235,4 +235,207 @@ describe('agent hub pushes (issue 8: what the events carry, nothing when nobody 
     await until(() => upserts.length === 1);
     expect(upserts[0]).toMatchObject({ lastMessagePreview: 'Found it, sorry.', emotion: { label: 'anger', intensity: 0.9 } });
   });
+
+  it('pushes a session change from the facts its event carries, reading only the newest message (issue 18)', async () => {
+    const first = await say('visitor-facts', 'hello');
+    const { socket, upserts } = await annOnline();
+    const before = await raw.getSession(first.session.id);
+    const { session: taken } = await raw.claim(first.session.id, 'ann');
+    calls.length = 0;
+    await bus.publish(sessionChanged(taken, 'accepted', 'ann', undefined, before!));
+    await until(() => upserts.some((u) => u.status === 'active'));
+    expect(upserts.at(-1)).toMatchObject({ id: taken.id, status: 'active', assignedAgentId: 'ann', lastMessagePreview: 'hello' });
+    expect(calls).not.toContain('getSession');
+    // A close is only a removal: nothing read at all.
+    const removed: string[] = [];
+    socket.on('queue:remove', ({ sessionId }: { sessionId: string }) => void removed.push(sessionId));
+    const closed = await raw.close(taken.id, 'ann', 'resolved');
+    calls.length = 0;
+    await bus.publish(sessionChanged(closed, 'closed', 'ann'));
+    await until(() => removed.includes(taken.id));
+    expect(calls).toEqual([]);
+  });
+});
+
+/**
+ * Issue 18 (docs/benchmarks.md "fourth pass"): what a contact's way through the queue pushes to agents
+ * and leads — each socket hears of a row only when what it shows changes.
+ */
+describe('agent hub pushes: a contact from queued to closed (issue 18, fan-out)', () => {
+  const user = (id: string, roles: UserView['roles']): UserView => ({
+    id,
+    username: id,
+    displayName: id.toUpperCase(),
+    roles,
+    skillGroups: ['general'],
+    expert: false,
+  });
+  const users = { ann: user('ann', ['agent']), bob: user('bob', ['agent']), lee: user('lee', ['lead']) };
+  type Name = keyof typeof users;
+  const staff = {
+    verifyToken: (token: string | undefined) => {
+      const u = users[token as Name];
+      return u ? { user: u, tokenHash: `h-${u.id}`, expiresAt: Date.now() + 3_600_000 } : null;
+    },
+    verify: (token: string | undefined) => users[token as Name] ?? null,
+    userById: (id: string) => users[id as Name] ?? null,
+    onRevoked: () => () => undefined,
+  } as unknown as IdentityStore;
+
+  let dir: string;
+  let keys: KeyProvider;
+  let store: SessionStore;
+  let bus: Bus;
+  let ingest: Ingest;
+  let http: HttpServer;
+  let hub: AgentHub;
+  let url: string;
+  const sockets: Socket[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'huiliu-hub-fanout-'));
+    keys = createLocalKeyProvider(join(dir, 'keys'));
+    store = await createSqliteSessionStore({ path: join(dir, 'db.sqlite'), keys });
+    bus = createMemoryBus();
+    ingest = new Ingest(store, bus);
+    http = createServer();
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(http.address() as { port: number }).port}${AGENT_NAMESPACE}`;
+    const config = loadConfig({ env: { HUILIU_DATA_DIR: dir }, argv: [], cwd: process.cwd() });
+    const metrics = createMetrics();
+    const router = {
+      agentAvailable: async () => {},
+      agentGone: async () => {},
+      agentDisconnected: () => {},
+      agentSignedOut: async () => {},
+    };
+    hub = await createAgentHub({
+      httpServer: http as unknown as HttpsServer,
+      auth: staff,
+      store,
+      bus,
+      pool: new AgentPool(),
+      router: router as unknown as Router,
+      conversations: {} as ConversationService,
+      // Collision control (the Team tab's `takeover:held`) is on with transfers; none is made here.
+      transfers: { offersFor: async () => [] } as never,
+      logger: createLogger({ level: 'silent' }),
+      limits: new Limits(config.limits, [], metrics),
+      metrics,
+    });
+  });
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.close();
+    await hub.close();
+    await bus.close();
+    await new Promise((resolve) => http.close(resolve));
+    await store.shutdown();
+    await keys.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Everyone greeted; what each socket is pushed about sessions, as `event status/holder` strings. */
+  async function online(): Promise<Record<Name, string[]>> {
+    const got = { ann: [] as string[], bob: [] as string[], lee: [] as string[] };
+    for (const name of Object.keys(users) as Name[]) {
+      const socket = connect(url, { auth: { token: name }, transports: ['websocket'], reconnection: false });
+      sockets.push(socket);
+      socket.on('queue:upsert', (row: SessionSummary) =>
+        got[name].push(`upsert ${row.status}${row.offeredAgentId ? `>${row.offeredAgentId}` : ''}`),
+      );
+      socket.on('queue:remove', () => got[name].push('remove'));
+      socket.on('takeover:held', (h: { held: { holder: { id: string } } | null }) =>
+        got[name].push(`held ${h.held ? h.held.holder.id : 'none'}`),
+      );
+      await new Promise((resolve) => socket.once('hello', resolve));
+    }
+    return got;
+  }
+
+  /** Lets the memory bus deliver what was published (each subscription in order). */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+  const decision = { tier: 'assisted', configVersion: 1 } as never;
+
+  async function offer(sessionId: string, to: string) {
+    const before = (await store.getSession(sessionId))!;
+    const { session } = await store.saveRouting(sessionId, decision, {
+      agentId: to,
+      expiresAt: new Date(Date.now() + 20_000).toISOString(),
+    });
+    await bus.publish(sessionChanged(session, 'routed', 'system', 'new', before));
+  }
+  async function accept(sessionId: string, by: string) {
+    const before = (await store.getSession(sessionId))!;
+    const { session } = await store.claim(sessionId, by);
+    await bus.publish(sessionChanged(session, 'accepted', by, undefined, before));
+  }
+  async function close(sessionId: string, by: string) {
+    const closed = await store.close(sessionId, by, 'resolved');
+    await bus.publish(sessionChanged(closed, 'closed', by));
+  }
+
+  it("shows a call's way queued → offered → held → closed: colleagues get its waiting row and its removal once, the Team tab its held row and its end", async () => {
+    const got = await online();
+    const call = await ingest.accept(draft({ identity: { channel: 'WB', externalId: 'caller-1' }, text: 'hello' }), 'general');
+    await settle();
+    await offer(call.session.id, 'ann');
+    await settle();
+    await accept(call.session.id, 'ann');
+    await settle();
+    await close(call.session.id, 'ann');
+    await settle();
+    // Ann: the waiting row, her offer, her chat, its end; her own contact is never on her Team tab.
+    expect(got.ann.filter((e) => !e.startsWith('held'))).toEqual(['upsert queued', 'upsert offered>ann', 'upsert active', 'remove']);
+    expect(got.ann.filter((e) => e.startsWith('held'))).toEqual([]);
+    // Bob: the waiting row (an offer to Ann changes nothing he shows), its removal once Ann took it, and
+    // the held row on his Team tab until it closed.
+    expect(got.bob.filter((e) => e.startsWith('upsert') || e === 'remove')).toEqual(['upsert queued', 'remove']);
+    expect(got.bob.filter((e) => e.startsWith('held'))).toEqual(['held ann', 'held none']);
+    // The lead sees every state of the group's contacts.
+    expect(got.lee.filter((e) => e.startsWith('upsert') || e === 'remove')).toEqual([
+      'upsert queued',
+      'upsert offered>ann',
+      'upsert active',
+      'remove',
+    ]);
+    expect(got.lee.filter((e) => e.startsWith('held'))).toEqual(['held ann', 'held none']);
+  });
+
+  it('tells an agent whose offer moved on, and everyone when the contact is waiting again or moves between agents', async () => {
+    const got = await online();
+    const q = (events: string[]) => events.filter((e) => !e.startsWith('held'));
+    const h = (events: string[]) => events.filter((e) => e.startsWith('held'));
+    const chat = await ingest.accept(draft({ identity: { channel: 'WB', externalId: 'visitor-9' }, text: 'hi' }), 'general');
+    await settle();
+    await offer(chat.session.id, 'ann');
+    await settle();
+    // The offer moves to Bob: Ann's row no longer says it is offered to her.
+    await offer(chat.session.id, 'bob');
+    await settle();
+    expect(q(got.ann).at(-1)).toBe('upsert offered>bob');
+    expect(q(got.bob).at(-1)).toBe('upsert offered>bob');
+    // Bob takes it: Ann drops it from her queue and sees it held by Bob.
+    await accept(chat.session.id, 'bob');
+    await settle();
+    expect(q(got.ann).at(-1)).toBe('remove');
+    expect(h(got.ann).at(-1)).toBe('held bob');
+    // Back to the queue (released): Ann sees it waiting again, and no longer held.
+    const released = await store.release(chat.session.id, 'bob');
+    await bus.publish(sessionChanged(released!, 'released', 'bob'));
+    await settle();
+    expect(q(got.ann).at(-1)).toBe('upsert queued');
+    expect(h(got.ann).at(-1)).toBe('held none');
+    // Ann takes it: Bob drops it from his queue, and his Team tab shows Ann holding it.
+    await accept(chat.session.id, 'ann');
+    await settle();
+    expect(q(got.bob).at(-1)).toBe('remove');
+    expect(h(got.bob)).toEqual(['held ann']);
+    await close(chat.session.id, 'ann');
+    await settle();
+    expect(h(got.bob).at(-1)).toBe('held none');
+    expect(q(got.ann).at(-1)).toBe('remove');
+    expect(h(got.lee).at(-1)).toBe('held none');
+    expect(h(got.ann)).toEqual(['held bob', 'held none']);
+  });
 });

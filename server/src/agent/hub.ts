@@ -70,6 +70,7 @@ import {
   ERASED_CUSTOMER_NAME,
   queueRow,
   queueRowFacts,
+  type QueueRowFacts,
   toMessageView,
   type EmotionOf,
   newestShown,
@@ -459,7 +460,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         : deps.store.listSessions({ status: ['active'], assignedAgentId: user.id }),
       deps.store.listSessions({ status: ['bot'], ...scope, limit: QUEUE_WITH_AI_MAX }),
     ]);
-    return Promise.all([...active, ...waiting, ...withAi].filter((s) => canSeeInQueue(user, s)).map((s) => summaryOf(s)));
+    const listed = [...active, ...waiting, ...withAi].filter((s) => canSeeInQueue(user, s));
+    for (const s of listed) listedInQueue(s);
+    return Promise.all(listed.map((s) => summaryOf(queueRowFacts(s))));
   }
 
   /**
@@ -481,8 +484,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     return Promise.all(
       held.map(async (s) => {
         const holderId = s.assignedAgentId!;
-        heldShown.set(s.id, { skillGroup: s.skillGroup, holderId });
-        return { summary: await summaryOf(s), holder: holderOf(holderId) };
+        showHeld(s.id, { skillGroup: s.skillGroup, holderId });
+        return { summary: await summaryOf(queueRowFacts(s)), holder: holderOf(holderId) };
       }),
     );
   }
@@ -493,6 +496,16 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * (`takeover:held`) as held, so the Team tabs of its old group hear when it leaves that group.
    */
   const heldShown = new LRUCache<string, { skillGroup: string; holderId: string }>({ max: 10_000 });
+  /**
+   * Issue 18: contacts this node knows no Team tab here shows as held (new ones, and those whose end it
+   * pushed), so a change that leaves them not held pushes nothing (a call being offered was a
+   * `takeover:held` to every colleague). Forgotten (bounded) means unknown: the removal is pushed.
+   */
+  const heldCleared = new LRUCache<string, true>({ max: 10_000 });
+  const showHeld = (sessionId: string, shown: { skillGroup: string; holderId: string }) => {
+    heldShown.set(sessionId, shown);
+    heldCleared.delete(sessionId);
+  };
 
   /**
    * Issue 15 (docs/collision.md "Team tab"): a contact's change to the Team tabs of its group on this
@@ -500,31 +513,41 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * its holder; otherwise (queued, closed, moved to another group, taken by the viewer) its removal
    * to whoever may show it (the group's team room, the group it was last shown in, the new holder).
    */
-  async function pushHeld(sessionId: string, facts: SessionFacts, row?: SessionSummary, changeId?: string): Promise<void> {
+  async function pushHeld(
+    sessionId: string,
+    facts: SessionFacts,
+    row?: SessionSummary,
+    changeId?: string,
+    change?: QueueRowFacts,
+  ): Promise<void> {
     const before = heldShown.get(sessionId);
     const room = teamRoom(facts.skillGroup);
     const gone = { sessionId, held: null };
     if (before && before.skillGroup !== facts.skillGroup && present(teamRoom(before.skillGroup)))
       nsp.to(teamRoom(before.skillGroup)).emit('takeover:held', gone);
     const holderId = facts.status === 'active' ? facts.assignedAgentId : null;
+    const cleared = !before && heldCleared.has(sessionId);
     if (!holderId) {
       heldShown.delete(sessionId);
-      if (present(room)) nsp.to(room).emit('takeover:held', gone);
+      if (cleared) return;
+      heldCleared.set(sessionId, true);
+      // The last holder never had it on their own Team tab.
+      if (present(room)) (before ? nsp.to(room).except(agentRoom(before.holderId)) : nsp.to(room)).emit('takeover:held', gone);
       return;
     }
-    // The new holder's own chats are not on their Team tab.
-    if (before?.holderId !== holderId && present(agentRoom(holderId))) nsp.to(agentRoom(holderId)).emit('takeover:held', gone);
+    // The new holder's own chats are not on their Team tab (one not shown here as held is not on it).
+    if (!cleared && before?.holderId !== holderId && present(agentRoom(holderId))) nsp.to(agentRoom(holderId)).emit('takeover:held', gone);
     if (!present(room)) {
       heldShown.delete(sessionId);
       return;
     }
     let summary = row;
     if (!summary) {
-      const stored = await storedRow(sessionId, changeId);
+      const stored = await storedRow(sessionId, changeId, change);
       if (!stored) return;
       summary = stored.summary;
     }
-    heldShown.set(sessionId, { skillGroup: facts.skillGroup, holderId });
+    showHeld(sessionId, { skillGroup: facts.skillGroup, holderId });
     nsp
       .to(room)
       .except(agentRoom(holderId))
@@ -573,18 +596,18 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     return customer?.name ?? null;
   }
   /**
-   * A stored session's queue row: its newest message read from the store, the name from the cache;
-   * with emotions, the customer's newest message too (read only when an agent replied last).
+   * A session's queue row from its facts: its newest message read from the store, the name from the
+   * cache; with emotions, the customer's newest message too (read only when an agent replied last).
    */
-  async function summaryOf(session: SessionRecord) {
+  async function summaryOf(facts: QueueRowFacts) {
     try {
-      const [name, newest] = await Promise.all([customerName(session.customerId), newestShown(deps.store, session.conversationId)]);
-      const inbound = emotions ? await newestInbound(deps.store, session.conversationId, newest) : null;
-      return queueRow(queueRowFacts(session), name, newest, inbound ? emotions?.(inbound) : undefined, deps.slaOf?.(session.id));
+      const [name, newest] = await Promise.all([customerName(facts.customerId), newestShown(deps.store, facts.conversationId)]);
+      const inbound = emotions ? await newestInbound(deps.store, facts.conversationId, newest) : null;
+      return queueRow(facts, name, newest, inbound ? emotions?.(inbound) : undefined, deps.slaOf?.(facts.id));
     } catch (error) {
       // Issue 17: an erased customer's open contact stays in the queue as a marker row, no preview.
       if (!(error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED')) throw error;
-      return queueRow(queueRowFacts(session), ERASED_CUSTOMER_NAME, null);
+      return queueRow(facts, ERASED_CUSTOMER_NAME, null);
     }
   }
   /**
@@ -593,6 +616,54 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * the session's last change reads the session instead of trusting the facts it carries.
    */
   const lastChange = new LRUCache<string, number>({ max: 10_000 });
+  /** The session's facts a `session.changed` carries (its state after the change), as a queue row's facts. */
+  const changeFacts = (id: string, conversationId: string, payload: SessionFacts): QueueRowFacts => ({
+    id,
+    conversationId,
+    status: payload.status,
+    channel: payload.channel,
+    customerId: payload.customerId,
+    skillGroup: payload.skillGroup,
+    assignedAgentId: payload.assignedAgentId,
+    offeredAgentId: payload.offeredAgentId,
+    offerExpiresAt: payload.offerExpiresAt,
+    tier: payload.tier,
+    priority: payload.priority,
+    createdAt: payload.createdAt,
+    waitingSince: payload.waitingSince,
+    lastMessageAt: payload.lastMessageAt,
+    ...(payload.handover !== undefined ? { handover: payload.handover } : {}),
+    ...(payload.movedFrom ? { movedFrom: payload.movedFrom } : {}),
+  });
+  /**
+   * Issue 18: what this node's queue watchers show of a session after its last push here: whether its
+   * group's waiting room shows it as a waiting row (`waiting`), and which agents had a version of
+   * their own (offered to them, or their active chat). With it, an offer to one agent goes only to that
+   * agent and the leads, and a held contact's close only to its agent and the leads, instead of to the
+   * whole group. Unknown (never pushed here, forgotten, listed to a socket in another state): pushed
+   * to everyone who may show it, as before.
+   */
+  const queueShown = new LRUCache<string, { skillGroup: string; waiting: boolean; agents: string[] }>({ max: 10_000 });
+  /** A message's queue row went to `queueAudience(facts)`: what the watchers show now. */
+  function shownByMessage(sessionId: string, facts: SessionFacts): void {
+    const known = queueShown.get(sessionId);
+    const own = facts.status === 'active' ? facts.assignedAgentId : facts.offeredAgentId;
+    if (facts.status !== 'active') {
+      // A waiting row to the whole group: the same version everywhere, but for the agent it is offered to.
+      queueShown.set(sessionId, { skillGroup: facts.skillGroup, waiting: true, agents: own ? [own] : [] });
+    } else if (known && known.skillGroup === facts.skillGroup && own) {
+      // An active row goes to its agent and the leads only: the waiting room shows what it showed.
+      if (!known.agents.includes(own)) queueShown.set(sessionId, { ...known, agents: [...known.agents, own] });
+    } else queueShown.delete(sessionId);
+  }
+  /** A session listed to a socket (hello, `queue:list`): what it shows must agree with `queueShown`, or that is forgotten. */
+  function listedInQueue(s: SessionRecord): void {
+    const known = queueShown.get(s.id);
+    if (!known) return;
+    const waiting = s.status !== 'active' && s.status !== 'closed';
+    const own = s.status === 'active' ? s.assignedAgentId : s.offeredAgentId;
+    if (known.skillGroup !== s.skillGroup || known.waiting !== waiting || (own && !known.agents.includes(own))) queueShown.delete(s.id);
+  }
 
   /**
    * Wraps a handler: rate limit, token, the event's policy (`AGENT_EVENT_POLICY`, FORBIDDEN), then the
@@ -826,7 +897,11 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       if (takesContacts)
         for (const session of await deps.store.listSessions({ status: ['offered'], offeredAgentId: user.id })) {
           if (!session.offerExpiresAt || Date.parse(session.offerExpiresAt) <= now()) continue;
-          socket.emit('offer:new', { sessionId: session.id, expiresAt: session.offerExpiresAt, summary: await summaryOf(session) });
+          socket.emit('offer:new', {
+            sessionId: session.id,
+            expiresAt: session.offerExpiresAt,
+            summary: await summaryOf(queueRowFacts(session)),
+          });
         }
       // Warm transfers still waiting for this agent (offered while they were away or reloading).
       if (takesContacts && deps.transfers)
@@ -847,7 +922,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   /** How long the row read for one `session.changed` is kept for the other pushes of that change (ms). */
   const CHANGE_ROW_MS = 1_000;
   /** Rows read for a `session.changed`, by the event's id (see `storedRow`). */
-  const changeRows = new Map<string, Promise<{ session: SessionRecord; summary: SessionSummary } | null>>();
+  const changeRows = new Map<string, Promise<{ session: QueueRowFacts; summary: SessionSummary } | null>>();
   /**
    * A session as stored now and its queue row. With `changeId` (a `session.changed` event's id) the
    * queue push and the Team tab push of that change share one read (issue 18: each change read the
@@ -855,9 +930,15 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
    * read was before; and each subscription handles changes in order, so the last row it pushes for a
    * session was read after the session's last change.
    */
-  function storedRow(sessionId: string, changeId?: string): Promise<{ session: SessionRecord; summary: SessionSummary } | null> {
+  function storedRow(
+    sessionId: string,
+    changeId?: string,
+    change?: QueueRowFacts,
+  ): Promise<{ session: QueueRowFacts; summary: SessionSummary } | null> {
     const read = async () => {
-      const session = await deps.store.getSession(sessionId);
+      // Issue 18: the change's event carries the session's facts after it; only the newest message is read.
+      const stored = change ? null : await deps.store.getSession(sessionId);
+      const session = change ?? (stored ? queueRowFacts(stored) : null);
       return session ? { session, summary: await summaryOf(session) } : null;
     };
     if (!changeId) return read();
@@ -874,22 +955,49 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     return row;
   }
 
-  async function pushSession(sessionId: string, changeId?: string) {
-    const stored = await storedRow(sessionId, changeId);
+  async function pushSession(sessionId: string, changeId?: string, withdrawnFrom?: string, change?: QueueRowFacts) {
+    // A close is only removals: no row to build (its newest message is not read).
+    const stored = change?.status === 'closed' ? { session: change, summary: null } : await storedRow(sessionId, changeId, change);
     if (!stored) return;
     const { session, summary } = stored;
-    const audience = queueAudience(session);
-    if (audience.length) nsp.to(audience).emit('queue:upsert', summary);
-    // Whoever may have shown it and may no longer (taken by a colleague, closed) drops it (B6).
-    nsp.to(queueWatchers(session)).except(audience).emit('queue:remove', { sessionId });
-    if (session.status === 'offered' && session.offeredAgentId) {
+    const known = queueShown.get(sessionId);
+    const same = known?.skillGroup === session.skillGroup ? known : undefined;
+    const leads = [queueRooms.group(session.skillGroup), queueRooms.all];
+    const agentsOf = (ids: (string | null | undefined)[]) => [...new Set(ids.filter((id): id is string => !!id))];
+    if (session.status === 'offered' && same?.waiting && summary) {
+      // Issue 18: the group's agents show it waiting already, and an offer to one of them changes
+      // nothing they can do with it: the row goes to the agent it is offered to, the agents who had
+      // their own version of it (an offer that moved on) and the leads.
+      const agents = agentsOf([session.offeredAgentId, withdrawnFrom, ...same.agents]);
+      nsp.to([...agents.map(agentRoom), ...leads]).emit('queue:upsert', summary);
+      queueShown.set(sessionId, { skillGroup: session.skillGroup, waiting: true, agents: agentsOf([session.offeredAgentId]) });
+    } else {
+      const audience = queueAudience(session);
+      if (audience.length && summary) nsp.to(audience).emit('queue:upsert', summary);
+      // Whoever may have shown it and may no longer (taken by a colleague, closed) drops it (B6). When
+      // the group's waiting room no longer shows it (removed there when it was taken), only the agents
+      // who had their own version of it and the leads do.
+      const watchers =
+        same && !same.waiting && session.status !== 'queued' && session.status !== 'bot'
+          ? [...agentsOf([...same.agents, session.assignedAgentId, session.offeredAgentId, withdrawnFrom]).map(agentRoom), ...leads]
+          : queueWatchers(session);
+      nsp.to(watchers).except(audience).emit('queue:remove', { sessionId });
+      if (session.status === 'closed') queueShown.delete(sessionId);
+      else
+        queueShown.set(sessionId, {
+          skillGroup: session.skillGroup,
+          waiting: session.status !== 'active',
+          agents: agentsOf([session.status === 'active' ? session.assignedAgentId : session.offeredAgentId]),
+        });
+    }
+    if (session.status === 'offered' && session.offeredAgentId && summary) {
       nsp.to(agentRoom(session.offeredAgentId)).emit('offer:new', { sessionId, expiresAt: session.offerExpiresAt ?? '', summary });
     }
   }
 
   subs.push(
     // Fan-out: every node pushes to the agent sockets connected to it (DESIGN §1 "Events").
-    await deps.bus.subscribeAll('session.changed', async ({ id, at, sessionId, payload }) => {
+    await deps.bus.subscribeAll('session.changed', async ({ id, at, sessionId, conversationId, payload }) => {
       // A contact moved to a group a watching lead does not supervise: they stop getting it live.
       const watchers = nsp.adapter.rooms.get(superviseRoom(sessionId));
       if (watchers)
@@ -899,7 +1007,9 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
             void watcher.leave(superviseRoom(sessionId));
         }
       const changedAt = Date.parse(at);
-      if (changedAt > (lastChange.get(sessionId) ?? -Infinity)) lastChange.set(sessionId, changedAt);
+      // A change older than one already handled here (a redelivery, another node's late event): read the session.
+      const current = changedAt > (lastChange.get(sessionId) ?? -Infinity);
+      if (current) lastChange.set(sessionId, changedAt);
       // The agent whose offer this change withdrew drops it now, not when its timer would have run out.
       const withdrawnFrom = payload.offerWithdrawnFrom && agentRoom(payload.offerWithdrawnFrom);
       if (withdrawnFrom && present(withdrawnFrom)) {
@@ -907,7 +1017,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
         nsp.to(withdrawnFrom).emit('offer:revoked', { sessionId, reason });
       }
       // The row is read fresh (the newest message is its preview); only when someone here may show it.
-      if (mayShow(payload).some(present)) await pushSession(sessionId, id);
+      if (mayShow(payload).some(present))
+        await pushSession(sessionId, id, payload.offerWithdrawnFrom, current ? changeFacts(sessionId, conversationId, payload) : undefined);
+      // Nobody here was told: what the next socket shows comes from its hello.
+      else queueShown.delete(sessionId);
     }),
     // Every customer message: the agent who has the chat gets it, the queue rows that show the
     // session get its preview. Built from what the event carries (session facts, message, name);
@@ -933,6 +1046,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       const name = await customerName(envelope.customerId);
       const row = queueRow({ ...facts, id: sessionId, conversationId }, name, envelope, emotions?.(envelope), deps.slaOf?.(sessionId));
       nsp.to(audience).emit('queue:upsert', row);
+      shownByMessage(sessionId, facts);
     }),
     await deps.bus.subscribeAll('message.out', async ({ sessionId, payload: { envelope, session } }) => {
       pushToSupervisors(sessionId, session.assignedAgentId, 'message:new', toMessageView(envelope));
@@ -965,13 +1079,15 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
   // Issue 15: a contact that changed hands or closed: its viewers see the new holder, its pending take-overs end.
   if (collision)
     subs.push(
-      await deps.bus.subscribeAll('session.changed', async ({ id, sessionId, payload }) => {
+      await deps.bus.subscribeAll('session.changed', async ({ id, sessionId, conversationId, payload }) => {
         await collision.sessionChanged(sessionId).catch(logCollision);
         // The Team tabs of the contact's group (and of the group it left) follow it.
-        await pushHeld(sessionId, payload, undefined, id).catch(logCollision);
+        await pushHeld(sessionId, payload, undefined, id, changeFacts(sessionId, conversationId, payload)).catch(logCollision);
       }),
       // A held contact's newest message moves its Team row (preview, last activity), as the queue's rows.
-      await deps.bus.subscribeAll('message.in', async ({ sessionId, conversationId, payload: { envelope, session } }) => {
+      await deps.bus.subscribeAll('message.in', async ({ sessionId, conversationId, payload: { envelope, session, newSession } }) => {
+        // A new contact is on nobody's Team tab yet.
+        if (newSession && session.status !== 'active') heldCleared.set(sessionId, true);
         if (session.status !== 'active' || !session.assignedAgentId || !present(teamRoom(session.skillGroup))) return;
         const name = await customerName(envelope.customerId);
         const row = queueRow({ ...session, id: sessionId, conversationId }, name, envelope, undefined, deps.slaOf?.(sessionId));

@@ -14,6 +14,7 @@ import {
   type WebhookRetryConfig,
 } from '../gateway/app/webhook';
 import { RoleSchema, type Role } from '../../../common/api/auth';
+import { isLoopbackHost } from '../http/loopback';
 import { SpeechConfigSchema, speechConfig, type SpeechConfig } from '../ai/speech/config';
 import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig } from '../../../common/routing/types';
 
@@ -633,6 +634,33 @@ export const FileConfigSchema = z.strictObject({
           byCallerPrefix: z.record(z.string().regex(/^\+?[0-9]{1,15}$/, 'digits, an optional leading +'), z.enum(['en', 'zh'])),
         })
         .partial(),
+      /**
+       * How long a blind transfer's REFER waits for the customer's INVITE that follows it (s, default 32:
+       * RFC 3261 Timer B, 64 × T1). Past it the REFER is forgotten (docs/voice.md "Blind transfer").
+       */
+      referFollowSeconds: z.number().min(0.1).max(600),
+      /**
+       * How often an answered call's media is checked in rtpengine (s, default 15; 0: never). A call whose
+       * end the server never heard (a lost `ended`, a caller gone without BYE) is ended once rtpengine has
+       * forgotten it (no media for its `timeout`, 60 s; docs/voice.md "Liveness"), freeing its agent.
+       */
+      livenessSeconds: z.number().min(0).max(3600),
+      /**
+       * The loopback hop Kamailio posts to (docs/voice.md "Kamailio → server over loopback"): plain HTTP
+       * serving only `/api/v1/voice/route` and `/events`, on a loopback address only (anything else is
+       * refused: the hop is not TLS). Default `{host: "127.0.0.1", port: 0}` (a free port, written to
+       * `<dataDir>/voice/edge-api.json` for `npm run voice -- up`); `false` turns it off (the edge then
+       * posts over HTTPS, where Kamailio 5.6.3 can crash under load).
+       */
+      edgeHttp: z.union([
+        z.literal(false),
+        z
+          .strictObject({
+            host: z.string().refine(isLoopbackHost, 'a loopback IP address (127.0.0.1, ::1): the edge hop is plain HTTP'),
+            port: z.number().int().min(0).max(65535),
+          })
+          .partial(),
+      ]),
     })
     .partial()
     .optional(),
@@ -800,6 +828,12 @@ export interface ServerConfig {
   readonly voice: {
     /** The queue announcement's language per dialled number and caller prefix (default `en`; `+86` callers `zh`). */
     readonly queueLanguage: QueueLanguageConfig;
+    /** How long a blind transfer's REFER waits for the customer's INVITE (s, default 32). */
+    readonly referFollowSeconds: number;
+    /** How often an answered call's media is checked in rtpengine (s, default 15; 0: off; docs/voice.md "Liveness"). */
+    readonly livenessSeconds: number;
+    /** The loopback plain-HTTP hop for Kamailio (default 127.0.0.1, a free port); null when off. */
+    readonly edgeHttp: { readonly host: string; readonly port: number } | null;
   };
   readonly ai: {
     readonly liveEmotionPerSecond: number;
@@ -1036,6 +1070,9 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
         byDialled: { ...file.voice?.queueLanguage?.byDialled },
         byCallerPrefix: file.voice?.queueLanguage?.byCallerPrefix ?? { '+86': 'zh' },
       },
+      referFollowSeconds: file.voice?.referFollowSeconds ?? 32,
+      livenessSeconds: file.voice?.livenessSeconds ?? 15,
+      edgeHttp: file.voice?.edgeHttp === false ? null : { host: '127.0.0.1', port: 0, ...file.voice?.edgeHttp },
     },
     ai: {
       liveEmotionPerSecond: file.ai?.liveEmotionPerSecond ?? 200,

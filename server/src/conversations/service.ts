@@ -22,7 +22,7 @@ import { compareWaiting, waitingContact } from '../routing/engine';
 /** How many waiting contacts of a group a customer's queue position is worked out from (in router order). */
 const STANDING_SCAN_MAX = 500;
 import type { Router } from '../routing/router';
-import type { SessionRecord, SessionStore } from '../sessions/store';
+import type { HistoryLine, SessionRecord, SessionStore } from '../sessions/store';
 import type { SessionViews } from '../sessions/views';
 import type { ConversationSummary, Handover, HandoverReason, QueueStanding } from '../../../common/ai/assist';
 import type { Lang } from '../../../common/ai/types';
@@ -102,6 +102,17 @@ export interface ReplyInput {
   draftId?: string;
 }
 
+/** Options of `acceptRecord` / `closeRecord`. */
+export interface RecordOptions {
+  /**
+   * History lines (system events, e.g. a call's `call.answered` / `call.ended`) stored in the same
+   * write as the claim or the close (`SessionStore.appendAndClaim` / `appendAndClose`, issue 18): one
+   * writer round trip, the lines before the close (a contact taken over from the AI: right after its
+   * hand-over write). Not written when nothing changes (a repeated close).
+   */
+  history?: readonly HistoryLine[];
+}
+
 export interface CloseInput {
   sessionId: string;
   wrapUpCode: WrapUpCode;
@@ -143,7 +154,7 @@ export interface ConversationService {
    * `accept` answering the stored session instead of the staff view (no history read or decrypted):
    * for callers that only need the outcome, such as a picked-up call (issue 18). Same errors.
    */
-  acceptRecord(actor: ConversationActor, sessionId: string): Promise<SessionRecord>;
+  acceptRecord(actor: ConversationActor, sessionId: string, options?: RecordOptions): Promise<SessionRecord>;
   /**
    * Stores the agent's text message and hands it to the channel (`message.out`). Idempotent on
    * `clientMessageId`. SESSION_NOT_FOUND, FORBIDDEN, NOT_ASSIGNED, SESSION_CLOSED,
@@ -156,7 +167,7 @@ export interface ConversationService {
    */
   close(actor: ConversationActor, input: CloseInput): Promise<SessionSummary>;
   /** `close` answering the stored session instead of the staff summary (a hung-up call, issue 18). Same errors. */
-  closeRecord(actor: ConversationActor, input: CloseInput): Promise<SessionRecord>;
+  closeRecord(actor: ConversationActor, input: CloseInput, options?: RecordOptions): Promise<SessionRecord>;
   /**
    * Hands the actor's active session back to the queue; it is offered to another agent first.
    * SESSION_NOT_FOUND, FORBIDDEN, NOT_ASSIGNED (not theirs, or no longer active), SESSION_CLOSED.
@@ -320,7 +331,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       return deps.views.detail(await service.acceptRecord(actor, sessionId), actor);
     },
 
-    async acceptRecord(actor, sessionId) {
+    async acceptRecord(actor, sessionId, { history = [] } = {}) {
       const before = await handled(actor, sessionId);
       if (before.status === 'bot') {
         // Taking a contact over from the AI: hand-over and assignment in one write.
@@ -328,6 +339,7 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         const summary = await summaryOf(before, handover);
         const taken = await deps.store.handOver(before.id, { handover, claimBy: actor.id, ...(summary ? { summary } : {}) });
         if (taken.changed) {
+          for (const line of history) await deps.store.appendOutbound({ ...line, sessionId: before.id });
           await syncCapacity(actor.id);
           await deps.bus.publish(sessionChanged(taken.session, 'accepted', actor.id, undefined, before));
           await publishHandover(taken.session, handover, actor.id);
@@ -335,7 +347,9 @@ export function createConversationService(deps: ConversationDeps): ConversationS
         }
         // The AI handed it over meanwhile: take it like any waiting contact.
       }
-      const { session, changed } = await deps.store.claim(before.id, actor.id);
+      const { session, changed } = history.length
+        ? await deps.store.appendAndClaim(before.id, actor.id, history)
+        : await deps.store.claim(before.id, actor.id);
       // Only the claim that changed the session acts on it: a double accept counts once (C9).
       if (changed) {
         deps.router.settle(before.id);
@@ -373,12 +387,14 @@ export function createConversationService(deps: ConversationDeps): ConversationS
       return deps.views.summary(await service.closeRecord(actor, input));
     },
 
-    async closeRecord(actor, { sessionId, wrapUpCode, note, resolvedOnFirstContact }) {
+    async closeRecord(actor, { sessionId, wrapUpCode, note, resolvedOnFirstContact }, { history = [] } = {}) {
       const current = await handled(actor, sessionId);
       // A wrap-up sent again with its ack lost (the desktop outbox drains it after a reconnect, issue 15)
       // answers what the first one did and changes nothing; a different code is a second wrap-up: refused.
       if (current.status === 'closed' && current.assignedAgentId === actor.id && current.wrapUpCode === wrapUpCode) return current;
-      const closed = await deps.store.close(current.id, actor.id, wrapUpCode, note);
+      const closed = history.length
+        ? await deps.store.appendAndClose(current.id, actor.id, wrapUpCode, note, history)
+        : await deps.store.close(current.id, actor.id, wrapUpCode, note);
       deps.router.settle(current.id);
       await syncCapacity(actor.id);
       const changed = sessionChanged(closed, 'closed', actor.id);

@@ -3,6 +3,9 @@ import { HuiliuError } from '../../../common/errors/codes';
 
 /**
  * AES-256-GCM sealing for data at rest (DESIGN §8). Layout: version (1) | nonce (12) | tag (16) | ct.
+ * The version byte names how the record's AAD is formed (`openVersioned`): 1 for every record, 2 for
+ * messages whose AAD binds their whole header (sessions/sqlite-rows.ts `messageAadOf`). Each version's
+ * AAD differs from the other's, so changing the byte fails the GCM check like any other flipped byte.
  * Nonces are 96 random bits per message; under one data key that stays far below the 2^32 messages
  * at which random nonces would risk a repeat (NIST SP 800-38D §8.3). The AAD binds a ciphertext to
  * its row, so swapping ciphertexts between rows is detected like any other tampering.
@@ -35,10 +38,18 @@ function nextNonce(): Buffer {
   return nonce;
 }
 
-export function seal(key: Buffer, plaintext: Buffer, aad: string): Buffer {
+/** The record formats `seal` writes: 1 (any record), 2 (a message bound to its header). */
+export type SealVersion = 1 | 2;
+
+/**
+ * AES-256-GCM of `plaintext` under a 32-byte `key` with a fresh random 96-bit nonce, the UTF-8 `aad`
+ * authenticated. `version` (default 1) is the first byte; the opener must form the same AAD for it.
+ * @throws RangeError when the key is not 32 bytes
+ */
+export function seal(key: Buffer, plaintext: Buffer, aad: string, version: SealVersion = VERSION): Buffer {
   if (key.length !== KEY_BYTES) throw new RangeError('AES-256 needs a 32-byte key');
   const out = Buffer.allocUnsafe(1 + NONCE + TAG + plaintext.length);
-  out[0] = VERSION;
+  out[0] = version;
   const nonce = nextNonce();
   nonce.copy(out, 1);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG });
@@ -52,9 +63,21 @@ export function seal(key: Buffer, plaintext: Buffer, aad: string): Buffer {
   return out;
 }
 
+/** Opens a version-1 record (`seal` without a version). @throws TamperError on any change, RangeError on a bad key */
 export function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  return openVersioned(key, sealed, (version) => (version === VERSION ? aad : null));
+}
+
+/**
+ * Opens a record whose AAD depends on its format: `aadOf(version)` answers the AAD for the stored
+ * version byte, or null when that version is not one this kind of record can have.
+ * @throws TamperError when the version is refused, the record is too short, or GCM fails (a flipped
+ *   byte, another row's ciphertext, a header that changed); RangeError when the key is not 32 bytes
+ */
+export function openVersioned(key: Buffer, sealed: Buffer, aadOf: (version: number) => string | null): Buffer {
   if (key.length !== KEY_BYTES) throw new RangeError('AES-256 needs a 32-byte key');
-  if (sealed.length < 1 + NONCE + TAG || sealed[0] !== VERSION) throw new TamperError();
+  const aad = sealed.length < 1 + NONCE + TAG ? null : aadOf(sealed[0]!);
+  if (aad === null) throw new TamperError();
   const nonce = sealed.subarray(1, 1 + NONCE);
   const tag = sealed.subarray(1 + NONCE, 1 + NONCE + TAG);
   const ct = sealed.subarray(1 + NONCE + TAG);

@@ -83,6 +83,12 @@ export interface Metrics {
   readonly slaPolicyBreaches: Counter<'skill_group' | 'channel' | 'kind'>;
   /** Open sockets on this node, read at each scrape: `agent` (socket.io) and `widget` (WebSocket); set by each gateway. */
   readonly socketCounts: { agent?: () => number; widget?: () => number };
+  /**
+   * Issue 14 (`HUILIU_STORE=redis`): this node's routing decisions not yet copied to the Redis Cluster
+   * (`RoutingLogOutbox.backlog`), read at each scrape into `huiliu_routing_log_outbox_backlog` and
+   * `huiliu_routing_log_outbox_oldest_seconds`; set by main.ts in redis mode, null otherwise (both read 0).
+   */
+  routingLogBacklog: (() => { rows: number; oldestAt: string | null } | null) | null;
 }
 
 /** Buckets for latencies in seconds (1 ms … 30 s). */
@@ -216,6 +222,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     socketCounts: {},
+    routingLogBacklog: null,
   };
   new Gauge({
     name: 'huiliu_socket_connections',
@@ -235,6 +242,25 @@ export function createMetrics(): Metrics {
       const counts = metrics.webhookOutboxCounts?.();
       if (!counts) return;
       for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: 'huiliu_routing_log_outbox_backlog',
+    help: "Routing decisions committed in this node's SQLite and not yet copied to the Redis Cluster's shared log (redis mode).",
+    registers: [registry],
+    collect() {
+      const backlog = metrics.routingLogBacklog?.();
+      if (backlog) this.set(backlog.rows);
+    },
+  });
+  new Gauge({
+    name: 'huiliu_routing_log_outbox_oldest_seconds',
+    help: 'Age of the oldest routing decision waiting to be copied to the Redis Cluster, seconds (0 when none waits; redis mode).',
+    registers: [registry],
+    collect() {
+      const backlog = metrics.routingLogBacklog?.();
+      if (!backlog) return;
+      this.set(backlog.oldestAt ? Math.max(0, (Date.now() - Date.parse(backlog.oldestAt)) / 1000) : 0);
     },
   });
   return metrics;

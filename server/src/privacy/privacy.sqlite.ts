@@ -53,6 +53,10 @@ const toRecord = (r: RequestRow): PrivacyRequestRecord => ({
  */
 export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvider }): PrivacyStore {
   const db: Db = openDatabase(options.path);
+  // What this connection deletes (destroyed data keys, pruned messages) is overwritten with zeros, not
+  // left in free space: a wrapped key still in the file's free pages would undo crypto-erasure for
+  // anyone holding the file and the KEK (https://www.sqlite.org/pragma.html#pragma_secure_delete).
+  db.pragma('secure_delete = ON');
   migrate(db, 'privacy', MIGRATIONS);
   const hasTable = (name: string) =>
     db.prepare(`SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HuiliuError } from '../../../common/errors/codes';
 import type { ExportBundle } from '../../../common/api/privacy';
 import type { EventOf } from '../../../common/events/events';
 import type { AuditEntryInput } from '../audit/audit';
@@ -27,7 +28,7 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
   });
 
   /** The production shape: the session writer in its worker thread, reads and the privacy store here. */
-  async function setUp(extra: Pick<PrivacyServiceOptions, 'archiveRetention'> = {}) {
+  async function setUp(extra: Pick<PrivacyServiceOptions, 'archiveRetention' | 'sharedErasure'> = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'huiliu-privacy-'));
     const path = join(dir, 'huiliu.db');
     const keys = createLocalKeyProvider(join(dir, 'keys'));
@@ -222,5 +223,57 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     expect(calls).toEqual([['vip', report!.before]]);
     const run = h.audit.find((e) => e.action === 'retention.run');
     expect(run?.detail).toMatchObject({ archivedSessions: 2, archivedMessages: 7, hotMessages: 3 });
+  });
+
+  it('in redis mode erases the cluster’s copies (sharedErasure) for the whole group before the request is executed', async () => {
+    const seen: { ids: readonly string[]; status: string | undefined }[] = [];
+    let requestId = '';
+    const h: Awaited<ReturnType<typeof setUp>> = await setUp({
+      sharedErasure: async (ids) => void seen.push({ ids, status: (await h.store.get(requestId))?.status }),
+    });
+    const a = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'shared-a' } }), { skillGroup: 'general' });
+    const b = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'shared-b' } }), { skillGroup: 'general' });
+    await h.sessions.mergeCustomers({ survivorId: a.envelope.customerId, mergedId: b.envelope.customerId, by: 'u-olga', reason: 'agent' });
+    requestId = (await h.service.requestErasure(alice, { customerId: b.envelope.customerId, reason: 'GDPR Art. 17 request' })).id;
+    expect((await h.service.approve('erasure', requestId, olga)).status).toBe('executed');
+    expect(seen).toEqual([{ ids: expect.arrayContaining([a.envelope.customerId, b.envelope.customerId]), status: 'approved' }]);
+    expect(seen[0]!.ids).toHaveLength(2);
+
+    // A cluster that cannot erase fails the request: it is not recorded executed.
+    const failing = await setUp({
+      sharedErasure: async () => {
+        throw new HuiliuError('NOT_READY', 'no replica acknowledged in time');
+      },
+    });
+    const c = await failing.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'shared-c' } }), {
+      skillGroup: 'general',
+    });
+    const r2 = await failing.service.requestErasure(alice, { customerId: c.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    await expect(failing.service.approve('erasure', r2.id, olga)).rejects.toMatchObject({ code: 'NOT_READY' });
+    expect((await failing.store.get(r2.id))?.status).toBe('failed');
+  });
+  it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {
+    // Node B's file merged X (the log's id) with Z; the cluster fails the first sharedErasure of Z.
+    const calls: string[][] = [];
+    let fail = true;
+    const h = await setUp({
+      sharedErasure: async (ids) => {
+        calls.push([...ids]);
+        if (fail) throw new HuiliuError('NOT_READY', 'no replica acknowledged in time');
+      },
+    });
+    const x = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'logged-x' } }), { skillGroup: 'general' });
+    const z = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'merged-z' } }), { skillGroup: 'general' });
+    const [X, Z] = [x.envelope.customerId, z.envelope.customerId];
+    await h.sessions.mergeCustomers({ survivorId: X, mergedId: Z, by: 'u-olga', reason: 'agent' });
+    await expect(h.service.applyRecordedErasure([X])).rejects.toMatchObject({ code: 'NOT_READY' });
+    // The log's cursor stays before the entry: the retry must still erase Z on the cluster.
+    fail = false;
+    await h.service.applyRecordedErasure([X]);
+    expect(calls).toEqual([[Z], [Z]]);
+    expect(await h.store.erased([X, Z])).toEqual(new Set([X, Z]));
+    // Applied again (a crash before the cursor moved): nothing more.
+    expect(await h.service.applyRecordedErasure([X])).toEqual({ customerIds: [], keysDestroyed: 0 });
+    expect(calls).toHaveLength(2);
   });
 });

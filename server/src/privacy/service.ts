@@ -48,6 +48,14 @@ export interface PrivacyServiceOptions {
    * pass for the same group and cut-off; its counts are added to the group's report.
    */
   archiveRetention?: (skillGroup: string, before: string) => Promise<{ sessions: number; archivedMessages: number; hotMessages: number }>;
+  /**
+   * Redis mode (issue 14): crypto-erasure of what the Redis Cluster holds of the erased customers (the
+   * customers port's identity and link lookups and data key, the conversations port's cached keys),
+   * run on the approving node after the SQLite shred and before the request is recorded executed, so
+   * reads through the ports answer CUSTOMER_ERASED as soon as `approve` resolves. Every node runs the
+   * same again on `customer.erased` (idempotent). Its error fails the request (`failed`; filing again retries).
+   */
+  sharedErasure?: (customerIds: readonly string[]) => Promise<void>;
   now?: () => number;
 }
 
@@ -317,6 +325,7 @@ export class PrivacyService {
         afterSeq = page[page.length - 1]!.seq;
       }
       const rating = await sessions.sessionRating(s.id);
+      const decisions = await sessions.decisions(s.id);
       bundle.conversations.push({
         sessionId: s.id,
         conversationId: s.conversationId,
@@ -334,7 +343,8 @@ export class PrivacyService {
           receivedAt: m.receivedAt,
           body: m.body,
         })),
-        routingDecisions: (await sessions.decisions(s.id)).map((d) => ({ at: d.at, configVersion: d.configVersion, decision: d.decision })),
+        routingDecisions: decisions.map((d) => ({ at: d.at, configVersion: d.configVersion, decision: d.decision })),
+        ...(decisions.partial ? { routingDecisionsPartial: true as const } : {}),
         csat: rating ? { score: rating.score, comment: rating.comment, ratedAt: rating.ratedAt } : null,
       });
       if (attachments) {
@@ -362,6 +372,7 @@ export class PrivacyService {
   private async erase(r: PrivacyRequestRecord, actor: PrivacyActor): Promise<void> {
     const group = await this.o.store.customerGroup(r.customerId);
     const report = await this.o.store.shred(group.length ? group : [r.customerId]);
+    await this.o.sharedErasure?.(report.customerIds);
     await this.o.store.complete(r.id, 'executed', this.iso());
     this.audit('system', 'privacy.erasure.execute', r, 'ok', {
       customers: report.customerIds.length,
@@ -383,6 +394,38 @@ export class PrivacyService {
     await this.o.bus.publish(customerErased(r.id, report.customerIds, actor.id)).catch((error: unknown) => {
       this.o.logger.error({ err: error, requestId: r.id }, 'publishing customer.erased failed');
     });
+  }
+
+  /**
+   * Redis mode (issue 14): an erasure recorded in the cluster's erasure log (approved on any node,
+   * perhaps while this one was stopped) applied to THIS node's SQLite file: the customers and the
+   * members of their merge groups this file knows are crypto-shredded (data key, lookups, facts — as
+   * `approve` does), and their contacts still open here are closed (`session.changed`, as `approve`
+   * does). Members only this file's merges add are erased on the cluster too (`sharedErasure`, which
+   * records them in the log) BEFORE this file shreds anything, so a failure there leaves the whole
+   * entry to the retry. Idempotent: a customer erased already changes nothing. Answers the ids
+   * shredded here (ids only: safe to log).
+   * @throws what `sharedErasure` throws (NOT_READY): nothing was shredded here; the caller retries
+   */
+  async applyRecordedErasure(customerIds: readonly string[]): Promise<{ customerIds: string[]; keysDestroyed: number }> {
+    const all = new Set<string>(customerIds);
+    for (const id of customerIds) for (const member of await this.o.store.customerGroup(id)) all.add(member);
+    const erased = await this.o.store.erased([...all]);
+    const ids = [...all].filter((id) => !erased.has(id));
+    if (ids.length === 0) return { customerIds: [], keysDestroyed: 0 };
+    // The members only this file's merges add are erased on the cluster BEFORE this file shreds them:
+    // a retry (this entry stays after the cursor when that fails) finds them still keyed here and tries
+    // again. Shredding first left them erased here only — the retry filtered them out as done, so their
+    // port records, lookups and keys and every other node's copy of them were never erased.
+    const extra = ids.filter((id) => !customerIds.includes(id));
+    if (extra.length) await this.o.sharedErasure?.(extra);
+    const report = await this.o.store.shred(ids);
+    for (const { session, before } of report.sessionsClosed) {
+      await this.o.bus.publish(sessionChanged(session, 'closed', 'system', undefined, before)).catch((error: unknown) => {
+        this.o.logger.error({ err: error, sessionId: session.id }, 'publishing session.changed for an erased contact failed');
+      });
+    }
+    return { customerIds: report.customerIds, keysDestroyed: report.keysDestroyed };
   }
 
   // ── Retention (per skill group) ────────────────────────────────────────────────────────────────

@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { SessionRecord, SessionStore } from '../sessions/store';
 import type { AgentPool, AgentState } from './agent-pool';
 import {
+  channelKindOf,
   compareWaiting,
   groupsReaching,
   proficiencyOf,
@@ -101,6 +102,16 @@ export interface Router {
    * as routed, or null when it is no longer waiting.
    */
   transferred(sessionId: string, options: { from: string; agentId?: string }): Promise<SessionRecord | null>;
+  /**
+   * Issue 18, a blind transfer's recall: `sessionId` is offered to `missedBy` (the transfer's target),
+   * whose phone did not answer; it goes back to `agentId` (the agent who transferred it) alone, for one
+   * offer time-out, when they are signed in here, `available`, in the contact's skill group now (a
+   * transfer to a colleague of another group moved it there) and have room for it. The offer moves in
+   * one compare-and-set on "offered to `missedBy`"; `missedBy` cools down for it. Resolves with the session
+   * offered to `agentId`, or null when they cannot take it (or the offer moved on meanwhile): the caller
+   * then declines the offer as usual (`declined`: the next agent, or the queue).
+   */
+  recall(sessionId: string, missedBy: string, agentId: string): Promise<SessionRecord | null>;
   /**
    * A warm transfer to a skill group or the expert tier: the agent the router would offer `session`
    * under `decision` (its skill group and tier, as a contact that starts waiting now: the tier's first
@@ -497,11 +508,18 @@ export function createRouter(deps: RouterDeps): Router {
       );
       // Crash recovery: contacts stored but never routed, or offered before a restart.
       for (const s of await deps.store.listSessions({ status: ['queued', 'offered'], limit: 5000 })) {
-        if (!s.routing) {
-          const first = await deps.store.listMessages(s.conversationId, { limit: 1 });
-          if (first[0]) await router.route(first[0]);
-        } else {
-          await offer(s, s.routing, 'recovery');
+        try {
+          if (!s.routing) {
+            const first = await deps.store.listMessages(s.conversationId, { limit: 1 });
+            if (first[0]) await router.route(first[0]);
+          } else {
+            await offer(s, s.routing, 'recovery');
+          }
+        } catch (error) {
+          // A contact of a customer erased meanwhile (redis mode: erased on the cluster while this node
+          // was down) is not recovered; it failed the whole start (CUSTOMER_ERASED from its messages).
+          if (!(error instanceof HuiliuError && error.code === 'CUSTOMER_ERASED')) throw error;
+          log.warn({ sessionId: s.id }, 'a queued contact of an erased customer was not recovered');
         }
       }
     },
@@ -729,6 +747,51 @@ export function createRouter(deps: RouterDeps): Router {
       );
       if (applied) deps.metrics?.offers.inc({ outcome: 'offered' });
       return applied ? settled(session, saved, config.offerTimeoutMs, 'transferred') : saved;
+    },
+
+    async recall(sessionId, missedBy, agentId) {
+      if (stopped) return null;
+      const agent = deps.pool.get(agentId);
+      if (!agent || agent.presence !== 'available') return null;
+      const session = await deps.store.getSession(sessionId);
+      if (session?.status !== 'offered' || session.offeredAgentId !== missedBy || !session.routing) return null;
+      if (!agent.skillGroups.includes(session.skillGroup)) return null;
+      const config = await deps.config();
+      const kind = channelKindOf(session.channel);
+      const load = await deps.store.agentLoad(agentId);
+      if (!roomFor({ load: load.byKind }, kind, config.capacity).ok) return null;
+      const decision: RoutingDecision = {
+        ...session.routing,
+        trigger: 'declined',
+        offerConfigVersion: config.version,
+        offeredAt: new Date(now()).toISOString(),
+        offeredTo: agentId,
+        assignment: `recalled: the transfer's target did not answer; offered back to the transferring agent alone for ${config.offerTimeoutMs / 1000} s, then to ${session.skillGroup}`,
+        assignmentDetails: [{ code: 'transfer-recalled', params: { timeoutMs: config.offerTimeoutMs, group: session.skillGroup } }],
+        candidates: [
+          { agentId, chosen: true, reasons: ['transferred it; recalled'], details: [{ code: 'recalled-by-transfer' }], codes: ['chosen'] },
+          {
+            agentId: missedBy,
+            chosen: false,
+            reasons: ['did not answer'],
+            details: [{ code: 'missed-transfer' }],
+            codes: ['declined-recently'],
+          },
+        ],
+      };
+      const expiresAt = new Date(now() + config.offerTimeoutMs).toISOString();
+      const { session: saved, applied } = await deps.store.saveRouting(
+        sessionId,
+        decision,
+        { agentId, expiresAt, capacity: { kind, limits: config.capacity } },
+        { offeredAgentId: missedBy },
+      );
+      if (!applied) return null;
+      decline(sessionId, missedBy);
+      deps.metrics?.offers.inc({ outcome: 'declined' });
+      deps.metrics?.offers.inc({ outcome: 'offered' });
+      log.info({ sessionId, agentId }, 'transfer target did not answer; recalled to the transferring agent');
+      return settled(session, saved, config.offerTimeoutMs, 'declined');
     },
 
     async transferCandidate(session, decision, exclude) {

@@ -111,10 +111,15 @@ export function createArchiver(deps: {
 /**
  * The sweep at start (issue 14): sessions closed while no archiver ran (the server was down between a
  * close and its copy, PostgreSQL was unreachable until the retries gave up) are found in the source of
- * truth — closed sessions opened in the last `lookbackMs` (default 7 days), at most 5,000 per skill
- * group — checked against the archive, and the missing ones queued on `archiver`. Answers how many
- * were queued and whether a group had more than the sweep looked at (`truncated`).
- * @throws Error when the archive cannot be read
+ * truth — closed sessions opened in the last `lookbackMs` (default 7 days) — checked against the archive
+ * in batches of 500, and the missing ones queued on `archiver`.
+ *
+ * Paging: each skill group's window is read `pageSize` (default 5,000) sessions at a time; a window
+ * that fills a page is split in two halves by creation time (`createdSince` / `createdBefore`) until
+ * each fits, so every closed session of the window is looked at whatever the volume. Answers how many
+ * were queued and `truncated`: true only when more than `pageSize` sessions of one group were opened
+ * within one second (a window is not split below 1 s), which it then logs as not fully swept.
+ * @throws Error when the source or the archive cannot be read
  */
 export async function sweepUnarchived(deps: {
   sessions: Pick<SessionStore, 'listSessions'>;
@@ -122,14 +127,30 @@ export async function sweepUnarchived(deps: {
   archiver: Pick<Archiver, 'closed'>;
   skillGroups: readonly string[];
   lookbackMs?: number;
+  pageSize?: number;
   now?: () => number;
 }): Promise<{ queued: number; truncated: boolean }> {
-  const since = new Date((deps.now ?? Date.now)() - (deps.lookbackMs ?? 7 * 86_400_000)).toISOString();
+  const now = (deps.now ?? Date.now)();
+  const pageSize = Math.max(1, deps.pageSize ?? 5000);
   let queued = 0;
   let truncated = false;
-  for (const group of deps.skillGroups) {
-    const closed = await deps.sessions.listSessions({ status: ['closed'], skillGroups: [group], createdSince: since, limit: 5000 });
-    if (closed.length >= 5000) truncated = true;
+  const sweep = async (group: string, from: number, to: number): Promise<void> => {
+    const closed = await deps.sessions.listSessions({
+      status: ['closed'],
+      skillGroups: [group],
+      createdSince: new Date(from).toISOString(),
+      createdBefore: new Date(to).toISOString(),
+      limit: pageSize,
+    });
+    if (closed.length >= pageSize) {
+      if (to - from > 1000) {
+        const mid = from + Math.floor((to - from) / 2);
+        await sweep(group, from, mid);
+        await sweep(group, mid, to);
+        return;
+      }
+      truncated = true;
+    }
     for (let i = 0; i < closed.length; i += 500) {
       const batch = closed.slice(i, i + 500);
       const have = await deps.archive.archived(batch.map((s) => s.id));
@@ -139,7 +160,9 @@ export async function sweepUnarchived(deps: {
         queued++;
       }
     }
-  }
+  };
+  // The window ends a second after now: a session opened in this very millisecond is in it.
+  for (const group of deps.skillGroups) await sweep(group, now - (deps.lookbackMs ?? 7 * 86_400_000), now + 1000);
   return { queued, truncated };
 }
 

@@ -284,6 +284,7 @@ describe('Redis conversations: durability through failovers (WAIT 1 before the a
           })
         ).session;
         const slot = redisKeySlot(store.layout.messages(sessionHashTag(s.id), s.conversationId));
+        await owned.waitHealthy();
         const [replica] = await owned.replicaPortsOf(slot);
         const message = {
           sessionId: s.id,
@@ -483,9 +484,51 @@ describe('Redis conversations: the opened-record cache (record-cache.ts)', () =>
       header[at] = header[at] === 0x30 ? 0x31 : 0x30;
       await redis.lset(list, 1, header);
       await expect(store.listMessages(session.conversationId)).rejects.toMatchObject({ name: 'TamperError' });
+      // Record format 2: every header field is bound too — the critical flag, the sent time, the
+      // direction (same length, so the header's length prefix still fits), and the format byte itself.
+      const edits: [from: string, to: string][] = [
+        ['"cr":1', '"cr":0'],
+        ['"st":"2', '"st":"1'],
+        ['"d":"in"', '"d":"xx"'],
+      ];
+      for (const [from, to] of edits) {
+        const at = original.indexOf(Buffer.from(from));
+        expect(at, from).toBeGreaterThan(0);
+        const edited = Buffer.from(original);
+        Buffer.from(to).copy(edited, at);
+        await redis.lset(list, 1, edited);
+        await expect(store.listMessages(session.conversationId), from).rejects.toMatchObject({ name: 'TamperError' });
+      }
+      const sealedAt = 3 + original.readUInt16BE(1);
+      expect(original[sealedAt]).toBe(2);
+      const downgraded = Buffer.from(original);
+      downgraded[sealedAt] = 1;
+      await redis.lset(list, 1, downgraded);
+      await expect(store.listMessages(session.conversationId)).rejects.toMatchObject({ name: 'TamperError' });
       await redis.lset(list, 1, original);
       expect(await texts()).toEqual(['one', 'two', 'three']);
     } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('keeps what this process appended as opened: read back here without an AES-GCM open, opened on another node', async () => {
+    const prefix = `rc-${randomUUID().slice(0, 8)}`;
+    const { store, close } = await openStore(prefix);
+    const other = await openStore(prefix);
+    try {
+      const { session } = await conversationOf(store, uuidv7(), ['one', 'two', 'three']);
+      expect(store.recordCacheStats().records).toBe(3);
+      const before = store.recordCacheStats();
+      const texts = (messages: Envelope[]) => messages.map((m) => (m.body as { text: string }).text);
+      expect(texts(await store.listMessages(session.conversationId))).toEqual(['one', 'two', 'three']);
+      expect(store.recordCacheStats()).toMatchObject({ hits: before.hits + 3, misses: before.misses });
+      // Another process (node) did not write them: it opens each record once.
+      const otherBefore = other.store.recordCacheStats();
+      expect(texts(await other.store.listMessages(session.conversationId))).toEqual(['one', 'two', 'three']);
+      expect(other.store.recordCacheStats()).toMatchObject({ hits: otherBefore.hits, misses: otherBefore.misses + 3 });
+    } finally {
+      await other.close();
       await close();
     }
   }, 60_000);

@@ -17,13 +17,14 @@ export interface ConversationClusterOptions {
  * Connects the conversations port to a Redis Cluster for `HUILIU_STORE=redis` (issue 14, docs/store.md):
  * an ioredis `Cluster` on the seed nodes, checked once — `CLUSTER INFO` must say `cluster_state:ok`
  * within `connectTimeoutMs` — then `createRedisConversationStore` on it (writes wait for one replica).
- * `close` disconnects the cluster after the store shut down.
+ * `cluster` is the connection, for the other ports on the same cluster (customers, routing decisions);
+ * `close` disconnects it after the store shut down, so those ports shut down before `close`.
  * @throws HuiliuError STORE_UNREACHABLE when no seed node answers in time, a node is not in cluster mode,
  *   or the cluster is not `ok` (the message names the nodes and the reason, never a secret)
  */
 export async function connectConversationCluster(
   options: ConversationClusterOptions,
-): Promise<{ store: RedisConversationStore; close(): Promise<void> }> {
+): Promise<{ store: RedisConversationStore; cluster: Cluster; close(): Promise<void> }> {
   const seeds = options.nodes.map((n) => {
     const i = n.lastIndexOf(':');
     return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
@@ -62,6 +63,7 @@ export async function connectConversationCluster(
   const store = await createRedisConversationStore({ redis: cluster, keys: options.keys, prefix: options.prefix });
   return {
     store,
+    cluster,
     async close() {
       await store.shutdown();
       cluster.disconnect();

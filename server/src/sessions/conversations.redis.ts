@@ -19,7 +19,8 @@ import {
 import type { ArchivedRecord, SessionArchive } from './archive';
 import { LIBRARY, LIBRARY_VERSION } from './conversations.redis.lua';
 import { ConversationRecordCache } from './record-cache';
-import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, messageAad } from './sqlite-rows';
+import { createRedisIo, dataKeyName, isRedisCluster, RedisDataKeys } from './redis-io';
+import { blindIndex, customerKeyOwner, INDEX_KEY_OWNER, openMessage, sealMessage, type MessageHeader } from './sqlite-rows';
 import type { SessionRecord } from './store';
 
 /**
@@ -168,14 +169,14 @@ export function redisLayout(prefix = 'huiliu') {
       ...(QUEUE_STATUSES.map((s) => `${prefix}:q:{${skillGroup}}:${s}`) as [string, string, string]),
       `${prefix}:q:{${skillGroup}}:meta`,
     ],
-    dataKey: (owner: string) => `${prefix}:dk:{${owner}}`,
+    dataKey: (owner: string) => dataKeyName(prefix, owner),
   };
 }
 export type Layout = ReturnType<typeof redisLayout>;
 
 /** Record format of a stored message: 1 | header length (u16 BE) | header JSON | sealed payload. */
 const RECORD_V1 = 1;
-interface RecordHeader {
+export interface RecordHeader {
   id: string;
   s: string;
   c: string;
@@ -190,6 +191,25 @@ interface RecordHeader {
   rt: string;
   /** The data key the payload is sealed with (its owner; the wrapped key names its KEK). */
   key: string;
+}
+
+/** A record header's fields as the AAD of format 2 binds them (sqlite-rows.ts `MessageHeader`). */
+export function recordHeaderFields(h: RecordHeader, conversationId: string): MessageHeader {
+  return {
+    id: h.id,
+    conversationId,
+    sessionId: h.s,
+    customerId: h.c,
+    channel: h.ch,
+    direction: h.d,
+    kind: h.k,
+    critical: h.cr === 1,
+    clientMessageId: h.m,
+    authorId: h.a,
+    authorKind: h.ak,
+    sentAt: h.st,
+    receivedAt: h.rt,
+  };
 }
 
 function packRecord(header: RecordHeader, sealed: Buffer): Buffer {
@@ -247,14 +267,6 @@ const publicSession = (s: SessionRecord & { ver?: number }): SessionRecord => {
   return rest;
 };
 
-/** Is this error one where the command did not run (or an idempotent retry is safe): a failover in progress. */
-function transient(error: unknown): boolean {
-  const m = error instanceof Error ? error.message : String(error);
-  return /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY)\b|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|NOT_DURABLE/.test(
-    m,
-  );
-}
-
 function mapError(error: unknown): never {
   const m = error instanceof Error ? error.message : String(error);
   const code = STATUS_CODES.find((c) => m === c || m.startsWith(`${c} `) || m.endsWith(` ${c}`));
@@ -271,7 +283,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
   const retryMs = options.retryMs ?? 20_000;
   const now = options.now ?? Date.now;
   const iso = () => new Date(now()).toISOString();
-  const isCluster = 'nodes' in redis && typeof (redis as Cluster).nodes === 'function' && (redis as Cluster).isCluster;
+  const isCluster = isRedisCluster(redis);
   // Opened records of recently read conversations (record-cache.ts): re-reads skip the header parse and GCM.
   const recordCache = new ConversationRecordCache<RecordHeader>(options.openedCacheBytes ?? 32 * 1024 * 1024);
   /** Bumped by every `forgetCustomers`: a read that started before it keeps nothing it opened. */
@@ -288,93 +300,11 @@ export async function createRedisConversationStore(options: RedisConversationOpt
     );
   }
 
-  /**
-   * Runs `commands` on the master of their slot, then `WAIT waitReplicas waitMs` on the same connection,
-   * retrying transient failover errors until `retryMs`. Answers the replies of `commands`.
-   * @throws HuiliuError NOT_READY when no replica acknowledged within the retry budget
-   */
-  async function durable(build: (p: ReturnType<Cluster['pipeline']>) => void, options: { idempotent: boolean }): Promise<unknown[]> {
-    const deadline = Date.now() + retryMs;
-    let delay = 50;
-    for (;;) {
-      try {
-        const p = redis.pipeline();
-        build(p);
-        const n = p.length;
-        if (waitReplicas > 0) p.wait(waitReplicas, waitMs);
-        const replies = (await p.exec())!;
-        for (let i = 0; i < n; i++) if (replies[i]![0]) throw replies[i]![0];
-        if (waitReplicas > 0) {
-          const acked = Number(replies[n]![1]);
-          // Not acknowledged by a replica in time: not acked to the caller either. An idempotent write is
-          // retried (its retry writes again, so the next WAIT covers it); others answer NOT_READY.
-          if (acked < waitReplicas) throw new Error(`NOT_DURABLE ${acked}/${waitReplicas} replicas`);
-        }
-        return replies.slice(0, n).map((r) => r[1]);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (message.startsWith('ERR Function not found') || message.includes('Library') || message.startsWith('NOSCRIPT')) {
-          await loadLibrary();
-          continue;
-        }
-        const retriable = transient(error) && (options.idempotent || !message.startsWith('NOT_DURABLE'));
-        if (!retriable || Date.now() > deadline) {
-          if (message.startsWith('NOT_DURABLE') || transient(error)) {
-            throw new HuiliuError('NOT_READY', 'The session store could not confirm the write on a replica; retry.');
-          }
-          mapError(error);
-        }
-        // A redirection or a dead node: the slot map changed (a failover); learn the new one.
-        if (isCluster && !message.startsWith('NOT_DURABLE')) (redis as Cluster).refreshSlotsCache();
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 500);
-      }
-    }
-  }
+  const { durable, read } = createRedisIo({ redis, waitReplicas, waitMs, retryMs, loadLibrary, mapError });
 
-  /** Reads retry through a failover too (they change nothing). */
-  async function read<T>(fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + retryMs;
-    let delay = 50;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (!transient(error) || Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 500);
-      }
-    }
-  }
-
-  // ── data keys: wrapped by the KEK in Redis, unwrapped once per process (bounded LRU) ─────────────
-  const keyCache = new Map<string, Buffer>();
-  const remember = (owner: string, key: Buffer) => {
-    keyCache.delete(owner);
-    keyCache.set(owner, key);
-    if (keyCache.size > 50_000) keyCache.delete(keyCache.keys().next().value!);
-    return key;
-  };
-  const packWrapped = (kekId: string, wrapped: Buffer) =>
-    Buffer.concat([Buffer.from([Buffer.byteLength(kekId)]), Buffer.from(kekId), wrapped]);
-  async function dataKey(owner: string, create: boolean): Promise<Buffer | null> {
-    const hit = keyCache.get(owner);
-    if (hit) return remember(owner, hit);
-    const stored = await read(() => redis.getBuffer(L.dataKey(owner)));
-    if (stored) {
-      const n = stored[0]!;
-      return remember(
-        owner,
-        await options.keys.unwrapDataKey({ kekId: stored.subarray(1, 1 + n).toString(), wrapped: stored.subarray(1 + n) }),
-      );
-    }
-    if (!create) return null;
-    const { plain, wrapped } = await options.keys.generateDataKey();
-    // SET NX: of two creators the first wins; durable (WAIT) before anything is sealed with it.
-    const [set] = await durable((p) => p.set(L.dataKey(owner), packWrapped(wrapped.kekId, wrapped.wrapped), 'NX'), { idempotent: true });
-    if (set !== 'OK') return dataKey(owner, false);
-    return remember(owner, plain);
-  }
+  // ── data keys: wrapped by the KEK in Redis, unwrapped once per process (bounded LRU, redis-io.ts) ─
+  const dataKeys = new RedisDataKeys(redis, { durable, read }, options.keys, options.prefix ?? 'huiliu');
+  const dataKey = (owner: string, create: boolean) => dataKeys.get(owner, create);
   const customerKey = async (customerId: string) => {
     const key = await dataKey(customerKeyOwner(customerId), false);
     if (!key) throw new HuiliuError('CUSTOMER_ERASED', "This customer's data was erased.");
@@ -516,7 +446,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         const unpacked = unpackRecord(record);
         h = unpacked.header;
         const key = keysOf.get(h.c) ?? (await keyOf(h.c));
-        plain = openText(key, unpacked.sealed, messageAad(h.id));
+        plain = openMessage(key, unpacked.sealed, recordHeaderFields(h, conversationId));
         // A copy: the reply's Buffer may be a view on a larger socket chunk.
         if (generation === forgets)
           recordCache.put(conversationId, seq, { record: Buffer.from(record), key, customerId: h.c, header: h, plain });
@@ -665,6 +595,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         if (s) session = rememberFacts({ id: s.id, conversationId: s.conversationId, customerId: s.customerId, channel: s.channel });
       }
       if (!tag || !session) throw new HuiliuError('SESSION_NOT_FOUND');
+      // A forget (erasure) while this append awaits: the plaintext it sealed is not kept in the cache.
+      const generation = forgets;
       const key = await customerKey(session.customerId);
       const hmac = contentHmac(session.customerId, input.content, input.idempotencyContent);
       const t = iso();
@@ -685,7 +617,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         rt: t,
         key: customerKeyOwner(session.customerId),
       };
-      const record = packRecord(header, sealText(key, JSON.stringify({ body: input.content.body, meta }), messageAad(id)));
+      const plain = JSON.stringify({ body: input.content.body, meta });
+      const record = packRecord(header, sealMessage(key, plain, recordHeaderFields(header, session.conversationId)));
       const c = session.conversationId;
       const [reply] = (await durable(
         (p) =>
@@ -714,6 +647,10 @@ export async function createRedisConversationStore(options: RedisConversationOpt
           throw new HuiliuError('SESSION_CLOSED', 'This message was stored in a session since closed and removed by retention.');
         return { envelope, duplicate: true };
       }
+      // Write-through: this process sealed the record, so it keeps it as opened (the bytes it pushed,
+      // byte-compared with Redis on every read like any cached record) — the agent reading the message
+      // it was just sent does not open it again (docs/store.md, the opened-record cache).
+      if (generation === forgets) recordCache.put(c, seq, { record, key, customerId: session.customerId, header, plain });
       const envelope = {
         v: ENVELOPE_VERSION,
         id,
@@ -1018,7 +955,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
       let n = 0;
       forgets++;
       for (const id of customerIds) {
-        if (keyCache.delete(customerKeyOwner(id))) n++;
+        if (dataKeys.forget(customerKeyOwner(id))) n++;
         n += recordCache.forgetCustomer(id);
       }
       return n;
@@ -1030,7 +967,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
 
     async shutdown() {
       recordCache.clear();
-      keyCache.clear();
+      dataKeys.clear();
     },
   };
   return store;

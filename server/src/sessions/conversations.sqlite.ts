@@ -17,8 +17,9 @@ import {
   envelopeOf,
   INDEX_KEY_OWNER,
   loadCustomerKey,
-  messageAad,
   nameAad,
+  rowHeader,
+  sealMessage,
   toSession,
   type MessageRow,
   type SessionRow,
@@ -152,7 +153,7 @@ export async function createSqliteConversationStore(options: SqliteConversationO
         const { last_seq: seq } = q.nextSeq.get(t, session.conversation_id) as { last_seq: number };
         const id = uuidv7();
         const meta = input.meta ?? {};
-        const row: MessageRow = {
+        const fields: Omit<MessageRow, 'payload_ct'> = {
           id,
           conversation_id: session.conversation_id,
           session_id: session.id,
@@ -161,7 +162,6 @@ export async function createSqliteConversationStore(options: SqliteConversationO
           channel: session.channel,
           direction: input.direction,
           kind: input.content.kind,
-          payload_ct: sealText(key, JSON.stringify({ body: input.content.body, meta }), messageAad(id)),
           content_hmac: hmac,
           client_message_id: input.clientMessageId,
           critical: input.critical ? 1 : 0,
@@ -170,6 +170,9 @@ export async function createSqliteConversationStore(options: SqliteConversationO
           sent_at: input.sentAt ?? t,
           received_at: t,
         };
+        // Format 2: the payload is bound to the row's header (sqlite-rows.ts `messageHeaderAad`).
+        const payload = JSON.stringify({ body: input.content.body, meta });
+        const row: MessageRow = { ...fields, payload_ct: sealMessage(key, payload, rowHeader(fields)) };
         q.insertMessage.run(row);
         q.touchSession.run(t, t, session.id);
         return { envelope: envelopeOf(row, input.content.body, meta) as Envelope, duplicate: false };

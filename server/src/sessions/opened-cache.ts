@@ -10,13 +10,15 @@
  * destroyed (crypto-erasure) no longer has a key to match. `forgetCustomer` drops a customer's
  * plaintext at once when their data is erased.
  */
-import { openText } from '../crypto/aead';
+import { openVersioned } from '../crypto/aead';
 
 interface Entry {
   /** The data key the payload was opened with (the ring's Buffer: identity, not contents). */
   key: Buffer;
   /** The ciphertext as stored when it was opened. */
   sealed: Buffer;
+  /** The AAD it was opened with (format 2: the row's header): a changed header is not a hit. */
+  aad: string;
   plain: string;
   customerId: string;
   bytes: number;
@@ -36,30 +38,31 @@ export class OpenedPayloadCache {
   /** `maxBytes`: the budget for ciphertext + plaintext (UTF-16) kept; 0 turns the cache off. */
   constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
 
-  /** Bytes held now (estimate: ciphertext + 2 bytes per plaintext code unit + overhead). */
+  /** Bytes held now (estimate: ciphertext + 2 bytes per plaintext and AAD code unit + overhead). */
   get bytes(): number {
     return this.size;
   }
 
   /**
-   * The plaintext of `sealed` (stored under `id`, bound to the AAD `aad(id)` returns), from the cache
-   * when the same key opened the same bytes before, else opened with `openText` (throws `TamperError`
-   * on any change). Eviction is CLOCK over insertion order: an entry read since it last came up gets a
+   * The plaintext of `sealed` (stored under `id`, bound to the AAD `aadOf(its format byte)` returns —
+   * null refuses the format), from the cache when the same key opened the same bytes with the same AAD
+   * before, else opened with `openVersioned` (throws `TamperError` on any change). Eviction is CLOCK over insertion order: an entry read since it last came up gets a
    * second chance, so hot conversations stay without reordering the map on every hit.
    */
-  open(id: string, customerId: string, key: Buffer, sealed: Buffer, aad: (id: string) => string): string {
+  open(id: string, customerId: string, key: Buffer, sealed: Buffer, aadOf: (version: number) => string | null): string {
+    const aad = sealed.length > 0 ? aadOf(sealed[0]!) : null;
     const hit = this.entries.get(id);
-    if (hit !== undefined && hit.key === key && hit.sealed.equals(sealed)) {
+    if (hit !== undefined && aad !== null && hit.key === key && hit.aad === aad && hit.sealed.equals(sealed)) {
       this.hits++;
       hit.used = true;
       return hit.plain;
     }
     this.misses++;
-    const plain = openText(key, sealed, aad(id));
+    const plain = openVersioned(key, sealed, () => aad).toString('utf8');
     if (hit) this.drop(id, hit);
-    const bytes = sealed.length + plain.length * 2 + ENTRY_OVERHEAD;
+    const bytes = sealed.length + (plain.length + aad!.length) * 2 + ENTRY_OVERHEAD;
     if (bytes > this.maxBytes) return plain;
-    this.entries.set(id, { key, sealed, plain, customerId, bytes, used: false });
+    this.entries.set(id, { key, sealed, aad: aad!, plain, customerId, bytes, used: false });
     this.size += bytes;
     while (this.size > this.maxBytes) {
       const [oldId, old] = this.entries.entries().next().value as [string, Entry];

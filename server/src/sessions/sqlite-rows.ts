@@ -5,7 +5,10 @@ import type { RoutingDecision } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, Handover } from '../../../common/ai/assist';
 import { HuiliuError } from '../../../common/errors/codes';
-import { openText } from '../crypto/aead';
+import { isWellFormed } from '../../../common/text/text';
+import type { Statement } from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
+import { openText, openVersioned, seal, sealText } from '../crypto/aead';
 import { joinKey } from '../crypto/composite-key';
 import type { DataKeyRing } from './data-keys';
 import type { OpenedPayloadCache } from './opened-cache';
@@ -100,7 +103,98 @@ export const INDEX_KEY_OWNER = 'index';
 export const customerKeyOwner = (customerId: string) => `customer:${customerId}`;
 
 // Additional authenticated data: binds each ciphertext to its row and column.
+/** A message's AAD in record format 1 (messages stored before format 2): its id only. */
 export const messageAad = (messageId: string) => `msg:${messageId}`;
+
+/**
+ * The header of a stored message that its sealed payload is bound to (record format 2): every field a
+ * reader takes from outside the ciphertext, except its `seq` (the Redis adapter learns it only inside
+ * the append's Redis function, after sealing; order within a conversation is not authenticated).
+ * The same fields in both adapters (SQLite columns, the Redis record header), so a record moves
+ * between stores unchanged.
+ */
+export interface MessageHeader {
+  id: string;
+  conversationId: string;
+  sessionId: string;
+  customerId: string;
+  channel: ChannelCode;
+  direction: 'in' | 'out';
+  kind: string;
+  critical: boolean;
+  clientMessageId: string;
+  authorId: string | null;
+  authorKind: string | null;
+  sentAt: string;
+  receivedAt: string;
+}
+
+/** The record format new messages are sealed in (`sealMessage`). */
+export const MESSAGE_FORMAT = 2;
+
+/** A message's AAD in record format 2: `msg2:` + the JSON array of its header fields (injective). */
+export function messageHeaderAad(h: MessageHeader): string {
+  return `msg2:${JSON.stringify([
+    h.id,
+    h.conversationId,
+    h.sessionId,
+    h.customerId,
+    h.channel,
+    h.direction,
+    h.kind,
+    h.critical ? 1 : 0,
+    h.clientMessageId,
+    h.authorId,
+    h.authorKind,
+    h.sentAt,
+    h.receivedAt,
+  ])}`;
+}
+
+/** The AAD a stored message's format byte calls for (1: id only, 2: the header), null for any other. */
+export const messageAadOf =
+  (h: MessageHeader) =>
+  (version: number): string | null =>
+    version === 2 ? messageHeaderAad(h) : version === 1 ? messageAad(h.id) : null;
+
+/**
+ * Seals a message payload (UTF-8 JSON) in format 2: bound to its header.
+ * @throws HuiliuError VALIDATION_FAILED when a header field is not well-formed text (a lone UTF-16
+ *   surrogate): SQLite would store it as other characters than those sealed, and the message — with its
+ *   whole conversation's history read — would fail its integrity check on every read. The API's schemas
+ *   refuse such ids already; this keeps any other caller from writing an unreadable row.
+ */
+export function sealMessage(key: Buffer, plain: string, header: MessageHeader): Buffer {
+  const aad = messageHeaderAad(header);
+  // JSON.stringify writes a lone surrogate as `\udXXX`, so only such an AAD (rare) is looked at again.
+  if (aad.includes('\\ud') && Object.values(header).some((v) => typeof v === 'string' && !isWellFormed(v)))
+    throw new HuiliuError('VALIDATION_FAILED', 'message header: text must be well-formed (no lone surrogates)');
+  return seal(key, Buffer.from(plain, 'utf8'), aad, MESSAGE_FORMAT);
+}
+
+/**
+ * Opens a stored message payload of format 1 or 2. @throws TamperError when the payload, its format
+ * byte or (format 2) any header field changed
+ */
+export const openMessage = (key: Buffer, sealed: Buffer, header: MessageHeader): string =>
+  openVersioned(key, sealed, messageAadOf(header)).toString('utf8');
+
+/** The header of a SQLite message row (format 2's AAD fields). */
+export const rowHeader = (row: Omit<MessageRow, 'payload_ct'>): MessageHeader => ({
+  id: row.id,
+  conversationId: row.conversation_id,
+  sessionId: row.session_id,
+  customerId: row.customer_id,
+  channel: row.channel,
+  direction: row.direction,
+  kind: row.kind,
+  critical: row.critical === 1,
+  clientMessageId: row.client_message_id,
+  authorId: row.author_id,
+  authorKind: row.author_kind ?? null,
+  sentAt: row.sent_at,
+  receivedAt: row.received_at,
+});
 export const nameAad = (customerId: string) => `cust:${customerId}:name`;
 export const externalIdAad = (channel: ChannelCode, identityHmac: string) => `ident:${channel}:${identityHmac}:ext`;
 export const phoneAad = (channel: ChannelCode, identityHmac: string) => `ident:${channel}:${identityHmac}:phone`;
@@ -114,6 +208,135 @@ export const ratingCommentAad = (sessionId: string) => `session:${sessionId}:csa
 /** Blind index: a keyed hash of label + fixed parts + one free-text part, joined injectively (issue 6 B7). */
 export function blindIndex(indexKey: Buffer): (...parts: string[]) => string {
   return (...parts) => createHmac('sha256', indexKey).update(joinKey('\u0000', parts)).digest('hex');
+}
+
+/** The keyed hashes of a customer's name and an identity's phone (blind-index labels `name`, `phone`). */
+export function profileHashes(blind: (...parts: string[]) => string) {
+  return {
+    nameHmac: (customerId: string, name: string) => blind('name', customerId, name),
+    phoneHmac: (channel: ChannelCode, identityHmac: string, phone: string) => blind('phone', channel, identityHmac, phone),
+  };
+}
+
+/** The SQL of a new customer row and of a channel identity (the writer and the customers port prepare it on their own connection). */
+export const CUSTOMER_ROW_SQL = {
+  insertCustomer: 'INSERT INTO customers (id, name_ct, name_hmac, created_at, group_id) VALUES (?, ?, ?, ?, ?)',
+  insertIdentity: `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, phone_hmac, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+} as const;
+
+/** `CUSTOMER_ROW_SQL` prepared on one connection. */
+export type CustomerRowStatements = { [K in keyof typeof CUSTOMER_ROW_SQL]: Statement };
+
+/**
+ * A new customer row, inside the caller's transaction: `name` sealed under the customer's data key `key`
+ * (AAD `nameAad`) with its keyed hash (`blind`, the index key), created at `t` (ISO 8601), its own merge group.
+ */
+export function insertCustomerRow(
+  q: CustomerRowStatements,
+  blind: (...parts: string[]) => string,
+  key: Buffer,
+  customerId: string,
+  name: string,
+  t: string,
+): void {
+  q.insertCustomer.run(
+    customerId,
+    sealText(key, name, nameAad(customerId)),
+    profileHashes(blind).nameHmac(customerId, name),
+    t,
+    customerId,
+  );
+}
+
+/**
+ * A channel identity (`identity.channel`, blind index `identityHmac`) of `customerId`, inside the caller's
+ * transaction: the external id and the phone (when given) sealed under `key`, the phone's keyed hash, at `t`.
+ */
+export function insertIdentityRow(
+  q: CustomerRowStatements,
+  blind: (...parts: string[]) => string,
+  key: Buffer,
+  identity: { channel: ChannelCode; externalId: string; phone?: string | undefined },
+  identityHmac: string,
+  customerId: string,
+  t: string,
+): void {
+  const { channel, externalId, phone } = identity;
+  q.insertIdentity.run(
+    channel,
+    identityHmac,
+    customerId,
+    sealText(key, externalId, externalIdAad(channel, identityHmac)),
+    phone ? sealText(key, phone, phoneAad(channel, identityHmac)) : null,
+    phone ? profileHashes(blind).phoneHmac(channel, identityHmac, phone) : null,
+    t,
+  );
+}
+
+/** The SQL `applyContactDetails` runs (the writer and the customers port prepare it on their own connection). */
+export const PROFILE_SQL = {
+  profileState: `SELECT c.name_ct, c.name_hmac, i.phone_ct, i.phone_hmac FROM customers c
+         JOIN customer_identities i ON i.customer_id = c.id WHERE i.channel = ? AND i.external_id_hmac = ?`,
+  setName: 'UPDATE customers SET name_ct = ?, name_hmac = ? WHERE id = ?',
+  setPhone: 'UPDATE customer_identities SET phone_ct = ?, phone_hmac = ? WHERE channel = ? AND external_id_hmac = ?',
+  insertProfileChange: `INSERT INTO customer_profile_changes (id, customer_id, field, channel, previous_ct, value_ct, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+} as const;
+
+/** `PROFILE_SQL` prepared on one connection. */
+export type ProfileStatements = { [K in keyof typeof PROFILE_SQL]: Statement };
+
+/**
+ * Later contact details win (C10): a name or phone of `identity` that differs from the stored one
+ * replaces it, sealed under the customer's data key `key`, and the change (previous and new value) is
+ * kept sealed in customer_profile_changes at `t` (ISO 8601). Absent fields change nothing. "Unchanged"
+ * is decided on keyed hashes (`blind`, the index key), so the usual case decrypts nothing; rows from
+ * before migration 0002 have no hash yet and are decrypted once to compare. Runs inside the caller's
+ * transaction. Answers false when the identity (channel, `identityHmac`) has no row.
+ */
+export function applyContactDetails(
+  q: ProfileStatements,
+  blind: (...parts: string[]) => string,
+  key: Buffer,
+  customerId: string,
+  identity: { channel: ChannelCode; displayName?: string | undefined; phone?: string | undefined },
+  identityHmac: string,
+  t: string,
+): boolean {
+  const { nameHmac, phoneHmac } = profileHashes(blind);
+  const row = q.profileState.get(identity.channel, identityHmac) as
+    { name_ct: Buffer; name_hmac: string | null; phone_ct: Buffer | null; phone_hmac: string | null } | undefined;
+  if (!row) return false;
+  const record = (field: ProfileChange['field'], previous: string | null, value: string) => {
+    const id = uuidv7();
+    q.insertProfileChange.run(
+      id,
+      customerId,
+      field,
+      identity.channel,
+      previous === null ? null : sealText(key, previous, changeAad(customerId, id, field) + ':prev'),
+      sealText(key, value, changeAad(customerId, id, field)),
+      t,
+    );
+  };
+  if (identity.displayName) {
+    const next = nameHmac(customerId, identity.displayName);
+    const current = row.name_hmac ?? nameHmac(customerId, openText(key, row.name_ct, nameAad(customerId)));
+    if (current !== next) {
+      record('name', openText(key, row.name_ct, nameAad(customerId)), identity.displayName);
+      q.setName.run(sealText(key, identity.displayName, nameAad(customerId)), next, customerId);
+    }
+  }
+  if (identity.phone) {
+    const next = phoneHmac(identity.channel, identityHmac, identity.phone);
+    const previous = row.phone_ct ? openText(key, row.phone_ct, phoneAad(identity.channel, identityHmac)) : null;
+    const current = row.phone_hmac ?? (previous === null ? null : phoneHmac(identity.channel, identityHmac, previous));
+    if (current !== next) {
+      record('phone', previous, identity.phone);
+      q.setPhone.run(sealText(key, identity.phone, phoneAad(identity.channel, identityHmac)), next, identity.channel, identityHmac);
+    }
+  }
+  return true;
 }
 
 export interface MergeRow {
@@ -242,8 +465,8 @@ export async function loadCustomerKey(ring: DataKeyRing, customerId: string): Pr
 export function decryptMessage(ring: DataKeyRing, row: MessageRow, opened?: OpenedPayloadCache): Envelope {
   const key = ring.cached(customerKeyOwner(row.customer_id));
   const plain = opened
-    ? opened.open(row.id, row.customer_id, key, row.payload_ct, messageAad)
-    : openText(key, row.payload_ct, messageAad(row.id));
+    ? opened.open(row.id, row.customer_id, key, row.payload_ct, messageAadOf(rowHeader(row)))
+    : openMessage(key, row.payload_ct, rowHeader(row));
   const { body, meta } = JSON.parse(plain) as { body: unknown; meta: unknown };
   return envelopeOf(row, body, meta);
 }

@@ -228,6 +228,65 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect((await h.store.latestSession(r.envelope.customerId, 'WB'))?.id).toBe(next.session.id);
     });
 
+    const event = (name: string, clientMessageId = `${name}:${Math.random().toString(36).slice(2)}`) => ({
+      authorId: null,
+      authorKind: 'system' as const,
+      clientMessageId,
+      content: { kind: 'event' as const, body: { name, data: {} } },
+      critical: false,
+    });
+    const names = (messages: { body: unknown }[]) => messages.map((m) => (m.body as { name?: string; text?: string }).name ?? 'text');
+
+    it('appendAndClose stores the lines in order before the close, in one write', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      await h.store.claim(r.session.id, 'agent-a');
+      const closed = await h.store.appendAndClose(r.session.id, 'agent-a', 'resolved', 'all done', [
+        event('call.ringing'),
+        event('call.ended'),
+      ]);
+      expect(closed).toMatchObject({ id: r.session.id, status: 'closed', wrapUpCode: 'resolved' });
+      const messages = await h.store.listMessages(r.session.conversationId);
+      expect(names(messages)).toEqual(['text', 'call.ringing', 'call.ended']);
+      expect(messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect((await h.store.getSession(r.session.id))?.status).toBe('closed');
+    });
+
+    it('appendAndClose leaves the session open when a line fails, and closes nothing it may not', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      await h.store.claim(r.session.id, 'agent-a');
+      await h.store.appendOutbound({ ...event('call.ringing', 'ring-1'), sessionId: r.session.id });
+      // The same idempotency key with other content: the line fails, so the close does not happen.
+      const conflicting = { ...event('call.ringing', 'ring-1'), content: { kind: 'event' as const, body: { name: 'other', data: {} } } };
+      await expect(h.store.appendAndClose(r.session.id, 'agent-a', 'resolved', undefined, [conflicting])).rejects.toMatchObject({
+        code: 'IDEMPOTENCY_CONFLICT',
+      });
+      expect((await h.store.getSession(r.session.id))?.status).toBe('active');
+      await expect(h.store.appendAndClose(r.session.id, 'agent-b', 'resolved', undefined, [event('call.ended')])).rejects.toMatchObject({
+        code: 'NOT_ASSIGNED',
+      });
+      expect(names(await h.store.listMessages(r.session.conversationId))).toEqual(['text', 'call.ringing']);
+      // A line stored before (same key, same content) is not stored twice.
+      await h.store.appendAndClose(r.session.id, 'agent-a', 'resolved', undefined, [event('call.ringing', 'ring-1'), event('call.ended')]);
+      expect(names(await h.store.listMessages(r.session.conversationId))).toEqual(['text', 'call.ringing', 'call.ended']);
+      await expect(h.store.appendAndClose(r.session.id, 'agent-a', 'resolved', undefined, [])).rejects.toMatchObject({
+        code: 'SESSION_CLOSED',
+      });
+    });
+
+    it('appendAndClaim claims and stores the lines together; a claim that fails stores no line', async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      const taken = await h.store.appendAndClaim(r.session.id, 'agent-a', [event('call.ringing'), event('call.answered')]);
+      expect(taken.changed).toBe(true);
+      expect(taken.session).toMatchObject({ status: 'active', assignedAgentId: 'agent-a' });
+      expect(names(await h.store.listMessages(r.session.conversationId))).toEqual(['text', 'call.ringing', 'call.answered']);
+      await expect(h.store.appendAndClaim(r.session.id, 'agent-b', [event('call.answered')])).rejects.toMatchObject({
+        code: 'OFFER_TAKEN',
+      });
+      expect(names(await h.store.listMessages(r.session.conversationId))).toEqual(['text', 'call.ringing', 'call.answered']);
+      // Idempotent per agent, as `claim`.
+      expect((await h.store.appendAndClaim(r.session.id, 'agent-a', [])).changed).toBe(false);
+    });
+
     it("releases an agent's active session back to the queue, once, and only theirs", async () => {
       const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
       await h.store.claim(r.session.id, 'agent-a');
@@ -353,6 +412,8 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       ]);
       expect(all[1]!.candidateIds).toEqual(['agent-a', 'agent-z']);
       expect(await h.store.replayContacts(to, '9999-01-01T00:00:00.000Z')).toEqual([]);
+      // [from, to): offers logged before the window are not in it (the what-if counted their agents).
+      expect(await h.store.offersBetween(to, '9999-01-01T00:00:00.000Z')).toEqual([]);
     });
 
     it("writes an offer with a capacity only while the agent's active chats and pending offers leave room", async () => {
@@ -581,6 +642,11 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       const second = (await h.store.getSession(sessions[1]!))!;
       expect(await h.store.countSessions({ customerId })).toBe(3);
       expect(await h.store.countSessions({ customerId, createdSince: second.createdAt })).toBe(2);
+      // A time window: createdBefore is exclusive (the archive sweep pages by such windows).
+      const third = (await h.store.getSession(sessions[2]!))!;
+      expect(await h.store.countSessions({ customerId, createdBefore: second.createdAt })).toBe(1);
+      const window = await h.store.listSessions({ customerId, createdSince: second.createdAt, createdBefore: third.createdAt });
+      expect(window.map((s) => s.id)).toEqual([sessions[1]]);
     });
 
     // ── Transfers (issue 11) ──────────────────────────────────────────────────────────────────

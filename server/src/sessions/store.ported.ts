@@ -23,7 +23,9 @@ const TIMELINE_CONVERSATIONS = 5000;
  * `HUILIU_STORE=redis` (issue 14, docs/store.md "Routing the product through the port"): a
  * `SessionStore` whose conversation hot path runs on a `ConversationStore` (the Redis Cluster adapter)
  * while customers, identities, continuity, routing decisions, transfers and merges stay on `wide` (the
- * SQLite store).
+ * SQLite store; in `main.ts` wrapped by `routeCustomers`, customers/customers.route.ts, so customers and
+ * identities are resolved on the customers port first, and the result by `routeDecisions`,
+ * routing/decisions.ported.ts: the decision log is copied to and read from the decisions port).
  *
  * - `appendInbound`: `wide.admitInbound` finds or opens the session (one SQLite write, no message), the
  *   port opens it too (idempotent) and appends the message — its `seq`, idempotency and sealed payload
@@ -76,7 +78,7 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
     if (session.status === 'closed') options.onClosed?.(session);
   }
 
-  return {
+  const ported: SessionStore = {
     ...wide,
     kind: port.kind,
 
@@ -157,6 +159,19 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
       const closed = await wide.close(sessionId, agentId, wrapUpCode, note);
       await follow('close', closed);
       return closed;
+    },
+
+    // Two stores cannot share a transaction: the order holds (the lines before the close, the claim
+    // before its lines), all-or-nothing does not — a line stored before a failed close stays.
+    async appendAndClaim(sessionId, agentId, history): Promise<ClaimResult> {
+      const result = await ported.claim(sessionId, agentId);
+      for (const line of history) await ported.appendOutbound({ ...line, sessionId });
+      return result;
+    },
+
+    async appendAndClose(sessionId, agentId, wrapUpCode, note, history) {
+      for (const line of history) await ported.appendOutbound({ ...line, sessionId });
+      return ported.close(sessionId, agentId, wrapUpCode, note);
     },
 
     async release(sessionId, agentId) {
@@ -245,6 +260,7 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
       await wide.shutdown();
     },
   };
+  return ported;
 
   async function findByClientId(conversationId: string, direction: 'in' | 'out', clientMessageId: string): Promise<Envelope | null> {
     for await (const m of newestFirst(conversationId, PORT_PAGE, 20)) {

@@ -243,7 +243,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     ),
     offersBetween: db.prepare(
       `SELECT seq, at, session_id, offered_to FROM routing_decisions
-       WHERE offered_to IS NOT NULL AND at < @to AND (at > @afterAt OR (at = @afterAt AND seq > @afterSeq))
+       WHERE offered_to IS NOT NULL AND at >= @from AND at < @to AND (at > @afterAt OR (at = @afterAt AND seq > @afterSeq))
        ORDER BY at, seq LIMIT @limit`,
     ),
     offeredCount: db.prepare(`SELECT count(*) AS n FROM sessions WHERE offered_agent_id = ? AND status = 'offered'`),
@@ -297,6 +297,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       where.push('created_at >= ?');
       params.push(filter.createdSince);
     }
+    if (filter.createdBefore) {
+      where.push('created_at < ?');
+      params.push(filter.createdBefore);
+    }
     if (filter.contactsOnly) where.push('moved_from IS NULL');
     return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
   }
@@ -315,11 +319,13 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     saveRouting: (sessionId, decision, offer, seen) => writer.saveRouting(sessionId, decision, offer, seen),
     claim: (sessionId, agentId) => writer.claim(sessionId, agentId),
     close: (sessionId, agentId, wrapUpCode, note) => writer.close(sessionId, agentId, wrapUpCode, note),
+    appendAndClaim: (sessionId, agentId, history) => writer.appendAndClaim(sessionId, agentId, history),
+    appendAndClose: (sessionId, agentId, wrapUpCode, note, history) => writer.appendAndClose(sessionId, agentId, wrapUpCode, note, history),
     release: (sessionId, agentId) => writer.release(sessionId, agentId),
     abandon: (sessionId) => writer.abandon(sessionId),
     startBot: (sessionId, decision) => writer.startBot(sessionId, decision),
     handOver: (sessionId, input) => writer.handOver(sessionId, input),
-    ensureCustomers: (identities) => writer.ensureCustomers(identities),
+    ensureCustomers: (identities, opts) => writer.ensureCustomers(identities, opts),
     putCustomerFacts: (updates) => writer.putCustomerFacts(updates),
     rateSession: (input) => writer.rateSession(input),
 
@@ -452,7 +458,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     mergeCustomers: (input) => writer.mergeCustomers(input),
     undoMerge: (mergeId, by) => writer.undoMerge(mergeId, by),
     linkIdentity: (customerId, link, source) => writer.linkIdentity(customerId, link, source),
-    saveContactDetails: (identity, source) => writer.saveContactDetails(identity, source),
+    saveContactDetails: (identity, source, opts) => writer.saveContactDetails(identity, source, opts),
 
     async getMerge(mergeId) {
       const row = q.merge.get(mergeId) as MergeRow | undefined;

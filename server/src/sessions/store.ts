@@ -129,6 +129,20 @@ export interface InboundResult {
   merges: CustomerMerge[];
 }
 
+/** How `appendInbound` / `admitInbound` take a customer message. */
+export interface InboundOptions {
+  /** The skill group a new session opens in. */
+  skillGroup: string;
+  /**
+   * Issue 14 (`HUILIU_STORE=redis`): the identity's customer as the customers port (Redis Cluster,
+   * shared by every node) resolved it. The store then records THAT customer for the identity instead
+   * of minting one (creating its row when new here; an identity this store holds under another customer
+   * moves to it), so every node's SQLite names one customer per identity. Absent: the store resolves.
+   * @throws HuiliuError CUSTOMER_ERASED when this store erased that customer
+   */
+  customerId?: string;
+}
+
 /**
  * What `admitInbound` answers: the session a customer message belongs to (found or opened, continuity
  * and links applied), without the message itself — the conversations port stores that (issue 14).
@@ -147,6 +161,9 @@ export interface OutboundInput {
   meta?: Envelope['meta'];
 }
 
+/** A staff/AI/system message written together with a session's state change (`appendAndClaim`, `appendAndClose`). */
+export type HistoryLine = Omit<OutboundInput, 'sessionId'>;
+
 export interface SessionFilter {
   status?: readonly SessionStatus[];
   skillGroups?: readonly string[];
@@ -159,6 +176,8 @@ export interface SessionFilter {
   waitingBefore?: string;
   /** Sessions opened at or after this time (ISO 8601): a customer's recent contacts. */
   createdSince?: string;
+  /** Sessions opened before this time (ISO 8601, exclusive): with `createdSince`, one time window. */
+  createdBefore?: string;
   /**
    * Contacts only: leave out sessions that continue a conversation from another channel (issue 12,
    * `movedFrom`), so a customer who switched channel once is one contact, not two.
@@ -191,6 +210,14 @@ export interface RoutingSave {
   session: SessionRecord;
   applied: boolean;
 }
+
+/**
+ * A read of the routing decision log. `partial: true` (issue 14, `HUILIU_STORE=redis`): the shared log
+ * on the Redis Cluster did not answer in time, so the read was answered from this node's SQLite only —
+ * this node's decisions, none of the other nodes' (docs/store.md "Routing decisions in redis mode").
+ * Absent on a complete answer (embedded mode always).
+ */
+export type LogRead<T> = T[] & { partial?: true };
 
 /** One appended entry of the routing decision log (DESIGN §5 replay). */
 export interface RoutingLogEntry {
@@ -377,9 +404,9 @@ export interface SessionStore {
   /**
    * Stores one customer message: finds or creates the customer, conversation and session, assigns
    * `id` and the next gap-free `seq`. Idempotent on (customer, clientMessageId); the same id with
-   * other content is an IDEMPOTENCY_CONFLICT.
+   * other content is an IDEMPOTENCY_CONFLICT. `customerId`: see `InboundOptions`.
    */
-  appendInbound(draft: InboundDraft, options: { skillGroup: string }): Promise<InboundResult>;
+  appendInbound(draft: InboundDraft, options: InboundOptions): Promise<InboundResult>;
   /**
    * Issue 14: `appendInbound` without storing the message — the customer, profile and links, and the
    * session it belongs to (found, or opened with continuity), in one atomic write; the session's
@@ -387,7 +414,7 @@ export interface SessionStore {
    * responsible for its idempotency. `newSession` is true only for the call that opened the session.
    * Present on stores that keep customers and session state beside a conversations port.
    */
-  admitInbound?(draft: InboundDraft, options: { skillGroup: string }): Promise<AdmittedInbound>;
+  admitInbound?(draft: InboundDraft, options: InboundOptions): Promise<AdmittedInbound>;
   /** Stores one staff/AI message in a session; idempotent on clientMessageId. */
   appendOutbound(input: OutboundInput): Promise<{ envelope: Envelope; duplicate: boolean }>;
   getSession(id: string): Promise<SessionRecord | null>;
@@ -448,21 +475,21 @@ export interface SessionStore {
   /** The summary stored with the session's hand-over (decrypted), or null. */
   handoverSummary(sessionId: string): Promise<ConversationSummary | null>;
   /** The decision log of one session, oldest first. */
-  decisions(sessionId: string): Promise<RoutingLogEntry[]>;
+  decisions(sessionId: string): Promise<LogRead<RoutingLogEntry>>;
   /**
    * Decision log entries written in [from, to) (ISO 8601), oldest first, at most `limit` (default
    * 1,000, at most 10,000) after `afterSeq`: page a past day with the last entry's seq.
    */
-  decisionsBetween(from: string, to: string, options?: { afterSeq?: number; limit?: number }): Promise<RoutingLogEntry[]>;
+  decisionsBetween(from: string, to: string, options?: { afterSeq?: number; limit?: number }): Promise<LogRead<RoutingLogEntry>>;
   /**
    * The contacts whose first decision (trigger `new`) was logged in [from, to), in log order, with what
    * a what-if replay needs of them (issue 11). Reads only the fields it returns, so a day of 100,000
    * contacts is read in seconds, not a minute. (Decisions logged before issue 7 carry no trigger and
    * count as `new`: a caller drops those whose `decidedAt` is outside the window.)
    */
-  replayContacts(from: string, to: string, page?: LogPage): Promise<ReplayContact[]>;
+  replayContacts(from: string, to: string, page?: LogPage): Promise<LogRead<ReplayContact>>;
   /** The offers logged in [from, to), in log order. */
-  offersBetween(from: string, to: string, page?: LogPage): Promise<LoggedOffer[]>;
+  offersBetween(from: string, to: string, page?: LogPage): Promise<LogRead<LoggedOffer>>;
   /** The agent's active sessions and pending offers, as stored: capacity is derived from this. */
   agentLoad(agentId: string): Promise<AgentLoad>;
   /**
@@ -475,6 +502,27 @@ export interface SessionStore {
   activeChatCount(agentId: string): Promise<number>;
   close(sessionId: string, agentId: string, wrapUpCode: WrapUpCode, note?: string): Promise<SessionRecord>;
   /**
+   * Issue 18: `appendOutbound` of each of `history` to `sessionId`, in order, then `claim` — in one
+   * write (on SQLite one transaction and one writer round trip: a picked-up call's `call.answered`
+   * line with its claim). Nothing is stored when any part fails. Same answer and errors as `claim`,
+   * plus `appendOutbound`'s (IDEMPOTENCY_CONFLICT); messages already stored (same clientMessageId and
+   * content) are not stored twice.
+   */
+  appendAndClaim(sessionId: string, agentId: string, history: readonly HistoryLine[]): Promise<ClaimResult>;
+  /**
+   * Issue 18: `appendOutbound` of each of `history` to `sessionId`, in order, then `close` — in one
+   * write (a hung-up call's `call.ended` line with its close): the lines are in the history before
+   * the session is closed, and if a line fails the session stays open. Same answer and errors as
+   * `close`, plus `appendOutbound`'s (IDEMPOTENCY_CONFLICT).
+   */
+  appendAndClose(
+    sessionId: string,
+    agentId: string,
+    wrapUpCode: WrapUpCode,
+    note: string | undefined,
+    history: readonly HistoryLine[],
+  ): Promise<SessionRecord>;
+  /**
    * Issue 18: closes a contact the customer left while it waited for a person (`queued`, `offered` or
    * `bot`; a caller who hung up), with no agent and wrap-up code `no-response`. Null when it was not
    * waiting (answered or closed meanwhile): the caller of this decides nothing then.
@@ -486,8 +534,14 @@ export interface SessionStore {
    * The customers with these identities, created (with their data key, name and identity, as a first
    * message would) when they do not exist yet, in the order given; `created` says which were new.
    * Concurrent calls (and messages) for one identity agree on one customer.
+   * `options.customerIds`: the customer of each identity, in the same order, as the customers port
+   * decided them (as `InboundOptions.customerId`); `created` then says whether THIS store's row is new.
+   * @throws HuiliuError VALIDATION_FAILED when `customerIds` does not name one customer per identity
    */
-  ensureCustomers(identities: readonly CustomerIdentity[]): Promise<{ customerId: string; created: boolean }[]>;
+  ensureCustomers(
+    identities: readonly CustomerIdentity[],
+    options?: { customerIds?: readonly string[] },
+  ): Promise<{ customerId: string; created: boolean }[]>;
   /**
    * Sets customers' value facts (issue 11), sealed with each one's data key; given fields replace the
    * stored ones, absent fields are kept. One atomic write for the batch.
@@ -574,8 +628,13 @@ export interface SessionStore {
    * replaces their name (the change kept, as a message's would), and each link is recorded
    * **untrusted** for this customer when nobody holds it — never merged on, never taken from anyone
    * (docs/continuity.md). Invalid link values are skipped. `source`: who recorded the links.
+   * `options.customerId`: the customer the customers port decided (as `InboundOptions.customerId`).
    */
-  saveContactDetails(identity: ChannelIdentity, source: string): Promise<{ customerId: string; created: boolean }>;
+  saveContactDetails(
+    identity: ChannelIdentity,
+    source: string,
+    options?: { customerId?: string },
+  ): Promise<{ customerId: string; created: boolean }>;
   /** The customer holding a verified link (the value in any form `normalizeLinkValue` accepts), or null. */
   findCustomerByLink(kind: IdentityLinkKind, value: string): Promise<CustomerRecord | null>;
   /** The ids of the customer's merge group, root first; empty for an unknown customer. */

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { HuiliuError } from '../../../common/errors/codes';
 import { normalizeLinkValue, type Content, type Envelope, type IdentityLink, type InboundDraft } from '../../../common/message/envelope';
 import type { AuthorKind } from '../../../common/ai/assist';
-import type { ChannelCode } from '../../../common/message/session-id';
+import type { WrapUpCode } from '../../../common/api/sessions';
 import { placeholderName } from '../../../common/message/placeholder-names';
 import { openText, sealText } from '../crypto/aead';
 import { type GroupCommit } from '../db/group-commit';
@@ -12,17 +12,19 @@ import { joinKey } from '../crypto/composite-key';
 import { DataKeyRing } from './data-keys';
 import { mintSessionId, type RandomSource } from './session-id';
 import {
+  applyContactDetails,
   blindIndex,
-  changeAad,
   customerKeyOwner,
+  PROFILE_SQL,
+  CUSTOMER_ROW_SQL,
+  insertCustomerRow,
+  insertIdentityRow,
   envelopeOf,
-  externalIdAad,
   factsAad,
   handoverSummaryAad,
   INDEX_KEY_OWNER,
-  messageAad,
-  nameAad,
-  phoneAad,
+  rowHeader,
+  sealMessage,
   ratingCommentAad,
   linkAad,
   toMerge,
@@ -36,12 +38,13 @@ import {
   CONVERSATION_SQL,
 } from './sqlite-rows';
 import type {
+  ClaimResult,
   CustomerIdentity,
+  OutboundInput,
   CustomerMerge,
   AdmittedInbound,
   InboundResult,
   LinkView,
-  ProfileChange,
   SessionRecord,
   SessionStore,
   StoredCustomerFacts,
@@ -57,6 +60,8 @@ export type SessionWriter = Pick<
   | 'saveRouting'
   | 'claim'
   | 'close'
+  | 'appendAndClaim'
+  | 'appendAndClose'
   | 'abandon'
   | 'release'
   | 'startBot'
@@ -79,6 +84,8 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'saveRouting',
   'claim',
   'close',
+  'appendAndClaim',
+  'appendAndClose',
   'abandon',
   'release',
   'startBot',
@@ -146,11 +153,9 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
 
   const q = {
     identity: db.prepare('SELECT customer_id FROM customer_identities WHERE channel = ? AND external_id_hmac = ?'),
-    insertCustomer: db.prepare('INSERT INTO customers (id, name_ct, name_hmac, created_at, group_id) VALUES (?, ?, ?, ?, ?)'),
-    insertIdentity: db.prepare(
-      `INSERT INTO customer_identities (channel, external_id_hmac, customer_id, external_id_ct, phone_ct, phone_hmac, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    deleteIdentity: db.prepare('DELETE FROM customer_identities WHERE channel = ? AND external_id_hmac = ?'),
+    insertCustomer: db.prepare(CUSTOMER_ROW_SQL.insertCustomer),
+    insertIdentity: db.prepare(CUSTOMER_ROW_SQL.insertIdentity),
     messageByClientId: db.prepare(CONVERSATION_SQL.messageByClientId),
     openSessionOnChannel: db.prepare(
       `SELECT * FROM sessions WHERE customer_id = ? AND channel = ? AND status != 'closed' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
@@ -220,15 +225,10 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     insertMessage: db.prepare(CONVERSATION_SQL.insertMessage),
     touchSession: db.prepare(CONVERSATION_SQL.touchSession),
     session: db.prepare(CONVERSATION_SQL.session),
-    profileState: db.prepare(
-      `SELECT c.name_ct, c.name_hmac, i.phone_ct, i.phone_hmac FROM customers c
-         JOIN customer_identities i ON i.customer_id = c.id WHERE i.channel = ? AND i.external_id_hmac = ?`,
-    ),
-    setName: db.prepare('UPDATE customers SET name_ct = ?, name_hmac = ? WHERE id = ?'),
-    setPhone: db.prepare('UPDATE customer_identities SET phone_ct = ?, phone_hmac = ? WHERE channel = ? AND external_id_hmac = ?'),
-    insertProfileChange: db.prepare(
-      `INSERT INTO customer_profile_changes (id, customer_id, field, channel, previous_ct, value_ct, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    profileState: db.prepare(PROFILE_SQL.profileState),
+    setName: db.prepare(PROFILE_SQL.setName),
+    setPhone: db.prepare(PROFILE_SQL.setPhone),
+    insertProfileChange: db.prepare(PROFILE_SQL.insertProfileChange),
     // @seen: 0 = apply whatever the pending offer; 1 = only if it is still @seenAgent (IS: null-safe).
     saveRouting: db.prepare(
       `UPDATE sessions SET routing_json = @routing, status = @status, offered_agent_id = @agent, offer_expires_at = @expires, updated_at = @t
@@ -297,8 +297,6 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   /** What retries are compared on: the content, or the request a draft names for it (`InboundDraft.idempotencyContent`). */
   const contentHmac = (customerId: string, content: Content, idempotencyContent?: string) =>
     blind('content', customerId, idempotencyContent ?? JSON.stringify(content));
-  const nameHmac = (customerId: string, name: string) => blind('name', customerId, name);
-  const phoneHmac = (channel: ChannelCode, identityHmac: string, phone: string) => blind('phone', channel, identityHmac, phone);
 
   function insertMessage(args: {
     session: SessionRow;
@@ -318,7 +316,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     const t = iso();
     const { last_seq: seq } = q.nextSeq.get(t, session.conversation_id) as { last_seq: number };
     const id = uuidv7();
-    const row: MessageRow = {
+    const fields: Omit<MessageRow, 'payload_ct'> = {
       id,
       conversation_id: session.conversation_id,
       session_id: session.id,
@@ -327,7 +325,6 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       channel: session.channel,
       direction: args.direction,
       kind: args.content.kind,
-      payload_ct: sealText(key, JSON.stringify({ body: args.content.body, meta: args.meta }), messageAad(id)),
       content_hmac: contentHmac(session.customer_id, args.content, args.idempotencyContent),
       client_message_id: args.clientMessageId,
       critical: args.critical ? 1 : 0,
@@ -336,9 +333,69 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       sent_at: args.sentAt,
       received_at: args.receivedAt,
     };
+    // Format 2: the payload is bound to the row's header (sqlite-rows.ts `messageHeaderAad`).
+    const payload = JSON.stringify({ body: args.content.body, meta: args.meta });
+    const row: MessageRow = { ...fields, payload_ct: sealMessage(key, payload, rowHeader(fields)) };
     q.insertMessage.run(row);
     q.touchSession.run(t, t, session.id);
     return { envelope: envelopeOf(row, args.content.body, args.meta), at: t };
+  }
+
+  /**
+   * One staff/AI/system message into its session, inside the caller's transaction (the customer's key
+   * already in the ring's cache). Idempotent on clientMessageId. SESSION_NOT_FOUND, SESSION_CLOSED,
+   * IDEMPOTENCY_CONFLICT.
+   */
+  function appendOutboundNow(input: OutboundInput): { envelope: Envelope; duplicate: boolean } {
+    const session = q.session.get(input.sessionId) as SessionRow | undefined;
+    if (!session) throw new HuiliuError('SESSION_NOT_FOUND');
+    const dup = checkDuplicate(session.customer_id, 'out', input.clientMessageId, input.content);
+    if (dup) return { envelope: decryptMessage(dup), duplicate: true };
+    if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+    const t = iso();
+    const { envelope } = insertMessage({
+      session,
+      direction: 'out',
+      content: input.content,
+      clientMessageId: input.clientMessageId,
+      critical: input.critical,
+      authorId: input.authorId,
+      authorKind: input.authorKind ?? (input.authorId ? 'agent' : 'system'),
+      sentAt: t,
+      receivedAt: t,
+      meta: input.meta ?? {},
+    });
+    return { envelope, duplicate: false };
+  }
+
+  /** `claim` inside the caller's transaction. SESSION_NOT_FOUND, SESSION_CLOSED, OFFER_TAKEN. */
+  function claimNow(sessionId: string, agentId: string): ClaimResult {
+    const row = q.claim.get(agentId, iso(), sessionId) as SessionRow | undefined;
+    if (row) return { session: toSession(row), changed: true };
+    const existing = q.session.get(sessionId) as SessionRow | undefined;
+    if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+    if (existing.status === 'active' && existing.assigned_agent_id === agentId) return { session: toSession(existing), changed: false };
+    if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+    throw new HuiliuError('OFFER_TAKEN');
+  }
+
+  /** The session `agentId` may close now. SESSION_NOT_FOUND, SESSION_CLOSED, NOT_ASSIGNED. */
+  function closable(sessionId: string, agentId: string): SessionRow {
+    const existing = q.session.get(sessionId) as SessionRow | undefined;
+    if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
+    if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
+    if (existing.assigned_agent_id !== agentId) throw new HuiliuError('NOT_ASSIGNED');
+    return existing;
+  }
+
+  /** `close` inside the caller's transaction, with the note already sealed; the conversation closes with its last open session. */
+  function closeNow(sessionId: string, wrapUpCode: WrapUpCode, noteCt: Buffer | null): SessionRecord {
+    const t = iso();
+    const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
+    if (!row) throw new HuiliuError('SESSION_CLOSED');
+    const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
+    if (n === 0) q.closeConversation.run(t, row.conversation_id);
+    return toSession(row);
   }
 
   function checkDuplicate(
@@ -363,41 +420,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
    */
   function updateProfile(customerId: string, identity: InboundDraft['identity'], hmac: string): void {
     if (!identity.displayName && !identity.phone) return;
-    const row = q.profileState.get(identity.channel, hmac) as
-      { name_ct: Buffer; name_hmac: string | null; phone_ct: Buffer | null; phone_hmac: string | null } | undefined;
-    if (!row) return;
-    const key = ring.cached(customerKeyOwner(customerId));
-    const t = iso();
-    const record = (field: ProfileChange['field'], previous: string | null, value: string) => {
-      const id = uuidv7();
-      q.insertProfileChange.run(
-        id,
-        customerId,
-        field,
-        identity.channel,
-        previous === null ? null : sealText(key, previous, changeAad(customerId, id, field) + ':prev'),
-        sealText(key, value, changeAad(customerId, id, field)),
-        t,
-      );
-    };
-    if (identity.displayName) {
-      const next = nameHmac(customerId, identity.displayName);
-      // Rows from before migration 0002 have no hash yet: decrypt once to compare.
-      const current = row.name_hmac ?? nameHmac(customerId, openText(key, row.name_ct, nameAad(customerId)));
-      if (current !== next) {
-        record('name', openText(key, row.name_ct, nameAad(customerId)), identity.displayName);
-        q.setName.run(sealText(key, identity.displayName, nameAad(customerId)), next, customerId);
-      }
-    }
-    if (identity.phone) {
-      const next = phoneHmac(identity.channel, hmac, identity.phone);
-      const previous = row.phone_ct ? openText(key, row.phone_ct, phoneAad(identity.channel, hmac)) : null;
-      const current = row.phone_hmac ?? (previous === null ? null : phoneHmac(identity.channel, hmac, previous));
-      if (current !== next) {
-        record('phone', previous, identity.phone);
-        q.setPhone.run(sealText(key, identity.phone, phoneAad(identity.channel, hmac)), next, identity.channel, hmac);
-      }
-    }
+    applyContactDetails(q, blind, ring.cached(customerKeyOwner(customerId)), customerId, identity, hmac, iso());
   }
 
   /**
@@ -406,13 +429,15 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
    */
   async function resolveCustomer(
     identity: CustomerIdentity & { phone?: string | undefined },
+    decided?: string,
   ): Promise<{ customerId: string; identityHmac: string; created: boolean }> {
     const hmac = blind('identity', identity.channel, identity.externalId);
     const found = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
-    if (found) {
+    if (found && (decided === undefined || found.customer_id === decided)) {
       await loadCustomerKey(found.customer_id);
       return { customerId: found.customer_id, identityHmac: hmac, created: false };
     }
+    if (decided !== undefined) return adoptCustomer(identity, hmac, decided);
     const customerId = uuidv7();
     const key = await ring.getOrCreate(customerKeyOwner(customerId));
     // Re-check after the await: a concurrent first message from the same identity may have won.
@@ -421,21 +446,49 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       if (again) return again.customer_id;
       const t = iso();
       const name = identity.displayName ?? placeholderName(identity.channel);
-      q.insertCustomer.run(customerId, sealText(key, name, nameAad(customerId)), nameHmac(customerId, name), t, customerId);
-      q.insertIdentity.run(
-        identity.channel,
-        hmac,
-        customerId,
-        sealText(key, identity.externalId, externalIdAad(identity.channel, hmac)),
-        identity.phone ? sealText(key, identity.phone, phoneAad(identity.channel, hmac)) : null,
-        identity.phone ? phoneHmac(identity.channel, hmac, identity.phone) : null,
-        t,
-      );
+      insertCustomerRow(q, blind, key, customerId, name, t);
+      insertIdentityRow(q, blind, key, identity, hmac, customerId, t);
       return customerId;
     });
     // The winner of a race may be another customer id: its key, not ours, must be in the cache.
     if (resolved !== customerId) await loadCustomerKey(resolved);
     return { customerId: resolved, identityHmac: hmac, created: resolved === customerId };
+  }
+
+  /**
+   * Issue 14, `HUILIU_STORE=redis`: the customers port (Redis Cluster) decided the identity's customer
+   * (`customerId`), so every node records the same id. The customer row is created here when this file
+   * does not have it yet (its own data key in this file, the name as a first message would set it), and
+   * the identity is recorded for it — or moved to it, when this file had it under another customer (the
+   * port is the truth: an identity erased on the port and written again, or a customer this file made
+   * before the port was used). Rows are the ones `resolveCustomer` and the port's SQLite adapter write.
+   * @throws HuiliuError CUSTOMER_ERASED when this file erased that customer (their row stays, keyless)
+   */
+  async function adoptCustomer(
+    identity: CustomerIdentity & { phone?: string | undefined },
+    hmac: string,
+    customerId: string,
+  ): Promise<{ customerId: string; identityHmac: string; created: boolean }> {
+    // A customer this file erased keeps its row without a key: never given a new key (their old
+    // content stays unreadable, and the port's erasure follows on `customer.erased`).
+    const known = q.customerExists.get(customerId) !== undefined;
+    const key = known ? await ring.get(customerKeyOwner(customerId)) : await ring.getOrCreate(customerKeyOwner(customerId));
+    if (!key) throw new HuiliuError('CUSTOMER_ERASED', "This customer's data was erased.");
+    const created = await commit.run(() => {
+      const t = iso();
+      let inserted = false;
+      if (!q.customerExists.get(customerId)) {
+        const name = identity.displayName ?? placeholderName(identity.channel);
+        insertCustomerRow(q, blind, key, customerId, name, t);
+        inserted = true;
+      }
+      const again = q.identity.get(identity.channel, hmac) as { customer_id: string } | undefined;
+      if (again?.customer_id === customerId) return inserted;
+      if (again) q.deleteIdentity.run(identity.channel, hmac);
+      insertIdentityRow(q, blind, key, identity, hmac, customerId, t);
+      return inserted;
+    });
+    return { customerId, identityHmac: hmac, created };
   }
 
   /** The root of a customer's merge group; NOT_FOUND for an unknown customer. */
@@ -559,9 +612,9 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     // Issue 11: transfers (transfers.sqlite.ts).
     ...createTransferWriter({ db, ring, commit, iso }),
 
-    async appendInbound(draft, { skillGroup }) {
+    async appendInbound(draft, { skillGroup, customerId: decided }) {
       // resolveCustomer leaves the customer's data key in the ring's cache for the transaction below.
-      const { customerId, identityHmac } = await resolveCustomer(draft.identity);
+      const { customerId, identityHmac } = await resolveCustomer(draft.identity, decided);
       return commit.run((): InboundResult => {
         const dup = checkDuplicate(customerId, 'in', draft.clientMessageId, draft.content, draft.idempotencyContent);
         if (dup) {
@@ -588,8 +641,8 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       });
     },
 
-    async admitInbound(draft, { skillGroup }) {
-      const { customerId, identityHmac } = await resolveCustomer(draft.identity);
+    async admitInbound(draft, { skillGroup, customerId: decided }) {
+      const { customerId, identityHmac } = await resolveCustomer(draft.identity, decided);
       return commit.run((): AdmittedInbound => {
         const { sessionRow, newSession, moved, merges } = admit(customerId, identityHmac, draft, skillGroup);
         const t = iso();
@@ -623,8 +676,8 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       });
     },
 
-    async saveContactDetails(identity, source) {
-      const { customerId, identityHmac, created } = await resolveCustomer(identity);
+    async saveContactDetails(identity, source, options = {}) {
+      const { customerId, identityHmac, created } = await resolveCustomer(identity, options.customerId);
       // Typed by the customer: never a merge, never taken from a holder (applyLinks with merge off).
       const links = (identity.links ?? []).map((l) => ({ kind: l.kind, value: l.value, merge: false }));
       await commit.run(() => {
@@ -667,25 +720,28 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       const current = q.session.get(input.sessionId) as SessionRow | undefined;
       if (!current) throw new HuiliuError('SESSION_NOT_FOUND');
       await loadCustomerKey(current.customer_id);
+      return commit.run(() => appendOutboundNow(input));
+    },
+
+    async appendAndClaim(sessionId, agentId, history) {
+      const current = q.session.get(sessionId) as SessionRow | undefined;
+      if (!current) throw new HuiliuError('SESSION_NOT_FOUND');
+      if (history.length) await loadCustomerKey(current.customer_id);
+      // One job, so one savepoint: the messages and the claim are stored together or not at all.
       return commit.run(() => {
-        const dup = checkDuplicate(current.customer_id, 'out', input.clientMessageId, input.content);
-        if (dup) return { envelope: decryptMessage(dup), duplicate: true };
-        const session = q.session.get(input.sessionId) as SessionRow;
-        if (session.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
-        const t = iso();
-        const { envelope } = insertMessage({
-          session,
-          direction: 'out',
-          content: input.content,
-          clientMessageId: input.clientMessageId,
-          critical: input.critical,
-          authorId: input.authorId,
-          authorKind: input.authorKind ?? (input.authorId ? 'agent' : 'system'),
-          sentAt: t,
-          receivedAt: t,
-          meta: input.meta ?? {},
-        });
-        return { envelope, duplicate: false };
+        for (const message of history) appendOutboundNow({ ...message, sessionId });
+        return claimNow(sessionId, agentId);
+      });
+    },
+
+    async appendAndClose(sessionId, agentId, wrapUpCode, note, history) {
+      const existing = closable(sessionId, agentId);
+      const key = note || history.length ? await loadCustomerKey(existing.customer_id) : null;
+      return commit.run(() => {
+        // Checked again inside the write: the session may have changed while the key was loaded.
+        closable(sessionId, agentId);
+        for (const message of history) appendOutboundNow({ ...message, sessionId });
+        return closeNow(sessionId, wrapUpCode, note && key ? sealText(key, note, wrapUpNoteAad(sessionId)) : null);
       });
     },
 
@@ -761,33 +817,14 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     async claim(sessionId, agentId) {
       // The conditional UPDATE is the one place that decides a hand-over happened: of two concurrent
       // claims (even by the same agent) exactly one sees `changed` (C9).
-      return commit.run(() => {
-        const row = q.claim.get(agentId, iso(), sessionId) as SessionRow | undefined;
-        if (row) return { session: toSession(row), changed: true };
-        const existing = q.session.get(sessionId) as SessionRow | undefined;
-        if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
-        if (existing.status === 'active' && existing.assigned_agent_id === agentId) return { session: toSession(existing), changed: false };
-        if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
-        throw new HuiliuError('OFFER_TAKEN');
-      });
+      return commit.run(() => claimNow(sessionId, agentId));
     },
 
     async close(sessionId, agentId, wrapUpCode, note) {
-      const existing = q.session.get(sessionId) as SessionRow | undefined;
-      if (!existing) throw new HuiliuError('SESSION_NOT_FOUND');
-      if (existing.status === 'closed') throw new HuiliuError('SESSION_CLOSED');
-      if (existing.assigned_agent_id !== agentId) throw new HuiliuError('NOT_ASSIGNED');
+      const existing = closable(sessionId, agentId);
       // Only a note needs the customer's key: an erased customer's contact (issue 17) closes without one.
       const key = note ? await loadCustomerKey(existing.customer_id) : null;
-      return commit.run(() => {
-        const t = iso();
-        const noteCt = note && key ? sealText(key, note, wrapUpNoteAad(sessionId)) : null;
-        const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
-        if (!row) throw new HuiliuError('SESSION_CLOSED');
-        const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
-        if (n === 0) q.closeConversation.run(t, row.conversation_id);
-        return toSession(row);
-      });
+      return commit.run(() => closeNow(sessionId, wrapUpCode, note && key ? sealText(key, note, wrapUpNoteAad(sessionId)) : null));
     },
 
     async abandon(sessionId) {
@@ -809,14 +846,18 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       });
     },
 
-    async ensureCustomers(identities) {
+    async ensureCustomers(identities, options = {}) {
+      const decided = options.customerIds;
+      if (decided && decided.length !== identities.length) {
+        throw new HuiliuError('VALIDATION_FAILED', 'customerIds must name one customer per identity.');
+      }
       // All at once: new customers' keys and rows are written in a few group commits, not one each.
       // One lookup per distinct identity, so a list naming someone twice creates them once.
       const distinct = new Map<string, ReturnType<typeof resolveCustomer>>();
-      const pending = identities.map((identity) => {
+      const pending = identities.map((identity, i) => {
         const id = joinKey('\u0000', [identity.channel, identity.externalId]);
         let p = distinct.get(id);
-        if (!p) distinct.set(id, (p = resolveCustomer(identity)));
+        if (!p) distinct.set(id, (p = resolveCustomer(identity, decided?.[i])));
         return p;
       });
       const resolved = await Promise.all(pending);

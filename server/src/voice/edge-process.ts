@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../runtime/paths';
 import { loadVoiceSecrets, VOICE_BASIC_USER } from './secrets';
 import { voiceEdgePath, type VoiceEdge } from './edge';
+import { readVoiceEdgeApiUrl } from './edge-api';
+import { isLoopbackHost } from '../http/loopback';
+import { DaemonSupervisor, type EdgeDaemon, type EdgeSupervisorOptions } from './edge-supervisor';
+
+export type { EdgeDaemon, EdgeSupervisorEvent, EdgeSupervisorOptions } from './edge-supervisor';
 
 /**
  * Starts and stops the voice edge (issue 18): Kamailio (registrar, SIP-over-WebSocket proxy, asks the
@@ -70,12 +75,36 @@ export interface EdgeSettings {
   dataDir: string;
   /** The running server (`HUILIU_URL`). */
   serverUrl: string;
+  /**
+   * Where Kamailio posts `/api/v1/voice/route` and `/events`. Default: the server's loopback plain-HTTP
+   * hop when it wrote one (`<dataDir>/voice/edge-api.json`, config `voice.edgeHttp`), else `serverUrl`
+   * (HTTPS). `false`: always `serverUrl`. An `http:` URL must name a loopback address.
+   */
+  apiUrl?: string | false;
   host?: string;
   sipPort?: number;
   wsPort?: number;
   ngPort?: number;
-  /** rtpengine's media ports (first, last). */
+  /**
+   * rtpengine's media ports (first, last). Default: `DEFAULT_MEDIA_PORTS` (2,000) consecutive ports
+   * from a random even base in 20000–59999 (`defaultMediaPorts`), so edges started side by side (tests,
+   * the bench) rarely share ports. A call takes 4 (2 legs × an RTP/RTCP pair) while it is up, queued
+   * with an announcement, or within `mediaDeleteDelaySeconds` of its hang-up; an INVITE rtpengine has no
+   * ports for is answered 503 with Retry-After (kamailio.cfg `route[RELAY_ANCHORED]`), never forwarded without media.
+   */
   mediaPorts?: [number, number];
+  /**
+   * rtpengine's `delete-delay` (s, default `DEFAULT_MEDIA_DELETE_DELAY_S`, 5; rtpengine's own default is
+   * 30): how long a hung-up call keeps its ports for late packets and retransmitted signalling. Each
+   * hang-up holds 4 ports that long, so at N calls/s the range needs 4 × N × delay ports on top of the
+   * live calls; 5 s covers SIP's retransmissions of a BYE's answer on a LAN (T1 = 0.5 s: 0.5+1+2 s).
+   */
+  mediaDeleteDelaySeconds?: number;
+  /**
+   * rtpengine's `timeout` (s, default 60): a call none of whose streams carried media that long is
+   * forgotten, and the server's liveness check then ends it if its hang-up never came (docs/voice.md "Liveness").
+   */
+  mediaTimeoutSeconds?: number;
   /** Kamailio SIP workers (default 8) and shared memory (MB, default 256). */
   children?: number;
   sharedMemoryMb?: number;
@@ -90,16 +119,18 @@ export interface EdgeSettings {
   /**
    * SIP over secure WebSocket (WSS, TLS 1.3 only, DESIGN §6): `true` renders Kamailio `WITH_TLS` with the
    * server's own certificate (`<dataDir>/tls/server.pem` + `server-key.pem`); `{certFile, keyFile}` a real
-   * one (PEM, the chain in `certFile`); `false` plain `ws` only. Default: on when `serverUrl` is https and
+   * one (PEM, the chain in `certFile`); `false` no WSS (then only with `ws: true`). Default: on when `serverUrl` is https and
    * the server's key is a plain file (off, with `tlsOffReason`, when it is sealed by a PKCS#11 KEK).
    */
   tls?: boolean | EdgeTlsFiles;
   /** The WSS port (default: a free one). */
   wssPort?: number;
   /**
-   * The plain `ws://` listener (default true). `false` (`npm run voice -- up --no-ws`): Kamailio listens
-   * on WSS only (rendered `#!define NO_WS`), `edge.json` names no `ws://` URI, and a WebSocket upgrade on
-   * any other port is refused (403): a production edge on a public address. Needs WSS (an Error without it).
+   * The plain `ws://` listener, opt-in (default false; `npm run voice -- up --ws`): loopback tools and
+   * pages served over http. Without it Kamailio listens for WebSockets on WSS only, `edge.json` names no
+   * `ws://` URI, and a WebSocket upgrade on any other port is refused (403). `true` renders
+   * `#!define WITH_WS`. An edge with neither (WSS off: `tls: false`, an http server, a sealed server key
+   * and no certificate given) is refused with an Error naming both ways out.
    */
   ws?: boolean;
 }
@@ -115,10 +146,12 @@ export interface EdgeTlsFiles {
 export interface RunningEdge {
   /** `sip:host:port` — where trunks, PBXs and SIP phones send calls and registrations. */
   sipUri: string;
-  /** `ws://host:port` — plain SIP over WebSocket (loopback, or pages served over http); null when turned off (`ws: false`). */
+  /** `ws://host:port` — plain SIP over WebSocket (loopback, or pages served over http); null unless asked for (`ws: true`). */
   wsUri: string | null;
   /** `wss://host:port` — SIP over secure WebSocket, TLS 1.3 only (what an https workstation uses); null without TLS. */
   wssUri: string | null;
+  /** Where Kamailio posts the voice API: the loopback plain-HTTP hop (`http://127.0.0.1:PORT`) or the server's HTTPS URL. */
+  apiUrl: string;
   host: string;
   sipPort: number;
   wsPort: number | null;
@@ -131,8 +164,33 @@ export interface RunningEdge {
   configPath: string;
   /** The queue announcements made at start (espeak-ng), by language. */
   prompts: Record<'en' | 'zh', string>;
+  /**
+   * How often the supervisor restarted each daemon after an unexpected exit (foreground edges, which
+   * includes the supervisor process `npm run voice -- up` leaves running; a `detached` edge has none
+   * and reports zeros). The count an edge metrics hook would export.
+   */
+  restarts(): Readonly<Record<EdgeDaemon, number>>;
   /** Stops both daemons (foreground children or pid files) and waits for them to exit. */
   stop(): Promise<void>;
+}
+
+/** The default size of rtpengine's media range: 500 calls of 4 ports (live, queued with an announcement, or within the delete delay). */
+export const DEFAULT_MEDIA_PORTS = 2000;
+/** The default `delete-delay` of the edge's rtpengine (s): see `EdgeSettings.mediaDeleteDelaySeconds`. */
+export const DEFAULT_MEDIA_DELETE_DELAY_S = 5;
+
+/**
+ * A media range of `size` ports (even, ≥ 4) from a random even base in 20000–59999: [first, last].
+ * Random so parallel edges (tests, the bench, two edges on one host) rarely overlap; an overlap is
+ * not fatal (rtpengine skips a port it cannot bind), it only shrinks both ranges.
+ * @throws Error when `size` is odd, below 4 or above 40,000
+ */
+export function defaultMediaPorts(size = DEFAULT_MEDIA_PORTS, random: () => number = Math.random): [number, number] {
+  if (!Number.isInteger(size) || size < 4 || size % 2 !== 0 || size > 40_000)
+    throw new Error(`media range size ${size}: an even number in 4–40000`);
+  const slots = (40_000 - size) / 2;
+  const base = 20_000 + 2 * Math.floor(random() * (slots + 1));
+  return [base, base + size - 1];
 }
 
 const quote = (s: string) => `"${s.replace(/["\\\n\r]/g, '')}"`;
@@ -144,6 +202,8 @@ const quote = (s: string) => `"${s.replace(/["\\\n\r]/g, '')}"`;
  */
 export function voiceHttpcon(serverUrl: string, routeToken: string): string {
   const u = new URL(serverUrl);
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname))
+    throw new Error(`the voice API over plain http only on loopback (${u.host}); use https (TLS 1.3) to another host`);
   if (!/^[A-Za-z0-9_-]+$/.test(routeToken)) throw new Error('the voice route token must be base64url (voice secrets file)');
   return `huiliu=>${u.protocol}//${VOICE_BASIC_USER}:${routeToken}@${u.host}${u.pathname.replace(/\/+$/, '')}/api/v1/voice`;
 }
@@ -155,6 +215,8 @@ export function renderKamailioConfig(s: {
   wsPort: number;
   ngPort: number;
   serverUrl: string;
+  /** Where the named http_client connection posts (default `serverUrl`). */
+  apiUrl?: string;
   caFile: string;
   routeToken: string;
   authSecret: string;
@@ -165,8 +227,8 @@ export function renderKamailioConfig(s: {
   staticRouteUser?: string;
   /** WSS (`WITH_TLS`): its port and the rendered tls.cfg (writeKamailioTlsConfig). */
   wss?: { port: number; tlsConfig: string };
-  /** No plain `ws` listener (`NO_WS`): WSS only. */
-  noWs?: boolean;
+  /** The plain `ws` listener too (`WITH_WS`, opt-in); without it WebSockets are WSS only. */
+  withWs?: boolean;
 }): string {
   const defines = [
     `#!define LISTEN_IP ${quote(s.host)}`,
@@ -176,7 +238,7 @@ export function renderKamailioConfig(s: {
     `#!define HUILIU_URL ${quote(s.serverUrl.replace(/\/+$/, ''))}`,
     `#!define HUILIU_CA ${quote(s.caFile)}`,
     `#!define ROUTE_TOKEN ${quote(s.routeToken)}`,
-    `#!define HUILIU_HTTPCON ${quote(voiceHttpcon(s.serverUrl, s.routeToken))}`,
+    `#!define HUILIU_HTTPCON ${quote(voiceHttpcon(s.apiUrl ?? s.serverUrl, s.routeToken))}`,
     `#!define AUTH_SECRET ${quote(s.authSecret)}`,
     `#!define RTPENGINE_SOCK ${quote(`udp:${s.host}:${s.ngPort}`)}`,
     `#!define RPC_FIFO ${quote(join(s.runDir, 'kamailio_rpc.fifo'))}`,
@@ -185,7 +247,7 @@ export function renderKamailioConfig(s: {
     `#!define RING_MS ${s.ringMs}`,
     `#!define QUEUE_POLL_S ${s.queuePollSeconds}`,
     ...(s.staticRouteUser ? ['#!define STATIC_ROUTE', `#!define STATIC_USER ${quote(s.staticRouteUser)}`] : []),
-    ...(s.noWs ? ['#!define NO_WS'] : []),
+    ...(s.withWs ? ['#!define WITH_WS'] : []),
     ...(s.wss ? ['#!define WITH_TLS', `#!define WSS_PORT ${s.wss.port}`, `#!define TLS_CFG ${quote(s.wss.tlsConfig)}`] : []),
   ];
   const shipped = readFileSync(KAMAILIO_CFG, 'utf8');
@@ -373,7 +435,8 @@ function kill(child: ChildProcess | number, signal: NodeJS.Signals = 'SIGTERM'):
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0: nothing is sent). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -384,12 +447,16 @@ function alive(pid: number): boolean {
 
 /**
  * Starts rtpengine and Kamailio for `settings` and waits until both answer (ng `ping`, SIP OPTIONS).
- * `detached`: daemons with pid files in the run dir, outliving this process (`npm run voice -- up`);
+ * `detached`: unsupervised daemons with pid files in the run dir, outliving this process (no longer
+ * what `npm run voice -- up` does: it runs a supervisor process with a foreground edge, edge-cli.ts);
  * otherwise children of this process in the foreground (tests, bench), stopped by `stop()`.
  * Writes `voice/edge.json` in the data dir (where agents register: `GET /api/v1/voice/credentials`).
  * @throws Error naming a missing binary and its package, a config `kamailio -c` refuses, or a daemon that did not come up (with its log)
  */
-export async function startVoiceEdge(settings: EdgeSettings, options: { detached?: boolean } = {}): Promise<RunningEdge> {
+export async function startVoiceEdge(
+  settings: EdgeSettings,
+  options: { detached?: boolean; supervisor?: EdgeSupervisorOptions } = {},
+): Promise<RunningEdge> {
   assertVoiceBinaries([KAMAILIO_BIN, ESPEAK_BIN, ...(settings.rtpengine === false ? [] : [RTPENGINE_BIN])]);
   const host = settings.host ?? '127.0.0.1';
   const runDir = settings.runDir ?? join(settings.dataDir, 'voice', 'run');
@@ -402,13 +469,20 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const ngPort = settings.ngPort ?? (await freeSipPort(host));
   const tls = edgeTlsFiles(settings);
   const wssPort = 'off' in tls ? null : (settings.wssPort ?? (await freeSipPort(host)));
-  const mediaBase = 20_000 + Math.floor(Math.random() * 400) * 100;
-  const [mediaMin, mediaMax] = settings.mediaPorts ?? [mediaBase, mediaBase + 99];
+  const [mediaMin, mediaMax] = settings.mediaPorts ?? defaultMediaPorts();
+  if (!(Number.isInteger(mediaMin) && Number.isInteger(mediaMax) && mediaMin >= 1024 && mediaMax <= 65_535 && mediaMax - mediaMin >= 3))
+    throw new Error(`voice edge: media ports ${mediaMin}–${mediaMax}: at least 4 ports (one call) within 1024–65535`);
   const prompts = makeQueuePrompts(runDir);
+  // The loopback hop when the server offers one (Kamailio 5.6.3 + OpenSSL 3: no TLS inside libcurl, docs/voice.md).
+  const apiUrl =
+    settings.apiUrl === false ? settings.serverUrl : (settings.apiUrl ?? readVoiceEdgeApiUrl(settings.dataDir) ?? settings.serverUrl);
   const configPath = join(runDir, 'kamailio.cfg');
   const tlsFiles = wssPort !== null && !('off' in tls) ? writeKamailioTlsConfig(runDir, tls) : null;
-  const ws = settings.ws !== false;
-  if (!ws && !tlsFiles) throw new Error(`voice edge: no ws needs wss, which is off (${'off' in tls ? tls.off : 'no TLS'})`);
+  const ws = settings.ws === true;
+  if (!ws && !tlsFiles)
+    throw new Error(
+      `voice edge: WSS is off (${'off' in tls ? tls.off : 'no TLS'}) and plain ws is opt-in: give the edge a certificate (--tls-cert/--tls-key) or ask for ws (--ws, loopback only)`,
+    );
   writeFileSync(
     configPath,
     renderKamailioConfig({
@@ -417,6 +491,7 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
       wsPort,
       ngPort,
       serverUrl: settings.serverUrl,
+      apiUrl,
       caFile,
       routeToken: secrets.routeToken,
       authSecret: secrets.authSecret,
@@ -426,7 +501,7 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
       queuePollSeconds: settings.queuePollSeconds ?? 2,
       ...(settings.staticRouteUser ? { staticRouteUser: settings.staticRouteUser } : {}),
       ...(wssPort !== null && tlsFiles ? { wss: { port: wssPort, tlsConfig: tlsFiles.tlsConfig } } : {}),
-      ...(ws ? {} : { noWs: true }),
+      ...(ws ? { withWs: true } : {}),
     }),
     { mode: 0o600 },
   );
@@ -436,22 +511,38 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
   const rtpengineLog = join(runDir, 'rtpengine.log');
   const kamailioPid = join(runDir, 'kamailio.pid');
   const rtpenginePid = join(runDir, 'rtpengine.pid');
-  const children: ChildProcess[] = [];
   const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').slice(-4000) : '(no log)');
-  const spawnDaemon = (bin: string, args: string[], logPath: string, env?: NodeJS.ProcessEnv) => {
+  // Foreground: children of this process, restarted after an unexpected exit (edge-supervisor.ts).
+  const supervisor = options.detached ? null : new DaemonSupervisor(options.supervisor);
+  const spawnDaemon = (
+    name: EdgeDaemon,
+    bin: string,
+    args: string[],
+    logPath: string,
+    ready: () => Promise<boolean>,
+    env?: NodeJS.ProcessEnv,
+  ) => {
+    if (supervisor) {
+      // Kamailio leads its own process group: its workers outlive a killed main process and keep the ports.
+      supervisor.start({ name, bin, args, logPath, cwd: runDir, ready, ownGroup: name === 'kamailio', ...(env ? { env } : {}) });
+      return;
+    }
     // The log is a file, not a pipe: a detached daemon outlives this process and must not write into a closed pipe.
     const log = openSync(logPath, 'w', 0o600);
     // cwd: the run dir, so nothing a daemon writes to its working directory lands where it was started.
-    const child = spawn(bin, args, {
-      stdio: ['ignore', log, log],
-      detached: options.detached ?? false,
-      cwd: runDir,
-      ...(env ? { env } : {}),
-    });
+    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: true, cwd: runDir, ...(env ? { env } : {}) });
     closeSync(log);
-    if (options.detached) child.unref();
-    else children.push(child);
-    return child;
+    child.unref();
+  };
+
+  // A daemon that never came up is not restarted: stop what was started, then throw.
+  const startedOrStop = async (up: Promise<void>) => {
+    try {
+      await up;
+    } catch (e) {
+      await supervisor?.stop();
+      throw e;
+    }
   };
 
   const useRtpengine = settings.rtpengine !== false;
@@ -471,7 +562,8 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
         `listen-cli = ${host}:${cliPort}`,
         `port-min = ${mediaMin}`,
         `port-max = ${mediaMax}`,
-        'timeout = 60',
+        `timeout = ${settings.mediaTimeoutSeconds ?? 60}`,
+        `delete-delay = ${settings.mediaDeleteDelaySeconds ?? DEFAULT_MEDIA_DELETE_DELAY_S}`,
         'log-level = 5',
         // The media tap (docs/voice.md "Live transcripts"): calls Kamailio offers with record-call=yes
         // are written here as pcap while they run; the server reads the caller's leg and deletes it.
@@ -485,26 +577,36 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     const args = [`--config-file=${rtpConfig}`, '--config-section=rtpengine', '--foreground', '--log-stderr', `--pidfile=${rtpenginePid}`];
     // rtpengine 10.5.3.5 (Debian 12) with pcap recording crashes on SIGTERM at shutdown (after its calls
     // are gone): no core file of a process that holds call audio. `exec` keeps the pid (the pid file, stop()).
-    spawnDaemon('/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', RTPENGINE_BIN, ...args], rtpengineLog);
-    await waitFor(
-      () => rtpenginePing(host, ngPort),
-      5000,
-      'rtpengine',
-      () => readLog(rtpengineLog),
+    spawnDaemon('rtpengine', '/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', RTPENGINE_BIN, ...args], rtpengineLog, () =>
+      rtpenginePing(host, ngPort),
+    );
+    await startedOrStop(
+      waitFor(
+        () => rtpenginePing(host, ngPort),
+        5000,
+        'rtpengine',
+        () => readLog(rtpengineLog),
+      ),
     );
   }
   // -DD: stay in the foreground (a child we own, or a detached session leader with a pid file); -E: log to stderr.
+  // -w: its working directory is the run dir (0700), not "/": a crash's core file (≈ 300 MB, call data in
+  // shared memory) lands there, one file `core` overwritten by the next (docs/voice.md "Supervisor").
   spawnDaemon(
+    'kamailio',
     KAMAILIO_BIN,
-    ['-DD', '-E', '-f', configPath, '-P', kamailioPid, '-m', String(settings.sharedMemoryMb ?? 256), '-M', '16'],
+    ['-DD', '-E', '-f', configPath, '-P', kamailioPid, '-w', runDir, '-m', String(settings.sharedMemoryMb ?? 256), '-M', '16'],
     kamailioLog,
+    async () => (await sipOptions(host, sipPort, 300)) !== null,
     tlsFiles ? { ...process.env, OPENSSL_CONF: tlsFiles.opensslConfig } : undefined,
   );
-  await waitFor(
-    async () => (await sipOptions(host, sipPort, 300)) !== null,
-    10_000,
-    'kamailio',
-    () => readLog(kamailioLog),
+  await startedOrStop(
+    waitFor(
+      async () => (await sipOptions(host, sipPort, 300)) !== null,
+      10_000,
+      'kamailio',
+      () => readLog(kamailioLog),
+    ),
   );
 
   const edge: VoiceEdge = {
@@ -518,6 +620,7 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     sipUri: `sip:${host}:${sipPort}`,
     wsUri: ws ? `ws://${host}:${wsPort}` : null,
     wssUri: wssPort !== null ? `wss://${host}:${wssPort}` : null,
+    apiUrl,
     host,
     sipPort,
     wsPort: ws ? wsPort : null,
@@ -527,22 +630,10 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
     runDir,
     configPath,
     prompts,
+    restarts: () => supervisor?.restarts() ?? { kamailio: 0, rtpengine: 0 },
     async stop() {
-      if (children.length > 0) {
-        await Promise.all(
-          children.map(
-            (c) =>
-              new Promise<void>((resolve) => {
-                if (c.exitCode !== null || c.signalCode !== null) return resolve();
-                const hard = setTimeout(() => kill(c, 'SIGKILL'), 5000);
-                c.once('exit', () => {
-                  clearTimeout(hard);
-                  resolve();
-                });
-                kill(c);
-              }),
-          ),
-        );
+      if (supervisor) {
+        await supervisor.stop();
       } else await stopVoiceEdge(runDir);
       if (!settings.staticRouteUser) rmSync(voiceEdgePath(settings.dataDir), { force: true });
     },
@@ -550,8 +641,10 @@ export async function startVoiceEdge(settings: EdgeSettings, options: { detached
 }
 
 /**
- * Stops the daemons a detached `up` left in `runDir` (by their pid files only: never by name) and waits
- * up to 5 s for each to exit. Resolves with what it stopped.
+ * Stops the daemons whose pid files are in `runDir` (by their pid files only: never by name) and waits
+ * up to 5 s for each to exit, then SIGKILLs what is left of Kamailio's process group (workers of a main
+ * process that died). `npm run voice -- down` calls it after stopping the supervisor, for daemons a dead
+ * supervisor or an older unsupervised `up` left. Resolves with what it stopped.
  */
 export async function stopVoiceEdge(runDir: string): Promise<string[]> {
   const stopped: string[] = [];
@@ -565,6 +658,15 @@ export async function stopVoiceEdge(runDir: string): Promise<string[]> {
       while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       if (alive(pid)) kill(pid, 'SIGKILL');
       stopped.push(`${name} (pid ${pid})`);
+    }
+    // Kamailio leads its own process group (pgid = its pid): workers left by a main process that died
+    // (SIGKILL, a crash) keep its ports. A group id is not reused while a member lives, so this reaches only them.
+    if (name === 'kamailio' && Number.isInteger(pid) && pid > 1) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // No process left in the group.
+      }
     }
     rmSync(pidFile, { force: true });
   }

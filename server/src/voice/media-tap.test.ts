@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decodeWav, muLawDecode, muLawEncode, resample } from '../ai/speech/audio';
 import { ProsodyTextEmotion } from '../ai/speech/emotion';
 import { PocketsphinxAsr } from '../ai/speech/pocketsphinx';
@@ -146,5 +146,94 @@ describe('the media tap of a call', () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     await expect(tap.stop()).resolves.toBeUndefined();
+  });
+  /** A tap on `spool` with the real ASR; its warnings (pino JSON lines) collected in `warnings`. */
+  function tapOn(
+    spool: string,
+    callId: string,
+    heard: HeardUtterance[],
+    warnings: string[],
+    options: { pollMs: number; findWaitMs?: number },
+  ) {
+    const classifier = loadEmotionClassifier();
+    return startMediaTap(callId, async (h) => void heard.push(h), {
+      recordingDir: () => spool,
+      asr: new PocketsphinxAsr(),
+      emotion: new ProsodyTextEmotion({ textEmotion: (t) => classifier.classify(t) }),
+      lang: 'en',
+      logger: createLogger({ level: 'warn', destination: { write: (line: string) => void warnings.push(line) } }),
+      ...options,
+    });
+  }
+
+  /** Writes a whole recording of `callId` (a short clip as the caller's leg) into `spool`; answers the pcap path. */
+  function record(spool: string, callId: string): string {
+    for (const d of ['pcaps', 'tmp']) mkdirSync(join(spool, d), { recursive: true });
+    const stem = `${encodeURIComponent(callId)}-0123456789abcdef`;
+    writeFileSync(join(spool, 'tmp', `rtpengine-meta-${stem}.tmp`), METADATA(30002, 30000));
+    const pcapPath = join(spool, 'pcaps', `${stem}.pcap`);
+    writeFileSync(pcapPath, buildRtpPcap(callerPackets('en/librispeech-4507-16021-0012.wav').packets));
+    return pcapPath;
+  }
+
+  it(
+    'a spool listing that failed is a miss of that poll: the tap finds the recording once the spool lists again',
+    { timeout: 60_000 },
+    async () => {
+      const spool = join(work, 'listing-failed');
+      mkdirSync(spool, { recursive: true });
+      // `pcaps` is not a directory yet: readdir fails with ENOTDIR (as EMFILE or EIO would), not ENOENT.
+      writeFileSync(join(spool, 'pcaps'), '');
+      const heard: HeardUtterance[] = [];
+      const warnings: string[] = [];
+      const tap = tapOn(spool, 'listing@x', heard, warnings, { pollMs: 10 });
+      await new Promise((r) => setTimeout(r, 60));
+      unlinkSync(join(spool, 'pcaps'));
+      const pcapPath = record(spool, 'listing@x');
+      await new Promise((r) => setTimeout(r, 200));
+      await tap.stop();
+      expect(warnings.join('')).not.toContain('no more live transcript');
+      expect(warnings.join('')).toContain('listing the media spool failed');
+      expect(warnings.join('')).not.toContain('listing@x');
+      expect(heard.length).toBeGreaterThan(0);
+      expect(existsSync(pcapPath)).toBe(false);
+    },
+  );
+
+  it(
+    'a listing is shared for its age on the monotonic clock: the wall clock set back does not keep a stale one',
+    { timeout: 60_000 },
+    async () => {
+      const spool = join(work, 'clock');
+      mkdirSync(join(spool, 'pcaps'), { recursive: true });
+      const heard: HeardUtterance[] = [];
+      const warnings: string[] = [];
+      const tap = tapOn(spool, 'clock@x', heard, warnings, { pollMs: 10, findWaitMs: 60_000 });
+      await new Promise((r) => setTimeout(r, 50));
+      const real = Date.now.bind(Date);
+      // NTP steps the clock back an hour while the tap looks for its recording.
+      const setBack = vi.spyOn(Date, 'now').mockImplementation(() => real() - 3_600_000);
+      try {
+        record(spool, 'clock@x');
+        await new Promise((r) => setTimeout(r, 200));
+        await tap.stop();
+      } finally {
+        setBack.mockRestore();
+      }
+      expect(heard.length).toBeGreaterThan(0);
+    },
+  );
+
+  it("a tap that gave up looking still deletes its call's recording when it stops (the caller's voice is not left in the spool)", async () => {
+    const spool = join(work, 'late');
+    mkdirSync(join(spool, 'pcaps'), { recursive: true });
+    const warnings: string[] = [];
+    const tap = tapOn(spool, 'late@x', [], warnings, { pollMs: 10, findWaitMs: 30 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(warnings.join('')).toContain('no recording of the call found');
+    // rtpengine's file shows up after the tap stopped looking (a slow spool, a call set up late).
+    const pcapPath = record(spool, 'late@x');
+    await tap.stop();
+    expect(existsSync(pcapPath)).toBe(false);
   });
 });

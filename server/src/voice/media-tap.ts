@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmotionResult, Lang } from '../../../common/ai/types';
 import { decodeG711, type G711Law } from '../ai/speech/audio';
@@ -77,11 +76,45 @@ export function callerMediaPort(metadata: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * The names in a spool's `pcaps/` directory, listed once per `maxAgeMs` (ms) for every tap of that
+ * spool (a tap per answered call polls it every `pollMs` until its call's file shows up: N calls each
+ * listing N files was O(N²) per poll). A missing directory lists as empty. The newest listings of a
+ * few spools are kept; a listing that failed is not (the next caller lists again), and ages are on the
+ * monotonic clock (a wall clock set back would keep a stale listing, and the taps waiting on it, for as
+ * long as it went back). `maxAgeMs` 0: a fresh listing. Rejects with the directory's read error.
+ */
+const listings = new Map<string, { at: number; names: Promise<string[]> }>();
+function pcapNames(dir: string, maxAgeMs: number): Promise<string[]> {
+  const t = performance.now();
+  const kept = listings.get(dir);
+  if (kept && t - kept.at < maxAgeMs) return kept.names;
+  const names = readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    if (listings.get(dir)?.names === names) listings.delete(dir);
+    throw error;
+  });
+  listings.delete(dir);
+  if (listings.size >= 8) listings.delete(listings.keys().next().value!);
+  listings.set(dir, { at: t, names });
+  return names;
+}
+
+/** Reads a file, or null when it does not exist (yet). */
+async function readIfThere(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 /** Starts the tap of the call with this SIP Call-ID. Errors reading the recording are logged; the tap then stops quietly. */
 export function startMediaTap(callId: string, onHeard: (heard: HeardUtterance) => Promise<void>, deps: MediaTapDeps): MediaTap {
   const log = deps.logger.child({ component: 'media-tap' });
   const pollMs = deps.pollMs ?? 100;
-  const started = Date.now();
+  const started = performance.now();
   const stream = new ChunkedAsrStream(deps.asr, {
     lang: deps.lang,
     sampleRate: RATE,
@@ -112,8 +145,12 @@ export function startMediaTap(callId: string, onHeard: (heard: HeardUtterance) =
   let nextTimestamp: number | null = null;
   let stopped = false;
   let failed = false;
+  /** A spool listing failed once (logged once per tap). */
+  let listFailed = false;
   let timer: NodeJS.Timeout | null = null;
   let busy: Promise<void> = Promise.resolve();
+  /** The read buffer, made when the recording is found (a tap whose call never records allocates none). */
+  let chunk: Buffer | null = null;
 
   const dir = () => deps.recordingDir();
   const metaPath = (d: string, s: string) => [
@@ -122,10 +159,9 @@ export function startMediaTap(callId: string, onHeard: (heard: HeardUtterance) =
     join(d, 'metadata', `${s}.txt`),
   ];
 
-  function find(d: string): string | null {
-    const pcaps = join(d, 'pcaps');
-    if (!existsSync(pcaps)) return null;
-    for (const name of readdirSync(pcaps)) {
+  /** The call's file stem in the spool, or null; `maxAgeMs`: how old a shared listing may be (ms). */
+  async function find(d: string, maxAgeMs = pollMs / 2): Promise<string | null> {
+    for (const name of await pcapNames(join(d, 'pcaps'), maxAgeMs)) {
       const s = name.replace(/\.pcap$/, '');
       if (s !== name && callIdOfStem(s) === callId) return s;
     }
@@ -158,9 +194,15 @@ export function startMediaTap(callId: string, onHeard: (heard: HeardUtterance) =
     const d = dir();
     if (!d) return;
     if (!stem) {
-      stem = find(d);
+      // A listing that failed (EMFILE with many calls open, a spool being remounted) is shared by every
+      // tap still looking: it is a miss of this poll, not the end of their transcripts.
+      stem = await find(d).catch((error: NodeJS.ErrnoException) => {
+        if (!listFailed) log.warn({ code: error.code }, 'listing the media spool failed; looking again');
+        listFailed = true;
+        return null;
+      });
       if (!stem) {
-        if (Date.now() - started > (deps.findWaitMs ?? 10_000) && !failed) {
+        if (performance.now() - started > (deps.findWaitMs ?? 10_000) && !failed) {
           failed = true;
           log.warn('no recording of the call found in the media spool: no live transcript');
         }
@@ -170,12 +212,13 @@ export function startMediaTap(callId: string, onHeard: (heard: HeardUtterance) =
     }
     if (callerPort === null) {
       for (const path of metaPath(d, stem)) {
-        if (!existsSync(path)) continue;
-        callerPort = callerMediaPort(await readFile(path, 'utf8'));
+        const metadata = await readIfThere(path);
+        if (metadata === null) continue;
+        callerPort = callerMediaPort(metadata);
         if (callerPort !== null) break;
       }
     }
-    const chunk = Buffer.alloc(64 * 1024);
+    chunk ??= Buffer.alloc(64 * 1024);
     for (;;) {
       const { bytesRead } = await file!.read(chunk, 0, chunk.length, offset);
       if (bytesRead === 0) break;
@@ -209,9 +252,18 @@ export function startMediaTap(callId: string, onHeard: (heard: HeardUtterance) =
       await poll().catch((error: unknown) => log.warn({ err: error }, 'reading the end of the call recording failed'));
       await file?.close().catch(() => undefined);
       await stream.end();
+      // A tap that gave up looking (or looked at a listing older than the file) still deletes the
+      // call's recording if it is there now: a fresh listing, whatever the tap's state.
+      if (d && !stem) stem = await find(d, 0).catch(() => null);
       if (d && stem) {
         // The recording is the caller's voice: personal data, kept no longer than the call.
-        for (const path of [join(d, 'pcaps', `${stem}.pcap`), ...metaPath(d, stem)]) rmSync(path, { force: true });
+        await Promise.all(
+          [join(d, 'pcaps', `${stem}.pcap`), ...metaPath(d, stem)].map((path) =>
+            unlink(path).catch((error: NodeJS.ErrnoException) => {
+              if (error.code !== 'ENOENT') log.warn({ code: error.code }, 'a call recording could not be deleted');
+            }),
+          ),
+        );
       }
     },
   };

@@ -61,7 +61,11 @@ export async function voicePlugin(app: FastifyInstance, opts: VoicePluginOptions
   const refusal = (res: unknown, limit: string): unknown =>
     res instanceof RateLimiterRes ? rateLimited(res.msBeforeNext / 1000, undefined, { limit }) : res;
 
-  async function kamailio(request: FastifyRequest): Promise<void> {
+  /**
+   * The route token, then the 1,000/s budget — unless `spend` is false: a call's `ended` is never refused
+   * for the rate (it still counts), since a hang-up refused away would keep its agent busy (docs/voice.md "Liveness").
+   */
+  async function kamailio(request: FastifyRequest, spend = true): Promise<void> {
     const client = clientNetwork(request.ip);
     const spent = await wrongTokens.get(client);
     if (spent && spent.consumedPoints >= 10) throw rateLimited(spent.msBeforeNext / 1000, undefined, { limit: 'voice-bad-token' });
@@ -74,7 +78,7 @@ export async function voicePlugin(app: FastifyInstance, opts: VoicePluginOptions
     try {
       await calls.consume('kamailio');
     } catch (res) {
-      throw refusal(res, 'voice');
+      if (spend) throw refusal(res, 'voice');
     }
   }
 
@@ -90,7 +94,8 @@ export async function voicePlugin(app: FastifyInstance, opts: VoicePluginOptions
   );
 
   app.post('/api/v1/voice/events', { config: { policy: 'channel-key' }, bodyLimit: 8 * 1024 }, async (request) => {
-    await kamailio(request);
+    const ended = typeof request.body === 'object' && request.body !== null && (request.body as { event?: unknown }).event === 'ended';
+    await kamailio(request, !ended);
     const body = parseWith(VoiceEventRequestSchema, request.body);
     if (body.event === 'ended') await opts.queueAnnouncement?.ended(body.callId);
     return opts.voice.event(body);

@@ -7,7 +7,7 @@ import type { QueueLanguageConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { callerOf } from './caller';
 import type { VoiceEdge } from './edge';
-import { createNgClient, type NgClient } from './rtpengine-ng';
+import { ngClientForAddress, type NgClient } from './rtpengine-ng';
 
 /**
  * The queue announcement (issue 18, docs/voice.md "Queue announcement"): a caller the server queues
@@ -158,15 +158,7 @@ export function createQueueAnnouncement(options: {
     const spokenFile = position !== null ? await positionPrompt(lang, position, general) : null;
     return spokenFile ? { file: spokenFile, position } : { file: general, position: null };
   }
-  let ng: { address: string; client: NgClient } | null = null;
-  const clientFor = (address: string): NgClient => {
-    if (ng?.address === address) return ng.client;
-    ng?.client.close();
-    const colon = address.lastIndexOf(':');
-    const client = (options.client ?? createNgClient)(address.slice(0, colon).replace(/^\[|\]$/g, ''), Number(address.slice(colon + 1)));
-    ng = { address, client };
-    return client;
-  };
+  const { clientFor, close: closeClient } = ngClientForAddress(options.client);
 
   async function announce(callId: string, fromTag: string, callerSdp: string, lang: 'en' | 'zh', position: number): Promise<string | null> {
     const edge = options.edge();
@@ -265,8 +257,7 @@ export function createQueueAnnouncement(options: {
       await stop(callId, 'delete');
     },
     close() {
-      ng?.client.close();
-      ng = null;
+      closeClient();
     },
   };
 }

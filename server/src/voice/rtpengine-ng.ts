@@ -134,3 +134,29 @@ export function createNgClient(host: string, port: number, options: { timeoutMs?
     },
   };
 }
+
+/**
+ * One ng client for the edge's rtpengine at its current address (`host:port`, IPv6 in brackets): made
+ * on first use by `make` (default `createNgClient`), kept while the address stays the same, closed and
+ * made again when it changes (the edge restarted elsewhere). `close` closes the one held.
+ */
+export function ngClientForAddress(make: (host: string, port: number) => NgClient = createNgClient): {
+  clientFor(address: string): NgClient;
+  close(): void;
+} {
+  let ng: { address: string; client: NgClient } | null = null;
+  return {
+    clientFor(address) {
+      if (ng?.address === address) return ng.client;
+      ng?.client.close();
+      const colon = address.lastIndexOf(':');
+      const client = make(address.slice(0, colon).replace(/^\[|\]$/g, ''), Number(address.slice(colon + 1)));
+      ng = { address, client };
+      return client;
+    },
+    close() {
+      ng?.client.close();
+      ng = null;
+    },
+  };
+}

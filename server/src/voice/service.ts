@@ -12,16 +12,18 @@ import { kpiEvent } from '../kpis/events';
 import type { KpiEventLog } from '../kpis/log.sqlite';
 import type { Logger } from '../logging/logger';
 import type { Router } from '../routing/router';
-import type { SessionRecord, SessionStore } from '../sessions/store';
+import type { HistoryLine, SessionRecord, SessionStore } from '../sessions/store';
 import { callKey, callerOf } from './caller';
 import type { HeardUtterance } from './media-tap';
 import { transcriptMeta } from '../../../common/message/transcript';
+import type { SessionFacts } from '../../../common/events/events';
 
 export interface VoiceServiceDeps {
   store: SessionStore;
   ingest: Ingest;
   bus: Bus;
-  router: Pick<Router, 'declined' | 'settle'>;
+  /** `recall` (a blind transfer's target did not answer: back to the transferring agent); absent: the queue as any missed offer. */
+  router: Pick<Router, 'declined' | 'settle'> & Partial<Pick<Router, 'recall'>>;
   conversations: Pick<ConversationService, 'acceptRecord' | 'closeRecord' | 'handOver' | 'standing'>;
   /**
    * Attended transfer (`consult` → `transferred` events): the call's session moves to the consulted agent
@@ -57,6 +59,20 @@ export interface VoiceServiceDeps {
   transcriptDrainMs?: number;
   /** How long the edge's `ended` post waits for a transcribed call's close before it is answered (ms, default 500). */
   endedAnswerMs?: number;
+  /**
+   * How long a blind transfer's REFER waits for the customer's INVITE that follows it (ms, default 32,000:
+   * RFC 3261 Timer B; config `voice.referFollowSeconds`). Past it the REFER is forgotten: a later INVITE
+   * with Referred-By is a new call, and a call whose old leg already hung up ends (docs/voice.md).
+   */
+  referFollowMs?: number;
+  /**
+   * Liveness (docs/voice.md "Liveness"): whether an answered call is still up in rtpengine. A call that
+   * rtpengine knew and then forgot (no media for its `timeout`) while the server never heard its end is
+   * ended here (`call.ended` with `lost: "no-media"`), so its agent is free again. Absent: no check.
+   */
+  liveness?: { check(callId: string): Promise<'up' | 'gone' | 'unknown'> };
+  /** How often answered calls are checked (ms, default 15,000; config `voice.livenessSeconds`); 0: never. */
+  livenessMs?: number;
 }
 
 /** The SIP side's view of a call (issue 18). Kamailio drives it: see deploy/kamailio/kamailio.cfg. */
@@ -65,6 +81,13 @@ export interface VoiceService {
   route(request: VoiceRouteRequest): Promise<VoiceRouteResponse>;
   /** Records a call event and applies it (answer = accept, no answer = next agent, end = close). SESSION_NOT_FOUND. */
   event(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }>;
+  /**
+   * Checks every answered call on this node once (`liveness`) and ends those rtpengine forgot; resolves
+   * with how many it ended. Runs by itself every `livenessMs`; exposed for tests and operators.
+   */
+  sweepLiveness?(): Promise<number>;
+  /** Stops the liveness timer. */
+  close?(): void;
 }
 
 /** A call's times on this node (ms), for the durations in the history and the KPI log. */
@@ -84,8 +107,14 @@ interface CallTimes {
    * call's next event (answered, missed or ended) in the same writer round trip instead of one each.
    */
   ringing?: Map<string, Record<string, number | string>>;
-  /** Set by the call's first `ended`: a repeated post does not end it twice. */
+  /** Set by the call's first `ended`: a repeated post does not end it twice (cleared when that end failed). */
   ending?: boolean;
+  /** The SIP Call-ID of the leg last answered: what the liveness check asks rtpengine about. */
+  callId?: string;
+  /** rtpengine knew the call at a liveness check (`up`), or never did (`none`: not anchored, never checked again). */
+  media?: 'up' | 'none';
+  /** Why the call was ended without its hang-up (`no-media`), written into `call.ended`. */
+  lost?: string;
 }
 
 /**
@@ -100,8 +129,33 @@ const STAFF_VIEW_MS = 1_000;
 /** Calls tracked at once; older entries go first (a node restart loses them: durations then count from the session's times). */
 const MAX_TRACKED_CALLS = 10_000;
 
+/** A blind transfer asked for (the agent's REFER), until the customer's INVITE follows it. */
+interface Referral {
+  sessionId: string;
+  /** The call key of the leg the REFER came in. */
+  key: string;
+  callId: string;
+  fromAgentId: string;
+  /** The Refer-To user: an agent's username or a skill group. */
+  target: string;
+  /** When it is forgotten (ms since the epoch). */
+  until: number;
+  timer?: NodeJS.Timeout;
+  /** The old leg hung up before the INVITE came. */
+  legEnded?: boolean;
+}
+
 /** How long a REFER waits for the customer's INVITE that follows it (ms): RFC 3261 Timer B (64 × T1) is 32 s. */
 const REFER_FOLLOW_MS = 32_000;
+
+/**
+ * The key a blind transfer is remembered by until the customer's INVITE follows: the caller's identity
+ * and the Refer-To target. An anonymous caller (RFC 3323: `anonymous@anonymous.invalid`, a new identity
+ * each call) has none to match: their INVITE is matched by the agent its Referred-By names instead.
+ */
+function referralKey(externalId: string, target: string, referrer: string): string {
+  return externalId === 'anonymous' || externalId.startsWith('anonymous:') ? `anonymous|${referrer}|${target}` : `${externalId}|${target}`;
+}
 
 /**
  * `promise`'s value, or `undefined` once `ms` (milliseconds) passed first; its timer is cleared either
@@ -148,12 +202,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   /**
    * Blind transfers asked for (a REFER seen in the customer's call), by `<caller externalId>|<target>`
    * (target: the Refer-To user, an agent's username or a skill group), until the customer's INVITE with
-   * Referred-By follows (`REFER_FOLLOW_MS`). `legEnded`: the old leg hung up before the INVITE came.
+   * Referred-By follows (`referFollowMs`; `timer` forgets it then). `legEnded`: the old leg hung up before the INVITE came.
    */
-  const referrals = new Map<
-    string,
-    { sessionId: string; key: string; callId: string; fromAgentId: string; target: string; until: number; legEnded?: NodeJS.Timeout }
-  >();
+  const referrals = new Map<string, Referral>();
+  const referFollowMs = deps.referFollowMs ?? REFER_FOLLOW_MS;
+  /**
+   * Blind transfers made (the customer's new call rings the target), by session id, until someone answers
+   * it: a target who does not answer recalls the call to the agent who transferred it (`no-answer`).
+   */
+  const blindPending = new Map<string, { fromAgentId: string; target: string }>();
 
   /** Bounded like `calls`: the oldest entry goes first. */
   function bounded<V>(map: Map<string, V>, key: string, value: V): void {
@@ -199,34 +256,48 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     return id ? staffById(id) : null;
   }
 
-  /** A call event in the session's history (staff see it; never sent to the caller). Idempotent on `key`. */
+  /** A call event as a history line (staff see it; never sent to the caller). Idempotent on `key`. */
+  const line = (key: string, name: string, data: Record<string, number | string>): HistoryLine => ({
+    authorId: null,
+    authorKind: 'system',
+    clientMessageId: `${name}:${key}`,
+    content: { kind: 'event', body: { name, data } },
+    critical: false,
+  });
+
+  /** A call event in the session's history, written now; nothing is written to a closed session. */
   async function remember(session: SessionRecord, key: string, name: string, data: Record<string, number | string>): Promise<void> {
     if (session.status === 'closed') return;
-    await deps.store.appendOutbound({
-      sessionId: session.id,
-      authorId: null,
-      authorKind: 'system',
-      clientMessageId: `${name}:${key}`,
-      content: { kind: 'event', body: { name, data } },
-      critical: false,
-    });
+    await deps.store.appendOutbound({ ...line(key, name, data), sessionId: session.id });
   }
 
   /**
-   * Writes `record` (when given) after the call's held `call.ringing` events, all issued in the same turn
-   * so the session writer takes them in one message and one commit (issue 18: a writer round trip per
-   * ringing was a store write nobody waits on). Order in the history: ringing first.
+   * The call's held `call.ringing` lines and then `record`'s (when given): ringing first in the history
+   * (issue 18: held until the call's next event so they share its writer round trip). The caller drops
+   * `times.ringing` once they are written.
+   */
+  function linesWithRinging(
+    times: CallTimes,
+    record?: { key: string; name: string; data: Record<string, number | string> },
+  ): HistoryLine[] {
+    const lines = [...(times.ringing ?? [])].map(([key, data]) => line(key, 'call.ringing', data));
+    if (record) lines.push(line(record.key, record.name, record.data));
+    return lines;
+  }
+
+  /**
+   * Writes the held ringing lines and `record` (when given), all issued in the same turn so the session
+   * writer takes them in one message and one commit. Nothing is written to a closed session.
    */
   async function rememberWithRinging(
     session: SessionRecord,
     times: CallTimes,
     record?: { key: string; name: string; data: Record<string, number | string> },
   ): Promise<void> {
-    const held = times.ringing;
+    const lines = linesWithRinging(times, record);
     delete times.ringing;
-    const writes = [...(held ?? [])].map(([key, data]) => remember(session, key, 'call.ringing', data));
-    if (record) writes.push(remember(session, record.key, record.name, record.data));
-    await Promise.all(writes);
+    if (session.status === 'closed') return;
+    await Promise.all(lines.map((l) => deps.store.appendOutbound({ ...l, sessionId: session.id })));
   }
 
   function fact(kind: KpiEvent['kind'], session: SessionRecord, id: string, agentId: string | null, data: KpiEvent['data']): void {
@@ -297,27 +368,36 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    * their session (fan-out, so on the node that took the INVITE), instead of reading the session in a
    * loop. Subscribed at the first call.
    */
-  const deciding = new Map<string, () => void>();
+  const deciding = new Map<string, (facts: SessionFacts) => void>();
   let watching: Promise<unknown> | null = null;
   const watch = () =>
     (watching ??= deps.bus.subscribeAll('session.changed', (e) => {
-      if (e.sessionId) deciding.get(e.sessionId)?.();
+      if (e.sessionId) deciding.get(e.sessionId)?.(e.payload);
     }));
 
-  /** The session once the router offered it (or as it is after `decisionWaitMs`: queued). */
+  /**
+   * The session once the router offered it (or as it is after `decisionWaitMs`: queued). The change
+   * that woke the wait carries the session's state after it (issue 18: no second read); its routing
+   * decision is the one read before.
+   */
   async function decided(sessionId: string): Promise<SessionRecord> {
     const until = now() + decisionWaitMs;
+    let s: SessionRecord | null = null;
     for (;;) {
       // Listening before reading: a change between the read and the wait still wakes it.
-      let wake!: () => void;
-      const changed = new Promise<void>((resolve) => (wake = resolve));
+      let wake!: (facts: SessionFacts) => void;
+      const changed = new Promise<SessionFacts>((resolve) => (wake = resolve));
       deciding.set(sessionId, wake);
       try {
-        const s = await deps.store.getSession(sessionId);
+        s ??= await deps.store.getSession(sessionId);
         if (!s) throw new HuiliuError('SESSION_NOT_FOUND');
         const left = until - now();
         if (s.status !== 'queued' || left <= 0) return s;
-        await within(changed, left);
+        const facts = await within(changed, left);
+        if (facts) {
+          const { status, skillGroup, assignedAgentId, offeredAgentId, offerExpiresAt, waitingSince, lastMessageAt } = facts;
+          s = { ...s, status, skillGroup, assignedAgentId, offeredAgentId, offerExpiresAt, waitingSince, lastMessageAt };
+        } else s = null; // the wait is over: the session as stored answers
       } finally {
         deciding.delete(sessionId);
       }
@@ -345,10 +425,11 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const key = callKey(request.callId);
     const caller = callerOf(request.from);
     const group = dialled(request.to);
-    const referral = request.referredBy ? referrals.get(`${caller.externalId}|${group ?? ''}`) : undefined;
+    const mapKey = request.referredBy ? referralKey(caller.externalId, group ?? '', dialled(request.referredBy) ?? '') : '';
+    const referral = request.referredBy ? referrals.get(mapKey) : undefined;
     if (referral) {
-      referrals.delete(`${caller.externalId}|${group ?? ''}`);
-      clearTimeout(referral.legEnded);
+      referrals.delete(mapKey);
+      clearTimeout(referral.timer);
       if (referral.until >= now()) {
         const followed = await blindTransferred(request, referral);
         if (followed) return followed;
@@ -425,14 +506,19 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const target = dialled(request.referTo);
     if (!target || (!deps.skillGroups.includes(target) && !userByName(target)))
       throw new HuiliuError('VALIDATION_FAILED', 'A REFER names an agent or a skill group.');
-    bounded(referrals, `${times.identity.externalId}|${target}`, {
+    const mapKey = referralKey(times.identity.externalId, target, staffById(session.assignedAgentId)?.username ?? '');
+    clearTimeout(referrals.get(mapKey)?.timer);
+    const referral: Referral = {
       sessionId: session.id,
       key,
       callId: request.callId,
       fromAgentId: session.assignedAgentId,
       target,
-      until: now() + REFER_FOLLOW_MS,
-    });
+      until: now() + referFollowMs,
+    };
+    referral.timer = setTimeout(() => referralExpired(mapKey, referral), referFollowMs);
+    referral.timer.unref();
+    bounded(referrals, mapKey, referral);
     log.info({ sessionId: session.id }, 'blind transfer asked (REFER)');
     return { sessionId: session.id, status: session.status };
   }
@@ -474,6 +560,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     bounded(replaced, referral.key, session.id);
     if (onCall.get(referral.fromAgentId)?.sessionId === session.id) onCall.delete(referral.fromAgentId);
     await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: referral.target, mode: 'blind' });
+    bounded(blindPending, session.id, { fromAgentId: referral.fromAgentId, target: referral.target });
     log.info({ sessionId: session.id }, 'call transferred (blind)');
     session = await decided(session.id);
     return answerFor(session);
@@ -481,26 +568,38 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
 
   /**
    * The old leg of a REFER hung up before the customer's INVITE came: the session waits for that INVITE
-   * until the REFER's time is up, then ends as the call would have (`ended` of the old Call-ID).
+   * until the REFER's time is up (`referralExpired` then ends it as the call would have).
    */
   async function referLegEnded(key: string): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
-    const [mapKey, referral] = [...referrals].find(([, r]) => r.key === key)!;
+    const referral = [...referrals.values()].find((r) => r.key === key)!;
+    referral.legEnded = true;
     const times = calls.get(referral.sessionId);
     if (times) await drain(times, key);
-    clearTimeout(referral.legEnded);
-    referral.legEnded = setTimeout(
-      () => {
-        if (referrals.get(mapKey) !== referral) return;
-        referrals.delete(mapKey);
-        service.event({ event: 'ended', callId: referral.callId, sessionId: referral.sessionId, status: 0 }).catch((error: unknown) => {
-          log.warn({ sessionId: referral.sessionId, err: error }, 'ending a call whose REFER was not followed failed');
-        });
-      },
-      Math.max(0, referral.until - now()),
-    );
-    referral.legEnded.unref();
     const session = await deps.store.getSession(referral.sessionId);
     return { sessionId: referral.sessionId, status: session?.status ?? 'closed' };
+  }
+
+  /**
+   * A REFER whose INVITE did not follow within `referFollowMs`: forgotten (a later INVITE with its
+   * Referred-By is a new call), `call.transfer_expired` in the history. The old leg still up: the call
+   * stays with its agent. Already hung up: the call ends as it would have (`ended` of the old Call-ID:
+   * `call.ended`, closed `resolved` by that agent).
+   */
+  function referralExpired(mapKey: string, referral: Referral): void {
+    if (referrals.get(mapKey) !== referral) return;
+    referrals.delete(mapKey);
+    log.info(
+      { sessionId: referral.sessionId, legEnded: Boolean(referral.legEnded) },
+      'blind transfer not followed in time; REFER forgotten',
+    );
+    void (async () => {
+      const session = await deps.store.getSession(referral.sessionId);
+      if (session)
+        await remember(session, `${referral.key}:${mapKey}`, 'call.transfer_expired', { to: referral.target, afterMs: referFollowMs });
+      if (referral.legEnded) await service.event({ event: 'ended', callId: referral.callId, sessionId: referral.sessionId, status: 0 });
+    })().catch((error: unknown) => {
+      log.warn({ sessionId: referral.sessionId, err: error }, 'forgetting a REFER that was not followed failed');
+    });
   }
 
   /**
@@ -550,6 +649,21 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     return { sessionId, status: session?.status ?? 'closed' };
   }
 
+  /**
+   * Whether the session's call moved to another leg than `key` (a call key): its newest `call.transferred`
+   * line (history, not memory: read after a restart) names another leg. False when it was never
+   * transferred or the newest transfer is to this leg. Reads the newest 1,000 lines of its conversation.
+   */
+  async function movedFrom(session: SessionRecord, key: string): Promise<boolean> {
+    const { messages } = await deps.store.recentMessages(session.conversationId, { limit: 1000 });
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i]!;
+      if (m.sessionId !== session.id || !m.clientMessageId.startsWith('call.transferred:')) continue;
+      return m.clientMessageId !== `call.transferred:${key}`;
+    }
+    return false;
+  }
+
   const service: VoiceService = {
     async route(request) {
       if (request.event === 'invite') return ring(request);
@@ -571,6 +685,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       if (!found || found.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
       let session: SessionRecord = found;
       const key = callKey(request.callId);
+      // A BYE naming its session (Kamailio's `calls` table, which outlives this process) on a leg this
+      // process does not know (it restarted since): a customer leg a transfer replaced ends that leg only.
+      if (request.event === 'ended' && request.sessionId && byCall.get(key) !== session.id && (await movedFrom(session, key)))
+        return { sessionId: session.id, status: session.status };
       const times = timesOf(session);
       const agent = userByName(request.agent);
       const t = now();
@@ -591,14 +709,28 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           // Picking up is accepting the offer: the same use case as the workstation's Accept. After an
           // attended transfer the router offers the moved session to the consulted agent a moment after
           // their phone took the Replaces INVITE: wait for that offer (at most 2 s).
+          const answeredAt = times.answeredAt ?? t;
+          const ringMs = times.ringingAt !== undefined ? answeredAt - times.ringingAt : 0;
+          const answered = {
+            key,
+            name: 'call.answered',
+            data: { agent: agent.username, ringMs, waitMs: answeredAt - times.invitedAt },
+          };
+          let written = false;
           if (!(session.status === 'active' && session.assignedAgentId === agent.id)) {
             // Offered to them already (the usual case): no second read before the accept.
             if (!(session.status === 'offered' && session.offeredAgentId === agent.id))
               session = await offeredTo(session.id, agent.id, 2_000);
-            session = await deps.conversations.acceptRecord(agent, session.id);
+            // The ringing and answered lines go with the claim: one writer round trip (issue 18).
+            session = await deps.conversations.acceptRecord(agent, session.id, { history: linesWithRinging(times, answered) });
+            delete times.ringing;
+            written = true;
           }
           bounded(onCall, agent.id, { sessionId: session.id, key });
-          times.answeredAt ??= t;
+          blindPending.delete(session.id);
+          times.answeredAt = answeredAt;
+          if (times.callId !== request.callId) delete times.media;
+          times.callId = request.callId;
           // One tap per leg: after a transfer the new call (its own Call-ID and recording) is transcribed too.
           if (deps.transcribe && !times.taps?.has(key) && times.identity) {
             const identity = times.identity;
@@ -608,12 +740,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
               deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard)),
             );
           }
-          const ringMs = times.ringingAt !== undefined ? times.answeredAt - times.ringingAt : 0;
-          await rememberWithRinging(session, times, {
-            key,
-            name: 'call.answered',
-            data: { agent: agent.username, ringMs, waitMs: times.answeredAt - times.invitedAt },
-          });
+          if (!written) await rememberWithRinging(session, times, answered);
           fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
           break;
         }
@@ -624,6 +751,23 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             name: 'call.missed',
             data: { agent: agent.username, sipStatus: request.status ?? 0 },
           });
+          // A blind transfer's target did not answer: back to the agent who transferred it, when they
+          // can take it now (signed in, available, room), as a contact centre recalls a transfer.
+          const blind = blindPending.get(session.id);
+          if (blind && blind.fromAgentId !== agent.id && deps.router.recall) {
+            blindPending.delete(session.id);
+            const recalled = await deps.router.recall(session.id, agent.id, blind.fromAgentId);
+            if (recalled) {
+              await remember(recalled, `${key}:recalled`, 'call.transfer_recalled', {
+                from: agent.username,
+                to: staffById(blind.fromAgentId)?.username ?? '',
+                sipStatus: request.status ?? 0,
+              });
+              log.info({ sessionId: session.id }, 'blind transfer not answered; recalled to the transferring agent');
+              delete times.ringingAt;
+              break;
+            }
+          }
           try {
             await deps.router.declined(session.id, agent.id, `no answer on the phone (SIP ${request.status ?? 0})`);
           } catch (error) {
@@ -647,27 +791,45 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
               await drain(times);
               ended = (await deps.store.getSession(ended.id)) ?? ended;
             }
-            await rememberWithRinging(ended, times, { key, name: 'call.ended', data: { talkMs, totalMs } });
-            fact('call.ended', ended, `call.ended:${ended.id}`, ended.assignedAgentId, { talkMs, totalMs });
-            if (ended.status === 'active' && ended.assignedAgentId) {
-              const holder = staffById(ended.assignedAgentId);
+            const lost: Record<string, string> = times.lost ? { lost: times.lost } : {};
+            const record = { key, name: 'call.ended', data: { talkMs, totalMs, ...lost } };
+            fact('call.ended', ended, `call.ended:${ended.id}`, ended.assignedAgentId, { talkMs, totalMs, ...lost });
+            const holder = ended.status === 'active' && ended.assignedAgentId ? staffById(ended.assignedAgentId) : null;
+            if (holder) {
               // The call is the contact: hanging up wraps it up (after-call work follows, routing config).
-              if (holder) ended = await deps.conversations.closeRecord(holder, { sessionId: ended.id, wrapUpCode: 'resolved' });
-            } else if (ended.status !== 'closed') {
-              const abandoned = await deps.store.abandon(ended.id);
+              // Its last lines and the close are one write, the lines first (issue 18).
+              const history = linesWithRinging(times, record);
+              delete times.ringing;
+              ended = await deps.conversations.closeRecord(holder, { sessionId: ended.id, wrapUpCode: 'resolved' }, { history });
+            } else {
+              await rememberWithRinging(ended, times, record);
+              // Still waiting for a person (an active call's holder left the directory: nothing to abandon).
+              const abandoned = ended.status !== 'closed' && ended.status !== 'active' ? await deps.store.abandon(ended.id) : null;
               if (abandoned) {
                 deps.router.settle(ended.id);
                 await deps.bus.publish(sessionChanged(abandoned, 'closed', 'customer', undefined, ended));
                 ended = abandoned;
+              } else if (ended.status === 'offered') {
+                // The answer's accept won the race with this hang-up (Kamailio's `answered` post timed out,
+                // the 200 went on, the caller hung up while the server was still accepting): the call is
+                // over all the same — closed as a hung-up call, or its agent would stay busy.
+                const now = await deps.store.getSession(ended.id);
+                const late = now?.status === 'active' && now.assignedAgentId ? staffById(now.assignedAgentId) : null;
+                if (late) ended = await deps.conversations.closeRecord(late, { sessionId: ended.id, wrapUpCode: 'resolved' });
               }
             }
             calls.delete(ended.id);
+            blindPending.delete(ended.id);
             byCall.delete(key);
             if (ended.assignedAgentId && onCall.get(ended.assignedAgentId)?.sessionId === ended.id) onCall.delete(ended.assignedAgentId);
             return ended;
           };
           const tapped = Boolean(times.taps?.size);
-          const done = finish();
+          // A failed end may be posted again (Kamailio retries, the liveness check): it is not "ending" any more.
+          const done = finish().catch((error: unknown) => {
+            times.ending = false;
+            throw error;
+          });
           if (tapped) {
             // Kamailio posts the BYE from a SIP worker and waits for the answer: the last utterances can
             // take seconds to transcribe behind other calls' (an ASR backlog), and workers held that long
@@ -689,6 +851,54 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       const after = request.event === 'no-answer' ? ((await deps.store.getSession(session.id)) ?? session) : session;
       return { sessionId: after.id, status: after.status };
     },
+
+    sweepLiveness: sweep,
+
+    close() {
+      if (sweepTimer) clearInterval(sweepTimer);
+      sweepTimer = null;
+    },
   };
+
+  let sweeping: Promise<number> | null = null;
+  /** One liveness pass over the answered calls of this node (`onCall`), one at a time; how many it ended. */
+  function sweep(): Promise<number> {
+    return (sweeping ??= (async () => {
+      let ended = 0;
+      const liveness = deps.liveness;
+      if (!liveness) return 0;
+      for (const { sessionId } of [...onCall.values()]) {
+        const times = calls.get(sessionId);
+        const callId = times?.callId;
+        if (!times || !callId || times.ending || times.media === 'none') continue;
+        const state = await liveness.check(callId);
+        if (state === 'up') times.media = 'up';
+        if (state !== 'gone') continue;
+        if (times.media !== 'up') {
+          // Never seen in rtpengine (its media was not anchored, e.g. out of ports): no way to tell; left alone.
+          times.media = 'none';
+          log.info({ sessionId }, 'answered call not anchored in rtpengine: no liveness check for it');
+          continue;
+        }
+        times.lost = 'no-media';
+        log.warn({ sessionId }, 'call lost: rtpengine forgot it (no media) and its hang-up never came; ending it');
+        try {
+          await service.event({ event: 'ended', callId, sessionId, status: 0 });
+          ended += 1;
+        } catch (error) {
+          log.warn({ sessionId, err: error }, 'ending a lost call failed; tried again at the next check');
+        }
+      }
+      return ended;
+    })().finally(() => (sweeping = null)));
+  }
+  const livenessMs = deps.livenessMs ?? 15_000;
+  let sweepTimer: NodeJS.Timeout | null =
+    deps.liveness && livenessMs > 0
+      ? setInterval(() => {
+          void sweep().catch((error: unknown) => log.warn({ err: error }, 'call liveness check failed'));
+        }, livenessMs)
+      : null;
+  sweepTimer?.unref();
   return service;
 }

@@ -19,13 +19,17 @@ export interface TestServer extends RunningServer {
  * `logger`: where it logs (default: nowhere), for tests that read the logs. `aiTier`: the AI tier
  * answers `ai`-tier contacts (default false: they are offered to agents; see `withAiTier`). In the
  * scale-out lane (`HUILIU_TEST_LANE=scaleout`) the server runs on the lane's Redis Cluster and SoftHSM2
- * token unless `env` pins the mode (`laneEnv`).
+ * token unless `env` pins the mode (`laneEnv`). `dataDir` (or `HUILIU_DATA_DIR` in `env`): start on this
+ * data dir (a restart of an earlier server there) instead of a fresh one; `cleanup` then leaves it to the test.
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { logger?: Logger; aiTier?: boolean } = {},
+  options: { logger?: Logger; aiTier?: boolean; dataDir?: string } = {},
 ): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-test-'));
+  // A data dir the test pins in `env` is the server's: the lane's KEK label and prefix follow it (a
+  // restart on it must find the KEK that wrapped its TLS key).
+  const given = env['HUILIU_DATA_DIR'] ?? options.dataDir;
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), 'huiliu-test-'));
   const config = loadConfig({
     env: {
       HUILIU_DATA_DIR: dataDir,
@@ -47,7 +51,8 @@ export async function startTestServer(
     },
     async cleanup() {
       await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      // A data dir the test gave is the test's (the next start on it may follow).
+      if (!given) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTlsMaterial, spkiPin } from '../../src/tls/certificates';
-import { edgeTlsFiles, SIPP_BIN, type EdgeTlsFiles } from '../../src/voice/edge-process';
+import type { VoiceCredentials } from '../../../common/api/voice';
+import { edgeTlsFiles, freeSipPort, SIPP_BIN, type EdgeTlsFiles } from '../../src/voice/edge-process';
+import type { TestServer } from './harness';
 
 /** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
 export const SCENARIOS = fileURLToPath(new URL('../voice/', import.meta.url));
@@ -37,7 +39,7 @@ export interface SippRun {
  * Runs sipp to completion (or `timeoutMs`, then kills it) and resolves with its exit code (0: every
  * call succeeded) and the tail of its output. Always `-nostdin`, loopback, and a global `-timeout`.
  */
-export function runSipp(args: string[], timeoutMs = 60_000): Promise<SippRun> & { kill(): void } {
+export function runSipp(args: string[], timeoutMs = 60_000): Promise<SippRun> & { kill(signal?: NodeJS.Signals): void } {
   const errorFile = join(mkdtempSync(join(tmpdir(), 'huiliu-sipp-')), 'errors.log');
   const child = spawn(
     SIPP_BIN,
@@ -70,9 +72,39 @@ export function runSipp(args: string[], timeoutMs = 60_000): Promise<SippRun> & 
       rmSync(dirname(errorFile), { recursive: true, force: true });
       resolve({ code, out: errors ? `${errors}\n${out}` : out });
     });
-  }) as Promise<SippRun> & { kill(): void };
-  done.kill = () => child.kill('SIGTERM');
+  }) as Promise<SippRun> & { kill(signal?: NodeJS.Signals): void };
+  // SIGKILL: the process vanishes without a word (no BYE), as a phone that lost power or network.
+  done.kill = (signal = 'SIGTERM') => child.kill(signal);
   return done;
+}
+
+/**
+ * An agent's phone: a sipp UAS (`scenario`, default `phone.xml`; `calls` calls, default 1, within `timeoutMs`) on a
+ * free port, registered as `user` at the edge on `sipPort` with the agent's SIP credentials. Resolves once
+ * the REGISTER succeeded, with the running phone.
+ * @throws Error with sipp's output when the registration fails
+ */
+export async function registeredSippPhone(
+  sipPort: number,
+  user: string,
+  creds: { username: string; password: string },
+  options: { calls?: number; timeoutMs?: number; scenario?: string } = {},
+): Promise<{ phone: ReturnType<typeof runSipp>; port: number }> {
+  const port = await freeSipPort();
+  const phone = runSipp(
+    ['-sf', join(SCENARIOS, options.scenario ?? 'phone.xml'), '-p', String(port), '-m', String(options.calls ?? 1)],
+    options.timeoutMs ?? 40_000,
+  );
+  const registered = await runSipp(
+    sippRegisterArgs(sipPort, { user, contactPort: port, username: creds.username, password: creds.password }),
+    15_000,
+  );
+  if (registered.code !== 0) {
+    phone.kill('SIGKILL');
+    await phone;
+    throw new Error(`registering ${user}'s phone failed (sipp exit ${registered.code}):\n${registered.out}`);
+  }
+  return { phone, port };
 }
 
 /** One UDP request/response exchange on loopback: sends `message`, resolves with every datagram received within `ms`. */
@@ -157,4 +189,48 @@ export async function edgeCertificate(dataDir: string, serverUrl: string): Promi
   const m = await ensureTlsMaterial(dir, []);
   const tls = { certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server-key.pem'), caFile: join(dir, 'ca.pem') };
   return { tls, caPem: m.caPem, spkiPin: m.spkiSha256, serverKeySealed: own.off };
+}
+
+/**
+ * `startVoiceEdge`'s `tls` setting for a test edge next to the server at `serverUrl` (`edgeCertificate`):
+ * `{}` (the server's own certificate) or `{tls}` (one of the edge's own when the server's key is
+ * sealed). The edge serves WebSockets over WSS only by default, so it needs a certificate either way.
+ */
+export async function edgeTlsSetting(dataDir: string, serverUrl: string): Promise<{ tls?: EdgeTlsFiles }> {
+  const cert = await edgeCertificate(dataDir, serverUrl);
+  return cert.tls ? { tls: cert.tls } : {};
+}
+
+/** `npm run voice -- up`'s arguments for `edgeTlsSetting`: `--tls-cert/--tls-key` when the edge needs a certificate of its own, else none. */
+export async function edgeTlsArgs(dataDir: string, serverUrl: string): Promise<string[]> {
+  const { tls } = await edgeTlsSetting(dataDir, serverUrl);
+  return tls ? ['--tls-cert', tls.certFile, '--tls-key', tls.keyFile] : [];
+}
+
+/** `user`'s ephemeral SIP credentials from the test server (`GET /api/v1/voice/credentials`). */
+export async function voiceCredentials(s: TestServer, user: string): Promise<VoiceCredentials> {
+  const res = await s.app.inject({
+    method: 'GET',
+    url: '/api/v1/voice/credentials',
+    headers: { authorization: `Bearer ${await s.login(user)}` },
+  });
+  if (res.statusCode !== 200) throw new Error(`voice credentials for ${user}: ${res.statusCode} ${res.body}`);
+  return res.json<VoiceCredentials>();
+}
+
+/**
+ * A sipp phone for `user` running `scenario` (server/test/voice/*.xml, `-m 1`), registered at the edge
+ * on `sipPort` with the user's credentials. Resolves once the REGISTER succeeded.
+ * @returns the running phone (`runSipp`) and its SIP port
+ * @throws Error with sipp's output when the REGISTER fails
+ */
+export async function registeredPhone(
+  s: TestServer,
+  sipPort: number,
+  user: string,
+  scenario = 'phone.xml',
+  timeoutMs = 90_000,
+): Promise<{ running: ReturnType<typeof runSipp>; port: number }> {
+  const { phone, port } = await registeredSippPhone(sipPort, user, await voiceCredentials(s, user), { scenario, timeoutMs });
+  return { running: phone, port };
 }

@@ -22,12 +22,13 @@ export interface SoftphoneRig {
 }
 
 /**
- * Starts the server, its voice edge (`ringMs`: how long Kamailio rings an agent, ms) and Chromium.
+ * Starts the server, its voice edge (`ringMs`: how long Kamailio rings an agent, ms; `ws`: the plain
+ * `ws://` listener too, for a caller page served over http) and Chromium.
  * The edge serves WSS with the server's certificate; with a PKCS#11 KEK (scale-out lane) the server's
  * key is sealed and the edge gets one of its own (docs/voice.md, `--tls-cert/--tls-key`): the browser
  * pins both. Throws when Kamailio, rtpengine or sipp is missing (`assertVoiceBinaries`).
  */
-export async function startSoftphoneRig(options: { ringMs: number; startTimeoutMs?: number }): Promise<SoftphoneRig> {
+export async function startSoftphoneRig(options: { ringMs: number; startTimeoutMs?: number; ws?: boolean }): Promise<SoftphoneRig> {
   assertVoiceBinaries();
   const server = await startServerProcess(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {});
   const ca = readFileSync(join(server.dataDir, 'tls', 'ca.pem'), 'utf8');
@@ -38,6 +39,8 @@ export async function startSoftphoneRig(options: { ringMs: number; startTimeoutM
     ringMs: options.ringMs,
     queuePollSeconds: 1,
     ...(edgeCert.tls ? { tls: edgeCert.tls } : {}),
+    // Plain ws is opt-in (docs/voice.md): only a test whose caller page is served over http asks for it.
+    ...(options.ws ? { ws: true } : {}),
   });
   const pins = [...new Set([spkiPin(readFileSync(join(server.dataDir, 'tls', 'server.pem'), 'utf8')), edgeCert.spkiPin])].join(',');
   const browser = await launchChromium([

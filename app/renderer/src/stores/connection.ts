@@ -33,6 +33,8 @@ export interface ConnectionSlice {
 
 /** A "typing…" left on (a client that went away without `paused`) goes after this long (ms, XEP-0085 §5.2: 30 s). */
 const TYPING_TTL_MS = 30_000;
+/** How long after its `queue:remove` the open conversation is read again (ms): see the handler. */
+const REMOVED_REREAD_MS = 250;
 
 export const createConnectionSlice =
   (deps: WorkstationDeps): Slice<ConnectionSlice> =>
@@ -114,7 +116,18 @@ export const createConnectionSlice =
           if (moved && get().openSessionId === summary.id && (summary.status === 'bot' || before?.status === 'bot'))
             void get().refreshOpen(summary.id);
         });
-        socket.on('queue:remove', ({ sessionId }) => get().removeQueueItem(sessionId));
+        socket.on('queue:remove', ({ sessionId }) => {
+          get().removeQueueItem(sessionId);
+          // The open conversation left this agent's list: closed by the server (a call hung up once its
+          // transcript drained, the customer's channel), transferred, or taken by a colleague. It is
+          // read again so it shows that (closed note, wrap-up), whenever the change comes — a beat later,
+          // so a removal that is half of a channel switch (the new session's row follows in the same
+          // burst and the chat follows it, issue 12) does not read the closed one for nothing.
+          if (get().openSessionId === sessionId)
+            setTimeout(() => {
+              if (get().openSessionId === sessionId) void get().refreshOpen(sessionId);
+            }, REMOVED_REREAD_MS);
+        });
         socket.on('offer:new', (offer) => {
           // The server sends the offer again whenever the offered contact changes (a new message, the
           // AI's notice): the queue takes the update, but the agent is told of each offer once.

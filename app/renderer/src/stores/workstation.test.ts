@@ -211,6 +211,29 @@ describe('workstation store', () => {
     expect(store.getState().unread.WB7).toBe(1);
   });
 
+  it('reads the open conversation again when it leaves the list (closed by the server, whenever that is)', async () => {
+    const active = { ...summary('WB6', { status: 'active', assignedAgentId: 'u1' }), messages: [] } as unknown as SessionDetail;
+    let current = active;
+    const request = vi.fn(async () => current) as unknown as AgentConnection['request'];
+    const { store, socket } = setup(request);
+    await store.getState().login('agent1', 'huiliu-demo');
+    await store.getState().openSession('WB6');
+    expect(store.getState().detail).toMatchObject({ status: 'active' });
+    current = { ...active, status: 'closed', wrapUpCode: 'resolved' } as SessionDetail;
+    vi.mocked(request).mockClear();
+    // Another session leaving the list does not touch the open one.
+    socket.emit('queue:remove', { sessionId: 'WB7' });
+    expect(vi.mocked(request).mock.calls.filter(([e]) => e === 'session:open')).toEqual([]);
+    socket.emit('queue:remove', { sessionId: 'WB6' });
+    await vi.waitFor(() => expect(store.getState().detail).toMatchObject({ status: 'closed', wrapUpCode: 'resolved' }));
+    expect(
+      vi
+        .mocked(request)
+        .mock.calls.filter(([e]) => e === 'session:open')
+        .map(([, p]) => p),
+    ).toEqual([{ sessionId: 'WB6' }]);
+  });
+
   it('opens the agent socket for staff who work the queue only: not for auditors or privacy officers', async () => {
     for (const [username, n] of [
       ['agent1', 1],

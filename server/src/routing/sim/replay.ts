@@ -57,8 +57,20 @@ export class SimulationNotes {
   }
 }
 
+/**
+ * `partial` (issue 14, redis mode): a read of the window was answered from this node's SQLite only (the
+ * cluster's shared log did not answer, `LogRead.partial`), so other nodes' contacts are missing.
+ */
 export type ReplayResult =
-  { kind: 'ok'; workload: Workload; notes: string[]; noteDetails: ReasonText[] } | { kind: 'empty' } | { kind: 'tooMany'; limit: number };
+  | { kind: 'ok'; workload: Workload; notes: string[]; noteDetails: ReasonText[]; partial: boolean }
+  | { kind: 'empty'; partial: boolean }
+  | { kind: 'tooMany'; limit: number };
+
+/** The note of a replay read from this node's SQLite only (`ReplayResult.partial`). */
+export const LOCAL_ONLY_NOTE = {
+  code: 'decisions-local-only',
+  text: "The cluster's shared decision log did not answer: the window was read from this server's own log only, without other servers' contacts.",
+} as const;
 
 /** Used when the window has no answered contact to measure: a handle time, and an AI time (seconds). */
 export const DEFAULT_HANDLE_SECONDS = 300;
@@ -74,8 +86,10 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
   const fromIso = new Date(options.fromMs).toISOString();
   const toIso = new Date(options.toMs).toISOString();
   const byId = new Map<string, { c: ReplayContact; offers: { atMs: number; agentId: string }[] }>();
+  let partial = false;
   for (let after: { at: string; seq: number } | undefined; ;) {
     const page = await source.store.replayContacts(fromIso, toIso, { ...(after ? { after } : {}), limit: PAGE });
+    if (page.partial) partial = true;
     for (const c of page) {
       // A decision logged before triggers were kept counts as `new`: only a first scoring in the window is a contact of it.
       const decided = Date.parse(c.decidedAt);
@@ -87,13 +101,14 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
     after = { at: page.at(-1)!.at, seq: page.at(-1)!.seq };
     await yieldTurn();
   }
-  if (byId.size === 0) return { kind: 'empty' };
+  if (byId.size === 0) return { kind: 'empty', partial };
 
   // Offers (answered at the last one to the session's agent), also those made after the window.
   const agentIds = new Set<string>();
   const readTo = new Date(options.toMs + (options.trailingMs ?? 86_400_000)).toISOString();
   for (let after: { at: string; seq: number } | undefined; ;) {
     const page = await source.store.offersBetween(fromIso, readTo, { ...(after ? { after } : {}), limit: PAGE });
+    if (page.partial) partial = true;
     for (const o of page) {
       const atMs = Date.parse(o.at);
       if (atMs < options.toMs) agentIds.add(o.agentId);
@@ -251,10 +266,12 @@ export async function buildReplay(source: ReplaySource, options: ReplayOptions):
       count: unknownAgents,
     });
   if (!aiTier) notes.add('no-ai-in-window', 'No contact of the window was with the AI tier: ai-tier contacts go to people, as they did.');
+  if (partial) notes.add(LOCAL_ONLY_NOTE.code, LOCAL_ONLY_NOTE.text);
   return {
     kind: 'ok',
     workload: { contacts, agents, startMs: options.fromMs, endMs: options.toMs, aiTier },
     notes: notes.notes,
     noteDetails: notes.noteDetails,
+    partial,
   };
 }

@@ -5,7 +5,7 @@ import { RoutingConfigSchema, type RoutingConfig } from '../../../../common/rout
 import type { SessionStore } from '../../sessions/store';
 import type { RoutingConfigStore } from '../config-store';
 import { generateWorkload } from './generate';
-import { buildReplay, SimulationNotes } from './replay';
+import { buildReplay, LOCAL_ONLY_NOTE, SimulationNotes } from './replay';
 import type { SimAgent } from './simulate';
 import { pack, WHAT_IF_BUDGET_MS, type PackedWhatIfInput, type WhatIfOutput, type Workload } from './what-if';
 
@@ -76,6 +76,7 @@ async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise
   let workload: Workload | null = null;
   let notes: Pick<SimulationNotes, 'notes' | 'noteDetails'> = { notes: [], noteDetails: [] };
   let source: SimulationResult['source'] = 'window';
+  let partial = false;
   if (wl?.source !== 'generated') {
     const replay = await buildReplay(
       { store: deps.store, userById: (id) => deps.staff.userById(id) },
@@ -86,6 +87,7 @@ async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise
         path: 'window',
         maxContacts: replay.limit,
       });
+    partial = replay.partial;
     if (replay.kind === 'ok') {
       workload = replay.workload;
       notes = replay;
@@ -96,6 +98,8 @@ async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise
     const hours = request.workload?.hours ?? GENERATED_DEFAULTS.hours;
     // Generated contacts arrive from the window's start when one was given, else over the last `hours`.
     const generated = generatedWorkload(deps, request, request.window ? fromMs : now - hours * 3_600_000);
+    // An empty window read from this node only may not be empty on the cluster: say so beside the generated one.
+    if (partial) generated.notes.add(LOCAL_ONLY_NOTE.code, LOCAL_ONLY_NOTE.text);
     workload = generated.workload;
     notes = generated.notes;
   }
@@ -121,6 +125,7 @@ async function simulateOnce(deps: WhatIfDeps, request: SimulateRequest): Promise
     aiTier: workload.aiTier,
     notes: notes.notes,
     noteDetails: notes.noteDetails,
+    ...(partial ? { partial: true as const } : {}),
   };
 }
 

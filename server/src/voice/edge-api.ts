@@ -1,0 +1,200 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ERROR_CODES, type ErrorCode } from '../../../common/errors/codes';
+import { errorBody } from '../http/errors';
+import { isLoopbackHost } from '../http/loopback';
+
+export { isLoopbackHost };
+
+/**
+ * The voice edge's loopback hop (docs/voice.md "Kamailio → server over loopback"): a plain-HTTP listener
+ * bound to a loopback address only, serving only `POST /api/v1/voice/route` and `POST /api/v1/voice/events`
+ * — each handed to the main app (`app.inject`) as it is, so the route token, rate limits, schemas and
+ * error bodies are exactly those of the HTTPS API. It exists because Kamailio 5.6.3's `tls` module and
+ * http_client's libcurl corrupt each other's OpenSSL 3 memory under load (Kamailio crashed in the SIP
+ * bench): with this hop libcurl makes no TLS connection at all. Nothing leaves the machine over it, so
+ * DESIGN §6 "TLS 1.3 only" still holds for every byte on a network; any other bind is refused.
+ */
+
+/** The paths served; everything else is 404 (the API's other routes stay HTTPS only). */
+export const EDGE_API_PATHS: ReadonlySet<string> = new Set(['/api/v1/voice/route', '/api/v1/voice/events']);
+
+/** Where the server says its loopback hop listens (`<dataDir>/voice/edge-api.json`, `{url}`), for `npm run voice -- up`. */
+export const voiceEdgeApiPath = (dataDir: string) => join(dataDir, 'voice', 'edge-api.json');
+
+/** Framing headers of the injected answer that this hop sets itself (RFC 9110 §7.6.1 and the length). */
+const HOP_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', 'upgrade']);
+
+/** Largest body read (the voice API's own limit is 8 KB; a little more so the API answers 413 itself). */
+const MAX_BODY = 16 * 1024;
+
+export interface VoiceEdgeApi {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  server: Server;
+  /** True when `preferPort` was asked for but stayed taken, so the hop listens elsewhere (the edge must be re-rendered). */
+  moved: boolean;
+  close(): Promise<void>;
+}
+
+/** Where the hop's last port is kept across stops (`edge-api.json` is removed on close; this is not). */
+export const voiceEdgeApiPortPath = (dataDir: string) => join(dataDir, 'voice', 'edge-api.port');
+
+/** How long a start waits for its previous port to be released (a server that is still stopping) before taking another. */
+const PREFERRED_PORT_WAIT_MS = 3000;
+
+/** The hop port the last start of this data dir listened on, or null. */
+export function rememberedVoiceEdgeApiPort(dataDir: string): number | null {
+  try {
+    const port = Number(readFileSync(voiceEdgeApiPortPath(dataDir), 'utf8').trim());
+    return Number.isInteger(port) && port > 0 && port < 65536 ? port : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps the hop's port for the next start of this data dir (0600). */
+export function rememberVoiceEdgeApiPort(dataDir: string, port: number): void {
+  const path = voiceEdgeApiPortPath(dataDir);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(`${path}.tmp`, `${port}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      // Too large: answered 413 at once (and the connection closed); the rest is read and dropped.
+      if (size > MAX_BODY) return resolve(null);
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Starts the loopback hop for `app` on `host:port`. Port 0: `preferPort` when given (the port of this
+ * data dir's last start, `rememberedVoiceEdgeApiPort` — a running edge keeps posting there across a
+ * server restart), waiting up to 3 s for it to be released, else a free one (`moved: true`).
+ * @throws Error when `host` is not a loopback IP address (127.0.0.0/8, ::1): the hop is plain HTTP;
+ *   the listen error (e.g. EADDRINUSE) when a fixed `port` is taken
+ */
+export async function startVoiceEdgeApi(
+  app: FastifyInstance,
+  options: { host: string; port: number; preferPort?: number | null },
+): Promise<VoiceEdgeApi> {
+  if (!isLoopbackHost(options.host))
+    throw new Error(`voice edge API: ${options.host} is not a loopback address; the plain-HTTP hop binds 127.0.0.1 or ::1 only`);
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const send = (code: ErrorCode) => {
+      // Refused before its body was read: the connection is not reused (a client that sent a body
+      // would otherwise find the socket closed under its next request).
+      if (code !== 'INTERNAL') res.shouldKeepAlive = false;
+      res.writeHead(ERROR_CODES[code].status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(errorBody(code)));
+    };
+    // A peer that is not on loopback cannot reach a loopback bind; checked anyway (defence in depth).
+    if (!isLoopbackHost(req.socket.remoteAddress ?? '')) return send('FORBIDDEN');
+    if (!EDGE_API_PATHS.has(path) || req.method !== 'POST') return send('NOT_FOUND');
+    void (async () => {
+      const body = await readBody(req);
+      if (body === null) return send('PAYLOAD_TOO_LARGE');
+      // Only what the API reads; no content type stays none (the API answers 415 as over HTTPS).
+      const headers: Record<string, string> = {};
+      for (const h of ['content-type', 'authorization', 'x-huiliu-voice-token'] as const) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+      const out = await app.inject({
+        method: 'POST',
+        url: path,
+        headers,
+        payload: body,
+        remoteAddress: req.socket.remoteAddress ?? '127.0.0.1',
+      });
+      // The API's own headers (Retry-After on a 429, content type), not the inject's framing ones.
+      const answer: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(out.headers)) {
+        if (value !== undefined && !HOP_HEADERS.has(name.toLowerCase())) answer[name] = typeof value === 'number' ? String(value) : value;
+      }
+      res.writeHead(out.statusCode, answer).end(out.rawPayload);
+    })().catch(() => {
+      if (!res.headersSent) send('INTERNAL');
+      else res.destroy();
+    });
+  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) => reject(error);
+      server.once('error', failed);
+      server.listen(port, options.host, () => {
+        server.off('error', failed);
+        resolve();
+      });
+    });
+  let moved = false;
+  const prefer = options.port === 0 ? (options.preferPort ?? null) : null;
+  if (prefer === null) await listen(options.port);
+  else {
+    const until = Date.now() + PREFERRED_PORT_WAIT_MS;
+    for (;;) {
+      try {
+        await listen(prefer);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        if (Date.now() >= until) {
+          await listen(0);
+          moved = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+  const { port } = server.address() as { port: number };
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    moved,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Writes `<dataDir>/voice/edge-api.json` (`{url}`, no secret) atomically. */
+export function writeVoiceEdgeApiFile(dataDir: string, url: string): void {
+  const path = voiceEdgeApiPath(dataDir);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(`${path}.tmp`, `${JSON.stringify({ url })}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+export function removeVoiceEdgeApiFile(dataDir: string): void {
+  rmSync(voiceEdgeApiPath(dataDir), { force: true });
+}
+
+/**
+ * The loopback hop's URL the server wrote, or null (no file, unreadable, or not a plain-HTTP loopback URL:
+ * a file naming anything else is ignored, so the edge never posts in the clear off the machine).
+ */
+export function readVoiceEdgeApiUrl(dataDir: string): string | null {
+  try {
+    const raw = JSON.parse(readFileSync(voiceEdgeApiPath(dataDir), 'utf8')) as { url?: unknown };
+    if (typeof raw.url !== 'string') return null;
+    const u = new URL(raw.url);
+    return u.protocol === 'http:' && isLoopbackHost(u.hostname) && u.pathname === '/' && !u.username ? `http://${u.host}` : null;
+  } catch {
+    return null;
+  }
+}
