@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEdge } from '../src/voice/edge-process';
 import { voiceEdgePath } from '../src/voice/edge';
+import { refusedPosts } from './support/sip';
 import { demoToken, printSoftphoneLogs, startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, freePort, type ServerProcess } from './support/server-process';
@@ -298,6 +299,9 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     expect(closed.wrapUpCode).toBe('resolved');
     const events = closed.messages.flatMap((m) => (m.kind === 'event' && m.body.name ? [m.body.name] : []));
     expect(events).toEqual(expect.arrayContaining(['call.incoming', 'call.answered', 'call.transferred', 'call.ended']));
+    // Every BYE of the transfer (the consult, the replaced leg, this one) was taken: a leg the proxy's
+    // `calls` table does not know once posted sessionId "0" (a $var given $null) and was refused (400).
+    expect(refusedPosts(edge)).toEqual([]);
   }, 60_000);
 
   it('re-registers within 10 s after every WebSocket to Kamailio was cut and the network came back', async () => {

@@ -10,7 +10,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
+import { edgeTlsSetting, refusedPosts, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 import { eventually } from './support/until';
 
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -252,5 +252,17 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
     expect(names.indexOf('call.transferred')).toBeLessThan(names.indexOf('call.transfer_recalled'));
     expect(names.indexOf('call.transfer_recalled')).toBeLessThan(names.lastIndexOf('call.answered'));
     expect(names.filter((n) => n === 'call.ended')).toHaveLength(1);
+    // The recall rang agent1 once: the parked hop's 180 and 200 are reported by the hop's own transaction
+    // only (the outer one still names agent4, who missed it: it once posted a second ringing and an answer
+    // for agent4, refused 409), and the recall leg's ring time is its own (it was the first leg's answer
+    // minus the recall's ring: negative).
+    const recalled = events.slice(names.indexOf('call.transfer_recalled'));
+    expect(recalled.filter((e) => e.name === 'call.ringing').map((e) => e.data?.['agent'])).toEqual(['agent1']);
+    for (const answered of events.filter((e) => e.name === 'call.answered'))
+      expect(Number(answered.data?.['ringMs'])).toBeGreaterThanOrEqual(0);
   }, 150_000);
+
+  it('every call event Kamailio posted during these calls was taken by the server (no 4xx but 404)', () => {
+    expect(refusedPosts(edge)).toEqual([]);
+  });
 });

@@ -8,7 +8,7 @@ import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import type { VoiceRouteRequest } from '../../common/api/voice';
-import { registeredPhone } from './support/sip';
+import { refusedPosts, registeredPhone } from './support/sip';
 
 const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
 
@@ -158,4 +158,8 @@ describe('the edge forgets a call it gave to an agent once no agent has it', () 
       forger.close();
     }
   }, 60_000);
+
+  it('every call event Kamailio posted during these calls was taken by the server (no 4xx but 404)', () => {
+    expect(refusedPosts(edge)).toEqual([]);
+  });
 });

@@ -9,7 +9,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { openAgentSocket } from './support/agent-client';
 import { until } from './support/until';
 import { startTestServer, type TestServer } from './support/harness';
-import { registeredPhone, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
+import { refusedPosts, registeredPhone, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 
 const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
 
@@ -356,4 +356,8 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
       phone.kill();
     }
   }, 90_000);
+
+  it('every call event Kamailio posted during these calls was taken by the server (no 4xx but 404)', () => {
+    expect(refusedPosts(edge)).toEqual([]);
+  });
 });

@@ -101,7 +101,10 @@ interface CallTimes {
    */
   taps?: Map<string, { stop(): Promise<void> }>;
   ringingAt?: number;
+  /** The call's first answer (ms since the epoch): talk time runs from it, across transfers and recalls. */
   answeredAt?: number;
+  /** When the current leg (`callId`) was answered: a repeat of its answer keeps it; a new leg is answered anew. */
+  legAnsweredAt?: number;
   /**
    * `call.ringing` history events not yet written, by their idempotency key: written together with the
    * call's next event (answered, missed or ended) in the same writer round trip instead of one each.
@@ -709,7 +712,9 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           // Picking up is accepting the offer: the same use case as the workstation's Accept. After an
           // attended transfer the router offers the moved session to the consulted agent a moment after
           // their phone took the Replaces INVITE: wait for that offer (at most 2 s).
-          const answeredAt = times.answeredAt ?? t;
+          // A repeated post of this leg's answer (its 200 retransmitted) keeps the leg's first answer time;
+          // a new leg (after a transfer or a recall) is answered now, not when the call's first leg was.
+          const answeredAt = times.callId === request.callId && times.legAnsweredAt !== undefined ? times.legAnsweredAt : t;
           const ringMs = times.ringingAt !== undefined ? answeredAt - times.ringingAt : 0;
           const answered = {
             key,
@@ -728,7 +733,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           }
           bounded(onCall, agent.id, { sessionId: session.id, key });
           blindPending.delete(session.id);
-          times.answeredAt = answeredAt;
+          times.answeredAt ??= answeredAt;
+          times.legAnsweredAt = answeredAt;
           if (times.callId !== request.callId) delete times.media;
           times.callId = request.callId;
           // One tap per leg: after a transfer the new call (its own Call-ID and recording) is transcribed too.

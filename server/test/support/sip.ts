@@ -234,3 +234,17 @@ export async function registeredPhone(
   const { phone, port } = await registeredSippPhone(sipPort, user, await voiceCredentials(s, user), { scenario, timeoutMs });
   return { running: phone, port };
 }
+
+/**
+ * The voice events the server refused from this edge's Kamailio: its `server answered <code>` warnings
+ * (route[NOTIFY]) with a 4xx other than 404 (no such call, a legitimate answer). A refused post is always
+ * a fault of the edge's config or the server's schema (e.g. a session id Kamailio made up), so a test
+ * that drives calls expects none. Reads `<runDir>/kamailio.log`; [] when there is none.
+ */
+export function refusedPosts(edge: { runDir: string }): string[] {
+  const path = join(edge.runDir, 'kamailio.log');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => /voice event \w+: server answered 4(?!04)\d\d/.test(l));
+}
