@@ -223,6 +223,43 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
     expect(await page.getByTestId('softphone-registration').getAttribute('data-state')).toBe('registered');
   }, 120_000);
 
+  it('closing the call’s contact in the workstation during the call hangs the phone up (as when the server ends a lost call)', async () => {
+    // Back from the first call's after-call work: available for the next call.
+    await page.getByLabel('Presence').selectOption('available');
+    const mediaPort = await freeSipPort();
+    caller = runSipp(
+      [
+        `127.0.0.1:${edge.sipPort}`,
+        ...['-sf', join(SCENARIOS, 'softphone-caller.xml'), '-s', 'support', '-m', '1', '-p', '0'],
+        ...['-mp', String(mediaPort), '-rtp_echo', '-recv_timeout', '90000'],
+      ],
+      120_000,
+    );
+    const card = page.getByTestId('softphone-call');
+    await expect.poll(async () => ((await card.count()) ? card.getAttribute('data-state') : null), { timeout: 20_000 }).toBe('ringing');
+    const closing = (await card.getAttribute('data-session')) ?? '';
+    await page.getByTestId('softphone-answer').click();
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
+    // The call's contact is open in the workstation (it opened when the phone rang): close it there.
+    await expect.poll(() => page.getByTestId('session-id').textContent(), { timeout: 10_000 }).toBe(closing);
+    await page.getByTestId('wrapup-button').click();
+    await page.getByTestId('wrapup-close').click();
+    // The phone hangs up by itself (BYE): the caller's scenario ends on it, the dock says why.
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: 15_000 }).toBe('ended');
+    expect(await page.getByTestId('softphone-closed-by-server').textContent()).toContain('the phone hung up');
+    const run = await Promise.race([
+      caller!,
+      new Promise<SippRun>((r) => setTimeout(() => r({ code: -1, out: 'sipp still running 20 s after the close' }), 20_000)),
+    ]);
+    caller = null;
+    expect(run.code, run.out).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'softphone-closed-by-server-en.png') });
+    await setLanguage('zh');
+    expect(await page.getByTestId('softphone-closed-by-server').textContent()).toContain('电话已挂断');
+    await setLanguage('en');
+    await page.getByTestId('softphone-dismiss').click({ timeout: 10_000 });
+  }, 120_000);
+
   it('registers again at once when the network comes back (online event)', async () => {
     await ctx.setOffline(true);
     await ctx.setOffline(false);

@@ -67,6 +67,7 @@ export const en = {
   timer: 'Call time',
   close: 'Close',
   wrapUp: 'The call ended: the session is closed; wrap-up continues in the conversation.',
+  closedByServer: 'The contact was closed (the call was lost or closed elsewhere), so the phone hung up.',
 } as const;
 
 export const zh: Messages<typeof en> = {
@@ -135,4 +136,5 @@ export const zh: Messages<typeof en> = {
   timer: '通话时长',
   close: '关闭',
   wrapUp: '通话已结束：会话已关闭，请在会话中完成话后处理。',
+  closedByServer: '该联系已关闭（通话已中断或在别处关闭），电话已挂断。',
 };

@@ -16,6 +16,8 @@ export interface SoftphoneState extends PhoneSnapshot {
   reconnectNow(reason: string): Promise<void>;
   answer(): void;
   hangUp(): void;
+  /** The server closed this SP session: its call, if still up here, hangs up (`SipPhone.sessionClosed`). */
+  sessionClosed(sessionId: string): void;
   /** Forgets an ended call (the panel's "close"). */
   dismiss(): void;
   setMuted(muted: boolean): void;
@@ -73,6 +75,7 @@ export function createSoftphoneStore(deps: SoftphoneDeps) {
     },
     answer: () => phone?.answer(),
     hangUp: () => phone?.hangUp(),
+    sessionClosed: (sessionId) => phone?.sessionClosed(sessionId),
     dismiss() {
       if (get().call?.state === 'ended') set({ call: null });
     },

@@ -122,6 +122,15 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
     return () => timers.forEach(clearTimeout);
   }, [phase, sessionId, refreshOpen]);
 
+  // The server closed the call's contact while the phone still has the call up (the call was lost and
+  // the server ended it, the contact was closed here, an erasure): hang up, no dead call left on the
+  // line. Learnt through the call's contact in the workstation (it opens when the phone rings).
+  const closedOnServer = summary?.status === 'closed' || detail?.status === 'closed';
+  const talking = call?.state === 'active' || call?.state === 'connecting';
+  useEffect(() => {
+    if (talking && closedOnServer && sessionId) store.getState().sessionClosed(sessionId);
+  }, [talking, closedOnServer, sessionId, store]);
+
   const video = call?.video ?? false;
   useEffect(() => {
     // A video call plays its sound through the video element: the audio element stays silent then.
@@ -355,6 +364,11 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
               {call.transfer.state === 'failed' && call.transfer.code
                 ? t('transferState.failedCode', { target: call.transfer.target, code: call.transfer.code })
                 : t(`transferState.${call.transfer.state}`, { target: call.transfer.target })}
+            </p>
+          ) : null}
+          {call.state === 'ended' && call.endReason === 'SESSION_CLOSED' ? (
+            <p className="muted small" role="status" data-testid="softphone-closed-by-server">
+              {t('closedByServer')}
             </p>
           ) : null}
           {call.state === 'ended' && call.sessionId ? <p className="muted small">{t('wrapUp')}</p> : null}

@@ -251,6 +251,36 @@ describe('the softphone’s SIP phone (JsSIP injected)', () => {
     ]);
   });
 
+  it('hangs up an answered call whose SP session the server closed (a lost call), and leaves other calls alone', async () => {
+    const t = setup();
+    await t.phone.start();
+    const ua = t.uas[0]!;
+    ua.fire('registered');
+    const call = new FakeCall();
+    ua.fire('newRTCSession', { session: call, originator: 'remote', request: invite('SP179609520359282041') });
+    // Ringing: a closed session's ringing call is the caller's to cancel (and Kamailio's), not hung up here.
+    t.phone.sessionClosed('SP179609520359282041');
+    expect(call.calls).toEqual([]);
+    t.phone.answer();
+    call.fire('confirmed');
+    // Another session closing changes nothing.
+    t.phone.sessionClosed('SP179609520359282099');
+    expect(call.calls).toEqual(['answer']);
+    t.phone.sessionClosed('SP179609520359282041');
+    expect(call.calls).toEqual(['answer', 'terminate:']);
+    call.fire('ended', { cause: 'Terminated' });
+    expect(t.phone.snapshot().call).toMatchObject({ state: 'ended', endReason: 'SESSION_CLOSED' });
+    // Ended: nothing more to hang up; the next call's own end keeps its own reason.
+    t.phone.sessionClosed('SP179609520359282041');
+    expect(call.calls).toEqual(['answer', 'terminate:']);
+    const next = new FakeCall();
+    ua.fire('newRTCSession', { session: next, originator: 'remote', request: invite('SP179609520359282042') });
+    t.phone.answer();
+    next.fire('confirmed');
+    next.fire('ended', { cause: 'BYE' });
+    expect(t.phone.snapshot().call).toMatchObject({ state: 'ended', endReason: 'BYE' });
+  });
+
   it('blind transfer: hangs up its own leg when the customer’s NOTIFY says 200, and shows where the customer went', async () => {
     const t = setup();
     await t.phone.start();

@@ -134,6 +134,14 @@ export interface SipPhone {
   answer(): void;
   /** Declines a ringing call (486 Busy Here: Kamailio offers the call to the next agent) or hangs up. */
   hangUp(): void;
+  /**
+   * The server closed this SP session while its call may still be up here: the call was lost (rtpengine
+   * forgot its media and the hang-up never came: the server ended it, docs/voice.md "Liveness"), the
+   * contact was closed in the workstation, or the customer's data was erased. A connecting or active
+   * call of that session hangs up (BYE) so the agent is not left in a dead call; its `endReason` is
+   * `SESSION_CLOSED`. Any other call (another session, ringing, already ended) is left alone.
+   */
+  sessionClosed(sessionId: string): void;
   setMuted(muted: boolean): void;
   setHeld(held: boolean): void;
   /** Sends DTMF digits (0-9, *, #, A-D) in the call's RTP (RFC 4733 via RTCDTMFSender). Errors: INVALID_DTMF. */
@@ -212,6 +220,8 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
   /** Bumped for every new UA: events of an older one are ignored. */
   let generation = 0;
   let renewWhenIdle = false;
+  /** The call `sessionClosed` hung up: its end reason is `SESSION_CLOSED`. */
+  let closedByServer: SipCallLike | null = null;
   /** The consult call of an attended transfer (our outgoing second line), while it is up. */
   let consultCall: SipCallLike | null = null;
   /** The call an incoming INVITE with Replaces is about to replace (we accepted its `replaces` event). */
@@ -308,7 +318,7 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
       }
       deps.onRemoteStream?.(null);
       deps.onLocalStream?.(null);
-      patchCall({ state: 'ended', endReason: e?.cause ?? 'Terminated' });
+      patchCall({ state: 'ended', endReason: closedByServer === call ? 'SESSION_CLOSED' : (e?.cause ?? 'Terminated') });
       if (renewWhenIdle) {
         renewWhenIdle = false;
         void renew();
@@ -483,6 +493,18 @@ export function createSipPhone(deps: SipPhoneDeps): SipPhone {
       if (!session || state.call?.state !== 'ringing') return;
       patchCall({ state: 'connecting' });
       void answerWithMedia(session, state.call.videoOffered);
+    },
+    sessionClosed(sessionId) {
+      const call = session;
+      const current = state.call;
+      if (!call || !current || current.sessionId !== sessionId) return;
+      if (current.state !== 'active' && current.state !== 'connecting') return;
+      closedByServer = call;
+      try {
+        call.terminate();
+      } catch {
+        // Already ending.
+      }
     },
     hangUp() {
       if (!session) {
