@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEdge } from '../src/voice/edge-process';
 import { voiceEdgePath } from '../src/voice/edge';
-import { refusedPosts } from './support/sip';
+import { callsTableDump, refusedPosts } from './support/sip';
 import { demoToken, printSoftphoneLogs, startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, freePort, type ServerProcess } from './support/server-process';
@@ -273,6 +273,9 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     await expect.poll(() => card2.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
     // agent1's leg ended after the transfer.
     await expect.poll(() => agent1.getByTestId('softphone-call').getAttribute('data-state'), { timeout: 15_000 }).toBe('ended');
+    // Kamailio's `calls` table now maps the customer's new leg (the Replaces call) to the session, so its
+    // BYE names the session even after a server restart; the old leg's entry left with its BYE.
+    await expect.poll(() => callsTableDump(edge).split(sessionId).length - 1, { timeout: 10_000 }).toBe(1);
     expect(await agent1.getByTestId('softphone-transfer-state').getAttribute('data-state')).toBe('accepted');
     // The customer and agent2 talk (and see each other: the customer's new call offered video).
     const before = (await received(agent2)).audio;
@@ -302,6 +305,8 @@ describe('softphone: video, attended transfer and re-registration (JsSIP caller 
     // Every BYE of the transfer (the consult, the replaced leg, this one) was taken: a leg the proxy's
     // `calls` table does not know once posted sessionId "0" (a $var given $null) and was refused (400).
     expect(refusedPosts(edge)).toEqual([]);
+    // Its entry left with the new leg's BYE.
+    expect(callsTableDump(edge)).not.toContain(sessionId);
   }, 60_000);
 
   it('re-registers within 10 s after every WebSocket to Kamailio was cut and the network came back', async () => {

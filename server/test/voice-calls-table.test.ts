@@ -1,14 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import type { VoiceRouteRequest } from '../../common/api/voice';
-import { refusedPosts, registeredPhone } from './support/sip';
+import { callsTableDump, refusedPosts, registeredPhone } from './support/sip';
 
 const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
 
@@ -75,14 +73,7 @@ describe('the edge forgets a call it gave to an agent once no agent has it', () 
     await s?.cleanup();
   });
 
-  /** The `calls` entries Kamailio holds now (kamcmd over this edge's own control socket). */
-  const callsTable = () => {
-    const dump = spawnSync('/usr/sbin/kamcmd', ['-s', `unix:${join(edge.runDir, 'kamailio_ctl')}`, 'htable.dump', 'calls'], {
-      encoding: 'utf8',
-    });
-    expect(dump.status, dump.stderr).toBe(0);
-    return dump.stdout;
-  };
+  const callsTable = () => callsTableDump(edge);
 
   it('holds the call while its agent is rung, drops it when the call is queued after the miss, and after the cancel', async () => {
     // agent2's phone declines every call (486).

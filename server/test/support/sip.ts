@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -247,4 +247,17 @@ export function refusedPosts(edge: { runDir: string }): string[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => /voice event \w+: server answered 4(?!04)\d\d/.test(l));
+}
+
+/**
+ * Kamailio's `calls` htable as `kamcmd htable.dump calls` prints it (Call-ID → the SP session the server
+ * named), read over the edge's own control socket (`<runDir>/kamailio_ctl`).
+ * @throws Error with kamcmd's stderr when the dump fails
+ */
+export function callsTableDump(edge: { runDir: string }): string {
+  const dump = spawnSync('/usr/sbin/kamcmd', ['-s', `unix:${join(edge.runDir, 'kamailio_ctl')}`, 'htable.dump', 'calls'], {
+    encoding: 'utf8',
+  });
+  if (dump.status !== 0) throw new Error(`kamcmd htable.dump calls: ${dump.status} ${dump.stderr}`);
+  return dump.stdout;
 }
