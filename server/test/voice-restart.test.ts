@@ -86,6 +86,10 @@ describe('a call whose server restarted while it was up', () => {
         (m) => m.kind === 'event' && m.body.name === 'call.ended',
       );
       expect(ended).toHaveLength(1);
+      // The talk time runs from the answer before the restart (read from the history; it was 0 before).
+      const data = (ended[0]!.kind === 'event' ? ended[0]!.body.data : {}) as { talkMs?: number };
+      expect(data.talkMs).toBeGreaterThan(TALK_MS - 3_000);
+      expect(data.talkMs).toBeLessThan(TALK_MS + 15_000);
 
       // agent1, signed in to the restarted server, is offered the next call at once: nothing holds them.
       const again = await openAgentSocket(second, await second.login('agent1'));

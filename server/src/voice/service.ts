@@ -667,6 +667,19 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     return false;
   }
 
+  /**
+   * When the session's call was first answered, from its history (the oldest `call.answered` line of
+   * this session, its `receivedAt` in ms since the epoch): a process that restarted during the call has
+   * no answer time in memory, and the call's talk time runs from it. Undefined when none is among the
+   * conversation's newest 1,000 lines.
+   */
+  async function answeredFromHistory(session: SessionRecord): Promise<number | undefined> {
+    const { messages } = await deps.store.recentMessages(session.conversationId, { limit: 1000 });
+    const answered = messages.find((m) => m.sessionId === session.id && m.clientMessageId.startsWith('call.answered:'));
+    const at = answered ? Date.parse(answered.receivedAt) : NaN;
+    return Number.isFinite(at) ? at : undefined;
+  }
+
   const service: VoiceService = {
     async route(request) {
       if (request.event === 'invite') return ring(request);
@@ -787,6 +800,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           // A retry of the edge's post while the first one is still finishing changes nothing.
           if (times.ending) return { sessionId: session.id, status: session.status };
           times.ending = true;
+          // Answered before this process started (a restart during the call): the answer time from the history.
+          if (times.answeredAt === undefined && session.status === 'active') times.answeredAt = await answeredFromHistory(session);
           const ending = session;
           const finish = async (): Promise<SessionRecord> => {
             let ended = ending;
