@@ -106,15 +106,6 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, message: 'The server is not ready.' },
   /** Issue 14: the configured session store backend (HUILIU_STORE=redis: the Redis Cluster) cannot be reached at start. */
   STORE_UNREACHABLE: { status: 503, message: 'The session store cannot be reached.' },
-  /**
-   * Issue 14, redis mode: the cluster's erasure log was trimmed (retention) or cut past this node's
-   * cursor, so erasures approved while it was down are gone from it; the node refuses to start rather
-   * than serve erased customers from its file (docs/operations.md "ERASURE_LOG_GAP").
-   */
-  ERASURE_LOG_GAP: {
-    status: 503,
-    message: 'Erasures this node missed are no longer in the cluster erasure log; see docs/operations.md (ERASURE_LOG_GAP).',
-  },
   OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
   /**

@@ -100,7 +100,7 @@ import { connectConversationCluster } from './sessions/conversations.redis.conne
 import { createRedisCustomerStore } from './customers/customers.redis';
 import { routeCustomers } from './customers/customers.route';
 import { copyCustomersToPort } from './customers/port-copy';
-import { createSharedErasureLog, type SharedErasureLog } from './privacy/erasure-log.redis';
+import { createSharedErasureLog, ErasureLogGapError, type SharedErasureLog } from './privacy/erasure-log.redis';
 import { REPO_ROOT } from './runtime/paths';
 import { SessionViews, emotionErrorReporter, messageEmotions } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
@@ -498,7 +498,10 @@ export async function startServer(
         onRejected: (entryId, reason) =>
           logger.error({ entryId, code: reason }, 'an entry of the cluster erasure log was refused (not applied)'),
         onGap: (gap) =>
-          logger.warn({ ...gap, code: 'ERASURE_LOG_GAP' }, 'erasures trimmed from the cluster log before this node applied them: passed (HUILIU_ERASURE_LOG_ACCEPT_GAP=1)'),
+          logger.warn(
+            { ...gap, code: 'ERASURE_LOG_GAP' },
+            'erasures trimmed from the cluster log before this node applied them: passed (HUILIU_ERASURE_LOG_ACCEPT_GAP=1)',
+          ),
         apply: async (customerIds) => {
           const applied = await privacy.applyRecordedErasure(customerIds);
           store.forgetCached(customerIds);
@@ -954,8 +957,8 @@ async function run(): Promise<void> {
       process.stderr.write(`huiliu: configuration error: ${error.message}\n`);
       process.exit(78);
     }
-    if (error instanceof HuiliuError && error.code === 'ERASURE_LOG_GAP') {
-      process.stderr.write(`huiliu: ${error.code}: ${error.message} ${JSON.stringify(error.details)}\n`);
+    if (error instanceof ErasureLogGapError) {
+      process.stderr.write(`huiliu: ${error.code}: ${error.message}\n`);
       process.exit(78); // EX_CONFIG: the operator decides (docs/operations.md)
     }
     if (error instanceof HuiliuError && error.code === 'STORE_UNREACHABLE') {

@@ -6,7 +6,6 @@ import Database from 'better-sqlite3';
 import { Cluster } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HuiliuError } from '../../../common/errors/codes';
 import { useRedisCluster, type RedisClusterHandle } from '../../test/support/redis-cluster';
 import { createRedisCustomerStore, type RedisCustomerStore } from '../customers/customers.redis';
 import { copyCustomersToPort } from '../customers/port-copy';
@@ -14,7 +13,7 @@ import { createLocalKeyProvider } from '../keys/provider.local';
 import type { SessionStore } from '../sessions/store';
 import { createSqliteSessionStore } from '../sessions/store.sqlite';
 import { createSqlitePrivacyStore } from './privacy.sqlite';
-import { createSharedErasureLog, type ErasureEntryRejection, type SharedErasureLogOptions } from './erasure-log.redis';
+import { createSharedErasureLog, ErasureLogGapError, type ErasureEntryRejection, type SharedErasureLogOptions } from './erasure-log.redis';
 
 /**
  * Issue 14: the cluster's erasure log (erasure-log.redis.ts) on a real 6-node Redis Cluster — an erasure
@@ -145,9 +144,22 @@ describe('the cluster erasure log', () => {
     await writer.erasureLog.record(['c-first']);
     // Someone with cluster write access but no KEK: an old-format entry, a forged MAC, a copied MAC on other ids.
     await redis.xadd(writer.erasureLog.key, '*', 'ids', 'c-victim-1', 'at', new Date().toISOString());
-    await redis.xadd(writer.erasureLog.key, '*', 'v', '2', 'ids', 'c-victim-2', 'idh', '', 'at', new Date().toISOString(), 'mac', 'ab'.repeat(32));
-    const [[, genuine]] = (await redis.xrange(writer.erasureLog.key, '-', '+', 'COUNT', 1)) as [string, string[]][];
-    const copied = [...genuine!];
+    await redis.xadd(
+      writer.erasureLog.key,
+      '*',
+      'v',
+      '2',
+      'ids',
+      'c-victim-2',
+      'idh',
+      '',
+      'at',
+      new Date().toISOString(),
+      'mac',
+      'ab'.repeat(32),
+    );
+    const [first] = (await redis.xrange(writer.erasureLog.key, '-', '+', 'COUNT', 1)) as [string, string[]][];
+    const copied = [...first![1]];
     copied[copied.indexOf('ids') + 1] = 'c-victim-3';
     await redis.xadd(writer.erasureLog.key, '*', ...(copied as [string, string]));
     // A huge entry (1 MB of ids): measured in Redis, never read whole.
@@ -202,8 +214,8 @@ describe('the cluster erasure log', () => {
 
     const back = log(prefix, stopped.path, { now: clock });
     const error = await back.erasureLog.catchUp().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HuiliuError);
-    expect((error as HuiliuError).code).toBe('ERASURE_LOG_GAP');
+    expect(error).toBeInstanceOf(ErasureLogGapError);
+    expect((error as ErasureLogGapError).code).toBe('ERASURE_LOG_GAP');
     expect(back.applied).toEqual([]);
     // Still refused at the next start (nothing moved).
     await expect(log(prefix, stopped.path, { now: clock }).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });

@@ -59,7 +59,7 @@ export interface SharedErasureLogOptions {
   /**
    * Operator override (`HUILIU_ERASURE_LOG_ACCEPT_GAP=1`, docs/operations.md): a gap (entries after this
    * node's cursor trimmed or deleted) is logged through `onGap` and passed instead of failing with
-   * `ERASURE_LOG_GAP`. Default false.
+   * `ErasureLogGapError`. Default false.
    */
   acceptGap?: boolean;
   /** Told about each entry not applied (ids and a stable reason only: safe to log). */
@@ -80,7 +80,7 @@ export interface SharedErasureLog {
    * (`<channel>:<64 hex>`, no plaintext) and the time, durable on the master and a replica. Split into
    * several entries when one would exceed `maxEntryBytes`. Entries older than the retention are trimmed.
    * @throws HuiliuError NOT_READY when no replica acknowledged (the request fails; filing again retries);
-   *   VALIDATION_FAILED for an id with a comma or control character, or a hash not in that shape
+   *   VALIDATION_FAILED for an id with a comma, space or control character, or a hash not in that shape
    */
   record(customerIds: readonly string[], identities?: readonly string[]): Promise<void>;
   /**
@@ -88,7 +88,7 @@ export interface SharedErasureLog {
    * Entries that fail verification or are too large are skipped (counted, `onRejected`), never applied
    * and never blocking later ones. One run at a time (a call while one runs waits for it, then reads on
    * from its cursor). Answers how many entries and customer ids this call applied and refused.
-   * @throws HuiliuError ERASURE_LOG_GAP when entries after this node's cursor were trimmed or deleted
+   * @throws ErasureLogGapError (`code` ERASURE_LOG_GAP) when entries after this node's cursor were trimmed or deleted
    *   (it was down longer than the retention) and `acceptGap` is not set; nothing was applied
    */
   catchUp(): Promise<{ entries: number; customers: number; rejected: number }>;
@@ -96,10 +96,31 @@ export interface SharedErasureLog {
   idle(): Promise<void>;
 }
 
+/**
+ * A node's start refused (operators' code `ERASURE_LOG_GAP`, docs/operations.md): entries after its
+ * cursor were trimmed (retention) or deleted, so erasures it missed can no longer be applied. Not an
+ * API error (no client sees it): `main()` prints the code, the message and `details` and exits 78.
+ */
+export class ErasureLogGapError extends Error {
+  readonly code = 'ERASURE_LOG_GAP' as const;
+  constructor(
+    /** Stream ids only: the log's key, this node's cursor, the largest entry id removed. */
+    readonly details: { log: string; cursor: string; lastDeleted: string },
+  ) {
+    super(
+      `erasures this node missed are no longer in the cluster erasure log ${details.log} (cursor ${details.cursor}, ` +
+        `entries up to ${details.lastDeleted} removed): do not reuse this file, or re-run the missed erasures and start once ` +
+        'with HUILIU_ERASURE_LOG_ACCEPT_GAP=1 (docs/operations.md, ERASURE_LOG_GAP)',
+    );
+    this.name = 'ErasureLogGapError';
+  }
+}
+
 const ENTRY_VERSION = '2';
 const DAY_MS = 24 * 3600_000;
 const IDENTITY = /^[A-Z]{2}:[0-9a-f]{64}$/;
-const CUSTOMER_ID = /^[^,\s\u0000-\u001f]{1,200}$/;
+/** A customer id as the log carries it: 1–200 printable characters without a comma or space. */
+const CUSTOMER_ID = /^[!-+\--~]{1,200}$/;
 
 /**
  * XRANGE from an exclusive cursor, but an entry whose fields sum to more than ARGV[3] bytes comes back
@@ -251,7 +272,7 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
       const lastDeleted = await gap(db, row?.entry_id ?? null);
       if (lastDeleted) {
         if (!options.acceptGap) {
-          throw new HuiliuError('ERASURE_LOG_GAP', undefined, { log: key, cursor, lastDeleted });
+          throw new ErasureLogGapError({ log: key, cursor, lastDeleted });
         }
         options.onGap?.({ cursor, lastDeleted });
       }
@@ -259,9 +280,10 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
       db.prepare('DELETE FROM privacy_erased_identities WHERE erased_at < ?').run(new Date(now() - retentionMs).toISOString());
       const done = { entries: 0, customers: 0, rejected: 0 };
       for (;;) {
-        const entries = (await io.read(() =>
-          options.redis.eval(READ_BOUNDED, 1, key, `(${cursor}`, batch, maxEntryBytes),
-        )) as [string, string[]][];
+        const entries = (await io.read(() => options.redis.eval(READ_BOUNDED, 1, key, `(${cursor}`, batch, maxEntryBytes))) as [
+          string,
+          string[],
+        ][];
         if (entries.length === 0) return done;
         for (const [id, fields] of entries) {
           const entry = await verify(id, fields);
@@ -294,7 +316,8 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
     async record(customerIds, identities = []) {
       if (customerIds.length === 0) return;
       for (const id of customerIds) {
-        if (!CUSTOMER_ID.test(id)) throw new HuiliuError('VALIDATION_FAILED', 'a customer id in an erasure has a comma or control character');
+        if (!CUSTOMER_ID.test(id))
+          throw new HuiliuError('VALIDATION_FAILED', 'a customer id in an erasure has a comma, space or control character');
       }
       for (const h of identities) {
         if (!IDENTITY.test(h)) throw new HuiliuError('VALIDATION_FAILED', 'an erased identity is not a blind hash <channel>:<64 hex>');
@@ -340,7 +363,8 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
 }
 
 function fieldOf(fields: unknown[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return typeof fields[i + 1] === 'string' ? (fields[i + 1] as string) : undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2)
+    if (fields[i] === name) return typeof fields[i + 1] === 'string' ? (fields[i + 1] as string) : undefined;
   return undefined;
 }
 
