@@ -100,7 +100,7 @@ import { connectConversationCluster } from './sessions/conversations.redis.conne
 import { createRedisCustomerStore } from './customers/customers.redis';
 import { routeCustomers } from './customers/customers.route';
 import { copyCustomersToPort } from './customers/port-copy';
-import { createSharedErasureLog, type SharedErasureLog } from './privacy/erasure-log.redis';
+import { createSharedErasureLog, ErasureLogGapError, type SharedErasureLog } from './privacy/erasure-log.redis';
 import { REPO_ROOT } from './runtime/paths';
 import { SessionViews, emotionErrorReporter, messageEmotions } from './sessions/views';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates';
@@ -491,6 +491,17 @@ export async function startServer(
         redis: conversationCluster.cluster,
         prefix: config.redisPrefix,
         path: config.paths.db,
+        keys,
+        retentionMs: config.privacy.erasureLogRetentionDays * 24 * 3600_000,
+        acceptGap: config.privacy.erasureLogAcceptGap,
+        registry: metrics.registry,
+        onRejected: (entryId, reason) =>
+          logger.error({ entryId, code: reason }, 'an entry of the cluster erasure log was refused (not applied)'),
+        onGap: (gap) =>
+          logger.warn(
+            { ...gap, code: 'ERASURE_LOG_GAP' },
+            'erasures trimmed from the cluster log before this node applied them: passed (HUILIU_ERASURE_LOG_ACCEPT_GAP=1)',
+          ),
         apply: async (customerIds) => {
           const applied = await privacy.applyRecordedErasure(customerIds);
           store.forgetCached(customerIds);
@@ -525,7 +536,9 @@ export async function startServer(
     ...(customerPort && conversationCluster && erasureLog
       ? {
           sharedErasure: async (customerIds: readonly string[]) => {
-            await erasureLog.record(customerIds);
+            // Their identities' blind hashes too, read before the port releases them: another file's
+            // copy of the same person under another id is then skipped (docs/store.md).
+            await erasureLog.record(customerIds, await customerPort.identityFields(customerIds));
             await customerPort.eraseCustomers(customerIds);
             await conversationCluster.store.eraseCustomers(customerIds);
           },
@@ -592,7 +605,17 @@ export async function startServer(
     erasureCatchUp.unref();
   }
   if (customerPort) {
-    const copied = await copyCustomersToPort({ path: config.paths.db, keys, port: customerPort, wide: wideStore });
+    const copied = await copyCustomersToPort({
+      path: config.paths.db,
+      keys,
+      port: customerPort,
+      wide: wideStore,
+      // A customer holding an identity the cluster erased (the same person under another id): shredded here.
+      shredErased: async (customerIds) => {
+        await privacy.applyRecordedErasure(customerIds);
+        store.forgetCached(customerIds);
+      },
+    });
     if (!copied.alreadyDone) logger.info(copied, 'customers made before redis mode copied to the customers port');
   }
   // Issue 14: KEK rotation re-wraps every stored data key in the background, on its own connection.
@@ -933,6 +956,10 @@ async function run(): Promise<void> {
     if (error instanceof ConfigError) {
       process.stderr.write(`huiliu: configuration error: ${error.message}\n`);
       process.exit(78);
+    }
+    if (error instanceof ErasureLogGapError) {
+      process.stderr.write(`huiliu: ${error.code}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG: the operator decides (docs/operations.md)
     }
     if (error instanceof HuiliuError && error.code === 'STORE_UNREACHABLE') {
       process.stderr.write(`huiliu: ${error.code}: ${error.message}\n`);

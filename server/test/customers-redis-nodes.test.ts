@@ -350,7 +350,7 @@ describe('HUILIU_STORE=redis: a deployment switching from SQLite to redis mode',
     for (const node of running) await node.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
-  const start = async (dataDir: string, store: 'sqlite' | 'redis') => {
+  const start = async (dataDir: string, store: 'sqlite' | 'redis', env: Record<string, string> = {}) => {
     const config = loadConfig({
       env: {
         HUILIU_DATA_DIR: dataDir,
@@ -359,6 +359,7 @@ describe('HUILIU_STORE=redis: a deployment switching from SQLite to redis mode',
         HUILIU_STORE: store,
         ...(store === 'redis' ? { HUILIU_REDIS_NODES: cluster.nodes, HUILIU_REDIS_PREFIX: prefix } : {}),
         HUILIU_KEYS: 'local',
+        ...env,
       },
       argv: ['--demo'],
       cwd: process.cwd(),
@@ -418,4 +419,98 @@ describe('HUILIU_STORE=redis: a deployment switching from SQLite to redis mode',
     );
     expect(await b.services.store.getCustomer(bothOnB.session.customerId)).toMatchObject({ groupId: bothOnA.session.customerId });
   }, 120_000);
+});
+
+describe('HUILIU_STORE=redis: the erasure log across a switch (rev3)', () => {
+  const broker = createMemoryBroker();
+  const prefix = `ew-${randomUUID().slice(0, 8)}`;
+  const dirs: string[] = [];
+  const running: RunningServer[] = [];
+  afterAll(async () => {
+    for (const node of running) await node.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (dataDir: string, store: 'sqlite' | 'redis', env: Record<string, string> = {}) => {
+    const config = loadConfig({
+      env: {
+        HUILIU_DATA_DIR: dataDir,
+        HUILIU_PORT: '0',
+        HUILIU_LOG_LEVEL: 'silent',
+        HUILIU_STORE: store,
+        ...(store === 'redis' ? { HUILIU_REDIS_NODES: cluster.nodes, HUILIU_REDIS_PREFIX: prefix } : {}),
+        HUILIU_KEYS: 'local',
+        ...env,
+      },
+      argv: ['--demo'],
+      cwd: process.cwd(),
+    });
+    const node = await startServer(config, createLogger({ level: 'silent' }), { bus: broker.node() });
+    running.push(node);
+    return node;
+  };
+  const stop = async (node: RunningServer) => {
+    running.splice(running.indexOf(node), 1);
+    await node.close();
+  };
+
+  it('does not undo an erasure with another node’s copy of the same person; refuses a start behind a deleted log entry (ERASURE_LOG_GAP)', async () => {
+    const dirA = mkdtempSync(join(tmpdir(), 'huiliu-erased-nodeA-'));
+    const dirB = mkdtempSync(join(tmpdir(), 'huiliu-erased-nodeB-'));
+    dirs.push(dirA, dirB);
+    const person = { channel: 'WX' as const, externalId: 'o-erased-twice', displayName: 'Sun Li' };
+    // Embedded mode: both files know the person, under two ids (S on A, S' on B).
+    const sqliteA = await start(dirA, 'sqlite');
+    cpSync(join(dirA, 'keys'), join(dirB, 'keys'), { recursive: true });
+    const s = (await sqliteA.services.ingest.accept(draft(person), 'general')).session.customerId;
+    await stop(sqliteA);
+    const sqliteB = await start(dirB, 'sqlite');
+    const s2 = (await sqliteB.services.ingest.accept(draft(person), 'general')).session.customerId;
+    await stop(sqliteB);
+    expect(s2).not.toBe(s);
+    const keyRow = (dataDir: string, customerId: string) => {
+      const db = new Database(join(dataDir, 'huiliu.db'), { readonly: true });
+      try {
+        return db.prepare('SELECT 1 AS x FROM data_keys WHERE owner = ?').get(`customer:${customerId}`) ?? null;
+      } finally {
+        db.close();
+      }
+    };
+    const admin = { id: 'u-agent1', username: 'agent1', roles: ['admin' as const], skillGroups: [] };
+    const officer = { id: 'u-officer', username: 'officer', roles: ['privacy-officer' as const], skillGroups: [] };
+
+    // A switches first (its copy gives S the identity); S is erased on A while B is still down.
+    const a = await start(dirA, 'redis');
+    expect((await a.services.store.findCustomerByIdentity('WX', person.externalId))?.id).toBe(s);
+    const request = await a.services.privacy.requestErasure(admin, { customerId: s, reason: 'GDPR Art. 17, B not switched yet' });
+    expect((await a.services.privacy.approve('erasure', request.id, officer)).status).toBe('executed');
+    expect(await a.services.store.findCustomerByIdentity('WX', person.externalId)).toBeNull();
+
+    // B switches: the entry names S (unknown to B) and the identity's blind hash; B's copy of S' is
+    // skipped and shredded. Before: S' claimed the freed identity — the erased person back on the port.
+    const b = await start(dirB, 'redis');
+    expect(await b.services.store.findCustomerByIdentity('WX', person.externalId)).toBeNull();
+    expect(await a.services.store.findCustomerByIdentity('WX', person.externalId)).toBeNull();
+    expect(keyRow(dirB, s2)).toBeNull();
+    // No plaintext of the person in the log.
+    const redis = new Cluster(cluster.seeds);
+    const key = `${prefix}:privacy:erased`;
+    try {
+      expect(JSON.stringify(await redis.xrange(key, '-', '+'))).not.toMatch(/o-erased-twice|Sun Li/);
+
+      // B down; an erasure approved on A; its entry deleted from the log (by hand, or trimmed): B must
+      // not start past it silently.
+      await stop(b);
+      const other = (await a.services.ingest.accept(draft({ channel: 'WX', externalId: 'o-erased-b-down' }), 'general')).session.customerId;
+      const second = await a.services.privacy.requestErasure(admin, { customerId: other, reason: 'GDPR Art. 17, B down' });
+      expect((await a.services.privacy.approve('erasure', second.id, officer)).status).toBe('executed');
+      const [last] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      await redis.xdel(key, last![0]);
+    } finally {
+      redis.disconnect();
+    }
+    await expect(start(dirB, 'redis')).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+    // The documented override: B starts (the operator dealt with its file).
+    const overridden = await start(dirB, 'redis', { HUILIU_ERASURE_LOG_ACCEPT_GAP: '1' });
+    expect(overridden.config.privacy.erasureLogAcceptGap).toBe(true);
+  }, 150_000);
 });

@@ -89,6 +89,12 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
     .optional(),
+  /**
+   * Issue 14, redis mode: `1` lets a node start although erasures it missed were trimmed from the
+   * cluster's erasure log (`ERASURE_LOG_GAP`, docs/operations.md); only after the operator dealt with
+   * its file (restored, wiped, or the missed erasures re-run). Default `0`.
+   */
+  HUILIU_ERASURE_LOG_ACCEPT_GAP: z.enum(['0', '1']).default('0'),
   HUILIU_KEYS: z.enum(['local', 'pkcs11']).default('local'),
   HUILIU_PKCS11_LIB: z.string().min(1).optional(),
   HUILIU_PKCS11_TOKEN: z.string().min(1).optional(),
@@ -477,7 +483,12 @@ export const FileConfigSchema = z.strictObject({
    * for `exportTtlDays` (default 7).
    */
   privacy: z
-    .strictObject({ dueDays: z.number().int().min(1).max(90), exportTtlDays: z.number().int().min(1).max(90) })
+    .strictObject({
+      dueDays: z.number().int().min(1).max(90),
+      exportTtlDays: z.number().int().min(1).max(90),
+      /** Redis mode: days the cluster's erasure log keeps an entry (default 180; docs/store.md). */
+      erasureLogRetentionDays: z.number().int().min(7).max(3650),
+    })
     .partial()
     .optional(),
   /**
@@ -812,7 +823,14 @@ export interface ServerConfig {
     readonly board: { readonly slaWarnShare: number; readonly silenceSeconds: number };
   };
   /** `privacy:` of HUILIU_CONFIG, defaults filled in (docs/privacy.md). */
-  readonly privacy: { readonly dueDays: number; readonly exportTtlDays: number };
+  readonly privacy: {
+    readonly dueDays: number;
+    readonly exportTtlDays: number;
+    /** Redis mode: days the cluster's erasure log keeps an entry (`privacy.erasureLogRetentionDays`, default 180). */
+    readonly erasureLogRetentionDays: number;
+    /** `HUILIU_ERASURE_LOG_ACCEPT_GAP=1`: start despite `ERASURE_LOG_GAP` (docs/operations.md). */
+    readonly erasureLogAcceptGap: boolean;
+  };
   /** `ocr:` of HUILIU_CONFIG, defaults filled in (`langPath` absent: the Debian packages' folder). */
   readonly ocr: {
     readonly enabled: boolean;
@@ -1056,7 +1074,12 @@ export function loadConfig({ env, argv, cwd }: LoadOptions): ServerConfig {
     sessions: { ...DEFAULT_SESSIONS, ...file.sessions },
     oidc: oidcConfig(file.oidc, groupIds),
     audit: { retentionDays: file.audit?.retentionDays ?? 183 },
-    privacy: { dueDays: file.privacy?.dueDays ?? 30, exportTtlDays: file.privacy?.exportTtlDays ?? 7 },
+    privacy: {
+      dueDays: file.privacy?.dueDays ?? 30,
+      exportTtlDays: file.privacy?.exportTtlDays ?? 7,
+      erasureLogRetentionDays: file.privacy?.erasureLogRetentionDays ?? 180,
+      erasureLogAcceptGap: e.HUILIU_ERASURE_LOG_ACCEPT_GAP === '1',
+    },
     ocr: { ...DEFAULT_OCR, ...file.ocr },
     workers: { ...file.workers },
     sla: file.sla ?? DEFAULT_SLA_POLICIES,

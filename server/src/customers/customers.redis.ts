@@ -77,6 +77,17 @@ export interface RedisCustomerStore extends CustomerStore {
    * @throws HuiliuError NOT_READY (retry: nothing is copied twice)
    */
   copyCustomer(customer: CustomerCopy): Promise<CustomerCopyResult>;
+  /**
+   * The blind hash the port names an identity by: `<channel>:<64 hex HMAC-SHA256 of the external id>`
+   * under the cluster's blind-index key (the field of `P:cu:{id}:i`, the tag of `P:ci:{…}`). No I/O.
+   */
+  identityField(channel: ChannelCode, externalId: string): string;
+  /**
+   * The identities these customers hold on the port, as blind hashes (`identityField`), read before an
+   * erasure releases them (the erasure log records them: erasure-log.redis.ts). One read per customer.
+   * @throws HuiliuError NOT_READY when the cluster does not answer within the retry budget
+   */
+  identityFields(customerIds: readonly string[]): Promise<string[]>;
 }
 
 export function customerLayout(prefix = 'huiliu') {
@@ -479,6 +490,16 @@ export async function createRedisCustomerStore(options: RedisCustomerOptions): P
         dataKeys.forget(customerKeyOwner(id));
       }
       return destroyed;
+    },
+
+    identityField(channel, externalId) {
+      return `${channel}:${blind('identity', channel, externalId)}`;
+    },
+
+    async identityFields(customerIds) {
+      const out = new Set<string>();
+      for (const id of new Set(customerIds)) for (const field of await read(() => redis.hkeys(L.identities(id)))) out.add(field);
+      return [...out];
     },
 
     async copyCustomer(c) {

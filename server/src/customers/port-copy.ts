@@ -4,6 +4,7 @@ import type { ChannelCode } from '../../../common/message/session-id';
 import { openText } from '../crypto/aead';
 import { migrate, openDatabase } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
+import { erasedIdentityAt } from '../privacy/erasure-log.redis';
 import { migrationsDir } from '../runtime/paths';
 import { DataKeyRing } from '../sessions/data-keys';
 import { customerKeyOwner, externalIdAad, linkAad, nameAad, phoneAad } from '../sessions/sqlite-rows';
@@ -15,7 +16,17 @@ export interface PortCopyOptions {
   path: string;
   keys: KeyProvider;
   /** The Redis customers port (`createRedisCustomerStore`). */
-  port: { copyCustomer(customer: CustomerCopy): Promise<CustomerCopyResult> };
+  port: {
+    copyCustomer(customer: CustomerCopy): Promise<CustomerCopyResult>;
+    /** The port's blind hash of an identity (`<channel>:<64 hex>`); without it erased identities are not checked. */
+    identityField?(channel: ChannelCode, externalId: string): string;
+  };
+  /**
+   * Crypto-shreds customers of this file (redis mode: `PrivacyService.applyRecordedErasure`) that hold
+   * an identity the cluster's erasure log erased after this file recorded it. Without it such a
+   * customer is still not copied, but stays in the file.
+   */
+  shredErased?: (customerIds: readonly string[]) => Promise<void>;
   /**
    * This node's SQLite store (not routed): an identity the cluster gives another customer is recorded
    * for that customer here too, and this file's customer merged into theirs (one person, one history).
@@ -38,6 +49,11 @@ export interface PortCopyReport {
   erasedHere: number;
   /** Customers the port had erased already: not copied. */
   erasedOnPort: number;
+  /**
+   * Customers holding an identity the cluster's erasure log erased after this file recorded it (the
+   * same person, erased on another node under another id): not copied, shredded here (`shredErased`).
+   */
+  erasedByLog: number;
   /** Identities the cluster already gave another customer: recorded for them here, this file's customer merged into theirs. */
   identitiesAdopted: number;
   /** Links another customer holds on the port: left to them. */
@@ -69,6 +85,9 @@ const JOB = 'customers';
  *   still holds (its other identities, its name for old sessions).
  * - Profile change history (`customer_profile_changes`), facts and ratings are not copied (they stay in
  *   this file; facts and ratings are read there in redis mode anyway).
+ * - A customer holding an identity the cluster's erasure log (privacy/erasure-log.redis.ts) erased at or
+ *   after this file recorded it (`privacy_erased_identities`, compared by the port's blind hash) is the
+ *   erased person under this file's id: not copied, and shredded here (`shredErased`).
  * - Plain values exist in memory only; sealed again under the port's data key of the same customer.
  * @throws HuiliuError NOT_READY when the cluster does not acknowledge (the next start resumes)
  */
@@ -83,6 +102,7 @@ export async function copyCustomersToPort(options: PortCopyOptions): Promise<Por
       copied: 0,
       erasedHere: 0,
       erasedOnPort: 0,
+      erasedByLog: 0,
       identitiesAdopted: 0,
       linksHeldElsewhere: 0,
       ms: 0,
@@ -107,6 +127,9 @@ export async function copyCustomersToPort(options: PortCopyOptions): Promise<Por
     };
     // Reads only: a customer without a key here was erased in this file and is never given one.
     const ring = new DataKeyRing(db, options.keys);
+    // The identities the cluster's erasure log erased (kept in this file by its catch-up, which runs first).
+    const erasedAt = erasedIdentityAt(db);
+    const identityField = options.port.identityField?.bind(options.port);
     const batch = options.batch ?? 200;
     const parallel = options.parallel ?? 16;
     let cursor = state?.cursor ?? '';
@@ -155,6 +178,19 @@ export async function copyCustomersToPort(options: PortCopyOptions): Promise<Por
       if (!customer) {
         report.erasedHere++;
         return;
+      }
+      // An identity the cluster erased after this file recorded it is the erased person's: copying
+      // would claim the released lookup and put them back on the port under this file's id.
+      if (identityField) {
+        const erased = customer.identities.some((i) => {
+          const at = erasedAt(identityField(i.channel, i.externalId));
+          return at !== null && at >= i.createdAt;
+        });
+        if (erased) {
+          await options.shredErased?.([customer.id]);
+          report.erasedByLog++;
+          return;
+        }
       }
       const result = await options.port.copyCustomer(customer);
       if (result.outcome === 'erased') {

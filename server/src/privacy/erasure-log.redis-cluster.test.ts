@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Cluster } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useRedisCluster, type RedisClusterHandle } from '../../test/support/redis-cluster';
+import { createRedisCustomerStore, type RedisCustomerStore } from '../customers/customers.redis';
+import { copyCustomersToPort } from '../customers/port-copy';
+import { createLocalKeyProvider } from '../keys/provider.local';
+import type { SessionStore } from '../sessions/store';
+import { createSqliteSessionStore } from '../sessions/store.sqlite';
+import { createSqlitePrivacyStore } from './privacy.sqlite';
+import { createSharedErasureLog, ErasureLogGapError, type ErasureEntryRejection, type SharedErasureLogOptions } from './erasure-log.redis';
+
+/**
+ * Issue 14: the cluster's erasure log (erasure-log.redis.ts) on a real 6-node Redis Cluster — an erasure
+ * is not undone by another file's copy of the same person under another id; entries are MACed (forged,
+ * unsigned or oversized entries are refused, counted and do not block later ones); old entries are
+ * trimmed and a node whose cursor is behind a trimmed entry refuses to start (`ERASURE_LOG_GAP`).
+ */
+let cluster: RedisClusterHandle;
+const dir = mkdtempSync(join(tmpdir(), 'huiliu-erasure-log-'));
+const keys = createLocalKeyProvider(join(dir, 'keys'));
+const connections: Cluster[] = [];
+const opened: SessionStore[] = [];
+beforeAll(async () => {
+  cluster = await useRedisCluster();
+}, 90_000);
+afterAll(async () => {
+  for (const store of opened) await store.shutdown().catch(() => undefined);
+  for (const c of connections) c.disconnect();
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function connect(): Cluster {
+  const redis = new Cluster(cluster.seeds, { redisOptions: { maxRetriesPerRequest: 3 }, slotsRefreshTimeout: 2000 });
+  connections.push(redis);
+  return redis;
+}
+async function port(prefix: string): Promise<RedisCustomerStore> {
+  return createRedisCustomerStore({ redis: connect(), keys, prefix, waitMs: 500 });
+}
+async function sqliteFile(name: string, ids: string[]) {
+  const path = join(dir, `${name}.db`);
+  const wide = await createSqliteSessionStore({ path, keys, writer: 'inline' });
+  opened.push(wide);
+  const made = await wide.ensureCustomers(ids.map((externalId) => ({ channel: 'WX' as const, externalId })));
+  return { path, wide, customerOf: new Map(ids.map((id, i) => [id, made[i]!.customerId])) };
+}
+function log(prefix: string, path: string, more: Partial<SharedErasureLogOptions> = {}) {
+  const applied: string[][] = [];
+  const rejected: [string, ErasureEntryRejection][] = [];
+  const erasureLog = createSharedErasureLog({
+    redis: connect(),
+    prefix,
+    path,
+    keys,
+    waitReplicas: 1,
+    apply: async (ids) => {
+      applied.push([...ids]);
+    },
+    onRejected: (id, reason) => rejected.push([id, reason]),
+    ...more,
+  });
+  return { erasureLog, applied, rejected };
+}
+const keyRow = (path: string, customerId: string) => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT 1 AS x FROM data_keys WHERE owner = ?').get(`customer:${customerId}`) ?? null;
+  } finally {
+    db.close();
+  }
+};
+
+describe('the cluster erasure log', () => {
+  it('an erasure is not undone by a later copy of another file holding the same person under another id', async () => {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const a = await sqliteFile('a', ['o-person', 'o-other-a']);
+    const b = await sqliteFile('b', ['o-person', 'o-other-b']);
+    const s = a.customerOf.get('o-person')!;
+    const s2 = b.customerOf.get('o-person')!;
+    expect(s).not.toBe(s2);
+    const pa = await port(prefix);
+    await copyCustomersToPort({ path: a.path, keys, port: pa, wide: a.wide });
+    expect((await pa.findCustomerByIdentity('WX', 'o-person'))?.id).toBe(s);
+
+    // S is erased on A, as main.ts's sharedErasure does: recorded with its identities' hashes, then released.
+    const onA = log(prefix, a.path);
+    await onA.erasureLog.record([s], await pa.identityFields([s]));
+    await pa.eraseCustomers([s]);
+    expect(await pa.findCustomerByIdentity('WX', 'o-person')).toBeNull();
+
+    // No plaintext identity in the stream: ids, blind hashes, a time and a MAC.
+    const raw = JSON.stringify(await connect().xrange(onA.erasureLog.key, '-', '+'));
+    expect(raw).not.toContain('o-person');
+    expect(raw).toContain(pa.identityField('WX', 'o-person'));
+
+    // B starts: catch-up first (the entry names S, which B does not know), then its copy.
+    const pb = await port(prefix);
+    const onB = log(prefix, b.path);
+    expect(await onB.erasureLog.catchUp()).toEqual({ entries: 1, customers: 1, rejected: 0 });
+    const privacyB = createSqlitePrivacyStore({ path: b.path, keys });
+    const shredded: string[] = [];
+    const report = await copyCustomersToPort({
+      path: b.path,
+      keys,
+      port: pb,
+      wide: b.wide,
+      shredErased: async (ids) => {
+        shredded.push(...ids);
+        await privacyB.shred(ids);
+      },
+    });
+    // The erased person is not on the port again under S', and B's own copy of them is shredded.
+    expect(await pb.findCustomerByIdentity('WX', 'o-person')).toBeNull();
+    expect(report).toMatchObject({ copied: 1, erasedByLog: 1 });
+    expect(await pb.getCustomer(s2)).toBeNull();
+    expect(shredded).toEqual([s2]);
+    expect(keyRow(b.path, s2)).toBeNull();
+    // B's other customer is copied as before.
+    expect((await pb.findCustomerByIdentity('WX', 'o-other-b'))?.id).toBe(b.customerOf.get('o-other-b'));
+
+    // The same identity writing again after the erasure is a new customer, which a later copy keeps.
+    const c = await sqliteFile('c', ['o-person']);
+    const fresh = c.customerOf.get('o-person')!;
+    await log(prefix, c.path).erasureLog.catchUp();
+    const later = await copyCustomersToPort({ path: c.path, keys, port: pb, wide: c.wide });
+    expect(later).toMatchObject({ copied: 1, erasedByLog: 0 });
+    expect((await pb.findCustomerByIdentity('WX', 'o-person'))?.id).toBe(fresh);
+  }, 60_000);
+
+  it('refuses forged, unsigned and oversized entries (counted, not blocking later ones)', async () => {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const file = await sqliteFile('mac', []);
+    const registry = new Registry();
+    const writer = log(prefix, file.path);
+    const reader = log(prefix, file.path, { registry, maxEntryBytes: 4096 });
+    const redis = connect();
+    await writer.erasureLog.record(['c-first']);
+    // Someone with cluster write access but no KEK: an old-format entry, a forged MAC, a copied MAC on other ids.
+    await redis.xadd(writer.erasureLog.key, '*', 'ids', 'c-victim-1', 'at', new Date().toISOString());
+    await redis.xadd(
+      writer.erasureLog.key,
+      '*',
+      'v',
+      '2',
+      'ids',
+      'c-victim-2',
+      'idh',
+      '',
+      'at',
+      new Date().toISOString(),
+      'mac',
+      'ab'.repeat(32),
+    );
+    const [first] = (await redis.xrange(writer.erasureLog.key, '-', '+', 'COUNT', 1)) as [string, string[]][];
+    const copied = [...first![1]];
+    copied[copied.indexOf('ids') + 1] = 'c-victim-3';
+    await redis.xadd(writer.erasureLog.key, '*', ...(copied as [string, string]));
+    // A huge entry (1 MB of ids): measured in Redis, never read whole.
+    await redis.xadd(writer.erasureLog.key, '*', 'v', '2', 'ids', 'c-x,'.repeat(250_000), 'idh', '', 'at', '', 'mac', '00');
+    await writer.erasureLog.record(['c-last-1', 'c-last-2']);
+
+    const done = await reader.erasureLog.catchUp();
+    expect(done).toEqual({ entries: 2, customers: 3, rejected: 4 });
+    expect(reader.applied).toEqual([['c-first'], ['c-last-1', 'c-last-2']]);
+    expect(reader.rejected.map(([, r]) => r)).toEqual([
+      'ERASURE_ENTRY_UNVERIFIED',
+      'ERASURE_ENTRY_UNVERIFIED',
+      'ERASURE_ENTRY_UNVERIFIED',
+      'ERASURE_ENTRY_TOO_LARGE',
+    ]);
+    const metric = await registry.getSingleMetricAsString('huiliu_erasure_log_rejected_total');
+    expect(metric).toContain('huiliu_erasure_log_rejected_total{reason="ERASURE_ENTRY_UNVERIFIED"} 3');
+    expect(metric).toContain('huiliu_erasure_log_rejected_total{reason="ERASURE_ENTRY_TOO_LARGE"} 1');
+    // The cursor moved past them: the next run reads nothing.
+    expect(await reader.erasureLog.catchUp()).toEqual({ entries: 0, customers: 0, rejected: 0 });
+
+    // A big erasure is split into entries under the bound, each verified.
+    const many = Array.from({ length: 600 }, (_, i) => `c-many-${i}`);
+    await log(prefix, file.path, { maxEntryBytes: 4096 }).erasureLog.record(many);
+    const big = log(prefix, file.path, { maxEntryBytes: 4096 });
+    await big.erasureLog.catchUp();
+    expect(big.applied.flat()).toEqual(many);
+    expect(big.applied.length).toBeGreaterThan(1);
+    expect(big.rejected).toEqual([]);
+  }, 60_000);
+
+  it('trims entries older than the retention; a node behind a trimmed entry fails with ERASURE_LOG_GAP unless overridden', async () => {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    // Entry ids are the Redis server's clock: a retention of 300 ms and a real wait stand for 180 days.
+    const clock = Date.now;
+    const approving = await sqliteFile('approving', []);
+    const stopped = await sqliteFile('stopped', ['o-someone']);
+    const fresh = await sqliteFile('fresh', []);
+    const writer = log(prefix, approving.path, { now: clock, retentionMs: 300 });
+    const redis = connect();
+    await writer.erasureLog.record(['c-old']);
+    // The stopped node applied the first entry, then stopped.
+    const down = log(prefix, stopped.path, { now: clock });
+    await down.erasureLog.catchUp();
+    await writer.erasureLog.record(['c-missed']);
+    // The approving node applies both (it was running: its cursor is the newest entry when they are trimmed).
+    expect(await writer.erasureLog.catchUp()).toMatchObject({ entries: 2 });
+    // Past the retention, the next erasure trims both older entries.
+    await new Promise((r) => setTimeout(r, 400));
+    await writer.erasureLog.record(['c-new']);
+    expect(await redis.xlen(writer.erasureLog.key)).toBe(1);
+
+    const back = log(prefix, stopped.path, { now: clock });
+    const error = await back.erasureLog.catchUp().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ErasureLogGapError);
+    expect((error as ErasureLogGapError).code).toBe('ERASURE_LOG_GAP');
+    expect(back.applied).toEqual([]);
+    // Still refused at the next start (nothing moved).
+    await expect(log(prefix, stopped.path, { now: clock }).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+
+    // A node that missed nothing (its cursor is the newest trimmed entry) is not behind a gap.
+    expect(await writer.erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    // A node with no customers in its file (added later) has nothing to miss: it starts.
+    const added = log(prefix, fresh.path, { now: clock });
+    expect(await added.erasureLog.catchUp()).toMatchObject({ entries: 1 });
+
+    // The operator override: the gap is reported and passed, the entries still there applied.
+    const gaps: unknown[] = [];
+    const overridden = log(prefix, stopped.path, { now: clock, acceptGap: true, onGap: (g) => gaps.push(g) });
+    expect(await overridden.erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    expect(overridden.applied).toEqual([['c-new']]);
+    expect(gaps).toHaveLength(1);
+    // Once past the gap, the node starts without the override.
+    expect(await log(prefix, stopped.path, { now: clock }).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+});
