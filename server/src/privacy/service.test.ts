@@ -12,6 +12,7 @@ import { createLocalKeyProvider } from '../keys/provider.local';
 import { createLogger } from '../logging/logger';
 import { draft } from '../sessions/store.contract';
 import { createSqliteSessionStore } from '../sessions/store.sqlite';
+import type { LogRead, RoutingLogEntry, SessionStore } from '../sessions/store';
 import { createSqlitePrivacyStore } from './privacy.sqlite';
 import { PrivacyService, type PrivacyActor, type PrivacyServiceOptions } from './service';
 
@@ -28,7 +29,11 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
   });
 
   /** The production shape: the session writer in its worker thread, reads and the privacy store here. */
-  async function setUp(extra: Pick<PrivacyServiceOptions, 'archiveRetention' | 'sharedErasure'> = {}) {
+  async function setUp(
+    extra: Pick<PrivacyServiceOptions, 'archiveRetention' | 'sharedErasure'> = {},
+    /** What the service sees of the session store (a test may change one read). */
+    view: (store: SessionStore) => SessionStore = (store) => store,
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'huiliu-privacy-'));
     const path = join(dir, 'huiliu.db');
     const keys = createLocalKeyProvider(join(dir, 'keys'));
@@ -42,7 +47,7 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     let now = Date.now();
     const service = new PrivacyService({
       store,
-      sessions,
+      sessions: view(sessions),
       attachments,
       keys,
       bus,
@@ -108,6 +113,39 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
       ]),
     );
     expect((await h.service.list('export')).find((x) => x.id === req.id)).toMatchObject({ status: 'downloaded', overdue: false });
+  });
+
+  it('marks a conversation whose routing decisions were read from this server alone (redis mode, cluster not answering) routingDecisionsPartial', async () => {
+    let partial = false;
+    // The ported store's read when the cluster's shared log did not answer in time (`LogRead.partial`).
+    const h = await setUp(
+      {},
+      (store) =>
+        new Proxy(store, {
+          get(target, prop) {
+            if (prop === 'decisions')
+              return async (id: string): Promise<LogRead<RoutingLogEntry>> => {
+                const read = await target.decisions(id);
+                return partial ? Object.assign(read, { partial: true as const }) : read;
+              };
+            const value: unknown = Reflect.get(target, prop);
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }),
+    );
+    const r = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'exp-partial' } }), { skillGroup: 'general' });
+    const exported = async () => {
+      const req = await h.service.requestExport(alice, { customerId: r.envelope.customerId, reason: 'GDPR Art. 15' });
+      await h.service.approve('export', req.id, olga);
+      const { json } = await h.service.download(req.id, alice);
+      return JSON.parse(json.toString('utf8')) as ExportBundle;
+    };
+    // A complete read: no mark.
+    expect(await exported()).toMatchObject({ conversations: [expect.not.objectContaining({ routingDecisionsPartial: true })] });
+    partial = true;
+    const bundle = await exported();
+    expect(bundle.conversations).toHaveLength(1);
+    expect(bundle.conversations[0]!.routingDecisionsPartial).toBe(true);
   });
 
   it('expires an approved export after its time to live, and flags requests past their due date', async () => {

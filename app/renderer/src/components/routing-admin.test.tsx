@@ -368,11 +368,13 @@ describe('the what-if comparison', () => {
         'Generated workload: Poisson arrivals, exponential handle time, patience and AI time (docs/what-if.md).',
         'Agents: the 2 agents on record in general, vip, signed in the whole time.',
         'The AI tier is not answering on this server: ai-tier contacts go to people.',
+        "The cluster's shared decision log did not answer: the window was read from this server's own log only, without other servers' contacts.",
       ],
       noteDetails: [
         { code: 'generated' },
         { code: 'agents-on-record', params: { count: 2, groups: 'general, vip' } },
         { code: 'ai-tier-off' },
+        { code: 'decisions-local-only' },
       ],
     };
     await renderPage(ADMIN, [V1], 'zh', withNotes);
@@ -382,11 +384,15 @@ describe('the what-if comparison', () => {
       '生成的工作量：泊松到达，处理时长、耐心和 AI 时长均服从指数分布（docs/what-if.md）。',
       '坐席：general, vip 中登记的 2 名坐席，全程在线。',
       '本服务器的 AI 层未应答：AI 层级的会话交给人工。',
+      '集群共享的路由决策日志未应答：该时间窗仅读取了本服务器自己的日志，不含其他服务器的会话。',
     ]);
     act(() => root?.unmount());
     root = null;
     host.remove();
-    const newer = { ...withNotes, noteDetails: [{ code: 'generated' }, { code: 'from-a-newer-server' }, { code: 'ai-tier-off' }] };
+    const newer = {
+      ...withNotes,
+      noteDetails: [{ code: 'generated' }, { code: 'from-a-newer-server' }, { code: 'ai-tier-off' }, { code: 'decisions-local-only' }],
+    };
     await renderPage(ADMIN, [V1], 'zh', newer);
     await click($('[data-testid="compare"]'));
     const mixed = [...$('[data-testid="sim-notes"]')!.querySelectorAll('li')].map((li) => li.textContent ?? '');

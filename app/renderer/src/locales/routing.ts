@@ -380,6 +380,8 @@ export const en = {
     'agents-on-record_one': 'Agents: the {{count}} agent on record in {{groups}}, signed in the whole time.',
     'agents-on-record_other': 'Agents: the {{count}} agents on record in {{groups}}, signed in the whole time.',
     'ai-tier-off': 'The AI tier is not answering on this server: ai-tier contacts go to people.',
+    'decisions-local-only':
+      "The cluster's shared decision log did not answer: the window was read from this server's own log only, without other servers' contacts.",
   },
   versions: {
     title: 'Versions',
@@ -783,6 +785,7 @@ export const zh: Messages<typeof en> = {
     'agents-on-record_one': '坐席：{{groups}} 中登记的 {{count}} 名坐席，全程在线。',
     'agents-on-record_other': '坐席：{{groups}} 中登记的 {{count}} 名坐席，全程在线。',
     'ai-tier-off': '本服务器的 AI 层未应答：AI 层级的会话交给人工。',
+    'decisions-local-only': '集群共享的路由决策日志未应答：该时间窗仅读取了本服务器自己的日志，不含其他服务器的会话。',
   },
   versions: {
     title: '版本历史',
