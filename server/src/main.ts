@@ -88,6 +88,7 @@ import { createCallLiveness } from './voice/liveness';
 import { loadVoiceSecrets } from './voice/secrets';
 import { createVoiceService, type VoiceService } from './voice/service';
 import { callTranscriber } from './voice/transcripts';
+import { startRecordingSweeper } from './voice/recording-sweep';
 import { createSpeechEngines } from './ai/speech';
 import { createAfterCallWork } from './routing/after-call-work';
 import { scoreContact, type ContactFacts } from './routing/score';
@@ -671,6 +672,8 @@ export async function startServer(
   const speech = createSpeechEngines(config.ai.speech, { textEmotion: emotionOf });
   // A call whose end never reached the server (lost post, caller gone without BYE) ends once rtpengine forgot it (docs/voice.md "Liveness").
   const callLiveness = createCallLiveness({ edge: voiceEdge });
+  // Recordings no tap deleted (calls up during a restart, a server without ASR) leave the spool once idle.
+  const recordingSweeper = startRecordingSweeper({ recordingDir: () => voiceEdge().recordings, logger });
   const voice = {
     service: createVoiceService({
       store,
@@ -861,6 +864,7 @@ export async function startServer(
         voice.queueAnnouncement.close();
         voice.service.close?.();
         callLiveness.close();
+        recordingSweeper.stop();
         // No new XMPP stanzas; those being handled finish in ingest.idle() below.
         await xmpp.close();
         // Requests already inside a handler still store and publish before the bus closes.
