@@ -150,6 +150,38 @@ describe('the edge forgets a call it gave to an agent once no agent has it', () 
     }
   }, 60_000);
 
+  it('forgets an attended transfer’s Replaces leg its consulted agent cannot be rung on (not registered: 404)', async () => {
+    // The customer's INVITE with Replaces (route[REPLACES_IN]) to a colleague with no registered phone.
+    // The server moves the session (stubbed here: a consult needs an agent's WebSocket phone) and names it;
+    // the leg is put in the table, then refused 404 before any branch exists: no failure route runs, so
+    // the entry was left for the table's 12 h (a leg that never became a call, never sent a BYE).
+    const customer = await openCaller(edge.sipPort, 'agent9', '+8613911115555');
+    const voice = s.services.voice;
+    const event = voice.event;
+    const sessionId = 'SP000000000000000042';
+    let moved = false;
+    voice.event = async (request) => {
+      if (request.event === 'transferred' && request.callId === customer.callId) {
+        moved = true;
+        return { sessionId, status: 'offered' };
+      }
+      return event.call(voice, request);
+    };
+    try {
+      customer.invite(['Replaces: consult-9@ws.invalid;to-tag=aaa;from-tag=bbb']);
+      const refused = await customer.reply(/^SIP\/2\.0 [4-6]\d\d /, 'INVITE');
+      expect(refused).toMatch(/^SIP\/2\.0 404 /);
+      customer.ack(refused.split('\r\n').find((l) => /^To:/i.test(l))!);
+      // Not vacuous: the leg went through route[REPLACES_IN] (the server was told of it and named the session).
+      expect(moved).toBe(true);
+      expect(callsTable()).not.toContain(customer.callId);
+      expect(callsTable()).not.toContain(sessionId);
+    } finally {
+      voice.event = event;
+      customer.close();
+    }
+  }, 60_000);
+
   it('every call event Kamailio posted during these calls was taken by the server (no 4xx but 404)', () => {
     expect(refusedPosts(edge)).toEqual([]);
   });
