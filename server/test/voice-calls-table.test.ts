@@ -6,7 +6,9 @@ import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import type { VoiceRouteRequest } from '../../common/api/voice';
-import { callsTableDump, refusedPosts, registeredPhone } from './support/sip';
+import { join } from 'node:path';
+import { callsTableDump, refusedPosts, registeredPhone, runSipp, SCENARIOS } from './support/sip';
+import { eventually } from './support/until';
 
 const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
 
@@ -149,6 +151,89 @@ describe('the edge forgets a call it gave to an agent once no agent has it', () 
       forger.close();
     }
   }, 60_000);
+
+  it('forgets an attended transfer’s Replaces leg its consulted agent cannot be rung on (not registered: 404)', async () => {
+    // The customer's INVITE with Replaces (route[REPLACES_IN]) to a colleague with no registered phone.
+    // The server moves the session (stubbed here: a consult needs an agent's WebSocket phone) and names it;
+    // the leg is put in the table, then refused 404 before any branch exists: no failure route runs, so
+    // the entry was left for the table's 12 h (a leg that never became a call, never sent a BYE).
+    const customer = await openCaller(edge.sipPort, 'agent9', '+8613911115555');
+    const voice = s.services.voice;
+    const event = voice.event;
+    const sessionId = 'SP000000000000000042';
+    let moved = false;
+    voice.event = async (request) => {
+      if (request.event === 'transferred' && request.callId === customer.callId) {
+        moved = true;
+        return { sessionId, status: 'offered' };
+      }
+      return event.call(voice, request);
+    };
+    try {
+      customer.invite(['Replaces: consult-9@ws.invalid;to-tag=aaa;from-tag=bbb']);
+      const refused = await customer.reply(/^SIP\/2\.0 [4-6]\d\d /, 'INVITE');
+      expect(refused).toMatch(/^SIP\/2\.0 404 /);
+      customer.ack(refused.split('\r\n').find((l) => /^To:/i.test(l))!);
+      // Not vacuous: the leg went through route[REPLACES_IN] (the server was told of it and named the session).
+      expect(moved).toBe(true);
+      expect(callsTable()).not.toContain(customer.callId);
+      expect(callsTable()).not.toContain(sessionId);
+    } finally {
+      voice.event = event;
+      customer.close();
+    }
+  }, 60_000);
+
+  it('a call parked after one agent declined and answered by another from the queue hop: one answer, by that agent', async () => {
+    // CALL_REPLY leaves the parked hop's replies to the hop's own transaction (the outer one names the
+    // agent who declined): a call re-offered to another agent (not a recall) is still answered once, by them.
+    await s.services.auth.createUser({
+      username: 'agent7',
+      displayName: 'Agent 7',
+      password: 'huiliu-demo',
+      roles: ['agent'],
+      skillGroups: ['vip'],
+    });
+    const { running: busy } = await registeredPhone(s, edge.sipPort, 'agent2', 'phone-busy.xml', 60_000);
+    const { running: answering } = await registeredPhone(s, edge.sipPort, 'agent7', 'phone.xml', 60_000);
+    const agent2 = await openAgentSocket(s, await s.login('agent2'));
+    let agent7: Awaited<ReturnType<typeof openAgentSocket>> | null = null;
+    const caller = runSipp(
+      [`127.0.0.1:${edge.sipPort}`, ...['-sf', join(SCENARIOS, 'caller.xml'), '-s', 'vip', '-m', '1', '-d', '2000', '-p', '0']],
+      60_000,
+    );
+    try {
+      expect((await busy).code).toBe(0);
+      const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86138001'), 20_000);
+      await eventually(async () => ((await s.services.store.latestSession(customer.id, 'SP'))?.status === 'queued' ? true : null), 20_000);
+      // Parked (agent2 declined): agent7 comes online, the hop's next question gives them the call.
+      agent7 = await openAgentSocket(s, await s.login('agent7'));
+      const run = await caller;
+      expect(run.code, run.out).toBe(0);
+      expect((await answering).code).toBe(0);
+      const closed = await eventually(async () => {
+        const found = await s.services.store.latestSession(customer.id, 'SP');
+        return found?.status === 'closed' ? found : null;
+      }, 20_000);
+      const events = (await s.services.store.listMessages(closed.conversationId)).flatMap((m) =>
+        m.kind === 'event' && m.sessionId === closed.id ? [m.body] : [],
+      );
+      const answered = events.filter((e) => e.name === 'call.answered');
+      expect(answered.map((e) => e.data?.['agent'])).toEqual(['agent7']);
+      expect(Number(answered[0]!.data?.['ringMs'])).toBeGreaterThanOrEqual(0);
+      // agent2's phone declines without ringing (486 at once): one ringing, agent7's; agent2 missed it.
+      expect(events.filter((e) => e.name === 'call.ringing').map((e) => e.data?.['agent'])).toEqual(['agent7']);
+      expect(events.filter((e) => e.name === 'call.missed').map((e) => e.data?.['agent'])).toEqual(['agent2']);
+      expect(closed.assignedAgentId).toBe(s.services.auth.listStaff().find((u) => u.username === 'agent7')!.id);
+      expect(refusedPosts(edge)).toEqual([]);
+    } finally {
+      caller.kill('SIGKILL');
+      busy.kill();
+      answering.kill();
+      agent2.close();
+      agent7?.close();
+    }
+  }, 90_000);
 
   it('every call event Kamailio posted during these calls was taken by the server (no 4xx but 404)', () => {
     expect(refusedPosts(edge)).toEqual([]);

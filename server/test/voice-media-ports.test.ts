@@ -12,7 +12,7 @@ import {
 } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, registeredPhone, runSipp, SCENARIOS, udpExchange } from './support/sip';
+import { callsTableDump, edgeTlsSetting, registeredPhone, runSipp, SCENARIOS, udpExchange } from './support/sip';
 import { eventually, until } from './support/until';
 
 /** One INVITE with plain RTP/AVP SDP from `number` to the `vip` group (agent2's), as a trunk sends it. */
@@ -106,6 +106,9 @@ describe('the voice edge out of media ports', () => {
     const names = (await s.services.store.listMessages(closed.conversationId)).flatMap((m) => (m.kind === 'event' ? [m.body.name] : []));
     expect(names).toContain('call.ended');
     expect(names).not.toContain('call.answered');
+    // No agent has the call: the edge's `calls` table (route[ASK] put it there before the relay) forgets it,
+    // not after its 12 h (no failure route runs for a reply sent before any branch went out).
+    expect(callsTableDump(edge)).not.toContain(callId);
   }
 
   it('sizes the default media range for the edge and randomises its even base', () => {
