@@ -67,6 +67,16 @@ describe('npm run voice -- up: a supervised edge', () => {
     await s?.cleanup();
   });
 
+  it('ships a systemd unit for the supervised edge that systemd-analyze verifies', () => {
+    const verify = spawnSync('systemd-analyze', ['verify', join(REPO_ROOT, 'deploy', 'systemd', 'huiliu-voice.service')], {
+      encoding: 'utf8',
+    });
+    expect(verify.error, 'systemd-analyze (Debian package systemd)').toBeUndefined();
+    expect(verify.status, verify.stderr).toBe(0);
+    // verify exits 0 on an unknown key or a bad value too, and only says so: nothing said is the pass.
+    expect(verify.stderr.trim()).toBe('');
+  });
+
   it('restarts a SIGKILLed Kamailio, takes a call through it, and down leaves no process', async () => {
     const [mediaMin, mediaMax] = defaultMediaPorts(200);
     const up = voiceCli('up', '--media-ports', `${mediaMin}-${mediaMax}`, ...(await edgeTlsArgs(s.dataDir, s.url)));
@@ -78,6 +88,15 @@ describe('npm run voice -- up: a supervised edge', () => {
     expect(sipPort).toBeGreaterThan(0);
     expect(alive(supervisorPid), up.stdout).toBe(true);
     expect(voiceCli('status').stdout).toMatch(new RegExp(`supervisor pid ${supervisorPid}, .*restarts: kamailio 0, rtpengine 0`));
+    // What systemd's unit (deploy/systemd/huiliu-voice.service, Type=forking) relies on: when `up`
+    // returns, the PIDFile it names (under HUILIU_DATA_DIR, here this server's data dir) holds the
+    // supervisor's pid, so systemd tracks it and restarts the edge when it dies.
+    const unit = readFileSync(join(REPO_ROOT, 'deploy', 'systemd', 'huiliu-voice.service'), 'utf8');
+    const unitDataDir = /^Environment=HUILIU_DATA_DIR=(.+)$/m.exec(unit)?.[1];
+    const pidFile = /^PIDFile=(.+)$/m.exec(unit)?.[1];
+    expect(unitDataDir && pidFile?.startsWith(`${unitDataDir}/`), unit).toBe(true);
+    const ourPidFile = join(s.dataDir, pidFile!.slice(unitDataDir!.length + 1));
+    expect(Number(readFileSync(ourPidFile, 'utf8').trim())).toBe(supervisorPid);
 
     const pidOf = (name: string) => Number(readFileSync(join(runDir, `${name}.pid`), 'utf8').trim());
     const before = pidOf('kamailio');
