@@ -236,3 +236,86 @@ describe('the cluster erasure log', () => {
     expect(await log(prefix, stopped.path, { now: clock }).erasureLog.catchUp()).toMatchObject({ entries: 0 });
   }, 60_000);
 });
+
+/** Review (rev-erasure): the gap check's edge cases — a log cut without Redis counting it, and the override's persistence. */
+describe('the cluster erasure log, gap edge cases', () => {
+  /** A node (a file with a customer) that applied the first entry, then stopped; the approving node recorded a second one. */
+  async function behind(name: string) {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const approving = await sqliteFile(`${name}-approving`, []);
+    const stopped = await sqliteFile(`${name}-stopped`, ['o-someone']);
+    const writer = log(prefix, approving.path);
+    await writer.erasureLog.record(['c-applied']);
+    expect(await log(prefix, stopped.path).erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    await writer.erasureLog.record(['c-missed']);
+    return { prefix, writer, stopped, redis: connect() };
+  }
+
+  it('a node whose cursor is behind a deleted log (DEL, FLUSHALL, a master lost) fails with ERASURE_LOG_GAP, before and after the log is recreated', async () => {
+    const { prefix, writer, stopped, redis } = await behind('deleted');
+    await redis.del(writer.erasureLog.key);
+    const down = log(prefix, stopped.path);
+    await expect(down.erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP', details: { lastDeleted: 'unknown' } });
+    // The next erasure recreates the log: still a gap (the missed entry is gone).
+    await writer.erasureLog.record(['c-after']);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toBeInstanceOf(ErasureLogGapError);
+    expect(down.applied).toEqual([]);
+    // The override applies the recreated log from its start, once.
+    const over = log(prefix, stopped.path, { acceptGap: true });
+    expect(await over.erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    expect(over.applied).toEqual([['c-after']]);
+    expect(await log(prefix, stopped.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+
+  it('a recreated log whose ids are below the cursor (clock skew) is a gap, and its entries are applied under the override', async () => {
+    const { prefix, writer, stopped, redis } = await behind('skew');
+    const [, second] = (await redis.xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await redis.del(writer.erasureLog.key);
+    // A validly MACed entry (the missed one, re-recorded by a master whose clock is behind) under a low id.
+    await redis.xadd(writer.erasureLog.key, '1-1', ...(second![1] as [string, string]));
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+    const over = log(prefix, stopped.path, { acceptGap: true });
+    await over.erasureLog.catchUp();
+    expect(over.applied).toEqual([['c-missed']]);
+  }, 60_000);
+
+  it('a log trimmed by hand past the cursor (XTRIM does not record the deleted id in Redis 7.0) is a gap', async () => {
+    const { prefix, writer, stopped, redis } = await behind('xtrim');
+    await redis.xtrim(writer.erasureLog.key, 'MAXLEN', 0);
+    await writer.erasureLog.record(['c-after']);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+  }, 60_000);
+
+  it('the override is needed once: the cursor moves past the gap even when no entry follows it', async () => {
+    const { prefix, writer, stopped, redis } = await behind('once');
+    const [, second] = (await redis.xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await redis.xdel(writer.erasureLog.key, second![0]);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({
+      code: 'ERASURE_LOG_GAP',
+      details: { lastDeleted: second![0] },
+    });
+    const gaps: unknown[] = [];
+    expect(await log(prefix, stopped.path, { acceptGap: true, onGap: (g) => gaps.push(g) }).erasureLog.catchUp()).toMatchObject({
+      entries: 0,
+    });
+    expect(gaps).toHaveLength(1);
+    // Docs: "once the node's cursor is past the gap later starts need no override".
+    expect(await log(prefix, stopped.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+
+  it('cursor equal to the first entry, an empty log and a missing log before any erasure are no gap', async () => {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const file = await sqliteFile('edge', ['o-edge']);
+    // No log yet, no cursor, customers in the file: a fresh deployment.
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toEqual({ entries: 0, customers: 0, rejected: 0 });
+    const writer = log(prefix, (await sqliteFile('edge-w', [])).path);
+    await writer.erasureLog.record(['c-1']);
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    // Cursor = first (and only) entry.
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+    // That entry deleted (XDEL counts it): the log is empty, max-deleted = the cursor: no gap.
+    const [[first]] = (await connect().xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await connect().xdel(writer.erasureLog.key, first!);
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+});
