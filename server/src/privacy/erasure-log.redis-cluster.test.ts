@@ -314,8 +314,46 @@ describe('the cluster erasure log, gap edge cases', () => {
     // Cursor = first (and only) entry.
     expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
     // That entry deleted (XDEL counts it): the log is empty, max-deleted = the cursor: no gap.
-    const [[first]] = (await connect().xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
-    await connect().xdel(writer.erasureLog.key, first!);
+    const [only] = (await connect().xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await connect().xdel(writer.erasureLog.key, only![0]);
     expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+});
+
+/** Review (rev-erasure): an erasure approved elsewhere while a node copies its file (after its catch-up). */
+describe('the cluster erasure log and a copy running concurrently', () => {
+  it('an erasure approved after the catch-up but before the copy claims the person is not undone by the copy', async () => {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const a = await sqliteFile('race-a', ['o-race']);
+    const b = await sqliteFile('race-b', ['o-race', 'o-race-other']);
+    const s = a.customerOf.get('o-race')!;
+    const s2 = b.customerOf.get('o-race')!;
+    const pa = await port(prefix);
+    await copyCustomersToPort({ path: a.path, keys, port: pa, wide: a.wide });
+    // B starts: its catch-up finds nothing yet …
+    const onB = log(prefix, b.path);
+    expect(await onB.erasureLog.catchUp()).toMatchObject({ entries: 0 });
+    // … then S is erased on A (as main.ts's sharedErasure: recorded, then released) while B's copy starts.
+    const onA = log(prefix, a.path);
+    await onA.erasureLog.record([s], await pa.identityFields([s]));
+    await pa.eraseCustomers([s]);
+    const pb = await port(prefix);
+    const privacyB = createSqlitePrivacyStore({ path: b.path, keys });
+    const report = await copyCustomersToPort({
+      path: b.path,
+      keys,
+      port: pb,
+      wide: b.wide,
+      shredErased: async (ids) => {
+        await privacyB.shred(ids);
+      },
+      refreshErased: () => onB.erasureLog.catchUp(),
+    });
+    // The erased person is not on the port under S' (nor is S' findable), and B's copy of them is shredded.
+    expect(await pb.findCustomerByIdentity('WX', 'o-race')).toBeNull();
+    await expect(pb.getCustomer(s2)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    expect(keyRow(b.path, s2)).toBeNull();
+    expect(report).toMatchObject({ copied: 1, erasedByLog: 1 });
+    expect((await pb.findCustomerByIdentity('WX', 'o-race-other'))?.id).toBe(b.customerOf.get('o-race-other'));
   }, 60_000);
 });
