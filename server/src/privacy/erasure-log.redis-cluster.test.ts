@@ -216,7 +216,8 @@ describe('the cluster erasure log', () => {
     const error = await back.erasureLog.catchUp().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ErasureLogGapError);
     expect((error as ErasureLogGapError).code).toBe('ERASURE_LOG_GAP');
-    expect(back.applied).toEqual([]);
+    // The entry after the gap is an erasure all the same: applied, but the file's cursor stays before the gap.
+    expect(back.applied).toEqual([['c-new']]);
     // Still refused at the next start (nothing moved).
     await expect(log(prefix, stopped.path, { now: clock }).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
 
@@ -301,6 +302,20 @@ describe('the cluster erasure log, gap edge cases', () => {
     expect(gaps).toHaveLength(1);
     // Docs: "once the node's cursor is past the gap later starts need no override".
     expect(await log(prefix, stopped.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+
+  it('a running node a gap reaches keeps applying later erasures (each once) and still reports the gap at each run and start', async () => {
+    const { prefix, writer, stopped, redis } = await behind('running');
+    const node = log(prefix, stopped.path);
+    const [, second] = (await redis.xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await redis.xdel(writer.erasureLog.key, second![0]);
+    await writer.erasureLog.record(['c-next']);
+    await expect(node.erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+    expect(node.applied).toEqual([['c-next']]);
+    await writer.erasureLog.record(['c-later']);
+    await expect(node.erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+    expect(node.applied).toEqual([['c-next'], ['c-later']]);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
   }, 60_000);
 
   it('cursor equal to the first entry, an empty log and a missing log before any erasure are no gap', async () => {

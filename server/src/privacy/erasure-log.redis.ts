@@ -89,8 +89,10 @@ export interface SharedErasureLog {
    * and never blocking later ones. One run at a time (a call while one runs waits for it, then reads on
    * from its cursor). Answers how many entries and customer ids this call applied and refused.
    * @throws ErasureLogGapError (`code` ERASURE_LOG_GAP) when entries after this node's cursor were trimmed or deleted
-   *   (it was down longer than the retention; the log deleted or recreated) and `acceptGap` is not set; nothing
-   *   was applied. With `acceptGap` the cursor moves past the gap at once (one override suffices).
+   *   (it was down longer than the retention; the log deleted or recreated) and `acceptGap` is not set: the
+   *   entries still after the gap were applied all the same (a running node keeps shredding), but the file's
+   *   cursor stays before the gap, so every start reports it. With `acceptGap` the cursor moves past the gap
+   *   at once (one override suffices).
    */
   catchUp(): Promise<{ entries: number; customers: number; rejected: number }>;
   /** Resolves when no catch-up is running (shutdown). */
@@ -211,6 +213,8 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
       })
     : null;
   let macKey: Buffer | null = null;
+  /** How far this process applied past a gap it may not pass (`resume`: the gap's), kept in memory only. */
+  let pastGap: { resume: string; id: string } | null = null;
   // One run at a time: each call runs after the one before it (an empty read when nothing is new).
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -292,11 +296,20 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
       let applied = row?.applied ?? 0;
       const iso = () => new Date(now()).toISOString();
       const missed = await gap(db, row?.entry_id ?? null);
+      let blocked: ErasureLogGapError | null = null;
       if (missed) {
         const { lastDeleted, resume } = missed;
         if (!options.acceptGap) {
-          throw new ErasureLogGapError({ log: key, cursor, lastDeleted });
+          blocked = new ErasureLogGapError({ log: key, cursor, lastDeleted });
+          // The file's cursor stays before the gap (every start reports it), but the entries still in
+          // the log are erasures all the same: applied here first, so a running node that a gap reached
+          // (an entry deleted, the log deleted and recreated) keeps shredding what is erased after it.
+          // From where this process got to (in memory): each run applies only what is new.
+          cursor = pastGap?.resume === resume ? pastGap.id : resume;
         }
+      }
+      if (missed && !blocked) {
+        const { lastDeleted, resume } = missed;
         options.onGap?.({ cursor, lastDeleted });
         // Passed once: the cursor moves past the gap now, so the next start needs no override even
         // when no entry follows it (the override does not stay needed, nor hide a later gap).
@@ -310,7 +323,10 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
           string,
           string[],
         ][];
-        if (entries.length === 0) return done;
+        if (entries.length === 0) {
+          if (blocked) throw blocked;
+          return done;
+        }
         for (const [id, fields] of entries) {
           const entry = await verify(id, fields);
           if (typeof entry === 'string') {
@@ -327,6 +343,10 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
             done.customers += entry.customerIds.length;
           }
           cursor = id;
+          if (blocked) {
+            pastGap = { resume: missed!.resume, id };
+            continue;
+          }
           applied++;
           save.run({ log: key, id, applied, at: iso() });
         }
