@@ -372,3 +372,24 @@ describe('the cluster erasure log and a copy running concurrently', () => {
     expect((await pb.findCustomerByIdentity('WX', 'o-race-other'))?.id).toBe(b.customerOf.get('o-race-other'));
   }, 60_000);
 });
+
+/** Review (rev-erasure): attempts that held — kept as regression tests. */
+describe('the cluster erasure log, replay across deployments', () => {
+  it('refuses a genuine entry copied into another prefix’s log (MAC bound to the log key and its own index key)', async () => {
+    const prefixA = `el-${randomUUID().slice(0, 8)}`;
+    const prefixB = `el-${randomUUID().slice(0, 8)}`;
+    const file = await sqliteFile('replay', []);
+    const a = log(prefixA, file.path);
+    await a.erasureLog.record(['c-replayed'], [`WX:${'a'.repeat(64)}`]);
+    const redis = connect();
+    const [entry] = (await redis.xrange(a.erasureLog.key, '-', '+')) as [string, string[]][];
+    const b = log(prefixB, file.path);
+    // B's index key exists (its port made it), then the entry is replayed into B's log verbatim.
+    await b.erasureLog.record(['c-b-own']);
+    await redis.xadd(b.erasureLog.key, '*', ...(entry![1] as [string, string]));
+    const reader = log(prefixB, file.path);
+    expect(await reader.erasureLog.catchUp()).toMatchObject({ entries: 1, rejected: 1 });
+    expect(reader.applied).toEqual([['c-b-own']]);
+    expect(reader.rejected.map(([, r]) => r)).toEqual(['ERASURE_ENTRY_UNVERIFIED']);
+  }, 60_000);
+});
