@@ -611,6 +611,8 @@ export async function startServer(
       keys,
       port: customerPort,
       wide: wideStore,
+      // Erasures approved elsewhere while the copy runs: a copied person found erased comes off the port again.
+      ...(erasureLog ? { refreshErased: () => erasureLog.catchUp() } : {}),
       // A customer holding an identity the cluster erased (the same person under another id): shredded here.
       shredErased: async (customerIds) => {
         await privacy.applyRecordedErasure(customerIds);

@@ -20,7 +20,19 @@ export interface PortCopyOptions {
     copyCustomer(customer: CustomerCopy): Promise<CustomerCopyResult>;
     /** The port's blind hash of an identity (`<channel>:<64 hex>`); without it erased identities are not checked. */
     identityField?(channel: ChannelCode, externalId: string): string;
+    /** Releases customers' lookups and keys on the port: a copied customer found erased by the log afterwards. */
+    eraseCustomers?(customerIds: readonly string[]): Promise<unknown>;
   };
+  /**
+   * Applies the cluster's erasure log to this file again (redis mode: `SharedErasureLog.catchUp`), run
+   * after each batch is copied: an erasure approved on another node while this copy ran (after the
+   * catch-up before it) released the person's lookups, which this file's copy of them then claimed.
+   * The batch's copied customers are checked against the refreshed hashes; one holding an erased
+   * identity is erased on the port again (`port.eraseCustomers`) and shredded here (`shredErased`).
+   * The approving node records the entry before it releases the lookups, so a claim that got them is
+   * followed by a refresh that sees the entry. Without it only the catch-up before the copy counts.
+   */
+  refreshErased?: () => Promise<unknown>;
   /**
    * Crypto-shreds customers of this file (redis mode: `PrivacyService.applyRecordedErasure`) that hold
    * an identity the cluster's erasure log erased after this file recorded it. Without it such a
@@ -128,7 +140,7 @@ export async function copyCustomersToPort(options: PortCopyOptions): Promise<Por
     // Reads only: a customer without a key here was erased in this file and is never given one.
     const ring = new DataKeyRing(db, options.keys);
     // The identities the cluster's erasure log erased (kept in this file by its catch-up, which runs first).
-    const erasedAt = erasedIdentityAt(db);
+    let erasedAt = erasedIdentityAt(db);
     const identityField = options.port.identityField?.bind(options.port);
     const batch = options.batch ?? 200;
     const parallel = options.parallel ?? 16;
@@ -173,6 +185,16 @@ export async function copyCustomersToPort(options: PortCopyOptions): Promise<Por
       return { id: row.id, createdAt: row.created_at, name: openText(key, row.name_ct, nameAad(row.id)), identities, links };
     }
 
+    /** Holds `customer` an identity the cluster erased at or after this file recorded it? */
+    const heldErased = (customer: CustomerCopy): boolean =>
+      !!identityField &&
+      customer.identities.some((i) => {
+        const at = erasedAt(identityField(i.channel, i.externalId));
+        return at !== null && at >= i.createdAt;
+      });
+    /** Customers of the current batch handed to the port: checked again after `refreshErased`. */
+    let copiedInBatch: CustomerCopy[] = [];
+
     async function copyOne(row: { id: string; name_ct: Buffer; created_at: string }): Promise<void> {
       const customer = await open(row);
       if (!customer) {
@@ -181,22 +203,17 @@ export async function copyCustomersToPort(options: PortCopyOptions): Promise<Por
       }
       // An identity the cluster erased after this file recorded it is the erased person's: copying
       // would claim the released lookup and put them back on the port under this file's id.
-      if (identityField) {
-        const erased = customer.identities.some((i) => {
-          const at = erasedAt(identityField(i.channel, i.externalId));
-          return at !== null && at >= i.createdAt;
-        });
-        if (erased) {
-          await options.shredErased?.([customer.id]);
-          report.erasedByLog++;
-          return;
-        }
+      if (heldErased(customer)) {
+        await options.shredErased?.([customer.id]);
+        report.erasedByLog++;
+        return;
       }
       const result = await options.port.copyCustomer(customer);
       if (result.outcome === 'erased') {
         report.erasedOnPort++;
         return;
       }
+      copiedInBatch.push(customer);
       report.copied++;
       report.linksHeldElsewhere += result.linksHeldElsewhere;
       for (const { index, customerId } of result.claimedElsewhere) {
@@ -241,6 +258,19 @@ export async function copyCustomersToPort(options: PortCopyOptions): Promise<Por
         }
       };
       await Promise.all(Array.from({ length: Math.min(parallel, rows.length) }, worker));
+      // Erasures approved elsewhere while this batch was copied: their person's copy comes off the port
+      // again (before the cursor moves: a failure re-runs the batch, which checks them before copying).
+      if (options.refreshErased) {
+        await options.refreshErased();
+        erasedAt = erasedIdentityAt(db); // the table may be new (a file the catch-up migrated just now)
+        for (const customer of copiedInBatch.filter(heldErased)) {
+          await options.port.eraseCustomers?.([customer.id]);
+          await options.shredErased?.([customer.id]);
+          report.copied--;
+          report.erasedByLog++;
+        }
+      }
+      copiedInBatch = [];
       read += rows.length;
       cursor = rows[rows.length - 1]!.id;
       copiedTotal += rows.length;

@@ -216,7 +216,8 @@ describe('the cluster erasure log', () => {
     const error = await back.erasureLog.catchUp().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ErasureLogGapError);
     expect((error as ErasureLogGapError).code).toBe('ERASURE_LOG_GAP');
-    expect(back.applied).toEqual([]);
+    // The entry after the gap is an erasure all the same: applied, but the file's cursor stays before the gap.
+    expect(back.applied).toEqual([['c-new']]);
     // Still refused at the next start (nothing moved).
     await expect(log(prefix, stopped.path, { now: clock }).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
 
@@ -234,5 +235,161 @@ describe('the cluster erasure log', () => {
     expect(gaps).toHaveLength(1);
     // Once past the gap, the node starts without the override.
     expect(await log(prefix, stopped.path, { now: clock }).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+});
+
+/** Review (rev-erasure): the gap check's edge cases — a log cut without Redis counting it, and the override's persistence. */
+describe('the cluster erasure log, gap edge cases', () => {
+  /** A node (a file with a customer) that applied the first entry, then stopped; the approving node recorded a second one. */
+  async function behind(name: string) {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const approving = await sqliteFile(`${name}-approving`, []);
+    const stopped = await sqliteFile(`${name}-stopped`, ['o-someone']);
+    const writer = log(prefix, approving.path);
+    await writer.erasureLog.record(['c-applied']);
+    expect(await log(prefix, stopped.path).erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    await writer.erasureLog.record(['c-missed']);
+    return { prefix, writer, stopped, redis: connect() };
+  }
+
+  it('a node whose cursor is behind a deleted log (DEL, FLUSHALL, a master lost) fails with ERASURE_LOG_GAP, before and after the log is recreated', async () => {
+    const { prefix, writer, stopped, redis } = await behind('deleted');
+    await redis.del(writer.erasureLog.key);
+    const down = log(prefix, stopped.path);
+    await expect(down.erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP', details: { lastDeleted: 'unknown' } });
+    // The next erasure recreates the log: still a gap (the missed entry is gone).
+    await writer.erasureLog.record(['c-after']);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toBeInstanceOf(ErasureLogGapError);
+    expect(down.applied).toEqual([]);
+    // The override applies the recreated log from its start, once.
+    const over = log(prefix, stopped.path, { acceptGap: true });
+    expect(await over.erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    expect(over.applied).toEqual([['c-after']]);
+    expect(await log(prefix, stopped.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+
+  it('a recreated log whose ids are below the cursor (clock skew) is a gap, and its entries are applied under the override', async () => {
+    const { prefix, writer, stopped, redis } = await behind('skew');
+    const [, second] = (await redis.xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await redis.del(writer.erasureLog.key);
+    // A validly MACed entry (the missed one, re-recorded by a master whose clock is behind) under a low id.
+    await redis.xadd(writer.erasureLog.key, '1-1', ...(second![1] as [string, string]));
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+    const over = log(prefix, stopped.path, { acceptGap: true });
+    await over.erasureLog.catchUp();
+    expect(over.applied).toEqual([['c-missed']]);
+  }, 60_000);
+
+  it('a log trimmed by hand past the cursor (XTRIM does not record the deleted id in Redis 7.0) is a gap', async () => {
+    const { prefix, writer, stopped, redis } = await behind('xtrim');
+    await redis.xtrim(writer.erasureLog.key, 'MAXLEN', 0);
+    await writer.erasureLog.record(['c-after']);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+  }, 60_000);
+
+  it('the override is needed once: the cursor moves past the gap even when no entry follows it', async () => {
+    const { prefix, writer, stopped, redis } = await behind('once');
+    const [, second] = (await redis.xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await redis.xdel(writer.erasureLog.key, second![0]);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({
+      code: 'ERASURE_LOG_GAP',
+      details: { lastDeleted: second![0] },
+    });
+    const gaps: unknown[] = [];
+    expect(await log(prefix, stopped.path, { acceptGap: true, onGap: (g) => gaps.push(g) }).erasureLog.catchUp()).toMatchObject({
+      entries: 0,
+    });
+    expect(gaps).toHaveLength(1);
+    // Docs: "once the node's cursor is past the gap later starts need no override".
+    expect(await log(prefix, stopped.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+
+  it('a running node a gap reaches keeps applying later erasures (each once) and still reports the gap at each run and start', async () => {
+    const { prefix, writer, stopped, redis } = await behind('running');
+    const node = log(prefix, stopped.path);
+    const [, second] = (await redis.xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await redis.xdel(writer.erasureLog.key, second![0]);
+    await writer.erasureLog.record(['c-next']);
+    await expect(node.erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+    expect(node.applied).toEqual([['c-next']]);
+    await writer.erasureLog.record(['c-later']);
+    await expect(node.erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+    expect(node.applied).toEqual([['c-next'], ['c-later']]);
+    await expect(log(prefix, stopped.path).erasureLog.catchUp()).rejects.toMatchObject({ code: 'ERASURE_LOG_GAP' });
+  }, 60_000);
+
+  it('cursor equal to the first entry, an empty log and a missing log before any erasure are no gap', async () => {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const file = await sqliteFile('edge', ['o-edge']);
+    // No log yet, no cursor, customers in the file: a fresh deployment.
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toEqual({ entries: 0, customers: 0, rejected: 0 });
+    const writer = log(prefix, (await sqliteFile('edge-w', [])).path);
+    await writer.erasureLog.record(['c-1']);
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 1 });
+    // Cursor = first (and only) entry.
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+    // That entry deleted (XDEL counts it): the log is empty, max-deleted = the cursor: no gap.
+    const [only] = (await connect().xrange(writer.erasureLog.key, '-', '+')) as [string, string[]][];
+    await connect().xdel(writer.erasureLog.key, only![0]);
+    expect(await log(prefix, file.path).erasureLog.catchUp()).toMatchObject({ entries: 0 });
+  }, 60_000);
+});
+
+/** Review (rev-erasure): an erasure approved elsewhere while a node copies its file (after its catch-up). */
+describe('the cluster erasure log and a copy running concurrently', () => {
+  it('an erasure approved after the catch-up but before the copy claims the person is not undone by the copy', async () => {
+    const prefix = `el-${randomUUID().slice(0, 8)}`;
+    const a = await sqliteFile('race-a', ['o-race']);
+    const b = await sqliteFile('race-b', ['o-race', 'o-race-other']);
+    const s = a.customerOf.get('o-race')!;
+    const s2 = b.customerOf.get('o-race')!;
+    const pa = await port(prefix);
+    await copyCustomersToPort({ path: a.path, keys, port: pa, wide: a.wide });
+    // B starts: its catch-up finds nothing yet …
+    const onB = log(prefix, b.path);
+    expect(await onB.erasureLog.catchUp()).toMatchObject({ entries: 0 });
+    // … then S is erased on A (as main.ts's sharedErasure: recorded, then released) while B's copy starts.
+    const onA = log(prefix, a.path);
+    await onA.erasureLog.record([s], await pa.identityFields([s]));
+    await pa.eraseCustomers([s]);
+    const pb = await port(prefix);
+    const privacyB = createSqlitePrivacyStore({ path: b.path, keys });
+    const report = await copyCustomersToPort({
+      path: b.path,
+      keys,
+      port: pb,
+      wide: b.wide,
+      shredErased: async (ids) => {
+        await privacyB.shred(ids);
+      },
+      refreshErased: () => onB.erasureLog.catchUp(),
+    });
+    // The erased person is not on the port under S' (nor is S' findable), and B's copy of them is shredded.
+    expect(await pb.findCustomerByIdentity('WX', 'o-race')).toBeNull();
+    await expect(pb.getCustomer(s2)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    expect(keyRow(b.path, s2)).toBeNull();
+    expect(report).toMatchObject({ copied: 1, erasedByLog: 1 });
+    expect((await pb.findCustomerByIdentity('WX', 'o-race-other'))?.id).toBe(b.customerOf.get('o-race-other'));
+  }, 60_000);
+});
+
+/** Review (rev-erasure): attempts that held — kept as regression tests. */
+describe('the cluster erasure log, replay across deployments', () => {
+  it('refuses a genuine entry copied into another prefix’s log (MAC bound to the log key and its own index key)', async () => {
+    const prefixA = `el-${randomUUID().slice(0, 8)}`;
+    const prefixB = `el-${randomUUID().slice(0, 8)}`;
+    const file = await sqliteFile('replay', []);
+    const a = log(prefixA, file.path);
+    await a.erasureLog.record(['c-replayed'], [`WX:${'a'.repeat(64)}`]);
+    const redis = connect();
+    const [entry] = (await redis.xrange(a.erasureLog.key, '-', '+')) as [string, string[]][];
+    const b = log(prefixB, file.path);
+    // B's index key exists (its port made it), then the entry is replayed into B's log verbatim.
+    await b.erasureLog.record(['c-b-own']);
+    await redis.xadd(b.erasureLog.key, '*', ...(entry![1] as [string, string]));
+    const reader = log(prefixB, file.path);
+    expect(await reader.erasureLog.catchUp()).toMatchObject({ entries: 1, rejected: 1 });
+    expect(reader.applied).toEqual([['c-b-own']]);
+    expect(reader.rejected.map(([, r]) => r)).toEqual(['ERASURE_ENTRY_UNVERIFIED']);
   }, 60_000);
 });

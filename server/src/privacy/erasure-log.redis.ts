@@ -89,7 +89,10 @@ export interface SharedErasureLog {
    * and never blocking later ones. One run at a time (a call while one runs waits for it, then reads on
    * from its cursor). Answers how many entries and customer ids this call applied and refused.
    * @throws ErasureLogGapError (`code` ERASURE_LOG_GAP) when entries after this node's cursor were trimmed or deleted
-   *   (it was down longer than the retention) and `acceptGap` is not set; nothing was applied
+   *   (it was down longer than the retention; the log deleted or recreated) and `acceptGap` is not set: the
+   *   entries still after the gap were applied all the same (a running node keeps shredding), but the file's
+   *   cursor stays before the gap, so every start reports it. With `acceptGap` the cursor moves past the gap
+   *   at once (one override suffices).
    */
   catchUp(): Promise<{ entries: number; customers: number; rejected: number }>;
   /** Resolves when no catch-up is running (shutdown). */
@@ -104,7 +107,10 @@ export interface SharedErasureLog {
 export class ErasureLogGapError extends Error {
   readonly code = 'ERASURE_LOG_GAP' as const;
   constructor(
-    /** Stream ids only: the log's key, this node's cursor, the largest entry id removed. */
+    /**
+     * Stream ids only: the log's key, this node's cursor, the largest entry id removed (`unknown` when
+     * the log was deleted, or cut by hand, past this node's cursor: its entry is gone, uncounted).
+     */
     readonly details: { log: string; cursor: string; lastDeleted: string },
   ) {
     super(
@@ -207,6 +213,8 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
       })
     : null;
   let macKey: Buffer | null = null;
+  /** How far this process applied past a gap it may not pass (`resume`: the gap's), kept in memory only. */
+  let pastGap: { resume: string; id: string } | null = null;
   // One run at a time: each call runs after the one before it (an empty read when nothing is new).
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -236,21 +244,38 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
   }
 
   /**
-   * Entries after `cursor` that are gone (XTRIM/XDEL): Redis 7 keeps the largest deleted id. A file with
-   * no cursor and no customer holds nobody an old erasure could name: no gap for it.
+   * Entries after `cursor` that are gone, as `{ lastDeleted, resume }` (`resume`: where an overridden
+   * run reads on from), or null. Redis 7 keeps the largest id XDEL (or `record`'s trim) removed; a
+   * stream deleted (DEL, FLUSHALL, a master lost without persistence) or trimmed by hand (XTRIM does
+   * not keep that id in Redis 7.0) and perhaps recreated since, so that this node's cursor entry is gone
+   * without being counted deleted, is a gap too (`lastDeleted` `unknown`, `resume` `0-0`: every entry of
+   * the new stream is new to this node, however its ids compare with the old cursor). A file with no
+   * cursor and no customer holds nobody an old erasure could name: no gap for it; nor for one with no
+   * cursor and no log yet (no erasure ever recorded). Errors other than a missing log are thrown.
    */
-  async function gap(db: Db, cursor: string | null): Promise<string | null> {
-    const info = (await io.read(() => options.redis.xinfo('STREAM', key).catch(() => null))) as unknown[] | null;
-    if (!info) return null;
-    const lastDeleted = fieldOf(info as string[], 'max-deleted-entry-id');
-    if (!lastDeleted || lastDeleted === '0-0') return null;
+  async function gap(db: Db, cursor: string | null): Promise<{ lastDeleted: string; resume: string } | null> {
+    const applied = cursor !== null && cursor !== '0-0';
+    const info = (await io.read(() =>
+      options.redis.xinfo('STREAM', key).catch((error: unknown) => {
+        if (error instanceof Error && /no such key/i.test(error.message)) return null;
+        throw error;
+      }),
+    )) as unknown[] | null;
+    if (!info) return applied ? { lastDeleted: 'unknown', resume: '0-0' } : null;
+    const lastDeleted = fieldOf(info as string[], 'max-deleted-entry-id') ?? '0-0';
+    if (applied && compareIds(lastDeleted, cursor) < 0) {
+      // The cursor entry is still there, or it was removed without being counted: the log was cut.
+      const at = (await io.read(() => options.redis.xrange(key, cursor, cursor))) as unknown[];
+      if (at.length === 0) return { lastDeleted: 'unknown', resume: '0-0' };
+    }
+    if (lastDeleted === '0-0') return null;
     if (cursor === null) {
       const hasCustomers = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'customers'").get()
         ? db.prepare('SELECT 1 FROM customers LIMIT 1').get()
         : undefined;
       if (!hasCustomers) return null;
     }
-    return compareIds(lastDeleted, cursor ?? '0-0') > 0 ? lastDeleted : null;
+    return compareIds(lastDeleted, cursor ?? '0-0') > 0 ? { lastDeleted, resume: lastDeleted } : null;
   }
 
   async function run(): Promise<{ entries: number; customers: number; rejected: number }> {
@@ -269,14 +294,28 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
       );
       let cursor = row?.entry_id ?? '0-0';
       let applied = row?.applied ?? 0;
-      const lastDeleted = await gap(db, row?.entry_id ?? null);
-      if (lastDeleted) {
-        if (!options.acceptGap) {
-          throw new ErasureLogGapError({ log: key, cursor, lastDeleted });
-        }
-        options.onGap?.({ cursor, lastDeleted });
-      }
       const iso = () => new Date(now()).toISOString();
+      const missed = await gap(db, row?.entry_id ?? null);
+      let blocked: ErasureLogGapError | null = null;
+      if (missed) {
+        const { lastDeleted, resume } = missed;
+        if (!options.acceptGap) {
+          blocked = new ErasureLogGapError({ log: key, cursor, lastDeleted });
+          // The file's cursor stays before the gap (every start reports it), but the entries still in
+          // the log are erasures all the same: applied here first, so a running node that a gap reached
+          // (an entry deleted, the log deleted and recreated) keeps shredding what is erased after it.
+          // From where this process got to (in memory): each run applies only what is new.
+          cursor = pastGap?.resume === resume ? pastGap.id : resume;
+        }
+      }
+      if (missed && !blocked) {
+        const { lastDeleted, resume } = missed;
+        options.onGap?.({ cursor, lastDeleted });
+        // Passed once: the cursor moves past the gap now, so the next start needs no override even
+        // when no entry follows it (the override does not stay needed, nor hide a later gap).
+        cursor = resume;
+        save.run({ log: key, id: cursor, applied, at: iso() });
+      }
       db.prepare('DELETE FROM privacy_erased_identities WHERE erased_at < ?').run(new Date(now() - retentionMs).toISOString());
       const done = { entries: 0, customers: 0, rejected: 0 };
       for (;;) {
@@ -284,7 +323,10 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
           string,
           string[],
         ][];
-        if (entries.length === 0) return done;
+        if (entries.length === 0) {
+          if (blocked) throw blocked;
+          return done;
+        }
         for (const [id, fields] of entries) {
           const entry = await verify(id, fields);
           if (typeof entry === 'string') {
@@ -301,6 +343,10 @@ export function createSharedErasureLog(options: SharedErasureLogOptions): Shared
             done.customers += entry.customerIds.length;
           }
           cursor = id;
+          if (blocked) {
+            pastGap = { resume: missed!.resume, id };
+            continue;
+          }
           applied++;
           save.run({ log: key, id, applied, at: iso() });
         }
