@@ -4,20 +4,11 @@ import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../src/runtime/paths';
-import { assertVoiceBinaries, defaultMediaPorts, sipOptions } from '../src/voice/edge-process';
+import { alive, assertVoiceBinaries, defaultMediaPorts, sipOptions } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { edgeTlsArgs, registeredPhone, runSipp, SCENARIOS } from './support/sip';
 import { eventually, until } from './support/until';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Pids of processes whose command line names `dir` (the edge's run dir: Kamailio's config, rtpengine's, the supervisor's). */
 function processesNaming(dir: string): number[] {
