@@ -290,6 +290,33 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     await expect(failing.service.approve('erasure', r2.id, olga)).rejects.toMatchObject({ code: 'NOT_READY' });
     expect((await failing.store.get(r2.id))?.status).toBe('failed');
   });
+  it('a cluster that fails an erasure leaves this file untouched, and the request filed again erases the whole merge group', async () => {
+    const calls: string[][] = [];
+    let fail = true;
+    const h = await setUp({
+      sharedErasure: async (ids) => {
+        calls.push([...ids].sort());
+        if (fail) throw new HuiliuError('NOT_READY', 'no replica acknowledged in time');
+      },
+    });
+    const a = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'retry-a' } }), { skillGroup: 'general' });
+    const b = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'retry-b' } }), { skillGroup: 'general' });
+    const [A, B] = [a.envelope.customerId, b.envelope.customerId];
+    await h.sessions.mergeCustomers({ survivorId: A, mergedId: B, by: 'u-olga', reason: 'agent' });
+    const first = await h.service.requestErasure(alice, { customerId: B, reason: 'GDPR Art. 17 request' });
+    await expect(h.service.approve('erasure', first.id, olga)).rejects.toMatchObject({ code: 'NOT_READY' });
+    expect((await h.store.get(first.id))?.status).toBe('failed');
+    // Nothing shredded here: both keys and the merge link are intact, so the retry still sees the group.
+    expect(await h.store.erased([A, B])).toEqual(new Set());
+    expect((await h.store.customerGroup(B)).sort()).toEqual([A, B].sort());
+
+    fail = false;
+    const again = await h.service.requestErasure(alice, { customerId: B, reason: 'GDPR Art. 17 request (retry)' });
+    expect((await h.service.approve('erasure', again.id, petra)).status).toBe('executed');
+    expect(calls).toEqual([[A, B].sort(), [A, B].sort()]);
+    expect(await h.store.erased([A, B])).toEqual(new Set([A, B]));
+  });
+
   it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {
     // Node B's file merged X (the log's id) with Z; the cluster fails the first sharedErasure of Z.
     const calls: string[][] = [];

@@ -51,7 +51,7 @@ export interface PrivacyServiceOptions {
   /**
    * Redis mode (issue 14): crypto-erasure of what the Redis Cluster holds of the erased customers (the
    * customers port's identity and link lookups and data key, the conversations port's cached keys),
-   * run on the approving node after the SQLite shred and before the request is recorded executed, so
+   * run on the approving node before the SQLite shred and before the request is recorded executed, so
    * reads through the ports answer CUSTOMER_ERASED as soon as `approve` resolves. Every node runs the
    * same again on `customer.erased` (idempotent). Its error fails the request (`failed`; filing again retries).
    */
@@ -368,11 +368,20 @@ export class PrivacyService {
     return bundle;
   }
 
-  /** Crypto-shreds the customer's merge group, completes the request, and tells every node. */
+  /**
+   * Crypto-shreds the customer's merge group, completes the request, and tells every node. In redis mode
+   * the cluster's copies are erased (and the erasure logged for the other nodes) BEFORE this file shreds
+   * anything: shredding first removed the group's links here, so when the cluster then failed (the
+   * request `failed`), a request filed again found only the customer it names — the other members
+   * stayed readable on the cluster and on every other node. Now a failure leaves this file untouched and
+   * the retry erases the whole group; a crash after the cluster step is completed by this node's own
+   * erasure-log catch-up (`applyRecordedErasure`).
+   */
   private async erase(r: PrivacyRequestRecord, actor: PrivacyActor): Promise<void> {
     const group = await this.o.store.customerGroup(r.customerId);
-    const report = await this.o.store.shred(group.length ? group : [r.customerId]);
-    await this.o.sharedErasure?.(report.customerIds);
+    const ids = group.length ? group : [r.customerId];
+    await this.o.sharedErasure?.(ids);
+    const report = await this.o.store.shred(ids);
     await this.o.store.complete(r.id, 'executed', this.iso());
     this.audit('system', 'privacy.erasure.execute', r, 'ok', {
       customers: report.customerIds.length,
