@@ -12,6 +12,21 @@ import { useCustomerName } from '../../customer-name';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
 
+/**
+ * The status of a session (`GET /api/v1/sessions/:id`, same origin, the agent's bearer token), or null
+ * when the server does not show it to this agent (403/404) or does not answer.
+ */
+async function fetchSessionStatus(token: string, sessionId: string): Promise<string | null> {
+  try {
+    const res = await fetch(`/api/v1/sessions/${encodeURIComponent(sessionId)}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) return null;
+    const body = (await res.json()) as { status?: unknown };
+    return typeof body.status === 'string' ? body.status : null;
+  } catch {
+    return null;
+  }
+}
+
 /** `GET /api/v1/voice/credentials` (same origin) with the agent's bearer token. Errors: the server's code. */
 async function fetchCredentials(token: string): Promise<VoiceCredentials> {
   const res = await fetch('/api/v1/voice/credentials', { headers: { authorization: `Bearer ${token}` } });
@@ -124,12 +139,31 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
 
   // The server closed the call's contact while the phone still has the call up (the call was lost and
   // the server ended it, the contact was closed here, an erasure): hang up, no dead call left on the
-  // line. Learnt through the call's contact in the workstation (it opens when the phone rings).
+  // line. Learnt through the call's contact in the workstation (it opens when the phone rings), or its
+  // row in the agent's list (below).
   const closedOnServer = summary?.status === 'closed' || detail?.status === 'closed';
   const talking = call?.state === 'active' || call?.state === 'connecting';
   useEffect(() => {
     if (talking && closedOnServer && sessionId) store.getState().sessionClosed(sessionId);
   }, [talking, closedOnServer, sessionId, store]);
+  // The agent has since opened another conversation: the call's row leaving their list (`queue:remove`)
+  // is the sign. It also leaves when the call was transferred (the colleague has it), so the session's
+  // status is read: only `closed` hangs up.
+  const listed = summary !== null;
+  const wasListed = useRef(false);
+  const showing = detail !== null;
+  useEffect(() => {
+    const before = wasListed.current;
+    wasListed.current = listed;
+    if (!talking || !sessionId || !token || listed || !before || showing) return;
+    let current = true;
+    void fetchSessionStatus(token, sessionId).then((status) => {
+      if (current && status === 'closed') store.getState().sessionClosed(sessionId);
+    });
+    return () => {
+      current = false;
+    };
+  }, [listed, talking, sessionId, token, showing, store]);
 
   const video = call?.video ?? false;
   useEffect(() => {
