@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES, HuiliuError } from '../../../common/errors/codes';
-import type { DesktopBridge } from '../../../common/ipc/desktop-bridge';
+import { offlineBridge } from './test-support/bridge';
 import { OutboxBanner, PendingReplies } from './components/outbox/Outbox';
 import { ServerError } from './components/ServerError';
 import { StoreContext } from './context';
@@ -111,14 +111,7 @@ describe('<ServerError> and the outbox banner', () => {
 
   for (const locale of ['en', 'zh'] as const) {
     it(`words a refused wrap-up, accept and reply in ${locale}`, () => {
-      const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-      const bridge = {
-        appInfo: unavailable,
-        notify: unavailable,
-        setBadge: unavailable,
-        openExternal: unavailable,
-        onFocusSession: () => () => undefined,
-      } as unknown as DesktopBridge;
+      const bridge = offlineBridge();
       const store = createWorkstationStore({
         api: { login: () => Promise.reject(new Error('not used')), logout: async () => undefined },
         bridge,

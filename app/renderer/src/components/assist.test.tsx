@@ -4,7 +4,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConversationSummary, Suggestion } from '../../../../common/ai/assist';
 import type { MessageView, SessionDetail } from '../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
@@ -93,14 +93,7 @@ describe('AI assistance in the conversation view', () => {
   let store: ReturnType<typeof createWorkstationStore>;
 
   async function render(d: SessionDetail, locale: Locale = 'en') {
-    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-    const bridge: DesktopBridge = {
-      appInfo: unavailable,
-      notify: unavailable,
-      setBadge: unavailable,
-      openExternal: unavailable,
-      onFocusSession: () => () => undefined,
-    };
+    const bridge = offlineBridge();
     requests = [];
     const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {
       requests.push({ event, payload });

@@ -5,7 +5,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CustomerIdentitiesView, CustomerMergeView } from '../../../../common/api/customers';
 import type { MessageView, SessionDetail, SessionSummary } from '../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { CustomersApiContext, createCustomersApi } from '../api/customers';
 import { App } from '../App';
@@ -122,14 +122,7 @@ describe('one person across channels in the workstation', () => {
     sessions?: Record<string, SessionDetail>;
     http?: ReturnType<typeof fakeHttp>;
   }) {
-    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-    const bridge: DesktopBridge = {
-      appInfo: unavailable,
-      notify: unavailable,
-      setBadge: unavailable,
-      openExternal: unavailable,
-      onFocusSession: () => () => undefined,
-    };
+    const bridge = offlineBridge();
     requests = [];
     const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {
       requests.push({ event, payload });

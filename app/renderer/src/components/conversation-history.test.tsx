@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessagePageView, MessageView, SessionDetail } from '../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
@@ -61,14 +61,7 @@ describe('a long conversation in the workstation', () => {
   const asked: number[] = [];
   let store: ReturnType<typeof createWorkstationStore>;
   beforeEach(async () => {
-    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-    const bridge: DesktopBridge = {
-      appInfo: unavailable,
-      notify: unavailable,
-      setBadge: unavailable,
-      openExternal: unavailable,
-      onFocusSession: () => () => undefined,
-    };
+    const bridge = offlineBridge();
     const request = async (event: string, payload: { beforeSeq: number }): Promise<MessagePageView> => {
       if (event !== 'session:history') return new Promise(() => undefined);
       asked.push(payload.beforeSeq);

@@ -4,7 +4,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LoginResponse } from '../../../../common/api/auth';
 import { HuiliuError } from '../../../../common/errors/codes';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { ssoResultOf, type SignInProviders } from '../api/http';
 import { StoreContext } from '../context';
@@ -24,14 +24,7 @@ const session: LoginResponse = {
 };
 
 function workstation(exchangeSso: (handoff: string) => Promise<LoginResponse>) {
-  const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-  const bridge = {
-    appInfo: unavailable,
-    notify: unavailable,
-    setBadge: unavailable,
-    openExternal: unavailable,
-    onFocusSession: () => () => undefined,
-  } as unknown as DesktopBridge;
+  const bridge = offlineBridge();
   const saved = new Map<string, string>();
   const store = createWorkstationStore({
     api: { login: () => Promise.reject(new Error('not used')), logout: async () => undefined, exchangeSso },

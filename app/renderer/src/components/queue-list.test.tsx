@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionSummary } from '../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { clockWatchers } from '../clock';
 import { StoreContext } from '../context';
@@ -45,14 +45,7 @@ const row = (i: number, over: Partial<SessionSummary> = {}): SessionSummary => {
 };
 
 function workstation(): WorkstationStore {
-  const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-  const bridge: DesktopBridge = {
-    appInfo: unavailable,
-    notify: unavailable,
-    setBadge: unavailable,
-    openExternal: unavailable,
-    onFocusSession: () => () => undefined,
-  };
+  const bridge = offlineBridge();
   const store = createWorkstationStore({
     api: { login: () => Promise.reject(new Error('not used')), logout: async () => undefined },
     bridge,

@@ -4,7 +4,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Role, UserView } from '../../../../common/api/auth';
 import type { RoutingConfigVersionView } from '../../../../common/api/routing';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import { DEFAULT_ROUTING_CONFIG, type RoutingConfig, type RoutingDecision } from '../../../../common/routing/types';
 import { createRoutingApi } from '../api/routing';
 import { StoreContext } from '../context';
@@ -92,14 +92,7 @@ function fakeServer(initial: RoutingConfigVersionView[], simulation: unknown = S
   };
 }
 
-const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-const bridge: DesktopBridge = {
-  appInfo: unavailable,
-  notify: unavailable,
-  setBadge: unavailable,
-  openExternal: unavailable,
-  onFocusSession: () => () => undefined,
-};
+const bridge = offlineBridge();
 
 function workstation(signedIn: UserView) {
   const store = createWorkstationStore({

@@ -7,7 +7,7 @@ import type { MessageView, SessionDetail } from '../../../../common/api/sessions
 import type { TransferView } from '../../../../common/api/transfers';
 import { takeoverNote } from '../../../../common/api/collision';
 import { transferNoteText } from './Transfer';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { TransferTargets } from '../../../../common/socket/agent-events';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
@@ -108,14 +108,7 @@ describe('transfers in the workstation', () => {
   let store: ReturnType<typeof createWorkstationStore>;
 
   async function render(options: { user?: typeof me; open?: SessionDetail | null; locale?: Locale; answers?: Record<string, unknown> }) {
-    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-    const bridge: DesktopBridge = {
-      appInfo: unavailable,
-      notify: unavailable,
-      setBadge: unavailable,
-      openExternal: unavailable,
-      onFocusSession: () => () => undefined,
-    };
+    const bridge = offlineBridge();
     requests = [];
     const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {
       requests.push({ event, payload });

@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageView, SessionDetail } from '../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
@@ -71,14 +71,7 @@ const detail: SessionDetail = {
 } as unknown as SessionDetail;
 
 function workstation(): WorkstationStore {
-  const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-  const bridge: DesktopBridge = {
-    appInfo: unavailable,
-    notify: unavailable,
-    setBadge: unavailable,
-    openExternal: unavailable,
-    onFocusSession: () => () => undefined,
-  };
+  const bridge = offlineBridge();
   const store = createWorkstationStore({
     api: {
       login: () => Promise.reject(new Error('not used')),

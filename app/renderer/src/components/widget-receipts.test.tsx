@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MessageView, SessionDetail } from '../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../test-support/bridge';
 import type { AgentConnection } from '../api/agent-socket';
 import { App } from '../App';
 import { StoreContext } from '../context';
@@ -105,14 +105,7 @@ describe('receipts and files in the conversation (issue 13)', () => {
 
   async function show(locale: Locale, userId = 'u1'): Promise<{ store: WorkstationStore; calls: [string, unknown][] }> {
     const calls: [string, unknown][] = [];
-    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-    const bridge: DesktopBridge = {
-      appInfo: unavailable,
-      notify: unavailable,
-      setBadge: unavailable,
-      openExternal: unavailable,
-      onFocusSession: () => () => undefined,
-    };
+    const bridge = offlineBridge();
     const connection = {
       socket: { on: () => undefined },
       request: (event: string, payload: unknown) => {

@@ -4,7 +4,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionViewers, TakeoverView } from '../../../../../common/api/collision';
 import type { SessionDetail } from '../../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../../test-support/bridge';
 import type { OfferView } from '../../../../../common/socket/agent-events';
 import type { AgentConnection } from '../../api/agent-socket';
 import { App } from '../../App';
@@ -129,14 +129,7 @@ describe('collision control and shortcuts in the workstation', () => {
     answers?: Record<string, unknown>;
     offers?: Record<string, OfferView>;
   }) {
-    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-    const bridge: DesktopBridge = {
-      appInfo: unavailable,
-      notify: unavailable,
-      setBadge: unavailable,
-      openExternal: unavailable,
-      onFocusSession: () => () => undefined,
-    };
+    const bridge = offlineBridge();
     requests = [];
     handlers = new Map();
     const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {

@@ -13,6 +13,7 @@ import { StoreContext } from '../../context';
 import type { Locale } from '../../locale';
 import { LocaleProvider } from '../../LocaleProvider';
 import { createWorkstationStore } from '../../stores/workstation';
+import { offlineBridge } from '../../test-support/bridge';
 
 /**
  * Review of issue 15, the reply box of the whole workstation (App) in jsdom: a refused reply says why
@@ -56,15 +57,7 @@ describe('the reply box (issue 15 review)', () => {
   let store: ReturnType<typeof createWorkstationStore>;
 
   async function render(locale: Locale, local?: LocalStoreBridge) {
-    const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-    const bridge: DesktopBridge = {
-      appInfo: unavailable,
-      notify: unavailable,
-      setBadge: unavailable,
-      openExternal: unavailable,
-      onFocusSession: () => () => undefined,
-      ...(local ? { local } : {}),
-    };
+    const bridge: DesktopBridge = { ...offlineBridge(), ...(local ? { local } : {}) };
     sent = [];
     notes = [];
     const request = async (event: string, payload: Record<string, unknown>): Promise<unknown> => {

@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { UserView } from '../../../../../common/api/auth';
-import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../../test-support/bridge';
 import type { RoutingDecision } from '../../../../../common/routing/types';
 import { StoreContext } from '../../context';
 import { LocaleProvider } from '../../LocaleProvider';
@@ -105,14 +105,7 @@ const DECISION: RoutingDecision = {
   ],
 };
 
-const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-const bridge: DesktopBridge = {
-  appInfo: unavailable,
-  notify: unavailable,
-  setBadge: unavailable,
-  openExternal: unavailable,
-  onFocusSession: () => () => undefined,
-};
+const bridge = offlineBridge();
 
 let root: Root | null = null;
 let host: HTMLDivElement;

@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot } from 'react-dom/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionDetail, SessionSummary } from '../../../../../common/api/sessions';
-import type { DesktopBridge } from '../../../../../common/ipc/desktop-bridge';
+import { offlineBridge } from '../../test-support/bridge';
 import type { AgentConnection } from '../../api/agent-socket';
 import { StoreContext } from '../../context';
 import { LocaleProvider } from '../../LocaleProvider';
@@ -84,14 +84,7 @@ async function render(status: number, body: unknown) {
     request: () => new Promise(() => undefined),
     close: () => undefined,
   } as unknown as AgentConnection;
-  const unavailable = async () => ({ ok: false as const, error: { code: 'INTERNAL' as const, message: 'n/a' } });
-  const bridge: DesktopBridge = {
-    appInfo: unavailable,
-    notify: unavailable,
-    setBadge: unavailable,
-    openExternal: unavailable,
-    onFocusSession: () => () => undefined,
-  };
+  const bridge = offlineBridge();
   const store = createWorkstationStore({
     api: { login: () => Promise.reject(new Error('not used')), logout: async () => undefined },
     bridge,
