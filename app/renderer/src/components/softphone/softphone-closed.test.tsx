@@ -37,7 +37,7 @@ const row = (id: string, over: Partial<SessionSummary> = {}): SessionSummary =>
     closedAt: null,
     ...over,
   }) as SessionSummary;
-const call = (over: Partial<PhoneCall> = {}): PhoneCall => ({
+const call = (): PhoneCall => ({
   sessionId: 'SP1',
   caller: 'customer',
   state: 'active',
@@ -48,7 +48,8 @@ const call = (over: Partial<PhoneCall> = {}): PhoneCall => ({
   endReason: null,
   transfer: null,
   consult: null,
-  ...over,
+  videoOffered: false,
+  video: false,
 });
 
 /**
