@@ -22,7 +22,7 @@ import { loadVoiceSecrets } from '../src/voice/secrets';
  * - **baseline**: the same Kamailio config with `STATIC_ROUTE` (every INVITE to agent1's AOR, no server),
  * in the same run, same rtpengine, same scenario, same concurrency. Calls per second = completed calls /
  * wall time of the sipp run; failed calls are sipp's count (anything but a clean INVITE…BYE).
- * Environment: BENCH_SIP_HTTPS (set: Kamailio posts over HTTPS, not the loopback hop), BENCH_SIP_CALLS [600] per run, BENCH_SIP_RATE [300] offered calls/s, BENCH_SIP_AGENTS [24]
+ * Environment: BENCH_SIP_HTTPS (1: the voice API over HTTPS through the edge's forwarder, not the loopback hop; direct: Kamailio posts over HTTPS itself), BENCH_SIP_CALLS [600] per run, BENCH_SIP_RATE [300] offered calls/s, BENCH_SIP_AGENTS [24]
  * (also the callers' concurrency limit: an agent holds one call), BENCH_SIP_TALK_MS [0].
  */
 export interface SipRun {
@@ -180,13 +180,14 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
       names.push(username);
       sockets.push(await agentSocket(s, await login(username)));
     }
-    // BENCH_SIP_HTTPS=1: Kamailio posts over HTTPS as before the loopback hop (the path that crashed Kamailio 5.6.3).
+    // BENCH_SIP_HTTPS=1: the voice API over HTTPS, as an edge on another host reaches it (through the edge's
+    // HTTPS forwarder); =direct: Kamailio posts over HTTPS itself (the path that crashed Kamailio 5.6.3).
     const ours = await startVoiceEdge({
       dataDir,
       serverUrl: s.url,
       runDir: join(dataDir, 'voice', 'ours'),
       children: 8,
-      ...(env.BENCH_SIP_HTTPS ? { apiUrl: false as const } : {}),
+      ...(env.BENCH_SIP_HTTPS ? { apiUrl: false as const, httpsForwarder: env.BENCH_SIP_HTTPS !== 'direct' } : {}),
     });
     edges.push(ours);
     const baseline = await startVoiceEdge({
@@ -222,7 +223,7 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     );
     const restarts = ours.restarts();
     log(
-      `    Kamailio posts to ${ours.apiUrl.startsWith('http:') ? 'the loopback hop (plain http)' : 'the server over https'}; edge restarts during the run: kamailio ${restarts.kamailio}, rtpengine ${restarts.rtpengine}`,
+      `    Kamailio posts to ${ours.forwardsTo ? 'the edge forwarder (plain http), which posts over https' : ours.apiUrl.startsWith('http:') ? 'the loopback hop (plain http)' : 'the server over https'}; edge restarts during the run: kamailio ${restarts.kamailio}, rtpengine ${restarts.rtpengine}`,
     );
     return { ours: routed, baseline: base, agents };
   } finally {

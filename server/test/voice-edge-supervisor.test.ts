@@ -9,9 +9,8 @@ import { loadConfig } from '../src/config/config';
 import { readVoiceEdgeApiUrl, startVoiceEdgeApi } from '../src/voice/edge-api';
 import { assertVoiceBinaries, sipOptions, startVoiceEdge, type EdgeSupervisorEvent, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
-import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
+import { edgeTlsSetting, onlineVoiceAgent, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
 import { eventually, until } from './support/until';
 
 /** One plain-HTTP request to the loopback hop: status and body. */
@@ -65,15 +64,7 @@ describe('voice edge supervisor and loopback hop', () => {
       { dataDir: s.dataDir, serverUrl: s.url, ringMs: 5000, queuePollSeconds: 1, ...(await edgeTlsSetting(s.dataDir, s.url)) },
       { supervisor: { baseDelayMs: 100, onEvent: (e) => events.push(e), logger: { info: line, warn: line, error: line } as never } },
     );
-    agent = await openAgentSocket(s, await s.login('agent1'));
-    const agentId = s.services.auth.listStaff().find((u) => u.username === 'agent1')!.id;
-    await until(() => s.services.pool.get(agentId) !== undefined);
-    const res = await s.app.inject({
-      method: 'GET',
-      url: '/api/v1/voice/credentials',
-      headers: { authorization: `Bearer ${await s.login('agent1')}` },
-    });
-    creds = res.json<VoiceCredentials>();
+    ({ socket: agent, creds } = await onlineVoiceAgent(s));
   }, 60_000);
 
   afterAll(async () => {

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
-import { openAgentSocket } from './support/agent-client';
 import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
-import { eventually, until } from './support/until';
+import { edgeTlsSetting, onlineVoiceAgent, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
+import { eventually } from './support/until';
 
 /** rtpengine's `timeout` for this edge (s): a call without media that long is forgotten. */
 const MEDIA_TIMEOUT_S = 4;
@@ -56,15 +55,7 @@ describe('a call whose caller vanishes without BYE', () => {
       payload: { config: { ...draft, afterCallWorkSeconds: { chat: 0, voice: 0 } }, comment: 'liveness test' },
     });
     expect(put.statusCode, put.body).toBe(201);
-    agent = await openAgentSocket(s, await s.login('agent1'));
-    const agentId = s.services.auth.listStaff().find((u) => u.username === 'agent1')!.id;
-    await until(() => s.services.pool.get(agentId) !== undefined);
-    const res = await s.app.inject({
-      method: 'GET',
-      url: '/api/v1/voice/credentials',
-      headers: { authorization: `Bearer ${await s.login('agent1')}` },
-    });
-    creds = res.json<VoiceCredentials>();
+    ({ socket: agent, creds } = await onlineVoiceAgent(s));
   }, 60_000);
 
   afterAll(async () => {

@@ -14,19 +14,19 @@ import {
   type RunningEdge,
 } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
-import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import {
   challengeOf,
   digestResponse,
   edgeTlsSetting,
+  onlineVoiceAgent,
   registeredSippPhone,
   runSipp,
   SCENARIOS,
   sippRegisterArgs,
   udpExchange,
 } from './support/sip';
-import { eventually, until } from './support/until';
+import { eventually } from './support/until';
 
 const TORTURE = '/work/shared/data/sip-rfc4475-torture/messages';
 const DIGEST_VECTORS = '/work/shared/data/sip-digest-auth-vectors/digest_vectors.json';
@@ -52,15 +52,7 @@ describe('voice through Kamailio', () => {
       queuePollSeconds: 1,
       ...(await edgeTlsSetting(s.dataDir, s.url)),
     });
-    agent = await openAgentSocket(s, await s.login('agent1'));
-    const agentId = s.services.auth.listStaff().find((u) => u.username === 'agent1')!.id;
-    await until(() => s.services.pool.get(agentId) !== undefined);
-    const res = await s.app.inject({
-      method: 'GET',
-      url: '/api/v1/voice/credentials',
-      headers: { authorization: `Bearer ${await s.login('agent1')}` },
-    });
-    creds = res.json<VoiceCredentials>();
+    ({ socket: agent, creds } = await onlineVoiceAgent(s));
   }, 60_000);
 
   afterAll(async () => {

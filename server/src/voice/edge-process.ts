@@ -7,6 +7,7 @@ import { REPO_ROOT } from '../runtime/paths';
 import { loadVoiceSecrets, VOICE_BASIC_USER } from './secrets';
 import { voiceEdgePath, type VoiceEdge } from './edge';
 import { readVoiceEdgeApiUrl } from './edge-api';
+import { startEdgeForwarder } from './edge-forwarder';
 import { isLoopbackHost } from '../http/loopback';
 import { DaemonSupervisor, type EdgeDaemon, type EdgeSupervisorOptions } from './edge-supervisor';
 
@@ -81,6 +82,15 @@ export interface EdgeSettings {
    * (HTTPS). `false`: always `serverUrl`. An `http:` URL must name a loopback address.
    */
   apiUrl?: string | false;
+  /**
+   * When the voice API is reached over HTTPS (no loopback hop: an edge on another host, or `apiUrl:
+   * false`), a supervised edge (not `detached`) puts the HTTPS forwarder in front (default true,
+   * `edge-forwarder.ts`): Kamailio posts plain HTTP to it on loopback and it posts on over TLS 1.3, so
+   * libcurl inside Kamailio makes no TLS connection (Kamailio 5.6.3 + OpenSSL 3 crashed doing so under
+   * load). `false`: Kamailio posts over HTTPS itself (only to reproduce that crash: the SIP bench's
+   * `BENCH_SIP_HTTPS=direct`).
+   */
+  httpsForwarder?: boolean;
   host?: string;
   sipPort?: number;
   wsPort?: number;
@@ -150,8 +160,15 @@ export interface RunningEdge {
   wsUri: string | null;
   /** `wss://host:port` — SIP over secure WebSocket, TLS 1.3 only (what an https workstation uses); null without TLS. */
   wssUri: string | null;
-  /** Where Kamailio posts the voice API: the loopback plain-HTTP hop (`http://127.0.0.1:PORT`) or the server's HTTPS URL. */
+  /**
+   * Where Kamailio posts the voice API: the server's loopback plain-HTTP hop (`http://127.0.0.1:PORT`), the
+   * HTTPS forwarder (also `http://127.0.0.1:PORT`; then `forwardsTo` is set), or the server's HTTPS URL.
+   */
   apiUrl: string;
+  /** The server's HTTPS URL the forwarder posts to, or null when Kamailio posts without it. */
+  forwardsTo: string | null;
+  /** The forwarder's counts (posts the server answered; posts answered 503 because it did not), or null without one. */
+  forwarded(): { forwarded: number; failed: number } | null;
   host: string;
   sipPort: number;
   wsPort: number | null;
@@ -473,8 +490,9 @@ export async function startVoiceEdge(
   if (!(Number.isInteger(mediaMin) && Number.isInteger(mediaMax) && mediaMin >= 1024 && mediaMax <= 65_535 && mediaMax - mediaMin >= 3))
     throw new Error(`voice edge: media ports ${mediaMin}–${mediaMax}: at least 4 ports (one call) within 1024–65535`);
   const prompts = makeQueuePrompts(runDir);
-  // The loopback hop when the server offers one (Kamailio 5.6.3 + OpenSSL 3: no TLS inside libcurl, docs/voice.md).
-  const apiUrl =
+  // The loopback hop when the server offers one (Kamailio 5.6.3 + OpenSSL 3: no TLS inside libcurl, docs/voice.md);
+  // over HTTPS, the forwarder in this process posts for Kamailio (same reason), unless detached or turned off.
+  const resolvedApi =
     settings.apiUrl === false ? settings.serverUrl : (settings.apiUrl ?? readVoiceEdgeApiUrl(settings.dataDir) ?? settings.serverUrl);
   const configPath = join(runDir, 'kamailio.cfg');
   const tlsFiles = wssPort !== null && !('off' in tls) ? writeKamailioTlsConfig(runDir, tls) : null;
@@ -483,29 +501,39 @@ export async function startVoiceEdge(
     throw new Error(
       `voice edge: WSS is off (${'off' in tls ? tls.off : 'no TLS'}) and plain ws is opt-in: give the edge a certificate (--tls-cert/--tls-key) or ask for ws (--ws, loopback only)`,
     );
-  writeFileSync(
-    configPath,
-    renderKamailioConfig({
-      host,
-      sipPort,
-      wsPort,
-      ngPort,
-      serverUrl: settings.serverUrl,
-      apiUrl,
-      caFile,
-      routeToken: secrets.routeToken,
-      authSecret: secrets.authSecret,
-      runDir,
-      children: settings.children ?? 8,
-      ringMs: settings.ringMs ?? 15_000,
-      queuePollSeconds: settings.queuePollSeconds ?? 2,
-      ...(settings.staticRouteUser ? { staticRouteUser: settings.staticRouteUser } : {}),
-      ...(wssPort !== null && tlsFiles ? { wss: { port: wssPort, tlsConfig: tlsFiles.tlsConfig } } : {}),
-      ...(ws ? { withWs: true } : {}),
-    }),
-    { mode: 0o600 },
-  );
-  checkKamailioConfig(configPath);
+  const forwarder =
+    !options.detached && settings.httpsForwarder !== false && new URL(resolvedApi).protocol === 'https:'
+      ? await startEdgeForwarder({ target: resolvedApi, ca: readFileSync(caFile, 'utf8') })
+      : null;
+  const apiUrl = forwarder?.url ?? resolvedApi;
+  try {
+    writeFileSync(
+      configPath,
+      renderKamailioConfig({
+        host,
+        sipPort,
+        wsPort,
+        ngPort,
+        serverUrl: settings.serverUrl,
+        apiUrl,
+        caFile,
+        routeToken: secrets.routeToken,
+        authSecret: secrets.authSecret,
+        runDir,
+        children: settings.children ?? 8,
+        ringMs: settings.ringMs ?? 15_000,
+        queuePollSeconds: settings.queuePollSeconds ?? 2,
+        ...(settings.staticRouteUser ? { staticRouteUser: settings.staticRouteUser } : {}),
+        ...(wssPort !== null && tlsFiles ? { wss: { port: wssPort, tlsConfig: tlsFiles.tlsConfig } } : {}),
+        ...(ws ? { withWs: true } : {}),
+      }),
+      { mode: 0o600 },
+    );
+    checkKamailioConfig(configPath);
+  } catch (error) {
+    await forwarder?.close();
+    throw error;
+  }
 
   const kamailioLog = join(runDir, 'kamailio.log');
   const rtpengineLog = join(runDir, 'rtpengine.log');
@@ -541,6 +569,7 @@ export async function startVoiceEdge(
       await up;
     } catch (e) {
       await supervisor?.stop();
+      await forwarder?.close();
       throw e;
     }
   };
@@ -621,6 +650,8 @@ export async function startVoiceEdge(
     wsUri: ws ? `ws://${host}:${wsPort}` : null,
     wssUri: wssPort !== null ? `wss://${host}:${wssPort}` : null,
     apiUrl,
+    forwardsTo: forwarder ? resolvedApi : null,
+    forwarded: () => forwarder?.stats() ?? null,
     host,
     sipPort,
     wsPort: ws ? wsPort : null,
@@ -635,6 +666,7 @@ export async function startVoiceEdge(
       if (supervisor) {
         await supervisor.stop();
       } else await stopVoiceEdge(runDir);
+      await forwarder?.close();
       if (!settings.staticRouteUser) rmSync(voiceEdgePath(settings.dataDir), { force: true });
     },
   };

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { ensureTlsMaterial, spkiPin } from '../../src/tls/certificates';
 import type { VoiceCredentials } from '../../../common/api/voice';
 import { edgeTlsFiles, freeSipPort, SIPP_BIN, type EdgeTlsFiles } from '../../src/voice/edge-process';
+import type { Socket } from 'socket.io-client';
+import { openAgentSocket } from './agent-client';
 import type { TestServer } from './harness';
+import { until } from './until';
 
 /** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
 export const SCENARIOS = fileURLToPath(new URL('../voice/', import.meta.url));
@@ -260,4 +263,22 @@ export function callsTableDump(edge: { runDir: string }): string {
   });
   if (dump.status !== 0) throw new Error(`kamcmd htable.dump calls: ${dump.status} ${dump.stderr}`);
   return dump.stdout;
+}
+
+/**
+ * Signs `username` in on an agent socket, waits until the server's agent pool has them online, and
+ * fetches their SIP credentials (`GET /api/v1/voice/credentials`), as the workstation does before its
+ * softphone registers. The caller closes `socket`.
+ */
+export async function onlineVoiceAgent(s: TestServer, username = 'agent1'): Promise<{ socket: Socket; creds: VoiceCredentials }> {
+  const socket = await openAgentSocket(s, await s.login(username));
+  const agentId = s.services.auth.listStaff().find((u) => u.username === username)!.id;
+  await until(() => s.services.pool.get(agentId) !== undefined);
+  const res = await s.app.inject({
+    method: 'GET',
+    url: '/api/v1/voice/credentials',
+    headers: { authorization: `Bearer ${await s.login(username)}` },
+  });
+  if (res.statusCode !== 200) throw new Error(`voice credentials of ${username}: ${res.statusCode} ${res.body}`);
+  return { socket, creds: res.json<VoiceCredentials>() };
 }

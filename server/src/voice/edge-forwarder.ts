@@ -1,0 +1,172 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
+import { ERROR_CODES, type ErrorCode } from '../../../common/errors/codes';
+import { errorBody } from '../http/errors';
+import { isLoopbackHost } from '../http/loopback';
+
+/**
+ * The voice edge's HTTPS forwarder (docs/voice.md "An edge on another host"): when Kamailio would post
+ * the voice API over HTTPS — an edge on another host than the server, so the server's loopback hop
+ * (`edge-api.ts`) is out of reach — the process that supervises the edge listens on loopback in plain
+ * HTTP and posts each request on to the server over HTTPS itself (TLS 1.3 only, the data dir's CA
+ * pinned, connections kept alive). Kamailio's libcurl then makes no TLS connection at all: Kamailio
+ * 5.6.3's `tls` module and libcurl corrupt each other's OpenSSL 3 memory under load (the crash the
+ * loopback hop fixed on the server's host). It serves exactly what the hop serves — `POST
+ * /api/v1/voice/route` and `POST /api/v1/voice/events`, 16 KB bodies at most, only the `content-type`,
+ * `authorization` and `X-Huiliu-Voice-Token` headers handed on — so the server's route token, limits,
+ * schemas and error bodies answer as over HTTPS; nothing on the plain leg leaves the machine.
+ */
+
+/** The paths served (as the server's loopback hop); everything else is 404. */
+const PATHS: ReadonlySet<string> = new Set(['/api/v1/voice/route', '/api/v1/voice/events']);
+/** Headers handed on to the server (what the voice API reads). */
+const FORWARDED = ['content-type', 'authorization', 'x-huiliu-voice-token'] as const;
+/** Framing headers of the server's answer this listener sets itself (RFC 9110 §7.6.1 and the length). */
+const HOP_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', 'upgrade']);
+/** Largest body read (the voice API's own limit is 8 KB; a little more so the server answers 413 itself). */
+const MAX_BODY = 16 * 1024;
+/** Largest answer read back from the server (its voice answers are well under 2 KB). */
+const MAX_ANSWER = 64 * 1024;
+/**
+ * How long one post may take on the server (ms): under Kamailio's own `http_client` time-out (4 s), so
+ * Kamailio gets this listener's 503 rather than a time-out of its own.
+ */
+const DEFAULT_UPSTREAM_TIMEOUT_MS = 3500;
+
+export interface EdgeForwarderOptions {
+  /** The server's HTTPS URL (`HUILIU_URL`); its path, if any, is kept as a prefix. Must be `https:`. */
+  target: string;
+  /** PEM trust anchors for the server's certificate (the data dir's `tls/ca.pem`); default: Node's roots. */
+  ca?: string;
+  /** Loopback address to listen on (default 127.0.0.1); anything else is refused. */
+  host?: string;
+  /** Port (default 0: a free one). */
+  port?: number;
+  /** Per-request time-out towards the server in ms (default 3,500). */
+  upstreamTimeoutMs?: number;
+}
+
+export interface EdgeForwarder {
+  /** `http://127.0.0.1:PORT` — what Kamailio's httpcon names. */
+  url: string;
+  /** Requests answered by the server, and those answered 503 here because the server did not answer. */
+  stats(): { forwarded: number; failed: number };
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) return resolve(null);
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Starts the forwarder. Answers: the server's own status, headers (not framing ones) and body; 404
+ * `NOT_FOUND` for another path or method, 413 `PAYLOAD_TOO_LARGE` for a body over 16 KB (both close the
+ * connection), 403 `FORBIDDEN` for a peer not on loopback, 503 `NOT_READY` when the server does not
+ * answer within `upstreamTimeoutMs`, refuses TLS below 1.3 or a certificate the CA does not sign (logged
+ * by the caller through `stats().failed`).
+ * @throws Error when `target` is not an https URL or `host` is not a loopback IP; the listen error
+ */
+export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise<EdgeForwarder> {
+  const target = new URL(options.target);
+  if (target.protocol !== 'https:')
+    throw new Error(`voice edge forwarder: ${target.protocol} is not https (the forwarder posts over TLS 1.3 only)`);
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host))
+    throw new Error(`voice edge forwarder: ${host} is not a loopback address; it listens on 127.0.0.1 or ::1 only`);
+  const prefix = target.pathname.replace(/\/+$/, '');
+  const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  // Kept-alive TLS 1.3 connections to the server: one handshake per connection, not per post.
+  const agent = new Agent({ keepAlive: true, maxSockets: 64, minVersion: 'TLSv1.3', ...(options.ca ? { ca: options.ca } : {}) });
+  let forwarded = 0;
+  let failed = 0;
+
+  const upstream = (path: string, headers: Record<string, string>, body: Buffer) =>
+    new Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          protocol: 'https:',
+          hostname: target.hostname,
+          port: target.port || 443,
+          path: prefix + path,
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'content-length': String(body.length) },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_ANSWER) return req.destroy(new Error('answer too large'));
+            chunks.push(c);
+          });
+          res.on('end', () => {
+            const answer: Record<string, string | string[]> = {};
+            for (const [name, value] of Object.entries(res.headers))
+              if (value !== undefined && !HOP_HEADERS.has(name.toLowerCase())) answer[name] = value;
+            resolve({ status: res.statusCode ?? 502, headers: answer, body: Buffer.concat(chunks) });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer from the server within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const send = (code: ErrorCode) => {
+      // Refused before its body was read: the connection is not reused.
+      if (code !== 'NOT_READY') res.shouldKeepAlive = false;
+      res.writeHead(ERROR_CODES[code].status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(errorBody(code)));
+    };
+    if (!isLoopbackHost(req.socket.remoteAddress ?? '')) return send('FORBIDDEN');
+    if (!PATHS.has(path) || req.method !== 'POST') return send('NOT_FOUND');
+    void (async () => {
+      const body = await readBody(req);
+      if (body === null) return send('PAYLOAD_TOO_LARGE');
+      const headers: Record<string, string> = {};
+      for (const h of FORWARDED) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+      const out = await upstream(path, headers, body);
+      forwarded++;
+      res.writeHead(out.status, out.headers).end(out.body);
+    })().catch(() => {
+      failed++;
+      if (!res.headersSent) send('NOT_READY');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    stats: () => ({ forwarded, failed }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      }),
+  };
+}
