@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeSipPort, type RunningEdge } from '../src/voice/edge-process';
+import { freeSipPort, sipOptions, type RunningEdge } from '../src/voice/edge-process';
 import { startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, type ServerProcess } from './support/server-process';
@@ -268,4 +268,21 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
     await expect.poll(() => registration.getAttribute('data-state'), { timeout: 10_000 }).toBe('registered');
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 30_000);
+
+  it('registers again within 10 s when the edge’s Kamailio dies and its supervisor restarts it (bindings were in its memory)', async () => {
+    const binding = () =>
+      spawnSync('/usr/sbin/kamcmd', ['-s', `unix:${join(edge.runDir, 'kamailio_ctl')}`, 'ul.lookup', 'location', 'agent1'], {
+        encoding: 'utf8',
+      }).stdout ?? '';
+    expect(binding()).toContain(`tls:127.0.0.1:${edge.wssPort}`);
+    const restartsBefore = edge.restarts().kamailio;
+    process.kill(Number(readFileSync(join(edge.runDir, 'kamailio.pid'), 'utf8').trim()), 'SIGKILL');
+    await expect.poll(() => edge.restarts().kamailio, { timeout: 20_000 }).toBe(restartsBefore + 1);
+    await expect.poll(async () => (await sipOptions('127.0.0.1', edge.sipPort, 500)) !== null, { timeout: 20_000 }).toBe(true);
+    const up = Date.now();
+    // The new Kamailio starts with an empty location table: the binding is the phone's new REGISTER.
+    await expect.poll(binding, { timeout: 10_000, interval: 250 }).toContain(`tls:127.0.0.1:${edge.wssPort}`);
+    expect(Date.now() - up).toBeLessThan(10_000);
+    await expect.poll(() => page.getByTestId('softphone-registration').getAttribute('data-state'), { timeout: 10_000 }).toBe('registered');
+  }, 60_000);
 });
