@@ -543,6 +543,12 @@ export async function startServer(
             await customerPort.eraseCustomers(customerIds);
             await conversationCluster.store.eraseCustomers(customerIds);
           },
+          // The catch-up erases a logged entry's customers on the cluster again before this file shreds
+          // them (idempotent): the request that logged them may have failed before the two steps above.
+          clusterErasure: async (customerIds: readonly string[]) => {
+            await customerPort.eraseCustomers(customerIds);
+            await conversationCluster.store.eraseCustomers(customerIds);
+          },
         }
       : {}),
     findByExternalId: async (externalId) => {

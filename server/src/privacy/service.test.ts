@@ -30,7 +30,7 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
 
   /** The production shape: the session writer in its worker thread, reads and the privacy store here. */
   async function setUp(
-    extra: Pick<PrivacyServiceOptions, 'archiveRetention' | 'sharedErasure'> = {},
+    extra: Pick<PrivacyServiceOptions, 'archiveRetention' | 'sharedErasure' | 'clusterErasure'> = {},
     /** What the service sees of the session store (a test may change one read). */
     view: (store: SessionStore) => SessionStore = (store) => store,
   ) {
@@ -314,6 +314,63 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     const again = await h.service.requestErasure(alice, { customerId: B, reason: 'GDPR Art. 17 request (retry)' });
     expect((await h.service.approve('erasure', again.id, petra)).status).toBe('executed');
     expect(calls).toEqual([[A, B].sort(), [A, B].sort()]);
+    expect(await h.store.erased([A, B])).toEqual(new Set([A, B]));
+  });
+
+  it('an erasure whose cluster step failed after its log entry was written is completed on the cluster by the catch-up, before this file shreds', async () => {
+    // sharedErasure = the log's record, then the ports' erasure (main.ts); the ports fail once (no replica in time).
+    const logged: string[][] = [];
+    const cluster: string[][] = [];
+    let fail = true;
+    const clusterErasure = async (ids: readonly string[]) => {
+      cluster.push([...ids].sort());
+      if (fail) throw new HuiliuError('NOT_READY', 'no replica acknowledged in time');
+    };
+    const h = await setUp({
+      sharedErasure: async (ids) => {
+        logged.push([...ids]);
+        await clusterErasure(ids);
+      },
+      clusterErasure,
+    });
+    const a = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'half-a' } }), { skillGroup: 'general' });
+    const b = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'half-b' } }), { skillGroup: 'general' });
+    const [A, B] = [a.envelope.customerId, b.envelope.customerId];
+    await h.sessions.mergeCustomers({ survivorId: A, mergedId: B, by: 'u-olga', reason: 'agent' });
+    const r = await h.service.requestErasure(alice, { customerId: B, reason: 'GDPR Art. 17 request' });
+    await expect(h.service.approve('erasure', r.id, olga)).rejects.toMatchObject({ code: 'NOT_READY' });
+    expect(logged).toHaveLength(1);
+    // This node's catch-up (timer, reconnect) reads the entry the failed request wrote: while the
+    // cluster still fails, nothing is shredded here (the entry stays for the retry) ...
+    await expect(h.service.applyRecordedErasure(logged[0]!)).rejects.toMatchObject({ code: 'NOT_READY' });
+    expect(await h.store.erased([A, B])).toEqual(new Set());
+    // ... and once it answers, the whole group is erased on the cluster, then here.
+    fail = false;
+    expect((await h.service.applyRecordedErasure(logged[0]!)).customerIds.sort()).toEqual([A, B].sort());
+    expect(cluster.at(-1)).toEqual([A, B].sort());
+    expect(await h.store.erased([A, B])).toEqual(new Set([A, B]));
+  });
+
+  it('a catch-up running while the approving node erases on the cluster waits: the audit counts what was destroyed', async () => {
+    let catchUp: Promise<unknown> | null = null;
+    let logged: readonly string[] = [];
+    const h = await setUp({
+      sharedErasure: async (ids) => {
+        logged = ids;
+        // The erasure-log timer fires while the cluster step awaits Redis.
+        catchUp = h.service.applyRecordedErasure(ids);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      },
+    });
+    const a = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'race-a' } }), { skillGroup: 'general' });
+    const b = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'race-b' } }), { skillGroup: 'general' });
+    const [A, B] = [a.envelope.customerId, b.envelope.customerId];
+    await h.sessions.mergeCustomers({ survivorId: A, mergedId: B, by: 'u-olga', reason: 'agent' });
+    const r = await h.service.requestErasure(alice, { customerId: A, reason: 'GDPR Art. 17 request' });
+    expect((await h.service.approve('erasure', r.id, olga)).status).toBe('executed');
+    expect(await catchUp).toEqual({ customerIds: [], keysDestroyed: 0 });
+    expect([...logged].sort()).toEqual([A, B].sort());
+    expect(h.audit.find((e) => e.action === 'privacy.erasure.execute')?.detail).toMatchObject({ customers: 2, keysDestroyed: 2 });
     expect(await h.store.erased([A, B])).toEqual(new Set([A, B]));
   });
 

@@ -56,6 +56,15 @@ export interface PrivacyServiceOptions {
    * same again on `customer.erased` (idempotent). Its error fails the request (`failed`; filing again retries).
    */
   sharedErasure?: (customerIds: readonly string[]) => Promise<void>;
+  /**
+   * Redis mode: the cluster's part of `sharedErasure` without its log entry (the customers port's
+   * lookups and data key, the conversations port's keys; idempotent). `applyRecordedErasure` runs it for
+   * the entry's customers before this file shreds them: `sharedErasure` writes the log entry first, so a
+   * request whose cluster step failed after that (`failed`) left an entry every node's catch-up applies —
+   * without this the files shredded and the cluster kept the group readable (a retry then found the
+   * customer erased, or only the named one). Its error leaves the entry to the next catch-up.
+   */
+  clusterErasure?: (customerIds: readonly string[]) => Promise<void>;
   now?: () => number;
 }
 
@@ -72,6 +81,18 @@ const PAGE = 1000;
  */
 export class PrivacyService {
   private readonly now: () => number;
+  /**
+   * Erasures on this process one at a time: `erase` (cluster step, then shred) and `applyRecordedErasure`
+   * (the erasure-log catch-up). Without it a catch-up that read the entry `sharedErasure` had just logged
+   * shredded the group while the approving `erase` still awaited the cluster, and `erase`'s own shred then
+   * found nothing: the audit entry said keysDestroyed 0.
+   */
+  private erasing: Promise<unknown> = Promise.resolve();
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.erasing.then(step);
+    this.erasing = next.catch(() => undefined);
+    return next;
+  }
   constructor(private readonly o: PrivacyServiceOptions) {
     this.now = o.now ?? Date.now;
   }
@@ -378,10 +399,12 @@ export class PrivacyService {
    * erasure-log catch-up (`applyRecordedErasure`).
    */
   private async erase(r: PrivacyRequestRecord, actor: PrivacyActor): Promise<void> {
-    const group = await this.o.store.customerGroup(r.customerId);
-    const ids = group.length ? group : [r.customerId];
-    await this.o.sharedErasure?.(ids);
-    const report = await this.o.store.shred(ids);
+    const report = await this.serially(async () => {
+      const group = await this.o.store.customerGroup(r.customerId);
+      const ids = group.length ? group : [r.customerId];
+      await this.o.sharedErasure?.(ids);
+      return this.o.store.shred(ids);
+    });
     await this.o.store.complete(r.id, 'executed', this.iso());
     this.audit('system', 'privacy.erasure.execute', r, 'ok', {
       customers: report.customerIds.length,
@@ -412,11 +435,17 @@ export class PrivacyService {
    * `approve` does), and their contacts still open here are closed (`session.changed`, as `approve`
    * does). Members only this file's merges add are erased on the cluster too (`sharedErasure`, which
    * records them in the log) BEFORE this file shreds anything, so a failure there leaves the whole
-   * entry to the retry. Idempotent: a customer erased already changes nothing. Answers the ids
+   * entry to the retry; the entry's own customers are erased on the cluster again first (`clusterErasure`:
+   * the request that logged them may have failed before its cluster step). Runs one at a time with
+   * `approve`'s erasure. Idempotent: a customer erased already changes nothing. Answers the ids
    * shredded here (ids only: safe to log).
-   * @throws what `sharedErasure` throws (NOT_READY): nothing was shredded here; the caller retries
+   * @throws what `clusterErasure` or `sharedErasure` throws (NOT_READY): nothing was shredded here; the caller retries
    */
-  async applyRecordedErasure(customerIds: readonly string[]): Promise<{ customerIds: string[]; keysDestroyed: number }> {
+  applyRecordedErasure(customerIds: readonly string[]): Promise<{ customerIds: string[]; keysDestroyed: number }> {
+    return this.serially(() => this.applyRecorded(customerIds));
+  }
+
+  private async applyRecorded(customerIds: readonly string[]): Promise<{ customerIds: string[]; keysDestroyed: number }> {
     const all = new Set<string>(customerIds);
     for (const id of customerIds) for (const member of await this.o.store.customerGroup(id)) all.add(member);
     const erased = await this.o.store.erased([...all]);
@@ -427,6 +456,10 @@ export class PrivacyService {
     // again. Shredding first left them erased here only — the retry filtered them out as done, so their
     // port records, lookups and keys and every other node's copy of them were never erased.
     const extra = ids.filter((id) => !customerIds.includes(id));
+    // The entry's own customers: erased on the cluster again (idempotent) — its request may have failed
+    // after logging it, with the cluster not erased (`clusterErasure`).
+    const logged = ids.filter((id) => customerIds.includes(id));
+    if (logged.length) await this.o.clusterErasure?.(logged);
     if (extra.length) await this.o.sharedErasure?.(extra);
     const report = await this.o.store.shred(ids);
     for (const { session, before } of report.sessionsClosed) {
