@@ -164,3 +164,50 @@ describe('voice edge HTTPS forwarder (docs/voice.md "An edge on another host")',
     await expect(startEdgeForwarder({ target: upstreamUrl, host: '0.0.0.0' })).rejects.toThrow(/not a loopback address/);
   });
 });
+
+/** A hostile or broken upstream: its own TLS server per test, answering as `handler` says. */
+describe('voice edge HTTPS forwarder against a broken upstream', () => {
+  let dir: string;
+  let tls: TlsMaterial;
+  const servers: Server[] = [];
+  const forwarders: EdgeForwarder[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'huiliu-forwarder-broken-'));
+    tls = await ensureTlsMaterial(join(dir, 'tls'), ['127.0.0.1', 'localhost']);
+  });
+  afterEach(async () => {
+    for (const f of forwarders.splice(0)) await f.close();
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const upstreamWith = async (handler: Parameters<typeof createServer>[1]) => {
+    const s = createServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.3' }, handler);
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return `https://127.0.0.1:${(s.address() as { port: number }).port}`;
+  };
+
+  it('answers 503 within its time-out when the server trickles its answer and never ends it (a total deadline, not an idle one)', async () => {
+    const target = await upstreamWith((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const t = setInterval(() => res.write(' '), 50);
+        res.on('close', () => clearInterval(t));
+      });
+    });
+    const f = await startEdgeForwarder({ target, ca: tls.caPem, upstreamTimeoutMs: 300 });
+    forwarders.push(f);
+    const t0 = Date.now();
+    const res = await Promise.race([
+      post(f.url, '/api/v1/voice/route', '{}'),
+      new Promise<{ status: number }>((r) => setTimeout(() => r({ status: -1 }), 3000)),
+    ]);
+    expect(res.status).toBe(503);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(f.stats()).toEqual({ forwarded: 0, failed: 1 });
+  });
+});

@@ -42,7 +42,7 @@ export interface EdgeForwarderOptions {
   host?: string;
   /** Port (default 0: a free one). */
   port?: number;
-  /** Per-request time-out towards the server in ms (default 3,500). */
+  /** Time-out of one post towards the server in ms, from its start to its answer's last byte (default 3,500). */
   upstreamTimeoutMs?: number;
 }
 
@@ -112,6 +112,7 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
             chunks.push(c);
           });
           res.on('end', () => {
+            clearTimeout(deadline);
             const answer: Record<string, string | string[]> = {};
             for (const [name, value] of Object.entries(res.headers))
               if (value !== undefined && !HOP_HEADERS.has(name.toLowerCase())) answer[name] = value;
@@ -120,8 +121,16 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
           res.on('error', reject);
         },
       );
+      // A deadline for the whole post (a socket from the pool, the answer's head and its whole body):
+      // `timeout` alone is an idle one, so a server trickling its answer held the post — and Kamailio's
+      // child — far past Kamailio's own 4 s.
+      const deadline = setTimeout(() => req.destroy(new Error(`no whole answer from the server within ${timeoutMs} ms`)), timeoutMs);
+      req.on('close', () => clearTimeout(deadline));
       req.on('timeout', () => req.destroy(new Error(`no answer from the server within ${timeoutMs} ms`)));
-      req.on('error', reject);
+      req.on('error', (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      });
       req.end(body);
     });
 
