@@ -13,19 +13,24 @@ import { useCustomerName } from '../../customer-name';
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
 
 /**
- * The status of a session (`GET /api/v1/sessions/:id`, same origin, the agent's bearer token), or null
- * when the server does not show it to this agent (403/404) or does not answer.
+ * The status of a session (`GET /api/v1/sessions/:id`, same origin, the agent's bearer token); null when
+ * the server does not show it to this agent (4xx: 401/403/404), `undefined` when there was no usable answer
+ * (network error, 5xx, 429, not JSON: worth asking again).
  */
-async function fetchSessionStatus(token: string, sessionId: string): Promise<string | null> {
+async function fetchSessionStatus(token: string, sessionId: string): Promise<string | null | undefined> {
   try {
     const res = await fetch(`/api/v1/sessions/${encodeURIComponent(sessionId)}`, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status === 429 || res.status >= 500) return undefined;
     if (!res.ok) return null;
     const body = (await res.json()) as { status?: unknown };
-    return typeof body.status === 'string' ? body.status : null;
+    return typeof body.status === 'string' ? body.status : undefined;
   } catch {
-    return null;
+    return undefined;
   }
 }
+
+/** When the session's status is asked again after no usable answer (ms after the previous try). */
+const SESSION_STATUS_RETRY_MS = [2_000, 5_000, 15_000] as const;
 
 /** `GET /api/v1/voice/credentials` (same origin) with the agent's bearer token. Errors: the server's code. */
 async function fetchCredentials(token: string): Promise<VoiceCredentials> {
@@ -149,19 +154,30 @@ export function Softphone({ store = softphoneStore() }: { store?: SoftphoneStore
   // The agent has since opened another conversation: the call's row leaving their list (`queue:remove`)
   // is the sign. It also leaves when the call was transferred (the colleague has it), so the session's
   // status is read: only `closed` hangs up.
+  // Asked whenever the row is gone (once listed for this call), the contact not shown and the call up —
+  // not only on the render the row left: it may leave while the call's contact is shown and the agent
+  // switch away before its re-read (review4), or an earlier answer be dropped by another change.
   const listed = summary !== null;
-  const wasListed = useRef(false);
+  const listedCall = useRef<string | null>(null);
   const showing = detail !== null;
   useEffect(() => {
-    const before = wasListed.current;
-    wasListed.current = listed;
-    if (!talking || !sessionId || !token || listed || !before || showing) return;
+    if (listed && sessionId) listedCall.current = sessionId;
+    if (!talking || !sessionId || !token || listed || listedCall.current !== sessionId || showing) return;
     let current = true;
-    void fetchSessionStatus(token, sessionId).then((status) => {
-      if (current && status === 'closed') store.getState().sessionClosed(sessionId);
-    });
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    // No usable answer (the server restarting, a network blip): asked again a few times, so a dead call
+    // is not left on the line for it; a 4xx (not shown to this agent) is final.
+    const ask = (attempt: number) =>
+      void fetchSessionStatus(token, sessionId).then((status) => {
+        if (!current) return;
+        if (status === 'closed') store.getState().sessionClosed(sessionId);
+        else if (status === undefined && attempt < SESSION_STATUS_RETRY_MS.length)
+          timer = setTimeout(() => ask(attempt + 1), SESSION_STATUS_RETRY_MS[attempt]);
+      });
+    ask(0);
     return () => {
       current = false;
+      if (timer !== null) clearTimeout(timer);
     };
   }, [listed, talking, sessionId, token, showing, store]);
 

@@ -57,7 +57,8 @@ const call = (): PhoneCall => ({
  * the agent's call up on SP1 while another conversation (WB2) is open; `fetch` answers the session's
  * status as `status` (the server's `GET /api/v1/sessions/:id`).
  */
-async function render(status: number, body: unknown) {
+async function render(status: number | number[], body: unknown) {
+  const statuses = Array.isArray(status) ? [...status] : [status];
   const closed: string[] = [];
   let emit: (s: PhoneSnapshot) => void = () => undefined;
   const phone = {
@@ -76,7 +77,8 @@ async function render(status: number, body: unknown) {
     'fetch',
     vi.fn(async (url: string) => {
       asked.push(url);
-      if (url.startsWith('/api/v1/sessions/')) return new Response(JSON.stringify(body), { status });
+      if (url.startsWith('/api/v1/sessions/'))
+        return new Response(JSON.stringify(body), { status: statuses.length > 1 ? statuses.shift()! : statuses[0]! });
       return new Response('{}', { status: 404 });
     }),
   );
@@ -151,6 +153,34 @@ describe('the softphone learns a closed call from the agent’s list when anothe
     await vi.waitFor(() => expect(hidden.asked).toContain('/api/v1/sessions/SP1'));
     await act(async () => new Promise((r) => setTimeout(r, 50)));
     expect(hidden.closed).toEqual([]);
+  });
+
+  it('asks when the agent leaves the call’s contact after its row left while it was shown (before its re-read)', async () => {
+    const h = await render(200, { id: 'SP1', status: 'closed' });
+    done = () => (act(() => h.root.unmount()), h.host.remove());
+    const shown = h.store.getState().detail!;
+    const call = {
+      ...row('SP1'),
+      messages: [],
+      hasOlderMessages: false,
+      routing: null,
+      context: { customer: { name: 'Li Lei' }, previousSessions: [] },
+    } as unknown as SessionDetail;
+    await act(async () => h.store.setState({ openSessionId: 'SP1', detail: call }));
+    // The row leaves while the call's contact is shown (its re-read comes 250 ms later) ...
+    await act(async () => h.store.getState().removeQueueItem('SP1'));
+    // ... and the agent goes back to the other conversation first: the re-read is skipped.
+    await act(async () => h.store.setState({ openSessionId: 'WB2', detail: shown }));
+    await vi.waitFor(() => expect(h.closed).toEqual(['SP1']));
+    expect(h.asked).toContain('/api/v1/sessions/SP1');
+  });
+
+  it('asks again after no usable answer (a 503 while the server restarts) and hangs up when the session is closed', async () => {
+    const h = await render([503, 200], { id: 'SP1', status: 'closed' });
+    done = () => (act(() => h.root.unmount()), h.host.remove());
+    await act(async () => h.store.getState().removeQueueItem('SP1'));
+    await vi.waitFor(() => expect(h.closed).toEqual(['SP1']), { timeout: 4000 });
+    expect(h.asked.filter((u) => u === '/api/v1/sessions/SP1')).toHaveLength(2);
   });
 
   it('asks nothing while the call’s row stays listed (another row leaving is not its sign)', async () => {
