@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +173,7 @@ describe('voice edge HTTPS forwarder against a broken upstream', () => {
   let tls: TlsMaterial;
   const servers: Server[] = [];
   const forwarders: EdgeForwarder[] = [];
+  const closing: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'huiliu-forwarder-broken-'));
     tls = await ensureTlsMaterial(join(dir, 'tls'), ['127.0.0.1', 'localhost']);
@@ -181,6 +184,7 @@ describe('voice edge HTTPS forwarder against a broken upstream', () => {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
+    for (const close of closing.splice(0)) await close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const upstreamWith = async (handler: Parameters<typeof createServer>[1]) => {
@@ -209,5 +213,40 @@ describe('voice edge HTTPS forwarder against a broken upstream', () => {
     expect(res.status).toBe(503);
     expect(Date.now() - t0).toBeLessThan(1500);
     expect(f.stats()).toEqual({ forwarded: 0, failed: 1 });
+  });
+
+  it('answers 503 at once to a 101 Switching Protocols (it hung for ever: no error, no answer), and passes 1xx interim answers over', async () => {
+    let answer = '';
+    const raw: TlsServer = createTlsServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.3' }, (socket) => {
+      let seen = '';
+      socket.on('data', (c: Buffer) => {
+        seen += c.toString();
+        const head = seen.indexOf('\r\n\r\n');
+        const length = Number(/content-length: *(\d+)/i.exec(seen)?.[1] ?? 0);
+        if (head < 0 || seen.length < head + 4 + length) return;
+        seen = seen.slice(head + 4 + length);
+        socket.write(answer);
+      });
+    });
+    const sockets = new Set<Socket>();
+    raw.on('secureConnection', (socket) => sockets.add(socket));
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    closing.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => raw.close(() => r()));
+    });
+    const f = await startEdgeForwarder({ target: `https://127.0.0.1:${(raw.address() as { port: number }).port}`, ca: tls.caPem, upstreamTimeoutMs: 2000 });
+    forwarders.push(f);
+    answer = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nrest';
+    const t0 = Date.now();
+    const res = await Promise.race([
+      post(f.url, '/api/v1/voice/route', '{}'),
+      new Promise<{ status: number }>((r) => setTimeout(() => r({ status: -1 }), 4000)),
+    ]);
+    expect(res.status).toBe(503);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    answer = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}';
+    expect(await post(f.url, '/api/v1/voice/route', '{}')).toMatchObject({ status: 200, body: '{}' });
+    expect(f.stats()).toEqual({ forwarded: 1, failed: 1 });
   });
 });

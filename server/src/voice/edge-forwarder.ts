@@ -124,8 +124,17 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
       // A deadline for the whole post (a socket from the pool, the answer's head and its whole body):
       // `timeout` alone is an idle one, so a server trickling its answer held the post — and Kamailio's
       // child — far past Kamailio's own 4 s.
-      const deadline = setTimeout(() => req.destroy(new Error(`no whole answer from the server within ${timeoutMs} ms`)), timeoutMs);
-      req.on('close', () => clearTimeout(deadline));
+      // It settles the post itself: a request closed without an 'error' (a 101 Switching Protocols answer,
+      // which Node answers by dropping the socket) left the post pending for ever.
+      const deadline = setTimeout(() => {
+        reject(new Error(`no whole answer from the server within ${timeoutMs} ms`));
+        req.destroy();
+      }, timeoutMs);
+      req.on('close', () => {
+        clearTimeout(deadline);
+        // Settled already when the answer ended (then this does nothing).
+        reject(new Error('the server closed the connection without a whole answer'));
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer from the server within ${timeoutMs} ms`)));
       req.on('error', (error) => {
         clearTimeout(deadline);
