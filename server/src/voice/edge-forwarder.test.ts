@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,31 @@ describe('voice edge HTTPS forwarder (docs/voice.md "An edge on another host")',
       old.closeAllConnections();
       await new Promise<void>((r) => old.close(() => r()));
     }
+  });
+
+  it('closes a connection whose request is trickled (head or body) after clientTimeoutMs, not Node’s 60 s / 300 s', async () => {
+    const f = await start({ clientTimeoutMs: 500 });
+    const port = Number(new URL(f.url).port);
+    const trickle = (first: string) =>
+      new Promise<number>((resolve) => {
+        const t0 = Date.now();
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.write(first);
+        const drip = setInterval(() => socket.write('x'), 100);
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(Date.now() - t0);
+        });
+        setTimeout(() => socket.destroy(), 5000);
+      });
+    const [head, body] = await Promise.all([
+      trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nX-Slow: '),
+      trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9000\r\n\r\n'),
+    ]);
+    expect(head).toBeLessThan(3000);
+    expect(body).toBeLessThan(3000);
+    expect(seen).toEqual([]);
   });
 
   it('keeps a path prefix of the server URL, and refuses a plain-http target or a listener off loopback', async () => {

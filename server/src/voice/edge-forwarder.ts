@@ -32,6 +32,8 @@ const MAX_ANSWER = 64 * 1024;
  * Kamailio gets this listener's 503 rather than a time-out of its own.
  */
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 3500;
+/** How long a client may take to send a whole request (ms; `EdgeForwarderOptions.clientTimeoutMs`). */
+const DEFAULT_CLIENT_TIMEOUT_MS = 10_000;
 
 export interface EdgeForwarderOptions {
   /** The server's HTTPS URL (`HUILIU_URL`); its path, if any, is kept as a prefix. Must be `https:`. */
@@ -44,6 +46,13 @@ export interface EdgeForwarderOptions {
   port?: number;
   /** Time-out of one post towards the server in ms, from its start to its answer's last byte (default 3,500). */
   upstreamTimeoutMs?: number;
+  /**
+   * How long a client may take to send one whole request, head and body, in ms (default 10,000; checked
+   * every second). Kamailio sends each post at once; Node's defaults (60 s for the head, 300 s for the
+   * whole request, checked every 30 s) let a local process trickling requests hold a socket and up to
+   * 32 KB for five minutes each — 3,000 such connections grew the process by ~130 MB.
+   */
+  clientTimeoutMs?: number;
 }
 
 export interface EdgeForwarder {
@@ -143,32 +152,36 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
       req.end(body);
     });
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    const path = (req.url ?? '').split('?')[0] ?? '';
-    const send = (code: ErrorCode) => {
-      // Refused before its body was read: the connection is not reused.
-      if (code !== 'NOT_READY') res.shouldKeepAlive = false;
-      res.writeHead(ERROR_CODES[code].status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(errorBody(code)));
-    };
-    if (!isLoopbackHost(req.socket.remoteAddress ?? '')) return send('FORBIDDEN');
-    if (!PATHS.has(path) || req.method !== 'POST') return send('NOT_FOUND');
-    void (async () => {
-      const body = await readBody(req);
-      if (body === null) return send('PAYLOAD_TOO_LARGE');
-      const headers: Record<string, string> = {};
-      for (const h of FORWARDED) {
-        const v = req.headers[h];
-        if (typeof v === 'string') headers[h] = v;
-      }
-      const out = await upstream(path, headers, body);
-      forwarded++;
-      res.writeHead(out.status, out.headers).end(out.body);
-    })().catch(() => {
-      failed++;
-      if (!res.headersSent) send('NOT_READY');
-      else res.destroy();
-    });
-  });
+  const clientTimeoutMs = options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+  const server: Server = createServer(
+    { keepAliveTimeout: 65_000, requestTimeout: clientTimeoutMs, headersTimeout: clientTimeoutMs, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      const send = (code: ErrorCode) => {
+        // Refused before its body was read: the connection is not reused.
+        if (code !== 'NOT_READY') res.shouldKeepAlive = false;
+        res.writeHead(ERROR_CODES[code].status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(errorBody(code)));
+      };
+      if (!isLoopbackHost(req.socket.remoteAddress ?? '')) return send('FORBIDDEN');
+      if (!PATHS.has(path) || req.method !== 'POST') return send('NOT_FOUND');
+      void (async () => {
+        const body = await readBody(req);
+        if (body === null) return send('PAYLOAD_TOO_LARGE');
+        const headers: Record<string, string> = {};
+        for (const h of FORWARDED) {
+          const v = req.headers[h];
+          if (typeof v === 'string') headers[h] = v;
+        }
+        const out = await upstream(path, headers, body);
+        forwarded++;
+        res.writeHead(out.status, out.headers).end(out.body);
+      })().catch(() => {
+        failed++;
+        if (!res.headersSent) send('NOT_READY');
+        else res.destroy();
+      });
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
