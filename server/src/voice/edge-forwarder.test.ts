@@ -260,7 +260,11 @@ describe('voice edge HTTPS forwarder against a broken upstream', () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((r) => raw.close(() => r()));
     });
-    const f = await startEdgeForwarder({ target: `https://127.0.0.1:${(raw.address() as { port: number }).port}`, ca: tls.caPem, upstreamTimeoutMs: 2000 });
+    const f = await startEdgeForwarder({
+      target: `https://127.0.0.1:${(raw.address() as { port: number }).port}`,
+      ca: tls.caPem,
+      upstreamTimeoutMs: 2000,
+    });
     forwarders.push(f);
     answer = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nrest';
     const t0 = Date.now();
