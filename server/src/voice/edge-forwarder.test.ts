@@ -132,6 +132,16 @@ describe('voice edge HTTPS forwarder (docs/voice.md "An edge on another host")',
     expect(seen).toEqual([]);
   });
 
+  it('does not hand a redirect on (Kamailio’s libcurl would follow it): 503, and the post is not made again', async () => {
+    answer = () => ({ status: 302, headers: { location: 'https://203.0.113.7/api/v1/voice/route' }, body: '' });
+    const f = await start();
+    const res = await post(f.url, '/api/v1/voice/route', '{"event":"invite"}');
+    expect(res.status).toBe(503);
+    expect(res.headers).not.toHaveProperty('location');
+    expect(seen).toHaveLength(1);
+    expect(f.stats()).toEqual({ forwarded: 0, failed: 1 });
+  });
+
   it('answers 503 NOT_READY when the server is slow, down, below TLS 1.3 or signed by another CA', async () => {
     answer = () => ({ status: 200, body: '{}', delayMs: 1500 });
     const slow = await start({ upstreamTimeoutMs: 300 });

@@ -32,6 +32,8 @@ const MAX_ANSWER = 64 * 1024;
  * Kamailio gets this listener's 503 rather than a time-out of its own.
  */
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 3500;
+/** How long a pooled connection to the server may stay idle before it is closed (ms). */
+const IDLE_UPSTREAM_MS = 30_000;
 /** How long a client may take to send a whole request (ms; `EdgeForwarderOptions.clientTimeoutMs`). */
 const DEFAULT_CLIENT_TIMEOUT_MS = 10_000;
 
@@ -95,7 +97,16 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
   const prefix = target.pathname.replace(/\/+$/, '');
   const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   // Kept-alive TLS 1.3 connections to the server: one handshake per connection, not per post.
-  const agent = new Agent({ keepAlive: true, maxSockets: 64, minVersion: 'TLSv1.3', ...(options.ca ? { ca: options.ca } : {}) });
+  // An idle pooled connection is dropped after 30 s: a middlebox that forgets idle connections silently
+  // would otherwise turn the next post on it into a time-out (a lost route; posts are never retried here,
+  // so none is ever made twice).
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: 64,
+    timeout: IDLE_UPSTREAM_MS,
+    minVersion: 'TLSv1.3',
+    ...(options.ca ? { ca: options.ca } : {}),
+  });
   let forwarded = 0;
   let failed = 0;
 
@@ -122,10 +133,14 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
           });
           res.on('end', () => {
             clearTimeout(deadline);
+            // A redirect is not followed and not handed on: Kamailio's libcurl would follow it itself
+            // (over TLS inside Kamailio, or off the machine).
+            const status = res.statusCode ?? 502;
+            if (status >= 300 && status < 400) return reject(new Error(`the server answered a redirect (${status})`));
             const answer: Record<string, string | string[]> = {};
             for (const [name, value] of Object.entries(res.headers))
               if (value !== undefined && !HOP_HEADERS.has(name.toLowerCase())) answer[name] = value;
-            resolve({ status: res.statusCode ?? 502, headers: answer, body: Buffer.concat(chunks) });
+            resolve({ status, headers: answer, body: Buffer.concat(chunks) });
           });
           res.on('error', reject);
         },

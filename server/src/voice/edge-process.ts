@@ -506,6 +506,7 @@ export async function startVoiceEdge(
       ? await startEdgeForwarder({ target: resolvedApi, ca: readFileSync(caFile, 'utf8') })
       : null;
   const apiUrl = forwarder?.url ?? resolvedApi;
+  // From here on a failure closes the forwarder (its listener would keep this process alive).
   try {
     writeFileSync(
       configPath,
@@ -530,146 +531,158 @@ export async function startVoiceEdge(
       { mode: 0o600 },
     );
     checkKamailioConfig(configPath);
+
+    const kamailioLog = join(runDir, 'kamailio.log');
+    const rtpengineLog = join(runDir, 'rtpengine.log');
+    const kamailioPid = join(runDir, 'kamailio.pid');
+    const rtpenginePid = join(runDir, 'rtpengine.pid');
+    const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').slice(-4000) : '(no log)');
+    // Foreground: children of this process, restarted after an unexpected exit (edge-supervisor.ts).
+    const supervisor = options.detached ? null : new DaemonSupervisor(options.supervisor);
+    const spawnDaemon = (
+      name: EdgeDaemon,
+      bin: string,
+      args: string[],
+      logPath: string,
+      ready: () => Promise<boolean>,
+      env?: NodeJS.ProcessEnv,
+    ) => {
+      if (supervisor) {
+        // Kamailio leads its own process group: its workers outlive a killed main process and keep the ports.
+        supervisor.start({ name, bin, args, logPath, cwd: runDir, ready, ownGroup: name === 'kamailio', ...(env ? { env } : {}) });
+        return;
+      }
+      // The log is a file, not a pipe: a detached daemon outlives this process and must not write into a closed pipe.
+      const log = openSync(logPath, 'w', 0o600);
+      // cwd: the run dir, so nothing a daemon writes to its working directory lands where it was started.
+      const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: true, cwd: runDir, ...(env ? { env } : {}) });
+      closeSync(log);
+      child.unref();
+    };
+
+    // A daemon that never came up is not restarted: stop what was started, then throw.
+    const startedOrStop = async (up: Promise<void>) => {
+      try {
+        await up;
+      } catch (e) {
+        await supervisor?.stop();
+        throw e;
+      }
+    };
+
+    const useRtpengine = settings.rtpengine !== false;
+    const recordings = join(runDir, 'recordings');
+    if (useRtpengine) {
+      // Our own config file: rtpengine otherwise reads /etc/rtpengine/rtpengine.conf (its fixed ports).
+      const cliPort = await freeSipPort(host);
+      const rtpConfig = join(runDir, 'rtpengine.conf');
+      mkdirSync(recordings, { recursive: true, mode: 0o700 });
+      writeFileSync(
+        rtpConfig,
+        [
+          '[rtpengine]',
+          'table = -1',
+          `interface = ${host}`,
+          `listen-ng = ${host}:${ngPort}`,
+          `listen-cli = ${host}:${cliPort}`,
+          `port-min = ${mediaMin}`,
+          `port-max = ${mediaMax}`,
+          `timeout = ${settings.mediaTimeoutSeconds ?? 60}`,
+          `delete-delay = ${settings.mediaDeleteDelaySeconds ?? DEFAULT_MEDIA_DELETE_DELAY_S}`,
+          'log-level = 5',
+          // The media tap (docs/voice.md "Live transcripts"): calls Kamailio offers with record-call=yes
+          // are written here as pcap while they run; the server reads the caller's leg and deletes it.
+          `recording-dir = ${recordings}`,
+          'recording-method = pcap',
+          'recording-format = raw',
+          '',
+        ].join('\n'),
+        { mode: 0o600 },
+      );
+      const args = [
+        `--config-file=${rtpConfig}`,
+        '--config-section=rtpengine',
+        '--foreground',
+        '--log-stderr',
+        `--pidfile=${rtpenginePid}`,
+      ];
+      // rtpengine 10.5.3.5 (Debian 12) with pcap recording crashes on SIGTERM at shutdown (after its calls
+      // are gone): no core file of a process that holds call audio. `exec` keeps the pid (the pid file, stop()).
+      spawnDaemon('rtpengine', '/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', RTPENGINE_BIN, ...args], rtpengineLog, () =>
+        rtpenginePing(host, ngPort),
+      );
+      await startedOrStop(
+        waitFor(
+          () => rtpenginePing(host, ngPort),
+          5000,
+          'rtpengine',
+          () => readLog(rtpengineLog),
+        ),
+      );
+    }
+    // -DD: stay in the foreground (a child we own, or a detached session leader with a pid file); -E: log to stderr.
+    // -w: its working directory is the run dir (0700), not "/": a crash's core file (≈ 300 MB, call data in
+    // shared memory) lands there, one file `core` overwritten by the next (docs/voice.md "Supervisor").
+    spawnDaemon(
+      'kamailio',
+      KAMAILIO_BIN,
+      ['-DD', '-E', '-f', configPath, '-P', kamailioPid, '-w', runDir, '-m', String(settings.sharedMemoryMb ?? 256), '-M', '16'],
+      kamailioLog,
+      async () => (await sipOptions(host, sipPort, 300)) !== null,
+      tlsFiles ? { ...process.env, OPENSSL_CONF: tlsFiles.opensslConfig } : undefined,
+    );
+    await startedOrStop(
+      waitFor(
+        async () => (await sipOptions(host, sipPort, 300)) !== null,
+        10_000,
+        'kamailio',
+        () => readLog(kamailioLog),
+      ),
+    );
+
+    const edge: VoiceEdge = {
+      domain: host,
+      // wss first: the softphone on an https page takes it (sip-phone.ts defaultPickUri); ws stays for http pages.
+      uris: [
+        `sip:${host}:${sipPort}`,
+        ...(wssPort !== null ? [`wss://${host}:${wssPort}`] : []),
+        ...(ws ? [`ws://${host}:${wsPort}`] : []),
+      ],
+      ...(useRtpengine ? { recordings, rtpengine: `${host}:${ngPort}`, queuePrompts: prompts } : {}),
+    };
+    if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');
+    return {
+      sipUri: `sip:${host}:${sipPort}`,
+      wsUri: ws ? `ws://${host}:${wsPort}` : null,
+      wssUri: wssPort !== null ? `wss://${host}:${wssPort}` : null,
+      apiUrl,
+      forwardsTo: forwarder ? resolvedApi : null,
+      forwarded: () => forwarder?.stats() ?? null,
+      host,
+      sipPort,
+      wsPort: ws ? wsPort : null,
+      wssPort,
+      tlsOffReason: 'off' in tls ? tls.off : null,
+      ngPort,
+      runDir,
+      configPath,
+      prompts,
+      restarts: () => supervisor?.restarts() ?? { kamailio: 0, rtpengine: 0 },
+      async stop() {
+        try {
+          if (supervisor) {
+            await supervisor.stop();
+          } else await stopVoiceEdge(runDir);
+        } finally {
+          await forwarder?.close();
+        }
+        if (!settings.staticRouteUser) rmSync(voiceEdgePath(settings.dataDir), { force: true });
+      },
+    };
   } catch (error) {
     await forwarder?.close();
     throw error;
   }
-
-  const kamailioLog = join(runDir, 'kamailio.log');
-  const rtpengineLog = join(runDir, 'rtpengine.log');
-  const kamailioPid = join(runDir, 'kamailio.pid');
-  const rtpenginePid = join(runDir, 'rtpengine.pid');
-  const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').slice(-4000) : '(no log)');
-  // Foreground: children of this process, restarted after an unexpected exit (edge-supervisor.ts).
-  const supervisor = options.detached ? null : new DaemonSupervisor(options.supervisor);
-  const spawnDaemon = (
-    name: EdgeDaemon,
-    bin: string,
-    args: string[],
-    logPath: string,
-    ready: () => Promise<boolean>,
-    env?: NodeJS.ProcessEnv,
-  ) => {
-    if (supervisor) {
-      // Kamailio leads its own process group: its workers outlive a killed main process and keep the ports.
-      supervisor.start({ name, bin, args, logPath, cwd: runDir, ready, ownGroup: name === 'kamailio', ...(env ? { env } : {}) });
-      return;
-    }
-    // The log is a file, not a pipe: a detached daemon outlives this process and must not write into a closed pipe.
-    const log = openSync(logPath, 'w', 0o600);
-    // cwd: the run dir, so nothing a daemon writes to its working directory lands where it was started.
-    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: true, cwd: runDir, ...(env ? { env } : {}) });
-    closeSync(log);
-    child.unref();
-  };
-
-  // A daemon that never came up is not restarted: stop what was started, then throw.
-  const startedOrStop = async (up: Promise<void>) => {
-    try {
-      await up;
-    } catch (e) {
-      await supervisor?.stop();
-      await forwarder?.close();
-      throw e;
-    }
-  };
-
-  const useRtpengine = settings.rtpengine !== false;
-  const recordings = join(runDir, 'recordings');
-  if (useRtpengine) {
-    // Our own config file: rtpengine otherwise reads /etc/rtpengine/rtpengine.conf (its fixed ports).
-    const cliPort = await freeSipPort(host);
-    const rtpConfig = join(runDir, 'rtpengine.conf');
-    mkdirSync(recordings, { recursive: true, mode: 0o700 });
-    writeFileSync(
-      rtpConfig,
-      [
-        '[rtpengine]',
-        'table = -1',
-        `interface = ${host}`,
-        `listen-ng = ${host}:${ngPort}`,
-        `listen-cli = ${host}:${cliPort}`,
-        `port-min = ${mediaMin}`,
-        `port-max = ${mediaMax}`,
-        `timeout = ${settings.mediaTimeoutSeconds ?? 60}`,
-        `delete-delay = ${settings.mediaDeleteDelaySeconds ?? DEFAULT_MEDIA_DELETE_DELAY_S}`,
-        'log-level = 5',
-        // The media tap (docs/voice.md "Live transcripts"): calls Kamailio offers with record-call=yes
-        // are written here as pcap while they run; the server reads the caller's leg and deletes it.
-        `recording-dir = ${recordings}`,
-        'recording-method = pcap',
-        'recording-format = raw',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    const args = [`--config-file=${rtpConfig}`, '--config-section=rtpengine', '--foreground', '--log-stderr', `--pidfile=${rtpenginePid}`];
-    // rtpengine 10.5.3.5 (Debian 12) with pcap recording crashes on SIGTERM at shutdown (after its calls
-    // are gone): no core file of a process that holds call audio. `exec` keeps the pid (the pid file, stop()).
-    spawnDaemon('rtpengine', '/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', RTPENGINE_BIN, ...args], rtpengineLog, () =>
-      rtpenginePing(host, ngPort),
-    );
-    await startedOrStop(
-      waitFor(
-        () => rtpenginePing(host, ngPort),
-        5000,
-        'rtpengine',
-        () => readLog(rtpengineLog),
-      ),
-    );
-  }
-  // -DD: stay in the foreground (a child we own, or a detached session leader with a pid file); -E: log to stderr.
-  // -w: its working directory is the run dir (0700), not "/": a crash's core file (≈ 300 MB, call data in
-  // shared memory) lands there, one file `core` overwritten by the next (docs/voice.md "Supervisor").
-  spawnDaemon(
-    'kamailio',
-    KAMAILIO_BIN,
-    ['-DD', '-E', '-f', configPath, '-P', kamailioPid, '-w', runDir, '-m', String(settings.sharedMemoryMb ?? 256), '-M', '16'],
-    kamailioLog,
-    async () => (await sipOptions(host, sipPort, 300)) !== null,
-    tlsFiles ? { ...process.env, OPENSSL_CONF: tlsFiles.opensslConfig } : undefined,
-  );
-  await startedOrStop(
-    waitFor(
-      async () => (await sipOptions(host, sipPort, 300)) !== null,
-      10_000,
-      'kamailio',
-      () => readLog(kamailioLog),
-    ),
-  );
-
-  const edge: VoiceEdge = {
-    domain: host,
-    // wss first: the softphone on an https page takes it (sip-phone.ts defaultPickUri); ws stays for http pages.
-    uris: [`sip:${host}:${sipPort}`, ...(wssPort !== null ? [`wss://${host}:${wssPort}`] : []), ...(ws ? [`ws://${host}:${wsPort}`] : [])],
-    ...(useRtpengine ? { recordings, rtpengine: `${host}:${ngPort}`, queuePrompts: prompts } : {}),
-  };
-  if (!settings.staticRouteUser) writeFileSync(voiceEdgePath(settings.dataDir), JSON.stringify(edge, null, 2) + '\n');
-  return {
-    sipUri: `sip:${host}:${sipPort}`,
-    wsUri: ws ? `ws://${host}:${wsPort}` : null,
-    wssUri: wssPort !== null ? `wss://${host}:${wssPort}` : null,
-    apiUrl,
-    forwardsTo: forwarder ? resolvedApi : null,
-    forwarded: () => forwarder?.stats() ?? null,
-    host,
-    sipPort,
-    wsPort: ws ? wsPort : null,
-    wssPort,
-    tlsOffReason: 'off' in tls ? tls.off : null,
-    ngPort,
-    runDir,
-    configPath,
-    prompts,
-    restarts: () => supervisor?.restarts() ?? { kamailio: 0, rtpengine: 0 },
-    async stop() {
-      if (supervisor) {
-        await supervisor.stop();
-      } else await stopVoiceEdge(runDir);
-      await forwarder?.close();
-      if (!settings.staticRouteUser) rmSync(voiceEdgePath(settings.dataDir), { force: true });
-    },
-  };
 }
 
 /**
