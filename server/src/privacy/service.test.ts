@@ -374,6 +374,34 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     expect(await h.store.erased([A, B])).toEqual(new Set([A, B]));
   });
 
+  it('carries out requests whose approval was interrupted (still approved 10 min later): the erasure, the export bundle', async () => {
+    const h = await setUp();
+    const e = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'stuck-e' } }), { skillGroup: 'general' });
+    const x = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'stuck-x' } }), { skillGroup: 'general' });
+    const erasure = await h.service.requestErasure(alice, { customerId: e.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    const exp = await h.service.requestExport(alice, { customerExternalId: 'stuck-x', reason: 'GDPR Art. 15 request' });
+    // The process stopped right after recording the approvals (what `approve` does before carrying out).
+    const at = new Date().toISOString();
+    expect(await h.store.decide(erasure.id, 'approved', 'u-olga', at, null)).toBe(true);
+    expect(await h.store.decide(exp.id, 'approved', 'u-olga', at, new Date(Date.now() + 7 * DAY).toISOString())).toBe(true);
+    // Not yet: an approval a minute old may still be running somewhere.
+    h.advance(60_000);
+    expect(await h.service.resumeInterrupted()).toBe(0);
+    expect((await h.store.get(erasure.id))?.status).toBe('approved');
+
+    h.advance(10 * 60_000);
+    expect(await h.service.resumeInterrupted()).toBe(2);
+    expect((await h.store.get(erasure.id))?.status).toBe('executed');
+    expect(await h.store.erased([e.envelope.customerId, x.envelope.customerId])).toEqual(new Set([e.envelope.customerId]));
+    expect(await h.store.get(exp.id)).toMatchObject({ status: 'approved', hasBundle: true });
+    expect(h.audit.filter((a) => a.action.endsWith('.resume')).map((a) => a.action)).toEqual([
+      'privacy.erasure.resume',
+      'privacy.export.resume',
+    ]);
+    // Done: nothing left to resume.
+    expect(await h.service.resumeInterrupted()).toBe(0);
+  });
+
   it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {
     // Node B's file merged X (the log's id) with Z; the cluster fails the first sharedErasure of Z.
     const calls: string[][] = [];

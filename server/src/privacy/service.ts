@@ -69,6 +69,8 @@ export interface PrivacyServiceOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** An approved request still `approved` this long after its approval was interrupted (ms): 10 minutes. */
+export const RESUME_AFTER_MS = 600_000;
 const bundleAad = (requestId: string) => `privacy-export:${requestId}`;
 /** Messages read per page while a bundle is built. */
 const PAGE = 1000;
@@ -88,6 +90,8 @@ export class PrivacyService {
    * found nothing: the audit entry said keysDestroyed 0.
    */
   private erasing: Promise<unknown> = Promise.resolve();
+  /** Request ids being carried out by this process (approve or resume): a resume skips them. */
+  private readonly inProgress = new Set<string>();
   private serially<T>(step: () => Promise<T>): Promise<T> {
     const next = this.erasing.then(step);
     this.erasing = next.catch(() => undefined);
@@ -226,17 +230,7 @@ export class PrivacyService {
       throw new HuiliuError('PRIVACY_REQUEST_NOT_PENDING', 'The request was decided meanwhile.');
     }
     this.audit(actor, `privacy.${kind}.approve`, r, 'ok', { ...(expiresAt ? { expiresAt } : {}), ...(note ? { note } : {}) });
-    try {
-      if (kind === 'export') await this.buildBundle(r);
-      else await this.erase(r, actor);
-    } catch (error) {
-      await this.o.store.complete(id, 'failed', this.iso());
-      this.audit('system', `privacy.${kind}.${kind === 'export' ? 'build' : 'execute'}`, r, 'failed', {
-        code: error instanceof HuiliuError ? error.code : 'INTERNAL',
-      });
-      this.o.logger.error({ err: error, requestId: id }, `privacy ${kind} failed after approval`);
-      throw error;
-    }
+    await this.carryOut(kind, r, actor);
     return this.view((await this.o.store.get(id))!);
   }
 
@@ -288,6 +282,50 @@ export class PrivacyService {
       if (r) this.audit('system', 'privacy.export.expire', r, 'ok');
     }
     return ids.length;
+  }
+
+  /**
+   * Requests approved but never finished: the process stopped (crash, deploy) between the approval and
+   * the end of its erasure or bundle build, so the request stayed `approved` with nothing done — or half
+   * done — and no one was told. Each one approved more than `RESUME_AFTER_MS` ago and not in progress
+   * here is carried out again as `approve` would (an erasure is idempotent: keys destroyed already count
+   * 0; an export gets its bundle), audited with `resumed: true`, and completed `executed`/`failed` as
+   * `approve` does. Runs with the privacy jobs (at start, then hourly). Answers how many it resumed.
+   */
+  async resumeInterrupted(): Promise<number> {
+    const cutoff = this.now() - RESUME_AFTER_MS;
+    let resumed = 0;
+    for (const kind of ['erasure', 'export'] as const) {
+      for (const r of await this.o.store.list(kind, 'approved')) {
+        if (this.inProgress.has(r.id) || (kind === 'export' && r.hasBundle)) continue;
+        if (!r.decidedAt || Date.parse(r.decidedAt) > cutoff) continue;
+        resumed++;
+        this.o.logger.warn({ requestId: r.id, kind }, 'privacy request approved but never finished: carrying it out now');
+        const actor: PrivacyActor = { id: r.decidedBy ?? 'system', username: 'system', roles: [], skillGroups: [] };
+        await this.carryOut(kind, r, actor, true).catch(() => undefined);
+      }
+    }
+    return resumed;
+  }
+
+  /** Builds the bundle or erases, then marks the request failed (audited, logged, rethrown) when that throws. */
+  private async carryOut(kind: PrivacyRequestKind, r: PrivacyRequestRecord, actor: PrivacyActor, resumed = false): Promise<void> {
+    this.inProgress.add(r.id);
+    try {
+      if (kind === 'export') await this.buildBundle(r);
+      else await this.erase(r, actor);
+    } catch (error) {
+      await this.o.store.complete(r.id, 'failed', this.iso());
+      this.audit('system', `privacy.${kind}.${kind === 'export' ? 'build' : 'execute'}`, r, 'failed', {
+        code: error instanceof HuiliuError ? error.code : 'INTERNAL',
+        ...(resumed ? { resumed: true } : {}),
+      });
+      this.o.logger.error({ err: error, requestId: r.id }, `privacy ${kind} failed after approval`);
+      throw error;
+    } finally {
+      this.inProgress.delete(r.id);
+    }
+    if (resumed) this.audit('system', `privacy.${kind}.resume`, r, 'ok');
   }
 
   /** Builds, seals (AES-256-GCM, a fresh data key from the KeyProvider, stored wrapped) and stores the bundle. */
@@ -550,6 +588,7 @@ export const PRIVACY_JOBS_EVERY_MS = 3600_000;
 export function schedulePrivacyJobs(service: PrivacyService, logger: Logger): PeriodicJob<void> {
   const once = async () => {
     try {
+      await service.resumeInterrupted();
       await service.expire();
       await service.runRetention();
     } catch (error) {
