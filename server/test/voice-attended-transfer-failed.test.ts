@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { loadVoiceSecrets } from '../src/voice/secrets';
+import { openAgentSocket } from './support/agent-client';
+import { startTestServer, type TestServer } from './support/harness';
+import { edgeTlsSetting, refusedPosts, registeredPhone, runSipp, SCENARIOS } from './support/sip';
+import { eventually } from './support/until';
+
+/**
+ * Issue 18, an attended transfer whose Replaces INVITE fails (docs/voice.md "Attended transfer"), with the
+ * real edge: a sipp trunk caller (`voice/caller-replaces-declined.xml`) dials `support` and agent1's sipp
+ * phone answers. agent1 "consults" agent2: a consult call comes from a WebSocket phone (route[AGENT_CALL],
+ * which sipp cannot reach), so its `consult` event is posted to the server as Kamailio posts it. The
+ * caller then calls agent2 with `Replaces: <the consult's Call-ID>` (route[REPLACES_IN]: the server ties
+ * the new leg to the session, which moves only when agent2's phone answers); agent2's phone declines it
+ * (486, `voice/phone-busy.xml`), and failure_route[REPLACES_FAILED] tells the server (`transfer_failed`).
+ * The customer is still on the call with agent1, and so must the session be: active with agent1, no offer
+ * to agent2, no transfer recorded, `call.transfer_failed` in the history; and the caller's hang-up of that
+ * first call then closes it `resolved` as any call. Before this, the server moved the session to agent2 at
+ * the INVITE and never back (docs/voice.md).
+ */
+describe('attended transfer through Kamailio: a declined Replaces INVITE leaves the call with the first agent', () => {
+  let s: TestServer;
+  let edge: RunningEdge;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    assertVoiceBinaries();
+    s = await startTestServer();
+    edge = await startVoiceEdge({
+      dataDir: s.dataDir,
+      serverUrl: s.url,
+      ringMs: 5000,
+      queuePollSeconds: 1,
+      ...(await edgeTlsSetting(s.dataDir, s.url)),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await edge?.stop();
+    await s?.cleanup();
+  });
+
+  it('keeps the session with the first agent when the colleague’s phone declines the customer’s Replaces INVITE, and the hang-up closes it', async () => {
+    const token = loadVoiceSecrets(s.dataDir).routeToken;
+    const staff = s.services.auth.listStaff();
+    const agent1 = staff.find((u) => u.username === 'agent1')!;
+    const agent2 = staff.find((u) => u.username === 'agent2')!;
+    // agent1 alone is signed in: the call is theirs.
+    sockets.push(await openAgentSocket(s, await s.login('agent1')));
+    const { running: first } = await registeredPhone(s, edge.sipPort, 'agent1', 'phone.xml', 60_000);
+    const { running: second } = await registeredPhone(s, edge.sipPort, 'agent2', 'phone-busy.xml', 60_000);
+    const consultCallId = 'consult-1@ws.invalid';
+    const caller = runSipp(
+      [
+        `127.0.0.1:${edge.sipPort}`,
+        ...['-sf', join(SCENARIOS, 'caller-replaces-declined.xml'), '-s', 'support', '-m', '1', '-d', '4000', '-p', '0'],
+        ...['-key', 'target', 'agent2', '-key', 'consult', consultCallId, '-cid_str', 'attended-%u@huiliu.test'],
+        ...['-recv_timeout', '20000'],
+      ],
+      60_000,
+    );
+    try {
+      const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86139001'), 15_000);
+      const answered = await eventually(async () => {
+        const found = await s.services.store.latestSession(customer.id, 'SP');
+        return found?.status === 'active' && found.assignedAgentId === agent1.id ? found : null;
+      }, 15_000);
+      // agent2 signs in (the transfer's target), and agent1's phone calls them: the consult, as Kamailio posts it.
+      sockets.push(await openAgentSocket(s, await s.login('agent2')));
+      const consult = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/voice/events',
+        payload: { event: 'consult', callId: consultCallId, sessionId: '', agent: 'agent1' },
+        headers: { 'x-huiliu-voice-token': token },
+      });
+      expect(consult.statusCode, consult.body).toBe(200);
+
+      // The Replaces INVITE (≤ 4 s later) moves the session, agent2's phone declines it, the edge reports it.
+      const events = async () =>
+        (await s.services.store.listMessages(answered.conversationId)).flatMap((m) =>
+          m.kind === 'event' && m.sessionId === answered.id ? [m.body] : [],
+        );
+      const failedLine = await eventually(async () => (await events()).find((e) => e.name === 'call.transfer_failed') ?? null, 15_000);
+      expect(failedLine.data).toEqual({ from: 'agent1', to: 'agent2', sipStatus: 486 });
+      // While the customer is still on the first call (sipp pauses 4 s): back with agent1, nothing offered to agent2.
+      const back = await s.services.store.getSession(answered.id);
+      expect(back).toMatchObject({ status: 'active', assignedAgentId: agent1.id, offeredAgentId: null });
+
+      const run = await caller;
+      expect(run.code, run.out).toBe(0);
+      expect((await first).code).toBe(0);
+      expect((await second).code).toBe(0);
+
+      // The first call's BYE ends the session as any call (the old leg is the call again, not a replaced one).
+      const closed = await eventually(async () => {
+        const found = await s.services.store.getSession(answered.id);
+        return found?.status === 'closed' ? found : null;
+      }, 20_000);
+      expect(closed.assignedAgentId).toBe(agent1.id);
+      expect(closed.wrapUpCode).toBe('resolved');
+      expect(await s.services.store.countSessions({ customerId: customer.id, channel: 'SP' })).toBe(1);
+      const names = (await events()).map((e) => e.name);
+      expect(names.filter((n) => n.startsWith('call.') && n !== 'call.ringing')).toEqual([
+        'call.incoming',
+        'call.answered',
+        'call.transfer_failed',
+        'call.ended',
+      ]);
+      // Nothing was transferred: no transfer record, no routing decision made for agent2.
+      expect(await s.services.store.transfers(answered.id)).toEqual([]);
+      const decisions = await s.services.store.decisions(answered.id);
+      expect(decisions.map((d) => d.decision.offeredTo)).not.toContain(agent2.id);
+      expect(refusedPosts(edge)).toEqual([]);
+    } finally {
+      caller.kill();
+      first.kill();
+      second.kill();
+    }
+  }, 90_000);
+});
