@@ -172,7 +172,7 @@ describe('voice API', () => {
     expect((await event({ callId: 'n', sessionId: sid(first), event: 'ended', status: 0 })).status).toBe('closed');
   });
 
-  it('attended transfer: a consult ties to the agent’s call, the Replaces call moves the session to the colleague, the replaced leg does not end it', async () => {
+  it('attended transfer: a consult ties to the agent’s call, the Replaces call’s answer moves the session to the colleague, the replaced leg does not end it', async () => {
     await s.services.auth.createUser({
       username: 'agent5',
       displayName: 'Agent 5',
@@ -203,9 +203,10 @@ describe('voice API', () => {
       replaces: 'no-such-consult',
     });
     expect(unknown.statusCode).toBe(404);
-    const moved = await event({ event: 'transferred', callId: 'new-1@ws', sessionId: '', agent: 'agent2', replaces: 'consult-1@ws' });
-    expect(moved.sessionId).toBe(sessionId);
-    expect(moved.status).not.toBe('active');
+    const asked = await event({ event: 'transferred', callId: 'new-1@ws', sessionId: '', agent: 'agent2', replaces: 'consult-1@ws' });
+    expect(asked.sessionId).toBe(sessionId);
+    // Not moved yet: the customer is on hold with the first agent until the colleague's phone answers.
+    expect(asked.status).toBe('active');
     // The first agent hangs up the customer's old leg, the colleague's phone ends the consult: the session goes on.
     expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
     expect((await event({ event: 'ended', callId: 'consult-1@ws', sessionId: '', status: 0 })).status).not.toBe('closed');
@@ -222,6 +223,83 @@ describe('voice API', () => {
     // The new leg's BYE ends the call and closes the session.
     expect((await event({ event: 'ended', callId: 'new-1@ws', sessionId: '', status: 0 })).status).toBe('closed');
   });
+  it('attended transfer that fails: the session stays with the first agent, whose hang-up then ends the call', async () => {
+    await online('agent1');
+    await online('agent2');
+    const invite = call();
+    const first = await route(invite);
+    expect(first.action).toBe('agent');
+    if (first.action !== 'agent') return;
+    const sessionId = sid(first);
+    const agent1 = s.services.auth.listStaff().find((u) => u.username === first.user)!;
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: first.user, status: 200 });
+    await event({ event: 'consult', callId: 'consult-f@ws', sessionId: '', agent: first.user });
+    await event({ event: 'transferred', callId: 'new-f@ws', sessionId: '', agent: 'agent2', replaces: 'consult-f@ws' });
+    await event({ event: 'ringing', callId: 'new-f@ws', sessionId, agent: 'agent2', status: 180 });
+    // The colleague's phone declines the customer's INVITE with Replaces (failure_route[REPLACES_FAILED]).
+    const failed = { event: 'transfer_failed', callId: 'new-f@ws', sessionId, agent: 'agent2', status: 486 };
+    expect(await event(failed)).toEqual({ sessionId, status: 'active' });
+    // Posted again (Kamailio retried): nothing more happens.
+    expect(await event(failed)).toEqual({ sessionId, status: 'active' });
+    const kept = await s.services.store.getSession(sessionId);
+    expect(kept).toMatchObject({ status: 'active', assignedAgentId: agent1.id, offeredAgentId: null });
+    expect(await s.services.store.transfers(sessionId)).toEqual([]);
+    const lines = (await detailOf(sessionId)).messages.flatMap((m) => (m.body?.name?.startsWith('call.') ? [m.body] : []));
+    expect(lines.filter((l) => l.name === 'call.transfer_failed')).toEqual([
+      { name: 'call.transfer_failed', data: { from: first.user, to: 'agent2', sipStatus: 486 } },
+    ]);
+    expect(lines.map((l) => l.name)).not.toContain('call.transferred');
+    // Bad input: a failure of a leg nobody knows, a body that breaks the schema.
+    const unknown = await post('/api/v1/voice/events', { event: 'transfer_failed', callId: 'nobody@ws', sessionId: '', status: 486 });
+    expect(unknown.json()).toMatchObject({ error: { code: 'SESSION_NOT_FOUND' } });
+    const bad = await post('/api/v1/voice/events', { event: 'transfer_failed', callId: '', sessionId: 'SP1', status: 486 });
+    expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    // The consult ends, then the first agent's leg: the call ends and the session closes as any call.
+    await event({ event: 'ended', callId: 'consult-f@ws', sessionId: '', status: 0 });
+    const ended = await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 });
+    expect(ended.status).toBe('closed');
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ assignedAgentId: agent1.id, wrapUpCode: 'resolved' });
+  });
+
+  it('attended transfer: a failure posted after the colleague answered changes nothing; the old leg hung up while it rang ends with a failure', async () => {
+    await online('agent1');
+    await online('agent2');
+    const agent2 = s.services.auth.listStaff().find((u) => u.username === 'agent2')!;
+    // Answered, then a stray failure post for the same leg: the session stays with the colleague.
+    const invite = call();
+    const first = await route(invite);
+    if (first.action !== 'agent') throw new Error(JSON.stringify(first));
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: first.user, status: 200 });
+    await event({ event: 'consult', callId: 'consult-a@ws', sessionId: '', agent: first.user });
+    await event({ event: 'transferred', callId: 'new-a@ws', sessionId: '', agent: 'agent2', replaces: 'consult-a@ws' });
+    expect((await event({ event: 'answered', callId: 'new-a@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    expect(await event({ event: 'transfer_failed', callId: 'new-a@ws', sessionId, agent: 'agent2', status: 408 })).toEqual({
+      sessionId,
+      status: 'active',
+    });
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent2.id });
+    expect((await detailOf(sessionId)).messages.map((m) => m.body?.name)).not.toContain('call.transfer_failed');
+    // The old leg's BYE (the first agent's, after the NOTIFY 200) does not end it; the new leg's does.
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('active');
+    expect((await event({ event: 'ended', callId: 'new-a@ws', sessionId: '', status: 0 })).status).toBe('closed');
+
+    // The customer's old leg hangs up while the Replaces INVITE rings; then that INVITE times out: the call is over.
+    const other = call();
+    const second = await route(other);
+    if (second.action !== 'agent') throw new Error(JSON.stringify(second));
+    const otherId = sid(second);
+    await event({ callId: other.callId, sessionId: otherId, event: 'answered', agent: second.user, status: 200 });
+    await event({ event: 'consult', callId: 'consult-b@ws', sessionId: '', agent: second.user });
+    await event({ event: 'transferred', callId: 'new-b@ws', sessionId: '', agent: 'agent2', replaces: 'consult-b@ws' });
+    expect((await event({ event: 'ended', callId: other.callId, sessionId: '', status: 0 })).status).toBe('active');
+    expect((await event({ event: 'transfer_failed', callId: 'new-b@ws', sessionId: otherId, agent: 'agent2', status: 408 })).status).toBe(
+      'closed',
+    );
+    const names = (await detailOf(otherId)).messages.flatMap((m) => (m.body?.name?.startsWith('call.') ? [m.body.name] : []));
+    expect(names.slice(-2)).toEqual(['call.transfer_failed', 'call.ended']);
+  });
+
   /** The SP session as a lead sees it: its agent and its history's call events. */
   const detailOf = async (sessionId: string) => {
     const detail = await s.app.inject({
