@@ -687,7 +687,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         });
       } catch (error) {
         if (!(error instanceof HuiliuError)) throw error;
-        log.warn({ sessionId: session.id, code: error.code }, 'attended transfer answered but refused; the session stays with the first agent');
+        log.warn(
+          { sessionId: session.id, code: error.code },
+          'attended transfer answered but refused; the session stays with the first agent',
+        );
         moved = false;
       }
     }
@@ -708,11 +711,16 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   async function attendedLegEnded(pending: AttendedPending, key: string): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
     if (!pending.oldLegEnded) {
       pending.oldLegEnded = true;
-      pending.timer = setTimeout(() => {
-        void service
-          .event({ event: 'transfer_failed', callId: pending.callId, sessionId: pending.sessionId, status: 408 })
-          .catch((error: unknown) => log.warn({ sessionId: pending.sessionId, err: error }, 'ending an unanswered attended transfer failed'));
-      }, ringSeconds * 1000 + REFER_FOLLOW_MS);
+      pending.timer = setTimeout(
+        () => {
+          void service
+            .event({ event: 'transfer_failed', callId: pending.callId, sessionId: pending.sessionId, status: 408 })
+            .catch((error: unknown) =>
+              log.warn({ sessionId: pending.sessionId, err: error }, 'ending an unanswered attended transfer failed'),
+            );
+        },
+        ringSeconds * 1000 + REFER_FOLLOW_MS,
+      );
       pending.timer.unref();
       const times = calls.get(pending.sessionId);
       if (times) await drain(times, key);
