@@ -107,6 +107,7 @@ async function attendedTransferThatFails(
     expect(names.filter((n) => n.startsWith('call.') && n !== 'call.ringing')).toEqual([
       'call.incoming',
       'call.answered',
+      'call.transferring',
       'call.transfer_failed',
       'call.ended',
     ]);

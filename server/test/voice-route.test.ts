@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voice';
@@ -603,5 +606,91 @@ describe('voice API: a blind transfer whose INVITE never follows', () => {
     expect(await s.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent7 });
     // The agent's leg is the call: its BYE ends it as usual.
     expect((await post('/api/v1/voice/events', { event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
+});
+
+/**
+ * An attended transfer across a server restart: the pending transfer (the customer's INVITE with Replaces
+ * rings the colleague; the session moves on their answer) is in memory, and written down as the
+ * `call.transferring` history line, so a server restarted while the colleague's phone rang still makes
+ * the transfer on the answer (before, the answer found the session with the first agent and failed).
+ */
+describe('voice API across a restart', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-voice-attended-restart-'));
+  const sockets: Socket[] = [];
+  let s: TestServer | null = null;
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await s?.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** POSTs a voice event as Kamailio does; the answer's body (status 200 expected). */
+  async function event(server: TestServer, payload: object): Promise<{ sessionId: string; status: string }> {
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/events',
+      payload,
+      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  }
+  async function online(server: TestServer, username: string): Promise<void> {
+    sockets.push(await openAgentSocket(server, await server.login(username)));
+    const id = server.services.auth.listStaff().find((u) => u.username === username)!.id;
+    await until(() => server.services.pool.get(id) !== undefined);
+  }
+
+  it('a colleague who answers the Replaces INVITE after a restart takes the session; the old leg’s BYE then leaves it with them', async () => {
+    const first = await startTestServer({}, { dataDir });
+    s = first;
+    await online(first, 'agent1');
+    const callId = `attended-restart-${Date.now()}@trunk.example`;
+    const routed = await first.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/route',
+      payload: { event: 'invite', callId, from: '"Caller" <sip:+8613800139999@trunk.example>;tag=abc', to: 'sip:support@127.0.0.1' },
+      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
+    });
+    const answer = routed.json<VoiceRouteResponse>();
+    if (answer.action !== 'agent') throw new Error(routed.body);
+    const sessionId = answer.sessionId;
+    await event(first, { callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    await online(first, 'agent2');
+    await event(first, { event: 'consult', callId: 'consult-r@ws', sessionId: '', agent: 'agent1' });
+    expect(
+      await event(first, { event: 'transferred', callId: 'new-r@ws', sessionId: '', agent: 'agent2', replaces: 'consult-r@ws' }),
+    ).toEqual({
+      sessionId,
+      status: 'active',
+    });
+
+    // The server goes away and comes back on the same data dir while agent2's phone rings.
+    while (sockets.length > 0) sockets.pop()!.close();
+    await first.close();
+    s = null;
+    const second = await startTestServer({}, { dataDir });
+    s = second;
+    await online(second, 'agent1');
+    await online(second, 'agent2');
+    const agent2 = second.services.auth.listStaff().find((u) => u.username === 'agent2')!;
+    expect((await event(second, { event: 'answered', callId: 'new-r@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    expect(await second.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent2.id });
+    // The first agent's BYE of the old leg (Kamailio's `calls` table names the session): the leg ends, not the call.
+    expect((await event(second, { event: 'ended', callId, sessionId, status: 0 })).status).toBe('active');
+    expect((await event(second, { event: 'ended', callId: 'new-r@ws', sessionId, status: 0 })).status).toBe('closed');
+    const names = (await second.services.store.listMessages((await second.services.store.getSession(sessionId))!.conversationId)).flatMap(
+      (m) => (m.kind === 'event' && m.sessionId === sessionId ? [m.body.name] : []),
+    );
+    expect(names.filter((n) => n.startsWith('call.') && n !== 'call.ringing')).toEqual([
+      'call.incoming',
+      'call.answered',
+      'call.transferring',
+      'call.transferred',
+      'call.answered',
+      'call.ended',
+    ]);
   });
 });

@@ -650,7 +650,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const session = await deps.store.getSession(consult.sessionId);
     if (!session || session.status === 'closed') throw new HuiliuError('SESSION_NOT_FOUND');
     const key = callKey(request.callId);
-    if (!attendedPending.has(key))
+    if (!attendedPending.has(key)) {
       bounded(attendedPending, key, {
         sessionId: session.id,
         callId: request.callId,
@@ -658,6 +658,9 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         fromAgentId: consult.fromAgentId,
         targetId: target.id,
       });
+      // Written down too: a server restarted before the answer finds the transfer it has to make (`pendingFromHistory`).
+      await remember(session, key, 'call.transferring', { from: staffById(consult.fromAgentId)?.username ?? '', to: target.username });
+    }
     bounded(byCall, key, session.id);
     log.info({ sessionId: session.id }, 'attended transfer asked (Replaces); the colleague is rung');
     return { sessionId: session.id, status: session.status };
@@ -695,12 +698,33 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       }
     }
     // The old leg (still up until the first agent hangs it up, or already gone) no longer ends the session.
-    if (!pending.oldLegEnded) bounded(replaced, pending.oldKey, session.id);
-    byCall.delete(pending.oldKey);
+    if (pending.oldKey && !pending.oldLegEnded) bounded(replaced, pending.oldKey, session.id);
+    if (pending.oldKey) byCall.delete(pending.oldKey);
     if (moved && onCall.get(pending.fromAgentId)?.sessionId === session.id) onCall.delete(pending.fromAgentId);
     if (moved) await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: target?.username ?? '' });
     log.info({ sessionId: session.id, moved }, 'call transferred (attended)');
     return moved;
+  }
+
+  /**
+   * An attended transfer this process does not remember (it restarted while the Replaces INVITE rang):
+   * the session's `call.transferring` line of leg `key` (written by `transferred`), not yet followed by
+   * that leg's `call.transferred` or `call.transfer_failed`, while the session is still active with
+   * another agent than the one answering. Undefined otherwise. Reads the newest 1,000 lines.
+   */
+  async function pendingFromHistory(
+    session: SessionRecord,
+    key: string,
+    callId: string,
+    agentId: string,
+  ): Promise<AttendedPending | undefined> {
+    if (session.status !== 'active' || !session.assignedAgentId || session.assignedAgentId === agentId) return undefined;
+    const { messages } = await deps.store.recentMessages(session.conversationId, { limit: 1000 });
+    const ids = new Set(messages.filter((m) => m.sessionId === session.id).map((m) => m.clientMessageId));
+    if (!ids.has(`call.transferring:${key}`) || ids.has(`call.transferred:${key}`) || ids.has(`call.transfer_failed:${key}`))
+      return undefined;
+    // The old leg is not known here: its BYE after the answer is told apart by the history (`movedFrom`).
+    return { sessionId: session.id, callId, oldKey: '', fromAgentId: session.assignedAgentId, targetId: agentId };
   }
 
   /**
@@ -856,7 +880,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         case 'answered': {
           if (!agent) throw new HuiliuError('VALIDATION_FAILED', 'An answered call names its agent.');
           // The consulted agent's phone answered the customer's INVITE with Replaces: the session moves now.
-          const pending = attendedPending.get(key);
+          let pending = attendedPending.get(key);
+          if (!pending) {
+            // Restarted since `transferred`: the transfer from its history line (a concurrent repeat shares it).
+            const found = await pendingFromHistory(session, key, request.callId, agent.id);
+            if (found) {
+              pending = attendedPending.get(key) ?? found;
+              bounded(attendedPending, key, pending);
+            }
+          }
           if (pending) {
             const moved = await (pending.answering ??= attendedAnswered(key, pending));
             attendedPending.delete(key);
