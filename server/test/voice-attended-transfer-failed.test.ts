@@ -26,7 +26,7 @@ import { eventually } from './support/until';
 /**
  * One attended transfer that fails through `edge`: the caller talks to agent1, the consult is posted, the
  * caller's INVITE with Replaces to agent2 gets `status` (from agent2's phone running `phone2`, or from
- * Kamailio), and the caller hangs up the first call after 4 s. Checks the session stayed with agent1 and
+ * Kamailio), and the caller hangs up the first call 6 s later. Checks the session stayed with agent1 and
  * closes `resolved` by them, with `call.transfer_failed {…, sipStatus: status}` in its history.
  */
 async function attendedTransferThatFails(
@@ -58,7 +58,7 @@ async function attendedTransferThatFails(
   const caller = runSipp(
     [
       `127.0.0.1:${edge.sipPort}`,
-      ...['-sf', scenario, '-s', 'support', '-m', '1', '-d', '4000', '-p', '0'],
+      ...['-sf', scenario, '-s', 'support', '-m', '1', '-d', '6000', '-p', '0'],
       ...['-key', 'target', 'agent2', '-key', 'consult', consultCallId, '-cid_str', `attended-${status}-%u@huiliu.test`],
       ...['-recv_timeout', '20000'],
     ],
@@ -70,24 +70,31 @@ async function attendedTransferThatFails(
       const found = await s.services.store.latestSession(customer.id, 'SP');
       return found?.status === 'active' && found.assignedAgentId === agent1.id ? found : null;
     }, 15_000);
-    // agent2 signs in (the transfer's target), and agent1's phone calls them: the consult, as Kamailio posts it.
+    // agent1's phone calls agent2: the consult, as Kamailio posts it (the caller's INVITE with Replaces
+    // follows 6 s after the answer). The store shows the answer a moment before the server has taken it
+    // in (the accept's writes come first): until then a consult finds no call (404), so it is posted again.
+    await eventually(async () => {
+      const consult = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/voice/events',
+        payload: { event: 'consult', callId: consultCallId, sessionId: '', agent: 'agent1' },
+        headers: { 'x-huiliu-voice-token': token },
+      });
+      if (consult.statusCode === 404) return null;
+      expect(consult.statusCode, consult.body).toBe(200);
+      return true;
+    }, 3_000);
+    // agent2 signs in (the transfer's target).
     sockets.push(await openAgentSocket(s, await s.login('agent2')));
-    const consult = await s.app.inject({
-      method: 'POST',
-      url: '/api/v1/voice/events',
-      payload: { event: 'consult', callId: consultCallId, sessionId: '', agent: 'agent1' },
-      headers: { 'x-huiliu-voice-token': token },
-    });
-    expect(consult.statusCode, consult.body).toBe(200);
 
-    // The Replaces INVITE (≤ 4 s later) fails, the edge reports it.
+    // The Replaces INVITE (6 s after the answer) fails, the edge reports it.
     const events = async () =>
       (await s.services.store.listMessages(answered.conversationId)).flatMap((m) =>
         m.kind === 'event' && m.sessionId === answered.id ? [m.body] : [],
       );
     const failedLine = await eventually(async () => (await events()).find((e) => e.name === 'call.transfer_failed') ?? null, 15_000);
     expect(failedLine.data).toEqual({ from: 'agent1', to: 'agent2', sipStatus: status });
-    // While the customer is still on the first call (sipp pauses 4 s): with agent1, nothing offered to agent2.
+    // While the customer is still on the first call (sipp pauses 6 s): with agent1, nothing offered to agent2.
     const back = await s.services.store.getSession(answered.id);
     expect(back).toMatchObject({ status: 'active', assignedAgentId: agent1.id, offeredAgentId: null });
 
