@@ -22,10 +22,7 @@ export interface VoiceServiceDeps {
   store: SessionStore;
   ingest: Ingest;
   bus: Bus;
-  /**
-   * `recall` (a blind transfer's target did not answer, an attended transfer's Replaces INVITE failed:
-   * back to the transferring agent); absent: the queue as any missed offer.
-   */
+  /** `recall` (a blind transfer's target did not answer: back to the transferring agent); absent: the queue as any missed offer. */
   router: Pick<Router, 'declined' | 'settle'> & Partial<Pick<Router, 'recall'>>;
   conversations: Pick<ConversationService, 'acceptRecord' | 'closeRecord' | 'handOver' | 'standing'>;
   /**
@@ -899,8 +896,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             }
           }
           // Picking up is accepting the offer: the same use case as the workstation's Accept. After an
-          // attended transfer the router offers the moved session to the consulted agent a moment after
-          // their phone took the Replaces INVITE: wait for that offer (at most 2 s).
+          // attended transfer (just made above) the router's offer to the consulted agent may come a
+          // moment later: wait for that offer (at most 2 s).
           // A repeated post of this leg's answer (its 200 retransmitted) keeps the leg's first answer time;
           // a new leg (after a transfer or a recall) is answered now, not when the call's first leg was.
           const answeredAt = times.callId === request.callId && times.legAnsweredAt !== undefined ? times.legAnsweredAt : t;
