@@ -64,13 +64,17 @@ export type VoiceRouteResponse =
  * Attended transfer (RFC 5589 §7, docs/voice.md): `consult` (an agent's call to another agent: `agent`
  * is the caller agent's SIP user, `callId` the consult call's; the server ties it to the SP call that
  * agent holds) and `transferred` (the customer's INVITE with Replaces: `callId` is the new call's,
- * `replaces` the consult call's Call-ID, `agent` the consulted agent, who takes the session).
+ * `replaces` the consult call's Call-ID, `agent` the consulted agent, who takes the session when their
+ * phone answers that call) and `transfer_failed` (that INVITE failed before anyone answered it —
+ * declined, ring time-out, cancelled, no media: `callId` is the new call's, `sessionId` the session
+ * `transferred` answered, `status` the SIP status the customer's phone got; the session, which never
+ * moved, stays with the first agent, who still has the customer on hold).
  * Blind transfer (RFC 5589 §6): `refer` (a REFER without Replaces in an SP call's dialog: `callId` is that
  * call's, `referTo` the Refer-To URI — an agent's SIP user or a skill group); the customer's INVITE that
  * follows it is a route `invite` with `referredBy`.
  */
 export const VoiceEventRequestSchema = z.object({
-  event: z.enum(['ringing', 'answered', 'no-answer', 'ended', 'consult', 'transferred', 'refer']),
+  event: z.enum(['ringing', 'answered', 'no-answer', 'ended', 'consult', 'transferred', 'transfer_failed', 'refer']),
   callId: field.min(1),
   /** Empty when Kamailio does not know it (a BYE): the server finds the call by its Call-ID. */
   sessionId: z.union([z.literal(''), z.string().regex(/^SP\d{18}$/)]),

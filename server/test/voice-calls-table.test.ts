@@ -152,32 +152,27 @@ describe('the edge forgets a call it gave to an agent once no agent has it', () 
     }
   }, 60_000);
 
-  it('forgets an attended transfer’s Replaces leg its consulted agent cannot be rung on (not registered: 404)', async () => {
+  it('refuses an attended transfer’s Replaces leg its consulted agent cannot be rung on (not registered: 404) before the session moves', async () => {
     // The customer's INVITE with Replaces (route[REPLACES_IN]) to a colleague with no registered phone.
-    // The server moves the session (stubbed here: a consult needs an agent's WebSocket phone) and names it;
-    // the leg is put in the table, then refused 404 before any branch exists: no failure route runs, so
-    // the entry was left for the table's 12 h (a leg that never became a call, never sent a BYE).
+    // It once told the server first (which moved the session to that colleague) and then answered 404
+    // with no failure route to move it back, leaving the leg in the table for its 12 h. The lookup now
+    // comes first: 404, the server is never told (nothing moved, nothing to undo), nothing in the table.
     const customer = await openCaller(edge.sipPort, 'agent9', '+8613911115555');
     const voice = s.services.voice;
     const event = voice.event;
-    const sessionId = 'SP000000000000000042';
-    let moved = false;
+    const told: string[] = [];
     voice.event = async (request) => {
-      if (request.event === 'transferred' && request.callId === customer.callId) {
-        moved = true;
-        return { sessionId, status: 'offered' };
-      }
+      if (request.callId === customer.callId) told.push(request.event);
       return event.call(voice, request);
     };
     try {
       customer.invite(['Replaces: consult-9@ws.invalid;to-tag=aaa;from-tag=bbb']);
       const refused = await customer.reply(/^SIP\/2\.0 [4-6]\d\d /, 'INVITE');
-      expect(refused).toMatch(/^SIP\/2\.0 404 /);
+      // route[REPLACES_IN]'s own answer (a new call to `agent9` would be asked about and queued instead).
+      expect(refused).toMatch(/^SIP\/2\.0 404 Not Found/);
       customer.ack(refused.split('\r\n').find((l) => /^To:/i.test(l))!);
-      // Not vacuous: the leg went through route[REPLACES_IN] (the server was told of it and named the session).
-      expect(moved).toBe(true);
+      expect(told).toEqual([]);
       expect(callsTable()).not.toContain(customer.callId);
-      expect(callsTable()).not.toContain(sessionId);
     } finally {
       voice.event = event;
       customer.close();

@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voice';
@@ -172,7 +175,7 @@ describe('voice API', () => {
     expect((await event({ callId: 'n', sessionId: sid(first), event: 'ended', status: 0 })).status).toBe('closed');
   });
 
-  it('attended transfer: a consult ties to the agent’s call, the Replaces call moves the session to the colleague, the replaced leg does not end it', async () => {
+  it('attended transfer: a consult ties to the agent’s call, the Replaces call’s answer moves the session to the colleague, the replaced leg does not end it', async () => {
     await s.services.auth.createUser({
       username: 'agent5',
       displayName: 'Agent 5',
@@ -203,9 +206,10 @@ describe('voice API', () => {
       replaces: 'no-such-consult',
     });
     expect(unknown.statusCode).toBe(404);
-    const moved = await event({ event: 'transferred', callId: 'new-1@ws', sessionId: '', agent: 'agent2', replaces: 'consult-1@ws' });
-    expect(moved.sessionId).toBe(sessionId);
-    expect(moved.status).not.toBe('active');
+    const asked = await event({ event: 'transferred', callId: 'new-1@ws', sessionId: '', agent: 'agent2', replaces: 'consult-1@ws' });
+    expect(asked.sessionId).toBe(sessionId);
+    // Not moved yet: the customer is on hold with the first agent until the colleague's phone answers.
+    expect(asked.status).toBe('active');
     // The first agent hangs up the customer's old leg, the colleague's phone ends the consult: the session goes on.
     expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
     expect((await event({ event: 'ended', callId: 'consult-1@ws', sessionId: '', status: 0 })).status).not.toBe('closed');
@@ -222,6 +226,83 @@ describe('voice API', () => {
     // The new leg's BYE ends the call and closes the session.
     expect((await event({ event: 'ended', callId: 'new-1@ws', sessionId: '', status: 0 })).status).toBe('closed');
   });
+  it('attended transfer that fails: the session stays with the first agent, whose hang-up then ends the call', async () => {
+    await online('agent1');
+    await online('agent2');
+    const invite = call();
+    const first = await route(invite);
+    expect(first.action).toBe('agent');
+    if (first.action !== 'agent') return;
+    const sessionId = sid(first);
+    const agent1 = s.services.auth.listStaff().find((u) => u.username === first.user)!;
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: first.user, status: 200 });
+    await event({ event: 'consult', callId: 'consult-f@ws', sessionId: '', agent: first.user });
+    await event({ event: 'transferred', callId: 'new-f@ws', sessionId: '', agent: 'agent2', replaces: 'consult-f@ws' });
+    await event({ event: 'ringing', callId: 'new-f@ws', sessionId, agent: 'agent2', status: 180 });
+    // The colleague's phone declines the customer's INVITE with Replaces (failure_route[REPLACES_FAILED]).
+    const failed = { event: 'transfer_failed', callId: 'new-f@ws', sessionId, agent: 'agent2', status: 486 };
+    expect(await event(failed)).toEqual({ sessionId, status: 'active' });
+    // Posted again (Kamailio retried): nothing more happens.
+    expect(await event(failed)).toEqual({ sessionId, status: 'active' });
+    const kept = await s.services.store.getSession(sessionId);
+    expect(kept).toMatchObject({ status: 'active', assignedAgentId: agent1.id, offeredAgentId: null });
+    expect(await s.services.store.transfers(sessionId)).toEqual([]);
+    const lines = (await detailOf(sessionId)).messages.flatMap((m) => (m.body?.name?.startsWith('call.') ? [m.body] : []));
+    expect(lines.filter((l) => l.name === 'call.transfer_failed')).toEqual([
+      { name: 'call.transfer_failed', data: { from: first.user, to: 'agent2', sipStatus: 486 } },
+    ]);
+    expect(lines.map((l) => l.name)).not.toContain('call.transferred');
+    // Bad input: a failure of a leg nobody knows, a body that breaks the schema.
+    const unknown = await post('/api/v1/voice/events', { event: 'transfer_failed', callId: 'nobody@ws', sessionId: '', status: 486 });
+    expect(unknown.json()).toMatchObject({ error: { code: 'SESSION_NOT_FOUND' } });
+    const bad = await post('/api/v1/voice/events', { event: 'transfer_failed', callId: '', sessionId: 'SP1', status: 486 });
+    expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    // The consult ends, then the first agent's leg: the call ends and the session closes as any call.
+    await event({ event: 'ended', callId: 'consult-f@ws', sessionId: '', status: 0 });
+    const ended = await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 });
+    expect(ended.status).toBe('closed');
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ assignedAgentId: agent1.id, wrapUpCode: 'resolved' });
+  });
+
+  it('attended transfer: a failure posted after the colleague answered changes nothing; the old leg hung up while it rang ends with a failure', async () => {
+    await online('agent1');
+    await online('agent2');
+    const agent2 = s.services.auth.listStaff().find((u) => u.username === 'agent2')!;
+    // Answered, then a stray failure post for the same leg: the session stays with the colleague.
+    const invite = call();
+    const first = await route(invite);
+    if (first.action !== 'agent') throw new Error(JSON.stringify(first));
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: first.user, status: 200 });
+    await event({ event: 'consult', callId: 'consult-a@ws', sessionId: '', agent: first.user });
+    await event({ event: 'transferred', callId: 'new-a@ws', sessionId: '', agent: 'agent2', replaces: 'consult-a@ws' });
+    expect((await event({ event: 'answered', callId: 'new-a@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    expect(await event({ event: 'transfer_failed', callId: 'new-a@ws', sessionId, agent: 'agent2', status: 408 })).toEqual({
+      sessionId,
+      status: 'active',
+    });
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent2.id });
+    expect((await detailOf(sessionId)).messages.map((m) => m.body?.name)).not.toContain('call.transfer_failed');
+    // The old leg's BYE (the first agent's, after the NOTIFY 200) does not end it; the new leg's does.
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('active');
+    expect((await event({ event: 'ended', callId: 'new-a@ws', sessionId: '', status: 0 })).status).toBe('closed');
+
+    // The customer's old leg hangs up while the Replaces INVITE rings; then that INVITE times out: the call is over.
+    const other = call();
+    const second = await route(other);
+    if (second.action !== 'agent') throw new Error(JSON.stringify(second));
+    const otherId = sid(second);
+    await event({ callId: other.callId, sessionId: otherId, event: 'answered', agent: second.user, status: 200 });
+    await event({ event: 'consult', callId: 'consult-b@ws', sessionId: '', agent: second.user });
+    await event({ event: 'transferred', callId: 'new-b@ws', sessionId: '', agent: 'agent2', replaces: 'consult-b@ws' });
+    expect((await event({ event: 'ended', callId: other.callId, sessionId: '', status: 0 })).status).toBe('active');
+    expect((await event({ event: 'transfer_failed', callId: 'new-b@ws', sessionId: otherId, agent: 'agent2', status: 408 })).status).toBe(
+      'closed',
+    );
+    const names = (await detailOf(otherId)).messages.flatMap((m) => (m.body?.name?.startsWith('call.') ? [m.body.name] : []));
+    expect(names.slice(-2)).toEqual(['call.transfer_failed', 'call.ended']);
+  });
+
   /** The SP session as a lead sees it: its agent and its history's call events. */
   const detailOf = async (sessionId: string) => {
     const detail = await s.app.inject({
@@ -525,5 +606,91 @@ describe('voice API: a blind transfer whose INVITE never follows', () => {
     expect(await s.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent7 });
     // The agent's leg is the call: its BYE ends it as usual.
     expect((await post('/api/v1/voice/events', { event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
+});
+
+/**
+ * An attended transfer across a server restart: the pending transfer (the customer's INVITE with Replaces
+ * rings the colleague; the session moves on their answer) is in memory, and written down as the
+ * `call.transferring` history line, so a server restarted while the colleague's phone rang still makes
+ * the transfer on the answer (before, the answer found the session with the first agent and failed).
+ */
+describe('voice API across a restart', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'huiliu-voice-attended-restart-'));
+  const sockets: Socket[] = [];
+  let s: TestServer | null = null;
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await s?.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** POSTs a voice event as Kamailio does; the answer's body (status 200 expected). */
+  async function event(server: TestServer, payload: object): Promise<{ sessionId: string; status: string }> {
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/events',
+      payload,
+      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  }
+  async function online(server: TestServer, username: string): Promise<void> {
+    sockets.push(await openAgentSocket(server, await server.login(username)));
+    const id = server.services.auth.listStaff().find((u) => u.username === username)!.id;
+    await until(() => server.services.pool.get(id) !== undefined);
+  }
+
+  it('a colleague who answers the Replaces INVITE after a restart takes the session; the old leg’s BYE then leaves it with them', async () => {
+    const first = await startTestServer({}, { dataDir });
+    s = first;
+    await online(first, 'agent1');
+    const callId = `attended-restart-${Date.now()}@trunk.example`;
+    const routed = await first.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/route',
+      payload: { event: 'invite', callId, from: '"Caller" <sip:+8613800139999@trunk.example>;tag=abc', to: 'sip:support@127.0.0.1' },
+      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
+    });
+    const answer = routed.json<VoiceRouteResponse>();
+    if (answer.action !== 'agent') throw new Error(routed.body);
+    const sessionId = answer.sessionId;
+    await event(first, { callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    await online(first, 'agent2');
+    await event(first, { event: 'consult', callId: 'consult-r@ws', sessionId: '', agent: 'agent1' });
+    expect(
+      await event(first, { event: 'transferred', callId: 'new-r@ws', sessionId: '', agent: 'agent2', replaces: 'consult-r@ws' }),
+    ).toEqual({
+      sessionId,
+      status: 'active',
+    });
+
+    // The server goes away and comes back on the same data dir while agent2's phone rings.
+    while (sockets.length > 0) sockets.pop()!.close();
+    await first.close();
+    s = null;
+    const second = await startTestServer({}, { dataDir });
+    s = second;
+    await online(second, 'agent1');
+    await online(second, 'agent2');
+    const agent2 = second.services.auth.listStaff().find((u) => u.username === 'agent2')!;
+    expect((await event(second, { event: 'answered', callId: 'new-r@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    expect(await second.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent2.id });
+    // The first agent's BYE of the old leg (Kamailio's `calls` table names the session): the leg ends, not the call.
+    expect((await event(second, { event: 'ended', callId, sessionId, status: 0 })).status).toBe('active');
+    expect((await event(second, { event: 'ended', callId: 'new-r@ws', sessionId, status: 0 })).status).toBe('closed');
+    const names = (await second.services.store.listMessages((await second.services.store.getSession(sessionId))!.conversationId)).flatMap(
+      (m) => (m.kind === 'event' && m.sessionId === sessionId ? [m.body.name] : []),
+    );
+    expect(names.filter((n) => n.startsWith('call.') && n !== 'call.ringing')).toEqual([
+      'call.incoming',
+      'call.answered',
+      'call.transferring',
+      'call.transferred',
+      'call.answered',
+      'call.ended',
+    ]);
   });
 });

@@ -148,6 +148,25 @@ interface Referral {
   legEnded?: boolean;
 }
 
+/**
+ * An attended transfer asked for (the customer's INVITE with Replaces rings the consulted agent), until
+ * that INVITE is answered (the session moves then) or fails (nothing moved: `transfer_failed`).
+ */
+interface AttendedPending {
+  sessionId: string;
+  /** The new leg's SIP Call-ID (the customer's INVITE with Replaces). */
+  callId: string;
+  /** The customer's leg the transfer replaces (call key): the call goes on there if the new leg fails. */
+  oldKey: string;
+  fromAgentId: string;
+  targetId: string;
+  /** The move, once the consulted agent's phone answered (a repeated answer post waits for the same one): whether it moved. */
+  answering?: Promise<boolean>;
+  /** The old leg hung up while the new one rang: a failure then ends the call. */
+  oldLegEnded?: boolean;
+  timer?: NodeJS.Timeout;
+}
+
 /** How long a REFER waits for the customer's INVITE that follows it (ms): RFC 3261 Timer B (64 × T1) is 32 s. */
 const REFER_FOLLOW_MS = 32_000;
 
@@ -202,6 +221,13 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   const consults = new Map<string, { sessionId: string; key: string; fromAgentId: string }>();
   /** Customer legs a transfer replaced (call key → session): their BYE ends the leg, not the session. */
   const replaced = new Map<string, string>();
+  /**
+   * Attended transfers asked for and not answered yet, by the new leg's call key (the customer's INVITE
+   * with Replaces): the session moves when the consulted agent's phone answers that leg (`answered`);
+   * until then it stays with the first agent, who still has the customer on hold, so a failed INVITE
+   * (`transfer_failed`) has nothing to undo.
+   */
+  const attendedPending = new Map<string, AttendedPending>();
   /**
    * Blind transfers asked for (a REFER seen in the customer's call), by `<caller externalId>|<target>`
    * (target: the Refer-To user, an agent's username or a skill group), until the customer's INVITE with
@@ -606,11 +632,12 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   }
 
   /**
-   * `transferred`: the customer's INVITE with Replaces (RFC 3891) names a consult call: the session moves
-   * to the consulted agent (a cold transfer to them, issue 11: recorded in the history, the router offers
-   * it; their phone's answer is the accept), the new call is the session's call from now on, and the
-   * customer's old leg (which the transferring agent hangs up) no longer ends it.
-   * SESSION_NOT_FOUND (no such consult), VALIDATION_FAILED (no agent named), and the transfer's errors.
+   * `transferred`: the customer's INVITE with Replaces (RFC 3891) names a consult call: it rings the
+   * consulted agent for this session (the answer names it; Kamailio sends it as `X-Huiliu-Session`). The
+   * session does not move yet: the customer is still on hold with the first agent until the consulted
+   * agent's phone answers the new leg (`answered`, `attendedAnswered`), and a failed INVITE
+   * (`transfer_failed`) leaves everything as it is. Idempotent on the new leg's Call-ID.
+   * SESSION_NOT_FOUND (no such consult, the session closed), VALIDATION_FAILED (no agent named).
    */
   async function transferred(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
     const consult = consults.get(callKey(request.replaces ?? ''));
@@ -619,24 +646,147 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (!target) throw new HuiliuError('VALIDATION_FAILED', 'A transferred call names the agent it goes to.');
     const session = await deps.store.getSession(consult.sessionId);
     if (!session || session.status === 'closed') throw new HuiliuError('SESSION_NOT_FOUND');
-    const from = staffById(consult.fromAgentId);
-    if (deps.transfers && from && target.id !== from.id && session.status === 'active' && session.assignedAgentId === from.id) {
-      await deps.transfers.transfer(from, {
-        sessionId: session.id,
-        to: { kind: 'agent', agentId: target.id },
-        mode: 'cold',
-        note: 'attended transfer on the phone',
-      });
-    }
     const key = callKey(request.callId);
+    if (!attendedPending.has(key)) {
+      bounded(attendedPending, key, {
+        sessionId: session.id,
+        callId: request.callId,
+        oldKey: consult.key,
+        fromAgentId: consult.fromAgentId,
+        targetId: target.id,
+      });
+      // Written down too: a server restarted before the answer finds the transfer it has to make (`pendingFromHistory`).
+      await remember(session, key, 'call.transferring', { from: staffById(consult.fromAgentId)?.username ?? '', to: target.username });
+    }
     bounded(byCall, key, session.id);
-    bounded(replaced, consult.key, session.id);
-    byCall.delete(consult.key);
-    if (onCall.get(consult.fromAgentId)?.sessionId === session.id) onCall.delete(consult.fromAgentId);
-    await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: target.username });
-    log.info({ sessionId: session.id }, 'call transferred (attended)');
-    const after = (await deps.store.getSession(session.id)) ?? session;
-    return { sessionId: after.id, status: after.status };
+    log.info({ sessionId: session.id }, 'attended transfer asked (Replaces); the colleague is rung');
+    return { sessionId: session.id, status: session.status };
+  }
+
+  /**
+   * The consulted agent's phone answered the customer's INVITE with Replaces: the session moves to them
+   * (a cold transfer, issue 11: recorded, the router offers it to them alone; the `answered` that called
+   * this then accepts it), `call.transferred` goes in the history, and the customer's old leg (which the
+   * first agent hangs up) no longer ends the session. Whether it moved: a transfer the service refuses
+   * now (logged) leaves the session with the first agent, its new leg the session's call.
+   */
+  async function attendedAnswered(key: string, pending: AttendedPending): Promise<boolean> {
+    clearTimeout(pending.timer);
+    const session = await deps.store.getSession(pending.sessionId);
+    if (!session || session.status === 'closed') return false;
+    const from = staffById(pending.fromAgentId);
+    const target = staffById(pending.targetId);
+    let moved = true;
+    if (deps.transfers && from && target && target.id !== from.id && session.status === 'active' && session.assignedAgentId === from.id) {
+      try {
+        await deps.transfers.transfer(from, {
+          sessionId: session.id,
+          to: { kind: 'agent', agentId: target.id },
+          mode: 'cold',
+          note: 'attended transfer on the phone',
+        });
+      } catch (error) {
+        if (!(error instanceof HuiliuError)) throw error;
+        log.warn(
+          { sessionId: session.id, code: error.code },
+          'attended transfer answered but refused; the session stays with the first agent',
+        );
+        moved = false;
+      }
+    }
+    // The old leg (still up until the first agent hangs it up, or already gone) no longer ends the session.
+    if (pending.oldKey && !pending.oldLegEnded) bounded(replaced, pending.oldKey, session.id);
+    if (pending.oldKey) byCall.delete(pending.oldKey);
+    if (moved && onCall.get(pending.fromAgentId)?.sessionId === session.id) onCall.delete(pending.fromAgentId);
+    if (moved) await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: target?.username ?? '' });
+    log.info({ sessionId: session.id, moved }, 'call transferred (attended)');
+    return moved;
+  }
+
+  /**
+   * An attended transfer this process does not remember (it restarted while the Replaces INVITE rang):
+   * the session's `call.transferring` line of leg `key` (written by `transferred`), not yet followed by
+   * that leg's `call.transferred` or `call.transfer_failed`, while the session is still active with
+   * another agent than the one answering. Undefined otherwise. Reads the newest 1,000 lines.
+   */
+  async function pendingFromHistory(
+    session: SessionRecord,
+    key: string,
+    callId: string,
+    agentId: string,
+  ): Promise<AttendedPending | undefined> {
+    if (session.status !== 'active' || !session.assignedAgentId || session.assignedAgentId === agentId) return undefined;
+    const { messages } = await deps.store.recentMessages(session.conversationId, { limit: 1000 });
+    const ids = new Set(messages.filter((m) => m.sessionId === session.id).map((m) => m.clientMessageId));
+    if (!ids.has(`call.transferring:${key}`) || ids.has(`call.transferred:${key}`) || ids.has(`call.transfer_failed:${key}`))
+      return undefined;
+    // The old leg is not known here: its BYE after the answer is told apart by the history (`movedFrom`).
+    return { sessionId: session.id, callId, oldKey: '', fromAgentId: session.assignedAgentId, targetId: agentId };
+  }
+
+  /**
+   * The customer's old leg hung up while their INVITE with Replaces still rings the consulted agent: that
+   * leg ends, the session waits for the new leg's answer (or failure, which then ends the call). Armed
+   * for the new leg's ring and Timer B: a failure Kamailio never reported still ends the call then.
+   */
+  async function attendedLegEnded(pending: AttendedPending, key: string): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    if (!pending.oldLegEnded) {
+      pending.oldLegEnded = true;
+      pending.timer = setTimeout(
+        () => {
+          void service
+            .event({ event: 'transfer_failed', callId: pending.callId, sessionId: pending.sessionId, status: 408 })
+            .catch((error: unknown) =>
+              log.warn({ sessionId: pending.sessionId, err: error }, 'ending an unanswered attended transfer failed'),
+            );
+        },
+        ringSeconds * 1000 + REFER_FOLLOW_MS,
+      );
+      pending.timer.unref();
+      const times = calls.get(pending.sessionId);
+      if (times) await drain(times, key);
+    }
+    const session = await deps.store.getSession(pending.sessionId);
+    return { sessionId: pending.sessionId, status: session?.status ?? 'closed' };
+  }
+
+  /**
+   * `transfer_failed`: the customer's INVITE with Replaces failed before the consulted agent answered it
+   * (declined 486/603, ring time-out 408, cancelled 487, no media anchor 503). Nothing moved (the session
+   * moves on the answer), so the session stays active with the first agent, who still has the customer
+   * on hold, and their old leg stays the session's call (its BYE ends the session):
+   * `call.transfer_failed {from, to, sipStatus}` goes in the history after the new leg's ringing lines.
+   * The old leg already hung up meanwhile: the call is over and ends as that BYE would have ended it.
+   * Idempotent: a repeated post, or one after the new leg was answered, changes nothing.
+   * SESSION_NOT_FOUND (no transfer pending on this Call-ID and no SP session named).
+   */
+  async function transferFailed(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    const key = callKey(request.callId);
+    const pending = attendedPending.get(key);
+    if (!pending || pending.answering) {
+      const named = await deps.store.getSession(pending?.sessionId ?? (request.sessionId || byCall.get(key) || ''));
+      if (!named || named.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
+      return { sessionId: named.id, status: named.status };
+    }
+    attendedPending.delete(key);
+    clearTimeout(pending.timer);
+    byCall.delete(key);
+    const session = await deps.store.getSession(pending.sessionId);
+    if (!session || session.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
+    const times = timesOf(session);
+    delete times.ringingAt;
+    const sipStatus = request.status ?? 0;
+    await rememberWithRinging(session, times, {
+      key,
+      name: 'call.transfer_failed',
+      data: { from: staffById(pending.fromAgentId)?.username ?? '', to: staffById(pending.targetId)?.username ?? '', sipStatus },
+    });
+    log.info({ sessionId: session.id, sipStatus }, 'attended transfer failed; the call stays with the first agent');
+    if (pending.oldLegEnded && times.callId && callKey(times.callId) === pending.oldKey) {
+      // Both legs are gone: the call is over, as the old leg's BYE would have ended it.
+      return service.event({ event: 'ended', callId: times.callId, sessionId: session.id, status: 0 });
+    }
+    return { sessionId: session.id, status: session.status };
   }
 
   /** The BYE of a consult call or of a customer leg a transfer replaced: that leg ends, the session goes on. */
@@ -692,9 +842,13 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     async event(request) {
       if (request.event === 'consult') return consulted(request);
       if (request.event === 'transferred') return transferred(request);
+      if (request.event === 'transfer_failed') return transferFailed(request);
       if (request.event === 'refer') return referred(request);
       const leg = callKey(request.callId);
       if (request.event === 'ended' && (consults.has(leg) || replaced.has(leg))) return legEnded(leg);
+      // The customer's old leg while their INVITE with Replaces rings the colleague: that leg only.
+      const ringingTransfer = request.event === 'ended' ? [...attendedPending.values()].find((p) => p.oldKey === leg) : undefined;
+      if (ringingTransfer) return attendedLegEnded(ringingTransfer, leg);
       if (request.event === 'ended' && [...referrals.values()].some((r) => r.key === leg && !r.legEnded)) return referLegEnded(leg);
       const sessionId = request.sessionId || byCall.get(callKey(request.callId));
       const found = sessionId ? await deps.store.getSession(sessionId) : null;
@@ -722,9 +876,28 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         }
         case 'answered': {
           if (!agent) throw new HuiliuError('VALIDATION_FAILED', 'An answered call names its agent.');
+          // The consulted agent's phone answered the customer's INVITE with Replaces: the session moves now.
+          let pending = attendedPending.get(key);
+          if (!pending) {
+            // Restarted since `transferred`: the transfer from its history line (a concurrent repeat shares it).
+            const found = await pendingFromHistory(session, key, request.callId, agent.id);
+            if (found) {
+              pending = attendedPending.get(key) ?? found;
+              bounded(attendedPending, key, pending);
+            }
+          }
+          if (pending) {
+            const moved = await (pending.answering ??= attendedAnswered(key, pending));
+            attendedPending.delete(key);
+            session = (await deps.store.getSession(session.id)) ?? session;
+            if (!moved) {
+              bounded(byCall, key, session.id);
+              return { sessionId: session.id, status: session.status };
+            }
+          }
           // Picking up is accepting the offer: the same use case as the workstation's Accept. After an
-          // attended transfer the router offers the moved session to the consulted agent a moment after
-          // their phone took the Replaces INVITE: wait for that offer (at most 2 s).
+          // attended transfer (just made above) the router's offer to the consulted agent may come a
+          // moment later: wait for that offer (at most 2 s).
           // A repeated post of this leg's answer (its 200 retransmitted) keeps the leg's first answer time;
           // a new leg (after a transfer or a recall) is answered now, not when the call's first leg was.
           const answeredAt = times.callId === request.callId && times.legAnsweredAt !== undefined ? times.legAnsweredAt : t;
