@@ -4,7 +4,6 @@ import type { AuditEntryInput, AuditOutcome } from '../audit/audit';
 import { maskSummary, maskText } from '../../../common/privacy/staff-view';
 import type { Server as HttpsServer } from 'node:https';
 import { Server, type Namespace, type Socket } from 'socket.io';
-import { coalesceFlushes, type EngineSocketLike } from './coalesce';
 import { HuiliuError, fail, ok, zodDetails, type Result } from '../../../common/errors/codes';
 import type { UserView } from '../../../common/api/auth';
 import {
@@ -329,9 +328,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     pendingRelease.delete(req);
     return release;
   };
-  io.engine.on('connection', (raw: EngineSocketLike & { request: IncomingMessage; once(event: 'close', fn: () => void): void }) => {
-    // A turn's pushes to this agent leave as one TCP/TLS write (docs/benchmarks.md "sixth pass").
-    coalesceFlushes(raw);
+  io.engine.on('connection', (raw: { request: IncomingMessage; once(event: 'close', fn: () => void): void }) => {
     const release = takeRelease(raw.request);
     if (release) raw.once('close', release);
   });
