@@ -1,5 +1,7 @@
 import { sippRegisterArgs } from '../test/support/sip';
 import { spawn } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
+import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,8 @@ import { loadVoiceSecrets } from '../src/voice/secrets';
  * in the same run, same rtpengine, same scenario, same concurrency. Calls per second = completed calls /
  * wall time of the sipp run; failed calls are sipp's count (anything but a clean INVITE…BYE).
  * Environment: BENCH_SIP_HTTPS (1: the voice API over HTTPS through the edge's forwarder, not the loopback hop; direct: Kamailio posts over HTTPS itself), BENCH_SIP_CALLS [600] per run, BENCH_SIP_RATE [300] offered calls/s, BENCH_SIP_AGENTS [24]
- * (also the callers' concurrency limit: an agent holds one call), BENCH_SIP_TALK_MS [0].
+ * (also the callers' concurrency limit: an agent holds one call), BENCH_SIP_TALK_MS [0], BENCH_SIP_PROFILE (a file: a V8 CPU
+ * profile of the main thread during the timed routed run only).
  */
 export interface SipRun {
   calls: number;
@@ -214,12 +217,25 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     log(
       `    Kamailio alone (static route)   ${base.cps.toFixed(0).padStart(5)} calls/s  ${base.ok}/${base.calls} ok, ${base.failed} failed, ${base.seconds.toFixed(1)} s`,
     );
+    const inspector = env.BENCH_SIP_PROFILE ? new Session() : null;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+    }
     const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
     const routed = await calls(ours, n, rate, agents, talkMs);
     const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0);
+    if (inspector) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(env.BENCH_SIP_PROFILE!, JSON.stringify(profile));
+      inspector.disconnect();
+    }
     routed.serverCpuMsPerCall = (cpu.user + cpu.system) / 1000 / Math.max(1, routed.ok);
     log(
-      `    Kamailio + /api/v1/voice/route  ${routed.cps.toFixed(0).padStart(5)} calls/s  ${routed.ok}/${routed.calls} ok, ${routed.failed} failed, ${routed.seconds.toFixed(1)} s; server CPU ${routed.serverCpuMsPerCall.toFixed(1)} ms per call`,
+      `    Kamailio + /api/v1/voice/route  ${routed.cps.toFixed(0).padStart(5)} calls/s  ${routed.ok}/${routed.calls} ok, ${routed.failed} failed, ${routed.seconds.toFixed(1)} s; server CPU ${routed.serverCpuMsPerCall.toFixed(1)} ms per call (main thread busy ${(elu.active / Math.max(1, routed.ok)).toFixed(1)} ms per call, ${(elu.utilization * 100).toFixed(0)} %)`,
     );
     const restarts = ours.restarts();
     log(

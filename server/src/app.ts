@@ -147,7 +147,7 @@ export interface AppDeps {
   /** Canned replies (issue 15): with it, `/api/v1/canned-replies` is served. */
   canned?: CannedReplies;
   /** SIP voice (issue 18): with it, `/api/v1/voice/route|events` (for Kamailio) and `/api/v1/voice/credentials` are served. */
-  voice?: Pick<VoicePluginOptions, 'secrets' | 'sip' | 'queueAnnouncement'> & { service: VoicePluginOptions['voice'] };
+  voice?: Pick<VoicePluginOptions, 'secrets' | 'sip' | 'queueAnnouncement' | 'api'> & { service: VoicePluginOptions['voice'] };
 }
 
 /**
@@ -345,6 +345,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       secrets: deps.voice.secrets,
       sip: deps.voice.sip,
       ...(deps.voice.queueAnnouncement ? { queueAnnouncement: deps.voice.queueAnnouncement } : {}),
+      ...(deps.voice.api ? { api: deps.voice.api } : {}),
     });
   await app.register(workstationPlugin, {
     rendererDir: deps.rendererDir ?? DEFAULT_RENDERER_DIR,

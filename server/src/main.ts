@@ -31,6 +31,7 @@ import { KbAnswerBook } from './ai/tier/answers';
 import { createAiTier } from './ai/tier/ai-tier';
 import { TokenBucket } from './http/token-bucket';
 import { buildApp } from './app';
+import { createVoiceApi } from './voice/plugin';
 import { AuthService } from './auth/auth';
 import { OidcSignIn } from './auth/oidc';
 import type { Bus, BusOptions } from './bus/bus';
@@ -706,6 +707,8 @@ export async function startServer(
     // With TTS it speaks the caller's place first, in their language (config voice.queueLanguage).
     queueAnnouncement: createQueueAnnouncement({ edge: voiceEdge, logger, languages: config.voice.queueLanguage, tts: speech.tts }),
   };
+  // Kamailio's two endpoints, one instance (its token budget and rate limit) for the HTTPS routes and the loopback hop.
+  const voiceApi = createVoiceApi({ voice: voice.service, secrets: voice.secrets, queueAnnouncement: voice.queueAnnouncement });
   let ready = false;
 
   const app = await buildApp({
@@ -743,7 +746,7 @@ export async function startServer(
     sla: { policies: slaPolicies, onPublished: () => sla.reschedule() },
     privacy,
     canned,
-    voice,
+    voice: { ...voice, api: voiceApi },
   });
   // Issue 16: the lead's live board, pushed over the agent socket (docs/lead-board.md).
   const liveEmotionBudget = budgetOf(config.ai.liveEmotionPerSecond);
@@ -810,7 +813,11 @@ export async function startServer(
   // over loopback": Kamailio 5.6.3's tls module and libcurl crash each other under load). Loopback only.
   // Port 0 reuses the last start's port, so a running edge keeps reaching a restarted server.
   const edgeApi = config.voice.edgeHttp
-    ? await startVoiceEdgeApi(app, { ...config.voice.edgeHttp, preferPort: rememberedVoiceEdgeApiPort(config.dataDir) })
+    ? await startVoiceEdgeApi(app, {
+        ...config.voice.edgeHttp,
+        preferPort: rememberedVoiceEdgeApiPort(config.dataDir),
+        direct: { api: voiceApi, logger: logger.child({ component: 'voice-edge-api' }) },
+      })
     : null;
   if (edgeApi) {
     writeVoiceEdgeApiFile(config.dataDir, edgeApi.url);

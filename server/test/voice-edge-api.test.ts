@@ -118,6 +118,31 @@ describe('voice edge loopback hop: hostile input', () => {
     expect((JSON.parse(over.body) as { error: { code: string } }).error.code).toBe(https.json<{ error: { code: string } }>().error.code);
   });
 
+  it('answers with the same status and body as over HTTPS, whether it answers directly or through the app', async () => {
+    // Plain JSON (answered by the voice API directly), other charsets, `__proto__` and broken JSON (through the app).
+    const cases: [string, Record<string, string>][] = [
+      ['{"event":"nope"}', { 'content-type': 'application/json' }],
+      ['{"event":"ringing","callId":"x"}', { 'content-type': 'application/json; charset=utf-8' }],
+      ['{"event":"ringing","callId":"x","agent":"nobody","sessionId":"nope"}', { 'content-type': 'application/json' }],
+      ['{"callId":"c","from":"sip:1@x","to":"sip:support@x"}', { 'content-type': 'application/json' }],
+      ['{"event":"nope"}', { 'content-type': 'application/json; charset=latin1' }],
+      ['{"__proto__":{"event":"ended"}}', { 'content-type': 'application/json' }],
+      ['{"event":', { 'content-type': 'application/json' }],
+      ['', { 'content-type': 'application/json' }],
+      [`{"event":"${'x'.repeat(9000)}"}`, { 'content-type': 'application/json' }],
+    ];
+    for (const path of ['/api/v1/voice/events', '/api/v1/voice/route']) {
+      for (const [body, headers] of cases) {
+        const over = await send(hop, path, body, { ...headers, ...basic(token) });
+        const https = await s.app.inject({ method: 'POST', url: path, headers: { ...headers, ...basic(token) }, payload: body });
+        const label = `${path} ${headers['content-type']} ${body.slice(0, 40)}`;
+        expect(over.status, label).toBe(https.statusCode);
+        expect(JSON.parse(over.body), label).toEqual(https.json());
+        expect(over.headers['content-type'], label).toBe(https.headers['content-type']);
+      }
+    }
+  });
+
   it('a refusal for wrong tokens carries Retry-After as over HTTPS, and x-forwarded-for does not move the budget', async () => {
     const json = { 'content-type': 'application/json' };
     let last: Answer | undefined;

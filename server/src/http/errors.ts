@@ -94,27 +94,55 @@ export function countChannelRejections(
 /** 503s that are load shedding or start/stop, logged as warnings. */
 const BUSY: ReadonlySet<string> = new Set(['OVERLOADED', 'NOT_READY', 'SHUTTING_DOWN']);
 
+/**
+ * How an error thrown by a handler is answered — the error handler's mapping as a value, so a path that
+ * answers without Fastify (the voice edge's loopback hop, `voice/edge-api.ts`) answers exactly the same:
+ * `status`, the `{error}` body, `retryAfter` (whole seconds, for `Retry-After`) and what to log, if anything
+ * (`log.level` `warn` with the code, or `error` with the error; `log.message` as the handler logs it).
+ */
+export interface ErrorAnswer {
+  status: number;
+  body: ErrorBody;
+  retryAfter?: number;
+  log?: { level: 'warn' | 'error'; message: string };
+}
+
+export function errorAnswer(err: unknown): ErrorAnswer {
+  if (err instanceof HuiliuError) {
+    // A server too busy or not ready is the system working as designed: a warning, not a stack trace.
+    const log = BUSY.has(err.code)
+      ? { level: 'warn' as const, message: 'request refused: busy' }
+      : err.status >= 500
+        ? { level: 'error' as const, message: 'request failed' }
+        : undefined;
+    // RFC 9110 §10.2.3: every 429 says when to come back, in whole seconds, when the limit knows.
+    const retryAfter = retryAfterSeconds(err);
+    return {
+      status: err.status,
+      body: { error: clientErrorInfo(err) },
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
+      ...(log ? { log } : {}),
+    };
+  }
+  // Everything else takes the one mapping `errorCodeOf` gives (Fastify's own codes, bad JSON, 429, 4xx).
+  const e = err as Partial<FastifyError>;
+  const code = errorCodeOf(err);
+  const framework = (e.code && FASTIFY_CODES[e.code]) || err instanceof SyntaxError;
+  if (code === 'VALIDATION_FAILED' && !framework && e.statusCode) {
+    return { status: e.statusCode, body: errorBody('VALIDATION_FAILED', e.message) };
+  }
+  if (code !== 'INTERNAL') return { status: ERROR_CODES[code].status, body: errorBody(code) };
+  return { status: 500, body: errorBody('INTERNAL'), log: { level: 'error', message: 'unhandled error' } };
+}
+
 /** Every error leaves in the one `{error:{code,message,details?}}` shape (DESIGN §6). */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof HuiliuError) {
-      // A server too busy or not ready is the system working as designed: a warning, not a stack trace.
-      if (BUSY.has(err.code)) request.log.warn({ code: err.code }, 'request refused: busy');
-      else if (err.status >= 500) request.log.error({ err }, 'request failed');
-      // RFC 9110 §10.2.3: every 429 says when to come back, in whole seconds, when the limit knows.
-      const retryAfter = retryAfterSeconds(err);
-      if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
-      return reply.status(err.status).send({ error: clientErrorInfo(err) });
-    }
-    // Everything else takes the one mapping `errorCodeOf` gives (Fastify's own codes, bad JSON, 429, 4xx).
-    const code = errorCodeOf(err);
-    const framework = (err.code && FASTIFY_CODES[err.code]) || err instanceof SyntaxError;
-    if (code === 'VALIDATION_FAILED' && !framework && err.statusCode) {
-      return reply.status(err.statusCode).send(errorBody('VALIDATION_FAILED', err.message));
-    }
-    if (code !== 'INTERNAL') return reply.status(ERROR_CODES[code].status).send(errorBody(code));
-    request.log.error({ err }, 'unhandled error');
-    return reply.status(500).send(errorBody('INTERNAL'));
+    const answer = errorAnswer(err);
+    if (answer.log?.level === 'warn') request.log.warn({ code: (err as unknown as HuiliuError).code }, answer.log.message);
+    else if (answer.log) request.log.error({ err }, answer.log.message);
+    if (answer.retryAfter !== undefined) void reply.header('Retry-After', String(answer.retryAfter));
+    return reply.status(answer.status).send(answer.body);
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send(errorBody('NOT_FOUND')));
 }

@@ -381,6 +381,39 @@ describe('router', () => {
       expect((await store.getSession(low.id))?.status).toBe('queued');
     });
 
+    it('reads the queue once when it is shorter than a page, and also by priority when the first page is full', async () => {
+      await scripted({ aging: { pointsPerMinute: 0, maxBoost: 0 } });
+      const low = await contact('p-low', 'assisted 55');
+      const high = await contact('p-high', 'assisted 75');
+      const list = store.listSessions.bind(store);
+      const reads: (string | undefined)[] = [];
+      let fullFirstPage = false;
+      store.listSessions = async (filter) => {
+        if (filter.status?.includes('queued') && filter.limit === 250) {
+          reads.push(filter.order);
+          // A full first page (the oldest contact 250 times: one contact once de-duplicated) hides the rest.
+          if (fullFirstPage && filter.order !== 'priority') return Array.from({ length: 250 }, () => low);
+        }
+        return list(filter);
+      };
+      config = { ...config, capacity: { ...config.capacity, chat: 1 } };
+      agent('first', ['general']);
+      await router.agentAvailable('first');
+      expect(reads).toEqual([undefined]);
+      await until(async () => (await store.getSession(high.id))?.status === 'offered');
+
+      reads.length = 0;
+      fullFirstPage = true;
+      const next = await contact('p-next', 'assisted 75');
+      expect(next.status).toBe('queued');
+      agent('second', ['general']);
+      await router.agentAvailable('second');
+      expect(reads).toEqual([undefined, 'priority']);
+      // Found on the priority page only: offered before the older, lower contact of the first page.
+      await until(async () => (await store.getSession(next.id))?.offeredAgentId === 'second');
+      expect((await store.getSession(low.id))?.status).toBe('queued');
+    });
+
     it('lets an old low-priority contact go first once aging has lifted it', async () => {
       await scripted({ aging: { pointsPerMinute: 60_000, maxBoost: 100 } }); // a point per ms: 20 ms outranks 20 points
       const old = await contact('a-old', 'assisted 55');

@@ -128,6 +128,8 @@ export interface Router {
 }
 
 const DAY = 86_400_000;
+/** How many queued contacts `agentAvailable` reads per order (oldest first, highest priority first). */
+const QUEUE_PAGE = 250;
 
 /** Whether `agent` qualifies for `contact` at `now` as far as ring and room go (a cheap pre-check of `selectAgents`). */
 function couldTake(agent: AgentState, contact: EngineContact, config: RoutingConfig, now: number): boolean {
@@ -633,10 +635,18 @@ export function createRouter(deps: RouterDeps): Router {
       // matters in practice; each contact goes to its best agent, who may be someone else.
       const config = await deps.config();
       const groups = groupsReaching(config, agent.skillGroups);
-      const [oldest, highest] = await Promise.all([
-        deps.store.listSessions({ status: ['queued'], ...(groups ? { skillGroups: groups } : {}), limit: 250 }),
-        deps.store.listSessions({ status: ['queued'], ...(groups ? { skillGroups: groups } : {}), order: 'priority', limit: 250 }),
-      ]);
+      // A first page shorter than the limit is the whole queue: the second (a subset of it) is not read
+      // (issue 18: every freed agent read and parsed the queue twice).
+      const oldest = await deps.store.listSessions({ status: ['queued'], ...(groups ? { skillGroups: groups } : {}), limit: QUEUE_PAGE });
+      const highest =
+        oldest.length < QUEUE_PAGE
+          ? []
+          : await deps.store.listSessions({
+              status: ['queued'],
+              ...(groups ? { skillGroups: groups } : {}),
+              order: 'priority',
+              limit: QUEUE_PAGE,
+            });
       const t = now();
       const waiting = [...new Map([...oldest, ...highest].filter((s) => s.routing).map((s) => [s.id, s])).values()]
         .map((s) => ({ s, c: waitingContact(s, s.routing!) }))

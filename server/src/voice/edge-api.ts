@@ -3,7 +3,9 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ERROR_CODES, type ErrorCode } from '../../../common/errors/codes';
-import { errorBody } from '../http/errors';
+import { errorAnswer, errorBody } from '../http/errors';
+import type { Logger } from '../logging/logger';
+import type { VoiceApi, VoiceApiRequest } from './plugin';
 import { isLoopbackHost } from '../http/loopback';
 
 export { isLoopbackHost };
@@ -11,8 +13,9 @@ export { isLoopbackHost };
 /**
  * The voice edge's loopback hop (docs/voice.md "Kamailio → server over loopback"): a plain-HTTP listener
  * bound to a loopback address only, serving only `POST /api/v1/voice/route` and `POST /api/v1/voice/events`
- * — each handed to the main app (`app.inject`) as it is, so the route token, rate limits, schemas and
- * error bodies are exactly those of the HTTPS API. It exists because Kamailio 5.6.3's `tls` module and
+ * — each answered by the same voice API as the HTTPS routes (`createVoiceApi`: directly for a plain JSON
+ * body, else handed to the main app with `app.inject` as it is), so the route token, rate limits, schemas
+ * and error bodies are exactly those of the HTTPS API. It exists because Kamailio 5.6.3's `tls` module and
  * http_client's libcurl corrupt each other's OpenSSL 3 memory under load (Kamailio crashed in the SIP
  * bench): with this hop libcurl makes no TLS connection at all. Nothing leaves the machine over it, so
  * DESIGN §6 "TLS 1.3 only" still holds for every byte on a network; any other bind is refused.
@@ -29,6 +32,28 @@ const HOP_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 't
 
 /** Largest body read (the voice API's own limit is 8 KB; a little more so the API answers 413 itself). */
 const MAX_BODY = 16 * 1024;
+
+/** The voice routes' own body limit (`bodyLimit` in `voice/plugin.ts`): larger bodies go to the app, which answers 413. */
+const ROUTE_BODY_LIMIT = 8 * 1024;
+
+/**
+ * The JSON body the app's parser would accept as it is, or undefined when only the app can say what to
+ * answer (no or another content type, another charset, empty, over the routes' limit, not JSON, or a key
+ * Fastify's secure-json-parse refuses or strips: `__proto__`, `constructor`) — such requests are injected.
+ */
+export function directJsonBody(contentType: string | undefined, body: Buffer): unknown {
+  if (contentType === undefined || body.length === 0 || body.length > ROUTE_BODY_LIMIT) return undefined;
+  const [type, ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/json') return undefined;
+  if (params.some((p) => p !== '' && p !== 'charset=utf-8' && p !== 'charset="utf-8"')) return undefined;
+  const text = body.toString('utf8');
+  if (text.includes('__proto__') || text.includes('constructor')) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface VoiceEdgeApi {
   /** `http://127.0.0.1:PORT` */
@@ -87,7 +112,18 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
  */
 export async function startVoiceEdgeApi(
   app: FastifyInstance,
-  options: { host: string; port: number; preferPort?: number | null },
+  options: {
+    host: string;
+    port: number;
+    preferPort?: number | null;
+    /**
+     * The server's voice API (`createVoiceApi`, the one its HTTPS routes use): a post with a plain JSON
+     * body (`directJsonBody`) is answered by it directly instead of through `app.inject` and Fastify's
+     * hooks (issue 18, docs/benchmarks.md "sixth pass": ≈ 0.4 ms of the server's CPU per post). Same
+     * token check, budgets, schemas and error bodies (`errorAnswer`); without it every post is injected.
+     */
+    direct?: { api: VoiceApi; logger: Logger };
+  },
 ): Promise<VoiceEdgeApi> {
   if (!isLoopbackHost(options.host))
     throw new Error(`voice edge API: ${options.host} is not a loopback address; the plain-HTTP hop binds 127.0.0.1 or ::1 only`);
@@ -105,6 +141,29 @@ export async function startVoiceEdgeApi(
     void (async () => {
       const body = await readBody(req);
       if (body === null) return send('PAYLOAD_TOO_LARGE');
+      const parsed = options.direct ? directJsonBody(req.headers['content-type'], body) : undefined;
+      if (parsed !== undefined && options.direct) {
+        const { api, logger } = options.direct;
+        const request: VoiceApiRequest = {
+          ip: req.socket.remoteAddress ?? '127.0.0.1',
+          headers: { authorization: req.headers.authorization, 'x-huiliu-voice-token': req.headers['x-huiliu-voice-token'] },
+          body: parsed,
+        };
+        let status = 200;
+        let payload: string;
+        const answerHeaders: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+        try {
+          payload = JSON.stringify(await (path === '/api/v1/voice/route' ? api.route(request) : api.events(request)));
+        } catch (error) {
+          const answer = errorAnswer(error);
+          if (answer.log?.level === 'warn') logger.warn({ code: (error as { code?: unknown }).code, path }, answer.log.message);
+          else if (answer.log) logger.error({ err: error, path }, answer.log.message);
+          if (answer.retryAfter !== undefined) answerHeaders['retry-after'] = String(answer.retryAfter);
+          status = answer.status;
+          payload = JSON.stringify(answer.body);
+        }
+        return void res.writeHead(status, answerHeaders).end(payload);
+      }
       // Only what the API reads; no content type stays none (the API answers 415 as over HTTPS).
       const headers: Record<string, string> = {};
       for (const h of ['content-type', 'authorization', 'x-huiliu-voice-token'] as const) {
