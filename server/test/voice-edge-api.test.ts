@@ -3,11 +3,12 @@ import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logging/logger';
 import { startServer } from '../src/main';
-import { readVoiceEdgeApiUrl, voiceEdgeApiPath } from '../src/voice/edge-api';
+import { readVoiceEdgeApiUrl, startVoiceEdgeApi, voiceEdgeApiPath } from '../src/voice/edge-api';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -161,6 +162,37 @@ describe('voice edge loopback hop: hostile input', () => {
     expect(https.statusCode).toBe(429);
     expect(https.headers['retry-after']).toMatch(/^\d+$/);
     expect(last!.headers['retry-after']).toBe(https.headers['retry-after']);
+  });
+
+  it('closes a connection whose request is trickled (head or body) within its client time-out (10 s by default, not Node’s 60 s / 300 s)', async () => {
+    const quick = await startVoiceEdgeApi(Fastify(), { host: '127.0.0.1', port: 0, clientTimeoutMs: 500 });
+    const plain = await startVoiceEdgeApi(Fastify(), { host: '127.0.0.1', port: 0 });
+    try {
+      expect([plain.server.headersTimeout, plain.server.requestTimeout]).toEqual([10_000, 10_000]);
+      const port = Number(new URL(quick.url).port);
+      const trickle = (first: string) =>
+        new Promise<number>((resolve) => {
+          const t0 = Date.now();
+          const socket = connect(port, '127.0.0.1');
+          socket.on('error', () => undefined);
+          socket.write(first);
+          const drip = setInterval(() => socket.write('x'), 100);
+          socket.on('close', () => {
+            clearInterval(drip);
+            resolve(Date.now() - t0);
+          });
+          setTimeout(() => socket.destroy(), 8000);
+        });
+      const [head, body] = await Promise.all([
+        trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nX-Slow: '),
+        trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9000\r\n\r\n'),
+      ]);
+      expect(head).toBeLessThan(4000);
+      expect(body).toBeLessThan(4000);
+    } finally {
+      await quick.close();
+      await plain.close();
+    }
   });
 
   it('writes only its URL, owner-only, and closes the listener and removes the file on shutdown', async () => {

@@ -1,12 +1,12 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ERROR_CODES, type ErrorCode } from '../../../common/errors/codes';
-import { errorAnswer, errorBody } from '../http/errors';
+import { errorAnswer } from '../http/errors';
 import type { Logger } from '../logging/logger';
 import type { VoiceApi, VoiceApiRequest } from './plugin';
 import { isLoopbackHost } from '../http/loopback';
+import { createEdgeApiServer, EDGE_API_PATHS, EDGE_HOP_HEADERS, edgeApiHeaders } from './edge-listener';
 
 export { isLoopbackHost };
 
@@ -21,17 +21,10 @@ export { isLoopbackHost };
  * DESIGN §6 "TLS 1.3 only" still holds for every byte on a network; any other bind is refused.
  */
 
-/** The paths served; everything else is 404 (the API's other routes stay HTTPS only). */
-export const EDGE_API_PATHS: ReadonlySet<string> = new Set(['/api/v1/voice/route', '/api/v1/voice/events']);
+export { EDGE_API_PATHS };
 
 /** Where the server says its loopback hop listens (`<dataDir>/voice/edge-api.json`, `{url}`), for `npm run voice -- up`. */
 export const voiceEdgeApiPath = (dataDir: string) => join(dataDir, 'voice', 'edge-api.json');
-
-/** Framing headers of the injected answer that this hop sets itself (RFC 9110 §7.6.1 and the length). */
-const HOP_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', 'upgrade']);
-
-/** Largest body read (the voice API's own limit is 8 KB; a little more so the API answers 413 itself). */
-const MAX_BODY = 16 * 1024;
 
 /** The voice routes' own body limit (`bodyLimit` in `voice/plugin.ts`): larger bodies go to the app, which answers 413. */
 const ROUTE_BODY_LIMIT = 8 * 1024;
@@ -88,21 +81,6 @@ export function rememberVoiceEdgeApiPort(dataDir: string, port: number): void {
   renameSync(`${path}.tmp`, path);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      // Too large: answered 413 at once (and the connection closed); the rest is read and dropped.
-      if (size > MAX_BODY) return resolve(null);
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * Starts the loopback hop for `app` on `host:port`. Port 0: `preferPort` when given (the port of this
  * data dir's last start, `rememberedVoiceEdgeApiPort` — a running edge keeps posting there across a
@@ -123,24 +101,16 @@ export async function startVoiceEdgeApi(
      * token check, budgets, schemas and error bodies (`errorAnswer`); without it every post is injected.
      */
     direct?: { api: VoiceApi; logger: Logger };
+    /** How long a client may take to send one whole request (ms, default `EDGE_CLIENT_TIMEOUT_MS`, 10 s). */
+    clientTimeoutMs?: number;
   },
 ): Promise<VoiceEdgeApi> {
   if (!isLoopbackHost(options.host))
     throw new Error(`voice edge API: ${options.host} is not a loopback address; the plain-HTTP hop binds 127.0.0.1 or ::1 only`);
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    const path = (req.url ?? '').split('?')[0] ?? '';
-    const send = (code: ErrorCode) => {
-      // Refused before its body was read: the connection is not reused (a client that sent a body
-      // would otherwise find the socket closed under its next request).
-      if (code !== 'INTERNAL') res.shouldKeepAlive = false;
-      res.writeHead(ERROR_CODES[code].status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(errorBody(code)));
-    };
-    // A peer that is not on loopback cannot reach a loopback bind; checked anyway (defence in depth).
-    if (!isLoopbackHost(req.socket.remoteAddress ?? '')) return send('FORBIDDEN');
-    if (!EDGE_API_PATHS.has(path) || req.method !== 'POST') return send('NOT_FOUND');
-    void (async () => {
-      const body = await readBody(req);
-      if (body === null) return send('PAYLOAD_TOO_LARGE');
+  const server = createEdgeApiServer({
+    failCode: 'INTERNAL',
+    ...(options.clientTimeoutMs !== undefined ? { clientTimeoutMs: options.clientTimeoutMs } : {}),
+    handle: async (req, res, path, body) => {
       const parsed = options.direct ? directJsonBody(req.headers['content-type'], body) : undefined;
       if (parsed !== undefined && options.direct) {
         const { api, logger } = options.direct;
@@ -164,29 +134,21 @@ export async function startVoiceEdgeApi(
         }
         return void res.writeHead(status, answerHeaders).end(payload);
       }
-      // Only what the API reads; no content type stays none (the API answers 415 as over HTTPS).
-      const headers: Record<string, string> = {};
-      for (const h of ['content-type', 'authorization', 'x-huiliu-voice-token'] as const) {
-        const v = req.headers[h];
-        if (typeof v === 'string') headers[h] = v;
-      }
       const out = await app.inject({
         method: 'POST',
         url: path,
-        headers,
+        headers: edgeApiHeaders(req),
         payload: body,
         remoteAddress: req.socket.remoteAddress ?? '127.0.0.1',
       });
       // The API's own headers (Retry-After on a 429, content type), not the inject's framing ones.
       const answer: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(out.headers)) {
-        if (value !== undefined && !HOP_HEADERS.has(name.toLowerCase())) answer[name] = typeof value === 'number' ? String(value) : value;
+        if (value !== undefined && !EDGE_HOP_HEADERS.has(name.toLowerCase()))
+          answer[name] = typeof value === 'number' ? String(value) : value;
       }
       res.writeHead(out.statusCode, answer).end(out.rawPayload);
-    })().catch(() => {
-      if (!res.headersSent) send('INTERNAL');
-      else res.destroy();
-    });
+    },
   });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {

@@ -1,8 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
-import { ERROR_CODES, type ErrorCode } from '../../../common/errors/codes';
-import { errorBody } from '../http/errors';
 import { isLoopbackHost } from '../http/loopback';
+import { createEdgeApiServer, EDGE_HOP_HEADERS, edgeApiHeaders } from './edge-listener';
 
 /**
  * The voice edge's HTTPS forwarder (docs/voice.md "An edge on another host"): when Kamailio would post
@@ -17,14 +15,6 @@ import { isLoopbackHost } from '../http/loopback';
  * schemas and error bodies answer as over HTTPS; nothing on the plain leg leaves the machine.
  */
 
-/** The paths served (as the server's loopback hop); everything else is 404. */
-const PATHS: ReadonlySet<string> = new Set(['/api/v1/voice/route', '/api/v1/voice/events']);
-/** Headers handed on to the server (what the voice API reads). */
-const FORWARDED = ['content-type', 'authorization', 'x-huiliu-voice-token'] as const;
-/** Framing headers of the server's answer this listener sets itself (RFC 9110 §7.6.1 and the length). */
-const HOP_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', 'upgrade']);
-/** Largest body read (the voice API's own limit is 8 KB; a little more so the server answers 413 itself). */
-const MAX_BODY = 16 * 1024;
 /** Largest answer read back from the server (its voice answers are well under 2 KB). */
 const MAX_ANSWER = 64 * 1024;
 /**
@@ -34,8 +24,6 @@ const MAX_ANSWER = 64 * 1024;
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 3500;
 /** How long a pooled connection to the server may stay idle before it is closed (ms). */
 const IDLE_UPSTREAM_MS = 30_000;
-/** How long a client may take to send a whole request (ms; `EdgeForwarderOptions.clientTimeoutMs`). */
-const DEFAULT_CLIENT_TIMEOUT_MS = 10_000;
 
 export interface EdgeForwarderOptions {
   /** The server's HTTPS URL (`HUILIU_URL`); its path, if any, is kept as a prefix. Must be `https:`. */
@@ -63,20 +51,6 @@ export interface EdgeForwarder {
   /** Requests answered by the server, and those answered 503 here because the server did not answer. */
   stats(): { forwarded: number; failed: number };
   close(): Promise<void>;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) return resolve(null);
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /**
@@ -139,7 +113,7 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
             if (status >= 300 && status < 400) return reject(new Error(`the server answered a redirect (${status})`));
             const answer: Record<string, string | string[]> = {};
             for (const [name, value] of Object.entries(res.headers))
-              if (value !== undefined && !HOP_HEADERS.has(name.toLowerCase())) answer[name] = value;
+              if (value !== undefined && !EDGE_HOP_HEADERS.has(name.toLowerCase())) answer[name] = value;
             resolve({ status, headers: answer, body: Buffer.concat(chunks) });
           });
           res.on('error', reject);
@@ -167,36 +141,16 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
       req.end(body);
     });
 
-  const clientTimeoutMs = options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
-  const server: Server = createServer(
-    { keepAliveTimeout: 65_000, requestTimeout: clientTimeoutMs, headersTimeout: clientTimeoutMs, connectionsCheckingInterval: 1000 },
-    (req, res) => {
-      const path = (req.url ?? '').split('?')[0] ?? '';
-      const send = (code: ErrorCode) => {
-        // Refused before its body was read: the connection is not reused.
-        if (code !== 'NOT_READY') res.shouldKeepAlive = false;
-        res.writeHead(ERROR_CODES[code].status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(errorBody(code)));
-      };
-      if (!isLoopbackHost(req.socket.remoteAddress ?? '')) return send('FORBIDDEN');
-      if (!PATHS.has(path) || req.method !== 'POST') return send('NOT_FOUND');
-      void (async () => {
-        const body = await readBody(req);
-        if (body === null) return send('PAYLOAD_TOO_LARGE');
-        const headers: Record<string, string> = {};
-        for (const h of FORWARDED) {
-          const v = req.headers[h];
-          if (typeof v === 'string') headers[h] = v;
-        }
-        const out = await upstream(path, headers, body);
-        forwarded++;
-        res.writeHead(out.status, out.headers).end(out.body);
-      })().catch(() => {
-        failed++;
-        if (!res.headersSent) send('NOT_READY');
-        else res.destroy();
-      });
+  const server = createEdgeApiServer({
+    failCode: 'NOT_READY',
+    onFail: () => void failed++,
+    ...(options.clientTimeoutMs !== undefined ? { clientTimeoutMs: options.clientTimeoutMs } : {}),
+    handle: async (req, res, path, body) => {
+      const out = await upstream(path, edgeApiHeaders(req), body);
+      forwarded++;
+      res.writeHead(out.status, out.headers).end(out.body);
     },
-  );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
