@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logging/logger';
 import { startServer, type RunningServer } from '../src/main';
 import { ephemeralSipCredentials } from '../src/voice/credentials';
-import { assertVoiceBinaries, freeSipPort, SIPP_BIN, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, defaultMediaPorts, freeSipPort, SIPP_BIN, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 
 /**
@@ -185,11 +185,17 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
     }
     // BENCH_SIP_HTTPS=1: the voice API over HTTPS, as an edge on another host reaches it (through the edge's
     // HTTPS forwarder); =direct: Kamailio posts over HTTPS itself (the path that crashed Kamailio 5.6.3).
+    // The two edges' rtpengines get disjoint media ranges: two random 2,000-port ranges overlap one run in
+    // ten, and then both share ports held in `delete-delay` — a baseline run once failed 121 of 200 calls.
+    const oursPorts = defaultMediaPorts();
+    let basePorts = defaultMediaPorts();
+    while (basePorts[0] <= oursPorts[1] && oursPorts[0] <= basePorts[1]) basePorts = defaultMediaPorts();
     const ours = await startVoiceEdge({
       dataDir,
       serverUrl: s.url,
       runDir: join(dataDir, 'voice', 'ours'),
       children: 8,
+      mediaPorts: oursPorts,
       ...(env.BENCH_SIP_HTTPS ? { apiUrl: false as const, httpsForwarder: env.BENCH_SIP_HTTPS !== 'direct' } : {}),
     });
     edges.push(ours);
@@ -198,6 +204,7 @@ export async function sipBench(log: (s: string) => void, env: NodeJS.ProcessEnv 
       serverUrl: s.url,
       runDir: join(dataDir, 'voice', 'baseline'),
       children: 8,
+      mediaPorts: basePorts,
       staticRouteUser: names[0]!,
     });
     edges.push(baseline);
