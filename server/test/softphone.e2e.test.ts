@@ -274,7 +274,8 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
       spawnSync('/usr/sbin/kamcmd', ['-s', `unix:${join(edge.runDir, 'kamailio_ctl')}`, 'ul.lookup', 'location', 'agent1'], {
         encoding: 'utf8',
       }).stdout ?? '';
-    expect(binding()).toContain(`tls:127.0.0.1:${edge.wssPort}`);
+    // Settled first: the test before cycles the network, and the phone's new REGISTER may still be on its way.
+    await expect.poll(binding, { timeout: 10_000, interval: 250 }).toContain(`tls:127.0.0.1:${edge.wssPort}`);
     const restartsBefore = edge.restarts().kamailio;
     process.kill(Number(readFileSync(join(edge.runDir, 'kamailio.pid'), 'utf8').trim()), 'SIGKILL');
     await expect.poll(() => edge.restarts().kamailio, { timeout: 20_000 }).toBe(restartsBefore + 1);
