@@ -6,7 +6,15 @@ import { errorAnswer } from '../http/errors';
 import type { Logger } from '../logging/logger';
 import type { VoiceApi, VoiceApiRequest } from './plugin';
 import { isLoopbackHost } from '../http/loopback';
-import { createEdgeApiServer, EDGE_API_PATHS, EDGE_HOP_HEADERS, edgeApiHeaders } from './edge-listener';
+import {
+  closeEdgeApiServer,
+  createEdgeApiServer,
+  EDGE_API_PATHS,
+  EDGE_HOP_HEADERS,
+  edgeApiHeaders,
+  edgeApiServerUrl,
+  listenEdgeApiServer,
+} from './edge-listener';
 
 export { isLoopbackHost };
 
@@ -150,15 +158,7 @@ export async function startVoiceEdgeApi(
       res.writeHead(out.statusCode, answer).end(out.rawPayload);
     },
   });
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      const failed = (error: Error) => reject(error);
-      server.once('error', failed);
-      server.listen(port, options.host, () => {
-        server.off('error', failed);
-        resolve();
-      });
-    });
+  const listen = (port: number) => listenEdgeApiServer(server, port, options.host);
   let moved = false;
   const prefer = options.port === 0 ? (options.preferPort ?? null) : null;
   if (prefer === null) await listen(options.port);
@@ -179,18 +179,7 @@ export async function startVoiceEdgeApi(
       }
     }
   }
-  const { port } = server.address() as { port: number };
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return {
-    url: `http://${host}:${port}`,
-    server,
-    moved,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { url: edgeApiServerUrl(server, options.host), server, moved, close: () => closeEdgeApiServer(server) };
 }
 
 /** Writes `<dataDir>/voice/edge-api.json` (`{url}`, no secret) atomically. */

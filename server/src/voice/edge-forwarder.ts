@@ -1,6 +1,13 @@
 import { Agent, request as httpsRequest } from 'node:https';
 import { isLoopbackHost } from '../http/loopback';
-import { createEdgeApiServer, EDGE_HOP_HEADERS, edgeApiHeaders } from './edge-listener';
+import {
+  closeEdgeApiServer,
+  createEdgeApiServer,
+  EDGE_HOP_HEADERS,
+  edgeApiHeaders,
+  edgeApiServerUrl,
+  listenEdgeApiServer,
+} from './edge-listener';
 
 /**
  * The voice edge's HTTPS forwarder (docs/voice.md "An edge on another host"): when Kamailio would post
@@ -95,7 +102,6 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
           method: 'POST',
           agent,
           headers: { ...headers, 'content-length': String(body.length) },
-          timeout: timeoutMs,
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -120,7 +126,7 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
         },
       );
       // A deadline for the whole post (a socket from the pool, the answer's head and its whole body):
-      // `timeout` alone is an idle one, so a server trickling its answer held the post — and Kamailio's
+      // a request `timeout` is an idle one, so a server trickling its answer held the post — and Kamailio's
       // child — far past Kamailio's own 4 s.
       // It settles the post itself: a request closed without an 'error' (a 101 Switching Protocols answer,
       // which Node answers by dropping the socket) left the post pending for ever.
@@ -133,7 +139,6 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
         // Settled already when the answer ended (then this does nothing).
         reject(new Error('the server closed the connection without a whole answer'));
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer from the server within ${timeoutMs} ms`)));
       req.on('error', (error) => {
         clearTimeout(deadline);
         reject(error);
@@ -151,22 +156,14 @@ export async function startEdgeForwarder(options: EdgeForwarderOptions): Promise
       res.writeHead(out.status, out.headers).end(out.body);
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as { port: number };
+  await listenEdgeApiServer(server, options.port ?? 0, host);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: edgeApiServerUrl(server, host),
     stats: () => ({ forwarded, failed }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        agent.destroy();
-      }),
+    close: async () => {
+      const closed = closeEdgeApiServer(server);
+      agent.destroy();
+      await closed;
+    },
   };
 }

@@ -103,3 +103,28 @@ export function createEdgeApiServer(options: {
     },
   );
 }
+
+/** Listens on `host:port` (a loopback address); rejects with the listen error (e.g. EADDRINUSE). */
+export function listenEdgeApiServer(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** `http://host:port` of a listening server (an IPv6 host in brackets). */
+export function edgeApiServerUrl(server: Server, host: string): string {
+  const { port } = server.address() as { port: number };
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Stops listening and drops every open connection (kept-alive ones included); resolves once closed. */
+export function closeEdgeApiServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
