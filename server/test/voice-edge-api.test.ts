@@ -11,6 +11,7 @@ import { startServer } from '../src/main';
 import { readVoiceEdgeApiUrl, startVoiceEdgeApi, voiceEdgeApiPath } from '../src/voice/edge-api';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { startTestServer, type TestServer } from './support/harness';
+import { trickledHeadAndBody } from './support/slow-client';
 
 interface Answer {
   status: number;
@@ -170,23 +171,7 @@ describe('voice edge loopback hop: hostile input', () => {
     try {
       expect([plain.server.headersTimeout, plain.server.requestTimeout]).toEqual([10_000, 10_000]);
       const port = Number(new URL(quick.url).port);
-      const trickle = (first: string) =>
-        new Promise<number>((resolve) => {
-          const t0 = Date.now();
-          const socket = connect(port, '127.0.0.1');
-          socket.on('error', () => undefined);
-          socket.write(first);
-          const drip = setInterval(() => socket.write('x'), 100);
-          socket.on('close', () => {
-            clearInterval(drip);
-            resolve(Date.now() - t0);
-          });
-          setTimeout(() => socket.destroy(), 8000);
-        });
-      const [head, body] = await Promise.all([
-        trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nX-Slow: '),
-        trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9000\r\n\r\n'),
-      ]);
+      const { head, body } = await trickledHeadAndBody(port, 8000);
       expect(head).toBeLessThan(4000);
       expect(body).toBeLessThan(4000);
     } finally {

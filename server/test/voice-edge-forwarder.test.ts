@@ -8,8 +8,7 @@ import { voiceEdgeApiPath } from '../src/voice/edge-api';
 import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, onlineVoiceAgent, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
-import { eventually } from './support/until';
+import { edgeTlsSetting, expectRoutedCallResolved, onlineVoiceAgent } from './support/sip';
 
 /**
  * An edge that reaches the server over HTTPS only, as one on another host does (docs/voice.md "An edge
@@ -59,25 +58,7 @@ describe('voice edge reaching the server over HTTPS through its forwarder', () =
   });
 
   it('routes a call through the forwarder to the agent’s phone; its SP session closes resolved', async () => {
-    const { phone } = await registeredSippPhone(edge.sipPort, 'agent1', creds);
-    const caller = await runSipp(
-      [
-        `127.0.0.1:${edge.sipPort}`,
-        ...['-sf', join(SCENARIOS, 'caller.xml'), '-s', 'support', '-m', '1', '-d', '300', '-p', '0'],
-        ...['-recv_timeout', '20000'],
-      ],
-      30_000,
-    );
-    expect(caller.code, `${caller.out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-5000)}`).toBe(0);
-    expect((await phone).code).toBe(0);
-    const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86138001'));
-    const session = await eventually(async () => {
-      const found = await s.services.store.latestSession(customer.id, 'SP');
-      return found?.status === 'closed' ? found : null;
-    });
-    expect(session.wrapUpCode).toBe('resolved');
-    const names = (await s.services.store.listMessages(session.conversationId)).flatMap((m) => (m.kind === 'event' ? [m.body.name] : []));
-    expect(names).toEqual(expect.arrayContaining(['call.incoming', 'call.answered', 'call.ended']));
+    await expectRoutedCallResolved(s, edge, creds);
     // The route post and the call's events all went through the forwarder; none failed.
     const counts = edge.forwarded()!;
     expect(counts.forwarded).toBeGreaterThanOrEqual(3);

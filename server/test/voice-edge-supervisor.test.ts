@@ -10,7 +10,7 @@ import { readVoiceEdgeApiUrl, startVoiceEdgeApi } from '../src/voice/edge-api';
 import { assertVoiceBinaries, sipOptions, startVoiceEdge, type EdgeSupervisorEvent, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, onlineVoiceAgent, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
+import { edgeTlsSetting, expectRoutedCallResolved, onlineVoiceAgent } from './support/sip';
 import { eventually, until } from './support/until';
 
 /** One plain-HTTP request to the loopback hop: status and body. */
@@ -120,35 +120,6 @@ describe('voice edge supervisor and loopback hop', () => {
     expect(readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8')).toContain('restarted by the voice edge supervisor');
 
     // Registrations lived in the killed Kamailio's memory: the phone registers again, as JsSIP does on reconnect.
-    const { phone } = await registeredSippPhone(edge.sipPort, 'agent1', creds);
-    const caller = await runSipp(
-      [
-        `127.0.0.1:${edge.sipPort}`,
-        '-sf',
-        join(SCENARIOS, 'caller.xml'),
-        '-s',
-        'support',
-        '-m',
-        '1',
-        '-d',
-        '300',
-        '-p',
-        '0',
-        '-recv_timeout',
-        '20000',
-      ],
-      30_000,
-    );
-    expect(caller.code, `${caller.out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-5000)}`).toBe(0);
-    expect((await phone).code).toBe(0);
-
-    const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86138001'));
-    const session = await eventually(async () => {
-      const found = await s.services.store.latestSession(customer.id, 'SP');
-      return found?.status === 'closed' ? found : null;
-    });
-    expect(session.wrapUpCode).toBe('resolved');
-    const names = (await s.services.store.listMessages(session.conversationId)).flatMap((m) => (m.kind === 'event' ? [m.body.name] : []));
-    expect(names).toEqual(expect.arrayContaining(['call.incoming', 'call.answered', 'call.ended']));
+    await expectRoutedCallResolved(s, edge, creds);
   }, 120_000);
 });

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTlsMaterial, type TlsMaterial } from '../tls/certificates';
 import { startEdgeForwarder, type EdgeForwarder } from './edge-forwarder';
+import { trickledHeadAndBody } from '../../test/support/slow-client';
 
 /** One plain-HTTP request to the forwarder: status, headers and body. */
 function post(url: string, path: string, body: string, headers: Record<string, string> = {}, method = 'POST') {
@@ -171,23 +172,7 @@ describe('voice edge HTTPS forwarder (docs/voice.md "An edge on another host")',
   it('closes a connection whose request is trickled (head or body) after clientTimeoutMs, not Node’s 60 s / 300 s', async () => {
     const f = await start({ clientTimeoutMs: 500 });
     const port = Number(new URL(f.url).port);
-    const trickle = (first: string) =>
-      new Promise<number>((resolve) => {
-        const t0 = Date.now();
-        const socket = connect(port, '127.0.0.1');
-        socket.on('error', () => undefined);
-        socket.write(first);
-        const drip = setInterval(() => socket.write('x'), 100);
-        socket.on('close', () => {
-          clearInterval(drip);
-          resolve(Date.now() - t0);
-        });
-        setTimeout(() => socket.destroy(), 5000);
-      });
-    const [head, body] = await Promise.all([
-      trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nX-Slow: '),
-      trickle('POST /api/v1/voice/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9000\r\n\r\n'),
-    ]);
+    const { head, body } = await trickledHeadAndBody(port, 5000);
     expect(head).toBeLessThan(3000);
     expect(body).toBeLessThan(3000);
     expect(seen).toEqual([]);

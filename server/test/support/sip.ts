@@ -10,8 +10,10 @@ import type { VoiceCredentials } from '../../../common/api/voice';
 import { edgeTlsFiles, freeSipPort, SIPP_BIN, type EdgeTlsFiles } from '../../src/voice/edge-process';
 import type { Socket } from 'socket.io-client';
 import { openAgentSocket } from './agent-client';
+import { expect } from 'vitest';
+import type { SessionRecord } from '../../src/sessions/store';
 import type { TestServer } from './harness';
-import { until } from './until';
+import { eventually, until } from './until';
 
 /** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
 export const SCENARIOS = fileURLToPath(new URL('../voice/', import.meta.url));
@@ -281,4 +283,38 @@ export async function onlineVoiceAgent(s: TestServer, username = 'agent1'): Prom
   });
   if (res.statusCode !== 200) throw new Error(`voice credentials of ${username}: ${res.statusCode} ${res.body}`);
   return { socket, creds: res.json<VoiceCredentials>() };
+}
+
+/**
+ * One sipp call from `tel:+86138001` to `support` through the edge (`caller.xml`, 300 ms of talk) to
+ * `username`'s sipp phone registered with `creds`: both scenarios end 0 (the Kamailio log's tail in the
+ * message otherwise), the caller's SP session closes `resolved`, and its history holds `call.incoming`,
+ * `call.answered` and `call.ended`. Answers that session.
+ */
+export async function expectRoutedCallResolved(
+  s: TestServer,
+  edge: { sipPort: number; runDir: string },
+  creds: { username: string; password: string },
+  username = 'agent1',
+): Promise<SessionRecord> {
+  const { phone } = await registeredSippPhone(edge.sipPort, username, creds);
+  const caller = await runSipp(
+    [
+      `127.0.0.1:${edge.sipPort}`,
+      ...['-sf', join(SCENARIOS, 'caller.xml'), '-s', 'support', '-m', '1', '-d', '300', '-p', '0'],
+      ...['-recv_timeout', '20000'],
+    ],
+    30_000,
+  );
+  expect(caller.code, `${caller.out}\n${readFileSync(join(edge.runDir, 'kamailio.log'), 'utf8').slice(-5000)}`).toBe(0);
+  expect((await phone).code).toBe(0);
+  const customer = await eventually(() => s.services.store.findCustomerByIdentity('SP', 'tel:+86138001'));
+  const session = await eventually(async () => {
+    const found = await s.services.store.latestSession(customer.id, 'SP');
+    return found?.status === 'closed' ? found : null;
+  });
+  expect(session.wrapUpCode).toBe('resolved');
+  const names = (await s.services.store.listMessages(session.conversationId)).flatMap((m) => (m.kind === 'event' ? [m.body.name] : []));
+  expect(names).toEqual(expect.arrayContaining(['call.incoming', 'call.answered', 'call.ended']));
+  return session;
 }
