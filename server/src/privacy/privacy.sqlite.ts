@@ -88,6 +88,10 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
     ),
     expiring: db.prepare(`SELECT id FROM privacy_requests WHERE status = 'approved' AND kind = 'export' AND expires_at <= ?`),
     complete: db.prepare('UPDATE privacy_requests SET status = ?, completed_at = ? WHERE id = ?'),
+    claimResume: db.prepare(
+      `UPDATE privacy_requests SET resumed_at = @at
+        WHERE id = @id AND status = 'approved' AND (resumed_at IS NULL OR resumed_at < @staleBefore)`,
+    ),
     withdrawApproved: db.prepare(
       `UPDATE privacy_requests SET bundle_ct = NULL, bundle_kek_id = NULL, bundle_key = NULL, status = 'expired', completed_at = ?
         WHERE kind = 'export' AND customer_id = ? AND status = 'approved'`,
@@ -180,6 +184,9 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
           return ids;
         })
         .immediate();
+    },
+    async claimResume(id, at, staleBefore) {
+      return q.claimResume.run({ id, at, staleBefore }).changes === 1;
     },
     async complete(id, status, at) {
       q.complete.run(status, at, id);

@@ -86,6 +86,13 @@ export interface PrivacyStore {
   takeBundle(id: string, now: string): Promise<SealedBundle | null>;
   /** Removes the bundles of approved exports whose `expiresAt` ≤ `now` and marks them `expired`; answers their ids. */
   expireBundles(now: string): Promise<string[]>;
+  /**
+   * Claims an interrupted approval for resuming (`PrivacyService.resumeInterrupted`), compare-and-set:
+   * true when the request is still `approved` and unclaimed, or its claim is older than `staleBefore`
+   * (ISO 8601; the claiming process stopped) — it is then claimed at `at`. False: another process holds
+   * a fresh claim, or the request is no longer approved.
+   */
+  claimResume(id: string, at: string, staleBefore: string): Promise<boolean>;
   /** An approved request reached its end: `executed` (erasure done) or `failed`. */
   complete(id: string, status: 'executed' | 'failed', at: string): Promise<void>;
   /** The customer and the other members of their merge group (one person across channels, issue 12). */

@@ -45,8 +45,8 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     const bus = createMemoryBus();
     const audit: AuditEntryInput[] = [];
     let now = Date.now();
-    const service = new PrivacyService({
-      store,
+    const options = (privacyStore: typeof store): PrivacyServiceOptions => ({
+      store: privacyStore,
       sessions: view(sessions),
       attachments,
       keys,
@@ -58,7 +58,16 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
       now: () => now,
       ...extra,
     });
+    const service = new PrivacyService(options(store));
+    const twins: (typeof store)[] = [];
+    /** Another server process's privacy service on the same database file (its own connection). */
+    const twin = () => {
+      const other = createSqlitePrivacyStore({ path, keys });
+      twins.push(other);
+      return new PrivacyService(options(other));
+    };
     cleanups.push(async () => {
+      for (const other of twins) await other.close();
       await bus.close();
       await store.close();
       await attachments.close();
@@ -66,7 +75,7 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
       await keys.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    return { dir, sessions, attachments, store, service, bus, audit, advance: (ms: number) => void (now += ms), clock };
+    return { dir, sessions, attachments, store, service, twin, bus, audit, advance: (ms: number) => void (now += ms), clock };
   }
 
   it('exports only after a second person approves, once, sealed at rest, with every step audited', async () => {
@@ -345,10 +354,19 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     await expect(h.service.applyRecordedErasure(logged[0]!)).rejects.toMatchObject({ code: 'NOT_READY' });
     expect(await h.store.erased([A, B])).toEqual(new Set());
     // ... and once it answers, the whole group is erased on the cluster, then here.
+    expect((await h.store.get(r.id))?.status).toBe('failed');
     fail = false;
     expect((await h.service.applyRecordedErasure(logged[0]!)).customerIds.sort()).toEqual([A, B].sort());
     expect(cluster.at(-1)).toEqual([A, B].sort());
     expect(await h.store.erased([A, B])).toEqual(new Set([A, B]));
+    // The request the approval recorded `failed` is done now: recorded executed, audited once as such.
+    expect((await h.store.get(r.id))?.status).toBe('executed');
+    const completed = h.audit.filter((e) => e.action === 'privacy.erasure.execute' && e.outcome === 'ok');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({ target: { id: r.id }, detail: { completedBy: 'erasure-log' } });
+    // The entry applied again (another catch-up round) changes nothing more.
+    expect((await h.service.applyRecordedErasure(logged[0]!)).customerIds).toEqual([]);
+    expect(h.audit.filter((e) => e.action === 'privacy.erasure.execute' && e.outcome === 'ok')).toHaveLength(1);
   });
 
   it('a catch-up running while the approving node erases on the cluster waits: the audit counts what was destroyed', async () => {
@@ -400,6 +418,33 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     ]);
     // Done: nothing left to resume.
     expect(await h.service.resumeInterrupted()).toBe(0);
+  });
+
+  it('an interrupted approval is resumed by one process of those sharing the database file; a stale claim is taken again', async () => {
+    const h = await setUp();
+    const other = h.twin();
+    const c = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'twice' } }), { skillGroup: 'general' });
+    const erasure = await h.service.requestErasure(alice, { customerId: c.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    expect(await h.store.decide(erasure.id, 'approved', 'u-olga', new Date().toISOString(), null)).toBe(true);
+    h.advance(11 * 60_000);
+    // Both processes' privacy jobs run in the same minute: one carries it out, the other leaves it.
+    const counts = await Promise.all([h.service.resumeInterrupted(), other.resumeInterrupted()]);
+    expect(counts.sort()).toEqual([0, 1]);
+    expect(h.audit.filter((a) => a.action === 'privacy.erasure.resume')).toHaveLength(1);
+    expect(h.audit.filter((a) => a.action === 'privacy.erasure.execute')).toHaveLength(1);
+    expect((await h.store.get(erasure.id))?.status).toBe('executed');
+
+    // A process that claimed a request and stopped before finishing: its claim holds for the resume delay, then is taken.
+    const d = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'claimed' } }), { skillGroup: 'general' });
+    const stuck = await h.service.requestErasure(alice, { customerId: d.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    expect(await h.store.decide(stuck.id, 'approved', 'u-olga', new Date(Date.now() + 11 * 60_000).toISOString(), null)).toBe(true);
+    h.advance(11 * 60_000);
+    expect(await h.store.claimResume(stuck.id, new Date(Date.now() + 22 * 60_000).toISOString(), new Date(0).toISOString())).toBe(true);
+    expect(await other.resumeInterrupted()).toBe(0);
+    expect((await h.store.get(stuck.id))?.status).toBe('approved');
+    h.advance(11 * 60_000);
+    expect(await other.resumeInterrupted()).toBe(1);
+    expect((await h.store.get(stuck.id))?.status).toBe('executed');
   });
 
   it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {

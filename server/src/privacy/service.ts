@@ -290,7 +290,9 @@ export class PrivacyService {
    * done — and no one was told. Each one approved more than `RESUME_AFTER_MS` ago and not in progress
    * here is carried out again as `approve` would (an erasure is idempotent: keys destroyed already count
    * 0; an export gets its bundle), audited with `resumed: true`, and completed `executed`/`failed` as
-   * `approve` does. Runs with the privacy jobs (at start, then hourly). Answers how many it resumed.
+   * `approve` does. Runs with the privacy jobs (at start, then hourly). A request is claimed first
+   * (`PrivacyStore.claimResume`): of several processes on one database file only one resumes it; a claim
+   * older than `RESUME_AFTER_MS` (its process stopped too) is taken again. Answers how many it resumed.
    */
   async resumeInterrupted(): Promise<number> {
     const cutoff = this.now() - RESUME_AFTER_MS;
@@ -299,6 +301,8 @@ export class PrivacyService {
       for (const r of await this.o.store.list(kind, 'approved')) {
         if (this.inProgress.has(r.id) || (kind === 'export' && r.hasBundle)) continue;
         if (!r.decidedAt || Date.parse(r.decidedAt) > cutoff) continue;
+        // One process resumes it: another server process on this database file may run the same job.
+        if (!(await this.o.store.claimResume(r.id, this.iso(), new Date(cutoff).toISOString()))) continue;
         resumed++;
         this.o.logger.warn({ requestId: r.id, kind }, 'privacy request approved but never finished: carrying it out now');
         const actor: PrivacyActor = { id: r.decidedBy ?? 'system', username: 'system', roles: [], skillGroups: [] };
@@ -488,7 +492,10 @@ export class PrivacyService {
     for (const id of customerIds) for (const member of await this.o.store.customerGroup(id)) all.add(member);
     const erased = await this.o.store.erased([...all]);
     const ids = [...all].filter((id) => !erased.has(id));
-    if (ids.length === 0) return { customerIds: [], keysDestroyed: 0 };
+    if (ids.length === 0) {
+      await this.completeFailedErasures(all);
+      return { customerIds: [], keysDestroyed: 0 };
+    }
     // The members only this file's merges add are erased on the cluster BEFORE this file shreds them:
     // a retry (this entry stays after the cursor when that fails) finds them still keyed here and tries
     // again. Shredding first left them erased here only — the retry filtered them out as done, so their
@@ -505,7 +512,27 @@ export class PrivacyService {
         this.o.logger.error({ err: error, sessionId: session.id }, 'publishing session.changed for an erased contact failed');
       });
     }
+    await this.completeFailedErasures(all);
     return { customerIds: report.customerIds, keysDestroyed: report.keysDestroyed };
+  }
+
+  /**
+   * Erasure requests of this file recorded `failed` (their approval's cluster step or shred threw) whose
+   * customer a recorded erasure has now erased here: the catch-up finished what the approval could not,
+   * so the request is recorded `executed` (its `completedAt` the catch-up's time) and audited
+   * `privacy.erasure.execute` ok with `completedBy: 'erasure-log'`. Before, such a request stayed
+   * `failed` although its customer was erased everywhere. `covered`: the customers the entry erased
+   * (with their merge groups).
+   */
+  private async completeFailedErasures(covered: ReadonlySet<string>): Promise<void> {
+    const failed = (await this.o.store.list('erasure', 'failed')).filter((r) => r.decidedAt && covered.has(r.customerId));
+    if (!failed.length) return;
+    const erased = await this.o.store.erased(failed.map((r) => r.customerId));
+    for (const r of failed) {
+      if (!erased.has(r.customerId)) continue;
+      await this.o.store.complete(r.id, 'executed', this.iso());
+      this.audit('system', 'privacy.erasure.execute', r, 'ok', { completedBy: 'erasure-log' });
+    }
   }
 
   // ── Retention (per skill group) ────────────────────────────────────────────────────────────────
