@@ -119,7 +119,8 @@ describe('blind transfer through Kamailio: a failed new call leaves the customer
         20_000,
       ).catch(async (error: unknown) => {
         caller.kill();
-        const out = (await caller).out;
+        first.kill();
+        const out = `${(await caller).out}\nagent1's phone: ${(await first).out}`;
         const log = readFileSync(join(running.runDir, 'kamailio.log'), 'utf8').slice(-4000);
         throw new Error(
           `${String(error)}\nhistory: ${JSON.stringify((await events()).map((e) => e.name))}\ncaller: ${out}\nkamailio: ${log}`,
