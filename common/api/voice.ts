@@ -71,7 +71,9 @@ export type VoiceRouteResponse =
  * moved, stays with the first agent, who still has the customer on hold).
  * Blind transfer (RFC 5589 §6): `refer` (a REFER without Replaces in an SP call's dialog: `callId` is that
  * call's, `referTo` the Refer-To URI — an agent's SIP user or a skill group); the customer's INVITE that
- * follows it is a route `invite` with `referredBy`.
+ * follows it is a route `invite` with `referredBy`. That new call's `ended` before anyone answered it
+ * (cancelled 487, no media 503, a relay error 500: `status` is what the customer's phone got) undoes the
+ * transfer: the customer is still on the old call with the first agent (docs/voice.md "A failed blind transfer").
  */
 export const VoiceEventRequestSchema = z.object({
   event: z.enum(['ringing', 'answered', 'no-answer', 'ended', 'consult', 'transferred', 'transfer_failed', 'refer']),

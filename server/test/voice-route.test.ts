@@ -435,6 +435,139 @@ describe('voice API', () => {
     expect((await event({ event: 'ended', callId: follow.callId, sessionId: '', status: 0 })).status).toBe('closed');
   });
 
+  /** A call answered by agent1 and blind-transferred to `target` (REFER, then the customer's INVITE with Referred-By). */
+  const blindTransfer = async (target: string, tag: string) => {
+    const invite = call();
+    const first = await route(invite);
+    expect(first).toMatchObject({ action: 'agent', user: 'agent1' });
+    const sessionId = sid(first);
+    await event({ callId: invite.callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    await event({ event: 'refer', callId: invite.callId, sessionId: '', referTo: `<sip:${target}@127.0.0.1>` });
+    const follow = {
+      event: 'invite',
+      callId: `${tag}-${Date.now()}@trunk.example`,
+      from: invite.from,
+      to: `sip:${target}@127.0.0.1`,
+      referredBy: '<sip:agent1@127.0.0.1>',
+    };
+    return { invite, follow, sessionId };
+  };
+  /** The session's `call.*` history lines, oldest first. */
+  const callLines = async (sessionId: string) =>
+    (await detailOf(sessionId)).messages.flatMap((m) => (m.body?.name?.startsWith('call.') ? [m.body] : []));
+
+  it('blind transfer whose new INVITE the customer’s phone cancels before the answer: undone, back with the first agent; the old leg’s BYE closes it resolved', async () => {
+    await online('agent1');
+    await online('agent2');
+    const { invite, follow, sessionId } = await blindTransfer('agent2', 'cancelled');
+    // agent2 is in vip only: the transfer moved the contact to vip and rings them.
+    expect(await route(follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId });
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({
+      status: 'offered',
+      offeredAgentId: staffId('agent2'),
+      skillGroup: 'vip',
+    });
+    await event({ callId: follow.callId, sessionId, event: 'ringing', agent: 'agent2', status: 180 });
+    // failure_route[CALL_FAILED], t_is_canceled: `ended` for the new leg with the session and the agent it rang.
+    const cancelled = { event: 'ended', callId: follow.callId, sessionId, agent: 'agent2', status: 487 };
+    expect(await event(cancelled)).toEqual({ sessionId, status: 'active' });
+    // Posted again (Kamailio's retry of an `ended`): nothing more happens.
+    expect(await event(cancelled)).toEqual({ sessionId, status: 'active' });
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({
+      status: 'active',
+      assignedAgentId: staffId('agent1'),
+      offeredAgentId: null,
+      skillGroup: 'general',
+    });
+    expect((await s.services.store.transfers(sessionId)).map((t) => t.status)).toEqual(['cancelled']);
+    const lines = await callLines(sessionId);
+    expect(lines.filter((l) => l.name === 'call.transfer_failed')).toEqual([
+      { name: 'call.transfer_failed', data: { from: 'agent1', to: 'agent2', sipStatus: 487, mode: 'blind' } },
+    ]);
+    // The first agent can consult again: they hold the call (onCall restored).
+    expect(await event({ event: 'consult', callId: `consult-${follow.callId}`, sessionId: '', agent: 'agent1' })).toEqual({
+      sessionId,
+      status: 'active',
+    });
+    await event({ event: 'ended', callId: `consult-${follow.callId}`, sessionId: '', status: 0 });
+    // The old leg's BYE ends the call as any call: closed resolved by agent1.
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ assignedAgentId: staffId('agent1'), wrapUpCode: 'resolved' });
+    const names = (await callLines(sessionId)).map((l) => l.name);
+    expect(names).toEqual(['call.incoming', 'call.answered', 'call.transferred', 'call.ringing', 'call.transfer_failed', 'call.ended']);
+  });
+
+  it('blind transfer to a skill group whose new INVITE waits in the queue and is cancelled there: undone, back with the first agent', async () => {
+    await online('agent1');
+    // Nobody of vip online: the customer's INVITE waits in vip's queue (parked, `182 Queued`).
+    const { invite, follow, sessionId } = await blindTransfer('vip', 'parked');
+    expect(await route(follow)).toMatchObject({ action: 'queue', sessionId });
+    // route[PARKED_CANCEL]: `ended` 487 naming the Call-ID only.
+    expect(await event({ event: 'ended', callId: follow.callId, sessionId: '', agent: '', status: 487 })).toEqual({
+      sessionId,
+      status: 'active',
+    });
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({
+      status: 'active',
+      assignedAgentId: staffId('agent1'),
+      skillGroup: 'general',
+    });
+    expect((await event({ event: 'ended', callId: invite.callId, sessionId, status: 0 })).status).toBe('closed');
+    expect(await s.services.store.getSession(sessionId)).toMatchObject({ wrapUpCode: 'resolved', assignedAgentId: staffId('agent1') });
+  });
+
+  it('blind transfer whose new leg the target answered: no undo, an `ended` of that leg is the call’s end', async () => {
+    await online('agent1');
+    await online('agent2');
+    const next = await blindTransfer('agent2', 'answered');
+    expect(await route(next.follow)).toMatchObject({ action: 'agent', user: 'agent2' });
+    await event({ callId: next.follow.callId, sessionId: next.sessionId, event: 'answered', agent: 'agent2', status: 200 });
+    expect((await event({ event: 'ended', callId: next.invite.callId, sessionId: '', status: 0 })).status).toBe('active');
+    expect(
+      (await event({ event: 'ended', callId: next.follow.callId, sessionId: next.sessionId, agent: 'agent2', status: 200 })).status,
+    ).toBe('closed');
+    expect(await s.services.store.getSession(next.sessionId)).toMatchObject({ wrapUpCode: 'resolved', assignedAgentId: staffId('agent2') });
+    expect((await callLines(next.sessionId)).map((l) => l.name)).not.toContain('call.transfer_failed');
+  });
+
+  it('blind transfer whose old leg hung up before the new INVITE failed (503, no media): the call is over, closed resolved by the first agent', async () => {
+    await online('agent1');
+    await online('agent2');
+    // The old leg hangs up while the new one rings (the agent's phone BYEs early).
+    const ringing = await blindTransfer('agent2', 'media');
+    expect(await route(ringing.follow)).toMatchObject({ action: 'agent', user: 'agent2' });
+    expect((await event({ event: 'ended', callId: ringing.invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
+    // route[RELAY_ANCHORED]: no media anchor for the new leg, 503 to the customer's phone.
+    const failed = await event({
+      event: 'ended',
+      callId: ringing.follow.callId,
+      sessionId: ringing.sessionId,
+      agent: 'agent2',
+      status: 503,
+    });
+    expect(failed).toEqual({ sessionId: ringing.sessionId, status: 'closed' });
+    expect(await s.services.store.getSession(ringing.sessionId)).toMatchObject({
+      wrapUpCode: 'resolved',
+      assignedAgentId: staffId('agent1'),
+    });
+    expect((await callLines(ringing.sessionId)).map((l) => l.name).slice(-2)).toEqual(['call.transfer_failed', 'call.ended']);
+  });
+
+  it('blind transfer whose old leg hung up right after the REFER, then the new INVITE was cancelled: closed resolved by the first agent', async () => {
+    await online('agent1');
+    await online('agent2');
+    const early = await blindTransfer('agent2', 'early');
+    expect((await event({ event: 'ended', callId: early.invite.callId, sessionId: '', status: 0 })).status).toBe('active');
+    expect(await route(early.follow)).toMatchObject({ action: 'agent', user: 'agent2' });
+    expect(
+      (await event({ event: 'ended', callId: early.follow.callId, sessionId: early.sessionId, agent: 'agent2', status: 487 })).status,
+    ).toBe('closed');
+    expect(await s.services.store.getSession(early.sessionId)).toMatchObject({
+      wrapUpCode: 'resolved',
+      assignedAgentId: staffId('agent1'),
+    });
+  });
+
   it('blind transfer not answered by its target: recalled to the transferring agent when available, else to the queue', async () => {
     // Two agents of the general group (the demo's agent2 is vip only: a transfer to them moves the contact to vip).
     if (!s.services.auth.listStaff().some((u) => u.username === 'agent6'))
@@ -504,7 +637,11 @@ describe('voice API', () => {
     await event({ callId: follow2.callId, sessionId: secondId, event: 'no-answer', agent: from, status: 486 });
     expect(await route({ event: 'retry', callId: follow2.callId, sessionId: secondId })).toMatchObject({ action: 'queue' });
     expect((await detailOf(secondId)).messages.some((m) => m.body?.name === 'call.transfer_recalled')).toBe(false);
-    await event({ callId: follow2.callId, sessionId: secondId, event: 'ended', status: 487 });
+    // The customer's phone gives up on the new call: undone — the transferring agent is signed out, so the
+    // contact waits in its first group's queue; the old leg's BYE then ends it as a caller who hung up waiting.
+    expect((await event({ callId: follow2.callId, sessionId: secondId, event: 'ended', status: 487 })).status).not.toBe('closed');
+    expect((await detailOf(secondId)).messages.some((m) => m.body?.name === 'call.transfer_failed')).toBe(true);
+    expect((await event({ event: 'ended', callId: again.callId, sessionId: '', status: 0 })).status).toBe('closed');
   });
 });
 

@@ -246,6 +246,66 @@ describe('transfers', () => {
     });
   });
 
+  describe('cold, undone (issue 18: a blind transfer on the phone whose new call failed)', () => {
+    it('puts a contact offered to the target group back with its sender, in its first group, the offer withdrawn', async () => {
+      online(ann);
+      online(vera);
+      const sessionId = await held(ann, 'undo-group');
+      const before = await session(sessionId);
+      const view = await transfers.transfer(ann, { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold' });
+      expect(await session(sessionId)).toMatchObject({ status: 'offered', skillGroup: 'vip', offeredAgentId: 'vera' });
+      const undone = await transfers.undoCold(view.id, { skillGroup: before.skillGroup, routing: before.routing });
+      expect(undone.to).toBe('sender');
+      expect(undone.session).toMatchObject({ status: 'active', assignedAgentId: 'ann', offeredAgentId: null, skillGroup: 'general' });
+      expect(await session(sessionId)).toMatchObject({ status: 'active', assignedAgentId: 'ann', skillGroup: 'general' });
+      expect(pool.get('ann')?.activeChats).toBe(1);
+      // Vera's desk drops the offer; the transfer is over.
+      const back = changes.find((e) => e.sessionId === sessionId && e.payload.reason === 'accepted' && e.actor === 'system')!;
+      expect(back.payload).toMatchObject({ assignedAgentId: 'ann', offerWithdrawnFrom: 'vera', trigger: 'transferred' });
+      expect((await transfers.view(view.id))?.status).toBe('cancelled');
+      expect((await eventOf(view.id, 'cancelled')).actor).toBe('system');
+      expect((await store.decisions(sessionId)).at(-1)!.decision).toMatchObject({ skillGroup: 'general', offeredTo: 'ann' });
+      // Ann handles it as before: she replies and closes it; Vera cannot take it.
+      await expect(service.accept(vera, sessionId)).rejects.toBeDefined();
+      await service.reply(ann, { sessionId, clientMessageId: 'ann-after-undo', text: 'still here' });
+      // Idempotent: a second undo changes nothing.
+      expect((await transfers.undoCold(view.id, { skillGroup: before.skillGroup, routing: before.routing })).to).toBeNull();
+    });
+
+    it('puts it in the queue of its first group when the sender is not signed in any more', async () => {
+      online(ann);
+      online(carl, 1);
+      const sessionId = await held(ann, 'undo-offline');
+      const before = await session(sessionId);
+      // Nobody of vip is signed in: the contact waits there.
+      const view = await transfers.transfer(ann, { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold' });
+      expect(await session(sessionId)).toMatchObject({ status: 'queued', skillGroup: 'vip' });
+      pool.disconnect('ann');
+      const undone = await transfers.undoCold(view.id, { skillGroup: before.skillGroup, routing: before.routing });
+      expect(undone.to).toBe('queue');
+      // Back in general, offered to the one agent of that group signed in.
+      await until(async () => (await session(sessionId)).offeredAgentId === 'carl');
+      expect(await session(sessionId)).toMatchObject({ status: 'offered', skillGroup: 'general', assignedAgentId: null });
+    });
+
+    it('does nothing once someone took the contact', async () => {
+      online(ann);
+      online(carl, 1);
+      const sessionId = await held(ann, 'undo-taken');
+      const before = await session(sessionId);
+      const view = await transfers.transfer(ann, { sessionId, to: { kind: 'agent', agentId: 'carl' }, mode: 'cold' });
+      await service.accept(carl, sessionId);
+      const undone = await transfers.undoCold(view.id, { skillGroup: before.skillGroup, routing: before.routing });
+      expect(undone).toMatchObject({ to: null, session: { status: 'active', assignedAgentId: 'carl' } });
+      expect((await transfers.view(view.id))?.status).toBe('routed');
+      await expect(
+        transfers.undoCold('0190d000-0000-7000-8000-000000000000', { skillGroup: 'general', routing: null }),
+      ).rejects.toMatchObject({
+        code: 'TRANSFER_NOT_FOUND',
+      });
+    });
+  });
+
   describe('warm', () => {
     it('to an agent: the sender keeps the chat until the receiver accepts, then it moves in one write', async () => {
       online(ann);

@@ -70,6 +70,23 @@ export interface TransferService {
    * TRANSFER_TARGET_NOT_IN_GROUP, TRANSFER_PENDING.
    */
   reassign(actor: UserView, input: { sessionId: string; to: ReassignTarget; note?: string | undefined }): Promise<TransferView>;
+  /**
+   * Issue 18: takes back a cold transfer nobody has taken yet — a blind transfer on the phone whose new
+   * call failed before the target answered it, while the customer is still on the first agent's call
+   * (voice/service.ts). The contact goes back to the transfer's sender, `active`, in `before.skillGroup`
+   * with `before.routing` (the state the transfer found it in), and the offer to the target (or to the
+   * agent the router picked in the target group) is withdrawn. A sender not signed in here (not in the
+   * pool: they signed out or their connection is gone) gets nothing: the contact waits in the queue of
+   * `before.skillGroup` instead and is offered as usual — what the router does with the contacts of an
+   * agent who signs out. The transfer is then `cancelled` by `system` (`transfer.changed`, its staff
+   * record). Resolves with the session as stored and where it went; `to: null` and the session unchanged
+   * when nothing applied (someone took it or it closed meanwhile, or it was undone already: idempotent).
+   * TRANSFER_NOT_FOUND for an unknown transfer.
+   */
+  undoCold(
+    transferId: string,
+    before: { skillGroup: string; routing: RoutingDecision | null },
+  ): Promise<{ session: SessionRecord; to: 'sender' | 'queue' | null }>;
   /** `transfer:accept` by the agent it is offered to: the contact's detail. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
   accept(actor: UserView, transferId: string): Promise<SessionDetail>;
   /** `transfer:decline` by the agent it is offered to. TRANSFER_NOT_FOUND, TRANSFER_NOT_PENDING. */
@@ -97,7 +114,7 @@ export interface TransferInput {
 
 export interface TransferDeps {
   store: SessionStore;
-  router: Pick<Router, 'transferred' | 'transferCandidate' | 'agentAvailable'>;
+  router: Pick<Router, 'transferred' | 'transferCandidate' | 'agentAvailable' | 'settle' | 'reoffer'>;
   pool: AgentPool;
   bus: Bus;
   views: SessionViews;
@@ -380,6 +397,34 @@ export function createTransferService(deps: TransferDeps): TransferService {
         actor.id,
       );
       return viewOf(transfer);
+    },
+
+    async undoCold(transferId, before) {
+      const found = await deps.store.getTransfer(transferId);
+      if (!found) throw new HuiliuError('TRANSFER_NOT_FOUND');
+      const waiting = await deps.store.getSession(found.sessionId);
+      const to = deps.pool.get(found.fromAgentId) ? 'sender' : 'queue';
+      const decision: RoutingDecision | null = before.routing
+        ? {
+            ...before.routing,
+            trigger: to === 'sender' ? 'transferred' : 'released',
+            offeredAt: iso(),
+            offeredTo: to === 'sender' ? found.fromAgentId : null,
+          }
+        : null;
+      const { transfer, session, changed } = await deps.store.undoTransfer(transferId, { to, skillGroup: before.skillGroup, decision });
+      if (!changed) return { session, to: null };
+      // The target's offer (and its timer) is gone with the write.
+      deps.router.settle(session.id);
+      await syncCapacity(found.fromAgentId);
+      await deps.bus.publish(
+        sessionChanged(session, to === 'sender' ? 'accepted' : 'released', 'system', 'transferred', waiting ?? undefined),
+      );
+      await record(transfer);
+      await publish(transfer, session, 'system');
+      log.info({ transferId, sessionId: session.id, to }, 'cold transfer undone');
+      if (to === 'queue') await deps.router.reoffer(session.id, found.fromAgentId);
+      return { session: (await deps.store.getSession(session.id)) ?? session, to };
     },
 
     async start() {

@@ -80,7 +80,7 @@ function toReplayContact(e: LoggedDecision, s: SessionRecord): ReplayContact {
  * `HUILIU_STORE=redis` (issue 14, docs/store.md "Routing decisions in redis mode"): the routing
  * decision log of `store` moves to the routing decisions port, shared by every node of the cluster.
  *
- * - Writes: `saveRouting`, `startBot` and `startTransfer` stay `store`'s (SQLite decides offers and
+ * - Writes: `saveRouting`, `startBot`, `startTransfer` and `undoTransfer` stay `store`'s (SQLite decides offers and
  *   capacity and logs the decision in the same transaction, as embedded); after each, the outbox copies
  *   the committed rows to the port before the call resolves, waiting at most `copyWaitMs` (1 s) for it.
  *   A copy that fails or is slow does not fail or hold up the call (the state change is already
@@ -219,6 +219,12 @@ export function routeDecisions(store: SessionStore, options: PortedDecisionsOpti
       const started = await store.startTransfer(input);
       await copiedForWrite();
       return started;
+    },
+
+    async undoTransfer(transferId, restore) {
+      const undone = await store.undoTransfer(transferId, restore);
+      if (undone.changed) await copiedForWrite();
+      return undone;
     },
 
     decisions(sessionId) {

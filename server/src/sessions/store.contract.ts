@@ -672,6 +672,47 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
     };
     const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
 
+    it('undoes a cold transfer nobody took yet in one write (issue 18): back with its sender in its first group, or queued; once', async () => {
+      const session = await activeWith('agent-a');
+      const { transfer } = await h.store.startTransfer({
+        ...transferInput(session.id, 'agent-a', 'agent-b'),
+        mode: 'cold',
+        skillGroup: 'vip',
+      });
+      await h.store.saveRouting(session.id, transferred('agent-a', 'agent-b', 'cold'), { agentId: 'agent-b', expiresAt: inAMinute() });
+      const restored = { ...decision(), offeredTo: 'agent-a' };
+      const undone = await h.store.undoTransfer(transfer.id, { to: 'sender', skillGroup: 'general', decision: restored });
+      expect(undone.changed).toBe(true);
+      expect(undone.transfer).toMatchObject({ status: 'cancelled', decidedBy: 'system' });
+      expect(undone.session).toMatchObject({ status: 'active', assignedAgentId: 'agent-a', offeredAgentId: null, skillGroup: 'general' });
+      expect(undone.session.routing).toEqual(restored);
+      expect((await h.store.decisions(session.id)).at(-1)?.decision).toEqual(restored);
+      expect(await h.store.activeChatCount('agent-a')).toBe(1);
+      // Once: a second undo changes nothing.
+      const again = await h.store.undoTransfer(transfer.id, { to: 'sender', skillGroup: 'general', decision: restored });
+      expect(again.changed).toBe(false);
+
+      // To the queue (the sender signed out); and not once someone took the contact.
+      const queued = await activeWith('agent-a');
+      const t2 = (await h.store.startTransfer({ ...transferInput(queued.id, 'agent-a', 'agent-b'), mode: 'cold' })).transfer;
+      const back = await h.store.undoTransfer(t2.id, { to: 'queue', skillGroup: 'general', decision: null });
+      expect(back.session).toMatchObject({ status: 'queued', assignedAgentId: null, skillGroup: 'general' });
+      const taken = await activeWith('agent-a');
+      const t3 = (await h.store.startTransfer({ ...transferInput(taken.id, 'agent-a', 'agent-b'), mode: 'cold' })).transfer;
+      await h.store.claim(taken.id, 'agent-b');
+      const refused = await h.store.undoTransfer(t3.id, { to: 'sender', skillGroup: 'general', decision: null });
+      expect(refused).toMatchObject({
+        changed: false,
+        transfer: { status: 'routed' },
+        session: { status: 'active', assignedAgentId: 'agent-b' },
+      });
+      await expect(
+        h.store.undoTransfer('0190d000-0000-7000-8000-000000000000', { to: 'queue', skillGroup: 'general', decision: null }),
+      ).rejects.toMatchObject({
+        code: 'TRANSFER_NOT_FOUND',
+      });
+    });
+
     it('starts a cold transfer in one write: the contact leaves its agent and waits in its new group', async () => {
       const session = await activeWith('agent-a');
       const { transfer, session: after } = await h.store.startTransfer({

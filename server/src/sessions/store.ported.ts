@@ -216,6 +216,12 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
       return decided;
     },
 
+    async undoTransfer(transferId, restore) {
+      const undone = await wide.undoTransfer(transferId, restore);
+      if (undone.changed) await follow('transfer', undone.session);
+      return undone;
+    },
+
     async undoMerge(mergeId, by) {
       const undone = await wide.undoMerge(mergeId, by);
       for (const session of undone.detached) await follow('merge', session);

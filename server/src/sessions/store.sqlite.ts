@@ -356,6 +356,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
     startTransfer: (input) => writer.startTransfer(input),
     decideTransfer: (transferId, outcome) => writer.decideTransfer(transferId, outcome),
+    undoTransfer: (transferId, restore) => writer.undoTransfer(transferId, restore),
     ...createTransferReader({ db, ring }),
 
     async handoverSummary(sessionId) {

@@ -387,6 +387,16 @@ export type TransferOutcome =
   | { outcome: 'cancelled'; by: string }
   | { outcome: 'expired' };
 
+/** Where `SessionStore.undoTransfer` puts the contact back. */
+export interface TransferRestore {
+  /** `sender`: active with the agent who transferred it; `queue`: waiting again (nobody holds it). */
+  to: 'sender' | 'queue';
+  /** The skill group it was in before the transfer. */
+  skillGroup: string;
+  /** The routing it had before the transfer (logged again); null when it had none. */
+  decision: RoutingDecision | null;
+}
+
 /** The outcome of a transfer write: `changed` is true for exactly one caller per pending transfer. */
 export interface TransferWrite {
   transfer: TransferRecord;
@@ -589,6 +599,18 @@ export interface SessionStore {
    * TRANSFER_NOT_FOUND for an unknown id.
    */
   decideTransfer(transferId: string, outcome: TransferOutcome): Promise<TransferWrite>;
+  /**
+   * Issue 18: takes back a cold transfer nobody has taken yet (a blind transfer on the phone whose new
+   * call failed before the target answered: the customer is still on the first agent's call), in one
+   * conditional write. Applies only while the transfer is `routed` (cold) and its session still waits
+   * (`queued`, or `offered` to anyone): the session is then `active` with the transfer's sender
+   * (`restore.to: 'sender'`) or `queued` waiting from now (`'queue'`), any offer withdrawn, in
+   * `restore.skillGroup` with `restore.decision` as its routing (appended to the decision log, offered
+   * to the sender for `'sender'`), and the transfer is `cancelled` by `system`. Otherwise (taken by
+   * someone, closed, already undone) nothing is written and `changed` is false.
+   * TRANSFER_NOT_FOUND for an unknown id.
+   */
+  undoTransfer(transferId: string, restore: TransferRestore): Promise<TransferWrite>;
   getTransfer(id: string): Promise<TransferRecord | null>;
   /** A session's transfers, oldest first. */
   transfers(sessionId: string): Promise<TransferRecord[]>;

@@ -73,7 +73,7 @@ export function createTransferWriter(deps: {
   ring: DataKeyRing;
   commit: GroupCommit;
   iso: () => string;
-}): Pick<SessionStore, 'startTransfer' | 'decideTransfer'> {
+}): Pick<SessionStore, 'startTransfer' | 'decideTransfer' | 'undoTransfer'> {
   const { db, ring, commit, iso } = deps;
   const q = {
     session: db.prepare('SELECT * FROM sessions WHERE id = ?'),
@@ -108,6 +108,17 @@ export function createTransferWriter(deps: {
     handTo: db.prepare(
       `UPDATE sessions SET assigned_agent_id = @agent, skill_group = @group, routing_json = @decision, updated_at = @t
        WHERE id = @id AND status = 'active' AND assigned_agent_id = @from RETURNING *`,
+    ),
+    // Issue 18, a cold transfer taken back: only while nobody has taken its contact (still waiting).
+    restore: db.prepare(
+      `UPDATE sessions SET status = @status, assigned_agent_id = @agent, offered_agent_id = NULL, offer_expires_at = NULL,
+         skill_group = @group, routing_json = @decision, waiting_since = CASE WHEN @status = 'queued' THEN @t ELSE waiting_since END,
+         updated_at = @t
+       WHERE id = @id AND status IN ('queued', 'offered') RETURNING *`,
+    ),
+    undo: db.prepare(
+      `UPDATE transfers SET status = 'cancelled', decided_at = @t, decided_by = 'system'
+       WHERE id = @id AND status = 'routed' AND mode = 'cold' RETURNING *`,
     ),
   };
 
@@ -217,6 +228,39 @@ export function createTransferWriter(deps: {
           session: toSession(session ?? (q.session.get(row.session_id) as SessionRow)),
           changed: true,
         };
+      });
+    },
+
+    async undoTransfer(transferId, restore) {
+      const found = current(transferId);
+      const key = await loadCustomerKey(ring, found.customer_id);
+      return commit.run(() => {
+        const t = iso();
+        const row = current(transferId);
+        const unchanged = () => ({
+          transfer: toTransfer(row, key),
+          session: toSession(q.session.get(row.session_id) as SessionRow),
+          changed: false,
+        });
+        if (row.status !== 'routed' || row.mode !== 'cold') return unchanged();
+        const back = restore.to === 'sender';
+        const decision = restore.decision ? JSON.stringify(restore.decision) : null;
+        const session = q.restore.get({
+          id: row.session_id,
+          status: back ? 'active' : 'queued',
+          agent: back ? row.from_agent_id : null,
+          group: restore.skillGroup,
+          decision,
+          t,
+        }) as SessionRow | undefined;
+        // Taken by someone (or closed) meanwhile: the transfer stands.
+        if (!session) return unchanged();
+        if (restore.decision && decision) {
+          const version = restore.decision.offerConfigVersion ?? restore.decision.configVersion;
+          q.appendDecision.run(row.session_id, t, version, restore.decision.trigger ?? 'new', back ? row.from_agent_id : null, decision);
+        }
+        const undone = q.undo.get({ id: transferId, t }) as TransferRow;
+        return { transfer: toTransfer(undone, key), session: toSession(session), changed: true };
       });
     },
   };

@@ -71,6 +71,7 @@ export type SessionWriter = Pick<
   | 'rateSession'
   | 'startTransfer'
   | 'decideTransfer'
+  | 'undoTransfer'
   | 'mergeCustomers'
   | 'undoMerge'
   | 'linkIdentity'
@@ -95,6 +96,7 @@ export const SESSION_WRITE_OPS: readonly SessionWriteOp[] = [
   'rateSession',
   'startTransfer',
   'decideTransfer',
+  'undoTransfer',
   'mergeCustomers',
   'undoMerge',
   'linkIdentity',

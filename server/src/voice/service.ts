@@ -17,6 +17,7 @@ import { callKey, callerOf } from './caller';
 import type { HeardUtterance } from './media-tap';
 import { transcriptMeta } from '../../../common/message/transcript';
 import type { SessionFacts } from '../../../common/events/events';
+import type { RoutingDecision } from '../../../common/routing/types';
 
 export interface VoiceServiceDeps {
   store: SessionStore;
@@ -28,9 +29,10 @@ export interface VoiceServiceDeps {
   /**
    * Attended transfer (`consult` → `transferred` events): the call's session moves to the consulted agent
    * as a cold transfer (issue 11's use case); absent: the new call is still tied to the session, which stays
-   * with its agent until the consulted agent's phone answers (the accept).
+   * with its agent until the consulted agent's phone answers (the accept). A blind transfer moves the session
+   * at the customer's INVITE the same way, and `undoCold` takes it back when that INVITE fails unanswered.
    */
-  transfers?: Pick<TransferService, 'transfer'>;
+  transfers?: Pick<TransferService, 'transfer' | 'undoCold'>;
   /** The staff directory: agents by id (offers name ids) and by username (SIP users are usernames). */
   staff: { userById(id: string): UserView | null; listStaff(): UserView[] };
   /** Skill group ids: a dialled user part naming one (`sip:vip@…`) routes there. */
@@ -167,6 +169,31 @@ interface AttendedPending {
   timer?: NodeJS.Timeout;
 }
 
+/**
+ * A blind transfer made (the customer's INVITE with Referred-By moved the session to the target), by the
+ * new leg's call key, until that leg is answered (the transfer stands) or fails unanswered (the transfer
+ * is undone: the customer is still on the old leg with the first agent).
+ */
+interface BlindLeg {
+  sessionId: string;
+  /** The new leg's SIP Call-ID. */
+  callId: string;
+  /** The customer's old leg (call key and SIP Call-ID): the session's call again if the new leg fails. */
+  oldKey: string;
+  oldCallId: string;
+  fromAgentId: string;
+  /** The Refer-To user: an agent's username or a skill group. */
+  target: string;
+  /** The cold transfer that moved the session; null when none was made (no transfer service, the session not with the first agent). */
+  transferId: string | null;
+  /** The session's skill group and routing before the transfer: what the undo puts back. */
+  before: { skillGroup: string; routing: RoutingDecision | null };
+  /** The old leg hung up (before the INVITE came, or while the new leg rang): a failure then ends the call. */
+  oldLegEnded?: boolean;
+  /** The undo under way (a repeated failure post waits for the same one). */
+  undoing?: Promise<{ sessionId: string; status: SessionRecord['status'] }>;
+}
+
 /** How long a REFER waits for the customer's INVITE that follows it (ms): RFC 3261 Timer B (64 × T1) is 32 s. */
 const REFER_FOLLOW_MS = 32_000;
 
@@ -240,6 +267,13 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    * it: a target who does not answer recalls the call to the agent who transferred it (`no-answer`).
    */
   const blindPending = new Map<string, { fromAgentId: string; target: string }>();
+  /**
+   * Blind transfers whose new leg rings (or waits in the target's queue), by the new leg's call key, until
+   * it is answered (`answered` forgets it) or fails (`ended` before the answer: `blindFailed` undoes it).
+   */
+  const blindLegs = new Map<string, BlindLeg>();
+  /** New legs of blind transfers that failed and were undone (call key → session id): a repeated failure post changes nothing. */
+  const undoneLegs = new Map<string, string>();
 
   /** Bounded like `calls`: the oldest entry goes first. */
   function bounded<V>(map: Map<string, V>, key: string, value: V): void {
@@ -562,20 +596,22 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    */
   async function blindTransferred(
     request: VoiceRouteRequest,
-    referral: { sessionId: string; key: string; fromAgentId: string; target: string },
+    referral: Pick<Referral, 'sessionId' | 'key' | 'callId' | 'fromAgentId' | 'target' | 'legEnded'>,
   ): Promise<VoiceRouteResponse | null> {
     let session = await deps.store.getSession(referral.sessionId);
     if (!session || session.status === 'closed') return null;
     const from = staffById(referral.fromAgentId);
     const agent = deps.skillGroups.includes(referral.target) ? null : userByName(referral.target);
+    const before = { skillGroup: session.skillGroup, routing: session.routing };
+    let transferId: string | null = null;
     if (deps.transfers && from && session.status === 'active' && session.assignedAgentId === from.id) {
       try {
-        await deps.transfers.transfer(from, {
+        ({ id: transferId } = await deps.transfers.transfer(from, {
           sessionId: session.id,
           to: agent ? { kind: 'agent', agentId: agent.id } : { kind: 'skill-group', skillGroup: referral.target },
           mode: 'cold',
           note: 'blind transfer on the phone',
-        });
+        }));
       } catch (error) {
         if (!(error instanceof HuiliuError)) throw error;
         log.warn({ sessionId: session.id, code: error.code }, 'blind transfer refused');
@@ -590,6 +626,17 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (onCall.get(referral.fromAgentId)?.sessionId === session.id) onCall.delete(referral.fromAgentId);
     await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: referral.target, mode: 'blind' });
     bounded(blindPending, session.id, { fromAgentId: referral.fromAgentId, target: referral.target });
+    bounded(blindLegs, key, {
+      sessionId: session.id,
+      callId: request.callId,
+      oldKey: referral.key,
+      oldCallId: referral.callId,
+      fromAgentId: referral.fromAgentId,
+      target: referral.target,
+      transferId,
+      before,
+      ...(referral.legEnded ? { oldLegEnded: true } : {}),
+    });
     log.info({ sessionId: session.id }, 'call transferred (blind)');
     session = await decided(session.id);
     return answerFor(session);
@@ -793,6 +840,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   async function legEnded(key: string): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
     const sessionId = consults.get(key)?.sessionId ?? replaced.get(key)!;
     consults.delete(key);
+    // The old leg of a blind transfer whose new leg still rings: if that one fails now, the call is over.
+    for (const leg of blindLegs.values()) if (leg.oldKey === key) leg.oldLegEnded = true;
     if (replaced.delete(key)) {
       // The old leg's recording ends with it: its tap stops; the new leg's goes on.
       const times = calls.get(sessionId);
@@ -803,18 +852,76 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   }
 
   /**
-   * Whether the session's call moved to another leg than `key` (a call key): its newest `call.transferred`
-   * line (history, not memory: read after a restart) names another leg. False when it was never
-   * transferred or the newest transfer is to this leg. Reads the newest 1,000 lines of its conversation.
+   * Whether `key` (a call key) is not the session's call, from its history (not memory: read after a
+   * restart): a leg whose transfer failed (`call.transfer_failed` of that leg: the call stayed on the
+   * leg before it), or the newest `call.transferred` line not undone by a `call.transfer_failed` of
+   * the same leg names another leg. False when it was never transferred or the newest standing transfer
+   * is to this leg. Reads the newest 1,000 lines of its conversation.
    */
   async function movedFrom(session: SessionRecord, key: string): Promise<boolean> {
     const { messages } = await deps.store.recentMessages(session.conversationId, { limit: 1000 });
+    const failed = new Set<string>();
     for (let i = messages.length - 1; i >= 0; i--) {
       const m = messages[i]!;
-      if (m.sessionId !== session.id || !m.clientMessageId.startsWith('call.transferred:')) continue;
-      return m.clientMessageId !== `call.transferred:${key}`;
+      if (m.sessionId !== session.id) continue;
+      if (m.clientMessageId.startsWith('call.transfer_failed:')) {
+        const leg = m.clientMessageId.slice('call.transfer_failed:'.length);
+        if (leg === key) return true;
+        failed.add(leg);
+        continue;
+      }
+      if (!m.clientMessageId.startsWith('call.transferred:')) continue;
+      const leg = m.clientMessageId.slice('call.transferred:'.length);
+      if (failed.has(leg)) continue;
+      return leg !== key;
     }
     return false;
+  }
+
+  /**
+   * The new leg of a blind transfer ended before anyone answered it (Kamailio's `ended` for it: the
+   * customer's phone cancelled it — 487 —, no media anchor — 503 —, a relay error — 500 —, or their
+   * CANCEL while it waited in the target's queue). The customer is still on the old leg with the first
+   * agent (their softphone hangs up only on NOTIFY 200), so the transfer is undone: the session goes
+   * back to that agent, `active`, in its first skill group (`TransferService.undoCold`; to the queue of
+   * that group when the agent is not signed in any more), the offer to the target is withdrawn, the old
+   * leg is the session's call again (its BYE closes it `resolved`; the agent's `onCall` for the liveness
+   * check and a consult) and `call.transfer_failed {from, to, sipStatus, mode: "blind"}` goes in the
+   * history after the new leg's ringing lines. The old leg already hung up: the call is over and ends as
+   * that BYE would have ended it. A repeated post waits for the same undo, a later one changes nothing.
+   */
+  function blindFailed(leg: BlindLeg, sipStatus: number): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+    return (leg.undoing ??= (async () => {
+      const key = callKey(leg.callId);
+      let session = await deps.store.getSession(leg.sessionId);
+      if (!session || session.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
+      if (leg.transferId && deps.transfers && session.status !== 'closed') {
+        const undone = await deps.transfers.undoCold(leg.transferId, leg.before);
+        session = undone.session;
+        // Taken by someone meanwhile (the target accepted it on the desk, not the phone): it stays theirs.
+        if (undone.to === null)
+          log.warn({ sessionId: session.id, status: session.status }, 'failed blind transfer not undone: the contact was taken');
+      }
+      blindLegs.delete(key);
+      blindPending.delete(session.id);
+      byCall.delete(key);
+      bounded(undoneLegs, key, session.id);
+      replaced.delete(leg.oldKey);
+      bounded(byCall, leg.oldKey, session.id);
+      if (!leg.oldLegEnded && session.status === 'active' && session.assignedAgentId === leg.fromAgentId)
+        bounded(onCall, leg.fromAgentId, { sessionId: session.id, key: leg.oldKey });
+      const times = timesOf(session);
+      delete times.ringingAt;
+      await rememberWithRinging(session, times, {
+        key,
+        name: 'call.transfer_failed',
+        data: { from: staffById(leg.fromAgentId)?.username ?? '', to: leg.target, sipStatus, mode: 'blind' },
+      });
+      log.info({ sessionId: session.id, sipStatus, status: session.status }, 'blind transfer failed before the answer; undone');
+      // Both legs are gone: the call is over, as the old leg's BYE would have ended it.
+      if (leg.oldLegEnded) return service.event({ event: 'ended', callId: leg.oldCallId, sessionId: session.id, status: 0 });
+      return { sessionId: session.id, status: session.status };
+    })());
   }
 
   /**
@@ -845,6 +952,14 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       if (request.event === 'transfer_failed') return transferFailed(request);
       if (request.event === 'refer') return referred(request);
       const leg = callKey(request.callId);
+      // A blind transfer's new leg ended before anyone answered it: the transfer is undone (once).
+      const blindLeg = request.event === 'ended' ? blindLegs.get(leg) : undefined;
+      if (blindLeg) return blindFailed(blindLeg, request.status ?? 0);
+      const undoneOf = request.event === 'ended' ? undoneLegs.get(leg) : undefined;
+      if (undoneOf) {
+        const session = await deps.store.getSession(undoneOf);
+        return { sessionId: undoneOf, status: session?.status ?? 'closed' };
+      }
       if (request.event === 'ended' && (consults.has(leg) || replaced.has(leg))) return legEnded(leg);
       // The customer's old leg while their INVITE with Replaces rings the colleague: that leg only.
       const ringingTransfer = request.event === 'ended' ? [...attendedPending.values()].find((p) => p.oldKey === leg) : undefined;
@@ -919,6 +1034,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           }
           bounded(onCall, agent.id, { sessionId: session.id, key });
           blindPending.delete(session.id);
+          // A blind transfer's new leg answered: the transfer stands; its `ended` is a hang-up from now on.
+          blindLegs.delete(key);
           times.answeredAt ??= answeredAt;
           times.legAnsweredAt = answeredAt;
           if (times.callId !== request.callId) delete times.media;

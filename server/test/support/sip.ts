@@ -84,8 +84,8 @@ export function runSipp(args: string[], timeoutMs = 60_000): Promise<SippRun> & 
 }
 
 /**
- * An agent's phone: a sipp UAS (`scenario`, default `phone.xml`; `calls` calls, default 1, within `timeoutMs`) on a
- * free port, registered as `user` at the edge on `sipPort` with the agent's SIP credentials. Resolves once
+ * An agent's phone: a sipp UAS (`scenario`, default `phone.xml`; `calls` calls, default 1, within `timeoutMs`;
+ * `args`: more sipp arguments, e.g. `-key target agent2`) on a free port, registered as `user` at the edge on `sipPort` with the agent's SIP credentials. Resolves once
  * the REGISTER succeeded, with the running phone.
  * @throws Error with sipp's output when the registration fails
  */
@@ -93,11 +93,19 @@ export async function registeredSippPhone(
   sipPort: number,
   user: string,
   creds: { username: string; password: string },
-  options: { calls?: number; timeoutMs?: number; scenario?: string } = {},
+  options: { calls?: number; timeoutMs?: number; scenario?: string; args?: string[] } = {},
 ): Promise<{ phone: ReturnType<typeof runSipp>; port: number }> {
   const port = await freeSipPort();
   const phone = runSipp(
-    ['-sf', join(SCENARIOS, options.scenario ?? 'phone.xml'), '-p', String(port), '-m', String(options.calls ?? 1)],
+    [
+      '-sf',
+      join(SCENARIOS, options.scenario ?? 'phone.xml'),
+      '-p',
+      String(port),
+      '-m',
+      String(options.calls ?? 1),
+      ...(options.args ?? []),
+    ],
     options.timeoutMs ?? 40_000,
   );
   const registered = await runSipp(
