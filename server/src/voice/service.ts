@@ -393,6 +393,19 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   }
 
   /**
+   * Starts the media tap (live transcripts) of an answered leg (`key`, SIP `callId`) unless it runs: one
+   * tap per leg, so after a transfer the new call (its own Call-ID and recording) is transcribed too.
+   */
+  function tap(times: CallTimes, sessionId: string, key: string, callId: string): void {
+    if (!deps.transcribe || times.taps?.has(key) || !times.identity) return;
+    const identity = times.identity;
+    (times.taps ??= new Map()).set(
+      key,
+      deps.transcribe(callId, (heard) => transcribed(sessionId, key, identity, heard)),
+    );
+  }
+
+  /**
    * New calls waiting for the router's decision, by session id: woken by each `session.changed` of
    * their session (fan-out, so on the node that took the INVITE), instead of reading the session in a
    * loop. Subscribed at the first call.
@@ -891,7 +904,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             attendedPending.delete(key);
             session = (await deps.store.getSession(session.id)) ?? session;
             if (!moved) {
+              // Refused: the session stays with its agent, but the call goes on on this new leg (the old one
+              // ends at the first agent's hang-up) — the leg the liveness check asks rtpengine about and
+              // the media tap transcribes (review5: the check asked about the old leg and ended a call still up).
               bounded(byCall, key, session.id);
+              if (times.callId !== request.callId) delete times.media;
+              times.callId = request.callId;
+              const holder = session.assignedAgentId;
+              if (holder && onCall.get(holder)?.sessionId === session.id) bounded(onCall, holder, { sessionId: session.id, key });
+              tap(times, session.id, key, request.callId);
               return { sessionId: session.id, status: session.status };
             }
           }
@@ -923,15 +944,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           times.legAnsweredAt = answeredAt;
           if (times.callId !== request.callId) delete times.media;
           times.callId = request.callId;
-          // One tap per leg: after a transfer the new call (its own Call-ID and recording) is transcribed too.
-          if (deps.transcribe && !times.taps?.has(key) && times.identity) {
-            const identity = times.identity;
-            const sessionId = session.id;
-            (times.taps ??= new Map()).set(
-              key,
-              deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard)),
-            );
-          }
+          tap(times, session.id, key, request.callId);
           if (!written) await rememberWithRinging(session, times, answered);
           fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
           break;
