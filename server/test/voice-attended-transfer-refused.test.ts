@@ -7,7 +7,7 @@ import type { VoiceRouteResponse } from '../../common/api/voice';
 import { voiceEdgePath } from '../src/voice/edge';
 import { bdecode, bencode } from '../src/voice/rtpengine-ng';
 import { loadVoiceSecrets } from '../src/voice/secrets';
-import { openAgentSocket } from './support/agent-client';
+import { ack, openAgentSocket } from './support/agent-client';
 import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
 import { until } from './support/until';
@@ -118,5 +118,86 @@ describe('attended transfer refused at the answer: the new leg is the session’
     );
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toHaveProperty('lost');
+  });
+  it('a session moved away on the desk during the consult: the Replaces INVITE is refused, and an answer while it rang moves nothing', async () => {
+    await s.services.auth.createUser({
+      username: 'agent7',
+      displayName: 'Agent 7',
+      password: 'huiliu-demo',
+      roles: ['agent'],
+      skillGroups: ['general'],
+    });
+    const desk = new Map<string, Socket>();
+    for (const name of ['agent1', 'agent2', 'agent7']) {
+      const socket = await openAgentSocket(s, await s.login(name));
+      sockets.push(socket);
+      desk.set(name, socket);
+      await until(() => s.services.pool.get(staffId(name)) !== undefined);
+    }
+    const names = async (sessionId: string) => {
+      const session = (await s.services.store.getSession(sessionId))!;
+      return (await s.services.store.listMessages(session.conversationId)).flatMap((m) =>
+        m.kind === 'event' && m.sessionId === sessionId ? [m.body.name] : [],
+      );
+    };
+    /** A call answered by its agent, a consult to agent2, and the session cold-transferred to the other agent on the desk. */
+    const consultedThenMoved = async (n: number, ringFirst: boolean) => {
+      const invite = { event: 'invite', callId: `desk-${n}@trunk`, from: `sip:+861380013810${n}@trunk`, to: 'sip:support@127.0.0.1' };
+      const routed = (await post('/api/v1/voice/route', invite)) as VoiceRouteResponse & { user: string };
+      const sessionId = routed.sessionId!;
+      await post('/api/v1/voice/events', { event: 'answered', callId: invite.callId, sessionId, agent: routed.user, status: 200 });
+      await post('/api/v1/voice/events', { event: 'consult', callId: `desk-consult-${n}@ws`, sessionId: '', agent: routed.user });
+      const ringing = ringFirst
+        ? await post('/api/v1/voice/events', {
+            event: 'transferred',
+            callId: `desk-new-${n}@ws`,
+            sessionId: '',
+            agent: 'agent2',
+            replaces: `desk-consult-${n}@ws`,
+          })
+        : null;
+      const other = routed.user === 'agent7' ? 'agent1' : 'agent7';
+      const moved = await ack(desk.get(routed.user)!, 'session:transfer', {
+        sessionId,
+        to: { kind: 'agent', agentId: staffId(other) },
+        mode: 'cold',
+      });
+      expect(moved.ok).toBe(true);
+      return { invite, sessionId, ringing };
+    };
+
+    // Moved before the customer's Replaces INVITE: refused (Kamailio answers 481; the customer stays on hold).
+    const before = await consultedThenMoved(1, false);
+    const refused = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/events',
+      payload: { event: 'transferred', callId: 'desk-new-1@ws', sessionId: '', agent: 'agent2', replaces: 'desk-consult-1@ws' },
+      headers: { 'x-huiliu-voice-token': token },
+    });
+    expect(refused.statusCode, refused.body).toBe(404);
+    expect(refused.json()).toMatchObject({ error: { code: 'SESSION_NOT_FOUND' } });
+    expect(await names(before.sessionId)).not.toContain('call.transferring');
+
+    // Moved while the colleague's phone rang: their answer is taken (200 at once) and moves nothing —
+    // no `call.transferred` line, the session where the desk put it.
+    const during = await consultedThenMoved(2, true);
+    expect(during.ringing).toMatchObject({ sessionId: during.sessionId, status: 'active' });
+    const where = await s.services.store.getSession(during.sessionId);
+    const started = Date.now();
+    const answered = await post('/api/v1/voice/events', {
+      event: 'answered',
+      callId: 'desk-new-2@ws',
+      sessionId: during.sessionId,
+      agent: 'agent2',
+      status: 200,
+    });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(answered).toEqual({ sessionId: during.sessionId, status: where!.status });
+    expect(await names(during.sessionId)).not.toContain('call.transferred');
+    expect(await s.services.store.getSession(during.sessionId)).toMatchObject({
+      status: where!.status,
+      assignedAgentId: where!.assignedAgentId,
+      offeredAgentId: where!.offeredAgentId,
+    });
   });
 });

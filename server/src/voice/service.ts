@@ -660,6 +660,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const session = await deps.store.getSession(consult.sessionId);
     if (!session || session.status === 'closed') throw new HuiliuError('SESSION_NOT_FOUND');
     const key = callKey(request.callId);
+    // The consulting agent no longer holds the call's session (moved on the desk meanwhile): nothing of
+    // theirs to hand on, so the INVITE is refused (481 at the edge) and the customer stays on hold (review5).
+    if (!attendedPending.has(key) && (session.status !== 'active' || session.assignedAgentId !== consult.fromAgentId))
+      throw new HuiliuError('SESSION_NOT_FOUND');
     if (!attendedPending.has(key)) {
       bounded(attendedPending, key, {
         sessionId: session.id,
@@ -690,7 +694,18 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const from = staffById(pending.fromAgentId);
     const target = staffById(pending.targetId);
     let moved = true;
-    if (deps.transfers && from && target && target.id !== from.id && session.status === 'active' && session.assignedAgentId === from.id) {
+    // Neither with the first agent nor with the colleague (moved on the desk while the colleague's phone
+    // rang): nothing moves and no `call.transferred` is written (review5: it was, and the accept then failed).
+    if (from && target && !(session.status === 'active' && (session.assignedAgentId === from.id || session.assignedAgentId === target.id)))
+      moved = false;
+    else if (
+      deps.transfers &&
+      from &&
+      target &&
+      target.id !== from.id &&
+      session.status === 'active' &&
+      session.assignedAgentId === from.id
+    ) {
       try {
         await deps.transfers.transfer(from, {
           sessionId: session.id,
