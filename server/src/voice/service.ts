@@ -949,7 +949,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             if (!(session.status === 'offered' && session.offeredAgentId === agent.id))
               session = await offeredTo(session.id, agent.id, 2_000);
             // The ringing and answered lines go with the claim: one writer round trip (issue 18).
-            session = await deps.conversations.acceptRecord(agent, session.id, { history: linesWithRinging(times, answered) });
+            try {
+              session = await deps.conversations.acceptRecord(agent, session.id, { history: linesWithRinging(times, answered) });
+            } catch (error) {
+              // A repeat of this answer posted while the first was being taken (the phone's 200 retransmitted):
+              // the first post's claim stands — its lines differ only in times (409 before review5).
+              const now = error instanceof HuiliuError ? await deps.store.getSession(session.id) : null;
+              if (!(now?.status === 'active' && now.assignedAgentId === agent.id)) throw error;
+              session = now;
+            }
             delete times.ringing;
             written = true;
           }
@@ -960,7 +968,11 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           if (times.callId !== request.callId) delete times.media;
           times.callId = request.callId;
           tap(times, session.id, key, request.callId);
-          if (!written) await rememberWithRinging(session, times, answered);
+          if (!written)
+            await rememberWithRinging(session, times, answered).catch((error: unknown) => {
+              // This leg's answer line is there already, written by a repeat of this post in flight (other times).
+              if (!(error instanceof HuiliuError && error.code === 'IDEMPOTENCY_CONFLICT')) throw error;
+            });
           fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
           break;
         }
