@@ -145,7 +145,7 @@ describe('voice edge loopback hop: hostile input', () => {
     }
   });
 
-  it('a refusal for wrong tokens carries Retry-After as over HTTPS, and x-forwarded-for does not move the budget', async () => {
+  it('a refusal for wrong tokens carries Retry-After as over HTTPS, x-forwarded-for does not move the budget, and the right token is still served', async () => {
     const json = { 'content-type': 'application/json' };
     let last: Answer | undefined;
     for (let i = 0; i < 12; i++) {
@@ -163,6 +163,10 @@ describe('voice edge loopback hop: hostile input', () => {
     expect(https.statusCode).toBe(429);
     expect(https.headers['retry-after']).toMatch(/^\d+$/);
     expect(last!.headers['retry-after']).toBe(https.headers['retry-after']);
+    // Kamailio's own posts (the right token, from the same 127.0.0.1) are still served: past the token, the body is what is wrong.
+    const right = await send(hop, '/api/v1/voice/events', '{}', { ...json, ...basic(token) });
+    expect(right.status, right.body).toBe(400);
+    expect((JSON.parse(right.body) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
   });
 
   it('closes a connection whose request is trickled (head or body) within its client time-out (10 s by default, not Node’s 60 s / 300 s)', async () => {

@@ -49,4 +49,38 @@ describe('voice API rate limit', () => {
     expect(wrong.statusCode).toBe(401);
     await app.close();
   });
+
+  it('never refuses the right token for wrong ones spent from the same address: a local process cannot lock Kamailio out', async () => {
+    const seen: string[] = [];
+    const voice: VoiceService = {
+      route: () => Promise.resolve({ action: 'queue', sessionId: 'SP1', position: 1, retrySeconds: 2 }),
+      event: (request) => {
+        seen.push(request.event);
+        return Promise.resolve({ sessionId: 'SP1', status: 'closed' });
+      },
+    };
+    const app = Fastify();
+    registerErrorHandling(app);
+    await app.register(voicePlugin, {
+      voice,
+      secrets: { routeToken: 'token', authSecret: 'secret' },
+      sip: () => ({ domain: 'x', uris: [] }),
+    });
+    // Every post through the loopback hop (and the edge's forwarder) comes from 127.0.0.1.
+    const post = (url: string, payload: object, token: string) =>
+      app.inject({ method: 'POST', url, payload, headers: { 'x-huiliu-voice-token': token }, remoteAddress: '127.0.0.1' });
+    const invite = { event: 'invite', callId: 'c1@x', from: 'sip:+8613800000001@x', to: 'sip:support@x' };
+    const wrong = [];
+    for (let i = 0; i < 12; i++) wrong.push((await post('/api/v1/voice/route', invite, `guess-${i}`)).statusCode);
+    // The guesses are refused, past ten a minute with 429 (Retry-After) …
+    expect(wrong.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(wrong.slice(10)).toEqual([429, 429]);
+    // … but Kamailio's own posts with the right token are served all the same.
+    const route = await post('/api/v1/voice/route', invite, 'token');
+    expect(route.statusCode, route.body).toBe(200);
+    const ended = await post('/api/v1/voice/events', { event: 'ended', callId: 'c1@x', sessionId: '', status: 0 }, 'token');
+    expect(ended.statusCode, ended.body).toBe(200);
+    expect(seen).toEqual(['ended']);
+    await app.close();
+  });
 });

@@ -80,14 +80,16 @@ export function createVoiceApi(opts: Pick<VoicePluginOptions, 'voice' | 'secrets
   /**
    * The route token, then the 1,000/s budget — unless `spend` is false: a call's `ended` is never refused
    * for the rate (it still counts), since a hang-up refused away would keep its agent busy (docs/voice.md "Liveness").
+   * A wrong token is refused 401, past ten a minute from its client network 429; the right one is never
+   * refused for others' wrong ones: every post through the loopback hop or the edge's forwarder comes from
+   * 127.0.0.1, so any local process could otherwise lock Kamailio out with ten posts a minute (review5).
    */
   async function kamailio(request: VoiceApiRequest, spend = true): Promise<void> {
-    const client = clientNetwork(request.ip);
-    const spent = await wrongTokens.get(client);
-    if (spent && spent.consumedPoints >= 10) throw rateLimited(spent.msBeforeNext / 1000, undefined, { limit: 'voice-bad-token' });
     const presented = presentedToken(request.headers);
     if (!timingSafeEqual(digest(presented), token)) {
-      // Spent already: the next request is refused by the check above.
+      const client = clientNetwork(request.ip);
+      const spent = await wrongTokens.get(client);
+      if (spent && spent.consumedPoints >= 10) throw rateLimited(spent.msBeforeNext / 1000, undefined, { limit: 'voice-bad-token' });
       await wrongTokens.consume(client).catch(() => undefined);
       throw new HuiliuError('INVALID_VOICE_TOKEN');
     }

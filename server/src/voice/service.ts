@@ -427,6 +427,19 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   }
 
   /**
+   * Starts the media tap (live transcripts) of an answered leg (`key`, SIP `callId`) unless it runs: one
+   * tap per leg, so after a transfer the new call (its own Call-ID and recording) is transcribed too.
+   */
+  function tap(times: CallTimes, sessionId: string, key: string, callId: string): void {
+    if (!deps.transcribe || times.taps?.has(key) || !times.identity) return;
+    const identity = times.identity;
+    (times.taps ??= new Map()).set(
+      key,
+      deps.transcribe(callId, (heard) => transcribed(sessionId, key, identity, heard)),
+    );
+  }
+
+  /**
    * New calls waiting for the router's decision, by session id: woken by each `session.changed` of
    * their session (fan-out, so on the node that took the INVITE), instead of reading the session in a
    * loop. Subscribed at the first call.
@@ -694,6 +707,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const session = await deps.store.getSession(consult.sessionId);
     if (!session || session.status === 'closed') throw new HuiliuError('SESSION_NOT_FOUND');
     const key = callKey(request.callId);
+    // The consulting agent no longer holds the call's session (moved on the desk meanwhile): nothing of
+    // theirs to hand on, so the INVITE is refused (481 at the edge) and the customer stays on hold (review5).
+    if (!attendedPending.has(key) && (session.status !== 'active' || session.assignedAgentId !== consult.fromAgentId))
+      throw new HuiliuError('SESSION_NOT_FOUND');
     if (!attendedPending.has(key)) {
       bounded(attendedPending, key, {
         sessionId: session.id,
@@ -724,7 +741,18 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     const from = staffById(pending.fromAgentId);
     const target = staffById(pending.targetId);
     let moved = true;
-    if (deps.transfers && from && target && target.id !== from.id && session.status === 'active' && session.assignedAgentId === from.id) {
+    // Neither with the first agent nor with the colleague (moved on the desk while the colleague's phone
+    // rang): nothing moves and no `call.transferred` is written (review5: it was, and the accept then failed).
+    if (from && target && !(session.status === 'active' && (session.assignedAgentId === from.id || session.assignedAgentId === target.id)))
+      moved = false;
+    else if (
+      deps.transfers &&
+      from &&
+      target &&
+      target.id !== from.id &&
+      session.status === 'active' &&
+      session.assignedAgentId === from.id
+    ) {
       try {
         await deps.transfers.transfer(from, {
           sessionId: session.id,
@@ -1006,7 +1034,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             attendedPending.delete(key);
             session = (await deps.store.getSession(session.id)) ?? session;
             if (!moved) {
+              // Refused: the session stays with its agent, but the call goes on on this new leg (the old one
+              // ends at the first agent's hang-up) — the leg the liveness check asks rtpengine about and
+              // the media tap transcribes (review5: the check asked about the old leg and ended a call still up).
               bounded(byCall, key, session.id);
+              if (times.callId !== request.callId) delete times.media;
+              times.callId = request.callId;
+              const holder = session.assignedAgentId;
+              if (holder && onCall.get(holder)?.sessionId === session.id) bounded(onCall, holder, { sessionId: session.id, key });
+              tap(times, session.id, key, request.callId);
               return { sessionId: session.id, status: session.status };
             }
           }
@@ -1028,7 +1064,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             if (!(session.status === 'offered' && session.offeredAgentId === agent.id))
               session = await offeredTo(session.id, agent.id, 2_000);
             // The ringing and answered lines go with the claim: one writer round trip (issue 18).
-            session = await deps.conversations.acceptRecord(agent, session.id, { history: linesWithRinging(times, answered) });
+            try {
+              session = await deps.conversations.acceptRecord(agent, session.id, { history: linesWithRinging(times, answered) });
+            } catch (error) {
+              // A repeat of this answer posted while the first was being taken (the phone's 200 retransmitted):
+              // the first post's claim stands — its lines differ only in times (409 before review5).
+              const now = error instanceof HuiliuError ? await deps.store.getSession(session.id) : null;
+              if (!(now?.status === 'active' && now.assignedAgentId === agent.id)) throw error;
+              session = now;
+            }
             delete times.ringing;
             written = true;
           }
@@ -1040,16 +1084,12 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           times.legAnsweredAt = answeredAt;
           if (times.callId !== request.callId) delete times.media;
           times.callId = request.callId;
-          // One tap per leg: after a transfer the new call (its own Call-ID and recording) is transcribed too.
-          if (deps.transcribe && !times.taps?.has(key) && times.identity) {
-            const identity = times.identity;
-            const sessionId = session.id;
-            (times.taps ??= new Map()).set(
-              key,
-              deps.transcribe(request.callId, (heard) => transcribed(sessionId, key, identity, heard)),
-            );
-          }
-          if (!written) await rememberWithRinging(session, times, answered);
+          tap(times, session.id, key, request.callId);
+          if (!written)
+            await rememberWithRinging(session, times, answered).catch((error: unknown) => {
+              // This leg's answer line is there already, written by a repeat of this post in flight (other times).
+              if (!(error instanceof HuiliuError && error.code === 'IDEMPOTENCY_CONFLICT')) throw error;
+            });
           fact('call.answered', session, `call.answered:${session.id}`, agent.id, { ringMs });
           break;
         }
