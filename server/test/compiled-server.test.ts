@@ -8,6 +8,7 @@ import { scoreContact, type ContactFacts } from '../src/routing/score';
 import { BUILD_DIR } from '../src/runtime/paths';
 import { builtWorkerFile } from '../src/runtime/worker-entry';
 import { httpsRequest } from './support/https';
+import { testLane } from './support/lane';
 import { canRenderText, renderTextImage } from './support/text-image';
 import { COMPILED_MAIN, REPO, ensureServerBuild, startServerProcess, type ServerProcess } from './support/server-process';
 
@@ -61,6 +62,7 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
         'sessions',
         'sla',
         'gateway/web',
+        'customers',
       ].map((capability) => readdirSync(join(REPO, 'server', 'src', capability, 'migrations')).filter((f) => f.endsWith('.sql')).length);
       expect(applied).toEqual([
         { component: 'ai', n: expected[0] },
@@ -70,6 +72,8 @@ describe('the compiled server (npm run build:server, then node server/dist/serve
         { component: 'auth', n: expected[4] },
         { component: 'canned', n: expected[5] },
         { component: 'channels', n: expected[6] },
+        // The copy of pre-redis customers to the customers port runs only in redis mode (the scale-out lane).
+        ...(testLane() === 'scaleout' ? [{ component: 'customers', n: expected[13] }] : []),
         { component: 'kpis', n: expected[7] },
         { component: 'privacy', n: expected[8] },
         { component: 'routing', n: expected[9] },

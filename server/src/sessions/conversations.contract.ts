@@ -115,6 +115,28 @@ export function conversationContract(name: string, open: () => Promise<Conversat
       expect(await h.store.lastSeq(uuidv7())).toBe(0);
     });
 
+    it("stores the receive time it is given (the gateway's), else its own clock", async () => {
+      const s = await newSession();
+      const at = '2026-01-02T03:04:05.678Z';
+      const given = await h.store.append({
+        sessionId: s.id,
+        direction: 'in',
+        content: { kind: 'text', body: { text: 'from the future' } },
+        clientMessageId: randomUUID(),
+        critical: true,
+        sentAt: at,
+        receivedAt: at,
+      });
+      expect(given.envelope).toMatchObject({ sentAt: at, receivedAt: at });
+      const before = Date.now();
+      const own = await say(s.id, 'now');
+      expect(Date.parse(own.envelope.receivedAt)).toBeGreaterThanOrEqual(before - 1_000);
+      expect((await h.store.listMessages(s.conversationId)).map((m) => [m.sentAt === at, m.receivedAt === at])).toEqual([
+        [true, true],
+        [false, false],
+      ]);
+    });
+
     it('pages the newest messages back with hasOlder', async () => {
       const s = await newSession();
       for (let i = 1; i <= 7; i++) await say(s.id, `m${i}`);

@@ -613,8 +613,8 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         m: input.clientMessageId,
         a: input.authorId ?? null,
         ak: defaultAuthorKind(input),
-        st: input.sentAt ?? t,
-        rt: t,
+        st: input.sentAt ?? input.receivedAt ?? t,
+        rt: input.receivedAt ?? t,
         key: customerKeyOwner(session.customerId),
       };
       const plain = JSON.stringify({ body: input.content.body, meta });
@@ -665,7 +665,7 @@ export async function createRedisConversationStore(options: RedisConversationOpt
         critical: input.critical,
         clientMessageId: input.clientMessageId,
         sentAt: header.st,
-        receivedAt: t,
+        receivedAt: header.rt,
         ...(header.a ? { authorId: header.a } : {}),
         authorKind: header.ak,
         meta,

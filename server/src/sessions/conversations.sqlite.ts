@@ -167,8 +167,8 @@ export async function createSqliteConversationStore(options: SqliteConversationO
           critical: input.critical ? 1 : 0,
           author_id: input.authorId ?? null,
           author_kind: defaultAuthorKind(input),
-          sent_at: input.sentAt ?? t,
-          received_at: t,
+          sent_at: input.sentAt ?? input.receivedAt ?? t,
+          received_at: input.receivedAt ?? t,
         };
         // Format 2: the payload is bound to the row's header (sqlite-rows.ts `messageHeaderAad`).
         const payload = JSON.stringify({ body: input.content.body, meta });

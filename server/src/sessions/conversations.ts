@@ -113,6 +113,12 @@ export interface NewMessage {
   authorId?: string | null;
   /** The sender's clock (metadata only); default: the store's clock. */
   sentAt?: string;
+  /**
+   * When the gateway received it (ISO 8601, `InboundDraft.receivedAt`), stored as given — as the SQLite
+   * session writer stores a draft's; default: the store's clock. A channel that replaces a sender's
+   * far-future time by the receive time (WeChat) gives both the same value, and the record then says so.
+   */
+  receivedAt?: string;
   /** Channel raw ids and scalar facts, sealed with the body. */
   meta?: Envelope['meta'];
   /**

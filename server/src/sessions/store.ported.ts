@@ -93,6 +93,7 @@ export function routeConversations(wide: SessionStore, port: ConversationStore, 
         critical: draft.critical,
         authorKind: 'customer',
         sentAt: draft.sentAt,
+        receivedAt: draft.receivedAt,
         ...(draft.meta ? { meta: draft.meta } : {}),
         ...(draft.idempotencyContent !== undefined ? { idempotencyContent: draft.idempotencyContent } : {}),
       });
