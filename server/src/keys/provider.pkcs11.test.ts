@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as graphene from 'graphene-pk11';
@@ -178,6 +178,22 @@ describe('PKCS#11 token shared with other nodes', () => {
       spy.mockRestore();
     }
   });
+});
+
+describe('PKCS#11 from several threads of one process', () => {
+  it('wraps and unwraps on one token from four threads at once without an error (C_Initialize with CKF_OS_LOCKING_OK)', () => {
+    // A child process: without the flag SoftHSM2 corrupted its heap (`free(): invalid pointer`) or
+    // answered CKR_GENERAL_ERROR, which must fail this test, not kill the test runner.
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, '__fixtures__', 'hsm-threads.ts'), token.lib, token.token, token.pin, 'kek-threads', '4', '1500'],
+      { encoding: 'utf8', env: process.env, timeout: 120_000 },
+    );
+    expect(run.signal, run.stderr).toBeNull();
+    expect(run.status, run.stderr).toBe(0);
+    const tally = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { ok: number; failed: number; errors: string[] };
+    expect(tally).toEqual({ ok: 6000, failed: 0, errors: [] });
+  }, 150_000);
 });
 
 describe('PKCS#11 rotation cut short by a crash', () => {

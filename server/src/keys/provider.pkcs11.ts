@@ -33,6 +33,16 @@ export interface Pkcs11Options {
  */
 const modules = new Map<string, { module: graphene.Module; users: number }>();
 
+/**
+ * `CK_C_INITIALIZE_ARGS.flags` bit CKF_OS_LOCKING_OK (PKCS#11 v2.40 §5.4, value 0x00000002): the
+ * library may use the operating system's locks. The server calls the module from several threads (the
+ * main thread, the session writer, CPU workers); without this flag C_Initialize(NULL) tells the library
+ * that no two threads call it at once, and SoftHSM2 then races: concurrent wraps from two threads
+ * answered CKR_GENERAL_ERROR (a 500 on a customer's first message, found by the scale-out lane) or
+ * corrupted the heap (`free(): invalid pointer`, the process killed).
+ */
+const CKF_OS_LOCKING_OK = 0x00000002;
+
 function loadModule(lib: string): graphene.Module {
   const known = modules.get(lib);
   if (known) {
@@ -46,7 +56,7 @@ function loadModule(lib: string): graphene.Module {
     throw new HuiliuError('NOT_READY', `HUILIU_PKCS11_LIB: cannot load the PKCS#11 module ${lib}: ${(error as Error).message}`);
   }
   try {
-    module.initialize();
+    module.initialize({ flags: CKF_OS_LOCKING_OK });
   } catch (error) {
     if (!/CKR_CRYPTOKI_ALREADY_INITIALIZED/.test((error as Error).message)) throw error;
   }
