@@ -200,6 +200,10 @@ describe('softphone blind transfer: sipp caller ↔ Kamailio + rtpengine ↔ two
   }, 180_000);
 
   it('a REFER the caller declines (603): the call stays with agent1 and the dock says the transfer failed', async () => {
+    // agent2 steps away, so this call is agent1's: with both available the router may pick either (agent2
+    // is free again once the call above closes; seen once at load: the call rang agent2, agent1 waited 20 s).
+    await agent2.getByLabel('Presence').selectOption('away');
+    await expect.poll(() => agent2.getByLabel('Presence').inputValue()).toBe('away');
     const { run: caller } = await dial(join(SCENARIOS, 'caller-refer-decline.xml'), ['-rtp_echo']);
     const id = await answerAtAgent1();
     await blindTransfer('agent2');
