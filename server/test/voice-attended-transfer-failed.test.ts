@@ -3,11 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertVoiceBinaries, defaultMediaPorts, startVoiceEdge, type RunningEdge, type EdgeSettings } from '../src/voice/edge-process';
+import {
+  assertVoiceBinaries,
+  defaultMediaPorts,
+  type startVoiceEdge,
+  type RunningEdge,
+  type EdgeSettings,
+} from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, refusedPosts, registeredPhone, runSipp, SCENARIOS } from './support/sip';
+import { refusedPosts, registeredPhone, runSipp, SCENARIOS, startTestEdge } from './support/sip';
 import { eventually } from './support/until';
 
 /**
@@ -144,17 +150,7 @@ describe('attended transfer through Kamailio: a failed Replaces INVITE leaves th
   ): Promise<{ s: TestServer; edge: RunningEdge }> {
     const server = await startTestServer();
     s = server;
-    edge = await startVoiceEdge(
-      {
-        dataDir: server.dataDir,
-        serverUrl: server.url,
-        ringMs: 5000,
-        queuePollSeconds: 1,
-        ...(await edgeTlsSetting(server.dataDir, server.url)),
-        ...settings,
-      },
-      options,
-    );
+    edge = await startTestEdge(server, settings, options);
     return { s: server, edge };
   }
   async function stop(): Promise<void> {

@@ -7,13 +7,13 @@ import {
   assertVoiceBinaries,
   defaultMediaPorts,
   freeSipPort,
-  startVoiceEdge,
+  type startVoiceEdge,
   type EdgeSettings,
   type RunningEdge,
 } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, refusedPosts, registeredPhone, registeredSippPhone, runSipp, SCENARIOS, voiceCredentials } from './support/sip';
+import { refusedPosts, registeredPhone, registeredSippPhone, runSipp, SCENARIOS, startTestEdge, voiceCredentials } from './support/sip';
 import { eventually } from './support/until';
 
 /**
@@ -42,17 +42,7 @@ describe('blind transfer through Kamailio: a failed new call leaves the customer
   ): Promise<{ s: TestServer; edge: RunningEdge }> {
     const server = await startTestServer();
     s = server;
-    edge = await startVoiceEdge(
-      {
-        dataDir: server.dataDir,
-        serverUrl: server.url,
-        ringMs: 5000,
-        queuePollSeconds: 1,
-        ...(await edgeTlsSetting(server.dataDir, server.url)),
-        ...settings,
-      },
-      options,
-    );
+    edge = await startTestEdge(server, settings, options);
     return { s: server, edge };
   }
   async function stop(): Promise<void> {

@@ -6,11 +6,11 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { callKey } from '../src/voice/caller';
-import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, freeSipPort, type RunningEdge } from '../src/voice/edge-process';
 import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, refusedPosts, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
+import { refusedPosts, runSipp, SCENARIOS, sippRegisterArgs, startTestEdge } from './support/sip';
 import { eventually } from './support/until';
 
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -35,13 +35,7 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
     assertVoiceBinaries();
     logDir = mkdtempSync(join(tmpdir(), 'huiliu-blind-log-'));
     s = await startTestServer({}, { logger: createLogger({ level: 'info', dir: logDir, destination: createWriteStream('/dev/null') }) });
-    edge = await startVoiceEdge({
-      dataDir: s.dataDir,
-      serverUrl: s.url,
-      ringMs: 5000,
-      queuePollSeconds: 1,
-      ...(await edgeTlsSetting(s.dataDir, s.url)),
-    });
+    edge = await startTestEdge(s);
     for (const user of ['agent1', 'agent2']) sockets.push(await openAgentSocket(s, await s.login(user)));
     work = mkdtempSync(join(tmpdir(), 'huiliu-blind-call-'));
   }, 60_000);

@@ -5,10 +5,10 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { voiceEdgeApiPath } from '../src/voice/edge-api';
-import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, expectRoutedCallResolved, onlineVoiceAgent } from './support/sip';
+import { expectRoutedCallResolved, onlineVoiceAgent, startTestEdge } from './support/sip';
 
 /**
  * An edge that reaches the server over HTTPS only, as one on another host does (docs/voice.md "An edge
@@ -29,13 +29,7 @@ describe('voice edge reaching the server over HTTPS through its forwarder', () =
     const config = join(dataDir, 'no-hop.json');
     writeFileSync(config, JSON.stringify({ voice: { edgeHttp: false } }));
     s = await startTestServer({ HUILIU_CONFIG: config }, { dataDir });
-    edge = await startVoiceEdge({
-      dataDir: s.dataDir,
-      serverUrl: s.url,
-      ringMs: 5000,
-      queuePollSeconds: 1,
-      ...(await edgeTlsSetting(s.dataDir, s.url)),
-    });
+    edge = await startTestEdge(s);
     ({ socket: agent, creds } = await onlineVoiceAgent(s));
   }, 60_000);
 

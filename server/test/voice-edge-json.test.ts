@@ -3,9 +3,9 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { callKey } from '../src/voice/caller';
-import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, type RunningEdge } from '../src/voice/edge-process';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, onlineVoiceAgent, refusedPosts, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
+import { onlineVoiceAgent, refusedPosts, registeredSippPhone, runSipp, SCENARIOS, startTestEdge } from './support/sip';
 import { eventually } from './support/until';
 
 /**
@@ -25,13 +25,7 @@ describe('voice edge: SIP text with quotes and backslashes is posted as valid JS
   beforeAll(async () => {
     assertVoiceBinaries();
     s = await startTestServer();
-    edge = await startVoiceEdge({
-      dataDir: s.dataDir,
-      serverUrl: s.url,
-      ringMs: 5000,
-      queuePollSeconds: 1,
-      ...(await edgeTlsSetting(s.dataDir, s.url)),
-    });
+    edge = await startTestEdge(s);
     ({ socket: agent, creds } = await onlineVoiceAgent(s));
   }, 60_000);
 

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { loadConfig } from '../src/config/config';
 import { readVoiceEdgeApiUrl, startVoiceEdgeApi } from '../src/voice/edge-api';
-import { assertVoiceBinaries, sipOptions, startVoiceEdge, type EdgeSupervisorEvent, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, sipOptions, type EdgeSupervisorEvent, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, expectRoutedCallResolved, onlineVoiceAgent } from './support/sip';
+import { expectRoutedCallResolved, onlineVoiceAgent, startTestEdge } from './support/sip';
 import { eventually, until } from './support/until';
 
 /** One plain-HTTP request to the loopback hop: status and body. */
@@ -59,9 +59,10 @@ describe('voice edge supervisor and loopback hop', () => {
     assertVoiceBinaries();
     s = await startTestServer();
     const line = (obj: unknown, msg?: string) => void logged.push(JSON.stringify({ ...(obj as object), msg }));
-    edge = await startVoiceEdge(
-      // A certificate of its own when the server's key is sealed (the scale-out lane's PKCS#11 KEK).
-      { dataDir: s.dataDir, serverUrl: s.url, ringMs: 5000, queuePollSeconds: 1, ...(await edgeTlsSetting(s.dataDir, s.url)) },
+    // A certificate of its own when the server's key is sealed (the scale-out lane's PKCS#11 KEK): startTestEdge.
+    edge = await startTestEdge(
+      s,
+      {},
       { supervisor: { baseDelayMs: 100, onEvent: (e) => events.push(e), logger: { info: line, warn: line, error: line } as never } },
     );
     ({ socket: agent, creds } = await onlineVoiceAgent(s));

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alive, assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { alive, assertVoiceBinaries, type RunningEdge } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, refusedPosts, registeredPhone, runSipp, SCENARIOS } from './support/sip';
+import { refusedPosts, registeredPhone, runSipp, SCENARIOS, startTestEdge } from './support/sip';
 import { eventually, until } from './support/until';
 
 /**
@@ -24,10 +24,7 @@ describe('a re-INVITE whose media rtpengine cannot anchor', () => {
     assertVoiceBinaries();
     s = await startTestServer();
     // The supervisor is off for this edge: a killed rtpengine stays down.
-    edge = await startVoiceEdge(
-      { dataDir: s.dataDir, serverUrl: s.url, ringMs: 5000, queuePollSeconds: 1, ...(await edgeTlsSetting(s.dataDir, s.url)) },
-      { supervisor: { enabled: false } },
-    );
+    edge = await startTestEdge(s, {}, { supervisor: { enabled: false } });
     sockets.push(await openAgentSocket(s, await s.login('agent1')));
     const id = s.services.auth.listStaff().find((u) => u.username === 'agent1')!.id;
     await until(() => s.services.pool.get(id) !== undefined);

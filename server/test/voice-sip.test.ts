@@ -5,25 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials } from '../../common/api/voice';
 import { callerOf } from '../src/voice/caller';
 import { ephemeralSipCredentials } from '../src/voice/credentials';
-import {
-  assertVoiceBinaries,
-  checkKamailioConfig,
-  KAMAILIO_CFG,
-  sipOptions,
-  startVoiceEdge,
-  type RunningEdge,
-} from '../src/voice/edge-process';
+import { assertVoiceBinaries, checkKamailioConfig, KAMAILIO_CFG, sipOptions, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { startTestServer, type TestServer } from './support/harness';
 import {
   challengeOf,
   digestResponse,
-  edgeTlsSetting,
   onlineVoiceAgent,
   registeredSippPhone,
   runSipp,
   SCENARIOS,
   sippRegisterArgs,
+  startTestEdge,
   udpExchange,
 } from './support/sip';
 import { eventually } from './support/until';
@@ -45,13 +38,7 @@ describe('voice through Kamailio', () => {
   beforeAll(async () => {
     assertVoiceBinaries();
     s = await startTestServer();
-    edge = await startVoiceEdge({
-      dataDir: s.dataDir,
-      serverUrl: s.url,
-      ringMs: 5000,
-      queuePollSeconds: 1,
-      ...(await edgeTlsSetting(s.dataDir, s.url)),
-    });
+    edge = await startTestEdge(s);
     ({ socket: agent, creds } = await onlineVoiceAgent(s));
   }, 60_000);
 

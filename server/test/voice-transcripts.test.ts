@@ -11,12 +11,12 @@ import type { VoiceCredentials } from '../../common/api/voice';
 import type { MessageView } from '../../common/api/sessions';
 import { transcriptEmotionOf } from '../../common/message/transcript';
 import { wordErrors } from '../src/ai/speech/wer';
-import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, freeSipPort, type RunningEdge } from '../src/voice/edge-process';
 import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
 import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
+import { runSipp, SCENARIOS, sippRegisterArgs, startTestEdge } from './support/sip';
 import { eventually } from './support/until';
 
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -90,13 +90,7 @@ describe('live call transcripts through Kamailio + rtpengine', () => {
     assertVoiceBinaries();
     logDir = mkdtempSync(join(tmpdir(), 'huiliu-speech-log-'));
     s = await startTestServer({}, { logger: createLogger({ level: 'info', dir: logDir, destination: createWriteStream('/dev/null') }) });
-    edge = await startVoiceEdge({
-      dataDir: s.dataDir,
-      serverUrl: s.url,
-      ringMs: 5000,
-      queuePollSeconds: 1,
-      ...(await edgeTlsSetting(s.dataDir, s.url)),
-    });
+    edge = await startTestEdge(s);
     agent = await openAgentSocket(s, await s.login('agent1'));
     agent.on('message:new', (m: MessageView) => void pushed.push(m));
     const res = await s.app.inject({
@@ -242,13 +236,7 @@ describe('a slow ASR does not hold the hang-up', () => {
       },
     });
     s = await startTestServer({ HUILIU_CONFIG: config });
-    edge = await startVoiceEdge({
-      dataDir: s.dataDir,
-      serverUrl: s.url,
-      ringMs: 5000,
-      queuePollSeconds: 1,
-      ...(await edgeTlsSetting(s.dataDir, s.url)),
-    });
+    edge = await startTestEdge(s);
     work = mkdtempSync(join(tmpdir(), 'huiliu-speech-slow-'));
   }, 60_000);
 

@@ -7,7 +7,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTlsMaterial, spkiPin } from '../../src/tls/certificates';
 import type { VoiceCredentials } from '../../../common/api/voice';
-import { edgeTlsFiles, freeSipPort, SIPP_BIN, type EdgeTlsFiles } from '../../src/voice/edge-process';
+import {
+  edgeTlsFiles,
+  freeSipPort,
+  SIPP_BIN,
+  startVoiceEdge,
+  type EdgeSettings,
+  type EdgeTlsFiles,
+  type RunningEdge,
+} from '../../src/voice/edge-process';
 import type { Socket } from 'socket.io-client';
 import { openAgentSocket } from './agent-client';
 import { expect } from 'vitest';
@@ -202,6 +210,30 @@ export async function edgeCertificate(dataDir: string, serverUrl: string): Promi
   const m = await ensureTlsMaterial(dir, []);
   const tls = { certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server-key.pem'), caFile: join(dir, 'ca.pem') };
   return { tls, caPem: m.caPem, spkiPin: m.spkiSha256, serverKeySealed: own.off };
+}
+
+/**
+ * The voice tests' edge beside `server`: Kamailio + rtpengine on free loopback ports wired to it, ringing
+ * an agent 5 s, parked callers polling every 1 s, WSS with the server's certificate (or one of the
+ * edge's own when the server's key is sealed, `edgeTlsSetting`). `settings` and `options` as
+ * `startVoiceEdge`'s, over those defaults.
+ */
+export async function startTestEdge(
+  server: Pick<TestServer, 'dataDir' | 'url'>,
+  settings: Partial<EdgeSettings> = {},
+  options: Parameters<typeof startVoiceEdge>[1] = {},
+): Promise<RunningEdge> {
+  return startVoiceEdge(
+    {
+      dataDir: server.dataDir,
+      serverUrl: server.url,
+      ringMs: 5000,
+      queuePollSeconds: 1,
+      ...(await edgeTlsSetting(server.dataDir, server.url)),
+      ...settings,
+    },
+    options,
+  );
 }
 
 /**
