@@ -128,6 +128,28 @@ export function createTransferWriter(deps: {
     return row;
   };
 
+  type Decided = { transfer: ReturnType<typeof toTransfer>; session: ReturnType<typeof toSession>; changed: boolean };
+  /**
+   * One decision on transfer `transferId` in one write transaction: `decide` gets the row as it is now,
+   * the customer's key (loaded before the transaction), the time, and `unchanged()` (the transfer and
+   * its session as they are, `changed: false`). @throws HuiliuError TRANSFER_NOT_FOUND
+   */
+  const onTransfer = async (
+    transferId: string,
+    decide: (row: TransferRow, key: Awaited<ReturnType<typeof loadCustomerKey>>, t: string, unchanged: () => Decided) => Decided,
+  ): Promise<Decided> => {
+    const key = await loadCustomerKey(ring, current(transferId).customer_id);
+    return commit.run(() => {
+      const row = current(transferId);
+      const unchanged = (): Decided => ({
+        transfer: toTransfer(row, key),
+        session: toSession(q.session.get(row.session_id) as SessionRow),
+        changed: false,
+      });
+      return decide(row, key, iso(), unchanged);
+    });
+  };
+
   return {
     async startTransfer(input) {
       const before = q.session.get(input.sessionId) as SessionRow | undefined;
@@ -180,16 +202,7 @@ export function createTransferWriter(deps: {
     },
 
     async decideTransfer(transferId, outcome) {
-      const found = current(transferId);
-      const key = await loadCustomerKey(ring, found.customer_id);
-      return commit.run(() => {
-        const t = iso();
-        const row = current(transferId);
-        const unchanged = () => ({
-          transfer: toTransfer(row, key),
-          session: toSession(q.session.get(row.session_id) as SessionRow),
-          changed: false,
-        });
+      return onTransfer(transferId, (row, key, t, unchanged) => {
         if (row.status !== 'pending') return unchanged();
         const live = row.expires_at === null || row.expires_at > t;
         let by: string;
@@ -232,16 +245,7 @@ export function createTransferWriter(deps: {
     },
 
     async undoTransfer(transferId, restore) {
-      const found = current(transferId);
-      const key = await loadCustomerKey(ring, found.customer_id);
-      return commit.run(() => {
-        const t = iso();
-        const row = current(transferId);
-        const unchanged = () => ({
-          transfer: toTransfer(row, key),
-          session: toSession(q.session.get(row.session_id) as SessionRow),
-          changed: false,
-        });
+      return onTransfer(transferId, (row, key, t, unchanged) => {
         if (row.status !== 'routed' || row.mode !== 'cold') return unchanged();
         const back = restore.to === 'sender';
         const decision = restore.decision ? JSON.stringify(restore.decision) : null;
