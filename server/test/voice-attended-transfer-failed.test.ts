@@ -3,17 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertVoiceBinaries,
-  defaultMediaPorts,
-  type startVoiceEdge,
-  type RunningEdge,
-  type EdgeSettings,
-} from '../src/voice/edge-process';
+import { assertVoiceBinaries, defaultMediaPorts, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { openAgentSocket } from './support/agent-client';
-import { startTestServer, type TestServer } from './support/harness';
-import { refusedPosts, registeredPhone, runSipp, SCENARIOS, startTestEdge } from './support/sip';
+import type { TestServer } from './support/harness';
+import { refusedPosts, registeredPhone, runSipp, SCENARIOS, serverEdgeRig } from './support/sip';
 import { eventually } from './support/until';
 
 /**
@@ -139,27 +133,8 @@ async function attendedTransferThatFails(
 }
 
 describe('attended transfer through Kamailio: a failed Replaces INVITE leaves the call with the first agent', () => {
-  let s: TestServer | undefined;
-  let edge: RunningEdge | undefined;
-  const sockets: Socket[] = [];
-
-  /** A test server and its edge (ring 5 s), with `settings` for the edge. */
-  async function start(
-    settings: Partial<EdgeSettings> = {},
-    options: Parameters<typeof startVoiceEdge>[1] = {},
-  ): Promise<{ s: TestServer; edge: RunningEdge }> {
-    const server = await startTestServer();
-    s = server;
-    edge = await startTestEdge(server, settings, options);
-    return { s: server, edge };
-  }
-  async function stop(): Promise<void> {
-    while (sockets.length > 0) sockets.pop()!.close();
-    await edge?.stop();
-    await s?.cleanup();
-    edge = undefined;
-    s = undefined;
-  }
+  const rig = serverEdgeRig();
+  const { sockets, start, stop } = rig;
 
   beforeAll(() => assertVoiceBinaries());
   afterAll(stop);

@@ -1,19 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertVoiceBinaries,
-  defaultMediaPorts,
-  freeSipPort,
-  type startVoiceEdge,
-  type EdgeSettings,
-  type RunningEdge,
-} from '../src/voice/edge-process';
+import { assertVoiceBinaries, defaultMediaPorts, freeSipPort, type RunningEdge } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
-import { startTestServer, type TestServer } from './support/harness';
-import { refusedPosts, registeredPhone, registeredSippPhone, runSipp, SCENARIOS, startTestEdge, voiceCredentials } from './support/sip';
+import type { TestServer } from './support/harness';
+import { refusedPosts, registeredPhone, registeredSippPhone, runSipp, SCENARIOS, serverEdgeRig, voiceCredentials } from './support/sip';
 import { eventually } from './support/until';
 
 /**
@@ -30,30 +22,8 @@ import { eventually } from './support/until';
  * abandoned the session at the failure (closed `no-response`) and the old leg's BYE ended that leg only.
  */
 describe('blind transfer through Kamailio: a failed new call leaves the customer with the first agent', () => {
-  let s: TestServer | undefined;
-  let edge: RunningEdge | undefined;
-  const sockets: Socket[] = [];
-  let work: string | undefined;
-
-  /** A test server and its edge (ring 5 s), with `settings` for the edge. */
-  async function start(
-    settings: Partial<EdgeSettings> = {},
-    options: Parameters<typeof startVoiceEdge>[1] = {},
-  ): Promise<{ s: TestServer; edge: RunningEdge }> {
-    const server = await startTestServer();
-    s = server;
-    edge = await startTestEdge(server, settings, options);
-    return { s: server, edge };
-  }
-  async function stop(): Promise<void> {
-    while (sockets.length > 0) sockets.pop()!.close();
-    await edge?.stop();
-    await s?.cleanup();
-    edge = undefined;
-    s = undefined;
-    if (work) rmSync(work, { recursive: true, force: true });
-    work = undefined;
-  }
+  const rig = serverEdgeRig();
+  const { sockets, start, stop } = rig;
 
   beforeAll(() => assertVoiceBinaries());
   afterAll(stop);
@@ -72,7 +42,8 @@ describe('blind transfer through Kamailio: a failed new call leaves the customer
   ): Promise<void> {
     const staff = server.services.auth.listStaff();
     const agent1 = staff.find((u) => u.username === 'agent1')!;
-    work = mkdtempSync(join(tmpdir(), 'huiliu-blind-failed-'));
+    const work = mkdtempSync(join(tmpdir(), 'huiliu-blind-failed-'));
+    rig.cleanups.push(() => rmSync(work, { recursive: true, force: true }));
     const scenario = join(work, 'caller.xml');
     const xml = readFileSync(join(SCENARIOS, o.callerScenario), 'utf8');
     writeFileSync(scenario, o.edit ? o.edit(xml) : xml);

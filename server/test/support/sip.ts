@@ -20,7 +20,7 @@ import type { Socket } from 'socket.io-client';
 import { openAgentSocket } from './agent-client';
 import { expect } from 'vitest';
 import type { SessionRecord } from '../../src/sessions/store';
-import type { TestServer } from './harness';
+import { startTestServer, type TestServer } from './harness';
 import { eventually, until } from './until';
 
 /** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
@@ -234,6 +234,41 @@ export async function startTestEdge(
     },
     options,
   );
+}
+
+/**
+ * A server and its test edge started by a test and stopped at its end — or by `afterAll(rig.stop)` when
+ * the test failed first: `start(settings, options)` as `startTestEdge`'s; the test's agent sockets go
+ * on `sockets` and its own clean-ups (temp dirs) on `cleanups`, both run by `stop()`.
+ */
+export function serverEdgeRig(): {
+  sockets: Socket[];
+  cleanups: (() => void)[];
+  start(settings?: Partial<EdgeSettings>, options?: Parameters<typeof startVoiceEdge>[1]): Promise<{ s: TestServer; edge: RunningEdge }>;
+  stop(): Promise<void>;
+} {
+  let s: TestServer | undefined;
+  let edge: RunningEdge | undefined;
+  const sockets: Socket[] = [];
+  const cleanups: (() => void)[] = [];
+  return {
+    sockets,
+    cleanups,
+    async start(settings = {}, options = {}) {
+      const server = await startTestServer();
+      s = server;
+      edge = await startTestEdge(server, settings, options);
+      return { s: server, edge };
+    },
+    async stop() {
+      while (sockets.length > 0) sockets.pop()!.close();
+      await edge?.stop();
+      await s?.cleanup();
+      edge = undefined;
+      s = undefined;
+      while (cleanups.length > 0) cleanups.pop()!();
+    },
+  };
 }
 
 /**
