@@ -238,8 +238,9 @@ export async function startTestEdge(
 
 /**
  * A server and its test edge started by a test and stopped at its end — or by `afterAll(rig.stop)` when
- * the test failed first: `start(settings, options)` as `startTestEdge`'s; the test's agent sockets go
- * on `sockets` and its own clean-ups (temp dirs) on `cleanups`, both run by `stop()`.
+ * the test failed first: `start(settings, options)` as `startTestEdge`'s (it stops a pair a failed test
+ * left running first); the test's agent sockets go on `sockets` and its own clean-ups (temp dirs) on
+ * `cleanups`, both run by `stop()`.
  */
 export function serverEdgeRig(): {
   sockets: Socket[];
@@ -251,10 +252,13 @@ export function serverEdgeRig(): {
   let edge: RunningEdge | undefined;
   const sockets: Socket[] = [];
   const cleanups: (() => void)[] = [];
-  return {
+  const rig = {
     sockets,
     cleanups,
-    async start(settings = {}, options = {}) {
+    async start(settings: Partial<EdgeSettings> = {}, options: Parameters<typeof startVoiceEdge>[1] = {}) {
+      // A test that failed before its stop() left its pair running: stopped first, or its Kamailio and
+      // rtpengine outlive the run (the next start overwrote them, and afterAll stopped only the last).
+      if (s || edge) await rig.stop();
       const server = await startTestServer();
       s = server;
       edge = await startTestEdge(server, settings, options);
@@ -269,6 +273,7 @@ export function serverEdgeRig(): {
       while (cleanups.length > 0) cleanups.pop()!();
     },
   };
+  return rig;
 }
 
 /**
