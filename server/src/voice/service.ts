@@ -427,10 +427,14 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   }
 
   /**
-   * Starts the media tap (live transcripts) of an answered leg (`key`, SIP `callId`) unless it runs: one
-   * tap per leg, so after a transfer the new call (its own Call-ID and recording) is transcribed too.
+   * The call goes on on leg `key` (SIP `callId`) from now on: the leg the liveness check asks rtpengine
+   * about (its media entry is the new leg's, learnt again) and whose media tap (live transcripts) runs —
+   * started unless it runs: one tap per leg, so after a transfer the new call (its own Call-ID and
+   * recording) is transcribed too.
    */
-  function tap(times: CallTimes, sessionId: string, key: string, callId: string): void {
+  function callOn(times: CallTimes, sessionId: string, key: string, callId: string): void {
+    if (times.callId !== callId) delete times.media;
+    times.callId = callId;
     if (!deps.transcribe || times.taps?.has(key) || !times.identity) return;
     const identity = times.identity;
     (times.taps ??= new Map()).set(
@@ -1038,11 +1042,9 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
               // ends at the first agent's hang-up) — the leg the liveness check asks rtpengine about and
               // the media tap transcribes (review5: the check asked about the old leg and ended a call still up).
               bounded(byCall, key, session.id);
-              if (times.callId !== request.callId) delete times.media;
-              times.callId = request.callId;
               const holder = session.assignedAgentId;
               if (holder && onCall.get(holder)?.sessionId === session.id) bounded(onCall, holder, { sessionId: session.id, key });
-              tap(times, session.id, key, request.callId);
+              callOn(times, session.id, key, request.callId);
               return { sessionId: session.id, status: session.status };
             }
           }
@@ -1082,9 +1084,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           blindLegs.delete(key);
           times.answeredAt ??= answeredAt;
           times.legAnsweredAt = answeredAt;
-          if (times.callId !== request.callId) delete times.media;
-          times.callId = request.callId;
-          tap(times, session.id, key, request.callId);
+          callOn(times, session.id, key, request.callId);
           if (!written)
             await rememberWithRinging(session, times, answered).catch((error: unknown) => {
               // This leg's answer line is there already, written by a repeat of this post in flight (other times).
