@@ -1,14 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voice';
+import { voiceEdgePath } from '../src/voice/edge';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { writeConfigFile } from './support/config-file';
+import { fakeRtpengine } from './support/rtpengine-fake';
 import { eventually, until } from './support/until';
 
 /**
@@ -829,5 +831,107 @@ describe('voice API across a restart', () => {
       'call.answered',
       'call.ended',
     ]);
+  });
+});
+
+/**
+ * The liveness check (docs/voice.md "Liveness") asks rtpengine about every answered call an agent is on,
+ * not only their latest: agent1 blind-transfers call A to agent2, takes call B while A's new leg rings, and
+ * A's new leg fails — A is back with agent1 (the undo), who now holds two calls. Before review5's fix the
+ * server kept one call per agent, the undo's A replaced B, and B's media could vanish with nobody noticing:
+ * the session stayed open and agent1 busy. rtpengine is a stand-in on loopback (the edge file names it).
+ */
+describe('voice API: liveness of every call an agent holds', () => {
+  let s: TestServer;
+  let token: string;
+  const sockets: Socket[] = [];
+  const known = new Set<string>();
+  let rtp: Awaited<ReturnType<typeof fakeRtpengine>>;
+
+  beforeAll(async () => {
+    // No timer: each check is run by the test (sweepLiveness).
+    s = await startTestServer({ HUILIU_CONFIG: writeConfigFile({ voice: { livenessSeconds: 0 } }) });
+    token = loadVoiceSecrets(s.dataDir).routeToken;
+    rtp = await fakeRtpengine(known);
+    mkdirSync(dirname(voiceEdgePath(s.dataDir)), { recursive: true });
+    writeFileSync(voiceEdgePath(s.dataDir), JSON.stringify({ domain: '127.0.0.1', uris: [], rtpengine: rtp.address }));
+    for (const username of ['agent1', 'agent2']) {
+      sockets.push(await openAgentSocket(s, await s.login(username)));
+      await until(() => s.services.pool.get(s.services.auth.listStaff().find((u) => u.username === username)!.id) !== undefined);
+    }
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    rtp?.socket.close();
+    await s.cleanup();
+  });
+
+  const post = async (url: string, payload: object) => {
+    const res = await s.app.inject({ method: 'POST', url, payload, headers: { 'x-huiliu-voice-token': token } });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<VoiceRouteResponse & { status: string }>();
+  };
+  const agentId = (username: string) => s.services.auth.listStaff().find((u) => u.username === username)!.id;
+
+  it('checks a call the agent took while a blind transfer rang, after the failed transfer gave the first call back', async () => {
+    const a = {
+      event: 'invite',
+      callId: `live-a-${Date.now()}@trunk.example`,
+      from: '"A" <sip:+8613900070001@trunk.example>;tag=a',
+      to: 'sip:support@127.0.0.1',
+    };
+    const first = await post('/api/v1/voice/route', a);
+    expect(first).toMatchObject({ action: 'agent', user: 'agent1' });
+    const sessionA = first.sessionId!;
+    await post('/api/v1/voice/events', { callId: a.callId, sessionId: sessionA, event: 'answered', agent: 'agent1', status: 200 });
+    known.add(a.callId);
+    // agent1 sends A to agent2 (REFER); the customer's new INVITE rings agent2.
+    await post('/api/v1/voice/events', { event: 'refer', callId: a.callId, sessionId: '', referTo: '<sip:agent2@127.0.0.1>' });
+    const follow = {
+      event: 'invite',
+      callId: `live-a2-${Date.now()}@trunk.example`,
+      from: a.from,
+      to: 'sip:agent2@127.0.0.1',
+      referredBy: '<sip:agent1@127.0.0.1>',
+    };
+    expect(await post('/api/v1/voice/route', follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId: sessionA });
+    // Meanwhile agent1, free again, answers call B.
+    const b = {
+      event: 'invite',
+      callId: `live-b-${Date.now()}@trunk.example`,
+      from: '"B" <sip:+8613900070002@trunk.example>;tag=b',
+      to: 'sip:support@127.0.0.1',
+    };
+    const second = await post('/api/v1/voice/route', b);
+    expect(second).toMatchObject({ action: 'agent', user: 'agent1' });
+    const sessionB = second.sessionId!;
+    await post('/api/v1/voice/events', { callId: b.callId, sessionId: sessionB, event: 'answered', agent: 'agent1', status: 200 });
+    known.add(b.callId);
+    // A's new leg fails (the customer's phone cancels it): A is back with agent1, on its old leg.
+    expect(
+      await post('/api/v1/voice/events', { event: 'ended', callId: follow.callId, sessionId: sessionA, agent: 'agent2', status: 487 }),
+    ).toMatchObject({
+      sessionId: sessionA,
+      status: 'active',
+    });
+    for (const id of [sessionA, sessionB])
+      expect(await s.services.store.getSession(id)).toMatchObject({ status: 'active', assignedAgentId: agentId('agent1') });
+
+    // Both calls are up in rtpengine: nothing ends.
+    expect(await s.services.voice.sweepLiveness!()).toBe(0);
+    // B's media vanishes (rtpengine forgot it) and its hang-up never comes: B is ended, A goes on.
+    known.delete(b.callId);
+    expect(await s.services.voice.sweepLiveness!()).toBe(1);
+    const closedB = await s.services.store.getSession(sessionB);
+    expect(closedB).toMatchObject({ status: 'closed', wrapUpCode: 'resolved' });
+    const ended = (await s.services.store.listMessages(closedB!.conversationId)).flatMap((m) =>
+      m.kind === 'event' && m.sessionId === sessionB && m.body.name === 'call.ended' ? [m.body.data] : [],
+    );
+    expect(ended).toEqual([expect.objectContaining({ lost: 'no-media' })]);
+    expect(await s.services.store.getSession(sessionA)).toMatchObject({ status: 'active', assignedAgentId: agentId('agent1') });
+    // A too, once its media goes.
+    known.delete(a.callId);
+    expect(await s.services.voice.sweepLiveness!()).toBe(1);
+    expect(await s.services.store.getSession(sessionA)).toMatchObject({ status: 'closed' });
   });
 });

@@ -134,6 +134,9 @@ const STAFF_VIEW_MS = 1_000;
 /** Calls tracked at once; older entries go first (a node restart loses them: durations then count from the session's times). */
 const MAX_TRACKED_CALLS = 10_000;
 
+/** Calls one agent is known to be on at once (`onCall`); the oldest is forgotten past it. */
+const MAX_CALLS_PER_AGENT = 8;
+
 /** A blind transfer asked for (the agent's REFER), until the customer's INVITE follows it. */
 interface Referral {
   sessionId: string;
@@ -242,8 +245,32 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   const calls = new Map<string, CallTimes>();
   /** Session ids by call key (`callKey(Call-ID)`): a BYE names only its Call-ID. As bounded as `calls`. */
   const byCall = new Map<string, string>();
-  /** The SP call each agent is on (agent id → session and call key), from `answered` to `ended`: a consult call's origin. */
-  const onCall = new Map<string, { sessionId: string; key: string }>();
+  /**
+   * The SP calls each agent is on (agent id → session and call key, the latest answered last), from
+   * `answered` to `ended`. Usually one (voice capacity is at most 1), but an agent who took a new call
+   * while a blind transfer of theirs was ringing holds two once it fails and comes back (review5): each
+   * is checked for liveness (`sweep`); a consult call's origin is the latest.
+   */
+  const onCall = new Map<string, { sessionId: string; key: string }[]>();
+  /**
+   * `agentId` is on the call of `sessionId` on leg `key` (a session's earlier leg is replaced): the
+   * latest of theirs, or with `back` the earliest (a call given back to them while they may be talking
+   * on another: the one they talk on stays a consult's origin).
+   */
+  function putOnCall(agentId: string, sessionId: string, key: string, back = false): void {
+    const held = (onCall.get(agentId) ?? []).filter((c) => c.sessionId !== sessionId);
+    if (back) held.unshift({ sessionId, key });
+    else held.push({ sessionId, key });
+    bounded(onCall, agentId, held.slice(-MAX_CALLS_PER_AGENT));
+  }
+  /** The call of `sessionId` that `agentId` is on, if they are. */
+  const callOfAgent = (agentId: string, sessionId: string) => onCall.get(agentId)?.find((c) => c.sessionId === sessionId);
+  /** `agentId` is no longer on the call of `sessionId` (it ended or moved to someone else). */
+  function offCall(agentId: string, sessionId: string): void {
+    const held = onCall.get(agentId)?.filter((c) => c.sessionId !== sessionId);
+    if (!held?.length) onCall.delete(agentId);
+    else onCall.set(agentId, held);
+  }
   /** Consult calls (call key → the customer's call the consulting agent held), until the consult ends or replaces it. */
   const consults = new Map<string, { sessionId: string; key: string; fromAgentId: string }>();
   /** Customer legs a transfer replaced (call key → session): their BYE ends the leg, not the session. */
@@ -560,7 +587,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    */
   async function consulted(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
     const agent = userByName(request.agent);
-    const held = agent ? onCall.get(agent.id) : undefined;
+    const held = agent ? onCall.get(agent.id)?.at(-1) : undefined;
     const session = held ? await deps.store.getSession(held.sessionId) : null;
     if (!agent || !held || !session || session.status !== 'active' || session.assignedAgentId !== agent.id)
       throw new HuiliuError('SESSION_NOT_FOUND');
@@ -640,7 +667,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     byCall.delete(referral.key);
     // The old leg (still up, or already hung up) no longer ends the session.
     bounded(replaced, referral.key, session.id);
-    if (onCall.get(referral.fromAgentId)?.sessionId === session.id) onCall.delete(referral.fromAgentId);
+    offCall(referral.fromAgentId, session.id);
     await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: referral.target, mode: 'blind' });
     bounded(blindPending, session.id, { fromAgentId: referral.fromAgentId, target: referral.target });
     bounded(blindLegs, key, {
@@ -776,7 +803,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     // The old leg (still up until the first agent hangs it up, or already gone) no longer ends the session.
     if (pending.oldKey && !pending.oldLegEnded) bounded(replaced, pending.oldKey, session.id);
     if (pending.oldKey) byCall.delete(pending.oldKey);
-    if (moved && onCall.get(pending.fromAgentId)?.sessionId === session.id) onCall.delete(pending.fromAgentId);
+    if (moved) offCall(pending.fromAgentId, session.id);
     if (moved) await remember(session, key, 'call.transferred', { from: from?.username ?? '', to: target?.username ?? '' });
     log.info({ sessionId: session.id, moved }, 'call transferred (attended)');
     return moved;
@@ -941,7 +968,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       replaced.delete(leg.oldKey);
       bounded(byCall, leg.oldKey, session.id);
       if (!leg.oldLegEnded && session.status === 'active' && session.assignedAgentId === leg.fromAgentId)
-        bounded(onCall, leg.fromAgentId, { sessionId: session.id, key: leg.oldKey });
+        putOnCall(leg.fromAgentId, session.id, leg.oldKey, true);
       const times = timesOf(session);
       delete times.ringingAt;
       await rememberWithRinging(session, times, {
@@ -1043,7 +1070,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
               // the media tap transcribes (review5: the check asked about the old leg and ended a call still up).
               bounded(byCall, key, session.id);
               const holder = session.assignedAgentId;
-              if (holder && onCall.get(holder)?.sessionId === session.id) bounded(onCall, holder, { sessionId: session.id, key });
+              if (holder && callOfAgent(holder, session.id)) putOnCall(holder, session.id, key);
               callOn(times, session.id, key, request.callId);
               return { sessionId: session.id, status: session.status };
             }
@@ -1078,7 +1105,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             delete times.ringing;
             written = true;
           }
-          bounded(onCall, agent.id, { sessionId: session.id, key });
+          putOnCall(agent.id, session.id, key);
           blindPending.delete(session.id);
           // A blind transfer's new leg answered: the transfer stands; its `ended` is a hang-up from now on.
           blindLegs.delete(key);
@@ -1172,7 +1199,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
             calls.delete(ended.id);
             blindPending.delete(ended.id);
             byCall.delete(key);
-            if (ended.assignedAgentId && onCall.get(ended.assignedAgentId)?.sessionId === ended.id) onCall.delete(ended.assignedAgentId);
+            if (ended.assignedAgentId) offCall(ended.assignedAgentId, ended.id);
             return ended;
           };
           const tapped = Boolean(times.taps?.size);
@@ -1218,7 +1245,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       let ended = 0;
       const liveness = deps.liveness;
       if (!liveness) return 0;
-      for (const { sessionId } of [...onCall.values()]) {
+      for (const { sessionId } of [...onCall.values()].flat()) {
         const times = calls.get(sessionId);
         const callId = times?.callId;
         if (!times || !callId || times.ending || times.media === 'none') continue;
