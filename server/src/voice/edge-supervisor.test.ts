@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,12 @@ const alive = (pid: number | undefined) => {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // A zombie (exited, not reaped yet by whoever adopted it) is not alive.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -75,6 +81,28 @@ describe('DaemonSupervisor (real processes)', () => {
     expect(events.filter((e) => e.kind === 'restarting').map((e) => e.delayMs)).toEqual([50, 100]);
     await sup.settled('kamailio');
   });
+
+  it('a daemon dies with the process supervising it, even one SIGKILLed (no orphan holding the ports)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'huiliu-sup-'));
+    // A supervising process of its own (a test process, `npm run voice -- up`): SIGKILL gives it no
+    // chance to stop its daemons, so only the kernel's parent-death signal can (setpriv --pdeathsig).
+    const holder = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '__fixtures__', 'supervised-daemon.ts'), dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    holder.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    let daemon = 0;
+    try {
+      await until(() => /^\d+\n/.test(out), 20_000);
+      daemon = Number(out.trim());
+      expect(alive(daemon)).toBe(true);
+      holder.kill('SIGKILL');
+      await until(() => !alive(daemon), 5_000);
+    } finally {
+      holder.kill('SIGKILL');
+      if (alive(daemon)) process.kill(daemon, 'SIGKILL');
+    }
+  }, 30_000);
 
   it('gives up after maxRestarts within the window and never restarts after stop()', async () => {
     dir = mkdtempSync(join(tmpdir(), 'huiliu-sup-'));

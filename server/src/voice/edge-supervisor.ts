@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import type { Logger } from '../logging/logger';
 
 /**
@@ -85,6 +85,21 @@ const stderrLogger: Pick<Logger, 'info' | 'warn' | 'error'> = (() => {
     };
   return { info: line('info'), warn: line('warn'), error: line('error') } as unknown as Pick<Logger, 'info' | 'warn' | 'error'>;
 })();
+
+/**
+ * util-linux's `setpriv` (Debian: `util-linux`, an essential package): runs a daemon with a parent-death
+ * signal (`prctl(PR_SET_PDEATHSIG)`, kept across its `exec`), so the kernel sends it SIGTERM when the
+ * supervising process dies however it dies — SIGKILL included, which runs no exit handler. Kamailio's
+ * main process then stops its workers. Without it a killed test process or `voice up` left its edge
+ * running with the ports bound (seen: orphaned Kamailio/rtpengine after killed test runs).
+ */
+const SETPRIV = '/usr/bin/setpriv';
+let pdeathsig: boolean | undefined;
+function withParentDeathSignal(bin: string, args: readonly string[]): [string, string[]] {
+  // `--pdeathsig` since util-linux 2.33 (Debian 12 has 2.38): asked once, an older one runs the daemon as it is.
+  pdeathsig ??= existsSync(SETPRIV) && spawnSync(SETPRIV, ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig') === true;
+  return pdeathsig ? [SETPRIV, ['--pdeathsig', 'TERM', '--', bin, ...args]] : [bin, [...args]];
+}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -176,7 +191,8 @@ export class DaemonSupervisor {
     if (append) writeSync(log, `\n--- ${new Date().toISOString()} restarted by the voice edge supervisor ---\n`);
     const options: SpawnOptions = { stdio: ['ignore', log, log], detached: spec.ownGroup ?? false, cwd: spec.cwd };
     if (spec.env) options.env = spec.env;
-    const child = spawn(spec.bin, [...spec.args], options);
+    // setpriv execs the daemon: the child's pid is the daemon's.
+    const child = spawn(...withParentDeathSignal(spec.bin, spec.args), options);
     closeSync(log);
     let seen = false;
     const exited = (code: number | null, signal: NodeJS.Signals | null) => {
