@@ -87,6 +87,12 @@ export class DataKeyRing {
     return this.remember(owner, plain);
   }
 
+  /** The owner's key when this ring holds it already (no read, no unwrap); undefined otherwise or once destroyed. */
+  peek(owner: string): Buffer | undefined {
+    this.dropShredded();
+    return this.cache.get(owner);
+  }
+
   /** Cached key only: for synchronous code paths inside a transaction, after `get`/`getOrCreate`. */
   cached(owner: string): Buffer {
     const key = this.cache.get(owner);

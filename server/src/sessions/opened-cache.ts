@@ -59,10 +59,26 @@ export class OpenedPayloadCache {
     }
     this.misses++;
     const plain = openVersioned(key, sealed, () => aad).toString('utf8');
+    this.keep(id, customerId, key, sealed, aad!, plain);
+    return plain;
+  }
+
+  /**
+   * Write-through: keeps `plain` as the payload of `sealed` — the record this process just sealed from
+   * it (the session writer's `onSealed`) — so the first read of a message written here is a hit. Safe
+   * for the same reasons as `open`: a later read hits only with the very same key Buffer, AAD and bytes,
+   * and a row that was rolled back is never read. `aad`: the AAD the record was sealed with.
+   */
+  put(id: string, customerId: string, key: Buffer, sealed: Buffer, aad: string, plain: string): void {
+    this.keep(id, customerId, key, sealed, aad, plain);
+  }
+
+  private keep(id: string, customerId: string, key: Buffer, sealed: Buffer, aad: string, plain: string): void {
+    const hit = this.entries.get(id);
     if (hit) this.drop(id, hit);
-    const bytes = sealed.length + (plain.length + aad!.length) * 2 + ENTRY_OVERHEAD;
-    if (bytes > this.maxBytes) return plain;
-    this.entries.set(id, { key, sealed, aad: aad!, plain, customerId, bytes, used: false });
+    const bytes = sealed.length + (plain.length + aad.length) * 2 + ENTRY_OVERHEAD;
+    if (bytes > this.maxBytes) return;
+    this.entries.set(id, { key, sealed, aad, plain, customerId, bytes, used: false });
     this.size += bytes;
     while (this.size > this.maxBytes) {
       const [oldId, old] = this.entries.entries().next().value as [string, Entry];
@@ -72,7 +88,6 @@ export class OpenedPayloadCache {
         this.entries.set(oldId, old);
       } else this.size -= old.bytes;
     }
-    return plain;
   }
 
   /** Drops every cached payload of one customer (crypto-erasure, merge undo). Returns how many. */

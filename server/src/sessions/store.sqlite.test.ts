@@ -141,6 +141,49 @@ describe('sqlite session store', () => {
   });
 });
 
+describe('sqlite session store, write-through of sealed messages to the opened cache', () => {
+  for (const [label, make] of [
+    ['writer thread', workerHarness],
+    ['inline writer', () => harness()],
+  ] as const) {
+    it(`${label}: the first read of a message this store wrote opens nothing`, async () => {
+      const h = await make();
+      try {
+        const stats = () => h.store.openedCacheStats!();
+        const first = await h.store.appendInbound(draft({ text: 'first' }), { skillGroup: 'general' });
+        const conversation = first.envelope.conversationId;
+        // A new customer: this thread loads their key (the writer thread: after the reply; inline: held already).
+        await until(() => stats().bytes > 0);
+        await h.store.appendInbound(draft({ text: 'second' }), { skillGroup: 'general' });
+        await h.store.appendOutbound({
+          sessionId: first.session.id,
+          content: { kind: 'text', body: { text: 'reply' } },
+          clientMessageId: 'reply-1',
+          critical: true,
+          authorId: null,
+        });
+        const read = await h.store.listMessages(conversation);
+        expect(read.map((m) => (m.body as { text: string }).text)).toEqual(['first', 'second', 'reply']);
+        expect(stats()).toMatchObject({ hits: 3, misses: 0 });
+        // The cached payload is the stored one: the same envelopes as a cold read by a second store on the file.
+        const coldKeys = createLocalKeyProvider(join(h.dir, 'keys'));
+        const cold = await createSqliteSessionStore({ path: join(h.dir, 'huiliu.db'), keys: coldKeys, writer: 'inline' });
+        try {
+          expect(await cold.listMessages(conversation)).toEqual(read);
+          expect(cold.openedCacheStats!()).toMatchObject({ misses: 3 });
+        } finally {
+          await cold.shutdown();
+          await coldKeys.close();
+        }
+        // Erasure drops them like any opened payload.
+        expect(h.store.forgetCached([first.session.customerId])).toBe(3);
+      } finally {
+        await h.cleanup();
+      }
+    });
+  }
+});
+
 describe('sqlite session store, writer thread dies', () => {
   it('answers the writes in flight NOT_READY, restarts the thread, and a retry finds each committed write stored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));

@@ -32,6 +32,8 @@ import {
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
   CONVERSATION_SQL,
+  messageAadOf,
+  rowHeader,
 } from './sqlite-rows';
 import type {
   CustomerRecord,
@@ -46,7 +48,7 @@ import type {
   StoredCustomerFacts,
 } from './store';
 import { OpenedPayloadCache } from './opened-cache';
-import { openSessionWriter, type SessionWriter } from './writer';
+import { openSessionWriter, type OnSealed, type SessionWriter } from './writer';
 import { createTransferReader } from './transfers.sqlite';
 import { startWorkerSessionWriter } from './writer.client';
 
@@ -152,7 +154,33 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   let writer: SessionWriter;
   let stopWriter: () => Promise<void>;
   let writerHealthy = () => true;
-  let ring: DataKeyRing;
+  let ring: DataKeyRing | undefined;
+  const opened = new OpenedPayloadCache(options.openedCacheBytes ?? 32 * 1024 * 1024);
+  /**
+   * Write-through: a message the writer sealed goes into this thread's opened cache with its payload,
+   * so the first read of a message written through this store opens nothing. A customer whose key this
+   * thread's ring does not hold yet has it loaded first (one unwrap per customer, as their first read
+   * would; loads in flight are shared), and their message is kept once it is there — a read racing that
+   * load opens the message itself.
+   */
+  const loadingKeys = new Map<string, Promise<Buffer | null>>();
+  const keepSealed: OnSealed | undefined =
+    (options.openedCacheBytes ?? 1) > 0
+      ? (row, payload) => {
+          const aad = row.payload_ct.length > 0 ? messageAadOf(rowHeader(row))(row.payload_ct[0]!) : null;
+          if (aad === null || !ring) return;
+          const keep = (key: Buffer | null | undefined) => key && opened.put(row.id, row.customer_id, key, row.payload_ct, aad, payload);
+          const owner = customerKeyOwner(row.customer_id);
+          const held = ring.peek(owner);
+          if (held) return void keep(held);
+          let loading = loadingKeys.get(owner);
+          if (!loading) {
+            loading = ring.get(owner).finally(() => loadingKeys.delete(owner));
+            loadingKeys.set(owner, loading);
+          }
+          loading.then(keep, () => undefined);
+        }
+      : undefined;
   if (mode === 'inline') {
     const commit = new GroupCommit(db);
     ({ writer, ring } = await openSessionWriter({
@@ -162,6 +190,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       continuityMs,
       now,
       ...(options.random ? { random: options.random } : {}),
+      ...(keepSealed ? { onSealed: keepSealed } : {}),
     }));
     stopWriter = () => commit.run(() => undefined); // writes already queued are committed first
   } else {
@@ -174,6 +203,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       ...(options.exitWriterAfterJobs !== undefined ? { exitAfterJobs: options.exitWriterAfterJobs } : {}),
       ...(options.onWriterError ? { onError: options.onWriterError } : {}),
       ...(options.onWriterHeld ? { onHeld: options.onWriterHeld } : {}),
+      ...(keepSealed ? { onSealed: keepSealed } : {}),
     });
     writer = worker;
     stopWriter = () => worker.shutdown();
@@ -259,8 +289,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     ),
   };
 
-  const opened = new OpenedPayloadCache(options.openedCacheBytes ?? 32 * 1024 * 1024);
-  const decryptMessage = (row: MessageRow) => decryptRow(ring, row, opened);
+  const decryptMessage = (row: MessageRow) => decryptRow(ring!, row, opened);
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
   /**
    * The keys of every customer whose messages are in `rows`: since issue 12 one conversation can hold
@@ -573,6 +602,10 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       let n = 0;
       for (const id of customerIds) n += opened.forgetCustomer(id);
       return n;
+    },
+
+    openedCacheStats() {
+      return { hits: opened.hits, misses: opened.misses, bytes: opened.bytes };
     },
 
     async shutdown() {

@@ -677,5 +677,11 @@ export interface SessionStore {
    * no plaintext of theirs outlives their destroyed data key. Returns how many entries were dropped.
    */
   forgetCached(customerIds: readonly string[]): number;
+  /**
+   * The opened-payload cache's counters since start (SQLite store): `misses` is how many message payloads
+   * were opened (AES-256-GCM) on reads, `hits` how many reads found them opened, or written through by
+   * this store's writer; `bytes` held now.
+   */
+  openedCacheStats?(): { hits: number; misses: number; bytes: number };
   shutdown(): Promise<void>;
 }

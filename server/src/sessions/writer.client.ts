@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { HuiliuError } from '../../../common/errors/codes';
 import { startWorker } from '../runtime/worker-entry';
-import { SESSION_WRITE_OPS, type SessionWriteOp, type SessionWriter } from './writer';
+import { SESSION_WRITE_OPS, type OnSealed, type SessionWriteOp, type SessionWriter } from './writer';
 import type { FromWriter, ToWriter, WriteCall, WriterWorkerData } from './writer.protocol';
 
 export interface WorkerWriterOptions extends WriterWorkerData {
@@ -9,6 +9,8 @@ export interface WorkerWriterOptions extends WriterWorkerData {
   onError?: (error: Error) => void;
   /** Test hook: the worker held a batch open (see `holdBatchAfterJobs`). */
   onHeld?: (jobs: number) => void;
+  /** Each message row the worker sealed and its payload (write-through), before the replies they came with resolve. */
+  onSealed?: OnSealed;
 }
 
 interface Pending {
@@ -38,7 +40,8 @@ const STOPPED = () => new HuiliuError('NOT_READY', 'The session writer restarted
  * (0.5 s doubling to 30 s).
  */
 export async function startWorkerSessionWriter(options: WorkerWriterOptions): Promise<WorkerSessionWriter> {
-  const { onError, onHeld, ...data } = options;
+  const { onError, onHeld, onSealed, ...data } = options;
+  if (onSealed) data.sealedBack = true;
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let outbox: WriteCall[] = [];
@@ -73,6 +76,12 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
             resolve();
             return;
           case 'replies':
+            // A Buffer crosses the thread as a Uint8Array.
+            for (const { row, payload } of message.sealed ?? [])
+              onSealed?.(
+                { ...row, payload_ct: Buffer.from(row.payload_ct.buffer, row.payload_ct.byteOffset, row.payload_ct.byteLength) },
+                payload,
+              );
             for (const r of message.replies) {
               const p = pending.get(r.id);
               if (!p) continue;

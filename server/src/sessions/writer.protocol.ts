@@ -1,5 +1,6 @@
 import type { ErrorInfo } from '../../../common/errors/codes';
 import type { KeyProviderSpec } from '../keys/provider';
+import type { MessageRow } from './sqlite-rows';
 import type { SessionWriteOp } from './writer';
 
 /** What the main thread hands the session writer's worker when it starts it (structured-clone data only). */
@@ -17,6 +18,14 @@ export interface WriterWorkerData {
   holdBatchAfterJobs?: number;
   /** Fault injection for tests only: the thread exits right after the commit that reaches this many jobs, before answering. */
   exitAfterJobs?: number;
+  /** Send each sealed message row and its payload back with the replies (the main thread's opened cache is on). */
+  sealedBack?: boolean;
+}
+
+/** A message row the writer sealed and the payload JSON it sealed (`OnSealed`), as it crosses the thread. */
+export interface SealedMessage {
+  row: MessageRow;
+  payload: string;
 }
 
 export interface WriteCall {
@@ -30,4 +39,7 @@ export type WriteReply = { id: number; ok: true; value: unknown } | { id: number
 export type ToWriter = { t: 'calls'; calls: WriteCall[] } | { t: 'shutdown' };
 
 export type FromWriter =
-  { t: 'ready' } | { t: 'replies'; replies: WriteReply[] } | { t: 'held'; jobs: number } | { t: 'failed'; message: string };
+  | { t: 'ready' }
+  | { t: 'replies'; replies: WriteReply[]; sealed?: SealedMessage[] }
+  | { t: 'held'; jobs: number }
+  | { t: 'failed'; message: string };

@@ -114,7 +114,16 @@ export interface SessionWriterOptions {
   continuityMs: number;
   now: () => number;
   random?: RandomSource;
+  /** Each message row it seals, with the payload JSON it sealed (write-through for a reader's opened cache). */
+  onSealed?: OnSealed;
 }
+
+/**
+ * A message row the writer sealed (in a transaction that may still roll back) and the payload JSON it
+ * sealed: the reading side keeps the pair in its `OpenedPayloadCache`, so the first read of a message
+ * written by this process opens nothing. A rolled-back row is never read, so keeping it is harmless.
+ */
+export type OnSealed = (row: MessageRow, payload: string) => void;
 
 /**
  * Opens the session writer over `db` on this thread: its data-key ring (writing new keys through
@@ -128,6 +137,7 @@ export async function openSessionWriter(options: {
   continuityMs: number;
   now: () => number;
   random?: RandomSource;
+  onSealed?: OnSealed;
 }): Promise<{ writer: SessionWriter; ring: DataKeyRing }> {
   const { db, keys, commit } = options;
   const ring = new DataKeyRing(db, keys, (fn) => commit.run(fn));
@@ -140,6 +150,7 @@ export async function openSessionWriter(options: {
     continuityMs: options.continuityMs,
     now: options.now,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.onSealed ? { onSealed: options.onSealed } : {}),
   });
   return { writer, ring };
 }
@@ -339,6 +350,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     const payload = JSON.stringify({ body: args.content.body, meta: args.meta });
     const row: MessageRow = { ...fields, payload_ct: sealMessage(key, payload, rowHeader(fields)) };
     q.insertMessage.run(row);
+    options.onSealed?.(row, payload);
     q.touchSession.run(t, t, session.id);
     return { envelope: envelopeOf(row, args.content.body, args.meta), at: t };
   }

@@ -10,8 +10,9 @@ import { GroupCommit } from '../db/group-commit';
 import { openDatabase } from '../db/sqlite';
 import { WalSync } from '../db/wal-sync';
 import { openKeyProvider } from '../keys/open';
+import type { MessageRow } from './sqlite-rows';
 import { openSessionWriter } from './writer';
-import type { FromWriter, ToWriter, WriteCall, WriteReply, WriterWorkerData } from './writer.protocol';
+import type { FromWriter, SealedMessage, ToWriter, WriteCall, WriteReply, WriterWorkerData } from './writer.protocol';
 
 const port = parentPort!;
 const data = workerData as WriterWorkerData;
@@ -51,6 +52,11 @@ async function main(): Promise<void> {
       if (data.exitAfterJobs !== undefined && committedJobs >= data.exitAfterJobs) process.exit(1);
     },
   });
+  /**
+   * Rows sealed since the last replies went: they travel with the next replies, which follow their
+   * batch's commit (a later batch's rows may ride along before its commit: never read if it rolls back).
+   */
+  let sealed: SealedMessage[] = [];
   const clock = data.clock;
   const { writer } = await openSessionWriter({
     db,
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
     commit,
     continuityMs: data.continuityMs,
     now: clock ? () => clock[0]! : Date.now,
+    ...(data.sealedBack ? { onSealed: (row: MessageRow, payload: string) => sealed.push({ row, payload }) } : {}),
   });
 
   // Replies of one turn travel in one message: a batch of 200 acks costs one postMessage.
@@ -69,7 +76,10 @@ async function main(): Promise<void> {
   function flushReplies() {
     const replies = outbox;
     outbox = [];
-    post({ t: 'replies', replies });
+    if (sealed.length === 0) return post({ t: 'replies', replies });
+    const rows = sealed;
+    sealed = [];
+    post({ t: 'replies', replies, sealed: rows });
   }
   const run = (call: WriteCall) => {
     const fn = writer[call.op] as (...args: unknown[]) => Promise<unknown>;
