@@ -832,6 +832,53 @@ describe('voice API across a restart', () => {
       'call.ended',
     ]);
   });
+
+  it('an attended transfer that fails after a restart: the failure is written and the call stays with the first agent', async () => {
+    while (sockets.length > 0) sockets.pop()!.close();
+    await s?.close();
+    const first = await startTestServer({}, { dataDir });
+    s = first;
+    await online(first, 'agent1');
+    const callId = `restart-failed-${Date.now()}@trunk.example`;
+    const routed = await first.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/route',
+      payload: { event: 'invite', callId, from: '"Caller" <sip:+8613800139998@trunk.example>;tag=abc', to: 'sip:support@127.0.0.1' },
+      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
+    });
+    const answer = routed.json<VoiceRouteResponse>();
+    if (answer.action !== 'agent') throw new Error(routed.body);
+    const sessionId = answer.sessionId;
+    await event(first, { callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    await online(first, 'agent2');
+    await event(first, { event: 'consult', callId: 'consult-f@ws', sessionId: '', agent: 'agent1' });
+    await event(first, { event: 'transferred', callId: 'new-f@ws', sessionId: '', agent: 'agent2', replaces: 'consult-f@ws' });
+
+    // The server restarts while agent2's phone rings; agent2 declines (486): route[TRANSFER_FAILED].
+    while (sockets.length > 0) sockets.pop()!.close();
+    await first.close();
+    s = null;
+    const second = await startTestServer({}, { dataDir });
+    s = second;
+    await online(second, 'agent1');
+    const agent1 = second.services.auth.listStaff().find((u) => u.username === 'agent1')!;
+    const failed = { event: 'transfer_failed', callId: 'new-f@ws', sessionId, agent: 'agent2', status: 486 };
+    expect(await event(second, failed)).toEqual({ sessionId, status: 'active' });
+    // Posted again (Kamailio's retry): nothing more.
+    expect(await event(second, failed)).toEqual({ sessionId, status: 'active' });
+    expect(await second.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent1.id });
+    // The first agent's hang-up of the customer's call ends it, closed resolved by them.
+    expect((await event(second, { event: 'ended', callId, sessionId, status: 0 })).status).toBe('closed');
+    expect(await second.services.store.getSession(sessionId)).toMatchObject({ assignedAgentId: agent1.id, wrapUpCode: 'resolved' });
+    const lines = (await second.services.store.listMessages((await second.services.store.getSession(sessionId))!.conversationId)).flatMap(
+      (m) =>
+        m.kind === 'event' && m.sessionId === sessionId && m.body.name.startsWith('call.') && m.body.name !== 'call.ringing'
+          ? [m.body]
+          : [],
+    );
+    expect(lines.map((l) => l.name)).toEqual(['call.incoming', 'call.answered', 'call.transferring', 'call.transfer_failed', 'call.ended']);
+    expect(lines.find((l) => l.name === 'call.transfer_failed')?.data).toMatchObject({ from: 'agent1', to: 'agent2', sipStatus: 486 });
+  });
 });
 
 /**

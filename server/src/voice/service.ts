@@ -868,7 +868,19 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    */
   async function transferFailed(request: VoiceEventRequest): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
     const key = callKey(request.callId);
-    const pending = attendedPending.get(key);
+    let pending = attendedPending.get(key);
+    if (!pending && request.sessionId) {
+      // Asked before a restart of this server (the pending transfer was in memory): the history says it
+      // is pending (`call.transferring` of this leg, nothing after it), and the post names the session
+      // (Kamailio's `calls` table) and the consulted agent the leg rang.
+      const named = await deps.store.getSession(request.sessionId);
+      const target = userByName(request.agent);
+      const found = named?.channel === 'SP' && target ? await pendingFromHistory(named, key, request.callId, target.id) : undefined;
+      if (found) {
+        pending = attendedPending.get(key) ?? found;
+        bounded(attendedPending, key, pending);
+      }
+    }
     if (!pending || pending.answering) {
       const named = await deps.store.getSession(pending?.sessionId ?? (request.sessionId || byCall.get(key) || ''));
       if (!named || named.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
