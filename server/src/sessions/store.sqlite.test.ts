@@ -8,6 +8,7 @@ import { createLocalKeyProvider } from '../keys/provider.local';
 import { until } from '../../test/support/until';
 import { draft, sessionStoreContract } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
+import { startWorkerSessionWriter } from './writer.client';
 
 async function harness(random?: () => number) {
   const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
@@ -182,6 +183,33 @@ describe('sqlite session store, write-through of sealed messages to the opened c
       }
     });
   }
+});
+
+describe('session writer thread: sealed rows handed back for the write-through', () => {
+  it('carries each sealed payload as an exact-size copy, not the 8 KiB allocation pool it was cut from', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
+    const keys = createLocalKeyProvider(join(dir, 'keys'));
+    // The main thread migrates the file; the writer thread then writes to it.
+    await (await createSqliteSessionStore({ path: join(dir, 'huiliu.db'), keys, writer: 'inline' })).shutdown();
+    const rows: { bytes: number; backing: number; payload: string }[] = [];
+    const writer = await startWorkerSessionWriter({
+      path: join(dir, 'huiliu.db'),
+      keys: keys.spec,
+      continuityMs: 60_000,
+      onSealed: (row, payload) => rows.push({ bytes: row.payload_ct.length, backing: row.payload_ct.buffer.byteLength, payload }),
+    });
+    try {
+      await writer.appendInbound(draft({ text: 'pooled?' }), { skillGroup: 'general' });
+      expect(rows).toHaveLength(1);
+      expect(JSON.parse(rows[0]!.payload)).toMatchObject({ body: { text: 'pooled?' } });
+      // A structured clone copies a view's whole ArrayBuffer: the pool's 8,192 bytes for a ~100-byte record.
+      expect(rows[0]!.backing).toBe(rows[0]!.bytes);
+    } finally {
+      await writer.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('sqlite session store, writer thread dies', () => {

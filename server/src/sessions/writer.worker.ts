@@ -64,7 +64,14 @@ async function main(): Promise<void> {
     commit,
     continuityMs: data.continuityMs,
     now: clock ? () => clock[0]! : Date.now,
-    ...(data.sealedBack ? { onSealed: (row: MessageRow, payload: string) => sealed.push({ row, payload }) } : {}),
+    // An exact-size copy of the sealed bytes: a Buffer is often a view into Node's 8 KiB allocation pool,
+    // and a structured clone copies the view's whole ArrayBuffer (the cache would then hold 8 KiB a message).
+    ...(data.sealedBack
+      ? {
+          onSealed: (row: MessageRow, payload: string) =>
+            sealed.push({ row: { ...row, payload_ct: Buffer.from(new Uint8Array(row.payload_ct).buffer) }, payload }),
+        }
+      : {}),
   });
 
   // Replies of one turn travel in one message: a batch of 200 acks costs one postMessage.
