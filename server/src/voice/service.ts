@@ -259,9 +259,11 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    */
   function putOnCall(agentId: string, sessionId: string, key: string, back = false): void {
     const held = (onCall.get(agentId) ?? []).filter((c) => c.sessionId !== sessionId);
+    // Over the bound, the call they answered longest ago goes (before this one is put, wherever it goes).
+    while (held.length >= MAX_CALLS_PER_AGENT) held.shift();
     if (back) held.unshift({ sessionId, key });
     else held.push({ sessionId, key });
-    bounded(onCall, agentId, held.slice(-MAX_CALLS_PER_AGENT));
+    bounded(onCall, agentId, held);
   }
   /** The call of `sessionId` that `agentId` is on, if they are. */
   const callOfAgent = (agentId: string, sessionId: string) => onCall.get(agentId)?.find((c) => c.sessionId === sessionId);
