@@ -879,6 +879,91 @@ describe('voice API across a restart', () => {
     expect(lines.map((l) => l.name)).toEqual(['call.incoming', 'call.answered', 'call.transferring', 'call.transfer_failed', 'call.ended']);
     expect(lines.find((l) => l.name === 'call.transfer_failed')?.data).toMatchObject({ from: 'agent1', to: 'agent2', sipStatus: 486 });
   });
+
+  /**
+   * agent1 answers a call, consults agent2 and asks the attended transfer (agent2's phone rings the
+   * customer's Replaces INVITE `newLeg`); the server then restarts on the same data dir. Answers the
+   * server after the restart (agent1 and agent2 online) and the call.
+   */
+  async function transferRingingAcrossRestart(
+    tag: string,
+    newLeg: string,
+  ): Promise<{ server: TestServer; sessionId: string; callId: string }> {
+    while (sockets.length > 0) sockets.pop()!.close();
+    await s?.close();
+    const first = await startTestServer({}, { dataDir });
+    s = first;
+    await online(first, 'agent1');
+    const callId = `restart-${tag}-${Date.now()}@trunk.example`;
+    const routed = await first.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/route',
+      payload: {
+        event: 'invite',
+        callId,
+        from: `"Caller" <sip:+86138001${String(Date.now()).slice(-5)}@trunk.example>;tag=abc`,
+        to: 'sip:support@127.0.0.1',
+      },
+      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
+    });
+    const answer = routed.json<VoiceRouteResponse>();
+    if (answer.action !== 'agent') throw new Error(routed.body);
+    await event(first, { callId, sessionId: answer.sessionId, event: 'answered', agent: 'agent1', status: 200 });
+    await online(first, 'agent2');
+    await event(first, { event: 'consult', callId: `consult-${newLeg}`, sessionId: '', agent: 'agent1' });
+    await event(first, { event: 'transferred', callId: newLeg, sessionId: '', agent: 'agent2', replaces: `consult-${newLeg}` });
+    while (sockets.length > 0) sockets.pop()!.close();
+    await first.close();
+    s = null;
+    const server = await startTestServer({}, { dataDir });
+    s = server;
+    await online(server, 'agent1');
+    await online(server, 'agent2');
+    return { server, sessionId: answer.sessionId, callId };
+  }
+  const callNames = async (server: TestServer, sessionId: string) =>
+    (await server.services.store.listMessages((await server.services.store.getSession(sessionId))!.conversationId)).flatMap((m) =>
+      m.kind === 'event' && m.sessionId === sessionId && m.body.name.startsWith('call.') && m.body.name !== 'call.ringing'
+        ? [m.body.name]
+        : [],
+    );
+
+  it('the old leg hung up after a restart while the colleague rings: that leg ends, the colleague’s answer takes the call', async () => {
+    const { server, sessionId, callId } = await transferRingingAcrossRestart('bye-answer', 'new-ba@ws');
+    const agent2 = server.services.auth.listStaff().find((u) => u.username === 'agent2')!;
+    // The first agent hangs up the customer's old leg (Kamailio's `calls` table names the session): the call goes on.
+    expect(await event(server, { event: 'ended', callId, sessionId, status: 0 })).toEqual({ sessionId, status: 'active' });
+    expect((await event(server, { event: 'answered', callId: 'new-ba@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe(
+      'active',
+    );
+    expect(await server.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent2.id });
+    expect((await event(server, { event: 'ended', callId: 'new-ba@ws', sessionId, status: 0 })).status).toBe('closed');
+    expect(await callNames(server, sessionId)).toEqual([
+      'call.incoming',
+      'call.answered',
+      'call.transferring',
+      'call.transferred',
+      'call.answered',
+      'call.ended',
+    ]);
+  });
+
+  it('the old leg hung up after a restart, then the colleague declines: both legs are gone, the call ends', async () => {
+    const { server, sessionId, callId } = await transferRingingAcrossRestart('bye-fail', 'new-bf@ws');
+    const agent1 = server.services.auth.listStaff().find((u) => u.username === 'agent1')!;
+    expect(await event(server, { event: 'ended', callId, sessionId, status: 0 })).toEqual({ sessionId, status: 'active' });
+    expect((await event(server, { event: 'transfer_failed', callId: 'new-bf@ws', sessionId, agent: 'agent2', status: 603 })).status).toBe(
+      'closed',
+    );
+    expect(await server.services.store.getSession(sessionId)).toMatchObject({ assignedAgentId: agent1.id, wrapUpCode: 'resolved' });
+    expect(await callNames(server, sessionId)).toEqual([
+      'call.incoming',
+      'call.answered',
+      'call.transferring',
+      'call.transfer_failed',
+      'call.ended',
+    ]);
+  });
 });
 
 /**

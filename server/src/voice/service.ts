@@ -169,6 +169,8 @@ interface AttendedPending {
   answering?: Promise<boolean>;
   /** The old leg hung up while the new one rang: a failure then ends the call. */
   oldLegEnded?: boolean;
+  /** That old leg's SIP Call-ID (what the failure's end of the call names). */
+  oldCallId?: string;
   timer?: NodeJS.Timeout;
 }
 
@@ -837,16 +839,21 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    * leg ends, the session waits for the new leg's answer (or failure, which then ends the call). Armed
    * for the new leg's ring and Timer B: a failure Kamailio never reported still ends the call then.
    */
-  async function attendedLegEnded(pending: AttendedPending, key: string): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
+  async function attendedLegEnded(
+    pending: AttendedPending,
+    newKey: string,
+    key: string,
+    callId: string,
+  ): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
     if (!pending.oldLegEnded) {
       pending.oldLegEnded = true;
+      pending.oldCallId = callId;
       pending.timer = setTimeout(
         () => {
-          void service
-            .event({ event: 'transfer_failed', callId: pending.callId, sessionId: pending.sessionId, status: 408 })
-            .catch((error: unknown) =>
-              log.warn({ sessionId: pending.sessionId, err: error }, 'ending an unanswered attended transfer failed'),
-            );
+          if (attendedPending.get(newKey) !== pending || pending.answering) return;
+          void attendedFailed(newKey, pending, 408).catch((error: unknown) =>
+            log.warn({ sessionId: pending.sessionId, err: error }, 'ending an unanswered attended transfer failed'),
+          );
         },
         ringSeconds * 1000 + REFER_FOLLOW_MS,
       );
@@ -888,6 +895,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       if (!named || named.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
       return { sessionId: named.id, status: named.status };
     }
+    return attendedFailed(key, pending, request.status ?? 0);
+  }
+
+  /** The failure of the pending attended transfer on new leg `key` (see `transferFailed`), written once. */
+  async function attendedFailed(
+    key: string,
+    pending: AttendedPending,
+    sipStatus: number,
+  ): Promise<{ sessionId: string; status: SessionRecord['status'] }> {
     attendedPending.delete(key);
     clearTimeout(pending.timer);
     byCall.delete(key);
@@ -895,16 +911,16 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (!session || session.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
     const times = timesOf(session);
     delete times.ringingAt;
-    const sipStatus = request.status ?? 0;
     await rememberWithRinging(session, times, {
       key,
       name: 'call.transfer_failed',
       data: { from: staffById(pending.fromAgentId)?.username ?? '', to: staffById(pending.targetId)?.username ?? '', sipStatus },
     });
     log.info({ sessionId: session.id, sipStatus }, 'attended transfer failed; the call stays with the first agent');
-    if (pending.oldLegEnded && times.callId && callKey(times.callId) === pending.oldKey) {
+    const oldCallId = pending.oldCallId ?? (times.callId && callKey(times.callId) === pending.oldKey ? times.callId : undefined);
+    if (pending.oldLegEnded && oldCallId) {
       // Both legs are gone: the call is over, as the old leg's BYE would have ended it.
-      return service.event({ event: 'ended', callId: times.callId, sessionId: session.id, status: 0 });
+      return service.event({ event: 'ended', callId: oldCallId, sessionId: session.id, status: 0 });
     }
     return { sessionId: session.id, status: session.status };
   }
@@ -931,6 +947,40 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
    * the same leg names another leg. False when it was never transferred or the newest standing transfer
    * is to this leg. Reads the newest 1,000 lines of its conversation.
    */
+  /**
+   * After a restart: the customer's leg `key` ends (its BYE names the session through Kamailio's table)
+   * while an attended transfer still rings the colleague — the newest `call.transferring` of the session
+   * has no `call.transferred` or `call.transfer_failed` of its leg after it. The pending transfer, rebuilt
+   * under that new leg's key (its Call-ID is not kept; Kamailio's failure post names it), so this leg ends
+   * alone and the new leg's answer or failure decides (`attendedLegEnded`). Undefined otherwise.
+   */
+  async function ringingFromHistory(
+    session: SessionRecord,
+    key: string,
+  ): Promise<{ newKey: string; pending: AttendedPending } | undefined> {
+    if (session.status !== 'active' || !session.assignedAgentId) return undefined;
+    const { messages } = await deps.store.recentMessages(session.conversationId, { limit: 1000 });
+    const decided = new Set<string>();
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i]!;
+      if (m.sessionId !== session.id || m.kind !== 'event') continue;
+      const id = m.clientMessageId;
+      if (id.startsWith('call.transferred:') || id.startsWith('call.transfer_failed:')) {
+        decided.add(id.slice(id.indexOf(':') + 1));
+        continue;
+      }
+      if (!id.startsWith('call.transferring:')) continue;
+      const newKey = id.slice('call.transferring:'.length);
+      const target = userByName(String((m.body.data as Record<string, unknown> | undefined)?.['to'] ?? ''));
+      if (decided.has(newKey) || newKey === key || !target) return undefined;
+      return {
+        newKey,
+        pending: { sessionId: session.id, callId: '', oldKey: key, fromAgentId: session.assignedAgentId, targetId: target.id },
+      };
+    }
+    return undefined;
+  }
+
   async function movedFrom(session: SessionRecord, key: string): Promise<boolean> {
     const { messages } = await deps.store.recentMessages(session.conversationId, { limit: 1000 });
     const failed = new Set<string>();
@@ -1035,8 +1085,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       }
       if (request.event === 'ended' && (consults.has(leg) || replaced.has(leg))) return legEnded(leg);
       // The customer's old leg while their INVITE with Replaces rings the colleague: that leg only.
-      const ringingTransfer = request.event === 'ended' ? [...attendedPending.values()].find((p) => p.oldKey === leg) : undefined;
-      if (ringingTransfer) return attendedLegEnded(ringingTransfer, leg);
+      const ringingTransfer = request.event === 'ended' ? [...attendedPending].find(([, p]) => p.oldKey === leg) : undefined;
+      if (ringingTransfer) return attendedLegEnded(ringingTransfer[1], ringingTransfer[0], leg, request.callId);
       if (request.event === 'ended' && [...referrals.values()].some((r) => r.key === leg && !r.legEnded)) return referLegEnded(leg);
       const sessionId = request.sessionId || byCall.get(callKey(request.callId));
       const found = sessionId ? await deps.store.getSession(sessionId) : null;
@@ -1047,6 +1097,15 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       // process does not know (it restarted since): a customer leg a transfer replaced ends that leg only.
       if (request.event === 'ended' && request.sessionId && byCall.get(key) !== session.id && (await movedFrom(session, key)))
         return { sessionId: session.id, status: session.status };
+      // The same after a restart while an attended transfer of this leg still rings the colleague: this leg only.
+      if (request.event === 'ended' && request.sessionId && byCall.get(key) !== session.id) {
+        const ringing = await ringingFromHistory(session, key);
+        if (ringing) {
+          const pending = attendedPending.get(ringing.newKey) ?? ringing.pending;
+          bounded(attendedPending, ringing.newKey, pending);
+          return attendedLegEnded(pending, ringing.newKey, key, request.callId);
+        }
+      }
       const times = timesOf(session);
       const agent = userByName(request.agent);
       const t = now();
