@@ -447,6 +447,53 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     expect((await h.store.get(stuck.id))?.status).toBe('executed');
   });
 
+  it('an export whose bundle is built while the same customer is erased stores no bundle: the erasure withdrew it (review6)', async () => {
+    // The export's build reads the conversations, then (here) waits; meanwhile another officer erases the customer.
+    let gate: Promise<void> | null = null;
+    let reached: () => void = () => undefined;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    const h = await setUp(
+      {},
+      (store) =>
+        new Proxy(store, {
+          get(target, prop) {
+            if (prop === 'sessionRating')
+              return async (id: string) => {
+                const rating = await target.sessionRating(id);
+                if (gate) {
+                  reached();
+                  await gate;
+                }
+                return rating;
+              };
+            const value: unknown = Reflect.get(target, prop);
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }),
+    );
+    const r = await h.sessions.appendInbound(
+      draft({ identity: { channel: 'WB', externalId: 'exp-erased' }, text: 'MARKER-both-4411' }),
+      { skillGroup: 'general' },
+    );
+    const exp = await h.service.requestExport(alice, { customerId: r.envelope.customerId, reason: 'GDPR Art. 15' });
+    const era = await h.service.requestErasure(bob, { customerId: r.envelope.customerId, reason: 'GDPR Art. 17' });
+    let release: () => void = () => undefined;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const building = h.service.approve('export', exp.id, olga).then(
+      (v) => v,
+      (e: unknown) => e,
+    );
+    await atGate;
+    expect((await h.service.approve('erasure', era.id, petra)).status).toBe('executed');
+    release();
+    const outcome = await building;
+    // The erased customer's content must not stay in the file, sealed under a key of its own.
+    const stored = await h.store.get(exp.id);
+    expect(stored).toMatchObject({ status: 'expired', hasBundle: false });
+    expect(outcome).toMatchObject({ code: 'CUSTOMER_ERASED' });
+    await expect(h.service.download(exp.id, alice)).rejects.toMatchObject({ code: 'EXPORT_GONE' });
+  });
+
   it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {
     // Node B's file merged X (the log's id) with Z; the cluster fails the first sharedErasure of Z.
     const calls: string[][] = [];

@@ -338,7 +338,12 @@ export class PrivacyService {
     const { plain, wrapped } = await this.o.keys.generateDataKey();
     const ct = seal(plain, Buffer.from(JSON.stringify(bundle), 'utf8'), bundleAad(r.id));
     plain.fill(0);
-    await this.o.store.saveBundle(r.id, { ct, key: wrapped });
+    if (!(await this.o.store.saveBundle(r.id, { ct, key: wrapped }))) {
+      // Its customer was erased while it was built (the shred withdrew it), or it ended otherwise meanwhile.
+      if ((await this.o.store.erased([r.customerId])).has(r.customerId))
+        throw new HuiliuError('CUSTOMER_ERASED', "This customer's data was erased while the export was built.");
+      throw new HuiliuError('EXPORT_GONE', 'The export ended while its bundle was built.');
+    }
     this.audit('system', 'privacy.export.build', r, 'ok', {
       conversations: bundle.conversations.length,
       messages: bundle.conversations.reduce((n, c) => n + c.messages.length, 0),
