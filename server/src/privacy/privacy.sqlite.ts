@@ -96,6 +96,7 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
       `UPDATE privacy_requests SET resumed_at = @at
         WHERE id = @id AND status = 'approved' AND (resumed_at IS NULL OR resumed_at < @staleBefore)`,
     ),
+    holdResume: db.prepare(`UPDATE privacy_requests SET resumed_at = @at WHERE id = @id AND status = 'approved'`),
     withdrawApproved: db.prepare(
       `UPDATE privacy_requests SET bundle_ct = NULL, bundle_kek_id = NULL, bundle_key = NULL, status = 'expired', completed_at = ?
         WHERE kind = 'export' AND customer_id = ? AND status = 'approved'`,
@@ -191,6 +192,9 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
     },
     async claimResume(id, at, staleBefore) {
       return q.claimResume.run({ id, at, staleBefore }).changes === 1;
+    },
+    async holdResume(id, at) {
+      q.holdResume.run({ id, at });
     },
     async complete(id, status, at) {
       return q.complete.run(status, at, id).changes === 1;

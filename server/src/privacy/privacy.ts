@@ -98,6 +98,12 @@ export interface PrivacyStore {
    */
   claimResume(id: string, at: string, staleBefore: string): Promise<boolean>;
   /**
+   * Renews this process's claim on an approved request while it carries it out (the claim's time := `at`,
+   * ISO 8601), so that work running past the resume delay is not taken as interrupted by another
+   * process's privacy job. Nothing changes once the request is no longer `approved`.
+   */
+  holdResume(id: string, at: string): Promise<void>;
+  /**
    * An approved request reached its end: `executed` (erasure done) or `failed`; a `failed` erasure the
    * erasure-log catch-up completed → `executed`. Only from `approved` or `failed` (compare-and-set): a
    * request another process completed, or an export withdrawn or downloaded meanwhile, keeps its status.

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { ExportBundle } from '../../../common/api/privacy';
 import type { EventOf } from '../../../common/events/events';
@@ -492,6 +492,34 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     expect(stored).toMatchObject({ status: 'expired', hasBundle: false });
     expect(outcome).toMatchObject({ code: 'CUSTOMER_ERASED' });
     await expect(h.service.download(exp.id, alice)).rejects.toMatchObject({ code: 'EXPORT_GONE' });
+  });
+
+  it('an approval still being carried out after the resume delay keeps its claim: another process does not erase it again (review6)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanups.push(async () => void vi.useRealTimers());
+    // The approving process's cluster step takes longer than the resume delay (a slow quorum, a pause).
+    let calls = 0;
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const h = await setUp({
+      sharedErasure: async () => {
+        if (++calls === 1) await slow;
+      },
+    });
+    const other = h.twin();
+    const c = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'slow-1' } }), { skillGroup: 'general' });
+    const req = await h.service.requestErasure(alice, { customerId: c.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    const approving = h.service.approve('erasure', req.id, olga);
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    h.advance(11 * 60_000);
+    await vi.advanceTimersByTimeAsync(11 * 60_000);
+    // The other process's privacy job: the request is approved, 11 min old — but still being carried out.
+    expect(await other.resumeInterrupted()).toBe(0);
+    release();
+    expect((await approving).status).toBe('executed');
+    expect(calls).toBe(1);
+    expect(h.audit.filter((a) => a.action === 'privacy.erasure.execute')).toHaveLength(1);
+    expect(h.audit.filter((a) => a.action === 'privacy.erasure.resume')).toHaveLength(0);
   });
 
   it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {

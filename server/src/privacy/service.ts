@@ -71,6 +71,11 @@ export interface PrivacyServiceOptions {
 const DAY_MS = 86_400_000;
 /** An approved request still `approved` this long after its approval was interrupted (ms): 10 minutes. */
 export const RESUME_AFTER_MS = 600_000;
+/**
+ * How often a process carrying out an approved request renews its claim (`PrivacyStore.holdResume`, ms):
+ * a quarter of `RESUME_AFTER_MS`, so only a process that stopped (or stalled for the whole delay) loses it.
+ */
+const HOLD_EVERY_MS = RESUME_AFTER_MS / 4;
 const bundleAad = (requestId: string) => `privacy-export:${requestId}`;
 /** Messages read per page while a bundle is built. */
 const PAGE = 1000;
@@ -315,6 +320,14 @@ export class PrivacyService {
   /** Builds the bundle or erases, then marks the request failed (audited, logged, rethrown) when that throws. */
   private async carryOut(kind: PrivacyRequestKind, r: PrivacyRequestRecord, actor: PrivacyActor, resumed = false): Promise<void> {
     this.inProgress.add(r.id);
+    // Work running past the resume delay (a slow cluster, a large bundle) keeps its claim: without it
+    // another process's privacy job took the request as interrupted and carried it out a second time.
+    const hold = setInterval(() => {
+      this.o.store.holdResume(r.id, this.iso()).catch((error: unknown) => {
+        this.o.logger.error({ err: error, requestId: r.id }, 'renewing the claim on a privacy request failed');
+      });
+    }, HOLD_EVERY_MS);
+    hold.unref?.();
     try {
       if (kind === 'export') await this.buildBundle(r);
       else await this.erase(r, actor);
@@ -327,6 +340,7 @@ export class PrivacyService {
       this.o.logger.error({ err: error, requestId: r.id }, `privacy ${kind} failed after approval`);
       throw error;
     } finally {
+      clearInterval(hold);
       this.inProgress.delete(r.id);
     }
     if (resumed) this.audit('system', `privacy.${kind}.resume`, r, 'ok');
