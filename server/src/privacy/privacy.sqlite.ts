@@ -94,7 +94,7 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
     complete: db.prepare(`UPDATE privacy_requests SET status = ?, completed_at = ? WHERE id = ? AND status IN ('approved', 'failed')`),
     claimResume: db.prepare(
       `UPDATE privacy_requests SET resumed_at = @at
-        WHERE id = @id AND status = 'approved' AND (resumed_at IS NULL OR resumed_at < @staleBefore)`,
+        WHERE id = @id AND status = 'approved' AND (resumed_at IS NULL OR resumed_at < @staleBefore OR resumed_at > @aheadAfter)`,
     ),
     holdResume: db.prepare(`UPDATE privacy_requests SET resumed_at = @at WHERE id = @id AND status = 'approved'`),
     withdrawApproved: db.prepare(
@@ -190,8 +190,8 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
         })
         .immediate();
     },
-    async claimResume(id, at, staleBefore) {
-      return q.claimResume.run({ id, at, staleBefore }).changes === 1;
+    async claimResume(id, at, staleBefore, aheadAfter) {
+      return q.claimResume.run({ id, at, staleBefore, aheadAfter }).changes === 1;
     },
     async holdResume(id, at) {
       q.holdResume.run({ id, at });

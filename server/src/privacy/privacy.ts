@@ -94,9 +94,10 @@ export interface PrivacyStore {
    * Claims an interrupted approval for resuming (`PrivacyService.resumeInterrupted`), compare-and-set:
    * true when the request is still `approved` and unclaimed, or its claim is older than `staleBefore`
    * (ISO 8601; the claiming process stopped) — it is then claimed at `at`. False: another process holds
-   * a fresh claim, or the request is no longer approved.
+   * a fresh claim, or the request is no longer approved. A claim later than `aheadAfter` (ISO 8601) was
+   * stamped by a clock that has since gone back (its process cannot be renewing it): taken too.
    */
-  claimResume(id: string, at: string, staleBefore: string): Promise<boolean>;
+  claimResume(id: string, at: string, staleBefore: string, aheadAfter: string): Promise<boolean>;
   /**
    * Renews this process's claim on an approved request while it carries it out (the claim's time := `at`,
    * ISO 8601), so that work running past the resume delay is not taken as interrupted by another

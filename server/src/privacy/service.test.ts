@@ -439,7 +439,8 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     const stuck = await h.service.requestErasure(alice, { customerId: d.envelope.customerId, reason: 'GDPR Art. 17 request' });
     expect(await h.store.decide(stuck.id, 'approved', 'u-olga', new Date(Date.now() + 11 * 60_000).toISOString(), null)).toBe(true);
     h.advance(11 * 60_000);
-    expect(await h.store.claimResume(stuck.id, new Date(Date.now() + 22 * 60_000).toISOString(), new Date(0).toISOString())).toBe(true);
+    const never = new Date(8.64e15).toISOString();
+    expect(await h.store.claimResume(stuck.id, new Date(Date.now() + 22 * 60_000).toISOString(), new Date(0).toISOString(), never)).toBe(true);
     expect(await other.resumeInterrupted()).toBe(0);
     expect((await h.store.get(stuck.id))?.status).toBe('approved');
     h.advance(11 * 60_000);
@@ -520,6 +521,25 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     expect(calls).toBe(1);
     expect(h.audit.filter((a) => a.action === 'privacy.erasure.execute')).toHaveLength(1);
     expect(h.audit.filter((a) => a.action === 'privacy.erasure.resume')).toHaveLength(0);
+  });
+
+  it('time going backwards: an approval or claim stamped by a clock that ran ahead does not hold a request for that long (review6)', async () => {
+    const h = await setUp();
+    const other = h.twin();
+    const ahead = new Date(Date.now() + 30 * DAY).toISOString();
+    // Approved, then the process stopped, while the host clock was a month ahead; NTP stepped it back since.
+    const a = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'ahead-a' } }), { skillGroup: 'general' });
+    const ra = await h.service.requestErasure(alice, { customerId: a.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    expect(await h.store.decide(ra.id, 'approved', 'u-olga', ahead, null)).toBe(true);
+    // Claimed for resuming by a process (clock ahead) that stopped before finishing.
+    const b = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'ahead-b' } }), { skillGroup: 'general' });
+    const rb = await h.service.requestErasure(alice, { customerId: b.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    expect(await h.store.decide(rb.id, 'approved', 'u-olga', new Date().toISOString(), null)).toBe(true);
+    expect(await h.store.claimResume(rb.id, ahead, new Date(0).toISOString(), new Date(8.64e15).toISOString())).toBe(true);
+    h.advance(11 * 60_000);
+    expect(await other.resumeInterrupted()).toBe(2);
+    expect((await h.store.get(ra.id))?.status).toBe('executed');
+    expect((await h.store.get(rb.id))?.status).toBe('executed');
   });
 
   it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {

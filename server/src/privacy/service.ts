@@ -300,14 +300,20 @@ export class PrivacyService {
    * older than `RESUME_AFTER_MS` (its process stopped too) is taken again. Answers how many it resumed.
    */
   async resumeInterrupted(): Promise<number> {
-    const cutoff = this.now() - RESUME_AFTER_MS;
+    const now = this.now();
+    const cutoff = now - RESUME_AFTER_MS;
+    // An approval or claim stamped more than the delay ahead of now: the clock went back since (an NTP
+    // step). Waiting for that time would leave the request undone for as long as the clock was wrong.
+    const ahead = now + RESUME_AFTER_MS;
     let resumed = 0;
     for (const kind of ['erasure', 'export'] as const) {
       for (const r of await this.o.store.list(kind, 'approved')) {
         if (this.inProgress.has(r.id) || (kind === 'export' && r.hasBundle)) continue;
-        if (!r.decidedAt || Date.parse(r.decidedAt) > cutoff) continue;
+        if (!r.decidedAt) continue;
+        const decided = Date.parse(r.decidedAt);
+        if (decided > cutoff && decided <= ahead) continue;
         // One process resumes it: another server process on this database file may run the same job.
-        if (!(await this.o.store.claimResume(r.id, this.iso(), new Date(cutoff).toISOString()))) continue;
+        if (!(await this.o.store.claimResume(r.id, this.iso(now), this.iso(cutoff), this.iso(ahead)))) continue;
         resumed++;
         this.o.logger.warn({ requestId: r.id, kind }, 'privacy request approved but never finished: carrying it out now');
         const actor: PrivacyActor = { id: r.decidedBy ?? 'system', username: 'system', roles: [], skillGroups: [] };
