@@ -1,4 +1,4 @@
-import { isMainThread } from 'node:worker_threads';
+import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
 import * as graphene from 'graphene-pk11';
 import { HuiliuError } from '../../../common/errors/codes';
 import { KEY_BYTES } from '../crypto/aead';
@@ -29,7 +29,8 @@ export interface Pkcs11Options {
  * Modules this thread has loaded and initialised, with how many providers use each. PKCS#11's
  * C_Initialize/C_Finalize are per process (PKCS#11 v2.40 §5.4): a second C_Initialize answers
  * CKR_CRYPTOKI_ALREADY_INITIALIZED (another thread, e.g. the session writer, got there first) and
- * only the main thread finalises, when its last provider closes.
+ * only the main thread finalises, when its last provider closes and no other thread holds one
+ * (`threadUsers` below).
  */
 const modules = new Map<string, { module: graphene.Module; users: number }>();
 
@@ -43,12 +44,56 @@ const modules = new Map<string, { module: graphene.Module; users: number }>();
  */
 const CKF_OS_LOCKING_OK = 0x00000002;
 
+/**
+ * Providers open in the process's OTHER threads (session writer …), across every thread: one Int32 in
+ * a SharedArrayBuffer the main thread puts in the worker environment data (`setEnvironmentData`), so
+ * every thread started after this module loaded shares it. -1 while the main thread finalises. The
+ * main thread's C_Finalize ends every thread's sessions: finalising while another thread was in the
+ * module crashed the process (SIGSEGV in SoftHSM2), so the main thread finalises only when no other
+ * thread holds a provider (else it leaves the module initialised; the process's exit ends it), and a
+ * thread opening one meanwhile waits for the finalisation to end.
+ */
+const THREAD_USERS = 'huiliu:pkcs11-thread-providers';
+if (isMainThread && getEnvironmentData(THREAD_USERS) === undefined) setEnvironmentData(THREAD_USERS, new SharedArrayBuffer(4));
+const threadUsers = (() => {
+  const buffer = getEnvironmentData(THREAD_USERS);
+  return buffer instanceof SharedArrayBuffer ? new Int32Array(buffer) : null;
+})();
+
+/** A thread other than the main one starts using the module (waits while the main thread finalises). */
+function enterThread(): void {
+  if (isMainThread || !threadUsers) return;
+  for (;;) {
+    const n = Atomics.load(threadUsers, 0);
+    if (n < 0) {
+      Atomics.wait(threadUsers, 0, n, 50);
+      continue;
+    }
+    if (Atomics.compareExchange(threadUsers, 0, n, n + 1) === n) return;
+  }
+}
+
+function leaveThread(): void {
+  if (isMainThread || !threadUsers) return;
+  Atomics.sub(threadUsers, 0, 1);
+}
+
 function loadModule(lib: string): graphene.Module {
   const known = modules.get(lib);
   if (known) {
     known.users++;
     return known.module;
   }
+  enterThread();
+  try {
+    return loadNew(lib);
+  } catch (error) {
+    leaveThread();
+    throw error;
+  }
+}
+
+function loadNew(lib: string): graphene.Module {
   let module: graphene.Module;
   try {
     module = graphene.Module.load(lib);
@@ -68,11 +113,21 @@ function releaseModule(lib: string): void {
   const known = modules.get(lib);
   if (!known || --known.users > 0) return;
   modules.delete(lib);
-  if (!isMainThread) return;
+  if (!isMainThread) {
+    leaveThread();
+    return;
+  }
+  // Another thread still holds a provider: finalising would end its sessions under it.
+  if (threadUsers && Atomics.compareExchange(threadUsers, 0, 0, -1) !== 0) return;
   try {
     known.module.finalize();
   } catch {
     /* already finalised */
+  } finally {
+    if (threadUsers) {
+      Atomics.store(threadUsers, 0, 0);
+      Atomics.notify(threadUsers, 0);
+    }
   }
 }
 
