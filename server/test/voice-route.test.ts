@@ -570,6 +570,32 @@ describe('voice API', () => {
     });
   });
 
+  it('blind transfer that fails after the first agent answered another call: that call stays the one they are on (review6)', async () => {
+    await online('agent1');
+    await online('agent2');
+    const a = await blindTransfer('agent2', 'other-call');
+    expect(await route(a.follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId: a.sessionId });
+    // agent1's call went to agent2: the router offers agent1 the next caller, and agent1 picks up.
+    const b = call();
+    const second = await route(b);
+    expect(second).toMatchObject({ action: 'agent', user: 'agent1' });
+    const bId = sid(second);
+    await event({ callId: b.callId, sessionId: bId, event: 'answered', agent: 'agent1', status: 200 });
+    // The customer of A cancels their new INVITE: A goes back to agent1 (they still hold its old leg).
+    expect(await event({ event: 'ended', callId: a.follow.callId, sessionId: a.sessionId, agent: 'agent2', status: 487 })).toEqual({
+      sessionId: a.sessionId,
+      status: 'active',
+    });
+    // agent1 talks with B: a consult they place now is B's, not the held A's.
+    expect(await event({ event: 'consult', callId: `consult-${b.callId}`, sessionId: '', agent: 'agent1' })).toEqual({
+      sessionId: bId,
+      status: 'active',
+    });
+    await event({ event: 'ended', callId: `consult-${b.callId}`, sessionId: '', status: 0 });
+    expect((await event({ event: 'ended', callId: a.invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
+    expect((await event({ event: 'ended', callId: b.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
+
   it('blind transfer not answered by its target: recalled to the transferring agent when available, else to the queue', async () => {
     // Two agents of the general group (the demo's agent2 is vip only: a transfer to them moves the contact to vip).
     if (!s.services.auth.listStaff().some((u) => u.username === 'agent6'))
