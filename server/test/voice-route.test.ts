@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voice';
 import { voiceEdgePath } from '../src/voice/edge';
 import { loadVoiceSecrets } from '../src/voice/secrets';
-import { openAgentSocket } from './support/agent-client';
+import { ack, openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { writeConfigFile } from './support/config-file';
 import { fakeRtpengine } from './support/rtpengine-fake';
@@ -594,6 +594,20 @@ describe('voice API', () => {
     await event({ event: 'ended', callId: `consult-${b.callId}`, sessionId: '', status: 0 });
     expect((await event({ event: 'ended', callId: a.invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
     expect((await event({ event: 'ended', callId: b.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
+
+  it('blind transfer whose session the target took and closed on the desk before the new INVITE failed: nothing undone, every post answered (review6)', async () => {
+    await online('agent1');
+    const desk = await online('agent2');
+    const a = await blindTransfer('agent2', 'closed-meanwhile');
+    expect(await route(a.follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId: a.sessionId });
+    expect(await ack(desk, 'offer:accept', { sessionId: a.sessionId })).toMatchObject({ ok: true });
+    expect(await ack(desk, 'session:close', { sessionId: a.sessionId, wrapUpCode: 'resolved' })).toMatchObject({ ok: true });
+    const failed = { event: 'ended', callId: a.follow.callId, sessionId: a.sessionId, agent: 'agent2', status: 487 };
+    expect(await event(failed)).toEqual({ sessionId: a.sessionId, status: 'closed' });
+    expect(await event(failed)).toEqual({ sessionId: a.sessionId, status: 'closed' });
+    expect((await event({ event: 'ended', callId: a.invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
+    expect(await s.services.store.getSession(a.sessionId)).toMatchObject({ assignedAgentId: staffId('agent2'), wrapUpCode: 'resolved' });
   });
 
   it('blind transfer not answered by its target: recalled to the transferring agent when available, else to the queue', async () => {
