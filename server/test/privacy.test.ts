@@ -130,8 +130,12 @@ describe('privacy requests (routes)', () => {
 
   it('an approval posted twice at once (a double click, a retry) erases once; a pending export of the customer is withdrawn (review6)', async () => {
     await customerSays('priv-twice-1', 'erase me twice MARKER-twice-8812');
-    const exp = (await call(agent1, 'POST', '/api/v1/privacy/exports', { customerExternalId: 'priv-twice-1', reason: 'GDPR Art. 15' })).json();
-    const era = (await call(agent1, 'POST', '/api/v1/privacy/erasures', { customerExternalId: 'priv-twice-1', reason: 'GDPR Art. 17' })).json();
+    const exp = (
+      await call(agent1, 'POST', '/api/v1/privacy/exports', { customerExternalId: 'priv-twice-1', reason: 'GDPR Art. 15' })
+    ).json();
+    const era = (
+      await call(agent1, 'POST', '/api/v1/privacy/erasures', { customerExternalId: 'priv-twice-1', reason: 'GDPR Art. 17' })
+    ).json();
     const both = await Promise.all([
       call(officer, 'POST', `/api/v1/privacy/erasures/${String(era['id'])}/approve`),
       call(officer, 'POST', `/api/v1/privacy/erasures/${String(era['id'])}/approve`),

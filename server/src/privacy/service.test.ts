@@ -440,7 +440,9 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     expect(await h.store.decide(stuck.id, 'approved', 'u-olga', new Date(Date.now() + 11 * 60_000).toISOString(), null)).toBe(true);
     h.advance(11 * 60_000);
     const never = new Date(8.64e15).toISOString();
-    expect(await h.store.claimResume(stuck.id, new Date(Date.now() + 22 * 60_000).toISOString(), new Date(0).toISOString(), never)).toBe(true);
+    expect(await h.store.claimResume(stuck.id, new Date(Date.now() + 22 * 60_000).toISOString(), new Date(0).toISOString(), never)).toBe(
+      true,
+    );
     expect(await other.resumeInterrupted()).toBe(0);
     expect((await h.store.get(stuck.id))?.status).toBe('approved');
     h.advance(11 * 60_000);
@@ -472,10 +474,9 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
           },
         }),
     );
-    const r = await h.sessions.appendInbound(
-      draft({ identity: { channel: 'WB', externalId: 'exp-erased' }, text: 'MARKER-both-4411' }),
-      { skillGroup: 'general' },
-    );
+    const r = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'exp-erased' }, text: 'MARKER-both-4411' }), {
+      skillGroup: 'general',
+    });
     const exp = await h.service.requestExport(alice, { customerId: r.envelope.customerId, reason: 'GDPR Art. 15' });
     const era = await h.service.requestErasure(bob, { customerId: r.envelope.customerId, reason: 'GDPR Art. 17' });
     let release: () => void = () => undefined;

@@ -188,7 +188,13 @@ describe('sqlite session store, shut down while its writer thread restarts', () 
     const keys = createLocalKeyProvider(join(dir, 'keys'));
     const path = join(dir, 'huiliu.db');
     const errors: string[] = [];
-    const store = await createSqliteSessionStore({ path, keys, writer: 'worker', exitWriterAfterJobs: 5, onWriterError: (e) => errors.push(e.message) });
+    const store = await createSqliteSessionStore({
+      path,
+      keys,
+      writer: 'worker',
+      exitWriterAfterJobs: 5,
+      onWriterError: (e) => errors.push(e.message),
+    });
     try {
       const identity = { channel: 'WB' as const, externalId: 'stops' };
       await store.appendInbound(draft({ identity }), { skillGroup: 'general' });
