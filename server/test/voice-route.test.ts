@@ -610,6 +610,24 @@ describe('voice API', () => {
     expect(await s.services.store.getSession(a.sessionId)).toMatchObject({ assignedAgentId: staffId('agent2'), wrapUpCode: 'resolved' });
   });
 
+  it('blind transfer whose new leg was answered but its `answered` post was lost: that leg’s BYE is no failed transfer, nothing is undone (review6)', async () => {
+    await online('agent1');
+    await online('agent2');
+    const a = await blindTransfer('agent2', 'answer-lost');
+    expect(await route(a.follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId: a.sessionId });
+    // agent2's phone answers; Kamailio's `answered` post fails (logged, not posted again). agent1 hangs up
+    // at the NOTIFY 200, then the customer and agent2 talk and hang up: two BYEs (status 0, in-dialog).
+    expect((await event({ event: 'ended', callId: a.invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
+    expect((await event({ event: 'ended', callId: a.follow.callId, sessionId: a.sessionId, agent: '', status: 0 })).status).toBe('closed');
+    const names = (await callLines(a.sessionId)).map((l) => l.name);
+    expect(names).not.toContain('call.transfer_failed');
+    expect((await s.services.store.transfers(a.sessionId)).map((t) => t.status)).not.toContain('cancelled');
+    expect(await s.services.store.getSession(a.sessionId)).not.toMatchObject({
+      assignedAgentId: staffId('agent1'),
+      wrapUpCode: 'resolved',
+    });
+  });
+
   it('blind transfer not answered by its target: recalled to the transferring agent when available, else to the queue', async () => {
     // Two agents of the general group (the demo's agent2 is vip only: a transfer to them moves the contact to vip).
     if (!s.services.auth.listStaff().some((u) => u.username === 'agent6'))
