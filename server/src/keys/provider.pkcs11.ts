@@ -30,7 +30,7 @@ export interface Pkcs11Options {
  * C_Initialize/C_Finalize are per process (PKCS#11 v2.40 §5.4): a second C_Initialize answers
  * CKR_CRYPTOKI_ALREADY_INITIALIZED (another thread, e.g. the session writer, got there first) and
  * only the main thread finalises, when its last provider closes and no other thread holds one
- * (`threadUsers` below).
+ * (`lifecycle` below).
  */
 const modules = new Map<string, { module: graphene.Module; users: number }>();
 
@@ -45,37 +45,35 @@ const modules = new Map<string, { module: graphene.Module; users: number }>();
 const CKF_OS_LOCKING_OK = 0x00000002;
 
 /**
- * Providers open in the process's OTHER threads (session writer …), across every thread: one Int32 in
- * a SharedArrayBuffer the main thread puts in the worker environment data (`setEnvironmentData`), so
- * every thread started after this module loaded shares it. -1 while the main thread finalises. The
- * main thread's C_Finalize ends every thread's sessions: finalising while another thread was in the
- * module crashed the process (SIGSEGV in SoftHSM2), so the main thread finalises only when no other
- * thread holds a provider (else it leaves the module initialised; the process's exit ends it), and a
- * thread opening one meanwhile waits for the finalisation to end.
+ * The module's life across the process's threads: `[0]` counts the providers open in threads other
+ * than the main one, `[1]` is a lock held around C_Initialize and C_Finalize. One SharedArrayBuffer the
+ * main thread puts in the worker environment data (`setEnvironmentData`), so every thread started after
+ * this module loaded shares it. The main thread's C_Finalize ends every thread's sessions: finalising
+ * while another thread was in the module crashed the process (SIGSEGV in SoftHSM2), so the main thread
+ * finalises only when no other thread holds a provider (else it leaves the module initialised; the
+ * process's exit ends it). And C_Initialize is not safe against itself: a thread answered
+ * CKR_CRYPTOKI_ALREADY_INITIALIZED while another was still initialising went on into a half-made
+ * library (SIGSEGV when several threads opened their first provider at once): under the lock, it waits.
  */
-const THREAD_USERS = 'huiliu:pkcs11-thread-providers';
-if (isMainThread && getEnvironmentData(THREAD_USERS) === undefined) setEnvironmentData(THREAD_USERS, new SharedArrayBuffer(4));
-const threadUsers = (() => {
-  const buffer = getEnvironmentData(THREAD_USERS);
+const LIFECYCLE = 'huiliu:pkcs11-lifecycle';
+if (isMainThread && getEnvironmentData(LIFECYCLE) === undefined) setEnvironmentData(LIFECYCLE, new SharedArrayBuffer(8));
+const lifecycle = (() => {
+  const buffer = getEnvironmentData(LIFECYCLE);
   return buffer instanceof SharedArrayBuffer ? new Int32Array(buffer) : null;
 })();
+const OTHER_THREADS = 0;
+const LOCK = 1;
 
-/** A thread other than the main one starts using the module (waits while the main thread finalises). */
-function enterThread(): void {
-  if (isMainThread || !threadUsers) return;
-  for (;;) {
-    const n = Atomics.load(threadUsers, 0);
-    if (n < 0) {
-      Atomics.wait(threadUsers, 0, n, 50);
-      continue;
-    }
-    if (Atomics.compareExchange(threadUsers, 0, n, n + 1) === n) return;
+/** Runs `step` holding the lifecycle lock (every thread of the process; Atomics.wait blocks this one meanwhile). */
+function underLock<T>(step: () => T): T {
+  if (!lifecycle) return step();
+  while (Atomics.compareExchange(lifecycle, LOCK, 0, 1) !== 0) Atomics.wait(lifecycle, LOCK, 1, 50);
+  try {
+    return step();
+  } finally {
+    Atomics.store(lifecycle, LOCK, 0);
+    Atomics.notify(lifecycle, LOCK);
   }
-}
-
-function leaveThread(): void {
-  if (isMainThread || !threadUsers) return;
-  Atomics.sub(threadUsers, 0, 1);
 }
 
 function loadModule(lib: string): graphene.Module {
@@ -84,13 +82,11 @@ function loadModule(lib: string): graphene.Module {
     known.users++;
     return known.module;
   }
-  enterThread();
-  try {
-    return loadNew(lib);
-  } catch (error) {
-    leaveThread();
-    throw error;
-  }
+  return underLock(() => {
+    const module = loadNew(lib);
+    if (!isMainThread && lifecycle) Atomics.add(lifecycle, OTHER_THREADS, 1);
+    return module;
+  });
 }
 
 function loadNew(lib: string): graphene.Module {
@@ -114,21 +110,18 @@ function releaseModule(lib: string): void {
   if (!known || --known.users > 0) return;
   modules.delete(lib);
   if (!isMainThread) {
-    leaveThread();
+    if (lifecycle) Atomics.sub(lifecycle, OTHER_THREADS, 1);
     return;
   }
-  // Another thread still holds a provider: finalising would end its sessions under it.
-  if (threadUsers && Atomics.compareExchange(threadUsers, 0, 0, -1) !== 0) return;
-  try {
-    known.module.finalize();
-  } catch {
-    /* already finalised */
-  } finally {
-    if (threadUsers) {
-      Atomics.store(threadUsers, 0, 0);
-      Atomics.notify(threadUsers, 0);
+  underLock(() => {
+    // Another thread still holds a provider: finalising would end its sessions under it.
+    if (lifecycle && Atomics.load(lifecycle, OTHER_THREADS) > 0) return;
+    try {
+      known.module.finalize();
+    } catch {
+      /* already finalised */
     }
-  }
+  });
 }
 
 /**
