@@ -128,6 +128,37 @@ describe('privacy requests (routes)', () => {
     expect(String(rejection.detail?.['note'])).toMatch(/^duplicate; customer confirmed on \*+5678$/);
   });
 
+  it('an approval posted twice at once (a double click, a retry) erases once; a pending export of the customer is withdrawn (review6)', async () => {
+    await customerSays('priv-twice-1', 'erase me twice MARKER-twice-8812');
+    const exp = (
+      await call(agent1, 'POST', '/api/v1/privacy/exports', { customerExternalId: 'priv-twice-1', reason: 'GDPR Art. 15' })
+    ).json();
+    const era = (
+      await call(agent1, 'POST', '/api/v1/privacy/erasures', { customerExternalId: 'priv-twice-1', reason: 'GDPR Art. 17' })
+    ).json();
+    const both = await Promise.all([
+      call(officer, 'POST', `/api/v1/privacy/erasures/${String(era['id'])}/approve`),
+      call(officer, 'POST', `/api/v1/privacy/erasures/${String(era['id'])}/approve`),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(both.find((r) => r.status === 200)!.json()).toMatchObject({ status: 'executed' });
+    expect(both.find((r) => r.status === 409)!.json()).toMatchObject({ error: { code: 'PRIVACY_REQUEST_NOT_PENDING' } });
+    // The export filed before the erasure can no longer be approved or downloaded.
+    expect((await call(officer, 'POST', `/api/v1/privacy/exports/${String(exp['id'])}/approve`)).json()).toMatchObject({
+      error: { code: 'PRIVACY_REQUEST_NOT_PENDING' },
+    });
+    expect((await call(agent1, 'GET', `/api/v1/privacy/exports/${String(exp['id'])}/download`)).json()).toMatchObject({
+      error: { code: 'EXPORT_NOT_READY' },
+    });
+    await s.services.audit.flush();
+    const page = (
+      await call(auditor, 'GET', `/api/v1/audit?from=${new Date(Date.now() - 600_000).toISOString()}&limit=500`)
+    ).json() as unknown as AuditPage;
+    const steps = page.entries.filter((e) => e.target?.id === era['id']).map((e) => `${e.action}:${e.outcome}`);
+    expect(steps.filter((x) => x === 'privacy.erasure.execute:ok')).toHaveLength(1);
+    expect(steps.filter((x) => x === 'privacy.erasure.approve:ok')).toHaveLength(1);
+  });
+
   it('answers EXPORT_GONE once an approved export has expired', async () => {
     await customerSays('priv-exp-2', 'hello there');
     const req = (

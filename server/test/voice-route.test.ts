@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voice';
 import { voiceEdgePath } from '../src/voice/edge';
 import { loadVoiceSecrets } from '../src/voice/secrets';
-import { openAgentSocket } from './support/agent-client';
+import { ack, openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { writeConfigFile } from './support/config-file';
 import { fakeRtpengine } from './support/rtpengine-fake';
@@ -567,6 +567,64 @@ describe('voice API', () => {
     expect(await s.services.store.getSession(early.sessionId)).toMatchObject({
       wrapUpCode: 'resolved',
       assignedAgentId: staffId('agent1'),
+    });
+  });
+
+  it('blind transfer that fails after the first agent answered another call: that call stays the one they are on (review6)', async () => {
+    await online('agent1');
+    await online('agent2');
+    const a = await blindTransfer('agent2', 'other-call');
+    expect(await route(a.follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId: a.sessionId });
+    // agent1's call went to agent2: the router offers agent1 the next caller, and agent1 picks up.
+    const b = call();
+    const second = await route(b);
+    expect(second).toMatchObject({ action: 'agent', user: 'agent1' });
+    const bId = sid(second);
+    await event({ callId: b.callId, sessionId: bId, event: 'answered', agent: 'agent1', status: 200 });
+    // The customer of A cancels their new INVITE: A goes back to agent1 (they still hold its old leg).
+    expect(await event({ event: 'ended', callId: a.follow.callId, sessionId: a.sessionId, agent: 'agent2', status: 487 })).toEqual({
+      sessionId: a.sessionId,
+      status: 'active',
+    });
+    // agent1 talks with B: a consult they place now is B's, not the held A's.
+    expect(await event({ event: 'consult', callId: `consult-${b.callId}`, sessionId: '', agent: 'agent1' })).toEqual({
+      sessionId: bId,
+      status: 'active',
+    });
+    await event({ event: 'ended', callId: `consult-${b.callId}`, sessionId: '', status: 0 });
+    expect((await event({ event: 'ended', callId: a.invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
+    expect((await event({ event: 'ended', callId: b.callId, sessionId: '', status: 0 })).status).toBe('closed');
+  });
+
+  it('blind transfer whose session the target took and closed on the desk before the new INVITE failed: nothing undone, every post answered (review6)', async () => {
+    await online('agent1');
+    const desk = await online('agent2');
+    const a = await blindTransfer('agent2', 'closed-meanwhile');
+    expect(await route(a.follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId: a.sessionId });
+    expect(await ack(desk, 'offer:accept', { sessionId: a.sessionId })).toMatchObject({ ok: true });
+    expect(await ack(desk, 'session:close', { sessionId: a.sessionId, wrapUpCode: 'resolved' })).toMatchObject({ ok: true });
+    const failed = { event: 'ended', callId: a.follow.callId, sessionId: a.sessionId, agent: 'agent2', status: 487 };
+    expect(await event(failed)).toEqual({ sessionId: a.sessionId, status: 'closed' });
+    expect(await event(failed)).toEqual({ sessionId: a.sessionId, status: 'closed' });
+    expect((await event({ event: 'ended', callId: a.invite.callId, sessionId: '', status: 0 })).status).toBe('closed');
+    expect(await s.services.store.getSession(a.sessionId)).toMatchObject({ assignedAgentId: staffId('agent2'), wrapUpCode: 'resolved' });
+  });
+
+  it('blind transfer whose new leg was answered but its `answered` post was lost: that leg’s BYE is no failed transfer, nothing is undone (review6)', async () => {
+    await online('agent1');
+    await online('agent2');
+    const a = await blindTransfer('agent2', 'answer-lost');
+    expect(await route(a.follow)).toMatchObject({ action: 'agent', user: 'agent2', sessionId: a.sessionId });
+    // agent2's phone answers; Kamailio's `answered` post fails (logged, not posted again). agent1 hangs up
+    // at the NOTIFY 200, then the customer and agent2 talk and hang up: two BYEs (status 0, in-dialog).
+    expect((await event({ event: 'ended', callId: a.invite.callId, sessionId: '', status: 0 })).status).not.toBe('closed');
+    expect((await event({ event: 'ended', callId: a.follow.callId, sessionId: a.sessionId, agent: '', status: 0 })).status).toBe('closed');
+    const names = (await callLines(a.sessionId)).map((l) => l.name);
+    expect(names).not.toContain('call.transfer_failed');
+    expect((await s.services.store.transfers(a.sessionId)).map((t) => t.status)).not.toContain('cancelled');
+    expect(await s.services.store.getSession(a.sessionId)).not.toMatchObject({
+      assignedAgentId: staffId('agent1'),
+      wrapUpCode: 'resolved',
     });
   });
 

@@ -194,6 +194,44 @@ describe('PKCS#11 from several threads of one process', () => {
     const tally = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { ok: number; failed: number; errors: string[] };
     expect(tally).toEqual({ ok: 6000, failed: 0, errors: [] });
   }, 150_000);
+
+  it('the main thread closing its last provider while another thread is in the module does not finalise under it (review6)', () => {
+    // C_Finalize ends every thread's sessions: SIGSEGV on the old code, in a child process.
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, '__fixtures__', 'hsm-finalize.ts'), token.lib, token.token, token.pin, 'kek-finalize', '3000'],
+      { encoding: 'utf8', env: process.env, timeout: 120_000 },
+    );
+    expect(run.signal, run.stderr).toBeNull();
+    expect(run.status, run.stderr).toBe(0);
+    const tally = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { ok: number; failed: number; errors: string[] };
+    expect(tally).toEqual({ ok: 3000, failed: 0, errors: [] });
+  }, 150_000);
+
+  it('threads opening their first provider at the same moment initialise the module once, round after round (review6)', () => {
+    // Six threads race C_Initialize, five rounds (the main thread finalises between them). On the old
+    // code a thread answered CKR_CRYPTOKI_ALREADY_INITIALIZED went on into a half-initialised library:
+    // the token then refused the PIN (CKR_USER_PIN_NOT_INITIALIZED) or the process died (SIGSEGV).
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(__dirname, '__fixtures__', 'hsm-init-race.ts'),
+        token.lib,
+        token.token,
+        token.pin,
+        'kek-init-race',
+        '6',
+        '5',
+      ],
+      { encoding: 'utf8', env: process.env, timeout: 240_000 },
+    );
+    expect(run.signal, run.stderr).toBeNull();
+    expect(run.status, run.stderr).toBe(0);
+    const tally = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { ok: number; failed: number; errors: string[] };
+    expect(tally).toEqual({ ok: 30, failed: 0, errors: [] });
+  }, 300_000);
 });
 
 describe('PKCS#11 rotation cut short by a crash', () => {

@@ -1,4 +1,4 @@
-import { isMainThread } from 'node:worker_threads';
+import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
 import * as graphene from 'graphene-pk11';
 import { HuiliuError } from '../../../common/errors/codes';
 import { KEY_BYTES } from '../crypto/aead';
@@ -29,7 +29,8 @@ export interface Pkcs11Options {
  * Modules this thread has loaded and initialised, with how many providers use each. PKCS#11's
  * C_Initialize/C_Finalize are per process (PKCS#11 v2.40 §5.4): a second C_Initialize answers
  * CKR_CRYPTOKI_ALREADY_INITIALIZED (another thread, e.g. the session writer, got there first) and
- * only the main thread finalises, when its last provider closes.
+ * only the main thread finalises, when its last provider closes and no other thread holds one
+ * (`lifecycle` below).
  */
 const modules = new Map<string, { module: graphene.Module; users: number }>();
 
@@ -43,12 +44,52 @@ const modules = new Map<string, { module: graphene.Module; users: number }>();
  */
 const CKF_OS_LOCKING_OK = 0x00000002;
 
+/**
+ * The module's life across the process's threads: `[0]` counts the providers open in threads other
+ * than the main one, `[1]` is a lock held around C_Initialize and C_Finalize. One SharedArrayBuffer the
+ * main thread puts in the worker environment data (`setEnvironmentData`), so every thread started after
+ * this module loaded shares it. The main thread's C_Finalize ends every thread's sessions: finalising
+ * while another thread was in the module crashed the process (SIGSEGV in SoftHSM2), so the main thread
+ * finalises only when no other thread holds a provider (else it leaves the module initialised; the
+ * process's exit ends it). And C_Initialize is not safe against itself: a thread answered
+ * CKR_CRYPTOKI_ALREADY_INITIALIZED while another was still initialising went on into a half-made
+ * library (SIGSEGV when several threads opened their first provider at once): under the lock, it waits.
+ */
+const LIFECYCLE = 'huiliu:pkcs11-lifecycle';
+if (isMainThread && getEnvironmentData(LIFECYCLE) === undefined) setEnvironmentData(LIFECYCLE, new SharedArrayBuffer(8));
+const lifecycle = (() => {
+  const buffer = getEnvironmentData(LIFECYCLE);
+  return buffer instanceof SharedArrayBuffer ? new Int32Array(buffer) : null;
+})();
+const OTHER_THREADS = 0;
+const LOCK = 1;
+
+/** Runs `step` holding the lifecycle lock (every thread of the process; Atomics.wait blocks this one meanwhile). */
+function underLock<T>(step: () => T): T {
+  if (!lifecycle) return step();
+  while (Atomics.compareExchange(lifecycle, LOCK, 0, 1) !== 0) Atomics.wait(lifecycle, LOCK, 1, 50);
+  try {
+    return step();
+  } finally {
+    Atomics.store(lifecycle, LOCK, 0);
+    Atomics.notify(lifecycle, LOCK);
+  }
+}
+
 function loadModule(lib: string): graphene.Module {
   const known = modules.get(lib);
   if (known) {
     known.users++;
     return known.module;
   }
+  return underLock(() => {
+    const module = loadNew(lib);
+    if (!isMainThread && lifecycle) Atomics.add(lifecycle, OTHER_THREADS, 1);
+    return module;
+  });
+}
+
+function loadNew(lib: string): graphene.Module {
   let module: graphene.Module;
   try {
     module = graphene.Module.load(lib);
@@ -68,12 +109,19 @@ function releaseModule(lib: string): void {
   const known = modules.get(lib);
   if (!known || --known.users > 0) return;
   modules.delete(lib);
-  if (!isMainThread) return;
-  try {
-    known.module.finalize();
-  } catch {
-    /* already finalised */
+  if (!isMainThread) {
+    if (lifecycle) Atomics.sub(lifecycle, OTHER_THREADS, 1);
+    return;
   }
+  underLock(() => {
+    // Another thread still holds a provider: finalising would end its sessions under it.
+    if (lifecycle && Atomics.load(lifecycle, OTHER_THREADS) > 0) return;
+    try {
+      known.module.finalize();
+    } catch {
+      /* already finalised */
+    }
+  });
 }
 
 /**

@@ -78,7 +78,11 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
          completed_at = CASE WHEN @status = 'rejected' THEN @at ELSE NULL END
        WHERE id = @id AND status = 'pending'`,
     ),
-    saveBundle: db.prepare('UPDATE privacy_requests SET bundle_ct = ?, bundle_kek_id = ?, bundle_key = ? WHERE id = ?'),
+    // Only on a request still approved: an erasure of its customer (or a download, an expiry) meanwhile
+    // ended it, and a bundle stored then would never be handed out, expired or withdrawn.
+    saveBundle: db.prepare(
+      `UPDATE privacy_requests SET bundle_ct = ?, bundle_kek_id = ?, bundle_key = ? WHERE id = ? AND status = 'approved'`,
+    ),
     bundle: db.prepare(
       `SELECT bundle_ct, bundle_kek_id, bundle_key FROM privacy_requests
        WHERE id = ? AND status = 'approved' AND bundle_ct IS NOT NULL AND expires_at > ?`,
@@ -87,11 +91,12 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
       `UPDATE privacy_requests SET bundle_ct = NULL, bundle_kek_id = NULL, bundle_key = NULL, status = ?, completed_at = ? WHERE id = ?`,
     ),
     expiring: db.prepare(`SELECT id FROM privacy_requests WHERE status = 'approved' AND kind = 'export' AND expires_at <= ?`),
-    complete: db.prepare('UPDATE privacy_requests SET status = ?, completed_at = ? WHERE id = ?'),
+    complete: db.prepare(`UPDATE privacy_requests SET status = ?, completed_at = ? WHERE id = ? AND status IN ('approved', 'failed')`),
     claimResume: db.prepare(
       `UPDATE privacy_requests SET resumed_at = @at
-        WHERE id = @id AND status = 'approved' AND (resumed_at IS NULL OR resumed_at < @staleBefore)`,
+        WHERE id = @id AND status = 'approved' AND (resumed_at IS NULL OR resumed_at < @staleBefore OR resumed_at > @aheadAfter)`,
     ),
+    holdResume: db.prepare(`UPDATE privacy_requests SET resumed_at = @at WHERE id = @id AND status = 'approved'`),
     withdrawApproved: db.prepare(
       `UPDATE privacy_requests SET bundle_ct = NULL, bundle_kek_id = NULL, bundle_key = NULL, status = 'expired', completed_at = ?
         WHERE kind = 'export' AND customer_id = ? AND status = 'approved'`,
@@ -164,7 +169,7 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
       return q.decide.run({ id, status, by, at, expiresAt }).changes === 1;
     },
     async saveBundle(id, bundle) {
-      q.saveBundle.run(bundle.ct, bundle.key.kekId, bundle.key.wrapped, id);
+      return q.saveBundle.run(bundle.ct, bundle.key.kekId, bundle.key.wrapped, id).changes === 1;
     },
     async takeBundle(id, now) {
       return db
@@ -185,11 +190,14 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
         })
         .immediate();
     },
-    async claimResume(id, at, staleBefore) {
-      return q.claimResume.run({ id, at, staleBefore }).changes === 1;
+    async claimResume(id, at, staleBefore, aheadAfter) {
+      return q.claimResume.run({ id, at, staleBefore, aheadAfter }).changes === 1;
+    },
+    async holdResume(id, at) {
+      q.holdResume.run({ id, at });
     },
     async complete(id, status, at) {
-      q.complete.run(status, at, id);
+      return q.complete.run(status, at, id).changes === 1;
     },
     async customerGroup(customerId) {
       return (q.group.all({ id: customerId }) as { id: string }[]).map((r) => r.id);

@@ -77,8 +77,12 @@ export interface PrivacyStore {
    * Answers false when it was not pending any more.
    */
   decide(id: string, status: 'approved' | 'rejected', by: string, at: string, expiresAt: string | null): Promise<boolean>;
-  /** Stores the sealed export bundle of an approved request. */
-  saveBundle(id: string, bundle: SealedBundle): Promise<void>;
+  /**
+   * Stores the sealed export bundle of a request that is still `approved`. False (nothing stored) when it
+   * is not any more: its customer was erased while the bundle was built (the shred withdrew the export:
+   * `expired`), or another process's build of it was downloaded or expired meanwhile.
+   */
+  saveBundle(id: string, bundle: SealedBundle): Promise<boolean>;
   /**
    * Takes the bundle once: in one transaction reads it, removes it and marks the request `downloaded`,
    * if it is approved, holds a bundle and `expiresAt` > `now`. Null otherwise (nothing changes).
@@ -90,11 +94,23 @@ export interface PrivacyStore {
    * Claims an interrupted approval for resuming (`PrivacyService.resumeInterrupted`), compare-and-set:
    * true when the request is still `approved` and unclaimed, or its claim is older than `staleBefore`
    * (ISO 8601; the claiming process stopped) — it is then claimed at `at`. False: another process holds
-   * a fresh claim, or the request is no longer approved.
+   * a fresh claim, or the request is no longer approved. A claim later than `aheadAfter` (ISO 8601) was
+   * stamped by a clock that has since gone back (its process cannot be renewing it): taken too.
    */
-  claimResume(id: string, at: string, staleBefore: string): Promise<boolean>;
-  /** An approved request reached its end: `executed` (erasure done) or `failed`. */
-  complete(id: string, status: 'executed' | 'failed', at: string): Promise<void>;
+  claimResume(id: string, at: string, staleBefore: string, aheadAfter: string): Promise<boolean>;
+  /**
+   * Renews this process's claim on an approved request while it carries it out (the claim's time := `at`,
+   * ISO 8601), so that work running past the resume delay is not taken as interrupted by another
+   * process's privacy job. Nothing changes once the request is no longer `approved`.
+   */
+  holdResume(id: string, at: string): Promise<void>;
+  /**
+   * An approved request reached its end: `executed` (erasure done) or `failed`; a `failed` erasure the
+   * erasure-log catch-up completed → `executed`. Only from `approved` or `failed` (compare-and-set): a
+   * request another process completed, or an export withdrawn or downloaded meanwhile, keeps its status.
+   * Answers whether it changed.
+   */
+  complete(id: string, status: 'executed' | 'failed', at: string): Promise<boolean>;
   /** The customer and the other members of their merge group (one person across channels, issue 12). */
   customerGroup(customerId: string): Promise<string[]>;
   /** Erased customers among these (their data key is gone). */

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HuiliuError } from '../../../common/errors/codes';
 import type { ExportBundle } from '../../../common/api/privacy';
 import type { EventOf } from '../../../common/events/events';
@@ -439,12 +439,108 @@ describe('privacy use cases on real SQLite (issue 17)', () => {
     const stuck = await h.service.requestErasure(alice, { customerId: d.envelope.customerId, reason: 'GDPR Art. 17 request' });
     expect(await h.store.decide(stuck.id, 'approved', 'u-olga', new Date(Date.now() + 11 * 60_000).toISOString(), null)).toBe(true);
     h.advance(11 * 60_000);
-    expect(await h.store.claimResume(stuck.id, new Date(Date.now() + 22 * 60_000).toISOString(), new Date(0).toISOString())).toBe(true);
+    const never = new Date(8.64e15).toISOString();
+    expect(await h.store.claimResume(stuck.id, new Date(Date.now() + 22 * 60_000).toISOString(), new Date(0).toISOString(), never)).toBe(
+      true,
+    );
     expect(await other.resumeInterrupted()).toBe(0);
     expect((await h.store.get(stuck.id))?.status).toBe('approved');
     h.advance(11 * 60_000);
     expect(await other.resumeInterrupted()).toBe(1);
     expect((await h.store.get(stuck.id))?.status).toBe('executed');
+  });
+
+  it('an export whose bundle is built while the same customer is erased stores no bundle: the erasure withdrew it (review6)', async () => {
+    // The export's build reads the conversations, then (here) waits; meanwhile another officer erases the customer.
+    let gate: Promise<void> | null = null;
+    let reached: () => void = () => undefined;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    const h = await setUp(
+      {},
+      (store) =>
+        new Proxy(store, {
+          get(target, prop) {
+            if (prop === 'sessionRating')
+              return async (id: string) => {
+                const rating = await target.sessionRating(id);
+                if (gate) {
+                  reached();
+                  await gate;
+                }
+                return rating;
+              };
+            const value: unknown = Reflect.get(target, prop);
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }),
+    );
+    const r = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'exp-erased' }, text: 'MARKER-both-4411' }), {
+      skillGroup: 'general',
+    });
+    const exp = await h.service.requestExport(alice, { customerId: r.envelope.customerId, reason: 'GDPR Art. 15' });
+    const era = await h.service.requestErasure(bob, { customerId: r.envelope.customerId, reason: 'GDPR Art. 17' });
+    let release: () => void = () => undefined;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const building = h.service.approve('export', exp.id, olga).then(
+      (v) => v,
+      (e: unknown) => e,
+    );
+    await atGate;
+    expect((await h.service.approve('erasure', era.id, petra)).status).toBe('executed');
+    release();
+    const outcome = await building;
+    // The erased customer's content must not stay in the file, sealed under a key of its own.
+    const stored = await h.store.get(exp.id);
+    expect(stored).toMatchObject({ status: 'expired', hasBundle: false });
+    expect(outcome).toMatchObject({ code: 'CUSTOMER_ERASED' });
+    await expect(h.service.download(exp.id, alice)).rejects.toMatchObject({ code: 'EXPORT_GONE' });
+  });
+
+  it('an approval still being carried out after the resume delay keeps its claim: another process does not erase it again (review6)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanups.push(async () => void vi.useRealTimers());
+    // The approving process's cluster step takes longer than the resume delay (a slow quorum, a pause).
+    let calls = 0;
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const h = await setUp({
+      sharedErasure: async () => {
+        if (++calls === 1) await slow;
+      },
+    });
+    const other = h.twin();
+    const c = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'slow-1' } }), { skillGroup: 'general' });
+    const req = await h.service.requestErasure(alice, { customerId: c.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    const approving = h.service.approve('erasure', req.id, olga);
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    h.advance(11 * 60_000);
+    await vi.advanceTimersByTimeAsync(11 * 60_000);
+    // The other process's privacy job: the request is approved, 11 min old — but still being carried out.
+    expect(await other.resumeInterrupted()).toBe(0);
+    release();
+    expect((await approving).status).toBe('executed');
+    expect(calls).toBe(1);
+    expect(h.audit.filter((a) => a.action === 'privacy.erasure.execute')).toHaveLength(1);
+    expect(h.audit.filter((a) => a.action === 'privacy.erasure.resume')).toHaveLength(0);
+  });
+
+  it('time going backwards: an approval or claim stamped by a clock that ran ahead does not hold a request for that long (review6)', async () => {
+    const h = await setUp();
+    const other = h.twin();
+    const ahead = new Date(Date.now() + 30 * DAY).toISOString();
+    // Approved, then the process stopped, while the host clock was a month ahead; NTP stepped it back since.
+    const a = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'ahead-a' } }), { skillGroup: 'general' });
+    const ra = await h.service.requestErasure(alice, { customerId: a.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    expect(await h.store.decide(ra.id, 'approved', 'u-olga', ahead, null)).toBe(true);
+    // Claimed for resuming by a process (clock ahead) that stopped before finishing.
+    const b = await h.sessions.appendInbound(draft({ identity: { channel: 'WB', externalId: 'ahead-b' } }), { skillGroup: 'general' });
+    const rb = await h.service.requestErasure(alice, { customerId: b.envelope.customerId, reason: 'GDPR Art. 17 request' });
+    expect(await h.store.decide(rb.id, 'approved', 'u-olga', new Date().toISOString(), null)).toBe(true);
+    expect(await h.store.claimResume(rb.id, ahead, new Date(0).toISOString(), new Date(8.64e15).toISOString())).toBe(true);
+    h.advance(11 * 60_000);
+    expect(await other.resumeInterrupted()).toBe(2);
+    expect((await h.store.get(ra.id))?.status).toBe('executed');
+    expect((await h.store.get(rb.id))?.status).toBe('executed');
   });
 
   it('applying a recorded erasure: members only this file merged are erased on the cluster even when the first try fails', async () => {

@@ -71,6 +71,11 @@ export interface PrivacyServiceOptions {
 const DAY_MS = 86_400_000;
 /** An approved request still `approved` this long after its approval was interrupted (ms): 10 minutes. */
 export const RESUME_AFTER_MS = 600_000;
+/**
+ * How often a process carrying out an approved request renews its claim (`PrivacyStore.holdResume`, ms):
+ * a quarter of `RESUME_AFTER_MS`, so only a process that stopped (or stalled for the whole delay) loses it.
+ */
+const HOLD_EVERY_MS = RESUME_AFTER_MS / 4;
 const bundleAad = (requestId: string) => `privacy-export:${requestId}`;
 /** Messages read per page while a bundle is built. */
 const PAGE = 1000;
@@ -295,14 +300,20 @@ export class PrivacyService {
    * older than `RESUME_AFTER_MS` (its process stopped too) is taken again. Answers how many it resumed.
    */
   async resumeInterrupted(): Promise<number> {
-    const cutoff = this.now() - RESUME_AFTER_MS;
+    const now = this.now();
+    const cutoff = now - RESUME_AFTER_MS;
+    // An approval or claim stamped more than the delay ahead of now: the clock went back since (an NTP
+    // step). Waiting for that time would leave the request undone for as long as the clock was wrong.
+    const ahead = now + RESUME_AFTER_MS;
     let resumed = 0;
     for (const kind of ['erasure', 'export'] as const) {
       for (const r of await this.o.store.list(kind, 'approved')) {
         if (this.inProgress.has(r.id) || (kind === 'export' && r.hasBundle)) continue;
-        if (!r.decidedAt || Date.parse(r.decidedAt) > cutoff) continue;
+        if (!r.decidedAt) continue;
+        const decided = Date.parse(r.decidedAt);
+        if (decided > cutoff && decided <= ahead) continue;
         // One process resumes it: another server process on this database file may run the same job.
-        if (!(await this.o.store.claimResume(r.id, this.iso(), new Date(cutoff).toISOString()))) continue;
+        if (!(await this.o.store.claimResume(r.id, this.iso(now), this.iso(cutoff), this.iso(ahead)))) continue;
         resumed++;
         this.o.logger.warn({ requestId: r.id, kind }, 'privacy request approved but never finished: carrying it out now');
         const actor: PrivacyActor = { id: r.decidedBy ?? 'system', username: 'system', roles: [], skillGroups: [] };
@@ -315,6 +326,14 @@ export class PrivacyService {
   /** Builds the bundle or erases, then marks the request failed (audited, logged, rethrown) when that throws. */
   private async carryOut(kind: PrivacyRequestKind, r: PrivacyRequestRecord, actor: PrivacyActor, resumed = false): Promise<void> {
     this.inProgress.add(r.id);
+    // Work running past the resume delay (a slow cluster, a large bundle) keeps its claim: without it
+    // another process's privacy job took the request as interrupted and carried it out a second time.
+    const hold = setInterval(() => {
+      this.o.store.holdResume(r.id, this.iso()).catch((error: unknown) => {
+        this.o.logger.error({ err: error, requestId: r.id }, 'renewing the claim on a privacy request failed');
+      });
+    }, HOLD_EVERY_MS);
+    hold.unref?.();
     try {
       if (kind === 'export') await this.buildBundle(r);
       else await this.erase(r, actor);
@@ -327,6 +346,7 @@ export class PrivacyService {
       this.o.logger.error({ err: error, requestId: r.id }, `privacy ${kind} failed after approval`);
       throw error;
     } finally {
+      clearInterval(hold);
       this.inProgress.delete(r.id);
     }
     if (resumed) this.audit('system', `privacy.${kind}.resume`, r, 'ok');
@@ -338,7 +358,12 @@ export class PrivacyService {
     const { plain, wrapped } = await this.o.keys.generateDataKey();
     const ct = seal(plain, Buffer.from(JSON.stringify(bundle), 'utf8'), bundleAad(r.id));
     plain.fill(0);
-    await this.o.store.saveBundle(r.id, { ct, key: wrapped });
+    if (!(await this.o.store.saveBundle(r.id, { ct, key: wrapped }))) {
+      // Its customer was erased while it was built (the shred withdrew it), or it ended otherwise meanwhile.
+      if ((await this.o.store.erased([r.customerId])).has(r.customerId))
+        throw new HuiliuError('CUSTOMER_ERASED', "This customer's data was erased while the export was built.");
+      throw new HuiliuError('EXPORT_GONE', 'The export ended while its bundle was built.');
+    }
     this.audit('system', 'privacy.export.build', r, 'ok', {
       conversations: bundle.conversations.length,
       messages: bundle.conversations.reduce((n, c) => n + c.messages.length, 0),

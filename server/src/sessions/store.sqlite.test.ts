@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -247,6 +247,37 @@ describe('sqlite session store, writer thread dies', () => {
       expect(retried.map((r) => r.envelope.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
     } finally {
       await store.shutdown();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sqlite session store, shut down while its writer thread restarts', () => {
+  it('stops the thread being started too: nothing keeps the database (or a PKCS#11 session) open after shutdown (review6)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'huiliu-store-'));
+    const keys = createLocalKeyProvider(join(dir, 'keys'));
+    const path = join(dir, 'huiliu.db');
+    const errors: string[] = [];
+    const store = await createSqliteSessionStore({
+      path,
+      keys,
+      writer: 'worker',
+      exitWriterAfterJobs: 5,
+      onWriterError: (e) => errors.push(e.message),
+    });
+    try {
+      const identity = { channel: 'WB' as const, externalId: 'stops' };
+      await store.appendInbound(draft({ identity }), { skillGroup: 'general' });
+      await expect(store.appendInbound(draft({ identity }), { skillGroup: 'general' })).rejects.toMatchObject({ code: 'NOT_READY' });
+      await until(() => errors.some((m) => /restarting/.test(m)));
+      // The process stops while the new thread is starting (it opens the file and the key provider).
+      await store.shutdown();
+      // Give a thread left running the time to come up.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Every connection closed: SQLite removed the WAL with the last one.
+      expect(existsSync(`${path}-wal`)).toBe(false);
+    } finally {
       await keys.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -51,6 +51,8 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
   let exited: Promise<void> = Promise.resolve();
   let retryMs = RETRY_FIRST_MS;
   let retryTimer: NodeJS.Timeout | undefined;
+  /** The start of the current thread while it is under way (a restart), else null. */
+  let starting: Promise<void> | null = null;
 
   const settleAll = (error: Error) => {
     outbox = [];
@@ -66,13 +68,14 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
     workerData = { ...data, holdBatchAfterJobs: undefined, exitAfterJobs: undefined };
     thread.unref();
     exited = new Promise((resolve) => thread.once('exit', () => resolve()));
-    return new Promise<void>((resolve, reject) => {
+    const start = new Promise<void>((resolve, reject) => {
       let started = false;
       thread.on('message', (message: FromWriter) => {
         switch (message.t) {
           case 'ready':
             started = true;
-            state = 'up';
+            // Shut down while it started: `shutdown` stops it (it must not come up unowned).
+            if (state !== 'stopped') state = 'up';
             resolve();
             return;
           case 'replies':
@@ -116,6 +119,12 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
         restart();
       });
     });
+    starting = start;
+    const done = () => {
+      if (starting === start) starting = null;
+    };
+    start.then(done, done);
+    return start;
   }
 
   /** Starts a new thread; a failed start is retried with backoff, and writes meanwhile answer NOT_READY. */
@@ -171,7 +180,20 @@ export async function startWorkerSessionWriter(options: WorkerWriterOptions): Pr
       // Calls queued in this turn still go out before the shutdown message.
       flush();
       state = 'stopped';
-      if (!wasUp) return;
+      if (!wasUp) {
+        // A thread being started (a restart under way) is stopped as well, once it is up. Left running it
+        // kept the database open and its key provider's session: the main thread's key provider then
+        // closed (PKCS#11: C_Finalize) while that thread was in the module (review6).
+        if (!starting) return;
+        const ready = await starting.then(
+          () => true,
+          () => false,
+        );
+        if (!ready) {
+          await exited;
+          return;
+        }
+      }
       worker.ref();
       // Settled by the thread's exit (after it committed what was queued and closed the database).
       worker.postMessage({ t: 'shutdown' } satisfies ToWriter);

@@ -1075,9 +1075,17 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       if (request.event === 'transfer_failed') return transferFailed(request);
       if (request.event === 'refer') return referred(request);
       const leg = callKey(request.callId);
-      // A blind transfer's new leg ended before anyone answered it: the transfer is undone (once).
+      // A blind transfer's new leg ended before anyone answered it: the transfer is undone (once). Kamailio
+      // posts such a failure with the status the customer's INVITE got (487, 500, 503); an `ended` with
+      // none (0) or 2xx is that leg's BYE — it was answered and the `answered` post was lost (Kamailio
+      // posts it once): the transfer stands and the hang-up is the call's end (review6: it was undone, the
+      // call recorded a failed transfer and closed by the first agent).
       const blindLeg = request.event === 'ended' ? blindLegs.get(leg) : undefined;
-      if (blindLeg) return blindFailed(blindLeg, request.status ?? 0);
+      if (blindLeg && (request.status ?? 0) >= 300) return blindFailed(blindLeg, request.status ?? 0);
+      if (blindLeg) {
+        blindLegs.delete(leg);
+        blindPending.delete(blindLeg.sessionId);
+      }
       const undoneOf = request.event === 'ended' ? undoneLegs.get(leg) : undefined;
       if (undoneOf) {
         const session = await deps.store.getSession(undoneOf);
