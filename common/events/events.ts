@@ -56,6 +56,13 @@ export const SessionFactsSchema = z.object({
   handover: HandoverSchema.nullable().optional(),
   /** The session of another channel this one carries the conversation on from (issue 12). */
   movedFrom: SessionIdSchema.optional(),
+  /**
+   * When the session was last written as these facts show it (the store's `updatedAt`: a state change or
+   * a message). Orders changes that arrive out of order: an event is stamped when it is published, which
+   * can be after a later change was stored and published (a router awaiting the cluster copy of its
+   * decision while a lead took the contact).
+   */
+  updatedAt: IsoTime.optional(),
 });
 export type SessionFacts = z.infer<typeof SessionFactsSchema>;
 

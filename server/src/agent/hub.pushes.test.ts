@@ -180,7 +180,12 @@ describe('agent hub pushes (issue 8: what the events carry, nothing when nobody 
           payload: {
             envelope: late.envelope,
             newSession: false,
-            session: { ...sessionFacts(late.session), status: 'queued', assignedAgentId: null },
+            session: {
+              ...sessionFacts(late.session),
+              status: 'queued',
+              assignedAgentId: null,
+              updatedAt: new Date(t - 1000).toISOString(),
+            },
           },
         },
         () => t - 1000,
@@ -188,6 +193,25 @@ describe('agent hub pushes (issue 8: what the events carry, nothing when nobody 
     );
     await until(() => upserts.some((u) => u.lastMessagePreview === 'late'));
     expect(upserts.find((u) => u.lastMessagePreview === 'late')).toMatchObject({ status: 'active', assignedAgentId: 'ann' });
+    expect(calls).toContain('getSession');
+  });
+
+  it('keeps a session taken by a colleague off the queue when an older change of it is published after the take (scale-out lane)', async () => {
+    const first = await say('visitor-race', 'first words');
+    const { socket, upserts } = await annOnline();
+    const removed: string[] = [];
+    socket.on('queue:remove', (x: { sessionId: string }) => void removed.push(x.sessionId));
+    const queued = (await raw.getSession(first.session.id))!;
+    // A router offered it to Ann (stored first) but publishes only after Bob took it: its event is stamped
+    // after the take, its facts are older — as a router awaiting the cluster copy of its decision does.
+    const offered = { ...queued, status: 'offered' as const, offeredAgentId: 'ann', updatedAt: new Date(Date.now() - 500).toISOString() };
+    const { session: taken } = await raw.claim(first.session.id, 'bob');
+    await bus.publish(sessionChanged(taken, 'accepted', 'bob', undefined, queued));
+    await until(() => removed.includes(first.session.id));
+    upserts.length = 0;
+    await bus.publish(sessionChanged(offered, 'routed', 'system', 'new', queued));
+    await bus.close(); // every delivery to the hub handled
+    expect(upserts.filter((u) => u.id === first.session.id)).toEqual([]);
     expect(calls).toContain('getSession');
   });
 

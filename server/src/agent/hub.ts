@@ -611,7 +611,8 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
     }
   }
   /**
-   * When the newest `session.changed` this hub handled for a session happened (ms since the epoch).
+   * When the newest `session.changed` this hub handled for a session was stored (its facts' `updatedAt`, else
+   * the event's time; ms since the epoch).
    * Events of different types may be handled out of order: a message whose event is not newer than
    * the session's last change reads the session instead of trusting the facts it carries.
    */
@@ -1006,7 +1007,10 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
           if (watcher && !can(watcher.data.user, 'session.supervise', { skillGroup: payload.skillGroup }))
             void watcher.leave(superviseRoom(sessionId));
         }
-      const changedAt = Date.parse(at);
+      // When the change was stored (its facts' `updatedAt`), not when its event was published: a router
+      // that awaited the cluster copy of its offer published it after a lead's later take of the contact
+      // (scale-out lane), and that stale offer was pushed to the agent as current.
+      const changedAt = Date.parse(payload.updatedAt ?? at);
       // A change older than one already handled here (a redelivery, another node's late event): read the session.
       const current = changedAt > (lastChange.get(sessionId) ?? -Infinity);
       if (current) lastChange.set(sessionId, changedAt);
@@ -1033,7 +1037,7 @@ export async function createAgentHub(deps: AgentHubDeps): Promise<AgentHub> {
       pushToViewers(sessionId, payload.session.assignedAgentId, toMessageView(envelope));
       if (!mayShow(payload.session).some(present)) return;
       let facts: SessionFacts = payload.session;
-      if (Date.parse(at) <= (lastChange.get(sessionId) ?? -Infinity)) {
+      if (Date.parse(payload.session.updatedAt ?? at) <= (lastChange.get(sessionId) ?? -Infinity)) {
         const stored = await deps.store.getSession(sessionId);
         if (!stored) return;
         facts = sessionFacts(stored);

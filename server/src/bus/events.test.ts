@@ -48,6 +48,8 @@ describe('events', () => {
       waitingSince: session.waitingSince,
       lastMessageAt: session.lastMessageAt,
       handover: null,
+      // When the session was stored as shown: what consumers order changes by (not the event's `at`).
+      updatedAt: session.updatedAt,
     });
   });
 

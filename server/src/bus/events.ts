@@ -28,6 +28,7 @@ export function sessionFacts(s: SessionRecord): SessionFacts {
     lastMessageAt: s.lastMessageAt,
     handover: s.handover,
     ...(s.movedFrom ? { movedFrom: s.movedFrom } : {}),
+    updatedAt: s.updatedAt,
   };
 }
 
