@@ -840,108 +840,11 @@ describe('voice API across a restart', () => {
     await until(() => server.services.pool.get(id) !== undefined);
   }
 
-  it('a colleague who answers the Replaces INVITE after a restart takes the session; the old leg’s BYE then leaves it with them', async () => {
-    const first = await startTestServer({}, { dataDir });
-    s = first;
-    await online(first, 'agent1');
-    const callId = `attended-restart-${Date.now()}@trunk.example`;
-    const routed = await first.app.inject({
-      method: 'POST',
-      url: '/api/v1/voice/route',
-      payload: { event: 'invite', callId, from: '"Caller" <sip:+8613800139999@trunk.example>;tag=abc', to: 'sip:support@127.0.0.1' },
-      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
-    });
-    const answer = routed.json<VoiceRouteResponse>();
-    if (answer.action !== 'agent') throw new Error(routed.body);
-    const sessionId = answer.sessionId;
-    await event(first, { callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
-    await online(first, 'agent2');
-    await event(first, { event: 'consult', callId: 'consult-r@ws', sessionId: '', agent: 'agent1' });
-    expect(
-      await event(first, { event: 'transferred', callId: 'new-r@ws', sessionId: '', agent: 'agent2', replaces: 'consult-r@ws' }),
-    ).toEqual({
-      sessionId,
-      status: 'active',
-    });
-
-    // The server goes away and comes back on the same data dir while agent2's phone rings.
-    while (sockets.length > 0) sockets.pop()!.close();
-    await first.close();
-    s = null;
-    const second = await startTestServer({}, { dataDir });
-    s = second;
-    await online(second, 'agent1');
-    await online(second, 'agent2');
-    const agent2 = second.services.auth.listStaff().find((u) => u.username === 'agent2')!;
-    expect((await event(second, { event: 'answered', callId: 'new-r@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
-    expect(await second.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent2.id });
-    // The first agent's BYE of the old leg (Kamailio's `calls` table names the session): the leg ends, not the call.
-    expect((await event(second, { event: 'ended', callId, sessionId, status: 0 })).status).toBe('active');
-    expect((await event(second, { event: 'ended', callId: 'new-r@ws', sessionId, status: 0 })).status).toBe('closed');
-    const names = (await second.services.store.listMessages((await second.services.store.getSession(sessionId))!.conversationId)).flatMap(
-      (m) => (m.kind === 'event' && m.sessionId === sessionId ? [m.body.name] : []),
-    );
-    expect(names.filter((n) => n.startsWith('call.') && n !== 'call.ringing')).toEqual([
-      'call.incoming',
-      'call.answered',
-      'call.transferring',
-      'call.transferred',
-      'call.answered',
-      'call.ended',
-    ]);
-  });
-
-  it('an attended transfer that fails after a restart: the failure is written and the call stays with the first agent', async () => {
-    while (sockets.length > 0) sockets.pop()!.close();
-    await s?.close();
-    const first = await startTestServer({}, { dataDir });
-    s = first;
-    await online(first, 'agent1');
-    const callId = `restart-failed-${Date.now()}@trunk.example`;
-    const routed = await first.app.inject({
-      method: 'POST',
-      url: '/api/v1/voice/route',
-      payload: { event: 'invite', callId, from: '"Caller" <sip:+8613800139998@trunk.example>;tag=abc', to: 'sip:support@127.0.0.1' },
-      headers: { 'x-huiliu-voice-token': loadVoiceSecrets(dataDir).routeToken },
-    });
-    const answer = routed.json<VoiceRouteResponse>();
-    if (answer.action !== 'agent') throw new Error(routed.body);
-    const sessionId = answer.sessionId;
-    await event(first, { callId, sessionId, event: 'answered', agent: 'agent1', status: 200 });
-    await online(first, 'agent2');
-    await event(first, { event: 'consult', callId: 'consult-f@ws', sessionId: '', agent: 'agent1' });
-    await event(first, { event: 'transferred', callId: 'new-f@ws', sessionId: '', agent: 'agent2', replaces: 'consult-f@ws' });
-
-    // The server restarts while agent2's phone rings; agent2 declines (486): route[TRANSFER_FAILED].
-    while (sockets.length > 0) sockets.pop()!.close();
-    await first.close();
-    s = null;
-    const second = await startTestServer({}, { dataDir });
-    s = second;
-    await online(second, 'agent1');
-    const agent1 = second.services.auth.listStaff().find((u) => u.username === 'agent1')!;
-    const failed = { event: 'transfer_failed', callId: 'new-f@ws', sessionId, agent: 'agent2', status: 486 };
-    expect(await event(second, failed)).toEqual({ sessionId, status: 'active' });
-    // Posted again (Kamailio's retry): nothing more.
-    expect(await event(second, failed)).toEqual({ sessionId, status: 'active' });
-    expect(await second.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent1.id });
-    // The first agent's hang-up of the customer's call ends it, closed resolved by them.
-    expect((await event(second, { event: 'ended', callId, sessionId, status: 0 })).status).toBe('closed');
-    expect(await second.services.store.getSession(sessionId)).toMatchObject({ assignedAgentId: agent1.id, wrapUpCode: 'resolved' });
-    const lines = (await second.services.store.listMessages((await second.services.store.getSession(sessionId))!.conversationId)).flatMap(
-      (m) =>
-        m.kind === 'event' && m.sessionId === sessionId && m.body.name.startsWith('call.') && m.body.name !== 'call.ringing'
-          ? [m.body]
-          : [],
-    );
-    expect(lines.map((l) => l.name)).toEqual(['call.incoming', 'call.answered', 'call.transferring', 'call.transfer_failed', 'call.ended']);
-    expect(lines.find((l) => l.name === 'call.transfer_failed')?.data).toMatchObject({ from: 'agent1', to: 'agent2', sipStatus: 486 });
-  });
-
   /**
    * agent1 answers a call, consults agent2 and asks the attended transfer (agent2's phone rings the
-   * customer's Replaces INVITE `newLeg`); the server then restarts on the same data dir. Answers the
-   * server after the restart (agent1 and agent2 online) and the call.
+   * customer's Replaces INVITE `newLeg`, answered `active` with agent1 still); the server then goes away
+   * and comes back on the same data dir. Answers the server after the restart (agent1 and agent2
+   * online) and the call.
    */
   async function transferRingingAcrossRestart(
     tag: string,
@@ -969,7 +872,12 @@ describe('voice API across a restart', () => {
     await event(first, { callId, sessionId: answer.sessionId, event: 'answered', agent: 'agent1', status: 200 });
     await online(first, 'agent2');
     await event(first, { event: 'consult', callId: `consult-${newLeg}`, sessionId: '', agent: 'agent1' });
-    await event(first, { event: 'transferred', callId: newLeg, sessionId: '', agent: 'agent2', replaces: `consult-${newLeg}` });
+    expect(
+      await event(first, { event: 'transferred', callId: newLeg, sessionId: '', agent: 'agent2', replaces: `consult-${newLeg}` }),
+    ).toEqual({
+      sessionId: answer.sessionId,
+      status: 'active',
+    });
     while (sockets.length > 0) sockets.pop()!.close();
     await first.close();
     s = null;
@@ -985,6 +893,49 @@ describe('voice API across a restart', () => {
         ? [m.body.name]
         : [],
     );
+
+  it('a colleague who answers the Replaces INVITE after a restart takes the session; the old leg’s BYE then leaves it with them', async () => {
+    const { server, sessionId, callId } = await transferRingingAcrossRestart('answer', 'new-r@ws');
+    const agent2 = server.services.auth.listStaff().find((u) => u.username === 'agent2')!;
+    expect((await event(server, { event: 'answered', callId: 'new-r@ws', sessionId, agent: 'agent2', status: 200 })).status).toBe('active');
+    expect(await server.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent2.id });
+    // The first agent's BYE of the old leg (Kamailio's `calls` table names the session): the leg ends, not the call.
+    expect((await event(server, { event: 'ended', callId, sessionId, status: 0 })).status).toBe('active');
+    expect((await event(server, { event: 'ended', callId: 'new-r@ws', sessionId, status: 0 })).status).toBe('closed');
+    expect(await callNames(server, sessionId)).toEqual([
+      'call.incoming',
+      'call.answered',
+      'call.transferring',
+      'call.transferred',
+      'call.answered',
+      'call.ended',
+    ]);
+  });
+
+  it('an attended transfer that fails after a restart: the failure is written and the call stays with the first agent', async () => {
+    // agent2 declines (486) after the restart: route[TRANSFER_FAILED].
+    const { server, sessionId, callId } = await transferRingingAcrossRestart('failed', 'new-f@ws');
+    const agent1 = server.services.auth.listStaff().find((u) => u.username === 'agent1')!;
+    const failed = { event: 'transfer_failed', callId: 'new-f@ws', sessionId, agent: 'agent2', status: 486 };
+    expect(await event(server, failed)).toEqual({ sessionId, status: 'active' });
+    // Posted again (Kamailio's retry): nothing more.
+    expect(await event(server, failed)).toEqual({ sessionId, status: 'active' });
+    expect(await server.services.store.getSession(sessionId)).toMatchObject({ status: 'active', assignedAgentId: agent1.id });
+    // The first agent's hang-up of the customer's call ends it, closed resolved by them.
+    expect((await event(server, { event: 'ended', callId, sessionId, status: 0 })).status).toBe('closed');
+    expect(await server.services.store.getSession(sessionId)).toMatchObject({ assignedAgentId: agent1.id, wrapUpCode: 'resolved' });
+    expect(await callNames(server, sessionId)).toEqual([
+      'call.incoming',
+      'call.answered',
+      'call.transferring',
+      'call.transfer_failed',
+      'call.ended',
+    ]);
+    const lines = (await server.services.store.listMessages((await server.services.store.getSession(sessionId))!.conversationId)).flatMap(
+      (m) => (m.kind === 'event' && m.body.name === 'call.transfer_failed' ? [m.body.data] : []),
+    );
+    expect(lines).toEqual([expect.objectContaining({ from: 'agent1', to: 'agent2', sipStatus: 486 })]);
+  });
 
   it('the old leg hung up after a restart while the colleague rings: that leg ends, the colleague’s answer takes the call', async () => {
     const { server, sessionId, callId } = await transferRingingAcrossRestart('bye-answer', 'new-ba@ws');
