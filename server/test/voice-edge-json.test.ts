@@ -7,7 +7,7 @@ import type { VoiceCredentials } from '../../common/api/voice';
 import { callKey } from '../src/voice/caller';
 import { assertVoiceBinaries, type RunningEdge } from '../src/voice/edge-process';
 import { startTestServer, type TestServer } from './support/harness';
-import { onlineVoiceAgent, refusedPosts, registeredSippPhone, runSipp, SCENARIOS, startTestEdge } from './support/sip';
+import { onlineVoiceAgent, PLAIN_RTP_SDP, refusedPosts, registeredSippPhone, runSipp, SCENARIOS, startTestEdge } from './support/sip';
 import { eventually } from './support/until';
 
 /**
@@ -88,16 +88,7 @@ describe('voice edge: SIP text with quotes and backslashes is posted as valid JS
       `Call-ID: ${callId}`,
       `CSeq: ${cseq}`,
     ];
-    const sdp = [
-      'v=0',
-      `o=caller 1 1 IN IP4 127.0.0.1`,
-      's=-',
-      'c=IN IP4 127.0.0.1',
-      't=0 0',
-      'm=audio 40000 RTP/AVP 0',
-      'a=rtpmap:0 PCMU/8000',
-      '',
-    ].join('\r\n');
+    const sdp = PLAIN_RTP_SDP;
     const invite = [
       ...head('INVITE', '1 INVITE'),
       `Contact: <sip:caller@127.0.0.1:${port}>`,

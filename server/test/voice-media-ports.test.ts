@@ -12,21 +12,12 @@ import {
 } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { callsTableDump, edgeTlsSetting, registeredPhone, runSipp, SCENARIOS, udpExchange } from './support/sip';
+import { callsTableDump, edgeTlsSetting, PLAIN_RTP_SDP, registeredPhone, runSipp, SCENARIOS, udpExchange } from './support/sip';
 import { eventually, until } from './support/until';
 
 /** One INVITE with plain RTP/AVP SDP from `number` to the `vip` group (agent2's), as a trunk sends it. */
 function invite(sipPort: number, localPort: number, number: string, callId: string): string {
-  const sdp = [
-    'v=0',
-    'o=caller 1 1 IN IP4 127.0.0.1',
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    'm=audio 40000 RTP/AVP 0',
-    'a=rtpmap:0 PCMU/8000',
-    '',
-  ].join('\r\n');
+  const sdp = PLAIN_RTP_SDP;
   return [
     `INVITE sip:vip@127.0.0.1:${sipPort} SIP/2.0`,
     `Via: SIP/2.0/UDP 127.0.0.1:${localPort};branch=z9hG4bK${callId.replace(/\W/g, '')};rport`,

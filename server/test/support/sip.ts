@@ -128,6 +128,18 @@ export async function registeredSippPhone(
   return { phone, port };
 }
 
+/** A trunk caller's SDP offer: plain RTP/AVP, PCMU, on 127.0.0.1 (for INVITEs a test writes by hand). */
+export const PLAIN_RTP_SDP = [
+  'v=0',
+  'o=caller 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 40000 RTP/AVP 0',
+  'a=rtpmap:0 PCMU/8000',
+  '',
+].join('\r\n');
+
 /** One UDP request/response exchange on loopback: sends `message`, resolves with every datagram received within `ms`. */
 export function udpExchange(port: number, message: Buffer | string, ms = 300, host = '127.0.0.1'): Promise<string[]> {
   return new Promise((resolve) => {
