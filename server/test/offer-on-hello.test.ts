@@ -25,9 +25,9 @@ describe('pending offers after hello', () => {
     // The lead is in `general` too: busy, so the contact is offered to agent1.
     lead = await openAgentSocket(s, await s.login('lead'));
     expect(await ack(lead, 'presence:set', { presence: 'busy' })).toMatchObject({ ok: true });
-    // Both as the router sees them before the contact comes: agent1 available, the lead busy. Without this
-    // wait the offer did not reach agent1 within 5 s in about 1 run in 5 (also at 590046b; the cause was
-    // not pinned down: a debug print of the pool at the send made it pass 12 of 12 as well).
+    // Both as the router sees them before the contact comes: agent1 available, the lead busy. This wait
+    // does NOT cure the known flake (the offer misses agent1's 5 s wait in ~1 run in 5, also at 590046b;
+    // seen again in the scale-out lane with this wait): the cause is not found yet (stop 36 closing note).
     const id = (username: string) => s.services.auth.listStaff().find((u) => u.username === username)!.id;
     await until(() => s.services.pool.get(id('agent1'))?.presence === 'available' && s.services.pool.get(id('lead'))?.presence === 'busy');
   });
