@@ -3,6 +3,7 @@ import { migrate, openDatabase, type Db } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
 import { migrationsDir } from '../runtime/paths';
 import { DataKeyRing } from '../sessions/data-keys';
+import { PAGE_SQL } from '../sessions/page-blocks';
 import { customerKeyOwner, toSession, type SessionRow } from '../sessions/sqlite-rows';
 import type { SessionRecord } from '../sessions/store';
 import type { PrivacyRequestRecord, PrivacyStore, RetentionReport, SealedBundle, ShredReport } from './privacy';
@@ -139,6 +140,8 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
     clearRating: db.prepare('UPDATE session_ratings SET comment_ct = NULL WHERE session_id = ?'),
     clearTransfers: db.prepare('UPDATE transfers SET note_ct = NULL, summary_ct = NULL, decline_reason_ct = NULL WHERE session_id = ?'),
   };
+  // Sealed page blocks (sessions/page-blocks.ts) copy messages' payloads: deleted with them.
+  const pageBlocks = hasTable('message_pages') ? { delOfSession: db.prepare(PAGE_SQL.deleteOfSession) } : null;
   // Tables of other capabilities that hold customer content: present when their stores opened the file.
   const attachments = hasTable('attachments')
     ? {
@@ -258,6 +261,7 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
           .transaction(() => {
             const ids = (q.expiredSessions.all(skillGroup, before) as { id: string }[]).map((r) => r.id);
             for (const id of ids) {
+              pageBlocks?.delOfSession.run(id);
               report.messages += q.delMessages.run(id).changes;
               q.clearSession.run(id);
               q.clearRating.run(id);

@@ -38,6 +38,11 @@ export class OpenedPayloadCache {
   /** `maxBytes`: the budget for ciphertext + plaintext (UTF-16) kept; 0 turns the cache off. */
   constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
 
+  /** False when built with a budget of 0: nothing is ever kept. */
+  get enabled(): boolean {
+    return this.maxBytes > 0;
+  }
+
   /** Bytes held now (estimate: ciphertext + 2 bytes per plaintext and AAD code unit + overhead). */
   get bytes(): number {
     return this.size;
@@ -61,6 +66,15 @@ export class OpenedPayloadCache {
     const plain = openVersioned(key, sealed, () => aad).toString('utf8');
     this.keep(id, customerId, key, sealed, aad!, plain);
     return plain;
+  }
+
+  /**
+   * Whether `open` would likely answer `id` from the cache: an entry opened with this very key Buffer
+   * from these very bytes (the AAD is not checked here; `open` still checks it). Counts nothing.
+   */
+  holds(id: string, key: Buffer, sealed: Buffer): boolean {
+    const hit = this.entries.get(id);
+    return hit !== undefined && hit.key === key && hit.sealed.equals(sealed);
   }
 
   /**

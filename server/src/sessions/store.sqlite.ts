@@ -1,6 +1,6 @@
 import { HuiliuError } from '../../../common/errors/codes';
 import type { ChannelCode } from '../../../common/message/session-id';
-import { normalizeLinkValue, type IdentityLinkKind } from '../../../common/message/envelope';
+import { normalizeLinkValue, type Envelope, type IdentityLinkKind } from '../../../common/message/envelope';
 import type { ConversationSummary } from '../../../common/ai/assist';
 import type { SessionStatus } from '../../../common/api/sessions';
 import { openText } from '../crypto/aead';
@@ -34,7 +34,9 @@ import {
   CONVERSATION_SQL,
   messageAadOf,
   rowHeader,
+  envelopeOf,
 } from './sqlite-rows';
+import { PageBlockReader } from './page-blocks';
 import type {
   CustomerRecord,
   IdentityView,
@@ -290,6 +292,22 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   };
 
   const decryptMessage = (row: MessageRow) => decryptRow(ring!, row, opened);
+  const pages = new PageBlockReader(db, (customerId) => ring!.peek(customerKeyOwner(customerId)), opened);
+  /**
+   * Opens rows of history (their customers' keys loaded): the pages where enough of them are cold come
+   * from their sealed page blocks (one open per page, each row checked against the block), the rest
+   * through the opened cache or one by one.
+   */
+  const decryptRows = (rows: readonly MessageRow[]): Envelope[] => {
+    const vouched = pages.vouch(rows);
+    if (!vouched) return rows.map(decryptMessage);
+    return rows.map((row) => {
+      const payload = PageBlockReader.payloadOf(vouched, row);
+      if (payload === undefined) return decryptMessage(row);
+      const { body, meta } = JSON.parse(payload) as { body: unknown; meta: unknown };
+      return envelopeOf(row, body, meta);
+    });
+  };
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
   /**
    * The keys of every customer whose messages are in `rows`: since issue 12 one conversation can hold
@@ -424,7 +442,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
         customerId ? q.messagesAfterOf.all(conversationId, afterSeq, customerId, n) : q.messagesAfter.all(conversationId, afterSeq, n)
       ) as MessageRow[];
       await loadKeysOf(rows);
-      return rows.map(decryptMessage);
+      return decryptRows(rows);
     },
 
     async recentMessages(conversationId, { beforeSeq, limit = 100 } = {}): Promise<MessagePage> {
@@ -434,7 +452,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       const hasOlder = rows.length > n;
       const page = rows.slice(0, n).reverse();
       await loadKeysOf(page);
-      return { messages: page.map(decryptMessage), hasOlder };
+      return { messages: decryptRows(page), hasOlder };
     },
 
     async profileChanges(customerId) {
@@ -553,7 +571,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       const rows = q.timeline.all({ members: JSON.stringify(members), before: before ?? '~', limit: size + 1 }) as MessageRow[];
       const page = rows.slice(0, size);
       await loadKeysOf(page);
-      return { messages: page.map(decryptMessage), hasOlder: rows.length > size };
+      return { messages: decryptRows(page), hasOlder: rows.length > size };
     },
 
     async findCustomerByIdentity(channel, externalId) {
@@ -605,7 +623,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     },
 
     openedCacheStats() {
-      return { hits: opened.hits, misses: opened.misses, bytes: opened.bytes };
+      return { hits: opened.hits, misses: opened.misses, bytes: opened.bytes, pageBlocks: { ...pages.stats } };
     },
 
     async shutdown() {

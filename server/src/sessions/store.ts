@@ -680,8 +680,9 @@ export interface SessionStore {
   /**
    * The opened-payload cache's counters since start (SQLite store): `misses` is how many message payloads
    * were opened (AES-256-GCM) on reads, `hits` how many reads found them opened, or written through by
-   * this store's writer; `bytes` held now.
+   * this store's writer; `bytes` held now; `pageBlocks` (SQLite): rows whose payload came from a sealed
+   * page block, blocks opened, blocks refused (sessions/page-blocks.ts).
    */
-  openedCacheStats?(): { hits: number; misses: number; bytes: number };
+  openedCacheStats?(): { hits: number; misses: number; bytes: number; pageBlocks?: { rows: number; opened: number; refused: number } };
   shutdown(): Promise<void>;
 }

@@ -4,13 +4,14 @@ import { normalizeLinkValue, type Content, type Envelope, type IdentityLink, typ
 import type { AuthorKind } from '../../../common/ai/assist';
 import type { WrapUpCode } from '../../../common/api/sessions';
 import { placeholderName } from '../../../common/message/placeholder-names';
-import { openText, sealText } from '../crypto/aead';
+import { openText, openVersioned, sealText, TamperError } from '../crypto/aead';
 import { type GroupCommit } from '../db/group-commit';
 import type { Db } from '../db/sqlite';
 import type { KeyProvider } from '../keys/provider';
 import { joinKey } from '../crypto/composite-key';
 import { DataKeyRing } from './data-keys';
 import { mintSessionId, type RandomSource } from './session-id';
+import { knownFormat, PAGE_SEQS, PAGE_SQL, pageOf, sealPageBlock } from './page-blocks';
 import {
   applyContactDetails,
   blindIndex,
@@ -24,6 +25,7 @@ import {
   handoverSummaryAad,
   INDEX_KEY_OWNER,
   rowHeader,
+  messageAadOf,
   sealMessage,
   ratingCommentAad,
   linkAad,
@@ -160,6 +162,9 @@ export async function openSessionWriter(options: {
  * after its transaction is on disk (synchronous=FULL inline; in the thread, NORMAL plus `WalSync`). Runs in the writer worker thread in production
  * (`writer.worker.ts`), or on the caller's thread when the store is opened `writer: 'inline'`.
  */
+/** The writer's memory of payloads it sealed lately, for page blocks (UTF-16 code units, ~8 MB). */
+const RECENT_PAYLOAD_CHARS = 4 * 1024 * 1024;
+
 function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   const { db, ring, commit, blind, continuityMs, now } = options;
   const iso = () => new Date(now()).toISOString();
@@ -302,10 +307,75 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
        ON CONFLICT (session_id) DO NOTHING`,
     ),
     closeConversation: db.prepare(CONVERSATION_SQL.closeConversation),
+    lastSeq: db.prepare('SELECT last_seq FROM conversations WHERE id = ?'),
+    pageRows: db.prepare(PAGE_SQL.pageRows),
+    upsertPage: db.prepare(PAGE_SQL.upsert),
   };
 
   const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
+
+  /**
+   * Payloads this writer sealed lately (message id → plaintext), so sealing a page block opens nothing
+   * in the usual case. Bounded (`RECENT_PAYLOAD_CHARS`, oldest dropped first); a row whose payload is not
+   * here is opened from its stored ciphertext. An entry of a rolled-back row is never asked for (ids are
+   * uuidv7, never reused).
+   */
+  const recentPayloads = new Map<string, string>();
+  let recentChars = 0;
+  const rememberPayload = (id: string, payload: string) => {
+    recentPayloads.set(id, payload);
+    recentChars += payload.length;
+    while (recentChars > RECENT_PAYLOAD_CHARS) {
+      const [oldId, old] = recentPayloads.entries().next().value as [string, string];
+      recentPayloads.delete(oldId);
+      recentChars -= old.length;
+    }
+  };
+
+  /**
+   * Seals the page blocks of `page` up to `lastSeq` (page-blocks.ts), one per customer whose rows are on
+   * it, inside the caller's transaction. A customer whose data key this ring does not hold, a row of a
+   * format no reader takes, or a row that fails its own integrity check: no block for that customer —
+   * their rows stay readable one by one, which is all a block saves.
+   */
+  function sealPage(conversationId: string, page: number, lastSeq: number): void {
+    const rows = q.pageRows.all(conversationId, page * PAGE_SEQS + 1, lastSeq) as MessageRow[];
+    const byCustomer = new Map<string, MessageRow[]>();
+    for (const row of rows) {
+      const list = byCustomer.get(row.customer_id);
+      if (list) list.push(row);
+      else byCustomer.set(row.customer_id, [row]);
+    }
+    for (const [customerId, own] of byCustomer) {
+      const key = ring.peek(customerKeyOwner(customerId));
+      if (!key) continue;
+      if (!own.every(knownFormat)) continue;
+      let payloads: string[];
+      try {
+        payloads = own.map(
+          (r) => recentPayloads.get(r.id) ?? openVersioned(key, r.payload_ct, messageAadOf(rowHeader(r))).toString('utf8'),
+        );
+      } catch (err) {
+        if (err instanceof TamperError) continue;
+        throw err;
+      }
+      const place = { conversationId, page, customerId, firstSeq: own[0]!.seq, lastSeq: own.at(-1)!.seq };
+      q.upsertPage.run(conversationId, page, customerId, place.firstSeq, place.lastSeq, sealPageBlock(key, place, own, payloads));
+    }
+  }
+
+  /**
+   * Closes the conversation when `conversationId` has no open session left, and seals its last, partial
+   * page (a complete page was sealed when its last message came): closed history is what is read cold.
+   */
+  function closeConversationIfDone(conversationId: string, t: string): void {
+    const { n } = q.openSessionsInConversation.get(conversationId) as { n: number };
+    if (n !== 0) return;
+    q.closeConversation.run(t, conversationId);
+    const last = (q.lastSeq.get(conversationId) as { last_seq: number } | undefined)?.last_seq ?? 0;
+    if (last > 0 && last % PAGE_SEQS !== 0) sealPage(conversationId, pageOf(last), last);
+  }
 
   /** What retries are compared on: the content, or the request a draft names for it (`InboundDraft.idempotencyContent`). */
   const contentHmac = (customerId: string, content: Content, idempotencyContent?: string) =>
@@ -351,6 +421,8 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     const row: MessageRow = { ...fields, payload_ct: sealMessage(key, payload, rowHeader(fields)) };
     q.insertMessage.run(row);
     options.onSealed?.(row, payload);
+    rememberPayload(id, payload);
+    if (seq % PAGE_SEQS === 0) sealPage(session.conversation_id, pageOf(seq), seq);
     q.touchSession.run(t, t, session.id);
     return { envelope: envelopeOf(row, args.content.body, args.meta), at: t };
   }
@@ -407,8 +479,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     const t = iso();
     const row = q.close.get(wrapUpCode, noteCt, t, t, sessionId) as SessionRow | undefined;
     if (!row) throw new HuiliuError('SESSION_CLOSED');
-    const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
-    if (n === 0) q.closeConversation.run(t, row.conversation_id);
+    closeConversationIfDone(row.conversation_id, t);
     return toSession(row);
   }
 
@@ -683,8 +754,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           const closed = q.detach.get({ id: row.id, t }) as SessionRow | undefined;
           if (!closed) continue;
           detached.push(toSession(closed));
-          const { n } = q.openSessionsInConversation.get(closed.conversation_id) as { n: number };
-          if (n === 0) q.closeConversation.run(t, closed.conversation_id);
+          closeConversationIfDone(closed.conversation_id, t);
         }
         return { merge: toMerge(undone), detached };
       });
@@ -846,8 +916,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         const t = iso();
         const row = q.abandon.get(t, t, sessionId) as SessionRow | undefined;
         if (!row) return null;
-        const { n } = q.openSessionsInConversation.get(row.conversation_id) as { n: number };
-        if (n === 0) q.closeConversation.run(t, row.conversation_id);
+        closeConversationIfDone(row.conversation_id, t);
         return toSession(row);
       });
     },

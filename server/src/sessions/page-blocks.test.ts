@@ -1,0 +1,360 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { TamperError } from '../crypto/aead';
+import { createLocalKeyProvider } from '../keys/provider.local';
+import { createSqlitePrivacyStore } from '../privacy/privacy.sqlite';
+import { headerCode, openPageBlock, PAGE_SEQS, pageDigest, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
+import type { MessageRow } from './sqlite-rows';
+import { draft } from './store.contract';
+import { createSqliteSessionStore } from './store.sqlite';
+import type { SessionStore } from './store';
+
+/** A store on a fresh file (`writer`: the production writer thread, or inline), and cold second stores on it. */
+async function harness(writer: 'worker' | 'inline') {
+  const dir = mkdtempSync(join(tmpdir(), 'huiliu-pages-'));
+  const path = join(dir, 'huiliu.db');
+  const keys = createLocalKeyProvider(join(dir, 'keys'));
+  const store = await createSqliteSessionStore({ path, keys, writer });
+  const opened: { store: SessionStore; close: () => Promise<void> }[] = [];
+  let stopped = false;
+  return {
+    dir,
+    path,
+    store,
+    /** Another store on the same file with nothing cached: what another process or a restart reads. */
+    async cold(): Promise<SessionStore> {
+      const coldKeys = createLocalKeyProvider(join(dir, 'keys'));
+      const cold = await createSqliteSessionStore({ path, keys: coldKeys, writer: 'inline' });
+      opened.push({ store: cold, close: () => coldKeys.close() });
+      return cold;
+    },
+    raw: () => new Database(path),
+    /** Stops the writing store (its last commits checkpointed into the file). */
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await store.shutdown();
+    },
+    async cleanup() {
+      for (const o of opened) {
+        await o.store.shutdown();
+        await o.close();
+      }
+      await this.stop();
+      await keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Harness = Awaited<ReturnType<typeof harness>>;
+
+/** `n` customer messages in one conversation of customer `externalId`; returns the session. */
+async function conversationOf(h: Harness, n: number, externalId = 'visitor-pages', text = (i: number) => `message ${i} 你好 😀`) {
+  let first: Awaited<ReturnType<SessionStore['appendInbound']>> | undefined;
+  for (let i = 1; i <= n; i++) {
+    const r = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId }, text: text(i) }), { skillGroup: 'general' });
+    first ??= r;
+  }
+  return first!.session;
+}
+
+const texts = (messages: { body: unknown }[]) => messages.map((m) => (m.body as { text: string }).text);
+const blocks = (h: Harness) => {
+  const db = h.raw();
+  try {
+    return db.prepare('SELECT * FROM message_pages ORDER BY conversation_id, page, customer_id').all() as PageBlockRow[];
+  } finally {
+    db.close();
+  }
+};
+
+describe('sealed page blocks: format', () => {
+  const key = randomBytes(32);
+  const row = (i: number, text: string): MessageRow => ({
+    id: `m${i}`,
+    conversation_id: 'c1',
+    session_id: 's1',
+    customer_id: 'u1',
+    seq: i,
+    channel: 'WB',
+    direction: 'in',
+    kind: 'text',
+    payload_ct: Buffer.from([2, ...randomBytes(28 + text.length)]),
+    content_hmac: 'h',
+    client_message_id: `cm${i}`,
+    critical: 1,
+    author_id: null,
+    author_kind: 'customer',
+    sent_at: '2026-12-02T00:00:00.000Z',
+    received_at: '2026-12-02T00:00:00.000Z',
+  });
+  const payloads = ['{"body":{"text":"a"},"meta":{}}', '{"body":{"text":"多字节 😀"},"meta":{}}', '{"body":{"text":""},"meta":{}}'];
+  const rows = payloads.map((p, i) => row(i + 1, p));
+  const place = { conversationId: 'c1', page: 0, customerId: 'u1', firstSeq: 1, lastSeq: 3 };
+
+  it('opens to the digest and payloads it was sealed with (multi-byte text included)', () => {
+    const block = sealPageBlock(key, place, rows, payloads);
+    const opened = openPageBlock(key, place, block);
+    expect(opened).toEqual({ digest: pageDigest(rows).digest, payloads });
+  });
+
+  it('refuses a flipped byte, another place and another key with TamperError', () => {
+    const block = sealPageBlock(key, place, rows, payloads);
+    for (let at = 0; at < block.length; at += 7) {
+      const bad = Buffer.from(block);
+      bad[at]! ^= 0x01;
+      expect(() => openPageBlock(key, place, bad)).toThrow(TamperError);
+    }
+    expect(() => openPageBlock(key, { ...place, page: 1 }, block)).toThrow(TamperError);
+    expect(() => openPageBlock(key, { ...place, customerId: 'u2' }, block)).toThrow(TamperError);
+    expect(() => openPageBlock(key, { ...place, lastSeq: 2 }, block)).toThrow(TamperError);
+    expect(() => openPageBlock(randomBytes(32), place, block)).toThrow(TamperError);
+  });
+
+  it("changes its digest when any row's ciphertext byte, header field or seq changes, or a row is missing", () => {
+    const base = pageDigest(rows).digest;
+    const flipped = rows.map((r) => ({ ...r, payload_ct: Buffer.from(r.payload_ct) }));
+    flipped[1]!.payload_ct[5]! ^= 0x01;
+    expect(pageDigest(flipped).digest.equals(base)).toBe(false);
+    const changes: Partial<MessageRow>[] = [
+      { direction: 'out' },
+      { seq: 9 },
+      { id: 'm9' },
+      { author_id: 'agent-a' },
+      { author_kind: null },
+      { critical: 0 },
+      { client_message_id: 'cm1x' },
+      { sent_at: '2026-12-02T00:00:00.001Z' },
+      { session_id: 's2' },
+      { channel: 'AP' },
+      { kind: 'image' },
+      { received_at: '2026-12-02T00:00:00.001Z' },
+    ];
+    for (const change of changes) {
+      const moved = rows.map((r, i) => (i === 2 ? { ...r, ...change } : r));
+      expect(pageDigest(moved).digest.equals(base), JSON.stringify(change)).toBe(false);
+    }
+    // A byte moved from one row's ciphertext to the next: the lengths are in the header codes.
+    const shifted = rows.map((r) => ({ ...r }));
+    shifted[1] = { ...shifted[1]!, payload_ct: shifted[1]!.payload_ct.subarray(0, -1) };
+    shifted[2] = { ...shifted[2]!, payload_ct: Buffer.concat([rows[1]!.payload_ct.subarray(-1), rows[2]!.payload_ct]) };
+    expect(pageDigest(shifted).digest.equals(base)).toBe(false);
+    expect(pageDigest(rows.slice(0, 2)).digest.equals(base)).toBe(false);
+    // Text fields are length-prefixed: moving characters between two fields changes the code.
+    expect(headerCode({ ...rows[0]!, client_message_id: 'ab', author_id: 'c' })).not.toBe(
+      headerCode({ ...rows[0]!, client_message_id: 'a', author_id: 'bc' }),
+    );
+    expect(headerCode({ ...rows[0]!, author_id: null })).not.toBe(headerCode({ ...rows[0]!, author_id: '-' }));
+    expect(placeOf({ conversation_id: 'c', page: 2, customer_id: 'u', first_seq: 101, last_seq: 150, block_ct: Buffer.alloc(0) })).toEqual({
+      conversationId: 'c',
+      page: 2,
+      customerId: 'u',
+      firstSeq: 101,
+      lastSeq: 150,
+    });
+  });
+
+  it('needs one payload per row', () => {
+    expect(() => sealPageBlock(key, place, rows, payloads.slice(1))).toThrow(RangeError);
+    expect(() => sealPageBlock(key, place, [], [])).toThrow(RangeError);
+  });
+});
+
+for (const writer of ['worker', 'inline'] as const) {
+  describe(`sealed page blocks in the SQLite store (${writer === 'worker' ? 'writer thread' : 'inline writer'})`, () => {
+    it('seals each complete page; a cold store reads those pages from their blocks, the open page row by row', async () => {
+      const h = await harness(writer);
+      try {
+        const session = await conversationOf(h, 2 * PAGE_SEQS + 7);
+        expect(blocks(h).map((b) => [b.page, b.first_seq, b.last_seq])).toEqual([
+          [0, 1, 50],
+          [1, 51, 100],
+        ]);
+        const warm = await h.store.listMessages(session.conversationId);
+        expect(warm).toHaveLength(107);
+        const cold = await h.cold();
+        const read = await cold.listMessages(session.conversationId);
+        expect(read).toEqual(warm);
+        expect(texts(read).slice(0, 2)).toEqual(['message 1 你好 😀', 'message 2 你好 😀']);
+        // 100 from the two blocks; the 7 of the open page had no block: opened one by one.
+        expect(cold.openedCacheStats!()).toMatchObject({ misses: 7, pageBlocks: { rows: 100, opened: 2, refused: 0 } });
+        // Read again: all from the opened cache now.
+        expect(await cold.listMessages(session.conversationId)).toEqual(warm);
+        expect(cold.openedCacheStats!()).toMatchObject({ hits: 107, misses: 7, pageBlocks: { opened: 2 } });
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    it("seals a closed conversation's last, partial page", async () => {
+      const h = await harness(writer);
+      try {
+        const session = await conversationOf(h, 12);
+        await h.store.claim(session.id, 'agent-a');
+        await h.store.appendOutbound({
+          sessionId: session.id,
+          content: { kind: 'text', body: { text: 'reply' } },
+          clientMessageId: 'r1',
+          critical: true,
+          authorId: 'agent-a',
+        });
+        expect(blocks(h)).toHaveLength(0);
+        await h.store.close(session.id, 'agent-a', 'resolved');
+        expect(blocks(h).map((b) => [b.page, b.first_seq, b.last_seq])).toEqual([[0, 1, 13]]);
+        const cold = await h.cold();
+        expect(texts(await cold.recentMessages(session.conversationId, { limit: 100 }).then((p) => p.messages)).at(-1)).toBe('reply');
+        expect(cold.openedCacheStats!()).toMatchObject({ misses: 0, pageBlocks: { rows: 13, opened: 1 } });
+      } finally {
+        await h.cleanup();
+      }
+    });
+  });
+}
+
+describe('sealed page blocks: the rows stay the record', () => {
+  it('reads part of a page through its block, checked against the whole page', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const cold = await h.cold();
+      const part = await cold.listMessages(session.conversationId, { afterSeq: 20, limit: 10 });
+      expect(texts(part)).toEqual(Array.from({ length: 10 }, (_, i) => `message ${21 + i} 你好 😀`));
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: 0, pageBlocks: { rows: PAGE_SEQS, opened: 1 } });
+      // A page with fewer cold rows than a block is worth: opened one by one.
+      const cold2 = await h.cold();
+      expect(texts(await cold2.listMessages(session.conversationId, { afterSeq: 46 }))).toHaveLength(4);
+      expect(cold2.openedCacheStats!()).toMatchObject({ misses: 4, pageBlocks: { opened: 0 } });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a flipped byte in a row is still caught by that row (the block is refused), never returned as data', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const db = h.raw();
+      const row = db.prepare('SELECT id, payload_ct FROM messages WHERE seq = 17').get() as { id: string; payload_ct: Buffer };
+      const bad = Buffer.from(row.payload_ct);
+      bad[bad.length - 1]! ^= 0x01;
+      db.prepare('UPDATE messages SET payload_ct = ? WHERE id = ?').run(bad, row.id);
+      db.close();
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0, refused: 1 });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a changed header field is caught (the digest binds every row header)', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const db = h.raw();
+      db.prepare(`UPDATE messages SET direction = 'out' WHERE seq = 30`).run();
+      db.close();
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0, refused: 1 });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a deleted row makes the block refused; the other rows still read', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const db = h.raw();
+      db.prepare('DELETE FROM messages WHERE seq = 9').run();
+      db.close();
+      const cold = await h.cold();
+      expect(await cold.listMessages(session.conversationId)).toHaveLength(PAGE_SEQS - 1);
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: PAGE_SEQS - 1, pageBlocks: { rows: 0, refused: 1 } });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a flipped byte in a block: the rows are opened one by one and read as stored', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const warm = await h.store.listMessages(session.conversationId);
+      const db = h.raw();
+      const block = db.prepare('SELECT block_ct FROM message_pages').get() as { block_ct: Buffer };
+      const bad = Buffer.from(block.block_ct);
+      bad[40]! ^= 0x80;
+      db.prepare('UPDATE message_pages SET block_ct = ?').run(bad);
+      db.close();
+      const cold = await h.cold();
+      expect(await cold.listMessages(session.conversationId)).toEqual(warm);
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: PAGE_SEQS, pageBlocks: { rows: 0, refused: 1 } });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it("another page's block swapped in is refused", async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, 2 * PAGE_SEQS);
+      const db = h.raw();
+      const [p0, p1] = db.prepare('SELECT block_ct FROM message_pages ORDER BY page').all() as { block_ct: Buffer }[];
+      db.prepare('UPDATE message_pages SET block_ct = ? WHERE page = 0').run(p1!.block_ct);
+      db.prepare('UPDATE message_pages SET block_ct = ? WHERE page = 1').run(p0!.block_ct);
+      db.close();
+      const cold = await h.cold();
+      expect(await cold.listMessages(session.conversationId)).toHaveLength(2 * PAGE_SEQS);
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: 2 * PAGE_SEQS, pageBlocks: { rows: 0, refused: 2 } });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('keeps no plaintext on disk (a marker in every message of a sealed page)', async () => {
+    const h = await harness('worker');
+    try {
+      const marker = `PAGE-MARKER-${Date.now().toString(36)}`;
+      await conversationOf(h, PAGE_SEQS, 'visitor-marker', (i) => `${marker} ${i}`);
+      expect(blocks(h)).toHaveLength(1);
+      await h.stop();
+      for (const f of readdirSync(h.dir)) {
+        if (!f.startsWith('huiliu.db')) continue;
+        const bytes = readFileSync(join(h.dir, f));
+        expect(bytes.includes(Buffer.from(marker)), f).toBe(false);
+        expect(bytes.includes(Buffer.from(marker, 'utf16le')), f).toBe(false);
+      }
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('retention deletes the blocks of the messages it deletes', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS + 3);
+      await h.store.claim(session.id, 'agent-a');
+      await h.store.close(session.id, 'agent-a', 'resolved');
+      expect(blocks(h)).toHaveLength(2);
+      const keys = createLocalKeyProvider(join(h.dir, 'keys'));
+      const privacy = createSqlitePrivacyStore({ path: h.path, keys });
+      try {
+        const report = await privacy.pruneConversations('general', new Date(Date.now() + 60_000).toISOString());
+        expect(report).toMatchObject({ sessions: 1, messages: PAGE_SEQS + 3 });
+      } finally {
+        await privacy.close();
+        await keys.close();
+      }
+      expect(blocks(h)).toHaveLength(0);
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
