@@ -141,7 +141,9 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
     clearTransfers: db.prepare('UPDATE transfers SET note_ct = NULL, summary_ct = NULL, decline_reason_ct = NULL WHERE session_id = ?'),
   };
   // Sealed page blocks (sessions/page-blocks.ts) copy messages' payloads: deleted with them.
-  const pageBlocks = hasTable('message_pages') ? { delOfSession: db.prepare(PAGE_SQL.deleteOfSession) } : null;
+  const pageBlocks = hasTable('message_pages')
+    ? { delOfSession: db.prepare(PAGE_SQL.deleteOfSession), delOfCustomer: db.prepare(PAGE_SQL.deleteOfCustomer) }
+    : null;
   // Tables of other capabilities that hold customer content: present when their stores opened the file.
   const attachments = hasTable('attachments')
     ? {
@@ -229,6 +231,8 @@ export function createSqlitePrivacyStore(options: { path: string; keys: KeyProvi
             q.delFacts.run(id);
             if (attachments) r.searchTermsRemoved += attachments.delTermsOf.run(id).changes;
             assist?.delPastReplies.run(id);
+            // Unreadable without the key already; derived copies go like the facts and past replies.
+            pageBlocks?.delOfCustomer.run(id);
             // An export bundle is sealed under its own key: destroy it with the customer's content.
             r.exportsWithdrawn += q.withdrawApproved.run(at, id).changes + q.withdrawPending.run(at, id).changes;
             for (const open of q.openOf.all(id) as { id: string; status: SessionRecord['status']; offered_agent_id: string | null }[]) {

@@ -357,4 +357,27 @@ describe('sealed page blocks: the rows stay the record', () => {
       await h.cleanup();
     }
   });
+
+  it("erasure destroys the customer's key and removes their blocks; a cold read refuses as before", async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      await conversationOf(h, PAGE_SEQS, 'visitor-other');
+      expect(blocks(h)).toHaveLength(2);
+      const keys = createLocalKeyProvider(join(h.dir, 'keys'));
+      const privacy = createSqlitePrivacyStore({ path: h.path, keys });
+      try {
+        expect(await privacy.shred([session.customerId])).toMatchObject({ keysDestroyed: 1 });
+      } finally {
+        await privacy.close();
+        await keys.close();
+      }
+      expect(blocks(h).map((b) => b.customer_id)).not.toContain(session.customerId);
+      expect(blocks(h)).toHaveLength(1);
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    } finally {
+      await h.cleanup();
+    }
+  });
 });

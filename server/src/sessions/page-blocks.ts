@@ -65,6 +65,8 @@ export const PAGE_SQL = {
   /** Blocks are a derived copy: whoever deletes messages deletes the blocks of their conversations too. */
   deleteOfSession:
     'DELETE FROM message_pages WHERE conversation_id IN (SELECT DISTINCT conversation_id FROM messages WHERE session_id = ?)',
+  /** A customer's blocks (crypto-erasure: unreadable once their key is destroyed; removed with their other derived data). */
+  deleteOfCustomer: 'DELETE FROM message_pages WHERE customer_id = ?',
 } as const;
 
 const pageAad = (p: PagePlace) => `mpage:${JSON.stringify([p.conversationId, p.page, p.customerId, p.firstSeq, p.lastSeq])}`;
