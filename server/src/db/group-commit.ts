@@ -18,6 +18,12 @@ export interface GroupCommitHooks {
    * rejected if it rejects. The next batch runs meanwhile. Absent: COMMIT itself is durable (FULL).
    */
   durable?: () => Promise<void>;
+  /**
+   * With `durable`: asked after a COMMIT when no other write is queued; true when it made the batch
+   * durable on this thread already (`WalSync.syncNowIfIdle`), and the writes are answered at once.
+   * Only for a thread that does nothing but write: the sync blocks it.
+   */
+  durableNow?: () => boolean;
 }
 
 /**
@@ -101,6 +107,7 @@ export class GroupCommit {
         else job.reject(o.error);
       });
     if (!this.hooks.durable) return answer();
+    if (this.queue.length === 0 && this.hooks.durableNow?.()) return answer();
     this.hooks.durable().then(answer, (error: unknown) => {
       for (const job of batch) job.reject(error);
     });

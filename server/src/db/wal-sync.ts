@@ -41,6 +41,24 @@ export class WalSync {
     });
   }
 
+  /**
+   * For a thread whose only job is writing (the session writer's worker): when no sync is in flight
+   * and none has failed, `fdatasync`s the WAL right here and answers true — everything this connection
+   * committed before the call is then on disk, without the two thread hops of a sync on libuv's pool.
+   * False: use `durable()` (a sync is running and will be followed by another, or one failed, and then
+   * `durable()` rejects with that error — a failure here is kept like any other, fail-stop).
+   */
+  syncNowIfIdle(): boolean {
+    if (this.failed || this.syncing || this.closing) return false;
+    try {
+      fdatasyncSync((this.fd ??= openSync(this.walPath, 'r+')));
+      return true;
+    } catch (error) {
+      this.failed = error;
+      return false;
+    }
+  }
+
   private start(): void {
     const waiters = this.next;
     this.next = [];
