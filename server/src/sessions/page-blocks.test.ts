@@ -381,3 +381,48 @@ describe('sealed page blocks: the rows stay the record', () => {
     }
   });
 });
+
+describe('sealed page blocks: tampering and reads a block must not cover (review)', () => {
+  /** Flips the last byte of the stored ciphertext of the message at `seq`. */
+  const flipRow = (h: Harness, seq: number) => {
+    const db = h.raw();
+    try {
+      const row = db.prepare('SELECT id, payload_ct FROM messages WHERE seq = ?').get(seq) as { id: string; payload_ct: Buffer };
+      const bad = Buffer.from(row.payload_ct);
+      bad[bad.length - 1]! ^= 0x01;
+      db.prepare('UPDATE messages SET payload_ct = ? WHERE id = ?').run(bad, row.id);
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a row whose ciphertext was flipped before its page was sealed is still caught, never vouched for', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, 10);
+      flipRow(h, 5);
+      await conversationOf(h, PAGE_SEQS - 10);
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0 });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a header changed before its page was sealed is still caught', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, 10);
+      const db = h.raw();
+      db.prepare(`UPDATE messages SET direction = 'out' WHERE seq = 5`).run();
+      db.close();
+      await conversationOf(h, PAGE_SEQS - 10);
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0 });
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
