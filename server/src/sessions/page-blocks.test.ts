@@ -425,4 +425,20 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
       await h.cleanup();
     }
   });
+
+  it('a header field stored as a BLOB of the same bytes is caught (the digest tells SQLite types apart)', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const db = h.raw();
+      // critical 1 → the BLOB x'31': the same text in the digest's code, but the reader's `critical === 1` is false.
+      db.prepare(`UPDATE messages SET critical = CAST('1' AS BLOB) WHERE seq = 7`).run();
+      db.close();
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0 });
+    } finally {
+      await h.cleanup();
+    }
+  });
 });

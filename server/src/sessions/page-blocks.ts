@@ -78,11 +78,37 @@ export const storedAadOf = (row: MessageRow): string | null =>
 /** Whether a row's format byte is one readers open (1 or 2): only such rows go into a block. */
 export const knownFormat = (row: MessageRow): boolean => row.payload_ct.length > 0 && (row.payload_ct[0] === 1 || row.payload_ct[0] === 2);
 
+const isText = (v: unknown) => typeof v === 'string';
+const isTextOrNone = (v: unknown) => v === null || v === undefined || typeof v === 'string';
+
+/**
+ * Whether every column of a row has the type the writer stores (text, integer, null where allowed; the
+ * payload a Buffer). SQLite keeps whatever type a value was written with, and `headerCode` renders a
+ * BLOB of the same bytes as the text — or the integer 1 — it replaced: only well-typed rows are
+ * checked against a block (any other is opened row by row, where its header fails the GCM check).
+ */
+export const wellTyped = (r: MessageRow): boolean =>
+  Number.isSafeInteger(r.seq) &&
+  (r.critical === 0 || r.critical === 1) &&
+  Buffer.isBuffer(r.payload_ct) &&
+  isText(r.id) &&
+  isText(r.conversation_id) &&
+  isText(r.customer_id) &&
+  isText(r.session_id) &&
+  isText(r.channel) &&
+  isText(r.direction) &&
+  isText(r.kind) &&
+  isText(r.client_message_id) &&
+  isTextOrNone(r.author_id) &&
+  isTextOrNone(r.author_kind) &&
+  isText(r.sent_at) &&
+  isText(r.received_at);
+
 const field = (s: string | null | undefined) => (s === null || s === undefined ? '-' : `${s.length}:${s}`);
 
 /**
  * A row's header for the page digest: each text field length-prefixed (`<UTF-16 length>:<text>`, `-` for
- * none), so the concatenation of rows is injective. The conversation and customer are not in it: a block
+ * none), so the concatenation of well-typed rows (`wellTyped`: only those are checked) is injective. The conversation and customer are not in it: a block
  * is bound to both (its AAD) and only rows with exactly those are checked against it. Text read from SQLite is decoded UTF-8, hence
  * well-formed, so its UTF-8 encoding for the hash is injective too. ~4× cheaper than the AAD's JSON.
  */
@@ -223,7 +249,7 @@ export class PageBlockReader {
   static payloadOf(vouched: Map<string, Vouched> | null, row: MessageRow): string | undefined {
     const v = vouched?.get(row.id);
     if (!v) return undefined;
-    if (v.row === row || (v.row.payload_ct.equals(row.payload_ct) && v.code === headerCode(row))) return v.payload;
+    if (v.row === row || (wellTyped(row) && v.row.payload_ct.equals(row.payload_ct) && v.code === headerCode(row))) return v.payload;
     return undefined;
   }
 
@@ -246,7 +272,7 @@ export class PageBlockReader {
     // A read that covers part of the page (an offset inside it, a limit): the digest is over the whole page.
     if (own.length !== opened.payloads.length)
       own = (this.pageRows.all(place.conversationId, place.firstSeq, place.lastSeq) as MessageRow[]).filter(inBlock);
-    const checked = own.length === opened.payloads.length && own.every(knownFormat) ? pageDigest(own) : null;
+    const checked = own.length === opened.payloads.length && own.every((r) => knownFormat(r) && wellTyped(r)) ? pageDigest(own) : null;
     if (!checked || !checked.digest.equals(opened.digest)) {
       this.stats.refused++;
       return null;
