@@ -441,4 +441,18 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
       await h.cleanup();
     }
   });
+
+  it('the customer timeline (newest first) reads a cold page through its block', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const warm = await h.store.listMessages(session.conversationId);
+      const cold = await h.cold();
+      const page = await cold.timeline(session.customerId, { limit: PAGE_SEQS });
+      expect(page.messages).toEqual([...warm].reverse());
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: 0, pageBlocks: { rows: PAGE_SEQS, opened: 1, refused: 0 } });
+    } finally {
+      await h.cleanup();
+    }
+  });
 });

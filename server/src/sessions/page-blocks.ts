@@ -268,7 +268,8 @@ export class PageBlockReader {
     this.stats.opened++;
     const inBlock = (r: MessageRow) =>
       r.conversation_id === place.conversationId && r.customer_id === place.customerId && r.seq >= place.firstSeq && r.seq <= place.lastSeq;
-    let own = rows.filter(inBlock);
+    // In seq order, as the digest is: a read may list rows newest first (the customer timeline).
+    let own = rows.filter(inBlock).sort((a, b) => a.seq - b.seq);
     // A read that covers part of the page (an offset inside it, a limit): the digest is over the whole page.
     if (own.length !== opened.payloads.length)
       own = (this.pageRows.all(place.conversationId, place.firstSeq, place.lastSeq) as MessageRow[]).filter(inBlock);
