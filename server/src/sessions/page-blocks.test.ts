@@ -7,7 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { TamperError } from '../crypto/aead';
 import { createLocalKeyProvider } from '../keys/provider.local';
 import { createSqlitePrivacyStore } from '../privacy/privacy.sqlite';
-import { headerCode, openPageBlock, PAGE_SEQS, pageDigest, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
+import { OpenedPayloadCache } from './opened-cache';
+import {
+  headerCode,
+  openPageBlock,
+  PAGE_SEQS,
+  PageBlockReader,
+  pageDigest,
+  placeOf,
+  sealPageBlock,
+  type PageBlockRow,
+} from './page-blocks';
 import type { MessageRow } from './sqlite-rows';
 import { draft } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
@@ -453,6 +463,52 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
       expect(cold.openedCacheStats!()).toMatchObject({ misses: 0, pageBlocks: { rows: PAGE_SEQS, opened: 1, refused: 0 } });
     } finally {
       await h.cleanup();
+    }
+  });
+
+  it('a row read with another conversation or customer than the one the block was checked against gets no payload from it', () => {
+    const db = new Database(':memory:');
+    try {
+      db.exec(`CREATE TABLE messages (id TEXT PRIMARY KEY, conversation_id TEXT, session_id TEXT, customer_id TEXT, seq INTEGER,
+        channel TEXT, direction TEXT, kind TEXT, payload_ct BLOB, content_hmac TEXT, client_message_id TEXT, critical INTEGER,
+        author_id TEXT, author_kind TEXT, sent_at TEXT, received_at TEXT);
+        CREATE TABLE message_pages (conversation_id TEXT, page INTEGER, customer_id TEXT, first_seq INTEGER, last_seq INTEGER,
+        block_ct BLOB, PRIMARY KEY (conversation_id, page, customer_id));`);
+      const key = randomBytes(32);
+      const rows: MessageRow[] = Array.from({ length: 6 }, (_, i) => ({
+        id: `m${i + 1}`,
+        conversation_id: 'c1',
+        session_id: 's1',
+        customer_id: 'u1',
+        seq: i + 1,
+        channel: 'WB',
+        direction: 'in',
+        kind: 'text',
+        payload_ct: Buffer.from([2, ...randomBytes(40)]),
+        content_hmac: 'h',
+        client_message_id: `cm${i + 1}`,
+        critical: 1,
+        author_id: null,
+        author_kind: 'customer',
+        sent_at: '2026-12-02T00:00:00.000Z',
+        received_at: '2026-12-02T00:00:00.000Z',
+      }));
+      const insert = db.prepare(`INSERT INTO messages VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction,
+        @kind, @payload_ct, @content_hmac, @client_message_id, @critical, @author_id, @author_kind, @sent_at, @received_at)`);
+      for (const r of rows) insert.run(r);
+      const payloads = rows.map((r) => `{"body":{"text":"${r.id}"},"meta":{}}`);
+      const place = { conversationId: 'c1', page: 0, customerId: 'u1', firstSeq: 1, lastSeq: 6 };
+      db.prepare('INSERT INTO message_pages VALUES (?, ?, ?, ?, ?, ?)').run('c1', 0, 'u1', 1, 6, sealPageBlock(key, place, rows, payloads));
+      const reader = new PageBlockReader(db, () => key, new OpenedPayloadCache(0));
+      // What a read saw while the row was elsewhere (another statement than the block's check, the file changed between).
+      for (const change of [{ conversation_id: 'c2' }, { customer_id: 'u2' }] as Partial<MessageRow>[]) {
+        const read = rows.map((r, i) => (i === 2 ? { ...r, ...change } : r));
+        const vouched = reader.vouch(read);
+        expect(PageBlockReader.payloadOf(vouched, read[0]!)).toBe(payloads[0]);
+        expect(PageBlockReader.payloadOf(vouched, read[2]!), JSON.stringify(change)).toBeUndefined();
+      }
+    } finally {
+      db.close();
     }
   });
 });

@@ -245,11 +245,23 @@ export class PageBlockReader {
     return out;
   }
 
-  /** The payload `vouched` holds for `row` when `row` is byte-for-byte the row it was checked against. */
+  /**
+   * The payload `vouched` holds for `row` when `row` is byte-for-byte the row it was checked against —
+   * its conversation and customer too (the header code leaves them out): a read's row and the row a
+   * partial read's block was checked against come from two statements, and the file may change between.
+   */
   static payloadOf(vouched: Map<string, Vouched> | null, row: MessageRow): string | undefined {
     const v = vouched?.get(row.id);
     if (!v) return undefined;
-    if (v.row === row || (wellTyped(row) && v.row.payload_ct.equals(row.payload_ct) && v.code === headerCode(row))) return v.payload;
+    if (v.row === row) return v.payload;
+    if (
+      wellTyped(row) &&
+      v.row.conversation_id === row.conversation_id &&
+      v.row.customer_id === row.customer_id &&
+      v.row.payload_ct.equals(row.payload_ct) &&
+      v.code === headerCode(row)
+    )
+      return v.payload;
     return undefined;
   }
 
