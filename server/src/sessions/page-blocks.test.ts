@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { getHeapSnapshot } from 'node:v8';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,7 @@ async function harness(writer: 'worker' | 'inline') {
   return {
     dir,
     path,
+    keys,
     store,
     /** Another store on the same file with nothing cached: what another process or a restart reads. */
     async cold(): Promise<SessionStore> {
@@ -62,6 +64,16 @@ async function harness(writer: 'worker' | 'inline') {
 }
 
 type Harness = Awaited<ReturnType<typeof harness>>;
+
+/**
+ * Whether a string holding `parts` joined is reachable in this thread's heap (a snapshot collects
+ * garbage first). The parts are joined only after the snapshot, so the needle itself is not found.
+ */
+async function heapHolds(parts: readonly string[]): Promise<boolean> {
+  let text = '';
+  for await (const chunk of getHeapSnapshot()) text += String(chunk);
+  return text.includes(JSON.stringify(parts.join('')).slice(1, -1));
+}
 
 /** `n` customer messages in one conversation of customer `externalId`; returns the session. */
 async function conversationOf(h: Harness, n: number, externalId = 'visitor-pages', text = (i: number) => `message ${i} 你好 😀`) {
@@ -509,6 +521,31 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
       }
     } finally {
       db.close();
+    }
+  });
+
+  it("erasure leaves none of the customer's payloads in the writer's memory of recent payloads", async () => {
+    const h = await harness('inline');
+    try {
+      const marker = `ERASE-MARKER-${Date.now().toString(36)}`;
+      // Below a page: nothing sealed, the payloads only remembered (and in the store's opened cache).
+      const session = await conversationOf(h, 10, 'visitor-erased', (i) => `${marker} ${i}`);
+      // The payload of message 7 as the writer seals it.
+      const needle = ['{"body":{"text":"', marker, ' 7"},"meta":{}}'];
+      expect(await heapHolds(needle)).toBe(true);
+      // The server's privacy store shares the store's key provider (so every thread's ring learns of the erasure).
+      const privacy = createSqlitePrivacyStore({ path: h.path, keys: h.keys });
+      try {
+        expect(await privacy.shred([session.customerId])).toMatchObject({ keysDestroyed: 1 });
+      } finally {
+        await privacy.close();
+      }
+      // What the server does on `customer.erased`; the writer learns of it at its next key use.
+      h.store.forgetCached([session.customerId]);
+      await conversationOf(h, 1, 'visitor-after');
+      expect(await heapHolds(needle)).toBe(false);
+    } finally {
+      await h.cleanup();
     }
   });
 });

@@ -349,6 +349,17 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       recentChars -= old.chars;
     }
   };
+  // Erasure covers this memory too (DESIGN §8): an erased customer's payloads go once the ring learns of it.
+  ring.onShred((keyExists) => {
+    const erased = new Map<string, boolean>();
+    for (const [id, e] of recentPayloads) {
+      let gone = erased.get(e.header.customerId);
+      if (gone === undefined) erased.set(e.header.customerId, (gone = !keyExists(customerKeyOwner(e.header.customerId))));
+      if (!gone) continue;
+      recentPayloads.delete(id);
+      recentChars -= e.chars;
+    }
+  });
   /** The plaintext of a stored row: from `recentPayloads` when the row is the very record sealed, else opened. @throws TamperError */
   const payloadOfRow = (key: Buffer, r: MessageRow): string => {
     const aadOf = messageAadOf(rowHeader(r));
