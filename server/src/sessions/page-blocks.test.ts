@@ -548,4 +548,39 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
       await h.cleanup();
     }
   });
+
+  it("a read of one customer's messages opens no other customer's block of the page (a merge group's conversation)", async () => {
+    const h = await harness('inline');
+    try {
+      const a = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'pages-a' }, text: 'a' }), {
+        skillGroup: 'general',
+      });
+      const b = await h.store.appendInbound(draft({ identity: { channel: 'AP', externalId: 'pages-b' } }), { skillGroup: 'general' });
+      await h.store.mergeCustomers({
+        survivorId: a.session.customerId,
+        mergedId: b.session.customerId,
+        by: 'agent-a',
+        reason: 'same person',
+      });
+      await h.store.claim(b.session.id, 'agent-a');
+      await h.store.close(b.session.id, 'agent-a', 'resolved');
+      // B goes on in A's open conversation: its page holds both customers' messages, one block each.
+      for (let i = 2; i <= PAGE_SEQS; i++) {
+        const identity =
+          i % 3 === 0 ? { channel: 'AP' as const, externalId: 'pages-b' } : { channel: 'WB' as const, externalId: 'pages-a' };
+        await h.store.appendInbound(draft({ identity, text: `m ${i}` }), { skillGroup: 'general' });
+      }
+      expect(blocks(h).filter((x) => x.conversation_id === a.session.conversationId)).toHaveLength(2);
+      const cold = await h.cold();
+      // B's data key in the ring (a read of B's newest message: too few rows for a block).
+      expect(
+        (await cold.listMessages(a.session.conversationId, { afterSeq: PAGE_SEQS - 3, customerId: b.session.customerId })).length,
+      ).toBe(1);
+      const own = await cold.listMessages(a.session.conversationId, { customerId: a.session.customerId });
+      expect(own.every((m) => m.customerId === a.session.customerId)).toBe(true);
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: 1, pageBlocks: { rows: own.length, opened: 1, refused: 0 } });
+    } finally {
+      await h.cleanup();
+    }
+  });
 });

@@ -220,22 +220,29 @@ export class PageBlockReader {
    */
   vouch(rows: readonly MessageRow[]): Map<string, Vouched> | null {
     if (rows.length < PAGE_BLOCK_MIN_ROWS) return null;
-    const cold = new Map<string, Map<number, number>>(); // conversation → page → rows missing the cache
+    // conversation → page → rows missing the cache, and their customers: only those customers' blocks
+    // are opened (a read of one customer's messages does not open — decrypt — another's on the page).
+    const cold = new Map<string, Map<number, { n: number; customers: Set<string> }>>();
     for (const r of rows) {
       const key = this.keyOf(r.customer_id);
       if (!key || this.cache.holds(r.id, key, r.payload_ct)) continue;
       let pages = cold.get(r.conversation_id);
       if (!pages) cold.set(r.conversation_id, (pages = new Map()));
       const page = pageOf(r.seq);
-      pages.set(page, (pages.get(page) ?? 0) + 1);
+      const seen = pages.get(page);
+      if (seen) {
+        seen.n++;
+        seen.customers.add(r.customer_id);
+      } else pages.set(page, { n: 1, customers: new Set([r.customer_id]) });
     }
     let out: Map<string, Vouched> | null = null;
     for (const [conversationId, pages] of cold) {
-      const wanted = [...pages].filter(([, n]) => n >= PAGE_BLOCK_MIN_ROWS).map(([page]) => page);
+      const wanted = [...pages].filter(([, seen]) => seen.n >= PAGE_BLOCK_MIN_ROWS).map(([page]) => page);
       if (wanted.length === 0) continue;
       const blocks = this.blocksBetween.all(conversationId, Math.min(...wanted), Math.max(...wanted)) as PageBlockRow[];
       for (const block of blocks) {
-        if (!pages.has(block.page) || pages.get(block.page)! < PAGE_BLOCK_MIN_ROWS) continue;
+        const seen = pages.get(block.page);
+        if (!seen || seen.n < PAGE_BLOCK_MIN_ROWS || !seen.customers.has(block.customer_id)) continue;
         const vouched = this.check(block, rows);
         if (!vouched) continue;
         out ??= new Map();
