@@ -33,6 +33,19 @@ export class DataKeyRing {
     this.seenShred = epoch;
     const exists = this.db.prepare('SELECT 1 AS x FROM data_keys WHERE owner = ?');
     for (const owner of [...this.cache.keys()]) if (!exists.get(owner)) this.cache.delete(owner);
+    const keyExists = (owner: string) => exists.get(owner) !== undefined;
+    for (const fn of this.shredListeners) fn(keyExists);
+  }
+
+  private readonly shredListeners: ((keyExists: (owner: string) => boolean) => void)[] = [];
+
+  /**
+   * Calls `fn` in this ring's thread each time the ring learns of an erasure (at its next `get` or
+   * `peek` after one), with a point check of whether an owner's key still exists: whoever keeps
+   * plaintext beside the ring (the session writer's recent payloads) drops the erased customers' there.
+   */
+  onShred(fn: (keyExists: (owner: string) => boolean) => void): void {
+    this.shredListeners.push(fn);
   }
 
   /**

@@ -1,13 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { getHeapSnapshot } from 'node:v8';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { TamperError } from '../crypto/aead';
 import { createLocalKeyProvider } from '../keys/provider.local';
 import { createSqlitePrivacyStore } from '../privacy/privacy.sqlite';
-import { headerCode, openPageBlock, PAGE_SEQS, pageDigest, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
+import { OpenedPayloadCache } from './opened-cache';
+import {
+  headerCode,
+  openPageBlock,
+  PAGE_SEQS,
+  PageBlockReader,
+  pageDigest,
+  placeOf,
+  sealPageBlock,
+  type PageBlockRow,
+} from './page-blocks';
 import type { MessageRow } from './sqlite-rows';
 import { draft } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
@@ -24,6 +35,7 @@ async function harness(writer: 'worker' | 'inline') {
   return {
     dir,
     path,
+    keys,
     store,
     /** Another store on the same file with nothing cached: what another process or a restart reads. */
     async cold(): Promise<SessionStore> {
@@ -52,6 +64,16 @@ async function harness(writer: 'worker' | 'inline') {
 }
 
 type Harness = Awaited<ReturnType<typeof harness>>;
+
+/**
+ * Whether a string holding `parts` joined is reachable in this thread's heap (a snapshot collects
+ * garbage first). The parts are joined only after the snapshot, so the needle itself is not found.
+ */
+async function heapHolds(parts: readonly string[]): Promise<boolean> {
+  let text = '';
+  for await (const chunk of getHeapSnapshot()) text += String(chunk);
+  return text.includes(JSON.stringify(parts.join('')).slice(1, -1));
+}
 
 /** `n` customer messages in one conversation of customer `externalId`; returns the session. */
 async function conversationOf(h: Harness, n: number, externalId = 'visitor-pages', text = (i: number) => `message ${i} 你好 😀`) {
@@ -376,6 +398,187 @@ describe('sealed page blocks: the rows stay the record', () => {
       expect(blocks(h)).toHaveLength(1);
       const cold = await h.cold();
       await expect(cold.listMessages(session.conversationId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
+
+describe('sealed page blocks: tampering and reads a block must not cover (review)', () => {
+  /** Flips the last byte of the stored ciphertext of the message at `seq`. */
+  const flipRow = (h: Harness, seq: number) => {
+    const db = h.raw();
+    try {
+      const row = db.prepare('SELECT id, payload_ct FROM messages WHERE seq = ?').get(seq) as { id: string; payload_ct: Buffer };
+      const bad = Buffer.from(row.payload_ct);
+      bad[bad.length - 1]! ^= 0x01;
+      db.prepare('UPDATE messages SET payload_ct = ? WHERE id = ?').run(bad, row.id);
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a row whose ciphertext was flipped before its page was sealed is still caught, never vouched for', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, 10);
+      flipRow(h, 5);
+      await conversationOf(h, PAGE_SEQS - 10);
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0 });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a header changed before its page was sealed is still caught', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, 10);
+      const db = h.raw();
+      db.prepare(`UPDATE messages SET direction = 'out' WHERE seq = 5`).run();
+      db.close();
+      await conversationOf(h, PAGE_SEQS - 10);
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0 });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a header field stored as a BLOB of the same bytes is caught (the digest tells SQLite types apart)', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const db = h.raw();
+      // critical 1 → the BLOB x'31': the same text in the digest's code, but the reader's `critical === 1` is false.
+      db.prepare(`UPDATE messages SET critical = CAST('1' AS BLOB) WHERE seq = 7`).run();
+      db.close();
+      const cold = await h.cold();
+      await expect(cold.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+      expect(cold.openedCacheStats!().pageBlocks).toMatchObject({ rows: 0 });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('the customer timeline (newest first) reads a cold page through its block', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, PAGE_SEQS);
+      const warm = await h.store.listMessages(session.conversationId);
+      const cold = await h.cold();
+      const page = await cold.timeline(session.customerId, { limit: PAGE_SEQS });
+      expect(page.messages).toEqual([...warm].reverse());
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: 0, pageBlocks: { rows: PAGE_SEQS, opened: 1, refused: 0 } });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a row read with another conversation or customer than the one the block was checked against gets no payload from it', () => {
+    const db = new Database(':memory:');
+    try {
+      db.exec(`CREATE TABLE messages (id TEXT PRIMARY KEY, conversation_id TEXT, session_id TEXT, customer_id TEXT, seq INTEGER,
+        channel TEXT, direction TEXT, kind TEXT, payload_ct BLOB, content_hmac TEXT, client_message_id TEXT, critical INTEGER,
+        author_id TEXT, author_kind TEXT, sent_at TEXT, received_at TEXT);
+        CREATE TABLE message_pages (conversation_id TEXT, page INTEGER, customer_id TEXT, first_seq INTEGER, last_seq INTEGER,
+        block_ct BLOB, PRIMARY KEY (conversation_id, page, customer_id));`);
+      const key = randomBytes(32);
+      const rows: MessageRow[] = Array.from({ length: 6 }, (_, i) => ({
+        id: `m${i + 1}`,
+        conversation_id: 'c1',
+        session_id: 's1',
+        customer_id: 'u1',
+        seq: i + 1,
+        channel: 'WB',
+        direction: 'in',
+        kind: 'text',
+        payload_ct: Buffer.from([2, ...randomBytes(40)]),
+        content_hmac: 'h',
+        client_message_id: `cm${i + 1}`,
+        critical: 1,
+        author_id: null,
+        author_kind: 'customer',
+        sent_at: '2026-12-02T00:00:00.000Z',
+        received_at: '2026-12-02T00:00:00.000Z',
+      }));
+      const insert = db.prepare(`INSERT INTO messages VALUES (@id, @conversation_id, @session_id, @customer_id, @seq, @channel, @direction,
+        @kind, @payload_ct, @content_hmac, @client_message_id, @critical, @author_id, @author_kind, @sent_at, @received_at)`);
+      for (const r of rows) insert.run(r);
+      const payloads = rows.map((r) => `{"body":{"text":"${r.id}"},"meta":{}}`);
+      const place = { conversationId: 'c1', page: 0, customerId: 'u1', firstSeq: 1, lastSeq: 6 };
+      db.prepare('INSERT INTO message_pages VALUES (?, ?, ?, ?, ?, ?)').run('c1', 0, 'u1', 1, 6, sealPageBlock(key, place, rows, payloads));
+      const reader = new PageBlockReader(db, () => key, new OpenedPayloadCache(0));
+      // What a read saw while the row was elsewhere (another statement than the block's check, the file changed between).
+      for (const change of [{ conversation_id: 'c2' }, { customer_id: 'u2' }] as Partial<MessageRow>[]) {
+        const read = rows.map((r, i) => (i === 2 ? { ...r, ...change } : r));
+        const vouched = reader.vouch(read);
+        expect(PageBlockReader.payloadOf(vouched, read[0]!)).toBe(payloads[0]);
+        expect(PageBlockReader.payloadOf(vouched, read[2]!), JSON.stringify(change)).toBeUndefined();
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it("erasure leaves none of the customer's payloads in the writer's memory of recent payloads", async () => {
+    const h = await harness('inline');
+    try {
+      const marker = `ERASE-MARKER-${Date.now().toString(36)}`;
+      // Below a page: nothing sealed, the payloads only remembered (and in the store's opened cache).
+      const session = await conversationOf(h, 10, 'visitor-erased', (i) => `${marker} ${i}`);
+      // The payload of message 7 as the writer seals it.
+      const needle = ['{"body":{"text":"', marker, ' 7"},"meta":{}}'];
+      expect(await heapHolds(needle)).toBe(true);
+      // The server's privacy store shares the store's key provider (so every thread's ring learns of the erasure).
+      const privacy = createSqlitePrivacyStore({ path: h.path, keys: h.keys });
+      try {
+        expect(await privacy.shred([session.customerId])).toMatchObject({ keysDestroyed: 1 });
+      } finally {
+        await privacy.close();
+      }
+      // What the server does on `customer.erased`; the writer learns of it at its next key use.
+      h.store.forgetCached([session.customerId]);
+      await conversationOf(h, 1, 'visitor-after');
+      expect(await heapHolds(needle)).toBe(false);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it("a read of one customer's messages opens no other customer's block of the page (a merge group's conversation)", async () => {
+    const h = await harness('inline');
+    try {
+      const a = await h.store.appendInbound(draft({ identity: { channel: 'WB', externalId: 'pages-a' }, text: 'a' }), {
+        skillGroup: 'general',
+      });
+      const b = await h.store.appendInbound(draft({ identity: { channel: 'AP', externalId: 'pages-b' } }), { skillGroup: 'general' });
+      await h.store.mergeCustomers({
+        survivorId: a.session.customerId,
+        mergedId: b.session.customerId,
+        by: 'agent-a',
+        reason: 'same person',
+      });
+      await h.store.claim(b.session.id, 'agent-a');
+      await h.store.close(b.session.id, 'agent-a', 'resolved');
+      // B goes on in A's open conversation: its page holds both customers' messages, one block each.
+      for (let i = 2; i <= PAGE_SEQS; i++) {
+        const identity =
+          i % 3 === 0 ? { channel: 'AP' as const, externalId: 'pages-b' } : { channel: 'WB' as const, externalId: 'pages-a' };
+        await h.store.appendInbound(draft({ identity, text: `m ${i}` }), { skillGroup: 'general' });
+      }
+      expect(blocks(h).filter((x) => x.conversation_id === a.session.conversationId)).toHaveLength(2);
+      const cold = await h.cold();
+      // B's data key in the ring (a read of B's newest message: too few rows for a block).
+      expect(
+        (await cold.listMessages(a.session.conversationId, { afterSeq: PAGE_SEQS - 3, customerId: b.session.customerId })).length,
+      ).toBe(1);
+      const own = await cold.listMessages(a.session.conversationId, { customerId: a.session.customerId });
+      expect(own.every((m) => m.customerId === a.session.customerId)).toBe(true);
+      expect(cold.openedCacheStats!()).toMatchObject({ misses: 1, pageBlocks: { rows: own.length, opened: 1, refused: 0 } });
     } finally {
       await h.cleanup();
     }

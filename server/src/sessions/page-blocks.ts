@@ -78,11 +78,37 @@ export const storedAadOf = (row: MessageRow): string | null =>
 /** Whether a row's format byte is one readers open (1 or 2): only such rows go into a block. */
 export const knownFormat = (row: MessageRow): boolean => row.payload_ct.length > 0 && (row.payload_ct[0] === 1 || row.payload_ct[0] === 2);
 
+const isText = (v: unknown) => typeof v === 'string';
+const isTextOrNone = (v: unknown) => v === null || v === undefined || typeof v === 'string';
+
+/**
+ * Whether every column of a row has the type the writer stores (text, integer, null where allowed; the
+ * payload a Buffer). SQLite keeps whatever type a value was written with, and `headerCode` renders a
+ * BLOB of the same bytes as the text — or the integer 1 — it replaced: only well-typed rows are
+ * checked against a block (any other is opened row by row, where its header fails the GCM check).
+ */
+export const wellTyped = (r: MessageRow): boolean =>
+  Number.isSafeInteger(r.seq) &&
+  (r.critical === 0 || r.critical === 1) &&
+  Buffer.isBuffer(r.payload_ct) &&
+  isText(r.id) &&
+  isText(r.conversation_id) &&
+  isText(r.customer_id) &&
+  isText(r.session_id) &&
+  isText(r.channel) &&
+  isText(r.direction) &&
+  isText(r.kind) &&
+  isText(r.client_message_id) &&
+  isTextOrNone(r.author_id) &&
+  isTextOrNone(r.author_kind) &&
+  isText(r.sent_at) &&
+  isText(r.received_at);
+
 const field = (s: string | null | undefined) => (s === null || s === undefined ? '-' : `${s.length}:${s}`);
 
 /**
  * A row's header for the page digest: each text field length-prefixed (`<UTF-16 length>:<text>`, `-` for
- * none), so the concatenation of rows is injective. The conversation and customer are not in it: a block
+ * none), so the concatenation of well-typed rows (`wellTyped`: only those are checked) is injective. The conversation and customer are not in it: a block
  * is bound to both (its AAD) and only rows with exactly those are checked against it. Text read from SQLite is decoded UTF-8, hence
  * well-formed, so its UTF-8 encoding for the hash is injective too. ~4× cheaper than the AAD's JSON.
  */
@@ -194,22 +220,29 @@ export class PageBlockReader {
    */
   vouch(rows: readonly MessageRow[]): Map<string, Vouched> | null {
     if (rows.length < PAGE_BLOCK_MIN_ROWS) return null;
-    const cold = new Map<string, Map<number, number>>(); // conversation → page → rows missing the cache
+    // conversation → page → rows missing the cache, and their customers: only those customers' blocks
+    // are opened (a read of one customer's messages does not open — decrypt — another's on the page).
+    const cold = new Map<string, Map<number, { n: number; customers: Set<string> }>>();
     for (const r of rows) {
       const key = this.keyOf(r.customer_id);
       if (!key || this.cache.holds(r.id, key, r.payload_ct)) continue;
       let pages = cold.get(r.conversation_id);
       if (!pages) cold.set(r.conversation_id, (pages = new Map()));
       const page = pageOf(r.seq);
-      pages.set(page, (pages.get(page) ?? 0) + 1);
+      const seen = pages.get(page);
+      if (seen) {
+        seen.n++;
+        seen.customers.add(r.customer_id);
+      } else pages.set(page, { n: 1, customers: new Set([r.customer_id]) });
     }
     let out: Map<string, Vouched> | null = null;
     for (const [conversationId, pages] of cold) {
-      const wanted = [...pages].filter(([, n]) => n >= PAGE_BLOCK_MIN_ROWS).map(([page]) => page);
+      const wanted = [...pages].filter(([, seen]) => seen.n >= PAGE_BLOCK_MIN_ROWS).map(([page]) => page);
       if (wanted.length === 0) continue;
       const blocks = this.blocksBetween.all(conversationId, Math.min(...wanted), Math.max(...wanted)) as PageBlockRow[];
       for (const block of blocks) {
-        if (!pages.has(block.page) || pages.get(block.page)! < PAGE_BLOCK_MIN_ROWS) continue;
+        const seen = pages.get(block.page);
+        if (!seen || seen.n < PAGE_BLOCK_MIN_ROWS || !seen.customers.has(block.customer_id)) continue;
         const vouched = this.check(block, rows);
         if (!vouched) continue;
         out ??= new Map();
@@ -219,11 +252,23 @@ export class PageBlockReader {
     return out;
   }
 
-  /** The payload `vouched` holds for `row` when `row` is byte-for-byte the row it was checked against. */
+  /**
+   * The payload `vouched` holds for `row` when `row` is byte-for-byte the row it was checked against —
+   * its conversation and customer too (the header code leaves them out): a read's row and the row a
+   * partial read's block was checked against come from two statements, and the file may change between.
+   */
   static payloadOf(vouched: Map<string, Vouched> | null, row: MessageRow): string | undefined {
     const v = vouched?.get(row.id);
     if (!v) return undefined;
-    if (v.row === row || (v.row.payload_ct.equals(row.payload_ct) && v.code === headerCode(row))) return v.payload;
+    if (v.row === row) return v.payload;
+    if (
+      wellTyped(row) &&
+      v.row.conversation_id === row.conversation_id &&
+      v.row.customer_id === row.customer_id &&
+      v.row.payload_ct.equals(row.payload_ct) &&
+      v.code === headerCode(row)
+    )
+      return v.payload;
     return undefined;
   }
 
@@ -242,11 +287,12 @@ export class PageBlockReader {
     this.stats.opened++;
     const inBlock = (r: MessageRow) =>
       r.conversation_id === place.conversationId && r.customer_id === place.customerId && r.seq >= place.firstSeq && r.seq <= place.lastSeq;
-    let own = rows.filter(inBlock);
+    // In seq order, as the digest is: a read may list rows newest first (the customer timeline).
+    let own = rows.filter(inBlock).sort((a, b) => a.seq - b.seq);
     // A read that covers part of the page (an offset inside it, a limit): the digest is over the whole page.
     if (own.length !== opened.payloads.length)
       own = (this.pageRows.all(place.conversationId, place.firstSeq, place.lastSeq) as MessageRow[]).filter(inBlock);
-    const checked = own.length === opened.payloads.length && own.every(knownFormat) ? pageDigest(own) : null;
+    const checked = own.length === opened.payloads.length && own.every((r) => knownFormat(r) && wellTyped(r)) ? pageDigest(own) : null;
     if (!checked || !checked.digest.equals(opened.digest)) {
       this.stats.refused++;
       return null;

@@ -26,6 +26,8 @@ import {
   INDEX_KEY_OWNER,
   rowHeader,
   messageAadOf,
+  messageHeaderAad,
+  type MessageHeader,
   sealMessage,
   ratingCommentAad,
   linkAad,
@@ -162,8 +164,19 @@ export async function openSessionWriter(options: {
  * after its transaction is on disk (synchronous=FULL inline; in the thread, NORMAL plus `WalSync`). Runs in the writer worker thread in production
  * (`writer.worker.ts`), or on the caller's thread when the store is opened `writer: 'inline'`.
  */
-/** The writer's memory of payloads it sealed lately, for page blocks (UTF-16 code units, ~8 MB). */
+/** The writer's memory of payloads it sealed lately, for page blocks (UTF-16 code units, ~8 MB: payload, half the record's bytes, header). */
 const RECENT_PAYLOAD_CHARS = 4 * 1024 * 1024;
+/** What an entry's header and slot count for, in UTF-16 code units (rough). */
+const RECENT_ENTRY_CHARS = 200;
+
+/** A payload the writer sealed lately and the record it sealed it as (`sealed` bytes, AAD fields `header`, `seq`); `chars`: its share of the budget. */
+interface RecentPayload {
+  payload: string;
+  sealed: Buffer;
+  header: MessageHeader;
+  seq: number;
+  chars: number;
+}
 
 function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   const { db, ring, commit, blind, continuityMs, now } = options;
@@ -316,21 +329,44 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
 
   /**
-   * Payloads this writer sealed lately (message id → plaintext), so sealing a page block opens nothing
-   * in the usual case. Bounded (`RECENT_PAYLOAD_CHARS`, oldest dropped first); a row whose payload is not
-   * here is opened from its stored ciphertext. An entry of a rolled-back row is never asked for (ids are
+   * Payloads this writer sealed lately (message id → plaintext, with the record it sealed: its bytes,
+   * AAD and seq), so sealing a page block opens nothing in the usual case. A payload is taken only for
+   * a row that is still exactly that record — its stored bytes, the AAD its header forms and its seq — so a row
+   * changed on disk before its page is sealed is opened (and caught) like any other, never vouched for
+   * by a block. Bounded (`RECENT_PAYLOAD_CHARS`, oldest dropped first); a row whose payload is not here
+   * is opened from its stored ciphertext. An entry of a rolled-back row is never asked for (ids are
    * uuidv7, never reused).
    */
-  const recentPayloads = new Map<string, string>();
+  const recentPayloads = new Map<string, RecentPayload>();
   let recentChars = 0;
-  const rememberPayload = (id: string, payload: string) => {
-    recentPayloads.set(id, payload);
-    recentChars += payload.length;
+  const rememberPayload = (id: string, entry: Omit<RecentPayload, 'chars'>) => {
+    const chars = entry.payload.length + Math.ceil(entry.sealed.length / 2) + RECENT_ENTRY_CHARS;
+    recentPayloads.set(id, { ...entry, chars });
+    recentChars += chars;
     while (recentChars > RECENT_PAYLOAD_CHARS) {
-      const [oldId, old] = recentPayloads.entries().next().value as [string, string];
+      const [oldId, old] = recentPayloads.entries().next().value as [string, RecentPayload];
       recentPayloads.delete(oldId);
-      recentChars -= old.length;
+      recentChars -= old.chars;
     }
+  };
+  // Erasure covers this memory too (DESIGN §8): an erased customer's payloads go once the ring learns of it.
+  ring.onShred((keyExists) => {
+    const erased = new Map<string, boolean>();
+    for (const [id, e] of recentPayloads) {
+      let gone = erased.get(e.header.customerId);
+      if (gone === undefined) erased.set(e.header.customerId, (gone = !keyExists(customerKeyOwner(e.header.customerId))));
+      if (!gone) continue;
+      recentPayloads.delete(id);
+      recentChars -= e.chars;
+    }
+  });
+  /** The plaintext of a stored row: from `recentPayloads` when the row is the very record sealed, else opened. @throws TamperError */
+  const payloadOfRow = (key: Buffer, r: MessageRow): string => {
+    const aadOf = messageAadOf(rowHeader(r));
+    const kept = recentPayloads.get(r.id);
+    if (kept && kept.seq === r.seq && kept.sealed.equals(r.payload_ct) && messageHeaderAad(kept.header) === aadOf(r.payload_ct[0]!))
+      return kept.payload;
+    return openVersioned(key, r.payload_ct, aadOf).toString('utf8');
   };
 
   /**
@@ -353,9 +389,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
       if (!own.every(knownFormat)) continue;
       let payloads: string[];
       try {
-        payloads = own.map(
-          (r) => recentPayloads.get(r.id) ?? openVersioned(key, r.payload_ct, messageAadOf(rowHeader(r))).toString('utf8'),
-        );
+        payloads = own.map((r) => payloadOfRow(key, r));
       } catch (err) {
         if (err instanceof TamperError) continue;
         throw err;
@@ -418,10 +452,11 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     };
     // Format 2: the payload is bound to the row's header (sqlite-rows.ts `messageHeaderAad`).
     const payload = JSON.stringify({ body: args.content.body, meta: args.meta });
-    const row: MessageRow = { ...fields, payload_ct: sealMessage(key, payload, rowHeader(fields)) };
+    const header = rowHeader(fields);
+    const row: MessageRow = { ...fields, payload_ct: sealMessage(key, payload, header) };
     q.insertMessage.run(row);
     options.onSealed?.(row, payload);
-    rememberPayload(id, payload);
+    rememberPayload(id, { payload, sealed: row.payload_ct, header, seq });
     if (seq % PAGE_SEQS === 0) sealPage(session.conversation_id, pageOf(seq), seq);
     q.touchSession.run(t, t, session.id);
     return { envelope: envelopeOf(row, args.content.body, args.meta), at: t };
