@@ -9,18 +9,20 @@
  * of one customer still makes exactly their content unreadable). It is sealed with that customer's data
  * key, AAD `mpage:` + JSON [conversationId, page, customerId, firstSeq, lastSeq] (format byte 1).
  *
- * **The rows stay the record.** Beside the payloads a block holds a SHA-256 over its rows in seq
- * order: every header field a reader takes from outside the ciphertext (those `messageHeaderAad` binds,
- * and the seq) and each stored ciphertext, byte for byte (`pageDigest`). A reader takes payloads from a
- * block only when the rows it read hash to that digest — i.e. they are exactly the rows whose payloads
- * the writer sealed (the same rule as the opened-payload cache's hits). A changed, missing or added row, a flipped byte in a row or in the block, an unknown
- * format: the rows are opened one by one as before, so every tamper is still caught by the row's own
- * GCM check (`TamperError`), never returned as data.
+ * **The rows stay the record.** Beside each payload a block holds the row it was sealed from: its seq,
+ * its stored ciphertext byte for byte, and its `headerCode` (every header field a reader takes from
+ * outside the ciphertext — those `messageHeaderAad` binds — length-prefixed). A reader takes a payload
+ * from a block only for a row that is exactly that row (the same rule as the opened-payload cache's
+ * hits), so a read of part of a page checks only the rows it read. A row of the read in the block's
+ * range that the block does not hold byte for byte — added, moved, re-typed, re-headed, flipped — or a
+ * flipped byte in the block, an unknown format: the block is refused and the rows are opened one by one
+ * as before, so every tamper is still caught by the row's own GCM check (`TamperError`), never returned
+ * as data. Cost: a block holds each row's ciphertext once more beside its payload and header code.
  *
- * Plaintext layout of a block: one JSON line `{"digest":"<base64>","lens":[…]}` then the payloads
- * (UTF-8 JSON strings as the rows seal them) concatenated; `lens` are their UTF-16 lengths.
+ * Plaintext layout of a block: a 4-byte big-endian length, a JSON head `{"seqs":[…],"cts":[…],
+ * "codes":[…],"payloads":[…]}` (the ciphertexts' byte lengths, the codes' and payloads' UTF-16
+ * lengths), the ciphertexts concatenated, then the codes and payloads as one UTF-8 text.
  */
-import { createHash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { open, seal, TamperError } from '../crypto/aead';
 import type { Db } from '../db/sqlite';
@@ -107,63 +109,75 @@ export const wellTyped = (r: MessageRow): boolean =>
 const field = (s: string | null | undefined) => (s === null || s === undefined ? '-' : `${s.length}:${s}`);
 
 /**
- * A row's header for the page digest: each text field length-prefixed (`<UTF-16 length>:<text>`, `-` for
+ * A row's header as a block holds it: each text field length-prefixed (`<UTF-16 length>:<text>`, `-` for
  * none), so the concatenation of well-typed rows (`wellTyped`: only those are checked) is injective. The conversation and customer are not in it: a block
- * is bound to both (its AAD) and only rows with exactly those are checked against it. Text read from SQLite is decoded UTF-8, hence
- * well-formed, so its UTF-8 encoding for the hash is injective too. ~4× cheaper than the AAD's JSON.
+ * is bound to both (its AAD) and only rows with exactly those are checked against it. ~4× cheaper than the AAD's JSON.
  */
 export function headerCode(row: MessageRow): string {
   return `${row.seq}:${row.payload_ct.length}:${row.critical}${field(row.id)}${field(row.session_id)}${field(row.channel)}${field(row.direction)}${field(row.kind)}${field(row.client_message_id)}${field(row.author_id)}${field(row.author_kind)}${field(row.sent_at)}${field(row.received_at)}|`;
 }
 
 /**
- * SHA-256 of `rows` in order: the UTF-8 of their `headerCode`s (each holds its ciphertext's length),
- * then their stored ciphertexts concatenated. @returns the digest and each row's header code
- */
-export function pageDigest(rows: readonly MessageRow[]): { digest: Buffer; codes: string[] } {
-  const codes = rows.map(headerCode);
-  const digest = createHash('sha256')
-    .update(codes.join(''), 'utf8')
-    .update(Buffer.concat(rows.map((r) => r.payload_ct)))
-    .digest();
-  return { digest, codes };
-}
-
-/**
- * Seals one customer's rows of one page with their payloads as a block.
+ * Seals one customer's rows of one page with their payloads as a block: per row its seq, its stored
+ * ciphertext (byte for byte), its `headerCode` and its payload.
  * @param rows the customer's rows of the page in seq order (at least one), `payloads` their plaintexts
  * @throws RangeError when there is no row or not one payload per row, or `key` is not 32 bytes
  */
 export function sealPageBlock(key: Buffer, place: PagePlace, rows: readonly MessageRow[], payloads: readonly string[]): Buffer {
   if (rows.length === 0 || payloads.length !== rows.length) throw new RangeError('a page block needs one payload per row');
-  const head = JSON.stringify({ digest: pageDigest(rows).digest.toString('base64'), lens: payloads.map((p) => p.length) });
-  return seal(key, Buffer.from(`${head}\n${payloads.join('')}`, 'utf8'), pageAad(place));
+  const codes = rows.map(headerCode);
+  const head = Buffer.from(
+    JSON.stringify({
+      seqs: rows.map((r) => r.seq),
+      cts: rows.map((r) => r.payload_ct.length),
+      codes: codes.map((c) => c.length),
+      payloads: payloads.map((p) => p.length),
+    }),
+    'utf8',
+  );
+  const headLength = Buffer.allocUnsafe(4);
+  headLength.writeUInt32BE(head.length, 0);
+  const plain = Buffer.concat([
+    headLength,
+    head,
+    ...rows.map((r) => r.payload_ct),
+    Buffer.from(codes.join('') + payloads.join(''), 'utf8'),
+  ]);
+  return seal(key, plain, pageAad(place));
 }
 
-/** A block opened: its rows' digest and their payloads (in seq order). */
+/** A block opened: per row (in seq order) its seq, stored ciphertext, header code and payload. */
 export interface OpenedPage {
-  digest: Buffer;
+  seqs: number[];
+  cts: Buffer[];
+  codes: string[];
   payloads: string[];
 }
+
+const isCounts = (v: unknown, n?: number): v is number[] =>
+  Array.isArray(v) && (n === undefined || v.length === n) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
 
 /**
  * Opens a block. @throws TamperError when it fails its GCM check (any flipped byte, another place's
  * block) or its plaintext is not a well-formed block
  */
 export function openPageBlock(key: Buffer, place: PagePlace, sealed: Buffer): OpenedPage {
-  const text = open(key, sealed, pageAad(place)).toString('utf8');
-  const nl = text.indexOf('\n');
+  const plain = open(key, sealed, pageAad(place));
   try {
-    const { digest, lens } = JSON.parse(text.slice(0, nl)) as { digest: unknown; lens: unknown };
-    if (!Array.isArray(lens) || typeof digest !== 'string') throw new Error('shape');
-    const payloads: string[] = [];
-    let at = nl + 1;
-    for (const n of lens as number[]) {
-      payloads.push(text.slice(at, at + n));
-      at += n;
-    }
-    if (at !== text.length) throw new Error('length');
-    return { digest: Buffer.from(digest, 'base64'), payloads };
+    const headLength = plain.readUInt32BE(0);
+    const head = JSON.parse(plain.toString('utf8', 4, 4 + headLength)) as Record<string, unknown>;
+    const { seqs } = head;
+    if (!isCounts(seqs) || !isCounts(head.cts, seqs.length) || !isCounts(head.codes, seqs.length) || !isCounts(head.payloads, seqs.length))
+      throw new Error('shape');
+    let at = 4 + headLength;
+    const cts = head.cts.map((n) => plain.subarray(at, (at += n)));
+    if (at > plain.length) throw new Error('length');
+    const text = plain.toString('utf8', at);
+    let t = 0;
+    const codes = head.codes.map((n) => text.slice(t, (t += n)));
+    const payloads = head.payloads.map((n) => text.slice(t, (t += n)));
+    if (t !== text.length) throw new Error('length');
+    return { seqs, cts, codes, payloads };
   } catch {
     throw new TamperError();
   }
@@ -203,7 +217,6 @@ export interface PageBlockStats {
 export class PageBlockReader {
   readonly stats: PageBlockStats = { rows: 0, opened: 0, refused: 0 };
   private readonly blocksBetween: Statement;
-  private readonly pageRows: Statement;
 
   constructor(
     db: Db,
@@ -211,7 +224,6 @@ export class PageBlockReader {
     private readonly cache: OpenedPayloadCache,
   ) {
     this.blocksBetween = db.prepare(PAGE_SQL.blocksBetween);
-    this.pageRows = db.prepare(PAGE_SQL.pageRows);
   }
 
   /**
@@ -281,29 +293,33 @@ export class PageBlockReader {
       opened = openPageBlock(key, place, block.block_ct);
     } catch (err) {
       if (!(err instanceof TamperError)) throw err;
-      this.stats.refused++;
-      return null;
+      return this.refuse();
     }
     this.stats.opened++;
     const inBlock = (r: MessageRow) =>
       r.conversation_id === place.conversationId && r.customer_id === place.customerId && r.seq >= place.firstSeq && r.seq <= place.lastSeq;
-    // In seq order, as the digest is: a read may list rows newest first (the customer timeline).
-    let own = rows.filter(inBlock).sort((a, b) => a.seq - b.seq);
-    // A read that covers part of the page (an offset inside it, a limit): the digest is over the whole page.
-    if (own.length !== opened.payloads.length)
-      own = (this.pageRows.all(place.conversationId, place.firstSeq, place.lastSeq) as MessageRow[]).filter(inBlock);
-    const checked = own.length === opened.payloads.length && own.every((r) => knownFormat(r) && wellTyped(r)) ? pageDigest(own) : null;
-    if (!checked || !checked.digest.equals(opened.digest)) {
-      this.stats.refused++;
-      return null;
+    const at = new Map(opened.seqs.map((seq, i) => [seq, i]));
+    const vouched: Vouched[] = [];
+    for (const row of rows) {
+      if (!inBlock(row)) continue;
+      const i = at.get(row.seq);
+      // Every row of the read in the block's range must be a row the block holds, byte for byte — a row
+      // added, moved, re-typed, re-headed or flipped refuses the whole block (a page that was tampered
+      // with is opened row by row, where each row's own GCM check speaks).
+      if (i === undefined || !knownFormat(row) || !wellTyped(row) || !row.payload_ct.equals(opened.cts[i]!)) return this.refuse();
+      const code = headerCode(row);
+      if (code !== opened.codes[i]) return this.refuse();
+      vouched.push({ row, code, payload: opened.payloads[i]! });
     }
-    this.stats.rows += own.length;
+    this.stats.rows += vouched.length;
     // Kept in the opened cache (its hits compare the row's AAD, so each is formed once here) when it is on.
-    const keep = this.cache.enabled;
-    return own.map((row, i) => {
-      const payload = opened.payloads[i]!;
-      if (keep) this.cache.put(row.id, row.customer_id, key, row.payload_ct, storedAadOf(row)!, payload);
-      return { row, code: checked.codes[i]!, payload };
-    });
+    if (this.cache.enabled)
+      for (const v of vouched) this.cache.put(v.row.id, v.row.customer_id, key, v.row.payload_ct, storedAadOf(v.row)!, v.payload);
+    return vouched;
+  }
+
+  private refuse(): null {
+    this.stats.refused++;
+    return null;
   }
 }
