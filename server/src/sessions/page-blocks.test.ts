@@ -9,15 +9,7 @@ import { TamperError } from '../crypto/aead';
 import { createLocalKeyProvider } from '../keys/provider.local';
 import { createSqlitePrivacyStore } from '../privacy/privacy.sqlite';
 import { OpenedPayloadCache } from './opened-cache';
-import {
-  headerCode,
-  openPageBlock,
-  PAGE_SEQS,
-  PageBlockReader,
-  placeOf,
-  sealPageBlock,
-  type PageBlockRow,
-} from './page-blocks';
+import { ctOf, headerCode, openPageBlock, PAGE_SEQS, PageBlockReader, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
 import type { MessageRow } from './sqlite-rows';
 import { draft } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
@@ -121,7 +113,12 @@ describe('sealed page blocks: format', () => {
   it('opens to the rows it was sealed from (seq, ciphertext, header code) and their payloads (multi-byte text included)', () => {
     const block = sealPageBlock(key, place, rows, payloads);
     const opened = openPageBlock(key, place, block);
-    expect(opened).toEqual({ seqs: [1, 2, 3], cts: rows.map((r) => r.payload_ct), codes: rows.map(headerCode), payloads });
+    expect({ ...opened, plain: undefined, ctAt: undefined, cts: [0, 1, 2].map((i) => ctOf(opened, i)) }).toEqual({
+      seqs: [1, 2, 3],
+      cts: rows.map((r) => r.payload_ct),
+      codes: rows.map(headerCode),
+      payloads,
+    });
   });
 
   it('refuses a flipped byte, another place and another key with TamperError', () => {

@@ -149,10 +149,19 @@ export function sealPageBlock(key: Buffer, place: PagePlace, rows: readonly Mess
 /** A block opened: per row (in seq order) its seq, stored ciphertext, header code and payload. */
 export interface OpenedPage {
   seqs: number[];
-  cts: Buffer[];
+  /** The block's plaintext: row i's ciphertext is `plain[ctAt[i], ctAt[i + 1])` (`ctOf`; no Buffer made per row). */
+  plain: Buffer;
+  ctAt: number[];
   codes: string[];
   payloads: string[];
 }
+
+/** Row `i`'s stored ciphertext as the block holds it. */
+export const ctOf = (page: OpenedPage, i: number): Buffer => page.plain.subarray(page.ctAt[i], page.ctAt[i + 1]);
+
+/** Whether `sealed` is byte for byte row `i`'s ciphertext in the block (compared in place). */
+const sameCt = (page: OpenedPage, i: number, sealed: Buffer) =>
+  sealed.length === page.ctAt[i + 1]! - page.ctAt[i]! && sealed.compare(page.plain, page.ctAt[i], page.ctAt[i + 1]) === 0;
 
 const isCounts = (v: unknown, n?: number): v is number[] =>
   Array.isArray(v) && (n === undefined || v.length === n) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
@@ -170,14 +179,15 @@ export function openPageBlock(key: Buffer, place: PagePlace, sealed: Buffer): Op
     if (!isCounts(seqs) || !isCounts(head.cts, seqs.length) || !isCounts(head.codes, seqs.length) || !isCounts(head.payloads, seqs.length))
       throw new Error('shape');
     let at = 4 + headLength;
-    const cts = head.cts.map((n) => plain.subarray(at, (at += n)));
+    const ctAt = [at];
+    for (const n of head.cts) ctAt.push((at += n));
     if (at > plain.length) throw new Error('length');
     const text = plain.toString('utf8', at);
     let t = 0;
     const codes = head.codes.map((n) => text.slice(t, (t += n)));
     const payloads = head.payloads.map((n) => text.slice(t, (t += n)));
     if (t !== text.length) throw new Error('length');
-    return { seqs, cts, codes, payloads };
+    return { seqs, plain, ctAt, codes, payloads };
   } catch {
     throw new TamperError();
   }
@@ -235,8 +245,10 @@ export class PageBlockReader {
     // conversation → page → rows missing the cache, and their customers: only those customers' blocks
     // are opened (a read of one customer's messages does not open — decrypt — another's on the page).
     const cold = new Map<string, Map<number, { n: number; customers: Set<string> }>>();
+    const keys = new Map<string, Buffer | undefined>();
     for (const r of rows) {
-      const key = this.keyOf(r.customer_id);
+      let key = keys.get(r.customer_id);
+      if (key === undefined && !keys.has(r.customer_id)) keys.set(r.customer_id, (key = this.keyOf(r.customer_id)));
       if (!key || this.cache.holds(r.id, key, r.payload_ct)) continue;
       let pages = cold.get(r.conversation_id);
       if (!pages) cold.set(r.conversation_id, (pages = new Map()));
@@ -306,7 +318,7 @@ export class PageBlockReader {
       // Every row of the read in the block's range must be a row the block holds, byte for byte — a row
       // added, moved, re-typed, re-headed or flipped refuses the whole block (a page that was tampered
       // with is opened row by row, where each row's own GCM check speaks).
-      if (i === undefined || !knownFormat(row) || !wellTyped(row) || !row.payload_ct.equals(opened.cts[i]!)) return this.refuse();
+      if (i === undefined || !knownFormat(row) || !wellTyped(row) || !sameCt(opened, i, row.payload_ct)) return this.refuse();
       const code = headerCode(row);
       if (code !== opened.codes[i]) return this.refuse();
       vouched.push({ row, code, payload: opened.payloads[i]! });

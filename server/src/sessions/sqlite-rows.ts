@@ -426,7 +426,8 @@ export function toLogEntry(row: DecisionRow): RoutingLogEntry {
 export function envelopeOf(row: MessageRow, body: unknown, meta: unknown): Envelope {
   // Not re-validated with zod: what we sealed was validated on the way in, and GCM proves it
   // is unchanged since.
-  return {
+  // Built by assignment, not spreads (every history read makes one per message); keys in the same order.
+  const envelope: Record<string, unknown> = {
     v: ENVELOPE_VERSION,
     id: row.id,
     sessionId: row.session_id,
@@ -441,10 +442,11 @@ export function envelopeOf(row: MessageRow, body: unknown, meta: unknown): Envel
     clientMessageId: row.client_message_id,
     sentAt: row.sent_at,
     receivedAt: row.received_at,
-    ...(row.author_id ? { authorId: row.author_id } : {}),
-    ...(row.author_kind ? { authorKind: row.author_kind } : {}),
-    meta,
-  } as Envelope;
+  };
+  if (row.author_id) envelope.authorId = row.author_id;
+  if (row.author_kind) envelope.authorKind = row.author_kind;
+  envelope.meta = meta;
+  return envelope as unknown as Envelope;
 }
 
 /**
