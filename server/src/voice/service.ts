@@ -650,7 +650,12 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (!session || session.status === 'closed') return null;
     const from = staffById(referral.fromAgentId);
     const agent = deps.skillGroups.includes(referral.target) ? null : userByName(referral.target);
-    const before = { skillGroup: session.skillGroup, routing: session.routing };
+    // What an undo puts back, candidates included (a store may keep them beside the session: issue 18).
+    const candidates = session.routing && !session.routing.candidates ? await deps.store.routingCandidates?.(session.id) : null;
+    const before = {
+      skillGroup: session.skillGroup,
+      routing: candidates && session.routing ? { ...session.routing, candidates } : session.routing,
+    };
     let transferId: string | null = null;
     if (deps.transfers && from && session.status === 'active' && session.assignedAgentId === from.id) {
       try {
