@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Socket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { VoiceCredentials, VoiceRouteResponse } from '../../common/api/voice';
 import { voiceEdgePath } from '../src/voice/edge';
 import { loadVoiceSecrets } from '../src/voice/secrets';
@@ -135,6 +135,26 @@ describe('voice API', () => {
     expect(kinds.map((e) => e.kind)).toEqual(expect.arrayContaining(['contact.answered', 'call.answered', 'call.ended', 'contact.closed']));
     expect(kinds.find((e) => e.kind === 'call.ended')!.data.talkMs).toBeGreaterThanOrEqual(0);
     await event({ callId: 'y', sessionId: sid(second), event: 'ended', status: 487 });
+  });
+
+  it('reads no session for a ringing post, and one fewer for the answer, when the call is known (issue 18)', async () => {
+    await online('agent1');
+    const sessionId = sid(await route(call()));
+    const base = { callId: 'x', sessionId, agent: 'agent1' };
+    const reads = vi.spyOn(s.services.store, 'getSession');
+    const readsOf = async (payload: object) => {
+      reads.mockClear();
+      const answer = await event(payload);
+      return { status: answer.status, reads: reads.mock.calls.filter(([id]) => id === sessionId).length };
+    };
+    try {
+      expect(await readsOf({ ...base, event: 'ringing', status: 180 })).toEqual({ status: 'offered', reads: 0 });
+      // The accept reads it once to check the offer (conversations), the voice service no more.
+      expect(await readsOf({ ...base, event: 'answered', status: 200 })).toEqual({ status: 'active', reads: 1 });
+      expect((await readsOf({ ...base, event: 'ended', status: 0 })).status).toBe('closed');
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('queues a caller with nobody online, tells the position, and records an abandoned call when they hang up', async () => {

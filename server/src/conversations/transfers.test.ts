@@ -240,7 +240,8 @@ describe('transfers', () => {
       const after = await session(sessionId);
       expect(after).toMatchObject({ skillGroup: 'general', status: 'queued', offeredAgentId: null });
       expect(after.routing).toMatchObject({ tier: 'expert', trigger: 'transferred', ring: { index: 0, minProficiency: 4 } });
-      const candidates = after.routing!.candidates!;
+      // Issue 18: kept beside the session row.
+      const candidates = (await store.routingCandidates!(sessionId))!;
       expect(candidates.find((c) => c.agentId === 'bob')?.codes).toEqual(['below-ring-proficiency']);
       expect(candidates.find((c) => c.agentId === 'ann')?.codes).toContain('transfer-source');
     });
@@ -252,9 +253,17 @@ describe('transfers', () => {
       online(vera);
       const sessionId = await held(ann, 'undo-group');
       const before = await session(sessionId);
+      // What the voice service hands the undo: the decision with its candidates (issue 18: kept beside the row).
+      const candidatesBefore = (await store.routingCandidates!(sessionId))!;
+      expect(candidatesBefore.length).toBeGreaterThan(0);
       const view = await transfers.transfer(ann, { sessionId, to: { kind: 'skill-group', skillGroup: 'vip' }, mode: 'cold' });
       expect(await session(sessionId)).toMatchObject({ status: 'offered', skillGroup: 'vip', offeredAgentId: 'vera' });
-      const undone = await transfers.undoCold(view.id, { skillGroup: before.skillGroup, routing: before.routing });
+      expect(await store.routingCandidates!(sessionId)).not.toEqual(candidatesBefore);
+      const undone = await transfers.undoCold(view.id, {
+        skillGroup: before.skillGroup,
+        routing: { ...before.routing!, candidates: candidatesBefore },
+      });
+      expect(await store.routingCandidates!(sessionId)).toEqual(candidatesBefore);
       expect(undone.to).toBe('sender');
       expect(undone.session).toMatchObject({ status: 'active', assignedAgentId: 'ann', offeredAgentId: null, skillGroup: 'general' });
       expect(await session(sessionId)).toMatchObject({ status: 'active', assignedAgentId: 'ann', skillGroup: 'general' });

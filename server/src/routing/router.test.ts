@@ -318,7 +318,8 @@ describe('router', () => {
     await router.start();
     const b = await contact('held-2');
     expect(b.status).toBe('queued');
-    expect(b.routing?.candidates).toEqual([
+    // Issue 18: the candidates are kept beside the session row, read by the detail view.
+    expect(await store.routingCandidates!(b.id)).toEqual([
       {
         agentId: 'solo',
         chosen: false,
@@ -440,7 +441,7 @@ describe('router', () => {
       agent('novice', ['general']);
       const s = await contact('w-1', 'expert 90');
       expect(s.status).toBe('queued');
-      expect(s.routing?.candidates).toMatchObject([{ agentId: 'novice', codes: ['below-ring-proficiency'] }]);
+      expect(await store.routingCandidates!(s.id)).toMatchObject([{ agentId: 'novice', codes: ['below-ring-proficiency'] }]);
       await until(async () => (await store.getSession(s.id))?.offeredAgentId === 'novice', 5000);
       const widened = (await store.getSession(s.id))!.routing!;
       expect(widened).toMatchObject({ trigger: 'widened', ring: { index: 1, minProficiency: 1 }, offeredTo: 'novice' });
@@ -492,7 +493,7 @@ describe('router', () => {
       expect(after.offeredAgentId).toBe('d-second');
       expect(after.routing).toMatchObject({ trigger: 'declined' });
       expect(after.routing?.reasons.at(-1)).toMatchObject({ factor: 'declined', note: 'declined by d-first: on a call with a customer' });
-      expect(after.routing?.candidates?.find((c) => c.agentId === 'd-first')).toMatchObject({ codes: ['declined-recently'] });
+      expect((await store.routingCandidates!(s.id))?.find((c) => c.agentId === 'd-first')).toMatchObject({ codes: ['declined-recently'] });
       expect((await store.decisions(s.id)).map((d) => [d.decision.trigger, d.decision.offeredTo])).toEqual([
         ['new', 'd-first'],
         ['declined', 'd-second'],

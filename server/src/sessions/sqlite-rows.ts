@@ -361,6 +361,53 @@ export const toMerge = (r: MergeRow): CustomerMerge => ({
   undoneBy: r.undone_by,
 });
 
+/**
+ * A routing decision's `candidates` (every agent looked at, and why: ≈ 300 bytes an agent, the bulk of a
+ * decision) live beside the session row, in `session_routing_candidates` (migration 0010), not in its
+ * `routing_json`: every session read (a call reads its session about 8 times) then reads and parses a
+ * few hundred bytes instead of ≈ 8 KB with 16 agents (issue 18). The session detail view reads them
+ * (`SessionStore.routingCandidates`); the routing decisions log keeps each decision whole.
+ */
+export const ROUTING_CANDIDATES_SQL = {
+  /** Params: session id, candidates JSON. */
+  put: `INSERT INTO session_routing_candidates (session_id, candidates_json) VALUES (?, ?)
+        ON CONFLICT (session_id) DO UPDATE SET candidates_json = excluded.candidates_json`,
+  /** Params: session id. */
+  drop: 'DELETE FROM session_routing_candidates WHERE session_id = ?',
+  /** A session that carries another's routing on (issue 12, `inherit`). Params: to session id, from session id. */
+  copy: `INSERT OR REPLACE INTO session_routing_candidates (session_id, candidates_json)
+         SELECT ?, candidates_json FROM session_routing_candidates WHERE session_id = ?`,
+  /** Params: session id. */
+  get: 'SELECT candidates_json FROM session_routing_candidates WHERE session_id = ?',
+} as const;
+
+/** A routing decision as it is written: the session row's `routing` (no candidates), its `candidates` (null: none), and the whole decision for the log. */
+export interface RoutingColumns {
+  routing: string;
+  candidates: string | null;
+  whole: string;
+}
+
+/** Splits `decision` for `session_routing_candidates` (see `ROUTING_CANDIDATES_SQL`), stringifying each part once. */
+export function routingColumns(decision: RoutingDecision): RoutingColumns {
+  const { candidates, ...rest } = decision;
+  const routing = JSON.stringify(rest);
+  if (candidates === undefined) return { routing, candidates: null, whole: routing };
+  const list = JSON.stringify(candidates);
+  // The whole decision with `candidates` last: the same JSON value as `JSON.stringify(decision)`, without a second pass.
+  return {
+    routing,
+    candidates: list,
+    whole: routing === '{}' ? `{"candidates":${list}}` : `${routing.slice(0, -1)},"candidates":${list}}`,
+  };
+}
+
+/** Writes a decision's candidates beside session `sessionId` (prepared `ROUTING_CANDIDATES_SQL`), inside the caller's transaction. */
+export function writeRoutingCandidates(q: { put: Statement; drop: Statement }, sessionId: string, candidates: string | null): void {
+  if (candidates === null) q.drop.run(sessionId);
+  else q.put.run(sessionId, candidates);
+}
+
 /** Sessions whose parsed routing decision `toSession` keeps (the most recently read first to stay). */
 const PARSED_ROUTING_MAX = 2_000;
 /** Parsed `routing_json` by session id, with the exact text it was parsed from. */

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HuiliuError } from '../../../common/errors/codes';
 import { SESSION_ID_PATTERN } from '../../../common/message/session-id';
 import type { InboundDraft } from '../../../common/message/envelope';
-import type { RoutingDecision } from '../../../common/routing/types';
+import type { RoutingCandidate, RoutingDecision } from '../../../common/routing/types';
 import type { SessionStore } from './store';
 
 export interface StoreHarness {
@@ -358,6 +358,30 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       expect(day.map((e) => e.seq)).toEqual(log.map((e) => e.seq));
       expect(await h.store.decisionsBetween(log[0]!.at, log[1]!.at)).toHaveLength(1);
       expect(await h.store.decisionsBetween(log[0]!.at, '9999-01-01T00:00:00.000Z', { afterSeq: log[0]!.seq })).toHaveLength(1);
+    });
+
+    it("keeps a decision's candidates beside the session: session reads carry none, routingCandidates and the log do", async () => {
+      const r = await h.store.appendInbound(draft(), { skillGroup: 'general' });
+      const candidates: RoutingCandidate[] = [
+        { agentId: 'agent-a', chosen: true, reasons: ['idle longest'], codes: ['chosen'] },
+        { agentId: 'agent-z', chosen: false, reasons: ['at capacity: 3/3 chats'], codes: ['at-capacity'] },
+      ];
+      const whole: RoutingDecision = { ...decision(), trigger: 'new', candidates };
+      const { candidates: _c, ...rest } = whole;
+      const saved = await h.store.saveRouting(r.session.id, whole, { agentId: 'agent-a', expiresAt: new Date().toISOString() });
+      expect(saved.session.routing).toEqual(rest);
+      expect((await h.store.getSession(r.session.id))!.routing).toEqual(rest);
+      expect((await h.store.listSessions({ customerId: r.session.customerId }))[0]!.routing).toEqual(rest);
+      expect(await h.store.routingCandidates!(r.session.id)).toEqual(candidates);
+      expect((await h.store.decisions(r.session.id))[0]!.decision).toEqual(whole);
+      // The next decision's candidates replace them; a decision without any leaves none.
+      const next = [{ agentId: 'agent-b', chosen: true, reasons: ['idle longest'] }];
+      await h.store.saveRouting(r.session.id, { ...whole, trigger: 'timeout', offeredTo: 'agent-b', candidates: next }, null);
+      expect(await h.store.routingCandidates!(r.session.id)).toEqual(next);
+      await h.store.saveRouting(r.session.id, { ...rest, trigger: 'timeout', offeredTo: null }, null);
+      expect(await h.store.routingCandidates!(r.session.id)).toBeNull();
+      expect((await h.store.decisions(r.session.id)).map((e) => e.decision.candidates)).toEqual([candidates, next, undefined]);
+      expect(await h.store.routingCandidates!('WB000000000000000000')).toBeNull();
     });
 
     it('reads a window for the what-if replay: first decisions with their session and candidates, offers, paged', async () => {
@@ -937,10 +961,15 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
       const first = await h.store.appendInbound(wx('o-li', 'hello?', [{ kind: 'phone', value: '+86 138-0013-8000' }]), {
         skillGroup: 'general',
       });
-      await h.store.saveRouting(first.session.id, decision('expert'), {
-        agentId: 'agent-b',
-        expiresAt: new Date(Date.now() + 20_000).toISOString(),
-      });
+      const candidates = [{ agentId: 'agent-b', chosen: true, reasons: ['idle longest'] }];
+      await h.store.saveRouting(
+        first.session.id,
+        { ...decision('expert'), candidates },
+        {
+          agentId: 'agent-b',
+          expiresAt: new Date(Date.now() + 20_000).toISOString(),
+        },
+      );
       h.advance(1000);
       // The app vouches for the same phone number in another form: the same link.
       const second = await h.store.appendInbound(app('u-li', 'still waiting', [{ kind: 'phone', value: '+8613800138000', merge: true }]), {
@@ -954,6 +983,8 @@ export function sessionStoreContract(name: string, factory: () => Promise<StoreH
         movedFrom: first.session.id,
       });
       expect(second.session.routing?.tier).toBe('expert');
+      // Its candidates go with it (issue 18: kept beside the session row).
+      expect(await h.store.routingCandidates!(second.session.id)).toEqual(candidates);
       // The old session's offer is named on the closed row (so the push can withdraw it) and counts for nobody.
       expect(second.moved).toMatchObject({ status: 'closed', offeredAgentId: 'agent-b' });
       expect((await h.store.agentLoad('agent-b')).offered).toBe(0);

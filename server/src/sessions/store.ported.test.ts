@@ -48,3 +48,16 @@ describe('routeConversations: history pages through the port', () => {
     expect(asked).toEqual([1000, 1000]);
   });
 });
+
+describe('routeConversations: session state stays on the wide store', () => {
+  it("answers a decision's candidates from the wide store, so the session detail shows them in redis mode (issue 18)", async () => {
+    const candidates = [{ agentId: 'ann', chosen: true, reasons: ['idle longest'] }];
+    const withCandidates = {
+      ...wide,
+      routingCandidates: async (id: string) => (id === 'WB100000000000000001' ? candidates : null),
+    } as unknown as SessionStore;
+    const store = routeConversations(withCandidates, fakePort(0).port);
+    expect(await store.routingCandidates?.('WB100000000000000001')).toEqual(candidates);
+    expect(await store.routingCandidates?.('WB100000000000000002')).toBeNull();
+  });
+});

@@ -3,6 +3,7 @@ import type { ChannelCode } from '../../../common/message/session-id';
 import { normalizeLinkValue, type Envelope, type IdentityLinkKind } from '../../../common/message/envelope';
 import type { ConversationSummary } from '../../../common/ai/assist';
 import type { SessionStatus } from '../../../common/api/sessions';
+import type { RoutingCandidate } from '../../../common/routing/types';
 import { openText } from '../crypto/aead';
 import type { Statement } from 'better-sqlite3';
 import { GroupCommit } from '../db/group-commit';
@@ -32,6 +33,7 @@ import {
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
   CONVERSATION_SQL,
+  ROUTING_CANDIDATES_SQL,
   messageAadOf,
   rowHeader,
   envelopeOf,
@@ -250,6 +252,7 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     customerChannels: db.prepare('SELECT DISTINCT channel FROM customer_identities WHERE customer_id = ? ORDER BY channel'),
     latestSession: db.prepare('SELECT * FROM sessions WHERE customer_id = ? AND channel = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
     session: db.prepare(CONVERSATION_SQL.session),
+    routingCandidates: db.prepare(ROUTING_CANDIDATES_SQL.get),
     messagesAfter: db.prepare(CONVERSATION_SQL.messagesAfter),
     messagesAfterOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND customer_id = ? ORDER BY seq LIMIT ?'),
     messagesBefore: db.prepare(CONVERSATION_SQL.messagesBefore),
@@ -416,6 +419,11 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
     async getSession(id) {
       const row = q.session.get(id) as SessionRow | undefined;
       return row ? toSession(row) : null;
+    },
+
+    async routingCandidates(sessionId) {
+      const row = q.routingCandidates.get(sessionId) as { candidates_json: string } | undefined;
+      return row ? (JSON.parse(row.candidates_json) as RoutingCandidate[]) : null;
     },
 
     async listSessions(filter: SessionFilter) {

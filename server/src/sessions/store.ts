@@ -8,7 +8,7 @@ import type {
   IdentityLinkKind,
   InboundDraft,
 } from '../../../common/message/envelope';
-import type { RoutingDecision, Capacity, ChannelKind } from '../../../common/routing/types';
+import type { RoutingDecision, RoutingCandidate, Capacity, ChannelKind } from '../../../common/routing/types';
 import type { SessionStatus, WrapUpCode } from '../../../common/api/sessions';
 import type { AuthorKind, ConversationSummary, Handover } from '../../../common/ai/assist';
 import type { StoredFactSource } from '../../../common/api/customers';
@@ -429,6 +429,13 @@ export interface SessionStore {
   appendOutbound(input: OutboundInput): Promise<{ envelope: Envelope; duplicate: boolean }>;
   getSession(id: string): Promise<SessionRecord | null>;
   listSessions(filter: SessionFilter): Promise<SessionRecord[]>;
+  /**
+   * The current routing decision's `candidates` (every agent looked at, and why) of session `sessionId`;
+   * null when it has none or the session does not exist. Issue 18: `SessionRecord.routing` comes without
+   * them from a store that implements this (they are most of a decision's size and only the session
+   * detail view shows them); a store without it keeps them in `routing` itself.
+   */
+  routingCandidates?(sessionId: string): Promise<RoutingCandidate[] | null>;
   /** How many sessions match (`limit` and `order` are ignored). */
   countSessions(filter: SessionFilter): Promise<number>;
   /**

@@ -7,7 +7,7 @@ import { openText, sealText } from '../crypto/aead';
 import type { GroupCommit } from '../db/group-commit';
 import type { Db } from '../db/sqlite';
 import type { DataKeyRing } from './data-keys';
-import { loadCustomerKey, toSession, type SessionRow } from './sqlite-rows';
+import { loadCustomerKey, ROUTING_CANDIDATES_SQL, routingColumns, toSession, writeRoutingCandidates, type SessionRow } from './sqlite-rows';
 import type { SessionStore, TransferRecord } from './store';
 
 /**
@@ -100,6 +100,8 @@ export function createTransferWriter(deps: {
     appendDecision: db.prepare(
       `INSERT INTO routing_decisions (session_id, at, config_version, cause, offered_to, decision_json) VALUES (?, ?, ?, ?, ?, ?)`,
     ),
+    putCandidates: db.prepare(ROUTING_CANDIDATES_SQL.put),
+    dropCandidates: db.prepare(ROUTING_CANDIDATES_SQL.drop),
     decide: db.prepare(
       `UPDATE transfers SET status = @status, decided_at = @t, decided_by = @by, decline_reason_ct = coalesce(@reason, decline_reason_ct)
        WHERE id = @id AND status = 'pending' RETURNING *`,
@@ -121,6 +123,7 @@ export function createTransferWriter(deps: {
        WHERE id = @id AND status = 'routed' AND mode = 'cold' RETURNING *`,
     ),
   };
+  const candidates = { put: q.putCandidates, drop: q.dropCandidates };
 
   const current = (id: string) => {
     const row = q.transfer.get(id) as TransferRow | undefined;
@@ -155,7 +158,8 @@ export function createTransferWriter(deps: {
       const before = q.session.get(input.sessionId) as SessionRow | undefined;
       if (!before) throw new HuiliuError('SESSION_NOT_FOUND');
       const key = await loadCustomerKey(ring, before.customer_id);
-      const decision = JSON.stringify(input.decision);
+      const columns = routingColumns(input.decision);
+      const decision = columns.whole;
       return commit.run(() => {
         const t = iso();
         const session = q.session.get(input.sessionId) as SessionRow;
@@ -191,7 +195,14 @@ export function createTransferWriter(deps: {
         });
         let after = session;
         if (input.mode === 'cold') {
-          after = q.requeue.get({ id: input.sessionId, from: input.fromAgentId, group: input.skillGroup, decision, t }) as SessionRow;
+          after = q.requeue.get({
+            id: input.sessionId,
+            from: input.fromAgentId,
+            group: input.skillGroup,
+            decision: columns.routing,
+            t,
+          }) as SessionRow;
+          if (after) writeRoutingCandidates(candidates, input.sessionId, columns.candidates);
         } else {
           // The warm offer is a routing decision like any other: logged when it is made.
           const version = input.decision.offerConfigVersion ?? input.decision.configVersion;
@@ -223,16 +234,18 @@ export function createTransferWriter(deps: {
         }
         let session: SessionRow | undefined;
         if (outcome.outcome === 'accepted') {
+          const columns = routingColumns(JSON.parse(row.decision_json) as RoutingDecision);
           session = q.handTo.get({
             id: row.session_id,
             from: row.from_agent_id,
             agent: outcome.by,
             group: row.skill_group,
-            decision: row.decision_json,
+            decision: columns.routing,
             t,
           }) as SessionRow | undefined;
           // The contact closed or left the sender meanwhile: nothing to accept (the transfer is cancelled by the service).
           if (!session) return unchanged();
+          writeRoutingCandidates(candidates, row.session_id, columns.candidates);
         }
         const reason = outcome.outcome === 'declined' && outcome.reason ? sealText(key, outcome.reason, declineAad(transferId)) : null;
         const decided = q.decide.get({ id: transferId, status: outcome.outcome, t, by, reason }) as TransferRow;
@@ -248,20 +261,28 @@ export function createTransferWriter(deps: {
       return onTransfer(transferId, (row, key, t, unchanged) => {
         if (row.status !== 'routed' || row.mode !== 'cold') return unchanged();
         const back = restore.to === 'sender';
-        const decision = restore.decision ? JSON.stringify(restore.decision) : null;
+        const columns = restore.decision ? routingColumns(restore.decision) : null;
         const session = q.restore.get({
           id: row.session_id,
           status: back ? 'active' : 'queued',
           agent: back ? row.from_agent_id : null,
           group: restore.skillGroup,
-          decision,
+          decision: columns?.routing ?? null,
           t,
         }) as SessionRow | undefined;
         // Taken by someone (or closed) meanwhile: the transfer stands.
         if (!session) return unchanged();
-        if (restore.decision && decision) {
+        writeRoutingCandidates(candidates, row.session_id, columns?.candidates ?? null);
+        if (restore.decision && columns) {
           const version = restore.decision.offerConfigVersion ?? restore.decision.configVersion;
-          q.appendDecision.run(row.session_id, t, version, restore.decision.trigger ?? 'new', back ? row.from_agent_id : null, decision);
+          q.appendDecision.run(
+            row.session_id,
+            t,
+            version,
+            restore.decision.trigger ?? 'new',
+            back ? row.from_agent_id : null,
+            columns.whole,
+          );
         }
         const undone = q.undo.get({ id: transferId, t }) as TransferRow;
         return { transfer: toTransfer(undone, key), session: toSession(session), changed: true };

@@ -175,3 +175,49 @@ describe('session views carry the emotion of customer messages (issue 9)', () =>
     expect(JSON.stringify(warnings)).not.toContain('6222');
   });
 });
+
+describe("the session detail shows the routing decision's candidates (issue 18: kept beside the session row)", () => {
+  let dir: string;
+  let keys: KeyProvider;
+  let store: SessionStore;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'huiliu-views-'));
+    keys = createLocalKeyProvider(join(dir, 'keys'));
+    store = await createSqliteSessionStore({ path: join(dir, 'db.sqlite'), keys });
+  });
+  afterEach(async () => {
+    await store.shutdown();
+    await keys.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads them for the detail only: a lead sees every candidate, an agent their own line', async () => {
+    const { session } = await store.appendInbound(draft({ text: 'hello' }), { skillGroup: 'general' });
+    const candidates = [
+      { agentId: 'ann', chosen: true, reasons: ['idle longest'] },
+      { agentId: 'bob', chosen: false, reasons: ['at capacity: 3/3 chats'] },
+    ];
+    const routing = {
+      valueScore: 50,
+      difficultyScore: 60,
+      priority: 54,
+      tier: 'assisted' as const,
+      configVersion: 1,
+      weights: { value: 0.6, difficulty: 0.4 },
+      thresholds: { expert: 80, assisted: 50 },
+      skillGroup: 'general',
+      reasons: [{ factor: 'test', note: 'fixture' }],
+      offeredTo: 'ann',
+      assignment: 'idle longest',
+      decidedAt: new Date().toISOString(),
+      candidates,
+    };
+    await store.saveRouting(session.id, routing, { agentId: 'ann', expiresAt: new Date(Date.now() + 20_000).toISOString() });
+    const stored = (await store.getSession(session.id))!;
+    expect(stored.routing).not.toHaveProperty('candidates');
+    const views = new SessionViews(store);
+    const lead: UserView = { ...ann, id: 'lee', username: 'lee', roles: ['lead'] };
+    expect(SessionDetailSchema.parse(await views.detail(stored, lead)).routing?.candidates).toEqual(candidates);
+    expect(SessionDetailSchema.parse(await views.detail(stored, ann)).routing?.candidates).toEqual([candidates[0]]);
+  });
+});

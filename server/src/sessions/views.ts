@@ -7,6 +7,7 @@ import { authorOf, isStaffOnly, textOf, type Content, type Envelope } from '../.
 import { DETAIL_PAGE, type MessageEmotion, type MessageView, type SessionDetail, type SessionSummary } from '../../../common/api/sessions';
 import type { SlaStatus } from '../../../common/api/sla';
 import type { UserView } from '../../../common/api/auth';
+import type { RoutingDecision } from '../../../common/routing/types';
 import { canSeeSession, seesTeam } from '../auth/rbac';
 import { sessionFacts } from '../bus/events';
 import type { Logger } from '../logging/logger';
@@ -213,6 +214,16 @@ function staffExtras(extras: Pick<SessionDetail, 'summary' | 'draft' | 'transfer
   };
 }
 
+/**
+ * `s.routing` with its `candidates`: a store that keeps them beside the session row (issue 18,
+ * `SessionStore.routingCandidates`) is asked for them; a decision that carries them is taken as it is.
+ */
+async function withCandidates(store: SessionStore, s: SessionRecord): Promise<RoutingDecision | null> {
+  if (!s.routing || s.routing.candidates || !store.routingCandidates) return s.routing;
+  const candidates = await store.routingCandidates(s.id);
+  return candidates ? { ...s.routing, candidates } : s.routing;
+}
+
 /** Staff-facing views of sessions, assembled from the store (decrypting what they show). */
 export class SessionViews {
   private readonly emotions: MessageEmotions | undefined;
@@ -263,12 +274,13 @@ export class SessionViews {
    * only the previous sessions the viewer's policy allows (B6: same rule as the session route).
    */
   async detail(s: SessionRecord, viewer: UserView): Promise<SessionDetail> {
-    const [summary, page, customer, previous, extras] = await Promise.all([
+    const [summary, page, customer, previous, extras, routing] = await Promise.all([
       this.summary(s),
       this.store.recentMessages(s.conversationId, { limit: DETAIL_PAGE }),
       this.store.getCustomer(s.customerId),
       this.store.listSessions({ customerId: s.customerId, limit: 50 }),
       this.extras?.(s, viewer),
+      withCandidates(this.store, s),
     ]);
     // Whispers are for the agent they were meant for and supervisors (issue 16, api/supervision.ts).
     const messages = await this.messages(page.messages.filter((m) => noteVisibleTo(m, viewer)));
@@ -281,9 +293,9 @@ export class SessionViews {
       hasOlderMessages: page.hasOlder,
       // Who else was considered (colleagues' ids, load, presence) is for leads and admins (B6 kind).
       routing:
-        s.routing && s.routing.candidates && !seesTeam(viewer)
-          ? { ...s.routing, candidates: s.routing.candidates.filter((c) => c.agentId === viewer.id) }
-          : s.routing,
+        routing && routing.candidates && !seesTeam(viewer)
+          ? { ...routing, candidates: routing.candidates.filter((c) => c.agentId === viewer.id) }
+          : routing,
       context: {
         customer: {
           id: s.customerId,

@@ -40,6 +40,9 @@ import {
   decryptMessage as decryptRow,
   loadCustomerKey as loadKey,
   CONVERSATION_SQL,
+  ROUTING_CANDIDATES_SQL,
+  routingColumns,
+  writeRoutingCandidates,
 } from './sqlite-rows';
 import type {
   ClaimResult,
@@ -281,6 +284,9 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     appendDecision: db.prepare(
       `INSERT INTO routing_decisions (session_id, at, config_version, cause, offered_to, decision_json) VALUES (?, ?, ?, ?, ?, ?)`,
     ),
+    putCandidates: db.prepare(ROUTING_CANDIDATES_SQL.put),
+    dropCandidates: db.prepare(ROUTING_CANDIDATES_SQL.drop),
+    copyCandidates: db.prepare(ROUTING_CANDIDATES_SQL.copy),
     claim: db.prepare(
       `UPDATE sessions SET status = 'active', assigned_agent_id = ?, offered_agent_id = NULL, offer_expires_at = NULL, updated_at = ?
        WHERE id = ? AND status IN ('queued', 'offered') RETURNING *`,
@@ -324,6 +330,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     pageRows: db.prepare(PAGE_SQL.pageRows),
     upsertPage: db.prepare(PAGE_SQL.upsert),
   };
+  const candidateStatements = { put: q.putCandidates, drop: q.dropCandidates };
 
   const decryptMessage = (row: MessageRow) => decryptRow(ring, row);
   const loadCustomerKey = (customerId: string) => loadKey(ring, customerId);
@@ -719,6 +726,7 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
           handover: from.handover_json,
           from: from.id,
         }) as SessionRow;
+        q.copyCandidates.run(id, from.id);
         for (const p of previous) {
           const closed = q.moveClose.get({ id: p.id, to: id, t }) as SessionRow | undefined;
           if (closed && p === from) moved = toSession(closed);
@@ -865,10 +873,10 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     },
 
     async saveRouting(sessionId, decision, offer, seen) {
-      const json = JSON.stringify(decision);
+      const json = routingColumns(decision);
       return commit.run(() => {
         const t = iso();
-        const common = { routing: json, t, id: sessionId, seen: seen ? 1 : 0, seenAgent: seen?.offeredAgentId ?? null };
+        const common = { routing: json.routing, t, id: sessionId, seen: seen ? 1 : 0, seenAgent: seen?.offeredAgentId ?? null };
         const saved = (
           offer?.capacity !== undefined
             ? q.saveOfferWithin.get({
@@ -890,7 +898,8 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
         if (saved) {
           // Logged in the same transaction as the state it explains: a decision is in the log iff it applied.
           const version = decision.offerConfigVersion ?? decision.configVersion;
-          q.appendDecision.run(sessionId, t, version, decision.trigger ?? 'new', offer?.agentId ?? null, json);
+          q.appendDecision.run(sessionId, t, version, decision.trigger ?? 'new', offer?.agentId ?? null, json.whole);
+          writeRoutingCandidates(candidateStatements, sessionId, json.candidates);
           return { session: toSession(saved), applied: true };
         }
         const existing = q.session.get(sessionId) as SessionRow | undefined;
@@ -901,12 +910,20 @@ function createSessionWriter(options: SessionWriterOptions): SessionWriter {
     },
 
     async startBot(sessionId, decision) {
-      const json = JSON.stringify(decision);
+      const json = routingColumns(decision);
       return commit.run(() => {
         const t = iso();
-        const row = q.startBot.get(json, t, sessionId) as SessionRow | undefined;
+        const row = q.startBot.get(json.routing, t, sessionId) as SessionRow | undefined;
         if (row) {
-          q.appendDecision.run(sessionId, t, decision.offerConfigVersion ?? decision.configVersion, decision.trigger ?? 'new', null, json);
+          q.appendDecision.run(
+            sessionId,
+            t,
+            decision.offerConfigVersion ?? decision.configVersion,
+            decision.trigger ?? 'new',
+            null,
+            json.whole,
+          );
+          writeRoutingCandidates(candidateStatements, sessionId, json.candidates);
           return { session: toSession(row), applied: true };
         }
         const existing = q.session.get(sessionId) as SessionRow | undefined;

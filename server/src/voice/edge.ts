@@ -39,7 +39,10 @@ export function voiceEdgeReader(dataDir: string, fallback: VoiceEdge): () => Voi
   return () => {
     let mtime: number;
     try {
-      mtime = statSync(path).mtimeMs;
+      // No file (no edge started): no exception made and thrown on every look (issue 18).
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (!stat) return fallback;
+      mtime = stat.mtimeMs;
     } catch {
       return fallback;
     }

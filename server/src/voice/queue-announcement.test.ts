@@ -110,6 +110,20 @@ describe('queue announcement', () => {
     expect(ng.sent.slice(3).map((c) => c['command'])).toEqual(['stop media', 'delete']);
   });
 
+  it('reads the edge file only for a call it plays to: the hang-up of a call never announced reads nothing (issue 18)', async () => {
+    const ng = fakeNg();
+    let reads = 0;
+    const announcement = createQueueAnnouncement({
+      edge: () => (reads++, { domain: 'h', uris: [], rtpengine: '127.0.0.1:2223', queuePrompts: { en: '/run/queue-en.wav' } }),
+      logger: createLogger({ level: 'silent' }),
+      client: () => ng.client,
+    });
+    // Every call's hang-up is posted here; most were answered by an agent and never queued.
+    await announcement.ended('call-never-queued');
+    expect(reads).toBe(0);
+    expect(ng.sent).toHaveLength(0);
+  });
+
   it('leaves the plain 182 (ringback) when there is no SDP, no rtpengine, or rtpengine fails', async () => {
     const ng = fakeNg('play media');
     const edge = { domain: 'h', uris: [] as string[], rtpengine: '127.0.0.1:2223', queuePrompts: { en: '/q.wav' } };

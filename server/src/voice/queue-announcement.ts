@@ -205,8 +205,10 @@ export function createQueueAnnouncement(options: {
 
   async function stop(callId: string, then: 'stop media' | 'delete'): Promise<void> {
     const fromTag = playing.get(callId)?.fromTag;
+    // Every call's hang-up comes here: the edge file is looked at only for a call being played to (issue 18).
+    if (fromTag === undefined) return;
     const address = options.edge().rtpengine;
-    if (fromTag === undefined || !address) return;
+    if (!address) return;
     playing.delete(callId);
     const client = clientFor(address);
     try {

@@ -120,6 +120,11 @@ interface CallTimes {
   media?: 'up' | 'none';
   /** Why the call was ended without its hang-up (`no-media`), written into `call.ended`. */
   lost?: string;
+  /**
+   * The session as this service last knew it (issue 18): from its own reads and writes, then each
+   * `session.changed` of it (`known`). A ringing or answered post starts from it instead of a read.
+   */
+  session?: SessionRecord;
 }
 
 /**
@@ -483,8 +488,42 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
   let watching: Promise<unknown> | null = null;
   const watch = () =>
     (watching ??= deps.bus.subscribeAll('session.changed', (e) => {
-      if (e.sessionId) deciding.get(e.sessionId)?.(e.payload);
+      if (!e.sessionId) return;
+      deciding.get(e.sessionId)?.(e.payload);
+      const times = calls.get(e.sessionId);
+      if (times?.session) times.session = known(times.session, e.payload);
     }));
+
+  /**
+   * A call's kept session after a change whose facts the bus carried: a newer change (by `updatedAt`)
+   * applies, an older one is ignored (delivered after a write this service made itself), and one of the
+   * same millisecond that differs, or one without `updatedAt`, drops what is kept (the next post reads
+   * the session).
+   */
+  function known(kept: SessionRecord, facts: SessionFacts): SessionRecord | undefined {
+    const { status, skillGroup, assignedAgentId, offeredAgentId, offerExpiresAt, waitingSince, lastMessageAt, updatedAt, tier, priority } =
+      facts;
+    if (updatedAt === undefined) return undefined;
+    if (updatedAt < kept.updatedAt) return kept;
+    const same = status === kept.status && assignedAgentId === kept.assignedAgentId && offeredAgentId === kept.offeredAgentId;
+    if (updatedAt === kept.updatedAt) return same ? kept : undefined;
+    const routing =
+      kept.routing && tier !== null && priority !== null && (tier !== kept.routing.tier || priority !== kept.routing.priority)
+        ? { ...kept.routing, tier, priority }
+        : kept.routing;
+    return {
+      ...kept,
+      status,
+      skillGroup,
+      assignedAgentId,
+      offeredAgentId,
+      offerExpiresAt,
+      waitingSince,
+      lastMessageAt,
+      updatedAt,
+      routing,
+    };
+  }
 
   /**
    * The session once the router offered it (or as it is after `decisionWaitMs`: queued). The change
@@ -568,6 +607,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (!byCall.has(key) && byCall.size >= MAX_TRACKED_CALLS) byCall.delete(byCall.keys().next().value!);
     byCall.set(key, result.session.id);
     const session = await decided(result.session.id);
+    const times = calls.get(session.id);
+    if (times) times.session = session;
     log.info({ sessionId: session.id, status: session.status, skillGroup }, 'call routed');
     return answerFor(session);
   }
@@ -650,7 +691,12 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (!session || session.status === 'closed') return null;
     const from = staffById(referral.fromAgentId);
     const agent = deps.skillGroups.includes(referral.target) ? null : userByName(referral.target);
-    const before = { skillGroup: session.skillGroup, routing: session.routing };
+    // What an undo puts back, candidates included (a store may keep them beside the session: issue 18).
+    const candidates = session.routing && !session.routing.candidates ? await deps.store.routingCandidates?.(session.id) : null;
+    const before = {
+      skillGroup: session.skillGroup,
+      routing: candidates && session.routing ? { ...session.routing, candidates } : session.routing,
+    };
     let transferId: string | null = null;
     if (deps.transfers && from && session.status === 'active' && session.assignedAgentId === from.id) {
       try {
@@ -1097,7 +1143,11 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       if (ringingTransfer) return attendedLegEnded(ringingTransfer[1], ringingTransfer[0], leg, request.callId);
       if (request.event === 'ended' && [...referrals.values()].some((r) => r.key === leg && !r.legEnded)) return referLegEnded(leg);
       const sessionId = request.sessionId || byCall.get(callKey(request.callId));
-      const found = sessionId ? await deps.store.getSession(sessionId) : null;
+      // Ringing and answered start from the session as this service knows it (issue 18: no read); what
+      // they then do is checked by the store's own writes (the accept reads and checks the offer). A
+      // hang-up reads it: closing or abandoning depends on its state now.
+      const kept = request.event === 'ringing' || request.event === 'answered' ? calls.get(sessionId ?? '')?.session : undefined;
+      const found = kept ?? (sessionId ? await deps.store.getSession(sessionId) : null);
       if (!found || found.channel !== 'SP') throw new HuiliuError('SESSION_NOT_FOUND');
       let session: SessionRecord = found;
       const key = callKey(request.callId);
@@ -1308,6 +1358,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       }
       // A declined offer moves on in the router: its status is read again; the others are known.
       const after = request.event === 'no-answer' ? ((await deps.store.getSession(session.id)) ?? session) : session;
+      const tracked = calls.get(after.id);
+      if (tracked && after.status !== 'closed') tracked.session = after;
       return { sessionId: after.id, status: after.status };
     },
 
