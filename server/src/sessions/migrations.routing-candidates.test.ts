@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, openDatabase, type Db } from '../db/sqlite';
 import { migrationsDir } from '../runtime/paths';
 
-describe('sessions migration 0010: routing candidates beside the session row (issue 18)', () => {
+describe('sessions migration 0011: routing candidates beside the session row (issue 18)', () => {
   const dirs: string[] = [];
   let db: Db | undefined;
   afterEach(() => {
@@ -16,7 +16,7 @@ describe('sessions migration 0010: routing candidates beside the session row (is
   it("moves a stored decision's candidates out of routing_json and leaves the rest of the decision as it was", () => {
     const dir = mkdtempSync(join(tmpdir(), 'huiliu-mig-'));
     dirs.push(dir);
-    // The schema as it was before 0010.
+    // The schema as it was before 0010 (page blocks) and 0011.
     const before = join(dir, 'before');
     cpSync(migrationsDir('sessions'), before, { recursive: true });
     for (const f of readdirSync(before)) if (!/^000\d_/.test(f)) rmSync(join(before, f));

@@ -363,7 +363,7 @@ export const toMerge = (r: MergeRow): CustomerMerge => ({
 
 /**
  * A routing decision's `candidates` (every agent looked at, and why: ≈ 300 bytes an agent, the bulk of a
- * decision) live beside the session row, in `session_routing_candidates` (migration 0010), not in its
+ * decision) live beside the session row, in `session_routing_candidates` (migration 0011), not in its
  * `routing_json`: every session read (a call reads its session about 8 times) then reads and parses a
  * few hundred bytes instead of ≈ 8 KB with 16 agents (issue 18). The session detail view reads them
  * (`SessionStore.routingCandidates`); the routing decisions log keeps each decision whole.
