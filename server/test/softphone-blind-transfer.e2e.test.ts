@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeSipPort, type RunningEdge } from '../src/voice/edge-process';
+import { type RunningEdge } from '../src/voice/edge-process';
 import { demoToken, printSoftphoneLogs, startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, type ServerProcess } from './support/server-process';
-import { runSipp, SCENARIOS, type SippRun } from './support/sip';
+import { freeMediaPort, runSipp, SCENARIOS, type SippRun } from './support/sip';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -93,7 +93,7 @@ describe('softphone blind transfer: sipp caller ↔ Kamailio + rtpengine ↔ two
     const run = runSipp(
       [
         `127.0.0.1:${edge.sipPort}`,
-        ...['-sf', scenario, '-s', 'support', '-m', '1', '-p', '0', '-mp', String(await freeSipPort())],
+        ...['-sf', scenario, '-s', 'support', '-m', '1', '-p', '0', '-mp', String(await freeMediaPort())],
         ...['-recv_timeout', '60000', ...extra],
       ],
       120_000,

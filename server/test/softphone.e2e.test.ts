@@ -3,11 +3,11 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeSipPort, sipOptions, type RunningEdge } from '../src/voice/edge-process';
+import { sipOptions, type RunningEdge } from '../src/voice/edge-process';
 import { startSoftphoneRig, trackPeerConnections } from './support/softphone';
 import { httpsRequest } from './support/https';
 import { REPO, type ServerProcess } from './support/server-process';
-import { runSipp, SCENARIOS, type SippRun } from './support/sip';
+import { freeMediaPort, runSipp, SCENARIOS, type SippRun } from './support/sip';
 
 const SHOTS = join(REPO, 'test-output', 'e2e');
 
@@ -90,7 +90,7 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
   }, 40_000);
 
   it('rings with the customer’s context when a caller dials in through Kamailio', async () => {
-    const mediaPort = await freeSipPort();
+    const mediaPort = await freeMediaPort();
     caller = runSipp(
       [
         `127.0.0.1:${edge.sipPort}`,
@@ -226,7 +226,7 @@ describe('softphone end to end: JsSIP in the workstation ↔ Kamailio + rtpengin
   it('closing the call’s contact in the workstation during the call hangs the phone up (as when the server ends a lost call)', async () => {
     // Back from the first call's after-call work: available for the next call.
     await page.getByLabel('Presence').selectOption('available');
-    const mediaPort = await freeSipPort();
+    const mediaPort = await freeMediaPort();
     caller = runSipp(
       [
         `127.0.0.1:${edge.sipPort}`,

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertVoiceBinaries, defaultMediaPorts, freeSipPort, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, defaultMediaPorts, type RunningEdge } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import type { TestServer } from './support/harness';
-import { refusedPosts, registeredPhone, registeredSippPhone, runSipp, SCENARIOS, serverEdgeRig, voiceCredentials } from './support/sip';
+import { freeMediaPort, refusedPosts, registeredPhone, registeredSippPhone, runSipp, SCENARIOS, serverEdgeRig, voiceCredentials } from './support/sip';
 import { eventually } from './support/until';
 
 /**
@@ -60,7 +60,7 @@ describe('blind transfer through Kamailio: a failed new call leaves the customer
       [
         `127.0.0.1:${running.sipPort}`,
         ...['-sf', scenario, '-s', 'support', '-m', '1', '-d', '6000', '-p', '0'],
-        ...['-mp', String(await freeSipPort()), '-cid_str', `blind-failed-${o.status}-%u@huiliu.test`, '-recv_timeout', '20000'],
+        ...['-mp', String(await freeMediaPort()), '-cid_str', `blind-failed-${o.status}-%u@huiliu.test`, '-recv_timeout', '20000'],
       ],
       60_000,
     );

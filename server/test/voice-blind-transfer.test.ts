@@ -10,7 +10,7 @@ import { assertVoiceBinaries, freeSipPort, type RunningEdge } from '../src/voice
 import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { refusedPosts, runSipp, SCENARIOS, sippRegisterArgs, startTestEdge } from './support/sip';
+import { freeMediaPort, refusedPosts, runSipp, SCENARIOS, sippRegisterArgs, startTestEdge } from './support/sip';
 import { eventually } from './support/until';
 
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -87,7 +87,7 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
       [
         `127.0.0.1:${edge.sipPort}`,
         ...['-sf', scenario, '-s', 'support', '-m', '1', '-d', '14000', '-p', '0'],
-        ...['-mp', String(await freeSipPort()), '-cid_str', 'blind-%u@huiliu.test', '-recv_timeout', '20000'],
+        ...['-mp', String(await freeMediaPort()), '-cid_str', 'blind-%u@huiliu.test', '-recv_timeout', '20000'],
       ],
       50_000,
     );
@@ -176,7 +176,7 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
       [
         `127.0.0.1:${edge.sipPort}`,
         ...['-sf', scenario, '-s', 'support', '-m', '1', '-d', '3000', '-p', '0'],
-        ...['-mp', String(await freeSipPort()), '-cid_str', 'anon-%u@huiliu.test', '-recv_timeout', '20000'],
+        ...['-mp', String(await freeMediaPort()), '-cid_str', 'anon-%u@huiliu.test', '-recv_timeout', '20000'],
       ],
       50_000,
     );
@@ -213,7 +213,7 @@ describe('blind transfer through Kamailio: the REFERed call stays the same SP se
       [
         `127.0.0.1:${edge.sipPort}`,
         ...['-sf', join(SCENARIOS, 'caller-refer-recall.xml'), '-s', 'support', '-m', '1', '-d', '2000', '-p', '0'],
-        ...['-mp', String(await freeSipPort()), '-cid_str', 'recall-%u@huiliu.test', '-recv_timeout', '30000'],
+        ...['-mp', String(await freeMediaPort()), '-cid_str', 'recall-%u@huiliu.test', '-recv_timeout', '30000'],
       ],
       60_000,
     );

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceCredentials } from '../../common/api/voice';
-import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
+import { assertVoiceBinaries, startVoiceEdge, type RunningEdge } from '../src/voice/edge-process';
 import { loadVoiceSecrets } from '../src/voice/secrets';
 import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
-import { edgeTlsSetting, onlineVoiceAgent, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
+import { freeMediaPort, edgeTlsSetting, onlineVoiceAgent, registeredSippPhone, runSipp, SCENARIOS } from './support/sip';
 import { eventually } from './support/until';
 
 /** rtpengine's `timeout` for this edge (s): a call without media that long is forgotten. */
@@ -77,7 +77,7 @@ describe('a call whose caller vanishes without BYE', () => {
       [
         `127.0.0.1:${edge.sipPort}`,
         ...['-sf', scenario, '-s', 'support', '-m', '1', '-d', '600000', '-p', '0'],
-        ...['-mp', String(await freeSipPort()), '-recv_timeout', '20000'],
+        ...['-mp', String(await freeMediaPort()), '-recv_timeout', '20000'],
       ],
       90_000,
     );

@@ -9,7 +9,7 @@ import { assertVoiceBinaries, freeSipPort, startVoiceEdge, type RunningEdge } fr
 import { openAgentSocket } from './support/agent-client';
 import { until } from './support/until';
 import { startTestServer, type TestServer } from './support/harness';
-import { refusedPosts, registeredPhone, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
+import { freeMediaPort, refusedPosts, registeredPhone, runSipp, SCENARIOS, sippRegisterArgs } from './support/sip';
 
 const bind = (socket: Socket) => new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
 
@@ -211,7 +211,7 @@ describe('queue announcement: a queued caller hears queue-en.wav as early media'
 
   it('connects a queued caller to the agent who comes online: the prompt stops and the call’s media flows both ways', async () => {
     const phonePort = await freeSipPort();
-    const phoneMedia = await freeSipPort();
+    const phoneMedia = await freeMediaPort();
     // The agent's phone: a sipp UAS that answers one call and echoes its RTP.
     const phone = runSipp(
       ['-sf', join(SCENARIOS, 'phone.xml'), '-p', String(phonePort), '-m', '1', '-mp', String(phoneMedia), '-rtp_echo'],

@@ -16,7 +16,7 @@ import { createLogger } from '../src/logging/logger';
 import { openAgentSocket } from './support/agent-client';
 import { writeConfigFile } from './support/config-file';
 import { startTestServer, type TestServer } from './support/harness';
-import { runSipp, SCENARIOS, sippRegisterArgs, startTestEdge } from './support/sip';
+import { freeMediaPort, runSipp, SCENARIOS, sippRegisterArgs, startTestEdge } from './support/sip';
 import { eventually } from './support/until';
 
 const CLIPS = '/work/shared/data/speech-asr-clips';
@@ -45,7 +45,7 @@ async function callWithJfkClip(
     15_000,
   );
   expect(registered.code, registered.out).toBe(0);
-  const mediaPort = await freeSipPort();
+  const mediaPort = await freeMediaPort();
   const dialledAt = Date.now();
   const call = runSipp(
     [

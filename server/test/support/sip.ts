@@ -23,6 +23,34 @@ import type { SessionRecord } from '../../src/sessions/store';
 import { startTestServer, type TestServer } from './harness';
 import { eventually, until } from './until';
 
+/**
+ * A base port N for sipp's `-mp`: sipp binds audio RTP on N and N+1 and video RTP on N+2 and N+3, so all four
+ * must be free on UDP 127.0.0.1 (a free N alone failed CI: "Unable to bind video RTP socket … errno = 98").
+ * N is even and drawn from 10000–19996: below both the kernel's ephemeral ports (32768–60999, where every
+ * `listen(0)` of a parallel test lands) and rtpengine's default media range (20000–59999).
+ * @throws Error after 100 draws without four free ports
+ */
+export async function freeMediaPort(host = '127.0.0.1'): Promise<number> {
+  const bindable = (port: number) =>
+    new Promise<ReturnType<typeof createSocket> | null>((resolve) => {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(null));
+      socket.bind(port, host, () => resolve(socket));
+    });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 10_000 + 2 * Math.floor(Math.random() * 4_999);
+    const held = [];
+    for (let port = base; port < base + 4; port++) {
+      const socket = await bindable(port);
+      if (!socket) break;
+      held.push(socket);
+    }
+    await Promise.all(held.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+    if (held.length === 4) return base;
+  }
+  throw new Error('no four free UDP ports in a row on loopback (10000–19999) after 100 draws');
+}
+
 /** The sipp scenarios of the voice tests and bench (server/test/voice/*.xml). */
 export const SCENARIOS = fileURLToPath(new URL('../voice/', import.meta.url));
 
