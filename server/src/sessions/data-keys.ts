@@ -74,10 +74,9 @@ export class DataKeyRing {
 
   /** The owner's key if it exists (null otherwise). */
   async get(owner: string): Promise<Buffer | null> {
-    this.dropShredded();
-    const hit = this.cache.get(owner);
-    this.shared.countLookup(hit !== undefined);
-    if (hit) return this.remember(owner, hit);
+    const hit = this.hit(owner);
+    if (hit) return hit;
+    this.shared.countLookup(false);
     const row = this.db.prepare('SELECT kek_id, wrapped FROM data_keys WHERE owner = ?').get(owner) as
       { kek_id: string; wrapped: Buffer } | undefined;
     if (!row) return null;
@@ -98,6 +97,18 @@ export class DataKeyRing {
     );
     if (info.changes === 0) return (await this.get(owner))!;
     return this.remember(owner, plain);
+  }
+
+  /**
+   * `get` when the ring holds the key (counted as a lookup and kept as recently used, as `get` does),
+   * without a promise; undefined on a miss, which is then not counted: the caller goes on to `get`.
+   */
+  hit(owner: string): Buffer | undefined {
+    this.dropShredded();
+    const hit = this.cache.get(owner);
+    if (!hit) return undefined;
+    this.shared.countLookup(true);
+    return this.remember(owner, hit);
   }
 
   /** The owner's key when this ring holds it already (no read, no unwrap); undefined otherwise or once destroyed. */

@@ -5,11 +5,11 @@ import { getHeapSnapshot } from 'node:v8';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { TamperError } from '../crypto/aead';
+import { open, seal, TamperError } from '../crypto/aead';
 import { createLocalKeyProvider } from '../keys/provider.local';
 import { createSqlitePrivacyStore } from '../privacy/privacy.sqlite';
 import { OpenedPayloadCache } from './opened-cache';
-import { ctOf, headerCode, openPageBlock, PAGE_SEQS, PageBlockReader, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
+import { blockPayloadOf, codeOf, ctOf, headerCode, openPageBlock, PAGE_SEQS, PageBlockReader, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
 import type { MessageRow } from './sqlite-rows';
 import { draft } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
@@ -113,12 +113,51 @@ describe('sealed page blocks: format', () => {
   it('opens to the rows it was sealed from (seq, ciphertext, header code) and their payloads (multi-byte text included)', () => {
     const block = sealPageBlock(key, place, rows, payloads);
     const opened = openPageBlock(key, place, block);
-    expect({ ...opened, plain: undefined, ctAt: undefined, cts: [0, 1, 2].map((i) => ctOf(opened, i)) }).toEqual({
+    expect({
+      seqs: opened.seqs,
+      cts: [0, 1, 2].map((i) => ctOf(opened, i)),
+      codes: [0, 1, 2].map((i) => codeOf(opened, i)),
+      payloads: [0, 1, 2].map((i) => blockPayloadOf(opened, i)),
+    }).toEqual({
       seqs: [1, 2, 3],
       cts: rows.map((r) => r.payload_ct),
       codes: rows.map(headerCode),
       payloads,
     });
+  });
+
+  it('still opens a block sealed in layout 1 (stop 37: a JSON head, codes and payloads as one text) to the same rows', () => {
+    const codes = rows.map(headerCode);
+    const head = Buffer.from(
+      JSON.stringify({
+        seqs: rows.map((r) => r.seq),
+        cts: rows.map((r) => r.payload_ct.length),
+        codes: codes.map((c) => c.length),
+        payloads: payloads.map((p) => p.length),
+      }),
+    );
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(head.length, 0);
+    const plain = Buffer.concat([length, head, ...rows.map((r) => r.payload_ct), Buffer.from(codes.join('') + payloads.join(''))]);
+    const layout1 = seal(key, plain, `mpage:${JSON.stringify(['c1', 0, 'u1', 1, 3])}`);
+    const opened = openPageBlock(key, place, layout1);
+    expect([0, 1, 2].map((i) => [opened.seqs[i], ctOf(opened, i), codeOf(opened, i), blockPayloadOf(opened, i)])).toEqual(
+      rows.map((r, i) => [r.seq, r.payload_ct, codes[i], payloads[i]]),
+    );
+    const bad = Buffer.from(plain);
+    bad.writeUInt32BE(head.length + 1, 0);
+    expect(() => openPageBlock(key, place, seal(key, bad, `mpage:${JSON.stringify(['c1', 0, 'u1', 1, 3])}`))).toThrow(TamperError);
+  });
+
+  it('refuses a block whose layout-2 lengths do not add up to its plaintext', () => {
+    const block = sealPageBlock(key, place, rows, payloads);
+    const plain = open(key, block, `mpage:${JSON.stringify(['c1', 0, 'u1', 1, 3])}`);
+    for (const at of [1, 5 + 4 * 3, 5 + 8 * 3 + 4, 5 + 12 * 3 + 8]) {
+      const bad = Buffer.from(plain);
+      bad.writeUInt32BE(bad.readUInt32BE(at) + 1, at);
+      expect(() => openPageBlock(key, place, seal(key, bad, `mpage:${JSON.stringify(['c1', 0, 'u1', 1, 3])}`)), String(at)).toThrow(TamperError);
+    }
+    expect(() => sealPageBlock(key, { ...place, firstSeq: 2 }, rows, payloads)).toThrow(RangeError);
   });
 
   it('refuses a flipped byte, another place and another key with TamperError', () => {
@@ -520,8 +559,8 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
       for (const change of [{ conversation_id: 'c2' }, { customer_id: 'u2' }] as Partial<MessageRow>[]) {
         const read = rows.map((r, i) => (i === 2 ? { ...r, ...change } : r));
         const vouched = reader.vouch(read);
-        expect(PageBlockReader.payloadOf(vouched, read[0]!)).toBe(payloads[0]);
-        expect(PageBlockReader.payloadOf(vouched, read[2]!), JSON.stringify(change)).toBeUndefined();
+        expect(vouched?.[0]).toBe(payloads[0]);
+        expect(vouched?.[2], JSON.stringify(change)).toBeUndefined();
       }
     } finally {
       db.close();

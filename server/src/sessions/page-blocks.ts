@@ -19,9 +19,12 @@
  * as before, so every tamper is still caught by the row's own GCM check (`TamperError`), never returned
  * as data. Cost: a block holds each row's ciphertext once more beside its payload and header code.
  *
- * Plaintext layout of a block: a 4-byte big-endian length, a JSON head `{"seqs":[…],"cts":[…],
- * "codes":[…],"payloads":[…]}` (the ciphertexts' byte lengths, the codes' and payloads' UTF-16
- * lengths), the ciphertexts concatenated, then the codes and payloads as one UTF-8 text.
+ * Plaintext layout of a block (layout 2, since stop 38): the byte 2, a u32 row count n, then n u32s
+ * each of the rows' seqs (less the place's firstSeq), their ciphertexts', header codes' and payloads'
+ * byte lengths (all big-endian), then the ciphertexts, the codes (UTF-8) and the payloads (UTF-8), each
+ * concatenated: a reader decodes only the rows it reads. Layout 1 (stop 37; its first byte is 0, the
+ * high byte of its head's length) is still read: a 4-byte length, a JSON head `{"seqs","cts","codes",
+ * "payloads"}` (UTF-16 lengths for codes and payloads), the ciphertexts, then codes and payloads as one text.
  */
 import type { Statement } from 'better-sqlite3';
 import { open, seal, TamperError } from '../crypto/aead';
@@ -119,45 +122,54 @@ export function headerCode(row: MessageRow): string {
 
 /**
  * Seals one customer's rows of one page with their payloads as a block: per row its seq, its stored
- * ciphertext (byte for byte), its `headerCode` and its payload.
- * @param rows the customer's rows of the page in seq order (at least one), `payloads` their plaintexts
- * @throws RangeError when there is no row or not one payload per row, or `key` is not 32 bytes
+ * ciphertext (byte for byte), its `headerCode` and its payload (layout 2, see the file's head).
+ * @param rows the customer's rows of the page in seq order (at least one, all within `place`'s seqs), `payloads` their plaintexts
+ * @throws RangeError when there is no row, not one payload per row, a row outside `place`, or `key` is not 32 bytes
  */
 export function sealPageBlock(key: Buffer, place: PagePlace, rows: readonly MessageRow[], payloads: readonly string[]): Buffer {
   if (rows.length === 0 || payloads.length !== rows.length) throw new RangeError('a page block needs one payload per row');
-  const codes = rows.map(headerCode);
-  const head = Buffer.from(
-    JSON.stringify({
-      seqs: rows.map((r) => r.seq),
-      cts: rows.map((r) => r.payload_ct.length),
-      codes: codes.map((c) => c.length),
-      payloads: payloads.map((p) => p.length),
-    }),
-    'utf8',
-  );
-  const headLength = Buffer.allocUnsafe(4);
-  headLength.writeUInt32BE(head.length, 0);
-  const plain = Buffer.concat([
-    headLength,
-    head,
-    ...rows.map((r) => r.payload_ct),
-    Buffer.from(codes.join('') + payloads.join(''), 'utf8'),
-  ]);
+  if (rows.some((r) => r.seq < place.firstSeq || r.seq > place.lastSeq)) throw new RangeError('a page block holds rows of its place only');
+  const n = rows.length;
+  const codes = rows.map((r) => Buffer.from(headerCode(r), 'utf8'));
+  const texts = payloads.map((p) => Buffer.from(p, 'utf8'));
+  const head = Buffer.allocUnsafe(5 + 16 * n);
+  head[0] = LAYOUT;
+  head.writeUInt32BE(n, 1);
+  let at = 5;
+  for (const r of rows) at = head.writeUInt32BE(r.seq - place.firstSeq, at);
+  for (const r of rows) at = head.writeUInt32BE(r.payload_ct.length, at);
+  for (const c of codes) at = head.writeUInt32BE(c.length, at);
+  for (const t of texts) at = head.writeUInt32BE(t.length, at);
+  const plain = Buffer.concat([head, ...rows.map((r) => r.payload_ct), ...codes, ...texts]);
   return seal(key, plain, pageAad(place));
 }
 
-/** A block opened: per row (in seq order) its seq, stored ciphertext, header code and payload. */
+/**
+ * A block opened: per row (in seq order) its seq, and where in the block's plaintext its stored
+ * ciphertext, header code and payload are (row i's ciphertext is `plain[ctAt[i], ctAt[i + 1])`, its
+ * code and payload likewise UTF-8 between `codeAt` and `payloadAt`): nothing is decoded or copied per
+ * row until asked for (`ctOf`, `codeOf`, `payloadOf`), so a read of half a page decodes half of it.
+ */
 export interface OpenedPage {
   seqs: number[];
-  /** The block's plaintext: row i's ciphertext is `plain[ctAt[i], ctAt[i + 1])` (`ctOf`; no Buffer made per row). */
   plain: Buffer;
   ctAt: number[];
-  codes: string[];
-  payloads: string[];
+  codeAt: number[];
+  payloadAt: number[];
+  /** Layout 1 (blocks sealed in stop 37): its codes and payloads, decoded at once. */
+  decoded?: { codes: string[]; payloads: string[] };
 }
 
 /** Row `i`'s stored ciphertext as the block holds it. */
 export const ctOf = (page: OpenedPage, i: number): Buffer => page.plain.subarray(page.ctAt[i], page.ctAt[i + 1]);
+
+/** Row `i`'s header code (`headerCode` of the row it was sealed from). */
+export const codeOf = (page: OpenedPage, i: number): string =>
+  page.decoded ? page.decoded.codes[i]! : page.plain.toString('utf8', page.codeAt[i], page.codeAt[i + 1]);
+
+/** Row `i`'s payload (the JSON text sealed in its row). */
+export const blockPayloadOf = (page: OpenedPage, i: number): string =>
+  page.decoded ? page.decoded.payloads[i]! : page.plain.toString('utf8', page.payloadAt[i], page.payloadAt[i + 1]);
 
 /** Whether `sealed` is byte for byte row `i`'s ciphertext in the block (compared in place). */
 const sameCt = (page: OpenedPage, i: number, sealed: Buffer) =>
@@ -166,31 +178,67 @@ const sameCt = (page: OpenedPage, i: number, sealed: Buffer) =>
 const isCounts = (v: unknown, n?: number): v is number[] =>
   Array.isArray(v) && (n === undefined || v.length === n) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
 
+/** The block layout `sealPageBlock` writes (the first plaintext byte; layout 1's is always 0: its head length's high byte). */
+const LAYOUT = 2;
+
 /**
- * Opens a block. @throws TamperError when it fails its GCM check (any flipped byte, another place's
- * block) or its plaintext is not a well-formed block
+ * Opens a block (layout 2, or layout 1 as sealed before stop 38: a JSON head and one text).
+ * @throws TamperError when it fails its GCM check (any flipped byte, another place's block) or its
+ * plaintext is not a well-formed block
  */
 export function openPageBlock(key: Buffer, place: PagePlace, sealed: Buffer): OpenedPage {
   const plain = open(key, sealed, pageAad(place));
   try {
-    const headLength = plain.readUInt32BE(0);
-    const head = JSON.parse(plain.toString('utf8', 4, 4 + headLength)) as Record<string, unknown>;
-    const { seqs } = head;
-    if (!isCounts(seqs) || !isCounts(head.cts, seqs.length) || !isCounts(head.codes, seqs.length) || !isCounts(head.payloads, seqs.length))
-      throw new Error('shape');
-    let at = 4 + headLength;
-    const ctAt = [at];
-    for (const n of head.cts) ctAt.push((at += n));
-    if (at > plain.length) throw new Error('length');
-    const text = plain.toString('utf8', at);
-    let t = 0;
-    const codes = head.codes.map((n) => text.slice(t, (t += n)));
-    const payloads = head.payloads.map((n) => text.slice(t, (t += n)));
-    if (t !== text.length) throw new Error('length');
-    return { seqs, plain, ctAt, codes, payloads };
+    return plain[0] === LAYOUT ? openLayout2(plain, place) : openLayout1(plain);
   } catch {
     throw new TamperError();
   }
+}
+
+/** Splits `text` into consecutive pieces of `lengths` UTF-16 units, from `t`; the end (must be `text`'s). */
+function piecesOf(text: string, lengths: readonly number[], out: string[], t = 0): number {
+  for (const n of lengths) out.push(text.slice(t, (t += n)));
+  return t;
+}
+
+/** Offsets of `n` consecutive pieces whose byte lengths are u32s at `plain[at…]`, from `from`: n + 1 offsets. */
+function offsetsOf(plain: Buffer, at: number, n: number, from: number): number[] {
+  const offsets: number[] = new Array(n + 1);
+  for (let i = 0; i < n; i++, at += 4) {
+    offsets[i] = from;
+    from += plain.readUInt32BE(at);
+  }
+  offsets[n] = from;
+  return offsets;
+}
+
+function openLayout2(plain: Buffer, place: PagePlace): OpenedPage {
+  const n = plain.readUInt32BE(1);
+  if (n === 0 || n > PAGE_SEQS) throw new Error('rows');
+  const seqs: number[] = new Array(n);
+  for (let i = 0, at = 5; i < n; i++, at += 4) seqs[i] = place.firstSeq + plain.readUInt32BE(at);
+  const ctAt = offsetsOf(plain, 5 + 4 * n, n, 5 + 16 * n);
+  const codeAt = offsetsOf(plain, 5 + 8 * n, n, ctAt[n]!);
+  const payloadAt = offsetsOf(plain, 5 + 12 * n, n, codeAt[n]!);
+  if (payloadAt[n] !== plain.length) throw new Error('length');
+  return { seqs, plain, ctAt, codeAt, payloadAt };
+}
+
+function openLayout1(plain: Buffer): OpenedPage {
+  const headLength = plain.readUInt32BE(0);
+  const head = JSON.parse(plain.toString('utf8', 4, 4 + headLength)) as Record<string, unknown>;
+  const { seqs } = head;
+  if (!isCounts(seqs) || !isCounts(head.cts, seqs.length) || !isCounts(head.codes, seqs.length) || !isCounts(head.payloads, seqs.length))
+    throw new Error('shape');
+  let at = 4 + headLength;
+  const ctAt = [at];
+  for (const n of head.cts) ctAt.push((at += n));
+  if (at > plain.length) throw new Error('length');
+  const text = plain.toString('utf8', at);
+  const codes: string[] = [];
+  const payloads: string[] = [];
+  if (piecesOf(text, head.payloads, payloads, piecesOf(text, head.codes, codes)) !== text.length) throw new Error('length');
+  return { seqs, plain, ctAt, codeAt: [], payloadAt: [], decoded: { codes, payloads } };
 }
 
 /** A block row's place. */
@@ -201,13 +249,6 @@ export const placeOf = (b: PageBlockRow): PagePlace => ({
   firstSeq: b.first_seq,
   lastSeq: b.last_seq,
 });
-
-/** A payload a block vouched for: the row it was verified against (its bytes and header code). */
-interface Vouched {
-  row: MessageRow;
-  code: string;
-  payload: string;
-}
 
 /** What the page blocks did for reads so far (`SessionStore.openedCacheStats`). */
 export interface PageBlockStats {
@@ -221,8 +262,8 @@ export interface PageBlockStats {
 
 /**
  * The read side on one connection: `vouch(rows)` opens the blocks of the pages where enough of `rows`
- * miss the opened-payload cache, checks each against its rows and answers their payloads (also kept in
- * the cache); `payloadOf` hands one out for a row that is byte-for-byte the vouched one.
+ * miss the opened-payload cache, checks each against those very rows (the objects the read's own
+ * statement returned) and answers their payloads (also kept in the cache).
  */
 export class PageBlockReader {
   readonly stats: PageBlockStats = { rows: 0, opened: 0, refused: 0 };
@@ -237,29 +278,44 @@ export class PageBlockReader {
   }
 
   /**
-   * Payloads of `rows` (their customers' keys already loaded) that blocks vouch for, by message id;
-   * null when no page of them is cold enough to be worth a block (`PAGE_BLOCK_MIN_ROWS`).
+   * Payloads of `rows` (their customers' keys already loaded) that blocks vouch for: `payloads[i]` is
+   * row i's, undefined for a row no block vouched for (open it on its own); null when no page of them
+   * is cold enough to be worth a block (`PAGE_BLOCK_MIN_ROWS`).
    */
-  vouch(rows: readonly MessageRow[]): Map<string, Vouched> | null {
+  vouch(rows: readonly MessageRow[]): (string | undefined)[] | null {
     if (rows.length < PAGE_BLOCK_MIN_ROWS) return null;
     // conversation → page → rows missing the cache, and their customers: only those customers' blocks
     // are opened (a read of one customer's messages does not open — decrypt — another's on the page).
+    // Rows come in runs of one conversation, page and customer: the last ones are remembered.
     const cold = new Map<string, Map<number, { n: number; customers: Set<string> }>>();
-    const keys = new Map<string, Buffer | undefined>();
+    let customer: string | undefined;
+    let key: Buffer | undefined;
+    let conversation: string | undefined;
+    let pages: Map<number, { n: number; customers: Set<string> }> | undefined;
+    let page = -1;
+    let seen: { n: number; customers: Set<string> } | undefined;
     for (const r of rows) {
-      let key = keys.get(r.customer_id);
-      if (key === undefined && !keys.has(r.customer_id)) keys.set(r.customer_id, (key = this.keyOf(r.customer_id)));
+      if (r.customer_id !== customer) {
+        customer = r.customer_id;
+        key = this.keyOf(customer);
+      }
       if (!key || this.cache.holds(r.id, key, r.payload_ct)) continue;
-      let pages = cold.get(r.conversation_id);
-      if (!pages) cold.set(r.conversation_id, (pages = new Map()));
-      const page = pageOf(r.seq);
-      const seen = pages.get(page);
-      if (seen) {
-        seen.n++;
-        seen.customers.add(r.customer_id);
-      } else pages.set(page, { n: 1, customers: new Set([r.customer_id]) });
+      if (r.conversation_id !== conversation || !pages) {
+        conversation = r.conversation_id;
+        pages = cold.get(conversation);
+        if (!pages) cold.set(conversation, (pages = new Map()));
+        page = -1;
+      }
+      const p = pageOf(r.seq);
+      if (p !== page || !seen) {
+        page = p;
+        seen = pages.get(p);
+        if (!seen) pages.set(p, (seen = { n: 0, customers: new Set() }));
+      }
+      seen.n++;
+      seen.customers.add(r.customer_id);
     }
-    let out: Map<string, Vouched> | null = null;
+    let out: (string | undefined)[] | null = null;
     for (const [conversationId, pages] of cold) {
       const wanted = [...pages].filter(([, seen]) => seen.n >= PAGE_BLOCK_MIN_ROWS).map(([page]) => page);
       if (wanted.length === 0) continue;
@@ -267,71 +323,66 @@ export class PageBlockReader {
       for (const block of blocks) {
         const seen = pages.get(block.page);
         if (!seen || seen.n < PAGE_BLOCK_MIN_ROWS || !seen.customers.has(block.customer_id)) continue;
-        const vouched = this.check(block, rows);
-        if (!vouched) continue;
-        out ??= new Map();
-        for (const v of vouched) out.set(v.row.id, v);
+        out = this.check(block, rows, out);
       }
     }
     return out;
   }
 
   /**
-   * The payload `vouched` holds for `row` when `row` is byte-for-byte the row it was checked against —
-   * its conversation and customer too (the header code leaves them out): a read's row and the row a
-   * partial read's block was checked against come from two statements, and the file may change between.
+   * Checks `block` against `rows` and, when every row of the read in its range is one it holds byte for
+   * byte, puts their payloads in `out` (made when null) by row index; else refuses it (`out` untouched).
    */
-  static payloadOf(vouched: Map<string, Vouched> | null, row: MessageRow): string | undefined {
-    const v = vouched?.get(row.id);
-    if (!v) return undefined;
-    if (v.row === row) return v.payload;
-    if (
-      wellTyped(row) &&
-      v.row.conversation_id === row.conversation_id &&
-      v.row.customer_id === row.customer_id &&
-      v.row.payload_ct.equals(row.payload_ct) &&
-      v.code === headerCode(row)
-    )
-      return v.payload;
-    return undefined;
-  }
-
-  private check(block: PageBlockRow, rows: readonly MessageRow[]): Vouched[] | null {
+  private check(block: PageBlockRow, rows: readonly MessageRow[], out: (string | undefined)[] | null): (string | undefined)[] | null {
     const key = this.keyOf(block.customer_id);
-    if (!key) return null;
+    if (!key) return out;
     const place = placeOf(block);
+    // The writer seals rows of one page: a wider place is not a block it made.
+    const span = place.lastSeq - place.firstSeq + 1;
+    if (!(span >= 1 && span <= PAGE_SEQS)) return this.refuse(out);
     let opened: OpenedPage;
     try {
       opened = openPageBlock(key, place, block.block_ct);
     } catch (err) {
       if (!(err instanceof TamperError)) throw err;
-      return this.refuse();
+      return this.refuse(out);
     }
     this.stats.opened++;
-    const inBlock = (r: MessageRow) =>
-      r.conversation_id === place.conversationId && r.customer_id === place.customerId && r.seq >= place.firstSeq && r.seq <= place.lastSeq;
-    const at = new Map(opened.seqs.map((seq, i) => [seq, i]));
-    const vouched: Vouched[] = [];
-    for (const row of rows) {
-      if (!inBlock(row)) continue;
-      const i = at.get(row.seq);
+    // Row i of the block by seq (its seqs are in its place, each once).
+    const at = new Int8Array(span).fill(-1);
+    for (let i = 0; i < opened.seqs.length; i++) {
+      const o = opened.seqs[i]! - place.firstSeq;
+      if (!(o >= 0 && o < span) || at[o] !== -1) return this.refuse(out);
+      at[o] = i;
+    }
+    const matched: number[] = [];
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      if (row.conversation_id !== place.conversationId || row.customer_id !== place.customerId) continue;
+      const o = row.seq - place.firstSeq;
+      if (!(o >= 0 && o < span)) continue;
+      const i = at[o]!;
       // Every row of the read in the block's range must be a row the block holds, byte for byte — a row
       // added, moved, re-typed, re-headed or flipped refuses the whole block (a page that was tampered
       // with is opened row by row, where each row's own GCM check speaks).
-      if (i === undefined || !knownFormat(row) || !wellTyped(row) || !sameCt(opened, i, row.payload_ct)) return this.refuse();
-      const code = headerCode(row);
-      if (code !== opened.codes[i]) return this.refuse();
-      vouched.push({ row, code, payload: opened.payloads[i]! });
+      if (i === -1 || !knownFormat(row) || !wellTyped(row) || !sameCt(opened, i, row.payload_ct)) return this.refuse(out);
+      if (headerCode(row) !== codeOf(opened, i)) return this.refuse(out);
+      matched.push(r, i);
     }
-    this.stats.rows += vouched.length;
-    // Kept in the opened cache (its hits compare the row's AAD, so each is formed once here) when it is on.
-    if (this.cache.enabled)
-      for (const v of vouched) this.cache.put(v.row.id, v.row.customer_id, key, v.row.payload_ct, storedAadOf(v.row)!, v.payload);
-    return vouched;
+    this.stats.rows += matched.length / 2;
+    out ??= new Array<string | undefined>(rows.length);
+    for (let m = 0; m < matched.length; m += 2) {
+      const row = rows[matched[m]!]!;
+      const payload = blockPayloadOf(opened, matched[m + 1]!);
+      out[matched[m]!] = payload;
+      // Kept in the opened cache (its hits compare the row's AAD, so each is formed once here) when it is on.
+      if (this.cache.enabled) this.cache.put(row.id, row.customer_id, key, row.payload_ct, storedAadOf(row)!, payload);
+    }
+    return out;
   }
 
-  private refuse(): null {
+  private refuse<T>(out: T): T {
     this.stats.refused++;
-    return null;
+    return out;
   }
 }

@@ -304,8 +304,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
   const decryptRows = (rows: readonly MessageRow[]): Envelope[] => {
     const vouched = pages.vouch(rows);
     if (!vouched) return rows.map(decryptMessage);
-    return rows.map((row) => {
-      const payload = PageBlockReader.payloadOf(vouched, row);
+    return rows.map((row, i) => {
+      const payload = vouched[i];
       if (payload === undefined) return decryptMessage(row);
       const { body, meta } = JSON.parse(payload) as { body: unknown; meta: unknown };
       return envelopeOf(row, body, meta);
@@ -316,8 +316,19 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
    * The keys of every customer whose messages are in `rows`: since issue 12 one conversation can hold
    * messages of several customers of a merge group (each sealed with its own key).
    */
-  const loadKeysOf = async (rows: readonly MessageRow[]) => {
-    for (const id of new Set(rows.map((r) => r.customer_id))) await loadCustomerKey(id);
+  const loadKeysOf = (rows: readonly MessageRow[]): Promise<void> | undefined => {
+    // Held keys without a promise (a read's rows are mostly one customer's): only misses are awaited.
+    let last: string | undefined;
+    let missing: Set<string> | undefined;
+    for (const r of rows) {
+      if (r.customer_id === last) continue;
+      last = r.customer_id;
+      if (!ring.hit(customerKeyOwner(last))) (missing ??= new Set()).add(last);
+    }
+    return missing && loadMissingKeys(missing);
+  };
+  const loadMissingKeys = async (customers: Set<string>) => {
+    for (const id of customers) await loadCustomerKey(id);
   };
 
   /** The WHERE clause of a session filter, or null when it can match nothing (an empty list). */
@@ -449,7 +460,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       const rows = (
         customerId ? q.messagesAfterOf.all(conversationId, afterSeq, customerId, n) : q.messagesAfter.all(conversationId, afterSeq, n)
       ) as MessageRow[];
-      await loadKeysOf(rows);
+      const keysLoading = loadKeysOf(rows);
+      if (keysLoading) await keysLoading;
       return decryptRows(rows);
     },
 
@@ -459,7 +471,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       const rows = q.messagesBefore.all(conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, n + 1) as MessageRow[];
       const hasOlder = rows.length > n;
       const page = rows.slice(0, n).reverse();
-      await loadKeysOf(page);
+      const keysLoading = loadKeysOf(page);
+      if (keysLoading) await keysLoading;
       return { messages: decryptRows(page), hasOlder };
     },
 
@@ -578,7 +591,8 @@ export async function createSqliteSessionStore(options: SqliteStoreOptions): Pro
       // One row more than asked says whether older messages exist. '~' sorts after every UUID.
       const rows = q.timeline.all({ members: JSON.stringify(members), before: before ?? '~', limit: size + 1 }) as MessageRow[];
       const page = rows.slice(0, size);
-      await loadKeysOf(page);
+      const keysLoading = loadKeysOf(page);
+      if (keysLoading) await keysLoading;
       return { messages: decryptRows(page), hasOlder: rows.length > size };
     },
 
