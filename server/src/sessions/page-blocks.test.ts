@@ -588,3 +588,20 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
     }
   });
 });
+
+describe('sealed page blocks: hostile file and odd reads (review 9)', () => {
+  it('a payload column re-typed as TEXT on a row this store has cached answers TamperError (not a TypeError)', async () => {
+    const h = await harness('inline');
+    try {
+      const session = await conversationOf(h, 10);
+      // The writing store keeps what it wrote in its opened cache: every row is a cached id here.
+      expect(await h.store.listMessages(session.conversationId)).toHaveLength(10);
+      const db = h.raw();
+      db.prepare(`UPDATE messages SET payload_ct = 'not a ciphertext' WHERE seq = 4`).run();
+      db.close();
+      await expect(h.store.listMessages(session.conversationId)).rejects.toThrow(TamperError);
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
