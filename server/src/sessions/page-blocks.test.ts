@@ -11,6 +11,7 @@ import { createSqlitePrivacyStore } from '../privacy/privacy.sqlite';
 import { OpenedPayloadCache } from './opened-cache';
 import { ctOf, headerCode, openPageBlock, PAGE_SEQS, PageBlockReader, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
 import type { MessageRow } from './sqlite-rows';
+import type { Db } from '../db/sqlite';
 import { draft } from './store.contract';
 import { createSqliteSessionStore } from './store.sqlite';
 import type { SessionStore } from './store';
@@ -589,6 +590,89 @@ describe('sealed page blocks: tampering and reads a block must not cover (review
   });
 });
 
+/** The two tables a `PageBlockReader` reads, in memory, and a way to add rows and sealed blocks (`key`: every customer's). */
+function memoryPages(key: Buffer) {
+  const db = new Database(':memory:');
+  db.exec(`CREATE TABLE messages (id TEXT PRIMARY KEY, conversation_id TEXT, session_id TEXT, customer_id TEXT, seq INTEGER,
+    channel TEXT, direction TEXT, kind TEXT, payload_ct BLOB, content_hmac TEXT, client_message_id TEXT, critical INTEGER,
+    author_id TEXT, author_kind TEXT, sent_at TEXT, received_at TEXT);
+    CREATE TABLE message_pages (conversation_id TEXT, page INTEGER, customer_id TEXT, first_seq INTEGER, last_seq INTEGER,
+    block_ct BLOB, PRIMARY KEY (conversation_id, page, customer_id));`);
+  const rowOf = (conversationId: string, customerId: string, seq: number): MessageRow => ({
+    id: `${conversationId}-${seq}`,
+    conversation_id: conversationId,
+    session_id: 's1',
+    customer_id: customerId,
+    seq,
+    channel: 'WB',
+    direction: 'in',
+    kind: 'text',
+    payload_ct: Buffer.from([2, ...randomBytes(40)]),
+    content_hmac: 'h',
+    client_message_id: `cm${seq}`,
+    critical: 0,
+    author_id: null,
+    author_kind: 'customer',
+    sent_at: '2026-12-03T00:00:00.000Z',
+    received_at: '2026-12-03T00:00:00.000Z',
+  });
+  const payloadOf = (r: MessageRow) => `{"body":{"text":"${r.id}"},"meta":{}}`;
+  return {
+    db,
+    payloadOf,
+    /** Seals `rows` (one customer's, of one page, in seq order) as their page's block. */
+    seal(rows: MessageRow[]) {
+      const first = rows[0]!;
+      const page = Math.floor((first.seq - 1) / PAGE_SEQS);
+      const place = {
+        conversationId: first.conversation_id,
+        page,
+        customerId: first.customer_id,
+        firstSeq: first.seq,
+        lastSeq: rows.at(-1)!.seq,
+      };
+      db.prepare('INSERT INTO message_pages VALUES (?, ?, ?, ?, ?, ?)').run(
+        place.conversationId,
+        page,
+        place.customerId,
+        place.firstSeq,
+        place.lastSeq,
+        sealPageBlock(key, place, rows, rows.map(payloadOf)),
+      );
+    },
+    /** `customerId`'s rows at `seqs` of `conversationId`. */
+    rows: (conversationId: string, customerId: string, seqs: readonly number[]) =>
+      seqs.map((seq) => rowOf(conversationId, customerId, seq)),
+    /** A view of `db` that records every row a statement answers. */
+    watched(): { db: Db; fetched: Record<string, unknown>[] } {
+      const fetched: Record<string, unknown>[] = [];
+      const record = (r: unknown) => {
+        if (r) fetched.push(r as Record<string, unknown>);
+        return r;
+      };
+      const view = new Proxy(db, {
+        get(target, name) {
+          if (name !== 'prepare') return Reflect.get(target, name, target) as unknown;
+          return (sql: string) => {
+            const stmt = target.prepare(sql);
+            return new Proxy(stmt, {
+              get(s, method) {
+                const f = Reflect.get(s, method, s) as unknown;
+                if (typeof f !== 'function') return f;
+                if (method === 'all') return (...args: unknown[]) => (s.all(...args) as unknown[]).map(record);
+                if (method === 'get') return (...args: unknown[]) => record(s.get(...args));
+                if (method === 'iterate') return (...args: unknown[]) => [...s.iterate(...args)].map(record)[Symbol.iterator]();
+                return (f as (...a: unknown[]) => unknown).bind(s);
+              },
+            });
+          };
+        },
+      });
+      return { db: view, fetched };
+    },
+  };
+}
+
 describe('sealed page blocks: hostile file and odd reads (review 9)', () => {
   it('a payload column re-typed as TEXT on a row this store has cached answers TamperError (not a TypeError)', async () => {
     const h = await harness('inline');
@@ -602,6 +686,36 @@ describe('sealed page blocks: hostile file and odd reads (review 9)', () => {
       await expect(h.store.listMessages(session.conversationId)).rejects.toThrow(TamperError);
     } finally {
       await h.cleanup();
+    }
+  });
+
+  it("a read of a customer's messages on two distant pages fetches only those pages' blocks of that customer (not every block between)", () => {
+    const key = randomBytes(32);
+    const m = memoryPages(key);
+    try {
+      // A merge group's conversation: B wrote on page 0 and again on page 40; A wrote everything between.
+      const early = m.rows('c1', 'B', [1, 2, 3, 4, 5, 6]);
+      const late = m.rows('c1', 'B', [2001, 2002, 2003, 2004, 2005, 2006]);
+      m.seal(early);
+      m.seal(late);
+      for (let page = 0; page <= 40; page++) {
+        const seqs = Array.from({ length: PAGE_SEQS }, (_, i) => page * PAGE_SEQS + 1 + i).filter((s) => s > 6 && (s < 2001 || s > 2006));
+        m.seal(m.rows('c1', 'A', seqs));
+      }
+      const { db, fetched } = m.watched();
+      const reader = new PageBlockReader(db, () => key, new OpenedPayloadCache(0));
+      // What `listMessages(c1, { customerId: B })` reads: B's rows only.
+      const read = [...early, ...late];
+      const vouched = reader.vouch(read);
+      expect(read.map((r) => PageBlockReader.payloadOf(vouched, r))).toEqual(read.map(m.payloadOf));
+      expect(reader.stats).toMatchObject({ rows: 12, opened: 2, refused: 0 });
+      // Before: every block of pages 0–40 of both customers (43 block BLOBs) was read from the file for 2 opened.
+      expect(fetched.filter((r) => 'block_ct' in r).map((r) => [r.page, r.customer_id])).toEqual([
+        [0, 'B'],
+        [40, 'B'],
+      ]);
+    } finally {
+      m.db.close();
     }
   });
 });

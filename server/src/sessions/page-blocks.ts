@@ -63,7 +63,12 @@ export const PAGE_SQL = {
       block_ct = excluded.block_ct`,
   /** The page's rows of every customer, in seq order (the `(conversation_id, seq)` index). */
   pageRows: 'SELECT * FROM messages WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq',
-  blocksBetween: 'SELECT * FROM message_pages WHERE conversation_id = ? AND page BETWEEN ? AND ?',
+  /**
+   * One customer's block of one page (the primary key): a read fetches exactly the blocks it may open —
+   * a range of pages would also fetch every block between two distant pages a read touches (one
+   * customer's rows in a merge group's long conversation) and the other customers' blocks of each.
+   */
+  blockOf: 'SELECT * FROM message_pages WHERE conversation_id = ? AND page = ? AND customer_id = ?',
   /** Blocks are a derived copy: whoever deletes messages deletes the blocks of their conversations too. */
   deleteOfSession:
     'DELETE FROM message_pages WHERE conversation_id IN (SELECT DISTINCT conversation_id FROM messages WHERE session_id = ?)',
@@ -226,14 +231,14 @@ export interface PageBlockStats {
  */
 export class PageBlockReader {
   readonly stats: PageBlockStats = { rows: 0, opened: 0, refused: 0 };
-  private readonly blocksBetween: Statement;
+  private readonly blockOf: Statement;
 
   constructor(
     db: Db,
     private readonly keyOf: (customerId: string) => Buffer | undefined,
     private readonly cache: OpenedPayloadCache,
   ) {
-    this.blocksBetween = db.prepare(PAGE_SQL.blocksBetween);
+    this.blockOf = db.prepare(PAGE_SQL.blockOf);
   }
 
   /**
@@ -261,16 +266,16 @@ export class PageBlockReader {
     }
     let out: Map<string, Vouched> | null = null;
     for (const [conversationId, pages] of cold) {
-      const wanted = [...pages].filter(([, seen]) => seen.n >= PAGE_BLOCK_MIN_ROWS).map(([page]) => page);
-      if (wanted.length === 0) continue;
-      const blocks = this.blocksBetween.all(conversationId, Math.min(...wanted), Math.max(...wanted)) as PageBlockRow[];
-      for (const block of blocks) {
-        const seen = pages.get(block.page);
-        if (!seen || seen.n < PAGE_BLOCK_MIN_ROWS || !seen.customers.has(block.customer_id)) continue;
-        const vouched = this.check(block, rows);
-        if (!vouched) continue;
-        out ??= new Map();
-        for (const v of vouched) out.set(v.row.id, v);
+      for (const [page, seen] of pages) {
+        if (seen.n < PAGE_BLOCK_MIN_ROWS) continue;
+        for (const customerId of seen.customers) {
+          const block = this.blockOf.get(conversationId, page, customerId) as PageBlockRow | undefined;
+          if (!block) continue;
+          const vouched = this.check(block, rows);
+          if (!vouched) continue;
+          out ??= new Map();
+          for (const v of vouched) out.set(v.row.id, v);
+        }
       }
     }
     return out;
