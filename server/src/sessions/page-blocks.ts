@@ -247,9 +247,11 @@ export class PageBlockReader {
    */
   vouch(rows: readonly MessageRow[]): Map<string, Vouched> | null {
     if (rows.length < PAGE_BLOCK_MIN_ROWS) return null;
-    // conversation → page → rows missing the cache, and their customers: only those customers' blocks
-    // are opened (a read of one customer's messages does not open — decrypt — another's on the page).
-    const cold = new Map<string, Map<number, { n: number; customers: Set<string> }>>();
+    // conversation → page → the rows missing the cache, by customer: only those customers' blocks are
+    // opened (a read of one customer's messages does not open — decrypt — another's on the page), and
+    // each block is checked against its own customer's cold rows of its page only, so a read's work is
+    // linear in its rows however many blocks it opens (a merge group's conversation has one a customer).
+    const cold = new Map<string, Map<number, { n: number; byCustomer: Map<string, MessageRow[]> }>>();
     const keys = new Map<string, Buffer | undefined>();
     for (const r of rows) {
       let key = keys.get(r.customer_id);
@@ -258,20 +260,21 @@ export class PageBlockReader {
       let pages = cold.get(r.conversation_id);
       if (!pages) cold.set(r.conversation_id, (pages = new Map()));
       const page = pageOf(r.seq);
-      const seen = pages.get(page);
-      if (seen) {
-        seen.n++;
-        seen.customers.add(r.customer_id);
-      } else pages.set(page, { n: 1, customers: new Set([r.customer_id]) });
+      let seen = pages.get(page);
+      if (!seen) pages.set(page, (seen = { n: 0, byCustomer: new Map() }));
+      seen.n++;
+      const own = seen.byCustomer.get(r.customer_id);
+      if (own) own.push(r);
+      else seen.byCustomer.set(r.customer_id, [r]);
     }
     let out: Map<string, Vouched> | null = null;
     for (const [conversationId, pages] of cold) {
       for (const [page, seen] of pages) {
         if (seen.n < PAGE_BLOCK_MIN_ROWS) continue;
-        for (const customerId of seen.customers) {
+        for (const [customerId, own] of seen.byCustomer) {
           const block = this.blockOf.get(conversationId, page, customerId) as PageBlockRow | undefined;
           if (!block) continue;
-          const vouched = this.check(block, rows);
+          const vouched = this.check(block, own);
           if (!vouched) continue;
           out ??= new Map();
           for (const v of vouched) out.set(v.row.id, v);
@@ -301,6 +304,11 @@ export class PageBlockReader {
     return undefined;
   }
 
+  /**
+   * The payloads `block` vouches for among `rows` (its customer's rows of its page that the read has
+   * cold; rows of the cache are not asked for), or null when it is refused: any of `rows` in its range
+   * that it does not hold byte for byte refuses it.
+   */
   private check(block: PageBlockRow, rows: readonly MessageRow[]): Vouched[] | null {
     const key = this.keyOf(block.customer_id);
     if (!key) return null;
