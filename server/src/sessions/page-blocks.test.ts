@@ -752,4 +752,26 @@ describe('sealed page blocks: hostile file and odd reads (review 9)', () => {
       m.db.close();
     }
   });
+
+  it("opens a customer's block only when that customer has enough cold rows on the page (a merge group's page of many customers)", () => {
+    const key = randomBytes(32);
+    const m = memoryPages(key);
+    try {
+      // Page 0: A wrote 10 messages, 40 other members of the group one each — 41 blocks.
+      const a = m.rows('c1', 'A', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      m.seal(a);
+      const others = Array.from({ length: 40 }, (_, i) => m.rows('c1', `O${i}`, [11 + i])[0]!);
+      for (const o of others) m.seal([o]);
+      const reader = new PageBlockReader(m.db, () => key, new OpenedPayloadCache(0));
+      const read = [...a, ...others];
+      const vouched = reader.vouch(read);
+      expect(a.map((r) => PageBlockReader.payloadOf(vouched, r))).toEqual(a.map(m.payloadOf));
+      // Before: the page's 50 cold rows opened all 41 blocks — 40 of one row each, ~8× the cost of
+      // opening those rows (a point read, a GCM open and a head to parse per block).
+      expect(reader.stats).toMatchObject({ rows: 10, opened: 1, refused: 0 });
+      expect(others.map((r) => PageBlockReader.payloadOf(vouched, r))).toEqual(others.map(() => undefined));
+    } finally {
+      m.db.close();
+    }
+  });
 });

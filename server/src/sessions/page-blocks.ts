@@ -32,7 +32,10 @@ import { messageAadOf, rowHeader, type MessageRow } from './sqlite-rows';
 /** Seqs per page: seqs 1–50 are page 0, 51–100 page 1, … (the workstation and the bench read 50 at a time). */
 export const PAGE_SEQS = 50;
 
-/** A cold page is read through its block when at least this many of its rows miss the opened cache (below: opening them costs less). */
+/**
+ * A customer's cold page is read through their block when at least this many of their rows on it miss
+ * the opened cache (below: opening them costs less — a block costs a point read, a GCM open and its head).
+ */
 export const PAGE_BLOCK_MIN_ROWS = 5;
 
 /** The page a seq (1-based) is on. */
@@ -225,8 +228,8 @@ export interface PageBlockStats {
 }
 
 /**
- * The read side on one connection: `vouch(rows)` opens the blocks of the pages where enough of `rows`
- * miss the opened-payload cache, checks each against its rows and answers their payloads (also kept in
+ * The read side on one connection: `vouch(rows)` opens a customer's block of a page where enough of
+ * their `rows` miss the opened-payload cache, checks it against those rows and answers their payloads (also kept in
  * the cache); `payloadOf` hands one out for a row that is byte-for-byte the vouched one.
  */
 export class PageBlockReader {
@@ -243,15 +246,16 @@ export class PageBlockReader {
 
   /**
    * Payloads of `rows` (their customers' keys already loaded) that blocks vouch for, by message id;
-   * null when no page of them is cold enough to be worth a block (`PAGE_BLOCK_MIN_ROWS`).
+   * null when no customer's page of them is cold enough to be worth a block (`PAGE_BLOCK_MIN_ROWS`).
    */
   vouch(rows: readonly MessageRow[]): Map<string, Vouched> | null {
     if (rows.length < PAGE_BLOCK_MIN_ROWS) return null;
-    // conversation → page → the rows missing the cache, by customer: only those customers' blocks are
-    // opened (a read of one customer's messages does not open — decrypt — another's on the page), and
+    // conversation → page → customer → their rows missing the cache: only the blocks of customers with
+    // enough cold rows on the page are opened (a read of one customer's messages does not open — decrypt
+    // — another's on the page, and a merge group's member with one message there is opened alone), and
     // each block is checked against its own customer's cold rows of its page only, so a read's work is
-    // linear in its rows however many blocks it opens (a merge group's conversation has one a customer).
-    const cold = new Map<string, Map<number, { n: number; byCustomer: Map<string, MessageRow[]> }>>();
+    // linear in its rows however many blocks it opens.
+    const cold = new Map<string, Map<number, Map<string, MessageRow[]>>>();
     const keys = new Map<string, Buffer | undefined>();
     for (const r of rows) {
       let key = keys.get(r.customer_id);
@@ -260,18 +264,17 @@ export class PageBlockReader {
       let pages = cold.get(r.conversation_id);
       if (!pages) cold.set(r.conversation_id, (pages = new Map()));
       const page = pageOf(r.seq);
-      let seen = pages.get(page);
-      if (!seen) pages.set(page, (seen = { n: 0, byCustomer: new Map() }));
-      seen.n++;
-      const own = seen.byCustomer.get(r.customer_id);
+      let byCustomer = pages.get(page);
+      if (!byCustomer) pages.set(page, (byCustomer = new Map()));
+      const own = byCustomer.get(r.customer_id);
       if (own) own.push(r);
-      else seen.byCustomer.set(r.customer_id, [r]);
+      else byCustomer.set(r.customer_id, [r]);
     }
     let out: Map<string, Vouched> | null = null;
     for (const [conversationId, pages] of cold) {
-      for (const [page, seen] of pages) {
-        if (seen.n < PAGE_BLOCK_MIN_ROWS) continue;
-        for (const [customerId, own] of seen.byCustomer) {
+      for (const [page, byCustomer] of pages) {
+        for (const [customerId, own] of byCustomer) {
+          if (own.length < PAGE_BLOCK_MIN_ROWS) continue;
           const block = this.blockOf.get(conversationId, page, customerId) as PageBlockRow | undefined;
           if (!block) continue;
           const vouched = this.check(block, own);
