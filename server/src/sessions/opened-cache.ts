@@ -70,11 +70,12 @@ export class OpenedPayloadCache {
 
   /**
    * Whether `open` would likely answer `id` from the cache: an entry opened with this very key Buffer
-   * from these very bytes (the AAD is not checked here; `open` still checks it). Counts nothing.
+   * from these very bytes (the AAD is not checked here; `open` still checks it). Counts nothing. False
+   * for a `sealed` that is not a Buffer (a payload column re-typed on disk: `open` answers TamperError).
    */
   holds(id: string, key: Buffer, sealed: Buffer): boolean {
     const hit = this.entries.get(id);
-    return hit !== undefined && hit.key === key && hit.sealed.equals(sealed);
+    return hit !== undefined && hit.key === key && Buffer.isBuffer(sealed) && hit.sealed.equals(sealed);
   }
 
   /**

@@ -35,7 +35,10 @@ import { messageAadOf, rowHeader, type MessageRow } from './sqlite-rows';
 /** Seqs per page: seqs 1–50 are page 0, 51–100 page 1, … (the workstation and the bench read 50 at a time). */
 export const PAGE_SEQS = 50;
 
-/** A cold page is read through its block when at least this many of its rows miss the opened cache (below: opening them costs less). */
+/**
+ * A customer's cold page is read through their block when at least this many of their rows on it miss
+ * the opened cache (below: opening them costs less — a block costs a point read, a GCM open and its head).
+ */
 export const PAGE_BLOCK_MIN_ROWS = 5;
 
 /** The page a seq (1-based) is on. */
@@ -66,7 +69,12 @@ export const PAGE_SQL = {
       block_ct = excluded.block_ct`,
   /** The page's rows of every customer, in seq order (the `(conversation_id, seq)` index). */
   pageRows: 'SELECT * FROM messages WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq',
-  blocksBetween: 'SELECT * FROM message_pages WHERE conversation_id = ? AND page BETWEEN ? AND ?',
+  /**
+   * One customer's block of one page (the primary key): a read fetches exactly the blocks it may open —
+   * a range of pages would also fetch every block between two distant pages a read touches (one
+   * customer's rows in a merge group's long conversation) and the other customers' blocks of each.
+   */
+  blockOf: 'SELECT * FROM message_pages WHERE conversation_id = ? AND page = ? AND customer_id = ?',
   /** Blocks are a derived copy: whoever deletes messages deletes the blocks of their conversations too. */
   deleteOfSession:
     'DELETE FROM message_pages WHERE conversation_id IN (SELECT DISTINCT conversation_id FROM messages WHERE session_id = ?)',
@@ -148,7 +156,7 @@ export function sealPageBlock(key: Buffer, place: PagePlace, rows: readonly Mess
  * A block opened: per row (in seq order) its seq, and where in the block's plaintext its stored
  * ciphertext, header code and payload are (row i's ciphertext is `plain[ctAt[i], ctAt[i + 1])`, its
  * code and payload likewise UTF-8 between `codeAt` and `payloadAt`): nothing is decoded or copied per
- * row until asked for (`ctOf`, `codeOf`, `payloadOf`), so a read of half a page decodes half of it.
+ * row until asked for (`ctOf`, `codeOf`, `blockPayloadOf`), so a read of half a page decodes half of it.
  */
 export interface OpenedPage {
   seqs: number[];
@@ -261,40 +269,44 @@ export interface PageBlockStats {
 }
 
 /**
- * The read side on one connection: `vouch(rows)` opens the blocks of the pages where enough of `rows`
- * miss the opened-payload cache, checks each against those very rows (the objects the read's own
- * statement returned) and answers their payloads (also kept in the cache).
+ * The read side on one connection: `vouch(rows)` opens a customer's block of a page where enough of
+ * their `rows` miss the opened-payload cache, checks it against those very rows (the objects the read's
+ * own statement returned) and answers their payloads (also kept in the cache).
  */
 export class PageBlockReader {
   readonly stats: PageBlockStats = { rows: 0, opened: 0, refused: 0 };
-  private readonly blocksBetween: Statement;
+  private readonly blockOf: Statement;
 
   constructor(
     db: Db,
     private readonly keyOf: (customerId: string) => Buffer | undefined,
     private readonly cache: OpenedPayloadCache,
   ) {
-    this.blocksBetween = db.prepare(PAGE_SQL.blocksBetween);
+    this.blockOf = db.prepare(PAGE_SQL.blockOf);
   }
 
   /**
    * Payloads of `rows` (their customers' keys already loaded) that blocks vouch for: `payloads[i]` is
-   * row i's, undefined for a row no block vouched for (open it on its own); null when no page of them
-   * is cold enough to be worth a block (`PAGE_BLOCK_MIN_ROWS`).
+   * row i's, undefined for a row no block vouched for (open it on its own); null when no customer's page
+   * of them is cold enough to be worth a block (`PAGE_BLOCK_MIN_ROWS`).
    */
   vouch(rows: readonly MessageRow[]): (string | undefined)[] | null {
     if (rows.length < PAGE_BLOCK_MIN_ROWS) return null;
-    // conversation → page → rows missing the cache, and their customers: only those customers' blocks
-    // are opened (a read of one customer's messages does not open — decrypt — another's on the page).
-    // Rows come in runs of one conversation, page and customer: the last ones are remembered.
-    const cold = new Map<string, Map<number, { n: number; customers: Set<string> }>>();
+    // conversation → page → customer → the indexes of their rows missing the cache: only the blocks of
+    // customers with enough cold rows on the page are opened (a read of one customer's messages does not
+    // open — decrypt — another's on the page, and a merge group's member with one message there is
+    // opened alone), and each block is checked against its own customer's cold rows of its page only, so
+    // a read's work is linear in its rows however many blocks it opens. Rows come in runs of one
+    // conversation, page and customer: the last ones are remembered.
+    const cold = new Map<string, Map<number, Map<string, number[]>>>();
     let customer: string | undefined;
     let key: Buffer | undefined;
     let conversation: string | undefined;
-    let pages: Map<number, { n: number; customers: Set<string> }> | undefined;
+    let pages: Map<number, Map<string, number[]>> | undefined;
     let page = -1;
-    let seen: { n: number; customers: Set<string> } | undefined;
-    for (const r of rows) {
+    let byCustomer: Map<string, number[]> | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       if (r.customer_id !== customer) {
         customer = r.customer_id;
         key = this.keyOf(customer);
@@ -307,33 +319,37 @@ export class PageBlockReader {
         page = -1;
       }
       const p = pageOf(r.seq);
-      if (p !== page || !seen) {
+      if (p !== page || !byCustomer) {
         page = p;
-        seen = pages.get(p);
-        if (!seen) pages.set(p, (seen = { n: 0, customers: new Set() }));
+        byCustomer = pages.get(p);
+        if (!byCustomer) pages.set(p, (byCustomer = new Map()));
       }
-      seen.n++;
-      seen.customers.add(r.customer_id);
+      const own = byCustomer.get(customer);
+      if (own) own.push(i);
+      else byCustomer.set(customer, [i]);
     }
     let out: (string | undefined)[] | null = null;
-    for (const [conversationId, pages] of cold) {
-      const wanted = [...pages].filter(([, seen]) => seen.n >= PAGE_BLOCK_MIN_ROWS).map(([page]) => page);
-      if (wanted.length === 0) continue;
-      const blocks = this.blocksBetween.all(conversationId, Math.min(...wanted), Math.max(...wanted)) as PageBlockRow[];
-      for (const block of blocks) {
-        const seen = pages.get(block.page);
-        if (!seen || seen.n < PAGE_BLOCK_MIN_ROWS || !seen.customers.has(block.customer_id)) continue;
-        out = this.check(block, rows, out);
-      }
-    }
+    for (const [conversationId, pages] of cold)
+      for (const [page, byCustomer] of pages)
+        for (const [customerId, own] of byCustomer) {
+          if (own.length < PAGE_BLOCK_MIN_ROWS) continue;
+          const block = this.blockOf.get(conversationId, page, customerId) as PageBlockRow | undefined;
+          if (block) out = this.check(block, rows, own, out);
+        }
     return out;
   }
 
   /**
-   * Checks `block` against `rows` and, when every row of the read in its range is one it holds byte for
+   * Checks `block` against `rows[own…]` (its customer's rows of its page that the read has cold; rows of
+   * the cache are not asked for) and, when every one of them in its range is a row it holds byte for
    * byte, puts their payloads in `out` (made when null) by row index; else refuses it (`out` untouched).
    */
-  private check(block: PageBlockRow, rows: readonly MessageRow[], out: (string | undefined)[] | null): (string | undefined)[] | null {
+  private check(
+    block: PageBlockRow,
+    rows: readonly MessageRow[],
+    own: readonly number[],
+    out: (string | undefined)[] | null,
+  ): (string | undefined)[] | null {
     const key = this.keyOf(block.customer_id);
     if (!key) return out;
     const place = placeOf(block);
@@ -356,7 +372,7 @@ export class PageBlockReader {
       at[o] = i;
     }
     const matched: number[] = [];
-    for (let r = 0; r < rows.length; r++) {
+    for (const r of own) {
       const row = rows[r]!;
       if (row.conversation_id !== place.conversationId || row.customer_id !== place.customerId) continue;
       const o = row.seq - place.firstSeq;

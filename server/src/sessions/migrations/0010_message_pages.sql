@@ -2,8 +2,8 @@
 -- complete (or its conversation closes) the session writer seals the page's payloads of one customer as
 -- one AES-256-GCM block (that customer's data key, AAD `mpage:` + [conversation, page, customer, first,
 -- last]) beside the rows, so a cold read opens one block instead of one ciphertext per message. The rows
--- stay the record: a block is used only when the SHA-256 it holds matches the rows' ciphertexts and
--- headers byte for byte (sessions/page-blocks.ts); anything else is opened row by row.
+-- stay the record: a block's payload is used only for a row whose stored ciphertext and header are byte
+-- for byte the ones the block holds beside it (sessions/page-blocks.ts); anything else is opened row by row.
 CREATE TABLE message_pages (
   conversation_id TEXT NOT NULL,
   page INTEGER NOT NULL,
