@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertVoiceBinaries, defaultMediaPorts, type RunningEdge } from '../src/voice/edge-process';
 import { openAgentSocket } from './support/agent-client';
 import type { TestServer } from './support/harness';
-import { freeMediaPort, refusedPosts, registeredPhone, registeredSippPhone, runSipp, SCENARIOS, serverEdgeRig, voiceCredentials } from './support/sip';
+import {
+  freeMediaPort,
+  refusedPosts,
+  registeredPhone,
+  registeredSippPhone,
+  runSipp,
+  SCENARIOS,
+  serverEdgeRig,
+  voiceCredentials,
+} from './support/sip';
 import { eventually } from './support/until';
 
 /**

@@ -9,7 +9,18 @@ import { open, seal, TamperError } from '../crypto/aead';
 import { createLocalKeyProvider } from '../keys/provider.local';
 import { createSqlitePrivacyStore } from '../privacy/privacy.sqlite';
 import { OpenedPayloadCache } from './opened-cache';
-import { blockPayloadOf, codeOf, ctOf, headerCode, openPageBlock, PAGE_SEQS, PageBlockReader, placeOf, sealPageBlock, type PageBlockRow } from './page-blocks';
+import {
+  blockPayloadOf,
+  codeOf,
+  ctOf,
+  headerCode,
+  openPageBlock,
+  PAGE_SEQS,
+  PageBlockReader,
+  placeOf,
+  sealPageBlock,
+  type PageBlockRow,
+} from './page-blocks';
 import type { MessageRow } from './sqlite-rows';
 import type { Db } from '../db/sqlite';
 import { draft } from './store.contract';
@@ -156,7 +167,9 @@ describe('sealed page blocks: format', () => {
     for (const at of [1, 5 + 4 * 3, 5 + 8 * 3 + 4, 5 + 12 * 3 + 8]) {
       const bad = Buffer.from(plain);
       bad.writeUInt32BE(bad.readUInt32BE(at) + 1, at);
-      expect(() => openPageBlock(key, place, seal(key, bad, `mpage:${JSON.stringify(['c1', 0, 'u1', 1, 3])}`)), String(at)).toThrow(TamperError);
+      expect(() => openPageBlock(key, place, seal(key, bad, `mpage:${JSON.stringify(['c1', 0, 'u1', 1, 3])}`)), String(at)).toThrow(
+        TamperError,
+      );
     }
     expect(() => sealPageBlock(key, { ...place, firstSeq: 2 }, rows, payloads)).toThrow(RangeError);
   });
